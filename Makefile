@@ -1,0 +1,117 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
+# fluxgate build. `make` builds everything; `make check` installs the
+# dependencies, builds the normal and the sanitizer trees and runs every test.
+# Objects go to build/ (normal), build-asan/ (ASan+UBSan), build-fuzz/ (clang
+# libFuzzer harnesses).
+
+PREFIX  ?= /usr/local
+DESTDIR ?=
+SBINDIR ?= $(PREFIX)/sbin
+BINDIR  ?= $(PREFIX)/bin
+MANDIR  ?= $(PREFIX)/share/man
+SYSCONFDIR ?= /etc
+
+CC      ?= cc
+WERROR  ?= 0
+OPT     ?= -O2
+PKGS    := libmnl libnftnl libnetfilter_conntrack yaml-0.1 libcrypto
+TEST_PKGS := cmocka
+
+ifeq ($(shell pkg-config --exists $(PKGS) && echo yes),yes)
+PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS))
+PKG_LIBS   := $(shell pkg-config --libs $(PKGS))
+else
+$(if $(filter-out deps clean help,$(MAKECMDGOALS)),$(warning missing libraries; run: make deps))
+endif
+TEST_LIBS := $(shell pkg-config --libs $(TEST_PKGS) 2>/dev/null)
+
+WARN    := -Wall -Wextra -Wshadow -Wpointer-arith -Wstrict-prototypes -Wmissing-prototypes -Wno-unused-parameter
+ifeq ($(WERROR),1)
+WARN    += -Werror
+endif
+BASE_CFLAGS := -std=c11 -D_GNU_SOURCE -g $(WARN) -Isrc $(PKG_CFLAGS) -pthread
+ASAN_FLAGS  := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
+
+# Layer 1 (pure) and layer 2 (adapters) go into one static library; layer 3
+# (programs) link it.
+LIB_DIRS  := src/common src/dns src/conf src/pool src/grant src/dataplane src/ctl
+LIB_SRCS  := $(sort $(foreach d,$(LIB_DIRS),$(wildcard $(d)/*.c)))
+DAEMON_SRCS := $(sort $(wildcard src/daemon/*.c))
+CTL_SRCS  := $(sort $(wildcard src/fluxctl/*.c))
+UNIT_SRCS := $(sort $(wildcard tests/unit/test_*.c))
+FUZZ_SRCS := $(sort $(wildcard tests/fuzz/fuzz_*.c))
+
+define tree
+# $(1) = build dir, $(2) = extra cflags
+$(1)/obj/%.o: %.c
+	@mkdir -p $$(dir $$@)
+	$$(CC) $$(BASE_CFLAGS) $(OPT) $(2) -MMD -MP -c $$< -o $$@
+
+$(1)/libfluxgate.a: $$(patsubst %.c,$(1)/obj/%.o,$$(LIB_SRCS))
+	@rm -f $$@
+	ar rcs $$@ $$^
+
+$(1)/fluxgated: $$(patsubst %.c,$(1)/obj/%.o,$$(DAEMON_SRCS)) $(1)/libfluxgate.a
+	$$(CC) $(2) -pthread -o $$@ $$^ $$(PKG_LIBS)
+
+$(1)/fluxctl: $$(patsubst %.c,$(1)/obj/%.o,$$(CTL_SRCS)) $(1)/libfluxgate.a
+	$$(CC) $(2) -pthread -o $$@ $$^ $$(PKG_LIBS)
+
+$(1)/tests/%: $(1)/obj/tests/unit/%.o $(1)/libfluxgate.a
+	@mkdir -p $$(dir $$@)
+	$$(CC) $(2) -pthread -o $$@ $$^ $$(PKG_LIBS) $$(TEST_LIBS)
+
+# Replay driver: runs a fuzz target over files/dirs given on the command line
+# without libFuzzer, so `make check` replays every corpus under the sanitizers.
+$(1)/replay/%: $(1)/obj/tests/fuzz/%.o $(1)/obj/tests/fuzz/replay_main.o $(1)/libfluxgate.a
+	@mkdir -p $$(dir $$@)
+	$$(CC) $(2) -pthread -o $$@ $$^ $$(PKG_LIBS)
+
+-include $$(shell find $(1)/obj -name '*.d' 2>/dev/null)
+endef
+
+$(eval $(call tree,build,))
+$(eval $(call tree,build-asan,$(ASAN_FLAGS)))
+
+PROGS      := fluxgated fluxctl
+UNIT_BINS  = $(patsubst tests/unit/%.c,%,$(UNIT_SRCS))
+FUZZ_NAMES = $(patsubst tests/fuzz/%.c,%,$(FUZZ_SRCS))
+
+.PHONY: all asan tests fuzz deps check demo clean install bench help
+all: $(addprefix build/,$(PROGS)) $(addprefix build/tests/,$(UNIT_BINS))
+
+asan: $(addprefix build-asan/,$(PROGS)) $(addprefix build-asan/tests/,$(UNIT_BINS)) \
+      $(addprefix build-asan/replay/,$(FUZZ_NAMES))
+
+# libFuzzer builds (clang): make fuzz; then build-fuzz/fuzz_dns tests/fuzz/corpus/dns
+fuzz: $(addprefix build-fuzz/,$(FUZZ_NAMES))
+build-fuzz/%: tests/fuzz/%.c $(LIB_SRCS)
+	@mkdir -p build-fuzz
+	clang -std=c11 -D_GNU_SOURCE -g -O1 -Isrc $(PKG_CFLAGS) -fsanitize=fuzzer,address,undefined \
+	  -o $@ $< $(LIB_SRCS) $(PKG_LIBS)
+
+deps:
+	bash scripts/install-deps.sh
+
+check: deps
+	$(MAKE) WERROR=1 all
+	$(MAKE) WERROR=1 asan
+	bash tests/run.sh
+
+demo: deps
+	$(MAKE) all
+	bash scripts/demo.sh
+
+bench: deps all
+	bash bench/dns/run.sh
+
+install: all
+	install -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(BINDIR)
+	install -m 0755 build/fluxgated $(DESTDIR)$(SBINDIR)/fluxgated
+	install -m 0755 build/fluxctl $(DESTDIR)$(SBINDIR)/fluxctl
+
+clean:
+	rm -rf build build-asan build-fuzz
+
+help:
+	@echo "targets: all (default) asan fuzz check demo bench install clean"

@@ -1,0 +1,139 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+/*
+ * Configuration: a YAML file in the style of knot.conf, read against a schema
+ * table (conf/schema.c). Parsing is pure apart from reading the file: no
+ * globals; every diagnostic carries file:line and goes through a callback.
+ *
+ * Ownership: fg_conf_load() returns a heap object owning every string and
+ * array in it; release it with fg_conf_free().
+ *
+ * TIME values accept s/m/h/d/w suffixes (plain number = seconds) and ms;
+ * SIZE values accept k/M/G.
+ */
+#ifndef FG_CONF_CONF_H
+#define FG_CONF_CONF_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/socket.h>
+
+typedef struct fg_conf_addr {     /* "10.0.0.1@53", "fd00::1@53", "127.0.0.1" */
+	struct sockaddr_storage ss;
+	socklen_t len;
+	int line;
+} fg_conf_addr_t;
+
+typedef struct fg_conf_prefix {   /* an IPv4/IPv6 CIDR or first-last range */
+	int family;               /* AF_INET or AF_INET6 */
+	uint8_t first[16];        /* network byte order */
+	uint8_t last[16];
+	uint8_t plen;             /* prefix length when given as CIDR, else 0 */
+} fg_conf_prefix_t;
+
+typedef struct fg_conf_record {
+	char *text;               /* "www A 10.0.0.1" as written */
+	int line;
+} fg_conf_record_t;
+
+typedef struct fg_conf_zone {
+	char *domain;
+	uint32_t ttl;             /* default TTL, seconds (default 3600) */
+	struct {
+		char *mname, *rname;
+		uint32_t serial, refresh, retry, expire, minimum;
+	} soa;
+	fg_conf_record_t *records;
+	size_t nrecords;
+	int line;
+} fg_conf_zone_t;
+
+typedef struct fg_conf_pool {
+	char *id;
+	fg_conf_prefix_t prefix;
+	int line;
+} fg_conf_pool_t;
+
+enum fg_rotation { FG_ROTATE_PER_ANSWER = 0, FG_ROTATE_MIN_INTERVAL };
+
+typedef struct fg_conf_service {
+	char *id;
+	char *name;               /* presentation form, inside a configured zone */
+	fg_conf_addr_t *backends; /* protected servers (port 0 = same port) */
+	size_t nbackends;
+	char **pools;             /* pool ids */
+	size_t npools;
+	uint32_t ttl_ms, grace_ms, pin_ms, min_interval_ms;
+	enum fg_rotation rotation;
+	double max_open_fraction; /* 0 < f <= 1, default 0.1 */
+	int line;
+} fg_conf_service_t;
+
+typedef struct fg_conf {
+	char *path;               /* file the config was read from */
+	struct {
+		fg_conf_addr_t *listen;
+		size_t nlisten;
+		unsigned workers;         /* 0 = auto (one per online CPU) */
+		unsigned tcp_max_clients; /* default 1024 */
+		uint32_t tcp_idle_timeout_ms; /* default 10s */
+		char *user;               /* drop privileges to this user, optional */
+		char *pidfile;
+	} server;
+	fg_conf_zone_t *zones;
+	size_t nzones;
+	fg_conf_pool_t *pools;
+	size_t npools;
+	fg_conf_service_t *services;
+	size_t nservices;
+	struct {
+		bool set;
+		fg_conf_addr_t route_via; /* next hop of the decoy bed */
+	} decoy;
+	struct {
+		char *backend;            /* "nft" (default) or "memory" (tests) */
+		char *table;              /* default "fluxgate" */
+		uint32_t pin_set_size;    /* default 262144 */
+		uint32_t grant_set_size;  /* default 1048576 */
+	} nat;
+	struct {
+		char *socket;             /* default /run/fluxgate/control.sock */
+	} control;
+	struct {
+		bool set;
+		fg_conf_addr_t listen;    /* Prometheus endpoint */
+	} metrics;
+	struct {
+		char *file;               /* JSON event log path, optional */
+		char *level;              /* error|warning|info|debug (default info) */
+	} log;
+} fg_conf_t;
+
+/* Diagnostic sink: one call per problem, e.g. ("f.conf", 12, "zone[0].ttl:
+ * invalid TIME value 'x'"). line is 0 when the problem has no line. */
+typedef void (*fg_conf_diag_fn)(void *ctx, const char *file, int line, const char *msg);
+
+/*
+ * Load and validate `path`. Returns 0 and sets *out, or a negative error
+ * after reporting every problem found through `diag` (it keeps going after
+ * the first error so --check lists them all). Semantic checks across items
+ * (service name inside a zone, pool ids exist, pool families match, unique
+ * ids) are done here too. Zone *records* are only stored with their lines;
+ * their syntax is checked when the zone database is built (conf/zonebuild.h).
+ */
+int fg_conf_load(const char *path, fg_conf_t **out, fg_conf_diag_fn diag, void *ctx);
+
+/* Same, from an in-memory buffer (unit tests, fuzzing); `name` labels diags. */
+int fg_conf_load_buffer(const char *name, const char *buf, size_t len,
+			fg_conf_t **out, fg_conf_diag_fn diag, void *ctx);
+
+void fg_conf_free(fg_conf_t *conf);
+
+/* Parsers for scalar types, exposed for reuse and tests. Return 0 or a
+ * negative error. */
+int fg_conf_parse_time_ms(const char *s, uint32_t *ms);
+int fg_conf_parse_size(const char *s, uint64_t *bytes);
+int fg_conf_parse_addr(const char *s, uint16_t default_port, fg_conf_addr_t *out);
+int fg_conf_parse_prefix(const char *s, fg_conf_prefix_t *out);
+
+#endif

@@ -1,0 +1,92 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+/*
+ * NAT backend interface: where grants become kernel state.
+ *
+ * Implementations: nat_nft.c (nftables through libnftnl + libmnl netlink
+ * batches; the production backend) and nat_mem.c (in-memory, unit tests
+ * only). Remote agents (distributed mode) will implement the same ops.
+ *
+ * Grant before answer: fg_nat_commit() returns only after the backend has
+ * acknowledged every grant of the batch (netlink ACK for nft); a negative
+ * return means none of the batch may be announced in a DNS answer.
+ *
+ * Ownership: fg_nat_open() returns a handle owned by the caller, released
+ * with fg_nat_close(). A handle is used by one thread at a time (each worker
+ * opens its own, they share the kernel table).
+ */
+#ifndef FG_DATAPLANE_NAT_H
+#define FG_DATAPLANE_NAT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+enum fg_scope {
+	FG_SCOPE_CLIENT = 0,   /* exact client address */
+	FG_SCOPE_NET,          /* client prefix (EDNS Client Subnet) */
+	FG_SCOPE_ANY,          /* anyone: last resort, one address */
+};
+
+typedef struct fg_grant {
+	uint8_t family;        /* AF_INET or AF_INET6: of addr, client, backend */
+	uint8_t scope;         /* enum fg_scope */
+	uint8_t client_plen;   /* 32/128 for CLIENT; prefix length for NET */
+	uint8_t client[16];    /* client address/prefix (masked), unused for ANY */
+	uint8_t addr[16];      /* granted pool address */
+	uint8_t backend[16];   /* protected server the address leads to */
+	uint32_t timeout_ms;   /* ttl + grace */
+} fg_grant_t;
+
+/* Static description of the data plane, from the config. */
+typedef struct fg_nat_prefix {
+	int family;
+	uint8_t first[16], last[16];
+} fg_nat_prefix_t;
+
+typedef struct fg_nat_config {
+	const char *table;            /* nftables table name (inet family) */
+	const fg_nat_prefix_t *pools; /* every pool range */
+	size_t npools;
+	bool decoy_set;
+	int decoy_family;
+	uint8_t decoy_via[16];        /* next hop of the decoy bed */
+	uint32_t pin_ms;              /* pin lifetime (refreshed by use) */
+	uint32_t pin_set_size;
+	uint32_t grant_set_size;
+	uint32_t decoy_mark;          /* fwmark for decoy routing (default 0x666) */
+	uint32_t route_table;         /* routing table for the decoy route (default 4666) */
+	uint16_t nflog_group;         /* NFLOG group for decoy events (0 = off) */
+} fg_nat_config_t;
+
+typedef struct fg_nat fg_nat_t;
+
+/* Callback for fg_nat_dump(): one live grant, with its remaining timeout. */
+typedef void (*fg_nat_dump_fn)(void *ctx, const fg_grant_t *g);
+
+typedef struct fg_nat_ops {
+	const char *name;
+	int (*open)(const fg_nat_config_t *cfg, fg_nat_t **out);
+	/* Create the table, sets, maps, chains and routes when absent. Never
+	 * flushes existing grants; updates the pool/static parts in one batch. */
+	int (*setup)(fg_nat_t *nat, const fg_nat_config_t *cfg);
+	/* Install n grants in one atomic transaction; wait for the ACK. */
+	int (*commit)(fg_nat_t *nat, const fg_grant_t *g, size_t n);
+	/* Read back live grants (restart recovery, `fluxctl grants`). */
+	int (*dump)(fg_nat_t *nat, fg_nat_dump_fn fn, void *ctx);
+	/* Send `src` (all of its addresses of one family: plen) to the decoys
+	 * for timeout_ms (0 = until released) and kill its live conntrack flows
+	 * towards the pool. */
+	int (*quarantine)(fg_nat_t *nat, int family, const uint8_t *src, uint32_t timeout_ms);
+	int (*release)(fg_nat_t *nat, int family, const uint8_t *src);
+	/* Remove the table and routes (uninstall / tests); never on restart. */
+	int (*destroy)(fg_nat_t *nat);
+	void (*close)(fg_nat_t *nat);
+} fg_nat_ops_t;
+
+extern const fg_nat_ops_t fg_nat_nft_ops;
+extern const fg_nat_ops_t fg_nat_mem_ops;
+
+/* Look a backend up by name ("nft", "memory"); NULL if unknown. */
+const fg_nat_ops_t *fg_nat_ops_find(const char *name);
+
+#endif
