@@ -91,6 +91,14 @@ typedef struct fg_conf {
 		fg_conf_addr_t route_via; /* next hop of the decoy bed */
 	} decoy;
 	struct {
+		/* policy.direct: sources that query us themselves (stub
+		 * resolvers on the clients): their grants are scoped to the
+		 * exact source address. Everything else is a caching resolver:
+		 * ECS scope when it sends a subnet, else "anyone". */
+		fg_conf_prefix_t *direct;
+		size_t ndirect;
+	} policy;
+	struct {
 		char *backend;            /* "nft" (default) or "memory" (tests) */
 		char *table;              /* default "fluxgate" */
 		uint32_t pin_set_size;    /* default 262144 */

@@ -1,0 +1,36 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+/*
+ * The daemon side of the control socket (protocol in ctl/proto.h and
+ * doc/control-protocol.md). Runs in the main thread, one request per
+ * connection, with short socket timeouts so a stuck client cannot hold the
+ * main loop. Access control is the socket file's owner and mode (0660).
+ *
+ * Ownership: fg_control_open() returns a handle owned by the caller;
+ * fg_control_close() unlinks the socket file.
+ */
+#ifndef FG_DAEMON_CONTROL_H
+#define FG_DAEMON_CONTROL_H
+
+#include "daemon/server.h"
+
+typedef struct fg_control fg_control_t;
+
+/* What the main loop provides to the control handlers. */
+typedef struct fg_control_env {
+	fg_server_t *srv;
+	/* reload the config; fills `errbuf` with the reason on failure */
+	int (*reload)(void *ctx, char *errbuf, size_t errlen);
+	void *ctx;
+	uint64_t start_time;       /* CLOCK_REALTIME seconds at start */
+} fg_control_env_t;
+
+int fg_control_open(const char *path, fg_control_t **out);
+int fg_control_fd(const fg_control_t *ctl);
+/* Accept and serve one pending connection (call when the fd is readable). */
+void fg_control_serve(fg_control_t *ctl, const fg_control_env_t *env);
+void fg_control_close(fg_control_t *ctl);
+
+/* Counters of rejected control requests (bad framing, unknown command). */
+uint64_t fg_control_errors(const fg_control_t *ctl);
+
+#endif

@@ -1,0 +1,265 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+/*
+ * fluxgated: the fluxgate daemon. Loads the config, builds the zone data and
+ * the grant engine into a snapshot, starts the DNS workers, then waits for
+ * signals: SIGTERM/SIGINT stop, SIGHUP reloads (a bad config keeps the old
+ * one running and logs why).
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/signalfd.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "common/err.h"
+#include "common/log.h"
+#include "conf/conf.h"
+#include "conf/zonebuild.h"
+#include "daemon/control.h"
+#include "daemon/server.h"
+#include "grant/engine.h"
+
+#define FG_VERSION "0.1.0"
+#define DEFAULT_CONF "/etc/fluxgate/fluxgate.conf"
+
+struct diag_ctx {
+	bool to_stdout;     /* --check prints plain file:line: message lines */
+	unsigned count;
+};
+
+static void diag_print(void *vctx, const char *file, int line, const char *msg)
+{
+	struct diag_ctx *ctx = vctx;
+	ctx->count++;
+	if (ctx->to_stdout) {
+		if (line > 0)
+			fprintf(stderr, "%s:%d: %s\n", file, line, msg);
+		else
+			fprintf(stderr, "%s: %s\n", file, msg);
+	} else if (line > 0) {
+		log_err("%s:%d: %s", file, line, msg);
+	} else {
+		log_err("%s: %s", file, msg);
+	}
+}
+
+/* Load `path` into a new snapshot. `prev` (may be NULL) lends its rotation
+ * state to the new grant engine. */
+static int build_snapshot(const char *path, const fg_snapshot_t *prev, bool setup_nat,
+			  struct diag_ctx *dctx, fg_snapshot_t **out)
+{
+	fg_snapshot_t *snap = calloc(1, sizeof(*snap));
+	int rc;
+
+	if (!snap)
+		return -ENOMEM;
+	rc = fg_conf_load(path, &snap->conf, diag_print, dctx);
+	if (rc < 0)
+		goto fail;
+	rc = fg_conf_build_zonedb(snap->conf, &snap->db, diag_print, dctx);
+	if (rc < 0)
+		goto fail;
+	if (snap->conf->nservices && setup_nat) {
+		rc = fg_grant_engine_new(snap->conf, prev ? prev->grants : NULL, &snap->grants);
+		if (rc < 0) {
+			log_err("grant engine: %s", fg_strerror(rc));
+			goto fail;
+		}
+		rc = fg_grant_engine_setup(snap->grants);
+		if (rc < 0) {
+			log_err("data plane setup failed: %s", fg_strerror(rc));
+			goto fail;
+		}
+	}
+	*out = snap;
+	return 0;
+fail:
+	fg_snapshot_free(snap);
+	return rc;
+}
+
+struct reload_ctx {
+	const char *path;
+	fg_server_t *srv;
+};
+
+/* SIGHUP and `fluxctl reload`: a config that fails to load or to apply
+ * leaves the running one in place. */
+static int do_reload(void *vctx, char *errbuf, size_t errlen)
+{
+	struct reload_ctx *r = vctx;
+	struct diag_ctx rd = { 0 };
+	fg_snapshot_t *next = NULL;
+
+	log_info("reloading %s", r->path);
+	int rc = build_snapshot(r->path, fg_server_snapshot(r->srv), true, &rd, &next);
+	if (rc < 0) {
+		snprintf(errbuf, errlen, "%u error%s in %s (see the log); keeping the running configuration",
+			 rd.count ? rd.count : 1, rd.count == 1 ? "" : "s", r->path);
+		log_err("reload failed: %s", errbuf);
+		return rc;
+	}
+	fg_server_swap(r->srv, next);
+	log_info("reload done (%zu zones, %zu services)", next->conf->nzones,
+		 next->conf->nservices);
+	return 0;
+}
+
+static enum fg_log_level parse_level(const char *s)
+{
+	if (!s)
+		return FG_LOG_INFO;
+	if (!strcmp(s, "error"))
+		return FG_LOG_ERR;
+	if (!strcmp(s, "warning"))
+		return FG_LOG_WARN;
+	if (!strcmp(s, "debug"))
+		return FG_LOG_DEBUG;
+	return FG_LOG_INFO;
+}
+
+static void usage(FILE *f)
+{
+	fprintf(f,
+		"usage: fluxgated [-c FILE] [--check] [-v] [-V]\n"
+		"  -c, --config FILE  configuration file (default " DEFAULT_CONF ")\n"
+		"  -C, --check        validate the configuration and exit (1 on errors)\n"
+		"  -v, --verbose      log debug messages\n"
+		"  -V, --version      print the version and exit\n"
+		"  -h, --help         this help\n");
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{ "config", required_argument, NULL, 'c' },
+		{ "check", no_argument, NULL, 'C' },
+		{ "verbose", no_argument, NULL, 'v' },
+		{ "version", no_argument, NULL, 'V' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	const char *path = DEFAULT_CONF;
+	bool check = false, verbose = false;
+	int opt;
+
+	while ((opt = getopt_long(argc, argv, "c:CvVh", longopts, NULL)) != -1) {
+		switch (opt) {
+		case 'c': path = optarg; break;
+		case 'C': check = true; break;
+		case 'v': verbose = true; break;
+		case 'V': printf("fluxgated %s\n", FG_VERSION); return 0;
+		case 'h': usage(stdout); return 0;
+		default: usage(stderr); return 2;
+		}
+	}
+	if (optind != argc) {
+		usage(stderr);
+		return 2;
+	}
+	fg_log_init("fluxgated", verbose ? FG_LOG_DEBUG : FG_LOG_INFO);
+
+	if (check) {
+		struct diag_ctx d = { .to_stdout = true };
+		fg_snapshot_t *snap = NULL;
+		int rc = build_snapshot(path, NULL, false, &d, &snap);
+		fg_snapshot_free(snap);
+		if (rc < 0) {
+			if (d.count == 0)
+				fprintf(stderr, "%s: %s\n", path, fg_strerror(rc));
+			fprintf(stderr, "%s: %u error%s\n", path, d.count ? d.count : 1,
+				d.count == 1 ? "" : "s");
+			return 1;
+		}
+		printf("%s: configuration is valid\n", path);
+		return 0;
+	}
+
+	/* signals are taken synchronously by the main thread (signalfd) */
+	sigset_t sigs;
+	sigemptyset(&sigs);
+	sigaddset(&sigs, SIGTERM);
+	sigaddset(&sigs, SIGINT);
+	sigaddset(&sigs, SIGHUP);
+	sigaddset(&sigs, SIGUSR1);
+	pthread_sigmask(SIG_BLOCK, &sigs, NULL);
+	signal(SIGPIPE, SIG_IGN);
+
+	struct diag_ctx d = { 0 };
+	fg_snapshot_t *snap = NULL;
+	int rc = build_snapshot(path, NULL, true, &d, &snap);
+	if (rc < 0) {
+		log_err("%s: configuration not loaded, exiting", path);
+		return 1;
+	}
+	if (!verbose)
+		fg_log_set_level(parse_level(snap->conf->log.level));
+
+	fg_control_t *ctl = NULL;
+	const char *ctl_path = snap->conf->control.socket ? snap->conf->control.socket
+							  : "/run/fluxgate/control.sock";
+	rc = fg_control_open(ctl_path, &ctl);
+	if (rc < 0) {
+		log_err("control socket %s: %s", ctl_path, fg_strerror(rc));
+		fg_snapshot_free(snap);
+		return 1;
+	}
+
+	fg_server_t *srv = NULL;
+	rc = fg_server_start(snap, &srv);
+	if (rc < 0) {
+		log_err("cannot start: %s", fg_strerror(rc));
+		fg_control_close(ctl);
+		fg_snapshot_free(snap);
+		return 1;
+	}
+	log_info("fluxgated %s ready (%zu zones, %zu services, control %s)", FG_VERSION,
+		 snap->conf->nzones, snap->conf->nservices, ctl_path);
+
+	struct reload_ctx rctx = { .path = path, .srv = srv };
+	fg_control_env_t env = { .srv = srv, .reload = do_reload, .ctx = &rctx,
+				 .start_time = (uint64_t)time(NULL) };
+	int sfd = signalfd(-1, &sigs, SFD_CLOEXEC);
+	int ep = epoll_create1(EPOLL_CLOEXEC);
+	struct epoll_event ev = { .events = EPOLLIN, .data.fd = sfd };
+	epoll_ctl(ep, EPOLL_CTL_ADD, sfd, &ev);
+	ev.data.fd = fg_control_fd(ctl);
+	epoll_ctl(ep, EPOLL_CTL_ADD, ev.data.fd, &ev);
+
+	bool running = sfd >= 0 && ep >= 0;
+	while (running) {
+		struct epoll_event evs[4];
+		int n = epoll_wait(ep, evs, 4, -1);
+		if (n < 0 && errno != EINTR)
+			break;
+		for (int i = 0; i < n && running; i++) {
+			if (evs[i].data.fd == fg_control_fd(ctl)) {
+				fg_control_serve(ctl, &env);
+				continue;
+			}
+			struct signalfd_siginfo si;
+			if (read(sfd, &si, sizeof(si)) != (ssize_t)sizeof(si))
+				continue;
+			if (si.ssi_signo == SIGTERM || si.ssi_signo == SIGINT) {
+				log_info("signal %u: stopping", si.ssi_signo);
+				running = false;
+			} else if (si.ssi_signo == SIGHUP) {
+				char err[256];
+				do_reload(&rctx, err, sizeof(err));
+			}
+		}
+	}
+	if (ep >= 0)
+		close(ep);
+	if (sfd >= 0)
+		close(sfd);
+	fg_control_close(ctl);
+	fg_server_stop(srv);
+	log_info("stopped");
+	return 0;
+}

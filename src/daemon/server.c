@@ -1,0 +1,689 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+#include "daemon/server.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "common/err.h"
+#include "common/log.h"
+#include "grant/engine.h"
+
+#define UDP_BATCH      64          /* datagrams per recvmmsg/sendmmsg */
+#define UDP_RBUF       4096        /* larger queries are malformed for us */
+#define UDP_SBUF       FG_DNS_UDP_MAX
+#define TCP_MSG_MAX    65535
+#define EPOLL_TICK_MS  500         /* idle timer and quiescence tick */
+
+/* epoll user data: socket kind in the top bits, index below */
+enum { EV_UDP = 1, EV_TCP_LISTEN = 2, EV_TCP_CONN = 3 };
+#define EV_PACK(kind, idx) (((uint64_t)(kind) << 32) | (uint32_t)(idx))
+
+typedef struct tcp_conn {
+	int fd;                    /* -1 = free slot */
+	struct sockaddr_storage peer;
+	uint64_t last_ms;
+	uint32_t rlen;
+	uint32_t wlen, woff;       /* pending output */
+	uint8_t rbuf[2 + TCP_MSG_MAX];
+	uint8_t *wbuf;             /* 2 + TCP_MSG_MAX, allocated on demand */
+} tcp_conn_t;
+
+typedef struct fg_worker {
+	struct fg_server *srv;
+	unsigned idx;
+	pthread_t thread;
+	int epfd;
+	int *udp_fds;
+	int *tcp_fds;
+	tcp_conn_t **conns;        /* slots, grown to tcp_max */
+	unsigned nconns_cap;
+	_Atomic uint64_t quiescent; /* bumped at every batch boundary */
+	fg_grant_worker_t *gw;
+	const fg_grant_engine_t *gw_engine;
+	fg_worker_stats_t stats;
+
+	/* UDP batch state: kept here, not on the stack (it is ~350 KiB) */
+	struct mmsghdr rmsg[UDP_BATCH], smsg[UDP_BATCH];
+	struct iovec riov[UDP_BATCH], siov[UDP_BATCH];
+	struct sockaddr_storage peers[UDP_BATCH];
+	uint8_t rbuf[UDP_BATCH][UDP_RBUF];
+	uint8_t sbuf[UDP_BATCH][UDP_SBUF];
+	fg_dns_query_t q[UDP_BATCH];
+	fg_grant_req_t greq[UDP_BATCH];
+	unsigned greq_slot[UDP_BATCH];
+} fg_worker_t;
+
+struct fg_server {
+	_Atomic(fg_snapshot_t *) snap;
+	fg_conf_addr_t *listen;    /* copy of the listen set bound at start */
+	size_t nlisten;
+	unsigned nworkers;
+	unsigned tcp_max;
+	uint32_t tcp_idle_ms;
+	_Atomic int tcp_clients;
+	_Atomic bool stop;
+	fg_worker_t **workers;
+};
+
+static uint64_t now_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}
+
+void fg_snapshot_free(fg_snapshot_t *snap)
+{
+	if (!snap)
+		return;
+	if (snap->grants)
+		fg_grant_engine_free(snap->grants);
+	if (snap->db)
+		fg_zonedb_free(snap->db);
+	if (snap->conf)
+		fg_conf_free(snap->conf);
+	free(snap);
+}
+
+const fg_snapshot_t *fg_server_snapshot(const fg_server_t *srv)
+{
+	return atomic_load_explicit(&((fg_server_t *)srv)->snap, memory_order_acquire);
+}
+
+unsigned fg_server_nworkers(const fg_server_t *srv)
+{
+	return srv->nworkers;
+}
+
+const fg_worker_stats_t *fg_server_worker_stats(const fg_server_t *srv, unsigned i)
+{
+	return i < srv->nworkers ? &srv->workers[i]->stats : NULL;
+}
+
+/* ---- sockets ---------------------------------------------------------- */
+
+static int bind_socket(const fg_conf_addr_t *a, int type)
+{
+	int one = 1;
+	int fd = socket(a->ss.ss_family, type | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return -errno;
+	/* SO_REUSEPORT: one socket per worker, the kernel spreads the load */
+	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	if (setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one)) < 0)
+		goto fail;
+	if (a->ss.ss_family == AF_INET6) {
+		setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one));
+		/* bind even if the address is not configured yet (as Knot) */
+		setsockopt(fd, IPPROTO_IPV6, IPV6_FREEBIND, &one, sizeof(one));
+	} else {
+		setsockopt(fd, IPPROTO_IP, IP_FREEBIND, &one, sizeof(one));
+	}
+	if (type == SOCK_DGRAM) {
+		int sz = 4 << 20;
+		setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &sz, sizeof(sz));
+		setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &sz, sizeof(sz));
+	}
+	if (bind(fd, (const struct sockaddr *)&a->ss, a->len) < 0)
+		goto fail;
+	if (type == SOCK_STREAM && listen(fd, 1024) < 0)
+		goto fail;
+	return fd;
+fail:;
+	int e = errno;
+	close(fd);
+	return -e;
+}
+
+static void addr_text(const struct sockaddr_storage *ss, char *buf, size_t len)
+{
+	char host[INET6_ADDRSTRLEN] = "?";
+	unsigned port = 0;
+	if (ss->ss_family == AF_INET) {
+		const struct sockaddr_in *s4 = (const void *)ss;
+		inet_ntop(AF_INET, &s4->sin_addr, host, sizeof(host));
+		port = ntohs(s4->sin_port);
+	} else if (ss->ss_family == AF_INET6) {
+		const struct sockaddr_in6 *s6 = (const void *)ss;
+		inet_ntop(AF_INET6, &s6->sin6_addr, host, sizeof(host));
+		port = ntohs(s6->sin6_port);
+	}
+	snprintf(buf, len, "%s@%u", host, port);
+}
+
+/* ---- the grant step -------------------------------------------------- */
+
+/* Make sure this worker has a grant context for the snapshot's engine. */
+static fg_grant_worker_t *worker_grants(fg_worker_t *w, const fg_snapshot_t *snap)
+{
+	if (!snap->grants)
+		return NULL;
+	if (w->gw && w->gw_engine == snap->grants)
+		return w->gw;
+	if (w->gw)
+		fg_grant_worker_free(w->gw);
+	w->gw = NULL;
+	w->gw_engine = NULL;
+	if (fg_grant_worker_new(snap->grants, &w->gw) < 0) {
+		log_err("worker %u: cannot open the NAT backend", w->idx);
+		return NULL;
+	}
+	w->gw_engine = snap->grants;
+	return w->gw;
+}
+
+/* Resolve `n` pending service queries and build their answers. A batch
+ * whose grant failed is answered SERVFAIL: never an unacknowledged address. */
+static void grant_and_answer(fg_worker_t *w, const fg_snapshot_t *snap,
+			     fg_grant_req_t *reqs, size_t n, bool tcp,
+			     uint8_t *const *outs, const size_t *outcaps,
+			     fg_dns_result_t *results)
+{
+	fg_grant_worker_t *gw = worker_grants(w, snap);
+	int rc = gw ? fg_grant_resolve(snap->grants, gw, reqs, n) : -FG_EGRANT;
+
+	for (size_t i = 0; i < n; i++) {
+		bool ok = rc >= 0 && reqs[i].ok;
+		fg_dns_answer_service(snap->db, reqs[i].q, tcp, ok ? reqs[i].addr : NULL,
+				      reqs[i].ttl, reqs[i].ecs_scope, outs[i], outcaps[i],
+				      &results[i]);
+		if (ok)
+			w->stats.service_answers++;
+		else
+			w->stats.grant_failures++;
+	}
+}
+
+static void count_result(fg_worker_t *w, const fg_dns_result_t *r)
+{
+	if (r->kind != FG_ANSWER_READY) {
+		w->stats.dropped++;
+		return;
+	}
+	unsigned rc = (unsigned)r->rcode;
+	if (rc < sizeof(w->stats.rcode) / sizeof(w->stats.rcode[0]))
+		w->stats.rcode[rc]++;
+}
+
+/* ---- UDP ------------------------------------------------------------- */
+
+static void udp_batch(fg_worker_t *w, int fd)
+{
+	const fg_snapshot_t *snap = fg_server_snapshot(w->srv);
+
+	for (unsigned i = 0; i < UDP_BATCH; i++) {
+		w->riov[i].iov_base = w->rbuf[i];
+		w->riov[i].iov_len = UDP_RBUF;
+		memset(&w->rmsg[i].msg_hdr, 0, sizeof(w->rmsg[i].msg_hdr));
+		w->rmsg[i].msg_hdr.msg_iov = &w->riov[i];
+		w->rmsg[i].msg_hdr.msg_iovlen = 1;
+		w->rmsg[i].msg_hdr.msg_name = &w->peers[i];
+		w->rmsg[i].msg_hdr.msg_namelen = sizeof(w->peers[i]);
+	}
+	int n = recvmmsg(fd, w->rmsg, UDP_BATCH, MSG_DONTWAIT, NULL);
+	if (n <= 0)
+		return;
+	w->stats.queries_udp += (uint64_t)n;
+
+	fg_dns_result_t res[UDP_BATCH];
+	size_t npend = 0;
+	for (int i = 0; i < n; i++) {
+		const uint8_t *pkt = w->rbuf[i];
+		size_t len = w->rmsg[i].msg_len;
+		if (w->rmsg[i].msg_hdr.msg_flags & MSG_TRUNC)
+			len = 0;   /* bigger than any query we accept: drop */
+		fg_dns_answer(snap->db, pkt, len, false, w->sbuf[i], UDP_SBUF, &w->q[i], &res[i]);
+		if (res[i].kind == FG_ANSWER_SERVICE) {
+			fg_grant_req_t *g = &w->greq[npend];
+			memset(g, 0, sizeof(*g));
+			g->q = &w->q[i];
+			g->peer = &w->peers[i];
+			g->service_id = res[i].service_id;
+			g->qtype = res[i].qtype;
+			w->greq_slot[npend++] = (unsigned)i;
+		}
+	}
+
+	/* the grant step: one NAT transaction for the whole batch */
+	if (npend) {
+		uint8_t *outs[UDP_BATCH];
+		size_t caps[UDP_BATCH];
+		fg_dns_result_t gres[UDP_BATCH];
+		for (size_t k = 0; k < npend; k++) {
+			outs[k] = w->sbuf[w->greq_slot[k]];
+			caps[k] = UDP_SBUF;
+		}
+		grant_and_answer(w, snap, w->greq, npend, false, outs, caps, gres);
+		for (size_t k = 0; k < npend; k++)
+			res[w->greq_slot[k]] = gres[k];
+	}
+
+	unsigned nsend = 0;
+	for (int i = 0; i < n; i++) {
+		count_result(w, &res[i]);
+		if (res[i].kind != FG_ANSWER_READY || res[i].len == 0)
+			continue;
+		if (res[i].len > FG_DNS_HDRLEN && (w->sbuf[i][2] & 0x02))
+			w->stats.truncated++;
+		w->siov[nsend].iov_base = w->sbuf[i];
+		w->siov[nsend].iov_len = res[i].len;
+		memset(&w->smsg[nsend].msg_hdr, 0, sizeof(w->smsg[nsend].msg_hdr));
+		w->smsg[nsend].msg_hdr.msg_iov = &w->siov[nsend];
+		w->smsg[nsend].msg_hdr.msg_iovlen = 1;
+		w->smsg[nsend].msg_hdr.msg_name = &w->peers[i];
+		w->smsg[nsend].msg_hdr.msg_namelen = w->rmsg[i].msg_hdr.msg_namelen;
+		nsend++;
+	}
+	unsigned sent = 0;
+	while (sent < nsend) {
+		int m = sendmmsg(fd, w->smsg + sent, nsend - sent, 0);
+		if (m < 0) {
+			if (errno == EINTR)
+				continue;
+			/* one bad destination must not cost the rest of the batch */
+			w->stats.send_errors++;
+			sent++;
+			continue;
+		}
+		sent += (unsigned)m;
+	}
+}
+
+/* ---- TCP ------------------------------------------------------------- */
+
+static void tcp_close(fg_worker_t *w, unsigned slot)
+{
+	tcp_conn_t *c = w->conns[slot];
+	if (!c || c->fd < 0)
+		return;
+	epoll_ctl(w->epfd, EPOLL_CTL_DEL, c->fd, NULL);
+	close(c->fd);
+	c->fd = -1;
+	free(c->wbuf);
+	c->wbuf = NULL;
+	atomic_fetch_sub(&w->srv->tcp_clients, 1);
+}
+
+static void tcp_accept(fg_worker_t *w, int lfd)
+{
+	for (int burst = 0; burst < 64; burst++) {
+		struct sockaddr_storage peer;
+		socklen_t plen = sizeof(peer);
+		int fd = accept4(lfd, (struct sockaddr *)&peer, &plen, SOCK_NONBLOCK | SOCK_CLOEXEC);
+		if (fd < 0)
+			return;
+		if (atomic_fetch_add(&w->srv->tcp_clients, 1) >= (int)w->srv->tcp_max) {
+			atomic_fetch_sub(&w->srv->tcp_clients, 1);
+			w->stats.tcp_rejected++;
+			close(fd);
+			continue;
+		}
+		unsigned slot = 0;
+		while (slot < w->nconns_cap && w->conns[slot] && w->conns[slot]->fd >= 0)
+			slot++;
+		if (slot == w->nconns_cap) {
+			atomic_fetch_sub(&w->srv->tcp_clients, 1);
+			w->stats.tcp_rejected++;
+			close(fd);
+			continue;
+		}
+		if (!w->conns[slot]) {
+			w->conns[slot] = malloc(sizeof(tcp_conn_t));
+			if (!w->conns[slot]) {
+				atomic_fetch_sub(&w->srv->tcp_clients, 1);
+				close(fd);
+				continue;
+			}
+			w->conns[slot]->wbuf = NULL;
+		}
+		tcp_conn_t *c = w->conns[slot];
+		c->fd = fd;
+		c->peer = peer;
+		c->rlen = c->wlen = c->woff = 0;
+		c->last_ms = now_ms();
+		struct epoll_event ev = { .events = EPOLLIN, .data.u64 = EV_PACK(EV_TCP_CONN, slot) };
+		if (epoll_ctl(w->epfd, EPOLL_CTL_ADD, fd, &ev) < 0) {
+			tcp_close(w, slot);
+			continue;
+		}
+		w->stats.tcp_accepted++;
+	}
+}
+
+/* Try to flush pending output; returns <0 when the connection is dead. */
+static int tcp_flush(fg_worker_t *w, unsigned slot)
+{
+	tcp_conn_t *c = w->conns[slot];
+	while (c->woff < c->wlen) {
+		ssize_t k = send(c->fd, c->wbuf + c->woff, c->wlen - c->woff, MSG_NOSIGNAL);
+		if (k < 0) {
+			if (errno == EAGAIN || errno == EWOULDBLOCK)
+				break;
+			if (errno == EINTR)
+				continue;
+			return -1;
+		}
+		c->woff += (uint32_t)k;
+	}
+	struct epoll_event ev = { .data.u64 = EV_PACK(EV_TCP_CONN, slot) };
+	if (c->woff < c->wlen) {
+		ev.events = EPOLLOUT;            /* stop reading until flushed */
+	} else {
+		c->woff = c->wlen = 0;
+		ev.events = EPOLLIN;
+	}
+	epoll_ctl(w->epfd, EPOLL_CTL_MOD, c->fd, &ev);
+	return 0;
+}
+
+/* Answer every complete message in the read buffer, in order. Stops when
+ * output is pending (backpressure: one answer in flight per connection). */
+static int tcp_process(fg_worker_t *w, unsigned slot, const fg_snapshot_t *snap)
+{
+	tcp_conn_t *c = w->conns[slot];
+	uint32_t off = 0;
+
+	while (c->wlen == 0 && c->rlen - off >= 2) {
+		uint32_t mlen = ((uint32_t)c->rbuf[off] << 8) | c->rbuf[off + 1];
+		if (c->rlen - off - 2 < mlen)
+			break;
+		if (!c->wbuf && !(c->wbuf = malloc(2 + TCP_MSG_MAX)))
+			return -1;
+		w->stats.queries_tcp++;
+		fg_dns_query_t q;
+		fg_dns_result_t r;
+		fg_dns_answer(snap->db, c->rbuf + off + 2, mlen, true, c->wbuf + 2,
+			      TCP_MSG_MAX, &q, &r);
+		if (r.kind == FG_ANSWER_SERVICE) {
+			fg_grant_req_t g = { .q = &q, .peer = &c->peer,
+					     .service_id = r.service_id, .qtype = r.qtype };
+			uint8_t *out = c->wbuf + 2;
+			size_t cap = TCP_MSG_MAX;
+			grant_and_answer(w, snap, &g, 1, true, &out, &cap, &r);
+		}
+		count_result(w, &r);
+		off += 2 + mlen;
+		if (r.kind != FG_ANSWER_READY || r.len == 0)
+			return -1;   /* unparsable stream: close it, as Knot does */
+		c->wbuf[0] = (uint8_t)(r.len >> 8);
+		c->wbuf[1] = (uint8_t)r.len;
+		c->wlen = (uint32_t)r.len + 2;
+		c->woff = 0;
+		if (tcp_flush(w, slot) < 0)
+			return -1;
+	}
+	if (off) {
+		memmove(c->rbuf, c->rbuf + off, c->rlen - off);
+		c->rlen -= off;
+	}
+	return 0;
+}
+
+static void tcp_event(fg_worker_t *w, unsigned slot, uint32_t events)
+{
+	const fg_snapshot_t *snap = fg_server_snapshot(w->srv);
+	tcp_conn_t *c = w->conns[slot];
+
+	if (!c || c->fd < 0)
+		return;
+	c->last_ms = now_ms();
+	if (events & (EPOLLERR | EPOLLHUP)) {
+		tcp_close(w, slot);
+		return;
+	}
+	if (events & EPOLLOUT) {
+		if (tcp_flush(w, slot) < 0 || tcp_process(w, slot, snap) < 0)
+			tcp_close(w, slot);
+		return;
+	}
+	if (c->wlen)
+		return;
+	ssize_t k = recv(c->fd, c->rbuf + c->rlen, sizeof(c->rbuf) - c->rlen, 0);
+	if (k == 0 || (k < 0 && errno != EAGAIN && errno != EINTR)) {
+		tcp_close(w, slot);
+		return;
+	}
+	if (k > 0)
+		c->rlen += (uint32_t)k;
+	if (tcp_process(w, slot, snap) < 0)
+		tcp_close(w, slot);
+}
+
+static void tcp_sweep_idle(fg_worker_t *w)
+{
+	uint64_t now = now_ms();
+	for (unsigned s = 0; s < w->nconns_cap; s++) {
+		tcp_conn_t *c = w->conns[s];
+		if (c && c->fd >= 0 && now - c->last_ms > w->srv->tcp_idle_ms) {
+			w->stats.tcp_idle_closed++;
+			tcp_close(w, s);
+		}
+	}
+}
+
+/* ---- worker ---------------------------------------------------------- */
+
+static void *worker_main(void *arg)
+{
+	fg_worker_t *w = arg;
+	struct epoll_event evs[64];
+	uint64_t last_sweep = now_ms();
+
+	while (!atomic_load_explicit(&w->srv->stop, memory_order_relaxed)) {
+		int n = epoll_wait(w->epfd, evs, 64, EPOLL_TICK_MS);
+		for (int i = 0; i < n; i++) {
+			uint32_t kind = (uint32_t)(evs[i].data.u64 >> 32);
+			uint32_t idx = (uint32_t)evs[i].data.u64;
+			if (kind == EV_UDP) {
+				/* drain a few batches, then let other sockets run */
+				for (int b = 0; b < 8; b++)
+					udp_batch(w, w->udp_fds[idx]);
+			} else if (kind == EV_TCP_LISTEN) {
+				tcp_accept(w, w->tcp_fds[idx]);
+			} else if (kind == EV_TCP_CONN) {
+				tcp_event(w, idx, evs[i].events);
+			}
+			atomic_fetch_add_explicit(&w->quiescent, 1, memory_order_release);
+		}
+		atomic_fetch_add_explicit(&w->quiescent, 1, memory_order_release);
+		uint64_t now = now_ms();
+		if (now - last_sweep >= 1000) {
+			tcp_sweep_idle(w);
+			last_sweep = now;
+		}
+	}
+	return NULL;
+}
+
+static void worker_free(fg_worker_t *w)
+{
+	if (!w)
+		return;
+	for (unsigned s = 0; s < w->nconns_cap; s++) {
+		if (w->conns[s]) {
+			tcp_close(w, s);
+			free(w->conns[s]);
+		}
+	}
+	free(w->conns);
+	for (size_t i = 0; i < w->srv->nlisten; i++) {
+		if (w->udp_fds && w->udp_fds[i] >= 0)
+			close(w->udp_fds[i]);
+		if (w->tcp_fds && w->tcp_fds[i] >= 0)
+			close(w->tcp_fds[i]);
+	}
+	free(w->udp_fds);
+	free(w->tcp_fds);
+	if (w->gw)
+		fg_grant_worker_free(w->gw);
+	if (w->epfd >= 0)
+		close(w->epfd);
+	free(w);
+}
+
+static int worker_new(fg_server_t *srv, unsigned idx, fg_worker_t **out)
+{
+	fg_worker_t *w = calloc(1, sizeof(*w));
+	if (!w)
+		return -ENOMEM;
+	w->srv = srv;
+	w->idx = idx;
+	w->epfd = epoll_create1(EPOLL_CLOEXEC);
+	w->udp_fds = malloc(srv->nlisten * sizeof(int));
+	w->tcp_fds = malloc(srv->nlisten * sizeof(int));
+	/* each worker may hold up to the global limit; the atomic counter
+	 * enforces the real limit */
+	w->nconns_cap = srv->tcp_max;
+	w->conns = calloc(w->nconns_cap, sizeof(*w->conns));
+	if (w->epfd < 0 || !w->udp_fds || !w->tcp_fds || !w->conns) {
+		free(w->udp_fds);
+		free(w->tcp_fds);
+		w->udp_fds = w->tcp_fds = NULL;
+		worker_free(w);
+		return -ENOMEM;
+	}
+	for (size_t i = 0; i < srv->nlisten; i++)
+		w->udp_fds[i] = w->tcp_fds[i] = -1;
+	for (size_t i = 0; i < srv->nlisten; i++) {
+		char at[80];
+		addr_text(&srv->listen[i].ss, at, sizeof(at));
+		int u = bind_socket(&srv->listen[i], SOCK_DGRAM);
+		int t = u < 0 ? u : bind_socket(&srv->listen[i], SOCK_STREAM);
+		if (u < 0 || t < 0) {
+			int e = u < 0 ? u : t;
+			log_err("cannot listen on %s: %s", at, fg_strerror(e));
+			if (u >= 0)
+				close(u);
+			worker_free(w);
+			return e;
+		}
+		w->udp_fds[i] = u;
+		w->tcp_fds[i] = t;
+		struct epoll_event ev = { .events = EPOLLIN, .data.u64 = EV_PACK(EV_UDP, i) };
+		epoll_ctl(w->epfd, EPOLL_CTL_ADD, u, &ev);
+		ev.data.u64 = EV_PACK(EV_TCP_LISTEN, i);
+		epoll_ctl(w->epfd, EPOLL_CTL_ADD, t, &ev);
+		if (idx == 0)
+			log_info("listening on %s (UDP, TCP)", at);
+	}
+	*out = w;
+	return 0;
+}
+
+int fg_server_start(fg_snapshot_t *snap, fg_server_t **out)
+{
+	const fg_conf_t *conf = snap->conf;
+	fg_server_t *srv = calloc(1, sizeof(*srv));
+	int rc;
+
+	if (!srv)
+		return -ENOMEM;
+	srv->nlisten = conf->server.nlisten;
+	srv->listen = calloc(srv->nlisten ? srv->nlisten : 1, sizeof(*srv->listen));
+	if (!srv->listen) {
+		free(srv);
+		return -ENOMEM;
+	}
+	memcpy(srv->listen, conf->server.listen, srv->nlisten * sizeof(*srv->listen));
+	srv->nworkers = conf->server.workers;
+	if (srv->nworkers == 0) {
+		long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+		srv->nworkers = ncpu > 0 ? (unsigned)ncpu : 1;
+	}
+	srv->tcp_max = conf->server.tcp_max_clients ? conf->server.tcp_max_clients : 1024;
+	srv->tcp_idle_ms = conf->server.tcp_idle_timeout_ms ? conf->server.tcp_idle_timeout_ms : 10000;
+	atomic_store(&srv->snap, snap);
+	srv->workers = calloc(srv->nworkers, sizeof(*srv->workers));
+	if (!srv->workers) {
+		rc = -ENOMEM;
+		goto fail;
+	}
+	for (unsigned i = 0; i < srv->nworkers; i++) {
+		rc = worker_new(srv, i, &srv->workers[i]);
+		if (rc < 0)
+			goto fail;
+	}
+	/* workers inherit a fully blocked signal mask: signals go to main */
+	sigset_t all, old;
+	sigfillset(&all);
+	pthread_sigmask(SIG_BLOCK, &all, &old);
+	for (unsigned i = 0; i < srv->nworkers; i++) {
+		if (pthread_create(&srv->workers[i]->thread, NULL, worker_main, srv->workers[i])) {
+			pthread_sigmask(SIG_SETMASK, &old, NULL);
+			atomic_store(&srv->stop, true);
+			for (unsigned j = 0; j < i; j++)
+				pthread_join(srv->workers[j]->thread, NULL);
+			rc = -EAGAIN;
+			goto fail_nojoin;
+		}
+	}
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	log_info("%u workers started", srv->nworkers);
+	*out = srv;
+	return 0;
+fail:
+fail_nojoin:
+	if (srv->workers)
+		for (unsigned i = 0; i < srv->nworkers; i++)
+			worker_free(srv->workers[i]);
+	free(srv->workers);
+	free(srv->listen);
+	free(srv);
+	return rc;
+}
+
+/* Wait until every worker passed a batch boundary after the swap, so none
+ * can still hold a pointer into the old snapshot. */
+static void wait_quiescent(fg_server_t *srv)
+{
+	uint64_t seen[srv->nworkers];
+	for (unsigned i = 0; i < srv->nworkers; i++)
+		seen[i] = atomic_load_explicit(&srv->workers[i]->quiescent, memory_order_acquire);
+	for (unsigned i = 0; i < srv->nworkers; i++) {
+		while (atomic_load_explicit(&srv->workers[i]->quiescent, memory_order_acquire) == seen[i]) {
+			struct timespec ts = { 0, 5 * 1000 * 1000 };
+			nanosleep(&ts, NULL);
+		}
+	}
+}
+
+void fg_server_swap(fg_server_t *srv, fg_snapshot_t *snap)
+{
+	const fg_conf_t *nc = snap->conf;
+	bool same = nc->server.nlisten == srv->nlisten;
+	for (size_t i = 0; same && i < srv->nlisten; i++)
+		same = nc->server.listen[i].len == srv->listen[i].len &&
+		       memcmp(&nc->server.listen[i].ss, &srv->listen[i].ss, srv->listen[i].len) == 0;
+	if (!same)
+		log_warn("reload: changes to server.listen take effect after a restart");
+	fg_snapshot_t *old = atomic_exchange_explicit(&srv->snap, snap, memory_order_acq_rel);
+	wait_quiescent(srv);
+	fg_snapshot_free(old);
+}
+
+void fg_server_stop(fg_server_t *srv)
+{
+	if (!srv)
+		return;
+	atomic_store(&srv->stop, true);
+	for (unsigned i = 0; i < srv->nworkers; i++)
+		pthread_join(srv->workers[i]->thread, NULL);
+	for (unsigned i = 0; i < srv->nworkers; i++)
+		worker_free(srv->workers[i]);
+	free(srv->workers);
+	fg_snapshot_free(atomic_load(&srv->snap));
+	free(srv->listen);
+	free(srv);
+}

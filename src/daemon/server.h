@@ -1,0 +1,71 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+/*
+ * The DNS front of fluxgated: listening sockets and worker threads.
+ *
+ * One worker thread per core. Each worker owns its own SO_REUSEPORT UDP and
+ * TCP sockets for every listen address (the kernel spreads queries over
+ * them), reads UDP queries in batches with recvmmsg, answers the batch and
+ * writes it with sendmmsg. Between "parsed" and "sent" a batch passes the
+ * grant step (grant before answer): every answer that carries a pool address
+ * is held until the NAT backend acknowledged its grant.
+ *
+ * Configuration and zone data live in an immutable snapshot. A reload builds
+ * a new snapshot and swaps the pointer; the old one is freed once every
+ * worker has passed a batch boundary (quiescent-state reclamation), so
+ * workers never lock on the query path.
+ *
+ * Ownership: fg_server_start() takes ownership of the snapshot it is given;
+ * fg_server_swap() takes the new one and frees the old; fg_server_stop()
+ * joins the workers, closes the sockets and frees the last snapshot.
+ */
+#ifndef FG_DAEMON_SERVER_H
+#define FG_DAEMON_SERVER_H
+
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "conf/conf.h"
+#include "dns/zone.h"
+
+struct fg_grant_engine;
+
+typedef struct fg_snapshot {
+	fg_conf_t *conf;
+	fg_zonedb_t *db;
+	struct fg_grant_engine *grants;   /* NULL when no service is configured */
+} fg_snapshot_t;
+
+/* Per-worker counters, written by one worker only, read by anyone. */
+typedef struct fg_worker_stats {
+	_Atomic uint64_t queries_udp, queries_tcp;
+	_Atomic uint64_t rcode[24];        /* responses by rcode (BADVERS=16) */
+	_Atomic uint64_t dropped;          /* queries not answered at all */
+	_Atomic uint64_t truncated;        /* UDP answers sent with TC */
+	_Atomic uint64_t service_answers;  /* answers carrying a granted address */
+	_Atomic uint64_t grant_failures;   /* SERVFAIL because a grant failed */
+	_Atomic uint64_t tcp_accepted, tcp_rejected, tcp_idle_closed;
+	_Atomic uint64_t send_errors;
+} fg_worker_stats_t;
+
+typedef struct fg_server fg_server_t;
+
+/* Bind every listen socket of `snap->conf` and start the workers. */
+int fg_server_start(fg_snapshot_t *snap, fg_server_t **out);
+
+/* Install a new snapshot (reload). Listen addresses and worker count of the
+ * new config are ignored (they need a restart); a warning says so. */
+void fg_server_swap(fg_server_t *srv, fg_snapshot_t *snap);
+
+/* Current snapshot (valid until the next swap by the caller's thread). */
+const fg_snapshot_t *fg_server_snapshot(const fg_server_t *srv);
+
+unsigned fg_server_nworkers(const fg_server_t *srv);
+const fg_worker_stats_t *fg_server_worker_stats(const fg_server_t *srv, unsigned i);
+
+void fg_server_stop(fg_server_t *srv);
+
+/* Free a snapshot and everything it owns. */
+void fg_snapshot_free(fg_snapshot_t *snap);
+
+#endif

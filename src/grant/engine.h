@@ -1,0 +1,88 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+/*
+ * The grant engine: for each DNS query on a service name, decide the grant
+ * scope (grant/policy.h), pick the pool address (pool/pool.h rotation
+ * policy), commit all grants of a worker batch to the NAT backend in one
+ * transaction and wait for its acknowledgement. Only then may the caller
+ * send the answers (grant before answer).
+ *
+ * Threading: one engine per config snapshot, shared by all workers; each
+ * worker holds its own fg_grant_worker_t (its own NAT handle = its own
+ * netlink socket). Shared pool state is locked once per batch, not per query.
+ *
+ * Ownership: fg_grant_engine_new() copies what it needs from the config;
+ * the engine is freed with fg_grant_engine_free() after every worker
+ * context made from it was freed.
+ */
+#ifndef FG_GRANT_ENGINE_H
+#define FG_GRANT_ENGINE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/socket.h>
+
+#include "conf/conf.h"
+#include "dataplane/nat.h"
+#include "dns/msg.h"
+
+typedef struct fg_grant_engine fg_grant_engine_t;
+typedef struct fg_grant_worker fg_grant_worker_t;
+
+typedef struct fg_grant_req {
+	/* in */
+	const fg_dns_query_t *q;
+	const struct sockaddr_storage *peer;  /* sender of the query */
+	uint32_t service_id;
+	uint16_t qtype;                       /* FG_TYPE_A or FG_TYPE_AAAA */
+	/* out */
+	bool ok;                              /* false: answer SERVFAIL */
+	uint8_t addr[16];
+	uint32_t ttl;                         /* seconds, for the answer */
+	uint8_t ecs_scope;                    /* scope prefix to echo */
+	uint8_t scope;                        /* enum fg_scope used */
+} fg_grant_req_t;
+
+/* Build an engine for `conf`; `prev` (may be NULL) is the engine of the
+ * previous snapshot whose rotation state (open addresses, per-resolver
+ * memory) carries over on reload. */
+int fg_grant_engine_new(const fg_conf_t *conf, fg_grant_engine_t *prev,
+			fg_grant_engine_t **out);
+void fg_grant_engine_free(fg_grant_engine_t *eng);
+
+/* Open the data plane once (setup of the kernel table), from the main
+ * thread, before workers start. */
+int fg_grant_engine_setup(fg_grant_engine_t *eng);
+
+int fg_grant_worker_new(fg_grant_engine_t *eng, fg_grant_worker_t **out);
+void fg_grant_worker_free(fg_grant_worker_t *w);
+
+/* Resolve a batch: fills every req's outputs. Returns the number of reqs
+ * granted, or a negative error when the whole batch failed. */
+int fg_grant_resolve(fg_grant_engine_t *eng, fg_grant_worker_t *w,
+		     fg_grant_req_t *reqs, size_t n);
+
+/* The data plane description and backend the engine was built with
+ * (fluxctl, restart recovery). */
+const fg_nat_config_t *fg_grant_engine_natcfg(const fg_grant_engine_t *eng);
+const fg_nat_ops_t *fg_grant_engine_ops(const fg_grant_engine_t *eng);
+
+/* Counters since start (carried in the engine, not across reloads). */
+void fg_grant_engine_counters(const fg_grant_engine_t *eng, uint64_t by_scope[3],
+			      uint64_t *forced_reuse, uint64_t *commit_failures);
+
+/* Forget what every resolver was last given for a service, so the next
+ * answers get fresh addresses (min-interval rotation). Returns how many
+ * entries were dropped, or -ENOENT. Live grants run out on their own. */
+int fg_grant_engine_rotate(fg_grant_engine_t *eng, uint32_t service_id);
+
+/* Per-pool figures: id, family, usable size, addresses open to anyone. */
+typedef void (*fg_grant_pool_fn)(void *ctx, const char *id, int family,
+				 uint64_t size, uint64_t open);
+int fg_grant_engine_pools(fg_grant_engine_t *eng, fg_grant_pool_fn fn, void *ctx);
+
+/* Does `addr` belong to a pool of the service (fluxctl grants --service)? */
+bool fg_grant_engine_service_has(const fg_grant_engine_t *eng, uint32_t service_id,
+				 int family, const uint8_t *addr);
+
+#endif

@@ -1,0 +1,65 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+#include "grant/policy.h"
+
+#include <netinet/in.h>
+#include <string.h>
+
+bool fg_prefix_contains(const fg_conf_prefix_t *p, int family, const uint8_t *addr)
+{
+	if (p->family != family)
+		return false;
+	size_t n = family == AF_INET ? 4 : 16;
+	return memcmp(addr, p->first, n) >= 0 && memcmp(addr, p->last, n) <= 0;
+}
+
+/* Peer address in plain form; IPv4-mapped IPv6 counts as IPv4. */
+static int peer_addr(const struct sockaddr_storage *peer, uint8_t out[16])
+{
+	if (peer->ss_family == AF_INET) {
+		memcpy(out, &((const struct sockaddr_in *)peer)->sin_addr, 4);
+		return AF_INET;
+	}
+	if (peer->ss_family == AF_INET6) {
+		const struct in6_addr *a = &((const struct sockaddr_in6 *)peer)->sin6_addr;
+		if (IN6_IS_ADDR_V4MAPPED(a)) {
+			memcpy(out, a->s6_addr + 12, 4);
+			return AF_INET;
+		}
+		memcpy(out, a->s6_addr, 16);
+		return AF_INET6;
+	}
+	return -1;
+}
+
+void fg_scope_decide(const struct sockaddr_storage *peer, const fg_dns_query_t *q,
+		     int family, const fg_conf_prefix_t *direct, size_t ndirect,
+		     fg_scope_decision_t *out)
+{
+	uint8_t a[16];
+	int pf = peer_addr(peer, a);
+
+	memset(out, 0, sizeof(*out));
+	out->scope = FG_SCOPE_ANY;
+
+	if (pf == family) {
+		for (size_t i = 0; i < ndirect; i++) {
+			if (fg_prefix_contains(&direct[i], family, a)) {
+				out->scope = FG_SCOPE_CLIENT;
+				memcpy(out->client, a, family == AF_INET ? 4 : 16);
+				out->client_plen = family == AF_INET ? 32 : 128;
+				/* a stub that also sent ECS gets the exact scope */
+				if (q->has_ecs)
+					out->ecs_scope = out->client_plen;
+				return;
+			}
+		}
+	}
+	if (q->has_ecs && q->ecs.source_prefix > 0 &&
+	    ((family == AF_INET && q->ecs.family == 1) ||
+	     (family == AF_INET6 && q->ecs.family == 2))) {
+		out->scope = FG_SCOPE_NET;
+		memcpy(out->client, q->ecs.addr, family == AF_INET ? 4 : 16);
+		out->client_plen = q->ecs.source_prefix;
+		out->ecs_scope = q->ecs.source_prefix;
+	}
+}

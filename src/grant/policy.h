@@ -1,0 +1,45 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+/*
+ * Grant scope policy (pure): how narrowly can the grant for one answer be
+ * scoped, given who asked and what the query said?
+ *
+ *   1. exact client  - the query came from the host that will connect
+ *                      (its source matches policy.direct and the answer
+ *                      is of the same address family);
+ *   2. client subnet - the resolver sent EDNS Client Subnet of the answer's
+ *                      family with a non-zero source prefix;
+ *   3. anyone        - last resort, for that one address only.
+ *
+ * A query that arrives over one family for an answer of the other (AAAA
+ * asked over IPv4) cannot be scoped to the client: ECS of the answer's
+ * family, else anyone.
+ */
+#ifndef FG_GRANT_POLICY_H
+#define FG_GRANT_POLICY_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/socket.h>
+
+#include "conf/conf.h"
+#include "dataplane/nat.h"
+#include "dns/msg.h"
+
+typedef struct fg_scope_decision {
+	uint8_t scope;          /* enum fg_scope */
+	uint8_t client[16];     /* masked client address / prefix */
+	uint8_t client_plen;
+	uint8_t ecs_scope;      /* scope prefix to echo in the answer's ECS */
+} fg_scope_decision_t;
+
+/* True when `addr` (4 or 16 octets by family) lies in the prefix/range. */
+bool fg_prefix_contains(const fg_conf_prefix_t *p, int family, const uint8_t *addr);
+
+/* Decide the scope for an answer of `family` (AF_INET for A, AF_INET6 for
+ * AAAA) to query `q` received from `peer`. */
+void fg_scope_decide(const struct sockaddr_storage *peer, const fg_dns_query_t *q,
+		     int family, const fg_conf_prefix_t *direct, size_t ndirect,
+		     fg_scope_decision_t *out);
+
+#endif
