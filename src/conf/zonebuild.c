@@ -4,8 +4,26 @@
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
+#include <strings.h>
 
 #include "common/err.h"
+
+/* SOA names in the config are usually written absolute without the final
+ * dot ("ns1.example.test" in zone example.test): a name that already ends
+ * with the zone's domain is taken as absolute, others stay relative. */
+static const char *soa_name(const char *name, const char *domain, char *buf, size_t len)
+{
+	size_t n = strlen(name), d = strlen(domain);
+	while (d && domain[d - 1] == '.')
+		d--;
+	if (!n || name[n - 1] == '.' || n < d)
+		return name;
+	if (strncasecmp(name + n - d, domain, d) == 0 && (n == d || name[n - d - 1] == '.')) {
+		snprintf(buf, len, "%s.", name);
+		return buf;
+	}
+	return name;
+}
 
 static void diagf(fg_conf_diag_fn diag, void *ctx, const fg_conf_t *conf, int line,
 		  const char *fmt, const char *a, const char *b)
@@ -31,8 +49,10 @@ int fg_conf_build_zonedb(const fg_conf_t *conf, fg_zonedb_t **out,
 
 	for (size_t i = 0; i < conf->nzones; i++) {
 		const fg_conf_zone_t *cz = &conf->zones[i];
+		char mbuf[300], rbuf[300];
 		fg_soa_params_t soa = {
-			.mname = cz->soa.mname, .rname = cz->soa.rname,
+			.mname = cz->soa.mname ? soa_name(cz->soa.mname, cz->domain, mbuf, sizeof(mbuf)) : NULL,
+			.rname = cz->soa.rname ? soa_name(cz->soa.rname, cz->domain, rbuf, sizeof(rbuf)) : NULL,
 			.serial = cz->soa.serial, .refresh = cz->soa.refresh,
 			.retry = cz->soa.retry, .expire = cz->soa.expire,
 			.minimum = cz->soa.minimum,

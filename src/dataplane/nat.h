@@ -50,6 +50,11 @@ typedef struct fg_nat_config {
 	bool decoy_set;
 	int decoy_family;
 	uint8_t decoy_via[16];        /* next hop of the decoy bed */
+	/* IPv6 next hop of the decoy bed when decoy_via is IPv4 and there are
+	 * IPv6 pools (an IPv6 route cannot use an IPv4 gateway; an IPv4 route
+	 * can use an IPv6 one). Without one, decoy-marked IPv6 is blackholed. */
+	bool decoy6_set;
+	uint8_t decoy_via6[16];
 	uint32_t pin_ms;              /* pin lifetime (refreshed by use) */
 	uint32_t pin_set_size;
 	uint32_t grant_set_size;

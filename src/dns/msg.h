@@ -60,6 +60,7 @@ typedef struct fg_dns_query {
 	uint16_t udp_size;       /* advertised payload size (512 without EDNS) */
 	bool has_ecs;
 	fg_dns_ecs_t ecs;
+	bool has_question;       /* question parsed (echoed in error responses) */
 } fg_dns_query_t;
 
 /* What the caller must do with a query that fails to parse. */

@@ -1,0 +1,556 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+/*
+ * Config loading entry points and the checks that span several items:
+ * unique zones and ids, pools that do not overlap, services whose name lies
+ * in a zone and whose pools exist and match their backends' families.
+ *
+ * Those checks run even after schema errors so that `fluxgated --check`
+ * lists everything at once; they skip fields that failed to parse, which
+ * keeps one mistake from being reported twice.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "common/err.h"
+#include "conf/conf.h"
+#include "conf/scalar.h"
+#include "conf/schema.h"
+
+/* Largest config file read; a config is a few kilobytes. */
+#define CONF_MAX_FILE (16u << 20)
+
+void fg_diag(fg_loader_t *ld, int line, const char *fmt, ...)
+{
+	char msg[1024];
+	va_list ap;
+
+	if (ld->rc == 0)
+		ld->rc = -FG_ESCHEMA;
+	if (ld->stop)
+		return;
+	if (ld->nerr == FG_CONF_MAX_ERRORS) {
+		ld->stop = true;
+		line = 0;
+		snprintf(msg, sizeof(msg), "too many errors (%d), giving up",
+			 FG_CONF_MAX_ERRORS);
+	} else {
+		va_start(ap, fmt);
+		vsnprintf(msg, sizeof(msg), fmt, ap);
+		va_end(ap);
+	}
+	if (!ld->msgs)
+		ld->msgs = calloc(FG_CONF_MAX_ERRORS + 1, sizeof(*ld->msgs));
+	char *text = ld->msgs ? strdup(msg) : NULL;
+	if (!text) {
+		/* no memory to hold it back: better out of order than lost */
+		if (ld->diag)
+			ld->diag(ld->ctx, ld->file, line, msg);
+		ld->nerr++;
+		return;
+	}
+	ld->msgs[ld->nerr] = (struct fg_diag_msg){ line, ld->nerr, text };
+	ld->nerr++;
+}
+
+static int diag_msg_cmp(const void *a, const void *b)
+{
+	const struct fg_diag_msg *x = a, *y = b;
+
+	if (x->text == NULL || y->text == NULL)  /* sent already: keep last */
+		return (x->text == NULL) - (y->text == NULL);
+	/* "too many errors" goes last whatever its line */
+	bool xl = x->seq == FG_CONF_MAX_ERRORS, yl = y->seq == FG_CONF_MAX_ERRORS;
+	if (xl != yl)
+		return xl - yl;
+	if (x->line != y->line)
+		return (x->line > y->line) - (x->line < y->line);
+	return (x->seq > y->seq) - (x->seq < y->seq);
+}
+
+void fg_diag_flush(fg_loader_t *ld)
+{
+	if (!ld->msgs)
+		return;
+	qsort(ld->msgs, ld->nerr, sizeof(*ld->msgs), diag_msg_cmp);
+	for (unsigned i = 0; i < ld->nerr; i++) {
+		if (!ld->msgs[i].text)
+			continue;
+		if (ld->diag)
+			ld->diag(ld->ctx, ld->file, ld->msgs[i].line, ld->msgs[i].text);
+		free(ld->msgs[i].text);
+	}
+	free(ld->msgs);
+	ld->msgs = NULL;
+}
+
+/* ---- cross-item checks ---- */
+
+/* An item's canonical key and its index, sorted to find duplicates and to
+ * look names up in O(log n). */
+struct key_ref {
+	const char *key;
+	size_t idx;
+};
+
+static int key_ref_cmp(const void *a, const void *b)
+{
+	const struct key_ref *x = a, *y = b;
+	int c = strcmp(x->key, y->key);
+
+	/* ties in file order, so the later one is reported as the duplicate */
+	if (c == 0)
+		c = (x->idx > y->idx) - (x->idx < y->idx);
+	return c;
+}
+
+static const struct key_ref *key_find(const struct key_ref *v, size_t n,
+				      const char *key)
+{
+	size_t lo = 0, hi = n;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		int c = strcmp(v[mid].key, key);
+		if (c == 0) {
+			while (mid > 0 && strcmp(v[mid - 1].key, key) == 0)
+				mid--;  /* the first definition */
+			return &v[mid];
+		}
+		if (c < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return NULL;
+}
+
+/* Line of key `key`'s value in entry `i` of list section `section`. */
+static int entry_line(const fg_loader_t *ld, const char *section, size_t i,
+		      const char *key)
+{
+	const fg_ynode_t *map = fg_loader_entry(ld, section, i);
+
+	return map ? fg_ymap_value_line(map, key, NULL, 0) : 0;
+}
+
+/* Sorts `refs` (n used entries) and reports each key seen before, on the
+ * line of `key` in the later entry; entries are named by their `label`
+ * key (their id). */
+static void report_dups(fg_loader_t *ld, struct key_ref *refs, size_t n,
+			const char *section, const char *key, const char *label,
+			const char *what)
+{
+	qsort(refs, n, sizeof(*refs), key_ref_cmp);
+	for (size_t i = 1; i < n; i++) {
+		size_t first = i - 1;
+		if (strcmp(refs[i].key, refs[first].key) != 0)
+			continue;
+		while (first > 0 && strcmp(refs[first - 1].key, refs[i].key) == 0)
+			first--;
+		const fg_ynode_t *v = fg_ymap_get(fg_loader_entry(ld, section,
+								   refs[i].idx), label);
+		char q[4 * FG_QUOTE_MAX + 4], name[4 * FG_QUOTE_MAX + 32];
+		if (v && v->kind == FG_Y_SCALAR && !v->null) {
+			fg_quote(v->val, q, sizeof(q));
+			snprintf(name, sizeof(name), "%s '%s'", section, q);
+		} else {
+			snprintf(name, sizeof(name), "%s[%zu]", section, refs[i].idx);
+		}
+		fg_diag(ld, entry_line(ld, section, refs[i].idx, key),
+			"%s: %s (first defined on line %d)", name, what,
+			entry_line(ld, section, refs[first].idx, key));
+	}
+}
+
+struct canon {
+	char name[256];
+};
+
+static int check_zones(fg_loader_t *ld, const fg_conf_t *c, struct canon *zc,
+		       struct key_ref *zref, size_t *nzref)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < c->nzones; i++) {
+		if (!c->zones[i].domain)
+			continue;
+		fg_dname_canon(c->zones[i].domain, zc[i].name);
+		zref[n].key = zc[i].name;
+		zref[n++].idx = i;
+	}
+	report_dups(ld, zref, n, "zone", "domain", "domain", "duplicate zone");
+	*nzref = n;
+	return 0;
+}
+
+static int prefix_cmp(const void *a, const void *b)
+{
+	const fg_conf_pool_t *x = *(const fg_conf_pool_t *const *)a;
+	const fg_conf_pool_t *y = *(const fg_conf_pool_t *const *)b;
+	int c;
+
+	if (x->prefix.family != y->prefix.family)
+		return x->prefix.family - y->prefix.family;
+	c = memcmp(x->prefix.first, y->prefix.first, 16);
+	if (c == 0)
+		c = (x > y) - (x < y);  /* file order */
+	return c;
+}
+
+static int check_pools(fg_loader_t *ld, const fg_conf_t *c, struct key_ref *pref,
+		       size_t *npref)
+{
+	const fg_conf_pool_t **byaddr = malloc((c->npools ? c->npools : 1) *
+					       sizeof(*byaddr));
+	const fg_conf_pool_t *reach = NULL;  /* the entry ending highest so far */
+	size_t n = 0, m = 0;
+
+	if (!byaddr)
+		return -ENOMEM;
+	for (size_t i = 0; i < c->npools; i++) {
+		if (c->pools[i].id) {
+			pref[n].key = c->pools[i].id;
+			pref[n++].idx = i;
+		}
+		if (c->pools[i].prefix.family)
+			byaddr[m++] = &c->pools[i];
+	}
+	report_dups(ld, pref, n, "pool", "id", "id", "duplicate id");
+	*npref = n;
+
+	/* sorted by start, a pool overlaps an earlier one exactly when it
+	 * starts at or below the highest end seen so far */
+	qsort(byaddr, m, sizeof(*byaddr), prefix_cmp);
+	for (size_t i = 0; i < m; i++) {
+		const fg_conf_pool_t *p = byaddr[i];
+		if (reach && reach->prefix.family == p->prefix.family &&
+		    memcmp(p->prefix.first, reach->prefix.last, 16) <= 0) {
+			/* report on the one written later in the file */
+			const fg_conf_pool_t *late = p > reach ? p : reach;
+			const fg_conf_pool_t *early = p > reach ? reach : p;
+			char a[128], b[128], qa[4 * FG_QUOTE_MAX + 4];
+			fg_format_prefix(&late->prefix, a, sizeof(a));
+			fg_format_prefix(&early->prefix, b, sizeof(b));
+			fg_quote(late->id ? late->id : "?", qa, sizeof(qa));
+			fg_diag(ld, entry_line(ld, "pool", (size_t)(late - c->pools),
+					       "prefix"),
+				"pool '%s': prefix %s overlaps pool '%s' (%s, line %d)",
+				qa, a, early->id ? early->id : "?", b, early->line);
+		}
+		if (!reach || reach->prefix.family != p->prefix.family ||
+		    memcmp(p->prefix.last, reach->prefix.last, 16) > 0)
+			reach = p;
+	}
+	free(byaddr);
+	return 0;
+}
+
+/* Whether canonical `name` lies in one of the sorted canonical zones. */
+static bool in_some_zone(const char *name, const struct key_ref *zref, size_t nz)
+{
+	const char *p = name;
+
+	/* try the name and each of its parents down to the root ("") */
+	for (;;) {
+		if (key_find(zref, nz, p))
+			return true;
+		if (*p == '\0')
+			return false;
+		const char *dot = strchr(p, '.');
+		p = dot ? dot + 1 : "";
+	}
+}
+
+static void check_service(fg_loader_t *ld, const fg_conf_t *c, size_t si,
+			  const struct key_ref *zref, size_t nz,
+			  const struct key_ref *pref, size_t np)
+{
+	const fg_conf_service_t *s = &c->services[si];
+	const fg_ynode_t *map = fg_loader_entry(ld, "service", si);
+	char label[4 * FG_QUOTE_MAX + 16], q[4 * FG_QUOTE_MAX + 4];
+	bool v4 = false, v6 = false;
+
+	if (s->id) {
+		fg_quote(s->id, q, sizeof(q));
+		snprintf(label, sizeof(label), "service '%s'", q);
+	} else {
+		snprintf(label, sizeof(label), "service[%zu]", si);
+	}
+	if (s->name) {
+		char canon[256];
+		fg_dname_canon(s->name, canon);
+		if (!in_some_zone(canon, zref, nz))
+			fg_diag(ld, fg_ymap_value_line(map, "name", NULL, 0),
+				"%s: name '%s' is not inside any configured zone",
+				label, s->name);
+	}
+	for (size_t i = 0; i < s->nbackends; i++) {
+		v4 |= s->backends[i].ss.ss_family == AF_INET;
+		v6 |= s->backends[i].ss.ss_family == AF_INET6;
+	}
+	for (size_t i = 0; i < s->npools; i++) {
+		const struct key_ref *r = key_find(pref, np, s->pools[i]);
+		int line = fg_ymap_value_line(map, "pool", s->pools[i], 0);
+		if (!r) {
+			fg_diag(ld, line, "%s: pool '%s' is not defined", label,
+				s->pools[i]);
+			continue;
+		}
+		int fam = c->pools[r->idx].prefix.family;
+		/* the gateway NATs within a family; no NAT64/46 */
+		if ((fam == AF_INET && !v4 && s->nbackends) ||
+		    (fam == AF_INET6 && !v6 && s->nbackends))
+			fg_diag(ld, line, "%s: pool '%s' is %s but the service has "
+				"no %s backend (addresses are not translated "
+				"between IPv4 and IPv6)", label, s->pools[i],
+				fam == AF_INET ? "IPv4" : "IPv6",
+				fam == AF_INET ? "IPv4" : "IPv6");
+	}
+}
+
+static int check_services(fg_loader_t *ld, const fg_conf_t *c,
+			  const struct key_ref *zref, size_t nz,
+			  const struct key_ref *pref, size_t np)
+{
+	size_t n = c->nservices ? c->nservices : 1, nid = 0, nname = 0;
+	struct key_ref *ids = malloc(n * sizeof(*ids));
+	struct key_ref *names = malloc(n * sizeof(*names));
+	struct canon *canon = malloc(n * sizeof(*canon));
+
+	if (!ids || !names || !canon) {
+		free(ids);
+		free(names);
+		free(canon);
+		return -ENOMEM;
+	}
+	for (size_t i = 0; i < c->nservices && !ld->stop; i++) {
+		const fg_conf_service_t *s = &c->services[i];
+		check_service(ld, c, i, zref, nz, pref, np);
+		if (s->id) {
+			ids[nid].key = s->id;
+			ids[nid++].idx = i;
+		}
+		if (s->name) {
+			fg_dname_canon(s->name, canon[i].name);
+			names[nname].key = canon[i].name;
+			names[nname++].idx = i;
+		}
+	}
+	report_dups(ld, ids, nid, "service", "id", "id", "duplicate id");
+	/* one name cannot rotate through two services' pools */
+	report_dups(ld, names, nname, "service", "name", "id",
+		    "name is already used by another service");
+	free(ids);
+	free(names);
+	free(canon);
+	return 0;
+}
+
+static int check_all(fg_loader_t *ld, const fg_conf_t *c)
+{
+	size_t nz = 0, np = 0;
+	struct canon *zc = malloc((c->nzones ? c->nzones : 1) * sizeof(*zc));
+	struct key_ref *zref = malloc((c->nzones ? c->nzones : 1) * sizeof(*zref));
+	struct key_ref *pref = malloc((c->npools ? c->npools : 1) * sizeof(*pref));
+	int rc = -ENOMEM;
+
+	if (zc && zref && pref) {
+		rc = check_zones(ld, c, zc, zref, &nz);
+		if (rc == 0)
+			rc = check_pools(ld, c, pref, &np);
+		/* report_dups sorted both: ready for lookups */
+		if (rc == 0)
+			rc = check_services(ld, c, zref, nz, pref, np);
+	}
+	free(zc);
+	free(zref);
+	free(pref);
+	return rc;
+}
+
+/* ---- entry points ---- */
+
+int fg_conf_load_buffer(const char *name, const char *buf, size_t len,
+			fg_conf_t **out, fg_conf_diag_fn diag, void *ctx)
+{
+	fg_loader_t ld = { .file = name ? name : "<buffer>", .diag = diag, .ctx = ctx };
+	fg_ynode_t *root = NULL;
+	fg_conf_t *conf;
+	int rc;
+
+	if (!out)
+		return -EINVAL;
+	*out = NULL;
+	conf = calloc(1, sizeof(*conf));
+	if (!conf)
+		return -ENOMEM;
+	conf->path = strdup(ld.file);
+	if (!conf->path) {
+		free(conf);
+		return -ENOMEM;
+	}
+	rc = fg_ytree_build(&ld, buf ? buf : "", buf ? len : 0, &root);
+	if (rc == 0)
+		rc = fg_schema_apply(&ld, root, conf);
+	if (rc == 0 && !ld.stop)
+		rc = check_all(&ld, conf);
+	if (rc == 0)
+		rc = ld.rc;
+	for (size_t i = 0; i < ld.nlists; i++)
+		free(ld.lists[i].nodes);
+	fg_ytree_free(root);
+	fg_diag_flush(&ld);
+	if (rc == -ENOMEM && diag)
+		diag(ctx, ld.file, 0, "out of memory");
+	if (rc < 0) {
+		fg_conf_free(conf);
+		return rc;
+	}
+	*out = conf;
+	return 0;
+}
+
+/* Whole file into a heap buffer; reports and returns -errno on failure. */
+static int read_file(const char *path, char **buf, size_t *len,
+		     fg_conf_diag_fn diag, void *ctx)
+{
+	char msg[256];
+	size_t cap = 0, n = 0;
+	char *b = NULL;
+	int rc = 0;
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+
+	if (fd < 0) {
+		rc = -errno;
+		snprintf(msg, sizeof(msg), "cannot open: %s", fg_strerror(rc));
+		goto fail;
+	}
+	for (;;) {
+		if (n == cap) {
+			if (cap >= CONF_MAX_FILE) {
+				rc = -EFBIG;
+				snprintf(msg, sizeof(msg), "file larger than %u MiB",
+					 CONF_MAX_FILE >> 20);
+				goto fail;
+			}
+			cap = cap ? cap * 2 : 16384;
+			char *nb = realloc(b, cap + 1);
+			if (!nb) {
+				rc = -ENOMEM;
+				snprintf(msg, sizeof(msg), "out of memory");
+				goto fail;
+			}
+			b = nb;
+		}
+		ssize_t r = read(fd, b + n, cap - n);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0) {
+			rc = -errno;
+			snprintf(msg, sizeof(msg), "cannot read: %s", fg_strerror(rc));
+			goto fail;
+		}
+		if (r == 0)
+			break;
+		n += (size_t)r;
+	}
+	close(fd);
+	b[n] = '\0';
+	*buf = b;
+	*len = n;
+	return 0;
+fail:
+	if (fd >= 0)
+		close(fd);
+	free(b);
+	if (diag)
+		diag(ctx, path, 0, msg);
+	return rc;
+}
+
+int fg_conf_load(const char *path, fg_conf_t **out, fg_conf_diag_fn diag, void *ctx)
+{
+	char *buf = NULL;
+	size_t len = 0;
+	int rc;
+
+	if (!path || !out)
+		return -EINVAL;
+	*out = NULL;
+	rc = read_file(path, &buf, &len, diag, ctx);
+	if (rc < 0)
+		return rc;
+	rc = fg_conf_load_buffer(path, buf, len, out, diag, ctx);
+	free(buf);
+	return rc;
+}
+
+void fg_conf_free(fg_conf_t *conf)
+{
+	if (!conf)
+		return;
+	fg_schema_free(fg_conf_schema, conf);
+	free(conf->path);
+	free(conf);
+}
+
+/* ---- public scalar parsers: the internal ones without the message ---- */
+
+int fg_conf_parse_time_ms(const char *s, uint32_t *ms)
+{
+	char err[512];
+	uint64_t v;
+	int rc;
+
+	if (!s || !ms)
+		return -EINVAL;
+	rc = fg_scalar_time(s, &v, err, sizeof(err));
+	if (rc < 0)
+		return rc;
+	if (v > UINT32_MAX)
+		return -ERANGE;
+	*ms = (uint32_t)v;
+	return 0;
+}
+
+int fg_conf_parse_size(const char *s, uint64_t *bytes)
+{
+	char err[512];
+
+	if (!s || !bytes)
+		return -EINVAL;
+	return fg_scalar_size(s, bytes, err, sizeof(err));
+}
+
+int fg_conf_parse_addr(const char *s, uint16_t default_port, fg_conf_addr_t *out)
+{
+	char err[512];
+	int rc;
+
+	if (!s || !out)
+		return -EINVAL;
+	rc = fg_scalar_addr(s, default_port, true, out, err, sizeof(err));
+	if (rc == 0)
+		out->line = 0;
+	return rc;
+}
+
+int fg_conf_parse_prefix(const char *s, fg_conf_prefix_t *out)
+{
+	char err[512];
+	fg_conf_prefix_t p;
+	int rc;
+
+	if (!s || !out)
+		return -EINVAL;
+	rc = fg_scalar_prefix(s, &p, err, sizeof(err));
+	if (rc == 0)
+		*out = p;
+	return rc;
+}

@@ -1,0 +1,218 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+/*
+ * The config schema: every section and key fluxgate understands, with its
+ * type, range, default and place in fg_conf_t. apply.c interprets it; this
+ * file is the one place to edit when a key is added. Defaults are written as
+ * they would be in the file, so they go through the same parsers as user
+ * values (a default cannot drift out of its own range unnoticed: the unit
+ * tests load a config that relies on every default).
+ *
+ * Checks that involve one list entry as a whole live in the `post` hooks
+ * below; checks across entries are in conf.c.
+ */
+#include <stddef.h>
+#include <string.h>
+
+#include "conf/scalar.h"
+#include "conf/schema.h"
+
+/* Upper bound of millisecond TIME values: a round figure below the
+ * uint32 limit (about 49.7 days). */
+#define MS_MAX  (49ULL * 86400000ULL)
+/* Upper bound of DNS TTLs and SOA timers in seconds (RFC 2181, 8). */
+#define TTL_MAX 2147483647ULL
+
+static const char *const rotation_names[] = { "per-answer", "min-interval", NULL };
+static const char *const nat_backends[] = { "nft", "memory", NULL };
+static const char *const log_levels[] = { "error", "warning", "info", "debug", NULL };
+
+static void zone_post(fg_loader_t *ld, void *entry, const fg_ynode_t *map,
+		      const char *label)
+{
+	fg_conf_zone_t *z = entry;
+
+	(void)ld;
+	(void)label;
+	z->line = map->line;
+}
+
+static void pool_post(fg_loader_t *ld, void *entry, const fg_ynode_t *map,
+		      const char *label)
+{
+	fg_conf_pool_t *p = entry;
+
+	(void)ld;
+	(void)label;
+	p->line = map->line;
+}
+
+static void service_post(fg_loader_t *ld, void *entry, const fg_ynode_t *map,
+			 const char *label)
+{
+	fg_conf_service_t *s = entry;
+
+	s->line = map->line;
+	for (size_t i = 0; i < s->npools; i++) {
+		unsigned before = 0;
+		for (size_t j = 0; j < i; j++)
+			before += strcmp(s->pools[i], s->pools[j]) == 0;
+		if (before == 1)  /* once per id, at its second mention */
+			fg_diag(ld, fg_ymap_value_line(map, "pool", s->pools[i], 1),
+				"%s: pool '%s' is listed twice", label, s->pools[i]);
+	}
+}
+
+#define SRV(m) offsetof(fg_conf_t, server.m)
+
+static const fg_item_t server_items[] = {
+	{ .name = "listen", .type = FG_T_ADDR, .flags = FG_F_MULTI | FG_F_REQ,
+	  .off = SRV(listen), .cnt_off = SRV(nlisten), .port = 53 },
+	{ .name = "workers", .type = FG_T_INT, .flags = FG_F_AUTO,
+	  .off = SRV(workers), .min = 1, .max = 256, .def = "auto" },
+	{ .name = "tcp-max-clients", .type = FG_T_INT, .off = SRV(tcp_max_clients),
+	  .min = 1, .max = 1048576, .def = "1024" },
+	{ .name = "tcp-idle-timeout", .type = FG_T_TIME,
+	  .off = SRV(tcp_idle_timeout_ms), .min = 1, .max = MS_MAX, .def = "10s" },
+	{ .name = "user", .type = FG_T_STR, .off = SRV(user) },
+	{ .name = "pidfile", .type = FG_T_STR, .off = SRV(pidfile),
+	  .check = fg_check_abspath },
+	{ .name = NULL }
+};
+
+#define SOA(m) offsetof(fg_conf_zone_t, soa.m)
+
+static const fg_item_t soa_items[] = {
+	{ .name = "mname", .type = FG_T_STR, .flags = FG_F_REQ, .off = SOA(mname),
+	  .check = fg_check_dname },
+	{ .name = "rname", .type = FG_T_STR, .flags = FG_F_REQ, .off = SOA(rname),
+	  .check = fg_check_dname },
+	{ .name = "serial", .type = FG_T_INT, .off = SOA(serial),
+	  .min = 0, .max = UINT32_MAX, .def = "1" },
+	{ .name = "refresh", .type = FG_T_TIME, .flags = FG_F_SECONDS,
+	  .off = SOA(refresh), .min = 0, .max = TTL_MAX, .def = "1h" },
+	{ .name = "retry", .type = FG_T_TIME, .flags = FG_F_SECONDS,
+	  .off = SOA(retry), .min = 0, .max = TTL_MAX, .def = "10m" },
+	{ .name = "expire", .type = FG_T_TIME, .flags = FG_F_SECONDS,
+	  .off = SOA(expire), .min = 0, .max = TTL_MAX, .def = "1w" },
+	{ .name = "minimum", .type = FG_T_TIME, .flags = FG_F_SECONDS,
+	  .off = SOA(minimum), .min = 0, .max = TTL_MAX, .def = "1h" },
+	{ .name = NULL }
+};
+
+#define ZONE(m) offsetof(fg_conf_zone_t, m)
+
+static const fg_item_t zone_items[] = {
+	{ .name = "domain", .type = FG_T_STR, .flags = FG_F_REQ,
+	  .off = ZONE(domain), .check = fg_check_dname },
+	{ .name = "ttl", .type = FG_T_TIME, .flags = FG_F_SECONDS,
+	  .off = ZONE(ttl), .min = 0, .max = TTL_MAX, .def = "3600" },
+	{ .name = "soa", .type = FG_T_MAP, .flags = FG_F_REQ, .sub = soa_items },
+	/* record syntax is checked when the zone is built (zonebuild.c) */
+	{ .name = "records", .type = FG_T_RECORD, .flags = FG_F_MULTI,
+	  .off = ZONE(records), .cnt_off = ZONE(nrecords) },
+	{ .name = NULL }
+};
+
+static const fg_item_t pool_items[] = {
+	{ .name = "id", .type = FG_T_STR, .flags = FG_F_REQ,
+	  .off = offsetof(fg_conf_pool_t, id), .check = fg_check_id },
+	{ .name = "prefix", .type = FG_T_PREFIX, .flags = FG_F_REQ,
+	  .off = offsetof(fg_conf_pool_t, prefix) },
+	{ .name = NULL }
+};
+
+#define SVC(m) offsetof(fg_conf_service_t, m)
+
+static const fg_item_t service_items[] = {
+	{ .name = "id", .type = FG_T_STR, .flags = FG_F_REQ, .off = SVC(id),
+	  .check = fg_check_id },
+	{ .name = "name", .type = FG_T_STR, .flags = FG_F_REQ, .off = SVC(name),
+	  .check = fg_check_dname },
+	/* port 0: connect to the backend on the port the client used */
+	{ .name = "backend", .type = FG_T_ADDR, .flags = FG_F_MULTI | FG_F_REQ,
+	  .off = SVC(backends), .cnt_off = SVC(nbackends), .port = 0 },
+	{ .name = "pool", .type = FG_T_STR, .flags = FG_F_MULTI | FG_F_REQ,
+	  .off = SVC(pools), .cnt_off = SVC(npools), .check = fg_check_id },
+	{ .name = "ttl", .type = FG_T_TIME, .flags = FG_F_WHOLE_SEC,
+	  .off = SVC(ttl_ms), .min = 0, .max = 86400000, .def = "5s" },
+	{ .name = "grace", .type = FG_T_TIME, .off = SVC(grace_ms),
+	  .min = 0, .max = MS_MAX, .def = "2s" },
+	{ .name = "pin", .type = FG_T_TIME, .off = SVC(pin_ms),
+	  .min = 0, .max = MS_MAX, .def = "60s" },
+	{ .name = "rotation", .type = FG_T_ENUM, .off = SVC(rotation),
+	  .enums = rotation_names, .def = "per-answer" },
+	/* only read by min-interval rotation; accepted (and defaulted) with
+	 * per-answer too so switching the rotation is a one-line change */
+	{ .name = "min-interval", .type = FG_T_TIME, .off = SVC(min_interval_ms),
+	  .min = 1, .max = MS_MAX, .def = "1s" },
+	{ .name = "max-open-fraction", .type = FG_T_FLOAT,
+	  .off = SVC(max_open_fraction), .fmin = 0, .fmin_open = true, .fmax = 1,
+	  .def = "0.1" },
+	{ .name = NULL }
+};
+
+#define CONF(m) offsetof(fg_conf_t, m)
+
+static const fg_item_t decoy_items[] = {
+	{ .name = "route-via", .type = FG_T_ADDR, .flags = FG_F_REQ | FG_F_NOPORT,
+	  .off = CONF(decoy.route_via) },
+	{ .name = NULL }
+};
+
+static const fg_item_t nat_items[] = {
+	{ .name = "backend", .type = FG_T_ENUM, .flags = FG_F_ENUM_STR,
+	  .off = CONF(nat.backend), .enums = nat_backends, .def = "nft" },
+	{ .name = "table", .type = FG_T_STR, .off = CONF(nat.table),
+	  .check = fg_check_nft_name, .def = "fluxgate" },
+	/* element counts of the kernel sets; SIZE so "256k" reads naturally */
+	{ .name = "pin-set-size", .type = FG_T_SIZE, .off = CONF(nat.pin_set_size),
+	  .min = 16, .max = 1ULL << 30, .def = "262144" },
+	{ .name = "grant-set-size", .type = FG_T_SIZE,
+	  .off = CONF(nat.grant_set_size), .min = 16, .max = 1ULL << 30,
+	  .def = "1048576" },
+	{ .name = NULL }
+};
+
+static const fg_item_t control_items[] = {
+	{ .name = "socket", .type = FG_T_STR, .off = CONF(control.socket),
+	  .check = fg_check_sockpath, .def = "/run/fluxgate/control.sock" },
+	{ .name = NULL }
+};
+
+static const fg_item_t metrics_items[] = {
+	{ .name = "listen", .type = FG_T_ADDR, .flags = FG_F_REQ,
+	  .off = CONF(metrics.listen), .port = 9153 },
+	{ .name = NULL }
+};
+
+static const fg_item_t log_items[] = {
+	{ .name = "file", .type = FG_T_STR, .off = CONF(log.file),
+	  .check = fg_check_abspath },
+	{ .name = "level", .type = FG_T_ENUM, .flags = FG_F_ENUM_STR,
+	  .off = CONF(log.level), .enums = log_levels, .def = "info" },
+	{ .name = NULL }
+};
+
+const fg_item_t fg_conf_schema[] = {
+	{ .name = "server", .type = FG_T_MAP, .flags = FG_F_REQ, .sub = server_items },
+	{ .name = "zone", .type = FG_T_LIST, .sub = zone_items,
+	  .off = CONF(zones), .cnt_off = CONF(nzones),
+	  .elem_size = sizeof(fg_conf_zone_t), .label_key = "domain",
+	  .post = zone_post },
+	{ .name = "pool", .type = FG_T_LIST, .sub = pool_items,
+	  .off = CONF(pools), .cnt_off = CONF(npools),
+	  .elem_size = sizeof(fg_conf_pool_t), .label_key = "id",
+	  .post = pool_post },
+	{ .name = "service", .type = FG_T_LIST, .sub = service_items,
+	  .off = CONF(services), .cnt_off = CONF(nservices),
+	  .elem_size = sizeof(fg_conf_service_t), .label_key = "id",
+	  .post = service_post },
+	{ .name = "decoy", .type = FG_T_MAP, .flags = FG_F_SETFLAG,
+	  .set_off = CONF(decoy.set), .sub = decoy_items },
+	{ .name = "nat", .type = FG_T_MAP, .sub = nat_items },
+	{ .name = "control", .type = FG_T_MAP, .sub = control_items },
+	{ .name = "metrics", .type = FG_T_MAP, .flags = FG_F_SETFLAG,
+	  .set_off = CONF(metrics.set), .sub = metrics_items },
+	{ .name = "log", .type = FG_T_MAP, .sub = log_items },
+	{ .name = NULL }
+};

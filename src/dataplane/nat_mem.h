@@ -1,0 +1,67 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+/*
+ * Test hooks of the in-memory NAT backend (fg_nat_mem_ops). The backend
+ * mirrors the kernel data plane's semantics (see nft_int.h):
+ *  - a grant's key is (family, scope, client[/plen], addr); re-adding a key
+ *    *sets* its timeout (it may shorten it, like the kernel) and its backend;
+ *  - grant maps hold at most cfg->grant_set_size elements each (0 = no
+ *    limit), the commit fails whole (-FG_ENETLINK) beyond that;
+ *  - the first flow of an authorized client pins (client, addr) -> backend
+ *    for cfg->pin_ms, refreshed by each flow; a full pin map costs the pin,
+ *    never the flow;
+ *  - quarantine beats pins and grants.
+ * Expiry follows a per-state monotonic clock that tests can freeze and
+ * advance. All functions here take a handle of the mem backend only.
+ *
+ * Thread safety: handles made with fg_nat_mem_open_shared() share one state
+ * under a mutex, like worker handles sharing the kernel table.
+ */
+#ifndef FG_DATAPLANE_NAT_MEM_H
+#define FG_DATAPLANE_NAT_MEM_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "dataplane/nat.h"
+
+/* A second handle on the state of `peer` (released with the ops' close;
+ * the state goes with the last handle). */
+int fg_nat_mem_open_shared(fg_nat_t *peer, fg_nat_t **out);
+
+/* Freeze the clock at its current value; from then on only
+ * fg_nat_mem_advance() moves it. Unfrozen, it follows CLOCK_MONOTONIC plus
+ * every advance. */
+void fg_nat_mem_clock_freeze(fg_nat_t *nat);
+void fg_nat_mem_advance(fg_nat_t *nat, uint64_t ms);
+uint64_t fg_nat_mem_now_ms(fg_nat_t *nat);
+
+/* Make the next `count` commits fail with `err` (negative; 0 means
+ * -FG_ENETLINK) without installing anything: the SERVFAIL path. */
+void fg_nat_mem_fail_next(fg_nat_t *nat, unsigned count, int err);
+
+enum fg_nat_mem_verdict {
+	FG_MEM_DECOY = 0,     /* routed to the decoy bed */
+	FG_MEM_REAL = 1,      /* DNATed to *backend */
+	FG_MEM_NOT_POOL = 2,  /* not pool traffic: untouched */
+};
+
+/* The first packet of a new flow from `client` to `addr`, as the kernel
+ * ruleset would treat it (creates/refreshes the pin). */
+enum fg_nat_mem_verdict fg_nat_mem_flow(fg_nat_t *nat, int family, const uint8_t *client,
+					const uint8_t *addr, uint8_t *backend);
+
+typedef struct fg_nat_mem_stats {
+	uint64_t commits;         /* successful commits */
+	uint64_t commit_failures; /* failed (injected or capacity) */
+	uint64_t grants_written;  /* elements written by successful commits */
+	uint64_t last_batch;      /* grants in the last successful commit */
+	size_t live_grants;
+	size_t pins;
+	size_t quarantined;
+	unsigned setups;
+} fg_nat_mem_stats_t;
+
+void fg_nat_mem_stats(fg_nat_t *nat, fg_nat_mem_stats_t *st);
+
+#endif

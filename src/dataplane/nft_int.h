@@ -1,0 +1,96 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+/*
+ * Internals of the nftables backend, shared by nat_nft.c (handle, netlink
+ * batch I/O, grants, dump, quarantine) and nft_ruleset.c (the static part:
+ * table, sets, chains, rules). Not a public interface.
+ *
+ * Ruleset shape (inet table cfg->table; F = 4 or 6):
+ *   pool<F>          interval set of the pool ranges (re-synced by setup)
+ *   grant_client<F>  map client . addr        -> backend, flags timeout
+ *   grant_net<F>     map prefix . addr        -> backend, flags interval,timeout (pipapo)
+ *   grant_any<F>     map addr                 -> backend, flags timeout
+ *   pinned<F>        map client . addr        -> backend, flags timeout,dynamic,
+ *                    size cfg->pin_set_size, timeout cfg->pin_ms (packet path)
+ *   quarantine<F>    set client, flags timeout
+ * Every grant element carries its backend: there is no shared addr->backend
+ * map, because the kernel *sets* (never maxes) the timeout of an element
+ * re-added with a new one, so a shared backend element would be shortened by
+ * the shortest grant of the address, and a pin (refreshed by use, unbounded
+ * life) would outlive it. See nft_ruleset.c for the chains.
+ */
+#ifndef FG_DATAPLANE_NFT_INT_H
+#define FG_DATAPLANE_NFT_INT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "dataplane/nat.h"
+
+struct mnl_socket;
+
+/* Kernels >= 6.3 know these; the installed uapi header may be older. */
+#ifndef NFT_MSG_DESTROYTABLE
+#define NFT_MSG_DESTROYTABLE   26
+#define NFT_MSG_DESTROYSETELEM 30
+#endif
+
+/* Rate of decoy NFLOG events (per family, per reason): enough to see scans,
+ * too little to let a flood reach the logger. */
+#define FG_NFT_LOG_RATE   100
+#define FG_NFT_LOG_BURST  100
+
+/* A batch of netlink messages under construction: BATCH_BEGIN, messages,
+ * BATCH_END, sent in one sendmsg (one kernel transaction). Messages are
+ * built in place; the buffer grows so that FG_NFT_MSG_ROOM bytes are always
+ * free at the tail before a message is started. */
+#define FG_NFT_MSG_ROOM  (80 * 1024)
+/* Close a NEWSETELEM message once it reaches this size: the element list
+ * nest must stay below the 64 KiB netlink attribute limit. */
+#define FG_NFT_MSG_SOFT  (48 * 1024)
+
+typedef struct fg_nft_batch {
+	char *buf;
+	size_t len, cap;
+	uint32_t seq_first;  /* seq of BATCH_BEGIN */
+	uint32_t seq_next;   /* seq for the next message */
+	unsigned nack;       /* messages sent with NLM_F_ACK */
+	int failed;          /* -ENOMEM during construction */
+} fg_nft_batch_t;
+
+struct fg_nat {
+	struct mnl_socket *nl;    /* NETLINK_NETFILTER, one per handle */
+	uint32_t portid;
+	uint32_t seq;             /* last sequence number used */
+	size_t sndbuf;            /* current SO_SNDBUF, grown for big batches */
+	char table[64];
+	fg_nat_config_t cfg;      /* copy; pools/table point into this handle */
+	fg_nat_prefix_t *pools;
+	fg_nft_batch_t b;         /* reused between batches */
+	char *rbuf;               /* receive buffer */
+	size_t rbuf_len;
+};
+
+/* Batch helpers (nat_nft.c). */
+void fg_nft_batch_begin(struct fg_nat *nat);
+/* Reserve room and return the start of the next message, or NULL. */
+char *fg_nft_batch_tail(struct fg_nat *nat);
+/* Account the message just built at the tail (flags NLM_F_ACK counted). */
+void fg_nft_batch_commit_msg(struct fg_nat *nat);
+uint32_t fg_nft_batch_seq(struct fg_nat *nat);
+/* Close, send, wait for every ACK. Returns 0, -FG_ENETLINK (kernel said
+ * no; first errno in *kerr if non-NULL) or -errno (local failure). `what`
+ * names the operation in log messages. */
+int fg_nft_batch_send(struct fg_nat *nat, const char *what, int *kerr);
+
+/* Ruleset (nft_ruleset.c). Appends to the open batch. */
+int fg_nft_ruleset_build(struct fg_nat *nat);
+void fg_nft_set_name(char *out, size_t outlen, const char *base, int family);
+
+/* Address length of a family (4 or 16). */
+size_t fg_nft_alen(int family);
+/* Append NEWSETELEM messages holding the (sorted, disjoint) ranges r[] to
+ * the interval set `set` (nat_nft.c). */
+int fg_nft_put_pool(struct fg_nat *nat, const char *set, int family,
+		    const fg_nat_prefix_t *r, size_t nr);
+
+#endif

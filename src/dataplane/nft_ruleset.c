@@ -1,0 +1,664 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+/*
+ * The static part of the nftables data plane, built with libnftnl into the
+ * open batch of a handle (see nft_int.h for the sets).
+ *
+ * Chains (F = 4/6, each family's rules guarded by `meta nfproto`, because an
+ * `ip daddr` test in an inet table does not stop IPv6 packets):
+ *
+ *  raw_pre  filter prerouting -300 (before conntrack):
+ *     daddr @poolF                       jump rawF
+ *     saddr @poolF                       notrack   (decoy replies stay out of conntrack)
+ *  rawF: decide only for packets that open a flow
+ *     saddr @quarantineF  [limit, log]   mark decoy, notrack, accept
+ *     saddr.daddr @pinnedF               update pin (refresh), accept
+ *     tcp flags & (syn|ack) != syn       accept    (mid-flow: to conntrack for de-NAT)
+ *     saddr.daddr @grant_clientF         accept
+ *     saddr.daddr @grant_netF            accept
+ *     daddr @grant_anyF                  accept
+ *     [limit, log]                       mark decoy, notrack, accept
+ *  ct_pre   filter prerouting -150 (after conntrack):
+ *     daddr @poolF ct state invalid      drop      (no state: never route to a pool address)
+ *  nat_pre  nat prerouting -100 (first packet of a tracked flow):
+ *     daddr @poolF mark != decoy         jump natF
+ *  natF:
+ *     tcp flags & (syn|ack) != syn       drop      (tcp_loose=1 safety)
+ *     dnat to saddr.daddr map @pinnedF
+ *     update @pinnedF {saddr.daddr : saddr.daddr map @grant_clientF}
+ *     dnat to saddr.daddr map @grant_clientF
+ *     (same two for grant_netF, then grant_anyF keyed by daddr)
+ *     drop
+ * An `update` that fails (pin map full) ends its rule, so pin and dnat are
+ * separate rules: a full pin map costs pins, never the grant.
+ */
+#include <errno.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <sys/socket.h>
+#include <linux/netfilter.h>
+#include <linux/netfilter/nf_conntrack_common.h>
+#include <linux/netfilter/nf_tables.h>
+#include <linux/netfilter/nfnetlink.h>
+
+#include <libmnl/libmnl.h>
+#include <libnftnl/chain.h>
+#include <libnftnl/expr.h>
+#include <libnftnl/rule.h>
+#include <libnftnl/set.h>
+#include <libnftnl/table.h>
+
+#include "common/log.h"
+#include "dataplane/nft_int.h"
+
+/* nft's datatype ids, so that `nft list` shows the types. */
+enum { DT_IPADDR = 7, DT_IP6ADDR = 8, DT_CONCAT_BITS = 6 };
+
+#define REG_KEY   NFT_REG32_00  /* first field of a key */
+#define REG_DATA  NFT_REG32_08  /* 16 bytes after the widest (v6.v6) key */
+
+static const char *const chain_raw4 = "raw4", *const chain_raw6 = "raw6";
+static const char *const chain_nat4 = "nat4", *const chain_nat6 = "nat6";
+
+struct fam {
+	int family;           /* AF_INET / AF_INET6 */
+	uint8_t nfproto;      /* NFPROTO_IPV4 / NFPROTO_IPV6 */
+	uint32_t alen;        /* 4 / 16 */
+	uint32_t saddr_off, daddr_off;
+	uint32_t dtype;
+	const char *raw, *nat;
+};
+
+static const struct fam fams[2] = {
+	{ AF_INET, NFPROTO_IPV4, 4, 12, 16, DT_IPADDR, "raw4", "nat4" },
+	{ AF_INET6, NFPROTO_IPV6, 16, 8, 24, DT_IP6ADDR, "raw6", "nat6" },
+};
+
+/* --------------------------------------------------------------- messages */
+
+static int put_obj(struct fg_nat *nat, uint16_t type, uint16_t flags,
+		   void (*build)(struct nlmsghdr *, void *), void *obj)
+{
+	char *tail = fg_nft_batch_tail(nat);
+	struct nlmsghdr *nlh;
+
+	if (!tail)
+		return -ENOMEM;
+	nlh = nftnl_nlmsg_build_hdr(tail, type, NFPROTO_INET, flags | NLM_F_ACK,
+				    fg_nft_batch_seq(nat));
+	build(nlh, obj);
+	fg_nft_batch_commit_msg(nat);
+	return 0;
+}
+
+static void build_table(struct nlmsghdr *nlh, void *o) { nftnl_table_nlmsg_build_payload(nlh, o); }
+static void build_set(struct nlmsghdr *nlh, void *o) { nftnl_set_nlmsg_build_payload(nlh, o); }
+static void build_chain(struct nlmsghdr *nlh, void *o) { nftnl_chain_nlmsg_build_payload(nlh, o); }
+static void build_rule(struct nlmsghdr *nlh, void *o) { nftnl_rule_nlmsg_build_payload(nlh, o); }
+static void build_elems(struct nlmsghdr *nlh, void *o) { nftnl_set_elems_nlmsg_build_payload(nlh, o); }
+
+static int add_table(struct fg_nat *nat)
+{
+	struct nftnl_table *t = nftnl_table_alloc();
+	int rc;
+
+	if (!t)
+		return -ENOMEM;
+	nftnl_table_set_str(t, NFTNL_TABLE_NAME, nat->table);
+	nftnl_table_set_u32(t, NFTNL_TABLE_FAMILY, NFPROTO_INET);
+	nftnl_table_set_u32(t, NFTNL_TABLE_FLAGS, 0);
+	/* CREATE without EXCL: an existing table is fine (restart). */
+	rc = put_obj(nat, NFT_MSG_NEWTABLE, NLM_F_CREATE, build_table, t);
+	nftnl_table_free(t);
+	return rc;
+}
+
+enum set_kind { K_POOL, K_CLIENT, K_NET, K_ANY, K_PINNED, K_QUAR };
+
+static int add_set(struct fg_nat *nat, const struct fam *f, enum set_kind k, uint32_t id)
+{
+	static const char *const base[] = { "pool", "grant_client", "grant_net",
+					    "grant_any", "pinned", "quarantine" };
+	struct nftnl_set *s = nftnl_set_alloc();
+	const fg_nat_config_t *cfg = &nat->cfg;
+	bool concat = k == K_CLIENT || k == K_NET || k == K_PINNED;
+	bool map = k == K_CLIENT || k == K_NET || k == K_ANY || k == K_PINNED;
+	uint32_t flags = 0, size = 0;
+	char name[32];
+	int rc;
+
+	if (!s)
+		return -ENOMEM;
+	fg_nft_set_name(name, sizeof(name), base[k], f->family);
+	nftnl_set_set_str(s, NFTNL_SET_TABLE, nat->table);
+	nftnl_set_set_str(s, NFTNL_SET_NAME, name);
+	nftnl_set_set_u32(s, NFTNL_SET_FAMILY, NFPROTO_INET);
+	nftnl_set_set_u32(s, NFTNL_SET_ID, id);
+	nftnl_set_set_u32(s, NFTNL_SET_KEY_LEN, concat ? 2 * f->alen : f->alen);
+	nftnl_set_set_u32(s, NFTNL_SET_KEY_TYPE,
+			  concat ? (f->dtype << DT_CONCAT_BITS) | f->dtype : f->dtype);
+	switch (k) {
+	case K_POOL:
+		flags = NFT_SET_INTERVAL;
+		break;
+	case K_CLIENT:
+	case K_ANY:
+		flags = NFT_SET_MAP | NFT_SET_TIMEOUT;
+		size = cfg->grant_set_size;
+		break;
+	case K_NET: {
+		/* Concatenation with ranges: the pipapo backend, which the
+		 * kernel picks only when told the field lengths. */
+		uint8_t fl[2] = { (uint8_t)f->alen, (uint8_t)f->alen };
+
+		flags = NFT_SET_MAP | NFT_SET_TIMEOUT | NFT_SET_INTERVAL | NFT_SET_CONCAT;
+		nftnl_set_set_data(s, NFTNL_SET_DESC_CONCAT, fl, sizeof(fl));
+		size = cfg->grant_set_size;
+		break;
+	}
+	case K_PINNED:
+		/* Filled from the packet path: explicit size (the kernel's
+		 * default is 65535) and a default timeout for `update`. */
+		flags = NFT_SET_MAP | NFT_SET_TIMEOUT | NFT_SET_EVAL;
+		size = cfg->pin_set_size ? cfg->pin_set_size : 65536;
+		nftnl_set_set_u64(s, NFTNL_SET_TIMEOUT, cfg->pin_ms ? cfg->pin_ms : 60000);
+		break;
+	case K_QUAR:
+		flags = NFT_SET_TIMEOUT;
+		break;
+	}
+	nftnl_set_set_u32(s, NFTNL_SET_FLAGS, flags);
+	if (map) {
+		nftnl_set_set_u32(s, NFTNL_SET_DATA_TYPE, f->dtype);
+		nftnl_set_set_u32(s, NFTNL_SET_DATA_LEN, f->alen);
+	}
+	if (size)
+		nftnl_set_set_u32(s, NFTNL_SET_DESC_SIZE, size);
+	/* CREATE without EXCL: an existing set keeps its elements. */
+	rc = put_obj(nat, NFT_MSG_NEWSET, NLM_F_CREATE, build_set, s);
+	nftnl_set_free(s);
+	return rc;
+}
+
+static int add_chain(struct fg_nat *nat, const char *name, const char *type,
+		     int hook, int prio)
+{
+	struct nftnl_chain *c = nftnl_chain_alloc();
+	struct nftnl_rule *r;
+	int rc;
+
+	if (!c)
+		return -ENOMEM;
+	nftnl_chain_set_str(c, NFTNL_CHAIN_TABLE, nat->table);
+	nftnl_chain_set_str(c, NFTNL_CHAIN_NAME, name);
+	nftnl_chain_set_u32(c, NFTNL_CHAIN_FAMILY, NFPROTO_INET);
+	if (type) {
+		nftnl_chain_set_str(c, NFTNL_CHAIN_TYPE, type);
+		nftnl_chain_set_u32(c, NFTNL_CHAIN_HOOKNUM, (uint32_t)hook);
+		nftnl_chain_set_s32(c, NFTNL_CHAIN_PRIO, prio);
+		nftnl_chain_set_u32(c, NFTNL_CHAIN_POLICY, NF_ACCEPT);
+	}
+	rc = put_obj(nat, NFT_MSG_NEWCHAIN, NLM_F_CREATE, build_chain, c);
+	nftnl_chain_free(c);
+	if (rc < 0)
+		return rc;
+	/* Then empty it: DELRULE with no handle flushes the chain. Rules hold
+	 * no grants, so re-setup replaces them in the same transaction. */
+	if (!(r = nftnl_rule_alloc()))
+		return -ENOMEM;
+	nftnl_rule_set_str(r, NFTNL_RULE_TABLE, nat->table);
+	nftnl_rule_set_str(r, NFTNL_RULE_CHAIN, name);
+	nftnl_rule_set_u32(r, NFTNL_RULE_FAMILY, NFPROTO_INET);
+	rc = put_obj(nat, NFT_MSG_DELRULE, 0, build_rule, r);
+	nftnl_rule_free(r);
+	return rc;
+}
+
+/* ------------------------------------------------------------ expressions */
+
+/* A rule under construction; `oom` latches allocation failures so the
+ * builders below stay one line each. */
+struct rb {
+	struct nftnl_rule *r;
+	int oom;
+};
+
+static struct nftnl_expr *ex(struct rb *b, const char *name)
+{
+	struct nftnl_expr *e = b->oom ? NULL : nftnl_expr_alloc(name);
+
+	if (!e)
+		b->oom = 1;
+	return e;
+}
+
+static void ex_add(struct rb *b, struct nftnl_expr *e)
+{
+	if (e)
+		nftnl_rule_add_expr(b->r, e);
+}
+
+static void e_meta_load(struct rb *b, uint32_t key, uint32_t dreg)
+{
+	struct nftnl_expr *e = ex(b, "meta");
+
+	if (!e)
+		return;
+	nftnl_expr_set_u32(e, NFTNL_EXPR_META_KEY, key);
+	nftnl_expr_set_u32(e, NFTNL_EXPR_META_DREG, dreg);
+	ex_add(b, e);
+}
+
+static void e_meta_set(struct rb *b, uint32_t key, uint32_t sreg)
+{
+	struct nftnl_expr *e = ex(b, "meta");
+
+	if (!e)
+		return;
+	nftnl_expr_set_u32(e, NFTNL_EXPR_META_KEY, key);
+	nftnl_expr_set_u32(e, NFTNL_EXPR_META_SREG, sreg);
+	ex_add(b, e);
+}
+
+static void e_cmp(struct rb *b, uint32_t sreg, uint32_t op, const void *v, uint32_t len)
+{
+	struct nftnl_expr *e = ex(b, "cmp");
+
+	if (!e)
+		return;
+	nftnl_expr_set_u32(e, NFTNL_EXPR_CMP_SREG, sreg);
+	nftnl_expr_set_u32(e, NFTNL_EXPR_CMP_OP, op);
+	nftnl_expr_set_data(e, NFTNL_EXPR_CMP_DATA, v, len);
+	ex_add(b, e);
+}
+
+static void e_payload(struct rb *b, uint32_t base, uint32_t off, uint32_t len, uint32_t dreg)
+{
+	struct nftnl_expr *e = ex(b, "payload");
+
+	if (!e)
+		return;
+	nftnl_expr_set_u32(e, NFTNL_EXPR_PAYLOAD_BASE, base);
+	nftnl_expr_set_u32(e, NFTNL_EXPR_PAYLOAD_OFFSET, off);
+	nftnl_expr_set_u32(e, NFTNL_EXPR_PAYLOAD_LEN, len);
+	nftnl_expr_set_u32(e, NFTNL_EXPR_PAYLOAD_DREG, dreg);
+	ex_add(b, e);
+}
+
+static void e_bitwise(struct rb *b, uint32_t reg, const void *mask, const void *x, uint32_t len)
+{
+	struct nftnl_expr *e = ex(b, "bitwise");
+
+	if (!e)
+		return;
+	nftnl_expr_set_u32(e, NFTNL_EXPR_BITWISE_SREG, reg);
+	nftnl_expr_set_u32(e, NFTNL_EXPR_BITWISE_DREG, reg);
+	nftnl_expr_set_u32(e, NFTNL_EXPR_BITWISE_LEN, len);
+	nftnl_expr_set_data(e, NFTNL_EXPR_BITWISE_MASK, mask, len);
+	nftnl_expr_set_data(e, NFTNL_EXPR_BITWISE_XOR, x, len);
+	ex_add(b, e);
+}
+
+/* dreg < 0: membership test only. */
+static void e_lookup(struct rb *b, const char *set, uint32_t sreg, int dreg)
+{
+	struct nftnl_expr *e = ex(b, "lookup");
+
+	if (!e)
+		return;
+	nftnl_expr_set_str(e, NFTNL_EXPR_LOOKUP_SET, set);
+	nftnl_expr_set_u32(e, NFTNL_EXPR_LOOKUP_SREG, sreg);
+	if (dreg >= 0)
+		nftnl_expr_set_u32(e, NFTNL_EXPR_LOOKUP_DREG, (uint32_t)dreg);
+	ex_add(b, e);
+}
+
+static void e_verdict(struct rb *b, int verdict, const char *chain)
+{
+	struct nftnl_expr *e = ex(b, "immediate");
+
+	if (!e)
+		return;
+	nftnl_expr_set_u32(e, NFTNL_EXPR_IMM_DREG, NFT_REG_VERDICT);
+	nftnl_expr_set_u32(e, NFTNL_EXPR_IMM_VERDICT, (uint32_t)verdict);
+	if (chain)
+		nftnl_expr_set_str(e, NFTNL_EXPR_IMM_CHAIN, chain);
+	ex_add(b, e);
+}
+
+static void e_imm(struct rb *b, uint32_t dreg, const void *v, uint32_t len)
+{
+	struct nftnl_expr *e = ex(b, "immediate");
+
+	if (!e)
+		return;
+	nftnl_expr_set_u32(e, NFTNL_EXPR_IMM_DREG, dreg);
+	nftnl_expr_set_data(e, NFTNL_EXPR_IMM_DATA, v, len);
+	ex_add(b, e);
+}
+
+static void e_notrack(struct rb *b)
+{
+	ex_add(b, ex(b, "notrack"));
+}
+
+static void e_limit_log(struct rb *b, uint16_t group)
+{
+	struct nftnl_expr *e = ex(b, "limit");
+
+	if (e) {
+		nftnl_expr_set_u64(e, NFTNL_EXPR_LIMIT_RATE, FG_NFT_LOG_RATE);
+		nftnl_expr_set_u64(e, NFTNL_EXPR_LIMIT_UNIT, 1);
+		nftnl_expr_set_u32(e, NFTNL_EXPR_LIMIT_BURST, FG_NFT_LOG_BURST);
+		nftnl_expr_set_u32(e, NFTNL_EXPR_LIMIT_TYPE, NFT_LIMIT_PKTS);
+		nftnl_expr_set_u32(e, NFTNL_EXPR_LIMIT_FLAGS, 0);
+		ex_add(b, e);
+	}
+	e = ex(b, "log");
+	if (e) {
+		nftnl_expr_set_u16(e, NFTNL_EXPR_LOG_GROUP, group);
+		ex_add(b, e);
+	}
+}
+
+static void e_dynset_update(struct rb *b, const char *set, uint32_t sreg_key, uint32_t sreg_data)
+{
+	struct nftnl_expr *e = ex(b, "dynset");
+
+	if (!e)
+		return;
+	nftnl_expr_set_str(e, NFTNL_EXPR_DYNSET_SET_NAME, set);
+	nftnl_expr_set_u32(e, NFTNL_EXPR_DYNSET_OP, NFT_DYNSET_OP_UPDATE);
+	nftnl_expr_set_u32(e, NFTNL_EXPR_DYNSET_SREG_KEY, sreg_key);
+	nftnl_expr_set_u32(e, NFTNL_EXPR_DYNSET_SREG_DATA, sreg_data);
+	ex_add(b, e);
+}
+
+/* Shift the data register left by 0 bits: a no-op for the kernel, but nft
+ * (1.0.6) cannot list a dynset whose data comes straight from a map lookup
+ * (it tracks a lookup result with length 0 and aborts on an assertion);
+ * a bitwise shift carries an explicit length, which it can. */
+static void e_data_relabel(struct rb *b, uint32_t reg, uint32_t len)
+{
+	struct nftnl_expr *e = ex(b, "bitwise");
+	uint32_t zero = 0;
+
+	if (!e)
+		return;
+	nftnl_expr_set_u32(e, NFTNL_EXPR_BITWISE_SREG, reg);
+	nftnl_expr_set_u32(e, NFTNL_EXPR_BITWISE_DREG, reg);
+	nftnl_expr_set_u32(e, NFTNL_EXPR_BITWISE_OP, NFT_BITWISE_LSHIFT);
+	nftnl_expr_set_u32(e, NFTNL_EXPR_BITWISE_LEN, len);
+	nftnl_expr_set_data(e, NFTNL_EXPR_BITWISE_DATA, &zero, sizeof(zero));
+	ex_add(b, e);
+}
+
+static void e_dnat(struct rb *b, uint8_t nfproto, uint32_t reg)
+{
+	struct nftnl_expr *e = ex(b, "nat");
+
+	if (!e)
+		return;
+	nftnl_expr_set_u32(e, NFTNL_EXPR_NAT_TYPE, NFT_NAT_DNAT);
+	nftnl_expr_set_u32(e, NFTNL_EXPR_NAT_FAMILY, nfproto);
+	nftnl_expr_set_u32(e, NFTNL_EXPR_NAT_REG_ADDR_MIN, reg);
+	ex_add(b, e);
+}
+
+static void e_ct_state_invalid(struct rb *b)
+{
+	struct nftnl_expr *e = ex(b, "ct");
+	uint32_t mask = NF_CT_STATE_INVALID_BIT, zero = 0;
+
+	if (e) {
+		nftnl_expr_set_u32(e, NFTNL_EXPR_CT_KEY, NFT_CT_STATE);
+		nftnl_expr_set_u32(e, NFTNL_EXPR_CT_DREG, REG_KEY);
+		ex_add(b, e);
+	}
+	e_bitwise(b, REG_KEY, &mask, &zero, sizeof(mask));
+	e_cmp(b, REG_KEY, NFT_CMP_NEQ, &zero, sizeof(zero));
+}
+
+/* Composite matches. */
+static void m_nfproto(struct rb *b, const struct fam *f)
+{
+	e_meta_load(b, NFT_META_NFPROTO, REG_KEY);
+	e_cmp(b, REG_KEY, NFT_CMP_EQ, &f->nfproto, 1);
+}
+
+static void m_addr(struct rb *b, const struct fam *f, bool src, uint32_t reg)
+{
+	e_payload(b, NFT_PAYLOAD_NETWORK_HEADER, src ? f->saddr_off : f->daddr_off, f->alen, reg);
+}
+
+/* Key registers for `saddr . daddr`. */
+static void m_pair(struct rb *b, const struct fam *f)
+{
+	m_addr(b, f, true, REG_KEY);
+	m_addr(b, f, false, REG_KEY + f->alen / 4);
+}
+
+/* `tcp flags & (syn|ack) != syn`: a TCP packet that does not open a flow. */
+static void m_tcp_not_syn(struct rb *b)
+{
+	uint8_t tcp = 6, mask = 0x12, zero = 0, syn = 0x02;
+
+	e_meta_load(b, NFT_META_L4PROTO, REG_KEY);
+	e_cmp(b, REG_KEY, NFT_CMP_EQ, &tcp, 1);
+	e_payload(b, NFT_PAYLOAD_TRANSPORT_HEADER, 13, 1, REG_KEY);
+	e_bitwise(b, REG_KEY, &mask, &zero, 1);
+	e_cmp(b, REG_KEY, NFT_CMP_NEQ, &syn, 1);
+}
+
+static void m_mark_set(struct rb *b, uint32_t mark)
+{
+	e_imm(b, REG_KEY, &mark, sizeof(mark));
+	e_meta_set(b, NFT_META_MARK, REG_KEY);
+}
+
+static struct rb rule_new(struct fg_nat *nat, const char *chain)
+{
+	struct rb b = { nftnl_rule_alloc(), 0 };
+
+	if (!b.r) {
+		b.oom = 1;
+		return b;
+	}
+	nftnl_rule_set_str(b.r, NFTNL_RULE_TABLE, nat->table);
+	nftnl_rule_set_str(b.r, NFTNL_RULE_CHAIN, chain);
+	nftnl_rule_set_u32(b.r, NFTNL_RULE_FAMILY, NFPROTO_INET);
+	return b;
+}
+
+static int rule_put(struct fg_nat *nat, struct rb *b)
+{
+	int rc = -ENOMEM;
+
+	if (!b->oom)
+		rc = put_obj(nat, NFT_MSG_NEWRULE, NLM_F_CREATE | NLM_F_APPEND, build_rule, b->r);
+	if (b->r)
+		nftnl_rule_free(b->r);
+	return rc;
+}
+
+#define RULE(chain, body) do {                                        \
+		struct rb b_ = rule_new(nat, (chain));                 \
+		struct rb *b = &b_;                                    \
+		body;                                                  \
+		if ((rc = rule_put(nat, b)) < 0)                       \
+			return rc;                                     \
+	} while (0)
+
+static void sn(char *out, size_t len, const char *base, const struct fam *f)
+{
+	fg_nft_set_name(out, len, base, f->family);
+}
+
+static int family_rules(struct fg_nat *nat, const struct fam *f)
+{
+	const fg_nat_config_t *cfg = &nat->cfg;
+	uint32_t decoy = cfg->decoy_mark ? cfg->decoy_mark : 0x666;
+	char pool[32], quar[32], pin[32], gc[32], gn[32], ga[32];
+	int rc;
+
+	sn(pool, sizeof(pool), "pool", f);
+	sn(quar, sizeof(quar), "quarantine", f);
+	sn(pin, sizeof(pin), "pinned", f);
+	sn(gc, sizeof(gc), "grant_client", f);
+	sn(gn, sizeof(gn), "grant_net", f);
+	sn(ga, sizeof(ga), "grant_any", f);
+
+	/* raw_pre: dispatch pool traffic; keep decoy replies untracked. */
+	RULE("raw_pre", m_nfproto(b, f); m_addr(b, f, false, REG_KEY);
+	     e_lookup(b, pool, REG_KEY, -1); e_verdict(b, NFT_JUMP, f->raw));
+	RULE("raw_pre", m_nfproto(b, f); m_addr(b, f, true, REG_KEY);
+	     e_lookup(b, pool, REG_KEY, -1); e_notrack(b));
+
+	/* rawF: quarantine beats everything, even established flows. */
+	if (cfg->nflog_group)
+		RULE(f->raw, m_nfproto(b, f); m_addr(b, f, true, REG_KEY); e_lookup(b, quar, REG_KEY, -1);
+		     e_limit_log(b, cfg->nflog_group));
+	RULE(f->raw, m_nfproto(b, f); m_addr(b, f, true, REG_KEY); e_lookup(b, quar, REG_KEY, -1);
+	     m_mark_set(b, decoy); e_notrack(b); e_verdict(b, NF_ACCEPT, NULL));
+	/* Pinned: refresh on every packet (pins live while used). */
+	RULE(f->raw, m_nfproto(b, f); m_pair(b, f); e_lookup(b, pin, REG_KEY, REG_DATA);
+	     e_data_relabel(b, REG_DATA, f->alen); e_dynset_update(b, pin, REG_KEY, REG_DATA); e_verdict(b, NF_ACCEPT, NULL));
+	/* Mid-flow TCP: conntrack decides (de-NAT of established flows whose
+	 * pin and grant are gone; invalid without state -> ct_pre drops). */
+	RULE(f->raw, m_tcp_not_syn(b); e_verdict(b, NF_ACCEPT, NULL));
+	RULE(f->raw, m_nfproto(b, f); m_pair(b, f); e_lookup(b, gc, REG_KEY, -1); e_verdict(b, NF_ACCEPT, NULL));
+	RULE(f->raw, m_nfproto(b, f); m_pair(b, f); e_lookup(b, gn, REG_KEY, -1); e_verdict(b, NF_ACCEPT, NULL));
+	RULE(f->raw, m_nfproto(b, f); m_addr(b, f, false, REG_KEY); e_lookup(b, ga, REG_KEY, -1);
+	     e_verdict(b, NF_ACCEPT, NULL));
+	if (cfg->nflog_group)
+		RULE(f->raw, e_limit_log(b, cfg->nflog_group));
+	RULE(f->raw, m_mark_set(b, decoy); e_notrack(b); e_verdict(b, NF_ACCEPT, NULL));
+
+	/* ct_pre */
+	RULE("ct_pre", m_nfproto(b, f); m_addr(b, f, false, REG_KEY);
+	     e_lookup(b, pool, REG_KEY, -1); e_ct_state_invalid(b); e_verdict(b, NF_DROP, NULL));
+
+	/* nat_pre */
+	RULE("nat_pre", m_nfproto(b, f); m_addr(b, f, false, REG_KEY);
+	     e_lookup(b, pool, REG_KEY, -1);
+	     e_meta_load(b, NFT_META_MARK, REG_KEY);
+	     e_cmp(b, REG_KEY, NFT_CMP_NEQ, &decoy, sizeof(decoy));
+	     e_verdict(b, NFT_JUMP, f->nat));
+
+	RULE(f->nat, m_tcp_not_syn(b); e_verdict(b, NF_DROP, NULL));
+	RULE(f->nat, m_nfproto(b, f); m_pair(b, f); e_lookup(b, pin, REG_KEY, REG_DATA); e_dnat(b, f->nfproto, REG_DATA));
+	RULE(f->nat, m_nfproto(b, f); m_pair(b, f); e_lookup(b, gc, REG_KEY, REG_DATA);
+	     e_data_relabel(b, REG_DATA, f->alen); e_dynset_update(b, pin, REG_KEY, REG_DATA));
+	RULE(f->nat, m_nfproto(b, f); m_pair(b, f); e_lookup(b, gc, REG_KEY, REG_DATA); e_dnat(b, f->nfproto, REG_DATA));
+	RULE(f->nat, m_nfproto(b, f); m_pair(b, f); e_lookup(b, gn, REG_KEY, REG_DATA);
+	     e_data_relabel(b, REG_DATA, f->alen); e_dynset_update(b, pin, REG_KEY, REG_DATA));
+	RULE(f->nat, m_nfproto(b, f); m_pair(b, f); e_lookup(b, gn, REG_KEY, REG_DATA); e_dnat(b, f->nfproto, REG_DATA));
+	RULE(f->nat, m_nfproto(b, f); m_addr(b, f, false, REG_KEY); e_lookup(b, ga, REG_KEY, REG_DATA);
+	     m_pair(b, f); e_data_relabel(b, REG_DATA, f->alen); e_dynset_update(b, pin, REG_KEY, REG_DATA));
+	RULE(f->nat, m_nfproto(b, f); m_addr(b, f, false, REG_KEY); e_lookup(b, ga, REG_KEY, REG_DATA);
+	     e_dnat(b, f->nfproto, REG_DATA));
+	/* Authorized a moment ago in raw, no mapping now (expired in
+	 * between): never forward to the pool address itself. */
+	RULE(f->nat, e_verdict(b, NF_DROP, NULL));
+	return 0;
+}
+
+/* Sort and merge the ranges of one family (the rbtree refuses overlaps). */
+static int cmp_range(const void *a, const void *b)
+{
+	const fg_nat_prefix_t *x = a, *y = b;
+
+	return memcmp(x->first, y->first, 16);
+}
+
+static size_t merge_ranges(fg_nat_prefix_t *r, size_t n, size_t alen)
+{
+	size_t i, out = 0;
+
+	qsort(r, n, sizeof(*r), cmp_range);
+	for (i = 0; i < n; i++) {
+		if (memcmp(r[i].first, r[i].last, alen) > 0)
+			continue; /* empty */
+		if (out) {
+			fg_nat_prefix_t *p = &r[out - 1];
+			uint8_t next[16];
+			int k, carry = 1;
+
+			memcpy(next, p->last, alen);
+			for (k = (int)alen - 1; k >= 0 && carry; k--) {
+				next[k]++;
+				carry = next[k] == 0;
+			}
+			/* overlapping or adjacent (or p runs to the top) */
+			if (carry || memcmp(r[i].first, next, alen) <= 0) {
+				if (memcmp(r[i].last, p->last, alen) > 0)
+					memcpy(p->last, r[i].last, alen);
+				continue;
+			}
+		}
+		r[out++] = r[i];
+	}
+	return out;
+}
+
+static int pool_elems(struct fg_nat *nat, const struct fam *f)
+{
+	fg_nat_prefix_t *r;
+	size_t i, n = 0;
+	char set[32];
+	int rc = 0;
+	struct nftnl_set *s;
+
+	sn(set, sizeof(set), "pool", f);
+	/* Re-sync: flush (DELSETELEM without elements) then add, in the same
+	 * transaction, so the pool is never seen empty. */
+	if (!(s = nftnl_set_alloc()))
+		return -ENOMEM;
+	nftnl_set_set_str(s, NFTNL_SET_TABLE, nat->table);
+	nftnl_set_set_str(s, NFTNL_SET_NAME, set);
+	rc = put_obj(nat, NFT_MSG_DELSETELEM, 0, build_elems, s);
+	nftnl_set_free(s);
+	if (rc < 0)
+		return rc;
+	r = calloc(nat->cfg.npools + 1, sizeof(*r));
+	if (!r)
+		return -ENOMEM;
+	for (i = 0; i < nat->cfg.npools; i++)
+		if (nat->cfg.pools[i].family == f->family)
+			r[n++] = nat->cfg.pools[i];
+	n = merge_ranges(r, n, f->alen);
+	if (n)
+		rc = fg_nft_put_pool(nat, set, f->family, r, n);
+	free(r);
+	return rc;
+}
+
+int fg_nft_ruleset_build(struct fg_nat *nat)
+{
+	uint32_t id = 1;
+	int rc, i, k;
+
+	if ((rc = add_table(nat)) < 0)
+		return rc;
+	for (i = 0; i < 2; i++)
+		for (k = K_POOL; k <= K_QUAR; k++)
+			if ((rc = add_set(nat, &fams[i], (enum set_kind)k, id++)) < 0)
+				return rc;
+	if ((rc = add_chain(nat, "raw_pre", "filter", NF_INET_PRE_ROUTING, -300)) < 0 ||
+	    (rc = add_chain(nat, "ct_pre", "filter", NF_INET_PRE_ROUTING, -150)) < 0 ||
+	    (rc = add_chain(nat, "nat_pre", "nat", NF_INET_PRE_ROUTING, -100)) < 0 ||
+	    (rc = add_chain(nat, chain_raw4, NULL, 0, 0)) < 0 ||
+	    (rc = add_chain(nat, chain_raw6, NULL, 0, 0)) < 0 ||
+	    (rc = add_chain(nat, chain_nat4, NULL, 0, 0)) < 0 ||
+	    (rc = add_chain(nat, chain_nat6, NULL, 0, 0)) < 0)
+		return rc;
+	for (i = 0; i < 2; i++)
+		if ((rc = family_rules(nat, &fams[i])) < 0)
+			return rc;
+	for (i = 0; i < 2; i++)
+		if ((rc = pool_elems(nat, &fams[i])) < 0)
+			return rc;
+	return 0;
+}

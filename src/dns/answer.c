@@ -1,0 +1,403 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+/*
+ * Authoritative answer engine: query -> lookup -> response, on the hot path.
+ * No allocation: the only state is one context on the stack; the frozen db
+ * is only read, so any number of threads may answer from it at once.
+ *
+ * Behaviour choices (a differential test against Knot should know them):
+ * - Minimal responses: positive answers carry no NS in authority.
+ * - ANY (RFC 8482): over UDP, the first RRset of the node in type order
+ *   (A before NS before SOA...), over TCP, every RRset of the node. A node
+ *   with no RRset (empty non-terminal, service name without static data)
+ *   gives NODATA. Knot answers ANY in full on both transports by default.
+ * - AXFR/IXFR: zone transfer is not offered: NOTIMP over UDP (a transfer
+ *   cannot happen there anyway), REFUSED over TCP (policy refusal).
+ * - QTYPE OPT/TSIG/TKEY in the question: FORMERR (RFC 6895 section 3.1:
+ *   these only make sense as records); MAILA/MAILB: NOTIMP (obsolete).
+ * - Class other than IN (CH version.bind, ANY...): REFUSED.
+ * - CNAME chains are followed through all our zones, 8 CNAMEs at most;
+ *   a loop stops the chain as soon as a name repeats (NOERROR, the CNAMEs
+ *   written so far). The rcode and the authority section reflect the last
+ *   name of the chain (RFC 6604): NXDOMAIN/NODATA with that zone's SOA, a
+ *   referral if it ends at a zone cut (AA kept: the CNAMEs are ours).
+ * - Additional section: A then AAAA of NS/MX/SRV targets found in our zones
+ *   (not of service names: their addresses are granted per query), dropped
+ *   silently when they do not fit. Referral glue for targets inside the
+ *   delegated subtree is mandatory (RFC 9471): TC when it does not fit.
+ * - Truncation keeps header, question and OPT only (TC=1, empty sections).
+ */
+#include "dns/internal.h"
+
+#include <string.h>
+
+#define MAX_CHAIN 8     /* CNAMEs followed for one query */
+#define MAX_ADDL 16     /* NS/MX/SRV targets considered for additional */
+
+typedef struct actx {
+	const fg_zonedb_t *db;
+	const fg_dns_query_t *q;
+	bool tcp;
+	fg_dnsb_t b;
+	bool aa;
+	bool refused;
+	bool truncated;
+	int rcode;
+	/* fg_dns_answer_service(): the granted address */
+	bool svc_mode;
+	const uint8_t *svc_addr;
+	uint32_t svc_ttl;
+	/* outcome of resolve() */
+	bool need_service;
+	uint32_t service_id;
+	const fg_zone_t *soa_zone;      /* NODATA / NXDOMAIN authority */
+	const fg_node_t *cut;           /* referral: the delegation node */
+	const fg_zone_t *cut_zone;
+	const uint8_t *addl[MAX_ADDL];  /* target names (zone case) */
+	unsigned naddl;
+} actx_t;
+
+static void collect_targets(actx_t *c, const fg_rr_t *rr, unsigned n)
+{
+	for (unsigned i = 0; i < n; i++) {
+		const uint8_t *t;
+		switch (rr[i].type) {
+		case FG_TYPE_NS: t = rr[i].rdata; break;
+		case FG_TYPE_MX: t = rr[i].rdata + 2; break;
+		case FG_TYPE_SRV: t = rr[i].rdata + 6; break;
+		default: return;
+		}
+		if (t[0] == 0)
+			continue;       /* "." : no service */
+		bool dup = false;
+		for (unsigned k = 0; k < c->naddl && !dup; k++)
+			dup = fg_dns_name_eq(c->addl[k], t);
+		if (!dup && c->naddl < MAX_ADDL)
+			c->addl[c->naddl++] = t;
+	}
+}
+
+/* A whole RRset or nothing (RFC 2181 section 9: no partial RRsets). */
+static int put_rrset(actx_t *c, enum fg_dns_section sec, const uint8_t *owner,
+		     const fg_rr_t *rr, unsigned n, bool collect)
+{
+	fg_dnsb_mark_t m = fg_dnsb_mark(&c->b);
+	for (unsigned i = 0; i < n; i++) {
+		int rc = fg_dnsb_rr(&c->b, sec, owner, FG_DNS_HDRLEN, rr[i].type,
+				    rr[i].ttl, rr[i].rdata, rr[i].rdlen);
+		if (rc < 0) {
+			fg_dnsb_rollback(&c->b, &m);
+			return rc;
+		}
+	}
+	if (collect)
+		collect_targets(c, rr, n);
+	return 0;
+}
+
+/* Answer section; sets the outcome fields. Returns 0 or -FG_ESPACE. */
+static int resolve(actx_t *c)
+{
+	const fg_dns_query_t *q = c->q;
+	uint16_t qtype = q->qtype;
+	uint8_t name[FG_DNS_MAXNAME];
+	const uint8_t *owner = NULL;    /* NULL: the qname in the question */
+	const fg_node_t *visited[MAX_CHAIN + 1];
+	unsigned nvisited = 0;
+	int rc;
+
+	const fg_zone_t *zone = NULL;
+
+	memcpy(name, q->qname_lc, q->qname_len);
+	for (unsigned hop = 0;; hop++) {
+		fg_lookup_t lk;
+		fg_zonedb_lookup(c->db, name, qtype, &lk);
+		zone = lk.zone;
+		switch (lk.kind) {
+		case FG_LK_OUTSIDE:
+			/* not ours at all: REFUSED; a chain leaving our zones
+			 * just ends (the resolver follows it) */
+			c->refused = hop == 0;
+			return 0;
+		case FG_LK_DELEG:
+			c->cut = lk.node;
+			c->cut_zone = lk.zone;
+			return 0;
+		case FG_LK_NXDOMAIN:
+			if (hop == 0)
+				c->aa = true;
+			c->rcode = FG_RCODE_NXDOMAIN;
+			c->soa_zone = lk.zone;
+			return 0;
+		case FG_LK_FOUND:
+			break;
+		}
+		if (hop == 0)
+			c->aa = true;
+		const fg_node_t *n = lk.node;
+		for (unsigned v = 0; v < nvisited; v++)
+			if (visited[v] == n)
+				return 0;       /* CNAME loop */
+		visited[nvisited++] = n;
+
+		if (n->service && (qtype == FG_TYPE_A || qtype == FG_TYPE_AAAA)) {
+			if (!c->svc_mode) {
+				c->need_service = true;
+				c->service_id = n->service_id;
+				return 0;
+			}
+			return fg_dnsb_rr(&c->b, FG_SEC_AN, owner, FG_DNS_HDRLEN, qtype,
+					  c->svc_ttl, c->svc_addr,
+					  qtype == FG_TYPE_A ? 4 : 16);
+		}
+		if (qtype == FG_TYPE_ANY) {
+			if (n->nrr == 0)
+				break;          /* NODATA */
+			for (unsigned i = 0; i < n->nrr;) {
+				unsigned cnt = 1;
+				while (i + cnt < n->nrr && n->rrs[i + cnt].type == n->rrs[i].type)
+					cnt++;
+				rc = put_rrset(c, FG_SEC_AN, owner, &n->rrs[i], cnt, true);
+				if (rc < 0)
+					return rc;
+				if (!c->tcp)
+					break;  /* RFC 8482: one RRset over UDP */
+				i += cnt;
+			}
+			return 0;
+		}
+		unsigned cnt;
+		const fg_rr_t *rr = fg_node_rrset(n, qtype, &cnt);
+		if (rr)
+			return put_rrset(c, FG_SEC_AN, owner, rr, cnt, true);
+		rr = n->has_cname ? fg_node_rrset(n, FG_TYPE_CNAME, &cnt) : NULL;
+		if (!rr)
+			break;                  /* NODATA */
+		if (hop == MAX_CHAIN)
+			return 0;
+		rc = fg_dnsb_rr(&c->b, FG_SEC_AN, owner, FG_DNS_HDRLEN, FG_TYPE_CNAME,
+				rr->ttl, rr->rdata, rr->rdlen);
+		if (rc < 0)
+			return rc;
+		owner = rr->rdata;
+		fg_dns_name_copy_lower(name, owner);
+	}
+	c->soa_zone = zone;     /* NODATA: the zone of the node we stopped at */
+	return 0;
+}
+
+static int put_soa(actx_t *c, const fg_zone_t *z)
+{
+	const fg_rr_t *soa = fg_zone_soa(z);
+	const uint8_t *mn = soa->rdata + soa->rdlen - 4;
+	uint32_t minimum = ((uint32_t)mn[0] << 24) | ((uint32_t)mn[1] << 16) |
+			   ((uint32_t)mn[2] << 8) | mn[3];
+	/* RFC 2308 section 3: negative answers live min(SOA TTL, MINIMUM) */
+	uint32_t ttl = soa->ttl < minimum ? soa->ttl : minimum;
+	return fg_dnsb_rr(&c->b, FG_SEC_NS, fg_zone_origin(z), 0, FG_TYPE_SOA, ttl,
+			  soa->rdata, soa->rdlen);
+}
+
+/* A then AAAA of a target in `z` (any of our zones when z is NULL). */
+static int put_addresses(actx_t *c, const fg_zone_t *z, const uint8_t *target)
+{
+	uint8_t lc[FG_DNS_MAXNAME];
+	fg_dns_name_copy_lower(lc, target);
+	if (!z)
+		z = fg_zonedb_zone_of(c->db, lc);
+	if (!z)
+		return 0;
+	const fg_node_t *n = fg_zone_node(z, lc);
+	if (!n || n->service)
+		return 0;
+	static const uint16_t types[2] = { FG_TYPE_A, FG_TYPE_AAAA };
+	for (int i = 0; i < 2; i++) {
+		unsigned cnt;
+		const fg_rr_t *rr = fg_node_rrset(n, types[i], &cnt);
+		if (!rr)
+			continue;
+		int rc = put_rrset(c, FG_SEC_AR, target, rr, cnt, false);
+		if (rc < 0)
+			return rc;
+	}
+	return 0;
+}
+
+/* Authority and additional sections. Returns -FG_ESPACE when a mandatory
+ * part does not fit (the caller truncates). */
+static int put_rest(actx_t *c)
+{
+	int rc;
+
+	if (c->soa_zone) {
+		/* NXDOMAIN or NODATA (maybe at the end of a CNAME chain) */
+		rc = put_soa(c, c->soa_zone);
+		if (rc < 0)
+			return rc;
+	}
+	if (c->cut) {
+		unsigned cnt;
+		const fg_rr_t *ns = fg_node_rrset(c->cut, FG_TYPE_NS, &cnt);
+		rc = put_rrset(c, FG_SEC_NS, c->cut->name, ns, cnt, false);
+		if (rc < 0)
+			return rc;
+		/* in-domain glue first (mandatory), then sibling glue */
+		for (int pass = 0; pass < 2; pass++) {
+			for (unsigned i = 0; i < cnt; i++) {
+				const uint8_t *t = ns[i].rdata;
+				bool below = fg_dns_name_in(t, c->cut->name);
+				if (pass == 0 ? !below
+					      : below || !fg_dns_name_in(t, fg_zone_origin(c->cut_zone)))
+					continue;
+				rc = put_addresses(c, c->cut_zone, t);
+				if (rc < 0 && pass == 0)
+					return rc;
+				if (rc < 0)
+					return 0;
+			}
+		}
+	}
+	for (unsigned i = 0; i < c->naddl; i++)
+		if (put_addresses(c, NULL, c->addl[i]) < 0)
+			break;          /* optional: stop at the first misfit */
+	return 0;
+}
+
+static void reply_error(const fg_dns_query_t *q, int rcode, uint8_t scope,
+			uint8_t *out, size_t outcap, fg_dns_result_t *res)
+{
+	int n = fg_dns_build_error_q(q, rcode, scope, out, outcap);
+	if (n < 0)
+		return;         /* res stays DROP */
+	res->kind = FG_ANSWER_READY;
+	res->len = (size_t)n;
+	res->rcode = rcode;
+}
+
+static void build_answer(actx_t *c, uint8_t scope, uint8_t *out, size_t outcap,
+			 fg_dns_result_t *res)
+{
+	const fg_dns_query_t *q = c->q;
+	size_t limit = fg_dns_max_response(q, c->tcp);
+	size_t opt = fg_dns_opt_size(q);
+
+	if (limit > outcap)
+		limit = outcap;
+	if (limit < FG_DNS_HDRLEN + q->qname_len + 4u + opt)
+		return;         /* cannot even say TC: DROP */
+	fg_dnsb_init(&c->b, out, limit);
+	fg_dnsb_header(&c->b, q->id, 0);
+	fg_dnsb_question(&c->b, q->qname, q->qtype, q->qclass);
+	fg_dnsb_reserve(&c->b, opt);
+	fg_dnsb_mark_t after_q = fg_dnsb_mark(&c->b);
+
+	int rc = resolve(c);
+	if (c->refused) {
+		reply_error(q, FG_RCODE_REFUSED, scope, out, outcap, res);
+		return;
+	}
+	if (c->need_service) {
+		res->kind = FG_ANSWER_SERVICE;
+		res->service_id = c->service_id;
+		res->qtype = q->qtype;
+		res->len = 0;
+		return;
+	}
+	if (rc == 0)
+		rc = put_rest(c);
+	if (rc < 0) {
+		fg_dnsb_rollback(&c->b, &after_q);
+		c->truncated = true;
+	}
+	uint16_t flags = (uint16_t)(FG_DNS_F_QR | (q->flags & (FG_DNS_F_RD | FG_DNS_F_CD)) |
+				    (c->rcode & 0xF));
+	if (c->aa)
+		flags |= FG_DNS_F_AA;
+	if (c->truncated)
+		flags |= FG_DNS_F_TC;
+	fg_dnsb_set_flags(&c->b, flags);
+	if (fg_dnsb_opt(&c->b, q, c->rcode, scope) < 0)
+		return;
+	int n = fg_dnsb_finish(&c->b);
+	if (n < 0)
+		return;
+	res->kind = FG_ANSWER_READY;
+	res->len = (size_t)n;
+	res->rcode = c->rcode;
+}
+
+void fg_dns_answer(const fg_zonedb_t *db, const uint8_t *pkt, size_t len,
+		   bool tcp, uint8_t *out, size_t outcap,
+		   fg_dns_query_t *q, fg_dns_result_t *res)
+{
+	fg_dns_query_t local;
+	enum fg_dns_parse_action action;
+	int rcode;
+
+	memset(res, 0, sizeof(*res));
+	res->kind = FG_ANSWER_DROP;
+	if (!q)
+		q = &local;
+	if (!out)
+		return;
+	if (fg_dns_parse_query(pkt, len, q, &action, &rcode) < 0) {
+		if (action == FG_DNS_REPLY_ERROR)
+			reply_error(q, rcode, 0, out, outcap, res);
+		return;
+	}
+	if (q->qclass != FG_CLASS_IN) {
+		reply_error(q, FG_RCODE_REFUSED, 0, out, outcap, res);
+		return;
+	}
+	switch (q->qtype) {
+	case FG_TYPE_AXFR:
+	case FG_TYPE_IXFR:
+		/* zone transfer is not offered (see the header comment) */
+		reply_error(q, tcp ? FG_RCODE_REFUSED : FG_RCODE_NOTIMP, 0, out, outcap, res);
+		return;
+	case FG_TYPE_OPT:
+	case 249: /* TKEY */
+	case 250: /* TSIG */
+		reply_error(q, FG_RCODE_FORMERR, 0, out, outcap, res);
+		return;
+	case 253: /* MAILB */
+	case 254: /* MAILA */
+		reply_error(q, FG_RCODE_NOTIMP, 0, out, outcap, res);
+		return;
+	default:
+		break;
+	}
+	actx_t c;
+	memset(&c, 0, sizeof(c));
+	c.db = db;
+	c.q = q;
+	c.tcp = tcp;
+	build_answer(&c, 0, out, outcap, res);
+}
+
+void fg_dns_answer_service(const fg_zonedb_t *db, const fg_dns_query_t *q,
+			   bool tcp, const uint8_t *addr, uint32_t ttl,
+			   uint8_t ecs_scope, uint8_t *out, size_t outcap,
+			   fg_dns_result_t *res)
+{
+	memset(res, 0, sizeof(*res));
+	res->kind = FG_ANSWER_DROP;
+	if (!q || !out)
+		return;
+	if (!addr || (q->qtype != FG_TYPE_A && q->qtype != FG_TYPE_AAAA)) {
+		/* the grant failed: never hand out an ungranted address */
+		reply_error(q, FG_RCODE_SERVFAIL, ecs_scope, out, outcap, res);
+		return;
+	}
+	/* Resolve again (a few hash probes) rather than carry state between
+	 * the two calls: this rebuilds any CNAME chain leading to the service
+	 * name, and stays correct if the db was swapped in between. */
+	actx_t c;
+	memset(&c, 0, sizeof(c));
+	c.db = db;
+	c.q = q;
+	c.tcp = tcp;
+	c.svc_mode = true;
+	c.svc_addr = addr;
+	c.svc_ttl = ttl;
+	build_answer(&c, ecs_scope, out, outcap, res);
+}
