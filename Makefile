@@ -14,7 +14,7 @@ SYSCONFDIR ?= /etc
 CC      ?= cc
 WERROR  ?= 0
 OPT     ?= -O2
-PKGS    := libmnl libnftnl libnetfilter_conntrack yaml-0.1 libcrypto jansson
+PKGS    := libmnl libnftnl libnetfilter_conntrack yaml-0.1 libcrypto jansson libsystemd
 TEST_PKGS := cmocka
 
 ifeq ($(shell pkg-config --exists $(PKGS) && echo yes),yes)

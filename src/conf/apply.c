@@ -91,6 +91,8 @@ static size_t multi_elem_size(const fg_item_t *it)
 		return sizeof(fg_conf_addr_t);
 	case FG_T_RECORD:
 		return sizeof(fg_conf_record_t);
+	case FG_T_PREFIX:
+		return sizeof(fg_conf_prefix_t);
 	default:
 		return sizeof(char *);
 	}

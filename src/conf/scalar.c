@@ -533,16 +533,43 @@ int fg_check_id(const char *s, char *err, size_t errlen)
 	return -FG_ESYNTAX;
 }
 
+static bool has_control(const char *s)
+{
+	for (; *s; s++)
+		if ((unsigned char)*s < 0x20 || *s == 0x7f)
+			return true;
+	return false;
+}
+
 int fg_check_abspath(const char *s, char *err, size_t errlen)
 {
 	char q[4 * FG_QUOTE_MAX + 4];
 
 	/* the daemon changes directory to / once started, so a relative path
-	 * would silently point somewhere else */
-	if (s[0] == '/' && strlen(s) < 4096)
+	 * would silently point somewhere else; a control character (say a
+	 * newline from a YAML block scalar) is never meant */
+	if (s[0] == '/' && strlen(s) < 4096 && !has_control(s))
 		return 0;
 	fg_quote(s, q, sizeof(q));
 	snprintf(err, errlen, "expected an absolute path, got '%s'", q);
+	return -FG_ESYNTAX;
+}
+
+int fg_check_user(const char *s, char *err, size_t errlen)
+{
+	char q[4 * FG_QUOTE_MAX + 4];
+	size_t i;
+
+	/* what getpwnam() can match: no blanks, no ':' (the passwd field
+	 * separator), no '/'; 32 is the usual login name limit */
+	for (i = 0; s[i]; i++)
+		if ((unsigned char)s[i] <= ' ' || s[i] == 0x7f || s[i] == ':' ||
+		    s[i] == '/')
+			break;
+	if (i > 0 && i <= 32 && s[i] == '\0')
+		return 0;
+	fg_quote(s, q, sizeof(q));
+	snprintf(err, errlen, "invalid user name '%s'", q);
 	return -FG_ESYNTAX;
 }
 

@@ -73,7 +73,8 @@ static const fg_item_t server_items[] = {
 	  .min = 1, .max = 1048576, .def = "1024" },
 	{ .name = "tcp-idle-timeout", .type = FG_T_TIME,
 	  .off = SRV(tcp_idle_timeout_ms), .min = 1, .max = MS_MAX, .def = "10s" },
-	{ .name = "user", .type = FG_T_STR, .off = SRV(user) },
+	{ .name = "user", .type = FG_T_STR, .off = SRV(user),
+	  .check = fg_check_user },
 	{ .name = "pidfile", .type = FG_T_STR, .off = SRV(pidfile),
 	  .check = fg_check_abspath },
 	{ .name = NULL }
@@ -159,6 +160,14 @@ static const fg_item_t decoy_items[] = {
 	{ .name = NULL }
 };
 
+/* policy.direct: sources that resolve for themselves (stub resolvers),
+ * whose grants are scoped to their exact address */
+static const fg_item_t policy_items[] = {
+	{ .name = "direct", .type = FG_T_PREFIX, .flags = FG_F_MULTI,
+	  .off = CONF(policy.direct), .cnt_off = CONF(policy.ndirect) },
+	{ .name = NULL }
+};
+
 static const fg_item_t nat_items[] = {
 	{ .name = "backend", .type = FG_T_ENUM, .flags = FG_F_ENUM_STR,
 	  .off = CONF(nat.backend), .enums = nat_backends, .def = "nft" },
@@ -209,6 +218,7 @@ const fg_item_t fg_conf_schema[] = {
 	  .post = service_post },
 	{ .name = "decoy", .type = FG_T_MAP, .flags = FG_F_SETFLAG,
 	  .set_off = CONF(decoy.set), .sub = decoy_items },
+	{ .name = "policy", .type = FG_T_MAP, .sub = policy_items },
 	{ .name = "nat", .type = FG_T_MAP, .sub = nat_items },
 	{ .name = "control", .type = FG_T_MAP, .sub = control_items },
 	{ .name = "metrics", .type = FG_T_MAP, .flags = FG_F_SETFLAG,

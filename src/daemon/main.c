@@ -16,6 +16,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <systemd/sd-daemon.h>
+
 #include "common/err.h"
 #include "common/log.h"
 #include "conf/conf.h"
@@ -97,14 +99,17 @@ static int do_reload(void *vctx, char *errbuf, size_t errlen)
 	fg_snapshot_t *next = NULL;
 
 	log_info("reloading %s", r->path);
+	sd_notify(0, "RELOADING=1");
 	int rc = build_snapshot(r->path, fg_server_snapshot(r->srv), true, &rd, &next);
 	if (rc < 0) {
 		snprintf(errbuf, errlen, "%u error%s in %s (see the log); keeping the running configuration",
 			 rd.count ? rd.count : 1, rd.count == 1 ? "" : "s", r->path);
 		log_err("reload failed: %s", errbuf);
+		sd_notify(0, "READY=1\nSTATUS=reload failed, running the previous configuration");
 		return rc;
 	}
 	fg_server_swap(r->srv, next);
+	sd_notify(0, "READY=1\nSTATUS=reloaded");
 	log_info("reload done (%zu zones, %zu services)", next->conf->nzones,
 		 next->conf->nservices);
 	return 0;
@@ -231,10 +236,21 @@ int main(int argc, char **argv)
 	ev.data.fd = fg_control_fd(ctl);
 	epoll_ctl(ep, EPOLL_CTL_ADD, ev.data.fd, &ev);
 
+	/* systemd: ready once the sockets are bound and the data plane is set
+	 * up; the watchdog is fed from this loop at half its period */
+	uint64_t wd_usec = 0;
+	int wd_timeout = -1;
+	if (sd_watchdog_enabled(0, &wd_usec) > 0 && wd_usec)
+		wd_timeout = (int)(wd_usec / 2000u);
+	sd_notifyf(0, "READY=1\nSTATUS=serving %zu zones, %zu services\nMAINPID=%d",
+		   snap->conf->nzones, snap->conf->nservices, (int)getpid());
+
 	bool running = sfd >= 0 && ep >= 0;
 	while (running) {
 		struct epoll_event evs[4];
-		int n = epoll_wait(ep, evs, 4, -1);
+		int n = epoll_wait(ep, evs, 4, wd_timeout);
+		if (wd_timeout >= 0)
+			sd_notify(0, "WATCHDOG=1");
 		if (n < 0 && errno != EINTR)
 			break;
 		for (int i = 0; i < n && running; i++) {
@@ -254,6 +270,7 @@ int main(int argc, char **argv)
 			}
 		}
 	}
+	sd_notify(0, "STOPPING=1");
 	if (ep >= 0)
 		close(ep);
 	if (sfd >= 0)

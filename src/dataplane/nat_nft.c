@@ -257,8 +257,10 @@ static int elem_index_at(const struct nlmsghdr *nlh, uint32_t off)
 	return -1;
 }
 
+/* quiet_err: a kernel errno the caller handles (retries): logged at debug
+ * level only. */
 static int batch_send_ex(struct fg_nat *nat, const char *what, int *kerr,
-			 bad_elem_fn bad, void *bctx)
+			 bad_elem_fn bad, void *bctx, int quiet_err)
 {
 	fg_nft_batch_t *b = &nat->b;
 	struct reply_state st = { 0 };
@@ -330,7 +332,8 @@ static int batch_send_ex(struct fg_nat *nat, const char *what, int *kerr,
 		    (type == NFT_MSG_NEWSETELEM || type == NFT_MSG_DESTROYSETELEM ||
 		     type == NFT_MSG_DELSETELEM))
 			idx = elem_index_at(bad_msg, st.bad_off);
-		log_err("nft %s: kernel refused transaction: %s%s%s (message type %u seq %u, element %d)",
+		fg_log(st.kerr == quiet_err ? FG_LOG_DEBUG : FG_LOG_ERR,
+		       "nft %s: kernel refused transaction: %s%s%s (message type %u, #%u of the batch, element %d)",
 			what, strerror(st.kerr), st.msg[0] ? ": " : "", st.msg,
 			(unsigned)type, st.bad_seq - b->seq_first, idx);
 		if (bad && idx >= 0)
@@ -343,7 +346,7 @@ static int batch_send_ex(struct fg_nat *nat, const char *what, int *kerr,
 
 int fg_nft_batch_send(struct fg_nat *nat, const char *what, int *kerr)
 {
-	return batch_send_ex(nat, what, kerr, NULL, NULL);
+	return batch_send_ex(nat, what, kerr, NULL, NULL, 0);
 }
 
 /* -------------------------------------------------------- element encoding */
@@ -441,8 +444,14 @@ int fg_nft_put_pool(struct fg_nat *nat, const char *set, int family,
 
 /* ------------------------------------------------------------------ commit */
 
-enum { G_CLIENT, G_NET, G_ANY, G_NGROUPS };
-static const char *const g_base[G_NGROUPS] = { "grant_client", "grant_net", "grant_any" };
+/* Grant maps (dumped), then the per-address backend map (not dumped). */
+enum { G_CLIENT, G_NET, G_ANY, G_NGRANT, G_BACKEND = G_NGRANT, G_NGROUPS };
+static const char *const g_base[G_NGROUPS] = { "grant_client", "grant_net", "grant_any", "backend" };
+
+static uint64_t pin_ms_of(const struct fg_nat *nat)
+{
+	return nat->cfg.pin_ms ? nat->cfg.pin_ms : 60000;
+}
 
 /* Key of grant g in its map; key_end for NET; returns the key length. */
 static size_t grant_key(const fg_grant_t *g, uint8_t *key, uint8_t *kend)
@@ -540,21 +549,47 @@ static int emit_group(struct fg_nat *nat, const fg_grant_t *g, size_t n, int fam
 	for (i = 0; i < n; i++) {
 		uint8_t key[32], kend[32];
 		size_t klen;
+		uint64_t timeout = g[i].timeout_ms;
+		const uint8_t *backend = g[i].backend;
 		int gr = g[i].scope == FG_SCOPE_CLIENT ? G_CLIENT :
 			 g[i].scope == FG_SCOPE_NET ? G_NET : G_ANY;
 
-		if (g[i].family != family || gr != group)
+		if (g[i].family != family)
 			continue;
+		if (group == G_BACKEND) {
+			/* One element per address and batch: the latest
+			 * grant's backend, the longest timeout, plus the pin
+			 * lifetime (pins made during a grant may outlive it). */
+			size_t j;
+
+			for (j = 0; j < i; j++)
+				if (g[j].family == family && !memcmp(g[j].addr, g[i].addr, alen))
+					break;
+			if (j < i)
+				continue;
+			for (j = i + 1; j < n; j++)
+				if (g[j].family == family && !memcmp(g[j].addr, g[i].addr, alen)) {
+					if (g[j].timeout_ms > timeout)
+						timeout = g[j].timeout_ms;
+					backend = g[j].backend;
+				}
+			timeout += pin_ms_of(nat);
+			memcpy(key, g[i].addr, alen);
+			klen = alen;
+		} else if (gr != group) {
+			continue;
+		} else {
+			klen = grant_key(&g[i], key, kend);
+		}
 		if (!m.nlh) {
 			if (elems_start(nat, &m, type, set) < 0)
 				return -ENOMEM;
 			if (track_msg(t, m.nlh->nlmsg_seq) < 0)
 				return -ENOMEM;
 		}
-		klen = grant_key(&g[i], key, kend);
 		if (type == NFT_MSG_NEWSETELEM)
 			elem_put(m.nlh, key, klen, group == G_NET ? kend : NULL,
-				 g[i].backend, alen, g[i].timeout_ms, 0);
+				 backend, alen, timeout, 0);
 		else
 			elem_put(m.nlh, key, klen, group == G_NET ? kend : NULL,
 				 NULL, 0, 0, 0);
@@ -588,7 +623,8 @@ static int commit_once(struct fg_nat *nat, const fg_grant_t *g, size_t n, bool r
 			if ((rc = emit_group(nat, g, n, fams[f], grp, NFT_MSG_NEWSETELEM, t)) < 0)
 				return rc;
 		}
-	return batch_send_ex(nat, replace ? "commit (replace)" : "commit", kerr, track_bad, t);
+	return batch_send_ex(nat, replace ? "commit (replace)" : "commit", kerr, track_bad, t,
+			     replace ? 0 : EEXIST);
 }
 
 static int nft_commit(fg_nat_t *nat, const fg_grant_t *g, size_t n)
@@ -602,14 +638,16 @@ static int nft_commit(fg_nat_t *nat, const fg_grant_t *g, size_t n)
 	for (i = 0; i < n; i++)
 		if ((rc = grant_check(&g[i])) < 0)
 			return rc;
-	t.elem = malloc(2 * n * sizeof(*t.elem));
+	/* each grant: its map element and its backend element, each possibly
+	 * destroyed then added (replace mode) */
+	t.elem = malloc(4 * n * sizeof(*t.elem));
 	if (!t.elem)
 		return -ENOMEM;
 	rc = commit_once(nat, g, n, false, &kerr, &t);
 	if (rc == -FG_ENETLINK && kerr == EEXIST) {
 		/* Same key, other backend: the address was re-mapped while a
 		 * grant on it lives. Rare; pay the destroy only now. */
-		log_info("nft commit: key clash, retrying with replace");
+		log_debug("nft commit: key clash, retrying with replace");
 		rc = commit_once(nat, g, n, true, &kerr, &t);
 	}
 	if (rc < 0 && t.bad) {
@@ -673,7 +711,9 @@ static int dump_elem_cb(const struct nlmsghdr *nlh, void *data)
 		const uint8_t *ke = NULL;
 		const uint8_t *dv = nftnl_set_elem_get(e, NFTNL_SET_ELEM_DATA, &dl);
 
-		if (nftnl_set_elem_get_u32(e, NFTNL_SET_ELEM_FLAGS) & NFT_SET_ELEM_INTERVAL_END)
+		/* get_u32 of an absent attribute dereferences NULL: ask first */
+		if (nftnl_set_elem_is_set(e, NFTNL_SET_ELEM_FLAGS) &&
+		    (nftnl_set_elem_get_u32(e, NFTNL_SET_ELEM_FLAGS) & NFT_SET_ELEM_INTERVAL_END))
 			continue;
 		if (nftnl_set_elem_is_set(e, NFTNL_SET_ELEM_KEY_END))
 			ke = nftnl_set_elem_get(e, NFTNL_SET_ELEM_KEY_END, &el);
@@ -762,7 +802,7 @@ static int nft_dump(fg_nat_t *nat, fg_nat_dump_fn fn, void *ctx)
 	int f, grp, rc;
 
 	for (f = 0; f < 2; f++)
-		for (grp = 0; grp < G_NGROUPS; grp++)
+		for (grp = 0; grp < G_NGRANT; grp++)
 			if ((rc = dump_set(nat, fams[f], grp, fn, ctx)) < 0)
 				return rc;
 	return 0;

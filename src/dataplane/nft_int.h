@@ -6,17 +6,21 @@
  *
  * Ruleset shape (inet table cfg->table; F = 4 or 6):
  *   pool<F>          interval set of the pool ranges (re-synced by setup)
- *   grant_client<F>  map client . addr        -> backend, flags timeout
- *   grant_net<F>     map prefix . addr        -> backend, flags interval,timeout (pipapo)
- *   grant_any<F>     map addr                 -> backend, flags timeout
- *   pinned<F>        map client . addr        -> backend, flags timeout,dynamic,
- *                    size cfg->pin_set_size, timeout cfg->pin_ms (packet path)
+ *   grant_client<F>  map client . addr   -> backend, flags timeout
+ *   grant_net<F>     map prefix . addr   -> backend, flags interval,timeout (pipapo)
+ *   grant_any<F>     map addr            -> backend, flags timeout
+ *   pinned<F>        set client . addr, flags timeout,dynamic, size
+ *                    cfg->pin_set_size, timeout cfg->pin_ms (packet path)
+ *   backend<F>       map addr -> backend, flags timeout: where pinned flows
+ *                    go once their grants lapsed; written with every grant,
+ *                    timeout = grant + pin_ms; a pin only counts while it lives
  *   quarantine<F>    set client, flags timeout
- * Every grant element carries its backend: there is no shared addr->backend
- * map, because the kernel *sets* (never maxes) the timeout of an element
- * re-added with a new one, so a shared backend element would be shortened by
- * the shortest grant of the address, and a pin (refreshed by use, unbounded
- * life) would outlive it. See nft_ruleset.c for the chains.
+ * Each grant element carries its own backend, because the kernel *sets*
+ * (never maxes) the timeout of an element re-added with a new one: a
+ * shared addr->backend element is shortened by the shortest grant of the
+ * address, which must never cut a live grant (only, at worst, a pin).
+ * Pins are a plain set, not a map carrying the backend: nft 1.0.6 aborts
+ * listing a dynset whose data comes from a map lookup. See nft_ruleset.c.
  */
 #ifndef FG_DATAPLANE_NFT_INT_H
 #define FG_DATAPLANE_NFT_INT_H

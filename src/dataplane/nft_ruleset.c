@@ -11,7 +11,7 @@
  *     saddr @poolF                       notrack   (decoy replies stay out of conntrack)
  *  rawF: decide only for packets that open a flow
  *     saddr @quarantineF  [limit, log]   mark decoy, notrack, accept
- *     saddr.daddr @pinnedF               update pin (refresh), accept
+ *     daddr @backendF saddr.daddr @pinnedF   update @pinnedF (refresh), accept
  *     tcp flags & (syn|ack) != syn       accept    (mid-flow: to conntrack for de-NAT)
  *     saddr.daddr @grant_clientF         accept
  *     saddr.daddr @grant_netF            accept
@@ -23,10 +23,10 @@
  *     daddr @poolF mark != decoy         jump natF
  *  natF:
  *     tcp flags & (syn|ack) != syn       drop      (tcp_loose=1 safety)
- *     dnat to saddr.daddr map @pinnedF
- *     update @pinnedF {saddr.daddr : saddr.daddr map @grant_clientF}
+ *     saddr.daddr @grant_clientF         update @pinnedF {saddr.daddr}
  *     dnat to saddr.daddr map @grant_clientF
  *     (same two for grant_netF, then grant_anyF keyed by daddr)
+ *     dnat to daddr map @backendF        (pinned flow, grants gone)
  *     drop
  * An `update` that fails (pin map full) ends its rule, so pin and dnat are
  * separate rules: a full pin map costs pins, never the grant.
@@ -115,16 +115,16 @@ static int add_table(struct fg_nat *nat)
 	return rc;
 }
 
-enum set_kind { K_POOL, K_CLIENT, K_NET, K_ANY, K_PINNED, K_QUAR };
+enum set_kind { K_POOL, K_CLIENT, K_NET, K_ANY, K_PINNED, K_BACKEND, K_QUAR };
 
 static int add_set(struct fg_nat *nat, const struct fam *f, enum set_kind k, uint32_t id)
 {
 	static const char *const base[] = { "pool", "grant_client", "grant_net",
-					    "grant_any", "pinned", "quarantine" };
+					    "grant_any", "pinned", "backend", "quarantine" };
 	struct nftnl_set *s = nftnl_set_alloc();
 	const fg_nat_config_t *cfg = &nat->cfg;
 	bool concat = k == K_CLIENT || k == K_NET || k == K_PINNED;
-	bool map = k == K_CLIENT || k == K_NET || k == K_ANY || k == K_PINNED;
+	bool map = k == K_CLIENT || k == K_NET || k == K_ANY || k == K_BACKEND;
 	uint32_t flags = 0, size = 0;
 	char name[32];
 	int rc;
@@ -145,6 +145,7 @@ static int add_set(struct fg_nat *nat, const struct fam *f, enum set_kind k, uin
 		break;
 	case K_CLIENT:
 	case K_ANY:
+	case K_BACKEND:
 		flags = NFT_SET_MAP | NFT_SET_TIMEOUT;
 		size = cfg->grant_set_size;
 		break;
@@ -161,7 +162,7 @@ static int add_set(struct fg_nat *nat, const struct fam *f, enum set_kind k, uin
 	case K_PINNED:
 		/* Filled from the packet path: explicit size (the kernel's
 		 * default is 65535) and a default timeout for `update`. */
-		flags = NFT_SET_MAP | NFT_SET_TIMEOUT | NFT_SET_EVAL;
+		flags = NFT_SET_TIMEOUT | NFT_SET_EVAL;
 		size = cfg->pin_set_size ? cfg->pin_set_size : 65536;
 		nftnl_set_set_u64(s, NFTNL_SET_TIMEOUT, cfg->pin_ms ? cfg->pin_ms : 60000);
 		break;
@@ -363,7 +364,8 @@ static void e_limit_log(struct rb *b, uint16_t group)
 	}
 }
 
-static void e_dynset_update(struct rb *b, const char *set, uint32_t sreg_key, uint32_t sreg_data)
+/* `update @set { key }`: add with the set's default timeout, or refresh. */
+static void e_dynset_update(struct rb *b, const char *set, uint32_t sreg_key)
 {
 	struct nftnl_expr *e = ex(b, "dynset");
 
@@ -372,26 +374,6 @@ static void e_dynset_update(struct rb *b, const char *set, uint32_t sreg_key, ui
 	nftnl_expr_set_str(e, NFTNL_EXPR_DYNSET_SET_NAME, set);
 	nftnl_expr_set_u32(e, NFTNL_EXPR_DYNSET_OP, NFT_DYNSET_OP_UPDATE);
 	nftnl_expr_set_u32(e, NFTNL_EXPR_DYNSET_SREG_KEY, sreg_key);
-	nftnl_expr_set_u32(e, NFTNL_EXPR_DYNSET_SREG_DATA, sreg_data);
-	ex_add(b, e);
-}
-
-/* Shift the data register left by 0 bits: a no-op for the kernel, but nft
- * (1.0.6) cannot list a dynset whose data comes straight from a map lookup
- * (it tracks a lookup result with length 0 and aborts on an assertion);
- * a bitwise shift carries an explicit length, which it can. */
-static void e_data_relabel(struct rb *b, uint32_t reg, uint32_t len)
-{
-	struct nftnl_expr *e = ex(b, "bitwise");
-	uint32_t zero = 0;
-
-	if (!e)
-		return;
-	nftnl_expr_set_u32(e, NFTNL_EXPR_BITWISE_SREG, reg);
-	nftnl_expr_set_u32(e, NFTNL_EXPR_BITWISE_DREG, reg);
-	nftnl_expr_set_u32(e, NFTNL_EXPR_BITWISE_OP, NFT_BITWISE_LSHIFT);
-	nftnl_expr_set_u32(e, NFTNL_EXPR_BITWISE_LEN, len);
-	nftnl_expr_set_data(e, NFTNL_EXPR_BITWISE_DATA, &zero, sizeof(zero));
 	ex_add(b, e);
 }
 
@@ -500,7 +482,7 @@ static int family_rules(struct fg_nat *nat, const struct fam *f)
 {
 	const fg_nat_config_t *cfg = &nat->cfg;
 	uint32_t decoy = cfg->decoy_mark ? cfg->decoy_mark : 0x666;
-	char pool[32], quar[32], pin[32], gc[32], gn[32], ga[32];
+	char pool[32], quar[32], pin[32], gc[32], gn[32], ga[32], be[32];
 	int rc;
 
 	sn(pool, sizeof(pool), "pool", f);
@@ -509,6 +491,7 @@ static int family_rules(struct fg_nat *nat, const struct fam *f)
 	sn(gc, sizeof(gc), "grant_client", f);
 	sn(gn, sizeof(gn), "grant_net", f);
 	sn(ga, sizeof(ga), "grant_any", f);
+	sn(be, sizeof(be), "backend", f);
 
 	/* raw_pre: dispatch pool traffic; keep decoy replies untracked. */
 	RULE("raw_pre", m_nfproto(b, f); m_addr(b, f, false, REG_KEY);
@@ -522,9 +505,11 @@ static int family_rules(struct fg_nat *nat, const struct fam *f)
 		     e_limit_log(b, cfg->nflog_group));
 	RULE(f->raw, m_nfproto(b, f); m_addr(b, f, true, REG_KEY); e_lookup(b, quar, REG_KEY, -1);
 	     m_mark_set(b, decoy); e_notrack(b); e_verdict(b, NF_ACCEPT, NULL));
-	/* Pinned: refresh on every packet (pins live while used). */
-	RULE(f->raw, m_nfproto(b, f); m_pair(b, f); e_lookup(b, pin, REG_KEY, REG_DATA);
-	     e_data_relabel(b, REG_DATA, f->alen); e_dynset_update(b, pin, REG_KEY, REG_DATA); e_verdict(b, NF_ACCEPT, NULL));
+	/* Pinned, while the address still has a backend: refresh on every
+	 * packet (pins live while used, within the backend's horizon). */
+	RULE(f->raw, m_nfproto(b, f); m_addr(b, f, false, REG_DATA); e_lookup(b, be, REG_DATA, -1);
+	     m_pair(b, f); e_lookup(b, pin, REG_KEY, -1);
+	     e_dynset_update(b, pin, REG_KEY); e_verdict(b, NF_ACCEPT, NULL));
 	/* Mid-flow TCP: conntrack decides (de-NAT of established flows whose
 	 * pin and grant are gone; invalid without state -> ct_pre drops). */
 	RULE(f->raw, m_tcp_not_syn(b); e_verdict(b, NF_ACCEPT, NULL));
@@ -547,17 +532,22 @@ static int family_rules(struct fg_nat *nat, const struct fam *f)
 	     e_cmp(b, REG_KEY, NFT_CMP_NEQ, &decoy, sizeof(decoy));
 	     e_verdict(b, NFT_JUMP, f->nat));
 
+	/* natF: a live grant leads to its own backend (and pins); without
+	 * one the flow was let in by its pin: the address's backend. */
 	RULE(f->nat, m_tcp_not_syn(b); e_verdict(b, NF_DROP, NULL));
-	RULE(f->nat, m_nfproto(b, f); m_pair(b, f); e_lookup(b, pin, REG_KEY, REG_DATA); e_dnat(b, f->nfproto, REG_DATA));
+	RULE(f->nat, m_nfproto(b, f); m_pair(b, f); e_lookup(b, gc, REG_KEY, -1);
+	     e_dynset_update(b, pin, REG_KEY));
 	RULE(f->nat, m_nfproto(b, f); m_pair(b, f); e_lookup(b, gc, REG_KEY, REG_DATA);
-	     e_data_relabel(b, REG_DATA, f->alen); e_dynset_update(b, pin, REG_KEY, REG_DATA));
-	RULE(f->nat, m_nfproto(b, f); m_pair(b, f); e_lookup(b, gc, REG_KEY, REG_DATA); e_dnat(b, f->nfproto, REG_DATA));
+	     e_dnat(b, f->nfproto, REG_DATA));
+	RULE(f->nat, m_nfproto(b, f); m_pair(b, f); e_lookup(b, gn, REG_KEY, -1);
+	     e_dynset_update(b, pin, REG_KEY));
 	RULE(f->nat, m_nfproto(b, f); m_pair(b, f); e_lookup(b, gn, REG_KEY, REG_DATA);
-	     e_data_relabel(b, REG_DATA, f->alen); e_dynset_update(b, pin, REG_KEY, REG_DATA));
-	RULE(f->nat, m_nfproto(b, f); m_pair(b, f); e_lookup(b, gn, REG_KEY, REG_DATA); e_dnat(b, f->nfproto, REG_DATA));
+	     e_dnat(b, f->nfproto, REG_DATA));
+	RULE(f->nat, m_nfproto(b, f); m_addr(b, f, false, REG_KEY); e_lookup(b, ga, REG_KEY, -1);
+	     m_pair(b, f); e_dynset_update(b, pin, REG_KEY));
 	RULE(f->nat, m_nfproto(b, f); m_addr(b, f, false, REG_KEY); e_lookup(b, ga, REG_KEY, REG_DATA);
-	     m_pair(b, f); e_data_relabel(b, REG_DATA, f->alen); e_dynset_update(b, pin, REG_KEY, REG_DATA));
-	RULE(f->nat, m_nfproto(b, f); m_addr(b, f, false, REG_KEY); e_lookup(b, ga, REG_KEY, REG_DATA);
+	     e_dnat(b, f->nfproto, REG_DATA));
+	RULE(f->nat, m_nfproto(b, f); m_addr(b, f, false, REG_KEY); e_lookup(b, be, REG_KEY, REG_DATA);
 	     e_dnat(b, f->nfproto, REG_DATA));
 	/* Authorized a moment ago in raw, no mapping now (expired in
 	 * between): never forward to the pool address itself. */

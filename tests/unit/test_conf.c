@@ -476,6 +476,16 @@ static void test_checks(void **state)
 
 	assert_int_equal(fg_check_abspath("/run/x", err, sizeof(err)), 0);
 	assert_int_equal(fg_check_abspath("run/x", err, sizeof(err)), -FG_ESYNTAX);
+	assert_int_equal(fg_check_abspath("/run/\nx", err, sizeof(err)), -FG_ESYNTAX);
+	assert_string_equal(err, "expected an absolute path, got '/run/\\x0ax'");
+	assert_int_equal(fg_check_user("fluxgate", err, sizeof(err)), 0);
+	assert_int_equal(fg_check_user("_fg-1.x$", err, sizeof(err)), 0);
+	assert_int_equal(fg_check_user("flux gate", err, sizeof(err)), -FG_ESYNTAX);
+	assert_string_equal(err, "invalid user name 'flux gate'");
+	assert_int_equal(fg_check_user("a:b", err, sizeof(err)), -FG_ESYNTAX);
+	assert_int_equal(fg_check_user("multi\nline", err, sizeof(err)), -FG_ESYNTAX);
+	assert_int_equal(fg_check_user("abcdefghijklmnopqrstuvwxyz0123456", err,
+					sizeof(err)), -FG_ESYNTAX);
 	assert_int_equal(fg_check_sockpath("/run/fluxgate/control.sock", err,
 					   sizeof(err)), 0);
 	char sock[200] = "/";
@@ -1025,6 +1035,8 @@ static const struct errcase errcases[] = {
 	  "large\n"),
 	E("user_null", SERVER "  user:\n", "t.conf:3: server.user: missing value\n"),
 	E("user_empty", SERVER "  user: \"\"\n", "t.conf:3: server.user: empty value\n"),
+	E("user_block", SERVER "  user: |\n    flux\n    gate\n",
+	  "t.conf:3: server.user: invalid user name 'flux\\x0agate\\x0a'\n"),
 	E("pidfile_relative", SERVER "  pidfile: run/x.pid\n",
 	  "t.conf:3: server.pidfile: expected an absolute path, got 'run/x.pid'\n"),
 
