@@ -12,8 +12,8 @@
  *   gives NODATA. Knot answers ANY in full on both transports by default.
  * - AXFR/IXFR: zone transfer is not offered: NOTIMP over UDP (a transfer
  *   cannot happen there anyway), REFUSED over TCP (policy refusal).
- * - QTYPE OPT/TSIG/TKEY in the question: FORMERR (RFC 6895 section 3.1:
- *   these only make sense as records); MAILA/MAILB: NOTIMP (obsolete).
+ * - Any other QTYPE (unknown, or meta like OPT/TSIG/MAILA) is looked up
+ *   like a data type: NODATA. Knot 3.2 does the same.
  * - Class other than IN (CH version.bind, ANY...): REFUSED.
  * - CNAME chains are followed through all our zones, 8 CNAMEs at most;
  *   a loop stops the chain as soon as a name repeats (NOERROR, the CNAMEs
@@ -354,15 +354,6 @@ void fg_dns_answer(const fg_zonedb_t *db, const uint8_t *pkt, size_t len,
 		/* zone transfer is not offered (see the header comment) */
 		reply_error(q, tcp ? FG_RCODE_REFUSED : FG_RCODE_NOTIMP, 0, out, outcap, res);
 		return;
-	case FG_TYPE_OPT:
-	case 249: /* TKEY */
-	case 250: /* TSIG */
-		reply_error(q, FG_RCODE_FORMERR, 0, out, outcap, res);
-		return;
-	case 253: /* MAILB */
-	case 254: /* MAILA */
-		reply_error(q, FG_RCODE_NOTIMP, 0, out, outcap, res);
-		return;
 	default:
 		break;
 	}
@@ -381,8 +372,8 @@ void fg_dns_answer_service(const fg_zonedb_t *db, const fg_dns_query_t *q,
 {
 	memset(res, 0, sizeof(*res));
 	res->kind = FG_ANSWER_DROP;
-	if (!q || !out)
-		return;
+	if (!q || !out || !q->has_question || !q->qname_len)
+		return;         /* not a query fg_dns_answer() returned SERVICE for */
 	if (!addr || (q->qtype != FG_TYPE_A && q->qtype != FG_TYPE_AAAA)) {
 		/* the grant failed: never hand out an ungranted address */
 		reply_error(q, FG_RCODE_SERVFAIL, ecs_scope, out, outcap, res);

@@ -45,7 +45,7 @@ int fg_dns_wire_name(fg_wire_t *w, uint8_t out[FG_DNS_MAXNAME])
 			 * in: offsets strictly decrease, so no loop is possible
 			 * and out-of-packet targets (>= pos) are caught too. A
 			 * name never starts inside the 12-octet header. */
-			if (target > seg_start) {
+			if (target >= seg_start || target < FG_DNS_HDRLEN) {
 				fg_wire_fail(w, -FG_EPTR);
 				return w->err;
 			}
