@@ -196,6 +196,11 @@ static void grant_and_answer(fg_worker_t *w, const fg_snapshot_t *snap,
 
 	for (size_t i = 0; i < n; i++) {
 		bool ok = rc >= 0 && reqs[i].ok;
+		if (reqs[i].nodata) {
+			fg_dns_answer_service_nodata(snap->db, reqs[i].q, tcp, 0, outs[i],
+						     outcaps[i], &results[i]);
+			continue;
+		}
 		fg_dns_answer_service(snap->db, reqs[i].q, tcp, ok ? reqs[i].addr : NULL,
 				      reqs[i].ttl, reqs[i].ecs_scope, outs[i], outcaps[i],
 				      &results[i]);

@@ -44,6 +44,7 @@ typedef struct actx {
 	int rcode;
 	/* fg_dns_answer_service(): the granted address */
 	bool svc_mode;
+	bool svc_nodata;        /* the service has no pool of this family */
 	const uint8_t *svc_addr;
 	uint32_t svc_ttl;
 	/* outcome of resolve() */
@@ -145,6 +146,8 @@ static int resolve(actx_t *c)
 				c->service_id = n->service_id;
 				return 0;
 			}
+			if (c->svc_nodata)
+				break;          /* NODATA */
 			return fg_dnsb_rr(&c->b, FG_SEC_AN, owner, FG_DNS_HDRLEN, qtype,
 					  c->svc_ttl, c->svc_addr,
 					  qtype == FG_TYPE_A ? 4 : 16);
@@ -390,5 +393,23 @@ void fg_dns_answer_service(const fg_zonedb_t *db, const fg_dns_query_t *q,
 	c.svc_mode = true;
 	c.svc_addr = addr;
 	c.svc_ttl = ttl;
+	build_answer(&c, ecs_scope, out, outcap, res);
+}
+
+void fg_dns_answer_service_nodata(const fg_zonedb_t *db, const fg_dns_query_t *q,
+				  bool tcp, uint8_t ecs_scope, uint8_t *out,
+				  size_t outcap, fg_dns_result_t *res)
+{
+	memset(res, 0, sizeof(*res));
+	res->kind = FG_ANSWER_DROP;
+	if (!q || !out || !q->has_question || !q->qname_len)
+		return;
+	actx_t c;
+	memset(&c, 0, sizeof(c));
+	c.db = db;
+	c.q = q;
+	c.tcp = tcp;
+	c.svc_mode = true;
+	c.svc_nodata = true;
 	build_answer(&c, ecs_scope, out, outcap, res);
 }

@@ -91,4 +91,13 @@ void fg_dns_answer_service(const fg_zonedb_t *db, const fg_dns_query_t *q,
 			   uint8_t ecs_scope, uint8_t *out, size_t outcap,
 			   fg_dns_result_t *res);
 
+/*
+ * Finish a FG_ANSWER_SERVICE query for which the service has no address of
+ * the asked family (AAAA for a service with IPv4 pools only): NODATA with
+ * the zone's SOA, as for any name without that type.
+ */
+void fg_dns_answer_service_nodata(const fg_zonedb_t *db, const fg_dns_query_t *q,
+				  bool tcp, uint8_t ecs_scope, uint8_t *out,
+				  size_t outcap, fg_dns_result_t *res);
+
 #endif

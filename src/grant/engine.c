@@ -480,6 +480,15 @@ int fg_grant_resolve(fg_grant_engine_t *eng, fg_grant_worker_t *w,
 		fg_scope_decision_t sd;
 		int family = r->qtype == FG_TYPE_AAAA ? AF_INET6 : AF_INET;
 		r->ok = false;
+		r->nodata = false;
+		if (r->service_id < eng->nsvcs) {
+			const svc_rt_t *svc = &eng->svcs[r->service_id];
+			int fi = fam_idx(family);
+			if (!svc->pool[fi] || !svc->nbackend[fi]) {
+				r->nodata = true;   /* e.g. AAAA for an IPv4-only service */
+				continue;
+			}
+		}
 		fg_scope_decide(r->peer, r->q, family, eng->direct, eng->ndirect, &sd);
 		if (choose(eng, w, r, &sd, now, &w->grants[ng]) == 0)
 			idx[ng++] = i;

@@ -37,6 +37,7 @@ typedef struct fg_grant_req {
 	uint16_t qtype;                       /* FG_TYPE_A or FG_TYPE_AAAA */
 	/* out */
 	bool ok;                              /* false: answer SERVFAIL */
+	bool nodata;                          /* no pool of this family: NODATA */
 	uint8_t addr[16];
 	uint32_t ttl;                         /* seconds, for the answer */
 	uint8_t ecs_scope;                    /* scope prefix to echo */
