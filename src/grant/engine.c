@@ -339,6 +339,11 @@ int fg_grant_worker_new(fg_grant_engine_t *eng, fg_grant_worker_t **out)
 	return 0;
 }
 
+fg_nat_t *fg_grant_worker_nat(fg_grant_worker_t *w)
+{
+	return w->nat;
+}
+
 void fg_grant_worker_free(fg_grant_worker_t *w)
 {
 	if (!w)

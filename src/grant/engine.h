@@ -63,6 +63,9 @@ void fg_grant_worker_free(fg_grant_worker_t *w);
 int fg_grant_resolve(fg_grant_engine_t *eng, fg_grant_worker_t *w,
 		     fg_grant_req_t *reqs, size_t n);
 
+/* The worker's NAT handle (unit tests inspect the in-memory backend). */
+fg_nat_t *fg_grant_worker_nat(fg_grant_worker_t *w);
+
 /* The data plane description and backend the engine was built with
  * (fluxctl, restart recovery). */
 const fg_nat_config_t *fg_grant_engine_natcfg(const fg_grant_engine_t *eng);
