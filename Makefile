@@ -14,7 +14,7 @@ SYSCONFDIR ?= /etc
 CC      ?= cc
 WERROR  ?= 0
 OPT     ?= -O2
-PKGS    := libmnl libnftnl libnetfilter_conntrack yaml-0.1 libcrypto jansson libsystemd
+PKGS    := libmnl libnftnl libnetfilter_conntrack yaml-0.1 libcrypto jansson libsystemd libseccomp libcap libmicrohttpd libnetfilter_log
 TEST_PKGS := cmocka
 
 ifeq ($(shell pkg-config --exists $(PKGS) && echo yes),yes)
@@ -37,6 +37,8 @@ ASAN_FLAGS  := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-
 LIB_DIRS  := src/common src/dns src/conf src/pool src/grant src/dataplane src/ctl
 LIB_SRCS  := $(sort $(foreach d,$(LIB_DIRS),$(wildcard $(d)/*.c)))
 DAEMON_SRCS := $(sort $(wildcard src/daemon/*.c))
+# the daemon's modules without its main(), so unit tests can link them
+DAEMON_MODS := $(filter-out src/daemon/main.c,$(DAEMON_SRCS))
 CTL_SRCS  := $(sort $(wildcard src/fluxctl/*.c))
 UNIT_SRCS := $(sort $(wildcard tests/unit/test_*.c))
 FUZZ_SRCS := $(sort $(wildcard tests/fuzz/fuzz_*.c))
@@ -57,7 +59,11 @@ $(1)/fluxgated: $$(patsubst %.c,$(1)/obj/%.o,$$(DAEMON_SRCS)) $(1)/libfluxgate.a
 $(1)/fluxctl: $$(patsubst %.c,$(1)/obj/%.o,$$(CTL_SRCS)) $(1)/libfluxgate.a
 	$$(CC) $(2) -pthread -o $$@ $$^ $$(PKG_LIBS)
 
-$(1)/tests/%: $(1)/obj/tests/unit/%.o $(1)/libfluxgate.a
+$(1)/libfluxgated.a: $$(patsubst %.c,$(1)/obj/%.o,$$(DAEMON_MODS))
+	@rm -f $$@
+	ar rcs $$@ $$^
+
+$(1)/tests/%: $(1)/obj/tests/unit/%.o $(1)/libfluxgated.a $(1)/libfluxgate.a
 	@mkdir -p $$(dir $$@)
 	$$(CC) $(2) -pthread -o $$@ $$^ $$(PKG_LIBS) $$(TEST_LIBS)
 

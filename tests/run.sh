@@ -15,7 +15,7 @@
 # Usage: tests/run.sh [-k PATTERN]   only tests whose name contains PATTERN
 # Env:   FG_NETNS_ASAN=1   also run each scenario with build-asan/fluxgated
 #        FG_NETNS_VALGRIND=0  run the scenarios without valgrind
-#        FG_TEST_TIMEOUT   seconds per unit/replay test (default 300)
+#        FG_TEST_TIMEOUT   seconds per unit/replay test (default 120)
 #        FG_NETNS_TIMEOUT  seconds per scenario (default 600)
 set -uo pipefail
 
@@ -26,7 +26,7 @@ PATTERN=""
 if [ "${1:-}" = "-k" ] && [ -n "${2:-}" ]; then
 	PATTERN=$2
 fi
-T_UNIT=${FG_TEST_TIMEOUT:-300}
+T_UNIT=${FG_TEST_TIMEOUT:-120}
 T_NETNS=${FG_NETNS_TIMEOUT:-600}
 
 rm -rf "$LOGS"

@@ -7,6 +7,7 @@
  */
 #include <errno.h>
 #include <getopt.h>
+#include <pwd.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -23,6 +24,7 @@
 #include "conf/conf.h"
 #include "conf/zonebuild.h"
 #include "daemon/control.h"
+#include "daemon/privsep.h"
 #include "daemon/server.h"
 #include "grant/engine.h"
 
@@ -60,7 +62,20 @@ static int build_snapshot(const char *path, const fg_snapshot_t *prev, bool setu
 
 	if (!snap)
 		return -ENOMEM;
-	rc = fg_conf_load(path, &snap->conf, diag_print, dctx);
+	if (fg_privsep_active()) {
+		/* the DNS process may not be able to open the file itself */
+		char *text = NULL;
+		size_t len = 0;
+		rc = fg_privsep_read_conf(&text, &len);
+		if (rc < 0) {
+			log_err("%s: cannot read the configuration: %s", path, fg_strerror(rc));
+			goto fail;
+		}
+		rc = fg_conf_load_buffer(path, text, len, &snap->conf, diag_print, dctx);
+		free(text);
+	} else {
+		rc = fg_conf_load(path, &snap->conf, diag_print, dctx);
+	}
 	if (rc < 0)
 		goto fail;
 	rc = fg_conf_build_zonedb(snap->conf, &snap->db, diag_print, dctx);
@@ -72,6 +87,8 @@ static int build_snapshot(const char *path, const fg_snapshot_t *prev, bool setu
 			log_err("grant engine: %s", fg_strerror(rc));
 			goto fail;
 		}
+		if (fg_privsep_active())
+			fg_grant_engine_set_ops(snap->grants, &fg_nat_priv_ops);
 		rc = fg_grant_engine_setup(snap->grants);
 		if (rc < 0) {
 			log_err("data plane setup failed: %s", fg_strerror(rc));
@@ -195,9 +212,44 @@ int main(int argc, char **argv)
 	pthread_sigmask(SIG_BLOCK, &sigs, NULL);
 	signal(SIGPIPE, SIG_IGN);
 
+	/* Privilege separation: with the nftables backend, fork the small
+	 * process that keeps CAP_NET_ADMIN and the netlink sockets; this
+	 * process goes on as the DNS side and drops everything. */
 	struct diag_ctx d = { 0 };
+	fg_conf_t *pre = NULL;
+	int rc = fg_conf_load(path, &pre, diag_print, &d);
+	if (rc < 0) {
+		log_err("%s: configuration not loaded, exiting", path);
+		return 1;
+	}
+	bool separate = !pre->nat.backend || !strcmp(pre->nat.backend, "nft");
+	const char *user = pre->server.user ? pre->server.user : "nobody";
+	char user_buf[64];
+	snprintf(user_buf, sizeof(user_buf), "%s", user);
+	if (separate) {
+		unsigned nw = pre->server.workers;
+		if (!nw) {
+			long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+			nw = ncpu > 0 ? (unsigned)ncpu : 1;
+		}
+		bool child = false;
+		rc = fg_privsep_fork(nw + 4, pre->nat.table ? pre->nat.table : "fluxgate", path, &child);
+		if (!child) {
+			fg_conf_free(pre);
+			if (rc < 0)
+				log_err("privilege separation failed: %s", fg_strerror(rc));
+			return rc < 0 ? 1 : rc;
+		}
+		if (rc < 0) {
+			log_err("privilege separation failed: %s", fg_strerror(rc));
+			fg_conf_free(pre);
+			return 1;
+		}
+	}
+	fg_conf_free(pre);
+
 	fg_snapshot_t *snap = NULL;
-	int rc = build_snapshot(path, NULL, true, &d, &snap);
+	rc = build_snapshot(path, NULL, true, &d, &snap);
 	if (rc < 0) {
 		log_err("%s: configuration not loaded, exiting", path);
 		return 1;
@@ -216,11 +268,31 @@ int main(int argc, char **argv)
 	}
 
 	fg_server_t *srv = NULL;
-	rc = fg_server_start(snap, &srv);
+	rc = fg_server_bind(snap, &srv);
 	if (rc < 0) {
 		log_err("cannot start: %s", fg_strerror(rc));
 		fg_control_close(ctl);
 		fg_snapshot_free(snap);
+		return 1;
+	}
+	/* sockets are bound: nothing privileged is left to do on this side */
+	if (separate) {
+		struct passwd *pw = getpwnam(user_buf);
+		if (pw && chown(ctl_path, pw->pw_uid, pw->pw_gid) < 0)
+			log_warn("control socket %s: chown: %s", ctl_path, strerror(errno));
+		rc = fg_privsep_drop(user_buf);
+		if (rc < 0) {
+			log_err("cannot drop privileges, refusing to serve: %s", fg_strerror(rc));
+			fg_server_stop(srv);
+			fg_control_close(ctl);
+			return 1;
+		}
+	}
+	rc = fg_server_run(srv);
+	if (rc < 0) {
+		log_err("cannot start workers: %s", fg_strerror(rc));
+		fg_server_stop(srv);
+		fg_control_close(ctl);
 		return 1;
 	}
 	log_info("fluxgated %s ready (%zu zones, %zu services, control %s)", FG_VERSION,
@@ -235,6 +307,10 @@ int main(int argc, char **argv)
 	epoll_ctl(ep, EPOLL_CTL_ADD, sfd, &ev);
 	ev.data.fd = fg_control_fd(ctl);
 	epoll_ctl(ep, EPOLL_CTL_ADD, ev.data.fd, &ev);
+	if (fg_privsep_signal_fd() >= 0) {
+		ev.data.fd = fg_privsep_signal_fd();
+		epoll_ctl(ep, EPOLL_CTL_ADD, ev.data.fd, &ev);
+	}
 
 	/* systemd: ready once the sockets are bound and the data plane is set
 	 * up; the watchdog is fed from this loop at half its period */
@@ -242,8 +318,10 @@ int main(int argc, char **argv)
 	int wd_timeout = -1;
 	if (sd_watchdog_enabled(0, &wd_usec) > 0 && wd_usec)
 		wd_timeout = (int)(wd_usec / 2000u);
-	sd_notifyf(0, "READY=1\nSTATUS=serving %zu zones, %zu services\nMAINPID=%d",
-		   snap->conf->nzones, snap->conf->nservices, (int)getpid());
+	/* the [priv] process stays systemd's main PID; the unit has
+	 * NotifyAccess=all so this (DNS) process may notify */
+	sd_notifyf(0, "READY=1\nSTATUS=serving %zu zones, %zu services",
+		   snap->conf->nzones, snap->conf->nservices);
 
 	bool running = sfd >= 0 && ep >= 0;
 	while (running) {
@@ -258,13 +336,21 @@ int main(int argc, char **argv)
 				fg_control_serve(ctl, &env);
 				continue;
 			}
-			struct signalfd_siginfo si;
-			if (read(sfd, &si, sizeof(si)) != (ssize_t)sizeof(si))
-				continue;
-			if (si.ssi_signo == SIGTERM || si.ssi_signo == SIGINT) {
-				log_info("signal %u: stopping", si.ssi_signo);
+			int signo = 0;
+			if (evs[i].data.fd == sfd) {
+				struct signalfd_siginfo si;
+				if (read(sfd, &si, sizeof(si)) != (ssize_t)sizeof(si))
+					continue;
+				signo = (int)si.ssi_signo;
+			} else {
+				uint8_t b;
+				ssize_t k = read(evs[i].data.fd, &b, 1);
+				signo = k == 1 ? b : SIGTERM;   /* EOF: [priv] is gone */
+			}
+			if (signo == SIGTERM || signo == SIGINT) {
+				log_info("signal %d: stopping", signo);
 				running = false;
-			} else if (si.ssi_signo == SIGHUP) {
+			} else if (signo == SIGHUP) {
 				char err[256];
 				do_reload(&rctx, err, sizeof(err));
 			}

@@ -75,6 +75,7 @@ struct fg_server {
 	_Atomic int tcp_clients;
 	_Atomic bool stop;
 	fg_worker_t **workers;
+	unsigned nstarted;         /* threads running (joined at stop) */
 };
 
 static uint64_t now_ms(void)
@@ -587,7 +588,7 @@ static int worker_new(fg_server_t *srv, unsigned idx, fg_worker_t **out)
 	return 0;
 }
 
-int fg_server_start(fg_snapshot_t *snap, fg_server_t **out)
+int fg_server_bind(fg_snapshot_t *snap, fg_server_t **out)
 {
 	const fg_conf_t *conf = snap->conf;
 	fg_server_t *srv = calloc(1, sizeof(*srv));
@@ -620,6 +621,20 @@ int fg_server_start(fg_snapshot_t *snap, fg_server_t **out)
 		if (rc < 0)
 			goto fail;
 	}
+	*out = srv;
+	return 0;
+fail:
+	if (srv->workers)
+		for (unsigned i = 0; i < srv->nworkers; i++)
+			worker_free(srv->workers[i]);
+	free(srv->workers);
+	free(srv->listen);
+	free(srv);
+	return rc;
+}
+
+int fg_server_run(fg_server_t *srv)
+{
 	/* workers inherit a fully blocked signal mask: signals go to main */
 	sigset_t all, old;
 	sigfillset(&all);
@@ -630,23 +645,14 @@ int fg_server_start(fg_snapshot_t *snap, fg_server_t **out)
 			atomic_store(&srv->stop, true);
 			for (unsigned j = 0; j < i; j++)
 				pthread_join(srv->workers[j]->thread, NULL);
-			rc = -EAGAIN;
-			goto fail_nojoin;
+			srv->nstarted = 0;
+			return -EAGAIN;
 		}
+		srv->nstarted = i + 1;
 	}
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
 	log_info("%u workers started", srv->nworkers);
-	*out = srv;
 	return 0;
-fail:
-fail_nojoin:
-	if (srv->workers)
-		for (unsigned i = 0; i < srv->nworkers; i++)
-			worker_free(srv->workers[i]);
-	free(srv->workers);
-	free(srv->listen);
-	free(srv);
-	return rc;
 }
 
 /* Wait until every worker passed a batch boundary after the swap, so none
@@ -683,7 +689,7 @@ void fg_server_stop(fg_server_t *srv)
 	if (!srv)
 		return;
 	atomic_store(&srv->stop, true);
-	for (unsigned i = 0; i < srv->nworkers; i++)
+	for (unsigned i = 0; i < srv->nstarted; i++)
 		pthread_join(srv->workers[i]->thread, NULL);
 	for (unsigned i = 0; i < srv->nworkers; i++)
 		worker_free(srv->workers[i]);

@@ -50,8 +50,12 @@ typedef struct fg_worker_stats {
 
 typedef struct fg_server fg_server_t;
 
-/* Bind every listen socket of `snap->conf` and start the workers. */
-int fg_server_start(fg_snapshot_t *snap, fg_server_t **out);
+/* Bind every listen socket of `snap->conf` and prepare the workers without
+ * starting them (privileges can be dropped in between). */
+int fg_server_bind(fg_snapshot_t *snap, fg_server_t **out);
+
+/* Start the worker threads of a bound server. */
+int fg_server_run(fg_server_t *srv);
 
 /* Install a new snapshot (reload). Listen addresses and worker count of the
  * new config are ignored (they need a restart); a warning says so. */

@@ -281,6 +281,11 @@ fail:
 	return rc;
 }
 
+void fg_grant_engine_set_ops(fg_grant_engine_t *eng, const fg_nat_ops_t *ops)
+{
+	eng->ops = ops;
+}
+
 const fg_nat_config_t *fg_grant_engine_natcfg(const fg_grant_engine_t *eng)
 {
 	return &eng->natcfg;

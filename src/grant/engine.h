@@ -51,6 +51,11 @@ int fg_grant_engine_new(const fg_conf_t *conf, fg_grant_engine_t *prev,
 			fg_grant_engine_t **out);
 void fg_grant_engine_free(fg_grant_engine_t *eng);
 
+/* Use `ops` instead of the backend named in the config (privilege
+ * separation swaps "nft" for the channel to the privileged process). Call
+ * before fg_grant_engine_setup(). */
+void fg_grant_engine_set_ops(fg_grant_engine_t *eng, const fg_nat_ops_t *ops);
+
 /* Open the data plane once (setup of the kernel table), from the main
  * thread, before workers start. */
 int fg_grant_engine_setup(fg_grant_engine_t *eng);

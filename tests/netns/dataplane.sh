@@ -118,6 +118,7 @@ done
 # ---------------------------------------------------------------- tests
 if drv setup; then ok "setup"; else bad "setup"; fi
 inns $NS_G sysctl -qw net.netfilter.nf_conntrack_tcp_loose=0 || bad "tcp_loose sysctl"
+[ -n "${DP_HOOK:-}" ] && eval "$DP_HOOK"
 
 check "ruleset lists (nft CLI parses every rule)" 0 \
 	"$(inns $NS_G nft list table inet fluxgate >/dev/null 2>&1; echo $?)"

@@ -1,0 +1,814 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+#include "daemon/privsep.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <limits.h>
+#include <pthread.h>
+#include <pwd.h>
+#include <seccomp.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/capability.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+#include <linux/netlink.h>
+
+#include "common/err.h"
+#include "common/log.h"
+
+#define PS_MAGIC 0x46475053u     /* "FGPS" */
+
+enum ps_op {
+	PS_COMMIT = 1, PS_SETUP, PS_DUMP, PS_QUARANTINE, PS_RELEASE, PS_READCONF,
+	PS_OP_MAX
+};
+
+struct ps_hdr {
+	uint32_t magic;
+	uint16_t op;
+	uint16_t count;
+	int32_t status;
+	uint32_t len;             /* payload octets after the header */
+};
+
+struct ps_natcfg {
+	char table[64];
+	uint32_t npools;
+	fg_nat_prefix_t pools[FG_PS_MAX_POOLS];
+	int32_t decoy_family;
+	uint8_t decoy_set, decoy6_set;
+	uint8_t decoy_via[16], decoy_via6[16];
+	uint32_t pin_ms, pin_set_size, grant_set_size, decoy_mark, route_table;
+	uint16_t nflog_group;
+};
+
+struct ps_quar {
+	int32_t family;
+	uint8_t addr[16];
+	uint32_t timeout_ms;
+};
+
+/* largest message either way */
+#define PS_MSG_MAX (sizeof(struct ps_hdr) + \
+		    (FG_PS_CONF_CHUNK > sizeof(struct ps_natcfg) ? FG_PS_CONF_CHUNK : sizeof(struct ps_natcfg)) + \
+		    FG_PS_MAX_GRANTS * sizeof(fg_grant_t))
+
+/* ---- process-wide state (program layer) --------------------------------- */
+
+static struct {
+	bool active;                  /* [dns] side: channels in use */
+	int sigfd;                    /* [dns] side: signals relayed by [priv] */
+	int *fds;                     /* [dns] side channel ends */
+	bool *busy;
+	unsigned n;
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+} dns_side = { .sigfd = -1, .mu = PTHREAD_MUTEX_INITIALIZER, .cv = PTHREAD_COND_INITIALIZER };
+
+int fg_privsep_signal_fd(void)
+{
+	return dns_side.sigfd;
+}
+
+bool fg_privsep_active(void)
+{
+	return dns_side.active;
+}
+
+/* ---- message helpers ---------------------------------------------------- */
+
+static int ps_send(int fd, uint16_t op, uint16_t count, int32_t status,
+		   const void *payload, uint32_t len)
+{
+	struct ps_hdr h = { PS_MAGIC, op, count, status, len };
+	struct iovec iov[2] = { { &h, sizeof(h) }, { (void *)payload, len } };
+	struct msghdr mh = { .msg_iov = iov, .msg_iovlen = len ? 2 : 1 };
+	ssize_t k;
+	do
+		k = sendmsg(fd, &mh, MSG_NOSIGNAL);
+	while (k < 0 && errno == EINTR);
+	if (k < 0)
+		return -errno;
+	return (size_t)k == sizeof(h) + len ? 0 : -EIO;
+}
+
+/* Receive one message; checks the framing. Returns payload length. */
+static int ps_recv(int fd, uint8_t *buf, size_t cap, struct ps_hdr *h)
+{
+	ssize_t k;
+	do
+		k = recv(fd, buf, cap, MSG_TRUNC);
+	while (k < 0 && errno == EINTR);
+	if (k == 0)
+		return -EPIPE;
+	if (k < 0)
+		return -errno;
+	if ((size_t)k > cap || (size_t)k < sizeof(*h))
+		return -FG_EMALF;
+	memcpy(h, buf, sizeof(*h));
+	if (h->magic != PS_MAGIC || h->len != (size_t)k - sizeof(*h))
+		return -FG_EMALF;
+	return (int)h->len;
+}
+
+/* ---- [priv] side -------------------------------------------------------- */
+
+static struct {
+	char table[64];
+	char conf_path[PATH_MAX];
+	pthread_mutex_t mu;
+	fg_nat_config_t cfg;
+	fg_nat_prefix_t pools[FG_PS_MAX_POOLS];
+	char cfg_table[64];
+	unsigned gen;                 /* bumped by every accepted SETUP */
+	uint64_t rejected;
+} priv = { .mu = PTHREAD_MUTEX_INITIALIZER };
+
+static bool grant_valid(const fg_grant_t *g)
+{
+	unsigned maxp = g->family == AF_INET ? 32 : 128;
+	return (g->family == AF_INET || g->family == AF_INET6) && g->scope <= FG_SCOPE_ANY &&
+	       g->client_plen <= maxp && g->timeout_ms > 0 &&
+	       g->timeout_ms <= 7u * 24 * 3600 * 1000;
+}
+
+static int priv_setup_msg(const struct ps_natcfg *c)
+{
+	if (memchr(c->table, 0, sizeof(c->table)) == NULL || strcmp(c->table, priv.table) != 0)
+		return -EPERM;        /* only the table we were started with */
+	if (c->npools > FG_PS_MAX_POOLS)
+		return -FG_EMALF;
+	for (uint32_t i = 0; i < c->npools; i++)
+		if (c->pools[i].family != AF_INET && c->pools[i].family != AF_INET6)
+			return -FG_EMALF;
+	pthread_mutex_lock(&priv.mu);
+	memcpy(priv.cfg_table, c->table, sizeof(priv.cfg_table));
+	memcpy(priv.pools, c->pools, sizeof(priv.pools));
+	priv.cfg = (fg_nat_config_t){
+		.table = priv.cfg_table, .pools = priv.pools, .npools = c->npools,
+		.decoy_set = c->decoy_set, .decoy_family = c->decoy_family,
+		.decoy6_set = c->decoy6_set,
+		.pin_ms = c->pin_ms, .pin_set_size = c->pin_set_size,
+		.grant_set_size = c->grant_set_size, .decoy_mark = c->decoy_mark,
+		.route_table = c->route_table, .nflog_group = c->nflog_group,
+	};
+	memcpy(priv.cfg.decoy_via, c->decoy_via, 16);
+	memcpy(priv.cfg.decoy_via6, c->decoy_via6, 16);
+	priv.gen++;
+	pthread_mutex_unlock(&priv.mu);
+	return 0;
+}
+
+struct chan_ctx {
+	int fd;
+	fg_nat_t *nat;
+	unsigned gen;
+	uint8_t buf[PS_MSG_MAX];
+	uint8_t out[PS_MSG_MAX];
+	fg_grant_t dump[FG_PS_MAX_GRANTS];
+	unsigned ndump;
+	int dump_err;
+};
+
+/* (Re)open this channel's netlink handle after a SETUP changed the config. */
+static int chan_nat(struct chan_ctx *c)
+{
+	pthread_mutex_lock(&priv.mu);
+	unsigned gen = priv.gen;
+	fg_nat_config_t cfg = priv.cfg;
+	pthread_mutex_unlock(&priv.mu);
+	if (!gen)
+		return -EAGAIN;       /* no SETUP yet */
+	if (c->nat && c->gen == gen)
+		return 0;
+	if (c->nat)
+		fg_nat_nft_ops.close(c->nat);
+	c->nat = NULL;
+	int rc = fg_nat_nft_ops.open(&cfg, &c->nat);
+	if (rc == 0)
+		c->gen = gen;
+	return rc;
+}
+
+static void dump_cb(void *vctx, const fg_grant_t *g)
+{
+	struct chan_ctx *c = vctx;
+	if (c->dump_err)
+		return;
+	c->dump[c->ndump++] = *g;
+	if (c->ndump == FG_PS_MAX_GRANTS) {
+		c->dump_err = ps_send(c->fd, PS_DUMP, (uint16_t)c->ndump, 0, c->dump,
+				      (uint32_t)(c->ndump * sizeof(fg_grant_t)));
+		c->ndump = 0;
+	}
+}
+
+static int priv_read_conf(struct chan_ctx *c)
+{
+	int fd = open(priv.conf_path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	int rc = 0;
+	for (;;) {
+		ssize_t k = read(fd, c->out, FG_PS_CONF_CHUNK);
+		if (k < 0 && errno == EINTR)
+			continue;
+		if (k < 0) {
+			rc = -errno;
+			break;
+		}
+		if (k == 0)
+			break;
+		rc = ps_send(c->fd, PS_READCONF, 0, 0, c->out, (uint32_t)k);
+		if (rc < 0)
+			break;
+	}
+	close(fd);
+	return rc;
+}
+
+static void *chan_thread(void *arg)
+{
+	struct chan_ctx *c = arg;
+	struct ps_hdr h;
+
+	for (;;) {
+		int n = ps_recv(c->fd, c->buf, sizeof(c->buf), &h);
+		if (n == -EPIPE || n == -EBADF || n == -ENOTSOCK)
+			break;
+		if (n < 0) {
+			__atomic_add_fetch(&priv.rejected, 1, __ATOMIC_RELAXED);
+			log_warn("privsep: rejected malformed request: %s", fg_strerror(n));
+			ps_send(c->fd, 0, 0, -FG_EMALF, NULL, 0);
+			continue;
+		}
+		const uint8_t *pl = c->buf + sizeof(h);
+		int rc = -FG_EMALF;
+		switch (h.op) {
+		case PS_COMMIT:
+			if (h.count == 0 || h.count > FG_PS_MAX_GRANTS ||
+			    h.len != h.count * sizeof(fg_grant_t))
+				break;
+			{
+				const fg_grant_t *g = (const fg_grant_t *)(const void *)pl;
+				bool okall = true;
+				for (unsigned i = 0; i < h.count && okall; i++)
+					okall = grant_valid(&g[i]);
+				if (!okall)
+					break;
+				rc = chan_nat(c);
+				if (rc == 0)
+					rc = fg_nat_nft_ops.commit(c->nat, g, h.count);
+			}
+			break;
+		case PS_SETUP:
+			if (h.len != sizeof(struct ps_natcfg))
+				break;
+			rc = priv_setup_msg((const struct ps_natcfg *)(const void *)pl);
+			if (rc == 0)
+				rc = chan_nat(c);
+			if (rc == 0) {
+				pthread_mutex_lock(&priv.mu);
+				fg_nat_config_t cfg = priv.cfg;
+				pthread_mutex_unlock(&priv.mu);
+				rc = fg_nat_nft_ops.setup(c->nat, &cfg);
+			}
+			break;
+		case PS_DUMP:
+			if (h.len != 0)
+				break;
+			rc = chan_nat(c);
+			if (rc == 0) {
+				c->ndump = 0;
+				c->dump_err = 0;
+				rc = fg_nat_nft_ops.dump(c->nat, dump_cb, c);
+				if (rc == 0 && c->dump_err)
+					rc = c->dump_err;
+				if (rc == 0 && c->ndump)
+					rc = ps_send(c->fd, PS_DUMP, (uint16_t)c->ndump, 0, c->dump,
+						     (uint32_t)(c->ndump * sizeof(fg_grant_t)));
+			}
+			break;
+		case PS_QUARANTINE:
+		case PS_RELEASE: {
+			if (h.len != sizeof(struct ps_quar))
+				break;
+			struct ps_quar q;
+			memcpy(&q, pl, sizeof(q));
+			if (q.family != AF_INET && q.family != AF_INET6)
+				break;
+			rc = chan_nat(c);
+			if (rc == 0)
+				rc = h.op == PS_QUARANTINE
+					     ? fg_nat_nft_ops.quarantine(c->nat, q.family, q.addr, q.timeout_ms)
+					     : fg_nat_nft_ops.release(c->nat, q.family, q.addr);
+			break;
+		}
+		case PS_READCONF:
+			if (h.len != 0)
+				break;
+			rc = priv_read_conf(c);
+			break;
+		default:
+			break;
+		}
+		if (rc == -FG_EMALF) {
+			__atomic_add_fetch(&priv.rejected, 1, __ATOMIC_RELAXED);
+			log_warn("privsep: rejected request op %u (bad length or fields)", h.op);
+		}
+		/* the final message of every request carries its status */
+		if (ps_send(c->fd, h.op, 0, rc, NULL, 0) < 0)
+			break;
+	}
+	if (c->nat)
+		fg_nat_nft_ops.close(c->nat);
+	close(c->fd);
+	return NULL;
+}
+
+/* Keep CAP_NET_ADMIN only: the [priv] side needs nothing else. */
+static int keep_net_admin(void)
+{
+	cap_t caps = cap_init();
+	cap_value_t v[1] = { CAP_NET_ADMIN };
+	int rc = -1;
+	if (caps && cap_set_flag(caps, CAP_PERMITTED, 1, v, CAP_SET) == 0 &&
+	    cap_set_flag(caps, CAP_EFFECTIVE, 1, v, CAP_SET) == 0)
+		rc = cap_set_proc(caps);
+	if (caps)
+		cap_free(caps);
+	return rc < 0 ? -errno : 0;
+}
+
+static int priv_main(int *fds, unsigned n, pid_t child, int sigw)
+{
+	pthread_t *th = calloc(n, sizeof(*th));
+	struct chan_ctx **cs = calloc(n, sizeof(*cs));
+	sigset_t sigs;
+	int status = 0;
+
+	prctl(PR_SET_NAME, "fluxgated-priv");
+	if (keep_net_admin() < 0)
+		log_warn("privsep: could not reduce capabilities to CAP_NET_ADMIN: %s",
+			 strerror(errno));
+	sigemptyset(&sigs);
+	sigaddset(&sigs, SIGTERM);
+	sigaddset(&sigs, SIGINT);
+	sigaddset(&sigs, SIGHUP);
+	sigaddset(&sigs, SIGUSR1);
+	sigaddset(&sigs, SIGCHLD);
+	pthread_sigmask(SIG_BLOCK, &sigs, NULL);
+
+	for (unsigned i = 0; th && cs && i < n; i++) {
+		cs[i] = calloc(1, sizeof(**cs));
+		if (!cs[i])
+			break;
+		cs[i]->fd = fds[i];
+		if (pthread_create(&th[i], NULL, chan_thread, cs[i]) != 0) {
+			free(cs[i]);
+			cs[i] = NULL;
+			close(fds[i]);
+		}
+	}
+	/* relay signals to the [dns] side; leave when it leaves */
+	for (;;) {
+		siginfo_t si;
+		int sig = sigwaitinfo(&sigs, &si);
+		if (sig < 0)
+			continue;
+		if (sig == SIGCHLD) {
+			pid_t w = waitpid(child, &status, WNOHANG);
+			if (w == child)
+				break;
+			continue;
+		}
+		/* a pipe, not kill(2): the [dns] side runs as another user and
+		 * this process has no CAP_KILL */
+		uint8_t b = (uint8_t)sig;
+		if (write(sigw, &b, 1) < 0)
+			log_warn("privsep: cannot relay signal %d: %s", sig, strerror(errno));
+	}
+	close(sigw);
+	for (unsigned i = 0; i < n; i++) {
+		if (cs && cs[i]) {
+			shutdown(cs[i]->fd, SHUT_RDWR);
+			pthread_join(th[i], NULL);
+			free(cs[i]);
+		}
+	}
+	free(cs);
+	free(th);
+	free(fds);
+	if (WIFEXITED(status))
+		return WEXITSTATUS(status);
+	log_err("privsep: the DNS process died (signal %d)",
+		WIFSIGNALED(status) ? WTERMSIG(status) : 0);
+	return 1;
+}
+
+int fg_privsep_fork(unsigned nchannels, const char *table, const char *conf_path,
+		    bool *is_child)
+{
+	int *pfds = calloc(nchannels, sizeof(int));
+	int *cfds = calloc(nchannels, sizeof(int));
+	if (!pfds || !cfds || strlen(table) >= sizeof(priv.table) ||
+	    !realpath(conf_path, priv.conf_path)) {
+		free(pfds);
+		free(cfds);
+		return -EINVAL;
+	}
+	snprintf(priv.table, sizeof(priv.table), "%s", table);
+	for (unsigned i = 0; i < nchannels; i++) {
+		int sp[2];
+		if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sp) < 0) {
+			int e = errno;
+			for (unsigned j = 0; j < i; j++) {
+				close(pfds[j]);
+				close(cfds[j]);
+			}
+			free(pfds);
+			free(cfds);
+			return -e;
+		}
+		pfds[i] = sp[0];
+		cfds[i] = sp[1];
+	}
+	int sp[2];
+	if (pipe2(sp, O_CLOEXEC) < 0) {
+		int e = errno;
+		for (unsigned i = 0; i < nchannels; i++) {
+			close(pfds[i]);
+			close(cfds[i]);
+		}
+		free(pfds);
+		free(cfds);
+		return -e;
+	}
+	pid_t pid = fork();
+	if (pid < 0) {
+		int e = errno;
+		for (unsigned i = 0; i < nchannels; i++) {
+			close(pfds[i]);
+			close(cfds[i]);
+		}
+		free(pfds);
+		free(cfds);
+		close(sp[0]);
+		close(sp[1]);
+		return -e;
+	}
+	if (pid == 0) {
+		close(sp[1]);
+		dns_side.sigfd = sp[0];
+		for (unsigned i = 0; i < nchannels; i++)
+			close(pfds[i]);
+		free(pfds);
+		/* the [dns] side dies with the [priv] side, never orphaned */
+		prctl(PR_SET_PDEATHSIG, SIGTERM);
+		dns_side.fds = cfds;
+		dns_side.n = nchannels;
+		dns_side.busy = calloc(nchannels, sizeof(bool));
+		dns_side.active = dns_side.busy != NULL;
+		*is_child = true;
+		return dns_side.active ? 0 : -ENOMEM;
+	}
+	for (unsigned i = 0; i < nchannels; i++)
+		close(cfds[i]);
+	free(cfds);
+	close(sp[0]);
+	*is_child = false;
+	log_info("privsep: DNS process %d, netlink kept in %d", (int)pid, (int)getpid());
+	return priv_main(pfds, nchannels, pid, sp[1]);
+}
+
+/* ---- [dns] side: dropping privileges ------------------------------------ */
+
+static int install_seccomp(void)
+{
+	/* A deny list with EPERM rather than an allow list: the libraries
+	 * under the DNS workers (libc, libyaml, jansson, microhttpd) call a
+	 * varying set of syscalls, and killing the daemon on an unlisted one
+	 * would be a worse outage than the risk these rules remove. */
+	scmp_filter_ctx ctx = seccomp_init(SCMP_ACT_ALLOW);
+	if (!ctx)
+		return -ENOMEM;
+	int rc = 0;
+	static const int denied[] = {
+		SCMP_SYS(execve), SCMP_SYS(execveat), SCMP_SYS(ptrace),
+		SCMP_SYS(process_vm_readv), SCMP_SYS(process_vm_writev),
+		SCMP_SYS(mount), SCMP_SYS(umount2), SCMP_SYS(pivot_root), SCMP_SYS(chroot),
+		SCMP_SYS(unshare), SCMP_SYS(setns), SCMP_SYS(bpf), SCMP_SYS(perf_event_open),
+		SCMP_SYS(init_module), SCMP_SYS(finit_module), SCMP_SYS(delete_module),
+		SCMP_SYS(kexec_load), SCMP_SYS(reboot), SCMP_SYS(swapon), SCMP_SYS(swapoff),
+		SCMP_SYS(keyctl), SCMP_SYS(add_key), SCMP_SYS(request_key),
+		SCMP_SYS(open_by_handle_at), SCMP_SYS(userfaultfd), SCMP_SYS(setuid),
+		SCMP_SYS(setgid), SCMP_SYS(setreuid), SCMP_SYS(setregid),
+		SCMP_SYS(setresuid), SCMP_SYS(setresgid), SCMP_SYS(setgroups),
+		SCMP_SYS(capset),
+	};
+	for (size_t i = 0; i < sizeof(denied) / sizeof(denied[0]) && rc == 0; i++)
+		rc = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EPERM), denied[i], 0);
+	/* no netlink (nftables, routes, conntrack) and no raw packet sockets */
+	if (rc == 0)
+		rc = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EPERM), SCMP_SYS(socket), 1,
+				      SCMP_A0(SCMP_CMP_EQ, AF_NETLINK));
+	if (rc == 0)
+		rc = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EPERM), SCMP_SYS(socket), 1,
+				      SCMP_A0(SCMP_CMP_EQ, AF_PACKET));
+	if (rc == 0)
+		rc = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EPERM), SCMP_SYS(socket), 1,
+				      SCMP_A1(SCMP_CMP_MASKED_EQ, 0xf, SOCK_RAW));
+	/* apply to every thread already running (libmicrohttpd's) */
+	if (rc == 0)
+		rc = seccomp_attr_set(ctx, SCMP_FLTATR_CTL_TSYNC, 1);
+	if (rc == 0)
+		rc = seccomp_load(ctx);
+	seccomp_release(ctx);
+	return rc;
+}
+
+int fg_privsep_drop(const char *user)
+{
+	struct passwd *pw = getpwnam(user);
+	if (!pw) {
+		log_err("privsep: user '%s' does not exist", user);
+		return -ENOENT;
+	}
+	if (getuid() == 0 || geteuid() == 0) {
+		if (setgroups(1, &pw->pw_gid) < 0 || setgid(pw->pw_gid) < 0 ||
+		    setuid(pw->pw_uid) < 0) {
+			int e = errno;
+			log_err("privsep: cannot become %s: %s", user, strerror(e));
+			return -e;
+		}
+	}
+	/* a credential change clears the parent-death signal: set it again */
+	prctl(PR_SET_PDEATHSIG, SIGTERM);
+	/* clear every capability, ambient ones included, for good */
+	prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0);
+	cap_t none = cap_init();
+	if (!none || cap_set_proc(none) < 0) {
+		if (none)
+			cap_free(none);
+		log_err("privsep: cannot clear capabilities: %s", strerror(errno));
+		return -EPERM;
+	}
+	cap_free(none);
+	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
+		return -errno;
+	int rc = install_seccomp();
+	if (rc < 0) {
+		log_err("privsep: seccomp filter not installed: %s", strerror(-rc));
+		return rc;
+	}
+	/* fail closed: prove the DNS process can no longer touch netlink */
+	int nl = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_NETFILTER);
+	if (nl >= 0) {
+		close(nl);
+		log_err("privsep: netlink socket still allowed after the drop");
+		return -EPERM;
+	}
+	cap_t now = cap_get_proc();
+	cap_flag_value_t v = CAP_CLEAR;
+	if (now)
+		cap_get_flag(now, CAP_NET_ADMIN, CAP_EFFECTIVE, &v);
+	if (now)
+		cap_free(now);
+	if (v == CAP_SET)
+		return -EPERM;
+	log_info("privsep: DNS process runs as %s (uid %d) without capabilities; "
+		 "netlink socket refused: %s", user, (int)getuid(), strerror(errno));
+	return 0;
+}
+
+/* ---- [dns] side: the NAT backend over the channels ---------------------- */
+
+struct fg_nat {
+	int fd;
+	unsigned slot;
+};
+
+static int chan_acquire(void)
+{
+	pthread_mutex_lock(&dns_side.mu);
+	for (;;) {
+		for (unsigned i = 0; i < dns_side.n; i++) {
+			if (!dns_side.busy[i]) {
+				dns_side.busy[i] = true;
+				pthread_mutex_unlock(&dns_side.mu);
+				return (int)i;
+			}
+		}
+		pthread_cond_wait(&dns_side.cv, &dns_side.mu);
+	}
+}
+
+static void chan_release(unsigned slot)
+{
+	pthread_mutex_lock(&dns_side.mu);
+	dns_side.busy[slot] = false;
+	pthread_cond_signal(&dns_side.cv);
+	pthread_mutex_unlock(&dns_side.mu);
+}
+
+static int priv_open(const fg_nat_config_t *cfg, fg_nat_t **out)
+{
+	(void)cfg;
+	if (!dns_side.active)
+		return -ENOTCONN;
+	fg_nat_t *n = calloc(1, sizeof(*n));
+	if (!n)
+		return -ENOMEM;
+	n->slot = (unsigned)chan_acquire();
+	n->fd = dns_side.fds[n->slot];
+	*out = n;
+	return 0;
+}
+
+static void priv_close(fg_nat_t *n)
+{
+	if (!n)
+		return;
+	chan_release(n->slot);
+	free(n);
+}
+
+/* Wait for the final status message of a request, handing data messages
+ * (DUMP, READCONF) to `data`. */
+static int wait_status(fg_nat_t *n, uint16_t op,
+		       void (*data)(void *ctx, const struct ps_hdr *h, const uint8_t *pl),
+		       void *ctx)
+{
+	static __thread uint8_t buf[PS_MSG_MAX];
+	for (;;) {
+		struct ps_hdr h;
+		int len = ps_recv(n->fd, buf, sizeof(buf), &h);
+		if (len < 0)
+			return len == -EPIPE ? -ENOTCONN : len;
+		if (h.op != op && h.op != 0)
+			return -FG_EMALF;
+		if (h.len == 0 && h.count == 0)
+			return h.status;
+		if (data)
+			data(ctx, &h, buf + sizeof(h));
+	}
+}
+
+static int priv_commit(fg_nat_t *n, const fg_grant_t *g, size_t count)
+{
+	while (count) {
+		size_t k = count > FG_PS_MAX_GRANTS ? FG_PS_MAX_GRANTS : count;
+		int rc = ps_send(n->fd, PS_COMMIT, (uint16_t)k, 0, g, (uint32_t)(k * sizeof(*g)));
+		if (rc == 0)
+			rc = wait_status(n, PS_COMMIT, NULL, NULL);
+		if (rc < 0)
+			return rc;
+		g += k;
+		count -= k;
+	}
+	return 0;
+}
+
+static int priv_setup(fg_nat_t *n, const fg_nat_config_t *cfg)
+{
+	struct ps_natcfg c;
+	memset(&c, 0, sizeof(c));
+	if (!cfg->table || strlen(cfg->table) >= sizeof(c.table) || cfg->npools > FG_PS_MAX_POOLS)
+		return -EINVAL;
+	strcpy(c.table, cfg->table);
+	c.npools = (uint32_t)cfg->npools;
+	memcpy(c.pools, cfg->pools, cfg->npools * sizeof(*cfg->pools));
+	c.decoy_set = cfg->decoy_set;
+	c.decoy6_set = cfg->decoy6_set;
+	c.decoy_family = cfg->decoy_family;
+	memcpy(c.decoy_via, cfg->decoy_via, 16);
+	memcpy(c.decoy_via6, cfg->decoy_via6, 16);
+	c.pin_ms = cfg->pin_ms;
+	c.pin_set_size = cfg->pin_set_size;
+	c.grant_set_size = cfg->grant_set_size;
+	c.decoy_mark = cfg->decoy_mark;
+	c.route_table = cfg->route_table;
+	c.nflog_group = cfg->nflog_group;
+	int rc = ps_send(n->fd, PS_SETUP, 0, 0, &c, sizeof(c));
+	return rc < 0 ? rc : wait_status(n, PS_SETUP, NULL, NULL);
+}
+
+struct dump_ctx {
+	fg_nat_dump_fn fn;
+	void *ctx;
+};
+
+static void dump_data(void *vctx, const struct ps_hdr *h, const uint8_t *pl)
+{
+	struct dump_ctx *d = vctx;
+	if (h->len != h->count * sizeof(fg_grant_t))
+		return;
+	for (unsigned i = 0; i < h->count; i++) {
+		fg_grant_t g;
+		memcpy(&g, pl + i * sizeof(g), sizeof(g));
+		d->fn(d->ctx, &g);
+	}
+}
+
+static int priv_dump(fg_nat_t *n, fg_nat_dump_fn fn, void *ctx)
+{
+	struct dump_ctx d = { fn, ctx };
+	int rc = ps_send(n->fd, PS_DUMP, 0, 0, NULL, 0);
+	return rc < 0 ? rc : wait_status(n, PS_DUMP, dump_data, &d);
+}
+
+static int priv_quar(fg_nat_t *n, uint16_t op, int family, const uint8_t *src, uint32_t ms)
+{
+	struct ps_quar q;
+	memset(&q, 0, sizeof(q));
+	q.family = family;
+	memcpy(q.addr, src, family == AF_INET ? 4 : 16);
+	q.timeout_ms = ms;
+	int rc = ps_send(n->fd, op, 0, 0, &q, sizeof(q));
+	return rc < 0 ? rc : wait_status(n, op, NULL, NULL);
+}
+
+static int priv_quarantine(fg_nat_t *n, int family, const uint8_t *src, uint32_t ms)
+{
+	return priv_quar(n, PS_QUARANTINE, family, src, ms);
+}
+
+static int priv_release(fg_nat_t *n, int family, const uint8_t *src)
+{
+	return priv_quar(n, PS_RELEASE, family, src, 0);
+}
+
+static int priv_destroy(fg_nat_t *n)
+{
+	(void)n;
+	return -EPERM;    /* the DNS side never removes the table */
+}
+
+const fg_nat_ops_t fg_nat_priv_ops = {
+	.name = "nft (privilege separated)",
+	.open = priv_open,
+	.setup = priv_setup,
+	.commit = priv_commit,
+	.dump = priv_dump,
+	.quarantine = priv_quarantine,
+	.release = priv_release,
+	.destroy = priv_destroy,
+	.close = priv_close,
+};
+
+struct conf_acc {
+	char *buf;
+	size_t len;
+	int err;
+};
+
+static void conf_data(void *vctx, const struct ps_hdr *h, const uint8_t *pl)
+{
+	struct conf_acc *a = vctx;
+	if (a->err)
+		return;
+	if (a->len + h->len > (16u << 20)) {
+		a->err = -EFBIG;
+		return;
+	}
+	char *nb = realloc(a->buf, a->len + h->len + 1);
+	if (!nb) {
+		a->err = -ENOMEM;
+		return;
+	}
+	a->buf = nb;
+	memcpy(a->buf + a->len, pl, h->len);
+	a->len += h->len;
+	a->buf[a->len] = '\0';
+}
+
+int fg_privsep_read_conf(char **buf, size_t *len)
+{
+	fg_nat_t *n = NULL;
+	int rc = priv_open(NULL, &n);
+	if (rc < 0)
+		return rc;
+	struct conf_acc a = { NULL, 0, 0 };
+	rc = ps_send(n->fd, PS_READCONF, 0, 0, NULL, 0);
+	if (rc == 0)
+		rc = wait_status(n, PS_READCONF, conf_data, &a);
+	priv_close(n);
+	if (rc == 0)
+		rc = a.err;
+	if (rc < 0) {
+		free(a.buf);
+		return rc;
+	}
+	if (!a.buf && !(a.buf = calloc(1, 1)))
+		return -ENOMEM;
+	*buf = a.buf;
+	*len = a.len;
+	return 0;
+}
