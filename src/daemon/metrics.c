@@ -557,12 +557,14 @@ int fg_metrics_start(const struct sockaddr *addr, socklen_t addrlen,
 	sigfillset(&all);
 	pthread_sigmask(SIG_SETMASK, &all, &old);
 	errno = 0;
+	/* no MHD_OPTION_LISTENING_ADDRESS_REUSE: on Linux it means
+	 * SO_REUSEPORT, and a second daemon must fail to bind, not share the
+	 * port (MHD sets SO_REUSEADDR by itself) */
 	srv->mhd = MHD_start_daemon(flags, 0, NULL, NULL, on_request, srv,
+				    MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL,
 				    MHD_OPTION_SOCK_ADDR, addr,
 				    MHD_OPTION_CONNECTION_LIMIT, (unsigned)16,
 				    MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)10,
-				    MHD_OPTION_LISTENING_ADDRESS_REUSE, (unsigned)1,
-				    MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL,
 				    MHD_OPTION_END);
 	int e = errno;
 	pthread_sigmask(SIG_SETMASK, &old, NULL);

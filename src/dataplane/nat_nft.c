@@ -116,6 +116,9 @@ static int batch_reserve(fg_nft_batch_t *b, size_t room)
 		b->failed = -ENOMEM;
 		return -ENOMEM;
 	}
+	/* zero the new room: libnftnl leaves attribute padding unwritten and
+	 * the kernel (and valgrind) would see stale heap bytes */
+	memset(nb + b->cap, 0, ncap - b->cap);
 	b->buf = nb;
 	b->cap = ncap;
 	return 0;

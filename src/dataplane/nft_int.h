@@ -11,9 +11,9 @@
  *   grant_any<F>     map addr            -> backend, flags timeout
  *   pinned<F>        set client . addr, flags timeout,dynamic, size
  *                    cfg->pin_set_size, timeout cfg->pin_ms (packet path)
- *   backend<F>       map addr -> backend, flags timeout: where pinned flows
- *                    go once their grants lapsed; written with every grant,
- *                    timeout = grant + pin_ms; a pin only counts while it lives
+ *   backend<F>       map addr -> backend, flags timeout: where new flows of
+ *                    pinned clients go once their grants lapsed; written
+ *                    with every grant, timeout = grant + pin_ms
  *   quarantine<F>    set client, flags timeout
  * Each grant element carries its own backend, because the kernel *sets*
  * (never maxes) the timeout of an element re-added with a new one: a

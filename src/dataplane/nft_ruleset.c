@@ -11,14 +11,17 @@
  *     saddr @poolF                       notrack   (decoy replies stay out of conntrack)
  *  rawF: decide only for packets that open a flow
  *     saddr @quarantineF  [limit, log]   mark decoy, notrack, accept
- *     daddr @backendF saddr.daddr @pinnedF   update @pinnedF (refresh), accept
+ *     saddr.daddr @pinnedF               update @pinnedF (refresh), accept
  *     tcp flags & (syn|ack) != syn       accept    (mid-flow: to conntrack for de-NAT)
  *     saddr.daddr @grant_clientF         accept
  *     saddr.daddr @grant_netF            accept
  *     daddr @grant_anyF                  accept
  *     [limit, log]                       mark decoy, notrack, accept
- *  ct_pre   filter prerouting -150 (after conntrack):
- *     daddr @poolF ct state invalid      drop      (no state: never route to a pool address)
+ *  ct_pre   filter prerouting -150 (after conntrack, before routing):
+ *     daddr @poolF ct state invalid      jump ctF  (no conntrack state)
+ *  ctF: mid-flow packets of decoy flows (and ACK scans) follow to the decoys;
+ *     saddr.daddr @pinnedF / grants      drop      (odd packet of an authorized flow)
+ *                                        mark decoy, accept
  *  nat_pre  nat prerouting -100 (first packet of a tracked flow):
  *     daddr @poolF mark != decoy         jump natF
  *  natF:
@@ -27,7 +30,8 @@
  *     dnat to saddr.daddr map @grant_clientF
  *     (same two for grant_netF, then grant_anyF keyed by daddr)
  *     dnat to daddr map @backendF        (pinned flow, grants gone)
- *     drop
+ *     drop                               (pinned past the backend horizon:
+ *                                         dropped, never sent to a decoy)
  * An `update` that fails (pin map full) ends its rule, so pin and dnat are
  * separate rules: a full pin map costs pins, never the grant.
  */
@@ -59,8 +63,6 @@ enum { DT_IPADDR = 7, DT_IP6ADDR = 8, DT_CONCAT_BITS = 6 };
 #define REG_KEY   NFT_REG32_00  /* first field of a key */
 #define REG_DATA  NFT_REG32_08  /* 16 bytes after the widest (v6.v6) key */
 
-static const char *const chain_raw4 = "raw4", *const chain_raw6 = "raw6";
-static const char *const chain_nat4 = "nat4", *const chain_nat6 = "nat6";
 
 struct fam {
 	int family;           /* AF_INET / AF_INET6 */
@@ -68,12 +70,12 @@ struct fam {
 	uint32_t alen;        /* 4 / 16 */
 	uint32_t saddr_off, daddr_off;
 	uint32_t dtype;
-	const char *raw, *nat;
+	const char *raw, *ct, *nat;
 };
 
 static const struct fam fams[2] = {
-	{ AF_INET, NFPROTO_IPV4, 4, 12, 16, DT_IPADDR, "raw4", "nat4" },
-	{ AF_INET6, NFPROTO_IPV6, 16, 8, 24, DT_IP6ADDR, "raw6", "nat6" },
+	{ AF_INET, NFPROTO_IPV4, 4, 12, 16, DT_IPADDR, "raw4", "ct4", "nat4" },
+	{ AF_INET6, NFPROTO_IPV6, 16, 8, 24, DT_IP6ADDR, "raw6", "ct6", "nat6" },
 };
 
 /* --------------------------------------------------------------- messages */
@@ -505,10 +507,8 @@ static int family_rules(struct fg_nat *nat, const struct fam *f)
 		     e_limit_log(b, cfg->nflog_group));
 	RULE(f->raw, m_nfproto(b, f); m_addr(b, f, true, REG_KEY); e_lookup(b, quar, REG_KEY, -1);
 	     m_mark_set(b, decoy); e_notrack(b); e_verdict(b, NF_ACCEPT, NULL));
-	/* Pinned, while the address still has a backend: refresh on every
-	 * packet (pins live while used, within the backend's horizon). */
-	RULE(f->raw, m_nfproto(b, f); m_addr(b, f, false, REG_DATA); e_lookup(b, be, REG_DATA, -1);
-	     m_pair(b, f); e_lookup(b, pin, REG_KEY, -1);
+	/* Pinned: refresh on every packet (pins live while used). */
+	RULE(f->raw, m_nfproto(b, f); m_pair(b, f); e_lookup(b, pin, REG_KEY, -1);
 	     e_dynset_update(b, pin, REG_KEY); e_verdict(b, NF_ACCEPT, NULL));
 	/* Mid-flow TCP: conntrack decides (de-NAT of established flows whose
 	 * pin and grant are gone; invalid without state -> ct_pre drops). */
@@ -521,9 +521,18 @@ static int family_rules(struct fg_nat *nat, const struct fam *f)
 		RULE(f->raw, e_limit_log(b, cfg->nflog_group));
 	RULE(f->raw, m_mark_set(b, decoy); e_notrack(b); e_verdict(b, NF_ACCEPT, NULL));
 
-	/* ct_pre */
+	/* ct_pre: pool packets conntrack has no state for. Mid-flow packets
+	 * of decoy flows land here (their SYN went out untracked): send them
+	 * after it. Odd packets of an authorized client's flow (out of
+	 * window...) are dropped instead, lest the decoy reset the flow. */
 	RULE("ct_pre", m_nfproto(b, f); m_addr(b, f, false, REG_KEY);
-	     e_lookup(b, pool, REG_KEY, -1); e_ct_state_invalid(b); e_verdict(b, NF_DROP, NULL));
+	     e_lookup(b, pool, REG_KEY, -1); e_ct_state_invalid(b); e_verdict(b, NFT_JUMP, f->ct));
+	RULE(f->ct, m_nfproto(b, f); m_pair(b, f); e_lookup(b, pin, REG_KEY, -1); e_verdict(b, NF_DROP, NULL));
+	RULE(f->ct, m_nfproto(b, f); m_pair(b, f); e_lookup(b, gc, REG_KEY, -1); e_verdict(b, NF_DROP, NULL));
+	RULE(f->ct, m_nfproto(b, f); m_pair(b, f); e_lookup(b, gn, REG_KEY, -1); e_verdict(b, NF_DROP, NULL));
+	RULE(f->ct, m_nfproto(b, f); m_addr(b, f, false, REG_KEY); e_lookup(b, ga, REG_KEY, -1);
+	     e_verdict(b, NF_DROP, NULL));
+	RULE(f->ct, m_mark_set(b, decoy); e_verdict(b, NF_ACCEPT, NULL));
 
 	/* nat_pre */
 	RULE("nat_pre", m_nfproto(b, f); m_addr(b, f, false, REG_KEY);
@@ -639,10 +648,12 @@ int fg_nft_ruleset_build(struct fg_nat *nat)
 	if ((rc = add_chain(nat, "raw_pre", "filter", NF_INET_PRE_ROUTING, -300)) < 0 ||
 	    (rc = add_chain(nat, "ct_pre", "filter", NF_INET_PRE_ROUTING, -150)) < 0 ||
 	    (rc = add_chain(nat, "nat_pre", "nat", NF_INET_PRE_ROUTING, -100)) < 0 ||
-	    (rc = add_chain(nat, chain_raw4, NULL, 0, 0)) < 0 ||
-	    (rc = add_chain(nat, chain_raw6, NULL, 0, 0)) < 0 ||
-	    (rc = add_chain(nat, chain_nat4, NULL, 0, 0)) < 0 ||
-	    (rc = add_chain(nat, chain_nat6, NULL, 0, 0)) < 0)
+	    (rc = add_chain(nat, fams[0].raw, NULL, 0, 0)) < 0 ||
+	    (rc = add_chain(nat, fams[1].raw, NULL, 0, 0)) < 0 ||
+	    (rc = add_chain(nat, fams[0].ct, NULL, 0, 0)) < 0 ||
+	    (rc = add_chain(nat, fams[1].ct, NULL, 0, 0)) < 0 ||
+	    (rc = add_chain(nat, fams[0].nat, NULL, 0, 0)) < 0 ||
+	    (rc = add_chain(nat, fams[1].nat, NULL, 0, 0)) < 0)
 		return rc;
 	for (i = 0; i < 2; i++)
 		if ((rc = family_rules(nat, &fams[i])) < 0)

@@ -93,8 +93,10 @@ inns $NS_G sysctl -qw net.ipv6.conf.all.forwarding=1
 # decoy answers come back with pool sources the gateway has no route for
 for k in all default g1 g2 g3; do inns $NS_G sysctl -qw net.ipv4.conf.$k.rp_filter=0; done
 
-inns $NS_S "$PY" "$HERE/dataplane_helper.py" serve real & PIDS+=($!)
-inns $NS_D "$PY" "$HERE/dataplane_helper.py" serve decoy & PIDS+=($!)
+# Background processes: `ip netns exec` execs its command, so $! is the
+# helper's own PID (a backgrounded shell function would be a subshell).
+ip netns exec $NS_S "$PY" "$HERE/dataplane_helper.py" serve real & PIDS+=($!)
+ip netns exec $NS_D "$PY" "$HERE/dataplane_helper.py" serve decoy & PIDS+=($!)
 
 # ------------------------------------------------------------- helpers
 D=(inns $NS_G "$DRV" --table fluxgate --pool 198.51.100.0/24 --pool 2001:db8:100::/64
@@ -106,7 +108,6 @@ get() { # get URL [curl args...] -> body or "none"
 	out=$(inns $NS_C curl -s -m 3 "$@" "$url" 2>/dev/null) || out=none
 	echo "${out:-none}"
 }
-hold() { inns $NS_C "$PY" "$HERE/dataplane_helper.py" hold "$@"; }
 
 # wait for the servers
 for _ in $(seq 50); do
@@ -118,13 +119,14 @@ done
 # ---------------------------------------------------------------- tests
 if drv setup; then ok "setup"; else bad "setup"; fi
 inns $NS_G sysctl -qw net.netfilter.nf_conntrack_tcp_loose=0 || bad "tcp_loose sysctl"
-[ -n "${DP_HOOK:-}" ] && eval "$DP_HOOK"
 
 check "ruleset lists (nft CLI parses every rule)" 0 \
 	"$(inns $NS_G nft list table inet fluxgate >/dev/null 2>&1; echo $?)"
 check "policy rule installed" 1 "$(inns $NS_G ip rule | grep -c 'fwmark 0x666 lookup 4666')"
 
 check "non-granted address -> decoy" decoy "$(get http://198.51.100.5/)"
+check "decoy flow not in conntrack" 0 \
+	"$(inns $NS_G conntrack -L 2>/dev/null | grep -c 'dst=198.51.100.5 ')"
 
 drv grant client 10.0.1.2 198.51.100.5 10.0.2.10 60000 || bad "commit client grant"
 check "granted client -> real" real "$(get http://198.51.100.5/)"
@@ -175,7 +177,8 @@ check "v6 pin created" 1 \
 # expiry: grant 2 s, pin 3 s (backend horizon 5 s)
 drv grant client 10.0.1.2 198.51.100.20 10.0.2.10 2000 || bad "commit short grant"
 check "short grant -> real" real "$(get http://198.51.100.20/)"
-hold 198.51.100.20 7 7 >"$WORK/hold.out" & HOLD=$!; PIDS+=($HOLD)
+ip netns exec $NS_C "$PY" "$HERE/dataplane_helper.py" hold 198.51.100.20 7 7 \
+	>"$WORK/hold.out" & HOLD=$!; PIDS+=($HOLD)
 sleep 2.5
 check "grant expired, pin alive -> real" real "$(get http://198.51.100.20/)"
 sleep 3.5
@@ -185,7 +188,7 @@ check "idle established connection survives grant and pin expiry" survived "$(ca
 
 # quarantine: existing connection cut, new ones to the decoys
 drv grant client 10.0.1.2 198.51.100.30 10.0.2.10 60000 || bad "commit grant q"
-inns $NS_C "$PY" "$HERE/dataplane_helper.py" holdcut 198.51.100.30 7 "$WORK/ready" "$WORK/go" \
+ip netns exec $NS_C "$PY" "$HERE/dataplane_helper.py" holdcut 198.51.100.30 7 "$WORK/ready" "$WORK/go" \
 	>"$WORK/cut.out" & HC=$!; PIDS+=($HC)
 for _ in $(seq 50); do [ -e "$WORK/ready" ] && break; sleep 0.1; done
 check "flow tracked before quarantine" 1 \

@@ -268,104 +268,6 @@ except Exception as e:
 s.close()
 PY
 
-# ------------------------------------------------------------ malformed input
-py_checks cli "$SRV4" <<'PY'
-import socket, struct, sys, random, time
-srv = sys.argv[1]
-rnd = random.Random(1053)
-
-def udp(pkt, timeout=1.0):
-    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-    s.settimeout(timeout)
-    s.sendto(pkt, (srv, 53))
-    try:
-        return s.recvfrom(65535)[0]
-    except socket.timeout:
-        return None
-    finally:
-        s.close()
-
-def rcode(r):
-    return None if r is None or len(r) < 4 else r[3] & 0xF
-
-hdr = lambda qid, fl, qd=1, an=0, ns=0, ar=0: struct.pack("!HHHHHH", qid, fl, qd, an, ns, ar)
-www = b"\x03www\x07example\x04test\x00"
-
-# No reply to what cannot be a query header, nor to a response (QR=1).
-r = udp(b"\x12\x34\x01")
-print(("PASS" if r is None else "FAIL") + " short packet (3 bytes) gets no reply")
-r = udp(b"")
-print(("PASS" if r is None else "FAIL") + " empty datagram gets no reply")
-r = udp(hdr(0x2222, 0x8000) + www + b"\x00\x01\x00\x01")
-print(("PASS" if r is None else "FAIL") + " a response (QR=1) gets no reply (no reflection loops)")
-# Compression pointer looping on itself, and pointer chains in the question.
-r = udp(hdr(0x3333, 0x0100) + b"\xc0\x0c" + b"\x00\x01\x00\x01")
-print(("PASS" if rcode(r) in (None, 1) else "FAIL") + " self-pointer qname: FORMERR or dropped (got rcode %s)" % rcode(r))
-r = udp(hdr(0x3334, 0x0100) + b"\x03www\xc0\x0c" + b"\x00\x01\x00\x01")
-print(("PASS" if rcode(r) in (None, 1) else "FAIL") + " pointer back to the question's start: FORMERR or dropped (got %s)" % rcode(r))
-r = udp(hdr(0x3335, 0x0100) + b"\x03www\x40" + b"a" * 64 + b"\x00\x00\x01\x00\x01")
-print(("PASS" if rcode(r) in (None, 1) else "FAIL") + " label length 64 (reserved bits): FORMERR or dropped (got %s)" % rcode(r))
-r = udp(hdr(0x3336, 0x0100) + b"\x03www\x07exam")
-print(("PASS" if rcode(r) in (None, 1) else "FAIL") + " question cut in the middle of a label: FORMERR or dropped (got %s)" % rcode(r))
-r = udp(hdr(0x3337, 0x0100) + www + b"\x00")
-print(("PASS" if rcode(r) in (None, 1) else "FAIL") + " question without full type/class: FORMERR or dropped (got %s)" % rcode(r))
-longname = b"".join(b"\x3f" + b"a" * 63 for _ in range(5)) + b"\x00"
-r = udp(hdr(0x3338, 0x0100) + longname + b"\x00\x01\x00\x01")
-print(("PASS" if rcode(r) in (None, 1) else "FAIL") + " name longer than 255 octets: FORMERR or dropped (got %s)" % rcode(r))
-r = udp(hdr(0x3339, 0x0100, ar=1) + www + b"\x00\x01\x00\x01" + b"\x00\x00\x29\x04\xd0\x00\x00\x00\x00\x00\x10\x00\x08\x00")
-print(("PASS" if rcode(r) in (None, 1) else "FAIL") + " OPT with truncated option: FORMERR or dropped (got %s)" % rcode(r))
-# Counts larger than the packet.
-r = udp(hdr(0x333a, 0x0100, qd=1, an=200, ns=200, ar=200) + www + b"\x00\x01\x00\x01")
-print(("PASS" if rcode(r) in (None, 0, 1) else "FAIL") + " huge section counts: no crash, FORMERR/dropped/answered (got %s)" % rcode(r))
-
-# 300 random datagrams, some with a plausible header.
-for i in range(300):
-    n = rnd.randrange(0, 600)
-    b = bytes(rnd.randrange(256) for _ in range(n))
-    if i % 2 and n >= 12:
-        b = struct.pack("!HH", i, 0x0100) + b[4:]
-    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-    s.sendto(b, (srv, 53))
-    s.close()
-print("PASS sent 300 random datagrams")
-
-# TCP: garbage with a length prefix, a zero length, a length with no body, a
-# connection closed half way.
-def tcp_send(data, wait=0.3):
-    try:
-        s = socket.create_connection((srv, 53), timeout=3)
-        s.sendall(data)
-        time.sleep(wait)
-        s.close()
-        return True
-    except OSError as e:
-        return e
-for name, data in (("length-prefixed garbage", b"\x00\x20" + bytes(rnd.randrange(256) for _ in range(32))),
-                   ("zero length message", b"\x00\x00"),
-                   ("length 65535 with 10 bytes", b"\xff\xff" + b"x" * 10),
-                   ("a single byte", b"\x01"),
-                   ("self-pointer query", b"\x00\x12" + hdr(0x6666, 0x0100) + b"\xc0\x0c\x00\x01\x00\x01")):
-    r = tcp_send(data)
-    print(("PASS" if r is True else "FAIL") + " TCP %s sent (%s)" % (name, r))
-
-time.sleep(0.5)
-# Still serving over UDP and TCP.
-q = hdr(0x7777, 0x0100) + www + b"\x00\x01\x00\x01"
-r = udp(q, 3)
-print(("PASS" if r is not None and r[:2] == b"\x77\x77" and rcode(r) == 0 else "FAIL") +
-      " after the malformed input: UDP query answered")
-try:
-    s = socket.create_connection((srv, 53), timeout=3)
-    s.sendall(struct.pack("!H", len(q)) + q)
-    n = struct.unpack("!H", s.recv(2))[0]
-    r = s.recv(n)
-    print(("PASS" if r[:2] == b"\x77\x77" else "FAIL") + " after the malformed input: TCP query answered")
-    s.close()
-except Exception as e:
-    print("FAIL after the malformed input: TCP query answered: %r" % (e,))
-PY
-fluxgated_alive "fluxgated still running after malformed input"
-
 # ------------------------------------------------------------ through unbound
 UDIR="$FG_WORK/unbound"
 mkdir -p "$UDIR"
@@ -433,6 +335,137 @@ else
 	fail "unbound started on $RES4" "$(tail -n 20 "$FG_WORK/unbound.log")"
 fi
 stop_bg "$UNBOUND_PID"
+
+# ------------------------------------------------------------ malformed input
+# Each bad input is followed by a liveness probe (4 queries from fresh
+# sockets, so every worker is likely to see one), so a failure names the
+# input that broke the daemon.
+py_checks cli "$SRV4" <<'PY'
+import socket, struct, sys, random, time
+srv = sys.argv[1]
+rnd = random.Random(1053)
+hdr = lambda qid, fl, qd=1, an=0, ns=0, ar=0: struct.pack("!HHHHHH", qid, fl, qd, an, ns, ar)
+www = b"\x03www\x07example\x04test\x00"
+GOOD = hdr(0x7777, 0x0100) + www + b"\x00\x01\x00\x01"
+
+def udp(pkt, timeout=1.0):
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    s.settimeout(timeout)
+    s.sendto(pkt, (srv, 53))
+    try:
+        return s.recvfrom(65535)[0]
+    except socket.timeout:
+        return None
+    finally:
+        s.close()
+
+def tcp_query(q, timeout=3):
+    s = socket.create_connection((srv, 53), timeout=timeout)
+    try:
+        s.sendall(struct.pack("!H", len(q)) + q)
+        b = b""
+        while len(b) < 2:
+            c = s.recv(2 - len(b))
+            if not c:
+                return None
+            b += c
+        n = struct.unpack("!H", b)[0]
+        r = b""
+        while len(r) < n:
+            c = s.recv(n - len(r))
+            if not c:
+                return None
+            r += c
+        return r
+    finally:
+        s.close()
+
+def rcode(r):
+    return None if r is None or len(r) < 4 else r[3] & 0xF
+
+dead = False
+def alive(after):
+    """4 UDP queries from fresh ports and one over TCP must be answered."""
+    global dead
+    if dead:
+        return
+    lost = sum(1 for _ in range(4) if (lambda r: r is None or r[:2] != b"\x77\x77")(udp(GOOD, 2)))
+    try:
+        t = tcp_query(GOOD)
+        tcp_ok = t is not None and t[:2] == b"\x77\x77"
+    except OSError:
+        tcp_ok = False
+    if lost or not tcp_ok:
+        dead = True
+        print("FAIL daemon still answers after %s (%d of 4 UDP queries lost, TCP %s)"
+              % (after, lost, "ok" if tcp_ok else "unanswered"))
+
+def expect(name, cond, detail=""):
+    print(("PASS " if cond else "FAIL ") + name + (": " + detail if detail and not cond else ""))
+
+# Nothing to answer: not even a header, or a response (QR=1: no loops).
+r = udp(b"\x12\x34\x01")
+expect("short packet (3 bytes) gets no reply", r is None)
+alive("a 3-byte packet")
+r = udp(b"")
+expect("empty datagram gets no reply", r is None)
+alive("an empty datagram")
+r = udp(hdr(0x2222, 0x8000) + www + b"\x00\x01\x00\x01")
+expect("a response (QR=1) gets no reply (no reflection loops)", r is None)
+alive("a QR=1 packet")
+
+# Broken questions: FORMERR or silence, and the daemon keeps going.
+cases = [
+    ("self-pointer qname (C0 0C at offset 12)", hdr(0x3333, 0x0100) + b"\xc0\x0c" + b"\x00\x01\x00\x01"),
+    ("pointer back to the question's first label", hdr(0x3334, 0x0100) + b"\x03www\xc0\x0c" + b"\x00\x01\x00\x01"),
+    ("pointer into the header", hdr(0x333b, 0x0100) + b"\xc0\x04" + b"\x00\x01\x00\x01"),
+    ("forward pointer past the end", hdr(0x333c, 0x0100) + b"\xc0\xff" + b"\x00\x01\x00\x01"),
+    ("label length 64 (reserved bits)", hdr(0x3335, 0x0100) + b"\x03www\x40" + b"a" * 64 + b"\x00\x00\x01\x00\x01"),
+    ("question cut in the middle of a label", hdr(0x3336, 0x0100) + b"\x03www\x07exam"),
+    ("question without full type/class", hdr(0x3337, 0x0100) + www + b"\x00"),
+    ("name longer than 255 octets", hdr(0x3338, 0x0100) + b"".join(b"\x3f" + b"a" * 63 for _ in range(5)) + b"\x00\x00\x01\x00\x01"),
+    ("OPT with a truncated option", hdr(0x3339, 0x0100, ar=1) + www + b"\x00\x01\x00\x01"
+        + b"\x00\x00\x29\x04\xd0\x00\x00\x00\x00\x00\x10\x00\x08\x00"),
+]
+for name, pkt in cases:
+    r = udp(pkt)
+    expect(name + ": FORMERR or dropped", rcode(r) in (None, 1), "got rcode %s" % rcode(r))
+    alive(name)
+r = udp(hdr(0x333a, 0x0100, qd=1, an=200, ns=200, ar=200) + www + b"\x00\x01\x00\x01")
+expect("section counts beyond the packet: FORMERR, dropped or answered", rcode(r) in (None, 0, 1), "got %s" % rcode(r))
+alive("huge section counts")
+
+# 300 random datagrams, half with a plausible query header.
+for i in range(300):
+    n = rnd.randrange(0, 600)
+    b = bytes(rnd.randrange(256) for _ in range(n))
+    if i % 2 and n >= 12:
+        b = struct.pack("!HH", i, 0x0100) + b[4:]
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    s.sendto(b, (srv, 53))
+    s.close()
+time.sleep(0.3)
+alive("300 random datagrams")
+
+# TCP: garbage, zero length, a length with no body, a lone byte, a bad query.
+for name, data in (("length-prefixed garbage", b"\x00\x20" + bytes(rnd.randrange(256) for _ in range(32))),
+                   ("zero length message", b"\x00\x00"),
+                   ("length 65535 with 10 bytes then close", b"\xff\xff" + b"x" * 10),
+                   ("a single byte then close", b"\x01"),
+                   ("self-pointer query", b"\x00\x12" + hdr(0x6666, 0x0100) + b"\xc0\x0c\x00\x01\x00\x01")):
+    try:
+        s = socket.create_connection((srv, 53), timeout=3)
+        s.sendall(data)
+        time.sleep(0.3)
+        s.close()
+        expect("TCP %s: accepted and closed" % name, True)
+    except OSError as e:
+        expect("TCP %s: accepted and closed" % name, False, repr(e))
+    alive("TCP " + name)
+
+expect("daemon answers UDP and TCP after all malformed input", not dead)
+PY
+fluxgated_alive "fluxgated still running after malformed input"
 
 fluxgated_alive "fluxgated still running at the end"
 stop_fluxgated
