@@ -88,7 +88,9 @@ typedef struct fg_conf {
 	size_t nservices;
 	struct {
 		bool set;
-		fg_conf_addr_t route_via; /* next hop of the decoy bed */
+		/* next hop(s) of the decoy bed: one IPv4 and/or one IPv6 */
+		fg_conf_addr_t *route_via;
+		size_t nroute_via;
 	} decoy;
 	struct {
 		/* policy.direct: sources that query us themselves (stub

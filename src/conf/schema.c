@@ -155,8 +155,8 @@ static const fg_item_t service_items[] = {
 #define CONF(m) offsetof(fg_conf_t, m)
 
 static const fg_item_t decoy_items[] = {
-	{ .name = "route-via", .type = FG_T_ADDR, .flags = FG_F_REQ | FG_F_NOPORT,
-	  .off = CONF(decoy.route_via) },
+	{ .name = "route-via", .type = FG_T_ADDR, .flags = FG_F_REQ | FG_F_NOPORT | FG_F_MULTI,
+	  .off = CONF(decoy.route_via), .cnt_off = CONF(decoy.nroute_via) },
 	{ .name = NULL }
 };
 

@@ -229,6 +229,15 @@ static void civil_from_days(int64_t z, int64_t *y, unsigned *m, unsigned *d)
 	*y = (int64_t)yoe + era * 400 + (*m <= 2);
 }
 
+/* `width` decimal digits of v, zero-padded, at p. */
+static void put_digits(char *p, uint64_t v, unsigned width)
+{
+	while (width--) {
+		p[width] = (char)('0' + v % 10);
+		v /= 10;
+	}
+}
+
 /* Own UTC conversion instead of gmtime_r(): glibc takes its time zone lock
  * in gmtime_r too, which every worker thread would contend on. */
 void fg_evlog_timestamp(const struct timespec *ts, char out[32])
@@ -247,8 +256,15 @@ void fg_evlog_timestamp(const struct timespec *ts, char out[32])
 		us = 0;
 	if (y < 0 || y > 9999)   /* keep the fixed width of the format */
 		y = y < 0 ? 0 : 9999;
-	snprintf(out, 32, "%04d-%02u-%02uT%02d:%02d:%02d.%06ld+0000", (int)y, mo, d,
-		 (int)(rem / 3600), (int)(rem / 60 % 60), (int)(rem % 60), us);
+	/* fixed positions, digits written directly: no printf on the hot path */
+	memcpy(out, "0000-00-00T00:00:00.000000+0000", 32);
+	put_digits(out + 0, (uint64_t)y, 4);
+	put_digits(out + 5, mo, 2);
+	put_digits(out + 8, d, 2);
+	put_digits(out + 11, (uint64_t)(rem / 3600), 2);
+	put_digits(out + 14, (uint64_t)(rem / 60 % 60), 2);
+	put_digits(out + 17, (uint64_t)(rem % 60), 2);
+	put_digits(out + 20, (uint64_t)us, 6);
 }
 
 static void kv_ip(jw_t *w, const char *key, int family, const uint8_t *a)

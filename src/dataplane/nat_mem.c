@@ -25,7 +25,7 @@
 #include "dataplane/nat_mem.h"
 
 enum kind { KI_CLIENT = FG_SCOPE_CLIENT, KI_NET = FG_SCOPE_NET, KI_ANY = FG_SCOPE_ANY,
-	    KI_PIN, KI_QUAR, KI_N };
+	    KI_PIN, KI_BACK, KI_QUAR, KI_N };
 
 struct ent {
 	struct ent *next;
@@ -324,6 +324,22 @@ static int grant_check(const fg_grant_t *g)
 	return 0;
 }
 
+static uint64_t pin_ms(struct mem_state *s)
+{
+	return s->cfg.pin_ms ? s->cfg.pin_ms : 60000;
+}
+
+static struct ent *find_back(struct mem_state *s, int family, const uint8_t *addr, uint64_t now)
+{
+	struct ent *e;
+
+	for (e = s->b[bucket(s, family, KI_BACK, addr)]; e; e = e->next)
+		if (e->kind == KI_BACK && e->family == family &&
+		    memcmp(e->addr, addr, alen_of(family)) == 0 && live(s, e, now))
+			return e;
+	return NULL;
+}
+
 /* Find the element a grant would write, or a conflicting NET range. */
 static struct ent *find_grant(struct mem_state *s, const fg_grant_t *g, const uint8_t *client,
 			      unsigned plen, uint64_t now, bool *overlap)
@@ -376,12 +392,12 @@ static int mem_commit(fg_nat_t *nat, const fg_grant_t *g, size_t n)
 	 * overlaps), write only when all grants fit. */
 	/* Allocate every entry the batch may need up front: past the checks
 	 * nothing may fail half-way. */
-	fresh = calloc(n, sizeof(*fresh));
+	fresh = calloc(2 * n, sizeof(*fresh)); /* grant + backend entries */
 	if (!fresh) {
 		rc = -ENOMEM;
 		goto out;
 	}
-	for (i = 0; i < n; i++)
+	for (i = 0; i < 2 * n; i++)
 		if (!(fresh[i] = calloc(1, sizeof(**fresh)))) {
 			rc = -ENOMEM;
 			goto out;
@@ -469,6 +485,40 @@ static int mem_commit(fg_nat_t *nat, const fg_grant_t *g, size_t n)
 		e->timeout = g[i].timeout_ms;
 		e->expires = now + g[i].timeout_ms;
 	}
+	/* per-address backend, as nat_nft.c writes it (set, not maxed) */
+	for (i = 0; i < n; i++) {
+		size_t an = alen_of(g[i].family), j;
+		uint64_t t = g[i].timeout_ms;
+		const uint8_t *be = g[i].backend;
+		struct ent *e;
+
+		for (j = 0; j < i; j++)
+			if (g[j].family == g[i].family && !memcmp(g[j].addr, g[i].addr, an))
+				break;
+		if (j < i)
+			continue;
+		for (j = i + 1; j < n; j++)
+			if (g[j].family == g[i].family && !memcmp(g[j].addr, g[i].addr, an)) {
+				if (g[j].timeout_ms > t)
+					t = g[j].timeout_ms;
+				be = g[j].backend;
+			}
+		e = find_back(s, g[i].family, g[i].addr, now);
+		if (!e) {
+			size_t bi = bucket(s, g[i].family, KI_BACK, g[i].addr);
+
+			e = fresh[nfresh];
+			fresh[nfresh++] = NULL;
+			e->kind = KI_BACK;
+			e->family = g[i].family;
+			memcpy(e->addr, g[i].addr, an);
+			e->next = s->b[bi];
+			s->b[bi] = e;
+			s->count[KI_BACK][fi(e->family)]++;
+		}
+		memcpy(e->backend, be, an);
+		e->expires = now + t + pin_ms(s);
+	}
 	if (total(s) > s->nb * 2)
 		rehash(s);
 	s->st.commits++;
@@ -479,7 +529,7 @@ out:
 		s->st.commit_failures++;
 	pthread_mutex_unlock(&s->mu);
 	if (fresh)
-		for (i = 0; i < n; i++)
+		for (i = 0; i < 2 * n; i++)
 			free(fresh[i]); /* the ones not used */
 	free(fresh);
 	return rc;
@@ -663,8 +713,9 @@ enum fg_nat_mem_verdict fg_nat_mem_flow(fg_nat_t *nat, int family, const uint8_t
 {
 	struct mem_state *s = nat->s;
 	size_t n = alen_of(family);
-	struct ent *e, *hit[3] = { NULL, NULL, NULL }, *pin = NULL;
+	struct ent *e, *hit[3] = { NULL, NULL, NULL }, *pin = NULL, *back = NULL;
 	enum fg_nat_mem_verdict v = FG_MEM_DECOY;
+	uint32_t cap = s->cfg.pin_set_size ? s->cfg.pin_set_size : 65536;
 	uint64_t now;
 	int k;
 
@@ -682,6 +733,8 @@ enum fg_nat_mem_verdict fg_nat_mem_flow(fg_nat_t *nat, int family, const uint8_t
 			continue;
 		if (e->kind == KI_PIN && memcmp(e->client, client, n) == 0)
 			pin = e;
+		else if (e->kind == KI_BACK)
+			back = e;
 		else if (e->kind == KI_CLIENT && memcmp(e->client, client, n) == 0)
 			hit[0] = e;
 		else if (e->kind == KI_NET && prefix_match(client, e->client, e->plen))
@@ -689,22 +742,23 @@ enum fg_nat_mem_verdict fg_nat_mem_flow(fg_nat_t *nat, int family, const uint8_t
 		else if (e->kind == KI_ANY)
 			hit[2] = e;
 	}
-	if (pin) {
-		pin->expires = now + (s->cfg.pin_ms ? s->cfg.pin_ms : 60000);
-		memcpy(backend, pin->backend, n);
-		v = FG_MEM_REAL;
+	/* raw chain: a pin (refreshed) or a grant lets the flow in */
+	if (pin)
+		pin->expires = now + pin_ms(s);
+	else if (!hit[0] && !hit[1] && !hit[2])
 		goto out;
-	}
+	/* nat chain: a grant's own backend (pinning the client), else the
+	 * address's backend, else drop */
 	for (k = 0; k < 3; k++) {
-		uint32_t cap = s->cfg.pin_set_size ? s->cfg.pin_set_size : 65536;
-
 		if (!hit[k])
 			continue;
 		memcpy(backend, hit[k]->backend, n);
 		v = FG_MEM_REAL;
+		if (pin)
+			break;
 		if (s->count[KI_PIN][fi(family)] >= cap)
 			sweep_all(s, now);
-		/* a full pin map costs the pin, not the flow */
+		/* a full pin set costs the pin, not the flow */
 		if (s->count[KI_PIN][fi(family)] < cap && (pin = calloc(1, sizeof(*pin)))) {
 			size_t bi = bucket(s, family, KI_PIN, addr);
 
@@ -712,13 +766,18 @@ enum fg_nat_mem_verdict fg_nat_mem_flow(fg_nat_t *nat, int family, const uint8_t
 			pin->family = (uint8_t)family;
 			memcpy(pin->client, client, n);
 			memcpy(pin->addr, addr, n);
-			memcpy(pin->backend, backend, n);
-			pin->expires = now + (s->cfg.pin_ms ? s->cfg.pin_ms : 60000);
+			pin->expires = now + pin_ms(s);
 			pin->next = s->b[bi];
 			s->b[bi] = pin;
 			s->count[KI_PIN][fi(family)]++;
 		}
-		break;
+		goto out;
+	}
+	if (back) {
+		memcpy(backend, back->backend, n);
+		v = FG_MEM_REAL;
+	} else {
+		v = FG_MEM_DROP;
 	}
 out:
 	pthread_mutex_unlock(&s->mu);
@@ -745,7 +804,7 @@ void fg_nat_mem_stats(fg_nat_t *nat, fg_nat_mem_stats_t *st)
 				st->live_grants++;
 			else if (e->kind == KI_PIN)
 				st->pins++;
-			else
+			else if (e->kind == KI_QUAR)
 				st->quarantined++;
 		}
 	}

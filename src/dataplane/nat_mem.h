@@ -6,9 +6,12 @@
  *    *sets* its timeout (it may shorten it, like the kernel) and its backend;
  *  - grant maps hold at most cfg->grant_set_size elements each (0 = no
  *    limit), the commit fails whole (-FG_ENETLINK) beyond that;
- *  - the first flow of an authorized client pins (client, addr) -> backend
- *    for cfg->pin_ms, refreshed by each flow; a full pin map costs the pin,
+ *  - the first flow of an authorized client pins (client, addr) for
+ *    cfg->pin_ms, refreshed by each flow; a full pin set costs the pin,
  *    never the flow;
+ *  - each commit also sets, per address, backend = the batch's backend,
+ *    expiry = longest timeout of the batch + pin_ms: a pinned client whose
+ *    grants lapsed reaches that backend while it lives, is dropped after;
  *  - quarantine beats pins and grants.
  * Expiry follows a per-state monotonic clock that tests can freeze and
  * advance. All functions here take a handle of the mem backend only.
@@ -44,6 +47,7 @@ enum fg_nat_mem_verdict {
 	FG_MEM_DECOY = 0,     /* routed to the decoy bed */
 	FG_MEM_REAL = 1,      /* DNATed to *backend */
 	FG_MEM_NOT_POOL = 2,  /* not pool traffic: untouched */
+	FG_MEM_DROP = 3,      /* pinned, but past the address's backend horizon */
 };
 
 /* The first packet of a new flow from `client` to `addr`, as the kernel

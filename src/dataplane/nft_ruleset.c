@@ -147,9 +147,13 @@ static int add_set(struct fg_nat *nat, const struct fam *f, enum set_kind k, uin
 		break;
 	case K_CLIENT:
 	case K_ANY:
-	case K_BACKEND:
 		flags = NFT_SET_MAP | NFT_SET_TIMEOUT;
 		size = cfg->grant_set_size;
+		break;
+	case K_BACKEND:
+		/* bounded by the grant maps (one element per granted address);
+		 * a size here could only fail commits the grant maps accept */
+		flags = NFT_SET_MAP | NFT_SET_TIMEOUT;
 		break;
 	case K_NET: {
 		/* Concatenation with ranges: the pipapo backend, which the

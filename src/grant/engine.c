@@ -266,13 +266,26 @@ int fg_grant_engine_new(const fg_conf_t *conf, fg_grant_engine_t *prev,
 		.route_table = 4666,
 	};
 	if (conf->decoy.set) {
-		const struct sockaddr_storage *ss = &conf->decoy.route_via.ss;
-		eng->natcfg.decoy_set = true;
-		eng->natcfg.decoy_family = ss->ss_family;
-		if (ss->ss_family == AF_INET)
-			memcpy(eng->natcfg.decoy_via, &((const struct sockaddr_in *)ss)->sin_addr, 4);
-		else
-			memcpy(eng->natcfg.decoy_via, &((const struct sockaddr_in6 *)ss)->sin6_addr, 16);
+		/* the first next hop serves both families unless an IPv6 one
+		 * is listed too (an IPv6 route cannot use an IPv4 gateway) */
+		for (size_t i = 0; i < conf->decoy.nroute_via; i++) {
+			const struct sockaddr_storage *ss = &conf->decoy.route_via[i].ss;
+			if (!eng->natcfg.decoy_set) {
+				eng->natcfg.decoy_set = true;
+				eng->natcfg.decoy_family = ss->ss_family;
+				if (ss->ss_family == AF_INET)
+					memcpy(eng->natcfg.decoy_via,
+					       &((const struct sockaddr_in *)ss)->sin_addr, 4);
+				else
+					memcpy(eng->natcfg.decoy_via,
+					       &((const struct sockaddr_in6 *)ss)->sin6_addr, 16);
+			}
+			if (ss->ss_family == AF_INET6 && !eng->natcfg.decoy6_set) {
+				eng->natcfg.decoy6_set = true;
+				memcpy(eng->natcfg.decoy_via6,
+				       &((const struct sockaddr_in6 *)ss)->sin6_addr, 16);
+			}
+		}
 	}
 	*out = eng;
 	return 0;
@@ -510,16 +523,32 @@ int fg_grant_resolve(fg_grant_engine_t *eng, fg_grant_worker_t *w,
 	/* grant before answer: nothing is marked ok until the backend ACKed
 	 * the whole transaction */
 	int rc = w->ops->commit(w->nat, w->grants, ng);
-	if (rc < 0) {
-		eng->commit_failures++;
-		log_warn("grant commit of %zu grants failed: %s", ng, fg_strerror(rc));
+	if (rc == 0) {
+		for (size_t k = 0; k < ng; k++) {
+			reqs[idx[k]].ok = true;
+			eng->grants[w->grants[k].scope]++;
+		}
+		return (int)ng;
+	}
+	eng->commit_failures++;
+	log_warn("grant commit of %zu grants failed: %s", ng, fg_strerror(rc));
+	if (ng == 1)
 		return rc;
-	}
+	/* The transaction is atomic: nothing of it was installed. One element
+	 * the kernel refuses (e.g. nested subnet grants on one address) must
+	 * not cost the whole batch its answers, so retry one by one; each
+	 * answer still waits for its own acknowledgement. */
+	int okn = 0;
 	for (size_t k = 0; k < ng; k++) {
-		reqs[idx[k]].ok = true;
-		eng->grants[w->grants[k].scope]++;
+		if (w->ops->commit(w->nat, &w->grants[k], 1) == 0) {
+			reqs[idx[k]].ok = true;
+			eng->grants[w->grants[k].scope]++;
+			okn++;
+		} else {
+			eng->commit_failures++;
+		}
 	}
-	return (int)ng;
+	return okn ? okn : rc;
 }
 
 void fg_grant_engine_counters(const fg_grant_engine_t *eng, uint64_t by_scope[3],

@@ -32,9 +32,16 @@ need_cmd ip curl dig kdig unbound lighttpd nmap nft gcc python3 ss
 FLUXCTL=${FLUXCTL:-$(dirname "$FLUXGATED")/fluxctl}
 [ -x "$FLUXCTL" ] || die "fluxctl not found at $FLUXCTL (build it: make)"
 TOOLS="$FG_REPO/tests/netns/tools"
+# Run private copies: the binaries may be rebuilt while the scenario runs,
+# and the restart check starts the daemon a second time.
+mkdir -p "$FG_WORK/bin"
+cp "$FLUXGATED" "$FG_WORK/bin/fluxgated" && cp "$FLUXCTL" "$FG_WORK/bin/fluxctl" || die "cannot copy the binaries"
+FLUXGATED="$FG_WORK/bin/fluxgated" FLUXCTL="$FG_WORK/bin/fluxctl"
 
 # Slower daemon under valgrind: longer DNS timeouts, slower transfers.
-if [ "$VALGRIND" = 1 ]; then DNS_T=8; RATE=1M; else DNS_T=3; RATE=3M; fi
+# RATE5: the long transfer of part 5 (must outlast 10 s); RATE7: the
+# download that must be in progress across a restart and two reloads.
+if [ "$VALGRIND" = 1 ]; then DNS_T=8; RATE5=1600K; RATE7=512K; else DNS_T=3; RATE5=1600K; RATE7=2M; fi
 
 GBA="$FG_WORK/gba_client"
 gcc -std=c11 -O2 -Wall -Wextra -o "$GBA" "$TOOLS/gba_client.c" || die "cannot build gba_client"
@@ -125,6 +132,8 @@ server:
   serve-expired: no
   qname-minimisation: no
   domain-insecure: "example.test"
+  # test. is one of unbound's default (RFC 6761) local zones: lift it
+  local-zone: "test." nodefault
   module-config: "iterator"
 remote-control:
   control-enable: no
@@ -348,8 +357,7 @@ sleep 3.5
 # 5: long transfer (direct lookup: exact scope), watched for resets
 rst_watch 45000
 B=$(dlk 10.0.1.2 www.example.test A)
-T5_START=$SECONDS
-nsx cli curl -s -m 120 --local-port 45000 --interface 10.0.1.2 --limit-rate "$RATE" \
+nsx cli curl -s -m 120 --local-port 45000 --interface 10.0.1.2 --limit-rate "$RATE5" \
 	-o /dev/null -w '%{http_code} %{size_download} %{time_total}\n' "$(url "$B" big)" \
 	>"$FG_WORK/t5.out" 2>&1 &
 T5_PID=$!
@@ -387,8 +395,8 @@ else fail "5: the transfer was still running after the rotations" "$(cat "$FG_WO
 wait $T5_PID
 read -r code size secs <"$FG_WORK/t5.out"
 assert_eq "5: long transfer completes (HTTP 200, $BIG_MB MiB)" "200 $((BIG_MB * 1024 * 1024))" "${code:-} ${size:-}"
-if [ $((SECONDS - T5_START)) -ge 8 ]; then ok "5: the transfer outlived its grant and its address's backend (~$((SECONDS - T5_START)) s > 9 s window+pin)"
-else fail "5: the transfer outlived its grant" "took ${secs:-?} s"; fi
+if [ "${secs%%.*}" -ge 10 ] 2>/dev/null; then ok "5: the transfer outlived its grant (3 s) and its address's backend (9 s): ${secs%%.*} s"
+else fail "5: the transfer outlived its grant and its address's backend (> 10 s)" "took ${secs:-?} s"; fi
 assert_eq "5: zero TCP resets on the long transfer" 0 "$(rst_count)"
 wait $IDLE_PID
 assert_eq "5: idle connection outliving its pin still works" "first=real second=real" "$(cat "$FG_WORK/idle.out")"
@@ -437,17 +445,31 @@ assert_eq "7: timed quarantine: real once it lapsed" real "$(hget 10.0.1.11 "$Q3
 log "7. restart (kill -9) and reload keep grants and flows"
 rst_watch 45001
 D=$(dlk 10.0.1.12 hold.example.test A)
-nsx cli curl -s -m 300 --local-port 45001 --interface 10.0.1.12 --limit-rate "$RATE" \
+nsx cli curl -s -m 300 --local-port 45001 --interface 10.0.1.12 --limit-rate "$RATE7" \
 	-o /dev/null -w '%{http_code} %{size_download}\n' "$(url "$D" big)" >"$FG_WORK/t7.out" 2>&1 &
 T7_PID=$!
 G4=$(dlk 10.0.1.13 hold.example.test A)
 G6=$(dlk fd00:1::13 hold.example.test AAAA)
 sleep 1
 grants_before=$(nsx gw nft list map inet fluxgate grant_client4 | grep -c ' : ')
+kids=$(pgrep -P "$FG_FLUXGATED_PID" | tr '\n' ' ')
 kill -KILL "$FG_FLUXGATED_PID"
 wait "$FG_FLUXGATED_PID" 2>/dev/null
 _forget_pid "$FG_FLUXGATED_PID"
 FG_FLUXGATED_PID=""
+# the daemon's own children (privilege separation) must follow it
+left=""
+for _ in $(seq 100); do
+	left=""
+	for k in $kids; do kill -0 "$k" 2>/dev/null && left+="$k "; done
+	[ -z "$left" ] && break
+	sleep 0.1
+done
+if [ -z "$left" ]; then ok "7: fluxgated's child processes exit when it is killed (-9)"
+else
+	fail "7: fluxgated's child processes exit when it is killed (-9)" "still running: $left" "$(ps -o pid,user,stat,cmd -p "${left// /,}" 2>&1)"
+	for k in $left; do kill -KILL "$k" 2>/dev/null; done
+fi
 assert_eq "7: grants survive the daemon's death (kernel state)" "$grants_before" \
 	"$(nsx gw nft list map inet fluxgate grant_client4 | grep -c ' : ')"
 start_fluxgated gw "$CONF" fluxgated-restarted

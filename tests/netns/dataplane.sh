@@ -33,6 +33,11 @@ cleanup() {
 }
 trap cleanup EXIT INT TERM
 
+reap() { # wait for a background helper and forget its PID (no kill of a recycled PID)
+	local p=$1 i
+	wait "$p"
+	for i in "${!PIDS[@]}"; do [ "${PIDS[$i]}" = "$p" ] && unset "PIDS[$i]"; done
+}
 ok()   { PASS=$((PASS + 1)); echo "ok   - $*"; }
 bad()  { FAIL=$((FAIL + 1)); echo "FAIL - $*"; }
 check() { # check NAME EXPECTED ACTUAL
@@ -183,7 +188,7 @@ sleep 2.5
 check "grant expired, pin alive -> real" real "$(get http://198.51.100.20/)"
 sleep 3.5
 check "grant and pin expired -> decoy for new connections" decoy "$(get http://198.51.100.20/)"
-wait $HOLD
+reap $HOLD
 check "idle established connection survives grant and pin expiry" survived "$(cat "$WORK/hold.out")"
 
 # quarantine: existing connection cut, new ones to the decoys
@@ -197,7 +202,7 @@ drv quarantine 10.0.1.2 0 || bad "quarantine"
 check "conntrack entry deleted" 0 \
 	"$(inns $NS_G conntrack -L -s 10.0.1.2 -d 198.51.100.30 2>/dev/null | grep -c 'dport=7')"
 touch "$WORK/go"
-wait $HC
+reap $HC
 check "quarantine cuts the established connection" cut "$(cat "$WORK/cut.out")"
 check "quarantined client -> decoy despite grant" decoy "$(get http://198.51.100.30/)"
 check "other client unaffected by quarantine" real "$(get http://198.51.100.7/ --interface 10.0.1.3)"

@@ -79,6 +79,13 @@ txt-own-ttl          | kdig | www.example.test TXT
 txt-multi-string     | kdig | multi.example.test TXT
 txt-escapes          | kdig | esc.example.test TXT
 srv                  | kdig | _sip._udp.example.test SRV
+srv-null-target      | kdig | _nosvc._tcp.example.test SRV
+mx-null              | kdig | nullmx.example.test MX
+txt-empty-string     | kdig | empty.example.test TXT
+txt-255              | kdig | long.example.test TXT
+ttl-zero             | kdig | ttl0.example.test A
+ttl-and-class        | kdig | cls.example.test A
+label-63             | kdig | lllllllllllllllllllllllllllllllllllllllllllllllllllllllllllllll.example.test A
 srv-parent-ent       | kdig | _udp.example.test SRV
 ptr                  | kdig | 80.0.0.10.in-addr.arpa PTR
 ptr-nxdomain         | kdig | 99.0.0.10.in-addr.arpa PTR
@@ -107,6 +114,9 @@ referral-cut-a       | kdig | sub.example.test A
 referral-glue-name   | kdig | ns.sub.example.test A
 referral-norec       | kdig | +norec www.sub.example.test MX
 ds-at-cut            | kdig | sub.example.test DS
+referral-no-glue     | kdig | www.sub2.example.test A
+referral-aaaa-glue   | kdig | www.sub6.example.test A
+referral-v6-glue-name| kdig | ns.sub6.example.test AAAA
 norec                | kdig | +norec www.example.test A
 unknown-type         | kdig | www.example.test TYPE999
 unknown-type-https   | kdig | example.test TYPE65

@@ -413,7 +413,17 @@ sub NS ns.sub
 ns.sub A 10.0.0.53
 multi TXT "one" "two" "three"
 esc TXT "semi;colon" "say \"hi\""
+empty TXT ""
+ttl0 0 A 10.0.0.99
+cls 120 IN A 10.0.0.98
+nullmx MX 0 .
+_nosvc._tcp SRV 0 0 0 .
+sub2 NS ns.other.invalid.
+sub6 NS ns.sub6
+ns.sub6 AAAA fd00::53
 ZONE
+	printf 'long TXT "%s"\n' "$(printf 'y%.0s' $(seq 1 255))"
+	printf '%s A 10.0.0.63\n' "$(printf 'l%.0s' $(seq 1 63))"
 	local i
 	for i in 1 2 3 4 5 6 7 8; do
 		printf 'big TXT "%s%s"\n' "$i" "$(printf 'x%.0s' $(seq 1 199))"

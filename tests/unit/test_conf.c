@@ -638,8 +638,9 @@ static void test_example(void **state)
 	assert_true(s->max_open_fraction > 0.0999 && s->max_open_fraction < 0.1001);
 
 	assert_true(c->decoy.set);
-	assert_addr(&c->decoy.route_via, "10.0.3.10", 0);
-	assert_int_equal(c->decoy.route_via.line, 33);
+	assert_int_equal(c->decoy.nroute_via, 1);
+	assert_addr(&c->decoy.route_via[0], "10.0.3.10", 0);
+	assert_int_equal(c->decoy.route_via[0].line, 33);
 	assert_string_equal(c->nat.backend, "nft");
 	assert_string_equal(c->nat.table, "fluxgate");
 	assert_int_equal(c->nat.pin_set_size, 262144);
@@ -754,7 +755,7 @@ static void test_values(void **state)
 	assert_int_equal(s->min_interval_ms, 1500);
 	assert_true(s->max_open_fraction == 1.0);
 	assert_true(c->decoy.set);
-	assert_addr(&c->decoy.route_via, "fd00:3::1", 0);
+	assert_addr(&c->decoy.route_via[0], "fd00:3::1", 0);
 	assert_string_equal(c->nat.backend, "memory");
 	assert_string_equal(c->nat.table, "fg_test");
 	assert_int_equal(c->nat.pin_set_size, 1024);

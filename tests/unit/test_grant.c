@@ -195,16 +195,26 @@ static void test_failed_commit_gives_no_address(void **state)
 	}
 	fg_nat_mem_stats_t st0, st1;
 	fg_nat_mem_stats(f->nat, &st0);
-	fg_nat_mem_fail_next(f->nat, 1, 0);
+	/* the batch and every single retry fail: nothing may be answered */
+	fg_nat_mem_fail_next(f->nat, 4, 0);
 	assert_true(fg_grant_resolve(f->eng, f->w, r, 3) < 0);
 	for (int i = 0; i < 3; i++)
 		assert_false(r[i].ok);           /* none may be answered */
 	fg_nat_mem_stats(f->nat, &st1);
 	assert_int_equal(st1.live_grants, st0.live_grants);
-	assert_int_equal(st1.commit_failures, st0.commit_failures + 1);
+	assert_int_equal(st1.commit_failures, st0.commit_failures + 4);
+	/* one refused element costs only its own answer: batch fails, the
+	 * first single retry fails, the other two go through */
+	fg_nat_mem_fail_next(f->nat, 2, 0);
+	assert_int_equal(fg_grant_resolve(f->eng, f->w, r, 3), 2);
+	assert_false(r[0].ok);
+	assert_true(r[1].ok);
+	assert_true(r[2].ok);
+	fg_nat_mem_stats(f->nat, &st0);
 	/* the next batch goes through, in one commit */
 	assert_int_equal(fg_grant_resolve(f->eng, f->w, r, 3), 3);
 	fg_nat_mem_stats(f->nat, &st1);
+	assert_int_equal(st1.commits, st0.commits + 1);
 	assert_int_equal(st1.last_batch, 3 * 1);
 	for (int i = 0; i < 3; i++)
 		assert_true(r[i].ok);

@@ -1,0 +1,384 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+/* Unit tests of the in-memory NAT backend (semantics of the nft data plane). */
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+
+#include <arpa/inet.h>
+#include <sys/socket.h>
+
+#include <cmocka.h>
+
+#include "common/err.h"
+#include "dataplane/nat.h"
+#include "dataplane/nat_mem.h"
+
+static fg_nat_prefix_t pools[2];
+
+static void a4(uint8_t *out, const char *s)
+{
+	memset(out, 0, 16);
+	assert_int_equal(inet_pton(AF_INET, s, out), 1);
+}
+
+static void a6(uint8_t *out, const char *s)
+{
+	memset(out, 0, 16);
+	assert_int_equal(inet_pton(AF_INET6, s, out), 1);
+}
+
+static fg_nat_config_t make_cfg(void)
+{
+	fg_nat_config_t c = { 0 };
+
+	memset(pools, 0, sizeof(pools));
+	pools[0].family = AF_INET;
+	a4(pools[0].first, "198.51.100.0");
+	a4(pools[0].last, "198.51.100.255");
+	pools[1].family = AF_INET6;
+	a6(pools[1].first, "2001:db8:100::");
+	a6(pools[1].last, "2001:db8:100::ffff:ffff:ffff:ffff");
+	c.table = "fluxgate";
+	c.pools = pools;
+	c.npools = 2;
+	c.pin_ms = 500;
+	c.pin_set_size = 16;
+	return c;
+}
+
+static fg_grant_t g4(int scope, const char *client, unsigned plen, const char *addr,
+		     const char *backend, uint32_t ms)
+{
+	fg_grant_t g = { 0 };
+
+	g.family = AF_INET;
+	g.scope = (uint8_t)scope;
+	g.client_plen = (uint8_t)plen;
+	if (client)
+		a4(g.client, client);
+	a4(g.addr, addr);
+	a4(g.backend, backend);
+	g.timeout_ms = ms;
+	return g;
+}
+
+struct fx {
+	const fg_nat_ops_t *ops;
+	fg_nat_t *nat;
+	fg_nat_config_t cfg;
+};
+
+static int setup(void **state)
+{
+	static struct fx f;
+
+	f.ops = fg_nat_ops_find("memory");
+	assert_non_null(f.ops);
+	f.cfg = make_cfg();
+	assert_int_equal(f.ops->open(&f.cfg, &f.nat), 0);
+	assert_int_equal(f.ops->setup(f.nat, &f.cfg), 0);
+	fg_nat_mem_clock_freeze(f.nat);
+	*state = &f;
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	struct fx *f = *state;
+
+	f->ops->close(f->nat);
+	return 0;
+}
+
+static enum fg_nat_mem_verdict flow4(struct fx *f, const char *client, const char *addr,
+				     char *backend_out)
+{
+	uint8_t c[16], a[16], b[16] = { 0 };
+	enum fg_nat_mem_verdict v;
+
+	a4(c, client);
+	a4(a, addr);
+	v = fg_nat_mem_flow(f->nat, AF_INET, c, a, b);
+	if (backend_out)
+		inet_ntop(AF_INET, b, backend_out, INET_ADDRSTRLEN);
+	return v;
+}
+
+static void test_find(void **state)
+{
+	(void)state;
+	assert_ptr_equal(fg_nat_ops_find("nft"), &fg_nat_nft_ops);
+	assert_ptr_equal(fg_nat_ops_find("mem"), &fg_nat_mem_ops);
+	assert_ptr_equal(fg_nat_ops_find("memory"), &fg_nat_mem_ops);
+	assert_null(fg_nat_ops_find("iptables"));
+	assert_null(fg_nat_ops_find(NULL));
+}
+
+static void test_scopes(void **state)
+{
+	struct fx *f = *state;
+	fg_grant_t g[3] = {
+		g4(FG_SCOPE_CLIENT, "10.0.1.2", 32, "198.51.100.5", "10.0.2.10", 10000),
+		g4(FG_SCOPE_NET, "10.0.1.0", 24, "198.51.100.6", "10.0.2.11", 10000),
+		g4(FG_SCOPE_ANY, NULL, 0, "198.51.100.7", "10.0.2.12", 10000),
+	};
+	char be[INET_ADDRSTRLEN];
+
+	assert_int_equal(f->ops->commit(f->nat, g, 3), 0);
+	assert_int_equal(flow4(f, "10.0.1.2", "198.51.100.5", be), FG_MEM_REAL);
+	assert_string_equal(be, "10.0.2.10");
+	assert_int_equal(flow4(f, "10.0.1.3", "198.51.100.5", NULL), FG_MEM_DECOY);
+	assert_int_equal(flow4(f, "10.0.1.77", "198.51.100.6", be), FG_MEM_REAL);
+	assert_string_equal(be, "10.0.2.11");
+	assert_int_equal(flow4(f, "10.0.2.77", "198.51.100.6", NULL), FG_MEM_DECOY);
+	assert_int_equal(flow4(f, "192.0.2.1", "198.51.100.7", be), FG_MEM_REAL);
+	assert_string_equal(be, "10.0.2.12");
+	assert_int_equal(flow4(f, "10.0.1.2", "198.51.100.8", NULL), FG_MEM_DECOY);
+	assert_int_equal(flow4(f, "10.0.1.2", "203.0.113.1", NULL), FG_MEM_NOT_POOL);
+}
+
+static void test_v6(void **state)
+{
+	struct fx *f = *state;
+	fg_grant_t g = { 0 };
+	uint8_t c[16], a[16], b[16];
+
+	g.family = AF_INET6;
+	g.scope = FG_SCOPE_NET;
+	g.client_plen = 56;
+	a6(g.client, "fd00:1::");
+	a6(g.addr, "2001:db8:100::42");
+	a6(g.backend, "fd00:2::10");
+	g.timeout_ms = 1000;
+	assert_int_equal(f->ops->commit(f->nat, &g, 1), 0);
+	a6(c, "fd00:1:0:ff::9");
+	a6(a, "2001:db8:100::42");
+	assert_int_equal(fg_nat_mem_flow(f->nat, AF_INET6, c, a, b), FG_MEM_REAL);
+	a6(c, "fd00:1:0:100::9"); /* outside the /56 */
+	assert_int_equal(fg_nat_mem_flow(f->nat, AF_INET6, c, a, b), FG_MEM_DECOY);
+}
+
+static void test_expiry_and_pins(void **state)
+{
+	struct fx *f = *state;
+	fg_grant_t g = g4(FG_SCOPE_CLIENT, "10.0.1.2", 32, "198.51.100.20", "10.0.2.10", 1000);
+
+	assert_int_equal(f->ops->commit(f->nat, &g, 1), 0);
+	assert_int_equal(flow4(f, "10.0.1.2", "198.51.100.20", NULL), FG_MEM_REAL); /* pins, t=0 */
+	fg_nat_mem_advance(f->nat, 1001);
+	/* grant gone; pin was refreshed at t=0 and lives 500 ms: expired too */
+	assert_int_equal(flow4(f, "10.0.1.2", "198.51.100.20", NULL), FG_MEM_DECOY);
+
+	/* a used pin outlives the grant, up to the backend horizon */
+	g.timeout_ms = 1000;
+	assert_int_equal(f->ops->commit(f->nat, &g, 1), 0); /* backend until +1500 */
+	assert_int_equal(flow4(f, "10.0.1.2", "198.51.100.20", NULL), FG_MEM_REAL);
+	fg_nat_mem_advance(f->nat, 900);
+	assert_int_equal(flow4(f, "10.0.1.2", "198.51.100.20", NULL), FG_MEM_REAL);
+	fg_nat_mem_advance(f->nat, 400); /* t=1300: grant gone, pin alive */
+	assert_int_equal(flow4(f, "10.0.1.2", "198.51.100.20", NULL), FG_MEM_REAL);
+	fg_nat_mem_advance(f->nat, 400); /* t=1700: pin alive, backend gone */
+	assert_int_equal(flow4(f, "10.0.1.2", "198.51.100.20", NULL), FG_MEM_DROP);
+	fg_nat_mem_advance(f->nat, 501);
+	assert_int_equal(flow4(f, "10.0.1.2", "198.51.100.20", NULL), FG_MEM_DECOY);
+}
+
+struct dump_acc {
+	unsigned n;
+	fg_grant_t last;
+};
+
+static void dump_cb(void *ctx, const fg_grant_t *g)
+{
+	struct dump_acc *d = ctx;
+
+	d->n++;
+	d->last = *g;
+}
+
+static void test_regrant_sets_timeout(void **state)
+{
+	struct fx *f = *state;
+	fg_grant_t g = g4(FG_SCOPE_ANY, NULL, 0, "198.51.100.30", "10.0.2.10", 10000);
+	struct dump_acc d = { 0 };
+
+	assert_int_equal(f->ops->commit(f->nat, &g, 1), 0);
+	g.timeout_ms = 60000; /* longer: extends */
+	assert_int_equal(f->ops->commit(f->nat, &g, 1), 0);
+	fg_nat_mem_advance(f->nat, 100);
+	assert_int_equal(f->ops->dump(f->nat, dump_cb, &d), 0);
+	assert_int_equal(d.n, 1);
+	assert_int_equal(d.last.timeout_ms, 59900);
+	g.timeout_ms = 1000; /* shorter: the kernel sets, it does not max */
+	assert_int_equal(f->ops->commit(f->nat, &g, 1), 0);
+	memset(&d, 0, sizeof(d));
+	assert_int_equal(f->ops->dump(f->nat, dump_cb, &d), 0);
+	assert_int_equal(d.last.timeout_ms, 1000);
+	/* new backend for the same key: replaced */
+	a4(g.backend, "10.0.2.99");
+	assert_int_equal(f->ops->commit(f->nat, &g, 1), 0);
+	memset(&d, 0, sizeof(d));
+	assert_int_equal(f->ops->dump(f->nat, dump_cb, &d), 0);
+	assert_int_equal(d.n, 1);
+	assert_memory_equal(d.last.backend, g.backend, 4);
+	assert_int_equal(d.last.scope, FG_SCOPE_ANY);
+}
+
+static void test_fail_next(void **state)
+{
+	struct fx *f = *state;
+	fg_grant_t g = g4(FG_SCOPE_CLIENT, "10.0.1.2", 32, "198.51.100.40", "10.0.2.10", 10000);
+	fg_nat_mem_stats_t st;
+
+	fg_nat_mem_fail_next(f->nat, 1, 0);
+	assert_int_equal(f->ops->commit(f->nat, &g, 1), -FG_ENETLINK);
+	assert_int_equal(flow4(f, "10.0.1.2", "198.51.100.40", NULL), FG_MEM_DECOY);
+	fg_nat_mem_fail_next(f->nat, 1, -ETIMEDOUT);
+	assert_int_equal(f->ops->commit(f->nat, &g, 1), -ETIMEDOUT);
+	assert_int_equal(f->ops->commit(f->nat, &g, 1), 0);
+	assert_int_equal(flow4(f, "10.0.1.2", "198.51.100.40", NULL), FG_MEM_REAL);
+	fg_nat_mem_stats(f->nat, &st);
+	assert_int_equal(st.commits, 1);
+	assert_int_equal(st.commit_failures, 2);
+	assert_int_equal(st.live_grants, 1);
+	assert_int_equal(st.pins, 1);
+}
+
+static void test_capacity_atomic(void **state)
+{
+	struct fx *f = *state;
+	fg_grant_t g[3] = {
+		g4(FG_SCOPE_CLIENT, "10.0.1.1", 32, "198.51.100.50", "10.0.2.10", 1000),
+		g4(FG_SCOPE_CLIENT, "10.0.1.2", 32, "198.51.100.50", "10.0.2.10", 1000),
+		g4(FG_SCOPE_CLIENT, "10.0.1.3", 32, "198.51.100.50", "10.0.2.10", 1000),
+	};
+	fg_nat_mem_stats_t st;
+
+	f->cfg.grant_set_size = 2;
+	assert_int_equal(f->ops->setup(f->nat, &f->cfg), 0);
+	assert_int_equal(f->ops->commit(f->nat, g, 3), -FG_ENETLINK);
+	fg_nat_mem_stats(f->nat, &st);
+	assert_int_equal(st.live_grants, 0); /* nothing of the batch */
+	assert_int_equal(f->ops->commit(f->nat, g, 2), 0);
+	/* re-adding live keys needs no room */
+	assert_int_equal(f->ops->commit(f->nat, g, 2), 0);
+	assert_int_equal(f->ops->commit(f->nat, &g[2], 1), -FG_ENETLINK);
+	fg_nat_mem_advance(f->nat, 1001); /* expired ones free their room */
+	assert_int_equal(f->ops->commit(f->nat, &g[2], 1), 0);
+}
+
+static void test_net_overlap_refused(void **state)
+{
+	struct fx *f = *state;
+	fg_grant_t a = g4(FG_SCOPE_NET, "10.0.0.0", 16, "198.51.100.60", "10.0.2.10", 1000);
+	fg_grant_t b = g4(FG_SCOPE_NET, "10.0.1.0", 24, "198.51.100.60", "10.0.2.10", 1000);
+	fg_grant_t c = g4(FG_SCOPE_NET, "10.0.1.0", 24, "198.51.100.61", "10.0.2.10", 1000);
+
+	assert_int_equal(f->ops->commit(f->nat, &a, 1), 0);
+	/* pipapo refuses nested ranges for one address (kernel EEXIST) */
+	assert_int_equal(f->ops->commit(f->nat, &b, 1), -FG_ENETLINK);
+	assert_int_equal(f->ops->commit(f->nat, &c, 1), 0);
+	assert_int_equal(f->ops->commit(f->nat, &a, 1), 0); /* same key: refresh */
+}
+
+static void test_quarantine(void **state)
+{
+	struct fx *f = *state;
+	fg_grant_t g = g4(FG_SCOPE_ANY, NULL, 0, "198.51.100.70", "10.0.2.10", 100000);
+	uint8_t src[16];
+	fg_nat_mem_stats_t st;
+
+	a4(src, "10.0.1.2");
+	assert_int_equal(f->ops->commit(f->nat, &g, 1), 0);
+	assert_int_equal(flow4(f, "10.0.1.2", "198.51.100.70", NULL), FG_MEM_REAL); /* pinned */
+	assert_int_equal(f->ops->quarantine(f->nat, AF_INET, src, 1000), 0);
+	assert_int_equal(flow4(f, "10.0.1.2", "198.51.100.70", NULL), FG_MEM_DECOY);
+	assert_int_equal(flow4(f, "10.0.1.3", "198.51.100.70", NULL), FG_MEM_REAL);
+	fg_nat_mem_stats(f->nat, &st);
+	assert_int_equal(st.quarantined, 1);
+	fg_nat_mem_advance(f->nat, 1001);
+	assert_int_equal(flow4(f, "10.0.1.2", "198.51.100.70", NULL), FG_MEM_REAL);
+	assert_int_equal(f->ops->quarantine(f->nat, AF_INET, src, 0), 0); /* until released */
+	fg_nat_mem_advance(f->nat, 50000);
+	assert_int_equal(flow4(f, "10.0.1.2", "198.51.100.70", NULL), FG_MEM_DECOY);
+	assert_int_equal(f->ops->release(f->nat, AF_INET, src), 0);
+	assert_int_equal(f->ops->release(f->nat, AF_INET, src), 0); /* idempotent */
+	assert_int_equal(flow4(f, "10.0.1.2", "198.51.100.70", NULL), FG_MEM_REAL);
+	assert_int_equal(f->ops->quarantine(f->nat, 99, src, 0), -EINVAL);
+}
+
+static void test_shared_and_setup_keeps(void **state)
+{
+	struct fx *f = *state;
+	fg_nat_t *w2;
+	fg_grant_t g = g4(FG_SCOPE_CLIENT, "10.0.1.2", 32, "198.51.100.80", "10.0.2.10", 10000);
+	struct dump_acc d = { 0 };
+
+	assert_int_equal(fg_nat_mem_open_shared(f->nat, &w2), 0);
+	assert_int_equal(f->ops->commit(w2, &g, 1), 0);
+	assert_int_equal(f->ops->setup(f->nat, &f->cfg), 0); /* restart: grants stay */
+	assert_int_equal(f->ops->dump(f->nat, dump_cb, &d), 0);
+	assert_int_equal(d.n, 1);
+	assert_int_equal(d.last.client_plen, 32);
+	f->ops->close(w2);
+	assert_int_equal(flow4(f, "10.0.1.2", "198.51.100.80", NULL), FG_MEM_REAL);
+	assert_int_equal(f->ops->destroy(f->nat), 0);
+	assert_int_equal(flow4(f, "10.0.1.2", "198.51.100.80", NULL), FG_MEM_NOT_POOL);
+}
+
+static void test_pin_set_full(void **state)
+{
+	struct fx *f = *state;
+	fg_grant_t g = g4(FG_SCOPE_ANY, NULL, 0, "198.51.100.90", "10.0.2.10", 10000);
+	fg_nat_mem_stats_t st;
+	char c[32];
+	int i;
+
+	assert_int_equal(f->ops->commit(f->nat, &g, 1), 0);
+	for (i = 0; i < 20; i++) {
+		snprintf(c, sizeof(c), "10.0.5.%d", i + 1);
+		/* a full pin set costs the pin, never the flow */
+		assert_int_equal(flow4(f, c, "198.51.100.90", NULL), FG_MEM_REAL);
+	}
+	fg_nat_mem_stats(f->nat, &st);
+	assert_int_equal(st.pins, 16);
+}
+
+static void test_invalid(void **state)
+{
+	struct fx *f = *state;
+	fg_grant_t g = g4(FG_SCOPE_CLIENT, "10.0.1.2", 32, "198.51.100.5", "10.0.2.10", 0);
+
+	assert_int_equal(f->ops->commit(f->nat, &g, 1), -EINVAL); /* no timeout */
+	g.timeout_ms = 1;
+	g.client_plen = 33;
+	assert_int_equal(f->ops->commit(f->nat, &g, 1), -EINVAL);
+	g.client_plen = 32;
+	g.family = 7;
+	assert_int_equal(f->ops->commit(f->nat, &g, 1), -EINVAL);
+	assert_int_equal(f->ops->commit(f->nat, NULL, 0), 0);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_find),
+		cmocka_unit_test_setup_teardown(test_scopes, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_v6, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_expiry_and_pins, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_regrant_sets_timeout, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_fail_next, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_capacity_atomic, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_net_overlap_refused, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_quarantine, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_shared_and_setup_keeps, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_pin_set_full, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_invalid, setup, teardown),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
