@@ -12,6 +12,8 @@ PKGS=(
   # tests and lab: real peers, clients, scanners
   iproute2 nftables conntrack unbound knot knot-dnsutils dnsutils dnsperf
   lighttpd curl nmap masscan valgrind python3 procps psmisc
+  # docs and metrics checks: man pages (man, groff), promtool check metrics
+  man-db groff-base prometheus
 )
 
 missing=()
@@ -38,7 +40,7 @@ apt-get install -y -q --no-install-recommends "${missing[@]}"
 
 # Debian starts packaged daemons on install; our tests start their own
 # instances inside network namespaces, so stop the system-wide ones.
-for svc in unbound knot lighttpd; do
+for svc in unbound knot lighttpd prometheus; do
   if command -v systemctl >/dev/null 2>&1 && systemctl is-active --quiet "$svc" 2>/dev/null; then
     systemctl stop "$svc" || true
     systemctl disable "$svc" >/dev/null 2>&1 || true

@@ -21,6 +21,9 @@
  * a slow disk. fg_evlog_reopen() and fg_evlog_close() are for the main
  * thread only.
  *
+ * Open the log after the process dropped its privileges: a thread gets
+ * the seccomp filter and capability sets of its creator at creation only.
+ *
  * Every function accepts a NULL log and then does nothing (returns 0), so
  * callers need no "is the event log configured?" test.
  *

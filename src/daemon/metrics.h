@@ -18,6 +18,10 @@
  * that gets no answer within FG_METRICS_TIMEOUT_MS (main loop stuck) is
  * answered 503.
  *
+ * Start the endpoint after the process dropped its privileges: its thread
+ * gets the seccomp filter and capability sets of its creator at creation
+ * only (so the port must then be one an unprivileged process may bind).
+ *
  * fg_hist_observe() may be called from any thread (relaxed atomic adds).
  *
  * Ownership: fg_metrics_start() returns a handle owned by the caller;

@@ -142,7 +142,7 @@ static int nexthop_for(const fg_nat_config_t *cfg, int family, const uint8_t **v
 
 static int route_msg(struct rtnl *r, const fg_nat_config_t *cfg, int family, bool add)
 {
-	char buf[512];
+	char buf[512] = { 0 };  /* libmnl 1.0.4 leaves attribute padding (RTA_VIA: 18 bytes) unset */
 	struct nlmsghdr *nlh = mnl_nlmsg_put_header(buf);
 	struct rtmsg *rt;
 	const uint8_t *via = NULL;

@@ -9,7 +9,7 @@
  * - ANY (RFC 8482): over UDP, the first RRset of the node in type order
  *   (A before NS before SOA...), over TCP, every RRset of the node. A node
  *   with no RRset (empty non-terminal, service name without static data)
- *   gives NODATA. Knot answers ANY in full on both transports by default.
+ *   gives NODATA. Knot 3.2 answers one RRset on both transports.
  * - AXFR/IXFR: zone transfer is not offered: NOTIMP over UDP (a transfer
  *   cannot happen there anyway), REFUSED over TCP (policy refusal).
  * - Any other QTYPE (unknown, or meta like OPT/TSIG/MAILA) is looked up

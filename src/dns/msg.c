@@ -80,8 +80,20 @@ static int parse_rest(fg_wire_t *w, fg_dns_query_t *q, uint16_t an,
 	bool seen_opt = false;
 	int ecs_err = 0;
 
-	if (an || ns)
+	/* An IXFR query carries the client's SOA in the authority section
+	 * (RFC 1995); any other query with answer/authority records is
+	 * malformed. The SOA is skipped: transfers are refused anyway. */
+	if (an || (ns && q->qtype != FG_TYPE_IXFR))
 		return -FG_EMALF;
+	for (unsigned i = 0; i < ns; i++) {
+		uint8_t name[FG_DNS_MAXNAME];
+		(void)fg_dns_wire_name(w, name);
+		fg_wire_skip(w, 8);
+		uint16_t rdlen = fg_wire_read_u16(w);
+		fg_wire_skip(w, rdlen);
+		if (w->err)
+			return w->err;
+	}
 	for (unsigned i = 0; i < ar; i++) {
 		uint8_t name[FG_DNS_MAXNAME];
 		int nl = fg_dns_wire_name(w, name);
@@ -170,6 +182,12 @@ int fg_dns_parse_query(const uint8_t *pkt, size_t len, fg_dns_query_t *q,
 		/* RFC 6891 6.1.3; our OPT says version 0 */
 		*rcode = FG_RCODE_BADVERS;
 		return -FG_EVERSION;
+	}
+	if (q->qtype == 0) {
+		/* type 0 is reserved (RFC 6895): nothing to look up; NOTIMP as
+		 * Knot answers it */
+		*rcode = FG_RCODE_NOTIMP;
+		return -EOPNOTSUPP;
 	}
 	return 0;
 }

@@ -41,7 +41,7 @@ FLUXGATED="$FG_WORK/bin/fluxgated" FLUXCTL="$FG_WORK/bin/fluxctl"
 # Slower daemon under valgrind: longer DNS timeouts, slower transfers.
 # RATE5: the long transfer of part 5 (must outlast 10 s); RATE7: the
 # download that must be in progress across a restart and two reloads.
-if [ "$VALGRIND" = 1 ]; then DNS_T=8; RATE5=1600K; RATE7=512K; else DNS_T=3; RATE5=1600K; RATE7=2M; fi
+if [ "$VALGRIND" = 1 ]; then DNS_T=8; RATE5=1M; RATE7=512K; else DNS_T=3; RATE5=1M; RATE7=2M; fi
 
 GBA="$FG_WORK/gba_client"
 gcc -std=c11 -O2 -Wall -Wextra -o "$GBA" "$TOOLS/gba_client.c" || die "cannot build gba_client"
@@ -189,10 +189,8 @@ service:
     grace: 5s
     pin: 6s
     rotation: per-answer
-# One IPv6 next hop serves both families (an IPv4 route via an IPv6
-# gateway, RTA_VIA).
 decoy:
-  route-via: "fd00:3::10"
+  route-via: [ 10.0.3.10, "fd00:3::10" ]
 policy:
   direct: [ 10.0.1.0/24, "fd00:1::/64" ]
 nat:
@@ -453,8 +451,7 @@ G6=$(dlk fd00:1::13 hold.example.test AAAA)
 sleep 1
 grants_before=$(nsx gw nft list map inet fluxgate grant_client4 | grep -c ' : ')
 kids=$(pgrep -P "$FG_FLUXGATED_PID" | tr '\n' ' ')
-kill -KILL "$FG_FLUXGATED_PID"
-wait "$FG_FLUXGATED_PID" 2>/dev/null
+{ kill -KILL "$FG_FLUXGATED_PID"; wait "$FG_FLUXGATED_PID"; } 2>/dev/null
 _forget_pid "$FG_FLUXGATED_PID"
 FG_FLUXGATED_PID=""
 # the daemon's own children (privilege separation) must follow it

@@ -18,7 +18,9 @@ and marked ALLOWED when a line of the allowlist matches:
     <label-glob> <field-glob> <reason...>
 Fields: opcode rcode flags edns edns.version edns.flags edns.udp
 edns.ext-rcode edns.opt.<NAME> question answer authority additional
-(and <section>.case when the records differ only in letter case),
+(and <section>.case when the records differ only in letter case;
+answer.qname-case when the owners of answer records named like the query
+differ in case: those must keep the query's case),
 response (one side did not answer), count.
 
 Exit status: 0 when every difference is allowlisted, 1 otherwise (2 on a
@@ -383,6 +385,14 @@ def msg_fields(m):
     return f
 
 
+def qname_owners(m):
+    """Distinct spellings of the answer owners equal to the query name."""
+    if not m["question"]:
+        return []
+    q = m["question"][0].split()[0]
+    return sorted(set(r.split()[0] for r in m["answer"] if r.split()[0].lower() == q.lower()))
+
+
 def compare(knot, fg):
     """Yield (field, knot_value, fg_value) for each difference."""
     if len(knot) != len(fg):
@@ -394,6 +404,12 @@ def compare(knot, fg):
             va, vb = fa.get(k, "absent"), fb.get(k, "absent")
             if va != vb:
                 yield (pre + k, va, vb)
+        # The answer records owned by the query name must carry it exactly
+        # as asked (0x20 resolvers rely on it): checked on its own, so that
+        # case-only differences elsewhere (<section>.case) can be allowed.
+        oa, ob = qname_owners(a), qname_owners(b)
+        if oa and ob and oa != ob:
+            yield (pre + "answer.qname-case", " | ".join(oa) or "-", " | ".join(ob) or "-")
         for sec in SECTIONS:
             sa, sb = sorted(a[sec]), sorted(b[sec])
             if sa == sb:

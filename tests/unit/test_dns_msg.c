@@ -314,6 +314,24 @@ static void test_counts_and_trailing(void **state)
 	put16(&p, 1); put16(&p, 1); put(&p, "\0\0\0\0\0\4\1\2\3\4", 10);
 	assert_int_equal(parse(&p), 0);
 	assert_false(q.has_edns);
+	/* IXFR carries the client's SOA in authority (RFC 1995): parsed */
+	hdr(&p, 0x0000, 1, 0, 1, 0);
+	question(&p, 251);
+	put(&p, "\xc0\x0c", 2);
+	put16(&p, 6); put16(&p, 1); put(&p, "\0\0\0\0", 4);
+	put16(&p, 22);
+	put(&p, "\0\0\0\0\0\0\0\1\0\0\0\0\0\0\0\0\0\0\0\0\0\0", 22);
+	assert_int_equal(parse(&p), 0);
+	assert_int_equal(q.qtype, 251);
+	/* ... but a truncated one is not */
+	p.n -= 3;
+	assert_int_equal(parse(&p), -FG_ETRUNC);
+	/* query type 0 is reserved: NOTIMP */
+	hdr(&p, 0x0100, 1, 0, 0, 0);
+	question(&p, 0);
+	assert_int_equal(parse(&p), -EOPNOTSUPP);
+	assert_int_equal(act, FG_DNS_REPLY_ERROR);
+	assert_int_equal(rcode, FG_RCODE_NOTIMP);
 }
 
 static void test_opcodes(void **state)

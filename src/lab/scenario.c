@@ -1,0 +1,751 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+/*
+ * fluxlab scenario parser (see scenario.h and lab/README.md). The YAML is
+ * loaded as a libyaml document so every node keeps its line; the walk below
+ * checks each mapping against the keys it knows, so a typo is an error with
+ * its line instead of a silently ignored setting.
+ */
+#include "lab/scenario.h"
+
+#include <errno.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <yaml.h>
+
+typedef struct pctx {
+	const char *file;
+	lab_diag_fn diag;
+	void *dctx;
+	yaml_document_t *doc;
+	int errors;
+} pctx_t;
+
+static void perr(pctx_t *p, const yaml_node_t *n, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+static void perr(pctx_t *p, const yaml_node_t *n, const char *fmt, ...)
+{
+	char msg[512];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof msg, fmt, ap);
+	va_end(ap);
+	p->errors++;
+	if (p->diag)
+		p->diag(p->dctx, p->file, n ? (int)n->start_mark.line + 1 : 0, msg);
+}
+
+static const char *scalar(pctx_t *p, const yaml_node_t *n, const char *what)
+{
+	if (!n || n->type != YAML_SCALAR_NODE) {
+		perr(p, n, "%s: expected a scalar value", what);
+		return NULL;
+	}
+	return (const char *)n->data.scalar.value;
+}
+
+/* TIME: number with ms/s/m/h suffix, bare = seconds. Result in ms. */
+static bool parse_time_ms(const char *s, double *out)
+{
+	char *end;
+	errno = 0;
+	double v = strtod(s, &end);
+	if (end == s || errno || !isfinite(v) || v < 0)
+		return false;
+	double mul;
+	if (!*end || !strcmp(end, "s"))
+		mul = 1000;
+	else if (!strcmp(end, "ms"))
+		mul = 1;
+	else if (!strcmp(end, "us"))
+		mul = 0.001;
+	else if (!strcmp(end, "m"))
+		mul = 60000;
+	else if (!strcmp(end, "h"))
+		mul = 3600000;
+	else
+		return false;
+	*out = v * mul;
+	return *out < 1e12;
+}
+
+static bool get_time(pctx_t *p, const yaml_node_t *n, const char *what, double *out)
+{
+	const char *s = scalar(p, n, what);
+	if (!s)
+		return false;
+	if (!parse_time_ms(s, out)) {
+		perr(p, n, "%s: invalid TIME '%s' (e.g. 500ms, 2s, 1m)", what, s);
+		return false;
+	}
+	return true;
+}
+
+static bool get_time32(pctx_t *p, const yaml_node_t *n, const char *what, uint32_t *out)
+{
+	double v;
+	if (!get_time(p, n, what, &v))
+		return false;
+	if (v > 86400000.0) {
+		perr(p, n, "%s: more than a day", what);
+		return false;
+	}
+	*out = (uint32_t)llround(v);
+	return true;
+}
+
+static bool get_num(pctx_t *p, const yaml_node_t *n, const char *what, double lo, double hi,
+		    double *out)
+{
+	const char *s = scalar(p, n, what);
+	if (!s)
+		return false;
+	char *end;
+	errno = 0;
+	double v = strtod(s, &end);
+	/* rates may be written "1000/s" */
+	if (end != s && !strcmp(end, "/s"))
+		end += 2;
+	if (end == s || *end || errno || !isfinite(v)) {
+		perr(p, n, "%s: invalid number '%s'", what, s);
+		return false;
+	}
+	if (v < lo || v > hi) {
+		perr(p, n, "%s: %s out of range [%g, %g]", what, s, lo, hi);
+		return false;
+	}
+	*out = v;
+	return true;
+}
+
+static bool get_uint(pctx_t *p, const yaml_node_t *n, const char *what, unsigned lo, unsigned hi,
+		     unsigned *out)
+{
+	double v;
+	if (!get_num(p, n, what, lo, hi, &v))
+		return false;
+	if (v != floor(v)) {
+		perr(p, n, "%s: expected an integer", what);
+		return false;
+	}
+	*out = (unsigned)v;
+	return true;
+}
+
+static bool get_bool(pctx_t *p, const yaml_node_t *n, const char *what, bool *out)
+{
+	const char *s = scalar(p, n, what);
+	if (!s)
+		return false;
+	if (!strcasecmp(s, "true") || !strcasecmp(s, "yes") || !strcasecmp(s, "on")) {
+		*out = true;
+		return true;
+	}
+	if (!strcasecmp(s, "false") || !strcasecmp(s, "no") || !strcasecmp(s, "off")) {
+		*out = false;
+		return true;
+	}
+	perr(p, n, "%s: expected true or false, not '%s'", what, s);
+	return false;
+}
+
+static bool get_str(pctx_t *p, const yaml_node_t *n, const char *what, char **out)
+{
+	const char *s = scalar(p, n, what);
+	if (!s)
+		return false;
+	free(*out);
+	*out = strdup(s);
+	return *out != NULL;
+}
+
+/* Iterate a mapping: calls fn for each (key, value); unknown keys are for
+ * fn to report. */
+typedef void (*map_fn)(pctx_t *p, const char *key, yaml_node_t *k, yaml_node_t *v, void *arg);
+
+static bool walk_map(pctx_t *p, yaml_node_t *n, const char *what, map_fn fn, void *arg)
+{
+	if (!n || n->type != YAML_MAPPING_NODE) {
+		perr(p, n, "%s: expected a mapping", what);
+		return false;
+	}
+	for (yaml_node_pair_t *pr = n->data.mapping.pairs.start; pr < n->data.mapping.pairs.top; pr++) {
+		yaml_node_t *k = yaml_document_get_node(p->doc, pr->key);
+		yaml_node_t *v = yaml_document_get_node(p->doc, pr->value);
+		if (!k || k->type != YAML_SCALAR_NODE) {
+			perr(p, k, "%s: keys must be scalars", what);
+			continue;
+		}
+		/* duplicate keys are an error: the later one would win silently */
+		for (yaml_node_pair_t *q = n->data.mapping.pairs.start; q < pr; q++) {
+			yaml_node_t *k2 = yaml_document_get_node(p->doc, q->key);
+			if (k2 && k2->type == YAML_SCALAR_NODE &&
+			    !strcmp((char *)k2->data.scalar.value, (char *)k->data.scalar.value))
+				perr(p, k, "%s: duplicate key '%s'", what, (char *)k->data.scalar.value);
+		}
+		fn(p, (const char *)k->data.scalar.value, k, v, arg);
+	}
+	return true;
+}
+
+static void unknown(pctx_t *p, yaml_node_t *k, const char *what, const char *key)
+{
+	perr(p, k, "%s: unknown key '%s'", what, key);
+}
+
+/* ------------------------------------------------------------ pieces */
+
+static const struct { const char *name; enum lab_dist d; } dists[] = {
+	{ "none", LAB_DIST_NONE }, { "const", LAB_DIST_CONST }, { "normal", LAB_DIST_NORMAL },
+	{ "exponential", LAB_DIST_EXP }, { "pareto", LAB_DIST_PARETO },
+	{ "gamma", LAB_DIST_GAMMA }, { "uniform", LAB_DIST_UNIFORM },
+};
+
+const char *lab_dist_name(enum lab_dist d)
+{
+	for (size_t i = 0; i < sizeof dists / sizeof dists[0]; i++)
+		if (dists[i].d == d)
+			return dists[i].name;
+	return "?";
+}
+
+struct dist_arg {
+	lab_dist_spec_t *d;
+	const char *what;
+	unsigned seen;         /* bit per parameter key */
+};
+
+enum { S_MEAN = 1, S_SD = 2, S_SHAPE = 4, S_SCALEP = 8, S_MIN = 16, S_MAX = 32 };
+
+static void dist_key(pctx_t *p, const char *key, yaml_node_t *k, yaml_node_t *v, void *arg)
+{
+	struct dist_arg *a = arg;
+	lab_dist_spec_t *d = a->d;
+	char w[160];
+	snprintf(w, sizeof w, "%s.%s", a->what, key);
+	if (!strcmp(key, "dist")) {
+		const char *s = scalar(p, v, w);
+		if (!s)
+			return;
+		for (size_t i = 0; i < sizeof dists / sizeof dists[0]; i++)
+			if (!strcmp(s, dists[i].name)) {
+				d->kind = dists[i].d;
+				return;
+			}
+		perr(p, v, "%s: unknown distribution '%s' (none, const, normal, exponential, pareto, gamma, uniform)",
+		     w, s);
+	} else if (!strcmp(key, "mean")) {
+		if (get_time(p, v, w, &d->mean))
+			a->seen |= S_MEAN;
+	} else if (!strcmp(key, "stddev")) {
+		if (get_time(p, v, w, &d->stddev))
+			a->seen |= S_SD;
+	} else if (!strcmp(key, "shape")) {
+		if (get_num(p, v, w, 0.01, 1000, &d->shape))
+			a->seen |= S_SHAPE;
+	} else if (!strcmp(key, "theta")) {
+		if (get_time(p, v, w, &d->scale_param))
+			a->seen |= S_SCALEP;
+	} else if (!strcmp(key, "min")) {
+		if (get_time(p, v, w, &d->min))
+			a->seen |= S_MIN;
+	} else if (!strcmp(key, "max")) {
+		if (get_time(p, v, w, &d->max))
+			a->seen |= S_MAX;
+	} else if (!strcmp(key, "scale")) {
+		get_num(p, v, w, 0, 1000, &d->scale);
+	} else {
+		unknown(p, k, a->what, key);
+	}
+}
+
+/* A distribution: a mapping { dist: normal, mean: 1s, stddev: 1s }, or a
+ * bare TIME meaning a constant, or "none". */
+static void get_dist(pctx_t *p, yaml_node_t *n, const char *what, lab_dist_spec_t *d)
+{
+	memset(d, 0, sizeof *d);
+	d->scale = 1;
+	if (n && n->type == YAML_SCALAR_NODE) {
+		const char *s = (const char *)n->data.scalar.value;
+		if (!strcmp(s, "none") || !strcmp(s, "0")) {
+			d->kind = LAB_DIST_NONE;
+			return;
+		}
+		if (get_time(p, n, what, &d->mean))
+			d->kind = LAB_DIST_CONST;
+		return;
+	}
+	struct dist_arg a = { d, what, 0 };
+	int before = p->errors;
+	if (!walk_map(p, n, what, dist_key, &a) || p->errors != before)
+		return;
+	unsigned need = 0;
+	switch (d->kind) {
+	case LAB_DIST_NONE: break;
+	case LAB_DIST_CONST: need = S_MEAN; break;
+	case LAB_DIST_NORMAL: need = S_MEAN | S_SD; break;
+	case LAB_DIST_EXP: need = S_MEAN; break;
+	case LAB_DIST_PARETO: need = S_SHAPE | S_MIN; break;
+	case LAB_DIST_GAMMA: need = S_SHAPE | S_SCALEP; break;
+	case LAB_DIST_UNIFORM:
+		need = S_MIN | S_MAX;
+		if ((a.seen & need) == need && d->max < d->min)
+			perr(p, n, "%s: max is below min", what);
+		break;
+	}
+	if ((a.seen & need) != need) {
+		static const char *names[] = { "mean", "stddev", "shape", "theta", "min", "max" };
+		for (int i = 0; i < 6; i++)
+			if ((need & (1u << i)) && !(a.seen & (1u << i)))
+				perr(p, n, "%s: distribution '%s' needs '%s'", what, lab_dist_name(d->kind),
+				     names[i]);
+	}
+}
+
+static void get_protocols(pctx_t *p, yaml_node_t *n, const char *what, unsigned *mask)
+{
+	*mask = 0;
+	yaml_node_item_t *it, *end;
+	yaml_node_item_t one;
+	if (n && n->type == YAML_SCALAR_NODE) {
+		/* a single protocol may be written without brackets */
+		one = (yaml_node_item_t)(n - p->doc->nodes.start + 1);
+		it = &one;
+		end = &one + 1;
+	} else if (n && n->type == YAML_SEQUENCE_NODE) {
+		it = n->data.sequence.items.start;
+		end = n->data.sequence.items.top;
+	} else {
+		perr(p, n, "%s: expected a list of protocols", what);
+		return;
+	}
+	for (; it < end; it++) {
+		yaml_node_t *e = yaml_document_get_node(p->doc, *it);
+		const char *s = scalar(p, e, what);
+		if (!s)
+			continue;
+		if (!strcmp(s, "http"))
+			*mask |= LAB_HTTP;
+		else if (!strcmp(s, "https"))
+			*mask |= LAB_HTTPS;
+		else if (!strcmp(s, "ssh"))
+			*mask |= LAB_SSH;
+		else if (!strcmp(s, "smtp"))
+			*mask |= LAB_SMTP;
+		else
+			perr(p, e, "%s: unknown protocol '%s' (http, https, ssh, smtp)", what, s);
+	}
+	if (!*mask)
+		perr(p, n, "%s: at least one protocol", what);
+}
+
+const char *lab_proto_names(unsigned mask, char *buf, size_t len)
+{
+	static const char *n[] = { "http", "https", "ssh", "smtp" };
+	size_t o = 0;
+	buf[0] = 0;
+	for (int i = 0; i < 4; i++)
+		if (mask & (1u << i))
+			o += (size_t)snprintf(buf + o, o < len ? len - o : 0, "%s%s", o ? "," : "", n[i]);
+	return buf;
+}
+
+/* ------------------------------------------------------------ sections */
+
+static void gw_key(pctx_t *p, const char *key, yaml_node_t *k, yaml_node_t *v, void *arg)
+{
+	lab_scenario_t *s = arg;
+	char w[96];
+	snprintf(w, sizeof w, "gateway.%s", key);
+	double d;
+	if (!strcmp(key, "pool")) {
+		const char *t = scalar(p, v, w);
+		unsigned a, b, c, e, plen;
+		char extra;
+		if (!t)
+			return;
+		if (sscanf(t, "%u.%u.%u.%u/%u%c", &a, &b, &c, &e, &plen, &extra) != 5 || a > 255 ||
+		    b > 255 || c > 255 || e > 255 || plen < 16 || plen > 30) {
+			perr(p, v, "%s: expected an IPv4 prefix /16../30, not '%s'", w, t);
+			return;
+		}
+		uint32_t ip = (a << 24) | (b << 16) | (c << 8) | e;
+		if (ip & ((1u << (32 - plen)) - 1)) {
+			perr(p, v, "%s: host bits set in '%s'", w, t);
+			return;
+		}
+		/* the lab's own networks live in 10.0.0.0/8 */
+		if (a == 10) {
+			perr(p, v, "%s: 10.0.0.0/8 is the lab's own address space", w);
+			return;
+		}
+		get_str(p, v, w, &s->gateway.pool);
+	} else if (!strcmp(key, "ttl")) {
+		if (get_time(p, v, w, &d)) {
+			if (d < 1000 || fmod(d, 1000) != 0)
+				perr(p, v, "%s: whole seconds, at least 1s", w);
+			else
+				s->gateway.ttl_ms = (uint32_t)d;
+		}
+	} else if (!strcmp(key, "grace")) {
+		get_time32(p, v, w, &s->gateway.grace_ms);
+	} else if (!strcmp(key, "pin")) {
+		get_time32(p, v, w, &s->gateway.pin_ms);
+	} else if (!strcmp(key, "max-open-fraction")) {
+		get_num(p, v, w, 0.0001, 1, &s->gateway.max_open_fraction);
+	} else if (!strcmp(key, "workers")) {
+		get_uint(p, v, w, 0, 64, &s->gateway.workers);
+	} else if (!strcmp(key, "conntrack-time-wait")) {
+		uint32_t ms;
+		if (get_time32(p, v, w, &ms))
+			s->gateway.ct_time_wait_s = ms / 1000;
+	} else {
+		unknown(p, k, "gateway", key);
+	}
+}
+
+static void dns_key(pctx_t *p, const char *key, yaml_node_t *k, yaml_node_t *v, void *arg)
+{
+	lab_scenario_t *s = arg;
+	char w[96];
+	snprintf(w, sizeof w, "dns.%s", key);
+	if (!strcmp(key, "mode")) {
+		const char *t = scalar(p, v, w);
+		if (!t)
+			return;
+		if (!strcmp(t, "resolver"))
+			s->dns.resolver = true;
+		else if (!strcmp(t, "direct"))
+			s->dns.resolver = false;
+		else
+			perr(p, v, "%s: 'resolver' or 'direct', not '%s'", w, t);
+	} else if (!strcmp(key, "timeout")) {
+		if (get_time32(p, v, w, &s->dns.timeout_ms) && s->dns.timeout_ms < 10)
+			perr(p, v, "%s: at least 10ms", w);
+	} else if (!strcmp(key, "retries")) {
+		get_uint(p, v, w, 0, 10, &s->dns.retries);
+	} else {
+		unknown(p, k, "dns", key);
+	}
+}
+
+static void legit_key(pctx_t *p, const char *key, yaml_node_t *k, yaml_node_t *v, void *arg)
+{
+	lab_scenario_t *s = arg;
+	char w[96];
+	snprintf(w, sizeof w, "legit.%s", key);
+	if (!strcmp(key, "clients"))
+		get_uint(p, v, w, 0, 20000, &s->legit.clients);
+	else if (!strcmp(key, "protocols"))
+		get_protocols(p, v, w, &s->legit.protocols);
+	else if (!strcmp(key, "think"))
+		get_dist(p, v, w, &s->legit.think);
+	else if (!strcmp(key, "latency"))
+		get_dist(p, v, w, &s->legit.latency);
+	else if (!strcmp(key, "timeout"))
+		get_time32(p, v, w, &s->legit.timeout_ms);
+	else
+		unknown(p, k, "legit", key);
+}
+
+static const struct { const char *name; enum lab_attack_kind k; } kinds[] = {
+	{ "invalid", LAB_ATK_INVALID }, { "aware", LAB_ATK_AWARE }, { "sweep", LAB_ATK_SWEEP },
+	{ "nmap", LAB_ATK_NMAP }, { "masscan", LAB_ATK_MASSCAN },
+	{ "dns-flood", LAB_ATK_DNS_FLOOD }, { "syn-flood", LAB_ATK_SYN_FLOOD },
+};
+
+const char *lab_attack_kind_name(enum lab_attack_kind k)
+{
+	for (size_t i = 0; i < sizeof kinds / sizeof kinds[0]; i++)
+		if (kinds[i].k == k)
+			return kinds[i].name;
+	return "?";
+}
+
+struct atk_arg {
+	lab_attack_t *a;
+	char what[64];
+	bool has_type;
+};
+
+static void atk_key(pctx_t *p, const char *key, yaml_node_t *k, yaml_node_t *v, void *arg)
+{
+	struct atk_arg *aa = arg;
+	lab_attack_t *a = aa->a;
+	char w[128];
+	snprintf(w, sizeof w, "%s.%s", aa->what, key);
+	if (!strcmp(key, "type")) {
+		const char *t = scalar(p, v, w);
+		if (!t)
+			return;
+		for (size_t i = 0; i < sizeof kinds / sizeof kinds[0]; i++)
+			if (!strcmp(t, kinds[i].name)) {
+				a->kind = kinds[i].k;
+				aa->has_type = true;
+				return;
+			}
+		perr(p, v, "%s: unknown attack type '%s' (invalid, aware, sweep, nmap, masscan, dns-flood, syn-flood)",
+		     w, t);
+	} else if (!strcmp(key, "name")) {
+		get_str(p, v, w, &a->name);
+	} else if (!strcmp(key, "clients")) {
+		get_uint(p, v, w, 1, 20000, &a->clients);
+	} else if (!strcmp(key, "protocols")) {
+		get_protocols(p, v, w, &a->protocols);
+	} else if (!strcmp(key, "think")) {
+		get_dist(p, v, w, &a->think);
+	} else if (!strcmp(key, "rate")) {
+		/* bounded: the lab must not take the machine down */
+		get_num(p, v, w, 0.1, 200000, &a->rate);
+	} else if (!strcmp(key, "probes")) {
+		get_uint(p, v, w, 0, 10000000, &a->probes);
+	} else if (!strcmp(key, "port")) {
+		get_uint(p, v, w, 1, 65535, &a->port);
+	} else if (!strcmp(key, "rounds")) {
+		get_uint(p, v, w, 1, 1000, &a->rounds);
+	} else if (!strcmp(key, "scan")) {
+		const char *t = scalar(p, v, w);
+		if (!t)
+			return;
+		if (!strcmp(t, "syn"))
+			a->scan = LAB_NMAP_SYN;
+		else if (!strcmp(t, "connect"))
+			a->scan = LAB_NMAP_CONNECT;
+		else
+			perr(p, v, "%s: 'syn' or 'connect', not '%s'", w, t);
+	} else if (!strcmp(key, "dynamics")) {
+		const char *t = scalar(p, v, w);
+		if (!t)
+			return;
+		if (!strcmp(t, "flat"))
+			a->dynamics = LAB_DYN_FLAT;
+		else if (!strcmp(t, "pulse"))
+			a->dynamics = LAB_DYN_PULSE;
+		else if (!strcmp(t, "ramp-up"))
+			a->dynamics = LAB_DYN_RAMP_UP;
+		else if (!strcmp(t, "ramp-down"))
+			a->dynamics = LAB_DYN_RAMP_DOWN;
+		else
+			perr(p, v, "%s: flat, pulse, ramp-up or ramp-down, not '%s'", w, t);
+	} else if (!strcmp(key, "period")) {
+		if (get_time32(p, v, w, &a->period_ms) && a->period_ms < 10)
+			perr(p, v, "%s: at least 10ms", w);
+	} else if (!strcmp(key, "duty")) {
+		get_num(p, v, w, 0.01, 1, &a->duty);
+	} else if (!strcmp(key, "spoof")) {
+		get_bool(p, v, w, &a->spoof);
+	} else if (!strcmp(key, "start")) {
+		get_time32(p, v, w, &a->start_ms);
+	} else if (!strcmp(key, "duration")) {
+		get_time32(p, v, w, &a->duration_ms);
+	} else {
+		unknown(p, k, aa->what, key);
+	}
+}
+
+static void expect_key(pctx_t *p, const char *key, yaml_node_t *k, yaml_node_t *v, void *arg)
+{
+	lab_scenario_t *s = arg;
+	char w[96];
+	snprintf(w, sizeof w, "expect.%s", key);
+	double d;
+	if (!strcmp(key, "legit-misrouted-max"))
+		get_num(p, v, w, 0, 1, &s->expect.legit_misrouted_max);
+	else if (!strcmp(key, "legit-ok-min"))
+		get_num(p, v, w, 0, 1, &s->expect.legit_ok_min);
+	else if (!strcmp(key, "attack-reach-max")) {
+		if (get_num(p, v, w, 0, 1e12, &d))
+			s->expect.attack_reach_max = (long)d;
+	} else
+		unknown(p, k, "expect", key);
+}
+
+static void top_key(pctx_t *p, const char *key, yaml_node_t *k, yaml_node_t *v, void *arg)
+{
+	lab_scenario_t *s = arg;
+	if (!strcmp(key, "name")) {
+		get_str(p, v, "name", &s->name);
+	} else if (!strcmp(key, "description")) {
+		get_str(p, v, "description", &s->description);
+	} else if (!strcmp(key, "duration")) {
+		if (get_time32(p, v, "duration", &s->duration_ms) &&
+		    (s->duration_ms < 1000 || s->duration_ms > 3600000))
+			perr(p, v, "duration: between 1s and 1h");
+	} else if (!strcmp(key, "seed")) {
+		double d;
+		if (get_num(p, v, "seed", 0, 4294967295.0, &d))
+			s->seed = (uint64_t)d;
+	} else if (!strcmp(key, "gateway")) {
+		walk_map(p, v, "gateway", gw_key, s);
+	} else if (!strcmp(key, "dns")) {
+		walk_map(p, v, "dns", dns_key, s);
+	} else if (!strcmp(key, "legit")) {
+		walk_map(p, v, "legit", legit_key, s);
+	} else if (!strcmp(key, "expect")) {
+		s->expect.set = true;
+		walk_map(p, v, "expect", expect_key, s);
+	} else if (!strcmp(key, "attack")) {
+		if (v && v->type == YAML_SCALAR_NODE && !*(char *)v->data.scalar.value)
+			return;   /* "attack:" with nothing = none */
+		if (!v || v->type != YAML_SEQUENCE_NODE) {
+			perr(p, v, "attack: expected a list");
+			return;
+		}
+		size_t n = (size_t)(v->data.sequence.items.top - v->data.sequence.items.start);
+		if (n > 64) {
+			perr(p, v, "attack: at most 64 attackers");
+			return;
+		}
+		s->attacks = calloc(n ? n : 1, sizeof *s->attacks);
+		if (!s->attacks)
+			return;
+		for (size_t i = 0; i < n; i++) {
+			yaml_node_t *e = yaml_document_get_node(p->doc, v->data.sequence.items.start[i]);
+			lab_attack_t *a = &s->attacks[s->nattacks++];
+			struct atk_arg aa = { .a = a };
+			snprintf(aa.what, sizeof aa.what, "attack[%zu]", i);
+			a->line = e ? (int)e->start_mark.line + 1 : 0;
+			a->clients = 10;
+			a->protocols = LAB_HTTP;
+			a->think.kind = LAB_DIST_CONST;
+			a->think.mean = 1000;
+			a->think.scale = 1;
+			a->rate = 100;
+			a->port = 80;
+			a->rounds = 1;
+			a->duty = 0.5;
+			a->period_ms = 2000;
+			if (!walk_map(p, e, aa.what, atk_key, &aa))
+				continue;
+			if (!aa.has_type)
+				perr(p, e, "%s: 'type' is required", aa.what);
+			if (!a->name)
+				a->name = strdup(lab_attack_kind_name(a->kind));
+		}
+	} else {
+		unknown(p, k, "scenario", key);
+	}
+}
+
+static void defaults(lab_scenario_t *s)
+{
+	s->duration_ms = 60000;
+	s->seed = 1;
+	s->gateway.ttl_ms = 5000;
+	s->gateway.grace_ms = 2000;
+	s->gateway.pin_ms = 30000;
+	s->gateway.max_open_fraction = 0.1;
+	s->gateway.workers = 1;
+	s->dns.resolver = true;
+	s->dns.timeout_ms = 2000;
+	s->dns.retries = 2;
+	s->legit.clients = 50;
+	s->legit.protocols = LAB_HTTP;
+	s->legit.think.kind = LAB_DIST_NORMAL;
+	s->legit.think.mean = 1000;
+	s->legit.think.stddev = 1000;
+	s->legit.think.scale = 1;
+	s->legit.latency.kind = LAB_DIST_NONE;
+	s->legit.latency.scale = 1;
+	s->legit.timeout_ms = 5000;
+}
+
+static int load(pctx_t *p, yaml_parser_t *yp, lab_scenario_t **out)
+{
+	yaml_document_t doc;
+	if (!yaml_parser_load(yp, &doc)) {
+		char msg[300];
+		snprintf(msg, sizeof msg, "YAML syntax error: %s%s%s", yp->problem ? yp->problem : "?",
+			 yp->context ? " " : "", yp->context ? yp->context : "");
+		p->errors++;
+		if (p->diag)
+			p->diag(p->dctx, p->file, (int)yp->problem_mark.line + 1, msg);
+		return -EINVAL;
+	}
+	p->doc = &doc;
+	lab_scenario_t *s = calloc(1, sizeof *s);
+	if (!s) {
+		yaml_document_delete(&doc);
+		return -ENOMEM;
+	}
+	defaults(s);
+	s->path = strdup(p->file);
+	yaml_node_t *root = yaml_document_get_root_node(&doc);
+	if (!root) {
+		perr(p, NULL, "empty scenario file");
+	} else {
+		walk_map(p, root, "scenario", top_key, s);
+		if (!s->name)
+			perr(p, root, "scenario: 'name' is required");
+		if (!s->gateway.pool)
+			s->gateway.pool = strdup("198.51.100.0/24");
+		if (s->legit.clients && !s->legit.protocols)
+			s->legit.protocols = LAB_HTTP;
+		for (size_t i = 0; i < s->nattacks; i++) {
+			lab_attack_t *a = &s->attacks[i];
+			if (a->start_ms >= s->duration_ms)
+				perr(p, NULL, "attack[%zu] (line %d): starts after the scenario ends", i, a->line);
+		}
+	}
+	yaml_document_delete(&doc);
+	p->doc = NULL;
+	if (p->errors) {
+		lab_scenario_free(s);
+		return -EINVAL;
+	}
+	*out = s;
+	return 0;
+}
+
+int lab_scenario_load_buffer(const char *name, const char *buf, size_t len,
+			     lab_scenario_t **out, lab_diag_fn diag, void *ctx)
+{
+	pctx_t p = { .file = name, .diag = diag, .dctx = ctx };
+	yaml_parser_t yp;
+	if (!yaml_parser_initialize(&yp))
+		return -ENOMEM;
+	yaml_parser_set_input_string(&yp, (const unsigned char *)buf, len);
+	int rc = load(&p, &yp, out);
+	yaml_parser_delete(&yp);
+	return rc;
+}
+
+int lab_scenario_load(const char *path, lab_scenario_t **out, lab_diag_fn diag, void *ctx)
+{
+	FILE *f = fopen(path, "rb");
+	if (!f) {
+		char msg[300];
+		snprintf(msg, sizeof msg, "cannot open: %s", strerror(errno));
+		if (diag)
+			diag(ctx, path, 0, msg);
+		return -errno;
+	}
+	pctx_t p = { .file = path, .diag = diag, .dctx = ctx };
+	yaml_parser_t yp;
+	if (!yaml_parser_initialize(&yp)) {
+		fclose(f);
+		return -ENOMEM;
+	}
+	yaml_parser_set_input_file(&yp, f);
+	int rc = load(&p, &yp, out);
+	yaml_parser_delete(&yp);
+	fclose(f);
+	return rc;
+}
+
+void lab_scenario_free(lab_scenario_t *s)
+{
+	if (!s)
+		return;
+	for (size_t i = 0; i < s->nattacks; i++)
+		free(s->attacks[i].name);
+	free(s->attacks);
+	free(s->path);
+	free(s->name);
+	free(s->description);
+	free(s->gateway.pool);
+	free(s);
+}

@@ -1,0 +1,115 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+/*
+ * fluxlab scenarios: a YAML file describing one experiment (topology knobs
+ * of the gateway, legitimate clients, attackers, what to expect). Parsing is
+ * pure apart from reading the file: the result is a plain struct, every
+ * diagnostic carries file:line and goes through a callback, so the parser is
+ * unit-tested without namespaces. The format is documented in lab/README.md.
+ */
+#ifndef FG_LAB_SCENARIO_H
+#define FG_LAB_SCENARIO_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+enum lab_dist {
+	LAB_DIST_NONE = 0,     /* always 0 */
+	LAB_DIST_CONST,        /* always mean */
+	LAB_DIST_NORMAL,       /* normal(mean, stddev) truncated at 0 */
+	LAB_DIST_EXP,          /* exponential with this mean */
+	LAB_DIST_PARETO,       /* Pareto(shape, min) */
+	LAB_DIST_GAMMA,        /* gamma(shape, scale) */
+	LAB_DIST_UNIFORM,      /* uniform in [min, max] */
+};
+
+/* A random duration; every time is in milliseconds (double) before scale. */
+typedef struct lab_dist_spec {
+	enum lab_dist kind;
+	double mean, stddev, shape, scale_param, min, max;
+	double scale;          /* multiplies every sample, default 1 */
+} lab_dist_spec_t;
+
+enum lab_proto { LAB_HTTP = 1u << 0, LAB_HTTPS = 1u << 1, LAB_SSH = 1u << 2, LAB_SMTP = 1u << 3 };
+
+enum lab_attack_kind {
+	LAB_ATK_INVALID = 1,   /* application sessions straight to pool addresses */
+	LAB_ATK_AWARE,         /* random probing with replacement */
+	LAB_ATK_SWEEP,         /* built-in sequential sweep, until the first real hit */
+	LAB_ATK_NMAP,          /* real nmap */
+	LAB_ATK_MASSCAN,       /* real masscan */
+	LAB_ATK_DNS_FLOOD,     /* DNS queries at fluxgated */
+	LAB_ATK_SYN_FLOOD,     /* TCP SYNs at the pool */
+};
+
+enum lab_dynamics { LAB_DYN_FLAT = 0, LAB_DYN_PULSE, LAB_DYN_RAMP_UP, LAB_DYN_RAMP_DOWN };
+enum lab_nmap_scan { LAB_NMAP_SYN = 0, LAB_NMAP_CONNECT };
+
+typedef struct lab_attack {
+	enum lab_attack_kind kind;
+	char *name;            /* label in the report (default: the type) */
+	unsigned clients;      /* invalid: concurrent sessions */
+	unsigned protocols;    /* invalid: LAB_* mask */
+	lab_dist_spec_t think; /* invalid: think time */
+	double rate;           /* aware/sweep: probes/s; floods: packets/s (peak) */
+	unsigned probes;       /* aware: budget (0 = until the end) */
+	unsigned port;         /* aware/sweep/scanners/syn-flood: TCP port */
+	enum lab_nmap_scan scan;   /* nmap */
+	unsigned rounds;       /* nmap/masscan/sweep: times over the pool */
+	enum lab_dynamics dynamics;
+	uint32_t period_ms;    /* pulse period */
+	double duty;           /* pulse: fraction of the period on */
+	bool spoof;            /* floods: random source addresses */
+	uint32_t start_ms, duration_ms;  /* when it runs (duration 0 = to the end) */
+	int line;
+} lab_attack_t;
+
+typedef struct lab_scenario {
+	char *path;
+	char *name;
+	char *description;
+	uint32_t duration_ms;  /* traffic phase */
+	uint64_t seed;
+	struct {
+		char *pool;            /* IPv4 CIDR, default 198.51.100.0/24 */
+		uint32_t ttl_ms, grace_ms, pin_ms;
+		double max_open_fraction;
+		unsigned workers;      /* fluxgated DNS workers (0 = auto) */
+		uint32_t ct_time_wait_s;   /* gateway nf_conntrack TIME_WAIT (0 = kernel default) */
+	} gateway;
+	struct {
+		bool resolver;         /* true: via unbound; false: stub at fluxgated */
+		uint32_t timeout_ms;   /* per query before a retry */
+		unsigned retries;
+	} dns;
+	struct {
+		unsigned clients;
+		unsigned protocols;    /* LAB_* mask */
+		lab_dist_spec_t think;
+		lab_dist_spec_t latency;   /* one-way, added before every send */
+		uint32_t timeout_ms;   /* per application exchange */
+	} legit;
+	lab_attack_t *attacks;
+	size_t nattacks;
+	struct {
+		bool set;
+		double legit_misrouted_max;    /* ratio, e.g. 0 */
+		long attack_reach_max;         /* real-server hits by attackers */
+		double legit_ok_min;           /* fraction of legit sessions that reached the real server */
+	} expect;
+} lab_scenario_t;
+
+/* One problem: file, line (0 if none) and message. */
+typedef void (*lab_diag_fn)(void *ctx, const char *file, int line, const char *msg);
+
+int lab_scenario_load(const char *path, lab_scenario_t **out, lab_diag_fn diag, void *ctx);
+int lab_scenario_load_buffer(const char *name, const char *buf, size_t len,
+			     lab_scenario_t **out, lab_diag_fn diag, void *ctx);
+void lab_scenario_free(lab_scenario_t *s);
+
+const char *lab_attack_kind_name(enum lab_attack_kind k);
+const char *lab_dist_name(enum lab_dist d);
+/* "http,ssh" form of a protocol mask into buf */
+const char *lab_proto_names(unsigned mask, char *buf, size_t len);
+
+#endif
