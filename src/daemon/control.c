@@ -315,7 +315,7 @@ static int with_nat(const fg_snapshot_t *snap, fg_nat_t **nat)
 	return ops->open(fg_grant_engine_natcfg(snap->grants), nat);
 }
 
-static void handle(int fd, const fg_control_env_t *env, unsigned cmd,
+static void handle(int fd, fg_control_env_t *env, unsigned cmd,
 		   const char **args, int nargs, fg_control_t *ctl)
 {
 	const fg_snapshot_t *snap = fg_server_snapshot(env->srv);
@@ -390,6 +390,13 @@ static void handle(int fd, const fg_control_env_t *env, unsigned cmd,
 			send_error(fd, rc, "%s", fg_strerror(rc));
 			return;
 		}
+		if (cmd == FG_CTL_QUARANTINE) {
+			env->quarantines++;
+			fg_evlog_quarantine(env->evlog, fam, a, ms, "fluxctl");
+		} else {
+			env->releases++;
+			fg_evlog_release(env->evlog, fam, a, "fluxctl");
+		}
 		log_info("%s %s%s%s", cmd == FG_CTL_QUARANTINE ? "quarantined" : "released",
 			 args[0], nargs >= 2 ? " for " : "", nargs >= 2 ? args[1] : "");
 		res = json_pack("{ss ss sI}", "action", fg_ctl_cmd_name(cmd), "address", args[0],
@@ -426,7 +433,7 @@ static void handle(int fd, const fg_control_env_t *env, unsigned cmd,
 	json_decref(res);
 }
 
-void fg_control_serve(fg_control_t *ctl, const fg_control_env_t *env)
+void fg_control_serve(fg_control_t *ctl, fg_control_env_t *env)
 {
 	int fd = accept4(ctl->fd, NULL, NULL, SOCK_CLOEXEC);
 	if (fd < 0)

@@ -22,12 +22,14 @@ typedef struct fg_control_env {
 	int (*reload)(void *ctx, char *errbuf, size_t errlen);
 	void *ctx;
 	uint64_t start_time;       /* CLOCK_REALTIME seconds at start */
+	fg_evlog_t *evlog;         /* quarantine/release events (may be NULL) */
+	uint64_t quarantines, releases;   /* counted here, read by metrics */
 } fg_control_env_t;
 
 int fg_control_open(const char *path, fg_control_t **out);
 int fg_control_fd(const fg_control_t *ctl);
 /* Accept and serve one pending connection (call when the fd is readable). */
-void fg_control_serve(fg_control_t *ctl, const fg_control_env_t *env);
+void fg_control_serve(fg_control_t *ctl, fg_control_env_t *env);
 void fg_control_close(fg_control_t *ctl);
 
 /* Counters of rejected control requests (bad framing, unknown command). */

@@ -24,11 +24,17 @@
 #include "conf/conf.h"
 #include "conf/zonebuild.h"
 #include "daemon/control.h"
+#include "daemon/eventlog.h"
+#include "daemon/metrics.h"
+#include "daemon/nflog.h"
 #include "daemon/privsep.h"
 #include "daemon/server.h"
 #include "grant/engine.h"
 
 #define FG_VERSION "0.1.0"
+#ifndef FG_COMMIT
+#define FG_COMMIT ""
+#endif
 #define DEFAULT_CONF "/etc/fluxgate/fluxgate.conf"
 
 struct diag_ctx {
@@ -105,6 +111,8 @@ fail:
 struct reload_ctx {
 	const char *path;
 	fg_server_t *srv;
+	fg_evlog_t *evlog;
+	uint64_t ok, failed;
 };
 
 /* SIGHUP and `fluxctl reload`: a config that fails to load or to apply
@@ -122,14 +130,108 @@ static int do_reload(void *vctx, char *errbuf, size_t errlen)
 		snprintf(errbuf, errlen, "%u error%s in %s (see the log); keeping the running configuration",
 			 rd.count ? rd.count : 1, rd.count == 1 ? "" : "s", r->path);
 		log_err("reload failed: %s", errbuf);
+		r->failed++;
+		fg_evlog_reload(r->evlog, false, r->path, 0, 0, errbuf);
 		sd_notify(0, "READY=1\nSTATUS=reload failed, running the previous configuration");
 		return rc;
 	}
 	fg_server_swap(r->srv, next);
+	r->ok++;
+	fg_evlog_reload(r->evlog, true, r->path, (uint32_t)next->conf->nzones,
+			(uint32_t)next->conf->nservices, NULL);
 	sd_notify(0, "READY=1\nSTATUS=reloaded");
 	log_info("reload done (%zu zones, %zu services)", next->conf->nzones,
 		 next->conf->nservices);
 	return 0;
+}
+
+/* Everything the metrics collector and the NFLOG callback read. */
+struct daemon_ctx {
+	fg_server_t *srv;
+	fg_control_t *ctl;
+	fg_control_env_t *env;
+	struct reload_ctx *reload;
+	fg_evlog_t *evlog;
+	fg_nflog_t *nflog;
+	uint64_t decoy_hits;
+	double start_time;
+};
+
+/* A pool hit sent to the decoys (logged by the kernel rule, rate-limited). */
+static void on_decoy(void *vctx, const fg_pkt_info_t *pkt, const char *prefix)
+{
+	struct daemon_ctx *d = vctx;
+	fg_ev_flow_t flow = {
+		.sfamily = pkt->family, .dfamily = pkt->family, .proto = pkt->proto,
+		.sport = pkt->sport, .dport = pkt->dport,
+	};
+	memcpy(flow.src, pkt->src, 16);
+	memcpy(flow.dst, pkt->dst, 16);
+	d->decoy_hits++;
+	fg_evlog_decoy(d->evlog, &flow, prefix && *prefix ? prefix : "not granted", NULL);
+}
+
+static void collect_pool(void *ctx, const char *id, int family, uint64_t size, uint64_t open)
+{
+	fg_metrics_t *m = ctx;
+	if (m->npools >= FG_METRICS_MAX_POOLS)
+		return;
+	fg_metrics_pool_t *p = &m->pools[m->npools++];
+	snprintf(p->id, sizeof(p->id), "%s", id);
+	p->family = family;
+	p->size = size;
+	p->open = open;
+}
+
+static void collect(void *vctx, fg_metrics_t *m)
+{
+	struct daemon_ctx *d = vctx;
+	const fg_snapshot_t *snap = fg_server_snapshot(d->srv);
+
+	m->build.version = FG_VERSION;
+	m->build.commit = FG_COMMIT;
+	m->start_time = d->start_time;
+	for (unsigned i = 0; i < fg_server_nworkers(d->srv); i++) {
+		const fg_worker_stats_t *s = fg_server_worker_stats(d->srv, i);
+		m->queries_udp += s->queries_udp;
+		m->queries_tcp += s->queries_tcp;
+		for (int k = 0; k < FG_MQ_COUNT; k++)
+			m->queries_by_qtype[k] += s->qtype[k];
+		for (int k = 0; k < 24; k++)
+			m->responses_by_rcode[k] += s->rcode[k];
+		m->dropped += s->dropped;
+		m->truncated += s->truncated;
+		m->send_errors += s->send_errors;
+		m->tcp_accepted += s->tcp_accepted;
+		m->tcp_rejected += s->tcp_rejected;
+		m->tcp_idle_closed += s->tcp_idle_closed;
+		fg_hist_snapshot_add(&m->grant_latency, &s->grant_latency);
+	}
+	if (snap->grants) {
+		uint64_t sc[3];
+		fg_grant_engine_counters(snap->grants, sc, &m->grant_forced_reuse,
+					 &m->grant_commit_failures);
+		for (size_t i = 0; i < snap->conf->nservices && i < FG_METRICS_MAX_SERVICES; i++) {
+			fg_metrics_service_t *ms = &m->services[m->nservices++];
+			snprintf(ms->id, sizeof(ms->id), "%s", snap->conf->services[i].id);
+			fg_grant_engine_service_counters(snap->grants, (uint32_t)i, ms->grants,
+							 &ms->grant_failures);
+			ms->answers = ms->grants[0] + ms->grants[1] + ms->grants[2];
+		}
+		fg_grant_engine_pools(snap->grants, collect_pool, m);
+	}
+	m->decoy_hits = d->decoy_hits;
+	m->quarantines = d->env->quarantines;
+	m->releases = d->env->releases;
+	m->netlink_errors = d->nflog ? fg_nflog_errors(d->nflog) : 0;
+	if (fg_metrics_read_conntrack(&m->conntrack_entries, &m->conntrack_max) == 0)
+		m->has_conntrack = true;
+	m->events_written = fg_evlog_written(d->evlog);
+	m->events_dropped = fg_evlog_dropped(d->evlog);
+	m->event_write_errors = fg_evlog_write_errors(d->evlog);
+	m->control_errors = fg_control_errors(d->ctl);
+	m->reloads_ok = d->reload->ok;
+	m->reloads_failed = d->reload->failed;
 }
 
 static enum fg_log_level parse_level(const char *s)
@@ -275,6 +377,15 @@ int main(int argc, char **argv)
 		fg_snapshot_free(snap);
 		return 1;
 	}
+	/* The NFLOG subscription needs CAP_NET_ADMIN to bind its group; the
+	 * socket stays usable for receiving after the drop. */
+	struct daemon_ctx dctx = { .srv = srv, .ctl = ctl, .start_time = (double)time(NULL) };
+	if (separate && snap->grants && snap->conf->decoy.set) {
+		rc = fg_nflog_open(FG_DECOY_NFLOG_GROUP, on_decoy, &dctx, &dctx.nflog);
+		if (rc < 0)
+			log_warn("decoy events disabled: NFLOG group %d: %s", FG_DECOY_NFLOG_GROUP,
+				 fg_strerror(rc));
+	}
 	/* sockets are bound: nothing privileged is left to do on this side */
 	if (separate) {
 		struct passwd *pw = getpwnam(user_buf);
@@ -288,6 +399,19 @@ int main(int argc, char **argv)
 			return 1;
 		}
 	}
+	/* threads start only now, after the drop, so they inherit it */
+	if (snap->conf->log.file) {
+		rc = fg_evlog_open(snap->conf->log.file, 0, &dctx.evlog);
+		if (rc < 0) {
+			log_err("event log %s: %s (the directory must be writable by user %s)",
+				snap->conf->log.file, fg_strerror(rc), separate ? user_buf : "root");
+			fg_nflog_close(dctx.nflog);
+			fg_server_stop(srv);
+			fg_control_close(ctl);
+			return 1;
+		}
+		fg_server_set_evlog(srv, dctx.evlog);
+	}
 	rc = fg_server_run(srv);
 	if (rc < 0) {
 		log_err("cannot start workers: %s", fg_strerror(rc));
@@ -298,9 +422,18 @@ int main(int argc, char **argv)
 	log_info("fluxgated %s ready (%zu zones, %zu services, control %s)", FG_VERSION,
 		 snap->conf->nzones, snap->conf->nservices, ctl_path);
 
-	struct reload_ctx rctx = { .path = path, .srv = srv };
+	struct reload_ctx rctx = { .path = path, .srv = srv, .evlog = dctx.evlog };
 	fg_control_env_t env = { .srv = srv, .reload = do_reload, .ctx = &rctx,
-				 .start_time = (uint64_t)time(NULL) };
+				 .start_time = (uint64_t)time(NULL), .evlog = dctx.evlog };
+	dctx.env = &env;
+	dctx.reload = &rctx;
+	fg_metrics_srv_t *msrv = NULL;
+	if (snap->conf->metrics.set) {
+		rc = fg_metrics_start((const struct sockaddr *)&snap->conf->metrics.listen.ss,
+				      snap->conf->metrics.listen.len, collect, &dctx, &msrv);
+		if (rc < 0)
+			log_err("metrics endpoint: %s (metrics disabled)", fg_strerror(rc));
+	}
 	int sfd = signalfd(-1, &sigs, SFD_CLOEXEC);
 	int ep = epoll_create1(EPOLL_CLOEXEC);
 	struct epoll_event ev = { .events = EPOLLIN, .data.fd = sfd };
@@ -309,6 +442,14 @@ int main(int argc, char **argv)
 	epoll_ctl(ep, EPOLL_CTL_ADD, ev.data.fd, &ev);
 	if (fg_privsep_signal_fd() >= 0) {
 		ev.data.fd = fg_privsep_signal_fd();
+		epoll_ctl(ep, EPOLL_CTL_ADD, ev.data.fd, &ev);
+	}
+	if (msrv) {
+		ev.data.fd = fg_metrics_fd(msrv);
+		epoll_ctl(ep, EPOLL_CTL_ADD, ev.data.fd, &ev);
+	}
+	if (dctx.nflog) {
+		ev.data.fd = fg_nflog_fd(dctx.nflog);
 		epoll_ctl(ep, EPOLL_CTL_ADD, ev.data.fd, &ev);
 	}
 
@@ -336,6 +477,14 @@ int main(int argc, char **argv)
 				fg_control_serve(ctl, &env);
 				continue;
 			}
+			if (msrv && evs[i].data.fd == fg_metrics_fd(msrv)) {
+				fg_metrics_dispatch(msrv);
+				continue;
+			}
+			if (dctx.nflog && evs[i].data.fd == fg_nflog_fd(dctx.nflog)) {
+				fg_nflog_dispatch(dctx.nflog);
+				continue;
+			}
 			int signo = 0;
 			if (evs[i].data.fd == sfd) {
 				struct signalfd_siginfo si;
@@ -353,6 +502,11 @@ int main(int argc, char **argv)
 			} else if (signo == SIGHUP) {
 				char err[256];
 				do_reload(&rctx, err, sizeof(err));
+			} else if (signo == SIGUSR1 && dctx.evlog) {
+				/* logrotate moved the file: write to a new one */
+				rc = fg_evlog_reopen(dctx.evlog);
+				if (rc < 0)
+					log_err("event log reopen: %s", fg_strerror(rc));
 			}
 		}
 	}
@@ -361,8 +515,11 @@ int main(int argc, char **argv)
 		close(ep);
 	if (sfd >= 0)
 		close(sfd);
+	fg_metrics_stop(msrv);
 	fg_control_close(ctl);
 	fg_server_stop(srv);
+	fg_nflog_close(dctx.nflog);
+	fg_evlog_close(dctx.evlog);
 	log_info("stopped");
 	return 0;
 }

@@ -74,6 +74,7 @@ struct fg_server {
 	uint32_t tcp_idle_ms;
 	_Atomic int tcp_clients;
 	_Atomic bool stop;
+	fg_evlog_t *evlog;
 	fg_worker_t **workers;
 	unsigned nstarted;         /* threads running (joined at stop) */
 };
@@ -185,6 +186,31 @@ static fg_grant_worker_t *worker_grants(fg_worker_t *w, const fg_snapshot_t *sna
 	return w->gw;
 }
 
+static const char *const scope_names[] = { "client", "net", "any" };
+
+/* dns + grant events of one service answer (formatted here, written by the
+ * event log's own thread; dropped and counted when it falls behind). */
+static void log_grant_event(fg_evlog_t *ev, const fg_snapshot_t *snap,
+			    const fg_grant_req_t *r, bool ok, bool tcp,
+			    const fg_dns_result_t *res)
+{
+	char qname[FG_DNS_MAXNAME * 4 + 2], addr[INET6_ADDRSTRLEN] = "";
+	const char *svc = r->service_id < snap->conf->nservices
+				  ? snap->conf->services[r->service_id].id : "?";
+	int fam = r->qtype == FG_TYPE_AAAA ? AF_INET6 : AF_INET;
+	if (fg_dns_name_to_text(r->q->qname, qname, sizeof(qname)) < 0)
+		strcpy(qname, "?");
+	const char *scope = ok && r->scope <= 2 ? scope_names[r->scope] : NULL;
+	if (ok)
+		inet_ntop(fam, r->addr, addr, sizeof(addr));
+	fg_evlog_dns(ev, (const struct sockaddr *)r->peer, NULL,
+		     tcp ? IPPROTO_TCP : IPPROTO_UDP, qname, r->qtype,
+		     (uint8_t)res->rcode, scope, ok ? addr : NULL, ok ? r->ttl : 0);
+	if (ok)
+		fg_evlog_grant(ev, (const struct sockaddr *)r->peer, svc, scope, NULL, addr,
+			       NULL, r->ttl * 1000u);
+}
+
 /* Resolve `n` pending service queries and build their answers. A batch
  * whose grant failed is answered SERVFAIL: never an unacknowledged address. */
 static void grant_and_answer(fg_worker_t *w, const fg_snapshot_t *snap,
@@ -193,7 +219,13 @@ static void grant_and_answer(fg_worker_t *w, const fg_snapshot_t *snap,
 			     fg_dns_result_t *results)
 {
 	fg_grant_worker_t *gw = worker_grants(w, snap);
+	struct timespec t0, t1;
+	clock_gettime(CLOCK_MONOTONIC, &t0);
 	int rc = gw ? fg_grant_resolve(snap->grants, gw, reqs, n) : -FG_EGRANT;
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	fg_hist_observe_ns(&w->stats.grant_latency,
+			   (uint64_t)(t1.tv_sec - t0.tv_sec) * 1000000000u +
+			   (uint64_t)(t1.tv_nsec - t0.tv_nsec));
 
 	for (size_t i = 0; i < n; i++) {
 		bool ok = rc >= 0 && reqs[i].ok;
@@ -209,6 +241,8 @@ static void grant_and_answer(fg_worker_t *w, const fg_snapshot_t *snap,
 			w->stats.service_answers++;
 		else
 			w->stats.grant_failures++;
+		if (w->srv->evlog)
+			log_grant_event(w->srv->evlog, snap, &reqs[i], ok, tcp, &results[i]);
 	}
 }
 
@@ -251,6 +285,8 @@ static void udp_batch(fg_worker_t *w, int fd)
 		if (w->rmsg[i].msg_hdr.msg_flags & MSG_TRUNC)
 			len = 0;   /* bigger than any query we accept: drop */
 		fg_dns_answer(snap->db, pkt, len, false, w->sbuf[i], UDP_SBUF, &w->q[i], &res[i]);
+		if (w->q[i].has_question)
+			w->stats.qtype[fg_metrics_qtype_index(w->q[i].qtype)]++;
 		if (res[i].kind == FG_ANSWER_SERVICE) {
 			fg_grant_req_t *g = &w->greq[npend];
 			memset(g, 0, sizeof(*g));
@@ -412,6 +448,8 @@ static int tcp_process(fg_worker_t *w, unsigned slot, const fg_snapshot_t *snap)
 		fg_dns_result_t r;
 		fg_dns_answer(snap->db, c->rbuf + off + 2, mlen, true, c->wbuf + 2,
 			      TCP_MSG_MAX, &q, &r);
+		if (q.has_question)
+			w->stats.qtype[fg_metrics_qtype_index(q.qtype)]++;
 		if (r.kind == FG_ANSWER_SERVICE) {
 			fg_grant_req_t g = { .q = &q, .peer = &c->peer,
 					     .service_id = r.service_id, .qtype = r.qtype };
@@ -682,6 +720,11 @@ void fg_server_swap(fg_server_t *srv, fg_snapshot_t *snap)
 	fg_snapshot_t *old = atomic_exchange_explicit(&srv->snap, snap, memory_order_acq_rel);
 	wait_quiescent(srv);
 	fg_snapshot_free(old);
+}
+
+void fg_server_set_evlog(fg_server_t *srv, fg_evlog_t *ev)
+{
+	srv->evlog = ev;
 }
 
 void fg_server_stop(fg_server_t *srv)

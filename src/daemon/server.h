@@ -26,6 +26,8 @@
 #include <stdint.h>
 
 #include "conf/conf.h"
+#include "daemon/eventlog.h"
+#include "daemon/metrics.h"
 #include "dns/zone.h"
 
 struct fg_grant_engine;
@@ -46,6 +48,8 @@ typedef struct fg_worker_stats {
 	_Atomic uint64_t grant_failures;   /* SERVFAIL because a grant failed */
 	_Atomic uint64_t tcp_accepted, tcp_rejected, tcp_idle_closed;
 	_Atomic uint64_t send_errors;
+	_Atomic uint64_t qtype[FG_MQ_COUNT];  /* queries by type */
+	fg_hist_t grant_latency;           /* fg_grant_resolve() wall time */
 } fg_worker_stats_t;
 
 typedef struct fg_server fg_server_t;
@@ -66,6 +70,9 @@ const fg_snapshot_t *fg_server_snapshot(const fg_server_t *srv);
 
 unsigned fg_server_nworkers(const fg_server_t *srv);
 const fg_worker_stats_t *fg_server_worker_stats(const fg_server_t *srv, unsigned i);
+
+/* Event log for dns/grant events (NULL: none). Set before fg_server_run. */
+void fg_server_set_evlog(fg_server_t *srv, fg_evlog_t *ev);
 
 void fg_server_stop(fg_server_t *srv);
 

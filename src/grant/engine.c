@@ -52,6 +52,8 @@ typedef struct svc_rt {
 	uint32_t ttl_ms, grace_ms, min_interval_ms;
 	enum fg_rotation rotation;
 	double max_open_fraction;
+	_Atomic uint64_t grants[3];   /* by scope */
+	_Atomic uint64_t failures;    /* requests that got no grant */
 } svc_rt_t;
 
 struct fg_grant_engine {
@@ -264,6 +266,9 @@ int fg_grant_engine_new(const fg_conf_t *conf, fg_grant_engine_t *prev,
 		.grant_set_size = conf->nat.grant_set_size ? conf->nat.grant_set_size : 1048576,
 		.decoy_mark = 0x666,
 		.route_table = 4666,
+		/* decoy hits are logged to this NFLOG group (rate-limited in
+		 * the rule) and become `decoy` events */
+		.nflog_group = FG_DECOY_NFLOG_GROUP,
 	};
 	if (conf->decoy.set) {
 		/* the first next hop serves both families unless an IPv6 one
@@ -515,6 +520,8 @@ int fg_grant_resolve(fg_grant_engine_t *eng, fg_grant_worker_t *w,
 		fg_scope_decide(r->peer, r->q, family, eng->direct, eng->ndirect, &sd);
 		if (choose(eng, w, r, &sd, now, &w->grants[ng]) == 0)
 			idx[ng++] = i;
+		else if (r->service_id < eng->nsvcs)
+			eng->svcs[r->service_id].failures++;
 	}
 	pthread_mutex_unlock(&eng->shared->lock);
 	if (!ng)
@@ -527,13 +534,16 @@ int fg_grant_resolve(fg_grant_engine_t *eng, fg_grant_worker_t *w,
 		for (size_t k = 0; k < ng; k++) {
 			reqs[idx[k]].ok = true;
 			eng->grants[w->grants[k].scope]++;
+			eng->svcs[reqs[idx[k]].service_id].grants[w->grants[k].scope]++;
 		}
 		return (int)ng;
 	}
 	eng->commit_failures++;
 	log_warn("grant commit of %zu grants failed: %s", ng, fg_strerror(rc));
-	if (ng == 1)
+	if (ng == 1) {
+		eng->svcs[reqs[idx[0]].service_id].failures++;
 		return rc;
+	}
 	/* The transaction is atomic: nothing of it was installed. One element
 	 * the kernel refuses (e.g. nested subnet grants on one address) must
 	 * not cost the whole batch its answers, so retry one by one; each
@@ -543,9 +553,11 @@ int fg_grant_resolve(fg_grant_engine_t *eng, fg_grant_worker_t *w,
 		if (w->ops->commit(w->nat, &w->grants[k], 1) == 0) {
 			reqs[idx[k]].ok = true;
 			eng->grants[w->grants[k].scope]++;
+			eng->svcs[reqs[idx[k]].service_id].grants[w->grants[k].scope]++;
 			okn++;
 		} else {
 			eng->commit_failures++;
+			eng->svcs[reqs[idx[k]].service_id].failures++;
 		}
 	}
 	return okn ? okn : rc;
@@ -596,4 +608,15 @@ bool fg_grant_engine_service_has(const fg_grant_engine_t *eng, uint32_t service_
 		return false;
 	const pool_state_t *ps = eng->svcs[service_id].pool[fam_idx(family)];
 	return ps && fg_pool_contains(ps->pool, addr);
+}
+
+int fg_grant_engine_service_counters(const fg_grant_engine_t *eng, uint32_t service_id,
+				     uint64_t grants[3], uint64_t *failures)
+{
+	if (service_id >= eng->nsvcs)
+		return -ENOENT;
+	for (int i = 0; i < 3; i++)
+		grants[i] = eng->svcs[service_id].grants[i];
+	*failures = eng->svcs[service_id].failures;
+	return 0;
 }

@@ -1,0 +1,259 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+/*
+ * Client-side DNS latency meter for bench/grant/run.sh.
+ *
+ * Keeps OUT queries in flight on one UDP socket (closed loop), stamps each
+ * query when it is sent and its answer when it is received
+ * (CLOCK_MONOTONIC), and prints the latency percentiles of the answered
+ * queries. With a granted name every answer carries a fresh grant that the
+ * daemon committed to the kernel before answering, so this is query sent ->
+ * answer received: the grant latency seen by a client, network and client
+ * overhead included (a few microseconds on a veth).
+ *
+ *   grant_lat -s SERVER -n NAME [-t A|AAAA] [-c COUNT | -d SECONDS]
+ *             [-q OUTSTANDING] [-b SOURCE]
+ *
+ * Output, one line:
+ *   sent=N answered=N with_addr=N lost=N secs=S qps=Q p50_us=.. p90_us=..
+ *   p99_us=.. p999_us=.. max_us=..
+ * with_addr: NOERROR answers holding an address of the asked type.
+ */
+#define _GNU_SOURCE
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#define MAXOUT 4096
+#define TIMEOUT_NS 2000000000ull
+
+static uint64_t now_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+static int parse_addr(const char *s, uint16_t port, struct sockaddr_storage *ss, socklen_t *len)
+{
+	struct sockaddr_in *s4 = (struct sockaddr_in *)ss;
+	struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)ss;
+
+	memset(ss, 0, sizeof(*ss));
+	if (inet_pton(AF_INET, s, &s4->sin_addr) == 1) {
+		s4->sin_family = AF_INET;
+		s4->sin_port = htons(port);
+		*len = sizeof(*s4);
+		return AF_INET;
+	}
+	if (inet_pton(AF_INET6, s, &s6->sin6_addr) == 1) {
+		s6->sin6_family = AF_INET6;
+		s6->sin6_port = htons(port);
+		*len = sizeof(*s6);
+		return AF_INET6;
+	}
+	return -1;
+}
+
+static size_t encode_name(uint8_t *out, const char *name)
+{
+	size_t n = 0;
+	const char *p = name;
+
+	while (*p) {
+		const char *dot = strchr(p, '.');
+		size_t l = dot ? (size_t)(dot - p) : strlen(p);
+		if (l == 0 || l > 63)
+			break;
+		out[n++] = (uint8_t)l;
+		memcpy(out + n, p, l);
+		n += l;
+		p += l;
+		if (*p == '.')
+			p++;
+	}
+	out[n++] = 0;
+	return n;
+}
+
+static size_t skip_name(const uint8_t *m, size_t len, size_t off)
+{
+	while (off < len) {
+		uint8_t l = m[off];
+		if (l == 0)
+			return off + 1;
+		if ((l & 0xc0) == 0xc0)
+			return off + 2 <= len ? off + 2 : 0;
+		if (l & 0xc0)
+			return 0;
+		off += 1u + l;
+	}
+	return 0;
+}
+
+/* 1 when a NOERROR answer holds a record of qtype */
+static int has_addr(const uint8_t *m, size_t len, uint16_t qtype)
+{
+	if (len < 12 || (m[3] & 0x0f))
+		return 0;
+	unsigned qd = (unsigned)(m[4] << 8 | m[5]), an = (unsigned)(m[6] << 8 | m[7]);
+	size_t off = 12;
+	for (unsigned i = 0; i < qd; i++) {
+		if (!(off = skip_name(m, len, off)) || off + 4 > len)
+			return 0;
+		off += 4;
+	}
+	for (unsigned i = 0; i < an; i++) {
+		if (!(off = skip_name(m, len, off)) || off + 10 > len)
+			return 0;
+		uint16_t type = (uint16_t)(m[off] << 8 | m[off + 1]);
+		uint16_t rdlen = (uint16_t)(m[off + 8] << 8 | m[off + 9]);
+		if (type == qtype)
+			return 1;
+		off += 10u + rdlen;
+	}
+	return 0;
+}
+
+static int cmp_u32(const void *a, const void *b)
+{
+	uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+	return x < y ? -1 : x > y;
+}
+
+int main(int argc, char **argv)
+{
+	const char *server = NULL, *name = NULL, *src = NULL;
+	uint16_t qtype = 1;
+	long count = 0;
+	double secs = 0;
+	int out = 1, opt;
+
+	while ((opt = getopt(argc, argv, "s:n:t:c:d:q:b:")) != -1) {
+		switch (opt) {
+		case 's': server = optarg; break;
+		case 'n': name = optarg; break;
+		case 't': qtype = strcmp(optarg, "AAAA") == 0 ? 28 : 1; break;
+		case 'c': count = strtol(optarg, NULL, 10); break;
+		case 'd': secs = strtod(optarg, NULL); break;
+		case 'q': out = atoi(optarg); break;
+		case 'b': src = optarg; break;
+		default: goto usage;
+		}
+	}
+	if (!server || !name || (count <= 0 && secs <= 0) || out < 1 || out > MAXOUT)
+		goto usage;
+
+	struct sockaddr_storage ss, bs;
+	socklen_t slen, blen;
+	int fam = parse_addr(server, 53, &ss, &slen);
+	if (fam < 0 || (src && parse_addr(src, 0, &bs, &blen) != fam))
+		goto usage;
+	int fd = socket(fam, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	int buf = 4 << 20;
+	setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &buf, sizeof(buf));
+	if (fd < 0 || (src && bind(fd, (struct sockaddr *)&bs, blen) < 0) ||
+	    connect(fd, (struct sockaddr *)&ss, slen) < 0) {
+		perror("socket");
+		return 1;
+	}
+
+	uint8_t q[300];
+	q[2] = 0x01; q[3] = 0; q[4] = 0; q[5] = 1;
+	memset(q + 6, 0, 6);
+	size_t qn = 12 + encode_name(q + 12, name);
+	q[qn++] = (uint8_t)(qtype >> 8);
+	q[qn++] = (uint8_t)qtype;
+	q[qn++] = 0;
+	q[qn++] = 1;
+
+	/* slot i of the ring is query id i; a slot is busy while in flight */
+	static uint64_t sent_at[65536];
+	static uint8_t busy[65536];
+	size_t cap = count > 0 ? (size_t)count : 1 << 20, nlat = 0;
+	uint32_t *lat = malloc(cap * sizeof(*lat));
+	if (!lat)
+		return 1;
+	long sent = 0, answered = 0, with_addr = 0, lost = 0;
+	int inflight = 0;
+	uint16_t next_id = 0;
+	uint64_t t0 = now_ns(), end = secs > 0 ? t0 + (uint64_t)(secs * 1e9) : UINT64_MAX;
+	uint64_t last_sweep = t0;
+	uint8_t r[4096];
+
+	for (;;) {
+		uint64_t t = now_ns();
+		int more = (count > 0 ? sent < count : 1) && t < end;
+		while (more && inflight < out) {
+			while (busy[next_id])
+				next_id++;
+			q[0] = (uint8_t)(next_id >> 8);
+			q[1] = (uint8_t)next_id;
+			if (send(fd, q, qn, 0) != (ssize_t)qn) {
+				if (errno == EAGAIN || errno == ENOBUFS)
+					break;
+				perror("send");
+				return 1;
+			}
+			sent_at[next_id] = now_ns();
+			busy[next_id] = 1;
+			next_id++;
+			inflight++;
+			sent++;
+			more = (count > 0 ? sent < count : 1) && t < end;
+		}
+		if (!inflight && !more)
+			break;
+		struct pollfd p = { .fd = fd, .events = POLLIN };
+		poll(&p, 1, 50);
+		for (;;) {
+			ssize_t k = recv(fd, r, sizeof(r), 0);
+			if (k < 12)
+				break;
+			uint64_t ta = now_ns();
+			uint16_t id = (uint16_t)(r[0] << 8 | r[1]);
+			if (!busy[id])
+				continue; /* late answer to a query counted lost */
+			busy[id] = 0;
+			inflight--;
+			answered++;
+			with_addr += has_addr(r, (size_t)k, qtype);
+			if (nlat == cap) {
+				cap *= 2;
+				uint32_t *nl = realloc(lat, cap * sizeof(*lat));
+				if (!nl)
+					return 1;
+				lat = nl;
+			}
+			uint64_t d = (ta - sent_at[id]) / 1000u;
+			lat[nlat++] = d > UINT32_MAX ? UINT32_MAX : (uint32_t)d;
+		}
+		t = now_ns();
+		if (t - last_sweep > 100000000ull) {
+			for (unsigned i = 0; i < 65536; i++)
+				if (busy[i] && t - sent_at[i] > TIMEOUT_NS) {
+					busy[i] = 0;
+					inflight--;
+					lost++;
+				}
+			last_sweep = t;
+		}
+	}
+	double el = (double)(now_ns() - t0) / 1e9;
+	qsort(lat, nlat, sizeof(*lat), cmp_u32);
+#define PCT(x) (nlat ? lat[(size_t)((double)(nlat - 1) * (x))] : 0u)
+	printf("sent=%ld answered=%ld with_addr=%ld lost=%ld secs=%.2f qps=%.0f p50_us=%u p90_us=%u p99_us=%u p999_us=%u max_us=%u\n",
+	       sent, answered, with_addr, lost, el, (double)answered / el, PCT(0.50), PCT(0.90),
+	       PCT(0.99), PCT(0.999), nlat ? lat[nlat - 1] : 0u);
+	return 0;
+usage:
+	fprintf(stderr, "usage: grant_lat -s SERVER -n NAME [-t A|AAAA] [-c COUNT | -d SECONDS] [-q OUTSTANDING] [-b SOURCE]\n");
+	return 2;
+}

@@ -1,0 +1,166 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+/*
+ * fluxlab internals shared by its modules: the run (topology names,
+ * addresses, started processes), the traffic engine's configuration and the
+ * measurements every thread adds to (per-second series, atomics).
+ */
+#ifndef FG_FLUXLAB_LAB_H
+#define FG_FLUXLAB_LAB_H
+
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "lab/scenario.h"
+
+#define LAB_MAX_SECS 3700     /* per-second series length (duration <= 1h) */
+#define LAB_MAX_ATTACKS 16
+
+/* Address plan (all IPv4, inside the lab's namespaces):
+ *   cli  10.0.1.2 on eth0; legit sources 10.1.0.0/16 (AnyIP local route)
+ *   gw   10.0.1.1 (cli side, fluxgated stub listener), 10.0.4.1 (resolver
+ *        side), 10.0.2.1 (server), 10.0.3.1 (decoy), 10.0.5.1 (attackers)
+ *   res  10.0.4.53 unbound
+ *   srv  10.0.2.10 lighttpd + banners ("real")
+ *   dcy  10.0.3.10 lighttpd + banners ("decoy"), local route for the pool
+ *   atk  10.0.5.2; attacker k sources 10.(16+k).0.0/16 (AnyIP) */
+#define LAB_LEGIT_NET   0x0a010000u   /* 10.1.0.0/16 */
+#define LAB_ATK_NET(k)  (0x0a100000u + ((uint32_t)(k) << 16))   /* 10.16+k.0.0/16 */
+#define LAB_GW_CLI      0x0a000101u   /* 10.0.1.1 */
+#define LAB_RESOLVER    0x0a000435u   /* 10.0.4.53 */
+#define LAB_GW_ATK      0x0a000501u   /* 10.0.5.1 */
+#define LAB_SERVICE_NAME "www.lab.test"
+#define LAB_MARK_REAL   "fluxlab-real"
+#define LAB_MARK_DECOY  "fluxlab-decoy"
+
+/* Per-second series, indexed by second since the traffic phase began. */
+typedef struct lab_series {
+	_Atomic uint32_t legit_real[LAB_MAX_SECS], legit_decoy[LAB_MAX_SECS], legit_fail[LAB_MAX_SECS];
+	_Atomic uint32_t atk_real[LAB_MAX_SECS], atk_decoy[LAB_MAX_SECS], atk_fail[LAB_MAX_SECS];
+	_Atomic uint32_t atk_pkts[LAB_MAX_SECS];       /* flood packets sent */
+	/* sampled by the main thread once a second */
+	double answers_ps[LAB_MAX_SECS], open_frac[LAB_MAX_SECS], cpu_pct[LAB_MAX_SECS];
+	long conntrack[LAB_MAX_SECS], slab_kb[LAB_MAX_SECS];
+	int nsamples;
+} lab_series_t;
+
+/* Latency histogram of DNS answers seen by legit clients (µs buckets). */
+#define LAB_HIST_BUCKETS 4096
+typedef struct lab_hist {
+	_Atomic uint64_t b[LAB_HIST_BUCKETS];   /* log-linear: see hist_bucket() */
+	_Atomic uint64_t n;
+} lab_hist_t;
+void lab_hist_add(lab_hist_t *h, uint64_t us);
+double lab_hist_quantile(const lab_hist_t *h, double q);   /* ms */
+
+/* Results of one traffic role (legit or one attacker). */
+typedef struct lab_role_stats {
+	_Atomic uint64_t sessions;     /* exchanges finished (any outcome) */
+	_Atomic uint64_t real, decoy;  /* who answered */
+	_Atomic uint64_t fail_dns, fail_conn, fail_timeout, fail_other;
+	_Atomic uint64_t dns_queries, dns_answers;
+	_Atomic uint64_t per_proto_real[4], per_proto_decoy[4];
+	_Atomic uint64_t pkts;         /* floods: packets sent */
+	_Atomic uint64_t probes;       /* probers: probes sent */
+	_Atomic int64_t first_hit;     /* probes until the first real answer, -1 none */
+	uint64_t srv_syn, dcy_syn;     /* ground truth: SYNs seen at the real server / decoys */
+	double t_start, t_end;         /* seconds into the run */
+	char note[256];                /* scanners: what the tool reported */
+	int exit_status;               /* scanners */
+} lab_role_stats_t;
+
+typedef struct lab_run {
+	lab_scenario_t *sc;
+	char prefix[32];               /* namespace prefix "fl<pid>" */
+	char workdir[512];
+	char fluxgated[512], fluxctl[512], self[512];
+	uint32_t pool_base;            /* host order, first usable address */
+	uint32_t pool_size;            /* usable addresses */
+	uint32_t pool_net, pool_plen;
+	double t0;                     /* CLOCK_MONOTONIC seconds at traffic start */
+	pid_t fluxgated_pid;
+	lab_series_t *ser;
+	lab_hist_t *dns_lat;
+	lab_role_stats_t legit;
+	lab_role_stats_t atk[LAB_MAX_ATTACKS];
+	atomic_int stop;               /* set by signals and at the end */
+	bool verbose;
+} lab_run_t;
+
+extern lab_run_t *g_run;
+
+/* ---- topo.c */
+int topo_setup(lab_run_t *r);
+void topo_teardown(lab_run_t *r);
+/* full namespace name of role ("cli", "gw", ...) */
+const char *topo_ns(lab_run_t *r, const char *role, char *buf, size_t len);
+/* enter a namespace in the calling thread */
+int topo_enter(lab_run_t *r, const char *role);
+/* start argv in namespace role (NULL = current), output to workdir/label.log;
+ * the PID is recorded and killed at teardown */
+pid_t topo_spawn(lab_run_t *r, const char *role, const char *label, char *const argv[]);
+/* run argv to completion in role (NULL = here); returns exit status, output into *out if given */
+int topo_run(lab_run_t *r, const char *role, char *const argv[], char **out);
+void topo_forget(pid_t pid);
+int topo_clean_stale(void);
+uint64_t topo_counter(lab_run_t *r, const char *role, const char *name);
+
+/* ---- engine.c: TCP/UDP traffic (legit, invalid, aware, sweep) */
+typedef struct lab_engine_cfg {
+	lab_run_t *run;
+	lab_role_stats_t *st;
+	bool legit;
+	enum lab_attack_kind kind;     /* when !legit */
+	unsigned clients;
+	uint32_t src_net;              /* /16 of source addresses */
+	unsigned protocols;
+	const lab_dist_spec_t *think, *latency;
+	double rate;                   /* probers */
+	unsigned probes, port, rounds;
+	double start_s, end_s;         /* relative to run t0 */
+	uint64_t seed;
+} lab_engine_cfg_t;
+void *engine_thread(void *cfg);
+
+/* ---- flood.c */
+typedef struct lab_flood_cfg {
+	lab_run_t *run;
+	lab_role_stats_t *st;
+	const lab_attack_t *a;
+	uint32_t src_net;
+	double start_s, end_s;
+	uint64_t seed;
+} lab_flood_cfg_t;
+void *flood_thread(void *cfg);
+double flood_rate_at(const lab_attack_t *a, double t_rel, double dur);
+
+/* ---- scanners (main.c) */
+void *scanner_thread(void *cfg);
+
+/* ---- banner server (banner.c) */
+int banner_main(int argc, char **argv);
+
+/* ---- report.c */
+int report_json(lab_run_t *r, const char *path);
+int report_html(lab_run_t *r, const char *path);
+void report_summary(lab_run_t *r, FILE *f);
+int report_check(lab_run_t *r, FILE *f);
+
+/* ---- util */
+double lab_now(void);                    /* CLOCK_MONOTONIC seconds */
+double lab_sample(const lab_dist_spec_t *d, uint64_t *rng);   /* ms, >= 0 */
+uint64_t lab_rand(uint64_t *s);
+double lab_rand01(uint64_t *s);
+void lab_log(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+static inline unsigned lab_sec_index(lab_run_t *r, double now)
+{
+	double t = now - r->t0;
+	if (t < 0)
+		t = 0;
+	unsigned i = (unsigned)t;
+	return i < LAB_MAX_SECS ? i : LAB_MAX_SECS - 1;
+}
+
+#endif
