@@ -11,7 +11,7 @@ PKGS=(
   libsystemd-dev libseccomp-dev libcap-dev
   # tests and lab: real peers, clients, scanners
   iproute2 nftables conntrack unbound knot knot-dnsutils dnsutils dnsperf
-  lighttpd curl nmap masscan valgrind python3 procps psmisc
+  lighttpd lighttpd-mod-openssl openssl curl nmap masscan valgrind python3 procps psmisc
   # docs and metrics checks: man pages (man, groff), promtool check metrics
   man-db groff-base prometheus
 )

@@ -1,0 +1,254 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-3.0-or-later
+#
+# Grant benchmark: what a grant per answer costs.
+#
+#   perf 10.53.0.2, fd53::2 ---- 10.53.0.1, fd53::1 fg    (fluxgated, nft backend, workers: 2)
+#   perf 10.53.1.2          ---- 10.53.1.1      knot  (knotd, udp-workers 2)
+#
+# In one run, each figure the median of RUNS runs:
+#   1. answers/s (dnsperf, no rate limit): fluxgated with a grant per answer
+#      (svc.example.test A: exact-client scope, a fresh pool address per
+#      answer, committed to the kernel before the answer), fluxgated static
+#      answers (www.example.test A, a static record) and Knot (the same
+#      static zone), interleaved;
+#   2. grant latency p50/p99, measured on the client side by grant_lat.c
+#      (query sent -> answer received, CLOCK_MONOTONIC; the veth and client
+#      add a few microseconds), unloaded (1 query in flight) and loaded (32
+#      in flight), granted vs static;
+#   3. insert cost at ~1k vs ~1M live grants: grant latency of 1000 granted
+#      AAAA answers (1 in flight) with the IPv6 grant map nearly empty, then
+#      again after 1M long-lived grants were made through the daemon
+#      (dnsperf, pre.example.test AAAA), with kernel memory (/proc/meminfo
+#      Slab) before and after those 1M grants;
+#   4. the kernel-only view: bench/grant/nft_insert.c (the nft backend
+#      without the daemon, in a private namespace): batch insert rate with
+#      few vs 1M live grants, one-grant transactions, slab per grant.
+# Ends with a summary table. Not part of `make check`.
+#
+# Env: FLUXGATED, RUNS (3), DURATION (10 s), CLIENTS (dnsperf -c, 4),
+#      OUTSTANDING (dnsperf -q, 200), PRELOAD (1000000), OUT (append the
+#      table to this file).
+
+HERE=$(cd "$(dirname "$0")" && pwd)
+FG_TEST_NAME=bench-grant
+. "$HERE/../../tests/netns/lib.sh"
+
+RUNS=${RUNS:-3}
+DURATION=${DURATION:-10}
+CLIENTS=${CLIENTS:-4}
+OUTSTANDING=${OUTSTANDING:-200}
+PRELOAD=${PRELOAD:-1000000}
+OUT=${OUT:-}
+FLUXCTL=${FLUXCTL:-$(dirname "$FLUXGATED")/fluxctl}
+
+need_root
+need_cmd ip dnsperf knotd kdig ss gcc pkg-config nft
+[ -x "$FLUXGATED" ] || die "fluxgated binary not found at $FLUXGATED (make all)"
+[ "$VALGRIND" = 1 ] && die "do not benchmark under valgrind (unset VALGRIND)"
+[ "$RUNS" -ge 1 ] && [ "$DURATION" -ge 1 ] || die "RUNS and DURATION must be >= 1"
+
+# ------------------------------------------------------------ tools
+LAT="$FG_WORK/grant_lat"
+gcc -std=c11 -D_GNU_SOURCE -O2 -Wall -Wextra -o "$LAT" "$HERE/grant_lat.c" || die "cannot build grant_lat"
+INS=""
+if [ -f "$HERE/nft_insert.c" ]; then
+	INS="$FG_WORK/nft_insert"
+	# shellcheck disable=SC2046
+	gcc -std=c11 -D_GNU_SOURCE -O2 -I"$FG_REPO/src" "$FG_REPO"/src/common/*.c "$FG_REPO"/src/dataplane/*.c \
+		"$HERE/nft_insert.c" $(pkg-config --cflags --libs libmnl libnftnl libnetfilter_conntrack) \
+		-pthread -o "$INS" 2>"$FG_WORK/nft_insert.build.log" \
+		|| { log "nft_insert does not build (see $FG_WORK/nft_insert.build.log): skipping part 4"; INS=""; }
+fi
+
+# ------------------------------------------------------------ topology
+ns_add perf fg knot
+veth_link perf fg0 10.53.0.2/24,fd53::2/64 fg eth0 10.53.0.1/24,fd53::1/64
+veth_link perf kn0 10.53.1.2/24 knot eth0 10.53.1.1/24
+
+KDIR="$FG_WORK/knot"
+mkdir -p "$KDIR"
+zones_files "$KDIR"
+knot_conf "$KDIR" 2 1 "10.53.1.1@53"
+start_bg knotd knot knotd -c "$KDIR/knot.conf"
+KNOT_PID=$BG_PID
+
+CTL="$FG_WORK/control.sock"
+CONF="$FG_WORK/fluxgated.conf"
+{
+	cat <<CONF
+server:
+  listen: [ "10.53.0.1@53", "fd53::1@53" ]
+  workers: 2
+control:
+  socket: "$CTL"
+log:
+  level: warning
+pool:
+  - id: svc4
+    prefix: 198.18.0.0/15
+  - id: svc6
+    prefix: 2001:db8:100::/64
+  - id: pre6
+    prefix: 2001:db8:200::/64
+service:
+  - id: svc
+    name: svc.example.test
+    backend: [ 10.53.9.9, "fd53:9::9" ]
+    pool: [ svc4, svc6 ]
+    ttl: 1s
+    grace: 1s
+    pin: 10s
+  - id: pre
+    name: pre.example.test
+    backend: "fd53:9::9"
+    pool: pre6
+    ttl: 1h
+    grace: 0s
+    pin: 10s
+policy:
+  direct: [ 10.53.0.0/24, "fd53::/64" ]
+nat:
+  backend: nft
+  grant-set-size: 2M
+  pin-set-size: 64k
+CONF
+	zones_yaml
+} >"$CONF"
+"$FLUXGATED" --check -c "$CONF" >/dev/null || die "bench config rejected: $("$FLUXGATED" --check -c "$CONF" 2>&1 | tail -n 5)"
+start_fluxgated fg "$CONF"
+wait_dns perf 10.53.1.1 example.test 20 "$KNOT_PID" || die "knotd does not answer: $(tail -n 20 "$FG_WORK/knotd.log")"
+wait_dns perf 10.53.0.1 example.test 20 "$FG_FLUXGATED_PID" || die "fluxgated does not answer: $(tail -n 20 "$FG_FLUXGATED_LOG")"
+
+a=$(nsx perf kdig @10.53.0.1 +short svc.example.test A)
+[[ $a == 198.1[89].* ]] || die "svc.example.test A gives no pool address: [$a]"
+[ "$(nsx perf kdig @10.53.0.1 +short www.example.test A)" = "$(nsx perf kdig @10.53.1.1 +short www.example.test A)" ] \
+	|| die "fluxgated and Knot answer www.example.test A differently"
+
+map_count() { nsx fg nft list map inet fluxgate "$1" 2>/dev/null | grep -c ' : '; }
+grants_total() { nsx fg "$FLUXCTL" -s "$CTL" --json stats 2>/dev/null | python3 -c '
+import json, sys
+g = json.load(sys.stdin).get("grants", {})
+print(sum(int(g.get(k, 0)) for k in ("client", "net", "any")))' 2>/dev/null || echo 0; }
+median() { sort -g | awk '{a[NR]=$1} END {if (!NR) print "n/a"; else if (NR % 2) print a[(NR+1)/2]; else printf "%.0f\n", (a[NR/2]+a[NR/2+1])/2}'; }
+field() { sed -n "s/.*\b$1=\([0-9.]*\).*/\1/p" <<<"$2"; }
+slab_kb() { awk '/^Slab:/ {print $2}' /proc/meminfo; }
+
+# ------------------------------------------------------------ 1. answers/s
+echo "svc.example.test A" >"$FG_WORK/q-grant.txt"
+echo "www.example.test A" >"$FG_WORK/q-static.txt"
+# dnsperf_run ADDR QFILE LABEL -> queries/s (also checks the loss)
+dnsperf_run() {
+	local f="$FG_WORK/dnsperf-$3.txt" qps
+	nsx perf dnsperf -s "$1" -d "$2" -l "$DURATION" -c "$CLIENTS" -q "$OUTSTANDING" -t 2 >"$f" 2>&1
+	qps=$(awk '/Queries per second:/ {printf "%.0f", $4}' "$f")
+	[ -n "$qps" ] || die "dnsperf ($3) gave no result: $(tail -n 5 "$f")"
+	log "$3: $qps answers/s, lost $(awk '/Queries lost:/ {print $3 " " $4}' "$f"), $(grep -oE 'NOERROR [0-9]+ \([0-9.]+%\)' "$f")" >&2
+	echo "$qps"
+}
+g_runs=() s_runs=() k_runs=() g_check=()
+log "1. answers/s: $RUNS runs x ${DURATION}s each, dnsperf -c $CLIENTS -q $OUTSTANDING"
+for ((i = 1; i <= RUNS; i++)); do
+	g0=$(grants_total)
+	g_runs+=("$(dnsperf_run 10.53.0.1 "$FG_WORK/q-grant.txt" "granted-$i")")
+	g1=$(grants_total)
+	ans=$(awk '/Queries completed:/ {print $3}' "$FG_WORK/dnsperf-granted-$i.txt")
+	g_check+=("$((g1 - g0))/${ans:-?}")
+	s_runs+=("$(dnsperf_run 10.53.0.1 "$FG_WORK/q-static.txt" "static-$i")")
+	k_runs+=("$(dnsperf_run 10.53.1.1 "$FG_WORK/q-static.txt" "knot-$i")")
+done
+G_QPS=$(printf '%s\n' "${g_runs[@]}" | median)
+S_QPS=$(printf '%s\n' "${s_runs[@]}" | median)
+K_QPS=$(printf '%s\n' "${k_runs[@]}" | median)
+log "grants counted by the daemon / answers received, per run: ${g_check[*]}"
+
+# ------------------------------------------------------------ 2. latency
+# lat_runs LABEL ARGS... -> sets P50 P99 QPS (medians over RUNS)
+lat_runs() {
+	local label=$1; shift
+	local r p50s=() p99s=() qpss=() out
+	for ((i = 1; i <= RUNS; i++)); do
+		out=$(nsx perf "$LAT" "$@")
+		log "$label run $i: $out" >&2
+		[ "$(field with_addr "$out")" = "$(field answered "$out")" ] || log "WARNING: $label: answers without an address: $out" >&2
+		p50s+=("$(field p50_us "$out")"); p99s+=("$(field p99_us "$out")"); qpss+=("$(field qps "$out")")
+	done
+	P50=$(printf '%s\n' "${p50s[@]}" | median)
+	P99=$(printf '%s\n' "${p99s[@]}" | median)
+	QPS=$(printf '%s\n' "${qpss[@]}" | median)
+}
+log "2. latency (client side, grant_lat): 5 s per run"
+sleep 3   # let the svc grants of part 1 expire (ttl 1 s + grace 1 s)
+lat_runs granted-q1 -s 10.53.0.1 -n svc.example.test -t A -d 5 -q 1
+GL1_50=$P50 GL1_99=$P99 GL1_Q=$QPS
+lat_runs static-q1 -s 10.53.0.1 -n www.example.test -t A -d 5 -q 1
+SL1_50=$P50 SL1_99=$P99 SL1_Q=$QPS
+lat_runs granted-q32 -s 10.53.0.1 -n svc.example.test -t A -d 5 -q 32
+GL32_50=$P50 GL32_99=$P99 GL32_Q=$QPS
+lat_runs static-q32 -s 10.53.0.1 -n www.example.test -t A -d 5 -q 32
+SL32_50=$P50 SL32_99=$P99 SL32_Q=$QPS
+lat_runs knot-q1 -s 10.53.1.1 -n www.example.test -t A -d 5 -q 1
+KL1_50=$P50 KL1_99=$P99
+
+# ------------------------------------------------------------ 3. 1k vs 1M live
+log "3. insert cost at ~1k vs ~$PRELOAD live grants (IPv6 exact-client map)"
+sleep 3
+lat_runs v6-few -s fd53::1 -n svc.example.test -t AAAA -c 1000 -q 1
+F50=$P50 F99=$P99
+LIVE_FEW=$(map_count grant_client6)
+echo "pre.example.test AAAA" >"$FG_WORK/q-pre.txt"
+slab0=$(slab_kb)
+t0=$(date +%s.%N)
+nsx perf dnsperf -s fd53::1 -d "$FG_WORK/q-pre.txt" -n "$PRELOAD" -c "$CLIENTS" -q "$OUTSTANDING" -t 5 \
+	>"$FG_WORK/dnsperf-preload.txt" 2>&1
+t1=$(date +%s.%N)
+sleep 1
+slab1=$(slab_kb)
+LIVE_MANY=$(map_count grant_client6)
+PRE_QPS=$(awk '/Queries per second:/ {printf "%.0f", $4}' "$FG_WORK/dnsperf-preload.txt")
+log "preload: $PRELOAD queries in $(awk -v a="$t0" -v b="$t1" 'BEGIN {printf "%.1f", b - a}') s ($PRE_QPS/s), $LIVE_MANY live IPv6 grants, slab +$((slab1 - slab0)) kB"
+SLAB_PER=$(awk -v d=$((slab1 - slab0)) -v n="$((LIVE_MANY - LIVE_FEW))" 'BEGIN { if (n > 0) printf "%.0f", d * 1024 / n; else print "n/a" }')
+lat_runs v6-many -s fd53::1 -n svc.example.test -t AAAA -c 1000 -q 1
+M50=$P50 M99=$P99
+
+fluxgated_alive "fluxgated survived the benchmark"
+stop_fluxgated "fluxgated stopped cleanly after the benchmark"
+stop_bg "$KNOT_PID"
+nsx fg nft delete table inet fluxgate 2>/dev/null   # free the 1M elements now
+
+# ------------------------------------------------------------ 4. kernel only
+INS_OUT=""
+if [ -n "$INS" ]; then
+	log "4. nft_insert: $PRELOAD grants in batches of 64 (kernel only, private namespace)"
+	INS_OUT=$("$INS" "$PRELOAD" 64 2>&1) || log "nft_insert failed: $INS_OUT"
+	printf '%s\n' "$INS_OUT" | sed 's/^/    /'
+fi
+
+# ------------------------------------------------------------ summary
+result=$(cat <<RES
+grant bench ($(date -u +%Y-%m-%dT%H:%M:%SZ), $(nproc) CPUs, kernel $(uname -r), medians of $RUNS runs)
+                                          answers/s   p50 us   p99 us   (latency: client side, grant_lat)
+  fluxgated, grant per answer (A)         $(printf '%9s' "$G_QPS")
+  fluxgated, static answer (A)            $(printf '%9s' "$S_QPS")
+  knot, static answer (A)                 $(printf '%9s' "$K_QPS")
+  fluxgated granted, 1 in flight          $(printf '%9s %8s %8s' "$GL1_Q" "$GL1_50" "$GL1_99")
+  fluxgated static,  1 in flight          $(printf '%9s %8s %8s' "$SL1_Q" "$SL1_50" "$SL1_99")
+  knot static,       1 in flight          $(printf '%9s %8s %8s' "-" "$KL1_50" "$KL1_99")
+  fluxgated granted, 32 in flight         $(printf '%9s %8s %8s' "$GL32_Q" "$GL32_50" "$GL32_99")
+  fluxgated static,  32 in flight         $(printf '%9s %8s %8s' "$SL32_Q" "$SL32_50" "$SL32_99")
+  granted AAAA, ~$LIVE_FEW live grants           $(printf '%9s %8s %8s' "-" "$F50" "$F99")
+  granted AAAA, $LIVE_MANY live grants     $(printf '%9s %8s %8s' "-" "$M50" "$M99")
+  kernel slab per grant (daemon, $PRELOAD grants): ${SLAB_PER} B; preload rate $PRE_QPS grants/s
+  grants counted / answers per dnsperf run: ${g_check[*]}
+  ratio granted/static answers/s: $(awk -v a="$G_QPS" -v b="$S_QPS" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "n/a" }'); static fluxgated/knot: $(awk -v a="$S_QPS" -v b="$K_QPS" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "n/a" }')
+RES
+)
+if [ -n "$INS_OUT" ]; then
+	result+=$'\n  kernel only (nft_insert.c, batches of 64):\n'
+	result+=$(printf '%s\n' "$INS_OUT" | grep -E 'rate|slab|transaction|grants:' | sed 's/^/    /')
+fi
+echo
+echo "$result"
+[ -n "$OUT" ] && echo "$result" >>"$OUT"
+FG_FINISHED=1
+[ "$FG_FAILED" -eq 0 ]

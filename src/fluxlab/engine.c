@@ -1,0 +1,712 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+/*
+ * fluxlab traffic engine: one thread, one epoll, thousands of clients, each
+ * a small state machine with its own source address (bound before connect,
+ * from an AnyIP /16 of the thread's namespace), so 10000 clients need no
+ * namespace each. A session is: think time, [DNS lookup of the protected
+ * name], connect to the answered (or guessed) address, one application
+ * exchange, and a verdict from the marker the server answered with
+ * ("fluxlab-real" on the protected server, "fluxlab-decoy" on the decoy bed).
+ * Userspace latency: every send step (query, SYN, request) waits the
+ * one-way latency drawn for it first, as netem would have delayed it.
+ * Used for legitimate clients and the attackers that speak TCP (invalid
+ * sessions, the defence-aware random prober, the sweep).
+ */
+#include "fluxlab/lab.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <openssl/err.h>
+#include <openssl/ssl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+enum cstate { ST_IDLE, ST_DNS_DELAY, ST_DNS, ST_CONN_DELAY, ST_CONNECTING, ST_TLS,
+	      ST_SEND_DELAY, ST_READING, ST_DONE };
+enum outcome { OUT_REAL, OUT_DECOY, OUT_FAIL_DNS, OUT_FAIL_CONN, OUT_FAIL_TIMEOUT, OUT_FAIL_OTHER };
+
+typedef struct client {
+	uint32_t src, target;       /* host order */
+	int fd;
+	uint8_t state, proto, tries;
+	uint16_t dns_id;
+	uint32_t gen;
+	double deadline, t_sess, t_dns;
+	uint64_t probe_no;
+	SSL *ssl;
+	uint16_t rlen;
+	char rbuf[256];
+} client_t;
+
+typedef struct tentry {
+	double t;
+	uint32_t idx, gen;
+} tentry_t;
+
+typedef struct eng {
+	lab_engine_cfg_t *cfg;
+	lab_run_t *run;
+	lab_role_stats_t *st;
+	client_t *c;
+	unsigned n;
+	int ep;
+	tentry_t *heap;
+	size_t hn, hcap;
+	uint64_t rng;
+	double t_start, t_end;      /* absolute */
+	bool stopping;
+	unsigned active;
+	double pace_next;           /* probers: next probe slot */
+	uint64_t probes_started;
+	uint64_t sweep_pos;         /* sweep: next pool index over all rounds */
+	uint32_t *perm;             /* sweep: pool order */
+	bool sweep_done;
+	SSL_CTX *tls;
+} eng_t;
+
+/* ------------------------------------------------------------ timers */
+
+static void heap_push(eng_t *e, double t, uint32_t idx, uint32_t gen)
+{
+	if (e->hn == e->hcap) {
+		size_t nc = e->hcap ? e->hcap * 2 : 1024;
+		tentry_t *h = realloc(e->heap, nc * sizeof *h);
+		if (!h)
+			abort();   /* a lab tool: no sensible way to go on */
+		e->heap = h;
+		e->hcap = nc;
+	}
+	size_t i = e->hn++;
+	while (i) {
+		size_t p = (i - 1) / 2;
+		if (e->heap[p].t <= t)
+			break;
+		e->heap[i] = e->heap[p];
+		i = p;
+	}
+	e->heap[i] = (tentry_t){ t, idx, gen };
+}
+
+static tentry_t heap_pop(eng_t *e)
+{
+	tentry_t top = e->heap[0], last = e->heap[--e->hn];
+	size_t i = 0;
+	for (;;) {
+		size_t l = 2 * i + 1, r = l + 1, m = i;
+		double mt = last.t;
+		if (l < e->hn && e->heap[l].t < mt) {
+			m = l;
+			mt = e->heap[l].t;
+		}
+		if (r < e->hn && e->heap[r].t < mt)
+			m = r;
+		if (m == i)
+			break;
+		e->heap[i] = e->heap[m];
+		i = m;
+	}
+	if (e->hn)
+		e->heap[i] = last;
+	return top;
+}
+
+static void set_timer(eng_t *e, client_t *c, double t)
+{
+	c->deadline = t;
+	c->gen++;
+	heap_push(e, t, (uint32_t)(c - e->c), c->gen);
+}
+
+/* ------------------------------------------------------------ helpers */
+
+static const uint16_t proto_port[4] = { 80, 443, 22, 25 };
+
+static void close_fd(eng_t *e, client_t *c)
+{
+	if (c->ssl) {
+		SSL_free(c->ssl);
+		c->ssl = NULL;
+	}
+	if (c->fd >= 0) {
+		epoll_ctl(e->ep, EPOLL_CTL_DEL, c->fd, NULL);
+		close(c->fd);
+		c->fd = -1;
+	}
+}
+
+static double latency_ms(eng_t *e)
+{
+	return e->cfg->latency ? lab_sample(e->cfg->latency, &e->rng) : 0;
+}
+
+static void schedule_next(eng_t *e, client_t *c, double now);
+
+static void finish(eng_t *e, client_t *c, enum outcome o, double now)
+{
+	lab_role_stats_t *st = e->st;
+	lab_series_t *s = e->run->ser;
+	unsigned sec = lab_sec_index(e->run, now);
+	close_fd(e, c);
+	atomic_fetch_add(&st->sessions, 1);
+	switch (o) {
+	case OUT_REAL:
+		atomic_fetch_add(&st->real, 1);
+		atomic_fetch_add(&st->per_proto_real[c->proto], 1);
+		atomic_fetch_add(e->cfg->legit ? &s->legit_real[sec] : &s->atk_real[sec], 1);
+		if (!e->cfg->legit) {
+			int64_t none = -1;
+			atomic_compare_exchange_strong(&st->first_hit, &none, (int64_t)c->probe_no);
+			if (e->cfg->kind == LAB_ATK_SWEEP)
+				e->sweep_done = true;   /* the sweep stops at its first hit */
+		}
+		break;
+	case OUT_DECOY:
+		atomic_fetch_add(&st->decoy, 1);
+		atomic_fetch_add(&st->per_proto_decoy[c->proto], 1);
+		atomic_fetch_add(e->cfg->legit ? &s->legit_decoy[sec] : &s->atk_decoy[sec], 1);
+		break;
+	default:
+		if (o == OUT_FAIL_DNS)
+			atomic_fetch_add(&st->fail_dns, 1);
+		else if (o == OUT_FAIL_CONN)
+			atomic_fetch_add(&st->fail_conn, 1);
+		else if (o == OUT_FAIL_TIMEOUT)
+			atomic_fetch_add(&st->fail_timeout, 1);
+		else
+			atomic_fetch_add(&st->fail_other, 1);
+		atomic_fetch_add(e->cfg->legit ? &s->legit_fail[sec] : &s->atk_fail[sec], 1);
+		break;
+	}
+	schedule_next(e, c, now);
+}
+
+static bool is_prober(eng_t *e)
+{
+	return !e->cfg->legit && (e->cfg->kind == LAB_ATK_AWARE || e->cfg->kind == LAB_ATK_SWEEP);
+}
+
+static void schedule_next(eng_t *e, client_t *c, double now)
+{
+	c->state = ST_IDLE;
+	if (e->stopping) {
+		c->state = ST_DONE;
+		e->active--;
+		return;
+	}
+	double t;
+	if (is_prober(e)) {
+		/* probers are paced globally at `rate`, whichever slot is free */
+		if (e->pace_next < now)
+			e->pace_next = now;
+		t = e->pace_next;
+		e->pace_next += 1.0 / e->cfg->rate;
+	} else {
+		t = now + lab_sample(e->cfg->think, &e->rng) / 1000.0;
+	}
+	set_timer(e, c, t);
+}
+
+/* ------------------------------------------------------------ DNS */
+
+static size_t dns_query(uint8_t *b, uint16_t id, bool rd)
+{
+	size_t o = 0;
+	b[o++] = (uint8_t)(id >> 8);
+	b[o++] = (uint8_t)id;
+	b[o++] = rd ? 0x01 : 0x00;
+	b[o++] = 0;
+	b[o++] = 0; b[o++] = 1;       /* QDCOUNT */
+	memset(b + o, 0, 6);
+	o += 6;
+	const char *name = LAB_SERVICE_NAME;
+	while (*name) {
+		const char *dot = strchr(name, '.');
+		size_t l = dot ? (size_t)(dot - name) : strlen(name);
+		b[o++] = (uint8_t)l;
+		memcpy(b + o, name, l);
+		o += l;
+		name += l + (dot ? 1 : 0);
+	}
+	b[o++] = 0;
+	b[o++] = 0; b[o++] = 1;       /* A */
+	b[o++] = 0; b[o++] = 1;       /* IN */
+	return o;
+}
+
+/* skip a possibly compressed name; returns the offset after it or 0 */
+static size_t skip_name(const uint8_t *b, size_t len, size_t o)
+{
+	while (o < len) {
+		uint8_t l = b[o];
+		if ((l & 0xc0) == 0xc0)
+			return o + 2 <= len ? o + 2 : 0;
+		if (l & 0xc0)
+			return 0;
+		o += 1u + l;
+		if (l == 0)
+			return o <= len ? o : 0;
+	}
+	return 0;
+}
+
+/* First A record of the answer section; -1 bad/other id, 0 no address, 1 ok */
+static int dns_parse(const uint8_t *b, size_t len, uint16_t id, uint32_t *addr)
+{
+	if (len < 12 || ((b[0] << 8) | b[1]) != id || !(b[2] & 0x80))
+		return -1;
+	if ((b[3] & 0x0f) != 0)
+		return 0;
+	unsigned qd = (unsigned)(b[4] << 8 | b[5]), an = (unsigned)(b[6] << 8 | b[7]);
+	size_t o = 12;
+	for (unsigned i = 0; i < qd; i++) {
+		o = skip_name(b, len, o);
+		if (!o || o + 4 > len)
+			return 0;
+		o += 4;
+	}
+	for (unsigned i = 0; i < an; i++) {
+		o = skip_name(b, len, o);
+		if (!o || o + 10 > len)
+			return 0;
+		uint16_t type = (uint16_t)(b[o] << 8 | b[o + 1]);
+		uint16_t rdlen = (uint16_t)(b[o + 8] << 8 | b[o + 9]);
+		o += 10;
+		if (o + rdlen > len)
+			return 0;
+		if (type == 1 && rdlen == 4) {
+			*addr = (uint32_t)b[o] << 24 | (uint32_t)b[o + 1] << 16 | (uint32_t)b[o + 2] << 8 | b[o + 3];
+			return 1;
+		}
+		o += rdlen;
+	}
+	return 0;
+}
+
+static void dns_send(eng_t *e, client_t *c, double now)
+{
+	uint8_t q[64];
+	c->dns_id = (uint16_t)lab_rand(&e->rng);
+	size_t n = dns_query(q, c->dns_id, e->run->sc->dns.resolver);
+	struct sockaddr_in to = { .sin_family = AF_INET, .sin_port = htons(53) };
+	to.sin_addr.s_addr = htonl(e->run->sc->dns.resolver ? LAB_RESOLVER : LAB_GW_CLI);
+	atomic_fetch_add(&e->st->dns_queries, 1);
+	if (sendto(c->fd, q, n, 0, (struct sockaddr *)&to, sizeof to) < 0 && errno != EAGAIN) {
+		finish(e, c, OUT_FAIL_DNS, now);
+		return;
+	}
+	c->state = ST_DNS;
+	set_timer(e, c, now + e->run->sc->dns.timeout_ms / 1000.0);
+}
+
+static void dns_start(eng_t *e, client_t *c, double now)
+{
+	c->fd = socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (c->fd < 0) {
+		finish(e, c, OUT_FAIL_OTHER, now);
+		return;
+	}
+	struct sockaddr_in sa = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(c->src) };
+	struct epoll_event ev = { .events = EPOLLIN, .data.u64 = (uint64_t)(c - e->c) };
+	if (bind(c->fd, (struct sockaddr *)&sa, sizeof sa) < 0 ||
+	    epoll_ctl(e->ep, EPOLL_CTL_ADD, c->fd, &ev) < 0) {
+		finish(e, c, OUT_FAIL_OTHER, now);
+		return;
+	}
+	c->tries = 0;
+	c->t_dns = now;
+	dns_send(e, c, now);
+}
+
+/* ------------------------------------------------------------ TCP */
+
+static void tcp_connect(eng_t *e, client_t *c, double now)
+{
+	c->fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (c->fd < 0) {
+		finish(e, c, OUT_FAIL_OTHER, now);
+		return;
+	}
+	int one = 1;
+	/* the port is picked at connect(): many clients, one port space each */
+	setsockopt(c->fd, IPPROTO_IP, IP_BIND_ADDRESS_NO_PORT, &one, sizeof one);
+	setsockopt(c->fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+	struct sockaddr_in sa = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(c->src) };
+	struct sockaddr_in to = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(c->target) };
+	to.sin_port = htons(e->cfg->legit || e->cfg->kind == LAB_ATK_INVALID ? proto_port[c->proto]
+									   : (uint16_t)e->cfg->port);
+	if (bind(c->fd, (struct sockaddr *)&sa, sizeof sa) < 0) {
+		finish(e, c, OUT_FAIL_OTHER, now);
+		return;
+	}
+	if (connect(c->fd, (struct sockaddr *)&to, sizeof to) < 0 && errno != EINPROGRESS) {
+		finish(e, c, OUT_FAIL_CONN, now);
+		return;
+	}
+	struct epoll_event ev = { .events = EPOLLOUT, .data.u64 = (uint64_t)(c - e->c) };
+	if (epoll_ctl(e->ep, EPOLL_CTL_ADD, c->fd, &ev) < 0) {
+		finish(e, c, OUT_FAIL_OTHER, now);
+		return;
+	}
+	c->state = ST_CONNECTING;
+	set_timer(e, c, now + e->run->sc->legit.timeout_ms / 1000.0);
+}
+
+static void want(eng_t *e, client_t *c, uint32_t events)
+{
+	struct epoll_event ev = { .events = events, .data.u64 = (uint64_t)(c - e->c) };
+	epoll_ctl(e->ep, EPOLL_CTL_MOD, c->fd, &ev);
+}
+
+static ssize_t c_write(client_t *c, const void *b, size_t n)
+{
+	if (c->ssl) {
+		int r = SSL_write(c->ssl, b, (int)n);
+		return r > 0 ? r : -1;
+	}
+	return send(c->fd, b, n, MSG_NOSIGNAL);
+}
+
+static void send_request(eng_t *e, client_t *c, double now)
+{
+	static const char req[] = "GET / HTTP/1.0\r\nHost: " LAB_SERVICE_NAME "\r\nUser-Agent: fluxlab\r\n\r\n";
+	if (c_write(c, req, sizeof req - 1) < 0) {
+		finish(e, c, OUT_FAIL_OTHER, now);
+		return;
+	}
+	c->state = ST_READING;
+	want(e, c, EPOLLIN);
+	set_timer(e, c, now + e->run->sc->legit.timeout_ms / 1000.0);
+}
+
+/* banner protocols: the server speaks first */
+static bool speaks_first(unsigned proto)
+{
+	return proto == 2 || proto == 3;
+}
+
+static void after_connect(eng_t *e, client_t *c, double now)
+{
+	if (speaks_first(c->proto)) {
+		c->state = ST_READING;
+		want(e, c, EPOLLIN);
+		return;
+	}
+	double lat = latency_ms(e);
+	if (lat > 0) {
+		c->state = ST_SEND_DELAY;
+		want(e, c, 0);
+		set_timer(e, c, now + lat / 1000.0);
+	} else {
+		send_request(e, c, now);
+	}
+}
+
+static void tls_step(eng_t *e, client_t *c, double now)
+{
+	int r = SSL_connect(c->ssl);
+	if (r == 1) {
+		after_connect(e, c, now);
+		return;
+	}
+	int err = SSL_get_error(c->ssl, r);
+	if (err == SSL_ERROR_WANT_READ)
+		want(e, c, EPOLLIN);
+	else if (err == SSL_ERROR_WANT_WRITE)
+		want(e, c, EPOLLOUT);
+	else
+		finish(e, c, OUT_FAIL_OTHER, now);
+}
+
+static void on_readable(eng_t *e, client_t *c, double now)
+{
+	char buf[4096];
+	for (;;) {
+		ssize_t n;
+		if (c->ssl) {
+			int r = SSL_read(c->ssl, buf, sizeof buf);
+			if (r <= 0) {
+				int err = SSL_get_error(c->ssl, r);
+				if (err == SSL_ERROR_WANT_READ || err == SSL_ERROR_WANT_WRITE)
+					return;
+				n = 0;
+			} else {
+				n = r;
+			}
+		} else {
+			n = recv(c->fd, buf, sizeof buf, 0);
+			if (n < 0 && (errno == EAGAIN || errno == EINTR))
+				return;
+		}
+		if (n <= 0) {
+			finish(e, c, n == 0 ? OUT_FAIL_OTHER : OUT_FAIL_CONN, now);
+			return;
+		}
+		/* keep a tail so a marker split across reads is still found */
+		for (ssize_t i = 0; i < n; i++) {
+			if (c->rlen == sizeof c->rbuf - 1) {
+				memmove(c->rbuf, c->rbuf + 128, c->rlen - 128);
+				c->rlen -= 128;
+			}
+			c->rbuf[c->rlen++] = buf[i];
+		}
+		c->rbuf[c->rlen] = 0;
+		enum outcome o;
+		if (strstr(c->rbuf, LAB_MARK_REAL))
+			o = OUT_REAL;
+		else if (strstr(c->rbuf, LAB_MARK_DECOY))
+			o = OUT_DECOY;
+		else
+			continue;
+		if (speaks_first(c->proto)) {
+			/* end the dialogue politely, as a real client would */
+			static const char ssh_id[] = "SSH-2.0-fluxlab\r\n", quit[] = "QUIT\r\n";
+			if (c->proto == 2)
+				c_write(c, ssh_id, sizeof ssh_id - 1);
+			else
+				c_write(c, quit, sizeof quit - 1);
+		}
+		finish(e, c, o, now);
+		return;
+	}
+}
+
+/* ------------------------------------------------------------ sessions */
+
+static uint32_t pick_target(eng_t *e, client_t *c)
+{
+	lab_run_t *r = e->run;
+	if (!e->cfg->legit && e->cfg->kind == LAB_ATK_SWEEP) {
+		uint64_t i = e->sweep_pos++;
+		return r->pool_base + e->perm[i % r->pool_size];
+	}
+	(void)c;
+	return r->pool_base + (uint32_t)(lab_rand(&e->rng) % r->pool_size);
+}
+
+static void start_session(eng_t *e, client_t *c, double now)
+{
+	if (e->stopping || now >= e->t_end || e->sweep_done ||
+	    (is_prober(e) && e->cfg->probes && e->probes_started >= e->cfg->probes) ||
+	    (!e->cfg->legit && e->cfg->kind == LAB_ATK_SWEEP &&
+	     e->sweep_pos >= (uint64_t)e->run->pool_size * e->cfg->rounds)) {
+		c->state = ST_DONE;
+		e->active--;
+		return;
+	}
+	c->t_sess = now;
+	c->rlen = 0;
+	if (e->cfg->legit || e->cfg->kind == LAB_ATK_INVALID) {
+		unsigned choices[4], nc = 0;
+		for (unsigned i = 0; i < 4; i++)
+			if (e->cfg->protocols & (1u << i))
+				choices[nc++] = i;
+		c->proto = (uint8_t)choices[lab_rand(&e->rng) % nc];
+	} else {
+		c->proto = e->cfg->port == 443 ? 1 : e->cfg->port == 22 ? 2 : e->cfg->port == 25 ? 3 : 0;
+	}
+	if (!e->cfg->legit) {
+		c->probe_no = ++e->probes_started;
+		atomic_fetch_add(&e->st->probes, 1);
+		c->target = pick_target(e, c);
+	}
+	double lat = latency_ms(e);
+	if (e->cfg->legit) {
+		if (lat > 0) {
+			c->state = ST_DNS_DELAY;
+			set_timer(e, c, now + lat / 1000.0);
+		} else {
+			dns_start(e, c, now);
+		}
+	} else {
+		if (lat > 0) {
+			c->state = ST_CONN_DELAY;
+			set_timer(e, c, now + lat / 1000.0);
+		} else {
+			tcp_connect(e, c, now);
+		}
+	}
+}
+
+static void begin_tcp(eng_t *e, client_t *c, double now)
+{
+	double lat = latency_ms(e);
+	if (lat > 0) {
+		c->state = ST_CONN_DELAY;
+		set_timer(e, c, now + lat / 1000.0);
+	} else {
+		tcp_connect(e, c, now);
+	}
+}
+
+static void on_timer(eng_t *e, client_t *c, double now)
+{
+	switch (c->state) {
+	case ST_IDLE: start_session(e, c, now); break;
+	case ST_DNS_DELAY: dns_start(e, c, now); break;
+	case ST_DNS:
+		if (++c->tries > e->run->sc->dns.retries) {
+			finish(e, c, OUT_FAIL_DNS, now);
+		} else {
+			dns_send(e, c, now);
+		}
+		break;
+	case ST_CONN_DELAY: tcp_connect(e, c, now); break;
+	case ST_SEND_DELAY: send_request(e, c, now); break;
+	case ST_CONNECTING: finish(e, c, OUT_FAIL_CONN, now); break;
+	case ST_TLS:
+	case ST_READING: finish(e, c, OUT_FAIL_TIMEOUT, now); break;
+	default: break;
+	}
+}
+
+static void on_io(eng_t *e, client_t *c, uint32_t ev, double now)
+{
+	switch (c->state) {
+	case ST_DNS: {
+		uint8_t b[1500];
+		ssize_t n = recv(c->fd, b, sizeof b, 0);
+		if (n < 0)
+			return;
+		uint32_t a;
+		int rc = dns_parse(b, (size_t)n, c->dns_id, &a);
+		if (rc < 0)
+			return;   /* stale answer to an earlier try */
+		atomic_fetch_add(&e->st->dns_answers, 1);
+		lab_hist_add(e->run->dns_lat, (uint64_t)((now - c->t_dns) * 1e6));
+		if (rc == 0) {
+			finish(e, c, OUT_FAIL_DNS, now);
+			return;
+		}
+		close_fd(e, c);
+		c->target = a;
+		begin_tcp(e, c, now);
+		break;
+	}
+	case ST_CONNECTING: {
+		int err = 0;
+		socklen_t l = sizeof err;
+		getsockopt(c->fd, SOL_SOCKET, SO_ERROR, &err, &l);
+		if (err || (ev & (EPOLLERR | EPOLLHUP))) {
+			finish(e, c, OUT_FAIL_CONN, now);
+			return;
+		}
+		if (c->proto == 1) {
+			if (!e->tls || !(c->ssl = SSL_new(e->tls))) {
+				finish(e, c, OUT_FAIL_OTHER, now);
+				return;
+			}
+			SSL_set_fd(c->ssl, c->fd);
+			SSL_set_tlsext_host_name(c->ssl, LAB_SERVICE_NAME);
+			c->state = ST_TLS;
+			tls_step(e, c, now);
+			return;
+		}
+		after_connect(e, c, now);
+		break;
+	}
+	case ST_TLS: tls_step(e, c, now); break;
+	case ST_READING: on_readable(e, c, now); break;
+	default: break;
+	}
+}
+
+void *engine_thread(void *arg)
+{
+	lab_engine_cfg_t *cfg = arg;
+	eng_t e = { .cfg = cfg, .run = cfg->run, .st = cfg->st, .n = cfg->clients, .rng = cfg->seed };
+	e.ep = epoll_create1(EPOLL_CLOEXEC);
+	e.c = calloc(e.n ? e.n : 1, sizeof *e.c);
+	if (e.ep < 0 || !e.c) {
+		lab_log("engine: out of resources");
+		free(e.c);
+		return NULL;
+	}
+	if (cfg->protocols & LAB_HTTPS) {
+		e.tls = SSL_CTX_new(TLS_client_method());
+		/* the lab's servers use a throwaway self-signed certificate: the
+		 * exchange is measured, not the PKI */
+		if (e.tls)
+			SSL_CTX_set_verify(e.tls, SSL_VERIFY_NONE, NULL);
+	}
+	if (!cfg->legit && cfg->kind == LAB_ATK_SWEEP) {
+		/* a random permutation of the pool, like scanners' randomized order */
+		e.perm = malloc(cfg->run->pool_size * sizeof *e.perm);
+		for (uint32_t i = 0; e.perm && i < cfg->run->pool_size; i++)
+			e.perm[i] = i;
+		for (uint32_t i = cfg->run->pool_size - 1; e.perm && i > 0; i--) {
+			uint32_t j = (uint32_t)(lab_rand(&e.rng) % (i + 1)), t = e.perm[i];
+			e.perm[i] = e.perm[j];
+			e.perm[j] = t;
+		}
+	}
+	atomic_store(&cfg->st->first_hit, -1);
+	double t0 = cfg->run->t0;
+	e.t_start = t0 + cfg->start_s;
+	e.t_end = t0 + cfg->end_s;
+	e.pace_next = e.t_start;
+	cfg->st->t_start = cfg->start_s;
+	for (unsigned i = 0; i < e.n; i++) {
+		client_t *c = &e.c[i];
+		c->fd = -1;
+		/* 10.x.0.2 .. : skip .0/.1 and .255 of every /24 */
+		c->src = cfg->src_net + ((i / 250) << 8) + (i % 250) + 2;
+		c->state = ST_IDLE;
+		/* spread the first sessions over a think time (no thundering herd) */
+		double first = e.t_start;
+		if (!is_prober(&e))
+			first += lab_sample(cfg->think, &e.rng) / 1000.0 * lab_rand01(&e.rng);
+		set_timer(&e, c, first);
+		e.active++;
+	}
+	struct epoll_event evs[512];
+	while (e.active > 0) {
+		double now = lab_now();
+		if (!e.stopping && (now >= e.t_end || atomic_load(&cfg->run->stop))) {
+			/* no new sessions; let those in flight finish */
+			e.stopping = true;
+			for (unsigned i = 0; i < e.n; i++)
+				if (e.c[i].state == ST_IDLE) {
+					e.c[i].state = ST_DONE;
+					e.c[i].gen++;
+					e.active--;
+				}
+		}
+		if (e.stopping && (atomic_load(&cfg->run->stop) > 1 ||
+				   now > e.t_end + cfg->run->sc->legit.timeout_ms / 1000.0 + 3))
+			break;
+		while (e.hn && e.heap[0].t <= now) {
+			tentry_t t = heap_pop(&e);
+			client_t *c = &e.c[t.idx];
+			if (t.gen == c->gen && c->state != ST_DONE)
+				on_timer(&e, c, now);
+		}
+		int to = 50;
+		if (e.hn) {
+			double d = (e.heap[0].t - now) * 1000.0;
+			if (d < to)
+				to = d < 0 ? 0 : (int)d + 1;
+		}
+		int n = epoll_wait(e.ep, evs, 512, to);
+		now = lab_now();
+		for (int i = 0; i < n; i++) {
+			client_t *c = &e.c[evs[i].data.u64];
+			if (c->fd >= 0)
+				on_io(&e, c, evs[i].events, now);
+		}
+	}
+	for (unsigned i = 0; i < e.n; i++)
+		close_fd(&e, &e.c[i]);
+	cfg->st->t_end = lab_now() - t0;
+	close(e.ep);
+	free(e.c);
+	free(e.heap);
+	free(e.perm);
+	if (e.tls)
+		SSL_CTX_free(e.tls);
+	return NULL;
+}
