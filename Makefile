@@ -111,10 +111,20 @@ demo: deps
 bench: deps all
 	bash bench/dns/run.sh
 
+UNITDIR ?= /lib/systemd/system
+
 install: all
-	install -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(BINDIR)
+	install -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(MANDIR)/man8 $(DESTDIR)$(MANDIR)/man5 \
+	  $(DESTDIR)$(SYSCONFDIR)/fluxgate $(DESTDIR)$(SYSCONFDIR)/logrotate.d $(DESTDIR)$(UNITDIR)
 	install -m 0755 build/fluxgated $(DESTDIR)$(SBINDIR)/fluxgated
 	install -m 0755 build/fluxctl $(DESTDIR)$(SBINDIR)/fluxctl
+	install -m 0644 doc/fluxgated.8 doc/fluxctl.8 $(DESTDIR)$(MANDIR)/man8/
+	install -m 0644 doc/fluxgate.conf.5 $(DESTDIR)$(MANDIR)/man5/
+	install -m 0644 etc/fluxgate.conf.sample $(DESTDIR)$(SYSCONFDIR)/fluxgate/fluxgate.conf.sample
+	install -m 0644 etc/logrotate.d/fluxgate $(DESTDIR)$(SYSCONFDIR)/logrotate.d/fluxgate
+	install -D -m 0644 etc/sysusers.d/fluxgate.conf $(DESTDIR)$(PREFIX)/lib/sysusers.d/fluxgate.conf
+	sed 's#/usr/sbin/#$(SBINDIR)/#g' etc/systemd/fluxgated.service > $(DESTDIR)$(UNITDIR)/fluxgated.service
+	chmod 0644 $(DESTDIR)$(UNITDIR)/fluxgated.service
 
 clean:
 	rm -rf build build-asan build-fuzz

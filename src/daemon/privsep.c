@@ -536,12 +536,18 @@ static int install_seccomp(void)
 
 int fg_privsep_drop(const char *user)
 {
-	struct passwd *pw = getpwnam(user);
-	if (!pw) {
-		log_err("privsep: user '%s' does not exist", user);
-		return -ENOENT;
-	}
-	if (getuid() == 0 || geteuid() == 0) {
+	struct passwd *pw;
+	if (getuid() != 0 && geteuid() != 0) {
+		/* started unprivileged (systemd User= with ambient
+		 * capabilities): stay that user, only the capabilities go */
+		pw = getpwuid(getuid());
+		user = pw ? pw->pw_name : "(unnamed)";
+	} else {
+		pw = getpwnam(user);
+		if (!pw) {
+			log_err("privsep: user '%s' does not exist", user);
+			return -ENOENT;
+		}
 		if (setgroups(1, &pw->pw_gid) < 0 || setgid(pw->pw_gid) < 0 ||
 		    setuid(pw->pw_uid) < 0) {
 			int e = errno;
