@@ -225,23 +225,25 @@ if [ -n "$INS" ]; then
 fi
 
 # ------------------------------------------------------------ summary
-result=$(cat <<RES
-grant bench ($(date -u +%Y-%m-%dT%H:%M:%SZ), $(nproc) CPUs, kernel $(uname -r), medians of $RUNS runs)
-                                          answers/s   p50 us   p99 us   (latency: client side, grant_lat)
-  fluxgated, grant per answer (A)         $(printf '%9s' "$G_QPS")
-  fluxgated, static answer (A)            $(printf '%9s' "$S_QPS")
-  knot, static answer (A)                 $(printf '%9s' "$K_QPS")
-  fluxgated granted, 1 in flight          $(printf '%9s %8s %8s' "$GL1_Q" "$GL1_50" "$GL1_99")
-  fluxgated static,  1 in flight          $(printf '%9s %8s %8s' "$SL1_Q" "$SL1_50" "$SL1_99")
-  knot static,       1 in flight          $(printf '%9s %8s %8s' "-" "$KL1_50" "$KL1_99")
-  fluxgated granted, 32 in flight         $(printf '%9s %8s %8s' "$GL32_Q" "$GL32_50" "$GL32_99")
-  fluxgated static,  32 in flight         $(printf '%9s %8s %8s' "$SL32_Q" "$SL32_50" "$SL32_99")
-  granted AAAA, ~$LIVE_FEW live grants           $(printf '%9s %8s %8s' "-" "$F50" "$F99")
-  granted AAAA, $LIVE_MANY live grants     $(printf '%9s %8s %8s' "-" "$M50" "$M99")
-  kernel slab per grant (daemon, $PRELOAD grants): ${SLAB_PER} B; preload rate $PRE_QPS grants/s
-  grants counted / answers per dnsperf run: ${g_check[*]}
-  ratio granted/static answers/s: $(awk -v a="$G_QPS" -v b="$S_QPS" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "n/a" }'); static fluxgated/knot: $(awk -v a="$S_QPS" -v b="$K_QPS" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "n/a" }')
-RES
+row() { printf '  %-44s %9s %8s %8s\n' "$@"; }
+result=$(
+	echo "grant bench ($(date -u +%Y-%m-%dT%H:%M:%SZ), $(nproc) CPUs, kernel $(uname -r), medians of $RUNS runs)"
+	row "" "answers/s" "p50 us" "p99 us"
+	row "fluxgated, grant per answer (A), dnsperf" "$G_QPS" "" ""
+	row "fluxgated, static answer (A), dnsperf" "$S_QPS" "" ""
+	row "knot, static answer (A), dnsperf" "$K_QPS" "" ""
+	row "fluxgated granted A, 1 in flight" "$GL1_Q" "$GL1_50" "$GL1_99"
+	row "fluxgated static A, 1 in flight" "$SL1_Q" "$SL1_50" "$SL1_99"
+	row "knot static A, 1 in flight" "-" "$KL1_50" "$KL1_99"
+	row "fluxgated granted A, 32 in flight" "$GL32_Q" "$GL32_50" "$GL32_99"
+	row "fluxgated static A, 32 in flight" "$SL32_Q" "$SL32_50" "$SL32_99"
+	row "granted AAAA, $LIVE_FEW live v6 grants" "-" "$F50" "$F99"
+	row "granted AAAA, $LIVE_MANY live v6 grants" "-" "$M50" "$M99"
+	echo "  latency: client side (grant_lat.c), query sent -> answer received"
+	echo "  kernel slab per grant through the daemon ($PRELOAD grants, grant + backend element, IPv6): ${SLAB_PER} B"
+	echo "  preload rate (dnsperf, grant per answer, AAAA): $PRE_QPS grants/s"
+	echo "  grants counted by the daemon / answers received, per dnsperf run: ${g_check[*]}"
+	echo "  ratio granted/static answers/s: $(awk -v a="$G_QPS" -v b="$S_QPS" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "n/a" }'); static fluxgated/knot: $(awk -v a="$S_QPS" -v b="$K_QPS" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "n/a" }')"
 )
 if [ -n "$INS_OUT" ]; then
 	result+=$'\n  kernel only (nft_insert.c, batches of 64):\n'

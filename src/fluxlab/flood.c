@@ -180,8 +180,8 @@ void *flood_thread(void *arg)
 			atomic_fetch_add(&c->st->pkts, 1);
 			atomic_fetch_add(&r->ser->atk_pkts[lab_sec_index(r, now)], 1);
 		}
-		if (sent > due + 1)
-			sent = due;   /* never catch up after a stall: stay bounded */
+		if (due - sent > 1000)
+			due = sent;   /* never catch up after a stall: stay bounded */
 		struct timespec ts = { 0, 1000000 };
 		nanosleep(&ts, NULL);
 	}

@@ -141,6 +141,12 @@ void *scanner_thread(void *cfg);
 /* ---- banner server (banner.c) */
 int banner_main(int argc, char **argv);
 
+/* ---- main.c: what the sampler saw */
+struct json_t;
+struct json_t *lab_fluxgated_stats(void);
+double lab_fluxgated_cpu_s(void);
+long lab_slab0(void);
+
 /* ---- report.c */
 int report_json(lab_run_t *r, const char *path);
 int report_html(lab_run_t *r, const char *path);

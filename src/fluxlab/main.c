@@ -1,0 +1,662 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+/*
+ * fluxlab: the experiment lab (issue 5).
+ *
+ *   fluxlab run SCENARIO.yaml [--json OUT.json] [--report OUT.html] [-v]
+ *   fluxlab check SCENARIO.yaml...     parse and validate only
+ *   fluxlab clean                      remove namespaces of dead fluxlab runs
+ *   fluxlab banner MARKER [PORT...]    (internal) SSH/SMTP banner server
+ *
+ * `run` builds the topology (topo.c), starts the traffic threads (legit
+ * engine in the client namespace, one thread per attacker in the attacker
+ * namespace), samples the gateway once a second, then writes the results
+ * and tears everything down, also on Ctrl-C and on failure.
+ * Exit: 0 ok (and the scenario's expectations hold), 1 expectations failed,
+ * 2 usage or scenario errors, 3 the lab could not be set up.
+ */
+#include "fluxlab/lab.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <getopt.h>
+#include <jansson.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+static void diag(void *ctx, const char *file, int line, const char *msg)
+{
+	(void)ctx;
+	if (line > 0)
+		fprintf(stderr, "%s:%d: %s\n", file, line, msg);
+	else
+		fprintf(stderr, "%s: %s\n", file, msg);
+}
+
+static void on_signal(int sig)
+{
+	(void)sig;
+	if (g_run)
+		atomic_fetch_add(&g_run->stop, 1);
+}
+
+/* ------------------------------------------------------------ threads in namespaces */
+
+typedef struct ns_thread {
+	lab_run_t *run;
+	const char *role;
+	void *(*fn)(void *);
+	void *arg;
+	pthread_t tid;
+	bool started;
+} ns_thread_t;
+
+static void *ns_trampoline(void *p)
+{
+	ns_thread_t *t = p;
+	/* setns() moves only this thread: each role runs in its own namespace */
+	if (topo_enter(t->run, t->role) < 0)
+		return NULL;
+	return t->fn(t->arg);
+}
+
+static int ns_thread_start(ns_thread_t *t)
+{
+	sigset_t all, old;
+	sigfillset(&all);
+	/* signals go to the main thread only */
+	pthread_sigmask(SIG_BLOCK, &all, &old);
+	int rc = pthread_create(&t->tid, NULL, ns_trampoline, t);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	t->started = rc == 0;
+	return rc;
+}
+
+/* ------------------------------------------------------------ scanners */
+
+void *scanner_thread(void *arg)
+{
+	lab_flood_cfg_t *c = arg;
+	lab_run_t *r = c->run;
+	const lab_attack_t *a = c->a;
+	while (lab_now() < r->t0 + c->start_s && !atomic_load(&r->stop))
+		usleep(10000);
+	c->st->t_start = lab_now() - r->t0;
+	char port[16], src[32], rate[32], pool[64], label[64];
+	snprintf(port, sizeof port, "%u", a->port);
+	snprintf(src, sizeof src, "10.%u.0.2", (c->src_net >> 16) & 0xff);
+	snprintf(rate, sizeof rate, "%.0f", a->rate);
+	snprintf(pool, sizeof pool, "%s", r->sc->gateway.pool);
+	unsigned open_total = 0;
+	for (unsigned round = 0; round < a->rounds && !atomic_load(&r->stop); round++) {
+		if (lab_now() >= r->t0 + c->end_s)
+			break;
+		snprintf(label, sizeof label, "scan-%s-%u", a->name, round);
+		char *argv[32];
+		int n = 0;
+		if (a->kind == LAB_ATK_NMAP) {
+			argv[n++] = "nmap";
+			argv[n++] = "-n";
+			argv[n++] = "-Pn";
+			argv[n++] = a->scan == LAB_NMAP_SYN ? "-sS" : "-sT";
+			argv[n++] = "-T5";
+			argv[n++] = "-p";
+			argv[n++] = port;
+			if (a->scan == LAB_NMAP_SYN) {
+				/* from the attacker's own /16, so the server's
+				 * counters attribute every probe */
+				argv[n++] = "-S";
+				argv[n++] = src;
+				argv[n++] = "-e";
+				argv[n++] = "eth0";
+			}
+			argv[n++] = "-oG";
+			argv[n++] = "-";
+			argv[n++] = pool;
+		} else {
+			argv[n++] = "masscan";
+			argv[n++] = pool;
+			argv[n++] = "-p";
+			argv[n++] = port;
+			argv[n++] = "--rate";
+			argv[n++] = rate;
+			argv[n++] = "--source-ip";
+			argv[n++] = src;
+			argv[n++] = "--adapter";
+			argv[n++] = "eth0";
+			argv[n++] = "--router-ip";
+			argv[n++] = "10.0.5.1";
+			argv[n++] = "--wait";
+			argv[n++] = "2";
+			argv[n++] = "-oL";
+			argv[n++] = "/dev/stdout";
+		}
+		argv[n] = NULL;
+		pid_t p = topo_spawn(r, NULL, label, argv);
+		if (p < 0)
+			break;
+		int st = 0;
+		for (;;) {
+			pid_t w = waitpid(p, &st, WNOHANG);
+			if (w == p)
+				break;
+			if (atomic_load(&r->stop) || lab_now() > r->t0 + c->end_s + 5) {
+				kill(p, SIGTERM);
+				usleep(200000);
+				kill(p, SIGKILL);
+				waitpid(p, &st, 0);
+				break;
+			}
+			usleep(50000);
+		}
+		topo_forget(p);
+		c->st->exit_status = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+		atomic_fetch_add(&c->st->probes, r->pool_size);
+		/* count what the tool believed open */
+		char path[800], line[512];
+		snprintf(path, sizeof path, "%s/%s.log", r->workdir, label);
+		FILE *f = fopen(path, "r");
+		while (f && fgets(line, sizeof line, f)) {
+			if (a->kind == LAB_ATK_NMAP && strstr(line, "/open/"))
+				open_total++;
+			else if (a->kind == LAB_ATK_MASSCAN && !strncmp(line, "open ", 5))
+				open_total++;
+		}
+		if (f)
+			fclose(f);
+	}
+	snprintf(c->st->note, sizeof c->st->note, "%u round(s); %u address(es) reported open on port %u (decoys answer too)",
+		 a->rounds, open_total, a->port);
+	c->st->t_end = lab_now() - r->t0;
+	return NULL;
+}
+
+/* ------------------------------------------------------------ sampler */
+
+typedef struct sampler {
+	lab_run_t *run;
+	pid_t pids[4];
+	int npids;
+	json_t *last_stats;
+	long slab0;
+	double cpu_total_s;     /* CPU seconds of fluxgated over the traffic phase */
+	double traffic_end;
+} sampler_t;
+
+static long meminfo_kb(const char *key)
+{
+	FILE *f = fopen("/proc/meminfo", "r");
+	char line[256];
+	long v = -1;
+	size_t kl = strlen(key);
+	while (f && fgets(line, sizeof line, f))
+		if (!strncmp(line, key, kl) && line[kl] == ':') {
+			v = strtol(line + kl + 1, NULL, 10);
+			break;
+		}
+	if (f)
+		fclose(f);
+	return v;
+}
+
+static long proc_ticks(pid_t p)
+{
+	char path[64], buf[1024];
+	snprintf(path, sizeof path, "/proc/%d/stat", (int)p);
+	FILE *f = fopen(path, "r");
+	if (!f)
+		return 0;
+	size_t n = fread(buf, 1, sizeof buf - 1, f);
+	fclose(f);
+	buf[n] = 0;
+	char *q = strrchr(buf, ')');
+	if (!q)
+		return 0;
+	/* fields after the command: state(3) ... utime(14) stime(15) */
+	long ut = 0, st = 0;
+	if (sscanf(q + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %ld %ld", &ut, &st) != 2)
+		return 0;
+	return ut + st;
+}
+
+/* fluxgated and its privilege-separated child(ren) */
+static void find_children(sampler_t *s, pid_t parent)
+{
+	s->pids[s->npids++] = parent;
+	DIR *d = opendir("/proc");
+	struct dirent *de;
+	while (d && (de = readdir(d)) && s->npids < 4) {
+		int p = atoi(de->d_name);
+		if (p <= 0)
+			continue;
+		char path[64], buf[512];
+		snprintf(path, sizeof path, "/proc/%d/stat", p);
+		FILE *f = fopen(path, "r");
+		if (!f)
+			continue;
+		size_t n = fread(buf, 1, sizeof buf - 1, f);
+		fclose(f);
+		buf[n] = 0;
+		char *q = strrchr(buf, ')');
+		int ppid = 0;
+		if (q && sscanf(q + 2, "%*c %d", &ppid) == 1 && ppid == parent)
+			s->pids[s->npids++] = p;
+	}
+	if (d)
+		closedir(d);
+}
+
+static json_t *fluxctl_stats(lab_run_t *r)
+{
+	char sock[700];
+	snprintf(sock, sizeof sock, "%s/control.sock", r->workdir);
+	char *argv[] = { r->fluxctl, "-s", sock, "--json", "stats", NULL };
+	char *out = NULL;
+	json_t *j = NULL;
+	if (topo_run(r, NULL, argv, &out) == 0 && out)
+		j = json_loads(out, 0, NULL);
+	free(out);
+	return j;
+}
+
+static uint64_t answers_total(json_t *st)
+{
+	json_t *rc = json_object_get(json_object_get(st, "dns"), "rcodes");
+	const char *k;
+	json_t *v;
+	uint64_t n = 0;
+	json_object_foreach(rc, k, v)
+		n += (uint64_t)json_integer_value(v);
+	return n;
+}
+
+static void *sampler_fn(void *arg)
+{
+	sampler_t *s = arg;
+	lab_run_t *r = s->run;
+	long hz = sysconf(_SC_CLK_TCK);
+	long ticks0 = 0, prev_ticks = 0;
+	for (int i = 0; i < s->npids; i++)
+		ticks0 += proc_ticks(s->pids[i]);
+	prev_ticks = ticks0;
+	uint64_t prev_ans = 0;
+	json_t *st0 = fluxctl_stats(r);
+	prev_ans = answers_total(st0);
+	json_decref(st0);
+	double prev_t = lab_now();
+	s->slab0 = meminfo_kb("Slab");
+	int sec = 0;
+	while (!atomic_load(&r->stop)) {
+		double next = r->t0 + sec + 1;
+		while (lab_now() < next && !atomic_load(&r->stop))
+			usleep(20000);
+		if (atomic_load(&r->stop) || sec >= LAB_MAX_SECS)
+			break;
+		double now = lab_now(), dt = now - prev_t;
+		json_t *st = fluxctl_stats(r);
+		if (st) {
+			uint64_t ans = answers_total(st);
+			r->ser->answers_ps[sec] = dt > 0 ? (double)(ans - prev_ans) / dt : 0;
+			prev_ans = ans;
+			json_t *pools = json_object_get(st, "pools"), *p0 = json_array_get(pools, 0);
+			double size = (double)json_integer_value(json_object_get(p0, "size"));
+			double open = (double)json_integer_value(json_object_get(p0, "open"));
+			r->ser->open_frac[sec] = size > 0 ? open / size : 0;
+			json_decref(s->last_stats);
+			s->last_stats = st;
+		}
+		/* per-namespace view: this thread runs in the gateway namespace */
+		FILE *f = fopen("/proc/sys/net/netfilter/nf_conntrack_count", "r");
+		long ct = 0;
+		if (f) {
+			if (fscanf(f, "%ld", &ct) != 1)
+				ct = 0;
+			fclose(f);
+		}
+		r->ser->conntrack[sec] = ct;
+		r->ser->slab_kb[sec] = meminfo_kb("Slab");
+		long ticks = 0;
+		for (int i = 0; i < s->npids; i++)
+			ticks += proc_ticks(s->pids[i]);
+		r->ser->cpu_pct[sec] = dt > 0 ? 100.0 * (double)(ticks - prev_ticks) / (double)hz / dt : 0;
+		prev_ticks = ticks;
+		prev_t = now;
+		r->ser->nsamples = ++sec;
+		if (now >= s->traffic_end)
+			break;
+	}
+	s->cpu_total_s = (double)(prev_ticks - ticks0) / (double)hz;
+	return NULL;
+}
+
+/* ------------------------------------------------------------ run */
+
+static sampler_t g_sampler;
+
+json_t *lab_fluxgated_stats(void)
+{
+	return g_sampler.last_stats;
+}
+double lab_fluxgated_cpu_s(void)
+{
+	return g_sampler.cpu_total_s;
+}
+long lab_slab0(void)
+{
+	return g_sampler.slab0;
+}
+
+static void teardown_at_exit(void)
+{
+	if (g_run)
+		topo_teardown(g_run);
+}
+
+static int parse_pool(lab_run_t *r)
+{
+	unsigned a, b, c, d, plen;
+	if (sscanf(r->sc->gateway.pool, "%u.%u.%u.%u/%u", &a, &b, &c, &d, &plen) != 5)
+		return -1;
+	r->pool_net = (a << 24) | (b << 16) | (c << 8) | d;
+	r->pool_plen = plen;
+	/* fluxgated's pools skip the network and broadcast addresses */
+	r->pool_base = r->pool_net + 1;
+	r->pool_size = (1u << (32 - plen)) - 2;
+	return 0;
+}
+
+static int cmd_run(int argc, char **argv)
+{
+	const char *json_out = NULL, *html_out = NULL, *workdir = NULL;
+	bool verbose = false, keep = false;
+	static const struct option opts[] = {
+		{ "json", required_argument, NULL, 'j' }, { "report", required_argument, NULL, 'r' },
+		{ "workdir", required_argument, NULL, 'w' }, { "verbose", no_argument, NULL, 'v' },
+		{ "keep", no_argument, NULL, 'k' }, { NULL, 0, NULL, 0 },
+	};
+	int o;
+	optind = 1;
+	while ((o = getopt_long(argc, argv, "j:r:w:vk", opts, NULL)) != -1) {
+		switch (o) {
+		case 'j': json_out = optarg; break;
+		case 'r': html_out = optarg; break;
+		case 'w': workdir = optarg; break;
+		case 'v': verbose = true; break;
+		case 'k': keep = true; break;
+		default: return 2;
+		}
+	}
+	if (optind != argc - 1) {
+		fprintf(stderr, "usage: fluxlab run SCENARIO.yaml [--json OUT.json] [--report OUT.html] [--workdir DIR] [-v] [--keep]\n");
+		return 2;
+	}
+	lab_scenario_t *sc = NULL;
+	if (lab_scenario_load(argv[optind], &sc, diag, NULL) < 0)
+		return 2;
+	if (geteuid() != 0) {
+		fprintf(stderr, "fluxlab: run needs root (network namespaces)\n");
+		lab_scenario_free(sc);
+		return 3;
+	}
+	static lab_run_t run;
+	lab_run_t *r = &run;
+	r->sc = sc;
+	r->verbose = verbose;
+	r->ser = calloc(1, sizeof *r->ser);
+	r->dns_lat = calloc(1, sizeof *r->dns_lat);
+	if (!r->ser || !r->dns_lat)
+		return 3;
+	if (parse_pool(r) < 0)
+		return 2;
+	snprintf(r->prefix, sizeof r->prefix, "fl%d", (int)getpid());
+	if (workdir) {
+		mkdir(workdir, 0755);
+		snprintf(r->workdir, sizeof r->workdir, "%s", workdir);
+	} else {
+		snprintf(r->workdir, sizeof r->workdir, "/tmp/fluxlab.XXXXXX");
+		if (!mkdtemp(r->workdir)) {
+			perror("mkdtemp");
+			return 3;
+		}
+	}
+	/* the binaries next to this one, unless told otherwise */
+	ssize_t n = readlink("/proc/self/exe", r->self, sizeof r->self - 1);
+	if (n <= 0)
+		return 3;
+	r->self[n] = 0;
+	char dir[512];
+	snprintf(dir, sizeof dir, "%s", r->self);
+	char *slash = strrchr(dir, '/');
+	if (slash)
+		*slash = 0;
+	const char *e = getenv("FLUXGATED");
+	snprintf(r->fluxgated, sizeof r->fluxgated, "%s", e && *e ? e : dir);
+	if (!(e && *e))
+		strncat(r->fluxgated, "/fluxgated", sizeof r->fluxgated - strlen(r->fluxgated) - 1);
+	e = getenv("FLUXCTL");
+	snprintf(r->fluxctl, sizeof r->fluxctl, "%s", e && *e ? e : dir);
+	if (!(e && *e))
+		strncat(r->fluxctl, "/fluxctl", sizeof r->fluxctl - strlen(r->fluxctl) - 1);
+	if (access(r->fluxgated, X_OK) || access(r->fluxctl, X_OK)) {
+		fprintf(stderr, "fluxlab: need %s and %s (make)\n", r->fluxgated, r->fluxctl);
+		return 3;
+	}
+	/* 10000 clients: a socket each, plus the servers' */
+	struct rlimit rl = { 200000, 200000 };
+	if (setrlimit(RLIMIT_NOFILE, &rl) < 0) {
+		getrlimit(RLIMIT_NOFILE, &rl);
+		rl.rlim_cur = rl.rlim_max;
+		setrlimit(RLIMIT_NOFILE, &rl);
+	}
+	g_run = r;
+	struct sigaction sa = { .sa_handler = on_signal };
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGHUP, &sa, NULL);
+	signal(SIGPIPE, SIG_IGN);
+	atexit(teardown_at_exit);
+
+	lab_log("scenario %s: %u legit clients (%s), %zu attacker(s), %.0f s; workdir %s",
+		sc->name, sc->legit.clients, sc->dns.resolver ? "via unbound" : "stub at fluxgated",
+		sc->nattacks, sc->duration_ms / 1000.0, r->workdir);
+	double t_setup = lab_now();
+	if (topo_setup(r) < 0) {
+		lab_log("setup failed%s; tearing down", atomic_load(&r->stop) ? " (interrupted)" : "");
+		topo_teardown(r);
+		return atomic_load(&r->stop) ? 130 : 3;
+	}
+	lab_log("topology up in %.1f s (namespaces %s-*)", lab_now() - t_setup, r->prefix);
+
+	double dur = sc->duration_ms / 1000.0;
+	r->t0 = lab_now() + 0.2;
+	ns_thread_t th[1 + LAB_MAX_ATTACKS + 1] = { 0 };
+	int nth = 0;
+	lab_engine_cfg_t lcfg = { .run = r, .st = &r->legit, .legit = true, .clients = sc->legit.clients,
+				  .src_net = LAB_LEGIT_NET, .protocols = sc->legit.protocols,
+				  .think = &sc->legit.think, .latency = &sc->legit.latency,
+				  .start_s = 0, .end_s = dur, .seed = sc->seed * 7919 + 1 };
+	atomic_store(&r->legit.first_hit, -1);
+	if (sc->legit.clients)
+		th[nth++] = (ns_thread_t){ r, "cli", engine_thread, &lcfg, 0, false };
+	lab_engine_cfg_t acfg[LAB_MAX_ATTACKS];
+	lab_flood_cfg_t fcfg[LAB_MAX_ATTACKS];
+	static const lab_dist_spec_t no_latency = { .kind = LAB_DIST_NONE, .scale = 1 };
+	for (size_t k = 0; k < sc->nattacks && k < LAB_MAX_ATTACKS; k++) {
+		const lab_attack_t *a = &sc->attacks[k];
+		double start = a->start_ms / 1000.0;
+		double end = a->duration_ms ? start + a->duration_ms / 1000.0 : dur;
+		if (end > dur)
+			end = dur;
+		atomic_store(&r->atk[k].first_hit, -1);
+		switch (a->kind) {
+		case LAB_ATK_INVALID:
+		case LAB_ATK_AWARE:
+		case LAB_ATK_SWEEP: {
+			unsigned slots = a->clients;
+			if (a->kind != LAB_ATK_INVALID) {
+				/* enough probes in flight for the rate at ~1 s each */
+				slots = (unsigned)(a->rate < 1 ? 1 : a->rate > 512 ? 512 : a->rate);
+			}
+			acfg[k] = (lab_engine_cfg_t){ .run = r, .st = &r->atk[k], .legit = false, .kind = a->kind,
+						      .clients = slots, .src_net = LAB_ATK_NET(k),
+						      .protocols = a->protocols, .think = &a->think,
+						      .latency = &no_latency, .rate = a->rate, .probes = a->probes,
+						      .port = a->port, .rounds = a->rounds, .start_s = start,
+						      .end_s = end, .seed = sc->seed * 104729 + k };
+			th[nth++] = (ns_thread_t){ r, "atk", engine_thread, &acfg[k], 0, false };
+			break;
+		}
+		case LAB_ATK_NMAP:
+		case LAB_ATK_MASSCAN:
+			fcfg[k] = (lab_flood_cfg_t){ r, &r->atk[k], a, LAB_ATK_NET(k), start, end, sc->seed + k };
+			th[nth++] = (ns_thread_t){ r, "atk", scanner_thread, &fcfg[k], 0, false };
+			break;
+		case LAB_ATK_DNS_FLOOD:
+		case LAB_ATK_SYN_FLOOD:
+			fcfg[k] = (lab_flood_cfg_t){ r, &r->atk[k], a, LAB_ATK_NET(k), start, end, sc->seed + k };
+			th[nth++] = (ns_thread_t){ r, "atk", flood_thread, &fcfg[k], 0, false };
+			break;
+		}
+	}
+	g_sampler.run = r;
+	find_children(&g_sampler, r->fluxgated_pid);
+	g_sampler.traffic_end = r->t0 + dur;
+	th[nth++] = (ns_thread_t){ r, "gw", sampler_fn, &g_sampler, 0, false };
+	for (int i = 0; i < nth; i++)
+		if (ns_thread_start(&th[i]) != 0) {
+			lab_log("cannot start a thread");
+			atomic_store(&r->stop, 2);
+		}
+	/* the main thread only waits: signals land here */
+	double end = r->t0 + dur;
+	int last_pct = -1;
+	while (lab_now() < end && !atomic_load(&r->stop)) {
+		usleep(100000);
+		int pct = (int)((lab_now() - r->t0) * 100 / dur);
+		if (pct / 10 != last_pct / 10 && isatty(2)) {
+			fprintf(stderr, "\rfluxlab: %3d%%  legit %lu real / %lu decoy / %lu failed   ", pct < 0 ? 0 : pct,
+				(unsigned long)atomic_load(&r->legit.real), (unsigned long)atomic_load(&r->legit.decoy),
+				(unsigned long)(atomic_load(&r->legit.fail_dns) + atomic_load(&r->legit.fail_conn) +
+						atomic_load(&r->legit.fail_timeout) + atomic_load(&r->legit.fail_other)));
+			last_pct = pct;
+		}
+	}
+	if (isatty(2))
+		fputc('\n', stderr);
+	bool interrupted = atomic_load(&r->stop) > 0;
+	if (!interrupted)
+		atomic_store(&r->stop, 0);
+	/* engines stop on their own at the end time and drain in-flight sessions */
+	for (int i = 0; i < nth; i++)
+		if (th[i].started && th[i].fn != sampler_fn)
+			pthread_join(th[i].tid, NULL);
+	atomic_fetch_add(&r->stop, 1);
+	for (int i = 0; i < nth; i++)
+		if (th[i].started && th[i].fn == sampler_fn)
+			pthread_join(th[i].tid, NULL);
+	/* ground truth from the servers' SYN counters */
+	r->legit.srv_syn = topo_counter(r, "srv", "legit_syn");
+	r->legit.dcy_syn = topo_counter(r, "dcy", "legit_syn");
+	uint64_t own_srv = topo_counter(r, "srv", "atk_own_syn"), own_dcy = topo_counter(r, "dcy", "atk_own_syn");
+	for (size_t k = 0; k < sc->nattacks && k < LAB_MAX_ATTACKS; k++) {
+		char name[32];
+		snprintf(name, sizeof name, "atk%zu_syn", k);
+		r->atk[k].srv_syn = topo_counter(r, "srv", name);
+		r->atk[k].dcy_syn = topo_counter(r, "dcy", name);
+		/* the connect scan uses the namespace's own address */
+		if (sc->attacks[k].kind == LAB_ATK_NMAP && sc->attacks[k].scan == LAB_NMAP_CONNECT) {
+			r->atk[k].srv_syn += own_srv;
+			r->atk[k].dcy_syn += own_dcy;
+			own_srv = own_dcy = 0;
+		}
+	}
+	if (!keep)
+		topo_teardown(r);
+	else
+		lab_log("--keep: namespaces %s-* left for inspection; remove with: fluxlab clean (after exit)", r->prefix);
+	int rc = 0;
+	if (json_out && report_json(r, json_out) < 0)
+		rc = 3;
+	if (html_out && report_html(r, html_out) < 0)
+		rc = 3;
+	report_summary(r, stdout);
+	if (sc->expect.set && report_check(r, stdout) != 0)
+		rc = rc ? rc : 1;
+	if (interrupted) {
+		lab_log("interrupted: partial results");
+		rc = 130;
+	}
+	if (keep)
+		return rc;
+	/* the work directory holds configs and logs: keep only when asked */
+	if (!workdir) {
+		char *argv2[] = { "rm", "-rf", r->workdir, NULL };
+		topo_run(r, NULL, argv2, NULL);
+	}
+	json_decref(g_sampler.last_stats);
+	g_sampler.last_stats = NULL;
+	g_run = NULL;
+	free(r->ser);
+	free(r->dns_lat);
+	lab_scenario_free(sc);
+	return rc;
+}
+
+static int cmd_check(int argc, char **argv)
+{
+	int bad = 0;
+	if (argc < 2) {
+		fprintf(stderr, "usage: fluxlab check SCENARIO.yaml...\n");
+		return 2;
+	}
+	for (int i = 1; i < argc; i++) {
+		lab_scenario_t *s = NULL;
+		if (lab_scenario_load(argv[i], &s, diag, NULL) < 0) {
+			bad++;
+			continue;
+		}
+		printf("%s: ok (%s: %u clients, %zu attackers, %.0f s)\n", argv[i], s->name, s->legit.clients,
+		       s->nattacks, s->duration_ms / 1000.0);
+		lab_scenario_free(s);
+	}
+	return bad ? 2 : 0;
+}
+
+static void usage(FILE *f)
+{
+	fprintf(f, "usage: fluxlab run SCENARIO.yaml [--json OUT.json] [--report OUT.html] [--workdir DIR] [-v] [--keep]\n"
+		   "       fluxlab check SCENARIO.yaml...\n"
+		   "       fluxlab clean\n");
+}
+
+int main(int argc, char **argv)
+{
+	if (argc < 2) {
+		usage(stderr);
+		return 2;
+	}
+	if (!strcmp(argv[1], "run"))
+		return cmd_run(argc - 1, argv + 1);
+	if (!strcmp(argv[1], "check"))
+		return cmd_check(argc - 1, argv + 1);
+	if (!strcmp(argv[1], "banner"))
+		return banner_main(argc - 1, argv + 1);
+	if (!strcmp(argv[1], "clean")) {
+		int n = topo_clean_stale();
+		printf("%d stale namespace(s) removed\n", n);
+		return 0;
+	}
+	if (!strcmp(argv[1], "-h") || !strcmp(argv[1], "--help")) {
+		usage(stdout);
+		return 0;
+	}
+	usage(stderr);
+	return 2;
+}
