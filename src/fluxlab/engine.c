@@ -654,7 +654,8 @@ void *engine_thread(void *arg)
 		client_t *c = &e.c[i];
 		c->fd = -1;
 		/* 10.x.0.2 .. : skip .0/.1 and .255 of every /24 */
-		c->src = cfg->src_net + ((i / 250) << 8) + (i % 250) + 2;
+		unsigned g = cfg->first + i;
+		c->src = cfg->src_net + ((g / 250) << 8) + (g % 250) + 2;
 		c->state = ST_IDLE;
 		/* spread the first sessions over a think time (no thundering herd) */
 		double first = e.t_start;

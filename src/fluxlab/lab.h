@@ -10,6 +10,7 @@
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <sys/types.h>
 
 #include "lab/scenario.h"
@@ -113,6 +114,7 @@ typedef struct lab_engine_cfg {
 	bool legit;
 	enum lab_attack_kind kind;     /* when !legit */
 	unsigned clients;
+	unsigned first;                /* index of the first client (shards) */
 	uint32_t src_net;              /* /16 of source addresses */
 	unsigned protocols;
 	const lab_dist_spec_t *think, *latency;

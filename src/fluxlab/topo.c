@@ -269,7 +269,10 @@ static int wait_dns(lab_run_t *r, const char *role, const char *server, double s
 	double end = lab_now() + secs;
 	while (lab_now() < end && !atomic_load(&r->stop)) {
 		char *out = NULL;
-		char *argv[] = { "kdig", "+retry=0", "+timeout=1", at, LAB_SERVICE_NAME, "A", NULL };
+		/* the zone's SOA, not the service: a service answer would open a
+		 * pool address to anyone and let the attackers in on the lab's
+		 * own account */
+		char *argv[] = { "kdig", "+retry=0", "+timeout=1", at, "lab.test", "SOA", NULL };
 		topo_run(r, role, argv, &out);
 		bool okk = out && strstr(out, "status: NOERROR");
 		free(out);

@@ -93,7 +93,7 @@ static bool get_time32(pctx_t *p, const yaml_node_t *n, const char *what, uint32
 		perr(p, n, "%s: more than a day", what);
 		return false;
 	}
-	*out = (uint32_t)llround(v);
+	*out = (uint32_t)(v + 0.5);   /* no libm: the library links without -lm */
 	return true;
 }
 
@@ -127,7 +127,7 @@ static bool get_uint(pctx_t *p, const yaml_node_t *n, const char *what, unsigned
 	double v;
 	if (!get_num(p, n, what, lo, hi, &v))
 		return false;
-	if (v != floor(v)) {
+	if (v != (double)(uint64_t)v) {
 		perr(p, n, "%s: expected an integer", what);
 		return false;
 	}
@@ -385,7 +385,7 @@ static void gw_key(pctx_t *p, const char *key, yaml_node_t *k, yaml_node_t *v, v
 		get_str(p, v, w, &s->gateway.pool);
 	} else if (!strcmp(key, "ttl")) {
 		if (get_time(p, v, w, &d)) {
-			if (d < 1000 || fmod(d, 1000) != 0)
+			if (d < 1000 || (double)(uint64_t)(d / 1000) * 1000 != d)
 				perr(p, v, "%s: whole seconds, at least 1s", w);
 			else
 				s->gateway.ttl_ms = (uint32_t)d;

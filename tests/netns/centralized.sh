@@ -35,7 +35,7 @@ TOOLS="$FG_REPO/tests/netns/tools"
 # Run private copies: the binaries may be rebuilt while the scenario runs,
 # and the restart check starts the daemon a second time.
 mkdir -p "$FG_WORK/bin"
-cp "$FLUXGATED" "$FG_WORK/bin/fluxgated" && cp "$FLUXCTL" "$FG_WORK/bin/fluxctl" || die "cannot copy the binaries"
+{ cp "$FLUXGATED" "$FG_WORK/bin/fluxgated" && cp "$FLUXCTL" "$FG_WORK/bin/fluxctl"; } || die "cannot copy the binaries"
 FLUXGATED="$FG_WORK/bin/fluxgated" FLUXCTL="$FG_WORK/bin/fluxctl"
 
 # Slower daemon under valgrind: longer DNS timeouts, slower transfers.
@@ -235,13 +235,12 @@ hget() {
 	out=$(nsx cli curl -g -s -m 5 --interface "$1" "$(url "$2")" 2>/dev/null) || out=""
 	echo "${out:-none}"
 }
-# in_pool4 / addresses granted right now (any map), for picking free ones
+# pool addresses in any map of the table right now (to pick free ones)
 granted_now() {
 	nsx gw nft list table inet fluxgate 2>/dev/null \
 		| grep -oE '(198\.51\.100\.[0-9]+|2001:db8:7[78]:[0-9a-f:]+)' | sort -u
 }
 fctl() { nsx gw "$FLUXCTL" -s "$CTL" "$@"; }
-RST_PORTS=""
 # rst counters in the client namespace for selected local ports
 nsx cli nft -f - <<'EOF' || die "cannot install the client rst counters"
 table inet probe {
@@ -300,7 +299,7 @@ assert_eq "1: a static name answers its static address" "10.0.0.80" "$out"
 log "2. pool addresses without a lookup go to the decoy"
 sleep 3.5   # let the ANY grants of part 1 lapse
 busy=$(granted_now)
-picked=() n=0
+picked=()
 for a in 198.51.100.7 198.51.100.33 198.51.100.77 198.51.100.126 198.51.100.140 198.51.100.200 \
 	198.51.100.254 198.51.100.9 198.51.100.99 198.51.100.190 \
 	2001:db8:77::1 2001:db8:77::abcd 2001:db8:77:0:1234:5678:9abc:def0 2001:db8:78::7 2001:db8:78::ffff; do

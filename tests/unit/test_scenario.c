@@ -1,0 +1,161 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+/* Unit tests: fluxlab scenario parser (lab/scenario.h): the shipped
+ * scenarios load, bad files are rejected with exact file:line messages. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include <glob.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "lab/scenario.h"
+
+static char diags[4096];
+
+static void collect(void *ctx, const char *file, int line, const char *msg)
+{
+	(void)ctx;
+	size_t o = strlen(diags);
+	snprintf(diags + o, sizeof diags - o, "%s:%d: %s\n", file, line, msg);
+}
+
+static lab_scenario_t *load(const char *text)
+{
+	lab_scenario_t *s = NULL;
+	diags[0] = 0;
+	if (lab_scenario_load_buffer("t.yaml", text, strlen(text), &s, collect, NULL) < 0)
+		return NULL;
+	return s;
+}
+
+/* the text must fail with exactly this diagnostic among its messages */
+static void rejects(const char *text, const char *want)
+{
+	lab_scenario_t *s = load(text);
+	if (s) {
+		lab_scenario_free(s);
+		fail_msg("accepted: %s", text);
+	}
+	if (!strstr(diags, want))
+		fail_msg("wanted \"%s\", got:\n%s", want, diags);
+}
+
+static void test_shipped_scenarios(void **state)
+{
+	(void)state;
+	glob_t g;
+	/* run from the repository root (tests/run.sh does) */
+	int rc = glob("lab/scenarios/*.yaml", 0, NULL, &g);
+	assert_int_equal(rc, 0);
+	assert_true(g.gl_pathc >= 20);
+	for (size_t i = 0; i < g.gl_pathc; i++) {
+		lab_scenario_t *s = NULL;
+		diags[0] = 0;
+		if (lab_scenario_load(g.gl_pathv[i], &s, collect, NULL) < 0)
+			fail_msg("%s rejected:\n%s", g.gl_pathv[i], diags);
+		assert_non_null(s->name);
+		lab_scenario_free(s);
+	}
+	globfree(&g);
+}
+
+static void test_full(void **state)
+{
+	(void)state;
+	lab_scenario_t *s = load("name: x\n"
+				 "duration: 30s\n"
+				 "gateway: { pool: 203.0.113.0/24, ttl: 3s, grace: 500ms, pin: 1m }\n"
+				 "dns: { mode: direct }\n"
+				 "legit:\n"
+				 "  clients: 100\n"
+				 "  protocols: [http, smtp]\n"
+				 "  think: { dist: pareto, shape: 1.5, min: 100ms, scale: 2 }\n"
+				 "  latency: { dist: normal, mean: 200ms, stddev: 5ms }\n"
+				 "attack:\n"
+				 "  - { type: syn-flood, rate: 1000/s, dynamics: ramp-down, spoof: yes, start: 5s }\n"
+				 "  - type: aware\n"
+				 "    probes: 500\n"
+				 "expect: { legit-misrouted-max: 0, attack-reach-max: 0 }\n");
+	assert_non_null(s);
+	assert_int_equal(s->duration_ms, 30000);
+	assert_string_equal(s->gateway.pool, "203.0.113.0/24");
+	assert_int_equal(s->gateway.ttl_ms, 3000);
+	assert_int_equal(s->gateway.grace_ms, 500);
+	assert_int_equal(s->gateway.pin_ms, 60000);
+	assert_false(s->dns.resolver);
+	assert_int_equal(s->legit.clients, 100);
+	assert_int_equal(s->legit.protocols, LAB_HTTP | LAB_SMTP);
+	assert_int_equal(s->legit.think.kind, LAB_DIST_PARETO);
+	assert_true(s->legit.think.scale == 2);
+	assert_int_equal(s->legit.latency.kind, LAB_DIST_NORMAL);
+	assert_true(s->legit.latency.mean == 200);
+	assert_int_equal(s->nattacks, 2);
+	assert_int_equal(s->attacks[0].kind, LAB_ATK_SYN_FLOOD);
+	assert_true(s->attacks[0].rate == 1000);
+	assert_int_equal(s->attacks[0].dynamics, LAB_DYN_RAMP_DOWN);
+	assert_true(s->attacks[0].spoof);
+	assert_int_equal(s->attacks[0].start_ms, 5000);
+	assert_int_equal(s->attacks[0].line, 11);
+	assert_int_equal(s->attacks[1].kind, LAB_ATK_AWARE);
+	assert_int_equal(s->attacks[1].probes, 500);
+	assert_string_equal(s->attacks[1].name, "aware");
+	assert_true(s->expect.set);
+	lab_scenario_free(s);
+}
+
+static void test_rejects(void **state)
+{
+	(void)state;
+	rejects("name: x\nduraton: 5s\n", "t.yaml:2: scenario: unknown key 'duraton'");
+	rejects("duration: 5s\n", "t.yaml:1: scenario: 'name' is required");
+	rejects("name: x\nduration: soon\n", "t.yaml:2: duration: invalid TIME 'soon' (e.g. 500ms, 2s, 1m)");
+	rejects("name: x\nlegit:\n  clients: 30000\n",
+		"t.yaml:3: legit.clients: 30000 out of range [0, 20000]");
+	rejects("name: x\nlegit:\n  protocols: [http, gopher]\n",
+		"t.yaml:3: legit.protocols: unknown protocol 'gopher' (http, https, ssh, smtp)");
+	rejects("name: x\nlegit:\n  think: { dist: normal, mean: 1s }\n",
+		"t.yaml:3: legit.think: distribution 'normal' needs 'stddev'");
+	rejects("name: x\nlegit:\n  think: { dist: weibull }\n",
+		"t.yaml:3: legit.think.dist: unknown distribution 'weibull'");
+	rejects("name: x\nattack:\n  - clients: 3\n", "t.yaml:3: attack[0]: 'type' is required");
+	rejects("name: x\nattack:\n  - type: invalid\n  - type: ping\n",
+		"t.yaml:4: attack[1].type: unknown attack type 'ping'");
+	rejects("name: x\nattack:\n  - { type: syn-flood, rate: 1e9 }\n",
+		"t.yaml:3: attack[0].rate: 1e9 out of range [0.1, 200000]");
+	rejects("name: x\ngateway:\n  pool: 10.5.0.0/24\n",
+		"t.yaml:3: gateway.pool: 10.0.0.0/8 is the lab's own address space");
+	rejects("name: x\ngateway:\n  pool: 198.51.100.1/24\n", "t.yaml:3: gateway.pool: host bits set");
+	rejects("name: x\ngateway:\n  ttl: 1500ms\n", "t.yaml:3: gateway.ttl: whole seconds, at least 1s");
+	rejects("name: x\ndns: { mode: dot }\n", "t.yaml:2: dns.mode: 'resolver' or 'direct', not 'dot'");
+	rejects("name: x\nname: y\n", "t.yaml:2: scenario: duplicate key 'name'");
+	rejects("name: x\nattack:\n  - { type: aware, spoof: maybe }\n",
+		"t.yaml:3: attack[0].spoof: expected true or false, not 'maybe'");
+	rejects("name: x\nlegit: [1, 2]\n", "t.yaml:2: legit: expected a mapping");
+	rejects("name: x\n  bad: [\n", "t.yaml:2: YAML syntax error");
+	rejects("name: x\nduration: 10s\nattack:\n  - { type: aware, start: 20s }\n",
+		"attack[0] (line 4): starts after the scenario ends");
+}
+
+static void test_missing_file(void **state)
+{
+	(void)state;
+	lab_scenario_t *s = NULL;
+	diags[0] = 0;
+	assert_true(lab_scenario_load("/nonexistent/x.yaml", &s, collect, NULL) < 0);
+	assert_non_null(strstr(diags, "/nonexistent/x.yaml:0: cannot open"));
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_shipped_scenarios),
+		cmocka_unit_test(test_full),
+		cmocka_unit_test(test_rejects),
+		cmocka_unit_test(test_missing_file),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
