@@ -324,6 +324,20 @@ int main(int argc, char **argv)
 		log_err("%s: configuration not loaded, exiting", path);
 		return 1;
 	}
+	/* the pid file names the process that stays systemd's main PID: the
+	 * privileged one with privilege separation */
+	char pidfile[4096] = "";
+	if (pre->server.pidfile) {
+		snprintf(pidfile, sizeof(pidfile), "%s", pre->server.pidfile);
+		FILE *pf = fopen(pidfile, "w");
+		if (!pf) {
+			log_err("pidfile %s: %s", pidfile, strerror(errno));
+			fg_conf_free(pre);
+			return 1;
+		}
+		fprintf(pf, "%d\n", (int)getpid());
+		fclose(pf);
+	}
 	bool separate = !pre->nat.backend || !strcmp(pre->nat.backend, "nft");
 	const char *user = pre->server.user ? pre->server.user : "nobody";
 	char user_buf[64];
@@ -338,6 +352,8 @@ int main(int argc, char **argv)
 		rc = fg_privsep_fork(nw + 4, pre->nat.table ? pre->nat.table : "fluxgate", path, &child);
 		if (!child) {
 			fg_conf_free(pre);
+			if (pidfile[0])
+				unlink(pidfile);
 			if (rc < 0)
 				log_err("privilege separation failed: %s", fg_strerror(rc));
 			return rc < 0 ? 1 : rc;
@@ -520,6 +536,8 @@ int main(int argc, char **argv)
 	fg_server_stop(srv);
 	fg_nflog_close(dctx.nflog);
 	fg_evlog_close(dctx.evlog);
+	if (pidfile[0] && !separate)
+		unlink(pidfile);
 	log_info("stopped");
 	return 0;
 }

@@ -34,6 +34,7 @@ cat >"$CONF" <<CONFEOF
 server:
   listen: [ "10.77.0.1@53" ]
   workers: 2
+  pidfile: $FG_WORK/fluxgated.pid
 zone:
   - domain: example.test
     soa: { mname: ns1.example.test, rname: hostmaster.example.test }
@@ -80,6 +81,7 @@ if [ -n "$dns" ]; then
 	assert_eq "DNS process has a seccomp filter" "2" "$(awk '/^Seccomp:/ {print $2}' /proc/"$dns"/status)"
 	assert_eq "DNS process has no_new_privs" "1" "$(awk '/^NoNewPrivs/ {print $2}' /proc/"$dns"/status)"
 fi
+assert_eq "pidfile names the privileged (main) process" "$priv" "$(cat "$FG_WORK/fluxgated.pid" 2>/dev/null)"
 assert_eq "privileged process keeps only CAP_NET_ADMIN" "0000000000001000" \
 	"$(awk '/^CapEff/ {print $2}' /proc/"$priv"/status)"
 assert_match "DNS process proved it cannot open a netlink socket" \
@@ -224,4 +226,5 @@ assert_match "SIGUSR1 reopens the event log (logrotate)" '"event_type":"dns"' "$
 
 fluxgated_alive "daemon still running at the end"
 stop_fluxgated
+[ ! -e "$FG_WORK/fluxgated.pid" ]; assert_eq "pidfile removed at stop" 0 $?
 finish
