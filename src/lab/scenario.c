@@ -651,6 +651,7 @@ static void defaults(lab_scenario_t *s)
 	s->legit.latency.kind = LAB_DIST_NONE;
 	s->legit.latency.scale = 1;
 	s->legit.timeout_ms = 5000;
+	s->expect.attack_reach_max = -1;   /* not checked unless given */
 }
 
 static int load(pctx_t *p, yaml_parser_t *yp, lab_scenario_t **out)

@@ -94,7 +94,7 @@ typedef struct lab_scenario {
 	struct {
 		bool set;
 		double legit_misrouted_max;    /* ratio, e.g. 0 */
-		long attack_reach_max;         /* real-server hits by attackers */
+		long attack_reach_max;         /* real-server hits by attackers, -1 = not checked */
 		double legit_ok_min;           /* fraction of legit sessions that reached the real server */
 	} expect;
 } lab_scenario_t;
