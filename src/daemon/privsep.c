@@ -413,6 +413,16 @@ static int priv_main(int *fds, unsigned n, pid_t child, int sigw)
 	return 1;
 }
 
+static void close_pairs(int *pfds, int *cfds, unsigned n)
+{
+	for (unsigned i = 0; i < n; i++) {
+		close(pfds[i]);
+		close(cfds[i]);
+	}
+	free(pfds);
+	free(cfds);
+}
+
 int fg_privsep_fork(unsigned nchannels, const char *table, const char *conf_path,
 		    bool *is_child)
 {
@@ -429,12 +439,7 @@ int fg_privsep_fork(unsigned nchannels, const char *table, const char *conf_path
 		int sp[2];
 		if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sp) < 0) {
 			int e = errno;
-			for (unsigned j = 0; j < i; j++) {
-				close(pfds[j]);
-				close(cfds[j]);
-			}
-			free(pfds);
-			free(cfds);
+			close_pairs(pfds, cfds, i);
 			return -e;
 		}
 		pfds[i] = sp[0];
@@ -443,23 +448,13 @@ int fg_privsep_fork(unsigned nchannels, const char *table, const char *conf_path
 	int sp[2];
 	if (pipe2(sp, O_CLOEXEC) < 0) {
 		int e = errno;
-		for (unsigned i = 0; i < nchannels; i++) {
-			close(pfds[i]);
-			close(cfds[i]);
-		}
-		free(pfds);
-		free(cfds);
+		close_pairs(pfds, cfds, nchannels);
 		return -e;
 	}
 	pid_t pid = fork();
 	if (pid < 0) {
 		int e = errno;
-		for (unsigned i = 0; i < nchannels; i++) {
-			close(pfds[i]);
-			close(cfds[i]);
-		}
-		free(pfds);
-		free(cfds);
+		close_pairs(pfds, cfds, nchannels);
 		close(sp[0]);
 		close(sp[1]);
 		return -e;

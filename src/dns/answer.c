@@ -368,8 +368,12 @@ void fg_dns_answer(const fg_zonedb_t *db, const uint8_t *pkt, size_t len,
 	build_answer(&c, 0, out, outcap, res);
 }
 
-void fg_dns_answer_service(const fg_zonedb_t *db, const fg_dns_query_t *q,
-			   bool tcp, const uint8_t *addr, uint32_t ttl,
+/* Shared by the two ways of finishing a SERVICE query: resolve again (a few
+ * hash probes) rather than carry state between the two calls: this rebuilds
+ * any CNAME chain leading to the service name, and stays correct if the db
+ * was swapped in between. addr NULL with nodata false means SERVFAIL. */
+static void finish_service(const fg_zonedb_t *db, const fg_dns_query_t *q, bool tcp,
+			   const uint8_t *addr, bool nodata, uint32_t ttl,
 			   uint8_t ecs_scope, uint8_t *out, size_t outcap,
 			   fg_dns_result_t *res)
 {
@@ -377,39 +381,34 @@ void fg_dns_answer_service(const fg_zonedb_t *db, const fg_dns_query_t *q,
 	res->kind = FG_ANSWER_DROP;
 	if (!q || !out || !q->has_question || !q->qname_len)
 		return;         /* not a query fg_dns_answer() returned SERVICE for */
-	if (!addr || (q->qtype != FG_TYPE_A && q->qtype != FG_TYPE_AAAA)) {
+	if (!nodata && (!addr || (q->qtype != FG_TYPE_A && q->qtype != FG_TYPE_AAAA))) {
 		/* the grant failed: never hand out an ungranted address */
 		reply_error(q, FG_RCODE_SERVFAIL, ecs_scope, out, outcap, res);
 		return;
 	}
-	/* Resolve again (a few hash probes) rather than carry state between
-	 * the two calls: this rebuilds any CNAME chain leading to the service
-	 * name, and stays correct if the db was swapped in between. */
 	actx_t c;
 	memset(&c, 0, sizeof(c));
 	c.db = db;
 	c.q = q;
 	c.tcp = tcp;
 	c.svc_mode = true;
+	c.svc_nodata = nodata;
 	c.svc_addr = addr;
 	c.svc_ttl = ttl;
 	build_answer(&c, ecs_scope, out, outcap, res);
+}
+
+void fg_dns_answer_service(const fg_zonedb_t *db, const fg_dns_query_t *q,
+			   bool tcp, const uint8_t *addr, uint32_t ttl,
+			   uint8_t ecs_scope, uint8_t *out, size_t outcap,
+			   fg_dns_result_t *res)
+{
+	finish_service(db, q, tcp, addr, false, ttl, ecs_scope, out, outcap, res);
 }
 
 void fg_dns_answer_service_nodata(const fg_zonedb_t *db, const fg_dns_query_t *q,
 				  bool tcp, uint8_t ecs_scope, uint8_t *out,
 				  size_t outcap, fg_dns_result_t *res)
 {
-	memset(res, 0, sizeof(*res));
-	res->kind = FG_ANSWER_DROP;
-	if (!q || !out || !q->has_question || !q->qname_len)
-		return;
-	actx_t c;
-	memset(&c, 0, sizeof(c));
-	c.db = db;
-	c.q = q;
-	c.tcp = tcp;
-	c.svc_mode = true;
-	c.svc_nodata = true;
-	build_answer(&c, ecs_scope, out, outcap, res);
+	finish_service(db, q, tcp, NULL, true, 0, ecs_scope, out, outcap, res);
 }

@@ -195,4 +195,9 @@ const fg_rr_t *fg_zone_soa(const fg_zone_t *z);
 /* First record of the RRset of `type` at node, and its count; NULL if none. */
 const fg_rr_t *fg_node_rrset(const fg_node_t *n, uint16_t type, unsigned *count);
 
+/* Format an error message into err/errlen (either may be empty) and
+ * return `code`: the one error-reporting helper of the zone builders. */
+__attribute__((format(printf, 4, 5)))
+int fg_dns_fail(char *err, size_t errlen, int code, const char *fmt, ...);
+
 #endif
