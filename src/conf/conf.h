@@ -99,6 +99,12 @@ typedef struct fg_conf {
 		 * ECS scope when it sends a subnet, else "anyone". */
 		fg_conf_prefix_t *direct;
 		size_t ndirect;
+		/* policy.resolvers: the caching resolvers allowed to obtain
+		 * subnet- or anyone-scoped grants. When set, every other
+		 * source is treated as a direct client (exact scope), so a
+		 * flood of (spoofed) queries cannot open addresses to anyone. */
+		fg_conf_prefix_t *resolvers;
+		size_t nresolvers;
 	} policy;
 	struct {
 		char *backend;            /* "nft" (default) or "memory" (tests) */

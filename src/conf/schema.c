@@ -165,6 +165,8 @@ static const fg_item_t decoy_items[] = {
 static const fg_item_t policy_items[] = {
 	{ .name = "direct", .type = FG_T_PREFIX, .flags = FG_F_MULTI,
 	  .off = CONF(policy.direct), .cnt_off = CONF(policy.ndirect) },
+	{ .name = "resolvers", .type = FG_T_PREFIX, .flags = FG_F_MULTI,
+	  .off = CONF(policy.resolvers), .cnt_off = CONF(policy.nresolvers) },
 	{ .name = NULL }
 };
 

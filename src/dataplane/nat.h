@@ -68,6 +68,13 @@ typedef struct fg_nat fg_nat_t;
 /* Callback for fg_nat_dump(): one live grant, with its remaining timeout. */
 typedef void (*fg_nat_dump_fn)(void *ctx, const fg_grant_t *g);
 
+/* Live data plane elements, both families together (metrics gauges). */
+typedef struct fg_nat_counts {
+	uint64_t grants[3];    /* live grants by enum fg_scope */
+	uint64_t pinned;       /* (client, addr) pins */
+	uint64_t quarantined;  /* quarantined sources */
+} fg_nat_counts_t;
+
 typedef struct fg_nat_ops {
 	const char *name;
 	int (*open)(const fg_nat_config_t *cfg, fg_nat_t **out);
@@ -78,6 +85,10 @@ typedef struct fg_nat_ops {
 	int (*commit)(fg_nat_t *nat, const fg_grant_t *g, size_t n);
 	/* Read back live grants (restart recovery, `fluxctl grants`). */
 	int (*dump)(fg_nat_t *nat, fg_nat_dump_fn fn, void *ctx);
+	/* Count the live elements of the grant maps, pin and quarantine sets.
+	 * Reads every element (nft: a dump of each set), so it costs time in
+	 * proportion to the state: not for the packet or DNS paths. */
+	int (*count)(fg_nat_t *nat, fg_nat_counts_t *out);
 	/* Send `src` (all of its addresses of one family: plen) to the decoys
 	 * for timeout_ms (0 = until released) and kill its live conntrack flows
 	 * towards the pool. */

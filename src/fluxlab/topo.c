@@ -408,6 +408,9 @@ static int fluxgated_conf(lab_run_t *r)
 		 "  route-via: 10.0.3.10\n"
 		 "policy:\n"
 		 "  direct: [ 10.1.0.0/16 ]\n"
+		 /* only the lab's caching resolver may obtain "anyone" grants:
+		  * forged queries from elsewhere get exact-client scope */
+		 "  resolvers: [ 10.0.4.53/32 ]\n"
 		 "nat:\n"
 		 "  backend: nft\n"
 		 "  table: fluxgate\n",

@@ -62,6 +62,8 @@ struct fg_grant_engine {
 	size_t nsvcs;
 	fg_conf_prefix_t *direct;
 	size_t ndirect;
+	fg_conf_prefix_t *resolvers;
+	size_t nresolvers;
 	const fg_nat_ops_t *ops;
 	fg_nat_config_t natcfg;
 	fg_nat_prefix_t *natpools;
@@ -164,6 +166,7 @@ void fg_grant_engine_free(fg_grant_engine_t *eng)
 	}
 	free(eng->svcs);
 	free(eng->direct);
+	free(eng->resolvers);
 	free(eng->natpools);
 	free(eng->table);
 	shared_put(eng->shared);
@@ -207,6 +210,14 @@ int fg_grant_engine_new(const fg_conf_t *conf, fg_grant_engine_t *prev,
 		goto fail;
 	memcpy(eng->direct, conf->policy.direct, conf->policy.ndirect * sizeof(*eng->direct));
 	eng->ndirect = conf->policy.ndirect;
+	if (conf->policy.nresolvers) {
+		eng->resolvers = calloc(conf->policy.nresolvers, sizeof(*eng->resolvers));
+		if (!eng->resolvers)
+			goto fail;
+		memcpy(eng->resolvers, conf->policy.resolvers,
+		       conf->policy.nresolvers * sizeof(*eng->resolvers));
+		eng->nresolvers = conf->policy.nresolvers;
+	}
 
 	uint32_t pin_ms = 0;
 	pthread_mutex_lock(&eng->shared->lock);
@@ -517,7 +528,12 @@ int fg_grant_resolve(fg_grant_engine_t *eng, fg_grant_worker_t *w,
 				continue;
 			}
 		}
-		fg_scope_decide(r->peer, r->q, family, eng->direct, eng->ndirect, &sd);
+		fg_scope_policy_t pol = { eng->direct, eng->ndirect, eng->resolvers, eng->nresolvers };
+		fg_scope_decide(r->peer, r->q, family, &pol, &sd);
+		if (sd.scope == FG_SCOPE_NONE) {
+			r->nodata = true;
+			continue;
+		}
 		if (choose(eng, w, r, &sd, now, &w->grants[ng]) == 0)
 			idx[ng++] = i;
 		else if (r->service_id < eng->nsvcs)

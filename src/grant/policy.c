@@ -31,9 +31,16 @@ static int peer_addr(const struct sockaddr_storage *peer, uint8_t out[16])
 	return -1;
 }
 
+static bool in_list(const fg_conf_prefix_t *l, size_t n, int family, const uint8_t *a)
+{
+	for (size_t i = 0; i < n; i++)
+		if (fg_prefix_contains(&l[i], family, a))
+			return true;
+	return false;
+}
+
 void fg_scope_decide(const struct sockaddr_storage *peer, const fg_dns_query_t *q,
-		     int family, const fg_conf_prefix_t *direct, size_t ndirect,
-		     fg_scope_decision_t *out)
+		     int family, const fg_scope_policy_t *pol, fg_scope_decision_t *out)
 {
 	uint8_t a[16];
 	int pf = peer_addr(peer, a);
@@ -41,17 +48,25 @@ void fg_scope_decide(const struct sockaddr_storage *peer, const fg_dns_query_t *
 	memset(out, 0, sizeof(*out));
 	out->scope = FG_SCOPE_ANY;
 
-	if (pf == family) {
-		for (size_t i = 0; i < ndirect; i++) {
-			if (fg_prefix_contains(&direct[i], family, a)) {
-				out->scope = FG_SCOPE_CLIENT;
-				memcpy(out->client, a, family == AF_INET ? 4 : 16);
-				out->client_plen = family == AF_INET ? 32 : 128;
-				/* a stub that also sent ECS gets the exact scope */
-				if (q->has_ecs)
-					out->ecs_scope = out->client_plen;
-				return;
-			}
+	bool direct = pf > 0 && in_list(pol->direct, pol->ndirect, pf, a);
+	bool resolver = pol->nresolvers == 0 || (pf > 0 && in_list(pol->resolvers, pol->nresolvers, pf, a));
+	if (!resolver)
+		direct = true;   /* not a known resolver: the asker is the client */
+	if (direct) {
+		if (pf == family) {
+			out->scope = FG_SCOPE_CLIENT;
+			memcpy(out->client, a, family == AF_INET ? 4 : 16);
+			out->client_plen = family == AF_INET ? 32 : 128;
+			/* a stub that also sent ECS gets the exact scope */
+			if (q->has_ecs)
+				out->ecs_scope = out->client_plen;
+			return;
+		}
+		if (!resolver) {
+			/* AAAA asked over IPv4 by an unknown source: no scope can
+			 * be narrow enough, and anyone is not allowed */
+			out->scope = FG_SCOPE_NONE;
+			return;
 		}
 	}
 	if (q->has_ecs && q->ecs.source_prefix > 0 &&

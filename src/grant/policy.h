@@ -13,6 +13,11 @@
  * A query that arrives over one family for an answer of the other (AAAA
  * asked over IPv4) cannot be scoped to the client: ECS of the answer's
  * family, else anyone.
+ *
+ * With policy.resolvers set, only those sources may get subnet or anyone
+ * scopes: any other source is taken for the client itself (exact scope,
+ * or no grant at all when the families differ), so forged queries from
+ * outside the resolver list never open an address to anyone.
  */
 #ifndef FG_GRANT_POLICY_H
 #define FG_GRANT_POLICY_H
@@ -26,6 +31,9 @@
 #include "dataplane/nat.h"
 #include "dns/msg.h"
 
+/* No grant possible under the policy: the answer is NODATA. */
+#define FG_SCOPE_NONE 0xff
+
 typedef struct fg_scope_decision {
 	uint8_t scope;          /* enum fg_scope */
 	uint8_t client[16];     /* masked client address / prefix */
@@ -38,8 +46,14 @@ bool fg_prefix_contains(const fg_conf_prefix_t *p, int family, const uint8_t *ad
 
 /* Decide the scope for an answer of `family` (AF_INET for A, AF_INET6 for
  * AAAA) to query `q` received from `peer`. */
+typedef struct fg_scope_policy {
+	const fg_conf_prefix_t *direct;     /* stub clients: exact scope */
+	size_t ndirect;
+	const fg_conf_prefix_t *resolvers;  /* if nresolvers > 0: the only */
+	size_t nresolvers;                  /* sources allowed ECS/anyone */
+} fg_scope_policy_t;
+
 void fg_scope_decide(const struct sockaddr_storage *peer, const fg_dns_query_t *q,
-		     int family, const fg_conf_prefix_t *direct, size_t ndirect,
-		     fg_scope_decision_t *out);
+		     int family, const fg_scope_policy_t *pol, fg_scope_decision_t *out);
 
 #endif

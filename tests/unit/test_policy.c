@@ -50,16 +50,16 @@ static void test_direct_client(void **state)
 	memset(&q, 0, sizeof(q));
 	struct sockaddr_storage p = peer4("10.0.1.7");
 	fg_scope_decision_t d;
-	fg_scope_decide(&p, &q, AF_INET, direct, 1, &d);
+	fg_scope_decide(&p, &q, AF_INET, &(fg_scope_policy_t){ direct, 1, NULL, 0 }, &d);
 	assert_int_equal(d.scope, FG_SCOPE_CLIENT);
 	assert_int_equal(d.client_plen, 32);
 	assert_int_equal(d.client[3], 7);
 	/* AAAA over IPv4 from a direct client: cannot scope to the client */
-	fg_scope_decide(&p, &q, AF_INET6, direct, 1, &d);
+	fg_scope_decide(&p, &q, AF_INET6, &(fg_scope_policy_t){ direct, 1, NULL, 0 }, &d);
 	assert_int_equal(d.scope, FG_SCOPE_ANY);
 	/* not in direct: a resolver without ECS -> anyone */
 	p = peer4("10.0.53.2");
-	fg_scope_decide(&p, &q, AF_INET, direct, 1, &d);
+	fg_scope_decide(&p, &q, AF_INET, &(fg_scope_policy_t){ direct, 1, NULL, 0 }, &d);
 	assert_int_equal(d.scope, FG_SCOPE_ANY);
 	assert_int_equal(d.ecs_scope, 0);
 }
@@ -75,22 +75,22 @@ static void test_ecs(void **state)
 	q.ecs.addr[0] = 192; q.ecs.addr[1] = 0; q.ecs.addr[2] = 2;
 	struct sockaddr_storage p = peer4("10.0.53.2");
 	fg_scope_decision_t d;
-	fg_scope_decide(&p, &q, AF_INET, NULL, 0, &d);
+	fg_scope_decide(&p, &q, AF_INET, &(fg_scope_policy_t){ NULL, 0, NULL, 0 }, &d);
 	assert_int_equal(d.scope, FG_SCOPE_NET);
 	assert_int_equal(d.client_plen, 24);
 	assert_int_equal(d.ecs_scope, 24);
 	assert_int_equal(d.client[2], 2);
 	/* v4 ECS for an AAAA answer: wrong family, anyone */
-	fg_scope_decide(&p, &q, AF_INET6, NULL, 0, &d);
+	fg_scope_decide(&p, &q, AF_INET6, &(fg_scope_policy_t){ NULL, 0, NULL, 0 }, &d);
 	assert_int_equal(d.scope, FG_SCOPE_ANY);
 	/* source prefix 0 carries no client information */
 	q.ecs.source_prefix = 0;
-	fg_scope_decide(&p, &q, AF_INET, NULL, 0, &d);
+	fg_scope_decide(&p, &q, AF_INET, &(fg_scope_policy_t){ NULL, 0, NULL, 0 }, &d);
 	assert_int_equal(d.scope, FG_SCOPE_ANY);
 	/* v6 ECS for AAAA over an IPv4 resolver connection */
 	q.ecs.family = 2;
 	q.ecs.source_prefix = 56;
-	fg_scope_decide(&p, &q, AF_INET6, NULL, 0, &d);
+	fg_scope_decide(&p, &q, AF_INET6, &(fg_scope_policy_t){ NULL, 0, NULL, 0 }, &d);
 	assert_int_equal(d.scope, FG_SCOPE_NET);
 	assert_int_equal(d.client_plen, 56);
 }
@@ -109,14 +109,45 @@ static void test_v6_and_mapped(void **state)
 	memset(&q, 0, sizeof(q));
 	fg_scope_decision_t d;
 	struct sockaddr_storage p = peer6("fd00:1::2");
-	fg_scope_decide(&p, &q, AF_INET6, direct, 2, &d);
+	fg_scope_decide(&p, &q, AF_INET6, &(fg_scope_policy_t){ direct, 2, NULL, 0 }, &d);
 	assert_int_equal(d.scope, FG_SCOPE_CLIENT);
 	assert_int_equal(d.client_plen, 128);
 	/* IPv4-mapped source counts as IPv4 */
 	p = peer6("::ffff:10.0.1.9");
-	fg_scope_decide(&p, &q, AF_INET, direct, 2, &d);
+	fg_scope_decide(&p, &q, AF_INET, &(fg_scope_policy_t){ direct, 2, NULL, 0 }, &d);
 	assert_int_equal(d.scope, FG_SCOPE_CLIENT);
 	assert_int_equal(d.client[3], 9);
+}
+
+static void test_resolver_allow_list(void **state)
+{
+	(void)state;
+	fg_conf_prefix_t res[1] = { pfx4("10.0.53.0", "10.0.53.255") };
+	fg_scope_policy_t pol = { NULL, 0, res, 1 };
+	fg_dns_query_t q;
+	memset(&q, 0, sizeof(q));
+	fg_scope_decision_t d;
+	/* a listed resolver may still get "anyone" */
+	struct sockaddr_storage p = peer4("10.0.53.2");
+	fg_scope_decide(&p, &q, AF_INET, &pol, &d);
+	assert_int_equal(d.scope, FG_SCOPE_ANY);
+	/* any other source is the client itself: a (spoofed) flood cannot
+	 * open addresses to anyone */
+	p = peer4("203.0.113.9");
+	fg_scope_decide(&p, &q, AF_INET, &pol, &d);
+	assert_int_equal(d.scope, FG_SCOPE_CLIENT);
+	assert_int_equal(d.client[3], 9);
+	/* ... even when it sends ECS */
+	q.has_ecs = true;
+	q.ecs.family = 1;
+	q.ecs.source_prefix = 8;
+	q.ecs.addr[0] = 10;
+	fg_scope_decide(&p, &q, AF_INET, &pol, &d);
+	assert_int_equal(d.scope, FG_SCOPE_CLIENT);
+	/* and an AAAA over IPv4 from it gets no grant at all */
+	q.has_ecs = false;
+	fg_scope_decide(&p, &q, AF_INET6, &pol, &d);
+	assert_int_equal(d.scope, FG_SCOPE_NONE);
 }
 
 int main(void)
@@ -125,6 +156,7 @@ int main(void)
 		cmocka_unit_test(test_direct_client),
 		cmocka_unit_test(test_ecs),
 		cmocka_unit_test(test_v6_and_mapped),
+		cmocka_unit_test(test_resolver_allow_list),
 	};
 	return cmocka_run_group_tests_name("policy", tests, NULL, NULL);
 }
