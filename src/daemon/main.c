@@ -145,6 +145,24 @@ static int do_reload(void *vctx, char *errbuf, size_t errlen)
 	return 0;
 }
 
+/* Data plane gauges. Counting reads every element of the grant maps, pin
+ * and quarantine sets (a dump per set), on the main thread, while a scrape
+ * waits at most FG_METRICS_TIMEOUT_MS: the figures are cached, refreshed at
+ * most every DP_REFRESH_MS, or every DP_REFRESH_SLOW_MS once a count took
+ * longer than DP_SLOW_MS (a set of a million elements). */
+#define DP_REFRESH_MS      10000u
+#define DP_REFRESH_SLOW_MS 60000u
+#define DP_SLOW_MS         500u
+
+struct dp_cache {
+	bool tried;              /* a count ran: at_ms and took_ms are set */
+	bool ok;                 /* it succeeded: counts are its figures */
+	int last_rc;
+	uint64_t at_ms;          /* CLOCK_MONOTONIC, end of the last count */
+	uint64_t took_ms;
+	fg_nat_counts_t counts;
+};
+
 /* Everything the metrics collector and the NFLOG callback read. */
 struct daemon_ctx {
 	fg_server_t *srv;
@@ -155,6 +173,7 @@ struct daemon_ctx {
 	fg_nflog_t *nflog;
 	uint64_t decoy_hits;
 	double start_time;
+	struct dp_cache dp;
 };
 
 /* A pool hit sent to the decoys (logged by the kernel rule, rate-limited). */
@@ -181,6 +200,55 @@ static void collect_pool(void *ctx, const char *id, int family, uint64_t size, u
 	p->family = family;
 	p->size = size;
 	p->open = open;
+}
+
+static uint64_t mono_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}
+
+static void collect_dataplane(struct daemon_ctx *d, const fg_snapshot_t *snap, fg_metrics_t *m)
+{
+	struct dp_cache *c = &d->dp;
+	if (!snap->grants)
+		return;
+	const fg_nat_ops_t *ops = fg_grant_engine_ops(snap->grants);
+	/* each handle of the in-memory backend has its own state: a new one
+	 * would count false zeros (a missing series is better) */
+	if (!ops->count || ops == &fg_nat_mem_ops)
+		return;
+	uint64_t start = mono_ms();
+	uint64_t every = c->took_ms > DP_SLOW_MS ? DP_REFRESH_SLOW_MS : DP_REFRESH_MS;
+	if (!c->tried || start - c->at_ms >= every) {
+		fg_nat_t *nat = NULL;
+		fg_nat_counts_t k;
+		int rc = ops->open(fg_grant_engine_natcfg(snap->grants), &nat);
+		if (rc == 0) {
+			rc = ops->count(nat, &k);
+			ops->close(nat);
+		}
+		c->at_ms = mono_ms();
+		c->took_ms = c->at_ms - start;
+		c->ok = rc == 0;
+		if (rc == 0)
+			c->counts = k;
+		else if (!c->tried || rc != c->last_rc)
+			log_warn("metrics: counting the data plane failed: %s", fg_strerror(rc));
+		if (c->took_ms > DP_SLOW_MS)
+			log_debug("metrics: data plane count took %u ms, next in %u s",
+				  (unsigned)c->took_ms, DP_REFRESH_SLOW_MS / 1000u);
+		c->tried = true;
+		c->last_rc = rc;
+	}
+	if (!c->ok)
+		return;
+	m->has_dataplane = true;
+	for (int s = 0; s < 3; s++)
+		m->granted[s] = c->counts.grants[s];
+	m->pinned = c->counts.pinned;
+	m->quarantined = c->counts.quarantined;
 }
 
 static void collect(void *vctx, fg_metrics_t *m)
@@ -220,6 +288,7 @@ static void collect(void *vctx, fg_metrics_t *m)
 		}
 		fg_grant_engine_pools(snap->grants, collect_pool, m);
 	}
+	collect_dataplane(d, snap, m);
 	m->decoy_hits = d->decoy_hits;
 	m->quarantines = d->env->quarantines;
 	m->releases = d->env->releases;

@@ -27,6 +27,7 @@
 
 enum ps_op {
 	PS_COMMIT = 1, PS_SETUP, PS_DUMP, PS_QUARANTINE, PS_RELEASE, PS_READCONF,
+	PS_COUNT,
 	PS_OP_MAX
 };
 
@@ -316,6 +317,17 @@ static void *chan_thread(void *arg)
 				break;
 			rc = priv_read_conf(c);
 			break;
+		case PS_COUNT: {
+			if (h.len != 0)
+				break;
+			fg_nat_counts_t k;
+			rc = chan_nat(c);
+			if (rc == 0)
+				rc = fg_nat_nft_ops.count(c->nat, &k);
+			if (rc == 0)
+				rc = ps_send(c->fd, PS_COUNT, 1, 0, &k, sizeof(k));
+			break;
+		}
 		default:
 			break;
 		}
@@ -725,6 +737,37 @@ static int priv_dump(fg_nat_t *n, fg_nat_dump_fn fn, void *ctx)
 	return rc < 0 ? rc : wait_status(n, PS_DUMP, dump_data, &d);
 }
 
+/* The one data message of a COUNT answer. */
+struct count_acc {
+	fg_nat_counts_t k;
+	unsigned got;
+	bool bad;
+};
+
+static void count_data(void *vctx, const struct ps_hdr *h, const uint8_t *pl)
+{
+	struct count_acc *a = vctx;
+	if (a->got++ || h->count != 1 || h->len != sizeof(a->k)) {
+		a->bad = true;
+		return;
+	}
+	memcpy(&a->k, pl, sizeof(a->k));
+}
+
+static int priv_count(fg_nat_t *n, fg_nat_counts_t *out)
+{
+	struct count_acc a;
+	memset(&a, 0, sizeof(a));
+	int rc = ps_send(n->fd, PS_COUNT, 0, 0, NULL, 0);
+	if (rc == 0)
+		rc = wait_status(n, PS_COUNT, count_data, &a);
+	if (rc == 0 && (a.bad || a.got != 1))
+		rc = -FG_EMALF;
+	if (rc == 0)
+		*out = a.k;
+	return rc;
+}
+
 static int priv_quar(fg_nat_t *n, uint16_t op, int family, const uint8_t *src, uint32_t ms)
 {
 	struct ps_quar q;
@@ -758,6 +801,7 @@ const fg_nat_ops_t fg_nat_priv_ops = {
 	.setup = priv_setup,
 	.commit = priv_commit,
 	.dump = priv_dump,
+	.count = priv_count,
 	.quarantine = priv_quarantine,
 	.release = priv_release,
 	.destroy = priv_destroy,

@@ -4,8 +4,8 @@
  * handling).
  *
  *   fluxgated [priv]   keeps only CAP_NET_ADMIN; holds the netlink sockets;
- *                      executes grant commits, dumps, quarantines and the
- *                      data plane setup on request; reads the config file
+ *                      executes grant commits, dumps, counts, quarantines
+ *                      and the data plane setup on request; reads the config file
  *                      for reloads. Talks to nothing on the network.
  *   fluxgated [dns]    everything network facing: DNS workers, control
  *                      socket, metrics. Runs as an unprivileged user with no

@@ -585,6 +585,21 @@ static int mem_dump(fg_nat_t *nat, fg_nat_dump_fn fn, void *ctx)
 	return 0;
 }
 
+static int mem_count(fg_nat_t *nat, fg_nat_counts_t *out)
+{
+	struct mem_state *s = nat->s;
+	int k;
+
+	pthread_mutex_lock(&s->mu);
+	sweep_all(s, now_ms(s));   /* the counters include expired entries */
+	for (k = KI_CLIENT; k <= KI_ANY; k++)
+		out->grants[k] = s->count[k][0] + s->count[k][1];
+	out->pinned = s->count[KI_PIN][0] + s->count[KI_PIN][1];
+	out->quarantined = s->count[KI_QUAR][0] + s->count[KI_QUAR][1];
+	pthread_mutex_unlock(&s->mu);
+	return 0;
+}
+
 static struct ent *find_quar(struct mem_state *s, int family, const uint8_t *src, uint64_t now)
 {
 	struct ent *e;
@@ -817,6 +832,7 @@ const fg_nat_ops_t fg_nat_mem_ops = {
 	.setup = mem_setup,
 	.commit = mem_commit,
 	.dump = mem_dump,
+	.count = mem_count,
 	.quarantine = mem_quarantine,
 	.release = mem_release,
 	.destroy = mem_destroy,

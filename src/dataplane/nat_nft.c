@@ -758,10 +758,11 @@ static int dump_elem_cb(const struct nlmsghdr *nlh, void *data)
 	return MNL_CB_OK;
 }
 
-static int dump_set(struct fg_nat *nat, int family, int group, fg_nat_dump_fn fn, void *ctx)
+/* Dump every element of set `set` (GETSETELEM), handing each answer
+ * message to `cb`. `*cb_err` is the callback's own error, if it set one. */
+static int get_elems(struct fg_nat *nat, const char *set, mnl_cb_t cb, void *data,
+		     const int *cb_err)
 {
-	struct dump_ctx d = { .family = family, .group = group, .fn = fn, .ctx = ctx };
-	char set[32];
 	char *buf = fg_nft_batch_tail(nat);
 	struct nlmsghdr *nlh;
 	uint32_t seq;
@@ -769,7 +770,6 @@ static int dump_set(struct fg_nat *nat, int family, int group, fg_nat_dump_fn fn
 
 	if (!buf)
 		return -ENOMEM;
-	fg_nft_set_name(set, sizeof(set), g_base[group], family);
 	seq = ++nat->seq;
 	nlh = nftnl_nlmsg_build_hdr(buf, NFT_MSG_GETSETELEM, NFPROTO_INET,
 				    NLM_F_DUMP | NLM_F_ACK, seq);
@@ -786,17 +786,26 @@ static int dump_set(struct fg_nat *nat, int family, int group, fg_nat_dump_fn fn
 			log_err("nft dump %s: recv: %s", set, strerror(errno));
 			return -errno;
 		}
-		rc = mnl_cb_run(nat->rbuf, (size_t)n, seq, nat->portid, dump_elem_cb, &d);
+		rc = mnl_cb_run(nat->rbuf, (size_t)n, seq, nat->portid, cb, data);
 		if (rc == MNL_CB_STOP)
 			break;
 		if (rc < 0) {
-			if (d.err)
-				return d.err;
+			if (*cb_err)
+				return *cb_err;
 			log_err("nft dump %s: %s", set, strerror(errno));
 			return -FG_ENETLINK;
 		}
 	}
-	return d.err;
+	return *cb_err;
+}
+
+static int dump_set(struct fg_nat *nat, int family, int group, fg_nat_dump_fn fn, void *ctx)
+{
+	struct dump_ctx d = { .family = family, .group = group, .fn = fn, .ctx = ctx };
+	char set[32];
+
+	fg_nft_set_name(set, sizeof(set), g_base[group], family);
+	return get_elems(nat, set, dump_elem_cb, &d, &d.err);
 }
 
 static int nft_dump(fg_nat_t *nat, fg_nat_dump_fn fn, void *ctx)
@@ -808,6 +817,85 @@ static int nft_dump(fg_nat_t *nat, fg_nat_dump_fn fn, void *ctx)
 		for (grp = 0; grp < G_NGRANT; grp++)
 			if ((rc = dump_set(nat, fams[f], grp, fn, ctx)) < 0)
 				return rc;
+	return 0;
+}
+
+/* ------------------------------------------------------------------- count */
+
+struct count_ctx {
+	uint64_t n;
+	int err;            /* never set: the walk cannot fail */
+};
+
+/* Live elements of one GETSETELEM answer, by the rules of dump_elem_cb
+ * (interval ends and expired elements awaiting GC do not count). Walked
+ * with libmnl alone: a pin set may hold a million elements, and parsing
+ * them into libnftnl objects would allocate for each. */
+static int count_elem_cb(const struct nlmsghdr *nlh, void *data)
+{
+	struct count_ctx *c = data;
+	const struct nlattr *list, *e, *a;
+
+	mnl_attr_for_each(list, nlh, sizeof(struct nfgenmsg)) {
+		if (mnl_attr_get_type(list) != NFTA_SET_ELEM_LIST_ELEMENTS)
+			continue;
+		mnl_attr_for_each_nested(e, list) {
+			bool live = true;
+
+			if (mnl_attr_get_type(e) != NFTA_LIST_ELEM)
+				continue;
+			mnl_attr_for_each_nested(a, e) {
+				uint16_t t = mnl_attr_get_type(a);
+
+				if (t == NFTA_SET_ELEM_FLAGS &&
+				    mnl_attr_validate(a, MNL_TYPE_U32) == 0 &&
+				    (ntohl(mnl_attr_get_u32(a)) & NFT_SET_ELEM_INTERVAL_END))
+					live = false;
+				else if (t == NFTA_SET_ELEM_EXPIRATION &&
+					 mnl_attr_validate(a, MNL_TYPE_U64) == 0 &&
+					 mnl_attr_get_u64(a) == 0)
+					live = false;
+			}
+			if (live)
+				c->n++;
+		}
+	}
+	return MNL_CB_OK;
+}
+
+static int count_set(struct fg_nat *nat, const char *base, int family, uint64_t *out)
+{
+	struct count_ctx c = { 0 };
+	char set[32];
+	int rc;
+
+	fg_nft_set_name(set, sizeof(set), base, family);
+	rc = get_elems(nat, set, count_elem_cb, &c, &c.err);
+	if (rc == 0)
+		*out += c.n;
+	return rc;
+}
+
+_Static_assert((int)G_CLIENT == (int)FG_SCOPE_CLIENT && (int)G_NET == (int)FG_SCOPE_NET &&
+	       (int)G_ANY == (int)FG_SCOPE_ANY,
+	       "grant groups index fg_nat_counts_t.grants by scope");
+
+static int nft_count(fg_nat_t *nat, fg_nat_counts_t *out)
+{
+	static const int fams[2] = { AF_INET, AF_INET6 };
+	fg_nat_counts_t c;
+	int f, grp, rc;
+
+	memset(&c, 0, sizeof(c));
+	for (f = 0; f < 2; f++) {
+		for (grp = 0; grp < G_NGRANT; grp++)
+			if ((rc = count_set(nat, g_base[grp], fams[f], &c.grants[grp])) < 0)
+				return rc;
+		if ((rc = count_set(nat, "pinned", fams[f], &c.pinned)) < 0 ||
+		    (rc = count_set(nat, "quarantine", fams[f], &c.quarantined)) < 0)
+			return rc;
+	}
+	*out = c;
 	return 0;
 }
 
@@ -964,6 +1052,7 @@ const fg_nat_ops_t fg_nat_nft_ops = {
 	.setup = nft_setup,
 	.commit = nft_commit,
 	.dump = nft_dump,
+	.count = nft_count,
 	.quarantine = nft_quarantine,
 	.release = nft_release,
 	.destroy = nft_destroy,

@@ -325,10 +325,21 @@ static int web_conf(lab_run_t *r, const char *who, const char *marker)
 
 static int unbound_conf(lab_run_t *r)
 {
-	char d[700], path[800], text[3000];
+	char d[700], path[800], text[3400], ecs[300] = "";
 	snprintf(d, sizeof d, "%s/unbound", r->workdir);
 	mkdir(d, 0755);
 	snprintf(path, sizeof path, "%s/unbound.conf", d);
+	/* with dns.ecs, unbound's subnetcache sends each client's prefix, so
+	 * fluxgated scopes grants to it instead of opening them to anyone */
+	if (r->sc->dns.ecs)
+		snprintf(ecs, sizeof ecs,
+			 "  module-config: \"subnetcache iterator\"\n"
+			 "  send-client-subnet: 10.0.4.1\n"
+			 "  max-client-subnet-ipv4: %u\n"
+			 "  min-client-subnet-ipv4: 0\n",
+			 r->sc->dns.ecs);
+	else
+		snprintf(ecs, sizeof ecs, "  module-config: \"iterator\"\n");
 	snprintf(text, sizeof text,
 		 "server:\n"
 		 "  interface: 10.0.4.53\n"
@@ -355,13 +366,13 @@ static int unbound_conf(lab_run_t *r)
 		 "  qname-minimisation: no\n"
 		 "  domain-insecure: \"lab.test\"\n"
 		 "  local-zone: \"test.\" nodefault\n"
-		 "  module-config: \"iterator\"\n"
+		 "%s"
 		 "remote-control:\n"
 		 "  control-enable: no\n"
 		 "stub-zone:\n"
 		 "  name: \"lab.test\"\n"
 		 "  stub-addr: 10.0.4.1\n",
-		 d, d);
+		 d, d, ecs);
 	return write_file(path, text);
 }
 

@@ -427,6 +427,8 @@ static void dns_key(pctx_t *p, const char *key, yaml_node_t *k, yaml_node_t *v, 
 			perr(p, v, "%s: at least 10ms", w);
 	} else if (!strcmp(key, "retries")) {
 		get_uint(p, v, w, 0, 10, &s->dns.retries);
+	} else if (!strcmp(key, "ecs")) {
+		get_uint(p, v, w, 0, 32, &s->dns.ecs);
 	} else {
 		unknown(p, k, "dns", key);
 	}

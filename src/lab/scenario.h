@@ -81,6 +81,8 @@ typedef struct lab_scenario {
 		bool resolver;         /* true: via unbound; false: stub at fluxgated */
 		uint32_t timeout_ms;   /* per query before a retry */
 		unsigned retries;
+		unsigned ecs;          /* resolver sends EDNS Client Subnet of this
+					* IPv4 prefix length (0 = off) */
 	} dns;
 	struct {
 		unsigned clients;

@@ -169,6 +169,30 @@ assert_match "metrics: build info" '^fluxgate_build_info\{version="0.1.0"' "$m2"
 assert_match "metrics: pool figures exported" '^fluxgate_pool_[a-z_]+\{[^}]*pool="web4"' "$m2"
 assert_match "metrics: grant latency histogram" '^fluxgate_grant_duration_seconds_count [1-9]' "$m2"
 assert_match "metrics: control errors counted" '^fluxgate_control_errors_total [1-9]' "$m2"
+# data plane gauges: the first scrape counted the kernel sets
+assert_match "metrics: pinned flows gauge" '^fluxgate_pinned_flows [0-9]+$' "$m1"
+assert_eq "metrics: no source quarantined yet" 0 "$(val "$m1" fluxgate_quarantined_sources)"
+# They are cached (refreshed at most every 10 s, every 60 s after a count
+# slower than 500 ms): poll until a scrape shows the figure.
+# wait_gauge KEY TEST-OP VALUE SECONDS [CMD...]: CMD runs before each scrape.
+wait_gauge() {
+	local key=$1 op=$2 want=$3 deadline=$((SECONDS + $4)) v
+	shift 4
+	for (( ; ; )); do
+		if [ $# -gt 0 ]; then "$@" >/dev/null 2>&1; fi
+		v=$(val "$(scrape)" "$key")
+		if [ -n "$v" ] && [ "$v" "$op" "$want" ]; then echo "$v"; return 0; fi
+		if [ $SECONDS -ge $deadline ]; then echo "${v:-absent}"; return 1; fi
+		sleep 1
+	done
+}
+out=$(wait_gauge 'fluxgate_grants_active{scope="client"}' -ge 1 75 \
+	nsx cli kdig @10.77.0.1 +short www.example.test A); rc=$?
+assert_eq "metrics: live client-scope grants counted in the data plane (got $out)" 0 "$rc"
+"$FLUXCTL" -s "$CTL" quarantine 10.77.0.51 --for 5m >/dev/null
+out=$(wait_gauge fluxgate_quarantined_sources -eq 1 75); rc=$?
+assert_eq "metrics: the quarantined source is counted (got $out)" 0 "$rc"
+"$FLUXCTL" -s "$CTL" release 10.77.0.51 >/dev/null
 code=$(nsx cli curl -s -o /dev/null -w '%{http_code}' --max-time 5 http://10.77.0.1:9153/other)
 assert_eq "metrics: other paths are 404" 404 "$code"
 

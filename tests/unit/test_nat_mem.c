@@ -348,6 +348,98 @@ static void test_pin_set_full(void **state)
 	assert_int_equal(st.pins, 16);
 }
 
+static void assert_counts(struct fx *f, uint64_t client, uint64_t net, uint64_t any,
+			  uint64_t pinned, uint64_t quarantined)
+{
+	fg_nat_counts_t c;
+
+	memset(&c, 0xa5, sizeof(c));
+	assert_int_equal(f->ops->count(f->nat, &c), 0);
+	assert_int_equal(c.grants[FG_SCOPE_CLIENT], client);
+	assert_int_equal(c.grants[FG_SCOPE_NET], net);
+	assert_int_equal(c.grants[FG_SCOPE_ANY], any);
+	assert_int_equal(c.pinned, pinned);
+	assert_int_equal(c.quarantined, quarantined);
+}
+
+static void test_count(void **state)
+{
+	struct fx *f = *state;
+	fg_grant_t g[5] = {
+		g4(FG_SCOPE_CLIENT, "10.0.1.2", 32, "198.51.100.100", "10.0.2.10", 1000),
+		g4(FG_SCOPE_CLIENT, "10.0.1.3", 32, "198.51.100.100", "10.0.2.10", 3000),
+		g4(FG_SCOPE_NET, "10.0.3.0", 24, "198.51.100.101", "10.0.2.10", 1000),
+		g4(FG_SCOPE_ANY, NULL, 0, "198.51.100.102", "10.0.2.10", 3000),
+		g4(FG_SCOPE_CLIENT, "10.0.1.2", 32, "198.51.100.100", "10.0.2.10", 1000), /* dup */
+	};
+	fg_grant_t v6 = { 0 };
+	uint8_t q1[16], q2[16], c6[16];
+	fg_nat_t *w2;
+
+	assert_non_null(f->ops->count);
+	assert_counts(f, 0, 0, 0, 0, 0);
+	assert_int_equal(f->ops->commit(f->nat, g, 5), 0);
+	/* both families together */
+	v6.family = AF_INET6;
+	v6.scope = FG_SCOPE_CLIENT;
+	v6.client_plen = 128;
+	a6(v6.client, "fd00:1::2");
+	a6(v6.addr, "2001:db8:100::100");
+	a6(v6.backend, "fd00:2::10");
+	v6.timeout_ms = 1000;
+	assert_int_equal(f->ops->commit(f->nat, &v6, 1), 0);
+	assert_counts(f, 3, 1, 1, 0, 0);
+	/* a failed commit leaves the counts alone */
+	fg_nat_mem_fail_next(f->nat, 1, 0);
+	assert_int_equal(f->ops->commit(f->nat, &g[3], 1), -FG_ENETLINK);
+	assert_counts(f, 3, 1, 1, 0, 0);
+	/* re-granting a live key is no new element */
+	assert_int_equal(f->ops->commit(f->nat, &g[0], 1), 0);
+	assert_counts(f, 3, 1, 1, 0, 0);
+
+	/* pins: one per (client, addr), the second flow refreshes */
+	assert_int_equal(flow4(f, "10.0.1.2", "198.51.100.100", NULL), FG_MEM_REAL);
+	assert_int_equal(flow4(f, "10.0.1.2", "198.51.100.100", NULL), FG_MEM_REAL);
+	assert_int_equal(flow4(f, "10.0.3.9", "198.51.100.101", NULL), FG_MEM_REAL);
+	assert_int_equal(flow4(f, "192.0.2.1", "198.51.100.102", NULL), FG_MEM_REAL);
+	a6(c6, "fd00:1::2");
+	assert_int_equal(fg_nat_mem_flow(f->nat, AF_INET6, c6, v6.addr, q1), FG_MEM_REAL);
+	assert_int_equal(flow4(f, "10.0.9.9", "198.51.100.100", NULL), FG_MEM_DECOY); /* no pin */
+	assert_counts(f, 3, 1, 1, 4, 0);
+
+	/* quarantine: timed and permanent, both families; idempotent */
+	a4(q1, "10.0.7.1");
+	a6(q2, "fd00:7::1");
+	assert_int_equal(f->ops->quarantine(f->nat, AF_INET, q1, 2000), 0);
+	assert_int_equal(f->ops->quarantine(f->nat, AF_INET, q1, 2000), 0);
+	assert_int_equal(f->ops->quarantine(f->nat, AF_INET6, q2, 0), 0);
+	assert_counts(f, 3, 1, 1, 4, 2);
+
+	/* another handle on the same state counts the same */
+	assert_int_equal(fg_nat_mem_open_shared(f->nat, &w2), 0);
+	{
+		fg_nat_counts_t c;
+
+		assert_int_equal(f->ops->count(w2, &c), 0);
+		assert_int_equal(c.grants[FG_SCOPE_CLIENT], 3);
+		assert_int_equal(c.pinned, 4);
+		assert_int_equal(c.quarantined, 2);
+	}
+	f->ops->close(w2);
+
+	/* expiry: pins live 500 ms, the 1 s grants and the 2 s quarantine go */
+	fg_nat_mem_advance(f->nat, 600);
+	assert_counts(f, 3, 1, 1, 0, 2);
+	fg_nat_mem_advance(f->nat, 500); /* t=1100 */
+	assert_counts(f, 1, 0, 1, 0, 2);
+	fg_nat_mem_advance(f->nat, 1000); /* t=2100 */
+	assert_counts(f, 1, 0, 1, 0, 1);   /* the permanent one stays */
+	fg_nat_mem_advance(f->nat, 1000); /* t=3100 */
+	assert_counts(f, 0, 0, 0, 0, 1);
+	assert_int_equal(f->ops->release(f->nat, AF_INET6, q2), 0);
+	assert_counts(f, 0, 0, 0, 0, 0);
+}
+
 static void test_invalid(void **state)
 {
 	struct fx *f = *state;
@@ -377,6 +469,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_quarantine, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_shared_and_setup_keeps, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_pin_set_full, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_count, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_invalid, setup, teardown),
 	};
 
