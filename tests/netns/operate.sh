@@ -189,9 +189,15 @@ wait_gauge() {
 out=$(wait_gauge 'fluxgate_grants_active{scope="client"}' -ge 1 75 \
 	nsx cli kdig @10.77.0.1 +short www.example.test A); rc=$?
 assert_eq "metrics: live client-scope grants counted in the data plane (got $out)" 0 "$rc"
+# a first packet to a granted address pins (client, address), even though
+# the backend does not answer; the pin lives pin-time (60 s by default)
+a=$(nsx cli kdig @10.77.0.1 +short www.example.test A)
+nsx cli curl -s --max-time 1 -o /dev/null "http://$a/" || true
 "$FLUXCTL" -s "$CTL" quarantine 10.77.0.51 --for 5m >/dev/null
 out=$(wait_gauge fluxgate_quarantined_sources -eq 1 75); rc=$?
 assert_eq "metrics: the quarantined source is counted (got $out)" 0 "$rc"
+out=$(wait_gauge fluxgate_pinned_flows -ge 1 75); rc=$?
+assert_eq "metrics: the pinned flow is counted (got $out)" 0 "$rc"
 "$FLUXCTL" -s "$CTL" release 10.77.0.51 >/dev/null
 code=$(nsx cli curl -s -o /dev/null -w '%{http_code}' --max-time 5 http://10.77.0.1:9153/other)
 assert_eq "metrics: other paths are 404" 404 "$code"
