@@ -7,6 +7,7 @@
  */
 #include <errno.h>
 #include <getopt.h>
+#include <pthread.h>
 #include <pwd.h>
 #include <signal.h>
 #include <stdio.h>
@@ -145,20 +146,20 @@ static int do_reload(void *vctx, char *errbuf, size_t errlen)
 	return 0;
 }
 
-/* Data plane gauges. Counting reads every element of the grant maps, pin
- * and quarantine sets (a dump per set), on the main thread, while a scrape
- * waits at most FG_METRICS_TIMEOUT_MS: the figures are cached, refreshed at
- * most every DP_REFRESH_MS, or every DP_REFRESH_SLOW_MS once a count took
- * longer than DP_SLOW_MS (a set of a million elements). */
+/* Data plane gauges: counted by a background thread (a dump per set) every
+ * DP_REFRESH_MS, or every DP_REFRESH_SLOW_MS once a count took longer than
+ * DP_SLOW_MS; scrapes read the cached figures. */
 #define DP_REFRESH_MS      10000u
 #define DP_REFRESH_SLOW_MS 60000u
 #define DP_SLOW_MS         500u
 
 struct dp_cache {
-	bool tried;              /* a count ran: at_ms and took_ms are set */
-	bool ok;                 /* it succeeded: counts are its figures */
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	pthread_t thread;
+	bool running, stop;
+	bool ok;                 /* the last count succeeded: counts are its figures */
 	int last_rc;
-	uint64_t at_ms;          /* CLOCK_MONOTONIC, end of the last count */
 	uint64_t took_ms;
 	fg_nat_counts_t counts;
 };
@@ -209,46 +210,84 @@ static uint64_t mono_ms(void)
 	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
 }
 
-static void collect_dataplane(struct daemon_ctx *d, const fg_snapshot_t *snap, fg_metrics_t *m)
+/* Counting walks every set element through netlink dumps, which the kernel
+ * makes slow for big sets (seconds at 300k elements, most of a minute at
+ * 1M): it runs on its own thread, never on the main loop that feeds the
+ * watchdog and serves the control socket. Only with privilege separation
+ * (each in-memory backend handle has its own state: false zeros). */
+static void *dp_count_main(void *arg)
 {
-	struct dp_cache *c = &d->dp;
-	if (!snap->grants)
-		return;
-	const fg_nat_ops_t *ops = fg_grant_engine_ops(snap->grants);
-	/* each handle of the in-memory backend has its own state: a new one
-	 * would count false zeros (a missing series is better) */
-	if (!ops->count || ops == &fg_nat_mem_ops)
-		return;
-	uint64_t start = mono_ms();
-	uint64_t every = c->took_ms > DP_SLOW_MS ? DP_REFRESH_SLOW_MS : DP_REFRESH_MS;
-	if (!c->tried || start - c->at_ms >= every) {
+	struct dp_cache *c = arg;
+	pthread_mutex_lock(&c->mu);
+	while (!c->stop) {
+		pthread_mutex_unlock(&c->mu);
+		uint64_t start = mono_ms();
 		fg_nat_t *nat = NULL;
 		fg_nat_counts_t k;
-		int rc = ops->open(fg_grant_engine_natcfg(snap->grants), &nat);
+		int rc = fg_nat_priv_ops.open(NULL, &nat);
 		if (rc == 0) {
-			rc = ops->count(nat, &k);
-			ops->close(nat);
+			rc = fg_nat_priv_ops.count(nat, &k);
+			fg_nat_priv_ops.close(nat);
 		}
-		c->at_ms = mono_ms();
-		c->took_ms = c->at_ms - start;
+		uint64_t took = mono_ms() - start;
+		pthread_mutex_lock(&c->mu);
+		if (rc < 0 && rc != c->last_rc)
+			log_warn("metrics: counting the data plane failed: %s", fg_strerror(rc));
 		c->ok = rc == 0;
 		if (rc == 0)
 			c->counts = k;
-		else if (!c->tried || rc != c->last_rc)
-			log_warn("metrics: counting the data plane failed: %s", fg_strerror(rc));
-		if (c->took_ms > DP_SLOW_MS)
-			log_debug("metrics: data plane count took %u ms, next in %u s",
-				  (unsigned)c->took_ms, DP_REFRESH_SLOW_MS / 1000u);
-		c->tried = true;
 		c->last_rc = rc;
+		c->took_ms = took;
+		uint64_t every = took > DP_SLOW_MS ? DP_REFRESH_SLOW_MS : DP_REFRESH_MS;
+		struct timespec until;
+		clock_gettime(CLOCK_MONOTONIC, &until);
+		until.tv_sec += (time_t)(every / 1000u);
+		while (!c->stop && pthread_cond_timedwait(&c->cv, &c->mu, &until) == 0)
+			;
 	}
-	if (!c->ok)
+	pthread_mutex_unlock(&c->mu);
+	return NULL;
+}
+
+static void dp_count_start(struct dp_cache *c)
+{
+	pthread_condattr_t ca;
+	pthread_condattr_init(&ca);
+	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+	pthread_mutex_init(&c->mu, NULL);
+	pthread_cond_init(&c->cv, &ca);
+	pthread_condattr_destroy(&ca);
+	c->running = pthread_create(&c->thread, NULL, dp_count_main, c) == 0;
+	if (!c->running)
+		log_warn("metrics: no data plane gauges (thread: %s)", strerror(errno));
+}
+
+static void dp_count_stop(struct dp_cache *c)
+{
+	if (!c->running)
 		return;
-	m->has_dataplane = true;
-	for (int s = 0; s < 3; s++)
-		m->granted[s] = c->counts.grants[s];
-	m->pinned = c->counts.pinned;
-	m->quarantined = c->counts.quarantined;
+	pthread_mutex_lock(&c->mu);
+	c->stop = true;
+	pthread_cond_signal(&c->cv);
+	pthread_mutex_unlock(&c->mu);
+	pthread_join(c->thread, NULL);
+	c->running = false;
+}
+
+static void collect_dataplane(struct daemon_ctx *d, fg_metrics_t *m)
+{
+	struct dp_cache *c = &d->dp;
+	if (!c->running)
+		return;
+	pthread_mutex_lock(&c->mu);
+	if (c->ok) {
+		m->has_dataplane = true;
+		for (int s = 0; s < 3; s++)
+			m->granted[s] = c->counts.grants[s];
+		m->pinned = c->counts.pinned;
+		m->quarantined = c->counts.quarantined;
+	}
+	pthread_mutex_unlock(&c->mu);
 }
 
 static void collect(void *vctx, fg_metrics_t *m)
@@ -288,7 +327,7 @@ static void collect(void *vctx, fg_metrics_t *m)
 		}
 		fg_grant_engine_pools(snap->grants, collect_pool, m);
 	}
-	collect_dataplane(d, snap, m);
+	collect_dataplane(d, m);
 	m->decoy_hits = d->decoy_hits;
 	m->quarantines = d->env->quarantines;
 	m->releases = d->env->releases;
@@ -504,6 +543,8 @@ int main(int argc, char **argv)
 		fg_control_close(ctl);
 		return 1;
 	}
+	if (separate && snap->grants)
+		dp_count_start(&dctx.dp);
 	log_info("fluxgated %s ready (%zu zones, %zu services, control %s)", FG_VERSION,
 		 snap->conf->nzones, snap->conf->nservices, ctl_path);
 
@@ -601,6 +642,7 @@ int main(int argc, char **argv)
 	if (sfd >= 0)
 		close(sfd);
 	fg_metrics_stop(msrv);
+	dp_count_stop(&dctx.dp);
 	fg_control_close(ctl);
 	fg_server_stop(srv);
 	fg_nflog_close(dctx.nflog);
