@@ -208,7 +208,7 @@ static void log_grant_event(fg_evlog_t *ev, const fg_snapshot_t *snap,
 		     (uint8_t)res->rcode, scope, ok ? addr : NULL, ok ? r->ttl : 0);
 	if (ok)
 		fg_evlog_grant(ev, (const struct sockaddr *)r->peer, svc, scope, NULL, addr,
-			       NULL, r->ttl * 1000u);
+			       NULL, r->grant_ms);
 }
 
 /* Resolve `n` pending service queries and build their answers. A batch

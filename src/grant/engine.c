@@ -499,6 +499,7 @@ static int choose(fg_grant_engine_t *eng, fg_grant_worker_t *w, fg_grant_req_t *
 
 	memcpy(r->addr, addr, alen);
 	r->ttl = svc->ttl_ms / 1000u ? svc->ttl_ms / 1000u : 1;
+	r->grant_ms = window;
 	r->ecs_scope = sd->ecs_scope;
 	r->scope = sd->scope;
 	return 0;

@@ -40,6 +40,7 @@ typedef struct fg_grant_req {
 	bool nodata;                          /* no pool of this family: NODATA */
 	uint8_t addr[16];
 	uint32_t ttl;                         /* seconds, for the answer */
+	uint32_t grant_ms;                    /* the grant's lifetime: ttl + grace */
 	uint8_t ecs_scope;                    /* scope prefix to echo */
 	uint8_t scope;                        /* enum fg_scope used */
 } fg_grant_req_t;
