@@ -18,7 +18,9 @@
  *   p99_us=.. p999_us=.. max_us=..
  * with_addr: NOERROR answers holding an address of the asked type.
  */
+#ifndef _GNU_SOURCE
 #define _GNU_SOURCE
+#endif
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>
@@ -30,6 +32,8 @@
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
+
+#include "../../tests/netns/tools/dns_stub.h"
 
 #define MAXOUT 4096
 #define TIMEOUT_NS 2000000000ull
@@ -62,64 +66,11 @@ static int parse_addr(const char *s, uint16_t port, struct sockaddr_storage *ss,
 	return -1;
 }
 
-static size_t encode_name(uint8_t *out, const char *name)
-{
-	size_t n = 0;
-	const char *p = name;
-
-	while (*p) {
-		const char *dot = strchr(p, '.');
-		size_t l = dot ? (size_t)(dot - p) : strlen(p);
-		if (l == 0 || l > 63)
-			break;
-		out[n++] = (uint8_t)l;
-		memcpy(out + n, p, l);
-		n += l;
-		p += l;
-		if (*p == '.')
-			p++;
-	}
-	out[n++] = 0;
-	return n;
-}
-
-static size_t skip_name(const uint8_t *m, size_t len, size_t off)
-{
-	while (off < len) {
-		uint8_t l = m[off];
-		if (l == 0)
-			return off + 1;
-		if ((l & 0xc0) == 0xc0)
-			return off + 2 <= len ? off + 2 : 0;
-		if (l & 0xc0)
-			return 0;
-		off += 1u + l;
-	}
-	return 0;
-}
-
 /* 1 when a NOERROR answer holds a record of qtype */
 static int has_addr(const uint8_t *m, size_t len, uint16_t qtype)
 {
-	if (len < 12 || (m[3] & 0x0f))
-		return 0;
-	unsigned qd = (unsigned)(m[4] << 8 | m[5]), an = (unsigned)(m[6] << 8 | m[7]);
-	size_t off = 12;
-	for (unsigned i = 0; i < qd; i++) {
-		if (!(off = skip_name(m, len, off)) || off + 4 > len)
-			return 0;
-		off += 4;
-	}
-	for (unsigned i = 0; i < an; i++) {
-		if (!(off = skip_name(m, len, off)) || off + 10 > len)
-			return 0;
-		uint16_t type = (uint16_t)(m[off] << 8 | m[off + 1]);
-		uint16_t rdlen = (uint16_t)(m[off + 8] << 8 | m[off + 9]);
-		if (type == qtype)
-			return 1;
-		off += 10u + rdlen;
-	}
-	return 0;
+	const uint8_t *rd;
+	return dns_stub_find(m, len, qtype, &rd) >= 0;
 }
 
 static int cmp_u32(const void *a, const void *b)
@@ -166,13 +117,7 @@ int main(int argc, char **argv)
 	}
 
 	uint8_t q[300];
-	q[2] = 0x01; q[3] = 0; q[4] = 0; q[5] = 1;
-	memset(q + 6, 0, 6);
-	size_t qn = 12 + encode_name(q + 12, name);
-	q[qn++] = (uint8_t)(qtype >> 8);
-	q[qn++] = (uint8_t)qtype;
-	q[qn++] = 0;
-	q[qn++] = 1;
+	size_t qn = dns_stub_query(q, 0, name, qtype);   /* id set per query */
 
 	/* slot i of the ring is query id i; a slot is busy while in flight */
 	static uint64_t sent_at[65536];

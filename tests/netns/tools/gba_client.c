@@ -30,6 +30,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "dns_stub.h"
+
 typedef struct {
 	int family;
 	struct sockaddr_storage ss;
@@ -65,83 +67,17 @@ static uint64_t now_us(void)
 	return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
 }
 
-static size_t build_query(uint8_t *buf, uint16_t id, const char *name, uint16_t qtype)
-{
-	size_t n = 0;
-	buf[n++] = (uint8_t)(id >> 8);
-	buf[n++] = (uint8_t)id;
-	buf[n++] = 0x01; /* RD */
-	buf[n++] = 0x00;
-	buf[n++] = 0; buf[n++] = 1; /* QDCOUNT */
-	memset(buf + n, 0, 6);
-	n += 6;
-	const char *p = name;
-	while (*p) {
-		const char *dot = strchr(p, '.');
-		size_t l = dot ? (size_t)(dot - p) : strlen(p);
-		if (l == 0 || l > 63)
-			break;
-		buf[n++] = (uint8_t)l;
-		memcpy(buf + n, p, l);
-		n += l;
-		p += l;
-		if (*p == '.')
-			p++;
-	}
-	buf[n++] = 0;
-	buf[n++] = (uint8_t)(qtype >> 8);
-	buf[n++] = (uint8_t)qtype;
-	buf[n++] = 0;
-	buf[n++] = 1;
-	return n;
-}
-
-/* Skip a (possibly compressed) name; returns the new offset or 0. */
-static size_t skip_name(const uint8_t *m, size_t len, size_t off)
-{
-	while (off < len) {
-		uint8_t l = m[off];
-		if (l == 0)
-			return off + 1;
-		if ((l & 0xc0) == 0xc0)
-			return off + 2 <= len ? off + 2 : 0;
-		if (l & 0xc0)
-			return 0;
-		off += 1u + l;
-	}
-	return 0;
-}
-
 /* First record of type qtype in the answer section: copies its rdata. */
 static int parse_answer(const uint8_t *m, size_t len, uint16_t id, uint16_t qtype,
 			uint8_t *out, size_t alen)
 {
-	if (len < 12 || ((m[0] << 8) | m[1]) != id || !(m[2] & 0x80) || (m[3] & 0x0f))
+	const uint8_t *rd;
+	if (len < 12 || ((m[0] << 8) | m[1]) != id)
 		return -1;
-	unsigned qd = (unsigned)(m[4] << 8 | m[5]), an = (unsigned)(m[6] << 8 | m[7]);
-	size_t off = 12;
-	for (unsigned i = 0; i < qd; i++) {
-		off = skip_name(m, len, off);
-		if (!off || off + 4 > len)
-			return -1;
-		off += 4;
-	}
-	for (unsigned i = 0; i < an; i++) {
-		off = skip_name(m, len, off);
-		if (!off || off + 10 > len)
-			return -1;
-		uint16_t type = (uint16_t)(m[off] << 8 | m[off + 1]);
-		uint16_t rdlen = (uint16_t)(m[off + 8] << 8 | m[off + 9]);
-		off += 10;
-		if (off + rdlen > len)
-			return -1;
-		if (type == qtype && rdlen == alen) {
-			memcpy(out, m + off, alen);
-			return 0;
-		}
-		off += rdlen;
-	}
-	return -1;
+	if (dns_stub_find(m, len, qtype, &rd) != (int)alen)
+		return -1;
+	memcpy(out, rd, alen);
+	return 0;
 }
 
 static int lookup(const addr_t *src, const addr_t *srv, const char *name, uint16_t qtype,
@@ -158,7 +94,7 @@ static int lookup(const addr_t *src, const addr_t *srv, const char *name, uint16
 		goto out;
 	for (int attempt = 0; attempt < 3 && rc < 0; attempt++) {
 		uint16_t id = (uint16_t)random();
-		size_t qn = build_query(q, id, name, qtype);
+		size_t qn = dns_stub_query(q, id, name, qtype);
 		if (send(fd, q, qn, 0) != (ssize_t)qn)
 			continue;
 		uint64_t deadline = now_us() + 2000000u;
