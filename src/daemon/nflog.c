@@ -90,13 +90,18 @@ static int parse_v6(fg_wire_t *w, fg_pkt_info_t *out)
 		case IPPROTO_DSTOPTS:
 		case 135:   /* mobility */
 		case 139:   /* HIP */
-		case 140: { /* shim6 */
+		case 140:   /* shim6 */
+		case IPPROTO_AH: {
+			/* next header, then a length: in 8-octet units not
+			 * counting the first 8 (RFC 8200), or for AH in 4-octet
+			 * units not counting the first 8 (RFC 4302) */
 			if (fg_wire_avail(w) < 2) {
 				out->proto = next;
 				return 0;
 			}
 			uint8_t nh = fg_wire_read_u8(w);
-			size_t hlen = ((size_t)fg_wire_read_u8(w) + 1) * 8;
+			size_t units = fg_wire_read_u8(w);
+			size_t hlen = next == IPPROTO_AH ? (units + 2) * 4 : (units + 1) * 8;
 			fg_wire_skip(w, hlen - 2);
 			if (w->err) {
 				out->proto = next;
@@ -116,21 +121,6 @@ static int parse_v6(fg_wire_t *w, fg_pkt_info_t *out)
 			fg_wire_skip(w, 4);
 			if (off >> 3) {          /* not the first fragment: no ports */
 				out->proto = nh;
-				return 0;
-			}
-			next = nh;
-			break;
-		}
-		case IPPROTO_AH: {
-			if (fg_wire_avail(w) < 2) {
-				out->proto = next;
-				return 0;
-			}
-			uint8_t nh = fg_wire_read_u8(w);
-			size_t hlen = ((size_t)fg_wire_read_u8(w) + 2) * 4;
-			fg_wire_skip(w, hlen - 2);
-			if (w->err) {
-				out->proto = next;
 				return 0;
 			}
 			next = nh;
