@@ -23,9 +23,10 @@ nsx cli ip route add 198.51.100.0/24 via 10.77.0.1
 nsx gw sysctl -qw net.ipv4.ip_forward=1
 nsx gw sysctl -qw net.netfilter.nf_conntrack_tcp_loose=0 2>/dev/null || true
 
-EVDIR="$FG_WORK/events"
-mkdir -p "$EVDIR"
-chmod 0777 "$EVDIR"     # the DNS process writes it as 'nobody'
+# The DNS process writes the event log as 'nobody': give it a directory of
+# its own that it can reach whatever the permissions of the checkout above.
+EVDIR=$(mktemp -d /tmp/fg-operate-events.XXXXXX) || die "mktemp"
+chmod 0777 "$EVDIR"
 chmod o+x "$FG_WORK"
 CTL="$FG_WORK/control.sock"
 CONF="$FG_WORK/fluxgated.conf"
@@ -257,4 +258,6 @@ assert_match "SIGUSR1 reopens the event log (logrotate)" '"event_type":"dns"' "$
 fluxgated_alive "daemon still running at the end"
 stop_fluxgated
 [ ! -e "$FG_WORK/fluxgated.pid" ]; assert_eq "pidfile removed at stop" 0 $?
+cp -r "$EVDIR" "$FG_WORK/events" 2>/dev/null
+rm -rf "$EVDIR"
 finish
