@@ -18,43 +18,14 @@
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
+#include <arpa/inet.h>
 #include <linux/netlink.h>
 
 #include "common/err.h"
 #include "common/log.h"
-
-#define PS_MAGIC 0x46475053u     /* "FGPS" */
-
-enum ps_op {
-	PS_COMMIT = 1, PS_SETUP, PS_DUMP, PS_QUARANTINE, PS_RELEASE, PS_READCONF,
-	PS_COUNT,
-	PS_OP_MAX
-};
-
-struct ps_hdr {
-	uint32_t magic;
-	uint16_t op;
-	uint16_t count;
-	int32_t status;
-	uint32_t len;             /* payload octets after the header */
-};
-
-struct ps_natcfg {
-	char table[64];
-	uint32_t npools;
-	fg_nat_prefix_t pools[FG_PS_MAX_POOLS];
-	int32_t decoy_family;
-	uint8_t decoy_set, decoy6_set;
-	uint8_t decoy_via[16], decoy_via6[16];
-	uint32_t pin_ms, pin_set_size, grant_set_size, decoy_mark, route_table;
-	uint16_t nflog_group;
-};
-
-struct ps_quar {
-	int32_t family;
-	uint8_t addr[16];
-	uint32_t timeout_ms;
-};
+#include "conf/conf.h"
+#include "daemon/privsep_msg.h"
+#include "daemon/privsep_policy.h"
 
 /* largest message either way */
 #define PS_MSG_MAX (sizeof(struct ps_hdr) + \
@@ -121,50 +92,154 @@ static int ps_recv(int fd, uint8_t *buf, size_t cap, struct ps_hdr *h)
 
 /* ---- [priv] side -------------------------------------------------------- */
 
+/* The [priv] side's own view of the configuration. `cur` is the policy
+ * of the data plane set up last; `pending` the one of the file read last
+ * (a reload), which becomes `cur` when the [dns] side sets it up. Both are
+ * built by this process from the file it reads itself. */
 static struct {
 	char table[64];
 	char conf_path[PATH_MAX];
-	pthread_mutex_t mu;
-	fg_nat_config_t cfg;
-	fg_nat_prefix_t pools[FG_PS_MAX_POOLS];
-	char cfg_table[64];
+	const fg_nat_ops_t *ops;      /* fg_nat_nft_ops but in tests */
+	pthread_rwlock_t lock;
+	fg_ps_policy_t *cur, *pending;
 	unsigned gen;                 /* bumped by every accepted SETUP */
-	uint64_t rejected;
-} priv = { .mu = PTHREAD_MUTEX_INITIALIZER };
+	uint64_t refused[FG_PS_R_COUNT];
+} priv = { .lock = PTHREAD_RWLOCK_INITIALIZER };
 
-static bool grant_valid(const fg_grant_t *g)
+/* the status a refusal answers with */
+static int refusal_status(enum fg_ps_refusal r)
 {
-	unsigned maxp = g->family == AF_INET ? 32 : 128;
-	return (g->family == AF_INET || g->family == AF_INET6) && g->scope <= FG_SCOPE_ANY &&
-	       g->client_plen <= maxp && g->timeout_ms > 0 &&
-	       g->timeout_ms <= 7u * 24 * 3600 * 1000;
+	switch (r) {
+	case FG_PS_OK: return 0;
+	case FG_PS_R_NOCONF: return -EAGAIN;
+	case FG_PS_R_FRAME: case FG_PS_R_FAMILY: case FG_PS_R_SCOPE: return -FG_EMALF;
+	default: return -EPERM;
+	}
 }
 
-static int priv_setup_msg(const struct ps_natcfg *c)
+static int refuse(enum fg_ps_refusal r, unsigned op, const char *detail)
 {
-	if (memchr(c->table, 0, sizeof(c->table)) == NULL || strcmp(c->table, priv.table) != 0)
-		return -EPERM;        /* only the table we were started with */
-	if (c->npools > FG_PS_MAX_POOLS)
-		return -FG_EMALF;
-	for (uint32_t i = 0; i < c->npools; i++)
-		if (c->pools[i].family != AF_INET && c->pools[i].family != AF_INET6)
-			return -FG_EMALF;
-	pthread_mutex_lock(&priv.mu);
-	memcpy(priv.cfg_table, c->table, sizeof(priv.cfg_table));
-	memcpy(priv.pools, c->pools, sizeof(priv.pools));
-	priv.cfg = (fg_nat_config_t){
-		.table = priv.cfg_table, .pools = priv.pools, .npools = c->npools,
-		.decoy_set = c->decoy_set, .decoy_family = c->decoy_family,
-		.decoy6_set = c->decoy6_set,
-		.pin_ms = c->pin_ms, .pin_set_size = c->pin_set_size,
-		.grant_set_size = c->grant_set_size, .decoy_mark = c->decoy_mark,
-		.route_table = c->route_table, .nflog_group = c->nflog_group,
-	};
-	memcpy(priv.cfg.decoy_via, c->decoy_via, 16);
-	memcpy(priv.cfg.decoy_via6, c->decoy_via6, 16);
-	priv.gen++;
-	pthread_mutex_unlock(&priv.mu);
+	__atomic_add_fetch(&priv.refused[r], 1, __ATOMIC_RELAXED);
+	log_warn("privsep: refused request op %u from the DNS process: %s%s%s", op,
+		 fg_ps_refusal_name(r), detail ? ": " : "", detail ? detail : "");
+	return refusal_status(r);
+}
+
+uint64_t fg_privsep_refused(unsigned reason)
+{
+	uint64_t n = 0;
+	for (unsigned r = 1; r < FG_PS_R_COUNT; r++)
+		if (reason == 0 || reason == r)
+			n += __atomic_load_n(&priv.refused[r], __ATOMIC_RELAXED);
+	return n;
+}
+
+static void conf_diag(void *ctx, const char *file, int line, const char *msg)
+{
+	(void)ctx;
+	log_err("privsep: %s:%d: %s", file, line, msg);
+}
+
+/* Parse the configuration text this process read and make it the pending
+ * policy. */
+static int priv_take_conf(const char *text, size_t len)
+{
+	fg_conf_t *conf = NULL;
+	fg_ps_policy_t *p = NULL;
+	int rc = fg_conf_load_buffer(priv.conf_path, text, len, &conf, conf_diag, NULL);
+	if (rc == 0)
+		rc = fg_ps_policy_new(conf, &p);
+	fg_conf_free(conf);
+	if (rc < 0)
+		return rc;
+	pthread_rwlock_wrlock(&priv.lock);
+	fg_ps_policy_free(priv.pending);
+	priv.pending = p;
+	pthread_rwlock_unlock(&priv.lock);
 	return 0;
+}
+
+/* Read the whole configuration file (bounded like the [dns] side's
+ * reassembly). Caller frees *out. */
+static int priv_slurp(char **out, size_t *outlen)
+{
+	int fd = open(priv.conf_path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	char *buf = NULL;
+	size_t len = 0, cap = 0;
+	int rc = 0;
+	for (;;) {
+		if (cap - len < FG_PS_CONF_CHUNK) {
+			if (cap >= (16u << 20)) {
+				rc = -EFBIG;
+				break;
+			}
+			char *nb = realloc(buf, cap + FG_PS_CONF_CHUNK + 1);
+			if (!nb) {
+				rc = -ENOMEM;
+				break;
+			}
+			buf = nb;
+			cap += FG_PS_CONF_CHUNK;
+		}
+		ssize_t k = read(fd, buf + len, cap - len);
+		if (k < 0 && errno == EINTR)
+			continue;
+		if (k < 0) {
+			rc = -errno;
+			break;
+		}
+		if (k == 0)
+			break;
+		len += (size_t)k;
+	}
+	close(fd);
+	if (rc < 0) {
+		free(buf);
+		return rc;
+	}
+	if (!buf && !(buf = malloc(1)))
+		return -ENOMEM;
+	buf[len] = '\0';
+	*out = buf;
+	*outlen = len;
+	return 0;
+}
+
+/* Make nf_conntrack_tcp_loose 0 in this network namespace: with the kernel
+ * default (1) a mid-stream packet (the decoy's peer ACKing its SYN-ACK)
+ * is picked up by conntrack and the untracked decoy flows stall. The
+ * table's ct rules have loaded nf_conntrack by now. Where /proc/sys is
+ * read-only (systemd ProtectKernelTunables) the value set at boot
+ * (sysctl.d) must already be right. */
+#define TCP_LOOSE "/proc/sys/net/netfilter/nf_conntrack_tcp_loose"
+static int priv_sysctls(void)
+{
+	int fd = open(TCP_LOOSE, O_WRONLY | O_CLOEXEC);
+	if (fd >= 0) {
+		ssize_t k = write(fd, "0\n", 2);
+		int e = errno;
+		close(fd);
+		if (k == 2)
+			return 0;
+		errno = e;
+	}
+	int e = errno;
+	char v = '?';
+	fd = open(TCP_LOOSE, O_RDONLY | O_CLOEXEC);
+	if (fd >= 0) {
+		if (read(fd, &v, 1) != 1)
+			v = '?';
+		close(fd);
+	}
+	if (v == '0')
+		return 0;
+	log_err("privsep: net.netfilter.nf_conntrack_tcp_loose must be 0 (decoy sessions "
+		"hang otherwise) and cannot be set here: %s; install sysctl.d/50-fluxgate.conf "
+		"or run `sysctl -w net.netfilter.nf_conntrack_tcp_loose=0` in this network "
+		"namespace", strerror(e));
+	return -EPERM;
 }
 
 struct chan_ctx {
@@ -178,23 +253,110 @@ struct chan_ctx {
 	int dump_err;
 };
 
-/* (Re)open this channel's netlink handle after a SETUP changed the config. */
-static int chan_nat(struct chan_ctx *c)
+/* (Re)open this channel's netlink handle after a SETUP changed the data
+ * plane. Called with priv.lock held (read or write). */
+static int chan_nat_locked(struct chan_ctx *c)
 {
-	pthread_mutex_lock(&priv.mu);
-	unsigned gen = priv.gen;
-	fg_nat_config_t cfg = priv.cfg;
-	pthread_mutex_unlock(&priv.mu);
-	if (!gen)
+	if (!priv.gen || !priv.cur)
 		return -EAGAIN;       /* no SETUP yet */
-	if (c->nat && c->gen == gen)
+	if (c->nat && c->gen == priv.gen)
 		return 0;
 	if (c->nat)
-		fg_nat_nft_ops.close(c->nat);
+		priv.ops->close(c->nat);
 	c->nat = NULL;
-	int rc = fg_nat_nft_ops.open(&cfg, &c->nat);
+	int rc = priv.ops->open(fg_ps_policy_natcfg(priv.cur), &c->nat);
 	if (rc == 0)
-		c->gen = gen;
+		c->gen = priv.gen;
+	return rc;
+}
+
+static int chan_nat(struct chan_ctx *c)
+{
+	pthread_rwlock_rdlock(&priv.lock);
+	int rc = chan_nat_locked(c);
+	pthread_rwlock_unlock(&priv.lock);
+	return rc;
+}
+
+/* The [dns] side asks for the data plane of the configuration it loaded;
+ * [priv] sets up the one of the configuration *it* read, and refuses when
+ * the two differ (a [dns] process asking for another table, next hop,
+ * mark or route table is not one we trust). */
+static int pv_setup(struct chan_ctx *c, const struct ps_natcfg *m)
+{
+	fg_nat_prefix_t pools[FG_PS_MAX_POOLS];
+	if (memchr(m->table, 0, sizeof(m->table)) == NULL || m->npools > FG_PS_MAX_POOLS)
+		return refuse(FG_PS_R_FRAME, PS_SETUP, "table name or pool count");
+	memcpy(pools, m->pools, sizeof(pools));
+	fg_nat_config_t got = {
+		.table = m->table, .pools = pools, .npools = m->npools,
+		.decoy_set = m->decoy_set, .decoy_family = m->decoy_family,
+		.decoy6_set = m->decoy6_set,
+		.pin_ms = m->pin_ms, .pin_set_size = m->pin_set_size,
+		.grant_set_size = m->grant_set_size, .decoy_mark = m->decoy_mark,
+		.route_table = m->route_table, .nflog_group = m->nflog_group,
+	};
+	memcpy(got.decoy_via, m->decoy_via, 16);
+	memcpy(got.decoy_via6, m->decoy_via6, 16);
+
+	pthread_rwlock_wrlock(&priv.lock);
+	fg_ps_policy_t *want = priv.pending ? priv.pending : priv.cur;
+	if (!want) {
+		pthread_rwlock_unlock(&priv.lock);
+		return refuse(FG_PS_R_NOCONF, PS_SETUP, "no configuration read");
+	}
+	const char *diff = strcmp(fg_ps_policy_natcfg(want)->table, priv.table) != 0
+				   ? "table (not the one fluxgated started with)"
+				   : fg_ps_natcfg_diff(fg_ps_policy_natcfg(want), &got);
+	if (diff) {
+		pthread_rwlock_unlock(&priv.lock);
+		char d[PATH_MAX + 96];
+		snprintf(d, sizeof(d), "data plane differs from %s in %s", priv.conf_path, diff);
+		return refuse(FG_PS_R_SETUP, PS_SETUP, d);
+	}
+	if (want == priv.pending) {
+		fg_ps_policy_free(priv.cur);
+		priv.cur = priv.pending;
+		priv.pending = NULL;
+		priv.gen++;
+	}
+	int rc = chan_nat_locked(c);
+	if (rc == 0)
+		rc = priv.ops->setup(c->nat, fg_ps_policy_natcfg(priv.cur));
+	pthread_rwlock_unlock(&priv.lock);
+	if (rc == 0 && priv.ops == &fg_nat_nft_ops)
+		rc = priv_sysctls();
+	return rc;
+}
+
+static int pv_commit(struct chan_ctx *c, const struct ps_hdr *h, const uint8_t *pl)
+{
+	if (h->count == 0 || h->count > FG_PS_MAX_GRANTS ||
+	    h->len != h->count * sizeof(fg_grant_t))
+		return refuse(FG_PS_R_FRAME, PS_COMMIT, "grant count and length disagree");
+	fg_grant_t g[FG_PS_MAX_GRANTS];
+	memcpy(g, pl, h->len);
+	pthread_rwlock_rdlock(&priv.lock);
+	int rc = chan_nat_locked(c);
+	enum fg_ps_refusal why = FG_PS_OK;
+	unsigned bad = 0;
+	if (rc == 0)
+		for (unsigned i = 0; i < h->count && why == FG_PS_OK; i++)
+			if ((why = fg_ps_check_grant(priv.cur, &g[i])) != FG_PS_OK)
+				bad = i;
+	if (rc == 0 && why == FG_PS_OK)
+		rc = priv.ops->commit(c->nat, g, h->count);
+	pthread_rwlock_unlock(&priv.lock);
+	if (why != FG_PS_OK) {
+		char d[160], a[INET6_ADDRSTRLEN] = "?", b[INET6_ADDRSTRLEN] = "?";
+		if (g[bad].family == AF_INET || g[bad].family == AF_INET6) {
+			inet_ntop(g[bad].family, g[bad].addr, a, sizeof(a));
+			inet_ntop(g[bad].family, g[bad].backend, b, sizeof(b));
+		}
+		snprintf(d, sizeof(d), "grant %u of %u (%s -> %s, scope %u/%u, %u ms)", bad + 1,
+			 h->count, a, b, g[bad].scope, g[bad].client_plen, g[bad].timeout_ms);
+		return refuse(why, PS_COMMIT, d);
+	}
 	return rc;
 }
 
@@ -211,28 +373,94 @@ static void dump_cb(void *vctx, const fg_grant_t *g)
 	}
 }
 
+/* Read the file, take its policy for the next SETUP, hand its text over. */
 static int priv_read_conf(struct chan_ctx *c)
 {
-	int fd = open(priv.conf_path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return -errno;
-	int rc = 0;
-	for (;;) {
-		ssize_t k = read(fd, c->out, FG_PS_CONF_CHUNK);
-		if (k < 0 && errno == EINTR)
-			continue;
-		if (k < 0) {
-			rc = -errno;
-			break;
-		}
-		if (k == 0)
-			break;
-		rc = ps_send(c->fd, PS_READCONF, 0, 0, c->out, (uint32_t)k);
-		if (rc < 0)
-			break;
+	char *text = NULL;
+	size_t len = 0;
+	int rc = priv_slurp(&text, &len);
+	if (rc < 0)
+		return rc;
+	/* a file that does not load here will not load on the [dns] side
+	 * either; its text still goes over so the operator sees why */
+	if (priv_take_conf(text, len) < 0)
+		log_warn("privsep: %s does not load; the data plane stays as it is",
+			 priv.conf_path);
+	for (size_t off = 0; off < len && rc == 0; off += FG_PS_CONF_CHUNK) {
+		size_t k = len - off > FG_PS_CONF_CHUNK ? FG_PS_CONF_CHUNK : len - off;
+		rc = ps_send(c->fd, PS_READCONF, 0, 0, text + off, (uint32_t)k);
 	}
-	close(fd);
+	free(text);
 	return rc;
+}
+
+static int pv_quarantine(struct chan_ctx *c, const struct ps_hdr *h, const uint8_t *pl)
+{
+	if (h->len != sizeof(struct ps_quar))
+		return refuse(FG_PS_R_FRAME, h->op, "length");
+	struct ps_quar q;
+	memcpy(&q, pl, sizeof(q));
+	enum fg_ps_refusal why = fg_ps_check_quarantine(q.family, q.addr, q.timeout_ms,
+							h->op == PS_RELEASE);
+	if (why != FG_PS_OK)
+		return refuse(why, h->op, "source or timeout");
+	int rc = chan_nat(c);
+	if (rc == 0)
+		rc = h->op == PS_QUARANTINE
+			     ? priv.ops->quarantine(c->nat, q.family, q.addr, q.timeout_ms)
+			     : priv.ops->release(c->nat, q.family, q.addr);
+	return rc;
+}
+
+static int pv_request(struct chan_ctx *c, const struct ps_hdr *h, const uint8_t *pl)
+{
+	/* only a COMMIT carries a count; no request carries a status */
+	if (h->status != 0 || (h->op != PS_COMMIT && h->count != 0))
+		return refuse(FG_PS_R_FRAME, h->op, "count or status set");
+	int rc;
+	switch (h->op) {
+	case PS_COMMIT:
+		return pv_commit(c, h, pl);
+	case PS_SETUP:
+		if (h->len != sizeof(struct ps_natcfg))
+			return refuse(FG_PS_R_FRAME, h->op, "length");
+		return pv_setup(c, (const struct ps_natcfg *)(const void *)pl);
+	case PS_DUMP:
+		if (h->len != 0)
+			return refuse(FG_PS_R_FRAME, h->op, "length");
+		rc = chan_nat(c);
+		if (rc == 0) {
+			c->ndump = 0;
+			c->dump_err = 0;
+			rc = priv.ops->dump(c->nat, dump_cb, c);
+			if (rc == 0 && c->dump_err)
+				rc = c->dump_err;
+			if (rc == 0 && c->ndump)
+				rc = ps_send(c->fd, PS_DUMP, (uint16_t)c->ndump, 0, c->dump,
+					     (uint32_t)(c->ndump * sizeof(fg_grant_t)));
+		}
+		return rc;
+	case PS_QUARANTINE:
+	case PS_RELEASE:
+		return pv_quarantine(c, h, pl);
+	case PS_READCONF:
+		if (h->len != 0)
+			return refuse(FG_PS_R_FRAME, h->op, "length");
+		return priv_read_conf(c);
+	case PS_COUNT: {
+		if (h->len != 0)
+			return refuse(FG_PS_R_FRAME, h->op, "length");
+		fg_nat_counts_t k;
+		rc = chan_nat(c);
+		if (rc == 0)
+			rc = priv.ops->count(c->nat, &k);
+		if (rc == 0)
+			rc = ps_send(c->fd, PS_COUNT, 1, 0, &k, sizeof(k));
+		return rc;
+	}
+	default:
+		return refuse(FG_PS_R_FRAME, h->op, "unknown operation");
+	}
 }
 
 static void *chan_thread(void *arg)
@@ -245,104 +473,63 @@ static void *chan_thread(void *arg)
 		if (n == -EPIPE || n == -EBADF || n == -ENOTSOCK)
 			break;
 		if (n < 0) {
-			__atomic_add_fetch(&priv.rejected, 1, __ATOMIC_RELAXED);
-			log_warn("privsep: rejected malformed request: %s", fg_strerror(n));
-			ps_send(c->fd, 0, 0, -FG_EMALF, NULL, 0);
+			ps_send(c->fd, 0, 0, refuse(FG_PS_R_FRAME, 0, "bad magic or header length"),
+				NULL, 0);
 			continue;
 		}
-		const uint8_t *pl = c->buf + sizeof(h);
-		int rc = -FG_EMALF;
-		switch (h.op) {
-		case PS_COMMIT:
-			if (h.count == 0 || h.count > FG_PS_MAX_GRANTS ||
-			    h.len != h.count * sizeof(fg_grant_t))
-				break;
-			{
-				const fg_grant_t *g = (const fg_grant_t *)(const void *)pl;
-				bool okall = true;
-				for (unsigned i = 0; i < h.count && okall; i++)
-					okall = grant_valid(&g[i]);
-				if (!okall)
-					break;
-				rc = chan_nat(c);
-				if (rc == 0)
-					rc = fg_nat_nft_ops.commit(c->nat, g, h.count);
-			}
-			break;
-		case PS_SETUP:
-			if (h.len != sizeof(struct ps_natcfg))
-				break;
-			rc = priv_setup_msg((const struct ps_natcfg *)(const void *)pl);
-			if (rc == 0)
-				rc = chan_nat(c);
-			if (rc == 0) {
-				pthread_mutex_lock(&priv.mu);
-				fg_nat_config_t cfg = priv.cfg;
-				pthread_mutex_unlock(&priv.mu);
-				rc = fg_nat_nft_ops.setup(c->nat, &cfg);
-			}
-			break;
-		case PS_DUMP:
-			if (h.len != 0)
-				break;
-			rc = chan_nat(c);
-			if (rc == 0) {
-				c->ndump = 0;
-				c->dump_err = 0;
-				rc = fg_nat_nft_ops.dump(c->nat, dump_cb, c);
-				if (rc == 0 && c->dump_err)
-					rc = c->dump_err;
-				if (rc == 0 && c->ndump)
-					rc = ps_send(c->fd, PS_DUMP, (uint16_t)c->ndump, 0, c->dump,
-						     (uint32_t)(c->ndump * sizeof(fg_grant_t)));
-			}
-			break;
-		case PS_QUARANTINE:
-		case PS_RELEASE: {
-			if (h.len != sizeof(struct ps_quar))
-				break;
-			struct ps_quar q;
-			memcpy(&q, pl, sizeof(q));
-			if (q.family != AF_INET && q.family != AF_INET6)
-				break;
-			rc = chan_nat(c);
-			if (rc == 0)
-				rc = h.op == PS_QUARANTINE
-					     ? fg_nat_nft_ops.quarantine(c->nat, q.family, q.addr, q.timeout_ms)
-					     : fg_nat_nft_ops.release(c->nat, q.family, q.addr);
-			break;
-		}
-		case PS_READCONF:
-			if (h.len != 0)
-				break;
-			rc = priv_read_conf(c);
-			break;
-		case PS_COUNT: {
-			if (h.len != 0)
-				break;
-			fg_nat_counts_t k;
-			rc = chan_nat(c);
-			if (rc == 0)
-				rc = fg_nat_nft_ops.count(c->nat, &k);
-			if (rc == 0)
-				rc = ps_send(c->fd, PS_COUNT, 1, 0, &k, sizeof(k));
-			break;
-		}
-		default:
-			break;
-		}
-		if (rc == -FG_EMALF) {
-			__atomic_add_fetch(&priv.rejected, 1, __ATOMIC_RELAXED);
-			log_warn("privsep: rejected request op %u (bad length or fields)", h.op);
-		}
+		int rc = pv_request(c, &h, c->buf + sizeof(h));
 		/* the final message of every request carries its status */
 		if (ps_send(c->fd, h.op, 0, rc, NULL, 0) < 0)
 			break;
 	}
 	if (c->nat)
-		fg_nat_nft_ops.close(c->nat);
+		priv.ops->close(c->nat);
 	close(c->fd);
 	return NULL;
+}
+
+/* Load the file once before serving: the policy is this process's own. */
+static int priv_init(const char *table, const char *conf_path, const fg_nat_ops_t *ops)
+{
+	if (strlen(table) >= sizeof(priv.table) || !realpath(conf_path, priv.conf_path))
+		return -EINVAL;
+	snprintf(priv.table, sizeof(priv.table), "%s", table);
+	priv.ops = ops;
+	char *text = NULL;
+	size_t len = 0;
+	int rc = priv_slurp(&text, &len);
+	if (rc == 0)
+		rc = priv_take_conf(text, len);
+	free(text);
+	return rc;
+}
+
+static void priv_fini(void)
+{
+	pthread_rwlock_wrlock(&priv.lock);
+	fg_ps_policy_free(priv.cur);
+	fg_ps_policy_free(priv.pending);
+	priv.cur = priv.pending = NULL;
+	priv.gen = 0;
+	pthread_rwlock_unlock(&priv.lock);
+}
+
+int fg_privsep_test_serve(int fd, const char *table, const char *conf_path,
+			  const fg_nat_ops_t *ops)
+{
+	int rc = priv_init(table, conf_path, ops);
+	if (rc < 0)
+		return rc;
+	struct chan_ctx *c = calloc(1, sizeof(*c));
+	if (!c) {
+		priv_fini();
+		return -ENOMEM;
+	}
+	c->fd = fd;
+	chan_thread(c);
+	free(c);
+	priv_fini();
+	return 0;
 }
 
 /* Keep CAP_NET_ADMIN only: the [priv] side needs nothing else. */
@@ -354,9 +541,10 @@ static int keep_net_admin(void)
 	if (caps && cap_set_flag(caps, CAP_PERMITTED, 1, v, CAP_SET) == 0 &&
 	    cap_set_flag(caps, CAP_EFFECTIVE, 1, v, CAP_SET) == 0)
 		rc = cap_set_proc(caps);
+	int e = errno;
 	if (caps)
 		cap_free(caps);
-	return rc < 0 ? -errno : 0;
+	return rc < 0 ? -e : 0;
 }
 
 static int priv_main(int *fds, unsigned n, pid_t child, int sigw)
@@ -365,11 +553,9 @@ static int priv_main(int *fds, unsigned n, pid_t child, int sigw)
 	struct chan_ctx **cs = calloc(n, sizeof(*cs));
 	sigset_t sigs;
 	int status = 0;
+	bool fatal = false;
 
 	prctl(PR_SET_NAME, "fluxgated-priv");
-	if (keep_net_admin() < 0)
-		log_warn("privsep: could not reduce capabilities to CAP_NET_ADMIN: %s",
-			 strerror(errno));
 	sigemptyset(&sigs);
 	sigaddset(&sigs, SIGTERM);
 	sigaddset(&sigs, SIGINT);
@@ -377,17 +563,33 @@ static int priv_main(int *fds, unsigned n, pid_t child, int sigw)
 	sigaddset(&sigs, SIGUSR1);
 	sigaddset(&sigs, SIGCHLD);
 	pthread_sigmask(SIG_BLOCK, &sigs, NULL);
+	int rc = keep_net_admin();
+	if (rc < 0) {
+		/* fail closed: serve nothing; the [dns] side sees the channels
+		 * and the signal pipe close and stops */
+		log_err("privsep: cannot reduce capabilities to CAP_NET_ADMIN: %s; exiting",
+			strerror(-rc));
+		fatal = true;
+	}
 
-	for (unsigned i = 0; th && cs && i < n; i++) {
+	for (unsigned i = 0; !fatal && th && cs && i < n; i++) {
 		cs[i] = calloc(1, sizeof(**cs));
 		if (!cs[i])
 			break;
 		cs[i]->fd = fds[i];
+		fds[i] = -1;
 		if (pthread_create(&th[i], NULL, chan_thread, cs[i]) != 0) {
+			fds[i] = cs[i]->fd;
 			free(cs[i]);
 			cs[i] = NULL;
-			close(fds[i]);
 		}
+	}
+	for (unsigned i = 0; i < n; i++)
+		if (fds[i] >= 0)
+			close(fds[i]);
+	if (fatal) {
+		close(sigw);
+		sigw = -1;
 	}
 	/* relay signals to the [dns] side; leave when it leaves */
 	for (;;) {
@@ -404,10 +606,11 @@ static int priv_main(int *fds, unsigned n, pid_t child, int sigw)
 		/* a pipe, not kill(2): the [dns] side runs as another user and
 		 * this process has no CAP_KILL */
 		uint8_t b = (uint8_t)sig;
-		if (write(sigw, &b, 1) < 0)
+		if (sigw >= 0 && write(sigw, &b, 1) < 0)
 			log_warn("privsep: cannot relay signal %d: %s", sig, strerror(errno));
 	}
-	close(sigw);
+	if (sigw >= 0)
+		close(sigw);
 	for (unsigned i = 0; i < n; i++) {
 		if (cs && cs[i]) {
 			shutdown(cs[i]->fd, SHUT_RDWR);
@@ -418,6 +621,9 @@ static int priv_main(int *fds, unsigned n, pid_t child, int sigw)
 	free(cs);
 	free(th);
 	free(fds);
+	priv_fini();
+	if (fatal)
+		return 1;
 	if (WIFEXITED(status))
 		return WEXITSTATUS(status);
 	log_err("privsep: the DNS process died (signal %d)",
@@ -440,18 +646,19 @@ int fg_privsep_fork(unsigned nchannels, const char *table, const char *conf_path
 {
 	int *pfds = calloc(nchannels, sizeof(int));
 	int *cfds = calloc(nchannels, sizeof(int));
-	if (!pfds || !cfds || strlen(table) >= sizeof(priv.table) ||
-	    !realpath(conf_path, priv.conf_path)) {
+	int rc = pfds && cfds ? priv_init(table, conf_path, &fg_nat_nft_ops) : -ENOMEM;
+	if (rc < 0) {
 		free(pfds);
 		free(cfds);
-		return -EINVAL;
+		priv_fini();
+		return rc;
 	}
-	snprintf(priv.table, sizeof(priv.table), "%s", table);
 	for (unsigned i = 0; i < nchannels; i++) {
 		int sp[2];
 		if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sp) < 0) {
 			int e = errno;
 			close_pairs(pfds, cfds, i);
+			priv_fini();
 			return -e;
 		}
 		pfds[i] = sp[0];
@@ -461,6 +668,7 @@ int fg_privsep_fork(unsigned nchannels, const char *table, const char *conf_path
 	if (pipe2(sp, O_CLOEXEC) < 0) {
 		int e = errno;
 		close_pairs(pfds, cfds, nchannels);
+		priv_fini();
 		return -e;
 	}
 	pid_t pid = fork();
@@ -469,9 +677,11 @@ int fg_privsep_fork(unsigned nchannels, const char *table, const char *conf_path
 		close_pairs(pfds, cfds, nchannels);
 		close(sp[0]);
 		close(sp[1]);
+		priv_fini();
 		return -e;
 	}
 	if (pid == 0) {
+		priv_fini();          /* the [priv] policy is not the [dns] side's */
 		close(sp[1]);
 		dns_side.sigfd = sp[0];
 		for (unsigned i = 0; i < nchannels; i++)

@@ -56,6 +56,16 @@ int fg_privsep_signal_fd(void);
 /* True in the [dns] process once fg_privsep_fork() returned there. */
 bool fg_privsep_active(void);
 
+/* [priv] side: requests refused since start, for one reason (enum
+ * fg_ps_refusal of daemon/privsep_policy.h) or all of them (0). */
+uint64_t fg_privsep_refused(unsigned reason);
+
+/* Tests only: run the [priv] request loop on `fd` in the calling thread
+ * until the peer closes it, with the policy read from `conf_path` and the
+ * NAT backend `ops` (the in-memory one: no kernel state). */
+int fg_privsep_test_serve(int fd, const char *table, const char *conf_path,
+			  const fg_nat_ops_t *ops);
+
 /* NAT backend over the channels ([dns] side). */
 extern const fg_nat_ops_t fg_nat_priv_ops;
 

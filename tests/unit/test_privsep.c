@@ -1,0 +1,391 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+/*
+ * The privileged side of privilege separation trusts nothing the DNS side
+ * sends: this test runs the [priv] request loop (over the in-memory NAT
+ * backend) on one end of a socketpair, plays a compromised DNS process on
+ * the other end, and checks that every forged request is refused with the
+ * right status and counted, and that valid requests still work afterwards.
+ * It also checks the pure policy (daemon/privsep_policy.h) directly.
+ */
+#include <errno.h>
+#include <pthread.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <arpa/inet.h>
+#include <sys/socket.h>
+
+#include <cmocka.h>
+
+#include "common/err.h"
+#include "common/log.h"
+#include "conf/conf.h"
+#include "daemon/privsep.h"
+#include "daemon/privsep_msg.h"
+#include "daemon/privsep_policy.h"
+#include "dataplane/nat.h"
+
+static const char CONF[] =
+	"server:\n  listen: [ 127.0.0.1@5353 ]\n"
+	"zone:\n  - domain: example.test\n"
+	"    soa: { mname: ns1.example.test, rname: h.example.test }\n"
+	"pool:\n  - id: web4\n    prefix: 198.51.100.0/24\n"
+	"  - id: small\n    prefix: 203.0.113.0/28\n"
+	"  - id: web6\n    prefix: 2001:db8:77::/64\n"
+	"service:\n"
+	"  - id: www\n    name: www.example.test\n    backend: [ 10.0.2.10, 'fd00:2::10' ]\n"
+	"    pool: [ web4, web6 ]\n    ttl: 5s\n    grace: 2s\n"
+	"  - id: other\n    name: other.example.test\n    backend: 10.0.2.11\n"
+	"    pool: small\n    ttl: 30s\n    grace: 30s\n"
+	"decoy:\n  route-via: 10.0.3.1\n"
+	"nat:\n  table: fg_pstest\n";
+
+static struct {
+	char path[64];
+	int fd;                       /* the forged [dns] end */
+	pthread_t th;
+	int serve_rc;
+	int sp[2];
+	fg_conf_t *conf;
+	fg_ps_policy_t *pol;
+} T;
+
+static void *serve_main(void *arg)
+{
+	(void)arg;
+	T.serve_rc = fg_privsep_test_serve(T.sp[0], "fg_pstest", T.path, &fg_nat_mem_ops);
+	return NULL;
+}
+
+static void quiet(void *ctx, const char *file, int line, const char *msg)
+{
+	(void)ctx;
+	fprintf(stderr, "%s:%d: %s\n", file, line, msg);
+}
+
+static int group_setup(void **state)
+{
+	(void)state;
+	fg_log_init("test_privsep", FG_LOG_ERR);
+	snprintf(T.path, sizeof(T.path), "/tmp/fg_pstest.XXXXXX");
+	int f = mkstemp(T.path);
+	if (f < 0 || write(f, CONF, sizeof(CONF) - 1) != (ssize_t)(sizeof(CONF) - 1))
+		return -1;
+	close(f);
+	if (fg_conf_load(T.path, &T.conf, quiet, NULL) < 0 || fg_ps_policy_new(T.conf, &T.pol) < 0)
+		return -1;
+	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, T.sp) < 0)
+		return -1;
+	T.fd = T.sp[1];
+	return pthread_create(&T.th, NULL, serve_main, NULL);
+}
+
+static int group_teardown(void **state)
+{
+	(void)state;
+	close(T.fd);
+	pthread_join(T.th, NULL);
+	fg_ps_policy_free(T.pol);
+	fg_conf_free(T.conf);
+	unlink(T.path);
+	return T.serve_rc;
+}
+
+/* Send one raw message. */
+static void send_raw(const void *buf, size_t len)
+{
+	assert_int_equal(send(T.fd, buf, len, 0), (ssize_t)len);
+}
+
+/* Send a request, read every reply up to the final status one; returns the
+ * status and the number of data messages. */
+static int req_hdr(uint16_t op, uint16_t count, int32_t status, uint32_t hlen,
+		   const void *pl, uint32_t len, unsigned *ndata, fg_grant_t *dumped)
+{
+	static uint8_t buf[sizeof(struct ps_hdr) + FG_PS_CONF_CHUNK + sizeof(struct ps_natcfg) +
+			   FG_PS_MAX_GRANTS * sizeof(fg_grant_t)];
+	struct ps_hdr h = { PS_MAGIC, op, count, status, hlen };
+	memcpy(buf, &h, sizeof(h));
+	if (len)
+		memcpy(buf + sizeof(h), pl, len);
+	send_raw(buf, sizeof(h) + len);
+	unsigned n = 0;
+	for (;;) {
+		ssize_t k = recv(T.fd, buf, sizeof(buf), 0);
+		assert_true(k >= (ssize_t)sizeof(h));
+		memcpy(&h, buf, sizeof(h));
+		assert_int_equal(h.magic, PS_MAGIC);
+		assert_int_equal(h.len, (size_t)k - sizeof(h));
+		if (h.len == 0 && h.count == 0)
+			break;
+		if (dumped && h.op == PS_DUMP)
+			memcpy(dumped + n, buf + sizeof(h), h.len);
+		n += h.count ? h.count : 1;
+	}
+	if (ndata)
+		*ndata = n;
+	return h.status;
+}
+
+static int req(uint16_t op, uint16_t count, const void *pl, uint32_t len)
+{
+	return req_hdr(op, count, 0, len, pl, len, NULL, NULL);
+}
+
+static void natcfg_msg(const fg_nat_config_t *c, struct ps_natcfg *m)
+{
+	memset(m, 0, sizeof(*m));
+	snprintf(m->table, sizeof(m->table), "%s", c->table);
+	m->npools = (uint32_t)c->npools;
+	memcpy(m->pools, c->pools, c->npools * sizeof(*c->pools));
+	m->decoy_set = c->decoy_set;
+	m->decoy6_set = c->decoy6_set;
+	m->decoy_family = c->decoy_family;
+	memcpy(m->decoy_via, c->decoy_via, 16);
+	memcpy(m->decoy_via6, c->decoy_via6, 16);
+	m->pin_ms = c->pin_ms;
+	m->pin_set_size = c->pin_set_size;
+	m->grant_set_size = c->grant_set_size;
+	m->decoy_mark = c->decoy_mark;
+	m->route_table = c->route_table;
+	m->nflog_group = c->nflog_group;
+}
+
+static fg_grant_t grant4(const char *addr, const char *backend, uint32_t ms)
+{
+	fg_grant_t g;
+	memset(&g, 0, sizeof(g));
+	g.family = AF_INET;
+	g.scope = FG_SCOPE_CLIENT;
+	g.client_plen = 32;
+	inet_pton(AF_INET, "192.0.2.7", g.client);
+	inet_pton(AF_INET, addr, g.addr);
+	inet_pton(AF_INET, backend, g.backend);
+	g.timeout_ms = ms;
+	return g;
+}
+
+/* a refusal answers `status` and bumps the counter of `reason` by one */
+#define REFUSED(reason, status, call) do { \
+		uint64_t before_ = fg_privsep_refused(reason); \
+		uint64_t all_ = fg_privsep_refused(0); \
+		assert_int_equal((call), (status)); \
+		assert_int_equal(fg_privsep_refused(reason), before_ + 1); \
+		assert_int_equal(fg_privsep_refused(0), all_ + 1); \
+	} while (0)
+
+static void test_commit_before_setup(void **state)
+{
+	(void)state;
+	fg_grant_t g = grant4("198.51.100.9", "10.0.2.10", 7000);
+	assert_int_equal(req(PS_COMMIT, 1, &g, sizeof(g)), -EAGAIN);
+}
+
+static void test_setup_forged_refused(void **state)
+{
+	(void)state;
+	struct ps_natcfg m;
+	natcfg_msg(fg_ps_policy_natcfg(T.pol), &m);
+
+	/* the host's main table: would replace the default route */
+	m.route_table = 254;
+	REFUSED(FG_PS_R_SETUP, -EPERM, req(PS_SETUP, 0, &m, sizeof(m)));
+	natcfg_msg(fg_ps_policy_natcfg(T.pol), &m);
+	inet_pton(AF_INET, "10.9.9.9", m.decoy_via);
+	REFUSED(FG_PS_R_SETUP, -EPERM, req(PS_SETUP, 0, &m, sizeof(m)));
+	natcfg_msg(fg_ps_policy_natcfg(T.pol), &m);
+	m.decoy_mark = 0x1;
+	REFUSED(FG_PS_R_SETUP, -EPERM, req(PS_SETUP, 0, &m, sizeof(m)));
+	natcfg_msg(fg_ps_policy_natcfg(T.pol), &m);
+	inet_pton(AF_INET, "10.0.0.0", m.pools[0].first);   /* widen a pool */
+	REFUSED(FG_PS_R_SETUP, -EPERM, req(PS_SETUP, 0, &m, sizeof(m)));
+	natcfg_msg(fg_ps_policy_natcfg(T.pol), &m);
+	snprintf(m.table, sizeof(m.table), "filter");
+	REFUSED(FG_PS_R_SETUP, -EPERM, req(PS_SETUP, 0, &m, sizeof(m)));
+	/* nothing was set up: commits still wait for a setup */
+	fg_grant_t g = grant4("198.51.100.9", "10.0.2.10", 7000);
+	assert_int_equal(req(PS_COMMIT, 1, &g, sizeof(g)), -EAGAIN);
+
+	/* the configuration's own data plane is accepted */
+	natcfg_msg(fg_ps_policy_natcfg(T.pol), &m);
+	assert_int_equal(fg_ps_policy_natcfg(T.pol)->route_table, 4666);
+	assert_int_equal(req(PS_SETUP, 0, &m, sizeof(m)), 0);
+}
+
+static void test_commit_forged_refused(void **state)
+{
+	(void)state;
+	fg_grant_t g = grant4("192.0.2.99", "10.0.2.10", 7000);    /* outside the pools */
+	REFUSED(FG_PS_R_POOL, -EPERM, req(PS_COMMIT, 1, &g, sizeof(g)));
+	g = grant4("198.51.100.9", "10.1.1.1", 7000);             /* an internal host */
+	REFUSED(FG_PS_R_BACKEND, -EPERM, req(PS_COMMIT, 1, &g, sizeof(g)));
+	g = grant4("198.51.100.9", "10.0.2.11", 7000);            /* another service's */
+	REFUSED(FG_PS_R_BACKEND, -EPERM, req(PS_COMMIT, 1, &g, sizeof(g)));
+	g = grant4("198.51.100.9", "10.0.2.10", 7001);            /* > ttl + grace */
+	REFUSED(FG_PS_R_TIMEOUT, -EPERM, req(PS_COMMIT, 1, &g, sizeof(g)));
+	g = grant4("198.51.100.9", "10.0.2.10", 0);
+	REFUSED(FG_PS_R_TIMEOUT, -EPERM, req(PS_COMMIT, 1, &g, sizeof(g)));
+	g = grant4("198.51.100.9", "10.0.2.10", 7000);
+	g.scope = FG_SCOPE_NET;
+	g.client_plen = 1;                                         /* half the Internet */
+	REFUSED(FG_PS_R_PREFIX, -EPERM, req(PS_COMMIT, 1, &g, sizeof(g)));
+	g.client_plen = 23;
+	REFUSED(FG_PS_R_PREFIX, -EPERM, req(PS_COMMIT, 1, &g, sizeof(g)));
+	g.client_plen = 33;
+	REFUSED(FG_PS_R_SCOPE, -FG_EMALF, req(PS_COMMIT, 1, &g, sizeof(g)));
+	g.scope = 7;
+	REFUSED(FG_PS_R_SCOPE, -FG_EMALF, req(PS_COMMIT, 1, &g, sizeof(g)));
+	g = grant4("198.51.100.9", "10.0.2.10", 7000);
+	g.family = AF_UNIX;
+	REFUSED(FG_PS_R_FAMILY, -FG_EMALF, req(PS_COMMIT, 1, &g, sizeof(g)));
+	g = grant4("198.51.100.9", "10.0.2.10", 7000);
+	g.addr[8] = 1;                                             /* IPv4 with a tail */
+	REFUSED(FG_PS_R_FAMILY, -FG_EMALF, req(PS_COMMIT, 1, &g, sizeof(g)));
+
+	/* one bad grant refuses its whole batch */
+	fg_grant_t two[2] = { grant4("198.51.100.9", "10.0.2.10", 7000),
+			      grant4("192.0.2.99", "10.0.2.10", 7000) };
+	REFUSED(FG_PS_R_POOL, -EPERM, req(PS_COMMIT, 2, two, sizeof(two)));
+	unsigned n = 9;
+	assert_int_equal(req_hdr(PS_DUMP, 0, 0, 0, NULL, 0, &n, NULL), 0);
+	assert_int_equal(n, 0);
+}
+
+static void test_frames_refused(void **state)
+{
+	(void)state;
+	fg_grant_t g = grant4("198.51.100.9", "10.0.2.10", 7000);
+	/* header announces more than was sent */
+	REFUSED(FG_PS_R_FRAME, -FG_EMALF,
+		req_hdr(PS_COMMIT, 1, 0, sizeof(g) + 4, &g, sizeof(g), NULL, NULL));
+	/* count and length disagree */
+	REFUSED(FG_PS_R_FRAME, -FG_EMALF, req(PS_COMMIT, 2, &g, sizeof(g)));
+	REFUSED(FG_PS_R_FRAME, -FG_EMALF, req(PS_COMMIT, 0, NULL, 0));
+	/* a status or a count where none belongs */
+	REFUSED(FG_PS_R_FRAME, -FG_EMALF, req_hdr(PS_DUMP, 0, 5, 0, NULL, 0, NULL, NULL));
+	REFUSED(FG_PS_R_FRAME, -FG_EMALF, req_hdr(PS_COUNT, 3, 0, 0, NULL, 0, NULL, NULL));
+	REFUSED(FG_PS_R_FRAME, -FG_EMALF, req(PS_DUMP, 0, &g, 4));
+	REFUSED(FG_PS_R_FRAME, -FG_EMALF, req(PS_COUNT, 0, &g, 4));
+	REFUSED(FG_PS_R_FRAME, -FG_EMALF, req(PS_READCONF, 0, &g, 4));
+	REFUSED(FG_PS_R_FRAME, -FG_EMALF, req(PS_SETUP, 0, &g, sizeof(g)));
+	REFUSED(FG_PS_R_FRAME, -FG_EMALF, req(PS_OP_MAX + 3, 0, NULL, 0));
+	/* bad magic and a runt */
+	struct ps_hdr h = { 0xdeadbeef, PS_DUMP, 0, 0, 0 };
+	uint64_t before = fg_privsep_refused(FG_PS_R_FRAME);
+	send_raw(&h, sizeof(h));
+	send_raw(&h, 3);
+	for (int i = 0; i < 2; i++) {
+		struct ps_hdr r;
+		assert_int_equal(recv(T.fd, &r, sizeof(r), 0), (ssize_t)sizeof(r));
+		assert_int_equal(r.status, -FG_EMALF);
+	}
+	assert_int_equal(fg_privsep_refused(FG_PS_R_FRAME), before + 2);
+}
+
+static void test_quarantine_checked(void **state)
+{
+	(void)state;
+	struct ps_quar q;
+	memset(&q, 0, sizeof(q));
+	q.family = AF_PACKET;
+	REFUSED(FG_PS_R_FAMILY, -FG_EMALF, req(PS_QUARANTINE, 0, &q, sizeof(q)));
+	q.family = AF_INET;
+	inet_pton(AF_INET, "192.0.2.66", q.addr);
+	q.addr[12] = 9;
+	REFUSED(FG_PS_R_FAMILY, -FG_EMALF, req(PS_RELEASE, 0, &q, sizeof(q)));
+	q.addr[12] = 0;
+	q.timeout_ms = FG_PS_QUARANTINE_MAX_MS + 1;
+	REFUSED(FG_PS_R_TIMEOUT, -EPERM, req(PS_QUARANTINE, 0, &q, sizeof(q)));
+	REFUSED(FG_PS_R_TIMEOUT, -EPERM, req(PS_RELEASE, 0, &q, sizeof(q)));
+	REFUSED(FG_PS_R_FRAME, -FG_EMALF, req(PS_QUARANTINE, 0, &q, sizeof(q) - 1));
+	/* valid ones work */
+	q.timeout_ms = 60000;
+	assert_int_equal(req(PS_QUARANTINE, 0, &q, sizeof(q)), 0);
+	q.timeout_ms = 0;
+	assert_int_equal(req(PS_RELEASE, 0, &q, sizeof(q)), 0);
+}
+
+static void test_valid_after_forgeries(void **state)
+{
+	(void)state;
+	uint64_t refused = fg_privsep_refused(0);
+	fg_grant_t g[4] = {
+		grant4("198.51.100.9", "10.0.2.10", 7000),
+		grant4("203.0.113.3", "10.0.2.11", 60000),
+		grant4("198.51.100.10", "10.0.2.10", 7000),
+		grant4("198.51.100.11", "10.0.2.10", 1000),
+	};
+	g[2].scope = FG_SCOPE_NET;
+	g[2].client_plen = 24;
+	g[3].scope = FG_SCOPE_ANY;
+	g[3].client_plen = 0;
+	memset(g[3].client, 0, sizeof(g[3].client));
+	memset(g[2].client + 3, 0, 1);
+	assert_int_equal(req(PS_COMMIT, 4, g, sizeof(g)), 0);
+	fg_grant_t six;
+	memset(&six, 0, sizeof(six));
+	six.family = AF_INET6;
+	six.scope = FG_SCOPE_NET;
+	six.client_plen = 56;
+	inet_pton(AF_INET6, "2001:db8:1:200::", six.client);
+	inet_pton(AF_INET6, "2001:db8:77::42", six.addr);
+	inet_pton(AF_INET6, "fd00:2::10", six.backend);
+	six.timeout_ms = 7000;
+	assert_int_equal(req(PS_COMMIT, 1, &six, sizeof(six)), 0);
+	six.client_plen = 48;
+	REFUSED(FG_PS_R_PREFIX, -EPERM, req(PS_COMMIT, 1, &six, sizeof(six)));
+	refused++;
+
+	fg_grant_t back[8];
+	unsigned n = 0;
+	assert_int_equal(req_hdr(PS_DUMP, 0, 0, 0, NULL, 0, &n, back), 0);
+	assert_int_equal(n, 5);
+	fg_nat_counts_t k;
+	(void)k;
+	assert_int_equal(req_hdr(PS_COUNT, 0, 0, 0, NULL, 0, &n, NULL), 0);
+	assert_int_equal(n, 1);
+	assert_int_equal(fg_privsep_refused(0), refused);
+}
+
+/* the pure checks, without the channel */
+static void test_policy_pure(void **state)
+{
+	(void)state;
+	fg_grant_t g = grant4("203.0.113.15", "10.0.2.11", 60000);   /* last of /28 */
+	assert_int_equal(fg_ps_check_grant(T.pol, &g), FG_PS_OK);
+	g = grant4("203.0.113.16", "10.0.2.11", 60000);
+	assert_int_equal(fg_ps_check_grant(T.pol, &g), FG_PS_R_POOL);
+	g = grant4("203.0.113.1", "10.0.2.11", 60001);
+	assert_int_equal(fg_ps_check_grant(T.pol, &g), FG_PS_R_TIMEOUT);
+	g = grant4("203.0.113.1", "10.0.2.10", 1000);
+	assert_int_equal(fg_ps_check_grant(T.pol, &g), FG_PS_R_BACKEND);
+
+	fg_nat_config_t c = *fg_ps_policy_natcfg(T.pol);
+	assert_null(fg_ps_natcfg_diff(fg_ps_policy_natcfg(T.pol), &c));
+	c.route_table = 254;
+	assert_string_equal(fg_ps_natcfg_diff(fg_ps_policy_natcfg(T.pol), &c), "route_table");
+	c = *fg_ps_policy_natcfg(T.pol);
+	c.npools--;
+	assert_string_equal(fg_ps_natcfg_diff(fg_ps_policy_natcfg(T.pol), &c), "pools");
+	assert_string_equal(fg_ps_refusal_name(FG_PS_R_BACKEND), "backend");
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_commit_before_setup),
+		cmocka_unit_test(test_setup_forged_refused),
+		cmocka_unit_test(test_commit_forged_refused),
+		cmocka_unit_test(test_frames_refused),
+		cmocka_unit_test(test_quarantine_checked),
+		cmocka_unit_test(test_valid_after_forgeries),
+		cmocka_unit_test(test_policy_pure),
+	};
+	return cmocka_run_group_tests(tests, group_setup, group_teardown);
+}
