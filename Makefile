@@ -129,6 +129,8 @@ install: all
 	install -m 0644 etc/fluxgate.conf.sample $(DESTDIR)$(SYSCONFDIR)/fluxgate/fluxgate.conf.sample
 	install -m 0644 etc/logrotate.d/fluxgate $(DESTDIR)$(SYSCONFDIR)/logrotate.d/fluxgate
 	install -D -m 0644 etc/sysusers.d/fluxgate.conf $(DESTDIR)$(PREFIX)/lib/sysusers.d/fluxgate.conf
+	install -D -m 0644 etc/sysctl.d/50-fluxgate.conf $(DESTDIR)$(PREFIX)/lib/sysctl.d/50-fluxgate.conf
+	install -D -m 0644 etc/modules-load.d/fluxgate.conf $(DESTDIR)$(PREFIX)/lib/modules-load.d/fluxgate.conf
 	sed 's#/usr/sbin/#$(SBINDIR)/#g' etc/systemd/fluxgated.service > $(DESTDIR)$(UNITDIR)/fluxgated.service
 	chmod 0644 $(DESTDIR)$(UNITDIR)/fluxgated.service
 
