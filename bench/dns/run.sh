@@ -66,6 +66,7 @@ nat:
 CONF
 	zones_yaml
 } >"$CONF"
+FG_FLUXGATED_ARGS=--test-memory-backend   # nat.backend: memory (no kernel)
 start_fluxgated fg "$CONF"
 
 wait_dns perf 10.53.1.1 example.test 20 "$KNOT_PID" || die "knotd does not answer: $(tail -n 20 "$FG_WORK/knotd.log")"

@@ -79,6 +79,7 @@ CONF="$FG_WORK/fluxgated.conf"
 	cat <<CONF
 server:
   listen: [ "10.53.0.1@53", "fd53::1@53" ]
+  user: nobody
   workers: 2
 control:
   socket: "$CTL"

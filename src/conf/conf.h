@@ -114,6 +114,7 @@ typedef struct fg_conf {
 	} nat;
 	struct {
 		char *socket;             /* default /run/fluxgate/control.sock */
+		char *group;              /* may connect besides root (0660), optional */
 	} control;
 	struct {
 		bool set;

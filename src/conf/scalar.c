@@ -573,6 +573,18 @@ int fg_check_user(const char *s, char *err, size_t errlen)
 	return -FG_ESYNTAX;
 }
 
+int fg_check_group(const char *s, char *err, size_t errlen)
+{
+	char q[4 * FG_QUOTE_MAX + 4];
+
+	/* what getgrnam() can match: the same rules as a user name */
+	if (fg_check_user(s, err, errlen) == 0)
+		return 0;
+	fg_quote(s, q, sizeof(q));
+	snprintf(err, errlen, "invalid group name '%s'", q);
+	return -FG_ESYNTAX;
+}
+
 int fg_check_sockpath(const char *s, char *err, size_t errlen)
 {
 	char q[4 * FG_QUOTE_MAX + 4];

@@ -67,6 +67,7 @@ int fg_check_dname(const char *s, char *err, size_t errlen);
 int fg_check_id(const char *s, char *err, size_t errlen);
 int fg_check_abspath(const char *s, char *err, size_t errlen);
 int fg_check_user(const char *s, char *err, size_t errlen);
+int fg_check_group(const char *s, char *err, size_t errlen);
 int fg_check_sockpath(const char *s, char *err, size_t errlen);
 int fg_check_nft_name(const char *s, char *err, size_t errlen);
 int fg_check_text(const char *s, char *err, size_t errlen);

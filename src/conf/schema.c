@@ -187,6 +187,9 @@ static const fg_item_t nat_items[] = {
 static const fg_item_t control_items[] = {
 	{ .name = "socket", .type = FG_T_STR, .off = CONF(control.socket),
 	  .check = fg_check_sockpath, .def = "/run/fluxgate/control.sock" },
+	/* the one group besides root that may connect (socket 0660) */
+	{ .name = "group", .type = FG_T_STR, .off = CONF(control.group),
+	  .check = fg_check_group },
 	{ .name = NULL }
 };
 

@@ -6,6 +6,9 @@
  * one running and logs why).
  */
 #include <errno.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <libgen.h>
 #include <getopt.h>
 #include <pthread.h>
 #include <pwd.h>
@@ -14,6 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/stat.h>
 #include <sys/signalfd.h>
 #include <time.h>
 #include <unistd.h>
@@ -37,6 +41,11 @@
 #define FG_COMMIT ""
 #endif
 #define DEFAULT_CONF "/etc/fluxgate/fluxgate.conf"
+#define DEFAULT_CTL  "/run/fluxgate/control.sock"
+/* the DNS process's user when started as root and server.user is unset:
+ * a dedicated one (etc/sysusers.d/fluxgate.conf), never nobody, whose
+ * other processes could then reach what the DNS process can */
+#define DEFAULT_USER "fluxgate"
 
 struct diag_ctx {
 	bool to_stdout;     /* --check prints plain file:line: message lines */
@@ -342,6 +351,46 @@ static void collect(void *vctx, fg_metrics_t *m)
 	m->reloads_failed = d->reload->failed;
 }
 
+/* Who may connect to the control socket: root and control.group (0660),
+ * else root alone (0600); the server.user's other processes never. The
+ * directory the daemon creates for it (or the default /run/fluxgate)
+ * gets the same audience (0750 / 0700); a directory given by the
+ * operator that fluxgated did not create is left as it is. */
+static gid_t ctl_gid(const char *group)
+{
+	struct group *gr = group[0] ? getgrnam(group) : NULL;
+	return gr ? gr->gr_gid : (gid_t)-1;
+}
+
+static int control_dir(const char *path, const char *group)
+{
+	char tmp[4096];
+	snprintf(tmp, sizeof(tmp), "%s", path);
+	const char *dir = dirname(tmp);
+	mode_t mode = group[0] ? 0750 : 0700;
+	bool ours = strcmp(path, DEFAULT_CTL) == 0;
+	if (mkdir(dir, mode) == 0)
+		ours = true;
+	else if (errno != EEXIST)
+		return -errno;
+	if (!ours)
+		return 0;
+	if (group[0] && chown(dir, (uid_t)-1, ctl_gid(group)) < 0)
+		return -errno;
+	return chmod(dir, mode) < 0 ? -errno : 0;
+}
+
+static int control_perms(const char *path, const char *group)
+{
+	/* root-owned when started as root; else it is the daemon's own user
+	 * (systemd User=), which cannot be helped */
+	uid_t uid = geteuid() == 0 ? 0 : (uid_t)-1;
+	gid_t gid = group[0] ? ctl_gid(group) : geteuid() == 0 ? 0 : (gid_t)-1;
+	if (chown(path, uid, gid) < 0)
+		return -errno;
+	return chmod(path, group[0] ? 0660 : 0600) < 0 ? -errno : 0;
+}
+
 static enum fg_log_level parse_level(const char *s)
 {
 	if (!s)
@@ -363,7 +412,8 @@ static void usage(FILE *f)
 		"  -C, --check        validate the configuration and exit (1 on errors)\n"
 		"  -v, --verbose      log debug messages\n"
 		"  -V, --version      print the version and exit\n"
-		"  -h, --help         this help\n");
+		"  -h, --help         this help\n"
+		"  --test-memory-backend  allow nat.backend: memory (tests only)\n");
 }
 
 int main(int argc, char **argv)
@@ -374,10 +424,11 @@ int main(int argc, char **argv)
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "version", no_argument, NULL, 'V' },
 		{ "help", no_argument, NULL, 'h' },
+		{ "test-memory-backend", no_argument, NULL, 'M' },
 		{ NULL, 0, NULL, 0 },
 	};
 	const char *path = DEFAULT_CONF;
-	bool check = false, verbose = false;
+	bool check = false, verbose = false, test_memory = false;
 	int opt;
 
 	while ((opt = getopt_long(argc, argv, "c:CvVh", longopts, NULL)) != -1) {
@@ -387,6 +438,7 @@ int main(int argc, char **argv)
 		case 'v': verbose = true; break;
 		case 'V': printf("fluxgated %s\n", FG_VERSION); return 0;
 		case 'h': usage(stdout); return 0;
+		case 'M': test_memory = true; break;
 		default: usage(stderr); return 2;
 		}
 	}
@@ -432,6 +484,40 @@ int main(int argc, char **argv)
 		log_err("%s: configuration not loaded, exiting", path);
 		return 1;
 	}
+	bool separate = !pre->nat.backend || !strcmp(pre->nat.backend, "nft");
+	if (!separate && !test_memory) {
+		/* no kernel state behind its grants and no privilege
+		 * separation: answers would lead nowhere */
+		log_err("%s: nat.backend: %s is for tests only (no privilege separation, "
+			"grants reach no kernel); refusing to start without --test-memory-backend",
+			path, pre->nat.backend);
+		fg_conf_free(pre);
+		return 1;
+	}
+	char user_buf[64];
+	snprintf(user_buf, sizeof(user_buf), "%s",
+		 pre->server.user ? pre->server.user : DEFAULT_USER);
+	if (separate && getuid() == 0 && !getpwnam(user_buf)) {
+		if (pre->server.user)
+			log_err("%s: server.user: user '%s' does not exist", path, user_buf);
+		else
+			log_err("%s: user '%s' (the default of server.user) does not exist: "
+				"create it (systemd-sysusers fluxgate.conf) or set server.user",
+				path, user_buf);
+		fg_conf_free(pre);
+		return 1;
+	}
+	char ctl_path[4096];
+	snprintf(ctl_path, sizeof(ctl_path), "%s",
+		 pre->control.socket ? pre->control.socket : DEFAULT_CTL);
+	char ctl_group[64] = "";
+	if (pre->control.group)
+		snprintf(ctl_group, sizeof(ctl_group), "%s", pre->control.group);
+	if (ctl_group[0] && !getgrnam(ctl_group)) {
+		log_err("%s: control.group: group '%s' does not exist", path, ctl_group);
+		fg_conf_free(pre);
+		return 1;
+	}
 	/* the pid file names the process that stays systemd's main PID: the
 	 * privileged one with privilege separation */
 	char pidfile[4096] = "";
@@ -446,10 +532,6 @@ int main(int argc, char **argv)
 		fprintf(pf, "%d\n", (int)getpid());
 		fclose(pf);
 	}
-	bool separate = !pre->nat.backend || !strcmp(pre->nat.backend, "nft");
-	const char *user = pre->server.user ? pre->server.user : "nobody";
-	char user_buf[64];
-	snprintf(user_buf, sizeof(user_buf), "%s", user);
 	if (separate) {
 		unsigned nw = pre->server.workers;
 		if (!nw) {
@@ -484,11 +566,14 @@ int main(int argc, char **argv)
 		fg_log_set_level(parse_level(snap->conf->log.level));
 
 	fg_control_t *ctl = NULL;
-	const char *ctl_path = snap->conf->control.socket ? snap->conf->control.socket
-							  : "/run/fluxgate/control.sock";
-	rc = fg_control_open(ctl_path, &ctl);
+	rc = control_dir(ctl_path, ctl_group);
+	if (rc == 0)
+		rc = fg_control_open(ctl_path, &ctl);
+	if (rc == 0)
+		rc = control_perms(ctl_path, ctl_group);
 	if (rc < 0) {
 		log_err("control socket %s: %s", ctl_path, fg_strerror(rc));
+		fg_control_close(ctl);
 		fg_snapshot_free(snap);
 		return 1;
 	}
@@ -512,9 +597,6 @@ int main(int argc, char **argv)
 	}
 	/* sockets are bound: nothing privileged is left to do on this side */
 	if (separate) {
-		struct passwd *pw = getpwnam(user_buf);
-		if (pw && chown(ctl_path, pw->pw_uid, pw->pw_gid) < 0)
-			log_warn("control socket %s: chown: %s", ctl_path, strerror(errno));
 		rc = fg_privsep_drop(user_buf);
 		if (rc < 0) {
 			log_err("cannot drop privileges, refusing to serve: %s", fg_strerror(rc));

@@ -320,11 +320,14 @@ static int pv_setup(struct chan_ctx *c, const struct ps_natcfg *m)
 		priv.pending = NULL;
 		priv.gen++;
 	}
+	bool kernel = priv.ops == &fg_nat_nft_ops;
+	if (kernel && access(TCP_LOOSE, F_OK) == 0)
+		(void)priv_sysctls();  /* already loaded: right before the rules exist */
 	int rc = chan_nat_locked(c);
 	if (rc == 0)
 		rc = priv.ops->setup(c->nat, fg_ps_policy_natcfg(priv.cur));
 	pthread_rwlock_unlock(&priv.lock);
-	if (rc == 0 && priv.ops == &fg_nat_nft_ops)
+	if (rc == 0 && kernel)
 		rc = priv_sysctls();
 	return rc;
 }

@@ -150,6 +150,7 @@ CONF="$FG_WORK/fluxgated.conf"
 cat >"$CONF" <<EOF
 server:
   listen: [ "10.0.4.1@53", "fd00:4::1@53", "10.0.1.1@53", "fd00:1::1@53" ]
+  user: nobody
   workers: 2
 control:
   socket: "$CTL"

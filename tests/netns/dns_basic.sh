@@ -90,6 +90,7 @@ out=$("$FLUXGATED" --check -c "$CONF" 2>&1); rc=$?
 assert_eq "--check: the test config is valid (exit 0)" 0 "$rc"
 [ $rc -eq 0 ] || log "$out"
 
+FG_FLUXGATED_ARGS=--test-memory-backend   # nat.backend: memory (no kernel)
 start_fluxgated srv "$CONF"
 if ! wait_dns cli "$SRV4" example.test 90 "$FG_FLUXGATED_PID"; then
 	fail "fluxgated answers on $SRV4" "$(tail -n 30 "$FG_FLUXGATED_LOG")"

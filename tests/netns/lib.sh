@@ -230,7 +230,8 @@ stop_bg() { stop_pid "$1" 10; }
 
 # start_fluxgated NS CONF [LABEL]: start the daemon in the foreground inside
 # NS, under valgrind when VALGRIND=1. Sets FG_FLUXGATED_PID. Only one daemon
-# per label; stop it with stop_fluxgated.
+# per label; stop it with stop_fluxgated. FG_FLUXGATED_ARGS: extra options
+# (word-split), e.g. --test-memory-backend.
 start_fluxgated() {
 	local n=$1 conf=$2 label=${3:-fluxgated}
 	[ -x "$FLUXGATED" ] || die "fluxgated binary not found at $FLUXGATED (build it: make)"
@@ -241,10 +242,10 @@ start_fluxgated() {
 		start_bg "$label" "$n" valgrind -q --error-exitcode=99 --leak-check=full \
 			--errors-for-leak-kinds=definite --show-leak-kinds=definite \
 			--track-fds=no --log-file="$FG_VALGRIND_LOG" \
-			"$FLUXGATED" -c "$conf"
+			"$FLUXGATED" $FG_FLUXGATED_ARGS -c "$conf"
 	else
 		FG_VALGRIND_LOG=""
-		start_bg "$label" "$n" "$FLUXGATED" -c "$conf"
+		start_bg "$label" "$n" "$FLUXGATED" $FG_FLUXGATED_ARGS -c "$conf"
 	fi
 	FG_FLUXGATED_PID=$BG_PID
 	log "started fluxgated pid $FG_FLUXGATED_PID in $(ns "$n") (valgrind=$VALGRIND), log $FG_FLUXGATED_LOG"

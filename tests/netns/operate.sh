@@ -34,6 +34,7 @@ TABLE="fgop$$"
 cat >"$CONF" <<CONFEOF
 server:
   listen: [ "10.77.0.1@53" ]
+  user: nobody
   workers: 2
   pidfile: $FG_WORK/fluxgated.pid
 zone:
