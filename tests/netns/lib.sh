@@ -242,10 +242,10 @@ start_fluxgated() {
 		start_bg "$label" "$n" valgrind -q --error-exitcode=99 --leak-check=full \
 			--errors-for-leak-kinds=definite --show-leak-kinds=definite \
 			--track-fds=no --log-file="$FG_VALGRIND_LOG" \
-			"$FLUXGATED" $FG_FLUXGATED_ARGS -c "$conf"
+			"$FLUXGATED" ${FG_FLUXGATED_ARGS:-} -c "$conf"
 	else
 		FG_VALGRIND_LOG=""
-		start_bg "$label" "$n" "$FLUXGATED" $FG_FLUXGATED_ARGS -c "$conf"
+		start_bg "$label" "$n" "$FLUXGATED" ${FG_FLUXGATED_ARGS:-} -c "$conf"
 	fi
 	FG_FLUXGATED_PID=$BG_PID
 	log "started fluxgated pid $FG_FLUXGATED_PID in $(ns "$n") (valgrind=$VALGRIND), log $FG_FLUXGATED_LOG"

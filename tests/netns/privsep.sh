@@ -1,0 +1,161 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-3.0-or-later
+#
+# Start-up on a stock kernel and safe defaults of fluxgated:
+#   - from freshly created namespaces with kernel defaults (this script sets
+#     no conntrack sysctl), fluxgated makes nf_conntrack_tcp_loose 0 in its
+#     namespace and a session to an ungranted pool address gets the decoy's
+#     page (with tcp_loose=1 it hangs after the SYN-ACK);
+#   - the control socket is root's alone (0600), or root's and
+#     control.group's (0660, and the directory fluxgated creates 0750);
+#     never reachable by the DNS process's user;
+#   - nat.backend: memory refused without --test-memory-backend; a missing
+#     server.user refused; a [priv] side that cannot keep CAP_NET_ADMIN
+#     stops the daemon.
+#
+#   cli 10.66.1.2 ---- gw 10.66.1.1 | 10.66.3.1 (fluxgated, nft) ---- dcy 10.66.3.10
+#   (lighttpd "decoy", local route for the pool 198.51.100.0/24)
+#
+# Env: FLUXGATED, VALGRIND, FG_LOGDIR.
+
+. "$(dirname "$0")/lib.sh"
+
+need_root
+need_cmd ip kdig curl lighttpd setpriv stat getent
+FLUXCTL=${FLUXCTL:-$(dirname "$FLUXGATED")/fluxctl}
+[ -x "$FLUXCTL" ] || die "fluxctl not found at $FLUXCTL"
+
+ns_add cli gw dcy
+veth_link cli c0 10.66.1.2/24 gw g0 10.66.1.1/24
+veth_link gw g1 10.66.3.1/24 dcy d0 10.66.3.10/24
+nsx cli ip route add default via 10.66.1.1
+nsx dcy ip route add default via 10.66.3.1
+nsx dcy ip route add local 198.51.100.0/24 dev lo
+# the router's own settings (not what is under test): forwarding on, no
+# reverse-path filter on the decoy leg
+nsx gw sysctl -qw net.ipv4.ip_forward=1 || die "ip_forward"
+for k in all default g0 g1; do nsx gw sysctl -qw "net.ipv4.conf.$k.rp_filter=0"; done
+LOOSE=/proc/sys/net/netfilter/nf_conntrack_tcp_loose
+before=$(nsx gw cat "$LOOSE" 2>/dev/null || echo absent)
+log "fresh namespace: nf_conntrack_tcp_loose=$before before fluxgated"
+assert_nomatch "fresh namespace has the kernel default (not 0) before fluxgated" '^0$' "$before"
+
+mkdir -p "$FG_WORK/dcy/www"
+echo "decoy-page" >"$FG_WORK/dcy/www/index.html"
+cat >"$FG_WORK/dcy/lighttpd.conf" <<EOF
+server.document-root = "$FG_WORK/dcy/www"
+server.port = 80
+server.bind = "0.0.0.0"
+server.pid-file = "$FG_WORK/dcy/lighttpd.pid"
+server.errorlog = "$FG_WORK/dcy/error.log"
+index-file.names = ( "index.html" )
+mimetype.assign = ( "" => "text/plain" )
+EOF
+start_bg lighttpd-dcy dcy lighttpd -D -f "$FG_WORK/dcy/lighttpd.conf"; DCY_PID=$BG_PID
+wait_port dcy tcp 80 10 "$DCY_PID" || die "lighttpd (decoy) does not listen"
+
+# the DNS process and the probing users below reach files under FG_WORK only
+# through the permissions fluxgated itself sets
+chmod o+x "$FG_WORK"
+TABLE="fgps$$"
+conf() { # conf FILE EXTRA_CONTROL_LINES: the gateway's config
+	cat >"$1" <<CONFEOF
+server:
+  listen: [ "10.66.1.1@53" ]
+  workers: 1
+  user: nobody
+zone:
+  - domain: example.test
+    soa: { mname: ns1.example.test, rname: hostmaster.example.test }
+    records:
+      - "@ NS ns1"
+      - "ns1 A 10.66.1.1"
+pool:
+  - id: web4
+    prefix: 198.51.100.0/24
+service:
+  - id: www
+    name: www.example.test
+    backend: 10.66.2.10
+    pool: web4
+    ttl: 5s
+policy:
+  direct: [ 10.66.1.2/32 ]
+decoy:
+  route-via: 10.66.3.10
+nat:
+  table: $TABLE
+control:
+$2
+CONFEOF
+	chmod 0644 "$1"
+}
+
+# ------------------------------------------------------------ stock kernel
+CTL="$FG_WORK/control.sock"
+CONF="$FG_WORK/fluxgated.conf"
+conf "$CONF" "  socket: $CTL"
+start_fluxgated gw "$CONF"
+wait_dns cli 10.66.1.1 example.test 90 "$FG_FLUXGATED_PID" || die "fluxgated does not answer: $(tail -n 20 "$FG_FLUXGATED_LOG")"
+assert_eq "fluxgated set nf_conntrack_tcp_loose=0 in its namespace" 0 "$(nsx gw cat "$LOOSE" 2>/dev/null)"
+out=$(nsx cli curl -s -m 10 http://198.51.100.77/ 2>&1)
+assert_eq "stock kernel: an ungranted pool address serves the decoy's page" "decoy-page" "$out"
+
+# ------------------------------------------------------------ control socket
+assert_eq "control socket: mode 0600, owner root:root" "600 root root" "$(stat -c '%a %U %G' "$CTL")"
+check "control socket: root connects" "$FLUXCTL" -s "$CTL" status
+setpriv --reuid=nobody --regid=nogroup --clear-groups "$FLUXCTL" -s "$CTL" status >/dev/null 2>&1; rc=$?
+assert_eq "control socket: the DNS process's user (nobody) cannot connect (fluxctl exit 3)" 3 "$rc"
+fluxgated_alive "daemon running"
+stop_fluxgated
+
+# control.group: root and that group only; the directory fluxgated
+# creates for the socket gets the same audience
+CTL2="$FG_WORK/run/control.sock"
+CONF2="$FG_WORK/fluxgated-group.conf"
+conf "$CONF2" "  socket: $CTL2
+  group: nogroup"
+start_fluxgated gw "$CONF2"
+wait_dns cli 10.66.1.1 example.test 90 "$FG_FLUXGATED_PID" || die "fluxgated (control.group) does not answer: $(tail -n 20 "$FG_FLUXGATED_LOG")"
+assert_eq "control.group: socket mode 0660 root:nogroup" "660 root nogroup" "$(stat -c '%a %U %G' "$CTL2")"
+assert_eq "control.group: directory created 0750 root:nogroup" "750 root nogroup" "$(stat -c '%a %U %G' "$(dirname "$CTL2")")"
+setpriv --reuid=65533 --regid=nogroup --clear-groups "$FLUXCTL" -s "$CTL2" status >/dev/null 2>&1; rc=$?
+assert_eq "control.group: a member of the group connects" 0 "$rc"
+setpriv --reuid=65533 --regid=65533 --clear-groups "$FLUXCTL" -s "$CTL2" status >/dev/null 2>&1; rc=$?
+assert_eq "control.group: a process outside the group cannot connect (exit 3)" 3 "$rc"
+stop_fluxgated "fluxgated (control.group) stops cleanly"
+
+# ------------------------------------------------------------ refusals
+MEM="$FG_WORK/memory.conf"
+printf 'server:\n  listen: [ "10.66.1.1@5399" ]\nnat:\n  backend: memory\ncontrol:\n  socket: %s\n' \
+	"$FG_WORK/mem.sock" >"$MEM"
+out=$(nsx gw timeout 60 "$FLUXGATED" -c "$MEM" 2>&1); rc=$?
+assert_eq "nat.backend: memory without --test-memory-backend: exit 1" 1 "$rc"
+assert_match "nat.backend: memory refused with a message naming the flag" 'nat.backend: memory is for tests only.*--test-memory-backend' "$out"
+
+NOUSER="$FG_WORK/nouser.conf"
+conf "$NOUSER" "  socket: $FG_WORK/nouser.sock"
+sed -i 's/^  user: nobody$/  user: fg-no-such-user/' "$NOUSER"
+out=$(nsx gw timeout 60 "$FLUXGATED" -c "$NOUSER" 2>&1); rc=$?
+assert_eq "server.user that does not exist: exit 1" 1 "$rc"
+assert_match "server.user that does not exist: named" "server.user: user 'fg-no-such-user' does not exist" "$out"
+if ! getent passwd fluxgate >/dev/null; then
+	sed -i '/^  user: /d' "$NOUSER"
+	out=$(nsx gw timeout 60 "$FLUXGATED" -c "$NOUSER" 2>&1); rc=$?
+	assert_eq "no server.user, no user 'fluxgate': exit 1 (never nobody)" 1 "$rc"
+	assert_match "no server.user, no user 'fluxgate': message says how to fix it" "user 'fluxgate' .*does not exist: create it" "$out"
+else
+	log "a 'fluxgate' user exists here: default-user refusal not checked"
+fi
+
+# started without CAP_NET_ADMIN: the [priv] side cannot keep it and the
+# daemon exits non-zero instead of carrying on
+CAPLESS="$FG_WORK/capless.conf"
+conf "$CAPLESS" "  socket: $FG_WORK/capless.sock"
+out=$(nsx gw timeout 60 setpriv --reuid=nobody --regid=nogroup --clear-groups "$FLUXGATED" -c "$CAPLESS" 2>&1); rc=$?
+assert_nomatch "without CAP_NET_ADMIN: exit status not 0" '^0$' "$rc"
+assert_match "without CAP_NET_ADMIN: the reason is logged" 'cannot reduce capabilities to CAP_NET_ADMIN' "$out"
+assert_nomatch "without CAP_NET_ADMIN: no mere warning and carrying on" 'ready' "$out"
+
+stop_bg "$DCY_PID"
+finish
