@@ -1227,6 +1227,8 @@ static const struct errcase errcases[] = {
 	  "'10.0.3.10@53'\n"),
 	E("decoy_empty", SERVER "decoy:\n",
 	  "t.conf:3: missing required key 'route-via' in section 'decoy'\n"),
+	E("control_group", SERVER "control:\n  group: \"adm ins\"\n",
+	  "t.conf:4: control.group: invalid group name 'adm ins'\n"),
 	E("nat_backend", SERVER "nat:\n  backend: iptables\n",
 	  "t.conf:4: nat.backend: expected one of nft, memory, got 'iptables'\n"),
 	E("nat_table", SERVER "nat:\n  table: 1fg\n",
