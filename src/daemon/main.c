@@ -171,6 +171,7 @@ struct dp_cache {
 	int last_rc;
 	uint64_t took_ms;
 	fg_nat_counts_t counts;
+	uint64_t privsep_refused;   /* requests the [priv] side refused */
 };
 
 /* Everything the metrics collector and the NFLOG callback read. */
@@ -239,7 +240,11 @@ static void *dp_count_main(void *arg)
 			fg_nat_priv_ops.close(nat);
 		}
 		uint64_t took = mono_ms() - start;
+		uint64_t refused = 0;
+		bool have_refused = fg_privsep_refused_total(&refused) == 0;
 		pthread_mutex_lock(&c->mu);
+		if (have_refused)
+			c->privsep_refused = refused;
 		if (rc < 0 && rc != c->last_rc)
 			log_warn("metrics: counting the data plane failed: %s", fg_strerror(rc));
 		c->ok = rc == 0;
@@ -296,6 +301,7 @@ static void collect_dataplane(struct daemon_ctx *d, fg_metrics_t *m)
 		m->pinned = c->counts.pinned;
 		m->quarantined = c->counts.quarantined;
 	}
+	m->privsep_refused = c->privsep_refused;
 	pthread_mutex_unlock(&c->mu);
 }
 

@@ -336,6 +336,9 @@ static void render_daemon(mbuf_t *b, const fg_metrics_t *m)
 	one_u64(b, "control_errors_total", "counter",
 		"Control socket requests rejected (bad framing, unknown command).",
 		m->control_errors);
+	one_u64(b, "privsep_refused_total", "counter",
+		"Requests of the DNS process the privileged process refused "
+		"(outside the configuration, malformed).", m->privsep_refused);
 	family_hdr(b, "config_reloads_total", "counter", "Configuration reloads, by result.");
 	sample_l1(b, "config_reloads_total", "result", "success", m->reloads_ok);
 	sample_l1(b, "config_reloads_total", "result", "failure", m->reloads_failed);

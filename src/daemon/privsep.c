@@ -461,6 +461,12 @@ static int pv_request(struct chan_ctx *c, const struct ps_hdr *h, const uint8_t 
 			rc = ps_send(c->fd, PS_COUNT, 1, 0, &k, sizeof(k));
 		return rc;
 	}
+	case PS_STATS: {
+		if (h->len != 0)
+			return refuse(FG_PS_R_FRAME, h->op, "length");
+		uint64_t n = fg_privsep_refused(0);
+		return ps_send(c->fd, PS_STATS, 1, 0, &n, sizeof(n));
+	}
 	default:
 		return refuse(FG_PS_R_FRAME, h->op, "unknown operation");
 	}
@@ -978,6 +984,41 @@ static int priv_count(fg_nat_t *n, fg_nat_counts_t *out)
 		rc = -FG_EMALF;
 	if (rc == 0)
 		*out = a.k;
+	return rc;
+}
+
+/* The one data message of a STATS answer. */
+struct stats_acc {
+	uint64_t refused;
+	unsigned got;
+	bool bad;
+};
+
+static void stats_data(void *vctx, const struct ps_hdr *h, const uint8_t *pl)
+{
+	struct stats_acc *a = vctx;
+	if (a->got++ || h->count != 1 || h->len != sizeof(a->refused)) {
+		a->bad = true;
+		return;
+	}
+	memcpy(&a->refused, pl, sizeof(a->refused));
+}
+
+int fg_privsep_refused_total(uint64_t *out)
+{
+	fg_nat_t *n = NULL;
+	int rc = priv_open(NULL, &n);
+	if (rc < 0)
+		return rc;
+	struct stats_acc a = { 0, 0, false };
+	rc = ps_send(n->fd, PS_STATS, 0, 0, NULL, 0);
+	if (rc == 0)
+		rc = wait_status(n, PS_STATS, stats_data, &a);
+	priv_close(n);
+	if (rc == 0 && (a.bad || a.got != 1))
+		rc = -FG_EMALF;
+	if (rc == 0)
+		*out = a.refused;
 	return rc;
 }
 

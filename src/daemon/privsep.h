@@ -60,6 +60,9 @@ bool fg_privsep_active(void);
  * fg_ps_refusal of daemon/privsep_policy.h) or all of them (0). */
 uint64_t fg_privsep_refused(unsigned reason);
 
+/* [dns] side: ask the [priv] side for fg_privsep_refused(0) (metrics). */
+int fg_privsep_refused_total(uint64_t *out);
+
 /* Tests only: run the [priv] request loop on `fd` in the calling thread
  * until the peer closes it, with the policy read from `conf_path` and the
  * NAT backend `ops` (the in-memory one: no kernel state). */

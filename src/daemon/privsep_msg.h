@@ -19,6 +19,7 @@
 enum ps_op {
 	PS_COMMIT = 1, PS_SETUP, PS_DUMP, PS_QUARANTINE, PS_RELEASE, PS_READCONF,
 	PS_COUNT,
+	PS_STATS,                 /* reply: one uint64_t, requests refused */
 	PS_OP_MAX
 };
 

@@ -85,6 +85,8 @@ decoy:
   route-via: 10.66.3.10
 nat:
   table: $TABLE
+metrics:
+  listen: 10.66.1.1@9153
 control:
 $2
 CONFEOF
@@ -100,6 +102,8 @@ wait_dns cli 10.66.1.1 example.test 90 "$FG_FLUXGATED_PID" || die "fluxgated doe
 assert_eq "fluxgated set nf_conntrack_tcp_loose=0 in its namespace" 0 "$(nsx gw cat "$LOOSE" 2>/dev/null)"
 out=$(nsx cli curl -s -m 10 http://198.51.100.77/ 2>&1)
 assert_eq "stock kernel: an ungranted pool address serves the decoy's page" "decoy-page" "$out"
+out=$(nsx cli curl -s -m 10 http://10.66.1.1:9153/metrics 2>&1)
+assert_match "metrics: fluxgate_privsep_refused_total exported (0: nothing refused)" '^fluxgate_privsep_refused_total 0$' "$out"
 
 # ------------------------------------------------------------ control socket
 assert_eq "control socket: mode 0600, owner root:root" "600 root root" "$(stat -c '%a %U %G' "$CTL")"

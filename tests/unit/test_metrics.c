@@ -149,6 +149,7 @@ static void fill(fg_metrics_t *m)
 	m->events_written = 100;
 	m->events_dropped = 5;
 	m->control_errors = 2;
+	m->privsep_refused = 7;
 	m->reloads_ok = 1;
 }
 
@@ -219,6 +220,7 @@ static void test_render_values(void **state)
 	assert_has_line(t, "fluxgate_conntrack_entries_max 262144");
 	assert_has_line(t, "fluxgate_events_dropped_total 5");
 	assert_has_line(t, "fluxgate_control_errors_total 2");
+	assert_has_line(t, "fluxgate_privsep_refused_total 7");
 	assert_has_line(t, "fluxgate_config_reloads_total{result=\"success\"} 1");
 	free(t);
 }

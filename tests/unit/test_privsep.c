@@ -351,6 +351,64 @@ static void test_valid_after_forgeries(void **state)
 	assert_int_equal(req_hdr(PS_COUNT, 0, 0, 0, NULL, 0, &n, NULL), 0);
 	assert_int_equal(n, 1);
 	assert_int_equal(fg_privsep_refused(0), refused);
+
+	/* the [dns] side's metric reads the same total */
+	uint64_t total = 0;
+	static uint8_t buf[64];
+	struct ps_hdr h = { PS_MAGIC, PS_STATS, 0, 0, 0 };
+	send_raw(&h, sizeof(h));
+	assert_int_equal(recv(T.fd, buf, sizeof(buf), 0), (ssize_t)(sizeof(h) + sizeof(total)));
+	memcpy(&h, buf, sizeof(h));
+	assert_int_equal(h.count, 1);
+	memcpy(&total, buf + sizeof(h), sizeof(total));
+	assert_int_equal(total, refused);
+	assert_int_equal(recv(T.fd, buf, sizeof(buf), 0), (ssize_t)sizeof(h));
+	memcpy(&h, buf, sizeof(h));
+	assert_int_equal(h.status, 0);
+}
+
+/* A reload: [priv] takes the file it reads itself at READCONF and applies
+ * it at the next matching SETUP; until then the old policy holds. */
+static void test_reload_rereads(void **state)
+{
+	(void)state;
+	char *next = strdup(CONF);
+	char *p = strstr(next, "198.51.100.0/24");
+	assert_non_null(p);
+	memcpy(p, "198.51.101.0/24", 15);
+	FILE *f = fopen(T.path, "w");
+	assert_non_null(f);
+	fputs(next, f);
+	fclose(f);
+	fg_conf_t *nc = NULL;
+	fg_ps_policy_t *np = NULL;
+	assert_int_equal(fg_conf_load(T.path, &nc, quiet, NULL), 0);
+	assert_int_equal(fg_ps_policy_new(nc, &np), 0);
+	struct ps_natcfg m;
+
+	/* the new data plane before the file was re-read: refused */
+	natcfg_msg(fg_ps_policy_natcfg(np), &m);
+	REFUSED(FG_PS_R_SETUP, -EPERM, req(PS_SETUP, 0, &m, sizeof(m)));
+	unsigned n = 0;
+	assert_int_equal(req_hdr(PS_READCONF, 0, 0, 0, NULL, 0, &n, NULL), 0);
+	assert_true(n >= 1);
+	/* still the old policy until the setup */
+	fg_grant_t g = grant4("198.51.101.9", "10.0.2.10", 7000);
+	REFUSED(FG_PS_R_POOL, -EPERM, req(PS_COMMIT, 1, &g, sizeof(g)));
+	/* the old data plane no longer matches the file */
+	natcfg_msg(fg_ps_policy_natcfg(T.pol), &m);
+	REFUSED(FG_PS_R_SETUP, -EPERM, req(PS_SETUP, 0, &m, sizeof(m)));
+	natcfg_msg(fg_ps_policy_natcfg(np), &m);
+	assert_int_equal(req(PS_SETUP, 0, &m, sizeof(m)), 0);
+	assert_int_equal(req(PS_COMMIT, 1, &g, sizeof(g)), 0);
+	g = grant4("198.51.100.9", "10.0.2.10", 7000);
+	REFUSED(FG_PS_R_POOL, -EPERM, req(PS_COMMIT, 1, &g, sizeof(g)));
+
+	fg_ps_policy_free(T.pol);
+	fg_conf_free(T.conf);
+	T.pol = np;
+	T.conf = nc;
+	free(next);
 }
 
 /* the pure checks, without the channel */
@@ -386,6 +444,7 @@ int main(void)
 		cmocka_unit_test(test_quarantine_checked),
 		cmocka_unit_test(test_valid_after_forgeries),
 		cmocka_unit_test(test_policy_pure),
+		cmocka_unit_test(test_reload_rereads),
 	};
 	return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }
