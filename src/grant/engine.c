@@ -208,7 +208,8 @@ int fg_grant_engine_new(const fg_conf_t *conf, fg_grant_engine_t *prev,
 	eng->table = strdup(conf->nat.table ? conf->nat.table : "fluxgate");
 	if (!eng->svcs || !eng->natpools || !eng->direct || !eng->table)
 		goto fail;
-	memcpy(eng->direct, conf->policy.direct, conf->policy.ndirect * sizeof(*eng->direct));
+	if (conf->policy.ndirect)   /* no list: NULL, not for memcpy */
+		memcpy(eng->direct, conf->policy.direct, conf->policy.ndirect * sizeof(*eng->direct));
 	eng->ndirect = conf->policy.ndirect;
 	if (conf->policy.nresolvers) {
 		eng->resolvers = calloc(conf->policy.nresolvers, sizeof(*eng->resolvers));
