@@ -11,7 +11,7 @@
 #     never reachable by the DNS process's user;
 #   - nat.backend: memory refused without --test-memory-backend; a missing
 #     server.user refused; a [priv] side that cannot keep CAP_NET_ADMIN
-#     stops the daemon.
+#     stops the daemon; so does a read-only /proc/sys with tcp_loose=1.
 #
 #   cli 10.66.1.2 ---- gw 10.66.1.1 | 10.66.3.1 (fluxgated, nft) ---- dcy 10.66.3.10
 #   (lighttpd "decoy", local route for the pool 198.51.100.0/24)
@@ -21,7 +21,7 @@
 . "$(dirname "$0")/lib.sh"
 
 need_root
-need_cmd ip kdig curl lighttpd setpriv stat getent
+need_cmd ip kdig curl lighttpd setpriv stat getent unshare mount nft
 FLUXCTL=${FLUXCTL:-$(dirname "$FLUXGATED")/fluxctl}
 [ -x "$FLUXCTL" ] || die "fluxctl not found at $FLUXCTL"
 
@@ -160,6 +160,19 @@ out=$(nsx gw timeout 60 setpriv --reuid=nobody --regid=nogroup --clear-groups "$
 assert_nomatch "without CAP_NET_ADMIN: exit status not 0" '^0$' "$rc"
 assert_match "without CAP_NET_ADMIN: the reason is logged" 'cannot reduce capabilities to CAP_NET_ADMIN' "$out"
 assert_nomatch "without CAP_NET_ADMIN: no mere warning and carrying on" 'ready' "$out"
+
+# /proc/sys read-only (as under the unit's ProtectKernelTunables=yes) in a
+# fresh namespace where the sysctl is still 1: refuse to start, naming it
+ns_add ro
+RO="$FG_WORK/ro.conf"
+conf "$RO" "  socket: $FG_WORK/ro.sock"
+sed -i -e 's/10\.66\.1\.1@53/127.0.0.1@5353/' -e '/^metrics:/,/^  listen:/d' "$RO"
+assert_nomatch "read-only /proc/sys: fresh namespace still has tcp_loose != 0" '^0$' "$(nsx ro cat "$LOOSE" 2>/dev/null)"
+out=$(nsx ro timeout 120 unshare -m sh -c 'mount --bind /proc/sys /proc/sys && mount -o remount,bind,ro /proc/sys && exec "$0" -c "$1"' \
+	"$FLUXGATED" "$RO" 2>&1); rc=$?
+assert_eq "read-only /proc/sys and tcp_loose=1: exit 1" 1 "$rc"
+assert_match "read-only /proc/sys and tcp_loose=1: names the sysctl and the fix" 'nf_conntrack_tcp_loose must be 0.*sysctl.d/50-fluxgate.conf' "$out"
+nsx ro nft delete table inet "$TABLE" 2>/dev/null
 
 stop_bg "$DCY_PID"
 finish
