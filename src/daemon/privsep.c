@@ -17,6 +17,7 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 #include <arpa/inet.h>
 #include <linux/netlink.h>
@@ -117,11 +118,42 @@ static int refusal_status(enum fg_ps_refusal r)
 	}
 }
 
+/* At most REFUSE_LOG_BURST refusal lines per second: queries can provoke
+ * refusals (e.g. a too wide client subnet), the log must not be theirs. */
+#define REFUSE_LOG_BURST 10
+static struct {
+	pthread_mutex_t mu;
+	time_t second;
+	unsigned logged;
+	uint64_t suppressed;
+} refuse_log = { .mu = PTHREAD_MUTEX_INITIALIZER };
+
 static int refuse(enum fg_ps_refusal r, unsigned op, const char *detail)
 {
 	__atomic_add_fetch(&priv.refused[r], 1, __ATOMIC_RELAXED);
-	log_warn("privsep: refused request op %u from the DNS process: %s%s%s", op,
-		 fg_ps_refusal_name(r), detail ? ": " : "", detail ? detail : "");
+	struct timespec now;
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	pthread_mutex_lock(&refuse_log.mu);
+	if (now.tv_sec != refuse_log.second) {
+		refuse_log.second = now.tv_sec;
+		refuse_log.logged = 0;
+	}
+	bool say = refuse_log.logged < REFUSE_LOG_BURST;
+	uint64_t before = 0;
+	if (say) {
+		refuse_log.logged++;
+		before = refuse_log.suppressed;
+		refuse_log.suppressed = 0;
+	} else {
+		refuse_log.suppressed++;
+	}
+	pthread_mutex_unlock(&refuse_log.mu);
+	if (say && before)
+		log_warn("privsep: %llu more refusals were not logged (rate limit)",
+			 (unsigned long long)before);
+	if (say)
+		log_warn("privsep: refused request op %u from the DNS process: %s%s%s", op,
+			 fg_ps_refusal_name(r), detail ? ": " : "", detail ? detail : "");
 	return refusal_status(r);
 }
 
