@@ -825,8 +825,11 @@ int fg_privsep_drop(const char *user)
 		return -EPERM;
 	}
 	cap_free(none);
-	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
-		return -errno;
+	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0) {
+		int e = errno;
+		log_err("privsep: cannot set no_new_privs: %s", strerror(e));
+		return -e;
+	}
 	int rc = install_seccomp();
 	if (rc < 0) {
 		log_err("privsep: seccomp filter not installed: %s", strerror(-rc));
