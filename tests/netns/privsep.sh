@@ -11,7 +11,9 @@
 #     never reachable by the DNS process's user;
 #   - nat.backend: memory refused without --test-memory-backend; a missing
 #     server.user refused; a [priv] side that cannot keep CAP_NET_ADMIN
-#     stops the daemon; so does a read-only /proc/sys with tcp_loose=1.
+#     stops the daemon; so does a read-only /proc/sys with tcp_loose=1;
+#   - forged requests to the real [priv] loop (tools/ps_forge.c) leave the
+#     kernel untouched: no route in table 254, no forged grant.
 #
 #   cli 10.66.1.2 ---- gw 10.66.1.1 | 10.66.3.1 (fluxgated, nft) ---- dcy 10.66.3.10
 #   (lighttpd "decoy", local route for the pool 198.51.100.0/24)
@@ -21,7 +23,7 @@
 . "$(dirname "$0")/lib.sh"
 
 need_root
-need_cmd ip kdig curl lighttpd setpriv stat getent unshare mount nft
+need_cmd ip kdig curl lighttpd setpriv stat getent unshare mount nft gcc pkg-config
 FLUXCTL=${FLUXCTL:-$(dirname "$FLUXGATED")/fluxctl}
 [ -x "$FLUXCTL" ] || die "fluxctl not found at $FLUXCTL"
 
@@ -160,6 +162,34 @@ out=$(nsx gw timeout 60 setpriv --reuid=nobody --regid=nogroup --clear-groups "$
 assert_nomatch "without CAP_NET_ADMIN: exit status not 0" '^0$' "$rc"
 assert_match "without CAP_NET_ADMIN: the reason is logged" 'cannot reduce capabilities to CAP_NET_ADMIN' "$out"
 assert_nomatch "without CAP_NET_ADMIN: no mere warning and carrying on" 'ready' "$out"
+
+# ------------------------------------------------------------ forged requests, real kernel
+# tools/ps_forge.c drives the [priv] request loop with the nftables backend
+# here as a compromised DNS process would: nothing it forges reaches the
+# kernel (tests/unit/test_privsep.c covers every refusal in memory)
+FORGE="$FG_WORK/ps_forge"
+BUILD="$FG_REPO/build"
+if gcc -std=c11 -D_GNU_SOURCE -O1 -Wall -Wextra -I"$FG_REPO/src" -o "$FORGE" \
+	"$(dirname "$0")/tools/ps_forge.c" "$BUILD/libfluxgated.a" "$BUILD/libfluxgate.a" \
+	$(pkg-config --cflags --libs libmnl libnftnl libnetfilter_conntrack yaml-0.1 libcrypto \
+		jansson libsystemd libseccomp libcap libmicrohttpd libnetfilter_log) -pthread \
+	2>"$FG_WORK/ps_forge.build.log"; then
+	main_before=$(nsx gw ip -4 route show table main)
+	out=$(nsx gw timeout 60 "$FORGE" "$CONF" "$TABLE" 2>"$FG_WORK/ps_forge.log")
+	log "ps_forge: $(echo $out)"
+	assert_match "forged SETUP with route table 254: refused (EPERM)" '^setup_254 status=-1 refused=1$' "$out"
+	assert_match "the configuration's own SETUP still works" '^setup_ok status=0 refused=1$' "$out"
+	assert_match "commit to a host that is no service's backend: refused" '^commit_foreign status=-1 refused=2$' "$out"
+	assert_match "commit outside the pools: refused" '^commit_outside status=-1 refused=3$' "$out"
+	assert_match "a valid commit afterwards: accepted" '^commit_ok status=0 refused=3$' "$out"
+	assert_eq "the main routing table (254) is untouched" "$main_before" "$(nsx gw ip -4 route show table main)"
+	assert_match "the decoy route is in fluxgate's own table 4666" '10\.66\.3\.10' "$(nsx gw ip -4 route show table 4666)"
+	ruleset=$(nsx gw nft list table inet "$TABLE")
+	assert_match "kernel holds the valid grant" '198\.51\.100\.21' "$ruleset"
+	assert_nomatch "kernel holds no forged grant" '198\.51\.100\.20|192\.0\.2\.20|10\.66\.9\.9' "$ruleset"
+else
+	fail "ps_forge builds against $BUILD (make all)" "$(tail -n 20 "$FG_WORK/ps_forge.build.log")"
+fi
 
 # /proc/sys read-only (as under the unit's ProtectKernelTunables=yes) in a
 # fresh namespace where the sysctl is still 1: refuse to start, naming it
