@@ -6,7 +6,6 @@
  * one running and logs why).
  */
 #include <errno.h>
-#include <fcntl.h>
 #include <grp.h>
 #include <libgen.h>
 #include <getopt.h>
@@ -381,7 +380,10 @@ static int control_dir(const char *path, const char *group)
 		return -errno;
 	if (!ours)
 		return 0;
-	if (group[0] && chown(dir, (uid_t)-1, ctl_gid(group)) < 0)
+	/* root's when started as root: nobody else may swap the socket */
+	uid_t uid = geteuid() == 0 ? 0 : (uid_t)-1;
+	gid_t gid = group[0] ? ctl_gid(group) : geteuid() == 0 ? 0 : (gid_t)-1;
+	if (chown(dir, uid, gid) < 0)
 		return -errno;
 	return chmod(dir, mode) < 0 ? -errno : 0;
 }

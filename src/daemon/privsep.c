@@ -346,18 +346,27 @@ static int pv_setup(struct chan_ctx *c, const struct ps_natcfg *m)
 		snprintf(d, sizeof(d), "data plane differs from %s in %s", priv.conf_path, diff);
 		return refuse(FG_PS_R_SETUP, PS_SETUP, d);
 	}
-	if (want == priv.pending) {
+	bool kernel = priv.ops == &fg_nat_nft_ops;
+	if (kernel && access(TCP_LOOSE, F_OK) == 0)
+		(void)priv_sysctls();  /* already loaded: right before the rules exist */
+	/* a new configuration becomes the one commits are checked against only
+	 * once its data plane is set up */
+	if (c->nat)
+		priv.ops->close(c->nat);
+	c->nat = NULL;
+	int rc = priv.ops->open(fg_ps_policy_natcfg(want), &c->nat);
+	if (rc == 0)
+		rc = priv.ops->setup(c->nat, fg_ps_policy_natcfg(want));
+	if (rc == 0 && want == priv.pending) {
 		fg_ps_policy_free(priv.cur);
 		priv.cur = priv.pending;
 		priv.pending = NULL;
 		priv.gen++;
 	}
-	bool kernel = priv.ops == &fg_nat_nft_ops;
-	if (kernel && access(TCP_LOOSE, F_OK) == 0)
-		(void)priv_sysctls();  /* already loaded: right before the rules exist */
-	int rc = chan_nat_locked(c);
 	if (rc == 0)
-		rc = priv.ops->setup(c->nat, fg_ps_policy_natcfg(priv.cur));
+		c->gen = priv.gen;
+	else
+		c->gen = 0;           /* reopen with the current one next time */
 	pthread_rwlock_unlock(&priv.lock);
 	if (rc == 0 && kernel)
 		rc = priv_sysctls();
