@@ -107,6 +107,31 @@ assert_eq "stock kernel: an ungranted pool address serves the decoy's page" "dec
 out=$(nsx cli curl -s -m 10 http://10.66.1.1:9153/metrics 2>&1)
 assert_match "metrics: fluxgate_privsep_refused_total exported (0: nothing refused)" '^fluxgate_privsep_refused_total 0$' "$out"
 
+# ------------------------------------------------------------ reloads
+# [priv] re-reads the file itself: a reload that moves the pool is granted
+# in the new pool (the old policy would refuse those grants) ...
+a=$(nsx cli kdig @10.66.1.1 +short +retry=1 +timeout=3 www.example.test A 2>/dev/null)
+assert_match "before reload: answer from the configured pool" '^198\.51\.100\.' "$a"
+cp "$CONF" "$CONF.orig"
+sed -i 's#198\.51\.100\.0/24#198.51.101.0/24#' "$CONF"
+kill -HUP "$FG_FLUXGATED_PID"
+a=""
+for _ in $(seq 1 60); do
+	a=$(nsx cli kdig @10.66.1.1 +short +retry=0 +timeout=2 www.example.test A 2>/dev/null)
+	case $a in 198.51.101.*) break ;; esac
+	sleep 0.5
+done
+assert_match "after SIGHUP: granted in the new pool (the privileged side re-read the file)" '^198\.51\.101\.' "$a"
+assert_match "after SIGHUP: that grant is in the kernel" "$a" "$(nsx gw nft list table inet "$TABLE")"
+# ... and one that names another table is refused; the running one stays
+sed -i "s/^  table: $TABLE\$/  table: ${TABLE}x/" "$CONF"
+"$FLUXCTL" -s "$CTL" reload >/dev/null 2>&1; rc=$?
+assert_eq "reload naming another nat.table: refused (fluxctl exit 1)" 1 "$rc"
+assert_match "reload naming another nat.table: the log says why" 'refused request op 2 .*setup: .*table \(not the one fluxgated started with\)' "$(cat "$FG_FLUXGATED_LOG")"
+a=$(nsx cli kdig @10.66.1.1 +short +retry=1 +timeout=3 www.example.test A 2>/dev/null)
+assert_match "after the refused reload: still granting in the running pool" '^198\.51\.101\.' "$a"
+cp "$CONF.orig" "$CONF"
+
 # ------------------------------------------------------------ control socket
 assert_eq "control socket: mode 0600, owner root:root" "600 root root" "$(stat -c '%a %U %G' "$CTL")"
 check "control socket: root connects" "$FLUXCTL" -s "$CTL" status
