@@ -3,10 +3,13 @@
  * Privilege separation (after OpenBSD's daemons and NSD's capability
  * handling).
  *
- *   fluxgated [priv]   keeps only CAP_NET_ADMIN; holds the netlink sockets;
- *                      executes grant commits, dumps, counts, quarantines
- *                      and the data plane setup on request; reads the config file
- *                      for reloads. Talks to nothing on the network.
+ *   fluxgated [priv]   keeps only CAP_NET_ADMIN (or exits); holds the netlink
+ *                      sockets; executes grant commits, dumps, counts,
+ *                      quarantines and the data plane setup on request, each
+ *                      checked against the configuration it reads and parses
+ *                      itself (daemon/privsep_policy.h), at start and on every
+ *                      reload; sets the sysctls the data plane depends on.
+ *                      Talks to nothing on the network.
  *   fluxgated [dns]    everything network facing: DNS workers, control
  *                      socket, metrics. Runs as an unprivileged user with no
  *                      capabilities, no_new_privs and a seccomp filter that
