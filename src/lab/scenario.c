@@ -10,6 +10,7 @@
 #include <errno.h>
 #include <math.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -179,12 +180,17 @@ static bool walk_map(pctx_t *p, yaml_node_t *n, const char *what, map_fn fn, voi
 			perr(p, k, "%s: keys must be scalars", what);
 			continue;
 		}
-		/* duplicate keys are an error: the later one would win silently */
-		for (yaml_node_pair_t *q = n->data.mapping.pairs.start; q < pr; q++) {
+		/* duplicate keys are an error, and the later one is not applied:
+		 * a second handler run would overwrite (or overrun) the first */
+		bool dup = false;
+		for (yaml_node_pair_t *q = n->data.mapping.pairs.start; q < pr && !dup; q++) {
 			yaml_node_t *k2 = yaml_document_get_node(p->doc, q->key);
-			if (k2 && k2->type == YAML_SCALAR_NODE &&
-			    !strcmp((char *)k2->data.scalar.value, (char *)k->data.scalar.value))
-				perr(p, k, "%s: duplicate key '%s'", what, (char *)k->data.scalar.value);
+			dup = k2 && k2->type == YAML_SCALAR_NODE &&
+			      !strcmp((char *)k2->data.scalar.value, (char *)k->data.scalar.value);
+		}
+		if (dup) {
+			perr(p, k, "%s: duplicate key '%s'", what, (char *)k->data.scalar.value);
+			continue;
 		}
 		fn(p, (const char *)k->data.scalar.value, k, v, arg);
 	}

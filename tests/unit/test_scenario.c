@@ -132,6 +132,9 @@ static void test_rejects(void **state)
 	rejects("name: x\ngateway:\n  ttl: 1500ms\n", "t.yaml:3: gateway.ttl: whole seconds, at least 1s");
 	rejects("name: x\ndns: { mode: dot }\n", "t.yaml:2: dns.mode: 'resolver' or 'direct', not 'dot'");
 	rejects("name: x\nname: y\n", "t.yaml:2: scenario: duplicate key 'name'");
+	/* a repeated list key is refused, not applied twice (was a heap overflow) */
+	rejects("name: x\nduration: 10s\nattack:\n  - type: aware\nattack:\n  - type: aware\n",
+		"t.yaml:5: scenario: duplicate key 'attack'");
 	rejects("name: x\nattack:\n  - { type: aware, spoof: maybe }\n",
 		"t.yaml:3: attack[0].spoof: expected true or false, not 'maybe'");
 	rejects("name: x\nlegit: [1, 2]\n", "t.yaml:2: legit: expected a mapping");
