@@ -14,6 +14,8 @@ PKGS=(
   lighttpd lighttpd-mod-openssl openssl curl nmap masscan valgrind python3 procps psmisc
   # docs and metrics checks: man pages (man, groff), promtool check metrics
   man-db groff-base prometheus
+  # packaging and coverage: dpkg-buildpackage, lintian, make coverage
+  dpkg-dev debhelper fakeroot lintian gcovr
 )
 
 missing=()
