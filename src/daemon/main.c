@@ -312,6 +312,9 @@ static void collect(void *vctx, fg_metrics_t *m)
 		m->tcp_accepted += s->tcp_accepted;
 		m->tcp_rejected += s->tcp_rejected;
 		m->tcp_idle_closed += s->tcp_idle_closed;
+		m->tcp_source_rejected += s->tcp_source_rejected;
+		m->tcp_evicted += s->tcp_evicted;
+		m->tcp_query_timeouts += s->tcp_query_timeouts;
 		fg_hist_snapshot_add(&m->grant_latency, &s->grant_latency);
 	}
 	if (snap->grants) {

@@ -111,6 +111,7 @@ typedef struct fg_metrics {
 	uint64_t truncated;                /* UDP answers with TC */
 	uint64_t send_errors;
 	uint64_t tcp_accepted, tcp_rejected, tcp_idle_closed;
+	uint64_t tcp_source_rejected, tcp_evicted, tcp_query_timeouts;
 
 	/* grants */
 	fg_metrics_service_t services[FG_METRICS_MAX_SERVICES];
