@@ -341,6 +341,8 @@ static void collect(void *vctx, fg_metrics_t *m)
 	m->events_dropped = fg_evlog_dropped(d->evlog);
 	m->event_write_errors = fg_evlog_write_errors(d->evlog);
 	m->control_errors = fg_control_errors(d->ctl);
+	m->control_refused = fg_control_refused(d->ctl);
+	m->control_timeouts = fg_control_timeouts(d->ctl);
 	m->reloads_ok = d->reload->ok;
 	m->reloads_failed = d->reload->failed;
 }

@@ -344,6 +344,12 @@ static void render_daemon(mbuf_t *b, const fg_metrics_t *m)
 	one_u64(b, "control_errors_total", "counter",
 		"Control socket requests rejected (bad framing, unknown command).",
 		m->control_errors);
+	one_u64(b, "control_connections_refused_total", "counter",
+		"Control connections closed unserved because the connection limit was reached.",
+		m->control_refused);
+	one_u64(b, "control_timeouts_total", "counter",
+		"Control connections closed at their request or reply deadline.",
+		m->control_timeouts);
 	family_hdr(b, "config_reloads_total", "counter", "Configuration reloads, by result.");
 	sample_l1(b, "config_reloads_total", "result", "success", m->reloads_ok);
 	sample_l1(b, "config_reloads_total", "result", "failure", m->reloads_failed);

@@ -142,6 +142,7 @@ typedef struct fg_metrics {
 	/* the daemon */
 	uint64_t events_written, events_dropped, event_write_errors;
 	uint64_t control_errors;
+	uint64_t control_refused, control_timeouts;
 	uint64_t reloads_ok, reloads_failed;
 } fg_metrics_t;
 
