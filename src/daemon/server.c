@@ -821,6 +821,8 @@ void fg_server_swap(fg_server_t *srv, fg_snapshot_t *snap)
 		       memcmp(&nc->server.listen[i].ss, &srv->listen[i].ss, srv->listen[i].len) == 0;
 	if (!same)
 		log_warn("reload: changes to server.listen take effect after a restart");
+	if (nc->server.workers && nc->server.workers != srv->nworkers)
+		log_warn("reload: server.workers stays %u until a restart", srv->nworkers);
 	unsigned want_max = nc->server.tcp_max_clients ? nc->server.tcp_max_clients : 1024;
 	if (want_max != srv->tcp_max)
 		log_warn("reload: server.tcp-max-clients stays %u until a restart", srv->tcp_max);

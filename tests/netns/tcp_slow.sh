@@ -12,7 +12,8 @@
 #   addresses of one IPv6 /64 share 16;
 # - 2,000 idle connections from one address do not stop another address's
 #   TCP queries;
-# - a reload applies a new tcp-max-per-source;
+# - a reload applies a new tcp-max-per-source, and says that a new
+#   tcp-max-clients needs a restart;
 # - with the table full (tcp-max-clients 40, 48 idle clients), a new client
 #   is served by closing the longest-idle connection.
 # Env: FLUXGATED, VALGRIND, FG_LOGDIR.
@@ -145,10 +146,13 @@ else fail "metrics: >= 1900 connections refused at the per-source limit" "got '$
 stop_bg "$FLOOD_PID"
 
 # ------------------------------------------------------------ reload
-write_conf 1024 4
+write_conf 512 4
 kill -HUP "$FG_FLUXGATED_PID"
 for _ in $(seq 100); do grep -q 'reload done' "$FG_FLUXGATED_LOG" && break; sleep 0.1; done
-assert_match "reload done" 'reload done' "$(cat "$FG_FLUXGATED_LOG")"
+log_text=$(cat "$FG_FLUXGATED_LOG")
+assert_match "reload done" 'reload done' "$log_text"
+assert_match "reload: a changed tcp-max-clients is logged as needing a restart" \
+	'reload: server.tcp-max-clients stays 1024 until a restart' "$log_text"
 idle_probe reload5 10.54.0.5 10 2
 assert_eq "after a reload with tcp-max-per-source 4: 4 of 10 kept" \
 	"open=4 closed=6 failed=0" "$(cat "$FG_WORK/reload5.out")"
