@@ -77,6 +77,8 @@ typedef struct fg_conf {
 		unsigned workers;         /* 0 = auto (one per online CPU) */
 		unsigned tcp_max_clients; /* default 1024 */
 		uint32_t tcp_idle_timeout_ms; /* default 10s */
+		uint32_t tcp_query_timeout_ms; /* first byte to answer, default 5s */
+		unsigned tcp_max_per_source; /* per IPv4 address or IPv6 /64, default 16 */
 		char *user;               /* drop privileges to this user, optional */
 		char *pidfile;
 	} server;

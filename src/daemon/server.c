@@ -12,19 +12,21 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/random.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "common/err.h"
 #include "common/log.h"
+#include "daemon/srclimit.h"
 #include "grant/engine.h"
 
 #define UDP_BATCH      64          /* datagrams per recvmmsg/sendmmsg */
 #define UDP_RBUF       4096        /* larger queries are malformed for us */
 #define UDP_SBUF       FG_DNS_UDP_MAX
 #define TCP_MSG_MAX    65535
-#define EPOLL_TICK_MS  500         /* idle timer and quiescence tick */
+#define EPOLL_TICK_MS  250         /* TCP timers and quiescence tick */
 
 /* epoll user data: socket kind in the top bits, index below */
 enum { EV_UDP = 1, EV_TCP_LISTEN = 2, EV_TCP_CONN = 3 };
@@ -34,6 +36,7 @@ typedef struct tcp_conn {
 	int fd;                    /* -1 = free slot */
 	struct sockaddr_storage peer;
 	uint64_t last_ms;
+	uint64_t query_ms;         /* first byte of the query in progress, 0: none */
 	uint32_t rlen;
 	uint32_t wlen, woff;       /* pending output */
 	uint8_t rbuf[2 + TCP_MSG_MAX];
@@ -71,8 +74,11 @@ struct fg_server {
 	size_t nlisten;
 	unsigned nworkers;
 	unsigned tcp_max;
-	uint32_t tcp_idle_ms;
+	/* TCP limits a reload may change (read by the workers) */
+	_Atomic uint32_t tcp_idle_ms, tcp_query_ms, tcp_per_source;
 	_Atomic int tcp_clients;
+	pthread_mutex_t src_mu;    /* guards src: connections are spread over workers */
+	fg_srclimit_t *src;
 	_Atomic bool stop;
 	fg_evlog_t *evlog;
 	fg_worker_t **workers;
@@ -356,6 +362,59 @@ static void tcp_close(fg_worker_t *w, unsigned slot)
 	free(c->wbuf);
 	c->wbuf = NULL;
 	atomic_fetch_sub(&w->srv->tcp_clients, 1);
+	pthread_mutex_lock(&w->srv->src_mu);
+	fg_srclimit_release(w->srv->src, (const struct sockaddr *)&c->peer);
+	pthread_mutex_unlock(&w->srv->src_mu);
+}
+
+/* The table is full: close this worker's connection that has idled the
+ * longest between queries (as Knot and NSD do) rather than refuse a new
+ * client. A connection with a query in progress is left alone: its own
+ * deadline bounds it. Returns false when there is none to close. */
+static bool tcp_evict_idle(fg_worker_t *w)
+{
+	unsigned victim = w->nconns_cap;
+	uint64_t oldest = UINT64_MAX;
+	for (unsigned s = 0; s < w->nconns_cap; s++) {
+		const tcp_conn_t *c = w->conns[s];
+		if (c && c->fd >= 0 && !c->query_ms && c->last_ms < oldest) {
+			oldest = c->last_ms;
+			victim = s;
+		}
+	}
+	if (victim == w->nconns_cap)
+		return false;
+	w->stats.tcp_evicted++;
+	tcp_close(w, victim);
+	return true;
+}
+
+/* Take a place for a new client from `peer`: its source's share, then one
+ * of the global slots (evicting an idle connection when they are taken). */
+static bool tcp_admit(fg_worker_t *w, const struct sockaddr_storage *peer)
+{
+	fg_server_t *srv = w->srv;
+	pthread_mutex_lock(&srv->src_mu);
+	int rc = fg_srclimit_acquire(srv->src, (const struct sockaddr *)peer,
+				     atomic_load_explicit(&srv->tcp_per_source, memory_order_relaxed));
+	pthread_mutex_unlock(&srv->src_mu);
+	if (rc < 0) {
+		w->stats.tcp_source_rejected++;
+		return false;
+	}
+	for (int attempt = 0; attempt < 2; attempt++) {
+		if (atomic_fetch_add(&srv->tcp_clients, 1) < (int)srv->tcp_max)
+			return true;
+		atomic_fetch_sub(&srv->tcp_clients, 1);
+		/* another worker may take the freed place first: then refuse */
+		if (attempt == 0 && !tcp_evict_idle(w))
+			break;
+	}
+	w->stats.tcp_rejected++;
+	pthread_mutex_lock(&srv->src_mu);
+	fg_srclimit_release(srv->src, (const struct sockaddr *)peer);
+	pthread_mutex_unlock(&srv->src_mu);
+	return false;
 }
 
 static void tcp_accept(fg_worker_t *w, int lfd)
@@ -366,35 +425,36 @@ static void tcp_accept(fg_worker_t *w, int lfd)
 		int fd = accept4(lfd, (struct sockaddr *)&peer, &plen, SOCK_NONBLOCK | SOCK_CLOEXEC);
 		if (fd < 0)
 			return;
-		if (atomic_fetch_add(&w->srv->tcp_clients, 1) >= (int)w->srv->tcp_max) {
-			atomic_fetch_sub(&w->srv->tcp_clients, 1);
-			w->stats.tcp_rejected++;
+		/* a free slot exists whenever tcp_admit() grants a place: each
+		 * worker has tcp_max slots, the global count is at most that */
+		if (!tcp_admit(w, &peer)) {
 			close(fd);
 			continue;
 		}
 		unsigned slot = 0;
 		while (slot < w->nconns_cap && w->conns[slot] && w->conns[slot]->fd >= 0)
 			slot++;
-		if (slot == w->nconns_cap) {
+		if (slot < w->nconns_cap && !w->conns[slot]) {
+			w->conns[slot] = malloc(sizeof(tcp_conn_t));
+			if (w->conns[slot])
+				w->conns[slot]->wbuf = NULL;
+		}
+		tcp_conn_t *c = slot < w->nconns_cap ? w->conns[slot] : NULL;
+		if (!c) {
+			/* give the place back as tcp_close() would */
 			atomic_fetch_sub(&w->srv->tcp_clients, 1);
+			pthread_mutex_lock(&w->srv->src_mu);
+			fg_srclimit_release(w->srv->src, (const struct sockaddr *)&peer);
+			pthread_mutex_unlock(&w->srv->src_mu);
 			w->stats.tcp_rejected++;
 			close(fd);
 			continue;
 		}
-		if (!w->conns[slot]) {
-			w->conns[slot] = malloc(sizeof(tcp_conn_t));
-			if (!w->conns[slot]) {
-				atomic_fetch_sub(&w->srv->tcp_clients, 1);
-				close(fd);
-				continue;
-			}
-			w->conns[slot]->wbuf = NULL;
-		}
-		tcp_conn_t *c = w->conns[slot];
 		c->fd = fd;
 		c->peer = peer;
 		c->rlen = c->wlen = c->woff = 0;
 		c->last_ms = now_ms();
+		c->query_ms = 0;
 		struct epoll_event ev = { .events = EPOLLIN, .data.u64 = EV_PACK(EV_TCP_CONN, slot) };
 		if (epoll_ctl(w->epfd, EPOLL_CTL_ADD, fd, &ev) < 0) {
 			tcp_close(w, slot);
@@ -424,6 +484,7 @@ static int tcp_flush(fg_worker_t *w, unsigned slot)
 		ev.events = EPOLLOUT;            /* stop reading until flushed */
 	} else {
 		c->woff = c->wlen = 0;
+		c->query_ms = 0;                 /* answered: the next query has its own clock */
 		ev.events = EPOLLIN;
 	}
 	epoll_ctl(w->epfd, EPOLL_CTL_MOD, c->fd, &ev);
@@ -490,6 +551,8 @@ static void tcp_event(fg_worker_t *w, unsigned slot, uint32_t events)
 	if (events & EPOLLOUT) {
 		if (tcp_flush(w, slot) < 0 || tcp_process(w, slot, snap) < 0)
 			tcp_close(w, slot);
+		else if (c->rlen && !c->query_ms)
+			c->query_ms = c->last_ms;
 		return;
 	}
 	if (c->wlen)
@@ -499,18 +562,35 @@ static void tcp_event(fg_worker_t *w, unsigned slot, uint32_t events)
 		tcp_close(w, slot);
 		return;
 	}
-	if (k > 0)
+	if (k > 0) {
 		c->rlen += (uint32_t)k;
+		/* the deadline runs from a query's first byte, whatever
+		 * trickles in after it */
+		if (!c->query_ms)
+			c->query_ms = c->last_ms;
+	}
 	if (tcp_process(w, slot, snap) < 0)
 		tcp_close(w, slot);
+	else if (c->rlen && !c->query_ms)
+		c->query_ms = c->last_ms;   /* a pipelined query already begun */
 }
 
-static void tcp_sweep_idle(fg_worker_t *w)
+/* Close connections idle past tcp-idle-timeout between queries, and those
+ * whose query is not answered within tcp-query-timeout of its first byte
+ * (bytes trickling in do not extend it). */
+static void tcp_sweep(fg_worker_t *w)
 {
 	uint64_t now = now_ms();
+	uint32_t idle = atomic_load_explicit(&w->srv->tcp_idle_ms, memory_order_relaxed);
+	uint32_t query = atomic_load_explicit(&w->srv->tcp_query_ms, memory_order_relaxed);
 	for (unsigned s = 0; s < w->nconns_cap; s++) {
 		tcp_conn_t *c = w->conns[s];
-		if (c && c->fd >= 0 && now - c->last_ms > w->srv->tcp_idle_ms) {
+		if (!c || c->fd < 0)
+			continue;
+		if (c->query_ms && now - c->query_ms >= query) {
+			w->stats.tcp_query_timeouts++;
+			tcp_close(w, s);
+		} else if (now - c->last_ms > idle) {
 			w->stats.tcp_idle_closed++;
 			tcp_close(w, s);
 		}
@@ -543,8 +623,8 @@ static void *worker_main(void *arg)
 		}
 		atomic_fetch_add_explicit(&w->quiescent, 1, memory_order_release);
 		uint64_t now = now_ms();
-		if (now - last_sweep >= 1000) {
-			tcp_sweep_idle(w);
+		if (now - last_sweep >= EPOLL_TICK_MS) {
+			tcp_sweep(w);
 			last_sweep = now;
 		}
 	}
@@ -626,6 +706,17 @@ static int worker_new(fg_server_t *srv, unsigned idx, fg_worker_t **out)
 	return 0;
 }
 
+/* The TCP limits that a reload applies at once (the client table is sized
+ * at start: tcp-max-clients needs a restart). */
+static void tcp_limits_set(fg_server_t *srv, const fg_conf_t *conf)
+{
+	uint32_t idle = conf->server.tcp_idle_timeout_ms, query = conf->server.tcp_query_timeout_ms;
+	unsigned per = conf->server.tcp_max_per_source;
+	atomic_store(&srv->tcp_idle_ms, idle ? idle : 10000);
+	atomic_store(&srv->tcp_query_ms, query ? query : 5000);
+	atomic_store(&srv->tcp_per_source, per ? per : 16);
+}
+
 int fg_server_bind(fg_snapshot_t *snap, fg_server_t **out)
 {
 	const fg_conf_t *conf = snap->conf;
@@ -647,7 +738,18 @@ int fg_server_bind(fg_snapshot_t *snap, fg_server_t **out)
 		srv->nworkers = ncpu > 0 ? (unsigned)ncpu : 1;
 	}
 	srv->tcp_max = conf->server.tcp_max_clients ? conf->server.tcp_max_clients : 1024;
-	srv->tcp_idle_ms = conf->server.tcp_idle_timeout_ms ? conf->server.tcp_idle_timeout_ms : 10000;
+	tcp_limits_set(srv, conf);
+	pthread_mutex_init(&srv->src_mu, NULL);
+	uint64_t seed = 0;
+	if (getrandom(&seed, sizeof(seed), 0) != (ssize_t)sizeof(seed))
+		seed = now_ms() ^ (uint64_t)getpid() << 32;   /* still distinct per run */
+	/* room for one source per client, plus one new one per worker
+	 * between taking its source's share and evicting for a place */
+	rc = fg_srclimit_new(srv->tcp_max + srv->nworkers, seed, &srv->src);
+	if (rc < 0) {
+		srv->workers = NULL;
+		goto fail;
+	}
 	atomic_store(&srv->snap, snap);
 	srv->workers = calloc(srv->nworkers, sizeof(*srv->workers));
 	if (!srv->workers) {
@@ -666,6 +768,8 @@ fail:
 		for (unsigned i = 0; i < srv->nworkers; i++)
 			worker_free(srv->workers[i]);
 	free(srv->workers);
+	fg_srclimit_free(srv->src);
+	pthread_mutex_destroy(&srv->src_mu);
 	free(srv->listen);
 	free(srv);
 	return rc;
@@ -717,6 +821,12 @@ void fg_server_swap(fg_server_t *srv, fg_snapshot_t *snap)
 		       memcmp(&nc->server.listen[i].ss, &srv->listen[i].ss, srv->listen[i].len) == 0;
 	if (!same)
 		log_warn("reload: changes to server.listen take effect after a restart");
+	if (nc->server.workers && nc->server.workers != srv->nworkers)
+		log_warn("reload: server.workers stays %u until a restart", srv->nworkers);
+	unsigned want_max = nc->server.tcp_max_clients ? nc->server.tcp_max_clients : 1024;
+	if (want_max != srv->tcp_max)
+		log_warn("reload: server.tcp-max-clients stays %u until a restart", srv->tcp_max);
+	tcp_limits_set(srv, nc);
 	fg_snapshot_t *old = atomic_exchange_explicit(&srv->snap, snap, memory_order_acq_rel);
 	wait_quiescent(srv);
 	fg_snapshot_free(old);
@@ -737,6 +847,8 @@ void fg_server_stop(fg_server_t *srv)
 	for (unsigned i = 0; i < srv->nworkers; i++)
 		worker_free(srv->workers[i]);
 	free(srv->workers);
+	fg_srclimit_free(srv->src);
+	pthread_mutex_destroy(&srv->src_mu);
 	fg_snapshot_free(atomic_load(&srv->snap));
 	free(srv->listen);
 	free(srv);

@@ -47,6 +47,9 @@ typedef struct fg_worker_stats {
 	_Atomic uint64_t service_answers;  /* answers carrying a granted address */
 	_Atomic uint64_t grant_failures;   /* SERVFAIL because a grant failed */
 	_Atomic uint64_t tcp_accepted, tcp_rejected, tcp_idle_closed;
+	_Atomic uint64_t tcp_source_rejected; /* over tcp-max-per-source */
+	_Atomic uint64_t tcp_evicted;         /* idle, closed for a new client */
+	_Atomic uint64_t tcp_query_timeouts;  /* query not done by tcp-query-timeout */
 	_Atomic uint64_t send_errors;
 	_Atomic uint64_t qtype[FG_MQ_COUNT];  /* queries by type */
 	fg_hist_t grant_latency;           /* fg_grant_resolve() wall time */
@@ -61,8 +64,9 @@ int fg_server_bind(fg_snapshot_t *snap, fg_server_t **out);
 /* Start the worker threads of a bound server. */
 int fg_server_run(fg_server_t *srv);
 
-/* Install a new snapshot (reload). Listen addresses and worker count of the
- * new config are ignored (they need a restart); a warning says so. */
+/* Install a new snapshot (reload). Listen addresses, worker count and
+ * tcp-max-clients of the new config are ignored (they need a restart); a
+ * warning says so. The other server.tcp-* limits apply at once. */
 void fg_server_swap(fg_server_t *srv, fg_snapshot_t *snap);
 
 /* Current snapshot (valid until the next swap by the caller's thread). */

@@ -586,6 +586,8 @@ static void test_example(void **state)
 	assert_int_equal(c->server.workers, 0);
 	assert_int_equal(c->server.tcp_max_clients, 1024);
 	assert_int_equal(c->server.tcp_idle_timeout_ms, 10000);
+	assert_int_equal(c->server.tcp_query_timeout_ms, 5000);
+	assert_int_equal(c->server.tcp_max_per_source, 16);
 	assert_string_equal(c->server.user, "fluxgate");
 	assert_string_equal(c->server.pidfile, "/run/fluxgate/fluxgated.pid");
 
