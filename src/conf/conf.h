@@ -105,6 +105,16 @@ typedef struct fg_conf {
 		 * flood of (spoofed) queries cannot open addresses to anyone. */
 		fg_conf_prefix_t *resolvers;
 		size_t nresolvers;
+		/* ECS source prefixes shorter than these are ignored (the
+		 * query counts as one without ECS): no subnet grant is wider */
+		unsigned ecs_min_prefix4;     /* default 24 */
+		unsigned ecs_min_prefix6;     /* default 56 */
+		/* addresses one source /24 (IPv4) or /56 (IPv6) may hold open
+		 * to anyone per service; past it, one it holds is handed again */
+		unsigned anyone_per_source;   /* default 4 */
+		/* live exact (client-scope) grants per source address and
+		 * service; past it, one of its live grants is handed again */
+		unsigned exact_per_source;    /* default 64 */
 	} policy;
 	struct {
 		char *backend;            /* "nft" (default) or "memory" (tests) */
