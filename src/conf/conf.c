@@ -647,6 +647,18 @@ void fg_conf_free(fg_conf_t *conf)
 	free(conf);
 }
 
+int fg_conf_warnings(const fg_conf_t *conf, fg_conf_diag_fn warn, void *ctx)
+{
+	int n = 0;
+
+	if (conf->nservices && !conf->policy.nresolvers) {
+		if (warn)
+			warn(ctx, conf->path, 0, FG_CONF_WARN_NO_RESOLVERS);
+		n++;
+	}
+	return n;
+}
+
 /* ---- public scalar parsers: the internal ones without the message ---- */
 
 int fg_conf_parse_time_ms(const char *s, uint32_t *ms)

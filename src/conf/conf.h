@@ -155,6 +155,18 @@ int fg_conf_load_buffer(const char *name, const char *buf, size_t len,
 
 void fg_conf_free(fg_conf_t *conf);
 
+/* Advice on a valid config that is not an error (policy.resolvers empty
+ * while services exist: any source outside policy.direct may obtain subnet
+ * and anyone grants). One call of `warn` per warning, line 0 when it has
+ * none. Pure. Returns the number of warnings. */
+int fg_conf_warnings(const fg_conf_t *conf, fg_conf_diag_fn warn, void *ctx);
+
+#define FG_CONF_WARN_NO_RESOLVERS \
+	"warning: policy.resolvers is empty: any source outside policy.direct " \
+	"may obtain subnet- and anyone-scoped grants; list the caching " \
+	"resolvers in front of the gateway"
+
+
 /* Parsers for scalar types, exposed for reuse and tests. Return 0 or a
  * negative error. */
 int fg_conf_parse_time_ms(const char *s, uint32_t *ms);

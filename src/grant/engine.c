@@ -355,9 +355,7 @@ int fg_grant_engine_new(const fg_conf_t *conf, fg_grant_engine_t *prev,
 	eng->anyone_per_source = conf->policy.anyone_per_source ? conf->policy.anyone_per_source : 4;
 	eng->exact_per_source = conf->policy.exact_per_source ? conf->policy.exact_per_source : 64;
 	if (!conf->policy.nresolvers)
-		log_warn("policy.resolvers is empty: any source outside policy.direct may "
-			 "obtain subnet- and anyone-scoped grants; list the caching "
-			 "resolvers in front of the gateway");
+		log_warn("%s", FG_CONF_WARN_NO_RESOLVERS + sizeof("warning: ") - 1);
 	if (conf->policy.nresolvers) {
 		eng->resolvers = calloc(conf->policy.nresolvers, sizeof(*eng->resolvers));
 		if (!eng->resolvers)

@@ -938,6 +938,30 @@ static void test_order(void **state)
 		"with an optional unit ms, s, m, h, d or w)\n");
 }
 
+/* policy.resolvers empty: a warning (the config stays valid) */
+static void test_warnings(void **state)
+{
+	struct sink s;
+	fg_conf_t *c = load_ok(HEAD "service:\n"
+			       "  - { id: a, name: a.example.test, backend: 10.0.0.1, pool: p4 }\n");
+	(void)state;
+
+	memset(&s, 0, sizeof(s));
+	assert_int_equal(fg_conf_warnings(c, sink_fn, &s), 1);
+	assert_string_equal(s.buf, "t.conf:0: warning: policy.resolvers is empty: any "
+			    "source outside policy.direct may obtain subnet- and "
+			    "anyone-scoped grants; list the caching resolvers in front "
+			    "of the gateway\n");
+	fg_conf_free(c);
+	c = load_ok(HEAD "service:\n"
+		    "  - { id: a, name: a.example.test, backend: 10.0.0.1, pool: p4 }\n"
+		    "policy:\n  resolvers: 10.0.53.0/24\n");
+	memset(&s, 0, sizeof(s));
+	assert_int_equal(fg_conf_warnings(c, sink_fn, &s), 0);
+	assert_int_equal(s.n, 0);
+	fg_conf_free(c);
+}
+
 /* ---- diagnostics, one broken config each ---- */
 
 struct errcase {
@@ -1387,6 +1411,7 @@ int main(void)
 		cmocka_unit_test(test_too_many_errors),
 		cmocka_unit_test(test_deep_nesting),
 		cmocka_unit_test(test_order),
+		cmocka_unit_test(test_warnings),
 	};
 	enum { NCASES = sizeof(errcases) / sizeof(errcases[0]) };
 	struct CMUnitTest diag_tests[NCASES];
