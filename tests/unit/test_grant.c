@@ -719,6 +719,37 @@ static void test_reload_reorder_keeps_services_apart(void **state)
 	own_free(&eb);
 }
 
+/* A reload that raises anyone-per-source: the holdings table grows, the
+ * previous engine (still alive during the switch) keeps working on the
+ * old one, and the new bound applies. */
+static void test_reload_raises_source_bound(void **state)
+{
+	(void)state;
+	struct fx ea, eb;
+	char text[2048];
+	snprintf(text, sizeof(text), "%spolicy:\n  anyone-per-source: 2\n", OWN_WWW);
+	own_new(&ea, text, NULL);
+	fg_dns_query_t q;
+	memset(&q, 0, sizeof(q));
+	struct sockaddr_storage res = peer("10.0.53.2");
+	fg_grant_req_t r;
+	for (int i = 0; i < 10; i++)
+		assert_int_equal(one(&ea, 0, FG_TYPE_A, &res, &q, &r), 1);
+	assert_int_equal(pool_open(ea.eng, "web4"), 2);
+	snprintf(text, sizeof(text), "%spolicy:\n  anyone-per-source: 5\n", OWN_WWW);
+	own_new(&eb, text, ea.eng);
+	/* the old snapshot still answers while workers switch over */
+	assert_int_equal(one(&ea, 0, FG_TYPE_A, &res, &q, &r), 1);
+	own_free(&ea);
+	for (int i = 0; i < 20; i++)
+		assert_int_equal(one(&eb, 0, FG_TYPE_A, &res, &q, &r), 1);
+	/* the two open before the reload (still open, shared pool state) and
+	 * at most five held under the new bound */
+	uint64_t open = pool_open(eb.eng, "web4");
+	assert_true(open >= 5 && open <= 2 + 5);
+	own_free(&eb);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -738,6 +769,7 @@ int main(void)
 		cmocka_unit_test(test_exact_per_source_quota),
 		cmocka_unit_test(test_full_set_no_retry_storm),
 		cmocka_unit_test(test_reload_reorder_keeps_services_apart),
+		cmocka_unit_test(test_reload_raises_source_bound),
 	};
 	return cmocka_run_group_tests_name("grant", tests, setup, teardown);
 }
