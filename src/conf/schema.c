@@ -176,7 +176,7 @@ static const fg_item_t policy_items[] = {
 	{ .name = "anyone-per-source", .type = FG_T_INT,
 	  .off = CONF(policy.anyone_per_source), .min = 1, .max = 64, .def = "4" },
 	{ .name = "exact-per-source", .type = FG_T_INT,
-	  .off = CONF(policy.exact_per_source), .min = 1, .max = 1024, .def = "64" },
+	  .off = CONF(policy.exact_per_source), .min = 1, .max = 256, .def = "64" },
 	{ .name = NULL }
 };
 

@@ -1225,7 +1225,7 @@ static const struct errcase errcases[] = {
 	E("policy_anyone_zero", SERVER "policy:\n  anyone-per-source: 0\n",
 	  "t.conf:4: policy.anyone-per-source: expected an integer 1..64, got '0'\n"),
 	E("policy_exact_big", SERVER "policy:\n  exact-per-source: 5000\n",
-	  "t.conf:4: policy.exact-per-source: expected an integer 1..1024, got "
+	  "t.conf:4: policy.exact-per-source: expected an integer 1..256, got "
 	  "'5000'\n"),
 
 	/* --- services --- */
