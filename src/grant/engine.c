@@ -1003,6 +1003,18 @@ int fg_grant_engine_rotate(fg_grant_engine_t *eng, uint32_t service_id)
 			n++;
 		}
 	}
+	/* and what each source holds, or a source at its bound would be
+	 * handed its old addresses until they lapse */
+	for (int k = 0; k < 2; k++) {
+		hold_tab_t *t = eng->shared->hold[k];
+		for (size_t i = 0; t && i < (size_t)HOLD_SETS * HOLD_WAYS; i++) {
+			hold_ent_t *e = &t->ent[i];
+			if (e->svc != svc)
+				continue;
+			e->svc = NULL;
+			memset(e->slot, 0, t->nslot * sizeof(*e->slot));
+		}
+	}
 	pthread_mutex_unlock(&eng->shared->lock);
 	return n;
 }

@@ -116,9 +116,11 @@ void fg_grant_engine_counters_get(const fg_grant_engine_t *eng, fg_grant_counter
 int fg_grant_engine_service_counters(const fg_grant_engine_t *eng, uint32_t service_id,
 				     uint64_t grants[3], uint64_t *failures);
 
-/* Forget what every resolver was last given for a service, so the next
- * answers get fresh addresses (min-interval rotation). Returns how many
- * entries were dropped, or -ENOENT. Live grants run out on their own. */
+/* Forget what every resolver was last given for a service, and what each
+ * source holds of it, so the next answers get fresh addresses
+ * (min-interval rotation, per-source bounds). Returns how many
+ * per-resolver entries were dropped, or -ENOENT. Live grants run out on
+ * their own. */
 int fg_grant_engine_rotate(fg_grant_engine_t *eng, uint32_t service_id);
 
 /* Per-pool figures: id, family, usable size, addresses open to anyone. */

@@ -549,6 +549,11 @@ static void test_anyone_per_source(void **state)
 	fg_grant_req_t r;
 	assert_int_equal(one(&e, 0, FG_TYPE_A, &other, &q, &r), 1);
 	assert_int_equal(pool_open(e.eng, "web4"), 4);
+	/* fluxctl rotate: the first /24 gets a fresh address at once */
+	assert_true(fg_grant_engine_rotate(e.eng, 0) >= 0);
+	struct sockaddr_storage first = peer("10.0.53.1");
+	assert_int_equal(one(&e, 0, FG_TYPE_A, &first, &q, &r), 1);
+	assert_int_equal(pool_open(e.eng, "web4"), 5);
 	/* IPv6 sources are bound by their /56 */
 	for (int i = 0; i < 10; i++) {
 		char a[64];
