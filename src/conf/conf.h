@@ -107,6 +107,16 @@ typedef struct fg_conf {
 		 * flood of (spoofed) queries cannot open addresses to anyone. */
 		fg_conf_prefix_t *resolvers;
 		size_t nresolvers;
+		/* ECS source prefixes shorter than these are ignored (the
+		 * query counts as one without ECS): no subnet grant is wider */
+		unsigned ecs_min_prefix4;     /* default 24 */
+		unsigned ecs_min_prefix6;     /* default 56 */
+		/* addresses one source /24 (IPv4) or /56 (IPv6) may hold open
+		 * to anyone per service; past it, one it holds is handed again */
+		unsigned anyone_per_source;   /* default 4 */
+		/* live exact (client-scope) grants per source address and
+		 * service; past it, one of its live grants is handed again */
+		unsigned exact_per_source;    /* default 64 */
 	} policy;
 	struct {
 		char *backend;            /* "nft" (default) or "memory" (tests) */
@@ -146,6 +156,18 @@ int fg_conf_load_buffer(const char *name, const char *buf, size_t len,
 			fg_conf_t **out, fg_conf_diag_fn diag, void *ctx);
 
 void fg_conf_free(fg_conf_t *conf);
+
+/* Advice on a valid config that is not an error (policy.resolvers empty
+ * while services exist: any source outside policy.direct may obtain subnet
+ * and anyone grants). One call of `warn` per warning, line 0 when it has
+ * none. Pure. Returns the number of warnings. */
+int fg_conf_warnings(const fg_conf_t *conf, fg_conf_diag_fn warn, void *ctx);
+
+#define FG_CONF_WARN_NO_RESOLVERS \
+	"warning: policy.resolvers is empty: any source outside policy.direct " \
+	"may obtain subnet- and anyone-scoped grants; list the caching " \
+	"resolvers in front of the gateway"
+
 
 /* Parsers for scalar types, exposed for reuse and tests. Return 0 or a
  * negative error. */

@@ -171,6 +171,16 @@ static const fg_item_t policy_items[] = {
 	  .off = CONF(policy.direct), .cnt_off = CONF(policy.ndirect) },
 	{ .name = "resolvers", .type = FG_T_PREFIX, .flags = FG_F_MULTI,
 	  .off = CONF(policy.resolvers), .cnt_off = CONF(policy.nresolvers) },
+	/* ECS narrower than a /16 (IPv4) or /32 (IPv6) only: a shorter
+	 * minimum would let one query open a large share of the Internet */
+	{ .name = "ecs-min-prefix4", .type = FG_T_INT, .off = CONF(policy.ecs_min_prefix4),
+	  .min = 16, .max = 32, .def = "24" },
+	{ .name = "ecs-min-prefix6", .type = FG_T_INT, .off = CONF(policy.ecs_min_prefix6),
+	  .min = 32, .max = 128, .def = "56" },
+	{ .name = "anyone-per-source", .type = FG_T_INT,
+	  .off = CONF(policy.anyone_per_source), .min = 1, .max = 64, .def = "4" },
+	{ .name = "exact-per-source", .type = FG_T_INT,
+	  .off = CONF(policy.exact_per_source), .min = 1, .max = 256, .def = "64" },
 	{ .name = NULL }
 };
 
