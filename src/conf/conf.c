@@ -495,6 +495,8 @@ void fg_conf_free(fg_conf_t *conf)
 {
 	if (!conf)
 		return;
+	if (conf->cookie.secret)
+		explicit_bzero(conf->cookie.secret, strlen(conf->cookie.secret));
 	fg_schema_free(fg_conf_schema, conf);
 	free(conf->path);
 	free(conf);
