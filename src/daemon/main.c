@@ -312,6 +312,11 @@ static void collect(void *vctx, fg_metrics_t *m)
 		m->tcp_accepted += s->tcp_accepted;
 		m->tcp_rejected += s->tcp_rejected;
 		m->tcp_idle_closed += s->tcp_idle_closed;
+		m->rrl_dropped += s->rrl_dropped;
+		m->rrl_slipped += s->rrl_slipped;
+		m->cookie_valid += s->cookie_valid;
+		m->cookie_bad += s->cookie_bad;
+		m->cookie_malformed += s->cookie_malformed;
 		fg_hist_snapshot_add(&m->grant_latency, &s->grant_latency);
 	}
 	if (snap->grants) {

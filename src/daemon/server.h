@@ -49,6 +49,9 @@ typedef struct fg_worker_stats {
 	_Atomic uint64_t tcp_accepted, tcp_rejected, tcp_idle_closed;
 	_Atomic uint64_t send_errors;
 	_Atomic uint64_t qtype[FG_MQ_COUNT];  /* queries by type */
+	/* floods (daemon/floods.h): limited answers, COOKIE options */
+	_Atomic uint64_t rrl_dropped, rrl_slipped;
+	_Atomic uint64_t cookie_valid, cookie_bad, cookie_malformed;
 	fg_hist_t grant_latency;           /* fg_grant_resolve() wall time */
 } fg_worker_stats_t;
 
