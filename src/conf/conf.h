@@ -123,7 +123,7 @@ typedef struct fg_conf {
 	} metrics;
 	struct {
 		/* response rate limiting (dns/rrl.h) per source prefix */
-		uint32_t rate;            /* responses/s per prefix, 0 = off (20) */
+		uint32_t rate;            /* responses/s per prefix, 0 = off (200) */
 		uint32_t slip;            /* every slip-th limited: TC=1 (2), 0 = never */
 		uint32_t ipv4_prefix;     /* default 24 */
 		uint32_t ipv6_prefix;     /* default 56 */

@@ -201,7 +201,7 @@ static const char *const rrl_apply_names[] = { "service", "all", NULL };
 
 static const fg_item_t rrl_items[] = {
 	{ .name = "rate", .type = FG_T_INT, .off = CONF(rrl.rate),
-	  .min = 0, .max = 1000000, .def = "20" },
+	  .min = 0, .max = 1000000, .def = "200" },
 	{ .name = "slip", .type = FG_T_INT, .off = CONF(rrl.slip),
 	  .min = 0, .max = 100, .def = "2" },
 	{ .name = "ipv4-prefix", .type = FG_T_INT, .off = CONF(rrl.ipv4_prefix),

@@ -662,7 +662,7 @@ static void test_rrl_cookie_keys(void **state)
 	fg_conf_t *c = load_ok(SERVER);
 	(void)state;
 
-	assert_int_equal(c->rrl.rate, 20);
+	assert_int_equal(c->rrl.rate, 200);
 	assert_int_equal(c->rrl.slip, 2);
 	assert_int_equal(c->rrl.ipv4_prefix, 24);
 	assert_int_equal(c->rrl.ipv6_prefix, 56);
