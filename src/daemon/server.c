@@ -304,17 +304,18 @@ static void udp_rrl(fg_worker_t *w, int n, const bool *limit, fg_dns_result_t *r
 			continue;
 		memset(&res[i], 0, sizeof(res[i]));
 		res[i].kind = FG_ANSWER_DROP;
-		if (act[i] == FG_RRL_DROP) {
+		/* a slip needs a question to echo (rrl.apply-to all also
+		 * limits FORMERR answers that have none): else it is a drop */
+		int len = act[i] == FG_RRL_SLIP
+				  ? fg_dns_build_truncated(&w->q[i], w->sbuf[i], UDP_SBUF) : -1;
+		if (len <= 0) {
 			w->stats.rrl_dropped++;
 			continue;
 		}
 		w->stats.rrl_slipped++;
-		int len = fg_dns_build_truncated(&w->q[i], w->sbuf[i], UDP_SBUF);
-		if (len > 0) {
-			res[i].kind = FG_ANSWER_READY;
-			res[i].len = (size_t)len;
-			res[i].rcode = FG_RCODE_NOERROR;
-		}
+		res[i].kind = FG_ANSWER_READY;
+		res[i].len = (size_t)len;
+		res[i].rcode = FG_RCODE_NOERROR;
 	}
 }
 
