@@ -487,6 +487,7 @@ int fg_conf_load(const char *path, fg_conf_t **out, fg_conf_diag_fn diag, void *
 	if (rc < 0)
 		return rc;
 	rc = fg_conf_load_buffer(path, buf, len, out, diag, ctx);
+	explicit_bzero(buf, len);       /* the text may hold cookie.secret */
 	free(buf);
 	return rc;
 }
