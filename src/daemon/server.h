@@ -7,7 +7,9 @@
  * them), reads UDP queries in batches with recvmmsg, answers the batch and
  * writes it with sendmmsg. Between "parsed" and "sent" a batch passes the
  * grant step (grant before answer): every answer that carries a pool address
- * is held until the NAT backend acknowledged its grant.
+ * is held until the NAT backend acknowledged its grant. Before it, UDP
+ * answers pass DNS cookies and response rate limiting (daemon/floods.h): a
+ * limited answer is dropped or truncated and never reaches the grant step.
  *
  * Configuration and zone data live in an immutable snapshot. A reload builds
  * a new snapshot and swaps the pointer; the old one is freed once every
