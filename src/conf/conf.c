@@ -634,6 +634,7 @@ int fg_conf_load(const char *path, fg_conf_t **out, fg_conf_diag_fn diag, void *
 	if (rc < 0)
 		return rc;
 	rc = fg_conf_load_buffer(path, buf, len, out, diag, ctx);
+	explicit_bzero(buf, len);       /* the text may hold cookie.secret */
 	free(buf);
 	return rc;
 }
@@ -642,6 +643,8 @@ void fg_conf_free(fg_conf_t *conf)
 {
 	if (!conf)
 		return;
+	if (conf->cookie.secret)
+		explicit_bzero(conf->cookie.secret, strlen(conf->cookie.secret));
 	fg_schema_free(fg_conf_schema, conf);
 	free(conf->path);
 	free(conf);

@@ -54,6 +54,8 @@ typedef struct fg_conf_pool {
 	int line;
 } fg_conf_pool_t;
 
+enum fg_rrl_apply { FG_RRL_APPLY_SERVICE = 0, FG_RRL_APPLY_ALL };
+
 enum fg_rotation { FG_ROTATE_PER_ANSWER = 0, FG_ROTATE_MIN_INTERVAL };
 
 typedef struct fg_conf_service {
@@ -131,6 +133,20 @@ typedef struct fg_conf {
 		bool set;
 		fg_conf_addr_t listen;    /* Prometheus endpoint */
 	} metrics;
+	struct {
+		/* response rate limiting (dns/rrl.h) per source prefix */
+		uint32_t rate;            /* responses/s per prefix, 0 = off (200) */
+		uint32_t slip;            /* every slip-th limited: TC=1 (2), 0 = never */
+		uint32_t ipv4_prefix;     /* default 24 */
+		uint32_t ipv6_prefix;     /* default 56 */
+		uint32_t table_size;      /* buckets (default 65536) */
+		int apply_to;             /* FG_RRL_APPLY_SERVICE (default) or _ALL */
+	} rrl;
+	struct {
+		/* DNS cookies: 32 hex digits shared by servers behind one
+		 * anycast address; unset = random at start. Zeroized on free. */
+		char *secret;
+	} cookie;
 	struct {
 		char *file;               /* JSON event log path, optional */
 		char *level;              /* error|warning|info|debug (default info) */

@@ -11,6 +11,7 @@
  * below; checks across entries are in conf.c.
  */
 #include <stddef.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "conf/scalar.h"
@@ -210,6 +211,45 @@ static const fg_item_t metrics_items[] = {
 	{ .name = NULL }
 };
 
+static const char *const rrl_apply_names[] = { "service", "all", NULL };
+
+static const fg_item_t rrl_items[] = {
+	{ .name = "rate", .type = FG_T_INT, .off = CONF(rrl.rate),
+	  .min = 0, .max = 1000000, .def = "200" },
+	{ .name = "slip", .type = FG_T_INT, .off = CONF(rrl.slip),
+	  .min = 0, .max = 100, .def = "2" },
+	{ .name = "ipv4-prefix", .type = FG_T_INT, .off = CONF(rrl.ipv4_prefix),
+	  .min = 8, .max = 32, .def = "24" },
+	{ .name = "ipv6-prefix", .type = FG_T_INT, .off = CONF(rrl.ipv6_prefix),
+	  .min = 16, .max = 64, .def = "56" },
+	{ .name = "table-size", .type = FG_T_SIZE, .off = CONF(rrl.table_size),
+	  .min = 16, .max = 1ULL << 24, .def = "65536" },
+	{ .name = "apply-to", .type = FG_T_ENUM, .off = CONF(rrl.apply_to),
+	  .enums = rrl_apply_names, .def = "service" },
+	{ .name = NULL }
+};
+
+/* 16 octets as 32 hex digits: the SipHash key of RFC 9018 */
+static int check_cookie_secret(const char *s, char *err, size_t errlen)
+{
+	size_t i;
+	for (i = 0; s[i]; i++)
+		if (!((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' && s[i] <= 'f') ||
+		      (s[i] >= 'A' && s[i] <= 'F')))
+			break;
+	if (i == 32 && s[i] == '\0')
+		return 0;
+	/* never echo the secret into a log */
+	snprintf(err, errlen, "invalid cookie secret (use exactly 32 hex digits)");
+	return -1;
+}
+
+static const fg_item_t cookie_items[] = {
+	{ .name = "secret", .type = FG_T_STR, .off = CONF(cookie.secret),
+	  .check = check_cookie_secret },
+	{ .name = NULL }
+};
+
 static const fg_item_t log_items[] = {
 	{ .name = "file", .type = FG_T_STR, .off = CONF(log.file),
 	  .check = fg_check_abspath },
@@ -240,5 +280,7 @@ const fg_item_t fg_conf_schema[] = {
 	{ .name = "metrics", .type = FG_T_MAP, .flags = FG_F_SETFLAG,
 	  .set_off = CONF(metrics.set), .sub = metrics_items },
 	{ .name = "log", .type = FG_T_MAP, .sub = log_items },
+	{ .name = "rrl", .type = FG_T_MAP, .sub = rrl_items },
+	{ .name = "cookie", .type = FG_T_MAP, .sub = cookie_items },
 	{ .name = NULL }
 };

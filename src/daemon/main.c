@@ -315,6 +315,11 @@ static void collect(void *vctx, fg_metrics_t *m)
 		m->tcp_source_rejected += s->tcp_source_rejected;
 		m->tcp_evicted += s->tcp_evicted;
 		m->tcp_query_timeouts += s->tcp_query_timeouts;
+		m->rrl_dropped += s->rrl_dropped;
+		m->rrl_slipped += s->rrl_slipped;
+		m->cookie_valid += s->cookie_valid;
+		m->cookie_bad += s->cookie_bad;
+		m->cookie_malformed += s->cookie_malformed;
 		fg_hist_snapshot_add(&m->grant_latency, &s->grant_latency);
 	}
 	if (snap->grants) {

@@ -225,6 +225,15 @@ static void render_dns(mbuf_t *b, const fg_metrics_t *m)
 	one_u64(b, "dns_tcp_query_timeouts_total", "counter",
 		"DNS-over-TCP connections closed because a query was not complete in time.",
 		m->tcp_query_timeouts);
+	family_hdr(b, "dns_rrl_limited_total", "counter",
+		   "UDP answers over the rate limit: dropped, or slipped (sent TC=1 without records).");
+	sample_l1(b, "dns_rrl_limited_total", "action", "dropped", m->rrl_dropped);
+	sample_l1(b, "dns_rrl_limited_total", "action", "slipped", m->rrl_slipped);
+	family_hdr(b, "dns_cookies_total", "counter",
+		   "UDP queries with a COOKIE option: valid server cookie, bad or stale server cookie, malformed option (FORMERR).");
+	sample_l1(b, "dns_cookies_total", "result", "valid", m->cookie_valid);
+	sample_l1(b, "dns_cookies_total", "result", "bad", m->cookie_bad);
+	sample_l1(b, "dns_cookies_total", "result", "malformed", m->cookie_malformed);
 }
 
 static void render_grants(mbuf_t *b, const fg_metrics_t *m)

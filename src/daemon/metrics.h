@@ -112,6 +112,8 @@ typedef struct fg_metrics {
 	uint64_t send_errors;
 	uint64_t tcp_accepted, tcp_rejected, tcp_idle_closed;
 	uint64_t tcp_source_rejected, tcp_evicted, tcp_query_timeouts;
+	uint64_t rrl_dropped, rrl_slipped;  /* answers held back by rate limiting */
+	uint64_t cookie_valid, cookie_bad, cookie_malformed;  /* COOKIE options seen */
 
 	/* grants */
 	fg_metrics_service_t services[FG_METRICS_MAX_SERVICES];

@@ -20,6 +20,7 @@
 #include "common/err.h"
 #include "common/log.h"
 #include "daemon/srclimit.h"
+#include "daemon/floods.h"
 #include "grant/engine.h"
 
 #define UDP_BATCH      64          /* datagrams per recvmmsg/sendmmsg */
@@ -56,6 +57,7 @@ typedef struct fg_worker {
 	fg_grant_worker_t *gw;
 	const fg_grant_engine_t *gw_engine;
 	fg_worker_stats_t stats;
+	fg_siphash_t *sip;         /* DNS cookies of this worker's queries */
 
 	/* UDP batch state: kept here, not on the stack (it is ~350 KiB) */
 	struct mmsghdr rmsg[UDP_BATCH], smsg[UDP_BATCH];
@@ -81,6 +83,7 @@ struct fg_server {
 	fg_srclimit_t *src;
 	_Atomic bool stop;
 	fg_evlog_t *evlog;
+	fg_floods_t *floods;       /* cookies and rate limiting (UDP) */
 	fg_worker_t **workers;
 	unsigned nstarted;         /* threads running (joined at stop) */
 };
@@ -265,6 +268,63 @@ static void count_result(fg_worker_t *w, const fg_dns_result_t *r)
 
 /* ---- UDP ------------------------------------------------------------- */
 
+/* Judge the query's COOKIE and set the server cookie of its response.
+ * True when the source is known not to be forged (our valid cookie). */
+static bool udp_cookie(fg_worker_t *w, fg_dns_query_t *q,
+		       const struct sockaddr_storage *peer, int prc, uint32_t now_s)
+{
+	if (prc == -FG_ECOOKIE)
+		w->stats.cookie_malformed++;
+	enum fg_cookie_verdict v = fg_floods_cookie(w->srv->floods, w->sip, q, peer, now_s);
+	if (v == FG_COOKIE_VALID)
+		w->stats.cookie_valid++;
+	else if (v == FG_COOKIE_BAD)
+		w->stats.cookie_bad++;
+	return v == FG_COOKIE_VALID;
+}
+
+/* Answers the rate limit applies to: service answers (they buy grants),
+ * with rrl.apply-to all every UDP answer. */
+static bool rrl_applies(const fg_conf_t *conf, const fg_dns_result_t *r)
+{
+	if (conf->rrl.rate == 0)
+		return false;
+	return r->kind == FG_ANSWER_SERVICE ||
+	       (conf->rrl.apply_to == FG_RRL_APPLY_ALL && r->kind == FG_ANSWER_READY);
+}
+
+/* Rate-limit the marked answers of a batch before the grant step: a
+ * dropped one sends nothing, a slipped one becomes TC=1 without records;
+ * neither reaches the grant engine. */
+static void udp_rrl(fg_worker_t *w, int n, const bool *limit, fg_dns_result_t *res)
+{
+	enum fg_rrl_action act[UDP_BATCH];
+	uint64_t now = now_ms();
+
+	fg_floods_lock(w->srv->floods);
+	for (int i = 0; i < n; i++)
+		act[i] = limit[i] ? fg_floods_rrl(w->srv->floods, &w->peers[i], now) : FG_RRL_PASS;
+	fg_floods_unlock(w->srv->floods);
+	for (int i = 0; i < n; i++) {
+		if (act[i] == FG_RRL_PASS)
+			continue;
+		memset(&res[i], 0, sizeof(res[i]));
+		res[i].kind = FG_ANSWER_DROP;
+		/* a slip needs a question to echo (rrl.apply-to all also
+		 * limits FORMERR answers that have none): else it is a drop */
+		int len = act[i] == FG_RRL_SLIP
+				  ? fg_dns_build_truncated(&w->q[i], w->sbuf[i], UDP_SBUF) : -1;
+		if (len <= 0) {
+			w->stats.rrl_dropped++;
+			continue;
+		}
+		w->stats.rrl_slipped++;
+		res[i].kind = FG_ANSWER_READY;
+		res[i].len = (size_t)len;
+		res[i].rcode = FG_RCODE_NOERROR;
+	}
+}
+
 static void udp_batch(fg_worker_t *w, int fd)
 {
 	const fg_snapshot_t *snap = fg_server_snapshot(w->srv);
@@ -284,15 +344,28 @@ static void udp_batch(fg_worker_t *w, int fd)
 	w->stats.queries_udp += (uint64_t)n;
 
 	fg_dns_result_t res[UDP_BATCH];
-	size_t npend = 0;
+	bool limit[UDP_BATCH];
+	size_t npend = 0, nlimit = 0;
+	uint32_t now_s = (uint32_t)time(NULL);
 	for (int i = 0; i < n; i++) {
 		const uint8_t *pkt = w->rbuf[i];
 		size_t len = w->rmsg[i].msg_len;
 		if (w->rmsg[i].msg_hdr.msg_flags & MSG_TRUNC)
 			len = 0;   /* bigger than any query we accept: drop */
-		fg_dns_answer(snap->db, pkt, len, false, w->sbuf[i], UDP_SBUF, &w->q[i], &res[i]);
+		enum fg_dns_parse_action act;
+		int rcode;
+		int prc = fg_dns_parse_query(pkt, len, &w->q[i], &act, &rcode);
+		bool known = udp_cookie(w, &w->q[i], &w->peers[i], prc, now_s);
+		fg_dns_answer_parsed(snap->db, &w->q[i], prc, act, rcode, false, w->sbuf[i],
+				     UDP_SBUF, &res[i]);
 		if (w->q[i].has_question)
 			w->stats.qtype[fg_metrics_qtype_index(w->q[i].qtype)]++;
+		limit[i] = !known && rrl_applies(snap->conf, &res[i]);
+		nlimit += limit[i];
+	}
+	if (nlimit)
+		udp_rrl(w, n, limit, res);
+	for (int i = 0; i < n; i++) {
 		if (res[i].kind == FG_ANSWER_SERVICE) {
 			fg_grant_req_t *g = &w->greq[npend];
 			memset(g, 0, sizeof(*g));
@@ -652,6 +725,7 @@ static void worker_free(fg_worker_t *w)
 	free(w->tcp_fds);
 	if (w->gw)
 		fg_grant_worker_free(w->gw);
+	fg_siphash_free(w->sip);
 	if (w->epfd >= 0)
 		close(w->epfd);
 	free(w);
@@ -671,7 +745,8 @@ static int worker_new(fg_server_t *srv, unsigned idx, fg_worker_t **out)
 	 * enforces the real limit */
 	w->nconns_cap = srv->tcp_max;
 	w->conns = calloc(w->nconns_cap, sizeof(*w->conns));
-	if (w->epfd < 0 || !w->udp_fds || !w->tcp_fds || !w->conns) {
+	int src = fg_siphash_new(&w->sip);
+	if (w->epfd < 0 || !w->udp_fds || !w->tcp_fds || !w->conns || src < 0) {
 		free(w->udp_fds);
 		free(w->tcp_fds);
 		w->udp_fds = w->tcp_fds = NULL;
@@ -751,6 +826,11 @@ int fg_server_bind(fg_snapshot_t *snap, fg_server_t **out)
 		goto fail;
 	}
 	atomic_store(&srv->snap, snap);
+	rc = fg_floods_new(conf, &srv->floods);
+	if (rc < 0) {
+		log_err("rrl/cookies: %s", fg_strerror(rc));
+		goto fail;
+	}
 	srv->workers = calloc(srv->nworkers, sizeof(*srv->workers));
 	if (!srv->workers) {
 		rc = -ENOMEM;
@@ -770,6 +850,7 @@ fail:
 	free(srv->workers);
 	fg_srclimit_free(srv->src);
 	pthread_mutex_destroy(&srv->src_mu);
+	fg_floods_free(srv->floods);
 	free(srv->listen);
 	free(srv);
 	return rc;
@@ -827,6 +908,7 @@ void fg_server_swap(fg_server_t *srv, fg_snapshot_t *snap)
 	if (want_max != srv->tcp_max)
 		log_warn("reload: server.tcp-max-clients stays %u until a restart", srv->tcp_max);
 	tcp_limits_set(srv, nc);
+	fg_floods_reload(srv->floods, nc);
 	fg_snapshot_t *old = atomic_exchange_explicit(&srv->snap, snap, memory_order_acq_rel);
 	wait_quiescent(srv);
 	fg_snapshot_free(old);
@@ -850,6 +932,7 @@ void fg_server_stop(fg_server_t *srv)
 	fg_srclimit_free(srv->src);
 	pthread_mutex_destroy(&srv->src_mu);
 	fg_snapshot_free(atomic_load(&srv->snap));
+	fg_floods_free(srv->floods);
 	free(srv->listen);
 	free(srv);
 }

@@ -7,7 +7,9 @@
  * them), reads UDP queries in batches with recvmmsg, answers the batch and
  * writes it with sendmmsg. Between "parsed" and "sent" a batch passes the
  * grant step (grant before answer): every answer that carries a pool address
- * is held until the NAT backend acknowledged its grant.
+ * is held until the NAT backend acknowledged its grant. Before it, UDP
+ * answers pass DNS cookies and response rate limiting (daemon/floods.h): a
+ * limited answer is dropped or truncated and never reaches the grant step.
  *
  * Configuration and zone data live in an immutable snapshot. A reload builds
  * a new snapshot and swaps the pointer; the old one is freed once every
@@ -52,6 +54,9 @@ typedef struct fg_worker_stats {
 	_Atomic uint64_t tcp_query_timeouts;  /* query not done by tcp-query-timeout */
 	_Atomic uint64_t send_errors;
 	_Atomic uint64_t qtype[FG_MQ_COUNT];  /* queries by type */
+	/* floods (daemon/floods.h): limited answers, COOKIE options */
+	_Atomic uint64_t rrl_dropped, rrl_slipped;
+	_Atomic uint64_t cookie_valid, cookie_bad, cookie_malformed;
 	fg_hist_t grant_latency;           /* fg_grant_resolve() wall time */
 } fg_worker_stats_t;
 

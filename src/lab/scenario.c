@@ -408,6 +408,15 @@ static void gw_key(pctx_t *p, const char *key, yaml_node_t *k, yaml_node_t *v, v
 		uint32_t ms;
 		if (get_time32(p, v, w, &ms))
 			s->gateway.ct_time_wait_s = ms / 1000;
+	} else if (!strcmp(key, "rrl-rate") || !strcmp(key, "rrl-slip")) {
+		unsigned u;
+		bool rate = key[4] == 'r';
+		if (get_uint(p, v, w, 0, rate ? 1000000 : 100, &u)) {
+			if (rate)
+				s->gateway.rrl_rate = u;
+			else
+				s->gateway.rrl_slip = u;
+		}
 	} else {
 		unknown(p, k, "gateway", key);
 	}
@@ -660,6 +669,7 @@ static void defaults(lab_scenario_t *s)
 	s->legit.latency.scale = 1;
 	s->legit.timeout_ms = 5000;
 	s->expect.attack_reach_max = -1;   /* not checked unless given */
+	s->gateway.rrl_rate = s->gateway.rrl_slip = -1;
 }
 
 static int load(pctx_t *p, yaml_parser_t *yp, lab_scenario_t **out)

@@ -655,6 +655,52 @@ static void test_example(void **state)
 	fg_conf_free(c);
 }
 
+/* rrl and cookie sections: defaults (rate limiting on for service
+ * answers), explicit values, and the precise diagnostics for bad values
+ * (a bad cookie secret is never echoed) */
+static void test_rrl_cookie_keys(void **state)
+{
+	struct sink s;
+	fg_conf_t *c = load_ok(SERVER);
+	(void)state;
+
+	assert_int_equal(c->rrl.rate, 200);
+	assert_int_equal(c->rrl.slip, 2);
+	assert_int_equal(c->rrl.ipv4_prefix, 24);
+	assert_int_equal(c->rrl.ipv6_prefix, 56);
+	assert_int_equal(c->rrl.table_size, 65536);
+	assert_int_equal(c->rrl.apply_to, FG_RRL_APPLY_SERVICE);
+	assert_null(c->cookie.secret);
+	fg_conf_free(c);
+
+	c = load_ok(SERVER "rrl:\n  rate: 0\n  slip: 1\n  ipv4-prefix: 32\n"
+		    "  ipv6-prefix: 64\n  table-size: 1k\n  apply-to: all\n"
+		    "cookie:\n  secret: e5e973e5a6b2a43f48e7dc849e37bfcf\n");
+	assert_int_equal(c->rrl.rate, 0);
+	assert_int_equal(c->rrl.slip, 1);
+	assert_int_equal(c->rrl.ipv4_prefix, 32);
+	assert_int_equal(c->rrl.ipv6_prefix, 64);
+	assert_int_equal(c->rrl.table_size, 1024);
+	assert_int_equal(c->rrl.apply_to, FG_RRL_APPLY_ALL);
+	assert_string_equal(c->cookie.secret, "e5e973e5a6b2a43f48e7dc849e37bfcf");
+	fg_conf_free(c);
+
+	c = NULL;
+	assert_true(load(SERVER "rrl:\n  ipv4-prefix: 7\n  ipv6-prefix: 65\n"
+			 "  table-size: 8\n  apply-to: some\n", &c, &s) < 0);
+	assert_null(c);
+	assert_int_equal(s.n, 4);
+	assert_non_null(strstr(s.buf, "t.conf:4: rrl.ipv4-prefix: expected an integer 8..32, got '7'"));
+	assert_non_null(strstr(s.buf, "t.conf:5: rrl.ipv6-prefix: expected an integer 16..64, got '65'"));
+	assert_non_null(strstr(s.buf, "t.conf:6: rrl.table-size:"));
+	assert_non_null(strstr(s.buf, "t.conf:7: rrl.apply-to:"));
+	assert_true(load(SERVER "cookie:\n  secret: e5e973e5a6b2a43f48e7dc849e37bfzz\n",
+			 &c, &s) < 0);
+	assert_non_null(strstr(s.buf, "t.conf:4: cookie.secret: invalid cookie secret "
+			       "(use exactly 32 hex digits)"));
+	assert_null(strstr(s.buf, "bfzz"));
+}
+
 static void test_defaults(void **state)
 {
 	fg_conf_t *c = load_ok(SERVER ZONE
@@ -1406,6 +1452,7 @@ int main(void)
 		cmocka_unit_test(test_checks),
 		cmocka_unit_test(test_example),
 		cmocka_unit_test(test_defaults),
+		cmocka_unit_test(test_rrl_cookie_keys),
 		cmocka_unit_test(test_values),
 		cmocka_unit_test(test_sample),
 		cmocka_unit_test(test_file),

@@ -86,13 +86,14 @@ static bool man_word(const char *line, char *out, size_t cap)
 	return n > 0;
 }
 
-/* Is `key` named on a .B/.BR line of `sec`; with `tp`, right after .TP? */
+/* Is `key` named on a .B/.BR line of `sec`; with `tp`, as an entry's tag? */
 static bool man_has_key(const char *sec, const char *key, bool tp)
 {
 	char w[128];
 	for (const char *l = sec; l && *l; l = strchr(l, '\n') ? strchr(l, '\n') + 1 : NULL) {
 		if (tp) {
-			if (strncmp(l, ".TP\n", 4))
+			/* an entry's tag follows .TP, or .TQ for a second tag */
+			if (strncmp(l, ".TP\n", 4) && strncmp(l, ".TQ\n", 4))
 				continue;
 			l += 4;
 		}
@@ -137,8 +138,9 @@ static void test_config_keys_documented(void **st)
 		}
 		/* and the other way: every described key exists */
 		char w[128];
-		for (const char *l = strstr(sec, "\n.TP\n"); l; l = strstr(l + 1, "\n.TP\n"))
-			if (man_word(l + 5, w, sizeof w) && !schema_has(s->sub, w)) {
+		for (const char *l = strchr(sec, '\n'); l; l = strchr(l + 1, '\n'))
+			if ((!strncmp(l, "\n.TP\n", 5) || !strncmp(l, "\n.TQ\n", 5)) &&
+			    man_word(l + 5, w, sizeof w) && !schema_has(s->sub, w)) {
 				print_error("fluxgate.conf.5: %s.%s is documented but not a key\n", s->name, w);
 				missing++;
 			}

@@ -143,6 +143,23 @@ static void test_rejects(void **state)
 		"attack[0] (line 4): starts after the scenario ends");
 }
 
+/* gateway.rrl-rate / rrl-slip: unset means the daemon's defaults */
+static void test_rrl_keys(void **state)
+{
+	(void)state;
+	lab_scenario_t *s = load("name: x\n");
+	assert_non_null(s);
+	assert_int_equal(s->gateway.rrl_rate, -1);
+	assert_int_equal(s->gateway.rrl_slip, -1);
+	lab_scenario_free(s);
+	s = load("name: x\ngateway: { rrl-rate: 0, rrl-slip: 3 }\n");
+	assert_non_null(s);
+	assert_int_equal(s->gateway.rrl_rate, 0);
+	assert_int_equal(s->gateway.rrl_slip, 3);
+	lab_scenario_free(s);
+	rejects("name: x\ngateway: { rrl-slip: 101 }\n", "t.yaml:2: gateway.rrl-slip:");
+}
+
 static void test_missing_file(void **state)
 {
 	(void)state;
@@ -159,6 +176,7 @@ int main(void)
 		cmocka_unit_test(test_full),
 		cmocka_unit_test(test_rejects),
 		cmocka_unit_test(test_missing_file),
+		cmocka_unit_test(test_rrl_keys),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
