@@ -14,6 +14,8 @@ PKGS=(
   lighttpd lighttpd-mod-openssl openssl curl nmap masscan valgrind python3 procps psmisc
   # docs and metrics checks: man pages (man, groff), promtool check metrics
   man-db groff-base prometheus
+  # packaging and coverage: dpkg-buildpackage, lintian, make coverage
+  dpkg-dev debhelper fakeroot lintian gcovr
 )
 
 missing=()
@@ -35,14 +37,33 @@ fi
 
 echo "install-deps: installing ${missing[*]}"
 export DEBIAN_FRONTEND=noninteractive
+
+# Debian starts (and enables) packaged daemons on install. Our tests run
+# their own instances inside network namespaces, and the host's services
+# must be left as they were: so no service is started during the install
+# (policy-rc.d, unless the host already has one of its own), and the units
+# of the packages installed just now are disabled again afterwards. Services
+# that were on the host before are never touched.
+newly=()
+for svc in unbound knot lighttpd prometheus; do
+  for p in "${missing[@]}"; do [ "$p" = "$svc" ] && newly+=("$svc"); done
+done
+prc=/usr/sbin/policy-rc.d
+own_prc=0
+if [ ! -e "$prc" ]; then
+  printf '#!/bin/sh\n# fluxgate install-deps: no service starts during this install\nexit 101\n' >"$prc"
+  chmod 755 "$prc"
+  own_prc=1
+fi
+restore() { [ "$own_prc" = 1 ] && rm -f "$prc"; }
+trap restore EXIT
+
 apt-get update -q
 apt-get install -y -q --no-install-recommends "${missing[@]}"
 
-# Debian starts packaged daemons on install; our tests start their own
-# instances inside network namespaces, so stop the system-wide ones.
-for svc in unbound knot lighttpd prometheus; do
-  if command -v systemctl >/dev/null 2>&1 && systemctl is-active --quiet "$svc" 2>/dev/null; then
-    systemctl stop "$svc" || true
+for svc in "${newly[@]}"; do
+  if command -v systemctl >/dev/null 2>&1; then
+    systemctl stop "$svc" >/dev/null 2>&1 || true   # only if the host's own policy-rc.d let it start
     systemctl disable "$svc" >/dev/null 2>&1 || true
   fi
 done

@@ -21,6 +21,7 @@ static const char *const fg_err_text[] = {
 	[FG_ENETLINK - FG_EBASE]   = "netlink error",
 	[FG_EVERSION - FG_EBASE]   = "unsupported protocol version",
 	[FG_EAUTH - FG_EBASE]      = "authentication failed",
+	[FG_ECOOKIE - FG_EBASE]    = "malformed DNS COOKIE option",
 };
 
 const char *fg_strerror(int code)

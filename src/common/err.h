@@ -29,6 +29,7 @@ enum fg_err {
 	FG_ENETLINK,    /* netlink error reported by the kernel */
 	FG_EVERSION,    /* unsupported protocol version */
 	FG_EAUTH,       /* authentication failure */
+	FG_ECOOKIE,     /* malformed EDNS COOKIE option (RFC 7873) */
 	FG_ELAST
 };
 

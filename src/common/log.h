@@ -1,8 +1,10 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
  * Tiny levelled log API (in the spirit of OpenBSD relayd's log.h).
- * Messages go to stderr (systemd's journal picks them up) with a level
- * prefix. Thread-safe: each message is one write(2).
+ * Messages go to stderr with a level prefix. When stderr is systemd's
+ * journal stream (JOURNAL_STREAM names it, checked in fg_log_init), each
+ * line starts with the sd-daemon priority "<N>" instead of program[pid], so
+ * journalctl -p works. Thread-safe: each message is one write(2).
  */
 #ifndef FG_COMMON_LOG_H
 #define FG_COMMON_LOG_H

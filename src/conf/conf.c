@@ -1,8 +1,10 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
  * Config loading entry points and the checks that span several items:
- * unique zones and ids, pools that do not overlap, services whose name lies
- * in a zone and whose pools exist and match their backends' families.
+ * unique zones and ids, pools that do not overlap, are neither too wide nor
+ * too small and hold no real host (backend, listen address, decoy next
+ * hop), services whose name lies in a zone and whose pools exist, belong
+ * to them alone and match their backends' families.
  *
  * Those checks run even after schema errors so that `fluxgated --check`
  * lists everything at once; they skip fields that failed to parse, which
@@ -10,6 +12,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <netinet/in.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -203,6 +206,129 @@ static int prefix_cmp(const void *a, const void *b)
 	return c;
 }
 
+/* ---- pools that are real slices of address space ---- */
+
+/* Widest pool per family: a /8 of IPv4, a /32 of IPv6. Wider is not a
+ * pool but a share of the Internet (0.0.0.0/0 would send every
+ * destination through the gateway's decoy rules). */
+#define POOL_MAX_SPAN4_LOG2 24
+#define POOL_MAX_SPAN6_LOG2 96
+/* Fewest usable addresses: with fewer, rotation has nothing to rotate
+ * and the open-fraction cap is always reached. */
+#define POOL_MIN_USABLE 4
+
+/* last - first of a prefix as a 128-bit number (hi, lo). */
+static void prefix_span(const fg_conf_prefix_t *p, uint64_t *hi, uint64_t *lo)
+{
+	size_t n = p->family == AF_INET ? 4 : 16;
+	uint64_t fh = 0, fl = 0, lh = 0, ll = 0;
+	uint8_t f[16] = { 0 }, l[16] = { 0 };
+
+	memcpy(f + 16 - n, p->first, n);
+	memcpy(l + 16 - n, p->last, n);
+	for (int i = 0; i < 8; i++) {
+		fh = (fh << 8) | f[i];
+		fl = (fl << 8) | f[8 + i];
+		lh = (lh << 8) | l[i];
+		ll = (ll << 8) | l[8 + i];
+	}
+	*hi = lh - fh - (ll < fl ? 1 : 0);
+	*lo = ll - fl;
+}
+
+/* Usable addresses as fg_pool_new() counts them (pool/pool.h), saturated:
+ * IPv4 CIDR /30 and shorter skip network and broadcast, IPv6 skips an
+ * all-zero interface id at the start. */
+static uint64_t pool_usable(const fg_conf_prefix_t *p)
+{
+	uint64_t hi, lo;
+
+	prefix_span(p, &hi, &lo);
+	if (hi || lo == UINT64_MAX)
+		return UINT64_MAX;
+	uint64_t n = lo + 1;
+	if (p->family == AF_INET && p->plen && p->plen <= 30)
+		n -= 2;
+	else if (p->family == AF_INET6 && !memcmp(p->first + 8, "\0\0\0\0\0\0\0\0", 8))
+		n -= 1;
+	return n;
+}
+
+static bool addr_in_prefix(const fg_conf_prefix_t *p, const struct sockaddr_storage *ss)
+{
+	const uint8_t *a;
+	size_t n;
+
+	if (ss->ss_family != p->family)
+		return false;
+	if (ss->ss_family == AF_INET) {
+		a = (const uint8_t *)&((const struct sockaddr_in *)ss)->sin_addr;
+		n = 4;
+	} else {
+		a = ((const struct sockaddr_in6 *)ss)->sin6_addr.s6_addr;
+		n = 16;
+	}
+	return memcmp(a, p->first, n) >= 0 && memcmp(a, p->last, n) <= 0;
+}
+
+static void host_in_pool(fg_loader_t *ld, const fg_conf_pool_t *p, int pline,
+			 const fg_conf_addr_t *a, const char *what)
+{
+	char pa[128], aa[128], q[4 * FG_QUOTE_MAX + 4];
+
+	if (!a->ss.ss_family || !addr_in_prefix(&p->prefix, &a->ss))
+		return;
+	fg_format_prefix(&p->prefix, pa, sizeof(pa));
+	fg_conf_addr_t bare = *a;
+	/* the address alone: the port is not what collides */
+	if (bare.ss.ss_family == AF_INET)
+		((struct sockaddr_in *)&bare.ss)->sin_port = 0;
+	else
+		((struct sockaddr_in6 *)&bare.ss)->sin6_port = 0;
+	fg_format_addr(&bare, aa, sizeof(aa));
+	fg_quote(p->id ? p->id : "?", q, sizeof(q));
+	fg_diag(ld, pline, "pool '%s': prefix %s contains %s %s (line %d); pool "
+		"addresses are handed out and routed to the decoys, so no real "
+		"host may use one", q, pa, what, aa, a->line);
+}
+
+static void check_pool_shape(fg_loader_t *ld, const fg_conf_t *c, size_t i)
+{
+	const fg_conf_pool_t *p = &c->pools[i];
+	int line = entry_line(ld, "pool", i, "prefix");
+	char pa[128], q[4 * FG_QUOTE_MAX + 4];
+	uint64_t hi, lo;
+	bool v4 = p->prefix.family == AF_INET;
+
+	fg_format_prefix(&p->prefix, pa, sizeof(pa));
+	fg_quote(p->id ? p->id : "?", q, sizeof(q));
+	prefix_span(&p->prefix, &hi, &lo);
+	if (v4 ? lo >> POOL_MAX_SPAN4_LOG2 != 0 : hi >> (POOL_MAX_SPAN6_LOG2 - 64) != 0) {
+		fg_diag(ld, line, "pool '%s': prefix %s is too wide (at most %s)", q, pa,
+			v4 ? "2^24 addresses, a /8, for IPv4" : "2^96 addresses, a /32, for IPv6");
+		return;
+	}
+	uint64_t n = pool_usable(&p->prefix);
+	if (n < POOL_MIN_USABLE)
+		fg_diag(ld, line, "pool '%s': prefix %s has %llu usable address%s, at "
+			"least %u are required", q, pa, (unsigned long long)n,
+			n == 1 ? "" : "es", POOL_MIN_USABLE);
+	for (size_t s = 0; s < c->nservices; s++) {
+		const fg_conf_service_t *sv = &c->services[s];
+		char what[4 * FG_QUOTE_MAX + 32], sq[4 * FG_QUOTE_MAX + 4];
+		fg_quote(sv->id ? sv->id : "?", sq, sizeof(sq));
+		snprintf(what, sizeof(what), "the backend of service '%s',", sq);
+		for (size_t b = 0; b < sv->nbackends; b++)
+			host_in_pool(ld, p, line, &sv->backends[b], what);
+	}
+	for (size_t l = 0; l < c->server.nlisten; l++)
+		host_in_pool(ld, p, line, &c->server.listen[l], "the listen address");
+	for (size_t d = 0; d < c->decoy.nroute_via; d++)
+		host_in_pool(ld, p, line, &c->decoy.route_via[d], "the decoy next hop");
+	if (c->metrics.set)
+		host_in_pool(ld, p, line, &c->metrics.listen, "the metrics address");
+}
+
 static int check_pools(fg_loader_t *ld, const fg_conf_t *c, struct key_ref *pref,
 		       size_t *npref)
 {
@@ -248,6 +374,9 @@ static int check_pools(fg_loader_t *ld, const fg_conf_t *c, struct key_ref *pref
 			reach = p;
 	}
 	free(byaddr);
+	for (size_t i = 0; i < c->npools; i++)
+		if (c->pools[i].prefix.family)
+			check_pool_shape(ld, c, i);
 	return 0;
 }
 
@@ -269,7 +398,7 @@ static bool in_some_zone(const char *name, const struct key_ref *zref, size_t nz
 
 static void check_service(fg_loader_t *ld, const fg_conf_t *c, size_t si,
 			  const struct key_ref *zref, size_t nz,
-			  const struct key_ref *pref, size_t np)
+			  const struct key_ref *pref, size_t np, size_t *owner)
 {
 	const fg_conf_service_t *s = &c->services[si];
 	const fg_ynode_t *map = fg_loader_entry(ld, "service", si);
@@ -302,6 +431,19 @@ static void check_service(fg_loader_t *ld, const fg_conf_t *c, size_t si,
 				s->pools[i]);
 			continue;
 		}
+		/* one owner per pool: an address open for one service must
+		 * never be handed out for another (its backend would change
+		 * under the first one's clients) */
+		if (owner[r->idx] != SIZE_MAX && owner[r->idx] != si) {
+			const fg_conf_service_t *o = &c->services[owner[r->idx]];
+			char oq[4 * FG_QUOTE_MAX + 4];
+			fg_quote(o->id ? o->id : "?", oq, sizeof(oq));
+			fg_diag(ld, line, "%s: pool '%s' already belongs to service "
+				"'%s' (line %d); a pool serves one service", label,
+				s->pools[i], oq, o->line);
+		} else {
+			owner[r->idx] = si;
+		}
 		int fam = c->pools[r->idx].prefix.family;
 		/* the gateway NATs within a family; no NAT64/46 */
 		if ((fam == AF_INET && !v4 && s->nbackends) ||
@@ -322,16 +464,20 @@ static int check_services(fg_loader_t *ld, const fg_conf_t *c,
 	struct key_ref *ids = malloc(n * sizeof(*ids));
 	struct key_ref *names = malloc(n * sizeof(*names));
 	struct canon *canon = malloc(n * sizeof(*canon));
+	size_t *owner = malloc((c->npools ? c->npools : 1) * sizeof(*owner));
 
-	if (!ids || !names || !canon) {
+	if (!ids || !names || !canon || !owner) {
 		free(ids);
 		free(names);
 		free(canon);
+		free(owner);
 		return -ENOMEM;
 	}
+	for (size_t i = 0; i < c->npools; i++)
+		owner[i] = SIZE_MAX;
 	for (size_t i = 0; i < c->nservices && !ld->stop; i++) {
 		const fg_conf_service_t *s = &c->services[i];
-		check_service(ld, c, i, zref, nz, pref, np);
+		check_service(ld, c, i, zref, nz, pref, np, owner);
 		if (s->id) {
 			ids[nid].key = s->id;
 			ids[nid++].idx = i;
@@ -346,6 +492,7 @@ static int check_services(fg_loader_t *ld, const fg_conf_t *c,
 	/* one name cannot rotate through two services' pools */
 	report_dups(ld, names, nname, "service", "name", "id",
 		    "name is already used by another service");
+	free(owner);
 	free(ids);
 	free(names);
 	free(canon);
@@ -487,6 +634,7 @@ int fg_conf_load(const char *path, fg_conf_t **out, fg_conf_diag_fn diag, void *
 	if (rc < 0)
 		return rc;
 	rc = fg_conf_load_buffer(path, buf, len, out, diag, ctx);
+	explicit_bzero(buf, len);       /* the text may hold cookie.secret */
 	free(buf);
 	return rc;
 }
@@ -495,9 +643,23 @@ void fg_conf_free(fg_conf_t *conf)
 {
 	if (!conf)
 		return;
+	if (conf->cookie.secret)
+		explicit_bzero(conf->cookie.secret, strlen(conf->cookie.secret));
 	fg_schema_free(fg_conf_schema, conf);
 	free(conf->path);
 	free(conf);
+}
+
+int fg_conf_warnings(const fg_conf_t *conf, fg_conf_diag_fn warn, void *ctx)
+{
+	int n = 0;
+
+	if (conf->nservices && !conf->policy.nresolvers) {
+		if (warn)
+			warn(ctx, conf->path, 0, FG_CONF_WARN_NO_RESOLVERS);
+		n++;
+	}
+	return n;
 }
 
 /* ---- public scalar parsers: the internal ones without the message ---- */

@@ -54,6 +54,8 @@ typedef struct fg_conf_pool {
 	int line;
 } fg_conf_pool_t;
 
+enum fg_rrl_apply { FG_RRL_APPLY_SERVICE = 0, FG_RRL_APPLY_ALL };
+
 enum fg_rotation { FG_ROTATE_PER_ANSWER = 0, FG_ROTATE_MIN_INTERVAL };
 
 typedef struct fg_conf_service {
@@ -77,6 +79,8 @@ typedef struct fg_conf {
 		unsigned workers;         /* 0 = auto (one per online CPU) */
 		unsigned tcp_max_clients; /* default 1024 */
 		uint32_t tcp_idle_timeout_ms; /* default 10s */
+		uint32_t tcp_query_timeout_ms; /* first byte to answer, default 5s */
+		unsigned tcp_max_per_source; /* per IPv4 address or IPv6 /64, default 16 */
 		char *user;               /* drop privileges to this user, optional */
 		char *pidfile;
 	} server;
@@ -105,6 +109,16 @@ typedef struct fg_conf {
 		 * flood of (spoofed) queries cannot open addresses to anyone. */
 		fg_conf_prefix_t *resolvers;
 		size_t nresolvers;
+		/* ECS source prefixes shorter than these are ignored (the
+		 * query counts as one without ECS): no subnet grant is wider */
+		unsigned ecs_min_prefix4;     /* default 24 */
+		unsigned ecs_min_prefix6;     /* default 56 */
+		/* addresses one source /24 (IPv4) or /56 (IPv6) may hold open
+		 * to anyone per service; past it, one it holds is handed again */
+		unsigned anyone_per_source;   /* default 4 */
+		/* live exact (client-scope) grants per source address and
+		 * service; past it, one of its live grants is handed again */
+		unsigned exact_per_source;    /* default 64 */
 	} policy;
 	struct {
 		char *backend;            /* "nft" (default) or "memory" (tests) */
@@ -120,6 +134,20 @@ typedef struct fg_conf {
 		bool set;
 		fg_conf_addr_t listen;    /* Prometheus endpoint */
 	} metrics;
+	struct {
+		/* response rate limiting (dns/rrl.h) per source prefix */
+		uint32_t rate;            /* responses/s per prefix, 0 = off (200) */
+		uint32_t slip;            /* every slip-th limited: TC=1 (2), 0 = never */
+		uint32_t ipv4_prefix;     /* default 24 */
+		uint32_t ipv6_prefix;     /* default 56 */
+		uint32_t table_size;      /* buckets (default 65536) */
+		int apply_to;             /* FG_RRL_APPLY_SERVICE (default) or _ALL */
+	} rrl;
+	struct {
+		/* DNS cookies: 32 hex digits shared by servers behind one
+		 * anycast address; unset = random at start. Zeroized on free. */
+		char *secret;
+	} cookie;
 	struct {
 		char *file;               /* JSON event log path, optional */
 		char *level;              /* error|warning|info|debug (default info) */
@@ -145,6 +173,18 @@ int fg_conf_load_buffer(const char *name, const char *buf, size_t len,
 			fg_conf_t **out, fg_conf_diag_fn diag, void *ctx);
 
 void fg_conf_free(fg_conf_t *conf);
+
+/* Advice on a valid config that is not an error (policy.resolvers empty
+ * while services exist: any source outside policy.direct may obtain subnet
+ * and anyone grants). One call of `warn` per warning, line 0 when it has
+ * none. Pure. Returns the number of warnings. */
+int fg_conf_warnings(const fg_conf_t *conf, fg_conf_diag_fn warn, void *ctx);
+
+#define FG_CONF_WARN_NO_RESOLVERS \
+	"warning: policy.resolvers is empty: any source outside policy.direct " \
+	"may obtain subnet- and anyone-scoped grants; list the caching " \
+	"resolvers in front of the gateway"
+
 
 /* Parsers for scalar types, exposed for reuse and tests. Return 0 or a
  * negative error. */

@@ -11,6 +11,7 @@
  * below; checks across entries are in conf.c.
  */
 #include <stddef.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "conf/scalar.h"
@@ -73,6 +74,10 @@ static const fg_item_t server_items[] = {
 	  .min = 1, .max = 1048576, .def = "1024" },
 	{ .name = "tcp-idle-timeout", .type = FG_T_TIME,
 	  .off = SRV(tcp_idle_timeout_ms), .min = 1, .max = MS_MAX, .def = "10s" },
+	{ .name = "tcp-query-timeout", .type = FG_T_TIME,
+	  .off = SRV(tcp_query_timeout_ms), .min = 1, .max = MS_MAX, .def = "5s" },
+	{ .name = "tcp-max-per-source", .type = FG_T_INT, .off = SRV(tcp_max_per_source),
+	  .min = 1, .max = 1048576, .def = "16" },
 	{ .name = "user", .type = FG_T_STR, .off = SRV(user),
 	  .check = fg_check_user },
 	{ .name = "pidfile", .type = FG_T_STR, .off = SRV(pidfile),
@@ -167,6 +172,16 @@ static const fg_item_t policy_items[] = {
 	  .off = CONF(policy.direct), .cnt_off = CONF(policy.ndirect) },
 	{ .name = "resolvers", .type = FG_T_PREFIX, .flags = FG_F_MULTI,
 	  .off = CONF(policy.resolvers), .cnt_off = CONF(policy.nresolvers) },
+	/* ECS narrower than a /16 (IPv4) or /32 (IPv6) only: a shorter
+	 * minimum would let one query open a large share of the Internet */
+	{ .name = "ecs-min-prefix4", .type = FG_T_INT, .off = CONF(policy.ecs_min_prefix4),
+	  .min = 16, .max = 32, .def = "24" },
+	{ .name = "ecs-min-prefix6", .type = FG_T_INT, .off = CONF(policy.ecs_min_prefix6),
+	  .min = 32, .max = 128, .def = "56" },
+	{ .name = "anyone-per-source", .type = FG_T_INT,
+	  .off = CONF(policy.anyone_per_source), .min = 1, .max = 64, .def = "4" },
+	{ .name = "exact-per-source", .type = FG_T_INT,
+	  .off = CONF(policy.exact_per_source), .min = 1, .max = 256, .def = "64" },
 	{ .name = NULL }
 };
 
@@ -196,6 +211,45 @@ static const fg_item_t control_items[] = {
 static const fg_item_t metrics_items[] = {
 	{ .name = "listen", .type = FG_T_ADDR, .flags = FG_F_REQ,
 	  .off = CONF(metrics.listen), .port = 9153 },
+	{ .name = NULL }
+};
+
+static const char *const rrl_apply_names[] = { "service", "all", NULL };
+
+static const fg_item_t rrl_items[] = {
+	{ .name = "rate", .type = FG_T_INT, .off = CONF(rrl.rate),
+	  .min = 0, .max = 1000000, .def = "200" },
+	{ .name = "slip", .type = FG_T_INT, .off = CONF(rrl.slip),
+	  .min = 0, .max = 100, .def = "2" },
+	{ .name = "ipv4-prefix", .type = FG_T_INT, .off = CONF(rrl.ipv4_prefix),
+	  .min = 8, .max = 32, .def = "24" },
+	{ .name = "ipv6-prefix", .type = FG_T_INT, .off = CONF(rrl.ipv6_prefix),
+	  .min = 16, .max = 64, .def = "56" },
+	{ .name = "table-size", .type = FG_T_SIZE, .off = CONF(rrl.table_size),
+	  .min = 16, .max = 1ULL << 24, .def = "65536" },
+	{ .name = "apply-to", .type = FG_T_ENUM, .off = CONF(rrl.apply_to),
+	  .enums = rrl_apply_names, .def = "service" },
+	{ .name = NULL }
+};
+
+/* 16 octets as 32 hex digits: the SipHash key of RFC 9018 */
+static int check_cookie_secret(const char *s, char *err, size_t errlen)
+{
+	size_t i;
+	for (i = 0; s[i]; i++)
+		if (!((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' && s[i] <= 'f') ||
+		      (s[i] >= 'A' && s[i] <= 'F')))
+			break;
+	if (i == 32 && s[i] == '\0')
+		return 0;
+	/* never echo the secret into a log */
+	snprintf(err, errlen, "invalid cookie secret (use exactly 32 hex digits)");
+	return -1;
+}
+
+static const fg_item_t cookie_items[] = {
+	{ .name = "secret", .type = FG_T_STR, .off = CONF(cookie.secret),
+	  .check = check_cookie_secret },
 	{ .name = NULL }
 };
 
@@ -229,5 +283,7 @@ const fg_item_t fg_conf_schema[] = {
 	{ .name = "metrics", .type = FG_T_MAP, .flags = FG_F_SETFLAG,
 	  .set_off = CONF(metrics.set), .sub = metrics_items },
 	{ .name = "log", .type = FG_T_MAP, .sub = log_items },
+	{ .name = "rrl", .type = FG_T_MAP, .sub = rrl_items },
+	{ .name = "cookie", .type = FG_T_MAP, .sub = cookie_items },
 	{ .name = NULL }
 };

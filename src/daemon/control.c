@@ -7,8 +7,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/epoll.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/timerfd.h>
 #include <sys/un.h>
 #include <time.h>
 #include <unistd.h>
@@ -18,13 +20,42 @@
 #include "ctl/proto.h"
 #include "grant/engine.h"
 
-#define CTL_TIMEOUT_MS 2000
+/* A client gets CTL_REQUEST_MS from accept to a complete request and
+ * CTL_REPLY_MS to take its reply; at most CTL_MAX_CONNS are open at once. */
+#define CTL_REQUEST_MS 5000u
+#define CTL_REPLY_MS   5000u
+#define CTL_MAX_CONNS  64u
+
+/* inner epoll user data: 0 the listener, 1 the timer, 2+i connection i */
+#define CTL_EV_LISTEN 0u
+#define CTL_EV_TIMER  1u
+#define CTL_EV_CONN   2u
+
+enum ctl_state { CTL_FREE = 0, CTL_READING, CTL_WRITING };
+
+/* One client: reads a request into `in`, then writes `out` and closes. */
+struct ctl_conn {
+	int fd;
+	enum ctl_state state;
+	uint64_t accepted_ms;      /* eviction order: oldest unfinished first */
+	uint64_t deadline_ms;
+	uint32_t got, need;        /* octets in `in`, octets wanted so far */
+	uint8_t in[FG_CTL_HDRLEN + FG_CTL_REQ_MAX + 1];
+	uint8_t *out;              /* owned; header + JSON */
+	size_t outlen, outoff;
+};
 
 struct fg_control {
 	int fd;
+	int ep;                    /* inner epoll: listener, timer, clients */
+	int tfd;                   /* timerfd armed at the earliest deadline */
 	char *path;
-	uint64_t errors;
+	uint64_t errors, refused, timeouts;
+	uint64_t refused_warned_ms, timeout_warned_ms;   /* log rate limits */
+	struct ctl_conn conns[CTL_MAX_CONNS];
 };
+
+static int ctl_loop_init(fg_control_t *ctl);
 
 int fg_control_open(const char *path, fg_control_t **out)
 {
@@ -56,6 +87,10 @@ int fg_control_open(const char *path, fg_control_t **out)
 	umask(old);
 	if (rc < 0 || listen(ctl->fd, 16) < 0)
 		goto fail;
+	if ((rc = ctl_loop_init(ctl)) < 0) {
+		errno = -rc;
+		goto fail;
+	}
 	*out = ctl;
 	return 0;
 fail:;
@@ -67,9 +102,41 @@ fail:;
 	return -e;
 }
 
+static uint64_t mono_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}
+
+/* The listener and the deadline timer go into an epoll set of their own,
+ * whose fd is what the main loop polls: clients never touch the main loop's
+ * set and never block it. Cleans up after itself on failure. */
+static int ctl_loop_init(fg_control_t *ctl)
+{
+	ctl->ep = epoll_create1(EPOLL_CLOEXEC);
+	ctl->tfd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
+	struct epoll_event ev = { .events = EPOLLIN, .data.u32 = CTL_EV_LISTEN };
+	if (ctl->ep < 0 || ctl->tfd < 0 || epoll_ctl(ctl->ep, EPOLL_CTL_ADD, ctl->fd, &ev) < 0)
+		goto fail;
+	ev.data.u32 = CTL_EV_TIMER;
+	if (epoll_ctl(ctl->ep, EPOLL_CTL_ADD, ctl->tfd, &ev) < 0)
+		goto fail;
+	for (unsigned i = 0; i < CTL_MAX_CONNS; i++)
+		ctl->conns[i].fd = -1;
+	return 0;
+fail:;
+	int e = errno;
+	if (ctl->ep >= 0)
+		close(ctl->ep);
+	if (ctl->tfd >= 0)
+		close(ctl->tfd);
+	return -e;
+}
+
 int fg_control_fd(const fg_control_t *ctl)
 {
-	return ctl->fd;
+	return ctl->ep;
 }
 
 uint64_t fg_control_errors(const fg_control_t *ctl)
@@ -77,73 +144,78 @@ uint64_t fg_control_errors(const fg_control_t *ctl)
 	return ctl->errors;
 }
 
+uint64_t fg_control_refused(const fg_control_t *ctl)
+{
+	return ctl->refused;
+}
+
+uint64_t fg_control_timeouts(const fg_control_t *ctl)
+{
+	return ctl->timeouts;
+}
+
+/* A flood of clients must not flood the log too: one line per 10 s per
+ * kind, the counters have the totals. */
+static bool warn_now(uint64_t *last_ms)
+{
+	uint64_t now = mono_ms();
+	if (*last_ms && now - *last_ms < 10000)
+		return false;
+	*last_ms = now;
+	return true;
+}
+
+static void conn_close(fg_control_t *ctl, struct ctl_conn *c)
+{
+	if (c->state == CTL_FREE)
+		return;
+	epoll_ctl(ctl->ep, EPOLL_CTL_DEL, c->fd, NULL);
+	close(c->fd);
+	free(c->out);
+	c->out = NULL;
+	c->outlen = c->outoff = 0;
+	c->fd = -1;
+	c->state = CTL_FREE;
+}
+
 void fg_control_close(fg_control_t *ctl)
 {
 	if (!ctl)
 		return;
+	for (unsigned i = 0; i < CTL_MAX_CONNS; i++)
+		conn_close(ctl, &ctl->conns[i]);
+	close(ctl->tfd);
+	close(ctl->ep);
 	close(ctl->fd);
 	unlink(ctl->path);
 	free(ctl->path);
 	free(ctl);
 }
 
-static int read_full(int fd, uint8_t *buf, size_t len)
+/* Queue `obj` as the connection's reply (sent by conn_flush). With no
+ * memory for it the connection is closed unanswered. */
+static void send_json(struct ctl_conn *c, uint16_t status, json_t *obj)
 {
-	size_t got = 0;
-	while (got < len) {
-		ssize_t k = recv(fd, buf + got, len - got, 0);
-		if (k == 0)
-			return -FG_ETRUNC;
-		if (k < 0) {
-			if (errno == EINTR)
-				continue;
-			return -errno;
-		}
-		got += (size_t)k;
-	}
-	return 0;
-}
-
-static void send_json(int fd, uint16_t status, json_t *obj)
-{
-	char *text = json_dumps(obj, JSON_COMPACT);
+	char *text = obj ? json_dumps(obj, JSON_COMPACT) : NULL;
 	size_t len = text ? strlen(text) : 0;
-	uint8_t hdr[FG_CTL_HDRLEN];
-	fg_ctl_put_hdr(hdr, FG_CTL_RESPONSE, status, (uint32_t)len);
-	struct iovec iov[2] = { { hdr, sizeof(hdr) }, { text, len } };
-	struct msghdr mh = { .msg_iov = iov, .msg_iovlen = 2 };
-	size_t total = sizeof(hdr) + len, sent = 0;
-	while (sent < total) {
-		ssize_t k = sendmsg(fd, &mh, MSG_NOSIGNAL);
-		if (k <= 0) {
-			if (k < 0 && errno == EINTR)
-				continue;
-			break;
-		}
-		sent += (size_t)k;
-		/* advance the iovecs past what went out */
-		size_t adv = (size_t)k;
-		while (adv && mh.msg_iovlen) {
-			if (adv >= mh.msg_iov[0].iov_len) {
-				adv -= mh.msg_iov[0].iov_len;
-				mh.msg_iov++;
-				mh.msg_iovlen--;
-			} else {
-				mh.msg_iov[0].iov_base = (char *)mh.msg_iov[0].iov_base + adv;
-				mh.msg_iov[0].iov_len -= adv;
-				adv = 0;
-			}
-		}
+	free(c->out);
+	c->outoff = 0;
+	c->out = malloc(FG_CTL_HDRLEN + len);
+	c->outlen = c->out ? FG_CTL_HDRLEN + len : 0;
+	if (c->out) {
+		fg_ctl_put_hdr(c->out, FG_CTL_RESPONSE, status, (uint32_t)len);
+		if (len)
+			memcpy(c->out + FG_CTL_HDRLEN, text, len);
 	}
 	free(text);
 }
 
-static void send_error(int fd, int code, const char *fmt, const char *arg)
+static void send_error(struct ctl_conn *c, int code, const char *fmt, const char *arg)
 {
 	char msg[256];
 	snprintf(msg, sizeof(msg), fmt, arg ? arg : "");
 	json_t *o = json_pack("{s:s}", "error", msg);
-	send_json(fd, (uint16_t)(code < 0 ? -code : code), o);
+	send_json(c, (uint16_t)(code < 0 ? -code : code), o);
 	json_decref(o);
 }
 
@@ -315,7 +387,7 @@ static int with_nat(const fg_snapshot_t *snap, fg_nat_t **nat)
 	return ops->open(fg_grant_engine_natcfg(snap->grants), nat);
 }
 
-static void handle(int fd, fg_control_env_t *env, unsigned cmd,
+static void handle(struct ctl_conn *conn, fg_control_env_t *env, unsigned cmd,
 		   const char **args, int nargs, fg_control_t *ctl)
 {
 	const fg_snapshot_t *snap = fg_server_snapshot(env->srv);
@@ -337,20 +409,20 @@ static void handle(int fd, fg_control_env_t *env, unsigned cmd,
 				c.service = service_index(snap, args[i + 1]);
 				if (c.service < 0) {
 					json_decref(c.arr);
-					send_error(fd, ENOENT, "no service '%s'", args[i + 1]);
+					send_error(conn, ENOENT, "no service '%s'", args[i + 1]);
 					return;
 				}
 			} else if (!strcmp(args[i], "client")) {
 				if (parse_ip(args[i + 1], &c.cfam, c.caddr) < 0) {
 					json_decref(c.arr);
-					send_error(fd, EINVAL, "invalid client address '%s'", args[i + 1]);
+					send_error(conn, EINVAL, "invalid client address '%s'", args[i + 1]);
 					return;
 				}
 			}
 		}
 		if ((rc = with_nat(snap, &nat)) < 0) {
 			json_decref(c.arr);
-			send_error(fd, rc, "no data plane: %s", fg_strerror(rc));
+			send_error(conn, rc, "no data plane: %s", fg_strerror(rc));
 			return;
 		}
 		const fg_nat_ops_t *ops = fg_grant_engine_ops(snap->grants);
@@ -358,7 +430,7 @@ static void handle(int fd, fg_control_env_t *env, unsigned cmd,
 		ops->close(nat);
 		if (rc < 0) {
 			json_decref(c.arr);
-			send_error(fd, rc, "reading grants failed: %s", fg_strerror(rc));
+			send_error(conn, rc, "reading grants failed: %s", fg_strerror(rc));
 			return;
 		}
 		res = json_pack("{so}", "grants", c.arr);
@@ -370,16 +442,16 @@ static void handle(int fd, fg_control_env_t *env, unsigned cmd,
 		uint8_t a[16];
 		uint32_t ms = 0;
 		if (nargs < 1 || parse_ip(args[0], &fam, a) < 0) {
-			send_error(fd, EINVAL, "expected an IPv4 or IPv6 address, got '%s'",
+			send_error(conn, EINVAL, "expected an IPv4 or IPv6 address, got '%s'",
 				   nargs ? args[0] : "");
 			return;
 		}
 		if (cmd == FG_CTL_QUARANTINE && nargs >= 2 && fg_conf_parse_time_ms(args[1], &ms) < 0) {
-			send_error(fd, EINVAL, "invalid duration '%s'", args[1]);
+			send_error(conn, EINVAL, "invalid duration '%s'", args[1]);
 			return;
 		}
 		if ((rc = with_nat(snap, &nat)) < 0) {
-			send_error(fd, rc, "no data plane: %s", fg_strerror(rc));
+			send_error(conn, rc, "no data plane: %s", fg_strerror(rc));
 			return;
 		}
 		const fg_nat_ops_t *ops = fg_grant_engine_ops(snap->grants);
@@ -387,7 +459,7 @@ static void handle(int fd, fg_control_env_t *env, unsigned cmd,
 					      : ops->release(nat, fam, a);
 		ops->close(nat);
 		if (rc < 0) {
-			send_error(fd, rc, "%s", fg_strerror(rc));
+			send_error(conn, rc, "%s", fg_strerror(rc));
 			return;
 		}
 		if (cmd == FG_CTL_QUARANTINE) {
@@ -406,7 +478,7 @@ static void handle(int fd, fg_control_env_t *env, unsigned cmd,
 	case FG_CTL_ROTATE: {
 		long s = nargs >= 1 ? service_index(snap, args[0]) : -1;
 		if (s < 0 || !snap->grants) {
-			send_error(fd, ENOENT, "no service '%s'", nargs ? args[0] : "");
+			send_error(conn, ENOENT, "no service '%s'", nargs ? args[0] : "");
 			return;
 		}
 		rc = fg_grant_engine_rotate(snap->grants, (uint32_t)s);
@@ -418,7 +490,7 @@ static void handle(int fd, fg_control_env_t *env, unsigned cmd,
 		char err[256] = "";
 		rc = env->reload(env->ctx, err, sizeof(err));
 		if (rc < 0) {
-			send_error(fd, rc, "reload failed: %s", err);
+			send_error(conn, rc, "reload failed: %s", err);
 			return;
 		}
 		res = json_pack("{sb}", "reloaded", 1);
@@ -426,64 +498,219 @@ static void handle(int fd, fg_control_env_t *env, unsigned cmd,
 	}
 	default:
 		ctl->errors++;
-		send_error(fd, EOPNOTSUPP, "unknown command %s", "");
+		send_error(conn, EOPNOTSUPP, "unknown command %s", "");
 		return;
 	}
-	send_json(fd, 0, res);
+	send_json(conn, 0, res);
 	json_decref(res);
+}
+
+/* The request in c->in is complete: check it and queue its reply. */
+static void conn_request(fg_control_t *ctl, struct ctl_conn *c, fg_control_env_t *env,
+			 const fg_ctl_hdr_t *h)
+{
+	const uint8_t *payload = c->in + FG_CTL_HDRLEN;
+	const char *args[FG_CTL_MAX_ARGS];
+	int nargs = fg_ctl_decode_args(payload, h->length, args);
+	if (nargs < 0) {
+		ctl->errors++;
+		send_error(c, nargs, "malformed arguments: %s", fg_strerror(nargs));
+		return;
+	}
+	if (!fg_ctl_cmd_name(h->code)) {
+		ctl->errors++;
+		char num[16];
+		snprintf(num, sizeof(num), "%u", h->code);
+		send_error(c, EOPNOTSUPP, "unknown command %s", num);
+		return;
+	}
+	handle(c, env, h->code, args, nargs, ctl);
+}
+
+/* Read what is there; once the request is whole, queue the reply. Returns
+ * <0 when the connection is to be closed now. */
+static int conn_read(fg_control_t *ctl, struct ctl_conn *c, fg_control_env_t *env)
+{
+	for (;;) {
+		ssize_t k = recv(c->fd, c->in + c->got, c->need - c->got, 0);
+		if (k == 0 || (k < 0 && errno != EAGAIN && errno != EINTR)) {
+			ctl->errors++;
+			log_warn("control: truncated request (%u octets, %s)", c->got,
+				 k == 0 ? "closed by the client" : strerror(errno));
+			return -1;
+		}
+		if (k < 0) {
+			if (errno == EINTR)
+				continue;
+			return 0;          /* EAGAIN: wait for more */
+		}
+		c->got += (uint32_t)k;
+		if (c->got < c->need)
+			continue;
+		fg_ctl_hdr_t h;
+		int rc = fg_ctl_parse_hdr(c->in, FG_CTL_HDRLEN, FG_CTL_REQUEST, &h);
+		if (rc < 0) {
+			ctl->errors++;
+			log_warn("control: rejected request: %s", fg_strerror(rc));
+			if (rc == -FG_EVERSION)
+				send_error(c, rc, "unsupported protocol version (this daemon speaks %s)", "1");
+			else if (rc == -EMSGSIZE)
+				send_error(c, rc, "request too large (limit %s octets)", "4096");
+			else
+				send_error(c, rc, "malformed request header%s", "");
+			return 1;
+		}
+		if (c->need == FG_CTL_HDRLEN && h.length) {
+			c->need += h.length;   /* <= FG_CTL_REQ_MAX: checked above */
+			continue;
+		}
+		conn_request(ctl, c, env, &h);
+		return 1;
+	}
+}
+
+/* Send what the socket takes. Returns 1 when all is out, 0 when it must
+ * wait, <0 on error. */
+static int conn_write(struct ctl_conn *c)
+{
+	while (c->outoff < c->outlen) {
+		ssize_t k = send(c->fd, c->out + c->outoff, c->outlen - c->outoff,
+				 MSG_NOSIGNAL | MSG_DONTWAIT);
+		if (k < 0) {
+			if (errno == EINTR)
+				continue;
+			return errno == EAGAIN || errno == EWOULDBLOCK ? 0 : -1;
+		}
+		c->outoff += (size_t)k;
+	}
+	return 1;
+}
+
+/* Drive one connection after an event; closes it when it is done. */
+static void conn_step(fg_control_t *ctl, struct ctl_conn *c, fg_control_env_t *env)
+{
+	if (c->state == CTL_READING) {
+		int rc = conn_read(ctl, c, env);
+		if (rc < 0 || (rc > 0 && !c->out)) {
+			conn_close(ctl, c);
+			return;
+		}
+		if (rc == 0)
+			return;
+		c->state = CTL_WRITING;
+		c->deadline_ms = mono_ms() + CTL_REPLY_MS;
+		int w = conn_write(c);
+		if (w != 0) {
+			conn_close(ctl, c);
+			return;
+		}
+		struct epoll_event ev = { .events = EPOLLOUT,
+					  .data.u32 = CTL_EV_CONN + (uint32_t)(c - ctl->conns) };
+		if (epoll_ctl(ctl->ep, EPOLL_CTL_MOD, c->fd, &ev) < 0)
+			conn_close(ctl, c);
+		return;
+	}
+	if (c->state == CTL_WRITING && conn_write(c) != 0)
+		conn_close(ctl, c);
+}
+
+/* A free slot, or the slot of the oldest client still sending its request
+ * (closed and counted) when all are taken; NULL when every slot is writing
+ * a reply. Evicting rather than refusing keeps a fresh `fluxctl` served
+ * while idle connections sit on every slot. */
+static struct ctl_conn *conn_slot(fg_control_t *ctl)
+{
+	struct ctl_conn *oldest = NULL;
+	for (unsigned i = 0; i < CTL_MAX_CONNS; i++) {
+		struct ctl_conn *c = &ctl->conns[i];
+		if (c->state == CTL_FREE)
+			return c;
+		if (c->state == CTL_READING && (!oldest || c->accepted_ms < oldest->accepted_ms))
+			oldest = c;
+	}
+	ctl->refused++;
+	if (warn_now(&ctl->refused_warned_ms))
+		log_warn("control: %u connections open, %s (logged once per 10 s)", CTL_MAX_CONNS,
+			 oldest ? "closing the oldest unfinished one" : "all replying: refusing new ones");
+	if (oldest)
+		conn_close(ctl, oldest);
+	return oldest;
+}
+
+static void conn_accept(fg_control_t *ctl)
+{
+	for (unsigned burst = 0; burst < CTL_MAX_CONNS; burst++) {
+		int fd = accept4(ctl->fd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
+		if (fd < 0)
+			return;
+		struct ctl_conn *c = conn_slot(ctl);
+		if (!c) {
+			close(fd);
+			continue;
+		}
+		uint64_t now = mono_ms();
+		c->fd = fd;
+		c->state = CTL_READING;
+		c->accepted_ms = now;
+		c->deadline_ms = now + CTL_REQUEST_MS;
+		c->got = 0;
+		c->need = FG_CTL_HDRLEN;
+		struct epoll_event ev = { .events = EPOLLIN,
+					  .data.u32 = CTL_EV_CONN + (uint32_t)(c - ctl->conns) };
+		if (epoll_ctl(ctl->ep, EPOLL_CTL_ADD, fd, &ev) < 0)
+			conn_close(ctl, c);
+	}
+}
+
+/* Close clients past their deadline; arm the timer at the next one. */
+static void conn_expire(fg_control_t *ctl)
+{
+	uint64_t now = mono_ms(), next = 0;
+	for (unsigned i = 0; i < CTL_MAX_CONNS; i++) {
+		struct ctl_conn *c = &ctl->conns[i];
+		if (c->state == CTL_FREE)
+			continue;
+		if (c->deadline_ms <= now) {
+			ctl->timeouts++;
+			if (warn_now(&ctl->timeout_warned_ms))
+				log_warn("control: client timed out %s (%u octets of the request; "
+					 "logged once per 10 s)",
+					 c->state == CTL_READING ? "sending its request" : "reading its reply",
+					 c->got);
+			conn_close(ctl, c);
+			continue;
+		}
+		if (!next || c->deadline_ms < next)
+			next = c->deadline_ms;
+	}
+	struct itimerspec its = { 0 };
+	if (next) {
+		its.it_value.tv_sec = (time_t)(next / 1000u);
+		its.it_value.tv_nsec = (long)(next % 1000u) * 1000000L;
+	}
+	timerfd_settime(ctl->tfd, TFD_TIMER_ABSTIME, &its, NULL);
 }
 
 void fg_control_serve(fg_control_t *ctl, fg_control_env_t *env)
 {
-	int fd = accept4(ctl->fd, NULL, NULL, SOCK_CLOEXEC);
-	if (fd < 0)
-		return;
-	struct timeval tv = { CTL_TIMEOUT_MS / 1000, (CTL_TIMEOUT_MS % 1000) * 1000 };
-	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
-	setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
-
-	uint8_t hdrbuf[FG_CTL_HDRLEN];
-	uint8_t payload[FG_CTL_REQ_MAX + 1];
-	fg_ctl_hdr_t h;
-	int rc = read_full(fd, hdrbuf, sizeof(hdrbuf));
-	if (rc < 0) {
-		ctl->errors++;
-		log_warn("control: truncated request header: %s", fg_strerror(rc));
-		goto out;
+	struct epoll_event evs[CTL_MAX_CONNS + 2];
+	int n = epoll_wait(ctl->ep, evs, (int)(sizeof(evs) / sizeof(evs[0])), 0);
+	for (int i = 0; i < n; i++) {
+		uint32_t id = evs[i].data.u32;
+		if (id == CTL_EV_LISTEN) {
+			conn_accept(ctl);
+		} else if (id == CTL_EV_TIMER) {
+			uint64_t ticks;
+			if (read(ctl->tfd, &ticks, sizeof(ticks)) < 0 && errno != EAGAIN)
+				log_debug("control: timer: %s", strerror(errno));
+		} else if (id - CTL_EV_CONN < CTL_MAX_CONNS) {
+			struct ctl_conn *c = &ctl->conns[id - CTL_EV_CONN];
+			/* an event queued before its connection was closed in
+			 * this round, or a reused slot: harmless, the step
+			 * reads EAGAIN */
+			if (c->state != CTL_FREE)
+				conn_step(ctl, c, env);
+		}
 	}
-	rc = fg_ctl_parse_hdr(hdrbuf, sizeof(hdrbuf), FG_CTL_REQUEST, &h);
-	if (rc < 0) {
-		ctl->errors++;
-		log_warn("control: rejected request: %s", fg_strerror(rc));
-		if (rc == -FG_EVERSION)
-			send_error(fd, rc, "unsupported protocol version (this daemon speaks %s)", "1");
-		else if (rc == -EMSGSIZE)
-			send_error(fd, rc, "request too large (limit %s octets)", "4096");
-		else
-			send_error(fd, rc, "malformed request header%s", "");
-		goto out;
-	}
-	rc = read_full(fd, payload, h.length);
-	if (rc < 0) {
-		ctl->errors++;
-		log_warn("control: truncated request payload: %s", fg_strerror(rc));
-		goto out;
-	}
-	const char *args[FG_CTL_MAX_ARGS];
-	int nargs = fg_ctl_decode_args(payload, h.length, args);
-	if (nargs < 0) {
-		ctl->errors++;
-		send_error(fd, nargs, "malformed arguments: %s", fg_strerror(nargs));
-		goto out;
-	}
-	if (!fg_ctl_cmd_name(h.code)) {
-		ctl->errors++;
-		char num[16];
-		snprintf(num, sizeof(num), "%u", h.code);
-		send_error(fd, EOPNOTSUPP, "unknown command %s", num);
-		goto out;
-	}
-	handle(fd, env, h.code, args, nargs, ctl);
-out:
-	close(fd);
+	conn_expire(ctl);
 }

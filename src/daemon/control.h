@@ -2,8 +2,11 @@
 /*
  * The daemon side of the control socket (protocol in ctl/proto.h and
  * doc/control-protocol.md). Runs in the main thread, one request per
- * connection, with short socket timeouts so a stuck client cannot hold the
- * main loop. Access control is the socket file's owner and mode (0660).
+ * connection, without ever blocking it: every client is a non-blocking
+ * state machine in an epoll set of its own, with a deadline from accept to
+ * a complete request (5 s) and one to take the reply (5 s), and at most 64
+ * are open (past that the oldest one still sending its request is closed).
+ * Access control is the socket file's owner and mode (0660).
  *
  * Ownership: fg_control_open() returns a handle owned by the caller;
  * fg_control_close() unlinks the socket file.
@@ -27,12 +30,18 @@ typedef struct fg_control_env {
 } fg_control_env_t;
 
 int fg_control_open(const char *path, fg_control_t **out);
+/* An fd to poll for input (an epoll set: listener, clients, deadlines). */
 int fg_control_fd(const fg_control_t *ctl);
-/* Accept and serve one pending connection (call when the fd is readable). */
+/* Make progress on every ready client, without blocking (call when the fd
+ * is readable). */
 void fg_control_serve(fg_control_t *ctl, fg_control_env_t *env);
 void fg_control_close(fg_control_t *ctl);
 
 /* Counters of rejected control requests (bad framing, unknown command). */
 uint64_t fg_control_errors(const fg_control_t *ctl);
+/* Connections closed unserved because CTL_MAX_CONNS were open. */
+uint64_t fg_control_refused(const fg_control_t *ctl);
+/* Connections closed at their request or reply deadline. */
+uint64_t fg_control_timeouts(const fg_control_t *ctl);
 
 #endif

@@ -326,6 +326,14 @@ static void collect(void *vctx, fg_metrics_t *m)
 		m->tcp_accepted += s->tcp_accepted;
 		m->tcp_rejected += s->tcp_rejected;
 		m->tcp_idle_closed += s->tcp_idle_closed;
+		m->tcp_source_rejected += s->tcp_source_rejected;
+		m->tcp_evicted += s->tcp_evicted;
+		m->tcp_query_timeouts += s->tcp_query_timeouts;
+		m->rrl_dropped += s->rrl_dropped;
+		m->rrl_slipped += s->rrl_slipped;
+		m->cookie_valid += s->cookie_valid;
+		m->cookie_bad += s->cookie_bad;
+		m->cookie_malformed += s->cookie_malformed;
 		fg_hist_snapshot_add(&m->grant_latency, &s->grant_latency);
 	}
 	if (snap->grants) {
@@ -352,6 +360,8 @@ static void collect(void *vctx, fg_metrics_t *m)
 	m->events_dropped = fg_evlog_dropped(d->evlog);
 	m->event_write_errors = fg_evlog_write_errors(d->evlog);
 	m->control_errors = fg_control_errors(d->ctl);
+	m->control_refused = fg_control_refused(d->ctl);
+	m->control_timeouts = fg_control_timeouts(d->ctl);
 	m->reloads_ok = d->reload->ok;
 	m->reloads_failed = d->reload->failed;
 }

@@ -212,11 +212,28 @@ static void render_dns(mbuf_t *b, const fg_metrics_t *m)
 	one_u64(b, "dns_send_errors_total", "counter",
 		"DNS answers the kernel refused to send.", m->send_errors);
 	family_hdr(b, "dns_tcp_connections_total", "counter",
-		   "DNS-over-TCP connections, accepted or rejected at the client limit.");
+		   "DNS-over-TCP connections, accepted or rejected at the client or per-source limit.");
 	sample_l1(b, "dns_tcp_connections_total", "result", "accepted", m->tcp_accepted);
 	sample_l1(b, "dns_tcp_connections_total", "result", "rejected", m->tcp_rejected);
+	sample_l1(b, "dns_tcp_connections_total", "result", "source_limit",
+		  m->tcp_source_rejected);
 	one_u64(b, "dns_tcp_idle_closed_total", "counter",
 		"DNS-over-TCP connections closed for idling.", m->tcp_idle_closed);
+	one_u64(b, "dns_tcp_evicted_total", "counter",
+		"Idle DNS-over-TCP connections closed to make room for a new client.",
+		m->tcp_evicted);
+	one_u64(b, "dns_tcp_query_timeouts_total", "counter",
+		"DNS-over-TCP connections closed because a query was not complete in time.",
+		m->tcp_query_timeouts);
+	family_hdr(b, "dns_rrl_limited_total", "counter",
+		   "UDP answers over the rate limit: dropped, or slipped (sent TC=1 without records).");
+	sample_l1(b, "dns_rrl_limited_total", "action", "dropped", m->rrl_dropped);
+	sample_l1(b, "dns_rrl_limited_total", "action", "slipped", m->rrl_slipped);
+	family_hdr(b, "dns_cookies_total", "counter",
+		   "UDP queries with a COOKIE option: valid server cookie, bad or stale server cookie, malformed option (FORMERR).");
+	sample_l1(b, "dns_cookies_total", "result", "valid", m->cookie_valid);
+	sample_l1(b, "dns_cookies_total", "result", "bad", m->cookie_bad);
+	sample_l1(b, "dns_cookies_total", "result", "malformed", m->cookie_malformed);
 }
 
 static void render_grants(mbuf_t *b, const fg_metrics_t *m)
@@ -336,6 +353,12 @@ static void render_daemon(mbuf_t *b, const fg_metrics_t *m)
 	one_u64(b, "control_errors_total", "counter",
 		"Control socket requests rejected (bad framing, unknown command).",
 		m->control_errors);
+	one_u64(b, "control_connections_refused_total", "counter",
+		"Control connections closed unserved because the connection limit was reached.",
+		m->control_refused);
+	one_u64(b, "control_timeouts_total", "counter",
+		"Control connections closed at their request or reply deadline.",
+		m->control_timeouts);
 	one_u64(b, "privsep_refused_total", "counter",
 		"Requests of the DNS process the privileged process refused "
 		"(outside the configuration, malformed).", m->privsep_refused);

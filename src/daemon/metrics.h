@@ -111,6 +111,9 @@ typedef struct fg_metrics {
 	uint64_t truncated;                /* UDP answers with TC */
 	uint64_t send_errors;
 	uint64_t tcp_accepted, tcp_rejected, tcp_idle_closed;
+	uint64_t tcp_source_rejected, tcp_evicted, tcp_query_timeouts;
+	uint64_t rrl_dropped, rrl_slipped;  /* answers held back by rate limiting */
+	uint64_t cookie_valid, cookie_bad, cookie_malformed;  /* COOKIE options seen */
 
 	/* grants */
 	fg_metrics_service_t services[FG_METRICS_MAX_SERVICES];
@@ -141,6 +144,7 @@ typedef struct fg_metrics {
 	/* the daemon */
 	uint64_t events_written, events_dropped, event_write_errors;
 	uint64_t control_errors;
+	uint64_t control_refused, control_timeouts;
 	uint64_t privsep_refused;          /* requests the privileged process refused */
 	uint64_t reloads_ok, reloads_failed;
 } fg_metrics_t;

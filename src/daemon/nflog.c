@@ -258,16 +258,7 @@ int fg_nflog_open(uint16_t group, fg_nflog_fn cb, void *ctx, fg_nflog_t **out)
 	*out = nl;
 	return 0;
 fail:
-	/* After the privilege drop the unbind message is refused (it needs
-	 * CAP_NET_ADMIN) and libnetfilter_log then keeps the group handle;
-	 * closing the socket unbinds in the kernel anyway, so free it here. */
-	int unbound = nl->gh ? nflog_unbind_group(nl->gh) : 0;
-	if (nl->h)
-		nflog_close(nl->h);
-	if (unbound < 0)
-		free(nl->gh);
-	free(nl->buf);
-	free(nl);
+	fg_nflog_close(nl);
 	return rc;
 }
 

@@ -12,19 +12,22 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/random.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "common/err.h"
 #include "common/log.h"
+#include "daemon/srclimit.h"
+#include "daemon/floods.h"
 #include "grant/engine.h"
 
 #define UDP_BATCH      64          /* datagrams per recvmmsg/sendmmsg */
 #define UDP_RBUF       4096        /* larger queries are malformed for us */
 #define UDP_SBUF       FG_DNS_UDP_MAX
 #define TCP_MSG_MAX    65535
-#define EPOLL_TICK_MS  500         /* idle timer and quiescence tick */
+#define EPOLL_TICK_MS  250         /* TCP timers and quiescence tick */
 
 /* epoll user data: socket kind in the top bits, index below */
 enum { EV_UDP = 1, EV_TCP_LISTEN = 2, EV_TCP_CONN = 3 };
@@ -34,6 +37,7 @@ typedef struct tcp_conn {
 	int fd;                    /* -1 = free slot */
 	struct sockaddr_storage peer;
 	uint64_t last_ms;
+	uint64_t query_ms;         /* first byte of the query in progress, 0: none */
 	uint32_t rlen;
 	uint32_t wlen, woff;       /* pending output */
 	uint8_t rbuf[2 + TCP_MSG_MAX];
@@ -53,6 +57,7 @@ typedef struct fg_worker {
 	fg_grant_worker_t *gw;
 	const fg_grant_engine_t *gw_engine;
 	fg_worker_stats_t stats;
+	fg_siphash_t *sip;         /* DNS cookies of this worker's queries */
 
 	/* UDP batch state: kept here, not on the stack (it is ~350 KiB) */
 	struct mmsghdr rmsg[UDP_BATCH], smsg[UDP_BATCH];
@@ -71,10 +76,14 @@ struct fg_server {
 	size_t nlisten;
 	unsigned nworkers;
 	unsigned tcp_max;
-	uint32_t tcp_idle_ms;
+	/* TCP limits a reload may change (read by the workers) */
+	_Atomic uint32_t tcp_idle_ms, tcp_query_ms, tcp_per_source;
 	_Atomic int tcp_clients;
+	pthread_mutex_t src_mu;    /* guards src: connections are spread over workers */
+	fg_srclimit_t *src;
 	_Atomic bool stop;
 	fg_evlog_t *evlog;
+	fg_floods_t *floods;       /* cookies and rate limiting (UDP) */
 	fg_worker_t **workers;
 	unsigned nstarted;         /* threads running (joined at stop) */
 };
@@ -259,6 +268,63 @@ static void count_result(fg_worker_t *w, const fg_dns_result_t *r)
 
 /* ---- UDP ------------------------------------------------------------- */
 
+/* Judge the query's COOKIE and set the server cookie of its response.
+ * True when the source is known not to be forged (our valid cookie). */
+static bool udp_cookie(fg_worker_t *w, fg_dns_query_t *q,
+		       const struct sockaddr_storage *peer, int prc, uint32_t now_s)
+{
+	if (prc == -FG_ECOOKIE)
+		w->stats.cookie_malformed++;
+	enum fg_cookie_verdict v = fg_floods_cookie(w->srv->floods, w->sip, q, peer, now_s);
+	if (v == FG_COOKIE_VALID)
+		w->stats.cookie_valid++;
+	else if (v == FG_COOKIE_BAD)
+		w->stats.cookie_bad++;
+	return v == FG_COOKIE_VALID;
+}
+
+/* Answers the rate limit applies to: service answers (they buy grants),
+ * with rrl.apply-to all every UDP answer. */
+static bool rrl_applies(const fg_conf_t *conf, const fg_dns_result_t *r)
+{
+	if (conf->rrl.rate == 0)
+		return false;
+	return r->kind == FG_ANSWER_SERVICE ||
+	       (conf->rrl.apply_to == FG_RRL_APPLY_ALL && r->kind == FG_ANSWER_READY);
+}
+
+/* Rate-limit the marked answers of a batch before the grant step: a
+ * dropped one sends nothing, a slipped one becomes TC=1 without records;
+ * neither reaches the grant engine. */
+static void udp_rrl(fg_worker_t *w, int n, const bool *limit, fg_dns_result_t *res)
+{
+	enum fg_rrl_action act[UDP_BATCH];
+	uint64_t now = now_ms();
+
+	fg_floods_lock(w->srv->floods);
+	for (int i = 0; i < n; i++)
+		act[i] = limit[i] ? fg_floods_rrl(w->srv->floods, &w->peers[i], now) : FG_RRL_PASS;
+	fg_floods_unlock(w->srv->floods);
+	for (int i = 0; i < n; i++) {
+		if (act[i] == FG_RRL_PASS)
+			continue;
+		memset(&res[i], 0, sizeof(res[i]));
+		res[i].kind = FG_ANSWER_DROP;
+		/* a slip needs a question to echo (rrl.apply-to all also
+		 * limits FORMERR answers that have none): else it is a drop */
+		int len = act[i] == FG_RRL_SLIP
+				  ? fg_dns_build_truncated(&w->q[i], w->sbuf[i], UDP_SBUF) : -1;
+		if (len <= 0) {
+			w->stats.rrl_dropped++;
+			continue;
+		}
+		w->stats.rrl_slipped++;
+		res[i].kind = FG_ANSWER_READY;
+		res[i].len = (size_t)len;
+		res[i].rcode = FG_RCODE_NOERROR;
+	}
+}
+
 static void udp_batch(fg_worker_t *w, int fd)
 {
 	const fg_snapshot_t *snap = fg_server_snapshot(w->srv);
@@ -278,15 +344,28 @@ static void udp_batch(fg_worker_t *w, int fd)
 	w->stats.queries_udp += (uint64_t)n;
 
 	fg_dns_result_t res[UDP_BATCH];
-	size_t npend = 0;
+	bool limit[UDP_BATCH];
+	size_t npend = 0, nlimit = 0;
+	uint32_t now_s = (uint32_t)time(NULL);
 	for (int i = 0; i < n; i++) {
 		const uint8_t *pkt = w->rbuf[i];
 		size_t len = w->rmsg[i].msg_len;
 		if (w->rmsg[i].msg_hdr.msg_flags & MSG_TRUNC)
 			len = 0;   /* bigger than any query we accept: drop */
-		fg_dns_answer(snap->db, pkt, len, false, w->sbuf[i], UDP_SBUF, &w->q[i], &res[i]);
+		enum fg_dns_parse_action act;
+		int rcode;
+		int prc = fg_dns_parse_query(pkt, len, &w->q[i], &act, &rcode);
+		bool known = udp_cookie(w, &w->q[i], &w->peers[i], prc, now_s);
+		fg_dns_answer_parsed(snap->db, &w->q[i], prc, act, rcode, false, w->sbuf[i],
+				     UDP_SBUF, &res[i]);
 		if (w->q[i].has_question)
 			w->stats.qtype[fg_metrics_qtype_index(w->q[i].qtype)]++;
+		limit[i] = !known && rrl_applies(snap->conf, &res[i]);
+		nlimit += limit[i];
+	}
+	if (nlimit)
+		udp_rrl(w, n, limit, res);
+	for (int i = 0; i < n; i++) {
 		if (res[i].kind == FG_ANSWER_SERVICE) {
 			fg_grant_req_t *g = &w->greq[npend];
 			memset(g, 0, sizeof(*g));
@@ -356,6 +435,59 @@ static void tcp_close(fg_worker_t *w, unsigned slot)
 	free(c->wbuf);
 	c->wbuf = NULL;
 	atomic_fetch_sub(&w->srv->tcp_clients, 1);
+	pthread_mutex_lock(&w->srv->src_mu);
+	fg_srclimit_release(w->srv->src, (const struct sockaddr *)&c->peer);
+	pthread_mutex_unlock(&w->srv->src_mu);
+}
+
+/* The table is full: close this worker's connection that has idled the
+ * longest between queries (as Knot and NSD do) rather than refuse a new
+ * client. A connection with a query in progress is left alone: its own
+ * deadline bounds it. Returns false when there is none to close. */
+static bool tcp_evict_idle(fg_worker_t *w)
+{
+	unsigned victim = w->nconns_cap;
+	uint64_t oldest = UINT64_MAX;
+	for (unsigned s = 0; s < w->nconns_cap; s++) {
+		const tcp_conn_t *c = w->conns[s];
+		if (c && c->fd >= 0 && !c->query_ms && c->last_ms < oldest) {
+			oldest = c->last_ms;
+			victim = s;
+		}
+	}
+	if (victim == w->nconns_cap)
+		return false;
+	w->stats.tcp_evicted++;
+	tcp_close(w, victim);
+	return true;
+}
+
+/* Take a place for a new client from `peer`: its source's share, then one
+ * of the global slots (evicting an idle connection when they are taken). */
+static bool tcp_admit(fg_worker_t *w, const struct sockaddr_storage *peer)
+{
+	fg_server_t *srv = w->srv;
+	pthread_mutex_lock(&srv->src_mu);
+	int rc = fg_srclimit_acquire(srv->src, (const struct sockaddr *)peer,
+				     atomic_load_explicit(&srv->tcp_per_source, memory_order_relaxed));
+	pthread_mutex_unlock(&srv->src_mu);
+	if (rc < 0) {
+		w->stats.tcp_source_rejected++;
+		return false;
+	}
+	for (int attempt = 0; attempt < 2; attempt++) {
+		if (atomic_fetch_add(&srv->tcp_clients, 1) < (int)srv->tcp_max)
+			return true;
+		atomic_fetch_sub(&srv->tcp_clients, 1);
+		/* another worker may take the freed place first: then refuse */
+		if (attempt == 0 && !tcp_evict_idle(w))
+			break;
+	}
+	w->stats.tcp_rejected++;
+	pthread_mutex_lock(&srv->src_mu);
+	fg_srclimit_release(srv->src, (const struct sockaddr *)peer);
+	pthread_mutex_unlock(&srv->src_mu);
+	return false;
 }
 
 static void tcp_accept(fg_worker_t *w, int lfd)
@@ -366,35 +498,36 @@ static void tcp_accept(fg_worker_t *w, int lfd)
 		int fd = accept4(lfd, (struct sockaddr *)&peer, &plen, SOCK_NONBLOCK | SOCK_CLOEXEC);
 		if (fd < 0)
 			return;
-		if (atomic_fetch_add(&w->srv->tcp_clients, 1) >= (int)w->srv->tcp_max) {
-			atomic_fetch_sub(&w->srv->tcp_clients, 1);
-			w->stats.tcp_rejected++;
+		/* a free slot exists whenever tcp_admit() grants a place: each
+		 * worker has tcp_max slots, the global count is at most that */
+		if (!tcp_admit(w, &peer)) {
 			close(fd);
 			continue;
 		}
 		unsigned slot = 0;
 		while (slot < w->nconns_cap && w->conns[slot] && w->conns[slot]->fd >= 0)
 			slot++;
-		if (slot == w->nconns_cap) {
+		if (slot < w->nconns_cap && !w->conns[slot]) {
+			w->conns[slot] = malloc(sizeof(tcp_conn_t));
+			if (w->conns[slot])
+				w->conns[slot]->wbuf = NULL;
+		}
+		tcp_conn_t *c = slot < w->nconns_cap ? w->conns[slot] : NULL;
+		if (!c) {
+			/* give the place back as tcp_close() would */
 			atomic_fetch_sub(&w->srv->tcp_clients, 1);
+			pthread_mutex_lock(&w->srv->src_mu);
+			fg_srclimit_release(w->srv->src, (const struct sockaddr *)&peer);
+			pthread_mutex_unlock(&w->srv->src_mu);
 			w->stats.tcp_rejected++;
 			close(fd);
 			continue;
 		}
-		if (!w->conns[slot]) {
-			w->conns[slot] = malloc(sizeof(tcp_conn_t));
-			if (!w->conns[slot]) {
-				atomic_fetch_sub(&w->srv->tcp_clients, 1);
-				close(fd);
-				continue;
-			}
-			w->conns[slot]->wbuf = NULL;
-		}
-		tcp_conn_t *c = w->conns[slot];
 		c->fd = fd;
 		c->peer = peer;
 		c->rlen = c->wlen = c->woff = 0;
 		c->last_ms = now_ms();
+		c->query_ms = 0;
 		struct epoll_event ev = { .events = EPOLLIN, .data.u64 = EV_PACK(EV_TCP_CONN, slot) };
 		if (epoll_ctl(w->epfd, EPOLL_CTL_ADD, fd, &ev) < 0) {
 			tcp_close(w, slot);
@@ -424,6 +557,7 @@ static int tcp_flush(fg_worker_t *w, unsigned slot)
 		ev.events = EPOLLOUT;            /* stop reading until flushed */
 	} else {
 		c->woff = c->wlen = 0;
+		c->query_ms = 0;                 /* answered: the next query has its own clock */
 		ev.events = EPOLLIN;
 	}
 	epoll_ctl(w->epfd, EPOLL_CTL_MOD, c->fd, &ev);
@@ -490,6 +624,8 @@ static void tcp_event(fg_worker_t *w, unsigned slot, uint32_t events)
 	if (events & EPOLLOUT) {
 		if (tcp_flush(w, slot) < 0 || tcp_process(w, slot, snap) < 0)
 			tcp_close(w, slot);
+		else if (c->rlen && !c->query_ms)
+			c->query_ms = c->last_ms;
 		return;
 	}
 	if (c->wlen)
@@ -499,18 +635,35 @@ static void tcp_event(fg_worker_t *w, unsigned slot, uint32_t events)
 		tcp_close(w, slot);
 		return;
 	}
-	if (k > 0)
+	if (k > 0) {
 		c->rlen += (uint32_t)k;
+		/* the deadline runs from a query's first byte, whatever
+		 * trickles in after it */
+		if (!c->query_ms)
+			c->query_ms = c->last_ms;
+	}
 	if (tcp_process(w, slot, snap) < 0)
 		tcp_close(w, slot);
+	else if (c->rlen && !c->query_ms)
+		c->query_ms = c->last_ms;   /* a pipelined query already begun */
 }
 
-static void tcp_sweep_idle(fg_worker_t *w)
+/* Close connections idle past tcp-idle-timeout between queries, and those
+ * whose query is not answered within tcp-query-timeout of its first byte
+ * (bytes trickling in do not extend it). */
+static void tcp_sweep(fg_worker_t *w)
 {
 	uint64_t now = now_ms();
+	uint32_t idle = atomic_load_explicit(&w->srv->tcp_idle_ms, memory_order_relaxed);
+	uint32_t query = atomic_load_explicit(&w->srv->tcp_query_ms, memory_order_relaxed);
 	for (unsigned s = 0; s < w->nconns_cap; s++) {
 		tcp_conn_t *c = w->conns[s];
-		if (c && c->fd >= 0 && now - c->last_ms > w->srv->tcp_idle_ms) {
+		if (!c || c->fd < 0)
+			continue;
+		if (c->query_ms && now - c->query_ms >= query) {
+			w->stats.tcp_query_timeouts++;
+			tcp_close(w, s);
+		} else if (now - c->last_ms > idle) {
 			w->stats.tcp_idle_closed++;
 			tcp_close(w, s);
 		}
@@ -543,8 +696,8 @@ static void *worker_main(void *arg)
 		}
 		atomic_fetch_add_explicit(&w->quiescent, 1, memory_order_release);
 		uint64_t now = now_ms();
-		if (now - last_sweep >= 1000) {
-			tcp_sweep_idle(w);
+		if (now - last_sweep >= EPOLL_TICK_MS) {
+			tcp_sweep(w);
 			last_sweep = now;
 		}
 	}
@@ -572,6 +725,7 @@ static void worker_free(fg_worker_t *w)
 	free(w->tcp_fds);
 	if (w->gw)
 		fg_grant_worker_free(w->gw);
+	fg_siphash_free(w->sip);
 	if (w->epfd >= 0)
 		close(w->epfd);
 	free(w);
@@ -591,7 +745,8 @@ static int worker_new(fg_server_t *srv, unsigned idx, fg_worker_t **out)
 	 * enforces the real limit */
 	w->nconns_cap = srv->tcp_max;
 	w->conns = calloc(w->nconns_cap, sizeof(*w->conns));
-	if (w->epfd < 0 || !w->udp_fds || !w->tcp_fds || !w->conns) {
+	int src = fg_siphash_new(&w->sip);
+	if (w->epfd < 0 || !w->udp_fds || !w->tcp_fds || !w->conns || src < 0) {
 		free(w->udp_fds);
 		free(w->tcp_fds);
 		w->udp_fds = w->tcp_fds = NULL;
@@ -626,6 +781,17 @@ static int worker_new(fg_server_t *srv, unsigned idx, fg_worker_t **out)
 	return 0;
 }
 
+/* The TCP limits that a reload applies at once (the client table is sized
+ * at start: tcp-max-clients needs a restart). */
+static void tcp_limits_set(fg_server_t *srv, const fg_conf_t *conf)
+{
+	uint32_t idle = conf->server.tcp_idle_timeout_ms, query = conf->server.tcp_query_timeout_ms;
+	unsigned per = conf->server.tcp_max_per_source;
+	atomic_store(&srv->tcp_idle_ms, idle ? idle : 10000);
+	atomic_store(&srv->tcp_query_ms, query ? query : 5000);
+	atomic_store(&srv->tcp_per_source, per ? per : 16);
+}
+
 int fg_server_bind(fg_snapshot_t *snap, fg_server_t **out)
 {
 	const fg_conf_t *conf = snap->conf;
@@ -647,8 +813,24 @@ int fg_server_bind(fg_snapshot_t *snap, fg_server_t **out)
 		srv->nworkers = ncpu > 0 ? (unsigned)ncpu : 1;
 	}
 	srv->tcp_max = conf->server.tcp_max_clients ? conf->server.tcp_max_clients : 1024;
-	srv->tcp_idle_ms = conf->server.tcp_idle_timeout_ms ? conf->server.tcp_idle_timeout_ms : 10000;
+	tcp_limits_set(srv, conf);
+	pthread_mutex_init(&srv->src_mu, NULL);
+	uint64_t seed = 0;
+	if (getrandom(&seed, sizeof(seed), 0) != (ssize_t)sizeof(seed))
+		seed = now_ms() ^ (uint64_t)getpid() << 32;   /* still distinct per run */
+	/* room for one source per client, plus one new one per worker
+	 * between taking its source's share and evicting for a place */
+	rc = fg_srclimit_new(srv->tcp_max + srv->nworkers, seed, &srv->src);
+	if (rc < 0) {
+		srv->workers = NULL;
+		goto fail;
+	}
 	atomic_store(&srv->snap, snap);
+	rc = fg_floods_new(conf, &srv->floods);
+	if (rc < 0) {
+		log_err("rrl/cookies: %s", fg_strerror(rc));
+		goto fail;
+	}
 	srv->workers = calloc(srv->nworkers, sizeof(*srv->workers));
 	if (!srv->workers) {
 		rc = -ENOMEM;
@@ -666,6 +848,9 @@ fail:
 		for (unsigned i = 0; i < srv->nworkers; i++)
 			worker_free(srv->workers[i]);
 	free(srv->workers);
+	fg_srclimit_free(srv->src);
+	pthread_mutex_destroy(&srv->src_mu);
+	fg_floods_free(srv->floods);
 	free(srv->listen);
 	free(srv);
 	return rc;
@@ -717,6 +902,13 @@ void fg_server_swap(fg_server_t *srv, fg_snapshot_t *snap)
 		       memcmp(&nc->server.listen[i].ss, &srv->listen[i].ss, srv->listen[i].len) == 0;
 	if (!same)
 		log_warn("reload: changes to server.listen take effect after a restart");
+	if (nc->server.workers && nc->server.workers != srv->nworkers)
+		log_warn("reload: server.workers stays %u until a restart", srv->nworkers);
+	unsigned want_max = nc->server.tcp_max_clients ? nc->server.tcp_max_clients : 1024;
+	if (want_max != srv->tcp_max)
+		log_warn("reload: server.tcp-max-clients stays %u until a restart", srv->tcp_max);
+	tcp_limits_set(srv, nc);
+	fg_floods_reload(srv->floods, nc);
 	fg_snapshot_t *old = atomic_exchange_explicit(&srv->snap, snap, memory_order_acq_rel);
 	wait_quiescent(srv);
 	fg_snapshot_free(old);
@@ -737,7 +929,10 @@ void fg_server_stop(fg_server_t *srv)
 	for (unsigned i = 0; i < srv->nworkers; i++)
 		worker_free(srv->workers[i]);
 	free(srv->workers);
+	fg_srclimit_free(srv->src);
+	pthread_mutex_destroy(&srv->src_mu);
 	fg_snapshot_free(atomic_load(&srv->snap));
+	fg_floods_free(srv->floods);
 	free(srv->listen);
 	free(srv);
 }

@@ -7,7 +7,9 @@
  * them), reads UDP queries in batches with recvmmsg, answers the batch and
  * writes it with sendmmsg. Between "parsed" and "sent" a batch passes the
  * grant step (grant before answer): every answer that carries a pool address
- * is held until the NAT backend acknowledged its grant.
+ * is held until the NAT backend acknowledged its grant. Before it, UDP
+ * answers pass DNS cookies and response rate limiting (daemon/floods.h): a
+ * limited answer is dropped or truncated and never reaches the grant step.
  *
  * Configuration and zone data live in an immutable snapshot. A reload builds
  * a new snapshot and swaps the pointer; the old one is freed once every
@@ -47,8 +49,14 @@ typedef struct fg_worker_stats {
 	_Atomic uint64_t service_answers;  /* answers carrying a granted address */
 	_Atomic uint64_t grant_failures;   /* SERVFAIL because a grant failed */
 	_Atomic uint64_t tcp_accepted, tcp_rejected, tcp_idle_closed;
+	_Atomic uint64_t tcp_source_rejected; /* over tcp-max-per-source */
+	_Atomic uint64_t tcp_evicted;         /* idle, closed for a new client */
+	_Atomic uint64_t tcp_query_timeouts;  /* query not done by tcp-query-timeout */
 	_Atomic uint64_t send_errors;
 	_Atomic uint64_t qtype[FG_MQ_COUNT];  /* queries by type */
+	/* floods (daemon/floods.h): limited answers, COOKIE options */
+	_Atomic uint64_t rrl_dropped, rrl_slipped;
+	_Atomic uint64_t cookie_valid, cookie_bad, cookie_malformed;
 	fg_hist_t grant_latency;           /* fg_grant_resolve() wall time */
 } fg_worker_stats_t;
 
@@ -61,8 +69,9 @@ int fg_server_bind(fg_snapshot_t *snap, fg_server_t **out);
 /* Start the worker threads of a bound server. */
 int fg_server_run(fg_server_t *srv);
 
-/* Install a new snapshot (reload). Listen addresses and worker count of the
- * new config are ignored (they need a restart); a warning says so. */
+/* Install a new snapshot (reload). Listen addresses, worker count and
+ * tcp-max-clients of the new config are ignored (they need a restart); a
+ * warning says so. The other server.tcp-* limits apply at once. */
 void fg_server_swap(fg_server_t *srv, fg_snapshot_t *snap);
 
 /* Current snapshot (valid until the next swap by the caller's thread). */

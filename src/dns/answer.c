@@ -336,13 +336,21 @@ void fg_dns_answer(const fg_zonedb_t *db, const uint8_t *pkt, size_t len,
 	enum fg_dns_parse_action action;
 	int rcode;
 
-	memset(res, 0, sizeof(*res));
-	res->kind = FG_ANSWER_DROP;
 	if (!q)
 		q = &local;
+	int prc = fg_dns_parse_query(pkt, len, q, &action, &rcode);
+	fg_dns_answer_parsed(db, q, prc, action, rcode, tcp, out, outcap, res);
+}
+
+void fg_dns_answer_parsed(const fg_zonedb_t *db, const fg_dns_query_t *q,
+			  int prc, enum fg_dns_parse_action action, int rcode,
+			  bool tcp, uint8_t *out, size_t outcap, fg_dns_result_t *res)
+{
+	memset(res, 0, sizeof(*res));
+	res->kind = FG_ANSWER_DROP;
 	if (!out)
 		return;
-	if (fg_dns_parse_query(pkt, len, q, &action, &rcode) < 0) {
+	if (prc < 0) {
 		if (action == FG_DNS_REPLY_ERROR)
 			reply_error(q, rcode, 0, out, outcap, res);
 		return;

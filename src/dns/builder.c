@@ -194,6 +194,8 @@ size_t fg_dns_opt_size(const fg_dns_query_t *q)
 	size_t n = 11;
 	if (q->has_ecs)
 		n += 4 + 4 + ecs_addr_len(&q->ecs);
+	if (q->has_cookie && q->resp_cookie_set)
+		n += 4 + FG_COOKIE_CLIENT_LEN + FG_COOKIE_SERVER_LEN;
 	return n;
 }
 
@@ -209,19 +211,26 @@ int fg_dnsb_opt(fg_dnsb_t *b, const fg_dns_query_t *q, int rcode, uint8_t scope)
 	/* TTL: extended rcode (upper 8 of 12 bits), version 0, DO echoed */
 	uint32_t ttl = ((uint32_t)((rcode >> 4) & 0xFF) << 24) | (q->do_bit ? 0x8000u : 0);
 	fg_wire_write_u32(&b->w, ttl);
+	size_t rdpos = b->w.pos;
+	fg_wire_write_u16(&b->w, 0);                 /* RDLENGTH, patched below */
 	if (q->has_ecs) {
 		unsigned alen = ecs_addr_len(&q->ecs);
 		uint8_t maxp = q->ecs.family == 1 ? 32 : 128;
-		fg_wire_write_u16(&b->w, (uint16_t)(4 + 4 + alen));
 		fg_wire_write_u16(&b->w, FG_EDNS_OPT_ECS);
 		fg_wire_write_u16(&b->w, (uint16_t)(4 + alen));
 		fg_wire_write_u16(&b->w, q->ecs.family);
 		fg_wire_write_u8(&b->w, q->ecs.source_prefix);
 		fg_wire_write_u8(&b->w, scope > maxp ? maxp : scope);
 		fg_wire_write(&b->w, q->ecs.addr, alen);
-	} else {
-		fg_wire_write_u16(&b->w, 0);
 	}
+	if (q->has_cookie && q->resp_cookie_set) {
+		/* RFC 7873 5.2: the client cookie echoed, a fresh server cookie */
+		fg_wire_write_u16(&b->w, FG_EDNS_OPT_COOKIE);
+		fg_wire_write_u16(&b->w, FG_COOKIE_CLIENT_LEN + FG_COOKIE_SERVER_LEN);
+		fg_wire_write(&b->w, q->cookie.client, FG_COOKIE_CLIENT_LEN);
+		fg_wire_write(&b->w, q->resp_cookie, FG_COOKIE_SERVER_LEN);
+	}
+	fg_wire_put_u16_at(&b->w, rdpos, (uint16_t)(b->w.pos - rdpos - 2));
 	if (b->w.err) {
 		fg_dnsb_rollback(b, &m);
 		return -FG_ESPACE;

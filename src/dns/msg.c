@@ -44,7 +44,7 @@ static int parse_opt(const uint8_t *rdata, uint16_t rdlen, uint16_t cls,
 		     uint32_t ttl, fg_dns_query_t *q)
 {
 	fg_wire_t o = fg_wire_init(rdata, rdlen);
-	int ecs_err = 0;
+	int ecs_err = 0, cookie_err = 0;
 
 	q->udp_size = cls < FG_DNS_UDP_MIN ? FG_DNS_UDP_MIN : cls;
 	q->edns_version = (uint8_t)(ttl >> 16);
@@ -56,7 +56,18 @@ static int parse_opt(const uint8_t *rdata, uint16_t rdlen, uint16_t cls,
 		if (o.err)
 			return -FG_EOPT;
 		/* options of a version we do not speak mean nothing to us */
-		if (code != FG_EDNS_OPT_ECS || q->edns_version != 0)
+		if (q->edns_version != 0)
+			continue;
+		if (code == FG_EDNS_OPT_COOKIE) {
+			/* RFC 7873 5.2.2: a bad length is FORMERR; so is a
+			 * second COOKIE (which of the two would we answer?) */
+			if (q->has_cookie || cookie_err ||
+			    fg_cookie_parse(data, olen, &q->cookie) < 0)
+				cookie_err = -FG_ECOOKIE;
+			q->has_cookie = cookie_err == 0;
+			continue;
+		}
+		if (code != FG_EDNS_OPT_ECS)
 			continue;
 		if (q->has_ecs || ecs_err) {
 			ecs_err = -FG_EECS;     /* more than one ECS option */
@@ -66,11 +77,15 @@ static int parse_opt(const uint8_t *rdata, uint16_t rdlen, uint16_t cls,
 		q->has_ecs = ecs_err == 0;
 	}
 	q->has_edns = true;
+	if (cookie_err) {
+		q->has_cookie = false;  /* the OPT is echoed, the bad COOKIE not */
+		memset(&q->cookie, 0, sizeof(q->cookie));
+	}
 	if (ecs_err) {
 		q->has_ecs = false;     /* the OPT is echoed, the bad ECS not */
 		return ecs_err;
 	}
-	return 0;
+	return cookie_err;
 }
 
 /* Answer, authority and additional sections of a query. */
@@ -110,11 +125,12 @@ static int parse_rest(fg_wire_t *w, fg_dns_query_t *q, uint16_t an,
 			/* RFC 6891 6.1.1: one OPT, owned by the root */
 			q->has_edns = false;
 			q->has_ecs = false;
+			q->has_cookie = false;
 			return -FG_EOPT;
 		}
 		seen_opt = true;
 		int rc = parse_opt(rdata, rdlen, cls, ttl, q);
-		if (rc == -FG_EECS)
+		if (rc == -FG_EECS || rc == -FG_ECOOKIE)
 			ecs_err = rc;   /* keep going: trailing garbage first */
 		else if (rc < 0)
 			return rc;
@@ -170,6 +186,7 @@ int fg_dns_parse_query(const uint8_t *pkt, size_t len, fg_dns_query_t *q,
 		if (rc < 0) {
 			q->has_edns = false;
 			q->has_ecs = false;
+			q->has_cookie = false;
 		}
 		*rcode = FG_RCODE_NOTIMP;
 		return -EOPNOTSUPP;
@@ -234,6 +251,25 @@ int fg_dns_build_error_q(const fg_dns_query_t *q, int rcode, uint8_t ecs_scope,
 			 uint8_t *out, size_t outcap)
 {
 	return build_err(q->id, q->flags, q, rcode, ecs_scope, out, outcap);
+}
+
+int fg_dns_build_truncated(const fg_dns_query_t *q, uint8_t *out, size_t outcap)
+{
+	fg_dnsb_t b;
+
+	if (!q || !out || !q->has_question || !q->qname_len)
+		return -EINVAL;
+	uint16_t flags = (uint16_t)(FG_DNS_F_QR | FG_DNS_F_TC |
+				    (q->flags & (FG_DNS_F_RD | FG_DNS_F_CD)));
+	fg_dnsb_init(&b, out, outcap);
+	fg_dnsb_header(&b, q->id, flags);
+	fg_dnsb_question(&b, q->qname, q->qtype, q->qclass);
+	if (b.w.err)
+		return b.w.err;
+	int rc = fg_dnsb_opt(&b, q, FG_RCODE_NOERROR, 0);
+	if (rc < 0)
+		return rc;
+	return fg_dnsb_finish(&b);
 }
 
 size_t fg_dns_max_response(const fg_dns_query_t *q, bool tcp)

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
  * DNS wire codec: query parsing and response building (pure: no I/O, no
- * globals, no allocation). RFC 1035, RFC 6891 (EDNS(0)), RFC 7871 (ECS).
+ * globals, no allocation). RFC 1035, RFC 6891 (EDNS(0)), RFC 7871 (ECS),
+ * RFC 7873 (COOKIE option; the server cookie itself is dns/cookie.h).
  *
  * Ownership: fg_dns_query_t is a plain value filled by the parser; it keeps
  * no pointer into the packet, so the packet buffer may be reused once
@@ -14,6 +15,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+
+#include "dns/cookie.h"
 
 #define FG_DNS_HDRLEN      12
 #define FG_DNS_MAXNAME     255
@@ -61,6 +64,13 @@ typedef struct fg_dns_query {
 	bool has_ecs;
 	fg_dns_ecs_t ecs;
 	bool has_question;       /* question parsed (echoed in error responses) */
+	bool has_cookie;         /* a well-formed COOKIE option (RFC 7873) */
+	fg_cookie_t cookie;      /* as received */
+	/* Server cookie for the response, set by the caller after parsing
+	 * (the parser clears it): when set, the response OPT carries the
+	 * client cookie and this server cookie. */
+	bool resp_cookie_set;
+	uint8_t resp_cookie[FG_COOKIE_SERVER_LEN];
 } fg_dns_query_t;
 
 /* What the caller must do with a query that fails to parse. */
@@ -82,6 +92,11 @@ int fg_dns_parse_query(const uint8_t *pkt, size_t len, fg_dns_query_t *q,
  * refuse. Returns the length written, or a negative error. */
 int fg_dns_build_error(const uint8_t *pkt, size_t len, const fg_dns_query_t *q,
 		       int rcode, uint8_t *out, size_t outcap);
+
+/* Truncated answer without records (header with TC=1, question, OPT):
+ * what rate limiting sends instead of the answer ("slip"), so a real client
+ * retries over TCP. Returns the length written, or a negative error. */
+int fg_dns_build_truncated(const fg_dns_query_t *q, uint8_t *out, size_t outcap);
 
 /* Maximum response size for this query over UDP (512 without EDNS, else the
  * advertised size clamped to [512, FG_DNS_UDP_MAX]) or TCP. */

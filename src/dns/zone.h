@@ -81,6 +81,16 @@ void fg_dns_answer(const fg_zonedb_t *db, const uint8_t *pkt, size_t len,
 		   fg_dns_query_t *q, fg_dns_result_t *res);
 
 /*
+ * The second half of fg_dns_answer(): answer a query that
+ * fg_dns_parse_query() returned `prc`, `action` and `rcode` for. Lets the
+ * caller look at the parsed query first (DNS cookies: it sets the server
+ * cookie the response carries).
+ */
+void fg_dns_answer_parsed(const fg_zonedb_t *db, const fg_dns_query_t *q,
+			  int prc, enum fg_dns_parse_action action, int rcode,
+			  bool tcp, uint8_t *out, size_t outcap, fg_dns_result_t *res);
+
+/*
  * Finish a FG_ANSWER_SERVICE query: `addr` is the granted address (4 octets
  * for A, 16 for AAAA) or NULL when the grant failed (SERVFAIL is built).
  * `ttl` is the answer TTL; `ecs_scope` the scope prefix echoed when the

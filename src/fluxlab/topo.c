@@ -428,6 +428,14 @@ static int fluxgated_conf(lab_run_t *r)
 		 "  table: fluxgate\n",
 		 s->name, workers, r->workdir, s->gateway.pool, s->gateway.ttl_ms / 1000,
 		 s->gateway.grace_ms, s->gateway.pin_ms, s->gateway.max_open_fraction);
+	/* rate limiting: the daemon's defaults unless the scenario says */
+	size_t n = strlen(text);
+	if (s->gateway.rrl_rate >= 0 || s->gateway.rrl_slip >= 0)
+		n += (size_t)snprintf(text + n, sizeof text - n, "rrl:\n");
+	if (s->gateway.rrl_rate >= 0 && n < sizeof text)
+		n += (size_t)snprintf(text + n, sizeof text - n, "  rate: %ld\n", s->gateway.rrl_rate);
+	if (s->gateway.rrl_slip >= 0 && n < sizeof text)
+		snprintf(text + n, sizeof text - n, "  slip: %ld\n", s->gateway.rrl_slip);
 	return write_file(path, text);
 }
 

@@ -17,6 +17,12 @@
 
 #define RCACHE_SIZE 16384          /* per-resolver memory, direct-mapped */
 #define RAND_WORDS  512
+/* per-source holdings: sets of ways; with the largest quota (256 exact
+ * grants) the exact table takes 1024 * 4 * 256 * 24 B = 24 MiB, with the
+ * default (64) 6 MiB */
+#define HOLD_SETS   1024
+#define HOLD_WAYS   4
+#define BATCH_MAX   64
 
 /* Pool state outlives config snapshots: a reload keeps the "open to anyone"
  * bookkeeping of every pool whose id and range did not change. */
@@ -27,10 +33,20 @@ typedef struct pool_state {
 	struct pool_state *next;
 } pool_state_t;
 
+/* A service id, interned in the shared state: per-resolver memory and
+ * holdings point at it, so they follow the service by its id across
+ * reloads whatever its index in the new config. Never freed before the
+ * shared state. */
+typedef struct svc_ident {
+	char *id;
+	uint64_t key;              /* hash of id, for slot choice */
+	struct svc_ident *next;
+} svc_ident_t;
+
 /* What a resolver was last given for a service and family. */
 typedef struct rcache_ent {
 	uint8_t peer[16];
-	uint32_t service_id;
+	const svc_ident_t *svc;
 	uint8_t family;
 	uint8_t scope;
 	uint8_t addr[16];
@@ -38,14 +54,42 @@ typedef struct rcache_ent {
 	uint64_t grant_until;      /* the grant's own end */
 } rcache_ent_t;
 
+/* One address a source holds, and until when. */
+typedef struct hold_slot {
+	uint8_t addr[16];
+	uint64_t until;            /* 0 = free */
+} hold_slot_t;
+
+/* The addresses one source holds for one service and family: kind ANY
+ * keyed by the source's /24 or /56, kind CLIENT by its exact address. */
+typedef struct hold_ent {
+	const svc_ident_t *svc;    /* NULL = empty */
+	uint8_t family;
+	uint8_t src[16];
+	hold_slot_t *slot;         /* tab->nslot of them */
+} hold_ent_t;
+
+/* Set-associative; a set's least recently extended way is evicted, which
+ * only forgets a quiet source (it then starts again from zero). */
+typedef struct hold_tab {
+	hold_ent_t *ent;           /* HOLD_SETS * HOLD_WAYS */
+	hold_slot_t *slots;        /* nslot per entry */
+	unsigned nslot;
+	struct hold_tab *retired;  /* replaced tables, freed with the state */
+} hold_tab_t;
+
 typedef struct shared_state {
 	_Atomic int refs;
 	pthread_mutex_t lock;
 	pool_state_t *pools;
+	svc_ident_t *idents;
 	rcache_ent_t *rcache;
+	hold_tab_t *hold[2];       /* [0] exact (CLIENT), [1] anyone */
+	uint64_t seed;             /* keys the holdings' slot choice */
 } shared_state_t;
 
 typedef struct svc_rt {
+	const svc_ident_t *ident;
 	pool_state_t *pool[2];        /* [0] IPv4, [1] IPv6 (first of each) */
 	uint8_t (*backend[2])[16];
 	size_t nbackend[2];
@@ -64,6 +108,8 @@ struct fg_grant_engine {
 	size_t ndirect;
 	fg_conf_prefix_t *resolvers;
 	size_t nresolvers;
+	uint8_t ecs_min4, ecs_min6;
+	unsigned anyone_per_source, exact_per_source;
 	const fg_nat_ops_t *ops;
 	fg_nat_config_t natcfg;
 	fg_nat_prefix_t *natpools;
@@ -72,14 +118,35 @@ struct fg_grant_engine {
 	_Atomic uint64_t grants[3];         /* by scope */
 	_Atomic uint64_t forced_reuse;      /* cap reached: reused an open address */
 	_Atomic uint64_t commit_failures;
+	_Atomic uint64_t commit_servfail;
+	_Atomic uint64_t anyone_source_reuse;
+	_Atomic uint64_t exact_quota_reuse;
+	_Atomic uint64_t ecs_ignored;
+	_Atomic uint64_t log_at;            /* rate limit of the failure log */
+	_Atomic uint64_t log_skipped;
 };
+
+/* What choose() changed for one grant, to undo it if the kernel refuses
+ * the transaction. Each undo applies only while the state is still what
+ * this grant left (another worker may have moved it on meanwhile). */
+typedef struct undo {
+	fg_pool_t *pool;           /* non-NULL: the pool open state was set */
+	uint8_t addr[16];
+	uint64_t pool_before, pool_after;
+	rcache_ent_t *rc;
+	rcache_ent_t rc_before, rc_after;
+	hold_slot_t *hs;           /* non-NULL: a holdings slot was set */
+	hold_slot_t hs_before, hs_after;
+} undo_t;
 
 struct fg_grant_worker {
 	const fg_nat_ops_t *ops;
 	fg_nat_t *nat;
 	uint64_t rnd[RAND_WORDS];
 	unsigned rnd_left;
-	fg_grant_t grants[64];
+	fg_grant_t grants[BATCH_MAX];
+	fg_grant_t retry[BATCH_MAX];
+	undo_t undo[BATCH_MAX];
 };
 
 static uint64_t mono_ms(void)
@@ -101,6 +168,34 @@ static size_t alen_of(int family)
 
 /* ---- shared state ----------------------------------------------------- */
 
+static void hold_free(hold_tab_t *t)
+{
+	while (t) {
+		hold_tab_t *n = t->retired;
+		free(t->ent);
+		free(t->slots);
+		free(t);
+		t = n;
+	}
+}
+
+static hold_tab_t *hold_new(unsigned nslot)
+{
+	hold_tab_t *t = calloc(1, sizeof(*t));
+	if (!t)
+		return NULL;
+	t->nslot = nslot;
+	t->ent = calloc((size_t)HOLD_SETS * HOLD_WAYS, sizeof(*t->ent));
+	t->slots = calloc((size_t)HOLD_SETS * HOLD_WAYS * nslot, sizeof(*t->slots));
+	if (!t->ent || !t->slots) {
+		hold_free(t);
+		return NULL;
+	}
+	for (size_t i = 0; i < (size_t)HOLD_SETS * HOLD_WAYS; i++)
+		t->ent[i].slot = &t->slots[i * nslot];
+	return t;
+}
+
 static void shared_put(shared_state_t *sh)
 {
 	if (!sh || atomic_fetch_sub(&sh->refs, 1) != 1)
@@ -113,8 +208,18 @@ static void shared_put(shared_state_t *sh)
 		free(p);
 		p = n;
 	}
+	svc_ident_t *si = sh->idents;
+	while (si) {
+		svc_ident_t *n = si->next;
+		free(si->id);
+		free(si);
+		si = n;
+	}
+	hold_free(sh->hold[0]);
+	hold_free(sh->hold[1]);
 	free(sh->rcache);
 	pthread_mutex_destroy(&sh->lock);
+	OPENSSL_cleanse(&sh->seed, sizeof(sh->seed));
 	free(sh);
 }
 
@@ -124,7 +229,8 @@ static shared_state_t *shared_new(void)
 	if (!sh)
 		return NULL;
 	sh->rcache = calloc(RCACHE_SIZE, sizeof(*sh->rcache));
-	if (!sh->rcache) {
+	if (!sh->rcache || RAND_bytes((unsigned char *)&sh->seed, sizeof(sh->seed)) != 1) {
+		free(sh->rcache);
 		free(sh);
 		return NULL;
 	}
@@ -152,6 +258,40 @@ static pool_state_t *pool_get(shared_state_t *sh, const fg_conf_pool_t *cp)
 	p->next = sh->pools;
 	sh->pools = p;
 	return p;
+}
+
+static const svc_ident_t *ident_get(shared_state_t *sh, const char *id)
+{
+	for (svc_ident_t *si = sh->idents; si; si = si->next)
+		if (!strcmp(si->id, id))
+			return si;
+	svc_ident_t *si = calloc(1, sizeof(*si));
+	if (!si || !(si->id = strdup(id))) {
+		free(si);
+		return NULL;
+	}
+	uint64_t h = 1469598103934665603ull;
+	for (const char *c = id; *c; c++)
+		h = (h ^ (uint8_t)*c) * 1099511628211ull;
+	si->key = h;
+	si->next = sh->idents;
+	sh->idents = si;
+	return si;
+}
+
+/* Holdings tables large enough for the quotas; a reload that raises one
+ * starts that table afresh. The old one is kept until the shared state
+ * goes: a worker of the previous snapshot may still undo into it. */
+static int hold_fit(shared_state_t *sh, int k, unsigned nslot)
+{
+	if (sh->hold[k] && sh->hold[k]->nslot >= nslot)
+		return 0;
+	hold_tab_t *t = hold_new(nslot);
+	if (!t)
+		return -ENOMEM;
+	t->retired = sh->hold[k];
+	sh->hold[k] = t;
+	return 0;
 }
 
 /* ---- engine ----------------------------------------------------------- */
@@ -208,9 +348,17 @@ int fg_grant_engine_new(const fg_conf_t *conf, fg_grant_engine_t *prev,
 	eng->table = strdup(conf->nat.table ? conf->nat.table : "fluxgate");
 	if (!eng->svcs || !eng->natpools || !eng->direct || !eng->table)
 		goto fail;
-	if (conf->policy.ndirect)   /* no list: NULL, not for memcpy */
-		memcpy(eng->direct, conf->policy.direct, conf->policy.ndirect * sizeof(*eng->direct));
+	/* memcpy from NULL is undefined even for 0 bytes (UBSan aborts) */
+	if (conf->policy.ndirect)
+		memcpy(eng->direct, conf->policy.direct,
+		       conf->policy.ndirect * sizeof(*eng->direct));
 	eng->ndirect = conf->policy.ndirect;
+	eng->ecs_min4 = (uint8_t)conf->policy.ecs_min_prefix4;
+	eng->ecs_min6 = (uint8_t)conf->policy.ecs_min_prefix6;
+	eng->anyone_per_source = conf->policy.anyone_per_source ? conf->policy.anyone_per_source : 4;
+	eng->exact_per_source = conf->policy.exact_per_source ? conf->policy.exact_per_source : 64;
+	if (!conf->policy.nresolvers)
+		log_warn("%s", FG_CONF_WARN_NO_RESOLVERS + sizeof("warning: ") - 1);
 	if (conf->policy.nresolvers) {
 		eng->resolvers = calloc(conf->policy.nresolvers, sizeof(*eng->resolvers));
 		if (!eng->resolvers)
@@ -222,9 +370,19 @@ int fg_grant_engine_new(const fg_conf_t *conf, fg_grant_engine_t *prev,
 
 	uint32_t pin_ms = 0;
 	pthread_mutex_lock(&eng->shared->lock);
+	if (hold_fit(eng->shared, 0, eng->exact_per_source) < 0 ||
+	    hold_fit(eng->shared, 1, eng->anyone_per_source) < 0) {
+		pthread_mutex_unlock(&eng->shared->lock);
+		goto fail;
+	}
 	for (size_t s = 0; s < conf->nservices; s++) {
 		const fg_conf_service_t *cs = &conf->services[s];
 		svc_rt_t *rt = &eng->svcs[s];
+		rt->ident = ident_get(eng->shared, cs->id ? cs->id : "");
+		if (!rt->ident) {
+			pthread_mutex_unlock(&eng->shared->lock);
+			goto fail;
+		}
 		rt->ttl_ms = cs->ttl_ms;
 		rt->grace_ms = cs->grace_ms;
 		rt->min_interval_ms = cs->min_interval_ms;
@@ -402,9 +560,9 @@ static uint64_t worker_rand(void *ctx)
 }
 
 static rcache_ent_t *rcache_slot(shared_state_t *sh, const uint8_t *peer, int family,
-				 uint32_t service_id)
+				 const svc_ident_t *svc)
 {
-	uint64_t h = 1469598103934665603ull ^ service_id ^ ((uint64_t)family << 40);
+	uint64_t h = 1469598103934665603ull ^ svc->key ^ ((uint64_t)family << 40);
 	for (int i = 0; i < 16; i++) {
 		h ^= peer[i];
 		h *= 1099511628211ull;
@@ -412,19 +570,118 @@ static rcache_ent_t *rcache_slot(shared_state_t *sh, const uint8_t *peer, int fa
 	return &sh->rcache[(h ^ (h >> 31)) % RCACHE_SIZE];
 }
 
-static void peer_key(const struct sockaddr_storage *peer, uint8_t out[16])
+/* Peer address in plain form, 16 octets (IPv4 in the first 4); an
+ * IPv4-mapped IPv6 source counts as IPv4. Returns the family. */
+static int peer_key(const struct sockaddr_storage *peer, uint8_t out[16])
 {
 	memset(out, 0, 16);
-	if (peer->ss_family == AF_INET)
+	if (peer->ss_family == AF_INET) {
 		memcpy(out, &((const struct sockaddr_in *)peer)->sin_addr, 4);
-	else if (peer->ss_family == AF_INET6)
-		memcpy(out, &((const struct sockaddr_in6 *)peer)->sin6_addr, 16);
+		return AF_INET;
+	}
+	if (peer->ss_family == AF_INET6) {
+		const struct in6_addr *a = &((const struct sockaddr_in6 *)peer)->sin6_addr;
+		if (IN6_IS_ADDR_V4MAPPED(a)) {
+			memcpy(out, a->s6_addr + 12, 4);
+			return AF_INET;
+		}
+		memcpy(out, a->s6_addr, 16);
+		return AF_INET6;
+	}
+	return 0;
 }
 
-/* Choose the address for one request; shared lock held. Returns 0 or <0. */
-static int choose(fg_grant_engine_t *eng, fg_grant_worker_t *w, fg_grant_req_t *r,
-		  const fg_scope_decision_t *sd, uint64_t now, fg_grant_t *g)
+/* ---- per-source holdings ---------------------------------------------- */
+
+static uint64_t mix64(uint64_t h)
 {
+	h ^= h >> 33;
+	h *= 0xff51afd7ed558ccdull;
+	h ^= h >> 33;
+	h *= 0xc4ceb9fe1a85ec53ull;
+	h ^= h >> 33;
+	return h;
+}
+
+/* The entry of (svc, family, src) in `t`, made (evicting the quietest way
+ * of its set) when absent. The set index is keyed by a secret seed, so a
+ * source cannot aim at the set of another. */
+static hold_ent_t *hold_get(hold_tab_t *t, uint64_t seed, const svc_ident_t *svc,
+			    uint8_t family, const uint8_t src[16], uint64_t now)
+{
+	uint64_t w0, w1;
+	memcpy(&w0, src, 8);
+	memcpy(&w1, src + 8, 8);
+	uint64_t h = mix64(seed ^ svc->key);
+	h = mix64(h ^ w0 ^ family);
+	h = mix64(h ^ w1);
+	hold_ent_t *set = &t->ent[(h % HOLD_SETS) * HOLD_WAYS];
+	hold_ent_t *victim = NULL;
+	uint64_t vlast = UINT64_MAX;
+	for (int i = 0; i < HOLD_WAYS; i++) {
+		hold_ent_t *e = &set[i];
+		if (e->svc == svc && e->family == family && !memcmp(e->src, src, 16))
+			return e;
+		uint64_t last = 0;
+		if (e->svc)
+			for (unsigned k = 0; k < t->nslot; k++)
+				if (e->slot[k].until > last)
+					last = e->slot[k].until;
+		if (last <= now)
+			last = 0;   /* nothing live: as good as empty */
+		if (last < vlast) {
+			vlast = last;
+			victim = e;
+		}
+	}
+	victim->svc = svc;
+	victim->family = family;
+	memcpy(victim->src, src, 16);
+	memset(victim->slot, 0, t->nslot * sizeof(*victim->slot));
+	return victim;
+}
+
+/* Live holdings of `e` inside `pool`; *latest: the one ending last. */
+static unsigned hold_live(const hold_tab_t *t, const hold_ent_t *e, fg_pool_t *pool,
+			  uint64_t now, const hold_slot_t **latest)
+{
+	unsigned n = 0;
+	*latest = NULL;
+	for (unsigned k = 0; k < t->nslot; k++) {
+		const hold_slot_t *sl = &e->slot[k];
+		if (sl->until <= now || !fg_pool_contains(pool, sl->addr))
+			continue;
+		n++;
+		if (!*latest || sl->until > (*latest)->until)
+			*latest = sl;
+	}
+	return n;
+}
+
+/* The slot that records `addr` for `e`: its own, else a free or expired
+ * one, else the one ending first. */
+static hold_slot_t *hold_slot_for(const hold_tab_t *t, hold_ent_t *e, const uint8_t *addr,
+				  uint64_t now)
+{
+	hold_slot_t *best = NULL;
+	for (unsigned k = 0; k < t->nslot; k++) {
+		hold_slot_t *sl = &e->slot[k];
+		if (sl->until > now && !memcmp(sl->addr, addr, 16))
+			return sl;
+		if (!best || sl->until < best->until)
+			best = sl;
+	}
+	return best;
+}
+
+/* ---- choosing --------------------------------------------------------- */
+
+/* Choose the address for one request; shared lock held. Returns 0 or <0.
+ * Records in *u what it changed. */
+static int choose(fg_grant_engine_t *eng, fg_grant_worker_t *w, fg_grant_req_t *r,
+		  const fg_scope_decision_t *sd, uint64_t now, fg_grant_t *g, undo_t *u)
+{
+	memset(u, 0, sizeof(*u));
 	if (r->service_id >= eng->nsvcs)
 		return -EINVAL;
 	const svc_rt_t *svc = &eng->svcs[r->service_id];
@@ -434,22 +691,55 @@ static int choose(fg_grant_engine_t *eng, fg_grant_worker_t *w, fg_grant_req_t *
 	if (!ps || !svc->nbackend[fi])
 		return -ENOENT;
 	fg_pool_t *pool = ps->pool;
+	shared_state_t *sh = eng->shared;
 	size_t alen = alen_of(family);
 	uint32_t window = svc->ttl_ms + svc->grace_ms;
 	uint8_t key[16];
-	peer_key(r->peer, key);
-	rcache_ent_t *rc = rcache_slot(eng->shared, key, family, r->service_id);
+	int pf = peer_key(r->peer, key);
+	rcache_ent_t *rc = rcache_slot(sh, key, family, svc->ident);
 	bool rc_mine = !memcmp(rc->peer, key, 16) && rc->family == family &&
-		       rc->service_id == r->service_id;
+		       rc->svc == svc->ident;
 	uint8_t addr[16] = { 0 };
 	bool have = false;
 
+	/* Who holds what: anyone grants by the asking source's /24 or /56,
+	 * exact grants by the client address itself. */
+	hold_tab_t *ht = NULL;
+	hold_ent_t *he = NULL;
+	unsigned quota = 0;
+	_Atomic uint64_t *quota_ctr = NULL;
+	if (sd->scope == FG_SCOPE_ANY && pf) {
+		uint8_t src[16];
+		memcpy(src, key, 16);
+		memset(src + (pf == AF_INET ? 3 : 7), 0, pf == AF_INET ? 13 : 9);
+		ht = sh->hold[1];
+		he = hold_get(ht, sh->seed, svc->ident, (uint8_t)(pf | (family << 4)), src, now);
+		quota = eng->anyone_per_source;
+		quota_ctr = &eng->anyone_source_reuse;
+	} else if (sd->scope == FG_SCOPE_CLIENT) {
+		uint8_t src[16] = { 0 };
+		memcpy(src, sd->client, alen);
+		ht = sh->hold[0];
+		he = hold_get(ht, sh->seed, svc->ident, (uint8_t)family, src, now);
+		quota = eng->exact_per_source;
+		quota_ctr = &eng->exact_quota_reuse;
+	}
 	/* min-interval: the same resolver keeps its address inside the
 	 * interval (a different scope for another ECS client is still a fresh
 	 * grant element on the same address) */
 	if (svc->rotation == FG_ROTATE_MIN_INTERVAL && rc_mine && rc->interval_until > now) {
 		memcpy(addr, rc->addr, alen);
 		have = true;
+	}
+	if (!have && he) {
+		const hold_slot_t *latest;
+		unsigned live = hold_live(ht, he, pool, now, &latest);
+		if (live >= quota && latest) {
+			/* the source's bound: hand it again what it holds */
+			memcpy(addr, latest->addr, alen);
+			(*quota_ctr)++;
+			have = true;
+		}
 	}
 	if (!have && sd->scope == FG_SCOPE_ANY) {
 		uint64_t open = fg_pool_open_count(pool, now);
@@ -472,17 +762,38 @@ static int choose(fg_grant_engine_t *eng, fg_grant_worker_t *w, fg_grant_req_t *
 			eng->forced_reuse++;
 		}
 	}
-	if (sd->scope == FG_SCOPE_ANY)
-		fg_pool_open(pool, addr, now + window);
+	if (sd->scope == FG_SCOPE_ANY) {
+		u->pool = pool;
+		memcpy(u->addr, addr, alen);
+		u->pool_before = fg_pool_open_until(pool, addr, now);
+		if (fg_pool_open(pool, addr, now + window) < 0) {
+			u->pool = NULL;
+			return -ENOMEM;
+		}
+		u->pool_after = fg_pool_open_until(pool, addr, now);
+	}
+	if (he) {
+		hold_slot_t *hs = hold_slot_for(ht, he, addr, now);
+		u->hs = hs;
+		u->hs_before = *hs;
+		memset(hs->addr, 0, sizeof(hs->addr));
+		memcpy(hs->addr, addr, alen);
+		if (hs->until < now + window)
+			hs->until = now + window;
+		u->hs_after = *hs;
+	}
 
+	u->rc = rc;
+	u->rc_before = *rc;
 	if (!rc_mine || svc->rotation != FG_ROTATE_MIN_INTERVAL || rc->interval_until <= now)
 		rc->interval_until = now + svc->min_interval_ms;
 	memcpy(rc->peer, key, 16);
 	rc->family = (uint8_t)family;
-	rc->service_id = r->service_id;
+	rc->svc = svc->ident;
 	rc->scope = sd->scope;
 	memcpy(rc->addr, addr, alen);
 	rc->grant_until = now + window;
+	u->rc_after = *rc;
 
 	/* the backend an address leads to is a pure function of the address,
 	 * so every grant of one address agrees on it */
@@ -506,14 +817,74 @@ static int choose(fg_grant_engine_t *eng, fg_grant_worker_t *w, fg_grant_req_t *
 	return 0;
 }
 
+/* Undo one grant's changes, each only if nothing moved it on since; shared
+ * lock held. Called in reverse batch order, so grants of one batch that
+ * touched the same state unwind to what was there before the batch. */
+static void undo_one(const undo_t *u, uint64_t now)
+{
+	if (u->pool && fg_pool_open_until(u->pool, u->addr, now) == u->pool_after)
+		(void)fg_pool_restore(u->pool, u->addr, u->pool_before > now ? u->pool_before : 0);
+	if (u->hs && !memcmp(u->hs, &u->hs_after, sizeof(*u->hs)))
+		*u->hs = u->hs_before;
+	/* an entry made for this grant stays made (its former owner, a
+	 * quiet source, was forgotten either way) */
+	if (u->rc && !memcmp(u->rc, &u->rc_after, sizeof(*u->rc)))
+		*u->rc = u->rc_before;
+}
+
+static void undo_batch(fg_grant_engine_t *eng, fg_grant_worker_t *w, const size_t *which,
+		       size_t n)
+{
+	uint64_t now = mono_ms();
+	pthread_mutex_lock(&eng->shared->lock);
+	for (size_t k = n; k-- > 0;)
+		undo_one(&w->undo[which[k]], now);
+	pthread_mutex_unlock(&eng->shared->lock);
+}
+
+/* At most one log line a second for refused transactions, with the count
+ * of those left out: a full grant set must not flood the log. */
+static void log_commit_failure(fg_grant_engine_t *eng, size_t ng, int rc)
+{
+	uint64_t now = mono_ms();
+	uint64_t at = atomic_load(&eng->log_at);
+	if (at && now < at + 1000) {
+		eng->log_skipped++;
+		return;
+	}
+	if (!atomic_compare_exchange_strong(&eng->log_at, &at, now)) {
+		eng->log_skipped++;
+		return;
+	}
+	uint64_t skipped = atomic_exchange(&eng->log_skipped, 0);
+	log_warn("grant commit of %zu grants failed: %s; answered SERVFAIL "
+		 "(%llu more failed commits not logged)", ng, fg_strerror(rc),
+		 (unsigned long long)skipped);
+}
+
+static void mark_ok(fg_grant_engine_t *eng, fg_grant_req_t *r, const fg_grant_t *g)
+{
+	r->ok = true;
+	eng->grants[g->scope]++;
+	eng->svcs[r->service_id].grants[g->scope]++;
+}
+
+static void mark_failed(fg_grant_engine_t *eng, fg_grant_req_t *r)
+{
+	eng->commit_servfail++;
+	eng->svcs[r->service_id].failures++;
+}
+
 int fg_grant_resolve(fg_grant_engine_t *eng, fg_grant_worker_t *w,
 		     fg_grant_req_t *reqs, size_t n)
 {
 	size_t ng = 0;
-	size_t idx[64];
+	size_t idx[BATCH_MAX];
 	uint64_t now = mono_ms();
+	fg_scope_policy_t pol = { eng->direct, eng->ndirect, eng->resolvers, eng->nresolvers,
+				  eng->ecs_min4, eng->ecs_min6 };
 
-	if (n > 64)
+	if (n > BATCH_MAX)
 		return -EINVAL;
 	pthread_mutex_lock(&eng->shared->lock);
 	for (size_t i = 0; i < n; i++) {
@@ -530,13 +901,14 @@ int fg_grant_resolve(fg_grant_engine_t *eng, fg_grant_worker_t *w,
 				continue;
 			}
 		}
-		fg_scope_policy_t pol = { eng->direct, eng->ndirect, eng->resolvers, eng->nresolvers };
 		fg_scope_decide(r->peer, r->q, family, &pol, &sd);
+		if (sd.ecs_ignored)
+			eng->ecs_ignored++;
 		if (sd.scope == FG_SCOPE_NONE) {
 			r->nodata = true;
 			continue;
 		}
-		if (choose(eng, w, r, &sd, now, &w->grants[ng]) == 0)
+		if (choose(eng, w, r, &sd, now, &w->grants[ng], &w->undo[ng]) == 0)
 			idx[ng++] = i;
 		else if (r->service_id < eng->nsvcs)
 			eng->svcs[r->service_id].failures++;
@@ -549,36 +921,51 @@ int fg_grant_resolve(fg_grant_engine_t *eng, fg_grant_worker_t *w,
 	 * the whole transaction */
 	int rc = w->ops->commit(w->nat, w->grants, ng);
 	if (rc == 0) {
-		for (size_t k = 0; k < ng; k++) {
-			reqs[idx[k]].ok = true;
-			eng->grants[w->grants[k].scope]++;
-			eng->svcs[reqs[idx[k]].service_id].grants[w->grants[k].scope]++;
-		}
+		for (size_t k = 0; k < ng; k++)
+			mark_ok(eng, &reqs[idx[k]], &w->grants[k]);
 		return (int)ng;
 	}
 	eng->commit_failures++;
-	log_warn("grant commit of %zu grants failed: %s", ng, fg_strerror(rc));
-	if (ng == 1) {
-		eng->svcs[reqs[idx[0]].service_id].failures++;
-		return rc;
-	}
-	/* The transaction is atomic: nothing of it was installed. One element
-	 * the kernel refuses (e.g. nested subnet grants on one address) must
-	 * not cost the whole batch its answers, so retry one by one; each
-	 * answer still waits for its own acknowledgement. */
-	int okn = 0;
+	log_commit_failure(eng, ng, rc);
+
+	/* The transaction is atomic: nothing of it was installed. The one
+	 * refusal a single element causes is a subnet grant nested in a live
+	 * one on the same address (interval sets refuse overlaps): when the
+	 * batch mixed subnet grants with others, retry once without them.
+	 * Anything else (a full set, a netlink failure) hits every element
+	 * alike: no retry, all SERVFAIL. */
+	size_t keep[BATCH_MAX], drop[BATCH_MAX], nk = 0, nd = 0;
 	for (size_t k = 0; k < ng; k++) {
-		if (w->ops->commit(w->nat, &w->grants[k], 1) == 0) {
-			reqs[idx[k]].ok = true;
-			eng->grants[w->grants[k].scope]++;
-			eng->svcs[reqs[idx[k]].service_id].grants[w->grants[k].scope]++;
-			okn++;
-		} else {
-			eng->commit_failures++;
-			eng->svcs[reqs[idx[k]].service_id].failures++;
-		}
+		if (w->grants[k].scope == FG_SCOPE_NET)
+			drop[nd++] = k;
+		else
+			keep[nk++] = k;
 	}
-	return okn ? okn : rc;
+	if (nd && nk) {
+		undo_batch(eng, w, drop, nd);
+		for (size_t k = 0; k < nd; k++)
+			mark_failed(eng, &reqs[idx[drop[k]]]);
+		for (size_t k = 0; k < nk; k++)
+			w->retry[k] = w->grants[keep[k]];
+		int rc2 = w->ops->commit(w->nat, w->retry, nk);
+		if (rc2 == 0) {
+			for (size_t k = 0; k < nk; k++)
+				mark_ok(eng, &reqs[idx[keep[k]]], &w->retry[k]);
+			return (int)nk;
+		}
+		eng->commit_failures++;
+		log_commit_failure(eng, nk, rc2);
+		undo_batch(eng, w, keep, nk);
+		for (size_t k = 0; k < nk; k++)
+			mark_failed(eng, &reqs[idx[keep[k]]]);
+		return rc2;
+	}
+	for (size_t k = 0; k < ng; k++)
+		keep[k] = k;
+	undo_batch(eng, w, keep, ng);
+	for (size_t k = 0; k < ng; k++)
+		mark_failed(eng, &reqs[idx[k]]);
+	return rc;
 }
 
 void fg_grant_engine_counters(const fg_grant_engine_t *eng, uint64_t by_scope[3],
@@ -590,17 +977,42 @@ void fg_grant_engine_counters(const fg_grant_engine_t *eng, uint64_t by_scope[3]
 	*commit_failures = eng->commit_failures;
 }
 
+void fg_grant_engine_counters_get(const fg_grant_engine_t *eng, fg_grant_counters_t *out)
+{
+	for (int i = 0; i < 3; i++)
+		out->grants[i] = eng->grants[i];
+	out->forced_reuse = eng->forced_reuse;
+	out->commit_failures = eng->commit_failures;
+	out->commit_servfail = eng->commit_servfail;
+	out->anyone_source_reuse = eng->anyone_source_reuse;
+	out->exact_quota_reuse = eng->exact_quota_reuse;
+	out->ecs_ignored = eng->ecs_ignored;
+}
+
 int fg_grant_engine_rotate(fg_grant_engine_t *eng, uint32_t service_id)
 {
 	if (service_id >= eng->nsvcs)
 		return -ENOENT;
+	const svc_ident_t *svc = eng->svcs[service_id].ident;
 	int n = 0;
 	pthread_mutex_lock(&eng->shared->lock);
 	for (size_t i = 0; i < RCACHE_SIZE; i++) {
 		rcache_ent_t *e = &eng->shared->rcache[i];
-		if (e->service_id == service_id && (e->interval_until || e->grant_until)) {
+		if (e->svc == svc && (e->interval_until || e->grant_until)) {
 			memset(e, 0, sizeof(*e));
 			n++;
+		}
+	}
+	/* and what each source holds, or a source at its bound would be
+	 * handed its old addresses until they lapse */
+	for (int k = 0; k < 2; k++) {
+		hold_tab_t *t = eng->shared->hold[k];
+		for (size_t i = 0; t && i < (size_t)HOLD_SETS * HOLD_WAYS; i++) {
+			hold_ent_t *e = &t->ent[i];
+			if (e->svc != svc)
+				continue;
+			e->svc = NULL;
+			memset(e->slot, 0, t->nslot * sizeof(*e->slot));
 		}
 	}
 	pthread_mutex_unlock(&eng->shared->lock);

@@ -47,7 +47,9 @@ typedef struct fg_grant_req {
 
 /* Build an engine for `conf`; `prev` (may be NULL) is the engine of the
  * previous snapshot whose rotation state (open addresses, per-resolver
- * memory) carries over on reload. */
+ * memory, per-source holdings) carries over on reload. That state is keyed
+ * by service and pool *ids*, so a reload that reorders, adds or removes
+ * services never hands one service's address to another. */
 int fg_grant_engine_new(const fg_conf_t *conf, fg_grant_engine_t *prev,
 			fg_grant_engine_t **out);
 void fg_grant_engine_free(fg_grant_engine_t *eng);
@@ -65,7 +67,20 @@ int fg_grant_worker_new(fg_grant_engine_t *eng, fg_grant_worker_t **out);
 void fg_grant_worker_free(fg_grant_worker_t *w);
 
 /* Resolve a batch: fills every req's outputs. Returns the number of reqs
- * granted, or a negative error when the whole batch failed. */
+ * granted, or a negative error when the whole batch failed.
+ *
+ * Per-source bounds: a source /24 (IPv4) or /56 (IPv6) holds at most
+ * policy.anyone-per-source addresses open to anyone per service, a source
+ * address at most policy.exact-per-source live exact grants per service;
+ * past either, the answer hands again one address it already holds (a
+ * fresh element of the same key: the grant sets do not grow).
+ *
+ * A refused transaction: every change it made to the pools' open state,
+ * the per-resolver memory and the holdings is undone, and its requests
+ * are answered SERVFAIL (counted, logged at most once a second). It is
+ * retried once, without its subnet grants, only when it mixed those with
+ * others: overlapping subnet grants on one address are the one refusal a
+ * single element causes; a full set is not retried. */
 int fg_grant_resolve(fg_grant_engine_t *eng, fg_grant_worker_t *w,
 		     fg_grant_req_t *reqs, size_t n);
 
@@ -81,6 +96,19 @@ const fg_nat_ops_t *fg_grant_engine_ops(const fg_grant_engine_t *eng);
 void fg_grant_engine_counters(const fg_grant_engine_t *eng, uint64_t by_scope[3],
 			      uint64_t *forced_reuse, uint64_t *commit_failures);
 
+/* Every counter of the engine, the ones above included. */
+typedef struct fg_grant_counters {
+	uint64_t grants[3];           /* acknowledged grants by enum fg_scope */
+	uint64_t forced_reuse;        /* max-open-fraction reached: reused */
+	uint64_t commit_failures;     /* NAT transactions refused */
+	uint64_t commit_servfail;     /* requests answered SERVFAIL for it */
+	uint64_t anyone_source_reuse; /* policy.anyone-per-source reached */
+	uint64_t exact_quota_reuse;   /* policy.exact-per-source reached */
+	uint64_t ecs_ignored;         /* ECS shorter than policy.ecs-min-prefix */
+} fg_grant_counters_t;
+
+void fg_grant_engine_counters_get(const fg_grant_engine_t *eng, fg_grant_counters_t *out);
+
 /* NFLOG group the decoy rules log to (read by fluxgated for events). */
 #define FG_DECOY_NFLOG_GROUP 4666
 
@@ -88,9 +116,11 @@ void fg_grant_engine_counters(const fg_grant_engine_t *eng, uint64_t by_scope[3]
 int fg_grant_engine_service_counters(const fg_grant_engine_t *eng, uint32_t service_id,
 				     uint64_t grants[3], uint64_t *failures);
 
-/* Forget what every resolver was last given for a service, so the next
- * answers get fresh addresses (min-interval rotation). Returns how many
- * entries were dropped, or -ENOENT. Live grants run out on their own. */
+/* Forget what every resolver was last given for a service, and what each
+ * source holds of it, so the next answers get fresh addresses
+ * (min-interval rotation, per-source bounds). Returns how many
+ * per-resolver entries were dropped, or -ENOENT. Live grants run out on
+ * their own. */
 int fg_grant_engine_rotate(fg_grant_engine_t *eng, uint32_t service_id);
 
 /* Per-pool figures: id, family, usable size, addresses open to anyone. */

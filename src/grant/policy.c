@@ -69,12 +69,22 @@ void fg_scope_decide(const struct sockaddr_storage *peer, const fg_dns_query_t *
 			return;
 		}
 	}
-	if (q->has_ecs && q->ecs.source_prefix > 0 &&
-	    ((family == AF_INET && q->ecs.family == 1) ||
-	     (family == AF_INET6 && q->ecs.family == 2))) {
-		out->scope = FG_SCOPE_NET;
-		memcpy(out->client, q->ecs.addr, family == AF_INET ? 4 : 16);
-		out->client_plen = q->ecs.source_prefix;
-		out->ecs_scope = q->ecs.source_prefix;
+	if (!q->has_ecs || !((family == AF_INET && q->ecs.family == 1) ||
+			     (family == AF_INET6 && q->ecs.family == 2)))
+		return;
+	unsigned min = family == AF_INET ?
+		(pol->ecs_min4 ? pol->ecs_min4 : FG_ECS_MIN4_DEFAULT) :
+		(pol->ecs_min6 ? pol->ecs_min6 : FG_ECS_MIN6_DEFAULT);
+	/* A wide source prefix (0.0.0.0/1) would open the address to half
+	 * the Internet in one element: such a query is scoped as if it had
+	 * no ECS (anyone, counted against the open-fraction cap). Scope 0
+	 * in the echo tells the resolver the answer is not subnet-specific. */
+	if (q->ecs.source_prefix < min) {
+		out->ecs_ignored = q->ecs.source_prefix > 0;
+		return;
 	}
+	out->scope = FG_SCOPE_NET;
+	memcpy(out->client, q->ecs.addr, family == AF_INET ? 4 : 16);
+	out->client_plen = q->ecs.source_prefix;
+	out->ecs_scope = q->ecs.source_prefix;
 }

@@ -7,7 +7,11 @@
  *                      (its source matches policy.direct and the answer
  *                      is of the same address family);
  *   2. client subnet - the resolver sent EDNS Client Subnet of the answer's
- *                      family with a non-zero source prefix;
+ *                      family with a source prefix at least as long as
+ *                      the minimum (policy.ecs-min-prefix4/6, default /24
+ *                      and /56); a shorter one is ignored, as if the
+ *                      query carried no ECS, so no subnet grant is ever
+ *                      wider than the minimum;
  *   3. anyone        - last resort, for that one address only.
  *
  * A query that arrives over one family for an answer of the other (AAAA
@@ -39,6 +43,8 @@ typedef struct fg_scope_decision {
 	uint8_t client[16];     /* masked client address / prefix */
 	uint8_t client_plen;
 	uint8_t ecs_scope;      /* scope prefix to echo in the answer's ECS */
+	bool ecs_ignored;       /* ECS of the answer's family was shorter than
+				 * the minimum (the caller counts it) */
 } fg_scope_decision_t;
 
 /* True when `addr` (4 or 16 octets by family) lies in the prefix/range. */
@@ -51,7 +57,12 @@ typedef struct fg_scope_policy {
 	size_t ndirect;
 	const fg_conf_prefix_t *resolvers;  /* if nresolvers > 0: the only */
 	size_t nresolvers;                  /* sources allowed ECS/anyone */
+	uint8_t ecs_min4, ecs_min6;         /* shortest ECS source prefix
+					     * honoured; 0 = 24 and 56 */
 } fg_scope_policy_t;
+
+#define FG_ECS_MIN4_DEFAULT 24
+#define FG_ECS_MIN6_DEFAULT 56
 
 void fg_scope_decide(const struct sockaddr_storage *peer, const fg_dns_query_t *q,
 		     int family, const fg_scope_policy_t *pol, fg_scope_decision_t *out);

@@ -10,6 +10,7 @@
 #include <errno.h>
 #include <math.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -179,12 +180,17 @@ static bool walk_map(pctx_t *p, yaml_node_t *n, const char *what, map_fn fn, voi
 			perr(p, k, "%s: keys must be scalars", what);
 			continue;
 		}
-		/* duplicate keys are an error: the later one would win silently */
-		for (yaml_node_pair_t *q = n->data.mapping.pairs.start; q < pr; q++) {
+		/* duplicate keys are an error, and the later one is not applied:
+		 * a second handler run would overwrite (or overrun) the first */
+		bool dup = false;
+		for (yaml_node_pair_t *q = n->data.mapping.pairs.start; q < pr && !dup; q++) {
 			yaml_node_t *k2 = yaml_document_get_node(p->doc, q->key);
-			if (k2 && k2->type == YAML_SCALAR_NODE &&
-			    !strcmp((char *)k2->data.scalar.value, (char *)k->data.scalar.value))
-				perr(p, k, "%s: duplicate key '%s'", what, (char *)k->data.scalar.value);
+			dup = k2 && k2->type == YAML_SCALAR_NODE &&
+			      !strcmp((char *)k2->data.scalar.value, (char *)k->data.scalar.value);
+		}
+		if (dup) {
+			perr(p, k, "%s: duplicate key '%s'", what, (char *)k->data.scalar.value);
+			continue;
 		}
 		fn(p, (const char *)k->data.scalar.value, k, v, arg);
 	}
@@ -402,6 +408,15 @@ static void gw_key(pctx_t *p, const char *key, yaml_node_t *k, yaml_node_t *v, v
 		uint32_t ms;
 		if (get_time32(p, v, w, &ms))
 			s->gateway.ct_time_wait_s = ms / 1000;
+	} else if (!strcmp(key, "rrl-rate") || !strcmp(key, "rrl-slip")) {
+		unsigned u;
+		bool rate = key[4] == 'r';
+		if (get_uint(p, v, w, 0, rate ? 1000000 : 100, &u)) {
+			if (rate)
+				s->gateway.rrl_rate = u;
+			else
+				s->gateway.rrl_slip = u;
+		}
 	} else {
 		unknown(p, k, "gateway", key);
 	}
@@ -654,6 +669,7 @@ static void defaults(lab_scenario_t *s)
 	s->legit.latency.scale = 1;
 	s->legit.timeout_ms = 5000;
 	s->expect.attack_reach_max = -1;   /* not checked unless given */
+	s->gateway.rrl_rate = s->gateway.rrl_slip = -1;
 }
 
 static int load(pctx_t *p, yaml_parser_t *yp, lab_scenario_t **out)

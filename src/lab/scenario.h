@@ -76,6 +76,7 @@ typedef struct lab_scenario {
 		double max_open_fraction;
 		unsigned workers;      /* fluxgated DNS workers (0 = auto) */
 		uint32_t ct_time_wait_s;   /* gateway nf_conntrack TIME_WAIT (0 = kernel default) */
+		long rrl_rate, rrl_slip;   /* fluxgated rrl.rate / rrl.slip, -1 = its default */
 	} gateway;
 	struct {
 		bool resolver;         /* true: via unbound; false: stub at fluxgated */

@@ -289,6 +289,34 @@ bool fg_pool_is_open(fg_pool_t *p, const uint8_t *addr, uint64_t now_ms)
 	return s && s->until > now_ms;
 }
 
+uint64_t fg_pool_open_until(fg_pool_t *p, const uint8_t *addr, uint64_t now_ms)
+{
+	purge(p, now_ms);
+	open_slot_t *s = slot_find(p, addr);
+	return s && s->until > now_ms ? s->until : 0;
+}
+
+int fg_pool_restore(fg_pool_t *p, const uint8_t *addr, uint64_t until_ms)
+{
+	open_slot_t *s = slot_find(p, addr);
+	if (!until_ms) {
+		if (s)
+			slot_delete(p, s);
+		return 0;   /* a heap entry left behind finds no slot: dropped */
+	}
+	if (!s)
+		return fg_pool_open(p, addr, until_ms);
+	if (until_ms != s->until) {
+		/* the heap holds entries for other ends of it: add this one
+		 * so the window is purged on time */
+		int rc = fifo_push(p, addr, until_ms);
+		if (rc < 0)
+			return rc;
+	}
+	s->until = until_ms;
+	return 0;
+}
+
 uint64_t fg_pool_open_count(fg_pool_t *p, uint64_t now_ms)
 {
 	purge(p, now_ms);

@@ -53,6 +53,14 @@ int fg_pool_open(fg_pool_t *p, const uint8_t *addr, uint64_t until_ms);
 
 bool fg_pool_is_open(fg_pool_t *p, const uint8_t *addr, uint64_t now_ms);
 
+/* When `addr` stops being open to anyone, or 0 when it is not open at
+ * `now_ms` (for undoing an fg_pool_open() whose grant the kernel refused). */
+uint64_t fg_pool_open_until(fg_pool_t *p, const uint8_t *addr, uint64_t now_ms);
+
+/* Set the open window of `addr` to exactly `until_ms` (0: no longer open),
+ * shortening it if need be: the undo of fg_pool_open(). */
+int fg_pool_restore(fg_pool_t *p, const uint8_t *addr, uint64_t until_ms);
+
 /* Addresses open to anyone at `now_ms` (expired entries are purged). */
 uint64_t fg_pool_open_count(fg_pool_t *p, uint64_t now_ms);
 

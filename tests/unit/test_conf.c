@@ -586,6 +586,8 @@ static void test_example(void **state)
 	assert_int_equal(c->server.workers, 0);
 	assert_int_equal(c->server.tcp_max_clients, 1024);
 	assert_int_equal(c->server.tcp_idle_timeout_ms, 10000);
+	assert_int_equal(c->server.tcp_query_timeout_ms, 5000);
+	assert_int_equal(c->server.tcp_max_per_source, 16);
 	assert_string_equal(c->server.user, "fluxgate");
 	assert_string_equal(c->server.pidfile, "/run/fluxgate/fluxgated.pid");
 
@@ -653,6 +655,52 @@ static void test_example(void **state)
 	fg_conf_free(c);
 }
 
+/* rrl and cookie sections: defaults (rate limiting on for service
+ * answers), explicit values, and the precise diagnostics for bad values
+ * (a bad cookie secret is never echoed) */
+static void test_rrl_cookie_keys(void **state)
+{
+	struct sink s;
+	fg_conf_t *c = load_ok(SERVER);
+	(void)state;
+
+	assert_int_equal(c->rrl.rate, 200);
+	assert_int_equal(c->rrl.slip, 2);
+	assert_int_equal(c->rrl.ipv4_prefix, 24);
+	assert_int_equal(c->rrl.ipv6_prefix, 56);
+	assert_int_equal(c->rrl.table_size, 65536);
+	assert_int_equal(c->rrl.apply_to, FG_RRL_APPLY_SERVICE);
+	assert_null(c->cookie.secret);
+	fg_conf_free(c);
+
+	c = load_ok(SERVER "rrl:\n  rate: 0\n  slip: 1\n  ipv4-prefix: 32\n"
+		    "  ipv6-prefix: 64\n  table-size: 1k\n  apply-to: all\n"
+		    "cookie:\n  secret: e5e973e5a6b2a43f48e7dc849e37bfcf\n");
+	assert_int_equal(c->rrl.rate, 0);
+	assert_int_equal(c->rrl.slip, 1);
+	assert_int_equal(c->rrl.ipv4_prefix, 32);
+	assert_int_equal(c->rrl.ipv6_prefix, 64);
+	assert_int_equal(c->rrl.table_size, 1024);
+	assert_int_equal(c->rrl.apply_to, FG_RRL_APPLY_ALL);
+	assert_string_equal(c->cookie.secret, "e5e973e5a6b2a43f48e7dc849e37bfcf");
+	fg_conf_free(c);
+
+	c = NULL;
+	assert_true(load(SERVER "rrl:\n  ipv4-prefix: 7\n  ipv6-prefix: 65\n"
+			 "  table-size: 8\n  apply-to: some\n", &c, &s) < 0);
+	assert_null(c);
+	assert_int_equal(s.n, 4);
+	assert_non_null(strstr(s.buf, "t.conf:4: rrl.ipv4-prefix: expected an integer 8..32, got '7'"));
+	assert_non_null(strstr(s.buf, "t.conf:5: rrl.ipv6-prefix: expected an integer 16..64, got '65'"));
+	assert_non_null(strstr(s.buf, "t.conf:6: rrl.table-size:"));
+	assert_non_null(strstr(s.buf, "t.conf:7: rrl.apply-to:"));
+	assert_true(load(SERVER "cookie:\n  secret: e5e973e5a6b2a43f48e7dc849e37bfzz\n",
+			 &c, &s) < 0);
+	assert_non_null(strstr(s.buf, "t.conf:4: cookie.secret: invalid cookie secret "
+			       "(use exactly 32 hex digits)"));
+	assert_null(strstr(s.buf, "bfzz"));
+}
+
 static void test_defaults(void **state)
 {
 	fg_conf_t *c = load_ok(SERVER ZONE
@@ -697,6 +745,12 @@ static void test_defaults(void **state)
 	assert_string_equal(c->control.socket, "/run/fluxgate/control.sock");
 	assert_null(c->log.file);
 	assert_string_equal(c->log.level, "info");
+	/* policy defaults without a policy section */
+	assert_int_equal(c->policy.ndirect, 0);
+	assert_int_equal(c->policy.ecs_min_prefix4, 24);
+	assert_int_equal(c->policy.ecs_min_prefix6, 56);
+	assert_int_equal(c->policy.anyone_per_source, 4);
+	assert_int_equal(c->policy.exact_per_source, 64);
 	fg_conf_free(c);
 
 	/* the smallest valid file: only where to listen */
@@ -773,7 +827,7 @@ static void test_values(void **state)
 		    "  - { id: a, prefix: 10.0.0.0/24 }\n"
 		    "  - { id: b, prefix: 10.0.1.0-10.0.1.255 }\n"
 		    "  - { id: c, prefix: 10.0.2.0/23 }\n"
-		    "  - { id: d, prefix: \"::/0\" }\n"
+		    "  - { id: d, prefix: \"fd00::/64\" }\n"
 		    "service:\n"
 		    "  - { id: apex, name: example.test, backend: 10.0.9.1, pool: a }\n"
 		    "  - { id: deep, name: x.sub.example.test., backend: 10.0.9.1, "
@@ -930,6 +984,30 @@ static void test_order(void **state)
 		"configured zone\n"
 		"t.conf:16: service 'a': ttl: invalid time 'x' (expected a number "
 		"with an optional unit ms, s, m, h, d or w)\n");
+}
+
+/* policy.resolvers empty: a warning (the config stays valid) */
+static void test_warnings(void **state)
+{
+	struct sink s;
+	fg_conf_t *c = load_ok(HEAD "service:\n"
+			       "  - { id: a, name: a.example.test, backend: 10.0.0.1, pool: p4 }\n");
+	(void)state;
+
+	memset(&s, 0, sizeof(s));
+	assert_int_equal(fg_conf_warnings(c, sink_fn, &s), 1);
+	assert_string_equal(s.buf, "t.conf:0: warning: policy.resolvers is empty: any "
+			    "source outside policy.direct may obtain subnet- and "
+			    "anyone-scoped grants; list the caching resolvers in front "
+			    "of the gateway\n");
+	fg_conf_free(c);
+	c = load_ok(HEAD "service:\n"
+		    "  - { id: a, name: a.example.test, backend: 10.0.0.1, pool: p4 }\n"
+		    "policy:\n  resolvers: 10.0.53.0/24\n");
+	memset(&s, 0, sizeof(s));
+	assert_int_equal(fg_conf_warnings(c, sink_fn, &s), 0);
+	assert_int_equal(s.n, 0);
+	fg_conf_free(c);
 }
 
 /* ---- diagnostics, one broken config each ---- */
@@ -1137,6 +1215,67 @@ static const struct errcase errcases[] = {
 	  "t.conf:6: pool 'c': prefix 10.200.0.0/16 overlaps pool 'a' (10.0.0.0/8, "
 	  "line 4)\n"),
 
+	/* --- pools that are not pools (hardening finding 9) --- */
+	E("pool_zero4", SERVER "pool:\n  - id: p\n    prefix: 0.0.0.0/0\n",
+	  "t.conf:5: pool 'p': prefix 0.0.0.0/0 is too wide (at most 2^24 "
+	  "addresses, a /8, for IPv4)\n"),
+	E("pool_zero6", SERVER "pool:\n  - id: p\n    prefix: \"::/0\"\n",
+	  "t.conf:5: pool 'p': prefix ::/0 is too wide (at most 2^96 addresses, "
+	  "a /32, for IPv6)\n"),
+	E("pool_wide4", SERVER "pool:\n  - id: p\n    prefix: 10.0.0.0/7\n",
+	  "t.conf:5: pool 'p': prefix 10.0.0.0/7 is too wide (at most 2^24 "
+	  "addresses, a /8, for IPv4)\n"),
+	E("pool_wide_range", SERVER "pool:\n  - id: p\n"
+	  "    prefix: 10.0.0.0-11.0.0.0\n",
+	  "t.conf:5: pool 'p': prefix 10.0.0.0-11.0.0.0 is too wide (at most 2^24 "
+	  "addresses, a /8, for IPv4)\n"),
+	E("pool_wide6", SERVER "pool:\n  - id: p\n    prefix: \"2001:db8::/31\"\n",
+	  "t.conf:5: pool 'p': prefix 2001:db8::/31 is too wide (at most 2^96 "
+	  "addresses, a /32, for IPv6)\n"),
+	E("pool_tiny", SERVER "pool:\n  - id: p\n    prefix: 10.0.3.0/30\n",
+	  "t.conf:5: pool 'p': prefix 10.0.3.0/30 has 2 usable addresses, at least "
+	  "4 are required\n"),
+	E("pool_tiny_range", SERVER "pool:\n  - id: p\n"
+	  "    prefix: 10.0.3.7-10.0.3.7\n",
+	  "t.conf:5: pool 'p': prefix 10.0.3.7-10.0.3.7 has 1 usable address, at "
+	  "least 4 are required\n"),
+	E("pool_has_backend", HEAD "  - id: q\n    prefix: 10.0.2.0/24\n"
+	  "service:\n  - id: www\n    name: www.example.test\n"
+	  "    backend: 10.0.2.10@8080\n    pool: q\n",
+	  "t.conf:12: pool 'q': prefix 10.0.2.0/24 contains the backend of service "
+	  "'www', 10.0.2.10 (line 16); pool addresses are handed out and routed to "
+	  "the decoys, so no real host may use one\n"),
+	E("pool_has_backend6", HEAD "service:\n  - id: www\n"
+	  "    name: www.example.test\n    backend: \"2001:db8::10\"\n    pool: p6\n",
+	  "t.conf:10: pool 'p6': prefix 2001:db8::/64 contains the backend of "
+	  "service 'www', 2001:db8::10 (line 14); pool addresses are handed out "
+	  "and routed to the decoys, so no real host may use one\n"),
+	E("pool_has_listen", "server:\n  listen: [ 127.0.0.1, 198.51.100.53@53 ]\n"
+	  ZONE POOLS,
+	  "t.conf:8: pool 'p4': prefix 198.51.100.0/24 contains the listen address "
+	  "198.51.100.53 (line 2); pool addresses are handed out and routed to the "
+	  "decoys, so no real host may use one\n"),
+	E("pool_has_decoy", HEAD "decoy:\n  route-via: 198.51.100.1\n",
+	  "t.conf:8: pool 'p4': prefix 198.51.100.0/24 contains the decoy next hop "
+	  "198.51.100.1 (line 12); pool addresses are handed out and routed to the "
+	  "decoys, so no real host may use one\n"),
+	/* --- a pool serves one service (hardening finding 6) --- */
+	E("svc_pool_shared", HEAD "service:\n"
+	  "  - { id: a, name: a.example.test, backend: 10.0.0.1, pool: p4 }\n"
+	  "  - { id: b, name: b.example.test, backend: 10.0.0.2, pool: p4 }\n",
+	  "t.conf:13: service 'b': pool 'p4' already belongs to service 'a' (line "
+	  "12); a pool serves one service\n"),
+	/* --- policy --- */
+	E("policy_ecs_wide", SERVER "policy:\n  ecs-min-prefix4: 1\n",
+	  "t.conf:4: policy.ecs-min-prefix4: expected an integer 16..32, got '1'\n"),
+	E("policy_ecs6_wide", SERVER "policy:\n  ecs-min-prefix6: 0\n",
+	  "t.conf:4: policy.ecs-min-prefix6: expected an integer 32..128, got '0'\n"),
+	E("policy_anyone_zero", SERVER "policy:\n  anyone-per-source: 0\n",
+	  "t.conf:4: policy.anyone-per-source: expected an integer 1..64, got '0'\n"),
+	E("policy_exact_big", SERVER "policy:\n  exact-per-source: 5000\n",
+	  "t.conf:4: policy.exact-per-source: expected an integer 1..256, got "
+	  "'5000'\n"),
+
 	/* --- services --- */
 	E("svc_pool_undefined", HEAD "service:\n  - id: www\n    name: www.example.test\n"
 	  "    backend: 10.0.2.10\n    pool: [ p4, web9 ]\n",
@@ -1182,11 +1321,11 @@ static const struct errcase errcases[] = {
 	  "t.conf:17: service 'www': pool 'p4' is listed twice\n"),
 	E("svc_dup_id", HEAD "service:\n"
 	  "  - { id: www, name: a.example.test, backend: 10.0.0.1, pool: p4 }\n"
-	  "  - { id: www, name: b.example.test, backend: 10.0.0.1, pool: p4 }\n",
+	  "  - { id: www, name: b.example.test, backend: \"fd00::1\", pool: p6 }\n",
 	  "t.conf:13: service 'www': duplicate id (first defined on line 12)\n"),
 	E("svc_dup_name", HEAD "service:\n"
 	  "  - { id: a, name: www.example.test, backend: 10.0.0.1, pool: p4 }\n"
-	  "  - { id: b, name: WWW.example.test., backend: 10.0.0.1, pool: p4 }\n",
+	  "  - { id: b, name: WWW.example.test., backend: \"fd00::1\", pool: p6 }\n",
 	  "t.conf:13: service 'b': name is already used by another service (first "
 	  "defined on line 12)\n"),
 	E("svc_rotation", HEAD "service:\n  - id: www\n    name: www.example.test\n"
@@ -1315,6 +1454,7 @@ int main(void)
 		cmocka_unit_test(test_checks),
 		cmocka_unit_test(test_example),
 		cmocka_unit_test(test_defaults),
+		cmocka_unit_test(test_rrl_cookie_keys),
 		cmocka_unit_test(test_values),
 		cmocka_unit_test(test_sample),
 		cmocka_unit_test(test_file),
@@ -1322,6 +1462,7 @@ int main(void)
 		cmocka_unit_test(test_too_many_errors),
 		cmocka_unit_test(test_deep_nesting),
 		cmocka_unit_test(test_order),
+		cmocka_unit_test(test_warnings),
 	};
 	enum { NCASES = sizeof(errcases) / sizeof(errcases[0]) };
 	struct CMUnitTest diag_tests[NCASES];

@@ -26,13 +26,14 @@ static const char *const CONF_TEXT =
 	"pool:\n  - id: web4\n    prefix: 198.51.100.0/24\n"
 	"  - id: small\n    prefix: 203.0.113.0/28\n"
 	"  - id: web6\n    prefix: 2001:db8:77::/64\n"
+	"  - id: sticky4\n    prefix: 198.51.101.0/24\n"
 	"service:\n"
 	"  - id: www\n    name: www.example.test\n    backend: [ 10.0.2.10, 'fd00:2::10' ]\n"
 	"    pool: [ web4, web6 ]\n    ttl: 5s\n    grace: 2s\n    pin: 60s\n"
 	"  - id: capped\n    name: capped.example.test\n    backend: 10.0.2.11\n"
 	"    pool: small\n    max-open-fraction: 0.25\n"
 	"  - id: sticky\n    name: sticky.example.test\n    backend: 10.0.2.12\n"
-	"    pool: web4\n    rotation: min-interval\n    min-interval: 30s\n"
+	"    pool: sticky4\n    rotation: min-interval\n    min-interval: 30s\n"
 	"policy:\n  direct: [ 10.0.1.0/24 ]\n"
 	"nat:\n  backend: memory\n";
 
@@ -179,45 +180,97 @@ static void test_ecs_scope(void **state)
 	assert_int_equal(fg_nat_mem_flow(f->nat, AF_INET, in, r.addr, be), FG_MEM_REAL);
 }
 
+/* Live addresses open to anyone in pool `id` (fg_grant_engine_pools). */
+struct pool_q {
+	const char *id;
+	uint64_t open;
+};
+
+static void pool_cb(void *ctx, const char *id, int family, uint64_t size, uint64_t open)
+{
+	struct pool_q *pq = ctx;
+	(void)family;
+	(void)size;
+	if (!strcmp(id, pq->id))
+		pq->open = open;
+}
+
+static uint64_t pool_open(fg_grant_engine_t *eng, const char *id)
+{
+	struct pool_q pq = { id, 0 };
+	fg_grant_engine_pools(eng, pool_cb, &pq);
+	return pq.open;
+}
+
 static void test_failed_commit_gives_no_address(void **state)
 {
 	struct fx *f = *state;
 	fg_dns_query_t q;
 	memset(&q, 0, sizeof(q));
-	struct sockaddr_storage res[3] = { peer("10.0.53.2"), peer("10.0.53.3"), peer("10.0.53.4") };
+	struct sockaddr_storage res[3] = { peer("10.0.53.2"), peer("10.0.54.3"), peer("10.0.55.4") };
 	fg_grant_req_t r[3];
 	for (int i = 0; i < 3; i++) {
 		memset(&r[i], 0, sizeof(r[i]));
 		r[i].q = &q;
 		r[i].peer = &res[i];
-		r[i].service_id = 0;
+		r[i].service_id = 1;    /* capped: pool small */
 		r[i].qtype = FG_TYPE_A;
 	}
 	fg_nat_mem_stats_t st0, st1;
+	fg_grant_counters_t c0, c1;
 	fg_nat_mem_stats(f->nat, &st0);
-	/* the batch and every single retry fail: nothing may be answered */
+	fg_grant_engine_counters_get(f->eng, &c0);
+	uint64_t open0 = pool_open(f->eng, "small");
+	/* the batch fails: nothing may be answered, and it is not retried
+	 * element by element (the old engine made 3 more attempts) */
 	fg_nat_mem_fail_next(f->nat, 4, 0);
 	assert_true(fg_grant_resolve(f->eng, f->w, r, 3) < 0);
 	for (int i = 0; i < 3; i++)
 		assert_false(r[i].ok);           /* none may be answered */
 	fg_nat_mem_stats(f->nat, &st1);
+	fg_grant_engine_counters_get(f->eng, &c1);
 	assert_int_equal(st1.live_grants, st0.live_grants);
-	assert_int_equal(st1.commit_failures, st0.commit_failures + 4);
-	/* one refused element costs only its own answer: batch fails, the
-	 * first single retry fails, the other two go through */
-	fg_nat_mem_fail_next(f->nat, 2, 0);
-	assert_int_equal(fg_grant_resolve(f->eng, f->w, r, 3), 2);
-	assert_false(r[0].ok);
-	assert_true(r[1].ok);
-	assert_true(r[2].ok);
-	fg_nat_mem_stats(f->nat, &st0);
+	assert_int_equal(st1.commit_failures, st0.commit_failures + 1);
+	assert_int_equal(c1.commit_failures, c0.commit_failures + 1);
+	assert_int_equal(c1.commit_servfail, c0.commit_servfail + 3);
+	/* rolled back: the refused grants hold no pool address open */
+	assert_int_equal(pool_open(f->eng, "small"), open0);
+	fg_nat_mem_fail_next(f->nat, 0, 0);
 	/* the next batch goes through, in one commit */
+	fg_nat_mem_stats(f->nat, &st0);
 	assert_int_equal(fg_grant_resolve(f->eng, f->w, r, 3), 3);
 	fg_nat_mem_stats(f->nat, &st1);
 	assert_int_equal(st1.commits, st0.commits + 1);
 	assert_int_equal(st1.last_batch, 3 * 1);
 	for (int i = 0; i < 3; i++)
 		assert_true(r[i].ok);
+}
+
+/* A refused min-interval grant leaves no per-resolver memory behind: the
+ * next answer is a fresh pick, not the address the kernel refused. */
+static void test_failed_commit_rolls_back_rcache(void **state)
+{
+	struct fx *f = *state;
+	fg_dns_query_t q;
+	memset(&q, 0, sizeof(q));
+	int differ = 0;
+	for (int t = 0; t < 6; t++) {
+		char a[32];
+		snprintf(a, sizeof(a), "10.0.%d.9", 70 + t);
+		struct sockaddr_storage res = peer(a);
+		fg_grant_req_t r1, r2;
+		fg_nat_mem_fail_next(f->nat, 1, 0);
+		assert_true(one(f, 2, FG_TYPE_A, &res, &q, &r1) < 0);
+		assert_false(r1.ok);
+		/* without the rollback the refused address is kept for the
+		 * 30 s interval: the same one every time */
+		assert_int_equal(one(f, 2, FG_TYPE_A, &res, &q, &r2), 1);
+		assert_true(r2.ok);
+		differ += memcmp(r1.addr, r2.addr, 4) != 0;
+	}
+	/* 6 fresh picks among 254: all equal to the refused ones by chance
+	 * has probability 254^-6 */
+	assert_true(differ >= 1);
 }
 
 static void test_open_fraction_cap(void **state)
@@ -321,6 +374,387 @@ static void test_expiry_and_pin(void **state)
 	assert_int_equal(fg_nat_mem_flow(f->nat, AF_INET, ca, ra.addr, be), FG_MEM_DECOY);
 }
 
+/* ---- engines of their own config (hardening findings) ---------------- */
+
+/* No policy section at all: ECS-carrying resolvers, anyone grants. */
+#define OWN_HEAD \
+	"server:\n  listen: 127.0.0.1@5300\n" \
+	"zone:\n  - domain: example.test\n" \
+	"    soa: { mname: ns1.example.test, rname: h.example.test }\n"
+
+static void own_new(struct fx *e, const char *text, fg_grant_engine_t *prev)
+{
+	memset(e, 0, sizeof(*e));
+	assert_int_equal(fg_conf_load_buffer("own.conf", text, strlen(text), &e->conf,
+					     diag, NULL), 0);
+	assert_int_equal(fg_grant_engine_new(e->conf, prev, &e->eng), 0);
+	assert_int_equal(fg_grant_engine_setup(e->eng), 0);
+	assert_int_equal(fg_grant_worker_new(e->eng, &e->w), 0);
+	e->nat = fg_grant_worker_nat(e->w);
+	assert_int_equal(fg_nat_mem_ops.setup(e->nat, fg_grant_engine_natcfg(e->eng)), 0);
+}
+
+static void own_free(struct fx *e)
+{
+	fg_grant_worker_free(e->w);
+	fg_grant_engine_free(e->eng);
+	fg_conf_free(e->conf);
+}
+
+static const char *const OWN_WWW =
+	OWN_HEAD
+	"pool:\n  - id: web4\n    prefix: 198.51.100.0/24\n"
+	"  - id: web6\n    prefix: 2001:db8:77::/64\n"
+	"  - id: small\n    prefix: 203.0.113.0/28\n"
+	"service:\n"
+	"  - id: www\n    name: www.example.test\n    backend: [ 10.0.2.10, 'fd00:2::10' ]\n"
+	"    pool: [ web4, web6 ]\n"
+	"  - id: capped\n    name: capped.example.test\n    backend: 10.0.2.11\n"
+	"    pool: small\n    max-open-fraction: 0.25\n"
+	"nat:\n  backend: memory\n";
+
+static uint64_t live_scope(struct fx *e, int scope)
+{
+	fg_nat_counts_t c;
+	assert_int_equal(fg_nat_mem_ops.count(e->nat, &c), 0);
+	return c.grants[scope];
+}
+
+/* Finding 1: kdig +subnet=0.0.0.0/1 (and ::/1) opens no wide subnet grant;
+ * repeating it from one resolver opens a bounded handful of addresses,
+ * and an unrelated source reaches only those. Also the UBSan abort of a
+ * config without policy.direct (memcpy from NULL). */
+static void test_wide_ecs_gives_no_wide_grant(void **state)
+{
+	(void)state;
+	struct fx e;
+	own_new(&e, OWN_WWW, NULL);
+	fg_dns_query_t q;
+	memset(&q, 0, sizeof(q));
+	q.has_ecs = true;
+	q.ecs.family = 1;
+	q.ecs.source_prefix = 1;
+	struct sockaddr_storage res = peer("10.0.53.2");
+	uint8_t held[64][16];
+	unsigned nheld = 0;
+	for (int i = 0; i < 50; i++) {
+		fg_grant_req_t r;
+		assert_int_equal(one(&e, 0, FG_TYPE_A, &res, &q, &r), 1);
+		assert_true(r.ok);
+		assert_int_equal(r.scope, FG_SCOPE_ANY);
+		assert_int_equal(r.ecs_scope, 0);
+		unsigned k;
+		for (k = 0; k < nheld; k++)
+			if (!memcmp(held[k], r.addr, 4))
+				break;
+		if (k == nheld)
+			memcpy(held[nheld++], r.addr, 16);
+	}
+	assert_int_equal(live_scope(&e, FG_SCOPE_NET), 0);
+	assert_true(nheld <= 4);          /* policy.anyone-per-source default */
+	/* an unrelated source: every other pool address is a decoy */
+	uint8_t c[16], be[16], a[16] = { 198, 51, 100, 0 };
+	ip("192.0.2.77", c);
+	unsigned real = 0;
+	for (int x = 1; x < 255; x++) {
+		a[3] = (uint8_t)x;
+		real += fg_nat_mem_flow(e.nat, AF_INET, c, a, be) == FG_MEM_REAL;
+	}
+	assert_int_equal(real, nheld);
+	/* the same for AAAA with ::/1 */
+	q.ecs.family = 2;
+	for (int i = 0; i < 20; i++) {
+		fg_grant_req_t r;
+		assert_int_equal(one(&e, 0, FG_TYPE_AAAA, &res, &q, &r), 1);
+		assert_int_equal(r.scope, FG_SCOPE_ANY);
+	}
+	assert_int_equal(live_scope(&e, FG_SCOPE_NET), 0);
+	fg_grant_counters_t cn;
+	fg_grant_engine_counters_get(e.eng, &cn);
+	assert_int_equal(cn.ecs_ignored, 70);
+	assert_true(cn.anyone_source_reuse >= 50 - 4);
+	own_free(&e);
+}
+
+/* Finding 1: with the ECS scopes refused, max-open-fraction holds however
+ * many resolvers (/24s) ask. */
+static void test_open_fraction_cap_with_refused_ecs(void **state)
+{
+	(void)state;
+	struct fx e;
+	own_new(&e, OWN_WWW, NULL);
+	fg_dns_query_t q;
+	memset(&q, 0, sizeof(q));
+	q.has_ecs = true;
+	q.ecs.family = 1;
+	q.ecs.source_prefix = 8;
+	q.ecs.addr[0] = 10;
+	uint8_t seen[256] = { 0 };
+	unsigned distinct = 0;
+	for (int i = 0; i < 40; i++) {
+		char a[32];
+		snprintf(a, sizeof(a), "10.%d.%d.1", 1 + i / 200, i % 200);
+		struct sockaddr_storage res = peer(a);
+		fg_grant_req_t r;
+		assert_int_equal(one(&e, 1, FG_TYPE_A, &res, &q, &r), 1);
+		assert_true(r.ok);
+		assert_int_equal(r.scope, FG_SCOPE_ANY);
+		if (!seen[r.addr[3]]++)
+			distinct++;
+	}
+	/* /28: 14 usable, 25 % -> 3 */
+	assert_true(distinct <= 3);
+	assert_true(pool_open(e.eng, "small") <= 3);
+	assert_int_equal(live_scope(&e, FG_SCOPE_NET), 0);
+	own_free(&e);
+}
+
+/* Finding 1: one source /24 holds at most anyone-per-source addresses open
+ * to anyone; past that it is handed one it holds. Another /24 is not
+ * bound by it. */
+static void test_anyone_per_source(void **state)
+{
+	(void)state;
+	struct fx e;
+	char text[2048];
+	snprintf(text, sizeof(text), "%spolicy:\n  anyone-per-source: 3\n", OWN_WWW);
+	own_new(&e, text, NULL);
+	fg_dns_query_t q;
+	memset(&q, 0, sizeof(q));
+	uint8_t held[3][4];
+	unsigned nheld = 0;
+	for (int i = 0; i < 30; i++) {
+		char a[32];
+		snprintf(a, sizeof(a), "10.0.53.%d", 1 + i % 7);   /* one /24 */
+		struct sockaddr_storage res = peer(a);
+		fg_grant_req_t r;
+		assert_int_equal(one(&e, 0, FG_TYPE_A, &res, &q, &r), 1);
+		assert_int_equal(r.scope, FG_SCOPE_ANY);
+		unsigned k;
+		for (k = 0; k < nheld; k++)
+			if (!memcmp(held[k], r.addr, 4))
+				break;
+		if (k == nheld) {
+			assert_true(nheld < 3);
+			memcpy(held[nheld++], r.addr, 4);
+		}
+	}
+	assert_int_equal(nheld, 3);
+	assert_int_equal(pool_open(e.eng, "web4"), 3);
+	fg_grant_counters_t cn;
+	fg_grant_engine_counters_get(e.eng, &cn);
+	assert_int_equal(cn.anyone_source_reuse, 27);
+	/* another /24 gets addresses of its own */
+	struct sockaddr_storage other = peer("10.0.54.1");
+	fg_grant_req_t r;
+	assert_int_equal(one(&e, 0, FG_TYPE_A, &other, &q, &r), 1);
+	assert_int_equal(pool_open(e.eng, "web4"), 4);
+	/* fluxctl rotate: the first /24 gets a fresh address at once */
+	assert_true(fg_grant_engine_rotate(e.eng, 0) >= 0);
+	struct sockaddr_storage first = peer("10.0.53.1");
+	assert_int_equal(one(&e, 0, FG_TYPE_A, &first, &q, &r), 1);
+	assert_int_equal(pool_open(e.eng, "web4"), 5);
+	/* IPv6 sources are bound by their /56 */
+	for (int i = 0; i < 10; i++) {
+		char a[64];
+		snprintf(a, sizeof(a), "2001:db8:53:%x::%x", i % 4, i + 1);  /* one /56 */
+		struct sockaddr_storage res6 = peer(a);
+		assert_int_equal(one(&e, 0, FG_TYPE_AAAA, &res6, &q, &r), 1);
+	}
+	assert_int_equal(pool_open(e.eng, "web6"), 3);
+	own_free(&e);
+}
+
+/* Finding 1: a (forged) source inside policy.direct holds at most
+ * exact-per-source live exact grants; past that its answers reuse them. */
+static void test_exact_per_source_quota(void **state)
+{
+	(void)state;
+	struct fx e;
+	char text[2048];
+	snprintf(text, sizeof(text), "%spolicy:\n  direct: [ 10.0.1.0/24 ]\n", OWN_WWW);
+	own_new(&e, text, NULL);
+	fg_dns_query_t q;
+	memset(&q, 0, sizeof(q));
+	struct sockaddr_storage cl = peer("10.0.1.66");
+	for (int i = 0; i < 200; i++) {
+		fg_grant_req_t r;
+		assert_int_equal(one(&e, 0, FG_TYPE_A, &cl, &q, &r), 1);
+		assert_true(r.ok);
+		assert_int_equal(r.scope, FG_SCOPE_CLIENT);
+	}
+	assert_int_equal(live_scope(&e, FG_SCOPE_CLIENT), 64);   /* the default */
+	fg_grant_counters_t cn;
+	fg_grant_engine_counters_get(e.eng, &cn);
+	/* 64 distinct addresses took 64 picks plus those that drew an address
+	 * the source held already (a handful); every other answer reused */
+	assert_true(cn.exact_quota_reuse >= 200 - 64 - 64);
+	assert_true(cn.exact_quota_reuse <= 200 - 64);
+	/* a neighbour is not held back by it */
+	struct sockaddr_storage nb = peer("10.0.1.67");
+	fg_grant_req_t r;
+	assert_int_equal(one(&e, 0, FG_TYPE_A, &nb, &q, &r), 1);
+	assert_int_equal(live_scope(&e, FG_SCOPE_CLIENT), 65);
+	own_free(&e);
+}
+
+/* Finding 7: a full grant set fails the batch in at most two
+ * transactions (one retry only when subnet grants were mixed in), every
+ * request SERVFAILs, and the pools are as before. */
+static void test_full_set_no_retry_storm(void **state)
+{
+	(void)state;
+	struct fx e;
+	char text[2048];
+	snprintf(text, sizeof(text), "%s  grant-set-size: 16\n", OWN_WWW);
+	own_new(&e, text, NULL);
+	fg_dns_query_t q;
+	memset(&q, 0, sizeof(q));
+	/* fill the anyone map: 16 sources in 16 /24s */
+	for (int i = 0; i < 16; i++) {
+		char a[32];
+		snprintf(a, sizeof(a), "10.1.%d.1", i);
+		struct sockaddr_storage res = peer(a);
+		fg_grant_req_t r;
+		assert_int_equal(one(&e, 0, FG_TYPE_A, &res, &q, &r), 1);
+		assert_true(r.ok);
+	}
+	uint64_t open0 = pool_open(e.eng, "web4");
+	assert_int_equal(open0, 16);
+	/* a batch of 40: 30 anyone grants from new /24s, 10 subnet grants */
+	struct sockaddr_storage peers[40];
+	fg_dns_query_t qe[40];
+	fg_grant_req_t r[40];
+	for (int i = 0; i < 40; i++) {
+		char a[32];
+		snprintf(a, sizeof(a), "10.2.%d.1", i);
+		peers[i] = peer(a);
+		memset(&qe[i], 0, sizeof(qe[i]));
+		if (i >= 30) {
+			qe[i].has_ecs = true;
+			qe[i].ecs.family = 1;
+			qe[i].ecs.source_prefix = 24;
+			qe[i].ecs.addr[0] = 192;
+			qe[i].ecs.addr[2] = (uint8_t)i;
+		}
+		memset(&r[i], 0, sizeof(r[i]));
+		r[i].q = &qe[i];
+		r[i].peer = &peers[i];
+		r[i].service_id = 0;
+		r[i].qtype = FG_TYPE_A;
+	}
+	fg_nat_mem_stats_t st0, st1;
+	fg_grant_counters_t c0, c1;
+	fg_nat_mem_stats(e.nat, &st0);
+	fg_grant_engine_counters_get(e.eng, &c0);
+	assert_true(fg_grant_resolve(e.eng, e.w, r, 40) < 0);
+	fg_nat_mem_stats(e.nat, &st1);
+	fg_grant_engine_counters_get(e.eng, &c1);
+	for (int i = 0; i < 40; i++)
+		assert_false(r[i].ok);
+	/* the old engine tried 1 + 40 transactions */
+	assert_int_equal(st1.commit_failures - st0.commit_failures, 2);
+	assert_int_equal(c1.commit_failures - c0.commit_failures, 2);
+	assert_int_equal(c1.commit_servfail - c0.commit_servfail, 40);
+	assert_int_equal(pool_open(e.eng, "web4"), open0);
+	/* without subnet grants: one transaction, no retry */
+	fg_nat_mem_stats(e.nat, &st0);
+	assert_true(fg_grant_resolve(e.eng, e.w, r, 30) < 0);
+	fg_nat_mem_stats(e.nat, &st1);
+	assert_int_equal(st1.commit_failures - st0.commit_failures, 1);
+	assert_int_equal(pool_open(e.eng, "web4"), open0);
+	own_free(&e);
+}
+
+/* Finding 6: per-resolver memory follows the service id, not its index:
+ * after a reload that swaps two services, each keeps its own address and
+ * never gets the other's. */
+static void test_reload_reorder_keeps_services_apart(void **state)
+{
+	(void)state;
+	static const char *const A =
+		OWN_HEAD
+		"pool:\n  - id: p1\n    prefix: 198.51.100.0/24\n"
+		"  - id: p2\n    prefix: 203.0.113.0/24\n"
+		"service:\n"
+		"  - id: one\n    name: one.example.test\n    backend: 10.0.2.10\n"
+		"    pool: p1\n    rotation: min-interval\n    min-interval: 60s\n"
+		"  - id: two\n    name: two.example.test\n    backend: 10.0.2.20\n"
+		"    pool: p2\n    rotation: min-interval\n    min-interval: 60s\n"
+		"nat:\n  backend: memory\n";
+	static const char *const B =
+		OWN_HEAD
+		"pool:\n  - id: p1\n    prefix: 198.51.100.0/24\n"
+		"  - id: p2\n    prefix: 203.0.113.0/24\n"
+		"service:\n"
+		"  - id: two\n    name: two.example.test\n    backend: 10.0.2.20\n"
+		"    pool: p2\n    rotation: min-interval\n    min-interval: 60s\n"
+		"  - id: one\n    name: one.example.test\n    backend: 10.0.2.10\n"
+		"    pool: p1\n    rotation: min-interval\n    min-interval: 60s\n"
+		"nat:\n  backend: memory\n";
+	struct fx ea, eb;
+	own_new(&ea, A, NULL);
+	fg_dns_query_t q;
+	memset(&q, 0, sizeof(q));
+	struct sockaddr_storage res = peer("10.0.53.2");
+	fg_grant_req_t one1, two1, r;
+	assert_int_equal(one(&ea, 0, FG_TYPE_A, &res, &q, &one1), 1);
+	assert_int_equal(one(&ea, 1, FG_TYPE_A, &res, &q, &two1), 1);
+	assert_int_equal(one1.addr[0], 198);
+	assert_int_equal(two1.addr[0], 203);
+	own_new(&eb, B, ea.eng);
+	own_free(&ea);
+	/* "two" is index 0 now, "one" index 1 */
+	assert_int_equal(one(&eb, 0, FG_TYPE_A, &res, &q, &r), 1);
+	assert_int_equal(r.addr[0], 203);
+	assert_memory_equal(r.addr, two1.addr, 4);
+	uint8_t c[16], be[16];
+	ip("192.0.2.1", c);
+	assert_int_equal(fg_nat_mem_flow(eb.nat, AF_INET, c, r.addr, be), FG_MEM_REAL);
+	assert_int_equal(be[3], 20);
+	assert_int_equal(one(&eb, 1, FG_TYPE_A, &res, &q, &r), 1);
+	assert_int_equal(r.addr[0], 198);
+	assert_memory_equal(r.addr, one1.addr, 4);
+	assert_int_equal(fg_nat_mem_flow(eb.nat, AF_INET, c, r.addr, be), FG_MEM_REAL);
+	assert_int_equal(be[3], 10);
+	/* rotate by index drops only that service's memory */
+	assert_int_equal(fg_grant_engine_rotate(eb.eng, 0), 1);
+	assert_int_equal(one(&eb, 1, FG_TYPE_A, &res, &q, &r), 1);
+	assert_memory_equal(r.addr, one1.addr, 4);
+	own_free(&eb);
+}
+
+/* A reload that raises anyone-per-source: the holdings table grows, the
+ * previous engine (still alive during the switch) keeps working on the
+ * old one, and the new bound applies. */
+static void test_reload_raises_source_bound(void **state)
+{
+	(void)state;
+	struct fx ea, eb;
+	char text[2048];
+	snprintf(text, sizeof(text), "%spolicy:\n  anyone-per-source: 2\n", OWN_WWW);
+	own_new(&ea, text, NULL);
+	fg_dns_query_t q;
+	memset(&q, 0, sizeof(q));
+	struct sockaddr_storage res = peer("10.0.53.2");
+	fg_grant_req_t r;
+	for (int i = 0; i < 10; i++)
+		assert_int_equal(one(&ea, 0, FG_TYPE_A, &res, &q, &r), 1);
+	assert_int_equal(pool_open(ea.eng, "web4"), 2);
+	snprintf(text, sizeof(text), "%spolicy:\n  anyone-per-source: 5\n", OWN_WWW);
+	own_new(&eb, text, ea.eng);
+	/* the old snapshot still answers while workers switch over */
+	assert_int_equal(one(&ea, 0, FG_TYPE_A, &res, &q, &r), 1);
+	own_free(&ea);
+	for (int i = 0; i < 20; i++)
+		assert_int_equal(one(&eb, 0, FG_TYPE_A, &res, &q, &r), 1);
+	/* the two open before the reload (still open, shared pool state) and
+	 * at most five held under the new bound */
+	uint64_t open = pool_open(eb.eng, "web4");
+	assert_true(open >= 5 && open <= 2 + 5);
+	own_free(&eb);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -328,11 +762,19 @@ int main(void)
 		cmocka_unit_test(test_exact_client_scope),
 		cmocka_unit_test(test_ecs_scope),
 		cmocka_unit_test(test_failed_commit_gives_no_address),
+		cmocka_unit_test(test_failed_commit_rolls_back_rcache),
 		cmocka_unit_test(test_open_fraction_cap),
 		cmocka_unit_test(test_rotation_per_answer),
 		cmocka_unit_test(test_rotation_min_interval_and_rotate),
 		cmocka_unit_test(test_nodata_without_family_pool),
 		cmocka_unit_test(test_expiry_and_pin),
+		cmocka_unit_test(test_wide_ecs_gives_no_wide_grant),
+		cmocka_unit_test(test_open_fraction_cap_with_refused_ecs),
+		cmocka_unit_test(test_anyone_per_source),
+		cmocka_unit_test(test_exact_per_source_quota),
+		cmocka_unit_test(test_full_set_no_retry_storm),
+		cmocka_unit_test(test_reload_reorder_keeps_services_apart),
+		cmocka_unit_test(test_reload_raises_source_bound),
 	};
 	return cmocka_run_group_tests_name("grant", tests, setup, teardown);
 }

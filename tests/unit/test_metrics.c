@@ -149,6 +149,11 @@ static void fill(fg_metrics_t *m)
 	m->events_written = 100;
 	m->events_dropped = 5;
 	m->control_errors = 2;
+	m->control_refused = 4;
+	m->control_timeouts = 6;
+	m->tcp_source_rejected = 7;
+	m->tcp_evicted = 8;
+	m->tcp_query_timeouts = 9;
 	m->privsep_refused = 7;
 	m->reloads_ok = 1;
 }
@@ -220,6 +225,11 @@ static void test_render_values(void **state)
 	assert_has_line(t, "fluxgate_conntrack_entries_max 262144");
 	assert_has_line(t, "fluxgate_events_dropped_total 5");
 	assert_has_line(t, "fluxgate_control_errors_total 2");
+	assert_has_line(t, "fluxgate_control_connections_refused_total 4");
+	assert_has_line(t, "fluxgate_control_timeouts_total 6");
+	assert_has_line(t, "fluxgate_dns_tcp_connections_total{result=\"source_limit\"} 7");
+	assert_has_line(t, "fluxgate_dns_tcp_evicted_total 8");
+	assert_has_line(t, "fluxgate_dns_tcp_query_timeouts_total 9");
 	assert_has_line(t, "fluxgate_privsep_refused_total 7");
 	assert_has_line(t, "fluxgate_config_reloads_total{result=\"success\"} 1");
 	free(t);

@@ -98,6 +98,39 @@ static void test_open_excluded_and_expiry(void **state)
 	fg_pool_free(p);
 }
 
+/* The undo of fg_pool_open() for a refused grant: back to exactly the
+ * window before, shortening or closing it, and purged on time. */
+static void test_restore(void **state)
+{
+	(void)state;
+	fg_pool_t *p = pool4("10.9.0.1", "10.9.0.4", 0);
+	uint8_t a[4] = { 10, 9, 0, 2 }, b[4] = { 10, 9, 0, 3 };
+	assert_int_equal(fg_pool_open_until(p, a, 10), 0);
+	fg_pool_open(p, a, 100);
+	assert_int_equal(fg_pool_open_until(p, a, 10), 100);
+	fg_pool_open(p, a, 900);                  /* the grant that failed */
+	assert_int_equal(fg_pool_restore(p, a, 100), 0);
+	assert_int_equal(fg_pool_open_until(p, a, 10), 100);
+	assert_int_equal(fg_pool_open_count(p, 150), 0);   /* purged at 100, not 900 */
+	assert_false(fg_pool_is_open(p, a, 150));
+	/* closing what was not open before */
+	fg_pool_open(p, b, 500);
+	assert_int_equal(fg_pool_open_count(p, 20), 1);
+	assert_int_equal(fg_pool_restore(p, b, 0), 0);
+	assert_int_equal(fg_pool_open_count(p, 20), 0);
+	assert_false(fg_pool_is_open(p, b, 20));
+	/* reopening after the undo still works, the stale heap entry is inert */
+	fg_pool_open(p, b, 300);
+	assert_true(fg_pool_is_open(p, b, 299));
+	assert_int_equal(fg_pool_open_count(p, 600), 0);
+	/* restoring a longer window (another grant extended it meanwhile) */
+	fg_pool_open(p, a, 1000);
+	assert_int_equal(fg_pool_restore(p, a, 2000), 0);
+	assert_true(fg_pool_is_open(p, a, 1500));
+	assert_int_equal(fg_pool_open_count(p, 2001), 0);
+	fg_pool_free(p);
+}
+
 static void test_extend_window(void **state)
 {
 	(void)state;
@@ -173,6 +206,7 @@ int main(void)
 		cmocka_unit_test(test_range_pool),
 		cmocka_unit_test(test_open_excluded_and_expiry),
 		cmocka_unit_test(test_extend_window),
+		cmocka_unit_test(test_restore),
 		cmocka_unit_test(test_many_open_and_purge),
 		cmocka_unit_test(test_max_open),
 		cmocka_unit_test(test_v6_random_iid),

@@ -132,12 +132,32 @@ static void test_rejects(void **state)
 	rejects("name: x\ngateway:\n  ttl: 1500ms\n", "t.yaml:3: gateway.ttl: whole seconds, at least 1s");
 	rejects("name: x\ndns: { mode: dot }\n", "t.yaml:2: dns.mode: 'resolver' or 'direct', not 'dot'");
 	rejects("name: x\nname: y\n", "t.yaml:2: scenario: duplicate key 'name'");
+	/* a repeated list key is refused, not applied twice (was a heap overflow) */
+	rejects("name: x\nduration: 10s\nattack:\n  - type: aware\nattack:\n  - type: aware\n",
+		"t.yaml:5: scenario: duplicate key 'attack'");
 	rejects("name: x\nattack:\n  - { type: aware, spoof: maybe }\n",
 		"t.yaml:3: attack[0].spoof: expected true or false, not 'maybe'");
 	rejects("name: x\nlegit: [1, 2]\n", "t.yaml:2: legit: expected a mapping");
 	rejects("name: x\n  bad: [\n", "t.yaml:2: YAML syntax error");
 	rejects("name: x\nduration: 10s\nattack:\n  - { type: aware, start: 20s }\n",
 		"attack[0] (line 4): starts after the scenario ends");
+}
+
+/* gateway.rrl-rate / rrl-slip: unset means the daemon's defaults */
+static void test_rrl_keys(void **state)
+{
+	(void)state;
+	lab_scenario_t *s = load("name: x\n");
+	assert_non_null(s);
+	assert_int_equal(s->gateway.rrl_rate, -1);
+	assert_int_equal(s->gateway.rrl_slip, -1);
+	lab_scenario_free(s);
+	s = load("name: x\ngateway: { rrl-rate: 0, rrl-slip: 3 }\n");
+	assert_non_null(s);
+	assert_int_equal(s->gateway.rrl_rate, 0);
+	assert_int_equal(s->gateway.rrl_slip, 3);
+	lab_scenario_free(s);
+	rejects("name: x\ngateway: { rrl-slip: 101 }\n", "t.yaml:2: gateway.rrl-slip:");
 }
 
 static void test_missing_file(void **state)
@@ -156,6 +176,7 @@ int main(void)
 		cmocka_unit_test(test_full),
 		cmocka_unit_test(test_rejects),
 		cmocka_unit_test(test_missing_file),
+		cmocka_unit_test(test_rrl_keys),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
