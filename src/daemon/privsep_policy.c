@@ -9,6 +9,7 @@
 #include <netinet/in.h>
 
 #include "grant/engine.h"
+#include "grant/policy.h"
 
 /* One (pool, service) pair the grant engine can produce: the engine hands
  * out a service's first pool of each family, with that service's backends
@@ -24,6 +25,7 @@ struct ps_rule {
 struct fg_ps_policy {
 	struct ps_rule *rules;
 	size_t nrules;
+	unsigned ecs_min4, ecs_min6;  /* policy.ecs-min-prefix4/6 */
 	fg_nat_config_t natcfg;
 	char *table;
 	fg_nat_prefix_t *pools;
@@ -96,6 +98,11 @@ int fg_ps_policy_new(const fg_conf_t *conf, fg_ps_policy_t **out)
 	fg_ps_policy_t *p = calloc(1, sizeof(*p));
 	if (!p)
 		return -ENOMEM;
+	/* the same minimum the scope policy applies (grant/policy.c) */
+	p->ecs_min4 = conf->policy.ecs_min_prefix4 ? conf->policy.ecs_min_prefix4
+						   : FG_ECS_MIN4_DEFAULT;
+	p->ecs_min6 = conf->policy.ecs_min_prefix6 ? conf->policy.ecs_min_prefix6
+						   : FG_ECS_MIN6_DEFAULT;
 	size_t cap = 0;
 	for (size_t s = 0; s < conf->nservices; s++)
 		cap += conf->services[s].npools;
@@ -179,8 +186,7 @@ enum fg_ps_refusal fg_ps_check_grant(const fg_ps_policy_t *p, const fg_grant_t *
 	case FG_SCOPE_NET:
 		if (g->client_plen > maxp)
 			return FG_PS_R_SCOPE;
-		if (g->client_plen < (g->family == AF_INET ? FG_PS_ECS_MIN_PREFIX4
-							   : FG_PS_ECS_MIN_PREFIX6))
+		if (g->client_plen < (g->family == AF_INET ? p->ecs_min4 : p->ecs_min6))
 			return FG_PS_R_PREFIX;
 		break;
 	case FG_SCOPE_ANY:

@@ -7,7 +7,7 @@
  *
  *   commit      the address lies in a configured pool; the backend is a
  *               backend of a service that hands out that pool; the scope's
- *               client prefix is as narrow as the policy asks; the timeout
+ *               client prefix is at least policy.ecs-min-prefix4/6; the timeout
  *               is at most that service's ttl + grace.
  *   setup       the data plane is the one of this configuration (table,
  *               pools, decoy next hops, mark, route table...): a different
@@ -24,12 +24,6 @@
 
 #include "conf/conf.h"
 #include "dataplane/nat.h"
-
-/* Narrowest-allowed subnet scopes for grants of scope NET.
- * TODO(policy.ecs-min-prefix): read these from the policy.ecs-min-prefix
- * key once src/conf has it; until then this is the one place they live. */
-#define FG_PS_ECS_MIN_PREFIX4 24
-#define FG_PS_ECS_MIN_PREFIX6 56
 
 /* Longest quarantine the [priv] side applies (0 = until released is
  * allowed too): the control protocol's own limit. */

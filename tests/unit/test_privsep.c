@@ -434,6 +434,39 @@ static void test_policy_pure(void **state)
 	assert_string_equal(fg_ps_refusal_name(FG_PS_R_BACKEND), "backend");
 }
 
+/* the subnet minimum is the configuration's policy.ecs-min-prefix4/6 */
+static void test_policy_ecs_min_from_conf(void **state)
+{
+	(void)state;
+	static const char extra[] = "policy:\n  ecs-min-prefix4: 28\n  ecs-min-prefix6: 64\n";
+	char buf[sizeof(CONF) + sizeof(extra)];
+	snprintf(buf, sizeof(buf), "%s%s", CONF, extra);
+	fg_conf_t *c = NULL;
+	fg_ps_policy_t *p = NULL;
+	assert_int_equal(fg_conf_load_buffer("t.conf", buf, strlen(buf), &c, quiet, NULL), 0);
+	assert_int_equal(fg_ps_policy_new(c, &p), 0);
+	fg_grant_t g = grant4("198.51.100.9", "10.0.2.10", 7000);
+	g.scope = FG_SCOPE_NET;
+	g.client_plen = 24;
+	assert_int_equal(fg_ps_check_grant(T.pol, &g), FG_PS_OK);     /* default /24 */
+	assert_int_equal(fg_ps_check_grant(p, &g), FG_PS_R_PREFIX);
+	g.client_plen = 28;
+	assert_int_equal(fg_ps_check_grant(p, &g), FG_PS_OK);
+	fg_grant_t six;
+	memset(&six, 0, sizeof(six));
+	six.family = AF_INET6;
+	six.scope = FG_SCOPE_NET;
+	six.client_plen = 56;
+	inet_pton(AF_INET6, "2001:db8:77::42", six.addr);
+	inet_pton(AF_INET6, "fd00:2::10", six.backend);
+	six.timeout_ms = 7000;
+	assert_int_equal(fg_ps_check_grant(p, &six), FG_PS_R_PREFIX);
+	six.client_plen = 64;
+	assert_int_equal(fg_ps_check_grant(p, &six), FG_PS_OK);
+	fg_ps_policy_free(p);
+	fg_conf_free(c);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -444,6 +477,7 @@ int main(void)
 		cmocka_unit_test(test_quarantine_checked),
 		cmocka_unit_test(test_valid_after_forgeries),
 		cmocka_unit_test(test_policy_pure),
+		cmocka_unit_test(test_policy_ecs_min_from_conf),
 		cmocka_unit_test(test_reload_rereads),
 	};
 	return cmocka_run_group_tests(tests, group_setup, group_teardown);
