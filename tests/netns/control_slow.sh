@@ -57,6 +57,7 @@ for _ in $(seq 50); do [ -S "$NOTIFY" ] && break; sleep 0.1; done
 
 # WATCHDOG_USEC=2 s: the daemon pings every second
 export NOTIFY_SOCKET="$NOTIFY" WATCHDOG_USEC=2000000
+FG_FLUXGATED_ARGS=--test-memory-backend   # nat.backend: memory (no kernel)
 start_fluxgated srv "$CONF"
 unset NOTIFY_SOCKET WATCHDOG_USEC
 if ! wait_dns srv 127.0.0.1 example.test 90 "$FG_FLUXGATED_PID"; then

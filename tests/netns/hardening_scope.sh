@@ -57,6 +57,7 @@ TABLE="fghs$$"
 cat >"$CONF" <<EOF
 server:
   listen: [ "10.66.4.1@53", "10.66.5.1@53" ]
+  user: nobody
   workers: 2
 zone:
   - domain: example.test

@@ -34,6 +34,7 @@ TABLE="fgrrl$$"
 cat >"$CONF" <<CONFEOF
 server:
   listen: [ "10.77.0.1@53" ]
+  user: nobody
   workers: 2
 zone:
   - domain: example.test

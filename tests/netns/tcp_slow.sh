@@ -55,6 +55,7 @@ EOF
 }
 
 start() {
+	FG_FLUXGATED_ARGS=--test-memory-backend   # nat.backend: memory (no kernel)
 	start_fluxgated srv "$CONF" "$1"
 	if ! wait_dns cli "$SRV4" example.test 90 "$FG_FLUXGATED_PID"; then
 		fail "fluxgated answers" "$(tail -n 30 "$FG_FLUXGATED_LOG")"
