@@ -81,9 +81,6 @@ const fg_nat_ops_t *fg_grant_engine_ops(const fg_grant_engine_t *eng);
 void fg_grant_engine_counters(const fg_grant_engine_t *eng, uint64_t by_scope[3],
 			      uint64_t *forced_reuse, uint64_t *commit_failures);
 
-/* NFLOG group the decoy rules log to (read by fluxgated for events). */
-#define FG_DECOY_NFLOG_GROUP 4666
-
 /* Per-service counters: grants by scope, requests left without a grant. */
 int fg_grant_engine_service_counters(const fg_grant_engine_t *eng, uint32_t service_id,
 				     uint64_t grants[3], uint64_t *failures);

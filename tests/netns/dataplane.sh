@@ -50,7 +50,7 @@ PY=$(python3 -c 'import sys; print(sys.executable)') || { echo "python3 needed";
 # ---------------------------------------------------------------- build
 DRV=$WORK/drv
 $CC -std=c11 -D_GNU_SOURCE -g -O1 -Wall -Wextra -I"$ROOT/src" \
-	"$ROOT"/src/common/*.c "$ROOT"/src/dataplane/*.c "$HERE/dataplane_drv.c" \
+	"$ROOT"/src/common/*.c $(ls "$ROOT"/src/dataplane/*.c | grep -v /natcfg.c) "$HERE/dataplane_drv.c" \
 	$(pkg-config --cflags --libs libmnl libnftnl libnetfilter_conntrack) -pthread \
 	-o "$DRV" || { echo "build failed"; exit 2; }
 

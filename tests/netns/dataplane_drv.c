@@ -11,9 +11,11 @@
  *   dataplane_drv [options] destroy
  *   dataplane_drv [options] bulk N BATCH     (N distinct client grants, batches of BATCH)
  * SCOPE is client, net or any; all grants of one `grant` run go in one
- * commit. Options: --table NAME, --pool CIDR (repeatable), --decoy ADDR,
- * --decoy6 ADDR, --pin-ms N, --pin-size N, --grant-size N, --nflog N,
- * --mark N, --rtable N.
+ * commit; BACKEND is ADDR or ADDR@PORT. Options: --table NAME, --pool CIDR
+ * (repeatable), --decoy ADDR, --decoy6 ADDR, --pin-ms N, --pin-size N,
+ * --grant-size N, --nflog N, --mark N, --rtable N,
+ * --svcport CIDR,PROTO,LO[-HI] (repeatable; PROTO tcp, udp, icmp, icmp6 or
+ * any; turns the port filter on), --listen ADDR@PORT (repeatable).
  */
 #include <errno.h>
 #include <stdio.h>
@@ -76,6 +78,51 @@ static void prefix_range(const uint8_t *a, unsigned plen, size_t alen, uint8_t *
 	}
 }
 
+/* "ADDR" or "ADDR@PORT" */
+static int parse_backend(const char *s, int *family, uint8_t *out, uint16_t *port)
+{
+	char buf[80], *at;
+
+	snprintf(buf, sizeof(buf), "%s", s);
+	*port = 0;
+	if ((at = strrchr(buf, '@'))) {
+		*at = 0;
+		*port = (uint16_t)strtoul(at + 1, NULL, 10);
+	}
+	return parse_addr(buf, family, out);
+}
+
+static int parse_svcport(const char *s, fg_nat_svcport_t *e)
+{
+	char buf[120], *proto, *ports, *dash;
+	uint8_t a[16];
+	unsigned plen;
+
+	snprintf(buf, sizeof(buf), "%s", s);
+	if (!(proto = strchr(buf, ',')))
+		return -EINVAL;
+	*proto++ = 0;
+	if (!(ports = strchr(proto, ',')))
+		return -EINVAL;
+	*ports++ = 0;
+	memset(e, 0, sizeof(*e));
+	if (parse_cidr(buf, &e->family, a, &plen) < 0)
+		return -EINVAL;
+	prefix_range(a, plen, e->family == AF_INET6 ? 16 : 4, e->first, e->last);
+	if (!strcmp(proto, "any")) {
+		e->proto_last = 255;
+	} else {
+		e->proto_first = e->proto_last = !strcmp(proto, "tcp") ? 6 : !strcmp(proto, "udp") ? 17 :
+			!strcmp(proto, "icmp") ? 1 : !strcmp(proto, "icmp6") ? 58 : 0;
+		if (!e->proto_first)
+			return -EINVAL;
+	}
+	e->port_first = e->port_last = (uint16_t)strtoul(ports, NULL, 10);
+	if ((dash = strchr(ports, '-')))
+		e->port_last = (uint16_t)strtoul(dash + 1, NULL, 10);
+	return 0;
+}
+
 static void print_grant(void *ctx, const fg_grant_t *g)
 {
 	static const char *const sc[] = { "client", "net", "any" };
@@ -85,6 +132,8 @@ static void print_grant(void *ctx, const fg_grant_t *g)
 	inet_ntop(g->family, g->client, c, sizeof(c));
 	inet_ntop(g->family, g->addr, a, sizeof(a));
 	inet_ntop(g->family, g->backend, b, sizeof(b));
+	if (g->backend_port)
+		snprintf(b + strlen(b), sizeof(b) - strlen(b), "@%u", (unsigned)g->backend_port);
 	if (g->scope == FG_SCOPE_ANY)
 		printf("%s * %s %s %u\n", sc[g->scope], a, b, g->timeout_ms);
 	else
@@ -102,9 +151,11 @@ static double now_s(void)
 int main(int argc, char **argv)
 {
 	fg_nat_prefix_t pools[16];
+	fg_nat_svcport_t svcports[32];
+	fg_nat_listen_t listen[8];
 	fg_nat_config_t cfg = {
 		.table = "fluxgate", .pools = pools, .pin_ms = 60000, .pin_set_size = 65536,
-		.decoy_mark = 0x666, .route_table = 4666,
+		.decoy_mark = 0x666, .route_table = 4666, .svcports = svcports, .listen = listen,
 	};
 	const fg_nat_ops_t *ops = fg_nat_ops_find("nft");
 	fg_nat_t *nat = NULL;
@@ -151,6 +202,17 @@ int main(int argc, char **argv)
 			cfg.nflog_group = (uint16_t)strtoul(v, NULL, 0);
 		} else if (!strcmp(o, "--mark")) {
 			cfg.decoy_mark = (uint32_t)strtoul(v, NULL, 0);
+		} else if (!strcmp(o, "--svcport") && cfg.nsvcports < 32) {
+			if (parse_svcport(v, &svcports[cfg.nsvcports]) < 0)
+				goto usage;
+			cfg.nsvcports++;
+			cfg.ports_set = true;
+		} else if (!strcmp(o, "--listen") && cfg.nlisten < 8) {
+			memset(&listen[cfg.nlisten], 0, sizeof(listen[0]));
+			if (parse_backend(v, &listen[cfg.nlisten].family, listen[cfg.nlisten].addr,
+					  &listen[cfg.nlisten].port) < 0)
+				goto usage;
+			cfg.nlisten++;
 		} else if (!strcmp(o, "--rtable")) {
 			cfg.route_table = (uint32_t)strtoul(v, NULL, 0);
 		} else {
@@ -179,7 +241,7 @@ int main(int argc, char **argv)
 			g[k].scope = !strcmp(a[0], "client") ? FG_SCOPE_CLIENT :
 				     !strcmp(a[0], "net") ? FG_SCOPE_NET : FG_SCOPE_ANY;
 			if (parse_addr(a[2], &fam, g[k].addr) < 0 ||
-			    parse_addr(a[3], &fam2, g[k].backend) < 0)
+			    parse_backend(a[3], &fam2, g[k].backend, &g[k].backend_port) < 0)
 				goto usage;
 			if (strcmp(a[1], "*") && parse_cidr(a[1], &fam2, g[k].client, &plen) < 0)
 				goto usage;
