@@ -550,7 +550,7 @@ static const char example_conf[] =
 	"service:\n"
 	"  - id: www\n"
 	"    name: www.example.test\n"
-	"    backend: [ 10.0.2.10, \"fd00:2::10\" ]\n"
+	"    backend: [ 10.0.2.10@80, \"fd00:2::10@80\" ]\n"
 	"    pool: [ web4, web6 ]\n"
 	"    ttl: 5s\n"
 	"    grace: 2s\n"
@@ -624,8 +624,8 @@ static void test_example(void **state)
 	assert_string_equal(s->name, "www.example.test");
 	assert_int_equal(s->line, 22);
 	assert_int_equal(s->nbackends, 2);
-	assert_addr(&s->backends[0], "10.0.2.10", 0);
-	assert_addr(&s->backends[1], "fd00:2::10", 0);
+	assert_addr(&s->backends[0], "10.0.2.10", 80);
+	assert_addr(&s->backends[1], "fd00:2::10", 80);
 	assert_int_equal(s->backends[1].line, 24);
 	assert_int_equal(s->npools, 2);
 	assert_string_equal(s->pools[0], "web4");
@@ -658,7 +658,7 @@ static void test_defaults(void **state)
 	fg_conf_t *c = load_ok(SERVER ZONE
 			       "pool:\n  - id: p\n    prefix: 10.9.0.0/16\n"
 			       "service:\n  - id: s\n    name: s.example.test\n"
-			       "    backend: 10.0.0.2\n    pool: p\n");
+			       "    backend: 10.0.0.2@80\n    pool: p\n");
 	(void)state;
 
 	assert_int_equal(c->server.nlisten, 1);
@@ -679,7 +679,7 @@ static void test_defaults(void **state)
 	assert_null(z->records);
 	const fg_conf_service_t *s = &c->services[0];
 	assert_int_equal(s->nbackends, 1);
-	assert_addr(&s->backends[0], "10.0.0.2", 0);
+	assert_addr(&s->backends[0], "10.0.0.2", 80);
 	assert_int_equal(s->npools, 1);
 	assert_string_equal(s->pools[0], "p");
 	assert_int_equal(s->ttl_ms, 5000);
@@ -775,14 +775,14 @@ static void test_values(void **state)
 		    "  - { id: c, prefix: 10.0.2.0/23 }\n"
 		    "  - { id: d, prefix: \"::/0\" }\n"
 		    "service:\n"
-		    "  - { id: apex, name: example.test, backend: 10.0.9.1, pool: a }\n"
-		    "  - { id: deep, name: x.sub.example.test., backend: 10.0.9.1, "
+		    "  - { id: apex, name: example.test, backend: 10.0.9.1@80, pool: a }\n"
+		    "  - { id: deep, name: x.sub.example.test., backend: 10.0.9.1@80, "
 		    "pool: [ b, c ] }\n");
 	assert_int_equal(c->npools, 4);
 	fg_conf_free(c);
 	c = load_ok(SERVER "zone:\n  - domain: .\n    soa: { mname: a., rname: b. }\n"
 		    "pool: [ { id: p, prefix: \"fd00::/64\" } ]\n"
-		    "service: [ { id: s, name: any.where, backend: \"fd00:1::1\", "
+		    "service: [ { id: s, name: any.where, backend: \"fd00:1::1@80\", "
 		    "pool: p } ]\n");
 	fg_conf_free(c);
 }
@@ -922,7 +922,7 @@ static void test_order(void **state)
 			      "service:\n"
 			      "  - id: a\n"
 			      "    name: a.other.test\n"
-			      "    backend: 10.0.0.9\n"
+			      "    backend: 10.0.0.9@80\n"
 			      "    pool: p4\n"
 			      "    ttl: x\n", &c, &s), -FG_ESCHEMA);
 	assert_string_equal(s.buf,
@@ -1139,29 +1139,29 @@ static const struct errcase errcases[] = {
 
 	/* --- services --- */
 	E("svc_pool_undefined", HEAD "service:\n  - id: www\n    name: www.example.test\n"
-	  "    backend: 10.0.2.10\n    pool: [ p4, web9 ]\n",
+	  "    backend: 10.0.2.10@80\n    pool: [ p4, web9 ]\n",
 	  "t.conf:15: service 'www': pool 'web9' is not defined\n"),
 	E("svc_pool_undefined_block", HEAD "service:\n  - id: www\n"
-	  "    name: www.example.test\n    backend: 10.0.2.10\n    pool:\n"
+	  "    name: www.example.test\n    backend: 10.0.2.10@80\n    pool:\n"
 	  "      - p4\n      - web9\n",
 	  "t.conf:17: service 'www': pool 'web9' is not defined\n"),
 	E("svc_outside", HEAD "service:\n  - id: www\n    name: www.example.test2\n"
-	  "    backend: 10.0.2.10\n    pool: p4\n",
+	  "    backend: 10.0.2.10@80\n    pool: p4\n",
 	  "t.conf:13: service 'www': name 'www.example.test2' is not inside any "
 	  "configured zone\n"),
 	E("svc_label_boundary", HEAD "service:\n  - id: www\n    name: wwwexample.test\n"
-	  "    backend: 10.0.2.10\n    pool: p4\n",
+	  "    backend: 10.0.2.10@80\n    pool: p4\n",
 	  "t.conf:13: service 'www': name 'wwwexample.test' is not inside any "
 	  "configured zone\n"),
 	E("svc_no_zones", SERVER POOLS "service:\n  - id: www\n    name: a.b\n"
-	  "    backend: 10.0.2.10\n    pool: p4\n",
+	  "    backend: 10.0.2.10@80\n    pool: p4\n",
 	  "t.conf:10: service 'www': name 'a.b' is not inside any configured zone\n"),
 	E("svc_v6_pool_v4_backend", HEAD "service:\n  - id: www\n"
-	  "    name: www.example.test\n    backend: 10.0.2.10\n    pool: [ p4, p6 ]\n",
+	  "    name: www.example.test\n    backend: 10.0.2.10@80\n    pool: [ p4, p6 ]\n",
 	  "t.conf:15: service 'www': pool 'p6' is IPv6 but the service has no IPv6 "
 	  "backend (addresses are not translated between IPv4 and IPv6)\n"),
 	E("svc_v4_pool_v6_backend", HEAD "service:\n  - id: www\n"
-	  "    name: www.example.test\n    backend: \"fd00::5\"\n    pool: p4\n",
+	  "    name: www.example.test\n    backend: \"fd00::5@80\"\n    pool: p4\n",
 	  "t.conf:15: service 'www': pool 'p4' is IPv4 but the service has no IPv4 "
 	  "backend (addresses are not translated between IPv4 and IPv6)\n"),
 	E("svc_no_backend", HEAD "service:\n  - id: www\n    name: www.example.test\n"
@@ -1172,52 +1172,52 @@ static const struct errcase errcases[] = {
 	  "t.conf:14: service 'www': backend: empty list, at least one value is "
 	  "required\n"),
 	E("svc_no_pool", HEAD "service:\n  - id: www\n    name: www.example.test\n"
-	  "    backend: 10.0.0.1\n",
+	  "    backend: 10.0.0.1@80\n",
 	  "t.conf:12: service 'www': missing required key 'pool'\n"),
 	E("svc_no_id", HEAD "service:\n  - name: www.example.test\n"
-	  "    backend: 10.0.0.1\n    pool: p4\n",
+	  "    backend: 10.0.0.1@80\n    pool: p4\n",
 	  "t.conf:12: service[0]: missing required key 'id'\n"),
 	E("svc_pool_twice", HEAD "service:\n  - id: www\n    name: www.example.test\n"
-	  "    backend: 10.0.0.1\n    pool:\n      - p4\n      - p4\n",
+	  "    backend: 10.0.0.1@80\n    pool:\n      - p4\n      - p4\n",
 	  "t.conf:17: service 'www': pool 'p4' is listed twice\n"),
 	E("svc_dup_id", HEAD "service:\n"
-	  "  - { id: www, name: a.example.test, backend: 10.0.0.1, pool: p4 }\n"
-	  "  - { id: www, name: b.example.test, backend: 10.0.0.1, pool: p4 }\n",
+	  "  - { id: www, name: a.example.test, backend: 10.0.0.1@80, pool: p4 }\n"
+	  "  - { id: www, name: b.example.test, backend: 10.0.0.1@80, pool: p4 }\n",
 	  "t.conf:13: service 'www': duplicate id (first defined on line 12)\n"),
 	E("svc_dup_name", HEAD "service:\n"
-	  "  - { id: a, name: www.example.test, backend: 10.0.0.1, pool: p4 }\n"
-	  "  - { id: b, name: WWW.example.test., backend: 10.0.0.1, pool: p4 }\n",
+	  "  - { id: a, name: www.example.test, backend: 10.0.0.1@80, pool: p4 }\n"
+	  "  - { id: b, name: WWW.example.test., backend: 10.0.0.1@80, pool: p4 }\n",
 	  "t.conf:13: service 'b': name is already used by another service (first "
 	  "defined on line 12)\n"),
 	E("svc_rotation", HEAD "service:\n  - id: www\n    name: www.example.test\n"
-	  "    backend: 10.0.0.1\n    pool: p4\n    rotation: sometimes\n",
+	  "    backend: 10.0.0.1@80\n    pool: p4\n    rotation: sometimes\n",
 	  "t.conf:16: service 'www': rotation: expected one of per-answer, "
 	  "min-interval, got 'sometimes'\n"),
 	E("svc_fraction_zero", HEAD "service:\n  - id: www\n    name: www.example.test\n"
-	  "    backend: 10.0.0.1\n    pool: p4\n    max-open-fraction: 0\n",
+	  "    backend: 10.0.0.1@80\n    pool: p4\n    max-open-fraction: 0\n",
 	  "t.conf:16: service 'www': max-open-fraction: expected a number in (0, 1], "
 	  "got '0'\n"),
 	E("svc_fraction_big", HEAD "service:\n  - id: www\n    name: www.example.test\n"
-	  "    backend: 10.0.0.1\n    pool: p4\n    max-open-fraction: 1.5\n",
+	  "    backend: 10.0.0.1@80\n    pool: p4\n    max-open-fraction: 1.5\n",
 	  "t.conf:16: service 'www': max-open-fraction: expected a number in (0, 1], "
 	  "got '1.5'\n"),
 	E("svc_ttl_fraction", HEAD "service:\n  - id: www\n    name: www.example.test\n"
-	  "    backend: 10.0.0.1\n    pool: p4\n    ttl: 1500ms\n",
+	  "    backend: 10.0.0.1@80\n    pool: p4\n    ttl: 1500ms\n",
 	  "t.conf:16: service 'www': ttl: time '1500ms' is not a whole number of "
 	  "seconds\n"),
 	E("svc_min_interval_zero", HEAD "service:\n  - id: www\n"
-	  "    name: www.example.test\n    backend: 10.0.0.1\n    pool: p4\n"
+	  "    name: www.example.test\n    backend: 10.0.0.1@80\n    pool: p4\n"
 	  "    rotation: min-interval\n    min-interval: 0\n",
 	  "t.conf:17: service 'www': min-interval: time '0' out of range (1ms..7w)\n"),
 	E("svc_unknown_key", HEAD "service:\n  - id: www\n    name: www.example.test\n"
-	  "    backend: 10.0.0.1\n    pool: p4\n    color: red\n",
+	  "    backend: 10.0.0.1@80\n    pool: p4\n    color: red\n",
 	  "t.conf:16: service 'www': unknown key 'color'\n"),
 	E("svc_backend_bad", HEAD "service:\n  - id: www\n    name: www.example.test\n"
-	  "    backend: [ 10.0.0.1, backend.example ]\n    pool: p4\n",
+	  "    backend: [ 10.0.0.1@80, backend.example ]\n    pool: p4\n",
 	  "t.conf:14: service 'www': backend: invalid address 'backend.example' "
 	  "(expected ADDR or ADDR@PORT, e.g. 192.0.2.1@53 or 2001:db8::1@53)\n"),
 	E("svc_label_escaped", HEAD "service:\n  - id: \"w\\tw\"\n"
-	  "    name: www.example.test\n    backend: 10.0.0.1\n    pool: p4\n",
+	  "    name: www.example.test\n    backend: 10.0.0.1@80\n    pool: p4\n",
 	  "t.conf:12: service 'w\\x09w': id: invalid id 'w\\x09w' (use 1 to 64 "
 	  "letters, digits, '-', '_' or '.')\n"),
 
@@ -1268,7 +1268,7 @@ static const struct errcase errcases[] = {
 	  "service:\n"
 	  "  - id: www\n"
 	  "    name: www.other.test\n"
-	  "    backend: 10.0.2.10\n"
+	  "    backend: 10.0.2.10@80\n"
 	  "    pool: web9\n"
 	  "nat:\n"
 	  "  backend: iptables\n",
