@@ -1044,6 +1044,9 @@ static int nft_setup(fg_nat_t *nat, const fg_nat_config_t *cfg)
 
 	if ((rc = copy_cfg(nat, cfg)) < 0)
 		return rc;
+	if (!cfg->ports_set)
+		log_warn("nft setup: no port filter in this data plane config (not made by "
+			 "fg_nat_config_build()): a grant opens every port of its backend");
 	fg_nft_batch_begin(nat);
 	if ((rc = fg_nft_ruleset_build(nat)) < 0)
 		return rc;
