@@ -98,6 +98,47 @@ static void assert_addr(const fg_conf_addr_t *a, const char *ip, uint16_t port)
 
 /* ---- time / size ---- */
 
+static void test_port_spec(void **state)
+{
+	fg_conf_port_t p;
+	(void)state;
+
+	assert_int_equal(fg_conf_parse_port("tcp/80", &p), 0);
+	assert_int_equal(p.proto, 6);
+	assert_int_equal(p.first, 80);
+	assert_int_equal(p.last, 80);
+	assert_int_equal(fg_conf_parse_port("udp/53", &p), 0);
+	assert_int_equal(p.proto, 17);
+	assert_int_equal(fg_conf_parse_port("tcp/8000-8099", &p), 0);
+	assert_int_equal(p.first, 8000);
+	assert_int_equal(p.last, 8099);
+	assert_int_equal(fg_conf_parse_port("udp/1-65535", &p), 0);
+	assert_int_equal(fg_conf_parse_port("any", &p), 0);
+	assert_int_equal(p.proto, 0);
+	assert_int_equal(p.last, 65535);
+	static const char *const bad[] = { "tcp/0", "tcp/65536", "tcp/", "tcp/80-", "tcp/90-80",
+		"tcp/-1", "tcp/+80", "tcp/ 80", "tcp/80x", "TCP/80", "icmp/8", "80", "tcp80",
+		"tcp/4294967376", "any/80", "" };
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		assert_int_equal(fg_conf_parse_port(bad[i], &p), -FG_ESYNTAX);
+}
+
+static void test_ports_loaded(void **state)
+{
+	(void)state;
+
+	fg_conf_t *c = load_ok(HEAD "service:\n"
+			      "  - { id: a, name: a.example.test, backend: 10.0.0.1, pool: p4,\n"
+			      "      ports: [ tcp/80, udp/53 ] }\n"
+			      "  - { id: b, name: b.example.test, backend: 10.0.0.1@8080, pool: p4 }\n"
+			      "  - { id: c, name: c.example.test, backend: 10.0.0.1, pool: p4, ports: any }\n");
+	assert_int_equal(c->services[0].nports, 2);
+	assert_string_equal(c->services[0].ports[1], "udp/53");
+	assert_int_equal(c->services[1].nports, 0);
+	assert_int_equal(c->services[2].nports, 1);
+	fg_conf_free(c);
+}
+
 static void test_time(void **state)
 {
 	uint32_t ms;
@@ -1189,6 +1230,31 @@ static const struct errcase errcases[] = {
 	  "  - { id: b, name: WWW.example.test., backend: 10.0.0.1@80, pool: p4 }\n",
 	  "t.conf:13: service 'b': name is already used by another service (first "
 	  "defined on line 12)\n"),
+	/* ports (hardening finding 5): secure default, precise messages */
+	E("svc_backend_no_port", HEAD "service:\n  - id: www\n    name: www.example.test\n"
+	  "    backend: 10.0.0.1\n    pool: p4\n",
+	  "t.conf:14: service 'www': backend without a port and no 'ports': list the "
+	  "ports the service exposes (ports: [tcp/80]) or write ports: [any]\n"),
+	E("svc_backends_one_without_port", HEAD "service:\n  - id: www\n"
+	  "    name: www.example.test\n    backend: [ 10.0.0.1@80, 10.0.0.2 ]\n    pool: p4\n",
+	  "t.conf:14: service 'www': backend without a port and no 'ports': list the "
+	  "ports the service exposes (ports: [tcp/80]) or write ports: [any]\n"),
+	E("svc_ports_zero", HEAD "service:\n  - id: www\n    name: www.example.test\n"
+	  "    backend: 10.0.0.1\n    ports: [ tcp/0 ]\n    pool: p4\n",
+	  "t.conf:15: service 'www': ports: invalid port 'tcp/0' (use tcp/N, udp/N, "
+	  "tcp/N-M, udp/N-M with N, M in 1-65535, or any)\n"),
+	E("svc_ports_big", HEAD "service:\n  - id: www\n    name: www.example.test\n"
+	  "    backend: 10.0.0.1\n    ports: [ udp/65536 ]\n    pool: p4\n",
+	  "t.conf:15: service 'www': ports: invalid port 'udp/65536' (use tcp/N, udp/N, "
+	  "tcp/N-M, udp/N-M with N, M in 1-65535, or any)\n"),
+	E("svc_ports_proto", HEAD "service:\n  - id: www\n    name: www.example.test\n"
+	  "    backend: 10.0.0.1\n    ports: [ sctp/80 ]\n    pool: p4\n",
+	  "t.conf:15: service 'www': ports: invalid port 'sctp/80' (use tcp/N, udp/N, "
+	  "tcp/N-M, udp/N-M with N, M in 1-65535, or any)\n"),
+	E("svc_ports_any_mixed", HEAD "service:\n  - id: www\n    name: www.example.test\n"
+	  "    backend: 10.0.0.1\n    ports: [ tcp/80, any ]\n    pool: p4\n",
+	  "t.conf:15: service 'www': ports: 'any' exposes every port; it cannot be "
+	  "combined with other entries\n"),
 	E("svc_rotation", HEAD "service:\n  - id: www\n    name: www.example.test\n"
 	  "    backend: 10.0.0.1@80\n    pool: p4\n    rotation: sometimes\n",
 	  "t.conf:16: service 'www': rotation: expected one of per-answer, "
@@ -1305,6 +1371,8 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_time),
+		cmocka_unit_test(test_port_spec),
+		cmocka_unit_test(test_ports_loaded),
 		cmocka_unit_test(test_time_internal),
 		cmocka_unit_test(test_size),
 		cmocka_unit_test(test_uint_float_bool),
