@@ -108,7 +108,7 @@ static bool family_has_pools(const fg_nat_config_t *cfg, int family)
 
 static int rule_msg(struct rtnl *r, const fg_nat_config_t *cfg, int family, bool add)
 {
-	char buf[512];
+	char buf[512] = { 0 };  /* FRA_PROTOCOL (u8) leaves 3 bytes of padding */
 	struct nlmsghdr *nlh = mnl_nlmsg_put_header(buf);
 	struct fib_rule_hdr *h;
 
