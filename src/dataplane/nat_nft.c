@@ -1040,7 +1040,7 @@ static int copy_cfg(struct fg_nat *nat, const fg_nat_config_t *cfg)
 
 static int nft_setup(fg_nat_t *nat, const fg_nat_config_t *cfg)
 {
-	int rc;
+	int rc, kerr = 0;
 
 	if ((rc = copy_cfg(nat, cfg)) < 0)
 		return rc;
@@ -1050,8 +1050,15 @@ static int nft_setup(fg_nat_t *nat, const fg_nat_config_t *cfg)
 	fg_nft_batch_begin(nat);
 	if ((rc = fg_nft_ruleset_build(nat)) < 0)
 		return rc;
-	if ((rc = fg_nft_batch_send(nat, "setup", NULL)) < 0)
+	if ((rc = fg_nft_batch_send(nat, "setup", &kerr)) < 0) {
+		/* sets are created without EXCL: EEXIST means one exists with
+		 * another shape (a table of an older release) */
+		if (kerr == EEXIST)
+			log_err("nft setup: table inet %s holds a set of another layout (older "
+				"release?); remove the table to start afresh (its grants are lost)",
+				nat->table);
 		return rc;
+	}
 	if ((rc = fg_route_setup(&nat->cfg)) < 0)
 		return rc;
 	fg_dp_check_sysctls(&nat->cfg);
