@@ -69,6 +69,14 @@ typedef struct fg_nat_listen {
 	uint16_t port;         /* host order */
 } fg_nat_listen_t;
 
+/* A backend a pool range may lead to (one per service, pool and backend). */
+typedef struct fg_nat_backend {
+	int family;
+	uint8_t first[16], last[16];  /* the pool range */
+	uint8_t addr[16];
+	uint16_t port;         /* host order, 0 = same port */
+} fg_nat_backend_t;
+
 typedef struct fg_nat_config {
 	const char *table;            /* nftables table name (inet family) */
 	const fg_nat_prefix_t *pools; /* every pool range */
@@ -96,7 +104,17 @@ typedef struct fg_nat_config {
 	size_t nsvcports;
 	const fg_nat_listen_t *listen; /* DNS listeners kept out of conntrack */
 	size_t nlisten;
+	/* With backends_set, commits accept only grants whose address lies in
+	 * a pool range and whose backend (address and port) is configured
+	 * for it: the privileged side does not take a backend on trust. */
+	bool backends_set;
+	const fg_nat_backend_t *backends;
+	size_t nbackends;
 } fg_nat_config_t;
+
+/* 0 when grant `g` fits `cfg` (family, scope, prefix length, timeout; with
+ * backends_set also address and backend), else -EINVAL or -EPERM. Pure. */
+int fg_nat_grant_allowed(const fg_nat_config_t *cfg, const fg_grant_t *g);
 
 typedef struct fg_nat fg_nat_t;
 

@@ -208,6 +208,19 @@ static bool in_pools(struct mem_state *s, int family, const uint8_t *a)
 
 /* ------------------------------------------------------------------ ops */
 
+/* The state keeps no pointer into the caller's config beyond its pools:
+ * ports, listeners and backends are the kernel ruleset's business. */
+static void forget_arrays(fg_nat_config_t *c)
+{
+	c->svcports = NULL;
+	c->nsvcports = 0;
+	c->listen = NULL;
+	c->nlisten = 0;
+	c->backends = NULL;
+	c->nbackends = 0;
+	c->backends_set = false;
+}
+
 static int mem_open_state(const fg_nat_config_t *cfg, struct mem_state **out)
 {
 	struct mem_state *s = calloc(1, sizeof(*s));
@@ -226,6 +239,7 @@ static int mem_open_state(const fg_nat_config_t *cfg, struct mem_state **out)
 		s->cfg = *cfg;
 	s->cfg.pools = NULL;
 	s->cfg.npools = 0;
+	forget_arrays(&s->cfg);
 	*out = s;
 	return 0;
 }
@@ -305,6 +319,7 @@ static int mem_setup(fg_nat_t *nat, const fg_nat_config_t *cfg)
 	s->pools = p;
 	s->cfg.pools = p;
 	s->cfg.table = NULL;
+	forget_arrays(&s->cfg);
 	s->st.setups++;
 	pthread_mutex_unlock(&s->mu);
 	return 0;

@@ -524,20 +524,19 @@ static size_t grant_key(const fg_grant_t *g, uint8_t *key, uint8_t *kend)
 	return 2 * alen;
 }
 
-static int grant_check(const fg_grant_t *g)
+static int grant_check(const struct fg_nat *nat, const fg_grant_t *g)
 {
-	unsigned max;
+	int rc = fg_nat_grant_allowed(&nat->cfg, g);
 
-	if (g->family != AF_INET && g->family != AF_INET6)
-		return -EINVAL;
-	if (g->scope > FG_SCOPE_ANY)
-		return -EINVAL;
-	max = g->family == AF_INET6 ? 128 : 32;
-	if (g->scope != FG_SCOPE_ANY && g->client_plen > max)
-		return -EINVAL;
-	if (g->timeout_ms == 0)
-		return -EINVAL; /* a grant never lives forever */
-	return 0;
+	if (rc == -EPERM) {
+		char a[INET6_ADDRSTRLEN], b[INET6_ADDRSTRLEN];
+
+		addr_str(g->family, g->addr, a, sizeof(a));
+		addr_str(g->family, g->backend, b, sizeof(b));
+		log_err("nft commit: refused grant for %s: backend %s@%u is not configured "
+			"for that address", a, b, (unsigned)g->backend_port);
+	}
+	return rc;
 }
 
 /* Which grant each element of the batch came from, to name a refused one. */
@@ -683,7 +682,7 @@ static int nft_commit(fg_nat_t *nat, const fg_grant_t *g, size_t n)
 	if (n == 0)
 		return 0;
 	for (i = 0; i < n; i++)
-		if ((rc = grant_check(&g[i])) < 0)
+		if ((rc = grant_check(nat, &g[i])) < 0)
 			return rc;
 	/* each grant: its map element and its backend element, each possibly
 	 * destroyed then added (replace mode) */
@@ -1010,6 +1009,7 @@ static int copy_cfg(struct fg_nat *nat, const fg_nat_config_t *cfg)
 	fg_nat_prefix_t *p;
 	fg_nat_svcport_t *sp;
 	fg_nat_listen_t *l;
+	fg_nat_backend_t *be;
 	int err = 0;
 
 	if (!cfg || !cfg->table || !cfg->table[0] || strlen(cfg->table) >= sizeof(nat->table))
@@ -1017,22 +1017,27 @@ static int copy_cfg(struct fg_nat *nat, const fg_nat_config_t *cfg)
 	p = dup_array(cfg->pools, cfg->npools, sizeof(*p), &err);
 	sp = dup_array(cfg->svcports, cfg->nsvcports, sizeof(*sp), &err);
 	l = dup_array(cfg->listen, cfg->nlisten, sizeof(*l), &err);
+	be = dup_array(cfg->backends, cfg->nbackends, sizeof(*be), &err);
 	if (err) {
 		free(p);
 		free(sp);
 		free(l);
+		free(be);
 		return err;
 	}
 	free(nat->pools);
 	free(nat->svcports);
 	free(nat->listen);
+	free(nat->backends);
 	nat->pools = p;
 	nat->svcports = sp;
 	nat->listen = l;
+	nat->backends = be;
 	nat->cfg = *cfg;
 	nat->cfg.pools = p;
 	nat->cfg.svcports = sp;
 	nat->cfg.listen = l;
+	nat->cfg.backends = be;
 	snprintf(nat->table, sizeof(nat->table), "%s", cfg->table);
 	nat->cfg.table = nat->table;
 	return 0;
@@ -1097,6 +1102,7 @@ static void nft_close(fg_nat_t *nat)
 	free(nat->pools);
 	free(nat->svcports);
 	free(nat->listen);
+	free(nat->backends);
 	free(nat);
 }
 

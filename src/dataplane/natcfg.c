@@ -121,6 +121,43 @@ static int build_svcports(const fg_conf_t *conf, fg_nat_cfgbuf_t *b)
 	return 0;
 }
 
+/* Every (pool range, backend) pair of every service, same family. */
+static int build_backends(const fg_conf_t *conf, fg_nat_cfgbuf_t *b)
+{
+	size_t cap = 0, n = 0;
+
+	for (size_t s = 0; s < conf->nservices; s++)
+		cap += conf->services[s].npools * conf->services[s].nbackends;
+	b->backends = calloc(cap ? cap : 1, sizeof(*b->backends));
+	if (!b->backends)
+		return -ENOMEM;
+	for (size_t s = 0; s < conf->nservices; s++) {
+		const fg_conf_service_t *cs = &conf->services[s];
+
+		for (size_t k = 0; k < cs->npools; k++) {
+			const fg_conf_pool_t *p = find_pool(conf, cs->pools[k]);
+
+			for (size_t i = 0; p && i < cs->nbackends; i++) {
+				const struct sockaddr_storage *ss = &cs->backends[i].ss;
+				fg_nat_backend_t *e = &b->backends[n];
+
+				if (ss->ss_family != p->prefix.family)
+					continue;
+				e->family = p->prefix.family;
+				memcpy(e->first, p->prefix.first, 16);
+				memcpy(e->last, p->prefix.last, 16);
+				memcpy(e->addr, addr_bytes(ss), ss->ss_family == AF_INET6 ? 16 : 4);
+				e->port = fg_nat_addr_port(ss);
+				n++;
+			}
+		}
+	}
+	b->cfg.backends = b->backends;
+	b->cfg.nbackends = n;
+	b->cfg.backends_set = true;
+	return 0;
+}
+
 int fg_nat_config_build(const fg_conf_t *conf, fg_nat_cfgbuf_t **out)
 {
 	fg_nat_cfgbuf_t *b = calloc(1, sizeof(*b));
@@ -186,7 +223,7 @@ int fg_nat_config_build(const fg_conf_t *conf, fg_nat_cfgbuf_t **out)
 		b->cfg.nlisten++;
 	}
 	b->cfg.listen = b->listen;
-	if ((rc = build_svcports(conf, b)) < 0)
+	if ((rc = build_svcports(conf, b)) < 0 || (rc = build_backends(conf, b)) < 0)
 		goto fail;
 	*out = b;
 	return 0;
@@ -203,5 +240,6 @@ void fg_nat_cfgbuf_free(fg_nat_cfgbuf_t *b)
 	free(b->pools);
 	free(b->svcports);
 	free(b->listen);
+	free(b->backends);
 	free(b);
 }

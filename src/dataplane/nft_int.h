@@ -74,6 +74,7 @@ struct fg_nat {
 	fg_nat_prefix_t *pools;
 	fg_nat_svcport_t *svcports;
 	fg_nat_listen_t *listen;
+	fg_nat_backend_t *backends;
 	fg_nft_batch_t b;         /* reused between batches */
 	char *rbuf;               /* receive buffer */
 	size_t rbuf_len;

@@ -243,6 +243,22 @@ drv grant client fd00:1::2 2001:db8:100::40 fd00:2::10@8080 60000 || bad "commit
 check "v6 backend @8080 reached on port 80" real:8080 "$(get 'http://[2001:db8:100::40]/')"
 check "v6 granted client, port 22 -> decoy" decoy:22 "$(get 'http://[2001:db8:100::40]:22/')"
 
+# the privileged side takes no backend on trust: with the configured
+# backends known, a grant leading elsewhere (or outside the pools) is refused
+BE=(--backend 198.51.100.0/24,10.0.2.10 --backend 198.51.100.0/24,10.0.2.10@8080)
+if "${D[@]}" "${BE[@]}" grant client 10.0.1.2 198.51.100.43 10.0.2.10@8080 60000; then
+	ok "grant to a configured backend accepted"; else bad "grant to a configured backend accepted"; fi
+if "${D[@]}" "${BE[@]}" grant client 10.0.1.2 198.51.100.44 10.0.2.1@22 60000 2>/dev/null; then
+	bad "grant to an unconfigured backend (the gateway's ssh) refused"
+else ok "grant to an unconfigured backend (the gateway's ssh) refused"; fi
+if "${D[@]}" "${BE[@]}" grant client 10.0.1.2 198.51.100.45 10.0.2.10@2222 60000 2>/dev/null; then
+	bad "grant to a configured backend on another port refused"
+else ok "grant to a configured backend on another port refused"; fi
+if "${D[@]}" "${BE[@]}" grant client 10.0.1.2 192.0.2.1 10.0.2.10 60000 2>/dev/null; then
+	bad "grant outside the pools refused"; else ok "grant outside the pools refused"; fi
+check "refused grants left nothing in the kernel" 0 \
+	"$(drv dump | grep -c -e ' 198.51.100.44 ' -e ' 198.51.100.45 ' -e ' 192.0.2.1 ')"
+
 # routes (hardening finding 4): only our own table, never a foreign route
 inns $NS_G ip route add default via 10.0.2.10 || bad "main default route"
 if drv --rtable 254 setup 2>/dev/null; then bad "route table 254 (main) refused"; else ok "route table 254 (main) refused"; fi

@@ -15,7 +15,9 @@
  * (repeatable), --decoy ADDR, --decoy6 ADDR, --pin-ms N, --pin-size N,
  * --grant-size N, --nflog N, --mark N, --rtable N,
  * --svcport CIDR,PROTO,LO[-HI] (repeatable; PROTO tcp, udp, icmp, icmp6 or
- * any; turns the port filter on), --listen ADDR@PORT (repeatable).
+ * any; turns the port filter on), --listen ADDR@PORT (repeatable),
+ * --backend CIDR,ADDR[@PORT] (repeatable; commits then accept only grants
+ * inside a CIDR leading to one of its backends).
  */
 #include <errno.h>
 #include <stdio.h>
@@ -153,9 +155,11 @@ int main(int argc, char **argv)
 	fg_nat_prefix_t pools[16];
 	fg_nat_svcport_t svcports[32];
 	fg_nat_listen_t listen[8];
+	fg_nat_backend_t backends[8];
 	fg_nat_config_t cfg = {
 		.table = "fluxgate", .pools = pools, .pin_ms = 60000, .pin_set_size = 65536,
 		.decoy_mark = 0x666, .route_table = 4666, .svcports = svcports, .listen = listen,
+		.backends = backends,
 	};
 	const fg_nat_ops_t *ops = fg_nat_ops_find("nft");
 	fg_nat_t *nat = NULL;
@@ -213,6 +217,24 @@ int main(int argc, char **argv)
 					  &listen[cfg.nlisten].port) < 0)
 				goto usage;
 			cfg.nlisten++;
+		} else if (!strcmp(o, "--backend") && cfg.nbackends < 8) {
+			fg_nat_backend_t *be = &backends[cfg.nbackends];
+			char buf[120], *comma;
+			uint8_t a[16];
+			unsigned plen;
+			int fam;
+
+			snprintf(buf, sizeof(buf), "%s", v);
+			if (!(comma = strchr(buf, ',')))
+				goto usage;
+			*comma = 0;
+			memset(be, 0, sizeof(*be));
+			if (parse_cidr(buf, &be->family, a, &plen) < 0 ||
+			    parse_backend(comma + 1, &fam, be->addr, &be->port) < 0)
+				goto usage;
+			prefix_range(a, plen, be->family == AF_INET6 ? 16 : 4, be->first, be->last);
+			cfg.nbackends++;
+			cfg.backends_set = true;
 		} else if (!strcmp(o, "--rtable")) {
 			cfg.route_table = (uint32_t)strtoul(v, NULL, 0);
 		} else {

@@ -2,6 +2,7 @@
 /* Unit tests of fg_nat_config_build(): the data plane description made
  * from a configuration (ports exposed per pool range, DNS listeners,
  * constants). */
+#include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -154,6 +155,53 @@ static void test_listen_and_constants(void **state)
 	fg_conf_free(conf);
 }
 
+static fg_grant_t grant4(const char *addr, const char *backend, uint16_t port)
+{
+	fg_grant_t g = { .family = AF_INET, .scope = FG_SCOPE_CLIENT, .client_plen = 32,
+			 .timeout_ms = 7000, .backend_port = port };
+
+	assert_int_equal(inet_pton(AF_INET, "10.0.1.2", g.client), 1);
+	assert_int_equal(inet_pton(AF_INET, addr, g.addr), 1);
+	assert_int_equal(inet_pton(AF_INET, backend, g.backend), 1);
+	return g;
+}
+
+static void test_grant_allowed(void **state)
+{
+	fg_conf_t *conf = NULL;
+	(void)state;
+	fg_nat_cfgbuf_t *b = build(HEAD "service:\n"
+		"  - id: www\n    name: www.example.test\n"
+		"    backend: [ 10.0.2.10@8080, \"fd00::10@8080\" ]\n    pool: [ p4, p6 ]\n"
+		"  - id: mail\n    name: mail.example.test\n"
+		"    backend: 10.0.2.25@25\n    pool: q4\n", &conf);
+	const fg_nat_config_t *c = &b->cfg;
+	fg_grant_t g;
+
+	assert_true(c->backends_set);
+	assert_int_equal(c->nbackends, 3);
+	g = grant4("198.51.100.9", "10.0.2.10", 8080);
+	assert_int_equal(fg_nat_grant_allowed(c, &g), 0);
+	g = grant4("198.51.100.9", "10.0.2.10", 22);        /* other port */
+	assert_int_equal(fg_nat_grant_allowed(c, &g), -EPERM);
+	g = grant4("198.51.100.9", "10.0.2.25", 25);        /* another service's backend */
+	assert_int_equal(fg_nat_grant_allowed(c, &g), -EPERM);
+	g = grant4("203.0.113.9", "10.0.2.25", 25);
+	assert_int_equal(fg_nat_grant_allowed(c, &g), 0);
+	g = grant4("192.0.2.1", "10.0.2.10", 8080);         /* not a pool address */
+	assert_int_equal(fg_nat_grant_allowed(c, &g), -EPERM);
+	g = grant4("198.51.100.9", "10.0.2.10", 8080);
+	g.timeout_ms = 0;
+	assert_int_equal(fg_nat_grant_allowed(c, &g), -EINVAL);
+	g = grant4("198.51.100.9", "10.0.2.10", 8080);
+	g.client_plen = 33;
+	assert_int_equal(fg_nat_grant_allowed(c, &g), -EINVAL);
+	g.family = 99;
+	assert_int_equal(fg_nat_grant_allowed(c, &g), -EINVAL);
+	fg_nat_cfgbuf_free(b);
+	fg_conf_free(conf);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -161,6 +209,7 @@ int main(void)
 		cmocka_unit_test(test_ports_from_backends),
 		cmocka_unit_test(test_ports_any),
 		cmocka_unit_test(test_listen_and_constants),
+		cmocka_unit_test(test_grant_allowed),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
