@@ -111,7 +111,15 @@ static void service_post(fg_loader_t *ld, void *entry, const fg_ynode_t *map,
 	 * Without `ports`, the backends' ports (TCP) are the service; a
 	 * backend without a port then declares nothing, which is an error
 	 * rather than "every port" (write `ports: [any]` for that). */
-	if (s->nports == 0 && !fg_ymap_get(map, "ports")) /* a bad one is reported */
+	/* the data plane translates ports per pool range, so per service */
+	bool mixed = false;
+	for (size_t i = 1; i < s->nbackends && !mixed; i++)
+		if (!addr_port(&s->backends[i].ss) != !addr_port(&s->backends[0].ss)) {
+			fg_diag(ld, s->backends[i].line ? s->backends[i].line : map->line,
+				"%s: backends either all carry a port or none do", label);
+			mixed = true;
+		}
+	if (!mixed && s->nports == 0 && !fg_ymap_get(map, "ports")) /* a bad one is reported */
 		for (size_t i = 0; i < s->nbackends; i++)
 			if (addr_port(&s->backends[i].ss) == 0) {
 				fg_diag(ld, s->backends[i].line ? s->backends[i].line : map->line,

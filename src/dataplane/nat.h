@@ -102,6 +102,10 @@ typedef struct fg_nat_config {
 	bool ports_set;
 	const fg_nat_svcport_t *svcports;
 	size_t nsvcports;
+	/* Pool ranges whose backends carry ports: TCP and UDP to them are
+	 * DNATed to the backend's port; elsewhere the client's port stays. */
+	const fg_nat_prefix_t *portmap;
+	size_t nportmap;
 	const fg_nat_listen_t *listen; /* DNS listeners kept out of conntrack */
 	size_t nlisten;
 	/* With backends_set, commits accept only grants whose address lies in

@@ -1010,6 +1010,7 @@ static int copy_cfg(struct fg_nat *nat, const fg_nat_config_t *cfg)
 	fg_nat_svcport_t *sp;
 	fg_nat_listen_t *l;
 	fg_nat_backend_t *be;
+	fg_nat_prefix_t *pm;
 	int err = 0;
 
 	if (!cfg || !cfg->table || !cfg->table[0] || strlen(cfg->table) >= sizeof(nat->table))
@@ -1018,7 +1019,9 @@ static int copy_cfg(struct fg_nat *nat, const fg_nat_config_t *cfg)
 	sp = dup_array(cfg->svcports, cfg->nsvcports, sizeof(*sp), &err);
 	l = dup_array(cfg->listen, cfg->nlisten, sizeof(*l), &err);
 	be = dup_array(cfg->backends, cfg->nbackends, sizeof(*be), &err);
+	pm = dup_array(cfg->portmap, cfg->nportmap, sizeof(*pm), &err);
 	if (err) {
+		free(pm);
 		free(p);
 		free(sp);
 		free(l);
@@ -1029,15 +1032,18 @@ static int copy_cfg(struct fg_nat *nat, const fg_nat_config_t *cfg)
 	free(nat->svcports);
 	free(nat->listen);
 	free(nat->backends);
+	free(nat->portmap);
 	nat->pools = p;
 	nat->svcports = sp;
 	nat->listen = l;
 	nat->backends = be;
+	nat->portmap = pm;
 	nat->cfg = *cfg;
 	nat->cfg.pools = p;
 	nat->cfg.svcports = sp;
 	nat->cfg.listen = l;
 	nat->cfg.backends = be;
+	nat->cfg.portmap = pm;
 	snprintf(nat->table, sizeof(nat->table), "%s", cfg->table);
 	nat->cfg.table = nat->table;
 	return 0;
@@ -1103,6 +1109,7 @@ static void nft_close(fg_nat_t *nat)
 	free(nat->svcports);
 	free(nat->listen);
 	free(nat->backends);
+	free(nat->portmap);
 	free(nat);
 }
 

@@ -158,6 +158,38 @@ static int build_backends(const fg_conf_t *conf, fg_nat_cfgbuf_t *b)
 	return 0;
 }
 
+/* Pool ranges of the services whose backends carry ports (the loader
+ * makes that all or none of a service's backends). */
+static int build_portmap(const fg_conf_t *conf, fg_nat_cfgbuf_t *b)
+{
+	size_t cap = 0, n = 0;
+
+	for (size_t s = 0; s < conf->nservices; s++)
+		cap += conf->services[s].npools;
+	b->portmap = calloc(cap ? cap : 1, sizeof(*b->portmap));
+	if (!b->portmap)
+		return -ENOMEM;
+	for (size_t s = 0; s < conf->nservices; s++) {
+		const fg_conf_service_t *cs = &conf->services[s];
+
+		if (!cs->nbackends || !fg_nat_addr_port(&cs->backends[0].ss))
+			continue;
+		for (size_t k = 0; k < cs->npools; k++) {
+			const fg_conf_pool_t *p = find_pool(conf, cs->pools[k]);
+
+			if (!p)
+				continue;
+			b->portmap[n].family = p->prefix.family;
+			memcpy(b->portmap[n].first, p->prefix.first, 16);
+			memcpy(b->portmap[n].last, p->prefix.last, 16);
+			n++;
+		}
+	}
+	b->cfg.portmap = b->portmap;
+	b->cfg.nportmap = n;
+	return 0;
+}
+
 int fg_nat_config_build(const fg_conf_t *conf, fg_nat_cfgbuf_t **out)
 {
 	fg_nat_cfgbuf_t *b = calloc(1, sizeof(*b));
@@ -223,7 +255,8 @@ int fg_nat_config_build(const fg_conf_t *conf, fg_nat_cfgbuf_t **out)
 		b->cfg.nlisten++;
 	}
 	b->cfg.listen = b->listen;
-	if ((rc = build_svcports(conf, b)) < 0 || (rc = build_backends(conf, b)) < 0)
+	if ((rc = build_svcports(conf, b)) < 0 || (rc = build_backends(conf, b)) < 0 ||
+	    (rc = build_portmap(conf, b)) < 0)
 		goto fail;
 	*out = b;
 	return 0;
@@ -241,5 +274,6 @@ void fg_nat_cfgbuf_free(fg_nat_cfgbuf_t *b)
 	free(b->svcports);
 	free(b->listen);
 	free(b->backends);
+	free(b->portmap);
 	free(b);
 }

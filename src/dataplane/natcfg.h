@@ -24,6 +24,7 @@ typedef struct fg_nat_cfgbuf {
 	fg_nat_svcport_t *svcports;
 	fg_nat_listen_t *listen;
 	fg_nat_backend_t *backends;
+	fg_nat_prefix_t *portmap;
 } fg_nat_cfgbuf_t;
 
 /* 0, -ENOMEM or -EINVAL (a `ports` entry that does not parse: the loader

@@ -6,6 +6,7 @@
  *
  * Ruleset shape (inet table cfg->table; F = 4 or 6):
  *   pool<F>          interval set of the pool ranges (re-synced by setup)
+ *   portmap<F>       interval set of the pool ranges whose backends carry ports
  *   svcport<F>       set addr . l4proto . dport, flags interval (pipapo): what
  *                    the services expose on their pool ranges (cfg->svcports)
  *   grant_client<F>  map client . addr   -> backend, flags timeout
@@ -75,6 +76,7 @@ struct fg_nat {
 	fg_nat_svcport_t *svcports;
 	fg_nat_listen_t *listen;
 	fg_nat_backend_t *backends;
+	fg_nat_prefix_t *portmap;
 	fg_nft_batch_t b;         /* reused between batches */
 	char *rbuf;               /* receive buffer */
 	size_t rbuf_len;
@@ -99,7 +101,9 @@ void fg_nft_set_name(char *out, size_t outlen, const char *base, int family);
 /* Address length of a family (4 or 16). */
 size_t fg_nft_alen(int family);
 /* Length of a backend in map data: address, then the port in a 4-byte
- * register slot (network order, 2 bytes of padding). */
+ * register slot (network order, 2 bytes of padding). The port is used for
+ * addresses in portmap<F> only (0 there never: the config requires every
+ * backend of such a service to carry one). */
 #define FG_NFT_BLEN(alen) ((alen) + 4)
 /* Append NEWSETELEM messages holding the (sorted, disjoint) ranges r[] to
  * the interval set `set` (nat_nft.c). */

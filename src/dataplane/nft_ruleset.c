@@ -45,6 +45,7 @@
 #include <sys/socket.h>
 #include <linux/netfilter.h>
 #include <linux/netfilter/nf_conntrack_common.h>
+#include <linux/netfilter/nf_nat.h>
 #include <linux/netfilter/nf_tables.h>
 #include <linux/netfilter/nfnetlink.h>
 
@@ -120,13 +121,14 @@ static int add_table(struct fg_nat *nat)
 	return rc;
 }
 
-enum set_kind { K_POOL, K_CLIENT, K_NET, K_ANY, K_PINNED, K_BACKEND, K_QUAR, K_SVCPORT };
+enum set_kind { K_POOL, K_CLIENT, K_NET, K_ANY, K_PINNED, K_BACKEND, K_QUAR, K_SVCPORT,
+		K_PORTMAP };
 
 static int add_set(struct fg_nat *nat, const struct fam *f, enum set_kind k, uint32_t id)
 {
 	static const char *const base[] = { "pool", "grant_client", "grant_net",
 					    "grant_any", "pinned", "backend", "quarantine",
-					    "svcport" };
+					    "svcport", "portmap" };
 	struct nftnl_set *s = nftnl_set_alloc();
 	const fg_nat_config_t *cfg = &nat->cfg;
 	bool concat = k == K_CLIENT || k == K_NET || k == K_PINNED;
@@ -155,6 +157,7 @@ static int add_set(struct fg_nat *nat, const struct fam *f, enum set_kind k, uin
 	}
 	switch (k) {
 	case K_POOL:
+	case K_PORTMAP:
 		flags = NFT_SET_INTERVAL;
 		break;
 	case K_CLIENT:
@@ -404,7 +407,8 @@ static void e_dynset_update(struct rb *b, const char *set, uint32_t sreg_key)
 	ex_add(b, e);
 }
 
-/* preg 0: keep the port. */
+/* preg 0: keep the port. Encoded as nft encodes `dnat to ... map` with
+ * `addr . port` data, so that `nft list` shows the rule. */
 static void e_dnat(struct rb *b, uint8_t nfproto, uint32_t reg, uint32_t preg)
 {
 	struct nftnl_expr *e = ex(b, "nat");
@@ -414,8 +418,13 @@ static void e_dnat(struct rb *b, uint8_t nfproto, uint32_t reg, uint32_t preg)
 	nftnl_expr_set_u32(e, NFTNL_EXPR_NAT_TYPE, NFT_NAT_DNAT);
 	nftnl_expr_set_u32(e, NFTNL_EXPR_NAT_FAMILY, nfproto);
 	nftnl_expr_set_u32(e, NFTNL_EXPR_NAT_REG_ADDR_MIN, reg);
-	if (preg)
+	if (preg) {
+		nftnl_expr_set_u32(e, NFTNL_EXPR_NAT_REG_ADDR_MAX, reg);
 		nftnl_expr_set_u32(e, NFTNL_EXPR_NAT_REG_PROTO_MIN, preg);
+		nftnl_expr_set_u32(e, NFTNL_EXPR_NAT_REG_PROTO_MAX, preg);
+		nftnl_expr_set_u32(e, NFTNL_EXPR_NAT_FLAGS,
+				   NF_NAT_RANGE_MAP_IPS | NF_NAT_RANGE_PROTO_SPECIFIED);
+	}
 	ex_add(b, e);
 }
 
@@ -550,9 +559,8 @@ static int family_rules(struct fg_nat *nat, const struct fam *f)
 {
 	const fg_nat_config_t *cfg = &nat->cfg;
 	uint32_t decoy = cfg->decoy_mark ? cfg->decoy_mark : 0x666;
-	char pool[32], quar[32], pin[32], gc[32], gn[32], ga[32], be[32], sp[32];
+	char pool[32], quar[32], pin[32], gc[32], gn[32], ga[32], be[32], sp[32], pm[32];
 	uint32_t preg = REG_DATA + f->alen / 4;  /* backend port, after its address */
-	uint16_t zero = 0;
 	int rc, p;
 
 	sn(pool, sizeof(pool), "pool", f);
@@ -563,6 +571,7 @@ static int family_rules(struct fg_nat *nat, const struct fam *f)
 	sn(ga, sizeof(ga), "grant_any", f);
 	sn(be, sizeof(be), "backend", f);
 	sn(sp, sizeof(sp), "svcport", f);
+	sn(pm, sizeof(pm), "portmap", f);
 
 	/* raw_pre: dispatch pool traffic; keep decoy replies untracked. */
 	RULE("raw_pre", m_nfproto(b, f); m_addr(b, f, false, REG_KEY);
@@ -627,13 +636,13 @@ static int family_rules(struct fg_nat *nat, const struct fam *f)
 	/* natF: a live grant leads to its own backend (and pins); without
 	 * one the flow was let in by its pin: the address's backend. */
 	RULE(f->nat, m_tcp_not_syn(b); e_verdict(b, NF_DROP, NULL));
-	/* DNAT to a backend `addr . port`: TCP and UDP take the port when
-	 * it is not 0; everything else (and port 0) keeps its own. */
+	/* DNAT to a backend `addr . port`: TCP and UDP to an address of
+	 * portmapF take the port; everything else keeps its own. */
 #define DNAT_RULES(map, key) do {                                              \
 		for (p = 0; p < 2; p++)                                        \
-			RULE(f->nat, m_nfproto(b, f); m_l4proto(b, p ? 17 : 6); key; \
-			     e_lookup(b, map, REG_KEY, REG_DATA);              \
-			     e_cmp(b, preg, NFT_CMP_NEQ, &zero, 2);            \
+			RULE(f->nat, m_nfproto(b, f); m_l4proto(b, p ? 17 : 6); \
+			     m_addr(b, f, false, REG_KEY); e_lookup(b, pm, REG_KEY, -1); \
+			     key; e_lookup(b, map, REG_KEY, REG_DATA);         \
 			     e_dnat(b, f->nfproto, REG_DATA, preg));           \
 		RULE(f->nat, m_nfproto(b, f); key; e_lookup(b, map, REG_KEY, REG_DATA); \
 		     e_dnat(b, f->nfproto, REG_DATA, 0));                      \
@@ -730,7 +739,9 @@ static size_t merge_ranges(fg_nat_prefix_t *r, size_t n, size_t alen)
 	return out;
 }
 
-static int pool_elems(struct fg_nat *nat, const struct fam *f)
+/* Interval set `base`F := the ranges src[] of that family. */
+static int range_elems(struct fg_nat *nat, const struct fam *f, const char *base,
+		       const fg_nat_prefix_t *src, size_t nsrc)
 {
 	fg_nat_prefix_t *r;
 	size_t i, n = 0;
@@ -738,7 +749,7 @@ static int pool_elems(struct fg_nat *nat, const struct fam *f)
 	int rc = 0;
 	struct nftnl_set *s;
 
-	sn(set, sizeof(set), "pool", f);
+	sn(set, sizeof(set), base, f);
 	/* Re-sync: flush (DELSETELEM without elements) then add, in the same
 	 * transaction, so the pool is never seen empty. */
 	if (!(s = nftnl_set_alloc()))
@@ -749,12 +760,12 @@ static int pool_elems(struct fg_nat *nat, const struct fam *f)
 	nftnl_set_free(s);
 	if (rc < 0)
 		return rc;
-	r = calloc(nat->cfg.npools + 1, sizeof(*r));
+	r = calloc(nsrc + 1, sizeof(*r));
 	if (!r)
 		return -ENOMEM;
-	for (i = 0; i < nat->cfg.npools; i++)
-		if (nat->cfg.pools[i].family == f->family)
-			r[n++] = nat->cfg.pools[i];
+	for (i = 0; i < nsrc; i++)
+		if (src[i].family == f->family)
+			r[n++] = src[i];
 	n = merge_ranges(r, n, f->alen);
 	if (n)
 		rc = fg_nft_put_pool(nat, set, f->family, r, n);
@@ -789,7 +800,7 @@ int fg_nft_ruleset_build(struct fg_nat *nat)
 	if ((rc = add_table(nat)) < 0)
 		return rc;
 	for (i = 0; i < 2; i++)
-		for (k = K_POOL; k <= K_SVCPORT; k++)
+		for (k = K_POOL; k <= K_PORTMAP; k++)
 			if ((rc = add_set(nat, &fams[i], (enum set_kind)k, id++)) < 0)
 				return rc;
 	if ((rc = add_chain(nat, "raw_pre", "filter", NF_INET_PRE_ROUTING, -300)) < 0 ||
@@ -810,7 +821,9 @@ int fg_nft_ruleset_build(struct fg_nat *nat)
 		if ((rc = family_rules(nat, &fams[i])) < 0 || (rc = dns_rules(nat, &fams[i])) < 0)
 			return rc;
 	for (i = 0; i < 2; i++)
-		if ((rc = pool_elems(nat, &fams[i])) < 0 || (rc = svcport_elems(nat, &fams[i])) < 0)
+		if ((rc = range_elems(nat, &fams[i], "pool", nat->cfg.pools, nat->cfg.npools)) < 0 ||
+		    (rc = range_elems(nat, &fams[i], "portmap", nat->cfg.portmap, nat->cfg.nportmap)) < 0 ||
+		    (rc = svcport_elems(nat, &fams[i])) < 0)
 			return rc;
 	return 0;
 }

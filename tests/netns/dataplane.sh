@@ -125,8 +125,8 @@ done
 if drv setup; then ok "setup"; else bad "setup"; fi
 inns $NS_G sysctl -qw net.netfilter.nf_conntrack_tcp_loose=0 || bad "tcp_loose sysctl"
 
-check "ruleset lists (nft CLI parses every rule)" 0 \
-	"$(inns $NS_G nft list table inet fluxgate >/dev/null 2>&1; echo $?)"
+check "ruleset lists (nft CLI parses every rule)" "0:" \
+	"$(inns $NS_G nft list table inet fluxgate 2>&1 >/dev/null | head -3; echo "${PIPESTATUS[0]}:")"
 check "policy rule installed" 1 "$(inns $NS_G ip rule | grep -c 'fwmark 0x666 lookup 4666')"
 
 check "non-granted address -> decoy" decoy "$(get http://198.51.100.5/)"
@@ -218,10 +218,11 @@ check "decoy flows not in conntrack" 0 "$n"
 # what the service exposes (here tcp/80 and ICMP); every other port of a
 # granted address goes to the decoys, and a backend port is DNATed to.
 PF=(--svcport 198.51.100.0/24,tcp,80 --svcport 198.51.100.0/24,icmp,0-65535
-	--svcport 2001:db8:100::/64,tcp,80 --svcport 2001:db8:100::/64,icmp6,0-65535)
+	--svcport 2001:db8:100::/64,tcp,80 --svcport 2001:db8:100::/64,icmp6,0-65535
+	--portmap 198.51.100.42/31 --portmap 2001:db8:100::40/128)
 if drv "${PF[@]}" setup; then ok "setup with a port filter"; else bad "setup with a port filter"; fi
-check "ruleset with port filter lists" 0 \
-	"$(inns $NS_G nft list table inet fluxgate >/dev/null 2>&1; echo $?)"
+check "ruleset with port filter lists, nft CLI decodes every rule" "0:" \
+	"$(inns $NS_G nft list table inet fluxgate 2>&1 >/dev/null | head -3; echo "${PIPESTATUS[0]}:")"
 drv grant client 10.0.1.2 198.51.100.40 10.0.2.10 60000 || bad "commit grant ports"
 check "granted client, exposed port 80 -> real" real "$(get http://198.51.100.40/)"
 check "granted (and now pinned) client, port 22 -> decoy" decoy:22 "$(get http://198.51.100.40:22/)"

@@ -17,7 +17,8 @@
  * --svcport CIDR,PROTO,LO[-HI] (repeatable; PROTO tcp, udp, icmp, icmp6 or
  * any; turns the port filter on), --listen ADDR@PORT (repeatable),
  * --backend CIDR,ADDR[@PORT] (repeatable; commits then accept only grants
- * inside a CIDR leading to one of its backends).
+ * inside a CIDR leading to one of its backends), --portmap CIDR (repeatable;
+ * TCP/UDP there go to the backend's port).
  */
 #include <errno.h>
 #include <stdio.h>
@@ -156,10 +157,11 @@ int main(int argc, char **argv)
 	fg_nat_svcport_t svcports[32];
 	fg_nat_listen_t listen[8];
 	fg_nat_backend_t backends[8];
+	fg_nat_prefix_t portmap[8];
 	fg_nat_config_t cfg = {
 		.table = "fluxgate", .pools = pools, .pin_ms = 60000, .pin_set_size = 65536,
 		.decoy_mark = 0x666, .route_table = 4666, .svcports = svcports, .listen = listen,
-		.backends = backends,
+		.backends = backends, .portmap = portmap,
 	};
 	const fg_nat_ops_t *ops = fg_nat_ops_find("nft");
 	fg_nat_t *nat = NULL;
@@ -235,6 +237,16 @@ int main(int argc, char **argv)
 			prefix_range(a, plen, be->family == AF_INET6 ? 16 : 4, be->first, be->last);
 			cfg.nbackends++;
 			cfg.backends_set = true;
+		} else if (!strcmp(o, "--portmap") && cfg.nportmap < 8) {
+			uint8_t a[16];
+			unsigned plen;
+
+			memset(&portmap[cfg.nportmap], 0, sizeof(portmap[0]));
+			if (parse_cidr(v, &portmap[cfg.nportmap].family, a, &plen) < 0)
+				goto usage;
+			prefix_range(a, plen, portmap[cfg.nportmap].family == AF_INET6 ? 16 : 4,
+				     portmap[cfg.nportmap].first, portmap[cfg.nportmap].last);
+			cfg.nportmap++;
 		} else if (!strcmp(o, "--rtable")) {
 			cfg.route_table = (uint32_t)strtoul(v, NULL, 0);
 		} else {

@@ -1235,10 +1235,10 @@ static const struct errcase errcases[] = {
 	  "    backend: 10.0.0.1\n    pool: p4\n",
 	  "t.conf:14: service 'www': backend without a port and no 'ports': list the "
 	  "ports the service exposes (ports: [tcp/80]) or write ports: [any]\n"),
-	E("svc_backends_one_without_port", HEAD "service:\n  - id: www\n"
-	  "    name: www.example.test\n    backend: [ 10.0.0.1@80, 10.0.0.2 ]\n    pool: p4\n",
-	  "t.conf:14: service 'www': backend without a port and no 'ports': list the "
-	  "ports the service exposes (ports: [tcp/80]) or write ports: [any]\n"),
+	E("svc_backends_mixed_ports", HEAD "service:\n  - id: www\n"
+	  "    name: www.example.test\n    backend: [ 10.0.0.1@80, 10.0.0.2 ]\n"
+	  "    ports: [ tcp/80 ]\n    pool: p4\n",
+	  "t.conf:14: service 'www': backends either all carry a port or none do\n"),
 	E("svc_ports_zero", HEAD "service:\n  - id: www\n    name: www.example.test\n"
 	  "    backend: 10.0.0.1\n    ports: [ tcp/0 ]\n    pool: p4\n",
 	  "t.conf:15: service 'www': ports: invalid port 'tcp/0' (use tcp/N, udp/N, "

@@ -85,6 +85,8 @@ static void test_ports_listed(void **state)
 	assert_int_equal(covers(c, AF_INET6, "2001:db8::5", 6, 443), 1);
 	assert_int_equal(covers(c, AF_INET6, "2001:db8::5", 58, 0), 1);
 	assert_int_equal(covers(c, AF_INET, "203.0.113.5", 6, 80), 0);      /* not its pool */
+	/* its backends carry a port: both its pools translate ports */
+	assert_int_equal(c->nportmap, 2);
 	fg_nat_cfgbuf_free(b);
 	fg_conf_free(conf);
 }
@@ -120,6 +122,7 @@ static void test_ports_any(void **state)
 	assert_int_equal(c->nsvcports, 1);
 	assert_int_equal(covers(c, AF_INET, "198.51.100.1", 6, 22), 1);
 	assert_int_equal(covers(c, AF_INET, "198.51.100.1", 47, 0), 1);
+	assert_int_equal(c->nportmap, 0);  /* same port */
 	fg_nat_cfgbuf_free(b);
 	fg_conf_free(conf);
 }
