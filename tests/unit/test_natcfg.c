@@ -67,7 +67,7 @@ static void test_ports_listed(void **state)
 	(void)state;
 	fg_nat_cfgbuf_t *b = build(HEAD "service:\n"
 		"  - id: www\n    name: www.example.test\n"
-		"    backend: [ 10.0.2.10@8080, \"fd00::10\" ]\n"
+		"    backend: [ 10.0.2.10@8080, \"fd00::10@8080\" ]\n"
 		"    ports: [ tcp/80, tcp/443, udp/8000-8010 ]\n    pool: [ p4, p6 ]\n", &conf);
 	const fg_nat_config_t *c = &b->cfg;
 
