@@ -32,7 +32,7 @@ ${CC:-gcc} -std=c11 -D_GNU_SOURCE -g -O1 -Wall -Wextra -I"$FG_REPO/src" \
 
 # ------------------------------------------------------------- topology
 ns_add gw cli
-veth_link gw eth0 "10.53.0.1/24" cli eth0 "10.53.0.2/24"
+veth_link gw eth0 "10.53.0.1/24,fd53::1/64" cli eth0 "10.53.0.2/24,fd53::2/64"
 for k in all default eth0; do nsx gw sysctl -qw net.ipv4.conf.$k.rp_filter=0; done
 
 D=(nsx gw "$DRV" --table fluxgate --pool 198.51.100.0/24)
@@ -41,7 +41,7 @@ CONF="$FG_WORK/fluxgated.conf"
 {
 	cat <<EOF
 server:
-  listen: [ "10.53.0.1@53" ]
+  listen: [ "10.53.0.1@53", "fd53::1@53" ]
   workers: 1
 EOF
 	zones_yaml
@@ -73,6 +73,7 @@ for i in range(n):
 EOF
 dns_entries() { nsx gw conntrack -L -p udp 2>/dev/null | grep -c 'dport=53 ' || true; }
 tcp_entries() { nsx gw conntrack -L -p tcp 2>/dev/null | grep -c 'dport=53 ' || true; }
+dns6_entries() { nsx gw conntrack -L -f ipv6 2>/dev/null | grep -c 'dport=53 ' || true; }
 
 # ---------------------------------------------------------------- baseline
 "${D[@]}" setup || fail "setup without listeners"
@@ -99,6 +100,13 @@ out=$(nsx cli dig +short +tcp +tries=1 +timeout=3 @10.53.0.1 ns1.example.test A 
 assert_eq "dig over TCP answers through the untracked path" "10.0.0.1" "$out"
 assert_eq "the TCP query left no conntrack entry" 0 "$(tcp_entries)"
 assert_eq "nor the UDP one" 0 "$(dns_entries)"
+"${D[@]}" --listen 10.53.0.1@53 --listen fd53::1@53 setup || fail "setup with an IPv6 listener"
+nsx gw conntrack -F >/dev/null 2>&1
+out=$(nsx cli dig +short +tries=1 +timeout=3 @fd53::1 ns1.example.test A 2>&1)
+assert_eq "dig over UDP/IPv6 answers" "10.0.0.1" "$out"
+out=$(nsx cli dig +short +tcp +tries=1 +timeout=3 @fd53::1 ns1.example.test A 2>&1)
+assert_eq "dig over TCP/IPv6 answers" "10.0.0.1" "$out"
+assert_eq "IPv6 DNS left no conntrack entry" 0 "$(dns6_entries)"
 # a wildcard listener: any local destination on the port
 "${D[@]}" --listen 0.0.0.0@53 setup || fail "setup with wildcard listener"
 nsx gw conntrack -F >/dev/null 2>&1
