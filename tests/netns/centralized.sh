@@ -176,6 +176,7 @@ service:
   - id: www
     name: www.example.test
     backend: [ 10.0.2.10, "fd00:2::10" ]
+    ports: [ any ]
     pool: [ web4, web6 ]
     ttl: 2s
     grace: 1s
@@ -184,6 +185,7 @@ service:
   - id: hold
     name: hold.example.test
     backend: [ 10.0.2.10, "fd00:2::10" ]
+    ports: [ any ]
     pool: [ hold4, hold6 ]
     ttl: 30s
     grace: 5s
