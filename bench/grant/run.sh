@@ -96,6 +96,7 @@ service:
   - id: svc
     name: svc.example.test
     backend: [ 10.53.9.9, "fd53:9::9" ]
+    ports: [ any ]
     pool: [ svc4, svc6 ]
     ttl: 1s
     grace: 1s
@@ -103,6 +104,7 @@ service:
   - id: pre
     name: pre.example.test
     backend: "fd53:9::9"
+    ports: [ any ]
     pool: pre6
     ttl: 1h
     grace: 0s

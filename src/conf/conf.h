@@ -63,6 +63,9 @@ typedef struct fg_conf_service {
 	char *name;               /* presentation form, inside a configured zone */
 	fg_conf_addr_t *backends; /* protected servers (port 0 = same port) */
 	size_t nbackends;
+	char **ports;             /* exposed: "tcp/80", "udp/53", "tcp/8000-8099",
+				     "any"; none: the backends' ports (TCP) */
+	size_t nports;
 	char **pools;             /* pool ids */
 	size_t npools;
 	uint32_t ttl_ms, grace_ms, pin_ms, min_interval_ms;
@@ -192,5 +195,13 @@ int fg_conf_parse_time_ms(const char *s, uint32_t *ms);
 int fg_conf_parse_size(const char *s, uint64_t *bytes);
 int fg_conf_parse_addr(const char *s, uint16_t default_port, fg_conf_addr_t *out);
 int fg_conf_parse_prefix(const char *s, fg_conf_prefix_t *out);
+
+/* One entry of a service's `ports`: "tcp/N", "udp/N", "tcp/N-M", "any".
+ * proto 6 or 17, ports first..last (1-65535); "any" gives proto 0. */
+typedef struct fg_conf_port {
+	uint8_t proto;
+	uint16_t first, last;
+} fg_conf_port_t;
+int fg_conf_parse_port(const char *s, fg_conf_port_t *out);
 
 #endif

@@ -10,9 +10,13 @@
  * Checks that involve one list entry as a whole live in the `post` hooks
  * below; checks across entries are in conf.c.
  */
+#include <netinet/in.h>
 #include <stddef.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+
+#include "common/err.h"
 
 #include "conf/scalar.h"
 #include "conf/schema.h"
@@ -47,12 +51,90 @@ static void pool_post(fg_loader_t *ld, void *entry, const fg_ynode_t *map,
 	p->line = map->line;
 }
 
+int fg_conf_parse_port(const char *s, fg_conf_port_t *out)
+{
+	unsigned long a, b;
+	char *end;
+
+	if (!strcmp(s, "any")) {
+		*out = (fg_conf_port_t){ 0, 0, 65535 };
+		return 0;
+	}
+	if (!strncmp(s, "tcp/", 4))
+		out->proto = 6;
+	else if (!strncmp(s, "udp/", 4))
+		out->proto = 17;
+	else
+		return -FG_ESYNTAX;
+	s += 4;
+	if (*s < '0' || *s > '9')
+		return -FG_ESYNTAX;
+	a = strtoul(s, &end, 10);
+	b = a;
+	if (*end == '-') {
+		if (end[1] < '0' || end[1] > '9')
+			return -FG_ESYNTAX;
+		b = strtoul(end + 1, &end, 10);
+	}
+	if (*end || a < 1 || b > 65535 || a > b)
+		return -FG_ESYNTAX;
+	out->first = (uint16_t)a;
+	out->last = (uint16_t)b;
+	return 0;
+}
+
+static int check_port(const char *s, char *err, size_t errlen)
+{
+	fg_conf_port_t p;
+
+	if (fg_conf_parse_port(s, &p) == 0)
+		return 0;
+	snprintf(err, errlen, "invalid port '%.40s' (use tcp/N, udp/N, tcp/N-M, udp/N-M "
+		 "with N, M in 1-65535, or any)", s);
+	return -FG_ESYNTAX;
+}
+
+static uint16_t addr_port(const struct sockaddr_storage *ss)
+{
+	if (ss->ss_family == AF_INET)
+		return ntohs(((const struct sockaddr_in *)ss)->sin_port);
+	return ntohs(((const struct sockaddr_in6 *)ss)->sin6_port);
+}
+
 static void service_post(fg_loader_t *ld, void *entry, const fg_ynode_t *map,
 			 const char *label)
 {
 	fg_conf_service_t *s = entry;
 
 	s->line = map->line;
+	/* Secure default: a grant exposes only what the service declares.
+	 * Without `ports`, the backends' ports (TCP) are the service; a
+	 * backend without a port then declares nothing, which is an error
+	 * rather than "every port" (write `ports: [any]` for that). */
+	/* the data plane translates ports per pool range, so per service */
+	bool mixed = false;
+	for (size_t i = 1; i < s->nbackends && !mixed; i++)
+		if (!addr_port(&s->backends[i].ss) != !addr_port(&s->backends[0].ss)) {
+			fg_diag(ld, s->backends[i].line ? s->backends[i].line : map->line,
+				"%s: backends either all carry a port or none do", label);
+			mixed = true;
+		}
+	if (!mixed && s->nports == 0 && !fg_ymap_get(map, "ports")) /* a bad one is reported */
+		for (size_t i = 0; i < s->nbackends; i++)
+			if (addr_port(&s->backends[i].ss) == 0) {
+				fg_diag(ld, s->backends[i].line ? s->backends[i].line : map->line,
+					"%s: backend without a port and no 'ports': list the ports "
+					"the service exposes (ports: [tcp/80]) or write ports: [any]",
+					label);
+				break;
+			}
+	for (size_t i = 0; i < s->nports; i++)
+		if (!strcmp(s->ports[i], "any") && s->nports > 1) {
+			fg_diag(ld, fg_ymap_value_line(map, "ports", "any", 0),
+				"%s: ports: 'any' exposes every port; it cannot be combined "
+				"with other entries", label);
+			break;
+		}
 	for (size_t i = 0; i < s->npools; i++) {
 		unsigned before = 0;
 		for (size_t j = 0; j < i; j++)
@@ -139,6 +221,10 @@ static const fg_item_t service_items[] = {
 	  .off = SVC(backends), .cnt_off = SVC(nbackends), .port = 0 },
 	{ .name = "pool", .type = FG_T_STR, .flags = FG_F_MULTI | FG_F_REQ,
 	  .off = SVC(pools), .cnt_off = SVC(npools), .check = fg_check_id },
+	/* what a grant opens; everything else on the address goes to the
+	 * decoys (checked against the backends in service_post) */
+	{ .name = "ports", .type = FG_T_STR, .flags = FG_F_MULTI,
+	  .off = SVC(ports), .cnt_off = SVC(nports), .check = check_port },
 	{ .name = "ttl", .type = FG_T_TIME, .flags = FG_F_WHOLE_SEC,
 	  .off = SVC(ttl_ms), .min = 0, .max = 86400000, .def = "5s" },
 	{ .name = "grace", .type = FG_T_TIME, .off = SVC(grace_ms),

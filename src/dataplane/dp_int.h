@@ -16,6 +16,13 @@
  * before `main` (32766), after `local` (0). Fixed, so that re-running
  * setup finds the rule it added (the kernel compares the preference). */
 #define FG_DECOY_RULE_PREF 1666
+/* rtm_protocol / FRA_PROTOCOL of our routes and rules: how destroy and a
+ * re-run of setup tell ours from the host's (an unassigned value). */
+#define FG_RTPROT 166
+
+/* 0 when `table` is the data plane's own routing table, else -EPERM
+ * (logged): the host's tables (main, local, ...) are never written. */
+int fg_route_table_check(uint32_t table);
 
 /* Install, for each family that has pools, the policy rule and a default
  * route in cfg->route_table towards the decoy bed (a blackhole when that

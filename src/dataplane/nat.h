@@ -34,14 +34,48 @@ typedef struct fg_grant {
 	uint8_t client[16];    /* client address/prefix (masked), unused for ANY */
 	uint8_t addr[16];      /* granted pool address */
 	uint8_t backend[16];   /* protected server the address leads to */
+	uint16_t backend_port; /* DNAT to this port (host order); 0 = same port */
 	uint32_t timeout_ms;   /* ttl + grace */
 } fg_grant_t;
+
+/* Data-plane constants: the fwmark of decoy traffic, the routing table
+ * holding the decoy route, the NFLOG group of decoy events. The daemon
+ * owns exactly this table (and only its own routes in it). */
+#define FG_DECOY_MARK         0x666
+#define FG_DECOY_ROUTE_TABLE  4666
+#define FG_DECOY_NFLOG_GROUP  4666
 
 /* Static description of the data plane, from the config. */
 typedef struct fg_nat_prefix {
 	int family;
 	uint8_t first[16], last[16];
 } fg_nat_prefix_t;
+
+/* What a service exposes on its pool addresses: a (pool range, protocol
+ * range, port range) triple; a grant's traffic outside every triple of its
+ * address goes to the decoys. proto 0-255 with ports 0-65535 is "any". */
+typedef struct fg_nat_svcport {
+	int family;
+	uint8_t first[16], last[16];
+	uint8_t proto_first, proto_last;
+	uint16_t port_first, port_last;
+} fg_nat_svcport_t;
+
+/* A DNS listener of fluxgated (addr all zero = wildcard): its traffic is
+ * left out of conntrack (a query flood must not fill the table). */
+typedef struct fg_nat_listen {
+	int family;
+	uint8_t addr[16];
+	uint16_t port;         /* host order */
+} fg_nat_listen_t;
+
+/* A backend a pool range may lead to (one per service, pool and backend). */
+typedef struct fg_nat_backend {
+	int family;
+	uint8_t first[16], last[16];  /* the pool range */
+	uint8_t addr[16];
+	uint16_t port;         /* host order, 0 = same port */
+} fg_nat_backend_t;
 
 typedef struct fg_nat_config {
 	const char *table;            /* nftables table name (inet family) */
@@ -61,7 +95,30 @@ typedef struct fg_nat_config {
 	uint32_t decoy_mark;          /* fwmark for decoy routing (default 0x666) */
 	uint32_t route_table;         /* routing table for the decoy route (default 4666) */
 	uint16_t nflog_group;         /* NFLOG group for decoy events (0 = off) */
+	/* Port filter: with ports_set, only svcports[] reach backends (none:
+	 * everything to the decoys). Without it (a caller that did not build
+	 * the config with fg_nat_config_build()) every port of a granted
+	 * address is open, as before the filter existed. */
+	bool ports_set;
+	const fg_nat_svcport_t *svcports;
+	size_t nsvcports;
+	/* Pool ranges whose backends carry ports: TCP and UDP to them are
+	 * DNATed to the backend's port; elsewhere the client's port stays. */
+	const fg_nat_prefix_t *portmap;
+	size_t nportmap;
+	const fg_nat_listen_t *listen; /* DNS listeners kept out of conntrack */
+	size_t nlisten;
+	/* With backends_set, commits accept only grants whose address lies in
+	 * a pool range and whose backend (address and port) is configured
+	 * for it: the privileged side does not take a backend on trust. */
+	bool backends_set;
+	const fg_nat_backend_t *backends;
+	size_t nbackends;
 } fg_nat_config_t;
+
+/* 0 when grant `g` fits `cfg` (family, scope, prefix length, timeout; with
+ * backends_set also address and backend), else -EINVAL or -EPERM. Pure. */
+int fg_nat_grant_allowed(const fg_nat_config_t *cfg, const fg_grant_t *g);
 
 typedef struct fg_nat fg_nat_t;
 

@@ -31,6 +31,7 @@ struct ent {
 	struct ent *next;
 	uint8_t kind, family, plen;
 	uint8_t client[16], addr[16], backend[16];
+	uint16_t bport;     /* backend port, 0 = same */
 	uint64_t expires;   /* clock ms; 0 = never */
 	uint32_t timeout;   /* as given, ms */
 };
@@ -43,6 +44,8 @@ struct mem_state {
 	size_t count[KI_N][2];      /* per kind and family, expired included */
 	fg_nat_config_t cfg;
 	fg_nat_prefix_t *pools;
+	fg_nat_svcport_t *svcports; /* copies: cfg.svcports/portmap point here */
+	fg_nat_prefix_t *portmap;
 	bool frozen;
 	uint64_t frozen_at;
 	uint64_t offset;
@@ -208,6 +211,22 @@ static bool in_pools(struct mem_state *s, int family, const uint8_t *a)
 
 /* ------------------------------------------------------------------ ops */
 
+/* The state keeps no pointer into the caller's config: pools, ports and
+ * port maps are copied (setup), listeners and backends are the kernel
+ * ruleset's business. */
+static void forget_arrays(fg_nat_config_t *c)
+{
+	c->svcports = NULL;
+	c->nsvcports = 0;
+	c->portmap = NULL;
+	c->nportmap = 0;
+	c->listen = NULL;
+	c->nlisten = 0;
+	c->backends = NULL;
+	c->nbackends = 0;
+	c->backends_set = false;
+}
+
 static int mem_open_state(const fg_nat_config_t *cfg, struct mem_state **out)
 {
 	struct mem_state *s = calloc(1, sizeof(*s));
@@ -226,6 +245,7 @@ static int mem_open_state(const fg_nat_config_t *cfg, struct mem_state **out)
 		s->cfg = *cfg;
 	s->cfg.pools = NULL;
 	s->cfg.npools = 0;
+	forget_arrays(&s->cfg);
 	*out = s;
 	return 0;
 }
@@ -281,30 +301,59 @@ static void mem_close(fg_nat_t *nat)
 			unlink_free(s, &s->b[i]);
 	free(s->b);
 	free(s->pools);
+	free(s->svcports);
+	free(s->portmap);
 	pthread_mutex_destroy(&s->mu);
 	free(s);
+}
+
+static void *dup_n(const void *a, size_t n, size_t size, bool *oom)
+{
+	void *p;
+
+	if (!n)
+		return NULL;
+	if (!(p = calloc(n, size)))
+		*oom = true;
+	else
+		memcpy(p, a, n * size);
+	return p;
 }
 
 static int mem_setup(fg_nat_t *nat, const fg_nat_config_t *cfg)
 {
 	struct mem_state *s = nat->s;
-	fg_nat_prefix_t *p = NULL;
+	fg_nat_prefix_t *p, *pm;
+	fg_nat_svcport_t *sp;
+	bool oom = false;
 
 	if (!cfg)
 		return -EINVAL;
-	if (cfg->npools) {
-		p = calloc(cfg->npools, sizeof(*p));
-		if (!p)
-			return -ENOMEM;
-		memcpy(p, cfg->pools, cfg->npools * sizeof(*p));
+	p = dup_n(cfg->pools, cfg->npools, sizeof(*p), &oom);
+	sp = dup_n(cfg->svcports, cfg->nsvcports, sizeof(*sp), &oom);
+	pm = dup_n(cfg->portmap, cfg->nportmap, sizeof(*pm), &oom);
+	if (oom) {
+		free(p);
+		free(sp);
+		free(pm);
+		return -ENOMEM;
 	}
 	pthread_mutex_lock(&s->mu);
 	/* Like the kernel: static parts replaced, grants/pins/quarantine kept. */
 	free(s->pools);
+	free(s->svcports);
+	free(s->portmap);
 	s->cfg = *cfg;
 	s->pools = p;
 	s->cfg.pools = p;
 	s->cfg.table = NULL;
+	forget_arrays(&s->cfg);
+	s->svcports = sp;
+	s->cfg.svcports = sp;
+	s->cfg.nsvcports = cfg->nsvcports;
+	s->portmap = pm;
+	s->cfg.portmap = pm;
+	s->cfg.nportmap = cfg->nportmap;
 	s->st.setups++;
 	pthread_mutex_unlock(&s->mu);
 	return 0;
@@ -482,6 +531,7 @@ static int mem_commit(fg_nat_t *nat, const fg_grant_t *g, size_t n)
 		}
 		/* the kernel sets (never maxes) the timeout of a re-added key */
 		memcpy(e->backend, g[i].backend, an);
+		e->bport = g[i].backend_port;
 		e->timeout = g[i].timeout_ms;
 		e->expires = now + g[i].timeout_ms;
 	}
@@ -490,6 +540,7 @@ static int mem_commit(fg_nat_t *nat, const fg_grant_t *g, size_t n)
 		size_t an = alen_of(g[i].family), j;
 		uint64_t t = g[i].timeout_ms;
 		const uint8_t *be = g[i].backend;
+		uint16_t bp = g[i].backend_port;
 		struct ent *e;
 
 		for (j = 0; j < i; j++)
@@ -502,6 +553,7 @@ static int mem_commit(fg_nat_t *nat, const fg_grant_t *g, size_t n)
 				if (g[j].timeout_ms > t)
 					t = g[j].timeout_ms;
 				be = g[j].backend;
+				bp = g[j].backend_port;
 			}
 		e = find_back(s, g[i].family, g[i].addr, now);
 		if (!e) {
@@ -517,6 +569,7 @@ static int mem_commit(fg_nat_t *nat, const fg_grant_t *g, size_t n)
 			s->count[KI_BACK][fi(e->family)]++;
 		}
 		memcpy(e->backend, be, an);
+		e->bport = bp;
 		e->expires = now + t + pin_ms(s);
 	}
 	if (total(s) > s->nb * 2)
@@ -575,6 +628,7 @@ static int mem_dump(fg_nat_t *nat, fg_nat_dump_fn fn, void *ctx)
 			memcpy(g->client, e->client, 16);
 			memcpy(g->addr, e->addr, 16);
 			memcpy(g->backend, e->backend, 16);
+			g->backend_port = e->bport;
 			g->timeout_ms = (uint32_t)(e->expires - now);
 		}
 	}
@@ -723,10 +777,58 @@ void fg_nat_mem_fail_next(fg_nat_t *nat, unsigned count, int err)
 	pthread_mutex_unlock(&nat->s->mu);
 }
 
+static bool in_ranges(const fg_nat_prefix_t *r, size_t nr, int family, const uint8_t *a)
+{
+	size_t i, n = alen_of(family);
+
+	for (i = 0; i < nr; i++)
+		if (r[i].family == family && memcmp(a, r[i].first, n) >= 0 &&
+		    memcmp(a, r[i].last, n) <= 0)
+			return true;
+	return false;
+}
+
+/* svcport<F>: does a service expose (addr, proto, port)? */
+static bool exposed(const struct mem_state *s, int family, const uint8_t *a, uint8_t proto,
+		    uint16_t port)
+{
+	size_t i, n = alen_of(family);
+
+	for (i = 0; i < s->cfg.nsvcports; i++) {
+		const fg_nat_svcport_t *e = &s->svcports[i];
+
+		if (e->family == family && memcmp(a, e->first, n) >= 0 &&
+		    memcmp(a, e->last, n) <= 0 && proto >= e->proto_first &&
+		    proto <= e->proto_last && port >= e->port_first && port <= e->port_last)
+			return true;
+	}
+	return false;
+}
+
+static enum fg_nat_mem_verdict flow(fg_nat_t *nat, int family, const uint8_t *client,
+				    const uint8_t *addr, bool filter, uint8_t proto,
+				    uint16_t dport, uint8_t *backend, uint16_t *bport_out);
+
 enum fg_nat_mem_verdict fg_nat_mem_flow(fg_nat_t *nat, int family, const uint8_t *client,
 					const uint8_t *addr, uint8_t *backend)
 {
+	return flow(nat, family, client, addr, false, 0, 0, backend, NULL);
+}
+
+enum fg_nat_mem_verdict fg_nat_mem_flow_port(fg_nat_t *nat, int family, const uint8_t *client,
+					     const uint8_t *addr, uint8_t proto, uint16_t dport,
+					     uint8_t *backend, uint16_t *bport)
+{
+	return flow(nat, family, client, addr, true, proto, dport, backend, bport);
+}
+
+static enum fg_nat_mem_verdict flow(fg_nat_t *nat, int family, const uint8_t *client,
+				    const uint8_t *addr, bool filter, uint8_t proto,
+				    uint16_t dport, uint8_t *backend, uint16_t *bport_out)
+{
 	struct mem_state *s = nat->s;
+	uint16_t bp = 0;
+	bool portmap = false;
 	size_t n = alen_of(family);
 	struct ent *e, *hit[3] = { NULL, NULL, NULL }, *pin = NULL, *back = NULL;
 	enum fg_nat_mem_verdict v = FG_MEM_DECOY;
@@ -742,6 +844,11 @@ enum fg_nat_mem_verdict fg_nat_mem_flow(fg_nat_t *nat, int family, const uint8_t
 	}
 	if (find_quar(s, family, client, now))
 		goto out;
+	/* raw chain: what no service exposes goes to the decoys, pin or not */
+	if (filter && s->cfg.ports_set && !exposed(s, family, addr, proto, dport))
+		goto out;
+	portmap = (proto == 6 || proto == 17) &&
+		  in_ranges(s->portmap, s->cfg.nportmap, family, addr);
 	sweep_bucket(s, bucket(s, family, KI_ANY, addr), now);
 	for (e = s->b[bucket(s, family, KI_ANY, addr)]; e; e = e->next) {
 		if (e->family != family || memcmp(e->addr, addr, n) != 0)
@@ -768,6 +875,7 @@ enum fg_nat_mem_verdict fg_nat_mem_flow(fg_nat_t *nat, int family, const uint8_t
 		if (!hit[k])
 			continue;
 		memcpy(backend, hit[k]->backend, n);
+		bp = hit[k]->bport;
 		v = FG_MEM_REAL;
 		if (pin)
 			break;
@@ -790,11 +898,14 @@ enum fg_nat_mem_verdict fg_nat_mem_flow(fg_nat_t *nat, int family, const uint8_t
 	}
 	if (back) {
 		memcpy(backend, back->backend, n);
+		bp = back->bport;
 		v = FG_MEM_REAL;
 	} else {
 		v = FG_MEM_DROP;
 	}
 out:
+	if (bport_out)
+		*bport_out = v == FG_MEM_REAL && portmap && bp ? bp : dport;
 	pthread_mutex_unlock(&s->mu);
 	return v;
 }

@@ -12,7 +12,10 @@
  *  - each commit also sets, per address, backend = the batch's backend,
  *    expiry = longest timeout of the batch + pin_ms: a pinned client whose
  *    grants lapsed reaches that backend while it lives, is dropped after;
- *  - quarantine beats pins and grants.
+ *  - quarantine beats pins and grants;
+ *  - with ports_set, a (addr, proto, port) no svcport covers goes to the
+ *    decoys whatever the grants and pins; TCP/UDP to a portmap range go to
+ *    the grant's backend_port.
  * Expiry follows a per-state monotonic clock that tests can freeze and
  * advance. All functions here take a handle of the mem backend only.
  *
@@ -54,6 +57,14 @@ enum fg_nat_mem_verdict {
  * ruleset would treat it (creates/refreshes the pin). */
 enum fg_nat_mem_verdict fg_nat_mem_flow(fg_nat_t *nat, int family, const uint8_t *client,
 					const uint8_t *addr, uint8_t *backend);
+/* The same for a packet of protocol `proto` to port `dport`, with the
+ * port filter (cfg->svcports when ports_set: anything no service exposes
+ * goes to the decoys) and the port translation (cfg->portmap: TCP/UDP to
+ * the grant's backend_port). fg_nat_mem_flow() skips both. *bport (may be
+ * NULL) is the destination port after DNAT. */
+enum fg_nat_mem_verdict fg_nat_mem_flow_port(fg_nat_t *nat, int family, const uint8_t *client,
+					     const uint8_t *addr, uint8_t proto, uint16_t dport,
+					     uint8_t *backend, uint16_t *bport);
 
 typedef struct fg_nat_mem_stats {
 	uint64_t commits;         /* successful commits */

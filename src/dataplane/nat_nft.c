@@ -445,6 +445,45 @@ int fg_nft_put_pool(struct fg_nat *nat, const char *set, int family,
 	return 0;
 }
 
+/* Key of a svcport element: addr . proto . port, each field in a 4-byte
+ * register slot (the set's concatenation layout). */
+static size_t svcport_key(uint8_t *k, size_t alen, const uint8_t *addr, uint8_t proto,
+			  uint16_t port)
+{
+	memset(k, 0, alen + 8);
+	memcpy(k, addr, alen);
+	k[alen] = proto;
+	k[alen + 4] = (uint8_t)(port >> 8);
+	k[alen + 5] = (uint8_t)port;
+	return alen + 8;
+}
+
+int fg_nft_put_svcports(struct fg_nat *nat, const char *set, int family)
+{
+	size_t alen = fg_nft_alen(family), i;
+	struct elem_msg m = { 0 };
+
+	for (i = 0; i < nat->cfg.nsvcports; i++) {
+		const fg_nat_svcport_t *e = &nat->cfg.svcports[i];
+		uint8_t k[24], ke[24];
+		size_t kl;
+
+		if (e->family != family)
+			continue;
+		if (!m.nlh && elems_start(nat, &m, NFT_MSG_NEWSETELEM, set) < 0)
+			return -ENOMEM;
+		/* pipapo: one element covers key .. key_end field by field */
+		kl = svcport_key(k, alen, e->first, e->proto_first, e->port_first);
+		svcport_key(ke, alen, e->last, e->proto_last, e->port_last);
+		elem_put(m.nlh, k, kl, ke, NULL, 0, 0, 0);
+		if (m.nlh->nlmsg_len > FG_NFT_MSG_SOFT)
+			elems_end(nat, &m);
+	}
+	if (m.nlh)
+		elems_end(nat, &m);
+	return 0;
+}
+
 /* ------------------------------------------------------------------ commit */
 
 /* Grant maps (dumped), then the per-address backend map (not dumped). */
@@ -485,20 +524,19 @@ static size_t grant_key(const fg_grant_t *g, uint8_t *key, uint8_t *kend)
 	return 2 * alen;
 }
 
-static int grant_check(const fg_grant_t *g)
+static int grant_check(const struct fg_nat *nat, const fg_grant_t *g)
 {
-	unsigned max;
+	int rc = fg_nat_grant_allowed(&nat->cfg, g);
 
-	if (g->family != AF_INET && g->family != AF_INET6)
-		return -EINVAL;
-	if (g->scope > FG_SCOPE_ANY)
-		return -EINVAL;
-	max = g->family == AF_INET6 ? 128 : 32;
-	if (g->scope != FG_SCOPE_ANY && g->client_plen > max)
-		return -EINVAL;
-	if (g->timeout_ms == 0)
-		return -EINVAL; /* a grant never lives forever */
-	return 0;
+	if (rc == -EPERM) {
+		char a[INET6_ADDRSTRLEN], b[INET6_ADDRSTRLEN];
+
+		addr_str(g->family, g->addr, a, sizeof(a));
+		addr_str(g->family, g->backend, b, sizeof(b));
+		log_err("nft commit: refused grant for %s: backend %s@%u is not configured "
+			"for that address", a, b, (unsigned)g->backend_port);
+	}
+	return rc;
 }
 
 /* Which grant each element of the batch came from, to name a refused one. */
@@ -553,7 +591,8 @@ static int emit_group(struct fg_nat *nat, const fg_grant_t *g, size_t n, int fam
 		uint8_t key[32], kend[32];
 		size_t klen;
 		uint64_t timeout = g[i].timeout_ms;
-		const uint8_t *backend = g[i].backend;
+		const fg_grant_t *bg = &g[i];     /* whose backend */
+		uint8_t data[FG_NFT_BLEN(16)];
 		int gr = g[i].scope == FG_SCOPE_CLIENT ? G_CLIENT :
 			 g[i].scope == FG_SCOPE_NET ? G_NET : G_ANY;
 
@@ -574,7 +613,7 @@ static int emit_group(struct fg_nat *nat, const fg_grant_t *g, size_t n, int fam
 				if (g[j].family == family && !memcmp(g[j].addr, g[i].addr, alen)) {
 					if (g[j].timeout_ms > timeout)
 						timeout = g[j].timeout_ms;
-					backend = g[j].backend;
+					bg = &g[j];
 				}
 			timeout += pin_ms_of(nat);
 			memcpy(key, g[i].addr, alen);
@@ -590,9 +629,13 @@ static int emit_group(struct fg_nat *nat, const fg_grant_t *g, size_t n, int fam
 			if (track_msg(t, m.nlh->nlmsg_seq) < 0)
 				return -ENOMEM;
 		}
+		memset(data, 0, sizeof(data));
+		memcpy(data, bg->backend, alen);
+		data[alen] = (uint8_t)(bg->backend_port >> 8);
+		data[alen + 1] = (uint8_t)bg->backend_port;
 		if (type == NFT_MSG_NEWSETELEM)
 			elem_put(m.nlh, key, klen, group == G_NET ? kend : NULL,
-				 backend, alen, timeout, 0);
+				 data, FG_NFT_BLEN(alen), timeout, 0);
 		else
 			elem_put(m.nlh, key, klen, group == G_NET ? kend : NULL,
 				 NULL, 0, 0, 0);
@@ -639,7 +682,7 @@ static int nft_commit(fg_nat_t *nat, const fg_grant_t *g, size_t n)
 	if (n == 0)
 		return 0;
 	for (i = 0; i < n; i++)
-		if ((rc = grant_check(&g[i])) < 0)
+		if ((rc = grant_check(nat, &g[i])) < 0)
 			return rc;
 	/* each grant: its map element and its backend element, each possibly
 	 * destroyed then added (replace mode) */
@@ -743,6 +786,8 @@ static int dump_elem_cb(const struct nlmsghdr *nlh, void *data)
 			}
 		}
 		memcpy(g.backend, dv, alen);
+		if (dl >= FG_NFT_BLEN(alen))
+			g.backend_port = (uint16_t)(dv[alen] << 8 | dv[alen + 1]);
 		if (nftnl_set_elem_is_set(e, NFTNL_SET_ELEM_EXPIRATION)) {
 			uint64_t ms = nftnl_set_elem_get_u64(e, NFTNL_SET_ELEM_EXPIRATION);
 
@@ -945,22 +990,60 @@ static int nft_release(fg_nat_t *nat, int family, const uint8_t *src)
 
 /* ------------------------------------------------------------ setup/destroy */
 
+static void *dup_array(const void *a, size_t n, size_t size, int *err)
+{
+	void *p;
+
+	if (!n)
+		return NULL;
+	if (!(p = calloc(n, size))) {
+		*err = -ENOMEM;
+		return NULL;
+	}
+	memcpy(p, a, n * size);
+	return p;
+}
+
 static int copy_cfg(struct fg_nat *nat, const fg_nat_config_t *cfg)
 {
-	fg_nat_prefix_t *p = NULL;
+	fg_nat_prefix_t *p;
+	fg_nat_svcport_t *sp;
+	fg_nat_listen_t *l;
+	fg_nat_backend_t *be;
+	fg_nat_prefix_t *pm;
+	int err = 0;
 
 	if (!cfg || !cfg->table || !cfg->table[0] || strlen(cfg->table) >= sizeof(nat->table))
 		return -EINVAL;
-	if (cfg->npools) {
-		p = calloc(cfg->npools, sizeof(*p));
-		if (!p)
-			return -ENOMEM;
-		memcpy(p, cfg->pools, cfg->npools * sizeof(*p));
+	p = dup_array(cfg->pools, cfg->npools, sizeof(*p), &err);
+	sp = dup_array(cfg->svcports, cfg->nsvcports, sizeof(*sp), &err);
+	l = dup_array(cfg->listen, cfg->nlisten, sizeof(*l), &err);
+	be = dup_array(cfg->backends, cfg->nbackends, sizeof(*be), &err);
+	pm = dup_array(cfg->portmap, cfg->nportmap, sizeof(*pm), &err);
+	if (err) {
+		free(pm);
+		free(p);
+		free(sp);
+		free(l);
+		free(be);
+		return err;
 	}
 	free(nat->pools);
+	free(nat->svcports);
+	free(nat->listen);
+	free(nat->backends);
+	free(nat->portmap);
 	nat->pools = p;
+	nat->svcports = sp;
+	nat->listen = l;
+	nat->backends = be;
+	nat->portmap = pm;
 	nat->cfg = *cfg;
 	nat->cfg.pools = p;
+	nat->cfg.svcports = sp;
+	nat->cfg.listen = l;
+	nat->cfg.backends = be;
+	nat->cfg.portmap = pm;
 	snprintf(nat->table, sizeof(nat->table), "%s", cfg->table);
 	nat->cfg.table = nat->table;
 	return 0;
@@ -968,15 +1051,25 @@ static int copy_cfg(struct fg_nat *nat, const fg_nat_config_t *cfg)
 
 static int nft_setup(fg_nat_t *nat, const fg_nat_config_t *cfg)
 {
-	int rc;
+	int rc, kerr = 0;
 
 	if ((rc = copy_cfg(nat, cfg)) < 0)
 		return rc;
+	if (!cfg->ports_set)
+		log_warn("nft setup: no port filter in this data plane config (not made by "
+			 "fg_nat_config_build()): a grant opens every port of its backend");
 	fg_nft_batch_begin(nat);
 	if ((rc = fg_nft_ruleset_build(nat)) < 0)
 		return rc;
-	if ((rc = fg_nft_batch_send(nat, "setup", NULL)) < 0)
+	if ((rc = fg_nft_batch_send(nat, "setup", &kerr)) < 0) {
+		/* sets are created without EXCL: EEXIST means one exists with
+		 * another shape (a table of an older release) */
+		if (kerr == EEXIST)
+			log_err("nft setup: table inet %s holds a set of another layout (older "
+				"release?); remove the table to start afresh (its grants are lost)",
+				nat->table);
 		return rc;
+	}
 	if ((rc = fg_route_setup(&nat->cfg)) < 0)
 		return rc;
 	fg_dp_check_sysctls(&nat->cfg);
@@ -1013,6 +1106,10 @@ static void nft_close(fg_nat_t *nat)
 	free(nat->b.buf);
 	free(nat->rbuf);
 	free(nat->pools);
+	free(nat->svcports);
+	free(nat->listen);
+	free(nat->backends);
+	free(nat->portmap);
 	free(nat);
 }
 

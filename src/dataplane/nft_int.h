@@ -6,6 +6,9 @@
  *
  * Ruleset shape (inet table cfg->table; F = 4 or 6):
  *   pool<F>          interval set of the pool ranges (re-synced by setup)
+ *   portmap<F>       interval set of the pool ranges whose backends carry ports
+ *   svcport<F>       set addr . l4proto . dport, flags interval (pipapo): what
+ *                    the services expose on their pool ranges (cfg->svcports)
  *   grant_client<F>  map client . addr   -> backend, flags timeout
  *   grant_net<F>     map prefix . addr   -> backend, flags interval,timeout (pipapo)
  *   grant_any<F>     map addr            -> backend, flags timeout
@@ -15,6 +18,7 @@
  *                    pinned clients go once their grants lapsed; written
  *                    with every grant, timeout = grant + pin_ms
  *   quarantine<F>    set client, flags timeout
+ * A backend is `addr . port` (port 0: keep the client's port).
  * Each grant element carries its own backend, because the kernel *sets*
  * (never maxes) the timeout of an element re-added with a new one: a
  * shared addr->backend element is shortened by the shortest grant of the
@@ -69,6 +73,10 @@ struct fg_nat {
 	char table[64];
 	fg_nat_config_t cfg;      /* copy; pools/table point into this handle */
 	fg_nat_prefix_t *pools;
+	fg_nat_svcport_t *svcports;
+	fg_nat_listen_t *listen;
+	fg_nat_backend_t *backends;
+	fg_nat_prefix_t *portmap;
 	fg_nft_batch_t b;         /* reused between batches */
 	char *rbuf;               /* receive buffer */
 	size_t rbuf_len;
@@ -92,9 +100,16 @@ void fg_nft_set_name(char *out, size_t outlen, const char *base, int family);
 
 /* Address length of a family (4 or 16). */
 size_t fg_nft_alen(int family);
+/* Length of a backend in map data: address, then the port in a 4-byte
+ * register slot (network order, 2 bytes of padding). The port is used for
+ * addresses in portmap<F> only (0 there never: the config requires every
+ * backend of such a service to carry one). */
+#define FG_NFT_BLEN(alen) ((alen) + 4)
 /* Append NEWSETELEM messages holding the (sorted, disjoint) ranges r[] to
  * the interval set `set` (nat_nft.c). */
 int fg_nft_put_pool(struct fg_nat *nat, const char *set, int family,
 		    const fg_nat_prefix_t *r, size_t nr);
+/* Append the svcport<F> elements of family `family` (cfg->svcports). */
+int fg_nft_put_svcports(struct fg_nat *nat, const char *set, int family);
 
 #endif

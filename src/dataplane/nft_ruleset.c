@@ -41,9 +41,11 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <arpa/inet.h>
 #include <sys/socket.h>
 #include <linux/netfilter.h>
 #include <linux/netfilter/nf_conntrack_common.h>
+#include <linux/netfilter/nf_nat.h>
 #include <linux/netfilter/nf_tables.h>
 #include <linux/netfilter/nfnetlink.h>
 
@@ -58,7 +60,9 @@
 #include "dataplane/nft_int.h"
 
 /* nft's datatype ids, so that `nft list` shows the types. */
-enum { DT_IPADDR = 7, DT_IP6ADDR = 8, DT_CONCAT_BITS = 6 };
+enum { DT_IPADDR = 7, DT_IP6ADDR = 8, DT_INET_PROTO = 12, DT_INET_SERVICE = 13,
+       DT_CONCAT_BITS = 6 };
+enum { RTN_LOCAL_ = 2 };  /* <linux/rtnetlink.h> RTN_LOCAL, without the header */
 
 #define REG_KEY   NFT_REG32_00  /* first field of a key */
 #define REG_DATA  NFT_REG32_08  /* 16 bytes after the widest (v6.v6) key */
@@ -70,12 +74,12 @@ struct fam {
 	uint32_t alen;        /* 4 / 16 */
 	uint32_t saddr_off, daddr_off;
 	uint32_t dtype;
-	const char *raw, *ct, *nat;
+	const char *raw, *auth, *ct, *nat;
 };
 
 static const struct fam fams[2] = {
-	{ AF_INET, NFPROTO_IPV4, 4, 12, 16, DT_IPADDR, "raw4", "ct4", "nat4" },
-	{ AF_INET6, NFPROTO_IPV6, 16, 8, 24, DT_IP6ADDR, "raw6", "ct6", "nat6" },
+	{ AF_INET, NFPROTO_IPV4, 4, 12, 16, DT_IPADDR, "raw4", "auth4", "ct4", "nat4" },
+	{ AF_INET6, NFPROTO_IPV6, 16, 8, 24, DT_IP6ADDR, "raw6", "auth6", "ct6", "nat6" },
 };
 
 /* --------------------------------------------------------------- messages */
@@ -117,12 +121,14 @@ static int add_table(struct fg_nat *nat)
 	return rc;
 }
 
-enum set_kind { K_POOL, K_CLIENT, K_NET, K_ANY, K_PINNED, K_BACKEND, K_QUAR };
+enum set_kind { K_POOL, K_CLIENT, K_NET, K_ANY, K_PINNED, K_BACKEND, K_QUAR, K_SVCPORT,
+		K_PORTMAP };
 
 static int add_set(struct fg_nat *nat, const struct fam *f, enum set_kind k, uint32_t id)
 {
 	static const char *const base[] = { "pool", "grant_client", "grant_net",
-					    "grant_any", "pinned", "backend", "quarantine" };
+					    "grant_any", "pinned", "backend", "quarantine",
+					    "svcport", "portmap" };
 	struct nftnl_set *s = nftnl_set_alloc();
 	const fg_nat_config_t *cfg = &nat->cfg;
 	bool concat = k == K_CLIENT || k == K_NET || k == K_PINNED;
@@ -138,11 +144,20 @@ static int add_set(struct fg_nat *nat, const struct fam *f, enum set_kind k, uin
 	nftnl_set_set_str(s, NFTNL_SET_NAME, name);
 	nftnl_set_set_u32(s, NFTNL_SET_FAMILY, NFPROTO_INET);
 	nftnl_set_set_u32(s, NFTNL_SET_ID, id);
-	nftnl_set_set_u32(s, NFTNL_SET_KEY_LEN, concat ? 2 * f->alen : f->alen);
-	nftnl_set_set_u32(s, NFTNL_SET_KEY_TYPE,
-			  concat ? (f->dtype << DT_CONCAT_BITS) | f->dtype : f->dtype);
+	if (k == K_SVCPORT) {
+		/* addr . l4proto . dport, each field in a 4-byte slot */
+		nftnl_set_set_u32(s, NFTNL_SET_KEY_LEN, f->alen + 8);
+		nftnl_set_set_u32(s, NFTNL_SET_KEY_TYPE,
+				  (f->dtype << (2 * DT_CONCAT_BITS)) |
+				  (DT_INET_PROTO << DT_CONCAT_BITS) | DT_INET_SERVICE);
+	} else {
+		nftnl_set_set_u32(s, NFTNL_SET_KEY_LEN, concat ? 2 * f->alen : f->alen);
+		nftnl_set_set_u32(s, NFTNL_SET_KEY_TYPE,
+				  concat ? (f->dtype << DT_CONCAT_BITS) | f->dtype : f->dtype);
+	}
 	switch (k) {
 	case K_POOL:
+	case K_PORTMAP:
 		flags = NFT_SET_INTERVAL;
 		break;
 	case K_CLIENT:
@@ -175,11 +190,20 @@ static int add_set(struct fg_nat *nat, const struct fam *f, enum set_kind k, uin
 	case K_QUAR:
 		flags = NFT_SET_TIMEOUT;
 		break;
+	case K_SVCPORT: {
+		uint8_t fl[3] = { (uint8_t)f->alen, 1, 2 };
+
+		flags = NFT_SET_INTERVAL | NFT_SET_CONCAT;
+		nftnl_set_set_data(s, NFTNL_SET_DESC_CONCAT, fl, sizeof(fl));
+		break;
+	}
 	}
 	nftnl_set_set_u32(s, NFTNL_SET_FLAGS, flags);
 	if (map) {
-		nftnl_set_set_u32(s, NFTNL_SET_DATA_TYPE, f->dtype);
-		nftnl_set_set_u32(s, NFTNL_SET_DATA_LEN, f->alen);
+		/* backend address . port (nft_int.h) */
+		nftnl_set_set_u32(s, NFTNL_SET_DATA_TYPE,
+				  (f->dtype << DT_CONCAT_BITS) | DT_INET_SERVICE);
+		nftnl_set_set_u32(s, NFTNL_SET_DATA_LEN, FG_NFT_BLEN(f->alen));
 	}
 	if (size)
 		nftnl_set_set_u32(s, NFTNL_SET_DESC_SIZE, size);
@@ -383,7 +407,9 @@ static void e_dynset_update(struct rb *b, const char *set, uint32_t sreg_key)
 	ex_add(b, e);
 }
 
-static void e_dnat(struct rb *b, uint8_t nfproto, uint32_t reg)
+/* preg 0: keep the port. Encoded as nft encodes `dnat to ... map` with
+ * `addr . port` data, so that `nft list` shows the rule. */
+static void e_dnat(struct rb *b, uint8_t nfproto, uint32_t reg, uint32_t preg)
 {
 	struct nftnl_expr *e = ex(b, "nat");
 
@@ -392,7 +418,29 @@ static void e_dnat(struct rb *b, uint8_t nfproto, uint32_t reg)
 	nftnl_expr_set_u32(e, NFTNL_EXPR_NAT_TYPE, NFT_NAT_DNAT);
 	nftnl_expr_set_u32(e, NFTNL_EXPR_NAT_FAMILY, nfproto);
 	nftnl_expr_set_u32(e, NFTNL_EXPR_NAT_REG_ADDR_MIN, reg);
+	if (preg) {
+		nftnl_expr_set_u32(e, NFTNL_EXPR_NAT_REG_ADDR_MAX, reg);
+		nftnl_expr_set_u32(e, NFTNL_EXPR_NAT_REG_PROTO_MIN, preg);
+		nftnl_expr_set_u32(e, NFTNL_EXPR_NAT_REG_PROTO_MAX, preg);
+		nftnl_expr_set_u32(e, NFTNL_EXPR_NAT_FLAGS,
+				   NF_NAT_RANGE_MAP_IPS | NF_NAT_RANGE_PROTO_SPECIFIED);
+	}
 	ex_add(b, e);
+}
+
+/* `fib daddr type local`: the packet is for this host. */
+static void e_fib_daddr_local(struct rb *b)
+{
+	struct nftnl_expr *e = ex(b, "fib");
+	uint32_t local = RTN_LOCAL_;
+
+	if (e) {
+		nftnl_expr_set_u32(e, NFTNL_EXPR_FIB_RESULT, NFT_FIB_RESULT_ADDRTYPE);
+		nftnl_expr_set_u32(e, NFTNL_EXPR_FIB_FLAGS, NFTA_FIB_F_DADDR);
+		nftnl_expr_set_u32(e, NFTNL_EXPR_FIB_DREG, REG_KEY);
+		ex_add(b, e);
+	}
+	e_cmp(b, REG_KEY, NFT_CMP_EQ, &local, sizeof(local));
 }
 
 static void e_ct_state_invalid(struct rb *b)
@@ -438,6 +486,29 @@ static void m_tcp_not_syn(struct rb *b)
 	e_payload(b, NFT_PAYLOAD_TRANSPORT_HEADER, 13, 1, REG_KEY);
 	e_bitwise(b, REG_KEY, &mask, &zero, 1);
 	e_cmp(b, REG_KEY, NFT_CMP_NEQ, &syn, 1);
+}
+
+static void m_l4proto(struct rb *b, uint8_t proto)
+{
+	e_meta_load(b, NFT_META_L4PROTO, REG_KEY);
+	e_cmp(b, REG_KEY, NFT_CMP_EQ, &proto, 1);
+}
+
+/* `th sport|dport == port` (after m_l4proto: a TCP or UDP header). */
+static void m_th_port(struct rb *b, bool src, uint16_t port)
+{
+	uint16_t be = htons(port);
+
+	e_payload(b, NFT_PAYLOAD_TRANSPORT_HEADER, src ? 0 : 2, 2, REG_KEY);
+	e_cmp(b, REG_KEY, NFT_CMP_EQ, &be, 2);
+}
+
+/* Key registers for `daddr . l4proto . th dport` (svcport<F>). */
+static void m_svcport_key(struct rb *b, const struct fam *f)
+{
+	m_addr(b, f, false, REG_KEY);
+	e_meta_load(b, NFT_META_L4PROTO, REG_KEY + f->alen / 4);
+	e_payload(b, NFT_PAYLOAD_TRANSPORT_HEADER, 2, 2, REG_KEY + f->alen / 4 + 1);
 }
 
 static void m_mark_set(struct rb *b, uint32_t mark)
@@ -488,8 +559,9 @@ static int family_rules(struct fg_nat *nat, const struct fam *f)
 {
 	const fg_nat_config_t *cfg = &nat->cfg;
 	uint32_t decoy = cfg->decoy_mark ? cfg->decoy_mark : 0x666;
-	char pool[32], quar[32], pin[32], gc[32], gn[32], ga[32], be[32];
-	int rc;
+	char pool[32], quar[32], pin[32], gc[32], gn[32], ga[32], be[32], sp[32], pm[32];
+	uint32_t preg = REG_DATA + f->alen / 4;  /* backend port, after its address */
+	int rc, p;
 
 	sn(pool, sizeof(pool), "pool", f);
 	sn(quar, sizeof(quar), "quarantine", f);
@@ -498,6 +570,8 @@ static int family_rules(struct fg_nat *nat, const struct fam *f)
 	sn(gn, sizeof(gn), "grant_net", f);
 	sn(ga, sizeof(ga), "grant_any", f);
 	sn(be, sizeof(be), "backend", f);
+	sn(sp, sizeof(sp), "svcport", f);
+	sn(pm, sizeof(pm), "portmap", f);
 
 	/* raw_pre: dispatch pool traffic; keep decoy replies untracked. */
 	RULE("raw_pre", m_nfproto(b, f); m_addr(b, f, false, REG_KEY);
@@ -511,19 +585,33 @@ static int family_rules(struct fg_nat *nat, const struct fam *f)
 		     e_limit_log(b, cfg->nflog_group));
 	RULE(f->raw, m_nfproto(b, f); m_addr(b, f, true, REG_KEY); e_lookup(b, quar, REG_KEY, -1);
 	     m_mark_set(b, decoy); e_notrack(b); e_verdict(b, NF_ACCEPT, NULL));
-	/* Pinned: refresh on every packet (pins live while used). */
-	RULE(f->raw, m_nfproto(b, f); m_pair(b, f); e_lookup(b, pin, REG_KEY, -1);
+	/* Only what the services expose reaches the grant checks, on every
+	 * packet (a pin or grant opens an address, never its other ports).
+	 * A positive match, so that a packet whose key cannot be read (no
+	 * transport header) falls to the decoys too. */
+	if (cfg->ports_set) {
+		RULE(f->raw, m_nfproto(b, f); m_svcport_key(b, f); e_lookup(b, sp, REG_KEY, -1);
+		     e_verdict(b, NFT_GOTO, f->auth));
+		if (cfg->nflog_group)
+			RULE(f->raw, e_limit_log(b, cfg->nflog_group));
+		RULE(f->raw, m_mark_set(b, decoy); e_notrack(b); e_verdict(b, NF_ACCEPT, NULL));
+	} else {
+		RULE(f->raw, e_verdict(b, NFT_GOTO, f->auth));
+	}
+
+	/* authF: pinned: refresh on every packet (pins live while used). */
+	RULE(f->auth, m_nfproto(b, f); m_pair(b, f); e_lookup(b, pin, REG_KEY, -1);
 	     e_dynset_update(b, pin, REG_KEY); e_verdict(b, NF_ACCEPT, NULL));
 	/* Mid-flow TCP: conntrack decides (de-NAT of established flows whose
 	 * pin and grant are gone; invalid without state -> ct_pre drops). */
-	RULE(f->raw, m_tcp_not_syn(b); e_verdict(b, NF_ACCEPT, NULL));
-	RULE(f->raw, m_nfproto(b, f); m_pair(b, f); e_lookup(b, gc, REG_KEY, -1); e_verdict(b, NF_ACCEPT, NULL));
-	RULE(f->raw, m_nfproto(b, f); m_pair(b, f); e_lookup(b, gn, REG_KEY, -1); e_verdict(b, NF_ACCEPT, NULL));
-	RULE(f->raw, m_nfproto(b, f); m_addr(b, f, false, REG_KEY); e_lookup(b, ga, REG_KEY, -1);
+	RULE(f->auth, m_tcp_not_syn(b); e_verdict(b, NF_ACCEPT, NULL));
+	RULE(f->auth, m_nfproto(b, f); m_pair(b, f); e_lookup(b, gc, REG_KEY, -1); e_verdict(b, NF_ACCEPT, NULL));
+	RULE(f->auth, m_nfproto(b, f); m_pair(b, f); e_lookup(b, gn, REG_KEY, -1); e_verdict(b, NF_ACCEPT, NULL));
+	RULE(f->auth, m_nfproto(b, f); m_addr(b, f, false, REG_KEY); e_lookup(b, ga, REG_KEY, -1);
 	     e_verdict(b, NF_ACCEPT, NULL));
 	if (cfg->nflog_group)
-		RULE(f->raw, e_limit_log(b, cfg->nflog_group));
-	RULE(f->raw, m_mark_set(b, decoy); e_notrack(b); e_verdict(b, NF_ACCEPT, NULL));
+		RULE(f->auth, e_limit_log(b, cfg->nflog_group));
+	RULE(f->auth, m_mark_set(b, decoy); e_notrack(b); e_verdict(b, NF_ACCEPT, NULL));
 
 	/* ct_pre: pool packets conntrack has no state for. Mid-flow packets
 	 * of decoy flows land here (their SYN went out untracked): send them
@@ -548,23 +636,68 @@ static int family_rules(struct fg_nat *nat, const struct fam *f)
 	/* natF: a live grant leads to its own backend (and pins); without
 	 * one the flow was let in by its pin: the address's backend. */
 	RULE(f->nat, m_tcp_not_syn(b); e_verdict(b, NF_DROP, NULL));
+	/* DNAT to a backend `addr . port`: TCP and UDP to an address of
+	 * portmapF take the port; everything else keeps its own. */
+#define DNAT_RULES(map, key) do {                                              \
+		for (p = 0; p < 2; p++)                                        \
+			RULE(f->nat, m_nfproto(b, f); m_l4proto(b, p ? 17 : 6); \
+			     m_addr(b, f, false, REG_KEY); e_lookup(b, pm, REG_KEY, -1); \
+			     key; e_lookup(b, map, REG_KEY, REG_DATA);         \
+			     e_dnat(b, f->nfproto, REG_DATA, preg));           \
+		RULE(f->nat, m_nfproto(b, f); key; e_lookup(b, map, REG_KEY, REG_DATA); \
+		     e_dnat(b, f->nfproto, REG_DATA, 0));                      \
+	} while (0)
 	RULE(f->nat, m_nfproto(b, f); m_pair(b, f); e_lookup(b, gc, REG_KEY, -1);
 	     e_dynset_update(b, pin, REG_KEY));
-	RULE(f->nat, m_nfproto(b, f); m_pair(b, f); e_lookup(b, gc, REG_KEY, REG_DATA);
-	     e_dnat(b, f->nfproto, REG_DATA));
+	DNAT_RULES(gc, m_pair(b, f));
 	RULE(f->nat, m_nfproto(b, f); m_pair(b, f); e_lookup(b, gn, REG_KEY, -1);
 	     e_dynset_update(b, pin, REG_KEY));
-	RULE(f->nat, m_nfproto(b, f); m_pair(b, f); e_lookup(b, gn, REG_KEY, REG_DATA);
-	     e_dnat(b, f->nfproto, REG_DATA));
+	DNAT_RULES(gn, m_pair(b, f));
 	RULE(f->nat, m_nfproto(b, f); m_addr(b, f, false, REG_KEY); e_lookup(b, ga, REG_KEY, -1);
 	     m_pair(b, f); e_dynset_update(b, pin, REG_KEY));
-	RULE(f->nat, m_nfproto(b, f); m_addr(b, f, false, REG_KEY); e_lookup(b, ga, REG_KEY, REG_DATA);
-	     e_dnat(b, f->nfproto, REG_DATA));
-	RULE(f->nat, m_nfproto(b, f); m_addr(b, f, false, REG_KEY); e_lookup(b, be, REG_KEY, REG_DATA);
-	     e_dnat(b, f->nfproto, REG_DATA));
+	DNAT_RULES(ga, m_addr(b, f, false, REG_KEY));
+	DNAT_RULES(be, m_addr(b, f, false, REG_KEY));
+#undef DNAT_RULES
 	/* Authorized a moment ago in raw, no mapping now (expired in
 	 * between): never forward to the pool address itself. */
 	RULE(f->nat, e_verdict(b, NF_DROP, NULL));
+	return 0;
+}
+
+/* DNS to and from fluxgated's own listeners stays out of conntrack: a
+ * flood of (spoofed) queries must not fill the table. Local sockets need
+ * no conntrack, TCP included. A wildcard listener matches any local
+ * destination (`fib daddr type local`), never forwarded traffic. */
+static int dns_rules(struct fg_nat *nat, const struct fam *f)
+{
+	const fg_nat_config_t *cfg = &nat->cfg;
+	static const uint8_t zero[16];
+	size_t i;
+	int rc, p;
+
+	for (i = 0; i < cfg->nlisten; i++) {
+		const fg_nat_listen_t *l = &cfg->listen[i];
+		bool wild = !memcmp(l->addr, zero, f->alen);
+		uint16_t port = l->port ? l->port : 53;
+
+		if (l->family != f->family)
+			continue;
+		for (p = 0; p < 2; p++) {
+			uint8_t proto = p ? 17 : 6;
+
+			RULE("dns_pre", m_nfproto(b, f); m_l4proto(b, proto);
+			     m_th_port(b, false, port);
+			     if (wild) e_fib_daddr_local(b);
+			     else { m_addr(b, f, false, REG_KEY);
+				    e_cmp(b, REG_KEY, NFT_CMP_EQ, l->addr, f->alen); }
+			     e_notrack(b));
+			RULE("dns_out", m_nfproto(b, f); m_l4proto(b, proto);
+			     m_th_port(b, true, port);
+			     if (!wild) { m_addr(b, f, true, REG_KEY);
+					  e_cmp(b, REG_KEY, NFT_CMP_EQ, l->addr, f->alen); }
+			     e_notrack(b));
+		}
+	}
 	return 0;
 }
 
@@ -606,7 +739,9 @@ static size_t merge_ranges(fg_nat_prefix_t *r, size_t n, size_t alen)
 	return out;
 }
 
-static int pool_elems(struct fg_nat *nat, const struct fam *f)
+/* Interval set `base`F := the ranges src[] of that family. */
+static int range_elems(struct fg_nat *nat, const struct fam *f, const char *base,
+		       const fg_nat_prefix_t *src, size_t nsrc)
 {
 	fg_nat_prefix_t *r;
 	size_t i, n = 0;
@@ -614,7 +749,7 @@ static int pool_elems(struct fg_nat *nat, const struct fam *f)
 	int rc = 0;
 	struct nftnl_set *s;
 
-	sn(set, sizeof(set), "pool", f);
+	sn(set, sizeof(set), base, f);
 	/* Re-sync: flush (DELSETELEM without elements) then add, in the same
 	 * transaction, so the pool is never seen empty. */
 	if (!(s = nftnl_set_alloc()))
@@ -625,17 +760,36 @@ static int pool_elems(struct fg_nat *nat, const struct fam *f)
 	nftnl_set_free(s);
 	if (rc < 0)
 		return rc;
-	r = calloc(nat->cfg.npools + 1, sizeof(*r));
+	r = calloc(nsrc + 1, sizeof(*r));
 	if (!r)
 		return -ENOMEM;
-	for (i = 0; i < nat->cfg.npools; i++)
-		if (nat->cfg.pools[i].family == f->family)
-			r[n++] = nat->cfg.pools[i];
+	for (i = 0; i < nsrc; i++)
+		if (src[i].family == f->family)
+			r[n++] = src[i];
 	n = merge_ranges(r, n, f->alen);
 	if (n)
 		rc = fg_nft_put_pool(nat, set, f->family, r, n);
 	free(r);
 	return rc;
+}
+
+static int svcport_elems(struct fg_nat *nat, const struct fam *f)
+{
+	struct nftnl_set *s;
+	char set[32];
+	int rc;
+
+	sn(set, sizeof(set), "svcport", f);
+	/* re-sync in the same transaction, like the pool */
+	if (!(s = nftnl_set_alloc()))
+		return -ENOMEM;
+	nftnl_set_set_str(s, NFTNL_SET_TABLE, nat->table);
+	nftnl_set_set_str(s, NFTNL_SET_NAME, set);
+	rc = put_obj(nat, NFT_MSG_DELSETELEM, 0, build_elems, s);
+	nftnl_set_free(s);
+	if (rc < 0)
+		return rc;
+	return fg_nft_put_svcports(nat, set, f->family);
 }
 
 int fg_nft_ruleset_build(struct fg_nat *nat)
@@ -646,24 +800,30 @@ int fg_nft_ruleset_build(struct fg_nat *nat)
 	if ((rc = add_table(nat)) < 0)
 		return rc;
 	for (i = 0; i < 2; i++)
-		for (k = K_POOL; k <= K_QUAR; k++)
+		for (k = K_POOL; k <= K_PORTMAP; k++)
 			if ((rc = add_set(nat, &fams[i], (enum set_kind)k, id++)) < 0)
 				return rc;
 	if ((rc = add_chain(nat, "raw_pre", "filter", NF_INET_PRE_ROUTING, -300)) < 0 ||
 	    (rc = add_chain(nat, "ct_pre", "filter", NF_INET_PRE_ROUTING, -150)) < 0 ||
 	    (rc = add_chain(nat, "nat_pre", "nat", NF_INET_PRE_ROUTING, -100)) < 0 ||
+	    (rc = add_chain(nat, "dns_pre", "filter", NF_INET_PRE_ROUTING, -300)) < 0 ||
+	    (rc = add_chain(nat, "dns_out", "filter", NF_INET_LOCAL_OUT, -300)) < 0 ||
 	    (rc = add_chain(nat, fams[0].raw, NULL, 0, 0)) < 0 ||
 	    (rc = add_chain(nat, fams[1].raw, NULL, 0, 0)) < 0 ||
+	    (rc = add_chain(nat, fams[0].auth, NULL, 0, 0)) < 0 ||
+	    (rc = add_chain(nat, fams[1].auth, NULL, 0, 0)) < 0 ||
 	    (rc = add_chain(nat, fams[0].ct, NULL, 0, 0)) < 0 ||
 	    (rc = add_chain(nat, fams[1].ct, NULL, 0, 0)) < 0 ||
 	    (rc = add_chain(nat, fams[0].nat, NULL, 0, 0)) < 0 ||
 	    (rc = add_chain(nat, fams[1].nat, NULL, 0, 0)) < 0)
 		return rc;
 	for (i = 0; i < 2; i++)
-		if ((rc = family_rules(nat, &fams[i])) < 0)
+		if ((rc = family_rules(nat, &fams[i])) < 0 || (rc = dns_rules(nat, &fams[i])) < 0)
 			return rc;
 	for (i = 0; i < 2; i++)
-		if ((rc = pool_elems(nat, &fams[i])) < 0)
+		if ((rc = range_elems(nat, &fams[i], "pool", nat->cfg.pools, nat->cfg.npools)) < 0 ||
+		    (rc = range_elems(nat, &fams[i], "portmap", nat->cfg.portmap, nat->cfg.nportmap)) < 0 ||
+		    (rc = svcport_elems(nat, &fams[i])) < 0)
 			return rc;
 	return 0;
 }

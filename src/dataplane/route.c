@@ -7,6 +7,12 @@
  *
  * Each call opens a short-lived NETLINK_ROUTE socket: setup/destroy are
  * rare and this keeps the NAT handle free of routing state.
+ *
+ * Only our own state is ever written: the table must be the data plane's
+ * (FG_DECOY_ROUTE_TABLE, never main/local/default/unspec), our routes and
+ * rules carry protocol FG_RTPROT, a default route found in the table that
+ * is not ours fails setup (never replaced), and destroy deletes only
+ * entries with our protocol.
  */
 #include <errno.h>
 #include <stdbool.h>
@@ -27,8 +33,8 @@
 #include "common/log.h"
 #include "dataplane/dp_int.h"
 
-#define DEFAULT_MARK  0x666
-#define DEFAULT_TABLE 4666
+#define DEFAULT_MARK  FG_DECOY_MARK
+#define DEFAULT_TABLE FG_DECOY_ROUTE_TABLE
 
 struct rtnl {
 	struct mnl_socket *nl;
@@ -102,7 +108,7 @@ static bool family_has_pools(const fg_nat_config_t *cfg, int family)
 
 static int rule_msg(struct rtnl *r, const fg_nat_config_t *cfg, int family, bool add)
 {
-	char buf[512];
+	char buf[512] = { 0 };  /* FRA_PROTOCOL (u8) leaves 3 bytes of padding */
 	struct nlmsghdr *nlh = mnl_nlmsg_put_header(buf);
 	struct fib_rule_hdr *h;
 
@@ -117,6 +123,8 @@ static int rule_msg(struct rtnl *r, const fg_nat_config_t *cfg, int family, bool
 	mnl_attr_put_u32(nlh, FRA_FWMARK, mark_of(cfg));
 	mnl_attr_put_u32(nlh, FRA_FWMASK, 0xffffffff);
 	mnl_attr_put_u32(nlh, FRA_TABLE, table_of(cfg));
+	/* on delete too: the kernel then removes only a rule of ours */
+	mnl_attr_put_u8(nlh, FRA_PROTOCOL, FG_RTPROT);
 	return rtnl_talk(r, nlh);
 }
 
@@ -140,7 +148,75 @@ static int nexthop_for(const fg_nat_config_t *cfg, int family, const uint8_t **v
 	return 0;
 }
 
-static int route_msg(struct rtnl *r, const fg_nat_config_t *cfg, int family, bool add)
+/* What default routes table_of(cfg) holds for one family. */
+struct route_scan {
+	uint32_t table;
+	bool ours, foreign;
+	uint8_t foreign_proto;
+};
+
+static int scan_cb(const struct nlmsghdr *nlh, void *data)
+{
+	struct route_scan *sc = data;
+	const struct rtmsg *rt = mnl_nlmsg_get_payload(nlh);
+	const struct nlattr *a;
+	uint32_t table;
+
+	if (nlh->nlmsg_type != RTM_NEWROUTE ||
+	    mnl_nlmsg_get_payload_len(nlh) < sizeof(*rt))
+		return MNL_CB_OK;
+	table = rt->rtm_table;
+	mnl_attr_for_each(a, nlh, sizeof(*rt))
+		if (mnl_attr_get_type(a) == RTA_TABLE && mnl_attr_validate(a, MNL_TYPE_U32) == 0)
+			table = mnl_attr_get_u32(a);
+	if (table != sc->table || rt->rtm_dst_len != 0)
+		return MNL_CB_OK;
+	if (rt->rtm_protocol == FG_RTPROT) {
+		sc->ours = true;
+	} else if (!sc->foreign) {
+		sc->foreign = true;
+		sc->foreign_proto = rt->rtm_protocol;
+	}
+	return MNL_CB_OK;
+}
+
+static int route_scan(struct rtnl *r, int family, struct route_scan *sc)
+{
+	char buf[256] = { 0 };
+	struct nlmsghdr *nlh = mnl_nlmsg_put_header(buf);
+	struct rtmsg *rt;
+	int one = 1, rc;
+	ssize_t n;
+
+	/* strict checking lets the kernel filter the dump by table; the
+	 * callback filters again for kernels that ignore it */
+	mnl_socket_setsockopt(r->nl, NETLINK_GET_STRICT_CHK, &one, sizeof(one));
+	nlh->nlmsg_type = RTM_GETROUTE;
+	nlh->nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP;
+	nlh->nlmsg_seq = ++r->seq;
+	rt = mnl_nlmsg_put_extra_header(nlh, sizeof(*rt));
+	rt->rtm_family = (uint8_t)family;
+	mnl_attr_put_u32(nlh, RTA_TABLE, sc->table);
+	if (mnl_socket_sendto(r->nl, nlh, nlh->nlmsg_len) < 0)
+		return -errno;
+	for (;;) {
+		n = mnl_socket_recvfrom(r->nl, r->buf, sizeof(r->buf));
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			return -errno;
+		}
+		rc = mnl_cb_run(r->buf, (size_t)n, r->seq, r->portid, scan_cb, sc);
+		if (rc == MNL_CB_STOP)
+			return 0;
+		if (rc < 0)
+			return -errno;
+	}
+}
+
+/* replace: only after route_scan() found a route of ours there. */
+static int route_msg(struct rtnl *r, const fg_nat_config_t *cfg, int family, bool add,
+		     bool replace)
 {
 	char buf[512] = { 0 };  /* libmnl 1.0.4 leaves attribute padding (RTA_VIA: 18 bytes) unset */
 	struct nlmsghdr *nlh = mnl_nlmsg_put_header(buf);
@@ -149,13 +225,15 @@ static int route_msg(struct rtnl *r, const fg_nat_config_t *cfg, int family, boo
 	int vfam = nexthop_for(cfg, family, &via);
 
 	nlh->nlmsg_type = add ? RTM_NEWROUTE : RTM_DELROUTE;
-	/* REPLACE: a changed decoy next hop updates the route in place. */
-	nlh->nlmsg_flags = add ? NLM_F_CREATE | NLM_F_REPLACE : 0;
+	/* EXCL unless the route there is ours (a changed decoy next hop is
+	 * then updated in place, with no moment without a route). */
+	nlh->nlmsg_flags = !add ? 0 : replace ? NLM_F_CREATE | NLM_F_REPLACE :
+		NLM_F_CREATE | NLM_F_EXCL;
 	rt = mnl_nlmsg_put_extra_header(nlh, sizeof(*rt));
 	rt->rtm_family = (uint8_t)family;
 	rt->rtm_dst_len = 0;
 	rt->rtm_table = RT_TABLE_UNSPEC;
-	rt->rtm_protocol = RTPROT_STATIC;
+	rt->rtm_protocol = FG_RTPROT;  /* on delete too: only ours match */
 	rt->rtm_scope = RT_SCOPE_UNIVERSE;
 	rt->rtm_type = vfam ? RTN_UNICAST : RTN_BLACKHOLE;
 	mnl_attr_put_u32(nlh, RTA_TABLE, table_of(cfg));
@@ -186,12 +264,17 @@ int fg_route_setup(const fg_nat_config_t *cfg)
 
 	if (!r)
 		return -ENOMEM;
+	if ((rc = fg_route_table_check(table_of(cfg))) < 0) {
+		free(r);
+		return rc;
+	}
 	if ((rc = rtnl_open(r)) < 0) {
 		log_err("route: netlink socket: %s", strerror(-rc));
 		free(r);
 		return rc;
 	}
 	for (i = 0; i < 2 && rc == 0; i++) {
+		struct route_scan sc = { .table = table_of(cfg) };
 		const uint8_t *via;
 		int f = fams[i];
 
@@ -200,7 +283,19 @@ int fg_route_setup(const fg_nat_config_t *cfg)
 		if (!nexthop_for(cfg, f, &via))
 			log_warn("route: no %s next hop for the decoy bed: decoy traffic of that family is dropped",
 				 f == AF_INET6 ? "IPv6" : "IPv4");
-		rc = route_msg(r, cfg, f, true);
+		if ((rc = route_scan(r, f, &sc)) < 0) {
+			log_err("route: reading %s routes of table %u: %s",
+				f == AF_INET6 ? "IPv6" : "IPv4", sc.table, strerror(-rc));
+			break;
+		}
+		if (sc.foreign) {
+			log_err("route: table %u already holds an %s default route that fluxgate did "
+				"not install (protocol %u): refusing to touch it; remove it or free the table",
+				sc.table, f == AF_INET6 ? "IPv6" : "IPv4", (unsigned)sc.foreign_proto);
+			rc = -EEXIST;
+			break;
+		}
+		rc = route_msg(r, cfg, f, true, sc.ours);
 		if (rc < 0) {
 			log_err("route: %s default route in table %u: %s",
 				f == AF_INET6 ? "IPv6" : "IPv4", table_of(cfg), strerror(-rc));
@@ -227,6 +322,10 @@ int fg_route_destroy(const fg_nat_config_t *cfg)
 
 	if (!r)
 		return -ENOMEM;
+	if ((rc = fg_route_table_check(table_of(cfg))) < 0) {
+		free(r);
+		return rc;
+	}
 	if ((rc = rtnl_open(r)) < 0) {
 		free(r);
 		return rc;
@@ -235,7 +334,7 @@ int fg_route_destroy(const fg_nat_config_t *cfg)
 		rc = rule_msg(r, cfg, fams[i], false);
 		if (rc < 0 && rc != -ENOENT && rc != -ESRCH && rc != -EAFNOSUPPORT)
 			ret = rc;
-		rc = route_msg(r, cfg, fams[i], false);
+		rc = route_msg(r, cfg, fams[i], false, false);
 		if (rc < 0 && rc != -ENOENT && rc != -ESRCH && rc != -EAFNOSUPPORT)
 			ret = rc;
 	}
@@ -244,6 +343,17 @@ int fg_route_destroy(const fg_nat_config_t *cfg)
 	if (ret < 0)
 		log_err("route: destroy: %s", strerror(-ret));
 	return ret < 0 ? -FG_ENETLINK : 0;
+}
+
+int fg_route_table_check(uint32_t table)
+{
+	/* 0 unspec, 253 default, 254 main, 255 local: the host's own */
+	if (table == FG_DECOY_ROUTE_TABLE)
+		return 0;
+	log_err("route: table %u refused: the data plane writes only its own table %u%s", table,
+		FG_DECOY_ROUTE_TABLE,
+		table == 0 || (table >= 253 && table <= 255) ? " (0, 253, 254, 255 are the host's)" : "");
+	return -EPERM;
 }
 
 static int read_sysctl(const char *path)

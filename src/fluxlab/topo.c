@@ -410,6 +410,7 @@ static int fluxgated_conf(lab_run_t *r)
 		 "  - id: www\n"
 		 "    name: " LAB_SERVICE_NAME "\n"
 		 "    backend: [ 10.0.2.10 ]\n"
+		 "    ports: [ any ]\n"
 		 "    pool: [ lab4 ]\n"
 		 "    ttl: %us\n"
 		 "    grace: %ums\n"

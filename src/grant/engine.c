@@ -12,6 +12,7 @@
 
 #include "common/err.h"
 #include "common/log.h"
+#include "dataplane/natcfg.h"
 #include "grant/policy.h"
 #include "pool/pool.h"
 
@@ -91,7 +92,7 @@ typedef struct shared_state {
 typedef struct svc_rt {
 	const svc_ident_t *ident;
 	pool_state_t *pool[2];        /* [0] IPv4, [1] IPv6 (first of each) */
-	uint8_t (*backend[2])[16];
+	struct { uint8_t addr[16]; uint16_t port; } *backend[2];  /* port 0: same */
 	size_t nbackend[2];
 	uint32_t ttl_ms, grace_ms, min_interval_ms;
 	enum fg_rotation rotation;
@@ -111,9 +112,7 @@ struct fg_grant_engine {
 	uint8_t ecs_min4, ecs_min6;
 	unsigned anyone_per_source, exact_per_source;
 	const fg_nat_ops_t *ops;
-	fg_nat_config_t natcfg;
-	fg_nat_prefix_t *natpools;
-	char *table;
+	fg_nat_cfgbuf_t *nat;         /* the data plane, built from conf */
 	/* counters (read by metrics) */
 	_Atomic uint64_t grants[3];         /* by scope */
 	_Atomic uint64_t forced_reuse;      /* cap reached: reused an open address */
@@ -307,8 +306,7 @@ void fg_grant_engine_free(fg_grant_engine_t *eng)
 	free(eng->svcs);
 	free(eng->direct);
 	free(eng->resolvers);
-	free(eng->natpools);
-	free(eng->table);
+	fg_nat_cfgbuf_free(eng->nat);
 	shared_put(eng->shared);
 	free(eng);
 }
@@ -343,11 +341,12 @@ int fg_grant_engine_new(const fg_conf_t *conf, fg_grant_engine_t *prev,
 
 	eng->nsvcs = conf->nservices;
 	eng->svcs = calloc(eng->nsvcs ? eng->nsvcs : 1, sizeof(*eng->svcs));
-	eng->natpools = calloc(conf->npools ? conf->npools : 1, sizeof(*eng->natpools));
 	eng->direct = calloc(conf->policy.ndirect ? conf->policy.ndirect : 1, sizeof(*eng->direct));
-	eng->table = strdup(conf->nat.table ? conf->nat.table : "fluxgate");
-	if (!eng->svcs || !eng->natpools || !eng->direct || !eng->table)
+	if (!eng->svcs || !eng->direct)
 		goto fail;
+	if ((rc = fg_nat_config_build(conf, &eng->nat)) < 0)
+		goto fail;
+	rc = -ENOMEM;
 	/* memcpy from NULL is undefined even for 0 bytes (UBSan aborts) */
 	if (conf->policy.ndirect)
 		memcpy(eng->direct, conf->policy.direct,
@@ -368,7 +367,6 @@ int fg_grant_engine_new(const fg_conf_t *conf, fg_grant_engine_t *prev,
 		eng->nresolvers = conf->policy.nresolvers;
 	}
 
-	uint32_t pin_ms = 0;
 	pthread_mutex_lock(&eng->shared->lock);
 	if (hold_fit(eng->shared, 0, eng->exact_per_source) < 0 ||
 	    hold_fit(eng->shared, 1, eng->anyone_per_source) < 0) {
@@ -388,8 +386,6 @@ int fg_grant_engine_new(const fg_conf_t *conf, fg_grant_engine_t *prev,
 		rt->min_interval_ms = cs->min_interval_ms;
 		rt->rotation = cs->rotation;
 		rt->max_open_fraction = cs->max_open_fraction > 0 ? cs->max_open_fraction : 0.1;
-		if (cs->pin_ms > pin_ms)
-			pin_ms = cs->pin_ms;
 		for (size_t k = 0; k < cs->npools; k++) {
 			const fg_conf_pool_t *cp = conf_pool(conf, cs->pools[k]);
 			if (!cp)
@@ -404,7 +400,8 @@ int fg_grant_engine_new(const fg_conf_t *conf, fg_grant_engine_t *prev,
 			}
 		}
 		for (int fi = 0; fi < 2; fi++) {
-			rt->backend[fi] = calloc(cs->nbackends ? cs->nbackends : 1, 16);
+			rt->backend[fi] = calloc(cs->nbackends ? cs->nbackends : 1,
+						 sizeof(*rt->backend[fi]));
 			if (!rt->backend[fi]) {
 				pthread_mutex_unlock(&eng->shared->lock);
 				goto fail;
@@ -412,56 +409,20 @@ int fg_grant_engine_new(const fg_conf_t *conf, fg_grant_engine_t *prev,
 		}
 		for (size_t b = 0; b < cs->nbackends; b++) {
 			const struct sockaddr_storage *ss = &cs->backends[b].ss;
+			int fi = fam_idx(ss->ss_family);
 			if (ss->ss_family == AF_INET)
-				memcpy(rt->backend[0][rt->nbackend[0]++],
+				memcpy(rt->backend[0][rt->nbackend[0]].addr,
 				       &((const struct sockaddr_in *)ss)->sin_addr, 4);
 			else if (ss->ss_family == AF_INET6)
-				memcpy(rt->backend[1][rt->nbackend[1]++],
+				memcpy(rt->backend[1][rt->nbackend[1]].addr,
 				       &((const struct sockaddr_in6 *)ss)->sin6_addr, 16);
+			else
+				continue;
+			rt->backend[fi][rt->nbackend[fi]++].port = fg_nat_addr_port(ss);
 		}
 	}
 	pthread_mutex_unlock(&eng->shared->lock);
 
-	for (size_t i = 0; i < conf->npools; i++) {
-		eng->natpools[i].family = conf->pools[i].prefix.family;
-		memcpy(eng->natpools[i].first, conf->pools[i].prefix.first, 16);
-		memcpy(eng->natpools[i].last, conf->pools[i].prefix.last, 16);
-	}
-	eng->natcfg = (fg_nat_config_t){
-		.table = eng->table,
-		.pools = eng->natpools,
-		.npools = conf->npools,
-		.pin_ms = pin_ms ? pin_ms : 60000,
-		.pin_set_size = conf->nat.pin_set_size ? conf->nat.pin_set_size : 262144,
-		.grant_set_size = conf->nat.grant_set_size ? conf->nat.grant_set_size : 1048576,
-		.decoy_mark = 0x666,
-		.route_table = 4666,
-		/* decoy hits are logged to this NFLOG group (rate-limited in
-		 * the rule) and become `decoy` events */
-		.nflog_group = FG_DECOY_NFLOG_GROUP,
-	};
-	if (conf->decoy.set) {
-		/* the first next hop serves both families unless an IPv6 one
-		 * is listed too (an IPv6 route cannot use an IPv4 gateway) */
-		for (size_t i = 0; i < conf->decoy.nroute_via; i++) {
-			const struct sockaddr_storage *ss = &conf->decoy.route_via[i].ss;
-			if (!eng->natcfg.decoy_set) {
-				eng->natcfg.decoy_set = true;
-				eng->natcfg.decoy_family = ss->ss_family;
-				if (ss->ss_family == AF_INET)
-					memcpy(eng->natcfg.decoy_via,
-					       &((const struct sockaddr_in *)ss)->sin_addr, 4);
-				else
-					memcpy(eng->natcfg.decoy_via,
-					       &((const struct sockaddr_in6 *)ss)->sin6_addr, 16);
-			}
-			if (ss->ss_family == AF_INET6 && !eng->natcfg.decoy6_set) {
-				eng->natcfg.decoy6_set = true;
-				memcpy(eng->natcfg.decoy_via6,
-				       &((const struct sockaddr_in6 *)ss)->sin6_addr, 16);
-			}
-		}
-	}
 	*out = eng;
 	return 0;
 fail:
@@ -476,7 +437,7 @@ void fg_grant_engine_set_ops(fg_grant_engine_t *eng, const fg_nat_ops_t *ops)
 
 const fg_nat_config_t *fg_grant_engine_natcfg(const fg_grant_engine_t *eng)
 {
-	return &eng->natcfg;
+	return &eng->nat->cfg;
 }
 
 const fg_nat_ops_t *fg_grant_engine_ops(const fg_grant_engine_t *eng)
@@ -500,10 +461,10 @@ static void recover_grant(void *ctx, const fg_grant_t *g)
 int fg_grant_engine_setup(fg_grant_engine_t *eng)
 {
 	fg_nat_t *nat = NULL;
-	int rc = eng->ops->open(&eng->natcfg, &nat);
+	int rc = eng->ops->open(&eng->nat->cfg, &nat);
 	if (rc < 0)
 		return rc;
-	rc = eng->ops->setup(nat, &eng->natcfg);
+	rc = eng->ops->setup(nat, &eng->nat->cfg);
 	if (rc == 0 && eng->ops->dump) {
 		pthread_mutex_lock(&eng->shared->lock);
 		int drc = eng->ops->dump(nat, recover_grant, eng);
@@ -523,7 +484,7 @@ int fg_grant_worker_new(fg_grant_engine_t *eng, fg_grant_worker_t **out)
 	if (!w)
 		return -ENOMEM;
 	w->ops = eng->ops;
-	int rc = w->ops->open(&eng->natcfg, &w->nat);
+	int rc = w->ops->open(&eng->nat->cfg, &w->nat);
 	if (rc < 0) {
 		free(w);
 		return rc;
@@ -806,7 +767,8 @@ static int choose(fg_grant_engine_t *eng, fg_grant_worker_t *w, fg_grant_req_t *
 	g->client_plen = sd->client_plen;
 	memcpy(g->client, sd->client, alen);
 	memcpy(g->addr, addr, alen);
-	memcpy(g->backend, svc->backend[fi][h % svc->nbackend[fi]], alen);
+	memcpy(g->backend, svc->backend[fi][h % svc->nbackend[fi]].addr, alen);
+	g->backend_port = svc->backend[fi][h % svc->nbackend[fi]].port;
 	g->timeout_ms = window;
 
 	memcpy(r->addr, addr, alen);

@@ -109,9 +109,6 @@ typedef struct fg_grant_counters {
 
 void fg_grant_engine_counters_get(const fg_grant_engine_t *eng, fg_grant_counters_t *out);
 
-/* NFLOG group the decoy rules log to (read by fluxgated for events). */
-#define FG_DECOY_NFLOG_GROUP 4666
-
 /* Per-service counters: grants by scope, requests left without a grant. */
 int fg_grant_engine_service_counters(const fg_grant_engine_t *eng, uint32_t service_id,
 				     uint64_t grants[3], uint64_t *failures);

@@ -177,6 +177,7 @@ service:
   - id: www
     name: www.example.test
     backend: [ 10.0.2.10, "fd00:2::10" ]
+    ports: [ any ]
     pool: [ web4, web6 ]
     ttl: 2s
     grace: 1s
@@ -185,6 +186,7 @@ service:
   - id: hold
     name: hold.example.test
     backend: [ 10.0.2.10, "fd00:2::10" ]
+    ports: [ any ]
     pool: [ hold4, hold6 ]
     ttl: 30s
     grace: 5s

@@ -50,7 +50,7 @@ PY=$(python3 -c 'import sys; print(sys.executable)') || { echo "python3 needed";
 # ---------------------------------------------------------------- build
 DRV=$WORK/drv
 $CC -std=c11 -D_GNU_SOURCE -g -O1 -Wall -Wextra -I"$ROOT/src" \
-	"$ROOT"/src/common/*.c "$ROOT"/src/dataplane/*.c "$HERE/dataplane_drv.c" \
+	"$ROOT"/src/common/*.c $(ls "$ROOT"/src/dataplane/*.c | grep -v /natcfg.c) "$HERE/dataplane_drv.c" \
 	$(pkg-config --cflags --libs libmnl libnftnl libnetfilter_conntrack) -pthread \
 	-o "$DRV" || { echo "build failed"; exit 2; }
 
@@ -100,8 +100,8 @@ for k in all default g1 g2 g3; do inns $NS_G sysctl -qw net.ipv4.conf.$k.rp_filt
 
 # Background processes: `ip netns exec` execs its command, so $! is the
 # helper's own PID (a backgrounded shell function would be a subshell).
-ip netns exec $NS_S "$PY" "$HERE/dataplane_helper.py" serve real & PIDS+=($!)
-ip netns exec $NS_D "$PY" "$HERE/dataplane_helper.py" serve decoy & PIDS+=($!)
+ip netns exec $NS_S "$PY" "$HERE/dataplane_helper.py" serve real 22 8080 & PIDS+=($!)
+ip netns exec $NS_D "$PY" "$HERE/dataplane_helper.py" serve decoy 22 8080 & PIDS+=($!)
 
 # ------------------------------------------------------------- helpers
 D=(inns $NS_G "$DRV" --table fluxgate --pool 198.51.100.0/24 --pool 2001:db8:100::/64
@@ -125,8 +125,8 @@ done
 if drv setup; then ok "setup"; else bad "setup"; fi
 inns $NS_G sysctl -qw net.netfilter.nf_conntrack_tcp_loose=0 || bad "tcp_loose sysctl"
 
-check "ruleset lists (nft CLI parses every rule)" 0 \
-	"$(inns $NS_G nft list table inet fluxgate >/dev/null 2>&1; echo $?)"
+check "ruleset lists (nft CLI parses every rule)" "0:" \
+	"$(inns $NS_G nft list table inet fluxgate 2>&1 >/dev/null | head -3; echo "${PIPESTATUS[0]}:")"
 check "policy rule installed" 1 "$(inns $NS_G ip rule | grep -c 'fwmark 0x666 lookup 4666')"
 
 check "non-granted address -> decoy" decoy "$(get http://198.51.100.5/)"
@@ -214,11 +214,78 @@ if drv release 10.0.1.2; then ok "release of a free source is no error"; else ba
 n=$(inns $NS_G conntrack -L 2>/dev/null | grep -c 'dst=198.51.100.9 ')
 check "decoy flows not in conntrack" 0 "$n"
 
+# ports (hardening finding 5): with the port filter on, a grant opens only
+# what the service exposes (here tcp/80 and ICMP); every other port of a
+# granted address goes to the decoys, and a backend port is DNATed to.
+PF=(--svcport 198.51.100.0/24,tcp,80 --svcport 198.51.100.0/24,icmp,0-65535
+	--svcport 2001:db8:100::/64,tcp,80 --svcport 2001:db8:100::/64,icmp6,0-65535
+	--portmap 198.51.100.42/31 --portmap 2001:db8:100::40/128)
+if drv "${PF[@]}" setup; then ok "setup with a port filter"; else bad "setup with a port filter"; fi
+check "ruleset with port filter lists, nft CLI decodes every rule" "0:" \
+	"$(inns $NS_G nft list table inet fluxgate 2>&1 >/dev/null | head -3; echo "${PIPESTATUS[0]}:")"
+drv grant client 10.0.1.2 198.51.100.40 10.0.2.10 60000 || bad "commit grant ports"
+check "granted client, exposed port 80 -> real" real "$(get http://198.51.100.40/)"
+check "granted (and now pinned) client, port 22 -> decoy" decoy:22 "$(get http://198.51.100.40:22/)"
+check "granted client, port 8080 not exposed -> decoy" decoy:8080 "$(get http://198.51.100.40:8080/)"
+check "port-22 decoy flow not in conntrack" 0 \
+	"$(inns $NS_G conntrack -L -d 198.51.100.40 2>/dev/null | grep -c 'dport=22 ')"
+check "ICMP echo to a granted address answered" reply \
+	"$(inns $NS_C "$PY" "$HERE/dataplane_helper.py" ping 198.51.100.40)"
+check "... by the backend (NATed, tracked)" 1 \
+	"$(inns $NS_G conntrack -L -p icmp -d 198.51.100.40 2>/dev/null | grep -c 'src=10.0.2.10 ')"
+drv grant any '*' 198.51.100.41 10.0.2.10 60000 || bad "commit any grant ports"
+check "ANY grant, port 80 -> real" real "$(get http://198.51.100.41/ --interface 10.0.1.3)"
+check "ANY grant, port 22 -> decoy" decoy:22 "$(get http://198.51.100.41:22/ --interface 10.0.1.3)"
+drv grant client 10.0.1.2 198.51.100.42 10.0.2.10@8080 60000 || bad "commit grant with backend port"
+check "backend @8080 reached on the service port 80" real:8080 "$(get http://198.51.100.42/)"
+check "dump shows the backend port" 1 \
+	"$(drv dump | grep -c '^client 10.0.1.2/32 198.51.100.42 10.0.2.10@8080 ')"
+drv grant client fd00:1::2 2001:db8:100::40 fd00:2::10@8080 60000 || bad "commit v6 grant ports"
+check "v6 backend @8080 reached on port 80" real:8080 "$(get 'http://[2001:db8:100::40]/')"
+check "v6 granted client, port 22 -> decoy" decoy:22 "$(get 'http://[2001:db8:100::40]:22/')"
+
+# the privileged side takes no backend on trust: with the configured
+# backends known, a grant leading elsewhere (or outside the pools) is refused
+BE=(--backend 198.51.100.0/24,10.0.2.10 --backend 198.51.100.0/24,10.0.2.10@8080)
+if "${D[@]}" "${BE[@]}" grant client 10.0.1.2 198.51.100.43 10.0.2.10@8080 60000; then
+	ok "grant to a configured backend accepted"; else bad "grant to a configured backend accepted"; fi
+if "${D[@]}" "${BE[@]}" grant client 10.0.1.2 198.51.100.44 10.0.2.1@22 60000 2>/dev/null; then
+	bad "grant to an unconfigured backend (the gateway's ssh) refused"
+else ok "grant to an unconfigured backend (the gateway's ssh) refused"; fi
+if "${D[@]}" "${BE[@]}" grant client 10.0.1.2 198.51.100.45 10.0.2.10@2222 60000 2>/dev/null; then
+	bad "grant to a configured backend on another port refused"
+else ok "grant to a configured backend on another port refused"; fi
+if "${D[@]}" "${BE[@]}" grant client 10.0.1.2 192.0.2.1 10.0.2.10 60000 2>/dev/null; then
+	bad "grant outside the pools refused"; else ok "grant outside the pools refused"; fi
+check "refused grants left nothing in the kernel" 0 \
+	"$(drv dump | grep -c -e ' 198.51.100.44 ' -e ' 198.51.100.45 ' -e ' 192.0.2.1 ')"
+
+# routes (hardening finding 4): only our own table, never a foreign route
+inns $NS_G ip route add default via 10.0.2.10 || bad "main default route"
+if drv --rtable 254 setup 2>/dev/null; then bad "route table 254 (main) refused"; else ok "route table 254 (main) refused"; fi
+check "main default route untouched" "default via 10.0.2.10 dev g2" \
+	"$(inns $NS_G ip route show table main default | head -1 | sed 's/ *$//')"
+if drv --decoy 10.0.3.11 "${PF[@]}" setup; then ok "setup with another decoy next hop"; else bad "setup with another decoy next hop"; fi
+check "our own decoy route is updated in place" 1 \
+	"$(inns $NS_G ip route show table 4666 | grep -c 'default via 10.0.3.11')"
+if drv "${PF[@]}" setup; then ok "setup back"; else bad "setup back"; fi
+
 # destroy removes table and routing
 if drv destroy; then ok "destroy"; else bad "destroy"; fi
 check "table gone" 1 "$(inns $NS_G nft list table inet fluxgate >/dev/null 2>&1; echo $?)"
 check "policy rule gone" 0 "$(inns $NS_G ip rule | grep -c 'fwmark 0x666')"
 if drv destroy 2>/dev/null; then ok "destroy twice is no error"; else bad "destroy twice"; fi
+
+# a default route in table 4666 that is not ours: setup refuses to touch
+# it, destroy leaves it alone
+inns $NS_G ip route add default via 10.0.2.10 table 4666 || bad "foreign route"
+if drv setup 2>/dev/null; then bad "setup refuses a foreign route in its table"
+else ok "setup refuses a foreign route in its table"; fi
+check "foreign route kept" "default via 10.0.2.10 dev g2" \
+	"$(inns $NS_G ip route show table 4666 | sed 's/ *$//')"
+drv destroy 2>/dev/null
+check "destroy leaves the foreign route" "default via 10.0.2.10 dev g2" \
+	"$(inns $NS_G ip route show table 4666 | sed 's/ *$//')"
 
 echo "$PASS passed, $FAIL failed"
 [ "$FAIL" = 0 ]

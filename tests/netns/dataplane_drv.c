@@ -11,9 +11,14 @@
  *   dataplane_drv [options] destroy
  *   dataplane_drv [options] bulk N BATCH     (N distinct client grants, batches of BATCH)
  * SCOPE is client, net or any; all grants of one `grant` run go in one
- * commit. Options: --table NAME, --pool CIDR (repeatable), --decoy ADDR,
- * --decoy6 ADDR, --pin-ms N, --pin-size N, --grant-size N, --nflog N,
- * --mark N, --rtable N.
+ * commit; BACKEND is ADDR or ADDR@PORT. Options: --table NAME, --pool CIDR
+ * (repeatable), --decoy ADDR, --decoy6 ADDR, --pin-ms N, --pin-size N,
+ * --grant-size N, --nflog N, --mark N, --rtable N,
+ * --svcport CIDR,PROTO,LO[-HI] (repeatable; PROTO tcp, udp, icmp, icmp6 or
+ * any; turns the port filter on), --listen ADDR@PORT (repeatable),
+ * --backend CIDR,ADDR[@PORT] (repeatable; commits then accept only grants
+ * inside a CIDR leading to one of its backends), --portmap CIDR (repeatable;
+ * TCP/UDP there go to the backend's port).
  */
 #include <errno.h>
 #include <stdio.h>
@@ -76,6 +81,51 @@ static void prefix_range(const uint8_t *a, unsigned plen, size_t alen, uint8_t *
 	}
 }
 
+/* "ADDR" or "ADDR@PORT" */
+static int parse_backend(const char *s, int *family, uint8_t *out, uint16_t *port)
+{
+	char buf[80], *at;
+
+	snprintf(buf, sizeof(buf), "%s", s);
+	*port = 0;
+	if ((at = strrchr(buf, '@'))) {
+		*at = 0;
+		*port = (uint16_t)strtoul(at + 1, NULL, 10);
+	}
+	return parse_addr(buf, family, out);
+}
+
+static int parse_svcport(const char *s, fg_nat_svcport_t *e)
+{
+	char buf[120], *proto, *ports, *dash;
+	uint8_t a[16];
+	unsigned plen;
+
+	snprintf(buf, sizeof(buf), "%s", s);
+	if (!(proto = strchr(buf, ',')))
+		return -EINVAL;
+	*proto++ = 0;
+	if (!(ports = strchr(proto, ',')))
+		return -EINVAL;
+	*ports++ = 0;
+	memset(e, 0, sizeof(*e));
+	if (parse_cidr(buf, &e->family, a, &plen) < 0)
+		return -EINVAL;
+	prefix_range(a, plen, e->family == AF_INET6 ? 16 : 4, e->first, e->last);
+	if (!strcmp(proto, "any")) {
+		e->proto_last = 255;
+	} else {
+		e->proto_first = e->proto_last = !strcmp(proto, "tcp") ? 6 : !strcmp(proto, "udp") ? 17 :
+			!strcmp(proto, "icmp") ? 1 : !strcmp(proto, "icmp6") ? 58 : 0;
+		if (!e->proto_first)
+			return -EINVAL;
+	}
+	e->port_first = e->port_last = (uint16_t)strtoul(ports, NULL, 10);
+	if ((dash = strchr(ports, '-')))
+		e->port_last = (uint16_t)strtoul(dash + 1, NULL, 10);
+	return 0;
+}
+
 static void print_grant(void *ctx, const fg_grant_t *g)
 {
 	static const char *const sc[] = { "client", "net", "any" };
@@ -85,6 +135,8 @@ static void print_grant(void *ctx, const fg_grant_t *g)
 	inet_ntop(g->family, g->client, c, sizeof(c));
 	inet_ntop(g->family, g->addr, a, sizeof(a));
 	inet_ntop(g->family, g->backend, b, sizeof(b));
+	if (g->backend_port)
+		snprintf(b + strlen(b), sizeof(b) - strlen(b), "@%u", (unsigned)g->backend_port);
 	if (g->scope == FG_SCOPE_ANY)
 		printf("%s * %s %s %u\n", sc[g->scope], a, b, g->timeout_ms);
 	else
@@ -102,9 +154,14 @@ static double now_s(void)
 int main(int argc, char **argv)
 {
 	fg_nat_prefix_t pools[16];
+	fg_nat_svcport_t svcports[32];
+	fg_nat_listen_t listen[8];
+	fg_nat_backend_t backends[8];
+	fg_nat_prefix_t portmap[8];
 	fg_nat_config_t cfg = {
 		.table = "fluxgate", .pools = pools, .pin_ms = 60000, .pin_set_size = 65536,
-		.decoy_mark = 0x666, .route_table = 4666,
+		.decoy_mark = 0x666, .route_table = 4666, .svcports = svcports, .listen = listen,
+		.backends = backends, .portmap = portmap,
 	};
 	const fg_nat_ops_t *ops = fg_nat_ops_find("nft");
 	fg_nat_t *nat = NULL;
@@ -151,6 +208,45 @@ int main(int argc, char **argv)
 			cfg.nflog_group = (uint16_t)strtoul(v, NULL, 0);
 		} else if (!strcmp(o, "--mark")) {
 			cfg.decoy_mark = (uint32_t)strtoul(v, NULL, 0);
+		} else if (!strcmp(o, "--svcport") && cfg.nsvcports < 32) {
+			if (parse_svcport(v, &svcports[cfg.nsvcports]) < 0)
+				goto usage;
+			cfg.nsvcports++;
+			cfg.ports_set = true;
+		} else if (!strcmp(o, "--listen") && cfg.nlisten < 8) {
+			memset(&listen[cfg.nlisten], 0, sizeof(listen[0]));
+			if (parse_backend(v, &listen[cfg.nlisten].family, listen[cfg.nlisten].addr,
+					  &listen[cfg.nlisten].port) < 0)
+				goto usage;
+			cfg.nlisten++;
+		} else if (!strcmp(o, "--backend") && cfg.nbackends < 8) {
+			fg_nat_backend_t *be = &backends[cfg.nbackends];
+			char buf[120], *comma;
+			uint8_t a[16];
+			unsigned plen;
+			int fam;
+
+			snprintf(buf, sizeof(buf), "%s", v);
+			if (!(comma = strchr(buf, ',')))
+				goto usage;
+			*comma = 0;
+			memset(be, 0, sizeof(*be));
+			if (parse_cidr(buf, &be->family, a, &plen) < 0 ||
+			    parse_backend(comma + 1, &fam, be->addr, &be->port) < 0)
+				goto usage;
+			prefix_range(a, plen, be->family == AF_INET6 ? 16 : 4, be->first, be->last);
+			cfg.nbackends++;
+			cfg.backends_set = true;
+		} else if (!strcmp(o, "--portmap") && cfg.nportmap < 8) {
+			uint8_t a[16];
+			unsigned plen;
+
+			memset(&portmap[cfg.nportmap], 0, sizeof(portmap[0]));
+			if (parse_cidr(v, &portmap[cfg.nportmap].family, a, &plen) < 0)
+				goto usage;
+			prefix_range(a, plen, portmap[cfg.nportmap].family == AF_INET6 ? 16 : 4,
+				     portmap[cfg.nportmap].first, portmap[cfg.nportmap].last);
+			cfg.nportmap++;
 		} else if (!strcmp(o, "--rtable")) {
 			cfg.route_table = (uint32_t)strtoul(v, NULL, 0);
 		} else {
@@ -179,7 +275,7 @@ int main(int argc, char **argv)
 			g[k].scope = !strcmp(a[0], "client") ? FG_SCOPE_CLIENT :
 				     !strcmp(a[0], "net") ? FG_SCOPE_NET : FG_SCOPE_ANY;
 			if (parse_addr(a[2], &fam, g[k].addr) < 0 ||
-			    parse_addr(a[3], &fam2, g[k].backend) < 0)
+			    parse_backend(a[3], &fam2, g[k].backend, &g[k].backend_port) < 0)
 				goto usage;
 			if (strcmp(a[1], "*") && parse_cidr(a[1], &fam2, g[k].client, &plen) < 0)
 				goto usage;

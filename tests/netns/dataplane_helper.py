@@ -2,8 +2,10 @@
 # SPDX-License-Identifier: GPL-3.0-or-later
 """Traffic endpoints for tests/netns/dataplane.sh (run inside namespaces).
 
-  serve NAME        HTTP on [::]:80 (dual stack) answering NAME, and a
-                    line echo server on [::]:7 (both until killed)
+  serve NAME [PORT...]
+                    HTTP on [::]:80 (dual stack) answering NAME, HTTP on
+                    each PORT answering NAME:PORT, and a line echo server
+                    on [::]:7 (all until killed)
   hold ADDR PORT IDLE [--expect-cut]
                     open a TCP connection, echo "a", stay idle IDLE seconds,
                     echo "b": prints "survived" if both came back, "cut" if
@@ -11,6 +13,7 @@
   holdcut ADDR PORT READY_FILE GO_FILE
                     echo "a", create READY_FILE, wait for GO_FILE, echo "c":
                     prints "survived" or "cut" (quarantine test)
+  ping ADDR         one ICMP echo (raw socket): prints "reply" or "none"
 """
 import os
 import socket
@@ -53,9 +56,7 @@ class ThreadingV6TCP(socketserver.ThreadingMixIn, socketserver.TCPServer):
         super().server_bind()
 
 
-def serve(name):
-    body = (name + "\n").encode()
-
+def handler(body):
     class H(BaseHTTPRequestHandler):
         def do_GET(self):
             self.send_response(200)
@@ -65,8 +66,14 @@ def serve(name):
 
         def log_message(self, *a):
             pass
+    return H
 
-    http = ThreadingV6HTTP(("::", 80), H)
+
+def serve(name, ports):
+    for p in ports:
+        srv = ThreadingV6HTTP(("::", int(p)), handler(("%s:%s\n" % (name, p)).encode()))
+        threading.Thread(target=srv.serve_forever, daemon=True).start()
+    http = ThreadingV6HTTP(("::", 80), handler((name + "\n").encode()))
     echo = ThreadingV6TCP(("::", 7), EchoHandler)
     threading.Thread(target=echo.serve_forever, daemon=True).start()
     http.serve_forever()
@@ -108,12 +115,38 @@ def holdcut(addr, port, ready, go):
         print("cut")
 
 
+def ping(addr):
+    s = socket.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_ICMP)
+    s.settimeout(3)
+    ident, data = os.getpid() & 0xffff, b"fluxgate"
+    hdr = bytes([8, 0, 0, 0]) + ident.to_bytes(2, "big") + (1).to_bytes(2, "big")
+    msg = hdr + data
+    c = sum(int.from_bytes(msg[i:i + 2], "big") for i in range(0, len(msg), 2))
+    c = (c >> 16) + (c & 0xffff)
+    c = ~(c + (c >> 16)) & 0xffff
+    msg = msg[:2] + c.to_bytes(2, "big") + msg[4:]
+    s.sendto(msg, (addr, 0))
+    deadline = time.time() + 3
+    while time.time() < deadline:
+        try:
+            pkt, src = s.recvfrom(2048)
+        except OSError:
+            break
+        icmp = pkt[(pkt[0] & 15) * 4:]
+        if src[0] == addr and icmp[0] == 0 and icmp[4:6] == ident.to_bytes(2, "big"):
+            print("reply")
+            return
+    print("none")
+
+
 if __name__ == "__main__":
     cmd = sys.argv[1]
     if cmd == "serve":
-        serve(sys.argv[2])
+        serve(sys.argv[2], sys.argv[3:])
     elif cmd == "hold":
         hold(sys.argv[2], sys.argv[3], sys.argv[4])
+    elif cmd == "ping":
+        ping(sys.argv[2])
     elif cmd == "holdcut":
         holdcut(*sys.argv[2:6])
     else:

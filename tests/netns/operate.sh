@@ -50,6 +50,7 @@ service:
   - id: www
     name: www.example.test
     backend: 10.77.0.9
+    ports: [ any ]
     pool: web4
     ttl: 5s
 policy:

@@ -98,6 +98,49 @@ static void assert_addr(const fg_conf_addr_t *a, const char *ip, uint16_t port)
 
 /* ---- time / size ---- */
 
+static void test_port_spec(void **state)
+{
+	fg_conf_port_t p;
+	(void)state;
+
+	assert_int_equal(fg_conf_parse_port("tcp/80", &p), 0);
+	assert_int_equal(p.proto, 6);
+	assert_int_equal(p.first, 80);
+	assert_int_equal(p.last, 80);
+	assert_int_equal(fg_conf_parse_port("udp/53", &p), 0);
+	assert_int_equal(p.proto, 17);
+	assert_int_equal(fg_conf_parse_port("tcp/8000-8099", &p), 0);
+	assert_int_equal(p.first, 8000);
+	assert_int_equal(p.last, 8099);
+	assert_int_equal(fg_conf_parse_port("udp/1-65535", &p), 0);
+	assert_int_equal(fg_conf_parse_port("any", &p), 0);
+	assert_int_equal(p.proto, 0);
+	assert_int_equal(p.last, 65535);
+	static const char *const bad[] = { "tcp/0", "tcp/65536", "tcp/", "tcp/80-", "tcp/90-80",
+		"tcp/-1", "tcp/+80", "tcp/ 80", "tcp/80x", "TCP/80", "icmp/8", "80", "tcp80",
+		"tcp/4294967376", "any/80", "" };
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		assert_int_equal(fg_conf_parse_port(bad[i], &p), -FG_ESYNTAX);
+}
+
+static void test_ports_loaded(void **state)
+{
+	(void)state;
+
+	fg_conf_t *c = load_ok(HEAD "  - { id: q4, prefix: 198.51.101.0/24 }\n"
+			      "  - { id: r4, prefix: 198.51.102.0/24 }\n"
+			      "service:\n"
+			      "  - { id: a, name: a.example.test, backend: 10.0.0.1, pool: p4,\n"
+			      "      ports: [ tcp/80, udp/53 ] }\n"
+			      "  - { id: b, name: b.example.test, backend: 10.0.0.1@8080, pool: q4 }\n"
+			      "  - { id: c, name: c.example.test, backend: 10.0.0.1, pool: r4, ports: any }\n");
+	assert_int_equal(c->services[0].nports, 2);
+	assert_string_equal(c->services[0].ports[1], "udp/53");
+	assert_int_equal(c->services[1].nports, 0);
+	assert_int_equal(c->services[2].nports, 1);
+	fg_conf_free(c);
+}
+
 static void test_time(void **state)
 {
 	uint32_t ms;
@@ -550,7 +593,7 @@ static const char example_conf[] =
 	"service:\n"
 	"  - id: www\n"
 	"    name: www.example.test\n"
-	"    backend: [ 10.0.2.10, \"fd00:2::10\" ]\n"
+	"    backend: [ 10.0.2.10@80, \"fd00:2::10@80\" ]\n"
 	"    pool: [ web4, web6 ]\n"
 	"    ttl: 5s\n"
 	"    grace: 2s\n"
@@ -626,8 +669,8 @@ static void test_example(void **state)
 	assert_string_equal(s->name, "www.example.test");
 	assert_int_equal(s->line, 22);
 	assert_int_equal(s->nbackends, 2);
-	assert_addr(&s->backends[0], "10.0.2.10", 0);
-	assert_addr(&s->backends[1], "fd00:2::10", 0);
+	assert_addr(&s->backends[0], "10.0.2.10", 80);
+	assert_addr(&s->backends[1], "fd00:2::10", 80);
 	assert_int_equal(s->backends[1].line, 24);
 	assert_int_equal(s->npools, 2);
 	assert_string_equal(s->pools[0], "web4");
@@ -706,7 +749,7 @@ static void test_defaults(void **state)
 	fg_conf_t *c = load_ok(SERVER ZONE
 			       "pool:\n  - id: p\n    prefix: 10.9.0.0/16\n"
 			       "service:\n  - id: s\n    name: s.example.test\n"
-			       "    backend: 10.0.0.2\n    pool: p\n");
+			       "    backend: 10.0.0.2@80\n    pool: p\n");
 	(void)state;
 
 	assert_int_equal(c->server.nlisten, 1);
@@ -727,7 +770,7 @@ static void test_defaults(void **state)
 	assert_null(z->records);
 	const fg_conf_service_t *s = &c->services[0];
 	assert_int_equal(s->nbackends, 1);
-	assert_addr(&s->backends[0], "10.0.0.2", 0);
+	assert_addr(&s->backends[0], "10.0.0.2", 80);
 	assert_int_equal(s->npools, 1);
 	assert_string_equal(s->pools[0], "p");
 	assert_int_equal(s->ttl_ms, 5000);
@@ -829,14 +872,14 @@ static void test_values(void **state)
 		    "  - { id: c, prefix: 10.0.2.0/23 }\n"
 		    "  - { id: d, prefix: \"fd00::/64\" }\n"
 		    "service:\n"
-		    "  - { id: apex, name: example.test, backend: 10.0.9.1, pool: a }\n"
-		    "  - { id: deep, name: x.sub.example.test., backend: 10.0.9.1, "
+		    "  - { id: apex, name: example.test, backend: 10.0.9.1@80, pool: a }\n"
+		    "  - { id: deep, name: x.sub.example.test., backend: 10.0.9.1@80, "
 		    "pool: [ b, c ] }\n");
 	assert_int_equal(c->npools, 4);
 	fg_conf_free(c);
 	c = load_ok(SERVER "zone:\n  - domain: .\n    soa: { mname: a., rname: b. }\n"
 		    "pool: [ { id: p, prefix: \"fd00::/64\" } ]\n"
-		    "service: [ { id: s, name: any.where, backend: \"fd00:1::1\", "
+		    "service: [ { id: s, name: any.where, backend: \"fd00:1::1@80\", "
 		    "pool: p } ]\n");
 	fg_conf_free(c);
 }
@@ -976,7 +1019,7 @@ static void test_order(void **state)
 			      "service:\n"
 			      "  - id: a\n"
 			      "    name: a.other.test\n"
-			      "    backend: 10.0.0.9\n"
+			      "    backend: 10.0.0.9@80\n"
 			      "    pool: p4\n"
 			      "    ttl: x\n", &c, &s), -FG_ESCHEMA);
 	assert_string_equal(s.buf,
@@ -991,7 +1034,7 @@ static void test_warnings(void **state)
 {
 	struct sink s;
 	fg_conf_t *c = load_ok(HEAD "service:\n"
-			       "  - { id: a, name: a.example.test, backend: 10.0.0.1, pool: p4 }\n");
+			       "  - { id: a, name: a.example.test, backend: 10.0.0.1@80, pool: p4 }\n");
 	(void)state;
 
 	memset(&s, 0, sizeof(s));
@@ -1002,7 +1045,7 @@ static void test_warnings(void **state)
 			    "of the gateway\n");
 	fg_conf_free(c);
 	c = load_ok(HEAD "service:\n"
-		    "  - { id: a, name: a.example.test, backend: 10.0.0.1, pool: p4 }\n"
+		    "  - { id: a, name: a.example.test, backend: 10.0.0.1@80, pool: p4 }\n"
 		    "policy:\n  resolvers: 10.0.53.0/24\n");
 	memset(&s, 0, sizeof(s));
 	assert_int_equal(fg_conf_warnings(c, sink_fn, &s), 0);
@@ -1246,7 +1289,7 @@ static const struct errcase errcases[] = {
 	  "'www', 10.0.2.10 (line 16); pool addresses are handed out and routed to "
 	  "the decoys, so no real host may use one\n"),
 	E("pool_has_backend6", HEAD "service:\n  - id: www\n"
-	  "    name: www.example.test\n    backend: \"2001:db8::10\"\n    pool: p6\n",
+	  "    name: www.example.test\n    backend: \"2001:db8::10@80\"\n    pool: p6\n",
 	  "t.conf:10: pool 'p6': prefix 2001:db8::/64 contains the backend of "
 	  "service 'www', 2001:db8::10 (line 14); pool addresses are handed out "
 	  "and routed to the decoys, so no real host may use one\n"),
@@ -1261,8 +1304,8 @@ static const struct errcase errcases[] = {
 	  "decoys, so no real host may use one\n"),
 	/* --- a pool serves one service (hardening finding 6) --- */
 	E("svc_pool_shared", HEAD "service:\n"
-	  "  - { id: a, name: a.example.test, backend: 10.0.0.1, pool: p4 }\n"
-	  "  - { id: b, name: b.example.test, backend: 10.0.0.2, pool: p4 }\n",
+	  "  - { id: a, name: a.example.test, backend: 10.0.0.1@80, pool: p4 }\n"
+	  "  - { id: b, name: b.example.test, backend: 10.0.0.2@80, pool: p4 }\n",
 	  "t.conf:13: service 'b': pool 'p4' already belongs to service 'a' (line "
 	  "12); a pool serves one service\n"),
 	/* --- policy --- */
@@ -1278,29 +1321,29 @@ static const struct errcase errcases[] = {
 
 	/* --- services --- */
 	E("svc_pool_undefined", HEAD "service:\n  - id: www\n    name: www.example.test\n"
-	  "    backend: 10.0.2.10\n    pool: [ p4, web9 ]\n",
+	  "    backend: 10.0.2.10@80\n    pool: [ p4, web9 ]\n",
 	  "t.conf:15: service 'www': pool 'web9' is not defined\n"),
 	E("svc_pool_undefined_block", HEAD "service:\n  - id: www\n"
-	  "    name: www.example.test\n    backend: 10.0.2.10\n    pool:\n"
+	  "    name: www.example.test\n    backend: 10.0.2.10@80\n    pool:\n"
 	  "      - p4\n      - web9\n",
 	  "t.conf:17: service 'www': pool 'web9' is not defined\n"),
 	E("svc_outside", HEAD "service:\n  - id: www\n    name: www.example.test2\n"
-	  "    backend: 10.0.2.10\n    pool: p4\n",
+	  "    backend: 10.0.2.10@80\n    pool: p4\n",
 	  "t.conf:13: service 'www': name 'www.example.test2' is not inside any "
 	  "configured zone\n"),
 	E("svc_label_boundary", HEAD "service:\n  - id: www\n    name: wwwexample.test\n"
-	  "    backend: 10.0.2.10\n    pool: p4\n",
+	  "    backend: 10.0.2.10@80\n    pool: p4\n",
 	  "t.conf:13: service 'www': name 'wwwexample.test' is not inside any "
 	  "configured zone\n"),
 	E("svc_no_zones", SERVER POOLS "service:\n  - id: www\n    name: a.b\n"
-	  "    backend: 10.0.2.10\n    pool: p4\n",
+	  "    backend: 10.0.2.10@80\n    pool: p4\n",
 	  "t.conf:10: service 'www': name 'a.b' is not inside any configured zone\n"),
 	E("svc_v6_pool_v4_backend", HEAD "service:\n  - id: www\n"
-	  "    name: www.example.test\n    backend: 10.0.2.10\n    pool: [ p4, p6 ]\n",
+	  "    name: www.example.test\n    backend: 10.0.2.10@80\n    pool: [ p4, p6 ]\n",
 	  "t.conf:15: service 'www': pool 'p6' is IPv6 but the service has no IPv6 "
 	  "backend (addresses are not translated between IPv4 and IPv6)\n"),
 	E("svc_v4_pool_v6_backend", HEAD "service:\n  - id: www\n"
-	  "    name: www.example.test\n    backend: \"fd00::5\"\n    pool: p4\n",
+	  "    name: www.example.test\n    backend: \"fd00::5@80\"\n    pool: p4\n",
 	  "t.conf:15: service 'www': pool 'p4' is IPv4 but the service has no IPv4 "
 	  "backend (addresses are not translated between IPv4 and IPv6)\n"),
 	E("svc_no_backend", HEAD "service:\n  - id: www\n    name: www.example.test\n"
@@ -1311,52 +1354,77 @@ static const struct errcase errcases[] = {
 	  "t.conf:14: service 'www': backend: empty list, at least one value is "
 	  "required\n"),
 	E("svc_no_pool", HEAD "service:\n  - id: www\n    name: www.example.test\n"
-	  "    backend: 10.0.0.1\n",
+	  "    backend: 10.0.0.1@80\n",
 	  "t.conf:12: service 'www': missing required key 'pool'\n"),
 	E("svc_no_id", HEAD "service:\n  - name: www.example.test\n"
-	  "    backend: 10.0.0.1\n    pool: p4\n",
+	  "    backend: 10.0.0.1@80\n    pool: p4\n",
 	  "t.conf:12: service[0]: missing required key 'id'\n"),
 	E("svc_pool_twice", HEAD "service:\n  - id: www\n    name: www.example.test\n"
-	  "    backend: 10.0.0.1\n    pool:\n      - p4\n      - p4\n",
+	  "    backend: 10.0.0.1@80\n    pool:\n      - p4\n      - p4\n",
 	  "t.conf:17: service 'www': pool 'p4' is listed twice\n"),
 	E("svc_dup_id", HEAD "service:\n"
-	  "  - { id: www, name: a.example.test, backend: 10.0.0.1, pool: p4 }\n"
-	  "  - { id: www, name: b.example.test, backend: \"fd00::1\", pool: p6 }\n",
+	  "  - { id: www, name: a.example.test, backend: 10.0.0.1@80, pool: p4 }\n"
+	  "  - { id: www, name: b.example.test, backend: \"fd00::1@80\", pool: p6 }\n",
 	  "t.conf:13: service 'www': duplicate id (first defined on line 12)\n"),
 	E("svc_dup_name", HEAD "service:\n"
-	  "  - { id: a, name: www.example.test, backend: 10.0.0.1, pool: p4 }\n"
-	  "  - { id: b, name: WWW.example.test., backend: \"fd00::1\", pool: p6 }\n",
+	  "  - { id: a, name: www.example.test, backend: 10.0.0.1@80, pool: p4 }\n"
+	  "  - { id: b, name: WWW.example.test., backend: \"fd00::1@80\", pool: p6 }\n",
 	  "t.conf:13: service 'b': name is already used by another service (first "
 	  "defined on line 12)\n"),
+	/* ports (hardening finding 5): secure default, precise messages */
+	E("svc_backend_no_port", HEAD "service:\n  - id: www\n    name: www.example.test\n"
+	  "    backend: 10.0.0.1\n    pool: p4\n",
+	  "t.conf:14: service 'www': backend without a port and no 'ports': list the "
+	  "ports the service exposes (ports: [tcp/80]) or write ports: [any]\n"),
+	E("svc_backends_mixed_ports", HEAD "service:\n  - id: www\n"
+	  "    name: www.example.test\n    backend: [ 10.0.0.1@80, 10.0.0.2 ]\n"
+	  "    ports: [ tcp/80 ]\n    pool: p4\n",
+	  "t.conf:14: service 'www': backends either all carry a port or none do\n"),
+	E("svc_ports_zero", HEAD "service:\n  - id: www\n    name: www.example.test\n"
+	  "    backend: 10.0.0.1\n    ports: [ tcp/0 ]\n    pool: p4\n",
+	  "t.conf:15: service 'www': ports: invalid port 'tcp/0' (use tcp/N, udp/N, "
+	  "tcp/N-M, udp/N-M with N, M in 1-65535, or any)\n"),
+	E("svc_ports_big", HEAD "service:\n  - id: www\n    name: www.example.test\n"
+	  "    backend: 10.0.0.1\n    ports: [ udp/65536 ]\n    pool: p4\n",
+	  "t.conf:15: service 'www': ports: invalid port 'udp/65536' (use tcp/N, udp/N, "
+	  "tcp/N-M, udp/N-M with N, M in 1-65535, or any)\n"),
+	E("svc_ports_proto", HEAD "service:\n  - id: www\n    name: www.example.test\n"
+	  "    backend: 10.0.0.1\n    ports: [ sctp/80 ]\n    pool: p4\n",
+	  "t.conf:15: service 'www': ports: invalid port 'sctp/80' (use tcp/N, udp/N, "
+	  "tcp/N-M, udp/N-M with N, M in 1-65535, or any)\n"),
+	E("svc_ports_any_mixed", HEAD "service:\n  - id: www\n    name: www.example.test\n"
+	  "    backend: 10.0.0.1\n    ports: [ tcp/80, any ]\n    pool: p4\n",
+	  "t.conf:15: service 'www': ports: 'any' exposes every port; it cannot be "
+	  "combined with other entries\n"),
 	E("svc_rotation", HEAD "service:\n  - id: www\n    name: www.example.test\n"
-	  "    backend: 10.0.0.1\n    pool: p4\n    rotation: sometimes\n",
+	  "    backend: 10.0.0.1@80\n    pool: p4\n    rotation: sometimes\n",
 	  "t.conf:16: service 'www': rotation: expected one of per-answer, "
 	  "min-interval, got 'sometimes'\n"),
 	E("svc_fraction_zero", HEAD "service:\n  - id: www\n    name: www.example.test\n"
-	  "    backend: 10.0.0.1\n    pool: p4\n    max-open-fraction: 0\n",
+	  "    backend: 10.0.0.1@80\n    pool: p4\n    max-open-fraction: 0\n",
 	  "t.conf:16: service 'www': max-open-fraction: expected a number in (0, 1], "
 	  "got '0'\n"),
 	E("svc_fraction_big", HEAD "service:\n  - id: www\n    name: www.example.test\n"
-	  "    backend: 10.0.0.1\n    pool: p4\n    max-open-fraction: 1.5\n",
+	  "    backend: 10.0.0.1@80\n    pool: p4\n    max-open-fraction: 1.5\n",
 	  "t.conf:16: service 'www': max-open-fraction: expected a number in (0, 1], "
 	  "got '1.5'\n"),
 	E("svc_ttl_fraction", HEAD "service:\n  - id: www\n    name: www.example.test\n"
-	  "    backend: 10.0.0.1\n    pool: p4\n    ttl: 1500ms\n",
+	  "    backend: 10.0.0.1@80\n    pool: p4\n    ttl: 1500ms\n",
 	  "t.conf:16: service 'www': ttl: time '1500ms' is not a whole number of "
 	  "seconds\n"),
 	E("svc_min_interval_zero", HEAD "service:\n  - id: www\n"
-	  "    name: www.example.test\n    backend: 10.0.0.1\n    pool: p4\n"
+	  "    name: www.example.test\n    backend: 10.0.0.1@80\n    pool: p4\n"
 	  "    rotation: min-interval\n    min-interval: 0\n",
 	  "t.conf:17: service 'www': min-interval: time '0' out of range (1ms..7w)\n"),
 	E("svc_unknown_key", HEAD "service:\n  - id: www\n    name: www.example.test\n"
-	  "    backend: 10.0.0.1\n    pool: p4\n    color: red\n",
+	  "    backend: 10.0.0.1@80\n    pool: p4\n    color: red\n",
 	  "t.conf:16: service 'www': unknown key 'color'\n"),
 	E("svc_backend_bad", HEAD "service:\n  - id: www\n    name: www.example.test\n"
-	  "    backend: [ 10.0.0.1, backend.example ]\n    pool: p4\n",
+	  "    backend: [ 10.0.0.1@80, backend.example ]\n    pool: p4\n",
 	  "t.conf:14: service 'www': backend: invalid address 'backend.example' "
 	  "(expected ADDR or ADDR@PORT, e.g. 192.0.2.1@53 or 2001:db8::1@53)\n"),
 	E("svc_label_escaped", HEAD "service:\n  - id: \"w\\tw\"\n"
-	  "    name: www.example.test\n    backend: 10.0.0.1\n    pool: p4\n",
+	  "    name: www.example.test\n    backend: 10.0.0.1@80\n    pool: p4\n",
 	  "t.conf:12: service 'w\\x09w': id: invalid id 'w\\x09w' (use 1 to 64 "
 	  "letters, digits, '-', '_' or '.')\n"),
 
@@ -1409,7 +1477,7 @@ static const struct errcase errcases[] = {
 	  "service:\n"
 	  "  - id: www\n"
 	  "    name: www.other.test\n"
-	  "    backend: 10.0.2.10\n"
+	  "    backend: 10.0.2.10@80\n"
 	  "    pool: web9\n"
 	  "nat:\n"
 	  "  backend: iptables\n",
@@ -1446,6 +1514,8 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_time),
+		cmocka_unit_test(test_port_spec),
+		cmocka_unit_test(test_ports_loaded),
 		cmocka_unit_test(test_time_internal),
 		cmocka_unit_test(test_size),
 		cmocka_unit_test(test_uint_float_bool),

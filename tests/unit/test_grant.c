@@ -28,11 +28,11 @@ static const char *const CONF_TEXT =
 	"  - id: web6\n    prefix: 2001:db8:77::/64\n"
 	"  - id: sticky4\n    prefix: 198.51.101.0/24\n"
 	"service:\n"
-	"  - id: www\n    name: www.example.test\n    backend: [ 10.0.2.10, 'fd00:2::10' ]\n"
+	"  - id: www\n    name: www.example.test\n    backend: [ 10.0.2.10, 'fd00:2::10' ]\n    ports: [tcp/80]\n"
 	"    pool: [ web4, web6 ]\n    ttl: 5s\n    grace: 2s\n    pin: 60s\n"
-	"  - id: capped\n    name: capped.example.test\n    backend: 10.0.2.11\n"
+	"  - id: capped\n    name: capped.example.test\n    backend: 10.0.2.11\n    ports: [tcp/80]\n"
 	"    pool: small\n    max-open-fraction: 0.25\n"
-	"  - id: sticky\n    name: sticky.example.test\n    backend: 10.0.2.12\n"
+	"  - id: sticky\n    name: sticky.example.test\n    backend: 10.0.2.12\n    ports: [tcp/80]\n"
 	"    pool: sticky4\n    rotation: min-interval\n    min-interval: 30s\n"
 	"policy:\n  direct: [ 10.0.1.0/24 ]\n"
 	"nat:\n  backend: memory\n";
@@ -407,9 +407,9 @@ static const char *const OWN_WWW =
 	"  - id: web6\n    prefix: 2001:db8:77::/64\n"
 	"  - id: small\n    prefix: 203.0.113.0/28\n"
 	"service:\n"
-	"  - id: www\n    name: www.example.test\n    backend: [ 10.0.2.10, 'fd00:2::10' ]\n"
+	"  - id: www\n    name: www.example.test\n    backend: [ 10.0.2.10@80, 'fd00:2::10@80' ]\n"
 	"    pool: [ web4, web6 ]\n"
-	"  - id: capped\n    name: capped.example.test\n    backend: 10.0.2.11\n"
+	"  - id: capped\n    name: capped.example.test\n    backend: 10.0.2.11@80\n"
 	"    pool: small\n    max-open-fraction: 0.25\n"
 	"nat:\n  backend: memory\n";
 
@@ -677,9 +677,9 @@ static void test_reload_reorder_keeps_services_apart(void **state)
 		"pool:\n  - id: p1\n    prefix: 198.51.100.0/24\n"
 		"  - id: p2\n    prefix: 203.0.113.0/24\n"
 		"service:\n"
-		"  - id: one\n    name: one.example.test\n    backend: 10.0.2.10\n"
+		"  - id: one\n    name: one.example.test\n    backend: 10.0.2.10@80\n"
 		"    pool: p1\n    rotation: min-interval\n    min-interval: 60s\n"
-		"  - id: two\n    name: two.example.test\n    backend: 10.0.2.20\n"
+		"  - id: two\n    name: two.example.test\n    backend: 10.0.2.20@80\n"
 		"    pool: p2\n    rotation: min-interval\n    min-interval: 60s\n"
 		"nat:\n  backend: memory\n";
 	static const char *const B =
@@ -687,9 +687,9 @@ static void test_reload_reorder_keeps_services_apart(void **state)
 		"pool:\n  - id: p1\n    prefix: 198.51.100.0/24\n"
 		"  - id: p2\n    prefix: 203.0.113.0/24\n"
 		"service:\n"
-		"  - id: two\n    name: two.example.test\n    backend: 10.0.2.20\n"
+		"  - id: two\n    name: two.example.test\n    backend: 10.0.2.20@80\n"
 		"    pool: p2\n    rotation: min-interval\n    min-interval: 60s\n"
-		"  - id: one\n    name: one.example.test\n    backend: 10.0.2.10\n"
+		"  - id: one\n    name: one.example.test\n    backend: 10.0.2.10@80\n"
 		"    pool: p1\n    rotation: min-interval\n    min-interval: 60s\n"
 		"nat:\n  backend: memory\n";
 	struct fx ea, eb;

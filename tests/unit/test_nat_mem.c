@@ -94,6 +94,20 @@ static int teardown(void **state)
 	return 0;
 }
 
+struct dump_port_ctx {
+	unsigned n;
+	uint16_t port;
+};
+
+static void dump_port(void *ctx, const fg_grant_t *g)
+{
+	struct dump_port_ctx *d = ctx;
+
+	d->n++;
+	if (g->backend_port)
+		d->port = g->backend_port;
+}
+
 static enum fg_nat_mem_verdict flow4(struct fx *f, const char *client, const char *addr,
 				     char *backend_out)
 {
@@ -455,6 +469,64 @@ static void test_invalid(void **state)
 	assert_int_equal(f->ops->commit(f->nat, NULL, 0), 0);
 }
 
+/* Port filter and translation (hardening finding 5), as the kernel ruleset
+ * does them: svcports open (range, proto, port), portmap ranges DNAT TCP
+ * and UDP to the grant's backend port. */
+static void test_ports(void **state)
+{
+	struct fx *f = *state;
+	fg_nat_svcport_t sp[2] = { 0 };
+	fg_nat_prefix_t pm[1] = { 0 };
+	uint8_t c[16], a[16], b[16];
+	uint16_t port = 0;
+	fg_grant_t g[2];
+
+	sp[0].family = AF_INET;
+	a4(sp[0].first, "198.51.100.0");
+	a4(sp[0].last, "198.51.100.255");
+	sp[0].proto_first = sp[0].proto_last = 6;
+	sp[0].port_first = sp[0].port_last = 80;
+	sp[1] = sp[0];
+	sp[1].proto_first = sp[1].proto_last = 1;
+	sp[1].port_first = 0;
+	sp[1].port_last = 65535;
+	pm[0].family = AF_INET;
+	a4(pm[0].first, "198.51.100.128");
+	a4(pm[0].last, "198.51.100.255");
+	f->cfg.ports_set = true;
+	f->cfg.svcports = sp;
+	f->cfg.nsvcports = 2;
+	f->cfg.portmap = pm;
+	f->cfg.nportmap = 1;
+	assert_int_equal(f->ops->setup(f->nat, &f->cfg), 0);
+	memset(sp, 0, sizeof(sp));  /* the backend keeps its own copy */
+
+	g[0] = g4(FG_SCOPE_CLIENT, "10.0.1.2", 32, "198.51.100.5", "10.0.2.10", 5000);
+	g[1] = g4(FG_SCOPE_ANY, NULL, 0, "198.51.100.200", "10.0.2.10", 5000);
+	g[1].backend_port = 8080;
+	assert_int_equal(f->ops->commit(f->nat, g, 2), 0);
+	a4(c, "10.0.1.2");
+	a4(a, "198.51.100.5");
+	assert_int_equal(fg_nat_mem_flow_port(f->nat, AF_INET, c, a, 6, 80, b, &port), FG_MEM_REAL);
+	assert_int_equal(port, 80);                 /* same port */
+	/* pinned now, but 22 is not exposed: decoy */
+	assert_int_equal(fg_nat_mem_flow_port(f->nat, AF_INET, c, a, 6, 22, b, &port), FG_MEM_DECOY);
+	assert_int_equal(fg_nat_mem_flow_port(f->nat, AF_INET, c, a, 17, 80, b, &port), FG_MEM_DECOY);
+	assert_int_equal(fg_nat_mem_flow_port(f->nat, AF_INET, c, a, 1, 0, b, NULL), FG_MEM_REAL);
+	assert_int_equal(fg_nat_mem_flow_port(f->nat, AF_INET, c, a, 47, 0, b, NULL), FG_MEM_DECOY);
+	a4(a, "198.51.100.200");
+	assert_int_equal(fg_nat_mem_flow_port(f->nat, AF_INET, c, a, 6, 80, b, &port), FG_MEM_REAL);
+	assert_int_equal(port, 8080);               /* portmap: the backend's port */
+	assert_int_equal(fg_nat_mem_flow_port(f->nat, AF_INET, c, a, 6, 443, b, &port), FG_MEM_DECOY);
+	/* an ungranted address stays a decoy on an exposed port */
+	a4(a, "198.51.100.6");
+	assert_int_equal(fg_nat_mem_flow_port(f->nat, AF_INET, c, a, 6, 80, b, &port), FG_MEM_DECOY);
+	/* dump carries the backend port */
+	struct dump_port_ctx d = { 0, 0 };
+	assert_int_equal(f->ops->dump(f->nat, dump_port, &d), 0);
+	assert_int_equal(d.port, 8080);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -471,6 +543,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_pin_set_full, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_count, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_invalid, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_ports, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
