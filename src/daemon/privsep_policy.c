@@ -8,16 +8,21 @@
 #include <sys/socket.h>
 #include <netinet/in.h>
 
-#include "grant/engine.h"
+#include "dataplane/natcfg.h"
 #include "grant/policy.h"
 
 /* One (pool, service) pair the grant engine can produce: the engine hands
  * out a service's first pool of each family, with that service's backends
  * of the same family, for at most ttl + grace. */
+struct ps_backend {
+	uint8_t addr[16];
+	uint16_t port;            /* host order, 0 = same port */
+};
+
 struct ps_rule {
 	int family;
 	uint8_t first[16], last[16];
-	uint8_t (*backends)[16];
+	struct ps_backend *backends;
 	size_t nbackends;
 	uint32_t max_timeout_ms;
 };
@@ -26,9 +31,7 @@ struct fg_ps_policy {
 	struct ps_rule *rules;
 	size_t nrules;
 	unsigned ecs_min4, ecs_min6;  /* policy.ecs-min-prefix4/6 */
-	fg_nat_config_t natcfg;
-	char *table;
-	fg_nat_prefix_t *pools;
+	fg_nat_cfgbuf_t *nat;         /* the data plane of this configuration */
 };
 
 static const char *const refusal_names[FG_PS_R_COUNT] = {
@@ -81,14 +84,17 @@ static int add_rules(fg_ps_policy_t *p, const fg_conf_service_t *s, const fg_con
 		memcpy(r->first, cp->prefix.first, 16);
 		memcpy(r->last, cp->prefix.last, 16);
 		r->max_timeout_ms = s->ttl_ms + s->grace_ms;
-		r->backends = calloc(s->nbackends ? s->nbackends : 1, 16);
+		r->backends = calloc(s->nbackends ? s->nbackends : 1, sizeof(*r->backends));
 		if (!r->backends)
 			return -ENOMEM;
 		p->nrules++;
-		for (size_t b = 0; b < s->nbackends; b++)
-			if (s->backends[b].ss.ss_family == (sa_family_t)r->family)
-				memcpy(r->backends[r->nbackends++], ss_addr(&s->backends[b].ss),
-				       r->family == AF_INET ? 4 : 16);
+		for (size_t b = 0; b < s->nbackends; b++) {
+			if (s->backends[b].ss.ss_family != (sa_family_t)r->family)
+				continue;
+			struct ps_backend *pb = &r->backends[r->nbackends++];
+			memcpy(pb->addr, ss_addr(&s->backends[b].ss), r->family == AF_INET ? 4 : 16);
+			pb->port = fg_nat_addr_port(&s->backends[b].ss);
+		}
 	}
 	return 0;
 }
@@ -111,25 +117,10 @@ int fg_ps_policy_new(const fg_conf_t *conf, fg_ps_policy_t **out)
 	for (size_t s = 0; s < conf->nservices && rc == 0; s++)
 		rc = add_rules(p, &conf->services[s], conf);
 
-	/* The data plane description comes from the grant engine's own
-	 * construction, so [priv] and [dns] cannot drift apart on a field. */
-	fg_grant_engine_t *eng = NULL;
+	/* the data plane from the same builder the grant engine uses, so
+	 * [priv] and [dns] cannot drift apart on a field */
 	if (rc == 0)
-		rc = fg_grant_engine_new(conf, NULL, &eng);
-	if (rc == 0) {
-		const fg_nat_config_t *nc = fg_grant_engine_natcfg(eng);
-		p->natcfg = *nc;
-		p->table = strdup(nc->table);
-		p->pools = calloc(nc->npools ? nc->npools : 1, sizeof(*p->pools));
-		if (p->table && p->pools) {
-			memcpy(p->pools, nc->pools, nc->npools * sizeof(*p->pools));
-			p->natcfg.table = p->table;
-			p->natcfg.pools = p->pools;
-		} else {
-			rc = -ENOMEM;
-		}
-		fg_grant_engine_free(eng);
-	}
+		rc = fg_nat_config_build(conf, &p->nat);
 	if (rc < 0) {
 		fg_ps_policy_free(p);
 		return rc;
@@ -145,14 +136,13 @@ void fg_ps_policy_free(fg_ps_policy_t *p)
 	for (size_t i = 0; i < p->nrules; i++)
 		free(p->rules[i].backends);
 	free(p->rules);
-	free(p->table);
-	free(p->pools);
+	fg_nat_cfgbuf_free(p->nat);
 	free(p);
 }
 
 const fg_nat_config_t *fg_ps_policy_natcfg(const fg_ps_policy_t *p)
 {
-	return &p->natcfg;
+	return &p->nat->cfg;
 }
 
 static bool in_range(const uint8_t *a, const uint8_t *first, const uint8_t *last, size_t n)
@@ -208,7 +198,8 @@ enum fg_ps_refusal fg_ps_check_grant(const fg_ps_policy_t *p, const fg_grant_t *
 			continue;
 		bool backend = false;
 		for (size_t b = 0; b < r->nbackends && !backend; b++)
-			backend = memcmp(r->backends[b], g->backend, alen) == 0;
+			backend = memcmp(r->backends[b].addr, g->backend, alen) == 0 &&
+				  r->backends[b].port == g->backend_port;
 		if (!backend) {
 			if (why == FG_PS_R_POOL)
 				why = FG_PS_R_BACKEND;

@@ -5,8 +5,8 @@
  * request is checked against a policy built from the configuration [priv]
  * read itself. Pure: no I/O, no globals.
  *
- *   commit      the address lies in a configured pool; the backend is a
- *               backend of a service that hands out that pool; the scope's
+ *   commit      the address lies in a configured pool; the backend (address
+ *               and port) is a backend of a service that hands out that pool; the scope's
  *               client prefix is at least policy.ecs-min-prefix4/6; the timeout
  *               is at most that service's ttl + grace.
  *   setup       the data plane is the one of this configuration (table,
@@ -61,7 +61,10 @@ enum fg_ps_refusal fg_ps_check_quarantine(int family, const uint8_t addr[16],
 					  uint32_t timeout_ms, int release);
 
 /* NULL when `got` describes the same data plane as `want`, else the name of
- * the first field that differs. */
+ * the first field that differs. Compares what a SETUP message carries
+ * (table, pools, decoy next hops, pin, set sizes, mark, route table, NFLOG
+ * group); the rest (service ports, backends, listeners) [priv] only ever
+ * takes from its own configuration. */
 const char *fg_ps_natcfg_diff(const fg_nat_config_t *want, const fg_nat_config_t *got);
 
 /* Stable short name of a reason ("pool", "backend", ...). */

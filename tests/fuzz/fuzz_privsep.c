@@ -28,7 +28,7 @@ static const char CONF[] =
 	"  - id: web6\n    prefix: 2001:db8:77::/64\n"
 	"service:\n"
 	"  - id: www\n    name: www.example.test\n    backend: [ 10.0.2.10, 'fd00:2::10' ]\n"
-	"    pool: [ web4, web6 ]\n    ttl: 5s\n    grace: 2s\n"
+	"    ports: [ any ]\n    pool: [ web4, web6 ]\n    ttl: 5s\n    grace: 2s\n"
 	"decoy:\n  route-via: 10.0.3.1\n";
 
 static fg_ps_policy_t *policy(void)
@@ -53,7 +53,7 @@ static void grant(const fg_ps_policy_t *p, const uint8_t *d)
 	/* what the policy lets through, checked the long way round */
 	static const uint8_t b4[4] = { 10, 0, 2, 10 };
 	static const uint8_t b6[16] = { 0xfd, 0, 0, 2, [15] = 0x10 };
-	if (g.timeout_ms == 0 || g.timeout_ms > 7000)
+	if (g.timeout_ms == 0 || g.timeout_ms > 7000 || g.backend_port != 0)
 		abort();
 	if (g.family == AF_INET) {
 		if (g.addr[0] != 198 || g.addr[1] != 51 || g.addr[2] != 100 ||

@@ -52,6 +52,7 @@ control:
   socket: "$FG_WORK/control.sock"
 EOF
 } >"$CONF"
+FG_FLUXGATED_ARGS=--test-memory-backend   # nat.backend: memory (no kernel)
 start_fluxgated gw "$CONF"
 wait_port gw udp 53 60 "$FG_FLUXGATED_PID" || die "fluxgated did not bind 10.53.0.1@53"
 wait_port gw tcp 53 60 "$FG_FLUXGATED_PID" || die "fluxgated did not listen on tcp 53"

@@ -79,6 +79,7 @@ service:
   - id: www
     name: www.example.test
     backend: 10.66.2.10
+    ports: [ any ]
     pool: web4
     ttl: 5s
 policy:

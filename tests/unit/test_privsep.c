@@ -40,9 +40,9 @@ static const char CONF[] =
 	"  - id: web6\n    prefix: 2001:db8:77::/64\n"
 	"service:\n"
 	"  - id: www\n    name: www.example.test\n    backend: [ 10.0.2.10, 'fd00:2::10' ]\n"
-	"    pool: [ web4, web6 ]\n    ttl: 5s\n    grace: 2s\n"
+	"    ports: [ any ]\n    pool: [ web4, web6 ]\n    ttl: 5s\n    grace: 2s\n"
 	"  - id: other\n    name: other.example.test\n    backend: 10.0.2.11\n"
-	"    pool: small\n    ttl: 30s\n    grace: 30s\n"
+	"    ports: [ any ]\n    pool: small\n    ttl: 30s\n    grace: 30s\n"
 	"decoy:\n  route-via: 10.0.3.1\n"
 	"nat:\n  table: fg_pstest\n";
 
@@ -226,6 +226,9 @@ static void test_commit_forged_refused(void **state)
 	g = grant4("198.51.100.9", "10.1.1.1", 7000);             /* an internal host */
 	REFUSED(FG_PS_R_BACKEND, -EPERM, req(PS_COMMIT, 1, &g, sizeof(g)));
 	g = grant4("198.51.100.9", "10.0.2.11", 7000);            /* another service's */
+	REFUSED(FG_PS_R_BACKEND, -EPERM, req(PS_COMMIT, 1, &g, sizeof(g)));
+	g = grant4("198.51.100.9", "10.0.2.10", 7000);
+	g.backend_port = 22;                                       /* another port */
 	REFUSED(FG_PS_R_BACKEND, -EPERM, req(PS_COMMIT, 1, &g, sizeof(g)));
 	g = grant4("198.51.100.9", "10.0.2.10", 7001);            /* > ttl + grace */
 	REFUSED(FG_PS_R_TIMEOUT, -EPERM, req(PS_COMMIT, 1, &g, sizeof(g)));
