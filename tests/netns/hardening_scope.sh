@@ -74,6 +74,7 @@ service:
   - id: www
     name: www.example.test
     backend: [ 10.66.2.10, "fd66:2::10" ]
+    ports: [ any ]
     pool: [ web4, web6 ]
     ttl: 30s
     max-open-fraction: 0.5

@@ -49,6 +49,7 @@ service:
   - id: www
     name: www.example.test
     backend: 10.77.0.9
+    ports: [ any ]
     pool: web4
     ttl: 5s
     max-open-fraction: 1
