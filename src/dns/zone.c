@@ -10,6 +10,7 @@
  * and its wildcard with one probe per label.
  */
 #include "dns/internal.h"
+#include "dns/dnssec/signer.h"
 
 #include <errno.h>
 #include <stdarg.h>
@@ -40,6 +41,7 @@ struct fg_zone {
 	size_t nlist, caplist;
 	fg_node_t *apex;
 	const fg_rr_t *soa;     /* set by finalize */
+	fg_signer_t *signer;    /* DNSSEC: owned, NULL when unsigned */
 };
 
 struct fg_zonedb {
@@ -118,6 +120,7 @@ void fg_zonedb_free(fg_zonedb_t *db)
 			node_free(zone->list[i]);
 		free(zone->list);
 		free(zone->nodes.e);
+		fg_signer_free(zone->signer);
 		free(zone);
 	}
 	free(db->zones);
@@ -479,6 +482,26 @@ const uint8_t *fg_zone_origin(const fg_zone_t *z)
 const fg_rr_t *fg_zone_soa(const fg_zone_t *z)
 {
 	return z->soa;
+}
+
+const fg_node_t *fg_zone_apex(const fg_zone_t *z)
+{
+	return z->apex;
+}
+
+fg_signer_t *fg_zone_signer(const fg_zone_t *z)
+{
+	return z ? z->signer : NULL;
+}
+
+int fg_zone_set_signer(fg_zone_t *zone, fg_signer_t *signer)
+{
+	if (!zone || zone->db->frozen || zone->signer) {
+		fg_signer_free(signer);
+		return -EINVAL;
+	}
+	zone->signer = signer;
+	return 0;
 }
 
 const fg_rr_t *fg_node_rrset(const fg_node_t *n, uint16_t type, unsigned *count)

@@ -53,6 +53,11 @@ int fg_zone_add_record(fg_zone_t *zone, const char *text, char *err, size_t errl
 int fg_zone_add_service(fg_zone_t *zone, const char *name, uint32_t service_id,
 			char *err, size_t errlen);
 
+/* Sign the zone online (DNSSEC): the zone takes over `signer` (see
+ * dns/dnssec/signer.h), also when this fails. Before finalize only. */
+typedef struct fg_signer fg_signer_t;
+int fg_zone_set_signer(fg_zone_t *zone, fg_signer_t *signer);
+
 /* Freeze and index. Returns 0 or a negative error (with message). */
 int fg_zonedb_finalize(fg_zonedb_t *db, char *err, size_t errlen);
 

@@ -286,7 +286,7 @@ static void test_keygen_format_parse(void **state)
 		fg_dnskey_t k, back;
 		char pub[1024], priv[1024];
 		assert_int_equal(fg_dnskey_generate("Example.Test", alg, 257, &k, err, sizeof(err)), 0);
-		assert_int_equal(fg_dnskey_format(&k, 1281607479, pub, sizeof(pub), priv,
+		assert_int_equal(fg_dnskey_format(&k, 1281607479, 0, pub, sizeof(pub), priv,
 						  sizeof(priv)), 0);
 		assert_non_null(strstr(priv, "Activate: 20100812100439\n"));
 		load(pub, priv, &back);

@@ -486,10 +486,10 @@ static void stamp_text(int64_t t, char out[32])
 		 (int)(sec / 3600), (int)(sec / 60 % 60), (int)(sec % 60));
 }
 
-int fg_dnskey_format(const fg_dnskey_t *k, int64_t now, char *pub, size_t publen,
-		     char *priv, size_t privlen)
+int fg_dnskey_format(const fg_dnskey_t *k, int64_t now, int64_t activate, char *pub,
+		     size_t publen, char *priv, size_t privlen)
 {
-	char owner[FG_DNS_MAXNAME * 4 + 2], st[32];
+	char owner[FG_DNS_MAXNAME * 4 + 2], st[32], act[32];
 	unsigned char b64[128], praw[32];
 	const char *alg = fg_dnssec_alg_name(k->alg);
 	int rc = -FG_ESPACE;
@@ -497,13 +497,14 @@ int fg_dnskey_format(const fg_dnskey_t *k, int64_t now, char *pub, size_t publen
 	if (!k->pkey || !alg || fg_dns_name_to_text(k->owner, owner, sizeof(owner)) < 0)
 		return -EINVAL;
 	stamp_text(now, st);
+	stamp_text(activate ? activate : now, act);
 	EVP_EncodeBlock(b64, k->rdata + 4, k->rdlen - 4);
 	int n = snprintf(pub, publen,
 			 "; This is a %s, keyid %u, for %s\n"
 			 "; Created: %s\n; Publish: %s\n; Activate: %s\n"
 			 "%s IN DNSKEY %u 3 %u %s\n",
 			 k->flags == 257 ? "key-signing key" : "zone-signing key",
-			 k->tag, owner, st, st, st, owner, k->flags, k->alg, b64);
+			 k->tag, owner, st, st, act, owner, k->flags, k->alg, b64);
 	if (n < 0 || (size_t)n >= publen)
 		return -FG_ESPACE;
 
@@ -525,7 +526,7 @@ int fg_dnskey_format(const fg_dnskey_t *k, int64_t now, char *pub, size_t publen
 	n = snprintf(priv, privlen,
 		     "Private-key-format: v1.3\nAlgorithm: %u (%s)\nPrivateKey: %s\n"
 		     "Created: %s\nPublish: %s\nActivate: %s\n",
-		     k->alg, alg, b64, st, st, st);
+		     k->alg, alg, b64, st, st, act);
 	if (n > 0 && (size_t)n < privlen)
 		rc = 0;
 out:

@@ -80,9 +80,10 @@ int fg_dnskey_generate(const char *zone_text, uint8_t alg, uint16_t flags,
 
 /* BIND-format file contents for a key with its private half: `pub` gets
  * the .key text, `priv` the .private text (v1.3). `now` is written as the
- * Created/Publish/Activate times. Return 0 or -FG_ESPACE. The private text
- * is a secret: the caller zeroizes the buffer after writing it. */
-int fg_dnskey_format(const fg_dnskey_t *k, int64_t now, char *pub, size_t publen,
-		     char *priv, size_t privlen);
+ * Created and Publish times, `activate` (0: now) as the Activate time.
+ * Return 0 or -FG_ESPACE. The private text is a secret: the caller
+ * zeroizes the buffer after writing it. */
+int fg_dnskey_format(const fg_dnskey_t *k, int64_t now, int64_t activate, char *pub,
+		     size_t publen, char *priv, size_t privlen);
 
 #endif
