@@ -198,13 +198,13 @@ done
 printf '};\n' >>"$FG_WORK/anchors.conf"
 dv() { nsx cli delv @"$GW" -a "$FG_WORK/anchors.conf" +root="$1" +nosplit "${@:2}" 2>&1; }
 out=$(dv example.test static.example.test A)
-assert_match "delv: static A fully validated" '^; fully validated$' "$out"
+assert_match "delv: static A fully validated" '^; fully validated' "$out"
 out=$(dv example.test example.test DNSKEY)
-assert_match "delv: DNSKEY fully validated" '^; fully validated$' "$out"
+assert_match "delv: DNSKEY fully validated" '^; fully validated' "$out"
 out=$(dv ed.test www.ed.test A)
-assert_match "delv: Ed25519 zone fully validated" '^; fully validated$' "$out"
+assert_match "delv: Ed25519 zone fully validated" '^; fully validated' "$out"
 out=$(dv example.test x.wild.example.test A)
-assert_match "delv: wildcard answer fully validated" '^; fully validated$' "$out"
+assert_match "delv: wildcard answer fully validated" '^; fully validated' "$out"
 
 # ------------------------------------------------------------ unbound
 # unbound_conf DIR IP STUB_ADDR ANCHORS...
