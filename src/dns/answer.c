@@ -327,9 +327,22 @@ static int put_rest(actx_t *c)
 		if (rc < 0)
 			return rc;
 		fg_signer_t *s = signer_for(c, c->cut_zone);
-		if (s) {
-			/* no DS records are served: prove the delegation
-			 * insecure (RFC 4035 3.1.4) with the cut's NSEC */
+		unsigned nds;
+		const fg_rr_t *ds = s ? fg_node_rrset(c->cut, FG_TYPE_DS, &nds) : NULL;
+		if (ds) {
+			/* a secure delegation: the DS RRset, signed (RFC 4035 3.1.4) */
+			fg_dnsb_mark_t m = fg_dnsb_mark(&c->b);
+			rc = put_rrset(c, FG_SEC_NS, c->cut->name, ds, nds, false);
+			if (rc == 0)
+				rc = fg_dnssec_sign_rrset(&c->b, FG_SEC_NS, c->cut->name, s, c->cut,
+							  c->cut->name, ds, nds);
+			if (rc < 0) {
+				fg_dnsb_rollback(&c->b, &m);
+				return rc;
+			}
+		} else if (s) {
+			/* no DS: prove the delegation insecure (RFC 4035
+			 * 3.1.4) with the cut's NSEC */
 			const fg_rr_t *soa = fg_zone_soa(c->cut_zone);
 			const uint8_t *mn = soa->rdata + soa->rdlen - 4;
 			uint32_t minimum = ((uint32_t)mn[0] << 24) | ((uint32_t)mn[1] << 16) |

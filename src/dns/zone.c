@@ -435,6 +435,10 @@ static int zone_finalize(fg_zone_t *z, char *err, size_t errlen)
 		if (addr && n->service)
 			return fg_dns_fail(err, errlen, -FG_ESCHEMA,
 				    "service name '%s' must not have static A/AAAA records", text);
+		if (fg_node_rrset(n, FG_TYPE_DS, NULL) && (n == z->apex || !n->has_ns))
+			return fg_dns_fail(err, errlen, -FG_ESCHEMA,
+				    "DS at '%s': only at a delegation (a name with NS below the apex)",
+				    text);
 		/* empty non-terminals up to the apex */
 		const uint8_t *p = n->name;
 		while (n != z->apex && p[0] && !fg_dns_name_eq(p, z->origin)) {

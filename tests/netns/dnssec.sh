@@ -98,6 +98,9 @@ zone:
       - "a.b.ent TXT \"deep\""
       - "sub NS ns.sub"
       - "ns.sub A $CHILD"
+      - "sec NS ns.sec"
+      - "ns.sec A $CHILD"
+      - "sec $(printf '%s' "$DS_WRONG" | cut -d' ' -f3-)"
     dnssec:
       algorithm: ecdsap256sha256
       keys: $KEYS
@@ -182,6 +185,10 @@ out=$(q +dnssec x.sub.example.test A)
 assert_match "referral: NS in authority" '^sub\.example\.test\.\s+300\s+IN\s+NS\s+ns\.sub\.example\.test\.$' "$out"
 assert_match "referral: signed NSEC proves there is no DS" \
 	'^sub\.example\.test\.\s+60\s+IN\s+NSEC\s+\\000\.sub\.example\.test\. NS RRSIG NSEC$' "$out"
+out=$(q +dnssec x.sec.example.test A)
+assert_match "secure referral: the DS in authority" '^sec\.example\.test\.\s+300\s+IN\s+DS\s+[0-9]+ 13 2 ' "$out"
+assert_match "secure referral: the DS is signed" 'IN\s+RRSIG\s+DS 13 3 300 ' "$out"
+assert_nomatch "secure referral: no NSEC" 'IN\s+NSEC\s' "$out"
 out=$(q +dnssec static.example.test TYPE128)
 assert_match "explicit NXNAME query: FORMERR" 'status: FORMERR' "$out"
 out=$(q +dnssec +tcp static.example.test A)
@@ -308,6 +315,9 @@ assert_match "unbound: Ed25519 zone validated (AD)" "$ADFLAGS" "$out"
 out=$(r $RES x.sub.example.test A)
 assert_match "unbound: below the insecure delegation: the child's answer" 'IN\s+A\s+192\.0\.2\.77$' "$out"
 assert_match "unbound: ... NOERROR, not AD (proven insecure, not bogus)" ';; flags: qr rd ra;' "$out"
+
+out=$(r $RES sec.example.test DS)
+assert_match "unbound: the DS of a delegation validated (AD)" "$ADFLAGS" "$out"
 
 # the granted answer: validated, and the address leads to the server
 out=$(r $RES www.example.test A)

@@ -26,6 +26,7 @@
 #define LIFETIME (14u * 86400u)
 #define REFRESH  (7u * 86400u)
 #define T0       1800000000u
+#define T_DS     43     /* internal to src/dns */
 
 static uint32_t now = T0;
 static uint32_t clock_fn(void *ctx)
@@ -44,6 +45,8 @@ static const char *const recs[] = {
 	"@ NS ns1", "ns1 A 192.0.2.1", "www A 192.0.2.10", "www A 192.0.2.11",
 	"www TXT \"hello\"", "alias CNAME www", "*.wild A 192.0.2.99", "a.b.ent TXT \"x\"",
 	"sub NS ns.sub", "ns.sub A 192.0.2.53",
+	"sec NS ns.sec", "ns.sec A 192.0.2.54",
+	"sec DS 60485 13 2 D4B7D520E7BB5F0F67674A0CCEB1E3E0614B93C4F9E99B8383F6A1E4 469DA50A",
 	/* 400 octets: fits 512 unsigned, not with its signature */
 	"big TXT \"xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx\" \"xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx\"",
 };
@@ -463,6 +466,48 @@ static void test_denial(void **state)
 	assert_int_equal(count(&r, FG_TYPE_RRSIG), 1);  /* only the NSEC's */
 }
 
+static void test_secure_referral(void **state)
+{
+	(void)state;
+	resp_t r;
+	/* referral to a signed child: DS + its RRSIG instead of an NSEC */
+	ask(signed_db, "x.sec.example.net", FG_TYPE_A, true, 1232, &r, NULL);
+	assert_non_null(find(&r, 2, FG_TYPE_NS, 0));
+	const rr_t *ds = find(&r, 2, T_DS, 0);
+	assert_non_null(ds);
+	assert_int_equal(ds->rdlen, 36);
+	assert_int_equal(ds->rd[0] << 8 | ds->rd[1], 60485);
+	assert_int_equal(ds->rd[4], 0xD4);
+	assert_int_equal(ds->rd[35], 0x0A);
+	verify(&r, 2, T_DS);
+	assert_null(find(&r, 2, FG_TYPE_NSEC, 0));
+	assert_false(r.flags & 0x0400);  /* a referral is not authoritative */
+	/* without DO: the plain referral */
+	ask(signed_db, "x.sec.example.net", FG_TYPE_A, false, 1232, &r, NULL);
+	assert_null(find(&r, 2, T_DS, 0));
+	/* the DS RRset itself is the parent's: answered and signed */
+	ask(signed_db, "sec.example.net", T_DS, true, 1232, &r, NULL);
+	assert_true(r.flags & 0x0400);
+	verify(&r, 1, T_DS);
+	/* DS only at a delegation */
+	char err[256];
+	fg_zone_t *z;
+	fg_soa_params_t soa = { "ns1", "hostmaster", 1, 7200, 900, 1209600, 60 };
+	fg_zonedb_t *db = fg_zonedb_new();
+	assert_int_equal(fg_zonedb_add_zone(db, "example.org", 300, &soa, &z, err, sizeof(err)), 0);
+	assert_int_equal(fg_zone_add_record(z, "@ NS ns1", err, sizeof(err)), 0);
+	assert_int_equal(fg_zone_add_record(z, "www DS 1 13 2 0000000000000000000000000000000000000000000000000000000000000000", err, sizeof(err)), 0);
+	assert_true(fg_zonedb_finalize(db, err, sizeof(err)) < 0);
+	assert_non_null(strstr(err, "only at a delegation"));
+	/* digest length and hex checked */
+	assert_true(fg_zone_add_record(z, "a DS 1 13 2 00", err, sizeof(err)) < 0);
+	assert_non_null(strstr(err, "hex digits"));
+	assert_true(fg_zone_add_record(z, "a DS 1 13 2 zz", err, sizeof(err)) < 0);
+	assert_true(fg_zone_add_record(z, "a DS 1 13 3 00", err, sizeof(err)) < 0);
+	assert_true(fg_zone_add_record(z, "a DS 70000 13 2 00", err, sizeof(err)) < 0);
+	fg_zonedb_free(db);
+}
+
 static void test_nxname_formerr(void **state)
 {
 	(void)state;
@@ -544,6 +589,7 @@ int main(void)
 		cmocka_unit_test(test_cache_and_refresh),
 		cmocka_unit_test(test_granted_signed),
 		cmocka_unit_test(test_denial),
+		cmocka_unit_test(test_secure_referral),
 		cmocka_unit_test(test_nxname_formerr),
 		cmocka_unit_test(test_truncation),
 		cmocka_unit_test(test_signer_rules),
