@@ -79,6 +79,7 @@ static int name_cmp(const void *a, const void *b)
 }
 
 int fg_keydir_load(const char *dir, const char *zone, int alg, bool with_private,
+		   fg_keydir_fallback_fn fallback, void *fallback_ctx,
 		   fg_dnskey_t *out, unsigned max, char *err, size_t errlen)
 {
 	char prefix[300];
@@ -153,6 +154,11 @@ int fg_keydir_load(const char *dir, const char *zone, int alg, bool with_private
 			char pname[300];
 			snprintf(pname, sizeof(pname), "%.*s.private", (int)(l - 4), names[i]);
 			rc = slurp(dfd, pname, true, &text, &len, err, errlen);
+			if (rc == -EACCES && fallback && fallback(fallback_ctx, k) == 0) {
+				rc = 0;
+				nk++;
+				continue;
+			}
 			if (rc < 0) {
 				fg_dnskey_clear(k);
 				break;

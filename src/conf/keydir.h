@@ -16,11 +16,17 @@
 
 #include "dns/dnssec/key.h"
 
+/* When a .private file cannot be opened for lack of permission (a reload
+ * in the unprivileged process), `fallback` may complete the key from one
+ * loaded earlier (same DNSKEY rdata): it returns 0 when it set k->pkey. */
+typedef int (*fg_keydir_fallback_fn)(void *ctx, fg_dnskey_t *k);
+
 /* Read the keys of `zone` (presentation form) and algorithm `alg` (0 =
- * any). With `with_private` the .private halves are read too. Returns
- * the number of keys stored in out (at most max), or a negative error
- * with a message in err naming the file. */
+ * any). With `with_private` the .private halves are read too (fallback
+ * may be NULL). Returns the number of keys stored in out (at most max),
+ * or a negative error with a message in err naming the file. */
 int fg_keydir_load(const char *dir, const char *zone, int alg, bool with_private,
+		   fg_keydir_fallback_fn fallback, void *fallback_ctx,
 		   fg_dnskey_t *out, unsigned max, char *err, size_t errlen);
 
 /* Write a new key pair as dir/K<zone>.+<alg>+<tag>.{key,private} (the

@@ -55,9 +55,17 @@ static uint32_t wall_clock(void *ctx)
 	return (uint32_t)time(NULL);
 }
 
+/* A private key from the running db (see fg_conf_build_zonedb_prev). */
+static int key_from_prev(void *ctx, fg_dnskey_t *k)
+{
+	const fg_zonedb_t *prev = ctx;
+	return fg_signer_copy_key(fg_zonedb_signer(prev, k->owner), k->rdata, k->rdlen, k);
+}
+
 /* zone.dnssec: read the zone's keys and attach a signer. Returns 0 or
  * a negative error with a message in err. */
-static int attach_signer(const fg_conf_zone_t *cz, fg_zone_t *zone, char *err, size_t errlen)
+static int attach_signer(const fg_conf_zone_t *cz, const fg_zonedb_t *prev, fg_zone_t *zone,
+			 char *err, size_t errlen)
 {
 	uint8_t apex[FG_DNS_MAXNAME];
 	fg_dnskey_t keys[FG_SIGNER_MAXKEYS];
@@ -69,7 +77,8 @@ static int attach_signer(const fg_conf_zone_t *cz, fg_zone_t *zone, char *err, s
 				   "dnssec.rrsig-refresh must be shorter than dnssec.rrsig-lifetime");
 	if (alg < 0 || fg_dns_name_from_text(cz->domain, NULL, apex) < 0)
 		return sfail(err, errlen, -FG_ESCHEMA, "bad dnssec algorithm or zone name");
-	int n = fg_keydir_load(cz->dnssec.keys, cz->domain, alg, true, keys,
+	int n = fg_keydir_load(cz->dnssec.keys, cz->domain, alg, true,
+			       prev ? key_from_prev : NULL, (void *)prev, keys,
 			       FG_SIGNER_MAXKEYS, err, errlen);
 	if (n < 0)
 		return n;
@@ -96,6 +105,12 @@ static int attach_signer(const fg_conf_zone_t *cz, fg_zone_t *zone, char *err, s
 
 int fg_conf_build_zonedb(const fg_conf_t *conf, fg_zonedb_t **out,
 			 fg_conf_diag_fn diag, void *ctx)
+{
+	return fg_conf_build_zonedb_prev(conf, NULL, out, diag, ctx);
+}
+
+int fg_conf_build_zonedb_prev(const fg_conf_t *conf, const fg_zonedb_t *prev,
+			      fg_zonedb_t **out, fg_conf_diag_fn diag, void *ctx)
 {
 	char err[256];
 	int errors = 0;
@@ -136,7 +151,7 @@ int fg_conf_build_zonedb(const fg_conf_t *conf, fg_zonedb_t **out,
 		}
 		if (cz->dnssec.set) {
 			err[0] = '\0';
-			if (attach_signer(cz, zones[i], err, sizeof(err)) < 0) {
+			if (attach_signer(cz, prev, zones[i], err, sizeof(err)) < 0) {
 				diagf(diag, ctx, conf, cz->line, "zone '%s': dnssec: %s", cz->domain, err);
 				errors++;
 			}

@@ -493,6 +493,14 @@ const fg_node_t *fg_zone_apex(const fg_zone_t *z)
 	return z->apex;
 }
 
+const fg_signer_t *fg_zonedb_signer(const fg_zonedb_t *db, const uint8_t *apex)
+{
+	for (size_t i = 0; db && i < db->nzones; i++)
+		if (fg_dns_name_eq(db->zones[i]->origin, apex))
+			return db->zones[i]->signer;
+	return NULL;
+}
+
 fg_signer_t *fg_zone_signer(const fg_zone_t *z)
 {
 	return z ? z->signer : NULL;

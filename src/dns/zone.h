@@ -58,6 +58,9 @@ int fg_zone_add_service(fg_zone_t *zone, const char *name, uint32_t service_id,
 typedef struct fg_signer fg_signer_t;
 int fg_zone_set_signer(fg_zone_t *zone, fg_signer_t *signer);
 
+/* The signer of the zone with this apex (wire form, any case), or NULL. */
+const fg_signer_t *fg_zonedb_signer(const fg_zonedb_t *db, const uint8_t *apex);
+
 /* Freeze and index. Returns 0 or a negative error (with message). */
 int fg_zonedb_finalize(fg_zonedb_t *db, char *err, size_t errlen);
 

@@ -21,7 +21,7 @@
 . "$(dirname "$0")/lib.sh"
 
 need_root
-need_cmd ip kdig dig delv unbound dnssec-keygen dnssec-dsfromkey python3 ss
+need_cmd ip kdig dig delv unbound dnssec-keygen dnssec-dsfromkey python3 ss pgrep
 FLUXCTL=${FLUXCTL:-$(dirname "$FLUXGATED")/fluxctl}
 [ -x "$FLUXCTL" ] || die "fluxctl not found at $FLUXCTL"
 [ -x "$FLUXGATED" ] || die "fluxgated binary not found at $FLUXGATED (build it: make)"
@@ -36,6 +36,10 @@ CHILD=10.54.1.7
 # ------------------------------------------------------------ keys
 KEYS="$FG_WORK/keys"
 mkdir -p "$KEYS"
+# the DNS process (nobody) reads the key directory and .key files on a
+# reload; never the .private files
+chmod o+x "$FG_WORK"
+chmod 755 "$KEYS"
 ksk=$("$FLUXCTL" dnssec keygen example.test --dir "$KEYS" --ksk); rc=$?
 assert_eq "fluxctl dnssec keygen (KSK) exits 0" 0 "$rc"
 zsk=$("$FLUXCTL" dnssec keygen example.test --dir "$KEYS" --zsk); rc=$?
@@ -344,6 +348,29 @@ out=$(r $PRES static.example.test A)
 assert_match "one flipped address byte: SERVFAIL" 'status: SERVFAIL' "$out"
 out=$(r $PRES static.example.test TXT)
 assert_match "through the proxy, untouched answers still validate" "$ADFLAGS" "$out"
+
+# ------------------------------------------------------------ reload
+CTL="$FG_WORK/control.sock"
+dns=$(pgrep -P "$FG_FLUXGATED_PID" | head -n 1)
+assert_eq "the DNS process runs as nobody (cannot read the private keys)" "65534" \
+	"$(awk '/^Uid/ {print $2}' /proc/"$dns"/status 2>/dev/null)"
+out=$("$FLUXCTL" -s "$CTL" reload 2>&1); rc=$?
+assert_eq "reload with signed zones under privilege separation: accepted" 0 "$rc"
+[ $rc -eq 0 ] || log "$out"
+out=$(dv example.test static.example.test A)
+assert_match "after the reload: still signed, fully validated" '^; fully validated' "$out"
+new=$("$FLUXCTL" dnssec keygen example.test --dir "$KEYS" --zsk --activate-in 1h)
+out=$("$FLUXCTL" -s "$CTL" reload 2>&1); rc=$?
+assert_eq "reload with a key added since the start: refused" 1 "$rc"
+assert_match "... the log names the unreadable private key" \
+	"zone 'example\.test': dnssec: ${new//+/\\+}\.private: Permission denied" "$(cat "$FG_FLUXGATED_LOG")"
+out=$(q +dnssec static.example.test A)
+assert_match "... and the running configuration keeps signing" 'IN\s+RRSIG\s+A 13 3 300 ' "$out"
+mv "$KEYS/$new.key" "$KEYS/$new.private" "$OTHER/"
+out=$("$FLUXCTL" -s "$CTL" reload 2>&1); rc=$?
+assert_eq "the new key moved away: reload accepted again" 0 "$rc"
+out=$(dv example.test example.test DNSKEY)
+assert_match "after the reload: the DNSKEY RRset validates" '^; fully validated' "$out"
 
 fluxgated_alive "fluxgated still serving"
 stop_bg "$CHILD_PID"

@@ -220,6 +220,21 @@ int fg_signer_sign(fg_signer_t *s, const void *cache_key, const uint8_t *owner,
 	return len;
 }
 
+int fg_signer_copy_key(const fg_signer_t *s, const uint8_t *rdata, size_t len,
+		       fg_dnskey_t *out)
+{
+	for (unsigned i = 0; s && i < s->nkeys; i++) {
+		const fg_dnskey_t *k = &s->keys[i];
+		if (k->rdlen != len || memcmp(k->rdata, rdata, len) || !k->pkey)
+			continue;
+		if (EVP_PKEY_up_ref(k->pkey) != 1)
+			return -ENOMEM;
+		*out = *k;
+		return 0;
+	}
+	return -ENOENT;
+}
+
 void fg_signer_stats(fg_signer_t *s, uint64_t *signed_, uint64_t *hits)
 {
 	pthread_mutex_lock(&s->lock);

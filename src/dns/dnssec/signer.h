@@ -66,6 +66,11 @@ int fg_signer_sign(fg_signer_t *s, const void *cache_key, const uint8_t *owner,
 		   uint16_t type, uint32_t ttl, const fg_rdref_t *rrs, unsigned n,
 		   uint8_t *out, size_t cap);
 
+/* Copy the key with this DNSKEY rdata (private half shared: its reference
+ * count is raised) into out; 0, or -ENOENT when the signer has none. */
+int fg_signer_copy_key(const fg_signer_t *s, const uint8_t *rdata, size_t len,
+		       fg_dnskey_t *out);
+
 /* Counters (monotonic): signatures made, cache hits. */
 void fg_signer_stats(fg_signer_t *s, uint64_t *signed_, uint64_t *hits);
 
