@@ -2,6 +2,7 @@
 #include "dns/dnssec/sign.h"
 
 #include <errno.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 #include <openssl/bn.h>
@@ -219,9 +220,29 @@ static size_t rrsig_head(uint8_t *out, size_t cap, uint16_t type, uint8_t alg,
 	return w.pos;
 }
 
+EVP_MD_CTX *fg_rrsig_prepare(const fg_dnskey_t *k)
+{
+	if (!k || !k->pkey)
+		return NULL;
+	EVP_MD_CTX *md = EVP_MD_CTX_new();
+	const EVP_MD *h = k->alg == FG_DNSSEC_ALG_ECDSAP256 ? EVP_sha256() : NULL;
+	if (md && EVP_DigestSignInit(md, NULL, h, NULL, k->pkey) == 1)
+		return md;
+	EVP_MD_CTX_free(md);
+	return NULL;
+}
+
 int fg_rrsig_sign(const fg_dnskey_t *k, const fg_sigparams_t *sp,
 		  const uint8_t *owner, uint16_t type, uint32_t ttl,
 		  const fg_rdref_t *rrs, unsigned n, uint8_t *out, size_t cap)
+{
+	return fg_rrsig_sign_with(k, NULL, NULL, sp, owner, type, ttl, rrs, n, out, cap);
+}
+
+int fg_rrsig_sign_with(const fg_dnskey_t *k, EVP_MD_CTX *tpl, pthread_mutex_t *lock,
+		       const fg_sigparams_t *sp, const uint8_t *owner, uint16_t type,
+		       uint32_t ttl, const fg_rdref_t *rrs, unsigned n, uint8_t *out,
+		       size_t cap)
 {
 	uint8_t stackbuf[STACK_BUF];
 	uint8_t *data = NULL;
@@ -242,9 +263,18 @@ int fg_rrsig_sign(const fg_dnskey_t *k, const fg_sigparams_t *sp,
 	size_t sl = k->alg == FG_DNSSEC_ALG_ECDSAP256 ? sizeof(der) : FG_DNSSEC_SIGMAX;
 	uint8_t *sig = k->alg == FG_DNSSEC_ALG_ECDSAP256 ? der : out + hl;
 	const EVP_MD *h = k->alg == FG_DNSSEC_ALG_ECDSAP256 ? EVP_sha256() : NULL;
+	bool ready = false;
+	if (md && tpl) {
+		if (lock)
+			pthread_mutex_lock(lock);
+		ready = EVP_MD_CTX_copy_ex(md, tpl) == 1;
+		if (lock)
+			pthread_mutex_unlock(lock);
+	}
+	if (md && !ready)
+		ready = EVP_DigestSignInit(md, NULL, h, NULL, k->pkey) == 1;
 	rc = -FG_EAUTH;
-	if (md && EVP_DigestSignInit(md, NULL, h, NULL, k->pkey) == 1 &&
-	    EVP_DigestSign(md, sig, &sl, data, dlen) == 1) {
+	if (ready && EVP_DigestSign(md, sig, &sl, data, dlen) == 1) {
 		if (k->alg == FG_DNSSEC_ALG_ECDSAP256)
 			rc = ecdsa_der_to_raw(der, sl, out + hl);
 		else

@@ -14,6 +14,7 @@
 #ifndef FG_DNS_DNSSEC_SIGN_H
 #define FG_DNS_DNSSEC_SIGN_H
 
+#include <pthread.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -45,6 +46,19 @@ typedef struct fg_sigparams {
 int fg_rrsig_sign(const fg_dnskey_t *k, const fg_sigparams_t *sp,
 		  const uint8_t *owner, uint16_t type, uint32_t ttl,
 		  const fg_rdref_t *rrs, unsigned n, uint8_t *out, size_t cap);
+
+/*
+ * The same with `tpl`, a signing context prepared once for the key by
+ * fg_rrsig_prepare() (OpenSSL's per-call setup is about a third of an ECDSA
+ * signature): it is copied, never changed, so callers may share it if they
+ * serialize the copy (lock held by the caller: `lock` below, may be NULL).
+ */
+int fg_rrsig_sign_with(const fg_dnskey_t *k, EVP_MD_CTX *tpl, pthread_mutex_t *lock,
+		       const fg_sigparams_t *sp, const uint8_t *owner, uint16_t type,
+		       uint32_t ttl, const fg_rdref_t *rrs, unsigned n, uint8_t *out,
+		       size_t cap);
+/* NULL on failure (then sign without). Free with EVP_MD_CTX_free(). */
+EVP_MD_CTX *fg_rrsig_prepare(const fg_dnskey_t *k);
 
 /*
  * Verify RRSIG rdata against the RRset and the DNSKEY rdata (public half

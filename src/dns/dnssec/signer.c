@@ -36,6 +36,8 @@ struct fg_signer {
 	unsigned ndnskeys;
 	int ksk, zsk;           /* indexes of the signing keys, -1 = none */
 	bool frozen;
+	EVP_MD_CTX *tpl[2];     /* prepared contexts of the KSK and the ZSK */
+	pthread_mutex_t tpl_lock[2];
 	pthread_mutex_t lock;
 	uint64_t nsigned, nhits;
 	cache_ent_t cache[CACHE_SLOTS];
@@ -74,6 +76,8 @@ fg_signer_t *fg_signer_new(const uint8_t *apex, uint32_t lifetime, uint32_t refr
 	s->clock_ctx = clock_ctx;
 	s->ksk = s->zsk = -1;
 	pthread_mutex_init(&s->lock, NULL);
+	pthread_mutex_init(&s->tpl_lock[0], NULL);
+	pthread_mutex_init(&s->tpl_lock[1], NULL);
 	return s;
 }
 
@@ -83,6 +87,10 @@ void fg_signer_free(fg_signer_t *s)
 		return;
 	for (unsigned i = 0; i < s->nkeys; i++)
 		fg_dnskey_clear(&s->keys[i]);
+	for (int i = 0; i < 2; i++) {
+		EVP_MD_CTX_free(s->tpl[i]);
+		pthread_mutex_destroy(&s->tpl_lock[i]);
+	}
 	pthread_mutex_destroy(&s->lock);
 	free(s);
 }
@@ -118,6 +126,8 @@ int fg_signer_add_key(fg_signer_t *s, fg_dnskey_t *k, int64_t now, char *err, si
 int fg_signer_freeze(fg_signer_t *s, char *err, size_t errlen)
 {
 	uint8_t alg = 0;
+	if (s->frozen)
+		return 0;
 	s->ndnskeys = 0;
 	s->ksk = s->zsk = -1;
 	for (unsigned i = 0; i < s->nkeys; i++) {
@@ -144,6 +154,9 @@ int fg_signer_freeze(fg_signer_t *s, char *err, size_t errlen)
 			return fail(err, errlen, -FG_ESCHEMA,
 				    "key %u: one algorithm per zone (no algorithm rollover)",
 				    s->keys[i].tag);
+	/* NULL templates only cost speed: signing then sets up each time */
+	s->tpl[0] = fg_rrsig_prepare(&s->keys[s->ksk]);
+	s->tpl[1] = s->zsk >= 0 ? fg_rrsig_prepare(&s->keys[s->zsk]) : NULL;
 	s->frozen = true;
 	return 0;
 }
@@ -198,13 +211,16 @@ int fg_signer_sign(fg_signer_t *s, const void *cache_key, const uint8_t *owner,
 		if (len >= 0)
 			return len;
 	}
-	int ki = type == FG_TYPE_DNSKEY || s->zsk < 0 ? s->ksk : s->zsk;
+	int use_ksk = type == FG_TYPE_DNSKEY || s->zsk < 0;
+	int ki = use_ksk ? s->ksk : s->zsk;
 	fg_sigparams_t sp = {
 		.inception = now - FG_SIGNER_BACKDATE,
 		.expiration = now + s->lifetime,
 		.signer = s->apex,
 	};
-	int len = fg_rrsig_sign(&s->keys[ki], &sp, owner, type, ttl, rrs, n, out, cap);
+	int len = fg_rrsig_sign_with(&s->keys[ki], s->tpl[use_ksk ? 0 : 1],
+				     &s->tpl_lock[use_ksk ? 0 : 1], &sp, owner, type, ttl, rrs,
+				     n, out, cap);
 	pthread_mutex_lock(&s->lock);
 	s->nsigned++;
 	if (len > 0 && cache_key && (size_t)len <= sizeof(s->cache[0].rdata)) {
