@@ -15,7 +15,9 @@
 # (checked equal to dnssec-dsfromkey). unbound validates static, CNAME,
 # wildcard, granted, NXDOMAIN (compact denial), NODATA and empty
 # non-terminal answers (AD set); delv agrees; kdig shows the RRSIGs and the
-# NSEC records; DO=0 answers carry none; a wrong anchor or one flipped
+# NSEC records; DO=0 answers carry none; unbound asking over TCP only
+# validates too; a reload under privilege separation keeps signing (keys
+# taken over, a new key refused); a wrong anchor or one flipped
 # address byte makes unbound SERVFAIL. Env: FLUXGATED, VALGRIND, FG_LOGDIR.
 
 . "$(dirname "$0")/lib.sh"
@@ -32,6 +34,7 @@ BADRES=10.54.1.4
 PROXY=10.54.1.5
 PRES=10.54.1.6
 CHILD=10.54.1.7
+TCPRES=10.54.1.8
 
 # ------------------------------------------------------------ keys
 KEYS="$FG_WORK/keys"
@@ -66,7 +69,7 @@ DS_WRONG=$("$FLUXCTL" dnssec ds example.test --dir "$OTHER")
 ns_add cli gw srv
 veth_link cli c0 10.54.1.2/24 gw g0 $GW/24
 veth_link gw s0 10.54.2.1/24 srv eth0 10.54.2.10/24
-for a in $RES $BADRES $PROXY $PRES $CHILD; do addr_add cli c0 "$a/24"; done
+for a in $RES $BADRES $PROXY $PRES $CHILD $TCPRES; do addr_add cli c0 "$a/24"; done
 nsx cli ip route add 198.51.100.0/24 via $GW
 nsx srv ip route add default via 10.54.2.1
 nsx gw sysctl -qw net.ipv4.ip_forward=1
@@ -259,6 +262,10 @@ EOF
 unbound_conf "$FG_WORK/ub" $RES $GW "$DS_EX" "$DS_ED"
 unbound_conf "$FG_WORK/ubbad" $BADRES $GW "$DS_WRONG" "$DS_ED"
 unbound_conf "$FG_WORK/ubproxy" $PRES $PROXY "$DS_EX" "$DS_ED"
+unbound_conf "$FG_WORK/ubtcp" $TCPRES $GW "$DS_EX" "$DS_ED"
+sed -i 's/^server:$/server:\n    tcp-upstream: yes/' "$FG_WORK/ubtcp/unbound.conf"
+start_bg unbound-tcp cli unbound -d -c "$FG_WORK/ubtcp/unbound.conf"
+UBTCP_PID=$BG_PID
 start_bg unbound cli unbound -d -c "$FG_WORK/ub/unbound.conf"
 UB_PID=$BG_PID
 start_bg unbound-bad cli unbound -d -c "$FG_WORK/ubbad/unbound.conf"
@@ -339,6 +346,32 @@ fi
 out=$(r $RES www.example.test AAAA)
 assert_match "unbound: granted name without an IPv6 pool: NODATA validated (AD)" "$ADFLAGS" "$out"
 
+# the same validation with unbound asking over TCP only
+wait_port cli udp 53 20 "$UBTCP_PID" || fail "unbound (tcp-upstream) starts"
+tcpq() { "$FLUXCTL" -s "$FG_WORK/control.sock" --json stats 2>/dev/null | python3 -c '
+import json, sys
+d = json.load(sys.stdin)
+def find(o):
+    if isinstance(o, dict):
+        for k, v in o.items():
+            if k == "queries_tcp":
+                return v
+            r = find(v)
+            if r is not None:
+                return r
+print(find(d))'; }
+tcp0=$(tcpq)
+out=$(r $TCPRES static.example.test A)
+assert_match "unbound over TCP: static A validated (AD)" "$ADFLAGS" "$out"
+out=$(r $TCPRES nope.example.test A)
+assert_match "unbound over TCP: compact denial validated (AD)" "$ADFLAGS" "$out"
+out=$(r $TCPRES www.example.test A)
+assert_match "unbound over TCP: granted answer validated (AD)" "$ADFLAGS" "$out"
+tcp1=$(tcpq)
+check "unbound asked fluxgated over TCP ($tcp0 -> $tcp1 TCP queries)" test "${tcp1:-0}" -gt "${tcp0:-0}"
+out=$(dv example.test static.example.test A +tcp)
+assert_match "delv over TCP: fully validated" '^; fully validated' "$out"
+
 # tampering
 out=$(r $BADRES static.example.test A)
 assert_match "wrong trust anchor: SERVFAIL" 'status: SERVFAIL' "$out"
@@ -378,6 +411,7 @@ stop_bg "$PROXY_PID"
 stop_bg "$UBP_PID"
 stop_bg "$UBBAD_PID"
 stop_bg "$UB_PID"
+stop_bg "$UBTCP_PID"
 stop_bg "$BACKEND_PID"
 stop_fluxgated
 finish
