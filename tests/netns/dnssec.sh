@@ -4,7 +4,8 @@
 # Online DNSSEC signing, judged by real validators.
 #
 #   cli 10.54.1.2 (client), .3 (unbound, right anchors), .4 (unbound, wrong
-#       anchor), .5 (tampering proxy), .6 (unbound behind the proxy)
+#       anchor), .5 (tampering proxy), .6 (unbound behind the proxy),
+#       .7 (the unsigned child zone sub.example.test), .8 (unbound, TCP only)
 #     ---- veth ----  gw 10.54.1.1 (fluxgated, nft backend)
 #   gw 10.54.2.1 ---- veth ---- srv 10.54.2.10 (the protected server, :8080)
 #   cli routes the pool 198.51.100.0/24 via gw
