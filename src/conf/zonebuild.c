@@ -7,6 +7,7 @@
 #include <string.h>
 #include <strings.h>
 #include <time.h>
+#include <sys/socket.h>
 
 #include "common/err.h"
 #include "conf/keydir.h"
@@ -199,7 +200,18 @@ int fg_conf_build_zonedb_prev(const fg_conf_t *conf, const fg_zonedb_t *prev,
 		if (fg_zone_add_service(zones[best], sv->name, (uint32_t)s, err, sizeof(err)) < 0) {
 			diagf(diag, ctx, conf, sv->line, "service '%s': %s", sv->id, err);
 			errors++;
+			continue;
 		}
+		/* the families its pools give it (NSEC bitmaps of signed zones) */
+		bool v4 = false, v6 = false;
+		for (size_t p = 0; p < sv->npools; p++)
+			for (size_t k = 0; k < conf->npools; k++)
+				if (!strcmp(conf->pools[k].id, sv->pools[p])) {
+					v4 |= conf->pools[k].prefix.family == AF_INET;
+					v6 |= conf->pools[k].prefix.family == AF_INET6;
+				}
+		if (v4 || v6)
+			fg_zone_set_service_families(zones[best], (uint32_t)s, v4, v6);
 	}
 
 	if (!errors) {

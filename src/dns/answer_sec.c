@@ -56,8 +56,10 @@ int fg_dnssec_put_nsec(fg_dnsb_t *b, fg_signer_t *s, const void *cache_key,
 			if (!nt || types[nt - 1] != n->rrs[i].type)
 				types[nt++] = n->rrs[i].type;
 		if (n->service) {
-			types[nt++] = FG_TYPE_A;
-			types[nt++] = FG_TYPE_AAAA;
+			if (!n->svc_fams || (n->svc_fams & 1))
+				types[nt++] = FG_TYPE_A;
+			if (!n->svc_fams || (n->svc_fams & 2))
+				types[nt++] = FG_TYPE_AAAA;
 		}
 	}
 	for (unsigned i = 0; i < nextra && nt < 90; i++)

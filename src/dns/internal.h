@@ -160,6 +160,7 @@ typedef struct fg_node {
 	uint32_t hash;
 	uint8_t name_len;
 	bool service;           /* A/AAAA answered via FG_ANSWER_SERVICE */
+	uint8_t svc_fams;       /* DNSSEC bitmaps: 1 = has A, 2 = AAAA; 0 = both */
 	bool has_ns, has_cname; /* set by finalize */
 	uint32_t service_id;
 	fg_rr_t *rrs;           /* sorted by type after finalize; RRsets are runs */

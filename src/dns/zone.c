@@ -355,6 +355,20 @@ int fg_zone_add_service(fg_zone_t *zone, const char *name, uint32_t service_id,
 	return 0;
 }
 
+int fg_zone_set_service_families(fg_zone_t *zone, uint32_t service_id, bool v4, bool v6)
+{
+	if (!zone || zone->db->frozen)
+		return -EINVAL;
+	for (size_t i = 0; i < zone->nlist; i++) {
+		fg_node_t *n = zone->list[i];
+		if (n->service && n->service_id == service_id) {
+			n->svc_fams = (uint8_t)((v4 ? 1 : 0) | (v6 ? 2 : 0));
+			return 0;
+		}
+	}
+	return -ENOENT;
+}
+
 static int rr_cmp(const fg_rr_t *a, const fg_rr_t *b)
 {
 	if (a->type != b->type)

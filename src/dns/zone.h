@@ -53,6 +53,11 @@ int fg_zone_add_record(fg_zone_t *zone, const char *text, char *err, size_t errl
 int fg_zone_add_service(fg_zone_t *zone, const char *name, uint32_t service_id,
 			char *err, size_t errlen);
 
+/* Tell which address families the service `service_id` of the zone can
+ * answer (from its pools), so that the NSEC type bitmaps of a signed zone
+ * list only those. Without this call both A and AAAA are listed. */
+int fg_zone_set_service_families(fg_zone_t *zone, uint32_t service_id, bool v4, bool v6);
+
 /* Sign the zone online (DNSSEC): the zone takes over `signer` (see
  * dns/dnssec/signer.h), also when this fails. Before finalize only. */
 typedef struct fg_signer fg_signer_t;

@@ -186,6 +186,9 @@ assert_nomatch "DO=0: no NSEC" 'NSEC' "$out"
 out=$(q +dnssec static.example.test MX)
 assert_match "NODATA: NSEC lists the types that exist" \
 	'^static\.example\.test\.\s+60\s+IN\s+NSEC\s+\\000\.static\.example\.test\. A TXT RRSIG NSEC$' "$out"
+out=$(q +dnssec www.example.test TXT)
+assert_match "NODATA at a service with an IPv4 pool only: NSEC lists A, not AAAA" \
+	'^www\.example\.test\.\s+60\s+IN\s+NSEC\s+\\000\.www\.example\.test\. A RRSIG NSEC$' "$out"
 out=$(q +dnssec b.ent.example.test A)
 assert_match "empty non-terminal: NODATA with RRSIG NSEC only" \
 	'^b\.ent\.example\.test\.\s+60\s+IN\s+NSEC\s+\\000\.b\.ent\.example\.test\. RRSIG NSEC$' "$out"

@@ -7,6 +7,7 @@
  * form; the cache against the clock; DO=0 answers against an unsigned copy
  * of the zone, octet for octet.
  */
+#include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -66,6 +67,9 @@ static fg_zonedb_t *build(bool sign)
 	for (size_t i = 0; i < sizeof(recs) / sizeof(recs[0]); i++)
 		assert_int_equal(fg_zone_add_record(z, recs[i], err, sizeof(err)), 0);
 	assert_int_equal(fg_zone_add_service(z, "svc", 7, err, sizeof(err)), 0);
+	assert_int_equal(fg_zone_add_service(z, "svc4", 8, err, sizeof(err)), 0);
+	assert_int_equal(fg_zone_set_service_families(z, 8, true, false), 0);
+	assert_int_equal(fg_zone_set_service_families(z, 99, true, false), -ENOENT);
 	if (sign) {
 		fg_dnskey_t k, zk;
 		assert_int_equal(fg_dnskey_parse_public(ksk_pub, strlen(ksk_pub), &k, err, sizeof(err)), 0);
@@ -402,6 +406,23 @@ static void test_granted_signed(void **state)
 	assert_int_equal(nsec->rdlen, wl);
 	assert_memory_equal(nsec->rd, want, (size_t)wl);
 	verify(&r, 2, FG_TYPE_NSEC);
+	/* a TXT query at a service with IPv4 pools only: the NSEC lists A,
+	 * never an AAAA the service cannot give; without family information
+	 * both are listed */
+	ask(signed_db, "svc4.example.net", FG_TYPE_TXT, true, 1232, &r, NULL);
+	nsec = find(&r, 2, FG_TYPE_NSEC, 0);
+	assert_non_null(nsec);
+	wl = fg_nsec_compact((const uint8_t *)"\004svc4\007example\003net", t, 1, false, want,
+			     sizeof(want));
+	assert_int_equal(nsec->rdlen, wl);
+	assert_memory_equal(nsec->rd, want, (size_t)wl);
+	ask(signed_db, "svc.example.net", FG_TYPE_TXT, true, 1232, &r, NULL);
+	nsec = find(&r, 2, FG_TYPE_NSEC, 0);
+	uint16_t both[] = { FG_TYPE_A, FG_TYPE_AAAA };
+	wl = fg_nsec_compact((const uint8_t *)"\003svc\007example\003net", both, 2, false, want,
+			     sizeof(want));
+	assert_int_equal(nsec->rdlen, wl);
+	assert_memory_equal(nsec->rd, want, (size_t)wl);
 }
 
 static void test_denial(void **state)
