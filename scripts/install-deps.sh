@@ -10,7 +10,7 @@ PKGS=(
   libyaml-dev libssl-dev libcmocka-dev libjansson-dev libmicrohttpd-dev
   libsystemd-dev libseccomp-dev libcap-dev
   # tests and lab: real peers, clients, scanners
-  iproute2 nftables conntrack unbound knot knot-dnsutils dnsutils dnsperf
+  iproute2 nftables conntrack unbound knot knot-dnsutils dnsutils bind9-utils dnsperf
   lighttpd lighttpd-mod-openssl openssl curl nmap masscan valgrind python3 procps psmisc
   # docs and metrics checks: man pages (man, groff), promtool check metrics
   man-db groff-base prometheus

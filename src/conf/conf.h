@@ -45,6 +45,12 @@ typedef struct fg_conf_zone {
 	} soa;
 	fg_conf_record_t *records;
 	size_t nrecords;
+	struct {                  /* zone.dnssec: online signing */
+		bool set;
+		char *algorithm;  /* "ecdsap256sha256" (default) or "ed25519" */
+		char *keys;       /* directory of BIND key files */
+		uint32_t rrsig_lifetime, rrsig_refresh;  /* seconds */
+	} dnssec;
 	int line;
 } fg_conf_zone_t;
 

@@ -189,6 +189,20 @@ static const fg_item_t soa_items[] = {
 
 #define ZONE(m) offsetof(fg_conf_zone_t, m)
 
+/* zone.dnssec (keys are read and checked when the zone is built) */
+static const char *const dnssec_algs[] = { "ecdsap256sha256", "ed25519", NULL };
+static const fg_item_t dnssec_items[] = {
+	{ .name = "algorithm", .type = FG_T_ENUM, .flags = FG_F_ENUM_STR,
+	  .off = ZONE(dnssec.algorithm), .enums = dnssec_algs, .def = "ecdsap256sha256" },
+	{ .name = "keys", .type = FG_T_STR, .flags = FG_F_REQ, .off = ZONE(dnssec.keys),
+	  .check = fg_check_abspath },
+	{ .name = "rrsig-lifetime", .type = FG_T_TIME, .flags = FG_F_SECONDS,
+	  .off = ZONE(dnssec.rrsig_lifetime), .min = 7200, .max = 365 * 86400, .def = "14d" },
+	{ .name = "rrsig-refresh", .type = FG_T_TIME, .flags = FG_F_SECONDS,
+	  .off = ZONE(dnssec.rrsig_refresh), .min = 3600, .max = 364 * 86400, .def = "7d" },
+	{ .name = NULL }
+};
+
 static const fg_item_t zone_items[] = {
 	{ .name = "domain", .type = FG_T_STR, .flags = FG_F_REQ,
 	  .off = ZONE(domain), .check = fg_check_dname },
@@ -198,6 +212,8 @@ static const fg_item_t zone_items[] = {
 	/* record syntax is checked when the zone is built (zonebuild.c) */
 	{ .name = "records", .type = FG_T_RECORD, .flags = FG_F_MULTI,
 	  .off = ZONE(records), .cnt_off = ZONE(nrecords) },
+	{ .name = "dnssec", .type = FG_T_MAP, .flags = FG_F_SETFLAG,
+	  .set_off = ZONE(dnssec.set), .sub = dnssec_items },
 	{ .name = NULL }
 };
 

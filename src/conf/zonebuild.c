@@ -2,11 +2,16 @@
 #include "conf/zonebuild.h"
 
 #include <errno.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
+#include <time.h>
+#include <sys/socket.h>
 
 #include "common/err.h"
+#include "conf/keydir.h"
+#include "dns/dnssec/signer.h"
 
 /* SOA names in the config are usually written absolute without the final
  * dot ("ns1.example.test" in zone example.test): a name that already ends
@@ -34,8 +39,79 @@ static void diagf(fg_conf_diag_fn diag, void *ctx, const fg_conf_t *conf, int li
 		diag(ctx, conf->path ? conf->path : "(config)", line, msg);
 }
 
+static int sfail(char *err, size_t errlen, int code, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+static int sfail(char *err, size_t errlen, int code, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(err, errlen, fmt, ap);
+	va_end(ap);
+	return code;
+}
+
+static uint32_t wall_clock(void *ctx)
+{
+	(void)ctx;
+	return (uint32_t)time(NULL);
+}
+
+/* A private key from the running db (see fg_conf_build_zonedb_prev). */
+static int key_from_prev(void *ctx, fg_dnskey_t *k)
+{
+	const fg_zonedb_t *prev = ctx;
+	return fg_signer_copy_key(fg_zonedb_signer(prev, k->owner), k->rdata, k->rdlen, k);
+}
+
+/* zone.dnssec: read the zone's keys and attach a signer. Returns 0 or
+ * a negative error with a message in err. */
+static int attach_signer(const fg_conf_zone_t *cz, const fg_zonedb_t *prev, fg_zone_t *zone,
+			 char *err, size_t errlen)
+{
+	uint8_t apex[FG_DNS_MAXNAME];
+	fg_dnskey_t keys[FG_SIGNER_MAXKEYS];
+	int alg = fg_dnssec_alg_from_name(cz->dnssec.algorithm);
+	int64_t now = (int64_t)time(NULL);
+
+	if (cz->dnssec.rrsig_refresh >= cz->dnssec.rrsig_lifetime)
+		return sfail(err, errlen, -FG_ESCHEMA,
+				   "dnssec.rrsig-refresh must be shorter than dnssec.rrsig-lifetime");
+	if (alg < 0 || fg_dns_name_from_text(cz->domain, NULL, apex) < 0)
+		return sfail(err, errlen, -FG_ESCHEMA, "bad dnssec algorithm or zone name");
+	int n = fg_keydir_load(cz->dnssec.keys, cz->domain, alg, true,
+			       prev ? key_from_prev : NULL, (void *)prev, keys,
+			       FG_SIGNER_MAXKEYS, err, errlen);
+	if (n < 0)
+		return n;
+	if (n == 0)
+		return sfail(err, errlen, -FG_ESCHEMA,
+				   "no %s key in %s (make one: fluxctl dnssec keygen %s --dir %s)",
+				   cz->dnssec.algorithm, cz->dnssec.keys, cz->domain, cz->dnssec.keys);
+	fg_signer_t *sg = fg_signer_new(apex, cz->dnssec.rrsig_lifetime, cz->dnssec.rrsig_refresh,
+					cz->ttl, wall_clock, NULL);
+	int rc = sg ? 0 : -ENOMEM;
+	for (int i = 0; i < n; i++) {
+		if (rc == 0)
+			rc = fg_signer_add_key(sg, &keys[i], now, err, errlen);
+		fg_dnskey_clear(&keys[i]);
+	}
+	if (rc == 0)
+		rc = fg_signer_freeze(sg, err, errlen);
+	if (rc < 0) {
+		fg_signer_free(sg);
+		return rc;
+	}
+	return fg_zone_set_signer(zone, sg);
+}
+
 int fg_conf_build_zonedb(const fg_conf_t *conf, fg_zonedb_t **out,
 			 fg_conf_diag_fn diag, void *ctx)
+{
+	return fg_conf_build_zonedb_prev(conf, NULL, out, diag, ctx);
+}
+
+int fg_conf_build_zonedb_prev(const fg_conf_t *conf, const fg_zonedb_t *prev,
+			      fg_zonedb_t **out, fg_conf_diag_fn diag, void *ctx)
 {
 	char err[256];
 	int errors = 0;
@@ -71,6 +147,13 @@ int fg_conf_build_zonedb(const fg_conf_t *conf, fg_zonedb_t **out,
 					       sizeof(err)) < 0) {
 				diagf(diag, ctx, conf, cz->records[r].line,
 				      "zone '%s': record: %s", cz->domain, err);
+				errors++;
+			}
+		}
+		if (cz->dnssec.set) {
+			err[0] = '\0';
+			if (attach_signer(cz, prev, zones[i], err, sizeof(err)) < 0) {
+				diagf(diag, ctx, conf, cz->line, "zone '%s': dnssec: %s", cz->domain, err);
 				errors++;
 			}
 		}
@@ -117,7 +200,18 @@ int fg_conf_build_zonedb(const fg_conf_t *conf, fg_zonedb_t **out,
 		if (fg_zone_add_service(zones[best], sv->name, (uint32_t)s, err, sizeof(err)) < 0) {
 			diagf(diag, ctx, conf, sv->line, "service '%s': %s", sv->id, err);
 			errors++;
+			continue;
 		}
+		/* the families its pools give it (NSEC bitmaps of signed zones) */
+		bool v4 = false, v6 = false;
+		for (size_t p = 0; p < sv->npools; p++)
+			for (size_t k = 0; k < conf->npools; k++)
+				if (!strcmp(conf->pools[k].id, sv->pools[p])) {
+					v4 |= conf->pools[k].prefix.family == AF_INET;
+					v6 |= conf->pools[k].prefix.family == AF_INET6;
+				}
+		if (v4 || v6)
+			fg_zone_set_service_families(zones[best], (uint32_t)s, v4, v6);
 	}
 
 	if (!errors) {

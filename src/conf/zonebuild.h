@@ -17,4 +17,10 @@
 int fg_conf_build_zonedb(const fg_conf_t *conf, fg_zonedb_t **out,
 			 fg_conf_diag_fn diag, void *ctx);
 
+/* Same, on a reload: a signed zone's private key that the (unprivileged)
+ * process may not read is taken from `prev`, the running db, when it holds
+ * the same key; a new key needs a restart. prev may be NULL. */
+int fg_conf_build_zonedb_prev(const fg_conf_t *conf, const fg_zonedb_t *prev,
+			      fg_zonedb_t **out, fg_conf_diag_fn diag, void *ctx);
+
 #endif

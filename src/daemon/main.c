@@ -93,7 +93,9 @@ static int build_snapshot(const char *path, const fg_snapshot_t *prev, bool setu
 	}
 	if (rc < 0)
 		goto fail;
-	rc = fg_conf_build_zonedb(snap->conf, &snap->db, diag_print, dctx);
+	/* a reload reuses the running signed zones' private keys */
+	rc = fg_conf_build_zonedb_prev(snap->conf, prev ? prev->db : NULL, &snap->db, diag_print,
+				       dctx);
 	if (rc < 0)
 		goto fail;
 	if (snap->conf->nservices && setup_nat) {

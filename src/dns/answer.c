@@ -27,6 +27,7 @@
  * - Truncation keeps header, question and OPT only (TC=1, empty sections).
  */
 #include "dns/internal.h"
+#include "dns/dnssec/signer.h"
 
 #include <string.h>
 
@@ -55,7 +56,17 @@ typedef struct actx {
 	const fg_zone_t *cut_zone;
 	const uint8_t *addl[MAX_ADDL];  /* target names (zone case) */
 	unsigned naddl;
+	/* DNSSEC (DO=1, signed zone): where the denial NSEC goes */
+	const fg_node_t *deny_node;     /* NODATA node; NULL with NXDOMAIN */
+	bool deny_wild;                 /* node is a wildcard's: no cache */
+	uint8_t deny_name[FG_DNS_MAXNAME];
 } actx_t;
+
+/* The signer of zone z when the answer must carry DNSSEC records. */
+static fg_signer_t *signer_for(const actx_t *c, const fg_zone_t *z)
+{
+	return c->q->do_bit ? fg_zone_signer(z) : NULL;
+}
 
 static void collect_targets(actx_t *c, const fg_rr_t *rr, unsigned n)
 {
@@ -95,6 +106,22 @@ static int put_rrset(actx_t *c, enum fg_dns_section sec, const uint8_t *owner,
 	return 0;
 }
 
+/* put_rrset + its RRSIG when the zone is signed and DO=1. `sname` is the
+ * owner in lowercase, `key` the cache identity (NULL: sign afresh). */
+static int put_signed(actx_t *c, const fg_zone_t *z, const uint8_t *owner,
+		      const uint8_t *sname, const void *key, const fg_rr_t *rr,
+		      unsigned n, bool collect)
+{
+	fg_dnsb_mark_t m = fg_dnsb_mark(&c->b);
+	int rc = put_rrset(c, FG_SEC_AN, owner, rr, n, collect);
+	fg_signer_t *s = signer_for(c, z);
+	if (rc == 0 && s)
+		rc = fg_dnssec_sign_rrset(&c->b, FG_SEC_AN, owner, s, key, sname, rr, n);
+	if (rc < 0)
+		fg_dnsb_rollback(&c->b, &m);
+	return rc;
+}
+
 /* Answer section; sets the outcome fields. Returns 0 or -FG_ESPACE. */
 static int resolve(actx_t *c)
 {
@@ -107,6 +134,8 @@ static int resolve(actx_t *c)
 	int rc;
 
 	const fg_zone_t *zone = NULL;
+	const fg_node_t *last = NULL;   /* the node a NODATA stops at */
+	bool last_wild = false;
 
 	memcpy(name, q->qname_lc, q->qname_len);
 	for (unsigned hop = 0;; hop++) {
@@ -128,6 +157,7 @@ static int resolve(actx_t *c)
 				c->aa = true;
 			c->rcode = FG_RCODE_NXDOMAIN;
 			c->soa_zone = lk.zone;
+			memcpy(c->deny_name, name, fg_dns_name_len(name));
 			return 0;
 		case FG_LK_FOUND:
 			break;
@@ -135,6 +165,8 @@ static int resolve(actx_t *c)
 		if (hop == 0)
 			c->aa = true;
 		const fg_node_t *n = lk.node;
+		last = n;
+		last_wild = lk.wildcard;
 		for (unsigned v = 0; v < nvisited; v++)
 			if (visited[v] == n)
 				return 0;       /* CNAME loop */
@@ -148,9 +180,38 @@ static int resolve(actx_t *c)
 			}
 			if (c->svc_nodata)
 				break;          /* NODATA */
-			return fg_dnsb_rr(&c->b, FG_SEC_AN, owner, FG_DNS_HDRLEN, qtype,
-					  c->svc_ttl, c->svc_addr,
-					  qtype == FG_TYPE_A ? 4 : 16);
+			uint16_t alen = qtype == FG_TYPE_A ? 4 : 16;
+			fg_dnsb_mark_t m = fg_dnsb_mark(&c->b);
+			rc = fg_dnsb_rr(&c->b, FG_SEC_AN, owner, FG_DNS_HDRLEN, qtype,
+					c->svc_ttl, c->svc_addr, alen);
+			fg_signer_t *s = signer_for(c, zone);
+			if (rc == 0 && s) {
+				/* granted: a fresh signature per answer */
+				fg_rdref_t ref = { c->svc_addr, alen };
+				rc = fg_dnssec_put_rrsig(&c->b, FG_SEC_AN, owner, s, NULL, name,
+							 qtype, c->svc_ttl, c->svc_ttl, &ref, 1);
+			}
+			if (rc < 0)
+				fg_dnsb_rollback(&c->b, &m);
+			return rc;
+		}
+		const void *key = lk.wildcard ? NULL : (const void *)n;
+		if (qtype == FG_TYPE_DNSKEY && n == fg_zone_apex(zone) && fg_zone_signer(zone)) {
+			fg_signer_t *zs = fg_zone_signer(zone);
+			unsigned nk;
+			const fg_rdref_t *keys = fg_signer_dnskeys(zs, &nk);
+			uint32_t kttl = fg_signer_dnskey_ttl(zs);
+			fg_dnsb_mark_t m = fg_dnsb_mark(&c->b);
+			rc = 0;
+			for (unsigned i = 0; i < nk && rc == 0; i++)
+				rc = fg_dnsb_rr(&c->b, FG_SEC_AN, owner, FG_DNS_HDRLEN,
+						FG_TYPE_DNSKEY, kttl, keys[i].rdata, keys[i].rdlen);
+			if (rc == 0 && signer_for(c, zone))
+				rc = fg_dnssec_put_rrsig(&c->b, FG_SEC_AN, owner, zs, key, name,
+							 FG_TYPE_DNSKEY, kttl, kttl, keys, nk);
+			if (rc < 0)
+				fg_dnsb_rollback(&c->b, &m);
+			return rc;
 		}
 		if (qtype == FG_TYPE_ANY) {
 			if (n->nrr == 0)
@@ -159,7 +220,7 @@ static int resolve(actx_t *c)
 				unsigned cnt = 1;
 				while (i + cnt < n->nrr && n->rrs[i + cnt].type == n->rrs[i].type)
 					cnt++;
-				rc = put_rrset(c, FG_SEC_AN, owner, &n->rrs[i], cnt, true);
+				rc = put_signed(c, zone, owner, name, key, &n->rrs[i], cnt, true);
 				if (rc < 0)
 					return rc;
 				if (!c->tcp)
@@ -171,20 +232,22 @@ static int resolve(actx_t *c)
 		unsigned cnt;
 		const fg_rr_t *rr = fg_node_rrset(n, qtype, &cnt);
 		if (rr)
-			return put_rrset(c, FG_SEC_AN, owner, rr, cnt, true);
+			return put_signed(c, zone, owner, name, key, rr, cnt, true);
 		rr = n->has_cname ? fg_node_rrset(n, FG_TYPE_CNAME, &cnt) : NULL;
 		if (!rr)
 			break;                  /* NODATA */
 		if (hop == MAX_CHAIN)
 			return 0;
-		rc = fg_dnsb_rr(&c->b, FG_SEC_AN, owner, FG_DNS_HDRLEN, FG_TYPE_CNAME,
-				rr->ttl, rr->rdata, rr->rdlen);
+		rc = put_signed(c, zone, owner, name, key, rr, 1, false);
 		if (rc < 0)
 			return rc;
 		owner = rr->rdata;
 		fg_dns_name_copy_lower(name, owner);
 	}
 	c->soa_zone = zone;     /* NODATA: the zone of the node we stopped at */
+	c->deny_node = last;
+	c->deny_wild = last_wild;
+	memcpy(c->deny_name, name, fg_dns_name_len(name));
 	return 0;
 }
 
@@ -196,8 +259,28 @@ static int put_soa(actx_t *c, const fg_zone_t *z)
 			   ((uint32_t)mn[2] << 8) | mn[3];
 	/* RFC 2308 section 3: negative answers live min(SOA TTL, MINIMUM) */
 	uint32_t ttl = soa->ttl < minimum ? soa->ttl : minimum;
-	return fg_dnsb_rr(&c->b, FG_SEC_NS, fg_zone_origin(z), 0, FG_TYPE_SOA, ttl,
-			  soa->rdata, soa->rdlen);
+	int rc = fg_dnsb_rr(&c->b, FG_SEC_NS, fg_zone_origin(z), 0, FG_TYPE_SOA, ttl,
+			    soa->rdata, soa->rdlen);
+	fg_signer_t *s = signer_for(c, z);
+	if (rc < 0 || !s)
+		return rc;
+	fg_rdref_t ref = { soa->rdata, soa->rdlen };
+	rc = fg_dnssec_put_rrsig(&c->b, FG_SEC_NS, fg_zone_origin(z), s, soa, fg_zone_origin(z),
+				 FG_TYPE_SOA, soa->ttl, ttl, &ref, 1);
+	if (rc < 0)
+		return rc;
+	/* compact denial (RFC 9824): one NSEC at the denied name; a name
+	 * that does not exist is answered NOERROR with NXNAME in its bitmap */
+	if (c->rcode == FG_RCODE_NXDOMAIN) {
+		c->rcode = FG_RCODE_NOERROR;
+		return fg_dnssec_put_nsec(&c->b, s, NULL, c->deny_name, NULL, false, NULL, 0, 0, ttl);
+	}
+	const fg_node_t *n = c->deny_node;
+	bool apex = n == fg_zone_apex(z);
+	/* a service without a pool of the asked family lists only the other */
+	uint16_t absent = c->svc_nodata ? c->q->qtype : 0;
+	const void *key = c->deny_wild || absent ? NULL : (const void *)n;
+	return fg_dnssec_put_nsec(&c->b, s, key, c->deny_name, n, apex, NULL, 0, absent, ttl);
 }
 
 /* A then AAAA of a target in `z` (any of our zones when z is NULL). */
@@ -243,6 +326,33 @@ static int put_rest(actx_t *c)
 		rc = put_rrset(c, FG_SEC_NS, c->cut->name, ns, cnt, false);
 		if (rc < 0)
 			return rc;
+		fg_signer_t *s = signer_for(c, c->cut_zone);
+		unsigned nds;
+		const fg_rr_t *ds = s ? fg_node_rrset(c->cut, FG_TYPE_DS, &nds) : NULL;
+		if (ds) {
+			/* a secure delegation: the DS RRset, signed (RFC 4035 3.1.4) */
+			fg_dnsb_mark_t m = fg_dnsb_mark(&c->b);
+			rc = put_rrset(c, FG_SEC_NS, c->cut->name, ds, nds, false);
+			if (rc == 0)
+				rc = fg_dnssec_sign_rrset(&c->b, FG_SEC_NS, c->cut->name, s, c->cut,
+							  c->cut->name, ds, nds);
+			if (rc < 0) {
+				fg_dnsb_rollback(&c->b, &m);
+				return rc;
+			}
+		} else if (s) {
+			/* no DS: prove the delegation insecure (RFC 4035
+			 * 3.1.4) with the cut's NSEC */
+			const fg_rr_t *soa = fg_zone_soa(c->cut_zone);
+			const uint8_t *mn = soa->rdata + soa->rdlen - 4;
+			uint32_t minimum = ((uint32_t)mn[0] << 24) | ((uint32_t)mn[1] << 16) |
+					   ((uint32_t)mn[2] << 8) | mn[3];
+			uint32_t ttl = soa->ttl < minimum ? soa->ttl : minimum;
+			rc = fg_dnssec_put_nsec(&c->b, s, c->cut, c->cut->name, c->cut, false,
+						NULL, 0, 0, ttl);
+			if (rc < 0)
+				return rc;
+		}
 		/* in-domain glue first (mandatory), then sibling glue */
 		for (int pass = 0; pass < 2; pass++) {
 			for (unsigned i = 0; i < cnt; i++) {
@@ -357,6 +467,11 @@ void fg_dns_answer_parsed(const fg_zonedb_t *db, const fg_dns_query_t *q,
 	}
 	if (q->qclass != FG_CLASS_IN) {
 		reply_error(q, FG_RCODE_REFUSED, 0, out, outcap, res);
+		return;
+	}
+	/* RFC 9824 section 3.5: NXNAME is a meta type, never queried */
+	if (q->qtype == FG_TYPE_NXNAME && fg_zone_signer(fg_zonedb_zone_of(db, q->qname_lc))) {
+		reply_error(q, FG_RCODE_FORMERR, 0, out, outcap, res);
 		return;
 	}
 	switch (q->qtype) {

@@ -160,6 +160,7 @@ typedef struct fg_node {
 	uint32_t hash;
 	uint8_t name_len;
 	bool service;           /* A/AAAA answered via FG_ANSWER_SERVICE */
+	uint8_t svc_fams;       /* DNSSEC bitmaps: 1 = has A, 2 = AAAA; 0 = both */
 	bool has_ns, has_cname; /* set by finalize */
 	uint32_t service_id;
 	fg_rr_t *rrs;           /* sorted by type after finalize; RRsets are runs */
@@ -192,8 +193,33 @@ const fg_node_t *fg_zone_node(const fg_zone_t *z, const uint8_t *name_lc);
 /* Apex name (lowercased) and its SOA record. */
 const uint8_t *fg_zone_origin(const fg_zone_t *z);
 const fg_rr_t *fg_zone_soa(const fg_zone_t *z);
+/* Apex node and DNSSEC signer (NULL: unsigned zone; may be NULL z). */
+const fg_node_t *fg_zone_apex(const fg_zone_t *z);
+fg_signer_t *fg_zone_signer(const fg_zone_t *z);
 /* First record of the RRset of `type` at node, and its count; NULL if none. */
 const fg_rr_t *fg_node_rrset(const fg_node_t *n, uint16_t type, unsigned *count);
+
+/* ---- answer_sec.c: DNSSEC records of an answer (DO=1, signed zone) ---- */
+
+#include "dns/dnssec/sign.h"
+
+/* RRSIG over rrs (owner `sname`, lowercased wire; original TTL `ttl`)
+ * written with owner `owner` (NULL: pointer to the question's name) and
+ * TTL rr_ttl (lower for negative answers' SOA, RFC 2308). */
+int fg_dnssec_put_rrsig(fg_dnsb_t *b, enum fg_dns_section sec, const uint8_t *owner,
+			fg_signer_t *s, const void *cache_key, const uint8_t *sname,
+			uint16_t type, uint32_t ttl, uint32_t rr_ttl,
+			const fg_rdref_t *rrs, unsigned n);
+/* Same for an RRset of the zone (type and TTL from its records). */
+int fg_dnssec_sign_rrset(fg_dnsb_t *b, enum fg_dns_section sec, const uint8_t *owner,
+			 fg_signer_t *s, const void *cache_key, const uint8_t *sname,
+			 const fg_rr_t *rr, unsigned n);
+/* Compact-denial NSEC at `name` and its RRSIG, in authority. n NULL: the
+ * name does not exist (NXNAME); else the types of node n (+ DNSKEY at the
+ * apex, + `extra`, - `absent`) are listed. */
+int fg_dnssec_put_nsec(fg_dnsb_t *b, fg_signer_t *s, const void *cache_key,
+		       const uint8_t *name, const fg_node_t *n, bool apex,
+		       const uint16_t *extra, unsigned nextra, uint16_t absent, uint32_t ttl);
 
 /* Format an error message into err/errlen (either may be empty) and
  * return `code`: the one error-reporting helper of the zone builders. */

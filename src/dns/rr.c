@@ -32,6 +32,7 @@ static const struct {
 	{ "A", FG_TYPE_A }, { "NS", FG_TYPE_NS }, { "CNAME", FG_TYPE_CNAME },
 	{ "SOA", FG_TYPE_SOA }, { "PTR", FG_TYPE_PTR }, { "MX", FG_TYPE_MX },
 	{ "TXT", FG_TYPE_TXT }, { "AAAA", FG_TYPE_AAAA }, { "SRV", FG_TYPE_SRV },
+	{ "DS", FG_TYPE_DS },
 };
 
 int fg_dns_fail(char *err, size_t errlen, int code, const char *fmt, ...)
@@ -351,6 +352,53 @@ static int parse_rdata(const char **pp, const uint8_t *origin, uint16_t type,
 		if (!got)
 			return fg_dns_fail(err, errlen, -FG_ESYNTAX, "TXT: missing string");
 		return 0;
+	case FG_TYPE_DS: {
+		/* key tag, algorithm, digest type, then the digest in hex
+		 * (RFC 4034 5.3), which may be split by blanks */
+		static const char *const f[3] = { "key tag", "algorithm", "digest type" };
+		static const uint32_t max[3] = { 0xFFFF, 0xFF, 0xFF };
+		uint32_t dt = 0;
+		for (int i = 0; i < 3; i++) {
+			if ((rc = need(next_tok(pp, &t), "DS", err, errlen)))
+				return rc;
+			if (!parse_u32(&t, max[i], &v))
+				return fg_dns_fail(err, errlen, -FG_ESYNTAX, "DS: invalid %s '%.*s'",
+						   f[i], (int)t.len, t.s);
+			if (i == 0)
+				fg_wire_write_u16(w, (uint16_t)v);
+			else
+				fg_wire_write_u8(w, (uint8_t)v);
+			dt = v;
+		}
+		size_t nhex = 0;
+		unsigned hi = 0;
+		while ((rc = next_tok(pp, &t)) > 0)
+			for (size_t i = 0; i < t.len; i++) {
+				char c = t.s[i];
+				int d = c >= '0' && c <= '9' ? c - '0' :
+					c >= 'a' && c <= 'f' ? c - 'a' + 10 :
+					c >= 'A' && c <= 'F' ? c - 'A' + 10 : -1;
+				if (d < 0)
+					return fg_dns_fail(err, errlen, -FG_ESYNTAX,
+							   "DS: digest is not hexadecimal");
+				if (nhex++ & 1)
+					fg_wire_write_u8(w, (uint8_t)(hi << 4 | (unsigned)d));
+				else
+					hi = (unsigned)d;
+			}
+		if (rc < 0)
+			return need(rc, "DS", err, errlen);
+		/* digest lengths of SHA-1, SHA-256, SHA-384 (RFC 3658, 4509, 6605) */
+		size_t want = dt == 1 ? 40 : dt == 2 ? 64 : dt == 4 ? 96 : 0;
+		if (!want)
+			return fg_dns_fail(err, errlen, -FG_ESYNTAX,
+					   "DS: digest type %u (1, 2 or 4)", dt);
+		if (nhex != want)
+			return fg_dns_fail(err, errlen, -FG_ESYNTAX,
+					   "DS: digest of type %u has %zu hex digits, not %zu",
+					   dt, nhex, want);
+		return 0;
+	}
 	default:
 		return fg_dns_fail(err, errlen, -FG_ESYNTAX, "unsupported type");
 	}

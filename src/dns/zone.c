@@ -10,6 +10,7 @@
  * and its wildcard with one probe per label.
  */
 #include "dns/internal.h"
+#include "dns/dnssec/signer.h"
 
 #include <errno.h>
 #include <stdarg.h>
@@ -40,6 +41,7 @@ struct fg_zone {
 	size_t nlist, caplist;
 	fg_node_t *apex;
 	const fg_rr_t *soa;     /* set by finalize */
+	fg_signer_t *signer;    /* DNSSEC: owned, NULL when unsigned */
 };
 
 struct fg_zonedb {
@@ -118,6 +120,7 @@ void fg_zonedb_free(fg_zonedb_t *db)
 			node_free(zone->list[i]);
 		free(zone->list);
 		free(zone->nodes.e);
+		fg_signer_free(zone->signer);
 		free(zone);
 	}
 	free(db->zones);
@@ -352,6 +355,20 @@ int fg_zone_add_service(fg_zone_t *zone, const char *name, uint32_t service_id,
 	return 0;
 }
 
+int fg_zone_set_service_families(fg_zone_t *zone, uint32_t service_id, bool v4, bool v6)
+{
+	if (!zone || zone->db->frozen)
+		return -EINVAL;
+	for (size_t i = 0; i < zone->nlist; i++) {
+		fg_node_t *n = zone->list[i];
+		if (n->service && n->service_id == service_id) {
+			n->svc_fams = (uint8_t)((v4 ? 1 : 0) | (v6 ? 2 : 0));
+			return 0;
+		}
+	}
+	return -ENOENT;
+}
+
 static int rr_cmp(const fg_rr_t *a, const fg_rr_t *b)
 {
 	if (a->type != b->type)
@@ -432,6 +449,10 @@ static int zone_finalize(fg_zone_t *z, char *err, size_t errlen)
 		if (addr && n->service)
 			return fg_dns_fail(err, errlen, -FG_ESCHEMA,
 				    "service name '%s' must not have static A/AAAA records", text);
+		if (fg_node_rrset(n, FG_TYPE_DS, NULL) && (n == z->apex || !n->has_ns))
+			return fg_dns_fail(err, errlen, -FG_ESCHEMA,
+				    "DS at '%s': only at a delegation (a name with NS below the apex)",
+				    text);
 		/* empty non-terminals up to the apex */
 		const uint8_t *p = n->name;
 		while (n != z->apex && p[0] && !fg_dns_name_eq(p, z->origin)) {
@@ -479,6 +500,34 @@ const uint8_t *fg_zone_origin(const fg_zone_t *z)
 const fg_rr_t *fg_zone_soa(const fg_zone_t *z)
 {
 	return z->soa;
+}
+
+const fg_node_t *fg_zone_apex(const fg_zone_t *z)
+{
+	return z->apex;
+}
+
+const fg_signer_t *fg_zonedb_signer(const fg_zonedb_t *db, const uint8_t *apex)
+{
+	for (size_t i = 0; db && i < db->nzones; i++)
+		if (fg_dns_name_eq(db->zones[i]->origin, apex))
+			return db->zones[i]->signer;
+	return NULL;
+}
+
+fg_signer_t *fg_zone_signer(const fg_zone_t *z)
+{
+	return z ? z->signer : NULL;
+}
+
+int fg_zone_set_signer(fg_zone_t *zone, fg_signer_t *signer)
+{
+	if (!zone || zone->db->frozen || zone->signer) {
+		fg_signer_free(signer);
+		return -EINVAL;
+	}
+	zone->signer = signer;
+	return 0;
 }
 
 const fg_rr_t *fg_node_rrset(const fg_node_t *n, uint16_t type, unsigned *count)

@@ -53,6 +53,19 @@ int fg_zone_add_record(fg_zone_t *zone, const char *text, char *err, size_t errl
 int fg_zone_add_service(fg_zone_t *zone, const char *name, uint32_t service_id,
 			char *err, size_t errlen);
 
+/* Tell which address families the service `service_id` of the zone can
+ * answer (from its pools), so that the NSEC type bitmaps of a signed zone
+ * list only those. Without this call both A and AAAA are listed. */
+int fg_zone_set_service_families(fg_zone_t *zone, uint32_t service_id, bool v4, bool v6);
+
+/* Sign the zone online (DNSSEC): the zone takes over `signer` (see
+ * dns/dnssec/signer.h), also when this fails. Before finalize only. */
+typedef struct fg_signer fg_signer_t;
+int fg_zone_set_signer(fg_zone_t *zone, fg_signer_t *signer);
+
+/* The signer of the zone with this apex (wire form, any case), or NULL. */
+const fg_signer_t *fg_zonedb_signer(const fg_zonedb_t *db, const uint8_t *apex);
+
 /* Freeze and index. Returns 0 or a negative error (with message). */
 int fg_zonedb_finalize(fg_zonedb_t *db, char *err, size_t errlen);
 

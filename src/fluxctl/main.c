@@ -18,6 +18,7 @@
 
 #include "common/err.h"
 #include "ctl/proto.h"
+#include "fluxctl/dnssec.h"
 
 #define DEFAULT_SOCKET "/run/fluxgate/control.sock"
 
@@ -267,6 +268,12 @@ static int cmd_rotate(const struct opts *o, int argc, char **argv)
 	return simple(o, FG_CTL_ROTATE, (const char *const *)argv, 1);
 }
 
+static int cmd_dnssec(const struct opts *o, int argc, char **argv)
+{
+	(void)o;
+	return fg_fluxctl_dnssec(argc, argv);
+}
+
 static const struct subcommand subcommands[] = {
 	{ "status", cmd_status, "", "daemon state: version, uptime, zones, services, pools" },
 	{ "stats", cmd_stats, "", "counters: queries, answers by rcode, grants by scope" },
@@ -275,6 +282,8 @@ static const struct subcommand subcommands[] = {
 	{ "release", cmd_release, "ADDR", "end a quarantine" },
 	{ "rotate", cmd_rotate, "SERVICE", "forget per-resolver addresses: fresh ones next" },
 	{ "reload", cmd_reload, "", "reload the configuration (like SIGHUP)" },
+	{ "dnssec", cmd_dnssec, "keygen|ds ZONE [--dir DIR] [--algorithm A] [--ksk|--zsk] [--activate-in T]",
+	  "make BIND-format keys / print DS records (local)" },
 };
 
 static void usage(FILE *f)

@@ -1,0 +1,165 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-3.0-or-later
+#
+# DNSSEC benchmark (not a test; figures depend on the machine):
+#   1. sign cost per answer: bench/dnssec/sign_cost.c (one thread, fresh
+#      address each time, as a granted answer pays it), p50/p99 per
+#      algorithm;
+#   2. answers/s with dnsperf, interleaved, median of RUNS runs:
+#      fluxgated granted answers signed (DO=1) and unsigned (DO=0), signed
+#      static answers, and Knot's mod-onlinesign signing the same zone with
+#      a key of the same algorithm (ECDSAP256SHA256; Knot makes its own).
+#
+#   perf 10.56.0.2 ---- 10.56.0.1 fg   (fluxgated, nft backend, workers: 2)
+#   perf 10.56.1.2 ---- 10.56.1.1 knot (knotd, udp-workers 2)
+#
+# Env: FLUXGATED, RUNS (3), DURATION (10 s), CLIENTS (4), OUTSTANDING (200),
+#      N (signatures in part 1, 20000).
+
+HERE=$(cd "$(dirname "$0")" && pwd)
+FG_TEST_NAME=bench-dnssec
+. "$HERE/../../tests/netns/lib.sh"
+
+RUNS=${RUNS:-3}
+DURATION=${DURATION:-10}
+CLIENTS=${CLIENTS:-4}
+OUTSTANDING=${OUTSTANDING:-200}
+FLUXCTL=${FLUXCTL:-$(dirname "$FLUXGATED")/fluxctl}
+need_root
+need_cmd ip dnsperf knotd kdig gcc pkg-config
+[ -x "$FLUXGATED" ] || die "fluxgated binary not found at $FLUXGATED (make all)"
+[ "$VALGRIND" = 1 ] && die "do not benchmark under valgrind (unset VALGRIND)"
+LIB="$(dirname "$FLUXGATED")/libfluxgate.a"
+[ -f "$LIB" ] || die "no $LIB (make all)"
+
+# ------------------------------------------------------------ 1. sign cost
+gcc -std=c11 -D_GNU_SOURCE -O2 -I"$FG_REPO/src" -o "$FG_WORK/sign_cost" "$HERE/sign_cost.c" "$LIB" \
+	$(pkg-config --libs libcrypto) -pthread || die "cannot build sign_cost"
+log "1. sign cost per answer"
+SIGN=$("$FG_WORK/sign_cost" "${N:-20000}")
+printf '%s\n' "$SIGN"
+
+# ------------------------------------------------------------ topology
+ns_add perf fg knot
+veth_link perf fg0 10.56.0.2/24 fg eth0 10.56.0.1/24
+veth_link perf kn0 10.56.1.2/24 knot eth0 10.56.1.1/24
+
+KEYS="$FG_WORK/keys"; mkdir -p "$KEYS"
+"$FLUXCTL" dnssec keygen example.test --dir "$KEYS" >/dev/null || die "keygen"
+RECS='      - "@ NS ns1"
+      - "ns1 A 10.56.0.1"
+      - "www A 192.0.2.80"'
+CONF="$FG_WORK/fluxgated.conf"
+cat >"$CONF" <<CONF
+server:
+  listen: [ "10.56.0.1@53" ]
+  workers: 2
+control:
+  socket: "$FG_WORK/control.sock"
+log:
+  level: warning
+zone:
+  - domain: example.test
+    ttl: 300
+    soa: { mname: ns1.example.test., rname: hostmaster.example.test., minimum: 60 }
+    records:
+$RECS
+    dnssec:
+      keys: $KEYS
+pool:
+  - id: svc4
+    prefix: 198.18.0.0/15
+service:
+  - id: svc
+    name: svc.example.test
+    backend: 10.56.9.9
+    pool: svc4
+    ttl: 1s
+    grace: 1s
+    pin: 10s
+policy:
+  direct: [ 10.56.0.0/24 ]
+nat:
+  backend: nft
+  table: fgbsec$$
+  grant-set-size: 2M
+CONF
+start_fluxgated fg "$CONF"
+wait_dns perf 10.56.0.1 example.test 30 "$FG_FLUXGATED_PID" || die "fluxgated does not answer"
+
+KDIR="$FG_WORK/knot"; mkdir -p "$KDIR/run" "$KDIR/db"
+cat >"$KDIR/example.test.zone" <<ZONE
+\$ORIGIN example.test.
+\$TTL 300
+@ SOA ns1.example.test. hostmaster.example.test. 1 3600 600 604800 60
+@ NS ns1
+ns1 A 10.56.1.1
+www A 192.0.2.80
+ZONE
+cat >"$KDIR/knot.conf" <<KNOT
+server:
+    rundir: "$KDIR/run"
+    user: root:root
+    listen: [ "10.56.1.1@53" ]
+    udp-workers: 2
+    tcp-workers: 1
+    background-workers: 1
+database:
+    storage: "$KDIR/db"
+log:
+  - target: stderr
+    any: warning
+policy:
+  - id: ecdsa
+    algorithm: ecdsap256sha256
+mod-onlinesign:
+  - id: sign
+    policy: ecdsa
+template:
+  - id: default
+    storage: "$KDIR"
+    file: "%s.zone"
+zone:
+  - domain: example.test
+    module: mod-onlinesign/sign
+KNOT
+start_bg knotd knot knotd -c "$KDIR/knot.conf"
+KNOT_PID=$BG_PID
+wait_dns perf 10.56.1.1 example.test 30 "$KNOT_PID" || die "knotd does not answer: $(tail -n 20 "$FG_WORK/knotd.log")"
+nsx perf kdig @10.56.1.1 +dnssec www.example.test A | grep -q 'RRSIG' || die "Knot does not sign"
+nsx perf kdig @10.56.0.1 +dnssec svc.example.test A | grep -q 'RRSIG' || die "fluxgated does not sign"
+
+echo "svc.example.test A" >"$FG_WORK/q-grant.txt"
+echo "www.example.test A" >"$FG_WORK/q-static.txt"
+median() { sort -g | awk '{a[NR]=$1} END {if (!NR) print "n/a"; else if (NR % 2) print a[(NR+1)/2]; else printf "%.0f\n", (a[NR/2]+a[NR/2+1])/2}'; }
+# dnsperf_run ADDR QFILE LABEL [DO] -> queries/s
+dnsperf_run() {
+	local f="$FG_WORK/dnsperf-$3.txt" qps do=${4:+-D}
+	nsx perf dnsperf -s "$1" -d "$2" -l "$DURATION" -c "$CLIENTS" -q "$OUTSTANDING" -t 2 $do >"$f" 2>&1
+	qps=$(awk '/Queries per second:/ {printf "%.0f", $4}' "$f")
+	[ -n "$qps" ] || die "dnsperf ($3) gave no result: $(tail -n 5 "$f")"
+	log "$3: $qps answers/s, lost $(awk '/Queries lost:/ {print $3 " " $4}' "$f")" >&2
+	echo "$qps"
+}
+gs=() gu=() ss=() ks=()
+log "2. answers/s: $RUNS runs x ${DURATION}s, dnsperf -c $CLIENTS -q $OUTSTANDING"
+for ((i = 1; i <= RUNS; i++)); do
+	gs+=("$(dnsperf_run 10.56.0.1 "$FG_WORK/q-grant.txt" "granted-signed-$i" do)")
+	gu+=("$(dnsperf_run 10.56.0.1 "$FG_WORK/q-grant.txt" "granted-unsigned-$i")")
+	ss+=("$(dnsperf_run 10.56.0.1 "$FG_WORK/q-static.txt" "static-signed-$i" do)")
+	ks+=("$(dnsperf_run 10.56.1.1 "$FG_WORK/q-static.txt" "knot-onlinesign-$i" do)")
+done
+GS=$(printf '%s\n' "${gs[@]}" | median); GU=$(printf '%s\n' "${gu[@]}" | median)
+SS=$(printf '%s\n' "${ss[@]}" | median); KS=$(printf '%s\n' "${ks[@]}" | median)
+stop_bg "$KNOT_PID"
+stop_fluxgated "fluxgated stops"
+printf '\n| figure | value |\n|---|---|\n'
+printf '| fluxgated granted, signed (DO=1) | %s answers/s |\n' "$GS"
+printf '| fluxgated granted, unsigned (DO=0) | %s answers/s |\n' "$GU"
+printf '| fluxgated static, signed (DO=1) | %s answers/s |\n' "$SS"
+printf '| Knot mod-onlinesign static, signed | %s answers/s |\n' "$KS"
+awk -v a="$GS" -v b="$GU" -v c="$SS" -v d="$KS" 'BEGIN {
+	if (b > 0) printf "| signed / unsigned granted | %.2f (goal >= 0.5) |\n", a / b;
+	if (d > 0) printf "| fluxgated signed static / Knot | %.2f (goal >= 1.0) |\n", c / d }'
+printf '%s\n' "$SIGN" | sed 's/^/| sign cost | /; s/$/ |/'
+finish

@@ -1,0 +1,238 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+#include "conf/keydir.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <openssl/crypto.h>
+
+#include "common/err.h"
+
+#define KEYFILE_MAX 16384
+
+static int fail(char *err, size_t errlen, int code, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+static int fail(char *err, size_t errlen, int code, const char *fmt, ...)
+{
+	if (err && errlen) {
+		va_list ap;
+		va_start(ap, fmt);
+		vsnprintf(err, errlen, fmt, ap);
+		va_end(ap);
+	}
+	return code;
+}
+
+/* Read a whole small file; `secret` checks the mode first. *buf is
+ * NUL-terminated, freed (and for secrets wiped) by the caller. */
+static int slurp(int dfd, const char *name, bool secret, char **buf, size_t *len,
+		 char *err, size_t errlen)
+{
+	int fd = openat(dfd, name, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	struct stat st;
+	if (fd < 0)
+		return fail(err, errlen, -errno, "%s: %s", name, strerror(errno));
+	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || st.st_size > KEYFILE_MAX) {
+		close(fd);
+		return fail(err, errlen, -EINVAL, "%s: not a regular file of at most %d octets",
+			    name, KEYFILE_MAX);
+	}
+	if (secret && (st.st_mode & 077)) {
+		close(fd);
+		return fail(err, errlen, -EPERM,
+			    "%s: private key readable by group or others (mode %04o): chmod 600",
+			    name, (unsigned)(st.st_mode & 07777));
+	}
+	char *b = malloc((size_t)st.st_size + 1);
+	ssize_t n = b ? read(fd, b, (size_t)st.st_size) : -1;
+	close(fd);
+	if (n < 0 || n != st.st_size) {
+		free(b);
+		return fail(err, errlen, -EIO, "%s: read failed", name);
+	}
+	b[n] = '\0';
+	*buf = b;
+	*len = (size_t)n;
+	return 0;
+}
+
+/* "K" + zone (no final dot) + "." : the prefix of the zone's key files */
+static int key_prefix(const char *zone, char *out, size_t cap)
+{
+	size_t zl = strlen(zone);
+	while (zl > 1 && zone[zl - 1] == '.')
+		zl--;
+	int n = snprintf(out, cap, "K%.*s.+", (int)zl, zone);
+	return n > 0 && (size_t)n < cap ? n : -ENAMETOOLONG;
+}
+
+static int name_cmp(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+int fg_keydir_load(const char *dir, const char *zone, int alg, bool with_private,
+		   fg_keydir_fallback_fn fallback, void *fallback_ctx,
+		   fg_dnskey_t *out, unsigned max, char *err, size_t errlen)
+{
+	char prefix[300];
+	int pl = key_prefix(zone, prefix, sizeof(prefix));
+	if (pl < 0)
+		return fail(err, errlen, pl, "zone name too long");
+	int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (dfd < 0)
+		return fail(err, errlen, -errno, "key directory %s: %s", dir, strerror(errno));
+	DIR *d = fdopendir(dfd);
+	if (!d) {
+		close(dfd);
+		return fail(err, errlen, -errno, "key directory %s: %s", dir, strerror(errno));
+	}
+	/* sorted, so that errors and key order do not depend on readdir */
+	char *names[64];
+	unsigned nn = 0;
+	int rc = 0;
+	struct dirent *de;
+	while ((de = readdir(d))) {
+		size_t l = strlen(de->d_name);
+		if (strncasecmp(de->d_name, prefix, (size_t)pl) || l < 4 ||
+		    strcmp(de->d_name + l - 4, ".key"))
+			continue;
+		/* K<zone>.+AAA+TTTTT.key */
+		unsigned a, t;
+		char tail[8];
+		if (sscanf(de->d_name + pl, "%3u+%5u%7s", &a, &t, tail) != 3 || strcmp(tail, ".key"))
+			continue;
+		if (alg && (int)a != alg)
+			continue;
+		if (nn == 64) {
+			rc = fail(err, errlen, -E2BIG, "%s: more than 64 key files", dir);
+			break;
+		}
+		if (!(names[nn] = strdup(de->d_name))) {
+			rc = -ENOMEM;
+			break;
+		}
+		nn++;
+	}
+	if (rc == 0)
+		qsort(names, nn, sizeof(names[0]), name_cmp);
+	unsigned nk = 0;
+	for (unsigned i = 0; i < nn && rc == 0; i++) {
+		char *text = NULL, e2[256];
+		size_t len = 0;
+		if (nk == max) {
+			rc = fail(err, errlen, -E2BIG, "%s: more than %u keys for %s", dir, max, zone);
+			break;
+		}
+		fg_dnskey_t *k = &out[nk];
+		rc = slurp(dfd, names[i], false, &text, &len, err, errlen);
+		if (rc < 0)
+			break;
+		rc = fg_dnskey_parse_public(text, len, k, e2, sizeof(e2));
+		free(text);
+		if (rc < 0) {
+			fail(err, errlen, rc, "%s/%s: %s", dir, names[i], e2);
+			break;
+		}
+		uint8_t zw[FG_DNS_MAXNAME];
+		if (fg_dns_name_from_text(zone, NULL, zw) < 0 ||
+		    (fg_dns_name_lower(zw), memcmp(zw, k->owner, k->owner_len))) {
+			rc = fail(err, errlen, -FG_ESCHEMA, "%s/%s: key owner is not the zone %s",
+				  dir, names[i], zone);
+			fg_dnskey_clear(k);
+			break;
+		}
+		if (with_private) {
+			size_t l = strlen(names[i]);
+			char pname[300];
+			snprintf(pname, sizeof(pname), "%.*s.private", (int)(l - 4), names[i]);
+			rc = slurp(dfd, pname, true, &text, &len, err, errlen);
+			if (rc == -EACCES && fallback && fallback(fallback_ctx, k) == 0) {
+				rc = 0;
+				nk++;
+				continue;
+			}
+			if (rc < 0) {
+				fg_dnskey_clear(k);
+				break;
+			}
+			rc = fg_dnskey_parse_private(text, len, k, e2, sizeof(e2));
+			OPENSSL_cleanse(text, len);
+			free(text);
+			if (rc < 0) {
+				fail(err, errlen, rc, "%s/%s: %s", dir, pname, e2);
+				fg_dnskey_clear(k);
+				break;
+			}
+		}
+		nk++;
+	}
+	for (unsigned i = 0; i < nn; i++)
+		free(names[i]);
+	closedir(d);
+	if (rc < 0) {
+		for (unsigned i = 0; i < nk; i++)
+			fg_dnskey_clear(&out[i]);
+		return rc;
+	}
+	return (int)nk;
+}
+
+static int write_new(int dfd, const char *name, const char *text, mode_t mode,
+		     char *err, size_t errlen)
+{
+	int fd = openat(dfd, name, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, mode);
+	if (fd < 0)
+		return fail(err, errlen, -errno, "%s: %s", name, strerror(errno));
+	size_t len = strlen(text);
+	ssize_t n = write(fd, text, len);
+	int rc = (n == (ssize_t)len && fsync(fd) == 0) ? 0 : -EIO;
+	if (close(fd) < 0 && rc == 0)
+		rc = -EIO;
+	if (rc < 0) {
+		unlinkat(dfd, name, 0);
+		return fail(err, errlen, rc, "%s: write failed", name);
+	}
+	return 0;
+}
+
+int fg_keydir_write(const char *dir, const fg_dnskey_t *k, int64_t now, int64_t activate,
+		    char *name, size_t namelen, char *err, size_t errlen)
+{
+	char zone[FG_DNS_MAXNAME * 4 + 2], prefix[300], pub[2048], priv[2048];
+	char kname[320], pname[320];
+	int rc;
+
+	if (fg_dns_name_to_text(k->owner, zone, sizeof(zone)) < 0 ||
+	    key_prefix(zone, prefix, sizeof(prefix)) < 0)
+		return fail(err, errlen, -EINVAL, "bad zone name");
+	snprintf(name, namelen, "%s%03u+%05u", prefix, k->alg, k->tag);
+	snprintf(kname, sizeof(kname), "%s.key", name);
+	snprintf(pname, sizeof(pname), "%s.private", name);
+	rc = fg_dnskey_format(k, now, activate, pub, sizeof(pub), priv, sizeof(priv));
+	if (rc < 0)
+		return fail(err, errlen, rc, "cannot format the key");
+	int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (dfd < 0) {
+		OPENSSL_cleanse(priv, sizeof(priv));
+		return fail(err, errlen, -errno, "%s: %s", dir, strerror(errno));
+	}
+	/* the private half first: a .key without it would be a key that
+	 * loads as published but can never sign */
+	rc = write_new(dfd, pname, priv, 0600, err, errlen);
+	OPENSSL_cleanse(priv, sizeof(priv));
+	if (rc == 0) {
+		rc = write_new(dfd, kname, pub, 0644, err, errlen);
+		if (rc < 0)
+			unlinkat(dfd, pname, 0);
+	}
+	close(dfd);
+	return rc;
+}

@@ -1,0 +1,38 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+/*
+ * DNSSEC key directory (layer 2: reads files): finds a zone's BIND key
+ * files K<zone>.+<alg>+<tag>.key / .private in a directory, like
+ * dnssec-keygen and Knot's keymgr write them, and parses them with
+ * dns/dnssec/key.h. A .private file readable by group or others is
+ * refused: the private keys are for the privileged process only.
+ *
+ * Ownership: the keys in out[] belong to the caller (fg_dnskey_clear()).
+ */
+#ifndef FG_CONF_KEYDIR_H
+#define FG_CONF_KEYDIR_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "dns/dnssec/key.h"
+
+/* When a .private file cannot be opened for lack of permission (a reload
+ * in the unprivileged process), `fallback` may complete the key from one
+ * loaded earlier (same DNSKEY rdata): it returns 0 when it set k->pkey. */
+typedef int (*fg_keydir_fallback_fn)(void *ctx, fg_dnskey_t *k);
+
+/* Read the keys of `zone` (presentation form) and algorithm `alg` (0 =
+ * any). With `with_private` the .private halves are read too (fallback
+ * may be NULL). Returns the number of keys stored in out (at most max),
+ * or a negative error with a message in err naming the file. */
+int fg_keydir_load(const char *dir, const char *zone, int alg, bool with_private,
+		   fg_keydir_fallback_fn fallback, void *fallback_ctx,
+		   fg_dnskey_t *out, unsigned max, char *err, size_t errlen);
+
+/* Write a new key pair as dir/K<zone>.+<alg>+<tag>.{key,private} (the
+ * .private with mode 0600, never overwriting), signing from `activate`
+ * (0: now). The base name goes to name (cap namelen). */
+int fg_keydir_write(const char *dir, const fg_dnskey_t *k, int64_t now, int64_t activate,
+		    char *name, size_t namelen, char *err, size_t errlen);
+
+#endif
