@@ -92,6 +92,7 @@ cat >"$CONF" <<EOF
 server:
   listen: [ "$GW@53" ]
   workers: 2
+  user: nobody
 zone:
   - domain: example.test
     ttl: 300
@@ -128,6 +129,7 @@ service:
   - id: www
     name: www.example.test
     backend: 10.54.2.10
+    ports: [ any ]
     pool: web4
     ttl: 30s
 policy:
