@@ -339,6 +339,10 @@ static int check_pools(fg_loader_t *ld, const fg_conf_t *c, struct key_ref *pref
 
 	if (!byaddr)
 		return -ENOMEM;
+	if (c->npools > FG_CONF_MAX_POOLS)
+		fg_diag(ld, c->pools[FG_CONF_MAX_POOLS].line, "pool '%s': at most %d pools",
+			c->pools[FG_CONF_MAX_POOLS].id ? c->pools[FG_CONF_MAX_POOLS].id : "?",
+			FG_CONF_MAX_POOLS);
 	for (size_t i = 0; i < c->npools; i++) {
 		if (c->pools[i].id) {
 			pref[n].key = c->pools[i].id;

@@ -54,6 +54,13 @@ typedef struct fg_conf_zone {
 	int line;
 } fg_conf_zone_t;
 
+/* Limits the data plane imposes, checked at load so that --check and the
+ * daemon agree: the nftables table name fits the kernel's buffer with its
+ * NUL (and [priv]'s fixed-size message field), and the pool count fits the
+ * fixed pool list of the data-plane setup. */
+#define FG_CONF_NFT_NAME_MAX 63
+#define FG_CONF_MAX_POOLS    64
+
 typedef struct fg_conf_pool {
 	char *id;
 	fg_conf_prefix_t prefix;

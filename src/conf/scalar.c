@@ -18,6 +18,7 @@
 #include <sys/un.h>
 
 #include "common/err.h"
+#include "conf/conf.h"
 
 static bool is_digit(char c)
 {
@@ -611,11 +612,11 @@ int fg_check_nft_name(const char *s, char *err, size_t errlen)
 	for (i = 0; s[i]; i++)
 		if (!is_alpha(s[i]) && s[i] != '_' && !(i > 0 && is_digit(s[i])))
 			break;
-	if (i > 0 && i <= 64 && s[i] == '\0')
+	if (i > 0 && i <= FG_CONF_NFT_NAME_MAX && s[i] == '\0')
 		return 0;
 	fg_quote(s, q, sizeof(q));
-	snprintf(err, errlen, "invalid nftables table name '%s' (use 1 to 64 "
-		 "letters, digits or '_', not starting with a digit)", q);
+	snprintf(err, errlen, "invalid nftables table name '%s' (use 1 to %d "
+		 "letters, digits or '_', not starting with a digit)", q, FG_CONF_NFT_NAME_MAX);
 	return -FG_ESYNTAX;
 }
 

@@ -308,13 +308,19 @@ static json_t *cmd_stats(const fg_control_env_t *env)
 	const fg_snapshot_t *snap = fg_server_snapshot(env->srv);
 	json_t *o = json_pack("{so}", "dns", worker_totals(env->srv));
 	if (snap->grants) {
-		uint64_t sc[3], reuse, fails;
-		fg_grant_engine_counters(snap->grants, sc, &reuse, &fails);
+		fg_grant_counters_t gc;
+		fg_grant_engine_counters_get(snap->grants, &gc);
 		json_object_set_new(o, "grants",
-				    json_pack("{sI sI sI sI sI}", "client", (json_int_t)sc[0],
-					      "net", (json_int_t)sc[1], "any", (json_int_t)sc[2],
-					      "forced_reuse", (json_int_t)reuse,
-					      "commit_failures", (json_int_t)fails));
+				    json_pack("{sI sI sI sI sI sI sI sI sI}",
+					      "client", (json_int_t)gc.grants[0],
+					      "net", (json_int_t)gc.grants[1],
+					      "any", (json_int_t)gc.grants[2],
+					      "forced_reuse", (json_int_t)gc.forced_reuse,
+					      "commit_failures", (json_int_t)gc.commit_failures,
+					      "commit_servfail", (json_int_t)gc.commit_servfail,
+					      "anyone_source_bound", (json_int_t)gc.anyone_source_reuse,
+					      "exact_source_bound", (json_int_t)gc.exact_quota_reuse,
+					      "ecs_ignored", (json_int_t)gc.ecs_ignored));
 		json_t *pools = json_array();
 		fg_grant_engine_pools(snap->grants, pool_to_json, pools);
 		json_object_set_new(o, "pools", pools);

@@ -339,9 +339,14 @@ static void collect(void *vctx, fg_metrics_t *m)
 		fg_hist_snapshot_add(&m->grant_latency, &s->grant_latency);
 	}
 	if (snap->grants) {
-		uint64_t sc[3];
-		fg_grant_engine_counters(snap->grants, sc, &m->grant_forced_reuse,
-					 &m->grant_commit_failures);
+		fg_grant_counters_t gc;
+		fg_grant_engine_counters_get(snap->grants, &gc);
+		m->grant_forced_reuse = gc.forced_reuse;
+		m->grant_commit_failures = gc.commit_failures;
+		m->grant_commit_servfail = gc.commit_servfail;
+		m->grant_anyone_source_reuse = gc.anyone_source_reuse;
+		m->grant_exact_quota_reuse = gc.exact_quota_reuse;
+		m->ecs_ignored = gc.ecs_ignored;
 		for (size_t i = 0; i < snap->conf->nservices && i < FG_METRICS_MAX_SERVICES; i++) {
 			fg_metrics_service_t *ms = &m->services[m->nservices++];
 			snprintf(ms->id, sizeof(ms->id), "%s", snap->conf->services[i].id);
@@ -472,6 +477,18 @@ int main(int argc, char **argv)
 		struct diag_ctx d = { .to_stdout = true };
 		fg_snapshot_t *snap = NULL;
 		int rc = build_snapshot(path, NULL, false, &d, &snap);
+		if (rc == 0 && snap->conf->nat.backend && !strcmp(snap->conf->nat.backend, "memory") &&
+		    !test_memory) {
+			/* the daemon refuses this at start: so does --check */
+			fprintf(stderr, "%s: nat.backend: memory is for tests only; fluxgated "
+				"refuses it without --test-memory-backend\n", path);
+			d.count++;
+			rc = -FG_ESCHEMA;
+		}
+		if (rc == 0) {
+			struct diag_ctx w = { .to_stdout = true };
+			fg_conf_warnings(snap->conf, diag_print, &w);
+		}
 		fg_snapshot_free(snap);
 		if (rc < 0) {
 			if (d.count == 0)

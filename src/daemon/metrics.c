@@ -266,6 +266,16 @@ static void render_grants(mbuf_t *b, const fg_metrics_t *m)
 	one_u64(b, "grant_forced_reuse_total", "counter",
 		"Answers that reused an address already open to anyone (open cap reached).",
 		m->grant_forced_reuse);
+	one_u64(b, "grant_commit_servfail_total", "counter",
+		"Service queries answered SERVFAIL because their grant transaction was refused.",
+		m->grant_commit_servfail);
+	family_hdr(b, "grant_source_bound_total", "counter",
+		   "Answers that handed a source an address it already holds, at a per-source bound.");
+	sample_l1(b, "grant_source_bound_total", "bound", "anyone", m->grant_anyone_source_reuse);
+	sample_l1(b, "grant_source_bound_total", "bound", "exact", m->grant_exact_quota_reuse);
+	one_u64(b, "dns_ecs_ignored_total", "counter",
+		"ECS options with a source prefix shorter than policy.ecs-min-prefix, treated as no ECS.",
+		m->ecs_ignored);
 
 	family_hdr(b, "grant_duration_seconds", "histogram",
 		   "Time from a batch's grant request to the data plane's acknowledgement.");

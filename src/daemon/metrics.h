@@ -120,6 +120,10 @@ typedef struct fg_metrics {
 	size_t nservices;
 	uint64_t grant_commit_failures;    /* NAT transactions that failed */
 	uint64_t grant_forced_reuse;       /* open cap reached: address reused */
+	uint64_t grant_commit_servfail;    /* requests SERVFAIL: their commit was refused */
+	uint64_t grant_anyone_source_reuse;/* policy.anyone-per-source reached */
+	uint64_t grant_exact_quota_reuse;  /* policy.exact-per-source reached */
+	uint64_t ecs_ignored;              /* ECS wider than policy.ecs-min-prefix */
 	fg_hist_snap_t grant_latency;      /* fg_grant_resolve() wall time */
 
 	/* pools */

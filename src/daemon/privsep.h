@@ -30,10 +30,12 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "conf/conf.h"
+
 #include "dataplane/nat.h"
 
 #define FG_PS_MAX_GRANTS 64
-#define FG_PS_MAX_POOLS  64
+#define FG_PS_MAX_POOLS  FG_CONF_MAX_POOLS
 #define FG_PS_CONF_CHUNK 32768
 
 /* Fork the [priv] process. Returns in the child ([dns] side, *is_child

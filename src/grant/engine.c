@@ -930,15 +930,6 @@ int fg_grant_resolve(fg_grant_engine_t *eng, fg_grant_worker_t *w,
 	return rc;
 }
 
-void fg_grant_engine_counters(const fg_grant_engine_t *eng, uint64_t by_scope[3],
-			      uint64_t *forced_reuse, uint64_t *commit_failures)
-{
-	for (int i = 0; i < 3; i++)
-		by_scope[i] = eng->grants[i];
-	*forced_reuse = eng->forced_reuse;
-	*commit_failures = eng->commit_failures;
-}
-
 void fg_grant_engine_counters_get(const fg_grant_engine_t *eng, fg_grant_counters_t *out)
 {
 	for (int i = 0; i < 3; i++)

@@ -93,10 +93,6 @@ const fg_nat_config_t *fg_grant_engine_natcfg(const fg_grant_engine_t *eng);
 const fg_nat_ops_t *fg_grant_engine_ops(const fg_grant_engine_t *eng);
 
 /* Counters since start (carried in the engine, not across reloads). */
-void fg_grant_engine_counters(const fg_grant_engine_t *eng, uint64_t by_scope[3],
-			      uint64_t *forced_reuse, uint64_t *commit_failures);
-
-/* Every counter of the engine, the ones above included. */
 typedef struct fg_grant_counters {
 	uint64_t grants[3];           /* acknowledged grants by enum fg_scope */
 	uint64_t forced_reuse;        /* max-open-fraction reached: reused */

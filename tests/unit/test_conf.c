@@ -994,6 +994,29 @@ static void test_too_many_errors(void **state)
 	free(text);
 }
 
+/* The data plane holds at most FG_CONF_MAX_POOLS pools: one more is a
+ * config error at its line, not a failed start ("Invalid argument"). */
+static void test_pool_count_limit(void **state)
+{
+	char *text = malloc(80 * 70 + 256);
+	struct sink s;
+	fg_conf_t *c;
+	size_t o = 0;
+	(void)state;
+
+	assert_non_null(text);
+	o += (size_t)sprintf(text, "server:\n  listen: 127.0.0.1\npool:\n");
+	for (int i = 0; i < FG_CONF_MAX_POOLS + 1; i++)
+		o += (size_t)sprintf(text + o, "  - { id: p%d, prefix: 10.%d.0.0/24 }\n", i, i + 1);
+	assert_int_equal(load(text, &c, &s), -FG_ESCHEMA);
+	assert_string_equal(s.buf, "t.conf:68: pool 'p64': at most 64 pools\n");
+	/* exactly the limit loads */
+	text[o - strlen("  - { id: p64, prefix: 10.65.0.0/24 }\n")] = '\0';
+	assert_int_equal(load(text, &c, &s), 0);
+	fg_conf_free(c);
+	free(text);
+}
+
 static void test_deep_nesting(void **state)
 {
 	char text[256];
@@ -1439,7 +1462,11 @@ static const struct errcase errcases[] = {
 	E("nat_backend", SERVER "nat:\n  backend: iptables\n",
 	  "t.conf:4: nat.backend: expected one of nft, memory, got 'iptables'\n"),
 	E("nat_table", SERVER "nat:\n  table: 1fg\n",
-	  "t.conf:4: nat.table: invalid nftables table name '1fg' (use 1 to 64 "
+	  "t.conf:4: nat.table: invalid nftables table name '1fg' (use 1 to 63 "
+	  "letters, digits or '_', not starting with a digit)\n"),
+	/* 64 characters: the daemon's data plane refuses it, so --check does */
+	E("nat_table_64", SERVER "nat:\n  table: aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\n",
+	  "t.conf:4: nat.table: invalid nftables table name 'aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa' (use 1 to 63 "
 	  "letters, digits or '_', not starting with a digit)\n"),
 	E("nat_size_big", SERVER "nat:\n  pin-set-size: 5G\n",
 	  "t.conf:4: nat.pin-set-size: size '5G' out of range (16..1G)\n"),
@@ -1530,6 +1557,7 @@ int main(void)
 		cmocka_unit_test(test_file),
 		cmocka_unit_test(test_api_edges),
 		cmocka_unit_test(test_too_many_errors),
+		cmocka_unit_test(test_pool_count_limit),
 		cmocka_unit_test(test_deep_nesting),
 		cmocka_unit_test(test_order),
 		cmocka_unit_test(test_warnings),

@@ -294,9 +294,9 @@ static void test_open_fraction_cap(void **state)
 	}
 	assert_true(distinct <= 3);
 	assert_true(distinct >= 1);
-	uint64_t sc[3], reuse, fails;
-	fg_grant_engine_counters(f->eng, sc, &reuse, &fails);
-	assert_true(reuse >= 37);
+	fg_grant_counters_t gc;
+	fg_grant_engine_counters_get(f->eng, &gc);
+	assert_true(gc.forced_reuse >= 37);
 }
 
 static void test_rotation_per_answer(void **state)
