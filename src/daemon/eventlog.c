@@ -145,7 +145,7 @@ static void kv_u64(jw_t *w, const char *key, uint64_t v)
 
 static const char *const type_names[FG_EV_NTYPES] = {
 	[FG_EV_DNS] = "dns",           [FG_EV_GRANT] = "grant",
-	[FG_EV_PIN] = "pin",           [FG_EV_DECOY] = "decoy",
+	[FG_EV_DECOY] = "decoy",
 	[FG_EV_QUARANTINE] = "quarantine", [FG_EV_RELEASE] = "release",
 	[FG_EV_RELOAD] = "reload",     [FG_EV_ERROR] = "error",
 };
@@ -318,11 +318,6 @@ static void put_body(jw_t *w, const fg_event_t *e)
 		kv_str(w, "backend", e->u.grant.backend);
 		kv_u64(w, "timeout_ms", e->u.grant.timeout_ms);
 		break;
-	case FG_EV_PIN:
-		kv_str(w, "service", e->u.pin.service);
-		kv_str(w, "address", e->u.pin.address);
-		kv_str(w, "backend", e->u.pin.backend);
-		kv_u64(w, "timeout_ms", e->u.pin.timeout_ms);
 		break;
 	case FG_EV_DECOY:
 		kv_str(w, "reason", e->u.decoy.reason);
@@ -762,21 +757,6 @@ int fg_evlog_grant(fg_evlog_t *ev, const struct sockaddr *peer, const char *serv
 	e.u.grant.address = address;
 	e.u.grant.backend = backend;
 	e.u.grant.timeout_ms = timeout_ms;
-	return fg_evlog_emit(ev, &e);
-}
-
-int fg_evlog_pin(fg_evlog_t *ev, const fg_ev_flow_t *flow, const char *service,
-		 const char *address, const char *backend, uint32_t timeout_ms)
-{
-	if (!ev)
-		return 0;
-	fg_event_t e = { .type = FG_EV_PIN };
-	if (flow)
-		e.flow = *flow;
-	e.u.pin.service = service;
-	e.u.pin.address = address;
-	e.u.pin.backend = backend;
-	e.u.pin.timeout_ms = timeout_ms;
 	return fg_evlog_emit(ev, &e);
 }
 

@@ -53,7 +53,6 @@
 enum fg_ev_type {
 	FG_EV_DNS = 0,
 	FG_EV_GRANT,
-	FG_EV_PIN,
 	FG_EV_DECOY,
 	FG_EV_QUARANTINE,
 	FG_EV_RELEASE,
@@ -93,12 +92,6 @@ typedef struct fg_event {
 			const char *backend;
 			uint32_t timeout_ms;
 		} grant;
-		struct {                       /* a client's flow kept open by use */
-			const char *service;
-			const char *address;
-			const char *backend;
-			uint32_t timeout_ms;
-		} pin;
 		struct {                       /* pool traffic sent to the decoys */
 			const char *reason;    /* "pool-miss", "quarantine", ... */
 			const char *pool;      /* pool id, when known */
@@ -182,11 +175,6 @@ int fg_evlog_dns(fg_evlog_t *ev, const struct sockaddr *peer, const struct socka
 int fg_evlog_grant(fg_evlog_t *ev, const struct sockaddr *peer, const char *service,
 		   const char *scope, const char *client, const char *address,
 		   const char *backend, uint32_t timeout_ms);
-
-/* A pinned flow: `client` keeps reaching `address` (the pool address, with
- * the flow's ports in `flow`). */
-int fg_evlog_pin(fg_evlog_t *ev, const fg_ev_flow_t *flow, const char *service,
-		 const char *address, const char *backend, uint32_t timeout_ms);
 
 /* A packet the kernel sent to the decoy bed (from NFLOG): who, to which
  * pool address and port. reason/pool may be NULL. */

@@ -34,6 +34,7 @@
 #include "daemon/privsep.h"
 #include "daemon/server.h"
 #include "grant/engine.h"
+#include "grant/policy.h"
 
 #define FG_VERSION "0.1.0"
 #ifndef FG_COMMIT
@@ -188,10 +189,18 @@ struct daemon_ctx {
 	struct dp_cache dp;
 };
 
-/* A pool hit sent to the decoys (logged by the kernel rule, rate-limited). */
+/* A pool hit sent to the decoys (logged by the kernel rule, rate-limited):
+ * the rule's NFLOG prefix says why (FG_DECOY_REASON_*), the running
+ * configuration which pool the address belongs to. Main thread, like
+ * reloads, so the snapshot cannot go away under it. */
 static void on_decoy(void *vctx, const fg_pkt_info_t *pkt, const char *prefix)
 {
 	struct daemon_ctx *d = vctx;
+	const fg_snapshot_t *snap = fg_server_snapshot(d->srv);
+	const char *pool = NULL;
+	for (size_t i = 0; snap && i < snap->conf->npools && !pool; i++)
+		if (fg_prefix_contains(&snap->conf->pools[i].prefix, pkt->family, pkt->dst))
+			pool = snap->conf->pools[i].id;
 	fg_ev_flow_t flow = {
 		.sfamily = pkt->family, .dfamily = pkt->family, .proto = pkt->proto,
 		.sport = pkt->sport, .dport = pkt->dport,
@@ -199,7 +208,8 @@ static void on_decoy(void *vctx, const fg_pkt_info_t *pkt, const char *prefix)
 	memcpy(flow.src, pkt->src, 16);
 	memcpy(flow.dst, pkt->dst, 16);
 	d->decoy_hits++;
-	fg_evlog_decoy(d->evlog, &flow, prefix && *prefix ? prefix : "not granted", NULL);
+	/* an empty prefix: a rule of an older daemon's table */
+	fg_evlog_decoy(d->evlog, &flow, prefix && *prefix ? prefix : FG_DECOY_REASON_POOL, pool);
 }
 
 static void collect_pool(void *ctx, const char *id, int family, uint64_t size, uint64_t open)

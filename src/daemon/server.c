@@ -58,6 +58,7 @@ typedef struct fg_worker {
 	const fg_grant_engine_t *gw_engine;
 	fg_worker_stats_t stats;
 	fg_siphash_t *sip;         /* DNS cookies of this worker's queries */
+	uint64_t err_event_ms;     /* last `error` event (at most one a second) */
 
 	/* UDP batch state: kept here, not on the stack (it is ~350 KiB) */
 	struct mmsghdr rmsg[UDP_BATCH], smsg[UDP_BATCH];
@@ -236,6 +237,7 @@ static void grant_and_answer(fg_worker_t *w, const fg_snapshot_t *snap,
 			   (uint64_t)(t1.tv_sec - t0.tv_sec) * 1000000000u +
 			   (uint64_t)(t1.tv_nsec - t0.tv_nsec));
 
+	size_t failed = 0;
 	for (size_t i = 0; i < n; i++) {
 		bool ok = rc >= 0 && reqs[i].ok;
 		if (reqs[i].nodata) {
@@ -246,12 +248,23 @@ static void grant_and_answer(fg_worker_t *w, const fg_snapshot_t *snap,
 		fg_dns_answer_service(snap->db, reqs[i].q, tcp, ok ? reqs[i].addr : NULL,
 				      reqs[i].ttl, reqs[i].ecs_scope, outs[i], outcaps[i],
 				      &results[i]);
-		if (ok)
+		if (ok) {
 			w->stats.service_answers++;
-		else
+		} else {
 			w->stats.grant_failures++;
+			failed++;
+		}
 		if (w->srv->evlog)
 			log_grant_event(w->srv->evlog, snap, &reqs[i], ok, tcp, &results[i]);
+	}
+	/* answers lost to the data plane are an operator's concern: an event,
+	 * rate-limited so a failing kernel cannot flood the log */
+	uint64_t now = (uint64_t)t1.tv_sec * 1000u + (uint64_t)t1.tv_nsec / 1000000u;
+	if (failed && w->srv->evlog && now - w->err_event_ms >= 1000) {
+		char msg[96];
+		snprintf(msg, sizeof(msg), "%zu of %zu service answers SERVFAIL: no grant", failed, n);
+		fg_evlog_error(w->srv->evlog, "grant", rc < 0 ? rc : -FG_EGRANT, msg);
+		w->err_event_ms = now;
 	}
 }
 

@@ -44,6 +44,11 @@ typedef struct fg_grant {
 #define FG_DECOY_MARK         0x666
 #define FG_DECOY_ROUTE_TABLE  4666
 #define FG_DECOY_NFLOG_GROUP  4666
+/* Why a packet went to the decoys: the NFLOG prefix of each decoy rule,
+ * the `reason` of the daemon's decoy events. */
+#define FG_DECOY_REASON_POOL       "pool-miss"    /* no pin or grant for it */
+#define FG_DECOY_REASON_PORT       "port-miss"    /* a port no service exposes */
+#define FG_DECOY_REASON_QUARANTINE "quarantine"   /* the source is quarantined */
 
 /* Static description of the data plane, from the config. */
 typedef struct fg_nat_prefix {

@@ -375,7 +375,9 @@ static void e_notrack(struct rb *b)
 	ex_add(b, ex(b, "notrack"));
 }
 
-static void e_limit_log(struct rb *b, uint16_t group)
+/* Log to NFLOG `group`, rate-limited; `prefix` is the reason the daemon
+ * puts in the decoy event (the kernel hands it over with the packet). */
+static void e_limit_log(struct rb *b, uint16_t group, const char *prefix)
 {
 	struct nftnl_expr *e = ex(b, "limit");
 
@@ -390,6 +392,7 @@ static void e_limit_log(struct rb *b, uint16_t group)
 	e = ex(b, "log");
 	if (e) {
 		nftnl_expr_set_u16(e, NFTNL_EXPR_LOG_GROUP, group);
+		nftnl_expr_set_str(e, NFTNL_EXPR_LOG_PREFIX, prefix);
 		ex_add(b, e);
 	}
 }
@@ -582,7 +585,7 @@ static int family_rules(struct fg_nat *nat, const struct fam *f)
 	/* rawF: quarantine beats everything, even established flows. */
 	if (cfg->nflog_group)
 		RULE(f->raw, m_nfproto(b, f); m_addr(b, f, true, REG_KEY); e_lookup(b, quar, REG_KEY, -1);
-		     e_limit_log(b, cfg->nflog_group));
+		     e_limit_log(b, cfg->nflog_group, FG_DECOY_REASON_QUARANTINE));
 	RULE(f->raw, m_nfproto(b, f); m_addr(b, f, true, REG_KEY); e_lookup(b, quar, REG_KEY, -1);
 	     m_mark_set(b, decoy); e_notrack(b); e_verdict(b, NF_ACCEPT, NULL));
 	/* Only what the services expose reaches the grant checks, on every
@@ -593,7 +596,7 @@ static int family_rules(struct fg_nat *nat, const struct fam *f)
 		RULE(f->raw, m_nfproto(b, f); m_svcport_key(b, f); e_lookup(b, sp, REG_KEY, -1);
 		     e_verdict(b, NFT_GOTO, f->auth));
 		if (cfg->nflog_group)
-			RULE(f->raw, e_limit_log(b, cfg->nflog_group));
+			RULE(f->raw, e_limit_log(b, cfg->nflog_group, FG_DECOY_REASON_PORT));
 		RULE(f->raw, m_mark_set(b, decoy); e_notrack(b); e_verdict(b, NF_ACCEPT, NULL));
 	} else {
 		RULE(f->raw, e_verdict(b, NFT_GOTO, f->auth));
@@ -610,7 +613,7 @@ static int family_rules(struct fg_nat *nat, const struct fam *f)
 	RULE(f->auth, m_nfproto(b, f); m_addr(b, f, false, REG_KEY); e_lookup(b, ga, REG_KEY, -1);
 	     e_verdict(b, NF_ACCEPT, NULL));
 	if (cfg->nflog_group)
-		RULE(f->auth, e_limit_log(b, cfg->nflog_group));
+		RULE(f->auth, e_limit_log(b, cfg->nflog_group, FG_DECOY_REASON_POOL));
 	RULE(f->auth, m_mark_set(b, decoy); e_notrack(b); e_verdict(b, NF_ACCEPT, NULL));
 
 	/* ct_pre: pool packets conntrack has no state for. Mid-flow packets

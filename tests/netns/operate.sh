@@ -214,6 +214,7 @@ nsx cli curl -s --max-time 2 -o /dev/null http://198.51.100.77/ || true
 sleep 1
 python3 - "$EVDIR/eve.json" >"$FG_WORK/events.check" 2>&1 <<'PYEOF'
 import json, re, sys
+POOL_ID = "web4"   # the pool of 198.51.100.77 in this config
 ts = re.compile(r'^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}[+-]\d{4}$')
 seen = {}
 bad = 0
@@ -243,6 +244,9 @@ for f in ("query", "qtype", "rcode", "scope", "answer"):
         print("dns: missing dns.%s" % f); bad += 1
 if seen.get("decoy", {}).get("dest_port") != 80:
     print("decoy: dest_port is not 80"); bad += 1
+dc = seen.get("decoy", {}).get("decoy", {})
+if dc.get("reason") != "pool-miss" or dc.get("pool") != POOL_ID:
+    print("decoy: want reason pool-miss and pool %s, got %r" % (POOL_ID, dc)); bad += 1
 print("types:", sorted(seen))
 sys.exit(1 if bad else 0)
 PYEOF
