@@ -75,7 +75,7 @@ $(1)/tests/%: $(1)/obj/tests/unit/%.o $(1)/libfluxgated.a $(1)/libfluxgate.a
 
 # Replay driver: runs a fuzz target over files/dirs given on the command line
 # without libFuzzer, so `make check` replays every corpus under the sanitizers.
-$(1)/replay/%: $(1)/obj/tests/fuzz/%.o $(1)/obj/tests/fuzz/replay_main.o $(1)/libfluxgate.a
+$(1)/replay/%: $(1)/obj/tests/fuzz/%.o $(1)/obj/tests/fuzz/replay_main.o $(1)/libfluxgated.a $(1)/libfluxgate.a
 	@mkdir -p $$(dir $$@)
 	$$(CC) $(2) -pthread -o $$@ $$^ $$(PKG_LIBS)
 
@@ -97,10 +97,13 @@ asan: $(addprefix build-asan/,$(PROGS)) $(addprefix build-asan/tests/,$(UNIT_BIN
 
 # libFuzzer builds (clang): make fuzz; then build-fuzz/fuzz_dns tests/fuzz/corpus/dns
 fuzz: $(addprefix build-fuzz/,$(FUZZ_NAMES))
+# A harness of a parser that lives in a daemon module names that module here.
+FUZZ_EXTRA_fuzz_nflog := src/daemon/nflog.c
+build-fuzz/fuzz_nflog: $(FUZZ_EXTRA_fuzz_nflog)
 build-fuzz/%: tests/fuzz/%.c $(LIB_SRCS)
 	@mkdir -p build-fuzz
 	clang -std=c11 -D_GNU_SOURCE -g -O1 -Isrc $(PKG_CFLAGS) -fsanitize=fuzzer,address,undefined \
-	  -o $@ $< $(LIB_SRCS) $(PKG_LIBS)
+	  -o $@ $< $(FUZZ_EXTRA_$*) $(LIB_SRCS) $(PKG_LIBS)
 
 deps:
 	bash scripts/install-deps.sh
