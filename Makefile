@@ -121,18 +121,27 @@ bench: deps all
 	bash bench/dns/run.sh
 
 UNITDIR ?= /lib/systemd/system
+# sysusers.d, tmpfiles.d and sysctl.d: systemd reads them under /usr/lib and
+# /usr/local/lib alike, so they follow PREFIX
+SDLIBDIR ?= $(PREFIX)/lib
 
+# What `make install` puts under DESTDIR; tests/pkg/install.sh checks the
+# list and debian/ packages exactly this.
 install: all
 	install -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(MANDIR)/man8 $(DESTDIR)$(MANDIR)/man5 \
-	  $(DESTDIR)$(SYSCONFDIR)/fluxgate $(DESTDIR)$(SYSCONFDIR)/logrotate.d $(DESTDIR)$(UNITDIR)
+	  $(DESTDIR)$(SYSCONFDIR)/fluxgate $(DESTDIR)$(SYSCONFDIR)/logrotate.d $(DESTDIR)$(UNITDIR) \
+	  $(DESTDIR)$(SDLIBDIR)/sysusers.d $(DESTDIR)$(SDLIBDIR)/tmpfiles.d $(DESTDIR)$(SDLIBDIR)/sysctl.d
 	install -m 0755 build/fluxgated $(DESTDIR)$(SBINDIR)/fluxgated
 	install -m 0755 build/fluxctl $(DESTDIR)$(SBINDIR)/fluxctl
 	install -m 0644 doc/fluxgated.8 doc/fluxctl.8 $(DESTDIR)$(MANDIR)/man8/
 	install -m 0644 doc/fluxgate.conf.5 $(DESTDIR)$(MANDIR)/man5/
 	install -m 0644 etc/fluxgate.conf.sample $(DESTDIR)$(SYSCONFDIR)/fluxgate/fluxgate.conf.sample
 	install -m 0644 etc/logrotate.d/fluxgate $(DESTDIR)$(SYSCONFDIR)/logrotate.d/fluxgate
-	install -D -m 0644 etc/sysusers.d/fluxgate.conf $(DESTDIR)$(PREFIX)/lib/sysusers.d/fluxgate.conf
-	sed 's#/usr/sbin/#$(SBINDIR)/#g' etc/systemd/fluxgated.service > $(DESTDIR)$(UNITDIR)/fluxgated.service
+	install -m 0644 $(wildcard etc/sysusers.d/*.conf) $(DESTDIR)$(SDLIBDIR)/sysusers.d/
+	install -m 0644 $(wildcard etc/tmpfiles.d/*.conf) $(DESTDIR)$(SDLIBDIR)/tmpfiles.d/
+	install -m 0644 $(wildcard etc/sysctl.d/*.conf) $(DESTDIR)$(SDLIBDIR)/sysctl.d/
+	sed -e 's#/usr/sbin/#$(SBINDIR)/#g' -e 's#/etc/fluxgate/#$(SYSCONFDIR)/fluxgate/#g' \
+	  etc/systemd/fluxgated.service > $(DESTDIR)$(UNITDIR)/fluxgated.service
 	chmod 0644 $(DESTDIR)$(UNITDIR)/fluxgated.service
 
 clean:
