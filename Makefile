@@ -13,6 +13,8 @@ BINDIR  ?= $(PREFIX)/bin
 MANDIR  ?= $(PREFIX)/share/man
 SYSCONFDIR ?= /etc
 
+# CPPFLAGS, CFLAGS and LDFLAGS from the environment are added last (the
+# Debian build passes its hardening flags this way); normally empty.
 CC      ?= cc
 WERROR  ?= 0
 OPT     ?= -O2
@@ -50,20 +52,20 @@ define tree
 # $(1) = build dir, $(2) = extra cflags
 $(1)/obj/%.o: %.c
 	@mkdir -p $$(dir $$@)
-	$$(CC) $$(BASE_CFLAGS) $(OPT) $(2) -MMD -MP -c $$< -o $$@
+	$$(CC) $$(BASE_CFLAGS) $(OPT) $(2) $$(CPPFLAGS) $$(CFLAGS) -MMD -MP -c $$< -o $$@
 
 $(1)/libfluxgate.a: $$(patsubst %.c,$(1)/obj/%.o,$$(LIB_SRCS))
 	@rm -f $$@
 	ar rcs $$@ $$^
 
 $(1)/fluxgated: $$(patsubst %.c,$(1)/obj/%.o,$$(DAEMON_SRCS)) $(1)/libfluxgate.a
-	$$(CC) $(2) -pthread -o $$@ $$^ $$(PKG_LIBS)
+	$$(CC) $(2) $$(LDFLAGS) -pthread -o $$@ $$^ $$(PKG_LIBS)
 
 $(1)/fluxctl: $$(patsubst %.c,$(1)/obj/%.o,$$(CTL_SRCS)) $(1)/libfluxgate.a
-	$$(CC) $(2) -pthread -o $$@ $$^ $$(PKG_LIBS)
+	$$(CC) $(2) $$(LDFLAGS) -pthread -o $$@ $$^ $$(PKG_LIBS)
 
 $(1)/fluxlab: $$(patsubst %.c,$(1)/obj/%.o,$$(LAB_SRCS)) $(1)/libfluxgate.a
-	$$(CC) $(2) -pthread -o $$@ $$^ $$(PKG_LIBS) -lssl -lm
+	$$(CC) $(2) $$(LDFLAGS) -pthread -o $$@ $$^ $$(PKG_LIBS) -lssl -lm
 
 $(1)/libfluxgated.a: $$(patsubst %.c,$(1)/obj/%.o,$$(DAEMON_MODS))
 	@rm -f $$@
@@ -71,13 +73,13 @@ $(1)/libfluxgated.a: $$(patsubst %.c,$(1)/obj/%.o,$$(DAEMON_MODS))
 
 $(1)/tests/%: $(1)/obj/tests/unit/%.o $(1)/libfluxgated.a $(1)/libfluxgate.a
 	@mkdir -p $$(dir $$@)
-	$$(CC) $(2) -pthread -o $$@ $$^ $$(PKG_LIBS) $$(TEST_LIBS)
+	$$(CC) $(2) $$(LDFLAGS) -pthread -o $$@ $$^ $$(PKG_LIBS) $$(TEST_LIBS)
 
 # Replay driver: runs a fuzz target over files/dirs given on the command line
 # without libFuzzer, so `make check` replays every corpus under the sanitizers.
 $(1)/replay/%: $(1)/obj/tests/fuzz/%.o $(1)/obj/tests/fuzz/replay_main.o $(1)/libfluxgated.a $(1)/libfluxgate.a
 	@mkdir -p $$(dir $$@)
-	$$(CC) $(2) -pthread -o $$@ $$^ $$(PKG_LIBS)
+	$$(CC) $(2) $$(LDFLAGS) -pthread -o $$@ $$^ $$(PKG_LIBS)
 
 -include $$(shell find $(1)/obj -name '*.d' 2>/dev/null)
 endef
