@@ -77,14 +77,17 @@ if grep -q 'systemd-tmpfiles.*fluxgate.conf' "$WORK/ctrl/postinst" 2>/dev/null; 
 else
 	fail "postinst does not run systemd-tmpfiles fluxgate.conf"
 fi
-# the only enable allowed is debhelper's "re-enable on upgrade if the admin
-# had enabled it" (deb-systemd-helper was-enabled)
-if awk '/was-enabled/ { guard = 1 } /^[[:space:]]*fi/ { guard = 0 }
-	/deb-systemd-helper.* enable|systemctl.* enable/ && !guard { bad = 1 }
+# the only enable allowed is debhelper's --no-enable form: inside
+# "if deb-systemd-helper debian-installed" (the unit was enabled before, by
+# the admin), which keeps that choice across upgrades. Without --no-enable
+# the enable runs on every fresh install ("was-enabled defaults to true").
+if awk '/^[[:space:]]*if / { depth++; if (/debian-installed/ && !g) g = depth }
+	/deb-systemd-helper.* enable|systemctl.* enable/ && !g { bad = 1 }
+	/^[[:space:]]*fi([[:space:];]|$)/ { if (g == depth) g = 0; depth-- }
 	END { exit bad }' "$WORK/ctrl/postinst"; then
 	ok "postinst never enables the unit (only keeps an admin's enable across upgrades)"
 else
-	fail "postinst enables the unit"
+	fail "postinst enables the unit on a fresh install"
 fi
 if grep -q 'deb-systemd-invoke' "$WORK/ctrl/postinst" && ! grep -qE 'systemctl[^|]* (start|restart)' "$WORK/ctrl/postinst"; then
 	ok "postinst starts only through deb-systemd-invoke (which skips disabled units)"
@@ -147,7 +150,18 @@ if [ "${FG_PKG_DPKG:-0}" = 1 ]; then
 		else
 			note "systemd is not PID 1: enable/start state not checked"
 		fi
-		if pgrep -x fluxgated >/dev/null; then fail "a fluxgated process runs after dpkg -i"; else ok "no fluxgated process after dpkg -i"; fi
+		if [ -e /etc/systemd/system/multi-user.target.wants/fluxgated.service ]; then
+			fail "installed: unit enabled (multi-user.target.wants link)"
+		else
+			ok "installed: unit not enabled (no multi-user.target.wants link)"
+		fi
+		# other checks may run their own fluxgated: look for the packaged one
+		running=""
+		for p in /proc/[0-9]*; do
+			[ "$(readlink "$p/exe" 2>/dev/null)" = /usr/sbin/fluxgated ] && running+=" ${p#/proc/}"
+		done
+		[ -z "$running" ] && ok "no /usr/sbin/fluxgated process after dpkg -i" ||
+			fail "/usr/sbin/fluxgated runs after dpkg -i (pid$running)"
 		if dpkg -P fluxgate >"$WORK/purge.log" 2>&1; then ok "dpkg -P"; else fail "dpkg -P"; cat "$WORK/purge.log"; fi
 		sed 's/^/  dpkg: /' "$WORK/purge.log"
 		left=$(for f in /usr/sbin/fluxgated /usr/sbin/fluxctl /etc/fluxgate /lib/systemd/system/fluxgated.service \
