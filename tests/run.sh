@@ -20,6 +20,8 @@
 #        FG_TEST_TIMEOUT   seconds per unit/replay test (default 120)
 #        FG_NETNS_TIMEOUT  seconds per scenario (default 600)
 #        FG_PKG_TIMEOUT    seconds per packaging check (default 1200)
+#        FG_PKG_DPKG=1     pkg/deb also installs the .deb with dpkg -i and
+#                          purges it again (root; refused if fluxgate is there)
 set -uo pipefail
 
 cd "$(dirname "$0")/.." || exit 2
