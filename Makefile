@@ -13,6 +13,8 @@ BINDIR  ?= $(PREFIX)/bin
 MANDIR  ?= $(PREFIX)/share/man
 SYSCONFDIR ?= /etc
 
+# CPPFLAGS, CFLAGS and LDFLAGS from the environment are added last (the
+# Debian build passes its hardening flags this way); normally empty.
 CC      ?= cc
 WERROR  ?= 0
 OPT     ?= -O2
@@ -50,20 +52,20 @@ define tree
 # $(1) = build dir, $(2) = extra cflags
 $(1)/obj/%.o: %.c
 	@mkdir -p $$(dir $$@)
-	$$(CC) $$(BASE_CFLAGS) $(OPT) $(2) -MMD -MP -c $$< -o $$@
+	$$(CC) $$(BASE_CFLAGS) $(OPT) $(2) $$(CPPFLAGS) $$(CFLAGS) -MMD -MP -c $$< -o $$@
 
 $(1)/libfluxgate.a: $$(patsubst %.c,$(1)/obj/%.o,$$(LIB_SRCS))
 	@rm -f $$@
 	ar rcs $$@ $$^
 
 $(1)/fluxgated: $$(patsubst %.c,$(1)/obj/%.o,$$(DAEMON_SRCS)) $(1)/libfluxgate.a
-	$$(CC) $(2) -pthread -o $$@ $$^ $$(PKG_LIBS)
+	$$(CC) $(2) $$(LDFLAGS) -pthread -o $$@ $$^ $$(PKG_LIBS)
 
 $(1)/fluxctl: $$(patsubst %.c,$(1)/obj/%.o,$$(CTL_SRCS)) $(1)/libfluxgate.a
-	$$(CC) $(2) -pthread -o $$@ $$^ $$(PKG_LIBS)
+	$$(CC) $(2) $$(LDFLAGS) -pthread -o $$@ $$^ $$(PKG_LIBS)
 
 $(1)/fluxlab: $$(patsubst %.c,$(1)/obj/%.o,$$(LAB_SRCS)) $(1)/libfluxgate.a
-	$$(CC) $(2) -pthread -o $$@ $$^ $$(PKG_LIBS) -lssl -lm
+	$$(CC) $(2) $$(LDFLAGS) -pthread -o $$@ $$^ $$(PKG_LIBS) -lssl -lm
 
 $(1)/libfluxgated.a: $$(patsubst %.c,$(1)/obj/%.o,$$(DAEMON_MODS))
 	@rm -f $$@
@@ -71,25 +73,26 @@ $(1)/libfluxgated.a: $$(patsubst %.c,$(1)/obj/%.o,$$(DAEMON_MODS))
 
 $(1)/tests/%: $(1)/obj/tests/unit/%.o $(1)/libfluxgated.a $(1)/libfluxgate.a
 	@mkdir -p $$(dir $$@)
-	$$(CC) $(2) -pthread -o $$@ $$^ $$(PKG_LIBS) $$(TEST_LIBS)
+	$$(CC) $(2) $$(LDFLAGS) -pthread -o $$@ $$^ $$(PKG_LIBS) $$(TEST_LIBS)
 
 # Replay driver: runs a fuzz target over files/dirs given on the command line
 # without libFuzzer, so `make check` replays every corpus under the sanitizers.
-$(1)/replay/%: $(1)/obj/tests/fuzz/%.o $(1)/obj/tests/fuzz/replay_main.o $(1)/libfluxgate.a
+$(1)/replay/%: $(1)/obj/tests/fuzz/%.o $(1)/obj/tests/fuzz/replay_main.o $(1)/libfluxgated.a $(1)/libfluxgate.a
 	@mkdir -p $$(dir $$@)
-	$$(CC) $(2) -pthread -o $$@ $$^ $$(PKG_LIBS)
+	$$(CC) $(2) $$(LDFLAGS) -pthread -o $$@ $$^ $$(PKG_LIBS)
 
 -include $$(shell find $(1)/obj -name '*.d' 2>/dev/null)
 endef
 
 $(eval $(call tree,build,))
 $(eval $(call tree,build-asan,$(ASAN_FLAGS)))
+$(eval $(call tree,build-cov,--coverage -O0))
 
 PROGS      := fluxgated fluxctl fluxlab
 UNIT_BINS  = $(patsubst tests/unit/%.c,%,$(UNIT_SRCS))
 FUZZ_NAMES = $(patsubst tests/fuzz/%.c,%,$(FUZZ_SRCS))
 
-.PHONY: all asan tests fuzz deps check demo clean install bench help
+.PHONY: all asan tests fuzz deps check demo clean install bench help coverage
 all: $(addprefix build/,$(PROGS)) $(addprefix build/tests/,$(UNIT_BINS))
 
 asan: $(addprefix build-asan/,$(PROGS)) $(addprefix build-asan/tests/,$(UNIT_BINS)) \
@@ -97,13 +100,26 @@ asan: $(addprefix build-asan/,$(PROGS)) $(addprefix build-asan/tests/,$(UNIT_BIN
 
 # libFuzzer builds (clang): make fuzz; then build-fuzz/fuzz_dns tests/fuzz/corpus/dns
 fuzz: $(addprefix build-fuzz/,$(FUZZ_NAMES))
+# A harness of a parser that lives in a daemon module names that module here.
+FUZZ_EXTRA_fuzz_nflog := src/daemon/nflog.c
+build-fuzz/fuzz_nflog: $(FUZZ_EXTRA_fuzz_nflog)
 build-fuzz/%: tests/fuzz/%.c $(LIB_SRCS)
 	@mkdir -p build-fuzz
 	clang -std=c11 -D_GNU_SOURCE -g -O1 -Isrc $(PKG_CFLAGS) -fsanitize=fuzzer,address,undefined \
-	  -o $@ $< $(LIB_SRCS) $(PKG_LIBS)
+	  -o $@ $< $(FUZZ_EXTRA_$*) $(LIB_SRCS) $(PKG_LIBS)
 
-deps:
-	bash scripts/install-deps.sh
+# Line coverage of the pure modules by the unit tests (gcovr): builds
+# build-cov/ with --coverage, runs every unit test there, prints per file
+# and the total.
+COV_FILTERS := src/common/ src/dns/ src/conf/ src/pool/ src/grant/policy\.c src/ctl/ src/lab/
+coverage: $(addprefix build-cov/tests/,$(UNIT_BINS))
+	find build-cov -name '*.gcda' -delete
+	@set -e; for t in $(addprefix build-cov/tests/,$(UNIT_BINS)); do \
+	  echo "== $$t"; $$t >build-cov/$$(basename $$t).log 2>&1 || { cat build-cov/$$(basename $$t).log; exit 1; }; \
+	done
+	gcovr -r . --object-directory build-cov/obj $(addprefix --filter ,$(COV_FILTERS)) \
+	  --sort-percentage --print-summary
+
 
 check: deps
 	$(MAKE) WERROR=1 all
@@ -118,24 +134,32 @@ bench: deps all
 	bash bench/dns/run.sh
 
 UNITDIR ?= /lib/systemd/system
+# sysusers.d, tmpfiles.d and sysctl.d: systemd reads them under /usr/lib and
+# /usr/local/lib alike, so they follow PREFIX
+SDLIBDIR ?= $(PREFIX)/lib
 
+# What `make install` puts under DESTDIR; tests/pkg/install.sh checks the
+# list and debian/ packages exactly this.
 install: all
 	install -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(MANDIR)/man8 $(DESTDIR)$(MANDIR)/man5 \
-	  $(DESTDIR)$(SYSCONFDIR)/fluxgate $(DESTDIR)$(SYSCONFDIR)/logrotate.d $(DESTDIR)$(UNITDIR)
+	  $(DESTDIR)$(SYSCONFDIR)/fluxgate $(DESTDIR)$(SYSCONFDIR)/logrotate.d $(DESTDIR)$(UNITDIR) \
+	  $(DESTDIR)$(SDLIBDIR)/sysusers.d $(DESTDIR)$(SDLIBDIR)/tmpfiles.d $(DESTDIR)$(SDLIBDIR)/sysctl.d
 	install -m 0755 build/fluxgated $(DESTDIR)$(SBINDIR)/fluxgated
 	install -m 0755 build/fluxctl $(DESTDIR)$(SBINDIR)/fluxctl
 	install -m 0644 doc/fluxgated.8 doc/fluxctl.8 $(DESTDIR)$(MANDIR)/man8/
 	install -m 0644 doc/fluxgate.conf.5 $(DESTDIR)$(MANDIR)/man5/
 	install -m 0644 etc/fluxgate.conf.sample $(DESTDIR)$(SYSCONFDIR)/fluxgate/fluxgate.conf.sample
 	install -m 0644 etc/logrotate.d/fluxgate $(DESTDIR)$(SYSCONFDIR)/logrotate.d/fluxgate
-	install -D -m 0644 etc/sysusers.d/fluxgate.conf $(DESTDIR)$(PREFIX)/lib/sysusers.d/fluxgate.conf
-	install -D -m 0644 etc/sysctl.d/50-fluxgate.conf $(DESTDIR)$(PREFIX)/lib/sysctl.d/50-fluxgate.conf
-	install -D -m 0644 etc/modules-load.d/fluxgate.conf $(DESTDIR)$(PREFIX)/lib/modules-load.d/fluxgate.conf
-	sed 's#/usr/sbin/#$(SBINDIR)/#g' etc/systemd/fluxgated.service > $(DESTDIR)$(UNITDIR)/fluxgated.service
+	install -m 0644 $(wildcard etc/sysusers.d/*.conf) $(DESTDIR)$(SDLIBDIR)/sysusers.d/
+	install -m 0644 $(wildcard etc/tmpfiles.d/*.conf) $(DESTDIR)$(SDLIBDIR)/tmpfiles.d/
+	install -m 0644 $(wildcard etc/sysctl.d/*.conf) $(DESTDIR)$(SDLIBDIR)/sysctl.d/
+	install -D -m 0644 etc/modules-load.d/fluxgate.conf $(DESTDIR)$(SDLIBDIR)/modules-load.d/fluxgate.conf
+	sed -e 's#/usr/sbin/#$(SBINDIR)/#g' -e 's#/etc/fluxgate/#$(SYSCONFDIR)/fluxgate/#g' \
+	  etc/systemd/fluxgated.service > $(DESTDIR)$(UNITDIR)/fluxgated.service
 	chmod 0644 $(DESTDIR)$(UNITDIR)/fluxgated.service
 
 clean:
-	rm -rf build build-asan build-fuzz
+	rm -rf build build-asan build-fuzz build-cov
 
 help:
-	@echo "targets: all (default) asan fuzz check demo bench install clean"
+	@echo "targets: all (default) asan fuzz coverage check demo bench install clean"

@@ -7,7 +7,9 @@
 #   2. every corpus replay build-asan/replay/fuzz_X over tests/fuzz/corpus/X/;
 #   3. every network-namespace scenario tests/netns/*.sh (not lib.sh), once,
 #      with the normal daemon build/fluxgated under valgrind memcheck
-#      (VALGRIND=1: any memcheck error or definite leak fails the scenario).
+#      (VALGRIND=1: any memcheck error or definite leak fails the scenario);
+#   4. every packaging check tests/pkg/*.sh (no namespaces; each builds a
+#      clean export of the tree in a temporary directory).
 # Prints PASS/FAIL per test (with the tail of its log on failure; all logs in
 # build/test-logs/) and ends with the line "N passed, N failed"; exits 1 when
 # anything failed.
@@ -17,6 +19,9 @@
 #        FG_NETNS_VALGRIND=0  run the scenarios without valgrind
 #        FG_TEST_TIMEOUT   seconds per unit/replay test (default 120)
 #        FG_NETNS_TIMEOUT  seconds per scenario (default 600)
+#        FG_PKG_TIMEOUT    seconds per packaging check (default 1200)
+#        FG_PKG_DPKG=1     pkg/deb also installs the .deb with dpkg -i and
+#                          purges it again (root; refused if fluxgate is there)
 set -uo pipefail
 
 cd "$(dirname "$0")/.." || exit 2
@@ -161,6 +166,14 @@ for s in tests/netns/*.sh; do
 	if [ "${FG_NETNS_ASAN:-0}" = 1 ]; then
 		run_scenario "$s" build-asan/fluxgated 0 "@asan"
 	fi
+done
+
+# ------------------------------------------------------------ 4. packaging
+for s in tests/pkg/*.sh; do
+	[ -f "$s" ] || continue
+	name="pkg/$(basename "$s" .sh)"
+	selected "$name" || continue
+	run_one "$name" "$LOGS/pkg/$(basename "$s" .sh).log" "${FG_PKG_TIMEOUT:-1200}" bash "$ROOT/$s"
 done
 
 # ------------------------------------------------------------ summary

@@ -33,8 +33,25 @@ static const char *soa_name(const char *name, const char *domain, char *buf, siz
 static void diagf(fg_conf_diag_fn diag, void *ctx, const fg_conf_t *conf, int line,
 		  const char *fmt, const char *a, const char *b)
 {
-	char msg[512];
-	snprintf(msg, sizeof(msg), fmt, a, b);
+	static const char hex[] = "0123456789abcdef";
+	char raw[512], msg[512 * 4];
+	size_t o = 0;
+
+	snprintf(raw, sizeof(raw), fmt, a, b);
+	/* record errors echo the record text: its control bytes are shown
+	 * \xHH like every other config value, never sent raw to a terminal */
+	for (const char *c = raw; *c; c++) {
+		unsigned char u = (unsigned char)*c;
+		if (u < 0x20 || u == 0x7f) {
+			msg[o++] = '\\';
+			msg[o++] = 'x';
+			msg[o++] = hex[u >> 4];
+			msg[o++] = hex[u & 15];
+		} else {
+			msg[o++] = (char)u;
+		}
+	}
+	msg[o] = '\0';
 	if (diag)
 		diag(ctx, conf->path ? conf->path : "(config)", line, msg);
 }

@@ -29,11 +29,27 @@ static void perr(pctx_t *p, const yaml_node_t *n, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 static void perr(pctx_t *p, const yaml_node_t *n, const char *fmt, ...)
 {
-	char msg[512];
+	static const char hex[] = "0123456789abcdef";
+	char raw[512], msg[512 * 4];
+	size_t o = 0;
 	va_list ap;
 	va_start(ap, fmt);
-	vsnprintf(msg, sizeof msg, fmt, ap);
+	vsnprintf(raw, sizeof raw, fmt, ap);
 	va_end(ap);
+	/* keys and values from the file are echoed: control bytes in them
+	 * would garble the terminal or forge lines, so they are shown \xHH */
+	for (const char *c = raw; *c; c++) {
+		unsigned char b = (unsigned char)*c;
+		if (b < 0x20 || b == 0x7f) {
+			msg[o++] = '\\';
+			msg[o++] = 'x';
+			msg[o++] = hex[b >> 4];
+			msg[o++] = hex[b & 15];
+		} else {
+			msg[o++] = (char)b;
+		}
+	}
+	msg[o] = '\0';
 	p->errors++;
 	if (p->diag)
 		p->diag(p->dctx, p->file, n ? (int)n->start_mark.line + 1 : 0, msg);

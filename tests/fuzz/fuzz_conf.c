@@ -5,6 +5,8 @@
  * is checked for the shape the loader promises (a line >= 0 and a short,
  * non-empty, printable message), so a garbled message is a crash too.
  *
+ * A config that loads also has its zone database built (zonebuild.c).
+ *
  * The first line of the input is also fed to the public scalar parsers,
  * which reach corners of them that a well-formed YAML value rarely does.
  */
@@ -13,6 +15,7 @@
 #include <string.h>
 
 #include "conf/conf.h"
+#include "conf/zonebuild.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -22,7 +25,7 @@ static void discard(void *ctx, const char *file, int line, const char *msg)
 
 	(void)ctx;
 	(void)file;
-	if (line < 0 || n == 0 || n >= 1024)
+	if (line < 0 || n == 0 || n >= 2048)  /* zonebuild: 511 octets, each up to 4 as \xHH */
 		abort();
 	for (size_t i = 0; i < n; i++)
 		if ((unsigned char)msg[i] < 0x20)  /* values are quoted with \xHH */
@@ -63,6 +66,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			if (conf->services[i].nbackends == 0 ||
 			    conf->services[i].npools == 0)
 				abort();
+		/* and its zones build (records through the rr.c parser, the
+		 * service names placed in their zones), or fail with a reason */
+		fg_zonedb_t *db = NULL;
+		int zrc = fg_conf_build_zonedb(conf, &db, discard, NULL);
+		if ((zrc == 0) != (db != NULL))
+			abort();
+		fg_zonedb_free(db);
 	} else if (conf) {
 		abort();  /* failure must not hand out a config */
 	}

@@ -160,6 +160,18 @@ static void test_rrl_keys(void **state)
 	rejects("name: x\ngateway: { rrl-slip: 101 }\n", "t.yaml:2: gateway.rrl-slip:");
 }
 
+/* keys and values are echoed in diagnostics: control bytes come out as \xHH
+ * (found by fuzz_scenario: a tab, an ESC or a CR went to the terminal raw) */
+static void test_diag_escapes_control_bytes(void **state)
+{
+	(void)state;
+	rejects("name: x\n\"se\\ted\": 1\n", "t.yaml:2: scenario: unknown key 'se\\x09ed'");
+	rejects("name: x\n\"a\\e[2Jb\\rc\": 1\n", "unknown key 'a\\x1b[2Jb\\x0dc'");
+	for (const char *c = diags; *c; c++)
+		if ((unsigned char)*c < 0x20 && *c != '\n')
+			fail_msg("raw control byte 0x%02x in: %s", *c, diags);
+}
+
 static void test_missing_file(void **state)
 {
 	(void)state;
@@ -175,6 +187,7 @@ int main(void)
 		cmocka_unit_test(test_shipped_scenarios),
 		cmocka_unit_test(test_full),
 		cmocka_unit_test(test_rejects),
+		cmocka_unit_test(test_diag_escapes_control_bytes),
 		cmocka_unit_test(test_missing_file),
 		cmocka_unit_test(test_rrl_keys),
 	};
