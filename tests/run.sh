@@ -164,7 +164,12 @@ for s in tests/netns/*.sh; do
 	[ "$(basename "$s")" = lib.sh ] && continue
 	run_scenario "$s" build/fluxgated "$NETNS_VG" ""
 	if [ "${FG_NETNS_ASAN:-0}" = 1 ]; then
-		run_scenario "$s" build-asan/fluxgated 0 "@asan"
+		# Leak checking stays with the valgrind run: LeakSanitizer stops
+		# the world with ptrace, which the DNS process's seccomp filter
+		# refuses (a fatal LSan error at exit). ASan and UBSan errors
+		# still abort the daemon, and the scenario fails on its status.
+		ASAN_OPTIONS="$ASAN_OPTIONS:detect_leaks=0" \
+			run_scenario "$s" build-asan/fluxgated 0 "@asan"
 	fi
 done
 

@@ -773,8 +773,10 @@ int main(int argc, char **argv)
 	fg_metrics_stop(msrv);
 	dp_count_stop(&dctx.dp);
 	fg_control_close(ctl);
-	fg_server_stop(srv);
+	/* before the server: closing NFLOG still delivers queued packets to
+	 * on_decoy, which reads the server's snapshot */
 	fg_nflog_close(dctx.nflog);
+	fg_server_stop(srv);
 	fg_evlog_close(dctx.evlog);
 	if (pidfile[0] && !separate)
 		unlink(pidfile);

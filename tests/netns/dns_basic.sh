@@ -86,11 +86,16 @@ EOF
 	zones_yaml
 } >"$CONF"
 
+# the daemon refuses the memory backend without its test flag: so does --check
 out=$("$FLUXGATED" --check -c "$CONF" 2>&1); rc=$?
+assert_eq "--check: nat.backend memory without --test-memory-backend exits 1" 1 "$rc"
+assert_match "--check: names the test-only backend and the flag" \
+	'nat\.backend: memory is for tests only.*--test-memory-backend' "$out"
+FG_FLUXGATED_ARGS=--test-memory-backend   # nat.backend: memory (no kernel)
+out=$("$FLUXGATED" $FG_FLUXGATED_ARGS --check -c "$CONF" 2>&1); rc=$?
 assert_eq "--check: the test config is valid (exit 0)" 0 "$rc"
 [ $rc -eq 0 ] || log "$out"
 
-FG_FLUXGATED_ARGS=--test-memory-backend   # nat.backend: memory (no kernel)
 start_fluxgated srv "$CONF"
 if ! wait_dns cli "$SRV4" example.test 90 "$FG_FLUXGATED_PID"; then
 	fail "fluxgated answers on $SRV4" "$(tail -n 30 "$FG_FLUXGATED_LOG")"

@@ -51,8 +51,8 @@ EOF
 	zones_yaml
 } >"$CONF"
 
-check "fluxgated --check accepts the diff config" "$FLUXGATED" --check -c "$CONF"
 FG_FLUXGATED_ARGS=--test-memory-backend   # nat.backend: memory (no kernel)
+check "fluxgated --check accepts the diff config" "$FLUXGATED" $FG_FLUXGATED_ARGS --check -c "$CONF"
 start_fluxgated fg "$CONF"
 if ! wait_dns cli 10.53.0.1 example.test 90 "$FG_FLUXGATED_PID"; then
 	fail "fluxgated answers on 10.53.0.1" "$(tail -n 30 "$FG_FLUXGATED_LOG")"
