@@ -103,7 +103,7 @@ for i in $(seq 2 $((N + 1))); do
 	a=$(printf '%s\n' "$out" | awk '$4 == "A" && $1 ~ /^www\./ {print $5}' | head -n 1)
 	if [ -n "$a" ]; then
 		answered=$((answered + 1)); got[$i]=$a
-	elif printf '%s\n' "$out" | grep -q 'status: SERVFAIL'; then
+	elif grep -q 'status: SERVFAIL' <<<"$out"; then
 		servfail=$((servfail + 1))
 	else
 		other=$((other + 1))

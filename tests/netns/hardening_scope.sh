@@ -112,7 +112,7 @@ for i in $(seq 1 30); do
 	[ -n "$a" ] || continue
 	answered=$((answered + 1))
 	held[$a]=1
-	printf '%s\n' "$out" | grep -Eq '^;; CLIENT-SUBNET: 0\.0\.0\.0/1/0$' && echo_ok=$((echo_ok + 1))
+	grep -Eq '^;; CLIENT-SUBNET: 0\.0\.0\.0/1/0$' <<<"$out" && echo_ok=$((echo_ok + 1))
 done
 assert_eq "30 of 30 wide-ECS queries answered" 30 "$answered"
 assert_eq "every answer echoes ECS scope 0 (not subnet-specific)" 30 "$echo_ok"
