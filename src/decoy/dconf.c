@@ -67,8 +67,9 @@ static void check_conf(fg_loader_t *ld, void *base)
 	const fd_conf_t *c = base;
 
 	for (size_t i = 0; i < c->npersonas; i++)
-		for (size_t j = 0; j < i; j++)
-			if (strcmp(c->personas[i].id, c->personas[j].id) == 0) {
+		for (size_t j = 0; j < i && c->personas[i].id; j++)
+			if (c->personas[j].id &&
+			    strcmp(c->personas[i].id, c->personas[j].id) == 0) {
 				fg_diag(ld, c->personas[i].line, "persona '%s': id "
 					"already used (line %d)", c->personas[i].id,
 					c->personas[j].line);
@@ -110,7 +111,11 @@ int fd_conf_load_buffer(const char *name, const char *buf, size_t len,
 	rc = fd_yaml_load(name, buf, len, root_items, c, check_conf, diag, ctx);
 	if (rc == 0)
 		rc = default_listen(c);
-	for (size_t i = 0; rc == 0 && load_personas && i < c->npersonas; i++) {
+	/* persona files are checked even when the config has errors, so one
+	 * --check run shows every problem */
+	for (size_t i = 0; rc != -ENOMEM && load_personas && i < c->npersonas; i++) {
+		if (!c->personas[i].file)
+			continue;
 		int r = fd_persona_load(c->personas[i].file, &c->personas[i].persona,
 					diag, ctx);
 		if (r == -ENOMEM)
@@ -120,6 +125,9 @@ int fd_conf_load_buffer(const char *name, const char *buf, size_t len,
 	}
 	if (rc == 0)
 		rc = prc;
+	for (size_t i = 0; rc == 0 && i < c->npersonas; i++)
+		if (!c->personas[i].persona)
+			rc = -FG_ESCHEMA;
 	if (rc < 0) {
 		fd_conf_free(c);
 		return rc;

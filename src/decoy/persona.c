@@ -108,6 +108,21 @@ static int check_ehlo(const char *s, char *err, size_t errlen)
 	return check_smtp(s, "250", err, errlen);
 }
 
+static int check_printable(const char *s, char *err, size_t errlen)
+{
+	for (const char *p = s; *p; p++)
+		if ((unsigned char)*p < 0x20 || (unsigned char)*p > 0x7e) {
+			snprintf(err, errlen, "control or non-ASCII character");
+			return -FG_ESYNTAX;
+		}
+	return 0;
+}
+
+static int check_quit(const char *s, char *err, size_t errlen)
+{
+	return check_smtp(s, "221", err, errlen);
+}
+
 static int check_pem(const char *s, char *err, size_t errlen)
 {
 	if (!strstr(s, "-----BEGIN CERTIFICATE-----")) {
@@ -156,6 +171,7 @@ static void service_post(fg_loader_t *ld, void *entry, const fg_ynode_t *map,
 		{ "ssh-version", 1u << FD_SSH },
 		{ "smtp-greeting", 1u << FD_SMTP },
 		{ "smtp-ehlo", 1u << FD_SMTP },
+		{ "smtp-quit", 1u << FD_SMTP },
 	};
 	for (size_t i = 0; i < sizeof(only) / sizeof(only[0]); i++) {
 		const fg_ynode_t *k = fg_ymap_key(map, only[i].key);
@@ -201,6 +217,8 @@ static const fg_item_t service_items[] = {
 	  .check = check_greeting },
 	{ .name = "smtp-ehlo", .type = FG_T_STR, .off = SV(smtp_ehlo),
 	  .check = check_ehlo },
+	{ .name = "smtp-quit", .type = FG_T_STR, .off = SV(smtp_quit),
+	  .check = check_quit },
 	{ .name = NULL }
 };
 
@@ -210,7 +228,7 @@ static const fg_item_t persona_items[] = {
 	{ .name = "name", .type = FG_T_STR, .flags = FG_F_REQ, .off = PE(name),
 	  .check = fg_check_id },
 	{ .name = "captured-from", .type = FG_T_STR, .off = PE(captured_from),
-	  .check = fg_check_text },
+	  .check = check_printable },
 	{ .name = NULL }
 };
 

@@ -55,6 +55,7 @@ typedef struct fd_service {
 	/* smtp */
 	char *smtp_greeting;      /* "220 ...\r\n" */
 	char *smtp_ehlo;          /* the whole multi-line 250 reply */
+	char *smtp_quit;          /* reply to QUIT (default Postfix's) */
 	int line;
 } fd_service_t;
 

@@ -43,7 +43,7 @@ void fd_smtp_host(const char *reply, char *out, size_t outlen)
 }
 
 void fd_smtp_line(fd_smtp_t *s, const char *line, size_t len, const char *ehlo,
-		  const char *host, fd_smtp_out_t *out)
+		  const char *quit, const char *host, fd_smtp_out_t *out)
 {
 	out->reply = NULL;
 	out->event = FD_SMTP_EV_NONE;
@@ -122,7 +122,7 @@ void fd_smtp_line(fd_smtp_t *s, const char *line, size_t len, const char *ehlo,
 		out->reply = "250 2.0.0 Ok\r\n";
 	} else if (verb(line, len, "QUIT")) {
 		s->state = FD_SMTP_QUIT;
-		out->reply = "221 2.0.0 Bye\r\n";
+		out->reply = quit ? quit : "221 2.0.0 Bye\r\n";
 	} else if (verb(line, len, "VRFY")) {
 		out->reply = "502 5.5.1 VRFY command is disabled\r\n";
 	} else if (verb(line, len, "STARTTLS")) {

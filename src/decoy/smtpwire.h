@@ -41,9 +41,10 @@ typedef struct fd_smtp_out {
 
 /* Handle one line (without CR LF) in the state `s`. `ehlo` is the persona's
  * whole EHLO reply; `host` the name from its first line, for HELO. reply is
- * NULL when nothing is to be sent (a DATA line). */
+ * NULL when nothing is to be sent (a DATA line). `quit`
+ * is the reply to QUIT, NULL for Postfix's. */
 void fd_smtp_line(fd_smtp_t *s, const char *line, size_t len, const char *ehlo,
-		  const char *host, fd_smtp_out_t *out);
+		  const char *quit, const char *host, fd_smtp_out_t *out);
 
 /* Host name in a "250-name ..." / "220 name ..." reply, into out. */
 void fd_smtp_host(const char *reply, char *out, size_t outlen);

@@ -7,12 +7,16 @@
 #include "common/wire.h"
 #include "decoy/sshwire.h"
 
-int fd_ssh_version_parse(const uint8_t *buf, size_t len, char *out, size_t outlen)
+int fd_ssh_version_parse(const uint8_t *buf, size_t len, int skip_other_lines,
+			 char *out, size_t outlen)
 {
 	size_t start = 0;
 
 	for (;;) {
 		const uint8_t *nl = memchr(buf + start, '\n', len - start);
+		if (!skip_other_lines && len - start >= 4 &&
+		    memcmp(buf + start, "SSH-", 4) != 0)
+			return -FG_EMALF;
 		if (!nl)
 			return len - start > 255 ? -FG_EMALF : -EAGAIN;
 		size_t end = (size_t)(nl - buf), n = end - start;

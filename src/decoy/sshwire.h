@@ -19,12 +19,15 @@
 /* Largest cleartext packet accepted (RFC 4253, 6.1 asks for 35000). */
 #define FD_SSH_MAX_PACKET 35000
 
-/* Find the peer's version line in buf[0..len): lines before it that do not
- * start with "SSH-" are skipped (RFC 4253, 4.2). On success the line without
+/* Find the peer's version line in buf[0..len). With `skip_other_lines`
+ * (reading a server) lines before it that do not start with "SSH-" are
+ * skipped (RFC 4253, 4.2); otherwise (reading a client, as sshd does) such
+ * a line is -FG_EMALF. On success the line without
  * CR LF is copied NUL-terminated into out (at most 255 bytes with NUL), and
  * the bytes consumed are returned; -EAGAIN when no full line is there yet;
  * -FG_EMALF for a line longer than 255 bytes. */
-int fd_ssh_version_parse(const uint8_t *buf, size_t len, char *out, size_t outlen);
+int fd_ssh_version_parse(const uint8_t *buf, size_t len, int skip_other_lines,
+			 char *out, size_t outlen);
 
 /* One cleartext binary packet at buf: *payload / *plen point into buf.
  * Returns the packet's total size, -EAGAIN when incomplete, -FG_EMALF for

@@ -22,7 +22,7 @@ int fd_yaml_load(const char *name, const char *buf, size_t len,
 	rc = fg_ytree_build(&ld, buf ? buf : "", buf ? len : 0, &root);
 	if (rc == 0)
 		rc = fg_schema_apply_items(&ld, items, root, base);
-	if (rc == 0 && !ld.stop && ld.rc == 0 && check)
+	if (rc == 0 && !ld.stop && check)
 		check(&ld, base);
 	if (rc == 0)
 		rc = ld.rc;

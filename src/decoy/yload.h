@@ -16,8 +16,9 @@
 #include "conf/conf.h"
 #include "conf/schema.h"
 
-/* Cross-item checks run after the schema was applied, while the loader
- * still knows the line of every entry (fg_loader_entry()). */
+/* Cross-item checks run after the schema was applied (also when some items
+ * were refused: fields of refused items are NULL/0), while the loader still
+ * knows the line of every entry (fg_loader_entry()). */
 typedef void (*fd_check_fn)(fg_loader_t *ld, void *base);
 
 /* Apply `items` to `base` (zeroed by the caller). Returns 0, -FG_ESYNTAX,

@@ -1,0 +1,290 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-3.0-or-later
+#
+# fluxdecoy against the real servers it imitates:
+#
+#   srv 10.0.2.10, fd00:2::10: lighttpd (HTTP, HTTPS with a test CA chain),
+#       OpenSSH sshd, Python's smtpd (a real SMTP implementation; a real MTA
+#       such as Postfix is left for later)
+#   dcy 10.0.3.10, fd00:3::10: fluxdecoy, owning the pool 198.51.100.0/24 and
+#       2001:db8:77::/64 by local routes
+#   cli 10.0.2.1 / 10.0.3.1: the client; the pool is routed to dcy
+#
+# `fluxdecoy clone` captures srv into a persona; fluxdecoy serves it on the
+# pool; then each real client tool is run against srv and against a pool
+# address and their outputs are compared (only Date values and addresses
+# masked): curl -sI headers in order, GET bodies, openssl s_client -showcerts
+# chains (key supplied), the certificate shape without the key (subject,
+# issuer, SAN, key type, validity length), ssh -vv KEX proposals and version
+# line, swaks greeting and EHLO. Ports outside the persona get RST (TCP) and
+# ICMP port unreachable (UDP). The event log and the metrics are checked,
+# and so is the privilege drop. The daemon runs under valgrind with
+# VALGRIND=1.
+#
+# Env: FLUXGATED (fluxdecoy is taken from the same directory), VALGRIND,
+# FG_LOGDIR (see lib.sh).
+
+. "$(dirname "$0")/lib.sh"
+
+need_root
+need_cmd ip curl lighttpd openssl ssh /usr/sbin/sshd ssh-keygen swaks python3 nmap
+FLUXDECOY=${FLUXDECOY:-$(dirname "$FLUXGATED")/fluxdecoy}
+[ -x "$FLUXDECOY" ] || die "fluxdecoy binary not found at $FLUXDECOY (build it: make)"
+mkdir -p "$FG_WORK/bin"
+cp "$FLUXDECOY" "$FG_WORK/bin/fluxdecoy" || die "cannot copy fluxdecoy"
+FLUXDECOY="$FG_WORK/bin/fluxdecoy"
+python3 -c 'import smtpd' 2>/dev/null || die "python3 smtpd module missing (Python < 3.12 needed)"
+
+REAL=10.0.2.10 REAL6=fd00:2::10
+POOL=198.51.100.7 POOL6=2001:db8:77::7
+SHAPED=198.51.100.200   # persona without the key: a certificate of the same shape
+W=$FG_WORK
+
+# ------------------------------------------------------------ topology
+ns_add cli srv dcy
+veth_link cli e0 "10.0.2.1/24,fd00:2::1/64" srv eth0 "10.0.2.10/24,fd00:2::10/64"
+veth_link cli e1 "10.0.3.1/24,fd00:3::1/64" dcy eth0 "10.0.3.10/24,fd00:3::10/64"
+nsx cli ip route add 198.51.100.0/24 via 10.0.3.10
+nsx cli ip -6 route add 2001:db8:77::/64 via fd00:3::10
+nsx dcy ip route add default via 10.0.3.1
+nsx dcy ip -6 route add default via fd00:3::1
+nsx dcy ip route add local 198.51.100.0/24 dev lo
+nsx dcy ip -6 route add local 2001:db8:77::/64 dev lo
+
+# ------------------------------------------------------------ real servers
+# TLS: a CA and a leaf it signs, served as a chain
+TLS=$W/tls; mkdir -p "$TLS"
+openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 3650 \
+	-subj "/O=Fluxgate Test/CN=Fluxgate Test CA" -keyout "$TLS/ca.key" -out "$TLS/ca.pem" 2>/dev/null \
+	|| die "cannot make the test CA"
+openssl req -newkey rsa:2048 -nodes -subj "/O=Example/CN=www.example.test" \
+	-keyout "$TLS/leaf.key" -out "$TLS/leaf.csr" 2>/dev/null || die "cannot make the leaf key"
+printf 'subjectAltName=DNS:www.example.test,DNS:example.test,IP:10.0.2.10\n' >"$TLS/ext"
+openssl x509 -req -in "$TLS/leaf.csr" -CA "$TLS/ca.pem" -CAkey "$TLS/ca.key" -CAcreateserial \
+	-days 90 -extfile "$TLS/ext" -out "$TLS/leaf.pem" 2>/dev/null || die "cannot sign the leaf"
+cat "$TLS/leaf.pem" "$TLS/ca.pem" >"$TLS/chain.pem"
+cat "$TLS/chain.pem" "$TLS/leaf.key" >"$TLS/lighttpd.pem"
+
+mkdir -p "$W/www"
+printf '<html><body>the real server</body></html>\n' >"$W/www/index.html"
+cat >"$W/lighttpd.conf" <<EOF
+server.modules += ( "mod_openssl" )
+server.document-root = "$W/www"
+server.port = 80
+server.bind = "0.0.0.0"
+\$SERVER["socket"] == "[::]:80" { }
+\$SERVER["socket"] == "0.0.0.0:443" { ssl.engine = "enable" ssl.pemfile = "$TLS/lighttpd.pem" }
+\$SERVER["socket"] == "[::]:443" { ssl.engine = "enable" ssl.pemfile = "$TLS/lighttpd.pem" }
+server.pid-file = "$W/lighttpd.pid"
+server.errorlog = "$W/lighttpd-error.log"
+index-file.names = ( "index.html" )
+mimetype.assign = ( ".html" => "text/html", "" => "application/octet-stream" )
+EOF
+start_bg lighttpd srv lighttpd -D -f "$W/lighttpd.conf"; HTTPD_PID=$BG_PID
+
+SSHD=$W/sshd; mkdir -p "$SSHD"
+for t in ed25519 ecdsa rsa; do
+	ssh-keygen -q -t $t -N '' -f "$SSHD/host_$t" || die "ssh-keygen $t"
+done
+cat >"$SSHD/sshd_config" <<EOF
+Port 22
+ListenAddress 0.0.0.0
+ListenAddress ::
+HostKey $SSHD/host_ed25519
+HostKey $SSHD/host_ecdsa
+HostKey $SSHD/host_rsa
+PidFile $SSHD/sshd.pid
+UsePAM no
+PasswordAuthentication no
+KbdInteractiveAuthentication no
+EOF
+mkdir -p /run/sshd   # sshd's privilege separation directory (packaged path)
+start_bg sshd srv /usr/sbin/sshd -D -e -f "$SSHD/sshd_config"; SSHD_PID=$BG_PID
+start_bg smtpd srv python3 -W ignore -m smtpd -n -c DebuggingServer 0.0.0.0:25; SMTPD_PID=$BG_PID
+
+wait_port srv tcp 80 10 "$HTTPD_PID" || { fail "lighttpd listens"; finish; }
+wait_port srv tcp 443 10 "$HTTPD_PID" || { fail "lighttpd listens on 443"; finish; }
+wait_port srv tcp 22 10 "$SSHD_PID" || { fail "sshd listens"; finish; }
+wait_port srv tcp 25 10 "$SMTPD_PID" || { fail "smtpd listens"; finish; }
+
+# ------------------------------------------------------------ clone
+P=$W/persona.yaml
+out=$(nsx cli "$FLUXDECOY" clone --from $REAL --ports tcp/80,tcp/443,tcp/22,tcp/25 \
+	--name web -o "$P" 2>&1)
+assert_eq "fluxdecoy clone of the real server succeeds" "0" "$?"
+[ -s "$P" ] || { fail "clone wrote a persona" "$out"; finish; }
+assert_match "clone captured the HTTP head" '^    response-head: "HTTP/1.1 200 OK\\r\\n' "$(cat "$P")"
+assert_match "clone captured the TLS chain" 'tls-chain: "-----BEGIN CERTIFICATE-----' "$(cat "$P")"
+assert_match "clone captured the SSH version" '^    ssh-version: "SSH-2.0-OpenSSH' "$(cat "$P")"
+assert_match "clone captured the SMTP greeting" '^    smtp-greeting: "220 ' "$(cat "$P")"
+# the capture holds no private key
+assert_nomatch "clone kept no private key" 'PRIVATE KEY' "$(cat "$P")"
+# clone talks only to the address it was given
+out=$(nsx cli "$FLUXDECOY" clone --from www.example.test --ports tcp/80 2>&1)
+assert_match "clone refuses a name (address only)" "is not an IP address" "$out"
+
+# ------------------------------------------------------------ decoy config
+DCONF=$W/fluxdecoy.conf
+cp "$TLS/chain.pem" "$W/dcy-chain.pem"; cp "$TLS/leaf.key" "$W/dcy-leaf.key"
+cat >"$DCONF" <<EOF
+decoy:
+  user: nobody
+  event-log: $W/eve.json
+  metrics: 127.0.0.1@9561
+  idle-timeout: 20s
+persona:
+  - id: web
+    file: $P
+    addresses: [198.51.100.0/25, 2001:db8:77::/64]
+    tls-cert: $W/dcy-chain.pem
+    tls-key: $W/dcy-leaf.key
+  - id: web-shaped
+    file: $P
+    addresses: [198.51.100.128/25]
+EOF
+touch "$W/eve.json"; chown nobody "$W/eve.json" 2>/dev/null
+out=$("$FLUXDECOY" --check -c "$DCONF" 2>&1)
+assert_eq "fluxdecoy --check accepts the config" "0" "$?"
+
+# --check: errors carry file:line, in the persona file too
+sed 's/^    kind: ssh$/    kind: telnet/' "$P" >"$W/bad-persona.yaml"
+sed "s#file: $P#file: $W/bad-persona.yaml#" "$DCONF" >"$W/bad.conf"
+printf '  - id: web\n    file: relative/path\n' >>"$W/bad.conf"
+out=$("$FLUXDECOY" --check -c "$W/bad.conf" 2>&1); rc=$?
+assert_eq "fluxdecoy --check rejects bad files (exit 1)" "1" "$rc"
+badline=$(grep -n 'kind: telnet' "$W/bad-persona.yaml" | head -1 | cut -d: -f1)
+assert_match "persona error names file:line" "^$W/bad-persona.yaml:$badline: service '22': kind: expected one of http, https, ssh, smtp, got 'telnet'" "$out"
+assert_match "config error names file:line" "^$W/bad.conf:[0-9]+: persona 'web': file: " "$out"
+assert_match "duplicate persona id reported" "^$W/bad.conf:[0-9]+: persona 'web': id already used" "$out"
+
+# ------------------------------------------------------------ run the decoy
+if [ "$VALGRIND" = 1 ]; then
+	start_bg fluxdecoy dcy valgrind -q --error-exitcode=99 --leak-check=full \
+		--errors-for-leak-kinds=definite --show-leak-kinds=definite \
+		--log-file="$W/fluxdecoy.valgrind.log" "$FLUXDECOY" -c "$DCONF"
+	T=60
+else
+	start_bg fluxdecoy dcy "$FLUXDECOY" -c "$DCONF"
+	T=15
+fi
+DPID=$BG_PID
+wait_port dcy tcp 80 $T "$DPID" || { fail "fluxdecoy listens" "$(tail "$W/fluxdecoy.log")"; finish; }
+wait_port dcy tcp 9561 $T "$DPID" || { fail "fluxdecoy metrics listen"; finish; }
+
+# it dropped root and every capability after binding
+assert_match "fluxdecoy runs as nobody" "^Uid:[[:space:]]+$(id -u nobody)[[:space:]]" "$(cat /proc/$DPID/status)"
+assert_match "fluxdecoy holds no capability" "^CapEff:[[:space:]]+0+$" "$(cat /proc/$DPID/status)"
+
+# ------------------------------------------------------------ HTTP / HTTPS
+mask() { sed -E 's/^([Dd]ate:).*/\1 MASKED/'; }
+cmp_out() { # cmp_out NAME REAL_OUTPUT DECOY_OUTPUT
+	if [ "$2" == "$3" ] && [ -n "$2" ]; then ok "$1"; else
+		fail "$1" "$(diff <(printf '%s\n' "$2") <(printf '%s\n' "$3"))"; fi
+}
+r=$(nsx cli curl -sS -m 10 -I "http://$REAL/" | mask)
+d=$(nsx cli curl -sS -m 10 -I "http://$POOL/" | mask)
+cmp_out "curl -sI http: same headers, same order (IPv4)" "$r" "$d"
+r=$(nsx cli curl -sS -m 10 -I "http://[$REAL6]/" | mask)
+d=$(nsx cli curl -sS -m 10 -I "http://[$POOL6]/" | mask)
+cmp_out "curl -sI http: same headers, same order (IPv6)" "$r" "$d"
+r=$(nsx cli curl -sS -m 10 "http://$REAL/"); d=$(nsx cli curl -sS -m 10 "http://$POOL/")
+cmp_out "GET / body identical" "$r" "$d"
+r=$(nsx cli curl -sS -m 10 -i "http://$REAL/nothing-here" | mask)
+d=$(nsx cli curl -sS -m 10 -i "http://$POOL/nothing-here" | mask)
+cmp_out "GET of a missing page: same 404" "$r" "$d"
+assert_match "decoy Date header is current, not the captured one" "^Date: $(date -u '+%a, %d %b %Y')" \
+	"$(nsx cli curl -sS -m 10 -I "http://$POOL/")"
+# HTTP/1.1 over TLS: the decoy offers no ALPN h2 yet (see fluxdecoy(8), BUGS)
+r=$(nsx cli curl -sS -m 10 --http1.1 -kI "https://$REAL/" | mask)
+d=$(nsx cli curl -sS -m 10 --http1.1 -kI "https://$POOL/" | mask)
+cmp_out "curl --http1.1 -skI https: same headers, same order" "$r" "$d"
+chain() { nsx cli openssl s_client -showcerts -connect "$1" -servername www.example.test </dev/null 2>/dev/null \
+	| sed -n '/-----BEGIN CERTIFICATE-----/,/-----END CERTIFICATE-----/p'; }
+r=$(chain $REAL:443); d=$(chain $POOL:443)
+cmp_out "openssl s_client -showcerts: same chain (key supplied)" "$r" "$d"
+assert_eq "the chain has two certificates" "2" "$(printf '%s\n' "$r" | grep -c 'BEGIN CERT')"
+shape() { printf '%s\n' "$1" | openssl x509 -noout -subject -issuer -ext subjectAltName 2>/dev/null
+	printf '%s\n' "$1" | openssl x509 -noout -text 2>/dev/null | grep -E 'Public Key Algorithm|Public-Key:'
+	local nb na; nb=$(printf '%s\n' "$1" | openssl x509 -noout -startdate | cut -d= -f2)
+	na=$(printf '%s\n' "$1" | openssl x509 -noout -enddate | cut -d= -f2)
+	echo "validity days: $(( ($(date -d "$na" +%s) - $(date -d "$nb" +%s)) / 86400 ))"; }
+s=$(chain $SHAPED:443)
+cmp_out "without the key: a certificate of the same shape" "$(shape "$r")" "$(shape "$s")"
+if [ "$(printf '%s\n' "$s" | openssl x509 -noout -fingerprint)" != "$(printf '%s\n' "$r" | openssl x509 -noout -fingerprint)" ]; then
+	ok "without the key: not the real certificate (own key, own signature)"
+else fail "without the key: not the real certificate"; fi
+
+# ------------------------------------------------------------ SSH
+kexprop() { nsx cli timeout 20 ssh -F /dev/null -vv -o BatchMode=yes -o StrictHostKeyChecking=no \
+	-o UserKnownHostsFile=/dev/null -o ConnectTimeout=10 "probe@$1" true 2>&1 \
+	| sed -n '/peer server KEXINIT proposal/,/first_kex_follows/p'; }
+r=$(kexprop $REAL); d=$(kexprop $POOL)
+cmp_out "ssh -vv: same server KEX proposal" "$r" "$d"
+assert_match "the proposal lists host key algorithms" "host key algorithms: .*ssh-ed25519" "$r"
+ver() { nsx cli timeout 10 ssh -F /dev/null -v -o BatchMode=yes -o StrictHostKeyChecking=no \
+	-o UserKnownHostsFile=/dev/null "probe@$1" true 2>&1 | grep 'Remote protocol version' | sed 's/^debug1: //'; }
+cmp_out "ssh -v: same remote version line" "$(ver $REAL)" "$(ver $POOL)"
+r=$(nsx cli timeout 5 nc -w 3 $REAL 22 </dev/null | head -1 | tr -d '\r')
+d=$(nsx cli timeout 5 nc -w 3 $POOL 22 </dev/null | head -1 | tr -d '\r')
+cmp_out "nc: same SSH banner" "$r" "$d"
+
+# ------------------------------------------------------------ SMTP
+smtp_srv_lines() { nsx cli swaks --server "$1" --quit-after EHLO --ehlo probe.example 2>&1 | grep '^<-'; }
+cmp_out "swaks --quit-after EHLO: same greeting and EHLO" "$(smtp_srv_lines $REAL)" "$(smtp_srv_lines $POOL)"
+out=$(nsx cli swaks --server $POOL --from attacker@evil.example --to victim@example.test \
+	--ehlo probe.example --body "hello decoy" 2>&1)
+assert_match "SMTP: the message is accepted" '^<-  250 2.0.0 Ok: queued as ' "$out"
+
+# ------------------------------------------------------------ closed ports
+out=$(nsx cli timeout 5 bash -c "exec 3<>/dev/tcp/$POOL/8080" 2>&1)
+assert_match "TCP port outside the persona: RST (connection refused)" "Connection refused" "$out"
+out=$(nsx cli timeout 5 bash -c "exec 3<>/dev/tcp/$REAL/8080" 2>&1)
+assert_match "(the real server refuses it the same way)" "Connection refused" "$out"
+r=$(nsx cli nmap -n -Pn -sU -p 53 --max-retries 2 $REAL 2>&1 | grep '^53/udp')
+d=$(nsx cli nmap -n -Pn -sU -p 53 --max-retries 2 $POOL 2>&1 | grep '^53/udp')
+assert_match "UDP port: ICMP port unreachable (closed) from the decoy" "^53/udp +closed" "$d"
+cmp_out "UDP port: the same state as the real server" "$r" "$d"
+
+# ------------------------------------------------------------ events, metrics
+sleep 1
+EVE=$(cat "$W/eve.json")
+assert_match "event: flow_start with persona and 5-tuple" \
+	'"event_type":"decoy","src_ip":"10.0.3.1","src_port":[0-9]+,"dest_ip":"198.51.100.7","dest_port":80,"proto":"TCP","decoy":\{"event":"flow_start","persona":"web","service":"http"' "$EVE"
+assert_match "event: IPv6 flow" '"dest_ip":"2001:db8:77::7","dest_port":80' "$EVE"
+assert_match "event: HTTP request line and User-Agent" '"event":"http".*"method":"HEAD","url":"/".*"http_user_agent":"curl/' "$EVE"
+assert_match "event: TLS handshake with SNI" '"event":"tls".*"sni":"www.example.test"' "$EVE"
+assert_match "event: SSH client version" '"event":"ssh".*"client_version":"SSH-2.0-OpenSSH' "$EVE"
+assert_match "event: SSH client KEXINIT" '"event":"ssh_kexinit".*"kex_algorithms":"' "$EVE"
+assert_match "event: SMTP envelope sender" '"command":"mail_from","arg":"<attacker@evil.example>"' "$EVE"
+assert_match "event: SMTP envelope recipient" '"command":"rcpt_to","arg":"<victim@example.test>"' "$EVE"
+assert_match "event: flow_end with byte counts" '"event":"flow_end".*"bytes_toserver":[1-9]' "$EVE"
+bad=$(grep -vc '^{"timestamp":"[0-9-]*T[0-9:.]*+0000","event_type":"decoy",' "$W/eve.json")
+assert_eq "every event line has the fluxgated event shape" "0" "$bad"
+M=$(nsx dcy curl -sS -m 10 http://127.0.0.1:9561/metrics)
+assert_match "metrics: HTTP flows counted" '^fluxdecoy_flows_total\{service="http"\} [1-9]' "$M"
+assert_match "metrics: SSH clients counted" '^fluxdecoy_ssh_clients_total [1-9]' "$M"
+assert_match "metrics: SMTP messages counted" '^fluxdecoy_smtp_messages_total [1-9]' "$M"
+if command -v promtool >/dev/null; then
+	check "promtool check metrics" bash -c "printf '%s\n' \"\$1\" | promtool check metrics" _ "$M"
+fi
+
+# ------------------------------------------------------------ bad input, still serving
+nsx cli timeout 5 bash -c "printf 'GARBAGE\r\n\r\n' >/dev/tcp/$POOL/80" 2>/dev/null
+nsx cli timeout 5 bash -c "printf 'not ssh at all\n' >/dev/tcp/$POOL/22" 2>/dev/null
+nsx cli timeout 5 bash -c "head -c 20000 /dev/zero >/dev/tcp/$POOL/443" 2>/dev/null
+sleep 1
+M=$(nsx dcy curl -sS -m 10 http://127.0.0.1:9561/metrics)
+assert_match "bad HTTP counted" '^fluxdecoy_protocol_errors_total\{service="http"\} [1-9]' "$M"
+assert_match "bad SSH counted" '^fluxdecoy_protocol_errors_total\{service="ssh"\} [1-9]' "$M"
+assert_match "bad TLS counted" '^fluxdecoy_tls_handshake_failures_total [1-9]' "$M"
+d=$(nsx cli curl -sS -m 10 -I "http://$POOL/" | head -1 | tr -d '\r')
+assert_eq "still serving after bad input" "HTTP/1.1 200 OK" "$d"
+
+# ------------------------------------------------------------ stop
+stop_pid "$DPID" $T
+case $STOP_RC in
+0) ok "fluxdecoy stops cleanly on SIGTERM" ;;
+99) fail "fluxdecoy stops cleanly (valgrind memcheck errors)" "$(tail -n 60 "$W/fluxdecoy.valgrind.log")" ;;
+*) fail "fluxdecoy stops cleanly" "exit $STOP_RC" "$(tail -n 20 "$W/fluxdecoy.log")" ;;
+esac
+finish
