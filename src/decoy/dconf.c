@@ -53,7 +53,7 @@ static const fg_item_t persona_items[] = {
 	{ .name = NULL }
 };
 
-static const fg_item_t root_items[] = {
+const fg_item_t fd_conf_schema[] = {
 	{ .name = "decoy", .type = FG_T_MAP, .sub = decoy_items },
 	{ .name = "persona", .type = FG_T_LIST, .flags = FG_F_REQ,
 	  .off = offsetof(fd_conf_t, personas), .cnt_off = offsetof(fd_conf_t, npersonas),
@@ -108,7 +108,7 @@ int fd_conf_load_buffer(const char *name, const char *buf, size_t len,
 	c = calloc(1, sizeof(*c));
 	if (!c)
 		return -ENOMEM;
-	rc = fd_yaml_load(name, buf, len, root_items, c, check_conf, diag, ctx);
+	rc = fd_yaml_load(name, buf, len, fd_conf_schema, c, check_conf, diag, ctx);
 	if (rc == 0)
 		rc = default_listen(c);
 	/* persona files are checked even when the config has errors, so one
@@ -125,7 +125,7 @@ int fd_conf_load_buffer(const char *name, const char *buf, size_t len,
 	}
 	if (rc == 0)
 		rc = prc;
-	for (size_t i = 0; rc == 0 && i < c->npersonas; i++)
+	for (size_t i = 0; rc == 0 && load_personas && i < c->npersonas; i++)
 		if (!c->personas[i].persona)
 			rc = -FG_ESCHEMA;
 	if (rc < 0) {
@@ -159,7 +159,7 @@ void fd_conf_free(fd_conf_t *c)
 		return;
 	for (size_t i = 0; i < c->npersonas; i++)
 		fd_persona_free(c->personas[i].persona);
-	fg_schema_free(root_items, c);
+	fg_schema_free(fd_conf_schema, c);
 	free(c);
 }
 

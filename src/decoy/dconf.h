@@ -30,6 +30,9 @@
 #include "conf/conf.h"
 #include "decoy/persona.h"
 
+/* The schema (root table), for the documentation checks. */
+extern const fg_item_t fd_conf_schema[];
+
 typedef struct fd_conf_persona {
 	char *id;
 	char *file;

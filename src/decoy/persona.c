@@ -144,6 +144,11 @@ static void service_post(fg_loader_t *ld, void *entry, const fg_ynode_t *map,
 	const char *const *need = NULL;
 
 	s->line = map->line;
+	/* a refused kind leaves 0 behind: no checks on a guess */
+	const fg_ynode_t *kv = fg_ymap_get(map, "kind");
+	if (!kv || kv->kind != FG_Y_SCALAR || !kv->val || s->kind < 0 ||
+	    s->kind >= FD_NKINDS || strcmp(kv->val, fd_kind_names[s->kind]) != 0)
+		return;
 	switch (s->kind) {
 	case FD_HTTP:
 	case FD_HTTPS:
@@ -232,7 +237,7 @@ static const fg_item_t persona_items[] = {
 	{ .name = NULL }
 };
 
-static const fg_item_t root_items[] = {
+const fg_item_t fd_persona_schema[] = {
 	{ .name = "persona", .type = FG_T_MAP, .flags = FG_F_REQ, .sub = persona_items },
 	{ .name = "service", .type = FG_T_LIST, .flags = FG_F_REQ,
 	  .off = PE(services), .cnt_off = PE(nservices), .sub = service_items,
@@ -268,7 +273,7 @@ int fd_persona_load_buffer(const char *name, const char *buf, size_t len,
 	p = calloc(1, sizeof(*p));
 	if (!p)
 		return -ENOMEM;
-	rc = fd_yaml_load(name, buf, len, root_items, p, check_persona, diag, ctx);
+	rc = fd_yaml_load(name, buf, len, fd_persona_schema, p, check_persona, diag, ctx);
 	if (rc < 0) {
 		fd_persona_free(p);
 		return rc;
@@ -299,7 +304,7 @@ void fd_persona_free(fd_persona_t *p)
 {
 	if (!p)
 		return;
-	fg_schema_free(root_items, p);
+	fg_schema_free(fd_persona_schema, p);
 	free(p);
 }
 

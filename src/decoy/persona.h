@@ -30,6 +30,7 @@
 #include <stdint.h>
 
 #include "conf/conf.h"
+#include "conf/schema.h"
 
 enum fd_kind { FD_HTTP = 0, FD_HTTPS, FD_SSH, FD_SMTP, FD_NKINDS };
 
@@ -70,6 +71,9 @@ typedef struct fd_persona {
 extern const char *const fd_ssh_list_keys[FD_SSH_NLISTS];
 /* "http", "https", "ssh", "smtp" */
 extern const char *const fd_kind_names[];
+
+/* The schema (root table), for the documentation checks. */
+extern const fg_item_t fd_persona_schema[];
 
 /* Parse a persona file held in buf. Returns 0 and *out, or -FG_ESYNTAX /
  * -FG_ESCHEMA (reported as "name:line: message") / -ENOMEM. */
