@@ -162,7 +162,7 @@ assert_match "duplicate persona id reported" "^$W/bad.conf:[0-9]+: persona 'web'
 
 # ------------------------------------------------------------ run the decoy
 if [ "$VALGRIND" = 1 ]; then
-	start_bg fluxdecoy dcy valgrind -q --error-exitcode=99 --leak-check=full \
+	start_bg fluxdecoy dcy valgrind -q --vgdb=no --error-exitcode=99 --leak-check=full \
 		--errors-for-leak-kinds=definite --show-leak-kinds=definite \
 		--log-file="$W/fluxdecoy.valgrind.log" "$FLUXDECOY" -c "$DCONF"
 	T=120
