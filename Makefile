@@ -128,6 +128,13 @@ install: all
 	  $(DESTDIR)$(SYSCONFDIR)/fluxgate $(DESTDIR)$(SYSCONFDIR)/logrotate.d $(DESTDIR)$(UNITDIR)
 	install -m 0755 build/fluxgated $(DESTDIR)$(SBINDIR)/fluxgated
 	install -m 0755 build/fluxctl $(DESTDIR)$(SBINDIR)/fluxctl
+	install -m 0755 build/fluxdecoy $(DESTDIR)$(SBINDIR)/fluxdecoy
+	install -m 0644 doc/fluxdecoy.8 $(DESTDIR)$(MANDIR)/man8/
+	install -m 0644 doc/fluxdecoy.conf.5 $(DESTDIR)$(MANDIR)/man5/
+	install -d $(DESTDIR)$(SYSCONFDIR)/fluxdecoy
+	install -m 0644 etc/fluxdecoy.conf.sample etc/fluxdecoy.persona.sample $(DESTDIR)$(SYSCONFDIR)/fluxdecoy/
+	sed 's#/usr/sbin/#$(SBINDIR)/#g' etc/systemd/fluxdecoy.service > $(DESTDIR)$(UNITDIR)/fluxdecoy.service
+	chmod 0644 $(DESTDIR)$(UNITDIR)/fluxdecoy.service
 	install -m 0644 doc/fluxgated.8 doc/fluxctl.8 $(DESTDIR)$(MANDIR)/man8/
 	install -m 0644 doc/fluxgate.conf.5 $(DESTDIR)$(MANDIR)/man5/
 	install -m 0644 etc/fluxgate.conf.sample $(DESTDIR)$(SYSCONFDIR)/fluxgate/fluxgate.conf.sample

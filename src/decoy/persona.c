@@ -123,6 +123,11 @@ static int check_quit(const char *s, char *err, size_t errlen)
 	return check_smtp(s, "221", err, errlen);
 }
 
+static int check_250(const char *s, char *err, size_t errlen)
+{
+	return check_smtp(s, "250", err, errlen);
+}
+
 static int check_pem(const char *s, char *err, size_t errlen)
 {
 	if (!strstr(s, "-----BEGIN CERTIFICATE-----")) {
@@ -177,6 +182,10 @@ static void service_post(fg_loader_t *ld, void *entry, const fg_ynode_t *map,
 		{ "smtp-greeting", 1u << FD_SMTP },
 		{ "smtp-ehlo", 1u << FD_SMTP },
 		{ "smtp-quit", 1u << FD_SMTP },
+		{ "smtp-mail", 1u << FD_SMTP },
+		{ "smtp-rcpt", 1u << FD_SMTP },
+		{ "smtp-rset", 1u << FD_SMTP },
+		{ "smtp-noop", 1u << FD_SMTP },
 	};
 	for (size_t i = 0; i < sizeof(only) / sizeof(only[0]); i++) {
 		const fg_ynode_t *k = fg_ymap_key(map, only[i].key);
@@ -224,6 +233,10 @@ static const fg_item_t service_items[] = {
 	  .check = check_ehlo },
 	{ .name = "smtp-quit", .type = FG_T_STR, .off = SV(smtp_quit),
 	  .check = check_quit },
+	{ .name = "smtp-mail", .type = FG_T_STR, .off = SV(smtp_mail), .check = check_250 },
+	{ .name = "smtp-rcpt", .type = FG_T_STR, .off = SV(smtp_rcpt), .check = check_250 },
+	{ .name = "smtp-rset", .type = FG_T_STR, .off = SV(smtp_rset), .check = check_250 },
+	{ .name = "smtp-noop", .type = FG_T_STR, .off = SV(smtp_noop), .check = check_250 },
 	{ .name = NULL }
 };
 

@@ -57,6 +57,7 @@ typedef struct fd_service {
 	char *smtp_greeting;      /* "220 ...\r\n" */
 	char *smtp_ehlo;          /* the whole multi-line 250 reply */
 	char *smtp_quit;          /* reply to QUIT (default Postfix's) */
+	char *smtp_mail, *smtp_rcpt, *smtp_rset, *smtp_noop; /* 250 replies */
 	int line;
 } fd_service_t;
 

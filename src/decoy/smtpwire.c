@@ -42,8 +42,13 @@ void fd_smtp_host(const char *reply, char *out, size_t outlen)
 	out[n] = '\0';
 }
 
-void fd_smtp_line(fd_smtp_t *s, const char *line, size_t len, const char *ehlo,
-		  const char *quit, const char *host, fd_smtp_out_t *out)
+static const char *or(const char *persona, const char *postfix)
+{
+	return persona ? persona : postfix;
+}
+
+void fd_smtp_line(fd_smtp_t *s, const char *line, size_t len,
+		  const fd_smtp_replies_t *r, fd_smtp_out_t *out)
 {
 	out->reply = NULL;
 	out->event = FD_SMTP_EV_NONE;
@@ -73,12 +78,12 @@ void fd_smtp_line(fd_smtp_t *s, const char *line, size_t len, const char *ehlo,
 		s->helo = true;
 		out->event = FD_SMTP_EV_HELO;
 		arg_copy(out, line + 4, len - 4);
-		out->reply = ehlo;
+		out->reply = r->ehlo;
 	} else if (verb(line, len, "HELO")) {
 		s->helo = true;
 		out->event = FD_SMTP_EV_HELO;
 		arg_copy(out, line + 4, len - 4);
-		snprintf(out->buf, sizeof(out->buf), "250 %s\r\n", host);
+		snprintf(out->buf, sizeof(out->buf), "250 %s\r\n", r->host ? r->host : "");
 		out->reply = out->buf;
 	} else if (verb(line, len, "MAIL")) {
 		if (!s->helo) {
@@ -91,7 +96,7 @@ void fd_smtp_line(fd_smtp_t *s, const char *line, size_t len, const char *ehlo,
 			s->mail = true;
 			out->event = FD_SMTP_EV_MAIL;
 			arg_copy(out, line + 10, len - 10);
-			out->reply = "250 2.1.0 Ok\r\n";
+			out->reply = or(r->mail, "250 2.1.0 Ok\r\n");
 		}
 	} else if (verb(line, len, "RCPT")) {
 		if (!s->mail) {
@@ -104,7 +109,7 @@ void fd_smtp_line(fd_smtp_t *s, const char *line, size_t len, const char *ehlo,
 			s->nrcpt++;
 			out->event = FD_SMTP_EV_RCPT;
 			arg_copy(out, line + 8, len - 8);
-			out->reply = "250 2.1.5 Ok\r\n";
+			out->reply = or(r->rcpt, "250 2.1.5 Ok\r\n");
 		}
 	} else if (verb(line, len, "DATA")) {
 		if (!s->nrcpt) {
@@ -117,12 +122,12 @@ void fd_smtp_line(fd_smtp_t *s, const char *line, size_t len, const char *ehlo,
 	} else if (verb(line, len, "RSET")) {
 		s->mail = false;
 		s->nrcpt = 0;
-		out->reply = "250 2.0.0 Ok\r\n";
+		out->reply = or(r->rset, "250 2.0.0 Ok\r\n");
 	} else if (verb(line, len, "NOOP")) {
-		out->reply = "250 2.0.0 Ok\r\n";
+		out->reply = or(r->noop, "250 2.0.0 Ok\r\n");
 	} else if (verb(line, len, "QUIT")) {
 		s->state = FD_SMTP_QUIT;
-		out->reply = quit ? quit : "221 2.0.0 Bye\r\n";
+		out->reply = or(r->quit, "221 2.0.0 Bye\r\n");
 	} else if (verb(line, len, "VRFY")) {
 		out->reply = "502 5.5.1 VRFY command is disabled\r\n";
 	} else if (verb(line, len, "STARTTLS")) {

@@ -39,12 +39,18 @@ typedef struct fd_smtp_out {
 	char arg[256];          /* printable copy for the event log */
 } fd_smtp_out_t;
 
-/* Handle one line (without CR LF) in the state `s`. `ehlo` is the persona's
- * whole EHLO reply; `host` the name from its first line, for HELO. reply is
- * NULL when nothing is to be sent (a DATA line). `quit`
- * is the reply to QUIT, NULL for Postfix's. */
-void fd_smtp_line(fd_smtp_t *s, const char *line, size_t len, const char *ehlo,
-		  const char *quit, const char *host, fd_smtp_out_t *out);
+/* The persona's replies; NULL ones get Postfix's text. `host` is the name
+ * from the EHLO reply's first line, for HELO. */
+typedef struct fd_smtp_replies {
+	const char *ehlo;       /* the whole EHLO reply (required) */
+	const char *quit, *mail, *rcpt, *rset, *noop;
+	const char *host;
+} fd_smtp_replies_t;
+
+/* Handle one line (without CR LF) in the state `s`. reply is NULL when
+ * nothing is to be sent (a DATA line). */
+void fd_smtp_line(fd_smtp_t *s, const char *line, size_t len,
+		  const fd_smtp_replies_t *r, fd_smtp_out_t *out);
 
 /* Host name in a "250-name ..." / "220 name ..." reply, into out. */
 void fd_smtp_host(const char *reply, char *out, size_t outlen);

@@ -436,7 +436,16 @@ static int clone_smtp(FILE *o, const char *addr, const struct target *t, unsigne
 {
 	struct peer p;
 	struct buf b = { 0 };
-	size_t g_end, e_end, q_end = 0;
+	size_t g_end, e_end, q_end = 0, at;
+	/* envelope replies: a MAIL and a RCPT to postmaster (RFC 5321, 4.5.1),
+	 * then RSET; never DATA, so nothing is ever sent through the server */
+	static const struct { const char *cmd, *key; } env[] = {
+		{ "MAIL FROM:<clone@clone.invalid>\r\n", "smtp-mail" },
+		{ "RCPT TO:<postmaster>\r\n", "smtp-rcpt" },
+		{ "RSET\r\n", "smtp-rset" },
+		{ "NOOP\r\n", "smtp-noop" },
+	};
+	size_t env_from[4] = { 0 }, env_to[4] = { 0 };
 	int rc = peer_connect(addr, t->port, &p, timeout);
 
 	if (rc < 0)
@@ -446,17 +455,31 @@ static int clone_smtp(FILE *o, const char *addr, const struct target *t, unsigne
 		rc = peer_write(&p, "EHLO clone.invalid\r\n", 20);
 	if (rc == 0)
 		rc = smtp_reply(&p, &b, g_end, &e_end);
+	at = e_end;
+	for (size_t i = 0; rc == 0 && i < 4; i++) {
+		if (peer_write(&p, env[i].cmd, strlen(env[i].cmd)) < 0 ||
+		    smtp_reply(&p, &b, at, &env_to[i]) < 0)
+			break;
+		env_from[i] = at;
+		at = env_to[i];
+	}
 	/* the QUIT reply is optional: some servers just close */
+	size_t q_from = at;
 	if (rc == 0 && peer_write(&p, "QUIT\r\n", 6) == 0 &&
-	    smtp_reply(&p, &b, e_end, &q_end) < 0)
+	    smtp_reply(&p, &b, at, &q_end) < 0)
 		q_end = 0;
 	if (rc == 0) {
 		fprintf(o, "  - port: %u\n    kind: smtp\n", t->port);
 		rc = emit_key(o, "smtp-greeting", b.p, g_end);
 		if (rc == 0)
 			rc = emit_key(o, "smtp-ehlo", b.p + g_end, e_end - g_end);
-		if (rc == 0 && q_end > e_end && strncmp(b.p + e_end, "221", 3) == 0)
-			rc = emit_key(o, "smtp-quit", b.p + e_end, q_end - e_end);
+		for (size_t i = 0; rc == 0 && i < 4; i++)
+			if (env_to[i] > env_from[i] &&
+			    strncmp(b.p + env_from[i], "250", 3) == 0)  /* refusals stay Postfix's */
+				rc = emit_key(o, env[i].key, b.p + env_from[i],
+					      env_to[i] - env_from[i]);
+		if (rc == 0 && q_end > q_from && strncmp(b.p + q_from, "221", 3) == 0)
+			rc = emit_key(o, "smtp-quit", b.p + q_from, q_end - q_from);
 	}
 	free(b.p);
 	peer_close(&p);

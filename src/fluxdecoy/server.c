@@ -592,8 +592,11 @@ static int smtp_input(fd_server_t *s, struct conn *c)
 		if (len && line[len - 1] == '\r')
 			len--;
 		fd_smtp_out_t o;
-		fd_smtp_line(&c->smtp, line, len, c->svc->smtp_ehlo, c->svc->smtp_quit,
-			     c->smtp_host, &o);
+		const fd_service_t *sv = c->svc;
+		fd_smtp_replies_t rp = { sv->smtp_ehlo, sv->smtp_quit, sv->smtp_mail,
+					 sv->smtp_rcpt, sv->smtp_rset, sv->smtp_noop,
+					 c->smtp_host };
+		fd_smtp_line(&c->smtp, line, len, &rp, &o);
 		if (o.event != FD_SMTP_EV_NONE) {
 			static const char *const names[] = { "", "helo", "mail_from",
 							     "rcpt_to", "message" };

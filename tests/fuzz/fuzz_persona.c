@@ -59,7 +59,8 @@ static void wire(const uint8_t *data, size_t size)
 		const uint8_t *nl = memchr(data + off, '\n', size - off);
 		size_t n = nl ? (size_t)(nl - (data + off)) : size - off;
 		fd_smtp_out_t o;
-		fd_smtp_line(&s, (const char *)data + off, n, "250 mx\r\n", NULL, "mx", &o);
+		static const fd_smtp_replies_t rp = { .ehlo = "250 mx\r\n", .host = "mx" };
+		fd_smtp_line(&s, (const char *)data + off, n, &rp, &o);
 		if (o.reply && strlen(o.reply) >= 1024)
 			abort();
 		off += n + 1;

@@ -234,9 +234,22 @@ cmp_out "nc: same SSH banner" "$r" "$d"
 # ------------------------------------------------------------ SMTP
 smtp_srv_lines() { nsx cli swaks --server "$1" --quit-after EHLO --ehlo probe.example 2>&1 | grep '^<-'; }
 cmp_out "swaks --quit-after EHLO: same greeting and EHLO" "$(smtp_srv_lines $REAL)" "$(smtp_srv_lines $POOL)"
+smtp_env_lines() { nsx cli swaks --server "$1" --quit-after RCPT --ehlo probe.example \
+	--from someone@example.org --to postmaster 2>&1 | grep '^<-'; }
+cmp_out "swaks --quit-after RCPT: same envelope replies" "$(smtp_env_lines $REAL)" "$(smtp_env_lines $POOL)"
 out=$(nsx cli swaks --server $POOL --from attacker@evil.example --to victim@example.test \
 	--ehlo probe.example --body "hello decoy" 2>&1)
 assert_match "SMTP: the message is accepted" '^<-  250 2.0.0 Ok: queued as ' "$out"
+
+# ------------------------------------------------------------ nmap -sV
+# service and version detection sees the same four services (addresses
+# and timing masked)
+nmapsv() { nsx cli nmap -n -Pn -sV --version-intensity 7 -p 22,25,80,443 "$1" 2>&1 \
+	| grep -E '^[0-9]+/tcp' ; }
+r=$(nmapsv $REAL); d=$(nmapsv $POOL)
+cmp_out "nmap -sV: same service and version lines" "$r" "$d"
+assert_count "nmap -sV: four open services" 4 '^[0-9]+/tcp +open ' "$r"
+log "nmap -sV of the real server:"; printf '%s\n' "$r"
 
 # ------------------------------------------------------------ closed ports
 out=$(nsx cli timeout 5 bash -c "exec 3<>/dev/tcp/$POOL/8080" 2>&1)
@@ -250,17 +263,22 @@ cmp_out "UDP port: the same state as the real server" "$r" "$d"
 
 # ------------------------------------------------------------ events, metrics
 sleep 1
-EVE=$(cat "$W/eve.json")
-assert_match "event: flow_start with persona and 5-tuple" \
-	'"event_type":"decoy","src_ip":"10.0.3.1","src_port":[0-9]+,"dest_ip":"198.51.100.7","dest_port":80,"proto":"TCP","decoy":\{"event":"flow_start","persona":"web","service":"http"' "$EVE"
-assert_match "event: IPv6 flow" '"dest_ip":"2001:db8:77::7","dest_port":80' "$EVE"
-assert_match "event: HTTP request line and User-Agent" '"event":"http".*"method":"HEAD","url":"/".*"http_user_agent":"curl/' "$EVE"
-assert_match "event: TLS handshake with SNI" '"event":"tls".*"sni":"www.example.test"' "$EVE"
-assert_match "event: SSH client version" '"event":"ssh".*"client_version":"SSH-2.0-OpenSSH' "$EVE"
-assert_match "event: SSH client KEXINIT" '"event":"ssh_kexinit".*"kex_algorithms":"' "$EVE"
-assert_match "event: SMTP envelope sender" '"command":"mail_from","arg":"<attacker@evil.example>"' "$EVE"
-assert_match "event: SMTP envelope recipient" '"command":"rcpt_to","arg":"<victim@example.test>"' "$EVE"
-assert_match "event: flow_end with byte counts" '"event":"flow_end".*"bytes_toserver":[1-9]' "$EVE"
+# grep on the file: lib.sh's assert_match pipes the text into grep -q, which
+# under pipefail fails on a text this long (printf gets SIGPIPE)
+ev_match() { # ev_match NAME ERE
+	if grep -Eq -- "$2" "$W/eve.json"; then ok "$1"; else
+		fail "$1" "no event matches /$2/; last events:" "$(tail -n 5 "$W/eve.json")"; fi
+}
+ev_match "event: flow_start with persona and 5-tuple" \
+	'"event_type":"decoy","src_ip":"10.0.3.1","src_port":[0-9]+,"dest_ip":"198.51.100.7","dest_port":80,"proto":"TCP","decoy":\{"event":"flow_start","persona":"web","service":"http"'
+ev_match "event: IPv6 flow" '"dest_ip":"2001:db8:77::7","dest_port":80'
+ev_match "event: HTTP request line and User-Agent" '"event":"http".*"method":"HEAD","url":"/".*"http_user_agent":"curl/'
+ev_match "event: TLS handshake with SNI" '"event":"tls".*"sni":"www.example.test"'
+ev_match "event: SSH client version" '"event":"ssh".*"client_version":"SSH-2.0-OpenSSH'
+ev_match "event: SSH client KEXINIT" '"event":"ssh_kexinit".*"kex_algorithms":"'
+ev_match "event: SMTP envelope sender" '"command":"mail_from","arg":"<attacker@evil.example>"'
+ev_match "event: SMTP envelope recipient" '"command":"rcpt_to","arg":"<victim@example.test>"'
+ev_match "event: flow_end with byte counts" '"event":"flow_end".*"bytes_toserver":[1-9]'
 bad=$(grep -vc '^{"timestamp":"[0-9-]*T[0-9:.]*+0000","event_type":"decoy",' "$W/eve.json")
 assert_eq "every event line has the fluxgated event shape" "0" "$bad"
 M=$(nsx dcy curl -sS -m 10 http://127.0.0.1:9561/metrics)

@@ -186,7 +186,9 @@ static void test_http_render(void **st)
 
 static void line(fd_smtp_t *s, const char *l, fd_smtp_out_t *o)
 {
-	fd_smtp_line(s, l, strlen(l), "250-mx\r\n250 8BITMIME\r\n", NULL, "mx", o);
+	static const fd_smtp_replies_t rp = { .ehlo = "250-mx\r\n250 8BITMIME\r\n",
+					      .host = "mx" };
+	fd_smtp_line(s, l, strlen(l), &rp, o);
 }
 
 static void test_smtp(void **st)
@@ -225,7 +227,21 @@ static void test_smtp(void **st)
 	assert_string_equal(o.reply, "250 mx\r\n");
 	line(&s, "BDAT 10", &o);
 	assert_string_equal(o.reply, "502 5.5.2 Error: command not recognized\r\n");
-	fd_smtp_line(&s, "QUIT", 4, "", "221 bye\r\n", "mx", &o);
+	/* the persona's own replies replace Postfix's */
+	static const fd_smtp_replies_t own = { .ehlo = "250 mx\r\n", .quit = "221 bye\r\n",
+		.mail = "250 OK\r\n", .rcpt = "250 OK rcpt\r\n", .rset = "250 r\r\n",
+		.noop = "250 n\r\n", .host = "mx" };
+	fd_smtp_t s2 = { 0 };
+	fd_smtp_line(&s2, "EHLO a", 6, &own, &o);
+	fd_smtp_line(&s2, "MAIL FROM:<a@b>", 15, &own, &o);
+	assert_string_equal(o.reply, "250 OK\r\n");
+	fd_smtp_line(&s2, "RCPT TO:<c@d>", 13, &own, &o);
+	assert_string_equal(o.reply, "250 OK rcpt\r\n");
+	fd_smtp_line(&s2, "RSET", 4, &own, &o);
+	assert_string_equal(o.reply, "250 r\r\n");
+	fd_smtp_line(&s2, "NOOP", 4, &own, &o);
+	assert_string_equal(o.reply, "250 n\r\n");
+	fd_smtp_line(&s, "QUIT", 4, &own, &o);
 	assert_string_equal(o.reply, "221 bye\r\n");
 	assert_int_equal(s.state, FD_SMTP_QUIT);
 	line(&s, "NOOP", &o);
