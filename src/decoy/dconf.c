@@ -95,6 +95,29 @@ static int default_listen(fd_conf_t *c)
 	return 0;
 }
 
+/* An HTTPS service needs a certificate: the operator's, or the captured
+ * chain to shape one after. Reported at the persona entry's line. */
+static void check_tls(const fd_conf_t *c, fg_conf_diag_fn diag, void *ctx,
+		      const char *name, int *rc)
+{
+	char msg[300];
+
+	for (size_t i = 0; i < c->npersonas; i++) {
+		const fd_conf_persona_t *cp = &c->personas[i];
+		for (size_t j = 0; cp->persona && j < cp->persona->nservices; j++) {
+			const fd_service_t *sv = &cp->persona->services[j];
+			if (sv->kind != FD_HTTPS || cp->tls_cert || sv->tls_chain)
+				continue;
+			snprintf(msg, sizeof(msg), "persona '%s': port %u is https but "
+				 "there is neither tls-cert/tls-key nor a captured "
+				 "tls-chain in %s", cp->id, sv->port, cp->file);
+			if (diag)
+				diag(ctx, name, cp->line, msg);
+			*rc = -FG_ESCHEMA;
+		}
+	}
+}
+
 int fd_conf_load_buffer(const char *name, const char *buf, size_t len,
 			bool load_personas, fd_conf_t **out,
 			fg_conf_diag_fn diag, void *ctx)
@@ -128,6 +151,8 @@ int fd_conf_load_buffer(const char *name, const char *buf, size_t len,
 	for (size_t i = 0; rc == 0 && load_personas && i < c->npersonas; i++)
 		if (!c->personas[i].persona)
 			rc = -FG_ESCHEMA;
+	if (rc == 0 && load_personas)
+		check_tls(c, diag, ctx, name ? name : "<buffer>", &rc);
 	if (rc < 0) {
 		fd_conf_free(c);
 		return rc;

@@ -280,9 +280,19 @@ static void test_conf_loads_personas(void **st)
 	fclose(f);
 	memset(&s, 0, sizeof(s));
 	assert_int_equal(fd_conf_load(cf, &c, sink_fn, &s), -FG_ESCHEMA);
-	char want[400];
+	char want[1200];
 	snprintf(want, sizeof(want), "%s:5: service '22': kind: expected one of http, "
 		 "https, ssh, smtp, got 'telnet'\n", pf);
+	assert_string_equal(s.buf, want);
+	/* https with nothing to make a certificate from */
+	assert_non_null(f = fopen(pf, "w"));
+	fputs("persona:\n  name: web1\nservice:\n  - port: 443\n    kind: https\n"
+	      "    response-get: \"HTTP/1.1 200 OK\\r\\n\\r\\n\"\n", f);
+	fclose(f);
+	memset(&s, 0, sizeof(s));
+	assert_int_equal(fd_conf_load(cf, &c, sink_fn, &s), -FG_ESCHEMA);
+	snprintf(want, sizeof(want), "%s:2: persona 'web': port 443 is https but there "
+		 "is neither tls-cert/tls-key nor a captured tls-chain in %s\n", cf, pf);
 	assert_string_equal(s.buf, want);
 	unlink(pf);
 	unlink(cf);
