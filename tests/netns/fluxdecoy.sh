@@ -40,6 +40,12 @@ POOL=198.51.100.7 POOL6=2001:db8:77::7
 SHAPED=198.51.100.200   # persona without the key: a certificate of the same shape
 W=$FG_WORK
 
+mask() { sed -E 's/^([Dd]ate:).*/\1 MASKED/'; }
+cmp_out() { # cmp_out NAME REAL_OUTPUT DECOY_OUTPUT: equal and not empty
+	if [ "$2" == "$3" ] && [ -n "$2" ]; then ok "$1"; else
+		fail "$1" "$(diff <(printf '%s\n' "$2") <(printf '%s\n' "$3"))"; fi
+}
+
 # ------------------------------------------------------------ topology
 ns_add cli srv dcy
 veth_link cli e0 "10.0.2.1/24,fd00:2::1/64" srv eth0 "10.0.2.10/24,fd00:2::10/64"
@@ -122,6 +128,11 @@ assert_match "clone captured the SSH version" '^    ssh-version: "SSH-2.0-OpenSS
 assert_match "clone captured the SMTP greeting" '^    smtp-greeting: "220 ' "$(cat "$P")"
 # the capture holds no private key
 assert_nomatch "clone kept no private key" 'PRIVATE KEY' "$(cat "$P")"
+# over IPv6 the capture is the same (Date values aside)
+out=$(nsx cli "$FLUXDECOY" clone --from $REAL6 --ports tcp/80,tcp/22 --name web 2>&1)
+r=$(grep -A4 '^  - port: 80' "$P" | grep -v ssh-version | sed -E 's/Date: [^\\]*/Date: X/g')
+d=$(printf '%s\n' "$out" | grep -A4 '^  - port: 80' | grep -v ssh-version | sed -E 's/Date: [^\\]*/Date: X/g')
+cmp_out "clone over IPv6 captures the same HTTP answers" "$r" "$d"
 # clone talks only to the address it was given
 out=$(nsx cli "$FLUXDECOY" clone --from www.example.test --ports tcp/80 2>&1)
 assert_match "clone refuses a name (address only)" "is not an IP address" "$out"
@@ -179,11 +190,6 @@ assert_match "fluxdecoy runs as nobody" "^Uid:[[:space:]]+$(id -u nobody)[[:spac
 assert_match "fluxdecoy holds no capability" "^CapEff:[[:space:]]+0+$" "$(cat /proc/$DPID/status)"
 
 # ------------------------------------------------------------ HTTP / HTTPS
-mask() { sed -E 's/^([Dd]ate:).*/\1 MASKED/'; }
-cmp_out() { # cmp_out NAME REAL_OUTPUT DECOY_OUTPUT
-	if [ "$2" == "$3" ] && [ -n "$2" ]; then ok "$1"; else
-		fail "$1" "$(diff <(printf '%s\n' "$2") <(printf '%s\n' "$3"))"; fi
-}
 r=$(nsx cli curl -sS -m 10 -I "http://$REAL/" | mask)
 d=$(nsx cli curl -sS -m 10 -I "http://$POOL/" | mask)
 cmp_out "curl -sI http: same headers, same order (IPv4)" "$r" "$d"
