@@ -17,6 +17,15 @@ static void copy_clean(char *dst, size_t dstlen, const uint8_t *s, size_t n)
 	dst[n] = '\0';
 }
 
+/* First CR LF in [p, end), or end. end points at the CR LF CR LF that ends
+ * the head, so p[1] is always readable. */
+static const uint8_t *line_end(const uint8_t *p, const uint8_t *end)
+{
+	while (p < end && !(p[0] == '\r' && p[1] == '\n'))
+		p++;
+	return p;
+}
+
 int fd_http_parse(const uint8_t *buf, size_t len, fd_http_req_t *req)
 {
 	const uint8_t *end = NULL;
@@ -33,8 +42,9 @@ int fd_http_parse(const uint8_t *buf, size_t len, fd_http_req_t *req)
 		return len >= FD_HTTP_MAX_HEAD ? -FG_EMALF : -EAGAIN;
 	req->head_len = (size_t)(end - buf) + 4;
 
-	/* request line: METHOD SP TARGET SP VERSION */
-	const uint8_t *eol = memchr(buf, '\r', (size_t)(end - buf) + 1);
+	/* request line: METHOD SP TARGET SP VERSION, up to the first CR LF
+	 * (a bare CR inside it makes it malformed) */
+	const uint8_t *eol = line_end(buf, end);
 	const uint8_t *sp1 = memchr(buf, ' ', (size_t)(eol - buf));
 	if (!sp1 || sp1 == buf || sp1 - buf >= (long)sizeof(req->method))
 		return -FG_EMALF;
@@ -46,16 +56,16 @@ int fd_http_parse(const uint8_t *buf, size_t len, fd_http_req_t *req)
 			return -FG_EMALF;
 	if (eol - sp2 - 1 < 8 || memcmp(sp2 + 1, "HTTP/", 5) != 0)
 		return -FG_EMALF;
+	for (const uint8_t *p = buf; p < eol; p++)
+		if (*p == '\r' || *p == '\n')
+			return -FG_EMALF;
 	copy_clean(req->method, sizeof(req->method), buf, (size_t)(sp1 - buf));
 	copy_clean(req->target, sizeof(req->target), sp1 + 1, (size_t)(sp2 - sp1 - 1));
 	copy_clean(req->version, sizeof(req->version), sp2 + 1, (size_t)(eol - sp2 - 1));
 
-	/* header fields */
-	const uint8_t *p = eol + 2;
-	while (p < end + 2) {
-		const uint8_t *le = memchr(p, '\r', (size_t)(end + 2 - p));
-		if (!le)
-			le = end;
+	/* header fields: lines in [eol + 2, end), each up to its CR LF */
+	for (const uint8_t *p = eol + 2; p < end;) {
+		const uint8_t *le = line_end(p, end);
 		const uint8_t *colon = memchr(p, ':', (size_t)(le - p));
 		if (colon) {
 			size_t kn = (size_t)(colon - p);

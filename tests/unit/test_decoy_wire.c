@@ -154,6 +154,13 @@ static void test_http_parse(void **st)
 	memset(big + 16, 'a', FD_HTTP_MAX_HEAD - 6);
 	assert_int_equal(fd_http_parse((uint8_t *)big, FD_HTTP_MAX_HEAD + 10, &r), -FG_EMALF);
 	free(big);
+	/* a bare CR right before the end of the head (found by fuzz_persona:
+	 * the header scan ran past the head and read out of bounds) */
+	s = "GET / HTTP/1.1\r\nContent-Length: 9\rGET / HTTP/1.1\r\nX: y\r\n\r\r\n\r\n";
+	assert_int_equal(fd_http_parse((const uint8_t *)s, strlen(s), &r), 0);
+	assert_int_equal(r.content_length, 9);
+	s = "GET / HTTP/1.1\rX\r\n\r\n";
+	assert_int_equal(fd_http_parse((const uint8_t *)s, strlen(s), &r), -FG_EMALF);
 	/* control bytes in the target are not logged raw */
 	s = "GET /a\x1b[2J HTTP/1.1\r\n\r\n";
 	assert_int_equal(fd_http_parse((const uint8_t *)s, strlen(s), &r), 0);
