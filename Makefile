@@ -135,6 +135,7 @@ install: all
 	install -m 0644 etc/fluxdecoy.conf.sample etc/fluxdecoy.persona.sample $(DESTDIR)$(SYSCONFDIR)/fluxdecoy/
 	sed 's#/usr/sbin/#$(SBINDIR)/#g' etc/systemd/fluxdecoy.service > $(DESTDIR)$(UNITDIR)/fluxdecoy.service
 	chmod 0644 $(DESTDIR)$(UNITDIR)/fluxdecoy.service
+	install -D -m 0644 etc/sysusers.d/fluxdecoy.conf $(DESTDIR)$(PREFIX)/lib/sysusers.d/fluxdecoy.conf
 	install -m 0644 doc/fluxgated.8 doc/fluxctl.8 $(DESTDIR)$(MANDIR)/man8/
 	install -m 0644 doc/fluxgate.conf.5 $(DESTDIR)$(MANDIR)/man5/
 	install -m 0644 etc/fluxgate.conf.sample $(DESTDIR)$(SYSCONFDIR)/fluxgate/fluxgate.conf.sample

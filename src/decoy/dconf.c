@@ -66,6 +66,9 @@ static void check_conf(fg_loader_t *ld, void *base)
 {
 	const fd_conf_t *c = base;
 
+	/* "persona:" with nothing under it is present but serves nothing */
+	if (c->npersonas == 0 && ld->rc == 0)  /* else: reported as missing */
+		fg_diag(ld, 0, "persona: at least one entry is needed");
 	for (size_t i = 0; i < c->npersonas; i++)
 		for (size_t j = 0; j < i && c->personas[i].id; j++)
 			if (c->personas[j].id &&

@@ -263,6 +263,8 @@ static void check_persona(fg_loader_t *ld, void *base)
 {
 	const fd_persona_t *p = base;
 
+	if (p->nservices == 0 && ld->rc == 0)  /* else: reported as missing */
+		fg_diag(ld, 0, "service: at least one entry is needed");
 	for (size_t i = 0; i < p->nservices; i++)
 		for (size_t j = 0; j < i; j++)
 			if (p->services[i].port == p->services[j].port) {

@@ -196,6 +196,13 @@ cmp_out "curl -sI http: same headers, same order (IPv4)" "$r" "$d"
 r=$(nsx cli curl -sS -m 10 -I "http://[$REAL6]/" | mask)
 d=$(nsx cli curl -sS -m 10 -I "http://[$POOL6]/" | mask)
 cmp_out "curl -sI http: same headers, same order (IPv6)" "$r" "$d"
+# every pool address answers, not just the one above
+n=0
+for a in 198.51.100.1 198.51.100.99 198.51.100.127 2001:db8:77::1 2001:db8:77:0:ffff:ffff:ffff:fffe; do
+	u=$a; case $a in *:*) u="[$a]" ;; esac
+	[ "$(nsx cli curl -sS -m 10 -o /dev/null -w '%{http_code}' "http://$u/")" = 200 ] && n=$((n + 1))
+done
+assert_eq "five more pool addresses answer 200 (IPv4 and IPv6)" "5" "$n"
 r=$(nsx cli curl -sS -m 10 "http://$REAL/"); d=$(nsx cli curl -sS -m 10 "http://$POOL/")
 cmp_out "GET / body identical" "$r" "$d"
 r=$(nsx cli curl -sS -m 10 -i "http://$REAL/nothing-here" | mask)

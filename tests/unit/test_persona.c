@@ -247,6 +247,12 @@ static void test_conf_errors(void **st)
 		"d.conf:10: unknown key 'colour' in section 'decoy'\n");
 	assert_int_equal(cload("decoy:\n  user: nobody\n", &c, &s), -FG_ESCHEMA);
 	assert_string_equal(s.buf, "d.conf:1: missing required section 'persona'\n");
+	/* present but empty (found by fuzz_persona) */
+	assert_int_equal(cload("persona:\n", &c, &s), -FG_ESCHEMA);
+	assert_string_equal(s.buf, "d.conf:0: persona: at least one entry is needed\n");
+	fd_persona_t *p;
+	assert_int_equal(pload("persona:\n  name: a\nservice:\n", &p, &s), -FG_ESCHEMA);
+	assert_string_equal(s.buf, "p.yaml:0: service: at least one entry is needed\n");
 }
 
 /* fd_conf_load reads the persona files and reports their errors with their
