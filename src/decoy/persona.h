@@ -49,6 +49,8 @@ typedef struct fd_service {
 	char *response_get;       /* answer to GET / (status line to body) */
 	char *response_head;      /* answer to HEAD / (default: GET's head) */
 	char *response_not_found; /* answer to any other path (default: GET's) */
+	char *response_bad_request; /* answer to what is not HTTP/1 (default:
+				     * none, the flow is closed) */
 	char *tls_chain;          /* https: PEM chain of the real server */
 	/* ssh */
 	char *ssh_version;        /* "SSH-2.0-..." without CR LF */

@@ -315,20 +315,23 @@ static int http_exchange(const char *addr, unsigned port, SSL_CTX *tls,
 			BIO_free(m);
 		}
 	}
-	/* the request curl sends, so the answer is the one a client sees */
-	int n = snprintf(req, sizeof(req), "%s %s HTTP/1.1\r\nHost: %s%s%s\r\n"
-			 "User-Agent: curl/7.88.1\r\nAccept: */*\r\n\r\n", method, path,
-			 strchr(addr, ':') ? "[" : "", addr, strchr(addr, ':') ? "]" : "");
+	/* the request curl sends, so the answer is the one a client sees;
+	 * without a method, `path` is sent as it is */
+	int n = method ? snprintf(req, sizeof(req), "%s %s HTTP/1.1\r\nHost: %s%s%s\r\n"
+				  "User-Agent: curl/7.88.1\r\nAccept: */*\r\n\r\n",
+				  method, path, strchr(addr, ':') ? "[" : "", addr,
+				  strchr(addr, ':') ? "]" : "")
+		       : snprintf(req, sizeof(req), "%s", path);
 	rc = peer_write(&p, req, (size_t)n);
 	if (rc == 0)
-		rc = http_read(&p, strcmp(method, "HEAD") == 0, b);
+		rc = http_read(&p, method && strcmp(method, "HEAD") == 0, b);
 	peer_close(&p);
 	return rc;
 }
 
 static int clone_http(FILE *o, const char *addr, const struct target *t, unsigned timeout)
 {
-	struct buf g = { 0 }, h = { 0 }, nf = { 0 };
+	struct buf g = { 0 }, h = { 0 }, nf = { 0 }, bad = { 0 };
 	char *chain = NULL;
 	SSL_CTX *tls = t->kind == FD_HTTPS ? client_ctx() : NULL;
 	int rc;
@@ -341,6 +344,14 @@ static int clone_http(FILE *o, const char *addr, const struct target *t, unsigne
 	if (rc == 0)
 		rc = http_exchange(addr, t->port, tls, "GET",
 				   "/fluxdecoy-clone-missing-page", &nf, NULL, timeout);
+	/* what it answers to a line that is not HTTP (optional: some servers
+	 * just close) */
+	if (rc == 0 && (http_exchange(addr, t->port, tls, NULL, "GARBAGE\r\n\r\n", &bad,
+				      NULL, timeout) < 0 || !bad.p ||
+			strncmp(bad.p, "HTTP/", 5) != 0)) {
+		free(bad.p);
+		bad = (struct buf){ 0 };
+	}
 	if (rc == 0) {
 		fprintf(o, "  - port: %u\n    kind: %s\n", t->port, fd_kind_names[t->kind]);
 		rc = emit_key(o, "response-get", g.p, g.n);
@@ -348,9 +359,12 @@ static int clone_http(FILE *o, const char *addr, const struct target *t, unsigne
 			rc = emit_key(o, "response-head", h.p, h.n);
 		if (rc == 0)
 			rc = emit_key(o, "response-not-found", nf.p, nf.n);
+		if (rc == 0 && bad.p)
+			rc = emit_key(o, "response-bad-request", bad.p, bad.n);
 		if (rc == 0 && chain)
 			rc = emit_key(o, "tls-chain", chain, strlen(chain));
 	}
+	free(bad.p);
 	free(g.p);
 	free(h.p);
 	free(nf.p);

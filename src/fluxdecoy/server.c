@@ -24,6 +24,9 @@
 
 #define IN_MAX   16384
 #define OUT_MAX  (1u << 20)      /* queued output per flow before it is cut */
+/* A client that sends requests without reading the answers is not read
+ * from while this much waits for it: memory per flow stays bounded. */
+#define OUT_HIGH (64u << 10)
 #define MAX_EVENTS 64
 
 enum obj_type { OBJ_LISTEN, OBJ_METRICS_LISTEN, OBJ_CONN };
@@ -47,7 +50,7 @@ struct conn {
 	char *out;
 	size_t outlen, outoff, outcap;
 	bool close_after;
-	bool closing;
+	bool eof;                     /* the client finished sending (FIN) */
 	uint32_t ev_mask;
 	uint64_t last_ms, start_ms;
 	uint64_t rx, tx;
@@ -383,13 +386,20 @@ static int queue_out(struct conn *c, const void *data, size_t n)
 	return 0;
 }
 
+static size_t pending(const struct conn *c)
+{
+	return c->outlen - c->outoff;
+}
+
 /* Write what is queued. Returns false when the flow was closed. */
 static bool flush(fd_server_t *s, struct conn *c)
 {
 	while (c->outoff < c->outlen) {
 		ssize_t w = conn_send(c, c->out + c->outoff, c->outlen - c->outoff);
 		if (w == -EAGAIN) {
-			set_mask(s, c, EPOLLIN | EPOLLOUT);
+			/* after the client's FIN, EPOLLIN would fire for ever */
+			set_mask(s, c, pending(c) >= OUT_HIGH || c->eof ? EPOLLOUT
+								       : EPOLLIN | EPOLLOUT);
 			return true;
 		}
 		if (w < 0) {
@@ -417,7 +427,7 @@ static int http_input(fd_server_t *s, struct conn *c)
 	size_t off = 0;
 	int rc = 0;
 
-	while (off < c->inlen) {
+	while (off < c->inlen && pending(c) < OUT_HIGH) {
 		if (c->skip) {
 			size_t n = c->inlen - off < c->skip ? c->inlen - off : (size_t)c->skip;
 			off += n;
@@ -433,7 +443,15 @@ static int http_input(fd_server_t *s, struct conn *c)
 			json_t *d = detail(c, "protocol_error");
 			json_object_set_new(d, "message", json_string("not an HTTP/1 request"));
 			emit(s, c, d);
+			/* the real server's 400, then close as it does */
+			const char *br = c->svc->response_bad_request;
+			char *resp = br ? malloc(strlen(br) + 64) : NULL;
+			int n = resp ? fd_http_render(br, time(NULL), 0, resp, strlen(br) + 64) : -1;
+			if (n > 0)
+				queue_out(c, resp, (size_t)n);
+			free(resp);
 			rc = -1;
+			off = c->inlen;
 			break;
 		}
 		off += rq.head_len;
@@ -711,9 +729,30 @@ static void conn_event(fd_server_t *s, struct conn *c, uint32_t events)
 	}
 	if ((events & EPOLLOUT) && !flush(s, c))
 		return;
-	if (!(events & (EPOLLIN | EPOLLHUP | EPOLLERR)) && !c->ssl)
-		return;
+	bool readable = ((events & (EPOLLIN | EPOLLHUP | EPOLLERR)) || c->ssl) && !c->eof;
 	for (;;) {
+		/* parse what is buffered, also input held back while the
+		 * client was not reading its answers */
+		if (c->inlen && pending(c) < OUT_HIGH && dispatch_input(s, c) < 0) {
+			c->close_after = true;
+			flush(s, c);
+			return;
+		}
+		if (pending(c) >= OUT_HIGH) {
+			if (!flush(s, c))
+				return;
+			if (pending(c) >= OUT_HIGH)
+				return;       /* not reading until EPOLLOUT */
+			continue;             /* drained: parse the rest */
+		}
+		if (c->eof) {
+			/* everything it sent is parsed: answer, then close, as
+			 * a server does after a half-close */
+			c->close_after = true;
+			break;
+		}
+		if (!readable)
+			break;
 		if (c->inlen == sizeof(c->in)) {
 			/* a full buffer no parser could use */
 			s->st.proto_err[c->metrics ? 0 : c->svc->kind]++;
@@ -727,17 +766,16 @@ static void conn_event(fd_server_t *s, struct conn *c, uint32_t events)
 			set_mask(s, c, EPOLLIN | EPOLLOUT);
 			break;
 		}
+		if (r == 0 && (c->inlen || pending(c))) {
+			c->eof = true;        /* answer what is buffered first */
+			continue;
+		}
 		if (r <= 0) {
 			conn_close(s, c, r == 0 ? "closed-by-client" : "read-error");
 			return;
 		}
 		c->rx += (uint64_t)r;
 		c->inlen += (size_t)r;
-		if (dispatch_input(s, c) < 0) {
-			c->close_after = true;
-			flush(s, c);
-			return;
-		}
 	}
 	flush(s, c);
 }

@@ -254,6 +254,13 @@ out=$(nsx cli swaks --server $POOL --from attacker@evil.example --to victim@exam
 	--ehlo probe.example --body "hello decoy" 2>&1)
 assert_match "SMTP: the message is accepted" '^<-  250 2.0.0 Ok: queued as ' "$out"
 
+# 2000 pipelined requests in one stream (about 600 KB of answers, past the
+# point where the decoy stops reading until the client has read): every one
+# is answered, in order
+n=$(nsx cli bash -c "for i in \$(seq 2000); do printf 'GET / HTTP/1.1\\r\\nHost: x\\r\\n\\r\\n'; done \
+	| timeout 60 nc -q 10 $POOL 80 | grep -c '^HTTP/1.1 200 OK'")
+assert_eq "2000 pipelined requests, 2000 answers" "2000" "$n"
+
 # ------------------------------------------------------------ nmap -sV
 # service and version detection sees the same four services (addresses
 # and timing masked)
@@ -303,8 +310,13 @@ if command -v promtool >/dev/null; then
 fi
 
 # ------------------------------------------------------------ bad input, still serving
-nsx cli timeout 5 bash -c "printf 'GARBAGE\r\n\r\n' >/dev/tcp/$POOL/80" 2>/dev/null
-nsx cli timeout 5 bash -c "printf 'not ssh at all\n' >/dev/tcp/$POOL/22" 2>/dev/null
+badhttp() { nsx cli timeout 10 bash -c "exec 3<>/dev/tcp/$1/80; printf 'GARBAGE\r\n\r\n' >&3; cat <&3" 2>/dev/null | mask; }
+r=$(badhttp $REAL); d=$(badhttp $POOL)
+cmp_out "not HTTP: the same 400 answer" "$r" "$d"
+# read the banner first, so that closing sends FIN (not RST over unread data)
+badssh() { nsx cli timeout 10 bash -c "exec 3<>/dev/tcp/$1/22; read -r -t 5 v <&3; printf 'not ssh at all\r\n' >&3; cat <&3" 2>/dev/null; }
+r=$(badssh $REAL); d=$(badssh $POOL)
+cmp_out "not SSH: the same refusal as sshd" "$r" "$d"
 nsx cli timeout 5 bash -c "head -c 20000 /dev/zero >/dev/tcp/$POOL/443" 2>/dev/null
 sleep 1
 M=$(nsx dcy curl -sS -m 10 http://127.0.0.1:9561/metrics)
