@@ -18,6 +18,9 @@ int fd_privdrop(const char *user)
 			log_err("privdrop: user '%s' does not exist", user);
 			return -ENOENT;
 		}
+		/* started as that user already (systemd User=): nothing to switch */
+		if (geteuid() != 0 && getuid() == pw->pw_uid && geteuid() == pw->pw_uid)
+			goto caps;
 		if (setgroups(0, NULL) < 0 || setgid(pw->pw_gid) < 0 ||
 		    setuid(pw->pw_uid) < 0) {
 			int e = errno;
@@ -30,6 +33,7 @@ int fd_privdrop(const char *user)
 			return -EPERM;
 		}
 	}
+caps:
 	prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0);
 	cap_t none = cap_init();
 	if (!none || cap_set_proc(none) < 0) {

@@ -2,7 +2,8 @@
 /*
  * fluxdecoy's privilege drop, once its sockets are bound and its key files
  * read: become `user` (supplementary groups cleared) when given, then give
- * up every capability (permitted, effective, inheritable, ambient, bounding
+ * up every capability (when already running as `user`, as under systemd's
+ * User=, only the capabilities go) (permitted, effective, inheritable, ambient, bounding
  * set kept empty for children) and set no_new_privs. The decoy needs no
  * capability afterwards: the pool reaches its wildcard sockets through a
  * local route, not IP_TRANSPARENT.

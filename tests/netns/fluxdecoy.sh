@@ -40,6 +40,15 @@ POOL=198.51.100.7 POOL6=2001:db8:77::7
 SHAPED=198.51.100.200   # persona without the key: a certificate of the same shape
 W=$FG_WORK
 
+# lib.sh's assert_match pipes the text into grep -q; under pipefail that
+# fails at random when grep exits on an early line while printf is still
+# writing (SIGPIPE). These read a here-string instead.
+has_line() { # has_line NAME ERE TEXT
+	if grep -Eq -- "$2" <<<"$3"; then ok "$1"; else fail "$1" "no line matches /$2/ in:" "$3"; fi
+}
+has_no_line() { # has_no_line NAME ERE TEXT
+	if grep -Eq -- "$2" <<<"$3"; then fail "$1" "unexpected line matching /$2/ in:" "$3"; else ok "$1"; fi
+}
 mask() { sed -E 's/^([Dd]ate:).*/\1 MASKED/'; }
 cmp_out() { # cmp_out NAME REAL_OUTPUT DECOY_OUTPUT: equal and not empty
 	if [ "$2" == "$3" ] && [ -n "$2" ]; then ok "$1"; else
@@ -122,12 +131,12 @@ out=$(nsx cli "$FLUXDECOY" clone --from $REAL --ports tcp/80,tcp/443,tcp/22,tcp/
 	--name web -o "$P" 2>&1)
 assert_eq "fluxdecoy clone of the real server succeeds" "0" "$?"
 [ -s "$P" ] || { fail "clone wrote a persona" "$out"; finish; }
-assert_match "clone captured the HTTP head" '^    response-head: "HTTP/1.1 200 OK\\r\\n' "$(cat "$P")"
-assert_match "clone captured the TLS chain" 'tls-chain: "-----BEGIN CERTIFICATE-----' "$(cat "$P")"
-assert_match "clone captured the SSH version" '^    ssh-version: "SSH-2.0-OpenSSH' "$(cat "$P")"
-assert_match "clone captured the SMTP greeting" '^    smtp-greeting: "220 ' "$(cat "$P")"
+has_line "clone captured the HTTP head" '^    response-head: "HTTP/1.1 200 OK\\r\\n' "$(cat "$P")"
+has_line "clone captured the TLS chain" 'tls-chain: "-----BEGIN CERTIFICATE-----' "$(cat "$P")"
+has_line "clone captured the SSH version" '^    ssh-version: "SSH-2.0-OpenSSH' "$(cat "$P")"
+has_line "clone captured the SMTP greeting" '^    smtp-greeting: "220 ' "$(cat "$P")"
 # the capture holds no private key
-assert_nomatch "clone kept no private key" 'PRIVATE KEY' "$(cat "$P")"
+has_no_line "clone kept no private key" 'PRIVATE KEY' "$(cat "$P")"
 # over IPv6 the capture is the same (Date values aside)
 out=$(nsx cli "$FLUXDECOY" clone --from $REAL6 --ports tcp/80,tcp/22 --name web 2>&1)
 r=$(grep -A4 '^  - port: 80' "$P" | grep -v ssh-version | sed -E 's/Date: [^\\]*/Date: X/g')
@@ -135,7 +144,7 @@ d=$(printf '%s\n' "$out" | grep -A4 '^  - port: 80' | grep -v ssh-version | sed 
 cmp_out "clone over IPv6 captures the same HTTP answers" "$r" "$d"
 # clone talks only to the address it was given
 out=$(nsx cli "$FLUXDECOY" clone --from www.example.test --ports tcp/80 2>&1)
-assert_match "clone refuses a name (address only)" "is not an IP address" "$out"
+has_line "clone refuses a name (address only)" "is not an IP address" "$out"
 
 # ------------------------------------------------------------ decoy config
 DCONF=$W/fluxdecoy.conf
@@ -167,9 +176,9 @@ printf '  - id: web\n    file: relative/path\n' >>"$W/bad.conf"
 out=$("$FLUXDECOY" --check -c "$W/bad.conf" 2>&1); rc=$?
 assert_eq "fluxdecoy --check rejects bad files (exit 1)" "1" "$rc"
 badline=$(grep -n 'kind: telnet' "$W/bad-persona.yaml" | head -1 | cut -d: -f1)
-assert_match "persona error names file:line" "^$W/bad-persona.yaml:$badline: service '22': kind: expected one of http, https, ssh, smtp, got 'telnet'" "$out"
-assert_match "config error names file:line" "^$W/bad.conf:[0-9]+: persona 'web': file: " "$out"
-assert_match "duplicate persona id reported" "^$W/bad.conf:[0-9]+: persona 'web': id already used" "$out"
+has_line "persona error names file:line" "^$W/bad-persona.yaml:$badline: service '22': kind: expected one of http, https, ssh, smtp, got 'telnet'" "$out"
+has_line "config error names file:line" "^$W/bad.conf:[0-9]+: persona 'web': file: " "$out"
+has_line "duplicate persona id reported" "^$W/bad.conf:[0-9]+: persona 'web': id already used" "$out"
 
 # ------------------------------------------------------------ run the decoy
 if [ "$VALGRIND" = 1 ]; then
@@ -186,8 +195,8 @@ wait_port dcy tcp 80 $T "$DPID" || { fail "fluxdecoy listens" "$(tail "$W/fluxde
 wait_port dcy tcp 9561 $T "$DPID" || { fail "fluxdecoy metrics listen"; finish; }
 
 # it dropped root and every capability after binding
-assert_match "fluxdecoy runs as nobody" "^Uid:[[:space:]]+$(id -u nobody)[[:space:]]" "$(cat /proc/$DPID/status)"
-assert_match "fluxdecoy holds no capability" "^CapEff:[[:space:]]+0+$" "$(cat /proc/$DPID/status)"
+has_line "fluxdecoy runs as nobody" "^Uid:[[:space:]]+$(id -u nobody)[[:space:]]" "$(cat /proc/$DPID/status)"
+has_line "fluxdecoy holds no capability" "^CapEff:[[:space:]]+0+$" "$(cat /proc/$DPID/status)"
 
 # ------------------------------------------------------------ HTTP / HTTPS
 r=$(nsx cli curl -sS -m 10 -I "http://$REAL/" | mask)
@@ -208,7 +217,7 @@ cmp_out "GET / body identical" "$r" "$d"
 r=$(nsx cli curl -sS -m 10 -i "http://$REAL/nothing-here" | mask)
 d=$(nsx cli curl -sS -m 10 -i "http://$POOL/nothing-here" | mask)
 cmp_out "GET of a missing page: same 404" "$r" "$d"
-assert_match "decoy Date header is current, not the captured one" "^Date: $(date -u '+%a, %d %b %Y')" \
+has_line "decoy Date header is current, not the captured one" "^Date: $(date -u '+%a, %d %b %Y')" \
 	"$(nsx cli curl -sS -m 10 -I "http://$POOL/")"
 # HTTP/1.1 over TLS: the decoy offers no ALPN h2 yet (see fluxdecoy(8), BUGS)
 r=$(nsx cli curl -sS -m 10 --http1.1 -kI "https://$REAL/" | mask)
@@ -236,7 +245,7 @@ kexprop() { nsx cli timeout 20 ssh -F /dev/null -vv -o BatchMode=yes -o StrictHo
 	| sed -n '/peer server KEXINIT proposal/,/first_kex_follows/p'; }
 r=$(kexprop $REAL); d=$(kexprop $POOL)
 cmp_out "ssh -vv: same server KEX proposal" "$r" "$d"
-assert_match "the proposal lists host key algorithms" "host key algorithms: .*ssh-ed25519" "$r"
+has_line "the proposal lists host key algorithms" "host key algorithms: .*ssh-ed25519" "$r"
 ver() { nsx cli timeout 10 ssh -F /dev/null -v -o BatchMode=yes -o StrictHostKeyChecking=no \
 	-o UserKnownHostsFile=/dev/null "probe@$1" true 2>&1 | grep 'Remote protocol version' | sed 's/^debug1: //'; }
 cmp_out "ssh -v: same remote version line" "$(ver $REAL)" "$(ver $POOL)"
@@ -252,7 +261,7 @@ smtp_env_lines() { nsx cli swaks --server "$1" --quit-after RCPT --ehlo probe.ex
 cmp_out "swaks --quit-after RCPT: same envelope replies" "$(smtp_env_lines $REAL)" "$(smtp_env_lines $POOL)"
 out=$(nsx cli swaks --server $POOL --from attacker@evil.example --to victim@example.test \
 	--ehlo probe.example --body "hello decoy" 2>&1)
-assert_match "SMTP: the message is accepted" '^<-  250 2.0.0 Ok: queued as ' "$out"
+has_line "SMTP: the message is accepted" '^<-  250 2.0.0 Ok: queued as ' "$out"
 
 # 2000 pipelined requests in one stream (about 600 KB of answers, past the
 # point where the decoy stops reading until the client has read): every one
@@ -273,17 +282,17 @@ log "nmap -sV of the real server:"; printf '%s\n' "$r"
 
 # ------------------------------------------------------------ closed ports
 out=$(nsx cli timeout 5 bash -c "exec 3<>/dev/tcp/$POOL/8080" 2>&1)
-assert_match "TCP port outside the persona: RST (connection refused)" "Connection refused" "$out"
+has_line "TCP port outside the persona: RST (connection refused)" "Connection refused" "$out"
 out=$(nsx cli timeout 5 bash -c "exec 3<>/dev/tcp/$REAL/8080" 2>&1)
-assert_match "(the real server refuses it the same way)" "Connection refused" "$out"
+has_line "(the real server refuses it the same way)" "Connection refused" "$out"
 r=$(nsx cli nmap -n -Pn -sU -p 53 --max-retries 2 $REAL 2>&1 | grep '^53/udp')
 d=$(nsx cli nmap -n -Pn -sU -p 53 --max-retries 2 $POOL 2>&1 | grep '^53/udp')
-assert_match "UDP port: ICMP port unreachable (closed) from the decoy" "^53/udp +closed" "$d"
+has_line "UDP port: ICMP port unreachable (closed) from the decoy" "^53/udp +closed" "$d"
 cmp_out "UDP port: the same state as the real server" "$r" "$d"
 
 # ------------------------------------------------------------ events, metrics
 sleep 1
-# grep on the file: lib.sh's assert_match pipes the text into grep -q, which
+# grep on the file: lib.sh's has_line pipes the text into grep -q, which
 # under pipefail fails on a text this long (printf gets SIGPIPE)
 ev_match() { # ev_match NAME ERE
 	if grep -Eq -- "$2" "$W/eve.json"; then ok "$1"; else
@@ -302,9 +311,9 @@ ev_match "event: flow_end with byte counts" '"event":"flow_end".*"bytes_toserver
 bad=$(grep -vc '^{"timestamp":"[0-9-]*T[0-9:.]*+0000","event_type":"decoy",' "$W/eve.json")
 assert_eq "every event line has the fluxgated event shape" "0" "$bad"
 M=$(nsx dcy curl -sS -m 10 http://127.0.0.1:9561/metrics)
-assert_match "metrics: HTTP flows counted" '^fluxdecoy_flows_total\{service="http"\} [1-9]' "$M"
-assert_match "metrics: SSH clients counted" '^fluxdecoy_ssh_clients_total [1-9]' "$M"
-assert_match "metrics: SMTP messages counted" '^fluxdecoy_smtp_messages_total [1-9]' "$M"
+has_line "metrics: HTTP flows counted" '^fluxdecoy_flows_total\{service="http"\} [1-9]' "$M"
+has_line "metrics: SSH clients counted" '^fluxdecoy_ssh_clients_total [1-9]' "$M"
+has_line "metrics: SMTP messages counted" '^fluxdecoy_smtp_messages_total [1-9]' "$M"
 if command -v promtool >/dev/null; then
 	check "promtool check metrics" bash -c "printf '%s\n' \"\$1\" | promtool check metrics" _ "$M"
 fi
@@ -320,9 +329,9 @@ cmp_out "not SSH: the same refusal as sshd" "$r" "$d"
 nsx cli timeout 5 bash -c "head -c 20000 /dev/zero >/dev/tcp/$POOL/443" 2>/dev/null
 sleep 1
 M=$(nsx dcy curl -sS -m 10 http://127.0.0.1:9561/metrics)
-assert_match "bad HTTP counted" '^fluxdecoy_protocol_errors_total\{service="http"\} [1-9]' "$M"
-assert_match "bad SSH counted" '^fluxdecoy_protocol_errors_total\{service="ssh"\} [1-9]' "$M"
-assert_match "bad TLS counted" '^fluxdecoy_tls_handshake_failures_total [1-9]' "$M"
+has_line "bad HTTP counted" '^fluxdecoy_protocol_errors_total\{service="http"\} [1-9]' "$M"
+has_line "bad SSH counted" '^fluxdecoy_protocol_errors_total\{service="ssh"\} [1-9]' "$M"
+has_line "bad TLS counted" '^fluxdecoy_tls_handshake_failures_total [1-9]' "$M"
 d=$(nsx cli curl -sS -m 10 -I "http://$POOL/" | head -1 | tr -d '\r')
 assert_eq "still serving after bad input" "HTTP/1.1 200 OK" "$d"
 
@@ -333,4 +342,22 @@ case $STOP_RC in
 99) fail "fluxdecoy stops cleanly (valgrind memcheck errors)" "$(tail -n 60 "$W/fluxdecoy.valgrind.log")" ;;
 *) fail "fluxdecoy stops cleanly" "exit $STOP_RC" "$(tail -n 20 "$W/fluxdecoy.log")" ;;
 esac
+
+# started as the user already, with only CAP_NET_BIND_SERVICE (the systemd
+# unit's way): it runs, and gives up that capability too once bound; the
+# key must then be readable by that user
+chown nobody "$W/dcy-leaf.key"
+start_bg fluxdecoy-user dcy setpriv --reuid=nobody --regid=nogroup --clear-groups \
+	--inh-caps=+net_bind_service --ambient-caps=+net_bind_service "$FLUXDECOY" -c "$DCONF"
+UPID=$BG_PID
+if wait_port dcy tcp 80 $T "$UPID"; then
+	d=$(nsx cli curl -sS -m 10 -I "http://$POOL/" | head -1 | tr -d '\r')
+	assert_eq "started as nobody with CAP_NET_BIND_SERVICE: serves" "HTTP/1.1 200 OK" "$d"
+	has_line "started as nobody: no capability left" "^CapEff:[[:space:]]+0+$" "$(cat /proc/$UPID/status)"
+	has_line "started as nobody: no ambient capability left" "^CapAmb:[[:space:]]+0+$" "$(cat /proc/$UPID/status)"
+else
+	fail "started as nobody with CAP_NET_BIND_SERVICE: listens" "$(tail -n 20 "$W/fluxdecoy-user.log")"
+fi
+stop_pid "$UPID" 15
+assert_eq "started as nobody: stops cleanly" "0" "$STOP_RC"
 finish
