@@ -596,9 +596,14 @@ static int smtp_input(fd_server_t *s, struct conn *c)
 			if (c->inlen - off >= FD_SMTP_MAX_LINE) {
 				if (c->smtp.state == FD_SMTP_DATA) {
 					c->smtp.data_bytes += c->inlen - off;
-				} else if (queue_out(c, "500 5.5.0 Error: line too long\r\n",
-						     32) < 0) {
-					rc = -1;
+				} else {
+					s->st.proto_err[FD_SMTP]++;
+					json_t *d = detail(c, "protocol_error");
+					json_object_set_new(d, "message", json_string(
+						"command line longer than 1000 bytes"));
+					emit(s, c, d);
+					if (queue_out(c, "500 5.5.0 Error: line too long\r\n", 32) < 0)
+						rc = -1;
 				}
 				off = c->inlen;
 			}

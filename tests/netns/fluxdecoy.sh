@@ -327,10 +327,12 @@ badssh() { nsx cli timeout 10 bash -c "exec 3<>/dev/tcp/$1/22; read -r -t 5 v <&
 r=$(badssh $REAL); d=$(badssh $POOL)
 cmp_out "not SSH: the same refusal as sshd" "$r" "$d"
 nsx cli timeout 5 bash -c "head -c 20000 /dev/zero >/dev/tcp/$POOL/443" 2>/dev/null
+nsx cli timeout 10 bash -c "exec 3<>/dev/tcp/$POOL/25; read -r -t 5 g <&3; head -c 3000 /dev/zero | tr '\\0' x >&3; printf '\\r\\nQUIT\\r\\n' >&3; cat <&3" >/dev/null 2>&1
 sleep 1
 M=$(nsx dcy curl -sS -m 10 http://127.0.0.1:9561/metrics)
 has_line "bad HTTP counted" '^fluxdecoy_protocol_errors_total\{service="http"\} [1-9]' "$M"
 has_line "bad SSH counted" '^fluxdecoy_protocol_errors_total\{service="ssh"\} [1-9]' "$M"
+has_line "overlong SMTP line counted" '^fluxdecoy_protocol_errors_total\{service="smtp"\} [1-9]' "$M"
 has_line "bad TLS counted" '^fluxdecoy_tls_handshake_failures_total [1-9]' "$M"
 d=$(nsx cli curl -sS -m 10 -I "http://$POOL/" | head -1 | tr -d '\r')
 assert_eq "still serving after bad input" "HTTP/1.1 200 OK" "$d"
