@@ -58,6 +58,7 @@ struct conn {
 	uint64_t skip;                /* http: request body bytes to drop */
 	fd_smtp_t smtp;
 	char smtp_host[256];
+	bool smtp_discard;            /* dropping the rest of an overlong line */
 	unsigned requests;
 	struct conn *next, *prev;
 };
@@ -585,6 +586,16 @@ keep:
 	return rc;
 }
 
+/* A command line over the RFC 5321 limit: counted, logged, refused. */
+static int smtp_too_long(fd_server_t *s, struct conn *c)
+{
+	s->st.proto_err[FD_SMTP]++;
+	json_t *d = detail(c, "protocol_error");
+	json_object_set_new(d, "message", json_string("command line longer than 1000 bytes"));
+	emit(s, c, d);
+	return queue_out(c, "500 5.5.0 Error: line too long\r\n", 32);
+}
+
 static int smtp_input(fd_server_t *s, struct conn *c)
 {
 	size_t off = 0;
@@ -594,15 +605,11 @@ static int smtp_input(fd_server_t *s, struct conn *c)
 		uint8_t *nl = memchr(c->in + off, '\n', c->inlen - off);
 		if (!nl) {
 			if (c->inlen - off >= FD_SMTP_MAX_LINE) {
-				if (c->smtp.state == FD_SMTP_DATA) {
+				if (c->smtp.state == FD_SMTP_DATA)
 					c->smtp.data_bytes += c->inlen - off;
-				} else {
-					s->st.proto_err[FD_SMTP]++;
-					json_t *d = detail(c, "protocol_error");
-					json_object_set_new(d, "message", json_string(
-						"command line longer than 1000 bytes"));
-					emit(s, c, d);
-					if (queue_out(c, "500 5.5.0 Error: line too long\r\n", 32) < 0)
+				else if (!c->smtp_discard) {
+					c->smtp_discard = true;  /* until its newline */
+					if (smtp_too_long(s, c) < 0)
 						rc = -1;
 				}
 				off = c->inlen;
@@ -612,8 +619,19 @@ static int smtp_input(fd_server_t *s, struct conn *c)
 		size_t len = (size_t)(nl - (c->in + off));
 		const char *line = (const char *)c->in + off;
 		off += len + 1;
+		if (c->smtp_discard) {  /* the tail of an overlong line */
+			c->smtp_discard = false;
+			continue;
+		}
 		if (len && line[len - 1] == '\r')
 			len--;
+		if (c->smtp.state != FD_SMTP_DATA && len > FD_SMTP_MAX_LINE - 2) {
+			if (smtp_too_long(s, c) < 0) {
+				rc = -1;
+				break;
+			}
+			continue;
+		}
 		fd_smtp_out_t o;
 		const fd_service_t *sv = c->svc;
 		fd_smtp_replies_t rp = { sv->smtp_ehlo, sv->smtp_quit, sv->smtp_mail,

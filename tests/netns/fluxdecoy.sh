@@ -314,6 +314,17 @@ M=$(nsx dcy curl -sS -m 10 http://127.0.0.1:9561/metrics)
 has_line "metrics: HTTP flows counted" '^fluxdecoy_flows_total\{service="http"\} [1-9]' "$M"
 has_line "metrics: SSH clients counted" '^fluxdecoy_ssh_clients_total [1-9]' "$M"
 has_line "metrics: SMTP messages counted" '^fluxdecoy_smtp_messages_total [1-9]' "$M"
+# every exported metric is in fluxdecoy(8), and every one there is exported
+undoc=""
+for m in $(grep -o '^fluxdecoy_[a-z_]*' <<<"$M" | sort -u); do
+	grep -q "^\.B $m\b" "$FG_REPO/doc/fluxdecoy.8" || undoc="$undoc $m"
+done
+assert_eq "every exported metric is documented in fluxdecoy(8)" "" "$undoc"
+extra=""
+for m in $(grep -o '^\.B fluxdecoy_[a-z_]*' "$FG_REPO/doc/fluxdecoy.8" | cut -c4- | sort -u); do
+	grep -q "^$m" <<<"$M" || extra="$extra $m"
+done
+assert_eq "every metric in fluxdecoy(8) is exported" "" "$extra"
 if command -v promtool >/dev/null; then
 	check "promtool check metrics" bash -c "printf '%s\n' \"\$1\" | promtool check metrics" _ "$M"
 fi
