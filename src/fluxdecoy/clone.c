@@ -284,6 +284,29 @@ static SSL_CTX *client_ctx(void)
 	return ctx;
 }
 
+/* Whether the server picks HTTP/2 when a client offers it (ALPN): the
+ * decoy speaks HTTP/1.1 only, so the operator must know (see BUGS). */
+static bool offers_h2(const char *addr, unsigned port, SSL_CTX *tls, unsigned timeout)
+{
+	static const unsigned char protos[] = "\x02h2\x08http/1.1";
+	const unsigned char *sel = NULL;
+	unsigned len = 0;
+	struct peer p;
+	bool h2 = false;
+
+	if (peer_connect(addr, port, &p, timeout) < 0)
+		return false;
+	p.ssl = SSL_new(tls);
+	if (p.ssl && SSL_set_alpn_protos(p.ssl, protos, sizeof(protos) - 1) == 0 &&
+	    SSL_set_fd(p.ssl, p.fd) == 1 && SSL_connect(p.ssl) == 1) {
+		SSL_get0_alpn_selected(p.ssl, &sel, &len);
+		h2 = len == 2 && memcmp(sel, "h2", 2) == 0;
+	}
+	ERR_clear_error();
+	peer_close(&p);
+	return h2;
+}
+
 static int http_exchange(const char *addr, unsigned port, SSL_CTX *tls,
 			 const char *method, const char *path, struct buf *b,
 			 char **chain_pem, unsigned timeout)
@@ -352,7 +375,15 @@ static int clone_http(FILE *o, const char *addr, const struct target *t, unsigne
 		free(bad.p);
 		bad = (struct buf){ 0 };
 	}
+	bool h2 = rc == 0 && tls && offers_h2(addr, t->port, tls, timeout);
+	if (h2)
+		fprintf(stderr, "fluxdecoy clone: warning: %s port %u selects HTTP/2 (ALPN h2); "
+			"fluxdecoy answers HTTP/1.1 only, which a client offering h2 can "
+			"tell apart\n", addr, t->port);
 	if (rc == 0) {
+		if (h2)
+			fprintf(o, "  # the real server selects ALPN h2: fluxdecoy speaks "
+				"HTTP/1.1 only (fluxdecoy(8), BUGS)\n");
 		fprintf(o, "  - port: %u\n    kind: %s\n", t->port, fd_kind_names[t->kind]);
 		rc = emit_key(o, "response-get", g.p, g.n);
 		if (rc == 0)

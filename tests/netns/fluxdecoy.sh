@@ -137,6 +137,7 @@ has_line "clone captured the SSH version" '^    ssh-version: "SSH-2.0-OpenSSH' "
 has_line "clone captured the SMTP greeting" '^    smtp-greeting: "220 ' "$(cat "$P")"
 # the capture holds no private key
 has_no_line "clone kept no private key" 'PRIVATE KEY' "$(cat "$P")"
+has_line "clone warns that the real server speaks HTTP/2 (not emulated)" 'port 443 selects HTTP/2' "$out"
 # over IPv6 the capture is the same (Date values aside)
 out=$(nsx cli "$FLUXDECOY" clone --from $REAL6 --ports tcp/80,tcp/22 --name web 2>&1)
 r=$(grep -A4 '^  - port: 80' "$P" | grep -v ssh-version | sed -E 's/Date: [^\\]*/Date: X/g')
