@@ -137,6 +137,46 @@ static int check_pem(const char *s, char *err, size_t errlen)
 	return 0;
 }
 
+static int check_path(const char *s, char *err, size_t errlen)
+{
+	if (s[0] != '/') {
+		snprintf(err, errlen, "a path starts with '/'");
+		return -FG_ESYNTAX;
+	}
+	for (const char *p = s; *p; p++)
+		if ((unsigned char)*p <= 0x20 || (unsigned char)*p > 0x7e) {
+			snprintf(err, errlen, "space, control or non-ASCII character in the path");
+			return -FG_ESYNTAX;
+		}
+	if (strlen(s) > 255) {
+		snprintf(err, errlen, "path longer than 255 characters");
+		return -ERANGE;
+	}
+	return 0;
+}
+
+static void page_post(fg_loader_t *ld, void *entry, const fg_ynode_t *map,
+		      const char *label)
+{
+	fd_page_t *pg = entry;
+
+	pg->line = map->line;
+	if (!fg_ymap_get(map, "response-get"))
+		fg_diag(ld, map->line, "%s: a page needs 'response-get'", label);
+}
+
+#define PG(m) offsetof(fd_page_t, m)
+
+static const fg_item_t page_items[] = {
+	{ .name = "path", .type = FG_T_STR, .flags = FG_F_REQ, .off = PG(path),
+	  .check = check_path },
+	{ .name = "response-get", .type = FG_T_STR, .off = PG(response_get),
+	  .check = check_http },
+	{ .name = "response-head", .type = FG_T_STR, .off = PG(response_head),
+	  .check = check_http },
+	{ .name = NULL }
+};
+
 static void service_post(fg_loader_t *ld, void *entry, const fg_ynode_t *map,
 			 const char *label)
 {
@@ -179,6 +219,7 @@ static void service_post(fg_loader_t *ld, void *entry, const fg_ynode_t *map,
 		{ "response-not-found", 1u << FD_HTTP | 1u << FD_HTTPS },
 		{ "response-bad-request", 1u << FD_HTTP | 1u << FD_HTTPS },
 		{ "tls-chain", 1u << FD_HTTPS },
+		{ "pages", 1u << FD_HTTP | 1u << FD_HTTPS },
 		{ "ssh-version", 1u << FD_SSH },
 		{ "smtp-greeting", 1u << FD_SMTP },
 		{ "smtp-ehlo", 1u << FD_SMTP },
@@ -223,6 +264,9 @@ static const fg_item_t service_items[] = {
 	  .off = SV(response_bad_request), .check = check_http },
 	{ .name = "tls-chain", .type = FG_T_STR, .off = SV(tls_chain),
 	  .check = check_pem },
+	{ .name = "pages", .type = FG_T_LIST, .off = SV(pages), .cnt_off = SV(npages),
+	  .sub = page_items, .elem_size = sizeof(fd_page_t), .label_key = "path",
+	  .post = page_post },
 	{ .name = "ssh-version", .type = FG_T_STR, .off = SV(ssh_version),
 	  .check = check_ssh_version },
 	LIST(0, "kex-algorithms"), LIST(1, "host-key-algorithms"),
@@ -265,6 +309,25 @@ const fg_item_t fd_persona_schema[] = {
 static void check_persona(fg_loader_t *ld, void *base)
 {
 	const fd_persona_t *p = base;
+
+	for (size_t i = 0; i < p->nservices; i++) {
+		const fd_service_t *sv = &p->services[i];
+		for (size_t j = 0; j < sv->npages; j++) {
+			const fd_page_t *pg = &sv->pages[j];
+			if (!pg->path)
+				continue;
+			if (strcmp(pg->path, "/") == 0)
+				fg_diag(ld, pg->line, "service '%u': page '/': that is "
+					"response-get", sv->port);
+			for (size_t k = 0; k < j; k++)
+				if (sv->pages[k].path && strcmp(sv->pages[k].path, pg->path) == 0) {
+					fg_diag(ld, pg->line, "service '%u': page '%s' is "
+						"already given (line %d)", sv->port, pg->path,
+						sv->pages[k].line);
+					break;
+				}
+		}
+	}
 
 	if (p->nservices == 0 && ld->rc == 0)  /* else: reported as missing */
 		fg_diag(ld, 0, "service: at least one entry is needed");
@@ -324,6 +387,14 @@ void fd_persona_free(fd_persona_t *p)
 		return;
 	fg_schema_free(fd_persona_schema, p);
 	free(p);
+}
+
+const fd_page_t *fd_service_page(const fd_service_t *sv, const char *path)
+{
+	for (size_t i = 0; sv && i < sv->npages; i++)
+		if (sv->pages[i].path && strcmp(sv->pages[i].path, path) == 0)
+			return &sv->pages[i];
+	return NULL;
 }
 
 const fd_service_t *fd_persona_find(const fd_persona_t *p, unsigned port)

@@ -42,6 +42,12 @@ typedef struct fd_strlist {
 	size_t n;
 } fd_strlist_t;
 
+typedef struct fd_page {         /* a path besides "/" with its own answer */
+	char *path;
+	char *response_get, *response_head;
+	int line;
+} fd_page_t;
+
 typedef struct fd_service {
 	unsigned port;            /* TCP port, 1..65535 */
 	int kind;                 /* enum fd_kind */
@@ -52,6 +58,8 @@ typedef struct fd_service {
 	char *response_bad_request; /* answer to what is not HTTP/1 (default:
 				     * none, the flow is closed) */
 	char *tls_chain;          /* https: PEM chain of the real server */
+	fd_page_t *pages;
+	size_t npages;
 	/* ssh */
 	char *ssh_version;        /* "SSH-2.0-..." without CR LF */
 	fd_strlist_t kex[FD_SSH_NLISTS];
@@ -85,6 +93,9 @@ int fd_persona_load_buffer(const char *name, const char *buf, size_t len,
 int fd_persona_load(const char *path, fd_persona_t **out,
 		    fg_conf_diag_fn diag, void *ctx);
 void fd_persona_free(fd_persona_t *p);
+
+/* The page of `sv` for request target `path`, or NULL. */
+const fd_page_t *fd_service_page(const fd_service_t *sv, const char *path);
 
 /* The service of `p` on TCP `port`, or NULL. */
 const fd_service_t *fd_persona_find(const fd_persona_t *p, unsigned port);

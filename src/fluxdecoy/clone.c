@@ -263,15 +263,21 @@ static int emit_str(FILE *o, const char *s, size_t n)
 	return 0;
 }
 
-static int emit_key(FILE *o, const char *key, const char *s, size_t n)
+static int emit_key_at(FILE *o, const char *indent, const char *key, const char *s,
+		      size_t n)
 {
-	fprintf(o, "    %s: ", key);
+	fprintf(o, "%s%s: ", indent, key);
 	int rc = emit_str(o, s, n);
 	fputc('\n', o);
 	if (rc < 0)
 		fprintf(stderr, "fluxdecoy clone: %s: NUL byte or invalid UTF-8, "
 			"which a persona cannot hold\n", key);
 	return rc;
+}
+
+static int emit_key(FILE *o, const char *key, const char *s, size_t n)
+{
+	return emit_key_at(o, "    ", key, s, n);
 }
 
 static SSL_CTX *client_ctx(void)
@@ -352,7 +358,41 @@ static int http_exchange(const char *addr, unsigned port, SSL_CTX *tls,
 	return rc;
 }
 
-static int clone_http(FILE *o, const char *addr, const struct target *t, unsigned timeout)
+/* Extra paths captured like "/" (--paths), in the persona's pages. */
+struct paths {
+	char **v;
+	size_t n;
+};
+
+static int clone_pages(FILE *o, const char *addr, const struct target *t, SSL_CTX *tls,
+		       const struct paths *ps, unsigned timeout)
+{
+	int rc = 0;
+
+	if (ps->n)
+		fprintf(o, "    pages:\n");
+	for (size_t i = 0; rc == 0 && i < ps->n; i++) {
+		struct buf g = { 0 }, h = { 0 };
+		rc = http_exchange(addr, t->port, tls, "GET", ps->v[i], &g, NULL, timeout);
+		if (rc == 0)
+			rc = http_exchange(addr, t->port, tls, "HEAD", ps->v[i], &h, NULL, timeout);
+		if (rc == 0) {
+			fprintf(o, "      - path: ");
+			rc = emit_str(o, ps->v[i], strlen(ps->v[i]));
+			fputc('\n', o);
+		}
+		if (rc == 0)
+			rc = emit_key_at(o, "        ", "response-get", g.p, g.n);
+		if (rc == 0)
+			rc = emit_key_at(o, "        ", "response-head", h.p, h.n);
+		free(g.p);
+		free(h.p);
+	}
+	return rc;
+}
+
+static int clone_http(FILE *o, const char *addr, const struct target *t,
+		      const struct paths *ps, unsigned timeout)
 {
 	struct buf g = { 0 }, h = { 0 }, nf = { 0 }, bad = { 0 };
 	char *chain = NULL;
@@ -394,6 +434,8 @@ static int clone_http(FILE *o, const char *addr, const struct target *t, unsigne
 			rc = emit_key(o, "response-bad-request", bad.p, bad.n);
 		if (rc == 0 && chain)
 			rc = emit_key(o, "tls-chain", chain, strlen(chain));
+		if (rc == 0)
+			rc = clone_pages(o, addr, t, tls, ps, timeout);
 	}
 	free(bad.p);
 	free(g.p);
@@ -535,6 +577,7 @@ static void usage(FILE *f)
 {
 	fprintf(f, "usage: fluxdecoy clone --from ADDR --ports tcp/80,tcp/443,tcp/22,tcp/25\n"
 		   "                       [--name NAME] [-o FILE] [--timeout SECONDS]\n"
+		   "                       [--paths /index.html,/robots.txt,...]\n"
 		   "  a port may name its kind: tcp/8080=http (http, https, ssh, smtp)\n");
 }
 
@@ -546,10 +589,13 @@ int fd_clone_main(int argc, char **argv)
 		{ "name", required_argument, NULL, 'n' },
 		{ "output", required_argument, NULL, 'o' },
 		{ "timeout", required_argument, NULL, 't' },
+		{ "paths", required_argument, NULL, 'P' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 }
 	};
 	const char *from = NULL, *ports = NULL, *name = "clone", *outp = NULL;
+	char *paths_arg = NULL;
+	struct paths ps = { 0 };
 	unsigned timeout = 5;
 	struct target t[64];
 	size_t nt = 0;
@@ -564,6 +610,7 @@ int fd_clone_main(int argc, char **argv)
 		case 'n': name = optarg; break;
 		case 'o': outp = optarg; break;
 		case 't': timeout = (unsigned)strtoul(optarg, NULL, 10); break;
+		case 'P': paths_arg = optarg; break;
 		case 'h': usage(stdout); return 0;
 		default: usage(stderr); return 2;
 		}
@@ -578,6 +625,20 @@ int fd_clone_main(int argc, char **argv)
 	}
 	if (parse_ports(ports, t, sizeof(t) / sizeof(t[0]), &nt) < 0)
 		return 2;
+	char *pdup = paths_arg ? strdup(paths_arg) : NULL, *save = NULL;
+	char *pv[64];
+	for (char *tok = pdup ? strtok_r(pdup, ",", &save) : NULL; tok;
+	     tok = strtok_r(NULL, ",", &save)) {
+		if (tok[0] != '/' || strcmp(tok, "/") == 0 || strlen(tok) > 255 ||
+		    strpbrk(tok, " \t\r\n") || ps.n == 64) {
+			fprintf(stderr, "fluxdecoy clone: --paths: '%s' is not a path "
+				"other than / (at most 64)\n", tok);
+			free(pdup);
+			return 2;
+		}
+		pv[ps.n++] = tok;
+	}
+	ps.v = pv;
 	struct addrinfo hints = { .ai_flags = AI_NUMERICHOST }, *ai;
 	if (getaddrinfo(from, NULL, &hints, &ai) != 0) {
 		fprintf(stderr, "fluxdecoy clone: --from: '%s' is not an IP address\n", from);
@@ -603,7 +664,7 @@ int fd_clone_main(int argc, char **argv)
 		else if (t[i].kind == FD_SMTP)
 			rc = clone_smtp(o, from, &t[i], timeout);
 		else
-			rc = clone_http(o, from, &t[i], timeout);
+			rc = clone_http(o, from, &t[i], &ps, timeout);
 		if (rc < 0) {
 			fprintf(stderr, "fluxdecoy clone: %s port %u (%s): %s\n", from,
 				t[i].port, fd_kind_names[t[i].kind], fg_strerror(rc));
@@ -627,5 +688,6 @@ int fd_clone_main(int argc, char **argv)
 		}
 	}
 	free(text);
+	free(pdup);
 	return failed ? 1 : 0;
 }

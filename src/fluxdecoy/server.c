@@ -461,13 +461,21 @@ static int http_input(fd_server_t *s, struct conn *c)
 		s->st.http_requests++;
 
 		bool head = strcmp(rq.method, "HEAD") == 0;
-		bool root = strcmp(rq.target, "/") == 0;
-		const char *src = root ? (head && c->svc->response_head
-					   ? c->svc->response_head : c->svc->response_get)
-				       : (c->svc->response_not_found
-					   ? c->svc->response_not_found : c->svc->response_get);
+		const fd_page_t *pg = fd_service_page(c->svc, rq.target);
+		const char *get = NULL, *hd = NULL;
+		if (strcmp(rq.target, "/") == 0) {
+			get = c->svc->response_get;
+			hd = c->svc->response_head;
+		} else if (pg) {
+			get = pg->response_get;
+			hd = pg->response_head;
+		} else {
+			get = c->svc->response_not_found ? c->svc->response_not_found
+							 : c->svc->response_get;
+		}
+		const char *src = head && hd ? hd : get;
 		/* a captured HEAD response has no body to drop */
-		bool head_only = head && !(root && c->svc->response_head);
+		bool head_only = head && !hd;
 		size_t cap = strlen(src) + 64;  /* room for a longer Date value */
 		char *resp = malloc(cap);
 		int n = resp ? fd_http_render(src, time(NULL), head_only, resp, cap)

@@ -128,7 +128,7 @@ wait_port srv tcp 25 10 "$SMTPD_PID" || { fail "smtpd listens"; finish; }
 # ------------------------------------------------------------ clone
 P=$W/persona.yaml
 out=$(nsx cli "$FLUXDECOY" clone --from $REAL --ports tcp/80,tcp/443,tcp/22,tcp/25 \
-	--name web -o "$P" 2>&1)
+	--paths /index.html --name web -o "$P" 2>&1)
 assert_eq "fluxdecoy clone of the real server succeeds" "0" "$?"
 [ -s "$P" ] || { fail "clone wrote a persona" "$out"; finish; }
 has_line "clone captured the HTTP head" '^    response-head: "HTTP/1.1 200 OK\\r\\n' "$(cat "$P")"
@@ -215,6 +215,11 @@ done
 assert_eq "five more pool addresses answer 200 (IPv4 and IPv6)" "5" "$n"
 r=$(nsx cli curl -sS -m 10 "http://$REAL/"); d=$(nsx cli curl -sS -m 10 "http://$POOL/")
 cmp_out "GET / body identical" "$r" "$d"
+for m in -I -i; do
+	r=$(nsx cli curl -sS -m 10 $m "http://$REAL/index.html" | mask)
+	d=$(nsx cli curl -sS -m 10 $m "http://$POOL/index.html" | mask)
+	cmp_out "curl $m of a page besides / (clone --paths): identical" "$r" "$d"
+done
 r=$(nsx cli curl -sS -m 10 -i "http://$REAL/nothing-here" | mask)
 d=$(nsx cli curl -sS -m 10 -i "http://$POOL/nothing-here" | mask)
 cmp_out "GET of a missing page: same 404" "$r" "$d"

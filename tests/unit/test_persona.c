@@ -150,6 +150,44 @@ static void test_persona_errors(void **st)
 			     "p.yaml:1: missing required section 'persona'");
 }
 
+static void test_persona_pages(void **st)
+{
+	fd_persona_t *p;
+	struct sink s;
+	static const char text[] =
+		"persona:\n  name: a\nservice:\n  - port: 80\n    kind: http\n"
+		"    response-get: \"HTTP/1.1 200 OK\\r\\n\\r\\nroot\"\n"
+		"    pages:\n"
+		"      - path: /index.html\n"
+		"        response-get: \"HTTP/1.1 200 OK\\r\\n\\r\\nindex\"\n"
+		"      - path: /robots.txt\n"
+		"        response-get: \"HTTP/1.1 200 OK\\r\\n\\r\\nrobots\"\n";
+
+	(void)st;
+	assert_int_equal(pload(text, &p, &s), 0);
+	const fd_service_t *sv = fd_persona_find(p, 80);
+	assert_int_equal(sv->npages, 2);
+	assert_string_equal(fd_service_page(sv, "/robots.txt")->response_get,
+			    "HTTP/1.1 200 OK\r\n\r\nrobots");
+	assert_null(fd_service_page(sv, "/"));
+	assert_null(fd_service_page(sv, "/index"));
+	fd_persona_free(p);
+	expect_persona_error("persona:\n  name: a\nservice:\n  - port: 80\n    kind: http\n"
+			     "    response-get: \"HTTP/1.1 200 OK\\r\\n\\r\\n\"\n"
+			     "    pages:\n      - path: index.html\n"
+			     "        response-get: \"HTTP/1.1 200 OK\\r\\n\\r\\n\"\n"
+			     "      - path: /a\n",
+			     "p.yaml:8: service '80': pages 'index.html': path: a path starts "
+			     "with '/'\n"
+			     "p.yaml:10: service '80': pages '/a': a page needs 'response-get'\n");
+	expect_persona_error("persona:\n  name: a\nservice:\n  - port: 80\n    kind: http\n"
+			     "    response-get: \"HTTP/1.1 200 OK\\r\\n\\r\\n\"\n"
+			     "    pages:\n"
+			     "      - path: /a\n        response-get: \"HTTP/1.1 200 OK\\r\\n\\r\\n\"\n"
+			     "      - path: /a\n        response-get: \"HTTP/1.1 200 OK\\r\\n\\r\\n\"\n",
+			     "p.yaml:10: service '80': page '/a' is already given (line 8)\n");
+}
+
 static void test_persona_ssh_names(void **st)
 {
 	char text[2048];
@@ -423,6 +461,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_persona_good),
 		cmocka_unit_test(test_persona_errors),
+		cmocka_unit_test(test_persona_pages),
 		cmocka_unit_test(test_persona_ssh_names),
 		cmocka_unit_test(test_persona_syntax),
 		cmocka_unit_test(test_conf_defaults),
