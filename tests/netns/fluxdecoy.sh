@@ -195,7 +195,17 @@ DPID=$BG_PID
 wait_port dcy tcp 80 $T "$DPID" || { fail "fluxdecoy listens" "$(tail "$W/fluxdecoy.log")"; finish; }
 wait_port dcy tcp 9561 $T "$DPID" || { fail "fluxdecoy metrics listen"; finish; }
 
-# it dropped root and every capability after binding
+# it dropped root and every capability after binding: the ports listen
+# before the drop, so wait for the line it logs after it
+wait_log() { # wait_log FILE ERE TIMEOUT_S
+	local i
+	for i in $(seq $((10 * $3))); do
+		grep -Eq -- "$2" "$1" 2>/dev/null && return 0
+		sleep 0.1
+	done
+	return 1
+}
+wait_log "$W/fluxdecoy.log" 'serving [0-9]+ personas as nobody' $T || fail "fluxdecoy logs that it serves as nobody" "$(tail "$W/fluxdecoy.log")"
 has_line "fluxdecoy runs as nobody" "^Uid:[[:space:]]+$(id -u nobody)[[:space:]]" "$(cat /proc/$DPID/status)"
 has_line "fluxdecoy holds no capability" "^CapEff:[[:space:]]+0+$" "$(cat /proc/$DPID/status)"
 
@@ -369,7 +379,7 @@ chown nobody "$W/dcy-leaf.key"
 start_bg fluxdecoy-user dcy setpriv --reuid=nobody --regid=nogroup --clear-groups \
 	--inh-caps=+net_bind_service --ambient-caps=+net_bind_service "$FLUXDECOY" -c "$DCONF"
 UPID=$BG_PID
-if wait_port dcy tcp 80 $T "$UPID"; then
+if wait_port dcy tcp 80 $T "$UPID" && wait_log "$W/fluxdecoy-user.log" 'serving [0-9]+ personas' $T; then
 	d=$(nsx cli curl -sS -m 10 -I "http://$POOL/" | head -1 | tr -d '\r')
 	assert_eq "started as nobody with CAP_NET_BIND_SERVICE: serves" "HTTP/1.1 200 OK" "$d"
 	has_line "started as nobody: no capability left" "^CapEff:[[:space:]]+0+$" "$(cat /proc/$UPID/status)"
