@@ -353,7 +353,9 @@ cmp_out "not HTTP: the same 400 answer" "$r" "$d"
 badssh() { nsx cli timeout 10 bash -c "exec 3<>/dev/tcp/$1/22; read -r -t 5 v <&3; printf 'not ssh at all\r\n' >&3; cat <&3" 2>/dev/null; }
 r=$(badssh $REAL); d=$(badssh $POOL)
 cmp_out "not SSH: the same refusal as sshd" "$r" "$d"
-nsx cli timeout 5 bash -c "head -c 20000 /dev/zero >/dev/tcp/$POOL/443" 2>/dev/null
+# each probe waits for the decoy to end the flow, so the counters below
+# are final whatever the speed
+nsx cli timeout 10 bash -c "exec 3<>/dev/tcp/$POOL/443; head -c 20000 /dev/zero >&3; cat <&3" >/dev/null 2>&1
 nsx cli timeout 10 bash -c "exec 3<>/dev/tcp/$POOL/25; read -r -t 5 g <&3; head -c 3000 /dev/zero | tr '\\0' x >&3; printf '\\r\\nQUIT\\r\\n' >&3; cat <&3" >/dev/null 2>&1
 sleep 1
 M=$(nsx dcy curl -sS -m 10 http://127.0.0.1:9561/metrics)
