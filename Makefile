@@ -38,13 +38,14 @@ ASAN_FLAGS  := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-
 
 # Layer 1 (pure) and layer 2 (adapters) go into one static library; layer 3
 # (programs) link it.
-LIB_DIRS  := src/common src/dns src/dns/dnssec src/conf src/pool src/grant src/dataplane src/ctl src/lab
+LIB_DIRS  := src/common src/dns src/dns/dnssec src/conf src/pool src/grant src/dataplane src/ctl src/lab src/decoy
 LIB_SRCS  := $(sort $(foreach d,$(LIB_DIRS),$(wildcard $(d)/*.c)))
 DAEMON_SRCS := $(sort $(wildcard src/daemon/*.c))
 # the daemon's modules without its main(), so unit tests can link them
 DAEMON_MODS := $(filter-out src/daemon/main.c,$(DAEMON_SRCS))
 CTL_SRCS  := $(sort $(wildcard src/fluxctl/*.c))
 LAB_SRCS  := $(sort $(wildcard src/fluxlab/*.c))
+DECOY_SRCS := $(sort $(wildcard src/fluxdecoy/*.c))
 UNIT_SRCS := $(sort $(wildcard tests/unit/test_*.c))
 FUZZ_SRCS := $(sort $(wildcard tests/fuzz/fuzz_*.c))
 
@@ -67,6 +68,9 @@ $(1)/fluxctl: $$(patsubst %.c,$(1)/obj/%.o,$$(CTL_SRCS)) $(1)/libfluxgate.a
 $(1)/fluxlab: $$(patsubst %.c,$(1)/obj/%.o,$$(LAB_SRCS)) $(1)/libfluxgate.a
 	$$(CC) $(2) $$(LDFLAGS) -pthread -o $$@ $$^ $$(PKG_LIBS) -lssl -lm
 
+$(1)/fluxdecoy: $$(patsubst %.c,$(1)/obj/%.o,$$(DECOY_SRCS)) $(1)/libfluxgate.a
+	$$(CC) $(2) -pthread -o $$@ $$^ $$(PKG_LIBS) -lssl
+
 $(1)/libfluxgated.a: $$(patsubst %.c,$(1)/obj/%.o,$$(DAEMON_MODS))
 	@rm -f $$@
 	ar rcs $$@ $$^
@@ -88,7 +92,7 @@ $(eval $(call tree,build,))
 $(eval $(call tree,build-asan,$(ASAN_FLAGS)))
 $(eval $(call tree,build-cov,--coverage -O0))
 
-PROGS      := fluxgated fluxctl fluxlab
+PROGS      := fluxgated fluxctl fluxlab fluxdecoy
 UNIT_BINS  = $(patsubst tests/unit/%.c,%,$(UNIT_SRCS))
 FUZZ_NAMES = $(patsubst tests/fuzz/%.c,%,$(FUZZ_SRCS))
 
@@ -146,6 +150,13 @@ install: all
 	  $(DESTDIR)$(SDLIBDIR)/sysusers.d $(DESTDIR)$(SDLIBDIR)/tmpfiles.d $(DESTDIR)$(SDLIBDIR)/sysctl.d
 	install -m 0755 build/fluxgated $(DESTDIR)$(SBINDIR)/fluxgated
 	install -m 0755 build/fluxctl $(DESTDIR)$(SBINDIR)/fluxctl
+	install -m 0755 build/fluxdecoy $(DESTDIR)$(SBINDIR)/fluxdecoy
+	install -m 0644 doc/fluxdecoy.8 $(DESTDIR)$(MANDIR)/man8/
+	install -m 0644 doc/fluxdecoy.conf.5 $(DESTDIR)$(MANDIR)/man5/
+	install -d $(DESTDIR)$(SYSCONFDIR)/fluxdecoy
+	install -m 0644 etc/fluxdecoy.conf.sample etc/fluxdecoy.persona.sample $(DESTDIR)$(SYSCONFDIR)/fluxdecoy/
+	sed 's#/usr/sbin/#$(SBINDIR)/#g' etc/systemd/fluxdecoy.service > $(DESTDIR)$(UNITDIR)/fluxdecoy.service
+	chmod 0644 $(DESTDIR)$(UNITDIR)/fluxdecoy.service
 	install -m 0644 doc/fluxgated.8 doc/fluxctl.8 $(DESTDIR)$(MANDIR)/man8/
 	install -m 0644 doc/fluxgate.conf.5 $(DESTDIR)$(MANDIR)/man5/
 	install -m 0644 etc/fluxgate.conf.sample $(DESTDIR)$(SYSCONFDIR)/fluxgate/fluxgate.conf.sample

@@ -12,6 +12,8 @@ PKGS=(
   # tests and lab: real peers, clients, scanners
   iproute2 nftables conntrack unbound knot knot-dnsutils dnsutils bind9-utils dnsperf
   lighttpd lighttpd-mod-openssl openssl curl nmap masscan valgrind python3 procps psmisc
+  # fluxdecoy test: real sshd and SMTP client to compare the decoy with
+  openssh-server swaks netcat-openbsd
   # docs and metrics checks: man pages (man, groff), promtool check metrics
   man-db groff-base prometheus
   # packaging and coverage: dpkg-buildpackage, lintian, make coverage
@@ -45,8 +47,8 @@ export DEBIAN_FRONTEND=noninteractive
 # of the packages installed just now are disabled again afterwards. Services
 # that were on the host before are never touched.
 newly=()
-for svc in unbound knot lighttpd prometheus; do
-  for p in "${missing[@]}"; do [ "$p" = "$svc" ] && newly+=("$svc"); done
+for svc in unbound knot lighttpd prometheus ssh; do
+  for p in "${missing[@]}"; do [ "$p" = "$svc" ] || { [ "$svc" = ssh ] && [ "$p" = openssh-server ]; } && newly+=("$svc"); done
 done
 prc=/usr/sbin/policy-rc.d
 own_prc=0
@@ -55,7 +57,7 @@ if [ ! -e "$prc" ]; then
   chmod 755 "$prc"
   own_prc=1
 fi
-restore() { [ "$own_prc" = 1 ] && rm -f "$prc"; }
+restore() { if [ "$own_prc" = 1 ]; then rm -f "$prc"; fi; }  # must not turn exit 0 into 1
 trap restore EXIT
 
 apt-get update -q

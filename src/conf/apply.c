@@ -584,6 +584,20 @@ int fg_schema_apply(fg_loader_t *ld, const fg_ynode_t *root, fg_conf_t *conf)
 			 root ? root->line : 0, true);
 }
 
+int fg_schema_apply_items(fg_loader_t *ld, const fg_item_t *items,
+			  const fg_ynode_t *root, void *base)
+{
+	struct where top = { "", "", false };
+
+	if (root && root->kind != FG_Y_MAP) {
+		if (root->kind != FG_Y_BAD && !(root->kind == FG_Y_SCALAR && root->null))
+			fg_diag(ld, root->line, "expected a mapping of sections "
+				"at the top level, got %s", kind_name(root));
+		root = NULL;
+	}
+	return apply_map(ld, items, base, root, &top, root ? root->line : 0, true);
+}
+
 void fg_schema_free(const fg_item_t *items, void *vbase)
 {
 	char *base = vbase;

@@ -162,6 +162,11 @@ extern const fg_item_t fg_conf_schema[];
  * reported: see ld->rc) or -ENOMEM. */
 int fg_schema_apply(fg_loader_t *ld, const fg_ynode_t *root, fg_conf_t *conf);
 
+/* The same for another program's schema (fluxdecoy): `items` is its root
+ * table and `base` the struct its offsets refer to. */
+int fg_schema_apply_items(fg_loader_t *ld, const fg_item_t *items,
+			  const fg_ynode_t *root, void *base);
+
 /* Release everything the schema stored in `base` (not base itself). */
 void fg_schema_free(const fg_item_t *items, void *base);
 

@@ -56,17 +56,24 @@ ok "make all in the clean tree"
 expected() {
 	local p=$1
 	cat <<EOF
+0644 etc/fluxdecoy/fluxdecoy.conf.sample
+0644 etc/fluxdecoy/fluxdecoy.persona.sample
 0644 etc/fluxgate/fluxgate.conf.sample
 0644 etc/logrotate.d/fluxgate
+0644 lib/systemd/system/fluxdecoy.service
 0644 lib/systemd/system/fluxgated.service
 0644 ${p#/}/lib/modules-load.d/fluxgate.conf
 0644 ${p#/}/lib/sysctl.d/50-fluxgate.conf
+0644 ${p#/}/lib/sysusers.d/fluxdecoy.conf
 0644 ${p#/}/lib/sysusers.d/fluxgate.conf
 0644 ${p#/}/lib/tmpfiles.d/fluxgate.conf
 0755 ${p#/}/sbin/fluxctl
+0755 ${p#/}/sbin/fluxdecoy
 0755 ${p#/}/sbin/fluxgated
+0644 ${p#/}/share/man/man5/fluxdecoy.conf.5
 0644 ${p#/}/share/man/man5/fluxgate.conf.5
 0644 ${p#/}/share/man/man8/fluxctl.8
+0644 ${p#/}/share/man/man8/fluxdecoy.8
 0644 ${p#/}/share/man/man8/fluxgated.8
 EOF
 }

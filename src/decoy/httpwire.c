@@ -1,0 +1,138 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "common/err.h"
+#include "decoy/httpwire.h"
+
+static void copy_clean(char *dst, size_t dstlen, const uint8_t *s, size_t n)
+{
+	if (n >= dstlen)
+		n = dstlen - 1;
+	for (size_t i = 0; i < n; i++)
+		dst[i] = (s[i] < 0x20 || s[i] > 0x7e) ? '?' : (char)s[i];
+	dst[n] = '\0';
+}
+
+/* First CR LF in [p, end), or end. end points at the CR LF CR LF that ends
+ * the head, so p[1] is always readable. */
+static const uint8_t *line_end(const uint8_t *p, const uint8_t *end)
+{
+	while (p < end && !(p[0] == '\r' && p[1] == '\n'))
+		p++;
+	return p;
+}
+
+int fd_http_parse(const uint8_t *buf, size_t len, fd_http_req_t *req)
+{
+	const uint8_t *end = NULL;
+	size_t lim = len < FD_HTTP_MAX_HEAD ? len : FD_HTTP_MAX_HEAD;
+
+	memset(req, 0, sizeof(*req));
+	for (size_t i = 0; i + 3 < lim; i++)
+		if (buf[i] == '\r' && buf[i + 1] == '\n' && buf[i + 2] == '\r' &&
+		    buf[i + 3] == '\n') {
+			end = buf + i;
+			break;
+		}
+	if (!end)
+		return len >= FD_HTTP_MAX_HEAD ? -FG_EMALF : -EAGAIN;
+	req->head_len = (size_t)(end - buf) + 4;
+
+	/* request line: METHOD SP TARGET SP VERSION, up to the first CR LF
+	 * (a bare CR inside it makes it malformed) */
+	const uint8_t *eol = line_end(buf, end);
+	const uint8_t *sp1 = memchr(buf, ' ', (size_t)(eol - buf));
+	if (!sp1 || sp1 == buf || sp1 - buf >= (long)sizeof(req->method))
+		return -FG_EMALF;
+	const uint8_t *sp2 = memchr(sp1 + 1, ' ', (size_t)(eol - sp1 - 1));
+	if (!sp2 || sp2 == sp1 + 1)
+		return -FG_EMALF;
+	for (const uint8_t *p = buf; p < sp1; p++)
+		if (*p < 'A' || *p > 'Z')
+			return -FG_EMALF;
+	if (eol - sp2 - 1 < 8 || memcmp(sp2 + 1, "HTTP/", 5) != 0)
+		return -FG_EMALF;
+	for (const uint8_t *p = buf; p < eol; p++)
+		if (*p == '\r' || *p == '\n')
+			return -FG_EMALF;
+	copy_clean(req->method, sizeof(req->method), buf, (size_t)(sp1 - buf));
+	copy_clean(req->target, sizeof(req->target), sp1 + 1, (size_t)(sp2 - sp1 - 1));
+	copy_clean(req->version, sizeof(req->version), sp2 + 1, (size_t)(eol - sp2 - 1));
+
+	/* header fields: lines in [eol + 2, end), each up to its CR LF */
+	for (const uint8_t *p = eol + 2; p < end;) {
+		const uint8_t *le = line_end(p, end);
+		const uint8_t *colon = memchr(p, ':', (size_t)(le - p));
+		if (colon) {
+			size_t kn = (size_t)(colon - p);
+			const uint8_t *v = colon + 1;
+			while (v < le && (*v == ' ' || *v == '\t'))
+				v++;
+			size_t vn = (size_t)(le - v);
+			if (kn == 10 && strncasecmp((const char *)p, "User-Agent", 10) == 0)
+				copy_clean(req->user_agent, sizeof(req->user_agent), v, vn);
+			else if (kn == 4 && strncasecmp((const char *)p, "Host", 4) == 0)
+				copy_clean(req->host, sizeof(req->host), v, vn);
+			else if (kn == 14 &&
+				 strncasecmp((const char *)p, "Content-Length", 14) == 0) {
+				uint64_t x = 0;
+				for (size_t i = 0; i < vn && v[i] >= '0' && v[i] <= '9'; i++)
+					x = x > UINT64_MAX / 20 ? UINT64_MAX : x * 10 + (v[i] - '0');
+				req->content_length = x;
+			}
+		}
+		p = le + 2;
+	}
+	return 0;
+}
+
+void fd_http_date(time_t t, char out[30])
+{
+	static const char *const wd[] = { "Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat" };
+	static const char *const mo[] = { "Jan", "Feb", "Mar", "Apr", "May", "Jun",
+					  "Jul", "Aug", "Sep", "Oct", "Nov", "Dec" };
+	struct tm tm;
+
+	gmtime_r(&t, &tm);
+	snprintf(out, 30, "%s, %02d %s %04d %02d:%02d:%02d GMT", wd[tm.tm_wday % 7],
+		 tm.tm_mday, mo[tm.tm_mon % 12], (tm.tm_year + 1900) % 10000,
+		 tm.tm_hour, tm.tm_min, tm.tm_sec);
+}
+
+int fd_http_render(const char *resp, time_t now, int head_only, char *out,
+		   size_t outlen)
+{
+	const char *hend = strstr(resp, "\r\n\r\n");
+	size_t total = hend ? (size_t)(hend - resp) + 4 : strlen(resp);
+	size_t body = head_only ? 0 : strlen(resp) - total;
+	size_t o = 0;
+	const char *p = resp;
+	char date[30];
+
+	fd_http_date(now, date);
+	while (p < resp + total) {
+		const char *le = strstr(p, "\r\n");
+		size_t n = le ? (size_t)(le - p) + 2 : (size_t)(resp + total - p);
+		if (n >= 5 && p != resp && strncasecmp(p, "Date:", 5) == 0) {
+			int w = snprintf(out + o, outlen > o ? outlen - o : 0,
+					 "%.5s %s\r\n", p, date);
+			if (w < 0 || (size_t)w >= (outlen > o ? outlen - o : 0))
+				return -FG_ESPACE;
+			o += (size_t)w;
+		} else {
+			if (o + n > outlen)
+				return -FG_ESPACE;
+			memcpy(out + o, p, n);
+			o += n;
+		}
+		p += n;
+	}
+	if (o + body > outlen)
+		return -FG_ESPACE;
+	memcpy(out + o, resp + total, body);
+	return (int)(o + body);
+}

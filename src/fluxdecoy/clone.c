@@ -1,0 +1,693 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+#include <errno.h>
+#include <getopt.h>
+#include <netdb.h>
+#include <openssl/err.h>
+#include <openssl/pem.h>
+#include <openssl/ssl.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/socket.h>
+#include <sys/time.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "common/err.h"
+#include "conf/scalar.h"
+#include "decoy/persona.h"
+#include "decoy/sshwire.h"
+#include "fluxdecoy/clone.h"
+#include "fluxdecoy/event.h"
+
+#define CAP_MAX (4u << 20)   /* most bytes kept of one answer */
+
+struct target {
+	unsigned port;
+	int kind;
+};
+
+struct peer {
+	int fd;
+	SSL *ssl;
+};
+
+static int kind_for_port(unsigned port)
+{
+	switch (port) {
+	case 443: case 8443: return FD_HTTPS;
+	case 22: return FD_SSH;
+	case 25: case 587: case 2525: return FD_SMTP;
+	default: return FD_HTTP;
+	}
+}
+
+/* "tcp/80,tcp/443=https,22" */
+static int parse_ports(const char *spec, struct target *t, size_t max, size_t *n)
+{
+	char *dup = strdup(spec), *save = NULL;
+
+	if (!dup)
+		return -ENOMEM;
+	*n = 0;
+	for (char *tok = strtok_r(dup, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+		char *kind = strchr(tok, '=');
+		if (kind)
+			*kind++ = '\0';
+		if (strncmp(tok, "tcp/", 4) == 0)
+			tok += 4;
+		else if (strchr(tok, '/')) {
+			fprintf(stderr, "fluxdecoy clone: '%s': only tcp/ ports are cloned\n", tok);
+			goto bad;
+		}
+		char *end;
+		unsigned long p = strtoul(tok, &end, 10);
+		if (!*tok || *end || p < 1 || p > 65535 || *n == max) {
+			fprintf(stderr, "fluxdecoy clone: bad port '%s'\n", tok);
+			goto bad;
+		}
+		t[*n].port = (unsigned)p;
+		t[*n].kind = kind_for_port((unsigned)p);
+		if (kind) {
+			int k = -1;
+			for (int i = 0; fd_kind_names[i]; i++)
+				if (strcmp(kind, fd_kind_names[i]) == 0)
+					k = i;
+			if (k < 0) {
+				fprintf(stderr, "fluxdecoy clone: unknown kind '%s' "
+					"(http, https, ssh, smtp)\n", kind);
+				goto bad;
+			}
+			t[*n].kind = k;
+		}
+		(*n)++;
+	}
+	free(dup);
+	return *n ? 0 : -EINVAL;
+bad:
+	free(dup);
+	return -EINVAL;
+}
+
+static int peer_connect(const char *addr, unsigned port, struct peer *p, unsigned timeout_s)
+{
+	struct addrinfo hints = { .ai_socktype = SOCK_STREAM,
+				  .ai_flags = AI_NUMERICHOST | AI_NUMERICSERV };
+	struct addrinfo *ai;
+	char ps[8];
+	struct timeval tv = { .tv_sec = timeout_s };
+
+	p->fd = -1;
+	p->ssl = NULL;
+	snprintf(ps, sizeof(ps), "%u", port);
+	/* numeric only: clone talks to the address it was given, nothing else */
+	if (getaddrinfo(addr, ps, &hints, &ai) != 0)
+		return -EINVAL;
+	p->fd = socket(ai->ai_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (p->fd < 0 ||
+	    setsockopt(p->fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv)) < 0 ||
+	    setsockopt(p->fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv)) < 0 ||
+	    connect(p->fd, ai->ai_addr, ai->ai_addrlen) < 0) {
+		int rc = -errno;
+		freeaddrinfo(ai);
+		if (p->fd >= 0)
+			close(p->fd);
+		p->fd = -1;
+		return rc;
+	}
+	freeaddrinfo(ai);
+	return 0;
+}
+
+static void peer_close(struct peer *p)
+{
+	if (p->ssl) {
+		SSL_shutdown(p->ssl);
+		SSL_free(p->ssl);
+	}
+	if (p->fd >= 0)
+		close(p->fd);
+	p->fd = -1;
+	p->ssl = NULL;
+}
+
+static ssize_t peer_read(struct peer *p, void *buf, size_t n)
+{
+	if (p->ssl) {
+		int r = SSL_read(p->ssl, buf, (int)n);
+		if (r > 0)
+			return r;
+		ERR_clear_error();
+		return SSL_get_error(p->ssl, r) == SSL_ERROR_ZERO_RETURN ? 0 : -EIO;
+	}
+	ssize_t r = recv(p->fd, buf, n, 0);
+	return r < 0 ? -errno : r;
+}
+
+static int peer_write(struct peer *p, const void *buf, size_t n)
+{
+	if (p->ssl)
+		return SSL_write(p->ssl, buf, (int)n) == (int)n ? 0 : -EIO;
+	return send(p->fd, buf, n, MSG_NOSIGNAL) == (ssize_t)n ? 0 : -EIO;
+}
+
+struct buf {
+	char *p;
+	size_t n, cap;
+};
+
+static int buf_fill(struct peer *p, struct buf *b)
+{
+	if (b->n + 4096 + 1 > b->cap) {
+		if (b->cap >= CAP_MAX)
+			return -EFBIG;
+		size_t cap = b->cap ? b->cap * 2 : 16384;
+		char *np = realloc(b->p, cap);
+		if (!np)
+			return -ENOMEM;
+		b->p = np;
+		b->cap = cap;
+	}
+	ssize_t r = peer_read(p, b->p + b->n, b->cap - b->n - 1);
+	if (r > 0) {
+		b->n += (size_t)r;
+		b->p[b->n] = '\0';
+	}
+	return (int)r;
+}
+
+/* Read one HTTP response: the head, then Content-Length bytes, a chunked
+ * body to its last chunk, or to the end of the stream. */
+static int http_read(struct peer *p, bool head, struct buf *b)
+{
+	char *end;
+	int r;
+
+	while (!b->p || !(end = strstr(b->p, "\r\n\r\n")))
+		if ((r = buf_fill(p, b)) <= 0)
+			return r < 0 ? r : -FG_ETRUNC;
+	size_t hlen = (size_t)(end - b->p) + 4;
+	if (head)
+		goto done;
+	const char *cl = strcasestr(b->p, "\r\nContent-Length:");
+	if (cl && cl < end) {
+		unsigned long long want = strtoull(cl + 17, NULL, 10);
+		if (want > CAP_MAX)
+			return -EFBIG;
+		while (b->n < hlen + want)
+			if ((r = buf_fill(p, b)) <= 0)
+				return r < 0 ? r : -FG_ETRUNC;
+		b->n = hlen + (size_t)want;
+		goto done;
+	}
+	const char *te = strcasestr(b->p, "\r\nTransfer-Encoding: chunked");
+	if (te && te < end) {
+		while (!strstr(b->p + hlen - 2, "\r\n0\r\n\r\n"))
+			if ((r = buf_fill(p, b)) <= 0)
+				return r < 0 ? r : -FG_ETRUNC;
+		b->n = (size_t)(strstr(b->p + hlen - 2, "\r\n0\r\n\r\n") + 7 - b->p);
+		goto done;
+	}
+	while ((r = buf_fill(p, b)) > 0)
+		;
+	if (r < 0 && r != -EAGAIN && r != -EWOULDBLOCK)
+		return r;
+	return 0;
+done:
+	b->p[b->n] = '\0';
+	if (!head)
+		return 0;
+	b->n = hlen;
+	b->p[hlen] = '\0';
+	return 0;
+}
+
+/* YAML double-quoted scalar. Bytes must be valid UTF-8 without NUL (a YAML
+ * scalar cannot hold the rest). */
+static int emit_str(FILE *o, const char *s, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		unsigned char c = (unsigned char)s[i];
+		if (c == 0)
+			return -FG_EMALF;
+		if (c >= 0x80) {
+			size_t k = c >= 0xf5 ? 0 : c >= 0xf0 ? 3 : c >= 0xe0 ? 2 :
+				   c >= 0xc2 ? 1 : 0;
+			if (k == 0 || i + k >= n)
+				return -FG_EMALF;
+			for (size_t j = 1; j <= k; j++)
+				if (((unsigned char)s[i + j] & 0xc0) != 0x80)
+					return -FG_EMALF;
+			i += k;
+		}
+	}
+	fputc('"', o);
+	for (size_t i = 0; i < n; i++) {
+		unsigned char c = (unsigned char)s[i];
+		switch (c) {
+		case '"': fputs("\\\"", o); break;
+		case '\\': fputs("\\\\", o); break;
+		case '\r': fputs("\\r", o); break;
+		case '\n': fputs("\\n", o); break;
+		case '\t': fputs("\\t", o); break;
+		default:
+			if (c < 0x20 || c == 0x7f)
+				fprintf(o, "\\x%02x", c);
+			else
+				fputc(c, o);
+		}
+	}
+	fputc('"', o);
+	return 0;
+}
+
+static int emit_key_at(FILE *o, const char *indent, const char *key, const char *s,
+		      size_t n)
+{
+	fprintf(o, "%s%s: ", indent, key);
+	int rc = emit_str(o, s, n);
+	fputc('\n', o);
+	if (rc < 0)
+		fprintf(stderr, "fluxdecoy clone: %s: NUL byte or invalid UTF-8, "
+			"which a persona cannot hold\n", key);
+	return rc;
+}
+
+static int emit_key(FILE *o, const char *key, const char *s, size_t n)
+{
+	return emit_key_at(o, "    ", key, s, n);
+}
+
+static SSL_CTX *client_ctx(void)
+{
+	SSL_CTX *ctx = SSL_CTX_new(TLS_client_method());
+
+	/* capture whatever the server presents: no verification here */
+	if (ctx)
+		SSL_CTX_set_verify(ctx, SSL_VERIFY_NONE, NULL);
+	return ctx;
+}
+
+/* Whether the server picks HTTP/2 when a client offers it (ALPN): the
+ * decoy speaks HTTP/1.1 only, so the operator must know (see BUGS). */
+static bool offers_h2(const char *addr, unsigned port, SSL_CTX *tls, unsigned timeout)
+{
+	static const unsigned char protos[] = "\x02h2\x08http/1.1";
+	const unsigned char *sel = NULL;
+	unsigned len = 0;
+	struct peer p;
+	bool h2 = false;
+
+	if (peer_connect(addr, port, &p, timeout) < 0)
+		return false;
+	p.ssl = SSL_new(tls);
+	if (p.ssl && SSL_set_alpn_protos(p.ssl, protos, sizeof(protos) - 1) == 0 &&
+	    SSL_set_fd(p.ssl, p.fd) == 1 && SSL_connect(p.ssl) == 1) {
+		SSL_get0_alpn_selected(p.ssl, &sel, &len);
+		h2 = len == 2 && memcmp(sel, "h2", 2) == 0;
+	}
+	ERR_clear_error();
+	peer_close(&p);
+	return h2;
+}
+
+static int http_exchange(const char *addr, unsigned port, SSL_CTX *tls,
+			 const char *method, const char *path, struct buf *b,
+			 char **chain_pem, unsigned timeout)
+{
+	struct peer p;
+	char req[512];
+	int rc = peer_connect(addr, port, &p, timeout);
+
+	if (rc < 0)
+		return rc;
+	if (tls) {
+		p.ssl = SSL_new(tls);
+		if (!p.ssl || SSL_set_fd(p.ssl, p.fd) != 1 || SSL_connect(p.ssl) != 1) {
+			ERR_clear_error();
+			peer_close(&p);
+			return -FG_EAUTH;
+		}
+		if (chain_pem) {
+			STACK_OF(X509) *ch = SSL_get_peer_cert_chain(p.ssl);
+			BIO *m = BIO_new(BIO_s_mem());
+			for (int i = 0; m && ch && i < sk_X509_num(ch); i++)
+				PEM_write_bio_X509(m, sk_X509_value(ch, i));
+			char *data;
+			long len = m ? BIO_get_mem_data(m, &data) : 0;
+			if (len > 0 && (*chain_pem = malloc((size_t)len + 1))) {
+				memcpy(*chain_pem, data, (size_t)len);
+				(*chain_pem)[len] = '\0';
+			}
+			BIO_free(m);
+		}
+	}
+	/* the request curl sends, so the answer is the one a client sees;
+	 * without a method, `path` is sent as it is */
+	int n = method ? snprintf(req, sizeof(req), "%s %s HTTP/1.1\r\nHost: %s%s%s\r\n"
+				  "User-Agent: curl/7.88.1\r\nAccept: */*\r\n\r\n",
+				  method, path, strchr(addr, ':') ? "[" : "", addr,
+				  strchr(addr, ':') ? "]" : "")
+		       : snprintf(req, sizeof(req), "%s", path);
+	rc = peer_write(&p, req, (size_t)n);
+	if (rc == 0)
+		rc = http_read(&p, method && strcmp(method, "HEAD") == 0, b);
+	peer_close(&p);
+	return rc;
+}
+
+/* Extra paths captured like "/" (--paths), in the persona's pages. */
+struct paths {
+	char **v;
+	size_t n;
+};
+
+static int clone_pages(FILE *o, const char *addr, const struct target *t, SSL_CTX *tls,
+		       const struct paths *ps, unsigned timeout)
+{
+	int rc = 0;
+
+	if (ps->n)
+		fprintf(o, "    pages:\n");
+	for (size_t i = 0; rc == 0 && i < ps->n; i++) {
+		struct buf g = { 0 }, h = { 0 };
+		rc = http_exchange(addr, t->port, tls, "GET", ps->v[i], &g, NULL, timeout);
+		if (rc == 0)
+			rc = http_exchange(addr, t->port, tls, "HEAD", ps->v[i], &h, NULL, timeout);
+		if (rc == 0) {
+			fprintf(o, "      - path: ");
+			rc = emit_str(o, ps->v[i], strlen(ps->v[i]));
+			fputc('\n', o);
+		}
+		if (rc == 0)
+			rc = emit_key_at(o, "        ", "response-get", g.p, g.n);
+		if (rc == 0)
+			rc = emit_key_at(o, "        ", "response-head", h.p, h.n);
+		free(g.p);
+		free(h.p);
+	}
+	return rc;
+}
+
+static int clone_http(FILE *o, const char *addr, const struct target *t,
+		      const struct paths *ps, unsigned timeout)
+{
+	struct buf g = { 0 }, h = { 0 }, nf = { 0 }, bad = { 0 };
+	char *chain = NULL;
+	SSL_CTX *tls = t->kind == FD_HTTPS ? client_ctx() : NULL;
+	int rc;
+
+	if (t->kind == FD_HTTPS && !tls)
+		return -ENOMEM;
+	rc = http_exchange(addr, t->port, tls, "GET", "/", &g, &chain, timeout);
+	if (rc == 0)
+		rc = http_exchange(addr, t->port, tls, "HEAD", "/", &h, NULL, timeout);
+	if (rc == 0)
+		rc = http_exchange(addr, t->port, tls, "GET",
+				   "/fluxdecoy-clone-missing-page", &nf, NULL, timeout);
+	/* what it answers to a line that is not HTTP (optional: some servers
+	 * just close) */
+	if (rc == 0 && (http_exchange(addr, t->port, tls, NULL, "GARBAGE\r\n\r\n", &bad,
+				      NULL, timeout) < 0 || !bad.p ||
+			strncmp(bad.p, "HTTP/", 5) != 0)) {
+		free(bad.p);
+		bad = (struct buf){ 0 };
+	}
+	bool h2 = rc == 0 && tls && offers_h2(addr, t->port, tls, timeout);
+	if (h2)
+		fprintf(stderr, "fluxdecoy clone: warning: %s port %u selects HTTP/2 (ALPN h2); "
+			"fluxdecoy answers HTTP/1.1 only, which a client offering h2 can "
+			"tell apart\n", addr, t->port);
+	if (rc == 0) {
+		if (h2)
+			fprintf(o, "  # the real server selects ALPN h2: fluxdecoy speaks "
+				"HTTP/1.1 only (fluxdecoy(8), BUGS)\n");
+		fprintf(o, "  - port: %u\n    kind: %s\n", t->port, fd_kind_names[t->kind]);
+		rc = emit_key(o, "response-get", g.p, g.n);
+		if (rc == 0)
+			rc = emit_key(o, "response-head", h.p, h.n);
+		if (rc == 0)
+			rc = emit_key(o, "response-not-found", nf.p, nf.n);
+		if (rc == 0 && bad.p)
+			rc = emit_key(o, "response-bad-request", bad.p, bad.n);
+		if (rc == 0 && chain)
+			rc = emit_key(o, "tls-chain", chain, strlen(chain));
+		if (rc == 0)
+			rc = clone_pages(o, addr, t, tls, ps, timeout);
+	}
+	free(bad.p);
+	free(g.p);
+	free(h.p);
+	free(nf.p);
+	free(chain);
+	SSL_CTX_free(tls);
+	return rc;
+}
+
+static int clone_ssh(FILE *o, const char *addr, const struct target *t, unsigned timeout)
+{
+	struct peer p;
+	struct buf b = { 0 };
+	char ver[256];
+	int rc = peer_connect(addr, t->port, &p, timeout), r;
+	size_t off = 0;
+	fd_strlist_t lists[FD_SSH_NLISTS];
+
+	if (rc < 0)
+		return rc;
+	while ((r = b.p ? fd_ssh_version_parse((uint8_t *)b.p, b.n, 1, ver, sizeof(ver))
+			: -EAGAIN) == -EAGAIN)
+		if ((rc = buf_fill(&p, &b)) <= 0)
+			goto short_read;
+	if (r < 0) {
+		rc = r;
+		goto out;
+	}
+	off = (size_t)r;
+	static const char me[] = "SSH-2.0-OpenSSH_9.2p1 Debian-2+deb12u3\r\n";
+	if ((rc = peer_write(&p, me, sizeof(me) - 1)) < 0)
+		goto out;
+	const uint8_t *pl;
+	size_t plen;
+	while ((r = fd_ssh_packet_parse((uint8_t *)b.p + off, b.n - off, &pl, &plen)) == -EAGAIN)
+		if ((rc = buf_fill(&p, &b)) <= 0)
+			goto short_read;
+	if (r < 0 || (rc = fd_ssh_kexinit_parse(pl, plen, lists)) < 0) {
+		rc = r < 0 ? r : rc;
+		goto out;
+	}
+	fprintf(o, "  - port: %u\n    kind: ssh\n", t->port);
+	rc = emit_key(o, "ssh-version", ver, strlen(ver));
+	for (size_t i = 0; i < FD_SSH_NLISTS; i++) {
+		if (lists[i].n == 0)
+			continue;  /* an empty list is the default */
+		fprintf(o, "    %s:\n", fd_ssh_list_keys[i]);
+		for (size_t j = 0; j < lists[i].n; j++)
+			fprintf(o, "      - \"%s\"\n", lists[i].v[j]);
+		fd_strlist_free(&lists[i]);
+	}
+	goto out;
+short_read:
+	if (rc == 0)
+		rc = -FG_ETRUNC;
+out:
+	free(b.p);
+	peer_close(&p);
+	return rc;
+}
+
+/* A complete (multi-line) SMTP reply starting at b->p + from. */
+static int smtp_reply(struct peer *p, struct buf *b, size_t from, size_t *end)
+{
+	for (;;) {
+		size_t i = from;
+		while (b->p && i < b->n) {
+			char *nl = memchr(b->p + i, '\n', b->n - i);
+			if (!nl)
+				break;
+			if (nl - (b->p + i) >= 4 && b->p[i + 3] == ' ') {
+				*end = (size_t)(nl - b->p) + 1;
+				return 0;
+			}
+			i = (size_t)(nl - b->p) + 1;
+		}
+		int r = buf_fill(p, b);
+		if (r <= 0)
+			return r < 0 ? r : -FG_ETRUNC;
+	}
+}
+
+static int clone_smtp(FILE *o, const char *addr, const struct target *t, unsigned timeout)
+{
+	struct peer p;
+	struct buf b = { 0 };
+	size_t g_end, e_end, q_end = 0, at;
+	/* envelope replies: a MAIL and a RCPT to postmaster (RFC 5321, 4.5.1),
+	 * then RSET; never DATA, so nothing is ever sent through the server */
+	static const struct { const char *cmd, *key; } env[] = {
+		{ "MAIL FROM:<clone@clone.invalid>\r\n", "smtp-mail" },
+		{ "RCPT TO:<postmaster>\r\n", "smtp-rcpt" },
+		{ "RSET\r\n", "smtp-rset" },
+		{ "NOOP\r\n", "smtp-noop" },
+	};
+	size_t env_from[4] = { 0 }, env_to[4] = { 0 };
+	int rc = peer_connect(addr, t->port, &p, timeout);
+
+	if (rc < 0)
+		return rc;
+	rc = smtp_reply(&p, &b, 0, &g_end);
+	if (rc == 0)
+		rc = peer_write(&p, "EHLO clone.invalid\r\n", 20);
+	if (rc == 0)
+		rc = smtp_reply(&p, &b, g_end, &e_end);
+	at = e_end;
+	for (size_t i = 0; rc == 0 && i < 4; i++) {
+		if (peer_write(&p, env[i].cmd, strlen(env[i].cmd)) < 0 ||
+		    smtp_reply(&p, &b, at, &env_to[i]) < 0)
+			break;
+		env_from[i] = at;
+		at = env_to[i];
+	}
+	/* the QUIT reply is optional: some servers just close */
+	size_t q_from = at;
+	if (rc == 0 && peer_write(&p, "QUIT\r\n", 6) == 0 &&
+	    smtp_reply(&p, &b, at, &q_end) < 0)
+		q_end = 0;
+	if (rc == 0) {
+		fprintf(o, "  - port: %u\n    kind: smtp\n", t->port);
+		rc = emit_key(o, "smtp-greeting", b.p, g_end);
+		if (rc == 0)
+			rc = emit_key(o, "smtp-ehlo", b.p + g_end, e_end - g_end);
+		for (size_t i = 0; rc == 0 && i < 4; i++)
+			if (env_to[i] > env_from[i] &&
+			    strncmp(b.p + env_from[i], "250", 3) == 0)  /* refusals stay Postfix's */
+				rc = emit_key(o, env[i].key, b.p + env_from[i],
+					      env_to[i] - env_from[i]);
+		if (rc == 0 && q_end > q_from && strncmp(b.p + q_from, "221", 3) == 0)
+			rc = emit_key(o, "smtp-quit", b.p + q_from, q_end - q_from);
+	}
+	free(b.p);
+	peer_close(&p);
+	return rc;
+}
+
+static void usage(FILE *f)
+{
+	fprintf(f, "usage: fluxdecoy clone --from ADDR --ports tcp/80,tcp/443,tcp/22,tcp/25\n"
+		   "                       [--name NAME] [-o FILE] [--timeout SECONDS]\n"
+		   "                       [--paths /index.html,/robots.txt,...]\n"
+		   "  a port may name its kind: tcp/8080=http (http, https, ssh, smtp)\n");
+}
+
+int fd_clone_main(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "from", required_argument, NULL, 'f' },
+		{ "ports", required_argument, NULL, 'p' },
+		{ "name", required_argument, NULL, 'n' },
+		{ "output", required_argument, NULL, 'o' },
+		{ "timeout", required_argument, NULL, 't' },
+		{ "paths", required_argument, NULL, 'P' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 }
+	};
+	const char *from = NULL, *ports = NULL, *name = "clone", *outp = NULL;
+	char *paths_arg = NULL;
+	struct paths ps = { 0 };
+	unsigned timeout = 5;
+	struct target t[64];
+	size_t nt = 0;
+	int c, failed = 0;
+	char err[256];
+
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "o:h", opts, NULL)) != -1) {
+		switch (c) {
+		case 'f': from = optarg; break;
+		case 'p': ports = optarg; break;
+		case 'n': name = optarg; break;
+		case 'o': outp = optarg; break;
+		case 't': timeout = (unsigned)strtoul(optarg, NULL, 10); break;
+		case 'P': paths_arg = optarg; break;
+		case 'h': usage(stdout); return 0;
+		default: usage(stderr); return 2;
+		}
+	}
+	if (!from || !ports || optind != argc || timeout == 0 || timeout > 600) {
+		usage(stderr);
+		return 2;
+	}
+	if (fg_check_id(name, err, sizeof(err)) < 0) {
+		fprintf(stderr, "fluxdecoy clone: --name: %s\n", err);
+		return 2;
+	}
+	if (parse_ports(ports, t, sizeof(t) / sizeof(t[0]), &nt) < 0)
+		return 2;
+	char *pdup = paths_arg ? strdup(paths_arg) : NULL, *save = NULL;
+	char *pv[64];
+	for (char *tok = pdup ? strtok_r(pdup, ",", &save) : NULL; tok;
+	     tok = strtok_r(NULL, ",", &save)) {
+		if (tok[0] != '/' || strcmp(tok, "/") == 0 || strlen(tok) > 255 ||
+		    strpbrk(tok, " \t\r\n") || ps.n == 64) {
+			fprintf(stderr, "fluxdecoy clone: --paths: '%s' is not a path "
+				"other than / (at most 64)\n", tok);
+			free(pdup);
+			return 2;
+		}
+		pv[ps.n++] = tok;
+	}
+	ps.v = pv;
+	struct addrinfo hints = { .ai_flags = AI_NUMERICHOST }, *ai;
+	if (getaddrinfo(from, NULL, &hints, &ai) != 0) {
+		fprintf(stderr, "fluxdecoy clone: --from: '%s' is not an IP address\n", from);
+		return 2;
+	}
+	freeaddrinfo(ai);
+
+	char *text = NULL;
+	size_t tlen = 0;
+	FILE *o = open_memstream(&text, &tlen);
+	if (!o)
+		return 1;
+	char ts[40];
+	fd_event_timestamp(ts);
+	fprintf(o, "# persona captured by fluxdecoy clone from %s at %s\n"
+		   "# edit freely; check with: fluxdecoy --check -c CONFIG\n"
+		   "persona:\n  name: %s\n  captured-from: \"%s\"\nservice:\n",
+		ts, from, name, from);
+	for (size_t i = 0; i < nt; i++) {
+		int rc;
+		if (t[i].kind == FD_SSH)
+			rc = clone_ssh(o, from, &t[i], timeout);
+		else if (t[i].kind == FD_SMTP)
+			rc = clone_smtp(o, from, &t[i], timeout);
+		else
+			rc = clone_http(o, from, &t[i], &ps, timeout);
+		if (rc < 0) {
+			fprintf(stderr, "fluxdecoy clone: %s port %u (%s): %s\n", from,
+				t[i].port, fd_kind_names[t[i].kind], fg_strerror(rc));
+			failed++;
+		}
+	}
+	fclose(o);
+	/* what we write must load: a capture the decoy cannot serve is useless */
+	fd_persona_t *chk = NULL;
+	if (!failed && fd_persona_load_buffer("<clone>", text, tlen, &chk, NULL, NULL) < 0) {
+		fprintf(stderr, "fluxdecoy clone: the capture does not form a valid persona\n");
+		failed++;
+	}
+	fd_persona_free(chk);
+	if (!failed) {
+		FILE *f = outp ? fopen(outp, "we") : stdout;
+		if (!f || fwrite(text, 1, tlen, f) != tlen || (outp && fclose(f) != 0)) {
+			fprintf(stderr, "fluxdecoy clone: cannot write %s: %s\n",
+				outp ? outp : "stdout", strerror(errno));
+			failed++;
+		}
+	}
+	free(text);
+	free(pdup);
+	return failed ? 1 : 0;
+}

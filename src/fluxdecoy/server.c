@@ -1,0 +1,1103 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <openssl/err.h>
+#include <openssl/rand.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "common/err.h"
+#include "common/log.h"
+#include "decoy/httpwire.h"
+#include "decoy/smtpwire.h"
+#include "decoy/sshwire.h"
+#include "fluxdecoy/server.h"
+#include "fluxdecoy/tls.h"
+
+#define IN_MAX   16384
+#define OUT_MAX  (1u << 20)      /* queued output per flow before it is cut */
+/* A client that sends requests without reading the answers is not read
+ * from while this much waits for it: memory per flow stays bounded. */
+#define OUT_HIGH (64u << 10)
+#define MAX_EVENTS 64
+
+enum obj_type { OBJ_LISTEN, OBJ_METRICS_LISTEN, OBJ_CONN };
+
+struct listener {
+	enum obj_type type;
+	int fd;
+};
+
+struct conn {
+	enum obj_type type;
+	int fd;
+	bool metrics;                 /* a scrape, not a decoy flow */
+	const fd_conf_persona_t *cp;
+	const fd_service_t *svc;
+	SSL *ssl;
+	bool tls_done;
+	struct sockaddr_storage src, dst;
+	uint8_t in[IN_MAX];
+	size_t inlen;
+	char *out;
+	size_t outlen, outoff, outcap;
+	bool close_after;
+	bool eof;                     /* the client finished sending (FIN) */
+	uint32_t ev_mask;
+	uint64_t last_ms, start_ms;
+	uint64_t rx, tx;
+	int stage;                    /* ssh: 0 version, 1 kexinit, 2 done */
+	uint64_t skip;                /* http: request body bytes to drop */
+	fd_smtp_t smtp;
+	char smtp_host[256];
+	bool smtp_discard;            /* dropping the rest of an overlong line */
+	unsigned requests;
+	struct conn *next, *prev;
+};
+
+struct stats {
+	uint64_t flows[FD_NKINDS], rx[FD_NKINDS], tx[FD_NKINDS];
+	uint64_t proto_err[FD_NKINDS];
+	uint64_t reset_no_persona, reset_full, tls_fail, idle_closed;
+	uint64_t http_requests, ssh_clients, ssh_kexinit, smtp_messages, smtp_rcpts;
+	uint64_t scrapes;
+};
+
+struct fd_server {
+	const fd_conf_t *conf;
+	fd_event_t *ev;
+	int ep;
+	struct listener *ls;
+	size_t nls;
+	SSL_CTX **ctx;                /* per persona, per service (https) */
+	struct conn *conns;
+	unsigned active;
+	struct stats st;
+};
+
+static uint64_t now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+/* ---- setup ---- */
+
+static int add_listener(fd_server_t *s, const struct sockaddr_storage *ss,
+			socklen_t len, enum obj_type type, char *err, size_t errlen)
+{
+	char ip[INET6_ADDRSTRLEN];
+	unsigned port;
+	int one = 1;
+	int fd = socket(ss->ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+
+	fd_sockaddr_text(ss, ip, sizeof(ip), &port);
+	if (fd < 0)
+		goto fail;
+	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	if (ss->ss_family == AF_INET6)
+		setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one));
+	/* a listen address need not be configured locally yet (a pool
+	 * address whose local route comes later) */
+	if (ss->ss_family == AF_INET)
+		setsockopt(fd, IPPROTO_IP, IP_FREEBIND, &one, sizeof(one));
+	else
+		setsockopt(fd, IPPROTO_IPV6, IPV6_FREEBIND, &one, sizeof(one));
+	if (bind(fd, (const struct sockaddr *)ss, len) < 0 || listen(fd, 1024) < 0)
+		goto fail;
+	struct listener *nl = realloc(s->ls, (s->nls + 1) * sizeof(*nl));
+	if (!nl) {
+		close(fd);
+		return -ENOMEM;
+	}
+	s->ls = nl;
+	s->ls[s->nls] = (struct listener){ type, fd };
+	s->nls++;
+	return 0;
+fail:;
+	int rc = -errno;
+	snprintf(err, errlen, "listen on %s port %u: %s", ip, port, fg_strerror(rc));
+	if (fd >= 0)
+		close(fd);
+	return rc;
+}
+
+static void set_port(struct sockaddr_storage *ss, unsigned port)
+{
+	if (ss->ss_family == AF_INET)
+		((struct sockaddr_in *)ss)->sin_port = htons((uint16_t)port);
+	else
+		((struct sockaddr_in6 *)ss)->sin6_port = htons((uint16_t)port);
+}
+
+static int setup_tls(fd_server_t *s, char *err, size_t errlen)
+{
+	const fd_conf_t *c = s->conf;
+	size_t n = 0;
+
+	for (size_t i = 0; i < c->npersonas; i++)
+		n += c->personas[i].persona->nservices;
+	s->ctx = calloc(n ? n : 1, sizeof(*s->ctx));
+	if (!s->ctx)
+		return -ENOMEM;
+	n = 0;
+	for (size_t i = 0; i < c->npersonas; i++) {
+		const fd_conf_persona_t *cp = &c->personas[i];
+		for (size_t j = 0; j < cp->persona->nservices; j++, n++) {
+			const fd_service_t *sv = &cp->persona->services[j];
+			char e[300] = "";
+			if (sv->kind != FD_HTTPS)
+				continue;
+			if (cp->tls_cert)
+				s->ctx[n] = fd_tls_ctx_from_files(cp->tls_cert, cp->tls_key,
+								  e, sizeof(e));
+			else if (sv->tls_chain)
+				s->ctx[n] = fd_tls_ctx_shaped(sv->tls_chain, e, sizeof(e));
+			else
+				snprintf(e, sizeof(e), "no tls-cert/tls-key and no "
+					 "captured tls-chain");
+			if (!s->ctx[n]) {
+				snprintf(err, errlen, "persona '%s' port %u: %s", cp->id,
+					 sv->port, e);
+				return -EINVAL;
+			}
+		}
+	}
+	return 0;
+}
+
+static SSL_CTX *ctx_of(const fd_server_t *s, const fd_conf_persona_t *cp,
+		       const fd_service_t *sv)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < s->conf->npersonas; i++) {
+		const fd_conf_persona_t *p = &s->conf->personas[i];
+		if (p == cp)
+			return s->ctx[n + (size_t)(sv - p->persona->services)];
+		n += p->persona->nservices;
+	}
+	return NULL;
+}
+
+int fd_server_new(const fd_conf_t *conf, fd_event_t *ev, fd_server_t **out,
+		  char *err, size_t errlen)
+{
+	fd_server_t *s = calloc(1, sizeof(*s));
+	int rc;
+
+	if (!s)
+		return -ENOMEM;
+	s->conf = conf;
+	s->ev = ev;
+	s->ep = epoll_create1(EPOLL_CLOEXEC);
+	if (s->ep < 0) {
+		rc = -errno;
+		snprintf(err, errlen, "epoll_create1: %s", fg_strerror(rc));
+		goto fail;
+	}
+	rc = setup_tls(s, err, errlen);
+	if (rc < 0)
+		goto fail;
+	/* one listener per (listen address, distinct port) */
+	for (unsigned port = 1; port <= 65535; port++) {
+		bool used = false;
+		for (size_t i = 0; i < conf->npersonas && !used; i++)
+			used = fd_persona_find(conf->personas[i].persona, port) != NULL;
+		if (!used)
+			continue;
+		for (size_t i = 0; i < conf->decoy.nlisten; i++) {
+			struct sockaddr_storage ss = conf->decoy.listen[i].ss;
+			set_port(&ss, port);
+			rc = add_listener(s, &ss, conf->decoy.listen[i].len, OBJ_LISTEN,
+					  err, errlen);
+			if (rc < 0)
+				goto fail;
+		}
+	}
+	if (conf->decoy.metrics.len) {
+		rc = add_listener(s, &conf->decoy.metrics.ss, conf->decoy.metrics.len,
+				  OBJ_METRICS_LISTEN, err, errlen);
+		if (rc < 0)
+			goto fail;
+	}
+	for (size_t i = 0; i < s->nls; i++) {
+		struct epoll_event e = { .events = EPOLLIN, .data.ptr = &s->ls[i] };
+		if (epoll_ctl(s->ep, EPOLL_CTL_ADD, s->ls[i].fd, &e) < 0) {
+			rc = -errno;
+			snprintf(err, errlen, "epoll_ctl: %s", fg_strerror(rc));
+			goto fail;
+		}
+	}
+	*out = s;
+	return 0;
+fail:
+	fd_server_free(s);
+	return rc;
+}
+
+/* ---- connections ---- */
+
+static json_t *detail(const struct conn *c, const char *event)
+{
+	json_t *d = json_object();
+
+	if (!d)
+		return NULL;
+	json_object_set_new(d, "event", json_string(event));
+	if (c->cp) {
+		json_object_set_new(d, "persona", json_string(c->cp->id));
+		json_object_set_new(d, "service", json_string(fd_kind_names[c->svc->kind]));
+	}
+	return d;
+}
+
+static void emit(fd_server_t *s, const struct conn *c, json_t *d)
+{
+	fd_event_emit(s->ev, &c->src, &c->dst, d);
+}
+
+static void conn_close(fd_server_t *s, struct conn *c, const char *reason)
+{
+	if (!c->metrics) {
+		json_t *d = detail(c, "flow_end");
+		if (d) {
+			json_object_set_new(d, "reason", json_string(reason));
+			json_object_set_new(d, "bytes_toserver", json_integer((json_int_t)c->rx));
+			json_object_set_new(d, "bytes_toclient", json_integer((json_int_t)c->tx));
+			json_object_set_new(d, "duration_ms",
+					    json_integer((json_int_t)(now_ms() - c->start_ms)));
+		}
+		emit(s, c, d);
+		s->st.rx[c->svc->kind] += c->rx;
+		s->st.tx[c->svc->kind] += c->tx;
+	}
+	epoll_ctl(s->ep, EPOLL_CTL_DEL, c->fd, NULL);
+	if (c->ssl) {
+		if (c->tls_done)
+			SSL_shutdown(c->ssl);
+		SSL_free(c->ssl);
+	}
+	close(c->fd);
+	if (c->prev)
+		c->prev->next = c->next;
+	else
+		s->conns = c->next;
+	if (c->next)
+		c->next->prev = c->prev;
+	s->active--;
+	free(c->out);
+	free(c);
+}
+
+static void reset_close(int fd)
+{
+	struct linger lg = { 1, 0 };
+
+	setsockopt(fd, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg));
+	close(fd);
+}
+
+static void set_mask(fd_server_t *s, struct conn *c, uint32_t mask)
+{
+	if (mask == c->ev_mask)
+		return;
+	struct epoll_event e = { .events = mask, .data.ptr = c };
+	if (epoll_ctl(s->ep, EPOLL_CTL_MOD, c->fd, &e) == 0)
+		c->ev_mask = mask;
+}
+
+/* >0 bytes, 0 end of stream, -EAGAIN (want read), -EINPROGRESS (TLS wants
+ * to write first), other negative: error. */
+static ssize_t conn_recv(struct conn *c, void *buf, size_t n)
+{
+	if (!c->ssl) {
+		ssize_t r = recv(c->fd, buf, n, 0);
+		if (r < 0)
+			return errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR
+			       ? -EAGAIN : -errno;
+		return r;
+	}
+	int r = SSL_read(c->ssl, buf, (int)n);
+	if (r > 0)
+		return r;
+	switch (SSL_get_error(c->ssl, r)) {
+	case SSL_ERROR_WANT_READ:
+		return -EAGAIN;
+	case SSL_ERROR_WANT_WRITE:
+		return -EINPROGRESS;
+	case SSL_ERROR_ZERO_RETURN:
+		return 0;
+	default:
+		ERR_clear_error();
+		return -EIO;
+	}
+}
+
+static ssize_t conn_send(struct conn *c, const void *buf, size_t n)
+{
+	if (!c->ssl) {
+		ssize_t r = send(c->fd, buf, n, MSG_NOSIGNAL);
+		if (r < 0)
+			return errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR
+			       ? -EAGAIN : -errno;
+		return r;
+	}
+	int r = SSL_write(c->ssl, buf, (int)n);
+	if (r > 0)
+		return r;
+	switch (SSL_get_error(c->ssl, r)) {
+	case SSL_ERROR_WANT_READ:
+	case SSL_ERROR_WANT_WRITE:
+		return -EAGAIN;
+	default:
+		ERR_clear_error();
+		return -EIO;
+	}
+}
+
+static int queue_out(struct conn *c, const void *data, size_t n)
+{
+	if (c->outlen - c->outoff + n > OUT_MAX)
+		return -ENOBUFS;
+	if (c->outoff && c->outoff == c->outlen)
+		c->outoff = c->outlen = 0;
+	if (c->outlen + n > c->outcap) {
+		size_t cap = c->outcap ? c->outcap : 4096;
+		while (cap < c->outlen + n)
+			cap *= 2;
+		char *nb = realloc(c->out, cap);
+		if (!nb)
+			return -ENOMEM;
+		c->out = nb;
+		c->outcap = cap;
+	}
+	memcpy(c->out + c->outlen, data, n);
+	c->outlen += n;
+	return 0;
+}
+
+static size_t pending(const struct conn *c)
+{
+	return c->outlen - c->outoff;
+}
+
+/* Write what is queued. Returns false when the flow was closed. */
+static bool flush(fd_server_t *s, struct conn *c)
+{
+	while (c->outoff < c->outlen) {
+		ssize_t w = conn_send(c, c->out + c->outoff, c->outlen - c->outoff);
+		if (w == -EAGAIN) {
+			/* after the client's FIN, EPOLLIN would fire for ever */
+			set_mask(s, c, pending(c) >= OUT_HIGH || c->eof ? EPOLLOUT
+								       : EPOLLIN | EPOLLOUT);
+			return true;
+		}
+		if (w < 0) {
+			conn_close(s, c, "write-error");
+			return false;
+		}
+		c->outoff += (size_t)w;
+		c->tx += (uint64_t)w;
+	}
+	if (c->close_after) {
+		if (!c->ssl)
+			shutdown(c->fd, SHUT_WR);
+		conn_close(s, c, "done");
+		return false;
+	}
+	set_mask(s, c, EPOLLIN);
+	return true;
+}
+
+/* ---- protocols: each consumes c->in and queues output; returns -1 to
+ * close the flow (after flushing when c->close_after), 0 to go on ---- */
+
+static int http_input(fd_server_t *s, struct conn *c)
+{
+	size_t off = 0;
+	int rc = 0;
+
+	while (off < c->inlen && pending(c) < OUT_HIGH) {
+		if (c->skip) {
+			size_t n = c->inlen - off < c->skip ? c->inlen - off : (size_t)c->skip;
+			off += n;
+			c->skip -= n;
+			continue;
+		}
+		fd_http_req_t rq;
+		int r = fd_http_parse(c->in + off, c->inlen - off, &rq);
+		if (r == -EAGAIN)
+			break;
+		if (r < 0) {
+			s->st.proto_err[c->svc->kind]++;
+			json_t *d = detail(c, "protocol_error");
+			json_object_set_new(d, "message", json_string("not an HTTP/1 request"));
+			emit(s, c, d);
+			/* the real server's 400, then close as it does */
+			const char *br = c->svc->response_bad_request;
+			char *resp = br ? malloc(strlen(br) + 64) : NULL;
+			int n = resp ? fd_http_render(br, time(NULL), 0, resp, strlen(br) + 64) : -1;
+			if (n > 0)
+				queue_out(c, resp, (size_t)n);
+			free(resp);
+			rc = -1;
+			off = c->inlen;
+			break;
+		}
+		off += rq.head_len;
+		c->skip = rq.content_length;
+		c->requests++;
+		s->st.http_requests++;
+
+		bool head = strcmp(rq.method, "HEAD") == 0;
+		const fd_page_t *pg = fd_service_page(c->svc, rq.target);
+		const char *get = NULL, *hd = NULL;
+		if (strcmp(rq.target, "/") == 0) {
+			get = c->svc->response_get;
+			hd = c->svc->response_head;
+		} else if (pg) {
+			get = pg->response_get;
+			hd = pg->response_head;
+		} else {
+			get = c->svc->response_not_found ? c->svc->response_not_found
+							 : c->svc->response_get;
+		}
+		const char *src = head && hd ? hd : get;
+		/* a captured HEAD response has no body to drop */
+		bool head_only = head && !hd;
+		size_t cap = strlen(src) + 64;  /* room for a longer Date value */
+		char *resp = malloc(cap);
+		int n = resp ? fd_http_render(src, time(NULL), head_only, resp, cap)
+			     : -ENOMEM;
+
+		json_t *d = detail(c, "http");
+		json_object_set_new(d, "method", json_string(rq.method));
+		json_object_set_new(d, "url", json_string(rq.target));
+		json_object_set_new(d, "protocol", json_string(rq.version));
+		if (rq.host[0])
+			json_object_set_new(d, "hostname", json_string(rq.host));
+		if (rq.user_agent[0])
+			json_object_set_new(d, "http_user_agent", json_string(rq.user_agent));
+		if (n > 0)
+			json_object_set_new(d, "status", json_integer(atoi(src + 9)));
+		emit(s, c, d);
+		int q = n < 0 ? n : queue_out(c, resp, (size_t)n);
+		free(resp);
+		if (q < 0) {
+			rc = -1;
+			break;
+		}
+		if (strcasestr(src, "\r\nConnection: close\r\n") ||
+		    strcmp(rq.version, "HTTP/1.0") == 0) {
+			c->close_after = true;
+			break;
+		}
+	}
+	memmove(c->in, c->in + off, c->inlen - off);
+	c->inlen -= off;
+	return rc;
+}
+
+static int ssh_send_kexinit(struct conn *c)
+{
+	uint8_t payload[8192], pkt[8192 + 300], pad[255], cookie[16];
+	int n, m;
+
+	if (RAND_bytes(cookie, sizeof(cookie)) != 1 || RAND_bytes(pad, sizeof(pad)) != 1)
+		return -EIO;
+	n = fd_ssh_kexinit_build(c->svc->kex, cookie, payload, sizeof(payload));
+	if (n < 0)
+		return n;
+	m = fd_ssh_packet_build(payload, (size_t)n, pad, pkt, sizeof(pkt));
+	if (m < 0)
+		return m;
+	return queue_out(c, pkt, (size_t)m);
+}
+
+static int ssh_input(fd_server_t *s, struct conn *c)
+{
+	size_t off = 0;
+	int rc = 0;
+
+	if (c->stage == 0) {
+		char ver[256];
+		int r = fd_ssh_version_parse(c->in, c->inlen, 0, ver, sizeof(ver));
+		if (r == -EAGAIN)
+			return 0;
+		if (r < 0) {
+			s->st.proto_err[FD_SSH]++;
+			json_t *d = detail(c, "protocol_error");
+			json_object_set_new(d, "message", json_string("no SSH version line"));
+			emit(s, c, d);
+			/* what sshd answers to a non-SSH client */
+			queue_out(c, "Invalid SSH identification string.\r\n", 36);
+			c->close_after = true;
+			return -1;
+		}
+		off = (size_t)r;
+		s->st.ssh_clients++;
+		json_t *d = detail(c, "ssh");
+		json_object_set_new(d, "client_version", json_string(ver));
+		json_object_set_new(d, "server_version", json_string(c->svc->ssh_version));
+		emit(s, c, d);
+		if (ssh_send_kexinit(c) < 0)
+			return -1;
+		c->stage = 1;
+	}
+	if (c->stage == 1) {
+		const uint8_t *pl;
+		size_t plen;
+		int r = fd_ssh_packet_parse(c->in + off, c->inlen - off, &pl, &plen);
+		if (r == -EAGAIN)
+			goto keep;
+		json_t *d = detail(c, "ssh_kexinit");
+		fd_strlist_t lists[FD_SSH_NLISTS];
+		int pr = r < 0 ? r : fd_ssh_kexinit_parse(pl, plen, lists);
+		if (pr < 0) {
+			s->st.proto_err[FD_SSH]++;
+			json_object_set_new(d, "event", json_string("protocol_error"));
+			json_object_set_new(d, "message", json_string(fg_strerror(pr)));
+		} else {
+			char buf[1024];
+			s->st.ssh_kexinit++;
+			fd_strlist_join(&lists[0], buf, sizeof(buf));
+			json_object_set_new(d, "kex_algorithms", json_string(buf));
+			fd_strlist_join(&lists[1], buf, sizeof(buf));
+			json_object_set_new(d, "host_key_algorithms", json_string(buf));
+			fd_strlist_join(&lists[2], buf, sizeof(buf));
+			json_object_set_new(d, "ciphers", json_string(buf));
+			for (size_t i = 0; i < FD_SSH_NLISTS; i++)
+				fd_strlist_free(&lists[i]);
+		}
+		emit(s, c, d);
+		/* the key exchange itself is not emulated: end the flow here,
+		 * as a server whose KEX failed would */
+		c->stage = 2;
+		c->close_after = true;
+		rc = -1;
+		off = c->inlen;
+	}
+keep:
+	memmove(c->in, c->in + off, c->inlen - off);
+	c->inlen -= off;
+	return rc;
+}
+
+/* A command line over the RFC 5321 limit: counted, logged, refused. */
+static int smtp_too_long(fd_server_t *s, struct conn *c)
+{
+	s->st.proto_err[FD_SMTP]++;
+	json_t *d = detail(c, "protocol_error");
+	json_object_set_new(d, "message", json_string("command line longer than 1000 bytes"));
+	emit(s, c, d);
+	return queue_out(c, "500 5.5.0 Error: line too long\r\n", 32);
+}
+
+static int smtp_input(fd_server_t *s, struct conn *c)
+{
+	size_t off = 0;
+	int rc = 0;
+
+	while (off < c->inlen) {
+		uint8_t *nl = memchr(c->in + off, '\n', c->inlen - off);
+		if (!nl) {
+			if (c->inlen - off >= FD_SMTP_MAX_LINE) {
+				if (c->smtp.state == FD_SMTP_DATA)
+					c->smtp.data_bytes += c->inlen - off;
+				else if (!c->smtp_discard) {
+					c->smtp_discard = true;  /* until its newline */
+					if (smtp_too_long(s, c) < 0)
+						rc = -1;
+				}
+				off = c->inlen;
+			}
+			break;
+		}
+		size_t len = (size_t)(nl - (c->in + off));
+		const char *line = (const char *)c->in + off;
+		off += len + 1;
+		if (c->smtp_discard) {  /* the tail of an overlong line */
+			c->smtp_discard = false;
+			continue;
+		}
+		if (len && line[len - 1] == '\r')
+			len--;
+		if (c->smtp.state != FD_SMTP_DATA && len > FD_SMTP_MAX_LINE - 2) {
+			if (smtp_too_long(s, c) < 0) {
+				rc = -1;
+				break;
+			}
+			continue;
+		}
+		fd_smtp_out_t o;
+		const fd_service_t *sv = c->svc;
+		fd_smtp_replies_t rp = { sv->smtp_ehlo, sv->smtp_quit, sv->smtp_mail,
+					 sv->smtp_rcpt, sv->smtp_rset, sv->smtp_noop,
+					 c->smtp_host };
+		fd_smtp_line(&c->smtp, line, len, &rp, &o);
+		if (o.event != FD_SMTP_EV_NONE) {
+			static const char *const names[] = { "", "helo", "mail_from",
+							     "rcpt_to", "message" };
+			json_t *d = detail(c, "smtp");
+			json_object_set_new(d, "command", json_string(names[o.event]));
+			json_object_set_new(d, o.event == FD_SMTP_EV_MESSAGE ? "bytes" : "arg",
+					    json_string(o.arg));
+			emit(s, c, d);
+			if (o.event == FD_SMTP_EV_RCPT)
+				s->st.smtp_rcpts++;
+			if (o.event == FD_SMTP_EV_MESSAGE)
+				s->st.smtp_messages++;
+		}
+		if (o.reply && queue_out(c, o.reply, strlen(o.reply)) < 0) {
+			rc = -1;
+			break;
+		}
+		if (c->smtp.state == FD_SMTP_QUIT) {
+			c->close_after = true;
+			rc = -1;
+			break;
+		}
+	}
+	memmove(c->in, c->in + off, c->inlen - off);
+	c->inlen -= off;
+	return rc;
+}
+
+static int metrics_input(fd_server_t *s, struct conn *c)
+{
+	fd_http_req_t rq;
+	int r = fd_http_parse(c->in, c->inlen, &rq);
+	char head[256];
+
+	if (r == -EAGAIN)
+		return 0;
+	c->inlen = 0;
+	c->close_after = true;
+	if (r == 0 && strcmp(rq.method, "GET") == 0 &&
+	    (strcmp(rq.target, "/metrics") == 0 || strncmp(rq.target, "/metrics?", 9) == 0)) {
+		s->st.scrapes++;
+		char *body = fd_server_metrics(s);
+		if (!body)
+			return -1;
+		int n = snprintf(head, sizeof(head), "HTTP/1.1 200 OK\r\nContent-Type: "
+				 "text/plain; version=0.0.4\r\nContent-Length: %zu\r\n"
+				 "Connection: close\r\n\r\n", strlen(body));
+		queue_out(c, head, (size_t)n);
+		queue_out(c, body, strlen(body));
+		free(body);
+	} else {
+		static const char nf[] = "HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n"
+					 "Connection: close\r\n\r\n";
+		queue_out(c, nf, sizeof(nf) - 1);
+	}
+	return -1;
+}
+
+static int dispatch_input(fd_server_t *s, struct conn *c)
+{
+	if (c->metrics)
+		return metrics_input(s, c);
+	switch (c->svc->kind) {
+	case FD_HTTP:
+	case FD_HTTPS:
+		return http_input(s, c);
+	case FD_SSH:
+		return ssh_input(s, c);
+	case FD_SMTP:
+		return smtp_input(s, c);
+	default:
+		return -1;
+	}
+}
+
+/* Run the TLS handshake; false when the flow was closed. */
+static bool tls_step(fd_server_t *s, struct conn *c)
+{
+	int r = SSL_do_handshake(c->ssl);
+
+	if (r == 1) {
+		c->tls_done = true;
+		json_t *d = detail(c, "tls");
+		const char *sni = SSL_get_servername(c->ssl, TLSEXT_NAMETYPE_host_name);
+		if (sni)
+			json_object_set_new(d, "sni", json_string(sni));
+		json_object_set_new(d, "version", json_string(SSL_get_version(c->ssl)));
+		emit(s, c, d);
+		return true;
+	}
+	int e = SSL_get_error(c->ssl, r);
+	if (e == SSL_ERROR_WANT_READ) {
+		set_mask(s, c, EPOLLIN);
+		return true;
+	}
+	if (e == SSL_ERROR_WANT_WRITE) {
+		set_mask(s, c, EPOLLIN | EPOLLOUT);
+		return true;
+	}
+	ERR_clear_error();
+	s->st.tls_fail++;
+	conn_close(s, c, "tls-handshake-failed");
+	return false;
+}
+
+static void conn_event(fd_server_t *s, struct conn *c, uint32_t events)
+{
+	c->last_ms = now_ms();
+	if (c->ssl && !c->tls_done) {
+		if (!tls_step(s, c) || !c->tls_done)
+			return;
+	}
+	if ((events & EPOLLOUT) && !flush(s, c))
+		return;
+	bool readable = ((events & (EPOLLIN | EPOLLHUP | EPOLLERR)) || c->ssl) && !c->eof;
+	for (;;) {
+		/* parse what is buffered, also input held back while the
+		 * client was not reading its answers */
+		if (c->inlen && pending(c) < OUT_HIGH && dispatch_input(s, c) < 0) {
+			c->close_after = true;
+			flush(s, c);
+			return;
+		}
+		if (pending(c) >= OUT_HIGH) {
+			if (!flush(s, c))
+				return;
+			if (pending(c) >= OUT_HIGH)
+				return;       /* not reading until EPOLLOUT */
+			continue;             /* drained: parse the rest */
+		}
+		if (c->eof) {
+			/* everything it sent is parsed: answer, then close, as
+			 * a server does after a half-close */
+			c->close_after = true;
+			break;
+		}
+		if (!readable)
+			break;
+		if (c->inlen == sizeof(c->in)) {
+			/* a full buffer no parser could use */
+			s->st.proto_err[c->metrics ? 0 : c->svc->kind]++;
+			conn_close(s, c, "input-overflow");
+			return;
+		}
+		ssize_t r = conn_recv(c, c->in + c->inlen, sizeof(c->in) - c->inlen);
+		if (r == -EAGAIN)
+			break;
+		if (r == -EINPROGRESS) {
+			set_mask(s, c, EPOLLIN | EPOLLOUT);
+			break;
+		}
+		if (r == 0 && (c->inlen || pending(c))) {
+			c->eof = true;        /* answer what is buffered first */
+			continue;
+		}
+		if (r <= 0) {
+			conn_close(s, c, r == 0 ? "closed-by-client" : "read-error");
+			return;
+		}
+		c->rx += (uint64_t)r;
+		c->inlen += (size_t)r;
+	}
+	flush(s, c);
+}
+
+static void norm_addr(struct sockaddr_storage *ss, int *family, uint8_t a[16],
+		      unsigned *port)
+{
+	if (ss->ss_family == AF_INET) {
+		struct sockaddr_in *v4 = (struct sockaddr_in *)ss;
+		*family = AF_INET;
+		memcpy(a, &v4->sin_addr, 4);
+		*port = ntohs(v4->sin_port);
+	} else {
+		struct sockaddr_in6 *v6 = (struct sockaddr_in6 *)ss;
+		*port = ntohs(v6->sin6_port);
+		if (IN6_IS_ADDR_V4MAPPED(&v6->sin6_addr)) {
+			*family = AF_INET;
+			memcpy(a, &v6->sin6_addr.s6_addr[12], 4);
+		} else {
+			*family = AF_INET6;
+			memcpy(a, &v6->sin6_addr, 16);
+		}
+	}
+}
+
+static void accept_one(fd_server_t *s, int lfd, bool metrics)
+{
+	struct sockaddr_storage src, dst;
+	socklen_t sl = sizeof(src), dl = sizeof(dst);
+	int fd = accept4(lfd, (struct sockaddr *)&src, &sl, SOCK_NONBLOCK | SOCK_CLOEXEC);
+	const fd_conf_persona_t *cp = NULL;
+	const fd_service_t *sv = NULL;
+
+	if (fd < 0)
+		return;
+	if (getsockname(fd, (struct sockaddr *)&dst, &dl) < 0) {
+		reset_close(fd);
+		return;
+	}
+	if (!metrics) {
+		int fam;
+		uint8_t a[16];
+		unsigned port;
+		norm_addr(&dst, &fam, a, &port);
+		for (size_t i = 0; i < s->conf->npersonas && !sv; i++) {
+			cp = &s->conf->personas[i];
+			if (fd_conf_persona_covers(cp, fam, a))
+				sv = fd_persona_find(cp->persona, port);
+		}
+		if (!sv) {
+			s->st.reset_no_persona++;
+			json_t *d = json_object();
+			json_object_set_new(d, "event", json_string("reset"));
+			json_object_set_new(d, "reason", json_string("no-persona"));
+			fd_event_emit(s->ev, &src, &dst, d);
+			reset_close(fd);
+			return;
+		}
+	}
+	if (s->active >= s->conf->decoy.max_clients) {
+		s->st.reset_full++;
+		reset_close(fd);
+		return;
+	}
+	struct conn *c = calloc(1, sizeof(*c));
+	if (!c) {
+		reset_close(fd);
+		return;
+	}
+	c->type = OBJ_CONN;
+	c->fd = fd;
+	c->metrics = metrics;
+	c->cp = cp;
+	c->svc = sv;
+	c->src = src;
+	c->dst = dst;
+	c->start_ms = c->last_ms = now_ms();
+	c->ev_mask = EPOLLIN;
+	struct epoll_event e = { .events = EPOLLIN, .data.ptr = c };
+	if (epoll_ctl(s->ep, EPOLL_CTL_ADD, fd, &e) < 0) {
+		free(c);
+		reset_close(fd);
+		return;
+	}
+	c->next = s->conns;
+	if (s->conns)
+		s->conns->prev = c;
+	s->conns = c;
+	s->active++;
+	if (metrics)
+		return;
+	s->st.flows[sv->kind]++;
+	json_t *d = detail(c, "flow_start");
+	json_object_set_new(d, "persona_name", json_string(cp->persona->name));
+	emit(s, c, d);
+	switch (sv->kind) {
+	case FD_HTTPS:
+		c->ssl = SSL_new(ctx_of(s, cp, sv));
+		if (!c->ssl || SSL_set_fd(c->ssl, fd) != 1) {
+			conn_close(s, c, "tls-setup-failed");
+			return;
+		}
+		SSL_set_accept_state(c->ssl);
+		break;
+	case FD_SSH: {
+		char line[260];
+		int n = snprintf(line, sizeof(line), "%s\r\n", sv->ssh_version);
+		queue_out(c, line, (size_t)n);
+		flush(s, c);
+		break;
+	}
+	case FD_SMTP:
+		fd_smtp_host(sv->smtp_ehlo, c->smtp_host, sizeof(c->smtp_host));
+		queue_out(c, sv->smtp_greeting, strlen(sv->smtp_greeting));
+		flush(s, c);
+		break;
+	default:
+		break;
+	}
+}
+
+static void sweep_idle(fd_server_t *s)
+{
+	uint64_t now = now_ms();
+	struct conn *c = s->conns;
+
+	while (c) {
+		struct conn *next = c->next;
+		if (now - c->last_ms >= s->conf->decoy.idle_timeout_ms) {
+			s->st.idle_closed++;
+			conn_close(s, c, "idle-timeout");
+		}
+		c = next;
+	}
+}
+
+int fd_server_run(fd_server_t *s, volatile sig_atomic_t *stop)
+{
+	struct epoll_event evs[MAX_EVENTS];
+	uint64_t last_sweep = now_ms();
+
+	while (!*stop) {
+		int n = epoll_wait(s->ep, evs, MAX_EVENTS, 500);
+		if (n < 0 && errno != EINTR)
+			return -errno;
+		for (int i = 0; i < n; i++) {
+			enum obj_type *t = evs[i].data.ptr;
+			if (*t == OBJ_CONN) {
+				conn_event(s, evs[i].data.ptr, evs[i].events);
+			} else {
+				struct listener *l = evs[i].data.ptr;
+				for (int k = 0; k < 32; k++)  /* bounded per wakeup */
+					accept_one(s, l->fd, *t == OBJ_METRICS_LISTEN);
+			}
+		}
+		if (now_ms() - last_sweep >= 500) {
+			sweep_idle(s);
+			last_sweep = now_ms();
+		}
+	}
+	return 0;
+}
+
+void fd_server_free(fd_server_t *s)
+{
+	if (!s)
+		return;
+	while (s->conns)
+		conn_close(s, s->conns, "shutdown");
+	for (size_t i = 0; i < s->nls; i++)
+		close(s->ls[i].fd);
+	free(s->ls);
+	if (s->ctx && s->conf) {
+		size_t n = 0;
+		for (size_t i = 0; i < s->conf->npersonas; i++)
+			n += s->conf->personas[i].persona->nservices;
+		for (size_t i = 0; i < n; i++)
+			SSL_CTX_free(s->ctx[i]);
+	}
+	free(s->ctx);
+	if (s->ep >= 0)
+		close(s->ep);
+	free(s);
+}
+
+/* ---- metrics ---- */
+
+struct sb {
+	char *p;
+	size_t n, cap;
+	bool oom;
+};
+
+static void sbf(struct sb *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void sbf(struct sb *b, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (b->oom)
+		return;
+	for (;;) {
+		va_start(ap, fmt);
+		int w = vsnprintf(b->p + b->n, b->cap - b->n, fmt, ap);
+		va_end(ap);
+		if (w < 0) {
+			b->oom = true;
+			return;
+		}
+		if ((size_t)w < b->cap - b->n) {
+			b->n += (size_t)w;
+			return;
+		}
+		size_t cap = b->cap * 2 + (size_t)w;
+		char *np = realloc(b->p, cap);
+		if (!np) {
+			b->oom = true;
+			return;
+		}
+		b->p = np;
+		b->cap = cap;
+	}
+}
+
+char *fd_server_metrics(const fd_server_t *s)
+{
+	struct sb b = { malloc(4096), 0, 4096, false };
+	const struct stats *st = &s->st;
+
+	if (!b.p)
+		return NULL;
+	b.p[0] = '\0';
+	sbf(&b, "# HELP fluxdecoy_flows_total Decoy flows accepted, by service kind.\n"
+		"# TYPE fluxdecoy_flows_total counter\n");
+	for (int k = 0; k < FD_NKINDS; k++)
+		sbf(&b, "fluxdecoy_flows_total{service=\"%s\"} %llu\n", fd_kind_names[k],
+		    (unsigned long long)st->flows[k]);
+	sbf(&b, "# HELP fluxdecoy_received_bytes_total Bytes received from clients "
+		"of closed flows.\n# TYPE fluxdecoy_received_bytes_total counter\n");
+	for (int k = 0; k < FD_NKINDS; k++)
+		sbf(&b, "fluxdecoy_received_bytes_total{service=\"%s\"} %llu\n",
+		    fd_kind_names[k], (unsigned long long)st->rx[k]);
+	sbf(&b, "# HELP fluxdecoy_sent_bytes_total Bytes sent to clients of closed "
+		"flows.\n# TYPE fluxdecoy_sent_bytes_total counter\n");
+	for (int k = 0; k < FD_NKINDS; k++)
+		sbf(&b, "fluxdecoy_sent_bytes_total{service=\"%s\"} %llu\n",
+		    fd_kind_names[k], (unsigned long long)st->tx[k]);
+	sbf(&b, "# HELP fluxdecoy_protocol_errors_total Flows ended by input the "
+		"persona's protocol rejects.\n# TYPE fluxdecoy_protocol_errors_total counter\n");
+	for (int k = 0; k < FD_NKINDS; k++)
+		sbf(&b, "fluxdecoy_protocol_errors_total{service=\"%s\"} %llu\n",
+		    fd_kind_names[k], (unsigned long long)st->proto_err[k]);
+	sbf(&b, "# HELP fluxdecoy_resets_total Connections reset on accept.\n"
+		"# TYPE fluxdecoy_resets_total counter\n"
+		"fluxdecoy_resets_total{reason=\"no-persona\"} %llu\n"
+		"fluxdecoy_resets_total{reason=\"max-clients\"} %llu\n",
+		(unsigned long long)st->reset_no_persona,
+		(unsigned long long)st->reset_full);
+	sbf(&b, "# HELP fluxdecoy_tls_handshake_failures_total TLS handshakes that "
+		"failed.\n# TYPE fluxdecoy_tls_handshake_failures_total counter\n"
+		"fluxdecoy_tls_handshake_failures_total %llu\n",
+		(unsigned long long)st->tls_fail);
+	sbf(&b, "# HELP fluxdecoy_idle_closed_total Flows closed by idle-timeout.\n"
+		"# TYPE fluxdecoy_idle_closed_total counter\n"
+		"fluxdecoy_idle_closed_total %llu\n", (unsigned long long)st->idle_closed);
+	sbf(&b, "# HELP fluxdecoy_http_requests_total HTTP requests answered.\n"
+		"# TYPE fluxdecoy_http_requests_total counter\n"
+		"fluxdecoy_http_requests_total %llu\n",
+		(unsigned long long)st->http_requests);
+	sbf(&b, "# HELP fluxdecoy_ssh_clients_total SSH client version lines read.\n"
+		"# TYPE fluxdecoy_ssh_clients_total counter\n"
+		"fluxdecoy_ssh_clients_total %llu\n", (unsigned long long)st->ssh_clients);
+	sbf(&b, "# HELP fluxdecoy_smtp_messages_total SMTP messages taken (never "
+		"relayed).\n# TYPE fluxdecoy_smtp_messages_total counter\n"
+		"fluxdecoy_smtp_messages_total %llu\n",
+		(unsigned long long)st->smtp_messages);
+	sbf(&b, "# HELP fluxdecoy_smtp_recipients_total SMTP recipients accepted.\n"
+		"# TYPE fluxdecoy_smtp_recipients_total counter\n"
+		"fluxdecoy_smtp_recipients_total %llu\n",
+		(unsigned long long)st->smtp_rcpts);
+	sbf(&b, "# HELP fluxdecoy_active_flows Flows open now.\n"
+		"# TYPE fluxdecoy_active_flows gauge\nfluxdecoy_active_flows %u\n",
+		s->active);
+	sbf(&b, "# HELP fluxdecoy_events_total Event log lines, written or lost.\n"
+		"# TYPE fluxdecoy_events_total counter\n"
+		"fluxdecoy_events_total{result=\"written\"} %llu\n"
+		"fluxdecoy_events_total{result=\"dropped\"} %llu\n",
+		(unsigned long long)fd_event_written(s->ev),
+		(unsigned long long)fd_event_dropped(s->ev));
+	if (b.oom) {
+		free(b.p);
+		return NULL;
+	}
+	return b.p;
+}

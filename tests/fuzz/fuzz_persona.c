@@ -1,0 +1,103 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+/*
+ * libFuzzer target for fluxdecoy's parsers of untrusted or hand-edited
+ * input: every input is a persona file and a fluxdecoy config (the YAML
+ * loaders, whose messages must have the promised shape), and also bytes
+ * from a client, fed to the SSH version/packet/KEXINIT parsers, the HTTP
+ * request parser and the SMTP dialogue.
+ */
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "decoy/dconf.h"
+#include "decoy/httpwire.h"
+#include "decoy/persona.h"
+#include "decoy/smtpwire.h"
+#include "decoy/sshwire.h"
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+static void discard(void *ctx, const char *file, int line, const char *msg)
+{
+	size_t n = strlen(msg);
+
+	(void)ctx;
+	(void)file;
+	if (line < 0 || n == 0 || n >= 1024)
+		abort();
+	for (size_t i = 0; i < n; i++)
+		if ((unsigned char)msg[i] < 0x20)
+			abort();
+}
+
+static void wire(const uint8_t *data, size_t size)
+{
+	char v[256];
+	const uint8_t *pl;
+	size_t plen;
+	fd_strlist_t lists[FD_SSH_NLISTS];
+	fd_http_req_t rq;
+
+	for (int skip = 0; skip < 2; skip++)
+		if (fd_ssh_version_parse(data, size, skip, v, sizeof(v)) > 0 &&
+		    strlen(v) >= sizeof(v))
+			abort();
+	if (fd_ssh_packet_parse(data, size, &pl, &plen) > 0 &&
+	    (pl < data || pl + plen > data + size))
+		abort();
+	/* the payload alone as KEXINIT */
+	if (fd_ssh_kexinit_parse(data, size, lists) == 0)
+		for (size_t i = 0; i < FD_SSH_NLISTS; i++)
+			fd_strlist_free(&lists[i]);
+	if (fd_http_parse(data, size, &rq) == 0 && rq.head_len > size)
+		abort();
+
+	fd_smtp_t s = { 0 };
+	size_t off = 0;
+	while (off < size) {
+		const uint8_t *nl = memchr(data + off, '\n', size - off);
+		size_t n = nl ? (size_t)(nl - (data + off)) : size - off;
+		fd_smtp_out_t o;
+		static const fd_smtp_replies_t rp = { .ehlo = "250 mx\r\n", .host = "mx" };
+		fd_smtp_line(&s, (const char *)data + off, n, &rp, &o);
+		if (o.reply && strlen(o.reply) >= 1024)
+			abort();
+		off += n + 1;
+	}
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	fd_persona_t *p = NULL;
+	fd_conf_t *c = NULL;
+
+	wire(data, size);
+	if (fd_persona_load_buffer("fuzz.persona", (const char *)data, size, &p,
+				   discard, NULL) == 0) {
+		/* a persona that loads has what each kind needs */
+		if (!p || !p->name || p->nservices == 0)
+			abort();
+		for (size_t i = 0; i < p->nservices; i++) {
+			const fd_service_t *sv = &p->services[i];
+			if ((sv->kind == FD_HTTP || sv->kind == FD_HTTPS) && !sv->response_get)
+				abort();
+			if (sv->kind == FD_SSH && (!sv->ssh_version || sv->kex[0].n == 0))
+				abort();
+			if (sv->kind == FD_SMTP && (!sv->smtp_greeting || !sv->smtp_ehlo))
+				abort();
+		}
+	} else if (p) {
+		abort();
+	}
+	fd_persona_free(p);
+	if (fd_conf_load_buffer("fuzz.conf", (const char *)data, size, false, &c,
+				discard, NULL) == 0) {
+		if (!c || c->npersonas == 0 || c->decoy.nlisten == 0)
+			abort();
+	} else if (c) {
+		abort();
+	}
+	fd_conf_free(c);
+	return 0;
+}
