@@ -128,7 +128,7 @@ coverage: $(addprefix build-cov/tests/,$(UNIT_BINS))
 check: deps
 	$(MAKE) WERROR=1 all
 	$(MAKE) WERROR=1 asan
-	bash tests/run.sh
+	FG_NETNS_ASAN=1 bash tests/run.sh
 
 demo: deps
 	$(MAKE) all
