@@ -4,19 +4,27 @@
  * open batch of a handle (see nft_int.h for the sets).
  *
  * Chains (F = 4/6, each family's rules guarded by `meta nfproto`, because an
- * `ip daddr` test in an inet table does not stop IPv6 packets):
+ * `ip daddr` test in an inet table does not stop IPv6 packets). Every
+ * [log] is rate-limited NFLOG to the decoy group, its prefix the reason of
+ * the daemon's decoy event (FG_DECOY_REASON_*):
  *
+ *  dns_pre  filter prerouting -300, dns_out filter output -300:
+ *     udp/tcp to (from) each server.listen address and port   notrack
+ *                                        (a DNS flood costs no conntrack)
  *  raw_pre  filter prerouting -300 (before conntrack):
  *     daddr @poolF                       jump rawF
  *     saddr @poolF                       notrack   (decoy replies stay out of conntrack)
- *  rawF: decide only for packets that open a flow
- *     saddr @quarantineF  [limit, log]   mark decoy, notrack, accept
+ *  rawF: the source and the port first
+ *     saddr @quarantineF  [log quarantine] mark decoy, notrack, accept
+ *     daddr . l4proto . dport @svcportF  goto authF   (only with service ports)
+ *     [log port-miss]                    mark decoy, notrack, accept
+ *  authF: decide only for packets that open a flow
  *     saddr.daddr @pinnedF               update @pinnedF (refresh), accept
  *     tcp flags & (syn|ack) != syn       accept    (mid-flow: to conntrack for de-NAT)
  *     saddr.daddr @grant_clientF         accept
  *     saddr.daddr @grant_netF            accept
  *     daddr @grant_anyF                  accept
- *     [limit, log]                       mark decoy, notrack, accept
+ *     [log pool-miss]                    mark decoy, notrack, accept
  *  ct_pre   filter prerouting -150 (after conntrack, before routing):
  *     daddr @poolF ct state invalid      jump ctF  (no conntrack state)
  *  ctF: mid-flow packets of decoy flows (and ACK scans) follow to the decoys;
@@ -27,8 +35,10 @@
  *  natF:
  *     tcp flags & (syn|ack) != syn       drop      (tcp_loose=1 safety)
  *     saddr.daddr @grant_clientF         update @pinnedF {saddr.daddr}
- *     dnat to saddr.daddr map @grant_clientF
- *     (same two for grant_netF, then grant_anyF keyed by daddr)
+ *     dnat to map @grant_clientF         (backend address . port: TCP/UDP to
+ *                                         an address of @portmapF take the
+ *                                         port, everything else keeps its own)
+ *     (same for grant_netF, then grant_anyF keyed by daddr)
  *     dnat to daddr map @backendF        (pinned flow, grants gone)
  *     drop                               (pinned past the backend horizon:
  *                                         dropped, never sent to a decoy)
