@@ -1,6 +1,8 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
 #include "common/err.h"
 
+#include <stdarg.h>
+#include <stdio.h>
 #include <string.h>
 
 static const char *const fg_err_text[] = {
@@ -37,4 +39,15 @@ const char *fg_strerror(int code)
 	if (code < FG_EBASE)
 		return strerror(code); /* glibc's is thread-safe for known codes */
 	return "unknown error";
+}
+
+int fg_errf(char *err, size_t errlen, int code, const char *fmt, ...)
+{
+	if (err && errlen) {
+		va_list ap;
+		va_start(ap, fmt);
+		vsnprintf(err, errlen, fmt, ap);
+		va_end(ap);
+	}
+	return code;
 }

@@ -10,6 +10,8 @@
 #ifndef FG_COMMON_ERR_H
 #define FG_COMMON_ERR_H
 
+#include <stddef.h>
+
 enum fg_err {
 	FG_EBASE = 4096,
 	FG_ETRUNC,      /* input ends before a field it announces */
@@ -36,5 +38,11 @@ enum fg_err {
 /* Human-readable text for a code returned by any fluxgate function (either
  * sign accepted). Returns a static string; never NULL. Thread-safe. */
 const char *fg_strerror(int code);
+
+/* Write a message into err[errlen] (when err is not NULL) and return
+ * `code`: the one way pure parsers report what went wrong, e.g.
+ * `return fg_errf(err, errlen, -FG_ESYNTAX, "bad TTL '%s'", s);`. */
+int fg_errf(char *err, size_t errlen, int code, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
 
 #endif

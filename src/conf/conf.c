@@ -567,9 +567,8 @@ int fg_conf_load_buffer(const char *name, const char *buf, size_t len,
 	return 0;
 }
 
-/* Whole file into a heap buffer; reports and returns -errno on failure. */
-static int read_file(const char *path, char **buf, size_t *len,
-		     fg_conf_diag_fn diag, void *ctx)
+int fg_conf_read_file(const char *path, char **buf, size_t *len,
+		      fg_conf_diag_fn diag, void *ctx)
 {
 	char msg[256];
 	size_t cap = 0, n = 0;
@@ -634,7 +633,7 @@ int fg_conf_load(const char *path, fg_conf_t **out, fg_conf_diag_fn diag, void *
 	if (!path || !out)
 		return -EINVAL;
 	*out = NULL;
-	rc = read_file(path, &buf, &len, diag, ctx);
+	rc = fg_conf_read_file(path, &buf, &len, diag, ctx);
 	if (rc < 0)
 		return rc;
 	rc = fg_conf_load_buffer(path, buf, len, out, diag, ctx);

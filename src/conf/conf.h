@@ -184,6 +184,12 @@ typedef void (*fg_conf_diag_fn)(void *ctx, const char *file, int line, const cha
  */
 int fg_conf_load(const char *path, fg_conf_t **out, fg_conf_diag_fn diag, void *ctx);
 
+/* Whole file (at most 16 MiB) into a NUL-terminated heap buffer the caller
+ * frees (config files of fluxgated and fluxdecoy, persona files). Reports
+ * through diag (line 0) and returns -errno on failure. */
+int fg_conf_read_file(const char *path, char **buf, size_t *len,
+		      fg_conf_diag_fn diag, void *ctx);
+
 /* Same, from an in-memory buffer (unit tests, fuzzing); `name` labels diags. */
 int fg_conf_load_buffer(const char *name, const char *buf, size_t len,
 			fg_conf_t **out, fg_conf_diag_fn diag, void *ctx);

@@ -17,18 +17,6 @@
 
 #define KEYFILE_MAX 16384
 
-static int fail(char *err, size_t errlen, int code, const char *fmt, ...)
-	__attribute__((format(printf, 4, 5)));
-static int fail(char *err, size_t errlen, int code, const char *fmt, ...)
-{
-	if (err && errlen) {
-		va_list ap;
-		va_start(ap, fmt);
-		vsnprintf(err, errlen, fmt, ap);
-		va_end(ap);
-	}
-	return code;
-}
 
 /* Read a whole small file; `secret` checks the mode first. *buf is
  * NUL-terminated, freed (and for secrets wiped) by the caller. */
@@ -38,15 +26,15 @@ static int slurp(int dfd, const char *name, bool secret, char **buf, size_t *len
 	int fd = openat(dfd, name, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
 	struct stat st;
 	if (fd < 0)
-		return fail(err, errlen, -errno, "%s: %s", name, strerror(errno));
+		return fg_errf(err, errlen, -errno, "%s: %s", name, strerror(errno));
 	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || st.st_size > KEYFILE_MAX) {
 		close(fd);
-		return fail(err, errlen, -EINVAL, "%s: not a regular file of at most %d octets",
+		return fg_errf(err, errlen, -EINVAL, "%s: not a regular file of at most %d octets",
 			    name, KEYFILE_MAX);
 	}
 	if (secret && (st.st_mode & 077)) {
 		close(fd);
-		return fail(err, errlen, -EPERM,
+		return fg_errf(err, errlen, -EPERM,
 			    "%s: private key readable by group or others (mode %04o): chmod 600",
 			    name, (unsigned)(st.st_mode & 07777));
 	}
@@ -55,7 +43,7 @@ static int slurp(int dfd, const char *name, bool secret, char **buf, size_t *len
 	close(fd);
 	if (n < 0 || n != st.st_size) {
 		free(b);
-		return fail(err, errlen, -EIO, "%s: read failed", name);
+		return fg_errf(err, errlen, -EIO, "%s: read failed", name);
 	}
 	b[n] = '\0';
 	*buf = b;
@@ -85,14 +73,14 @@ int fg_keydir_load(const char *dir, const char *zone, int alg, bool with_private
 	char prefix[300];
 	int pl = key_prefix(zone, prefix, sizeof(prefix));
 	if (pl < 0)
-		return fail(err, errlen, pl, "zone name too long");
+		return fg_errf(err, errlen, pl, "zone name too long");
 	int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (dfd < 0)
-		return fail(err, errlen, -errno, "key directory %s: %s", dir, strerror(errno));
+		return fg_errf(err, errlen, -errno, "key directory %s: %s", dir, strerror(errno));
 	DIR *d = fdopendir(dfd);
 	if (!d) {
 		close(dfd);
-		return fail(err, errlen, -errno, "key directory %s: %s", dir, strerror(errno));
+		return fg_errf(err, errlen, -errno, "key directory %s: %s", dir, strerror(errno));
 	}
 	/* sorted, so that errors and key order do not depend on readdir */
 	char *names[64];
@@ -112,7 +100,7 @@ int fg_keydir_load(const char *dir, const char *zone, int alg, bool with_private
 		if (alg && (int)a != alg)
 			continue;
 		if (nn == 64) {
-			rc = fail(err, errlen, -E2BIG, "%s: more than 64 key files", dir);
+			rc = fg_errf(err, errlen, -E2BIG, "%s: more than 64 key files", dir);
 			break;
 		}
 		if (!(names[nn] = strdup(de->d_name))) {
@@ -128,7 +116,7 @@ int fg_keydir_load(const char *dir, const char *zone, int alg, bool with_private
 		char *text = NULL, e2[256];
 		size_t len = 0;
 		if (nk == max) {
-			rc = fail(err, errlen, -E2BIG, "%s: more than %u keys for %s", dir, max, zone);
+			rc = fg_errf(err, errlen, -E2BIG, "%s: more than %u keys for %s", dir, max, zone);
 			break;
 		}
 		fg_dnskey_t *k = &out[nk];
@@ -138,13 +126,13 @@ int fg_keydir_load(const char *dir, const char *zone, int alg, bool with_private
 		rc = fg_dnskey_parse_public(text, len, k, e2, sizeof(e2));
 		free(text);
 		if (rc < 0) {
-			fail(err, errlen, rc, "%s/%s: %s", dir, names[i], e2);
+			fg_errf(err, errlen, rc, "%s/%s: %s", dir, names[i], e2);
 			break;
 		}
 		uint8_t zw[FG_DNS_MAXNAME];
 		if (fg_dns_name_from_text(zone, NULL, zw) < 0 ||
 		    (fg_dns_name_lower(zw), memcmp(zw, k->owner, k->owner_len))) {
-			rc = fail(err, errlen, -FG_ESCHEMA, "%s/%s: key owner is not the zone %s",
+			rc = fg_errf(err, errlen, -FG_ESCHEMA, "%s/%s: key owner is not the zone %s",
 				  dir, names[i], zone);
 			fg_dnskey_clear(k);
 			break;
@@ -167,7 +155,7 @@ int fg_keydir_load(const char *dir, const char *zone, int alg, bool with_private
 			OPENSSL_cleanse(text, len);
 			free(text);
 			if (rc < 0) {
-				fail(err, errlen, rc, "%s/%s: %s", dir, pname, e2);
+				fg_errf(err, errlen, rc, "%s/%s: %s", dir, pname, e2);
 				fg_dnskey_clear(k);
 				break;
 			}
@@ -190,7 +178,7 @@ static int write_new(int dfd, const char *name, const char *text, mode_t mode,
 {
 	int fd = openat(dfd, name, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, mode);
 	if (fd < 0)
-		return fail(err, errlen, -errno, "%s: %s", name, strerror(errno));
+		return fg_errf(err, errlen, -errno, "%s: %s", name, strerror(errno));
 	size_t len = strlen(text);
 	ssize_t n = write(fd, text, len);
 	int rc = (n == (ssize_t)len && fsync(fd) == 0) ? 0 : -EIO;
@@ -198,7 +186,7 @@ static int write_new(int dfd, const char *name, const char *text, mode_t mode,
 		rc = -EIO;
 	if (rc < 0) {
 		unlinkat(dfd, name, 0);
-		return fail(err, errlen, rc, "%s: write failed", name);
+		return fg_errf(err, errlen, rc, "%s: write failed", name);
 	}
 	return 0;
 }
@@ -212,17 +200,17 @@ int fg_keydir_write(const char *dir, const fg_dnskey_t *k, int64_t now, int64_t 
 
 	if (fg_dns_name_to_text(k->owner, zone, sizeof(zone)) < 0 ||
 	    key_prefix(zone, prefix, sizeof(prefix)) < 0)
-		return fail(err, errlen, -EINVAL, "bad zone name");
+		return fg_errf(err, errlen, -EINVAL, "bad zone name");
 	snprintf(name, namelen, "%s%03u+%05u", prefix, k->alg, k->tag);
 	snprintf(kname, sizeof(kname), "%s.key", name);
 	snprintf(pname, sizeof(pname), "%s.private", name);
 	rc = fg_dnskey_format(k, now, activate, pub, sizeof(pub), priv, sizeof(priv));
 	if (rc < 0)
-		return fail(err, errlen, rc, "cannot format the key");
+		return fg_errf(err, errlen, rc, "cannot format the key");
 	int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (dfd < 0) {
 		OPENSSL_cleanse(priv, sizeof(priv));
-		return fail(err, errlen, -errno, "%s: %s", dir, strerror(errno));
+		return fg_errf(err, errlen, -errno, "%s: %s", dir, strerror(errno));
 	}
 	/* the private half first: a .key without it would be a key that
 	 * loads as published but can never sign */

@@ -173,7 +173,7 @@ int fd_conf_load(const char *path, fd_conf_t **out, fg_conf_diag_fn diag, void *
 	if (!path || !out)
 		return -EINVAL;
 	*out = NULL;
-	rc = fd_read_file(path, &buf, &len, diag, ctx);
+	rc = fg_conf_read_file(path, &buf, &len, diag, ctx);
 	if (rc < 0)
 		return rc;
 	rc = fd_conf_load_buffer(path, buf, len, true, out, diag, ctx);

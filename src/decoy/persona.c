@@ -373,7 +373,7 @@ int fd_persona_load(const char *path, fd_persona_t **out,
 	if (!path || !out)
 		return -EINVAL;
 	*out = NULL;
-	rc = fd_read_file(path, &buf, &len, diag, ctx);
+	rc = fg_conf_read_file(path, &buf, &len, diag, ctx);
 	if (rc < 0)
 		return rc;
 	rc = fd_persona_load_buffer(path, buf, len, out, diag, ctx);

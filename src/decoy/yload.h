@@ -3,7 +3,7 @@
  * One YAML document checked against a schema table of src/conf (the loader
  * fluxgated uses), for fluxdecoy's own files: its config and its persona
  * files. Pure: parses a buffer, no I/O, no globals; file reading is
- * fd_read_file().
+ * fg_conf_read_file() (conf/conf.h).
  *
  * Diagnostics go through `diag` as "file:line: message", sorted by line,
  * exactly as fluxgated --check reports them.
@@ -26,11 +26,6 @@ typedef void (*fd_check_fn)(fg_loader_t *ld, void *base);
  * values: release them with fg_schema_free(items, base) in any case. */
 int fd_yaml_load(const char *name, const char *buf, size_t len,
 		 const fg_item_t *items, void *base, fd_check_fn check,
-		 fg_conf_diag_fn diag, void *ctx);
-
-/* Whole file (at most 16 MiB) into a NUL-terminated heap buffer the caller
- * frees. Reports through diag (line 0) and returns -errno on failure. */
-int fd_read_file(const char *path, char **buf, size_t *len,
 		 fg_conf_diag_fn diag, void *ctx);
 
 #endif

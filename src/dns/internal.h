@@ -14,6 +14,8 @@
 #ifndef FG_DNS_INTERNAL_H
 #define FG_DNS_INTERNAL_H
 
+#include "common/err.h"
+
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -220,10 +222,5 @@ int fg_dnssec_sign_rrset(fg_dnsb_t *b, enum fg_dns_section sec, const uint8_t *o
 int fg_dnssec_put_nsec(fg_dnsb_t *b, fg_signer_t *s, const void *cache_key,
 		       const uint8_t *name, const fg_node_t *n, bool apex,
 		       const uint16_t *extra, unsigned nextra, uint16_t absent, uint32_t ttl);
-
-/* Format an error message into err/errlen (either may be empty) and
- * return `code`: the one error-reporting helper of the zone builders. */
-__attribute__((format(printf, 4, 5)))
-int fg_dns_fail(char *err, size_t errlen, int code, const char *fmt, ...);
 
 #endif

@@ -35,16 +35,6 @@ static const struct {
 	{ "DS", FG_TYPE_DS },
 };
 
-int fg_dns_fail(char *err, size_t errlen, int code, const char *fmt, ...)
-{
-	if (err && errlen) {
-		va_list ap;
-		va_start(ap, fmt);
-		vsnprintf(err, errlen, fmt, ap);
-		va_end(ap);
-	}
-	return code;
-}
 
 const char *fg_rr_type_name(uint16_t type)
 {
@@ -172,10 +162,10 @@ static int name_tok(const tok_t *t, const uint8_t *origin, uint8_t out[FG_DNS_MA
 {
 	char buf[4 * FG_DNS_MAXNAME + 8];
 	if (!tok_cstr(t, buf, sizeof(buf)))
-		return fg_dns_fail(err, errlen, -FG_ENAME, "%s: name too long", what);
+		return fg_errf(err, errlen, -FG_ENAME, "%s: name too long", what);
 	int n = fg_dns_name_from_text(buf, origin, out);
 	if (n < 0)
-		return fg_dns_fail(err, errlen, n, "%s: invalid name '%s': %s", what, buf,
+		return fg_errf(err, errlen, n, "%s: invalid name '%s': %s", what, buf,
 			    fg_strerror(n));
 	return n;
 }
@@ -193,11 +183,11 @@ static int txt_string(const tok_t *t, fg_wire_t *w, char *err, size_t errlen)
 			if (d[0] >= '0' && d[0] <= '9') {
 				if (i + 3 >= t->len || d[1] < '0' || d[1] > '9' ||
 				    d[2] < '0' || d[2] > '9')
-					return fg_dns_fail(err, errlen, -FG_ESYNTAX,
+					return fg_errf(err, errlen, -FG_ESYNTAX,
 						    "TXT: bad \\DDD escape");
 				int v = (d[0] - '0') * 100 + (d[1] - '0') * 10 + (d[2] - '0');
 				if (v > 255)
-					return fg_dns_fail(err, errlen, -FG_ESYNTAX,
+					return fg_errf(err, errlen, -FG_ESYNTAX,
 						    "TXT: \\DDD escape above 255");
 				c = (uint8_t)v;
 				i += 4;
@@ -209,7 +199,7 @@ static int txt_string(const tok_t *t, fg_wire_t *w, char *err, size_t errlen)
 			c = (uint8_t)t->s[i++];
 		}
 		if (n == 255)
-			return fg_dns_fail(err, errlen, -FG_ESYNTAX,
+			return fg_errf(err, errlen, -FG_ESYNTAX,
 				    "TXT: string longer than 255 octets; split it into "
 				    "several quoted strings");
 		s[n++] = c;
@@ -217,7 +207,7 @@ static int txt_string(const tok_t *t, fg_wire_t *w, char *err, size_t errlen)
 	fg_wire_write_u8(w, (uint8_t)n);
 	fg_wire_write(w, s, n);
 	if (w->err)
-		return fg_dns_fail(err, errlen, -FG_ESYNTAX, "TXT: rdata longer than 65535 octets");
+		return fg_errf(err, errlen, -FG_ESYNTAX, "TXT: rdata longer than 65535 octets");
 	return 0;
 }
 
@@ -235,9 +225,9 @@ static int write_name_tok(fg_wire_t *w, const tok_t *t, const uint8_t *origin,
 static int need(int got, const char *what, char *err, size_t errlen)
 {
 	if (got < 0)
-		return fg_dns_fail(err, errlen, -FG_ESYNTAX, "unterminated quoted string");
+		return fg_errf(err, errlen, -FG_ESYNTAX, "unterminated quoted string");
 	if (got == 0)
-		return fg_dns_fail(err, errlen, -FG_ESYNTAX, "%s: missing field", what);
+		return fg_errf(err, errlen, -FG_ESYNTAX, "%s: missing field", what);
 	return 0;
 }
 
@@ -251,7 +241,7 @@ int fg_rr_soa_rdata(const fg_soa_params_t *soa, const uint8_t *origin,
 	for (int i = 0; i < 2; i++) {
 		int n = fg_dns_name_from_text(names[i] ? names[i] : "", origin, name);
 		if (n < 0)
-			return fg_dns_fail(err, errlen, n, "SOA %s: invalid name '%s': %s",
+			return fg_errf(err, errlen, n, "SOA %s: invalid name '%s': %s",
 				    i ? "rname" : "mname", names[i] ? names[i] : "",
 				    fg_strerror(n));
 		fg_wire_write(&w, name, (size_t)n);
@@ -262,7 +252,7 @@ int fg_rr_soa_rdata(const fg_soa_params_t *soa, const uint8_t *origin,
 	fg_wire_write_u32(&w, soa->expire);
 	fg_wire_write_u32(&w, soa->minimum);
 	if (w.err)
-		return fg_dns_fail(err, errlen, w.err, "SOA: rdata too long");
+		return fg_errf(err, errlen, w.err, "SOA: rdata too long");
 	return (int)w.pos;
 }
 
@@ -283,7 +273,7 @@ static int parse_rdata(const char **pp, const uint8_t *origin, uint16_t type,
 			return rc;
 		if (!tok_cstr(&t, buf, sizeof(buf)) ||
 		    inet_pton(v4 ? AF_INET : AF_INET6, buf, addr) != 1)
-			return fg_dns_fail(err, errlen, -FG_ESYNTAX, "%s: invalid address '%.*s'",
+			return fg_errf(err, errlen, -FG_ESYNTAX, "%s: invalid address '%.*s'",
 				    v4 ? "A" : "AAAA", (int)t.len, t.s);
 		fg_wire_write(w, addr, v4 ? 4 : 16);
 		return 0;
@@ -300,7 +290,7 @@ static int parse_rdata(const char **pp, const uint8_t *origin, uint16_t type,
 		if ((rc = need(next_tok(pp, &t), "MX preference", err, errlen)))
 			return rc;
 		if (!parse_u32(&t, 0xFFFF, &v))
-			return fg_dns_fail(err, errlen, -FG_ESYNTAX, "MX: invalid preference '%.*s'",
+			return fg_errf(err, errlen, -FG_ESYNTAX, "MX: invalid preference '%.*s'",
 				    (int)t.len, t.s);
 		fg_wire_write_u16(w, (uint16_t)v);
 		if ((rc = need(next_tok(pp, &t), "MX exchange", err, errlen)))
@@ -312,7 +302,7 @@ static int parse_rdata(const char **pp, const uint8_t *origin, uint16_t type,
 			if ((rc = need(next_tok(pp, &t), "SRV", err, errlen)))
 				return rc;
 			if (!parse_u32(&t, 0xFFFF, &v))
-				return fg_dns_fail(err, errlen, -FG_ESYNTAX, "SRV: invalid %s '%.*s'",
+				return fg_errf(err, errlen, -FG_ESYNTAX, "SRV: invalid %s '%.*s'",
 					    f[i], (int)t.len, t.s);
 			fg_wire_write_u16(w, (uint16_t)v);
 		}
@@ -334,7 +324,7 @@ static int parse_rdata(const char **pp, const uint8_t *origin, uint16_t type,
 				return rc;
 			bool ok = i == 0 ? parse_u32(&t, 0xFFFFFFFFu, &v) : parse_ttl(&t, &v);
 			if (!ok)
-				return fg_dns_fail(err, errlen, -FG_ESYNTAX, "SOA: invalid %s '%.*s'",
+				return fg_errf(err, errlen, -FG_ESYNTAX, "SOA: invalid %s '%.*s'",
 					    f[i], (int)t.len, t.s);
 			fg_wire_write_u32(w, v);
 		}
@@ -350,7 +340,7 @@ static int parse_rdata(const char **pp, const uint8_t *origin, uint16_t type,
 		if (rc < 0)
 			return need(rc, "TXT", err, errlen);
 		if (!got)
-			return fg_dns_fail(err, errlen, -FG_ESYNTAX, "TXT: missing string");
+			return fg_errf(err, errlen, -FG_ESYNTAX, "TXT: missing string");
 		return 0;
 	case FG_TYPE_DS: {
 		/* key tag, algorithm, digest type, then the digest in hex
@@ -362,7 +352,7 @@ static int parse_rdata(const char **pp, const uint8_t *origin, uint16_t type,
 			if ((rc = need(next_tok(pp, &t), "DS", err, errlen)))
 				return rc;
 			if (!parse_u32(&t, max[i], &v))
-				return fg_dns_fail(err, errlen, -FG_ESYNTAX, "DS: invalid %s '%.*s'",
+				return fg_errf(err, errlen, -FG_ESYNTAX, "DS: invalid %s '%.*s'",
 						   f[i], (int)t.len, t.s);
 			if (i == 0)
 				fg_wire_write_u16(w, (uint16_t)v);
@@ -379,7 +369,7 @@ static int parse_rdata(const char **pp, const uint8_t *origin, uint16_t type,
 					c >= 'a' && c <= 'f' ? c - 'a' + 10 :
 					c >= 'A' && c <= 'F' ? c - 'A' + 10 : -1;
 				if (d < 0)
-					return fg_dns_fail(err, errlen, -FG_ESYNTAX,
+					return fg_errf(err, errlen, -FG_ESYNTAX,
 							   "DS: digest is not hexadecimal");
 				if (nhex++ & 1)
 					fg_wire_write_u8(w, (uint8_t)(hi << 4 | (unsigned)d));
@@ -391,16 +381,16 @@ static int parse_rdata(const char **pp, const uint8_t *origin, uint16_t type,
 		/* digest lengths of SHA-1, SHA-256, SHA-384 (RFC 3658, 4509, 6605) */
 		size_t want = dt == 1 ? 40 : dt == 2 ? 64 : dt == 4 ? 96 : 0;
 		if (!want)
-			return fg_dns_fail(err, errlen, -FG_ESYNTAX,
+			return fg_errf(err, errlen, -FG_ESYNTAX,
 					   "DS: digest type %u (1, 2 or 4)", dt);
 		if (nhex != want)
-			return fg_dns_fail(err, errlen, -FG_ESYNTAX,
+			return fg_errf(err, errlen, -FG_ESYNTAX,
 					   "DS: digest of type %u has %zu hex digits, not %zu",
 					   dt, nhex, want);
 		return 0;
 	}
 	default:
-		return fg_dns_fail(err, errlen, -FG_ESYNTAX, "unsupported type");
+		return fg_errf(err, errlen, -FG_ESYNTAX, "unsupported type");
 	}
 }
 
@@ -413,7 +403,7 @@ int fg_rr_parse(const char *text, const uint8_t *origin, fg_rr_text_t *rr,
 
 	memset(rr, 0, sizeof(*rr));
 	if (!text)
-		return fg_dns_fail(err, errlen, -EINVAL, "no record text");
+		return fg_errf(err, errlen, -EINVAL, "no record text");
 	if ((rc = need(next_tok(&p, &t), "record owner", err, errlen)))
 		return rc;
 	rc = name_tok(&t, origin, rr->owner, "owner", err, errlen);
@@ -427,7 +417,7 @@ int fg_rr_parse(const char *text, const uint8_t *origin, fg_rr_text_t *rr,
 			return rc;
 		if (!t.quoted && t.len && t.s[0] >= '0' && t.s[0] <= '9') {
 			if (rr->has_ttl || !parse_ttl(&t, &rr->ttl))
-				return fg_dns_fail(err, errlen, -FG_ESYNTAX, "invalid TTL '%.*s'",
+				return fg_errf(err, errlen, -FG_ESYNTAX, "invalid TTL '%.*s'",
 					    (int)t.len, t.s);
 			rr->has_ttl = true;
 			continue;
@@ -438,26 +428,26 @@ int fg_rr_parse(const char *text, const uint8_t *origin, fg_rr_text_t *rr,
 		}
 		if (tok_is(&t, "CH") || tok_is(&t, "HS") || tok_is(&t, "CS") ||
 		    tok_is(&t, "ANY"))
-			return fg_dns_fail(err, errlen, -FG_ESYNTAX, "only class IN is supported");
+			return fg_errf(err, errlen, -FG_ESYNTAX, "only class IN is supported");
 		break;
 	}
 	for (size_t i = 0; i < sizeof(rr_types) / sizeof(rr_types[0]); i++)
 		if (tok_is(&t, rr_types[i].name))
 			rr->type = rr_types[i].type;
 	if (!rr->type)
-		return fg_dns_fail(err, errlen, -FG_ESYNTAX,
+		return fg_errf(err, errlen, -FG_ESYNTAX,
 			    "unsupported record type '%.*s' (A AAAA NS CNAME SOA PTR MX TXT SRV)",
 			    (int)t.len, t.s);
 
 	uint8_t *buf = malloc(65535);
 	if (!buf)
-		return fg_dns_fail(err, errlen, -ENOMEM, "out of memory");
+		return fg_errf(err, errlen, -ENOMEM, "out of memory");
 	fg_wire_t w = fg_wire_init(buf, 65535);
 	rc = parse_rdata(&p, origin, rr->type, &w, err, errlen);
 	if (!rc && w.err)
-		rc = fg_dns_fail(err, errlen, -FG_ESYNTAX, "rdata too long");
+		rc = fg_errf(err, errlen, -FG_ESYNTAX, "rdata too long");
 	if (!rc && next_tok(&p, &t) != 0)
-		rc = fg_dns_fail(err, errlen, -FG_ESYNTAX, "%s: unexpected '%.*s' after rdata",
+		rc = fg_errf(err, errlen, -FG_ESYNTAX, "%s: unexpected '%.*s' after rdata",
 			  fg_rr_type_name(rr->type), (int)t.len, t.s);
 	if (rc) {
 		free(buf);

@@ -212,21 +212,21 @@ int fg_zonedb_add_zone(fg_zonedb_t *db, const char *origin, uint32_t ttl,
 	if (zone)
 		*zone = NULL;
 	if (!db || !origin)
-		return fg_dns_fail(err, errlen, -EINVAL, "no zone name");
+		return fg_errf(err, errlen, -EINVAL, "no zone name");
 	if (db->frozen)
-		return fg_dns_fail(err, errlen, -EPERM, "zone database is frozen");
+		return fg_errf(err, errlen, -EPERM, "zone database is frozen");
 	int n = fg_dns_name_from_text(origin, NULL, name);
 	if (n < 0)
-		return fg_dns_fail(err, errlen, n, "invalid zone name '%s': %s", origin, fg_strerror(n));
+		return fg_errf(err, errlen, n, "invalid zone name '%s': %s", origin, fg_strerror(n));
 	fg_dns_name_lower(name);
 	fg_dns_name_to_text(name, text, sizeof(text));
 	uint32_t h = fg_dns_name_hash(name, (size_t)n);
 	if (htab_get(&db->ztab, name, (size_t)n, h))
-		return fg_dns_fail(err, errlen, -EEXIST, "zone '%s' defined twice", text);
+		return fg_errf(err, errlen, -EEXIST, "zone '%s' defined twice", text);
 
 	fg_zone_t *z = calloc(1, sizeof(*z));
 	if (!z)
-		return fg_dns_fail(err, errlen, -ENOMEM, "out of memory");
+		return fg_errf(err, errlen, -ENOMEM, "out of memory");
 	z->db = db;
 	memcpy(z->origin, name, (size_t)n);
 	z->origin_len = (uint8_t)n;
@@ -236,7 +236,7 @@ int fg_zonedb_add_zone(fg_zonedb_t *db, const char *origin, uint32_t ttl,
 		fg_zone_t **nz = realloc(db->zones, cap * sizeof(*nz));
 		if (!nz) {
 			free(z);
-			return fg_dns_fail(err, errlen, -ENOMEM, "out of memory");
+			return fg_errf(err, errlen, -ENOMEM, "out of memory");
 		}
 		db->zones = nz;
 		db->capzones = cap;
@@ -245,7 +245,7 @@ int fg_zonedb_add_zone(fg_zonedb_t *db, const char *origin, uint32_t ttl,
 	db->zones[db->nzones++] = z;
 	z->apex = get_node(z, z->origin, true);
 	if (!z->apex || htab_put(&db->ztab, z->origin, (size_t)n, h, z) < 0)
-		return fg_dns_fail(err, errlen, -ENOMEM, "out of memory");
+		return fg_errf(err, errlen, -ENOMEM, "out of memory");
 	if (soa) {
 		uint8_t rd[2 * FG_DNS_MAXNAME + 20];
 		int rl = fg_rr_soa_rdata(soa, z->origin, rd, sizeof(rd), err, errlen);
@@ -253,11 +253,11 @@ int fg_zonedb_add_zone(fg_zonedb_t *db, const char *origin, uint32_t ttl,
 			return rl;
 		uint8_t *copy = malloc((size_t)rl);
 		if (!copy)
-			return fg_dns_fail(err, errlen, -ENOMEM, "out of memory");
+			return fg_errf(err, errlen, -ENOMEM, "out of memory");
 		memcpy(copy, rd, (size_t)rl);
 		int rc = node_add_rr(z->apex, FG_TYPE_SOA, ttl, copy, (uint16_t)rl);
 		if (rc < 0)
-			return fg_dns_fail(err, errlen, rc, "out of memory");
+			return fg_errf(err, errlen, rc, "out of memory");
 	}
 	if (zone)
 		*zone = z;
@@ -276,9 +276,9 @@ int fg_zone_add_record(fg_zone_t *zone, const char *text, char *err, size_t errl
 	char otext[1024], ztext[1024];
 
 	if (!zone)
-		return fg_dns_fail(err, errlen, -EINVAL, "no zone");
+		return fg_errf(err, errlen, -EINVAL, "no zone");
 	if (zone->db->frozen)
-		return fg_dns_fail(err, errlen, -EPERM, "zone database is frozen");
+		return fg_errf(err, errlen, -EPERM, "zone database is frozen");
 	int rc = fg_rr_parse(text, zone->origin, &rr, err, errlen);
 	if (rc < 0)
 		return rc;
@@ -287,31 +287,31 @@ int fg_zone_add_record(fg_zone_t *zone, const char *text, char *err, size_t errl
 	fg_dns_name_to_text(zone->origin, ztext, sizeof(ztext));
 	if (!fg_dns_name_in(owner, zone->origin)) {
 		free(rr.rdata);
-		return fg_dns_fail(err, errlen, -FG_ENOZONE, "owner '%s' is outside zone '%s'",
+		return fg_errf(err, errlen, -FG_ENOZONE, "owner '%s' is outside zone '%s'",
 			    otext, ztext);
 	}
 	bool apex = fg_dns_name_eq(owner, zone->origin);
 	if (rr.type == FG_TYPE_SOA && !apex) {
 		free(rr.rdata);
-		return fg_dns_fail(err, errlen, -FG_ESYNTAX, "SOA at '%s' is not at the zone apex",
+		return fg_errf(err, errlen, -FG_ESYNTAX, "SOA at '%s' is not at the zone apex",
 			    otext);
 	}
 	if (rr.type == FG_TYPE_NS && is_wild(owner)) {
 		free(rr.rdata);
-		return fg_dns_fail(err, errlen, -FG_ESYNTAX,
+		return fg_errf(err, errlen, -FG_ESYNTAX,
 			    "NS at wildcard '%s' is not supported (RFC 4592 section 4.2)",
 			    otext);
 	}
 	fg_node_t *n = get_node(zone, owner, true);
 	if (!n) {
 		free(rr.rdata);
-		return fg_dns_fail(err, errlen, -ENOMEM, "out of memory");
+		return fg_errf(err, errlen, -ENOMEM, "out of memory");
 	}
 	if (rr.type == FG_TYPE_SOA)
 		node_drop_type(n, FG_TYPE_SOA);  /* a zone has one SOA: last wins */
 	rc = node_add_rr(n, rr.type, rr.has_ttl ? rr.ttl : zone->ttl, rr.rdata, rr.rdlen);
 	if (rc < 0)
-		return fg_dns_fail(err, errlen, rc, "too many records at '%s'", otext);
+		return fg_errf(err, errlen, rc, "too many records at '%s'", otext);
 	return 0;
 }
 
@@ -322,9 +322,9 @@ int fg_zone_add_service(fg_zone_t *zone, const char *name, uint32_t service_id,
 	char ztext[1024];
 
 	if (!zone || !name)
-		return fg_dns_fail(err, errlen, -EINVAL, "no zone or name");
+		return fg_errf(err, errlen, -EINVAL, "no zone or name");
 	if (zone->db->frozen)
-		return fg_dns_fail(err, errlen, -EPERM, "zone database is frozen");
+		return fg_errf(err, errlen, -EPERM, "zone database is frozen");
 	fg_dns_name_to_text(zone->origin, ztext, sizeof(ztext));
 	/* Service names come from the config as full names, often without
 	 * the final dot: "app.example.test" in zone example.test means that
@@ -332,24 +332,24 @@ int fg_zone_add_service(fg_zone_t *zone, const char *name, uint32_t service_id,
 	 * the zone when read as absolute are read relative to the origin. */
 	int n = fg_dns_name_from_text(name, strcmp(name, "@") ? NULL : zone->origin, wire);
 	if (n < 0)
-		return fg_dns_fail(err, errlen, n, "invalid service name '%s': %s", name,
+		return fg_errf(err, errlen, n, "invalid service name '%s': %s", name,
 			    fg_strerror(n));
 	fg_dns_name_lower(wire);
 	if (!fg_dns_name_in(wire, zone->origin) && name[strlen(name) - 1] != '.') {
 		n = fg_dns_name_from_text(name, zone->origin, wire);
 		if (n < 0)
-			return fg_dns_fail(err, errlen, n, "invalid service name '%s': %s", name,
+			return fg_errf(err, errlen, n, "invalid service name '%s': %s", name,
 				    fg_strerror(n));
 		fg_dns_name_lower(wire);
 	}
 	if (!fg_dns_name_in(wire, zone->origin))
-		return fg_dns_fail(err, errlen, -FG_ENOZONE, "service name '%s' is outside zone '%s'",
+		return fg_errf(err, errlen, -FG_ENOZONE, "service name '%s' is outside zone '%s'",
 			    name, ztext);
 	fg_node_t *node = get_node(zone, wire, true);
 	if (!node)
-		return fg_dns_fail(err, errlen, -ENOMEM, "out of memory");
+		return fg_errf(err, errlen, -ENOMEM, "out of memory");
 	if (node->service)
-		return fg_dns_fail(err, errlen, -EEXIST, "service name '%s' declared twice", name);
+		return fg_errf(err, errlen, -EEXIST, "service name '%s' declared twice", name);
 	node->service = true;
 	node->service_id = service_id;
 	return 0;
@@ -419,7 +419,7 @@ static int zone_finalize(fg_zone_t *z, char *err, size_t errlen)
 
 	fg_dns_name_to_text(z->origin, ztext, sizeof(ztext));
 	if (!fg_node_rrset(z->apex, FG_TYPE_SOA, NULL))
-		return fg_dns_fail(err, errlen, -FG_ESCHEMA, "zone '%s' has no SOA", ztext);
+		return fg_errf(err, errlen, -FG_ESCHEMA, "zone '%s' has no SOA", ztext);
 	/* the list grows while we add empty non-terminals: index, not pointer */
 	for (size_t i = 0; i < z->nlist; i++) {
 		fg_node_t *n = z->list[i];
@@ -439,18 +439,18 @@ static int zone_finalize(fg_zone_t *z, char *err, size_t errlen)
 		n->has_cname = ncname > 0;
 		fg_dns_name_to_text(n->name, text, sizeof(text));
 		if (ncname > 1)
-			return fg_dns_fail(err, errlen, -FG_ESCHEMA, "more than one CNAME at '%s'", text);
+			return fg_errf(err, errlen, -FG_ESCHEMA, "more than one CNAME at '%s'", text);
 		if (ncname && other)
-			return fg_dns_fail(err, errlen, -FG_ESCHEMA,
+			return fg_errf(err, errlen, -FG_ESCHEMA,
 				    "CNAME and other data at '%s' (RFC 1034 section 3.6.2)", text);
 		if (ncname && n->service)
-			return fg_dns_fail(err, errlen, -FG_ESCHEMA,
+			return fg_errf(err, errlen, -FG_ESCHEMA,
 				    "service name '%s' must not own a CNAME", text);
 		if (addr && n->service)
-			return fg_dns_fail(err, errlen, -FG_ESCHEMA,
+			return fg_errf(err, errlen, -FG_ESCHEMA,
 				    "service name '%s' must not have static A/AAAA records", text);
 		if (fg_node_rrset(n, FG_TYPE_DS, NULL) && (n == z->apex || !n->has_ns))
-			return fg_dns_fail(err, errlen, -FG_ESCHEMA,
+			return fg_errf(err, errlen, -FG_ESCHEMA,
 				    "DS at '%s': only at a delegation (a name with NS below the apex)",
 				    text);
 		/* empty non-terminals up to the apex */
@@ -460,7 +460,7 @@ static int zone_finalize(fg_zone_t *z, char *err, size_t errlen)
 			if (fg_dns_name_eq(p, z->origin))
 				break;
 			if (!get_node(z, p, true))
-				return fg_dns_fail(err, errlen, -ENOMEM, "out of memory");
+				return fg_errf(err, errlen, -ENOMEM, "out of memory");
 		}
 	}
 	for (size_t i = 0; i < z->nlist; i++) {
@@ -478,7 +478,7 @@ static int zone_finalize(fg_zone_t *z, char *err, size_t errlen)
 int fg_zonedb_finalize(fg_zonedb_t *db, char *err, size_t errlen)
 {
 	if (!db)
-		return fg_dns_fail(err, errlen, -EINVAL, "no zone database");
+		return fg_errf(err, errlen, -EINVAL, "no zone database");
 	if (db->frozen)
 		return 0;
 	for (size_t z = 0; z < db->nzones; z++) {

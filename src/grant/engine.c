@@ -531,27 +531,6 @@ static rcache_ent_t *rcache_slot(shared_state_t *sh, const uint8_t *peer, int fa
 	return &sh->rcache[(h ^ (h >> 31)) % RCACHE_SIZE];
 }
 
-/* Peer address in plain form, 16 octets (IPv4 in the first 4); an
- * IPv4-mapped IPv6 source counts as IPv4. Returns the family. */
-static int peer_key(const struct sockaddr_storage *peer, uint8_t out[16])
-{
-	memset(out, 0, 16);
-	if (peer->ss_family == AF_INET) {
-		memcpy(out, &((const struct sockaddr_in *)peer)->sin_addr, 4);
-		return AF_INET;
-	}
-	if (peer->ss_family == AF_INET6) {
-		const struct in6_addr *a = &((const struct sockaddr_in6 *)peer)->sin6_addr;
-		if (IN6_IS_ADDR_V4MAPPED(a)) {
-			memcpy(out, a->s6_addr + 12, 4);
-			return AF_INET;
-		}
-		memcpy(out, a->s6_addr, 16);
-		return AF_INET6;
-	}
-	return 0;
-}
-
 /* ---- per-source holdings ---------------------------------------------- */
 
 static uint64_t mix64(uint64_t h)
@@ -656,7 +635,7 @@ static int choose(fg_grant_engine_t *eng, fg_grant_worker_t *w, fg_grant_req_t *
 	size_t alen = alen_of(family);
 	uint32_t window = svc->ttl_ms + svc->grace_ms;
 	uint8_t key[16];
-	int pf = peer_key(r->peer, key);
+	int pf = fg_peer_addr(r->peer, key);
 	rcache_ent_t *rc = rcache_slot(sh, key, family, svc->ident);
 	bool rc_mine = !memcmp(rc->peer, key, 16) && rc->family == family &&
 		       rc->svc == svc->ident;
@@ -669,7 +648,7 @@ static int choose(fg_grant_engine_t *eng, fg_grant_worker_t *w, fg_grant_req_t *
 	hold_ent_t *he = NULL;
 	unsigned quota = 0;
 	_Atomic uint64_t *quota_ctr = NULL;
-	if (sd->scope == FG_SCOPE_ANY && pf) {
+	if (sd->scope == FG_SCOPE_ANY && pf > 0) {
 		uint8_t src[16];
 		memcpy(src, key, 16);
 		memset(src + (pf == AF_INET ? 3 : 7), 0, pf == AF_INET ? 13 : 9);

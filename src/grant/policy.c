@@ -12,9 +12,9 @@ bool fg_prefix_contains(const fg_conf_prefix_t *p, int family, const uint8_t *ad
 	return memcmp(addr, p->first, n) >= 0 && memcmp(addr, p->last, n) <= 0;
 }
 
-/* Peer address in plain form; IPv4-mapped IPv6 counts as IPv4. */
-static int peer_addr(const struct sockaddr_storage *peer, uint8_t out[16])
+int fg_peer_addr(const struct sockaddr_storage *peer, uint8_t out[16])
 {
+	memset(out, 0, 16);
 	if (peer->ss_family == AF_INET) {
 		memcpy(out, &((const struct sockaddr_in *)peer)->sin_addr, 4);
 		return AF_INET;
@@ -43,7 +43,7 @@ void fg_scope_decide(const struct sockaddr_storage *peer, const fg_dns_query_t *
 		     int family, const fg_scope_policy_t *pol, fg_scope_decision_t *out)
 {
 	uint8_t a[16];
-	int pf = peer_addr(peer, a);
+	int pf = fg_peer_addr(peer, a);
 
 	memset(out, 0, sizeof(*out));
 	out->scope = FG_SCOPE_ANY;

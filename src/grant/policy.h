@@ -47,6 +47,11 @@ typedef struct fg_scope_decision {
 				 * the minimum (the caller counts it) */
 } fg_scope_decision_t;
 
+/* The sender's address in plain form, 16 octets zero-padded (IPv4 in the
+ * first 4); an IPv4-mapped IPv6 source counts as IPv4. Returns AF_INET,
+ * AF_INET6, or -1 for another family (out all zero). */
+int fg_peer_addr(const struct sockaddr_storage *peer, uint8_t out[16]);
+
 /* True when `addr` (4 or 16 octets by family) lies in the prefix/range. */
 bool fg_prefix_contains(const fg_conf_prefix_t *p, int family, const uint8_t *addr);
 

@@ -13,18 +13,6 @@
 
 #include "common/err.h"
 
-static int fail(char *err, size_t errlen, int code, const char *fmt, ...)
-	__attribute__((format(printf, 4, 5)));
-static int fail(char *err, size_t errlen, int code, const char *fmt, ...)
-{
-	if (err && errlen) {
-		va_list ap;
-		va_start(ap, fmt);
-		vsnprintf(err, errlen, fmt, ap);
-		va_end(ap);
-	}
-	return code;
-}
 
 int fg_dnssec_alg_from_name(const char *name)
 {
@@ -150,7 +138,7 @@ int fg_dnskey_parse_public(const char *text, size_t len, fg_dnskey_t *k,
 {
 	memset(k, 0, sizeof(*k));
 	if (!text)
-		return fail(err, errlen, -EINVAL, "no key text");
+		return fg_errf(err, errlen, -EINVAL, "no key text");
 	/* gather the record: every non-comment token of the file in order
 	 * (BIND writes comments first, then one record line) */
 	const char *p = text, *end = text + len;
@@ -166,7 +154,7 @@ int fg_dnskey_parse_public(const char *text, size_t len, fg_dnskey_t *k,
 		const char *t;
 		while ((t = token(&q, le, &l))) {
 			if (nt == 40)
-				return fail(err, errlen, -FG_EMALF, "too many fields in the key file");
+				return fg_errf(err, errlen, -FG_EMALF, "too many fields in the key file");
 			tok[nt] = t;
 			tl[nt++] = l;
 		}
@@ -176,20 +164,20 @@ int fg_dnskey_parse_public(const char *text, size_t len, fg_dnskey_t *k,
 	unsigned ti = 1;
 	uint32_t v;
 	if (nt < 6)
-		return fail(err, errlen, -FG_ESYNTAX, "no complete DNSKEY record found");
+		return fg_errf(err, errlen, -FG_ESYNTAX, "no complete DNSKEY record found");
 	for (int i = 0; i < 2 && ti < nt; i++)
 		if (tok_uint(tok[ti], tl[ti], UINT32_MAX, &v) || tok_is(tok[ti], tl[ti], "IN"))
 			ti++;
 	if (ti >= nt || !tok_is(tok[ti], tl[ti], "DNSKEY"))
-		return fail(err, errlen, -FG_ESYNTAX, "no DNSKEY record found");
+		return fg_errf(err, errlen, -FG_ESYNTAX, "no DNSKEY record found");
 	ti++;
 	if (ti + 4 > nt)
-		return fail(err, errlen, -FG_ESYNTAX, "DNSKEY record is incomplete");
+		return fg_errf(err, errlen, -FG_ESYNTAX, "DNSKEY record is incomplete");
 	char extra[512];
 	size_t ne = 0;
 	for (unsigned i = ti + 3; i < nt; i++) {
 		if (ne + tl[i] >= sizeof(extra))
-			return fail(err, errlen, -FG_EMALF, "key data too long");
+			return fg_errf(err, errlen, -FG_EMALF, "key data too long");
 		memcpy(extra + ne, tok[i], tl[i]);
 		ne += tl[i];
 	}
@@ -198,30 +186,30 @@ int fg_dnskey_parse_public(const char *text, size_t len, fg_dnskey_t *k,
 	if (!tok_uint(tok[ti], tl[ti], 65535, &flags) ||
 	    !tok_uint(tok[ti + 1], tl[ti + 1], 255, &proto) ||
 	    !tok_uint(tok[ti + 2], tl[ti + 2], 255, &alg))
-		return fail(err, errlen, -FG_ESYNTAX, "DNSKEY flags, protocol or algorithm is not a number");
+		return fg_errf(err, errlen, -FG_ESYNTAX, "DNSKEY flags, protocol or algorithm is not a number");
 	if (flags != 256 && flags != 257)
-		return fail(err, errlen, -FG_ESYNTAX, "DNSKEY flags %u: only 256 (ZSK) and 257 (KSK) are used", flags);
+		return fg_errf(err, errlen, -FG_ESYNTAX, "DNSKEY flags %u: only 256 (ZSK) and 257 (KSK) are used", flags);
 	if (proto != 3)
-		return fail(err, errlen, -FG_ESYNTAX, "DNSKEY protocol %u, must be 3", proto);
+		return fg_errf(err, errlen, -FG_ESYNTAX, "DNSKEY protocol %u, must be 3", proto);
 	size_t plen = pubkey_len((uint8_t)alg);
 	if (!plen)
-		return fail(err, errlen, -FG_ESYNTAX, "DNSKEY algorithm %u is not supported (13 or 15)", alg);
+		return fg_errf(err, errlen, -FG_ESYNTAX, "DNSKEY algorithm %u is not supported (13 or 15)", alg);
 	uint8_t pub[FG_DNSKEY_RDMAX];
 	int n = fg_base64_decode(extra, ne, pub, sizeof(pub));
 	if (n < 0)
-		return fail(err, errlen, -FG_EMALF, "DNSKEY public key is not valid base64");
+		return fg_errf(err, errlen, -FG_EMALF, "DNSKEY public key is not valid base64");
 	if ((size_t)n != plen)
-		return fail(err, errlen, -FG_EMALF, "DNSKEY public key has %d octets, algorithm %u needs %zu",
+		return fg_errf(err, errlen, -FG_EMALF, "DNSKEY public key has %d octets, algorithm %u needs %zu",
 			    n, alg, plen);
 
 	char owner[FG_DNS_MAXNAME * 4 + 2];
 	if (tl[0] >= sizeof(owner) || tok[0][tl[0] - 1] != '.')
-		return fail(err, errlen, -FG_ESYNTAX, "DNSKEY owner must be an absolute name");
+		return fg_errf(err, errlen, -FG_ESYNTAX, "DNSKEY owner must be an absolute name");
 	memcpy(owner, tok[0], tl[0]);
 	owner[tl[0]] = '\0';
 	int ol = fg_dns_name_from_text(owner, NULL, k->owner);
 	if (ol < 0)
-		return fail(err, errlen, -FG_ESYNTAX, "DNSKEY owner '%s' is not a valid name", owner);
+		return fg_errf(err, errlen, -FG_ESYNTAX, "DNSKEY owner '%s' is not a valid name", owner);
 	fg_dns_name_lower(k->owner);
 	k->owner_len = (uint8_t)ol;
 	k->flags = (uint16_t)flags;
@@ -328,7 +316,7 @@ int fg_dnskey_parse_private(const char *text, size_t len, fg_dnskey_t *k,
 	int rc = 0;
 
 	if (!text || !k->rdlen)
-		return fail(err, errlen, -EINVAL, "no key text or no public key");
+		return fg_errf(err, errlen, -EINVAL, "no key text or no public key");
 	while (p < end && rc == 0) {
 		const char *eol = memchr(p, '\n', (size_t)(end - p));
 		const char *le = eol ? eol : end;
@@ -344,20 +332,20 @@ int fg_dnskey_parse_private(const char *text, size_t len, fg_dnskey_t *k,
 			if (KEY_IS("Private-key-format")) {
 				have_fmt = vl >= 4 && strncmp(v, "v1.", 3) == 0;
 				if (!have_fmt)
-					rc = fail(err, errlen, -FG_ESYNTAX, "unsupported Private-key-format");
+					rc = fg_errf(err, errlen, -FG_ESYNTAX, "unsupported Private-key-format");
 			} else if (KEY_IS("Algorithm")) {
 				size_t nl = 0;
 				uint32_t a;
 				while (nl < vl && v[nl] >= '0' && v[nl] <= '9')
 					nl++;
 				if (!tok_uint(v, nl, 255, &a) || a != k->alg)
-					rc = fail(err, errlen, -FG_ESYNTAX,
+					rc = fg_errf(err, errlen, -FG_ESYNTAX,
 						  "private key algorithm does not match the DNSKEY (%u)", k->alg);
 				have_alg = true;
 			} else if (KEY_IS("PrivateKey")) {
 				privlen = fg_base64_decode(v, vl, priv, sizeof(priv));
 				if (privlen < 0)
-					rc = fail(err, errlen, -FG_EMALF, "PrivateKey is not valid base64");
+					rc = fg_errf(err, errlen, -FG_EMALF, "PrivateKey is not valid base64");
 			} else if (KEY_IS("Publish")) {
 				stamp = &k->publish;
 			} else if (KEY_IS("Activate")) {
@@ -369,22 +357,22 @@ int fg_dnskey_parse_private(const char *text, size_t len, fg_dnskey_t *k,
 			}
 #undef KEY_IS
 			if (stamp && rc == 0 && !parse_stamp(v, vl, stamp))
-				rc = fail(err, errlen, -FG_ESYNTAX, "bad timestamp '%.*s' (YYYYMMDDHHMMSS)",
+				rc = fg_errf(err, errlen, -FG_ESYNTAX, "bad timestamp '%.*s' (YYYYMMDDHHMMSS)",
 					  (int)(vl > 20 ? 20 : vl), v);
 		}
 		p = eol ? eol + 1 : end;
 	}
 	if (rc == 0 && (!have_fmt || !have_alg || privlen < 0))
-		rc = fail(err, errlen, -FG_ESYNTAX,
+		rc = fg_errf(err, errlen, -FG_ESYNTAX,
 			  "missing Private-key-format, Algorithm or PrivateKey line");
 	if (rc == 0 && privlen != 32)
-		rc = fail(err, errlen, -FG_EMALF, "PrivateKey has %d octets, 32 expected", privlen);
+		rc = fg_errf(err, errlen, -FG_EMALF, "PrivateKey has %d octets, 32 expected", privlen);
 	if (rc == 0) {
 		EVP_PKEY_free(k->pkey);
 		k->pkey = k->alg == FG_DNSSEC_ALG_ECDSAP256 ? ecdsa_from_priv(priv, k->rdata + 4)
 							    : ed25519_from_priv(priv, k->rdata + 4);
 		if (!k->pkey)
-			rc = fail(err, errlen, -FG_EAUTH,
+			rc = fg_errf(err, errlen, -FG_EAUTH,
 				  "private key does not match the public key of tag %u", k->tag);
 	}
 	OPENSSL_cleanse(priv, sizeof(priv));
@@ -424,10 +412,10 @@ int fg_dnskey_generate(const char *zone_text, uint8_t alg, uint16_t flags,
 {
 	memset(k, 0, sizeof(*k));
 	if (flags != 256 && flags != 257)
-		return fail(err, errlen, -EINVAL, "flags must be 256 or 257");
+		return fg_errf(err, errlen, -EINVAL, "flags must be 256 or 257");
 	int ol = fg_dns_name_from_text(zone_text, NULL, k->owner);
 	if (ol < 0)
-		return fail(err, errlen, -FG_ESYNTAX, "'%s' is not a valid zone name", zone_text);
+		return fg_errf(err, errlen, -FG_ESYNTAX, "'%s' is not a valid zone name", zone_text);
 	fg_dns_name_lower(k->owner);
 	k->owner_len = (uint8_t)ol;
 	EVP_PKEY *pkey = NULL;
@@ -449,11 +437,11 @@ int fg_dnskey_generate(const char *zone_text, uint8_t alg, uint16_t flags,
 		if (pkey && (EVP_PKEY_get_raw_public_key(pkey, pub, &pl) != 1 || pl != 32))
 			pl = 0;
 	} else {
-		return fail(err, errlen, -EINVAL, "unsupported algorithm %u", alg);
+		return fg_errf(err, errlen, -EINVAL, "unsupported algorithm %u", alg);
 	}
 	if (!pkey || !pl) {
 		EVP_PKEY_free(pkey);
-		return fail(err, errlen, -ENOMEM, "key generation failed");
+		return fg_errf(err, errlen, -ENOMEM, "key generation failed");
 	}
 	k->pkey = pkey;
 	k->alg = alg;

@@ -43,18 +43,6 @@ struct fg_signer {
 	cache_ent_t cache[CACHE_SLOTS];
 };
 
-static int fail(char *err, size_t errlen, int code, const char *fmt, ...)
-	__attribute__((format(printf, 4, 5)));
-static int fail(char *err, size_t errlen, int code, const char *fmt, ...)
-{
-	if (err && errlen) {
-		va_list ap;
-		va_start(ap, fmt);
-		vsnprintf(err, errlen, fmt, ap);
-		va_end(ap);
-	}
-	return code;
-}
 
 fg_signer_t *fg_signer_new(const uint8_t *apex, uint32_t lifetime, uint32_t refresh,
 			   uint32_t dnskey_ttl, fg_clock_fn clock, void *clock_ctx)
@@ -103,17 +91,17 @@ static bool in_window(int64_t now, int64_t from, int64_t until)
 int fg_signer_add_key(fg_signer_t *s, fg_dnskey_t *k, int64_t now, char *err, size_t errlen)
 {
 	if (s->frozen)
-		return fail(err, errlen, -EINVAL, "signer is frozen");
+		return fg_errf(err, errlen, -EINVAL, "signer is frozen");
 	if (!k->pkey)
-		return fail(err, errlen, -EINVAL, "key %u has no private key", k->tag);
+		return fg_errf(err, errlen, -EINVAL, "key %u has no private key", k->tag);
 	if (!fg_dns_name_eq(k->owner, s->apex))
-		return fail(err, errlen, -FG_ESCHEMA, "key %u belongs to another zone", k->tag);
+		return fg_errf(err, errlen, -FG_ESCHEMA, "key %u belongs to another zone", k->tag);
 	if (s->nkeys == FG_SIGNER_MAXKEYS)
-		return fail(err, errlen, -FG_ESCHEMA, "more than %d keys", FG_SIGNER_MAXKEYS);
+		return fg_errf(err, errlen, -FG_ESCHEMA, "more than %d keys", FG_SIGNER_MAXKEYS);
 	for (unsigned i = 0; i < s->nkeys; i++)
 		if (s->keys[i].tag == k->tag && s->keys[i].alg == k->alg &&
 		    s->keys[i].rdlen == k->rdlen && !memcmp(s->keys[i].rdata, k->rdata, k->rdlen))
-			return fail(err, errlen, -FG_ESCHEMA, "key %u is present twice", k->tag);
+			return fg_errf(err, errlen, -FG_ESCHEMA, "key %u is present twice", k->tag);
 	unsigned i = s->nkeys++;
 	s->keys[i] = *k;
 	memset(k, 0, sizeof(*k));
@@ -144,14 +132,14 @@ int fg_signer_freeze(fg_signer_t *s, char *err, size_t errlen)
 			*slot = (int)i;
 	}
 	if (s->ksk < 0)
-		return fail(err, errlen, -FG_ESCHEMA,
+		return fg_errf(err, errlen, -FG_ESCHEMA,
 			    "no active key-signing key (flags 257) among %u key(s)", s->nkeys);
 	if (s->zsk >= 0 && s->keys[s->zsk].alg != s->keys[s->ksk].alg)
-		return fail(err, errlen, -FG_ESCHEMA, "the KSK and the ZSK use different algorithms");
+		return fg_errf(err, errlen, -FG_ESCHEMA, "the KSK and the ZSK use different algorithms");
 	alg = s->keys[s->ksk].alg;
 	for (unsigned i = 0; i < s->nkeys; i++)
 		if (s->published[i] && s->keys[i].alg != alg)
-			return fail(err, errlen, -FG_ESCHEMA,
+			return fg_errf(err, errlen, -FG_ESCHEMA,
 				    "key %u: one algorithm per zone (no algorithm rollover)",
 				    s->keys[i].tag);
 	/* NULL templates only cost speed: signing then sets up each time */
