@@ -654,10 +654,18 @@ int main(int argc, char **argv)
 	}
 	/* threads start only now, after the drop, so they inherit it */
 	if (snap->conf->log.file) {
-		rc = fg_evlog_open(snap->conf->log.file, 0, &dctx.evlog);
+		/* with privilege separation [priv] opens it: the directory
+		 * need only be writable by root */
+		int efd = -1;
+		if (separate) {
+			rc = fg_privsep_evlog_fd(&efd);
+			if (rc == 0)
+				rc = fg_evlog_adopt(snap->conf->log.file, efd, 0, &dctx.evlog);
+		} else {
+			rc = fg_evlog_open(snap->conf->log.file, 0, &dctx.evlog);
+		}
 		if (rc < 0) {
-			log_err("event log %s: %s (the directory must be writable by user %s)",
-				snap->conf->log.file, fg_strerror(rc), separate ? user_buf : "root");
+			log_err("event log %s: %s", snap->conf->log.file, fg_strerror(rc));
 			fg_nflog_close(dctx.nflog);
 			fg_server_stop(srv);
 			fg_control_close(ctl);
@@ -759,7 +767,13 @@ int main(int argc, char **argv)
 				do_reload(&rctx, err, sizeof(err));
 			} else if (signo == SIGUSR1 && dctx.evlog) {
 				/* logrotate moved the file: write to a new one */
-				rc = fg_evlog_reopen(dctx.evlog);
+				if (separate) {
+					int efd = -1;
+					rc = fg_privsep_evlog_fd(&efd);
+					rc = fg_evlog_reopen_fd(dctx.evlog, rc < 0 ? rc : efd);
+				} else {
+					rc = fg_evlog_reopen(dctx.evlog);
+				}
 				if (rc < 0)
 					log_err("event log reopen: %s", fg_strerror(rc));
 			}

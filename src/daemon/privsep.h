@@ -54,6 +54,13 @@ int fg_privsep_drop(const char *user);
  * whatever the file's permissions). Caller frees *buf. */
 int fg_privsep_read_conf(char **buf, size_t *len);
 
+/* [dns] side: a descriptor of the event log (log.file), opened by the
+ * [priv] side from its own configuration (create, append, mode 0640), so
+ * the log directory need not be writable by server.user. Called at start
+ * and on SIGUSR1 (logrotate). Checked to be a regular file open for
+ * appending. The caller owns *fd. */
+int fg_privsep_evlog_fd(int *fd);
+
 /* [dns] side: readable when the [priv] side relays a signal (one octet,
  * the signal number) or exits (EOF: stop). -1 without privsep. */
 int fg_privsep_signal_fd(void);
