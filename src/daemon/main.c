@@ -371,6 +371,7 @@ static void collect(void *vctx, fg_metrics_t *m)
 	m->quarantines = d->env->quarantines;
 	m->releases = d->env->releases;
 	m->netlink_errors = d->nflog ? fg_nflog_errors(d->nflog) : 0;
+	m->decoy_malformed = d->nflog ? fg_nflog_malformed(d->nflog) : 0;
 	if (fg_metrics_read_conntrack(&m->conntrack_entries, &m->conntrack_max) == 0)
 		m->has_conntrack = true;
 	m->events_written = fg_evlog_written(d->evlog);
