@@ -8,7 +8,9 @@
  *                      quarantines and the data plane setup on request, each
  *                      checked against the configuration it reads and parses
  *                      itself (daemon/privsep_policy.h), at start and on every
- *                      reload; sets the sysctls the data plane depends on.
+ *                      reload; sets the sysctls the data plane depends on;
+ *                      opens the event log of its own configuration and
+ *                      passes the descriptor over (SCM_RIGHTS).
  *                      Talks to nothing on the network.
  *   fluxgated [dns]    everything network facing: DNS workers, control
  *                      socket, metrics. Runs as an unprivileged user with no
