@@ -562,22 +562,36 @@ static int open_file(const char *path)
 
 int fg_evlog_open(const char *path, size_t capacity, fg_evlog_t **out)
 {
+	if (!path || !*path || !out)
+		return -EINVAL;
+	int fd = open_file(path);
+	if (fd < 0)
+		return fd;
+	return fg_evlog_adopt(path, fd, capacity, out);
+}
+
+int fg_evlog_adopt(const char *path, int fd, size_t capacity, fg_evlog_t **out)
+{
 	size_t cap = 2;
 	int rc;
 
-	if (!path || !*path || !out)
-		return -EINVAL;
+	if (fd < 0)
+		return -EBADF;
 	if (!capacity)
 		capacity = FG_EVLOG_DEFAULT_CAPACITY;
-	if (capacity > MAX_CAPACITY)
+	if (!path || !*path || !out || capacity > MAX_CAPACITY) {
+		close(fd);
 		return -EINVAL;
+	}
 	while (cap < capacity)
 		cap <<= 1;
 
 	fg_evlog_t *ev = calloc(1, sizeof(*ev));
-	if (!ev)
+	if (!ev) {
+		close(fd);
 		return -ENOMEM;
-	ev->fd = -1;
+	}
+	ev->fd = fd;
 	atomic_init(&ev->pending_fd, -1);
 	ev->path = strdup(path);
 	ev->slots = calloc(cap, sizeof(slot_t));
@@ -589,11 +603,6 @@ int fg_evlog_open(const char *path, size_t capacity, fg_evlog_t **out)
 	ev->mask = cap - 1;
 	for (size_t i = 0; i < cap; i++)
 		atomic_init(&ev->slots[i].seq, i);
-	ev->fd = open_file(path);
-	if (ev->fd < 0) {
-		rc = ev->fd;
-		goto fail;
-	}
 
 	pthread_condattr_t ca;
 	pthread_condattr_init(&ca);
@@ -674,7 +683,16 @@ int fg_evlog_reopen(fg_evlog_t *ev)
 {
 	if (!ev)
 		return 0;
-	int fd = open_file(ev->path);
+	return fg_evlog_reopen_fd(ev, open_file(ev->path));
+}
+
+int fg_evlog_reopen_fd(fg_evlog_t *ev, int fd)
+{
+	if (!ev) {
+		if (fd >= 0)
+			close(fd);
+		return 0;
+	}
 	if (fd < 0) {
 		log_err("event log %s: reopen failed, keeping the old file: %s", ev->path,
 			fg_strerror(fd));

@@ -148,10 +148,19 @@ int fg_evlog_open(const char *path, size_t capacity, fg_evlog_t **out);
  * -ENOBUFS (ring full) / -FG_ESPACE (line too long): dropped and counted. */
 int fg_evlog_emit(fg_evlog_t *ev, const fg_event_t *e);
 
+/* As fg_evlog_open() on a file already open for appending (the [priv]
+ * process opens it with privilege separation, daemon/privsep.h). Takes
+ * `fd` in every case, closed on error; `path` only names it in messages. */
+int fg_evlog_adopt(const char *path, int fd, size_t capacity, fg_evlog_t **out);
+
 /* Reopen the file by its path (logrotate's postrotate sends SIGUSR1). Main
  * thread. The new file is opened here, so an error is returned to the caller
  * and the old file stays in use; the writer switches between two batches. */
 int fg_evlog_reopen(fg_evlog_t *ev);
+
+/* As fg_evlog_reopen() with the new file already open: takes `fd` (a
+ * negative errno is logged and returned, the old file kept). Main thread. */
+int fg_evlog_reopen_fd(fg_evlog_t *ev, int fd);
 
 /* Events dropped since open (ring full, too long). Any thread. */
 uint64_t fg_evlog_dropped(const fg_evlog_t *ev);

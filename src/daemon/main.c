@@ -371,6 +371,7 @@ static void collect(void *vctx, fg_metrics_t *m)
 	m->quarantines = d->env->quarantines;
 	m->releases = d->env->releases;
 	m->netlink_errors = d->nflog ? fg_nflog_errors(d->nflog) : 0;
+	m->decoy_malformed = d->nflog ? fg_nflog_malformed(d->nflog) : 0;
 	if (fg_metrics_read_conntrack(&m->conntrack_entries, &m->conntrack_max) == 0)
 		m->has_conntrack = true;
 	m->events_written = fg_evlog_written(d->evlog);
@@ -654,10 +655,18 @@ int main(int argc, char **argv)
 	}
 	/* threads start only now, after the drop, so they inherit it */
 	if (snap->conf->log.file) {
-		rc = fg_evlog_open(snap->conf->log.file, 0, &dctx.evlog);
+		/* with privilege separation [priv] opens it: the directory
+		 * need only be writable by root */
+		int efd = -1;
+		if (separate) {
+			rc = fg_privsep_evlog_fd(&efd);
+			if (rc == 0)
+				rc = fg_evlog_adopt(snap->conf->log.file, efd, 0, &dctx.evlog);
+		} else {
+			rc = fg_evlog_open(snap->conf->log.file, 0, &dctx.evlog);
+		}
 		if (rc < 0) {
-			log_err("event log %s: %s (the directory must be writable by user %s)",
-				snap->conf->log.file, fg_strerror(rc), separate ? user_buf : "root");
+			log_err("event log %s: %s", snap->conf->log.file, fg_strerror(rc));
 			fg_nflog_close(dctx.nflog);
 			fg_server_stop(srv);
 			fg_control_close(ctl);
@@ -759,7 +768,13 @@ int main(int argc, char **argv)
 				do_reload(&rctx, err, sizeof(err));
 			} else if (signo == SIGUSR1 && dctx.evlog) {
 				/* logrotate moved the file: write to a new one */
-				rc = fg_evlog_reopen(dctx.evlog);
+				if (separate) {
+					int efd = -1;
+					rc = fg_privsep_evlog_fd(&efd);
+					rc = fg_evlog_reopen_fd(dctx.evlog, rc < 0 ? rc : efd);
+				} else {
+					rc = fg_evlog_reopen(dctx.evlog);
+				}
 				if (rc < 0)
 					log_err("event log reopen: %s", fg_strerror(rc));
 			}

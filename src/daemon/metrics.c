@@ -343,6 +343,9 @@ static void render_dataplane(mbuf_t *b, const fg_metrics_t *m)
 	one_u64(b, "netlink_errors_total", "counter",
 		"Netlink failures: log overruns and requests the kernel refused.",
 		m->netlink_errors);
+	one_u64(b, "decoy_malformed_total", "counter",
+		"Kernel log records of decoy hits that did not parse (not counted as hits).",
+		m->decoy_malformed);
 	if (m->has_conntrack) {
 		one_u64(b, "conntrack_entries", "gauge",
 			"Connection tracking entries in use (nf_conntrack_count).",
@@ -375,6 +378,11 @@ static void render_daemon(mbuf_t *b, const fg_metrics_t *m)
 	family_hdr(b, "config_reloads_total", "counter", "Configuration reloads, by result.");
 	sample_l1(b, "config_reloads_total", "result", "success", m->reloads_ok);
 	sample_l1(b, "config_reloads_total", "result", "failure", m->reloads_failed);
+	one_u64(b, "metrics_scrapes_total", "counter",
+		"Scrapes of this endpoint answered before this one.", m->metrics_scrapes);
+	one_u64(b, "metrics_scrape_timeouts_total", "counter",
+		"Scrapes answered 503 because the main thread did not collect in time.",
+		m->metrics_timeouts);
 }
 
 int fg_metrics_render(const fg_metrics_t *m, char **out, size_t *len)
@@ -649,6 +657,8 @@ void fg_metrics_dispatch(fg_metrics_srv_t *srv)
 	size_t len = 0;
 	if (m) {
 		srv->collect(srv->ctx, m);
+		m->metrics_scrapes = atomic_load(&srv->scrapes);
+		m->metrics_timeouts = atomic_load(&srv->timeouts);
 		if (fg_metrics_render(m, &text, &len) < 0)
 			text = NULL;
 		free(m);

@@ -140,6 +140,7 @@ typedef struct fg_metrics {
 	uint64_t decoy_hits;               /* packets logged to the decoys (rate-limited) */
 	uint64_t quarantines, releases;    /* control actions */
 	uint64_t netlink_errors;           /* NFLOG overruns, failed netlink requests */
+	uint64_t decoy_malformed;          /* NFLOG records that did not parse */
 
 	/* conntrack (left out unless has_conntrack) */
 	bool has_conntrack;
@@ -151,6 +152,8 @@ typedef struct fg_metrics {
 	uint64_t control_refused, control_timeouts;
 	uint64_t privsep_refused;          /* requests the privileged process refused */
 	uint64_t reloads_ok, reloads_failed;
+	/* filled by the endpoint itself (fg_metrics_dispatch), not collect */
+	uint64_t metrics_scrapes, metrics_timeouts;
 } fg_metrics_t;
 
 /* Render `m` as Prometheus text. Pure (allocates, no I/O). Returns 0 and a

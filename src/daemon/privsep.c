@@ -72,23 +72,74 @@ static int ps_send(int fd, uint16_t op, uint16_t count, int32_t status,
 	return (size_t)k == sizeof(h) + len ? 0 : -EIO;
 }
 
-/* Receive one message; checks the framing. Returns payload length. */
-static int ps_recv(int fd, uint8_t *buf, size_t cap, struct ps_hdr *h)
+/* Receive one message; checks the framing. Returns payload length.
+ * With `passed`, takes at most one descriptor sent along (SCM_RIGHTS,
+ * close-on-exec) into *passed (-1 when none); without it, a message that
+ * carried any (their copies are closed by the kernel) is -EPROTO: no side
+ * expects descriptors but the [dns] side in fg_privsep_evlog_fd(). */
+static int ps_recv_fd(int fd, uint8_t *buf, size_t cap, struct ps_hdr *h, int *passed)
 {
+	union {
+		struct cmsghdr c;
+		uint8_t b[CMSG_SPACE(sizeof(int))];
+	} ctl;
+	struct iovec iov = { buf, cap };
+	struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1 };
+	if (passed) {
+		*passed = -1;
+		mh.msg_control = ctl.b;
+		mh.msg_controllen = sizeof(ctl.b);
+	}
 	ssize_t k;
 	do
-		k = recv(fd, buf, cap, MSG_TRUNC);
+		k = recvmsg(fd, &mh, MSG_TRUNC | MSG_CMSG_CLOEXEC);
 	while (k < 0 && errno == EINTR);
 	if (k == 0)
 		return -EPIPE;
 	if (k < 0)
 		return -errno;
+	bool extra = (mh.msg_flags & MSG_CTRUNC) != 0;
+	if (passed) {
+		for (struct cmsghdr *c = CMSG_FIRSTHDR(&mh); c; c = CMSG_NXTHDR(&mh, c)) {
+			if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS &&
+			    c->cmsg_len == CMSG_LEN(sizeof(int)) && *passed < 0) {
+				memcpy(passed, CMSG_DATA(c), sizeof(int));
+			} else {
+				extra = true;
+				if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS) {
+					size_t nfd = (c->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+					for (size_t i = 0; i < nfd; i++) {
+						int x;
+						memcpy(&x, CMSG_DATA(c) + i * sizeof(int), sizeof(x));
+						close(x);
+					}
+				}
+			}
+		}
+		if (extra && *passed >= 0) {
+			close(*passed);
+			*passed = -1;
+		}
+	}
+	if (extra)
+		return -EPROTO;
 	if ((size_t)k > cap || (size_t)k < sizeof(*h))
-		return -FG_EMALF;
+		goto malformed;
 	memcpy(h, buf, sizeof(*h));
 	if (h->magic != PS_MAGIC || h->len != (size_t)k - sizeof(*h))
-		return -FG_EMALF;
+		goto malformed;
 	return (int)h->len;
+malformed:
+	if (passed && *passed >= 0) {
+		close(*passed);
+		*passed = -1;
+	}
+	return -FG_EMALF;
+}
+
+static int ps_recv(int fd, uint8_t *buf, size_t cap, struct ps_hdr *h)
+{
+	return ps_recv_fd(fd, buf, cap, h, NULL);
 }
 
 /* ---- [priv] side -------------------------------------------------------- */
@@ -100,6 +151,7 @@ static int ps_recv(int fd, uint8_t *buf, size_t cap, struct ps_hdr *h)
 static struct {
 	char table[64];
 	char conf_path[PATH_MAX];
+	char log_path[PATH_MAX];      /* log.file read at start, or "" */
 	const fg_nat_ops_t *ops;      /* fg_nat_nft_ops but in tests */
 	pthread_rwlock_t lock;
 	fg_ps_policy_t *cur, *pending;
@@ -174,11 +226,16 @@ static void conf_diag(void *ctx, const char *file, int line, const char *msg)
 
 /* Parse the configuration text this process read and make it the pending
  * policy. */
-static int priv_take_conf(const char *text, size_t len)
+static int priv_take_conf(const char *text, size_t len, bool initial)
 {
 	fg_conf_t *conf = NULL;
 	fg_ps_policy_t *p = NULL;
 	int rc = fg_conf_load_buffer(priv.conf_path, text, len, &conf, conf_diag, NULL);
+	/* the event log stays the one of the start, as on the [dns] side */
+	if (rc == 0 && initial && conf->log.file &&
+	    (size_t)snprintf(priv.log_path, sizeof(priv.log_path), "%s", conf->log.file) >=
+		    sizeof(priv.log_path))
+		rc = -ENAMETOOLONG;
 	if (rc == 0)
 		rc = fg_ps_policy_new(conf, &p);
 	fg_conf_free(conf);
@@ -427,7 +484,7 @@ static int priv_read_conf(struct chan_ctx *c)
 		return rc;
 	/* a file that does not load here will not load on the [dns] side
 	 * either; its text still goes over so the operator sees why */
-	if (priv_take_conf(text, len) < 0)
+	if (priv_take_conf(text, len, false) < 0)
 		log_warn("privsep: %s does not load; the data plane stays as it is",
 			 priv.conf_path);
 	for (size_t off = 0; off < len && rc == 0; off += FG_PS_CONF_CHUNK) {
@@ -453,6 +510,59 @@ static int pv_quarantine(struct chan_ctx *c, const struct ps_hdr *h, const uint8
 		rc = h->op == PS_QUARANTINE
 			     ? priv.ops->quarantine(c->nat, q.family, q.addr, q.timeout_ms)
 			     : priv.ops->release(c->nat, q.family, q.addr);
+	return rc;
+}
+
+/* Open the event log of this process's own configuration (never a path
+ * the [dns] side names: the request carries none) and send it over. */
+static int pv_evlog(struct chan_ctx *c)
+{
+	if (!priv.log_path[0]) {
+		refuse(FG_PS_R_NOCONF, PS_EVLOG, "no log.file in the configuration read at start");
+		return -ENOENT;
+	}
+	/* O_NONBLOCK: a FIFO planted at the path must not hang this thread */
+	int fd = open(priv.log_path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOCTTY |
+				     O_NONBLOCK, 0640);
+	if (fd < 0) {
+		int e = errno;
+		log_err("privsep: event log %s: %s", priv.log_path, strerror(e));
+		return -e;
+	}
+	struct stat st;
+	int rc = 0;
+	if (fstat(fd, &st) < 0)
+		rc = -errno;
+	else if (!S_ISREG(st.st_mode))
+		rc = -EINVAL;
+	else if (fcntl(fd, F_SETFL, O_APPEND) < 0)
+		rc = -errno;
+	if (rc < 0) {
+		log_err("privsep: event log %s: %s", priv.log_path,
+			rc == -EINVAL ? "not a regular file" : strerror(-rc));
+		close(fd);
+		return rc;
+	}
+	struct ps_hdr hd = { PS_MAGIC, PS_EVLOG, 1, 0, 0 };
+	union {
+		struct cmsghdr c;
+		uint8_t b[CMSG_SPACE(sizeof(int))];
+	} ctl;
+	memset(&ctl, 0, sizeof(ctl));
+	struct iovec iov = { &hd, sizeof(hd) };
+	struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = ctl.b,
+			     .msg_controllen = sizeof(ctl.b) };
+	struct cmsghdr *cm = CMSG_FIRSTHDR(&mh);
+	cm->cmsg_level = SOL_SOCKET;
+	cm->cmsg_type = SCM_RIGHTS;
+	cm->cmsg_len = CMSG_LEN(sizeof(int));
+	memcpy(CMSG_DATA(cm), &fd, sizeof(int));
+	ssize_t k;
+	do
+		k = sendmsg(c->fd, &mh, MSG_NOSIGNAL);
+	while (k < 0 && errno == EINTR);
+	rc = k < 0 ? -errno : (size_t)k == sizeof(hd) ? 0 : -EIO;
+	close(fd);                /* the [dns] side has its own copy now */
 	return rc;
 }
 
@@ -508,6 +618,10 @@ static int pv_request(struct chan_ctx *c, const struct ps_hdr *h, const uint8_t 
 		uint64_t n = fg_privsep_refused(0);
 		return ps_send(c->fd, PS_STATS, 1, 0, &n, sizeof(n));
 	}
+	case PS_EVLOG:
+		if (h->len != 0)
+			return refuse(FG_PS_R_FRAME, h->op, "length");
+		return pv_evlog(c);
 	default:
 		return refuse(FG_PS_R_FRAME, h->op, "unknown operation");
 	}
@@ -523,7 +637,10 @@ static void *chan_thread(void *arg)
 		if (n == -EPIPE || n == -EBADF || n == -ENOTSOCK)
 			break;
 		if (n < 0) {
-			ps_send(c->fd, 0, 0, refuse(FG_PS_R_FRAME, 0, "bad magic or header length"),
+			ps_send(c->fd, 0, 0,
+				refuse(FG_PS_R_FRAME, 0,
+				       n == -EPROTO ? "descriptors or credentials attached"
+						    : "bad magic or header length"),
 				NULL, 0);
 			continue;
 		}
@@ -544,12 +661,13 @@ static int priv_init(const char *table, const char *conf_path, const fg_nat_ops_
 	if (strlen(table) >= sizeof(priv.table) || !realpath(conf_path, priv.conf_path))
 		return -EINVAL;
 	snprintf(priv.table, sizeof(priv.table), "%s", table);
+	priv.log_path[0] = '\0';
 	priv.ops = ops;
 	char *text = NULL;
 	size_t len = 0;
 	int rc = priv_slurp(&text, &len);
 	if (rc == 0)
-		rc = priv_take_conf(text, len);
+		rc = priv_take_conf(text, len, true);
 	free(text);
 	return rc;
 }
@@ -1064,6 +1182,63 @@ int fg_privsep_refused_total(uint64_t *out)
 	if (rc == 0)
 		*out = a.refused;
 	return rc;
+}
+
+int fg_privsep_evlog_fd(int *out)
+{
+	fg_nat_t *n = NULL;
+	int rc = priv_open(NULL, &n);
+	if (rc < 0)
+		return rc;
+	static __thread uint8_t buf[PS_MSG_MAX];
+	int got = -1;
+	rc = ps_send(n->fd, PS_EVLOG, 0, 0, NULL, 0);
+	while (rc == 0) {
+		struct ps_hdr h;
+		int fd = -1;
+		int len = ps_recv_fd(n->fd, buf, sizeof(buf), &h, &fd);
+		if (len < 0) {
+			rc = len == -EPIPE ? -ENOTCONN : len == -EPROTO ? -FG_EMALF : len;
+			break;
+		}
+		if ((h.op != PS_EVLOG && h.op != 0) || len != 0) {
+			if (fd >= 0)
+				close(fd);
+			rc = -FG_EMALF;
+			break;
+		}
+		if (h.count == 0) {           /* the final status */
+			if (fd >= 0)
+				close(fd);
+			rc = h.status < 0 ? h.status : got < 0 ? -FG_EMALF : 0;
+			if (h.status > 0)
+				rc = -FG_EMALF;
+			break;
+		}
+		/* the one data message: exactly one descriptor */
+		if (h.count != 1 || fd < 0 || got >= 0) {
+			if (fd >= 0)
+				close(fd);
+			rc = -FG_EMALF;
+			break;
+		}
+		got = fd;
+	}
+	priv_close(n);
+	/* what [priv] sent must be what was asked for: a regular file open
+	 * for appending only */
+	struct stat st;
+	int fl = got >= 0 ? fcntl(got, F_GETFL) : -1;
+	if (rc == 0 && (fstat(got, &st) < 0 || !S_ISREG(st.st_mode) || fl < 0 ||
+			(fl & O_ACCMODE) != O_WRONLY || !(fl & O_APPEND)))
+		rc = -FG_EMALF;
+	if (rc < 0) {
+		if (got >= 0)
+			close(got);
+		return rc;
+	}
+	*out = got;
+	return 0;
 }
 
 static int priv_quar(fg_nat_t *n, uint16_t op, int family, const uint8_t *src, uint32_t ms)

@@ -8,7 +8,9 @@
  *                      quarantines and the data plane setup on request, each
  *                      checked against the configuration it reads and parses
  *                      itself (daemon/privsep_policy.h), at start and on every
- *                      reload; sets the sysctls the data plane depends on.
+ *                      reload; sets the sysctls the data plane depends on;
+ *                      opens the event log of its own configuration and
+ *                      passes the descriptor over (SCM_RIGHTS).
  *                      Talks to nothing on the network.
  *   fluxgated [dns]    everything network facing: DNS workers, control
  *                      socket, metrics. Runs as an unprivileged user with no
@@ -53,6 +55,13 @@ int fg_privsep_drop(const char *user);
 /* [dns] side: read the config file through the [priv] side (reloads work
  * whatever the file's permissions). Caller frees *buf. */
 int fg_privsep_read_conf(char **buf, size_t *len);
+
+/* [dns] side: a descriptor of the event log (log.file), opened by the
+ * [priv] side from its own configuration (create, append, mode 0640), so
+ * the log directory need not be writable by server.user. Called at start
+ * and on SIGUSR1 (logrotate). Checked to be a regular file open for
+ * appending. The caller owns *fd. */
+int fg_privsep_evlog_fd(int *fd);
 
 /* [dns] side: readable when the [priv] side relays a signal (one octet,
  * the signal number) or exits (EOF: stop). -1 without privsep. */

@@ -20,6 +20,9 @@ enum ps_op {
 	PS_COMMIT = 1, PS_SETUP, PS_DUMP, PS_QUARANTINE, PS_RELEASE, PS_READCONF,
 	PS_COUNT,
 	PS_STATS,                 /* reply: one uint64_t, requests refused */
+	PS_EVLOG,                 /* reply: count 1, no payload, the event log
+				   * file (log.file of [priv]'s own configuration)
+				   * as SCM_RIGHTS; then the status */
 	PS_OP_MAX
 };
 

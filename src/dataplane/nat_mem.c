@@ -759,16 +759,6 @@ void fg_nat_mem_advance(fg_nat_t *nat, uint64_t ms)
 	pthread_mutex_unlock(&nat->s->mu);
 }
 
-uint64_t fg_nat_mem_now_ms(fg_nat_t *nat)
-{
-	uint64_t t;
-
-	pthread_mutex_lock(&nat->s->mu);
-	t = now_ms(nat->s);
-	pthread_mutex_unlock(&nat->s->mu);
-	return t;
-}
-
 void fg_nat_mem_fail_next(fg_nat_t *nat, unsigned count, int err)
 {
 	pthread_mutex_lock(&nat->s->mu);

@@ -40,7 +40,6 @@ int fg_nat_mem_open_shared(fg_nat_t *peer, fg_nat_t **out);
  * every advance. */
 void fg_nat_mem_clock_freeze(fg_nat_t *nat);
 void fg_nat_mem_advance(fg_nat_t *nat, uint64_t ms);
-uint64_t fg_nat_mem_now_ms(fg_nat_t *nat);
 
 /* Make the next `count` commits fail with `err` (negative; 0 means
  * -FG_ENETLINK) without installing anything: the SERVFAIL path. */

@@ -23,10 +23,11 @@ nsx cli ip route add 198.51.100.0/24 via 10.77.0.1
 nsx gw sysctl -qw net.ipv4.ip_forward=1
 nsx gw sysctl -qw net.netfilter.nf_conntrack_tcp_loose=0 2>/dev/null || true
 
-# The DNS process writes the event log as 'nobody': give it a directory of
-# its own that it can reach whatever the permissions of the checkout above.
+# The event log lives in a root-owned 0755 directory the DNS process
+# ('nobody') cannot write: the [priv] process opens the file and hands the
+# descriptor over (at start and on SIGUSR1).
 EVDIR=$(mktemp -d /tmp/fg-operate-events.XXXXXX) || die "mktemp"
-chmod 0777 "$EVDIR"
+chmod 0755 "$EVDIR"
 chmod o+x "$FG_WORK"
 CTL="$FG_WORK/control.sock"
 CONF="$FG_WORK/fluxgated.conf"
@@ -260,6 +261,9 @@ sleep 0.5
 nsx cli kdig @10.77.0.1 +short www.example.test A >/dev/null
 sleep 1
 assert_match "SIGUSR1 reopens the event log (logrotate)" '"event_type":"dns"' "$(cat "$EVDIR/eve.json" 2>/dev/null)"
+assert_eq "event log directory stays root's, mode 0755" "0:755" "$(stat -c %u:%a "$EVDIR")"
+assert_eq "event log files owned by root, mode 0640" "0:640 0:640" \
+	"$(stat -c %u:%a "$EVDIR/eve.json.1" "$EVDIR/eve.json" 2>/dev/null | tr '\n' ' ' | sed 's/ $//')"
 
 fluxgated_alive "daemon still running at the end"
 stop_fluxgated

@@ -141,6 +141,7 @@ static void fill(fg_metrics_t *m)
 	m->granted[0] = 2;
 	m->quarantined = 1;
 	m->decoy_hits = 77;
+	m->decoy_malformed = 4;
 	m->quarantines = 1;
 	m->netlink_errors = 0;
 	m->has_conntrack = true;
@@ -219,6 +220,7 @@ static void test_render_values(void **state)
 	assert_has_line(t, "fluxgate_grants_active{scope=\"client\"} 2");
 	assert_has_line(t, "fluxgate_quarantined_sources 1");
 	assert_has_line(t, "fluxgate_decoy_hits_total 77");
+	assert_has_line(t, "fluxgate_decoy_malformed_total 4");
 	assert_has_line(t, "fluxgate_quarantine_actions_total{action=\"quarantine\"} 1");
 	assert_has_line(t, "fluxgate_netlink_errors_total 0");
 	assert_has_line(t, "fluxgate_conntrack_entries 120");
@@ -443,12 +445,15 @@ static void test_http_endpoint(void **state)
 	assert_int_equal(http(port, "GET", "/metrics", &body), 200);
 	assert_has_line(body, "fluxgate_dns_queries_total{proto=\"udp\"} 5");
 	assert_has_line(body, "fluxgate_build_info{version=\"test\",commit=\"\"} 1");
+	assert_has_line(body, "fluxgate_metrics_scrapes_total 0");
+	assert_has_line(body, "fluxgate_metrics_scrape_timeouts_total 0");
 	free(body);
 
 	/* values move between scrapes: each scrape collects afresh */
 	atomic_store(&ml.queries, 6);
 	assert_int_equal(http(port, "GET", "/metrics", &body), 200);
 	assert_has_line(body, "fluxgate_dns_queries_total{proto=\"udp\"} 6");
+	assert_has_line(body, "fluxgate_metrics_scrapes_total 1");
 	free(body);
 	assert_int_equal(atomic_load(&ml.collects), 2);
 
@@ -468,9 +473,12 @@ static void test_http_endpoint(void **state)
 	assert_int_equal(http(port, "GET", "/metrics", &body), 503);
 	free(body);
 	assert_int_equal(fg_metrics_timeouts(ml.srv), 1);
-	/* and it recovers (the stale wake-up is absorbed) */
+	/* and it recovers (the stale wake-up is absorbed); the endpoint
+	 * exports its own counters */
 	atomic_store(&ml.serve, true);
 	assert_int_equal(http(port, "GET", "/metrics", &body), 200);
+	assert_has_line(body, "fluxgate_metrics_scrapes_total 3");
+	assert_has_line(body, "fluxgate_metrics_scrape_timeouts_total 1");
 	free(body);
 
 	atomic_store(&ml.stop, true);

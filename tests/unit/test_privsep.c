@@ -19,7 +19,9 @@
 #include <unistd.h>
 
 #include <arpa/inet.h>
+#include <fcntl.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 
 #include <cmocka.h>
 
@@ -48,6 +50,8 @@ static const char CONF[] =
 
 static struct {
 	char path[64];
+	char evdir[64];
+	char evpath[96];              /* log.file of the file [priv] reads at start */
 	int fd;                       /* the forged [dns] end */
 	pthread_t th;
 	int serve_rc;
@@ -73,9 +77,16 @@ static int group_setup(void **state)
 {
 	(void)state;
 	fg_log_init("test_privsep", FG_LOG_ERR);
+	snprintf(T.evdir, sizeof(T.evdir), "/tmp/fg_pstest_ev.XXXXXX");
+	if (!mkdtemp(T.evdir))
+		return -1;
+	snprintf(T.evpath, sizeof(T.evpath), "%s/eve.json", T.evdir);
 	snprintf(T.path, sizeof(T.path), "/tmp/fg_pstest.XXXXXX");
 	int f = mkstemp(T.path);
-	if (f < 0 || write(f, CONF, sizeof(CONF) - 1) != (ssize_t)(sizeof(CONF) - 1))
+	char logsec[160];
+	int ln = snprintf(logsec, sizeof(logsec), "log:\n  file: %s\n", T.evpath);
+	if (f < 0 || write(f, CONF, sizeof(CONF) - 1) != (ssize_t)(sizeof(CONF) - 1) ||
+	    write(f, logsec, (size_t)ln) != ln)
 		return -1;
 	close(f);
 	if (fg_conf_load(T.path, &T.conf, quiet, NULL) < 0 || fg_ps_policy_new(T.conf, &T.pol) < 0)
@@ -94,6 +105,11 @@ static int group_teardown(void **state)
 	fg_ps_policy_free(T.pol);
 	fg_conf_free(T.conf);
 	unlink(T.path);
+	char old[128];
+	snprintf(old, sizeof(old), "%s.1", T.evpath);
+	unlink(old);
+	unlink(T.evpath);
+	rmdir(T.evdir);
 	return T.serve_rc;
 }
 
@@ -414,6 +430,150 @@ static void test_reload_rereads(void **state)
 	free(next);
 }
 
+/* PS_EVLOG: one data message with exactly one descriptor, then the status.
+ * Returns the status; *fd gets the descriptor (or -1). */
+static int req_evlog(int *fd)
+{
+	struct ps_hdr h = { PS_MAGIC, PS_EVLOG, 0, 0, 0 };
+	send_raw(&h, sizeof(h));
+	*fd = -1;
+	for (;;) {
+		union {
+			struct cmsghdr c;
+			uint8_t b[CMSG_SPACE(4 * sizeof(int))];
+		} ctl;
+		struct iovec iov = { &h, sizeof(h) };
+		struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = ctl.b,
+				     .msg_controllen = sizeof(ctl.b) };
+		assert_int_equal(recvmsg(T.fd, &mh, MSG_CMSG_CLOEXEC), (ssize_t)sizeof(h));
+		assert_int_equal(h.magic, PS_MAGIC);
+		assert_int_equal(h.len, 0);
+		struct cmsghdr *c = CMSG_FIRSTHDR(&mh);
+		if (h.count == 0) {
+			assert_null(c);       /* the status carries nothing */
+			return h.status;
+		}
+		assert_int_equal(h.count, 1);
+		assert_int_equal(*fd, -1);
+		assert_non_null(c);
+		assert_int_equal(c->cmsg_type, SCM_RIGHTS);
+		assert_int_equal(c->cmsg_len, CMSG_LEN(sizeof(int)));
+		assert_null(CMSG_NXTHDR(&mh, c));
+		memcpy(fd, CMSG_DATA(c), sizeof(int));
+	}
+}
+
+static void assert_evlog_fd(int fd)
+{
+	struct stat st;
+	assert_true(fd >= 0);
+	assert_int_equal(fstat(fd, &st), 0);
+	assert_true(S_ISREG(st.st_mode));
+	mode_t um = umask(0);
+	umask(um);
+	assert_int_equal(st.st_mode & 07777, 0640 & ~um);
+	int fl = fcntl(fd, F_GETFL);
+	assert_int_equal(fl & O_ACCMODE, O_WRONLY);
+	assert_true(fl & O_APPEND);
+	assert_false(fl & O_NONBLOCK);
+}
+
+static size_t file_size(const char *path)
+{
+	struct stat st;
+	return stat(path, &st) == 0 ? (size_t)st.st_size : (size_t)-1;
+}
+
+/* [priv] opens the event log of the file it read at start and hands it
+ * over; after a rename (logrotate) the next request creates a new file. */
+static void test_evlog_handed_over(void **state)
+{
+	(void)state;
+	int fd = -1;
+	assert_int_equal(req_evlog(&fd), 0);
+	assert_evlog_fd(fd);
+	assert_int_equal(write(fd, "one\n", 4), 4);
+	close(fd);
+	assert_int_equal(file_size(T.evpath), 4);
+
+	char old[128];
+	snprintf(old, sizeof(old), "%s.1", T.evpath);
+	assert_int_equal(rename(T.evpath, old), 0);
+	assert_int_equal(req_evlog(&fd), 0);
+	assert_evlog_fd(fd);
+	assert_int_equal(write(fd, "two!!\n", 6), 6);
+	close(fd);
+	assert_int_equal(file_size(T.evpath), 6);
+	assert_int_equal(file_size(old), 4);
+
+	/* appended to, never truncated */
+	assert_int_equal(req_evlog(&fd), 0);
+	assert_int_equal(write(fd, "3\n", 2), 2);
+	close(fd);
+	assert_int_equal(file_size(T.evpath), 8);
+}
+
+/* Something else planted at the path is refused, not handed over. */
+static void test_evlog_not_regular(void **state)
+{
+	(void)state;
+	int fd = -1;
+	unlink(T.evpath);
+	/* a FIFO without a reader: not waited for (O_NONBLOCK) */
+	assert_int_equal(mkfifo(T.evpath, 0600), 0);
+	int rc = req_evlog(&fd);
+	unlink(T.evpath);
+	assert_int_equal(rc, -ENXIO);
+	assert_int_equal(fd, -1);
+	/* a device behind a symlink */
+	assert_int_equal(symlink("/dev/null", T.evpath), 0);
+	rc = req_evlog(&fd);
+	unlink(T.evpath);
+	assert_int_equal(rc, -EINVAL);
+	assert_int_equal(fd, -1);
+}
+
+/* The request names no path: one with a payload, a count, or descriptors
+ * attached is refused and counted. */
+static void test_evlog_forged_refused(void **state)
+{
+	(void)state;
+	char path[] = "/etc/shadow";
+	REFUSED(FG_PS_R_FRAME, -FG_EMALF, req(PS_EVLOG, 0, path, sizeof(path)));
+	REFUSED(FG_PS_R_FRAME, -FG_EMALF, req_hdr(PS_EVLOG, 1, 0, 0, NULL, 0, NULL, NULL));
+
+	/* a [dns] side passing a descriptor along */
+	uint64_t before = fg_privsep_refused(FG_PS_R_FRAME);
+	struct ps_hdr h = { PS_MAGIC, PS_DUMP, 0, 0, 0 };
+	int pass = open("/dev/null", O_RDONLY | O_CLOEXEC);
+	assert_true(pass >= 0);
+	union {
+		struct cmsghdr c;
+		uint8_t b[CMSG_SPACE(sizeof(int))];
+	} ctl;
+	memset(&ctl, 0, sizeof(ctl));
+	struct iovec iov = { &h, sizeof(h) };
+	struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = ctl.b,
+			     .msg_controllen = sizeof(ctl.b) };
+	struct cmsghdr *c = CMSG_FIRSTHDR(&mh);
+	c->cmsg_level = SOL_SOCKET;
+	c->cmsg_type = SCM_RIGHTS;
+	c->cmsg_len = CMSG_LEN(sizeof(int));
+	memcpy(CMSG_DATA(c), &pass, sizeof(int));
+	assert_int_equal(sendmsg(T.fd, &mh, 0), (ssize_t)sizeof(h));
+	close(pass);
+	struct ps_hdr r;
+	assert_int_equal(recv(T.fd, &r, sizeof(r), 0), (ssize_t)sizeof(r));
+	assert_int_equal(r.status, -FG_EMALF);
+	assert_int_equal(fg_privsep_refused(FG_PS_R_FRAME), before + 1);
+
+	/* the channel still serves */
+	int fd = -1;
+	assert_int_equal(req_evlog(&fd), 0);
+	assert_evlog_fd(fd);
+	close(fd);
+}
+
 /* the pure checks, without the channel */
 static void test_policy_pure(void **state)
 {
@@ -481,6 +641,9 @@ int main(void)
 		cmocka_unit_test(test_valid_after_forgeries),
 		cmocka_unit_test(test_policy_pure),
 		cmocka_unit_test(test_policy_ecs_min_from_conf),
+		cmocka_unit_test(test_evlog_handed_over),
+		cmocka_unit_test(test_evlog_not_regular),
+		cmocka_unit_test(test_evlog_forged_refused),
 		cmocka_unit_test(test_reload_rereads),
 	};
 	return cmocka_run_group_tests(tests, group_setup, group_teardown);
