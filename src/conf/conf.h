@@ -99,6 +99,7 @@ typedef struct fg_conf {
 		unsigned tcp_max_per_source; /* per IPv4 address or IPv6 /64, default 16 */
 		char *user;               /* drop privileges to this user, optional */
 		char *pidfile;
+		char *nsid;               /* RFC 5001 NSID; "hostname": gethostname(); NULL: off */
 	} server;
 	fg_conf_zone_t *zones;
 	size_t nzones;

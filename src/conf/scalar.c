@@ -556,6 +556,23 @@ int fg_check_abspath(const char *s, char *err, size_t errlen)
 	return -FG_ESYNTAX;
 }
 
+int fg_check_nsid(const char *s, char *err, size_t errlen)
+{
+	char q[4 * FG_QUOTE_MAX + 4];
+	size_t i;
+
+	/* printable ASCII, so that dig/kdig show it as written and a log line
+	 * cannot be forged through it; 128 octets keep the OPT small */
+	for (i = 0; s[i]; i++)
+		if ((unsigned char)s[i] < ' ' || (unsigned char)s[i] >= 0x7f)
+			break;
+	if (i > 0 && i <= 128 && s[i] == '\0')
+		return 0;
+	fg_quote(s, q, sizeof(q));
+	snprintf(err, errlen, "nsid must be 1 to 128 printable ASCII characters, got '%s'", q);
+	return -FG_ESYNTAX;
+}
+
 int fg_check_user(const char *s, char *err, size_t errlen)
 {
 	char q[4 * FG_QUOTE_MAX + 4];

@@ -67,6 +67,8 @@ int fg_check_dname(const char *s, char *err, size_t errlen);
 int fg_check_id(const char *s, char *err, size_t errlen);
 int fg_check_abspath(const char *s, char *err, size_t errlen);
 int fg_check_user(const char *s, char *err, size_t errlen);
+/* server.nsid: 1..128 printable ASCII characters */
+int fg_check_nsid(const char *s, char *err, size_t errlen);
 int fg_check_group(const char *s, char *err, size_t errlen);
 int fg_check_sockpath(const char *s, char *err, size_t errlen);
 int fg_check_nft_name(const char *s, char *err, size_t errlen);

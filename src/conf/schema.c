@@ -164,6 +164,8 @@ static const fg_item_t server_items[] = {
 	  .check = fg_check_user },
 	{ .name = "pidfile", .type = FG_T_STR, .off = SRV(pidfile),
 	  .check = fg_check_abspath },
+	{ .name = "nsid", .type = FG_T_STR, .off = SRV(nsid),
+	  .check = fg_check_nsid },
 	{ .name = NULL }
 };
 

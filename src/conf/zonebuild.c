@@ -7,6 +7,7 @@
 #include <string.h>
 #include <strings.h>
 #include <time.h>
+#include <unistd.h>
 #include <sys/socket.h>
 
 #include "common/err.h"
@@ -136,6 +137,21 @@ int fg_conf_build_zonedb_prev(const fg_conf_t *conf, const fg_zonedb_t *prev,
 
 	if (!db)
 		return -ENOMEM;
+	if (conf->server.nsid) {
+		char host[256] = "";
+		const char *nsid = conf->server.nsid;
+		if (!strcmp(nsid, "hostname")) {
+			/* the name at (re)load time; too long a one is cut */
+			if (gethostname(host, sizeof(host) - 1) < 0 || !host[0]) {
+				diagf(diag, ctx, conf, 0, "server: nsid: %s%s", "hostname: cannot read the host name", "");
+				errors++;
+			}
+			nsid = host;
+		}
+		size_t n = strlen(nsid);
+		if (fg_zonedb_set_nsid(db, (const uint8_t *)nsid, n > FG_DNS_NSID_MAX ? FG_DNS_NSID_MAX : n) < 0)
+			errors++;
+	}
 	/* zones[] maps each conf zone to its db zone so services can be
 	 * attached to the zone that contains them */
 	fg_zone_t *zones[conf->nzones ? conf->nzones : 1];

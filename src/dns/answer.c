@@ -25,6 +25,10 @@
  *   silently when they do not fit. Referral glue for targets inside the
  *   delegated subtree is mandatory (RFC 9471): TC when it does not fit.
  * - Truncation keeps header, question and OPT only (TC=1, empty sections).
+ * - NSID (RFC 5001): every answer built here (errors included) carries the
+ *   configured NSID when the query asked for it. EXPIRE (RFC 7314): only
+ *   the apex SOA answer carries it, with the SOA expire (we are the
+ *   primary); transfers, where it matters most, are not offered.
  */
 #include "dns/internal.h"
 #include "dns/dnssec/signer.h"
@@ -43,6 +47,8 @@ typedef struct actx {
 	bool refused;
 	bool truncated;
 	int rcode;
+	fg_dns_optx_t x;                /* NSID / EXPIRE of the response OPT */
+	const fg_zone_t *soa_answer;    /* the apex SOA was answered (EXPIRE) */
 	/* fg_dns_answer_service(): the granted address */
 	bool svc_mode;
 	bool svc_nodata;        /* the service has no pool of this family */
@@ -231,8 +237,11 @@ static int resolve(actx_t *c)
 		}
 		unsigned cnt;
 		const fg_rr_t *rr = fg_node_rrset(n, qtype, &cnt);
-		if (rr)
+		if (rr) {
+			if (qtype == FG_TYPE_SOA && hop == 0 && n == fg_zone_apex(zone))
+				c->soa_answer = zone;
 			return put_signed(c, zone, owner, name, key, rr, cnt, true);
+		}
 		rr = n->has_cname ? fg_node_rrset(n, FG_TYPE_CNAME, &cnt) : NULL;
 		if (!rr)
 			break;                  /* NODATA */
@@ -375,10 +384,28 @@ static int put_rest(actx_t *c)
 	return 0;
 }
 
-static void reply_error(const fg_dns_query_t *q, int rcode, uint8_t scope,
-			uint8_t *out, size_t outcap, fg_dns_result_t *res)
+/* The response options the db adds: its NSID. */
+static fg_dns_optx_t db_optx(const fg_zonedb_t *db)
 {
-	int n = fg_dns_build_error_q(q, rcode, scope, out, outcap);
+	fg_dns_optx_t x = { 0 };
+	x.nsid = fg_zonedb_nsid(db, &x.nsid_len);
+	return x;
+}
+
+/* The SOA expire field (RFC 1035 3.3.13: serial refresh retry EXPIRE
+ * minimum end the rdata). */
+static uint32_t soa_expire(const fg_zone_t *z)
+{
+	const fg_rr_t *soa = fg_zone_soa(z);
+	const uint8_t *e = soa->rdata + soa->rdlen - 8;
+	return ((uint32_t)e[0] << 24) | ((uint32_t)e[1] << 16) | ((uint32_t)e[2] << 8) | e[3];
+}
+
+static void reply_error(const fg_zonedb_t *db, const fg_dns_query_t *q, int rcode,
+			uint8_t scope, uint8_t *out, size_t outcap, fg_dns_result_t *res)
+{
+	fg_dns_optx_t x = db_optx(db);
+	int n = fg_dns_build_error_q(q, &x, rcode, scope, out, outcap);
 	if (n < 0)
 		return;         /* res stays DROP */
 	res->kind = FG_ANSWER_READY;
@@ -391,7 +418,10 @@ static void build_answer(actx_t *c, uint8_t scope, uint8_t *out, size_t outcap,
 {
 	const fg_dns_query_t *q = c->q;
 	size_t limit = fg_dns_max_response(q, c->tcp);
-	size_t opt = fg_dns_opt_size(q);
+	/* room for EXPIRE whenever it may be sent: resolve() decides */
+	c->x = db_optx(c->db);
+	c->x.expire = q->qtype == FG_TYPE_SOA;
+	size_t opt = fg_dns_opt_size(q, &c->x);
 
 	if (limit > outcap)
 		limit = outcap;
@@ -405,7 +435,7 @@ static void build_answer(actx_t *c, uint8_t scope, uint8_t *out, size_t outcap,
 
 	int rc = resolve(c);
 	if (c->refused) {
-		reply_error(q, FG_RCODE_REFUSED, scope, out, outcap, res);
+		reply_error(c->db, q, FG_RCODE_REFUSED, scope, out, outcap, res);
 		return;
 	}
 	if (c->need_service) {
@@ -428,7 +458,10 @@ static void build_answer(actx_t *c, uint8_t scope, uint8_t *out, size_t outcap,
 	if (c->truncated)
 		flags |= FG_DNS_F_TC;
 	fg_dnsb_set_flags(&c->b, flags);
-	if (fg_dnsb_opt(&c->b, q, c->rcode, scope) < 0)
+	c->x.expire = c->soa_answer && !c->truncated;
+	if (c->x.expire)
+		c->x.expire_val = soa_expire(c->soa_answer);
+	if (fg_dnsb_opt(&c->b, q, &c->x, c->rcode, scope) < 0)
 		return;
 	int n = fg_dnsb_finish(&c->b);
 	if (n < 0)
@@ -462,23 +495,23 @@ void fg_dns_answer_parsed(const fg_zonedb_t *db, const fg_dns_query_t *q,
 		return;
 	if (prc < 0) {
 		if (action == FG_DNS_REPLY_ERROR)
-			reply_error(q, rcode, 0, out, outcap, res);
+			reply_error(db, q, rcode, 0, out, outcap, res);
 		return;
 	}
 	if (q->qclass != FG_CLASS_IN) {
-		reply_error(q, FG_RCODE_REFUSED, 0, out, outcap, res);
+		reply_error(db, q, FG_RCODE_REFUSED, 0, out, outcap, res);
 		return;
 	}
 	/* RFC 9824 section 3.5: NXNAME is a meta type, never queried */
 	if (q->qtype == FG_TYPE_NXNAME && fg_zone_signer(fg_zonedb_zone_of(db, q->qname_lc))) {
-		reply_error(q, FG_RCODE_FORMERR, 0, out, outcap, res);
+		reply_error(db, q, FG_RCODE_FORMERR, 0, out, outcap, res);
 		return;
 	}
 	switch (q->qtype) {
 	case FG_TYPE_AXFR:
 	case FG_TYPE_IXFR:
 		/* zone transfer is not offered (see the header comment) */
-		reply_error(q, tcp ? FG_RCODE_REFUSED : FG_RCODE_NOTIMP, 0, out, outcap, res);
+		reply_error(db, q, tcp ? FG_RCODE_REFUSED : FG_RCODE_NOTIMP, 0, out, outcap, res);
 		return;
 	default:
 		break;
@@ -506,7 +539,7 @@ static void finish_service(const fg_zonedb_t *db, const fg_dns_query_t *q, bool 
 		return;         /* not a query fg_dns_answer() returned SERVICE for */
 	if (!nodata && (!addr || (q->qtype != FG_TYPE_A && q->qtype != FG_TYPE_AAAA))) {
 		/* the grant failed: never hand out an ungranted address */
-		reply_error(q, FG_RCODE_SERVFAIL, ecs_scope, out, outcap, res);
+		reply_error(db, q, FG_RCODE_SERVFAIL, ecs_scope, out, outcap, res);
 		return;
 	}
 	actx_t c;

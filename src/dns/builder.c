@@ -187,11 +187,21 @@ static unsigned ecs_addr_len(const fg_dns_ecs_t *e)
 	return (e->source_prefix + 7u) / 8u;
 }
 
-size_t fg_dns_opt_size(const fg_dns_query_t *q)
+/* Only what the query asked for (RFC 5001 2.2, RFC 7314 2). */
+static bool want_nsid(const fg_dns_query_t *q, const fg_dns_optx_t *x)
+{
+	return x && q->want_nsid && x->nsid && x->nsid_len;
+}
+
+size_t fg_dns_opt_size(const fg_dns_query_t *q, const fg_dns_optx_t *x)
 {
 	if (!q || !q->has_edns)
 		return 0;
 	size_t n = 11;
+	if (want_nsid(q, x))
+		n += 4 + (size_t)x->nsid_len;
+	if (x && x->expire && q->want_expire)
+		n += 4 + 4;
 	if (q->has_ecs)
 		n += 4 + 4 + ecs_addr_len(&q->ecs);
 	if (q->has_cookie && q->resp_cookie_set)
@@ -199,7 +209,8 @@ size_t fg_dns_opt_size(const fg_dns_query_t *q)
 	return n;
 }
 
-int fg_dnsb_opt(fg_dnsb_t *b, const fg_dns_query_t *q, int rcode, uint8_t scope)
+int fg_dnsb_opt(fg_dnsb_t *b, const fg_dns_query_t *q, const fg_dns_optx_t *x,
+		int rcode, uint8_t scope)
 {
 	if (!q || !q->has_edns)
 		return 0;
@@ -229,6 +240,16 @@ int fg_dnsb_opt(fg_dnsb_t *b, const fg_dns_query_t *q, int rcode, uint8_t scope)
 		fg_wire_write_u16(&b->w, FG_COOKIE_CLIENT_LEN + FG_COOKIE_SERVER_LEN);
 		fg_wire_write(&b->w, q->cookie.client, FG_COOKIE_CLIENT_LEN);
 		fg_wire_write(&b->w, q->resp_cookie, FG_COOKIE_SERVER_LEN);
+	}
+	if (want_nsid(q, x)) {
+		fg_wire_write_u16(&b->w, FG_EDNS_OPT_NSID);
+		fg_wire_write_u16(&b->w, x->nsid_len);
+		fg_wire_write(&b->w, x->nsid, x->nsid_len);
+	}
+	if (x && x->expire && q->want_expire) {
+		fg_wire_write_u16(&b->w, FG_EDNS_OPT_EXPIRE);
+		fg_wire_write_u16(&b->w, 4);
+		fg_wire_write_u32(&b->w, x->expire_val);
 	}
 	fg_wire_put_u16_at(&b->w, rdpos, (uint16_t)(b->w.pos - rdpos - 2));
 	if (b->w.err) {

@@ -111,11 +111,22 @@ void fg_dnsb_rollback(fg_dnsb_t *b, const fg_dnsb_mark_t *m);
 int fg_dnsb_rr(fg_dnsb_t *b, enum fg_dns_section sec, const uint8_t *owner,
 	       uint16_t owner_ptr, uint16_t type, uint32_t ttl,
 	       const uint8_t *rdata, uint16_t rdlen);
-/* Size of our OPT record for a query (0 without EDNS). */
-size_t fg_dns_opt_size(const fg_dns_query_t *q);
+/* Options of a response that the query alone does not give: NSID (sent
+ * when nsid_len > 0; the octets are borrowed, owned by the zone db) and
+ * EXPIRE (RFC 7314: the SOA expire of the zone, when `expire`). */
+typedef struct fg_dns_optx {
+	const uint8_t *nsid;
+	uint16_t nsid_len;
+	bool expire;
+	uint32_t expire_val;
+} fg_dns_optx_t;
+/* Size of our OPT record for a query (0 without EDNS); x may be NULL. */
+size_t fg_dns_opt_size(const fg_dns_query_t *q, const fg_dns_optx_t *x);
 /* OPT record (lifts the reserve first). ext_rcode = rcode >> 4. The ECS
- * option is echoed when q->has_ecs, with `scope`. */
-int fg_dnsb_opt(fg_dnsb_t *b, const fg_dns_query_t *q, int rcode, uint8_t scope);
+ * option is echoed when q->has_ecs, with `scope`; x (may be NULL) adds
+ * NSID and EXPIRE. */
+int fg_dnsb_opt(fg_dnsb_t *b, const fg_dns_query_t *q, const fg_dns_optx_t *x,
+		int rcode, uint8_t scope);
 /* Patch the counts; returns the message length or a negative error. */
 int fg_dnsb_finish(fg_dnsb_t *b);
 
@@ -123,8 +134,8 @@ int fg_dnsb_finish(fg_dnsb_t *b);
 
 /* Error response from explicit header fields (used when no packet is at
  * hand, e.g. SERVFAIL after a failed grant). */
-int fg_dns_build_error_q(const fg_dns_query_t *q, int rcode, uint8_t ecs_scope,
-			 uint8_t *out, size_t outcap);
+int fg_dns_build_error_q(const fg_dns_query_t *q, const fg_dns_optx_t *x, int rcode,
+			 uint8_t ecs_scope, uint8_t *out, size_t outcap);
 
 /* ---- rr.c: zone-file style record text -> internal rdata --------------- */
 
@@ -192,6 +203,8 @@ void fg_zonedb_lookup(const fg_zonedb_t *db, const uint8_t *name_lc,
 const fg_zone_t *fg_zonedb_zone_of(const fg_zonedb_t *db, const uint8_t *name_lc);
 /* Exact node of a zone, ignoring zone cuts (for glue), or NULL. */
 const fg_node_t *fg_zone_node(const fg_zone_t *z, const uint8_t *name_lc);
+/* The NSID the db answers with (NULL, *len 0: none). */
+const uint8_t *fg_zonedb_nsid(const fg_zonedb_t *db, uint16_t *len);
 /* Apex name (lowercased) and its SOA record. */
 const uint8_t *fg_zone_origin(const fg_zone_t *z);
 const fg_rr_t *fg_zone_soa(const fg_zone_t *z);

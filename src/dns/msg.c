@@ -67,6 +67,17 @@ static int parse_opt(const uint8_t *rdata, uint16_t rdlen, uint16_t cls,
 			q->has_cookie = cookie_err == 0;
 			continue;
 		}
+		/* RFC 5001 2.2: the server MUST ignore an NSID payload; RFC
+		 * 7314 2: a query's EXPIRE is empty, anything else is ignored
+		 * as well (the option is advisory, a FORMERR would only hurt) */
+		if (code == FG_EDNS_OPT_NSID) {
+			q->want_nsid = true;
+			continue;
+		}
+		if (code == FG_EDNS_OPT_EXPIRE) {
+			q->want_expire = true;
+			continue;
+		}
 		if (code != FG_EDNS_OPT_ECS)
 			continue;
 		if (q->has_ecs || ecs_err) {
@@ -210,11 +221,15 @@ int fg_dns_parse_query(const uint8_t *pkt, size_t len, fg_dns_query_t *q,
 }
 
 static int build_err(uint16_t id, uint16_t qflags, const fg_dns_query_t *q,
-		     int rcode, uint8_t scope, uint8_t *out, size_t outcap)
+		     const fg_dns_optx_t *x, int rcode, uint8_t scope,
+		     uint8_t *out, size_t outcap)
 {
 	fg_dnsb_t b;
-	uint16_t flags = (uint16_t)(FG_DNS_F_QR |
-		(qflags & (0x7800u | FG_DNS_F_RD | FG_DNS_F_CD)) | (rcode & 0xF));
+	/* RD and CD are defined for QUERY only (RFC 1035 4.1.1, RFC 4035
+	 * 3.1.6): copied there, cleared for any other opcode, as ISC's
+	 * compliance tester (opcodeflg) expects of a NOTIMP answer */
+	uint16_t copy = ((qflags >> 11) & 0xF) == 0 ? (FG_DNS_F_RD | FG_DNS_F_CD) : 0;
+	uint16_t flags = (uint16_t)(FG_DNS_F_QR | (qflags & (0x7800u | copy)) | (rcode & 0xF));
 
 	fg_dnsb_init(&b, out, outcap);
 	fg_dnsb_header(&b, id, flags);
@@ -222,7 +237,7 @@ static int build_err(uint16_t id, uint16_t qflags, const fg_dns_query_t *q,
 		fg_dnsb_question(&b, q->qname, q->qtype, q->qclass);
 	if (b.w.err)
 		return b.w.err;
-	int rc = fg_dnsb_opt(&b, q, rcode, scope);
+	int rc = fg_dnsb_opt(&b, q, x, rcode, scope);
 	if (rc < 0)
 		return rc;
 	return fg_dnsb_finish(&b);
@@ -244,13 +259,13 @@ int fg_dns_build_error(const uint8_t *pkt, size_t len, const fg_dns_query_t *q,
 	} else {
 		return -FG_ETRUNC;
 	}
-	return build_err(id, qflags, q, rcode, 0, out, outcap);
+	return build_err(id, qflags, q, NULL, rcode, 0, out, outcap);
 }
 
-int fg_dns_build_error_q(const fg_dns_query_t *q, int rcode, uint8_t ecs_scope,
-			 uint8_t *out, size_t outcap)
+int fg_dns_build_error_q(const fg_dns_query_t *q, const fg_dns_optx_t *x, int rcode,
+			 uint8_t ecs_scope, uint8_t *out, size_t outcap)
 {
-	return build_err(q->id, q->flags, q, rcode, ecs_scope, out, outcap);
+	return build_err(q->id, q->flags, q, x, rcode, ecs_scope, out, outcap);
 }
 
 int fg_dns_build_truncated(const fg_dns_query_t *q, uint8_t *out, size_t outcap)
@@ -266,7 +281,7 @@ int fg_dns_build_truncated(const fg_dns_query_t *q, uint8_t *out, size_t outcap)
 	fg_dnsb_question(&b, q->qname, q->qtype, q->qclass);
 	if (b.w.err)
 		return b.w.err;
-	int rc = fg_dnsb_opt(&b, q, FG_RCODE_NOERROR, 0);
+	int rc = fg_dnsb_opt(&b, q, NULL, FG_RCODE_NOERROR, 0);
 	if (rc < 0)
 		return rc;
 	return fg_dnsb_finish(&b);

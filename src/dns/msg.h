@@ -2,7 +2,8 @@
 /*
  * DNS wire codec: query parsing and response building (pure: no I/O, no
  * globals, no allocation). RFC 1035, RFC 6891 (EDNS(0)), RFC 7871 (ECS),
- * RFC 7873 (COOKIE option; the server cookie itself is dns/cookie.h).
+ * RFC 7873 (COOKIE option; the server cookie itself is dns/cookie.h),
+ * RFC 5001 (NSID), RFC 7314 (EXPIRE).
  *
  * Ownership: fg_dns_query_t is a plain value filled by the parser; it keeps
  * no pointer into the packet, so the packet buffer may be reused once
@@ -39,7 +40,10 @@ enum fg_dns_type {
 };
 
 #define FG_CLASS_IN 1
+#define FG_EDNS_OPT_NSID 3
 #define FG_EDNS_OPT_ECS 8
+#define FG_EDNS_OPT_EXPIRE 9
+#define FG_DNS_NSID_MAX 128   /* longest server.nsid we send */
 
 typedef struct fg_dns_ecs {
 	uint16_t family;        /* 1 = IPv4, 2 = IPv6 (IANA address family) */
@@ -66,6 +70,9 @@ typedef struct fg_dns_query {
 	bool has_question;       /* question parsed (echoed in error responses) */
 	bool has_cookie;         /* a well-formed COOKIE option (RFC 7873) */
 	fg_cookie_t cookie;      /* as received */
+	/* NSID (RFC 5001) and EXPIRE (RFC 7314) requested: both options are
+	 * requests whatever their payload, which the RFCs say to ignore */
+	bool want_nsid, want_expire;
 	/* Server cookie for the response, set by the caller after parsing
 	 * (the parser clears it): when set, the response OPT carries the
 	 * client cookie and this server cookie. */

@@ -49,6 +49,8 @@ struct fg_zonedb {
 	size_t nzones, capzones;
 	htab_t ztab;            /* origin -> zone */
 	bool frozen;
+	uint8_t nsid[FG_DNS_NSID_MAX];  /* RFC 5001 NSID; nsid_len 0: off */
+	uint16_t nsid_len;
 };
 
 
@@ -126,6 +128,22 @@ void fg_zonedb_free(fg_zonedb_t *db)
 	free(db->zones);
 	free(db->ztab.e);
 	free(db);
+}
+
+int fg_zonedb_set_nsid(fg_zonedb_t *db, const uint8_t *nsid, size_t len)
+{
+	if (!db || db->frozen || len > FG_DNS_NSID_MAX || (len && !nsid))
+		return -EINVAL;
+	if (len)
+		memcpy(db->nsid, nsid, len);
+	db->nsid_len = (uint16_t)len;
+	return 0;
+}
+
+const uint8_t *fg_zonedb_nsid(const fg_zonedb_t *db, uint16_t *len)
+{
+	*len = db ? db->nsid_len : 0;
+	return *len ? db->nsid : NULL;
 }
 
 /* Existing node for a lowercased name, or a new empty one. */

@@ -66,6 +66,11 @@ int fg_zone_set_signer(fg_zone_t *zone, fg_signer_t *signer);
 /* The signer of the zone with this apex (wire form, any case), or NULL. */
 const fg_signer_t *fg_zonedb_signer(const fg_zonedb_t *db, const uint8_t *apex);
 
+/* The NSID (RFC 5001) sent in the OPT of answers to queries that carry
+ * the NSID option (its payload, empty by the RFC, is ignored): up to FG_DNS_NSID_MAX octets, copied; len 0 turns it off (the
+ * default). Before finalize only. */
+int fg_zonedb_set_nsid(fg_zonedb_t *db, const uint8_t *nsid, size_t len);
+
 /* Freeze and index. Returns 0 or a negative error (with message). */
 int fg_zonedb_finalize(fg_zonedb_t *db, char *err, size_t errlen);
 

@@ -52,6 +52,9 @@ static void build(void)
 	if (fg_zone_add_service(z, "app", 1, err, sizeof(err)) ||
 	    fg_zone_add_service(z, "*.svc", 2, err, sizeof(err)))
 		abort();
+	/* NSID on: queries with the option take the NSID/EXPIRE paths */
+	if (fg_zonedb_set_nsid(db, (const uint8_t *)"fuzz-ns", 7) < 0)
+		abort();
 	if (fg_zonedb_finalize(db, err, sizeof(err)))
 		abort();
 }

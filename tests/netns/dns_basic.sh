@@ -78,6 +78,7 @@ CONF="$FG_WORK/fluxgated.conf"
 server:
   listen: [ "$SRV4@53", "$SRV6@53" ]
   workers: auto
+  nsid: "fg-basic (lab)"
 control:
   socket: "$FG_WORK/control.sock"
 nat:
@@ -125,6 +126,28 @@ for tr in udp tcp; do
 	assert_match "$tr/v6: www AAAA" "$RR_WWW_AAAA" "$out"
 	assert_match "$tr/v6: answer came over ${tr^^}" "^;; From $SRV6@53\(${tr^^}\)" "$out"
 done
+
+# ------------------------------------------------------------ NSID, EXPIRE, opcodes
+# RFC 5001: the NSID only when asked for; RFC 7314: EXPIRE on the apex SOA
+for tr in udp tcp; do
+	opt=""; [ $tr = tcp ] && opt=+tcp
+	out=$(q $opt +nsid www.example.test A)
+	assert_match "$tr: kdig +nsid shows server.nsid" '^;; NSID: .*"fg-basic \(lab\)"' "$out"
+	assert_match "$tr: the +nsid answer is still the answer" "$RR_WWW_A" "$out"
+done
+out=$(q www.example.test A)
+assert_nomatch "no NSID unless asked for" 'NSID' "$out"
+out=$(q +nsid nope.example.test A)
+assert_match "NXDOMAIN carries the NSID too" '^;; NSID: .*"fg-basic \(lab\)"' "$out"
+out=$(q +expire example.test SOA)
+assert_match "kdig +expire on the apex SOA: the SOA expire (1w)" '^;; EXPIRE: 604800 ' "$out"
+out=$(q +expire www.example.test A)
+assert_nomatch "no EXPIRE outside an SOA answer" 'EXPIRE' "$out"
+# an unknown opcode: NOTIMP, opcode echoed, RD and CD not copied (ISC
+# genreport opcodeflg)
+out=$(d +opcode=15 +rdflag +cdflag example.test SOA)
+assert_match "opcode 15: NOTIMP, opcode echoed" 'opcode: RESERVED15, status: NOTIMP' "$out"
+assert_match "opcode 15: flags qr only (no rd, no cd)" '^;; flags: qr;' "$out"
 
 # ------------------------------------------------------------ record types
 out=$(q example.test SOA)

@@ -759,6 +759,7 @@ static void test_defaults(void **state)
 	assert_int_equal(c->server.tcp_idle_timeout_ms, 10000);
 	assert_null(c->server.user);
 	assert_null(c->server.pidfile);
+	assert_null(c->server.nsid);            /* NSID off by default */
 	const fg_conf_zone_t *z = &c->zones[0];
 	assert_int_equal(z->ttl, 3600);
 	assert_int_equal(z->soa.serial, 1);
@@ -1085,6 +1086,8 @@ struct errcase {
 	const char *expect;   /* every line the sink receives, exactly */
 };
 
+#define X16 "xxxxxxxxxxxxxxxx"
+#define X129 X16 X16 X16 X16 X16 X16 X16 X16 "x"
 #define E(n, y, x) { n, y, -FG_ESCHEMA, x }
 #define SYN(n, y, x) { n, y, -FG_ESYNTAX, x }
 
@@ -1182,6 +1185,11 @@ static const struct errcase errcases[] = {
 	E("user_empty", SERVER "  user: \"\"\n", "t.conf:3: server.user: empty value\n"),
 	E("user_block", SERVER "  user: |\n    flux\n    gate\n",
 	  "t.conf:3: server.user: invalid user name 'flux\\x0agate\\x0a'\n"),
+	E("nsid_empty", SERVER "  nsid: \"\"\n", "t.conf:3: server.nsid: empty value\n"),
+	E("nsid_control", SERVER "  nsid: \"a\\tb\"\n",
+	  "t.conf:3: server.nsid: nsid must be 1 to 128 printable ASCII characters, got 'a\\x09b'\n"),
+	E("nsid_long", SERVER "  nsid: " X129 "\n",
+	  "t.conf:3: server.nsid: nsid must be 1 to 128 printable ASCII characters, got '" X16 X16 X16 X16 "...'\n"),
 	E("pidfile_relative", SERVER "  pidfile: run/x.pid\n",
 	  "t.conf:3: server.pidfile: expected an absolute path, got 'run/x.pid'\n"),
 

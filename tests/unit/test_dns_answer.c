@@ -362,8 +362,11 @@ static int setup(void **state)
 					    err, sizeof(err)), 0);
 	assert_int_equal(fg_zone_add_record(rev, "10 PTR www.example.test.", err, sizeof(err)), 0);
 	assert_int_equal(fg_zone_add_record(rev, "@ NS ns1.example.test.", err, sizeof(err)), 0);
+	assert_int_equal(fg_zonedb_set_nsid(db, (const uint8_t *)"ns-a.test", 9), 0);
 	if (fg_zonedb_finalize(db, err, sizeof(err)))
 		fail_msg("finalize: %s", err);
+	/* frozen: the NSID can no longer change */
+	assert_true(fg_zonedb_set_nsid(db, (const uint8_t *)"x", 1) < 0);
 	return 0;
 }
 
@@ -585,13 +588,223 @@ static void test_opcodes(void **state)
 	(void)state;
 	resp_t r;
 	for (uint16_t op = 1; op < 16; op++) {
-		qopt_t o = { .flags = (uint16_t)(op << 11) };
+		qopt_t o = { .flags = (uint16_t)(op << 11 | F_CD) };   /* RD too */
 		fg_dns_result_t res = ask("www.example.test", 1, &o, false, &r);
 		assert_int_equal(res.kind, FG_ANSWER_READY);
 		assert_int_equal(res.rcode, 4);
 		assert_int_equal((r.flags >> 11) & 0xF, op);    /* opcode echoed */
 		assert_int_equal(r.an, 0);
+		/* RD and CD mean something for QUERY only (ISC genreport
+		 * opcodeflg): not copied into the NOTIMP */
+		assert_false(r.flags & F_RD);
+		assert_false(r.flags & F_CD);
 	}
+	/* QUERY still copies both */
+	qopt_t o = { .flags = F_CD };
+	ask("www.example.test", 1, &o, false, &r);
+	assert_true(r.flags & F_RD);
+	assert_true(r.flags & F_CD);
+}
+
+/* ---- NSID (RFC 5001) and EXPIRE (RFC 7314) ------------------------------ */
+
+/* A query with EDNS whose OPT RDATA is `opts` (raw TLVs). */
+static size_t mkq_opts(uint8_t *b, const char *name, uint16_t type, uint16_t flags,
+		       const void *opts, size_t optlen)
+{
+	size_t n = 0;
+	b[n++] = 0xAB; b[n++] = 0xCD;
+	b[n++] = (uint8_t)(flags >> 8); b[n++] = (uint8_t)flags;
+	b[n++] = 0; b[n++] = 1; b[n++] = 0; b[n++] = 0; b[n++] = 0; b[n++] = 0;
+	b[n++] = 0; b[n++] = 1;
+	n += put_name(b + n, name);
+	b[n++] = (uint8_t)(type >> 8); b[n++] = (uint8_t)type;
+	b[n++] = 0; b[n++] = 1;
+	b[n++] = 0; b[n++] = 0; b[n++] = 41; b[n++] = 0x04; b[n++] = 0xd0;
+	b[n++] = 0; b[n++] = 0; b[n++] = 0; b[n++] = 0;
+	b[n++] = (uint8_t)(optlen >> 8); b[n++] = (uint8_t)optlen;
+	memcpy(b + n, opts, optlen);
+	return n + optlen;
+}
+
+/* The option `code` in the response's OPT: its data and length, or NULL.
+ * Fails the test if the option appears twice. */
+static const uint8_t *resp_opt(const uint8_t *p, size_t len, uint16_t code, uint16_t *olen)
+{
+	resp_t r;
+	char nm[1024];
+	const uint8_t *found = NULL;
+	assert_int_equal(decode(p, len, &r), 0);
+	size_t pos = 12;
+	if (r.qd)
+		assert_int_equal(dname(p, len, &pos, nm, &r), 0), pos += 4;
+	for (unsigned i = 0; i < (unsigned)r.an + r.ns + r.ar; i++) {
+		assert_int_equal(dname(p, len, &pos, nm, &r), 0);
+		uint16_t type = g16(p + pos), rdlen = g16(p + pos + 8);
+		pos += 10;
+		if (type == 41)
+			for (size_t o = pos; o < pos + rdlen; o += 4u + g16(p + o + 2))
+				if (g16(p + o) == code) {
+					assert_null(found);
+					found = p + o + 4;
+					*olen = g16(p + o + 2);
+				}
+		pos += rdlen;
+	}
+	return found;
+}
+
+static fg_dns_result_t ask_opts(const char *name, uint16_t type, const void *opts,
+				size_t optlen, bool tcp)
+{
+	uint8_t pkt[1024];
+	size_t n = mkq_opts(pkt, name, type, 0x0100, opts, optlen);
+	fg_dns_result_t res;
+	fg_dns_answer(db, pkt, n, tcp, out, sizeof(out), &lastq, &res);
+	assert_int_equal(res.kind, FG_ANSWER_READY);
+	return res;
+}
+
+static void test_nsid(void **state)
+{
+	(void)state;
+	uint16_t l;
+	const uint8_t *d;
+	fg_dns_result_t res;
+
+	/* asked with an empty NSID: given, on answers and errors alike */
+	const char *names[] = { "www.example.test", "nope.example.test", "other.invalid",
+				"big.example.test" };
+	for (size_t i = 0; i < 4; i++) {
+		res = ask_opts(names[i], i == 3 ? 16 : 1, "\000\003\000\000", 4, false);
+		d = resp_opt(out, res.len, 3, &l);
+		assert_non_null(d);
+		assert_int_equal(l, 9);
+		assert_memory_equal(d, "ns-a.test", 9);
+	}
+	assert_int_equal(res.rcode, 0);
+	/* not asked: not given */
+	res = ask_opts("www.example.test", 1, "", 0, false);
+	assert_null(resp_opt(out, res.len, 3, &l));
+	res = ask_opts("www.example.test", 1, "\000\012\000\010" "12345678", 12, false);
+	assert_null(resp_opt(out, res.len, 3, &l));
+	/* a payload in the query is ignored (RFC 5001 2.2): still answered */
+	res = ask_opts("www.example.test", 1, "\000\003\000\002xy", 6, false);
+	d = resp_opt(out, res.len, 3, &l);
+	assert_non_null(d);
+	assert_int_equal(l, 9);
+	/* twice: answered once */
+	res = ask_opts("www.example.test", 1, "\000\003\000\000\000\003\000\000", 8, true);
+	assert_non_null(resp_opt(out, res.len, 3, &l));
+	/* with ECS: both options */
+	res = ask_opts("www.example.test", 1, "\000\010\000\007\000\001\030\000\300\000\002" "\000\003\000\000",
+		       15, false);
+	assert_non_null(resp_opt(out, res.len, 3, &l));
+	assert_non_null(resp_opt(out, res.len, 8, &l));
+	/* a truncated NSID TLV is a broken OPT: FORMERR, no OPT echoed */
+	res = ask_opts("www.example.test", 1, "\000\003\000\005" "ab", 6, false);
+	assert_int_equal(res.rcode, 1);
+	/* an EDNS version we do not speak: BADVERS, options unread */
+	uint8_t pkt[256];
+	size_t n = mkq_opts(pkt, "www.example.test", 1, 0x0100, "\000\003\000\000", 4);
+	pkt[n - 4 - 2 - 3] = 1;                 /* OPT TTL: version 1 */
+	fg_dns_answer(db, pkt, n, false, out, sizeof(out), &lastq, &res);
+	assert_int_equal(res.rcode, 16);
+	assert_null(resp_opt(out, res.len, 3, &l));
+}
+
+static void test_nsid_service(void **state)
+{
+	(void)state;
+	uint8_t pkt[256];
+	uint16_t l;
+	fg_dns_query_t q;
+	fg_dns_result_t res;
+	static const uint8_t a4[4] = { 198, 51, 100, 7 };
+
+	/* the granted answer and the SERVFAIL of a failed grant carry it */
+	size_t n = mkq_opts(pkt, "app.example.test", 1, 0x0100, "\000\003\000\000", 4);
+	fg_dns_answer(db, pkt, n, false, out, sizeof(out), &q, &res);
+	assert_int_equal(res.kind, FG_ANSWER_SERVICE);
+	fg_dns_answer_service(db, &q, false, a4, 5, 0, out, sizeof(out), &res);
+	assert_int_equal(res.kind, FG_ANSWER_READY);
+	assert_non_null(resp_opt(out, res.len, 3, &l));
+	fg_dns_answer_service(db, &q, false, NULL, 5, 0, out, sizeof(out), &res);
+	assert_int_equal(res.rcode, 2);
+	assert_non_null(resp_opt(out, res.len, 3, &l));
+}
+
+static void test_nsid_off(void **state)
+{
+	(void)state;
+	char err[256];
+	uint8_t pkt[256];
+	uint16_t l;
+	fg_zone_t *z;
+	fg_dns_result_t res;
+	fg_soa_params_t soa = { "ns1", "hostmaster", 1, 2, 3, 4, 5 };
+	fg_zonedb_t *d2 = fg_zonedb_new();
+
+	assert_non_null(d2);
+	assert_int_equal(fg_zonedb_add_zone(d2, "example.test", 60, &soa, &z, err, sizeof(err)), 0);
+	uint8_t big[129];
+	memset(big, 'x', sizeof(big));
+	assert_true(fg_zonedb_set_nsid(d2, big, 129) < 0);  /* over FG_DNS_NSID_MAX */
+	assert_int_equal(fg_zonedb_set_nsid(d2, big, 128), 0);
+	assert_int_equal(fg_zonedb_set_nsid(d2, NULL, 0), 0);      /* off again */
+	assert_int_equal(fg_zonedb_finalize(d2, err, sizeof(err)), 0);
+	size_t n = mkq_opts(pkt, "example.test", 6, 0x0100, "\000\003\000\000", 4);
+	fg_dns_answer(d2, pkt, n, false, out, sizeof(out), NULL, &res);
+	assert_int_equal(res.kind, FG_ANSWER_READY);
+	assert_null(resp_opt(out, res.len, 3, &l));
+	fg_zonedb_free(d2);
+}
+
+static void test_expire(void **state)
+{
+	(void)state;
+	uint16_t l;
+	const uint8_t *d;
+	fg_dns_result_t res;
+
+	/* the apex SOA: our SOA expire (1209600 = 0x00127500) */
+	res = ask_opts("example.test", 6, "\000\011\000\000", 4, false);
+	d = resp_opt(out, res.len, 9, &l);
+	assert_non_null(d);
+	assert_int_equal(l, 4);
+	assert_memory_equal(d, "\000\022u\000", 4);
+	res = ask_opts("EXAMPLE.test", 6, "\000\011\000\000\000\003\000\000", 8, true);
+	d = resp_opt(out, res.len, 9, &l);
+	assert_non_null(d);
+	assert_memory_equal(d, "\000\022u\000", 4);
+	assert_non_null(resp_opt(out, res.len, 3, &l));
+	/* each zone its own */
+	res = ask_opts("2.0.192.in-addr.arpa", 6, "\000\011\000\000", 4, false);
+	d = resp_opt(out, res.len, 9, &l);
+	assert_non_null(d);
+	assert_memory_equal(d, "\000\000\000\004", 4);
+	/* not asked; not an SOA answer: none */
+	res = ask_opts("example.test", 6, "", 0, false);
+	assert_null(resp_opt(out, res.len, 9, &l));
+	const struct { const char *name; uint16_t type; } no[] = {
+		{ "example.test", 1 },          /* NODATA with the SOA in authority */
+		{ "example.test", 2 },
+		{ "www.example.test", 6 },      /* below the apex */
+		{ "nope.example.test", 6 },
+		{ "example.test", 255 },        /* ANY */
+		{ "example.test", 252 },        /* AXFR: not offered */
+		{ "other.invalid", 6 },
+	};
+	for (size_t i = 0; i < sizeof(no) / sizeof(no[0]); i++) {
+		res = ask_opts(no[i].name, no[i].type, "\000\011\000\000", 4, false);
+		if (resp_opt(out, res.len, 9, &l))
+			fail_msg("EXPIRE in the answer to %s/%u", no[i].name, no[i].type);
+	}
+	/* a payload in the query's EXPIRE is ignored */
+	res = ask_opts("example.test", 6, "\000\011\000\004\000\000\000\001", 8, false);
+	d = resp_opt(out, res.len, 9, &l);
+	assert_non_null(d);
+	assert_memory_equal(d, "\000\022u\000", 4);
 }
 
 static void test_any(void **state)
@@ -1013,6 +1226,10 @@ int main(void)
 		cmocka_unit_test(test_refused_and_class),
 		cmocka_unit_test(test_axfr_ixfr_meta),
 		cmocka_unit_test(test_opcodes),
+		cmocka_unit_test(test_nsid),
+		cmocka_unit_test(test_nsid_service),
+		cmocka_unit_test(test_nsid_off),
+		cmocka_unit_test(test_expire),
 		cmocka_unit_test(test_any),
 		cmocka_unit_test(test_cname),
 		cmocka_unit_test(test_referral),

@@ -373,6 +373,40 @@ static void test_edns(void **state)
 	assert_int_equal(q.edns_version, 0);
 	assert_false(q.has_ecs);
 	assert_int_equal(fg_dns_max_response(&q, false), 1232);
+	assert_false(q.want_nsid);
+	assert_false(q.want_expire);
+	/* NSID (RFC 5001) and EXPIRE (RFC 7314): requests, payload ignored */
+	hdr(&p, 0x0100, 1, 0, 0, 1);
+	question(&p, 6);
+	at = opt(&p, 1232, 0, false);
+	put16(&p, FG_EDNS_OPT_NSID);
+	put16(&p, 0);
+	put16(&p, FG_EDNS_OPT_EXPIRE);
+	put16(&p, 0);
+	opt_end(&p, at);
+	assert_int_equal(parse(&p), 0);
+	assert_true(q.want_nsid);
+	assert_true(q.want_expire);
+	hdr(&p, 0x0100, 1, 0, 0, 1);
+	question(&p, 6);
+	at = opt(&p, 1232, 0, false);
+	put16(&p, FG_EDNS_OPT_NSID);
+	put16(&p, 2);
+	put(&p, "ab", 2);
+	opt_end(&p, at);
+	assert_int_equal(parse(&p), 0);
+	assert_true(q.want_nsid);
+	assert_false(q.want_expire);
+	/* an NSID TLV longer than the OPT: FORMERR (framing) */
+	hdr(&p, 0x0100, 1, 0, 0, 1);
+	question(&p, 6);
+	at = opt(&p, 1232, 0, false);
+	put16(&p, FG_EDNS_OPT_NSID);
+	put16(&p, 9);
+	put(&p, "ab", 2);
+	opt_end(&p, at);
+	assert_int_equal(parse(&p), -FG_EOPT);
+	assert_int_equal(rcode, FG_RCODE_FORMERR);
 	/* small sizes count as 512 */
 	hdr(&p, 0x0100, 1, 0, 0, 1);
 	question(&p, 1);
@@ -535,13 +569,24 @@ static void test_build_error(void **state)
 	n = fg_dns_build_error(p.b, p.n, &q, rcode, out, sizeof(out));
 	assert_int_equal(n, 12);
 	assert_memory_equal(out, "\x42\x42\x81\x01\0\0\0\0\0\0\0\0", 12);
-	/* NOTIMP keeps the opcode */
-	hdr(&p, 0x2100, 1, 0, 0, 0);
+	/* NOTIMP keeps the opcode; RD and CD (QUERY only) are not copied,
+	 * as ISC's compliance tester (opcodeflg) expects */
+	hdr(&p, 0x2110, 1, 0, 0, 0);
 	question(&p, 6);
 	parse(&p);
 	n = fg_dns_build_error(p.b, p.n, &q, rcode, out, sizeof(out));
-	assert_int_equal(out[2], 0xA1);
+	assert_int_equal(out[2], 0xA0);
 	assert_int_equal(out[3], 0x04);
+	/* a QUERY error copies both */
+	hdr(&p, 0x0110, 1, 0, 0, 0);
+	question(&p, 0);
+	parse(&p);
+	n = fg_dns_build_error(p.b, p.n, &q, rcode, out, sizeof(out));
+	assert_int_equal(out[2], 0x81);
+	assert_int_equal(out[3], 0x14);
+	hdr(&p, 0x0100, 1, 0, 0, 0);
+	question(&p, 6);
+	parse(&p);
 	/* output too small */
 	assert_true(fg_dns_build_error(p.b, p.n, &q, rcode, out, 20) < 0);
 	/* without packet: from q */
