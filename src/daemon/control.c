@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <pthread.h>
+#include <signal.h>
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
@@ -533,7 +534,13 @@ static void grants_start(fg_control_t *ctl, struct ctl_conn *conn, const fg_snap
 	}
 	j->ops = fg_grant_engine_ops(snap->grants);
 	j->conn = (unsigned)(conn - ctl->conns);
-	if ((rc = pthread_create(&j->th, NULL, job_run, ctl)) != 0) {
+	/* the thread takes no signals: they stay the main loop's (signalfd) */
+	sigset_t all, old;
+	sigfillset(&all);
+	pthread_sigmask(SIG_BLOCK, &all, &old);
+	rc = pthread_create(&j->th, NULL, job_run, ctl);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	if (rc != 0) {
 		j->ops->close(j->nat);
 		j->nat = NULL;
 		send_error(conn, -rc, "cannot start the grants dump: %s", strerror(rc));

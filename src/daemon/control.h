@@ -40,7 +40,8 @@ int fg_control_fd(const fg_control_t *ctl);
 void fg_control_serve(fg_control_t *ctl, fg_control_env_t *env);
 void fg_control_close(fg_control_t *ctl);
 
-/* Counters of rejected control requests (bad framing, unknown command). */
+/* Counters of rejected control requests (bad framing, unknown command,
+ * a bad grants limit, cursor or argument name). */
 uint64_t fg_control_errors(const fg_control_t *ctl);
 /* Connections closed unserved because CTL_MAX_CONNS were open. */
 uint64_t fg_control_refused(const fg_control_t *ctl);
