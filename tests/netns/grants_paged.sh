@@ -8,7 +8,7 @@
 # get a precise error (exit 1) and the daemon keeps serving. Prints (does
 # not assert) how long `fluxctl status` took while a full dump ran.
 #
-#   cli 10.78.0.0/20 (AnyIP sources, direct) --- gw 10.77.0.1 (fluxgated, nft)
+#   cli 10.78.0.0/16 (AnyIP sources, direct) --- gw 10.77.0.1 (fluxgated, nft)
 #
 # Env: FLUXGATED, VALGRIND, FG_LOGDIR (see lib.sh).
 
@@ -19,13 +19,13 @@ need_cmd ip kdig nft python3
 FLUXCTL=${FLUXCTL:-$(dirname "$FLUXGATED")/fluxctl}
 [ -x "$FLUXCTL" ] || die "fluxctl not found at $FLUXCTL"
 if [ "$VALGRIND" = 1 ]; then DNS_WAIT=120; else DNS_WAIT=30; fi
-N=3000      # sources, one grant each
+N=${FG_GRANTS_N:-3000}   # sources, one grant each (at most 65000)
 
 ns_add cli gw
 veth_link cli c0 10.77.0.2/24 gw g0 10.77.0.1/24
-# every address of 10.78.0.0/20 is local to cli (AnyIP), routed via c0
-nsx cli ip route add local 10.78.0.0/20 dev lo
-nsx gw ip route add 10.78.0.0/20 via 10.77.0.2
+# every address of 10.78.0.0/16 is local to cli (AnyIP), routed via c0
+nsx cli ip route add local 10.78.0.0/16 dev lo
+nsx gw ip route add 10.78.0.0/16 via 10.77.0.2
 for k in all default g0; do nsx gw sysctl -qw "net.ipv4.conf.$k.rp_filter=0"; done
 
 chmod o+x "$FG_WORK"
@@ -54,7 +54,7 @@ service:
     pool: web4
     ttl: 300s
 policy:
-  direct: [ 10.78.0.0/20 ]
+  direct: [ 10.78.0.0/16 ]
 rrl:
   rate: 0
 decoy:
@@ -78,7 +78,7 @@ fctl() { nsx gw "$FLUXCTL" -s "$CTL" "$@"; }
 answered=$(nsx cli python3 - "$N" <<'PYEOF'
 import ipaddress, random, select, socket, struct, sys
 n = int(sys.argv[1])
-net = ipaddress.ip_network("10.78.0.0/20")
+net = ipaddress.ip_network("10.78.0.0/16")
 srcs = [str(net[i + 1]) for i in range(n)]
 def query(qid):
     q = struct.pack(">HHHHHH", qid, 0x0100, 1, 0, 0, 0)
@@ -207,12 +207,19 @@ fctl grants --count >/dev/null 2>&1 &
 d1=$!
 fctl grants --limit 10000 >/dev/null 2>&1 &
 d2=$!
-t0=$(date +%s%N)
-fctl status >/dev/null 2>&1; src=$?
-t1=$(date +%s%N)
+src=0 worst=0 calls=0
+while :; do
+	t0=$(date +%s%N)
+	fctl status >/dev/null 2>&1 || src=1
+	t1=$(date +%s%N)
+	calls=$((calls + 1)); ms=$(( (t1 - t0) / 1000000 ))
+	[ "$ms" -gt "$worst" ] && worst=$ms
+	kill -0 "$d2" 2>/dev/null || break
+	[ "$calls" -ge 1000 ] && break
+done
 wait "$d1"; r1=$?
 wait "$d2"; r2=$?
-log "measured: fluxctl status took $(( (t1 - t0) / 1000000 )) ms while dumps of $nk grants ran (dump exits: $r1 $r2; 1 = busy)"
+log "measured: $calls fluxctl status calls during dumps of $nk grants, the slowest took $worst ms (dump exits: $r1 $r2; 1 = busy)"
 assert_eq "status answers during grants dumps" 0 "$src"
 out=$(fctl grants --count 2>&1); rc=$?
 assert_eq "grants work after concurrent dumps" 0 "$rc"
