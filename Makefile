@@ -107,6 +107,8 @@ fuzz: $(addprefix build-fuzz/,$(FUZZ_NAMES))
 # A harness of a parser that lives in a daemon module names that module here.
 FUZZ_EXTRA_fuzz_nflog := src/daemon/nflog.c
 build-fuzz/fuzz_nflog: $(FUZZ_EXTRA_fuzz_nflog)
+FUZZ_EXTRA_fuzz_grantcursor := src/daemon/grantpage.c
+build-fuzz/fuzz_grantcursor: $(FUZZ_EXTRA_fuzz_grantcursor)
 build-fuzz/%: tests/fuzz/%.c $(LIB_SRCS)
 	@mkdir -p build-fuzz
 	clang -std=c11 -D_GNU_SOURCE -g -O1 -Isrc $(PKG_CFLAGS) -fsanitize=fuzzer,address,undefined \

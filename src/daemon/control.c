@@ -6,8 +6,11 @@
 #include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <pthread.h>
+#include <signal.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/eventfd.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/timerfd.h>
@@ -18,6 +21,7 @@
 #include "common/err.h"
 #include "common/log.h"
 #include "ctl/proto.h"
+#include "daemon/grantpage.h"
 #include "grant/engine.h"
 
 /* A client gets CTL_REQUEST_MS from accept to a complete request and
@@ -30,8 +34,12 @@
 #define CTL_EV_LISTEN 0u
 #define CTL_EV_TIMER  1u
 #define CTL_EV_CONN   2u
+#define CTL_EV_JOB    (CTL_EV_CONN + CTL_MAX_CONNS)   /* the dump thread's eventfd */
 
-enum ctl_state { CTL_FREE = 0, CTL_READING, CTL_WRITING };
+/* CTL_DUMPING: waiting for the grants dump thread, out of the epoll set
+ * (a hang-up would otherwise be reported on every round) and without a
+ * deadline (the kernel read takes as long as it takes). */
+enum ctl_state { CTL_FREE = 0, CTL_READING, CTL_WRITING, CTL_DUMPING };
 
 /* One client: reads a request into `in`, then writes `out` and closes. */
 struct ctl_conn {
@@ -45,6 +53,31 @@ struct ctl_conn {
 	size_t outlen, outoff;
 };
 
+/* One `grants` request in flight: the kernel read runs on a thread of its
+ * own so the main loop, signals and the watchdog go on meanwhile. The thread
+ * touches only this struct and its NAT handle (opened, with a copy of the
+ * config, by the main thread): never the snapshot, which a reload may free
+ * during the dump. Filters by client and cursor run on the thread; the
+ * service filter and the page cut run on the main thread afterwards, against
+ * the snapshot current then (cheap: a walk of the sorted grants). */
+struct grants_job {
+	bool running;              /* thread started and not yet joined */
+	pthread_t th;
+	unsigned conn;             /* index of the waiting connection */
+	const fg_nat_ops_t *ops;
+	fg_nat_t *nat;             /* owned by the thread until it is joined */
+	int cfam;                  /* client filter family, 0: none */
+	uint8_t caddr[16];
+	bool has_after;
+	fg_grant_t after;          /* cursor key: keep grants past it */
+	bool count;                /* reply the number only */
+	unsigned limit;
+	char service[128];         /* service filter, "" for all */
+	fg_grant_t *v;             /* result: matching grants, sorted; owned */
+	size_t n, cap;
+	int rc;
+};
+
 struct fg_control {
 	int fd;
 	int ep;                    /* inner epoll: listener, timer, clients */
@@ -53,6 +86,8 @@ struct fg_control {
 	uint64_t errors, refused, timeouts;
 	uint64_t refused_warned_ms, timeout_warned_ms;   /* log rate limits */
 	struct ctl_conn conns[CTL_MAX_CONNS];
+	int jfd;                   /* eventfd: the dump thread is done */
+	struct grants_job job;
 };
 
 static int ctl_loop_init(fg_control_t *ctl);
@@ -114,6 +149,7 @@ static uint64_t mono_ms(void)
  * set and never block it. Cleans up after itself on failure. */
 static int ctl_loop_init(fg_control_t *ctl)
 {
+	ctl->jfd = -1;
 	ctl->ep = epoll_create1(EPOLL_CLOEXEC);
 	ctl->tfd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
 	struct epoll_event ev = { .events = EPOLLIN, .data.u32 = CTL_EV_LISTEN };
@@ -121,6 +157,10 @@ static int ctl_loop_init(fg_control_t *ctl)
 		goto fail;
 	ev.data.u32 = CTL_EV_TIMER;
 	if (epoll_ctl(ctl->ep, EPOLL_CTL_ADD, ctl->tfd, &ev) < 0)
+		goto fail;
+	ctl->jfd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+	ev.data.u32 = CTL_EV_JOB;
+	if (ctl->jfd < 0 || epoll_ctl(ctl->ep, EPOLL_CTL_ADD, ctl->jfd, &ev) < 0)
 		goto fail;
 	for (unsigned i = 0; i < CTL_MAX_CONNS; i++)
 		ctl->conns[i].fd = -1;
@@ -131,6 +171,8 @@ fail:;
 		close(ctl->ep);
 	if (ctl->tfd >= 0)
 		close(ctl->tfd);
+	if (ctl->jfd >= 0)
+		close(ctl->jfd);
 	return -e;
 }
 
@@ -182,8 +224,15 @@ void fg_control_close(fg_control_t *ctl)
 {
 	if (!ctl)
 		return;
+	if (ctl->job.running) {
+		/* the dump cannot be interrupted; it ends with the kernel read */
+		pthread_join(ctl->job.th, NULL);
+		ctl->job.running = false;
+	}
+	free(ctl->job.v);
 	for (unsigned i = 0; i < CTL_MAX_CONNS; i++)
 		conn_close(ctl, &ctl->conns[i]);
+	close(ctl->jfd);
 	close(ctl->tfd);
 	close(ctl->ep);
 	close(ctl->fd);
@@ -328,14 +377,6 @@ static json_t *cmd_stats(const fg_control_env_t *env)
 	return o;
 }
 
-struct grants_ctx {
-	json_t *arr;
-	const fg_snapshot_t *snap;
-	long service;             /* -1: all */
-	int cfam;                 /* client filter family, 0: none */
-	uint8_t caddr[16];
-};
-
 static bool client_matches(const fg_grant_t *g, int fam, const uint8_t *a)
 {
 	if (g->scope == FG_SCOPE_ANY)
@@ -354,14 +395,8 @@ static bool client_matches(const fg_grant_t *g, int fam, const uint8_t *a)
 	return true;
 }
 
-static void grant_to_json(void *vctx, const fg_grant_t *g)
+static json_t *grant_to_json(const fg_grant_t *g)
 {
-	struct grants_ctx *c = vctx;
-	if (c->service >= 0 &&
-	    !fg_grant_engine_service_has(c->snap->grants, (uint32_t)c->service, g->family, g->addr))
-		return;
-	if (c->cfam && !client_matches(g, c->cfam, c->caddr))
-		return;
 	char a[INET6_ADDRSTRLEN], b[INET6_ADDRSTRLEN], cl[INET6_ADDRSTRLEN + 8];
 	inet_ntop(g->family, g->addr, a, sizeof(a));
 	inet_ntop(g->family, g->backend, b, sizeof(b));
@@ -371,9 +406,52 @@ static void grant_to_json(void *vctx, const fg_grant_t *g)
 		inet_ntop(g->family, g->client, cl, sizeof(cl) - 8);
 		snprintf(cl + strlen(cl), 8, "/%u", g->client_plen);
 	}
-	json_array_append_new(c->arr, json_pack("{ss ss ss ss sI}", "scope", scope_name(g->scope),
-						"client", cl, "address", a, "backend", b,
-						"expires_ms", (json_int_t)g->timeout_ms));
+	return json_pack("{ss ss ss ss sI}", "scope", scope_name(g->scope), "client", cl,
+			 "address", a, "backend", b, "expires_ms", (json_int_t)g->timeout_ms);
+}
+
+/* ---- the grants dump thread ------------------------------------------- */
+
+/* Dump callback (on the thread): keep what passes the client filter and
+ * lies past the cursor. Out of memory is remembered and fails the job. */
+static void job_collect(void *vjob, const fg_grant_t *g)
+{
+	struct grants_job *j = vjob;
+	if (j->rc < 0)
+		return;
+	if (j->cfam && !client_matches(g, j->cfam, j->caddr))
+		return;
+	if (j->has_after && fg_grant_key_cmp(g, &j->after) <= 0)
+		return;
+	if (j->n == j->cap) {
+		size_t cap = j->cap ? j->cap * 2 : 1024;
+		fg_grant_t *v = realloc(j->v, cap * sizeof(*v));
+		if (!v) {
+			j->rc = -ENOMEM;
+			return;
+		}
+		j->v = v;
+		j->cap = cap;
+	}
+	j->v[j->n++] = *g;
+}
+
+static void *job_run(void *arg)
+{
+	fg_control_t *ctl = arg;
+	struct grants_job *j = &ctl->job;
+	int rc = j->ops->dump(j->nat, job_collect, j);
+	j->ops->close(j->nat);
+	j->nat = NULL;
+	if (rc < 0 && j->rc == 0)
+		j->rc = rc;
+	if (j->rc == 0)
+		fg_grant_sort(j->v, j->n);
+	uint64_t one = 1;
+	/* the main thread joins on this signal: the join orders our writes */
+	if (write(ctl->jfd, &one, sizeof(one)) < 0)
+		log_err("control: grants dump: eventfd: %s", strerror(errno));
+	return NULL;
 }
 
 static long service_index(const fg_snapshot_t *snap, const char *id)
@@ -393,6 +471,145 @@ static int with_nat(const fg_snapshot_t *snap, fg_nat_t **nat)
 	return ops->open(fg_grant_engine_natcfg(snap->grants), nat);
 }
 
+/* Check a grants request and start its dump thread; the reply comes from
+ * grants_finish(). Errors are replied at once. One dump at a time: a second
+ * request meanwhile gets EBUSY (fluxctl says to retry). */
+static void grants_start(fg_control_t *ctl, struct ctl_conn *conn, const fg_snapshot_t *snap,
+			 const char **args, int nargs)
+{
+	struct grants_job *j = &ctl->job;
+	if (j->running) {
+		send_error(conn, EBUSY, "a grants dump is running already; retry when it is done%s", "");
+		return;
+	}
+	free(j->v);
+	memset(j, 0, sizeof(*j));
+	j->limit = FG_GRANT_PAGE_DEFAULT;
+	if (nargs % 2) {
+		ctl->errors++;
+		send_error(conn, EINVAL, "grants: argument '%s' has no value", args[nargs - 1]);
+		return;
+	}
+	for (int i = 0; i + 1 < nargs; i += 2) {
+		const char *k = args[i], *v = args[i + 1];
+		char why[96];
+		if (!strcmp(k, "service")) {
+			if (service_index(snap, v) < 0 || strlen(v) >= sizeof(j->service)) {
+				send_error(conn, ENOENT, "no service '%s'", v);
+				return;
+			}
+			strcpy(j->service, v);
+		} else if (!strcmp(k, "client")) {
+			if (parse_ip(v, &j->cfam, j->caddr) < 0) {
+				send_error(conn, EINVAL, "invalid client address '%s'", v);
+				return;
+			}
+		} else if (!strcmp(k, "limit")) {
+			if (fg_grant_limit_parse(v, &j->limit) < 0) {
+				ctl->errors++;
+				send_error(conn, EINVAL, "invalid limit '%s' (1 to 10000)", v);
+				return;
+			}
+		} else if (!strcmp(k, "after")) {
+			if (fg_grant_cursor_decode(v, &j->after, why, sizeof(why)) < 0) {
+				char msg[160];
+				ctl->errors++;
+				snprintf(msg, sizeof(msg), "invalid cursor: %s", why);
+				send_error(conn, EINVAL, "%s", msg);
+				return;
+			}
+			j->has_after = true;
+		} else if (!strcmp(k, "count")) {
+			j->count = true;
+		} else {
+			ctl->errors++;
+			send_error(conn, EINVAL, "grants: unknown argument '%s'", k);
+			return;
+		}
+	}
+	int rc = with_nat(snap, &j->nat);
+	if (rc < 0) {
+		send_error(conn, rc, "no data plane: %s", fg_strerror(rc));
+		return;
+	}
+	j->ops = fg_grant_engine_ops(snap->grants);
+	j->conn = (unsigned)(conn - ctl->conns);
+	/* the thread takes no signals: they stay the main loop's (signalfd) */
+	sigset_t all, old;
+	sigfillset(&all);
+	pthread_sigmask(SIG_BLOCK, &all, &old);
+	rc = pthread_create(&j->th, NULL, job_run, ctl);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	if (rc != 0) {
+		j->ops->close(j->nat);
+		j->nat = NULL;
+		send_error(conn, -rc, "cannot start the grants dump: %s", strerror(rc));
+		return;
+	}
+	j->running = true;
+	conn->state = CTL_DUMPING;
+	conn->deadline_ms = 0;
+	epoll_ctl(ctl->ep, EPOLL_CTL_DEL, conn->fd, NULL);
+}
+
+/* The reply of a finished dump (main thread): the service filter against the
+ * current snapshot, then the count or the page and its "next" cursor. */
+static void grants_reply(fg_control_t *ctl, struct ctl_conn *conn, fg_control_env_t *env)
+{
+	struct grants_job *j = &ctl->job;
+	const fg_snapshot_t *snap = fg_server_snapshot(env->srv);
+	long svc = -1;
+	if (j->rc < 0) {
+		send_error(conn, j->rc, "reading grants failed: %s", fg_strerror(j->rc));
+		return;
+	}
+	if (j->service[0] && (!snap->grants || (svc = service_index(snap, j->service)) < 0)) {
+		send_error(conn, ENOENT, "no service '%s' (reloaded during the dump)", j->service);
+		return;
+	}
+	json_t *res;
+	if (j->count) {
+		uint64_t by[3] = { 0 };
+		for (size_t i = 0; i < j->n; i++) {
+			const fg_grant_t *g = &j->v[i];
+			if (svc < 0 || fg_grant_engine_service_has(snap->grants, (uint32_t)svc,
+								   g->family, g->addr))
+				by[g->scope < 3 ? g->scope : 2]++;
+		}
+		res = json_pack("{s{sI sI sI sI}}", "count", "client", (json_int_t)by[0],
+				"net", (json_int_t)by[1], "any", (json_int_t)by[2],
+				"total", (json_int_t)(by[0] + by[1] + by[2]));
+	} else {
+		json_t *arr = json_array();
+		const fg_grant_t *last = NULL;
+		bool more = false;
+		unsigned taken = 0;
+		for (size_t i = 0; i < j->n; i++) {
+			const fg_grant_t *g = &j->v[i];
+			if (svc >= 0 && !fg_grant_engine_service_has(snap->grants, (uint32_t)svc,
+								     g->family, g->addr))
+				continue;
+			if (taken == j->limit) {
+				more = true;
+				break;
+			}
+			json_array_append_new(arr, grant_to_json(g));
+			last = g;
+			taken++;
+		}
+		res = json_pack("{so}", "grants", arr);
+		if (more) {
+			char cur[FG_GRANT_CURSOR_LEN + 1];
+			fg_grant_cursor_encode(last, cur);
+			json_object_set_new(res, "next", json_string(cur));
+		} else {
+			json_object_set_new(res, "next", json_null());
+		}
+	}
+	send_json(conn, 0, res);
+	json_decref(res);
+}
+
 static void handle(struct ctl_conn *conn, fg_control_env_t *env, unsigned cmd,
 		   const char **args, int nargs, fg_control_t *ctl)
 {
@@ -408,40 +625,9 @@ static void handle(struct ctl_conn *conn, fg_control_env_t *env, unsigned cmd,
 	case FG_CTL_STATS:
 		res = cmd_stats(env);
 		break;
-	case FG_CTL_GRANTS: {
-		struct grants_ctx c = { .arr = json_array(), .snap = snap, .service = -1 };
-		for (int i = 0; i + 1 < nargs; i += 2) {
-			if (!strcmp(args[i], "service")) {
-				c.service = service_index(snap, args[i + 1]);
-				if (c.service < 0) {
-					json_decref(c.arr);
-					send_error(conn, ENOENT, "no service '%s'", args[i + 1]);
-					return;
-				}
-			} else if (!strcmp(args[i], "client")) {
-				if (parse_ip(args[i + 1], &c.cfam, c.caddr) < 0) {
-					json_decref(c.arr);
-					send_error(conn, EINVAL, "invalid client address '%s'", args[i + 1]);
-					return;
-				}
-			}
-		}
-		if ((rc = with_nat(snap, &nat)) < 0) {
-			json_decref(c.arr);
-			send_error(conn, rc, "no data plane: %s", fg_strerror(rc));
-			return;
-		}
-		const fg_nat_ops_t *ops = fg_grant_engine_ops(snap->grants);
-		rc = ops->dump(nat, grant_to_json, &c);
-		ops->close(nat);
-		if (rc < 0) {
-			json_decref(c.arr);
-			send_error(conn, rc, "reading grants failed: %s", fg_strerror(rc));
-			return;
-		}
-		res = json_pack("{so}", "grants", c.arr);
-		break;
-	}
+	case FG_CTL_GRANTS:
+		grants_start(ctl, conn, snap, args, nargs);
+		return;
 	case FG_CTL_QUARANTINE:
 	case FG_CTL_RELEASE: {
 		int fam;
@@ -592,28 +778,58 @@ static int conn_write(struct ctl_conn *c)
 	return 1;
 }
 
+/* Start sending the queued reply; `op` puts the fd into the epoll set
+ * (EPOLL_CTL_MOD) or back into it (EPOLL_CTL_ADD, after a dump). */
+static void conn_reply(fg_control_t *ctl, struct ctl_conn *c, int op)
+{
+	if (!c->out) {
+		conn_close(ctl, c);
+		return;
+	}
+	c->state = CTL_WRITING;
+	c->deadline_ms = mono_ms() + CTL_REPLY_MS;
+	if (conn_write(c) != 0) {
+		conn_close(ctl, c);
+		return;
+	}
+	struct epoll_event ev = { .events = EPOLLOUT,
+				  .data.u32 = CTL_EV_CONN + (uint32_t)(c - ctl->conns) };
+	if (epoll_ctl(ctl->ep, op, c->fd, &ev) < 0)
+		conn_close(ctl, c);
+}
+
+/* The dump thread signalled: join it and reply to its connection. */
+static void grants_finish(fg_control_t *ctl, fg_control_env_t *env)
+{
+	uint64_t ticks;
+	if (read(ctl->jfd, &ticks, sizeof(ticks)) < 0 || !ctl->job.running)
+		return;
+	pthread_join(ctl->job.th, NULL);
+	ctl->job.running = false;
+	struct ctl_conn *c = &ctl->conns[ctl->job.conn];
+	if (c->state == CTL_DUMPING) {
+		grants_reply(ctl, c, env);
+		conn_reply(ctl, c, EPOLL_CTL_ADD);
+	}
+	free(ctl->job.v);
+	ctl->job.v = NULL;
+	ctl->job.n = ctl->job.cap = 0;
+}
+
 /* Drive one connection after an event; closes it when it is done. */
 static void conn_step(fg_control_t *ctl, struct ctl_conn *c, fg_control_env_t *env)
 {
 	if (c->state == CTL_READING) {
 		int rc = conn_read(ctl, c, env);
+		if (rc > 0 && c->state == CTL_DUMPING)
+			return;            /* grants_finish() replies */
 		if (rc < 0 || (rc > 0 && !c->out)) {
 			conn_close(ctl, c);
 			return;
 		}
 		if (rc == 0)
 			return;
-		c->state = CTL_WRITING;
-		c->deadline_ms = mono_ms() + CTL_REPLY_MS;
-		int w = conn_write(c);
-		if (w != 0) {
-			conn_close(ctl, c);
-			return;
-		}
-		struct epoll_event ev = { .events = EPOLLOUT,
-					  .data.u32 = CTL_EV_CONN + (uint32_t)(c - ctl->conns) };
-		if (epoll_ctl(ctl->ep, EPOLL_CTL_MOD, c->fd, &ev) < 0)
-			conn_close(ctl, c);
+		conn_reply(ctl, c, EPOLL_CTL_MOD);
 		return;
 	}
 	if (c->state == CTL_WRITING && conn_write(c) != 0)
@@ -674,7 +890,7 @@ static void conn_expire(fg_control_t *ctl)
 	uint64_t now = mono_ms(), next = 0;
 	for (unsigned i = 0; i < CTL_MAX_CONNS; i++) {
 		struct ctl_conn *c = &ctl->conns[i];
-		if (c->state == CTL_FREE)
+		if (c->state == CTL_FREE || c->state == CTL_DUMPING)
 			continue;
 		if (c->deadline_ms <= now) {
 			ctl->timeouts++;
@@ -709,6 +925,8 @@ void fg_control_serve(fg_control_t *ctl, fg_control_env_t *env)
 			uint64_t ticks;
 			if (read(ctl->tfd, &ticks, sizeof(ticks)) < 0 && errno != EAGAIN)
 				log_debug("control: timer: %s", strerror(errno));
+		} else if (id == CTL_EV_JOB) {
+			grants_finish(ctl, env);
 		} else if (id - CTL_EV_CONN < CTL_MAX_CONNS) {
 			struct ctl_conn *c = &ctl->conns[id - CTL_EV_CONN];
 			/* an event queued before its connection was closed in

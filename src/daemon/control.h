@@ -6,6 +6,9 @@
  * state machine in an epoll set of its own, with a deadline from accept to
  * a complete request (5 s) and one to take the reply (5 s), and at most 64
  * are open (past that the oldest one still sending its request is closed).
+ * `grants` reads the kernel on a thread of its own (one at a time; another
+ * request meanwhile gets EBUSY) and replies a page of at most 10000 grants
+ * (daemon/grantpage.h); its connection waits without a deadline.
  * Access control is the socket file's owner and mode (0660).
  *
  * Ownership: fg_control_open() returns a handle owned by the caller;
@@ -37,7 +40,8 @@ int fg_control_fd(const fg_control_t *ctl);
 void fg_control_serve(fg_control_t *ctl, fg_control_env_t *env);
 void fg_control_close(fg_control_t *ctl);
 
-/* Counters of rejected control requests (bad framing, unknown command). */
+/* Counters of rejected control requests (bad framing, unknown command,
+ * a bad grants limit, cursor or argument name). */
 uint64_t fg_control_errors(const fg_control_t *ctl);
 /* Connections closed unserved because CTL_MAX_CONNS were open. */
 uint64_t fg_control_refused(const fg_control_t *ctl);

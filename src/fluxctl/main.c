@@ -207,17 +207,27 @@ static int cmd_reload(const struct opts *o, int argc, char **argv)
 
 static int cmd_grants(const struct opts *o, int argc, char **argv)
 {
-	const char *args[4];
+	/* each option at most once: --service, --client, --limit, --after
+	 * (two arguments each) and --count */
+	const char *args[10];
 	unsigned n = 0;
+	bool count = false;
 	for (int i = 0; i < argc; i++) {
-		if ((!strcmp(argv[i], "--service") || !strcmp(argv[i], "--client")) && i + 1 < argc) {
-			if (n == 4)
+		if ((!strcmp(argv[i], "--service") || !strcmp(argv[i], "--client") ||
+		     !strcmp(argv[i], "--limit") || !strcmp(argv[i], "--after")) && i + 1 < argc) {
+			if (n + 2 > 8)
 				return -1;
 			args[n++] = argv[i] + 2;
 			args[n++] = argv[++i];
+		} else if (!strcmp(argv[i], "--count") && !count) {
+			count = true;
 		} else {
 			return -1;
 		}
+	}
+	if (count) {
+		args[n++] = "count";
+		args[n++] = "1";
 	}
 	json_t *j = NULL;
 	int rc = request(o, FG_CTL_GRANTS, args, n, &j);
@@ -225,6 +235,12 @@ static int cmd_grants(const struct opts *o, int argc, char **argv)
 		return rc;
 	if (o->json) {
 		print_json(j);
+	} else if (count) {
+		json_t *c = json_object_get(j, "count");
+		static const char *const k[] = { "client", "net", "any", "total" };
+		for (size_t i = 0; i < 4; i++)
+			printf("%-7s %" JSON_INTEGER_FORMAT "\n", k[i],
+			       json_integer_value(json_object_get(c, k[i])));
 	} else {
 		json_t *arr = json_object_get(j, "grants");
 		size_t i;
@@ -238,6 +254,9 @@ static int cmd_grants(const struct opts *o, int argc, char **argv)
 			       json_string_value(json_object_get(g, "backend")),
 			       (double)json_integer_value(json_object_get(g, "expires_ms")) / 1000.0);
 		printf("%zu grant%s\n", json_array_size(arr), json_array_size(arr) == 1 ? "" : "s");
+		const char *next = json_string_value(json_object_get(j, "next"));
+		if (next)
+			printf("next: --after %s\n", next);
 	}
 	json_decref(j);
 	return EXIT_OK;
@@ -277,7 +296,8 @@ static int cmd_dnssec(const struct opts *o, int argc, char **argv)
 static const struct subcommand subcommands[] = {
 	{ "status", cmd_status, "", "daemon state: version, uptime, zones, services, pools" },
 	{ "stats", cmd_stats, "", "counters: queries, answers by rcode, grants by scope" },
-	{ "grants", cmd_grants, "[--service S] [--client ADDR]", "live grants in the kernel" },
+	{ "grants", cmd_grants, "[--service S] [--client ADDR] [--limit N] [--after CURSOR] [--count]",
+	  "live grants in the kernel, a page at a time" },
 	{ "quarantine", cmd_quarantine, "ADDR [--for TIME]", "send a source to the decoys, cut its flows" },
 	{ "release", cmd_release, "ADDR", "end a quarantine" },
 	{ "rotate", cmd_rotate, "SERVICE", "forget per-resolver addresses: fresh ones next" },
