@@ -665,6 +665,54 @@ int fg_conf_warnings(const fg_conf_t *conf, fg_conf_diag_fn warn, void *ctx)
 	return n;
 }
 
+static bool str_differs(const char *a, const char *b)
+{
+	return (a == NULL) != (b == NULL) || (a && strcmp(a, b));
+}
+
+static bool addr_differs(const fg_conf_addr_t *a, const fg_conf_addr_t *b)
+{
+	return a->len != b->len || memcmp(&a->ss, &b->ss, a->len);
+}
+
+unsigned fg_conf_restart_keys(const fg_conf_t *run, const fg_conf_t *next, char *out, size_t cap)
+{
+	bool listen = run->server.nlisten != next->server.nlisten;
+	for (size_t i = 0; !listen && i < run->server.nlisten; i++)
+		listen = addr_differs(&run->server.listen[i], &next->server.listen[i]);
+	const struct { const char *key; bool changed; } k[] = {
+		{ "server.listen", listen },
+		{ "server.workers", run->server.workers != next->server.workers },
+		{ "server.tcp-max-clients", run->server.tcp_max_clients != next->server.tcp_max_clients },
+		{ "server.user", str_differs(run->server.user, next->server.user) },
+		{ "server.pidfile", str_differs(run->server.pidfile, next->server.pidfile) },
+		{ "nat.backend", str_differs(run->nat.backend, next->nat.backend) },
+		{ "nat.table", str_differs(run->nat.table, next->nat.table) },
+		{ "nat.pin-set-size", run->nat.pin_set_size != next->nat.pin_set_size },
+		{ "nat.grant-set-size", run->nat.grant_set_size != next->nat.grant_set_size },
+		{ "control.socket", str_differs(run->control.socket, next->control.socket) },
+		{ "control.group", str_differs(run->control.group, next->control.group) },
+		{ "metrics.listen", run->metrics.set != next->metrics.set ||
+				    (run->metrics.set && addr_differs(&run->metrics.listen, &next->metrics.listen)) },
+		{ "log.file", str_differs(run->log.file, next->log.file) },
+		{ "cookie.secret", str_differs(run->cookie.secret, next->cookie.secret) },
+	};
+	unsigned n = 0;
+	size_t used = 0;
+	if (cap)
+		out[0] = '\0';
+	for (size_t i = 0; i < sizeof(k) / sizeof(k[0]); i++) {
+		if (!k[i].changed)
+			continue;
+		if (cap > used) {
+			int w = snprintf(out + used, cap - used, "%s%s", n ? ", " : "", k[i].key);
+			used += w > 0 ? (size_t)w : 0;
+		}
+		n++;
+	}
+	return n;
+}
+
 /* ---- public scalar parsers: the internal ones without the message ---- */
 
 int fg_conf_parse_time_ms(const char *s, uint32_t *ms)

@@ -203,6 +203,12 @@ void fg_conf_free(fg_conf_t *conf);
  * none. Pure. Returns the number of warnings. */
 int fg_conf_warnings(const fg_conf_t *conf, fg_conf_diag_fn warn, void *ctx);
 
+/* Reload semantics: the keys whose change between the running config
+ * `run` and the reloaded `next` takes effect only after a restart (every
+ * other key applies on reload). Writes them as "a, b" into out[cap] and
+ * returns how many differ. Pure. */
+unsigned fg_conf_restart_keys(const fg_conf_t *run, const fg_conf_t *next, char *out, size_t cap);
+
 #define FG_CONF_WARN_NO_RESOLVERS \
 	"warning: policy.resolvers is empty: any source outside policy.direct " \
 	"may obtain subnet- and anyone-scoped grants; list the caching " \

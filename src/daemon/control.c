@@ -685,7 +685,9 @@ static void handle(struct ctl_conn *conn, fg_control_env_t *env, unsigned cmd,
 			send_error(conn, rc, "reload failed: %s", err);
 			return;
 		}
-		res = json_pack("{sb}", "reloaded", 1);
+		/* on success err names the keys that wait for a restart */
+		res = err[0] ? json_pack("{sb ss}", "reloaded", 1, "restart_needed", err)
+			     : json_pack("{sb}", "reloaded", 1);
 		break;
 	}
 	default:

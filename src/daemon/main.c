@@ -120,11 +120,25 @@ fail:
 	return rc;
 }
 
+static enum fg_log_level parse_level(const char *s)
+{
+	if (!s)
+		return FG_LOG_INFO;
+	if (!strcmp(s, "error"))
+		return FG_LOG_ERR;
+	if (!strcmp(s, "warning"))
+		return FG_LOG_WARN;
+	if (!strcmp(s, "debug"))
+		return FG_LOG_DEBUG;
+	return FG_LOG_INFO;
+}
+
 struct reload_ctx {
 	const char *path;
 	fg_server_t *srv;
 	fg_evlog_t *evlog;
 	uint64_t ok, failed;
+	bool verbose;      /* -v given: log.level does not apply */
 };
 
 /* SIGHUP and `fluxctl reload`: a config that fails to load or to apply
@@ -147,6 +161,17 @@ static int do_reload(void *vctx, char *errbuf, size_t errlen)
 		sd_notify(0, "READY=1\nSTATUS=reload failed, running the previous configuration");
 		return rc;
 	}
+	/* Knot's reload semantics: every key applies now, or the reply and
+	 * the log name it as needing a restart */
+	char restart[256];
+	unsigned nrestart = fg_conf_restart_keys(fg_server_snapshot(r->srv)->conf, next->conf,
+						 restart, sizeof(restart));
+	if (nrestart) {
+		log_warn("reload: %s: the running value stays until a restart", restart);
+		snprintf(errbuf, errlen, "%s", restart);
+	}
+	if (!r->verbose)   /* -v keeps debug across reloads */
+		fg_log_set_level(parse_level(next->conf->log.level));
 	fg_server_swap(r->srv, next);
 	r->ok++;
 	fg_evlog_reload(r->evlog, true, r->path, (uint32_t)next->conf->nzones,
@@ -427,19 +452,6 @@ static int control_perms(const char *path, const char *group)
 	return chmod(path, group[0] ? 0660 : 0600) < 0 ? -errno : 0;
 }
 
-static enum fg_log_level parse_level(const char *s)
-{
-	if (!s)
-		return FG_LOG_INFO;
-	if (!strcmp(s, "error"))
-		return FG_LOG_ERR;
-	if (!strcmp(s, "warning"))
-		return FG_LOG_WARN;
-	if (!strcmp(s, "debug"))
-		return FG_LOG_DEBUG;
-	return FG_LOG_INFO;
-}
-
 static void usage(FILE *f)
 {
 	fprintf(f,
@@ -686,7 +698,7 @@ int main(int argc, char **argv)
 	log_info("fluxgated %s ready (%zu zones, %zu services, control %s)", FG_VERSION,
 		 snap->conf->nzones, snap->conf->nservices, ctl_path);
 
-	struct reload_ctx rctx = { .path = path, .srv = srv, .evlog = dctx.evlog };
+	struct reload_ctx rctx = { .path = path, .srv = srv, .evlog = dctx.evlog, .verbose = verbose };
 	fg_control_env_t env = { .srv = srv, .reload = do_reload, .ctx = &rctx,
 				 .start_time = (uint64_t)time(NULL), .evlog = dctx.evlog };
 	dctx.env = &env;

@@ -909,17 +909,8 @@ static void wait_quiescent(fg_server_t *srv)
 void fg_server_swap(fg_server_t *srv, fg_snapshot_t *snap)
 {
 	const fg_conf_t *nc = snap->conf;
-	bool same = nc->server.nlisten == srv->nlisten;
-	for (size_t i = 0; same && i < srv->nlisten; i++)
-		same = nc->server.listen[i].len == srv->listen[i].len &&
-		       memcmp(&nc->server.listen[i].ss, &srv->listen[i].ss, srv->listen[i].len) == 0;
-	if (!same)
-		log_warn("reload: changes to server.listen take effect after a restart");
-	if (nc->server.workers && nc->server.workers != srv->nworkers)
-		log_warn("reload: server.workers stays %u until a restart", srv->nworkers);
-	unsigned want_max = nc->server.tcp_max_clients ? nc->server.tcp_max_clients : 1024;
-	if (want_max != srv->tcp_max)
-		log_warn("reload: server.tcp-max-clients stays %u until a restart", srv->tcp_max);
+	/* keys that need a restart (listen, workers, tcp-max-clients) are
+	 * named by the reload (fg_conf_restart_keys); these apply now */
 	tcp_limits_set(srv, nc);
 	fg_floods_reload(srv->floods, nc);
 	fg_snapshot_t *old = atomic_exchange_explicit(&srv->snap, snap, memory_order_acq_rel);

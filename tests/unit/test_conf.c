@@ -1077,6 +1077,33 @@ static void test_warnings(void **state)
 	fg_conf_free(c);
 }
 
+/* Reload semantics: the keys a reload cannot apply are named, the others
+ * (zones, services, policy, log.level, tcp timeouts...) are not. */
+static void test_restart_keys(void **state)
+{
+	char out[256];
+	(void)state;
+	fg_conf_t *a = load_ok(HEAD "control:\n  socket: /run/a.sock\nlog:\n  level: info\n");
+	fg_conf_t *b = load_ok("server:\n  listen: 127.0.0.1\n  tcp-idle-timeout: 3s\n" ZONE POOLS
+			       "control:\n  socket: /run/a.sock\nlog:\n  level: debug\n");
+	fg_conf_t *c = load_ok("server:\n  listen: [ 127.0.0.1, 127.0.0.2 ]\n  workers: 3\n"
+			       ZONE POOLS "control:\n  socket: /run/b.sock\n"
+			       "log:\n  file: /var/log/x.json\n"
+			       "metrics:\n  listen: 127.0.0.1@9153\n");
+	assert_int_equal(fg_conf_restart_keys(a, a, out, sizeof(out)), 0);
+	assert_string_equal(out, "");
+	assert_int_equal(fg_conf_restart_keys(a, b, out, sizeof(out)), 0);
+	assert_int_equal(fg_conf_restart_keys(a, c, out, sizeof(out)), 5);
+	assert_string_equal(out, "server.listen, server.workers, control.socket, "
+			    "metrics.listen, log.file");
+	/* a short buffer is cut, the count stays right */
+	assert_int_equal(fg_conf_restart_keys(a, c, out, 8), 5);
+	assert_int_equal(strlen(out), 7);
+	fg_conf_free(a);
+	fg_conf_free(b);
+	fg_conf_free(c);
+}
+
 /* ---- diagnostics, one broken config each ---- */
 
 struct errcase {
@@ -1566,6 +1593,7 @@ int main(void)
 		cmocka_unit_test(test_api_edges),
 		cmocka_unit_test(test_too_many_errors),
 		cmocka_unit_test(test_pool_count_limit),
+		cmocka_unit_test(test_restart_keys),
 		cmocka_unit_test(test_deep_nesting),
 		cmocka_unit_test(test_order),
 		cmocka_unit_test(test_warnings),
