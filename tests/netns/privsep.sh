@@ -201,6 +201,9 @@ if gcc -std=c11 -D_GNU_SOURCE -O1 -Wall -Wextra -I"$FG_REPO/src" -o "$FORGE" \
 		jansson libsystemd libseccomp libcap libmicrohttpd libnetfilter_log) -pthread \
 	2>"$FG_WORK/ps_forge.build.log"; then
 	main_before=$(nsx gw ip -4 route show table main)
+	# start from no table: what the kernel holds afterwards is ps_forge's
+	# doing alone, not grants the daemon made above
+	nsx gw nft delete table inet "$TABLE" 2>/dev/null
 	out=$(nsx gw timeout 60 "$FORGE" "$CONF" "$TABLE" 2>"$FG_WORK/ps_forge.log")
 	log "ps_forge: $(echo $out)"
 	assert_match "forged SETUP with route table 254: refused (EPERM)" '^setup_254 status=-1 refused=1$' "$out"
@@ -211,8 +214,10 @@ if gcc -std=c11 -D_GNU_SOURCE -O1 -Wall -Wextra -I"$FG_REPO/src" -o "$FORGE" \
 	assert_eq "the main routing table (254) is untouched" "$main_before" "$(nsx gw ip -4 route show table main)"
 	assert_match "the decoy route is in fluxgate's own table 4666" '10\.66\.3\.10' "$(nsx gw ip -4 route show table 4666)"
 	ruleset=$(nsx gw nft list table inet "$TABLE")
-	assert_match "kernel holds the valid grant" '198\.51\.100\.21' "$ruleset"
-	assert_nomatch "kernel holds no forged grant" '198\.51\.100\.20|192\.0\.2\.20|10\.66\.9\.9' "$ruleset"
+	# ps_forge grants to 10.66.1.99, a client nothing else here uses; the
+	# addresses are anchored (198.51.100.20 must not match .209)
+	assert_match "kernel holds the valid grant" '10\.66\.1\.99 \. 198\.51\.100\.21[^0-9]' "$ruleset"
+	assert_nomatch "kernel holds no forged grant" '(198\.51\.100\.20|192\.0\.2\.20|10\.66\.9\.9)([^0-9]|$)' "$ruleset"
 else
 	fail "ps_forge builds against $BUILD (make all)" "$(tail -n 20 "$FG_WORK/ps_forge.build.log")"
 fi

@@ -82,7 +82,9 @@ static fg_grant_t grant(const char *addr, const char *backend)
 	g.family = AF_INET;
 	g.scope = FG_SCOPE_CLIENT;
 	g.client_plen = 32;
-	inet_pton(AF_INET, "10.66.1.2", g.client);
+	/* a client no other part of the scenario uses, so a grant the daemon
+	 * made earlier cannot stand in for this one */
+	inet_pton(AF_INET, "10.66.1.99", g.client);
 	inet_pton(AF_INET, addr, g.addr);
 	inet_pton(AF_INET, backend, g.backend);
 	g.timeout_ms = 5000;
