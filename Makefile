@@ -170,6 +170,9 @@ install: all
 	sed -e 's#/usr/sbin/#$(SBINDIR)/#g' -e 's#/etc/fluxgate/#$(SYSCONFDIR)/fluxgate/#g' \
 	  etc/systemd/fluxgated.service > $(DESTDIR)$(UNITDIR)/fluxgated.service
 	chmod 0644 $(DESTDIR)$(UNITDIR)/fluxgated.service
+	install -d $(DESTDIR)$(PREFIX)/share/fluxgate/monitoring
+	install -m 0644 etc/monitoring/fluxgate-alerts.yml etc/monitoring/fluxgate-alerts.test.yml \
+	  etc/monitoring/fluxgated-dashboard.json $(DESTDIR)$(PREFIX)/share/fluxgate/monitoring/
 
 clean:
 	rm -rf build build-asan build-fuzz build-cov

@@ -237,9 +237,34 @@ static void on_decoy(void *vctx, const fg_pkt_info_t *pkt, const char *prefix)
 	fg_evlog_decoy(d->evlog, &flow, prefix && *prefix ? prefix : FG_DECOY_REASON_POOL, pool);
 }
 
+struct pool_collect {
+	fg_metrics_t *m;
+	const fg_conf_t *conf;
+};
+
+/* The pool's cap on open-to-anyone addresses, as a fraction: the engine
+ * applies each service's max-open-fraction, so the tightest one using the
+ * pool is the one an alert must compare with. */
+static double pool_open_max(const fg_conf_t *conf, const char *id)
+{
+	double f = 0;
+	for (size_t i = 0; i < conf->nservices; i++) {
+		const fg_conf_service_t *s = &conf->services[i];
+		for (size_t k = 0; k < s->npools; k++) {
+			if (strcmp(s->pools[k], id) != 0)
+				continue;
+			double sf = s->max_open_fraction > 0 ? s->max_open_fraction : 0.1;
+			if (f == 0 || sf < f)
+				f = sf;
+		}
+	}
+	return f;
+}
+
 static void collect_pool(void *ctx, const char *id, int family, uint64_t size, uint64_t open)
 {
-	fg_metrics_t *m = ctx;
+	struct pool_collect *pc = ctx;
+	fg_metrics_t *m = pc->m;
 	if (m->npools >= FG_METRICS_MAX_POOLS)
 		return;
 	fg_metrics_pool_t *p = &m->pools[m->npools++];
@@ -247,6 +272,7 @@ static void collect_pool(void *ctx, const char *id, int family, uint64_t size, u
 	p->family = family;
 	p->size = size;
 	p->open = open;
+	p->open_max = pool_open_max(pc->conf, id);
 }
 
 static uint64_t mono_ms(void)
@@ -389,7 +415,8 @@ static void collect(void *vctx, fg_metrics_t *m)
 							 &ms->grant_failures);
 			ms->answers = ms->grants[0] + ms->grants[1] + ms->grants[2];
 		}
-		fg_grant_engine_pools(snap->grants, collect_pool, m);
+		struct pool_collect pc = { .m = m, .conf = snap->conf };
+		fg_grant_engine_pools(snap->grants, collect_pool, &pc);
 	}
 	collect_dataplane(d, m);
 	m->decoy_hits = d->decoy_hits;

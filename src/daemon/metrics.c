@@ -319,6 +319,12 @@ static void render_pools(mbuf_t *b, const fg_metrics_t *m)
 		double r = m->pools[i].size ? (double)m->pools[i].open / (double)m->pools[i].size : 0;
 		mb_printf(b, "%.9g\n", r);
 	}
+	family_hdr(b, "pool_open_max_ratio", "gauge",
+		   "Cap on pool_open_ratio: the smallest max-open-fraction of the services using the pool.");
+	for (size_t i = 0; i < np; i++) {
+		pool_labels(b, "pool_open_max_ratio", &m->pools[i]);
+		mb_printf(b, "%.9g\n", m->pools[i].open_max);
+	}
 }
 
 static void render_dataplane(mbuf_t *b, const fg_metrics_t *m)

@@ -83,6 +83,9 @@ typedef struct fg_metrics_pool {
 	int family;                    /* AF_INET / AF_INET6 */
 	uint64_t size;                 /* usable addresses (saturated) */
 	uint64_t open;                 /* open to anyone now */
+	double open_max;               /* cap on open/size: the smallest
+					  max-open-fraction of the services
+					  using the pool (0: no service) */
 } fg_metrics_pool_t;
 
 typedef struct fg_metrics_service {

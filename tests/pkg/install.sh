@@ -70,6 +70,9 @@ expected() {
 0755 ${p#/}/sbin/fluxctl
 0755 ${p#/}/sbin/fluxdecoy
 0755 ${p#/}/sbin/fluxgated
+0644 ${p#/}/share/fluxgate/monitoring/fluxgate-alerts.test.yml
+0644 ${p#/}/share/fluxgate/monitoring/fluxgate-alerts.yml
+0644 ${p#/}/share/fluxgate/monitoring/fluxgated-dashboard.json
 0644 ${p#/}/share/man/man5/fluxdecoy.conf.5
 0644 ${p#/}/share/man/man5/fluxgate.conf.5
 0644 ${p#/}/share/man/man8/fluxctl.8
