@@ -96,7 +96,7 @@ PROGS      := fluxgated fluxctl fluxlab fluxdecoy
 UNIT_BINS  = $(patsubst tests/unit/%.c,%,$(UNIT_SRCS))
 FUZZ_NAMES = $(patsubst tests/fuzz/%.c,%,$(FUZZ_SRCS))
 
-.PHONY: all asan tests fuzz deps check demo clean install bench help coverage
+.PHONY: all asan tests fuzz deps check check-lab demo clean install bench help coverage
 all: $(addprefix build/,$(PROGS)) $(addprefix build/tests/,$(UNIT_BINS))
 
 asan: $(addprefix build-asan/,$(PROGS)) $(addprefix build-asan/tests/,$(UNIT_BINS)) \
@@ -131,6 +131,12 @@ check: deps
 	$(MAKE) WERROR=1 all
 	$(MAKE) WERROR=1 asan
 	FG_NETNS_ASAN=1 bash tests/run.sh
+
+# The T&E grid subset with its expectations (tests/netns/lab_grid.sh, about
+# 4 minutes); make check runs it too.
+check-lab: deps
+	$(MAKE) WERROR=1 all
+	FG_NETNS_VALGRIND=0 bash tests/run.sh -k netns/lab_grid
 
 demo: deps
 	$(MAKE) all
@@ -178,4 +184,4 @@ clean:
 	rm -rf build build-asan build-fuzz build-cov
 
 help:
-	@echo "targets: all (default) asan fuzz coverage check demo bench install clean"
+	@echo "targets: all (default) asan fuzz coverage check check-lab demo bench install clean"

@@ -590,7 +590,11 @@ static void expect_key(pctx_t *p, const char *key, yaml_node_t *k, yaml_node_t *
 	else if (!strcmp(key, "legit-ok-min"))
 		get_num(p, v, w, 0, 1, &s->expect.legit_ok_min);
 	else if (!strcmp(key, "attack-reach-max")) {
-		if (get_num(p, v, w, 0, 1e12, &d))
+		if (v && v->type == YAML_SCALAR_NODE &&
+		    !strcmp((const char *)v->data.scalar.value, "predicted")) {
+			s->expect.attack_reach_max = LAB_REACH_PREDICTED;
+			s->expect.reach_line = (int)v->start_mark.line + 1;
+		} else if (get_num(p, v, w, 0, 1e12, &d))
 			s->expect.attack_reach_max = (long)d;
 	} else
 		unknown(p, k, "expect", key);
@@ -723,7 +727,14 @@ static int load(pctx_t *p, yaml_parser_t *yp, lab_scenario_t **out)
 			lab_attack_t *a = &s->attacks[i];
 			if (a->start_ms >= s->duration_ms)
 				perr(p, NULL, "attack[%zu] (line %d): starts after the scenario ends", i, a->line);
+			if (s->expect.attack_reach_max == LAB_REACH_PREDICTED && a->kind != LAB_ATK_INVALID)
+				perr(p, NULL, "expect.attack-reach-max (line %d): 'predicted' is the bound for "
+				     "'invalid' attackers only; attack[%zu] (line %d) is '%s'",
+				     s->expect.reach_line, i, a->line, lab_attack_kind_name(a->kind));
 		}
+		if (s->expect.attack_reach_max == LAB_REACH_PREDICTED && s->nattacks == 0)
+			perr(p, NULL, "expect.attack-reach-max (line %d): 'predicted' needs an 'invalid' attacker",
+			     s->expect.reach_line);
 	}
 	yaml_document_delete(&doc);
 	p->doc = NULL;

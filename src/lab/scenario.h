@@ -97,10 +97,18 @@ typedef struct lab_scenario {
 	struct {
 		bool set;
 		double legit_misrouted_max;    /* ratio, e.g. 0 */
-		long attack_reach_max;         /* real-server hits by attackers, -1 = not checked */
+		long attack_reach_max;         /* real-server hits by attackers, -1 = not checked,
+						  LAB_REACH_PREDICTED = the aliasing bound */
 		double legit_ok_min;           /* fraction of legit sessions that reached the real server */
+		int reach_line;                /* line of attack-reach-max: predicted (diagnostics) */
 	} expect;
 } lab_scenario_t;
+
+/* expect.attack-reach-max: predicted. Attackers that only send `invalid`
+ * sessions to random pool addresses reach the real server when the address
+ * is open to anyone (T&E section 6.3.2, aliasing): fluxlab computes the
+ * bound from their session count and the measured open fraction. */
+#define LAB_REACH_PREDICTED (-2L)
 
 /* One problem: file, line (0 if none) and message. */
 typedef void (*lab_diag_fn)(void *ctx, const char *file, int line, const char *msg);

@@ -160,6 +160,42 @@ static void test_rrl_keys(void **state)
 	rejects("name: x\ngateway: { rrl-slip: 101 }\n", "t.yaml:2: gateway.rrl-slip:");
 }
 
+/* expect.attack-reach-max: predicted, only with invalid attackers; the
+ * shipped grid has expect: on every row */
+static void test_reach_predicted(void **state)
+{
+	(void)state;
+	lab_scenario_t *s = load("name: x\nattack:\n  - { type: invalid, clients: 5 }\n"
+				 "expect:\n  attack-reach-max: predicted\n");
+	assert_non_null(s);
+	assert_true(s->expect.set);
+	assert_int_equal(s->expect.attack_reach_max, LAB_REACH_PREDICTED);
+	lab_scenario_free(s);
+	rejects("name: x\nattack:\n  - { type: sweep, rate: 5 }\nexpect:\n  attack-reach-max: predicted\n",
+		"expect.attack-reach-max (line 5): 'predicted' is the bound for 'invalid' attackers only; "
+		"attack[0] (line 3) is 'sweep'");
+	rejects("name: x\nexpect:\n  attack-reach-max: predicted\n",
+		"expect.attack-reach-max (line 3): 'predicted' needs an 'invalid' attacker");
+	rejects("name: x\nexpect:\n  attack-reach-max: some\n", "t.yaml:3: expect.attack-reach-max:");
+
+	glob_t g;
+	assert_int_equal(glob("lab/scenarios/te-*.yaml", 0, NULL, &g), 0);
+	assert_true(g.gl_pathc >= 18);
+	for (size_t i = 0; i < g.gl_pathc; i++) {
+		diags[0] = 0;
+		assert_int_equal(lab_scenario_load(g.gl_pathv[i], &s, collect, NULL), 0);
+		if (!s->expect.set)
+			fail_msg("%s has no expect:", g.gl_pathv[i]);
+		if (strstr(g.gl_pathv[i], "-some-") && !strstr(g.gl_pathv[i], "-ecs") &&
+		    !strstr(g.gl_pathv[i], "-direct"))
+			assert_int_equal(s->expect.attack_reach_max, LAB_REACH_PREDICTED);
+		else if (strstr(g.gl_pathv[i], "-valid-") == NULL)
+			assert_int_equal(s->expect.attack_reach_max, 0);
+		lab_scenario_free(s);
+	}
+	globfree(&g);
+}
+
 /* keys and values are echoed in diagnostics: control bytes come out as \xHH
  * (found by fuzz_scenario: a tab, an ESC or a CR went to the terminal raw) */
 static void test_diag_escapes_control_bytes(void **state)
@@ -190,6 +226,7 @@ int main(void)
 		cmocka_unit_test(test_diag_escapes_control_bytes),
 		cmocka_unit_test(test_missing_file),
 		cmocka_unit_test(test_rrl_keys),
+		cmocka_unit_test(test_reach_predicted),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
