@@ -16,9 +16,21 @@ PKGS=(
   openssh-server swaks netcat-openbsd
   # docs and metrics checks: man pages (man, groff), promtool check metrics
   man-db groff-base prometheus
+  # the fluxlab console's browser test: Debian's chromium, driven by npm's
+  # playwright-core (tests/browser; installed below, never a browser download)
+  chromium nodejs
   # packaging and coverage: dpkg-buildpackage, lintian, make coverage
   dpkg-dev debhelper fakeroot lintian gcovr
 )
+
+# npm packages of the browser test, from tests/browser/package-lock.json
+npm_deps() {
+  local dir
+  dir="$(cd "$(dirname "$0")/.." && pwd)/tests/browser"
+  [ -f "$dir/node_modules/playwright-core/package.json" ] && return 0
+  echo "install-deps: npm ci in $dir (playwright-core; PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1)"
+  (cd "$dir" && PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --no-audit --no-fund --loglevel=error)
+}
 
 missing=()
 for p in "${PKGS[@]}"; do
@@ -28,6 +40,7 @@ for p in "${PKGS[@]}"; do
 done
 
 if [ "${#missing[@]}" -eq 0 ]; then
+  npm_deps
   exit 0
 fi
 
@@ -69,4 +82,5 @@ for svc in "${newly[@]}"; do
     systemctl disable "$svc" >/dev/null 2>&1 || true
   fi
 done
+npm_deps
 exit 0

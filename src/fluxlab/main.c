@@ -15,6 +15,7 @@
  * 2 usage or scenario errors, 3 the lab could not be set up.
  */
 #include "fluxlab/lab.h"
+#include "fluxlab/serve.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -187,7 +188,65 @@ typedef struct sampler {
 	long slab0;
 	double cpu_total_s;     /* CPU seconds of fluxgated over the traffic phase */
 	double traffic_end;
+	FILE *live;             /* --live: one JSON line per second, or NULL */
+	uint64_t prev_grants;
+	uint64_t prev_atk[LAB_MAX_ATTACKS];
 } sampler_t;
+
+static uint64_t grants_total(json_t *st)
+{
+	json_t *g = json_object_get(st, "grants");
+	return (uint64_t)(json_integer_value(json_object_get(g, "client")) +
+			  json_integer_value(json_object_get(g, "net")) +
+			  json_integer_value(json_object_get(g, "any")));
+}
+
+/* The attacker's activity so far, whatever its kind: sessions, probes and
+ * flood packets (only one of them grows for a given kind). */
+static uint64_t atk_activity(const lab_role_stats_t *a)
+{
+	return atomic_load(&a->sessions) + atomic_load(&a->probes) + atomic_load(&a->pkts);
+}
+
+/* --live: second `sec` as one JSON line (fluxlab serve streams these to the
+ * console): who answered the legit and the attack traffic in that second,
+ * each attacker's rate, and the gateway's samples. Flushed at once. */
+static void live_line(sampler_t *s, int sec, json_t *st)
+{
+	lab_run_t *r = s->run;
+	lab_series_t *S = r->ser;
+	json_t *atk = json_array();
+	for (size_t k = 0; k < r->sc->nattacks && k < LAB_MAX_ATTACKS; k++) {
+		uint64_t now = atk_activity(&r->atk[k]);
+		json_array_append_new(atk, json_pack("{ss ss sI}", "name", r->sc->attacks[k].name,
+						     "type", lab_attack_kind_name(r->sc->attacks[k].kind),
+						     "rate", (json_int_t)(now - s->prev_atk[k])));
+		s->prev_atk[k] = now;
+	}
+	uint64_t g = st ? grants_total(st) : s->prev_grants;
+	json_t *o = json_pack("{si sf s{sI sI sI} s{sI sI sI sI} so sf sI sf sI sf}", "t", sec,
+			      "duration", r->sc->duration_ms / 1000.0,
+			      "legit", "real", (json_int_t)atomic_load(&S->legit_real[sec]),
+			      "decoy", (json_int_t)atomic_load(&S->legit_decoy[sec]),
+			      "fail", (json_int_t)atomic_load(&S->legit_fail[sec]),
+			      "attack", "real", (json_int_t)atomic_load(&S->atk_real[sec]),
+			      "decoy", (json_int_t)atomic_load(&S->atk_decoy[sec]),
+			      "fail", (json_int_t)atomic_load(&S->atk_fail[sec]),
+			      "pkts", (json_int_t)atomic_load(&S->atk_pkts[sec]),
+			      "attackers", atk, "answers_ps", S->answers_ps[sec],
+			      "grants_ps", (json_int_t)(g - s->prev_grants), "open_fraction", S->open_frac[sec],
+			      "conntrack", (json_int_t)S->conntrack[sec], "cpu_pct", S->cpu_pct[sec]);
+	s->prev_grants = g;
+	if (o) {
+		char *txt = json_dumps(o, JSON_COMPACT);
+		if (txt) {
+			fprintf(s->live, "%s\n", txt);
+			fflush(s->live);
+			free(txt);
+		}
+		json_decref(o);
+	}
+}
 
 static long meminfo_kb(const char *key)
 {
@@ -288,6 +347,7 @@ static void *sampler_fn(void *arg)
 	uint64_t prev_ans = 0;
 	json_t *st0 = fluxctl_stats(r);
 	prev_ans = answers_total(st0);
+	s->prev_grants = st0 ? grants_total(st0) : 0;
 	json_decref(st0);
 	double prev_t = lab_now();
 	s->slab0 = meminfo_kb("Slab");
@@ -327,6 +387,8 @@ static void *sampler_fn(void *arg)
 		r->ser->cpu_pct[sec] = dt > 0 ? 100.0 * (double)(ticks - prev_ticks) / (double)hz / dt : 0;
 		prev_ticks = ticks;
 		prev_t = now;
+		if (s->live)
+			live_line(s, sec, st);
 		r->ser->nsamples = ++sec;
 		if (now >= s->traffic_end)
 			break;
@@ -373,17 +435,19 @@ static int parse_pool(lab_run_t *r)
 
 static int cmd_run(int argc, char **argv)
 {
-	const char *json_out = NULL, *html_out = NULL, *workdir = NULL;
+	const char *json_out = NULL, *html_out = NULL, *workdir = NULL, *live_out = NULL;
 	bool verbose = false, keep = false;
 	static const struct option opts[] = {
 		{ "json", required_argument, NULL, 'j' }, { "report", required_argument, NULL, 'r' },
 		{ "workdir", required_argument, NULL, 'w' }, { "verbose", no_argument, NULL, 'v' },
-		{ "keep", no_argument, NULL, 'k' }, { NULL, 0, NULL, 0 },
+		{ "keep", no_argument, NULL, 'k' }, { "live", required_argument, NULL, 'l' },
+		{ NULL, 0, NULL, 0 },
 	};
 	int o;
 	optind = 1;
-	while ((o = getopt_long(argc, argv, "j:r:w:vk", opts, NULL)) != -1) {
+	while ((o = getopt_long(argc, argv, "j:r:w:vkl:", opts, NULL)) != -1) {
 		switch (o) {
+		case 'l': live_out = optarg; break;
 		case 'j': json_out = optarg; break;
 		case 'r': html_out = optarg; break;
 		case 'w': workdir = optarg; break;
@@ -393,8 +457,15 @@ static int cmd_run(int argc, char **argv)
 		}
 	}
 	if (optind != argc - 1) {
-		fprintf(stderr, "usage: fluxlab run SCENARIO.yaml [--json OUT.json] [--report OUT.html] [--workdir DIR] [-v] [--keep]\n");
+		fprintf(stderr, "usage: fluxlab run SCENARIO.yaml [--json OUT.json] [--report OUT.html] [--live OUT.jsonl] [--workdir DIR] [-v] [--keep]\n");
 		return 2;
+	}
+	if (live_out) {
+		g_sampler.live = fopen(live_out, "we");
+		if (!g_sampler.live) {
+			fprintf(stderr, "fluxlab: --live %s: %s\n", live_out, strerror(errno));
+			return 2;
+		}
 	}
 	lab_scenario_t *sc = NULL;
 	if (lab_scenario_load(argv[optind], &sc, diag, NULL) < 0)
@@ -614,6 +685,9 @@ static int cmd_run(int argc, char **argv)
 	}
 	json_decref(g_sampler.last_stats);
 	g_sampler.last_stats = NULL;
+	if (g_sampler.live)
+		fclose(g_sampler.live);
+	g_sampler.live = NULL;
 	g_run = NULL;
 	free(r->ser);
 	free(r->dns_lat);
@@ -643,8 +717,9 @@ static int cmd_check(int argc, char **argv)
 
 static void usage(FILE *f)
 {
-	fprintf(f, "usage: fluxlab run SCENARIO.yaml [--json OUT.json] [--report OUT.html] [--workdir DIR] [-v] [--keep]\n"
+	fprintf(f, "usage: fluxlab run SCENARIO.yaml [--json OUT.json] [--report OUT.html] [--live OUT.jsonl] [--workdir DIR] [-v] [--keep]\n"
 		   "       fluxlab check SCENARIO.yaml...\n"
+		   "       fluxlab serve [--listen ADDR@PORT] [--token TOKEN] [--scenarios DIR] [--runs DIR] [--assets DIR]\n"
 		   "       fluxlab clean\n");
 }
 
@@ -658,6 +733,8 @@ int main(int argc, char **argv)
 		return cmd_run(argc - 1, argv + 1);
 	if (!strcmp(argv[1], "check"))
 		return cmd_check(argc - 1, argv + 1);
+	if (!strcmp(argv[1], "serve"))
+		return serve_main(argc - 1, argv + 1);
 	if (!strcmp(argv[1], "banner"))
 		return banner_main(argc - 1, argv + 1);
 	if (!strcmp(argv[1], "clean")) {
