@@ -160,6 +160,28 @@ static void keys_refused(void **state)
 	assert_non_null(strstr(d.text, "admin"));
 }
 
+static void private_without_roles_warns(void **state)
+{
+	struct fx *f = *state;
+	struct diags d = { .len = 0 };
+	/* the fixture's config has role keys: no private-service warning */
+	assert_int_equal(fg_conf_warnings(f->conf, diag, &d), 0);
+	static const char *const text =
+		"server:\n  listen: 127.0.0.1@5300\n"
+		"zone:\n  - domain: example.test\n"
+		"    soa: { mname: ns1.example.test, rname: h.example.test }\n"
+		"pool:\n  - id: p4\n    prefix: 198.51.100.0/26\n"
+		"service:\n  - id: hid\n    name: hid.example.test\n    backend: 10.0.2.10\n"
+		"    ports: [tcp/80]\n    pool: p4\n    access: private\n"
+		"policy:\n  resolvers: [ 192.0.2.53/32 ]\n";
+	fg_conf_t *c = NULL;
+	assert_int_equal(fg_conf_load_buffer("w.conf", text, strlen(text), &c, diag, NULL), 0);
+	assert_int_equal(fg_conf_warnings(c, diag, &d), 1);
+	d.text[d.len] = '\0';
+	assert_non_null(strstr(d.text, "w.conf:10: warning: service 'hid' is private"));
+	fg_conf_free(c);
+}
+
 static struct sockaddr_storage peer4(const char *a)
 {
 	struct sockaddr_storage ss;
@@ -411,6 +433,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(keys_load),
 		cmocka_unit_test(keys_refused),
+		cmocka_unit_test(private_without_roles_warns),
 		cmocka_unit_test(roles_decide_scope),
 		cmocka_unit_test(refused_notauth),
 		cmocka_unit_test(signed_answer_and_roles),
