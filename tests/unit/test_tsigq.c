@@ -415,6 +415,27 @@ static void private_services(void **state)
 			 FG_MEM_DECOY);
 	assert_int_equal(f->denied[FG_UNAUTH_DECOY], 1);
 
+	/* a listed resolver sending ECS: the decoy echoes the scope a real
+	 * grant would (nothing tells it apart) */
+	struct sockaddr_storage rp = peer4("192.0.2.53");
+	s.q.has_edns = true;
+	s.q.has_ecs = true;
+	s.q.ecs.family = 1;
+	s.q.ecs.source_prefix = 24;
+	memset(s.q.ecs.addr, 0, sizeof(s.q.ecs.addr));
+	s.q.ecs.addr[0] = 203;
+	s.q.ecs.addr[2] = 113;
+	fg_grant_req_t e = { .q = &s.q, .peer = &rp, .service_id = s.res.service_id,
+			     .qtype = FG_TYPE_A, .hidden = true };
+	assert_int_equal(fg_grant_decoy_pick(f->eng, f->w, &e), 0);
+	assert_false(e.nodata);
+	assert_int_equal(e.ecs_scope, 24);
+	/* AAAA of an IPv4-only service: NODATA, as a real answer */
+	fg_grant_req_t n6 = { .q = &s.q, .peer = &p, .service_id = s.res.service_id,
+			      .qtype = FG_TYPE_AAAA, .hidden = true };
+	assert_int_equal(fg_grant_decoy_pick(f->eng, f->w, &n6), 0);
+	assert_true(n6.nodata);
+
 	/* with the client key: granted */
 	len = query("privd.example.test.", &f->conf->tsig_keys[0], now, pkt, sizeof(pkt), &cli);
 	step(f, pkt, len, now, &s);
