@@ -525,6 +525,64 @@ static int check_all(fg_loader_t *ld, const fg_conf_t *c)
 	return rc;
 }
 
+/* ---- TSIG keys ---- */
+
+/* Decode every key (the schema checked each secret), refuse duplicate
+ * names, and give each key the role policy.keys names for it. */
+static int build_keys(fg_loader_t *ld, fg_conf_t *c)
+{
+	char err[256];
+
+	if (c->nkeys == 0 && c->policy.nkeys == 0)
+		return 0;
+	c->tsig_keys = calloc(c->nkeys ? c->nkeys : 1, sizeof(*c->tsig_keys));
+	c->key_roles = calloc(c->nkeys ? c->nkeys : 1, 1);
+	if (!c->tsig_keys || !c->key_roles)
+		return -ENOMEM;
+	for (size_t i = 0; i < c->nkeys; i++) {
+		const fg_conf_key_t *k = &c->keys[i];
+		if (!k->id || !k->algorithm || !k->secret)
+			continue;       /* reported by the schema */
+		if (fg_tsig_key_init(&c->tsig_keys[i], k->id, k->algorithm, k->secret, err,
+				     sizeof(err)) < 0) {
+			fg_diag(ld, k->line, "key '%s': %s", k->id, err);
+			continue;
+		}
+		for (size_t j = 0; j < i; j++)
+			if (c->tsig_keys[j].name_len == c->tsig_keys[i].name_len &&
+			    !memcmp(c->tsig_keys[j].name, c->tsig_keys[i].name,
+				    c->tsig_keys[i].name_len)) {
+				fg_diag(ld, k->line, "key '%s': duplicate id (first on line %d)",
+					k->id, c->keys[j].line);
+				break;
+			}
+	}
+	for (size_t i = 0; i < c->policy.nkeys; i++) {
+		const fg_conf_policy_key_t *pk = &c->policy.keys[i];
+		fg_tsig_key_t want;
+		if (!pk->key || fg_tsig_key_init(&want, pk->key, "hmac-sha256", "AA==", err,
+						 sizeof(err)) < 0)
+			continue;
+		size_t j;
+		for (j = 0; j < c->nkeys; j++)
+			if (c->tsig_keys[j].name_len == want.name_len &&
+			    !memcmp(c->tsig_keys[j].name, want.name, want.name_len))
+				break;
+		fg_tsig_key_clear(&want);
+		if (j == c->nkeys) {
+			fg_diag(ld, pk->line, "policy.keys: key '%s' is not defined (add it to "
+				"the 'key:' list)", pk->key);
+			continue;
+		}
+		if (c->key_roles[j] != FG_ROLE_NONE) {
+			fg_diag(ld, pk->line, "policy.keys: key '%s' is listed twice", pk->key);
+			continue;
+		}
+		c->key_roles[j] = (uint8_t)(pk->role == 0 ? FG_ROLE_RESOLVER : FG_ROLE_CLIENT);
+	}
+	return 0;
+}
+
 /* ---- entry points ---- */
 
 int fg_conf_load_buffer(const char *name, const char *buf, size_t len,
@@ -551,6 +609,8 @@ int fg_conf_load_buffer(const char *name, const char *buf, size_t len,
 		rc = fg_schema_apply(&ld, root, conf);
 	if (rc == 0 && !ld.stop)
 		rc = check_all(&ld, conf);
+	if (rc == 0 && !ld.stop)
+		rc = build_keys(&ld, conf);
 	if (rc == 0)
 		rc = ld.rc;
 	for (size_t i = 0; i < ld.nlists; i++)
@@ -637,7 +697,7 @@ int fg_conf_load(const char *path, fg_conf_t **out, fg_conf_diag_fn diag, void *
 	if (rc < 0)
 		return rc;
 	rc = fg_conf_load_buffer(path, buf, len, out, diag, ctx);
-	explicit_bzero(buf, len);       /* the text may hold cookie.secret */
+	explicit_bzero(buf, len);       /* the text may hold cookie.secret, key secrets */
 	free(buf);
 	return rc;
 }
@@ -648,6 +708,14 @@ void fg_conf_free(fg_conf_t *conf)
 		return;
 	if (conf->cookie.secret)
 		explicit_bzero(conf->cookie.secret, strlen(conf->cookie.secret));
+	for (size_t i = 0; i < conf->nkeys; i++) {
+		if (conf->keys[i].secret)
+			explicit_bzero(conf->keys[i].secret, strlen(conf->keys[i].secret));
+		if (conf->tsig_keys)
+			fg_tsig_key_clear(&conf->tsig_keys[i]);
+	}
+	free(conf->tsig_keys);
+	free(conf->key_roles);
 	fg_schema_free(fg_conf_schema, conf);
 	free(conf->path);
 	free(conf);
@@ -660,6 +728,22 @@ int fg_conf_warnings(const fg_conf_t *conf, fg_conf_diag_fn warn, void *ctx)
 	if (conf->nservices && !conf->policy.nresolvers) {
 		if (warn)
 			warn(ctx, conf->path, 0, FG_CONF_WARN_NO_RESOLVERS);
+		n++;
+	}
+	/* a private service nobody can be given */
+	bool any_role = false;
+	for (size_t i = 0; conf->key_roles && i < conf->nkeys; i++)
+		any_role |= conf->key_roles[i] != FG_ROLE_NONE;
+	for (size_t i = 0; !any_role && i < conf->nservices; i++) {
+		if (conf->services[i].access != FG_ACCESS_PRIVATE)
+			continue;
+		if (warn) {
+			char msg[300];
+			snprintf(msg, sizeof(msg), "warning: service '%.64s' is private but no "
+				 "policy.keys entry gives a key the client or resolver role: "
+				 "nobody gets its address", conf->services[i].id ? conf->services[i].id : "?");
+			warn(ctx, conf->path, conf->services[i].line, msg);
+		}
 		n++;
 	}
 	return n;

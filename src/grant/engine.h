@@ -35,6 +35,10 @@ typedef struct fg_grant_req {
 	const struct sockaddr_storage *peer;  /* sender of the query */
 	uint32_t service_id;
 	uint16_t qtype;                       /* FG_TYPE_A or FG_TYPE_AAAA */
+	uint8_t role;                         /* enum fg_key_role the query's
+					       * verified TSIG key proves */
+	bool hidden;                          /* skip: a private service this
+					       * asker may not get (daemon/tsigq.h) */
 	/* out */
 	bool ok;                              /* false: answer SERVFAIL */
 	bool nodata;                          /* no pool of this family: NODATA */
@@ -83,6 +87,15 @@ void fg_grant_worker_free(fg_grant_worker_t *w);
  * single element causes; a full set is not retried. */
 int fg_grant_resolve(fg_grant_engine_t *eng, fg_grant_worker_t *w,
 		     fg_grant_req_t *reqs, size_t n);
+
+/* A private service's answer to an asker without a key (service.
+ * unauthenticated: decoy): fills r->addr, r->ttl and r->ecs_scope (as a
+ * real grant's answer would echo) with a random address of the service's
+ * pool that is not open to anyone, and grants nothing, so a connection to
+ * it goes to the decoys. r->ok stays false; r->nodata is set when the
+ * service has no pool of the family or the scope policy allows no grant
+ * (as for a real answer). Returns 0 or a negative error (SERVFAIL). */
+int fg_grant_decoy_pick(fg_grant_engine_t *eng, fg_grant_worker_t *w, fg_grant_req_t *r);
 
 /* The worker's NAT handle (unit tests inspect the in-memory backend). */
 fg_nat_t *fg_grant_worker_nat(fg_grant_worker_t *w);
