@@ -37,6 +37,11 @@ typedef struct client {
 	uint16_t dns_id;
 	uint32_t gen;
 	double deadline, t_sess, t_dns;
+	double t_answer, t_syn;     /* the answer this session uses arrived; its SYN left */
+	uint32_t ttl;               /* that answer's remaining TTL (s) */
+	bool hcache;                /* keeps answers for legit.host-cache.ttl, whatever the TTL */
+	uint32_t hc_addr, hc_ttl;   /* the cached answer, its TTL when received */
+	double hc_t, hc_until;      /* when it was received; until when it is used */
 	uint64_t probe_no;
 	SSL *ssl;
 	uint16_t rlen;
@@ -145,6 +150,16 @@ static double latency_ms(eng_t *e)
 }
 
 static void schedule_next(eng_t *e, client_t *c, double now);
+static void begin_tcp(eng_t *e, client_t *c, double now);
+
+/* The grant made for the answer this session used lives TTL + grace from
+ * when fluxgated sent it: at least remaining TTL + grace from when the
+ * client got it. A SYN later than that is the client's lateness. */
+static bool late(eng_t *e, const client_t *c)
+{
+	double window = c->ttl + e->run->sc->gateway.grace_ms / 1000.0;
+	return c->t_syn - c->t_answer > window;
+}
 
 static void finish(eng_t *e, client_t *c, enum outcome o, double now)
 {
@@ -166,6 +181,8 @@ static void finish(eng_t *e, client_t *c, enum outcome o, double now)
 		}
 		break;
 	case OUT_DECOY:
+		if (e->cfg->legit)
+			atomic_fetch_add(late(e, c) ? &st->mis_late : &st->mis_product, 1);
 		atomic_fetch_add(&st->decoy, 1);
 		atomic_fetch_add(&st->per_proto_decoy[c->proto], 1);
 		atomic_fetch_add(e->cfg->legit ? &s->legit_decoy[sec] : &s->atk_decoy[sec], 1);
@@ -175,6 +192,10 @@ static void finish(eng_t *e, client_t *c, enum outcome o, double now)
 			atomic_fetch_add(&st->fail_dns, 1);
 		else if (o == OUT_FAIL_CONN)
 			atomic_fetch_add(&st->fail_conn, 1);
+		/* a SYN that got no answer: explained like a misroute (a pin
+		 * past its backend's horizon is dropped, never sent to a decoy) */
+		if (e->cfg->legit && c->t_syn > 0 && (o == OUT_FAIL_CONN || o == OUT_FAIL_TIMEOUT))
+			atomic_fetch_add(late(e, c) ? &st->fail_late : &st->fail_product, 1);
 		else if (o == OUT_FAIL_TIMEOUT)
 			atomic_fetch_add(&st->fail_timeout, 1);
 		else
@@ -254,8 +275,9 @@ static size_t skip_name(const uint8_t *b, size_t len, size_t o)
 	return 0;
 }
 
-/* First A record of the answer section; -1 bad/other id, 0 no address, 1 ok */
-static int dns_parse(const uint8_t *b, size_t len, uint16_t id, uint32_t *addr)
+/* First A record of the answer section and its TTL; -1 bad/other id, 0 no
+ * address, 1 ok */
+static int dns_parse(const uint8_t *b, size_t len, uint16_t id, uint32_t *addr, uint32_t *ttl)
 {
 	if (len < 12 || ((b[0] << 8) | b[1]) != id || !(b[2] & 0x80))
 		return -1;
@@ -279,6 +301,7 @@ static int dns_parse(const uint8_t *b, size_t len, uint16_t id, uint32_t *addr)
 		if (o + rdlen > len)
 			return 0;
 		if (type == 1 && rdlen == 4) {
+			*ttl = (uint32_t)b[o - 6] << 24 | (uint32_t)b[o - 5] << 16 | (uint32_t)b[o - 4] << 8 | b[o - 3];
 			*addr = (uint32_t)b[o] << 24 | (uint32_t)b[o + 1] << 16 | (uint32_t)b[o + 2] << 8 | b[o + 3];
 			return 1;
 		}
@@ -353,6 +376,9 @@ static void tcp_connect(eng_t *e, client_t *c, double now)
 		return;
 	}
 	c->state = ST_CONNECTING;
+	c->t_syn = now;
+	if (e->cfg->legit)
+		lab_hist_add(e->run->syn_delay, (uint64_t)((now - c->t_answer) * 1e6));
 	set_timer(e, c, now + e->run->sc->legit.timeout_ms / 1000.0);
 }
 
@@ -499,6 +525,7 @@ static void start_session(eng_t *e, client_t *c, double now)
 		return;
 	}
 	c->t_sess = now;
+	c->t_syn = 0;
 	c->rlen = 0;
 	if (e->cfg->legit || e->cfg->kind == LAB_ATK_INVALID) {
 		unsigned choices[4], nc = 0;
@@ -515,6 +542,15 @@ static void start_session(eng_t *e, client_t *c, double now)
 		c->target = pick_target(e, c);
 	}
 	double lat = latency_ms(e);
+	if (e->cfg->legit && c->hcache && c->hc_addr && now < c->hc_until) {
+		/* a host cache (nscd) answers: no query, whatever the TTL said */
+		c->target = c->hc_addr;
+		c->t_answer = c->hc_t;
+		c->ttl = c->hc_ttl;
+		atomic_fetch_add(&e->st->ans_host_cache, 1);
+		begin_tcp(e, c, now);
+		return;
+	}
 	if (e->cfg->legit) {
 		if (lat > 0) {
 			c->state = ST_DNS_DELAY;
@@ -572,8 +608,8 @@ static void on_io(eng_t *e, client_t *c, uint32_t ev, double now)
 		ssize_t n = recv(c->fd, b, sizeof b, 0);
 		if (n < 0)
 			return;
-		uint32_t a;
-		int rc = dns_parse(b, (size_t)n, c->dns_id, &a);
+		uint32_t a, ttl = 0;
+		int rc = dns_parse(b, (size_t)n, c->dns_id, &a, &ttl);
 		if (rc < 0)
 			return;   /* stale answer to an earlier try */
 		atomic_fetch_add(&e->st->dns_answers, 1);
@@ -584,6 +620,20 @@ static void on_io(eng_t *e, client_t *c, uint32_t ev, double now)
 		}
 		close_fd(e, c);
 		c->target = a;
+		c->t_answer = now;
+		c->ttl = ttl;
+		if (c->hcache) {
+			c->hc_addr = a;
+			c->hc_ttl = ttl;
+			c->hc_t = now;
+			c->hc_until = now + e->run->sc->legit.host_cache_ttl_ms / 1000.0;
+		}
+		/* a resolver's cached copy counts down; a fresh one has the zone's
+		 * TTL, or the resolver's minimum when it stretches it */
+		uint64_t ms = (uint64_t)ttl * 1000u;
+		bool fresh = ms == e->run->sc->gateway.ttl_ms ||
+			     (e->run->sc->dns.min_ttl_ms && ms == e->run->sc->dns.min_ttl_ms);
+		atomic_fetch_add(fresh ? &e->st->ans_fresh : &e->st->ans_cached, 1);
 		begin_tcp(e, c, now);
 		break;
 	}
@@ -657,6 +707,9 @@ void *engine_thread(void *arg)
 		unsigned g = cfg->first + i;
 		c->src = cfg->src_net + ((g / 250) << 8) + (g % 250) + 2;
 		c->state = ST_IDLE;
+		/* the first share of all legit clients has a host cache */
+		c->hcache = cfg->legit &&
+			    (double)g < cfg->run->sc->legit.host_cache_share * cfg->run->sc->legit.clients;
 		/* spread the first sessions over a think time (no thundering herd) */
 		double first = e.t_start;
 		if (!is_prober(&e))

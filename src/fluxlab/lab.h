@@ -65,6 +65,14 @@ typedef struct lab_role_stats {
 	_Atomic uint64_t pkts;         /* floods: packets sent */
 	_Atomic uint64_t probes;       /* probers: probes sent */
 	_Atomic int64_t first_hit;     /* probes until the first real answer, -1 none */
+	/* legit sessions answered by a decoy, explained (see engine.c):
+	 * late = the client connected after the answer's remaining TTL +
+	 * grace (its own delay or a stretched cache); product = within it,
+	 * so the gateway failed */
+	_Atomic uint64_t mis_late, mis_product;
+	_Atomic uint64_t fail_late, fail_product;  /* the same for SYNs nobody answered */
+	_Atomic uint64_t ans_cached, ans_fresh; /* answers with TTL below / at the zone's */
+	_Atomic uint64_t ans_host_cache;        /* sessions that used a host-cached answer */
 	uint64_t srv_syn, dcy_syn;     /* ground truth: SYNs seen at the real server / decoys */
 	double t_start, t_end;         /* seconds into the run */
 	char note[256];                /* scanners: what the tool reported */
@@ -83,6 +91,7 @@ typedef struct lab_run {
 	pid_t fluxgated_pid;
 	lab_series_t *ser;
 	lab_hist_t *dns_lat;
+	lab_hist_t *syn_delay;         /* legit: answer received -> SYN sent (µs) */
 	lab_role_stats_t legit;
 	lab_role_stats_t atk[LAB_MAX_ATTACKS];
 	atomic_int stop;               /* set by signals and at the end */

@@ -481,7 +481,8 @@ static int cmd_run(int argc, char **argv)
 	r->verbose = verbose;
 	r->ser = calloc(1, sizeof *r->ser);
 	r->dns_lat = calloc(1, sizeof *r->dns_lat);
-	if (!r->ser || !r->dns_lat)
+	r->syn_delay = calloc(1, sizeof *r->syn_delay);
+	if (!r->ser || !r->dns_lat || !r->syn_delay)
 		return 3;
 	if (parse_pool(r) < 0)
 		return 2;
@@ -691,6 +692,7 @@ static int cmd_run(int argc, char **argv)
 	g_run = NULL;
 	free(r->ser);
 	free(r->dns_lat);
+	free(r->syn_delay);
 	lab_scenario_free(sc);
 	return rc;
 }

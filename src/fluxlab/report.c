@@ -195,6 +195,18 @@ static json_t *build_json(lab_run_t *r)
 	json_object_set_new(lj, "dns_latency_ms",
 			    json_pack("{sf sf sf}", "p50", lab_hist_quantile(r->dns_lat, 0.5), "p99",
 				      lab_hist_quantile(r->dns_lat, 0.99), "max", lab_hist_quantile(r->dns_lat, 1.0)));
+	json_object_set_new(lj, "misrouted_explained",
+			    json_pack("{sI sI}", "late", (json_int_t)ld(&L->mis_late), "product",
+				      (json_int_t)ld(&L->mis_product)));
+	json_object_set_new(lj, "failed_explained",
+			    json_pack("{sI sI}", "late", (json_int_t)ld(&L->fail_late), "product",
+				      (json_int_t)ld(&L->fail_product)));
+	json_object_set_new(lj, "answers", json_pack("{sI sI sI}", "from_cache", (json_int_t)ld(&L->ans_cached),
+						     "fresh", (json_int_t)ld(&L->ans_fresh), "host_cache",
+						     (json_int_t)ld(&L->ans_host_cache)));
+	json_object_set_new(lj, "answer_to_syn_ms",
+			    json_pack("{sf sf sf}", "p50", lab_hist_quantile(r->syn_delay, 0.5), "p99",
+				      lab_hist_quantile(r->syn_delay, 0.99), "max", lab_hist_quantile(r->syn_delay, 1.0)));
 	json_object_set_new(root, "legit", lj);
 	json_t *atk = json_array();
 	for (size_t k = 0; k < sc->nattacks && k < LAB_MAX_ATTACKS; k++) {
@@ -452,8 +464,20 @@ void report_summary(lab_run_t *r, FILE *f)
 		(unsigned long long)ld(&L->fail_other));
 	fprintf(f, "%-28s %llu/%llu (%.2f%%)\n", "misrouted / routed (T&E)", (unsigned long long)ld(&L->decoy),
 		(unsigned long long)routed, 100 * ratio(ld(&L->decoy), routed));
+	fprintf(f, "%-28s late %llu (client connected after TTL + grace), product %llu (within it)\n",
+		"  misrouted, explained", (unsigned long long)ld(&L->mis_late),
+		(unsigned long long)ld(&L->mis_product));
+	fprintf(f, "%-28s late %llu, product %llu (connect failures and timeouts after the SYN)\n",
+		"  failed, explained", (unsigned long long)ld(&L->fail_late),
+		(unsigned long long)ld(&L->fail_product));
 	fprintf(f, "%-28s p50 %.2f ms, p99 %.2f ms\n", "DNS answer latency", lab_hist_quantile(r->dns_lat, 0.5),
 		lab_hist_quantile(r->dns_lat, 0.99));
+	fprintf(f, "%-28s p50 %.2f ms, p99 %.2f ms, max %.2f ms\n", "client answer -> SYN",
+		lab_hist_quantile(r->syn_delay, 0.5), lab_hist_quantile(r->syn_delay, 0.99),
+		lab_hist_quantile(r->syn_delay, 1.0));
+	fprintf(f, "%-28s %llu from the resolver's cache, %llu fresh, %llu from a host cache\n", "answers used",
+		(unsigned long long)ld(&L->ans_cached), (unsigned long long)ld(&L->ans_fresh),
+		(unsigned long long)ld(&L->ans_host_cache));
 	fprintf(f, "%-28s at server %llu, at decoys %llu\n", "legit SYNs (ground truth)",
 		(unsigned long long)L->srv_syn, (unsigned long long)L->dcy_syn);
 	if (sc->nattacks) {

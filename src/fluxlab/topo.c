@@ -360,7 +360,7 @@ static int unbound_conf(lab_run_t *r)
 		 "  outgoing-range: 8192\n"
 		 "  do-not-query-localhost: no\n"
 		 "  access-control: 0.0.0.0/0 allow\n"
-		 "  cache-min-ttl: 0\n"
+		 "  cache-min-ttl: %u\n"
 		 "  prefetch: no\n"
 		 "  serve-expired: no\n"
 		 "  qname-minimisation: no\n"
@@ -372,7 +372,7 @@ static int unbound_conf(lab_run_t *r)
 		 "stub-zone:\n"
 		 "  name: \"lab.test\"\n"
 		 "  stub-addr: 10.0.4.1\n",
-		 d, d, ecs);
+		 d, d, r->sc->dns.min_ttl_ms / 1000u, ecs);
 	return write_file(path, text);
 }
 

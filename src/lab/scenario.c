@@ -460,9 +460,27 @@ static void dns_key(pctx_t *p, const char *key, yaml_node_t *k, yaml_node_t *v, 
 		get_uint(p, v, w, 0, 10, &s->dns.retries);
 	} else if (!strcmp(key, "ecs")) {
 		get_uint(p, v, w, 0, 32, &s->dns.ecs);
+	} else if (!strcmp(key, "min-ttl")) {
+		if (get_time32(p, v, w, &s->dns.min_ttl_ms) && s->dns.min_ttl_ms % 1000)
+			perr(p, v, "%s: whole seconds", w);
 	} else {
 		unknown(p, k, "dns", key);
 	}
+}
+
+/* legit.host-cache: { share: 0.2, ttl: 3600s } */
+static void host_cache_key(pctx_t *p, const char *key, yaml_node_t *k, yaml_node_t *v, void *arg)
+{
+	lab_scenario_t *s = arg;
+	char w[96];
+	snprintf(w, sizeof w, "legit.host-cache.%s", key);
+	if (!strcmp(key, "share"))
+		get_num(p, v, w, 0, 1, &s->legit.host_cache_share);
+	else if (!strcmp(key, "ttl")) {
+		if (get_time32(p, v, w, &s->legit.host_cache_ttl_ms) && s->legit.host_cache_ttl_ms < 1000)
+			perr(p, v, "%s: at least 1s", w);
+	} else
+		unknown(p, k, "legit.host-cache", key);
 }
 
 static void legit_key(pctx_t *p, const char *key, yaml_node_t *k, yaml_node_t *v, void *arg)
@@ -480,6 +498,8 @@ static void legit_key(pctx_t *p, const char *key, yaml_node_t *k, yaml_node_t *v
 		get_dist(p, v, w, &s->legit.latency);
 	else if (!strcmp(key, "timeout"))
 		get_time32(p, v, w, &s->legit.timeout_ms);
+	else if (!strcmp(key, "host-cache"))
+		walk_map(p, v, "legit.host-cache", host_cache_key, s);
 	else
 		unknown(p, k, "legit", key);
 }

@@ -84,6 +84,8 @@ typedef struct lab_scenario {
 		unsigned retries;
 		unsigned ecs;          /* resolver sends EDNS Client Subnet of this
 					* IPv4 prefix length (0 = off) */
+		uint32_t min_ttl_ms;   /* resolver keeps answers at least this long
+					* whatever their TTL (unbound cache-min-ttl; 0 = off) */
 	} dns;
 	struct {
 		unsigned clients;
@@ -91,6 +93,9 @@ typedef struct lab_scenario {
 		lab_dist_spec_t think;
 		lab_dist_spec_t latency;   /* one-way, added before every send */
 		uint32_t timeout_ms;   /* per application exchange */
+		double host_cache_share;   /* share of the clients with a host cache that
+					    * ignores the TTL (nscd, T&E section 3.1) */
+		uint32_t host_cache_ttl_ms; /* how long such a cache keeps an answer */
 	} legit;
 	lab_attack_t *attacks;
 	size_t nattacks;

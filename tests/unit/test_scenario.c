@@ -160,6 +160,21 @@ static void test_rrl_keys(void **state)
 	rejects("name: x\ngateway: { rrl-slip: 101 }\n", "t.yaml:2: gateway.rrl-slip:");
 }
 
+/* T&E section 3.1: client host caches and a TTL-stretching resolver */
+static void test_client_caches(void **state)
+{
+	(void)state;
+	lab_scenario_t *s = load("name: x\ndns: { min-ttl: 30s }\nlegit:\n  host-cache: { share: 0.2, ttl: 1h }\n");
+	assert_non_null(s);
+	assert_int_equal(s->dns.min_ttl_ms, 30000);
+	assert_true(s->legit.host_cache_share > 0.19 && s->legit.host_cache_share < 0.21);
+	assert_int_equal(s->legit.host_cache_ttl_ms, 3600000);
+	lab_scenario_free(s);
+	rejects("name: x\ndns: { min-ttl: 1500ms }\n", "t.yaml:2: dns.min-ttl: whole seconds");
+	rejects("name: x\nlegit:\n  host-cache: { share: 2 }\n", "t.yaml:3: legit.host-cache.share: 2 out of range");
+	rejects("name: x\nlegit:\n  host-cache: { size: 2 }\n", "t.yaml:3: legit.host-cache: unknown key 'size'");
+}
+
 /* expect.attack-reach-max: predicted, only with invalid attackers; the
  * shipped grid has expect: on every row */
 static void test_reach_predicted(void **state)
@@ -227,6 +242,7 @@ int main(void)
 		cmocka_unit_test(test_missing_file),
 		cmocka_unit_test(test_rrl_keys),
 		cmocka_unit_test(test_reach_predicted),
+		cmocka_unit_test(test_client_caches),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
