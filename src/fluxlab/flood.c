@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
  * fluxlab floods, after the DDoS workbench's generators: DNS query floods
- * at fluxgated and SYN floods at the pool, with flat / pulse / ramp-up /
+ * at fluxgated; SYN floods, TCP floods with the Flooder's flag choices, UDP
+ * and ICMP echo floods with drawn packet sizes at the pool; flat / pulse / ramp-up /
  * ramp-down dynamics and optional source spoofing (random sources inside
  * the attacker's own /16, so every reply stays inside the lab). Always
  * bounded: the rate is capped by the parser and the flood stops at its end
@@ -82,6 +83,16 @@ static size_t build_dns(uint8_t *b, uint16_t id)
 	return 2 + sizeof q;
 }
 
+#define FLOOD_PAYLOAD_MAX 1400   /* drawn sizes are clamped to one MTU */
+
+static size_t draw_size(const lab_flood_cfg_t *c, uint64_t *rng, size_t dflt)
+{
+	if (!c->a->size_set)
+		return dflt;
+	double v = lab_sample(&c->a->size, rng);
+	return v < 0 ? 0 : v > FLOOD_PAYLOAD_MAX ? FLOOD_PAYLOAD_MAX : (size_t)v;
+}
+
 /* one packet into b; returns its length (with IP header when raw) */
 static size_t make_packet(const lab_flood_cfg_t *c, uint8_t *b, uint64_t *rng, uint32_t *dst_out,
 			  bool raw)
@@ -105,25 +116,59 @@ static size_t make_packet(const lab_flood_cfg_t *c, uint8_t *b, uint64_t *rng, u
 		build_ip(b, src, dst, IPPROTO_UDP, ul, (uint16_t)lab_rand(rng));
 		return 20u + ul;
 	}
-	/* SYN flood: a random pool address */
+	/* SYN/TCP/UDP/ICMP floods: a random pool address */
 	uint32_t dst = r->pool_base + (uint32_t)(lab_rand(rng) % r->pool_size);
 	if (!c->a->spoof)
 		src = c->src_net + 2;
 	*dst_out = dst;
 	uint8_t *t = b + 20;
+	size_t pl;
+	if (c->a->kind == LAB_ATK_UDP_FLOOD) {
+		pl = draw_size(c, rng, 64);
+		uint16_t sport = (uint16_t)(1024 + lab_rand(rng) % 60000), dport = (uint16_t)c->a->port;
+		uint16_t ul = (uint16_t)(8 + pl);
+		t[0] = (uint8_t)(sport >> 8); t[1] = (uint8_t)sport;
+		t[2] = (uint8_t)(dport >> 8); t[3] = (uint8_t)dport;
+		t[4] = (uint8_t)(ul >> 8); t[5] = (uint8_t)ul;
+		t[6] = t[7] = 0;
+		memset(t + 8, 0x5a, pl);
+		uint16_t cs = csum(t, ul, pseudo(src, dst, IPPROTO_UDP, ul));
+		t[6] = (uint8_t)(cs >> 8); t[7] = (uint8_t)cs;
+		build_ip(b, src, dst, IPPROTO_UDP, ul, (uint16_t)lab_rand(rng));
+		return 20u + ul;
+	}
+	if (c->a->kind == LAB_ATK_ICMP_FLOOD) {
+		pl = draw_size(c, rng, 56);
+		uint16_t id = (uint16_t)lab_rand(rng), il = (uint16_t)(8 + pl);
+		t[0] = 8; t[1] = 0; t[2] = t[3] = 0;   /* echo request */
+		t[4] = (uint8_t)(id >> 8); t[5] = (uint8_t)id; t[6] = 0; t[7] = 1;
+		memset(t + 8, 0x5a, pl);
+		uint16_t cs = csum(t, il, 0);
+		t[2] = (uint8_t)(cs >> 8); t[3] = (uint8_t)cs;
+		build_ip(b, src, dst, IPPROTO_ICMP, il, (uint16_t)lab_rand(rng));
+		return 20u + il;
+	}
+	pl = c->a->kind == LAB_ATK_TCP_FLOOD ? draw_size(c, rng, 0) : 0;
+	uint16_t tl = (uint16_t)(20 + pl);
 	memset(t, 0, 20);
 	uint16_t sport = (uint16_t)(1024 + lab_rand(rng) % 60000), dport = (uint16_t)c->a->port;
-	uint32_t seq = (uint32_t)lab_rand(rng);
+	uint32_t seq = (uint32_t)lab_rand(rng), ack = (uint32_t)lab_rand(rng);
 	t[0] = (uint8_t)(sport >> 8); t[1] = (uint8_t)sport;
 	t[2] = (uint8_t)(dport >> 8); t[3] = (uint8_t)dport;
 	t[4] = (uint8_t)(seq >> 24); t[5] = (uint8_t)(seq >> 16); t[6] = (uint8_t)(seq >> 8); t[7] = (uint8_t)seq;
 	t[12] = 5 << 4;
-	t[13] = 0x02;   /* SYN */
+	/* the Flooder's flag choices: one of the configured sets per packet */
+	t[13] = c->a->kind == LAB_ATK_TCP_FLOOD && c->a->nflags
+			? c->a->flags[lab_rand(rng) % c->a->nflags] : 0x02;
+	if (t[13] & 0x10) {   /* an ACK number only where the ACK flag says so */
+		t[8] = (uint8_t)(ack >> 24); t[9] = (uint8_t)(ack >> 16); t[10] = (uint8_t)(ack >> 8); t[11] = (uint8_t)ack;
+	}
 	t[14] = 0xff; t[15] = 0xff;
-	uint16_t cs = csum(t, 20, pseudo(src, dst, IPPROTO_TCP, 20));
+	memset(t + 20, 0x5a, pl);
+	uint16_t cs = csum(t, tl, pseudo(src, dst, IPPROTO_TCP, tl));
 	t[16] = (uint8_t)(cs >> 8); t[17] = (uint8_t)cs;
-	build_ip(b, src, dst, IPPROTO_TCP, 20, (uint16_t)lab_rand(rng));
-	return 40;
+	build_ip(b, src, dst, IPPROTO_TCP, tl, (uint16_t)lab_rand(rng));
+	return 20u + tl;
 }
 
 void *flood_thread(void *arg)
@@ -133,7 +178,7 @@ void *flood_thread(void *arg)
 	uint64_t rng = c->seed;
 	/* unspoofed DNS floods go through the normal stack from many bound
 	 * sockets; everything else is crafted on a raw socket */
-	bool raw = c->a->kind == LAB_ATK_SYN_FLOOD || c->a->spoof;
+	bool raw = c->a->kind != LAB_ATK_DNS_FLOOD || c->a->spoof;
 	enum { NSOCK = 64 };
 	int fds[NSOCK], nfd = 0;
 	if (raw) {
@@ -157,7 +202,7 @@ void *flood_thread(void *arg)
 	while (lab_now() < t_start && !atomic_load(&r->stop))
 		usleep(10000);
 	double sent = 0, due = 0, last = lab_now();
-	uint8_t pkt[128];
+	uint8_t pkt[20 + 20 + FLOOD_PAYLOAD_MAX];
 	while (!atomic_load(&r->stop)) {
 		double now = lab_now();
 		if (now >= t_end)

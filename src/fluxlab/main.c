@@ -604,6 +604,9 @@ static int cmd_run(int argc, char **argv)
 			break;
 		case LAB_ATK_DNS_FLOOD:
 		case LAB_ATK_SYN_FLOOD:
+		case LAB_ATK_TCP_FLOOD:
+		case LAB_ATK_UDP_FLOOD:
+		case LAB_ATK_ICMP_FLOOD:
 			fcfg[k] = (lab_flood_cfg_t){ r, &r->atk[k], a, LAB_ATK_NET(k), start, end, sc->seed + k };
 			th[nth++] = (ns_thread_t){ r, "atk", flood_thread, &fcfg[k], 0, false };
 			break;

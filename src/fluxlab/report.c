@@ -224,7 +224,7 @@ static json_t *build_json(lab_run_t *r)
 		json_object_set_new(o, "end_s", json_real(s->t_end));
 		if (s->note[0])
 			json_object_set_new(o, "note", json_string(s->note));
-		if (a->kind == LAB_ATK_DNS_FLOOD || a->kind == LAB_ATK_SYN_FLOOD)
+		if (lab_attack_is_flood(a->kind))
 			json_object_set_new(o, "flood", json_pack("{sf ss sb}", "peak_rate", a->rate, "dynamics",
 								  a->dynamics == LAB_DYN_FLAT ? "flat"
 								  : a->dynamics == LAB_DYN_PULSE ? "pulse"

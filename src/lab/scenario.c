@@ -238,9 +238,16 @@ struct dist_arg {
 	lab_dist_spec_t *d;
 	const char *what;
 	unsigned seen;         /* bit per parameter key */
+	bool bytes;            /* a size distribution: plain numbers, not TIMEs */
 };
 
 enum { S_MEAN = 1, S_SD = 2, S_SHAPE = 4, S_SCALEP = 8, S_MIN = 16, S_MAX = 32 };
+
+/* a TIME (ms), or for a size distribution a byte count */
+static bool get_dval(pctx_t *p, const yaml_node_t *v, const char *w, const struct dist_arg *a, double *out)
+{
+	return a->bytes ? get_num(p, v, w, 0, 65535, out) : get_time(p, v, w, out);
+}
 
 static void dist_key(pctx_t *p, const char *key, yaml_node_t *k, yaml_node_t *v, void *arg)
 {
@@ -260,22 +267,22 @@ static void dist_key(pctx_t *p, const char *key, yaml_node_t *k, yaml_node_t *v,
 		perr(p, v, "%s: unknown distribution '%s' (none, const, normal, exponential, pareto, gamma, uniform)",
 		     w, s);
 	} else if (!strcmp(key, "mean")) {
-		if (get_time(p, v, w, &d->mean))
+		if (get_dval(p, v, w, a, &d->mean))
 			a->seen |= S_MEAN;
 	} else if (!strcmp(key, "stddev")) {
-		if (get_time(p, v, w, &d->stddev))
+		if (get_dval(p, v, w, a, &d->stddev))
 			a->seen |= S_SD;
 	} else if (!strcmp(key, "shape")) {
 		if (get_num(p, v, w, 0.01, 1000, &d->shape))
 			a->seen |= S_SHAPE;
 	} else if (!strcmp(key, "theta")) {
-		if (get_time(p, v, w, &d->scale_param))
+		if (get_dval(p, v, w, a, &d->scale_param))
 			a->seen |= S_SCALEP;
 	} else if (!strcmp(key, "min")) {
-		if (get_time(p, v, w, &d->min))
+		if (get_dval(p, v, w, a, &d->min))
 			a->seen |= S_MIN;
 	} else if (!strcmp(key, "max")) {
-		if (get_time(p, v, w, &d->max))
+		if (get_dval(p, v, w, a, &d->max))
 			a->seen |= S_MAX;
 	} else if (!strcmp(key, "scale")) {
 		get_num(p, v, w, 0, 1000, &d->scale);
@@ -286,21 +293,21 @@ static void dist_key(pctx_t *p, const char *key, yaml_node_t *k, yaml_node_t *v,
 
 /* A distribution: a mapping { dist: normal, mean: 1s, stddev: 1s }, or a
  * bare TIME meaning a constant, or "none". */
-static void get_dist(pctx_t *p, yaml_node_t *n, const char *what, lab_dist_spec_t *d)
+static void get_dist_any(pctx_t *p, yaml_node_t *n, const char *what, lab_dist_spec_t *d, bool bytes)
 {
 	memset(d, 0, sizeof *d);
 	d->scale = 1;
+	struct dist_arg a = { d, what, 0, bytes };
 	if (n && n->type == YAML_SCALAR_NODE) {
 		const char *s = (const char *)n->data.scalar.value;
 		if (!strcmp(s, "none") || !strcmp(s, "0")) {
 			d->kind = LAB_DIST_NONE;
 			return;
 		}
-		if (get_time(p, n, what, &d->mean))
+		if (get_dval(p, n, what, &a, &d->mean))
 			d->kind = LAB_DIST_CONST;
 		return;
 	}
-	struct dist_arg a = { d, what, 0 };
 	int before = p->errors;
 	if (!walk_map(p, n, what, dist_key, &a) || p->errors != before)
 		return;
@@ -325,6 +332,17 @@ static void get_dist(pctx_t *p, yaml_node_t *n, const char *what, lab_dist_spec_
 				perr(p, n, "%s: distribution '%s' needs '%s'", what, lab_dist_name(d->kind),
 				     names[i]);
 	}
+}
+
+static void get_dist(pctx_t *p, yaml_node_t *n, const char *what, lab_dist_spec_t *d)
+{
+	get_dist_any(p, n, what, d, false);
+}
+
+/* packet or body sizes in bytes, same forms as a TIME distribution */
+static void get_size_dist(pctx_t *p, yaml_node_t *n, const char *what, lab_dist_spec_t *d)
+{
+	get_dist_any(p, n, what, d, true);
 }
 
 static void get_protocols(pctx_t *p, yaml_node_t *n, const char *what, unsigned *mask)
@@ -508,6 +526,8 @@ static const struct { const char *name; enum lab_attack_kind k; } kinds[] = {
 	{ "invalid", LAB_ATK_INVALID }, { "aware", LAB_ATK_AWARE }, { "sweep", LAB_ATK_SWEEP },
 	{ "nmap", LAB_ATK_NMAP }, { "masscan", LAB_ATK_MASSCAN },
 	{ "dns-flood", LAB_ATK_DNS_FLOOD }, { "syn-flood", LAB_ATK_SYN_FLOOD },
+	{ "tcp-flood", LAB_ATK_TCP_FLOOD }, { "udp-flood", LAB_ATK_UDP_FLOOD },
+	{ "icmp-flood", LAB_ATK_ICMP_FLOOD },
 };
 
 const char *lab_attack_kind_name(enum lab_attack_kind k)
@@ -516,6 +536,55 @@ const char *lab_attack_kind_name(enum lab_attack_kind k)
 		if (kinds[i].k == k)
 			return kinds[i].name;
 	return "?";
+}
+
+/* tcp-flood flags: a list of flag sets, one drawn per packet, each written
+ * as flag names joined by '+': [syn, ack, "syn+ack", "fin+psh+urg", rst] */
+static void get_tcp_flags(pctx_t *p, yaml_node_t *n, const char *what, lab_attack_t *a)
+{
+	static const struct { const char *name; uint8_t bit; } fl[] = {
+		{ "fin", 0x01 }, { "syn", 0x02 }, { "rst", 0x04 }, { "psh", 0x08 },
+		{ "ack", 0x10 }, { "urg", 0x20 }, { "ece", 0x40 }, { "cwr", 0x80 },
+	};
+	a->nflags = 0;
+	if (!n || n->type != YAML_SEQUENCE_NODE) {
+		perr(p, n, "%s: expected a list of flag sets, e.g. [syn, ack, \"fin+psh+urg\"]", what);
+		return;
+	}
+	for (yaml_node_item_t *it = n->data.sequence.items.start; it < n->data.sequence.items.top; it++) {
+		yaml_node_t *e = yaml_document_get_node(p->doc, *it);
+		const char *s = scalar(p, e, what);
+		if (!s)
+			return;
+		if (a->nflags == sizeof a->flags) {
+			perr(p, e, "%s: at most %zu flag sets", what, sizeof a->flags);
+			return;
+		}
+		uint8_t bits = 0;
+		char buf[64];
+		snprintf(buf, sizeof buf, "%s", s);
+		for (char *save = NULL, *tok = strtok_r(buf, "+", &save); tok; tok = strtok_r(NULL, "+", &save)) {
+			size_t i = 0;
+			while (i < sizeof fl / sizeof fl[0] && strcmp(tok, fl[i].name))
+				i++;
+			if (i == sizeof fl / sizeof fl[0]) {
+				perr(p, e, "%s: unknown TCP flag '%s' (fin, syn, rst, psh, ack, urg, ece, cwr)", what, tok);
+				return;
+			}
+			bits |= fl[i].bit;
+		}
+		if (!bits) {
+			perr(p, e, "%s: an empty flag set", what);
+			return;
+		}
+		a->flags[a->nflags++] = bits;
+	}
+}
+
+bool lab_attack_is_flood(enum lab_attack_kind k)
+{
+	return k == LAB_ATK_DNS_FLOOD || k == LAB_ATK_SYN_FLOOD || k == LAB_ATK_TCP_FLOOD ||
+	       k == LAB_ATK_UDP_FLOOD || k == LAB_ATK_ICMP_FLOOD;
 }
 
 struct atk_arg {
@@ -540,7 +609,7 @@ static void atk_key(pctx_t *p, const char *key, yaml_node_t *k, yaml_node_t *v, 
 				aa->has_type = true;
 				return;
 			}
-		perr(p, v, "%s: unknown attack type '%s' (invalid, aware, sweep, nmap, masscan, dns-flood, syn-flood)",
+		perr(p, v, "%s: unknown attack type '%s' (invalid, aware, sweep, nmap, masscan, dns-flood, syn-flood, tcp-flood, udp-flood, icmp-flood)",
 		     w, t);
 	} else if (!strcmp(key, "name")) {
 		get_str(p, v, w, &a->name);
@@ -590,6 +659,11 @@ static void atk_key(pctx_t *p, const char *key, yaml_node_t *k, yaml_node_t *v, 
 		get_num(p, v, w, 0.01, 1, &a->duty);
 	} else if (!strcmp(key, "spoof")) {
 		get_bool(p, v, w, &a->spoof);
+	} else if (!strcmp(key, "size")) {
+		get_size_dist(p, v, w, &a->size);
+		a->size_set = true;
+	} else if (!strcmp(key, "flags")) {
+		get_tcp_flags(p, v, w, a);
 	} else if (!strcmp(key, "start")) {
 		get_time32(p, v, w, &a->start_ms);
 	} else if (!strcmp(key, "duration")) {

@@ -40,6 +40,9 @@ enum lab_attack_kind {
 	LAB_ATK_MASSCAN,       /* real masscan */
 	LAB_ATK_DNS_FLOOD,     /* DNS queries at fluxgated */
 	LAB_ATK_SYN_FLOOD,     /* TCP SYNs at the pool */
+	LAB_ATK_TCP_FLOOD,     /* TCP segments with drawn flags at the pool (the Flooder) */
+	LAB_ATK_UDP_FLOOD,     /* UDP datagrams of drawn sizes at the pool */
+	LAB_ATK_ICMP_FLOOD,    /* ICMP echo requests of drawn sizes at the pool */
 };
 
 enum lab_dynamics { LAB_DYN_FLAT = 0, LAB_DYN_PULSE, LAB_DYN_RAMP_UP, LAB_DYN_RAMP_DOWN };
@@ -60,6 +63,10 @@ typedef struct lab_attack {
 	uint32_t period_ms;    /* pulse period */
 	double duty;           /* pulse: fraction of the period on */
 	bool spoof;            /* floods: random source addresses */
+	lab_dist_spec_t size;  /* floods: payload bytes per packet (0..1400 used) */
+	bool size_set;
+	uint8_t flags[8];      /* tcp-flood: flag sets to draw from (default SYN) */
+	unsigned nflags;
 	uint32_t start_ms, duration_ms;  /* when it runs (duration 0 = to the end) */
 	int line;
 } lab_attack_t;
@@ -124,6 +131,8 @@ int lab_scenario_load_buffer(const char *name, const char *buf, size_t len,
 void lab_scenario_free(lab_scenario_t *s);
 
 const char *lab_attack_kind_name(enum lab_attack_kind k);
+/* the packet generators of flood.c (dns-, syn-, tcp-, udp-, icmp-flood) */
+bool lab_attack_is_flood(enum lab_attack_kind k);
 const char *lab_dist_name(enum lab_dist d);
 /* "http,ssh" form of a protocol mask into buf */
 const char *lab_proto_names(unsigned mask, char *buf, size_t len);

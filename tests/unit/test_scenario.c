@@ -160,6 +160,33 @@ static void test_rrl_keys(void **state)
 	rejects("name: x\ngateway: { rrl-slip: 101 }\n", "t.yaml:2: gateway.rrl-slip:");
 }
 
+/* the workbench's flood palette: sizes in bytes, TCP flag sets */
+static void test_flood_palette(void **state)
+{
+	(void)state;
+	lab_scenario_t *s = load("name: x\nattack:\n"
+				 "  - { type: udp-flood, size: { dist: pareto, shape: 1.5, min: 64 } }\n"
+				 "  - { type: icmp-flood, size: 512 }\n"
+				 "  - { type: tcp-flood, flags: [syn, \"fin+psh+urg\", ack] }\n");
+	assert_non_null(s);
+	assert_int_equal(s->nattacks, 3);
+	assert_int_equal(s->attacks[0].kind, LAB_ATK_UDP_FLOOD);
+	assert_true(s->attacks[0].size_set);
+	assert_true(s->attacks[0].size.min == 64);   /* bytes, not milliseconds */
+	assert_true(s->attacks[1].size.mean == 512);
+	assert_true(lab_attack_is_flood(s->attacks[1].kind));
+	assert_int_equal(s->attacks[2].nflags, 3);
+	assert_int_equal(s->attacks[2].flags[0], 0x02);
+	assert_int_equal(s->attacks[2].flags[1], 0x01 | 0x08 | 0x20);
+	assert_int_equal(s->attacks[2].flags[2], 0x10);
+	assert_false(lab_attack_is_flood(LAB_ATK_NMAP));
+	lab_scenario_free(s);
+	rejects("name: x\nattack:\n  - { type: tcp-flood, flags: [syn, \"syn+xmas\"] }\n",
+		"t.yaml:3: attack[0].flags: unknown TCP flag 'xmas'");
+	rejects("name: x\nattack:\n  - { type: tcp-flood, flags: syn }\n", "t.yaml:3: attack[0].flags: expected a list");
+	rejects("name: x\nattack:\n  - { type: udp-flood, size: 1ms }\n", "t.yaml:3: attack[0].size:");
+}
+
 /* T&E section 3.1: client host caches and a TTL-stretching resolver */
 static void test_client_caches(void **state)
 {
@@ -243,6 +270,7 @@ int main(void)
 		cmocka_unit_test(test_rrl_keys),
 		cmocka_unit_test(test_reach_predicted),
 		cmocka_unit_test(test_client_caches),
+		cmocka_unit_test(test_flood_palette),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
