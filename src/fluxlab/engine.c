@@ -40,6 +40,7 @@ typedef struct client {
 	double t_answer, t_syn;     /* the answer this session uses arrived; its SYN left */
 	uint32_t ttl;               /* that answer's remaining TTL (s) */
 	bool hcache;                /* keeps answers for legit.host-cache.ttl, whatever the TTL */
+	uint32_t rq_next, rq_end;   /* replay: this client's openings left, in e->rq */
 	uint32_t hc_addr, hc_ttl;   /* the cached answer, its TTL when received */
 	double hc_t, hc_until;      /* when it was received; until when it is used */
 	uint64_t probe_no;
@@ -72,6 +73,7 @@ typedef struct eng {
 	uint32_t *perm;             /* sweep: pool order */
 	bool sweep_done;
 	SSL_CTX *tls;
+	lab_pcap_start_t *rq;       /* replay: openings grouped by client */
 } eng_t;
 
 /* ------------------------------------------------------------ timers */
@@ -220,6 +222,19 @@ static void schedule_next(eng_t *e, client_t *c, double now)
 		return;
 	}
 	double t;
+	if (e->rq) {
+		/* replay: the trace's next opening for this client, or done */
+		if (c->rq_next >= c->rq_end) {
+			c->state = ST_DONE;
+			e->active--;
+			return;
+		}
+		t = e->t_start + e->rq[c->rq_next].t;
+		if (t < now)
+			t = now;
+		set_timer(e, c, t);
+		return;
+	}
 	if (is_prober(e)) {
 		/* probers are paced globally at `rate`, whichever slot is free */
 		if (e->pace_next < now)
@@ -377,8 +392,16 @@ static void tcp_connect(eng_t *e, client_t *c, double now)
 	}
 	c->state = ST_CONNECTING;
 	c->t_syn = now;
-	if (e->cfg->legit)
+	if (e->cfg->legit) {
 		lab_hist_add(e->run->syn_delay, (uint64_t)((now - c->t_answer) * 1e6));
+		if (e->run->trace) {
+			size_t k = atomic_fetch_add(&e->run->ntrace, 1);
+			if (k < e->run->trace_cap)
+				e->run->trace[k] = (lab_pcap_start_t){ now - e->run->t0,
+								       (uint32_t)(c - e->c) + e->cfg->first,
+								       proto_port[c->proto] };
+		}
+	}
 	set_timer(e, c, now + e->run->sc->legit.timeout_ms / 1000.0);
 }
 
@@ -527,7 +550,17 @@ static void start_session(eng_t *e, client_t *c, double now)
 	c->t_sess = now;
 	c->t_syn = 0;
 	c->rlen = 0;
-	if (e->cfg->legit || e->cfg->kind == LAB_ATK_INVALID) {
+	int rproto = -1;
+	if (e->rq && c->rq_next < c->rq_end) {
+		/* replay: the opening's port says the protocol, when it is one of ours */
+		uint16_t dp = e->rq[c->rq_next++].dport;
+		for (unsigned i = 0; i < 4; i++)
+			if (dp == proto_port[i] && (e->cfg->protocols & (1u << i)))
+				rproto = (int)i;
+	}
+	if (rproto >= 0) {
+		c->proto = (uint8_t)rproto;
+	} else if (e->cfg->legit || e->cfg->kind == LAB_ATK_INVALID) {
 		unsigned choices[4], nc = 0;
 		for (unsigned i = 0; i < 4; i++)
 			if (e->cfg->protocols & (1u << i))
@@ -694,6 +727,38 @@ void *engine_thread(void *arg)
 			e.perm[j] = t;
 		}
 	}
+	uint32_t *rq_off = NULL;
+	if (cfg->legit && cfg->run->replay && e.n) {
+		/* group the trace's openings by lab client: trace source k is
+		 * client k mod clients; this shard keeps its own clients' */
+		const lab_pcap_t *tr = cfg->run->replay;
+		unsigned total = cfg->run->sc->legit.clients;
+		rq_off = calloc(e.n + 1, sizeof *rq_off);
+		e.rq = malloc((tr->nstarts ? tr->nstarts : 1) * sizeof *e.rq);
+		if (!rq_off || !e.rq) {
+			lab_log("engine: out of memory for the replay");
+			free(rq_off);
+			free(e.rq);
+			free(e.c);
+			return NULL;
+		}
+		for (size_t i = 0; i < tr->nstarts; i++) {
+			unsigned cl = tr->starts[i].src % total;
+			if (cl >= cfg->first && cl < cfg->first + e.n)
+				rq_off[cl - cfg->first + 1]++;
+		}
+		for (unsigned i = 0; i < e.n; i++)
+			rq_off[i + 1] += rq_off[i];
+		uint32_t *fill = calloc(e.n, sizeof *fill);
+		for (size_t i = 0; fill && i < tr->nstarts; i++) {
+			unsigned cl = tr->starts[i].src % total;
+			if (cl >= cfg->first && cl < cfg->first + e.n) {
+				unsigned k = cl - cfg->first;
+				e.rq[rq_off[k] + fill[k]++] = tr->starts[i];
+			}
+		}
+		free(fill);
+	}
 	atomic_store(&cfg->st->first_hit, -1);
 	double t0 = cfg->run->t0;
 	e.t_start = t0 + cfg->start_s;
@@ -710,12 +775,18 @@ void *engine_thread(void *arg)
 		/* the first share of all legit clients has a host cache */
 		c->hcache = cfg->legit &&
 			    (double)g < cfg->run->sc->legit.host_cache_share * cfg->run->sc->legit.clients;
+		e.active++;
+		if (e.rq) {
+			c->rq_next = rq_off[i];
+			c->rq_end = rq_off[i + 1];
+			schedule_next(&e, c, e.t_start);   /* its first opening, or done */
+			continue;
+		}
 		/* spread the first sessions over a think time (no thundering herd) */
 		double first = e.t_start;
 		if (!is_prober(&e))
 			first += lab_sample(cfg->think, &e.rng) / 1000.0 * lab_rand01(&e.rng);
 		set_timer(&e, c, first);
-		e.active++;
 	}
 	struct epoll_event evs[512];
 	while (e.active > 0) {
@@ -760,6 +831,8 @@ void *engine_thread(void *arg)
 	free(e.c);
 	free(e.heap);
 	free(e.perm);
+	free(e.rq);
+	free(rq_off);
 	if (e.tls)
 		SSL_CTX_free(e.tls);
 	return NULL;

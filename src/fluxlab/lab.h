@@ -14,6 +14,7 @@
 #include <sys/types.h>
 
 #include "lab/scenario.h"
+#include "lab/pcap.h"
 
 #define LAB_MAX_SECS 3700     /* per-second series length (duration <= 1h) */
 #define LAB_MAX_ATTACKS 16
@@ -92,6 +93,10 @@ typedef struct lab_run {
 	lab_series_t *ser;
 	lab_hist_t *dns_lat;
 	lab_hist_t *syn_delay;         /* legit: answer received -> SYN sent (µs) */
+	const lab_pcap_t *replay;      /* legit.replay: the trace's session openings */
+	lab_pcap_start_t *trace;       /* --trace-out: legit SYNs recorded, or NULL */
+	_Atomic size_t ntrace;
+	size_t trace_cap;
 	lab_role_stats_t legit;
 	lab_role_stats_t atk[LAB_MAX_ATTACKS];
 	atomic_int stop;               /* set by signals and at the end */

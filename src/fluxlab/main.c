@@ -433,20 +433,96 @@ static int parse_pool(lab_run_t *r)
 	return 0;
 }
 
+static int cmp_start(const void *a, const void *b)
+{
+	double x = ((const lab_pcap_start_t *)a)->t, y = ((const lab_pcap_start_t *)b)->t;
+	return x < y ? -1 : x > y;
+}
+
+/* --trace-out: the legit SYNs of this run as a pcap (their timing only) */
+static int write_trace(lab_run_t *r, const char *path)
+{
+	size_t n = atomic_load(&r->ntrace);
+	if (n > r->trace_cap)
+		n = r->trace_cap;
+	qsort(r->trace, n, sizeof *r->trace, cmp_start);
+	size_t cap = 24 + n * 56;
+	uint8_t *buf = malloc(cap);
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	size_t len = buf ? lab_pcap_write(buf, cap, r->trace, n, (uint64_t)ts.tv_sec * 1000000000u) : 0;
+	FILE *f = len ? fopen(path, "wbe") : NULL;
+	bool ok = f && fwrite(buf, 1, len, f) == len;
+	if (f && fclose(f) != 0)
+		ok = false;
+	free(buf);
+	if (!ok) {
+		lab_log("--trace-out %s: %s", path, strerror(errno));
+		return -1;
+	}
+	lab_log("trace: %zu legit SYNs written to %s", n, path);
+	return 0;
+}
+
+/* legit.replay: read and parse the trace (relative paths: from the
+ * scenario file's directory). 0, or -1 with the reason printed. */
+static int load_replay(const lab_scenario_t *sc, lab_pcap_t *out)
+{
+	char path[PATH_MAX];
+	if (sc->legit.replay[0] == '/' || !strchr(sc->path, '/'))
+		snprintf(path, sizeof path, "%s", sc->legit.replay);
+	else
+		snprintf(path, sizeof path, "%.*s/%s", (int)(strrchr(sc->path, '/') - sc->path), sc->path,
+			 sc->legit.replay);
+	FILE *f = fopen(path, "rb");
+	if (!f) {
+		fprintf(stderr, "%s:%d: legit.replay: %s: %s\n", sc->path, sc->legit.replay_line, path,
+			strerror(errno));
+		return -1;
+	}
+	enum { MAX = 64 << 20 };
+	uint8_t *buf = malloc(MAX);
+	size_t n = buf ? fread(buf, 1, MAX, f) : 0;
+	bool big = buf && !feof(f);
+	fclose(f);
+	if (!buf || big) {
+		fprintf(stderr, "%s:%d: legit.replay: %s: %s\n", sc->path, sc->legit.replay_line, path,
+			buf ? "over 64 MiB" : "out of memory");
+		free(buf);
+		return -1;
+	}
+	char msg[256];
+	int rc = lab_pcap_parse(buf, n, out, msg, sizeof msg);
+	free(buf);
+	if (rc < 0) {
+		fprintf(stderr, "%s:%d: legit.replay: %s: %s\n", sc->path, sc->legit.replay_line, path,
+			rc == -ENOMEM ? "out of memory" : msg);
+		return -1;
+	}
+	if (out->nstarts == 0) {
+		fprintf(stderr, "%s:%d: legit.replay: %s: no TCP connection opening in %zu packets\n", sc->path,
+			sc->legit.replay_line, path, out->packets);
+		lab_pcap_free(out);
+		return -1;
+	}
+	return 0;
+}
+
 static int cmd_run(int argc, char **argv)
 {
-	const char *json_out = NULL, *html_out = NULL, *workdir = NULL, *live_out = NULL;
+	const char *json_out = NULL, *html_out = NULL, *workdir = NULL, *live_out = NULL, *trace_out = NULL;
 	bool verbose = false, keep = false;
 	static const struct option opts[] = {
 		{ "json", required_argument, NULL, 'j' }, { "report", required_argument, NULL, 'r' },
 		{ "workdir", required_argument, NULL, 'w' }, { "verbose", no_argument, NULL, 'v' },
 		{ "keep", no_argument, NULL, 'k' }, { "live", required_argument, NULL, 'l' },
-		{ NULL, 0, NULL, 0 },
+		{ "trace-out", required_argument, NULL, 't' }, { NULL, 0, NULL, 0 },
 	};
 	int o;
 	optind = 1;
-	while ((o = getopt_long(argc, argv, "j:r:w:vkl:", opts, NULL)) != -1) {
+	while ((o = getopt_long(argc, argv, "j:r:w:vkl:t:", opts, NULL)) != -1) {
 		switch (o) {
+		case 't': trace_out = optarg; break;
 		case 'l': live_out = optarg; break;
 		case 'j': json_out = optarg; break;
 		case 'r': html_out = optarg; break;
@@ -457,7 +533,7 @@ static int cmd_run(int argc, char **argv)
 		}
 	}
 	if (optind != argc - 1) {
-		fprintf(stderr, "usage: fluxlab run SCENARIO.yaml [--json OUT.json] [--report OUT.html] [--live OUT.jsonl] [--workdir DIR] [-v] [--keep]\n");
+		fprintf(stderr, "usage: fluxlab run SCENARIO.yaml [--json OUT.json] [--report OUT.html] [--live OUT.jsonl] [--trace-out OUT.pcap] [--workdir DIR] [-v] [--keep]\n");
 		return 2;
 	}
 	if (live_out) {
@@ -470,6 +546,15 @@ static int cmd_run(int argc, char **argv)
 	lab_scenario_t *sc = NULL;
 	if (lab_scenario_load(argv[optind], &sc, diag, NULL) < 0)
 		return 2;
+	static lab_pcap_t trace;
+	if (sc->legit.replay) {
+		if (load_replay(sc, &trace) < 0) {
+			lab_scenario_free(sc);
+			return 2;
+		}
+		lab_log("replay: %zu sessions of %zu sources over %.1f s from %s", trace.nstarts, trace.nsources,
+			trace.span, sc->legit.replay);
+	}
 	if (geteuid() != 0) {
 		fprintf(stderr, "fluxlab: run needs root (network namespaces)\n");
 		lab_scenario_free(sc);
@@ -478,6 +563,13 @@ static int cmd_run(int argc, char **argv)
 	static lab_run_t run;
 	lab_run_t *r = &run;
 	r->sc = sc;
+	r->replay = sc->legit.replay ? &trace : NULL;
+	if (trace_out) {
+		r->trace_cap = 200000;
+		r->trace = calloc(r->trace_cap, sizeof *r->trace);
+		if (!r->trace)
+			return 3;
+	}
 	r->verbose = verbose;
 	r->ser = calloc(1, sizeof *r->ser);
 	r->dns_lat = calloc(1, sizeof *r->dns_lat);
@@ -669,6 +761,8 @@ static int cmd_run(int argc, char **argv)
 	else
 		lab_log("--keep: namespaces %s-* left for inspection; remove with: fluxlab clean (after exit)", r->prefix);
 	int rc = 0;
+	if (trace_out && write_trace(r, trace_out) < 0)
+		rc = 3;
 	if (json_out && report_json(r, json_out) < 0)
 		rc = 3;
 	if (html_out && report_html(r, html_out) < 0)
@@ -696,6 +790,9 @@ static int cmd_run(int argc, char **argv)
 	free(r->ser);
 	free(r->dns_lat);
 	free(r->syn_delay);
+	lab_pcap_free(&trace);
+	free(r->trace);
+	r->trace = NULL;
 	lab_scenario_free(sc);
 	return rc;
 }
@@ -713,6 +810,15 @@ static int cmd_check(int argc, char **argv)
 			bad++;
 			continue;
 		}
+		if (s->legit.replay) {
+			lab_pcap_t t;
+			if (load_replay(s, &t) < 0) {
+				bad++;
+				lab_scenario_free(s);
+				continue;
+			}
+			lab_pcap_free(&t);
+		}
 		printf("%s: ok (%s: %u clients, %zu attackers, %.0f s)\n", argv[i], s->name, s->legit.clients,
 		       s->nattacks, s->duration_ms / 1000.0);
 		lab_scenario_free(s);
@@ -722,7 +828,7 @@ static int cmd_check(int argc, char **argv)
 
 static void usage(FILE *f)
 {
-	fprintf(f, "usage: fluxlab run SCENARIO.yaml [--json OUT.json] [--report OUT.html] [--live OUT.jsonl] [--workdir DIR] [-v] [--keep]\n"
+	fprintf(f, "usage: fluxlab run SCENARIO.yaml [--json OUT.json] [--report OUT.html] [--live OUT.jsonl] [--trace-out OUT.pcap] [--workdir DIR] [-v] [--keep]\n"
 		   "       fluxlab check SCENARIO.yaml...\n"
 		   "       fluxlab serve [--listen ADDR@PORT] [--token TOKEN] [--scenarios DIR] [--runs DIR] [--assets DIR]\n"
 		   "       fluxlab clean\n");

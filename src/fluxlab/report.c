@@ -452,7 +452,9 @@ void report_summary(lab_run_t *r, FILE *f)
 	uint64_t routed = ld(&L->real) + ld(&L->decoy);
 	fprintf(f, "\n== fluxlab: %s (%.0f s, %u clients, %s, %s, think %s, latency %s)\n", sc->name,
 		sc->duration_ms / 1000.0, sc->legit.clients, sc->dns.resolver ? "via unbound" : "stub",
-		lab_proto_names(sc->legit.protocols, pr, sizeof pr), dist_text(&sc->legit.think, b1, sizeof b1),
+		lab_proto_names(sc->legit.protocols, pr, sizeof pr),
+		sc->legit.replay ? (snprintf(b1, sizeof b1, "replayed from %s", sc->legit.replay), b1)
+				 : dist_text(&sc->legit.think, b1, sizeof b1),
 		dist_text(&sc->legit.latency, b2, sizeof b2));
 	fprintf(f, "%-28s %s\n", "", "value");
 	fprintf(f, "%-28s %llu\n", "legit sessions", (unsigned long long)ld(&L->sessions));

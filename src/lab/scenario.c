@@ -518,6 +518,11 @@ static void legit_key(pctx_t *p, const char *key, yaml_node_t *k, yaml_node_t *v
 		get_time32(p, v, w, &s->legit.timeout_ms);
 	else if (!strcmp(key, "host-cache"))
 		walk_map(p, v, "legit.host-cache", host_cache_key, s);
+	else if (!strcmp(key, "replay")) {
+		/* the file is read by fluxlab run/check, not by this pure parser */
+		if (get_str(p, v, w, &s->legit.replay))
+			s->legit.replay_line = (int)v->start_mark.line + 1;
+	}
 	else
 		unknown(p, k, "legit", key);
 }
@@ -887,5 +892,6 @@ void lab_scenario_free(lab_scenario_t *s)
 	free(s->name);
 	free(s->description);
 	free(s->gateway.pool);
+	free(s->legit.replay);
 	free(s);
 }

@@ -103,6 +103,9 @@ typedef struct lab_scenario {
 		double host_cache_share;   /* share of the clients with a host cache that
 					    * ignores the TTL (nscd, T&E section 3.1) */
 		uint32_t host_cache_ttl_ms; /* how long such a cache keeps an answer */
+		char *replay;          /* pcap whose TCP openings time the sessions,
+					* as written (relative: to the scenario file) */
+		int replay_line;
 	} legit;
 	lab_attack_t *attacks;
 	size_t nattacks;
