@@ -371,6 +371,16 @@ static void collect(void *vctx, fg_metrics_t *m)
 		m->cookie_valid += s->cookie_valid;
 		m->cookie_bad += s->cookie_bad;
 		m->cookie_malformed += s->cookie_malformed;
+		m->dot_accepted += s->dot.accepted;
+		m->dot_rejected += s->dot.rejected;
+		m->dot_source_rejected += s->dot.source_rejected;
+		m->dot_handshake_failed += s->dot.handshake_failed;
+		m->dot_resumed += s->dot.resumed;
+		m->dot_queries += s->dot.queries;
+		m->dot_tls_errors += s->dot.tls_errors;
+		m->dot_dns_errors += s->dot.dns_errors;
+		m->dot_idle_closed += s->dot.idle_closed;
+		m->dot_timeouts += s->dot.timeouts;
 		fg_hist_snapshot_add(&m->grant_latency, &s->grant_latency);
 	}
 	if (snap->grants) {

@@ -114,6 +114,10 @@ typedef struct fg_metrics {
 	uint64_t tcp_source_rejected, tcp_evicted, tcp_query_timeouts;
 	uint64_t rrl_dropped, rrl_slipped;  /* answers held back by rate limiting */
 	uint64_t cookie_valid, cookie_bad, cookie_malformed;  /* COOKIE options seen */
+	/* DNS over TLS (daemon/dot.h) */
+	uint64_t dot_accepted, dot_rejected, dot_source_rejected;
+	uint64_t dot_handshake_failed, dot_resumed, dot_queries;
+	uint64_t dot_tls_errors, dot_dns_errors, dot_idle_closed, dot_timeouts;
 
 	/* grants */
 	fg_metrics_service_t services[FG_METRICS_MAX_SERVICES];
