@@ -21,8 +21,9 @@
 # handshake is closed at tcp-query-timeout; garbage, a truncated TLS record
 # (in the handshake and after it) and a non-DNS message are dropped and
 # counted while the server keeps serving (one worker: a stuck client would
-# stop everything); a world-readable key and a missing certificate are
-# refused with precise messages. Env: FLUXGATED, VALGRIND, FG_LOGDIR.
+# stop everything); a reload applies a new tls-idle-timeout and names
+# tls-max-clients as needing a restart; a world-readable key and a missing
+# certificate are refused with precise messages. Env: FLUXGATED, VALGRIND, FG_LOGDIR.
 
 . "$(dirname "$0")/lib.sh"
 
@@ -292,6 +293,23 @@ out=$(dotc badmsg)
 assert_eq "a framed non-DNS message: the connection is dropped" closed "$out"
 d1=$(metric 'fluxgate_dot_errors_total{kind="dns"}')
 assert_eq "and counted (dot_errors_total{kind=dns})" "$((${d0:-0} + 1))" "${d1:-x}"
+# ------------------------------------------------------------ reload
+# a longer tls-idle-timeout applies at once (a lower bound proves it: the
+# old 4 s would close sooner); a new tls-max-clients needs a restart
+sed -i 's/^  tls-idle-timeout: 4s$/  tls-idle-timeout: 8s/; s/^  tls-max-clients: 6$/  tls-max-clients: 9/' "$CONF"
+kill -HUP "$FG_FLUXGATED_PID"
+for _ in $(seq 300); do grep -q 'reload done' "$FG_FLUXGATED_LOG" && break; sleep 0.1; done
+log_text=$(cat "$FG_FLUXGATED_LOG")
+assert_match "reload done" 'reload done' "$log_text"
+assert_match "reload: a changed tls-max-clients is logged as needing a restart" \
+	'reload: server\.tls-max-clients: the running value stays until a restart' "$log_text"
+out=$(dotc idle)
+set -- $out
+check "after the reload, idle closes wait for the new 8 s (${2:-?} s)" \
+	python3 -c "import sys; sys.exit(0 if float('${2:-0}') >= 7.9 else 1)"
+out=$(dotc hold 6)
+assert_eq "the running tls-max-clients (6) stays until a restart" "held 6 refused 1" "$out"
+
 out=$(kt static.example.test A)
 assert_match "still serving over TLS after the bad clients" 'IN\s+A\s+192\.0\.2\.10' "$out"
 fluxgated_alive "fluxgated still runs"
