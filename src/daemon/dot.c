@@ -27,6 +27,8 @@
 #define DOT_TICKET_MS     (3600u * 1000u)  /* ticket key rotation (a ticket lives < 2 h) */
 #define DOT_BURST         32               /* steps per event before others get a turn */
 #define DOT_CACHE_SIZE    4096             /* TLS 1.2 session-ID cache entries */
+#define DOT_COALESCE      16384            /* pipelined answers gathered into one write */
+#define DOT_GATHER        64               /* at most this many answers per write */
 
 #define EV_PACK(kind, idx) (((uint64_t)(kind) << 32) | (uint32_t)(idx))
 
@@ -38,10 +40,12 @@ typedef struct dot_conn {
 	uint32_t events;           /* epoll interest now */
 	uint64_t last_ms;
 	uint64_t query_ms;         /* handshake or query in progress since, 0: none */
+	bool wpending;             /* SSL_write of wbuf[0..wlen) to be retried as is */
+	bool doomed;               /* a message got no answer: close once the output is out */
 	uint32_t rlen;
-	uint32_t wlen;             /* pending answer (SSL_write retried whole) */
+	uint32_t wlen, wcap;       /* answers to write, framed */
 	uint8_t rbuf[2 + DOT_MSG_MAX];
-	uint8_t *wbuf;             /* 2 + DOT_MSG_MAX, allocated on demand */
+	uint8_t *wbuf;             /* grown on demand, < DOT_COALESCE + 2 + DOT_MSG_MAX */
 } dot_conn_t;
 
 struct fg_dot {
@@ -66,6 +70,7 @@ struct fg_dot_worker {
 	fg_dot_answer_fn answer;
 	void *actx;
 	fg_dot_stats_t *st;
+	uint8_t scratch[DOT_MSG_MAX];  /* one answer, before it joins a connection's output */
 };
 
 static uint64_t now_ms(void)
@@ -346,6 +351,7 @@ static void conn_close(fg_dot_worker_t *w, unsigned slot, bool notify)
 	c->fd = -1;
 	free(c->wbuf);
 	c->wbuf = NULL;
+	c->wcap = 0;
 	atomic_fetch_sub(&w->d->clients, 1);
 	pthread_mutex_lock(&w->d->src_mu);
 	fg_srclimit_release(w->d->src, (const struct sockaddr *)&c->peer);
@@ -426,6 +432,7 @@ static void dot_accept(fg_dot_worker_t *w, int lfd)
 			if (w->conns[slot]) {
 				w->conns[slot]->fd = -1;
 				w->conns[slot]->wbuf = NULL;
+				w->conns[slot]->wcap = 0;
 				w->conns[slot]->ssl = NULL;
 			}
 		}
@@ -447,6 +454,7 @@ static void dot_accept(fg_dot_worker_t *w, int lfd)
 		c->ssl = ssl;
 		c->peer = peer;
 		c->handshaken = false;
+		c->wpending = c->doomed = false;
 		c->rlen = c->wlen = 0;
 		c->last_ms = c->query_ms = now_ms();   /* the handshake has a deadline */
 		c->events = EPOLLIN;
@@ -487,8 +495,47 @@ static enum step ssl_step(dot_conn_t *c, int r, uint32_t *events)
 	return STEP_FAIL;
 }
 
+/* Answer the complete messages in the read buffer, in order, appending
+ * the framed answers to the output (pipelined answers leave in one TLS
+ * write, up to DOT_COALESCE octets). Not while a write waits to be
+ * retried (OpenSSL wants the same buffer again). Returns <0 when a
+ * message gets no answer or memory runs out: close. */
+static int conn_gather(fg_dot_worker_t *w, dot_conn_t *c)
+{
+	for (int k = 0; k < DOT_GATHER && !c->wpending && c->wlen < DOT_COALESCE; k++) {
+		if (c->rlen < 2)
+			break;
+		uint32_t mlen = ((uint32_t)c->rbuf[0] << 8) | c->rbuf[1];
+		if (c->rlen - 2 < mlen)
+			break;
+		w->st->queries++;
+		int n = w->answer(w->actx, &c->peer, c->rbuf + 2, mlen, w->scratch, DOT_MSG_MAX);
+		if (n <= 0 || n > DOT_MSG_MAX) {
+			/* unparsable stream: close it, as for TCP */
+			w->st->dns_errors++;
+			return -1;
+		}
+		uint32_t need = c->wlen + 2 + (uint32_t)n;
+		if (need > c->wcap) {
+			uint32_t cap = need < DOT_COALESCE ? DOT_COALESCE : need;
+			uint8_t *nb = realloc(c->wbuf, cap);
+			if (!nb)
+				return -1;
+			c->wbuf = nb;
+			c->wcap = cap;
+		}
+		c->wbuf[c->wlen] = (uint8_t)(n >> 8);
+		c->wbuf[c->wlen + 1] = (uint8_t)n;
+		memcpy(c->wbuf + c->wlen + 2, w->scratch, (size_t)n);
+		c->wlen = need;
+		memmove(c->rbuf, c->rbuf + 2 + mlen, c->rlen - 2 - mlen);
+		c->rlen -= 2 + mlen;
+	}
+	return 0;
+}
+
 /* Run connection `slot` as far as it goes without waiting: handshake,
- * then write the pending answer, answer a complete message, read more.
+ * then answer the complete messages, write the answers, read more.
  * Returns false when the connection was closed. */
 static bool conn_pump(fg_dot_worker_t *w, unsigned slot)
 {
@@ -515,40 +562,26 @@ static bool conn_pump(fg_dot_worker_t *w, unsigned slot)
 	}
 	for (int it = 0; it < DOT_BURST; it++) {
 		ERR_clear_error();
+		if (!c->doomed && conn_gather(w, c) < 0)
+			c->doomed = true;   /* the answers before it still go out */
+		if (c->doomed && !c->wlen)
+			goto close;
 		if (c->wlen) {
 			int r = SSL_write(c->ssl, c->wbuf, (int)c->wlen);
 			if (r <= 0) {
 				st = ssl_step(c, r, &events);
-				if (st == STEP_WAIT)
+				if (st == STEP_WAIT) {
+					c->wpending = true;
 					goto wait;
+				}
 				if (st == STEP_FAIL)
 					w->st->tls_errors++;
 				goto close;
 			}
+			c->wpending = false;
 			c->wlen = 0;
 			c->query_ms = c->rlen ? now_ms() : 0;   /* answered: the next one has its own clock */
 			continue;
-		}
-		if (c->rlen >= 2) {
-			uint32_t mlen = ((uint32_t)c->rbuf[0] << 8) | c->rbuf[1];
-			if (c->rlen - 2 >= mlen) {
-				if (!c->wbuf && !(c->wbuf = malloc(2 + DOT_MSG_MAX)))
-					goto close;
-				w->st->queries++;
-				int n = w->answer(w->actx, &c->peer, c->rbuf + 2, mlen, c->wbuf + 2,
-						  DOT_MSG_MAX);
-				if (n <= 0) {
-					/* unparsable stream: close it, as for TCP */
-					w->st->dns_errors++;
-					goto close;
-				}
-				c->wbuf[0] = (uint8_t)(n >> 8);
-				c->wbuf[1] = (uint8_t)n;
-				c->wlen = (uint32_t)n + 2;
-				memmove(c->rbuf, c->rbuf + 2 + mlen, c->rlen - 2 - mlen);
-				c->rlen -= 2 + mlen;
-				continue;
-			}
 		}
 		/* a complete message would have been answered: there is room */
 		int r = SSL_read(c->ssl, c->rbuf + c->rlen, (int)(sizeof(c->rbuf) - c->rlen));

@@ -175,6 +175,11 @@ fi
 
 out=$(dotc pipeline static.example.test 5)
 assert_eq "5 pipelined queries in one write: 5 answers, in order" "answers 5 ids OK" "$out"
+out=$(dotc pipeline www.example.test 40)
+assert_eq "40 pipelined granted queries: 40 answers, in order" "answers 40 ids OK" "$out"
+out=$(dotc pipeline-bad static.example.test 3)
+assert_eq "3 queries then a non-DNS message: 3 answers, then the connection closes" \
+	"answers 3 ids OK then closed" "$out"
 
 # ------------------------------------------------------------ unbound over TLS
 UDIR="$FG_WORK/unbound"

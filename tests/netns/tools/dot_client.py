@@ -19,6 +19,8 @@ Modes (each prints one result line; exit 0 when the mode ran):
   badmsg        a handshake, then a framed 3-octet non-DNS message:
                 "closed" when the server drops the connection
   pipeline QNAME N  N queries for QNAME/A in one write: "answers K ids OK|BAD"
+  pipeline-bad QNAME N  the same followed by a non-DNS message in the same
+                write: "answers K ids OK|BAD then closed|open"
 """
 import socket
 import ssl
@@ -156,13 +158,15 @@ def main():
             print("closed" if not data else "answered")
         except (ssl.SSLError, OSError):
             print("closed")
-    elif mode == "pipeline":
+    elif mode in ("pipeline", "pipeline-bad"):
         qname, n = args[0], int(args[1])
         s = tls_connect(host, port, ca, name)
         msgs = b""
         for i in range(n):
             q = query(qname, 100 + i)
             msgs += struct.pack(">H", len(q)) + q
+        if mode == "pipeline-bad":
+            msgs += b"\x00\x03abc"
         s.sendall(msgs)
         ids = []
         try:
@@ -172,7 +176,10 @@ def main():
         except (EOFError, OSError):
             pass
         ok = ids == [100 + i for i in range(n)]
-        print("answers %d ids %s" % (len(ids), "OK" if ok else "BAD"))
+        tail = ""
+        if mode == "pipeline-bad":
+            tail = " then " + ("closed" if wait_closed_raw(s, 30) else "open")
+        print("answers %d ids %s%s" % (len(ids), "OK" if ok else "BAD", tail))
     else:
         sys.exit("unknown mode " + mode)
 
