@@ -5,8 +5,10 @@
  * Each worker owns SO_REUSEPORT listening sockets on every server.tls-listen
  * address in its own epoll set, like its TCP ones, and a table of TLS
  * connections, each a non-blocking state machine: handshake, then
- * length-prefixed DNS messages (RFC 1035 4.2.2 framing, as over TCP) read
- * and answered one at a time. A message is answered through the worker's
+ * length-prefixed DNS messages (RFC 1035 4.2.2 framing, as over TCP)
+ * answered in order; the answers to pipelined messages leave together in
+ * one TLS write (up to 16 KiB), and no more is read while output waits
+ * (backpressure). A message is answered through the worker's
  * TCP query path (fg_dot_answer_fn), so answers and grant semantics are
  * those of DNS over TCP: the answer is written only once its grant is
  * acknowledged. A slow client costs its own connection's buffers, never the
