@@ -88,6 +88,7 @@ server:
   tls-max-clients: 6
   tls-idle-timeout: 4s
   tcp-query-timeout: 3s
+  tcp-max-per-source: 4
 zone:
   - domain: example.test
     ttl: 300
@@ -214,7 +215,8 @@ remote-control:
     control-enable: no
 EOF
 start_bg unbound cli unbound -d -c "$UDIR/unbound.conf"
-wait_port cli udp 53 30 "$BG_PID" || fail "unbound listens"
+UB_PID=$BG_PID
+wait_port cli udp 53 30 "$UB_PID" || fail "unbound listens"
 q0=$(metric fluxgate_dot_queries_total)
 ub() { nsx cli kdig @"$RES" -b "$STUB" +retry=2 +timeout=$T "$@" 2>&1; }
 out=$(ub static.example.test A)
@@ -231,6 +233,8 @@ q1=$(metric fluxgate_dot_queries_total)
 check "unbound's queries arrived over TLS (dot_queries_total $q0 -> $q1)" [ "${q1:-0}" -gt "${q0:-0}" ]
 udp=$(metric 'fluxgate_dns_queries_total{proto="udp"}')
 log "UDP queries so far: $udp (the readiness probes)"
+# its upstream connection must not count in the connection caps below
+stop_bg "$UB_PID"
 
 # ------------------------------------------------------------ resumption
 sc() { nsx cli timeout 60 openssl s_client -connect $GW:853 -servername $NAME -CAfile "$CA" -verify_return_error "$@" 2>&1; }
@@ -249,12 +253,30 @@ check "resumptions are counted (dot_resumed_total $r0 -> $r1)" [ "${r1:-0}" -ge 
 out=$( (sleep 1) | sc -tls1_1 2>&1)
 assert_match "TLS 1.1 is refused" 'Cipher is \(NONE\)' "$out"
 
-# ------------------------------------------------------------ connection cap
+# ------------------------------------------------------------ connection caps
+src0=$(metric 'fluxgate_dot_connections_total{result="source_limit"}')
+out=$(dotc hold 4)
+assert_eq "tcp-max-per-source 4: four held from one address, the fifth refused" "held 4 refused 1" "$out"
+src1=$(metric 'fluxgate_dot_connections_total{result="source_limit"}')
+assert_eq "the refused connection is counted (source_limit)" "$((${src0:-0} + 1))" "${src1:-x}"
+
+# cap_check LABEL: 3 busy connections from STUB, then 3 + 1 from CLI: the
+# seventh is over tls-max-clients 6 (CLI's own share, 4, is not reached)
+cap_check() {
+	local pid
+	start_bg "keep-$1" cli env DOT_SRC=$STUB python3 "$DOTC" keep $GW 853 "$CA" $NAME 3 $((3 * T))
+	pid=$BG_PID
+	for _ in $(seq 1 300); do grep -q kept "$FG_WORK/keep-$1.log" 2>/dev/null && break; sleep 0.1; done
+	assert_eq "$1: 3 busy connections from $STUB" "kept 3" "$(head -n 1 "$FG_WORK/keep-$1.log")"
+	out=$(dotc hold 3)
+	stop_bg "$pid"
+}
 rej0=$(metric 'fluxgate_dot_connections_total{result="rejected"}')
-out=$(dotc hold 6)
-assert_eq "tls-max-clients 6: six held, the seventh refused" "held 6 refused 1" "$out"
+cap_check cap
+assert_eq "tls-max-clients 6: 3 busy from one address, 3 held from another, the seventh refused" \
+	"held 3 refused 1" "$out"
 rej1=$(metric 'fluxgate_dot_connections_total{result="rejected"}')
-assert_eq "the refused connection is counted" "$((${rej0:-0} + 1))" "${rej1:-x}"
+assert_eq "the refused connection is counted (rejected)" "$((${rej0:-0} + 1))" "${rej1:-x}"
 out=$(kt static.example.test A)
 assert_match "served again once the held connections closed" 'IN\s+A\s+192\.0\.2\.10' "$out"
 
@@ -312,8 +334,8 @@ out=$(dotc idle)
 set -- $out
 check "after the reload, idle closes wait for the new 8 s (${2:-?} s)" \
 	python3 -c "import sys; sys.exit(0 if float('${2:-0}') >= 7.9 else 1)"
-out=$(dotc hold 6)
-assert_eq "the running tls-max-clients (6) stays until a restart" "held 6 refused 1" "$out"
+cap_check reload
+assert_eq "the running tls-max-clients (6) stays until a restart" "held 3 refused 1" "$out"
 
 out=$(kt static.example.test A)
 assert_match "still serving over TLS after the bad clients" 'IN\s+A\s+192\.0\.2\.10' "$out"

@@ -5,6 +5,9 @@
     dot_client.py MODE HOST PORT CA NAME [ARGS]
 
 Modes (each prints one result line; exit 0 when the mode ran):
+  keep N SECS   N TLS connections kept busy (a query each every second,
+                so none is idle) for SECS seconds: "kept N" once they are
+                up (flushed at once), "alive K" at the end
   hold N        N TLS connections held open, then one more:
                 "held K refused R" (K handshakes done, R of the extra one
                 refused: 1 when the server closed it before the handshake)
@@ -21,7 +24,10 @@ Modes (each prints one result line; exit 0 when the mode ran):
   pipeline QNAME N  N queries for QNAME/A in one write: "answers K ids OK|BAD"
   pipeline-bad QNAME N  the same followed by a non-DNS message in the same
                 write: "answers K ids OK|BAD then closed|open"
+
+The source address is DOT_SRC when set (default: the kernel's choice).
 """
+import os
 import socket
 import ssl
 import struct
@@ -42,8 +48,14 @@ def context(ca):
     return ctx
 
 
+def tcp_connect(host, port, timeout=30):
+    src = os.environ.get("DOT_SRC")
+    return socket.create_connection((host, port), timeout=timeout,
+                                    source_address=(src, 0) if src else None)
+
+
 def tls_connect(host, port, ca, name, timeout=30):
-    raw = socket.create_connection((host, port), timeout=timeout)
+    raw = tcp_connect(host, port, timeout)
     return context(ca).wrap_socket(raw, server_hostname=name)
 
 
@@ -75,7 +87,30 @@ def main():
     port = int(port)
     args = sys.argv[6:]
 
-    if mode == "hold":
+    if mode == "keep":
+        n, secs = int(args[0]), float(args[1])
+        conns = [tls_connect(host, port, ca, name) for _ in range(n)]
+        print("kept %d" % len(conns), flush=True)
+        alive = len(conns)
+        end = time.monotonic() + secs
+        qid = 1
+        while time.monotonic() < end and alive:
+            alive = 0
+            for c in conns:
+                try:
+                    q = query("static.example.test", qid)
+                    qid += 1
+                    c.sendall(struct.pack(">H", len(q)) + q)
+                    ln = struct.unpack(">H", recv_exact(c, 2))[0]
+                    recv_exact(c, ln)
+                    alive += 1
+                except (OSError, EOFError, ssl.SSLError):
+                    pass
+            time.sleep(1)
+        print("alive %d" % alive, flush=True)
+        for c in conns:
+            c.close()
+    elif mode == "hold":
         n = int(args[0])
         held = []
         for _ in range(n):
@@ -112,21 +147,21 @@ def main():
             how = "eof"
         print("closed %.1f %s" % (time.monotonic() - t0, how))
     elif mode == "stall":
-        s = socket.create_connection((host, port), timeout=30)
+        s = tcp_connect(host, port)
         t0 = time.monotonic()
         closed = wait_closed_raw(s, 120)
         print("closed %.1f" % (time.monotonic() - t0) if closed else "open")
     elif mode == "garbage":
-        s = socket.create_connection((host, port), timeout=30)
+        s = tcp_connect(host, port)
         s.sendall(b"GET / HTTP/1.0\r\nHost: x\r\n\r\n")
         print("closed" if wait_closed_raw(s) else "open")
     elif mode == "trunc-hello":
-        s = socket.create_connection((host, port), timeout=30)
+        s = tcp_connect(host, port)
         s.sendall(b"\x16\x03\x01\x02\x00" + b"\x01" * 20)
         s.shutdown(socket.SHUT_WR)
         print("closed" if wait_closed_raw(s) else "open")
     elif mode == "trunc-record":
-        raw = socket.create_connection((host, port), timeout=30)
+        raw = tcp_connect(host, port)
         inc, out = ssl.MemoryBIO(), ssl.MemoryBIO()
         obj = context(ca).wrap_bio(inc, out, server_hostname=name)
         while True:
