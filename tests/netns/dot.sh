@@ -3,9 +3,9 @@
 #
 # DNS over TLS (RFC 7858), real kernel, real peers.
 #
-#   cli 10.57.1.2 (kdig, curl, openssl s_client, misbehaving clients),
+#   cli 10.57.1.2, fd57::2 (kdig, curl, openssl s_client, misbehaving clients),
 #       .3 (unbound forwarding over TLS), .4 (a stub behind unbound)
-#     ---- veth ----  gw 10.57.1.1 (fluxgated, nft backend, one worker)
+#     ---- veth ----  gw 10.57.1.1, fd57::1 (fluxgated, nft backend, one worker)
 #   gw 10.57.2.1 ---- veth ---- srv 10.57.2.10 (the protected server, :8080)
 #   cli routes the pool 198.51.100.0/24 via gw
 #
@@ -63,7 +63,7 @@ nsx chk ip link add d0 type veth peer name d1
 nsx chk ip addr add $GW/24 dev d0
 nsx chk ip link set d0 up
 nsx chk ip link set d1 up
-veth_link cli c0 $CLI/24 gw g0 $GW/24
+veth_link cli c0 "$CLI/24,fd57::2/64" gw g0 "$GW/24,fd57::1/64"
 veth_link gw s0 10.57.2.1/24 srv eth0 10.57.2.10/24
 addr_add cli c0 $RES/24
 addr_add cli c0 $STUB/24
@@ -82,7 +82,7 @@ server:
   listen: [ "$GW@53" ]
   workers: 1
   user: nobody
-  tls-listen: [ "$GW@853" ]
+  tls-listen: [ "$GW@853", "fd57::1@853" ]
   tls-certificate: $PKI/srv.pem
   tls-key: $PKI/srv.key
   tls-max-clients: 6
@@ -108,7 +108,7 @@ service:
     pool: web4
     ttl: 30s
 policy:
-  direct: [ $CLI/32 ]
+  direct: [ $CLI/32, "fd57::2/128" ]
   resolvers: [ $RES/32 ]
 decoy:
   route-via: $CLI
@@ -162,6 +162,8 @@ out=$(nsx cli kdig @"$GW" -p 853 +tls-ca="$CA" +tls-hostname=$NAME +tls-version=
 if printf '%s' "$out" | grep -q 'tls-version'; then
 	log "kdig has no +tls-version: TLS 1.2 checked with s_client below"
 fi
+out=$(nsx cli kdig @fd57::1 -p 853 +tls-ca="$CA" +tls-hostname=$NAME +retry=0 +timeout=$T static.example.test A 2>&1)
+assert_match "kdig +tls over IPv6: static A" '^static\.example\.test\.\s+300\s+IN\s+A\s+192\.0\.2\.10$' "$out"
 out=$(kt nope.example.test A)
 assert_match "kdig +tls: NXDOMAIN as over UDP" 'status: NXDOMAIN' "$out"
 
