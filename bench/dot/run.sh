@@ -10,9 +10,10 @@
 #   perf 10.59.0.2 ---- 10.59.0.1 fg  (fluxgated, workers: 2, memory NAT backend)
 #   perf 10.59.1.2 ---- 10.59.1.1 ub  (unbound, num-threads: 2, local-data)
 #
-# RUNS runs (interleaved) of DURATION seconds each, dnsperf with CLIENTS
-# connections and OUTSTANDING queries in flight, no rate limit: the median
-# queries/s of each, and ratios. Nothing is pinned; on a 2-core machine
+# Also TLS handshakes/s by openssl s_time (full TLS 1.3, resumed TLS 1.2)
+# against both servers. RUNS runs (interleaved) of DURATION seconds each,
+# dnsperf with CLIENTS connections and OUTSTANDING queries in flight, no
+# rate limit: the median queries/s of each, and ratios. Nothing is pinned; on a 2-core machine
 # dnsperf shares the CPUs with the server under test, the same for all.
 # Figures are indicative on a shared machine. Not a test: nothing here
 # passes or fails on speed.
@@ -136,14 +137,30 @@ perf_run() {
 }
 median() { sort -g | awk '{a[NR]=$1} END {if (NR % 2) print a[(NR+1)/2]; else printf "%.0f\n", (a[NR/2]+a[NR/2+1])/2}'; }
 
+# hs_run ADDR LABEL N MODE... -> handshakes/s by openssl s_time (-new: full
+# handshakes, TLS 1.3; -reuse -tls1_2: resumed by session ID or ticket)
+hs_run() {
+	local addr=$1 label=$2 n=$3 f rate; shift 3
+	f="$FG_WORK/s_time-$label-$n.txt"
+	nsx perf timeout 60 openssl s_time -connect "$addr:853" -time 5 "$@" >"$f" 2>&1
+	rate=$(awk '/connections in [0-9]+ real seconds/ { for (i = 1; i < NF; i++) if ($(i+1) == "connections") c = $i; for (i = 1; i <= NF; i++) if ($i == "real") s = $(i-1); if (s > 0) printf "%.0f", c / s }' "$f" | tail -n 1)
+	[ -n "$rate" ] || die "s_time $label gave no result: $(tail -n 5 "$f")"
+	log "run $n $label: $rate handshakes/s" >&2
+	echo "$rate"
+}
+
 declare -A R
-LABELS=(fg-udp fg-tcp fg-dot ub-dot fg-dot-granted)
+LABELS=(fg-udp fg-tcp fg-dot ub-dot fg-dot-granted fg-hs-new ub-hs-new fg-hs-reuse ub-hs-reuse)
 for ((i = 1; i <= RUNS; i++)); do
 	R[fg-udp]+=" $(perf_run 10.59.0.1 udp "$FG_WORK/static.txt" fg-udp "$i")"
 	R[fg-tcp]+=" $(perf_run 10.59.0.1 tcp "$FG_WORK/static.txt" fg-tcp "$i")"
 	R[fg-dot]+=" $(perf_run 10.59.0.1 dot "$FG_WORK/static.txt" fg-dot "$i")"
 	R[ub-dot]+=" $(perf_run 10.59.1.1 dot "$FG_WORK/static.txt" ub-dot "$i")"
 	R[fg-dot-granted]+=" $(perf_run 10.59.0.1 dot "$FG_WORK/granted.txt" fg-dot-granted "$i")"
+	R[fg-hs-new]+=" $(hs_run 10.59.0.1 fg-hs-new "$i" -new)"
+	R[ub-hs-new]+=" $(hs_run 10.59.1.1 ub-hs-new "$i" -new)"
+	R[fg-hs-reuse]+=" $(hs_run 10.59.0.1 fg-hs-reuse "$i" -reuse -tls1_2)"
+	R[ub-hs-reuse]+=" $(hs_run 10.59.1.1 ub-hs-reuse "$i" -reuse -tls1_2)"
 done
 declare -A M
 for l in "${LABELS[@]}"; do M[$l]=$(printf '%s\n' ${R[$l]} | median); done
@@ -160,7 +177,14 @@ stop_bg "$UB_PID"
 	printf '  %-34s %8s   runs:%s\n' "fluxgated DoT static" "${M[fg-dot]}" "${R[fg-dot]}"
 	printf '  %-34s %8s   runs:%s\n' "unbound DoT static (local-data)" "${M[ub-dot]}" "${R[ub-dot]}"
 	printf '  %-34s %8s   runs:%s\n' "fluxgated DoT granted (memory NAT)" "${M[fg-dot-granted]}" "${R[fg-dot-granted]}"
+	echo "TLS handshakes/s (openssl s_time -time 5, one connection at a time):"
+	printf '  %-34s %8s   runs:%s\n' "fluxgated full (TLS 1.3)" "${M[fg-hs-new]}" "${R[fg-hs-new]}"
+	printf '  %-34s %8s   runs:%s\n' "unbound full (TLS 1.3)" "${M[ub-hs-new]}" "${R[ub-hs-new]}"
+	printf '  %-34s %8s   runs:%s\n' "fluxgated resumed (TLS 1.2)" "${M[fg-hs-reuse]}" "${R[fg-hs-reuse]}"
+	printf '  %-34s %8s   runs:%s\n' "unbound resumed (TLS 1.2)" "${M[ub-hs-reuse]}" "${R[ub-hs-reuse]}"
 	echo "  ratio fluxgated DoT / unbound DoT (static): $(ratio "${M[fg-dot]}" "${M[ub-dot]}")"
 	echo "  ratio fluxgated DoT / fluxgated TCP (static): $(ratio "${M[fg-dot]}" "${M[fg-tcp]}")"
+	echo "  ratio fluxgated / unbound full handshakes: $(ratio "${M[fg-hs-new]}" "${M[ub-hs-new]}")"
+	echo "  ratio fluxgated resumed / full handshakes: $(ratio "${M[fg-hs-reuse]}" "${M[fg-hs-new]}")"
 } | tee ${OUT:+-a "$OUT"}
 finish
