@@ -4,6 +4,7 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <pthread.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -180,6 +181,9 @@ static int ctx_new(fg_dot_t *d, const fg_conf_t *conf)
 	SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_SERVER);
 	SSL_CTX_sess_set_cache_size(ctx, DOT_CACHE_SIZE);
 	SSL_CTX_set_timeout(ctx, DOT_TICKET_MS / 1000);
+	/* one TLS 1.3 ticket per handshake (OpenSSL sends two): a DNS client
+	 * keeps one connection per server */
+	SSL_CTX_set_num_tickets(ctx, 1);
 	SSL_CTX_set_alpn_select_cb(ctx, alpn_cb, NULL);
 	return 0;
 }
@@ -424,6 +428,10 @@ static void dot_accept(fg_dot_worker_t *w, int lfd)
 			close(fd);
 			continue;
 		}
+		/* a handshake flight and an answer are each one write: do not
+		 * let Nagle hold the next one back for the peer's delayed ACK */
+		int one = 1;
+		setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 		unsigned slot = 0;
 		while (slot < w->cap && w->conns[slot] && w->conns[slot]->fd >= 0)
 			slot++;
