@@ -18,6 +18,8 @@ PKGS=(
   man-db groff-base prometheus
   # packaging and coverage: dpkg-buildpackage, lintian, make coverage
   dpkg-dev debhelper fakeroot lintian gcovr
+  # bench/compliance: builds ISC's genreport from a source tree you give it
+  autoconf automake
 )
 
 missing=()
