@@ -23,6 +23,8 @@ PKGS=(
   chromium nodejs
   # packaging and coverage: dpkg-buildpackage, lintian, make coverage
   dpkg-dev debhelper fakeroot lintian gcovr
+  # bench/compliance: builds ISC's genreport from a source tree you give it
+  autoconf automake
 )
 
 # npm packages of the browser test, from tests/browser/package-lock.json

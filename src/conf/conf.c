@@ -323,6 +323,8 @@ static void check_pool_shape(fg_loader_t *ld, const fg_conf_t *c, size_t i)
 	}
 	for (size_t l = 0; l < c->server.nlisten; l++)
 		host_in_pool(ld, p, line, &c->server.listen[l], "the listen address");
+	for (size_t l = 0; l < c->server.ntls_listen; l++)
+		host_in_pool(ld, p, line, &c->server.tls_listen[l], "the tls-listen address");
 	for (size_t d = 0; d < c->decoy.nroute_via; d++)
 		host_in_pool(ld, p, line, &c->decoy.route_via[d], "the decoy next hop");
 	if (c->metrics.set)
@@ -503,8 +505,23 @@ static int check_services(fg_loader_t *ld, const fg_conf_t *c,
 	return 0;
 }
 
+/* DNS over TLS needs its certificate and key, and they mean nothing
+ * without it: either all three or none. */
+static void check_tls(fg_loader_t *ld, const fg_conf_t *c)
+{
+	bool on = c->server.ntls_listen > 0;
+	if (on && !c->server.tls_certificate)
+		fg_diag(ld, 0, "server: tls-listen needs tls-certificate (a PEM file, leaf first)");
+	if (on && !c->server.tls_key)
+		fg_diag(ld, 0, "server: tls-listen needs tls-key (a PEM private key file)");
+	if (!on && (c->server.tls_certificate || c->server.tls_key))
+		fg_diag(ld, 0, "server: tls-certificate and tls-key are set but tls-listen is not "
+			"(DNS over TLS stays off)");
+}
+
 static int check_all(fg_loader_t *ld, const fg_conf_t *c)
 {
+	check_tls(ld, c);
 	size_t nz = 0, np = 0;
 	struct canon *zc = malloc((c->nzones ? c->nzones : 1) * sizeof(*zc));
 	struct key_ref *zref = malloc((c->nzones ? c->nzones : 1) * sizeof(*zref));
@@ -764,10 +781,17 @@ unsigned fg_conf_restart_keys(const fg_conf_t *run, const fg_conf_t *next, char 
 	bool listen = run->server.nlisten != next->server.nlisten;
 	for (size_t i = 0; !listen && i < run->server.nlisten; i++)
 		listen = addr_differs(&run->server.listen[i], &next->server.listen[i]);
+	bool tls_listen = run->server.ntls_listen != next->server.ntls_listen;
+	for (size_t i = 0; !tls_listen && i < run->server.ntls_listen; i++)
+		tls_listen = addr_differs(&run->server.tls_listen[i], &next->server.tls_listen[i]);
 	const struct { const char *key; bool changed; } k[] = {
 		{ "server.listen", listen },
 		{ "server.workers", run->server.workers != next->server.workers },
 		{ "server.tcp-max-clients", run->server.tcp_max_clients != next->server.tcp_max_clients },
+		{ "server.tls-listen", tls_listen },
+		{ "server.tls-certificate", str_differs(run->server.tls_certificate, next->server.tls_certificate) },
+		{ "server.tls-key", str_differs(run->server.tls_key, next->server.tls_key) },
+		{ "server.tls-max-clients", run->server.tls_max_clients != next->server.tls_max_clients },
 		{ "server.user", str_differs(run->server.user, next->server.user) },
 		{ "server.pidfile", str_differs(run->server.pidfile, next->server.pidfile) },
 		{ "nat.backend", str_differs(run->nat.backend, next->nat.backend) },

@@ -128,6 +128,13 @@ typedef struct fg_conf {
 		char *user;               /* drop privileges to this user, optional */
 		char *pidfile;
 		char *nsid;               /* RFC 5001 NSID; "hostname": gethostname(); NULL: off */
+		/* DNS over TLS (RFC 7858): off unless tls-listen is set */
+		fg_conf_addr_t *tls_listen;
+		size_t ntls_listen;
+		char *tls_certificate;    /* PEM chain, leaf first */
+		char *tls_key;            /* PEM private key, read before the privilege drop */
+		unsigned tls_max_clients; /* default 256 */
+		uint32_t tls_idle_timeout_ms; /* default 10s */
 	} server;
 	fg_conf_zone_t *zones;
 	size_t nzones;

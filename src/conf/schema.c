@@ -236,6 +236,16 @@ static const fg_item_t server_items[] = {
 	  .check = fg_check_abspath },
 	{ .name = "nsid", .type = FG_T_STR, .off = SRV(nsid),
 	  .check = fg_check_nsid },
+	{ .name = "tls-listen", .type = FG_T_ADDR, .flags = FG_F_MULTI,
+	  .off = SRV(tls_listen), .cnt_off = SRV(ntls_listen), .port = 853 },
+	{ .name = "tls-certificate", .type = FG_T_STR, .off = SRV(tls_certificate),
+	  .check = fg_check_abspath },
+	{ .name = "tls-key", .type = FG_T_STR, .off = SRV(tls_key),
+	  .check = fg_check_abspath },
+	{ .name = "tls-max-clients", .type = FG_T_INT, .off = SRV(tls_max_clients),
+	  .min = 1, .max = 1048576, .def = "256" },
+	{ .name = "tls-idle-timeout", .type = FG_T_TIME,
+	  .off = SRV(tls_idle_timeout_ms), .min = 1, .max = MS_MAX, .def = "10s" },
 	{ .name = NULL }
 };
 

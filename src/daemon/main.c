@@ -401,6 +401,16 @@ static void collect(void *vctx, fg_metrics_t *m)
 			m->tsig[k] += s->tsig[k];
 		m->private_denied[0] += s->private_denied[0];
 		m->private_denied[1] += s->private_denied[1];
+		m->dot_accepted += s->dot.accepted;
+		m->dot_rejected += s->dot.rejected;
+		m->dot_source_rejected += s->dot.source_rejected;
+		m->dot_handshake_failed += s->dot.handshake_failed;
+		m->dot_resumed += s->dot.resumed;
+		m->dot_queries += s->dot.queries;
+		m->dot_tls_errors += s->dot.tls_errors;
+		m->dot_dns_errors += s->dot.dns_errors;
+		m->dot_idle_closed += s->dot.idle_closed;
+		m->dot_timeouts += s->dot.timeouts;
 		fg_hist_snapshot_add(&m->grant_latency, &s->grant_latency);
 	}
 	if (snap->grants) {

@@ -246,6 +246,33 @@ static void render_dns(mbuf_t *b, const fg_metrics_t *m)
 	sample_l1(b, "tsig_private_denied_total", "answer", "decoy", m->private_denied[1]);
 }
 
+static void render_dot(mbuf_t *b, const fg_metrics_t *m)
+{
+	one_u64(b, "dot_queries_total", "counter", "DNS-over-TLS queries received.",
+		m->dot_queries);
+	family_hdr(b, "dot_connections_total", "counter",
+		   "DNS-over-TLS connections, accepted or refused at tls-max-clients or tcp-max-per-source.");
+	sample_l1(b, "dot_connections_total", "result", "accepted", m->dot_accepted);
+	sample_l1(b, "dot_connections_total", "result", "rejected", m->dot_rejected);
+	sample_l1(b, "dot_connections_total", "result", "source_limit", m->dot_source_rejected);
+	one_u64(b, "dot_handshake_failures_total", "counter",
+		"DNS-over-TLS connections closed because the TLS handshake failed.",
+		m->dot_handshake_failed);
+	one_u64(b, "dot_resumed_total", "counter",
+		"DNS-over-TLS handshakes that resumed a session (ticket or session ID).",
+		m->dot_resumed);
+	family_hdr(b, "dot_errors_total", "counter",
+		   "DNS-over-TLS connections closed after the handshake: bad or truncated TLS record, DNS message not answerable.");
+	sample_l1(b, "dot_errors_total", "kind", "tls", m->dot_tls_errors);
+	sample_l1(b, "dot_errors_total", "kind", "dns", m->dot_dns_errors);
+	one_u64(b, "dot_idle_closed_total", "counter",
+		"DNS-over-TLS connections closed after tls-idle-timeout without a query.",
+		m->dot_idle_closed);
+	one_u64(b, "dot_timeouts_total", "counter",
+		"DNS-over-TLS connections closed because a handshake or a query was not done within tcp-query-timeout.",
+		m->dot_timeouts);
+}
+
 static void render_grants(mbuf_t *b, const fg_metrics_t *m)
 {
 	size_t ns = m->nservices < FG_METRICS_MAX_SERVICES ? m->nservices : FG_METRICS_MAX_SERVICES;
@@ -420,6 +447,7 @@ int fg_metrics_render(const fg_metrics_t *m, char **out, size_t *len)
 	mb_printf(&b, "fluxgate_start_time_seconds %.3f\n", m->start_time);
 
 	render_dns(&b, m);
+	render_dot(&b, m);
 	render_grants(&b, m);
 	render_pools(&b, m);
 	render_dataplane(&b, m);

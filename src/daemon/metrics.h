@@ -119,6 +119,10 @@ typedef struct fg_metrics {
 	uint64_t cookie_valid, cookie_bad, cookie_malformed;  /* COOKIE options seen */
 	uint64_t tsig[6];             /* TSIG queries by enum fg_tsigq_result */
 	uint64_t private_denied[2];   /* private services: nxdomain, decoy */
+	/* DNS over TLS (daemon/dot.h) */
+	uint64_t dot_accepted, dot_rejected, dot_source_rejected;
+	uint64_t dot_handshake_failed, dot_resumed, dot_queries;
+	uint64_t dot_tls_errors, dot_dns_errors, dot_idle_closed, dot_timeouts;
 
 	/* grants */
 	fg_metrics_service_t services[FG_METRICS_MAX_SERVICES];

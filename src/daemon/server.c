@@ -19,6 +19,7 @@
 
 #include "common/err.h"
 #include "common/log.h"
+#include "daemon/dot.h"
 #include "daemon/srclimit.h"
 #include "daemon/floods.h"
 #include "daemon/tsigq.h"
@@ -59,6 +60,7 @@ typedef struct fg_worker {
 	const fg_grant_engine_t *gw_engine;
 	fg_worker_stats_t stats;
 	fg_siphash_t *sip;         /* DNS cookies of this worker's queries */
+	fg_dot_worker_t *dot;      /* DNS over TLS (daemon/dot.h), NULL: off */
 	uint64_t err_event_ms;     /* last `error` event (at most one a second) */
 
 	/* UDP batch state: kept here, not on the stack (it is ~350 KiB) */
@@ -87,6 +89,7 @@ struct fg_server {
 	_Atomic bool stop;
 	fg_evlog_t *evlog;
 	fg_floods_t *floods;       /* cookies and rate limiting (UDP) */
+	fg_dot_t *dot;             /* DNS over TLS, NULL: no tls-listen */
 	fg_worker_t **workers;
 	unsigned nstarted;         /* threads running (joined at stop) */
 };
@@ -590,6 +593,47 @@ static int tcp_flush(fg_worker_t *w, unsigned slot)
 	return 0;
 }
 
+/* Answer one DNS message of a stream (TCP, TLS) from `peer` into
+ * out[cap]: TSIG and the answer engine, then the grant step for a service
+ * name, then the TSIG signature over the answer. */
+static void stream_answer(fg_worker_t *w, const fg_snapshot_t *snap,
+			  const struct sockaddr_storage *peer, const uint8_t *msg, size_t mlen,
+			  uint8_t *out, size_t cap, fg_dns_result_t *r)
+{
+	fg_dns_query_t q;
+	fg_tsigq_t tq;
+	enum fg_dns_parse_action act;
+	int rcode;
+	uint64_t now_s = (uint64_t)time(NULL);
+	fg_tsigq_stats_t tst = { w->stats.tsig, w->stats.private_denied };
+	int prc = fg_dns_parse_query(msg, mlen, &q, &act, &rcode);
+	fg_tsigq_answer_parsed(snap->db, snap->conf, msg, mlen, &q, prc, act, rcode, true, now_s, out, cap,
+			       r, &tq, &tst);
+	if (q.has_question)
+		w->stats.qtype[fg_metrics_qtype_index(q.qtype)]++;
+	if (r->kind == FG_ANSWER_SERVICE) {
+		fg_grant_req_t g = { .q = &q, .peer = peer,
+				     .service_id = r->service_id, .qtype = r->qtype,
+				     .role = tq.role,
+				     .hidden = fg_tsigq_hidden(snap->conf, &tq, r->service_id) };
+		uint8_t *o = out;
+		size_t c = fg_tsigq_cap(&tq, &q, true, cap);
+		grant_and_answer(w, snap, &g, 1, true, &o, &c, r);
+	}
+	fg_tsigq_sign(&tq, &q, true, now_s, out, cap, r);
+	count_result(w, r);
+}
+
+/* fg_dot_answer_fn: a DNS-over-TLS message answered as over TCP. */
+static int dot_answer(void *ctx, const struct sockaddr_storage *peer, const uint8_t *msg,
+		      size_t len, uint8_t *out, size_t cap)
+{
+	fg_worker_t *w = ctx;
+	fg_dns_result_t r;
+	stream_answer(w, fg_server_snapshot(w->srv), peer, msg, len, out, cap, &r);
+	return r.kind == FG_ANSWER_READY && r.len > 0 && r.len <= cap ? (int)r.len : -1;
+}
+
 /* Answer every complete message in the read buffer, in order. Stops when
  * output is pending (backpressure: one answer in flight per connection). */
 static int tcp_process(fg_worker_t *w, unsigned slot, const fg_snapshot_t *snap)
@@ -604,30 +648,9 @@ static int tcp_process(fg_worker_t *w, unsigned slot, const fg_snapshot_t *snap)
 		if (!c->wbuf && !(c->wbuf = malloc(2 + TCP_MSG_MAX)))
 			return -1;
 		w->stats.queries_tcp++;
-		fg_dns_query_t q;
 		fg_dns_result_t r;
-		fg_tsigq_t tq;
-		enum fg_dns_parse_action act;
-		int rcode;
-		uint64_t now_s = (uint64_t)time(NULL);
-		const uint8_t *pkt = c->rbuf + off + 2;
-		fg_tsigq_stats_t tst = { w->stats.tsig, w->stats.private_denied };
-		int prc = fg_dns_parse_query(pkt, mlen, &q, &act, &rcode);
-		fg_tsigq_answer_parsed(snap->db, snap->conf, pkt, mlen, &q, prc, act, rcode, true,
-				       now_s, c->wbuf + 2, TCP_MSG_MAX, &r, &tq, &tst);
-		if (q.has_question)
-			w->stats.qtype[fg_metrics_qtype_index(q.qtype)]++;
-		if (r.kind == FG_ANSWER_SERVICE) {
-			fg_grant_req_t g = { .q = &q, .peer = &c->peer,
-					     .service_id = r.service_id, .qtype = r.qtype,
-					     .role = tq.role,
-					     .hidden = fg_tsigq_hidden(snap->conf, &tq, r.service_id) };
-			uint8_t *out = c->wbuf + 2;
-			size_t cap = fg_tsigq_cap(&tq, &q, true, TCP_MSG_MAX);
-			grant_and_answer(w, snap, &g, 1, true, &out, &cap, &r);
-		}
-		fg_tsigq_sign(&tq, &q, true, now_s, c->wbuf + 2, TCP_MSG_MAX, &r);
-		count_result(w, &r);
+		stream_answer(w, snap, &c->peer, c->rbuf + off + 2, mlen, c->wbuf + 2,
+			      TCP_MSG_MAX, &r);
 		off += 2 + mlen;
 		if (r.kind != FG_ANSWER_READY || r.len == 0)
 			return -1;   /* unparsable stream: close it, as Knot does */
@@ -727,6 +750,8 @@ static void *worker_main(void *arg)
 				tcp_accept(w, w->tcp_fds[idx]);
 			} else if (kind == EV_TCP_CONN) {
 				tcp_event(w, idx, evs[i].events);
+			} else if (w->dot) {
+				fg_dot_event(w->dot, kind, idx, evs[i].events);
 			}
 			atomic_fetch_add_explicit(&w->quiescent, 1, memory_order_release);
 		}
@@ -734,6 +759,8 @@ static void *worker_main(void *arg)
 		uint64_t now = now_ms();
 		if (now - last_sweep >= EPOLL_TICK_MS) {
 			tcp_sweep(w);
+			if (w->dot)
+				fg_dot_sweep(w->dot);
 			last_sweep = now;
 		}
 	}
@@ -751,6 +778,7 @@ static void worker_free(fg_worker_t *w)
 		}
 	}
 	free(w->conns);
+	fg_dot_worker_free(w->dot);
 	for (size_t i = 0; i < w->srv->nlisten; i++) {
 		if (w->udp_fds && w->udp_fds[i] >= 0)
 			close(w->udp_fds[i]);
@@ -813,6 +841,13 @@ static int worker_new(fg_server_t *srv, unsigned idx, fg_worker_t **out)
 		if (idx == 0)
 			log_info("listening on %s (UDP, TCP)", at);
 	}
+	if (srv->dot) {
+		int rc = fg_dot_worker_new(srv->dot, idx, w->epfd, dot_answer, w, &w->stats.dot, &w->dot);
+		if (rc < 0) {
+			worker_free(w);
+			return rc;
+		}
+	}
 	*out = w;
 	return 0;
 }
@@ -867,6 +902,10 @@ int fg_server_bind(fg_snapshot_t *snap, fg_server_t **out)
 		log_err("rrl/cookies: %s", fg_strerror(rc));
 		goto fail;
 	}
+	/* the TLS key is read here, before the privilege drop */
+	rc = fg_dot_new(conf, srv->nworkers, &srv->dot);
+	if (rc < 0)
+		goto fail;
 	srv->workers = calloc(srv->nworkers, sizeof(*srv->workers));
 	if (!srv->workers) {
 		rc = -ENOMEM;
@@ -887,6 +926,7 @@ fail:
 	fg_srclimit_free(srv->src);
 	pthread_mutex_destroy(&srv->src_mu);
 	fg_floods_free(srv->floods);
+	fg_dot_free(srv->dot);
 	free(srv->listen);
 	free(srv);
 	return rc;
@@ -935,6 +975,7 @@ void fg_server_swap(fg_server_t *srv, fg_snapshot_t *snap)
 	/* keys that need a restart (listen, workers, tcp-max-clients) are
 	 * named by the reload (fg_conf_restart_keys); these apply now */
 	tcp_limits_set(srv, nc);
+	fg_dot_limits_set(srv->dot, nc);
 	fg_floods_reload(srv->floods, nc);
 	fg_snapshot_t *old = atomic_exchange_explicit(&srv->snap, snap, memory_order_acq_rel);
 	wait_quiescent(srv);
@@ -960,6 +1001,7 @@ void fg_server_stop(fg_server_t *srv)
 	pthread_mutex_destroy(&srv->src_mu);
 	fg_snapshot_free(atomic_load(&srv->snap));
 	fg_floods_free(srv->floods);
+	fg_dot_free(srv->dot);
 	free(srv->listen);
 	free(srv);
 }

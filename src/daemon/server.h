@@ -28,6 +28,7 @@
 #include <stdint.h>
 
 #include "conf/conf.h"
+#include "daemon/dot.h"
 #include "daemon/eventlog.h"
 #include "daemon/metrics.h"
 #include "dns/zone.h"
@@ -61,6 +62,7 @@ typedef struct fg_worker_stats {
 	 * answered without the address, by enum fg_unauth */
 	_Atomic uint64_t tsig[6], private_denied[2];
 	fg_hist_t grant_latency;           /* fg_grant_resolve() wall time */
+	fg_dot_stats_t dot;                /* DNS over TLS */
 } fg_worker_stats_t;
 
 typedef struct fg_server fg_server_t;
@@ -74,7 +76,8 @@ int fg_server_run(fg_server_t *srv);
 
 /* Install a new snapshot (reload). Listen addresses, worker count and
  * tcp-max-clients of the new config are ignored (they need a restart); a
- * warning says so. The other server.tcp-* limits apply at once. */
+ * warning says so. The other server.tcp-* limits and tls-idle-timeout
+ * apply at once; the other server.tls-* keys need a restart. */
 void fg_server_swap(fg_server_t *srv, fg_snapshot_t *snap);
 
 /* Current snapshot (valid until the next swap by the caller's thread). */

@@ -760,6 +760,9 @@ static void test_defaults(void **state)
 	assert_null(c->server.user);
 	assert_null(c->server.pidfile);
 	assert_null(c->server.nsid);            /* NSID off by default */
+	assert_int_equal(c->server.ntls_listen, 0);   /* DNS over TLS off by default */
+	assert_int_equal(c->server.tls_max_clients, 256);
+	assert_int_equal(c->server.tls_idle_timeout_ms, 10000);
 	const fg_conf_zone_t *z = &c->zones[0];
 	assert_int_equal(z->ttl, 3600);
 	assert_int_equal(z->soa.serial, 1);
@@ -1572,6 +1575,38 @@ static void run_errcase(void **state)
 	assert_null(c);
 }
 
+/* DNS over TLS: all of tls-listen, tls-certificate, tls-key, or none. */
+static void test_tls_keys(void **state)
+{
+	(void)state;
+	struct sink s;
+	fg_conf_t *c = NULL;
+	c = load_ok("server:\n  listen: [ 127.0.0.1 ]\n  tls-listen: [ 127.0.0.1, \"::1@8853\" ]\n"
+		    "  tls-certificate: /etc/fg/c.pem\n  tls-key: /etc/fg/k.pem\n"
+		    "  tls-max-clients: 9\n  tls-idle-timeout: 3s\n" ZONE);
+	assert_int_equal(c->server.ntls_listen, 2);
+	assert_addr(&c->server.tls_listen[0], "127.0.0.1", 853);
+	assert_addr(&c->server.tls_listen[1], "::1", 8853);
+	assert_string_equal(c->server.tls_key, "/etc/fg/k.pem");
+	assert_int_equal(c->server.tls_max_clients, 9);
+	assert_int_equal(c->server.tls_idle_timeout_ms, 3000);
+	fg_conf_free(c);
+
+	c = NULL;
+	assert_int_not_equal(load("server:\n  listen: [ 127.0.0.1 ]\n  tls-listen: [ 127.0.0.1 ]\n"
+				  "  tls-key: /etc/fg/k.pem\n" ZONE, &c, &s), 0);
+	assert_non_null(strstr(s.buf, "tls-listen needs tls-certificate"));
+	assert_null(strstr(s.buf, "needs tls-key"));
+	assert_null(c);
+	assert_int_not_equal(load("server:\n  listen: [ 127.0.0.1 ]\n"
+				  "  tls-certificate: /etc/fg/c.pem\n  tls-key: /etc/fg/k.pem\n" ZONE,
+				  &c, &s), 0);
+	assert_non_null(strstr(s.buf, "tls-listen is not"));
+	assert_int_not_equal(load("server:\n  listen: [ 127.0.0.1 ]\n  tls-listen: [ 127.0.0.1 ]\n"
+				  "  tls-certificate: c.pem\n  tls-key: /k.pem\n" ZONE, &c, &s), 0);
+	assert_non_null(strstr(s.buf, "t.conf:4: server.tls-certificate: expected an absolute path"));   /* the relative path, at its line */
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1597,6 +1632,7 @@ int main(void)
 		cmocka_unit_test(test_deep_nesting),
 		cmocka_unit_test(test_order),
 		cmocka_unit_test(test_warnings),
+		cmocka_unit_test(test_tls_keys),
 	};
 	enum { NCASES = sizeof(errcases) / sizeof(errcases[0]) };
 	struct CMUnitTest diag_tests[NCASES];
