@@ -644,7 +644,7 @@ int fd_contain_install(const fd_conf_t *c, char *err, size_t errlen)
 	int rc;
 
 	bt.table = fd_conf_nft_table(c);
-	bt.buf = malloc(BATCH_MAX);
+	bt.buf = calloc(1, BATCH_MAX);  /* attribute padding goes out as is */
 	rbuf = malloc(MNL_SOCKET_BUFFER_SIZE * 4);
 	if (!bt.buf || !rbuf) {
 		free(bt.buf);
@@ -764,6 +764,7 @@ int fd_contain_read(const fd_conf_t *c, fd_contain_counts_t *out)
 	int rc = 0;
 
 	memset(out, 0, c->npersonas * sizeof(*out));
+	memset(buf, 0, sizeof(buf));  /* attribute padding goes out as is */
 	if (!nl)
 		return -errno;
 	portid = mnl_socket_get_portid(nl);
