@@ -85,6 +85,10 @@ static const fg_item_t persona_items[] = {
 	  .off = PC(backends), .cnt_off = PC(nbackends) },
 	{ .name = "containment", .type = FG_T_ENUM, .off = PC(containment),
 	  .enums = fd_containment_names, .def = "drop" },
+	{ .name = "backend-template", .type = FG_T_STR, .flags = FG_F_MULTI,
+	  .off = PC(tmpl), .cnt_off = PC(ntmpl) },
+	{ .name = "template-addresses", .type = FG_T_PREFIX, .flags = FG_F_MULTI,
+	  .off = PC(tmpl_addrs), .cnt_off = PC(ntmpl_addrs) },
 	{ .name = NULL }
 };
 
@@ -141,7 +145,33 @@ static void check_hi(fg_loader_t *ld, const fd_conf_t *c)
 							"is already a backend of persona '%s'",
 							p->id, j + 1, c->personas[k].id);
 		}
-		if (p->containment != FD_CONTAIN_DROP && p->nbackends == 0)
+		if (p->ntmpl && p->nbackends)
+			fg_diag(ld, p->line, "persona '%s': backends and backend-template "
+				"exclude each other", p->id);
+		if (p->ntmpl && p->tmpl[0] && p->tmpl[0][0] != '/')
+			fg_diag(ld, p->line, "persona '%s': backend-template: the command "
+				"must be an absolute path", p->id);
+		if (!p->ntmpl != !p->ntmpl_addrs)
+			fg_diag(ld, p->line, "persona '%s': backend-template and "
+				"template-addresses go together", p->id);
+		for (size_t j = 0; j < p->ntmpl_addrs; j++) {
+			const fg_conf_prefix_t *x = &p->tmpl_addrs[j];
+			if (x->family != AF_INET)
+				fg_diag(ld, p->line, "persona '%s': template-addresses: "
+					"IPv4 only", p->id);
+			for (size_t k = 0; k < c->npersonas; k++) {
+				if (c->personas[k].naddresses &&
+				    (fd_conf_persona_covers(&c->personas[k], AF_INET, x->first) ||
+				     fd_conf_persona_covers(&c->personas[k], AF_INET, x->last)))
+					fg_diag(ld, p->line, "persona '%s': template-addresses "
+						"overlap the addresses of persona '%s'", p->id,
+						c->personas[k].id);
+			}
+		}
+		if (p->ntmpl_addrs && fd_conf_slots(p) > FD_MAX_SLOTS)
+			fg_diag(ld, p->line, "persona '%s': template-addresses: more than "
+				"%d slots", p->id, FD_MAX_SLOTS);
+		if (p->containment != FD_CONTAIN_DROP && fd_conf_nbackends(p) == 0)
 			fg_diag(ld, p->line, "persona '%s': containment %s needs backends",
 				p->id, fd_containment_names[p->containment]);
 		if (p->containment == FD_CONTAIN_REFLECT &&
@@ -305,10 +335,71 @@ bool fd_conf_persona_covers(const fd_conf_persona_t *p, int family, const uint8_
 	return false;
 }
 
+size_t fd_conf_slots(const fd_conf_persona_t *p)
+{
+	uint64_t n = 0;
+
+	if (!p->ntmpl)
+		return 0;
+	for (size_t j = 0; j < p->ntmpl_addrs; j++) {
+		const fg_conf_prefix_t *x = &p->tmpl_addrs[j];
+		if (x->family != AF_INET)
+			continue;
+		uint32_t f = (uint32_t)x->first[0] << 24 | (uint32_t)x->first[1] << 16 |
+			     (uint32_t)x->first[2] << 8 | x->first[3];
+		uint32_t l = (uint32_t)x->last[0] << 24 | (uint32_t)x->last[1] << 16 |
+			     (uint32_t)x->last[2] << 8 | x->last[3];
+		n += (uint64_t)(l - f) + 1;
+		if (n > FD_MAX_SLOTS + 1)
+			return FD_MAX_SLOTS + 1;
+	}
+	return (size_t)n;
+}
+
+bool fd_conf_slot_addr(const fd_conf_persona_t *p, size_t i, uint8_t out[4])
+{
+	if (!p->ntmpl)
+		return false;
+	for (size_t j = 0; j < p->ntmpl_addrs; j++) {
+		const fg_conf_prefix_t *x = &p->tmpl_addrs[j];
+		if (x->family != AF_INET)
+			continue;
+		uint32_t f = (uint32_t)x->first[0] << 24 | (uint32_t)x->first[1] << 16 |
+			     (uint32_t)x->first[2] << 8 | x->first[3];
+		uint32_t l = (uint32_t)x->last[0] << 24 | (uint32_t)x->last[1] << 16 |
+			     (uint32_t)x->last[2] << 8 | x->last[3];
+		uint64_t n = (uint64_t)(l - f) + 1;
+		if (i < n) {
+			uint32_t a = f + (uint32_t)i;
+			out[0] = (uint8_t)(a >> 24);
+			out[1] = (uint8_t)(a >> 16);
+			out[2] = (uint8_t)(a >> 8);
+			out[3] = (uint8_t)a;
+			return true;
+		}
+		i -= (size_t)n;
+	}
+	return false;
+}
+
+size_t fd_conf_nbackends(const fd_conf_persona_t *p)
+{
+	size_t s = fd_conf_slots(p);
+
+	return p->nbackends ? p->nbackends : (s > FD_MAX_SLOTS ? FD_MAX_SLOTS : s);
+}
+
 int fd_conf_backend_persona(const fd_conf_t *c, int family, const uint8_t *a)
 {
 	size_t n = family == AF_INET ? 4 : 16;
 
+	for (size_t i = 0; i < c->npersonas; i++)
+		for (size_t j = 0; family == AF_INET && j < c->personas[i].ntmpl_addrs; j++) {
+			const fg_conf_prefix_t *x = &c->personas[i].tmpl_addrs[j];
+			if (x->family == AF_INET && memcmp(a, x->first, 4) >= 0 &&
+			    memcmp(a, x->last, 4) <= 0)
+				return (int)i;
+		}
 	for (size_t i = 0; i < c->npersonas; i++)
 		for (size_t j = 0; j < c->personas[i].nbackends; j++) {
 			int f;

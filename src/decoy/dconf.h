@@ -24,6 +24,9 @@
  *       tls-key: /etc/fluxdecoy/web.key
  *       backends: [10.0.4.10]            # high-interaction (real) servers
  *       containment: drop                # drop | reply-only | reflect
+ *     - id: web-flash                      # or: a backend per universe
+ *       backend-template: [/usr/local/lib/fluxdecoy/spawn-web]
+ *       template-addresses: [10.0.5.0/28]
  *
  * fd_conf_load*() also load every persona file it names (errors there are
  * reported with the persona file's name and line). Pure apart from reading
@@ -53,8 +56,17 @@ typedef struct fd_conf_persona {
 					 a flow keeps its port) */
 	size_t nbackends;
 	int containment;              /* enum fd_containment */
+	char **tmpl;                  /* backend-template: argv of the command
+					 that starts/stops a backend per
+					 universe (Potemkin's flash clone) */
+	size_t ntmpl;
+	fg_conf_prefix_t *tmpl_addrs; /* template-addresses: its slots */
+	size_t ntmpl_addrs;
 	int line;
 } fd_conf_persona_t;
+
+/* Most template slots of one persona. */
+#define FD_MAX_SLOTS 256
 
 /* Export policy of a persona's backends (Potemkin), enforced by the
  * kernel (fluxdecoy/contain.h). */
@@ -97,6 +109,14 @@ bool fd_conf_persona_covers(const fd_conf_persona_t *p, int family, const uint8_
 /* Index of the persona whose backends include `a` (4 or 16 octets of
  * `family`), or -1: a flow from a backend is reflected, never bound. */
 int fd_conf_backend_persona(const fd_conf_t *c, int family, const uint8_t *a);
+
+/* Template slots of a persona (0 without backend-template), and the
+ * IPv4 address of slot i (false past the last). */
+size_t fd_conf_slots(const fd_conf_persona_t *p);
+bool fd_conf_slot_addr(const fd_conf_persona_t *p, size_t i, uint8_t out[4]);
+
+/* Backends of a persona: its fixed backends, or its template slots. */
+size_t fd_conf_nbackends(const fd_conf_persona_t *p);
 
 /* The nftables table name (decoy.nft-table or its default). */
 const char *fd_conf_nft_table(const fd_conf_t *c);

@@ -425,7 +425,7 @@ static void names_of(size_t i, struct names *n)
 int fd_contain_needed(const fd_conf_t *c)
 {
 	for (size_t i = 0; i < c->npersonas; i++)
-		if (c->personas[i].nbackends)
+		if (fd_conf_nbackends(&c->personas[i]))
 			return 1;
 	return 0;
 }
@@ -453,13 +453,18 @@ static void persona_rules(struct batch *bt, const fd_conf_t *c, size_t i)
 	put_counter(bt, n.reflected);
 	for (int k = 0; k < 2; k++) {
 		const struct fam *f = &fams[k];
-		uint8_t *keys = calloc(p->nbackends ? p->nbackends : 1, 16);
+		size_t nb = fd_conf_nbackends(p);
+		uint8_t *keys = calloc(nb ? nb : 1, 16);
 		size_t nk = 0;
 
 		if (!keys) {
 			bt->full = true;
 			return;
 		}
+		/* template slots: contained from the start, spawned or not */
+		for (size_t j = 0; f->family == AF_INET && !p->nbackends && j < nb; j++)
+			if (fd_conf_slot_addr(p, j, keys + nk * 4))
+				nk++;
 		for (size_t j = 0; j < p->nbackends; j++) {
 			const struct sockaddr_storage *ss = &p->backends[j].ss;
 			if (ss->ss_family != f->family)
@@ -665,7 +670,7 @@ int fd_contain_install(const fd_conf_t *c, char *err, size_t errlen)
 	put_chain(&bt, "fwd", "filter", NF_INET_FORWARD, 0);
 	put_chain(&bt, "in", "filter", NF_INET_LOCAL_IN, 0);
 	for (size_t i = 0; i < c->npersonas; i++)
-		if (c->personas[i].nbackends)
+		if (fd_conf_nbackends(&c->personas[i]))
 			persona_rules(&bt, c, i);
 	nftnl_batch_end(mnl_nlmsg_batch_current(bt.b), bt.seq++);
 	mnl_nlmsg_batch_next(bt.b);

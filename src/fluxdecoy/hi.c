@@ -25,6 +25,7 @@
 #define DNS_BURST 32
 
 enum end_kind { END_CLIENT, END_BACKEND, END_DNS, END_PRIV };
+enum { SLOT_FREE, SLOT_SPAWNING, SLOT_LIVE };
 
 struct hi_flow;
 
@@ -60,6 +61,7 @@ struct hi_stats {
 	uint64_t flows, filtered, filtered_full, bindings_full, backend_err;
 	uint64_t created, expired, dns_queries, dns_bad, priv_bad;
 	uint64_t connect_ms_sum, connects;
+	uint64_t spawned, spawn_err, stopped;
 };
 
 struct fd_hi {
@@ -69,6 +71,8 @@ struct fd_hi {
 	fd_scanfilter_t *sf;
 	fd_bindings_t *bt;
 	unsigned **load;          /* per persona, per backend: bindings */
+	uint8_t **slot;           /* per template persona, per slot: SLOT_* */
+	struct owner { fd_universe_t u; fd_addr_t dst; } **owner;  /* of a slot */
 	struct hi_flow *flows;
 	unsigned nflows;
 	struct hi_end dns, priv;
@@ -118,14 +122,20 @@ int fd_hi_new(const fd_conf_t *conf, fd_event_t *ev, int ep, fd_hi_t **out,
 		return fg_errf(err, errlen, -EIO, "no random bytes for the hash key");
 	}
 	h->load = calloc(conf->npersonas ? conf->npersonas : 1, sizeof(*h->load));
+	h->slot = calloc(conf->npersonas ? conf->npersonas : 1, sizeof(*h->slot));
+	h->owner = calloc(conf->npersonas ? conf->npersonas : 1, sizeof(*h->owner));
 	h->counts = calloc(conf->npersonas ? conf->npersonas : 1, sizeof(*h->counts));
 	h->seen = calloc(conf->npersonas ? conf->npersonas : 1, sizeof(*h->seen));
-	if (!h->load || !h->counts || !h->seen)
+	if (!h->load || !h->slot || !h->owner || !h->counts || !h->seen)
 		goto oom;
-	for (size_t i = 0; i < conf->npersonas; i++)
-		if (conf->personas[i].nbackends &&
-		    !(h->load[i] = calloc(conf->personas[i].nbackends, sizeof(unsigned))))
+	for (size_t i = 0; i < conf->npersonas; i++) {
+		size_t nb = fd_conf_nbackends(&conf->personas[i]);
+		if (nb && !(h->load[i] = calloc(nb, sizeof(unsigned))))
 			goto oom;
+		if (conf->personas[i].ntmpl && nb && (!(h->slot[i] = calloc(nb, 1)) ||
+						       !(h->owner[i] = calloc(nb, sizeof(**h->owner)))))
+			goto oom;
+	}
 	if (fd_scanfilter_new(conf->decoy.scan_window_ms, conf->decoy.scan_filter_size,
 			      h->hkey ^ 0x5ca9f11e7ULL, &h->sf) < 0 ||
 	    fd_bindings_new(conf->decoy.max_bindings, h->hkey, &h->bt) < 0)
@@ -335,6 +345,58 @@ static void backend_ready(fd_hi_t *h, struct hi_flow *f)
 	flow_run(h, f);
 }
 
+/* Address of backend `bi` of persona p, port `port`. */
+static void backend_addr(const fd_conf_persona_t *p, size_t bi, uint16_t port,
+			 struct sockaddr_storage *ss)
+{
+	memset(ss, 0, sizeof(*ss));
+	if (p->nbackends) {
+		*ss = p->backends[bi].ss;
+	} else {
+		struct sockaddr_in *s4 = (struct sockaddr_in *)ss;
+		s4->sin_family = AF_INET;
+		fd_conf_slot_addr(p, bi, (uint8_t *)&s4->sin_addr);
+	}
+	if (ss->ss_family == AF_INET)
+		((struct sockaddr_in *)ss)->sin_port = htons(port);
+	else
+		((struct sockaddr_in6 *)ss)->sin6_port = htons(port);
+}
+
+static void priv_send(fd_hi_t *h, uint32_t kind, size_t pidx, uint32_t slot)
+{
+	fd_priv_req_t rq = { kind, (uint32_t)pidx, slot };
+	uint8_t b[FD_PRIV_REQ_LEN];
+	size_t n = fd_priv_build_request(&rq, b, sizeof(b));
+
+	if (h->priv.fd < 0 || send(h->priv.fd, b, n, MSG_DONTWAIT | MSG_NOSIGNAL) != (ssize_t)n)
+		log_warn("cannot ask the privileged part (%s of slot %u)",
+			 kind == FD_PRIV_SPAWN ? "spawn" : "stop", slot);
+}
+
+/* Connect a flow to its backend; false when it was closed. */
+static bool backend_connect(fd_hi_t *h, struct hi_flow *f)
+{
+	int bfd = socket(f->baddr.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	socklen_t bl = f->baddr.ss_family == AF_INET ? sizeof(struct sockaddr_in)
+						     : sizeof(struct sockaddr_in6);
+
+	if (bfd < 0 || (connect(bfd, (struct sockaddr *)&f->baddr, bl) < 0 &&
+			errno != EINPROGRESS)) {
+		if (bfd >= 0)
+			close(bfd);
+		h->st.backend_err++;
+		epoll_ctl(h->ep, EPOLL_CTL_DEL, f->c.fd, NULL);
+		reset_fd(f->c.fd);
+		f->c.fd = -1;
+		flow_close(h, f, "backend-error");
+		return false;
+	}
+	f->bk.fd = bfd;
+	flow_update(h, f);
+	return true;
+}
+
 static bool splice_start(fd_hi_t *h, int fd, const struct sockaddr_storage *src,
 			 const struct sockaddr_storage *dst, size_t pidx, fd_binding_t *b)
 {
@@ -346,31 +408,13 @@ static bool splice_start(fd_hi_t *h, int fd, const struct sockaddr_storage *src,
 	if (!f)
 		return false;
 	fd_addr_from_sockaddr(dst, &da, &port);
-	f->baddr = p->backends[b->backend].ss;
-	if (f->baddr.ss_family == AF_INET)
-		((struct sockaddr_in *)&f->baddr)->sin_port = htons(port);
-	else
-		((struct sockaddr_in6 *)&f->baddr)->sin6_port = htons(port);
+	backend_addr(p, b->backend, port, &f->baddr);
 	f->c = (struct hi_end){ FD_OBJ_HI, END_CLIENT, fd, 0, f, false };
 	f->bk = (struct hi_end){ FD_OBJ_HI, END_BACKEND, -1, 0, f, false };
 	f->src = *src;
 	f->dst = *dst;
 	f->pidx = pidx;
 	f->start_ms = f->last_ms = now_ms();
-	int bfd = socket(f->baddr.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-	if (bfd < 0) {
-		free(f);
-		return false;
-	}
-	f->bk.fd = bfd;
-	socklen_t bl = f->baddr.ss_family == AF_INET ? sizeof(struct sockaddr_in)
-						     : sizeof(struct sockaddr_in6);
-	if (connect(bfd, (struct sockaddr *)&f->baddr, bl) < 0 && errno != EINPROGRESS) {
-		close(bfd);
-		free(f);
-		h->st.backend_err++;
-		return false;
-	}
 	f->bind = b;
 	fd_binding_open(b, f->start_ms);
 	f->next = h->flows;
@@ -384,8 +428,40 @@ static bool splice_start(fd_hi_t *h, int fd, const struct sockaddr_storage *src,
 	set_addr(d, "backend", &f->baddr);
 	set_universe(d, &b->key.u);
 	fd_event_emit(h->ev, src, dst, d);
-	flow_update(h, f);
+	uint8_t *sl = h->slot[pidx] ? &h->slot[pidx][b->backend] : NULL;
+	if (sl && *sl != SLOT_LIVE) {
+		/* flash clone: the flow waits for its backend */
+		if (*sl == SLOT_FREE) {
+			*sl = SLOT_SPAWNING;
+			priv_send(h, FD_PRIV_SPAWN, pidx, b->backend);
+		}
+		return true;
+	}
+	backend_connect(h, f);
 	return true;
+}
+
+/* Template personas: one cloned machine per (universe, address), shared
+ * by its ports: the slot that (universe, address) holds, else a free one
+ * (*bi is the pick to start from). -ENOSPC when every slot is taken. */
+static int template_slot(fd_hi_t *h, size_t pidx, const fd_binding_key_t *k, uint32_t *bi)
+{
+	size_t nb = fd_conf_nbackends(&h->conf->personas[pidx]);
+
+	for (size_t i = 0; i < nb; i++)
+		if (h->load[pidx][i] && fd_universe_eq(&h->owner[pidx][i].u, &k->u) &&
+		    fd_addr_eq(&h->owner[pidx][i].dst, &k->dst)) {
+			*bi = (uint32_t)i;
+			return 0;
+		}
+	for (size_t j = 0; j < nb; j++) {
+		size_t i = (*bi + j) % nb;
+		if (!h->load[pidx][i] && h->slot[pidx][i] != SLOT_SPAWNING) {
+			*bi = (uint32_t)i;
+			return 0;
+		}
+	}
+	return -ENOSPC;
 }
 
 bool fd_hi_accept(fd_hi_t *h, int fd, const struct sockaddr_storage *src,
@@ -399,7 +475,8 @@ bool fd_hi_accept(fd_hi_t *h, int fd, const struct sockaddr_storage *src,
 	if (!h || pidx >= h->conf->npersonas)
 		return false;
 	p = &h->conf->personas[pidx];
-	if (!p->nbackends || !fd_addr_from_sockaddr(src, &sa, &sport) ||
+	size_t nb = fd_conf_nbackends(p);
+	if (!nb || !fd_addr_from_sockaddr(src, &sa, &sport) ||
 	    !fd_addr_from_sockaddr(dst, &da, &dport))
 		return false;
 	/* a backend's own flows (reflected into the bed) never bind: no
@@ -428,9 +505,17 @@ bool fd_hi_accept(fd_hi_t *h, int fd, const struct sockaddr_storage *src,
 			fd_event_emit(h->ev, src, dst, d);
 			return false;
 		}
-		uint32_t bi = fd_backend_pick(h->load[pidx], p->nbackends,
+		uint32_t bi = fd_backend_pick(h->load[pidx], nb,
 					      fd_universe_hash(&k.u, h->hkey));
-		int rc = fd_bindings_add(h->bt, &k, (uint32_t)pidx, bi, now, &b);
+		int rc = 0;
+		if (h->slot[pidx])
+			rc = template_slot(h, pidx, &k, &bi);
+		if (rc == 0)
+			rc = fd_bindings_add(h->bt, &k, (uint32_t)pidx, bi, now, &b);
+		if (rc == 0 && h->slot[pidx]) {
+			h->owner[pidx][bi].u = k.u;
+			h->owner[pidx][bi].dst = k.dst;
+		}
 		if (rc < 0) {
 			h->st.bindings_full++;
 			return false;
@@ -439,7 +524,8 @@ bool fd_hi_accept(fd_hi_t *h, int fd, const struct sockaddr_storage *src,
 		h->st.created++;
 		json_t *d = detail(h, "binding_created", pidx);
 		set_universe(d, &k.u);
-		struct sockaddr_storage ba = p->backends[bi].ss;
+		struct sockaddr_storage ba;
+		backend_addr(p, bi, dport, &ba);
 		set_addr(d, "backend", &ba);
 		json_object_set_new(d, "bindings", json_integer((json_int_t)fd_bindings_count(h->bt)));
 		fd_event_emit(h->ev, src, dst, d);
@@ -480,6 +566,53 @@ static void dns_read(fd_hi_t *h)
 
 /* ------------------------------------------------------------ [priv] */
 
+/* [priv] answered a spawn: connect the flows waiting for that slot, or
+ * reset them when it failed. */
+static void spawned(fd_hi_t *h, const uint8_t *buf, size_t n)
+{
+	fd_priv_req_t rq;
+	int32_t status;
+
+	if (fd_priv_parse_spawned(buf, n, &rq, &status) < 0 || rq.persona >= h->conf->npersonas ||
+	    !h->slot[rq.persona] || rq.slot >= fd_conf_nbackends(&h->conf->personas[rq.persona])) {
+		h->st.priv_bad++;
+		return;
+	}
+	if (rq.kind != FD_PRIV_SPAWN)
+		return;
+	uint8_t *sl = &h->slot[rq.persona][rq.slot];
+	if (*sl != SLOT_SPAWNING)
+		return;
+	*sl = status == 0 ? SLOT_LIVE : SLOT_FREE;
+	if (status == 0)
+		h->st.spawned++;
+	else
+		h->st.spawn_err++;
+	json_t *d = detail(h, status == 0 ? "backend_spawned" : "backend_spawn_failed", rq.persona);
+	struct sockaddr_storage ba;
+	backend_addr(&h->conf->personas[rq.persona], rq.slot, 0, &ba);
+	set_addr(d, "backend", &ba);
+	json_object_set_new(d, "slot", json_integer(rq.slot));
+	if (status)
+		json_object_set_new(d, "error", json_string(fg_strerror(status)));
+	fd_event_emit(h->ev, NULL, NULL, d);
+	for (struct hi_flow *f = h->flows, *nx; f; f = nx) {
+		nx = f->next;
+		if (f->pidx != rq.persona || !f->bind || f->bind->backend != rq.slot ||
+		    f->bk.fd >= 0)
+			continue;
+		if (status == 0) {
+			backend_connect(h, f);
+		} else {
+			h->st.backend_err++;
+			epoll_ctl(h->ep, EPOLL_CTL_DEL, f->c.fd, NULL);
+			reset_fd(f->c.fd);
+			f->c.fd = -1;
+			flow_close(h, f, "backend-spawn-failed");
+		}
+	}
+}
+
 static void priv_read(fd_hi_t *h)
 {
 	uint8_t buf[FD_PRIV_MAX];
@@ -492,6 +625,10 @@ static void priv_read(fd_hi_t *h)
 			close(h->priv.fd);
 			h->priv.fd = -1;
 		}
+		return;
+	}
+	if (n >= 4 && memcmp(buf, "FDS1", 4) == 0) {
+		spawned(h, buf, (size_t)n);
 		return;
 	}
 	h->priv_pending = false;
@@ -567,6 +704,13 @@ static void binding_gone(void *ctx, const fd_binding_t *b)
 	if (h->load[b->persona] && h->load[b->persona][b->backend])
 		h->load[b->persona][b->backend]--;
 	h->st.expired++;
+	uint8_t *sl = h->slot[b->persona] ? &h->slot[b->persona][b->backend] : NULL;
+	if (sl && h->load[b->persona][b->backend] == 0 && *sl == SLOT_LIVE) {
+		/* recycled: its last binding is gone */
+		*sl = SLOT_FREE;
+		h->st.stopped++;
+		priv_send(h, FD_PRIV_STOP, b->persona, b->backend);
+	}
 }
 
 void fd_hi_tick(fd_hi_t *h)
@@ -583,8 +727,9 @@ void fd_hi_tick(fd_hi_t *h)
 	fd_bindings_expire(h->bt, now, h->conf->decoy.binding_idle_ms, binding_gone, h);
 	fd_scanfilter_expire(h->sf, now);
 	if (h->priv.fd >= 0 && (!h->priv_pending || now - h->priv_sent_ms > 5000)) {
-		uint8_t req[FD_PRIV_MAX];
-		size_t n = fd_priv_build_request(req, sizeof(req));
+		fd_priv_req_t rq = { FD_PRIV_COUNTERS, 0, 0 };
+		uint8_t req[FD_PRIV_REQ_LEN];
+		size_t n = fd_priv_build_request(&rq, req, sizeof(req));
 		if (send(h->priv.fd, req, n, MSG_DONTWAIT | MSG_NOSIGNAL) == (ssize_t)n) {
 			h->priv_pending = true;
 			h->priv_sent_ms = now;
@@ -604,10 +749,17 @@ void fd_hi_free(fd_hi_t *h)
 		close(h->priv.fd);
 	fd_scanfilter_free(h->sf);
 	fd_bindings_free(h->bt);
-	if (h->load)
-		for (size_t i = 0; i < h->conf->npersonas; i++)
+	for (size_t i = 0; i < h->conf->npersonas; i++) {
+		if (h->load)
 			free(h->load[i]);
+		if (h->slot)
+			free(h->slot[i]);
+		if (h->owner)
+			free(h->owner[i]);
+	}
 	free(h->load);
+	free(h->slot);
+	free(h->owner);
 	free(h->counts);
 	free(h->seen);
 	free(h);
@@ -678,6 +830,12 @@ char *fd_hi_metrics(const fd_hi_t *h)
 	  s->dns_queries);
 	C("fluxdecoy_reflect_dns_errors_total", "Of those, queries that got no answer or "
 	  "an error answer.", s->dns_bad);
+	C("fluxdecoy_backends_spawned_total", "Template backends started (flash clones).",
+	  s->spawned);
+	C("fluxdecoy_backend_spawn_errors_total", "Template backends that failed to start.",
+	  s->spawn_err);
+	C("fluxdecoy_backends_recycled_total", "Template backends stopped after their "
+	  "last binding expired.", s->stopped);
 	C("fluxdecoy_priv_replies_rejected_total", "Replies of the privileged part that "
 	  "did not parse.", s->priv_bad);
 #undef C
@@ -689,7 +847,7 @@ char *fd_hi_metrics(const fd_hi_t *h)
 	    "# TYPE fluxdecoy_contained_packets_total counter\n");
 	for (size_t i = 0; i < h->conf->npersonas; i++) {
 		const char *id = h->conf->personas[i].id;
-		if (!h->conf->personas[i].nbackends)
+		if (!fd_conf_nbackends(&h->conf->personas[i]))
 			continue;
 		add(&p, &n, &cap, "fluxdecoy_contained_packets_total{persona=\"%s\",verdict=\"dropped\"} %llu\n"
 		    "fluxdecoy_contained_packets_total{persona=\"%s\",verdict=\"replied\"} %llu\n"

@@ -254,20 +254,33 @@ static void test_privmsg(void **st)
 	(void)st;
 	uint8_t b[FD_PRIV_MAX];
 	char err[200];
+	fd_priv_req_t rq = { FD_PRIV_COUNTERS, 0, 0 }, got;
 	fd_contain_counts_t in[3] = { { 1, 2, 3 }, { 0, 0, 0 }, { 1ULL << 40, 5, 6 } }, out[3];
 
-	size_t n = fd_priv_build_request(b, sizeof(b));
-	assert_int_equal(n, 8);
-	assert_int_equal(fd_priv_parse_request(b, n, err, sizeof(err)), FD_PRIV_REQ_COUNTERS);
-	assert_int_equal(fd_priv_parse_request(b, 7, err, sizeof(err)), -FG_EMALF);
-	assert_string_equal(err, "request of 7 bytes (8 expected)");
+	size_t n = fd_priv_build_request(&rq, b, sizeof(b));
+	assert_int_equal(n, FD_PRIV_REQ_LEN);
+	assert_int_equal(fd_priv_parse_request(b, n, &got, err, sizeof(err)), 0);
+	assert_int_equal(got.kind, FD_PRIV_COUNTERS);
+	assert_int_equal(fd_priv_parse_request(b, 7, &got, err, sizeof(err)), -FG_EMALF);
+	assert_string_equal(err, "request of 7 bytes (16 expected)");
 	b[0] = 'X';
-	assert_int_equal(fd_priv_parse_request(b, 8, err, sizeof(err)), -FG_EMALF);
+	assert_int_equal(fd_priv_parse_request(b, n, &got, err, sizeof(err)), -FG_EMALF);
 	assert_string_equal(err, "request without the FDQ1 magic");
 	b[0] = 'F';
 	b[7] = 9;
-	assert_int_equal(fd_priv_parse_request(b, 8, err, sizeof(err)), -FG_EMALF);
+	assert_int_equal(fd_priv_parse_request(b, n, &got, err, sizeof(err)), -FG_EMALF);
 	assert_string_equal(err, "unknown request kind 9");
+	b[7] = FD_PRIV_COUNTERS;
+	b[11] = 1;
+	assert_int_equal(fd_priv_parse_request(b, n, &got, err, sizeof(err)), -FG_EMALF);
+	assert_string_equal(err, "counters request with arguments");
+	fd_priv_req_t sp = { FD_PRIV_SPAWN, 3, 7 };
+	n = fd_priv_build_request(&sp, b, sizeof(b));
+	assert_int_equal(fd_priv_parse_request(b, n, &got, err, sizeof(err)), 0);
+	assert_int_equal(got.kind, FD_PRIV_SPAWN);
+	assert_int_equal(got.persona, 3);
+	assert_int_equal(got.slot, 7);
+	assert_int_equal(fd_priv_build_request(&sp, b, 15), 0);
 
 	int m = fd_priv_build_counts(in, 3, b, sizeof(b));
 	assert_int_equal(m, 8 + 3 * 24);
@@ -277,6 +290,16 @@ static void test_privmsg(void **st)
 	assert_int_equal(fd_priv_parse_counts(b, (size_t)m, out, 2), -FG_EMALF);
 	assert_int_equal(fd_priv_parse_counts(b, (size_t)m - 1, out, 3), -FG_EMALF);
 	assert_int_equal(fd_priv_build_counts(in, 3, b, 20), -ENOSPC);
+
+	int32_t status;
+	n = fd_priv_build_spawned(&sp, -ETIMEDOUT, b, sizeof(b));
+	assert_int_equal(n, FD_PRIV_SPAWN_LEN);
+	assert_int_equal(fd_priv_parse_spawned(b, n, &got, &status), 0);
+	assert_int_equal(status, -ETIMEDOUT);
+	assert_int_equal(got.slot, 7);
+	assert_int_equal(fd_priv_parse_spawned(b, n - 1, &got, &status), -FG_EMALF);
+	b[7] = FD_PRIV_COUNTERS;
+	assert_int_equal(fd_priv_parse_spawned(b, n, &got, &status), -FG_EMALF);
 }
 
 struct sink {
@@ -369,6 +392,44 @@ static void test_conf_hi(void **st)
 	assert_int_equal(cload("persona:\n  - id: web\n    file: /p\n    containment: reply-only\n",
 			       &c, &s), -FG_ESCHEMA);
 	if (!strstr(s.buf, "persona 'web': containment reply-only needs backends"))
+		fail_msg("got: %s", s.buf);
+
+	/* backend templates: slots, their addresses, the checks */
+	assert_int_equal(cload("persona:\n  - id: web\n    file: /p\n"
+			       "    addresses: [198.51.100.0/24]\n"
+			       "    backend-template: [/usr/lib/spawn, web]\n"
+			       "    template-addresses: [10.0.5.0/30, 10.0.6.9/32]\n", &c, &s), 0);
+	assert_int_equal(fd_conf_slots(&c->personas[0]), 5);
+	assert_int_equal(fd_conf_nbackends(&c->personas[0]), 5);
+	uint8_t sa[4];
+	assert_true(fd_conf_slot_addr(&c->personas[0], 3, sa));
+	assert_memory_equal(sa, ((uint8_t[]){ 10, 0, 5, 3 }), 4);
+	assert_true(fd_conf_slot_addr(&c->personas[0], 4, sa));
+	assert_memory_equal(sa, ((uint8_t[]){ 10, 0, 6, 9 }), 4);
+	assert_false(fd_conf_slot_addr(&c->personas[0], 5, sa));
+	uint8_t t[4] = { 10, 0, 5, 2 };
+	assert_int_equal(fd_conf_backend_persona(c, AF_INET, t), 0);
+	fd_conf_free(c);
+	assert_int_equal(cload("persona:\n  - id: web\n    file: /p\n"
+			       "    addresses: [198.51.100.0/24]\n"
+			       "    backends: [10.0.4.1]\n"
+			       "    backend-template: [spawn]\n"
+			       "    template-addresses: [198.51.100.0/23]\n"
+			       "  - id: two\n    file: /p\n"
+			       "    template-addresses: [10.1.0.0/16]\n", &c, &s), -FG_ESCHEMA);
+	const char *want2[] = {
+		"persona 'web': backends and backend-template exclude each other",
+		"persona 'web': backend-template: the command must be an absolute path",
+		"persona 'web': template-addresses overlap the addresses of persona 'web'",
+		"persona 'two': backend-template and template-addresses go together",
+	};
+	for (size_t i = 0; i < sizeof(want2) / sizeof(want2[0]); i++)
+		if (!strstr(s.buf, want2[i]))
+			fail_msg("missing '%s' in:\n%s", want2[i], s.buf);
+	assert_int_equal(cload("persona:\n  - id: big\n    file: /p\n"
+			       "    backend-template: [/x]\n"
+			       "    template-addresses: [10.1.0.0/23]\n", &c, &s), -FG_ESCHEMA);
+	if (!strstr(s.buf, "persona 'big': template-addresses: more than 256 slots"))
 		fail_msg("got: %s", s.buf);
 }
 
