@@ -58,7 +58,7 @@ metric() { # metric ERE: the value of the first matching sample
 ns_add cli dcy hi
 veth_link cli e1 "10.0.3.1/24" dcy eth0 "10.0.3.10/24"
 veth_link dcy e4 "10.0.4.1/24" hi eth0 "10.0.4.10/24"
-for a in 10.0.3.7 10.0.3.8 203.0.113.5 203.0.113.53; do addr_add cli e1 "$a/32"; done
+for a in 10.0.3.7 10.0.3.8 10.0.3.21 10.0.3.22 203.0.113.5 203.0.113.53; do addr_add cli e1 "$a/32"; done
 for a in 10.0.4.11 10.0.4.20 10.0.4.30; do addr_add hi eth0 "$a/24"; done
 nsx cli ip route add 198.51.100.0/24 via 10.0.3.10
 nsx cli ip route add 10.0.4.0/24 via 10.0.3.10
@@ -141,6 +141,54 @@ c=$(outside to_internet)
 	|| fail "control: the outside counts the attempts" "to_internet=$c"
 nsx cli nft reset counters table inet outside >/dev/null
 
+# the backend template (flash clone): a network namespace per slot with a
+# real lighttpd, made from a reference config; run by fluxdecoy's [priv]
+# as: spawn.sh PREFIX DIR start|stop ADDRESS SLOT PERSONA
+cat >"$W/spawn.sh" <<'SPAWN'
+#!/bin/bash
+set -u
+prefix=$1 dir=$2 action=$3 addr=$4 slot=$5
+ns="$prefix-u$slot" v="fdu$slot" d="$dir/clone$slot"
+case $action in
+start)
+	ip netns add "$ns" || exit 1
+	ip -n "$ns" link set lo up
+	ip link add "$v" type veth peer name eth0 netns "$ns" || exit 1
+	ip link set "$v" up
+	ip route add "$addr/32" dev "$v" src 10.0.4.1
+	ip -n "$ns" addr add "$addr/32" dev eth0
+	ip -n "$ns" link set eth0 up
+	ip -n "$ns" route add 10.0.4.1/32 dev eth0
+	ip -n "$ns" route add default via 10.0.4.1 dev eth0
+	mkdir -p "$d/www"
+	printf '<html><body>flash clone %s</body></html>\n' "$addr" >"$d/www/index.html"
+	sed -e "s#@ADDR@#$addr#" -e "s#@DIR@#$d#" "$dir/reference.conf" >"$d/lighttpd.conf"
+	ip netns exec "$ns" lighttpd -f "$d/lighttpd.conf" || exit 1
+	for _ in $(seq 100); do
+		ip netns exec "$ns" ss -Hlnt 'sport = :80' | grep -q . && exit 0
+		sleep 0.05
+	done
+	exit 1 ;;
+stop)
+	[ -s "$d/lighttpd.pid" ] && kill "$(cat "$d/lighttpd.pid")"
+	ip netns del "$ns"
+	ip link del "$v" 2>/dev/null
+	exit 0 ;;
+esac
+exit 2
+SPAWN
+chmod +x "$W/spawn.sh"
+cat >"$W/reference.conf" <<'REF'
+server.document-root = "@DIR@/www"
+server.port = 80
+server.bind = "@ADDR@"
+server.pid-file = "@DIR@/lighttpd.pid"
+server.errorlog = "@DIR@/error.log"
+index-file.names = ( "index.html" )
+mimetype.assign = ( ".html" => "text/html" )
+REF
+for i in 0 1 2 3 4 5 6 7; do FG_NAMESPACES+=("$(ns u$i)"); done   # cleanup, should a stop be missed
+
 # ------------------------------------------------------------ the decoy
 DCONF=$W/fluxdecoy.conf
 cat >"$DCONF" <<EOF
@@ -172,6 +220,11 @@ persona:
     addresses: [198.51.100.192/27]
     backends: [10.0.4.30]
     containment: reply-only
+  - id: hi-flash
+    file: $P
+    addresses: [198.51.100.224/28]
+    backend-template: [$W/spawn.sh, $FG_NS_PREFIX, $W]
+    template-addresses: [10.0.5.0/29]
 EOF
 touch "$W/eve.json"; chown nobody "$W/eve.json"
 out=$("$FLUXDECOY" --check -c "$DCONF" 2>&1)
@@ -203,11 +256,9 @@ wait_for $T grep -q 'serving [0-9]* personas as nobody' "$W/fluxdecoy.log" \
 has_line "the containment table was installed" "containment: table inet fdhi installed" "$(cat "$W/fluxdecoy.log")"
 T_NFT=$(nsx dcy nft list table inet fdhi 2>&1)
 has_line "the table holds the backends" 'elements = \{ 10\.0\.4\.10, 10\.0\.4\.11 \}' "$T_NFT"
-# only [priv] keeps a capability, and only CAP_NET_ADMIN (bit 12)
-PRIV=$(pgrep -P "$DPID" | head -1)
-if [ "$VALGRIND" != 1 ] && [ -n "$PRIV" ]; then
+has_line "the template slots are contained before any exists" 'elements = \{ 10\.0\.5\.0, 10\.0\.5\.1,' "$T_NFT"
+if [ "$VALGRIND" != 1 ]; then
 	has_line "the serving part holds no capability" '^CapEff:[[:space:]]+0+$' "$(cat /proc/$DPID/status)"
-	has_line "[priv] holds only CAP_NET_ADMIN" '^CapEff:[[:space:]]+0+1000$' "$(cat /proc/$PRIV/status)"
 fi
 
 # ------------------------------------------------------------ late binding
@@ -246,6 +297,29 @@ wait_for 60 grep -q '"event":"binding_expired"' "$W/eve.json" \
 	&& ok "an idle binding is collected (binding_expired)" || fail "an idle binding is collected"
 has_line "event: binding_expired names its universe and flow count" \
 	'"event":"binding_expired","persona":"hi-web","universe":"10.0.3.[78]/32","flows":[0-9]+' "$(cat "$W/eve.json")"
+
+# ------------------------------------------------------------ flash clones
+# a persona with a backend template: the first flow of a (universe,
+# address) starts its own backend (a namespace with a real lighttpd)
+out=$(nsx cli curl -sS -m 30 --interface 10.0.3.21 "http://198.51.100.225/" 2>&1)
+has_line "flash clone: the first flow gets a backend made for it" 'flash clone 10\.0\.5\.[0-7]' "$out"
+C1=$(grep -o 'flash clone 10\.0\.5\.[0-7]' <<<"$out" | awk '{print $3}')
+out=$(nsx cli curl -sS -m 30 --interface 10.0.3.21 "http://198.51.100.225/" 2>&1)
+has_line "flash clone: the same universe and address, the same clone" "flash clone $C1" "$out"
+out=$(nsx cli curl -sS -m 30 --interface 10.0.3.22 "http://198.51.100.225/" 2>&1)
+C2=$(grep -o 'flash clone 10\.0\.5\.[0-7]' <<<"$out" | awk '{print $3}')
+if [ -n "$C2" ] && [ "$C2" != "$C1" ]; then ok "flash clone: another universe, another clone ($C1, $C2)"
+else fail "flash clone: another universe, another clone" "$C1 then '$C2'" "$out"; fi
+has_line "event: backend_spawned" '"event":"backend_spawned","persona":"hi-flash","backend":"10.0.5.[0-7]","slot":[0-7]' "$(cat "$W/eve.json")"
+has_line "event: the time from first packet to the cloned backend" \
+	'"src_ip":"10.0.3.21".*"event":"backend_connected","persona":"hi-flash".*"connect_ms":[0-9]+' "$(cat "$W/eve.json")"
+assert_eq "two clone namespaces exist" "2" "$(ip netns list 2>/dev/null | grep -c "^$FG_NS_PREFIX-u[0-7]")"
+# recycled once idle (binding-idle 4 s)
+gone() { ! ip netns list 2>/dev/null | grep -q "^$FG_NS_PREFIX-u[0-7]"; }
+if wait_for 60 gone; then ok "flash clones are recycled when their bindings expire"
+else fail "flash clones are recycled" "$(ip netns list | grep "$FG_NS_PREFIX")"; fi
+assert_eq "metrics: clones spawned" "2" "$(metric fluxdecoy_backends_spawned_total)"
+assert_eq "metrics: clones recycled" "2" "$(metric fluxdecoy_backends_recycled_total)"
 
 # ------------------------------------------------------------ scan filter
 created0=$(metric fluxdecoy_bindings_created_total)
