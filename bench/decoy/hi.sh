@@ -30,7 +30,8 @@ set +e
 
 need_root
 need_cmd ip curl lighttpd /usr/sbin/sshd ssh-keygen masscan nmap python3
-RUNS=${RUNS:-3} FLOWS=${FLOWS:-20}  # FLOWS <= 32 (flash slots), <= 49 (addresses) SOURCES=${SOURCES:-4} RATE=${RATE:-500}
+# FLOWS <= 32 (flash slots) and <= 49 (source addresses)
+RUNS=${RUNS:-3} FLOWS=${FLOWS:-20} SOURCES=${SOURCES:-4} RATE=${RATE:-500}
 FLUXDECOY=${FLUXDECOY:-$FG_REPO/build/fluxdecoy}
 [ -x "$FLUXDECOY" ] || die "no $FLUXDECOY (make)"
 W=$FG_WORK

@@ -822,8 +822,6 @@ char *fd_hi_metrics(const fd_hi_t *h)
 	  "max-bindings were live (low interaction instead).", s->bindings_full);
 	C("fluxdecoy_backend_errors_total", "Backend connections that failed (client reset).",
 	  s->backend_err);
-	C("fluxdecoy_backend_connect_ms_total", "Sum of first-packet-to-live-backend times "
-	  "of connected flows, in milliseconds.", s->connect_ms_sum);
 	C("fluxdecoy_backend_connects_total", "Flows whose backend connection came up.",
 	  s->connects);
 	C("fluxdecoy_reflect_dns_queries_total", "Queries the fake Internet's DNS took.",
@@ -839,6 +837,10 @@ char *fd_hi_metrics(const fd_hi_t *h)
 	C("fluxdecoy_priv_replies_rejected_total", "Replies of the privileged part that "
 	  "did not parse.", s->priv_bad);
 #undef C
+	add(&p, &n, &cap, "# HELP fluxdecoy_backend_connect_seconds_total Sum of the "
+	    "first-packet-to-live-backend times of connected flows.\n"
+	    "# TYPE fluxdecoy_backend_connect_seconds_total counter\n"
+	    "fluxdecoy_backend_connect_seconds_total %.3f\n", (double)s->connect_ms_sum / 1000.0);
 	add(&p, &n, &cap, "# HELP fluxdecoy_bindings Late bindings live now.\n"
 	    "# TYPE fluxdecoy_bindings gauge\nfluxdecoy_bindings %zu\n",
 	    fd_bindings_count(h->bt));
@@ -846,9 +848,9 @@ char *fd_hi_metrics(const fd_hi_t *h)
 	    "backends started, by persona and verdict (kernel counters).\n"
 	    "# TYPE fluxdecoy_contained_packets_total counter\n");
 	for (size_t i = 0; i < h->conf->npersonas; i++) {
+		/* every entry, 0 for those without backends: the family is
+		 * always there for dashboards */
 		const char *id = h->conf->personas[i].id;
-		if (!fd_conf_nbackends(&h->conf->personas[i]))
-			continue;
 		add(&p, &n, &cap, "fluxdecoy_contained_packets_total{persona=\"%s\",verdict=\"dropped\"} %llu\n"
 		    "fluxdecoy_contained_packets_total{persona=\"%s\",verdict=\"replied\"} %llu\n"
 		    "fluxdecoy_contained_packets_total{persona=\"%s\",verdict=\"reflected\"} %llu\n",

@@ -402,6 +402,9 @@ for m in $(grep -o '^fluxdecoy_[a-z_]*' <<<"$M" | sort -u); do
 	grep -q "^\.B $m\b" "$FG_REPO/doc/fluxdecoy.8" || undoc="$undoc $m"
 done
 assert_eq "every exported metric is documented in fluxdecoy(8)" "" "$undoc"
+if command -v promtool >/dev/null; then
+	check "promtool check metrics" bash -c "printf '%s\n' \"\$1\" | promtool check metrics" _ "$M"
+fi
 
 # still serving after all that
 out=$(nsx cli curl -sS -m 10 --interface 10.0.3.1 "http://198.51.100.99/" 2>&1)
