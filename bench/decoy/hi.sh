@@ -36,7 +36,7 @@ FLUXDECOY=${FLUXDECOY:-$FG_REPO/build/fluxdecoy}
 [ -x "$FLUXDECOY" ] || die "no $FLUXDECOY (make)"
 W=$FG_WORK
 
-median() { sort -n | awk '{a[NR]=$1} END {if (NR == 0) print "-"; else if (NR % 2) print a[(NR+1)/2]; else print (a[NR/2]+a[NR/2+1])/2}'; }
+median() { sort -g | awk '{a[NR]=$1} END {if (NR == 0) print "-"; else if (NR % 2) print a[(NR+1)/2]; else print (a[NR/2]+a[NR/2+1])/2}'; }
 
 ns_add cli dcy hi
 veth_link cli e1 "10.0.3.1/24" dcy eth0 "10.0.3.10/24"
@@ -154,10 +154,10 @@ for run in $(seq 1 "$RUNS"); do
 		ttfb --interface "10.0.3.$((100 + i))" "http://10.0.4.10/" >>"$W/ttfb_direct"
 		ttfb --interface "10.0.3.$((150 + i))" "http://198.51.100.$((128 + i))/" >>"$W/ttfb_flash"
 	done
-	grep -o '"event":"backend_connected","persona":"hi-web"[^}]*"connect_ms":[0-9]*' "$W/eve.json" \
-		| grep -o '[0-9]*$' >>"$W/connect_ms"
-	grep -o '"event":"backend_connected","persona":"hi-flash"[^}]*"connect_ms":[0-9]*' "$W/eve.json" \
-		| grep -o '[0-9]*$' >>"$W/connect_flash"
+	grep -o '"event":"backend_connected","persona":"hi-web"[^}]*"connect_us":[0-9]*' "$W/eve.json" \
+		| sed 's/.*"connect_us"://' | awk '{printf "%.3f\n", $1 / 1000}' >>"$W/connect_ms"
+	grep -o '"event":"backend_connected","persona":"hi-flash"[^}]*"connect_us":[0-9]*' "$W/eve.json" \
+		| sed 's/.*"connect_us"://' | awk '{printf "%.3f\n", $1 / 1000}' >>"$W/connect_flash"
 	# 2. sweeps
 	b0=$(metric fluxdecoy_bindings_created_total); f0=$(metric fluxdecoy_scan_filtered_total)
 	for s in $(seq 1 "$SOURCES"); do

@@ -54,13 +54,14 @@ struct hi_flow {
 	size_t pidx;
 	fd_binding_t *bind;
 	uint64_t start_ms, last_ms;
+	uint64_t start_us;            /* accept, for the time to a live backend */
 	struct hi_flow *next, *prev;
 };
 
 struct hi_stats {
 	uint64_t flows, filtered, filtered_full, bindings_full, backend_err;
 	uint64_t created, expired, dns_queries, dns_bad, priv_bad;
-	uint64_t connect_ms_sum, connects;
+	uint64_t connect_us_sum, connects;
 	uint64_t spawned, spawn_err, stopped;
 };
 
@@ -89,6 +90,14 @@ static uint64_t now_ms(void)
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+static uint64_t now_us(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000 + (uint64_t)ts.tv_nsec / 1000;
 }
 
 static void ep_set(fd_hi_t *h, struct hi_end *e, uint32_t mask)
@@ -323,10 +332,11 @@ static void backend_ready(fd_hi_t *h, struct hi_flow *f)
 		e = errno;
 	if (e == EINPROGRESS || e == EALREADY)
 		return;
-	uint64_t ms = now_ms() - f->start_ms;
+	uint64_t us = now_us() - f->start_us;
 	json_t *d = detail(h, e ? "backend_error" : "backend_connected", f->pidx);
 	set_addr(d, "backend", &f->baddr);
-	json_object_set_new(d, "connect_ms", json_integer((json_int_t)ms));
+	json_object_set_new(d, "connect_ms", json_integer((json_int_t)(us / 1000)));
+	json_object_set_new(d, "connect_us", json_integer((json_int_t)us));
 	if (e)
 		json_object_set_new(d, "error", json_string(strerror(e)));
 	fd_event_emit(h->ev, &f->src, &f->dst, d);
@@ -340,7 +350,7 @@ static void backend_ready(fd_hi_t *h, struct hi_flow *f)
 		return;
 	}
 	h->st.connects++;
-	h->st.connect_ms_sum += ms;
+	h->st.connect_us_sum += us;
 	f->connected = true;
 	flow_run(h, f);
 }
@@ -415,6 +425,7 @@ static bool splice_start(fd_hi_t *h, int fd, const struct sockaddr_storage *src,
 	f->dst = *dst;
 	f->pidx = pidx;
 	f->start_ms = f->last_ms = now_ms();
+	f->start_us = now_us();
 	f->bind = b;
 	fd_binding_open(b, f->start_ms);
 	f->next = h->flows;
@@ -840,7 +851,7 @@ char *fd_hi_metrics(const fd_hi_t *h)
 	add(&p, &n, &cap, "# HELP fluxdecoy_backend_connect_seconds_total Sum of the "
 	    "first-packet-to-live-backend times of connected flows.\n"
 	    "# TYPE fluxdecoy_backend_connect_seconds_total counter\n"
-	    "fluxdecoy_backend_connect_seconds_total %.3f\n", (double)s->connect_ms_sum / 1000.0);
+	    "fluxdecoy_backend_connect_seconds_total %.6f\n", (double)s->connect_us_sum / 1e6);
 	add(&p, &n, &cap, "# HELP fluxdecoy_bindings Late bindings live now.\n"
 	    "# TYPE fluxdecoy_bindings gauge\nfluxdecoy_bindings %zu\n",
 	    fd_bindings_count(h->bt));
