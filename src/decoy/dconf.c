@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
 #include <errno.h>
+#include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -10,6 +11,21 @@
 #include "decoy/yload.h"
 
 #define MS_MAX (49ULL * 86400000ULL)
+
+static bool addr_bytes(const fg_conf_addr_t *a, int *fam, uint8_t b[16])
+{
+	if (a->ss.ss_family == AF_INET) {
+		*fam = AF_INET;
+		memcpy(b, &((const struct sockaddr_in *)&a->ss)->sin_addr, 4);
+		return true;
+	}
+	if (a->ss.ss_family == AF_INET6) {
+		*fam = AF_INET6;
+		memcpy(b, &((const struct sockaddr_in6 *)&a->ss)->sin6_addr, 16);
+		return true;
+	}
+	return false;
+}
 
 static void persona_post(fg_loader_t *ld, void *entry, const fg_ynode_t *map,
 			 const char *label)
@@ -34,10 +50,25 @@ static const fg_item_t decoy_items[] = {
 	  .min = 100, .max = MS_MAX, .def = "30s" },
 	{ .name = "max-clients", .type = FG_T_INT, .off = DC(max_clients),
 	  .min = 1, .max = 1048576, .def = "1024" },
+	{ .name = "scan-window", .type = FG_T_TIME, .off = DC(scan_window_ms),
+	  .min = 100, .max = MS_MAX, .def = "60s" },
+	{ .name = "scan-filter-size", .type = FG_T_INT, .off = DC(scan_filter_size),
+	  .min = 1, .max = 16777216, .def = "65536" },
+	{ .name = "binding-idle", .type = FG_T_TIME, .off = DC(binding_idle_ms),
+	  .min = 100, .max = MS_MAX, .def = "5m" },
+	{ .name = "max-bindings", .type = FG_T_INT, .off = DC(max_bindings),
+	  .min = 1, .max = 1048576, .def = "4096" },
+	{ .name = "nft-table", .type = FG_T_STR, .off = DC(nft_table),
+	  .check = fg_check_id },
+	{ .name = "reflect-address", .type = FG_T_ADDR, .flags = FG_F_NOPORT,
+	  .off = DC(reflect_address) },
+	{ .name = "reflect-dns", .type = FG_T_ADDR, .off = DC(reflect_dns), .port = 53 },
 	{ .name = NULL }
 };
 
 #define PC(m) offsetof(fd_conf_persona_t, m)
+
+const char *const fd_containment_names[] = { "drop", "reply-only", "reflect", NULL };
 
 static const fg_item_t persona_items[] = {
 	{ .name = "id", .type = FG_T_STR, .flags = FG_F_REQ, .off = PC(id),
@@ -50,6 +81,14 @@ static const fg_item_t persona_items[] = {
 	  .check = fg_check_abspath },
 	{ .name = "tls-key", .type = FG_T_STR, .off = PC(tls_key),
 	  .check = fg_check_abspath },
+	{ .name = "backends", .type = FG_T_ADDR, .flags = FG_F_MULTI | FG_F_NOPORT,
+	  .off = PC(backends), .cnt_off = PC(nbackends) },
+	{ .name = "containment", .type = FG_T_ENUM, .off = PC(containment),
+	  .enums = fd_containment_names, .def = "drop" },
+	{ .name = "backend-template", .type = FG_T_STR, .flags = FG_F_MULTI,
+	  .off = PC(tmpl), .cnt_off = PC(ntmpl) },
+	{ .name = "template-addresses", .type = FG_T_PREFIX, .flags = FG_F_MULTI,
+	  .off = PC(tmpl_addrs), .cnt_off = PC(ntmpl_addrs) },
 	{ .name = NULL }
 };
 
@@ -62,9 +101,99 @@ const fg_item_t fd_conf_schema[] = {
 	{ .name = NULL }
 };
 
+static bool addr_in_persona(const fd_conf_t *c, const fg_conf_addr_t *a,
+			    const char **who)
+{
+	int fam;
+	uint8_t b[16];
+
+	if (!addr_bytes(a, &fam, b))
+		return false;
+	for (size_t i = 0; i < c->npersonas; i++)
+		if (c->personas[i].naddresses &&
+		    fd_conf_persona_covers(&c->personas[i], fam, b)) {
+			*who = c->personas[i].id;
+			return true;
+		}
+	return false;
+}
+
+/* High interaction: backends outside every persona's addresses (a flow
+ * from a backend must be told from an attacker's), reflect only with the
+ * fake Internet configured. */
+static void check_hi(fg_loader_t *ld, const fd_conf_t *c)
+{
+	const char *who = NULL;
+
+	for (size_t i = 0; i < c->npersonas; i++) {
+		const fd_conf_persona_t *p = &c->personas[i];
+		if (!p->id)
+			continue;
+		for (size_t j = 0; j < p->nbackends; j++) {
+			if (addr_in_persona(c, &p->backends[j], &who))
+				fg_diag(ld, p->backends[j].line ? p->backends[j].line : p->line,
+					"persona '%s': backend %zu lies in the addresses "
+					"of persona '%s' (backends must be outside the pool)",
+					p->id, j + 1, who);
+			for (size_t k = 0; k < c->npersonas; k++)
+				for (size_t m = 0; m < c->personas[k].nbackends; m++)
+					if ((k < i || (k == i && m < j)) &&
+					    c->personas[k].backends[m].len == p->backends[j].len &&
+					    memcmp(&c->personas[k].backends[m].ss,
+						   &p->backends[j].ss, p->backends[j].len) == 0)
+						fg_diag(ld, p->line, "persona '%s': backend %zu "
+							"is already a backend of persona '%s'",
+							p->id, j + 1, c->personas[k].id);
+		}
+		if (p->ntmpl && p->nbackends)
+			fg_diag(ld, p->line, "persona '%s': backends and backend-template "
+				"exclude each other", p->id);
+		if (p->ntmpl && p->tmpl[0] && p->tmpl[0][0] != '/')
+			fg_diag(ld, p->line, "persona '%s': backend-template: the command "
+				"must be an absolute path", p->id);
+		if (!p->ntmpl != !p->ntmpl_addrs)
+			fg_diag(ld, p->line, "persona '%s': backend-template and "
+				"template-addresses go together", p->id);
+		for (size_t j = 0; j < p->ntmpl_addrs; j++) {
+			const fg_conf_prefix_t *x = &p->tmpl_addrs[j];
+			if (x->family != AF_INET)
+				fg_diag(ld, p->line, "persona '%s': template-addresses: "
+					"IPv4 only", p->id);
+			for (size_t k = 0; k < c->npersonas; k++) {
+				if (c->personas[k].naddresses &&
+				    (fd_conf_persona_covers(&c->personas[k], AF_INET, x->first) ||
+				     fd_conf_persona_covers(&c->personas[k], AF_INET, x->last)))
+					fg_diag(ld, p->line, "persona '%s': template-addresses "
+						"overlap the addresses of persona '%s'", p->id,
+						c->personas[k].id);
+			}
+		}
+		if (p->ntmpl_addrs && fd_conf_slots(p) > FD_MAX_SLOTS)
+			fg_diag(ld, p->line, "persona '%s': template-addresses: more than "
+				"%d slots", p->id, FD_MAX_SLOTS);
+		if (p->containment != FD_CONTAIN_DROP && fd_conf_nbackends(p) == 0)
+			fg_diag(ld, p->line, "persona '%s': containment %s needs backends",
+				p->id, fd_containment_names[p->containment]);
+		if (p->containment == FD_CONTAIN_REFLECT &&
+		    (!c->decoy.reflect_address.len || !c->decoy.reflect_dns.len))
+			fg_diag(ld, p->line, "persona '%s': containment reflect needs "
+				"decoy.reflect-address and decoy.reflect-dns", p->id);
+	}
+	if (c->decoy.reflect_address.len &&
+	    c->decoy.reflect_address.ss.ss_family != AF_INET)
+		fg_diag(ld, c->decoy.reflect_address.line,
+			"decoy.reflect-address: an IPv4 address is needed (the fake "
+			"Internet answers A queries)");
+	if (c->decoy.reflect_dns.len && c->decoy.reflect_dns.ss.ss_family != AF_INET)
+		fg_diag(ld, c->decoy.reflect_dns.line,
+			"decoy.reflect-dns: an IPv4 address is needed");
+}
+
 static void check_conf(fg_loader_t *ld, void *base)
 {
 	const fd_conf_t *c = base;
+
+	check_hi(ld, c);
 
 	/* "persona:" with nothing under it is present but serves nothing */
 	if (c->npersonas == 0 && ld->rc == 0)  /* else: reported as missing */
@@ -204,4 +333,85 @@ bool fd_conf_persona_covers(const fd_conf_persona_t *p, int family, const uint8_
 			return true;
 	}
 	return false;
+}
+
+size_t fd_conf_slots(const fd_conf_persona_t *p)
+{
+	uint64_t n = 0;
+
+	if (!p->ntmpl)
+		return 0;
+	for (size_t j = 0; j < p->ntmpl_addrs; j++) {
+		const fg_conf_prefix_t *x = &p->tmpl_addrs[j];
+		if (x->family != AF_INET)
+			continue;
+		uint32_t f = (uint32_t)x->first[0] << 24 | (uint32_t)x->first[1] << 16 |
+			     (uint32_t)x->first[2] << 8 | x->first[3];
+		uint32_t l = (uint32_t)x->last[0] << 24 | (uint32_t)x->last[1] << 16 |
+			     (uint32_t)x->last[2] << 8 | x->last[3];
+		n += (uint64_t)(l - f) + 1;
+		if (n > FD_MAX_SLOTS + 1)
+			return FD_MAX_SLOTS + 1;
+	}
+	return (size_t)n;
+}
+
+bool fd_conf_slot_addr(const fd_conf_persona_t *p, size_t i, uint8_t out[4])
+{
+	if (!p->ntmpl)
+		return false;
+	for (size_t j = 0; j < p->ntmpl_addrs; j++) {
+		const fg_conf_prefix_t *x = &p->tmpl_addrs[j];
+		if (x->family != AF_INET)
+			continue;
+		uint32_t f = (uint32_t)x->first[0] << 24 | (uint32_t)x->first[1] << 16 |
+			     (uint32_t)x->first[2] << 8 | x->first[3];
+		uint32_t l = (uint32_t)x->last[0] << 24 | (uint32_t)x->last[1] << 16 |
+			     (uint32_t)x->last[2] << 8 | x->last[3];
+		uint64_t n = (uint64_t)(l - f) + 1;
+		if (i < n) {
+			uint32_t a = f + (uint32_t)i;
+			out[0] = (uint8_t)(a >> 24);
+			out[1] = (uint8_t)(a >> 16);
+			out[2] = (uint8_t)(a >> 8);
+			out[3] = (uint8_t)a;
+			return true;
+		}
+		i -= (size_t)n;
+	}
+	return false;
+}
+
+size_t fd_conf_nbackends(const fd_conf_persona_t *p)
+{
+	size_t s = fd_conf_slots(p);
+
+	return p->nbackends ? p->nbackends : (s > FD_MAX_SLOTS ? FD_MAX_SLOTS : s);
+}
+
+int fd_conf_backend_persona(const fd_conf_t *c, int family, const uint8_t *a)
+{
+	size_t n = family == AF_INET ? 4 : 16;
+
+	for (size_t i = 0; i < c->npersonas; i++)
+		for (size_t j = 0; family == AF_INET && j < c->personas[i].ntmpl_addrs; j++) {
+			const fg_conf_prefix_t *x = &c->personas[i].tmpl_addrs[j];
+			if (x->family == AF_INET && memcmp(a, x->first, 4) >= 0 &&
+			    memcmp(a, x->last, 4) <= 0)
+				return (int)i;
+		}
+	for (size_t i = 0; i < c->npersonas; i++)
+		for (size_t j = 0; j < c->personas[i].nbackends; j++) {
+			int f;
+			uint8_t b[16];
+			if (addr_bytes(&c->personas[i].backends[j], &f, b) && f == family &&
+			    memcmp(a, b, n) == 0)
+				return (int)i;
+		}
+	return -1;
+}
+
+const char *fd_conf_nft_table(const fd_conf_t *c)
+{
+	return c->decoy.nft_table ? c->decoy.nft_table : "fluxdecoy";
 }

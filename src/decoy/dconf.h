@@ -9,12 +9,24 @@
  *     metrics: 127.0.0.1@9561
  *     idle-timeout: 30s
  *     max-clients: 1024
+ *     scan-window: 60s             # high interaction: the scan filter
+ *     scan-filter-size: 65536
+ *     binding-idle: 5m             # late bindings collected after this
+ *     max-bindings: 4096
+ *     nft-table: fluxdecoy         # containment (fluxdecoy's own table)
+ *     reflect-address: 198.51.100.250   # the fake Internet (reflect)
+ *     reflect-dns: 10.0.4.1@53
  *   persona:
  *     - id: web
  *       file: /etc/fluxdecoy/web.persona
  *       addresses: [198.51.100.0/24]      # destinations it answers for
  *       tls-cert: /etc/fluxdecoy/web.chain.pem
  *       tls-key: /etc/fluxdecoy/web.key
+ *       backends: [10.0.4.10]            # high-interaction (real) servers
+ *       containment: drop                # drop | reply-only | reflect
+ *     - id: web-flash                      # or: a backend per universe
+ *       backend-template: [/usr/local/lib/fluxdecoy/spawn-web]
+ *       template-addresses: [10.0.5.0/28]
  *
  * fd_conf_load*() also load every persona file it names (errors there are
  * reported with the persona file's name and line). Pure apart from reading
@@ -40,8 +52,26 @@ typedef struct fd_conf_persona {
 	size_t naddresses;
 	char *tls_cert, *tls_key;     /* PEM chain and its private key */
 	fd_persona_t *persona;        /* loaded from `file` */
+	fg_conf_addr_t *backends;     /* high-interaction servers (no port:
+					 a flow keeps its port) */
+	size_t nbackends;
+	int containment;              /* enum fd_containment */
+	char **tmpl;                  /* backend-template: argv of the command
+					 that starts/stops a backend per
+					 universe (Potemkin's flash clone) */
+	size_t ntmpl;
+	fg_conf_prefix_t *tmpl_addrs; /* template-addresses: its slots */
+	size_t ntmpl_addrs;
 	int line;
 } fd_conf_persona_t;
+
+/* Most template slots of one persona. */
+#define FD_MAX_SLOTS 256
+
+/* Export policy of a persona's backends (Potemkin), enforced by the
+ * kernel (fluxdecoy/contain.h). */
+enum fd_containment { FD_CONTAIN_DROP, FD_CONTAIN_REPLY_ONLY, FD_CONTAIN_REFLECT };
+extern const char *const fd_containment_names[];
 
 typedef struct fd_conf {
 	struct {
@@ -52,6 +82,13 @@ typedef struct fd_conf {
 		fg_conf_addr_t metrics;   /* .len 0: no metrics endpoint */
 		uint32_t idle_timeout_ms;
 		unsigned max_clients;
+		uint32_t scan_window_ms;
+		unsigned scan_filter_size;
+		uint32_t binding_idle_ms;
+		unsigned max_bindings;
+		char *nft_table;          /* NULL: "fluxdecoy" */
+		fg_conf_addr_t reflect_address;  /* .len 0: none */
+		fg_conf_addr_t reflect_dns;      /* .len 0: none */
 	} decoy;
 	fd_conf_persona_t *personas;
 	size_t npersonas;
@@ -68,5 +105,20 @@ void fd_conf_free(fd_conf_t *c);
 /* Whether address `a` (4 or 16 octets, network order, of `family`) lies in
  * one of the persona's addresses (true when it has none). */
 bool fd_conf_persona_covers(const fd_conf_persona_t *p, int family, const uint8_t *a);
+
+/* Index of the persona whose backends include `a` (4 or 16 octets of
+ * `family`), or -1: a flow from a backend is reflected, never bound. */
+int fd_conf_backend_persona(const fd_conf_t *c, int family, const uint8_t *a);
+
+/* Template slots of a persona (0 without backend-template), and the
+ * IPv4 address of slot i (false past the last). */
+size_t fd_conf_slots(const fd_conf_persona_t *p);
+bool fd_conf_slot_addr(const fd_conf_persona_t *p, size_t i, uint8_t out[4]);
+
+/* Backends of a persona: its fixed backends, or its template slots. */
+size_t fd_conf_nbackends(const fd_conf_persona_t *p);
+
+/* The nftables table name (decoy.nft-table or its default). */
+const char *fd_conf_nft_table(const fd_conf_t *c);
 
 #endif

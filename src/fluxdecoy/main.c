@@ -14,6 +14,8 @@
 #include "common/log.h"
 #include "decoy/dconf.h"
 #include "fluxdecoy/clone.h"
+#include "fluxdecoy/contain.h"
+#include "fluxdecoy/dpriv.h"
 #include "fluxdecoy/event.h"
 #include "fluxdecoy/privdrop.h"
 #include "fluxdecoy/server.h"
@@ -61,6 +63,8 @@ int main(int argc, char **argv)
 	fd_event_t *ev = NULL;
 	fd_server_t *srv = NULL;
 	char err[512];
+	pid_t priv_pid = -1;
+	int priv_fd = -1;
 
 	if (argc > 1 && strcmp(argv[1], "clone") == 0)
 		return fd_clone_main(argc - 1, argv + 1);
@@ -104,11 +108,29 @@ int main(int argc, char **argv)
 		log_err("event-log %s: %s", conf->decoy.event_log, fg_strerror(rc));
 		goto out;
 	}
+	/* containment before anything answers: the backends are held from
+	 * the first packet on, and stay held if we die */
+	if (fd_contain_needed(conf)) {
+		rc = fd_contain_install(conf, err, sizeof(err));
+		if (rc < 0) {
+			log_err("%s", err);
+			goto out;
+		}
+		log_info("containment: table inet %s installed", fd_conf_nft_table(conf));
+		rc = fd_priv_start(conf, ev, &priv_pid);
+		if (rc < 0) {
+			log_err("cannot start the privileged part: %s", fg_strerror(rc));
+			goto out;
+		}
+		priv_fd = rc;
+	}
 	rc = fd_server_new(conf, ev, &srv, err, sizeof(err));
 	if (rc < 0) {
 		log_err("%s", err);
 		goto out;
 	}
+	fd_server_set_priv(srv, priv_fd);
+	priv_fd = -1;
 	rc = fd_privdrop(conf->decoy.user);
 	if (rc < 0)
 		goto out;
@@ -120,7 +142,11 @@ int main(int argc, char **argv)
 	else
 		log_info("stopping");
 out:
-	fd_server_free(srv);
+	fd_server_free(srv);   /* closes the socket to [priv]: it exits */
+	if (priv_fd >= 0)
+		close(priv_fd);
+	if (priv_pid > 0)
+		fd_priv_wait(priv_pid);
 	fd_event_close(ev);
 	fd_conf_free(conf);
 	return rc < 0 ? 1 : 0;

@@ -19,6 +19,8 @@
 #include "decoy/httpwire.h"
 #include "decoy/smtpwire.h"
 #include "decoy/sshwire.h"
+#include "decoy/universe.h"
+#include "fluxdecoy/hi.h"
 #include "fluxdecoy/server.h"
 #include "fluxdecoy/tls.h"
 
@@ -29,7 +31,7 @@
 #define OUT_HIGH (64u << 10)
 #define MAX_EVENTS 64
 
-enum obj_type { OBJ_LISTEN, OBJ_METRICS_LISTEN, OBJ_CONN };
+enum obj_type { OBJ_LISTEN, OBJ_METRICS_LISTEN, OBJ_CONN, OBJ_HI = FD_OBJ_HI };
 
 struct listener {
 	enum obj_type type;
@@ -81,6 +83,7 @@ struct fd_server {
 	struct conn *conns;
 	unsigned active;
 	struct stats st;
+	fd_hi_t *hi;                  /* high interaction (fluxdecoy/hi.h) */
 };
 
 static uint64_t now_ms(void)
@@ -207,6 +210,9 @@ int fd_server_new(const fd_conf_t *conf, fd_event_t *ev, fd_server_t **out,
 		goto fail;
 	}
 	rc = setup_tls(s, err, errlen);
+	if (rc < 0)
+		goto fail;
+	rc = fd_hi_new(conf, ev, s->ep, &s->hi, err, errlen);
 	if (rc < 0)
 		goto fail;
 	/* one listener per (listen address, distinct port) */
@@ -866,6 +872,8 @@ static void accept_one(fd_server_t *s, int lfd, bool metrics)
 			return;
 		}
 	}
+	if (!metrics && fd_hi_accept(s->hi, fd, &src, &dst, (size_t)(cp - s->conf->personas)))
+		return;
 	if (s->active >= s->conf->decoy.max_clients) {
 		s->st.reset_full++;
 		reset_close(fd);
@@ -901,6 +909,12 @@ static void accept_one(fd_server_t *s, int lfd, bool metrics)
 	s->st.flows[sv->kind]++;
 	json_t *d = detail(c, "flow_start");
 	json_object_set_new(d, "persona_name", json_string(cp->persona->name));
+	{
+		fd_addr_t sa;
+		if (fd_addr_from_sockaddr(&src, &sa, NULL) &&
+		    fd_conf_backend_persona(s->conf, sa.family, sa.a) >= 0)
+			json_object_set_new(d, "reflected", json_true());  /* a backend's */
+	}
 	emit(s, c, d);
 	switch (sv->kind) {
 	case FD_HTTPS:
@@ -956,6 +970,8 @@ int fd_server_run(fd_server_t *s, volatile sig_atomic_t *stop)
 			enum obj_type *t = evs[i].data.ptr;
 			if (*t == OBJ_CONN) {
 				conn_event(s, evs[i].data.ptr, evs[i].events);
+			} else if (*t == OBJ_HI) {
+				fd_hi_event(s->hi, evs[i].data.ptr, evs[i].events);
 			} else {
 				struct listener *l = evs[i].data.ptr;
 				for (int k = 0; k < 32; k++)  /* bounded per wakeup */
@@ -964,10 +980,16 @@ int fd_server_run(fd_server_t *s, volatile sig_atomic_t *stop)
 		}
 		if (now_ms() - last_sweep >= 500) {
 			sweep_idle(s);
+			fd_hi_tick(s->hi);
 			last_sweep = now_ms();
 		}
 	}
 	return 0;
+}
+
+void fd_server_set_priv(fd_server_t *s, int fd)
+{
+	fd_hi_set_priv(s->hi, fd);
 }
 
 void fd_server_free(fd_server_t *s)
@@ -976,6 +998,7 @@ void fd_server_free(fd_server_t *s)
 		return;
 	while (s->conns)
 		conn_close(s, s->conns, "shutdown");
+	fd_hi_free(s->hi);
 	for (size_t i = 0; i < s->nls; i++)
 		close(s->ls[i].fd);
 	free(s->ls);
@@ -1095,6 +1118,12 @@ char *fd_server_metrics(const fd_server_t *s)
 		"fluxdecoy_events_total{result=\"dropped\"} %llu\n",
 		(unsigned long long)fd_event_written(s->ev),
 		(unsigned long long)fd_event_dropped(s->ev));
+	char *hm = fd_hi_metrics(s->hi);
+	if (hm)
+		sbf(&b, "%s", hm);
+	else
+		b.oom = true;
+	free(hm);
 	if (b.oom) {
 		free(b.p);
 		return NULL;

@@ -34,6 +34,9 @@ int fd_server_run(fd_server_t *s, volatile sig_atomic_t *stop);
 
 void fd_server_free(fd_server_t *s);
 
+/* Hand over the socket to fluxdecoy's privileged part (dpriv.h). */
+void fd_server_set_priv(fd_server_t *s, int fd);
+
 /* The metrics text (Prometheus exposition 0.0.4), malloc'd. */
 char *fd_server_metrics(const fd_server_t *s);
 

@@ -1,0 +1,58 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+/*
+ * High interaction (Potemkin's late binding) in the decoy's event loop:
+ * the scan filter, the binding table, the splice proxy to the backends,
+ * the fake Internet's DNS answerer (containment `reflect`) and the
+ * containment counters fetched from the privileged part.
+ *
+ * A flow accepted for a persona with `backends` is offered to
+ * fd_hi_accept() before the persona answers it: when its (universe,
+ * address, port) is bound, or when it passes the scan filter and a new
+ * binding is made, the flow is spliced to its backend (a connection from
+ * the bed to the backend's address, the same port) and the persona never
+ * sees it; otherwise the low-interaction persona answers, and a flow that
+ * the scan filter held back is counted and logged ("filtered").
+ *
+ * Single-threaded (the server's loop). Epoll objects made here start with
+ * FD_OBJ_HI, so the loop hands their events to fd_hi_event().
+ * Ownership: fd_hi_new() borrows conf and ev (they outlive it) and the
+ * epoll fd; fd_hi_free() closes every flow and socket it opened.
+ */
+#ifndef FG_FLUXDECOY_HI_H
+#define FG_FLUXDECOY_HI_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/socket.h>
+
+#include "decoy/dconf.h"
+#include "fluxdecoy/event.h"
+
+#define FD_OBJ_HI 7
+
+typedef struct fd_hi fd_hi_t;
+
+/* Binds the reflect-dns socket when configured. */
+int fd_hi_new(const fd_conf_t *conf, fd_event_t *ev, int ep, fd_hi_t **out,
+	      char *err, size_t errlen);
+void fd_hi_free(fd_hi_t *h);
+
+/* The socket to the privileged part (containment counters); -1: none.
+ * Taken over (closed by fd_hi_free). */
+void fd_hi_set_priv(fd_hi_t *h, int fd);
+
+/* Offer an accepted flow to persona `pidx`. true: taken (fd is the
+ * splice's now); false: the low-interaction persona answers it. */
+bool fd_hi_accept(fd_hi_t *h, int fd, const struct sockaddr_storage *src,
+		  const struct sockaddr_storage *dst, size_t pidx);
+
+void fd_hi_event(fd_hi_t *h, void *obj, uint32_t events);
+
+/* Periodic work: idle flows, binding and scan filter expiry, counters. */
+void fd_hi_tick(fd_hi_t *h);
+
+/* Prometheus text of the high-interaction metrics, malloc'd. */
+char *fd_hi_metrics(const fd_hi_t *h);
+
+#endif
