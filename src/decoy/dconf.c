@@ -34,6 +34,8 @@ static const fg_item_t decoy_items[] = {
 	  .min = 100, .max = MS_MAX, .def = "30s" },
 	{ .name = "max-clients", .type = FG_T_INT, .off = DC(max_clients),
 	  .min = 1, .max = 1048576, .def = "1024" },
+	{ .name = "control", .type = FG_T_STR, .off = DC(control),
+	  .check = fg_check_abspath },
 	{ .name = NULL }
 };
 
@@ -50,6 +52,11 @@ static const fg_item_t persona_items[] = {
 	  .check = fg_check_abspath },
 	{ .name = "tls-key", .type = FG_T_STR, .off = PC(tls_key),
 	  .check = fg_check_abspath },
+	{ .name = "ssh-host-keys", .type = FG_T_STR, .flags = FG_F_MULTI,
+	  .off = PC(ssh_host_keys), .cnt_off = PC(nssh_host_keys),
+	  .check = fg_check_abspath },
+	{ .name = "ssh-key-rotation", .type = FG_T_TIME, .flags = FG_F_SECONDS,
+	  .off = PC(ssh_key_rotation_s), .min = 0, .max = 86400 * 366, .def = "0s" },
 	{ .name = NULL }
 };
 

@@ -15,6 +15,8 @@
  *       addresses: [198.51.100.0/24]      # destinations it answers for
  *       tls-cert: /etc/fluxdecoy/web.chain.pem
  *       tls-key: /etc/fluxdecoy/web.key
+ *       ssh-host-keys: [/etc/fluxdecoy/ssh_host_ed25519_key, ...]
+ *       ssh-key-rotation: 10m
  *
  * fd_conf_load*() also load every persona file it names (errors there are
  * reported with the persona file's name and line). Pure apart from reading
@@ -39,6 +41,9 @@ typedef struct fd_conf_persona {
 	fg_conf_prefix_t *addresses;  /* none: every destination */
 	size_t naddresses;
 	char *tls_cert, *tls_key;     /* PEM chain and its private key */
+	char **ssh_host_keys;         /* OpenSSH or PEM private key files */
+	size_t nssh_host_keys;
+	uint32_t ssh_key_rotation_s;  /* 0: the active set changes on `rotate` */
 	fd_persona_t *persona;        /* loaded from `file` */
 	int line;
 } fd_conf_persona_t;
@@ -52,6 +57,7 @@ typedef struct fd_conf {
 		fg_conf_addr_t metrics;   /* .len 0: no metrics endpoint */
 		uint32_t idle_timeout_ms;
 		unsigned max_clients;
+		char *control;            /* control socket path; NULL: none */
 	} decoy;
 	fd_conf_persona_t *personas;
 	size_t npersonas;
