@@ -712,7 +712,7 @@ static int on_userauth(fd_ssh_sess_t *s, const fd_ssh_io_t *io, const uint8_t *p
 	json_t *f = json_object();
 	json_object_set_new(f, "username", json_string(s->user));
 	json_object_set_new(f, "method", json_string(method));
-	set_printable(f, "service", r.service, r.servicelen);
+	set_printable(f, "ssh_service", r.service, r.servicelen);
 	bool none = strcmp(method, "none") == 0;
 	if (strcmp(method, "password") == 0) {
 		set_printable(f, "password", r.password, r.passwordlen);

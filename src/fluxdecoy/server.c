@@ -31,7 +31,7 @@
 #define OUT_HIGH (64u << 10)
 #define MAX_EVENTS 64
 
-enum obj_type { OBJ_LISTEN, OBJ_METRICS_LISTEN, OBJ_CONN };
+enum obj_type { OBJ_LISTEN, OBJ_METRICS_LISTEN, OBJ_CONN, OBJ_CONTROL };
 
 struct listener {
 	enum obj_type type;
@@ -83,6 +83,9 @@ struct fd_server {
 	SSL_CTX **ctx;                /* per persona, per service (https) */
 	struct sshsvc *ssh;           /* per persona, per service (ssh) */
 	uint64_t key_rotations;       /* `rotate-keys` requests */
+	fd_ctl_t *ctl;                /* NULL: no control socket */
+	struct listener ctl_obj;
+	uint64_t start_s;             /* CLOCK_REALTIME at start */
 	struct conn *conns;
 	unsigned active;
 	struct stats st;
@@ -283,6 +286,7 @@ int fd_server_new(const fd_conf_t *conf, fd_event_t *ev, fd_server_t **out,
 		return -ENOMEM;
 	s->conf = conf;
 	s->ev = ev;
+	s->start_s = (uint64_t)time(NULL);
 	s->ep = epoll_create1(EPOLL_CLOEXEC);
 	if (s->ep < 0) {
 		rc = -errno;
@@ -1035,6 +1039,8 @@ int fd_server_run(fd_server_t *s, volatile sig_atomic_t *stop)
 			enum obj_type *t = evs[i].data.ptr;
 			if (*t == OBJ_CONN) {
 				conn_event(s, evs[i].data.ptr, evs[i].events);
+			} else if (*t == OBJ_CONTROL) {
+				fd_ctl_serve(s->ctl);
 			} else {
 				struct listener *l = evs[i].data.ptr;
 				for (int k = 0; k < 32; k++)  /* bounded per wakeup */
@@ -1193,4 +1199,181 @@ char *fd_server_metrics(const fd_server_t *s)
 		return NULL;
 	}
 	return b.p;
+}
+
+/* ---- control commands (fluxdecoy(8), CONTROL) ---- */
+
+static int cmd_status(void *ctx, int argc, const char *const *argv, json_t **reply,
+		      char *err, size_t errlen)
+{
+	fd_server_t *s = ctx;
+
+	(void)argc; (void)argv; (void)err; (void)errlen;
+	*reply = json_pack("{s:I,s:I,s:I,s:I,s:I}",
+			   "pid", (json_int_t)getpid(),
+			   "uptime_s", (json_int_t)((uint64_t)time(NULL) - s->start_s),
+			   "personas", (json_int_t)s->conf->npersonas,
+			   "listeners", (json_int_t)s->nls,
+			   "active_flows", (json_int_t)s->active);
+	return *reply ? 0 : -ENOMEM;
+}
+
+static int cmd_stats(void *ctx, int argc, const char *const *argv, json_t **reply,
+		     char *err, size_t errlen)
+{
+	fd_server_t *s = ctx;
+	const struct stats *st = &s->st;
+	json_t *flows = json_object(), *perr = json_object();
+
+	(void)argc; (void)argv; (void)err; (void)errlen;
+	for (int k = 0; k < FD_NKINDS; k++) {
+		json_object_set_new(flows, fd_kind_names[k], json_integer((json_int_t)st->flows[k]));
+		json_object_set_new(perr, fd_kind_names[k], json_integer((json_int_t)st->proto_err[k]));
+	}
+	*reply = json_pack("{s:o,s:o,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I}",
+		"flows", flows, "protocol_errors", perr,
+		"resets_no_persona", (json_int_t)st->reset_no_persona,
+		"resets_max_clients", (json_int_t)st->reset_full,
+		"tls_handshake_failures", (json_int_t)st->tls_fail,
+		"idle_closed", (json_int_t)st->idle_closed,
+		"http_requests", (json_int_t)st->http_requests,
+		"ssh_clients", (json_int_t)st->ssh_clients,
+		"ssh_kex", (json_int_t)st->ssh_kex,
+		"ssh_auth_attempts", (json_int_t)st->ssh_auth,
+		"smtp_messages", (json_int_t)st->smtp_messages,
+		"smtp_recipients", (json_int_t)st->smtp_rcpts,
+		"events_written", (json_int_t)fd_event_written(s->ev),
+		"control_errors", (json_int_t)fd_ctl_errors(s->ctl),
+		"control_dropped", (json_int_t)fd_ctl_dropped(s->ctl));
+	return *reply ? 0 : -ENOMEM;
+}
+
+/* The fingerprints of the keys one SSH service hands out now. */
+static json_t *active_keys(fd_server_t *s, size_t idx)
+{
+	struct sshsvc *x = &s->ssh[idx];
+	EVP_PKEY *k[FD_SSHK_NTYPES];
+	json_t *o = json_object();
+	uint64_t set = s->key_rotations;
+
+	if (x->cp->ssh_key_rotation_s)
+		set += (uint64_t)time(NULL) / x->cp->ssh_key_rotation_s;
+	fd_hostkeys_pick(&x->hk, set, k);
+	for (int t = 0; t < FD_SSHK_NTYPES; t++) {
+		uint8_t blob[2048];
+		char fp[64];
+		int n = k[t] ? fd_sshkey_blob(k[t], blob, sizeof(blob)) : -1;
+		if (n < 0)
+			continue;
+		fd_ssh_fingerprint(blob, (size_t)n, fp);
+		json_object_set_new(o, fd_sshk_names[t], json_string(fp));
+	}
+	return o;
+}
+
+static int cmd_keys(void *ctx, int argc, const char *const *argv, json_t **reply,
+		    char *err, size_t errlen)
+{
+	fd_server_t *s = ctx;
+	json_t *list = json_array();
+	size_t n = 0;
+
+	(void)argc; (void)argv; (void)err; (void)errlen;
+	for (size_t i = 0; i < s->conf->npersonas; i++) {
+		const fd_conf_persona_t *cp = &s->conf->personas[i];
+		for (size_t j = 0; j < cp->persona->nservices; j++, n++) {
+			if (cp->persona->services[j].kind != FD_SSH)
+				continue;
+			size_t cnt = 0;
+			for (int t = 0; t < FD_SSHK_NTYPES; t++)
+				cnt += s->ssh[n].hk.n[t];
+			json_array_append_new(list, json_pack("{s:s,s:I,s:I,s:I,s:o}",
+				"persona", cp->id, "port", (json_int_t)cp->persona->services[j].port,
+				"keys", (json_int_t)cnt,
+				"rotation_s", (json_int_t)cp->ssh_key_rotation_s,
+				"active", active_keys(s, n)));
+		}
+	}
+	*reply = json_pack("{s:I,s:o}", "key_set", (json_int_t)s->key_rotations,
+			   "services", list);
+	return *reply ? 0 : -ENOMEM;
+}
+
+static int cmd_rotate(void *ctx, int argc, const char *const *argv, json_t **reply,
+		      char *err, size_t errlen)
+{
+	fd_server_t *s = ctx;
+
+	(void)argc; (void)argv; (void)err; (void)errlen;
+	s->key_rotations++;
+	log_info("control: rotate-keys: key set offset %llu",
+		 (unsigned long long)s->key_rotations);
+	*reply = json_pack("{s:I}", "key_set", (json_int_t)s->key_rotations);
+	return *reply ? 0 : -ENOMEM;
+}
+
+/* Re-read every host key file; all or nothing. The rest of the config
+ * and the persona files apply at the next start. */
+static int cmd_reload(void *ctx, int argc, const char *const *argv, json_t **reply,
+		      char *err, size_t errlen)
+{
+	fd_server_t *s = ctx;
+	size_t total = nservices(s->conf), n = 0, keys = 0;
+	fd_hostkeys_t *fresh = calloc(total + 1, sizeof(*fresh));
+	int rc = 0;
+
+	(void)argc; (void)argv;
+	if (!fresh)
+		return -ENOMEM;
+	for (size_t i = 0; i < s->conf->npersonas && rc == 0; i++) {
+		const fd_conf_persona_t *cp = &s->conf->personas[i];
+		for (size_t j = 0; j < cp->persona->nservices && rc == 0; j++, n++) {
+			const fd_service_t *sv = &cp->persona->services[j];
+			char e[400];
+			if (sv->kind != FD_SSH)
+				continue;
+			rc = fd_hostkeys_load(cp, sv, &fresh[n], e, sizeof(e));
+			if (rc < 0)
+				snprintf(err, errlen, "persona '%s': %s (nothing changed)",
+					 cp->id, e);
+		}
+	}
+	for (size_t i = 0; i < total; i++) {
+		if (rc == 0) {
+			fd_hostkeys_free(&s->ssh[i].hk);  /* flows keep their refs */
+			s->ssh[i].hk = fresh[i];
+			for (int t = 0; t < FD_SSHK_NTYPES; t++)
+				keys += fresh[i].n[t];
+		} else {
+			fd_hostkeys_free(&fresh[i]);
+		}
+	}
+	free(fresh);
+	if (rc < 0) {
+		log_warn("control: reload refused: %s", err);
+		return rc;
+	}
+	log_info("control: reload: %zu host keys read", keys);
+	*reply = json_pack("{s:b,s:I,s:s}", "reloaded", 1, "host_keys", (json_int_t)keys,
+			   "restart_needed", "every other setting and the persona files");
+	return *reply ? 0 : -ENOMEM;
+}
+
+int fd_server_set_control(fd_server_t *s, fd_ctl_t *ctl)
+{
+	s->ctl = ctl;
+	s->ctl_obj = (struct listener){ OBJ_CONTROL, fd_ctl_fd(ctl) };
+	struct epoll_event e = { .events = EPOLLIN, .data.ptr = &s->ctl_obj };
+	if (epoll_ctl(s->ep, EPOLL_CTL_ADD, s->ctl_obj.fd, &e) < 0)
+		return -errno;
+	fd_ctl_add(ctl, "status", "pid, uptime, personas, listeners, open flows",
+		   cmd_status, s);
+	fd_ctl_add(ctl, "stats", "the counters (as the metrics endpoint)", cmd_stats, s);
+	fd_ctl_add(ctl, "keys", "the SSH host keys each persona hands out now",
+		   cmd_keys, s);
+	fd_ctl_add(ctl, "rotate-keys", "switch every SSH persona to its next key set",
+		   cmd_rotate, s);
+	fd_ctl_add(ctl, "reload", "re-read the SSH host key files (all or nothing)",
+		   cmd_reload, s);
+	return 0;
 }

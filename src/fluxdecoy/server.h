@@ -20,6 +20,7 @@
 #include <stddef.h>
 
 #include "decoy/dconf.h"
+#include "fluxdecoy/control.h"
 #include "fluxdecoy/event.h"
 
 typedef struct fd_server fd_server_t;
@@ -33,6 +34,11 @@ int fd_server_new(const fd_conf_t *conf, fd_event_t *ev, fd_server_t **out,
 int fd_server_run(fd_server_t *s, volatile sig_atomic_t *stop);
 
 void fd_server_free(fd_server_t *s);
+
+/* Serve `ctl` from the event loop and register the server's commands on
+ * it: status, stats, keys, rotate-keys, reload (fluxdecoy(8)). `ctl` is
+ * borrowed and must outlive the server. */
+int fd_server_set_control(fd_server_t *s, fd_ctl_t *ctl);
 
 /* The metrics text (Prometheus exposition 0.0.4), malloc'd. */
 char *fd_server_metrics(const fd_server_t *s);
