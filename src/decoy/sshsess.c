@@ -367,11 +367,12 @@ static EVP_PKEY *ec_peer(const char *group, const uint8_t *q, size_t qn)
 		OSSL_PARAM_construct_octet_string(OSSL_PKEY_PARAM_PUB_KEY, (void *)q, qn),
 		OSSL_PARAM_construct_end()
 	};
-	EVP_PKEY_CTX *ctx = EVP_PKEY_CTX_new_from_name(NULL, "EC", NULL);
+	EVP_PKEY_CTX *ctx;
 	EVP_PKEY *k = NULL;
 
 	if (qn == 0 || q[0] != 0x04)  /* uncompressed only, as OpenSSH */
 		return NULL;
+	ctx = EVP_PKEY_CTX_new_from_name(NULL, "EC", NULL);
 	if (ctx && EVP_PKEY_fromdata_init(ctx) == 1 &&
 	    EVP_PKEY_fromdata(ctx, &k, EVP_PKEY_PUBLIC_KEY, p) != 1)
 		k = NULL;
