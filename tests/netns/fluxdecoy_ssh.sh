@@ -49,6 +49,8 @@ ev_match() { # ev_match NAME ERE
 	if grep -Eq -- "$2" "$W/eve.json"; then ok "$1"; else
 		fail "$1" "no event matches /$2/; last events:" "$(tail -n 5 "$W/eve.json")"; fi
 }
+# a fingerprint as an ERE: base64 has '+' and '/'
+re() { sed 's/[][\.*^$+?(){}|]/\\&/g' <<<"$1"; }
 wait_log() { # wait_log FILE ERE TIMEOUT_S
 	local i
 	for i in $(seq $((10 * $3))); do
@@ -208,7 +210,7 @@ many() { nsx cli timeout 60 ssh "${SSHO[@]}" -o BatchMode=yes -o IdentitiesOnly=
 r=$(many $REAL); d=$(many $POOL)
 cmp_out "seven keys offered: the same disconnect after MaxAuthTries" "$r" "$d"
 has_line "the decoy disconnects: Too many authentication failures" 'Too many authentication failures' "$d"
-fp=$(ssh-keygen -lf "$W/u1.pub" | awk '{print $2}')
+fp=$(re "$(ssh-keygen -lf "$W/u1.pub" | awk '{print $2}')")
 ev_match "event: the public key's fingerprint" "\"method\":\"publickey\".*\"key_type\":\"ssh-ed25519\",\"key_fingerprint\":\"$fp\""
 n=$(grep -c '"event":"ssh_auth".*"username":"probe","method":"publickey"' "$W/eve.json")
 [ "$n" -ge 6 ] && ok "six public key attempts logged ($n)" || fail "six public key attempts logged" "$n"
@@ -220,7 +222,7 @@ has_line "keyboard-interactive: Permission denied" 'Permission denied' "$d"
 ev_match "event: keyboard-interactive responses" '"username":"kuser","method":"keyboard-interactive","responses":\["kbd-secret"\]'
 
 # ------------------------------------------------------------ events, metrics
-afp=$(ssh-keygen -lf "$K/a_ed25519.pub" | awk '{print $2}')
+afp=$(re "$(ssh-keygen -lf "$K/a_ed25519.pub" | awk '{print $2}')")
 ev_match "event: ssh_kex names the negotiated methods and the decoy's key" \
 	"\"event\":\"ssh_kex\".*\"kex\":\"sntrup761x25519-sha512\",\"host_key\":\"ssh-ed25519\",\"host_key_fingerprint\":\"$afp\",\"cipher\":\"chacha20-poly1305@openssh.com\""
 M=$(nsx dcy curl -sS -m 10 http://127.0.0.1:9561/metrics)
@@ -236,7 +238,7 @@ out=$("${CTL[@]}" keys 2>&1)
 has_line "ctl keys: the active ed25519 key" "\"ssh-ed25519\": \"$afp\"" "$out"
 out=$("${CTL[@]}" rotate-keys 2>&1)
 has_line "ctl rotate-keys: key set 1" '"key_set": 1' "$out"
-bfp=$(ssh-keygen -lf "$K/b_ed25519.pub" | awk '{print $2}')
+bfp=$(re "$(ssh-keygen -lf "$K/b_ed25519.pub" | awk '{print $2}')")
 d=$(nsx cli timeout 60 ssh-keyscan -T 20 -t ed25519 $POOL 2>/dev/null | awk '{print $3}')
 assert_eq "after rotate-keys: ssh-keyscan shows key set b" "$(awk '{print $2}' "$K/b_ed25519.pub")" "$d"
 d=$(nsx cli timeout 60 ssh-keyscan -T 20 -t rsa $POOL 2>/dev/null | awk '{print $3}')
