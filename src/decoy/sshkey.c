@@ -41,7 +41,8 @@ int fd_sshkey_type(EVP_PKEY *k)
 	if (EVP_PKEY_is_a(k, "ED25519"))
 		return FD_SSHK_ED25519;
 	if (EVP_PKEY_is_a(k, "RSA"))
-		return EVP_PKEY_get_bits(k) >= 2048 ? FD_SSHK_RSA : FD_SSHK_NONE;
+		return EVP_PKEY_get_bits(k) >= 2048 && EVP_PKEY_get_bits(k) <= 8192
+		       ? FD_SSHK_RSA : FD_SSHK_NONE;
 	if (EVP_PKEY_is_a(k, "EC") &&
 	    EVP_PKEY_get_utf8_string_param(k, OSSL_PKEY_PARAM_GROUP_NAME, group,
 					   sizeof(group), NULL) == 1 &&
@@ -268,7 +269,7 @@ int fd_sshkey_parse(const uint8_t *buf, size_t len, EVP_PKEY **out,
 		EVP_PKEY_free(*out);
 		*out = NULL;
 		rc = fg_errf(err, errlen, -FG_EMALF, "key type not supported "
-			     "(ed25519, ECDSA P-256, RSA of 2048 bits or more)");
+			     "(ed25519, ECDSA P-256, RSA of 2048 to 8192 bits)");
 	}
 	return rc;
 }

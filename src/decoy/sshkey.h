@@ -28,7 +28,7 @@ extern const char *const fd_sshk_names[FD_SSHK_NTYPES];
 int fd_sshk_type_of_alg(const char *alg);
 
 /* The type of an EVP_PKEY, FD_SSHK_NONE when not usable (an EC key on
- * another curve, RSA under 2048 bits). */
+ * another curve, RSA under 2048 or over 8192 bits). */
 int fd_sshkey_type(EVP_PKEY *k);
 
 /* Read a private key held in buf: "-----BEGIN OPENSSH PRIVATE KEY-----"

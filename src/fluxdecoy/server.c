@@ -1050,6 +1050,8 @@ int fd_server_run(fd_server_t *s, volatile sig_atomic_t *stop)
 		ssh_timers(s);
 		if (now_ms() - last_sweep >= 500) {
 			sweep_idle(s);
+			if (s->ctl)
+				fd_ctl_serve(s->ctl);  /* its deadlines, when idle */
 			last_sweep = now_ms();
 		}
 	}

@@ -267,6 +267,17 @@ has_line "ctl help lists the commands" 'rotate-keys' "$("${CTL[@]}" help 2>&1)"
 # garbage on the control socket: refused, counted, the daemon keeps serving
 nsx dcy timeout 5 bash -c "printf 'GET / HTTP/1.0\r\n\r\n' | nc -N -U '$W/control.sock'" >/dev/null 2>&1
 has_line "ctl stats: the bad request counted" '"control_errors": [1-9]' "$("${CTL[@]}" stats 2>&1)"
+# a client that connects and says nothing is closed at its deadline (5 s),
+# even when nothing else happens on the socket
+nsx dcy timeout 60 bash -c "sleep 59 | nc -U '$W/control.sock'" >/dev/null 2>&1 &
+IDLE=$!
+dropped=0
+for i in $(seq 60); do
+	"${CTL[@]}" stats 2>/dev/null | grep -Eq '"control_dropped": [1-9]' && { dropped=1; break; }
+	sleep 1
+done
+assert_eq "ctl: a silent client is dropped at its deadline" "1" "$dropped"
+kill "$IDLE" 2>/dev/null; wait "$IDLE" 2>/dev/null
 
 # ------------------------------------------------------------ still serving
 d=$(nsx cli timeout 5 nc -w 3 $POOL 22 </dev/null | head -1 | tr -d '\r')
