@@ -102,9 +102,10 @@ for t in ed25519 ecdsa rsa; do
 	ssh-keygen -q -t $t -N '' -f "$K/a_$t" || die "ssh-keygen $t"
 done
 ssh-keygen -q -t ed25519 -N '' -f "$K/b_ed25519" || die "ssh-keygen b"
+ssh-keygen -q -t ed25519 -N '' -f "$K/c_ed25519" || die "ssh-keygen c"
 # the second RSA key as PEM: both file formats are read
 ssh-keygen -q -t rsa -b 2048 -m PEM -N '' -f "$K/b_rsa" || die "ssh-keygen pem"
-chmod 0600 "$K"/*; chown nobody "$K"/a_* "$K"/b_* 2>/dev/null
+chmod 0600 "$K"/*; chown nobody "$K"/a_* "$K"/b_* "$K"/c_* 2>/dev/null
 
 DCONF=$W/fluxdecoy.conf
 cat >"$DCONF" <<EOF
@@ -121,7 +122,8 @@ persona:
   - id: kbd
     file: $W/kbd.persona
     addresses: [198.51.100.128/25]
-    ssh-host-keys: [$K/a_ed25519, $K/a_ecdsa, $K/a_rsa]
+    ssh-host-keys: [$K/a_ed25519, $K/a_ecdsa, $K/a_rsa, $K/c_ed25519]
+    ssh-key-rotation: 1s
 EOF
 touch "$W/eve.json"; chown nobody "$W/eve.json" 2>/dev/null
 out=$("$FLUXDECOY" --check -c "$DCONF" 2>&1)
@@ -220,6 +222,17 @@ d=$(nsx cli timeout 60 sshpass -p 'kbd-secret' ssh "${SSHO[@]}" -o PubkeyAuthent
 	-o PreferredAuthentications=keyboard-interactive -o NumberOfPasswordPrompts=1 "kuser@$KBD" true 2>&1)
 has_line "keyboard-interactive: Permission denied" 'Permission denied' "$d"
 ev_match "event: keyboard-interactive responses" '"username":"kuser","method":"keyboard-interactive","responses":\["kbd-secret"\]'
+
+# the kbd persona rotates its key set every second (ssh-key-rotation: 1s):
+# both of its ed25519 keys show up, and only those
+seen=""
+for i in $(seq 40); do
+	seen=$(printf '%s\n%s\n' "$seen" "$(nsx cli timeout 30 ssh-keyscan -T 20 -t ed25519 $KBD 2>/dev/null | awk '{print $3}')" | grep . | sort -u)
+	[ "$(grep -c . <<<"$seen")" -ge 2 ] && break
+	sleep 0.3
+done
+cmp_out "ssh-key-rotation: 1s: the two ed25519 keys of the epochs, in turn" \
+	"$(for k in a c; do awk '{print $2}' "$K/${k}_ed25519.pub"; done | sort)" "$seen"
 
 # ------------------------------------------------------------ events, metrics
 afp=$(re "$(ssh-keygen -lf "$K/a_ed25519.pub" | awk '{print $2}')")
