@@ -1,6 +1,8 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
 #include <errno.h>
+#include <openssl/bn.h>
 #include <openssl/core_names.h>
+#include <openssl/param_build.h>
 #include <openssl/crypto.h>
 #include <openssl/rand.h>
 #include <stdarg.h>
@@ -27,7 +29,7 @@ enum {
 enum st { ST_VERSION, ST_KEXINIT, ST_KEXDH, ST_NEWKEYS, ST_SERVICE, ST_AUTH,
 	  ST_KBDINT, ST_DONE };
 
-enum kexk { K_X25519, K_EC, K_SNTRUP };
+enum kexk { K_X25519, K_EC, K_SNTRUP, K_DH };
 
 struct kex_def {
 	const char *name;
@@ -44,6 +46,11 @@ static const struct kex_def kexes[] = {
 	{ "ecdh-sha2-nistp256", K_EC, "P-256", "SHA256" },
 	{ "ecdh-sha2-nistp384", K_EC, "P-384", "SHA384" },
 	{ "ecdh-sha2-nistp521", K_EC, "P-521", "SHA512" },
+	/* RFC 8268 / 4253: the MODP groups of RFC 3526 */
+	{ "diffie-hellman-group14-sha256", K_DH, "modp_2048", "SHA256" },
+	{ "diffie-hellman-group16-sha512", K_DH, "modp_4096", "SHA512" },
+	{ "diffie-hellman-group18-sha512", K_DH, "modp_8192", "SHA512" },
+	{ "diffie-hellman-group14-sha1", K_DH, "modp_2048", "SHA1" },
 };
 
 #define N(a) (sizeof(a) / sizeof((a)[0]))
@@ -410,17 +417,75 @@ static int x25519(const uint8_t *qc, size_t qn, uint8_t qs[32], uint8_t sec[32])
 	return rc;
 }
 
+/* Finite-field DH in a named MODP group: the client's e (an mpint's
+ * bytes), our f (magnitude into fs) and the secret (magnitude). OpenSSL
+ * checks 1 < e < p - 1 when deriving. */
+static int dh(const char *group, const uint8_t *e, size_t en, uint8_t *fs, size_t *fn,
+	      uint8_t *sec, size_t *sl)
+{
+	OSSL_PARAM gp[2] = {
+		OSSL_PARAM_construct_utf8_string(OSSL_PKEY_PARAM_GROUP_NAME, (char *)group, 0),
+		OSSL_PARAM_construct_end()
+	};
+	EVP_PKEY_CTX *kc = EVP_PKEY_CTX_new_from_name(NULL, "DH", NULL);
+	EVP_PKEY_CTX *pc = NULL;
+	EVP_PKEY *eph = NULL, *peer = NULL;
+	BIGNUM *eb = NULL, *fb = NULL;
+	OSSL_PARAM_BLD *bld = NULL;
+	OSSL_PARAM *pp = NULL;
+	int rc = -FG_EMALF;
+
+	if (en == 0 || en > 1025 || (e[0] & 0x80))   /* negative, or too long */
+		goto out;
+	eb = BN_bin2bn(e, (int)en, NULL);
+	bld = OSSL_PARAM_BLD_new();
+	if (!kc || !eb || !bld || EVP_PKEY_keygen_init(kc) != 1 ||
+	    EVP_PKEY_CTX_set_params(kc, gp) != 1 || EVP_PKEY_generate(kc, &eph) != 1)
+		goto out;
+	if (!OSSL_PARAM_BLD_push_utf8_string(bld, OSSL_PKEY_PARAM_GROUP_NAME, group, 0) ||
+	    !OSSL_PARAM_BLD_push_BN(bld, OSSL_PKEY_PARAM_PUB_KEY, eb) ||
+	    !(pp = OSSL_PARAM_BLD_to_param(bld)))
+		goto out;
+	pc = EVP_PKEY_CTX_new_from_name(NULL, "DH", NULL);
+	if (!pc || EVP_PKEY_fromdata_init(pc) != 1 ||
+	    EVP_PKEY_fromdata(pc, &peer, EVP_PKEY_PUBLIC_KEY, pp) != 1)
+		goto out;
+	if (EVP_PKEY_get_bn_param(eph, OSSL_PKEY_PARAM_PUB_KEY, &fb) != 1 ||
+	    BN_num_bytes(fb) > (int)*fn)
+		goto out;
+	*fn = (size_t)BN_bn2bin(fb, fs);
+	if (derive(eph, peer, sec, sl) == 0)
+		rc = 0;
+out:
+	BN_free(eb);
+	BN_free(fb);
+	OSSL_PARAM_free(pp);
+	OSSL_PARAM_BLD_free(bld);
+	EVP_PKEY_free(eph);
+	EVP_PKEY_free(peer);
+	EVP_PKEY_CTX_free(kc);
+	EVP_PKEY_CTX_free(pc);
+	return rc;
+}
+
 /* The shared secret K, encoded for the hash (kenc: mpint, or a string for
  * the hybrid KEM), and our share qs. */
 static int kex_compute(fd_ssh_sess_t *s, const uint8_t *qc, size_t qn,
 		       uint8_t *qs, size_t *qsn, uint8_t *kenc, size_t *kn)
 {
 	fg_wire_t w = fg_wire_init(kenc, *kn);
-	uint8_t sec[80];
+	uint8_t sec[1040];
 	size_t sl = sizeof(sec);
 	int rc = -FG_EMALF;
 
 	switch (s->kex->kind) {
+	case K_DH:
+		*qsn = 1040;
+		if (dh(s->kex->group, qc, qn, qs, qsn, sec, &sl) < 0)
+			break;
+		fd_ssh_wr_mpint(&w, sec, sl);
+		rc = 0;
+		break;
 	case K_X25519:
 		if (x25519(qc, qn, qs, sec) < 0)
 			return -FG_EMALF;
@@ -516,7 +581,9 @@ static int on_kexdh(fd_ssh_sess_t *s, const fd_ssh_io_t *io, const uint8_t *p,
 	fg_wire_t r = fg_wire_init(p, n);
 	size_t qn, qsn = 0, kn = 1100, hkn, sgn;
 	const EVP_MD *md = EVP_get_digestbyname(s->kex->md);
-	uint8_t qs[FD_SNTRUP761_CT + 64], kenc[1100], hk[2048], sig[1100], h[64];
+	uint8_t qs[1100], kenc[1100], hk[2048], sig[1100], h[64];
+	uint8_t fenc[1100];   /* DH: f as an mpint */
+	bool dhk = s->kex->kind == K_DH;
 	unsigned hl = 0;
 
 	fg_wire_skip(&r, 1);
@@ -544,8 +611,15 @@ static int on_kexdh(fd_ssh_sess_t *s, const fd_ssh_io_t *io, const uint8_t *p,
 		hash_str(mc, s->ic, s->iclen);
 		hash_str(mc, s->is, s->islen);
 		hash_str(mc, hk, hkn);
-		hash_str(mc, qc, qn);
-		hash_str(mc, qs, qsn);
+		if (dhk) {   /* e and f are mpints: e as the client wrote it */
+			fg_wire_t fw = fg_wire_init(fenc, sizeof(fenc));
+			fd_ssh_wr_mpint(&fw, qs, qsn);
+			hash_str(mc, qc, qn);
+			EVP_DigestUpdate(mc, fenc, fw.pos);
+		} else {
+			hash_str(mc, qc, qn);
+			hash_str(mc, qs, qsn);
+		}
 		EVP_DigestUpdate(mc, kenc, kn);
 		ok = EVP_DigestFinal_ex(mc, h, &hl) == 1;
 	}
@@ -576,7 +650,10 @@ static int on_kexdh(fd_ssh_sess_t *s, const fd_ssh_io_t *io, const uint8_t *p,
 	fg_wire_t w = fg_wire_init(s->pbuf, PBUF);
 	fg_wire_write_u8(&w, MSG_KEX_ECDH_REPLY);
 	fd_ssh_wr_str(&w, hk, hkn);
-	fd_ssh_wr_str(&w, qs, qsn);
+	if (dhk)
+		fd_ssh_wr_mpint(&w, qs, qsn);
+	else
+		fd_ssh_wr_str(&w, qs, qsn);
 	fd_ssh_wr_str(&w, sig, sgn);
 	if ((rc = send_wire(s, io, &w, 0)) < 0)
 		return rc;
