@@ -21,7 +21,8 @@ enum {
 	MSG_DISCONNECT = 1, MSG_IGNORE = 2, MSG_UNIMPLEMENTED = 3, MSG_DEBUG = 4,
 	MSG_SERVICE_REQUEST = 5, MSG_SERVICE_ACCEPT = 6, MSG_EXT_INFO = 7,
 	MSG_KEXINIT = 20, MSG_NEWKEYS = 21, MSG_KEX_ECDH_INIT = 30,
-	MSG_KEX_ECDH_REPLY = 31, MSG_USERAUTH_REQUEST = 50,
+	MSG_KEX_ECDH_REPLY = 31, MSG_KEX_DH_GEX_GROUP = 31, MSG_KEX_DH_GEX_INIT = 32,
+	MSG_KEX_DH_GEX_REPLY = 33, MSG_KEX_DH_GEX_REQUEST = 34, MSG_USERAUTH_REQUEST = 50,
 	MSG_USERAUTH_FAILURE = 51, MSG_USERAUTH_INFO_REQUEST = 60,
 	MSG_USERAUTH_INFO_RESPONSE = 61,
 };
@@ -29,7 +30,7 @@ enum {
 enum st { ST_VERSION, ST_KEXINIT, ST_KEXDH, ST_NEWKEYS, ST_SERVICE, ST_AUTH,
 	  ST_KBDINT, ST_DONE };
 
-enum kexk { K_X25519, K_EC, K_SNTRUP, K_DH };
+enum kexk { K_X25519, K_EC, K_SNTRUP, K_DH, K_GEX };
 
 struct kex_def {
 	const char *name;
@@ -51,6 +52,15 @@ static const struct kex_def kexes[] = {
 	{ "diffie-hellman-group16-sha512", K_DH, "modp_4096", "SHA512" },
 	{ "diffie-hellman-group18-sha512", K_DH, "modp_8192", "SHA512" },
 	{ "diffie-hellman-group14-sha1", K_DH, "modp_2048", "SHA1" },
+	/* RFC 4419, with the RFC 3526 groups (what sshd does without a moduli
+	 * file) */
+	{ "diffie-hellman-group-exchange-sha256", K_GEX, NULL, "SHA256" },
+};
+
+/* GEX: the groups offered, by size */
+static const struct { unsigned bits; const char *name; } gex_groups[] = {
+	{ 2048, "modp_2048" }, { 3072, "modp_3072" }, { 4096, "modp_4096" },
+	{ 6144, "modp_6144" }, { 8192, "modp_8192" },
 };
 
 #define N(a) (sizeof(a) / sizeof((a)[0]))
@@ -67,6 +77,8 @@ struct fd_ssh_sess {
 	fd_strlist_t cl[FD_SSH_NLISTS];
 	bool strict, ext_info, skip_guess, kexed;
 	const struct kex_def *kex;
+	const char *gex_group;     /* GEX: the group sent, NULL before */
+	uint32_t gex_min, gex_n, gex_max;
 	const char *hkalg, *enc[2], *mac[2];   /* [0] c2s, [1] s2c */
 	uint8_t sid[64];
 	size_t sidlen;
@@ -480,8 +492,10 @@ static int kex_compute(fd_ssh_sess_t *s, const uint8_t *qc, size_t qn,
 
 	switch (s->kex->kind) {
 	case K_DH:
+	case K_GEX:
 		*qsn = 1040;
-		if (dh(s->kex->group, qc, qn, qs, qsn, sec, &sl) < 0)
+		if (dh(s->kex->kind == K_GEX ? s->gex_group : s->kex->group, qc, qn,
+		       qs, qsn, sec, &sl) < 0)
 			break;
 		fd_ssh_wr_mpint(&w, sec, sl);
 		rc = 0;
@@ -575,6 +589,81 @@ static int derive_key(const EVP_MD *md, const uint8_t *kenc, size_t kn,
 	return 0;
 }
 
+static void wr_bn_mpint(fg_wire_t *w, const BIGNUM *bn)
+{
+	uint8_t tmp[1040];
+	int n = BN_num_bytes(bn);
+
+	if (n < 0 || (size_t)n > sizeof(tmp)) {
+		fg_wire_fail(w, -FG_ESPACE);
+		return;
+	}
+	BN_bn2bin(bn, tmp);
+	fd_ssh_wr_mpint(w, tmp, (size_t)n);
+}
+
+/* p and g of a named group as mpints (the GEX_GROUP body) into w. */
+static int group_params(const char *group, fg_wire_t *w)
+{
+	OSSL_PARAM gp[2] = {
+		OSSL_PARAM_construct_utf8_string(OSSL_PKEY_PARAM_GROUP_NAME, (char *)group, 0),
+		OSSL_PARAM_construct_end()
+	};
+	EVP_PKEY_CTX *pc = EVP_PKEY_CTX_new_from_name(NULL, "DH", NULL);
+	EVP_PKEY *params = NULL;
+	BIGNUM *p = NULL, *g = NULL;
+	int rc = -EIO;
+
+	if (pc && EVP_PKEY_paramgen_init(pc) == 1 && EVP_PKEY_CTX_set_params(pc, gp) == 1 &&
+	    EVP_PKEY_generate(pc, &params) == 1 &&
+	    EVP_PKEY_get_bn_param(params, OSSL_PKEY_PARAM_FFC_P, &p) == 1 &&
+	    EVP_PKEY_get_bn_param(params, OSSL_PKEY_PARAM_FFC_G, &g) == 1) {
+		wr_bn_mpint(w, p);
+		wr_bn_mpint(w, g);
+		rc = w->err;
+	}
+	BN_free(p);
+	BN_free(g);
+	EVP_PKEY_free(params);
+	EVP_PKEY_CTX_free(pc);
+	return rc;
+}
+
+/* KEX_DH_GEX_REQUEST: min, n, max; the group nearest n within the bounds,
+ * as sshd picks (RFC 4419 3). */
+static int on_gex_request(fd_ssh_sess_t *s, const fd_ssh_io_t *io, const uint8_t *p,
+			  size_t n)
+{
+	fg_wire_t r = fg_wire_init(p, n);
+
+	fg_wire_skip(&r, 1);
+	s->gex_min = fg_wire_read_u32(&r);
+	s->gex_n = fg_wire_read_u32(&r);
+	s->gex_max = fg_wire_read_u32(&r);
+	if (r.err || fg_wire_avail(&r) || s->gex_min > s->gex_max ||
+	    s->gex_n < s->gex_min || s->gex_n > s->gex_max)
+		return proto_error(io, "malformed KEX_DH_GEX_REQUEST");
+	const char *best = NULL;
+	unsigned bestd = ~0u;
+	for (size_t i = 0; i < N(gex_groups); i++) {
+		unsigned b = gex_groups[i].bits;
+		unsigned d = b > s->gex_n ? b - s->gex_n : s->gex_n - b;
+		if (b >= s->gex_min && b <= s->gex_max && d < bestd) {
+			best = gex_groups[i].name;
+			bestd = d;
+		}
+	}
+	if (!best)
+		return proto_error(io, "no DH group of %u to %u bits", s->gex_min, s->gex_max);
+	fg_wire_t w = fg_wire_init(s->pbuf, PBUF);
+	fg_wire_write_u8(&w, MSG_KEX_DH_GEX_GROUP);
+	int rc = group_params(best, &w);
+	if (rc < 0)
+		return proto_error(io, "DH group %s unavailable", best);
+	s->gex_group = best;
+	return send_wire(s, io, &w, 0);
+}
+
 static int on_kexdh(fd_ssh_sess_t *s, const fd_ssh_io_t *io, const uint8_t *p,
 		    size_t n)
 {
@@ -583,7 +672,7 @@ static int on_kexdh(fd_ssh_sess_t *s, const fd_ssh_io_t *io, const uint8_t *p,
 	const EVP_MD *md = EVP_get_digestbyname(s->kex->md);
 	uint8_t qs[1100], kenc[1100], hk[2048], sig[1100], h[64];
 	uint8_t fenc[1100];   /* DH: f as an mpint */
-	bool dhk = s->kex->kind == K_DH;
+	bool dhk = s->kex->kind == K_DH || s->kex->kind == K_GEX;
 	unsigned hl = 0;
 
 	fg_wire_skip(&r, 1);
@@ -611,6 +700,15 @@ static int on_kexdh(fd_ssh_sess_t *s, const fd_ssh_io_t *io, const uint8_t *p,
 		hash_str(mc, s->ic, s->iclen);
 		hash_str(mc, s->is, s->islen);
 		hash_str(mc, hk, hkn);
+		if (s->kex->kind == K_GEX) {   /* min, n, max, p, g */
+			uint8_t gb[2200];
+			fg_wire_t gw = fg_wire_init(gb, sizeof(gb));
+			fg_wire_write_u32(&gw, s->gex_min);
+			fg_wire_write_u32(&gw, s->gex_n);
+			fg_wire_write_u32(&gw, s->gex_max);
+			ok = group_params(s->gex_group, &gw) == 0;
+			EVP_DigestUpdate(mc, gb, gw.pos);
+		}
 		if (dhk) {   /* e and f are mpints: e as the client wrote it */
 			fg_wire_t fw = fg_wire_init(fenc, sizeof(fenc));
 			fd_ssh_wr_mpint(&fw, qs, qsn);
@@ -621,7 +719,7 @@ static int on_kexdh(fd_ssh_sess_t *s, const fd_ssh_io_t *io, const uint8_t *p,
 			hash_str(mc, qs, qsn);
 		}
 		EVP_DigestUpdate(mc, kenc, kn);
-		ok = EVP_DigestFinal_ex(mc, h, &hl) == 1;
+		ok = EVP_DigestFinal_ex(mc, h, &hl) == 1 && ok;
 	}
 	EVP_MD_CTX_free(mc);
 	if (!ok)
@@ -648,7 +746,7 @@ static int on_kexdh(fd_ssh_sess_t *s, const fd_ssh_io_t *io, const uint8_t *p,
 	OPENSSL_cleanse(kenc, sizeof(kenc));
 
 	fg_wire_t w = fg_wire_init(s->pbuf, PBUF);
-	fg_wire_write_u8(&w, MSG_KEX_ECDH_REPLY);
+	fg_wire_write_u8(&w, s->kex->kind == K_GEX ? MSG_KEX_DH_GEX_REPLY : MSG_KEX_ECDH_REPLY);
 	fd_ssh_wr_str(&w, hk, hkn);
 	if (dhk)
 		fd_ssh_wr_mpint(&w, qs, qsn);
@@ -896,6 +994,13 @@ static int on_packet(fd_ssh_sess_t *s, const fd_ssh_io_t *io, const uint8_t *p,
 		if (s->skip_guess) {
 			s->skip_guess = false;
 			return 0;
+		}
+		if (s->kex->kind == K_GEX) {
+			if (!s->gex_group && t == MSG_KEX_DH_GEX_REQUEST)
+				return on_gex_request(s, io, p, n);
+			if (s->gex_group && t == MSG_KEX_DH_GEX_INIT)
+				return on_kexdh(s, io, p, n);
+			break;
 		}
 		if (t != MSG_KEX_ECDH_INIT)
 			break;

@@ -2,8 +2,9 @@
 /*
  * The decoy's SSH server session (RFC 4253, 4252): after the version line
  * it sends the persona's KEXINIT (cloned from the real sshd), answers the
- * key exchange the client picks from it (curve25519-sha256[@libssh.org],
- * ecdh-sha2-nistp256/384/521, sntrup761x25519-sha512@openssh.com), signs
+ * key exchange the client picks from it (sntrup761x25519-sha512,
+ * curve25519-sha256[@libssh.org], ecdh-sha2-nistp256/384/521, the RFC 3526
+ * diffie-hellman groups and group exchange: all of OpenSSH 9.2's), signs
  * the exchange hash with the decoy's own host key of the negotiated type,
  * switches to the negotiated cipher (sshcipher.h) after NEWKEYS (strict
  * KEX when both sides offer it, as OpenSSH 9.2p1-2+deb12u3 and later do),

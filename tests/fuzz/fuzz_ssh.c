@@ -20,7 +20,8 @@
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 static char *kex_names[] = { "sntrup761x25519-sha512@openssh.com", "curve25519-sha256",
-			     "ecdh-sha2-nistp256", "kex-strict-s-v00@openssh.com" };
+			     "ecdh-sha2-nistp256", "diffie-hellman-group-exchange-sha256",
+			     "diffie-hellman-group14-sha256", "kex-strict-s-v00@openssh.com" };
 static char *hk_names[] = { "ssh-ed25519" };
 static char *enc_names[] = { "chacha20-poly1305@openssh.com", "aes128-ctr" };
 static char *mac_names[] = { "hmac-sha2-256" };
@@ -79,7 +80,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	static const uint8_t seed[32] = { 1, 2, 3, 4, 5, 6, 7, 8 };
 	EVP_PKEY *k = EVP_PKEY_new_raw_private_key(EVP_PKEY_ED25519, NULL, seed, 32);
 	fd_strlist_t lists[FD_SSH_NLISTS] = {
-		{ kex_names, 4 }, { hk_names, 1 }, { enc_names, 2 }, { enc_names, 2 },
+		{ kex_names, 6 }, { hk_names, 1 }, { enc_names, 2 }, { enc_names, 2 },
 		{ mac_names, 1 }, { mac_names, 1 }, { comp_names, 1 }, { comp_names, 1 },
 	};
 	fd_ssh_cfg_t cfg = {
