@@ -64,8 +64,11 @@ static const struct { unsigned bits; const char *name; } gex_groups[] = {
 };
 
 #define N(a) (sizeof(a) / sizeof((a)[0]))
-#define PBUF 36000   /* a payload we build, or a packet we open */
-#define OBUF 36200
+/* A payload we build, or a packet we open: 16 KiB, the most a decoy flow
+ * buffers (a bigger client packet is refused as too long), so an SSH flow
+ * costs about 48 KiB of buffers whatever the attacker sends. */
+#define PBUF 16384
+#define OBUF (PBUF + 256)
 
 struct fd_ssh_sess {
 	const fd_ssh_cfg_t *cfg;
