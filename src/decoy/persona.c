@@ -320,8 +320,8 @@ static const fg_item_t service_items[] = {
 	LIST(4, "macs-c2s"), LIST(5, "macs-s2c"),
 	LIST(6, "compression-c2s"), LIST(7, "compression-s2c"),
 	LIST(8, "languages-c2s"), LIST(9, "languages-s2c"),
-	/* what the cleartext capture cannot see: sshd's defaults on Debian
-	 * (UsePAM yes, KbdInteractiveAuthentication no), edited to match */
+	/* sshd's defaults on Debian (UsePAM yes, KbdInteractiveAuthentication
+	 * no); clone captures the method list, the rest is edited to match */
 	{ .name = "ssh-auth-methods", .type = FG_T_STR, .off = SV(ssh_auth_methods),
 	  .check = check_methods, .def = "publickey,password" },
 	{ .name = "ssh-max-auth-tries", .type = FG_T_INT, .off = SV(ssh_max_auth_tries),

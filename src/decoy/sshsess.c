@@ -414,7 +414,7 @@ static int derive(EVP_PKEY *mine, EVP_PKEY *peer, uint8_t *out, size_t *n)
 }
 
 /* X25519 with the client's 32-byte share: our share and the secret. */
-static int x25519(const uint8_t *qc, size_t qn, uint8_t qs[32], uint8_t sec[32])
+int fd_ssh_x25519(const uint8_t *qc, size_t qn, uint8_t qs[32], uint8_t sec[32])
 {
 	EVP_PKEY *eph = EVP_PKEY_Q_keygen(NULL, NULL, "X25519");
 	EVP_PKEY *peer = qn == 32 ? EVP_PKEY_new_raw_public_key(EVP_PKEY_X25519,
@@ -504,7 +504,7 @@ static int kex_compute(fd_ssh_sess_t *s, const uint8_t *qc, size_t qn,
 		rc = 0;
 		break;
 	case K_X25519:
-		if (x25519(qc, qn, qs, sec) < 0)
+		if (fd_ssh_x25519(qc, qn, qs, sec) < 0)
 			return -FG_EMALF;
 		*qsn = 32;
 		fd_ssh_wr_mpint(&w, sec, 32);
@@ -532,7 +532,7 @@ static int kex_compute(fd_ssh_sess_t *s, const uint8_t *qc, size_t qn,
 		if (qn != FD_SNTRUP761_PK + 32)
 			return -FG_EMALF;
 		if (fd_sntrup761_enc(qc, qs, both) < 0 ||
-		    x25519(qc + FD_SNTRUP761_PK, 32, qs + FD_SNTRUP761_CT, both + 32) < 0) {
+		    fd_ssh_x25519(qc + FD_SNTRUP761_PK, 32, qs + FD_SNTRUP761_CT, both + 32) < 0) {
 			OPENSSL_cleanse(both, sizeof(both));
 			return -FG_EMALF;
 		}
@@ -552,7 +552,7 @@ static int kex_compute(fd_ssh_sess_t *s, const uint8_t *qc, size_t qn,
 	return rc;
 }
 
-static void hash_str(EVP_MD_CTX *mc, const uint8_t *p, size_t n)
+void fd_ssh_hash_str(EVP_MD_CTX *mc, const uint8_t *p, size_t n)
 {
 	uint8_t l[4] = { (uint8_t)(n >> 24), (uint8_t)(n >> 16), (uint8_t)(n >> 8),
 			 (uint8_t)n };
@@ -562,7 +562,7 @@ static void hash_str(EVP_MD_CTX *mc, const uint8_t *p, size_t n)
 
 /* RFC 4253 7.2: key X = HASH(K || H || X || session_id), extended by
  * HASH(K || H || K1 || ...) to `need` bytes. */
-static int derive_key(const EVP_MD *md, const uint8_t *kenc, size_t kn,
+int fd_ssh_derive_key(const EVP_MD *md, const uint8_t *kenc, size_t kn,
 		      const uint8_t *h, size_t hl, char x, const uint8_t *sid,
 		      size_t sidlen, uint8_t *out, size_t need)
 {
@@ -698,11 +698,11 @@ static int on_kexdh(fd_ssh_sess_t *s, const fd_ssh_io_t *io, const uint8_t *p,
 	EVP_MD_CTX *mc = EVP_MD_CTX_new();
 	int ok = mc && EVP_DigestInit_ex(mc, md, NULL) == 1;
 	if (ok) {
-		hash_str(mc, (const uint8_t *)s->vc, strlen(s->vc));
-		hash_str(mc, (const uint8_t *)s->cfg->version, strlen(s->cfg->version));
-		hash_str(mc, s->ic, s->iclen);
-		hash_str(mc, s->is, s->islen);
-		hash_str(mc, hk, hkn);
+		fd_ssh_hash_str(mc, (const uint8_t *)s->vc, strlen(s->vc));
+		fd_ssh_hash_str(mc, (const uint8_t *)s->cfg->version, strlen(s->cfg->version));
+		fd_ssh_hash_str(mc, s->ic, s->iclen);
+		fd_ssh_hash_str(mc, s->is, s->islen);
+		fd_ssh_hash_str(mc, hk, hkn);
 		if (s->kex->kind == K_GEX) {   /* min, n, max, p, g */
 			uint8_t gb[2200];
 			fg_wire_t gw = fg_wire_init(gb, sizeof(gb));
@@ -715,11 +715,11 @@ static int on_kexdh(fd_ssh_sess_t *s, const fd_ssh_io_t *io, const uint8_t *p,
 		if (dhk) {   /* e and f are mpints: e as the client wrote it */
 			fg_wire_t fw = fg_wire_init(fenc, sizeof(fenc));
 			fd_ssh_wr_mpint(&fw, qs, qsn);
-			hash_str(mc, qc, qn);
+			fd_ssh_hash_str(mc, qc, qn);
 			EVP_DigestUpdate(mc, fenc, fw.pos);
 		} else {
-			hash_str(mc, qc, qn);
-			hash_str(mc, qs, qsn);
+			fd_ssh_hash_str(mc, qc, qn);
+			fd_ssh_hash_str(mc, qs, qsn);
 		}
 		EVP_DigestUpdate(mc, kenc, kn);
 		ok = EVP_DigestFinal_ex(mc, h, &hl) == 1 && ok;
@@ -743,7 +743,7 @@ static int on_kexdh(fd_ssh_sess_t *s, const fd_ssh_io_t *io, const uint8_t *p,
 		s->mac[1] ? fd_ssh_mac_keylen(s->mac[1]) : 0,
 	};
 	for (int i = 0; i < 6; i++)
-		if (need[i] && derive_key(md, kenc, kn, h, hl, (char)('A' + i), s->sid,
+		if (need[i] && fd_ssh_derive_key(md, kenc, kn, h, hl, (char)('A' + i), s->sid,
 					  s->sidlen, s->keys[i], need[i]) < 0)
 			goto fail;
 	OPENSSL_cleanse(kenc, sizeof(kenc));

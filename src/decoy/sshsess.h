@@ -94,4 +94,14 @@ int fd_ssh_authreq_parse(const uint8_t *p, size_t n, fd_ssh_authreq_t *r);
  * rest as \xHH; cut (NUL-terminated) to outlen. */
 void fd_ssh_printable(const uint8_t *p, size_t n, char *out, size_t outlen);
 
+/* Key exchange primitives, shared with the clone's client (sshprobe.h):
+ * X25519 with a peer share (our share and the secret; the all-zero secret
+ * refused), an SSH string into a running hash, and RFC 4253 7.2 key
+ * derivation of `need` bytes for letter x. */
+int fd_ssh_x25519(const uint8_t *qc, size_t qn, uint8_t qs[32], uint8_t sec[32]);
+void fd_ssh_hash_str(EVP_MD_CTX *mc, const uint8_t *p, size_t n);
+int fd_ssh_derive_key(const EVP_MD *md, const uint8_t *kenc, size_t kn,
+		      const uint8_t *h, size_t hl, char x, const uint8_t *sid,
+		      size_t sidlen, uint8_t *out, size_t need);
+
 #endif

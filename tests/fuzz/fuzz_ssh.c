@@ -3,7 +3,8 @@
  * libFuzzer target for the decoy's SSH server: every input is a client's
  * byte stream fed to a session (version line, KEXINIT, the key share of
  * each key exchange, and whatever follows), in one piece and split at
- * every 7th byte (so partial packets are exercised), and also the bare
+ * every 7th byte (so partial packets are exercised), the same bytes as a
+ * server's answer to clone's probe (sshprobe.h), and also the bare
  * parsers: USERAUTH_REQUEST, a cleartext packet through the cipher layer,
  * host key files, the NTRU Prime decoding.
  */
@@ -15,7 +16,9 @@
 #include "decoy/sntrup761.h"
 #include "decoy/sshcipher.h"
 #include "decoy/sshkey.h"
+#include "decoy/sshprobe.h"
 #include "decoy/sshsess.h"
+#include "decoy/sshwire.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -93,6 +96,20 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	feed(&cfg, data, size, size ? size : 1);
 	feed(&cfg, data, size, 7);
 	EVP_PKEY_free(k);
+
+	/* the bytes as a server answering clone's probe */
+	uint8_t is[2048], pout[8192];
+	int isn = fd_ssh_kexinit_build(lists, seed, is, sizeof(is));
+	fd_ssh_probe_t *probe;
+	if (isn > 0 && fd_ssh_probe_new("SSH-2.0-c", cfg.version, is, (size_t)isn, "root", &probe) == 0) {
+		size_t used, outlen;
+		if (fd_ssh_probe_start(probe, pout, sizeof(pout)) <= 0)
+			abort();
+		int pr_rc = fd_ssh_probe_input(probe, data, size, &used, pout, sizeof(pout), &outlen);
+		if (used > size || outlen > sizeof(pout) || (pr_rc == 1 && !fd_ssh_probe_methods(probe)))
+			abort();
+		fd_ssh_probe_free(probe);
+	}
 
 	fd_ssh_authreq_t r;
 	if (fd_ssh_authreq_parse(data, size, &r) == 0 &&

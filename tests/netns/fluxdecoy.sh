@@ -186,6 +186,7 @@ assert_eq "fluxdecoy clone of the real server succeeds" "0" "$?"
 has_line "clone captured the HTTP head" '^    response-head: "HTTP/1.1 200 OK\\r\\n' "$(cat "$P")"
 has_line "clone captured the TLS chain" 'tls-chain: "-----BEGIN CERTIFICATE-----' "$(cat "$P")"
 has_line "clone captured the SSH version" '^    ssh-version: "SSH-2.0-OpenSSH' "$(cat "$P")"
+has_line "clone captured sshd's login methods (no password here)" '^    ssh-auth-methods: "publickey"$' "$(cat "$P")"
 has_line "clone captured the SMTP greeting" '^    smtp-greeting: "220 ' "$(cat "$P")"
 # the capture holds no private key
 has_no_line "clone kept no private key" 'PRIVATE KEY' "$(cat "$P")"

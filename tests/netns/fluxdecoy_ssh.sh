@@ -95,7 +95,9 @@ assert_eq "fluxdecoy clone of sshd succeeds" "0" "$?"
 # the operator's edit: sshd's delay after a failed password is short
 # without PAM; the decoy's default (2s) is pam_unix's
 printf '    ssh-auth-delay: 100ms\n' >>"$P"
-sed 's/^    ssh-auth-delay: 100ms$/    ssh-auth-methods: "publickey,password,keyboard-interactive"/' "$P" >"$W/kbd.persona"
+# clone read sshd's method list through a key exchange of its own
+has_line "clone captured sshd's login methods" '^    ssh-auth-methods: "publickey,password"$' "$(cat "$P")"
+sed 's/^    ssh-auth-methods: .*/    ssh-auth-methods: "publickey,password,keyboard-interactive"/' "$P" >"$W/kbd.persona"
 
 K=$W/dkeys; mkdir -p "$K"
 for t in ed25519 ecdsa rsa; do
