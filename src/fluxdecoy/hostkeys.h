@@ -3,7 +3,8 @@
  * The SSH host keys of one persona: the files of `ssh-host-keys` grouped
  * by type (the i-th key of each type forms key set i), plus a key made at
  * start for every type the persona's host-key-algorithms need and no file
- * gives (logged: such a key changes at every restart). The active set is
+ * gives (logged: such a key changes at every restart), except RSA, too
+ * slow to make at start (logged: RSA-only clients are then refused). The active set is
  * (epoch + manual rotations) modulo the number of keys of each type, the
  * epoch being wall-clock time / `ssh-key-rotation` (0: no epochs).
  * Never the real server's keys: the clone captures none (DESIR's migration
