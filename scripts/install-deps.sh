@@ -12,10 +12,11 @@ PKGS=(
   # tests and lab: real peers, clients, scanners
   iproute2 nftables conntrack unbound knot knot-dnsutils dnsutils bind9-utils dnsperf
   lighttpd lighttpd-mod-openssl openssl curl nmap masscan valgrind python3 procps psmisc
-  # fluxdecoy test: real sshd and SMTP client to compare the decoy with
-  openssh-server swaks netcat-openbsd
   # TSIG test: a real BIND 9 resolver forwarding with a key; faketime for BADTIME
   bind9 faketime
+  # fluxdecoy tests: real sshd and MTA (Postfix, run as an instance of its
+  # own by the test) to compare the decoy with, and their clients
+  openssh-server postfix swaks sshpass netcat-openbsd
   # docs and metrics checks: man pages (man, groff), promtool check metrics
   man-db groff-base prometheus
   # the fluxlab console's browser test: Debian's chromium, driven by npm's
@@ -56,6 +57,11 @@ fi
 
 echo "install-deps: installing ${missing[*]}"
 export DEBIAN_FRONTEND=noninteractive
+# Postfix asks what kind of mail system this is: none (the tests bring
+# their own configuration)
+if printf '%s\n' "${missing[@]}" | grep -qx postfix && command -v debconf-set-selections >/dev/null; then
+  echo "postfix postfix/main_mailer_type select No configuration" | debconf-set-selections
+fi
 
 # Debian starts (and enables) packaged daemons on install. Our tests run
 # their own instances inside network namespaces, and the host's services
@@ -64,7 +70,7 @@ export DEBIAN_FRONTEND=noninteractive
 # of the packages installed just now are disabled again afterwards. Services
 # that were on the host before are never touched.
 newly=()
-for svc in unbound knot lighttpd prometheus ssh named; do
+for svc in unbound knot lighttpd prometheus ssh named postfix; do
   for p in "${missing[@]}"; do [ "$p" = "$svc" ] || { [ "$svc" = ssh ] && [ "$p" = openssh-server ]; } ||
     { [ "$svc" = named ] && [ "$p" = bind9 ]; } && newly+=("$svc"); done
 done

@@ -63,6 +63,8 @@ static const fg_item_t decoy_items[] = {
 	{ .name = "reflect-address", .type = FG_T_ADDR, .flags = FG_F_NOPORT,
 	  .off = DC(reflect_address) },
 	{ .name = "reflect-dns", .type = FG_T_ADDR, .off = DC(reflect_dns), .port = 53 },
+	{ .name = "control", .type = FG_T_STR, .off = DC(control),
+	  .check = fg_check_abspath },
 	{ .name = NULL }
 };
 
@@ -89,6 +91,11 @@ static const fg_item_t persona_items[] = {
 	  .off = PC(tmpl), .cnt_off = PC(ntmpl) },
 	{ .name = "template-addresses", .type = FG_T_PREFIX, .flags = FG_F_MULTI,
 	  .off = PC(tmpl_addrs), .cnt_off = PC(ntmpl_addrs) },
+	{ .name = "ssh-host-keys", .type = FG_T_STR, .flags = FG_F_MULTI,
+	  .off = PC(ssh_host_keys), .cnt_off = PC(nssh_host_keys),
+	  .check = fg_check_abspath },
+	{ .name = "ssh-key-rotation", .type = FG_T_TIME, .flags = FG_F_SECONDS,
+	  .off = PC(ssh_key_rotation_s), .min = 0, .max = 86400 * 366, .def = "0s" },
 	{ .name = NULL }
 };
 

@@ -27,6 +27,8 @@
  *     - id: web-flash                      # or: a backend per universe
  *       backend-template: [/usr/local/lib/fluxdecoy/spawn-web]
  *       template-addresses: [10.0.5.0/28]
+ *       ssh-host-keys: [/etc/fluxdecoy/ssh_host_ed25519_key, ...]
+ *       ssh-key-rotation: 10m
  *
  * fd_conf_load*() also load every persona file it names (errors there are
  * reported with the persona file's name and line). Pure apart from reading
@@ -51,6 +53,9 @@ typedef struct fd_conf_persona {
 	fg_conf_prefix_t *addresses;  /* none: every destination */
 	size_t naddresses;
 	char *tls_cert, *tls_key;     /* PEM chain and its private key */
+	char **ssh_host_keys;         /* OpenSSH or PEM private key files */
+	size_t nssh_host_keys;
+	uint32_t ssh_key_rotation_s;  /* 0: the active set changes on `rotate` */
 	fd_persona_t *persona;        /* loaded from `file` */
 	fg_conf_addr_t *backends;     /* high-interaction servers (no port:
 					 a flow keeps its port) */
@@ -89,6 +94,7 @@ typedef struct fd_conf {
 		char *nft_table;          /* NULL: "fluxdecoy" */
 		fg_conf_addr_t reflect_address;  /* .len 0: none */
 		fg_conf_addr_t reflect_dns;      /* .len 0: none */
+		char *control;            /* control socket path; NULL: none */
 	} decoy;
 	fd_conf_persona_t *personas;
 	size_t npersonas;

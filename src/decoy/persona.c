@@ -39,6 +39,48 @@ static int check_http(const char *s, char *err, size_t errlen)
 	return 0;
 }
 
+/* OpenSSH 9.2's EXT_INFO server-sig-algs (its PubkeyAcceptedAlgorithms
+ * list before filtering) */
+#define FD_SSH_SIG_ALGS_92 "ssh-ed25519,sk-ssh-ed25519@openssh.com," \
+	"ecdsa-sha2-nistp256,ecdsa-sha2-nistp384,ecdsa-sha2-nistp521," \
+	"sk-ecdsa-sha2-nistp256@openssh.com,webauthn-sk-ecdsa-sha2-nistp256@openssh.com," \
+	"ssh-dss,ssh-rsa,rsa-sha2-256,rsa-sha2-512"
+
+/* A comma-separated name-list (RFC 4251 5): non-empty names of printable
+ * ASCII without spaces. */
+static int check_namelist(const char *s, char *err, size_t errlen, size_t max)
+{
+	size_t n = strlen(s), run = 0;
+
+	if (n == 0 || n > max)
+		return fg_errf(err, errlen, -FG_ESCHEMA, "expected a name-list of "
+			       "1 to %zu characters", max);
+	for (size_t i = 0; i <= n; i++) {
+		if (i == n || s[i] == ',') {
+			if (run == 0)
+				return fg_errf(err, errlen, -FG_ESCHEMA, "empty name "
+					       "in the list");
+			run = 0;
+		} else if ((unsigned char)s[i] <= 0x20 || (unsigned char)s[i] > 0x7e) {
+			return fg_errf(err, errlen, -FG_ESCHEMA, "name-lists hold "
+				       "printable ASCII without spaces");
+		} else {
+			run++;
+		}
+	}
+	return 0;
+}
+
+static int check_methods(const char *s, char *err, size_t errlen)
+{
+	return check_namelist(s, err, errlen, 256);
+}
+
+static int check_sigalgs(const char *s, char *err, size_t errlen)
+{
+	return check_namelist(s, err, errlen, 2048);
+}
+
 static int check_ssh_version(const char *s, char *err, size_t errlen)
 {
 	char q[4 * FG_QUOTE_MAX + 4];
@@ -221,6 +263,10 @@ static void service_post(fg_loader_t *ld, void *entry, const fg_ynode_t *map,
 		{ "tls-chain", 1u << FD_HTTPS },
 		{ "pages", 1u << FD_HTTP | 1u << FD_HTTPS },
 		{ "ssh-version", 1u << FD_SSH },
+		{ "ssh-auth-methods", 1u << FD_SSH },
+		{ "ssh-max-auth-tries", 1u << FD_SSH },
+		{ "ssh-auth-delay", 1u << FD_SSH },
+		{ "ssh-server-sig-algs", 1u << FD_SSH },
 		{ "smtp-greeting", 1u << FD_SMTP },
 		{ "smtp-ehlo", 1u << FD_SMTP },
 		{ "smtp-quit", 1u << FD_SMTP },
@@ -274,6 +320,16 @@ static const fg_item_t service_items[] = {
 	LIST(4, "macs-c2s"), LIST(5, "macs-s2c"),
 	LIST(6, "compression-c2s"), LIST(7, "compression-s2c"),
 	LIST(8, "languages-c2s"), LIST(9, "languages-s2c"),
+	/* sshd's defaults on Debian (UsePAM yes, KbdInteractiveAuthentication
+	 * no); clone captures the method list, the rest is edited to match */
+	{ .name = "ssh-auth-methods", .type = FG_T_STR, .off = SV(ssh_auth_methods),
+	  .check = check_methods, .def = "publickey,password" },
+	{ .name = "ssh-max-auth-tries", .type = FG_T_INT, .off = SV(ssh_max_auth_tries),
+	  .min = 1, .max = 100, .def = "6" },
+	{ .name = "ssh-auth-delay", .type = FG_T_TIME, .off = SV(ssh_auth_delay_ms),
+	  .min = 0, .max = 60000, .def = "2s" },
+	{ .name = "ssh-server-sig-algs", .type = FG_T_STR, .off = SV(ssh_server_sig_algs),
+	  .check = check_sigalgs, .def = FD_SSH_SIG_ALGS_92 },
 	{ .name = "smtp-greeting", .type = FG_T_STR, .off = SV(smtp_greeting),
 	  .check = check_greeting },
 	{ .name = "smtp-ehlo", .type = FG_T_STR, .off = SV(smtp_ehlo),

@@ -63,6 +63,10 @@ typedef struct fd_service {
 	/* ssh */
 	char *ssh_version;        /* "SSH-2.0-..." without CR LF */
 	fd_strlist_t kex[FD_SSH_NLISTS];
+	char *ssh_auth_methods;   /* USERAUTH_FAILURE list of the real sshd */
+	unsigned ssh_max_auth_tries; /* its MaxAuthTries */
+	uint32_t ssh_auth_delay_ms;  /* before a failed password answer */
+	char *ssh_server_sig_algs;   /* its EXT_INFO server-sig-algs */
 	/* smtp */
 	char *smtp_greeting;      /* "220 ...\r\n" */
 	char *smtp_ehlo;          /* the whole multi-line 250 reply */

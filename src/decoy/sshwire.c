@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
 #include <errno.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -188,4 +189,46 @@ void fd_strlist_join(const fd_strlist_t *l, char *out, size_t outlen)
 		o += n;
 		out[o] = '\0';
 	}
+}
+
+const uint8_t *fd_ssh_rd_str(fg_wire_t *w, size_t *n)
+{
+	uint32_t len = fg_wire_read_u32(w);
+	const uint8_t *p = fg_wire_take(w, len, -FG_ETRUNC);
+
+	*n = p ? len : 0;
+	return p;
+}
+
+void fd_ssh_wr_str(fg_wire_t *w, const void *p, size_t n)
+{
+	if (n > UINT32_MAX) {
+		fg_wire_fail(w, -FG_ESPACE);
+		return;
+	}
+	fg_wire_write_u32(w, (uint32_t)n);
+	fg_wire_write(w, p, n);
+}
+
+void fd_ssh_wr_cstr(fg_wire_t *w, const char *s)
+{
+	fd_ssh_wr_str(w, s, strlen(s));
+}
+
+void fd_ssh_wr_mpint(fg_wire_t *w, const uint8_t *be, size_t n)
+{
+	while (n && be[0] == 0) {
+		be++;
+		n--;
+	}
+	bool top = n && (be[0] & 0x80);
+	fg_wire_write_u32(w, (uint32_t)(n + top));
+	if (top)
+		fg_wire_write_u8(w, 0);
+	fg_wire_write(w, be, n);
+}
+
+int fd_ssh_str_is(const uint8_t *p, size_t n, const char *s)
+{
+	return p && strlen(s) == n && memcmp(p, s, n) == 0;
 }

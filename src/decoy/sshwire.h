@@ -13,6 +13,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "common/wire.h"
 #include "decoy/persona.h"
 
 #define FD_SSH_MSG_KEXINIT 20
@@ -50,6 +51,17 @@ int fd_ssh_kexinit_build(const fd_strlist_t lists[FD_SSH_NLISTS],
  * is left allocated. */
 int fd_ssh_kexinit_parse(const uint8_t *payload, size_t plen,
 			 fd_strlist_t lists[FD_SSH_NLISTS]);
+
+/* SSH data types (RFC 4251, 5) on a wire cursor (sticky errors). */
+/* string: *n gets its length; NULL (and w->err) when it does not fit. */
+const uint8_t *fd_ssh_rd_str(fg_wire_t *w, size_t *n);
+void fd_ssh_wr_str(fg_wire_t *w, const void *p, size_t n);
+void fd_ssh_wr_cstr(fg_wire_t *w, const char *s);
+/* mpint of the unsigned big-endian magnitude be[0..n) (leading zeros
+ * dropped, a zero octet added when the top bit is set). */
+void fd_ssh_wr_mpint(fg_wire_t *w, const uint8_t *be, size_t n);
+/* Whether string p[0..n) is exactly the C string s. */
+int fd_ssh_str_is(const uint8_t *p, size_t n, const char *s);
 
 /* Comma-joined list into out (cut, NUL-terminated, when too long). */
 void fd_strlist_join(const fd_strlist_t *l, char *out, size_t outlen);

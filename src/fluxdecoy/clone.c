@@ -18,6 +18,7 @@
 #include "common/err.h"
 #include "conf/scalar.h"
 #include "decoy/persona.h"
+#include "decoy/sshprobe.h"
 #include "decoy/sshwire.h"
 #include "fluxdecoy/clone.h"
 #include "fluxdecoy/event.h"
@@ -446,6 +447,40 @@ static int clone_http(FILE *o, const char *addr, const struct target *t,
 	return rc;
 }
 
+/* sshd's method list for "none", read through one key exchange on the
+ * same connection (decoy/sshprobe.h). Best effort: on failure the persona
+ * keeps the default ssh-auth-methods. */
+static int probe_methods(struct peer *pp, struct buf *b, size_t off, const char *me,
+			 const char *ver, const uint8_t *is, size_t islen,
+			 char *methods, size_t mlen)
+{
+	fd_ssh_probe_t *pr;
+	uint8_t out[8192];
+	size_t outlen = 0, used;
+	int rc = fd_ssh_probe_new(me, ver, is, islen, "root", &pr);
+
+	if (rc < 0)
+		return rc;
+	rc = fd_ssh_probe_start(pr, out, sizeof(out));
+	if (rc > 0)
+		rc = peer_write(pp, out, (size_t)rc);
+	while (rc == 0) {
+		rc = fd_ssh_probe_input(pr, (uint8_t *)b->p + off, b->n - off, &used, out,
+					sizeof(out), &outlen);
+		off += used;
+		if (rc >= 0 && outlen && peer_write(pp, out, outlen) < 0)
+			rc = -EIO;
+		if (rc == 0 && (rc = buf_fill(pp, b)) > 0)
+			rc = 0;
+		else if (rc == 0)
+			rc = -FG_ETRUNC;   /* closed before its answer */
+	}
+	if (rc == 1)
+		snprintf(methods, mlen, "%s", fd_ssh_probe_methods(pr));
+	fd_ssh_probe_free(pr);
+	return rc == 1 ? 0 : rc;
+}
+
 static int clone_ssh(FILE *o, const char *addr, const struct target *t, unsigned timeout)
 {
 	struct peer p;
@@ -478,6 +513,14 @@ static int clone_ssh(FILE *o, const char *addr, const struct target *t, unsigned
 		rc = r < 0 ? r : rc;
 		goto out;
 	}
+	char methods[512] = "", mine[64];
+	snprintf(mine, sizeof(mine), "%.*s", (int)sizeof(me) - 3, me);
+	int pr = probe_methods(&p, &b, off + (size_t)r, mine, ver, pl, plen, methods,
+			       sizeof(methods));
+	if (pr < 0)
+		fprintf(stderr, "fluxdecoy clone: warning: %s port %u: the login methods "
+			"could not be read (%s); ssh-auth-methods keeps its default\n",
+			addr, t->port, fg_strerror(pr));
 	fprintf(o, "  - port: %u\n    kind: ssh\n", t->port);
 	rc = emit_key(o, "ssh-version", ver, strlen(ver));
 	for (size_t i = 0; i < FD_SSH_NLISTS; i++) {
@@ -488,6 +531,8 @@ static int clone_ssh(FILE *o, const char *addr, const struct target *t, unsigned
 			fprintf(o, "      - \"%s\"\n", lists[i].v[j]);
 		fd_strlist_free(&lists[i]);
 	}
+	if (rc == 0 && methods[0])
+		rc = emit_key(o, "ssh-auth-methods", methods, strlen(methods));
 	goto out;
 short_read:
 	if (rc == 0)

@@ -16,11 +16,13 @@
 #include "fluxdecoy/clone.h"
 #include "fluxdecoy/contain.h"
 #include "fluxdecoy/dpriv.h"
+#include "fluxdecoy/control.h"
 #include "fluxdecoy/event.h"
 #include "fluxdecoy/privdrop.h"
 #include "fluxdecoy/server.h"
 
 #define DEFAULT_CONF "/etc/fluxdecoy/fluxdecoy.conf"
+#define DEFAULT_CONTROL "/run/fluxdecoy/control.sock"
 
 static volatile sig_atomic_t stop_flag;
 
@@ -43,6 +45,7 @@ static void usage(FILE *f)
 {
 	fprintf(f, "usage: fluxdecoy [-c FILE] [--check] [-d]\n"
 		   "       fluxdecoy clone --from ADDR --ports tcp/80,tcp/443,... [-o FILE]\n"
+		   "       fluxdecoy ctl [-s SOCKET] COMMAND [ARGS...]\n"
 		   "  -c, --config FILE  config (default " DEFAULT_CONF ")\n"
 		   "      --check        check the config and its personas, then exit\n"
 		   "  -d, --debug        log at debug level\n");
@@ -62,12 +65,15 @@ int main(int argc, char **argv)
 	fd_conf_t *conf = NULL;
 	fd_event_t *ev = NULL;
 	fd_server_t *srv = NULL;
+	fd_ctl_t *ctl = NULL;
 	char err[512];
 	pid_t priv_pid = -1;
 	int priv_fd = -1;
 
 	if (argc > 1 && strcmp(argv[1], "clone") == 0)
 		return fd_clone_main(argc - 1, argv + 1);
+	if (argc > 1 && strcmp(argv[1], "ctl") == 0)
+		return fd_ctl_main(argc - 1, argv + 1, DEFAULT_CONTROL);
 	fg_log_init("fluxdecoy", FG_LOG_INFO);
 	while ((c = getopt_long(argc, argv, "c:dh", opts, NULL)) != -1) {
 		switch (c) {
@@ -131,6 +137,16 @@ int main(int argc, char **argv)
 	}
 	fd_server_set_priv(srv, priv_fd);
 	priv_fd = -1;
+	/* the control socket is made by root, 0600, before the drop */
+	if (conf->decoy.control) {
+		rc = fd_ctl_open(conf->decoy.control, &ctl, err, sizeof(err));
+		if (rc == 0)
+			rc = fd_server_set_control(srv, ctl);
+		if (rc < 0) {
+			log_err("%s", err);
+			goto out;
+		}
+	}
 	rc = fd_privdrop(conf->decoy.user);
 	if (rc < 0)
 		goto out;
@@ -147,6 +163,7 @@ out:
 		close(priv_fd);
 	if (priv_pid > 0)
 		fd_priv_wait(priv_pid);
+	fd_ctl_close(ctl);
 	fd_event_close(ev);
 	fd_conf_free(conf);
 	return rc < 0 ? 1 : 0;

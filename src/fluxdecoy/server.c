@@ -18,9 +18,11 @@
 #include "common/log.h"
 #include "decoy/httpwire.h"
 #include "decoy/smtpwire.h"
+#include "decoy/sshsess.h"
 #include "decoy/sshwire.h"
 #include "decoy/universe.h"
 #include "fluxdecoy/hi.h"
+#include "fluxdecoy/hostkeys.h"
 #include "fluxdecoy/server.h"
 #include "fluxdecoy/tls.h"
 
@@ -31,7 +33,7 @@
 #define OUT_HIGH (64u << 10)
 #define MAX_EVENTS 64
 
-enum obj_type { OBJ_LISTEN, OBJ_METRICS_LISTEN, OBJ_CONN, OBJ_HI = FD_OBJ_HI };
+enum obj_type { OBJ_LISTEN, OBJ_METRICS_LISTEN, OBJ_CONN, OBJ_CONTROL, OBJ_HI = FD_OBJ_HI };
 
 struct listener {
 	enum obj_type type;
@@ -56,7 +58,7 @@ struct conn {
 	uint32_t ev_mask;
 	uint64_t last_ms, start_ms;
 	uint64_t rx, tx;
-	int stage;                    /* ssh: 0 version, 1 kexinit, 2 done */
+	fd_ssh_sess_t *ssh;
 	uint64_t skip;                /* http: request body bytes to drop */
 	fd_smtp_t smtp;
 	char smtp_host[256];
@@ -70,6 +72,7 @@ struct stats {
 	uint64_t proto_err[FD_NKINDS];
 	uint64_t reset_no_persona, reset_full, tls_fail, idle_closed;
 	uint64_t http_requests, ssh_clients, ssh_kexinit, smtp_messages, smtp_rcpts;
+	uint64_t ssh_kex, ssh_auth;
 	uint64_t scrapes;
 };
 
@@ -80,6 +83,11 @@ struct fd_server {
 	struct listener *ls;
 	size_t nls;
 	SSL_CTX **ctx;                /* per persona, per service (https) */
+	struct sshsvc *ssh;           /* per persona, per service (ssh) */
+	uint64_t key_rotations;       /* `rotate-keys` requests */
+	fd_ctl_t *ctl;                /* NULL: no control socket */
+	struct listener ctl_obj;
+	uint64_t start_s;             /* CLOCK_REALTIME at start */
 	struct conn *conns;
 	unsigned active;
 	struct stats st;
@@ -179,6 +187,84 @@ static int setup_tls(fd_server_t *s, char *err, size_t errlen)
 	return 0;
 }
 
+struct sshsvc {
+	fd_hostkeys_t hk;
+	fd_ssh_cfg_t cfg;
+	const fd_conf_persona_t *cp;
+};
+
+static size_t nservices(const fd_conf_t *c)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < c->npersonas; i++)
+		n += c->personas[i].persona->nservices;
+	return n;
+}
+
+static int setup_ssh(fd_server_t *s, char *err, size_t errlen)
+{
+	const fd_conf_t *c = s->conf;
+	size_t n = 0;
+
+	s->ssh = calloc(nservices(c) + 1, sizeof(*s->ssh));
+	if (!s->ssh)
+		return -ENOMEM;
+	for (size_t i = 0; i < c->npersonas; i++) {
+		const fd_conf_persona_t *cp = &c->personas[i];
+		for (size_t j = 0; j < cp->persona->nservices; j++, n++) {
+			const fd_service_t *sv = &cp->persona->services[j];
+			struct sshsvc *x = &s->ssh[n];
+			char e[400];
+			if (sv->kind != FD_SSH)
+				continue;
+			int rc = fd_hostkeys_load(cp, sv, &x->hk, e, sizeof(e));
+			if (rc < 0) {
+				snprintf(err, errlen, "persona '%s' port %u: %s", cp->id,
+					 sv->port, e);
+				return rc;
+			}
+			x->cp = cp;
+			x->cfg.version = sv->ssh_version;
+			x->cfg.kex = sv->kex;
+			x->cfg.auth_methods = sv->ssh_auth_methods;
+			x->cfg.max_auth_tries = sv->ssh_max_auth_tries;
+			x->cfg.auth_delay_ms = sv->ssh_auth_delay_ms;
+			x->cfg.server_sig_algs = sv->ssh_server_sig_algs;
+			for (size_t k = 0; k < sv->kex[0].n; k++)
+				if (!fd_ssh_kex_known(sv->kex[0].v[k]) &&
+				    strncmp(sv->kex[0].v[k], "kex-strict-", 11) != 0 &&
+				    strcmp(sv->kex[0].v[k], "ext-info-s") != 0)
+					log_warn("persona '%s' port %u: key exchange %s is "
+						 "offered but not implemented: a client "
+						 "that picks it is disconnected", cp->id,
+						 sv->port, sv->kex[0].v[k]);
+		}
+	}
+	return 0;
+}
+
+/* The SSH settings of (cp, sv), with the host key set of this moment. */
+static const fd_ssh_cfg_t *ssh_cfg_of(fd_server_t *s, const fd_conf_persona_t *cp,
+				      const fd_service_t *sv)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < s->conf->npersonas; i++) {
+		const fd_conf_persona_t *p = &s->conf->personas[i];
+		if (p == cp) {
+			struct sshsvc *x = &s->ssh[n + (size_t)(sv - p->persona->services)];
+			uint64_t set = s->key_rotations;
+			if (cp->ssh_key_rotation_s)
+				set += (uint64_t)time(NULL) / cp->ssh_key_rotation_s;
+			fd_hostkeys_pick(&x->hk, set, x->cfg.hostkey);
+			return &x->cfg;
+		}
+		n += p->persona->nservices;
+	}
+	return NULL;
+}
+
 static SSL_CTX *ctx_of(const fd_server_t *s, const fd_conf_persona_t *cp,
 		       const fd_service_t *sv)
 {
@@ -203,6 +289,7 @@ int fd_server_new(const fd_conf_t *conf, fd_event_t *ev, fd_server_t **out,
 		return -ENOMEM;
 	s->conf = conf;
 	s->ev = ev;
+	s->start_s = (uint64_t)time(NULL);
 	s->ep = epoll_create1(EPOLL_CLOEXEC);
 	if (s->ep < 0) {
 		rc = -errno;
@@ -210,6 +297,8 @@ int fd_server_new(const fd_conf_t *conf, fd_event_t *ev, fd_server_t **out,
 		goto fail;
 	}
 	rc = setup_tls(s, err, errlen);
+	if (rc == 0)
+		rc = setup_ssh(s, err, errlen);
 	if (rc < 0)
 		goto fail;
 	rc = fd_hi_new(conf, ev, s->ep, &s->hi, err, errlen);
@@ -289,6 +378,7 @@ static void conn_close(fd_server_t *s, struct conn *c, const char *reason)
 		s->st.tx[c->svc->kind] += c->tx;
 	}
 	epoll_ctl(s->ep, EPOLL_CTL_DEL, c->fd, NULL);
+	fd_ssh_sess_free(c->ssh);
 	if (c->ssl) {
 		if (c->tls_done)
 			SSL_shutdown(c->ssl);
@@ -515,89 +605,76 @@ static int http_input(fd_server_t *s, struct conn *c)
 	return rc;
 }
 
-static int ssh_send_kexinit(struct conn *c)
-{
-	uint8_t payload[8192], pkt[8192 + 300], pad[255], cookie[16];
-	int n, m;
+/* ---- ssh: the session (decoy/sshsess.h) does the protocol ---- */
 
-	if (RAND_bytes(cookie, sizeof(cookie)) != 1 || RAND_bytes(pad, sizeof(pad)) != 1)
-		return -EIO;
-	n = fd_ssh_kexinit_build(c->svc->kex, cookie, payload, sizeof(payload));
-	if (n < 0)
-		return n;
-	m = fd_ssh_packet_build(payload, (size_t)n, pad, pkt, sizeof(pkt));
-	if (m < 0)
-		return m;
-	return queue_out(c, pkt, (size_t)m);
+static void conn_event(fd_server_t *s, struct conn *c, uint32_t events);
+
+struct ssh_io_ctx {
+	fd_server_t *s;
+	struct conn *c;
+};
+
+static int ssh_out(void *ctx, const uint8_t *p, size_t n)
+{
+	struct ssh_io_ctx *x = ctx;
+	return queue_out(x->c, p, n);
+}
+
+static void ssh_event(void *ctx, const char *event, json_t *fields)
+{
+	struct ssh_io_ctx *x = ctx;
+	json_t *d = detail(x->c, event);
+
+	if (strcmp(event, "ssh") == 0)
+		x->s->st.ssh_clients++;
+	else if (strcmp(event, "ssh_kexinit") == 0)
+		x->s->st.ssh_kexinit++;
+	else if (strcmp(event, "ssh_kex") == 0)
+		x->s->st.ssh_kex++;
+	else if (strcmp(event, "ssh_auth") == 0)
+		x->s->st.ssh_auth++;
+	if (d && fields)
+		json_object_update(d, fields);
+	json_decref(fields);
+	emit(x->s, x->c, d);
 }
 
 static int ssh_input(fd_server_t *s, struct conn *c)
 {
-	size_t off = 0;
-	int rc = 0;
+	struct ssh_io_ctx x = { s, c };
+	fd_ssh_io_t io = { &x, ssh_out, ssh_event };
+	size_t used = 0;
+	int rc = fd_ssh_sess_input(c->ssh, c->in, c->inlen, now_ms(), &io, &used);
 
-	if (c->stage == 0) {
-		char ver[256];
-		int r = fd_ssh_version_parse(c->in, c->inlen, 0, ver, sizeof(ver));
-		if (r == -EAGAIN)
-			return 0;
-		if (r < 0) {
-			s->st.proto_err[FD_SSH]++;
-			json_t *d = detail(c, "protocol_error");
-			json_object_set_new(d, "message", json_string("no SSH version line"));
-			emit(s, c, d);
-			/* what sshd answers to a non-SSH client */
-			queue_out(c, "Invalid SSH identification string.\r\n", 36);
-			c->close_after = true;
-			return -1;
-		}
-		off = (size_t)r;
-		s->st.ssh_clients++;
-		json_t *d = detail(c, "ssh");
-		json_object_set_new(d, "client_version", json_string(ver));
-		json_object_set_new(d, "server_version", json_string(c->svc->ssh_version));
-		emit(s, c, d);
-		if (ssh_send_kexinit(c) < 0)
-			return -1;
-		c->stage = 1;
+	memmove(c->in, c->in + used, c->inlen - used);
+	c->inlen -= used;
+	if (rc < 0) {
+		s->st.proto_err[FD_SSH]++;
+		return -1;
 	}
-	if (c->stage == 1) {
-		const uint8_t *pl;
-		size_t plen;
-		int r = fd_ssh_packet_parse(c->in + off, c->inlen - off, &pl, &plen);
-		if (r == -EAGAIN)
-			goto keep;
-		json_t *d = detail(c, "ssh_kexinit");
-		fd_strlist_t lists[FD_SSH_NLISTS];
-		int pr = r < 0 ? r : fd_ssh_kexinit_parse(pl, plen, lists);
-		if (pr < 0) {
-			s->st.proto_err[FD_SSH]++;
-			json_object_set_new(d, "event", json_string("protocol_error"));
-			json_object_set_new(d, "message", json_string(fg_strerror(pr)));
-		} else {
-			char buf[1024];
-			s->st.ssh_kexinit++;
-			fd_strlist_join(&lists[0], buf, sizeof(buf));
-			json_object_set_new(d, "kex_algorithms", json_string(buf));
-			fd_strlist_join(&lists[1], buf, sizeof(buf));
-			json_object_set_new(d, "host_key_algorithms", json_string(buf));
-			fd_strlist_join(&lists[2], buf, sizeof(buf));
-			json_object_set_new(d, "ciphers", json_string(buf));
-			for (size_t i = 0; i < FD_SSH_NLISTS; i++)
-				fd_strlist_free(&lists[i]);
+	return rc == FD_SSH_DONE ? -1 : 0;
+}
+
+/* Deferred SSH answers (sshd's delay after a failed login) that are due. */
+static void ssh_timers(fd_server_t *s)
+{
+	uint64_t now = now_ms();
+	struct conn *c = s->conns;
+
+	while (c) {
+		struct conn *next = c->next;
+		uint64_t due = c->ssh ? fd_ssh_sess_due(c->ssh) : 0;
+		if (due && due <= now) {
+			struct ssh_io_ctx x = { s, c };
+			fd_ssh_io_t io = { &x, ssh_out, ssh_event };
+			c->last_ms = now;
+			if (fd_ssh_sess_release(c->ssh, &io) == FD_SSH_DONE)
+				c->close_after = true;
+			if (flush(s, c) && c->inlen && !c->close_after)
+				conn_event(s, c, 0);  /* input that waited */
 		}
-		emit(s, c, d);
-		/* the key exchange itself is not emulated: end the flow here,
-		 * as a server whose KEX failed would */
-		c->stage = 2;
-		c->close_after = true;
-		rc = -1;
-		off = c->inlen;
+		c = next;
 	}
-keep:
-	memmove(c->in, c->in + off, c->inlen - off);
-	c->inlen -= off;
-	return rc;
 }
 
 /* A command line over the RFC 5321 limit: counted, logged, refused. */
@@ -927,6 +1004,11 @@ static void accept_one(fd_server_t *s, int lfd, bool metrics)
 		break;
 	case FD_SSH: {
 		char line[260];
+		const fd_ssh_cfg_t *sc = ssh_cfg_of(s, cp, sv);
+		if (!sc || fd_ssh_sess_new(sc, &c->ssh) < 0) {
+			conn_close(s, c, "ssh-setup-failed");
+			return;
+		}
 		int n = snprintf(line, sizeof(line), "%s\r\n", sv->ssh_version);
 		queue_out(c, line, (size_t)n);
 		flush(s, c);
@@ -963,7 +1045,8 @@ int fd_server_run(fd_server_t *s, volatile sig_atomic_t *stop)
 	uint64_t last_sweep = now_ms();
 
 	while (!*stop) {
-		int n = epoll_wait(s->ep, evs, MAX_EVENTS, 500);
+		/* 50 ms: the resolution of sshd-like delayed answers */
+		int n = epoll_wait(s->ep, evs, MAX_EVENTS, 50);
 		if (n < 0 && errno != EINTR)
 			return -errno;
 		for (int i = 0; i < n; i++) {
@@ -972,15 +1055,20 @@ int fd_server_run(fd_server_t *s, volatile sig_atomic_t *stop)
 				conn_event(s, evs[i].data.ptr, evs[i].events);
 			} else if (*t == OBJ_HI) {
 				fd_hi_event(s->hi, evs[i].data.ptr, evs[i].events);
+			} else if (*t == OBJ_CONTROL) {
+				fd_ctl_serve(s->ctl);
 			} else {
 				struct listener *l = evs[i].data.ptr;
 				for (int k = 0; k < 32; k++)  /* bounded per wakeup */
 					accept_one(s, l->fd, *t == OBJ_METRICS_LISTEN);
 			}
 		}
+		ssh_timers(s);
 		if (now_ms() - last_sweep >= 500) {
 			sweep_idle(s);
 			fd_hi_tick(s->hi);
+			if (s->ctl)
+				fd_ctl_serve(s->ctl);  /* its deadlines, when idle */
 			last_sweep = now_ms();
 		}
 	}
@@ -1010,6 +1098,12 @@ void fd_server_free(fd_server_t *s)
 			SSL_CTX_free(s->ctx[i]);
 	}
 	free(s->ctx);
+	if (s->ssh && s->conf) {
+		size_t n = nservices(s->conf);
+		for (size_t i = 0; i < n; i++)
+			fd_hostkeys_free(&s->ssh[i].hk);
+	}
+	free(s->ssh);
 	if (s->ep >= 0)
 		close(s->ep);
 	free(s);
@@ -1101,6 +1195,13 @@ char *fd_server_metrics(const fd_server_t *s)
 	sbf(&b, "# HELP fluxdecoy_ssh_clients_total SSH client version lines read.\n"
 		"# TYPE fluxdecoy_ssh_clients_total counter\n"
 		"fluxdecoy_ssh_clients_total %llu\n", (unsigned long long)st->ssh_clients);
+	sbf(&b, "# HELP fluxdecoy_ssh_kex_total SSH key exchanges completed by "
+		"the decoy.\n# TYPE fluxdecoy_ssh_kex_total counter\n"
+		"fluxdecoy_ssh_kex_total %llu\n", (unsigned long long)st->ssh_kex);
+	sbf(&b, "# HELP fluxdecoy_ssh_auth_attempts_total SSH login attempts "
+		"logged (all of them failed).\n"
+		"# TYPE fluxdecoy_ssh_auth_attempts_total counter\n"
+		"fluxdecoy_ssh_auth_attempts_total %llu\n", (unsigned long long)st->ssh_auth);
 	sbf(&b, "# HELP fluxdecoy_smtp_messages_total SMTP messages taken (never "
 		"relayed).\n# TYPE fluxdecoy_smtp_messages_total counter\n"
 		"fluxdecoy_smtp_messages_total %llu\n",
@@ -1129,4 +1230,181 @@ char *fd_server_metrics(const fd_server_t *s)
 		return NULL;
 	}
 	return b.p;
+}
+
+/* ---- control commands (fluxdecoy(8), CONTROL) ---- */
+
+static int cmd_status(void *ctx, int argc, const char *const *argv, json_t **reply,
+		      char *err, size_t errlen)
+{
+	fd_server_t *s = ctx;
+
+	(void)argc; (void)argv; (void)err; (void)errlen;
+	*reply = json_pack("{s:I,s:I,s:I,s:I,s:I}",
+			   "pid", (json_int_t)getpid(),
+			   "uptime_s", (json_int_t)((uint64_t)time(NULL) - s->start_s),
+			   "personas", (json_int_t)s->conf->npersonas,
+			   "listeners", (json_int_t)s->nls,
+			   "active_flows", (json_int_t)s->active);
+	return *reply ? 0 : -ENOMEM;
+}
+
+static int cmd_stats(void *ctx, int argc, const char *const *argv, json_t **reply,
+		     char *err, size_t errlen)
+{
+	fd_server_t *s = ctx;
+	const struct stats *st = &s->st;
+	json_t *flows = json_object(), *perr = json_object();
+
+	(void)argc; (void)argv; (void)err; (void)errlen;
+	for (int k = 0; k < FD_NKINDS; k++) {
+		json_object_set_new(flows, fd_kind_names[k], json_integer((json_int_t)st->flows[k]));
+		json_object_set_new(perr, fd_kind_names[k], json_integer((json_int_t)st->proto_err[k]));
+	}
+	*reply = json_pack("{s:o,s:o,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I}",
+		"flows", flows, "protocol_errors", perr,
+		"resets_no_persona", (json_int_t)st->reset_no_persona,
+		"resets_max_clients", (json_int_t)st->reset_full,
+		"tls_handshake_failures", (json_int_t)st->tls_fail,
+		"idle_closed", (json_int_t)st->idle_closed,
+		"http_requests", (json_int_t)st->http_requests,
+		"ssh_clients", (json_int_t)st->ssh_clients,
+		"ssh_kex", (json_int_t)st->ssh_kex,
+		"ssh_auth_attempts", (json_int_t)st->ssh_auth,
+		"smtp_messages", (json_int_t)st->smtp_messages,
+		"smtp_recipients", (json_int_t)st->smtp_rcpts,
+		"events_written", (json_int_t)fd_event_written(s->ev),
+		"control_errors", (json_int_t)fd_ctl_errors(s->ctl),
+		"control_dropped", (json_int_t)fd_ctl_dropped(s->ctl));
+	return *reply ? 0 : -ENOMEM;
+}
+
+/* The fingerprints of the keys one SSH service hands out now. */
+static json_t *active_keys(fd_server_t *s, size_t idx)
+{
+	struct sshsvc *x = &s->ssh[idx];
+	EVP_PKEY *k[FD_SSHK_NTYPES];
+	json_t *o = json_object();
+	uint64_t set = s->key_rotations;
+
+	if (x->cp->ssh_key_rotation_s)
+		set += (uint64_t)time(NULL) / x->cp->ssh_key_rotation_s;
+	fd_hostkeys_pick(&x->hk, set, k);
+	for (int t = 0; t < FD_SSHK_NTYPES; t++) {
+		uint8_t blob[2048];
+		char fp[64];
+		int n = k[t] ? fd_sshkey_blob(k[t], blob, sizeof(blob)) : -1;
+		if (n < 0)
+			continue;
+		fd_ssh_fingerprint(blob, (size_t)n, fp);
+		json_object_set_new(o, fd_sshk_names[t], json_string(fp));
+	}
+	return o;
+}
+
+static int cmd_keys(void *ctx, int argc, const char *const *argv, json_t **reply,
+		    char *err, size_t errlen)
+{
+	fd_server_t *s = ctx;
+	json_t *list = json_array();
+	size_t n = 0;
+
+	(void)argc; (void)argv; (void)err; (void)errlen;
+	for (size_t i = 0; i < s->conf->npersonas; i++) {
+		const fd_conf_persona_t *cp = &s->conf->personas[i];
+		for (size_t j = 0; j < cp->persona->nservices; j++, n++) {
+			if (cp->persona->services[j].kind != FD_SSH)
+				continue;
+			size_t cnt = 0;
+			for (int t = 0; t < FD_SSHK_NTYPES; t++)
+				cnt += s->ssh[n].hk.n[t];
+			json_array_append_new(list, json_pack("{s:s,s:I,s:I,s:I,s:o}",
+				"persona", cp->id, "port", (json_int_t)cp->persona->services[j].port,
+				"keys", (json_int_t)cnt,
+				"rotation_s", (json_int_t)cp->ssh_key_rotation_s,
+				"active", active_keys(s, n)));
+		}
+	}
+	*reply = json_pack("{s:I,s:o}", "key_set", (json_int_t)s->key_rotations,
+			   "services", list);
+	return *reply ? 0 : -ENOMEM;
+}
+
+static int cmd_rotate(void *ctx, int argc, const char *const *argv, json_t **reply,
+		      char *err, size_t errlen)
+{
+	fd_server_t *s = ctx;
+
+	(void)argc; (void)argv; (void)err; (void)errlen;
+	s->key_rotations++;
+	log_info("control: rotate-keys: key set offset %llu",
+		 (unsigned long long)s->key_rotations);
+	*reply = json_pack("{s:I}", "key_set", (json_int_t)s->key_rotations);
+	return *reply ? 0 : -ENOMEM;
+}
+
+/* Re-read every host key file; all or nothing. The rest of the config
+ * and the persona files apply at the next start. */
+static int cmd_reload(void *ctx, int argc, const char *const *argv, json_t **reply,
+		      char *err, size_t errlen)
+{
+	fd_server_t *s = ctx;
+	size_t total = nservices(s->conf), n = 0, keys = 0;
+	fd_hostkeys_t *fresh = calloc(total + 1, sizeof(*fresh));
+	int rc = 0;
+
+	(void)argc; (void)argv;
+	if (!fresh)
+		return -ENOMEM;
+	for (size_t i = 0; i < s->conf->npersonas && rc == 0; i++) {
+		const fd_conf_persona_t *cp = &s->conf->personas[i];
+		for (size_t j = 0; j < cp->persona->nservices && rc == 0; j++, n++) {
+			const fd_service_t *sv = &cp->persona->services[j];
+			char e[400];
+			if (sv->kind != FD_SSH)
+				continue;
+			rc = fd_hostkeys_load(cp, sv, &fresh[n], e, sizeof(e));
+			if (rc < 0)
+				snprintf(err, errlen, "persona '%s': %s (nothing changed)",
+					 cp->id, e);
+		}
+	}
+	for (size_t i = 0; i < total; i++) {
+		if (rc == 0) {
+			fd_hostkeys_free(&s->ssh[i].hk);  /* flows keep their refs */
+			s->ssh[i].hk = fresh[i];
+			for (int t = 0; t < FD_SSHK_NTYPES; t++)
+				keys += fresh[i].n[t];
+		} else {
+			fd_hostkeys_free(&fresh[i]);
+		}
+	}
+	free(fresh);
+	if (rc < 0) {
+		log_warn("control: reload refused: %s", err);
+		return rc;
+	}
+	log_info("control: reload: %zu host keys read", keys);
+	*reply = json_pack("{s:b,s:I,s:s}", "reloaded", 1, "host_keys", (json_int_t)keys,
+			   "restart_needed", "every other setting and the persona files");
+	return *reply ? 0 : -ENOMEM;
+}
+
+int fd_server_set_control(fd_server_t *s, fd_ctl_t *ctl)
+{
+	s->ctl = ctl;
+	s->ctl_obj = (struct listener){ OBJ_CONTROL, fd_ctl_fd(ctl) };
+	struct epoll_event e = { .events = EPOLLIN, .data.ptr = &s->ctl_obj };
+	if (epoll_ctl(s->ep, EPOLL_CTL_ADD, s->ctl_obj.fd, &e) < 0)
+		return -errno;
+	fd_ctl_add(ctl, "status", "pid, uptime, personas, listeners, open flows",
+		   cmd_status, s);
+	fd_ctl_add(ctl, "stats", "the counters (as the metrics endpoint)", cmd_stats, s);
+	fd_ctl_add(ctl, "keys", "the SSH host keys each persona hands out now",
+		   cmd_keys, s);
+	fd_ctl_add(ctl, "rotate-keys", "switch every SSH persona to its next key set",
+		   cmd_rotate, s);
+	fd_ctl_add(ctl, "reload", "re-read the SSH host key files (all or nothing)",
+		   cmd_reload, s);
+	return 0;
 }

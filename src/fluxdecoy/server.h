@@ -20,6 +20,7 @@
 #include <stddef.h>
 
 #include "decoy/dconf.h"
+#include "fluxdecoy/control.h"
 #include "fluxdecoy/event.h"
 
 typedef struct fd_server fd_server_t;
@@ -36,6 +37,10 @@ void fd_server_free(fd_server_t *s);
 
 /* Hand over the socket to fluxdecoy's privileged part (dpriv.h). */
 void fd_server_set_priv(fd_server_t *s, int fd);
+/* Serve `ctl` from the event loop and register the server's commands on
+ * it: status, stats, keys, rotate-keys, reload (fluxdecoy(8)). `ctl` is
+ * borrowed and must outlive the server. */
+int fd_server_set_control(fd_server_t *s, fd_ctl_t *ctl);
 
 /* The metrics text (Prometheus exposition 0.0.4), malloc'd. */
 char *fd_server_metrics(const fd_server_t *s);

@@ -4,8 +4,9 @@
 # fluxdecoy against the real servers it imitates:
 #
 #   srv 10.0.2.10, fd00:2::10: lighttpd (HTTP, HTTPS with a test CA chain),
-#       OpenSSH sshd, Python's smtpd (a real SMTP implementation; a real MTA
-#       such as Postfix is left for later)
+#       OpenSSH sshd, Postfix (an instance of its own: config, queue and
+#       data directories under the test's work directory, never the host's
+#       service)
 #   dcy 10.0.3.10, fd00:3::10: fluxdecoy, owning the pool 198.51.100.0/24 and
 #       2001:db8:77::/64 by local routes
 #   cli 10.0.2.1 / 10.0.3.1: the client; the pool is routed to dcy
@@ -27,13 +28,12 @@
 . "$(dirname "$0")/lib.sh"
 
 need_root
-need_cmd ip curl lighttpd openssl ssh /usr/sbin/sshd ssh-keygen swaks python3 nmap
+need_cmd ip curl lighttpd openssl ssh /usr/sbin/sshd ssh-keygen swaks postfix nmap
 FLUXDECOY=${FLUXDECOY:-$(dirname "$FLUXGATED")/fluxdecoy}
 [ -x "$FLUXDECOY" ] || die "fluxdecoy binary not found at $FLUXDECOY (build it: make)"
 mkdir -p "$FG_WORK/bin"
 cp "$FLUXDECOY" "$FG_WORK/bin/fluxdecoy" || die "cannot copy fluxdecoy"
 FLUXDECOY="$FG_WORK/bin/fluxdecoy"
-python3 -c 'import smtpd' 2>/dev/null || die "python3 smtpd module missing (Python < 3.12 needed)"
 
 REAL=10.0.2.10 REAL6=fd00:2::10
 POOL=198.51.100.7 POOL6=2001:db8:77::7
@@ -118,12 +118,64 @@ KbdInteractiveAuthentication no
 EOF
 mkdir -p /run/sshd   # sshd's privilege separation directory (packaged path)
 start_bg sshd srv /usr/sbin/sshd -D -e -f "$SSHD/sshd_config"; SSHD_PID=$BG_PID
-start_bg smtpd srv python3 -W ignore -m smtpd -n -c DebuggingServer 0.0.0.0:25; SMTPD_PID=$BG_PID
+# Postfix, in the foreground (start-fg) with its own directories; local
+# mail for mx.example.test only, nothing relayed for the client's network
+PF=$W/postfix; mkdir -p "$PF/conf" "$PF/queue" "$PF/data"
+chown postfix "$PF/data" || die "no postfix user (apt-get install postfix)"
+cat >"$PF/conf/main.cf" <<EOF
+compatibility_level = 3.6
+queue_directory = $PF/queue
+data_directory = $PF/data
+mail_owner = postfix
+setgid_group = postdrop
+myhostname = mx.example.test
+mydomain = example.test
+myorigin = \$myhostname
+mydestination = \$myhostname, localhost
+mynetworks = 127.0.0.0/8
+inet_interfaces = all
+inet_protocols = ipv4
+smtpd_banner = \$myhostname ESMTP \$mail_name (Debian/GNU)
+maillog_file_prefixes = $PF
+maillog_file = $PF/maillog
+alias_maps =
+alias_database =
+local_recipient_maps =
+biff = no
+EOF
+# no chroot (the packaged master.cf chroots smtpd into the host's spool)
+cat >"$PF/conf/master.cf" <<'EOF'
+smtp      inet  n       -       n       -       -       smtpd
+pickup    unix  n       -       n       60      1       pickup
+cleanup   unix  n       -       n       -       0       cleanup
+qmgr      unix  n       -       n       300     1       qmgr
+rewrite   unix  -       -       n       -       -       trivial-rewrite
+bounce    unix  -       -       n       -       0       bounce
+defer     unix  -       -       n       -       0       bounce
+trace     unix  -       -       n       -       0       bounce
+verify    unix  -       -       n       -       1       verify
+flush     unix  n       -       n       1000?   0       flush
+proxymap  unix  -       -       n       -       -       proxymap
+smtp      unix  -       -       n       -       -       smtp
+relay     unix  -       -       n       -       -       smtp
+showq     unix  n       -       n       -       -       showq
+error     unix  -       -       n       -       -       error
+retry     unix  -       -       n       -       -       error
+discard   unix  -       -       n       -       -       discard
+local     unix  -       n       n       -       -       local
+anvil     unix  -       -       n       -       1       anvil
+scache    unix  -       -       n       -       1       scache
+postlog   unix-dgram n  -       n       -       1       postlogd
+EOF
+start_bg postfix srv postfix -c "$PF/conf" start-fg; SMTPD_PID=$BG_PID
 
 wait_port srv tcp 80 10 "$HTTPD_PID" || { fail "lighttpd listens"; finish; }
 wait_port srv tcp 443 10 "$HTTPD_PID" || { fail "lighttpd listens on 443"; finish; }
 wait_port srv tcp 22 10 "$SSHD_PID" || { fail "sshd listens"; finish; }
-wait_port srv tcp 25 10 "$SMTPD_PID" || { fail "smtpd listens"; finish; }
+wait_port srv tcp 25 20 "$SMTPD_PID" || { fail "postfix listens" "$(tail "$PF/maillog" 2>/dev/null)"; finish; }
+# the master daemon is a child of postfix-script: stopped by its own PID
+MASTER_PID=$(tr -d ' ' <"$PF/queue/pid/master.pid" 2>/dev/null)
+[ -n "$MASTER_PID" ] && FG_PIDS+=("$MASTER_PID")
 
 # ------------------------------------------------------------ clone
 P=$W/persona.yaml
@@ -134,6 +186,7 @@ assert_eq "fluxdecoy clone of the real server succeeds" "0" "$?"
 has_line "clone captured the HTTP head" '^    response-head: "HTTP/1.1 200 OK\\r\\n' "$(cat "$P")"
 has_line "clone captured the TLS chain" 'tls-chain: "-----BEGIN CERTIFICATE-----' "$(cat "$P")"
 has_line "clone captured the SSH version" '^    ssh-version: "SSH-2.0-OpenSSH' "$(cat "$P")"
+has_line "clone captured sshd's login methods (no password here)" '^    ssh-auth-methods: "publickey"$' "$(cat "$P")"
 has_line "clone captured the SMTP greeting" '^    smtp-greeting: "220 ' "$(cat "$P")"
 # the capture holds no private key
 has_no_line "clone kept no private key" 'PRIVATE KEY' "$(cat "$P")"
@@ -150,6 +203,12 @@ has_line "clone refuses a name (address only)" "is not an IP address" "$out"
 # ------------------------------------------------------------ decoy config
 DCONF=$W/fluxdecoy.conf
 cp "$TLS/chain.pem" "$W/dcy-chain.pem"; cp "$TLS/leaf.key" "$W/dcy-leaf.key"
+# the decoy's own SSH host keys (made at start otherwise: an RSA key is slow
+# under valgrind)
+for t in ed25519 ecdsa rsa; do
+	ssh-keygen -q -t $t -N '' -f "$W/dcy_host_$t" || die "ssh-keygen $t"
+done
+chown nobody "$W"/dcy_host_* 2>/dev/null
 cat >"$DCONF" <<EOF
 decoy:
   user: nobody
@@ -162,9 +221,11 @@ persona:
     addresses: [198.51.100.0/25, 2001:db8:77::/64]
     tls-cert: $W/dcy-chain.pem
     tls-key: $W/dcy-leaf.key
+    ssh-host-keys: [$W/dcy_host_ed25519, $W/dcy_host_ecdsa, $W/dcy_host_rsa]
   - id: web-shaped
     file: $P
     addresses: [198.51.100.128/25]
+    ssh-host-keys: [$W/dcy_host_ed25519, $W/dcy_host_ecdsa, $W/dcy_host_rsa]
 EOF
 touch "$W/eve.json"; chown nobody "$W/eve.json" 2>/dev/null
 out=$("$FLUXDECOY" --check -c "$DCONF" 2>&1)
@@ -323,6 +384,7 @@ ev_match "event: SSH client version" '"event":"ssh".*"client_version":"SSH-2.0-O
 ev_match "event: SSH client KEXINIT" '"event":"ssh_kexinit".*"kex_algorithms":"'
 ev_match "event: SMTP envelope sender" '"command":"mail_from","arg":"<attacker@evil.example>"'
 ev_match "event: SMTP envelope recipient" '"command":"rcpt_to","arg":"<victim@example.test>"'
+ev_match "event: SMTP message taken (its size logged, nothing relayed)" '"command":"message","bytes":"[1-9][0-9]*"'
 ev_match "event: flow_end with byte counts" '"event":"flow_end".*"bytes_toserver":[1-9]'
 bad=$(grep -vc '^{"timestamp":"[0-9-]*T[0-9:.]*+0000","event_type":"decoy",' "$W/eve.json")
 assert_eq "every event line has the fluxgated event shape" "0" "$bad"
