@@ -18,7 +18,7 @@ SYSCONFDIR ?= /etc
 CC      ?= cc
 WERROR  ?= 0
 OPT     ?= -O2
-PKGS    := libmnl libnftnl libnetfilter_conntrack yaml-0.1 libcrypto jansson libsystemd libseccomp libcap libmicrohttpd libnetfilter_log
+PKGS    := libmnl libnftnl libnetfilter_conntrack yaml-0.1 libssl libcrypto jansson libsystemd libseccomp libcap libmicrohttpd libnetfilter_log
 TEST_PKGS := cmocka
 
 ifeq ($(shell pkg-config --exists $(PKGS) && echo yes),yes)
@@ -38,7 +38,7 @@ ASAN_FLAGS  := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-
 
 # Layer 1 (pure) and layer 2 (adapters) go into one static library; layer 3
 # (programs) link it.
-LIB_DIRS  := src/common src/dns src/dns/dnssec src/conf src/pool src/grant src/dataplane src/ctl src/lab src/decoy
+LIB_DIRS  := src/common src/dns src/dns/dnssec src/conf src/pool src/grant src/dataplane src/ctl src/lab src/decoy src/dist
 LIB_SRCS  := $(sort $(foreach d,$(LIB_DIRS),$(wildcard $(d)/*.c)))
 DAEMON_SRCS := $(sort $(wildcard src/daemon/*.c))
 # the daemon's modules without its main(), so unit tests can link them
