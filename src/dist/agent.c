@@ -477,6 +477,16 @@ void fg_dist_agent_free(fg_dist_agent_t *a)
 	free(a);
 }
 
+uint16_t fg_dist_agent_port(const fg_dist_agent_t *a)
+{
+	struct sockaddr_storage ss;
+	socklen_t sl = sizeof(ss);
+	if (getsockname(a->lfd, (struct sockaddr *)&ss, &sl) < 0)
+		return 0;
+	return ntohs(ss.ss_family == AF_INET ? ((struct sockaddr_in *)&ss)->sin_port
+					     : ((struct sockaddr_in6 *)&ss)->sin6_port);
+}
+
 void fg_dist_agent_counters(fg_dist_agent_t *a, fg_dist_agent_counters_t *out)
 {
 	pthread_mutex_lock(&a->mu);

@@ -55,6 +55,9 @@ int fg_dist_agent_new(const fg_conf_t *conf, const fg_dist_key_t *keys, const fg
 int fg_dist_agent_start(fg_dist_agent_t *a);
 void fg_dist_agent_free(fg_dist_agent_t *a);
 
+/* The port dist.listen is bound to (tests bind port 0). */
+uint16_t fg_dist_agent_port(const fg_dist_agent_t *a);
+
 void fg_dist_agent_counters(fg_dist_agent_t *a, fg_dist_agent_counters_t *out);
 
 typedef struct fg_dist_peer_status {

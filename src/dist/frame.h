@@ -13,7 +13,7 @@
  *   WELCOME    A->C  epoch (8), last seq (8), id length (1), id
  *                    (the epoch and last sequence number the agent applied
  *                    of this controller; epoch 0: it knows none)
- *   GRANT      C->A  count (2), count x grant (55)            seq > 0
+ *   GRANT      C->A  count (2), count x grant (57)            seq > 0
  *   REVOKE     C->A  the same: delete these grants
  *   QUARANTINE C->A  family (1), source (16), timeout ms (4)
  *   RELEASE    C->A  family (1), source (16)
@@ -43,7 +43,7 @@
 #define FG_DIST_MAGIC     0x4658u  /* "FX" */
 #define FG_DIST_VERSION   1
 #define FG_DIST_HDR_LEN   16
-#define FG_DIST_GRANT_LEN 55
+#define FG_DIST_GRANT_LEN 57
 #define FG_DIST_MAX_GRANTS 64
 #define FG_DIST_ID_MAX    64
 #define FG_DIST_TEXT_MAX  200

@@ -680,6 +680,16 @@ static int submit(fg_dist_hub_t *h, struct cmd *tmpl, bool per_link_grants)
 	static __thread struct cmd one;
 	uint64_t start = mono_ns();
 
+	/* an address no agent serves would be answered with no data plane
+	 * behind it: refuse (the config check makes every pool served) */
+	for (unsigned k = 0; per_link_grants && k < tmpl->n; k++) {
+		bool served = false;
+		for (size_t i = 0; i < h->n && !served; i++)
+			served = link_serves(&h->links[i], tmpl->g[k].family, tmpl->g[k].addr);
+		if (!served)
+			return -FG_EGRANT;
+	}
+
 	for (size_t i = 0; i < h->n && rc == 0; i++) {
 		struct link *l = &h->links[i];
 		const struct cmd *c = tmpl;
