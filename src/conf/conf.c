@@ -781,7 +781,6 @@ unsigned fg_conf_restart_keys(const fg_conf_t *run, const fg_conf_t *next, char 
 		{ "dist", run->nagents != next->nagents || run->ncontrollers != next->ncontrollers ||
 			  str_differs(run->dist.id, next->dist.id) ||
 			  run->dist.log_size != next->dist.log_size ||
-			  run->dist.on_timeout != next->dist.on_timeout ||
 			  addr_differs(&run->dist.listen, &next->dist.listen) ||
 			  str_differs(run->dist.tls_cert, next->dist.tls_cert) },
 	};

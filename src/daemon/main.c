@@ -71,6 +71,15 @@ static void diag_print(void *vctx, const char *file, int line, const char *msg)
 	}
 }
 
+/* Distributed mode, controller: the links to the agents (set once at
+ * start, before the first snapshot). */
+static fg_dist_hub_t *the_hub;
+
+static bool hub_pool_ok(void *ctx, int family, const uint8_t *first)
+{
+	return fg_dist_hub_addr_healthy(ctx, family, first);
+}
+
 /* Load `path` into a new snapshot. `prev` (may be NULL) lends its rotation
  * state to the new grant engine. */
 static int build_snapshot(const char *path, const fg_snapshot_t *prev, bool setup_nat,
@@ -109,8 +118,13 @@ static int build_snapshot(const char *path, const fg_snapshot_t *prev, bool setu
 			goto fail;
 		}
 		/* a controller's data plane is its agents' */
-		if (snap->conf->role == FG_ROLE_CONTROLLER)
+		if (snap->conf->role == FG_ROLE_CONTROLLER) {
 			fg_grant_engine_set_ops(snap->grants, &fg_nat_agents_ops);
+			/* on-timeout: healthy-pool: answer from a pool whose
+			 * agents are all up (reloads apply it) */
+			if (snap->conf->dist.on_timeout == FG_DIST_HEALTHY_POOL && the_hub)
+				fg_grant_engine_set_pool_filter(snap->grants, hub_pool_ok, the_hub);
+		}
 		else if (fg_privsep_active())
 			fg_grant_engine_set_ops(snap->grants, &fg_nat_priv_ops);
 		rc = fg_grant_engine_setup(snap->grants);
@@ -719,8 +733,10 @@ int main(int argc, char **argv)
 		char err[512] = "";
 		if (role == FG_ROLE_CONTROLLER) {
 			rc = fg_dist_hub_new(pre, dkeys, &hub, err, sizeof(err));
-			if (rc == 0)
+			if (rc == 0) {
 				fg_dist_hub_bind(hub);
+				the_hub = hub;
+			}
 		} else {
 			rc = fg_dist_agent_new(pre, dkeys, separate ? &fg_nat_priv_ops
 							    : fg_nat_ops_find(pre->nat.backend),
