@@ -333,8 +333,9 @@ static void *conn_main(void *arg)
 		rc = fg_errf(err, sizeof(err), -FG_EAUTH, "HELLO from '%s', not a controller of this agent",
 			     m->id);
 	if (rc == 0 && !fg_dist_tls_peer_is(ssl, m->id))
-		rc = fg_errf(err, sizeof(err), -FG_EAUTH, "HELLO says '%s' but TLS authenticated '%s'",
-			     m->id, fg_dist_tls_psk_id(ssl));
+		rc = fg_errf(err, sizeof(err), -FG_EAUTH, "HELLO says '%s' but TLS authenticated %s%s%s",
+			     m->id, fg_dist_tls_psk_id(ssl)[0] ? "PSK identity '" : "a certificate not naming it",
+			     fg_dist_tls_psk_id(ssl), fg_dist_tls_psk_id(ssl)[0] ? "'" : "");
 	if (rc < 0) {
 		count(a, &a->c.hello_refused);
 		log_warn("agent: connection from %s refused: %s", cn->from, err);
