@@ -337,6 +337,19 @@ A2=$(echo "$out" | addr_of)
 assert_match "after the restart: granted" '^198\.51\.100\.' "$A2"
 assert_eq "curl through the restarted ga" distributed-ok "$(nsx cli curl -s --max-time 10 "http://$A2:8080/")"
 
+# ---- quarantine and release fan out to every agent
+nsx ctl "$FLUXCTL" -s "$FG_WORK/ctl.sock" quarantine 10.80.0.77 --for 60s >/dev/null 2>&1
+assert_eq "fluxctl quarantine on the controller: done" 0 $?
+for g in ga gb; do
+	assert_match "$g quarantined the source" '10\.80\.0\.77' \
+		"$(nsx $g nft list set inet "${T}$g" quarantine4 2>/dev/null)"
+done
+nsx ctl "$FLUXCTL" -s "$FG_WORK/ctl.sock" release 10.80.0.77 >/dev/null 2>&1
+for g in ga gb; do
+	assert_nomatch "$g released it" '10\.80\.0\.77' \
+		"$(nsx $g nft list set inet "${T}$g" quarantine4 2>/dev/null)"
+done
+
 stop_d ctl
 stop_d ga2
 stop_d gb
