@@ -42,7 +42,7 @@ static fg_grant_t grant4(const char *client, const char *addr)
 	inet_pton(AF_INET, addr, g.addr);
 	inet_pton(AF_INET, "10.9.0.10", g.backend);
 	g.backend_port = 8080;
-	g.timeout_ms = 7000;
+	g.timeout_ms = 61000;   /* within the test service's ttl + grace */
 	return g;
 }
 
@@ -309,7 +309,7 @@ static void diag(void *ctx, const char *file, int line, const char *msg)
 	"server: { listen: [ \"127.0.0.1@5353\" ], workers: 1 }\n" \
 	"zone:\n  - domain: example.test\n    soa: { mname: ns1.example.test, rname: h.example.test }\n" \
 	"pool:\n  - id: p4\n    prefix: 198.51.100.0/24\n" \
-	"service:\n  - id: www\n    name: www.example.test\n    backend: 10.9.0.10@8080\n    pool: p4\n"
+	"service:\n  - id: www\n    name: www.example.test\n    backend: 10.9.0.10@8080\n    pool: p4\n    ttl: 60s\n"
 
 static fg_conf_t *load(const char *text)
 {
@@ -421,7 +421,7 @@ static unsigned rec(unsigned *v)
 
 static bool wait_state(fg_dist_hub_t *hub, int state)
 {
-	for (int i = 0; i < 200; i++) {
+	for (int i = 0; i < 600; i++) {   /* 30 s: generous on a loaded machine */
 		fg_dist_agent_status_t s;
 		fg_dist_hub_status(hub, 0, &s);
 		if (s.state == state && (state != FG_LINK_UP || s.lag == 0))
@@ -497,7 +497,7 @@ static void test_hub_agent(void **st)
 	/* a slow agent: no answer before its ACK; past the timeout the
 	 * commit fails and the batch is revoked once applied */
 	pthread_mutex_lock(&rec_mu);
-	rec_delay_ms = 1500;
+	rec_delay_ms = 3000;
 	pthread_mutex_unlock(&rec_mu);
 	assert_true(fg_dist_hub_grant(hub, g, 1) < 0);
 	fg_dist_agent_status_t s;
@@ -518,6 +518,7 @@ static void test_hub_agent(void **st)
 
 	/* the agent restarts: the controller replays its live commands, the
 	 * agent applies them (idempotent in the kernel) */
+	assert_int_equal(fg_dist_hub_grant(hub, g, 2), 0);
 	uint16_t port = fg_dist_agent_port(ag);
 	fg_dist_agent_free(ag);
 	assert_true(wait_state(hub, FG_LINK_DOWN) || wait_state(hub, FG_LINK_CONNECTING));
@@ -543,6 +544,66 @@ static void test_hub_agent(void **st)
 	fg_conf_free(cc);
 }
 
+/* Two controllers (pools partitioned between them by configuration)
+ * command one agent, each with its own epoch and sequence numbers. */
+static void test_two_controllers(void **st)
+{
+	(void)st;
+	char text[4096];
+	unsigned port = free_port();
+	snprintf(text, sizeof(text), "role: agent\ndist: { id: ga, listen: 127.0.0.1@%u }\n"
+		 "controller:\n  - id: c1\n    psk-file: /k\n  - id: c2\n    psk-file: /k\n" COMMON, port);
+	fg_conf_t *ac = load(text);
+	assert_non_null(ac);
+	fg_dist_key_t k[2];
+	memset(k, 0, sizeof(k));
+	strcpy(k[0].id, "c1");
+	strcpy(k[1].id, "c2");
+	k[0].psklen = k[1].psklen = 32;
+	memset(k[0].psk, 0x11, 32);
+	memset(k[1].psk, 0x22, 32);
+	char err[256];
+	fg_dist_agent_t *ag = NULL;
+	assert_int_equal(fg_dist_agent_new(ac, k, &rec_ops, &ag, err, sizeof(err)), 0);
+	assert_int_equal(fg_dist_agent_start(ag), 0);
+	fg_dist_hub_t *hub[2];
+	fg_conf_t *cc[2];
+	for (int i = 0; i < 2; i++) {
+		snprintf(text, sizeof(text), "role: controller\ndist: { id: c%d }\nagent:\n  - id: ga\n"
+			 "    address: 127.0.0.1@%u\n    psk-file: /k\n" COMMON, i + 1, port);
+		cc[i] = load(text);
+		assert_non_null(cc[i]);
+		fg_dist_key_t ck = k[i];
+		strcpy(ck.id, "ga");
+		assert_int_equal(fg_dist_hub_new(cc[i], &ck, &hub[i], err, sizeof(err)), 0);
+		assert_int_equal(fg_dist_hub_start(hub[i]), 0);
+		assert_true(wait_state(hub[i], FG_LINK_UP));
+	}
+	unsigned before = rec(&rec_commits);
+	/* each controller hands out its own part of the pool */
+	fg_grant_t g1 = grant4("192.0.2.1", "198.51.100.20"), g2 = grant4("192.0.2.2", "198.51.100.200");
+	for (int n = 0; n < 3; n++) {
+		assert_int_equal(fg_dist_hub_grant(hub[0], &g1, 1), 0);
+		assert_int_equal(fg_dist_hub_grant(hub[1], &g2, 1), 0);
+	}
+	assert_int_equal(rec(&rec_commits), before + 6);
+	fg_dist_peer_status_t p;
+	assert_int_equal(fg_dist_agent_peer(ag, 0, &p), 0);
+	assert_string_equal(p.id, "c1");
+	assert_true(p.connected);
+	assert_true(p.last_seq == 3);
+	assert_int_equal(fg_dist_agent_peer(ag, 1, &p), 0);
+	assert_true(p.last_seq == 3);
+	/* the loss of one controller loses nothing the other does */
+	fg_dist_hub_free(hub[0]);
+	assert_int_equal(fg_dist_hub_grant(hub[1], &g2, 1), 0);
+	fg_dist_hub_free(hub[1]);
+	fg_dist_agent_free(ag);
+	fg_conf_free(ac);
+	fg_conf_free(cc[0]);
+	fg_conf_free(cc[1]);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -552,6 +613,7 @@ int main(void)
 		cmocka_unit_test(test_tls_psk),
 		cmocka_unit_test(test_conf_roles),
 		cmocka_unit_test(test_hub_agent),
+		cmocka_unit_test(test_two_controllers),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
