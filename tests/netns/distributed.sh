@@ -142,12 +142,12 @@ agent:
     address: 10.81.0.1@4700
     psk-file: $KA
     pool: [ web4, altb ]
-    timeout: 1s
+    timeout: 3s
   - id: gb
     address: 10.82.0.1@4701
     psk-file: $KB
     pool: [ web4, alta ]
-    timeout: 1s
+    timeout: 3s
 control:
   socket: $FG_WORK/ctl.sock
 metrics:
@@ -207,7 +207,7 @@ grants_for() { # grants_for AGENT: kernel grant elements for the client
 ametric() { # ametric AGENT PATTERN: a metric line of the agent
 	nsx "$1" curl -s --max-time 5 http://127.0.0.1:9153/metrics | grep -E "^$2" | awk '{print $2}' | head -n 1
 }
-query() { nsx cli kdig @10.80.0.1 +retry=0 +timeout=8 www.example.test A 2>&1; }
+query() { nsx cli kdig @10.80.0.1 +retry=0 +timeout=12 www.example.test A 2>&1; }
 addr_of() { grep -E '^www\.example\.test\.\s+[0-9]+\s+IN\s+A\s' | awk '{print $5}' | head -n 1; }
 
 start_d ga ga "$FG_WORK/ga.conf"
@@ -248,7 +248,7 @@ assert_eq "gb stopped: no address in the answer" "" "$(echo "$out" | addr_of)"
 out=$(query)
 assert_match "gb stalled: next query SERVFAIL at once" 'status: SERVFAIL' "$out"
 # on-timeout: healthy-pool: a service with another pool answers from it
-out=$(nsx cli kdig @10.80.0.1 +retry=0 +timeout=8 alt.example.test A 2>&1)
+out=$(nsx cli kdig @10.80.0.1 +retry=0 +timeout=12 alt.example.test A 2>&1)
 log "alt answer: $(echo "$out" | grep -E "status|^alt")"
 AH=$(echo "$out" | grep -E '^alt\.example\.test\.\s' | awk '{print $5}' | head -n 1)
 assert_match "healthy-pool: alt answered from the pool of the healthy agent (altb)" \
