@@ -36,7 +36,8 @@ static const double lat_bounds[FG_DIST_LAT_BUCKETS] = {
 struct cmd {
 	uint64_t seq;            /* 0: free slot */
 	uint8_t type;
-	bool done, cancelled, replay_skip;
+	bool done, cancelled;
+	bool partial;            /* sent without some grants that had expired */
 	int32_t status;
 	uint64_t queued_ms;      /* monotonic, for what is left of a lifetime */
 	uint64_t sent_ns;        /* ACK latency */
@@ -295,7 +296,7 @@ static void take_ack(struct link *l, const fg_dist_msg_t *m)
 		return;   /* not ours (an agent bug): the waiter times out */
 	if (!c->done) {
 		c->done = true;
-		c->status = m->status;
+		c->status = m->status < 0 ? m->status : c->partial ? -ETIME : 0;
 		if (c->sent_ns)
 			observe(l, mono_ns() - c->sent_ns);
 		if (m->status < 0) {
@@ -312,10 +313,12 @@ static void take_ack(struct link *l, const fg_dist_msg_t *m)
 	pthread_cond_broadcast(&l->cv);
 }
 
-/* Encode the commands after l->sent into buf (l->mu held). Replayed grants
- * carry what is left of their lifetime; expired and cancelled ones are
- * skipped (and counted done: nobody waits for them). */
-static size_t encode_pending(struct link *l, uint8_t *buf, size_t cap, bool replay)
+/* Encode the commands after l->sent into buf (l->mu held). Grants carry
+ * what is left of their lifetime (a replayed one may be seconds old);
+ * expired and cancelled ones are skipped (and counted done: nobody waits
+ * for them). Commands up to `replay_to` were queued before this session:
+ * counted as replayed. */
+static size_t encode_pending(struct link *l, uint8_t *buf, size_t cap, uint64_t replay_to)
 {
 	size_t used = 0;
 	uint64_t now = mono_ms();
@@ -327,36 +330,40 @@ static size_t encode_pending(struct link *l, uint8_t *buf, size_t cap, bool repl
 		memset(&m, 0, offsetof(fg_dist_msg_t, grants));
 		m.h.type = c->type;
 		m.h.seq = c->seq;
-		bool skip = c->cancelled;
+		bool skip = c->cancelled, replay = c->seq <= replay_to, expired = false;
 		if (c->type == FG_DIST_GRANT || c->type == FG_DIST_REVOKE) {
 			m.ngrants = 0;
 			for (unsigned i = 0; i < c->n; i++) {
 				fg_grant_t g = c->g[i];
 				uint64_t age = now - c->queued_ms;
-				if (replay && c->type == FG_DIST_GRANT) {
+				if (c->type == FG_DIST_GRANT) {
 					if (age >= g.timeout_ms)
 						continue;
 					g.timeout_ms -= (uint32_t)age;
 				}
 				m.grants[m.ngrants++] = g;
 			}
-			skip = skip || m.ngrants == 0;
+			/* a batch missing any grant can no longer be answered:
+			 * whoever still waits for it gets a failure */
+			c->partial = m.ngrants < c->n;
+			expired = m.ngrants == 0;
 		} else {
 			m.family = c->family;
 			memcpy(m.src, c->src, 16);
 			m.timeout_ms = c->timeout_ms;
-			if (replay && c->type == FG_DIST_QUARANTINE && c->timeout_ms) {
+			if (c->type == FG_DIST_QUARANTINE && c->timeout_ms) {
 				uint64_t age = now - c->queued_ms;
-				skip = skip || age >= c->timeout_ms;
-				if (!skip)
+				expired = age >= c->timeout_ms;
+				if (!expired)
 					m.timeout_ms -= (uint32_t)age;
 			}
 		}
-		if (skip) {
+		if (skip || expired) {
+			/* never "done, 0": that would answer what no agent applied */
 			l->sent++;
 			if (!c->done) {
 				c->done = true;
-				c->status = c->cancelled ? -ECANCELED : 0;
+				c->status = c->cancelled ? -ECANCELED : -ETIME;
 			}
 			continue;
 		}
@@ -415,7 +422,7 @@ static void session(struct link *l, int fd, SSL *ssl)
 			struct cmd *c = &l->log[s % l->cap];
 			if (c->seq == s && !c->done) {
 				c->done = true;
-				c->status = 0;
+				c->status = c->partial ? -ETIME : 0;
 			}
 		}
 		if (m.last_seq > l->acked)
@@ -432,7 +439,8 @@ static void session(struct link *l, int fd, SSL *ssl)
 	l->connects++;
 	l->state = FG_LINK_UP;
 	l->last_error[0] = '\0';
-	size_t len = encode_pending(l, out, sizeof(out), true);
+	uint64_t replay_to = l->next;
+	size_t len = encode_pending(l, out, sizeof(out), replay_to);
 	pthread_mutex_unlock(&l->mu);
 	log_info("agent %s (%s): connected (its last command of this epoch: %llu; replaying from %llu)",
 		 l->id, l->addrtxt, m.epoch == l->hub->epoch ? (unsigned long long)m.last_seq : 0ULL,
@@ -475,7 +483,7 @@ static void session(struct link *l, int fd, SSL *ssl)
 			return;
 		}
 		pthread_mutex_lock(&l->mu);
-		len = encode_pending(l, out, sizeof(out), false);
+		len = encode_pending(l, out, sizeof(out), replay_to);
 		pthread_mutex_unlock(&l->mu);
 		if (len)
 			continue;
@@ -597,6 +605,7 @@ static int append(struct link *l, const struct cmd *tmpl, uint64_t *seq)
 	c->seq = s;
 	c->done = false;
 	c->cancelled = false;
+	c->partial = false;
 	c->status = 0;
 	c->sent_ns = 0;
 	c->queued_ms = mono_ms();
@@ -661,7 +670,7 @@ static void undo(struct pending *p, size_t np, const struct cmd *tmpl)
 				struct cmd *r = &l->log[s % l->cap];
 				memcpy(r, &rev, offsetof(struct cmd, g) + rev.n * sizeof(fg_grant_t));
 				r->seq = s;
-				r->done = r->cancelled = false;
+				r->done = r->cancelled = r->partial = false;
 				r->status = 0;
 				r->sent_ns = 0;
 				r->queued_ms = mono_ms();
