@@ -38,7 +38,7 @@ ASAN_FLAGS  := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-
 
 # Layer 1 (pure) and layer 2 (adapters) go into one static library; layer 3
 # (programs) link it.
-LIB_DIRS  := src/common src/dns src/dns/dnssec src/conf src/pool src/grant src/dataplane src/ctl src/lab src/decoy
+LIB_DIRS  := src/common src/dns src/dns/dnssec src/conf src/pool src/grant src/dataplane src/ctl src/lab src/decoy src/dist
 LIB_SRCS  := $(sort $(foreach d,$(LIB_DIRS),$(wildcard $(d)/*.c)))
 DAEMON_SRCS := $(sort $(wildcard src/daemon/*.c))
 # the daemon's modules without its main(), so unit tests can link them

@@ -519,6 +519,84 @@ static void check_tls(fg_loader_t *ld, const fg_conf_t *c)
 			"(DNS over TLS stays off)");
 }
 
+/* Distributed mode: a role's required keys, every agent's pools exist,
+ * every pool of a service is served by some agent, one way to
+ * authenticate each peer, unique ids. */
+static bool dist_certs(const fg_conf_t *c)
+{
+	return c->dist.tls_ca && c->dist.tls_cert && c->dist.tls_key;
+}
+
+static void check_dist(fg_loader_t *ld, const fg_conf_t *c)
+{
+	const char *role = c->role == FG_ROLE_AGENT ? "agent" : "controller";
+	if (c->role == FG_ROLE_STANDALONE) {
+		if (c->nagents)
+			fg_diag(ld, c->agents[0].line, "agent: only with role: controller");
+		if (c->ncontrollers)
+			fg_diag(ld, c->controllers[0].line, "controller: only with role: agent");
+		return;
+	}
+	if (!c->dist.id)
+		fg_diag(ld, 0, "role: %s needs dist.id (this node's name)", role);
+	if ((c->dist.tls_ca || c->dist.tls_cert || c->dist.tls_key) && !dist_certs(c))
+		fg_diag(ld, 0, "dist: tls-ca, tls-cert and tls-key go together");
+	if (c->role == FG_ROLE_AGENT) {
+		if (c->nagents)
+			fg_diag(ld, c->agents[0].line, "agent: only with role: controller");
+		if (!c->dist.listen.len)
+			fg_diag(ld, 0, "role: agent needs dist.listen (where controllers connect)");
+		if (!c->ncontrollers)
+			fg_diag(ld, 0, "role: agent needs at least one controller entry");
+		for (size_t i = 0; i < c->ncontrollers; i++) {
+			if (!c->controllers[i].psk_file && !dist_certs(c))
+				fg_diag(ld, c->controllers[i].line, "controller %s: no psk-file and no "
+					"dist.tls-ca/tls-cert/tls-key: it could not authenticate",
+					c->controllers[i].id);
+			for (size_t j = 0; j < i; j++)
+				if (!strcmp(c->controllers[i].id, c->controllers[j].id))
+					fg_diag(ld, c->controllers[i].line, "controller %s is listed twice",
+						c->controllers[i].id);
+		}
+		return;
+	}
+	if (c->ncontrollers)
+		fg_diag(ld, c->controllers[0].line, "controller: only with role: agent");
+	if (!c->nagents)
+		fg_diag(ld, 0, "role: controller needs at least one agent entry");
+	if (c->nagents > FG_CONF_MAX_AGENTS)
+		fg_diag(ld, c->agents[FG_CONF_MAX_AGENTS].line, "at most %d agents",
+			FG_CONF_MAX_AGENTS);
+	for (size_t i = 0; i < c->nagents; i++) {
+		const fg_conf_agent_t *a = &c->agents[i];
+		if (!a->psk_file && !dist_certs(c))
+			fg_diag(ld, a->line, "agent %s: no psk-file and no dist.tls-ca/tls-cert/tls-key: "
+				"it could not authenticate", a->id);
+		for (size_t j = 0; j < i; j++)
+			if (!strcmp(a->id, c->agents[j].id))
+				fg_diag(ld, a->line, "agent %s is listed twice", a->id);
+		for (size_t k = 0; k < a->npools; k++) {
+			bool found = false;
+			for (size_t p = 0; p < c->npools && !found; p++)
+				found = !strcmp(c->pools[p].id, a->pools[k]);
+			if (!found)
+				fg_diag(ld, a->line, "agent %s: pool '%s' is not defined", a->id,
+					a->pools[k]);
+		}
+	}
+	for (size_t p = 0; p < c->npools; p++) {
+		bool served = false;
+		for (size_t i = 0; i < c->nagents && !served; i++) {
+			served = c->agents[i].npools == 0;
+			for (size_t k = 0; k < c->agents[i].npools && !served; k++)
+				served = !strcmp(c->agents[i].pools[k], c->pools[p].id);
+		}
+		if (!served)
+			fg_diag(ld, c->pools[p].line, "pool %s is served by no agent: its grants "
+				"could reach no data plane", c->pools[p].id);
+	}
+}
+
 static int check_all(fg_loader_t *ld, const fg_conf_t *c)
 {
 	check_tls(ld, c);
@@ -535,6 +613,8 @@ static int check_all(fg_loader_t *ld, const fg_conf_t *c)
 		/* report_dups sorted both: ready for lookups */
 		if (rc == 0)
 			rc = check_services(ld, c, zref, nz, pref, np);
+		if (rc == 0)
+			check_dist(ld, c);
 	}
 	free(zc);
 	free(zref);
@@ -804,6 +884,13 @@ unsigned fg_conf_restart_keys(const fg_conf_t *run, const fg_conf_t *next, char 
 				    (run->metrics.set && addr_differs(&run->metrics.listen, &next->metrics.listen)) },
 		{ "log.file", str_differs(run->log.file, next->log.file) },
 		{ "cookie.secret", str_differs(run->cookie.secret, next->cookie.secret) },
+		/* the channels, keys and replay logs are set up at start */
+		{ "role", run->role != next->role },
+		{ "dist", run->nagents != next->nagents || run->ncontrollers != next->ncontrollers ||
+			  str_differs(run->dist.id, next->dist.id) ||
+			  run->dist.log_size != next->dist.log_size ||
+			  addr_differs(&run->dist.listen, &next->dist.listen) ||
+			  str_differs(run->dist.tls_cert, next->dist.tls_cert) },
 	};
 	unsigned n = 0;
 	size_t used = 0;

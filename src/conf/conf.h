@@ -115,8 +115,44 @@ typedef struct fg_conf_service {
 	int line;
 } fg_conf_service_t;
 
+/* Distributed mode (dist/): what this node is. */
+enum fg_role { FG_ROLE_STANDALONE = 0, FG_ROLE_CONTROLLER, FG_ROLE_AGENT };
+/* A controller's answer when an agent serving the pool does not ACK. */
+enum fg_dist_on_timeout { FG_DIST_SERVFAIL = 0, FG_DIST_HEALTHY_POOL };
+
+#define FG_CONF_MAX_AGENTS 16
+#define FG_DIST_DEFAULT_PORT 4700
+
+typedef struct fg_conf_agent {    /* controller: one NAT agent it commands */
+	char *id;                 /* the agent's dist.id (certificate name) */
+	fg_conf_addr_t address;   /* where it listens (default port 4700) */
+	char *psk_file;           /* TLS 1.3 external PSK (hex); else certificates */
+	char **pools;             /* pools it serves; none = every pool */
+	size_t npools;
+	uint32_t timeout_ms;      /* ACK deadline of a command (default 2s) */
+	int line;
+} fg_conf_agent_t;
+
+typedef struct fg_conf_controller { /* agent: a controller it obeys */
+	char *id;                 /* the controller's dist.id (PSK identity) */
+	char *psk_file;           /* else certificates */
+	int line;
+} fg_conf_controller_t;
+
 typedef struct fg_conf {
 	char *path;               /* file the config was read from */
+	int role;                 /* enum fg_role, default standalone */
+	struct {
+		char *id;         /* this node's name: PSK identity, certificate name */
+		fg_conf_addr_t listen;  /* agent: where controllers connect (len 0: unset) */
+		int on_timeout;   /* enum fg_dist_on_timeout */
+		uint32_t log_size;        /* commands kept per agent for replay */
+		char *tls_ca, *tls_cert, *tls_key;  /* certificate authentication */
+	} dist;
+	fg_conf_agent_t *agents;
+	size_t nagents;
+	fg_conf_controller_t *controllers;
+	size_t ncontrollers;
 	struct {
 		fg_conf_addr_t *listen;
 		size_t nlisten;

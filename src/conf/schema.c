@@ -32,6 +32,8 @@
 static const char *const rotation_names[] = { "per-answer", "min-interval", NULL };
 static const char *const nat_backends[] = { "nft", "memory", NULL };
 static const char *const log_levels[] = { "error", "warning", "info", "debug", NULL };
+static const char *const role_names[] = { "standalone", "controller", "agent", NULL };
+static const char *const on_timeout_names[] = { "servfail", "healthy-pool", NULL };
 
 static void zone_post(fg_loader_t *ld, void *entry, const fg_ynode_t *map,
 		      const char *label)
@@ -149,7 +151,7 @@ static void service_post(fg_loader_t *ld, void *entry, const fg_ynode_t *map,
 
 static const char *const access_names[] = { "public", "private", NULL };
 static const char *const unauth_names[] = { "nxdomain", "decoy", NULL };
-static const char *const role_names[] = { "resolver", "client", NULL };
+static const char *const key_role_names[] = { "resolver", "client", NULL };
 static const char *const tsig_algs[] = { "hmac-sha256", "hmac-sha512", NULL };
 
 static void key_post(fg_loader_t *ld, void *entry, const fg_ynode_t *map,
@@ -211,7 +213,7 @@ static const fg_item_t policy_key_items[] = {
 	{ .name = "key", .type = FG_T_STR, .flags = FG_F_REQ,
 	  .off = offsetof(fg_conf_policy_key_t, key), .check = check_key_id },
 	{ .name = "role", .type = FG_T_ENUM, .flags = FG_F_REQ,
-	  .off = offsetof(fg_conf_policy_key_t, role), .enums = role_names },
+	  .off = offsetof(fg_conf_policy_key_t, role), .enums = key_role_names },
 	{ .name = NULL }
 };
 
@@ -454,7 +456,68 @@ static const fg_item_t log_items[] = {
 	{ .name = NULL }
 };
 
+static const fg_item_t dist_items[] = {
+	{ .name = "id", .type = FG_T_STR, .off = CONF(dist.id), .check = fg_check_id },
+	{ .name = "listen", .type = FG_T_ADDR, .off = CONF(dist.listen),
+	  .port = FG_DIST_DEFAULT_PORT },
+	{ .name = "on-timeout", .type = FG_T_ENUM, .off = CONF(dist.on_timeout),
+	  .enums = on_timeout_names, .def = "servfail" },
+	{ .name = "log-size", .type = FG_T_INT, .off = CONF(dist.log_size),
+	  .min = 16, .max = 65536, .def = "1024" },
+	{ .name = "tls-ca", .type = FG_T_STR, .off = CONF(dist.tls_ca), .check = fg_check_abspath },
+	{ .name = "tls-cert", .type = FG_T_STR, .off = CONF(dist.tls_cert), .check = fg_check_abspath },
+	{ .name = "tls-key", .type = FG_T_STR, .off = CONF(dist.tls_key), .check = fg_check_abspath },
+	{ .name = NULL }
+};
+
+static void agent_post(fg_loader_t *ld, void *entry, const fg_ynode_t *map, const char *label)
+{
+	(void)ld;
+	(void)label;
+	((fg_conf_agent_t *)entry)->line = map->line;
+}
+
+static void controller_post(fg_loader_t *ld, void *entry, const fg_ynode_t *map,
+			    const char *label)
+{
+	(void)ld;
+	(void)label;
+	((fg_conf_controller_t *)entry)->line = map->line;
+}
+
+#define AGT(m) offsetof(fg_conf_agent_t, m)
+
+static const fg_item_t agent_items[] = {
+	{ .name = "id", .type = FG_T_STR, .flags = FG_F_REQ, .off = AGT(id), .check = fg_check_id },
+	{ .name = "address", .type = FG_T_ADDR, .flags = FG_F_REQ, .off = AGT(address),
+	  .port = FG_DIST_DEFAULT_PORT },
+	{ .name = "psk-file", .type = FG_T_STR, .off = AGT(psk_file), .check = fg_check_abspath },
+	{ .name = "pool", .type = FG_T_STR, .flags = FG_F_MULTI, .off = AGT(pools),
+	  .cnt_off = AGT(npools), .check = fg_check_id },
+	{ .name = "timeout", .type = FG_T_TIME, .off = AGT(timeout_ms),
+	  .min = 10, .max = 60000, .def = "2s" },
+	{ .name = NULL }
+};
+
+static const fg_item_t controller_items[] = {
+	{ .name = "id", .type = FG_T_STR, .flags = FG_F_REQ,
+	  .off = offsetof(fg_conf_controller_t, id), .check = fg_check_id },
+	{ .name = "psk-file", .type = FG_T_STR, .off = offsetof(fg_conf_controller_t, psk_file),
+	  .check = fg_check_abspath },
+	{ .name = NULL }
+};
+
 const fg_item_t fg_conf_schema[] = {
+	{ .name = "role", .type = FG_T_ENUM, .off = CONF(role), .enums = role_names,
+	  .def = "standalone" },
+	{ .name = "dist", .type = FG_T_MAP, .sub = dist_items },
+	{ .name = "agent", .type = FG_T_LIST, .sub = agent_items,
+	  .off = CONF(agents), .cnt_off = CONF(nagents),
+	  .elem_size = sizeof(fg_conf_agent_t), .label_key = "id", .post = agent_post },
+	{ .name = "controller", .type = FG_T_LIST, .sub = controller_items,
+	  .off = CONF(controllers), .cnt_off = CONF(ncontrollers),
+	  .elem_size = sizeof(fg_conf_controller_t), .label_key = "id",
+	  .post = controller_post },
 	{ .name = "server", .type = FG_T_MAP, .flags = FG_F_REQ, .sub = server_items },
 	{ .name = "zone", .type = FG_T_LIST, .sub = zone_items,
 	  .off = CONF(zones), .cnt_off = CONF(nzones),

@@ -330,6 +330,38 @@ static void pool_to_json(void *ctx, const char *id, int family, uint64_t size, u
 					"open", (json_int_t)open));
 }
 
+/* Distributed mode: every agent's link (controller) or every controller's
+ * session (agent): state, sequence numbers, lag. */
+static json_t *dist_status(const fg_control_env_t *env)
+{
+	json_t *arr = json_array();
+	for (size_t i = 0; env->hub && i < fg_dist_hub_nagents(env->hub); i++) {
+		fg_dist_agent_status_t st;
+		if (fg_dist_hub_status(env->hub, i, &st) < 0)
+			continue;
+		uint64_t n = st.lat_bucket[FG_DIST_LAT_BUCKETS];
+		for (size_t b = 0; b < FG_DIST_LAT_BUCKETS; b++)
+			n += st.lat_bucket[b];
+		json_array_append_new(arr, json_pack("{ss ss ss sI sI sI sI sI sI sI sI sf ss}",
+			"id", st.id, "address", st.address, "state", fg_dist_link_state_name(st.state),
+			"sent", (json_int_t)st.sent, "acked", (json_int_t)st.acked,
+			"lag", (json_int_t)st.lag, "timeouts", (json_int_t)st.timeouts,
+			"refused", (json_int_t)st.refused, "connects", (json_int_t)st.connects,
+			"handshake_failures", (json_int_t)st.handshake_failures,
+			"replayed", (json_int_t)st.replayed,
+			"ack_mean_seconds", n ? (double)st.lat_sum_ns / 1e9 / (double)n : 0.0,
+			"last_error", st.last_error));
+	}
+	for (size_t i = 0; env->agent && i < fg_dist_agent_npeers(env->agent); i++) {
+		fg_dist_peer_status_t p;
+		if (fg_dist_agent_peer(env->agent, i, &p) < 0)
+			continue;
+		json_array_append_new(arr, json_pack("{ss sb sI sI}", "id", p.id, "connected",
+			p.connected, "last_seq", (json_int_t)p.last_seq, "commands", (json_int_t)p.commands));
+	}
+	return arr;
+}
+
 static json_t *cmd_status(const fg_control_env_t *env)
 {
 	const fg_snapshot_t *snap = fg_server_snapshot(env->srv);
@@ -344,12 +376,19 @@ static json_t *cmd_status(const fg_control_env_t *env)
 	if (snap->grants)
 		fg_grant_engine_pools(snap->grants, pool_to_json, pools);
 	time_t now = time(NULL);
-	return json_pack("{ss ss sI si so so so ss}",
+	static const char *const roles[] = { "standalone", "controller", "agent" };
+	json_t *o = json_pack("{ss ss sI si so so so ss ss}",
 			 "version", "0.1.0", "config", snap->conf->path ? snap->conf->path : "",
 			 "uptime_seconds", (json_int_t)(now - (time_t)env->start_time),
 			 "workers", (int)fg_server_nworkers(env->srv),
 			 "zones", zones, "services", svcs, "pools", pools,
-			 "nat", snap->grants ? fg_grant_engine_ops(snap->grants)->name : "none");
+			 "nat", snap->grants ? fg_grant_engine_ops(snap->grants)->name : "none",
+			 "role", roles[snap->conf->role % 3]);
+	if (o && env->hub)
+		json_object_set_new(o, "agents", dist_status(env));
+	if (o && env->agent)
+		json_object_set_new(o, "controllers", dist_status(env));
+	return o;
 }
 
 static json_t *cmd_stats(const fg_control_env_t *env)

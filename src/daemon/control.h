@@ -18,6 +18,8 @@
 #define FG_DAEMON_CONTROL_H
 
 #include "daemon/server.h"
+#include "dist/agent.h"
+#include "dist/hub.h"
 
 typedef struct fg_control fg_control_t;
 
@@ -30,6 +32,8 @@ typedef struct fg_control_env {
 	uint64_t start_time;       /* CLOCK_REALTIME seconds at start */
 	fg_evlog_t *evlog;         /* quarantine/release events (may be NULL) */
 	uint64_t quarantines, releases;   /* counted here, read by metrics */
+	fg_dist_hub_t *hub;        /* role controller: the agents (else NULL) */
+	fg_dist_agent_t *agent;    /* role agent: the controllers (else NULL) */
 } fg_control_env_t;
 
 int fg_control_open(const char *path, fg_control_t **out);

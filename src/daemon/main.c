@@ -21,6 +21,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <openssl/crypto.h>
 #include <systemd/sd-daemon.h>
 
 #include "common/err.h"
@@ -33,6 +34,8 @@
 #include "daemon/nflog.h"
 #include "daemon/privsep.h"
 #include "daemon/server.h"
+#include "dist/agent.h"
+#include "dist/hub.h"
 #include "grant/engine.h"
 #include "grant/policy.h"
 
@@ -66,6 +69,15 @@ static void diag_print(void *vctx, const char *file, int line, const char *msg)
 	} else {
 		log_err("%s: %s", file, msg);
 	}
+}
+
+/* Distributed mode, controller: the links to the agents (set once at
+ * start, before the first snapshot). */
+static fg_dist_hub_t *the_hub;
+
+static bool hub_pool_ok(void *ctx, int family, const uint8_t *first)
+{
+	return fg_dist_hub_addr_healthy(ctx, family, first);
 }
 
 /* Load `path` into a new snapshot. `prev` (may be NULL) lends its rotation
@@ -105,7 +117,15 @@ static int build_snapshot(const char *path, const fg_snapshot_t *prev, bool setu
 			log_err("grant engine: %s", fg_strerror(rc));
 			goto fail;
 		}
-		if (fg_privsep_active())
+		/* a controller's data plane is its agents' */
+		if (snap->conf->role == FG_ROLE_CONTROLLER) {
+			fg_grant_engine_set_ops(snap->grants, &fg_nat_agents_ops);
+			/* on-timeout: healthy-pool: answer from a pool whose
+			 * agents are all up (reloads apply it) */
+			if (snap->conf->dist.on_timeout == FG_DIST_HEALTHY_POOL && the_hub)
+				fg_grant_engine_set_pool_filter(snap->grants, hub_pool_ok, the_hub);
+		}
+		else if (fg_privsep_active())
 			fg_grant_engine_set_ops(snap->grants, &fg_nat_priv_ops);
 		rc = fg_grant_engine_setup(snap->grants);
 		if (rc < 0) {
@@ -367,6 +387,45 @@ static void collect_dataplane(struct daemon_ctx *d, fg_metrics_t *m)
 	pthread_mutex_unlock(&c->mu);
 }
 
+static void collect_dist(struct daemon_ctx *d, fg_metrics_t *m)
+{
+	fg_dist_hub_t *hub = d->env->hub;
+	for (size_t i = 0; hub && i < fg_dist_hub_nagents(hub) && m->nagents < FG_METRICS_MAX_AGENTS; i++) {
+		fg_dist_agent_status_t st;
+		if (fg_dist_hub_status(hub, i, &st) < 0)
+			continue;
+		fg_metrics_agent_t *a = &m->agents[m->nagents++];
+		snprintf(a->id, sizeof(a->id), "%s", st.id);
+		a->up = st.state == FG_LINK_UP;
+		a->lag = st.lag;
+		a->timeouts = st.timeouts;
+		a->refused = st.refused;
+		a->connects = st.connects;
+		a->handshake_failures = st.handshake_failures;
+		a->replayed = st.replayed;
+		uint64_t cum = 0;
+		for (size_t b = 0; b <= FG_HIST_NBOUNDS && b <= FG_DIST_LAT_BUCKETS; b++) {
+			cum += st.lat_bucket[b];
+			a->ack_latency.cumulative[b] = cum;
+		}
+		a->ack_latency.sum_ns = st.lat_sum_ns;
+	}
+	if (d->env->agent) {
+		fg_dist_agent_counters_t c;
+		fg_dist_agent_counters(d->env->agent, &c);
+		m->dist_connections = c.connections;
+		m->dist_handshake_refused = c.handshake_refused;
+		m->dist_hello_refused = c.hello_refused;
+		m->dist_conn_limit = c.conn_limit;
+		m->dist_commands = c.commands;
+		m->dist_duplicates = c.duplicates;
+		m->dist_refused = c.refused;
+		m->dist_failed = c.failed;
+		m->dist_bad_frames = c.bad_frames;
+		m->dist_tls_errors = c.tls_errors;
+	}
+}
+
 static void collect(void *vctx, fg_metrics_t *m)
 {
 	struct daemon_ctx *d = vctx;
@@ -448,6 +507,7 @@ static void collect(void *vctx, fg_metrics_t *m)
 	m->control_timeouts = fg_control_timeouts(d->ctl);
 	m->reloads_ok = d->reload->ok;
 	m->reloads_failed = d->reload->failed;
+	collect_dist(d, m);
 }
 
 /* Who may connect to the control socket: root and control.group (0660),
@@ -491,6 +551,45 @@ static int control_perms(const char *path, const char *group)
 	if (chown(path, uid, gid) < 0)
 		return -errno;
 	return chmod(path, group[0] ? 0660 : 0600) < 0 ? -errno : 0;
+}
+
+/* Distributed mode: the keys of the peers (agents of a controller,
+ * controllers of an agent), read while still root (the files are root's
+ * 0600) and kept in memory; certificates when a peer has no psk-file. */
+static int dist_keys(const fg_conf_t *c, fg_dist_key_t **out, size_t *n)
+{
+	size_t count = c->role == FG_ROLE_CONTROLLER ? c->nagents : c->ncontrollers;
+	fg_dist_key_t *k = calloc(count ? count : 1, sizeof(*k));
+	if (!k)
+		return -ENOMEM;
+	for (size_t i = 0; i < count; i++) {
+		const char *id = c->role == FG_ROLE_CONTROLLER ? c->agents[i].id : c->controllers[i].id;
+		const char *file = c->role == FG_ROLE_CONTROLLER ? c->agents[i].psk_file
+								  : c->controllers[i].psk_file;
+		snprintf(k[i].id, sizeof(k[i].id), "%s", id);
+		if (!file)
+			continue;
+		char err[512];
+		int rc = fg_dist_psk_read(file, k[i].psk, &k[i].psklen, err, sizeof(err));
+		if (rc < 0) {
+			log_err("%s %s: psk-file %s", c->role == FG_ROLE_CONTROLLER ? "agent" : "controller",
+				id, err);
+			OPENSSL_cleanse(k, (count ? count : 1) * sizeof(*k));
+			free(k);
+			return rc;
+		}
+	}
+	*out = k;
+	*n = count;
+	return 0;
+}
+
+static void dist_keys_free(fg_dist_key_t *k, size_t n)
+{
+	if (!k)
+		return;
+	OPENSSL_cleanse(k, (n ? n : 1) * sizeof(*k));
+	free(k);
 }
 
 static void usage(FILE *f)
@@ -619,6 +718,13 @@ int main(int argc, char **argv)
 		fg_conf_free(pre);
 		return 1;
 	}
+	int role = pre->role;
+	fg_dist_key_t *dkeys = NULL;
+	size_t ndkeys = 0;
+	if (role != FG_ROLE_STANDALONE && dist_keys(pre, &dkeys, &ndkeys) < 0) {
+		fg_conf_free(pre);
+		return 1;
+	}
 	/* the pid file names the process that stays systemd's main PID: the
 	 * privileged one with privilege separation */
 	char pidfile[4096] = "";
@@ -640,8 +746,12 @@ int main(int argc, char **argv)
 			nw = ncpu > 0 ? (unsigned)ncpu : 1;
 		}
 		bool child = false;
-		rc = fg_privsep_fork(nw + 4, pre->nat.table ? pre->nat.table : "fluxgate", path, &child);
+		/* an agent applies each controller connection's commands on a
+		 * channel of its own */
+		unsigned nchan = nw + 4 + (role == FG_ROLE_AGENT ? FG_DIST_AGENT_MAX_CONNS : 0);
+		rc = fg_privsep_fork(nchan, pre->nat.table ? pre->nat.table : "fluxgate", path, &child);
 		if (!child) {
+			dist_keys_free(dkeys, ndkeys);
 			fg_conf_free(pre);
 			if (pidfile[0])
 				unlink(pidfile);
@@ -651,6 +761,31 @@ int main(int argc, char **argv)
 		}
 		if (rc < 0) {
 			log_err("privilege separation failed: %s", fg_strerror(rc));
+			fg_conf_free(pre);
+			return 1;
+		}
+	}
+	/* distributed mode: the links to the agents exist before the grant
+	 * engine commits through them; the agent listener is bound now and
+	 * serves once the privileges are dropped */
+	fg_dist_hub_t *hub = NULL;
+	fg_dist_agent_t *agent = NULL;
+	if (role != FG_ROLE_STANDALONE) {
+		char err[512] = "";
+		if (role == FG_ROLE_CONTROLLER) {
+			rc = fg_dist_hub_new(pre, dkeys, &hub, err, sizeof(err));
+			if (rc == 0) {
+				fg_dist_hub_bind(hub);
+				the_hub = hub;
+			}
+		} else {
+			rc = fg_dist_agent_new(pre, dkeys, separate ? &fg_nat_priv_ops
+							    : fg_nat_ops_find(pre->nat.backend),
+					       &agent, err, sizeof(err));
+		}
+		dist_keys_free(dkeys, ndkeys);
+		if (rc < 0) {
+			log_err("distributed mode: %s", err[0] ? err : fg_strerror(rc));
 			fg_conf_free(pre);
 			return 1;
 		}
@@ -690,7 +825,7 @@ int main(int argc, char **argv)
 	/* The NFLOG subscription needs CAP_NET_ADMIN to bind its group; the
 	 * socket stays usable for receiving after the drop. */
 	struct daemon_ctx dctx = { .srv = srv, .ctl = ctl, .start_time = (double)time(NULL) };
-	if (separate && snap->grants && snap->conf->decoy.set) {
+	if (separate && snap->grants && snap->conf->decoy.set && role != FG_ROLE_CONTROLLER) {
 		rc = fg_nflog_open(FG_DECOY_NFLOG_GROUP, on_decoy, &dctx, &dctx.nflog);
 		if (rc < 0)
 			log_warn("decoy events disabled: NFLOG group %d: %s", FG_DECOY_NFLOG_GROUP,
@@ -727,6 +862,16 @@ int main(int argc, char **argv)
 		}
 		fg_server_set_evlog(srv, dctx.evlog);
 	}
+	if (hub)
+		rc = fg_dist_hub_start(hub);
+	else if (agent)
+		rc = fg_dist_agent_start(agent);
+	if (rc < 0) {
+		log_err("distributed mode: threads: %s", fg_strerror(rc));
+		fg_server_stop(srv);
+		fg_control_close(ctl);
+		return 1;
+	}
 	rc = fg_server_run(srv);
 	if (rc < 0) {
 		log_err("cannot start workers: %s", fg_strerror(rc));
@@ -734,14 +879,15 @@ int main(int argc, char **argv)
 		fg_control_close(ctl);
 		return 1;
 	}
-	if (separate && snap->grants)
+	if (separate && snap->grants && role != FG_ROLE_CONTROLLER)
 		dp_count_start(&dctx.dp);
 	log_info("fluxgated %s ready (%zu zones, %zu services, control %s)", FG_VERSION,
 		 snap->conf->nzones, snap->conf->nservices, ctl_path);
 
 	struct reload_ctx rctx = { .path = path, .srv = srv, .evlog = dctx.evlog, .verbose = verbose };
 	fg_control_env_t env = { .srv = srv, .reload = do_reload, .ctx = &rctx,
-				 .start_time = (uint64_t)time(NULL), .evlog = dctx.evlog };
+				 .start_time = (uint64_t)time(NULL), .evlog = dctx.evlog,
+				 .hub = hub, .agent = agent };
 	dctx.env = &env;
 	dctx.reload = &rctx;
 	fg_metrics_srv_t *msrv = NULL;
@@ -845,6 +991,8 @@ int main(int argc, char **argv)
 	 * on_decoy, which reads the server's snapshot */
 	fg_nflog_close(dctx.nflog);
 	fg_server_stop(srv);
+	fg_dist_hub_free(hub);
+	fg_dist_agent_free(agent);
 	fg_evlog_close(dctx.evlog);
 	if (pidfile[0] && !separate)
 		unlink(pidfile);

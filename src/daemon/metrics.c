@@ -428,6 +428,75 @@ static void render_daemon(mbuf_t *b, const fg_metrics_t *m)
 		m->metrics_timeouts);
 }
 
+static void render_dist(mbuf_t *b, const fg_metrics_t *m)
+{
+	size_t na = m->nagents < FG_METRICS_MAX_AGENTS ? m->nagents : FG_METRICS_MAX_AGENTS;
+	static const struct { const char *name, *type, *help; size_t off; } per[] = {
+		{ "agent_lag_commands", "gauge", "Commands sent or queued to the agent and not yet ACKed.",
+		  offsetof(fg_metrics_agent_t, lag) },
+		{ "agent_timeouts_total", "counter", "Commands the agent did not ACK within agent.timeout.",
+		  offsetof(fg_metrics_agent_t, timeouts) },
+		{ "agent_refused_total", "counter", "Commands the agent ACKed with a refusal.",
+		  offsetof(fg_metrics_agent_t, refused) },
+		{ "agent_connects_total", "counter", "Sessions established with the agent.",
+		  offsetof(fg_metrics_agent_t, connects) },
+		{ "agent_handshake_failures_total", "counter", "TLS handshakes with the agent that failed.",
+		  offsetof(fg_metrics_agent_t, handshake_failures) },
+		{ "agent_replayed_total", "counter", "Commands replayed to the agent from the log after a reconnect.",
+		  offsetof(fg_metrics_agent_t, replayed) },
+	};
+	family_hdr(b, "agent_up", "gauge", "1 when the link to the agent is up and ACKing, by agent.");
+	for (size_t i = 0; i < na; i++)
+		sample_l1(b, "agent_up", "agent", m->agents[i].id, m->agents[i].up ? 1 : 0);
+	for (size_t k = 0; k < sizeof(per) / sizeof(per[0]); k++) {
+		family_hdr(b, per[k].name, per[k].type, per[k].help);
+		for (size_t i = 0; i < na; i++) {
+			uint64_t v;
+			memcpy(&v, (const char *)&m->agents[i] + per[k].off, sizeof(v));
+			sample_l1(b, per[k].name, "agent", m->agents[i].id, v);
+		}
+	}
+	family_hdr(b, "agent_ack_duration_seconds", "histogram",
+		   "Time from sending a command to the agent to its ACK, by agent.");
+	for (size_t i = 0; i < na; i++) {
+		const fg_hist_snap_t *h = &m->agents[i].ack_latency;
+		for (unsigned k = 0; k <= FG_HIST_NBOUNDS; k++) {
+			mb_printf(b, "fluxgate_agent_ack_duration_seconds_bucket{agent=\"");
+			mb_label(b, m->agents[i].id);
+			if (k < FG_HIST_NBOUNDS)
+				mb_printf(b, "\",le=\"%g\"} %" PRIu64 "\n", fg_hist_bounds[k], h->cumulative[k]);
+			else
+				mb_printf(b, "\",le=\"+Inf\"} %" PRIu64 "\n", h->cumulative[k]);
+		}
+		mb_printf(b, "fluxgate_agent_ack_duration_seconds_sum{agent=\"");
+		mb_label(b, m->agents[i].id);
+		mb_printf(b, "\"} %.9f\n", (double)h->sum_ns / 1e9);
+		mb_printf(b, "fluxgate_agent_ack_duration_seconds_count{agent=\"");
+		mb_label(b, m->agents[i].id);
+		mb_printf(b, "\"} %" PRIu64 "\n", h->cumulative[FG_HIST_NBOUNDS]);
+	}
+	one_u64(b, "dist_connections_total", "counter",
+		"Agent: controller connections accepted.", m->dist_connections);
+	family_hdr(b, "dist_refused_total", "counter",
+		   "Agent: controller connections refused, by reason (handshake: wrong key, unknown "
+		   "identity or plaintext; hello: bad HELLO or one naming another identity; limit: too many open).");
+	sample_l1(b, "dist_refused_total", "reason", "handshake", m->dist_handshake_refused);
+	sample_l1(b, "dist_refused_total", "reason", "hello", m->dist_hello_refused);
+	sample_l1(b, "dist_refused_total", "reason", "limit", m->dist_conn_limit);
+	family_hdr(b, "dist_commands_total", "counter",
+		   "Agent: controller commands, by result (applied, duplicate: a repeat ACKed without "
+		   "applying, refused: outside this agent's configuration, failed: the data plane refused).");
+	sample_l1(b, "dist_commands_total", "result", "applied", m->dist_commands);
+	sample_l1(b, "dist_commands_total", "result", "duplicate", m->dist_duplicates);
+	sample_l1(b, "dist_commands_total", "result", "refused", m->dist_refused);
+	sample_l1(b, "dist_commands_total", "result", "failed", m->dist_failed);
+	one_u64(b, "dist_bad_frames_total", "counter",
+		"Agent: frames that did not parse (the connection was closed).", m->dist_bad_frames);
+	one_u64(b, "dist_tls_errors_total", "counter",
+		"Agent: connections torn down by a TLS record error (replayed, reordered or altered records).",
+		m->dist_tls_errors);
+}
+
 int fg_metrics_render(const fg_metrics_t *m, char **out, size_t *len)
 {
 	mbuf_t b = { .cap = 16384 };
@@ -452,6 +521,7 @@ int fg_metrics_render(const fg_metrics_t *m, char **out, size_t *len)
 	render_pools(&b, m);
 	render_dataplane(&b, m);
 	render_daemon(&b, m);
+	render_dist(&b, m);
 
 	if (b.err) {
 		free(b.p);

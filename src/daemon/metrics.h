@@ -95,6 +95,17 @@ typedef struct fg_metrics_service {
 	uint64_t grant_failures;       /* queries answered SERVFAIL: grant failed */
 } fg_metrics_service_t;
 
+#define FG_METRICS_MAX_AGENTS 16
+
+/* Distributed mode, controller: one agent's link. */
+typedef struct fg_metrics_agent {
+	char id[FG_METRICS_ID_MAX];
+	bool up;                       /* connected and ACKing */
+	uint64_t lag;                  /* commands not yet ACKed */
+	uint64_t timeouts, refused, connects, handshake_failures, replayed;
+	fg_hist_snap_t ack_latency;    /* command sent to its ACK */
+} fg_metrics_agent_t;
+
 /* Everything the endpoint shows. The collect callback fills what it knows;
  * the renderer writes every field (zero when left so), except the groups
  * behind a has_* flag, which are left out unless set (a missing series is
@@ -161,6 +172,12 @@ typedef struct fg_metrics {
 	uint64_t control_refused, control_timeouts;
 	uint64_t privsep_refused;          /* requests the privileged process refused */
 	uint64_t reloads_ok, reloads_failed;
+	/* distributed mode: a controller's agents, an agent's listener */
+	fg_metrics_agent_t agents[FG_METRICS_MAX_AGENTS];
+	size_t nagents;
+	uint64_t dist_connections, dist_handshake_refused, dist_hello_refused;
+	uint64_t dist_commands, dist_duplicates, dist_refused, dist_failed;
+	uint64_t dist_bad_frames, dist_tls_errors, dist_conn_limit;
 	/* filled by the endpoint itself (fg_metrics_dispatch), not collect */
 	uint64_t metrics_scrapes, metrics_timeouts;
 } fg_metrics_t;

@@ -430,11 +430,12 @@ static int pv_setup(struct chan_ctx *c, const struct ps_natcfg *m)
 	return rc;
 }
 
+/* COMMIT and REVOKE: the same checks of every grant of the batch */
 static int pv_commit(struct chan_ctx *c, const struct ps_hdr *h, const uint8_t *pl)
 {
 	if (h->count == 0 || h->count > FG_PS_MAX_GRANTS ||
 	    h->len != h->count * sizeof(fg_grant_t))
-		return refuse(FG_PS_R_FRAME, PS_COMMIT, "grant count and length disagree");
+		return refuse(FG_PS_R_FRAME, h->op, "grant count and length disagree");
 	fg_grant_t g[FG_PS_MAX_GRANTS];
 	memcpy(g, pl, h->len);
 	pthread_rwlock_rdlock(&priv.lock);
@@ -446,7 +447,9 @@ static int pv_commit(struct chan_ctx *c, const struct ps_hdr *h, const uint8_t *
 			if ((why = fg_ps_check_grant(priv.cur, &g[i])) != FG_PS_OK)
 				bad = i;
 	if (rc == 0 && why == FG_PS_OK)
-		rc = priv.ops->commit(c->nat, g, h->count);
+		rc = h->op == PS_REVOKE ? (priv.ops->revoke ? priv.ops->revoke(c->nat, g, h->count)
+							    : -EOPNOTSUPP)
+					: priv.ops->commit(c->nat, g, h->count);
 	pthread_rwlock_unlock(&priv.lock);
 	if (why != FG_PS_OK) {
 		char d[160], a[INET6_ADDRSTRLEN] = "?", b[INET6_ADDRSTRLEN] = "?";
@@ -456,7 +459,7 @@ static int pv_commit(struct chan_ctx *c, const struct ps_hdr *h, const uint8_t *
 		}
 		snprintf(d, sizeof(d), "grant %u of %u (%s -> %s, scope %u/%u, %u ms)", bad + 1,
 			 h->count, a, b, g[bad].scope, g[bad].client_plen, g[bad].timeout_ms);
-		return refuse(why, PS_COMMIT, d);
+		return refuse(why, h->op, d);
 	}
 	return rc;
 }
@@ -568,12 +571,13 @@ static int pv_evlog(struct chan_ctx *c)
 
 static int pv_request(struct chan_ctx *c, const struct ps_hdr *h, const uint8_t *pl)
 {
-	/* only a COMMIT carries a count; no request carries a status */
-	if (h->status != 0 || (h->op != PS_COMMIT && h->count != 0))
+	/* only a COMMIT or REVOKE carries a count; no request carries a status */
+	if (h->status != 0 || (h->op != PS_COMMIT && h->op != PS_REVOKE && h->count != 0))
 		return refuse(FG_PS_R_FRAME, h->op, "count or status set");
 	int rc;
 	switch (h->op) {
 	case PS_COMMIT:
+	case PS_REVOKE:
 		return pv_commit(c, h, pl);
 	case PS_SETUP:
 		if (h->len != sizeof(struct ps_natcfg))
@@ -1055,19 +1059,29 @@ static int wait_status(fg_nat_t *n, uint16_t op,
 	}
 }
 
-static int priv_commit(fg_nat_t *n, const fg_grant_t *g, size_t count)
+static int priv_grants(fg_nat_t *n, uint16_t op, const fg_grant_t *g, size_t count)
 {
 	while (count) {
 		size_t k = count > FG_PS_MAX_GRANTS ? FG_PS_MAX_GRANTS : count;
-		int rc = ps_send(n->fd, PS_COMMIT, (uint16_t)k, 0, g, (uint32_t)(k * sizeof(*g)));
+		int rc = ps_send(n->fd, op, (uint16_t)k, 0, g, (uint32_t)(k * sizeof(*g)));
 		if (rc == 0)
-			rc = wait_status(n, PS_COMMIT, NULL, NULL);
+			rc = wait_status(n, op, NULL, NULL);
 		if (rc < 0)
 			return rc;
 		g += k;
 		count -= k;
 	}
 	return 0;
+}
+
+static int priv_commit(fg_nat_t *n, const fg_grant_t *g, size_t count)
+{
+	return priv_grants(n, PS_COMMIT, g, count);
+}
+
+static int priv_revoke(fg_nat_t *n, const fg_grant_t *g, size_t count)
+{
+	return priv_grants(n, PS_REVOKE, g, count);
 }
 
 static int priv_setup(fg_nat_t *n, const fg_nat_config_t *cfg)
@@ -1277,6 +1291,7 @@ const fg_nat_ops_t fg_nat_priv_ops = {
 	.count = priv_count,
 	.quarantine = priv_quarantine,
 	.release = priv_release,
+	.revoke = priv_revoke,
 	.destroy = priv_destroy,
 	.close = priv_close,
 };

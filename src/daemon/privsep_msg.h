@@ -23,6 +23,8 @@ enum ps_op {
 	PS_EVLOG,                 /* reply: count 1, no payload, the event log
 				   * file (log.file of [priv]'s own configuration)
 				   * as SCM_RIGHTS; then the status */
+	PS_REVOKE,                /* like COMMIT: delete those grants (a
+				   * distributed agent, on its controller's word) */
 	PS_OP_MAX
 };
 

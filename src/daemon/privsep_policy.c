@@ -69,15 +69,13 @@ static const uint8_t *ss_addr(const struct sockaddr_storage *ss)
 
 static int add_rules(fg_ps_policy_t *p, const fg_conf_service_t *s, const fg_conf_t *c)
 {
-	bool seen[2] = { false, false };
+	/* every pool of the service: the engine answers from the first of a
+	 * family, and from the others when a distributed controller's pool
+	 * filter (dist.on-timeout: healthy-pool) turns the first down */
 	for (size_t k = 0; k < s->npools; k++) {
 		const fg_conf_pool_t *cp = find_pool(c, s->pools[k]);
 		if (!cp)
 			continue;
-		int fi = cp->prefix.family == AF_INET6;
-		if (seen[fi])
-			continue;       /* as the engine: the first pool of a family serves it */
-		seen[fi] = true;
 		struct ps_rule *r = &p->rules[p->nrules];
 		memset(r, 0, sizeof(*r));
 		r->family = cp->prefix.family;

@@ -871,7 +871,8 @@ int fg_server_bind(fg_snapshot_t *snap, fg_server_t **out)
 
 	if (!srv)
 		return -ENOMEM;
-	srv->nlisten = conf->server.nlisten;
+	/* an agent answers no DNS: its controllers do */
+	srv->nlisten = conf->role == FG_ROLE_AGENT ? 0 : conf->server.nlisten;
 	srv->listen = calloc(srv->nlisten ? srv->nlisten : 1, sizeof(*srv->listen));
 	if (!srv->listen) {
 		free(srv);

@@ -4,7 +4,8 @@
  *
  * Implementations: nat_nft.c (nftables through libnftnl + libmnl netlink
  * batches; the production backend) and nat_mem.c (in-memory, unit tests
- * only). Remote agents (distributed mode) will implement the same ops.
+ * only), and on a distributed controller dist/hub.c ("agents": the
+ * commit goes to every agent serving the addresses, over TLS).
  *
  * Grant before answer: fg_nat_commit() returns only after the backend has
  * acknowledged every grant of the batch (netlink ACK for nft); a negative
@@ -156,6 +157,10 @@ typedef struct fg_nat_ops {
 	 * towards the pool. */
 	int (*quarantine)(fg_nat_t *nat, int family, const uint8_t *src, uint32_t timeout_ms);
 	int (*release)(fg_nat_t *nat, int family, const uint8_t *src);
+	/* Delete n grants (the same elements commit installed) in one
+	 * transaction; absent ones are not an error. Optional (NULL): a
+	 * distributed controller revokes a batch it could not answer. */
+	int (*revoke)(fg_nat_t *nat, const fg_grant_t *g, size_t n);
 	/* Remove the table and routes (uninstall / tests); never on restart. */
 	int (*destroy)(fg_nat_t *nat);
 	void (*close)(fg_nat_t *nat);

@@ -710,6 +710,34 @@ static int nft_commit(fg_nat_t *nat, const fg_grant_t *g, size_t n)
 	return rc;
 }
 
+/* Delete the grant elements of g[] in one transaction (DESTROY: an absent
+ * or expired one is no error). The backend elements stay: other grants of
+ * the address may use them, and alone they open nothing. */
+static int nft_revoke(fg_nat_t *nat, const fg_grant_t *g, size_t n)
+{
+	static const int fams[2] = { AF_INET, AF_INET6 };
+	struct commit_track t = { 0 };
+	int rc = 0, kerr = 0;
+
+	if (n == 0)
+		return 0;
+	for (size_t i = 0; i < n; i++)
+		if ((rc = grant_check(nat, &g[i])) < 0)
+			return rc;
+	t.elem = malloc(n * sizeof(*t.elem));
+	if (!t.elem)
+		return -ENOMEM;
+	fg_nft_batch_begin(nat);
+	for (int f = 0; f < 2 && rc == 0; f++)
+		for (int grp = G_CLIENT; grp <= G_ANY && rc == 0; grp++)
+			rc = emit_group(nat, g, n, fams[f], grp, NFT_MSG_DESTROYSETELEM, &t);
+	if (rc == 0)
+		rc = batch_send_ex(nat, "revoke", &kerr, track_bad, &t, 0);
+	free(t.msg);
+	free(t.elem);
+	return rc;
+}
+
 /* -------------------------------------------------------------------- dump */
 
 struct dump_ctx {
@@ -1152,6 +1180,7 @@ const fg_nat_ops_t fg_nat_nft_ops = {
 	.count = nft_count,
 	.quarantine = nft_quarantine,
 	.release = nft_release,
+	.revoke = nft_revoke,
 	.destroy = nft_destroy,
 	.close = nft_close,
 };

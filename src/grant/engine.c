@@ -92,6 +92,10 @@ typedef struct shared_state {
 typedef struct svc_rt {
 	const svc_ident_t *ident;
 	pool_state_t *pool[2];        /* [0] IPv4, [1] IPv6 (first of each) */
+	/* the service's other pools of each family: used only when a pool
+	 * filter (fg_grant_engine_set_pool_filter) turns the first down */
+	pool_state_t *alt[2][4];
+	unsigned nalt[2];
 	struct { uint8_t addr[16]; uint16_t port; } *backend[2];  /* port 0: same */
 	size_t nbackend[2];
 	uint32_t ttl_ms, grace_ms, min_interval_ms;
@@ -102,6 +106,8 @@ typedef struct svc_rt {
 } svc_rt_t;
 
 struct fg_grant_engine {
+	fg_grant_pool_ok_fn pool_ok;  /* NULL: the first pool of a family serves */
+	void *pool_ok_ctx;
 	shared_state_t *shared;
 	svc_rt_t *svcs;
 	size_t nsvcs;
@@ -391,10 +397,16 @@ int fg_grant_engine_new(const fg_conf_t *conf, fg_grant_engine_t *prev,
 			if (!cp)
 				continue;
 			int fi = fam_idx(cp->prefix.family);
-			if (rt->pool[fi])
-				continue;   /* first pool of a family serves it */
-			rt->pool[fi] = pool_get(eng->shared, cp);
-			if (!rt->pool[fi]) {
+			pool_state_t **slot = &rt->pool[fi];
+			if (rt->pool[fi]) {
+				/* first pool of a family serves it; the others
+				 * stand by for a pool filter */
+				if (rt->nalt[fi] >= sizeof(rt->alt[fi]) / sizeof(rt->alt[fi][0]))
+					continue;
+				slot = &rt->alt[fi][rt->nalt[fi]++];
+			}
+			*slot = pool_get(eng->shared, cp);
+			if (!*slot) {
 				pthread_mutex_unlock(&eng->shared->lock);
 				goto fail;
 			}
@@ -630,6 +642,15 @@ static int choose(fg_grant_engine_t *eng, fg_grant_worker_t *w, fg_grant_req_t *
 	pool_state_t *ps = svc->pool[fi];
 	if (!ps || !svc->nbackend[fi])
 		return -ENOENT;
+	/* a pool whose data plane is down (distributed mode, on-timeout:
+	 * healthy-pool): the next one of the family that is up, if any */
+	if (eng->pool_ok && !eng->pool_ok(eng->pool_ok_ctx, ps->prefix.family, ps->prefix.first))
+		for (unsigned k = 0; k < svc->nalt[fi]; k++)
+			if (eng->pool_ok(eng->pool_ok_ctx, svc->alt[fi][k]->prefix.family,
+					 svc->alt[fi][k]->prefix.first)) {
+				ps = svc->alt[fi][k];
+				break;
+			}
 	fg_pool_t *pool = ps->pool;
 	shared_state_t *sh = eng->shared;
 	size_t alen = alen_of(family);
@@ -667,7 +688,8 @@ static int choose(fg_grant_engine_t *eng, fg_grant_worker_t *w, fg_grant_req_t *
 	/* min-interval: the same resolver keeps its address inside the
 	 * interval (a different scope for another ECS client is still a fresh
 	 * grant element on the same address) */
-	if (svc->rotation == FG_ROTATE_MIN_INTERVAL && rc_mine && rc->interval_until > now) {
+	if (svc->rotation == FG_ROTATE_MIN_INTERVAL && rc_mine && rc->interval_until > now &&
+	    fg_pool_contains(pool, rc->addr)) {
 		memcpy(addr, rc->addr, alen);
 		have = true;
 	}
@@ -1006,8 +1028,20 @@ bool fg_grant_engine_service_has(const fg_grant_engine_t *eng, uint32_t service_
 {
 	if (service_id >= eng->nsvcs)
 		return false;
-	const pool_state_t *ps = eng->svcs[service_id].pool[fam_idx(family)];
-	return ps && fg_pool_contains(ps->pool, addr);
+	const svc_rt_t *svc = &eng->svcs[service_id];
+	int fi = fam_idx(family);
+	if (svc->pool[fi] && fg_pool_contains(svc->pool[fi]->pool, addr))
+		return true;
+	for (unsigned k = 0; k < svc->nalt[fi]; k++)
+		if (fg_pool_contains(svc->alt[fi][k]->pool, addr))
+			return true;
+	return false;
+}
+
+void fg_grant_engine_set_pool_filter(fg_grant_engine_t *eng, fg_grant_pool_ok_fn fn, void *ctx)
+{
+	eng->pool_ok = fn;
+	eng->pool_ok_ctx = ctx;
 }
 
 int fg_grant_engine_service_counters(const fg_grant_engine_t *eng, uint32_t service_id,

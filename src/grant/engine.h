@@ -63,6 +63,14 @@ void fg_grant_engine_free(fg_grant_engine_t *eng);
  * before fg_grant_engine_setup(). */
 void fg_grant_engine_set_ops(fg_grant_engine_t *eng, const fg_nat_ops_t *ops);
 
+/* A pool filter: false when the data plane of the pool starting at
+ * `first` cannot take grants now (distributed mode: an agent serving it is
+ * down or stalled). With one set, a service answers from the first of its
+ * pools of the family that passes, else from its first pool (whose commit
+ * then fails: SERVFAIL). Called under the engine's lock; must not block. */
+typedef bool (*fg_grant_pool_ok_fn)(void *ctx, int family, const uint8_t *first);
+void fg_grant_engine_set_pool_filter(fg_grant_engine_t *eng, fg_grant_pool_ok_fn fn, void *ctx);
+
 /* Open the data plane once (setup of the kernel table), from the main
  * thread, before workers start. */
 int fg_grant_engine_setup(fg_grant_engine_t *eng);

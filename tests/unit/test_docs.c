@@ -225,6 +225,8 @@ static void test_metrics_documented(void **st)
 	m.npools = 1;
 	snprintf(m.pools[0].id, FG_METRICS_ID_MAX, "p");
 	m.pools[0].family = AF_INET;
+	m.nagents = 1;
+	snprintf(m.agents[0].id, FG_METRICS_ID_MAX, "a");
 	char *text;
 	size_t len;
 	assert_int_equal(fg_metrics_render(&m, &text, &len), 0);
