@@ -127,6 +127,10 @@ coverage: $(addprefix build-cov/tests/,$(UNIT_BINS))
 	  --sort-percentage --print-summary
 
 
+# Debian packages and the browser test's npm packages (no-op when present)
+deps:
+	bash scripts/install-deps.sh
+
 check: deps
 	$(MAKE) WERROR=1 all
 	$(MAKE) WERROR=1 asan
