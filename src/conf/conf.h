@@ -89,6 +89,8 @@ typedef struct fg_conf_service {
 
 typedef struct fg_conf {
 	char *path;               /* file the config was read from */
+	char **include;           /* files of shared pools (conf/include.h) */
+	size_t ninclude;
 	struct {
 		fg_conf_addr_t *listen;
 		size_t nlisten;
