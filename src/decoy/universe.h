@@ -26,6 +26,7 @@
 typedef struct fd_universe {
 	uint8_t key[FD_SHUFFLE_KEYLEN];   /* the epoch key (fd_shuffle_epoch_key) */
 	uint64_t epoch;                    /* epoch number, for events */
+	uint64_t gen;                      /* forced shuffles within it */
 	unsigned prefix4, prefix6;         /* source prefix lengths of a universe */
 } fd_universe_t;
 

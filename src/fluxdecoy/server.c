@@ -923,6 +923,7 @@ static void accept_one(fd_server_t *s, int lfd, bool metrics)
 			 (unsigned long long)fd_universe_of(u, &src));
 		json_object_set_new(d, "universe", json_string(uid));
 		json_object_set_new(d, "epoch", json_integer((json_int_t)u->epoch));
+		json_object_set_new(d, "generation", json_integer((json_int_t)u->gen));
 	}
 	emit(s, c, d);
 	switch (sv->kind) {

@@ -325,6 +325,7 @@ int fd_bed_tick(fd_bed_t *b, uint64_t now_ms, bool force)
 	if (rc < 0)
 		return rc;
 	b->uni.epoch = e;
+	b->uni.gen = b->gen;
 	for (size_t i = 0; i < b->npools; i++) {
 		struct bed_pool *bp = &b->pools[i];
 		memcpy(bp->prev, bp->label, bp->naddr * sizeof(*bp->label));
