@@ -197,6 +197,24 @@ static SSL_CTX *ctx_of(const fd_server_t *s, const fd_conf_persona_t *cp,
 	return NULL;
 }
 
+/* Does a persona without pool: serve `port` on addresses of `family`?
+ * (Only then a wildcard listener of that family is bound, which leaves the
+ * port of the other family to a shuffled pool's own sockets.) */
+static bool family_needed(const fd_conf_t *conf, unsigned port, int family)
+{
+	for (size_t i = 0; i < conf->npersonas; i++) {
+		const fd_conf_persona_t *p = &conf->personas[i];
+		if (p->npools || !fd_persona_find(p->persona, port))
+			continue;
+		if (p->naddresses == 0)
+			return true;
+		for (size_t k = 0; k < p->naddresses; k++)
+			if (p->addresses[k].family == family)
+				return true;
+	}
+	return false;
+}
+
 int fd_server_new(const fd_conf_t *conf, fd_event_t *ev, fd_server_t **out,
 		  char *err, size_t errlen)
 {
@@ -227,6 +245,8 @@ int fd_server_new(const fd_conf_t *conf, fd_event_t *ev, fd_server_t **out,
 			continue;
 		for (size_t i = 0; i < conf->decoy.nlisten; i++) {
 			struct sockaddr_storage ss = conf->decoy.listen[i].ss;
+			if (!family_needed(conf, port, ss.ss_family))
+				continue;
 			set_port(&ss, port);
 			rc = add_listener(s, &ss, conf->decoy.listen[i].len, OBJ_LISTEN,
 					  err, errlen);
