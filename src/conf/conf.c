@@ -622,6 +622,12 @@ int fg_conf_load_buffer(const char *name, const char *buf, size_t len,
 	return load_buffer(name, buf, len, NULL, out, diag, ctx);
 }
 
+int fg_conf_load_text(const char *path, const char *buf, size_t len,
+		      fg_conf_t **out, fg_conf_diag_fn diag, void *ctx)
+{
+	return load_buffer(path, buf, len, fg_conf_read_file, out, diag, ctx);
+}
+
 int fg_conf_read_file(const char *path, char **buf, size_t *len,
 		      fg_conf_diag_fn diag, void *ctx)
 {
