@@ -213,6 +213,16 @@ assert_eq "after the shuffle: still 16 ssh-only" "16" "$(grep -c ' ssh-only$' <<
 ov=$(sed -n 's/^fluxdecoy_shuffle_overlap{pool="web4"} //p' <<<"$M")
 exp=$(awk -v c="$changed" 'BEGIN{printf "%.4f", (64 - c) / 64}')
 assert_eq "the overlap metric is what nmap measured" "$exp" "$ov"
+# the shuffle's metrics are in fluxdecoy(8), and those there are exported
+for m in $(grep -o '^\.B fluxdecoy_\(shuffle\|pool\)[a-z_]*' "$FG_REPO/doc/fluxdecoy.8" | cut -c4- | sort -u); do
+	grep -q "^$m" <<<"$M" || extra="${extra:-} $m"
+done
+assert_eq "every shuffle metric of fluxdecoy(8) is exported" "" "${extra:-}"
+undoc=""
+for m in $(grep -o '^fluxdecoy_\(shuffle\|pool\)[a-z_]*' <<<"$M" | sort -u); do
+	grep -q "^\.B $m\b" "$FG_REPO/doc/fluxdecoy.8" || undoc="$undoc $m"
+done
+assert_eq "every shuffle metric exported is documented in fluxdecoy(8)" "" "$undoc"
 # a blacklist of the ssh-only addresses of the first epoch
 bl=$(awk '$2=="ssh-only"{print $1}' <<<"$S1")
 hits=$(grep -c -F -x -f <(printf '%s\n' "$bl") <(awk '$2=="ssh-only"{print $1}' <<<"$S3"))
