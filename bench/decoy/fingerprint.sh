@@ -13,7 +13,8 @@
 #
 # fluxgated and fluxdecoy include one shared pool file. The attacker
 # fingerprints every pool address with nmap -sV, curl -sI (HTTP and
-# HTTPS), curl GET, openssl s_client -showcerts, ssh-keyscan, ssh -vv (the
+# HTTPS, with and without h2 offered), curl GET, openssl s_client (chain,
+# ALPN, version and cipher), ssh-keyscan, ssh -vv (the
 # server's KEX proposal), the SSH banner and an SMTP session (greeting and
 # EHLO), plus a port no service exposes; the granted client fingerprints
 # the real service the same way through DNS and a grant. The script prints
@@ -178,7 +179,12 @@ fp() {
 		| sed -n 's/.*Ports: //p' | tr ',' '\n' | sed 's/^ //' | while IFS=/ read -r port state proto _ svc _ ver _; do
 			printf 'nmap -sV %s/%s\t%s %s %s\n' "$port" "$proto" "$state" "$svc" "$ver"; done
 	nsx $n curl -sS -m 10 -I "http://$a/" 2>&1 | mask | one "curl -sI http"
-	nsx $n curl -sS -m 10 --http1.1 -kI "https://$a/" 2>&1 | mask | one "curl -skI https"
+	nsx $n curl -sS -m 10 --http1.1 -kI "https://$a/" 2>&1 | mask | one "curl --http1.1 -skI https"
+	nsx $n curl -sS -m 10 -kI "https://$a/" 2>&1 | mask | one "curl -skI https (h2 offered)"
+	nsx $n openssl s_client -alpn h2,http/1.1 -connect "$a:443" </dev/null 2>/dev/null \
+		| grep -E '^(ALPN protocol|No ALPN)' | one "TLS ALPN (client offers h2, http/1.1)"
+	nsx $n openssl s_client -connect "$a:443" </dev/null 2>/dev/null \
+		| grep -E '^ *(Protocol|Cipher) *:' | sed 's/^ *//' | one "TLS version and cipher"
 	nsx $n curl -sS -m 10 "http://$a/" 2>&1 | mask | one "GET / body"
 	nsx $n curl -sS -m 10 -i "http://$a/nothing-here" 2>&1 | mask | one "GET of a missing page"
 	nsx $n openssl s_client -showcerts -connect "$a:443" -servername www.example.test </dev/null 2>/dev/null \
@@ -202,13 +208,17 @@ G=$(nsx cli dig +short @10.0.1.1 www.example.test A | head -1)
 [ -n "$G" ] || die "no DNS answer"
 fp cli "$G" >"$W/fp.real"
 log "attacker: fingerprinting every address of $PFX"
-: >"$W/fp.decoys"
+# four addresses at a time (each fingerprint waits mostly on timeouts)
+PAR=${PAR:-4}
 N=0
 for i in $(seq 0 63); do
 	a=198.51.100.$i
-	fp atk "$a" | sed "s/^/$a\t/" >>"$W/fp.decoys"
+	fp atk "$a" | sed "s/^/$a\t/" >"$W/fp.decoy.$i" &
 	N=$((N + 1))
+	[ $((N % PAR)) -eq 0 ] && wait
 done
+wait
+cat "$W"/fp.decoy.* >"$W/fp.decoys"
 syn_real=$(atk_syns srv); syn_bed=$(atk_syns dcy)
 
 # ------------------------------------------------------------ the table
