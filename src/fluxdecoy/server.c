@@ -936,7 +936,7 @@ static void accept_one(fd_server_t *s, int lfd, bool metrics)
 	s->st.flows[sv->kind]++;
 	json_t *d = detail(c, "flow_start");
 	json_object_set_new(d, "persona_name", json_string(cp->persona->name));
-	if (s->bed && cp->npools) {
+	if (s->bed) {
 		const fd_universe_t *u = fd_bed_universe(s->bed);
 		char uid[17];
 		snprintf(uid, sizeof(uid), "%016llx",
@@ -1044,6 +1044,11 @@ static void shuffle_tick(fd_server_t *s, bool first)
 	int rc = fd_bed_tick(s->bed, wall_ms(), force);
 	if (rc < 0)
 		log_err("shuffle: %s", fg_strerror(rc));
+}
+
+const fd_universe_t *fd_server_universe(const fd_server_t *s)
+{
+	return fd_bed_universe(s->bed);
 }
 
 int fd_server_shuffle(fd_server_t *s, const uint8_t *root, size_t rootlen,

@@ -21,6 +21,7 @@
 #include <stdint.h>
 
 #include "decoy/dconf.h"
+#include "decoy/universe.h"
 #include "fluxdecoy/event.h"
 
 typedef struct fd_server fd_server_t;
@@ -30,9 +31,12 @@ typedef struct fd_server fd_server_t;
 int fd_server_new(const fd_conf_t *conf, fd_event_t *ev, fd_server_t **out,
 		  char *err, size_t errlen);
 
-/* Bind the shuffled pools' sockets (universe.h; nothing when no persona
- * names a pool) with root key `root` and deal the current epoch; a signal
- * handler setting *force asks for a shuffle. Before privileges are dropped. */
+/* Bind the shuffled pools' sockets (universe.h; none when no persona names
+ * a pool) with root key `root` and deal the current epoch; a signal
+ * handler setting *force asks for a shuffle. Before privileges are dropped.
+ * The attacker universe of a flow is then
+ * fd_universe_of(fd_server_universe(s), &src). */
+const fd_universe_t *fd_server_universe(const fd_server_t *s);
 int fd_server_shuffle(fd_server_t *s, const uint8_t *root, size_t rootlen,
 		      volatile sig_atomic_t *force, char *err, size_t errlen);
 

@@ -231,15 +231,10 @@ int fd_bed_new(const fd_conf_t *conf, const uint8_t *root, size_t rootlen,
 	       fd_bed_listen_fn listen_fn, void *ctx, fd_bed_t **out,
 	       char *err, size_t errlen)
 {
-	size_t n = 0;
 	int rc;
 
+	/* even without a shuffled pool: the epochs and universes exist */
 	*out = NULL;
-	for (size_t i = 0; i < conf->npersonas; i++)
-		if (conf->personas[i].npools)
-			n++;
-	if (n == 0)
-		return 0;
 	fd_bed_t *b = calloc(1, sizeof(*b));
 	if (!b)
 		return -ENOMEM;

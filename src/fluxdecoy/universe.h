@@ -40,7 +40,8 @@ typedef void (*fd_bed_listen_fn)(void *ctx, int fd, bool add);
 int fd_bed_key_load(const char *path, uint8_t **key, size_t *len, char *err,
 		    size_t errlen);
 
-/* Bind the sockets of every shuffled pool (none: *out is NULL, 0). */
+/* Bind the sockets of every shuffled pool. Without one the bed still
+ * keeps the epochs, so universes exist for every persona. */
 int fd_bed_new(const fd_conf_t *conf, const uint8_t *root, size_t rootlen,
 	       fd_bed_listen_fn listen_fn, void *ctx, fd_bed_t **out,
 	       char *err, size_t errlen);
