@@ -210,14 +210,16 @@ fp cli "$G" >"$W/fp.real"
 log "attacker: fingerprinting every address of $PFX"
 # four addresses at a time (each fingerprint waits mostly on timeouts)
 PAR=${PAR:-4}
-N=0
+# (wait on these PIDs only: a bare wait would wait for the daemons too)
+N=0 batch=()
 for i in $(seq 0 63); do
 	a=198.51.100.$i
 	fp atk "$a" | sed "s/^/$a\t/" >"$W/fp.decoy.$i" &
+	batch+=($!)
 	N=$((N + 1))
-	[ $((N % PAR)) -eq 0 ] && wait
+	if [ ${#batch[@]} -ge "$PAR" ]; then wait "${batch[@]}"; batch=(); fi
 done
-wait
+[ ${#batch[@]} -gt 0 ] && wait "${batch[@]}"
 cat "$W"/fp.decoy.* >"$W/fp.decoys"
 syn_real=$(atk_syns srv); syn_bed=$(atk_syns dcy)
 

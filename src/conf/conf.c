@@ -40,8 +40,8 @@ static const char *line_file(const fg_loader_t *ld, int *line)
 	return ld->inc_file[k - 1];
 }
 
-/* Messages name other entries by "line N": one of an included file reads
- * "FILE:N" instead. */
+/* Messages name other entries by "line N": with included files, which
+ * file is ambiguous, so each reads "FILE:N" instead. */
 static void decode_line_refs(const fg_loader_t *ld, char *msg, size_t cap)
 {
 	char out[1024];
@@ -55,7 +55,7 @@ static void decode_line_refs(const fg_loader_t *ld, char *msg, size_t cap)
 			long v = strtol(p + 5, &end, 10);
 			int l = v > 0 && v <= 0x7fffffff ? (int)v : 0;
 			const char *f = line_file(ld, &l);
-			if (f != ld->file) {
+			if (l > 0) {
 				int w = snprintf(out + o, sizeof(out) - o, "%s:%d", f, l);
 				o = w < 0 ? o : o + (size_t)w < sizeof(out) ? o + (size_t)w
 									     : sizeof(out) - 1;
