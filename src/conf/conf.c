@@ -22,11 +22,52 @@
 
 #include "common/err.h"
 #include "conf/conf.h"
+#include "conf/include.h"
 #include "conf/scalar.h"
 #include "conf/schema.h"
 
 /* Largest config file read; a config is a few kilobytes. */
 #define CONF_MAX_FILE (16u << 20)
+
+/* The file and line a loader line stands for (conf/include.h). */
+static const char *line_file(const fg_loader_t *ld, int *line)
+{
+	unsigned k = (unsigned)*line >> FG_CONF_INC_SHIFT;
+
+	if (*line <= 0 || k == 0 || k > ld->ninc)
+		return ld->file;
+	*line &= (1 << FG_CONF_INC_SHIFT) - 1;
+	return ld->inc_file[k - 1];
+}
+
+/* Messages name other entries by "line N": with included files, which
+ * file is ambiguous, so each reads "FILE:N" instead. */
+static void decode_line_refs(const fg_loader_t *ld, char *msg, size_t cap)
+{
+	char out[1024];
+	size_t o = 0;
+
+	if (ld->ninc == 0)
+		return;
+	for (const char *p = msg; *p && o + 1 < sizeof(out);) {
+		if (strncmp(p, "line ", 5) == 0 && p[5] >= '1' && p[5] <= '9') {
+			char *end;
+			long v = strtol(p + 5, &end, 10);
+			int l = v > 0 && v <= 0x7fffffff ? (int)v : 0;
+			const char *f = line_file(ld, &l);
+			if (l > 0) {
+				int w = snprintf(out + o, sizeof(out) - o, "%s:%d", f, l);
+				o = w < 0 ? o : o + (size_t)w < sizeof(out) ? o + (size_t)w
+									     : sizeof(out) - 1;
+				p = end;
+				continue;
+			}
+		}
+		out[o++] = *p++;
+	}
+	out[o] = '\0';
+	snprintf(msg, cap, "%s", out);
+}
 
 void fg_diag(fg_loader_t *ld, int line, const char *fmt, ...)
 {
@@ -46,14 +87,16 @@ void fg_diag(fg_loader_t *ld, int line, const char *fmt, ...)
 		va_start(ap, fmt);
 		vsnprintf(msg, sizeof(msg), fmt, ap);
 		va_end(ap);
+		decode_line_refs(ld, msg, sizeof(msg));
 	}
 	if (!ld->msgs)
 		ld->msgs = calloc(FG_CONF_MAX_ERRORS + 1, sizeof(*ld->msgs));
 	char *text = ld->msgs ? strdup(msg) : NULL;
 	if (!text) {
 		/* no memory to hold it back: better out of order than lost */
+		const char *f = line_file(ld, &line);
 		if (ld->diag)
-			ld->diag(ld->ctx, ld->file, line, msg);
+			ld->diag(ld->ctx, f, line, msg);
 		ld->nerr++;
 		return;
 	}
@@ -84,8 +127,10 @@ void fg_diag_flush(fg_loader_t *ld)
 	for (unsigned i = 0; i < ld->nerr; i++) {
 		if (!ld->msgs[i].text)
 			continue;
+		int line = ld->msgs[i].line;
+		const char *f = line_file(ld, &line);
 		if (ld->diag)
-			ld->diag(ld->ctx, ld->file, ld->msgs[i].line, ld->msgs[i].text);
+			ld->diag(ld->ctx, f, line, ld->msgs[i].text);
 		free(ld->msgs[i].text);
 	}
 	free(ld->msgs);
@@ -682,8 +727,9 @@ static int build_keys(fg_loader_t *ld, fg_conf_t *c)
 
 /* ---- entry points ---- */
 
-int fg_conf_load_buffer(const char *name, const char *buf, size_t len,
-			fg_conf_t **out, fg_conf_diag_fn diag, void *ctx)
+static int load_buffer(const char *name, const char *buf, size_t len,
+		       fg_conf_reader_fn reader, fg_conf_t **out,
+		       fg_conf_diag_fn diag, void *ctx)
 {
 	fg_loader_t ld = { .file = name ? name : "<buffer>", .diag = diag, .ctx = ctx };
 	fg_ynode_t *root = NULL;
@@ -703,6 +749,8 @@ int fg_conf_load_buffer(const char *name, const char *buf, size_t len,
 	}
 	rc = fg_ytree_build(&ld, buf ? buf : "", buf ? len : 0, &root);
 	if (rc == 0)
+		rc = fg_include_expand(&ld, root, reader);
+	if (rc == 0)
 		rc = fg_schema_apply(&ld, root, conf);
 	if (rc == 0 && !ld.stop)
 		rc = check_all(&ld, conf);
@@ -714,6 +762,7 @@ int fg_conf_load_buffer(const char *name, const char *buf, size_t len,
 		free(ld.lists[i].nodes);
 	fg_ytree_free(root);
 	fg_diag_flush(&ld);
+	fg_include_free(&ld);
 	if (rc == -ENOMEM && diag)
 		diag(ctx, ld.file, 0, "out of memory");
 	if (rc < 0) {
@@ -722,6 +771,18 @@ int fg_conf_load_buffer(const char *name, const char *buf, size_t len,
 	}
 	*out = conf;
 	return 0;
+}
+
+int fg_conf_load_buffer(const char *name, const char *buf, size_t len,
+			fg_conf_t **out, fg_conf_diag_fn diag, void *ctx)
+{
+	return load_buffer(name, buf, len, NULL, out, diag, ctx);
+}
+
+int fg_conf_load_text(const char *path, const char *buf, size_t len,
+		      fg_conf_t **out, fg_conf_diag_fn diag, void *ctx)
+{
+	return load_buffer(path, buf, len, fg_conf_read_file, out, diag, ctx);
 }
 
 int fg_conf_read_file(const char *path, char **buf, size_t *len,
@@ -793,7 +854,7 @@ int fg_conf_load(const char *path, fg_conf_t **out, fg_conf_diag_fn diag, void *
 	rc = fg_conf_read_file(path, &buf, &len, diag, ctx);
 	if (rc < 0)
 		return rc;
-	rc = fg_conf_load_buffer(path, buf, len, out, diag, ctx);
+	rc = load_buffer(path, buf, len, fg_conf_read_file, out, diag, ctx);
 	explicit_bzero(buf, len);       /* the text may hold cookie.secret, key secrets */
 	free(buf);
 	return rc;

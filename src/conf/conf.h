@@ -153,6 +153,8 @@ typedef struct fg_conf {
 	size_t nagents;
 	fg_conf_controller_t *controllers;
 	size_t ncontrollers;
+	char **include;           /* files of shared pools (conf/include.h) */
+	size_t ninclude;
 	struct {
 		fg_conf_addr_t *listen;
 		size_t nlisten;
@@ -273,9 +275,18 @@ int fg_conf_load(const char *path, fg_conf_t **out, fg_conf_diag_fn diag, void *
 int fg_conf_read_file(const char *path, char **buf, size_t *len,
 		      fg_conf_diag_fn diag, void *ctx);
 
-/* Same, from an in-memory buffer (unit tests, fuzzing); `name` labels diags. */
+/* Same, from an in-memory buffer (unit tests, fuzzing); `name` labels
+ * diags. An include is an error here (nothing to read it with). */
 int fg_conf_load_buffer(const char *name, const char *buf, size_t len,
 			fg_conf_t **out, fg_conf_diag_fn diag, void *ctx);
+
+/* The text of the file at `path`, already read (the privilege separation
+ * hands it over): like fg_conf_load_buffer(), but the files it includes
+ * (conf/include.h) are read from disk. Included files hold only pool
+ * definitions, no secret: the unprivileged side reads them itself, and
+ * [priv] checks every grant against its own reading. */
+int fg_conf_load_text(const char *path, const char *buf, size_t len,
+		      fg_conf_t **out, fg_conf_diag_fn diag, void *ctx);
 
 void fg_conf_free(fg_conf_t *conf);
 

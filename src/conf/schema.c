@@ -301,7 +301,7 @@ static const fg_item_t zone_items[] = {
 	{ .name = NULL }
 };
 
-static const fg_item_t pool_items[] = {
+const fg_item_t fg_conf_pool_items[] = {
 	{ .name = "id", .type = FG_T_STR, .flags = FG_F_REQ,
 	  .off = offsetof(fg_conf_pool_t, id), .check = fg_check_id },
 	{ .name = "prefix", .type = FG_T_PREFIX, .flags = FG_F_REQ,
@@ -518,12 +518,16 @@ const fg_item_t fg_conf_schema[] = {
 	  .off = CONF(controllers), .cnt_off = CONF(ncontrollers),
 	  .elem_size = sizeof(fg_conf_controller_t), .label_key = "id",
 	  .post = controller_post },
+	/* expanded before the schema applies (conf/include.c): kept so the
+	 * paths are type-checked and documented */
+	{ .name = "include", .type = FG_T_STR, .flags = FG_F_MULTI,
+	  .off = CONF(include), .cnt_off = CONF(ninclude), .check = fg_check_abspath },
 	{ .name = "server", .type = FG_T_MAP, .flags = FG_F_REQ, .sub = server_items },
 	{ .name = "zone", .type = FG_T_LIST, .sub = zone_items,
 	  .off = CONF(zones), .cnt_off = CONF(nzones),
 	  .elem_size = sizeof(fg_conf_zone_t), .label_key = "domain",
 	  .post = zone_post },
-	{ .name = "pool", .type = FG_T_LIST, .sub = pool_items,
+	{ .name = "pool", .type = FG_T_LIST, .sub = fg_conf_pool_items,
 	  .off = CONF(pools), .cnt_off = CONF(npools),
 	  .elem_size = sizeof(fg_conf_pool_t), .label_key = "id",
 	  .post = pool_post },

@@ -75,7 +75,14 @@ typedef struct fg_loader {
 	bool stop;                /* error budget spent: walkers return early */
 	struct fg_list_nodes lists[8];
 	size_t nlists;
+	/* include.c: lines of included file k are line + (k + 1) << 25 */
+	int line_base;            /* added to every line fg_ytree_build makes */
+	char *inc_file[16];
+	unsigned ninc;
 } fg_loader_t;
+
+#define FG_CONF_MAX_INCLUDES 16
+#define FG_CONF_INC_SHIFT 25
 
 /* Report one problem (conf.c); counts it and sets ld->rc to -FG_ESCHEMA
  * unless an error is already recorded. */
@@ -157,6 +164,10 @@ typedef struct fg_item {
 
 /* The root of the schema: the top-level sections. */
 extern const fg_item_t fg_conf_schema[];
+
+/* The keys of one `pool:` entry (id, prefix) into an fg_conf_pool_t: the
+ * shared pool definitions fluxdecoy reads too (conf/include.h). */
+extern const fg_item_t fg_conf_pool_items[];
 
 /* Fill `conf` from `root` (may be NULL). Returns 0 (even when problems were
  * reported: see ld->rc) or -ENOMEM. */

@@ -20,10 +20,14 @@
 #include "conf/scalar.h"
 #include "conf/schema.h"
 
-static int mark_line(yaml_mark_t m)
+static int mark_line0(yaml_mark_t m)
 {
-	return m.line < (size_t)INT_MAX - 1 ? (int)m.line + 1 : INT_MAX;
+	return m.line < (1u << FG_CONF_INC_SHIFT) - 1 ? (int)m.line + 1
+						       : (1 << FG_CONF_INC_SHIFT) - 1;
 }
+
+/* the line as messages carry it: shifted for an included file */
+#define mark_line(m) (mark_line0(m) + ld->line_base)
 
 void fg_ytree_free(fg_ynode_t *n)
 {
@@ -74,6 +78,7 @@ static int syntax_error(fg_loader_t *ld, const yaml_parser_t *p,
 		line = 1;
 		for (size_t i = 0; i < p->problem_offset && i < len; i++)
 			line += buf[i] == '\n';
+		line += ld->line_base;
 	} else {
 		line = mark_line(p->problem_mark);
 	}

@@ -99,7 +99,8 @@ static int build_snapshot(const char *path, const fg_snapshot_t *prev, bool setu
 			log_err("%s: cannot read the configuration: %s", path, fg_strerror(rc));
 			goto fail;
 		}
-		rc = fg_conf_load_buffer(path, text, len, &snap->conf, diag_print, dctx);
+		/* includes (shared pools) are read from disk */
+		rc = fg_conf_load_text(path, text, len, &snap->conf, diag_print, dctx);
 		free(text);
 	} else {
 		rc = fg_conf_load(path, &snap->conf, diag_print, dctx);

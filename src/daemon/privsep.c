@@ -230,7 +230,7 @@ static int priv_take_conf(const char *text, size_t len, bool initial)
 {
 	fg_conf_t *conf = NULL;
 	fg_ps_policy_t *p = NULL;
-	int rc = fg_conf_load_buffer(priv.conf_path, text, len, &conf, conf_diag, NULL);
+	int rc = fg_conf_load_text(priv.conf_path, text, len, &conf, conf_diag, NULL);
 	/* the event log stays the one of the start, as on the [dns] side */
 	if (rc == 0 && initial && conf->log.file &&
 	    (size_t)snprintf(priv.log_path, sizeof(priv.log_path), "%s", conf->log.file) >=

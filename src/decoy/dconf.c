@@ -8,6 +8,7 @@
 #include "common/err.h"
 #include "conf/scalar.h"
 #include "decoy/dconf.h"
+#include "decoy/shuffle.h"
 #include "decoy/yload.h"
 
 #define MS_MAX (49ULL * 86400000ULL)
@@ -35,6 +36,9 @@ static void persona_post(fg_loader_t *ld, void *entry, const fg_ynode_t *map,
 	p->line = map->line;
 	if (!p->tls_cert != !p->tls_key)
 		fg_diag(ld, map->line, "%s: tls-cert and tls-key go together", label);
+	if (p->npools && p->naddresses)
+		fg_diag(ld, map->line, "%s: addresses and pool exclude each other "
+			"(a pool's addresses are placed by the shuffle)", label);
 }
 
 #define DC(m) offsetof(fd_conf_t, decoy.m)
@@ -96,11 +100,43 @@ static const fg_item_t persona_items[] = {
 	  .check = fg_check_abspath },
 	{ .name = "ssh-key-rotation", .type = FG_T_TIME, .flags = FG_F_SECONDS,
 	  .off = PC(ssh_key_rotation_s), .min = 0, .max = 86400 * 366, .def = "0s" },
+	{ .name = "pool", .type = FG_T_STR, .flags = FG_F_MULTI,
+	  .off = PC(pools), .cnt_off = PC(npools), .check = fg_check_id },
+	{ .name = "share", .type = FG_T_FLOAT, .off = PC(share), .fmin = 0,
+	  .fmax = 1, .def = "1" },
 	{ .name = NULL }
 };
 
+#define SC(m) offsetof(fd_conf_t, shuffle.m)
+
+static const fg_item_t shuffle_items[] = {
+	{ .name = "epoch", .type = FG_T_TIME, .off = SC(epoch_ms), .min = 1000,
+	  .max = MS_MAX, .def = "10m" },
+	{ .name = "key", .type = FG_T_STR, .off = SC(key), .check = fg_check_abspath },
+	{ .name = "universe-prefix4", .type = FG_T_INT, .off = SC(universe_prefix4),
+	  .min = 0, .max = 32, .def = "32" },
+	{ .name = "universe-prefix6", .type = FG_T_INT, .off = SC(universe_prefix6),
+	  .min = 0, .max = 128, .def = "64" },
+	{ .name = NULL }
+};
+
+static void pool_post(fg_loader_t *ld, void *entry, const fg_ynode_t *map,
+		      const char *label)
+{
+	(void)ld;
+	(void)label;
+	((fg_conf_pool_t *)entry)->line = map->line;
+}
+
 const fg_item_t fd_conf_schema[] = {
+	{ .name = "include", .type = FG_T_STR, .flags = FG_F_MULTI,
+	  .off = offsetof(fd_conf_t, include), .cnt_off = offsetof(fd_conf_t, ninclude),
+	  .check = fg_check_abspath },
 	{ .name = "decoy", .type = FG_T_MAP, .sub = decoy_items },
+	{ .name = "shuffle", .type = FG_T_MAP, .sub = shuffle_items },
+	{ .name = "pool", .type = FG_T_LIST, .sub = fg_conf_pool_items,
+	  .off = offsetof(fd_conf_t, pools), .cnt_off = offsetof(fd_conf_t, npools),
+	  .elem_size = sizeof(fg_conf_pool_t), .label_key = "id", .post = pool_post },
 	{ .name = "persona", .type = FG_T_LIST, .flags = FG_F_REQ,
 	  .off = offsetof(fd_conf_t, personas), .cnt_off = offsetof(fd_conf_t, npersonas),
 	  .sub = persona_items, .elem_size = sizeof(fd_conf_persona_t),
@@ -196,6 +232,54 @@ static void check_hi(fg_loader_t *ld, const fd_conf_t *c)
 			"decoy.reflect-dns: an IPv4 address is needed");
 }
 
+/* Pools: unique ids, enumerable when shuffled; personas name defined
+ * pools; the shares on one pool sum to at most 1. */
+static void check_pools(fg_loader_t *ld, const fd_conf_t *c)
+{
+	for (size_t i = 0; i < c->npools; i++)
+		for (size_t j = 0; j < i && c->pools[i].id; j++)
+			if (c->pools[j].id && strcmp(c->pools[i].id, c->pools[j].id) == 0) {
+				fg_diag(ld, c->pools[i].line, "pool '%s': id already "
+					"used (line %d)", c->pools[i].id, c->pools[j].line);
+				break;
+			}
+	for (size_t i = 0; i < c->npersonas; i++) {
+		const fd_conf_persona_t *p = &c->personas[i];
+		for (size_t k = 0; k < p->npools; k++) {
+			const fg_conf_pool_t *pl = fd_conf_pool(c, p->pools[k]);
+			if (!pl)
+				fg_diag(ld, p->line, "persona '%s': pool '%s' is not "
+					"defined (pool: here or in an include)",
+					p->id ? p->id : "?", p->pools[k]);
+			else if (pl->prefix.family &&
+				 fd_shuffle_pool_size(&pl->prefix) > FD_SHUFFLE_MAX_ADDRS)
+				fg_diag(ld, p->line, "persona '%s': pool '%s' has more "
+					"than %d addresses, too many to shuffle (give "
+					"the persona addresses: instead)", p->id ? p->id : "?",
+					pl->id, FD_SHUFFLE_MAX_ADDRS);
+		}
+	}
+	for (size_t i = 0; i < c->npools; i++) {
+		double sum = 0;
+		size_t n = 0;
+		int line = 0;
+		for (size_t j = 0; j < c->npersonas; j++)
+			for (size_t k = 0; k < c->personas[j].npools; k++)
+				if (c->pools[i].id &&
+				    strcmp(c->personas[j].pools[k], c->pools[i].id) == 0) {
+					sum += c->personas[j].share;
+					n++;
+					line = c->personas[j].line;
+				}
+		if (sum > 1 + 1e-9)
+			fg_diag(ld, line, "pool '%s': the shares of its personas sum to "
+				"%.3g, more than 1", c->pools[i].id, sum);
+		if (n > FD_SHUFFLE_MAX_LABELS)
+			fg_diag(ld, line, "pool '%s': more than %d personas share it",
+				c->pools[i].id, FD_SHUFFLE_MAX_LABELS);
+	}
+}
+
 static void check_conf(fg_loader_t *ld, void *base)
 {
 	const fd_conf_t *c = base;
@@ -214,6 +298,7 @@ static void check_conf(fg_loader_t *ld, void *base)
 					c->personas[j].line);
 				break;
 			}
+	check_pools(ld, c);
 }
 
 /* Fill in what the file leaves out: both wildcards. */
@@ -270,7 +355,8 @@ int fd_conf_load_buffer(const char *name, const char *buf, size_t len,
 	c = calloc(1, sizeof(*c));
 	if (!c)
 		return -ENOMEM;
-	rc = fd_yaml_load(name, buf, len, fd_conf_schema, c, check_conf, diag, ctx);
+	rc = fd_yaml_load_inc(name, buf, len, fd_conf_schema, c, check_conf,
+			      load_personas ? fg_conf_read_file : NULL, diag, ctx);
 	if (rc == 0)
 		rc = default_listen(c);
 	/* persona files are checked even when the config has errors, so one
@@ -331,6 +417,8 @@ bool fd_conf_persona_covers(const fd_conf_persona_t *p, int family, const uint8_
 {
 	size_t n = family == AF_INET ? 4 : 16;
 
+	if (p->npools)
+		return false;
 	if (p->naddresses == 0)
 		return true;
 	for (size_t i = 0; i < p->naddresses; i++) {
@@ -421,4 +509,12 @@ int fd_conf_backend_persona(const fd_conf_t *c, int family, const uint8_t *a)
 const char *fd_conf_nft_table(const fd_conf_t *c)
 {
 	return c->decoy.nft_table ? c->decoy.nft_table : "fluxdecoy";
+}
+
+const fg_conf_pool_t *fd_conf_pool(const fd_conf_t *c, const char *id)
+{
+	for (size_t i = 0; i < c->npools; i++)
+		if (c->pools[i].id && strcmp(c->pools[i].id, id) == 0)
+			return &c->pools[i];
+	return NULL;
 }

@@ -30,6 +30,21 @@
  *       ssh-host-keys: [/etc/fluxdecoy/ssh_host_ed25519_key, ...]
  *       ssh-key-rotation: 10m
  *
+ *   include: /etc/fluxgate/pools.conf     # shared pool definitions
+ *   shuffle:
+ *     epoch: 10m
+ *     key: /etc/fluxdecoy/shuffle.key
+ *     universe-prefix4: 32
+ *     universe-prefix6: 64
+ *   pool:                                  # here or in the include
+ *     - id: web4
+ *       prefix: 198.51.100.0/24
+ *   persona:
+ *     - id: web-like
+ *       file: /etc/fluxdecoy/web.persona
+ *       pool: web4                          # shuffled over the pool...
+ *       share: 0.8                          # ...on this share of it
+ *
  * fd_conf_load*() also load every persona file it names (errors there are
  * reported with the persona file's name and line). Pure apart from reading
  * those files. Ownership: the caller frees the result with fd_conf_free().
@@ -56,6 +71,9 @@ typedef struct fd_conf_persona {
 	char **ssh_host_keys;         /* OpenSSH or PEM private key files */
 	size_t nssh_host_keys;
 	uint32_t ssh_key_rotation_s;  /* 0: the active set changes on `rotate` */
+	char **pools;                 /* shuffled over these pools (ids) */
+	size_t npools;
+	double share;                 /* of each pool's addresses, [0, 1] */
 	fd_persona_t *persona;        /* loaded from `file` */
 	fg_conf_addr_t *backends;     /* high-interaction servers (no port:
 					 a flow keeps its port) */
@@ -98,6 +116,15 @@ typedef struct fd_conf {
 	} decoy;
 	fd_conf_persona_t *personas;
 	size_t npersonas;
+	char **include;               /* files of shared pools */
+	size_t ninclude;
+	fg_conf_pool_t *pools;        /* from the include or this file */
+	size_t npools;
+	struct {
+		uint32_t epoch_ms;
+		char *key;                /* root-only file; NULL: random per start */
+		unsigned universe_prefix4, universe_prefix6;
+	} shuffle;
 } fd_conf_t;
 
 /* Parse `buf`. Persona files are read when `load_personas` (the unit tests
@@ -109,7 +136,8 @@ int fd_conf_load(const char *path, fd_conf_t **out, fg_conf_diag_fn diag, void *
 void fd_conf_free(fd_conf_t *c);
 
 /* Whether address `a` (4 or 16 octets, network order, of `family`) lies in
- * one of the persona's addresses (true when it has none). */
+ * one of the persona's addresses (true when it has none; false for a
+ * persona shuffled over pools: the shuffle places those). */
 bool fd_conf_persona_covers(const fd_conf_persona_t *p, int family, const uint8_t *a);
 
 /* Index of the persona whose backends include `a` (4 or 16 octets of
@@ -126,5 +154,8 @@ size_t fd_conf_nbackends(const fd_conf_persona_t *p);
 
 /* The nftables table name (decoy.nft-table or its default). */
 const char *fd_conf_nft_table(const fd_conf_t *c);
+
+/* The pool with id `id`, or NULL. */
+const fg_conf_pool_t *fd_conf_pool(const fd_conf_t *c, const char *id);
 
 #endif

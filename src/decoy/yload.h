@@ -14,6 +14,7 @@
 #include <stddef.h>
 
 #include "conf/conf.h"
+#include "conf/include.h"
 #include "conf/schema.h"
 
 /* Cross-item checks run after the schema was applied (also when some items
@@ -27,5 +28,11 @@ typedef void (*fd_check_fn)(fg_loader_t *ld, void *base);
 int fd_yaml_load(const char *name, const char *buf, size_t len,
 		 const fg_item_t *items, void *base, fd_check_fn check,
 		 fg_conf_diag_fn diag, void *ctx);
+
+/* The same, expanding a top-level `include:` of shared pool definitions
+ * (conf/include.h) read through `reader` first. */
+int fd_yaml_load_inc(const char *name, const char *buf, size_t len,
+		     const fg_item_t *items, void *base, fd_check_fn check,
+		     fg_conf_reader_fn reader, fg_conf_diag_fn diag, void *ctx);
 
 #endif

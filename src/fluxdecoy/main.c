@@ -20,11 +20,22 @@
 #include "fluxdecoy/event.h"
 #include "fluxdecoy/privdrop.h"
 #include "fluxdecoy/server.h"
+#include "fluxdecoy/universe.h"
+
+#include <openssl/crypto.h>
+#include <sys/resource.h>
 
 #define DEFAULT_CONF "/etc/fluxdecoy/fluxdecoy.conf"
 #define DEFAULT_CONTROL "/run/fluxdecoy/control.sock"
 
 static volatile sig_atomic_t stop_flag;
+static volatile sig_atomic_t shuffle_flag;
+
+static void on_shuffle(int sig)
+{
+	(void)sig;
+	shuffle_flag = 1;
+}
 
 static void on_stop(int sig)
 {
@@ -69,6 +80,8 @@ int main(int argc, char **argv)
 	char err[512];
 	pid_t priv_pid = -1;
 	int priv_fd = -1;
+	uint8_t *key = NULL;
+	size_t keylen = 0;
 
 	if (argc > 1 && strcmp(argv[1], "clone") == 0)
 		return fd_clone_main(argc - 1, argv + 1);
@@ -91,7 +104,16 @@ int main(int argc, char **argv)
 	rc = fd_conf_load(path, &conf, diag, NULL);
 	if (rc < 0)
 		return 1;
+	/* the shuffle's root key: checked by --check too */
+	rc = fd_bed_key_load(conf->shuffle.key, &key, &keylen, err, sizeof(err));
+	if (rc < 0) {
+		fprintf(stderr, "%s: %s\n", path, err);
+		fd_conf_free(conf);
+		return 1;
+	}
 	if (check) {
+		OPENSSL_cleanse(key, keylen);
+		free(key);
 		printf("%s: ok (%zu personas)\n", path, conf->npersonas);
 		fd_conf_free(conf);
 		return 0;
@@ -99,6 +121,8 @@ int main(int argc, char **argv)
 	if (geteuid() == 0 && !conf->decoy.user) {
 		log_err("%s: decoy.user is required when started as root: the decoy "
 			"faces attackers and must not keep root", path);
+		OPENSSL_cleanse(key, keylen);
+		free(key);
 		fd_conf_free(conf);
 		return 1;
 	}
@@ -108,6 +132,15 @@ int main(int argc, char **argv)
 	sigaction(SIGINT, &sa, NULL);
 	signal(SIGPIPE, SIG_IGN);
 	signal(SIGHUP, SIG_IGN);
+	struct sigaction su = { .sa_handler = on_shuffle };
+	sigemptyset(&su.sa_mask);
+	sigaction(SIGUSR1, &su, NULL);
+	/* a shuffled /24 on four ports is 1024 sockets */
+	struct rlimit rl;
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+		rl.rlim_cur = rl.rlim_max;
+		setrlimit(RLIMIT_NOFILE, &rl);
+	}
 
 	rc = fd_event_open(conf->decoy.event_log, &ev);
 	if (rc < 0) {
@@ -147,6 +180,14 @@ int main(int argc, char **argv)
 			goto out;
 		}
 	}
+	rc = fd_server_shuffle(srv, key, keylen, &shuffle_flag, err, sizeof(err));
+	OPENSSL_cleanse(key, keylen);
+	free(key);
+	key = NULL;
+	if (rc < 0) {
+		log_err("%s", err);
+		goto out;
+	}
 	rc = fd_privdrop(conf->decoy.user);
 	if (rc < 0)
 		goto out;
@@ -164,6 +205,10 @@ out:
 	if (priv_pid > 0)
 		fd_priv_wait(priv_pid);
 	fd_ctl_close(ctl);
+	if (key) {
+		OPENSSL_cleanse(key, keylen);
+		free(key);
+	}
 	fd_event_close(ev);
 	fd_conf_free(conf);
 	return rc < 0 ? 1 : 0;

@@ -25,6 +25,7 @@
 #include "fluxdecoy/hostkeys.h"
 #include "fluxdecoy/server.h"
 #include "fluxdecoy/tls.h"
+#include "fluxdecoy/universe.h"
 
 #define IN_MAX   16384
 #define OUT_MAX  (1u << 20)      /* queued output per flow before it is cut */
@@ -92,6 +93,12 @@ struct fd_server {
 	unsigned active;
 	struct stats st;
 	fd_hi_t *hi;                  /* high interaction (fluxdecoy/hi.h) */
+	/* the shuffled pools (universe.h) and their listening sockets */
+	fd_bed_t *bed;
+	struct listener **bls;
+	size_t nbls;
+	volatile sig_atomic_t *force_shuffle;
+	uint64_t last_tick;
 };
 
 static uint64_t now_ms(void)
@@ -279,6 +286,24 @@ static SSL_CTX *ctx_of(const fd_server_t *s, const fd_conf_persona_t *cp,
 	return NULL;
 }
 
+/* Does a persona without pool: serve `port` on addresses of `family`?
+ * (Only then a wildcard listener of that family is bound, which leaves the
+ * port of the other family to a shuffled pool's own sockets.) */
+static bool family_needed(const fd_conf_t *conf, unsigned port, int family)
+{
+	for (size_t i = 0; i < conf->npersonas; i++) {
+		const fd_conf_persona_t *p = &conf->personas[i];
+		if (p->npools || !fd_persona_find(p->persona, port))
+			continue;
+		if (p->naddresses == 0)
+			return true;
+		for (size_t k = 0; k < p->naddresses; k++)
+			if (p->addresses[k].family == family)
+				return true;
+	}
+	return false;
+}
+
 int fd_server_new(const fd_conf_t *conf, fd_event_t *ev, fd_server_t **out,
 		  char *err, size_t errlen)
 {
@@ -307,12 +332,16 @@ int fd_server_new(const fd_conf_t *conf, fd_event_t *ev, fd_server_t **out,
 	/* one listener per (listen address, distinct port) */
 	for (unsigned port = 1; port <= 65535; port++) {
 		bool used = false;
+		/* shuffled personas listen per address (universe.h) */
 		for (size_t i = 0; i < conf->npersonas && !used; i++)
-			used = fd_persona_find(conf->personas[i].persona, port) != NULL;
+			used = !conf->personas[i].npools &&
+			       fd_persona_find(conf->personas[i].persona, port) != NULL;
 		if (!used)
 			continue;
 		for (size_t i = 0; i < conf->decoy.nlisten; i++) {
 			struct sockaddr_storage ss = conf->decoy.listen[i].ss;
+			if (!family_needed(conf, port, ss.ss_family))
+				continue;
 			set_port(&ss, port);
 			rc = add_listener(s, &ss, conf->decoy.listen[i].len, OBJ_LISTEN,
 					  err, errlen);
@@ -934,7 +963,13 @@ static void accept_one(fd_server_t *s, int lfd, bool metrics)
 		uint8_t a[16];
 		unsigned port;
 		norm_addr(&dst, &fam, a, &port);
-		for (size_t i = 0; i < s->conf->npersonas && !sv; i++) {
+		bool in_bed = false;
+		const fd_conf_persona_t *bp = fd_bed_persona(s->bed, fam, a, &in_bed);
+		if (in_bed) {            /* the epoch's deal decides */
+			cp = bp;
+			sv = cp ? fd_persona_find(cp->persona, port) : NULL;
+		}
+		for (size_t i = 0; i < s->conf->npersonas && !sv && !in_bed; i++) {
 			cp = &s->conf->personas[i];
 			if (fd_conf_persona_covers(cp, fam, a))
 				sv = fd_persona_find(cp->persona, port);
@@ -992,6 +1027,15 @@ static void accept_one(fd_server_t *s, int lfd, bool metrics)
 		    fd_conf_backend_persona(s->conf, sa.family, sa.a) >= 0)
 			json_object_set_new(d, "reflected", json_true());  /* a backend's */
 	}
+	if (s->bed) {
+		const fd_epochid_t *u = fd_bed_universe(s->bed);
+		char uid[17];
+		snprintf(uid, sizeof(uid), "%016llx",
+			 (unsigned long long)fd_epochid_of(u, &src));
+		json_object_set_new(d, "universe", json_string(uid));
+		json_object_set_new(d, "epoch", json_integer((json_int_t)u->epoch));
+		json_object_set_new(d, "generation", json_integer((json_int_t)u->gen));
+	}
 	emit(s, c, d);
 	switch (sv->kind) {
 	case FD_HTTPS:
@@ -1039,6 +1083,82 @@ static void sweep_idle(fd_server_t *s)
 	}
 }
 
+/* ---- the shuffle (universe.h) ---- */
+
+static uint64_t wall_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+/* A socket of the bed starts or stops listening. */
+static void bed_listen(void *ctx, int fd, bool add)
+{
+	fd_server_t *s = ctx;
+
+	if (add) {
+		struct listener *l = malloc(sizeof(*l));
+		struct listener **nv = realloc(s->bls, (s->nbls + 1) * sizeof(*nv));
+		if (nv)
+			s->bls = nv;
+		if (!l || !nv) {
+			free(l);
+			return;
+		}
+		*l = (struct listener){ OBJ_LISTEN, fd };
+		struct epoll_event e = { .events = EPOLLIN, .data.ptr = l };
+		if (epoll_ctl(s->ep, EPOLL_CTL_ADD, fd, &e) < 0) {
+			free(l);
+			return;
+		}
+		s->bls[s->nbls++] = l;
+		return;
+	}
+	for (size_t i = 0; i < s->nbls; i++)
+		if (s->bls[i]->fd == fd) {
+			epoll_ctl(s->ep, EPOLL_CTL_DEL, fd, NULL);
+			free(s->bls[i]);
+			s->bls[i] = s->bls[--s->nbls];
+			return;
+		}
+}
+
+/* Between event batches, so no pending event names a listener freed here. */
+static void shuffle_tick(fd_server_t *s, bool first)
+{
+	bool force = s->force_shuffle && *s->force_shuffle;
+
+	if (!s->bed)
+		return;
+	if (!first && !force && now_ms() - s->last_tick < 500)
+		return;
+	if (force)
+		*s->force_shuffle = 0;
+	s->last_tick = now_ms();
+	int rc = fd_bed_tick(s->bed, wall_ms(), force);
+	if (rc < 0)
+		log_err("shuffle: %s", fg_strerror(rc));
+}
+
+const fd_epochid_t *fd_server_universe(const fd_server_t *s)
+{
+	return fd_bed_universe(s->bed);
+}
+
+int fd_server_shuffle(fd_server_t *s, const uint8_t *root, size_t rootlen,
+		      volatile sig_atomic_t *force, char *err, size_t errlen)
+{
+	int rc = fd_bed_new(s->conf, root, rootlen, bed_listen, s, &s->bed, err, errlen);
+
+	if (rc < 0)
+		return rc;
+	s->force_shuffle = force;
+	shuffle_tick(s, true);
+	return 0;
+}
+
 int fd_server_run(fd_server_t *s, volatile sig_atomic_t *stop)
 {
 	struct epoll_event evs[MAX_EVENTS];
@@ -1071,6 +1191,7 @@ int fd_server_run(fd_server_t *s, volatile sig_atomic_t *stop)
 				fd_ctl_serve(s->ctl);  /* its deadlines, when idle */
 			last_sweep = now_ms();
 		}
+		shuffle_tick(s, false);
 	}
 	return 0;
 }
@@ -1090,6 +1211,10 @@ void fd_server_free(fd_server_t *s)
 	for (size_t i = 0; i < s->nls; i++)
 		close(s->ls[i].fd);
 	free(s->ls);
+	for (size_t i = 0; i < s->nbls; i++)
+		free(s->bls[i]);      /* their sockets are the bed's */
+	free(s->bls);
+	fd_bed_free(s->bed);
 	if (s->ctx && s->conf) {
 		size_t n = 0;
 		for (size_t i = 0; i < s->conf->npersonas; i++)
@@ -1145,6 +1270,11 @@ static void sbf(struct sb *b, const char *fmt, ...)
 		b->p = np;
 		b->cap = cap;
 	}
+}
+
+static void bed_text(void *ctx, const char *text)
+{
+	sbf(ctx, "%s", text);
 }
 
 char *fd_server_metrics(const fd_server_t *s)
@@ -1225,6 +1355,7 @@ char *fd_server_metrics(const fd_server_t *s)
 	else
 		b.oom = true;
 	free(hm);
+	fd_bed_metrics(s->bed, bed_text, &b);
 	if (b.oom) {
 		free(b.p);
 		return NULL;

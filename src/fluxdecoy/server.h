@@ -18,9 +18,11 @@
 
 #include <signal.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "decoy/dconf.h"
 #include "fluxdecoy/control.h"
+#include "decoy/epochid.h"
 #include "fluxdecoy/event.h"
 
 typedef struct fd_server fd_server_t;
@@ -29,6 +31,15 @@ typedef struct fd_server fd_server_t;
  * a negative code with a message in err. */
 int fd_server_new(const fd_conf_t *conf, fd_event_t *ev, fd_server_t **out,
 		  char *err, size_t errlen);
+
+/* Bind the shuffled pools' sockets (universe.h; none when no persona names
+ * a pool) with root key `root` and deal the current epoch; a signal
+ * handler setting *force asks for a shuffle. Before privileges are dropped.
+ * The attacker universe of a flow is then
+ * fd_epochid_of(fd_server_universe(s), &src). */
+const fd_epochid_t *fd_server_universe(const fd_server_t *s);
+int fd_server_shuffle(fd_server_t *s, const uint8_t *root, size_t rootlen,
+		      volatile sig_atomic_t *force, char *err, size_t errlen);
 
 /* Serve until *stop becomes non-zero (a signal handler sets it). */
 int fd_server_run(fd_server_t *s, volatile sig_atomic_t *stop);

@@ -85,6 +85,7 @@ typedef struct lab_run {
 	char prefix[32];               /* namespace prefix "fl<pid>" */
 	char workdir[512];
 	char fluxgated[512], fluxctl[512], self[512];
+	char fluxdecoy[512];            /* the decoy bed's daemon */
 	uint32_t pool_base;            /* host order, first usable address */
 	uint32_t pool_size;            /* usable addresses */
 	uint32_t pool_net, pool_plen;

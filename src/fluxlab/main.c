@@ -611,6 +611,15 @@ static int cmd_run(int argc, char **argv)
 		memcpy(r->fluxctl, e, strlen(e) + 1);
 	else
 		sprintf(r->fluxctl, "%.400s/fluxctl", dir);
+	e = getenv("FLUXDECOY");
+	if (e && *e && strlen(e) < sizeof r->fluxdecoy)
+		memcpy(r->fluxdecoy, e, strlen(e) + 1);
+	else
+		sprintf(r->fluxdecoy, "%.400s/fluxdecoy", dir);
+	if (access(r->fluxdecoy, X_OK)) {
+		fprintf(stderr, "fluxlab: need %s (make)\n", r->fluxdecoy);
+		return 3;
+	}
 	if (access(r->fluxgated, X_OK) || access(r->fluxctl, X_OK)) {
 		fprintf(stderr, "fluxlab: need %s and %s (make)\n", r->fluxgated, r->fluxctl);
 		return 3;

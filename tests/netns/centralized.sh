@@ -5,8 +5,8 @@
 #
 #   cli 10.0.1.2-.30, fd00:1::2-::30 --+
 #   res 10.0.4.53, fd00:4::53 (unbound)-+-- gw (fluxgated, nftables) --+-- srv 10.0.2.10, fd00:2::10 (lighttpd "real")
-#   scan 10.0.5.2 (nmap) --------------+                               +-- dcy 10.0.3.10, fd00:3::10 (lighttpd "decoy",
-#                                                                              local route for the whole pool)
+#   scan 10.0.5.2 (nmap) --------------+                               +-- dcy 10.0.3.10, fd00:3::10 (fluxdecoy, a persona
+#                                                                              whose page says "decoy"; local route for the pool)
 # fluxgated listens on 10.0.4.1 / fd00:4::1 (for the resolver) and on
 # 10.0.1.1 / fd00:1::1 (stub clients, policy.direct: exact-client grants).
 # Services: www (ttl 2s, grace 1s, pin 6s, pools 198.51.100.0/25 and
@@ -21,6 +21,8 @@
 # pin; grant before answer (1000 + 300 zero-delay sessions); quarantine
 # and release; kill -9 + restart, SIGHUP, fluxctl reload keep grants and
 # flows; an nmap SYN scan of the pool never reaches the real server.
+# The pools come from one shared file that fluxgated and fluxdecoy both
+# include (fluxgate.conf(5), include).
 #
 # Env: FLUXGATED, VALGRIND, FG_LOGDIR (see lib.sh).
 
@@ -31,12 +33,15 @@ need_cmd ip curl dig kdig unbound lighttpd nmap nft gcc python3 ss
 [ -x "$FLUXGATED" ] || die "fluxgated binary not found at $FLUXGATED (build it: make)"
 FLUXCTL=${FLUXCTL:-$(dirname "$FLUXGATED")/fluxctl}
 [ -x "$FLUXCTL" ] || die "fluxctl not found at $FLUXCTL (build it: make)"
+FLUXDECOY=${FLUXDECOY:-$(dirname "$FLUXGATED")/fluxdecoy}
+[ -x "$FLUXDECOY" ] || die "fluxdecoy not found at $FLUXDECOY (build it: make)"
 TOOLS="$FG_REPO/tests/netns/tools"
 # Run private copies: the binaries may be rebuilt while the scenario runs,
 # and the restart check starts the daemon a second time.
 mkdir -p "$FG_WORK/bin"
-{ cp "$FLUXGATED" "$FG_WORK/bin/fluxgated" && cp "$FLUXCTL" "$FG_WORK/bin/fluxctl"; } || die "cannot copy the binaries"
-FLUXGATED="$FG_WORK/bin/fluxgated" FLUXCTL="$FG_WORK/bin/fluxctl"
+{ cp "$FLUXGATED" "$FG_WORK/bin/fluxgated" && cp "$FLUXCTL" "$FG_WORK/bin/fluxctl" &&
+  cp "$FLUXDECOY" "$FG_WORK/bin/fluxdecoy"; } || die "cannot copy the binaries"
+FLUXGATED="$FG_WORK/bin/fluxgated" FLUXCTL="$FG_WORK/bin/fluxctl" FLUXDECOY="$FG_WORK/bin/fluxdecoy"
 
 # Slower daemon under valgrind: longer DNS timeouts, slower transfers.
 # RATE5: the long transfer of part 5 (must outlast 10 s); RATE7: the
@@ -100,10 +105,46 @@ mimetype.assign = ( ".html" => "text/plain", "" => "application/octet-stream" )
 EOF
 }
 web_conf srv real
-web_conf dcy decoy
 head -c $((BIG_MB * 1024 * 1024)) /dev/zero >"$FG_WORK/srv/www/big"
 start_bg lighttpd-srv srv lighttpd -D -f "$FG_WORK/srv/lighttpd.conf"; SRV_PID=$BG_PID
-start_bg lighttpd-dcy dcy lighttpd -D -f "$FG_WORK/dcy/lighttpd.conf"; DCY_PID=$BG_PID
+
+# the pools, shared by fluxgated and fluxdecoy (include:)
+POOLS="$FG_WORK/pools.conf"
+cat >"$POOLS" <<EOF
+pool:
+  - id: web4
+    prefix: 198.51.100.0/25
+  - id: web6
+    prefix: 2001:db8:77::/64
+  - id: hold4
+    prefix: 198.51.100.128/25
+  - id: hold6
+    prefix: 2001:db8:78::/64
+EOF
+# the decoy bed: fluxdecoy with a lighttpd-like persona whose page says
+# "decoy", so the checks below see where a session landed
+D="$FG_WORK/dcy"; mkdir -p "$D"
+cat >"$D/web.persona" <<'EOF'
+persona:
+  name: decoy
+service:
+  - port: 80
+    kind: http
+    response-get: "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nAccept-Ranges: bytes\r\nContent-Length: 6\r\nDate: Tue, 01 Dec 2026 20:00:00 GMT\r\nServer: lighttpd/1.4.69\r\n\r\ndecoy\n"
+EOF
+cat >"$D/fluxdecoy.conf" <<EOF
+include: $POOLS
+decoy:
+  user: nobody
+  metrics: 127.0.0.1@9561
+  max-clients: 4096
+persona:
+  - id: web
+    file: $D/web.persona
+EOF
+out=$("$FLUXDECOY" --check -c "$D/fluxdecoy.conf" 2>&1)
+assert_eq "fluxdecoy --check: the decoy bed's config (shared pools) is valid" 0 "$?"
+start_bg fluxdecoy dcy "$FLUXDECOY" -c "$D/fluxdecoy.conf"; DCY_PID=$BG_PID
 
 UDIR="$FG_WORK/unbound"
 mkdir -p "$UDIR"
@@ -164,15 +205,7 @@ zone:
       - "@ NS ns1"
       - "ns1 A 10.0.4.1"
       - "static A 10.0.0.80"
-pool:
-  - id: web4
-    prefix: 198.51.100.0/25
-  - id: web6
-    prefix: 2001:db8:77::/64
-  - id: hold4
-    prefix: 198.51.100.128/25
-  - id: hold6
-    prefix: 2001:db8:78::/64
+include: $POOLS
 service:
   - id: www
     name: www.example.test
@@ -214,7 +247,7 @@ ok "fluxgated answers on 10.0.1.1"
 wait_dns cli 10.0.4.53 example.test 30 "$UNBOUND_PID" \
 	|| { fail "unbound answers on 10.0.4.53" "$(tail -n 20 "$FG_WORK/unbound.log")"; finish; }
 wait_port srv tcp 80 10 "$SRV_PID" || { fail "lighttpd (real) listens"; finish; }
-wait_port dcy tcp 80 10 "$DCY_PID" || { fail "lighttpd (decoy) listens"; finish; }
+wait_port dcy tcp 80 10 "$DCY_PID" || { fail "fluxdecoy listens" "$(tail -n 20 "$FG_WORK/fluxdecoy.log")"; finish; }
 check "data plane: table inet fluxgate is installed" nsx gw nft list table inet fluxgate
 
 # ------------------------------------------------------------ helpers
@@ -562,6 +595,12 @@ c1=$(scan_pkts)
 assert_eq "7: nmap SYN scan of 198.51.100.0/24 ($live exact grants live): 0 packets reach the real server" 0 $((c1 - c0))
 if [ "$nopen" -ge 250 ]; then ok "7: nmap sees the decoys ($nopen of 256 addresses answer on port 80)"
 else fail "7: nmap sees the decoys" "$nopen open" "$(tail -n 5 <<<"$out")"; fi
+
+M=$(nsx dcy curl -sS -m 10 http://127.0.0.1:9561/metrics)
+if grep -Eq '^fluxdecoy_http_requests_total [1-9]' <<<"$M"; then ok "fluxdecoy answered the decoy sessions (metrics)"
+else fail "fluxdecoy answered the decoy sessions (metrics)" "$(grep http_requests <<<"$M")"; fi
+stop_pid "$DCY_PID" 15
+assert_eq "fluxdecoy stops cleanly" 0 "$STOP_RC"
 
 stop_fluxgated
 finish
