@@ -415,7 +415,27 @@ static void check_service(fg_loader_t *ld, const fg_conf_t *c, size_t si,
 	} else {
 		snprintf(label, sizeof(label), "service[%zu]", si);
 	}
-	if (s->name) {
+	if (s->name && s->external.set) {
+		/* served by the external primary: inside its zone there, and
+		 * in no zone of ours (two authorities would answer it) */
+		char canon[256], zc[256];
+		fg_dname_canon(s->name, canon);
+		fg_dname_canon(s->external.zone ? s->external.zone : "", zc);
+		if (s->external.zone && !fg_dname_inside(canon, zc))
+			fg_diag(ld, fg_ymap_value_line(map, "name", NULL, 0),
+				"%s: name '%s' is not inside external.zone '%s'",
+				label, s->name, s->external.zone);
+		if (in_some_zone(canon, zref, nz))
+			fg_diag(ld, fg_ymap_value_line(map, "name", NULL, 0),
+				"%s: name '%s' is served by external.server but lies inside "
+				"a zone of fluxgated too; drop external or the zone",
+				label, s->name);
+		if (s->external.timeout_ms >= s->external.epoch_ms)
+			fg_diag(ld, map->line,
+				"%s: external.timeout (%u ms) must be shorter than "
+				"external.epoch (%u ms)", label, s->external.timeout_ms,
+				s->external.epoch_ms);
+	} else if (s->name) {
 		char canon[256];
 		fg_dname_canon(s->name, canon);
 		if (!in_some_zone(canon, zref, nz))
@@ -460,6 +480,46 @@ static void check_service(fg_loader_t *ld, const fg_conf_t *c, size_t si,
 	}
 }
 
+/* The services of one external zone are published together, one UPDATE
+ * (one transaction) per epoch: they must name the same server, key, epoch
+ * and timeout. Reported once per service, against the first of its zone. */
+static void check_external_groups(fg_loader_t *ld, const fg_conf_t *c)
+{
+	for (size_t i = 0; i < c->nservices; i++) {
+		const fg_conf_service_t *s = &c->services[i];
+		if (!s->external.set || !s->external.zone || !s->external.key)
+			continue;
+		char zi[256];
+		fg_dname_canon(s->external.zone, zi);
+		for (size_t j = 0; j < i; j++) {
+			const fg_conf_service_t *o = &c->services[j];
+			char zj[256];
+			if (!o->external.set || !o->external.zone || !o->external.key)
+				continue;
+			fg_dname_canon(o->external.zone, zj);
+			if (strcmp(zi, zj))
+				continue;
+			const char *what =
+				s->external.server.len != o->external.server.len ||
+				memcmp(&s->external.server.ss, &o->external.server.ss,
+				       s->external.server.len) ? "server" :
+				strcmp(s->external.key, o->external.key) ? "key" :
+				s->external.epoch_ms != o->external.epoch_ms ? "epoch" :
+				s->external.timeout_ms != o->external.timeout_ms ? "timeout" : NULL;
+			if (what) {
+				char qi[4 * FG_QUOTE_MAX + 4], qj[4 * FG_QUOTE_MAX + 4];
+				fg_quote(s->id ? s->id : "?", qi, sizeof(qi));
+				fg_quote(o->id ? o->id : "?", qj, sizeof(qj));
+				fg_diag(ld, s->line, "service '%s': external.%s differs from service "
+					"'%s' (line %d) of the same external.zone '%s'; the names of "
+					"one zone are updated together in one message",
+					qi, what, qj, o->line, s->external.zone);
+			}
+			break;
+		}
+	}
+}
+
 static int check_services(fg_loader_t *ld, const fg_conf_t *c,
 			  const struct key_ref *zref, size_t nz,
 			  const struct key_ref *pref, size_t np)
@@ -492,6 +552,7 @@ static int check_services(fg_loader_t *ld, const fg_conf_t *c,
 			names[nname++].idx = i;
 		}
 	}
+	check_external_groups(ld, c);
 	report_dups(ld, ids, nid, "service", "id", "id", "duplicate id");
 	/* one name cannot rotate through two services' pools */
 	report_dups(ld, names, nname, "service", "name", "id",
