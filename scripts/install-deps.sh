@@ -14,6 +14,8 @@ PKGS=(
   lighttpd lighttpd-mod-openssl openssl curl nmap masscan valgrind python3 procps psmisc
   # fluxdecoy test: real sshd and SMTP client to compare the decoy with
   openssh-server swaks netcat-openbsd
+  # TSIG test: a real BIND 9 resolver forwarding with a key; faketime for BADTIME
+  bind9 faketime
   # docs and metrics checks: man pages (man, groff), promtool check metrics
   man-db groff-base prometheus
   # packaging and coverage: dpkg-buildpackage, lintian, make coverage
@@ -47,8 +49,9 @@ export DEBIAN_FRONTEND=noninteractive
 # of the packages installed just now are disabled again afterwards. Services
 # that were on the host before are never touched.
 newly=()
-for svc in unbound knot lighttpd prometheus ssh; do
-  for p in "${missing[@]}"; do [ "$p" = "$svc" ] || { [ "$svc" = ssh ] && [ "$p" = openssh-server ]; } && newly+=("$svc"); done
+for svc in unbound knot lighttpd prometheus ssh named; do
+  for p in "${missing[@]}"; do [ "$p" = "$svc" ] || { [ "$svc" = ssh ] && [ "$p" = openssh-server ]; } ||
+    { [ "$svc" = named ] && [ "$p" = bind9 ]; } && newly+=("$svc"); done
 done
 prc=/usr/sbin/policy-rc.d
 own_prc=0
