@@ -31,6 +31,7 @@ need_cmd ip kdig dig knotd named curl lighttpd python3 ss nft
 
 ns_add cli gw srv knot bind
 veth_link cli eth0 10.0.1.2/24 gw c0 10.0.1.1/24
+addr_add cli eth0 10.0.1.3/24   # a client that connects only late (no pin)
 veth_link srv eth0 10.0.2.10/24 gw s0 10.0.2.1/24
 veth_link knot eth0 10.0.4.53/24 gw k0 10.0.4.1/24
 veth_link bind eth0 10.0.6.53/24 gw b0 10.0.6.1/24
@@ -238,6 +239,7 @@ addr() {
 	fi
 }
 
+declare -A FIRST=()
 # follow LABEL SERVER NAME TOOL ROUNDS: wait for ROUNDS new addresses; each
 # must be in the pool and reachable (curl) as soon as it is seen.
 follow() {
@@ -262,6 +264,7 @@ follow() {
 			bad=$((bad + 1))
 			fail "$label: $cur reachable the moment it is published" "curl: $body"
 		fi
+		[ $i -eq 0 ] && FIRST[$label]=$cur
 		prev=$cur
 	done
 	assert_eq "$label: $tool saw $rounds rotations of $name, each reachable at once" \
@@ -316,6 +319,42 @@ m=$(metrics)
 assert_match "metrics: fluxgate_ddns_serial for knot.test" '^fluxgate_ddns_serial\{zone="knot.test"\} [0-9]+' "$m"
 assert_match "metrics: rotations counted for shop" '^fluxgate_ddns_rotations_total\{service="shop"\} [1-9]' "$m"
 assert_match "metrics: no serial stuck on bind.test" '^fluxgate_ddns_serial_stuck_total\{zone="bind.test"\} 0$' "$m"
+
+# ------------------------------------------------------------ the server stops answering
+# named frozen (SIGSTOP): updates time out; the address it last published
+# stays granted past its own epoch + ttl + grace (4 s), for a client that
+# never connected to it, while a replaced address is gone for that client
+for ((i = 0; i < 20; i++)); do
+	c1=$(ok_count bind.test); pub=$(addr 10.0.6.53 www.mtd.bind.test dig)
+	kill -STOP "$BIND_PID"
+	c2=$(ok_count bind.test)
+	[ -n "$pub" ] && [ "$c1" = "$c2" ] && break
+	kill -CONT "$BIND_PID"; sleep 0.3
+done
+deadline=$((SECONDS + T))
+to_count() { metrics | awk '$1 == "fluxgate_ddns_updates_total{zone=\"bind.test\",result=\"timeout\"}" {print $2}'; }
+while n=$(to_count); [ "${n:-0}" -lt 2 ] && [ $SECONDS -lt $deadline ]; do sleep 0.2; done
+assert_match "frozen server: two updates timed out" '^[2-9]|^[1-9][0-9]' "$(to_count)"
+body=$(nsx cli curl -s --max-time 5 --interface 10.0.1.3 "http://$pub/" 2>&1)
+assert_eq "frozen server: the published $pub still leads to the backend for a new client" real "$body"
+body=$(nsx cli curl -s --max-time 2 --interface 10.0.1.3 "http://${FIRST[bind]}/" 2>&1)
+if [ "$body" = real ]; then
+	fail "a replaced address (${FIRST[bind]}) is no longer granted to a new client" "curl: $body"
+else
+	ok "a replaced address (${FIRST[bind]}) is no longer granted to a new client"
+fi
+assert_match "frozen server: fluxgated logs the timeout" \
+	'ddns: zone bind.test at 10.0.6.53@53: update timeout: 10.0.6.53@53: no answer within 1000 ms' \
+	"$(cat "$FG_FLUXGATED_LOG")"
+kill -CONT "$BIND_PID"
+follow "bind after the freeze" 10.0.6.53 www.mtd.bind.test dig 1
+
+# ------------------------------------------------------------ reload
+kill -HUP "$FG_FLUXGATED_PID"
+deadline=$((SECONDS + T))
+while ! grep -q 'reload done' "$FG_FLUXGATED_LOG" && [ $SECONDS -lt $deadline ]; do sleep 0.2; done
+assert_match "SIGHUP: reloaded" 'reload done' "$(cat "$FG_FLUXGATED_LOG")"
+follow "knot after the reload" 10.0.4.53 shop.mtd.knot.test kdig 2
 
 # ------------------------------------------------------------ the wrong key
 # knotd knows no key nokey.bad.test: NOTAUTH with TSIG error BADKEY
