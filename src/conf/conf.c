@@ -586,6 +586,89 @@ static int check_all(fg_loader_t *ld, const fg_conf_t *c)
 	return rc;
 }
 
+/* ---- TSIG keys ---- */
+
+/* Decode every key (the schema checked each secret), refuse duplicate
+ * names, and give each key the role policy.keys names for it. */
+static int build_keys(fg_loader_t *ld, fg_conf_t *c)
+{
+	char err[256];
+
+	if (c->nkeys == 0 && c->policy.nkeys == 0)
+		return 0;
+	c->tsig_keys = calloc(c->nkeys ? c->nkeys : 1, sizeof(*c->tsig_keys));
+	c->key_roles = calloc(c->nkeys ? c->nkeys : 1, 1);
+	if (!c->tsig_keys || !c->key_roles)
+		return -ENOMEM;
+	for (size_t i = 0; i < c->nkeys; i++) {
+		const fg_conf_key_t *k = &c->keys[i];
+		if (!k->id || !k->algorithm || !k->secret)
+			continue;       /* reported by the schema */
+		if (fg_tsig_key_init(&c->tsig_keys[i], k->id, k->algorithm, k->secret, err,
+				     sizeof(err)) < 0) {
+			fg_diag(ld, k->line, "key '%s': %s", k->id, err);
+			continue;
+		}
+		for (size_t j = 0; j < i; j++)
+			if (c->tsig_keys[j].name_len == c->tsig_keys[i].name_len &&
+			    !memcmp(c->tsig_keys[j].name, c->tsig_keys[i].name,
+				    c->tsig_keys[i].name_len)) {
+				fg_diag(ld, k->line, "key '%s': duplicate id (first on line %d)",
+					k->id, c->keys[j].line);
+				break;
+			}
+	}
+	for (size_t i = 0; i < c->policy.nkeys; i++) {
+		const fg_conf_policy_key_t *pk = &c->policy.keys[i];
+		fg_tsig_key_t want;
+		if (!pk->key || fg_tsig_key_init(&want, pk->key, "hmac-sha256", "AA==", err,
+						 sizeof(err)) < 0)
+			continue;
+		size_t j;
+		for (j = 0; j < c->nkeys; j++)
+			if (c->tsig_keys[j].name_len == want.name_len &&
+			    !memcmp(c->tsig_keys[j].name, want.name, want.name_len))
+				break;
+		fg_tsig_key_clear(&want);
+		if (j == c->nkeys) {
+			fg_diag(ld, pk->line, "policy.keys: key '%s' is not defined (add it to "
+				"the 'key:' list)", pk->key);
+			continue;
+		}
+		if (c->key_roles[j] != FG_ROLE_NONE) {
+			fg_diag(ld, pk->line, "policy.keys: key '%s' is listed twice", pk->key);
+			continue;
+		}
+		c->key_roles[j] = (uint8_t)(pk->role == 0 ? FG_ROLE_RESOLVER : FG_ROLE_CLIENT);
+	}
+	return 0;
+}
+
+/* service.external.key names a key: entry (matched like the key names
+ * on the wire: case-insensitive, trailing dot or not). */
+static void check_external_keys(fg_loader_t *ld, const fg_conf_t *c)
+{
+	for (size_t i = 0; i < c->nservices; i++) {
+		const fg_conf_service_t *s = &c->services[i];
+		if (!s->external.set || !s->external.key)
+			continue;
+		char a[256], b[256];
+		size_t j;
+		fg_dname_canon(s->external.key, a);
+		for (j = 0; j < c->nkeys; j++) {
+			fg_dname_canon(c->keys[j].id ? c->keys[j].id : "", b);
+			if (!strcmp(a, b))
+				break;
+		}
+		if (j == c->nkeys) {
+			char q[4 * FG_QUOTE_MAX + 4];
+			fg_quote(s->id ? s->id : "?", q, sizeof(q));
+			fg_diag(ld, s->line, "service '%s': external.key '%s' is not defined (add "
+				"it to the 'key:' list)", q, s->external.key);
+		}
+	}
+}
+
 /* ---- entry points ---- */
 
 int fg_conf_load_buffer(const char *name, const char *buf, size_t len,
@@ -612,6 +695,10 @@ int fg_conf_load_buffer(const char *name, const char *buf, size_t len,
 		rc = fg_schema_apply(&ld, root, conf);
 	if (rc == 0 && !ld.stop)
 		rc = check_all(&ld, conf);
+	if (rc == 0 && !ld.stop)
+		rc = build_keys(&ld, conf);
+	if (rc == 0 && !ld.stop)
+		check_external_keys(&ld, conf);
 	if (rc == 0)
 		rc = ld.rc;
 	for (size_t i = 0; i < ld.nlists; i++)
@@ -698,7 +785,7 @@ int fg_conf_load(const char *path, fg_conf_t **out, fg_conf_diag_fn diag, void *
 	if (rc < 0)
 		return rc;
 	rc = fg_conf_load_buffer(path, buf, len, out, diag, ctx);
-	explicit_bzero(buf, len);       /* the text may hold cookie.secret */
+	explicit_bzero(buf, len);       /* the text may hold cookie.secret, key secrets */
 	free(buf);
 	return rc;
 }
@@ -709,6 +796,14 @@ void fg_conf_free(fg_conf_t *conf)
 		return;
 	if (conf->cookie.secret)
 		explicit_bzero(conf->cookie.secret, strlen(conf->cookie.secret));
+	for (size_t i = 0; i < conf->nkeys; i++) {
+		if (conf->keys[i].secret)
+			explicit_bzero(conf->keys[i].secret, strlen(conf->keys[i].secret));
+		if (conf->tsig_keys)
+			fg_tsig_key_clear(&conf->tsig_keys[i]);
+	}
+	free(conf->tsig_keys);
+	free(conf->key_roles);
 	fg_schema_free(fg_conf_schema, conf);
 	free(conf->path);
 	free(conf);

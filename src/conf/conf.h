@@ -18,6 +18,8 @@
 #include <stdint.h>
 #include <sys/socket.h>
 
+#include "dns/tsig.h"
+
 typedef struct fg_conf_addr {     /* "10.0.0.1@53", "fd00::1@53", "127.0.0.1" */
 	struct sockaddr_storage ss;
 	socklen_t len;
@@ -71,6 +73,30 @@ enum fg_rrl_apply { FG_RRL_APPLY_SERVICE = 0, FG_RRL_APPLY_ALL };
 
 enum fg_rotation { FG_ROTATE_PER_ANSWER = 0, FG_ROTATE_MIN_INTERVAL };
 
+/* service.access: who may get a private service's address */
+enum fg_access { FG_ACCESS_PUBLIC = 0, FG_ACCESS_PRIVATE };
+/* service.unauthenticated: what everyone else gets */
+enum fg_unauth { FG_UNAUTH_NXDOMAIN = 0, FG_UNAUTH_DECOY };
+
+/* A TSIG key (top-level `key:` list, as in knot.conf): its id is the key
+ * name on the wire. The secret is decoded at load into `tsig`; the text
+ * and the decoded key are zeroized by fg_conf_free(). */
+typedef struct fg_conf_key {
+	char *id;                 /* key name, e.g. "resolver1.example." */
+	char *algorithm;          /* "hmac-sha256" or "hmac-sha512" */
+	char *secret;             /* base64 */
+	int line;
+} fg_conf_key_t;
+
+/* policy.keys: what a verified key gives its asker */
+enum fg_key_role { FG_ROLE_NONE = 0, FG_ROLE_RESOLVER, FG_ROLE_CLIENT };
+
+typedef struct fg_conf_policy_key {
+	char *key;                /* id of a `key:` entry */
+	int role;                 /* enum fg_key_role - 1 as parsed (0 resolver, 1 client) */
+	int line;
+} fg_conf_policy_key_t;
+
 typedef struct fg_conf_service {
 	char *id;
 	char *name;               /* presentation form, inside a configured zone */
@@ -95,6 +121,8 @@ typedef struct fg_conf_service {
 		uint32_t epoch_ms;        /* one new address per epoch (30s) */
 		uint32_t timeout_ms;      /* per request to the server (2s) */
 	} external;
+	int access;               /* enum fg_access, default public */
+	int unauthenticated;      /* enum fg_unauth, default nxdomain */
 	int line;
 } fg_conf_service_t;
 
@@ -130,6 +158,12 @@ typedef struct fg_conf {
 	size_t npools;
 	fg_conf_service_t *services;
 	size_t nservices;
+	fg_conf_key_t *keys;      /* TSIG keys */
+	size_t nkeys;
+	/* keys[i] decoded (aligned with keys; nkeys entries), and the role
+	 * policy.keys gives each (enum fg_key_role, FG_ROLE_NONE: none) */
+	fg_tsig_key_t *tsig_keys;
+	uint8_t *key_roles;
 	struct {
 		bool set;
 		/* next hop(s) of the decoy bed: one IPv4 and/or one IPv6 */
@@ -159,6 +193,11 @@ typedef struct fg_conf {
 		/* live exact (client-scope) grants per source address and
 		 * service; past it, one of its live grants is handed again */
 		unsigned exact_per_source;    /* default 64 */
+		/* policy.keys: TSIG keys and the role each proves (resolver:
+		 * as policy.resolvers, whatever the source; client: exact
+		 * grants, private services) */
+		fg_conf_policy_key_t *keys;
+		size_t nkeys;
 	} policy;
 	struct {
 		char *backend;            /* "nft" (default) or "memory" (tests) */

@@ -16,6 +16,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <openssl/crypto.h>
+
 #include "common/err.h"
 
 #include "conf/scalar.h"
@@ -145,6 +147,74 @@ static void service_post(fg_loader_t *ld, void *entry, const fg_ynode_t *map,
 	}
 }
 
+static const char *const access_names[] = { "public", "private", NULL };
+static const char *const unauth_names[] = { "nxdomain", "decoy", NULL };
+static const char *const role_names[] = { "resolver", "client", NULL };
+static const char *const tsig_algs[] = { "hmac-sha256", "hmac-sha512", NULL };
+
+static void key_post(fg_loader_t *ld, void *entry, const fg_ynode_t *map,
+		     const char *label)
+{
+	fg_conf_key_t *k = entry;
+
+	(void)ld;
+	(void)label;
+	k->line = map->line;
+}
+
+static void policy_key_post(fg_loader_t *ld, void *entry, const fg_ynode_t *map,
+			    const char *label)
+{
+	fg_conf_policy_key_t *k = entry;
+
+	(void)ld;
+	(void)label;
+	k->line = map->line;
+}
+
+/* base64 of 1 to FG_TSIG_SECRET_MAX octets; never echoed in a message */
+static int check_tsig_secret(const char *s, char *err, size_t errlen)
+{
+	uint8_t buf[FG_TSIG_SECRET_MAX];
+	int n = fg_tsig_base64_decode(s, buf, sizeof(buf));
+	OPENSSL_cleanse(buf, sizeof(buf));
+	if (n > 0)
+		return 0;
+	snprintf(err, errlen, n == -FG_ESPACE ? "TSIG secret longer than %d octets"
+		 : "invalid TSIG secret (base64 of the key, e.g. from keymgr -t or "
+		   "tsig-keygen)%.0d", FG_TSIG_SECRET_MAX);
+	return -1;
+}
+
+/* a key name: a domain name of at least one label */
+static int check_key_id(const char *s, char *err, size_t errlen)
+{
+	fg_tsig_key_t k;
+	int rc = fg_tsig_key_init(&k, s, "hmac-sha256", "AA==", err, errlen);
+	fg_tsig_key_clear(&k);
+	return rc < 0 ? -1 : 0;
+}
+
+#define KEY(m) offsetof(fg_conf_key_t, m)
+
+static const fg_item_t key_items[] = {
+	{ .name = "id", .type = FG_T_STR, .flags = FG_F_REQ, .off = KEY(id),
+	  .check = check_key_id },
+	{ .name = "algorithm", .type = FG_T_ENUM, .flags = FG_F_REQ | FG_F_ENUM_STR,
+	  .off = KEY(algorithm), .enums = tsig_algs },
+	{ .name = "secret", .type = FG_T_STR, .flags = FG_F_REQ, .off = KEY(secret),
+	  .check = check_tsig_secret },
+	{ .name = NULL }
+};
+
+static const fg_item_t policy_key_items[] = {
+	{ .name = "key", .type = FG_T_STR, .flags = FG_F_REQ,
+	  .off = offsetof(fg_conf_policy_key_t, key), .check = check_key_id },
+	{ .name = "role", .type = FG_T_ENUM, .flags = FG_F_REQ,
+	  .off = offsetof(fg_conf_policy_key_t, role), .enums = role_names },
+	{ .name = NULL }
+};
+
 #define SRV(m) offsetof(fg_conf_t, server.m)
 
 static const fg_item_t server_items[] = {
@@ -239,7 +309,7 @@ static const fg_item_t external_items[] = {
 	/* no unsigned updates: an UPDATE anyone on the path could forge
 	 * would publish any address */
 	{ .name = "key", .type = FG_T_STR, .flags = FG_F_REQ, .off = SVC(external.key),
-	  .check = fg_check_id },
+	  .check = check_key_id },
 	{ .name = "epoch", .type = FG_T_TIME, .off = SVC(external.epoch_ms),
 	  .min = 1000, .max = 86400000, .def = "30s" },
 	{ .name = "timeout", .type = FG_T_TIME, .off = SVC(external.timeout_ms),
@@ -278,6 +348,11 @@ static const fg_item_t service_items[] = {
 	  .def = "0.1" },
 	{ .name = "external", .type = FG_T_MAP, .flags = FG_F_SETFLAG,
 	  .set_off = SVC(external.set), .sub = external_items },
+	/* private: only askers proven by a policy.keys key get the address */
+	{ .name = "access", .type = FG_T_ENUM, .off = SVC(access),
+	  .enums = access_names, .def = "public" },
+	{ .name = "unauthenticated", .type = FG_T_ENUM, .off = SVC(unauthenticated),
+	  .enums = unauth_names, .def = "nxdomain" },
 	{ .name = NULL }
 };
 
@@ -306,6 +381,10 @@ static const fg_item_t policy_items[] = {
 	  .off = CONF(policy.anyone_per_source), .min = 1, .max = 64, .def = "4" },
 	{ .name = "exact-per-source", .type = FG_T_INT,
 	  .off = CONF(policy.exact_per_source), .min = 1, .max = 256, .def = "64" },
+	{ .name = "keys", .type = FG_T_LIST, .sub = policy_key_items,
+	  .off = CONF(policy.keys), .cnt_off = CONF(policy.nkeys),
+	  .elem_size = sizeof(fg_conf_policy_key_t), .label_key = "key",
+	  .post = policy_key_post },
 	{ .name = NULL }
 };
 
@@ -399,6 +478,10 @@ const fg_item_t fg_conf_schema[] = {
 	  .off = CONF(services), .cnt_off = CONF(nservices),
 	  .elem_size = sizeof(fg_conf_service_t), .label_key = "id",
 	  .post = service_post },
+	{ .name = "key", .type = FG_T_LIST, .sub = key_items,
+	  .off = CONF(keys), .cnt_off = CONF(nkeys),
+	  .elem_size = sizeof(fg_conf_key_t), .label_key = "id",
+	  .post = key_post },
 	{ .name = "decoy", .type = FG_T_MAP, .flags = FG_F_SETFLAG,
 	  .set_off = CONF(decoy.set), .sub = decoy_items },
 	{ .name = "policy", .type = FG_T_MAP, .sub = policy_items },

@@ -73,7 +73,7 @@ typedef struct fg_loader {
 	unsigned nerr;
 	int rc;                   /* first error: -FG_ESYNTAX or -FG_ESCHEMA */
 	bool stop;                /* error budget spent: walkers return early */
-	struct fg_list_nodes lists[4];
+	struct fg_list_nodes lists[8];
 	size_t nlists;
 } fg_loader_t;
 

@@ -24,6 +24,7 @@
 
 #include "common/err.h"
 #include "common/log.h"
+#include "conf/scalar.h"
 #include "dns/tsig.h"
 #include "dns/update.h"
 #include "grant/epoch.h"
@@ -384,12 +385,16 @@ static void *ddns_main(void *arg)
 /* The TSIG key of a zone: the `key:` entry named by external.key. */
 static int zone_key(const fg_conf_t *conf, const char *id, fg_tsig_key_t *out)
 {
-	/* the key: section (conf->keys, decoded in conf->tsig_keys) comes
-	 * with the TSIG configuration of branch h-tsig */
-	(void)conf;
-	(void)id;
-	(void)out;
-	return -ENOTSUP;
+	char a[256], b[256];
+	fg_dname_canon(id, a);
+	for (size_t i = 0; i < conf->nkeys; i++) {
+		fg_dname_canon(conf->keys[i].id, b);
+		if (!strcmp(a, b)) {
+			*out = conf->tsig_keys[i];
+			return 0;
+		}
+	}
+	return -ENOENT;
 }
 
 void fg_ddns_free(fg_ddns_t *d)

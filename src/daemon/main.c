@@ -385,6 +385,10 @@ static void collect(void *vctx, fg_metrics_t *m)
 		m->cookie_valid += s->cookie_valid;
 		m->cookie_bad += s->cookie_bad;
 		m->cookie_malformed += s->cookie_malformed;
+		for (int k = 0; k < 6; k++)
+			m->tsig[k] += s->tsig[k];
+		m->private_denied[0] += s->private_denied[0];
+		m->private_denied[1] += s->private_denied[1];
 		fg_hist_snapshot_add(&m->grant_latency, &s->grant_latency);
 	}
 	if (snap->grants) {

@@ -234,6 +234,16 @@ static void render_dns(mbuf_t *b, const fg_metrics_t *m)
 	sample_l1(b, "dns_cookies_total", "result", "valid", m->cookie_valid);
 	sample_l1(b, "dns_cookies_total", "result", "bad", m->cookie_bad);
 	sample_l1(b, "dns_cookies_total", "result", "malformed", m->cookie_malformed);
+	static const char *const tsig_res[6] = { "ok", "badkey", "badsig", "badtime",
+						 "badtrunc", "formerr" };
+	family_hdr(b, "tsig_queries_total", "counter",
+		   "Queries with a TSIG: verified, or refused (NOTAUTH) with the TSIG error, or malformed (FORMERR).");
+	for (int k = 0; k < 6; k++)
+		sample_l1(b, "tsig_queries_total", "result", tsig_res[k], m->tsig[k]);
+	family_hdr(b, "tsig_private_denied_total", "counter",
+		   "Queries for a private service without a client or resolver key, by what they were answered.");
+	sample_l1(b, "tsig_private_denied_total", "answer", "nxdomain", m->private_denied[0]);
+	sample_l1(b, "tsig_private_denied_total", "answer", "decoy", m->private_denied[1]);
 }
 
 static void render_grants(mbuf_t *b, const fg_metrics_t *m)

@@ -21,6 +21,7 @@
 #include "common/log.h"
 #include "daemon/srclimit.h"
 #include "daemon/floods.h"
+#include "daemon/tsigq.h"
 #include "grant/engine.h"
 
 #define UDP_BATCH      64          /* datagrams per recvmmsg/sendmmsg */
@@ -67,6 +68,7 @@ typedef struct fg_worker {
 	uint8_t rbuf[UDP_BATCH][UDP_RBUF];
 	uint8_t sbuf[UDP_BATCH][UDP_SBUF];
 	fg_dns_query_t q[UDP_BATCH];
+	fg_tsigq_t tq[UDP_BATCH];  /* TSIG of each query (daemon/tsigq.h) */
 	fg_grant_req_t greq[UDP_BATCH];
 	unsigned greq_slot[UDP_BATCH];
 } fg_worker_t;
@@ -238,8 +240,14 @@ static void grant_and_answer(fg_worker_t *w, const fg_snapshot_t *snap,
 			   (uint64_t)(t1.tv_nsec - t0.tv_nsec));
 
 	size_t failed = 0;
+	fg_tsigq_stats_t tst = { w->stats.tsig, w->stats.private_denied };
 	for (size_t i = 0; i < n; i++) {
 		bool ok = rc >= 0 && reqs[i].ok;
+		if (reqs[i].hidden) {
+			fg_tsigq_private_answer(snap->db, snap->conf, snap->grants, gw, &reqs[i], tcp,
+						outs[i], outcaps[i], &results[i], &tst);
+			continue;
+		}
 		if (reqs[i].nodata) {
 			fg_dns_answer_service_nodata(snap->db, reqs[i].q, tcp, 0, outs[i],
 						     outcaps[i], &results[i]);
@@ -360,6 +368,7 @@ static void udp_batch(fg_worker_t *w, int fd)
 	bool limit[UDP_BATCH];
 	size_t npend = 0, nlimit = 0;
 	uint32_t now_s = (uint32_t)time(NULL);
+	fg_tsigq_stats_t tst = { w->stats.tsig, w->stats.private_denied };
 	for (int i = 0; i < n; i++) {
 		const uint8_t *pkt = w->rbuf[i];
 		size_t len = w->rmsg[i].msg_len;
@@ -369,8 +378,8 @@ static void udp_batch(fg_worker_t *w, int fd)
 		int rcode;
 		int prc = fg_dns_parse_query(pkt, len, &w->q[i], &act, &rcode);
 		bool known = udp_cookie(w, &w->q[i], &w->peers[i], prc, now_s);
-		fg_dns_answer_parsed(snap->db, &w->q[i], prc, act, rcode, false, w->sbuf[i],
-				     UDP_SBUF, &res[i]);
+		fg_tsigq_answer_parsed(snap->db, snap->conf, pkt, len, &w->q[i], prc, act, rcode,
+				       false, now_s, w->sbuf[i], UDP_SBUF, &res[i], &w->tq[i], &tst);
 		if (w->q[i].has_question)
 			w->stats.qtype[fg_metrics_qtype_index(w->q[i].qtype)]++;
 		limit[i] = !known && rrl_applies(snap->conf, &res[i]);
@@ -386,6 +395,8 @@ static void udp_batch(fg_worker_t *w, int fd)
 			g->peer = &w->peers[i];
 			g->service_id = res[i].service_id;
 			g->qtype = res[i].qtype;
+			g->role = w->tq[i].role;
+			g->hidden = fg_tsigq_hidden(snap->conf, &w->tq[i], g->service_id);
 			w->greq_slot[npend++] = (unsigned)i;
 		}
 	}
@@ -396,8 +407,9 @@ static void udp_batch(fg_worker_t *w, int fd)
 		size_t caps[UDP_BATCH];
 		fg_dns_result_t gres[UDP_BATCH];
 		for (size_t k = 0; k < npend; k++) {
-			outs[k] = w->sbuf[w->greq_slot[k]];
-			caps[k] = UDP_SBUF;
+			unsigned slot = w->greq_slot[k];
+			outs[k] = w->sbuf[slot];
+			caps[k] = fg_tsigq_cap(&w->tq[slot], &w->q[slot], false, UDP_SBUF);
 		}
 		grant_and_answer(w, snap, w->greq, npend, false, outs, caps, gres);
 		for (size_t k = 0; k < npend; k++)
@@ -406,6 +418,7 @@ static void udp_batch(fg_worker_t *w, int fd)
 
 	unsigned nsend = 0;
 	for (int i = 0; i < n; i++) {
+		fg_tsigq_sign(&w->tq[i], &w->q[i], false, now_s, w->sbuf[i], UDP_SBUF, &res[i]);
 		count_result(w, &res[i]);
 		if (res[i].kind != FG_ANSWER_READY || res[i].len == 0)
 			continue;
@@ -593,17 +606,27 @@ static int tcp_process(fg_worker_t *w, unsigned slot, const fg_snapshot_t *snap)
 		w->stats.queries_tcp++;
 		fg_dns_query_t q;
 		fg_dns_result_t r;
-		fg_dns_answer(snap->db, c->rbuf + off + 2, mlen, true, c->wbuf + 2,
-			      TCP_MSG_MAX, &q, &r);
+		fg_tsigq_t tq;
+		enum fg_dns_parse_action act;
+		int rcode;
+		uint64_t now_s = (uint64_t)time(NULL);
+		const uint8_t *pkt = c->rbuf + off + 2;
+		fg_tsigq_stats_t tst = { w->stats.tsig, w->stats.private_denied };
+		int prc = fg_dns_parse_query(pkt, mlen, &q, &act, &rcode);
+		fg_tsigq_answer_parsed(snap->db, snap->conf, pkt, mlen, &q, prc, act, rcode, true,
+				       now_s, c->wbuf + 2, TCP_MSG_MAX, &r, &tq, &tst);
 		if (q.has_question)
 			w->stats.qtype[fg_metrics_qtype_index(q.qtype)]++;
 		if (r.kind == FG_ANSWER_SERVICE) {
 			fg_grant_req_t g = { .q = &q, .peer = &c->peer,
-					     .service_id = r.service_id, .qtype = r.qtype };
+					     .service_id = r.service_id, .qtype = r.qtype,
+					     .role = tq.role,
+					     .hidden = fg_tsigq_hidden(snap->conf, &tq, r.service_id) };
 			uint8_t *out = c->wbuf + 2;
-			size_t cap = TCP_MSG_MAX;
+			size_t cap = fg_tsigq_cap(&tq, &q, true, TCP_MSG_MAX);
 			grant_and_answer(w, snap, &g, 1, true, &out, &cap, &r);
 		}
+		fg_tsigq_sign(&tq, &q, true, now_s, c->wbuf + 2, TCP_MSG_MAX, &r);
 		count_result(w, &r);
 		off += 2 + mlen;
 		if (r.kind != FG_ANSWER_READY || r.len == 0)

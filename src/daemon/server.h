@@ -57,6 +57,9 @@ typedef struct fg_worker_stats {
 	/* floods (daemon/floods.h): limited answers, COOKIE options */
 	_Atomic uint64_t rrl_dropped, rrl_slipped;
 	_Atomic uint64_t cookie_valid, cookie_bad, cookie_malformed;
+	/* TSIG (daemon/tsigq.h): by enum fg_tsigq_result; private services
+	 * answered without the address, by enum fg_unauth */
+	_Atomic uint64_t tsig[6], private_denied[2];
 	fg_hist_t grant_latency;           /* fg_grant_resolve() wall time */
 } fg_worker_stats_t;
 

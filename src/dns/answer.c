@@ -52,6 +52,7 @@ typedef struct actx {
 	/* fg_dns_answer_service(): the granted address */
 	bool svc_mode;
 	bool svc_nodata;        /* the service has no pool of this family */
+	bool svc_hidden;        /* private service, unauthenticated: NXDOMAIN */
 	const uint8_t *svc_addr;
 	uint32_t svc_ttl;
 	/* outcome of resolve() */
@@ -186,6 +187,15 @@ static int resolve(actx_t *c)
 			}
 			if (c->svc_nodata)
 				break;          /* NODATA */
+			if (c->svc_hidden) {
+				/* a private service to an unauthenticated asker:
+				 * the name does not exist (signed denial as for
+				 * any NXDOMAIN) */
+				c->rcode = FG_RCODE_NXDOMAIN;
+				c->soa_zone = zone;
+				memcpy(c->deny_name, name, fg_dns_name_len(name));
+				return 0;
+			}
 			uint16_t alen = qtype == FG_TYPE_A ? 4 : 16;
 			fg_dnsb_mark_t m = fg_dnsb_mark(&c->b);
 			rc = fg_dnsb_rr(&c->b, FG_SEC_AN, owner, FG_DNS_HDRLEN, qtype,
@@ -527,9 +537,10 @@ void fg_dns_answer_parsed(const fg_zonedb_t *db, const fg_dns_query_t *q,
 /* Shared by the two ways of finishing a SERVICE query: resolve again (a few
  * hash probes) rather than carry state between the two calls: this rebuilds
  * any CNAME chain leading to the service name, and stays correct if the db
- * was swapped in between. addr NULL with nodata false means SERVFAIL. */
+ * was swapped in between. addr NULL with nodata 0 means SERVFAIL; nodata
+ * 1 is NODATA, 2 NXDOMAIN (a private service hidden from the asker). */
 static void finish_service(const fg_zonedb_t *db, const fg_dns_query_t *q, bool tcp,
-			   const uint8_t *addr, bool nodata, uint32_t ttl,
+			   const uint8_t *addr, int nodata, uint32_t ttl,
 			   uint8_t ecs_scope, uint8_t *out, size_t outcap,
 			   fg_dns_result_t *res)
 {
@@ -548,7 +559,8 @@ static void finish_service(const fg_zonedb_t *db, const fg_dns_query_t *q, bool 
 	c.q = q;
 	c.tcp = tcp;
 	c.svc_mode = true;
-	c.svc_nodata = nodata;
+	c.svc_nodata = nodata == 1;
+	c.svc_hidden = nodata == 2;
 	c.svc_addr = addr;
 	c.svc_ttl = ttl;
 	build_answer(&c, ecs_scope, out, outcap, res);
@@ -559,12 +571,19 @@ void fg_dns_answer_service(const fg_zonedb_t *db, const fg_dns_query_t *q,
 			   uint8_t ecs_scope, uint8_t *out, size_t outcap,
 			   fg_dns_result_t *res)
 {
-	finish_service(db, q, tcp, addr, false, ttl, ecs_scope, out, outcap, res);
+	finish_service(db, q, tcp, addr, 0, ttl, ecs_scope, out, outcap, res);
 }
 
 void fg_dns_answer_service_nodata(const fg_zonedb_t *db, const fg_dns_query_t *q,
 				  bool tcp, uint8_t ecs_scope, uint8_t *out,
 				  size_t outcap, fg_dns_result_t *res)
 {
-	finish_service(db, q, tcp, NULL, true, 0, ecs_scope, out, outcap, res);
+	finish_service(db, q, tcp, NULL, 1, 0, ecs_scope, out, outcap, res);
+}
+
+void fg_dns_answer_service_hidden(const fg_zonedb_t *db, const fg_dns_query_t *q,
+				  bool tcp, uint8_t ecs_scope, uint8_t *out,
+				  size_t outcap, fg_dns_result_t *res)
+{
+	finish_service(db, q, tcp, NULL, 2, 0, ecs_scope, out, outcap, res);
 }

@@ -24,7 +24,9 @@
 
 #define FG_OPCODE_QUERY  0
 #define FG_OPCODE_UPDATE 5
-#define FG_TYPE_TSIG     250
+#ifndef FG_TYPE_TSIG
+#define FG_TYPE_TSIG     250   /* also in dns/tsig.h */
+#endif
 
 /* Response codes of RFC 2136 and the TSIG errors of RFC 8945. */
 enum fg_update_rcode {

@@ -128,4 +128,13 @@ void fg_dns_answer_service_nodata(const fg_zonedb_t *db, const fg_dns_query_t *q
 				  bool tcp, uint8_t ecs_scope, uint8_t *out,
 				  size_t outcap, fg_dns_result_t *res);
 
+/*
+ * Finish a FG_ANSWER_SERVICE query for a private service (service.access
+ * private) that the asker may not see: NXDOMAIN with the zone's SOA (and,
+ * with DO=1 in a signed zone, the compact denial of any NXDOMAIN).
+ */
+void fg_dns_answer_service_hidden(const fg_zonedb_t *db, const fg_dns_query_t *q,
+				  bool tcp, uint8_t ecs_scope, uint8_t *out,
+				  size_t outcap, fg_dns_result_t *res);
+
 #endif

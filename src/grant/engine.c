@@ -818,6 +818,31 @@ static void mark_failed(fg_grant_engine_t *eng, fg_grant_req_t *r)
 	eng->svcs[r->service_id].failures++;
 }
 
+int fg_grant_decoy_pick(fg_grant_engine_t *eng, fg_grant_worker_t *w, fg_grant_req_t *r)
+{
+	int family = r->qtype == FG_TYPE_AAAA ? AF_INET6 : AF_INET;
+
+	r->ok = false;
+	r->nodata = false;
+	if (r->service_id >= eng->nsvcs)
+		return -ENOENT;
+	const svc_rt_t *svc = &eng->svcs[r->service_id];
+	pool_state_t *ps = svc->pool[fam_idx(family)];
+	if (!ps || !svc->nbackend[fam_idx(family)]) {
+		r->nodata = true;
+		return 0;
+	}
+	memset(r->addr, 0, sizeof(r->addr));
+	/* never one open to anyone: that one would lead to the service */
+	pthread_mutex_lock(&eng->shared->lock);
+	int rc = fg_pool_pick(ps->pool, mono_ms(), worker_rand, w, r->addr);
+	pthread_mutex_unlock(&eng->shared->lock);
+	if (rc < 0)
+		return rc;
+	r->ttl = svc->ttl_ms / 1000u ? svc->ttl_ms / 1000u : 1;
+	return 0;
+}
+
 int fg_grant_resolve(fg_grant_engine_t *eng, fg_grant_worker_t *w,
 		     fg_grant_req_t *reqs, size_t n)
 {
@@ -836,6 +861,8 @@ int fg_grant_resolve(fg_grant_engine_t *eng, fg_grant_worker_t *w,
 		int family = r->qtype == FG_TYPE_AAAA ? AF_INET6 : AF_INET;
 		r->ok = false;
 		r->nodata = false;
+		if (r->hidden)
+			continue;   /* answered without a grant by the caller */
 		if (r->service_id < eng->nsvcs) {
 			const svc_rt_t *svc = &eng->svcs[r->service_id];
 			int fi = fam_idx(family);
@@ -844,7 +871,7 @@ int fg_grant_resolve(fg_grant_engine_t *eng, fg_grant_worker_t *w,
 				continue;
 			}
 		}
-		fg_scope_decide(r->peer, r->q, family, &pol, &sd);
+		fg_scope_decide_role(r->peer, r->q, family, &pol, r->role, &sd);
 		if (sd.ecs_ignored)
 			eng->ecs_ignored++;
 		if (sd.scope == FG_SCOPE_NONE) {

@@ -35,6 +35,10 @@ typedef struct fg_grant_req {
 	const struct sockaddr_storage *peer;  /* sender of the query */
 	uint32_t service_id;
 	uint16_t qtype;                       /* FG_TYPE_A or FG_TYPE_AAAA */
+	uint8_t role;                         /* enum fg_key_role the query's
+					       * verified TSIG key proves */
+	bool hidden;                          /* skip: a private service this
+					       * asker may not get (daemon/tsigq.h) */
 	/* out */
 	bool ok;                              /* false: answer SERVFAIL */
 	bool nodata;                          /* no pool of this family: NODATA */
@@ -104,6 +108,13 @@ typedef struct fg_grant_pub {
  * nothing was granted and the pools' open state is as before. */
 int fg_grant_publish(fg_grant_engine_t *eng, fg_grant_worker_t *w, fg_grant_pub_t *p,
 		     size_t n);
+/* A private service's answer to an asker without a key (service.
+ * unauthenticated: decoy): fills r->addr and r->ttl with a random address
+ * of the service's pool that is not open to anyone, and grants nothing,
+ * so a connection to it goes to the decoys. r->ok stays false; r->nodata
+ * is set when the service has no pool of the family. Returns 0 or a
+ * negative error (answer SERVFAIL). */
+int fg_grant_decoy_pick(fg_grant_engine_t *eng, fg_grant_worker_t *w, fg_grant_req_t *r);
 
 /* The worker's NAT handle (unit tests inspect the in-memory backend). */
 fg_nat_t *fg_grant_worker_nat(fg_grant_worker_t *w);

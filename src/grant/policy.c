@@ -42,6 +42,13 @@ static bool in_list(const fg_conf_prefix_t *l, size_t n, int family, const uint8
 void fg_scope_decide(const struct sockaddr_storage *peer, const fg_dns_query_t *q,
 		     int family, const fg_scope_policy_t *pol, fg_scope_decision_t *out)
 {
+	fg_scope_decide_role(peer, q, family, pol, FG_ROLE_NONE, out);
+}
+
+void fg_scope_decide_role(const struct sockaddr_storage *peer, const fg_dns_query_t *q,
+			  int family, const fg_scope_policy_t *pol, int role,
+			  fg_scope_decision_t *out)
+{
 	uint8_t a[16];
 	int pf = fg_peer_addr(peer, a);
 
@@ -50,6 +57,13 @@ void fg_scope_decide(const struct sockaddr_storage *peer, const fg_dns_query_t *
 
 	bool direct = pf > 0 && in_list(pol->direct, pol->ndirect, pf, a);
 	bool resolver = pol->nresolvers == 0 || (pf > 0 && in_list(pol->resolvers, pol->nresolvers, pf, a));
+	/* a key proves more than a source address: it decides */
+	if (role == FG_ROLE_RESOLVER) {
+		resolver = true;
+		direct = false;
+	} else if (role == FG_ROLE_CLIENT) {
+		resolver = false;
+	}
 	if (!resolver)
 		direct = true;   /* not a known resolver: the asker is the client */
 	if (direct) {

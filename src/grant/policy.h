@@ -72,4 +72,12 @@ typedef struct fg_scope_policy {
 void fg_scope_decide(const struct sockaddr_storage *peer, const fg_dns_query_t *q,
 		     int family, const fg_scope_policy_t *pol, fg_scope_decision_t *out);
 
+/* The same for a query whose TSIG key proved a role (enum fg_key_role,
+ * policy.keys): FG_ROLE_RESOLVER counts as a source in policy.resolvers
+ * (subnet and anyone scopes), FG_ROLE_CLIENT as one in policy.direct
+ * (exact scope only, never anyone); FG_ROLE_NONE is fg_scope_decide(). */
+void fg_scope_decide_role(const struct sockaddr_storage *peer, const fg_dns_query_t *q,
+			  int family, const fg_scope_policy_t *pol, int role,
+			  fg_scope_decision_t *out);
+
 #endif

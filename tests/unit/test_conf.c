@@ -1004,6 +1004,7 @@ static void test_external(void **state)
 {
 	(void)state;
 	fg_conf_t *c = load_ok(HEAD
+		"key:\n  - { id: k1, algorithm: hmac-sha256, secret: \"c2VjcmV0c2VjcmV0c2VjcmV0\" }\n"
 		"service:\n"
 		"  - id: shop\n"
 		"    name: shop.ext.test\n"
@@ -1053,6 +1054,8 @@ static void test_external(void **state)
 	assert_non_null(strstr(s.buf, "t.conf:17: service 'api': external.server differs from "
 				      "service 'shop' (line 12) of the same external.zone 'ext.test'"));
 	assert_non_null(strstr(s.buf, "t.conf:25: service 'nokey': external: missing required key 'key'"));
+	assert_non_null(strstr(s.buf, "t.conf:12: service 'shop': external.key 'k1' is not defined "
+				      "(add it to the 'key:' list)"));
 }
 
 static void test_pool_count_limit(void **state)

@@ -27,6 +27,7 @@
 
 static const char *const CONF_TEXT =
 	"server:\n  listen: 127.0.0.1@5300\n"
+	"key:\n  - { id: k, algorithm: hmac-sha256, secret: \"c2VjcmV0c2VjcmV0c2VjcmV0\" }\n"
 	"pool:\n  - id: shop4\n    prefix: 198.51.100.0/24\n"
 	"  - id: shop6\n    prefix: 2001:db8:77::/64\n"
 	"  - id: api4\n    prefix: 203.0.113.0/24\n"
