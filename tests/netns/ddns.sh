@@ -17,9 +17,13 @@
 #   - the serial follows the server's policy: +1 per update (Knot's
 #     serial-policy: increment, BIND's default), i.e. the number of
 #     published updates fluxgated counts;
-#   - a key the server does not know is refused (NOTAUTH, TSIG BADKEY) by
-#     knotd and reported by fluxgated (log line and
-#     fluxgate_ddns_updates_total{result="badkey"}); the name stays as it was.
+#   - AAAA rotates as A does (IPv6 pool and backend);
+#   - a key the server does not know (BADKEY) and a wrong secret (BADSIG)
+#     are refused by knotd and reported by fluxgated (log line and
+#     fluxgate_ddns_updates_total{result}); the names stay as they were;
+#   - serial-policy: unixtime makes the serial the time of the update;
+#   - a frozen named (timeouts) leaves the published address granted;
+#   - a SIGHUP reload keeps rotating.
 #
 # Env: FLUXGATED, VALGRIND=1, FG_LOGDIR (see lib.sh).
 
@@ -30,16 +34,18 @@ need_cmd ip kdig dig knotd named curl lighttpd python3 ss nft
 [ -x "$FLUXGATED" ] || die "fluxgated binary not found at $FLUXGATED (build it: make)"
 
 ns_add cli gw srv knot bind
-veth_link cli eth0 10.0.1.2/24 gw c0 10.0.1.1/24
+veth_link cli eth0 10.0.1.2/24,fd00:1::2/64 gw c0 10.0.1.1/24,fd00:1::1/64
 addr_add cli eth0 10.0.1.3/24   # a client that connects only late (no pin)
-veth_link srv eth0 10.0.2.10/24 gw s0 10.0.2.1/24
+veth_link srv eth0 10.0.2.10/24,fd00:2::10/64 gw s0 10.0.2.1/24,fd00:2::1/64
 veth_link knot eth0 10.0.4.53/24 gw k0 10.0.4.1/24
 veth_link bind eth0 10.0.6.53/24 gw b0 10.0.6.1/24
 nsx cli ip route add default via 10.0.1.1
+nsx cli ip -6 route add default via fd00:1::1
 nsx srv ip route add default via 10.0.2.1
+nsx srv ip -6 route add default via fd00:2::1
 nsx knot ip route add default via 10.0.4.1
 nsx bind ip route add default via 10.0.6.1
-nsx gw sysctl -qw net.ipv4.ip_forward=1 || die "gateway sysctls"
+nsx gw sysctl -qw net.ipv4.ip_forward=1 net.ipv6.conf.all.forwarding=1 || die "gateway sysctls"
 for k in all default c0 s0 k0 b0; do nsx gw sysctl -qw "net.ipv4.conf.$k.rp_filter=0"; done
 modprobe nf_conntrack 2>/dev/null
 nsx gw sysctl -qw net.netfilter.nf_conntrack_tcp_loose=0 || die "cannot set nf_conntrack_tcp_loose=0"
@@ -54,6 +60,7 @@ cat >"$FG_WORK/srv/lighttpd.conf" <<EOF
 server.document-root = "$FG_WORK/srv/www"
 server.port = 80
 server.bind = "0.0.0.0"
+\$SERVER["socket"] == "[::]:80" { }
 server.pid-file = "$FG_WORK/srv/lighttpd.pid"
 server.errorlog = "$FG_WORK/srv/error.log"
 index-file.names = ( "index.html" )
@@ -64,8 +71,9 @@ start_bg lighttpd srv lighttpd -D -f "$FG_WORK/srv/lighttpd.conf"; SRV_PID=$BG_P
 # The key may change only A/AAAA at or below its own name (update-owner:
 # key): fluxgate's names live under mtd.knot.test.
 KDIR="$FG_WORK/knot"
+rm -rf "$KDIR"   # no journal of an earlier run in the same FG_LOGDIR
 mkdir -p "$KDIR/run" "$KDIR/db"
-for z in knot.test bad.test; do
+for z in knot.test bad.test sig.test time.test; do
 	cat >"$KDIR/$z.zone" <<EOF
 \$TTL 60
 @ SOA ns1 hostmaster 100 3600 600 86400 1
@@ -74,6 +82,8 @@ ns1 A 10.0.4.53
 shop.mtd A 192.0.2.1
 api.mtd A 192.0.2.2
 x.mtd A 192.0.2.3
+y.mtd A 192.0.2.5
+t.mtd A 192.0.2.6
 EOF
 done
 cat >"$KDIR/knot.conf" <<EOF
@@ -91,12 +101,15 @@ key:
   - id: mtd.knot.test
     algorithm: hmac-sha256
     secret: $SECRET
-  - id: mtd.bad.test
+  - id: mtd.sig.test
     algorithm: hmac-sha256
     secret: $OTHER
+  - id: mtd.time.test
+    algorithm: hmac-sha256
+    secret: $SECRET
 acl:
   - id: fluxgate
-    key: [ mtd.knot.test, mtd.bad.test ]
+    key: [ mtd.knot.test, mtd.sig.test, mtd.time.test ]
     action: update
     update-owner: key
     update-type: [ A, AAAA ]
@@ -112,11 +125,15 @@ template:
 zone:
   - domain: knot.test
   - domain: bad.test
+  - domain: sig.test
+  - domain: time.test
+    serial-policy: unixtime
 EOF
 start_bg knotd knot knotd -c "$KDIR/knot.conf"; KNOT_PID=$BG_PID
 
 # ------------------------------------------------------------ BIND
 BDIR="$FG_WORK/bind"
+rm -rf "$BDIR"
 mkdir -p "$BDIR"
 cat >"$BDIR/bind.test.zone" <<EOF
 \$TTL 60
@@ -182,17 +199,26 @@ key:
   - id: nokey.bad.test
     algorithm: hmac-sha256
     secret: "$SECRET"
+  - id: mtd.sig.test              # knotd has another secret for it
+    algorithm: hmac-sha256
+    secret: "$SECRET"
+  - id: mtd.time.test
+    algorithm: hmac-sha256
+    secret: "$SECRET"
 pool:
   - { id: shop4, prefix: 198.51.100.0/26 }
   - { id: api4, prefix: 198.51.100.64/26 }
   - { id: www4, prefix: 198.51.100.128/26 }
   - { id: x4, prefix: 198.51.100.192/26 }
+  - { id: y4, prefix: 203.0.113.0/26 }
+  - { id: t4, prefix: 203.0.113.64/26 }
+  - { id: shop6, prefix: "2001:db8:77::/64" }
 service:
   - id: shop
     name: shop.mtd.knot.test
-    backend: 10.0.2.10
+    backend: [ 10.0.2.10, "fd00:2::10" ]
     ports: [ tcp/80 ]
-    pool: shop4
+    pool: [ shop4, shop6 ]
     ttl: 1s
     grace: 1s
     external: { server: 10.0.4.53@53, zone: knot.test, key: mtd.knot.test, epoch: 2s, timeout: 1s }
@@ -220,6 +246,22 @@ service:
     ttl: 1s
     grace: 1s
     external: { server: 10.0.4.53, zone: bad.test, key: nokey.bad.test, epoch: 2s, timeout: 1s }
+  - id: y
+    name: y.mtd.sig.test
+    backend: 10.0.2.10
+    ports: [ tcp/80 ]
+    pool: y4
+    ttl: 1s
+    grace: 1s
+    external: { server: 10.0.4.53, zone: sig.test, key: mtd.sig.test, epoch: 2s, timeout: 1s }
+  - id: t
+    name: t.mtd.time.test
+    backend: 10.0.2.10
+    ports: [ tcp/80 ]
+    pool: t4
+    ttl: 1s
+    grace: 1s
+    external: { server: 10.0.4.53, zone: time.test, key: mtd.time.test, epoch: 2s, timeout: 1s }
 nat:
   table: fg$$ddns
 EOF
@@ -230,14 +272,16 @@ assert_eq "--check: the external-services config is valid" 0 "$rc"
 start_fluxgated gw "$CONF"
 T=30; [ "$VALGRIND" = 1 ] && T=120
 
-# addr SERVER NAME TOOL: the A record at the server
+# addr SERVER NAME TOOL: the A (QTYPE) record at the server
+QTYPE=A
 addr() {
 	if [ "$3" = dig ]; then
-		nsx cli dig @"$1" +short +time=2 +tries=1 "$2" A 2>/dev/null | head -n1
+		nsx cli dig @"$1" +short +time=2 +tries=1 "$2" "$QTYPE" 2>/dev/null | head -n1
 	else
-		nsx cli kdig @"$1" +short +timeout=2 +retry=1 "$2" A 2>/dev/null | head -n1
+		nsx cli kdig @"$1" +short +timeout=2 +retry=1 "$2" "$QTYPE" 2>/dev/null | head -n1
 	fi
 }
+url() { case $1 in *:*) echo "http://[$1]/" ;; *) echo "http://$1/" ;; esac; }
 
 declare -A FIRST=()
 # follow LABEL SERVER NAME TOOL ROUNDS: wait for ROUNDS new addresses; each
@@ -257,7 +301,7 @@ follow() {
 			return
 		fi
 		# at once, through the gateway to the real server
-		body=$(nsx cli curl -s --max-time 5 "http://$cur/" 2>&1)
+		body=$(nsx cli curl -s --max-time 5 "$(url "$cur")" 2>&1)
 		if [ "$body" = real ]; then
 			seen=$((seen + 1))
 		else
@@ -269,10 +313,11 @@ follow() {
 	done
 	assert_eq "$label: $tool saw $rounds rotations of $name, each reachable at once" \
 		"$rounds" "$seen"
-	assert_match "$label: the last address is in the service's pool" '^198\.51\.100\.' "$prev"
+	assert_match "$label: the last address is in the service's pool" '^(198\.51\.100\.|2001:db8:77:)' "$prev"
 }
 
 follow knot 10.0.4.53 shop.mtd.knot.test kdig 3
+QTYPE=AAAA follow knot6 10.0.4.53 shop.mtd.knot.test kdig 2
 follow bind 10.0.6.53 www.mtd.bind.test dig 3
 
 # one UPDATE for both names of knot.test: they change under the same serial
@@ -373,6 +418,30 @@ assert_eq "wrong key: x.mtd.bad.test keeps its address at knotd" 192.0.2.3 \
 	"$(addr 10.0.4.53 x.mtd.bad.test kdig)"
 assert_nomatch "wrong key: knotd applied no update to bad.test" '\[bad\.test\.\] DDNS' \
 	"$(cat "$FG_WORK/knotd.log")"
+
+# knotd knows mtd.sig.test with another secret: NOTAUTH with TSIG error BADSIG
+deadline=$((SECONDS + T))
+while ! metrics | grep -Eq '^fluxgate_ddns_updates_total\{zone="sig.test",result="badsig"\} [1-9]' \
+	&& [ $SECONDS -lt $deadline ]; do sleep 0.2; done
+m=$(metrics)
+assert_match "wrong secret: counted as badsig" \
+	'^fluxgate_ddns_updates_total\{zone="sig.test",result="badsig"\} [1-9]' "$m"
+assert_match "wrong secret: fluxgated logs the refusal precisely" \
+	'ddns: zone sig.test at 10.0.4.53@53: update badsig: server answered NOTAUTH, TSIG error BADSIG' \
+	"$(cat "$FG_FLUXGATED_LOG")"
+assert_eq "wrong secret: y.mtd.sig.test keeps its address at knotd" 192.0.2.5 \
+	"$(addr 10.0.4.53 y.mtd.sig.test kdig)"
+
+# serial-policy: unixtime on time.test: the serial is the time of the update
+assert_match "unixtime: t.mtd.time.test rotated" '^203\.0\.113\.' "$(addr 10.0.4.53 t.mtd.time.test kdig)"
+ts=$(serial 10.0.4.53 time.test); now=$(date +%s)
+if [ -n "$ts" ] && [ "$ts" -le "$now" ] && [ "$ts" -gt $((now - 600)) ]; then
+	ok "unixtime: the serial of time.test is the time of an update ($ts, now $now)"
+else
+	fail "unixtime: the serial of time.test is the time of an update" "serial '$ts', now $now"
+fi
+assert_match "unixtime: fluxgated read that serial" \
+	"^fluxgate_ddns_serial\\{zone=\"time.test\"\\} 1[0-9]{9}" "$(metrics)"
 fluxgated_alive "fluxgated keeps serving after the refusals"
 
 stop_fluxgated
