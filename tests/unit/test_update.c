@@ -107,7 +107,8 @@ static size_t mk_resp(uint8_t *b, uint16_t id, uint16_t flags, uint16_t ar,
 	static const uint8_t soa_in[4] = { 0, 6, 0, 1 };
 	memcpy(b + p, soa_in, 4);
 	p += 4;
-	memcpy(b + p, tail, tlen);
+	if (tlen)
+		memcpy(b + p, tail, tlen);
 	return p + tlen;
 }
 
