@@ -430,6 +430,10 @@ static void check_service(fg_loader_t *ld, const fg_conf_t *c, size_t si,
 				"%s: name '%s' is served by external.server but lies inside "
 				"a zone of fluxgated too; drop external or the zone",
 				label, s->name);
+		if (s->access == FG_ACCESS_PRIVATE)
+			fg_diag(ld, map->line,
+				"%s: access: private cannot apply to an external service (its "
+				"address is published to everyone at external.server)", label);
 		if (s->external.timeout_ms >= s->external.epoch_ms)
 			fg_diag(ld, map->line,
 				"%s: external.timeout (%u ms) must be shorter than "

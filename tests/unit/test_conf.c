@@ -1039,6 +1039,7 @@ static void test_external(void **state)
 		"    name: api.ext.test\n"
 		"    backend: 10.0.0.2@80\n"
 		"    pool: p6\n"
+		"    access: private\n"
 		"    external: { server: 192.0.2.54, zone: ext.test, key: k1, epoch: 2s, timeout: 1s }\n"
 		"  - id: nokey\n"
 		"    name: x.ext.test\n"
@@ -1053,7 +1054,9 @@ static void test_external(void **state)
 				      "than external.epoch (2000 ms)"));
 	assert_non_null(strstr(s.buf, "t.conf:17: service 'api': external.server differs from "
 				      "service 'shop' (line 12) of the same external.zone 'ext.test'"));
-	assert_non_null(strstr(s.buf, "t.conf:25: service 'nokey': external: missing required key 'key'"));
+	assert_non_null(strstr(s.buf, "t.conf:26: service 'nokey': external: missing required key 'key'"));
+	assert_non_null(strstr(s.buf, "t.conf:17: service 'api': access: private cannot apply to an "
+				      "external service"));
 	assert_non_null(strstr(s.buf, "t.conf:12: service 'shop': external.key 'k1' is not defined "
 				      "(add it to the 'key:' list)"));
 }
