@@ -44,6 +44,7 @@ struct fg_ddns {
 	fg_metrics_ddns_service_t *sstats;
 	size_t nsstats;
 	enum fg_epoch_result *last;   /* last result per zone: log changes */
+	uint64_t grant_us, update_us; /* of the zone run in progress (log) */
 	uint8_t buf[MSG_MAX];
 };
 
@@ -201,10 +202,21 @@ static size_t zone_index(const fg_ddns_t *d, const fg_epoch_zone_t *z)
 	return (size_t)(z - d->ep->zones);
 }
 
+static uint64_t mono_us(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
+}
+
 static int op_grant(void *ctx, fg_grant_pub_t *p, size_t n)
 {
 	fg_ddns_t *d = ctx;
-	return fg_grant_publish(d->eng, d->w, p, n);
+	uint64_t t0 = mono_us();
+	int rc = fg_grant_publish(d->eng, d->w, p, n);
+	if (!d->grant_us)   /* the first grant of a run: the new addresses */
+		d->grant_us = mono_us() - t0;
+	return rc;
 }
 
 /* Sign msg, exchange it, verify the response's TSIG when it claims
@@ -248,8 +260,10 @@ static int op_update(void *ctx, const fg_epoch_zone_t *z, const fg_update_rrset_
 		return fg_errf(err, errlen, len, "building the UPDATE: %s", perr);
 	}
 	fg_tsig_ctx_t tc;
+	uint64_t t0 = mono_us();
 	int rl = signed_exchange(d, z, msg, (size_t)len, d->buf, sizeof(d->buf), &tc, res, err,
 				 errlen);
+	d->update_us = mono_us() - t0;
 	if (rl < 0)
 		return rl;
 	int rc = fg_update_parse_response(d->buf, (size_t)rl, id, z->zone, resp, perr,
@@ -339,8 +353,10 @@ static void report(fg_ddns_t *d, size_t zi, const fg_epoch_report_t *rep)
 			log_warn("ddns: zone %s at %s: SOA serial %u did not move on after the "
 				 "update (serial policy of the server?)", z->zone, srv,
 				 rep->serial_after);
-		log_debug("ddns: zone %s: %zu address%s published, serial %u", z->zone,
-			  rep->published, rep->published == 1 ? "" : "es", rep->serial_after);
+		log_debug("ddns: zone %s: %zu address%s published, serial %u (grant %llu us, "
+			  "signed UPDATE exchange %llu us)", z->zone, rep->published,
+			  rep->published == 1 ? "" : "es", rep->serial_after,
+			  (unsigned long long)d->grant_us, (unsigned long long)d->update_us);
 	} else {
 		log_warn("ddns: zone %s at %s: update %s: %s; the published addresses stay "
 			 "granted, retrying next epoch", z->zone, srv,
@@ -367,6 +383,7 @@ static void *ddns_main(void *arg)
 			if (d->ep->zones[z].next_ms > now)
 				continue;
 			fg_epoch_report_t rep;
+			d->grant_us = d->update_us = 0;
 			fg_epoch_run_zone(d->ep, z, now, &OPS, d, &rep);
 			if (rep.rc == -ECANCELED)
 				break;
