@@ -36,6 +36,7 @@ struct fg_ddns {
 	fg_tsig_key_t *keys;          /* one per zone (ep->zones[i]) */
 	fg_grant_engine_t *eng;
 	fg_grant_worker_t *w;
+	fg_evlog_t *ev;
 	pthread_t thread;
 	bool running;
 	int stopfd;                   /* eventfd: stop */
@@ -339,6 +340,19 @@ static void publish_stats(fg_ddns_t *d)
 	pthread_mutex_unlock(&d->mu);
 }
 
+/* The code of an error event: the failing op's, or what the server's
+ * answer means. */
+static int event_code(const fg_epoch_report_t *rep)
+{
+	switch (rep->result) {
+	case FG_EPOCH_REFUSED: return -EPERM;
+	case FG_EPOCH_NOTAUTH: case FG_EPOCH_BADKEY: case FG_EPOCH_BADSIG:
+	case FG_EPOCH_BADTIME: return -FG_EAUTH;
+	case FG_EPOCH_RCODE: return -FG_EMALF;
+	default: return rep->rc < 0 ? rep->rc : -FG_EMALF;
+	}
+}
+
 static void report(fg_ddns_t *d, size_t zi, const fg_epoch_report_t *rep)
 {
 	const fg_epoch_zone_t *z = &d->ep->zones[zi];
@@ -361,6 +375,10 @@ static void report(fg_ddns_t *d, size_t zi, const fg_epoch_report_t *rep)
 		log_warn("ddns: zone %s at %s: update %s: %s; the published addresses stay "
 			 "granted, retrying next epoch", z->zone, srv,
 			 fg_epoch_result_name(rep->result), rep->err);
+		char msg[512];
+		snprintf(msg, sizeof(msg), "zone %s at %s: update %s: %s", z->zone, srv,
+			 fg_epoch_result_name(rep->result), rep->err);
+		fg_evlog_error(d->ev, "ddns", event_code(rep), msg);
 	}
 	d->last[zi] = rep->result;
 }
@@ -434,8 +452,8 @@ void fg_ddns_free(fg_ddns_t *d)
 	free(d);
 }
 
-int fg_ddns_start(const fg_conf_t *conf, fg_grant_engine_t *eng, const fg_ddns_t *prev,
-		  fg_ddns_t **out)
+int fg_ddns_start(const fg_conf_t *conf, fg_grant_engine_t *eng, fg_evlog_t *ev,
+		  const fg_ddns_t *prev, fg_ddns_t **out)
 {
 	*out = NULL;
 	fg_epoch_t *ep = NULL;
@@ -454,6 +472,7 @@ int fg_ddns_start(const fg_conf_t *conf, fg_grant_engine_t *eng, const fg_ddns_t
 	d->ep = ep;
 	d->stopfd = -1;
 	d->eng = eng;
+	d->ev = ev;
 	pthread_mutex_init(&d->mu, NULL);
 	if (prev)
 		fg_epoch_adopt(ep, prev->ep);

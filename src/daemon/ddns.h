@@ -26,6 +26,7 @@
 #define FG_DAEMON_DDNS_H
 
 #include "conf/conf.h"
+#include "daemon/eventlog.h"
 #include "daemon/metrics.h"
 #include "grant/engine.h"
 
@@ -33,9 +34,11 @@ typedef struct fg_ddns fg_ddns_t;
 
 /* Start the thread for the external services of `conf` (granting through
  * `eng`), adopting the published state of `prev` (stopped; may be NULL).
- * *out is NULL when the config has no external service. */
-int fg_ddns_start(const fg_conf_t *conf, fg_grant_engine_t *eng, const fg_ddns_t *prev,
-		  fg_ddns_t **out);
+ * A failed epoch is also an `error` event (where "ddns") in `ev` (may be
+ * NULL; borrowed, must outlive the thread). *out is NULL when the config
+ * has no external service. */
+int fg_ddns_start(const fg_conf_t *conf, fg_grant_engine_t *eng, fg_evlog_t *ev,
+		  const fg_ddns_t *prev, fg_ddns_t **out);
 
 /* Stop the thread (after the epoch in progress); the handle keeps its
  * state for a successor. NULL is a no-op. */

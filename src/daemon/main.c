@@ -182,7 +182,7 @@ static int do_reload(void *vctx, char *errbuf, size_t errlen)
 	fg_server_swap(r->srv, next);
 	r->ddns = NULL;
 	if (next->grants) {
-		int drc = fg_ddns_start(next->conf, next->grants, old_ddns, &r->ddns);
+		int drc = fg_ddns_start(next->conf, next->grants, r->evlog, old_ddns, &r->ddns);
 		if (drc < 0)
 			log_err("ddns: not started after the reload: %s", fg_strerror(drc));
 	}
@@ -721,7 +721,7 @@ int main(int argc, char **argv)
 	struct reload_ctx rctx = { .path = path, .srv = srv, .evlog = dctx.evlog, .verbose = verbose };
 	/* after the drop: the thread inherits it */
 	if (snap->grants) {
-		rc = fg_ddns_start(snap->conf, snap->grants, NULL, &rctx.ddns);
+		rc = fg_ddns_start(snap->conf, snap->grants, dctx.evlog, NULL, &rctx.ddns);
 		if (rc < 0) {
 			log_err("ddns: cannot start: %s", fg_strerror(rc));
 			dp_count_stop(&dctx.dp);

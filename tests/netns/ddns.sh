@@ -189,6 +189,7 @@ metrics:
   listen: 10.0.1.1@9153
 log:
   level: info
+  file: "$FG_WORK/eve.json"
 key:
   - id: mtd.knot.test
     algorithm: hmac-sha256
@@ -414,6 +415,9 @@ assert_match "wrong key: nothing published for bad.test" \
 assert_match "wrong key: fluxgated logs the refusal precisely" \
 	'ddns: zone bad.test at 10.0.4.53@53: update badkey: server answered NOTAUTH, TSIG error BADKEY' \
 	"$(cat "$FG_FLUXGATED_LOG")"
+assert_match "wrong key: an error event for it (where ddns)" \
+	'"event_type":"error".*"where":"ddns".*zone bad.test at 10.0.4.53@53: update badkey' \
+	"$(cat "$FG_WORK/eve.json" 2>/dev/null)"
 assert_eq "wrong key: x.mtd.bad.test keeps its address at knotd" 192.0.2.3 \
 	"$(addr 10.0.4.53 x.mtd.bad.test kdig)"
 assert_nomatch "wrong key: knotd applied no update to bad.test" '\[bad\.test\.\] DDNS' \
