@@ -822,6 +822,22 @@ int fg_conf_warnings(const fg_conf_t *conf, fg_conf_diag_fn warn, void *ctx)
 			warn(ctx, conf->path, 0, FG_CONF_WARN_NO_RESOLVERS);
 		n++;
 	}
+	/* a private service nobody can be given */
+	bool any_role = false;
+	for (size_t i = 0; conf->key_roles && i < conf->nkeys; i++)
+		any_role |= conf->key_roles[i] != FG_ROLE_NONE;
+	for (size_t i = 0; !any_role && i < conf->nservices; i++) {
+		if (conf->services[i].access != FG_ACCESS_PRIVATE)
+			continue;
+		if (warn) {
+			char msg[300];
+			snprintf(msg, sizeof(msg), "warning: service '%.64s' is private but no "
+				 "policy.keys entry gives a key the client or resolver role: "
+				 "nobody gets its address", conf->services[i].id ? conf->services[i].id : "?");
+			warn(ctx, conf->path, conf->services[i].line, msg);
+		}
+		n++;
+	}
 	return n;
 }
 

@@ -261,7 +261,7 @@ void fg_conf_free(fg_conf_t *conf);
 
 /* Advice on a valid config that is not an error (policy.resolvers empty
  * while services exist: any source outside policy.direct may obtain subnet
- * and anyone grants). One call of `warn` per warning, line 0 when it has
+ * and anyone grants; a private service while no key has a role). One call of `warn` per warning, line 0 when it has
  * none. Pure. Returns the number of warnings. */
 int fg_conf_warnings(const fg_conf_t *conf, fg_conf_diag_fn warn, void *ctx);
 

@@ -97,10 +97,10 @@ void fg_tsigq_private_answer(const fg_zonedb_t *db, const fg_conf_t *conf,
 		/* an ordinary-looking answer with an address nobody was granted */
 		int rc = eng && gw ? fg_grant_decoy_pick(eng, gw, r) : -FG_EGRANT;
 		if (rc == 0 && r->nodata)
-			fg_dns_answer_service_nodata(db, r->q, tcp, 0, out, outcap, res);
+			fg_dns_answer_service_nodata(db, r->q, tcp, r->ecs_scope, out, outcap, res);
 		else
-			fg_dns_answer_service(db, r->q, tcp, rc == 0 ? r->addr : NULL, r->ttl, 0,
-					      out, outcap, res);
+			fg_dns_answer_service(db, r->q, tcp, rc == 0 ? r->addr : NULL, r->ttl,
+					      r->ecs_scope, out, outcap, res);
 		return;
 	}
 	st->private_denied[FG_UNAUTH_NXDOMAIN]++;

@@ -832,6 +832,17 @@ int fg_grant_decoy_pick(fg_grant_engine_t *eng, fg_grant_worker_t *w, fg_grant_r
 		r->nodata = true;
 		return 0;
 	}
+	/* the scope a real answer would get: its ECS echo (and NODATA where
+	 * no grant is possible) must not tell the asker it was refused */
+	fg_scope_policy_t pol = { eng->direct, eng->ndirect, eng->resolvers, eng->nresolvers,
+				  eng->ecs_min4, eng->ecs_min6 };
+	fg_scope_decision_t sd;
+	fg_scope_decide_role(r->peer, r->q, family, &pol, r->role, &sd);
+	if (sd.scope == FG_SCOPE_NONE) {
+		r->nodata = true;
+		return 0;
+	}
+	r->ecs_scope = sd.ecs_scope;
 	memset(r->addr, 0, sizeof(r->addr));
 	/* never one open to anyone: that one would lead to the service */
 	pthread_mutex_lock(&eng->shared->lock);

@@ -109,11 +109,12 @@ typedef struct fg_grant_pub {
 int fg_grant_publish(fg_grant_engine_t *eng, fg_grant_worker_t *w, fg_grant_pub_t *p,
 		     size_t n);
 /* A private service's answer to an asker without a key (service.
- * unauthenticated: decoy): fills r->addr and r->ttl with a random address
- * of the service's pool that is not open to anyone, and grants nothing,
- * so a connection to it goes to the decoys. r->ok stays false; r->nodata
- * is set when the service has no pool of the family. Returns 0 or a
- * negative error (answer SERVFAIL). */
+ * unauthenticated: decoy): fills r->addr, r->ttl and r->ecs_scope (as a
+ * real grant's answer would echo) with a random address of the service's
+ * pool that is not open to anyone, and grants nothing, so a connection to
+ * it goes to the decoys. r->ok stays false; r->nodata is set when the
+ * service has no pool of the family or the scope policy allows no grant
+ * (as for a real answer). Returns 0 or a negative error (SERVFAIL). */
 int fg_grant_decoy_pick(fg_grant_engine_t *eng, fg_grant_worker_t *w, fg_grant_req_t *r);
 
 /* The worker's NAT handle (unit tests inspect the in-memory backend). */

@@ -190,6 +190,15 @@ assert_match "clock 1 h behind: TSIG error BADTIME" 'status: BADTIME' "$out"
 # signed, with the query's time signed and our clock in Other Data
 assert_match "clock 1 h behind: signed, our time in Other Data" 'TSIG[[:space:]]+hmac-sha512\. [0-9]+ 300 64 [^ ]+ [0-9]+ BADTIME 6 [0-9]+' "$out"
 
+# an RFC 2136 UPDATE signed by knsupdate: not served (NOTIMP), but the
+# refusal is signed and knsupdate verifies it
+out=$(printf 'server 10.67.4.1\nzone example.test.\nupdate add x.example.test. 60 A 192.0.2.1\nsend\n' |
+	nsx cli timeout 20 knsupdate -t "$DNS_T" -r 1 -y "$CLI_KEY" 2>&1)
+echo "$out" >"$FG_WORK/knsupdate.out"
+assert_match "signed UPDATE: refused NOTIMP" 'NOTIMP' "$out"
+assert_match "signed UPDATE: the refusal is signed" 'TSIG[[:space:]]+hmac-sha512\. [0-9]+ 300 64 .* NOERROR 0' "$out"
+assert_nomatch "signed UPDATE: knsupdate verifies it" 'BADSIG|BADKEY|BADTIME|verif|WARNING' "$out"
+
 # ------------------------------------------------------------ private services
 out=$(kq cli @10.67.4.1 priv.example.test A)
 assert_match "private, no key: NXDOMAIN" 'status: NXDOMAIN' "$out"

@@ -540,6 +540,41 @@ static void test_nxname_formerr(void **state)
 	assert_int_equal(r.flags & 0xF, FG_RCODE_NOERROR);
 }
 
+/* a private service hidden from an asker without a key: the signed
+ * denial of a name that does not exist, the same as for any other */
+static void test_private_hidden_signed(void **state)
+{
+	(void)state;
+	uint8_t q[512], want[300];
+	fg_dns_result_t res;
+	fg_dns_query_t qq;
+	resp_t r;
+	size_t ql = mkquery(q, "svc.example.net", FG_TYPE_A, true, true, 1232);
+	fg_dns_answer(signed_db, q, ql, false, out, sizeof(out), &qq, &res);
+	assert_int_equal(res.kind, FG_ANSWER_SERVICE);
+	fg_dns_answer_service_hidden(signed_db, &qq, false, 0, out, sizeof(out), &res);
+	assert_int_equal(res.kind, FG_ANSWER_READY);
+	parse(out, res.len, &r);
+	assert_int_equal(r.flags & 0xF, FG_RCODE_NOERROR);   /* RFC 9824 */
+	assert_null(find(&r, 1, FG_TYPE_A, 0));
+	const rr_t *nsec = find(&r, 2, FG_TYPE_NSEC, 0);
+	assert_non_null(nsec);
+	int wl = fg_nsec_compact((const uint8_t *)"\003svc\007example\003net", NULL, 0, true,
+				 want, sizeof(want));
+	assert_int_equal(nsec->rdlen, wl);
+	assert_memory_equal(nsec->rd, want, (size_t)wl);       /* NXNAME */
+	verify(&r, 2, FG_TYPE_NSEC);
+	verify(&r, 2, FG_TYPE_SOA);
+	/* unsigned (DO=0): a plain NXDOMAIN with the SOA */
+	ql = mkquery(q, "svc.example.net", FG_TYPE_A, true, false, 1232);
+	fg_dns_answer(signed_db, q, ql, false, out, sizeof(out), &qq, &res);
+	fg_dns_answer_service_hidden(signed_db, &qq, false, 0, out, sizeof(out), &res);
+	parse(out, res.len, &r);
+	assert_int_equal(r.flags & 0xF, FG_RCODE_NXDOMAIN);
+	assert_non_null(find(&r, 2, FG_TYPE_SOA, 0));
+	assert_int_equal(count(&r, FG_TYPE_RRSIG), 0);
+}
+
 static void test_truncation(void **state)
 {
 	(void)state;
@@ -614,6 +649,7 @@ int main(void)
 		cmocka_unit_test(test_nxname_formerr),
 		cmocka_unit_test(test_truncation),
 		cmocka_unit_test(test_signer_rules),
+		cmocka_unit_test(test_private_hidden_signed),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -160,6 +160,28 @@ static void keys_refused(void **state)
 	assert_non_null(strstr(d.text, "admin"));
 }
 
+static void private_without_roles_warns(void **state)
+{
+	struct fx *f = *state;
+	struct diags d = { .len = 0 };
+	/* the fixture's config has role keys: no private-service warning */
+	assert_int_equal(fg_conf_warnings(f->conf, diag, &d), 0);
+	static const char *const text =
+		"server:\n  listen: 127.0.0.1@5300\n"
+		"zone:\n  - domain: example.test\n"
+		"    soa: { mname: ns1.example.test, rname: h.example.test }\n"
+		"pool:\n  - id: p4\n    prefix: 198.51.100.0/26\n"
+		"service:\n  - id: hid\n    name: hid.example.test\n    backend: 10.0.2.10\n"
+		"    ports: [tcp/80]\n    pool: p4\n    access: private\n"
+		"policy:\n  resolvers: [ 192.0.2.53/32 ]\n";
+	fg_conf_t *c = NULL;
+	assert_int_equal(fg_conf_load_buffer("w.conf", text, strlen(text), &c, diag, NULL), 0);
+	assert_int_equal(fg_conf_warnings(c, diag, &d), 1);
+	d.text[d.len] = '\0';
+	assert_non_null(strstr(d.text, "w.conf:10: warning: service 'hid' is private"));
+	fg_conf_free(c);
+}
+
 static struct sockaddr_storage peer4(const char *a)
 {
 	struct sockaddr_storage ss;
@@ -393,6 +415,27 @@ static void private_services(void **state)
 			 FG_MEM_DECOY);
 	assert_int_equal(f->denied[FG_UNAUTH_DECOY], 1);
 
+	/* a listed resolver sending ECS: the decoy echoes the scope a real
+	 * grant would (nothing tells it apart) */
+	struct sockaddr_storage rp = peer4("192.0.2.53");
+	s.q.has_edns = true;
+	s.q.has_ecs = true;
+	s.q.ecs.family = 1;
+	s.q.ecs.source_prefix = 24;
+	memset(s.q.ecs.addr, 0, sizeof(s.q.ecs.addr));
+	s.q.ecs.addr[0] = 203;
+	s.q.ecs.addr[2] = 113;
+	fg_grant_req_t e = { .q = &s.q, .peer = &rp, .service_id = s.res.service_id,
+			     .qtype = FG_TYPE_A, .hidden = true };
+	assert_int_equal(fg_grant_decoy_pick(f->eng, f->w, &e), 0);
+	assert_false(e.nodata);
+	assert_int_equal(e.ecs_scope, 24);
+	/* AAAA of an IPv4-only service: NODATA, as a real answer */
+	fg_grant_req_t n6 = { .q = &s.q, .peer = &p, .service_id = s.res.service_id,
+			      .qtype = FG_TYPE_AAAA, .hidden = true };
+	assert_int_equal(fg_grant_decoy_pick(f->eng, f->w, &n6), 0);
+	assert_true(n6.nodata);
+
 	/* with the client key: granted */
 	len = query("privd.example.test.", &f->conf->tsig_keys[0], now, pkt, sizeof(pkt), &cli);
 	step(f, pkt, len, now, &s);
@@ -411,6 +454,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(keys_load),
 		cmocka_unit_test(keys_refused),
+		cmocka_unit_test(private_without_roles_warns),
 		cmocka_unit_test(roles_decide_scope),
 		cmocka_unit_test(refused_notauth),
 		cmocka_unit_test(signed_answer_and_roles),
