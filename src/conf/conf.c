@@ -816,8 +816,11 @@ void fg_conf_free(fg_conf_t *conf)
 int fg_conf_warnings(const fg_conf_t *conf, fg_conf_diag_fn warn, void *ctx)
 {
 	int n = 0;
+	size_t answered = 0;   /* external services are not answered by us */
 
-	if (conf->nservices && !conf->policy.nresolvers) {
+	for (size_t i = 0; i < conf->nservices; i++)
+		answered += !conf->services[i].external.set;
+	if (answered && !conf->policy.nresolvers) {
 		if (warn)
 			warn(ctx, conf->path, 0, FG_CONF_WARN_NO_RESOLVERS);
 		n++;

@@ -357,7 +357,10 @@ int fg_grant_engine_new(const fg_conf_t *conf, fg_grant_engine_t *prev,
 	eng->ecs_min6 = (uint8_t)conf->policy.ecs_min_prefix6;
 	eng->anyone_per_source = conf->policy.anyone_per_source ? conf->policy.anyone_per_source : 4;
 	eng->exact_per_source = conf->policy.exact_per_source ? conf->policy.exact_per_source : 64;
-	if (!conf->policy.nresolvers)
+	size_t answered = 0;   /* external services are not answered by us */
+	for (size_t i = 0; i < conf->nservices; i++)
+		answered += !conf->services[i].external.set;
+	if (answered && !conf->policy.nresolvers)
 		log_warn("%s", FG_CONF_WARN_NO_RESOLVERS + sizeof("warning: ") - 1);
 	if (conf->policy.nresolvers) {
 		eng->resolvers = calloc(conf->policy.nresolvers, sizeof(*eng->resolvers));

@@ -1025,6 +1025,8 @@ static void test_external(void **state)
 	assert_int_equal(c->services[0].external.timeout_ms, 2000);
 	/* published for an epoch, then cached for ttl, plus grace */
 	assert_int_equal(fg_conf_service_grant_ms(&c->services[0]), 30000 + 10000 + 2000);
+	/* fluxgated answers no query for them: no advice about resolvers */
+	assert_int_equal(fg_conf_warnings(c, NULL, NULL), 0);
 	fg_conf_free(c);
 
 	struct sink s;
