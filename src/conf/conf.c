@@ -495,6 +495,27 @@ static void check_external_groups(fg_loader_t *ld, const fg_conf_t *c)
 			continue;
 		char zi[256];
 		fg_dname_canon(s->external.zone, zi);
+		unsigned same = 1;
+		for (size_t j = i + 1; j < c->nservices; j++) {
+			const fg_conf_service_t *o = &c->services[j];
+			char zj[256];
+			if (!o->external.set || !o->external.zone)
+				continue;
+			fg_dname_canon(o->external.zone, zj);
+			same += !strcmp(zi, zj);
+		}
+		bool first = true;
+		for (size_t j = 0; j < i && first; j++) {
+			char zj[256];
+			if (!c->services[j].external.set || !c->services[j].external.zone)
+				continue;
+			fg_dname_canon(c->services[j].external.zone, zj);
+			first = strcmp(zi, zj) != 0;
+		}
+		if (first && same > FG_CONF_EXTERNAL_PER_ZONE)
+			fg_diag(ld, s->line, "external.zone '%s': %u services, at most %d per zone "
+				"(one UPDATE carries them all)", s->external.zone, same,
+				FG_CONF_EXTERNAL_PER_ZONE);
 		for (size_t j = 0; j < i; j++) {
 			const fg_conf_service_t *o = &c->services[j];
 			char zj[256];

@@ -62,6 +62,8 @@ typedef struct fg_conf_zone {
  * fixed pool list of the data-plane setup. */
 #define FG_CONF_NFT_NAME_MAX 63
 #define FG_CONF_MAX_POOLS    64
+/* external services one zone's UPDATE carries (grant/epoch.c) */
+#define FG_CONF_EXTERNAL_PER_ZONE 16
 
 typedef struct fg_conf_pool {
 	char *id;

@@ -14,8 +14,10 @@
 #include "conf/scalar.h"
 #include "dns/msg.h"
 
-/* one grant transaction and one UPDATE per zone and epoch */
-#define ZONE_SLOTS_MAX 64
+/* one grant transaction and one UPDATE per zone and epoch: 2 families of
+ * FG_CONF_EXTERNAL_PER_ZONE services, and their pending addresses as well
+ * fit one engine batch (64) */
+#define ZONE_SLOTS_MAX (2 * FG_CONF_EXTERNAL_PER_ZONE)
 
 const char *fg_epoch_result_name(enum fg_epoch_result r)
 {
@@ -197,21 +199,27 @@ uint64_t fg_epoch_next_due(const fg_epoch_t *e)
 	return next;
 }
 
-/* Grant the published addresses of the zone again for `ms` (0: the slot's
- * hold_ms). Best effort: the caller reports a failure. */
+/* Grant the published addresses of the zone again: for linger_ms once
+ * replaced (`linger`), else for another hold_ms, and then the pending ones
+ * too (an update whose answer was lost may have published them). Best
+ * effort: the caller reports a failure. */
 static int regrant_current(fg_epoch_t *e, const fg_epoch_zone_t *z, const fg_epoch_ops_t *ops,
 			   void *ctx, bool linger)
 {
-	fg_grant_pub_t p[ZONE_SLOTS_MAX];
+	fg_grant_pub_t p[2 * ZONE_SLOTS_MAX];
 	size_t n = 0;
 	for (size_t i = 0; i < z->nslots; i++) {
 		fg_epoch_slot_t *s = &e->slots[z->first + i];
-		if (!s->has_cur)
-			continue;
-		p[n] = (fg_grant_pub_t){ .service_id = s->service_id, .family = s->family,
-					 .timeout_ms = linger ? s->linger_ms : s->hold_ms };
-		memcpy(p[n].addr, s->cur, 16);
-		n++;
+		if (s->has_cur) {
+			p[n] = (fg_grant_pub_t){ .service_id = s->service_id, .family = s->family,
+						 .timeout_ms = linger ? s->linger_ms : s->hold_ms };
+			memcpy(p[n++].addr, s->cur, 16);
+		}
+		if (!linger && s->has_pend) {
+			p[n] = (fg_grant_pub_t){ .service_id = s->service_id, .family = s->family,
+						 .timeout_ms = s->hold_ms };
+			memcpy(p[n++].addr, s->pend, 16);
+		}
 	}
 	return n ? ops->grant(ctx, p, n) : 0;
 }
@@ -246,10 +254,9 @@ enum fg_epoch_result fg_epoch_run_zone(fg_epoch_t *e, size_t zi, uint64_t now_ms
 		rep->rc = rc;
 		snprintf(rep->err, sizeof(rep->err), "granting %zu new address%s failed: %s; "
 			 "nothing published", n, n == 1 ? "" : "es", fg_strerror(rc));
-		/* a pick that failed to grant is not kept: the next epoch
-		 * picks again */
-		for (size_t i = 0; i < n; i++)
-			e->slots[z->first + i].has_pend = false;
+		/* a fresh pick that failed to grant is not kept (the next
+		 * epoch picks again); an earlier pending one is, and is tried
+		 * again below with the published ones */
 		(void)regrant_current(e, z, ops, ctx, false);
 		z->results[rep->result]++;
 		return rep->result;

@@ -1059,6 +1059,24 @@ static void test_external(void **state)
 	assert_non_null(strstr(s.buf, "t.conf:26: service 'nokey': external: missing required key 'key'"));
 	assert_non_null(strstr(s.buf, "t.conf:17: service 'api': access: private cannot apply to an "
 				      "external service"));
+	/* one UPDATE carries at most 16 services */
+	char *many = malloc(20000);
+	assert_non_null(many);
+	size_t o = (size_t)sprintf(many, "%s", "server:\n  listen: 127.0.0.1\n"
+		"key:\n  - { id: k1, algorithm: hmac-sha256, secret: \"c2VjcmV0c2VjcmV0\" }\n"
+		"pool:\n");
+	for (int i = 0; i < 17; i++)
+		o += (size_t)sprintf(many + o, "  - { id: p%d, prefix: 10.%d.0.0/24 }\n", i, i + 1);
+	o += (size_t)sprintf(many + o, "service:\n");
+	for (int i = 0; i < 17; i++)
+		o += (size_t)sprintf(many + o, "  - { id: s%d, name: s%d.ext.test, backend: 10.99.0.1@80, "
+				     "pool: p%d, external: { server: 192.0.2.53, zone: ext.test, "
+				     "key: k1 } }\n", i, i, i);
+	struct sink s2;
+	fg_conf_t *c2 = NULL;
+	assert_int_equal(load(many, &c2, &s2), -FG_ESCHEMA);
+	assert_non_null(strstr(s2.buf, "external.zone 'ext.test': 17 services, at most 16 per zone"));
+	free(many);
 	assert_non_null(strstr(s.buf, "t.conf:12: service 'shop': external.key 'k1' is not defined "
 				      "(add it to the 'key:' list)"));
 }

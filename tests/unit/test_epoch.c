@@ -278,6 +278,31 @@ static void test_grant_refused(void **state)
 	assert_true(reachable(f, AF_INET, cur));
 }
 
+/* A pending pick (its update's answer may have been lost: the server may
+ * have published it) survives a refused grant and stays granted. */
+static void test_pending_survives_grant_failure(void **state)
+{
+	struct fx *f = *state;
+	fg_epoch_t *e = f->ep;
+	fg_epoch_report_t rep;
+
+	f->answer = 0;
+	assert_int_equal(fg_epoch_run_zone(e, 1, 1000, &OPS, f, &rep), FG_EPOCH_OK);
+	f->answer = -1;                              /* answer lost */
+	fg_nat_mem_advance(f->nat, 10000);
+	assert_int_equal(fg_epoch_run_zone(e, 1, 11000, &OPS, f, &rep), FG_EPOCH_TIMEOUT);
+	uint8_t pend[16];
+	memcpy(pend, e->slots[3].pend, 16);
+	fg_nat_mem_fail_next(f->nat, 1, 0);         /* the next grant is refused */
+	fg_nat_mem_advance(f->nat, 10000);
+	assert_int_equal(fg_epoch_run_zone(e, 1, 21000, &OPS, f, &rep), FG_EPOCH_GRANT_FAILED);
+	assert_true(e->slots[3].has_pend);
+	assert_memory_equal(pend, e->slots[3].pend, 16);
+	/* past the hold of its last grant (at 10 s: until 27 s) */
+	fg_nat_mem_advance(f->nat, 10000);
+	assert_true(reachable(f, AF_INET, pend));
+}
+
 static void test_serial_stuck_and_classify(void **state)
 {
 	struct fx *f = *state;
@@ -325,6 +350,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_rotation, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_failures_keep_published, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_grant_refused, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_pending_survives_grant_failure, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_serial_stuck_and_classify, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_adopt, setup, teardown),
 	};
