@@ -29,7 +29,9 @@
 #include "dns/update.h"
 #include "grant/epoch.h"
 
-#define MSG_MAX 16384
+/* a DNS message over TCP: 16 services x 2 families of UPDATE fit with
+ * the longest names */
+#define MSG_MAX 65535
 
 struct fg_ddns {
 	fg_epoch_t *ep;
