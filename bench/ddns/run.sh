@@ -116,7 +116,8 @@ EOF
 
 # knsupdate: EPOCHS sends of the same M-name UPDATE (TCP, TSIG)
 run_knsupdate() {
-	local m=$1 r i k t0 t1 script="$FG_WORK/kns$m.txt"
+	local m=$1 r i k t0 t1 script
+	script="$FG_WORK/kns$m.txt"
 	: >"$script"
 	for ((k = 0; k < EPOCHS; k++)); do
 		printf 'server 10.55.0.53\nzone bench.test\norigin bench.test\n' >>"$script"
