@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
 #include "daemon/control.h"
+#include "daemon/ddns.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -330,6 +331,17 @@ static void pool_to_json(void *ctx, const char *id, int family, uint64_t size, u
 					"open", (json_int_t)open));
 }
 
+static void ddns_zone_to_json(void *ctx, const char *zone, const char *server,
+			      const char *last, uint64_t published, uint64_t failed,
+			      bool has_serial, uint32_t serial)
+{
+	json_t *o = json_pack("{ss ss ss sI sI}", "zone", zone, "server", server, "last", last,
+			      "published", (json_int_t)published, "failed", (json_int_t)failed);
+	if (o && has_serial)
+		json_object_set_new(o, "serial", json_integer((json_int_t)serial));
+	json_array_append_new(ctx, o);
+}
+
 static json_t *cmd_status(const fg_control_env_t *env)
 {
 	const fg_snapshot_t *snap = fg_server_snapshot(env->srv);
@@ -344,12 +356,18 @@ static json_t *cmd_status(const fg_control_env_t *env)
 	if (snap->grants)
 		fg_grant_engine_pools(snap->grants, pool_to_json, pools);
 	time_t now = time(NULL);
-	return json_pack("{ss ss sI si so so so ss}",
-			 "version", "0.1.0", "config", snap->conf->path ? snap->conf->path : "",
-			 "uptime_seconds", (json_int_t)(now - (time_t)env->start_time),
-			 "workers", (int)fg_server_nworkers(env->srv),
-			 "zones", zones, "services", svcs, "pools", pools,
-			 "nat", snap->grants ? fg_grant_engine_ops(snap->grants)->name : "none");
+	json_t *o = json_pack("{ss ss sI si so so so ss}",
+			      "version", "0.1.0", "config", snap->conf->path ? snap->conf->path : "",
+			      "uptime_seconds", (json_int_t)(now - (time_t)env->start_time),
+			      "workers", (int)fg_server_nworkers(env->srv),
+			      "zones", zones, "services", svcs, "pools", pools,
+			      "nat", snap->grants ? fg_grant_engine_ops(snap->grants)->name : "none");
+	if (o && env->ddns && *env->ddns) {
+		json_t *ext = json_array();
+		fg_ddns_zones(*env->ddns, ddns_zone_to_json, ext);
+		json_object_set_new(o, "external", ext);
+	}
+	return o;
 }
 
 static json_t *cmd_stats(const fg_control_env_t *env)

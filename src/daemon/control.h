@@ -30,6 +30,7 @@ typedef struct fg_control_env {
 	uint64_t start_time;       /* CLOCK_REALTIME seconds at start */
 	fg_evlog_t *evlog;         /* quarantine/release events (may be NULL) */
 	uint64_t quarantines, releases;   /* counted here, read by metrics */
+	struct fg_ddns **ddns;     /* external zones' thread (status), may be NULL */
 } fg_control_env_t;
 
 int fg_control_open(const char *path, fg_control_t **out);

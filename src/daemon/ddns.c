@@ -47,6 +47,9 @@ struct fg_ddns {
 	fg_metrics_ddns_service_t *sstats;
 	size_t nsstats;
 	enum fg_epoch_result *last;   /* last result per zone: log changes */
+	int *zlast;                   /* the same for status (under mu), -1: none yet */
+	bool *ran;                    /* the zone had an epoch (thread only) */
+	char (*zserver)[80];          /* each zone's server as text */
 	uint64_t grant_us, update_us; /* of the zone run in progress (log) */
 	uint8_t buf[MSG_MAX];
 };
@@ -333,6 +336,9 @@ static void publish_stats(fg_ddns_t *d)
 		s->serial = ez->serial;
 		s->serial_stuck = ez->serial_stuck;
 	}
+	for (size_t z = 0; z < d->ep->nzones; z++)
+		if (d->ran && d->ran[z])
+			d->zlast[z] = (int)d->last[z];
 	for (size_t i = 0; i < d->nsstats; i++) {
 		d->sstats[i].rotations = 0;
 		for (size_t k = 0; k < d->ep->nslots; k++)
@@ -383,6 +389,7 @@ static void report(fg_ddns_t *d, size_t zi, const fg_epoch_report_t *rep)
 		fg_evlog_error(d->ev, "ddns", event_code(rep), msg);
 	}
 	d->last[zi] = rep->result;
+	d->ran[zi] = true;
 }
 
 static void *ddns_main(void *arg)
@@ -451,6 +458,9 @@ void fg_ddns_free(fg_ddns_t *d)
 	free(d->zstats);
 	free(d->sstats);
 	free(d->last);
+	free(d->zlast);
+	free(d->ran);
+	free(d->zserver);
 	free(d);
 }
 
@@ -482,7 +492,11 @@ int fg_ddns_start(const fg_conf_t *conf, fg_grant_engine_t *eng, fg_evlog_t *ev,
 	d->zstats = calloc(ep->nzones, sizeof(*d->zstats));
 	d->last = calloc(ep->nzones, sizeof(*d->last));
 	d->sstats = calloc(conf->nservices ? conf->nservices : 1, sizeof(*d->sstats));
-	if (!d->keys || !d->zstats || !d->sstats || !d->last) {
+	d->zlast = calloc(ep->nzones, sizeof(*d->zlast));
+	d->ran = calloc(ep->nzones, sizeof(*d->ran));
+	d->zserver = calloc(ep->nzones, sizeof(*d->zserver));
+	if (!d->keys || !d->zstats || !d->sstats || !d->last || !d->zlast || !d->ran ||
+	    !d->zserver) {
 		rc = -ENOMEM;
 		goto fail;
 	}
@@ -493,6 +507,8 @@ int fg_ddns_start(const fg_conf_t *conf, fg_grant_engine_t *eng, fg_evlog_t *ev,
 			goto fail;
 		}
 		snprintf(d->zstats[z].zone, sizeof(d->zstats[z].zone), "%s", ep->zones[z].zone);
+		addr_text(&ep->zones[z].server, d->zserver[z], sizeof(d->zserver[z]));
+		d->zlast[z] = -1;
 	}
 	for (size_t s = 0; s < conf->nservices; s++)
 		if (conf->services[s].external.set)
@@ -538,5 +554,22 @@ void fg_ddns_collect(fg_ddns_t *d, fg_metrics_t *m)
 		m->ddns_zones[m->nddns_zones++] = d->zstats[z];
 	for (size_t s = 0; s < d->nsstats && m->nddns_services < FG_METRICS_MAX_SERVICES; s++)
 		m->ddns_services[m->nddns_services++] = d->sstats[s];
+	pthread_mutex_unlock(&d->mu);
+}
+
+void fg_ddns_zones(fg_ddns_t *d, fg_ddns_zone_fn fn, void *ctx)
+{
+	if (!d)
+		return;
+	pthread_mutex_lock(&d->mu);
+	for (size_t z = 0; z < d->ep->nzones; z++) {
+		const fg_metrics_ddns_zone_t *s = &d->zstats[z];
+		uint64_t failed = 0;
+		for (unsigned r = 1; r < FG_METRICS_DDNS_RESULTS; r++)
+			failed += s->results[r];
+		fn(ctx, s->zone, d->zserver[z],
+		   d->zlast[z] < 0 ? "none" : fg_epoch_result_name((enum fg_epoch_result)d->zlast[z]),
+		   s->results[FG_EPOCH_OK], failed, s->has_serial, s->serial);
+	}
 	pthread_mutex_unlock(&d->mu);
 }

@@ -48,4 +48,12 @@ void fg_ddns_free(fg_ddns_t *d);
 /* Fill the ddns part of a metrics snapshot. Any thread. */
 void fg_ddns_collect(fg_ddns_t *d, fg_metrics_t *m);
 
+/* One external zone as `fluxctl status` shows it: the server, the result
+ * of its last epoch ("none" before the first), epochs published and
+ * failed, the last serial read. Any thread; NULL d: no call. */
+typedef void (*fg_ddns_zone_fn)(void *ctx, const char *zone, const char *server,
+				const char *last, uint64_t published, uint64_t failed,
+				bool has_serial, uint32_t serial);
+void fg_ddns_zones(fg_ddns_t *d, fg_ddns_zone_fn fn, void *ctx);
+
 #endif

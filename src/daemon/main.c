@@ -731,7 +731,8 @@ int main(int argc, char **argv)
 		}
 	}
 	fg_control_env_t env = { .srv = srv, .reload = do_reload, .ctx = &rctx,
-				 .start_time = (uint64_t)time(NULL), .evlog = dctx.evlog };
+				 .start_time = (uint64_t)time(NULL), .evlog = dctx.evlog,
+				 .ddns = &rctx.ddns };
 	dctx.env = &env;
 	dctx.reload = &rctx;
 	fg_metrics_srv_t *msrv = NULL;

@@ -32,6 +32,8 @@
 need_root
 need_cmd ip kdig dig knotd named curl lighttpd python3 ss nft
 [ -x "$FLUXGATED" ] || die "fluxgated binary not found at $FLUXGATED (build it: make)"
+FLUXCTL=${FLUXCTL:-$(dirname "$FLUXGATED")/fluxctl}
+[ -x "$FLUXCTL" ] || die "fluxctl not found at $FLUXCTL"
 
 ns_add cli gw srv knot bind
 veth_link cli eth0 10.0.1.2/24,fd00:1::2/64 gw c0 10.0.1.1/24,fd00:1::1/64
@@ -446,6 +448,12 @@ else
 fi
 assert_match "unixtime: fluxgated read that serial" \
 	"^fluxgate_ddns_serial\\{zone=\"time.test\"\\} 1[0-9]{9}" "$(metrics)"
+st=$(nsx gw "$FLUXCTL" -s "$FG_WORK/control.sock" --json status 2>&1)
+assert_match "fluxctl status: knot.test published, last epoch ok" \
+	'"zone": *"knot.test", *"server": *"10.0.4.53@53", *"last": *"ok"' "$(tr -d '\n' <<<"$st" | sed 's/}/}\n/g')"
+assert_match "fluxctl status: bad.test refused, last epoch badkey" \
+	'"zone": *"bad.test", *"server": *"10.0.4.53@53", *"last": *"badkey", *"published": *0' \
+	"$(tr -d '\n' <<<"$st" | sed 's/}/}\n/g')"
 fluxgated_alive "fluxgated keeps serving after the refusals"
 
 stop_fluxgated
