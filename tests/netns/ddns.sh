@@ -23,7 +23,8 @@
 #     fluxgate_ddns_updates_total{result}); the names stay as they were;
 #   - serial-policy: unixtime makes the serial the time of the update;
 #   - a frozen named (timeouts) leaves the published address granted;
-#   - a SIGHUP reload keeps rotating.
+#   - a SIGHUP reload keeps rotating; after kill -9 the published address
+#     still leads to the backend and the restarted daemon goes on.
 #
 # Env: FLUXGATED, VALGRIND=1, FG_LOGDIR (see lib.sh).
 
@@ -223,7 +224,7 @@ service:
     ports: [ tcp/80 ]
     pool: [ shop4, shop6 ]
     ttl: 1s
-    grace: 1s
+    grace: 20s                    # kill -9 below: the grant outlives the daemon long enough to check
     external: { server: 10.0.4.53@53, zone: knot.test, key: mtd.knot.test, epoch: 2s, timeout: 1s }
   - id: api
     name: api.mtd.knot.test
@@ -239,7 +240,7 @@ service:
     ports: [ tcp/80 ]
     pool: www4
     ttl: 1s
-    grace: 1s
+    grace: 3s
     external: { server: 10.0.6.53, zone: bind.test, key: mtd.bind.test, epoch: 2s, timeout: 1s }
   - id: x
     name: x.mtd.bad.test
@@ -286,7 +287,6 @@ addr() {
 }
 url() { case $1 in *:*) echo "http://[$1]/" ;; *) echo "http://$1/" ;; esac; }
 
-declare -A FIRST=()
 # follow LABEL SERVER NAME TOOL ROUNDS: wait for ROUNDS new addresses; each
 # must be in the pool and reachable (curl) as soon as it is seen.
 follow() {
@@ -311,7 +311,6 @@ follow() {
 			bad=$((bad + 1))
 			fail "$label: $cur reachable the moment it is published" "curl: $body"
 		fi
-		[ $i -eq 0 ] && FIRST[$label]=$cur
 		prev=$cur
 	done
 	assert_eq "$label: $tool saw $rounds rotations of $name, each reachable at once" \
@@ -370,8 +369,9 @@ assert_match "metrics: no serial stuck on bind.test" '^fluxgate_ddns_serial_stuc
 
 # ------------------------------------------------------------ the server stops answering
 # named frozen (SIGSTOP): updates time out; the address it last published
-# stays granted past its own epoch + ttl + grace (4 s), for a client that
-# never connected to it, while a replaced address is gone for that client
+# stays granted past its own epoch + ttl + grace (6 s), for a client that
+# never connected to it (that a replaced address goes after ttl + grace is
+# tests/unit/test_epoch.c: here a random pick may hand it out again)
 for ((i = 0; i < 20; i++)); do
 	c1=$(ok_count bind.test); pub=$(addr 10.0.6.53 www.mtd.bind.test dig)
 	kill -STOP "$BIND_PID"
@@ -381,16 +381,11 @@ for ((i = 0; i < 20; i++)); do
 done
 deadline=$((SECONDS + T))
 to_count() { metrics | awk '$1 == "fluxgate_ddns_updates_total{zone=\"bind.test\",result=\"timeout\"}" {print $2}'; }
-while n=$(to_count); [ "${n:-0}" -lt 2 ] && [ $SECONDS -lt $deadline ]; do sleep 0.2; done
-assert_match "frozen server: two updates timed out" '^[2-9]|^[1-9][0-9]' "$(to_count)"
+# four epochs of 2 s: past the last grant's epoch + ttl + grace (6 s)
+while n=$(to_count); [ "${n:-0}" -lt 4 ] && [ $SECONDS -lt $deadline ]; do sleep 0.2; done
+assert_match "frozen server: four updates timed out" '^[4-9]|^[1-9][0-9]' "$(to_count)"
 body=$(nsx cli curl -s --max-time 5 --interface 10.0.1.3 "http://$pub/" 2>&1)
 assert_eq "frozen server: the published $pub still leads to the backend for a new client" real "$body"
-body=$(nsx cli curl -s --max-time 2 --interface 10.0.1.3 "http://${FIRST[bind]}/" 2>&1)
-if [ "$body" = real ]; then
-	fail "a replaced address (${FIRST[bind]}) is no longer granted to a new client" "curl: $body"
-else
-	ok "a replaced address (${FIRST[bind]}) is no longer granted to a new client"
-fi
 assert_match "frozen server: fluxgated logs the timeout" \
 	'ddns: zone bind.test at 10.0.6.53@53: update timeout: 10.0.6.53@53: no answer within 1000 ms' \
 	"$(cat "$FG_FLUXGATED_LOG")"
@@ -403,6 +398,32 @@ deadline=$((SECONDS + T))
 while ! grep -q 'reload done' "$FG_FLUXGATED_LOG" && [ $SECONDS -lt $deadline ]; do sleep 0.2; done
 assert_match "SIGHUP: reloaded" 'reload done' "$(cat "$FG_FLUXGATED_LOG")"
 follow "knot after the reload" 10.0.4.53 shop.mtd.knot.test kdig 2
+
+# ------------------------------------------------------------ kill -9 and restart
+# the published address is kernel state: it outlives the daemon, and the
+# restarted one goes on rotating (its first update at once)
+for ((i = 0; i < 20; i++)); do
+	c1=$(ok_count knot.test); pub=$(addr 10.0.4.53 shop.mtd.knot.test kdig)
+	kids=$(pgrep -P "$FG_FLUXGATED_PID" | tr '\n' ' ')
+	c2=$(ok_count knot.test)
+	[ -n "$pub" ] && [ "$c1" = "$c2" ] && break
+	sleep 0.3
+done
+{ kill -KILL "$FG_FLUXGATED_PID"; wait "$FG_FLUXGATED_PID"; } 2>/dev/null
+_forget_pid "$FG_FLUXGATED_PID"
+FG_FLUXGATED_PID=""
+for _ in $(seq 100); do
+	left=""
+	for k in $kids; do kill -0 "$k" 2>/dev/null && left+="$k "; done
+	[ -z "$left" ] && break
+	sleep 0.1
+done
+for k in $left; do kill -KILL "$k" 2>/dev/null; done
+assert_eq "kill -9: the daemon's children are gone" "" "$left"
+body=$(nsx cli curl -s --max-time 5 --interface 10.0.1.3 "$(url "$pub")" 2>&1)
+assert_eq "kill -9: the published $pub still leads to the backend (kernel state)" real "$body"
+start_fluxgated gw "$CONF" fluxgated-restarted
+follow "knot after kill -9 and restart" 10.0.4.53 shop.mtd.knot.test kdig 2
 
 # ------------------------------------------------------------ the wrong key
 # knotd knows no key nokey.bad.test: NOTAUTH with TSIG error BADKEY
@@ -441,7 +462,8 @@ assert_eq "wrong secret: y.mtd.sig.test keeps its address at knotd" 192.0.2.5 \
 # serial-policy: unixtime on time.test: the serial is the time of the update
 assert_match "unixtime: t.mtd.time.test rotated" '^203\.0\.113\.' "$(addr 10.0.4.53 t.mtd.time.test kdig)"
 ts=$(serial 10.0.4.53 time.test); now=$(date +%s)
-if [ -n "$ts" ] && [ "$ts" -le "$now" ] && [ "$ts" -gt $((now - 600)) ]; then
+# (Knot takes max(now, serial + 1): two updates in one second run ahead)
+if [ -n "$ts" ] && [ "$ts" -le $((now + 10)) ] && [ "$ts" -gt $((now - 600)) ]; then
 	ok "unixtime: the serial of time.test is the time of an update ($ts, now $now)"
 else
 	fail "unixtime: the serial of time.test is the time of an update" "serial '$ts', now $now"
