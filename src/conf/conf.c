@@ -462,7 +462,31 @@ static void check_service(fg_loader_t *ld, const fg_conf_t *c, size_t si,
 	} else {
 		snprintf(label, sizeof(label), "service[%zu]", si);
 	}
-	if (s->name) {
+	if (s->name && s->external.set) {
+		/* served by the external primary: inside its zone there, and
+		 * in no zone of ours (two authorities would answer it) */
+		char canon[256], zc[256];
+		fg_dname_canon(s->name, canon);
+		fg_dname_canon(s->external.zone ? s->external.zone : "", zc);
+		if (s->external.zone && !fg_dname_inside(canon, zc))
+			fg_diag(ld, fg_ymap_value_line(map, "name", NULL, 0),
+				"%s: name '%s' is not inside external.zone '%s'",
+				label, s->name, s->external.zone);
+		if (in_some_zone(canon, zref, nz))
+			fg_diag(ld, fg_ymap_value_line(map, "name", NULL, 0),
+				"%s: name '%s' is served by external.server but lies inside "
+				"a zone of fluxgated too; drop external or the zone",
+				label, s->name);
+		if (s->access == FG_ACCESS_PRIVATE)
+			fg_diag(ld, map->line,
+				"%s: access: private cannot apply to an external service (its "
+				"address is published to everyone at external.server)", label);
+		if (s->external.timeout_ms >= s->external.epoch_ms)
+			fg_diag(ld, map->line,
+				"%s: external.timeout (%u ms) must be shorter than "
+				"external.epoch (%u ms)", label, s->external.timeout_ms,
+				s->external.epoch_ms);
+	} else if (s->name) {
 		char canon[256];
 		fg_dname_canon(s->name, canon);
 		if (!in_some_zone(canon, zref, nz))
@@ -507,6 +531,67 @@ static void check_service(fg_loader_t *ld, const fg_conf_t *c, size_t si,
 	}
 }
 
+/* The services of one external zone are published together, one UPDATE
+ * (one transaction) per epoch: they must name the same server, key, epoch
+ * and timeout. Reported once per service, against the first of its zone. */
+static void check_external_groups(fg_loader_t *ld, const fg_conf_t *c)
+{
+	for (size_t i = 0; i < c->nservices; i++) {
+		const fg_conf_service_t *s = &c->services[i];
+		if (!s->external.set || !s->external.zone || !s->external.key)
+			continue;
+		char zi[256];
+		fg_dname_canon(s->external.zone, zi);
+		unsigned same = 1;
+		for (size_t j = i + 1; j < c->nservices; j++) {
+			const fg_conf_service_t *o = &c->services[j];
+			char zj[256];
+			if (!o->external.set || !o->external.zone)
+				continue;
+			fg_dname_canon(o->external.zone, zj);
+			same += !strcmp(zi, zj);
+		}
+		bool first = true;
+		for (size_t j = 0; j < i && first; j++) {
+			char zj[256];
+			if (!c->services[j].external.set || !c->services[j].external.zone)
+				continue;
+			fg_dname_canon(c->services[j].external.zone, zj);
+			first = strcmp(zi, zj) != 0;
+		}
+		if (first && same > FG_CONF_EXTERNAL_PER_ZONE)
+			fg_diag(ld, s->line, "external.zone '%s': %u services, at most %d per zone "
+				"(one UPDATE carries them all)", s->external.zone, same,
+				FG_CONF_EXTERNAL_PER_ZONE);
+		for (size_t j = 0; j < i; j++) {
+			const fg_conf_service_t *o = &c->services[j];
+			char zj[256];
+			if (!o->external.set || !o->external.zone || !o->external.key)
+				continue;
+			fg_dname_canon(o->external.zone, zj);
+			if (strcmp(zi, zj))
+				continue;
+			const char *what =
+				s->external.server.len != o->external.server.len ||
+				memcmp(&s->external.server.ss, &o->external.server.ss,
+				       s->external.server.len) ? "server" :
+				strcmp(s->external.key, o->external.key) ? "key" :
+				s->external.epoch_ms != o->external.epoch_ms ? "epoch" :
+				s->external.timeout_ms != o->external.timeout_ms ? "timeout" : NULL;
+			if (what) {
+				char qi[4 * FG_QUOTE_MAX + 4], qj[4 * FG_QUOTE_MAX + 4];
+				fg_quote(s->id ? s->id : "?", qi, sizeof(qi));
+				fg_quote(o->id ? o->id : "?", qj, sizeof(qj));
+				fg_diag(ld, s->line, "service '%s': external.%s differs from service "
+					"'%s' (line %d) of the same external.zone '%s'; the names of "
+					"one zone are updated together in one message",
+					qi, what, qj, o->line, s->external.zone);
+			}
+			break;
+		}
+	}
+}
+
 static int check_services(fg_loader_t *ld, const fg_conf_t *c,
 			  const struct key_ref *zref, size_t nz,
 			  const struct key_ref *pref, size_t np)
@@ -539,6 +624,7 @@ static int check_services(fg_loader_t *ld, const fg_conf_t *c,
 			names[nname++].idx = i;
 		}
 	}
+	check_external_groups(ld, c);
 	report_dups(ld, ids, nid, "service", "id", "id", "duplicate id");
 	/* one name cannot rotate through two services' pools */
 	report_dups(ld, names, nname, "service", "name", "id",
@@ -725,6 +811,31 @@ static int build_keys(fg_loader_t *ld, fg_conf_t *c)
 	return 0;
 }
 
+/* service.external.key names a key: entry (matched like the key names
+ * on the wire: case-insensitive, trailing dot or not). */
+static void check_external_keys(fg_loader_t *ld, const fg_conf_t *c)
+{
+	for (size_t i = 0; i < c->nservices; i++) {
+		const fg_conf_service_t *s = &c->services[i];
+		if (!s->external.set || !s->external.key)
+			continue;
+		char a[256], b[256];
+		size_t j;
+		fg_dname_canon(s->external.key, a);
+		for (j = 0; j < c->nkeys; j++) {
+			fg_dname_canon(c->keys[j].id ? c->keys[j].id : "", b);
+			if (!strcmp(a, b))
+				break;
+		}
+		if (j == c->nkeys) {
+			char q[4 * FG_QUOTE_MAX + 4];
+			fg_quote(s->id ? s->id : "?", q, sizeof(q));
+			fg_diag(ld, s->line, "service '%s': external.key '%s' is not defined (add "
+				"it to the 'key:' list)", q, s->external.key);
+		}
+	}
+}
+
 /* ---- entry points ---- */
 
 static int load_buffer(const char *name, const char *buf, size_t len,
@@ -756,6 +867,8 @@ static int load_buffer(const char *name, const char *buf, size_t len,
 		rc = check_all(&ld, conf);
 	if (rc == 0 && !ld.stop)
 		rc = build_keys(&ld, conf);
+	if (rc == 0 && !ld.stop)
+		check_external_keys(&ld, conf);
 	if (rc == 0)
 		rc = ld.rc;
 	for (size_t i = 0; i < ld.nlists; i++)
@@ -882,8 +995,11 @@ void fg_conf_free(fg_conf_t *conf)
 int fg_conf_warnings(const fg_conf_t *conf, fg_conf_diag_fn warn, void *ctx)
 {
 	int n = 0;
+	size_t answered = 0;   /* external services are not answered by us */
 
-	if (conf->nservices && !conf->policy.nresolvers) {
+	for (size_t i = 0; i < conf->nservices; i++)
+		answered += !conf->services[i].external.set;
+	if (answered && !conf->policy.nresolvers) {
 		if (warn)
 			warn(ctx, conf->path, 0, FG_CONF_WARN_NO_RESOLVERS);
 		n++;

@@ -62,6 +62,8 @@ typedef struct fg_conf_zone {
  * fixed pool list of the data-plane setup. */
 #define FG_CONF_NFT_NAME_MAX 63
 #define FG_CONF_MAX_POOLS    64
+/* external services one zone's UPDATE carries (grant/epoch.c) */
+#define FG_CONF_EXTERNAL_PER_ZONE 16
 
 typedef struct fg_conf_pool {
 	char *id;
@@ -110,6 +112,17 @@ typedef struct fg_conf_service {
 	uint32_t ttl_ms, grace_ms, pin_ms, min_interval_ms;
 	enum fg_rotation rotation;
 	double max_open_fraction; /* 0 < f <= 1, default 0.1 */
+	/* service.external: the name is served by an external authoritative
+	 * server (Knot, BIND) that fluxgated updates over RFC 2136 with TSIG
+	 * once per epoch, instead of answering it itself */
+	struct {
+		bool set;
+		fg_conf_addr_t server;    /* primary that accepts UPDATE (port 53) */
+		char *zone;               /* the zone the name is in, on that server */
+		char *key;                /* TSIG key id (key: section) */
+		uint32_t epoch_ms;        /* one new address per epoch (30s) */
+		uint32_t timeout_ms;      /* per request to the server (2s) */
+	} external;
 	int access;               /* enum fg_access, default public */
 	int unauthenticated;      /* enum fg_unauth, default nxdomain */
 	int line;
@@ -138,6 +151,18 @@ typedef struct fg_conf_controller { /* agent: a controller it obeys */
 	char *psk_file;           /* else certificates */
 	int line;
 } fg_conf_controller_t;
+
+/* The longest a grant of service `s` may live: ttl + grace, and for an
+ * external service one epoch more (its address stays published for an
+ * epoch, then cached for ttl). The one figure the grant engine uses and
+ * the privileged side enforces. */
+static inline uint32_t fg_conf_service_grant_ms(const fg_conf_service_t *s)
+{
+	uint64_t ms = (uint64_t)s->ttl_ms + s->grace_ms;
+	if (s->external.set)
+		ms += s->external.epoch_ms;
+	return ms > UINT32_MAX ? UINT32_MAX : (uint32_t)ms;
+}
 
 typedef struct fg_conf {
 	char *path;               /* file the config was read from */

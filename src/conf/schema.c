@@ -311,6 +311,24 @@ const fg_item_t fg_conf_pool_items[] = {
 
 #define SVC(m) offsetof(fg_conf_service_t, m)
 
+/* service.external: RFC 2136 updates of an external primary (the relations
+ * between services of one zone are checked in conf.c) */
+static const fg_item_t external_items[] = {
+	{ .name = "server", .type = FG_T_ADDR, .flags = FG_F_REQ,
+	  .off = SVC(external.server), .port = 53 },
+	{ .name = "zone", .type = FG_T_STR, .flags = FG_F_REQ, .off = SVC(external.zone),
+	  .check = fg_check_dname },
+	/* no unsigned updates: an UPDATE anyone on the path could forge
+	 * would publish any address */
+	{ .name = "key", .type = FG_T_STR, .flags = FG_F_REQ, .off = SVC(external.key),
+	  .check = check_key_id },
+	{ .name = "epoch", .type = FG_T_TIME, .off = SVC(external.epoch_ms),
+	  .min = 1000, .max = 86400000, .def = "30s" },
+	{ .name = "timeout", .type = FG_T_TIME, .off = SVC(external.timeout_ms),
+	  .min = 10, .max = 60000, .def = "2s" },
+	{ .name = NULL }
+};
+
 static const fg_item_t service_items[] = {
 	{ .name = "id", .type = FG_T_STR, .flags = FG_F_REQ, .off = SVC(id),
 	  .check = fg_check_id },
@@ -340,6 +358,8 @@ static const fg_item_t service_items[] = {
 	{ .name = "max-open-fraction", .type = FG_T_FLOAT,
 	  .off = SVC(max_open_fraction), .fmin = 0, .fmin_open = true, .fmax = 1,
 	  .def = "0.1" },
+	{ .name = "external", .type = FG_T_MAP, .flags = FG_F_SETFLAG,
+	  .set_off = SVC(external.set), .sub = external_items },
 	/* private: only askers proven by a policy.keys key get the address */
 	{ .name = "access", .type = FG_T_ENUM, .off = SVC(access),
 	  .enums = access_names, .def = "public" },

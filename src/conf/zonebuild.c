@@ -194,6 +194,8 @@ int fg_conf_build_zonedb_prev(const fg_conf_t *conf, const fg_zonedb_t *prev,
 
 	for (size_t s = 0; s < conf->nservices; s++) {
 		const fg_conf_service_t *sv = &conf->services[s];
+		if (sv->external.set)
+			continue;   /* an external primary serves it (daemon/ddns.h) */
 		/* the longest zone that contains the name owns it */
 		size_t best = conf->nzones, bestlen = 0;
 		uint8_t name[FG_DNS_MAXNAME];

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
 #include "daemon/control.h"
+#include "daemon/ddns.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -362,6 +363,17 @@ static json_t *dist_status(const fg_control_env_t *env)
 	return arr;
 }
 
+static void ddns_zone_to_json(void *ctx, const char *zone, const char *server,
+			      const char *last, uint64_t published, uint64_t failed,
+			      bool has_serial, uint32_t serial)
+{
+	json_t *o = json_pack("{ss ss ss sI sI}", "zone", zone, "server", server, "last", last,
+			      "published", (json_int_t)published, "failed", (json_int_t)failed);
+	if (o && has_serial)
+		json_object_set_new(o, "serial", json_integer((json_int_t)serial));
+	json_array_append_new(ctx, o);
+}
+
 static json_t *cmd_status(const fg_control_env_t *env)
 {
 	const fg_snapshot_t *snap = fg_server_snapshot(env->srv);
@@ -388,6 +400,11 @@ static json_t *cmd_status(const fg_control_env_t *env)
 		json_object_set_new(o, "agents", dist_status(env));
 	if (o && env->agent)
 		json_object_set_new(o, "controllers", dist_status(env));
+	if (o && env->ddns && *env->ddns) {
+		json_t *ext = json_array();
+		fg_ddns_zones(*env->ddns, ddns_zone_to_json, ext);
+		json_object_set_new(o, "external", ext);
+	}
 	return o;
 }
 

@@ -34,6 +34,7 @@ typedef struct fg_control_env {
 	uint64_t quarantines, releases;   /* counted here, read by metrics */
 	fg_dist_hub_t *hub;        /* role controller: the agents (else NULL) */
 	fg_dist_agent_t *agent;    /* role agent: the controllers (else NULL) */
+	struct fg_ddns **ddns;     /* external zones' thread (status), may be NULL */
 } fg_control_env_t;
 
 int fg_control_open(const char *path, fg_control_t **out);

@@ -29,6 +29,7 @@
 #include "conf/conf.h"
 #include "conf/zonebuild.h"
 #include "daemon/control.h"
+#include "daemon/ddns.h"
 #include "daemon/eventlog.h"
 #include "daemon/metrics.h"
 #include "daemon/nflog.h"
@@ -157,6 +158,7 @@ static enum fg_log_level parse_level(const char *s)
 struct reload_ctx {
 	const char *path;
 	fg_server_t *srv;
+	fg_ddns_t *ddns;   /* external zones' thread, NULL without any */
 	fg_evlog_t *evlog;
 	uint64_t ok, failed;
 	bool verbose;      /* -v given: log.level does not apply */
@@ -193,7 +195,19 @@ static int do_reload(void *vctx, char *errbuf, size_t errlen)
 	}
 	if (!r->verbose)   /* -v keeps debug across reloads */
 		fg_log_set_level(parse_level(next->conf->log.level));
+	/* the epoch thread grants through the running engine: stop it (after
+	 * the epoch in progress) before the swap frees that engine, then
+	 * start the new one with what the old one published */
+	fg_ddns_t *old_ddns = r->ddns;
+	fg_ddns_stop(old_ddns);
 	fg_server_swap(r->srv, next);
+	r->ddns = NULL;
+	if (next->grants) {
+		int drc = fg_ddns_start(next->conf, next->grants, r->evlog, old_ddns, &r->ddns);
+		if (drc < 0)
+			log_err("ddns: not started after the reload: %s", fg_strerror(drc));
+	}
+	fg_ddns_free(old_ddns);
 	r->ok++;
 	fg_evlog_reload(r->evlog, true, r->path, (uint32_t)next->conf->nzones,
 			(uint32_t)next->conf->nservices, NULL);
@@ -493,6 +507,7 @@ static void collect(void *vctx, fg_metrics_t *m)
 		fg_grant_engine_pools(snap->grants, collect_pool, &pc);
 	}
 	collect_dataplane(d, m);
+	fg_ddns_collect(d->reload->ddns, m);
 	m->decoy_hits = d->decoy_hits;
 	m->quarantines = d->env->quarantines;
 	m->releases = d->env->releases;
@@ -748,8 +763,9 @@ int main(int argc, char **argv)
 		}
 		bool child = false;
 		/* an agent applies each controller connection's commands on a
-		 * channel of its own */
-		unsigned nchan = nw + 4 + (role == FG_ROLE_AGENT ? FG_DIST_AGENT_MAX_CONNS : 0);
+		 * channel of its own; one channel more for the epoch thread of
+		 * external zones */
+		unsigned nchan = nw + 5 + (role == FG_ROLE_AGENT ? FG_DIST_AGENT_MAX_CONNS : 0);
 		rc = fg_privsep_fork(nchan, pre->nat.table ? pre->nat.table : "fluxgate", path, &child);
 		if (!child) {
 			dist_keys_free(dkeys, ndkeys);
@@ -886,9 +902,20 @@ int main(int argc, char **argv)
 		 snap->conf->nzones, snap->conf->nservices, ctl_path);
 
 	struct reload_ctx rctx = { .path = path, .srv = srv, .evlog = dctx.evlog, .verbose = verbose };
+	/* after the drop: the thread inherits it */
+	if (snap->grants) {
+		rc = fg_ddns_start(snap->conf, snap->grants, dctx.evlog, NULL, &rctx.ddns);
+		if (rc < 0) {
+			log_err("ddns: cannot start: %s", fg_strerror(rc));
+			dp_count_stop(&dctx.dp);
+			fg_server_stop(srv);
+			fg_control_close(ctl);
+			return 1;
+		}
+	}
 	fg_control_env_t env = { .srv = srv, .reload = do_reload, .ctx = &rctx,
 				 .start_time = (uint64_t)time(NULL), .evlog = dctx.evlog,
-				 .hub = hub, .agent = agent };
+				 .hub = hub, .agent = agent, .ddns = &rctx.ddns };
 	dctx.env = &env;
 	dctx.reload = &rctx;
 	fg_metrics_srv_t *msrv = NULL;
@@ -986,6 +1013,7 @@ int main(int argc, char **argv)
 	if (sfd >= 0)
 		close(sfd);
 	fg_metrics_stop(msrv);
+	fg_ddns_free(rctx.ddns);
 	dp_count_stop(&dctx.dp);
 	fg_control_close(ctl);
 	/* before the server: closing NFLOG still delivers queued packets to

@@ -327,6 +327,44 @@ static void render_grants(mbuf_t *b, const fg_metrics_t *m)
 		  m->grant_latency.cumulative[FG_HIST_NBOUNDS]);
 }
 
+static void render_ddns(mbuf_t *b, const fg_metrics_t *m)
+{
+	static const char *const results[FG_METRICS_DDNS_RESULTS] = {
+		"ok", "grant-failed", "timeout", "network", "malformed", "refused",
+		"notauth", "badkey", "badsig", "badtime", "rcode",
+	};
+	size_t nz = m->nddns_zones < FG_METRICS_MAX_DDNS_ZONES ? m->nddns_zones
+							   : FG_METRICS_MAX_DDNS_ZONES;
+	size_t ns = m->nddns_services < FG_METRICS_MAX_SERVICES ? m->nddns_services
+								: FG_METRICS_MAX_SERVICES;
+
+	family_hdr(b, "ddns_updates_total", "counter",
+		   "Epochs of an external zone (RFC 2136 UPDATE), by result: ok, or why nothing was published.");
+	for (size_t i = 0; i < nz; i++)
+		for (unsigned r = 0; r < FG_METRICS_DDNS_RESULTS; r++) {
+			mb_printf(b, "fluxgate_ddns_updates_total{zone=\"");
+			mb_label(b, m->ddns_zones[i].zone);
+			mb_printf(b, "\",result=\"%s\"} %" PRIu64 "\n", results[r],
+				  m->ddns_zones[i].results[r]);
+		}
+	family_hdr(b, "ddns_serial", "gauge",
+		   "SOA serial of an external zone read after the last published update.");
+	for (size_t i = 0; i < nz; i++)
+		if (m->ddns_zones[i].has_serial)
+			sample_l1(b, "ddns_serial", "zone", m->ddns_zones[i].zone,
+				  m->ddns_zones[i].serial);
+	family_hdr(b, "ddns_serial_stuck_total", "counter",
+		   "Published updates after which the external zone's SOA serial had not moved on.");
+	for (size_t i = 0; i < nz; i++)
+		sample_l1(b, "ddns_serial_stuck_total", "zone", m->ddns_zones[i].zone,
+			  m->ddns_zones[i].serial_stuck);
+	family_hdr(b, "ddns_rotations_total", "counter",
+		   "Addresses published for an external service (one per family and epoch).");
+	for (size_t i = 0; i < ns; i++)
+		sample_l1(b, "ddns_rotations_total", "service", m->ddns_services[i].id,
+			  m->ddns_services[i].rotations);
+}
+
 static void pool_labels(mbuf_t *b, const char *name, const fg_metrics_pool_t *p)
 {
 	mb_printf(b, "fluxgate_%s{pool=\"", name);
@@ -518,6 +556,7 @@ int fg_metrics_render(const fg_metrics_t *m, char **out, size_t *len)
 	render_dns(&b, m);
 	render_dot(&b, m);
 	render_grants(&b, m);
+	render_ddns(&b, m);
 	render_pools(&b, m);
 	render_dataplane(&b, m);
 	render_daemon(&b, m);

@@ -106,6 +106,24 @@ typedef struct fg_metrics_agent {
 	fg_hist_snap_t ack_latency;    /* command sent to its ACK */
 } fg_metrics_agent_t;
 
+/* An external zone (service.external) the daemon updates over RFC 2136:
+ * epochs by result (enum fg_epoch_result of grant/epoch.h, named by
+ * fg_epoch_result_name()), the last SOA serial read. */
+#define FG_METRICS_MAX_DDNS_ZONES 64
+#define FG_METRICS_DDNS_RESULTS 11
+typedef struct fg_metrics_ddns_zone {
+	char zone[256];
+	uint64_t results[FG_METRICS_DDNS_RESULTS];
+	bool has_serial;
+	uint32_t serial;
+	uint64_t serial_stuck;         /* published updates that left the serial */
+} fg_metrics_ddns_zone_t;
+
+typedef struct fg_metrics_ddns_service {
+	char id[FG_METRICS_ID_MAX];
+	uint64_t rotations;            /* addresses published for it */
+} fg_metrics_ddns_service_t;
+
 /* Everything the endpoint shows. The collect callback fills what it knows;
  * the renderer writes every field (zero when left so), except the groups
  * behind a has_* flag, which are left out unless set (a missing series is
@@ -145,6 +163,12 @@ typedef struct fg_metrics {
 	uint64_t grant_exact_quota_reuse;  /* policy.exact-per-source reached */
 	uint64_t ecs_ignored;              /* ECS wider than policy.ecs-min-prefix */
 	fg_hist_snap_t grant_latency;      /* fg_grant_resolve() wall time */
+
+	/* external zones (daemon/ddns.h) */
+	fg_metrics_ddns_zone_t ddns_zones[FG_METRICS_MAX_DDNS_ZONES];
+	size_t nddns_zones;
+	fg_metrics_ddns_service_t ddns_services[FG_METRICS_MAX_SERVICES];
+	size_t nddns_services;
 
 	/* pools */
 	fg_metrics_pool_t pools[FG_METRICS_MAX_POOLS];

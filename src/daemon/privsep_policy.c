@@ -13,7 +13,8 @@
 
 /* One (pool, service) pair the grant engine can produce: the engine hands
  * out a service's first pool of each family, with that service's backends
- * of the same family, for at most ttl + grace. */
+ * of the same family, for at most ttl + grace (+ epoch for an external
+ * service: fg_conf_service_grant_ms()). */
 struct ps_backend {
 	uint8_t addr[16];
 	uint16_t port;            /* host order, 0 = same port */
@@ -81,7 +82,7 @@ static int add_rules(fg_ps_policy_t *p, const fg_conf_service_t *s, const fg_con
 		r->family = cp->prefix.family;
 		memcpy(r->first, cp->prefix.first, 16);
 		memcpy(r->last, cp->prefix.last, 16);
-		r->max_timeout_ms = s->ttl_ms + s->grace_ms;
+		r->max_timeout_ms = fg_conf_service_grant_ms(s);
 		r->backends = calloc(s->nbackends ? s->nbackends : 1, sizeof(*r->backends));
 		if (!r->backends)
 			return -ENOMEM;

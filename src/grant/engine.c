@@ -99,6 +99,7 @@ typedef struct svc_rt {
 	struct { uint8_t addr[16]; uint16_t port; } *backend[2];  /* port 0: same */
 	size_t nbackend[2];
 	uint32_t ttl_ms, grace_ms, min_interval_ms;
+	uint32_t max_grant_ms;        /* fg_conf_service_grant_ms() */
 	enum fg_rotation rotation;
 	double max_open_fraction;
 	_Atomic uint64_t grants[3];   /* by scope */
@@ -362,7 +363,10 @@ int fg_grant_engine_new(const fg_conf_t *conf, fg_grant_engine_t *prev,
 	eng->ecs_min6 = (uint8_t)conf->policy.ecs_min_prefix6;
 	eng->anyone_per_source = conf->policy.anyone_per_source ? conf->policy.anyone_per_source : 4;
 	eng->exact_per_source = conf->policy.exact_per_source ? conf->policy.exact_per_source : 64;
-	if (!conf->policy.nresolvers)
+	size_t answered = 0;   /* external services are not answered by us */
+	for (size_t i = 0; i < conf->nservices; i++)
+		answered += !conf->services[i].external.set;
+	if (answered && !conf->policy.nresolvers)
 		log_warn("%s", FG_CONF_WARN_NO_RESOLVERS + sizeof("warning: ") - 1);
 	if (conf->policy.nresolvers) {
 		eng->resolvers = calloc(conf->policy.nresolvers, sizeof(*eng->resolvers));
@@ -389,6 +393,7 @@ int fg_grant_engine_new(const fg_conf_t *conf, fg_grant_engine_t *prev,
 		}
 		rt->ttl_ms = cs->ttl_ms;
 		rt->grace_ms = cs->grace_ms;
+		rt->max_grant_ms = fg_conf_service_grant_ms(cs);
 		rt->min_interval_ms = cs->min_interval_ms;
 		rt->rotation = cs->rotation;
 		rt->max_open_fraction = cs->max_open_fraction > 0 ? cs->max_open_fraction : 0.1;
@@ -967,6 +972,95 @@ int fg_grant_resolve(fg_grant_engine_t *eng, fg_grant_worker_t *w,
 	for (size_t k = 0; k < ng; k++)
 		mark_failed(eng, &reqs[idx[k]]);
 	return rc;
+}
+
+/* The backend of `addr`: a pure function of the address (see choose()). */
+static void fill_backend(const svc_rt_t *svc, int fi, size_t alen, fg_grant_t *g)
+{
+	uint32_t h = 2166136261u;
+	for (size_t i = 0; i < alen; i++)
+		h = (h ^ g->addr[i]) * 16777619u;
+	memcpy(g->backend, svc->backend[fi][h % svc->nbackend[fi]].addr, alen);
+	g->backend_port = svc->backend[fi][h % svc->nbackend[fi]].port;
+}
+
+int fg_grant_publish(fg_grant_engine_t *eng, fg_grant_worker_t *w, fg_grant_pub_t *p,
+		     size_t n)
+{
+	uint64_t now = mono_ms();
+	int rc = 0;
+	size_t k = 0;
+
+	if (n > BATCH_MAX)
+		return -EINVAL;
+	pthread_mutex_lock(&eng->shared->lock);
+	for (k = 0; k < n; k++) {
+		undo_t *u = &w->undo[k];
+		fg_grant_t *g = &w->grants[k];
+		memset(u, 0, sizeof(*u));
+		if (p[k].service_id >= eng->nsvcs) {
+			rc = -ENOENT;
+			break;
+		}
+		const svc_rt_t *svc = &eng->svcs[p[k].service_id];
+		int fi = fam_idx(p[k].family);
+		size_t alen = alen_of(p[k].family);
+		if (!svc->pool[fi] || !svc->nbackend[fi]) {
+			rc = -ENOENT;
+			break;
+		}
+		fg_pool_t *pool = svc->pool[fi]->pool;
+		if (p[k].timeout_ms == 0 || p[k].timeout_ms > svc->max_grant_ms) {
+			rc = -EINVAL;
+			break;
+		}
+		if (p[k].fresh) {
+			memset(p[k].addr, 0, sizeof(p[k].addr));
+			if ((rc = fg_pool_pick(pool, now, worker_rand, w, p[k].addr)) < 0)
+				break;
+		} else if (!fg_pool_contains(pool, p[k].addr)) {
+			rc = -EINVAL;
+			break;
+		}
+		u->pool = pool;
+		memcpy(u->addr, p[k].addr, alen);
+		u->pool_before = fg_pool_open_until(pool, p[k].addr, now);
+		if ((rc = fg_pool_restore(pool, p[k].addr, now + p[k].timeout_ms)) < 0) {
+			u->pool = NULL;
+			break;
+		}
+		u->pool_after = fg_pool_open_until(pool, p[k].addr, now);
+		memset(g, 0, sizeof(*g));
+		g->family = (uint8_t)p[k].family;
+		g->scope = FG_SCOPE_ANY;
+		memcpy(g->addr, p[k].addr, alen);
+		fill_backend(svc, fi, alen, g);
+		g->timeout_ms = p[k].timeout_ms;
+	}
+	if (rc < 0) {
+		for (size_t i = k + 1; i-- > 0;)
+			undo_one(&w->undo[i], now);
+		pthread_mutex_unlock(&eng->shared->lock);
+		return rc;
+	}
+	pthread_mutex_unlock(&eng->shared->lock);
+	if (!n)
+		return 0;
+	rc = w->ops->commit(w->nat, w->grants, n);
+	if (rc < 0) {
+		eng->commit_failures++;
+		log_commit_failure(eng, n, rc);
+		size_t all[BATCH_MAX];
+		for (size_t i = 0; i < n; i++)
+			all[i] = i;
+		undo_batch(eng, w, all, n);
+		return rc;
+	}
+	for (size_t i = 0; i < n; i++) {
+		eng->grants[FG_SCOPE_ANY]++;
+		eng->svcs[p[i].service_id].grants[FG_SCOPE_ANY]++;
+	}
+	return 0;
 }
 
 void fg_grant_engine_counters_get(const fg_grant_engine_t *eng, fg_grant_counters_t *out)

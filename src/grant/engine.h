@@ -96,6 +96,26 @@ void fg_grant_worker_free(fg_grant_worker_t *w);
 int fg_grant_resolve(fg_grant_engine_t *eng, fg_grant_worker_t *w,
 		     fg_grant_req_t *reqs, size_t n);
 
+/* Grants the epoch scheduler publishes itself (service.external,
+ * grant/epoch.h): open to anyone, one address per service and family,
+ * named in an RFC 2136 UPDATE only after the backend ACKed them. */
+typedef struct fg_grant_pub {
+	uint32_t service_id;
+	int family;               /* AF_INET or AF_INET6 */
+	bool fresh;               /* pick a new address (not open to anyone);
+				     false: grant `addr` again */
+	uint8_t addr[16];         /* out when fresh, else in */
+	uint32_t timeout_ms;      /* the grant's lifetime from now (exactly:
+				     a shorter one than the live one shortens
+				     it, which is how an old address is let go) */
+} fg_grant_pub_t;
+
+/* Commit the n grants of `p` as one transaction and wait for the ACK.
+ * Returns 0, -ENOENT (a service without a pool or backend of the family),
+ * -EAGAIN (no address left to pick) or the backend's error; on any error
+ * nothing was granted and the pools' open state is as before. */
+int fg_grant_publish(fg_grant_engine_t *eng, fg_grant_worker_t *w, fg_grant_pub_t *p,
+		     size_t n);
 /* A private service's answer to an asker without a key (service.
  * unauthenticated: decoy): fills r->addr, r->ttl and r->ecs_scope (as a
  * real grant's answer would echo) with a random address of the service's

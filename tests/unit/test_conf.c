@@ -1000,6 +1000,90 @@ static void test_too_many_errors(void **state)
 
 /* The data plane holds at most FG_CONF_MAX_POOLS pools: one more is a
  * config error at its line, not a failed start ("Invalid argument"). */
+/* service.external: defaults, the name inside external.zone and outside
+ * our zones, timeout < epoch, one server/key/epoch per external zone, and
+ * the longest grant the privileged side allows */
+static void test_external(void **state)
+{
+	(void)state;
+	fg_conf_t *c = load_ok(HEAD
+		"key:\n  - { id: k1, algorithm: hmac-sha256, secret: \"c2VjcmV0c2VjcmV0c2VjcmV0\" }\n"
+		"service:\n"
+		"  - id: shop\n"
+		"    name: shop.ext.test\n"
+		"    backend: 10.0.0.1@80\n"
+		"    pool: p4\n"
+		"    ttl: 10s\n"
+		"    external: { server: 192.0.2.53, zone: ext.test, key: k1 }\n"
+		"  - id: api\n"
+		"    name: api.ext.test\n"
+		"    backend: \"2001:db8:1::2@80\"\n"
+		"    pool: p6\n"
+		"    external: { server: 192.0.2.53@53, zone: ext.test., key: k1, epoch: 30s }\n");
+	assert_true(c->services[0].external.set);
+	assert_addr(&c->services[0].external.server, "192.0.2.53", 53);
+	assert_string_equal(c->services[0].external.zone, "ext.test");
+	assert_string_equal(c->services[0].external.key, "k1");
+	assert_int_equal(c->services[0].external.epoch_ms, 30000);
+	assert_int_equal(c->services[0].external.timeout_ms, 2000);
+	/* published for an epoch, then cached for ttl, plus grace */
+	assert_int_equal(fg_conf_service_grant_ms(&c->services[0]), 30000 + 10000 + 2000);
+	/* fluxgated answers no query for them: no advice about resolvers */
+	assert_int_equal(fg_conf_warnings(c, NULL, NULL), 0);
+	fg_conf_free(c);
+
+	struct sink s;
+	assert_int_equal(load(HEAD
+		"service:\n"
+		"  - id: shop\n"
+		"    name: shop.example.test\n"
+		"    backend: 10.0.0.1@80\n"
+		"    pool: p4\n"
+		"    external: { server: 192.0.2.53, zone: ext.test, key: k1, epoch: 2s, timeout: 2s }\n"
+		"  - id: api\n"
+		"    name: api.ext.test\n"
+		"    backend: 10.0.0.2@80\n"
+		"    pool: p6\n"
+		"    access: private\n"
+		"    external: { server: 192.0.2.54, zone: ext.test, key: k1, epoch: 2s, timeout: 1s }\n"
+		"  - id: nokey\n"
+		"    name: x.ext.test\n"
+		"    backend: 10.0.0.3@80\n"
+		"    external: { server: 192.0.2.53, zone: ext.test }\n",
+		&c, &s), -FG_ESCHEMA);
+	assert_non_null(strstr(s.buf, "t.conf:13: service 'shop': name 'shop.example.test' is not "
+				      "inside external.zone 'ext.test'\n"));
+	assert_non_null(strstr(s.buf, "t.conf:13: service 'shop': name 'shop.example.test' is served "
+				      "by external.server but lies inside a zone of fluxgated too"));
+	assert_non_null(strstr(s.buf, "service 'shop': external.timeout (2000 ms) must be shorter "
+				      "than external.epoch (2000 ms)"));
+	assert_non_null(strstr(s.buf, "t.conf:17: service 'api': external.server differs from "
+				      "service 'shop' (line 12) of the same external.zone 'ext.test'"));
+	assert_non_null(strstr(s.buf, "t.conf:26: service 'nokey': external: missing required key 'key'"));
+	assert_non_null(strstr(s.buf, "t.conf:17: service 'api': access: private cannot apply to an "
+				      "external service"));
+	/* one UPDATE carries at most 16 services */
+	char *many = malloc(20000);
+	assert_non_null(many);
+	size_t o = (size_t)sprintf(many, "%s", "server:\n  listen: 127.0.0.1\n"
+		"key:\n  - { id: k1, algorithm: hmac-sha256, secret: \"c2VjcmV0c2VjcmV0\" }\n"
+		"pool:\n");
+	for (int i = 0; i < 17; i++)
+		o += (size_t)sprintf(many + o, "  - { id: p%d, prefix: 10.%d.0.0/24 }\n", i, i + 1);
+	o += (size_t)sprintf(many + o, "service:\n");
+	for (int i = 0; i < 17; i++)
+		o += (size_t)sprintf(many + o, "  - { id: s%d, name: s%d.ext.test, backend: 10.99.0.1@80, "
+				     "pool: p%d, external: { server: 192.0.2.53, zone: ext.test, "
+				     "key: k1 } }\n", i, i, i);
+	struct sink s2;
+	fg_conf_t *c2 = NULL;
+	assert_int_equal(load(many, &c2, &s2), -FG_ESCHEMA);
+	assert_non_null(strstr(s2.buf, "external.zone 'ext.test': 17 services, at most 16 per zone"));
+	free(many);
+	assert_non_null(strstr(s.buf, "t.conf:12: service 'shop': external.key 'k1' is not defined "
+				      "(add it to the 'key:' list)"));
+}
+
 static void test_pool_count_limit(void **state)
 {
 	char *text = malloc(80 * 70 + 256);
@@ -1628,6 +1712,7 @@ int main(void)
 		cmocka_unit_test(test_api_edges),
 		cmocka_unit_test(test_too_many_errors),
 		cmocka_unit_test(test_pool_count_limit),
+		cmocka_unit_test(test_external),
 		cmocka_unit_test(test_restart_keys),
 		cmocka_unit_test(test_deep_nesting),
 		cmocka_unit_test(test_order),

@@ -630,9 +630,46 @@ static void test_policy_ecs_min_from_conf(void **state)
 	fg_conf_free(c);
 }
 
+/* an external service's grants live epoch + ttl + grace, no longer, and
+ * only that service gets the longer lifetime */
+static void test_policy_external_timeout(void **state)
+{
+	(void)state;
+	static const char extra[] =
+		"key:\n  - { id: k, algorithm: hmac-sha256, secret: \"c2VjcmV0c2VjcmV0\" }\n";
+	static const char ext[] =
+		"  - id: ext\n    name: ext.mtd.other.test\n    backend: 10.0.2.12\n"
+		"    ports: [ any ]\n    pool: ext4\n    ttl: 5s\n    grace: 2s\n"
+		"    external: { server: 192.0.2.53, zone: other.test, key: k, epoch: 30s }\n";
+	char buf[sizeof(CONF) + sizeof(extra) + sizeof(ext) + 64];
+	/* the service goes at the end of the service list, its pool with the others */
+	const char *svc_end = strstr(CONF, "decoy:");
+	const char *pool_end = strstr(CONF, "service:");
+	snprintf(buf, sizeof(buf), "%.*s  - id: ext4\n    prefix: 192.0.2.0/28\n%.*s%s%s%s",
+		 (int)(pool_end - CONF), CONF, (int)(svc_end - pool_end), pool_end, ext, svc_end,
+		 extra);
+	fg_conf_t *c = NULL;
+	fg_ps_policy_t *p = NULL;
+	assert_int_equal(fg_conf_load_buffer("t.conf", buf, strlen(buf), &c, quiet, NULL), 0);
+	assert_int_equal(fg_ps_policy_new(c, &p), 0);
+	fg_grant_t g = grant4("192.0.2.5", "10.0.2.12", 37000);
+	g.scope = FG_SCOPE_ANY;
+	g.client_plen = 0;
+	memset(g.client, 0, sizeof(g.client));
+	assert_int_equal(fg_ps_check_grant(p, &g), FG_PS_OK);
+	g.timeout_ms = 37001;
+	assert_int_equal(fg_ps_check_grant(p, &g), FG_PS_R_TIMEOUT);
+	/* the plain service next to it keeps ttl + grace */
+	g = grant4("198.51.100.9", "10.0.2.10", 7001);
+	assert_int_equal(fg_ps_check_grant(p, &g), FG_PS_R_TIMEOUT);
+	fg_ps_policy_free(p);
+	fg_conf_free(c);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_policy_external_timeout),
 		cmocka_unit_test(test_commit_before_setup),
 		cmocka_unit_test(test_setup_forged_refused),
 		cmocka_unit_test(test_commit_forged_refused),
