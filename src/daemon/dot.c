@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
 #include "daemon/dot.h"
+#include "daemon/listen.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -246,45 +247,6 @@ void fg_dot_limits_set(fg_dot_t *d, const fg_conf_t *conf)
 
 /* ---- sockets -------------------------------------------------------- */
 
-static int listen_socket(const fg_conf_addr_t *a)
-{
-	int one = 1;
-	int fd = socket(a->ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-	if (fd < 0)
-		return -errno;
-	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-	if (setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one)) < 0)
-		goto fail;
-	if (a->ss.ss_family == AF_INET6) {
-		setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one));
-		setsockopt(fd, IPPROTO_IPV6, IPV6_FREEBIND, &one, sizeof(one));
-	} else {
-		setsockopt(fd, IPPROTO_IP, IP_FREEBIND, &one, sizeof(one));
-	}
-	if (bind(fd, (const struct sockaddr *)&a->ss, a->len) < 0 || listen(fd, 1024) < 0)
-		goto fail;
-	return fd;
-fail:;
-	int e = errno;
-	close(fd);
-	return -e;
-}
-
-static void addr_text(const struct sockaddr_storage *ss, char *buf, size_t len)
-{
-	char host[INET6_ADDRSTRLEN] = "?";
-	unsigned port = 0;
-	if (ss->ss_family == AF_INET) {
-		const struct sockaddr_in *s4 = (const void *)ss;
-		inet_ntop(AF_INET, &s4->sin_addr, host, sizeof(host));
-		port = ntohs(s4->sin_port);
-	} else if (ss->ss_family == AF_INET6) {
-		const struct sockaddr_in6 *s6 = (const void *)ss;
-		inet_ntop(AF_INET6, &s6->sin6_addr, host, sizeof(host));
-		port = ntohs(s6->sin6_port);
-	}
-	snprintf(buf, len, "%s@%u", host, port);
-}
 
 int fg_dot_worker_new(fg_dot_t *d, unsigned idx, int epfd, fg_dot_answer_fn fn, void *ctx,
 		      fg_dot_stats_t *stats, fg_dot_worker_t **out)
@@ -314,8 +276,8 @@ int fg_dot_worker_new(fg_dot_t *d, unsigned idx, int epfd, fg_dot_answer_fn fn, 
 		w->lfds[i] = -1;
 	for (size_t i = 0; i < d->nlisten; i++) {
 		char at[80];
-		addr_text(&d->listen[i].ss, at, sizeof(at));
-		int fd = listen_socket(&d->listen[i]);
+		fg_addr_text(&d->listen[i].ss, at, sizeof(at));
+		int fd = fg_listen_bind(&d->listen[i], SOCK_STREAM);
 		if (fd < 0) {
 			log_err("cannot listen on %s (TLS): %s", at, fg_strerror(fd));
 			fg_dot_worker_free(w);

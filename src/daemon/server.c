@@ -22,6 +22,7 @@
 #include "daemon/dot.h"
 #include "daemon/srclimit.h"
 #include "daemon/floods.h"
+#include "daemon/listen.h"
 #include "daemon/tsigq.h"
 #include "grant/engine.h"
 
@@ -131,54 +132,6 @@ const fg_worker_stats_t *fg_server_worker_stats(const fg_server_t *srv, unsigned
 
 /* ---- sockets ---------------------------------------------------------- */
 
-static int bind_socket(const fg_conf_addr_t *a, int type)
-{
-	int one = 1;
-	int fd = socket(a->ss.ss_family, type | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-	if (fd < 0)
-		return -errno;
-	/* SO_REUSEPORT: one socket per worker, the kernel spreads the load */
-	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-	if (setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one)) < 0)
-		goto fail;
-	if (a->ss.ss_family == AF_INET6) {
-		setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one));
-		/* bind even if the address is not configured yet (as Knot) */
-		setsockopt(fd, IPPROTO_IPV6, IPV6_FREEBIND, &one, sizeof(one));
-	} else {
-		setsockopt(fd, IPPROTO_IP, IP_FREEBIND, &one, sizeof(one));
-	}
-	if (type == SOCK_DGRAM) {
-		int sz = 4 << 20;
-		setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &sz, sizeof(sz));
-		setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &sz, sizeof(sz));
-	}
-	if (bind(fd, (const struct sockaddr *)&a->ss, a->len) < 0)
-		goto fail;
-	if (type == SOCK_STREAM && listen(fd, 1024) < 0)
-		goto fail;
-	return fd;
-fail:;
-	int e = errno;
-	close(fd);
-	return -e;
-}
-
-static void addr_text(const struct sockaddr_storage *ss, char *buf, size_t len)
-{
-	char host[INET6_ADDRSTRLEN] = "?";
-	unsigned port = 0;
-	if (ss->ss_family == AF_INET) {
-		const struct sockaddr_in *s4 = (const void *)ss;
-		inet_ntop(AF_INET, &s4->sin_addr, host, sizeof(host));
-		port = ntohs(s4->sin_port);
-	} else if (ss->ss_family == AF_INET6) {
-		const struct sockaddr_in6 *s6 = (const void *)ss;
-		inet_ntop(AF_INET6, &s6->sin6_addr, host, sizeof(host));
-		port = ntohs(s6->sin6_port);
-	}
-	snprintf(buf, len, "%s@%u", host, port);
-}
 
 /* ---- the grant step -------------------------------------------------- */
 
@@ -821,9 +774,9 @@ static int worker_new(fg_server_t *srv, unsigned idx, fg_worker_t **out)
 		w->udp_fds[i] = w->tcp_fds[i] = -1;
 	for (size_t i = 0; i < srv->nlisten; i++) {
 		char at[80];
-		addr_text(&srv->listen[i].ss, at, sizeof(at));
-		int u = bind_socket(&srv->listen[i], SOCK_DGRAM);
-		int t = u < 0 ? u : bind_socket(&srv->listen[i], SOCK_STREAM);
+		fg_addr_text(&srv->listen[i].ss, at, sizeof(at));
+		int u = fg_listen_bind(&srv->listen[i], SOCK_DGRAM);
+		int t = u < 0 ? u : fg_listen_bind(&srv->listen[i], SOCK_STREAM);
 		if (u < 0 || t < 0) {
 			int e = u < 0 ? u : t;
 			log_err("cannot listen on %s: %s", at, fg_strerror(e));
