@@ -11,9 +11,11 @@
 #     never reachable by the DNS process's user;
 #   - nat.backend: memory refused without --test-memory-backend; a missing
 #     server.user refused; a [priv] side that cannot keep CAP_NET_ADMIN
-#     stops the daemon; so does a read-only /proc/sys with tcp_loose=1;
+#     stops the daemon; so does a DNS process that cannot install its
+#     seccomp filter, and a read-only /proc/sys with tcp_loose=1;
 #   - forged requests to the real [priv] loop (tools/ps_forge.c) leave the
-#     kernel untouched: no route in table 254, no forged grant.
+#     kernel untouched: no route in table 254, no forged grant; each is
+#     refused, counted and logged with its reason.
 #
 #   cli 10.66.1.2 ---- gw 10.66.1.1 | 10.66.3.1 (fluxgated, nft) ---- dcy 10.66.3.10
 #   (lighttpd "decoy", local route for the pool 198.51.100.0/24)
@@ -189,6 +191,25 @@ assert_nomatch "without CAP_NET_ADMIN: exit status not 0" '^0$' "$rc"
 assert_match "without CAP_NET_ADMIN: the reason is logged" 'cannot reduce capabilities to CAP_NET_ADMIN' "$out"
 assert_nomatch "without CAP_NET_ADMIN: no mere warning and carrying on" 'ready' "$out"
 
+# no seccomp filter can be installed (tools/noseccomp.c: an outer filter
+# answers EPERM to seccomp(2) and prctl(PR_SET_SECCOMP)): the DNS process
+# refuses to serve and the daemon exits, instead of serving unconfined
+NOSEC="$FG_WORK/noseccomp"
+if gcc -std=c11 -D_GNU_SOURCE -O1 -Wall -Wextra -o "$NOSEC" "$(dirname "$0")/tools/noseccomp.c" \
+	$(pkg-config --cflags --libs libseccomp) 2>"$FG_WORK/noseccomp.build.log"; then
+	NSC="$FG_WORK/noseccomp.conf"
+	conf "$NSC" "  socket: $FG_WORK/noseccomp.sock"
+	out=$(nsx gw timeout 60 "$NOSEC" "$FLUXGATED" -c "$NSC" 2>&1); rc=$?
+	assert_eq "seccomp filter cannot be installed: exit 1" 1 "$rc"
+	assert_match "seccomp filter cannot be installed: the reason is logged" \
+		'privsep: seccomp filter not installed' "$out"
+	assert_match "seccomp filter cannot be installed: refuses to serve" \
+		'cannot drop privileges, refusing to serve' "$out"
+	assert_nomatch "seccomp filter cannot be installed: never ready" ' ready ' "$out"
+else
+	fail "tools/noseccomp.c builds" "$(tail -n 20 "$FG_WORK/noseccomp.build.log")"
+fi
+
 # ------------------------------------------------------------ forged requests, real kernel
 # tools/ps_forge.c drives the [priv] request loop with the nftables backend
 # here as a compromised DNS process would: nothing it forges reaches the
@@ -210,14 +231,22 @@ if gcc -std=c11 -D_GNU_SOURCE -O1 -Wall -Wextra -I"$FG_REPO/src" -o "$FORGE" \
 	assert_match "the configuration's own SETUP still works" '^setup_ok status=0 refused=1$' "$out"
 	assert_match "commit to a host that is no service's backend: refused" '^commit_foreign status=-1 refused=2$' "$out"
 	assert_match "commit outside the pools: refused" '^commit_outside status=-1 refused=3$' "$out"
-	assert_match "a valid commit afterwards: accepted" '^commit_ok status=0 refused=3$' "$out"
+	assert_match "subnet commit for 0.0.0.0/1 (wider than ecs-min-prefix4): refused" '^commit_wide status=-1 refused=4$' "$out"
+	assert_match "commit outliving the service's ttl + grace: refused" '^commit_long status=-1 refused=5$' "$out"
+	assert_match "a valid commit afterwards: accepted" '^commit_ok status=0 refused=5$' "$out"
+	# each refusal is logged with its reason (the [priv] side's log)
+	plog=$(cat "$FG_WORK/ps_forge.log")
+	for why in setup backend pool prefix timeout; do
+		assert_match "[priv] logs the refused $why request" \
+			"privsep: refused request op [0-9]+ from the DNS process: $why" "$plog"
+	done
 	assert_eq "the main routing table (254) is untouched" "$main_before" "$(nsx gw ip -4 route show table main)"
 	assert_match "the decoy route is in fluxgate's own table 4666" '10\.66\.3\.10' "$(nsx gw ip -4 route show table 4666)"
 	ruleset=$(nsx gw nft list table inet "$TABLE")
 	# ps_forge grants to 10.66.1.99, a client nothing else here uses; the
 	# addresses are anchored (198.51.100.20 must not match .209)
 	assert_match "kernel holds the valid grant" '10\.66\.1\.99 \. 198\.51\.100\.21[^0-9]' "$ruleset"
-	assert_nomatch "kernel holds no forged grant" '(198\.51\.100\.20|192\.0\.2\.20|10\.66\.9\.9)([^0-9]|$)' "$ruleset"
+	assert_nomatch "kernel holds no forged grant" '(198\.51\.100\.2[023]|192\.0\.2\.20|10\.66\.9\.9|0\.0\.0\.0/1)([^0-9]|$)' "$ruleset"
 else
 	fail "ps_forge builds against $BUILD (make all)" "$(tail -n 20 "$FG_WORK/ps_forge.build.log")"
 fi

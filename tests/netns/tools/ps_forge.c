@@ -7,6 +7,8 @@
  *   setup_ok       the configuration's own data plane
  *   commit_foreign a grant to a backend of no service (an internal host)
  *   commit_outside a grant for an address outside the pools
+ *   commit_wide    a subnet grant for 0.0.0.0/1 (finding 1's half the Internet)
+ *   commit_long    a grant that outlives the service's ttl + grace
  *   commit_ok      a valid grant
  * and prints one line per request: NAME status=N refused=TOTAL. The calling
  * script checks the kernel afterwards (routes, rules, set elements).
@@ -127,6 +129,14 @@ int main(int argc, char **argv)
 	say("commit_foreign", req(PS_COMMIT, 1, &g, sizeof(g)));
 	g = grant("192.0.2.20", "10.66.2.10");
 	say("commit_outside", req(PS_COMMIT, 1, &g, sizeof(g)));
+	g = grant("198.51.100.22", "10.66.2.10");
+	g.scope = FG_SCOPE_NET;
+	g.client_plen = 1;
+	memset(g.client, 0, sizeof(g.client));
+	say("commit_wide", req(PS_COMMIT, 1, &g, sizeof(g)));
+	g = grant("198.51.100.23", "10.66.2.10");
+	g.timeout_ms = 3600 * 1000;
+	say("commit_long", req(PS_COMMIT, 1, &g, sizeof(g)));
 	g = grant("198.51.100.21", "10.66.2.10");
 	say("commit_ok", req(PS_COMMIT, 1, &g, sizeof(g)));
 	close(fds[1]);
