@@ -6,7 +6,9 @@
 # Those answers must be SERVFAIL (never an unacknowledged address), counted,
 # reported as an `error` event, and cost one transaction each (no retry
 # storm); the daemon keeps serving everything else, and the grants already
-# in the kernel keep working.
+# in the kernel keep working. The log line of a refused transaction is rate
+# limited (at most one a second), and the suppressed ones are counted in
+# the next line, so every refused transaction is accounted for.
 #
 #   cli 10.67.1.2-.41 (direct stub clients) --- gw 10.67.1.1 (fluxgated, nft)
 #                                               --- srv 10.67.2.10 (real)
@@ -96,6 +98,8 @@ fctl() { nsx gw "$FLUXCTL" -s "$CTL" "$@"; }
 FLUXCTL=${FLUXCTL:-$(dirname "$FLUXGATED")/fluxctl}
 
 # ------------------------------------------------------------ fill the set
+mono() { python3 -c 'import time; print("%.3f" % time.monotonic())'; }
+FILL_T0=$(mono)
 declare -A got=()
 answered=0 servfail=0 other=0
 for i in $(seq 2 $((N + 1))); do
@@ -109,6 +113,7 @@ for i in $(seq 2 $((N + 1))); do
 		other=$((other + 1))
 	fi
 done
+FILL_T1=$(mono)
 log "answered=$answered servfail=$servfail other=$other"
 assert_eq "the set takes $SET exact grants: $SET sources get an address" "$SET" "$answered"
 assert_eq "every other source gets SERVFAIL, not an address" "$((N - SET))" "$servfail"
@@ -147,6 +152,32 @@ rc=$?
 assert_eq "the lost answers are reported as error events (where: grant)" 0 "$rc"
 [ $rc -eq 0 ] || cat "$FG_WORK/events.check"
 assert_match "the log says the commit failed" 'grant commit of 1 grants? failed' "$(cat "$FG_FLUXGATED_LOG")"
+
+# the log line is rate limited: at most one per second of the fill (however
+# slow the machine, the bound grows with the time taken); one line per
+# refused transaction, as before the fix, is $((N - SET)) lines
+lines=$(grep -c 'grant commit of .* failed' "$FG_FLUXGATED_LOG")
+bound=$(python3 -c "import math; print(math.ceil($FILL_T1 - $FILL_T0) + 1)")
+if [ "$lines" -le "$bound" ]; then
+	ok "commit failures logged in $lines lines for $fails refused transactions (at most one a second: <= $bound)"
+else
+	fail "commit failure log rate limited (<= $bound lines)" "got $lines lines" \
+		"$(grep 'grant commit of' "$FG_FLUXGATED_LOG" | head -n 30)"
+fi
+# after a quiet second, the next refused query is logged with the count of
+# those left out: the lines account for every refused transaction
+sleep 1.5
+last=""; for i in $(seq 2 $((N + 1))); do [ -z "${got[$i]:-}" ] && { last=$i; break; }; done
+out=$(nsx cli kdig +retry=0 +timeout="$DNS_T" -b "10.67.1.$last" @10.67.1.1 www.example.test A 2>&1)
+assert_match "one more query from a refused source: SERVFAIL" 'status: SERVFAIL' "$out"
+fails2=$(fctl --json stats 2>/dev/null | python3 -c 'import json,sys; print(json.load(sys.stdin)["grants"]["commit_failures"])')
+for _ in $(seq 50); do
+	[ "$(grep -c 'grant commit of .* failed' "$FG_FLUXGATED_LOG")" -gt "$lines" ] && break
+	sleep 0.1
+done
+accounted=$(grep -o 'grant commit of .* failed.*(\([0-9]*\) more failed commits not logged)' "$FG_FLUXGATED_LOG" |
+	sed 's/.*(\([0-9]*\) more failed commits not logged)/\1/' | awk '{ s += 1 + $1 } END { print s + 0 }')
+assert_eq "logged lines + the counts they report = refused transactions ($fails2)" "$fails2" "$accounted"
 
 stop_fluxgated
 rm -rf "$EVDIR"
