@@ -9,8 +9,10 @@
 # clients that connect and send nothing: `fluxctl status` still answers at
 # once, the systemd watchdog keeps being fed, the idle ones are closed at
 # their deadline (counted in the metrics), and SIGTERM is honoured at once.
-# Bounds are generous (3 s) against a slow machine; a main loop served one
-# client at a time (2 s per recv) takes 30 s and more.
+# The bound is the issue's 1 s (a client timeout of 1 s, up to three tries)
+# with the daemon built normally or with ASan; under valgrind, which slows
+# the daemon some 20-50 times, it is 3 s. A main loop served one client at a
+# time (2 s per recv) takes 30 s and more, so either bound fails it.
 # Env: FLUXGATED, FLUXCTL, VALGRIND, FG_LOGDIR.
 
 . "$(dirname "$0")/lib.sh"
@@ -69,18 +71,27 @@ check "fluxctl status answers (no slow clients yet)" timeout 20 "$FLUXCTL" -s "$
 
 mono() { python3 -c 'import time; print("%.3f" % time.monotonic())'; }
 
-# timed_status LABEL: fluxctl status, wall time in TIMED_S
+# the bound (s) for `fluxctl status` and SIGTERM: 1 s as the issue asks;
+# valgrind makes 1 s a measure of valgrind, so 3 s there
+if [ "$VALGRIND" = 1 ]; then BOUND=3.0; else BOUND=1.0; fi
+
+# timed_status LABEL: fluxctl status with a client timeout of BOUND s, up to
+# three tries (one slow scheduling slice on a shared machine is not a
+# blocked loop; a blocked loop fails all three); wall time in TIMED_S
 timed_status() {
-	local t0 t1 rc
-	t0=$(mono)
-	timeout 40 "$FLUXCTL" -s "$CTL" status >"$FG_WORK/status.out" 2>&1; rc=$?
-	t1=$(mono)
+	local t0 t1 rc try
+	for try in 1 2 3; do
+		t0=$EPOCHREALTIME   # no helper process: the time is fluxctl's
+		timeout "$BOUND" "$FLUXCTL" -s "$CTL" status >"$FG_WORK/status.out" 2>&1; rc=$?
+		t1=$EPOCHREALTIME
+		[ "$rc" -eq 0 ] && break
+	done
 	TIMED_S=$(python3 -c "print('%.2f' % ($t1 - $t0))")
-	assert_eq "$1: fluxctl status exits 0" 0 "$rc"
-	if python3 -c "import sys; sys.exit(0 if $TIMED_S < 3.0 else 1)"; then
-		ok "$1: fluxctl status answered in ${TIMED_S}s (< 3 s)"
+	if [ "$rc" -eq 0 ]; then
+		ok "$1: fluxctl status answered in ${TIMED_S}s (client timeout ${BOUND} s, try $try of 3)"
 	else
-		fail "$1: fluxctl status answered in ${TIMED_S}s (< 3 s)" "$(cat "$FG_WORK/status.out")"
+		fail "$1: fluxctl status answers within ${BOUND} s (3 tries)" "last exit $rc" \
+			"$(cat "$FG_WORK/status.out")"
 	fi
 }
 
@@ -140,16 +151,16 @@ fluxgated_alive "fluxgated still running under slow clients"
 t0=$(mono)
 kill -TERM "$FG_FLUXGATED_PID"
 honoured=""
-for _ in $(seq 150); do
+for _ in $(seq 300); do
 	if grep -q 'signal 15: stopping' "$FG_FLUXGATED_LOG"; then honoured=$(mono); break; fi
-	sleep 0.1
+	sleep 0.05
 done
 if [ -n "$honoured" ]; then
 	took=$(python3 -c "print('%.2f' % ($honoured - $t0))")
-	if python3 -c "import sys; sys.exit(0 if $took < 3.0 else 1)"; then
-		ok "SIGTERM honoured in ${took}s (< 3 s) with slow control clients"
+	if python3 -c "import sys; sys.exit(0 if $took < $BOUND else 1)"; then
+		ok "SIGTERM honoured in ${took}s (< ${BOUND} s) with slow control clients"
 	else
-		fail "SIGTERM honoured in ${took}s (< 3 s) with slow control clients"
+		fail "SIGTERM honoured in ${took}s (< ${BOUND} s) with slow control clients"
 	fi
 else
 	fail "SIGTERM honoured within 15 s with slow control clients" "$(tail -n 20 "$FG_FLUXGATED_LOG")"
