@@ -8,6 +8,9 @@
 # - a query sent one octet a second is closed at tcp-query-timeout from its
 #   first octet (3 s here), not before, although every octet restarts the
 #   idle timer; a connection that sends nothing lasts tcp-idle-timeout (6 s);
+# - with the shipped timeouts (query 5 s, idle 10 s), a query sent one octet
+#   every 5 s (the issue's case: an idle timer restarted by every octet
+#   never fires) is closed at the query deadline, before the idle timeout;
 # - tcp-max-per-source: 20 connections from one address keep 16; two
 #   addresses of one IPv6 /64 share 16;
 # - 2,000 idle connections from one address do not stop another address's
@@ -32,8 +35,10 @@ addr_add cli eth0 "fd54::4/64"
 addr_add cli eth0 "fd54::5/64"
 
 CONF="$FG_WORK/fluxgated.conf"
-# write_conf MAX_CLIENTS PER_SOURCE
+# write_conf MAX_CLIENTS PER_SOURCE [QUERY_TIMEOUT IDLE_TIMEOUT]: the
+# timeouts default to 3 s and 6 s; "-" leaves them at the shipped defaults
 write_conf() {
+	local tq=${3:-3s} ti=${4:-6s}
 	{
 		cat <<EOF
 server:
@@ -41,8 +46,10 @@ server:
   workers: 2
   tcp-max-clients: $1
   tcp-max-per-source: $2
-  tcp-query-timeout: 3s
-  tcp-idle-timeout: 6s
+EOF
+		[ "$tq" = - ] || echo "  tcp-query-timeout: $tq"
+		[ "$ti" = - ] || echo "  tcp-idle-timeout: $ti"
+		cat <<EOF
 control:
   socket: "$FG_WORK/control.sock"
 metrics:
@@ -160,8 +167,19 @@ assert_eq "after a reload with tcp-max-per-source 4: 4 of 10 kept" \
 stop_fluxgated "fluxgated stops cleanly (table 1024)"
 
 # ------------------------------------------------------------ eviction
-write_conf 40 16
+# shipped timeouts from here on (query 5 s, idle 10 s)
+write_conf 40 16 - -
 start fluxgated-evict
+
+# one octet every 5 s: closed at the 5 s query deadline from the first
+# octet, long before the 10 s idle timeout that each octet restarts; a
+# server that only had the idle timer keeps it open for the whole 30 s
+nsx cli python3 "$SLOW" tcp-trickle --src 10.54.0.8 --dst "$SRV4" --interval 5 --max 30 \
+	>"$FG_WORK/trickle5.out" 2>&1
+out=$(cat "$FG_WORK/trickle5.out")
+assert_match "shipped timeouts: a query trickling one octet every 5 s is closed by the server" \
+	'^closed_after=' "$out"
+in_range "... at the 5 s query deadline, before the 10 s idle timeout" "${out#closed_after=}" 4.8 9.5
 pids=()
 for i in 4 5 6; do
 	start_bg "evict$i" cli python3 "$SLOW" tcp-idle --src "10.54.0.$i" --dst "$SRV4" --count 16 \
