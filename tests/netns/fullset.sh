@@ -6,7 +6,8 @@
 # Those answers must be SERVFAIL (never an unacknowledged address), counted,
 # reported as an `error` event, and cost one transaction each (no retry
 # storm); the daemon keeps serving everything else, and the grants already
-# in the kernel keep working. The log line of a refused transaction is rate
+# in the kernel keep working; the per-source state of a refused grant is
+# rolled back. The log line of a refused transaction is rate
 # limited (at most one a second), and the suppressed ones are counted in
 # the next line, so every refused transaction is accounted for.
 #
@@ -74,6 +75,7 @@ decoy:
 policy:
   direct: [ 10.67.1.0/24 ]
   resolvers: [ 10.67.9.0/24 ]
+  exact-per-source: 1     # a refused grant left in the holdings would be reused
 nat:
   backend: nft
   table: $TABLE
@@ -170,7 +172,12 @@ sleep 1.5
 last=""; for i in $(seq 2 $((N + 1))); do [ -z "${got[$i]:-}" ] && { last=$i; break; }; done
 out=$(nsx cli kdig +retry=0 +timeout="$DNS_T" -b "10.67.1.$last" @10.67.1.1 www.example.test A 2>&1)
 assert_match "one more query from a refused source: SERVFAIL" 'status: SERVFAIL' "$out"
-fails2=$(fctl --json stats 2>/dev/null | python3 -c 'import json,sys; print(json.load(sys.stdin)["grants"]["commit_failures"])')
+read -r fails2 bound < <(fctl --json stats 2>/dev/null |
+	python3 -c 'import json,sys; g=json.load(sys.stdin)["grants"]; print(g["commit_failures"], g["exact_source_bound"])')
+# rollback: the refused source's first grant was undone, so its second
+# query is not "at the per-source bound" (exact-per-source 1) and handed
+# the address the kernel never took; without the rollback it would be
+assert_eq "a refused grant was rolled back: the source's second query is not at its bound (exact_source_bound 0)" 0 "$bound"
 for _ in $(seq 50); do
 	[ "$(grep -c 'grant commit of .* failed' "$FG_FLUXGATED_LOG")" -gt "$lines" ] && break
 	sleep 0.1
