@@ -54,6 +54,7 @@ cat >"$CONF" <<CONF
 server:
   listen: [ "10.56.0.1@53" ]
   workers: 2
+  user: nobody
 control:
   socket: "$FG_WORK/control.sock"
 log:
@@ -73,6 +74,7 @@ service:
   - id: svc
     name: svc.example.test
     backend: 10.56.9.9
+    ports: [ any ]
     pool: svc4
     ttl: 1s
     grace: 1s
