@@ -81,8 +81,6 @@ static void fill_id(const struct stat *st, fg_secretfile_id_t *id)
 	id->size = (uint64_t)st->st_size;
 	id->mtime_sec = (int64_t)st->st_mtim.tv_sec;
 	id->mtime_nsec = (int64_t)st->st_mtim.tv_nsec;
-	id->ctime_sec = (int64_t)st->st_ctim.tv_sec;
-	id->ctime_nsec = (int64_t)st->st_ctim.tv_nsec;
 	id->set = true;
 }
 
@@ -99,8 +97,7 @@ int fg_secretfile_stat(const char *path, fg_secretfile_id_t *id)
 bool fg_secretfile_same(const fg_secretfile_id_t *a, const fg_secretfile_id_t *b)
 {
 	return a->set && b->set && a->dev == b->dev && a->ino == b->ino && a->size == b->size &&
-	       a->mtime_sec == b->mtime_sec && a->mtime_nsec == b->mtime_nsec &&
-	       a->ctime_sec == b->ctime_sec && a->ctime_nsec == b->ctime_nsec;
+	       a->mtime_sec == b->mtime_sec && a->mtime_nsec == b->mtime_nsec;
 }
 
 int fg_secretfile_read(const char *path, char **secret, fg_secretfile_id_t *id,

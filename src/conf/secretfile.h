@@ -21,10 +21,12 @@
 #include <stddef.h>
 #include <stdint.h>
 
-/* What identifies a file's content without reading it. */
+/* What identifies a file's content without reading it: the inode, its
+ * size and modification time (not the change time: a rename moving the
+ * same file back changes that, not the content). */
 typedef struct fg_secretfile_id {
 	uint64_t dev, ino, size;
-	int64_t mtime_sec, mtime_nsec, ctime_sec, ctime_nsec;
+	int64_t mtime_sec, mtime_nsec;
 	bool set;
 } fg_secretfile_id_t;
 
