@@ -23,12 +23,14 @@
 # NSEC records; DO=0 answers carry none; unbound asking over TCP only
 # validates too; a reload under privilege separation keeps signing (keys
 # taken over, a new key refused); a wrong anchor or one flipped
-# address byte makes unbound SERVFAIL. Env: FLUXGATED, VALGRIND, FG_LOGDIR.
+# address byte makes unbound SERVFAIL; the pre-publish ZSK rollover of
+# fluxctl(8) (keygen --activate-in and a restart, dnssec-settime -A and a
+# reload, the old files moved away and a reload) validates at each step. Env: FLUXGATED, VALGRIND, FG_LOGDIR.
 
 . "$(dirname "$0")/lib.sh"
 
 need_root
-need_cmd ip kdig dig delv unbound dnssec-keygen dnssec-dsfromkey dnssec-signzone named python3 ss pgrep
+need_cmd ip kdig dig delv unbound dnssec-keygen dnssec-dsfromkey dnssec-signzone dnssec-settime named python3 ss pgrep
 FLUXCTL=${FLUXCTL:-$(dirname "$FLUXGATED")/fluxctl}
 [ -x "$FLUXCTL" ] || die "fluxctl not found at $FLUXCTL"
 [ -x "$FLUXGATED" ] || die "fluxgated binary not found at $FLUXGATED (build it: make)"
@@ -499,6 +501,65 @@ out=$("$FLUXCTL" -s "$CTL" reload 2>&1); rc=$?
 assert_eq "the new key moved away: reload accepted again" 0 "$rc"
 out=$(dv example.test example.test DNSKEY)
 assert_match "after the reload: the DNSKEY RRset validates" '^; fully validated' "$out"
+
+# ------------------------------------------------------------ ZSK rollover
+# the pre-publish rollover of fluxctl(8): a new ZSK is published, then
+# signs, then the old one leaves; unbound and delv validate at every step
+dnskeys() { q +dnssec example.test DNSKEY | grep -Ec '^example\.test\.\s+[0-9]+\s+IN\s+DNSKEY\s'; }
+sigtag() { q +dnssec static.example.test A | awk '$4 == "RRSIG" && $5 == "A" {print $11; exit}'; }
+old_zsk=$((10#${zsk##*+}))
+# 1. published, not signing: keygen --activate-in, then a restart
+new=$("$FLUXCTL" dnssec keygen example.test --dir "$KEYS" --zsk --activate-in 30d); rc=$?
+assert_eq "rollover 1: fluxctl dnssec keygen --zsk --activate-in exits 0" 0 "$rc"
+new_zsk=$((10#${new##*+}))
+stop_fluxgated "rollover 1: fluxgated stops for the restart"
+start_fluxgated gw "$CONF"
+wait_dns cli $GW example.test 90 "$FG_FLUXGATED_PID" || fail "rollover 1: fluxgated answers after the restart"
+assert_eq "rollover 1: the DNSKEY RRset holds KSK and both ZSKs" 3 "$(dnskeys)"
+assert_eq "rollover 1: the old ZSK still signs" "$old_zsk" "$(sigtag)"
+out=$(dv example.test example.test DNSKEY)
+assert_match "rollover 1: delv validates the DNSKEY RRset" '^; fully validated' "$out"
+# "once the DNSKEY TTL has passed everywhere": a resolver that cached the
+# DNSKEY RRset before the new key was published would reject the new
+# signatures (bogus) until that TTL runs out; a restarted unbound stands
+# for one whose cache has expired
+stop_bg "$UB_PID"
+start_bg unbound cli unbound -d -c "$FG_WORK/ub/unbound.conf"
+UB_PID=$BG_PID
+for i in $(seq 1 200); do
+	nsx cli ss -H -lnu "src = $RES and sport = :53" 2>/dev/null | grep -q . && break
+	sleep 0.1
+done
+check "rollover 1: unbound restarts" bash -c "ip netns exec $(ns cli) ss -H -lnu 'src = $RES and sport = :53' | grep -q ."
+out=$(r $RES y1.wild.example.test A)
+assert_match "rollover 1: unbound validates (AD)" "$ADFLAGS" "$out"
+# 2. the activation time reached (brought forward here with BIND's
+#    dnssec-settime, which rewrites both files), then a reload
+out=$(dnssec-settime -A now -K "$KEYS" "$new" 2>&1); rc=$?
+assert_eq "rollover 2: dnssec-settime -A now on the fluxctl key exits 0" 0 "$rc"
+chmod 600 "$KEYS/$new.private"; chmod 644 "$KEYS/$new.key"
+out=$("$FLUXCTL" -s "$CTL" reload 2>&1); rc=$?
+assert_eq "rollover 2: reload accepted (the DNS process reads the .key's timing)" 0 "$rc"
+[ $rc -eq 0 ] || log "$out $(tail -n 5 "$FG_FLUXGATED_LOG")"
+assert_eq "rollover 2: the new ZSK signs" "$new_zsk" "$(sigtag)"
+assert_eq "rollover 2: both ZSKs still published" 3 "$(dnskeys)"
+out=$(dv example.test static.example.test A)
+assert_match "rollover 2: delv validates the new signature" '^; fully validated' "$out"
+out=$(r $RES y2.wild.example.test A)
+assert_match "rollover 2: unbound, with the DNSKEY RRset cached at step 1, validates (AD)" \
+	"$ADFLAGS" "$out"
+# 3. the old ZSK's files moved away, then a reload
+mkdir -p "$FG_WORK/retired"
+mv "$KEYS/$zsk.key" "$KEYS/$zsk.private" "$FG_WORK/retired/"
+out=$("$FLUXCTL" -s "$CTL" reload 2>&1); rc=$?
+assert_eq "rollover 3: reload accepted" 0 "$rc"
+assert_eq "rollover 3: the old ZSK left the DNSKEY RRset" 2 "$(dnskeys)"
+out=$(q +dnssec example.test DNSKEY)
+assert_nomatch "rollover 3: ... its key tag is gone" "DNSKEY 13 2 300 [0-9]+ [0-9]+ $old_zsk |IN\s+RRSIG\s+[A-Z]+ 13 [0-9] [0-9]+ [0-9]+ [0-9]+ $old_zsk " "$out"
+out=$(dv example.test example.test DNSKEY)
+assert_match "rollover 3: delv validates the DNSKEY RRset" '^; fully validated' "$out"
+out=$(r $RES y3.wild.example.test A)
+assert_match "rollover 3: unbound validates (AD)" "$ADFLAGS" "$out"
 
 fluxgated_alive "fluxgated still serving"
 stop_bg "$CHILD_PID"
