@@ -59,6 +59,8 @@ control:
   socket: "$FG_WORK/control.sock"
 log:
   level: warning
+rrl:
+  rate: 0        # one source: the bench is not a flood
 zone:
   - domain: example.test
     ttl: 300
