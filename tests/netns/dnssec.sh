@@ -30,7 +30,7 @@
 . "$(dirname "$0")/lib.sh"
 
 need_root
-need_cmd ip kdig dig delv unbound dnssec-keygen dnssec-dsfromkey dnssec-signzone dnssec-settime named python3 ss pgrep
+need_cmd ip kdig dig delv unbound dnssec-keygen dnssec-dsfromkey dnssec-signzone dnssec-settime named python3 ss pgrep setpriv
 FLUXCTL=${FLUXCTL:-$(dirname "$FLUXGATED")/fluxctl}
 [ -x "$FLUXCTL" ] || die "fluxctl not found at $FLUXCTL"
 [ -x "$FLUXGATED" ] || die "fluxgated binary not found at $FLUXGATED (build it: make)"
@@ -484,6 +484,11 @@ CTL="$FG_WORK/control.sock"
 dns=$(pgrep -P "$FG_FLUXGATED_PID" | head -n 1)
 assert_eq "the DNS process runs as nobody (cannot read the private keys)" "65534" \
 	"$(awk '/^Uid/ {print $2}' /proc/"$dns"/status 2>/dev/null)"
+nprivate=$(ls "$KEYS"/*.private | wc -l)
+check "the service user reads none of the $nprivate .private files" \
+	bash -c "for f in '$KEYS'/*.private; do setpriv --reuid=65534 --regid=65534 --clear-groups cat \"\$f\" >/dev/null 2>&1 && exit 1; done; exit 0"
+check "... while it reads the .key files (what a reload needs)" \
+	bash -c "for f in '$KEYS'/*.key; do setpriv --reuid=65534 --regid=65534 --clear-groups cat \"\$f\" >/dev/null || exit 1; done"
 out=$("$FLUXCTL" -s "$CTL" reload 2>&1); rc=$?
 assert_eq "reload with signed zones under privilege separation: accepted" 0 "$rc"
 [ $rc -eq 0 ] || log "$out"
