@@ -54,10 +54,13 @@ cat >"$CONF" <<CONF
 server:
   listen: [ "10.56.0.1@53" ]
   workers: 2
+  user: nobody
 control:
   socket: "$FG_WORK/control.sock"
 log:
   level: warning
+rrl:
+  rate: 0        # one source: the bench is not a flood
 zone:
   - domain: example.test
     ttl: 300
@@ -73,6 +76,7 @@ service:
   - id: svc
     name: svc.example.test
     backend: 10.56.9.9
+    ports: [ any ]
     pool: svc4
     ttl: 1s
     grace: 1s

@@ -755,8 +755,66 @@ static int check_all(fg_loader_t *ld, const fg_conf_t *c)
 
 /* ---- TSIG keys ---- */
 
-/* Decode every key (the schema checked each secret), refuse duplicate
- * names, and give each key the role policy.keys names for it. */
+/* A reload in the unprivileged process cannot open a root-only secret
+ * file: the running config's secret of the same key and file stands in,
+ * if the file has not changed since it was read. */
+static int take_over_secret(const fg_loader_t *ld, fg_conf_key_t *k)
+{
+	fg_secretfile_id_t now = { 0 };
+	char a[256], b[256];
+
+	if (!ld->prev || fg_secretfile_stat(k->secret_file, &now) < 0)
+		return -1;
+	fg_dname_canon(k->id, a);
+	for (size_t j = 0; j < ld->prev->nkeys; j++) {
+		const fg_conf_key_t *p = &ld->prev->keys[j];
+		if (!p->id || !p->secret || !p->secret_file || strcmp(p->secret_file, k->secret_file))
+			continue;
+		fg_dname_canon(p->id, b);
+		if (strcmp(a, b) || !fg_secretfile_same(&p->secret_id, &now))
+			continue;
+		if (!(k->secret = strdup(p->secret)))
+			return -ENOMEM;
+		k->secret_id = p->secret_id;
+		return 0;
+	}
+	return -1;
+}
+
+/* key.secret-file: read into k->secret (the schema checked the path) */
+static int read_secret(fg_loader_t *ld, fg_conf_key_t *k)
+{
+	char err[512];
+
+	if (!ld->read_secrets) {
+		fg_diag(ld, k->line, "key '%s': secret-file is read only from a configuration "
+			"file on disk", k->id);
+		return 0;
+	}
+	int rc = fg_secretfile_read(k->secret_file, &k->secret, &k->secret_id, err, sizeof(err));
+	if (rc == -EACCES) {
+		int t = take_over_secret(ld, k);
+		if (t == -ENOMEM)
+			return t;
+		if (t == 0)
+			return 0;
+		if (ld->prev) {
+			fg_diag(ld, k->line, "key '%s': secret-file %s (a reload made by the "
+				"unprivileged process keeps only a secret read at start from an "
+				"unchanged file: restart to read a new one)", k->id, err);
+			return 0;
+		}
+	}
+	if (rc == -ENOMEM)
+		return rc;
+	if (rc < 0)
+		fg_diag(ld, k->line, "key '%s': secret-file %s", k->id, err);
+	return 0;
+}
+
+/* Read the secret files, decode every key (the schema checked each inline
+ * secret), refuse duplicate names, and give each key the role policy.keys
+ * names for it. */
 static int build_keys(fg_loader_t *ld, fg_conf_t *c)
 {
 	char err[256];
@@ -768,12 +826,35 @@ static int build_keys(fg_loader_t *ld, fg_conf_t *c)
 	if (!c->tsig_keys || !c->key_roles)
 		return -ENOMEM;
 	for (size_t i = 0; i < c->nkeys; i++) {
-		const fg_conf_key_t *k = &c->keys[i];
-		if (!k->id || !k->algorithm || !k->secret)
+		fg_conf_key_t *k = &c->keys[i];
+		if (!k->id || !k->algorithm)
 			continue;       /* reported by the schema */
+		if (k->secret && k->secret_file) {
+			fg_diag(ld, k->line, "key '%s': give secret or secret-file, not both", k->id);
+			continue;
+		}
+		if (!k->secret && !k->secret_file) {
+			/* a value the schema refused was reported already */
+			const fg_ynode_t *m = fg_loader_entry(ld, "key", i);
+			if (!m || (!fg_ymap_get(m, "secret") && !fg_ymap_get(m, "secret-file")))
+				fg_diag(ld, k->line, "key '%s': missing required key 'secret' (or "
+					"'secret-file')", k->id);
+			continue;
+		}
+		if (k->secret_file) {
+			int rc = read_secret(ld, k);
+			if (rc < 0)
+				return rc;
+			if (!k->secret)
+				continue;
+		}
 		if (fg_tsig_key_init(&c->tsig_keys[i], k->id, k->algorithm, k->secret, err,
 				     sizeof(err)) < 0) {
-			fg_diag(ld, k->line, "key '%s': %s", k->id, err);
+			if (k->secret_file)
+				fg_diag(ld, k->line, "key '%s': secret-file %s: %s", k->id,
+					k->secret_file, err);
+			else
+				fg_diag(ld, k->line, "key '%s': %s", k->id, err);
 			continue;
 		}
 		for (size_t j = 0; j < i; j++)
@@ -839,10 +920,11 @@ static void check_external_keys(fg_loader_t *ld, const fg_conf_t *c)
 /* ---- entry points ---- */
 
 static int load_buffer(const char *name, const char *buf, size_t len,
-		       fg_conf_reader_fn reader, fg_conf_t **out,
+		       fg_conf_reader_fn reader, const fg_conf_t *prev, fg_conf_t **out,
 		       fg_conf_diag_fn diag, void *ctx)
 {
-	fg_loader_t ld = { .file = name ? name : "<buffer>", .diag = diag, .ctx = ctx };
+	fg_loader_t ld = { .file = name ? name : "<buffer>", .diag = diag, .ctx = ctx,
+			   .read_secrets = reader != NULL, .prev = prev };
 	fg_ynode_t *root = NULL;
 	fg_conf_t *conf;
 	int rc;
@@ -889,13 +971,13 @@ static int load_buffer(const char *name, const char *buf, size_t len,
 int fg_conf_load_buffer(const char *name, const char *buf, size_t len,
 			fg_conf_t **out, fg_conf_diag_fn diag, void *ctx)
 {
-	return load_buffer(name, buf, len, NULL, out, diag, ctx);
+	return load_buffer(name, buf, len, NULL, NULL, out, diag, ctx);
 }
 
 int fg_conf_load_text(const char *path, const char *buf, size_t len,
 		      fg_conf_t **out, fg_conf_diag_fn diag, void *ctx)
 {
-	return load_buffer(path, buf, len, fg_conf_read_file, out, diag, ctx);
+	return load_buffer(path, buf, len, fg_conf_read_file, NULL, out, diag, ctx);
 }
 
 int fg_conf_read_file(const char *path, char **buf, size_t *len,
@@ -955,22 +1037,29 @@ fail:
 	return rc;
 }
 
-int fg_conf_load(const char *path, fg_conf_t **out, fg_conf_diag_fn diag, void *ctx)
+int fg_conf_reload(const char *path, const char *text, size_t len, const fg_conf_t *prev,
+		   fg_conf_t **out, fg_conf_diag_fn diag, void *ctx)
 {
 	char *buf = NULL;
-	size_t len = 0;
 	int rc;
 
 	if (!path || !out)
 		return -EINVAL;
 	*out = NULL;
+	if (text)
+		return load_buffer(path, text, len, fg_conf_read_file, prev, out, diag, ctx);
 	rc = fg_conf_read_file(path, &buf, &len, diag, ctx);
 	if (rc < 0)
 		return rc;
-	rc = load_buffer(path, buf, len, fg_conf_read_file, out, diag, ctx);
+	rc = load_buffer(path, buf, len, fg_conf_read_file, prev, out, diag, ctx);
 	explicit_bzero(buf, len);       /* the text may hold cookie.secret, key secrets */
 	free(buf);
 	return rc;
+}
+
+int fg_conf_load(const char *path, fg_conf_t **out, fg_conf_diag_fn diag, void *ctx)
+{
+	return fg_conf_reload(path, NULL, 0, NULL, out, diag, ctx);
 }
 
 void fg_conf_free(fg_conf_t *conf)

@@ -18,6 +18,7 @@
 #include <stdint.h>
 #include <sys/socket.h>
 
+#include "conf/secretfile.h"
 #include "dns/tsig.h"
 
 typedef struct fg_conf_addr {     /* "10.0.0.1@53", "fd00::1@53", "127.0.0.1" */
@@ -81,12 +82,15 @@ enum fg_access { FG_ACCESS_PUBLIC = 0, FG_ACCESS_PRIVATE };
 enum fg_unauth { FG_UNAUTH_NXDOMAIN = 0, FG_UNAUTH_DECOY };
 
 /* A TSIG key (top-level `key:` list, as in knot.conf): its id is the key
- * name on the wire. The secret is decoded at load into `tsig`; the text
- * and the decoded key are zeroized by fg_conf_free(). */
+ * name on the wire. The secret is given inline or read from `secret_file`
+ * (conf/secretfile.h) into `secret` at load; it is decoded into
+ * tsig_keys[]; the text and the decoded key are zeroized by fg_conf_free(). */
 typedef struct fg_conf_key {
 	char *id;                 /* key name, e.g. "resolver1.example." */
 	char *algorithm;          /* "hmac-sha256" or "hmac-sha512" */
 	char *secret;             /* base64 */
+	char *secret_file;        /* absolute path, or NULL */
+	fg_secretfile_id_t secret_id;  /* the file as read (reload takeover) */
 	int line;
 } fg_conf_key_t;
 
@@ -312,6 +316,13 @@ int fg_conf_load_buffer(const char *name, const char *buf, size_t len,
  * [priv] checks every grant against its own reading. */
 int fg_conf_load_text(const char *path, const char *buf, size_t len,
 		      fg_conf_t **out, fg_conf_diag_fn diag, void *ctx);
+
+/* A reload: like fg_conf_load_text() (text NULL: like fg_conf_load()),
+ * but a key's secret-file that cannot be opened for lack of permission
+ * (the unprivileged DNS process) takes the secret of `prev`'s key of the
+ * same id and file, when the file is unchanged since prev read it. */
+int fg_conf_reload(const char *path, const char *text, size_t len, const fg_conf_t *prev,
+		   fg_conf_t **out, fg_conf_diag_fn diag, void *ctx);
 
 void fg_conf_free(fg_conf_t *conf);
 

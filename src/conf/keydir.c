@@ -142,7 +142,17 @@ int fg_keydir_load(const char *dir, const char *zone, int alg, bool with_private
 			char pname[300];
 			snprintf(pname, sizeof(pname), "%.*s.private", (int)(l - 4), names[i]);
 			rc = slurp(dfd, pname, true, &text, &len, err, errlen);
+			/* the .key's timing comments, which dnssec-settime keeps
+			 * with the .private's lines, are what an unprivileged
+			 * reload can read: they apply over the running key's */
+			int64_t t[4] = { k->publish, k->activate, k->inactive, k->remove };
 			if (rc == -EACCES && fallback && fallback(fallback_ctx, k) == 0) {
+				if (t[0] || t[1] || t[2] || t[3]) {
+					k->publish = t[0];
+					k->activate = t[1];
+					k->inactive = t[2];
+					k->remove = t[3];
+				}
 				rc = 0;
 				nk++;
 				continue;

@@ -204,8 +204,10 @@ static const fg_item_t key_items[] = {
 	  .check = check_key_id },
 	{ .name = "algorithm", .type = FG_T_ENUM, .flags = FG_F_REQ | FG_F_ENUM_STR,
 	  .off = KEY(algorithm), .enums = tsig_algs },
-	{ .name = "secret", .type = FG_T_STR, .flags = FG_F_REQ, .off = KEY(secret),
+	{ .name = "secret", .type = FG_T_STR, .off = KEY(secret),
 	  .check = check_tsig_secret },
+	{ .name = "secret-file", .type = FG_T_STR, .off = KEY(secret_file),
+	  .check = fg_check_abspath },
 	{ .name = NULL }
 };
 

@@ -79,6 +79,11 @@ typedef struct fg_loader {
 	int line_base;            /* added to every line fg_ytree_build makes */
 	char *inc_file[16];
 	unsigned ninc;
+	/* secret files (conf/secretfile.h) are read only when loading from
+	 * a path, not from a buffer (unit tests, fuzzing); on a reload, prev
+	 * is the running config whose secrets may be taken over */
+	bool read_secrets;
+	const fg_conf_t *prev;
 } fg_loader_t;
 
 #define FG_CONF_MAX_INCLUDES 16

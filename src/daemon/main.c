@@ -100,11 +100,15 @@ static int build_snapshot(const char *path, const fg_snapshot_t *prev, bool setu
 			log_err("%s: cannot read the configuration: %s", path, fg_strerror(rc));
 			goto fail;
 		}
-		/* includes (shared pools) are read from disk */
-		rc = fg_conf_load_text(path, text, len, &snap->conf, diag_print, dctx);
+		/* includes (shared pools) are read from disk; root-only secret
+		 * files are taken over from the running config when unchanged */
+		rc = fg_conf_reload(path, text, len, prev ? prev->conf : NULL, &snap->conf,
+				    diag_print, dctx);
+		explicit_bzero(text, len);
 		free(text);
 	} else {
-		rc = fg_conf_load(path, &snap->conf, diag_print, dctx);
+		rc = fg_conf_reload(path, NULL, 0, prev ? prev->conf : NULL, &snap->conf,
+				    diag_print, dctx);
 	}
 	if (rc < 0)
 		goto fail;

@@ -5,26 +5,32 @@
 #
 #   cli 10.54.1.2 (client), .3 (unbound, right anchors), .4 (unbound, wrong
 #       anchor), .5 (tampering proxy), .6 (unbound behind the proxy),
-#       .7 (the unsigned child zone sub.example.test), .8 (unbound, TCP only)
-#     ---- veth ----  gw 10.54.1.1 (fluxgated, nft backend)
-#   gw 10.54.2.1 ---- veth ---- srv 10.54.2.10 (the protected server, :8080)
-#   cli routes the pool 198.51.100.0/24 via gw
+#       .7 (the unsigned child zone sub.example.test), .8 (unbound, TCP only),
+#       .9 (BIND named: the signed child zone sec.example.test), fd54:1::2
+#     ---- veth ----  gw 10.54.1.1, fd54:1::1 (fluxgated, nft backend)
+#   gw 10.54.2.1 ---- veth ---- srv 10.54.2.10, fd54:2::10 (the protected
+#                               server, :8080)
+#   cli routes the pools 198.51.100.0/24 and 2001:db8:54::/64 via gw
 #
 # Two signed zones: example.test with a KSK and a ZSK (ECDSAP256SHA256)
 # made by `fluxctl dnssec keygen`, ed.test with an Ed25519 CSK made by
 # BIND's dnssec-keygen. The trust anchors come from `fluxctl dnssec ds`
 # (checked equal to dnssec-dsfromkey). unbound validates static, CNAME,
-# wildcard, granted, NXDOMAIN (compact denial), NODATA and empty
-# non-terminal answers (AD set); delv agrees; kdig shows the RRSIGs and the
+# wildcard, granted A and AAAA, NXDOMAIN (compact denial), NODATA, empty
+# non-terminal answers and a secure referral to a signed child zone served
+# by BIND (AD set); delv validates and its records agree with kdig +dnssec's
+# answers, RRSIGs included; kdig shows the RRSIGs and the
 # NSEC records; DO=0 answers carry none; unbound asking over TCP only
 # validates too; a reload under privilege separation keeps signing (keys
 # taken over, a new key refused); a wrong anchor or one flipped
-# address byte makes unbound SERVFAIL. Env: FLUXGATED, VALGRIND, FG_LOGDIR.
+# address byte makes unbound SERVFAIL; the pre-publish ZSK rollover of
+# fluxctl(8) (keygen --activate-in and a restart, dnssec-settime -A and a
+# reload, the old files moved away and a reload) validates at each step. Env: FLUXGATED, VALGRIND, FG_LOGDIR.
 
 . "$(dirname "$0")/lib.sh"
 
 need_root
-need_cmd ip kdig dig delv unbound dnssec-keygen dnssec-dsfromkey python3 ss pgrep
+need_cmd ip kdig dig delv unbound dnssec-keygen dnssec-dsfromkey dnssec-signzone dnssec-settime named python3 ss pgrep setpriv
 FLUXCTL=${FLUXCTL:-$(dirname "$FLUXGATED")/fluxctl}
 [ -x "$FLUXCTL" ] || die "fluxctl not found at $FLUXCTL"
 [ -x "$FLUXGATED" ] || die "fluxgated binary not found at $FLUXGATED (build it: make)"
@@ -36,6 +42,7 @@ PROXY=10.54.1.5
 PRES=10.54.1.6
 CHILD=10.54.1.7
 TCPRES=10.54.1.8
+SECNS=10.54.1.9
 
 # ------------------------------------------------------------ keys
 KEYS="$FG_WORK/keys"
@@ -66,14 +73,44 @@ OTHER="$FG_WORK/otherkeys"; mkdir -p "$OTHER"
 "$FLUXCTL" dnssec keygen example.test --dir "$OTHER" >/dev/null
 DS_WRONG=$("$FLUXCTL" dnssec ds example.test --dir "$OTHER")
 
+# the signed child zone sec.example.test, made and signed by BIND's tools,
+# served by named; its DS goes into the parent (fluxgated's example.test)
+CHILDZ="$FG_WORK/child"; mkdir -p "$CHILDZ"
+(cd "$CHILDZ" && dnssec-keygen -q -a ECDSAP256SHA256 -f KSK sec.example.test >/dev/null 2>&1) \
+	|| die "dnssec-keygen (child) failed"
+cat >"$CHILDZ/sec.example.test" <<EOF
+\$TTL 300
+@ SOA ns.sec.example.test. hostmaster.sec.example.test. 1 3600 600 604800 60
+@ NS ns
+ns A $SECNS
+host A 192.0.2.55
+EOF
+(cd "$CHILDZ" && dnssec-signzone -q -S -z -K . -o sec.example.test -f sec.example.test.signed \
+	sec.example.test >"$CHILDZ/signzone.log" 2>&1) || die "dnssec-signzone failed: $(cat "$CHILDZ/signzone.log")"
+DS_SEC=$(dnssec-dsfromkey -2 "$CHILDZ"/Ksec.example.test.+013+*.key)
+cat >"$CHILDZ/named.conf" <<EOF
+options {
+	directory "$CHILDZ";
+	pid-file "$CHILDZ/named.pid";
+	listen-on port 53 { $SECNS; };
+	listen-on-v6 { none; };
+	recursion no;
+	dnssec-validation no;
+};
+zone "sec.example.test" { type primary; file "sec.example.test.signed"; };
+EOF
+
 # ------------------------------------------------------------ topology
 ns_add cli gw srv
-veth_link cli c0 10.54.1.2/24 gw g0 $GW/24
-veth_link gw s0 10.54.2.1/24 srv eth0 10.54.2.10/24
-for a in $RES $BADRES $PROXY $PRES $CHILD $TCPRES; do addr_add cli c0 "$a/24"; done
+veth_link cli c0 10.54.1.2/24,fd54:1::2/64 gw g0 $GW/24,fd54:1::1/64
+veth_link gw s0 10.54.2.1/24,fd54:2::1/64 srv eth0 10.54.2.10/24,fd54:2::10/64
+for a in $RES $BADRES $PROXY $PRES $CHILD $TCPRES $SECNS; do addr_add cli c0 "$a/24"; done
 nsx cli ip route add 198.51.100.0/24 via $GW
+nsx cli ip -6 route add 2001:db8:54::/64 via fd54:1::1
 nsx srv ip route add default via 10.54.2.1
+nsx srv ip -6 route add default via fd54:2::1
 nsx gw sysctl -qw net.ipv4.ip_forward=1
+nsx gw sysctl -qw net.ipv6.conf.all.forwarding=1
 nsx gw sysctl -qw net.netfilter.nf_conntrack_tcp_loose=0 2>/dev/null || true
 
 # the protected server: answers one line to every connection
@@ -85,6 +122,16 @@ class H(socketserver.StreamRequestHandler):
 socketserver.ThreadingTCPServer.allow_reuse_address = True
 socketserver.ThreadingTCPServer(("10.54.2.10", 8080), H).serve_forever()'
 BACKEND_PID=$BG_PID
+start_bg backend6 srv python3 -c '
+import socket, socketserver
+class H(socketserver.StreamRequestHandler):
+    def handle(self):
+        self.wfile.write(b"hello from the protected server\n")
+class S(socketserver.ThreadingTCPServer):
+    address_family = socket.AF_INET6
+    allow_reuse_address = True
+S(("fd54:2::10", 8080), H).serve_forever()'
+BACKEND6_PID=$BG_PID
 
 SOA='{ mname: ns1.example.test., rname: hostmaster.example.test., serial: 7, minimum: 60 }'
 CONF="$FG_WORK/fluxgated.conf"
@@ -108,8 +155,8 @@ zone:
       - "sub NS ns.sub"
       - "ns.sub A $CHILD"
       - "sec NS ns.sec"
-      - "ns.sec A $CHILD"
-      - "sec $(printf '%s' "$DS_WRONG" | cut -d' ' -f3-)"
+      - "ns.sec A $SECNS"
+      - "sec $(printf '%s' "$DS_SEC" | cut -d' ' -f3-)"
     dnssec:
       algorithm: ecdsap256sha256
       keys: $KEYS
@@ -125,6 +172,8 @@ zone:
 pool:
   - id: web4
     prefix: 198.51.100.0/24
+  - id: web6
+    prefix: 2001:db8:54::/64
 service:
   - id: www
     name: www.example.test
@@ -132,8 +181,14 @@ service:
     ports: [ any ]
     pool: web4
     ttl: 30s
+  - id: www6
+    name: www6.example.test
+    backend: "fd54:2::10"
+    ports: [ any ]
+    pool: web6
+    ttl: 30s
 policy:
-  direct: [ 10.54.1.2/32 ]
+  direct: [ 10.54.1.2/32, "fd54:1::2/128" ]
 decoy:
   route-via: 10.54.1.2
 nat:
@@ -225,6 +280,21 @@ out=$(dv ed.test www.ed.test A)
 assert_match "delv: Ed25519 zone fully validated" '^; fully validated' "$out"
 out=$(dv example.test x.wild.example.test A)
 assert_match "delv: wildcard answer fully validated" '^; fully validated' "$out"
+# delv and kdig +dnssec agree: the same records and RRSIGs (type, algorithm,
+# labels, original TTL, key tag, signer), TTL, class and delv's comments
+# aside; the times and signature too, as a wildcard answer is signed for
+# each answer (its RRSIG names the query name: online signing)
+rrs() { sed 's/ ;.*$//' | awk '!/^;/ && NF >= 4 { $2 = ""; $3 = "";
+	if (toupper($4) == "RRSIG") { $9 = ""; $10 = ""; $13 = "" } print tolower($0) }' \
+	| tr -s ' ' | sort; }
+for nt in "static.example.test A" "static.example.test TXT" "alias.example.test A" \
+	  "x.wild.example.test A" "example.test DNSKEY" "example.test SOA" "ed.test:www.ed.test A"; do
+	root=example.test; case $nt in ed.test:*) root=ed.test; nt=${nt#ed.test:} ;; esac
+	d=$(dv $root $nt | rrs)
+	k=$(q +dnssec +noall +answer $nt | rrs)
+	assert_match "delv and kdig +dnssec: $nt has an RRSIG" ' rrsig ' "$k"
+	assert_eq "delv and kdig +dnssec agree: $nt" "$k" "$d"
+done
 
 # ------------------------------------------------------------ unbound
 # unbound_conf DIR IP STUB_ADDR ANCHORS...
@@ -270,6 +340,8 @@ unbound_conf "$FG_WORK/ubbad" $BADRES $GW "$DS_WRONG" "$DS_ED"
 unbound_conf "$FG_WORK/ubproxy" $PRES $PROXY "$DS_EX" "$DS_ED"
 unbound_conf "$FG_WORK/ubtcp" $TCPRES $GW "$DS_EX" "$DS_ED"
 sed -i 's/^server:$/server:\n    tcp-upstream: yes/' "$FG_WORK/ubtcp/unbound.conf"
+start_bg named-child cli named -g -n 1 -c "$CHILDZ/named.conf"
+NAMED_PID=$BG_PID
 start_bg unbound-tcp cli unbound -d -c "$FG_WORK/ubtcp/unbound.conf"
 UBTCP_PID=$BG_PID
 start_bg unbound cli unbound -d -c "$FG_WORK/ub/unbound.conf"
@@ -335,6 +407,11 @@ assert_match "unbound: ... NOERROR, not AD (proven insecure, not bogus)" ';; fla
 
 out=$(r $RES sec.example.test DS)
 assert_match "unbound: the DS of a delegation validated (AD)" "$ADFLAGS" "$out"
+wait_port cli udp 53 20 "$NAMED_PID" || fail "named (the signed child) starts"
+out=$(r $RES host.sec.example.test A)
+assert_match "unbound: through the secure referral (signed DS), the child's answer validated (AD)" \
+	"$ADFLAGS" "$out"
+assert_match "unbound: ... the child's address" 'IN\s+A\s+192\.0\.2\.55$' "$out"
 
 # the granted answer: validated, and the address leads to the server
 out=$(r $RES www.example.test A)
@@ -351,6 +428,20 @@ print(s.makefile().readline().strip())' "$addr" 2>&1)
 fi
 out=$(r $RES www.example.test AAAA)
 assert_match "unbound: granted name without an IPv6 pool: NODATA validated (AD)" "$ADFLAGS" "$out"
+out=$(r $RES www6.example.test AAAA)
+assert_match "unbound: granted AAAA validated (AD)" "$ADFLAGS" "$out"
+addr6=$(printf '%s\n' "$out" | awk '$4 == "AAAA" && $1 == "www6.example.test." {print $5; exit}')
+assert_match "unbound: granted AAAA from the IPv6 pool" '^2001:db8:54:' "${addr6:-none}"
+if [ -n "$addr6" ]; then
+	got=$(nsx cli python3 -c '
+import socket, sys
+s = socket.create_connection((sys.argv[1], 8080), timeout=10)
+print(s.makefile().readline().strip())' "$addr6" 2>&1)
+	assert_eq "the validated granted IPv6 address reaches the protected server" \
+		"hello from the protected server" "$got"
+fi
+out=$(q +dnssec www6.example.test AAAA)
+assert_match "kdig: the granted AAAA carries its RRSIG" 'IN\s+RRSIG\s+AAAA 13 3 30 ' "$out"
 
 # the same validation with unbound asking over TCP only
 wait_port cli udp 53 20 "$UBTCP_PID" || fail "unbound (tcp-upstream) starts"
@@ -393,6 +484,11 @@ CTL="$FG_WORK/control.sock"
 dns=$(pgrep -P "$FG_FLUXGATED_PID" | head -n 1)
 assert_eq "the DNS process runs as nobody (cannot read the private keys)" "65534" \
 	"$(awk '/^Uid/ {print $2}' /proc/"$dns"/status 2>/dev/null)"
+nprivate=$(ls "$KEYS"/*.private | wc -l)
+check "the service user reads none of the $nprivate .private files" \
+	bash -c "for f in '$KEYS'/*.private; do setpriv --reuid=65534 --regid=65534 --clear-groups cat \"\$f\" >/dev/null 2>&1 && exit 1; done; exit 0"
+check "... while it reads the .key files (what a reload needs)" \
+	bash -c "for f in '$KEYS'/*.key; do setpriv --reuid=65534 --regid=65534 --clear-groups cat \"\$f\" >/dev/null || exit 1; done"
 out=$("$FLUXCTL" -s "$CTL" reload 2>&1); rc=$?
 assert_eq "reload with signed zones under privilege separation: accepted" 0 "$rc"
 [ $rc -eq 0 ] || log "$out"
@@ -411,8 +507,69 @@ assert_eq "the new key moved away: reload accepted again" 0 "$rc"
 out=$(dv example.test example.test DNSKEY)
 assert_match "after the reload: the DNSKEY RRset validates" '^; fully validated' "$out"
 
+# ------------------------------------------------------------ ZSK rollover
+# the pre-publish rollover of fluxctl(8): a new ZSK is published, then
+# signs, then the old one leaves; unbound and delv validate at every step
+dnskeys() { q +dnssec example.test DNSKEY | grep -Ec '^example\.test\.\s+[0-9]+\s+IN\s+DNSKEY\s'; }
+sigtag() { q +dnssec static.example.test A | awk '$4 == "RRSIG" && $5 == "A" {print $11; exit}'; }
+old_zsk=$((10#${zsk##*+}))
+# 1. published, not signing: keygen --activate-in, then a restart
+new=$("$FLUXCTL" dnssec keygen example.test --dir "$KEYS" --zsk --activate-in 30d); rc=$?
+assert_eq "rollover 1: fluxctl dnssec keygen --zsk --activate-in exits 0" 0 "$rc"
+new_zsk=$((10#${new##*+}))
+stop_fluxgated "rollover 1: fluxgated stops for the restart"
+start_fluxgated gw "$CONF"
+wait_dns cli $GW example.test 90 "$FG_FLUXGATED_PID" || fail "rollover 1: fluxgated answers after the restart"
+assert_eq "rollover 1: the DNSKEY RRset holds KSK and both ZSKs" 3 "$(dnskeys)"
+assert_eq "rollover 1: the old ZSK still signs" "$old_zsk" "$(sigtag)"
+out=$(dv example.test example.test DNSKEY)
+assert_match "rollover 1: delv validates the DNSKEY RRset" '^; fully validated' "$out"
+# "once the DNSKEY TTL has passed everywhere": a resolver that cached the
+# DNSKEY RRset before the new key was published would reject the new
+# signatures (bogus) until that TTL runs out; a restarted unbound stands
+# for one whose cache has expired
+stop_bg "$UB_PID"
+start_bg unbound cli unbound -d -c "$FG_WORK/ub/unbound.conf"
+UB_PID=$BG_PID
+for i in $(seq 1 200); do
+	nsx cli ss -H -lnu "src = $RES and sport = :53" 2>/dev/null | grep -q . && break
+	sleep 0.1
+done
+check "rollover 1: unbound restarts" bash -c "ip netns exec $(ns cli) ss -H -lnu 'src = $RES and sport = :53' | grep -q ."
+out=$(r $RES y1.wild.example.test A)
+assert_match "rollover 1: unbound validates (AD)" "$ADFLAGS" "$out"
+# 2. the activation time reached (brought forward here with BIND's
+#    dnssec-settime, which rewrites both files), then a reload
+out=$(dnssec-settime -A now -K "$KEYS" "$new" 2>&1); rc=$?
+assert_eq "rollover 2: dnssec-settime -A now on the fluxctl key exits 0" 0 "$rc"
+chmod 600 "$KEYS/$new.private"; chmod 644 "$KEYS/$new.key"
+out=$("$FLUXCTL" -s "$CTL" reload 2>&1); rc=$?
+assert_eq "rollover 2: reload accepted (the DNS process reads the .key's timing)" 0 "$rc"
+[ $rc -eq 0 ] || log "$out $(tail -n 5 "$FG_FLUXGATED_LOG")"
+assert_eq "rollover 2: the new ZSK signs" "$new_zsk" "$(sigtag)"
+assert_eq "rollover 2: both ZSKs still published" 3 "$(dnskeys)"
+out=$(dv example.test static.example.test A)
+assert_match "rollover 2: delv validates the new signature" '^; fully validated' "$out"
+out=$(r $RES y2.wild.example.test A)
+assert_match "rollover 2: unbound, with the DNSKEY RRset cached at step 1, validates (AD)" \
+	"$ADFLAGS" "$out"
+# 3. the old ZSK's files moved away, then a reload
+mkdir -p "$FG_WORK/retired"
+mv "$KEYS/$zsk.key" "$KEYS/$zsk.private" "$FG_WORK/retired/"
+out=$("$FLUXCTL" -s "$CTL" reload 2>&1); rc=$?
+assert_eq "rollover 3: reload accepted" 0 "$rc"
+assert_eq "rollover 3: the old ZSK left the DNSKEY RRset" 2 "$(dnskeys)"
+out=$(q +dnssec example.test DNSKEY)
+assert_nomatch "rollover 3: ... its key tag is gone" "DNSKEY 13 2 300 [0-9]+ [0-9]+ $old_zsk |IN\s+RRSIG\s+[A-Z]+ 13 [0-9] [0-9]+ [0-9]+ [0-9]+ $old_zsk " "$out"
+out=$(dv example.test example.test DNSKEY)
+assert_match "rollover 3: delv validates the DNSKEY RRset" '^; fully validated' "$out"
+out=$(r $RES y3.wild.example.test A)
+assert_match "rollover 3: unbound validates (AD)" "$ADFLAGS" "$out"
+
 fluxgated_alive "fluxgated still serving"
 stop_bg "$CHILD_PID"
+stop_bg "$NAMED_PID"
+stop_bg "$BACKEND6_PID"
 stop_bg "$PROXY_PID"
 stop_bg "$UBP_PID"
 stop_bg "$UBBAD_PID"

@@ -11,15 +11,17 @@
 #   bcl 10.67.6.2  --- res 10.67.6.53 (a client behind BIND, routed via res)
 #
 # Keys: cli-key (hmac-sha512, role client), res-key (hmac-sha256, role
-# resolver), spare-key (defined, no role). Services: www (public), priv
-# (private, unauthenticated: nxdomain), privd (private, decoy).
+# resolver), spare-key (defined, no role); the first two in root-only
+# secret files (key.secret-file), checked unreadable by the service user
+# and kept across a reload only while unchanged. Services: www (public),
+# priv (private, unauthenticated: nxdomain), privd (private, decoy).
 #
 # Env: FLUXGATED, VALGRIND, FG_LOGDIR (see lib.sh).
 
 . "$(dirname "$0")/lib.sh"
 
 need_root
-need_cmd ip kdig curl nft python3 ss named faketime
+need_cmd ip kdig curl nft python3 ss named faketime pgrep setpriv
 
 if [ "$VALGRIND" = 1 ]; then DNS_T=8; DNS_WAIT=120; else DNS_T=3; DNS_WAIT=30; fi
 
@@ -59,6 +61,15 @@ web dcy decoy; DCY_PID=$BG_PID
 
 # ------------------------------------------------------------ fluxgated
 chmod o+x "$FG_WORK"
+# cli-key and res-key are in root-only secret files (the base64 alone, and
+# the stanza tsig-keygen prints); the directory lets the DNS process stat
+# them on a reload, never read them
+SECRETS="$FG_WORK/secrets"
+mkdir -p "$SECRETS"; chmod 711 "$SECRETS"
+printf '%s\n' "${CLI_KEY##*:}" >"$SECRETS/cli-key"
+printf 'key "res-key" {\n\talgorithm hmac-sha256;\n\tsecret "%s";\n};\n' "$RES_SECRET" \
+	>"$SECRETS/res-key"
+chmod 600 "$SECRETS/cli-key" "$SECRETS/res-key"
 CTL="$FG_WORK/control.sock"
 CONF="$FG_WORK/fluxgated.conf"
 TABLE="fgts$$"
@@ -76,10 +87,10 @@ zone:
 key:
   - id: cli-key
     algorithm: hmac-sha512
-    secret: ${CLI_KEY##*:}
+    secret-file: $SECRETS/cli-key
   - id: res-key
     algorithm: hmac-sha256
-    secret: $RES_SECRET
+    secret-file: $SECRETS/res-key
   - id: spare-key
     algorithm: hmac-sha256
     secret: $SPARE_SECRET
@@ -141,6 +152,15 @@ assert_eq "--check refuses an undefined policy key and a bad secret" 1 "$rc"
 assert_match "--check: file:line for the undefined key" "bad\.conf:[0-9]+: policy\.keys: key 'nokey' is not defined" "$out"
 assert_match "--check: file:line for the bad secret" "bad\.conf:[0-9]+: .*invalid TSIG secret" "$out"
 assert_nomatch "--check never echoes a secret" 'not\*base64' "$out"
+# a secret file others may read is refused, naming it and its mode
+cp -p "$SECRETS/cli-key" "$SECRETS/loose"; chmod 644 "$SECRETS/loose"
+sed "s|secret-file: $SECRETS/cli-key|secret-file: $SECRETS/loose|" "$CONF" >"$BAD"
+out=$("$FLUXGATED" --check -c "$BAD" 2>&1); rc=$?
+assert_eq "--check refuses a world-readable secret file" 1 "$rc"
+assert_match "--check: the loose secret file and its mode named" \
+	"bad\.conf:[0-9]+: key 'cli-key': secret-file $SECRETS/loose: mode 644: readable or writable by group or others" "$out"
+assert_nomatch "--check never echoes the file's secret" "${CLI_KEY##*:}" "$out"
+rm -f "$SECRETS/loose"
 
 start_fluxgated gw "$CONF"
 if ! wait_dns cli 10.67.4.1 example.test "$DNS_WAIT" "$FG_FLUXGATED_PID"; then
@@ -281,6 +301,34 @@ for r in nxdomain decoy; do
 	if [ -n "$v" ] && [ "$v" -ge 1 ]; then ok "metric tsig_private_denied_total{answer=$r} = $v"
 	else fail "metric tsig_private_denied_total{answer=$r} counts" "$(grep tsig <<<"$m")"; fi
 done
+
+# ------------------------------------------------------------ secret files
+FLUXCTL=${FLUXCTL:-$(dirname "$FLUXGATED")/fluxctl}
+dns=$(pgrep -P "$FG_FLUXGATED_PID" | head -n 1)
+assert_eq "the DNS process runs as nobody" 65534 "$(awk '/^Uid/ {print $2}' /proc/"$dns"/status 2>/dev/null)"
+check "the service user cannot read the secret files" \
+	bash -c "! setpriv --reuid=65534 --regid=65534 --clear-groups cat '$SECRETS/cli-key' '$SECRETS/res-key' 2>/dev/null"
+out=$("$FLUXCTL" -s "$CTL" reload 2>&1); rc=$?
+assert_eq "reload with secret files under privilege separation: accepted" 0 "$rc"
+[ $rc -eq 0 ] || log "$out"
+out=$(kq cli @10.67.4.1 -y "$CLI_KEY" www.example.test A)
+assert_match "after the reload: the file's key still verifies" 'status: NOERROR' "$out"
+assert_nomatch "after the reload: no TSIG problem" 'failed|BADSIG|BADKEY|BADTIME|WARNING' "$out"
+# a rewritten file cannot be read by the DNS process: refused, the running keys stay
+printf '%s\n' "$SPARE_SECRET" >"$SECRETS/cli-key.new"; chmod 600 "$SECRETS/cli-key.new"
+mv "$SECRETS/cli-key" "$SECRETS/cli-key.old"; mv "$SECRETS/cli-key.new" "$SECRETS/cli-key"
+out=$("$FLUXCTL" -s "$CTL" reload 2>&1); rc=$?
+assert_eq "reload after the secret file was rewritten: refused" 1 "$rc"
+assert_match "... the log names the file and says to restart" \
+	"key 'cli-key': secret-file $SECRETS/cli-key: Permission denied .*restart to read a new one" \
+	"$(cat "$FG_FLUXGATED_LOG")"
+assert_nomatch "... the log never shows a secret" "${CLI_KEY##*:}|$SPARE_SECRET|$RES_SECRET" \
+	"$(cat "$FG_FLUXGATED_LOG")"
+out=$(kq cli @10.67.4.1 -y "$CLI_KEY" www.example.test A)
+assert_match "... the running configuration keeps the old secret" 'status: NOERROR' "$out"
+mv "$SECRETS/cli-key.old" "$SECRETS/cli-key"
+out=$("$FLUXCTL" -s "$CTL" reload 2>&1); rc=$?
+assert_eq "the original file back: reload accepted again" 0 "$rc"
 
 stop_bg "$NAMED_PID"
 fluxgated_alive "fluxgated still runs"

@@ -131,6 +131,40 @@ static void test_private_timing(void **state)
 	fg_dnskey_clear(&k);
 }
 
+/* the .key file's timing comments (BIND's dnssec-keygen and dnssec-settime
+ * write them beside the .private lines): read with the public half, so an
+ * unprivileged reload sees them; the .private lines override them */
+static void test_public_timing(void **state)
+{
+	(void)state;
+	fg_dnskey_t k;
+	static const char pub[] =
+		"; This is a zone-signing key, keyid 55648, for example.net.\n"
+		"; Created: 20100812100439 (Thu Aug 12 10:04:39 2010)\n"
+		"; Publish: 20100812100439 (Thu Aug 12 10:04:39 2010)\n"
+		";Activate: 20100909100439\n"
+		"; Inactive: 2038011903140 (one digit short: ignored)\n"
+		"; Delete: 20380119031407 (Tue Jan 19 03:14:07 2038)\n"
+		"example.net. 3600 IN DNSKEY 257 3 13 (\n"
+		"        GojIhhXUN/u4v54ZQqGSnyhWJwaubCvTmeexv7bR6edb\n"
+		"        krSqQpF64cYbcB7wNcP+e+MAnLr+Wi9xMWyQLc8NAA== )\n";
+	load(pub, NULL, &k);
+	assert_int_equal(k.publish, 1281607479);
+	assert_int_equal(k.activate, 1284026679);
+	assert_int_equal(k.inactive, 0);
+	assert_int_equal(k.remove, 2147483647);
+	char text[512];
+	snprintf(text, sizeof(text), "%sActivate: 20100812100439\n", rfc6605_priv);
+	assert_int_equal(fg_dnskey_parse_private(text, strlen(text), &k, err, sizeof(err)), 0);
+	assert_int_equal(k.activate, 1281607479);
+	fg_dnskey_clear(&k);
+	/* no comments: no timing */
+	load(rfc6605_pub, NULL, &k);
+	assert_int_equal(k.publish, 0);
+	assert_int_equal(k.activate, 0);
+	fg_dnskey_clear(&k);
+}
+
 static void test_base64(void **state)
 {
 	(void)state;
@@ -361,6 +395,7 @@ int main(void)
 		cmocka_unit_test(test_key_tags_and_ds),
 		cmocka_unit_test(test_key_rejects),
 		cmocka_unit_test(test_private_timing),
+		cmocka_unit_test(test_public_timing),
 		cmocka_unit_test(test_base64),
 		cmocka_unit_test(test_rfc6605_verify),
 		cmocka_unit_test(test_rfc8080_sign_kat),

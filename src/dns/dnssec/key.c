@@ -133,6 +133,41 @@ static bool tok_uint(const char *t, size_t tl, uint32_t max, uint32_t *v)
 	return true;
 }
 
+static bool parse_stamp(const char *s, size_t l, int64_t *out);
+
+/* A timing comment of a .key file, as BIND's tools keep them beside the
+ * .private file's lines: "; Activate: 20261202014000 (Wed Dec  2 ...)".
+ * A malformed one is ignored: the .private file's line is authoritative. */
+static void comment_timing(const char *q, const char *le, fg_dnskey_t *k)
+{
+	static const struct { const char *word; size_t off; } w[] = {
+		{ "Publish:", offsetof(fg_dnskey_t, publish) },
+		{ "Activate:", offsetof(fg_dnskey_t, activate) },
+		{ "Inactive:", offsetof(fg_dnskey_t, inactive) },
+		{ "Delete:", offsetof(fg_dnskey_t, remove) },
+	};
+	while (q < le && (*q == ' ' || *q == '\t'))
+		q++;
+	if (q >= le || *q != ';')
+		return;
+	q++;
+	while (q < le && (*q == ' ' || *q == '\t'))
+		q++;
+	for (size_t i = 0; i < sizeof(w) / sizeof(w[0]); i++) {
+		size_t wl = strlen(w[i].word);
+		if ((size_t)(le - q) < wl || memcmp(q, w[i].word, wl))
+			continue;
+		const char *v = q + wl;
+		while (v < le && (*v == ' ' || *v == '\t'))
+			v++;
+		int64_t t;
+		if (le - v >= 14 && (le - v == 14 || v[14] == ' ' || v[14] == '\r') &&
+		    parse_stamp(v, 14, &t))
+			memcpy((char *)k + w[i].off, &t, sizeof(t));
+		return;
+	}
+}
+
 int fg_dnskey_parse_public(const char *text, size_t len, fg_dnskey_t *k,
 			   char *err, size_t errlen)
 {
@@ -152,6 +187,7 @@ int fg_dnskey_parse_public(const char *text, size_t len, fg_dnskey_t *k,
 		const char *q = p;
 		size_t l;
 		const char *t;
+		comment_timing(q, le, k);
 		while ((t = token(&q, le, &l))) {
 			if (nt == 40)
 				return fg_errf(err, errlen, -FG_EMALF, "too many fields in the key file");

@@ -36,7 +36,8 @@ typedef struct fg_dnskey {
 	uint16_t tag;                   /* RFC 4034 appendix B */
 	uint8_t rdata[FG_DNSKEY_RDMAX]; /* DNSKEY rdata as published */
 	uint16_t rdlen;
-	/* timing metadata from the .private file (0 = not set), seconds
+	/* timing metadata from the .private file, or the .key file's
+	 * comments (0 = not set), seconds
 	 * since the epoch: publish in the DNSKEY RRset from `publish`,
 	 * sign from `activate` until `inactive`, withdraw at `delete` */
 	int64_t publish, activate, inactive, remove;
@@ -49,7 +50,10 @@ const char *fg_dnssec_alg_name(uint8_t alg);
 
 /* Parse the .key file text (comments with ';', one DNSKEY record; the
  * base64 may be split by blanks or parentheses). Fills owner, flags, alg,
- * rdata, tag. Returns 0 or a negative error with a message in err. */
+ * rdata, tag, and the timing from the comments BIND's tools (and fluxctl)
+ * write, "; Activate: YYYYMMDDHHMMSS ..." (the .private file's lines, when
+ * read, override them). Returns 0 or a negative error with a message in
+ * err. */
 int fg_dnskey_parse_public(const char *text, size_t len, fg_dnskey_t *k,
 			   char *err, size_t errlen);
 
