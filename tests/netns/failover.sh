@@ -29,7 +29,7 @@ need_cmd ip kdig curl nft lighttpd keepalived conntrackd conntrack arping flock 
 FLUXCTL=${FLUXCTL:-$(dirname "$FLUXGATED")/fluxctl}
 [ -x "$FLUXCTL" ] || die "fluxctl not found at $FLUXCTL"
 ETC="$(cd "$(dirname "$0")/../../etc/failover" && pwd)"
-NOTIFY="$ETC/fluxgate-failover-notify"
+NOTIFY=${FG_FAILOVER_NOTIFY:-$ETC/fluxgate-failover-notify}  # (a mutant, to see this test fail)
 BIG_MB=48
 
 ns_add sw cl1 cl2 ctl ga gb srv
@@ -198,15 +198,21 @@ for g in ga gb; do
 	if [ $g = ga ]; then me=10.87.0.1 peer=10.87.0.2 prio=150; else me=10.87.0.2 peer=10.87.0.1 prio=100; fi
 	sed -e "s#IPv4_address 10.87.0.1              \\# this#IPv4_address $me  \\# this#" \
 		-e "s#IPv4_Destination_Address 10.87.0.2#IPv4_Destination_Address $peer#" \
-		-e "s#/run/fluxgate/#$d/#g" -e "s#/var/log/conntrackd.log#$d/conntrackd.log#" \
+		-e "s#/var/lock/conntrack.lock#$d/conntrack.lock#" -e "s#/var/run/conntrackd.ctl#$d/conntrackd.ctl#" \
+		-e "s#/var/log/conntrackd.log#$d/conntrackd.log#" \
 		"$ETC/conntrackd.conf.sample" >"$d/conntrackd.conf"
-	sed -e "s#/etc/fluxgate/failover/conntrackd.conf#$d/conntrackd.conf#" \
-		-e "s#/run/fluxgate/#$d/#" -e "s#/var/log/fluxgate-failover.log#$d/failover.log#" \
+	sed -e "s#/etc/conntrackd/conntrackd.conf#$d/conntrackd.conf#" \
+		-e "s#/run/fluxgate-failover.lock#$d/failover.lock#" -e "s#/var/log/fluxgate-failover.log#$d/failover.log#" \
 		"$ETC/failover.conf.sample" >"$d/failover.conf"
 	sed -e "s#router_id fluxgate-a#router_id fluxgate-$g#" -e "s#priority 150#priority $prio#" \
 		-e "s#/usr/local/lib/fluxgate/fluxgate-failover-notify /etc/fluxgate/failover/failover.conf#$NOTIFY $d/failover.conf#" \
 		-e "/enable_script_security/d" \
 		"$ETC/keepalived.conf.sample" >"$d/keepalived.conf"
+done
+for g in ga gb; do # the samples' paths all replaced: nothing of the host's is used
+	sed 's/#.*//' "$FG_WORK/$g/conntrackd.conf" "$FG_WORK/$g/failover.conf" |
+		grep -E '/var/(lock|run|log)/|/etc/conntrackd/|/run/fluxgate' &&
+		die "a sample path was not replaced"
 done
 grep -q "IPv4_address 10.87.0.2" "$FG_WORK/gb/conntrackd.conf" || die "conntrackd sample: the UDP block changed"
 declare -A CTD=()
@@ -257,7 +263,7 @@ R_CL0=$(tcp_ctr cl1 OutRsts) R_SRV0=$(tcp_ctr srv OutRsts)
 E_CL0=$(tcp_ctr cl1 EstabResets) E_SRV0=$(tcp_ctr srv EstabResets)
 # rate-limited so that the download spans the failover on any machine
 start_bg curl cl1 curl -s -o "$FG_WORK/big.out" -w '%{http_code} %{size_download}\n' \
-	--limit-rate 3M --max-time 600 "http://$A1/big"
+	--limit-rate 3M --max-time 300 "http://$A1/big"
 CURL_PID=$BG_PID
 got() { [ "$(stat -c %s "$FG_WORK/big.out" 2>/dev/null || echo 0)" -ge $((6 * 1024 * 1024)) ]; }
 wait_for 120 got || die "the download does not start" "$(cat "$FG_WORK/curl.log")"
