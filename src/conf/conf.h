@@ -143,6 +143,7 @@ typedef struct fg_conf_agent {    /* controller: one NAT agent it commands */
 	char **pools;             /* pools it serves; none = every pool */
 	size_t npools;
 	uint32_t timeout_ms;      /* ACK deadline of a command (default 2s) */
+	char *pair;               /* the other agent of its failover pair, or NULL */
 	int line;
 } fg_conf_agent_t;
 

@@ -516,6 +516,7 @@ static const fg_item_t agent_items[] = {
 	  .cnt_off = AGT(npools), .check = fg_check_id },
 	{ .name = "timeout", .type = FG_T_TIME, .off = AGT(timeout_ms),
 	  .min = 10, .max = 60000, .def = "2s" },
+	{ .name = "pair", .type = FG_T_STR, .off = AGT(pair), .check = fg_check_id },
 	{ .name = NULL }
 };
 
