@@ -452,7 +452,11 @@ static void session(struct link *l, int fd, SSL *ssl)
 		 l->id, l->addrtxt, m.epoch == l->hub->epoch ? (unsigned long long)m.last_seq : 0ULL,
 		 (unsigned long long)from);
 
-	uint64_t last_io = mono_ms();
+	uint64_t last_io = mono_ms(), last_rx = last_io;
+	/* An agent answers every PING: silence this long means it is gone
+	 * (a dead gateway whose link is down sends no RST; TCP alone would
+	 * notice only at its retransmission timeout, minutes later). */
+	uint64_t dead_ms = 3 * PING_MS + l->timeout_ms;
 	for (;;) {
 		if (len && fg_dist_tls_write(ssl, fd, out, len, (int)l->timeout_ms) < 0) {
 			set_error(l, "write timed out or failed: connection dropped");
@@ -482,7 +486,7 @@ static void session(struct link *l, int fd, SSL *ssl)
 			pthread_mutex_lock(&l->mu);
 			take_ack(l, &m);
 			pthread_mutex_unlock(&l->mu);
-			last_io = mono_ms();
+			last_io = last_rx = mono_ms();
 		}
 		if (flen < 0) {
 			set_error(l, err);
@@ -494,6 +498,13 @@ static void session(struct link *l, int fd, SSL *ssl)
 		if (len)
 			continue;
 		uint64_t now = mono_ms();
+		if (now - last_rx >= dead_ms) {
+			char msg[96];
+			snprintf(msg, sizeof(msg), "no frame from the agent for %llu ms: connection dropped",
+				 (unsigned long long)(now - last_rx));
+			set_error(l, msg);
+			return;
+		}
 		if (now - last_io >= PING_MS) {
 			memset(&m, 0, offsetof(fg_dist_msg_t, grants));
 			m.h.type = FG_DIST_PING;

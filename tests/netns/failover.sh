@@ -32,7 +32,7 @@ ETC="$(cd "$(dirname "$0")/../../etc/failover" && pwd)"
 NOTIFY=${FG_FAILOVER_NOTIFY:-$ETC/fluxgate-failover-notify}  # (a mutant, to see this test fail)
 BIG_MB=48
 
-ns_add sw cl1 cl2 ctl ga gb srv
+ns_add sw cl1 cl2 cl3 ctl ga gb srv
 nsx sw ip link add br0 type bridge
 nsx sw ip link add br1 type bridge
 nsx sw ip link set br0 up
@@ -43,6 +43,7 @@ port() { # port NS IF ADDR BRIDGE: NS's IF on the switch's BRIDGE
 }
 port cl1 eth0 10.83.0.100/24 br0
 port cl2 eth0 10.83.0.101/24 br0
+port cl3 eth0 10.83.0.102/24 br0
 port ctl eth0 10.83.0.10/24 br0
 port ga lan0 10.83.0.2/24 br0
 port gb lan0 10.83.0.3/24 br0
@@ -50,7 +51,7 @@ port ga srv0 10.85.0.2/24 br1
 port gb srv0 10.85.0.3/24 br1
 port srv eth0 10.85.0.10/24 br1
 veth_link ga sync0 10.87.0.1/24 gb sync0 10.87.0.2/24
-for c in cl1 cl2 ctl; do nsx $c ip route add 198.51.100.0/24 via 10.83.0.1; done
+for c in cl1 cl2 cl3 ctl; do nsx $c ip route add 198.51.100.0/24 via 10.83.0.1; done
 nsx srv ip route add 10.83.0.0/24 via 10.85.0.1
 for g in ga gb; do
 	nsx $g sysctl -qw net.ipv4.ip_forward=1
@@ -137,10 +138,12 @@ agent:
     address: 10.83.0.2@4700
     psk-file: $KA
     timeout: 5s
+    pair: gb
   - id: gb
     address: 10.83.0.3@4700
     psk-file: $KB
     timeout: 5s
+    pair: ga
 control:
   socket: $FG_WORK/ctl.sock
 $(common)
@@ -170,6 +173,9 @@ stop_d() { # stop_d LABEL: SIGTERM, check exit 0 (99: valgrind errors)
 	esac
 }
 ctl_status() { nsx ctl "$FLUXCTL" -s "$FG_WORK/ctl.sock" --json status 2>/dev/null; }
+agent_field() { # agent_field ID FIELD
+	ctl_status | python3 -c "import json,sys; d=json.load(sys.stdin); print([a['$2'] for a in d['agents'] if a['id']=='$1'][0])" 2>/dev/null
+}
 agent_state() {
 	ctl_status | python3 -c "import json,sys; d=json.load(sys.stdin); print([a['state'] for a in d['agents'] if a['id']=='$1'][0])" 2>/dev/null
 }
@@ -314,6 +320,27 @@ assert_eq "cl2 connects with its earlier grant through gb" failover-ok \
 	"$(nsx cl2 curl -s --max-time 20 "http://$A2/")"
 assert_match "gb tracked cl2's connection" 'dport=80' \
 	"$(nsx gb conntrack -L -p tcp --orig-src 10.83.0.101 --orig-dst "$A2" 2>/dev/null)"
+
+# ---- new grants after the failover: ga's link is down, its pair partner
+# gb ACKs alone (agent[].pair); ga is queued the commands
+gone() { case $(agent_state ga) in down | connecting) return 0 ;; esac; return 1; }
+wait_for 120 gone && ok "controller: ga's link is down" || fail "controller: ga's link is down" "$(ctl_status)"
+A3=$(query cl3)
+assert_match "a new client is granted with ga down (its pair gb ACKed)" '^198\.51\.100\.' "$A3"
+assert_match "gb holds the new grant" "10\\.83\\.0\\.102 \\. ${A3//./\\.} " \
+	"$(nsx gb nft list map inet "${T}gb" grant_client4 2>/dev/null)"
+assert_eq "the new client connects through gb" failover-ok "$(nsx cl3 curl -s --max-time 20 "http://$A3/")"
+assert_match "controller: commands queued for ga" '^[1-9]' "$(agent_field ga pair_queued)"
+
+# ---- ga comes back (without the addresses: its keepalived is gone): the
+# controller replays what it missed, so it could be master again
+nsx ga ip addr del 10.83.0.1/24 dev lan0 2>/dev/null
+nsx ga ip addr del 10.85.0.1/24 dev srv0 2>/dev/null
+for i in lan0 srv0 sync0; do nsx ga ip link set "$i" up; done
+back() { [ "$(agent_state ga)" = up ] && [ "$(agent_field ga lag)" = 0 ]; }
+wait_for 120 back && ok "controller: ga reconnected and caught up" || fail "controller: ga reconnected and caught up" "$(ctl_status)"
+assert_match "ga was replayed the grant made while it was down" "10\\.83\\.0\\.102 \\. ${A3//./\\.} " \
+	"$(nsx ga nft list map inet "${T}ga" grant_client4 2>/dev/null)"
 
 stop_bg "${KAD[gb]}"
 stop_d ctl
