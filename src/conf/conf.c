@@ -688,6 +688,27 @@ static void check_pair(fg_loader_t *ld, const fg_conf_t *c, const fg_conf_agent_
 			"the same pools", a->id, b->id);
 }
 
+/* controller[].pool on an agent: defined pools, and two controllers that
+ * both list theirs never share one (they would hand out the same
+ * addresses, and one's revoke would delete the other's grant). */
+static void check_controller_pools(fg_loader_t *ld, const fg_conf_t *c, size_t i)
+{
+	const fg_conf_controller_t *a = &c->controllers[i];
+	for (size_t k = 0; k < a->npools; k++) {
+		bool found = false;
+		for (size_t p = 0; p < c->npools && !found; p++)
+			found = !strcmp(c->pools[p].id, a->pools[k]);
+		if (!found)
+			fg_diag(ld, a->line, "controller %s: pool '%s' is not defined", a->id, a->pools[k]);
+		for (size_t j = 0; j < i; j++)
+			for (size_t q = 0; q < c->controllers[j].npools; q++)
+				if (!strcmp(c->controllers[j].pools[q], a->pools[k]))
+					fg_diag(ld, a->line, "controllers %s and %s both grant from pool '%s': "
+						"partition the pools between them", c->controllers[j].id,
+						a->id, a->pools[k]);
+	}
+}
+
 static bool dist_certs(const fg_conf_t *c)
 {
 	return c->dist.tls_ca && c->dist.tls_cert && c->dist.tls_key;
@@ -723,6 +744,7 @@ static void check_dist(fg_loader_t *ld, const fg_conf_t *c)
 				if (!strcmp(c->controllers[i].id, c->controllers[j].id))
 					fg_diag(ld, c->controllers[i].line, "controller %s is listed twice",
 						c->controllers[i].id);
+			check_controller_pools(ld, c, i);
 		}
 		return;
 	}

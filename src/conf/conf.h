@@ -150,6 +150,8 @@ typedef struct fg_conf_agent {    /* controller: one NAT agent it commands */
 typedef struct fg_conf_controller { /* agent: a controller it obeys */
 	char *id;                 /* the controller's dist.id (PSK identity) */
 	char *psk_file;           /* else certificates */
+	char **pools;             /* the pools it may grant from; none = every pool */
+	size_t npools;
 	int line;
 } fg_conf_controller_t;
 

@@ -525,6 +525,9 @@ static const fg_item_t controller_items[] = {
 	  .off = offsetof(fg_conf_controller_t, id), .check = fg_check_id },
 	{ .name = "psk-file", .type = FG_T_STR, .off = offsetof(fg_conf_controller_t, psk_file),
 	  .check = fg_check_abspath },
+	{ .name = "pool", .type = FG_T_STR, .flags = FG_F_MULTI,
+	  .off = offsetof(fg_conf_controller_t, pools),
+	  .cnt_off = offsetof(fg_conf_controller_t, npools), .check = fg_check_id },
 	{ .name = NULL }
 };
 

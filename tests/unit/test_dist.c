@@ -733,6 +733,79 @@ static void test_failover_pair(void **st)
 	fg_conf_free(acb);
 }
 
+/* controller[].pool on an agent: each controller grants only from its own
+ * pools (checked there, whatever the controller's file says), and two
+ * controllers may not both claim one pool. */
+#define TWO_POOLS \
+	"server: { listen: [ \"127.0.0.1@5353\" ], workers: 1 }\n" \
+	"zone:\n  - domain: example.test\n    soa: { mname: ns1.example.test, rname: h.example.test }\n" \
+	"pool:\n  - id: pa\n    prefix: 198.51.100.0/25\n  - id: pb\n    prefix: 198.51.100.128/25\n" \
+	"service:\n  - id: www\n    name: www.example.test\n    backend: 10.9.0.10@8080\n" \
+	"    pool: [ pa, pb ]\n    ttl: 60s\n"
+
+static void test_controller_pools(void **st)
+{
+	(void)st;
+	char text[4096];
+	const char *ahead = "role: agent\ndist: { id: ga, listen: 127.0.0.1@%u }\ncontroller:\n";
+	snprintf(text, sizeof(text), "role: agent\ndist: { id: ga, listen: 127.0.0.1@4700 }\n"
+		 "controller:\n  - id: c1\n    psk-file: /k\n    pool: [ pz ]\n" TWO_POOLS);
+	assert_null(load(text));
+	assert_non_null(strstr(last_diag, "controller c1: pool 'pz' is not defined"));
+	snprintf(text, sizeof(text), "role: agent\ndist: { id: ga, listen: 127.0.0.1@4700 }\n"
+		 "controller:\n  - id: c1\n    psk-file: /k\n    pool: [ pa, pb ]\n"
+		 "  - id: c2\n    psk-file: /k\n    pool: [ pb ]\n" TWO_POOLS);
+	assert_null(load(text));
+	assert_non_null(strstr(last_diag, "controllers c1 and c2 both grant from pool 'pb'"));
+
+	char fmt[1024];
+	snprintf(fmt, sizeof(fmt), "%s  - id: c1\n    psk-file: /k\n    pool: [ pa ]\n"
+		 "  - id: c2\n    psk-file: /k\n    pool: [ pb ]\n" TWO_POOLS, ahead);
+	snprintf(text, sizeof(text), fmt, free_port());
+	fg_conf_t *ac = load(text);
+	assert_non_null(ac);
+	assert_int_equal(ac->controllers[0].npools, 1);
+	fg_dist_key_t k[2];
+	memset(k, 0, sizeof(k));
+	strcpy(k[0].id, "c1");
+	strcpy(k[1].id, "c2");
+	k[0].psklen = k[1].psklen = 32;
+	memset(k[0].psk, 0x55, 32);
+	memset(k[1].psk, 0x66, 32);
+	char err[256];
+	fg_dist_agent_t *ag = NULL;
+	assert_int_equal(fg_dist_agent_new(ac, k, &rec_ops, &ag, err, sizeof(err)), 0);
+	assert_int_equal(fg_dist_agent_start(ag), 0);
+	/* c1's file claims both pools: the agent still refuses pb from it */
+	snprintf(text, sizeof(text), "role: controller\ndist: { id: c1 }\nagent:\n  - id: ga\n"
+		 "    address: 127.0.0.1@%u\n    psk-file: /k\n" TWO_POOLS, fg_dist_agent_port(ag));
+	fg_conf_t *cc = load(text);
+	assert_non_null(cc);
+	fg_dist_key_t ck = k[0];
+	strcpy(ck.id, "ga");
+	fg_dist_hub_t *hub = NULL;
+	assert_int_equal(fg_dist_hub_new(cc, &ck, &hub, err, sizeof(err)), 0);
+	assert_int_equal(fg_dist_hub_start(hub), 0);
+	assert_true(wait_state(hub, FG_LINK_UP));
+	unsigned before = rec(&rec_grants);
+	fg_dist_agent_counters_t c0, c1;
+	fg_dist_agent_counters(ag, &c0);
+	fg_grant_t g = grant4("192.0.2.41", "198.51.100.41");
+	assert_int_equal(fg_dist_hub_grant(hub, &g, 1), 0);
+	g = grant4("192.0.2.41", "198.51.100.141");
+	assert_true(fg_dist_hub_grant(hub, &g, 1) < 0);
+	assert_int_equal(rec(&rec_grants), before + 1);
+	fg_dist_agent_counters(ag, &c1);
+	assert_true(c1.refused == c0.refused + 1);
+	fg_dist_agent_status_t s;
+	fg_dist_hub_status(hub, 0, &s);
+	assert_non_null(strstr(s.last_error, "refused: grant 0"));
+	fg_dist_hub_free(hub);
+	fg_dist_agent_free(ag);
+	fg_conf_free(ac);
+	fg_conf_free(cc);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -744,6 +817,7 @@ int main(void)
 		cmocka_unit_test(test_hub_agent),
 		cmocka_unit_test(test_two_controllers),
 		cmocka_unit_test(test_failover_pair),
+		cmocka_unit_test(test_controller_pools),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
