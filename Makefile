@@ -180,6 +180,15 @@ install: all
 	sed -e 's#/usr/sbin/#$(SBINDIR)/#g' -e 's#/etc/fluxgate/#$(SYSCONFDIR)/fluxgate/#g' \
 	  etc/systemd/fluxgated.service > $(DESTDIR)$(UNITDIR)/fluxgated.service
 	chmod 0644 $(DESTDIR)$(UNITDIR)/fluxgated.service
+	install -d $(DESTDIR)$(SYSCONFDIR)/fluxgate/failover $(DESTDIR)$(PREFIX)/lib/fluxgate
+	install -m 0755 etc/failover/fluxgate-failover-notify $(DESTDIR)$(PREFIX)/lib/fluxgate/
+	sed -e 's#/usr/local/lib/fluxgate/#$(PREFIX)/lib/fluxgate/#g' -e 's#/etc/fluxgate/#$(SYSCONFDIR)/fluxgate/#g' \
+	  etc/failover/keepalived.conf.sample > $(DESTDIR)$(SYSCONFDIR)/fluxgate/failover/keepalived.conf.sample
+	sed -e 's#/etc/fluxgate/#$(SYSCONFDIR)/fluxgate/#g' \
+	  etc/failover/failover.conf.sample > $(DESTDIR)$(SYSCONFDIR)/fluxgate/failover/failover.conf.sample
+	chmod 0644 $(DESTDIR)$(SYSCONFDIR)/fluxgate/failover/keepalived.conf.sample \
+	  $(DESTDIR)$(SYSCONFDIR)/fluxgate/failover/failover.conf.sample
+	install -m 0644 etc/failover/conntrackd.conf.sample $(DESTDIR)$(SYSCONFDIR)/fluxgate/failover/
 	install -d $(DESTDIR)$(PREFIX)/share/fluxgate/monitoring
 	install -m 0644 etc/monitoring/fluxgate-alerts.yml etc/monitoring/fluxgate-alerts.test.yml \
 	  etc/monitoring/fluxgated-dashboard.json $(DESTDIR)$(PREFIX)/share/fluxgate/monitoring/

@@ -14,6 +14,9 @@ PKGS=(
   lighttpd lighttpd-mod-openssl openssl curl nmap masscan valgrind python3 procps psmisc
   # TSIG test: a real BIND 9 resolver forwarding with a key; faketime for BADTIME
   bind9 faketime
+  # distributed mode's failover pair: VRRP, conntrack replication, and
+  # arping for the notify script's gratuitous ARP
+  keepalived conntrackd iputils-arping
   # fluxdecoy tests: real sshd and MTA (Postfix, run as an instance of its
   # own by the test) to compare the decoy with, and their clients
   openssh-server postfix swaks sshpass netcat-openbsd
@@ -70,7 +73,7 @@ fi
 # of the packages installed just now are disabled again afterwards. Services
 # that were on the host before are never touched.
 newly=()
-for svc in unbound knot lighttpd prometheus ssh named postfix; do
+for svc in unbound knot lighttpd prometheus ssh named postfix keepalived conntrackd; do
   for p in "${missing[@]}"; do [ "$p" = "$svc" ] || { [ "$svc" = ssh ] && [ "$p" = openssh-server ]; } ||
     { [ "$svc" = named ] && [ "$p" = bind9 ]; } && newly+=("$svc"); done
 done

@@ -653,6 +653,62 @@ static void check_tls(fg_loader_t *ld, const fg_conf_t *c)
 /* Distributed mode: a role's required keys, every agent's pools exist,
  * every pool of a service is served by some agent, one way to
  * authenticate each peer, unique ids. */
+/* agent[].pair: the two gateways of a failover pair name each other and
+ * serve the same pools (a grant must be on both: conntrackd does not
+ * replicate nftables sets). */
+static bool same_pools(const fg_conf_agent_t *a, const fg_conf_agent_t *b)
+{
+	if (a->npools != b->npools)
+		return false;
+	for (size_t i = 0; i < a->npools; i++) {
+		bool found = false;
+		for (size_t j = 0; j < b->npools && !found; j++)
+			found = !strcmp(a->pools[i], b->pools[j]);
+		if (!found)
+			return false;
+	}
+	return true;
+}
+
+static void check_pair(fg_loader_t *ld, const fg_conf_t *c, const fg_conf_agent_t *a)
+{
+	const fg_conf_agent_t *b = NULL;
+	for (size_t j = 0; j < c->nagents && !b; j++)
+		if (!strcmp(c->agents[j].id, a->pair))
+			b = &c->agents[j];
+	if (!b)
+		fg_diag(ld, a->line, "agent %s: pair '%s' is not an agent", a->id, a->pair);
+	else if (b == a)
+		fg_diag(ld, a->line, "agent %s: pair names itself", a->id);
+	else if (!b->pair || strcmp(b->pair, a->id))
+		fg_diag(ld, a->line, "agent %s: pair %s does not name %s as its pair", a->id, b->id,
+			a->id);
+	else if (!same_pools(a, b))
+		fg_diag(ld, a->line, "agent %s: pair %s serves other pools: a failover pair serves "
+			"the same pools", a->id, b->id);
+}
+
+/* controller[].pool on an agent: defined pools, and two controllers that
+ * both list theirs never share one (they would hand out the same
+ * addresses, and one's revoke would delete the other's grant). */
+static void check_controller_pools(fg_loader_t *ld, const fg_conf_t *c, size_t i)
+{
+	const fg_conf_controller_t *a = &c->controllers[i];
+	for (size_t k = 0; k < a->npools; k++) {
+		bool found = false;
+		for (size_t p = 0; p < c->npools && !found; p++)
+			found = !strcmp(c->pools[p].id, a->pools[k]);
+		if (!found)
+			fg_diag(ld, a->line, "controller %s: pool '%s' is not defined", a->id, a->pools[k]);
+		for (size_t j = 0; j < i; j++)
+			for (size_t q = 0; q < c->controllers[j].npools; q++)
+				if (!strcmp(c->controllers[j].pools[q], a->pools[k]))
+					fg_diag(ld, a->line, "controllers %s and %s both grant from pool '%s': "
+						"partition the pools between them", c->controllers[j].id,
+						a->id, a->pools[k]);
+	}
+}
+
 static bool dist_certs(const fg_conf_t *c)
 {
 	return c->dist.tls_ca && c->dist.tls_cert && c->dist.tls_key;
@@ -688,6 +744,7 @@ static void check_dist(fg_loader_t *ld, const fg_conf_t *c)
 				if (!strcmp(c->controllers[i].id, c->controllers[j].id))
 					fg_diag(ld, c->controllers[i].line, "controller %s is listed twice",
 						c->controllers[i].id);
+			check_controller_pools(ld, c, i);
 		}
 		return;
 	}
@@ -714,6 +771,8 @@ static void check_dist(fg_loader_t *ld, const fg_conf_t *c)
 				fg_diag(ld, a->line, "agent %s: pool '%s' is not defined", a->id,
 					a->pools[k]);
 		}
+		if (a->pair)
+			check_pair(ld, c, a);
 	}
 	for (size_t p = 0; p < c->npools; p++) {
 		bool served = false;

@@ -147,12 +147,15 @@ typedef struct fg_conf_agent {    /* controller: one NAT agent it commands */
 	char **pools;             /* pools it serves; none = every pool */
 	size_t npools;
 	uint32_t timeout_ms;      /* ACK deadline of a command (default 2s) */
+	char *pair;               /* the other agent of its failover pair, or NULL */
 	int line;
 } fg_conf_agent_t;
 
 typedef struct fg_conf_controller { /* agent: a controller it obeys */
 	char *id;                 /* the controller's dist.id (PSK identity) */
 	char *psk_file;           /* else certificates */
+	char **pools;             /* the pools it may grant from; none = every pool */
+	size_t npools;
 	int line;
 } fg_conf_controller_t;
 

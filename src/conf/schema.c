@@ -518,6 +518,7 @@ static const fg_item_t agent_items[] = {
 	  .cnt_off = AGT(npools), .check = fg_check_id },
 	{ .name = "timeout", .type = FG_T_TIME, .off = AGT(timeout_ms),
 	  .min = 10, .max = 60000, .def = "2s" },
+	{ .name = "pair", .type = FG_T_STR, .off = AGT(pair), .check = fg_check_id },
 	{ .name = NULL }
 };
 
@@ -526,6 +527,9 @@ static const fg_item_t controller_items[] = {
 	  .off = offsetof(fg_conf_controller_t, id), .check = fg_check_id },
 	{ .name = "psk-file", .type = FG_T_STR, .off = offsetof(fg_conf_controller_t, psk_file),
 	  .check = fg_check_abspath },
+	{ .name = "pool", .type = FG_T_STR, .flags = FG_F_MULTI,
+	  .off = offsetof(fg_conf_controller_t, pools),
+	  .cnt_off = offsetof(fg_conf_controller_t, npools), .check = fg_check_id },
 	{ .name = NULL }
 };
 

@@ -343,13 +343,13 @@ static json_t *dist_status(const fg_control_env_t *env)
 		uint64_t n = st.lat_bucket[FG_DIST_LAT_BUCKETS];
 		for (size_t b = 0; b < FG_DIST_LAT_BUCKETS; b++)
 			n += st.lat_bucket[b];
-		json_array_append_new(arr, json_pack("{ss ss ss sI sI sI sI sI sI sI sI sf ss}",
+		json_array_append_new(arr, json_pack("{ss ss ss sI sI sI sI sI sI sI sI sI sf ss}",
 			"id", st.id, "address", st.address, "state", fg_dist_link_state_name(st.state),
 			"sent", (json_int_t)st.sent, "acked", (json_int_t)st.acked,
 			"lag", (json_int_t)st.lag, "timeouts", (json_int_t)st.timeouts,
 			"refused", (json_int_t)st.refused, "connects", (json_int_t)st.connects,
 			"handshake_failures", (json_int_t)st.handshake_failures,
-			"replayed", (json_int_t)st.replayed,
+			"replayed", (json_int_t)st.replayed, "pair_queued", (json_int_t)st.pair_queued,
 			"ack_mean_seconds", n ? (double)st.lat_sum_ns / 1e9 / (double)n : 0.0,
 			"last_error", st.last_error));
 	}

@@ -422,6 +422,7 @@ static void collect_dist(struct daemon_ctx *d, fg_metrics_t *m)
 		a->connects = st.connects;
 		a->handshake_failures = st.handshake_failures;
 		a->replayed = st.replayed;
+		a->pair_queued = st.pair_queued;
 		uint64_t cum = 0;
 		for (size_t b = 0; b <= FG_HIST_NBOUNDS && b <= FG_DIST_LAT_BUCKETS; b++) {
 			cum += st.lat_bucket[b];

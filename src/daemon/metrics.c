@@ -482,6 +482,9 @@ static void render_dist(mbuf_t *b, const fg_metrics_t *m)
 		  offsetof(fg_metrics_agent_t, handshake_failures) },
 		{ "agent_replayed_total", "counter", "Commands replayed to the agent from the log after a reconnect.",
 		  offsetof(fg_metrics_agent_t, replayed) },
+		{ "agent_pair_queued_total", "counter",
+		  "Commands queued for the agent while its link was down and its failover pair partner ACKed them.",
+		  offsetof(fg_metrics_agent_t, pair_queued) },
 	};
 	family_hdr(b, "agent_up", "gauge", "1 when the link to the agent is up and ACKing, by agent.");
 	for (size_t i = 0; i < na; i++)

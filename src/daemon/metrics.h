@@ -102,7 +102,7 @@ typedef struct fg_metrics_agent {
 	char id[FG_METRICS_ID_MAX];
 	bool up;                       /* connected and ACKing */
 	uint64_t lag;                  /* commands not yet ACKed */
-	uint64_t timeouts, refused, connects, handshake_failures, replayed;
+	uint64_t timeouts, refused, connects, handshake_failures, replayed, pair_queued;
 	fg_hist_snap_t ack_latency;    /* command sent to its ACK */
 } fg_metrics_agent_t;
 

@@ -32,6 +32,8 @@ struct peer {
 	pthread_mutex_t mu;      /* serialises one controller's commands */
 	uint64_t epoch, last_seq, commands;
 	unsigned conns;
+	fg_nat_prefix_t *pools;  /* controller[].pool: what it may grant (npools 0: all) */
+	size_t npools;
 };
 
 struct conn {
@@ -109,9 +111,27 @@ int fg_dist_agent_new(const fg_conf_t *conf, const fg_dist_key_t *keys, const fg
 		return -ENOMEM;
 	}
 	for (size_t i = 0; i < conf->ncontrollers; i++) {
-		a->peers[i].key = keys[i];
-		pthread_mutex_init(&a->peers[i].mu, NULL);
+		struct peer *p = &a->peers[i];
+		const fg_conf_controller_t *cc = &conf->controllers[i];
+		p->key = keys[i];
+		pthread_mutex_init(&p->mu, NULL);
 		a->npeers++;
+		if (!cc->npools)
+			continue;
+		p->pools = calloc(cc->npools, sizeof(*p->pools));
+		if (!p->pools) {
+			fg_dist_agent_free(a);
+			return -ENOMEM;
+		}
+		for (size_t k = 0; k < cc->npools; k++)
+			for (size_t q = 0; q < conf->npools; q++)
+				if (!strcmp(cc->pools[k], conf->pools[q].id)) {
+					fg_nat_prefix_t *r = &p->pools[p->npools++];
+					r->family = conf->pools[q].prefix.family;
+					memcpy(r->first, conf->pools[q].prefix.first, 16);
+					memcpy(r->last, conf->pools[q].prefix.last, 16);
+					break;
+				}
 	}
 	fg_dist_tls_files_t files = { conf->dist.tls_ca, conf->dist.tls_cert, conf->dist.tls_key };
 	a->ctx = fg_dist_tls_ctx(true, conf->dist.tls_cert ? &files : NULL, err, errlen);
@@ -160,8 +180,22 @@ static void grant_text(const fg_grant_t *g, char *out, size_t cap)
 	snprintf(out, cap, "%s/%u -> %s -> %s:%u", c, g->client_plen, a, b, g->backend_port);
 }
 
-/* Check and apply one command; the ACK's status and text. */
-static int apply(fg_dist_agent_t *a, fg_nat_t *nat, const fg_dist_msg_t *m, char *text, size_t cap)
+/* Is g's address in a pool controller p may grant from? */
+static bool peer_may(const struct peer *p, const fg_grant_t *g)
+{
+	if (!p->npools)
+		return true;
+	size_t len = g->family == AF_INET ? 4 : 16;
+	for (size_t i = 0; i < p->npools; i++)
+		if (p->pools[i].family == g->family && memcmp(g->addr, p->pools[i].first, len) >= 0 &&
+		    memcmp(g->addr, p->pools[i].last, len) <= 0)
+			return true;
+	return false;
+}
+
+/* Check and apply one command of controller p; the ACK's status and text. */
+static int apply(fg_dist_agent_t *a, const struct peer *p, fg_nat_t *nat, const fg_dist_msg_t *m,
+		 char *text, size_t cap)
 {
 	const fg_nat_config_t *cfg = &a->nat->cfg;
 	switch (m->h.type) {
@@ -169,12 +203,14 @@ static int apply(fg_dist_agent_t *a, fg_nat_t *nat, const fg_dist_msg_t *m, char
 	case FG_DIST_REVOKE:
 		for (unsigned i = 0; i < m->ngrants; i++) {
 			int rc = fg_nat_grant_allowed(cfg, &m->grants[i]);
-			if (rc < 0) {
+			if (rc < 0 || !peer_may(p, &m->grants[i])) {
 				char g[160];
 				grant_text(&m->grants[i], g, sizeof(g));
 				count(a, &a->c.refused);
-				return fg_errf(text, cap, -EPERM, "grant %u (%s, %u ms) is outside this agent's "
-					       "configuration", i, g, m->grants[i].timeout_ms);
+				return fg_errf(text, cap, -EPERM, rc < 0 ? "grant %u (%s, %u ms) is outside this "
+					       "agent's configuration" : "grant %u (%s, %u ms) is outside the "
+					       "pools of this controller (controller.pool)", i, g,
+					       m->grants[i].timeout_ms);
 			}
 		}
 		if (m->h.type == FG_DIST_REVOKE) {
@@ -252,7 +288,7 @@ static void serve(struct conn *cn, SSL *ssl, struct peer *p, uint64_t epoch)
 				count(a, &a->c.duplicates);
 				snprintf(text, sizeof(text), "duplicate: already applied");
 			} else {
-				st = apply(a, nat, &m, text, sizeof(text));
+				st = apply(a, p, nat, &m, text, sizeof(text));
 				p->last_seq = m.h.seq;
 				p->commands++;
 				if (st == 0)
@@ -470,6 +506,7 @@ void fg_dist_agent_free(fg_dist_agent_t *a)
 	for (size_t i = 0; i < a->npeers; i++) {
 		OPENSSL_cleanse(&a->peers[i].key, sizeof(a->peers[i].key));
 		pthread_mutex_destroy(&a->peers[i].mu);
+		free(a->peers[i].pools);
 	}
 	free(a->peers);
 	SSL_CTX_free(a->ctx);

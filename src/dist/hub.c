@@ -56,6 +56,7 @@ struct link {
 	uint32_t timeout_ms;
 	fg_nat_prefix_t *pools;  /* served ranges (all pools when the entry lists none) */
 	size_t npools;
+	struct link *pair;       /* the other gateway of its failover pair, or NULL */
 	pthread_t th;
 	bool started;
 	int wake;                /* eventfd: commands queued */
@@ -67,6 +68,7 @@ struct link {
 	int state;
 	uint64_t epoch_seen;
 	uint64_t acks, refused, timeouts, connects, handshake_failures, replayed;
+	uint64_t pair_queued;    /* commands queued while down, its pair partner ACKing */
 	uint64_t lat_bucket[FG_DIST_LAT_BUCKETS + 1], lat_sum_ns;
 	char last_error[160];
 };
@@ -186,6 +188,10 @@ int fg_dist_hub_new(const fg_conf_t *conf, const fg_dist_key_t *keys, fg_dist_hu
 			return -errno;
 		}
 	}
+	for (size_t i = 0; i < h->n; i++)
+		for (size_t j = 0; j < h->n && conf->agents[i].pair; j++)
+			if (j != i && !strcmp(conf->agents[i].pair, h->links[j].id))
+				h->links[i].pair = &h->links[j];
 	*out = h;
 	return 0;
 }
@@ -446,7 +452,11 @@ static void session(struct link *l, int fd, SSL *ssl)
 		 l->id, l->addrtxt, m.epoch == l->hub->epoch ? (unsigned long long)m.last_seq : 0ULL,
 		 (unsigned long long)from);
 
-	uint64_t last_io = mono_ms();
+	uint64_t last_io = mono_ms(), last_rx = last_io;
+	/* An agent answers every PING: silence this long means it is gone
+	 * (a dead gateway whose link is down sends no RST; TCP alone would
+	 * notice only at its retransmission timeout, minutes later). */
+	uint64_t dead_ms = 3 * PING_MS + l->timeout_ms;
 	for (;;) {
 		if (len && fg_dist_tls_write(ssl, fd, out, len, (int)l->timeout_ms) < 0) {
 			set_error(l, "write timed out or failed: connection dropped");
@@ -476,7 +486,7 @@ static void session(struct link *l, int fd, SSL *ssl)
 			pthread_mutex_lock(&l->mu);
 			take_ack(l, &m);
 			pthread_mutex_unlock(&l->mu);
-			last_io = mono_ms();
+			last_io = last_rx = mono_ms();
 		}
 		if (flen < 0) {
 			set_error(l, err);
@@ -488,6 +498,13 @@ static void session(struct link *l, int fd, SSL *ssl)
 		if (len)
 			continue;
 		uint64_t now = mono_ms();
+		if (now - last_rx >= dead_ms) {
+			char msg[96];
+			snprintf(msg, sizeof(msg), "no frame from the agent for %llu ms: connection dropped",
+				 (unsigned long long)(now - last_rx));
+			set_error(l, msg);
+			return;
+		}
 		if (now - last_io >= PING_MS) {
 			memset(&m, 0, offsetof(fg_dist_msg_t, grants));
 			m.h.type = FG_DIST_PING;
@@ -583,7 +600,30 @@ void fg_dist_hub_free(fg_dist_hub_t *h)
 struct pending {
 	struct link *l;
 	uint64_t seq;
+	bool nowait;   /* queued for a down gateway whose pair partner ACKs */
 };
+
+static bool link_up(struct link *l)
+{
+	pthread_mutex_lock(&l->mu);
+	bool up = l->state == FG_LINK_UP;
+	pthread_mutex_unlock(&l->mu);
+	return up;
+}
+
+/* A link that is down is no reason to fail when it is one gateway of a
+ * failover pair and its partner is up: only the VRRP master forwards, and
+ * a gateway the controller cannot reach is taken to be the dead one. The
+ * command is queued anyway (past a full window the oldest ones are
+ * overwritten, as in any long outage), so the gateway is replayed what it
+ * missed when it comes back, before it can be master again. The partner
+ * must still ACK: a batch is never answered on no ACK at all. */
+static bool waived(struct link *l)
+{
+	return l->pair && link_up(l->pair);
+}
+
+static void put(struct link *l, const struct cmd *tmpl, uint64_t *seq);
 
 /* Append a command to l's log (l->mu held). 0, or why the link cannot
  * take it now: down, stalled, or its window of unacknowledged commands full. */
@@ -597,6 +637,13 @@ static int append(struct link *l, const struct cmd *tmpl, uint64_t *seq)
 		l->state = FG_LINK_STALLED;
 		return -ENOBUFS;
 	}
+	put(l, tmpl, seq);
+	return 0;
+}
+
+/* Write a command at l's next sequence number (l->mu held). */
+static void put(struct link *l, const struct cmd *tmpl, uint64_t *seq)
+{
 	uint64_t s = ++l->next;
 	struct cmd *c = &l->log[s % l->cap];
 	size_t body = tmpl->type == FG_DIST_GRANT || tmpl->type == FG_DIST_REVOKE
@@ -610,7 +657,6 @@ static int append(struct link *l, const struct cmd *tmpl, uint64_t *seq)
 	c->sent_ns = 0;
 	c->queued_ms = mono_ms();
 	*seq = s;
-	return 0;
 }
 
 static void kick(struct link *l)
@@ -713,9 +759,21 @@ static int submit(fg_dist_hub_t *h, struct cmd *tmpl, bool per_link_grants)
 				continue;
 			c = &one;
 		}
+		bool waive = waived(l);
 		pthread_mutex_lock(&l->mu);
 		uint64_t seq = 0;
 		rc = append(l, c, &seq);
+		if (rc == -ENOTCONN && waive) {
+			put(l, c, &seq);
+			l->pair_queued++;
+			p[np].l = l;
+			p[np].seq = seq;
+			p[np].nowait = true;
+			np++;
+			pthread_mutex_unlock(&l->mu);
+			rc = 0;
+			continue;
+		}
 		if (rc < 0)
 			snprintf(l->last_error, sizeof(l->last_error), "%s refused locally: %s",
 				 fg_dist_type_name(c->type), rc == -ENOTCONN ? "link down" :
@@ -725,12 +783,14 @@ static int submit(fg_dist_hub_t *h, struct cmd *tmpl, bool per_link_grants)
 		if (rc == 0) {
 			p[np].l = l;
 			p[np].seq = seq;
+			p[np].nowait = false;
 			np++;
 			kick(l);
 		}
 	}
 	for (size_t i = 0; i < np && rc == 0; i++)
-		rc = wait_one(p[i].l, p[i].seq, start + (uint64_t)p[i].l->timeout_ms * 1000000u);
+		if (!p[i].nowait)
+			rc = wait_one(p[i].l, p[i].seq, start + (uint64_t)p[i].l->timeout_ms * 1000000u);
 	if (rc < 0 && tmpl->type == FG_DIST_GRANT)
 		undo(p, np, tmpl);
 	return rc < 0 ? -FG_EGRANT : 0;
@@ -781,9 +841,9 @@ bool fg_dist_hub_addr_healthy(fg_dist_hub_t *h, int family, const uint8_t *addr)
 		if (!link_serves(l, family, addr))
 			continue;
 		pthread_mutex_lock(&l->mu);
-		bool up = l->state == FG_LINK_UP;
+		int st = l->state;
 		pthread_mutex_unlock(&l->mu);
-		if (!up)
+		if (st != FG_LINK_UP && !(st != FG_LINK_STALLED && waived(l)))
 			return false;
 	}
 	return true;
@@ -819,6 +879,7 @@ int fg_dist_hub_status(fg_dist_hub_t *h, size_t i, fg_dist_agent_status_t *o)
 	o->connects = l->connects;
 	o->handshake_failures = l->handshake_failures;
 	o->replayed = l->replayed;
+	o->pair_queued = l->pair_queued;
 	memcpy(o->lat_bucket, l->lat_bucket, sizeof(o->lat_bucket));
 	o->lat_sum_ns = l->lat_sum_ns;
 	snprintf(o->last_error, sizeof(o->last_error), "%s", l->last_error);

@@ -67,6 +67,7 @@ typedef struct fg_dist_agent_status {
 	uint64_t sent, acked;        /* last sequence numbers */
 	uint64_t lag;                /* commands sent or queued, not ACKed */
 	uint64_t acks, refused, timeouts, connects, handshake_failures, replayed;
+	uint64_t pair_queued;        /* queued while down, its pair partner ACKing */
 	uint64_t lat_bucket[FG_DIST_LAT_BUCKETS + 1]; /* ACK latency, fg_hist bounds */
 	uint64_t lat_sum_ns;
 	char last_error[160];

@@ -92,12 +92,12 @@ service:
     name: www.example.test
     backend: 10.90.0.10@8080
     pool: web4
-    ttl: 60s
+    ttl: 600s   # outlives the agent restart below under valgrind
   - id: alt
     name: alt.example.test
     backend: 10.90.0.10@8080
     pool: [ alta, altb ]
-    ttl: 60s
+    ttl: 600s   # outlives the agent restart below under valgrind
 policy:
   direct: [ 10.80.0.0/24 ]
   resolvers: [ 10.80.0.250/32 ]

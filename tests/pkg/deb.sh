@@ -56,7 +56,9 @@ for f in /usr/sbin/fluxgated /usr/sbin/fluxctl /lib/systemd/system/fluxgated.ser
 	 /usr/lib/sysusers.d/fluxgate.conf /usr/lib/tmpfiles.d/fluxgate.conf \
 	 /usr/lib/sysctl.d/50-fluxgate.conf /usr/lib/modules-load.d/fluxgate.conf /etc/logrotate.d/fluxgate \
 	 /etc/fluxgate/fluxgate.conf.sample /usr/share/man/man8/fluxgated.8.gz \
-	 /usr/share/man/man8/fluxctl.8.gz /usr/share/man/man5/fluxgate.conf.5.gz; do
+	 /usr/share/man/man8/fluxctl.8.gz /usr/share/man/man5/fluxgate.conf.5.gz \
+	 /usr/lib/fluxgate/fluxgate-failover-notify /etc/fluxgate/failover/keepalived.conf.sample \
+	 /etc/fluxgate/failover/conntrackd.conf.sample /etc/fluxgate/failover/failover.conf.sample; do
 	if grep -qx "$f" "$WORK/contents"; then ok "ships $f"; else fail "does not ship $f"; fi
 done
 if grep -qx /etc/fluxgate/fluxgate.conf "$WORK/contents"; then

@@ -58,10 +58,14 @@ expected() {
 	cat <<EOF
 0644 etc/fluxdecoy/fluxdecoy.conf.sample
 0644 etc/fluxdecoy/fluxdecoy.persona.sample
+0644 etc/fluxgate/failover/conntrackd.conf.sample
+0644 etc/fluxgate/failover/failover.conf.sample
+0644 etc/fluxgate/failover/keepalived.conf.sample
 0644 etc/fluxgate/fluxgate.conf.sample
 0644 etc/logrotate.d/fluxgate
 0644 lib/systemd/system/fluxdecoy.service
 0644 lib/systemd/system/fluxgated.service
+0755 ${p#/}/lib/fluxgate/fluxgate-failover-notify
 0644 ${p#/}/lib/modules-load.d/fluxgate.conf
 0644 ${p#/}/lib/sysctl.d/50-fluxgate.conf
 0644 ${p#/}/lib/sysusers.d/fluxdecoy.conf

@@ -604,6 +604,208 @@ static void test_two_controllers(void **st)
 	fg_conf_free(cc[1]);
 }
 
+/* agent[].pair: a failover pair of gateways. The config checks, then a
+ * hub whose agent gb is down: with the pair declared, ga's ACK answers
+ * the batch and gb is replayed it when it comes up; without, the batch
+ * fails; with both down, it fails. */
+static bool wait_link(fg_dist_hub_t *hub, size_t i, int state)
+{
+	for (int n = 0; n < 600; n++) {   /* 30 s: generous on a loaded machine */
+		fg_dist_agent_status_t s;
+		fg_dist_hub_status(hub, i, &s);
+		if (s.state == state && (state != FG_LINK_UP || s.lag == 0))
+			return true;
+		usleep(50000);
+	}
+	return false;
+}
+
+static bool wait_gone(fg_dist_hub_t *hub, size_t i)   /* down or reconnecting */
+{
+	for (int n = 0; n < 600; n++) {
+		fg_dist_agent_status_t s;
+		fg_dist_hub_status(hub, i, &s);
+		if (s.state == FG_LINK_DOWN || s.state == FG_LINK_CONNECTING)
+			return true;
+		usleep(50000);
+	}
+	return false;
+}
+
+static fg_dist_agent_t *pair_agent(const char *id, unsigned port, const fg_dist_key_t *k,
+				   fg_conf_t **conf)
+{
+	char text[2048];
+	snprintf(text, sizeof(text), "role: agent\ndist: { id: %s, listen: 127.0.0.1@%u }\n"
+		 "controller:\n  - id: ctl\n    psk-file: /k\n" COMMON, id, port);
+	*conf = load(text);
+	assert_non_null(*conf);
+	char err[256];
+	fg_dist_agent_t *ag = NULL;
+	assert_int_equal(fg_dist_agent_new(*conf, k, &rec_ops, &ag, err, sizeof(err)), 0);
+	assert_int_equal(fg_dist_agent_start(ag), 0);
+	return ag;
+}
+
+#define AGENT(id, port, extra) \
+	"  - id: " id "\n    address: 127.0.0.1@" port "\n    psk-file: /k\n    timeout: 2s\n" extra
+
+static void test_failover_pair(void **st)
+{
+	(void)st;
+	const char *head = "role: controller\ndist: { id: ctl }\nagent:\n";
+	char text[4096];
+	snprintf(text, sizeof(text), "%s" AGENT("ga", "4700", "    pair: gx\n") COMMON, head);
+	assert_null(load(text));
+	assert_non_null(strstr(last_diag, "agent ga: pair 'gx' is not an agent"));
+	snprintf(text, sizeof(text), "%s" AGENT("ga", "4700", "    pair: ga\n") COMMON, head);
+	assert_null(load(text));
+	assert_non_null(strstr(last_diag, "agent ga: pair names itself"));
+	snprintf(text, sizeof(text), "%s" AGENT("ga", "4700", "    pair: gb\n") AGENT("gb", "4701", "")
+		 COMMON, head);
+	assert_null(load(text));
+	assert_non_null(strstr(last_diag, "agent ga: pair gb does not name ga as its pair"));
+	snprintf(text, sizeof(text), "%s" AGENT("ga", "4700", "    pair: gb\n    pool: [ p4 ]\n")
+		 AGENT("gb", "4701", "    pair: ga\n") COMMON, head);
+	assert_null(load(text));
+	assert_non_null(strstr(last_diag, "agent ga: pair gb serves other pools"));
+
+	fg_dist_key_t k;
+	memset(&k, 0, sizeof(k));
+	strcpy(k.id, "ctl");
+	k.psklen = 32;
+	memset(k.psk, 0x44, 32);
+	unsigned pa = free_port(), pb = free_port();
+	fg_conf_t *aca, *acb = NULL;
+	fg_dist_agent_t *ga = pair_agent("ga", pa, &k, &aca), *gb = NULL;
+	fg_dist_key_t ck[2] = { k, k };
+	strcpy(ck[0].id, "ga");
+	strcpy(ck[1].id, "gb");
+	char pas[16], pbs[16], err[256];
+	snprintf(pas, sizeof(pas), "%u", pa);
+	snprintf(pbs, sizeof(pbs), "%u", pb);
+	fg_conf_t *cc[2];
+	fg_dist_hub_t *hub[2];
+	for (int paired = 0; paired < 2; paired++) {
+		snprintf(text, sizeof(text),
+			 "%s  - id: ga\n    address: 127.0.0.1@%s\n    psk-file: /k\n%s"
+			 "  - id: gb\n    address: 127.0.0.1@%s\n    psk-file: /k\n%s" COMMON, head,
+			 pas, paired ? "    pair: gb\n" : "", pbs, paired ? "    pair: ga\n" : "");
+		cc[paired] = load(text);
+		assert_non_null(cc[paired]);
+		assert_int_equal(fg_dist_hub_new(cc[paired], ck, &hub[paired], err, sizeof(err)), 0);
+		assert_int_equal(fg_dist_hub_start(hub[paired]), 0);
+		assert_true(wait_link(hub[paired], 0, FG_LINK_UP));
+	}
+	fg_grant_t g = grant4("192.0.2.31", "198.51.100.31");
+	/* gb down, no pair: fails closed */
+	assert_true(fg_dist_hub_grant(hub[0], &g, 1) < 0);
+	assert_false(fg_dist_hub_addr_healthy(hub[0], AF_INET, g.addr));
+	/* gb down, paired: ga's ACK answers, gb's copy is queued */
+	unsigned before = rec(&rec_grants);
+	assert_true(fg_dist_hub_addr_healthy(hub[1], AF_INET, g.addr));
+	assert_int_equal(fg_dist_hub_grant(hub[1], &g, 1), 0);
+	assert_int_equal(rec(&rec_grants), before + 1);
+	fg_dist_agent_status_t s;
+	assert_int_equal(fg_dist_hub_status(hub[1], 1, &s), 0);
+	assert_true(s.pair_queued == 1);
+	/* gb comes up: it is replayed what it missed */
+	fg_dist_hub_free(hub[0]);
+	gb = pair_agent("gb", pb, &k, &acb);
+	assert_true(wait_link(hub[1], 1, FG_LINK_UP));
+	for (int n = 0; n < 600 && rec(&rec_grants) < before + 2; n++)
+		usleep(50000);
+	assert_int_equal(rec(&rec_grants), before + 2);
+	assert_int_equal(fg_dist_hub_status(hub[1], 1, &s), 0);
+	assert_true(s.replayed >= 1);
+	/* ga dies: gb alone answers; then both down: fails */
+	fg_dist_agent_free(ga);
+	assert_true(wait_gone(hub[1], 0));
+	g = grant4("192.0.2.32", "198.51.100.32");
+	assert_int_equal(fg_dist_hub_grant(hub[1], &g, 1), 0);
+	fg_dist_agent_free(gb);
+	assert_true(wait_gone(hub[1], 1));
+	assert_true(fg_dist_hub_grant(hub[1], &g, 1) < 0);
+	fg_dist_hub_free(hub[1]);
+	fg_conf_free(cc[0]);
+	fg_conf_free(cc[1]);
+	fg_conf_free(aca);
+	fg_conf_free(acb);
+}
+
+/* controller[].pool on an agent: each controller grants only from its own
+ * pools (checked there, whatever the controller's file says), and two
+ * controllers may not both claim one pool. */
+#define TWO_POOLS \
+	"server: { listen: [ \"127.0.0.1@5353\" ], workers: 1 }\n" \
+	"zone:\n  - domain: example.test\n    soa: { mname: ns1.example.test, rname: h.example.test }\n" \
+	"pool:\n  - id: pa\n    prefix: 198.51.100.0/25\n  - id: pb\n    prefix: 198.51.100.128/25\n" \
+	"service:\n  - id: www\n    name: www.example.test\n    backend: 10.9.0.10@8080\n" \
+	"    pool: [ pa, pb ]\n    ttl: 60s\n"
+
+static void test_controller_pools(void **st)
+{
+	(void)st;
+	char text[4096];
+	const char *ahead = "role: agent\ndist: { id: ga, listen: 127.0.0.1@%u }\ncontroller:\n";
+	snprintf(text, sizeof(text), "role: agent\ndist: { id: ga, listen: 127.0.0.1@4700 }\n"
+		 "controller:\n  - id: c1\n    psk-file: /k\n    pool: [ pz ]\n" TWO_POOLS);
+	assert_null(load(text));
+	assert_non_null(strstr(last_diag, "controller c1: pool 'pz' is not defined"));
+	snprintf(text, sizeof(text), "role: agent\ndist: { id: ga, listen: 127.0.0.1@4700 }\n"
+		 "controller:\n  - id: c1\n    psk-file: /k\n    pool: [ pa, pb ]\n"
+		 "  - id: c2\n    psk-file: /k\n    pool: [ pb ]\n" TWO_POOLS);
+	assert_null(load(text));
+	assert_non_null(strstr(last_diag, "controllers c1 and c2 both grant from pool 'pb'"));
+
+	char fmt[1024];
+	snprintf(fmt, sizeof(fmt), "%s  - id: c1\n    psk-file: /k\n    pool: [ pa ]\n"
+		 "  - id: c2\n    psk-file: /k\n    pool: [ pb ]\n" TWO_POOLS, ahead);
+	snprintf(text, sizeof(text), fmt, free_port());
+	fg_conf_t *ac = load(text);
+	assert_non_null(ac);
+	assert_int_equal(ac->controllers[0].npools, 1);
+	fg_dist_key_t k[2];
+	memset(k, 0, sizeof(k));
+	strcpy(k[0].id, "c1");
+	strcpy(k[1].id, "c2");
+	k[0].psklen = k[1].psklen = 32;
+	memset(k[0].psk, 0x55, 32);
+	memset(k[1].psk, 0x66, 32);
+	char err[256];
+	fg_dist_agent_t *ag = NULL;
+	assert_int_equal(fg_dist_agent_new(ac, k, &rec_ops, &ag, err, sizeof(err)), 0);
+	assert_int_equal(fg_dist_agent_start(ag), 0);
+	/* c1's file claims both pools: the agent still refuses pb from it */
+	snprintf(text, sizeof(text), "role: controller\ndist: { id: c1 }\nagent:\n  - id: ga\n"
+		 "    address: 127.0.0.1@%u\n    psk-file: /k\n" TWO_POOLS, fg_dist_agent_port(ag));
+	fg_conf_t *cc = load(text);
+	assert_non_null(cc);
+	fg_dist_key_t ck = k[0];
+	strcpy(ck.id, "ga");
+	fg_dist_hub_t *hub = NULL;
+	assert_int_equal(fg_dist_hub_new(cc, &ck, &hub, err, sizeof(err)), 0);
+	assert_int_equal(fg_dist_hub_start(hub), 0);
+	assert_true(wait_state(hub, FG_LINK_UP));
+	unsigned before = rec(&rec_grants);
+	fg_dist_agent_counters_t c0, c1;
+	fg_dist_agent_counters(ag, &c0);
+	fg_grant_t g = grant4("192.0.2.41", "198.51.100.41");
+	assert_int_equal(fg_dist_hub_grant(hub, &g, 1), 0);
+	g = grant4("192.0.2.41", "198.51.100.141");
+	assert_true(fg_dist_hub_grant(hub, &g, 1) < 0);
+	assert_int_equal(rec(&rec_grants), before + 1);
+	fg_dist_agent_counters(ag, &c1);
+	assert_true(c1.refused == c0.refused + 1);
+	fg_dist_agent_status_t s;
+	fg_dist_hub_status(hub, 0, &s);
+	assert_non_null(strstr(s.last_error, "refused: grant 0"));
+	fg_dist_hub_free(hub);
+	fg_dist_agent_free(ag);
+	fg_conf_free(ac);
+	fg_conf_free(cc);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -614,6 +816,8 @@ int main(void)
 		cmocka_unit_test(test_conf_roles),
 		cmocka_unit_test(test_hub_agent),
 		cmocka_unit_test(test_two_controllers),
+		cmocka_unit_test(test_failover_pair),
+		cmocka_unit_test(test_controller_pools),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
