@@ -16,6 +16,7 @@
  */
 #include "fluxlab/lab.h"
 #include "fluxlab/serve.h"
+#include "conf/conf.h"
 
 #include <arpa/inet.h>
 #include <dirent.h>
@@ -522,25 +523,17 @@ static int load_replay(const lab_scenario_t *sc, lab_pcap_t *out)
 	else
 		snprintf(path, sizeof path, "%.*s/%s", (int)(strrchr(sc->path, '/') - sc->path), sc->path,
 			 sc->legit.replay);
-	FILE *f = fopen(path, "rb");
-	if (!f) {
+	/* the shared reader (conf/conf.h): at most 16 MiB */
+	char *buf = NULL;
+	size_t n = 0;
+	int rd = fg_conf_read_file(path, &buf, &n, NULL, NULL);
+	if (rd < 0) {
 		fprintf(stderr, "%s:%d: legit.replay: %s: %s\n", sc->path, sc->legit.replay_line, path,
-			strerror(errno));
-		return -1;
-	}
-	enum { MAX = 64 << 20 };
-	uint8_t *buf = malloc(MAX);
-	size_t n = buf ? fread(buf, 1, MAX, f) : 0;
-	bool big = buf && !feof(f);
-	fclose(f);
-	if (!buf || big) {
-		fprintf(stderr, "%s:%d: legit.replay: %s: %s\n", sc->path, sc->legit.replay_line, path,
-			buf ? "over 64 MiB" : "out of memory");
-		free(buf);
+			rd == -EFBIG ? "larger than 16 MiB" : strerror(-rd));
 		return -1;
 	}
 	char msg[256];
-	int rc = lab_pcap_parse(buf, n, out, msg, sizeof msg);
+	int rc = lab_pcap_parse((const uint8_t *)buf, n, out, msg, sizeof msg);
 	free(buf);
 	if (rc < 0) {
 		fprintf(stderr, "%s:%d: legit.replay: %s: %s\n", sc->path, sc->legit.replay_line, path,

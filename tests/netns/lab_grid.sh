@@ -20,7 +20,8 @@
 # For each row: fluxlab exits 0 (its expectations hold) and its JSON says so;
 # in the "some" row the bound is printed and the measured reach is below it.
 # Also: `fluxlab check` refuses `attack-reach-max: predicted` with an
-# attacker that is not `invalid` (the bound would mean nothing).
+# attacker that is not `invalid` (the bound would mean nothing), and
+# lab/results.py (`make results`) renders these runs into marked tables.
 #
 # Env: FLUXGATED (see lib.sh), FLUXLAB (default: build/fluxlab),
 #      FG_LAB_ROWS (space-separated scenario names: another subset).
@@ -98,4 +99,30 @@ PY
 		;;
 	esac
 done
+
+# `make results`: the tables are rendered from these runs' JSON into the
+# marked parts of a Markdown file, and nothing outside the markers changes
+MD="$FG_WORK/results.md"
+printf '# kept\nhand text 12345\n<!-- BEGIN fluxlab results: all-runs -->\nstale 999\n<!-- END fluxlab results: all-runs -->\ntail 678\n<!-- BEGIN fluxlab results: families -->\n<!-- END fluxlab results: families -->\n' >"$MD"
+out=$(python3 "$FG_REPO/lab/results.py" --update "$MD" "$FG_WORK" 2>&1); rc=$?
+assert_eq "lab/results.py --update exits 0" 0 "$rc"
+assert_match "lab/results.py says what it rendered" 'results.md: 2 table\(s\) from [0-9]+ run\(s\)' "$out"
+md=$(cat "$MD")
+assert_nomatch "the stale table is replaced" 'stale 999' "$md"
+assert_match "text outside the markers is kept" 'hand text 12345' "$md"
+assert_match "text after the markers is kept" 'tail 678' "$md"
+for row in $ROWS; do
+	[ -s "$FG_WORK/$row.json" ] || continue
+	mt=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["legit"]["misrouted_text"])' "$FG_WORK/$row.json")
+	assert_match "results: $row's row carries its JSON's misrouted figure" "^\| $row \| [0-9]+ \| [0-9]+ \| ${mt//[()]/.} \|" "$md"
+done
+case " $ROWS " in
+*" te-100-some-20ms-v6 "*)
+	assert_match "results: the per-family table has the /64 row with the T&E arithmetic" \
+		'^\| te-100-some-20ms-v6 \| IPv6 `2001:db8:100::/64` \| 1.845·10\^19 \| .* \| 221360928884514619392 \|' "$md" ;;
+esac
+printf 'no markers\n' >"$FG_WORK/none.md"
+out=$(python3 "$FG_REPO/lab/results.py" --update "$FG_WORK/none.md" "$FG_WORK" 2>&1); rc=$?
+assert_eq "lab/results.py refuses a file without markers" 1 "$rc"
+assert_match "and says so" "no '<!-- BEGIN fluxlab results: NAME -->' markers" "$out"
 finish
