@@ -96,7 +96,7 @@ PROGS      := fluxgated fluxctl fluxlab fluxdecoy
 UNIT_BINS  = $(patsubst tests/unit/%.c,%,$(UNIT_SRCS))
 FUZZ_NAMES = $(patsubst tests/fuzz/%.c,%,$(FUZZ_SRCS))
 
-.PHONY: all asan tests fuzz deps check check-lab demo clean install bench help coverage
+.PHONY: all asan tests fuzz deps check check-lab demo clean install bench help coverage lab-runs results
 all: $(addprefix build/,$(PROGS)) $(addprefix build/tests/,$(UNIT_BINS))
 
 asan: $(addprefix build-asan/,$(PROGS)) $(addprefix build-asan/tests/,$(UNIT_BINS)) \
@@ -145,6 +145,20 @@ check-lab: deps
 demo: deps
 	$(MAKE) all
 	bash scripts/demo.sh
+
+# bench/RESULTS.md's lab tables: `make lab-runs` runs the scenarios whose
+# figures it shows (one at a time, JSON into LAB_RUNS; about 20 minutes),
+# `make results` renders the tables from whatever JSON is in LAB_RUNS
+# (and in the console's run directories) into the marked parts of
+# bench/RESULTS.md. No figure there is typed by hand.
+LAB_RUNS ?= build/lab-runs
+LAB_RESULT_SCENARIOS ?= $(sort $(notdir $(basename $(wildcard lab/scenarios/te-*.yaml)))) \
+	v6-attackers desir-scan flood flood-mix replay client-cache-pin-default client-cache-pin-long
+lab-runs: all
+	bash lab/run-scenarios.sh $(LAB_RUNS) $(LAB_RESULT_SCENARIOS)
+
+results:
+	python3 lab/results.py --update bench/RESULTS.md $(LAB_RUNS)
 
 bench: deps all
 	bash bench/dns/run.sh
@@ -197,4 +211,4 @@ clean:
 	rm -rf build build-asan build-fuzz build-cov
 
 help:
-	@echo "targets: all (default) asan fuzz coverage check check-lab demo bench install clean"
+	@echo "targets: all (default) asan fuzz coverage check check-lab demo bench install clean lab-runs results"

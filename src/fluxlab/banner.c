@@ -46,11 +46,22 @@ int banner_main(int argc, char **argv)
 	int ep = epoll_create1(EPOLL_CLOEXEC);
 	int lfd[8];
 	for (int i = 0; i < np; i++) {
-		lfd[i] = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-		int one = 1;
-		setsockopt(lfd[i], SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
-		struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons((uint16_t)ports[i]) };
-		if (bind(lfd[i], (struct sockaddr *)&sa, sizeof sa) < 0 || listen(lfd[i], 4096) < 0) {
+		/* dual stack (IPv4 as mapped addresses) for gateway.pool6;
+		 * IPv4 only where the kernel has no IPv6 */
+		int one = 1, zero = 0, rc;
+		lfd[i] = socket(AF_INET6, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+		if (lfd[i] >= 0) {
+			setsockopt(lfd[i], SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+			setsockopt(lfd[i], IPPROTO_IPV6, IPV6_V6ONLY, &zero, sizeof zero);
+			struct sockaddr_in6 s6 = { .sin6_family = AF_INET6, .sin6_port = htons((uint16_t)ports[i]) };
+			rc = bind(lfd[i], (struct sockaddr *)&s6, sizeof s6);
+		} else {
+			lfd[i] = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+			setsockopt(lfd[i], SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+			struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons((uint16_t)ports[i]) };
+			rc = bind(lfd[i], (struct sockaddr *)&sa, sizeof sa);
+		}
+		if (rc < 0 || listen(lfd[i], 4096) < 0) {
 			fprintf(stderr, "banner: port %d: %s\n", ports[i], strerror(errno));
 			return 1;
 		}

@@ -10,7 +10,9 @@
  * Userspace latency: every send step (query, SYN, request) waits the
  * one-way latency drawn for it first, as netem would have delayed it.
  * Used for legitimate clients and the attackers that speak TCP (invalid
- * sessions, the defence-aware random prober, the sweep).
+ * sessions, the defence-aware random prober, the sweep, the hitlist).
+ * An engine is of one address family: IPv6 engines ask AAAA, bind sources
+ * of a /64 and draw pool addresses with random interface ids.
  */
 #include "fluxlab/lab.h"
 
@@ -42,6 +44,7 @@ typedef struct client {
 	bool hcache;                /* keeps answers for legit.host-cache.ttl, whatever the TTL */
 	uint32_t rq_next, rq_end;   /* replay: this client's openings left, in e->rq */
 	uint32_t hc_addr, hc_ttl;   /* the cached answer, its TTL when received */
+	uint8_t src6[16], target6[16], hc_addr6[16];   /* IPv6 engines */
 	double hc_t, hc_until;      /* when it was received; until when it is used */
 	uint64_t probe_no;
 	SSL *ssl;
@@ -210,7 +213,14 @@ static void finish(eng_t *e, client_t *c, enum outcome o, double now)
 
 static bool is_prober(eng_t *e)
 {
-	return !e->cfg->legit && (e->cfg->kind == LAB_ATK_AWARE || e->cfg->kind == LAB_ATK_SWEEP);
+	return !e->cfg->legit && (e->cfg->kind == LAB_ATK_AWARE || e->cfg->kind == LAB_ATK_SWEEP ||
+				  e->cfg->kind == LAB_ATK_HITLIST);
+}
+
+/* sweep length: the whole IPv4 pool, or the sample of the IPv6 one */
+static uint64_t sweep_len(eng_t *e)
+{
+	return e->cfg->v6 ? e->cfg->sample : e->run->pool_size;
 }
 
 static void schedule_next(eng_t *e, client_t *c, double now)
@@ -249,7 +259,28 @@ static void schedule_next(eng_t *e, client_t *c, double now)
 
 /* ------------------------------------------------------------ DNS */
 
-static size_t dns_query(uint8_t *b, uint16_t id, bool rd)
+/* A socket address of the engine's family: the client's own source (c)
+ * or, with c NULL, an unset peer address; the port in host order. */
+static socklen_t sockaddr_of(eng_t *e, struct sockaddr_storage *ss, const client_t *c, uint16_t port)
+{
+	memset(ss, 0, sizeof *ss);
+	if (e->cfg->v6) {
+		struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)ss;
+		s6->sin6_family = AF_INET6;
+		s6->sin6_port = htons(port);
+		if (c)
+			memcpy(&s6->sin6_addr, c->src6, 16);
+		return sizeof *s6;
+	}
+	struct sockaddr_in *s4 = (struct sockaddr_in *)ss;
+	s4->sin_family = AF_INET;
+	s4->sin_port = htons(port);
+	if (c)
+		s4->sin_addr.s_addr = htonl(c->src);
+	return sizeof *s4;
+}
+
+static size_t dns_query(uint8_t *b, uint16_t id, bool rd, uint16_t qtype)
 {
 	size_t o = 0;
 	b[o++] = (uint8_t)(id >> 8);
@@ -269,7 +300,7 @@ static size_t dns_query(uint8_t *b, uint16_t id, bool rd)
 		name += l + (dot ? 1 : 0);
 	}
 	b[o++] = 0;
-	b[o++] = 0; b[o++] = 1;       /* A */
+	b[o++] = (uint8_t)(qtype >> 8); b[o++] = (uint8_t)qtype;   /* A or AAAA */
 	b[o++] = 0; b[o++] = 1;       /* IN */
 	return o;
 }
@@ -290,9 +321,9 @@ static size_t skip_name(const uint8_t *b, size_t len, size_t o)
 	return 0;
 }
 
-/* First A record of the answer section and its TTL; -1 bad/other id, 0 no
- * address, 1 ok */
-static int dns_parse(const uint8_t *b, size_t len, uint16_t id, uint32_t *addr, uint32_t *ttl)
+/* First A (alen 4) or AAAA (alen 16) record of the answer section, in
+ * network order, and its TTL; -1 bad/other id, 0 no address, 1 ok */
+static int dns_parse(const uint8_t *b, size_t len, uint16_t id, uint8_t *addr, size_t alen, uint32_t *ttl)
 {
 	if (len < 12 || ((b[0] << 8) | b[1]) != id || !(b[2] & 0x80))
 		return -1;
@@ -315,9 +346,9 @@ static int dns_parse(const uint8_t *b, size_t len, uint16_t id, uint32_t *addr, 
 		o += 10;
 		if (o + rdlen > len)
 			return 0;
-		if (type == 1 && rdlen == 4) {
+		if (type == (alen == 16 ? 28 : 1) && rdlen == alen) {
 			*ttl = (uint32_t)b[o - 6] << 24 | (uint32_t)b[o - 5] << 16 | (uint32_t)b[o - 4] << 8 | b[o - 3];
-			*addr = (uint32_t)b[o] << 24 | (uint32_t)b[o + 1] << 16 | (uint32_t)b[o + 2] << 8 | b[o + 3];
+			memcpy(addr, b + o, alen);
 			return 1;
 		}
 		o += rdlen;
@@ -329,11 +360,16 @@ static void dns_send(eng_t *e, client_t *c, double now)
 {
 	uint8_t q[64];
 	c->dns_id = (uint16_t)lab_rand(&e->rng);
-	size_t n = dns_query(q, c->dns_id, e->run->sc->dns.resolver);
-	struct sockaddr_in to = { .sin_family = AF_INET, .sin_port = htons(53) };
-	to.sin_addr.s_addr = htonl(e->run->sc->dns.resolver ? LAB_RESOLVER : LAB_GW_CLI);
+	bool res = e->run->sc->dns.resolver;
+	size_t n = dns_query(q, c->dns_id, res, e->cfg->v6 ? 28 : 1);
+	struct sockaddr_storage to;
+	socklen_t tl = sockaddr_of(e, &to, NULL, 53);
+	if (e->cfg->v6)
+		inet_pton(AF_INET6, res ? LAB_RESOLVER6 : LAB_GW_CLI6, &((struct sockaddr_in6 *)&to)->sin6_addr);
+	else
+		((struct sockaddr_in *)&to)->sin_addr.s_addr = htonl(res ? LAB_RESOLVER : LAB_GW_CLI);
 	atomic_fetch_add(&e->st->dns_queries, 1);
-	if (sendto(c->fd, q, n, 0, (struct sockaddr *)&to, sizeof to) < 0 && errno != EAGAIN) {
+	if (sendto(c->fd, q, n, 0, (struct sockaddr *)&to, tl) < 0 && errno != EAGAIN) {
 		finish(e, c, OUT_FAIL_DNS, now);
 		return;
 	}
@@ -343,14 +379,15 @@ static void dns_send(eng_t *e, client_t *c, double now)
 
 static void dns_start(eng_t *e, client_t *c, double now)
 {
-	c->fd = socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	c->fd = socket(e->cfg->v6 ? AF_INET6 : AF_INET, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (c->fd < 0) {
 		finish(e, c, OUT_FAIL_OTHER, now);
 		return;
 	}
-	struct sockaddr_in sa = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(c->src) };
+	struct sockaddr_storage sa;
+	socklen_t sl = sockaddr_of(e, &sa, c, 0);
 	struct epoll_event ev = { .events = EPOLLIN, .data.u64 = (uint64_t)(c - e->c) };
-	if (bind(c->fd, (struct sockaddr *)&sa, sizeof sa) < 0 ||
+	if (bind(c->fd, (struct sockaddr *)&sa, sl) < 0 ||
 	    epoll_ctl(e->ep, EPOLL_CTL_ADD, c->fd, &ev) < 0) {
 		finish(e, c, OUT_FAIL_OTHER, now);
 		return;
@@ -364,7 +401,7 @@ static void dns_start(eng_t *e, client_t *c, double now)
 
 static void tcp_connect(eng_t *e, client_t *c, double now)
 {
-	c->fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	c->fd = socket(e->cfg->v6 ? AF_INET6 : AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (c->fd < 0) {
 		finish(e, c, OUT_FAIL_OTHER, now);
 		return;
@@ -373,15 +410,19 @@ static void tcp_connect(eng_t *e, client_t *c, double now)
 	/* the port is picked at connect(): many clients, one port space each */
 	setsockopt(c->fd, IPPROTO_IP, IP_BIND_ADDRESS_NO_PORT, &one, sizeof one);
 	setsockopt(c->fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-	struct sockaddr_in sa = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(c->src) };
-	struct sockaddr_in to = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(c->target) };
-	to.sin_port = htons(e->cfg->legit || e->cfg->kind == LAB_ATK_INVALID ? proto_port[c->proto]
-									   : (uint16_t)e->cfg->port);
-	if (bind(c->fd, (struct sockaddr *)&sa, sizeof sa) < 0) {
+	struct sockaddr_storage sa, to;
+	socklen_t sl = sockaddr_of(e, &sa, c, 0);
+	sockaddr_of(e, &to, NULL, e->cfg->legit || e->cfg->kind == LAB_ATK_INVALID ? proto_port[c->proto]
+										 : (uint16_t)e->cfg->port);
+	if (e->cfg->v6)
+		memcpy(&((struct sockaddr_in6 *)&to)->sin6_addr, c->target6, 16);
+	else
+		((struct sockaddr_in *)&to)->sin_addr.s_addr = htonl(c->target);
+	if (bind(c->fd, (struct sockaddr *)&sa, sl) < 0) {
 		finish(e, c, OUT_FAIL_OTHER, now);
 		return;
 	}
-	if (connect(c->fd, (struct sockaddr *)&to, sizeof to) < 0 && errno != EINPROGRESS) {
+	if (connect(c->fd, (struct sockaddr *)&to, sl) < 0 && errno != EINPROGRESS) {
 		finish(e, c, OUT_FAIL_CONN, now);
 		return;
 	}
@@ -526,15 +567,36 @@ static void on_readable(eng_t *e, client_t *c, double now)
 
 /* ------------------------------------------------------------ sessions */
 
-static uint32_t pick_target(eng_t *e, client_t *c)
+/* the attacker's next address into c->target / c->target6; false when
+ * it has none yet (a hitlist that has seen no answer old enough) */
+static bool pick_target(eng_t *e, client_t *c, double now)
 {
 	lab_run_t *r = e->run;
-	if (!e->cfg->legit && e->cfg->kind == LAB_ATK_SWEEP) {
-		uint64_t i = e->sweep_pos++;
-		return r->pool_base + e->perm[i % r->pool_size];
+	if (e->cfg->kind == LAB_ATK_HITLIST) {
+		uint8_t a[16];
+		if (!lab_seen_pick(r->seen[e->cfg->v6], now, e->cfg->delay_s, &e->rng, a, e->cfg->v6 ? 16 : 4))
+			return false;
+		if (e->cfg->v6)
+			memcpy(c->target6, a, 16);
+		else
+			c->target = (uint32_t)a[0] << 24 | (uint32_t)a[1] << 16 | (uint32_t)a[2] << 8 | a[3];
+		return true;
 	}
-	(void)c;
-	return r->pool_base + (uint32_t)(lab_rand(&e->rng) % r->pool_size);
+	if (e->cfg->v6) {
+		/* a /64 cannot be swept: the sweep visits `sample` random
+		 * interface ids (64 random bits: no repeats in practice) */
+		if (e->cfg->kind == LAB_ATK_SWEEP)
+			e->sweep_pos++;
+		lab_pool6_random(r, &e->rng, c->target6);
+		return true;
+	}
+	if (e->cfg->kind == LAB_ATK_SWEEP) {
+		uint64_t i = e->sweep_pos++;
+		c->target = r->pool_base + e->perm[i % r->pool_size];
+		return true;
+	}
+	c->target = r->pool_base + (uint32_t)(lab_rand(&e->rng) % r->pool_size);
+	return true;
 }
 
 static void start_session(eng_t *e, client_t *c, double now)
@@ -542,7 +604,7 @@ static void start_session(eng_t *e, client_t *c, double now)
 	if (e->stopping || now >= e->t_end || e->sweep_done ||
 	    (is_prober(e) && e->cfg->probes && e->probes_started >= e->cfg->probes) ||
 	    (!e->cfg->legit && e->cfg->kind == LAB_ATK_SWEEP &&
-	     e->sweep_pos >= (uint64_t)e->run->pool_size * e->cfg->rounds)) {
+	     e->sweep_pos >= sweep_len(e) * e->cfg->rounds)) {
 		c->state = ST_DONE;
 		e->active--;
 		return;
@@ -570,14 +632,19 @@ static void start_session(eng_t *e, client_t *c, double now)
 		c->proto = e->cfg->port == 443 ? 1 : e->cfg->port == 22 ? 2 : e->cfg->port == 25 ? 3 : 0;
 	}
 	if (!e->cfg->legit) {
+		if (!pick_target(e, c, now)) {
+			c->state = ST_IDLE;
+			set_timer(e, c, now + 0.1);
+			return;
+		}
 		c->probe_no = ++e->probes_started;
 		atomic_fetch_add(&e->st->probes, 1);
-		c->target = pick_target(e, c);
 	}
 	double lat = latency_ms(e);
 	if (e->cfg->legit && c->hcache && c->hc_addr && now < c->hc_until) {
 		/* a host cache (nscd) answers: no query, whatever the TTL said */
 		c->target = c->hc_addr;
+		memcpy(c->target6, c->hc_addr6, 16);
 		c->t_answer = c->hc_t;
 		c->ttl = c->hc_ttl;
 		atomic_fetch_add(&e->st->ans_host_cache, 1);
@@ -641,8 +708,10 @@ static void on_io(eng_t *e, client_t *c, uint32_t ev, double now)
 		ssize_t n = recv(c->fd, b, sizeof b, 0);
 		if (n < 0)
 			return;
-		uint32_t a, ttl = 0;
-		int rc = dns_parse(b, (size_t)n, c->dns_id, &a, &ttl);
+		uint8_t ab[16];
+		uint32_t ttl = 0;
+		size_t alen = e->cfg->v6 ? 16 : 4;
+		int rc = dns_parse(b, (size_t)n, c->dns_id, ab, alen, &ttl);
 		if (rc < 0)
 			return;   /* stale answer to an earlier try */
 		atomic_fetch_add(&e->st->dns_answers, 1);
@@ -652,11 +721,17 @@ static void on_io(eng_t *e, client_t *c, uint32_t ev, double now)
 			return;
 		}
 		close_fd(e, c);
+		uint32_t a = (uint32_t)ab[0] << 24 | (uint32_t)ab[1] << 16 | (uint32_t)ab[2] << 8 | ab[3];
 		c->target = a;
+		if (e->cfg->v6)
+			memcpy(c->target6, ab, 16);
 		c->t_answer = now;
 		c->ttl = ttl;
+		/* what an observer of the answers (the hitlist attacker) learns */
+		lab_seen_add(e->run->seen[e->cfg->v6], now, ab, alen);
 		if (c->hcache) {
-			c->hc_addr = a;
+			memcpy(c->hc_addr6, ab, 16);
+			c->hc_addr = a ? a : 1;   /* non-zero: "has an answer" for both families */
 			c->hc_ttl = ttl;
 			c->hc_t = now;
 			c->hc_until = now + e->run->sc->legit.host_cache_ttl_ms / 1000.0;
@@ -716,7 +791,7 @@ void *engine_thread(void *arg)
 		if (e.tls)
 			SSL_CTX_set_verify(e.tls, SSL_VERIFY_NONE, NULL);
 	}
-	if (!cfg->legit && cfg->kind == LAB_ATK_SWEEP) {
+	if (!cfg->legit && cfg->kind == LAB_ATK_SWEEP && !cfg->v6) {
 		/* a random permutation of the pool, like scanners' randomized order */
 		e.perm = malloc(cfg->run->pool_size * sizeof *e.perm);
 		for (uint32_t i = 0; e.perm && i < cfg->run->pool_size; i++)
@@ -771,6 +846,11 @@ void *engine_thread(void *arg)
 		/* 10.x.0.2 .. : skip .0/.1 and .255 of every /24 */
 		unsigned g = cfg->first + i;
 		c->src = cfg->src_net + ((g / 250) << 8) + (g % 250) + 2;
+		memcpy(c->src6, cfg->src_net6, 16);
+		c->src6[12] = (uint8_t)((g + 2) >> 24);
+		c->src6[13] = (uint8_t)((g + 2) >> 16);
+		c->src6[14] = (uint8_t)((g + 2) >> 8);
+		c->src6[15] = (uint8_t)(g + 2);
 		c->state = ST_IDLE;
 		/* the first share of all legit clients has a host cache */
 		c->hcache = cfg->legit &&

@@ -7,6 +7,7 @@
 #ifndef FG_FLUXLAB_LAB_H
 #define FG_FLUXLAB_LAB_H
 
+#include <pthread.h>
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -32,6 +33,14 @@
 #define LAB_GW_CLI      0x0a000101u   /* 10.0.1.1 */
 #define LAB_RESOLVER    0x0a000435u   /* 10.0.4.53 */
 #define LAB_GW_ATK      0x0a000501u   /* 10.0.5.1 */
+/* IPv6 plan (only with gateway.pool6): the same links carry fd00:N::/64
+ * (gw fd00:N::1, the peer fd00:N::2, resolver fd00:4::53, server
+ * fd00:2::10, decoy bed fd00:3::10); legit IPv6 sources fd01::/64, attacker
+ * k's fd10:0:0:k::/64 (AnyIP). */
+#define LAB_LEGIT_NET6  "fd01::"
+#define LAB_ATK_NET6_FMT "fd10:0:0:%x::"
+#define LAB_GW_CLI6     "fd00:1::1"
+#define LAB_RESOLVER6   "fd00:4::53"
 #define LAB_SERVICE_NAME "www.lab.test"
 #define LAB_MARK_REAL   "fluxlab-real"
 #define LAB_MARK_DECOY  "fluxlab-decoy"
@@ -43,6 +52,8 @@ typedef struct lab_series {
 	_Atomic uint32_t atk_pkts[LAB_MAX_SECS];       /* flood packets sent */
 	/* sampled by the main thread once a second */
 	double answers_ps[LAB_MAX_SECS], open_frac[LAB_MAX_SECS], cpu_pct[LAB_MAX_SECS];
+	double open6[LAB_MAX_SECS];    /* IPv6 pool addresses open to anyone (a count:
+					* as a fraction of a /64 it is 0) */
 	long conntrack[LAB_MAX_SECS], slab_kb[LAB_MAX_SECS];
 	int nsamples;
 } lab_series_t;
@@ -80,6 +91,20 @@ typedef struct lab_role_stats {
 	int exit_status;               /* scanners */
 } lab_role_stats_t;
 
+/* Pool addresses legit clients were answered with, for the hitlist
+ * attacker (it replays what it saw in earlier answers). A ring per family,
+ * written by the legit engines, read by the hitlist engines. */
+#define LAB_SEEN_MAX 8192
+typedef struct lab_seen {
+	pthread_mutex_t lock;
+	size_t n, head;            /* entries held; next slot */
+	double t[LAB_SEEN_MAX];    /* when the answer arrived (lab_now) */
+	uint8_t a[LAB_SEEN_MAX][16];   /* IPv4 in the first 4 bytes */
+} lab_seen_t;
+void lab_seen_add(lab_seen_t *s, double t, const uint8_t *a, size_t alen);
+/* a random entry at least `age` s old as of now; false if none */
+bool lab_seen_pick(lab_seen_t *s, double now, double age, uint64_t *rng, uint8_t *a, size_t alen);
+
 typedef struct lab_run {
 	lab_scenario_t *sc;
 	char prefix[32];               /* namespace prefix "fl<pid>" */
@@ -89,6 +114,9 @@ typedef struct lab_run {
 	uint32_t pool_base;            /* host order, first usable address */
 	uint32_t pool_size;            /* usable addresses */
 	uint32_t pool_net, pool_plen;
+	uint8_t pool6_net[16];         /* gateway.pool6, network order */
+	unsigned pool6_plen;           /* 0: no IPv6 */
+	lab_seen_t *seen[2];           /* answers seen, IPv4 / IPv6 */
 	double t0;                     /* CLOCK_MONOTONIC seconds at traffic start */
 	pid_t fluxgated_pid;
 	lab_series_t *ser;
@@ -98,7 +126,8 @@ typedef struct lab_run {
 	lab_pcap_start_t *trace;       /* --trace-out: legit SYNs recorded, or NULL */
 	_Atomic size_t ntrace;
 	size_t trace_cap;
-	lab_role_stats_t legit;
+	lab_role_stats_t legit;        /* both families (summed at the end) */
+	lab_role_stats_t fam[2];       /* legit per family: IPv4, IPv6 (the engines add here) */
 	lab_role_stats_t atk[LAB_MAX_ATTACKS];
 	atomic_int stop;               /* set by signals and at the end */
 	bool verbose;
@@ -131,6 +160,10 @@ typedef struct lab_engine_cfg {
 	unsigned clients;
 	unsigned first;                /* index of the first client (shards) */
 	uint32_t src_net;              /* /16 of source addresses */
+	bool v6;                       /* IPv6: AAAA, pool6, sources in src_net6 */
+	uint8_t src_net6[16];          /* /64 of IPv6 source addresses */
+	unsigned sample;               /* IPv6 sweep: addresses drawn from the /64 */
+	double delay_s;                /* hitlist: age of the replayed addresses */
 	unsigned protocols;
 	const lab_dist_spec_t *think, *latency;
 	double rate;                   /* probers */
@@ -175,6 +208,12 @@ double lab_now(void);                    /* CLOCK_MONOTONIC seconds */
 double lab_sample(const lab_dist_spec_t *d, uint64_t *rng);   /* ms, >= 0 */
 uint64_t lab_rand(uint64_t *s);
 double lab_rand01(uint64_t *s);
+/* a random address of pool6 (never the all-zero interface id) */
+void lab_pool6_random(const lab_run_t *r, uint64_t *rng, uint8_t out[16]);
+/* usable addresses of pool6 (2^(128-plen) - 1: the all-zero id is not used) */
+double lab_pool6_size(const lab_run_t *r);
+/* sum of the per-family legit stats into r->legit */
+void lab_role_add(lab_role_stats_t *dst, lab_role_stats_t *src);
 void lab_log(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
 static inline unsigned lab_sec_index(lab_run_t *r, double now)

@@ -16,11 +16,14 @@
  */
 #include "fluxlab/lab.h"
 #include "fluxlab/serve.h"
+#include "conf/conf.h"
 
+#include <arpa/inet.h>
 #include <dirent.h>
 #include <errno.h>
 #include <getopt.h>
 #include <jansson.h>
+#include <math.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
@@ -92,6 +95,27 @@ void *scanner_thread(void *arg)
 	char port[16], src[32], rate[32], pool[64], label[64];
 	snprintf(port, sizeof port, "%u", a->port);
 	snprintf(src, sizeof src, "10.%u.0.2", (c->src_net >> 16) & 0xff);
+	bool v6 = a->family == 6;
+	char list[800] = "";
+	if (v6) {
+		/* nmap -6 of an address list: `sample` random interface ids of
+		 * the /64, from the attacker's own IPv6 /64 */
+		unsigned k = ((c->src_net >> 16) & 0xff) - 16;
+		snprintf(src, sizeof src, LAB_ATK_NET6_FMT "2", k);
+		snprintf(list, sizeof list, "%s/scan-%s.targets", r->workdir, a->name);
+		FILE *lf = fopen(list, "w");
+		uint64_t rng = c->seed * 2654435761u + 1;
+		for (unsigned i = 0; lf && i < a->sample; i++) {
+			uint8_t ad[16];
+			char txt[INET6_ADDRSTRLEN];
+			lab_pool6_random(r, &rng, ad);
+			fprintf(lf, "%s\n", inet_ntop(AF_INET6, ad, txt, sizeof txt));
+		}
+		if (!lf || fclose(lf)) {
+			lab_log("cannot write %s", list);
+			return NULL;
+		}
+	}
 	snprintf(rate, sizeof rate, "%.0f", a->rate);
 	snprintf(pool, sizeof pool, "%s", r->sc->gateway.pool);
 	unsigned open_total = 0;
@@ -103,6 +127,8 @@ void *scanner_thread(void *arg)
 		int n = 0;
 		if (a->kind == LAB_ATK_NMAP) {
 			argv[n++] = "nmap";
+			if (v6)
+				argv[n++] = "-6";
 			argv[n++] = "-n";
 			argv[n++] = "-Pn";
 			argv[n++] = a->scan == LAB_NMAP_SYN ? "-sS" : "-sT";
@@ -119,7 +145,12 @@ void *scanner_thread(void *arg)
 			}
 			argv[n++] = "-oG";
 			argv[n++] = "-";
-			argv[n++] = pool;
+			if (v6) {
+				argv[n++] = "-iL";
+				argv[n++] = list;
+			} else {
+				argv[n++] = pool;
+			}
 		} else {
 			argv[n++] = "masscan";
 			argv[n++] = pool;
@@ -158,7 +189,7 @@ void *scanner_thread(void *arg)
 		}
 		topo_forget(p);
 		c->st->exit_status = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
-		atomic_fetch_add(&c->st->probes, r->pool_size);
+		atomic_fetch_add(&c->st->probes, v6 ? a->sample : r->pool_size);
 		/* count what the tool believed open */
 		char path[800], line[512];
 		snprintf(path, sizeof path, "%s/%s.log", r->workdir, label);
@@ -364,10 +395,17 @@ static void *sampler_fn(void *arg)
 			uint64_t ans = answers_total(st);
 			r->ser->answers_ps[sec] = dt > 0 ? (double)(ans - prev_ans) / dt : 0;
 			prev_ans = ans;
-			json_t *pools = json_object_get(st, "pools"), *p0 = json_array_get(pools, 0);
-			double size = (double)json_integer_value(json_object_get(p0, "size"));
-			double open = (double)json_integer_value(json_object_get(p0, "open"));
-			r->ser->open_frac[sec] = size > 0 ? open / size : 0;
+			json_t *pools = json_object_get(st, "pools"), *pj;
+			size_t pi;
+			json_array_foreach(pools, pi, pj) {
+				double size = (double)json_integer_value(json_object_get(pj, "size"));
+				double open = (double)json_integer_value(json_object_get(pj, "open"));
+				const char *fam = json_string_value(json_object_get(pj, "family"));
+				if (fam && !strcmp(fam, "ipv6"))
+					r->ser->open6[sec] = open;
+				else
+					r->ser->open_frac[sec] = size > 0 ? open / size : 0;
+			}
 			json_decref(s->last_stats);
 			s->last_stats = st;
 		}
@@ -430,6 +468,17 @@ static int parse_pool(lab_run_t *r)
 	/* fluxgated's pools skip the network and broadcast addresses */
 	r->pool_base = r->pool_net + 1;
 	r->pool_size = (1u << (32 - plen)) - 2;
+	if (r->sc->gateway.pool6) {
+		char buf[64];
+		snprintf(buf, sizeof buf, "%s", r->sc->gateway.pool6);
+		char *sl = strchr(buf, '/');
+		if (!sl)
+			return -1;
+		*sl = 0;
+		if (inet_pton(AF_INET6, buf, r->pool6_net) != 1)
+			return -1;
+		r->pool6_plen = (unsigned)atoi(sl + 1);
+	}
 	return 0;
 }
 
@@ -474,25 +523,17 @@ static int load_replay(const lab_scenario_t *sc, lab_pcap_t *out)
 	else
 		snprintf(path, sizeof path, "%.*s/%s", (int)(strrchr(sc->path, '/') - sc->path), sc->path,
 			 sc->legit.replay);
-	FILE *f = fopen(path, "rb");
-	if (!f) {
+	/* the shared reader (conf/conf.h): at most 16 MiB */
+	char *buf = NULL;
+	size_t n = 0;
+	int rd = fg_conf_read_file(path, &buf, &n, NULL, NULL);
+	if (rd < 0) {
 		fprintf(stderr, "%s:%d: legit.replay: %s: %s\n", sc->path, sc->legit.replay_line, path,
-			strerror(errno));
-		return -1;
-	}
-	enum { MAX = 64 << 20 };
-	uint8_t *buf = malloc(MAX);
-	size_t n = buf ? fread(buf, 1, MAX, f) : 0;
-	bool big = buf && !feof(f);
-	fclose(f);
-	if (!buf || big) {
-		fprintf(stderr, "%s:%d: legit.replay: %s: %s\n", sc->path, sc->legit.replay_line, path,
-			buf ? "over 64 MiB" : "out of memory");
-		free(buf);
+			rd == -EFBIG ? "larger than 16 MiB" : strerror(-rd));
 		return -1;
 	}
 	char msg[256];
-	int rc = lab_pcap_parse(buf, n, out, msg, sizeof msg);
+	int rc = lab_pcap_parse((const uint8_t *)buf, n, out, msg, sizeof msg);
 	free(buf);
 	if (rc < 0) {
 		fprintf(stderr, "%s:%d: legit.replay: %s: %s\n", sc->path, sc->legit.replay_line, path,
@@ -574,8 +615,12 @@ static int cmd_run(int argc, char **argv)
 	r->ser = calloc(1, sizeof *r->ser);
 	r->dns_lat = calloc(1, sizeof *r->dns_lat);
 	r->syn_delay = calloc(1, sizeof *r->syn_delay);
-	if (!r->ser || !r->dns_lat || !r->syn_delay)
+	r->seen[0] = calloc(1, sizeof *r->seen[0]);
+	r->seen[1] = calloc(1, sizeof *r->seen[1]);
+	if (!r->ser || !r->dns_lat || !r->syn_delay || !r->seen[0] || !r->seen[1])
 		return 3;
+	pthread_mutex_init(&r->seen[0]->lock, NULL);
+	pthread_mutex_init(&r->seen[1]->lock, NULL);
 	if (parse_pool(r) < 0)
 		return 2;
 	snprintf(r->prefix, sizeof r->prefix, "fl%d", (int)getpid());
@@ -658,17 +703,27 @@ static int cmd_run(int argc, char **argv)
 	/* thousands of clients: two engine threads, so the clients' own event
 	 * loop does not become the latency being measured */
 	enum { MAX_SHARDS = 2 };
-	lab_engine_cfg_t lcfg[MAX_SHARDS];
-	unsigned shards = sc->legit.clients >= 1000 ? MAX_SHARDS : 1;
+	lab_engine_cfg_t lcfg[2 * MAX_SHARDS];
+	unsigned shards = sc->legit.clients >= 1000 ? MAX_SHARDS : 1, nl = 0;
 	atomic_store(&r->legit.first_hit, -1);
-	for (unsigned i = 0; sc->legit.clients && i < shards; i++) {
-		unsigned first = sc->legit.clients * i / shards, last = sc->legit.clients * (i + 1) / shards;
-		lcfg[i] = (lab_engine_cfg_t){ .run = r, .st = &r->legit, .legit = true, .clients = last - first,
-					      .first = first, .src_net = LAB_LEGIT_NET,
-					      .protocols = sc->legit.protocols, .think = &sc->legit.think,
-					      .latency = &sc->legit.latency, .start_s = 0, .end_s = dur,
-					      .seed = sc->seed * 7919 + 1 + i };
-		th[nth++] = (ns_thread_t){ r, "cli", engine_thread, &lcfg[i], 0, false };
+	/* legit.ipv6: the last share of the clients are IPv6 clients, in
+	 * engines of their own (clients first..: unique sources per family) */
+	unsigned n6 = (unsigned)lround(sc->legit.clients * sc->legit.ipv6_share);
+	unsigned span[2][2] = { { 0, sc->legit.clients - n6 }, { sc->legit.clients - n6, sc->legit.clients } };
+	for (unsigned f = 0; f < 2; f++) {
+		unsigned cnt = span[f][1] - span[f][0];
+		for (unsigned i = 0; cnt && i < shards; i++) {
+			unsigned first = span[f][0] + cnt * i / shards, last = span[f][0] + cnt * (i + 1) / shards;
+			lcfg[nl] = (lab_engine_cfg_t){ .run = r, .st = &r->fam[f], .legit = true,
+						       .clients = last - first, .first = first,
+						       .src_net = LAB_LEGIT_NET, .v6 = f == 1,
+						       .protocols = sc->legit.protocols, .think = &sc->legit.think,
+						       .latency = &sc->legit.latency, .start_s = 0, .end_s = dur,
+						       .seed = sc->seed * 7919 + 1 + i + 97 * f };
+			inet_pton(AF_INET6, LAB_LEGIT_NET6, lcfg[nl].src_net6);
+			th[nth++] = (ns_thread_t){ r, "cli", engine_thread, &lcfg[nl], 0, false };
+			nl++;
+		}
 	}
 	lab_engine_cfg_t acfg[LAB_MAX_ATTACKS];
 	lab_flood_cfg_t fcfg[LAB_MAX_ATTACKS];
@@ -683,7 +738,8 @@ static int cmd_run(int argc, char **argv)
 		switch (a->kind) {
 		case LAB_ATK_INVALID:
 		case LAB_ATK_AWARE:
-		case LAB_ATK_SWEEP: {
+		case LAB_ATK_SWEEP:
+		case LAB_ATK_HITLIST: {
 			unsigned slots = a->clients;
 			if (a->kind != LAB_ATK_INVALID) {
 				/* enough probes in flight for the rate at ~1 s each */
@@ -694,7 +750,12 @@ static int cmd_run(int argc, char **argv)
 						      .protocols = a->protocols, .think = &a->think,
 						      .latency = &no_latency, .rate = a->rate, .probes = a->probes,
 						      .port = a->port, .rounds = a->rounds, .start_s = start,
-						      .end_s = end, .seed = sc->seed * 104729 + k };
+						      .end_s = end, .seed = sc->seed * 104729 + k,
+						      .v6 = a->family == 6, .sample = a->sample,
+						      .delay_s = a->delay_ms / 1000.0 };
+			char net6[64];
+			snprintf(net6, sizeof net6, LAB_ATK_NET6_FMT, (unsigned)k);
+			inet_pton(AF_INET6, net6, acfg[k].src_net6);
 			th[nth++] = (ns_thread_t){ r, "atk", engine_thread, &acfg[k], 0, false };
 			break;
 		}
@@ -730,9 +791,12 @@ static int cmd_run(int argc, char **argv)
 		int pct = (int)((lab_now() - r->t0) * 100 / dur);
 		if (pct / 10 != last_pct / 10 && isatty(2)) {
 			fprintf(stderr, "\rfluxlab: %3d%%  legit %lu real / %lu decoy / %lu failed   ", pct < 0 ? 0 : pct,
-				(unsigned long)atomic_load(&r->legit.real), (unsigned long)atomic_load(&r->legit.decoy),
-				(unsigned long)(atomic_load(&r->legit.fail_dns) + atomic_load(&r->legit.fail_conn) +
-						atomic_load(&r->legit.fail_timeout) + atomic_load(&r->legit.fail_other)));
+				(unsigned long)(atomic_load(&r->fam[0].real) + atomic_load(&r->fam[1].real)),
+				(unsigned long)(atomic_load(&r->fam[0].decoy) + atomic_load(&r->fam[1].decoy)),
+				(unsigned long)(atomic_load(&r->fam[0].fail_dns) + atomic_load(&r->fam[0].fail_conn) +
+						atomic_load(&r->fam[0].fail_timeout) + atomic_load(&r->fam[0].fail_other) +
+						atomic_load(&r->fam[1].fail_dns) + atomic_load(&r->fam[1].fail_conn) +
+						atomic_load(&r->fam[1].fail_timeout) + atomic_load(&r->fam[1].fail_other)));
 			last_pct = pct;
 		}
 	}
@@ -750,8 +814,12 @@ static int cmd_run(int argc, char **argv)
 		if (th[i].started && th[i].fn == sampler_fn)
 			pthread_join(th[i].tid, NULL);
 	/* ground truth from the servers' SYN counters */
-	r->legit.srv_syn = topo_counter(r, "srv", "legit_syn");
-	r->legit.dcy_syn = topo_counter(r, "dcy", "legit_syn");
+	r->fam[0].srv_syn = topo_counter(r, "srv", "legit_syn");
+	r->fam[0].dcy_syn = topo_counter(r, "dcy", "legit_syn");
+	r->fam[1].srv_syn = topo_counter(r, "srv", "legit6_syn");
+	r->fam[1].dcy_syn = topo_counter(r, "dcy", "legit6_syn");
+	lab_role_add(&r->legit, &r->fam[0]);
+	lab_role_add(&r->legit, &r->fam[1]);
 	uint64_t own_srv = topo_counter(r, "srv", "atk_own_syn"), own_dcy = topo_counter(r, "dcy", "atk_own_syn");
 	for (size_t k = 0; k < sc->nattacks && k < LAB_MAX_ATTACKS; k++) {
 		char name[32];
@@ -799,6 +867,11 @@ static int cmd_run(int argc, char **argv)
 	free(r->ser);
 	free(r->dns_lat);
 	free(r->syn_delay);
+	for (int f = 0; f < 2; f++) {
+		pthread_mutex_destroy(&r->seen[f]->lock);
+		free(r->seen[f]);
+		r->seen[f] = NULL;
+	}
 	lab_pcap_free(&trace);
 	free(r->trace);
 	r->trace = NULL;

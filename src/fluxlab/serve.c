@@ -9,6 +9,7 @@
  * a run's files outlive the server: the list of past runs is the
  * directory. */
 #include "fluxlab/serve.h"
+#include "conf/conf.h"
 #include "lab/scenario.h"
 
 #include <arpa/inet.h>
@@ -68,20 +69,23 @@ static bool valid_id(const char *s)
 	return strstr(s, "..") == NULL;
 }
 
+/* A whole file through the shared reader (conf/conf.h: at most 16 MiB),
+ * refused past `max`; NULL with errno set. */
 static char *read_file(const char *path, size_t max, size_t *len)
 {
-	FILE *f = fopen(path, "re");
-	if (!f)
+	char *buf = NULL;
+	size_t n = 0;
+	int rc = fg_conf_read_file(path, &buf, &n, NULL, NULL);
+	if (rc < 0) {
+		errno = -rc;
 		return NULL;
-	char *buf = malloc(max + 1);
-	size_t n = buf ? fread(buf, 1, max + 1, f) : 0;
-	fclose(f);
-	if (!buf || n > max) {
+	}
+	if (n > max) {
+		OPENSSL_cleanse(buf, n);   /* it may be the token file */
 		free(buf);
 		errno = EFBIG;
 		return NULL;
 	}
-	buf[n] = 0;
 	if (len)
 		*len = n;
 	return buf;

@@ -7,6 +7,7 @@
  */
 #include "lab/scenario.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
 #include <math.h>
 #include <stdarg.h>
@@ -423,6 +424,37 @@ static void gw_key(pctx_t *p, const char *key, yaml_node_t *k, yaml_node_t *v, v
 			return;
 		}
 		get_str(p, v, w, &s->gateway.pool);
+	} else if (!strcmp(key, "pool6")) {
+		const char *t = scalar(p, v, w);
+		char buf[64];
+		unsigned plen;
+		uint8_t a6[16];
+		const char *sl = t ? strchr(t, '/') : NULL;
+		if (!t)
+			return;
+		if (!sl || (size_t)(sl - t) >= sizeof buf || sscanf(sl + 1, "%u", &plen) != 1 ||
+		    plen < 64 || plen > 120 || strspn(sl + 1, "0123456789") != strlen(sl + 1)) {
+			perr(p, v, "%s: expected an IPv6 prefix /64../120, not '%s'", w, t);
+			return;
+		}
+		memcpy(buf, t, (size_t)(sl - t));
+		buf[sl - t] = 0;
+		if (inet_pton(AF_INET6, buf, a6) != 1) {
+			perr(p, v, "%s: expected an IPv6 prefix /64../120, not '%s'", w, t);
+			return;
+		}
+		for (unsigned i = plen; i < 128; i++)
+			if (a6[i / 8] & (0x80u >> (i % 8))) {
+				perr(p, v, "%s: host bits set in '%s'", w, t);
+				return;
+			}
+		/* the lab's own IPv6 networks live in fd00::/8; multicast and
+		 * the unspecified/loopback range are not unicast pools */
+		if (a6[0] == 0xfd || a6[0] == 0xff || a6[0] == 0) {
+			perr(p, v, "%s: '%s' is not a global or ULA unicast prefix outside the lab's fd00::/8", w, t);
+			return;
+		}
+		get_str(p, v, w, &s->gateway.pool6);
 	} else if (!strcmp(key, "ttl")) {
 		if (get_time(p, v, w, &d)) {
 			if (d < 1000 || (double)(uint64_t)(d / 1000) * 1000 != d)
@@ -518,6 +550,10 @@ static void legit_key(pctx_t *p, const char *key, yaml_node_t *k, yaml_node_t *v
 		get_time32(p, v, w, &s->legit.timeout_ms);
 	else if (!strcmp(key, "host-cache"))
 		walk_map(p, v, "legit.host-cache", host_cache_key, s);
+	else if (!strcmp(key, "ipv6")) {
+		if (get_num(p, v, w, 0, 1, &s->legit.ipv6_share))
+			s->legit.ipv6_line = (int)v->start_mark.line + 1;
+	}
 	else if (!strcmp(key, "replay")) {
 		/* the file is read by fluxlab run/check, not by this pure parser */
 		if (get_str(p, v, w, &s->legit.replay))
@@ -532,7 +568,7 @@ static const struct { const char *name; enum lab_attack_kind k; } kinds[] = {
 	{ "nmap", LAB_ATK_NMAP }, { "masscan", LAB_ATK_MASSCAN },
 	{ "dns-flood", LAB_ATK_DNS_FLOOD }, { "syn-flood", LAB_ATK_SYN_FLOOD },
 	{ "tcp-flood", LAB_ATK_TCP_FLOOD }, { "udp-flood", LAB_ATK_UDP_FLOOD },
-	{ "icmp-flood", LAB_ATK_ICMP_FLOOD },
+	{ "icmp-flood", LAB_ATK_ICMP_FLOOD }, { "hitlist", LAB_ATK_HITLIST },
 };
 
 const char *lab_attack_kind_name(enum lab_attack_kind k)
@@ -614,7 +650,7 @@ static void atk_key(pctx_t *p, const char *key, yaml_node_t *k, yaml_node_t *v, 
 				aa->has_type = true;
 				return;
 			}
-		perr(p, v, "%s: unknown attack type '%s' (invalid, aware, sweep, nmap, masscan, dns-flood, syn-flood, tcp-flood, udp-flood, icmp-flood)",
+		perr(p, v, "%s: unknown attack type '%s' (invalid, aware, sweep, nmap, masscan, dns-flood, syn-flood, tcp-flood, udp-flood, icmp-flood, hitlist)",
 		     w, t);
 	} else if (!strcmp(key, "name")) {
 		get_str(p, v, w, &a->name);
@@ -669,6 +705,14 @@ static void atk_key(pctx_t *p, const char *key, yaml_node_t *k, yaml_node_t *v, 
 		a->size_set = true;
 	} else if (!strcmp(key, "flags")) {
 		get_tcp_flags(p, v, w, a);
+	} else if (!strcmp(key, "family")) {
+		if (get_uint(p, v, w, 4, 6, &a->family) && a->family != 4 && a->family != 6)
+			perr(p, v, "%s: 4 or 6", w);
+	} else if (!strcmp(key, "sample")) {
+		if (get_uint(p, v, w, 1, 1000000, &a->sample))
+			a->sample_line = (int)v->start_mark.line + 1;
+	} else if (!strcmp(key, "delay")) {
+		get_time32(p, v, w, &a->delay_ms);
 	} else if (!strcmp(key, "start")) {
 		get_time32(p, v, w, &a->start_ms);
 	} else if (!strcmp(key, "duration")) {
@@ -754,6 +798,8 @@ static void top_key(pctx_t *p, const char *key, yaml_node_t *k, yaml_node_t *v, 
 			a->rounds = 1;
 			a->duty = 0.5;
 			a->period_ms = 2000;
+			a->family = 4;
+			a->delay_ms = 30000;
 			if (!walk_map(p, e, aa.what, atk_key, &aa))
 				continue;
 			if (!aa.has_type)
@@ -826,11 +872,27 @@ static int load(pctx_t *p, yaml_parser_t *yp, lab_scenario_t **out)
 			lab_attack_t *a = &s->attacks[i];
 			if (a->start_ms >= s->duration_ms)
 				perr(p, NULL, "attack[%zu] (line %d): starts after the scenario ends", i, a->line);
+			bool v6ok = a->kind == LAB_ATK_INVALID || a->kind == LAB_ATK_AWARE ||
+				    a->kind == LAB_ATK_SWEEP || a->kind == LAB_ATK_NMAP || a->kind == LAB_ATK_HITLIST;
+			if (a->family == 6 && !v6ok)
+				perr(p, NULL, "attack[%zu] (line %d): family 6 is for invalid, aware, sweep, nmap "
+				     "and hitlist attackers, not '%s'", i, a->line, lab_attack_kind_name(a->kind));
+			else if (a->family == 6 && !s->gateway.pool6)
+				perr(p, NULL, "attack[%zu] (line %d): family 6 needs gateway.pool6", i, a->line);
+			if (a->sample && !(a->family == 6 && (a->kind == LAB_ATK_SWEEP || a->kind == LAB_ATK_NMAP)))
+				perr(p, NULL, "attack[%zu] (line %d): 'sample' is for family 6 sweep and nmap "
+				     "attackers (an IPv4 pool is swept whole)", i, a->sample_line);
+			if (a->family == 6 && (a->kind == LAB_ATK_SWEEP || a->kind == LAB_ATK_NMAP) && !a->sample)
+				a->sample = a->kind == LAB_ATK_NMAP ? 256 : 4096;
 			if (s->expect.attack_reach_max == LAB_REACH_PREDICTED && a->kind != LAB_ATK_INVALID)
 				perr(p, NULL, "expect.attack-reach-max (line %d): 'predicted' is the bound for "
 				     "'invalid' attackers only; attack[%zu] (line %d) is '%s'",
 				     s->expect.reach_line, i, a->line, lab_attack_kind_name(a->kind));
 		}
+		if (s->legit.ipv6_share > 0 && !s->gateway.pool6)
+			perr(p, NULL, "legit.ipv6 (line %d): IPv6 clients need gateway.pool6", s->legit.ipv6_line);
+		if (s->legit.ipv6_share > 0 && s->legit.replay)
+			perr(p, NULL, "legit.ipv6 (line %d): not with legit.replay", s->legit.ipv6_line);
 		if (s->expect.attack_reach_max == LAB_REACH_PREDICTED && s->nattacks == 0)
 			perr(p, NULL, "expect.attack-reach-max (line %d): 'predicted' needs an 'invalid' attacker",
 			     s->expect.reach_line);
@@ -892,6 +954,7 @@ void lab_scenario_free(lab_scenario_t *s)
 	free(s->name);
 	free(s->description);
 	free(s->gateway.pool);
+	free(s->gateway.pool6);
 	free(s->legit.replay);
 	free(s);
 }

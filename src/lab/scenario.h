@@ -43,6 +43,7 @@ enum lab_attack_kind {
 	LAB_ATK_TCP_FLOOD,     /* TCP segments with drawn flags at the pool (the Flooder) */
 	LAB_ATK_UDP_FLOOD,     /* UDP datagrams of drawn sizes at the pool */
 	LAB_ATK_ICMP_FLOOD,    /* ICMP echo requests of drawn sizes at the pool */
+	LAB_ATK_HITLIST,       /* replays pool addresses legit clients got in earlier answers */
 };
 
 enum lab_dynamics { LAB_DYN_FLAT = 0, LAB_DYN_PULSE, LAB_DYN_RAMP_UP, LAB_DYN_RAMP_DOWN };
@@ -68,7 +69,10 @@ typedef struct lab_attack {
 	uint8_t flags[8];      /* tcp-flood: flag sets to draw from (default SYN) */
 	unsigned nflags;
 	uint32_t start_ms, duration_ms;  /* when it runs (duration 0 = to the end) */
-	int line;
+	unsigned family;       /* 4 or 6: the pool (and source addresses) it attacks */
+	unsigned sample;       /* IPv6 sweep/nmap: addresses drawn from the pool6 prefix */
+	uint32_t delay_ms;     /* hitlist: replayed addresses are at least this old */
+	int line, sample_line;
 } lab_attack_t;
 
 typedef struct lab_scenario {
@@ -79,6 +83,7 @@ typedef struct lab_scenario {
 	uint64_t seed;
 	struct {
 		char *pool;            /* IPv4 CIDR, default 198.51.100.0/24 */
+		char *pool6;           /* IPv6 prefix /64../120 (NULL = IPv4 only) */
 		uint32_t ttl_ms, grace_ms, pin_ms;
 		double max_open_fraction;
 		unsigned workers;      /* fluxgated DNS workers (0 = auto) */
@@ -103,6 +108,8 @@ typedef struct lab_scenario {
 		double host_cache_share;   /* share of the clients with a host cache that
 					    * ignores the TTL (nscd, T&E section 3.1) */
 		uint32_t host_cache_ttl_ms; /* how long such a cache keeps an answer */
+		double ipv6_share;     /* share of the clients that use IPv6 (AAAA, pool6) */
+		int ipv6_line;
 		char *replay;          /* pcap whose TCP openings time the sessions,
 					* as written (relative: to the scenario file) */
 		int replay_line;

@@ -12,10 +12,16 @@
 #   te-50-none-20ms           no valid traffic: 0 reach
 #   te-100-some-20ms-ecs      ECS variant: 0 reach
 #   te-100-some-20ms-direct   stub clients at fluxgated: 0 reach
+#   te-100-some-20ms-v6       the "some" row with half the clients on IPv6
+#                             and an invalid attacker per family: each
+#                             family within its own bound; the /64's
+#                             attacker reaches nothing (T&E 6.3.2), and the
+#                             per-family figures add up to the totals
 # For each row: fluxlab exits 0 (its expectations hold) and its JSON says so;
 # in the "some" row the bound is printed and the measured reach is below it.
 # Also: `fluxlab check` refuses `attack-reach-max: predicted` with an
-# attacker that is not `invalid` (the bound would mean nothing).
+# attacker that is not `invalid` (the bound would mean nothing), and
+# lab/results.py (`make results`) renders these runs into marked tables.
 #
 # Env: FLUXGATED (see lib.sh), FLUXLAB (default: build/fluxlab),
 #      FG_LAB_ROWS (space-separated scenario names: another subset).
@@ -36,7 +42,7 @@ out=$("$FLUXLAB" check "$BAD" 2>&1); rc=$?
 assert_eq "fluxlab check: 'predicted' with a sweep attacker exits 2" 2 "$rc"
 assert_match "fluxlab check: says why, with the line" "expect.attack-reach-max \(line 6\): 'predicted' is the bound for 'invalid' attackers only" "$out"
 
-ROWS=${FG_LAB_ROWS:-te-50-valid-20ms te-50-some-20ms te-50-none-20ms te-100-some-20ms-ecs te-100-some-20ms-direct}
+ROWS=${FG_LAB_ROWS:-te-50-valid-20ms te-50-some-20ms te-50-none-20ms te-100-some-20ms-ecs te-100-some-20ms-direct te-100-some-20ms-v6}
 for row in $ROWS; do
 	yaml="$FG_REPO/lab/scenarios/$row.yaml"
 	[ -f "$yaml" ] || { fail "$row: $yaml exists"; continue; }
@@ -56,6 +62,16 @@ print("sessions=%d" % j["legit"]["sessions"])
 print("reach=%d" % j["attack"]["reach_sessions"])
 if e.get("attack_reach_max") == "predicted":
     print("bound=%d predicted=%.1f" % (e["attack_reach_bound"], e["attack_reach_predicted"]))
+f = j.get("families", {})
+if "ipv6" in f:
+    v4, v6 = f["ipv4"], f["ipv6"]
+    print("v6_legit_real=%d" % v6["legit"]["real"])
+    print("v6_legit_syn_at_server=%d" % v6["legit"]["syn_at_server"])
+    print("v6_attack_sessions=%d" % v6["attack"]["sessions"])
+    print("v6_reach=%d v6_reach_syn=%d" % (v6["attack"]["reach_sessions"], v6["attack"]["reach_syn_at_server"]))
+    print("v6_open_fraction_below_1e-15=%s" % (v6["open_fraction_mean"] < 1e-15))
+    print("families_sum_ok=%s" % (v4["legit"]["sessions"] + v6["legit"]["sessions"] == j["legit"]["sessions"]))
+    print("v4_reach_within_bound=%s" % (v4["attack"]["reach_sessions"] <= v4["attack"]["reach_bound"]))
 PY
 )
 	log "$row: $(echo $out)"
@@ -65,10 +81,48 @@ PY
 	*) assert_nomatch "$row: legit sessions ran" '^sessions=0$' "$out" ;;
 	esac
 	case $row in
-	*-some-20ms)
+	*-some-20ms|*-some-20ms-v6)
 		assert_match "$row: the aliasing bound is computed and printed" '^bound=[0-9]+ predicted=' "$out"
 		assert_match "$row: fluxlab prints the bound with the reach" 'attacker reach \(sessions [0-9]+ <= [0-9]+ and SYNs' "$(cat "$FG_WORK/$row.out")"
 		;;
 	esac
+	case $row in
+	*-v6)
+		assert_nomatch "$row: IPv6 legit clients reached the real server" '^v6_legit_real=0$' "$out"
+		assert_nomatch "$row: the server's ground truth saw their IPv6 SYNs" '^v6_legit_syn_at_server=0$' "$out"
+		assert_nomatch "$row: the IPv6 attacker ran" '^v6_attack_sessions=0$' "$out"
+		assert_match "$row: the /64's attacker reached nothing (sessions and SYNs)" '^v6_reach=0 v6_reach_syn=0$' "$out"
+		assert_match "$row: the /64's open fraction is ~0" '^v6_open_fraction_below_1e-15=True$' "$out"
+		assert_match "$row: per-family legit sessions add up to the total" '^families_sum_ok=True$' "$out"
+		assert_match "$row: the /24 attacker within its own bound" '^v4_reach_within_bound=True$' "$out"
+		assert_match "$row: the side-by-side table is printed" 'fail open at \(T&E 6.3.2\) +3048 answers/min +2.214e\+20 answers/min' "$(cat "$FG_WORK/$row.out")"
+		;;
+	esac
 done
+
+# `make results`: the tables are rendered from these runs' JSON into the
+# marked parts of a Markdown file, and nothing outside the markers changes
+MD="$FG_WORK/results.md"
+printf '# kept\nhand text 12345\n<!-- BEGIN fluxlab results: all-runs -->\nstale 999\n<!-- END fluxlab results: all-runs -->\ntail 678\n<!-- BEGIN fluxlab results: families -->\n<!-- END fluxlab results: families -->\n' >"$MD"
+out=$(python3 "$FG_REPO/lab/results.py" --update "$MD" "$FG_WORK" 2>&1); rc=$?
+assert_eq "lab/results.py --update exits 0" 0 "$rc"
+assert_match "lab/results.py says what it rendered" 'results.md: 2 table\(s\) from [0-9]+ run\(s\)' "$out"
+md=$(cat "$MD")
+assert_nomatch "the stale table is replaced" 'stale 999' "$md"
+assert_match "text outside the markers is kept" 'hand text 12345' "$md"
+assert_match "text after the markers is kept" 'tail 678' "$md"
+for row in $ROWS; do
+	[ -s "$FG_WORK/$row.json" ] || continue
+	mt=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["legit"]["misrouted_text"])' "$FG_WORK/$row.json")
+	assert_match "results: $row's row carries its JSON's misrouted figure" "^\| $row \| [0-9]+ \| [0-9]+ \| ${mt//[()]/.} \|" "$md"
+done
+case " $ROWS " in
+*" te-100-some-20ms-v6 "*)
+	assert_match "results: the per-family table has the /64 row with the T&E arithmetic" \
+		'^\| te-100-some-20ms-v6 \| IPv6 `2001:db8:100::/64` \| 1.845·10\^19 \| .* \| 221360928884514619392 \|' "$md" ;;
+esac
+printf 'no markers\n' >"$FG_WORK/none.md"
+out=$(python3 "$FG_REPO/lab/results.py" --update "$FG_WORK/none.md" "$FG_WORK" 2>&1); rc=$?
+assert_eq "lab/results.py refuses a file without markers" 1 "$rc"
+assert_match "and says so" "no '<!-- BEGIN fluxlab results: NAME -->' markers" "$out"
 finish

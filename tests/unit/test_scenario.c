@@ -238,6 +238,56 @@ static void test_reach_predicted(void **state)
 	globfree(&g);
 }
 
+/* IPv6 in the lab: gateway.pool6, legit.ipv6, attacker family/sample,
+ * the hitlist attacker; and what each refuses */
+static void test_ipv6(void **state)
+{
+	(void)state;
+	lab_scenario_t *s = load("name: v6\n"
+				 "gateway: { pool6: \"2001:db8:100::/64\" }\n"
+				 "legit: { clients: 10, ipv6: 0.5 }\n"
+				 "attack:\n"
+				 "  - { type: sweep, family: 6, sample: 500 }\n"
+				 "  - { type: nmap, family: 6 }\n"
+				 "  - { type: hitlist, delay: 12s }\n"
+				 "  - { type: invalid }\n");
+	if (!s)
+		fail_msg("rejected:\n%s", diags);
+	assert_string_equal(s->gateway.pool6, "2001:db8:100::/64");
+	assert_true(s->legit.ipv6_share == 0.5);
+	assert_int_equal(s->nattacks, 4);
+	assert_int_equal(s->attacks[0].family, 6);
+	assert_int_equal(s->attacks[0].sample, 500);
+	assert_int_equal(s->attacks[1].sample, 256);       /* nmap's default sample */
+	assert_int_equal(s->attacks[2].kind, LAB_ATK_HITLIST);
+	assert_int_equal(s->attacks[2].family, 4);         /* default family */
+	assert_int_equal(s->attacks[2].delay_ms, 12000);
+	assert_string_equal(s->attacks[2].name, "hitlist");
+	assert_null(s->attacks[3].sample ? "sample set" : NULL);
+	lab_scenario_free(s);
+	s = load("name: v4\n");
+	assert_non_null(s);
+	assert_null(s->gateway.pool6);                     /* IPv4 only by default */
+	lab_scenario_free(s);
+	rejects("name: x\ngateway: { pool6: \"2001:db8::/48\" }\n",
+		"t.yaml:2: gateway.pool6: expected an IPv6 prefix /64../120, not '2001:db8::/48'");
+	rejects("name: x\ngateway: { pool6: \"2001:db8::1/64\" }\n",
+		"t.yaml:2: gateway.pool6: host bits set in '2001:db8::1/64'");
+	rejects("name: x\ngateway: { pool6: \"fd00:9::/64\" }\n",
+		"t.yaml:2: gateway.pool6: 'fd00:9::/64' is not a global or ULA unicast prefix outside the lab's fd00::/8");
+	rejects("name: x\ngateway: { pool6: \"2001:zz::/64\" }\n",
+		"t.yaml:2: gateway.pool6: expected an IPv6 prefix /64../120, not '2001:zz::/64'");
+	rejects("name: x\nlegit: { ipv6: 0.5 }\n", "t.yaml:0: legit.ipv6 (line 2): IPv6 clients need gateway.pool6");
+	rejects("name: x\nlegit: { ipv6: 1.5 }\n", "t.yaml:2: legit.ipv6");
+	rejects("name: x\nattack:\n  - { type: invalid, family: 6 }\n",
+		"attack[0] (line 3): family 6 needs gateway.pool6");
+	rejects("name: x\nattack:\n  - { type: invalid, family: 5 }\n", "t.yaml:3: attack[0].family: 4 or 6");
+	rejects("name: x\ngateway: { pool6: \"2001:db8::/64\" }\nattack:\n  - { type: syn-flood, family: 6 }\n",
+		"attack[0] (line 4): family 6 is for invalid, aware, sweep, nmap and hitlist attackers, not 'syn-flood'");
+	rejects("name: x\nattack:\n  - { type: sweep, sample: 10 }\n",
+		"attack[0] (line 3): 'sample' is for family 6 sweep and nmap attackers");
+}
+
 /* keys and values are echoed in diagnostics: control bytes come out as \xHH
  * (found by fuzz_scenario: a tab, an ESC or a CR went to the terminal raw) */
 static void test_diag_escapes_control_bytes(void **state)
@@ -271,6 +321,7 @@ int main(void)
 		cmocka_unit_test(test_reach_predicted),
 		cmocka_unit_test(test_client_caches),
 		cmocka_unit_test(test_flood_palette),
+		cmocka_unit_test(test_ipv6),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
