@@ -69,7 +69,7 @@ $(1)/fluxlab: $$(patsubst %.c,$(1)/obj/%.o,$$(LAB_SRCS)) $(1)/libfluxgate.a
 	$$(CC) $(2) $$(LDFLAGS) -pthread -o $$@ $$^ $$(PKG_LIBS) -lssl -lm
 
 $(1)/fluxdecoy: $$(patsubst %.c,$(1)/obj/%.o,$$(DECOY_SRCS)) $(1)/libfluxgate.a
-	$$(CC) $(2) -pthread -o $$@ $$^ $$(PKG_LIBS) -lssl
+	$$(CC) $(2) -pthread -o $$@ $$^ $$(PKG_LIBS) -lssl -lnghttp2
 
 $(1)/libfluxgated.a: $$(patsubst %.c,$(1)/obj/%.o,$$(DAEMON_MODS))
 	@rm -f $$@
