@@ -255,7 +255,12 @@ int fd_h2_input(fd_h2_t *h, const uint8_t *in, size_t len, const fd_h2_io_t *io)
 	if (r < 0) {
 		if (io->error)
 			io->error(io->ctx, nghttp2_strerror((int)r));
-		/* a bad preface and the like: nghttp2 queued a GOAWAY */
+		/* a bad preface, a flood: GOAWAY PROTOCOL_ERROR, as lighttpd
+		 * answers a client that is not HTTP/2 (nghttp2 sends none for a
+		 * bad preface; where it made one already this one is refused) */
+		nghttp2_submit_goaway(h->ss, NGHTTP2_FLAG_NONE,
+				      nghttp2_session_get_last_proc_stream_id(h->ss),
+				      NGHTTP2_PROTOCOL_ERROR, NULL, 0);
 		fd_h2_send(h, io);
 		return -FG_EMALF;
 	}
