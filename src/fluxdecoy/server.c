@@ -1083,7 +1083,8 @@ static void accept_one(fd_server_t *s, int lfd, bool metrics)
 			return;
 		}
 	}
-	if (!metrics && fd_hi_accept(s->hi, fd, &src, &dst, (size_t)(cp - s->conf->personas)))
+	if (!metrics && fd_hi_accept(s->hi, fd, &src, &dst, (size_t)(cp - s->conf->personas),
+					 fd_bed_universes(s->bed)))
 		return;
 	if (s->active >= s->conf->decoy.max_clients) {
 		s->st.reset_full++;
@@ -1120,20 +1121,22 @@ static void accept_one(fd_server_t *s, int lfd, bool metrics)
 	s->st.flows[sv->kind]++;
 	json_t *d = detail(c, "flow_start");
 	json_object_set_new(d, "persona_name", json_string(cp->persona->name));
-	{
-		fd_addr_t sa;
-		if (fd_addr_from_sockaddr(&src, &sa, NULL) &&
-		    fd_conf_backend_persona(s->conf, sa.family, sa.a) >= 0)
-			json_object_set_new(d, "reflected", json_true());  /* a backend's */
-	}
-	if (s->bed) {
-		const fd_epochid_t *u = fd_bed_universe(s->bed);
+	fd_addr_t sa;
+	bool have_sa = fd_addr_from_sockaddr(&src, &sa, NULL);
+	bool reflected = have_sa && fd_conf_backend_persona(s->conf, sa.family, sa.a) >= 0;
+	if (reflected)
+		json_object_set_new(d, "reflected", json_true());  /* a backend's */
+	if (have_sa && s->bed) {
+		/* a flow reflected into the bed is in its attacker's universe
+		 * (fd_hi_backend_universe); any other in its source's */
+		fd_universe_t u;
+		if (!reflected || !fd_hi_backend_universe(s->hi, &sa, &u))
+			u = fd_universe_of(fd_bed_universes(s->bed), &sa);
 		char uid[17];
-		snprintf(uid, sizeof(uid), "%016llx",
-			 (unsigned long long)fd_epochid_of(u, &src));
+		fd_universe_id_text(&u, uid);
 		json_object_set_new(d, "universe", json_string(uid));
-		json_object_set_new(d, "epoch", json_integer((json_int_t)u->epoch));
-		json_object_set_new(d, "generation", json_integer((json_int_t)u->gen));
+		json_object_set_new(d, "epoch", json_integer((json_int_t)u.epoch));
+		json_object_set_new(d, "generation", json_integer((json_int_t)u.gen));
 	}
 	emit(s, c, d);
 	switch (sv->kind) {
@@ -1239,11 +1242,6 @@ static void shuffle_tick(fd_server_t *s, bool first)
 	int rc = fd_bed_tick(s->bed, wall_ms(), force);
 	if (rc < 0)
 		log_err("shuffle: %s", fg_strerror(rc));
-}
-
-const fd_epochid_t *fd_server_universe(const fd_server_t *s)
-{
-	return fd_bed_universe(s->bed);
 }
 
 int fd_server_shuffle(fd_server_t *s, const uint8_t *root, size_t rootlen,
