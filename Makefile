@@ -18,7 +18,7 @@ SYSCONFDIR ?= /etc
 CC      ?= cc
 WERROR  ?= 0
 OPT     ?= -O2
-PKGS    := libmnl libnftnl libnetfilter_conntrack yaml-0.1 libcrypto libssl jansson libsystemd libseccomp libcap libmicrohttpd libnetfilter_log
+PKGS    := libmnl libnftnl libnetfilter_conntrack yaml-0.1 libcrypto libssl jansson libsystemd libseccomp libcap libmicrohttpd libnetfilter_log libnghttp2
 TEST_PKGS := cmocka
 
 ifeq ($(shell pkg-config --exists $(PKGS) && echo yes),yes)
@@ -69,7 +69,7 @@ $(1)/fluxlab: $$(patsubst %.c,$(1)/obj/%.o,$$(LAB_SRCS)) $(1)/libfluxgate.a
 	$$(CC) $(2) $$(LDFLAGS) -pthread -o $$@ $$^ $$(PKG_LIBS) -lssl -lm
 
 $(1)/fluxdecoy: $$(patsubst %.c,$(1)/obj/%.o,$$(DECOY_SRCS)) $(1)/libfluxgate.a
-	$$(CC) $(2) -pthread -o $$@ $$^ $$(PKG_LIBS) -lssl -lnghttp2
+	$$(CC) $(2) -pthread -o $$@ $$^ $$(PKG_LIBS) -lssl
 
 $(1)/libfluxgated.a: $$(patsubst %.c,$(1)/obj/%.o,$$(DAEMON_MODS))
 	@rm -f $$@

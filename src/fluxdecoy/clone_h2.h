@@ -4,7 +4,7 @@
  * (in its order) and the WINDOW_UPDATE it sends on the connection before
  * answering, read through one GET / with libnghttp2 as the client, as curl
  * would send it. The fields and the page of its h2 answers are the HTTP/1
- * ones (fluxdecoy/h2.h), so only these are captured here.
+ * ones (decoy/h2sess.h), so only these are captured here.
  */
 #ifndef FG_FLUXDECOY_CLONE_H2_H
 #define FG_FLUXDECOY_CLONE_H2_H

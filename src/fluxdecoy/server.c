@@ -21,7 +21,7 @@
 #include "decoy/sshsess.h"
 #include "decoy/sshwire.h"
 #include "decoy/universe.h"
-#include "fluxdecoy/h2.h"
+#include "decoy/h2sess.h"
 #include "fluxdecoy/hi.h"
 #include "fluxdecoy/hostkeys.h"
 #include "fluxdecoy/server.h"
@@ -575,7 +575,7 @@ static const char *pick_response(const fd_service_t *sv, const char *method,
 	return head && hd ? hd : get;
 }
 
-/* ---- HTTP/2 (fluxdecoy/h2.h): the same answers, in h2 frames ---- */
+/* ---- HTTP/2 (decoy/h2sess.h): the same answers, in h2 frames ---- */
 
 struct h2_io_ctx {
 	fd_server_t *s;

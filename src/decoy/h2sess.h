@@ -11,8 +11,8 @@
  * fd_h2_free(); it keeps a pointer to the service, which must outlive it.
  * No I/O: bytes come in through fd_h2_input() and go out through io->out.
  */
-#ifndef FG_FLUXDECOY_H2_H
-#define FG_FLUXDECOY_H2_H
+#ifndef FG_DECOY_H2SESS_H
+#define FG_DECOY_H2SESS_H
 
 #include <stddef.h>
 #include <stdint.h>

@@ -8,7 +8,7 @@
 
 #include "common/err.h"
 #include "decoy/httpwire.h"
-#include "fluxdecoy/h2.h"
+#include "decoy/h2sess.h"
 
 /* Fields of one answer: the captured heads hold a dozen. */
 #define MAX_FIELDS 64
