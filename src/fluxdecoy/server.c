@@ -415,6 +415,11 @@ static void conn_close(fd_server_t *s, struct conn *c, const char *reason)
 	if (c->ssl) {
 		if (c->tls_done)
 			SSL_shutdown(c->ssl);
+		/* a failed shutdown ("shutdown while in init" before the
+		 * tickets went out) queues an error; left there, the next
+		 * flow's SSL_get_error() reads it as its own and that flow is
+		 * cut */
+		ERR_clear_error();
 		SSL_free(c->ssl);
 	}
 	close(c->fd);
@@ -457,6 +462,7 @@ static ssize_t conn_recv(struct conn *c, void *buf, size_t n)
 			       ? -EAGAIN : -errno;
 		return r;
 	}
+	ERR_clear_error();  /* SSL_get_error() must see this call's errors only */
 	int r = SSL_read(c->ssl, buf, (int)n);
 	if (r > 0)
 		return r;
@@ -482,6 +488,7 @@ static ssize_t conn_send(struct conn *c, const void *buf, size_t n)
 			       ? -EAGAIN : -errno;
 		return r;
 	}
+	ERR_clear_error();
 	int r = SSL_write(c->ssl, buf, (int)n);
 	if (r > 0)
 		return r;
@@ -928,6 +935,7 @@ static int dispatch_input(fd_server_t *s, struct conn *c)
 /* Run the TLS handshake; false when the flow was closed. */
 static bool tls_step(fd_server_t *s, struct conn *c)
 {
+	ERR_clear_error();
 	int r = SSL_do_handshake(c->ssl);
 
 	if (r == 1) {
