@@ -347,12 +347,15 @@ fi
 # concurrent TLS flows, h2 and HTTP/1.1: every one answered (a failed
 # SSL_shutdown of one flow once left an error in OpenSSL's queue that cut
 # the next flow reading it)
+# (wait on these PIDs only: a bare wait would wait for the daemons too)
 for round in 1 2 3 4 5 6 7 8; do
+	burst=()
 	for k in 1 2 3 4 5; do
 		( nsx cli curl -sS -m 20 -kI "https://198.51.100.$((40 + k))/" 2>&1 | head -1
 		  nsx cli curl -sS -m 20 --http1.1 -kI "https://198.51.100.$((40 + k))/" 2>&1 | head -1 ) &
+		burst+=($!)
 	done
-	wait
+	wait "${burst[@]}"
 done >"$W/tls-burst.out" 2>&1
 assert_eq "80 concurrent HTTPS HEADs (h2 and HTTP/1.1): all answered 200" "80" \
 	"$(grep -cE '^HTTP/(2|1\.1) 200' "$W/tls-burst.out")"
