@@ -18,7 +18,7 @@ SYSCONFDIR ?= /etc
 CC      ?= cc
 WERROR  ?= 0
 OPT     ?= -O2
-PKGS    := libmnl libnftnl libnetfilter_conntrack yaml-0.1 libcrypto libssl jansson libsystemd libseccomp libcap libmicrohttpd libnetfilter_log
+PKGS    := libmnl libnftnl libnetfilter_conntrack yaml-0.1 libcrypto libssl jansson libsystemd libseccomp libcap libmicrohttpd libnetfilter_log libnghttp2
 TEST_PKGS := cmocka
 
 ifeq ($(shell pkg-config --exists $(PKGS) && echo yes),yes)

@@ -9,9 +9,13 @@ PKGS=(
   libmnl-dev libnftnl-dev libnetfilter-conntrack-dev libnetfilter-log-dev
   libyaml-dev libssl-dev libcmocka-dev libjansson-dev libmicrohttpd-dev
   libsystemd-dev libseccomp-dev libcap-dev
+  # fluxdecoy: HTTP/2 framing and HPACK for HTTPS personas
+  libnghttp2-dev
   # tests and lab: real peers, clients, scanners
   iproute2 nftables conntrack unbound knot knot-dnsutils dnsutils bind9-utils dnsperf
   lighttpd lighttpd-mod-openssl openssl curl nmap masscan valgrind python3 procps psmisc
+  # fluxdecoy HTTP/2 tests: nghttp (client) beside curl --http2
+  nghttp2-client
   # TSIG test: a real BIND 9 resolver forwarding with a key; faketime for BADTIME
   bind9 faketime
   # distributed mode's failover pair: VRRP, conntrack replication, and

@@ -138,6 +138,10 @@ nsx dcy "$FLUXDECOY" clone --from $REAL --ports tcp/80,tcp/443,tcp/22,tcp/25 --n
 	>"$W/clone.log" 2>&1 || die "clone: $(cat "$W/clone.log")"
 head -c 32 /dev/urandom >"$W/shuffle.key"; chmod 0600 "$W/shuffle.key"
 cp "$TLS/chain.pem" "$W/dcy-chain.pem"; cp "$TLS/leaf.key" "$W/dcy-leaf.key"
+# the decoy's own SSH host keys, of the real sshd's types (never its keys;
+# without an RSA key fluxdecoy offers none, and ssh-keyscan tells)
+for t in ed25519 ecdsa rsa; do ssh-keygen -q -t $t -N '' -f "$W/dcy_host_$t" || die "ssh-keygen"; done
+chown nobody "$W"/dcy_host_* 2>/dev/null
 cat >"$W/fluxdecoy.conf" <<EOF
 include: $W/pools.conf
 decoy:
@@ -153,6 +157,7 @@ persona:
     share: 1
     tls-cert: $W/dcy-chain.pem
     tls-key: $W/dcy-leaf.key
+    ssh-host-keys: [$W/dcy_host_ed25519, $W/dcy_host_ecdsa, $W/dcy_host_rsa]
 EOF
 "$FLUXDECOY" --check -c "$W/fluxdecoy.conf" >/dev/null || die "fluxdecoy config"
 start_bg fluxdecoy dcy "$FLUXDECOY" -c "$W/fluxdecoy.conf"; DPID=$BG_PID

@@ -60,7 +60,12 @@ static fd_binding_key_t norm(const fd_binding_key_t *k)
 	fd_binding_key_t n;
 
 	memset(&n, 0, sizeof(n));
-	n.u = k->u;
+	n.u.id = k->u.id;
+	n.u.epoch = k->u.epoch;
+	n.u.gen = k->u.gen;
+	n.u.family = k->u.family;
+	n.u.plen = k->u.plen;
+	memcpy(n.u.a, k->u.a, sizeof(n.u.a));
 	n.dst = k->dst;
 	n.port = k->port;
 	n.proto = k->proto;
@@ -168,11 +173,5 @@ uint32_t fd_backend_pick(const unsigned *load, size_t n, uint64_t hash)
 
 uint64_t fd_universe_hash(const fd_universe_t *u, uint64_t key)
 {
-	fd_universe_t c;
-
-	memset(&c, 0, sizeof(c));
-	c.family = u->family;
-	c.plen = u->plen;
-	memcpy(c.a, u->a, sizeof(c.a));
-	return fd_hash(key, &c, sizeof(c));
+	return fd_hash(key, &u->id, sizeof(u->id));
 }

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
  * Late binding (Potemkin): the table of (attacker universe, pool address,
- * port/protocol) -> high-interaction backend. A binding is made when the
+ * port/protocol) -> high-interaction backend. The universe is the epoch's
+ * (decoy/universe.h): a new epoch binds afresh. A binding is made when the
  * first flow of its key passes the scan filter, is used by every later
  * flow of the key (the attacker keeps seeing the same machine), and is
  * collected once no flow has used it for `idle` ms and none is open.

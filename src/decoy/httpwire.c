@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
 #include <errno.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -135,4 +136,121 @@ int fd_http_render(const char *resp, time_t now, int head_only, char *out,
 		return -FG_ESPACE;
 	memcpy(out + o, resp + total, body);
 	return (int)(o + body);
+}
+
+static bool conn_specific(const char *n, size_t len)
+{
+	static const char *const drop[] = { "connection", "keep-alive",
+		"proxy-connection", "transfer-encoding", "upgrade" };
+
+	for (size_t i = 0; i < sizeof(drop) / sizeof(drop[0]); i++)
+		if (strlen(drop[i]) == len && strncasecmp(n, drop[i], len) == 0)
+			return true;
+	return false;
+}
+
+int fd_h2_from_http1(char *resp, size_t len, unsigned *status, fd_h2_field_t *f,
+		     size_t maxf, size_t *body_off)
+{
+	char *end = NULL;
+	size_t nf = 0;
+
+	for (size_t i = 0; i + 3 < len; i++)
+		if (memcmp(resp + i, "\r\n\r\n", 4) == 0) {
+			end = resp + i;
+			break;
+		}
+	/* "HTTP/1.1 200" at least, three digits after the first space */
+	char *sp = end ? memchr(resp, ' ', (size_t)(end - resp)) : NULL;
+	if (!end || len < 5 || memcmp(resp, "HTTP/", 5) != 0 || !sp || end - sp < 4)
+		return -FG_EMALF;
+	unsigned st = 0;
+	for (int i = 1; i <= 3; i++) {
+		if (sp[i] < '0' || sp[i] > '9')
+			return -FG_EMALF;
+		st = st * 10 + (unsigned)(sp[i] - '0');
+	}
+	if (st < 100)
+		return -FG_EMALF;
+	*status = st;
+	*body_off = (size_t)(end - resp) + 4;
+	char *p = memchr(resp, '\r', (size_t)(end - resp));
+	p = p ? p + 2 : end;
+	while (p < end) {
+		char *le = p;
+		while (le < end && !(le[0] == '\r' && le[1] == '\n'))
+			le++;
+		char *colon = memchr(p, ':', (size_t)(le - p));
+		if (colon && colon > p && !conn_specific(p, (size_t)(colon - p))) {
+			if (nf == maxf)
+				return -FG_ESPACE;
+			for (char *q = p; q < colon; q++)
+				if (*q >= 'A' && *q <= 'Z')
+					*q = (char)(*q - 'A' + 'a');
+			char *v = colon + 1, *ve = le;
+			while (v < ve && (*v == ' ' || *v == '\t'))
+				v++;
+			while (ve > v && (ve[-1] == ' ' || ve[-1] == '\t'))
+				ve--;
+			f[nf++] = (fd_h2_field_t){ p, v, (size_t)(colon - p), (size_t)(ve - v) };
+		}
+		p = le + 2;
+	}
+	return (int)nf;
+}
+
+int fd_h2_settings_parse(const char *s, uint16_t *ids, uint32_t *vals, size_t max)
+{
+	size_t n = 0;
+
+	for (;;) {
+		while (*s == ' ')
+			s++;
+		if (!*s)
+			return (int)n;
+		uint64_t id = 0, v = 0;
+		const char *p = s;
+		while (*p >= '0' && *p <= '9' && id <= 0xffff)
+			id = id * 10 + (uint64_t)(*p++ - '0');
+		if (p == s || *p != ':' || id > 0xffff)
+			return -FG_EMALF;
+		s = ++p;
+		while (*p >= '0' && *p <= '9' && v <= 0xffffffffu)
+			v = v * 10 + (uint64_t)(*p++ - '0');
+		if (p == s || (*p && *p != ' ') || v > 0xffffffffu)
+			return -FG_EMALF;
+		if (n == max)
+			return -FG_ESPACE;
+		ids[n] = (uint16_t)id;
+		vals[n] = (uint32_t)v;
+		n++;
+		s = p;
+	}
+}
+
+static int alpn_index(const uint8_t *name, size_t len, char *const *names, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (strlen(names[i]) == len && memcmp(names[i], name, len) == 0)
+			return (int)i;
+	return -1;
+}
+
+int fd_alpn_pick(const uint8_t *client, size_t clen, char *const *names, size_t n,
+		 int client_order)
+{
+	int best = -1;
+
+	for (size_t i = 0; i < clen;) {
+		size_t l = client[i];
+		if (l == 0 || i + 1 + l > clen)
+			return -FG_EMALF;
+		int k = alpn_index(client + i + 1, l, names, n);
+		if (k >= 0 && client_order && best < 0)
+			best = k;
+		else if (k >= 0 && !client_order && (best < 0 || k < best))
+			best = k;
+		i += 1 + l;
+	}
+	return best;
 }

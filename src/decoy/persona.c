@@ -14,6 +14,7 @@
 
 #include "common/err.h"
 #include "conf/scalar.h"
+#include "decoy/httpwire.h"
 #include "decoy/persona.h"
 #include "decoy/yload.h"
 
@@ -24,6 +25,36 @@ const char *const fd_ssh_list_keys[FD_SSH_NLISTS] = {
 };
 
 const char *const fd_kind_names[] = { "http", "https", "ssh", "smtp", NULL };
+const char *const fd_alpn_prefer_names[] = { "client", "server", NULL };
+
+/* The protocols the decoy can speak after ALPN. */
+static int check_alpn(const char *s, char *err, size_t errlen)
+{
+	if (strcmp(s, "h2") != 0 && strcmp(s, "http/1.1") != 0) {
+		snprintf(err, errlen, "ALPN protocol '%s': fluxdecoy speaks 'h2' and "
+			 "'http/1.1'", s);
+		return -FG_ESYNTAX;
+	}
+	return 0;
+}
+
+static int check_h2_settings(const char *s, char *err, size_t errlen)
+{
+	uint16_t ids[FD_H2_MAX_SETTINGS];
+	uint32_t vals[FD_H2_MAX_SETTINGS];
+	int n = fd_h2_settings_parse(s, ids, vals, FD_H2_MAX_SETTINGS);
+
+	if (n == -FG_ESPACE) {
+		snprintf(err, errlen, "more than %d settings", FD_H2_MAX_SETTINGS);
+		return -FG_ESYNTAX;
+	}
+	if (n < 0) {
+		snprintf(err, errlen, "SETTINGS are \"ID:VALUE ...\" in decimal "
+			 "(ID up to 65535, VALUE up to 4294967295)");
+		return -FG_ESYNTAX;
+	}
+	return 0;
+}
 
 static int check_http(const char *s, char *err, size_t errlen)
 {
@@ -261,6 +292,7 @@ static void service_post(fg_loader_t *ld, void *entry, const fg_ynode_t *map,
 		{ "response-not-found", 1u << FD_HTTP | 1u << FD_HTTPS },
 		{ "response-bad-request", 1u << FD_HTTP | 1u << FD_HTTPS },
 		{ "tls-chain", 1u << FD_HTTPS },
+		{ "alpn", 1u << FD_HTTPS },
 		{ "pages", 1u << FD_HTTP | 1u << FD_HTTPS },
 		{ "ssh-version", 1u << FD_SSH },
 		{ "ssh-auth-methods", 1u << FD_SSH },
@@ -295,6 +327,19 @@ static void service_post(fg_loader_t *ld, void *entry, const fg_ynode_t *map,
 #define LIST(i, k) { .name = k, .type = FG_T_STR, .flags = FG_F_MULTI, \
 	.off = SV(kex[i].v), .cnt_off = SV(kex[i].n), .check = check_algo }
 
+/* https: how the real server answers ALPN, and its HTTP/2 preface */
+static const fg_item_t alpn_items[] = {
+	{ .name = "protocols", .type = FG_T_STR, .flags = FG_F_MULTI, .off = SV(alpn.v),
+	  .cnt_off = SV(alpn.n), .check = check_alpn },
+	{ .name = "prefer", .type = FG_T_ENUM, .off = SV(alpn_prefer),
+	  .enums = fd_alpn_prefer_names, .def = "client" },
+	{ .name = "h2-settings", .type = FG_T_STR, .off = SV(h2_settings),
+	  .check = check_h2_settings },
+	{ .name = "h2-window-update", .type = FG_T_INT, .off = SV(h2_window_update),
+	  .min = 0, .max = 0x7fffffff, .def = "0" },
+	{ .name = NULL }
+};
+
 static const fg_item_t service_items[] = {
 	{ .name = "port", .type = FG_T_INT, .flags = FG_F_REQ, .off = SV(port),
 	  .min = 1, .max = 65535 },
@@ -310,6 +355,7 @@ static const fg_item_t service_items[] = {
 	  .off = SV(response_bad_request), .check = check_http },
 	{ .name = "tls-chain", .type = FG_T_STR, .off = SV(tls_chain),
 	  .check = check_pem },
+	{ .name = "alpn", .type = FG_T_MAP, .sub = alpn_items },
 	{ .name = "pages", .type = FG_T_LIST, .off = SV(pages), .cnt_off = SV(npages),
 	  .sub = page_items, .elem_size = sizeof(fd_page_t), .label_key = "path",
 	  .post = page_post },

@@ -33,6 +33,7 @@
 #include "conf/schema.h"
 
 enum fd_kind { FD_HTTP = 0, FD_HTTPS, FD_SSH, FD_SMTP, FD_NKINDS };
+enum fd_alpn_prefer { FD_ALPN_CLIENT = 0, FD_ALPN_SERVER };
 
 /* The ten name-lists of an SSH KEXINIT, in wire order (RFC 4253, 7.1). */
 enum { FD_SSH_NLISTS = 10 };
@@ -58,6 +59,14 @@ typedef struct fd_service {
 	char *response_bad_request; /* answer to what is not HTTP/1 (default:
 				     * none, the flow is closed) */
 	char *tls_chain;          /* https: PEM chain of the real server */
+	/* https, the `alpn:` map: the protocols it selects ("h2", "http/1.1";
+	 * none: no ALPN answer), whose order wins (enum fd_alpn_prefer), its
+	 * HTTP/2 SETTINGS ("ID:VALUE ...", httpwire.h) and first connection
+	 * WINDOW_UPDATE (0: none) */
+	fd_strlist_t alpn;
+	int alpn_prefer;
+	char *h2_settings;
+	unsigned h2_window_update;
 	fd_page_t *pages;
 	size_t npages;
 	/* ssh */
@@ -84,6 +93,8 @@ typedef struct fd_persona {
 
 /* YAML key of KEXINIT name-list i: "kex-algorithms", ... */
 extern const char *const fd_ssh_list_keys[FD_SSH_NLISTS];
+/* "client", "server" */
+extern const char *const fd_alpn_prefer_names[];
 /* "http", "https", "ssh", "smtp" */
 extern const char *const fd_kind_names[];
 

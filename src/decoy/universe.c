@@ -6,26 +6,48 @@
 
 #include "decoy/universe.h"
 
-fd_universe_t fd_universe_of(const fd_addr_t *src)
+static void mask(uint8_t *a, size_t n, unsigned plen)
 {
-	fd_universe_t u;
-
-	memset(&u, 0, sizeof(u));
-	u.family = src->family;
-	if (src->family == AF_INET) {
-		u.plen = 32;
-		memcpy(u.a, src->a, 4);
-	} else {
-		u.plen = 64;
-		memcpy(u.a, src->a, 8);
+	for (size_t i = 0; i < n; i++) {
+		unsigned keep = plen >= 8 * (i + 1) ? 8 : plen > 8 * i ? plen - 8 * (unsigned)i : 0;
+		a[i] &= (uint8_t)(0xff00u >> keep);
 	}
-	return u;
+}
+
+fd_universe_t fd_universe_of(const fd_universes_t *u, const fd_addr_t *src)
+{
+	fd_universe_t r;
+	/* the PRF's message: "universe", length, prefix length, prefix */
+	uint8_t msg[9 + 2 + 16] = "universe";
+	size_t n = src->family == AF_INET ? 4 : 16;
+	unsigned plen = n == 4 ? (u->prefix4 > 32 ? 32 : u->prefix4)
+			       : (u->prefix6 > 128 ? 128 : u->prefix6);
+
+	memset(&r, 0, sizeof(r));
+	r.family = src->family;
+	r.plen = (uint8_t)plen;
+	memcpy(r.a, src->a, n);
+	mask(r.a, n, plen);
+	r.epoch = u->epoch;
+	r.gen = u->gen;
+	msg[9] = (uint8_t)n;
+	msg[10] = (uint8_t)plen;
+	memcpy(msg + 11, r.a, n);
+	r.id = fd_shuffle_prf(u->key, msg, 11 + n);
+	if (!r.id)
+		r.id = 1;
+	return r;
 }
 
 bool fd_universe_eq(const fd_universe_t *x, const fd_universe_t *y)
 {
-	return x->family == y->family && x->plen == y->plen &&
+	return x->id == y->id && x->family == y->family && x->plen == y->plen &&
 	       memcmp(x->a, y->a, sizeof(x->a)) == 0;
+}
+
+void fd_universe_id_text(const fd_universe_t *u, char out[17])
+{
+	snprintf(out, 17, "%016llx", (unsigned long long)u->id);
 }
 
 bool fd_addr_eq(const fd_addr_t *x, const fd_addr_t *y)

@@ -21,6 +21,7 @@
 #include "decoy/sshprobe.h"
 #include "decoy/sshwire.h"
 #include "fluxdecoy/clone.h"
+#include "fluxdecoy/clone_h2.h"
 #include "fluxdecoy/event.h"
 
 #define CAP_MAX (4u << 20)   /* most bytes kept of one answer */
@@ -291,27 +292,75 @@ static SSL_CTX *client_ctx(void)
 	return ctx;
 }
 
-/* Whether the server picks HTTP/2 when a client offers it (ALPN): the
- * decoy speaks HTTP/1.1 only, so the operator must know (see BUGS). */
-static bool offers_h2(const char *addr, unsigned port, SSL_CTX *tls, unsigned timeout)
+/* A message of the persona loader about what clone wrote (a bug of clone's). */
+static void clone_diag(void *ctx, const char *file, int line, const char *msg)
 {
-	static const unsigned char protos[] = "\x02h2\x08http/1.1";
-	const unsigned char *sel = NULL;
-	unsigned len = 0;
-	struct peer p;
-	bool h2 = false;
+	fprintf(stderr, "fluxdecoy clone: %s:%d: %s\n", file, line, msg);
+}
 
-	if (peer_connect(addr, port, &p, timeout) < 0)
-		return false;
-	p.ssl = SSL_new(tls);
-	if (p.ssl && SSL_set_alpn_protos(p.ssl, protos, sizeof(protos) - 1) == 0 &&
-	    SSL_set_fd(p.ssl, p.fd) == 1 && SSL_connect(p.ssl) == 1) {
-		SSL_get0_alpn_selected(p.ssl, &sel, &len);
-		h2 = len == 2 && memcmp(sel, "h2", 2) == 0;
+/* The protocol the server selects from `protos` (ALPN wire form) into
+ * sel (NUL-terminated, "" for none). With h2 selected and settings given,
+ * also its SETTINGS and first WINDOW_UPDATE (fluxdecoy/clone_h2.h). */
+static void alpn_probe(const char *addr, unsigned port, SSL_CTX *tls,
+		       const unsigned char *protos, unsigned plen, char sel[256],
+		       unsigned timeout, char **settings, unsigned *wu)
+{
+	const unsigned char *p = NULL;
+	unsigned len = 0;
+	struct peer pr;
+	char auth[INET6_ADDRSTRLEN + 2];
+
+	sel[0] = '\0';
+	if (peer_connect(addr, port, &pr, timeout) < 0)
+		return;
+	pr.ssl = SSL_new(tls);
+	if (pr.ssl && SSL_set_alpn_protos(pr.ssl, protos, plen) == 0 &&
+	    SSL_set_fd(pr.ssl, pr.fd) == 1 && SSL_connect(pr.ssl) == 1) {
+		SSL_get0_alpn_selected(pr.ssl, &p, &len);
+		memcpy(sel, p, len);
+		sel[len] = '\0';
+		snprintf(auth, sizeof(auth), strchr(addr, ':') ? "[%s]" : "%s", addr);
+		if (settings && strcmp(sel, "h2") == 0 &&
+		    fd_clone_h2(pr.ssl, auth, settings, wu) < 0)
+			fprintf(stderr, "fluxdecoy clone: warning: %s port %u selects h2 "
+				"but its HTTP/2 SETTINGS could not be read\n", addr, port);
 	}
 	ERR_clear_error();
-	peer_close(&p);
-	return h2;
+	peer_close(&pr);
+}
+
+/* The ALPN keys of the persona: what it selects, whose order wins, and
+ * with h2 its SETTINGS and connection WINDOW_UPDATE. */
+static int clone_alpn(FILE *o, const char *addr, unsigned port, SSL_CTX *tls,
+		      unsigned timeout)
+{
+	char both[256], h1[256], rev[256];
+	char *settings = NULL;
+	unsigned wu = 0;
+	int rc = 0;
+
+	alpn_probe(addr, port, tls, (const unsigned char *)"\x02h2\x08http/1.1", 12,
+		   both, timeout, &settings, &wu);
+	alpn_probe(addr, port, tls, (const unsigned char *)"\x08http/1.1", 9, h1,
+		   timeout, NULL, NULL);
+	bool h2 = strcmp(both, "h2") == 0, http11 = strcmp(h1, "http/1.1") == 0;
+	if (!h2 && !http11)
+		goto out;
+	fprintf(o, "    alpn:\n      protocols: [%s%s%s]\n", h2 ? "h2" : "",
+		h2 && http11 ? ", " : "", http11 ? "\"http/1.1\"" : "");
+	if (h2 && http11) {
+		alpn_probe(addr, port, tls, (const unsigned char *)"\x08http/1.1\x02h2", 12,
+			   rev, timeout, NULL, NULL);
+		fprintf(o, "      prefer: %s\n", strcmp(rev, "h2") == 0 ? "server" : "client");
+	}
+	if (settings) {
+		rc = emit_key_at(o, "      ", "h2-settings", settings, strlen(settings));
+		if (wu)
+			fprintf(o, "      h2-window-update: %u\n", wu);
+	}
+out:
+	free(settings);
+	return rc;
 }
 
 static int http_exchange(const char *addr, unsigned port, SSL_CTX *tls,
@@ -416,15 +465,7 @@ static int clone_http(FILE *o, const char *addr, const struct target *t,
 		free(bad.p);
 		bad = (struct buf){ 0 };
 	}
-	bool h2 = rc == 0 && tls && offers_h2(addr, t->port, tls, timeout);
-	if (h2)
-		fprintf(stderr, "fluxdecoy clone: warning: %s port %u selects HTTP/2 (ALPN h2); "
-			"fluxdecoy answers HTTP/1.1 only, which a client offering h2 can "
-			"tell apart\n", addr, t->port);
 	if (rc == 0) {
-		if (h2)
-			fprintf(o, "  # the real server selects ALPN h2: fluxdecoy speaks "
-				"HTTP/1.1 only (fluxdecoy(8), BUGS)\n");
 		fprintf(o, "  - port: %u\n    kind: %s\n", t->port, fd_kind_names[t->kind]);
 		rc = emit_key(o, "response-get", g.p, g.n);
 		if (rc == 0)
@@ -435,6 +476,8 @@ static int clone_http(FILE *o, const char *addr, const struct target *t,
 			rc = emit_key(o, "response-bad-request", bad.p, bad.n);
 		if (rc == 0 && chain)
 			rc = emit_key(o, "tls-chain", chain, strlen(chain));
+		if (rc == 0 && tls)
+			rc = clone_alpn(o, addr, t->port, tls, timeout);
 		if (rc == 0)
 			rc = clone_pages(o, addr, t, tls, ps, timeout);
 	}
@@ -698,7 +741,7 @@ int fd_clone_main(int argc, char **argv)
 		return 1;
 	char ts[40];
 	fd_event_timestamp(ts);
-	fprintf(o, "# persona captured by fluxdecoy clone from %s at %s\n"
+	fprintf(o, "# persona captured by fluxdecoy clone at %s from %s\n"
 		   "# edit freely; check with: fluxdecoy --check -c CONFIG\n"
 		   "persona:\n  name: %s\n  captured-from: \"%s\"\nservice:\n",
 		ts, from, name, from);
@@ -719,7 +762,8 @@ int fd_clone_main(int argc, char **argv)
 	fclose(o);
 	/* what we write must load: a capture the decoy cannot serve is useless */
 	fd_persona_t *chk = NULL;
-	if (!failed && fd_persona_load_buffer("<clone>", text, tlen, &chk, NULL, NULL) < 0) {
+	if (!failed && fd_persona_load_buffer("<clone>", text, tlen, &chk, clone_diag,
+					      NULL) < 0) {
 		fprintf(stderr, "fluxdecoy clone: the capture does not form a valid persona\n");
 		failed++;
 	}

@@ -73,7 +73,9 @@ struct fd_hi {
 	fd_bindings_t *bt;
 	unsigned **load;          /* per persona, per backend: bindings */
 	uint8_t **slot;           /* per template persona, per slot: SLOT_* */
-	struct owner { fd_universe_t u; fd_addr_t dst; } **owner;  /* of a slot */
+	/* per persona, per backend: the universe of its last binding (a
+	 * template slot's: its owner, with the address it clones) */
+	struct owner { fd_universe_t u; fd_addr_t dst; } **owner;
 	struct hi_flow *flows;
 	unsigned nflows;
 	struct hi_end dns, priv;
@@ -139,10 +141,10 @@ int fd_hi_new(const fd_conf_t *conf, fd_event_t *ev, int ep, fd_hi_t **out,
 		goto oom;
 	for (size_t i = 0; i < conf->npersonas; i++) {
 		size_t nb = fd_conf_nbackends(&conf->personas[i]);
-		if (nb && !(h->load[i] = calloc(nb, sizeof(unsigned))))
+		if (nb && (!(h->load[i] = calloc(nb, sizeof(unsigned))) ||
+			   !(h->owner[i] = calloc(nb, sizeof(**h->owner)))))
 			goto oom;
-		if (conf->personas[i].ntmpl && nb && (!(h->slot[i] = calloc(nb, 1)) ||
-						       !(h->owner[i] = calloc(nb, sizeof(**h->owner)))))
+		if (conf->personas[i].ntmpl && nb && !(h->slot[i] = calloc(nb, 1)))
 			goto oom;
 	}
 	if (fd_scanfilter_new(conf->decoy.scan_window_ms, conf->decoy.scan_filter_size,
@@ -202,10 +204,12 @@ static void set_addr(json_t *d, const char *key, const struct sockaddr_storage *
 
 static void set_universe(json_t *d, const fd_universe_t *u)
 {
-	char t[64];
+	char id[17], t[64];
 
+	fd_universe_id_text(u, id);
 	fd_universe_text(u, t);
-	json_object_set_new(d, "universe", json_string(t));
+	json_object_set_new(d, "universe", json_string(id));
+	json_object_set_new(d, "universe_prefix", json_string(t));
 }
 
 /* ---------------------------------------------------------------- splice */
@@ -476,14 +480,15 @@ static int template_slot(fd_hi_t *h, size_t pidx, const fd_binding_key_t *k, uin
 }
 
 bool fd_hi_accept(fd_hi_t *h, int fd, const struct sockaddr_storage *src,
-		  const struct sockaddr_storage *dst, size_t pidx)
+		  const struct sockaddr_storage *dst, size_t pidx,
+		  const fd_universes_t *uni)
 {
 	const fd_conf_persona_t *p;
 	fd_addr_t sa, da;
 	uint16_t sport, dport;
 	uint64_t now = now_ms();
 
-	if (!h || pidx >= h->conf->npersonas)
+	if (!h || !uni || pidx >= h->conf->npersonas)
 		return false;
 	p = &h->conf->personas[pidx];
 	size_t nb = fd_conf_nbackends(p);
@@ -498,7 +503,7 @@ bool fd_hi_accept(fd_hi_t *h, int fd, const struct sockaddr_storage *src,
 		return false;
 	fd_binding_key_t k;
 	memset(&k, 0, sizeof(k));
-	k.u = fd_universe_of(&sa);
+	k.u = fd_universe_of(uni, &sa);
 	k.dst = da;
 	k.port = dport;
 	k.proto = IPPROTO_TCP;
@@ -523,7 +528,7 @@ bool fd_hi_accept(fd_hi_t *h, int fd, const struct sockaddr_storage *src,
 			rc = template_slot(h, pidx, &k, &bi);
 		if (rc == 0)
 			rc = fd_bindings_add(h->bt, &k, (uint32_t)pidx, bi, now, &b);
-		if (rc == 0 && h->slot[pidx]) {
+		if (rc == 0) {
 			h->owner[pidx][bi].u = k.u;
 			h->owner[pidx][bi].dst = k.dst;
 		}
@@ -542,6 +547,25 @@ bool fd_hi_accept(fd_hi_t *h, int fd, const struct sockaddr_storage *src,
 		fd_event_emit(h->ev, src, dst, d);
 	}
 	return splice_start(h, fd, src, dst, pidx, b);
+}
+
+bool fd_hi_backend_universe(const fd_hi_t *h, const fd_addr_t *src, fd_universe_t *out)
+{
+	for (size_t p = 0; h && p < h->conf->npersonas; p++) {
+		const fd_conf_persona_t *cp = &h->conf->personas[p];
+		size_t nb = fd_conf_nbackends(cp);
+		for (size_t i = 0; i < nb; i++) {
+			struct sockaddr_storage ba;
+			fd_addr_t a;
+			backend_addr(cp, i, 0, &ba);
+			if (!h->load[p][i] || !fd_addr_from_sockaddr(&ba, &a, NULL) ||
+			    !fd_addr_eq(&a, src))
+				continue;
+			*out = h->owner[p][i].u;
+			return true;
+		}
+	}
+	return false;
 }
 
 /* ------------------------------------------------------------ fake DNS */

@@ -27,6 +27,7 @@
 #include <sys/socket.h>
 
 #include "decoy/dconf.h"
+#include "decoy/universe.h"
 #include "fluxdecoy/event.h"
 
 #define FD_OBJ_HI 7
@@ -42,10 +43,18 @@ void fd_hi_free(fd_hi_t *h);
  * Taken over (closed by fd_hi_free). */
 void fd_hi_set_priv(fd_hi_t *h, int fd);
 
-/* Offer an accepted flow to persona `pidx`. true: taken (fd is the
- * splice's now); false: the low-interaction persona answers it. */
+/* Offer an accepted flow to persona `pidx`, in the universes of the
+ * current epoch `uni`. true: taken (fd is the splice's now); false: the
+ * low-interaction persona answers it. */
 bool fd_hi_accept(fd_hi_t *h, int fd, const struct sockaddr_storage *src,
-		  const struct sockaddr_storage *dst, size_t pidx);
+		  const struct sockaddr_storage *dst, size_t pidx,
+		  const fd_universes_t *uni);
+
+/* Reflection: the universe a flow from backend address `src` belongs to,
+ * the one of the attacker that drives it: a flash clone's owner, or the
+ * universe of the last binding made to a pooled backend. false: src is no
+ * backend, or none is bound. */
+bool fd_hi_backend_universe(const fd_hi_t *h, const fd_addr_t *src, fd_universe_t *out);
 
 void fd_hi_event(fd_hi_t *h, void *obj, uint32_t events);
 

@@ -21,6 +21,7 @@
 #include "decoy/sshsess.h"
 #include "decoy/sshwire.h"
 #include "decoy/universe.h"
+#include "decoy/h2sess.h"
 #include "fluxdecoy/hi.h"
 #include "fluxdecoy/hostkeys.h"
 #include "fluxdecoy/server.h"
@@ -49,6 +50,7 @@ struct conn {
 	const fd_service_t *svc;
 	SSL *ssl;
 	bool tls_done;
+	fd_h2_t *h2;                  /* the TLS handshake selected ALPN h2 */
 	struct sockaddr_storage src, dst;
 	uint8_t in[IN_MAX];
 	size_t inlen;
@@ -189,6 +191,7 @@ static int setup_tls(fd_server_t *s, char *err, size_t errlen)
 					 sv->port, e);
 				return -EINVAL;
 			}
+			fd_tls_set_alpn(s->ctx[n], sv);
 		}
 	}
 	return 0;
@@ -408,9 +411,15 @@ static void conn_close(fd_server_t *s, struct conn *c, const char *reason)
 	}
 	epoll_ctl(s->ep, EPOLL_CTL_DEL, c->fd, NULL);
 	fd_ssh_sess_free(c->ssh);
+	fd_h2_free(c->h2);
 	if (c->ssl) {
 		if (c->tls_done)
 			SSL_shutdown(c->ssl);
+		/* a failed shutdown ("shutdown while in init" before the
+		 * tickets went out) queues an error; left there, the next
+		 * flow's SSL_get_error() reads it as its own and that flow is
+		 * cut */
+		ERR_clear_error();
 		SSL_free(c->ssl);
 	}
 	close(c->fd);
@@ -453,6 +462,7 @@ static ssize_t conn_recv(struct conn *c, void *buf, size_t n)
 			       ? -EAGAIN : -errno;
 		return r;
 	}
+	ERR_clear_error();  /* SSL_get_error() must see this call's errors only */
 	int r = SSL_read(c->ssl, buf, (int)n);
 	if (r > 0)
 		return r;
@@ -478,6 +488,7 @@ static ssize_t conn_send(struct conn *c, const void *buf, size_t n)
 			       ? -EAGAIN : -errno;
 		return r;
 	}
+	ERR_clear_error();
 	int r = SSL_write(c->ssl, buf, (int)n);
 	if (r > 0)
 		return r;
@@ -548,6 +559,108 @@ static bool flush(fd_server_t *s, struct conn *c)
 /* ---- protocols: each consumes c->in and queues output; returns -1 to
  * close the flow (after flushing when c->close_after), 0 to go on ---- */
 
+/* The captured answer of `sv` to METHOD TARGET; *head_only: drop its body
+ * (a HEAD answered from a GET capture). */
+static const char *pick_response(const fd_service_t *sv, const char *method,
+				 const char *target, bool *head_only)
+{
+	bool head = strcmp(method, "HEAD") == 0;
+	const fd_page_t *pg = fd_service_page(sv, target);
+	const char *get = NULL, *hd = NULL;
+
+	if (strcmp(target, "/") == 0) {
+		get = sv->response_get;
+		hd = sv->response_head;
+	} else if (pg) {
+		get = pg->response_get;
+		hd = pg->response_head;
+	} else {
+		get = sv->response_not_found ? sv->response_not_found : sv->response_get;
+	}
+	/* a captured HEAD response has no body to drop */
+	*head_only = head && !hd;
+	return head && hd ? hd : get;
+}
+
+/* ---- HTTP/2 (decoy/h2sess.h): the same answers, in h2 frames ---- */
+
+struct h2_io_ctx {
+	fd_server_t *s;
+	struct conn *c;
+};
+
+static int h2_out(void *ctx, const uint8_t *p, size_t n)
+{
+	struct h2_io_ctx *x = ctx;
+	return queue_out(x->c, p, n);
+}
+
+static char *h2_request(void *ctx, const fd_h2_req_t *rq, size_t *len, int *head_only)
+{
+	struct h2_io_ctx *x = ctx;
+	struct conn *c = x->c;
+	bool ho;
+	const char *src = pick_response(c->svc, rq->method, rq->path, &ho);
+	size_t cap = strlen(src) + 64;  /* room for a longer Date value */
+	char *resp = malloc(cap);
+	int n = resp ? fd_http_render(src, time(NULL), 0, resp, cap) : -ENOMEM;
+
+	c->requests++;
+	x->s->st.http_requests++;
+	json_t *d = detail(c, "http");
+	json_object_set_new(d, "method", json_string(rq->method));
+	json_object_set_new(d, "url", json_string(rq->path));
+	json_object_set_new(d, "protocol", json_string("HTTP/2"));
+	if (rq->authority[0])
+		json_object_set_new(d, "hostname", json_string(rq->authority));
+	if (rq->user_agent[0])
+		json_object_set_new(d, "http_user_agent", json_string(rq->user_agent));
+	if (n > 0)
+		json_object_set_new(d, "status", json_integer(atoi(src + 9)));
+	emit(x->s, c, d);
+	if (n < 0) {
+		free(resp);
+		return NULL;
+	}
+	*len = (size_t)n;
+	*head_only = ho;
+	return resp;
+}
+
+static void h2_error(void *ctx, const char *msg)
+{
+	struct h2_io_ctx *x = ctx;
+
+	x->s->st.proto_err[x->c->svc->kind]++;
+	json_t *d = detail(x->c, "protocol_error");
+	json_object_set_new(d, "message", json_string(msg));
+	emit(x->s, x->c, d);
+}
+
+static int h2_input(fd_server_t *s, struct conn *c)
+{
+	struct h2_io_ctx x = { s, c };
+	fd_h2_io_t io = { &x, h2_out, h2_request, h2_error };
+	int rc = fd_h2_input(c->h2, c->in, c->inlen, &io);
+
+	c->inlen = 0;
+	return rc == 0 ? 0 : -1;
+}
+
+/* After a handshake that selected h2: the server's SETTINGS go first. */
+static bool h2_start(fd_server_t *s, struct conn *c)
+{
+	struct h2_io_ctx x = { s, c };
+	fd_h2_io_t io = { &x, h2_out, h2_request, h2_error };
+
+	c->h2 = fd_h2_new(c->svc);
+	if (!c->h2 || fd_h2_send(c->h2, &io) != 0) {
+		conn_close(s, c, "h2-setup-failed");
+		return false;
+	}
+	return flush(s, c);
+}
+
 static int http_input(fd_server_t *s, struct conn *c)
 {
 	size_t off = 0;
@@ -585,22 +698,8 @@ static int http_input(fd_server_t *s, struct conn *c)
 		c->requests++;
 		s->st.http_requests++;
 
-		bool head = strcmp(rq.method, "HEAD") == 0;
-		const fd_page_t *pg = fd_service_page(c->svc, rq.target);
-		const char *get = NULL, *hd = NULL;
-		if (strcmp(rq.target, "/") == 0) {
-			get = c->svc->response_get;
-			hd = c->svc->response_head;
-		} else if (pg) {
-			get = pg->response_get;
-			hd = pg->response_head;
-		} else {
-			get = c->svc->response_not_found ? c->svc->response_not_found
-							 : c->svc->response_get;
-		}
-		const char *src = head && hd ? hd : get;
-		/* a captured HEAD response has no body to drop */
-		bool head_only = head && !hd;
+		bool head_only;
+		const char *src = pick_response(c->svc, rq.method, rq.target, &head_only);
 		size_t cap = strlen(src) + 64;  /* room for a longer Date value */
 		char *resp = malloc(cap);
 		int n = resp ? fd_http_render(src, time(NULL), head_only, resp, cap)
@@ -823,7 +922,7 @@ static int dispatch_input(fd_server_t *s, struct conn *c)
 	switch (c->svc->kind) {
 	case FD_HTTP:
 	case FD_HTTPS:
-		return http_input(s, c);
+		return c->h2 ? h2_input(s, c) : http_input(s, c);
 	case FD_SSH:
 		return ssh_input(s, c);
 	case FD_SMTP:
@@ -836,6 +935,7 @@ static int dispatch_input(fd_server_t *s, struct conn *c)
 /* Run the TLS handshake; false when the flow was closed. */
 static bool tls_step(fd_server_t *s, struct conn *c)
 {
+	ERR_clear_error();
 	int r = SSL_do_handshake(c->ssl);
 
 	if (r == 1) {
@@ -845,7 +945,14 @@ static bool tls_step(fd_server_t *s, struct conn *c)
 		if (sni)
 			json_object_set_new(d, "sni", json_string(sni));
 		json_object_set_new(d, "version", json_string(SSL_get_version(c->ssl)));
+		const unsigned char *ap = NULL;
+		unsigned al = 0;
+		SSL_get0_alpn_selected(c->ssl, &ap, &al);
+		if (al)
+			json_object_set_new(d, "alpn", json_stringn((const char *)ap, al));
 		emit(s, c, d);
+		if (fd_tls_is_h2(c->ssl))
+			return h2_start(s, c);
 		return true;
 	}
 	int e = SSL_get_error(c->ssl, r);
@@ -984,7 +1091,8 @@ static void accept_one(fd_server_t *s, int lfd, bool metrics)
 			return;
 		}
 	}
-	if (!metrics && fd_hi_accept(s->hi, fd, &src, &dst, (size_t)(cp - s->conf->personas)))
+	if (!metrics && fd_hi_accept(s->hi, fd, &src, &dst, (size_t)(cp - s->conf->personas),
+					 fd_bed_universes(s->bed)))
 		return;
 	if (s->active >= s->conf->decoy.max_clients) {
 		s->st.reset_full++;
@@ -1021,20 +1129,22 @@ static void accept_one(fd_server_t *s, int lfd, bool metrics)
 	s->st.flows[sv->kind]++;
 	json_t *d = detail(c, "flow_start");
 	json_object_set_new(d, "persona_name", json_string(cp->persona->name));
-	{
-		fd_addr_t sa;
-		if (fd_addr_from_sockaddr(&src, &sa, NULL) &&
-		    fd_conf_backend_persona(s->conf, sa.family, sa.a) >= 0)
-			json_object_set_new(d, "reflected", json_true());  /* a backend's */
-	}
-	if (s->bed) {
-		const fd_epochid_t *u = fd_bed_universe(s->bed);
+	fd_addr_t sa;
+	bool have_sa = fd_addr_from_sockaddr(&src, &sa, NULL);
+	bool reflected = have_sa && fd_conf_backend_persona(s->conf, sa.family, sa.a) >= 0;
+	if (reflected)
+		json_object_set_new(d, "reflected", json_true());  /* a backend's */
+	if (have_sa && s->bed) {
+		/* a flow reflected into the bed is in its attacker's universe
+		 * (fd_hi_backend_universe); any other in its source's */
+		fd_universe_t u;
+		if (!reflected || !fd_hi_backend_universe(s->hi, &sa, &u))
+			u = fd_universe_of(fd_bed_universes(s->bed), &sa);
 		char uid[17];
-		snprintf(uid, sizeof(uid), "%016llx",
-			 (unsigned long long)fd_epochid_of(u, &src));
+		fd_universe_id_text(&u, uid);
 		json_object_set_new(d, "universe", json_string(uid));
-		json_object_set_new(d, "epoch", json_integer((json_int_t)u->epoch));
-		json_object_set_new(d, "generation", json_integer((json_int_t)u->gen));
+		json_object_set_new(d, "epoch", json_integer((json_int_t)u.epoch));
+		json_object_set_new(d, "generation", json_integer((json_int_t)u.gen));
 	}
 	emit(s, c, d);
 	switch (sv->kind) {
@@ -1140,11 +1250,6 @@ static void shuffle_tick(fd_server_t *s, bool first)
 	int rc = fd_bed_tick(s->bed, wall_ms(), force);
 	if (rc < 0)
 		log_err("shuffle: %s", fg_strerror(rc));
-}
-
-const fd_epochid_t *fd_server_universe(const fd_server_t *s)
-{
-	return fd_bed_universe(s->bed);
 }
 
 int fd_server_shuffle(fd_server_t *s, const uint8_t *root, size_t rootlen,

@@ -22,7 +22,7 @@
 
 #include "decoy/dconf.h"
 #include "fluxdecoy/control.h"
-#include "decoy/epochid.h"
+#include "decoy/universe.h"
 #include "fluxdecoy/event.h"
 
 typedef struct fd_server fd_server_t;
@@ -35,9 +35,8 @@ int fd_server_new(const fd_conf_t *conf, fd_event_t *ev, fd_server_t **out,
 /* Bind the shuffled pools' sockets (universe.h; none when no persona names
  * a pool) with root key `root` and deal the current epoch; a signal
  * handler setting *force asks for a shuffle. Before privileges are dropped.
- * The attacker universe of a flow is then
- * fd_epochid_of(fd_server_universe(s), &src). */
-const fd_epochid_t *fd_server_universe(const fd_server_t *s);
+ * The attacker universe of a flow is then fd_universe_of() under the bed's
+ * current fd_universes_t. */
 int fd_server_shuffle(fd_server_t *s, const uint8_t *root, size_t rootlen,
 		      volatile sig_atomic_t *force, char *err, size_t errlen);
 

@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "decoy/httpwire.h"
 #include "fluxdecoy/tls.h"
 
 static void ossl_err(char *err, size_t errlen, const char *what)
@@ -168,4 +169,33 @@ out:
 	EVP_PKEY_free(key);
 	BIO_free(bio);
 	return ctx;
+}
+
+static int alpn_select(SSL *ssl, const unsigned char **out, unsigned char *outlen,
+		       const unsigned char *in, unsigned int inlen, void *arg)
+{
+	const fd_service_t *sv = arg;
+	int k = fd_alpn_pick(in, inlen, sv->alpn.v, sv->alpn.n,
+			     sv->alpn_prefer == FD_ALPN_CLIENT);
+
+	if (k < 0)
+		return SSL_TLSEXT_ERR_NOACK;
+	*out = (const unsigned char *)sv->alpn.v[k];
+	*outlen = (unsigned char)strlen(sv->alpn.v[k]);
+	return SSL_TLSEXT_ERR_OK;
+}
+
+void fd_tls_set_alpn(SSL_CTX *ctx, const fd_service_t *sv)
+{
+	if (sv->alpn.n)
+		SSL_CTX_set_alpn_select_cb(ctx, alpn_select, (void *)sv);
+}
+
+bool fd_tls_is_h2(const SSL *ssl)
+{
+	const unsigned char *p = NULL;
+	unsigned len = 0;
+
+	SSL_get0_alpn_selected(ssl, &p, &len);
+	return len == 2 && memcmp(p, "h2", 2) == 0;
 }

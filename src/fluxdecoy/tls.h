@@ -14,10 +14,21 @@
 #define FG_FLUXDECOY_TLS_H
 
 #include <openssl/ssl.h>
+#include <stdbool.h>
 #include <stddef.h>
+
+#include "decoy/persona.h"
 
 SSL_CTX *fd_tls_ctx_from_files(const char *chain, const char *key,
 			       char *err, size_t errlen);
 SSL_CTX *fd_tls_ctx_shaped(const char *captured_pem, char *err, size_t errlen);
+
+/* Answer ALPN as the real server does: select from sv->alpn (in the
+ * client's or the persona's order, sv->alpn_prefer), no ALPN extension when
+ * nothing matches or the persona lists none. sv must outlive ctx. */
+void fd_tls_set_alpn(SSL_CTX *ctx, const fd_service_t *sv);
+
+/* Whether the handshake of ssl selected "h2". */
+bool fd_tls_is_h2(const SSL *ssl);
 
 #endif

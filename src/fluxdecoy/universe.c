@@ -42,7 +42,7 @@ struct fd_bed {
 	void *ctx;
 	struct bed_pool *pools;
 	size_t npools;
-	fd_epochid_t uni;
+	fd_universes_t uni;
 	uint64_t epoch, gen;
 	bool dealt;
 	uint64_t shuffles, listen_errors;
@@ -363,7 +363,7 @@ const fd_conf_persona_t *fd_bed_persona(const fd_bed_t *b, int family,
 	return NULL;
 }
 
-const fd_epochid_t *fd_bed_universe(const fd_bed_t *b)
+const fd_universes_t *fd_bed_universes(const fd_bed_t *b)
 {
 	return b ? &b->uni : NULL;
 }

@@ -28,7 +28,7 @@
 #include <stdint.h>
 
 #include "decoy/dconf.h"
-#include "decoy/epochid.h"
+#include "decoy/universe.h"
 
 typedef struct fd_bed fd_bed_t;
 
@@ -55,8 +55,8 @@ int fd_bed_tick(fd_bed_t *b, uint64_t now_ms, bool force);
 const fd_conf_persona_t *fd_bed_persona(const fd_bed_t *b, int family,
 					const uint8_t *a, bool *in_bed);
 
-/* The current epoch's universes (fd_epochid_of()). */
-const fd_epochid_t *fd_bed_universe(const fd_bed_t *b);
+/* The current epoch's universes (fd_universe_of()). */
+const fd_universes_t *fd_bed_universes(const fd_bed_t *b);
 
 /* Metrics text (Prometheus), appended through `add`. */
 typedef void (*fd_bed_text_fn)(void *ctx, const char *text);

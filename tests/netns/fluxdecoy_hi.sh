@@ -4,7 +4,7 @@
 # fluxdecoy's high interaction (Potemkin): late binding to real backends,
 # the scan filter, and containment.
 #
-#   cli 10.0.3.1 (+ .7 .8 attacker sources), 203.0.113.5/.53: the outside,
+#   cli 10.0.3.1 (+ .7 .8 .9 attacker sources), 203.0.113.5/.53: the outside,
 #       the Internet a backend must never reach; the pool is routed to dcy
 #   dcy 10.0.3.10 / 10.0.4.1: fluxdecoy owning the pool 198.51.100.0/24 by a
 #       local route, forwarding for the backends (ip_forward=1, so that only
@@ -58,7 +58,7 @@ metric() { # metric ERE: the value of the first matching sample
 ns_add cli dcy hi
 veth_link cli e1 "10.0.3.1/24" dcy eth0 "10.0.3.10/24"
 veth_link dcy e4 "10.0.4.1/24" hi eth0 "10.0.4.10/24"
-for a in 10.0.3.7 10.0.3.8 10.0.3.21 10.0.3.22 203.0.113.5 203.0.113.53; do addr_add cli e1 "$a/32"; done
+for a in 10.0.3.7 10.0.3.8 10.0.3.9 10.0.3.21 10.0.3.22 203.0.113.5 203.0.113.53; do addr_add cli e1 "$a/32"; done
 for a in 10.0.4.11 10.0.4.20 10.0.4.30; do addr_add hi eth0 "$a/24"; done
 nsx cli ip route add 198.51.100.0/24 via 10.0.3.10
 nsx cli ip route add 10.0.4.0/24 via 10.0.3.10
@@ -268,7 +268,7 @@ has_line "first contact: bound to a live backend (its page)" 'live backend 10\.0
 B1=$(grep -o 'live backend 10\.0\.4\.1[01]' <<<"$out" | awk '{print $3}')
 wait_for 10 grep -q '"event":"binding_created"' "$W/eve.json"
 has_line "event: binding_created with universe and backend" \
-	"\"src_ip\":\"10.0.3.7\".*\"dest_ip\":\"$POOLA\",\"dest_port\":80.*\"event\":\"binding_created\",\"persona\":\"hi-web\",\"universe\":\"10.0.3.7/32\",\"backend\":\"$B1\"" \
+	"\"src_ip\":\"10.0.3.7\".*\"dest_ip\":\"$POOLA\",\"dest_port\":80.*\"event\":\"binding_created\",\"persona\":\"hi-web\",\"universe\":\"[0-9a-f]{16}\",\"universe_prefix\":\"10.0.3.7/32\",\"backend\":\"$B1\"" \
 	"$(cat "$W/eve.json")"
 out=$(nsx cli curl -sS -m 10 --interface 10.0.3.7 "http://$POOLA/" 2>&1)
 has_line "the same universe and address: the same backend" "live backend $B1" "$out"
@@ -296,7 +296,7 @@ has_line "event: backend_connected with the first-packet-to-backend time" '"even
 wait_for 60 grep -q '"event":"binding_expired"' "$W/eve.json" \
 	&& ok "an idle binding is collected (binding_expired)" || fail "an idle binding is collected"
 has_line "event: binding_expired names its universe and flow count" \
-	'"event":"binding_expired","persona":"hi-web","universe":"10.0.3.[78]/32","flows":[0-9]+' "$(cat "$W/eve.json")"
+	'"event":"binding_expired","persona":"hi-web","universe":"[0-9a-f]{16}","universe_prefix":"10.0.3.[78]/32","flows":[0-9]+' "$(cat "$W/eve.json")"
 
 # ------------------------------------------------------------ flash clones
 # a persona with a backend template: the first flow of a (universe,
@@ -367,6 +367,27 @@ has_line "reflect: the address DNS gave answers inside" "a web server" "$out"
 out=$(nsx hi timeout 5 bash -c 'exec 3<>/dev/tcp/203.0.113.5/443' 2>&1)
 has_line "reflect: the SYN is answered (reset) inside the bed" "Connection refused" "$out"
 has_line "event: the reflected flow is marked" '"src_ip":"10.0.4.10".*"event":"flow_start","persona":"fake-internet".*"reflected":true' "$(cat "$W/eve.json")"
+# reflection stays in the attacker's universe: while 10.0.3.9 holds a flow
+# to a backend, what that backend starts is logged in 10.0.3.9's universe
+nsx cli timeout 40 bash -c "sleep 30 | nc -s 10.0.3.9 198.51.100.40 80" >/dev/null 2>&1 &
+HOLD=$!
+FG_PIDS+=("$HOLD")
+wait_for 30 grep -q '"src_ip":"10.0.3.9".*"event":"binding_created"' "$W/eve.json"
+bl=$(grep '"src_ip":"10.0.3.9".*"event":"binding_created"' "$W/eve.json" | tail -1)
+UB=$(grep -oE '"universe":"[0-9a-f]{16}"' <<<"$bl" | cut -d'"' -f4)
+BB=$(grep -oE '"backend":"10\.0\.4\.1[01]' <<<"$bl" | cut -d'"' -f4)
+if [ -n "$UB" ] && [ -n "$BB" ]; then
+	nsx hi curl -sS -m 10 --interface "$BB" http://203.0.113.7/ >/dev/null 2>&1
+	pat="\"src_ip\":\"$BB\".*\"event\":\"flow_start\",\"persona\":\"fake-internet\".*\"reflected\":true,\"universe\":\"$UB\""
+	wait_for 10 grep -Eq "$pat" "$W/eve.json"
+	has_line "reflection: the backend's flow is in its attacker's universe ($UB)" "$pat" "$(cat "$W/eve.json")"
+	ua=$(grep '"src_ip":"10.0.3.7".*"event":"binding_created"' "$W/eve.json" | head -1 | grep -oE '"universe":"[0-9a-f]{16}"')
+	[ -n "$ua" ] && [ "$ua" != "\"universe\":\"$UB\"" ] && ok "another attacker, another universe id" \
+		|| fail "another attacker, another universe id" "$ua vs $UB"
+else
+	fail "a held flow from 10.0.3.9 binds a backend" "$bl"
+fi
+kill "$HOLD" 2>/dev/null; wait "$HOLD" 2>/dev/null
 has_line "event: the reflected DNS query" '"event":"reflect_dns","rrname":"www.evil.example.","rrtype":1,"answer":"198.51.100.250"' "$(cat "$W/eve.json")"
 
 # reply-only (10.0.4.30): only to a host that sent to it first

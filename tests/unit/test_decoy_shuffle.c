@@ -20,7 +20,8 @@
 
 #include "conf/conf.h"
 #include "decoy/shuffle.h"
-#include "decoy/epochid.h"
+#include "decoy/binding.h"
+#include "decoy/universe.h"
 
 static const uint8_t root[32] = "0123456789abcdef0123456789abcdef";
 
@@ -201,28 +202,63 @@ static struct sockaddr_storage sa(const char *ip)
 	return ss;
 }
 
+static fd_universe_t uof(const fd_universes_t *u, const struct sockaddr_storage *ss)
+{
+	fd_addr_t a;
+
+	assert_true(fd_addr_from_sockaddr(ss, &a, NULL));
+	return fd_universe_of(u, &a);
+}
+
 static void test_universe(void **st)
 {
-	fd_epochid_t u = { .prefix4 = 32, .prefix6 = 64 };
+	fd_universes_t u = { .prefix4 = 32, .prefix6 = 64, .epoch = 1 };
 	struct sockaddr_storage a = sa("10.0.5.2"), b = sa("10.0.5.3"),
 		m = sa("::ffff:10.0.5.2"), x = sa("fd00:5::2"), y = sa("fd00:5::99");
 
 	(void)st;
 	assert_int_equal(fd_shuffle_epoch_key(root, 32, 1, 0, u.key), 0);
-	uint64_t ua = fd_epochid_of(&u, &a);
-	assert_true(ua != 0);
-	assert_true(ua == fd_epochid_of(&u, &a));
-	assert_true(ua != fd_epochid_of(&u, &b));
-	assert_true(ua == fd_epochid_of(&u, &m));      /* v4-mapped is v4 */
-	assert_true(fd_epochid_of(&u, &x) == fd_epochid_of(&u, &y));  /* same /64 */
+	fd_universe_t ua = uof(&u, &a), t;
+	assert_true(ua.id != 0);
+	assert_int_equal(ua.epoch, 1);
+	t = uof(&u, &a);
+	assert_true(fd_universe_eq(&ua, &t));
+	t = uof(&u, &b);
+	assert_false(fd_universe_eq(&ua, &t));
+	assert_true(ua.id != t.id);
+	t = uof(&u, &m);                               /* v4-mapped is v4 */
+	assert_true(fd_universe_eq(&ua, &t));
+	fd_universe_t ux = uof(&u, &x), uy = uof(&u, &y);  /* same /64 */
+	assert_true(fd_universe_eq(&ux, &uy));
+	char txt[64];
+	fd_universe_text(&ux, txt);
+	assert_string_equal(txt, "fd00:5::/64");
 	/* a /24 universe holds both IPv4 sources */
 	u.prefix4 = 24;
-	assert_true(fd_epochid_of(&u, &a) == fd_epochid_of(&u, &b));
-	assert_true(fd_epochid_of(&u, &a) != ua);       /* other prefix length */
-	/* a new epoch is a new universe */
-	uint64_t before = fd_epochid_of(&u, &a);
+	fd_universe_t a24 = uof(&u, &a), b24 = uof(&u, &b);
+	assert_true(fd_universe_eq(&a24, &b24));
+	assert_true(a24.id != ua.id);                  /* other prefix length */
+	fd_universe_text(&a24, txt);
+	assert_string_equal(txt, "10.0.5.0/24");
+	/* a new epoch is a new universe, and so a new binding key */
 	assert_int_equal(fd_shuffle_epoch_key(root, 32, 2, 0, u.key), 0);
-	assert_true(fd_epochid_of(&u, &a) != before);
+	u.epoch = 2;
+	t = uof(&u, &a);
+	assert_false(fd_universe_eq(&a24, &t));
+	assert_int_equal(t.epoch, 2);
+	fd_bindings_t *bt;
+	fd_binding_t *bd;
+	fd_binding_key_t k1 = { .u = a24, .dst = { AF_INET, { 198, 51, 100, 7 } }, .port = 80, .proto = 6 };
+	fd_binding_key_t k2 = k1;
+	k2.u = t;
+	assert_int_equal(fd_bindings_new(16, 5, &bt), 0);
+	assert_int_equal(fd_bindings_add(bt, &k1, 0, 0, 0, &bd), 0);
+	assert_non_null(fd_bindings_find(bt, &k1));
+	assert_null(fd_bindings_find(bt, &k2));
+	fd_bindings_free(bt);
+	/* ids are keyed: the text names the id, 16 hex digits */
+	fd_universe_id_text(&t, txt);
+	assert_int_equal(strlen(txt), 16);
 }
 
 int main(void)

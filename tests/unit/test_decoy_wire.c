@@ -258,6 +258,87 @@ static void test_smtp(void **st)
 	assert_string_equal(h, "mx.example.org");
 }
 
+/* lighttpd's HTTP/1.1 answer and what it sends over h2 for the same file */
+static void test_h2_from_http1(void **st)
+{
+	char r[] = "HTTP/1.1 200 OK\r\nContent-Type: text/html\r\nETag: \"39\"\r\n"
+		   "Connection: keep-alive\r\nContent-Length: 5\r\nKeep-Alive: timeout=5\r\n"
+		   "Transfer-Encoding: identity\r\nServer: lighttpd/1.4.69  \r\n\r\nhello";
+	fd_h2_field_t f[8];
+	unsigned status = 0;
+	size_t body = 0;
+	int n = fd_h2_from_http1(r, strlen(r), &status, f, 8, &body);
+
+	(void)st;
+	assert_int_equal(n, 4);
+	assert_int_equal(status, 200);
+	static const char *const want[][2] = { { "content-type", "text/html" },
+		{ "etag", "\"39\"" }, { "content-length", "5" },
+		{ "server", "lighttpd/1.4.69" } };
+	for (int i = 0; i < 4; i++) {
+		assert_int_equal(f[i].namelen, strlen(want[i][0]));
+		assert_memory_equal(f[i].name, want[i][0], f[i].namelen);
+		assert_int_equal(f[i].valuelen, strlen(want[i][1]));
+		assert_memory_equal(f[i].value, want[i][1], f[i].valuelen);
+	}
+	assert_string_equal(r + body, "hello");
+	/* too many fields for the array */
+	char r2[] = "HTTP/1.1 404 Not Found\r\nA: 1\r\nB: 2\r\n\r\n";
+	assert_int_equal(fd_h2_from_http1(r2, strlen(r2), &status, f, 1, &body), -FG_ESPACE);
+	assert_int_equal(fd_h2_from_http1(r2, strlen(r2), &status, f, 2, &body), 2);
+	assert_int_equal(status, 404);
+	assert_int_equal(body, strlen(r2));
+	/* not a response, no head end, a status that is no number */
+	char b1[] = "GET / HTTP/1.1\r\n\r\n", b2[] = "HTTP/1.1 200 OK\r\nA: 1\r\n",
+	     b3[] = "HTTP/1.1 2x0 OK\r\n\r\n", b4[] = "HTTP/1.1\r\n\r\n";
+	assert_int_equal(fd_h2_from_http1(b1, strlen(b1), &status, f, 8, &body), -FG_EMALF);
+	assert_int_equal(fd_h2_from_http1(b2, strlen(b2), &status, f, 8, &body), -FG_EMALF);
+	assert_int_equal(fd_h2_from_http1(b3, strlen(b3), &status, f, 8, &body), -FG_EMALF);
+	assert_int_equal(fd_h2_from_http1(b4, strlen(b4), &status, f, 8, &body), -FG_EMALF);
+}
+
+static void test_h2_settings(void **st)
+{
+	uint16_t id[FD_H2_MAX_SETTINGS];
+	uint32_t v[FD_H2_MAX_SETTINGS];
+
+	(void)st;
+	assert_int_equal(fd_h2_settings_parse("3:8 4:65536 6:65535 8:1 9:1", id, v, 16), 5);
+	assert_int_equal(id[0], 3);
+	assert_int_equal(v[1], 65536);
+	assert_int_equal(id[4], 9);
+	assert_int_equal(fd_h2_settings_parse("", id, v, 16), 0);
+	assert_int_equal(fd_h2_settings_parse("  65535:4294967295 ", id, v, 16), 1);
+	assert_int_equal(v[0], 4294967295u);
+	assert_int_equal(fd_h2_settings_parse("65536:1", id, v, 16), -FG_EMALF);
+	assert_int_equal(fd_h2_settings_parse("3:4294967296", id, v, 16), -FG_EMALF);
+	assert_int_equal(fd_h2_settings_parse("3=8", id, v, 16), -FG_EMALF);
+	assert_int_equal(fd_h2_settings_parse("3:8,4:1", id, v, 16), -FG_EMALF);
+	assert_int_equal(fd_h2_settings_parse(":8", id, v, 16), -FG_EMALF);
+	assert_int_equal(fd_h2_settings_parse("3:", id, v, 16), -FG_EMALF);
+	assert_int_equal(fd_h2_settings_parse("1:1 2:2", id, v, 1), -FG_ESPACE);
+}
+
+static void test_alpn_pick(void **st)
+{
+	char h2[] = "h2", h1[] = "http/1.1";
+	char *both[] = { h2, h1 }, *only1[] = { h1 };
+	const uint8_t c1[] = "\x08http/1.1\x02h2", c2[] = "\x02h2\x08http/1.1",
+		      c3[] = "\x03" "foo", bad[] = "\x09http/1.1";
+
+	(void)st;
+	/* lighttpd: the client's order */
+	assert_int_equal(fd_alpn_pick(c1, 12, both, 2, 1), 1);
+	assert_int_equal(fd_alpn_pick(c2, 12, both, 2, 1), 0);
+	/* the server's order */
+	assert_int_equal(fd_alpn_pick(c1, 12, both, 2, 0), 0);
+	assert_int_equal(fd_alpn_pick(c2, 12, only1, 1, 0), 0);
+	assert_int_equal(fd_alpn_pick(c3, 4, both, 2, 1), -1);
+	assert_int_equal(fd_alpn_pick(c1, 12, both, 0, 1), -1);
+	assert_int_equal(fd_alpn_pick(bad, 9, both, 2, 1), -FG_EMALF);
+	assert_int_equal(fd_alpn_pick((const uint8_t *)"\0", 1, both, 2, 1), -FG_EMALF);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -266,6 +347,9 @@ int main(void)
 		cmocka_unit_test(test_kexinit_malformed),
 		cmocka_unit_test(test_http_parse),
 		cmocka_unit_test(test_http_render),
+		cmocka_unit_test(test_h2_from_http1),
+		cmocka_unit_test(test_h2_settings),
+		cmocka_unit_test(test_alpn_pick),
 		cmocka_unit_test(test_smtp),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

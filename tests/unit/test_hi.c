@@ -29,6 +29,9 @@
 #include "decoy/scanfilter.h"
 #include "decoy/universe.h"
 
+/* the universes of one epoch (a zero key will do here) */
+static const fd_universes_t U = { .prefix4 = 32, .prefix6 = 64 };
+
 static fd_addr_t a4(const char *s)
 {
 	fd_addr_t a;
@@ -53,7 +56,7 @@ static void test_universe(void **st)
 {
 	(void)st;
 	fd_addr_t x = a4("10.0.3.7"), y = a4("10.0.3.8");
-	fd_universe_t ux = fd_universe_of(&x), uy = fd_universe_of(&y);
+	fd_universe_t ux = fd_universe_of(&U, &x), uy = fd_universe_of(&U, &y);
 	char t[64];
 
 	assert_false(fd_universe_eq(&ux, &uy));
@@ -61,7 +64,7 @@ static void test_universe(void **st)
 	assert_string_equal(t, "10.0.3.7/32");
 	/* IPv6: one /64 is one universe */
 	fd_addr_t p = a6("2001:db8:1:2::1"), q = a6("2001:db8:1:2:ffff::9"), r = a6("2001:db8:1:3::1");
-	fd_universe_t up = fd_universe_of(&p), uq = fd_universe_of(&q), ur = fd_universe_of(&r);
+	fd_universe_t up = fd_universe_of(&U, &p), uq = fd_universe_of(&U, &q), ur = fd_universe_of(&U, &r);
 	assert_true(fd_universe_eq(&up, &uq));
 	assert_false(fd_universe_eq(&up, &ur));
 	fd_universe_text(&up, t);
@@ -123,7 +126,7 @@ static fd_binding_key_t key(const char *src, const char *dst, uint16_t port)
 	fd_addr_t s = a4(src);
 
 	memset(&k, 0xaa, sizeof(k));  /* padding garbage must not matter */
-	k.u = fd_universe_of(&s);
+	k.u = fd_universe_of(&U, &s);
 	k.dst = a4(dst);
 	k.port = port;
 	k.proto = 6;
@@ -189,7 +192,7 @@ static void test_backend_pick(void **st)
 	assert_int_equal(fd_backend_pick(load, 3, 5), 0);
 	/* one universe, one hash: the same pick while the load is the same */
 	fd_addr_t s = a4("10.0.3.7");
-	fd_universe_t u = fd_universe_of(&s);
+	fd_universe_t u = fd_universe_of(&U, &s);
 	unsigned even[4] = { 0, 0, 0, 0 };
 	assert_int_equal(fd_backend_pick(even, 4, fd_universe_hash(&u, 9)),
 			 fd_backend_pick(even, 4, fd_universe_hash(&u, 9)));

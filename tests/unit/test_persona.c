@@ -202,6 +202,50 @@ static void test_persona_ssh_names(void **st)
 			     "name 'curve 25519' has a space, comma or control character\n");
 }
 
+static void test_persona_alpn(void **st)
+{
+	fd_persona_t *p;
+	struct sink s;
+	static const char head[] = "persona:\n  name: w\nservice:\n  - port: 443\n"
+		"    kind: https\n    response-get: \"HTTP/1.1 200 OK\\r\\n\\r\\n\"\n";
+	char text[1024];
+
+	(void)st;
+	snprintf(text, sizeof(text), "%s    alpn:\n      protocols: [h2, \"http/1.1\"]\n"
+		 "      h2-settings: \"3:8 4:65536\"\n      h2-window-update: 196609\n", head);
+	assert_int_equal(pload(text, &p, &s), 0);
+	const fd_service_t *sv = &p->services[0];
+	assert_int_equal(sv->alpn.n, 2);
+	assert_string_equal(sv->alpn.v[0], "h2");
+	assert_string_equal(sv->alpn.v[1], "http/1.1");
+	assert_int_equal(sv->alpn_prefer, FD_ALPN_CLIENT);
+	assert_string_equal(sv->h2_settings, "3:8 4:65536");
+	assert_int_equal(sv->h2_window_update, 196609);
+	fd_persona_free(p);
+	/* without the map: no ALPN, no window update */
+	assert_int_equal(pload(head, &p, &s), 0);
+	assert_int_equal(p->services[0].alpn.n, 0);
+	assert_int_equal(p->services[0].h2_window_update, 0);
+	fd_persona_free(p);
+	/* a protocol the decoy cannot speak, bad SETTINGS, bad prefer, too big */
+	snprintf(text, sizeof(text), "%s    alpn:\n      protocols: [spdy/3]\n", head);
+	assert_int_equal(pload(text, &p, &s), -FG_ESCHEMA);
+	assert_non_null(strstr(s.buf, "p.yaml:8: "));
+	assert_non_null(strstr(s.buf, "'spdy/3'"));
+	snprintf(text, sizeof(text), "%s    alpn:\n      h2-settings: \"3=8\"\n", head);
+	assert_int_equal(pload(text, &p, &s), -FG_ESCHEMA);
+	assert_non_null(strstr(s.buf, "ID:VALUE"));
+	snprintf(text, sizeof(text), "%s    alpn:\n      prefer: mine\n", head);
+	assert_int_equal(pload(text, &p, &s), -FG_ESCHEMA);
+	snprintf(text, sizeof(text), "%s    alpn:\n      h2-window-update: 2147483648\n", head);
+	assert_int_equal(pload(text, &p, &s), -FG_ESCHEMA);
+	/* ALPN is TLS: not on kind http */
+	assert_int_equal(pload("persona:\n  name: w\nservice:\n  - port: 80\n    kind: http\n"
+			       "    response-get: \"HTTP/1.1 200 OK\\r\\n\\r\\n\"\n"
+			       "    alpn:\n      protocols: [h2]\n", &p, &s), -FG_ESCHEMA);
+	assert_non_null(strstr(s.buf, "'alpn' does not apply to kind http"));
+}
+
 static void test_persona_syntax(void **st)
 {
 	fd_persona_t *p;
@@ -463,6 +507,7 @@ int main(void)
 		cmocka_unit_test(test_persona_errors),
 		cmocka_unit_test(test_persona_pages),
 		cmocka_unit_test(test_persona_ssh_names),
+		cmocka_unit_test(test_persona_alpn),
 		cmocka_unit_test(test_persona_syntax),
 		cmocka_unit_test(test_conf_defaults),
 		cmocka_unit_test(test_conf_values),
