@@ -10,13 +10,16 @@
 # Also: `fluxlab check` rejects bad sizes with file:line.
 #
 # fluxlab builds its own topology and starts its own fluxgated; lib.sh
-# gives the checks and cleanup. Env: FLUXGATED (see lib.sh), FLUXLAB.
+# gives the checks and cleanup. Env: FLUXGATED (see lib.sh), FLUXLAB
+# (default: the fluxlab next to FLUXGATED, so NAME@asan runs the ASan
+# fluxlab, whose engine draws and counts the sizes, and its fluxdecoy).
 
 . "$(dirname "$0")/lib.sh"
 
 need_root
 need_cmd ip nft unbound lighttpd openssl python3
-FLUXLAB=${FLUXLAB:-$FG_REPO/build/fluxlab}
+FLUXLAB=${FLUXLAB:-$(dirname "$FLUXGATED")/fluxlab}
+[ -x "$FLUXLAB" ] || FLUXLAB=$FG_REPO/build/fluxlab
 [ -x "$FLUXLAB" ] || die "fluxlab not found at $FLUXLAB (build it: make)"
 export FLUXGATED
 FLUXCTL=${FLUXCTL:-$(dirname "$FLUXGATED")/fluxctl}
