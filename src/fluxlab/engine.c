@@ -741,11 +741,12 @@ static void start_session(eng_t *e, client_t *c, double now)
 	if (e->cfg->legit && e->run->sizes && c->proto < 2 && e->run->sc->legit.sizes[c->proto].set) {
 		const lab_size_pair_t *sp = &e->run->sc->legit.sizes[c->proto];
 		lab_size_stats_t *zs = &e->run->sizes[c->proto];
-		/* lab_sample is a duration sampler; for a byte distribution its
-		 * "ms" are bytes */
-		double rq = lab_sample(&sp->request, &e->rng), rp = lab_sample(&sp->reply, &e->rng);
-		c->req_sz = (uint32_t)(rq < LAB_REQ_MAX ? rq + 0.5 : LAB_REQ_MAX);
-		c->rep_sz = (uint32_t)(rp < LAB_SIZE_MAX ? rp + 0.5 : LAB_SIZE_MAX);
+		c->req_sz = (uint32_t)(lab_sample_bytes(&sp->request, &e->rng, LAB_REQ_MAX) + 0.5);
+		c->rep_sz = (uint32_t)(lab_sample_bytes(&sp->reply, &e->rng, LAB_SIZE_MAX) + 0.5);
+		if (c->req_sz > LAB_REQ_MAX)
+			c->req_sz = (uint32_t)LAB_REQ_MAX;
+		if (c->rep_sz > LAB_SIZE_MAX)
+			c->rep_sz = (uint32_t)LAB_SIZE_MAX;
 		c->sized = true;
 		c->in_body = false;
 		c->verdict = 0;

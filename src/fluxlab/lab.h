@@ -221,6 +221,8 @@ int report_check(lab_run_t *r, FILE *f);
 /* ---- util */
 double lab_now(void);                    /* CLOCK_MONOTONIC seconds */
 double lab_sample(const lab_dist_spec_t *d, uint64_t *rng);   /* ms, >= 0 */
+/* a byte count, >= 0, clamped to max (no duration cap) */
+double lab_sample_bytes(const lab_dist_spec_t *d, uint64_t *rng, double max);
 uint64_t lab_rand(uint64_t *s);
 double lab_rand01(uint64_t *s);
 /* a random address of pool6 (never the all-zero interface id) */
