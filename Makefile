@@ -137,10 +137,12 @@ check: deps
 	FG_NETNS_ASAN=1 bash tests/run.sh
 
 # The T&E grid subset with its expectations (tests/netns/lab_grid.sh, about
-# 4 minutes); make check runs it too.
+# 4 minutes) and sizes.yaml (tests/netns/lab_sizes.sh, about 30 s); make
+# check runs them too.
 check-lab: deps
 	$(MAKE) WERROR=1 all
 	FG_NETNS_VALGRIND=0 bash tests/run.sh -k netns/lab_grid
+	FG_NETNS_VALGRIND=0 bash tests/run.sh -k netns/lab_sizes
 
 demo: deps
 	$(MAKE) all

@@ -50,6 +50,12 @@ typedef struct client {
 	SSL *ssl;
 	uint16_t rlen;
 	char rbuf[256];
+	/* legit.sizes: this session's drawn bytes; reading the reply to its
+	 * end, the marker is looked for line by line in the header */
+	bool sized, in_body;
+	uint8_t verdict;            /* 0 none yet, 1 real, 2 decoy */
+	uint32_t req_sz, rep_sz;
+	uint64_t body;              /* reply body bytes received */
 } client_t;
 
 typedef struct tentry {
@@ -410,6 +416,12 @@ static void tcp_connect(eng_t *e, client_t *c, double now)
 	/* the port is picked at connect(): many clients, one port space each */
 	setsockopt(c->fd, IPPROTO_IP, IP_BIND_ADDRESS_NO_PORT, &one, sizeof one);
 	setsockopt(c->fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+	if (c->sized) {
+		/* the whole request goes in one write (send_request does not
+		 * resume a partial one) */
+		int sb = (int)c->req_sz + 65536;
+		setsockopt(c->fd, SOL_SOCKET, SO_SNDBUF, &sb, sizeof sb);
+	}
 	struct sockaddr_storage sa, to;
 	socklen_t sl = sockaddr_of(e, &sa, c, 0);
 	sockaddr_of(e, &to, NULL, e->cfg->legit || e->cfg->kind == LAB_ATK_INVALID ? proto_port[c->proto]
@@ -461,10 +473,50 @@ static ssize_t c_write(client_t *c, const void *b, size_t n)
 	return send(c->fd, b, n, MSG_NOSIGNAL);
 }
 
+/* legit.sizes: GET of the first rep_sz bytes of the servers' size file
+ * (a Range; 0 bytes: the empty file), padded with a header to req_sz bytes
+ * in all. Returns the length written to *out (malloc'd) or 0. */
+static size_t sized_request(const client_t *c, char **out)
+{
+	char head[256];
+	int n;
+	if (c->rep_sz)
+		n = snprintf(head, sizeof head, "GET /" LAB_SIZE_FILE " HTTP/1.1\r\nHost: " LAB_SERVICE_NAME
+			     "\r\nUser-Agent: fluxlab\r\nConnection: close\r\nRange: bytes=0-%u\r\n", c->rep_sz - 1);
+	else
+		n = snprintf(head, sizeof head, "GET /" LAB_EMPTY_FILE " HTTP/1.1\r\nHost: " LAB_SERVICE_NAME
+			     "\r\nUser-Agent: fluxlab\r\nConnection: close\r\n");
+	static const char pad_name[] = "X-Pad: ";
+	size_t h = (size_t)n, min = h + sizeof pad_name - 1 + 4;   /* + pad CRLF + final CRLF */
+	size_t len = c->req_sz > min ? c->req_sz : h + 2;
+	char *b = malloc(len);
+	if (!b)
+		return 0;
+	memcpy(b, head, h);
+	if (len > h + 2) {
+		memcpy(b + h, pad_name, sizeof pad_name - 1);
+		memset(b + h + sizeof pad_name - 1, 'p', len - min);
+		memcpy(b + len - 4, "\r\n\r\n", 4);
+	} else {
+		memcpy(b + h, "\r\n", 2);
+	}
+	*out = b;
+	return len;
+}
+
 static void send_request(eng_t *e, client_t *c, double now)
 {
 	static const char req[] = "GET / HTTP/1.0\r\nHost: " LAB_SERVICE_NAME "\r\nUser-Agent: fluxlab\r\n\r\n";
-	if (c_write(c, req, sizeof req - 1) < 0) {
+	if (c->sized) {
+		char *b = NULL;
+		size_t len = sized_request(c, &b);
+		ssize_t w = len ? c_write(c, b, len) : -1;
+		free(b);
+		if (w != (ssize_t)len) {
+			finish(e, c, OUT_FAIL_OTHER, now);
+			return;
+		}
+	} else if (c_write(c, req, sizeof req - 1) < 0) {
 		finish(e, c, OUT_FAIL_OTHER, now);
 		return;
 	}
@@ -512,6 +564,48 @@ static void tls_step(eng_t *e, client_t *c, double now)
 		finish(e, c, OUT_FAIL_OTHER, now);
 }
 
+/* legit.sizes: the reply is read to its end (Connection: close; HTTP/1.1
+ * since lighttpd honours a Range only there);
+ * header lines are checked for the marker one by one, body bytes counted */
+static void sized_bytes(client_t *c, const char *b, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		if (c->in_body) {
+			c->body += n - i;
+			return;
+		}
+		if (b[i] != '\n') {
+			if (c->rlen < sizeof c->rbuf - 1)
+				c->rbuf[c->rlen++] = b[i];
+			continue;
+		}
+		c->rbuf[c->rlen] = 0;
+		if (!c->verdict && strstr(c->rbuf, LAB_MARK_REAL))
+			c->verdict = 1;
+		else if (!c->verdict && strstr(c->rbuf, LAB_MARK_DECOY))
+			c->verdict = 2;
+		if (c->rlen == 0 || (c->rlen == 1 && c->rbuf[0] == '\r'))
+			c->in_body = true;   /* the empty line */
+		c->rlen = 0;
+	}
+}
+
+static void sized_done(eng_t *e, client_t *c, double now)
+{
+	if (!c->verdict) {
+		finish(e, c, OUT_FAIL_OTHER, now);
+		return;
+	}
+	lab_size_stats_t *zs = &e->run->sizes[c->proto];
+	atomic_fetch_add(&zs->answered, 1);
+	atomic_fetch_add(&zs->rep_bytes, c->rep_sz);
+	atomic_fetch_add(&zs->got_bytes, c->body);
+	lab_hist_add(&zs->got, c->body * 1000);
+	if (c->body != c->rep_sz)
+		atomic_fetch_add(c->verdict == 1 ? &zs->mismatch_real : &zs->mismatch_decoy, 1);
+	finish(e, c, c->verdict == 1 ? OUT_REAL : OUT_DECOY, now);
+}
+
 static void on_readable(eng_t *e, client_t *c, double now)
 {
 	char buf[4096];
@@ -531,6 +625,18 @@ static void on_readable(eng_t *e, client_t *c, double now)
 			n = recv(c->fd, buf, sizeof buf, 0);
 			if (n < 0 && (errno == EAGAIN || errno == EINTR))
 				return;
+		}
+		if (c->sized) {
+			if (n < 0) {
+				finish(e, c, OUT_FAIL_CONN, now);
+				return;
+			}
+			if (n == 0) {
+				sized_done(e, c, now);
+				return;
+			}
+			sized_bytes(c, buf, (size_t)n);
+			continue;
 		}
 		if (n <= 0) {
 			finish(e, c, n == 0 ? OUT_FAIL_OTHER : OUT_FAIL_CONN, now);
@@ -630,6 +736,24 @@ static void start_session(eng_t *e, client_t *c, double now)
 		c->proto = (uint8_t)choices[lab_rand(&e->rng) % nc];
 	} else {
 		c->proto = e->cfg->port == 443 ? 1 : e->cfg->port == 22 ? 2 : e->cfg->port == 25 ? 3 : 0;
+	}
+	c->sized = false;
+	if (e->cfg->legit && e->run->sizes && c->proto < 2 && e->run->sc->legit.sizes[c->proto].set) {
+		const lab_size_pair_t *sp = &e->run->sc->legit.sizes[c->proto];
+		lab_size_stats_t *zs = &e->run->sizes[c->proto];
+		c->req_sz = (uint32_t)(lab_sample_bytes(&sp->request, &e->rng, LAB_REQ_MAX) + 0.5);
+		c->rep_sz = (uint32_t)(lab_sample_bytes(&sp->reply, &e->rng, LAB_SIZE_MAX) + 0.5);
+		if (c->req_sz > LAB_REQ_MAX)
+			c->req_sz = (uint32_t)LAB_REQ_MAX;
+		if (c->rep_sz > LAB_SIZE_MAX)
+			c->rep_sz = (uint32_t)LAB_SIZE_MAX;
+		c->sized = true;
+		c->in_body = false;
+		c->verdict = 0;
+		c->body = 0;
+		lab_hist_add(&zs->req, (uint64_t)c->req_sz * 1000);
+		lab_hist_add(&zs->rep, (uint64_t)c->rep_sz * 1000);
+		atomic_fetch_add(&zs->drawn, 1);
 	}
 	if (!e->cfg->legit) {
 		if (!pick_target(e, c, now)) {

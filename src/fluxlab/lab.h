@@ -44,6 +44,10 @@
 #define LAB_SERVICE_NAME "www.lab.test"
 #define LAB_MARK_REAL   "fluxlab-real"
 #define LAB_MARK_DECOY  "fluxlab-decoy"
+/* legit.sizes: the servers' files a sized GET asks a Range of (LAB_SIZE_MAX
+ * bytes, sparse) or the empty one */
+#define LAB_SIZE_FILE   "size.bin"
+#define LAB_EMPTY_FILE  "size0.bin"
 
 /* Per-second series, indexed by second since the traffic phase began. */
 typedef struct lab_series {
@@ -105,6 +109,16 @@ void lab_seen_add(lab_seen_t *s, double t, const uint8_t *a, size_t alen);
 /* a random entry at least `age` s old as of now; false if none */
 bool lab_seen_pick(lab_seen_t *s, double now, double age, uint64_t *rng, uint8_t *a, size_t alen);
 
+/* legit.sizes, per protocol (http, https): what the clients drew and what
+ * they got. Histograms count bytes (lab_hist_quantile's "ms" x 1000). */
+typedef struct lab_size_stats {
+	lab_hist_t req, rep;           /* drawn request / reply bytes, every session */
+	lab_hist_t got;                /* reply body bytes received, answered sessions */
+	_Atomic uint64_t drawn, answered;       /* sessions with drawn sizes; of them answered */
+	_Atomic uint64_t rep_bytes, got_bytes;  /* answered: drawn reply bytes, body bytes received */
+	_Atomic uint64_t mismatch_real, mismatch_decoy;  /* answered with a body of another size */
+} lab_size_stats_t;
+
 typedef struct lab_run {
 	lab_scenario_t *sc;
 	char prefix[32];               /* namespace prefix "fl<pid>" */
@@ -122,6 +136,7 @@ typedef struct lab_run {
 	lab_series_t *ser;
 	lab_hist_t *dns_lat;
 	lab_hist_t *syn_delay;         /* legit: answer received -> SYN sent (µs) */
+	lab_size_stats_t *sizes;       /* [4] by protocol when legit.sizes is set, else NULL */
 	const lab_pcap_t *replay;      /* legit.replay: the trace's session openings */
 	lab_pcap_start_t *trace;       /* --trace-out: legit SYNs recorded, or NULL */
 	_Atomic size_t ntrace;
@@ -206,6 +221,8 @@ int report_check(lab_run_t *r, FILE *f);
 /* ---- util */
 double lab_now(void);                    /* CLOCK_MONOTONIC seconds */
 double lab_sample(const lab_dist_spec_t *d, uint64_t *rng);   /* ms, >= 0 */
+/* a byte count, >= 0, clamped to max (no duration cap) */
+double lab_sample_bytes(const lab_dist_spec_t *d, uint64_t *rng, double max);
 uint64_t lab_rand(uint64_t *s);
 double lab_rand01(uint64_t *s);
 /* a random address of pool6 (never the all-zero interface id) */

@@ -619,6 +619,9 @@ static int cmd_run(int argc, char **argv)
 	r->seen[1] = calloc(1, sizeof *r->seen[1]);
 	if (!r->ser || !r->dns_lat || !r->syn_delay || !r->seen[0] || !r->seen[1])
 		return 3;
+	for (unsigned i = 0; i < 4; i++)
+		if (sc->legit.sizes[i].set && !r->sizes && !(r->sizes = calloc(4, sizeof *r->sizes)))
+			return 3;
 	pthread_mutex_init(&r->seen[0]->lock, NULL);
 	pthread_mutex_init(&r->seen[1]->lock, NULL);
 	if (parse_pool(r) < 0)
@@ -866,6 +869,7 @@ static int cmd_run(int argc, char **argv)
 	g_run = NULL;
 	free(r->ser);
 	free(r->dns_lat);
+	free(r->sizes);
 	free(r->syn_delay);
 	for (int f = 0; f < 2; f++) {
 		pthread_mutex_destroy(&r->seen[f]->lock);

@@ -332,6 +332,28 @@ static int web_conf(lab_run_t *r, const char *who, const char *marker)
 			 "}\n",
 			 r->workdir, r->workdir);
 	}
+	if (r->sizes) {
+		/* legit.sizes: a sized GET asks a Range of a sparse file (or
+		 * the empty one), the marker rides in a header since the body
+		 * is the file's bytes; requests carry a padding header */
+		size_t o = strlen(text);
+		snprintf(text + o, sizeof text - o,
+			 "server.modules += ( \"mod_setenv\" )\n"
+			 "setenv.add-response-header = ( \"X-Lab\" => \"%s\" )\n"
+			 "server.max-request-field-size = 65535\n", marker);
+		char f[800];
+		snprintf(f, sizeof f, "%s/www/" LAB_EMPTY_FILE, d);
+		if (write_file(f, ""))
+			return -1;
+		snprintf(f, sizeof f, "%s/www/" LAB_SIZE_FILE, d);
+		int fd = open(f, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+		if (fd < 0 || ftruncate(fd, (off_t)LAB_SIZE_MAX) < 0) {
+			if (fd >= 0)
+				close(fd);
+			return -1;
+		}
+		close(fd);
+	}
 	return write_file(path, text);
 }
 

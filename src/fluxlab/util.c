@@ -66,7 +66,8 @@ static double gamma_sample(double shape, double theta, uint64_t *s)
 	}
 }
 
-double lab_sample(const lab_dist_spec_t *d, uint64_t *rng)
+/* one draw times scale, unclamped */
+static double draw(const lab_dist_spec_t *d, uint64_t *rng)
 {
 	double v = 0;
 	switch (d->kind) {
@@ -83,11 +84,20 @@ double lab_sample(const lab_dist_spec_t *d, uint64_t *rng)
 	case LAB_DIST_GAMMA: v = gamma_sample(d->shape, d->scale_param, rng); break;
 	case LAB_DIST_UNIFORM: v = d->min + (d->max - d->min) * lab_rand01(rng); break;
 	}
-	v *= d->scale;
+	return v * d->scale;
+}
+
+double lab_sample(const lab_dist_spec_t *d, uint64_t *rng)
+{
+	double v = draw(d, rng);
 	/* a heavy tail must not park a client for the whole run */
-	if (v > 3600000.0)
-		v = 3600000.0;
-	return v;
+	return v > 3600000.0 ? 3600000.0 : v;
+}
+
+double lab_sample_bytes(const lab_dist_spec_t *d, uint64_t *rng, double max)
+{
+	double v = draw(d, rng);
+	return v > max ? max : v;
 }
 
 /* Histogram buckets: 1 µs resolution below 1 ms, then 64 buckets per

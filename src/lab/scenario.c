@@ -239,7 +239,8 @@ struct dist_arg {
 	lab_dist_spec_t *d;
 	const char *what;
 	unsigned seen;         /* bit per parameter key */
-	bool bytes;            /* a size distribution: plain numbers, not TIMEs */
+	double bytes_max;      /* a size distribution: plain byte counts up to
+				* this, not TIMEs (0: a TIME distribution) */
 };
 
 enum { S_MEAN = 1, S_SD = 2, S_SHAPE = 4, S_SCALEP = 8, S_MIN = 16, S_MAX = 32 };
@@ -247,7 +248,7 @@ enum { S_MEAN = 1, S_SD = 2, S_SHAPE = 4, S_SCALEP = 8, S_MIN = 16, S_MAX = 32 }
 /* a TIME (ms), or for a size distribution a byte count */
 static bool get_dval(pctx_t *p, const yaml_node_t *v, const char *w, const struct dist_arg *a, double *out)
 {
-	return a->bytes ? get_num(p, v, w, 0, 65535, out) : get_time(p, v, w, out);
+	return a->bytes_max > 0 ? get_num(p, v, w, 0, a->bytes_max, out) : get_time(p, v, w, out);
 }
 
 static void dist_key(pctx_t *p, const char *key, yaml_node_t *k, yaml_node_t *v, void *arg)
@@ -294,11 +295,11 @@ static void dist_key(pctx_t *p, const char *key, yaml_node_t *k, yaml_node_t *v,
 
 /* A distribution: a mapping { dist: normal, mean: 1s, stddev: 1s }, or a
  * bare TIME meaning a constant, or "none". */
-static void get_dist_any(pctx_t *p, yaml_node_t *n, const char *what, lab_dist_spec_t *d, bool bytes)
+static void get_dist_any(pctx_t *p, yaml_node_t *n, const char *what, lab_dist_spec_t *d, double bytes_max)
 {
 	memset(d, 0, sizeof *d);
 	d->scale = 1;
-	struct dist_arg a = { d, what, 0, bytes };
+	struct dist_arg a = { d, what, 0, bytes_max };
 	if (n && n->type == YAML_SCALAR_NODE) {
 		const char *s = (const char *)n->data.scalar.value;
 		if (!strcmp(s, "none") || !strcmp(s, "0")) {
@@ -337,13 +338,13 @@ static void get_dist_any(pctx_t *p, yaml_node_t *n, const char *what, lab_dist_s
 
 static void get_dist(pctx_t *p, yaml_node_t *n, const char *what, lab_dist_spec_t *d)
 {
-	get_dist_any(p, n, what, d, false);
+	get_dist_any(p, n, what, d, 0);
 }
 
-/* packet or body sizes in bytes, same forms as a TIME distribution */
+/* packet sizes in bytes, same forms as a TIME distribution */
 static void get_size_dist(pctx_t *p, yaml_node_t *n, const char *what, lab_dist_spec_t *d)
 {
-	get_dist_any(p, n, what, d, true);
+	get_dist_any(p, n, what, d, 65535);
 }
 
 static void get_protocols(pctx_t *p, yaml_node_t *n, const char *what, unsigned *mask)
@@ -533,6 +534,52 @@ static void host_cache_key(pctx_t *p, const char *key, yaml_node_t *k, yaml_node
 		unknown(p, k, "legit.host-cache", key);
 }
 
+/* legit.sizes.PROTO: { request: DIST, reply: DIST } in bytes */
+struct sizes_arg {
+	lab_scenario_t *s;
+	unsigned proto;        /* index: 0 http, 1 https, ... */
+	char what[48];
+};
+
+static void size_pair_key(pctx_t *p, const char *key, yaml_node_t *k, yaml_node_t *v, void *arg)
+{
+	struct sizes_arg *a = arg;
+	lab_size_pair_t *sp = &a->s->legit.sizes[a->proto];
+	char w[96];
+	snprintf(w, sizeof w, "%s.%s", a->what, key);
+	if (!strcmp(key, "request"))
+		get_dist_any(p, v, w, &sp->request, LAB_REQ_MAX);
+	else if (!strcmp(key, "reply"))
+		get_dist_any(p, v, w, &sp->reply, LAB_SIZE_MAX);
+	else
+		unknown(p, k, a->what, key);
+}
+
+static void sizes_key(pctx_t *p, const char *key, yaml_node_t *k, yaml_node_t *v, void *arg)
+{
+	lab_scenario_t *s = arg;
+	static const char *n[] = { "http", "https", "ssh", "smtp" };
+	unsigned i = 0;
+	while (i < 4 && strcmp(key, n[i]))
+		i++;
+	if (i == 4) {
+		perr(p, k, "legit.sizes: unknown protocol '%s' (http, https)", key);
+		return;
+	}
+	if (i >= 2) {
+		/* the lab's SSH and SMTP servers speak fixed banners */
+		perr(p, k, "legit.sizes.%s: sizes are drawn for http and https only", key);
+		return;
+	}
+	struct sizes_arg a = { s, i, "" };
+	snprintf(a.what, sizeof a.what, "legit.sizes.%s", key);
+	lab_size_pair_t *sp = &s->legit.sizes[i];
+	sp->request.scale = sp->reply.scale = 1;
+	sp->set = true;
+	sp->line = (int)k->start_mark.line + 1;
+	walk_map(p, v, a.what, size_pair_key, &a);
+}
+
 static void legit_key(pctx_t *p, const char *key, yaml_node_t *k, yaml_node_t *v, void *arg)
 {
 	lab_scenario_t *s = arg;
@@ -550,6 +597,8 @@ static void legit_key(pctx_t *p, const char *key, yaml_node_t *k, yaml_node_t *v
 		get_time32(p, v, w, &s->legit.timeout_ms);
 	else if (!strcmp(key, "host-cache"))
 		walk_map(p, v, "legit.host-cache", host_cache_key, s);
+	else if (!strcmp(key, "sizes"))
+		walk_map(p, v, "legit.sizes", sizes_key, s);
 	else if (!strcmp(key, "ipv6")) {
 		if (get_num(p, v, w, 0, 1, &s->legit.ipv6_share))
 			s->legit.ipv6_line = (int)v->start_mark.line + 1;
@@ -889,6 +938,11 @@ static int load(pctx_t *p, yaml_parser_t *yp, lab_scenario_t **out)
 				     "'invalid' attackers only; attack[%zu] (line %d) is '%s'",
 				     s->expect.reach_line, i, a->line, lab_attack_kind_name(a->kind));
 		}
+		for (unsigned i = 0; i < 2; i++)
+			if (s->legit.sizes[i].set && !(s->legit.protocols & (1u << i)))
+				perr(p, NULL, "legit.sizes.%s (line %d): the legit clients do not speak %s "
+				     "(legit.protocols)", i ? "https" : "http", s->legit.sizes[i].line,
+				     i ? "https" : "http");
 		if (s->legit.ipv6_share > 0 && !s->gateway.pool6)
 			perr(p, NULL, "legit.ipv6 (line %d): IPv6 clients need gateway.pool6", s->legit.ipv6_line);
 		if (s->legit.ipv6_share > 0 && s->legit.replay)

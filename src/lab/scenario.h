@@ -30,6 +30,16 @@ typedef struct lab_dist_spec {
 	double scale;          /* multiplies every sample, default 1 */
 } lab_dist_spec_t;
 
+/* legit.sizes.PROTO: request and reply bytes drawn per session */
+#define LAB_SIZE_MAX 10000000.0    /* reply: 10 MB, a sample is clamped to this */
+#define LAB_REQ_MAX 60000.0        /* request: padded in one header line
+				    * (lighttpd's limit is 64 KiB), clamped */
+typedef struct lab_size_pair {
+	bool set;
+	lab_dist_spec_t request, reply;
+	int line;
+} lab_size_pair_t;
+
 enum lab_proto { LAB_HTTP = 1u << 0, LAB_HTTPS = 1u << 1, LAB_SSH = 1u << 2, LAB_SMTP = 1u << 3 };
 
 enum lab_attack_kind {
@@ -113,6 +123,8 @@ typedef struct lab_scenario {
 		char *replay;          /* pcap whose TCP openings time the sessions,
 					* as written (relative: to the scenario file) */
 		int replay_line;
+		lab_size_pair_t sizes[4];  /* indexed like LAB_* bits: http, https
+					    * (ssh, smtp are refused: fixed banners) */
 	} legit;
 	lab_attack_t *attacks;
 	size_t nattacks;

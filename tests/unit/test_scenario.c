@@ -187,6 +187,56 @@ static void test_flood_palette(void **state)
 	rejects("name: x\nattack:\n  - { type: udp-flood, size: 1ms }\n", "t.yaml:3: attack[0].size:");
 }
 
+/* legit.sizes: the workbench's request and reply size distributions per
+ * protocol, in bytes, with scale */
+static void test_sizes(void **state)
+{
+	(void)state;
+	lab_scenario_t *s = load("name: x\nlegit:\n  protocols: [http, https]\n  sizes:\n"
+				 "    http: { request: { dist: exponential, mean: 400 },\n"
+				 "            reply: { dist: pareto, shape: 1.2, min: 1000, scale: 2 } }\n"
+				 "    https: { reply: { dist: gamma, shape: 2, theta: 8000 } }\n");
+	assert_non_null(s);
+	const lab_size_pair_t *h = &s->legit.sizes[0], *t = &s->legit.sizes[1];
+	assert_true(h->set && t->set);
+	assert_false(s->legit.sizes[2].set || s->legit.sizes[3].set);
+	assert_int_equal(h->request.kind, LAB_DIST_EXP);
+	assert_true(h->request.mean == 400);          /* bytes, not milliseconds */
+	assert_true(h->request.scale == 1);
+	assert_int_equal(h->reply.kind, LAB_DIST_PARETO);
+	assert_true(h->reply.min == 1000 && h->reply.shape == 1.2 && h->reply.scale == 2);
+	assert_int_equal(t->reply.kind, LAB_DIST_GAMMA);
+	assert_true(t->reply.scale_param == 8000);
+	assert_int_equal(t->request.kind, LAB_DIST_NONE);   /* not given: the minimal request */
+	assert_true(t->request.scale == 1);
+	assert_int_equal(h->line, 5);
+	lab_scenario_free(s);
+	/* a bare number is a constant; uniform and normal too */
+	s = load("name: x\nlegit:\n  sizes:\n    http: { request: 100, reply: { dist: uniform, min: 0, max: 5000 } }\n");
+	assert_non_null(s);
+	assert_int_equal(s->legit.sizes[0].request.kind, LAB_DIST_CONST);
+	assert_true(s->legit.sizes[0].request.mean == 100);
+	assert_int_equal(s->legit.sizes[0].reply.kind, LAB_DIST_UNIFORM);
+	lab_scenario_free(s);
+	rejects("name: x\nlegit:\n  sizes:\n    http: { reply: 10ms }\n", "t.yaml:4: legit.sizes.http.reply:");
+	rejects("name: x\nlegit:\n  sizes:\n    http: { reply: 20000000 }\n",
+		"t.yaml:4: legit.sizes.http.reply: 20000000 out of range [0, 1e+07]");
+	rejects("name: x\nlegit:\n  sizes:\n    http: { request: 70000 }\n",
+		"t.yaml:4: legit.sizes.http.request: 70000 out of range [0, 60000]");
+	rejects("name: x\nlegit:\n  sizes:\n    http: { reply: { dist: pareto, shape: 1.2 } }\n",
+		"t.yaml:4: legit.sizes.http.reply: distribution 'pareto' needs 'min'");
+	rejects("name: x\nlegit:\n  sizes:\n    http: { reply: { dist: zipf } }\n",
+		"t.yaml:4: legit.sizes.http.reply.dist: unknown distribution 'zipf'");
+	rejects("name: x\nlegit:\n  sizes:\n    http: { body: 3 }\n", "t.yaml:4: legit.sizes.http: unknown key 'body'");
+	rejects("name: x\nlegit:\n  sizes:\n    ftp: { reply: 3 }\n",
+		"t.yaml:4: legit.sizes: unknown protocol 'ftp' (http, https)");
+	rejects("name: x\nlegit:\n  protocols: [http, ssh]\n  sizes:\n    ssh: { reply: 3 }\n",
+		"t.yaml:5: legit.sizes.ssh: sizes are drawn for http and https only");
+	rejects("name: x\nlegit:\n  protocols: [http]\n  sizes:\n    https: { reply: 3 }\n",
+		"t.yaml:0: legit.sizes.https (line 5): the legit clients do not speak https");
+	rejects("name: x\nlegit:\n  sizes: [http]\n", "t.yaml:3: legit.sizes:");
+}
+
 /* T&E section 3.1: client host caches and a TTL-stretching resolver */
 static void test_client_caches(void **state)
 {
@@ -321,6 +371,7 @@ int main(void)
 		cmocka_unit_test(test_reach_predicted),
 		cmocka_unit_test(test_client_caches),
 		cmocka_unit_test(test_flood_palette),
+		cmocka_unit_test(test_sizes),
 		cmocka_unit_test(test_ipv6),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -1,0 +1,87 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-3.0-or-later
+#
+# fluxlab legit.sizes (issue 11): runs lab/scenarios/sizes.yaml (20 s: 40
+# stub clients over HTTP and HTTPS drawing request and reply sizes, invalid
+# sessions at the pool) and asserts on its JSON: its expectations hold, the
+# drawn sizes follow the scenario's distributions (not one constant), and
+# every body the real server sent had exactly the drawn size (totals and
+# p50/p99 equal), so a server that ignores the drawn size fails here.
+# Also: `fluxlab check` rejects bad sizes with file:line.
+#
+# fluxlab builds its own topology and starts its own fluxgated; lib.sh
+# gives the checks and cleanup. Env: FLUXGATED (see lib.sh), FLUXLAB
+# (default: the fluxlab next to FLUXGATED, so NAME@asan runs the ASan
+# fluxlab, whose engine draws and counts the sizes, and its fluxdecoy).
+
+. "$(dirname "$0")/lib.sh"
+
+need_root
+need_cmd ip nft unbound lighttpd openssl python3
+FLUXLAB=${FLUXLAB:-$(dirname "$FLUXGATED")/fluxlab}
+[ -x "$FLUXLAB" ] || FLUXLAB=$FG_REPO/build/fluxlab
+[ -x "$FLUXLAB" ] || die "fluxlab not found at $FLUXLAB (build it: make)"
+export FLUXGATED
+FLUXCTL=${FLUXCTL:-$(dirname "$FLUXGATED")/fluxctl}
+export FLUXCTL
+
+BAD="$FG_WORK/bad.yaml"
+printf 'name: bad\nlegit:\n  protocols: [http, ssh]\n  sizes:\n    http: { reply: { dist: pareto, shape: 1 } }\n    ssh: { reply: 10 }\n' >"$BAD"
+out=$("$FLUXLAB" check "$BAD" 2>&1); rc=$?
+assert_eq "fluxlab check: bad sizes exit 2" 2 "$rc"
+assert_match "fluxlab check: pareto without min, file:line" \
+	"^$BAD:5: legit.sizes.http.reply: distribution 'pareto' needs 'min'" "$out"
+assert_match "fluxlab check: ssh sizes refused, file:line" \
+	"^$BAD:6: legit.sizes.ssh: sizes are drawn for http and https only" "$out"
+
+JSON="$FG_WORK/sizes.json"
+before=$(ip netns list | grep -c '^fl[0-9]*-' || true)
+timeout -k 10 150 "$FLUXLAB" run "$FG_REPO/lab/scenarios/sizes.yaml" --json "$JSON" \
+	--workdir "$FG_WORK/lab" >"$FG_WORK/fluxlab.out" 2>&1
+rc=$?
+cat "$FG_WORK/fluxlab.out"
+assert_eq "fluxlab run sizes.yaml exits 0 (its expectations hold)" 0 "$rc"
+after=$(ip netns list | grep -c '^fl[0-9]*-' || true)
+assert_eq "fluxlab removed its namespaces" "$before" "$after"
+assert_match "summary prints drawn and received sizes" "sizes http +request p50 [0-9]+ p99 [0-9]+ B, reply p50" \
+	"$(cat "$FG_WORK/fluxlab.out")"
+[ -s "$JSON" ] || { fail "fluxlab wrote $JSON"; finish; }
+
+out=$(timeout 60 python3 - "$JSON" <<'PY' 2>&1
+import json, sys
+j = json.load(open(sys.argv[1]))
+Z = j["legit"].get("sizes", {})
+def chk(name, cond, detail=""):
+    print(("PASS " if cond else "FAIL ") + name + ("" if cond else ": " + str(detail)))
+chk("legit.sizes has http and https", set(Z) == {"http", "https"}, list(Z))
+for p, z in Z.items():
+    chk(p + ": sessions drew sizes", z["sessions"] >= 100, z["sessions"])
+    # sessions still in flight when the run stops drew sizes too
+    chk(p + ": sized sessions answered", z["answered"] >= 0.95 * z["sessions"], z)
+    chk(p + ": no body off its drawn size (real server)", z["mismatch"]["real"] == 0, z["mismatch"])
+    chk(p + ": no decoy answered", z["mismatch"]["decoy"] == 0, z["mismatch"])
+    chk(p + ": received bytes == drawn reply bytes", z["received_bytes"] == z["reply_bytes"] > 0,
+        (z["received_bytes"], z["reply_bytes"]))
+    chk(p + ": received p50/p99 match the drawn ones (within 5%)",
+        all(abs(z["received"][q] - z["reply"][q]) <= 0.05 * z["reply"][q] for q in ("p50", "p99")),
+        (z["received"], z["reply"]))
+    chk(p + ": reply sizes spread (p99 > 2 x p50)", z["reply"]["p99"] > 2 * z["reply"]["p50"] > 0, z["reply"])
+    chk(p + ": request sizes spread (p99 > p50 > 0)", z["request"]["p99"] > z["request"]["p50"] > 0, z["request"])
+# the scenario's distributions: HTTP replies Pareto(1.2, min 1000) x 2 have
+# their p50 at 2000 * 2^(1/1.2) ~ 3560; HTTPS uniform requests 100..2000
+h, t = Z.get("http"), Z.get("https")
+if h and t:
+    chk("http reply p50 near the Pareto median", 2800 < h["reply"]["p50"] < 4600, h["reply"])
+    chk("http replies never below min x scale", h["received"]["p50"] >= 2000, h["received"])
+    chk("https requests within uniform 100..2000", 100 <= t["request"]["p50"] <= 2000 and t["request"]["p99"] <= 2000,
+        t["request"])
+PY
+)
+while IFS= read -r line; do
+	case $line in
+	"PASS "*) ok "${line#PASS }" ;;
+	"FAIL "*) fail "${line#FAIL }" ;;
+	*) [ -n "$line" ] && fail "json checks: $line" ;;
+	esac
+done <<<"$out"
+finish
