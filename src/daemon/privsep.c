@@ -987,6 +987,7 @@ int fg_privsep_drop(const char *user)
 struct fg_nat {
 	int fd;
 	unsigned slot;
+	unsigned inflight;        /* COMMITs sent, status not read yet */
 };
 
 static int chan_acquire(void)
@@ -1055,8 +1056,37 @@ static int wait_status(fg_nat_t *n, uint16_t op,
 	}
 }
 
+/* Pipelined commits: the [priv] side answers the requests of one channel
+ * in order, so the status read next is that of the oldest one sent. */
+static int priv_commit_start(fg_nat_t *n, const fg_grant_t *g, size_t count)
+{
+	if (count == 0 || count > FG_PS_MAX_GRANTS)
+		return -EINVAL;
+	if (n->inflight >= FG_NAT_PIPE_MAX)
+		return -EBUSY;
+	int rc = ps_send(n->fd, PS_COMMIT, (uint16_t)count, 0, g, (uint32_t)(count * sizeof(*g)));
+	if (rc == 0)
+		n->inflight++;
+	return rc;
+}
+
+static int priv_commit_result(fg_nat_t *n)
+{
+	if (!n->inflight)
+		return -EINVAL;
+	n->inflight--;
+	return wait_status(n, PS_COMMIT, NULL, NULL);
+}
+
+static int priv_commit_fd(fg_nat_t *n)
+{
+	return n->fd;
+}
+
 static int priv_commit(fg_nat_t *n, const fg_grant_t *g, size_t count)
 {
+	if (n->inflight)
+		return -EBUSY;        /* a status of a pipelined commit would be read */
 	while (count) {
 		size_t k = count > FG_PS_MAX_GRANTS ? FG_PS_MAX_GRANTS : count;
 		int rc = ps_send(n->fd, PS_COMMIT, (uint16_t)k, 0, g, (uint32_t)(k * sizeof(*g)));
@@ -1273,6 +1303,9 @@ const fg_nat_ops_t fg_nat_priv_ops = {
 	.open = priv_open,
 	.setup = priv_setup,
 	.commit = priv_commit,
+	.commit_start = priv_commit_start,
+	.commit_result = priv_commit_result,
+	.commit_fd = priv_commit_fd,
 	.dump = priv_dump,
 	.count = priv_count,
 	.quarantine = priv_quarantine,

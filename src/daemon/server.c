@@ -6,6 +6,7 @@
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <poll.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
@@ -28,9 +29,10 @@
 #define UDP_SBUF       FG_DNS_UDP_MAX
 #define TCP_MSG_MAX    65535
 #define EPOLL_TICK_MS  250         /* TCP timers and quiescence tick */
+#define UDP_PIPE       FG_GRANT_PIPE /* batches with grants in flight, at most */
 
 /* epoll user data: socket kind in the top bits, index below */
-enum { EV_UDP = 1, EV_TCP_LISTEN = 2, EV_TCP_CONN = 3 };
+enum { EV_UDP = 1, EV_TCP_LISTEN = 2, EV_TCP_CONN = 3, EV_GRANT = 4 };
 #define EV_PACK(kind, idx) (((uint64_t)(kind) << 32) | (uint32_t)(idx))
 
 typedef struct tcp_conn {
@@ -43,6 +45,24 @@ typedef struct tcp_conn {
 	uint8_t rbuf[2 + TCP_MSG_MAX];
 	uint8_t *wbuf;             /* 2 + TCP_MSG_MAX, allocated on demand */
 } tcp_conn_t;
+
+/* One UDP batch, from recvmmsg to sendmmsg. */
+typedef struct udp_slot {
+	int fd;                    /* the socket it came from, answers go to */
+	int n;                     /* datagrams */
+	size_t npend;              /* grant requests */
+	struct timespec t0;        /* grant step begun (grant_latency) */
+	struct mmsghdr rmsg[UDP_BATCH];
+	struct iovec riov[UDP_BATCH];
+	struct sockaddr_storage peers[UDP_BATCH];
+	uint8_t rbuf[UDP_BATCH][UDP_RBUF];
+	uint8_t sbuf[UDP_BATCH][UDP_SBUF];
+	fg_dns_query_t q[UDP_BATCH];
+	fg_dns_result_t res[UDP_BATCH];
+	bool held[UDP_BATCH];      /* a service answer: sent on its grant's ACK */
+	fg_grant_req_t greq[UDP_BATCH];
+	unsigned greq_slot[UDP_BATCH];
+} udp_slot_t;
 
 typedef struct fg_worker {
 	struct fg_server *srv;
@@ -60,15 +80,17 @@ typedef struct fg_worker {
 	fg_siphash_t *sip;         /* DNS cookies of this worker's queries */
 	uint64_t err_event_ms;     /* last `error` event (at most one a second) */
 
-	/* UDP batch state: kept here, not on the stack (it is ~350 KiB) */
-	struct mmsghdr rmsg[UDP_BATCH], smsg[UDP_BATCH];
-	struct iovec riov[UDP_BATCH], siov[UDP_BATCH];
-	struct sockaddr_storage peers[UDP_BATCH];
-	uint8_t rbuf[UDP_BATCH][UDP_RBUF];
-	uint8_t sbuf[UDP_BATCH][UDP_SBUF];
-	fg_dns_query_t q[UDP_BATCH];
-	fg_grant_req_t greq[UDP_BATCH];
-	unsigned greq_slot[UDP_BATCH];
+	/* UDP batches: a FIFO ring of slots, head .. head + ninflight - 1
+	 * waiting for their grant transactions (in the order begun), the
+	 * next one free for the batch being read. Kept here, not on the
+	 * stack (a slot is ~350 KiB), and allocated once. */
+	udp_slot_t slot[UDP_PIPE];
+	unsigned head, ninflight;
+	const fg_snapshot_t *inflight_snap;  /* the snapshot of those batches */
+	int grant_fd;              /* in epoll: results of the transactions */
+	uint64_t swap_seen;        /* swap_gen when it last drained for a swap */
+	struct mmsghdr smsg[UDP_BATCH];
+	struct iovec siov[UDP_BATCH];
 } fg_worker_t;
 
 struct fg_server {
@@ -83,6 +105,7 @@ struct fg_server {
 	pthread_mutex_t src_mu;    /* guards src: connections are spread over workers */
 	fg_srclimit_t *src;
 	_Atomic bool stop;
+	_Atomic uint64_t swap_gen; /* bumped by every fg_server_swap() */
 	fg_evlog_t *evlog;
 	fg_floods_t *floods;       /* cookies and rate limiting (UDP) */
 	fg_worker_t **workers;
@@ -177,13 +200,20 @@ static void addr_text(const struct sockaddr_storage *ss, char *buf, size_t len)
 
 /* ---- the grant step -------------------------------------------------- */
 
-/* Make sure this worker has a grant context for the snapshot's engine. */
+static void worker_drain(fg_worker_t *w);
+
+/* Make sure this worker has a grant context for the snapshot's engine;
+ * its result descriptor is in the worker's epoll set. */
 static fg_grant_worker_t *worker_grants(fg_worker_t *w, const fg_snapshot_t *snap)
 {
 	if (!snap->grants)
 		return NULL;
 	if (w->gw && w->gw_engine == snap->grants)
 		return w->gw;
+	worker_drain(w);   /* no batch may be owed by the context we free */
+	if (w->grant_fd >= 0)
+		epoll_ctl(w->epfd, EPOLL_CTL_DEL, w->grant_fd, NULL);
+	w->grant_fd = -1;
 	if (w->gw)
 		fg_grant_worker_free(w->gw);
 	w->gw = NULL;
@@ -193,6 +223,10 @@ static fg_grant_worker_t *worker_grants(fg_worker_t *w, const fg_snapshot_t *sna
 		return NULL;
 	}
 	w->gw_engine = snap->grants;
+	int fd = fg_grant_worker_fd(w->gw);
+	struct epoll_event ev = { .events = EPOLLIN, .data.u64 = EV_PACK(EV_GRANT, 0) };
+	if (fd >= 0 && epoll_ctl(w->epfd, EPOLL_CTL_ADD, fd, &ev) == 0)
+		w->grant_fd = fd;
 	return w->gw;
 }
 
@@ -221,37 +255,68 @@ static void log_grant_event(fg_evlog_t *ev, const fg_snapshot_t *snap,
 			       NULL, r->grant_ms);
 }
 
-/* Resolve `n` pending service queries and build their answers. A batch
- * whose grant failed is answered SERVFAIL: never an unacknowledged address. */
-static void grant_and_answer(fg_worker_t *w, const fg_snapshot_t *snap,
-			     fg_grant_req_t *reqs, size_t n, bool tcp,
-			     uint8_t *const *outs, const size_t *outcaps,
-			     fg_dns_result_t *results)
+static uint64_t ns_between(const struct timespec *a, const struct timespec *b)
+{
+	return (uint64_t)(b->tv_sec - a->tv_sec) * 1000000000u + (uint64_t)(b->tv_nsec - a->tv_nsec);
+}
+
+/* Grant step, first half: policy, addresses, the transaction started; then
+ * every answer is built (and, DO=1 in a signed zone, signed) while the
+ * transaction is in flight: only sent once grant_finish() saw the ACK.
+ * Returns false when no transaction could be begun (answers SERVFAIL). */
+static bool grant_begin(fg_worker_t *w, const fg_snapshot_t *snap, fg_grant_req_t *reqs,
+			size_t n, bool tcp, uint8_t *const *outs, const size_t *outcaps,
+			fg_dns_result_t *results, struct timespec *t0)
 {
 	fg_grant_worker_t *gw = worker_grants(w, snap);
-	struct timespec t0, t1;
-	clock_gettime(CLOCK_MONOTONIC, &t0);
-	int rc = gw ? fg_grant_resolve(snap->grants, gw, reqs, n) : -FG_EGRANT;
+	clock_gettime(CLOCK_MONOTONIC, t0);
+	int rc = gw ? fg_grant_begin(snap->grants, gw, reqs, n) : -FG_EGRANT;
+	if (rc < 0) {
+		for (size_t i = 0; i < n; i++) {
+			reqs[i].ok = reqs[i].nodata = reqs[i].pending = false;
+			reqs[i].cause = FG_NOADDR_INTERNAL;
+		}
+	}
+	for (size_t i = 0; i < n; i++) {
+		if (reqs[i].nodata)
+			fg_dns_answer_service_nodata(snap->db, reqs[i].q, tcp, 0, outs[i],
+						     outcaps[i], &results[i]);
+		else
+			fg_dns_answer_service(snap->db, reqs[i].q, tcp,
+					      reqs[i].pending ? reqs[i].addr : NULL, reqs[i].ttl,
+					      reqs[i].ecs_scope, outs[i], outcaps[i], &results[i]);
+	}
+	return rc >= 0;
+}
+
+/* Grant step, second half: the outcome of the oldest begun batch (`began`:
+ * grant_begin() returned true). An answer whose grant was not ACKed is
+ * rebuilt as SERVFAIL over the one prepared: it never leaves with its
+ * address. */
+static void grant_finish(fg_worker_t *w, const fg_snapshot_t *snap, fg_grant_req_t *reqs,
+			 size_t n, bool tcp, bool began, uint8_t *const *outs,
+			 const size_t *outcaps, fg_dns_result_t *results, const struct timespec *t0)
+{
+	int rc = began ? fg_grant_finish(snap->grants, w->gw, reqs) : -FG_EGRANT;
+	struct timespec t1;
 	clock_gettime(CLOCK_MONOTONIC, &t1);
-	fg_hist_observe_ns(&w->stats.grant_latency,
-			   (uint64_t)(t1.tv_sec - t0.tv_sec) * 1000000000u +
-			   (uint64_t)(t1.tv_nsec - t0.tv_nsec));
+	fg_hist_observe_ns(&w->stats.grant_latency, ns_between(t0, &t1));
 
 	size_t failed = 0;
 	for (size_t i = 0; i < n; i++) {
 		bool ok = rc >= 0 && reqs[i].ok;
-		if (reqs[i].nodata) {
-			fg_dns_answer_service_nodata(snap->db, reqs[i].q, tcp, 0, outs[i],
-						     outcaps[i], &results[i]);
+		if (reqs[i].nodata)
 			continue;
-		}
-		fg_dns_answer_service(snap->db, reqs[i].q, tcp, ok ? reqs[i].addr : NULL,
-				      reqs[i].ttl, reqs[i].ecs_scope, outs[i], outcaps[i],
-				      &results[i]);
+		if (!ok && reqs[i].pending)
+			fg_dns_answer_service(snap->db, reqs[i].q, tcp, NULL, 0, reqs[i].ecs_scope,
+					      outs[i], outcaps[i], &results[i]);
 		if (ok) {
 			w->stats.service_answers++;
 		} else {
 			w->stats.grant_failures++;
+			unsigned c = reqs[i].cause < FG_NOADDR_COUNT ? reqs[i].cause
+				     : (unsigned)fg_grant_noaddr_cause(rc < 0 ? rc : -FG_EGRANT);
+			w->stats.grant_noaddr[c]++;
 			failed++;
 		}
 		if (w->srv->evlog)
@@ -266,6 +331,18 @@ static void grant_and_answer(fg_worker_t *w, const fg_snapshot_t *snap,
 		fg_evlog_error(w->srv->evlog, "grant", rc < 0 ? rc : -FG_EGRANT, msg);
 		w->err_event_ms = now;
 	}
+}
+
+/* Both halves at once (TCP: one query, answered before the next is read). */
+static void grant_and_answer(fg_worker_t *w, const fg_snapshot_t *snap,
+			     fg_grant_req_t *reqs, size_t n, bool tcp,
+			     uint8_t *const *outs, const size_t *outcaps,
+			     fg_dns_result_t *results)
+{
+	struct timespec t0;
+	worker_drain(w);   /* the transaction must be the only one in flight */
+	bool began = grant_begin(w, snap, reqs, n, tcp, outs, outcaps, results, &t0);
+	grant_finish(w, snap, reqs, n, tcp, began, outs, outcaps, results, &t0);
 }
 
 static void count_result(fg_worker_t *w, const fg_dns_result_t *r)
@@ -309,14 +386,16 @@ static bool rrl_applies(const fg_conf_t *conf, const fg_dns_result_t *r)
 /* Rate-limit the marked answers of a batch before the grant step: a
  * dropped one sends nothing, a slipped one becomes TC=1 without records;
  * neither reaches the grant engine. */
-static void udp_rrl(fg_worker_t *w, int n, const bool *limit, fg_dns_result_t *res)
+static void udp_rrl(fg_worker_t *w, udp_slot_t *sl, const bool *limit)
 {
 	enum fg_rrl_action act[UDP_BATCH];
 	uint64_t now = now_ms();
+	int n = sl->n;
+	fg_dns_result_t *res = sl->res;
 
 	fg_floods_lock(w->srv->floods);
 	for (int i = 0; i < n; i++)
-		act[i] = limit[i] ? fg_floods_rrl(w->srv->floods, &w->peers[i], now) : FG_RRL_PASS;
+		act[i] = limit[i] ? fg_floods_rrl(w->srv->floods, &sl->peers[i], now) : FG_RRL_PASS;
 	fg_floods_unlock(w->srv->floods);
 	for (int i = 0; i < n; i++) {
 		if (act[i] == FG_RRL_PASS)
@@ -326,7 +405,7 @@ static void udp_rrl(fg_worker_t *w, int n, const bool *limit, fg_dns_result_t *r
 		/* a slip needs a question to echo (rrl.apply-to all also
 		 * limits FORMERR answers that have none): else it is a drop */
 		int len = act[i] == FG_RRL_SLIP
-				  ? fg_dns_build_truncated(&w->q[i], w->sbuf[i], UDP_SBUF) : -1;
+				  ? fg_dns_build_truncated(&sl->q[i], sl->sbuf[i], UDP_SBUF) : -1;
 		if (len <= 0) {
 			w->stats.rrl_dropped++;
 			continue;
@@ -338,91 +417,47 @@ static void udp_rrl(fg_worker_t *w, int n, const bool *limit, fg_dns_result_t *r
 	}
 }
 
-static void udp_batch(fg_worker_t *w, int fd)
+static void slot_init(udp_slot_t *sl)
 {
-	const fg_snapshot_t *snap = fg_server_snapshot(w->srv);
-
 	for (unsigned i = 0; i < UDP_BATCH; i++) {
-		w->riov[i].iov_base = w->rbuf[i];
-		w->riov[i].iov_len = UDP_RBUF;
-		memset(&w->rmsg[i].msg_hdr, 0, sizeof(w->rmsg[i].msg_hdr));
-		w->rmsg[i].msg_hdr.msg_iov = &w->riov[i];
-		w->rmsg[i].msg_hdr.msg_iovlen = 1;
-		w->rmsg[i].msg_hdr.msg_name = &w->peers[i];
-		w->rmsg[i].msg_hdr.msg_namelen = sizeof(w->peers[i]);
+		sl->riov[i].iov_base = sl->rbuf[i];
+		sl->riov[i].iov_len = UDP_RBUF;
+		memset(&sl->rmsg[i].msg_hdr, 0, sizeof(sl->rmsg[i].msg_hdr));
+		sl->rmsg[i].msg_hdr.msg_iov = &sl->riov[i];
+		sl->rmsg[i].msg_hdr.msg_iovlen = 1;
+		sl->rmsg[i].msg_hdr.msg_name = &sl->peers[i];
+		sl->rmsg[i].msg_hdr.msg_namelen = sizeof(sl->peers[i]);
 	}
-	int n = recvmmsg(fd, w->rmsg, UDP_BATCH, MSG_DONTWAIT, NULL);
-	if (n <= 0)
-		return;
-	w->stats.queries_udp += (uint64_t)n;
+}
 
-	fg_dns_result_t res[UDP_BATCH];
-	bool limit[UDP_BATCH];
-	size_t npend = 0, nlimit = 0;
-	uint32_t now_s = (uint32_t)time(NULL);
-	for (int i = 0; i < n; i++) {
-		const uint8_t *pkt = w->rbuf[i];
-		size_t len = w->rmsg[i].msg_len;
-		if (w->rmsg[i].msg_hdr.msg_flags & MSG_TRUNC)
-			len = 0;   /* bigger than any query we accept: drop */
-		enum fg_dns_parse_action act;
-		int rcode;
-		int prc = fg_dns_parse_query(pkt, len, &w->q[i], &act, &rcode);
-		bool known = udp_cookie(w, &w->q[i], &w->peers[i], prc, now_s);
-		fg_dns_answer_parsed(snap->db, &w->q[i], prc, act, rcode, false, w->sbuf[i],
-				     UDP_SBUF, &res[i]);
-		if (w->q[i].has_question)
-			w->stats.qtype[fg_metrics_qtype_index(w->q[i].qtype)]++;
-		limit[i] = !known && rrl_applies(snap->conf, &res[i]);
-		nlimit += limit[i];
-	}
-	if (nlimit)
-		udp_rrl(w, n, limit, res);
-	for (int i = 0; i < n; i++) {
-		if (res[i].kind == FG_ANSWER_SERVICE) {
-			fg_grant_req_t *g = &w->greq[npend];
-			memset(g, 0, sizeof(*g));
-			g->q = &w->q[i];
-			g->peer = &w->peers[i];
-			g->service_id = res[i].service_id;
-			g->qtype = res[i].qtype;
-			w->greq_slot[npend++] = (unsigned)i;
-		}
-	}
-
-	/* the grant step: one NAT transaction for the whole batch */
-	if (npend) {
-		uint8_t *outs[UDP_BATCH];
-		size_t caps[UDP_BATCH];
-		fg_dns_result_t gres[UDP_BATCH];
-		for (size_t k = 0; k < npend; k++) {
-			outs[k] = w->sbuf[w->greq_slot[k]];
-			caps[k] = UDP_SBUF;
-		}
-		grant_and_answer(w, snap, w->greq, npend, false, outs, caps, gres);
-		for (size_t k = 0; k < npend; k++)
-			res[w->greq_slot[k]] = gres[k];
-	}
-
+/* Count and send the answers of a batch: the held service answers
+ * (`held`), or every other one. */
+static void slot_send(fg_worker_t *w, udp_slot_t *sl, bool held)
+{
 	unsigned nsend = 0;
-	for (int i = 0; i < n; i++) {
-		count_result(w, &res[i]);
-		if (res[i].kind != FG_ANSWER_READY || res[i].len == 0)
+	for (int i = 0; i < sl->n; i++) {
+		const fg_dns_result_t *r = &sl->res[i];
+		if (sl->held[i] != held)
 			continue;
-		if (res[i].len > FG_DNS_HDRLEN && (w->sbuf[i][2] & 0x02))
+		socklen_t namelen = sl->rmsg[i].msg_hdr.msg_namelen;
+		sl->rmsg[i].msg_hdr.msg_namelen = sizeof(sl->peers[i]);  /* for the next recvmmsg */
+		count_result(w, r);
+		if (r->kind != FG_ANSWER_READY || r->len == 0)
+			continue;
+		if (r->len > FG_DNS_HDRLEN && (sl->sbuf[i][2] & 0x02))
 			w->stats.truncated++;
-		w->siov[nsend].iov_base = w->sbuf[i];
-		w->siov[nsend].iov_len = res[i].len;
+		w->siov[nsend].iov_base = sl->sbuf[i];
+		w->siov[nsend].iov_len = r->len;
 		memset(&w->smsg[nsend].msg_hdr, 0, sizeof(w->smsg[nsend].msg_hdr));
 		w->smsg[nsend].msg_hdr.msg_iov = &w->siov[nsend];
 		w->smsg[nsend].msg_hdr.msg_iovlen = 1;
-		w->smsg[nsend].msg_hdr.msg_name = &w->peers[i];
-		w->smsg[nsend].msg_hdr.msg_namelen = w->rmsg[i].msg_hdr.msg_namelen;
+		w->smsg[nsend].msg_hdr.msg_name = &sl->peers[i];
+		w->smsg[nsend].msg_hdr.msg_namelen = namelen;
 		nsend++;
 	}
 	unsigned sent = 0;
 	while (sent < nsend) {
-		int m = sendmmsg(fd, w->smsg + sent, nsend - sent, 0);
+		int m = sendmmsg(sl->fd, w->smsg + sent, nsend - sent, 0);
 		if (m < 0) {
 			if (errno == EINTR)
 				continue;
@@ -433,6 +468,145 @@ static void udp_batch(fg_worker_t *w, int fd)
 		}
 		sent += (unsigned)m;
 	}
+}
+
+/* The grant requests of a slot, in the layout grant_begin/finish take. */
+static void slot_grant_bufs(udp_slot_t *sl, uint8_t **outs, size_t *caps, fg_dns_result_t *gres)
+{
+	for (size_t k = 0; k < sl->npend; k++) {
+		outs[k] = sl->sbuf[sl->greq_slot[k]];
+		caps[k] = UDP_SBUF;
+		gres[k] = sl->res[sl->greq_slot[k]];
+	}
+}
+
+/* Finish the oldest batch in flight: wait for its transaction's outcome,
+ * then send its service answers. */
+static void udp_complete_oldest(fg_worker_t *w)
+{
+	udp_slot_t *sl = &w->slot[w->head];
+	uint8_t *outs[UDP_BATCH];
+	size_t caps[UDP_BATCH];
+	fg_dns_result_t gres[UDP_BATCH];
+
+	slot_grant_bufs(sl, outs, caps, gres);
+	grant_finish(w, w->inflight_snap, sl->greq, sl->npend, false, true, outs, caps, gres,
+		     &sl->t0);
+	for (size_t k = 0; k < sl->npend; k++)
+		sl->res[sl->greq_slot[k]] = gres[k];
+	slot_send(w, sl, true);
+	w->head = (w->head + 1) % UDP_PIPE;
+	w->ninflight--;
+}
+
+/* Complete every batch whose outcome has arrived, without waiting. */
+static void worker_grant_ready(fg_worker_t *w)
+{
+	while (w->ninflight && w->grant_fd >= 0) {
+		struct pollfd p = { .fd = w->grant_fd, .events = POLLIN };
+		if (poll(&p, 1, 0) <= 0)
+			return;
+		udp_complete_oldest(w);
+	}
+}
+
+/* Complete every batch in flight, waiting as needed (reload, TCP). */
+static void worker_drain(fg_worker_t *w)
+{
+	while (w->ninflight)
+		udp_complete_oldest(w);
+}
+
+/* Read, answer and send one batch; returns the datagrams read. Static
+ * answers leave at once; the service answers of the batch wait for their
+ * grant transaction, which stays in flight while the worker reads the
+ * next batches (at most UDP_PIPE), and leave on its ACK. */
+static int udp_batch(fg_worker_t *w, int fd)
+{
+	const fg_snapshot_t *snap = fg_server_snapshot(w->srv);
+
+	if (w->ninflight && snap != w->inflight_snap)
+		worker_drain(w);   /* batches of one snapshot in flight at a time */
+	if (w->ninflight == UDP_PIPE)
+		udp_complete_oldest(w);
+	udp_slot_t *sl = &w->slot[(w->head + w->ninflight) % UDP_PIPE];
+	int n = recvmmsg(fd, sl->rmsg, UDP_BATCH, MSG_DONTWAIT, NULL);
+	if (n <= 0)
+		return 0;
+	sl->fd = fd;
+	sl->n = n;
+	w->stats.queries_udp += (uint64_t)n;
+
+	fg_dns_result_t *res = sl->res;
+	bool limit[UDP_BATCH];
+	size_t npend = 0, nlimit = 0;
+	uint32_t now_s = (uint32_t)time(NULL);
+	for (int i = 0; i < n; i++) {
+		const uint8_t *pkt = sl->rbuf[i];
+		size_t len = sl->rmsg[i].msg_len;
+		if (sl->rmsg[i].msg_hdr.msg_flags & MSG_TRUNC)
+			len = 0;   /* bigger than any query we accept: drop */
+		enum fg_dns_parse_action act;
+		int rcode;
+		int prc = fg_dns_parse_query(pkt, len, &sl->q[i], &act, &rcode);
+		bool known = udp_cookie(w, &sl->q[i], &sl->peers[i], prc, now_s);
+		fg_dns_answer_parsed(snap->db, &sl->q[i], prc, act, rcode, false, sl->sbuf[i],
+				     UDP_SBUF, &res[i]);
+		if (sl->q[i].has_question)
+			w->stats.qtype[fg_metrics_qtype_index(sl->q[i].qtype)]++;
+		limit[i] = !known && rrl_applies(snap->conf, &res[i]);
+		nlimit += limit[i];
+	}
+	if (nlimit)
+		udp_rrl(w, sl, limit);
+	for (int i = 0; i < n; i++) {
+		sl->held[i] = res[i].kind == FG_ANSWER_SERVICE;
+		if (sl->held[i]) {
+			fg_grant_req_t *g = &sl->greq[npend];
+			memset(g, 0, sizeof(*g));
+			g->q = &sl->q[i];
+			g->peer = &sl->peers[i];
+			g->service_id = res[i].service_id;
+			g->qtype = res[i].qtype;
+			sl->greq_slot[npend++] = (unsigned)i;
+		}
+	}
+	sl->npend = npend;
+
+	/* the grant step: one NAT transaction for the whole batch, begun
+	 * before the batch's other answers are sent */
+	bool began = false;
+	uint8_t *outs[UDP_BATCH];
+	size_t caps[UDP_BATCH];
+	fg_dns_result_t gres[UDP_BATCH];
+	if (npend) {
+		slot_grant_bufs(sl, outs, caps, gres);
+		began = grant_begin(w, snap, sl->greq, npend, false, outs, caps, gres, &sl->t0);
+		for (size_t k = 0; k < npend; k++)
+			sl->res[sl->greq_slot[k]] = gres[k];   /* built, held */
+	}
+	slot_send(w, sl, false);
+	if (!npend)
+		return n;
+	if (began && w->grant_fd >= 0) {
+		if (w->ninflight)
+			w->stats.grant_pipelined++;
+		w->inflight_snap = snap;
+		w->ninflight++;   /* finished on its result (EV_GRANT) */
+		return n;
+	}
+	/* synchronous backend (or nothing begun): the outcome is known */
+	w->inflight_snap = snap;
+	if (began) {
+		w->ninflight++;
+		udp_complete_oldest(w);
+	} else {
+		grant_finish(w, snap, sl->greq, npend, false, false, outs, caps, gres, &sl->t0);
+		for (size_t k = 0; k < npend; k++)
+			sl->res[sl->greq_slot[k]] = gres[k];
+		slot_send(w, sl, true);
+	}
+	return n;
 }
 
 /* ---- TCP ------------------------------------------------------------- */
@@ -685,6 +859,22 @@ static void tcp_sweep(fg_worker_t *w)
 
 /* ---- worker ---------------------------------------------------------- */
 
+/* A batch boundary (quiescent-state reclamation): the worker holds no
+ * pointer into a snapshot older than the current one. Batches in flight
+ * hold theirs; a boundary reached with some is one only when no reload
+ * waits, else they are completed first. */
+static void worker_quiescent(fg_worker_t *w)
+{
+	if (w->ninflight) {
+		uint64_t g = atomic_load(&w->srv->swap_gen);
+		if (g == w->swap_seen)
+			return;
+		worker_drain(w);
+		w->swap_seen = g;
+	}
+	atomic_fetch_add_explicit(&w->quiescent, 1, memory_order_release);
+}
+
 static void *worker_main(void *arg)
 {
 	fg_worker_t *w = arg;
@@ -697,23 +887,31 @@ static void *worker_main(void *arg)
 			uint32_t kind = (uint32_t)(evs[i].data.u64 >> 32);
 			uint32_t idx = (uint32_t)evs[i].data.u64;
 			if (kind == EV_UDP) {
-				/* drain a few batches, then let other sockets run */
-				for (int b = 0; b < 8; b++)
-					udp_batch(w, w->udp_fds[idx]);
+				/* drain a few batches, then let other sockets run;
+				 * a short batch means the socket is empty: no
+				 * recvmmsg only to learn EAGAIN */
+				for (int b = 0; b < 8; b++) {
+					if (udp_batch(w, w->udp_fds[idx]) < UDP_BATCH)
+						break;
+					worker_grant_ready(w);
+				}
+			} else if (kind == EV_GRANT) {
+				worker_grant_ready(w);
 			} else if (kind == EV_TCP_LISTEN) {
 				tcp_accept(w, w->tcp_fds[idx]);
 			} else if (kind == EV_TCP_CONN) {
 				tcp_event(w, idx, evs[i].events);
 			}
-			atomic_fetch_add_explicit(&w->quiescent, 1, memory_order_release);
+			worker_quiescent(w);
 		}
-		atomic_fetch_add_explicit(&w->quiescent, 1, memory_order_release);
+		worker_quiescent(w);
 		uint64_t now = now_ms();
 		if (now - last_sweep >= EPOLL_TICK_MS) {
 			tcp_sweep(w);
 			last_sweep = now;
 		}
 	}
+	worker_drain(w);   /* every answer owed is sent (or SERVFAIL) */
 	return NULL;
 }
 
@@ -751,6 +949,9 @@ static int worker_new(fg_server_t *srv, unsigned idx, fg_worker_t **out)
 		return -ENOMEM;
 	w->srv = srv;
 	w->idx = idx;
+	w->grant_fd = -1;
+	for (unsigned k = 0; k < UDP_PIPE; k++)
+		slot_init(&w->slot[k]);
 	w->epfd = epoll_create1(EPOLL_CLOEXEC);
 	w->udp_fds = malloc(srv->nlisten * sizeof(int));
 	w->tcp_fds = malloc(srv->nlisten * sizeof(int));
@@ -914,6 +1115,7 @@ void fg_server_swap(fg_server_t *srv, fg_snapshot_t *snap)
 	tcp_limits_set(srv, nc);
 	fg_floods_reload(srv->floods, nc);
 	fg_snapshot_t *old = atomic_exchange_explicit(&srv->snap, snap, memory_order_acq_rel);
+	atomic_fetch_add(&srv->swap_gen, 1);   /* workers with batches in flight drain */
 	wait_quiescent(srv);
 	fg_snapshot_free(old);
 }

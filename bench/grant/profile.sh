@@ -1,0 +1,94 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-3.0-or-later
+#
+# Where the time of the grant path goes: perf record (software cpu-clock
+# event: this machine's VM has no hardware counters) of the whole system
+# while dnsperf asks a granted name of fluxgated (production build, nft
+# backend, privilege separation, workers: 1), then a report by process
+# ([dns] worker, [priv] channel thread, kernel) and symbol.
+#
+#   bench/grant/profile.sh            # granted A (exact scope)
+#   QNAME=www.example.test bench/grant/profile.sh   # a static answer
+#
+# Env: FLUXGATED, SECS (perf record seconds, 8), QNAME, QTYPE, CPU (taskset
+# the server to this CPU, empty: not pinned), OUT (report file).
+HERE=$(cd "$(dirname "$0")" && pwd)
+FG_TEST_NAME=bench-profile
+. "$HERE/../../tests/netns/lib.sh"
+
+SECS=${SECS:-8}
+QNAME=${QNAME:-svc.example.test}
+QTYPE=${QTYPE:-A}
+CPU=${CPU:-}
+OUT=${OUT:-$FG_WORK/profile.txt}
+need_root
+need_cmd ip dnsperf perf
+[ "$VALGRIND" = 1 ] && die "do not profile under valgrind (FG_NETNS_VALGRIND=0)"
+
+ns_add perf fg
+veth_link perf fg0 10.53.0.2/24,fd53::2/64 fg eth0 10.53.0.1/24,fd53::1/64
+CONF="$FG_WORK/fluxgated.conf"
+{
+	cat <<CONF
+server:
+  listen: [ "10.53.0.1@53", "fd53::1@53" ]
+  user: nobody
+  workers: 1
+control:
+  socket: "$FG_WORK/control.sock"
+log:
+  level: warning
+pool:
+  - id: svc4
+    prefix: 198.18.0.0/15
+  - id: svc6
+    prefix: 2001:db8:100::/64
+service:
+  - id: svc
+    name: svc.example.test
+    backend: [ 10.53.9.9, "fd53:9::9" ]
+    ports: [ any ]
+    pool: [ svc4, svc6 ]
+    ttl: 1s
+    grace: 1s
+policy:
+  direct: [ 10.53.0.0/24, "fd53::/64" ]
+rrl:
+  rate: 0                 # a benchmark from one source: no rate limit
+nat:
+  backend: nft
+  grant-set-size: 2M
+CONF
+	zones_yaml
+} >"$CONF"
+if [ -n "$CPU" ]; then
+	FLUXGATED_REAL=$FLUXGATED
+	FLUXGATED="$FG_WORK/fg-pinned"
+	printf '#!/bin/sh\nexec taskset -c %s %s "$@"\n' "$CPU" "$FLUXGATED_REAL" >"$FLUXGATED"
+	chmod +x "$FLUXGATED"
+fi
+start_fluxgated fg "$CONF"
+wait_dns perf 10.53.0.1 example.test 20 "$FG_FLUXGATED_PID" || die "fluxgated does not answer"
+echo "$QNAME $QTYPE" >"$FG_WORK/q.txt"
+nsx perf dnsperf -s 10.53.0.1 -d "$FG_WORK/q.txt" -l $((SECS + 4)) -c 4 -q 64 -t 2 >"$FG_WORK/dnsperf.txt" 2>&1 &
+DP=$!
+sleep 2
+perf record -e cpu-clock -F 2999 -a -g -o "$FG_WORK/perf.data" -- sleep "$SECS" 2>"$FG_WORK/perf-record.log"
+wait "$DP"
+log "dnsperf: $(awk '/Queries per second:/ {print $4}' "$FG_WORK/dnsperf.txt") q/s"
+{
+	echo "== by process (comm) =="
+	perf report -i "$FG_WORK/perf.data" --no-children --sort comm --stdio 2>/dev/null | grep -v '^#' | grep -v '^$' | head -20
+	echo "== fluxgated [dns] (comm fluxgated), top symbols =="
+	perf report -i "$FG_WORK/perf.data" --no-children --comms fluxgated --sort dso,sym --stdio -g none 2>/dev/null | grep -v '^#' | grep -v '^$' | head -45
+	echo "== fluxgated [priv] (comm fluxgated-priv), top symbols =="
+	perf report -i "$FG_WORK/perf.data" --no-children --comms fluxgated-priv --sort dso,sym --stdio -g none 2>/dev/null | grep -v '^#' | grep -v '^$' | head -45
+	echo "== fluxgated [dns], inclusive (children) =="
+	perf report -i "$FG_WORK/perf.data" --children --comms fluxgated --sort sym --stdio -g none 2>/dev/null | grep -v '^#' | grep -v '^$' | head -60
+	echo "== fluxgated [priv], inclusive (children) =="
+	perf report -i "$FG_WORK/perf.data" --children --comms fluxgated-priv --sort sym --stdio -g none 2>/dev/null | grep -v '^#' | grep -v '^$' | head -50
+} >"$OUT"
+cat "$OUT"
+stop_fluxgated "fluxgated stopped"
+FG_FINISHED=1
+[ "$FG_FAILED" -eq 0 ]
