@@ -502,10 +502,12 @@ static void udp_complete_oldest(fg_worker_t *w)
 /* Complete every batch whose outcome has arrived, without waiting. */
 static void worker_grant_ready(fg_worker_t *w)
 {
-	while (w->ninflight && w->grant_fd >= 0) {
-		struct pollfd p = { .fd = w->grant_fd, .events = POLLIN };
-		if (poll(&p, 1, 0) <= 0)
-			return;
+	while (w->ninflight) {
+		if (!fg_grant_oldest_known(w->gw)) {
+			struct pollfd p = { .fd = w->grant_fd, .events = POLLIN };
+			if (w->grant_fd < 0 || poll(&p, 1, 0) <= 0)
+				return;
+		}
 		udp_complete_oldest(w);
 	}
 }
@@ -593,6 +595,10 @@ static int udp_batch(fg_worker_t *w, int fd)
 			w->stats.grant_pipelined++;
 		w->inflight_snap = snap;
 		w->ninflight++;   /* finished on its result (EV_GRANT) */
+		/* nothing sent for it (NODATA only, or the start failed): its
+		 * outcome, and maybe that of those before it, is known */
+		while (w->ninflight && fg_grant_oldest_known(w->gw))
+			udp_complete_oldest(w);
 		return n;
 	}
 	/* synchronous backend (or nothing begun): the outcome is known */

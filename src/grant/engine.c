@@ -521,6 +521,11 @@ unsigned fg_grant_inflight(const fg_grant_worker_t *w)
 	return w->count;
 }
 
+bool fg_grant_oldest_known(const fg_grant_worker_t *w)
+{
+	return w->count && !w->t[w->head].sent;
+}
+
 void fg_grant_worker_free(fg_grant_worker_t *w)
 {
 	if (!w)

@@ -126,6 +126,9 @@ int fg_grant_begin(fg_grant_engine_t *eng, fg_grant_worker_t *w, fg_grant_req_t 
 int fg_grant_finish(fg_grant_engine_t *eng, fg_grant_worker_t *w, fg_grant_req_t *reqs);
 /* Batches begun and not finished. */
 unsigned fg_grant_inflight(const fg_grant_worker_t *w);
+/* The oldest batch's outcome is known without waiting (nothing was sent
+ * for it: no grant to make, or the start failed). */
+bool fg_grant_oldest_known(const fg_grant_worker_t *w);
 /* Readable when the oldest batch's outcome has arrived; -1 when the
  * backend commits synchronously (fg_grant_finish never waits then). */
 int fg_grant_worker_fd(fg_grant_worker_t *w);
