@@ -61,8 +61,8 @@ nat:
 CONF
 	zones_yaml
 } >"$CONF"
+FLUXGATED_REAL=$FLUXGATED
 if [ -n "$CPU" ]; then
-	FLUXGATED_REAL=$FLUXGATED
 	FLUXGATED="$FG_WORK/fg-pinned"
 	printf '#!/bin/sh\nexec taskset -c %s %s "$@"\n' "$CPU" "$FLUXGATED_REAL" >"$FLUXGATED"
 	chmod +x "$FLUXGATED"
@@ -70,13 +70,22 @@ fi
 start_fluxgated fg "$CONF"
 wait_dns perf 10.53.0.1 example.test 20 "$FG_FLUXGATED_PID" || die "fluxgated does not answer"
 echo "$QNAME $QTYPE" >"$FG_WORK/q.txt"
-nsx perf dnsperf -s 10.53.0.1 -d "$FG_WORK/q.txt" -l $((SECS + 4)) -c 4 -q 64 -t 2 >"$FG_WORK/dnsperf.txt" 2>&1 &
+nsx perf dnsperf -s 10.53.0.1 -d "$FG_WORK/q.txt" -l $((SECS + 9)) -c 4 -q 64 -t 2 >"$FG_WORK/dnsperf.txt" 2>&1 &
 DP=$!
 sleep 2
 perf record -e cpu-clock -F 2999 -a -g -o "$FG_WORK/perf.data" -- sleep "$SECS" 2>"$FG_WORK/perf-record.log"
+# syscalls per answer, both processes (the [dns] process is the child of
+# the one started, [priv])
+DNS_PID=$(pgrep -P "$FG_FLUXGATED_PID" | head -n 1)
+q0=$(nsx fg "$(dirname "$FLUXGATED_REAL")/fluxctl" -s "$FG_WORK/control.sock" --json stats 2>/dev/null | python3 -c 'import json,sys; d=json.load(sys.stdin)["dns"]; print(d["queries_udp"])')
+perf stat -x, -e syscalls:sys_enter_epoll_wait,syscalls:sys_enter_recvmmsg,syscalls:sys_enter_sendmmsg,syscalls:sys_enter_sendmsg,syscalls:sys_enter_recvmsg,syscalls:sys_enter_poll,cs \
+	-p "$FG_FLUXGATED_PID,$DNS_PID" -o "$FG_WORK/stat.txt" -- sleep 4
+q1=$(nsx fg "$(dirname "$FLUXGATED_REAL")/fluxctl" -s "$FG_WORK/control.sock" --json stats 2>/dev/null | python3 -c 'import json,sys; d=json.load(sys.stdin)["dns"]; print(d["queries_udp"])')
 wait "$DP"
 log "dnsperf: $(awk '/Queries per second:/ {print $4}' "$FG_WORK/dnsperf.txt") q/s"
 {
+	echo "== per answer, both processes, over 4 s ($((q1 - q0)) queries) =="
+	awk -F, -v n=$((q1 - q0)) '$1 ~ /^[0-9]+$/ && n > 0 { printf "  %-36s %8.3f\n", $3, $1 / n }' "$FG_WORK/stat.txt"
 	echo "== by process (comm) =="
 	perf report -i "$FG_WORK/perf.data" --no-children --sort comm --stdio 2>/dev/null | grep -v '^#' | grep -v '^$' | head -20
 	echo "== fluxgated [dns] (comm fluxgated), top symbols =="
