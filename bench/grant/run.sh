@@ -30,7 +30,8 @@
 #   3. insert cost at ~1k vs ~1M live grants: grant latency of 1000 granted
 #      AAAA answers (1 in flight) with the IPv6 grant map nearly empty, then
 #      again after 1M long-lived grants were made through the daemon
-#      (dnsperf, pre.example.test AAAA), with kernel memory (/proc/meminfo
+#      (grant_lat -P: pre.example.test AAAA, each from a fresh source of a
+#      /64, so each a new exact grant), with kernel memory (/proc/meminfo
 #      Slab) before and after those 1M grants;
 #   4. the kernel-only view: bench/grant/nft_insert.c (the nft backend
 #      without the daemon, in a private namespace): batch insert rate with
@@ -85,6 +86,12 @@ ns_add perf fg knot
 veth_link perf fg0 10.53.0.2/24,fd53::2/64 fg eth0 10.53.0.1/24,fd53::1/64
 addr_add perf fg0 10.53.0.3/24   # the "resolver" (ECS)
 addr_add perf fg0 10.53.0.4/24   # the latency probe under load
+# two /64s of client sources for grant_lat -P (a fresh source, so a fresh
+# exact grant, per query): local in perf, routed there from fg
+for p6 in fd53:0:0:1:: fd53:0:0:2::; do
+	nsx perf ip -6 route add local "$p6/64" dev lo
+	nsx fg ip -6 route add "$p6/64" via fd53::2
+done
 veth_link perf kn0 10.53.1.2/24 knot eth0 10.53.1.1/24
 
 KDIR="$FG_WORK/knot"
@@ -132,7 +139,7 @@ service:
     grace: 0s
     pin: 10s
 policy:
-  direct: [ 10.53.0.2/32, 10.53.0.4/32, "fd53::/64" ]
+  direct: [ 10.53.0.2/32, 10.53.0.4/32, "fd53::/48" ]
   resolvers: [ 10.53.0.3/32 ]
 rrl:
   rate: 0          # one benchmark source: no response rate limiting
@@ -261,22 +268,24 @@ log "load during the probe: $LOAD_QPS answers/s of $LOADRATE offered, $(sed -n '
 # ------------------------------------------------------------ 3. 1k vs 1M live
 log "3. insert cost at ~1k vs ~$PRELOAD live grants (IPv6 exact-client map)"
 sleep 3
-lat_runs v6-few -s fd53::1 -n svc.example.test -t AAAA -c 1000 -q 1
+lat_runs v6-few -s fd53::1 -n svc.example.test -t AAAA -c 1000 -q 1 -P fd53:0:0:2::
 F50=$P50 F99=$P99
 LIVE_FEW=$(map_count grant_client6)
 echo "pre.example.test AAAA" >"$FG_WORK/q-pre.txt"
 slab0=$(slab_kb)
 t0=$(date +%s.%N)
-nsx perf dnsperf -s fd53::1 -d "$FG_WORK/q-pre.txt" -n "$PRELOAD" -c "$CLIENTS" -q "$OUTSTANDING" -t 5 \
-	>"$FG_WORK/dnsperf-preload.txt" 2>&1
+# shellcheck disable=SC2086
+nsx perf $CLI_TASKSET "$LAT" -s fd53::1 -n pre.example.test -t AAAA -c "$PRELOAD" -q "$OUTSTANDING" \
+	-P fd53:0:0:1:: >"$FG_WORK/preload.txt" 2>&1
 t1=$(date +%s.%N)
 sleep 1
 slab1=$(slab_kb)
 LIVE_MANY=$(map_count grant_client6)
-PRE_QPS=$(awk '/Queries per second:/ {printf "%.0f", $4}' "$FG_WORK/dnsperf-preload.txt")
+PRE_QPS=$(field qps "$(cat "$FG_WORK/preload.txt")")
+log "preload: $(cat "$FG_WORK/preload.txt")"
 log "preload: $PRELOAD queries in $(awk -v a="$t0" -v b="$t1" 'BEGIN {printf "%.1f", b - a}') s ($PRE_QPS/s), $LIVE_MANY live IPv6 grants, slab +$((slab1 - slab0)) kB"
 SLAB_PER=$(awk -v d=$((slab1 - slab0)) -v n="$((LIVE_MANY - LIVE_FEW))" 'BEGIN { if (n > 0) printf "%.0f", d * 1024 / n; else print "n/a" }')
-lat_runs v6-many -s fd53::1 -n svc.example.test -t AAAA -c 1000 -q 1
+lat_runs v6-many -s fd53::1 -n svc.example.test -t AAAA -c 1000 -q 1 -P fd53:0:0:2::
 M50=$P50 M99=$P99
 
 fluxgated_alive "fluxgated survived the benchmark"
@@ -314,7 +323,7 @@ result=$(
 	row "granted AAAA, $LIVE_MANY live v6 grants" "-" "$M50" "$M99"
 	echo "  latency: client side (grant_lat.c), query sent -> answer received"
 	echo "  kernel slab per grant through the daemon ($PRELOAD grants, grant + backend element, IPv6): ${SLAB_PER} B"
-	echo "  preload rate (dnsperf, grant per answer, AAAA): $PRE_QPS grants/s"
+	echo "  preload rate (grant_lat -P, a new exact grant per answer, AAAA): $PRE_QPS grants/s"
 	echo "  address-less answers: SERVFAIL in the granted dnsperf runs: $sf; fluxgated at the end of part 1: $NOADDR_END"
 	ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "n/a" }'; }
 	echo "  ratios: granted exact/static $(ratio "$G_QPS" "$S_QPS"), static/knot $(ratio "$S_QPS" "$K_QPS"), granted exact/knot $(ratio "$G_QPS" "$K_QPS"), ECS/knot $(ratio "${MED[ecs]}" "$K_QPS"), AAAA/knot $(ratio "${MED[aaaa]}" "$K_QPS")"
