@@ -86,6 +86,24 @@ log "dnsperf: $(awk '/Queries per second:/ {print $4}' "$FG_WORK/dnsperf.txt") q
 {
 	echo "== per answer, both processes, over 4 s ($((q1 - q0)) queries) =="
 	awk -F, -v n=$((q1 - q0)) '$1 ~ /^[0-9]+$/ && n > 0 { printf "  %-36s %8.3f\n", $3, $1 / n }' "$FG_WORK/stat.txt"
+	echo "== the stages (inclusive share of all samples; user-space frames have no frame pointers, so"
+	echo "   user functions are self time) =="
+	rep() { perf report -i "$FG_WORK/perf.data" --children --comms "$1" --sort sym --stdio -g none 2>/dev/null | grep -v '^#'; }
+	pick() { awk -v pat="$2" -v lab="$1" '$0 ~ pat { c += $1 + 0 } END { printf "  %-52s %6.2f%%\n", lab, c }'; }
+	rep fluxgated >"$FG_WORK/rep-dns.txt"
+	rep fluxgated-priv >"$FG_WORK/rep-priv.txt"
+	pick "[dns] receive (recvmmsg)" '\] __x64_sys_recvmmsg$' <"$FG_WORK/rep-dns.txt"
+	pick "[dns] parse (fg_dns_parse_query, names; self)" '\] (fg_dns_parse_query|fg_dns_wire_name|fg_dns_name_[a-z_]+|parse_opt)$' <"$FG_WORK/rep-dns.txt"
+	pick "[dns] answer lookup/build (self)" '\] (fg_dns_answer_[a-z_]+|fg_zonedb_[a-z_]+|fg_dnsb_[a-z_]+|build_answer|resolve|finish_service|write_name|htab_get|slot_find)$' <"$FG_WORK/rep-dns.txt"
+	pick "[dns] policy + address pick (self)" '\] (fg_grant_begin|fg_scope_decide|fg_pool_[a-z_]+|to_u128|hold_get|choose|worker_rand)$' <"$FG_WORK/rep-dns.txt"
+	pick "[dns] -> [priv] hop (unix send/recv, poll)" '\] (__x64_sys_sendmsg|__x64_sys_recvmsg|__x64_sys_poll)$' <"$FG_WORK/rep-dns.txt"
+	pick "[dns] send answers (sendmmsg, incl. veth + peer rx)" '\] __x64_sys_sendmmsg$' <"$FG_WORK/rep-dns.txt"
+	pick "[dns] epoll_wait + scheduling" '\] (__x64_sys_epoll_wait)$' <"$FG_WORK/rep-dns.txt"
+	pick "[priv] channel recv/send (unix)" '\] (unix_dgram_sendmsg|__unix_dgram_recvmsg)$' <"$FG_WORK/rep-priv.txt"
+	pick "[priv] policy check (fg_ps_check_grant; self)" '\] (fg_ps_check_grant|fg_nat_grant_allowed|pv_commit_check|grant_check)$' <"$FG_WORK/rep-priv.txt"
+	pick "[priv] netlink encoding (self)" '\] (emit_group|elem_put|put_data|grant_key|mnl_[a-z_]+|nftnl_[a-z_]+|elems_start|track_msg)$' <"$FG_WORK/rep-priv.txt"
+	pick "[priv] commit in the kernel (nfnetlink_rcv_batch)" '\] nfnetlink_rcv_batch$' <"$FG_WORK/rep-priv.txt"
+	pick "[priv] ACK read (netlink_recvmsg)" '\] netlink_recvmsg$' <"$FG_WORK/rep-priv.txt"
 	echo "== by process (comm) =="
 	perf report -i "$FG_WORK/perf.data" --no-children --sort comm --stdio 2>/dev/null | grep -v '^#' | grep -v '^$' | head -20
 	echo "== fluxgated [dns] (comm fluxgated), top symbols =="

@@ -75,8 +75,9 @@ INS=""
 if [ -f "$HERE/nft_insert.c" ]; then
 	INS="$FG_WORK/nft_insert"
 	# shellcheck disable=SC2046
-	gcc -std=c11 -D_GNU_SOURCE -O2 -I"$FG_REPO/src" "$FG_REPO"/src/common/*.c "$FG_REPO"/src/dataplane/*.c \
-		"$HERE/nft_insert.c" $(pkg-config --cflags --libs libmnl libnftnl libnetfilter_conntrack) \
+	gcc -std=c11 -D_GNU_SOURCE -O2 -I"$FG_REPO/src" "$HERE/nft_insert.c" \
+		"$FG_REPO/build/libfluxgated.a" "$FG_REPO/build/libfluxgate.a" \
+		$(pkg-config --cflags --libs libmnl libnftnl libnetfilter_conntrack) -lyaml -lcrypto -ljansson \
 		-pthread -o "$INS" 2>"$FG_WORK/nft_insert.build.log" \
 		|| { log "nft_insert does not build (see $FG_WORK/nft_insert.build.log): skipping part 4"; INS=""; }
 fi
