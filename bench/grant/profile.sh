@@ -10,7 +10,9 @@
 #   bench/grant/profile.sh            # granted A (exact scope)
 #   QNAME=www.example.test bench/grant/profile.sh   # a static answer
 #
-# Env: FLUXGATED, SECS (perf record seconds, 8), QNAME, QTYPE, CPU (taskset
+# ECS=1: the queries come from a policy.resolvers source with ECS
+# 10.53.0.0/24 (a subnet grant each).
+# Env: FLUXGATED, SECS (perf record seconds, 8), QNAME, QTYPE, ECS, CPU (taskset
 # the server to this CPU, empty: not pinned), OUT (report file).
 HERE=$(cd "$(dirname "$0")" && pwd)
 FG_TEST_NAME=bench-profile
@@ -20,6 +22,8 @@ SECS=${SECS:-8}
 QNAME=${QNAME:-svc.example.test}
 QTYPE=${QTYPE:-A}
 CPU=${CPU:-}
+DNSPERF_ARGS=""
+[ "${ECS:-0}" = 1 ] && DNSPERF_ARGS="-a 10.53.0.3 -E 8:000118000a3500"
 OUT=${OUT:-$FG_WORK/profile.txt}
 need_root
 need_cmd ip dnsperf perf
@@ -27,6 +31,7 @@ need_cmd ip dnsperf perf
 
 ns_add perf fg
 veth_link perf fg0 10.53.0.2/24,fd53::2/64 fg eth0 10.53.0.1/24,fd53::1/64
+addr_add perf fg0 10.53.0.3/24
 CONF="$FG_WORK/fluxgated.conf"
 {
 	cat <<CONF
@@ -52,7 +57,8 @@ service:
     ttl: 1s
     grace: 1s
 policy:
-  direct: [ 10.53.0.0/24, "fd53::/64" ]
+  direct: [ 10.53.0.2/32, "fd53::/64" ]
+  resolvers: [ 10.53.0.3/32 ]
 rrl:
   rate: 0                 # a benchmark from one source: no rate limit
 nat:
@@ -70,7 +76,8 @@ fi
 start_fluxgated fg "$CONF"
 wait_dns perf 10.53.0.1 example.test 20 "$FG_FLUXGATED_PID" || die "fluxgated does not answer"
 echo "$QNAME $QTYPE" >"$FG_WORK/q.txt"
-nsx perf dnsperf -s 10.53.0.1 -d "$FG_WORK/q.txt" -l $((SECS + 9)) -c 4 -q 64 -t 2 >"$FG_WORK/dnsperf.txt" 2>&1 &
+# shellcheck disable=SC2086
+nsx perf dnsperf -s 10.53.0.1 -d "$FG_WORK/q.txt" -l $((SECS + 9)) -c 4 -q 64 -t 2 $DNSPERF_ARGS >"$FG_WORK/dnsperf.txt" 2>&1 &
 DP=$!
 sleep 2
 perf record -e cpu-clock -F 2999 -a -g -o "$FG_WORK/perf.data" -- sleep "$SECS" 2>"$FG_WORK/perf-record.log"
