@@ -11,8 +11,9 @@
  * overhead included (a few microseconds on a veth).
  *
  *   grant_lat -s SERVER -n NAME [-t A|AAAA] [-c COUNT | -d SECONDS]
- *             [-q OUTSTANDING] [-r RATE] [-b SOURCE | -P PREFIX64]
+ *             [-q OUTSTANDING] [-r RATE] [-D] [-b SOURCE | -P PREFIX64]
  *
+ * -D: queries carry EDNS with DO=1 (signed answers from a signed zone).
  * -r: send at most RATE queries/s (paced from the start; OUTSTANDING still
  * bounds the queries in flight).
  *
@@ -96,8 +97,9 @@ int main(int argc, char **argv)
 	double secs = 0;
 	int out = 1, opt;
 	double rate = 0;
+	int dobit = 0;
 
-	while ((opt = getopt(argc, argv, "s:n:t:c:d:q:b:P:r:")) != -1) {
+	while ((opt = getopt(argc, argv, "s:n:t:c:d:q:b:P:r:D")) != -1) {
 		switch (opt) {
 		case 's': server = optarg; break;
 		case 'n': name = optarg; break;
@@ -108,6 +110,7 @@ int main(int argc, char **argv)
 		case 'b': src = optarg; break;
 		case 'P': pfx = optarg; break;
 		case 'r': rate = strtod(optarg, NULL); break;
+		case 'D': dobit = 1; break;
 		default: goto usage;
 		}
 	}
@@ -141,6 +144,14 @@ int main(int argc, char **argv)
 
 	uint8_t q[300];
 	size_t qn = dns_stub_query(q, 0, name, qtype);   /* id set per query */
+	if (dobit) {
+		/* OPT: root owner, type 41, payload 1232, DO, no options */
+		static const uint8_t opt[11] = { 0, 0, 41, 0x04, 0xd0, 0, 0, 0x80, 0, 0, 0 };
+		memcpy(q + qn, opt, sizeof(opt));
+		qn += sizeof(opt);
+		q[10] = 0;
+		q[11] = 1;
+	}
 
 	/* slot i of the ring is query id i; a slot is busy while in flight */
 	static uint64_t sent_at[65536];
@@ -251,6 +262,6 @@ int main(int argc, char **argv)
 	       PCT(0.99), PCT(0.999), nlat ? lat[nlat - 1] : 0u);
 	return 0;
 usage:
-	fprintf(stderr, "usage: grant_lat -s SERVER -n NAME [-t A|AAAA] [-c COUNT | -d SECONDS] [-q OUTSTANDING] [-r RATE] [-b SOURCE | -P PREFIX64]\n");
+	fprintf(stderr, "usage: grant_lat -s SERVER -n NAME [-t A|AAAA] [-c COUNT | -d SECONDS] [-q OUTSTANDING] [-r RATE] [-D] [-b SOURCE | -P PREFIX64]\n");
 	return 2;
 }
