@@ -41,7 +41,8 @@
 #
 # Env: FLUXGATED, RUNS (3), DURATION (10 s), CLIENTS (dnsperf -c, 4),
 #      OUTSTANDING (dnsperf -q, 200), PRELOAD (1000000), PIN (1),
-#      LOADRATE (100000), OUT (append the table to this file).
+#      LOADRATE (100000), PARTS (1234: which parts run; 1 is always run),
+#      OUT (append the table to this file).
 
 HERE=$(cd "$(dirname "$0")" && pwd)
 FG_TEST_NAME=bench-grant
@@ -54,6 +55,7 @@ OUTSTANDING=${OUTSTANDING:-200}
 PRELOAD=${PRELOAD:-1000000}
 PIN=${PIN:-1}
 LOADRATE=${LOADRATE:-100000}
+PARTS=${PARTS:-1234}
 OUT=${OUT:-}
 if [ "$PIN" = 1 ]; then
 	WORKERS=1 SRV_TASKSET="taskset -c 1" CLI_TASKSET="taskset -c 0"
@@ -228,6 +230,7 @@ NOADDR_END=$(noaddr)
 sf=$(grep -h 'SERVFAIL' "$FG_WORK"/dnsperf-{exact,ecs,aaaa}-*.txt 2>/dev/null | grep -oE 'SERVFAIL [0-9]+' | awk '{s += $2} END {print s + 0}')
 
 # ------------------------------------------------------------ 2. latency
+if [[ $PARTS == *2* ]]; then
 # lat_runs LABEL ARGS... -> sets P50 P99 QPS (medians over RUNS)
 lat_runs() {
 	local label=$1; shift
@@ -267,7 +270,9 @@ wait "$LOAD_PID"
 LOAD_QPS=$(awk '/Queries per second:/ {printf "%.0f", $4}' "$FG_WORK/dnsperf-load.txt")
 log "load during the probe: $LOAD_QPS answers/s of $LOADRATE offered, $(sed -n 's/.*Response codes: *//p' "$FG_WORK/dnsperf-load.txt")"
 
+fi
 # ------------------------------------------------------------ 3. 1k vs 1M live
+if [[ $PARTS == *3* ]]; then
 log "3. insert cost at ~1k vs ~$PRELOAD live grants (IPv6 exact-client map)"
 sleep 3
 lat_runs v6-few -s fd53::1 -n svc.example.test -t AAAA -c 1000 -q 1 -P fd53:0:0:2::
@@ -290,6 +295,7 @@ SLAB_PER=$(awk -v d=$((slab1 - slab0)) -v n="$((LIVE_MANY - LIVE_FEW))" 'BEGIN {
 lat_runs v6-many -s fd53::1 -n svc.example.test -t AAAA -c 1000 -q 1 -P fd53:0:0:2::
 M50=$P50 M99=$P99
 
+fi
 fluxgated_alive "fluxgated survived the benchmark"
 stop_fluxgated "fluxgated stopped cleanly after the benchmark"
 stop_bg "$KNOT_PID"
@@ -297,12 +303,14 @@ nsx fg nft delete table inet fluxgate 2>/dev/null   # free the 1M elements now
 
 # ------------------------------------------------------------ 4. kernel only
 INS_OUT=""
+if [[ $PARTS == *4* ]]; then
 if [ -n "$INS" ]; then
 	log "4. nft_insert: $PRELOAD grants in batches of 64 (kernel only, private namespace)"
 	INS_OUT=$("$INS" "$PRELOAD" 64 2>&1) || log "nft_insert failed: $INS_OUT"
 	printf '%s\n' "$INS_OUT" | sed 's/^/    /'
 fi
 
+fi
 # ------------------------------------------------------------ summary
 row() { printf '  %-44s %9s %8s %8s\n' "$@"; }
 result=$(
