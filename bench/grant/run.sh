@@ -321,6 +321,11 @@ fi
 
 fi
 # ------------------------------------------------------------ summary
+# figures of the parts not run
+for v in GL1_Q GL1_50 GL1_99 SL1_Q SL1_50 SL1_99 KL1_50 KL1_99 GL32_Q GL32_50 GL32_99 SL32_Q SL32_50 \
+	SL32_99 GLL_50 GLL_99 LOAD_QPS LIVE_FEW LIVE_MANY F50 F99 M50 M99 SLAB_PER PRE_QPS; do
+	[ -n "${!v:-}" ] || printf -v "$v" '%s' -
+done
 row() { printf '  %-44s %9s %8s %8s\n' "$@"; }
 result=$(
 	echo "grant bench ($(date -u +%Y-%m-%dT%H:%M:%SZ), $(nproc) CPUs, kernel $(uname -r), medians of $RUNS runs)"
