@@ -18,7 +18,12 @@
 #     between pipelined UDP batches) too;
 #   - no answer went out without an address (noaddr_by_cause all 0);
 #   - a reload in the middle of the load (batches in flight hold the old
-#     snapshot) loses no answer and the daemon keeps serving.
+#     snapshot) loses no answer and the daemon keeps serving;
+#   - TSIG under pipelining: a signed query's answer, built and signed
+#     while its grant is in flight, verifies (kdig -y) over UDP and TCP and
+#     carries a granted address; a private service is granted to the key's
+#     holder (the real server) and answered without a grant (an address
+#     that leads to the decoys) to an asker without one.
 #
 # Env: FLUXGATED, VALGRIND, FG_LOGDIR (see lib.sh).
 
@@ -26,6 +31,7 @@
 
 need_root
 need_cmd ip curl kdig lighttpd nft gcc python3
+CLI_KEY=hmac-sha256:cli-key:cGlwZWxpbmUtdHNpZy1rZXktb2YtZmx1eGdhdGUtbmV0bnM=
 [ -x "$FLUXGATED" ] || die "fluxgated binary not found at $FLUXGATED (build it: make)"
 FLUXCTL=${FLUXCTL:-$(dirname "$FLUXGATED")/fluxctl}
 [ -x "$FLUXCTL" ] || die "fluxctl not found at $FLUXCTL (build it: make)"
@@ -50,6 +56,7 @@ nsx cli ip route add default via 10.0.1.1
 nsx srv ip route add default via 10.0.2.1
 nsx dcy ip route add default via 10.0.3.1
 nsx dcy ip route add local 198.51.100.0/24 dev lo
+nsx dcy ip route add local 198.51.101.0/24 dev lo
 nsx gw sysctl -qw net.ipv4.ip_forward=1 || die "gateway sysctls"
 for k in all default c0 s0 d0; do nsx gw sysctl -qw "net.ipv4.conf.$k.rp_filter=0"; done
 modprobe nf_conntrack 2>/dev/null
@@ -95,9 +102,15 @@ zone:
     records:
       - "@ NS ns1"
       - "ns1 A 10.0.1.1"
+key:
+  - id: cli-key
+    algorithm: hmac-sha256
+    secret: ${CLI_KEY##*:}
 pool:
   - id: web4
     prefix: 198.51.100.0/24
+  - id: priv4
+    prefix: 198.51.101.0/24
 service:
   - id: www
     name: www.example.test
@@ -108,10 +121,20 @@ service:
     grace: 2s
     pin: 6s
     rotation: per-answer
+  - id: priv
+    name: priv.example.test
+    backend: 10.0.2.10
+    ports: [ tcp/80 ]
+    pool: priv4
+    ttl: 30s
+    access: private
+    unauthenticated: decoy
 decoy:
   route-via: 10.0.3.10
 policy:
   direct: [ 10.0.1.0/24 ]
+  keys:
+    - { key: cli-key, role: client }
 rrl:
   rate: 0
 nat:
@@ -135,6 +158,31 @@ log "load: 64 granted queries in flight from 10.0.1.3 for ${LOAD_S}s; $N zero-de
 nsx cli "$LAT" -s 10.0.1.1 -n www.example.test -t A -d "$LOAD_S" -q 64 -b 10.0.1.3 >"$FG_WORK/load.out" 2>&1 &
 LOAD_PID=$!
 sleep 2
+
+# TSIG while batches are in flight (the load's queries share the ring)
+body() { nsx cli curl -s -m 5 --interface "$1" "http://$2/" 2>/dev/null; }
+tsig_ok=0
+for i in $(seq 1 10); do
+	out=$(nsx cli kdig +retry=1 +timeout=5 @10.0.1.1 -b 10.0.1.24 -y "$CLI_KEY" www.example.test A 2>&1)
+	if [[ $out == *"TSIG PSEUDOSECTION"* ]] && ! grep -Eq 'failed|BADSIG|BADKEY|BADTIME|WARNING' <<<"$out" &&
+		grep -Eq 'IN[[:space:]]+A[[:space:]]+198\.51\.100\.' <<<"$out"; then
+		tsig_ok=$((tsig_ok + 1))
+	fi
+done
+assert_eq "10 signed UDP queries under load: each answer signed, verified, with an address" 10 "$tsig_ok"
+out=$(nsx cli kdig +retry=1 +timeout=5 +tcp @10.0.1.1 -b 10.0.1.24 -y "$CLI_KEY" www.example.test A 2>&1)
+assert_match "signed TCP query under load: the answer is signed" 'TSIG PSEUDOSECTION' "$out"
+assert_nomatch "signed TCP query under load: kdig reports no TSIG problem" 'failed|BADSIG|BADKEY|BADTIME|WARNING' "$out"
+out=$(nsx cli kdig +retry=1 +timeout=5 @10.0.1.1 -b 10.0.1.25 -y "$CLI_KEY" priv.example.test A 2>&1)
+assert_nomatch "private service, client key, under load: kdig reports no TSIG problem" 'failed|BADSIG|BADKEY|BADTIME|WARNING' "$out"
+pa=$(grep -Eo 'IN[[:space:]]+A[[:space:]]+198\.51\.101\.[0-9]+' <<<"$out" | grep -Eo '198\.51\.101\.[0-9]+$')
+assert_match "private service, client key: an address of its pool" '^198\.51\.101\.[0-9]+$' "$pa"
+assert_eq "private service, client key: the real server behind it" real "$(body 10.0.1.25 "$pa")"
+da=$(nsx cli kdig +retry=1 +timeout=5 +short @10.0.1.1 -b 10.0.1.26 priv.example.test A 2>&1)
+assert_match "private service, no key, under load: an ordinary answer with an address of its pool" \
+	'^198\.51\.101\.[0-9]+$' "$da"
+assert_eq "private service, no key: the address leads to the decoys" decoy "$(body 10.0.1.26 "$da")"
+
 srcs=$(seq -s, -f '10.0.1.%g' 20 27)
 out=$(nsx cli timeout 900 "$GBA" -s 10.0.1.1 -n www.example.test -t A -c "$N" -b "$srcs" 2>&1)
 assert_match "$N zero-delay sessions under pipelined load: every one reached the real server" \
