@@ -64,7 +64,7 @@ typedef struct fg_worker_stats {
 	/* TSIG (daemon/tsigq.h): by enum fg_tsigq_result; private services
 	 * answered without the address, by enum fg_unauth */
 	_Atomic uint64_t tsig[6], private_denied[2];
-	fg_hist_t grant_latency;           /* fg_grant_resolve() wall time */
+	fg_hist_t grant_latency;           /* grant step: begin to outcome */
 	fg_dot_stats_t dot;                /* DNS over TLS */
 } fg_worker_stats_t;
 

@@ -781,7 +781,7 @@ static void test_pipelined_answers_wait_for_ack(void **state)
 	fg_dns_query_t q;
 	memset(&q, 0, sizeof(q));
 	struct sockaddr_storage pa = peer("10.0.1.5"), pb = peer("10.0.1.6");
-	fg_grant_req_t a[2], b[1];
+	fg_grant_req_t a[2], b[2];
 	for (int i = 0; i < 2; i++) {
 		memset(&a[i], 0, sizeof(a[i]));
 		a[i].q = &q;
@@ -790,10 +790,13 @@ static void test_pipelined_answers_wait_for_ack(void **state)
 		a[i].qtype = FG_TYPE_A;
 	}
 	memset(b, 0, sizeof(b));
-	b[0].q = &q;
-	b[0].peer = &pb;
-	b[0].service_id = 0;
-	b[0].qtype = FG_TYPE_A;
+	for (int i = 0; i < 2; i++) {
+		b[i].q = &q;
+		b[i].peer = &pb;
+		b[i].service_id = 0;
+		b[i].qtype = FG_TYPE_A;
+	}
+	b[1].hidden = true;   /* a private service this asker may not get */
 	uint8_t ca[16], cb[16], be[16];
 	ip("10.0.1.5", ca);
 	ip("10.0.1.6", cb);
@@ -803,7 +806,14 @@ static void test_pipelined_answers_wait_for_ack(void **state)
 	/* a synchronous resolve is refused while batches are in flight */
 	assert_int_equal(fg_grant_begin(eng, w, a, 2), 2);
 	assert_int_equal(fg_grant_resolve(eng, w, b, 1), -EBUSY);
-	assert_int_equal(fg_grant_begin(eng, w, b, 1), 1);
+	/* so is a published (RFC 2136) grant: it would read a pipelined result */
+	fg_grant_pub_t pub = { .service_id = 0, .family = AF_INET, .fresh = true,
+			       .timeout_ms = 1000 };
+	assert_int_equal(fg_grant_publish(eng, w, &pub, 1), -EBUSY);
+	/* the hidden request gets no grant of its own: one started */
+	assert_int_equal(fg_grant_begin(eng, w, b, 2), 1);
+	assert_false(b[1].pending);
+	assert_false(b[1].nodata);
 	assert_int_equal(fg_grant_inflight(w), 2);
 	assert_int_equal(fg_nat_mem_pending(nat), 2);
 	for (int i = 0; i < 2; i++) {
@@ -830,12 +840,21 @@ static void test_pipelined_answers_wait_for_ack(void **state)
 	assert_int_equal(fg_grant_finish(eng, w, b), 1);
 	assert_true(b[0].ok);
 	assert_int_equal(fg_nat_mem_flow(nat, AF_INET, cb, b[0].addr, be), FG_MEM_REAL);
+	assert_false(b[1].ok);                 /* skipped, not a failure */
+	assert_int_equal(b[1].cause, FG_NOADDR_NONE);
 	assert_int_equal(fg_grant_inflight(w), 0);
 	assert_int_equal(fg_grant_finish(eng, w, b), -EINVAL);   /* nothing left */
+
+	/* nothing in flight: the published grant is committed, open to anyone */
+	assert_int_equal(fg_grant_publish(eng, w, &pub, 1), 0);
+	uint8_t anyc[16];
+	ip("10.9.9.9", anyc);
+	assert_int_equal(fg_nat_mem_flow(nat, AF_INET, anyc, pub.addr, be), FG_MEM_REAL);
 
 	fg_grant_engine_counters_get(eng, &c1);
 	assert_int_equal(c1.noaddr[FG_NOADDR_KERNEL], c0.noaddr[FG_NOADDR_KERNEL] + 2);
 	assert_int_equal(c1.noaddr[FG_NOADDR_POOL], c0.noaddr[FG_NOADDR_POOL]);
+	assert_int_equal(c1.noaddr[FG_NOADDR_INTERNAL], c0.noaddr[FG_NOADDR_INTERNAL]);
 	assert_int_equal(c1.grants[FG_SCOPE_CLIENT], c0.grants[FG_SCOPE_CLIENT] + 1);
 	assert_string_equal(fg_grant_noaddr_name(FG_NOADDR_KERNEL), "kernel_refused");
 	assert_string_equal(fg_grant_noaddr_name(FG_NOADDR_POOL), "pool_exhausted");
