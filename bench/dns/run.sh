@@ -12,12 +12,18 @@
 # Each server gets RUNS runs of DURATION seconds (interleaved: fg, knot, fg,
 # ...), with no rate limit (-Q unset) so dnsperf finds the maximum; the
 # median queries/s of each and the ratio fluxgated/Knot are printed.
-# Nothing is pinned: on a 2-core machine dnsperf shares the CPUs with the
-# server under test, the same for both.
+# PIN=0 (default): nothing is pinned, on a 2-core machine dnsperf shares
+# the CPUs with the server under test, the same for both (workers: 2,
+# udp-workers 2). PIN=1: each server on CPU 1 (workers: 1, udp-workers 1),
+# dnsperf on CPU 0: answers/s per server core.
+# BACKEND=nft (default): the production setup, privilege separation and
+# the nft data plane (with a service nobody asks for); BACKEND=memory: the
+# pure DNS front (--test-memory-backend, no kernel state).
 #
 # Env: FLUXGATED (default build/fluxgated), RUNS (3), DURATION (10 s),
 #      CLIENTS (dnsperf -c, 4), OUTSTANDING (dnsperf -q, 200),
-#      THREADS (dnsperf -T, 1), TRANSPORT (udp|tcp, udp), OUT (also append
+#      THREADS (dnsperf -T, 1), TRANSPORT (udp|tcp, udp), BACKEND (nft),
+#      PIN (0), OUT (also append
 #      the result lines to this file).
 # Usage: make bench   or   sudo bench/dns/run.sh
 
@@ -31,7 +37,14 @@ CLIENTS=${CLIENTS:-4}
 OUTSTANDING=${OUTSTANDING:-200}
 THREADS=${THREADS:-1}
 TRANSPORT=${TRANSPORT:-udp}
+BACKEND=${BACKEND:-nft}
+PIN=${PIN:-0}
 OUT=${OUT:-}
+if [ "$PIN" = 1 ]; then
+	WORKERS=1 SRV_TASKSET="taskset -c 1" CLI_TASKSET="taskset -c 0"
+else
+	WORKERS=2 SRV_TASKSET="" CLI_TASKSET=""
+fi
 
 need_root
 need_cmd ip dnsperf knotd kdig ss
@@ -47,8 +60,9 @@ veth_link perf kn0 10.53.1.2/24 knot eth0 10.53.1.1/24
 KDIR="$FG_WORK/knot"
 mkdir -p "$KDIR"
 zones_files "$KDIR"
-knot_conf "$KDIR" 2 1 "10.53.1.1@53"
-start_bg knotd knot knotd -c "$KDIR/knot.conf"
+knot_conf "$KDIR" "$WORKERS" 1 "10.53.1.1@53"
+# shellcheck disable=SC2086
+start_bg knotd knot $SRV_TASKSET knotd -c "$KDIR/knot.conf"
 KNOT_PID=$BG_PID
 
 CONF="$FG_WORK/fluxgated.conf"
@@ -56,17 +70,49 @@ CONF="$FG_WORK/fluxgated.conf"
 	cat <<CONF
 server:
   listen: [ "10.53.0.1@53" ]
-  workers: 2
+  workers: $WORKERS
 control:
   socket: "$FG_WORK/control.sock"
 log:
   level: warning
-nat:
-  backend: memory
+rrl:
+  rate: 0          # one benchmark source: no response rate limiting (Knot has none)
 CONF
+	if [ "$BACKEND" = memory ]; then
+		printf 'nat:\n  backend: memory\n'
+	else
+		# the production setup: privilege separation, the nft data plane
+		# (its DNS notrack chains see every query and answer), a service
+		# that this benchmark does not ask for
+		cat <<CONF
+pool:
+  - id: p4
+    prefix: 198.18.0.0/24
+service:
+  - id: svc
+    name: svc.example.test
+    backend: 10.53.9.9
+    ports: [ tcp/80 ]
+    pool: p4
+policy:
+  direct: [ 10.53.0.0/24 ]
+nat:
+  backend: nft
+CONF
+	fi
 	zones_yaml
 } >"$CONF"
-FG_FLUXGATED_ARGS=--test-memory-backend   # nat.backend: memory (no kernel)
+if [ "$BACKEND" = memory ]; then
+	FG_FLUXGATED_ARGS=--test-memory-backend   # nat.backend: memory (no kernel)
+else
+	sed -i 's/^server:$/server:\n  user: nobody/' "$CONF"
+fi
+if [ -n "$SRV_TASKSET" ]; then
+	FG_REAL=$FLUXGATED
+	FLUXGATED="$FG_WORK/fluxgated-pinned"
+	printf '#!/bin/sh\nexec %s %s "$@"\n' "$SRV_TASKSET" "$FG_REAL" >"$FLUXGATED"
+	chmod +x "$FLUXGATED"
+fi
 start_fluxgated fg "$CONF"
 
 wait_dns perf 10.53.1.1 example.test 20 "$KNOT_PID" || die "knotd does not answer: $(tail -n 20 "$FG_WORK/knotd.log")"
@@ -111,7 +157,8 @@ log "both servers answer the $(sort -u "$QF" | wc -l) distinct queries of the mi
 perf_run() {
 	local addr=$1 label=$2 n=$3 f qps lost
 	f="$FG_WORK/dnsperf-$label-$n.txt"
-	nsx perf dnsperf -s "$addr" -d "$QF" -l "$DURATION" -c "$CLIENTS" -T "$THREADS" \
+	# shellcheck disable=SC2086
+	nsx perf $CLI_TASKSET dnsperf -s "$addr" -d "$QF" -l "$DURATION" -c "$CLIENTS" -T "$THREADS" \
 		-q "$OUTSTANDING" -m "$TRANSPORT" -t 2 >"$f" 2>&1
 	qps=$(awk '/Queries per second:/ {printf "%.0f", $4}' "$f")
 	lost=$(awk '/Queries lost:/ {print $3 " " $4}' "$f")
@@ -139,7 +186,7 @@ stop_fluxgated "fluxgated stopped cleanly after the benchmark"
 stop_bg "$KNOT_PID"
 
 result=$(cat <<RES
-dns bench ($(date -u +%Y-%m-%dT%H:%M:%SZ), $(nproc) CPUs, $TRANSPORT, ${DURATION}s x $RUNS, dnsperf -c $CLIENTS -T $THREADS -q $OUTSTANDING)
+dns bench ($(date -u +%Y-%m-%dT%H:%M:%SZ), $(nproc) CPUs, $TRANSPORT, ${DURATION}s x $RUNS, dnsperf -c $CLIENTS -T $THREADS -q $OUTSTANDING, fluxgated backend $BACKEND, PIN=$PIN, workers $WORKERS)
   fluxgated: median $(printf '%.0f' "$fg_med") q/s   runs: ${fg_runs[*]}
   knot:      median $(printf '%.0f' "$kn_med") q/s   runs: ${knot_runs[*]}
   ratio fluxgated/knot: $ratio

@@ -13,6 +13,10 @@
 #   perf 10.56.0.2 ---- 10.56.0.1 fg   (fluxgated, nft backend, workers: 2)
 #   perf 10.56.1.2 ---- 10.56.1.1 knot (knotd, udp-workers 2)
 #
+#   3. the grant latency a signature adds: grant_lat (1 in flight) with
+#      and without DO=1; the granted answer is signed while its grant is in
+#      flight to the kernel (sign, then send on the ACK).
+#
 # Env: FLUXGATED, RUNS (3), DURATION (10 s), CLIENTS (4), OUTSTANDING (200),
 #      N (signatures in part 1, 20000).
 
@@ -53,6 +57,7 @@ CONF="$FG_WORK/fluxgated.conf"
 cat >"$CONF" <<CONF
 server:
   listen: [ "10.56.0.1@53" ]
+  user: nobody
   workers: 2
   user: nobody
 control:
@@ -83,6 +88,8 @@ service:
     pin: 10s
 policy:
   direct: [ 10.56.0.0/24 ]
+rrl:
+  rate: 0          # one benchmark source: no response rate limiting
 nat:
   backend: nft
   table: fgbsec$$
@@ -142,7 +149,7 @@ dnsperf_run() {
 	nsx perf dnsperf -s "$1" -d "$2" -l "$DURATION" -c "$CLIENTS" -q "$OUTSTANDING" -t 2 $do >"$f" 2>&1
 	qps=$(awk '/Queries per second:/ {printf "%.0f", $4}' "$f")
 	[ -n "$qps" ] || die "dnsperf ($3) gave no result: $(tail -n 5 "$f")"
-	log "$3: $qps answers/s, lost $(awk '/Queries lost:/ {print $3 " " $4}' "$f")" >&2
+	log "$3: $qps answers/s, lost $(awk '/Queries lost:/ {print $3 " " $4}' "$f"), $(sed -n 's/.*Response codes: *//p' "$f")" >&2
 	echo "$qps"
 }
 gs=() gu=() ss=() ks=()
@@ -153,6 +160,22 @@ for ((i = 1; i <= RUNS; i++)); do
 	ss+=("$(dnsperf_run 10.56.0.1 "$FG_WORK/q-static.txt" "static-signed-$i" do)")
 	ks+=("$(dnsperf_run 10.56.1.1 "$FG_WORK/q-static.txt" "knot-onlinesign-$i" do)")
 done
+# the grant latency a signature adds (client side, 1 in flight): the
+# granted answer is signed while its grant is in flight to the kernel
+LAT="$FG_WORK/grant_lat"
+gcc -std=c11 -D_GNU_SOURCE -O2 -Wall -Wextra -o "$LAT" "$HERE/../grant/grant_lat.c" || die "cannot build grant_lat"
+lf() { sed -n "s/.*\b$1=\([0-9.]*\).*/\1/p" <<<"$2"; }
+l50s=() l50u=() l99s=() l99u=()
+for ((i = 1; i <= RUNS; i++)); do
+	o=$(nsx perf "$LAT" -s 10.56.0.1 -n svc.example.test -t A -d 5 -q 1 -D)
+	log "latency signed run $i: $o"
+	l50s+=("$(lf p50_us "$o")"); l99s+=("$(lf p99_us "$o")")
+	o=$(nsx perf "$LAT" -s 10.56.0.1 -n svc.example.test -t A -d 5 -q 1)
+	log "latency unsigned run $i: $o"
+	l50u+=("$(lf p50_us "$o")"); l99u+=("$(lf p99_us "$o")")
+done
+L50S=$(printf '%s\n' "${l50s[@]}" | median); L99S=$(printf '%s\n' "${l99s[@]}" | median)
+L50U=$(printf '%s\n' "${l50u[@]}" | median); L99U=$(printf '%s\n' "${l99u[@]}" | median)
 GS=$(printf '%s\n' "${gs[@]}" | median); GU=$(printf '%s\n' "${gu[@]}" | median)
 SS=$(printf '%s\n' "${ss[@]}" | median); KS=$(printf '%s\n' "${ks[@]}" | median)
 stop_bg "$KNOT_PID"
@@ -166,4 +189,8 @@ awk -v a="$GS" -v b="$GU" -v c="$SS" -v d="$KS" 'BEGIN {
 	if (b > 0) printf "| signed / unsigned granted | %.2f (goal >= 0.5) |\n", a / b;
 	if (d > 0) printf "| fluxgated signed static / Knot | %.2f (goal >= 1.0) |\n", c / d }'
 printf '%s\n' "$SIGN" | sed 's/^/| sign cost | /; s/$/ |/'
+printf '| grant latency, 1 in flight, signed (DO=1) | p50 %s µs, p99 %s µs |\n' "$L50S" "$L99S"
+printf '| grant latency, 1 in flight, unsigned | p50 %s µs, p99 %s µs |\n' "$L50U" "$L99U"
+awk -v a="$L50S" -v b="$L50U" 'BEGIN { printf "| added by signing (p50) | %d µs |\n", a - b }'
+printf '| runs (answers/s) | granted signed %s; unsigned %s; static signed %s; Knot %s |\n' "${gs[*]}" "${gu[*]}" "${ss[*]}" "${ks[*]}"
 finish

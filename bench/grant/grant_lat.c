@@ -11,7 +11,16 @@
  * overhead included (a few microseconds on a veth).
  *
  *   grant_lat -s SERVER -n NAME [-t A|AAAA] [-c COUNT | -d SECONDS]
- *             [-q OUTSTANDING] [-b SOURCE]
+ *             [-q OUTSTANDING] [-r RATE] [-D] [-b SOURCE | -P PREFIX64]
+ *
+ * -D: queries carry EDNS with DO=1 (signed answers from a signed zone).
+ * -r: send at most RATE queries/s (paced from the start; OUTSTANDING still
+ * bounds the queries in flight).
+ *
+ * -P (IPv6): each query from a fresh random source of the /64 PREFIX64 (its
+ * low 64 bits from getrandom), so that every answer makes a new exact
+ * grant: the caller routes the /64 to this host and makes it local here
+ * (ip -6 route add local PREFIX64/64 dev lo); the socket uses FREEBIND.
  *
  * Output, one line:
  *   sent=N answered=N with_addr=N lost=N secs=S qps=Q p50_us=.. p90_us=..
@@ -29,6 +38,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
@@ -81,13 +91,15 @@ static int cmp_u32(const void *a, const void *b)
 
 int main(int argc, char **argv)
 {
-	const char *server = NULL, *name = NULL, *src = NULL;
+	const char *server = NULL, *name = NULL, *src = NULL, *pfx = NULL;
 	uint16_t qtype = 1;
 	long count = 0;
 	double secs = 0;
 	int out = 1, opt;
+	double rate = 0;
+	int dobit = 0;
 
-	while ((opt = getopt(argc, argv, "s:n:t:c:d:q:b:")) != -1) {
+	while ((opt = getopt(argc, argv, "s:n:t:c:d:q:b:P:r:D")) != -1) {
 		switch (opt) {
 		case 's': server = optarg; break;
 		case 'n': name = optarg; break;
@@ -96,6 +108,9 @@ int main(int argc, char **argv)
 		case 'd': secs = strtod(optarg, NULL); break;
 		case 'q': out = atoi(optarg); break;
 		case 'b': src = optarg; break;
+		case 'P': pfx = optarg; break;
+		case 'r': rate = strtod(optarg, NULL); break;
+		case 'D': dobit = 1; break;
 		default: goto usage;
 		}
 	}
@@ -107,17 +122,36 @@ int main(int argc, char **argv)
 	int fam = parse_addr(server, 53, &ss, &slen);
 	if (fam < 0 || (src && parse_addr(src, 0, &bs, &blen) != fam))
 		goto usage;
+	struct in6_addr p6;
+	if (pfx && (fam != AF_INET6 || src || inet_pton(AF_INET6, pfx, &p6) != 1))
+		goto usage;
 	int fd = socket(fam, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-	int buf = 4 << 20;
+	int buf = 4 << 20, one = 1;
 	setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &buf, sizeof(buf));
-	if (fd < 0 || (src && bind(fd, (struct sockaddr *)&bs, blen) < 0) ||
-	    connect(fd, (struct sockaddr *)&ss, slen) < 0) {
+	if (pfx) {
+		/* unconnected: answers come back to many addresses */
+		if (fd < 0 || setsockopt(fd, IPPROTO_IPV6, IPV6_FREEBIND, &one, sizeof(one)) < 0) {
+			perror("socket");
+			return 1;
+		}
+	} else if (fd < 0 || (src && bind(fd, (struct sockaddr *)&bs, blen) < 0) ||
+		   connect(fd, (struct sockaddr *)&ss, slen) < 0) {
 		perror("socket");
 		return 1;
 	}
+	uint64_t rnd[256];
+	unsigned rnd_left = 0;
 
 	uint8_t q[300];
 	size_t qn = dns_stub_query(q, 0, name, qtype);   /* id set per query */
+	if (dobit) {
+		/* OPT: root owner, type 41, payload 1232, DO, no options */
+		static const uint8_t opt[11] = { 0, 0, 41, 0x04, 0xd0, 0, 0, 0x80, 0, 0, 0 };
+		memcpy(q + qn, opt, sizeof(opt));
+		qn += sizeof(opt);
+		q[10] = 0;
+		q[11] = 1;
+	}
 
 	/* slot i of the ring is query id i; a slot is busy while in flight */
 	static uint64_t sent_at[65536];
@@ -136,12 +170,41 @@ int main(int argc, char **argv)
 	for (;;) {
 		uint64_t t = now_ns();
 		int more = (count > 0 ? sent < count : 1) && t < end;
-		while (more && inflight < out) {
+		while (more && inflight < out &&
+		       (rate <= 0 || (double)sent < rate * (double)(t - t0) / 1e9 + 1)) {
 			while (busy[next_id])
 				next_id++;
 			q[0] = (uint8_t)(next_id >> 8);
 			q[1] = (uint8_t)next_id;
-			if (send(fd, q, qn, 0) != (ssize_t)qn) {
+			ssize_t sk;
+			if (pfx) {
+				union {
+					struct cmsghdr c;
+					uint8_t b[CMSG_SPACE(sizeof(struct in6_pktinfo))];
+				} ctl;
+				struct in6_pktinfo pi;
+				memset(&pi, 0, sizeof(pi));
+				memcpy(&pi.ipi6_addr, &p6, 8);
+				if (!rnd_left) {
+					if (getrandom(rnd, sizeof(rnd), 0) != (ssize_t)sizeof(rnd))
+						return 1;
+					rnd_left = 256;
+				}
+				memcpy((uint8_t *)&pi.ipi6_addr + 8, &rnd[--rnd_left], 8);
+				struct iovec iov = { q, qn };
+				struct msghdr mh = { .msg_name = &ss, .msg_namelen = slen, .msg_iov = &iov,
+						     .msg_iovlen = 1, .msg_control = ctl.b,
+						     .msg_controllen = sizeof(ctl.b) };
+				struct cmsghdr *c = CMSG_FIRSTHDR(&mh);
+				c->cmsg_level = IPPROTO_IPV6;
+				c->cmsg_type = IPV6_PKTINFO;
+				c->cmsg_len = CMSG_LEN(sizeof(pi));
+				memcpy(CMSG_DATA(c), &pi, sizeof(pi));
+				sk = sendmsg(fd, &mh, 0);
+			} else {
+				sk = send(fd, q, qn, 0);
+			}
+			if (sk != (ssize_t)qn) {
 				if (errno == EAGAIN || errno == ENOBUFS)
 					break;
 				perror("send");
@@ -157,7 +220,7 @@ int main(int argc, char **argv)
 		if (!inflight && !more)
 			break;
 		struct pollfd p = { .fd = fd, .events = POLLIN };
-		poll(&p, 1, 50);
+		poll(&p, 1, rate > 0 ? 1 : 50);
 		for (;;) {
 			ssize_t k = recv(fd, r, sizeof(r), 0);
 			if (k < 12)
@@ -199,6 +262,6 @@ int main(int argc, char **argv)
 	       PCT(0.99), PCT(0.999), nlat ? lat[nlat - 1] : 0u);
 	return 0;
 usage:
-	fprintf(stderr, "usage: grant_lat -s SERVER -n NAME [-t A|AAAA] [-c COUNT | -d SECONDS] [-q OUTSTANDING] [-b SOURCE]\n");
+	fprintf(stderr, "usage: grant_lat -s SERVER -n NAME [-t A|AAAA] [-c COUNT | -d SECONDS] [-q OUTSTANDING] [-r RATE] [-D] [-b SOURCE | -P PREFIX64]\n");
 	return 2;
 }

@@ -294,9 +294,12 @@ static const char *scope_name(int s)
 static json_t *worker_totals(const fg_server_t *srv)
 {
 	uint64_t qu = 0, qt = 0, drop = 0, tc = 0, svc = 0, gf = 0, ta = 0, tr = 0, ti = 0;
-	uint64_t rc[24] = { 0 };
+	uint64_t rc[24] = { 0 }, noaddr[FG_NOADDR_COUNT] = { 0 }, piped = 0;
 	for (unsigned i = 0; i < fg_server_nworkers(srv); i++) {
 		const fg_worker_stats_t *s = fg_server_worker_stats(srv, i);
+		for (int k = 0; k < FG_NOADDR_COUNT; k++)
+			noaddr[k] += s->grant_noaddr[k];
+		piped += s->grant_pipelined;
 		qu += s->queries_udp;
 		qt += s->queries_tcp;
 		drop += s->dropped;
@@ -314,10 +317,14 @@ static json_t *worker_totals(const fg_server_t *srv)
 				   "SERVFAIL", (json_int_t)rc[2], "NXDOMAIN", (json_int_t)rc[3],
 				   "NOTIMP", (json_int_t)rc[4], "REFUSED", (json_int_t)rc[5],
 				   "BADVERS", (json_int_t)rc[16]);
-	return json_pack("{sI sI sI sI sI sI sI sI sI so}",
+	json_t *causes = json_object();
+	for (unsigned k = 0; k < FG_NOADDR_COUNT; k++)
+		json_object_set_new(causes, fg_grant_noaddr_name(k), json_integer((json_int_t)noaddr[k]));
+	return json_pack("{sI sI sI sI sI sI so sI sI sI sI so}",
 			 "queries_udp", (json_int_t)qu, "queries_tcp", (json_int_t)qt,
 			 "dropped", (json_int_t)drop, "truncated", (json_int_t)tc,
 			 "granted_answers", (json_int_t)svc, "grant_failures", (json_int_t)gf,
+			 "noaddr_by_cause", causes, "grant_pipelined", (json_int_t)piped,
 			 "tcp_accepted", (json_int_t)ta, "tcp_rejected", (json_int_t)tr,
 			 "tcp_idle_closed", (json_int_t)ti, "rcodes", rcodes);
 }

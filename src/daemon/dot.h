@@ -39,7 +39,7 @@
 #include "conf/conf.h"
 
 /* epoll kinds of DoT sockets in a worker's set (data.u64 = kind << 32 |
- * index, as the worker's own kinds 1..3) */
+ * index, as the worker's own kinds 1..4) */
 enum { FG_DOT_EV_LISTEN = 8, FG_DOT_EV_CONN = 9 };
 
 /* Counters of one worker, written by it only. */

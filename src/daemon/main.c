@@ -491,6 +491,9 @@ static void collect(void *vctx, fg_metrics_t *m)
 		m->dot_idle_closed += s->dot.idle_closed;
 		m->dot_timeouts += s->dot.timeouts;
 		fg_hist_snapshot_add(&m->grant_latency, &s->grant_latency);
+		for (int k = 0; k < FG_NOADDR_COUNT; k++)
+			m->grant_noaddr[k] += s->grant_noaddr[k];
+		m->grant_pipelined += s->grant_pipelined;
 	}
 	if (snap->grants) {
 		fg_grant_counters_t gc;

@@ -310,6 +310,13 @@ static void render_grants(mbuf_t *b, const fg_metrics_t *m)
 		   "Answers that handed a source an address it already holds, at a per-source bound.");
 	sample_l1(b, "grant_source_bound_total", "bound", "anyone", m->grant_anyone_source_reuse);
 	sample_l1(b, "grant_source_bound_total", "bound", "exact", m->grant_exact_quota_reuse);
+	family_hdr(b, "grant_noaddr_total", "counter",
+		   "Service answers sent without an address (SERVFAIL), by cause.");
+	for (unsigned c = 0; c < FG_NOADDR_COUNT; c++)
+		sample_l1(b, "grant_noaddr_total", "cause", fg_grant_noaddr_name(c), m->grant_noaddr[c]);
+	one_u64(b, "grant_pipelined_total", "counter",
+		"Answer batches whose grant transaction began while an earlier one was in flight.",
+		m->grant_pipelined);
 	one_u64(b, "dns_ecs_ignored_total", "counter",
 		"ECS options with a source prefix shorter than policy.ecs-min-prefix, treated as no ECS.",
 		m->ecs_ignored);

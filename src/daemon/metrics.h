@@ -37,6 +37,8 @@
 #include <stdint.h>
 #include <sys/socket.h>
 
+#include "grant/engine.h"
+
 /* ---- latency histogram --------------------------------------------------- */
 
 /* Bucket upper bounds in seconds: 50 us .. 1 s, roughly 1-2.5-5 per decade.
@@ -162,7 +164,9 @@ typedef struct fg_metrics {
 	uint64_t grant_anyone_source_reuse;/* policy.anyone-per-source reached */
 	uint64_t grant_exact_quota_reuse;  /* policy.exact-per-source reached */
 	uint64_t ecs_ignored;              /* ECS wider than policy.ecs-min-prefix */
-	fg_hist_snap_t grant_latency;      /* fg_grant_resolve() wall time */
+	fg_hist_snap_t grant_latency;      /* grant begun to its outcome, wall time */
+	uint64_t grant_noaddr[FG_NOADDR_COUNT]; /* service answers without an address, by cause */
+	uint64_t grant_pipelined;          /* batches begun while another was in flight */
 
 	/* external zones (daemon/ddns.h) */
 	fg_metrics_ddns_zone_t ddns_zones[FG_METRICS_MAX_DDNS_ZONES];

@@ -77,7 +77,7 @@ static int ps_send(int fd, uint16_t op, uint16_t count, int32_t status,
  * close-on-exec) into *passed (-1 when none); without it, a message that
  * carried any (their copies are closed by the kernel) is -EPROTO: no side
  * expects descriptors but the [dns] side in fg_privsep_evlog_fd(). */
-static int ps_recv_fd(int fd, uint8_t *buf, size_t cap, struct ps_hdr *h, int *passed)
+static int ps_recv_ex(int fd, uint8_t *buf, size_t cap, struct ps_hdr *h, int *passed, int flags)
 {
 	union {
 		struct cmsghdr c;
@@ -92,7 +92,7 @@ static int ps_recv_fd(int fd, uint8_t *buf, size_t cap, struct ps_hdr *h, int *p
 	}
 	ssize_t k;
 	do
-		k = recvmsg(fd, &mh, MSG_TRUNC | MSG_CMSG_CLOEXEC);
+		k = recvmsg(fd, &mh, MSG_TRUNC | MSG_CMSG_CLOEXEC | flags);
 	while (k < 0 && errno == EINTR);
 	if (k == 0)
 		return -EPIPE;
@@ -135,6 +135,11 @@ malformed:
 		*passed = -1;
 	}
 	return -FG_EMALF;
+}
+
+static int ps_recv_fd(int fd, uint8_t *buf, size_t cap, struct ps_hdr *h, int *passed)
+{
+	return ps_recv_ex(fd, buf, cap, h, passed, 0);
 }
 
 static int ps_recv(int fd, uint8_t *buf, size_t cap, struct ps_hdr *h)
@@ -331,10 +336,16 @@ static int priv_sysctls(void)
 	return -EPERM;
 }
 
+/* COMMITs of one channel taken into one netlink transaction: the [dns]
+ * worker pipelines up to FG_NAT_PIPE_MAX, [priv] commits what is queued
+ * together (fewer, bigger transactions under load). */
+#define PV_COALESCE FG_NAT_PIPE_MAX
+
 struct chan_ctx {
 	int fd;
 	fg_nat_t *nat;
 	unsigned gen;
+	fg_grant_t cg[PV_COALESCE * FG_PS_MAX_GRANTS];  /* the coalesced grants */
 	uint8_t buf[PS_MSG_MAX];
 	uint8_t out[PS_MSG_MAX];
 	fg_grant_t dump[FG_PS_MAX_GRANTS];
@@ -428,6 +439,103 @@ static int pv_setup(struct chan_ctx *c, const struct ps_natcfg *m)
 	if (rc == 0 && kernel)
 		rc = priv_sysctls();
 	return rc;
+}
+
+static int pv_request(struct chan_ctx *c, const struct ps_hdr *h, const uint8_t *pl);
+
+/* Check one COMMIT against [priv]'s own policy (priv.lock held) and copy
+ * its grants to `g`: 0, or the refusal's status. */
+static int pv_commit_check(const struct ps_hdr *h, const uint8_t *pl, fg_grant_t *g, int nrc)
+{
+	if (h->count == 0 || h->count > FG_PS_MAX_GRANTS ||
+	    h->len != h->count * sizeof(fg_grant_t))
+		return refuse(FG_PS_R_FRAME, PS_COMMIT, "grant count and length disagree");
+	if (nrc < 0)
+		return nrc;           /* no data plane set up (yet) */
+	memcpy(g, pl, h->len);
+	for (unsigned i = 0; i < h->count; i++) {
+		enum fg_ps_refusal why = fg_ps_check_grant(priv.cur, &g[i]);
+		if (why == FG_PS_OK)
+			continue;
+		char d[160], a[INET6_ADDRSTRLEN] = "?", b[INET6_ADDRSTRLEN] = "?";
+		if (g[i].family == AF_INET || g[i].family == AF_INET6) {
+			inet_ntop(g[i].family, g[i].addr, a, sizeof(a));
+			inet_ntop(g[i].family, g[i].backend, b, sizeof(b));
+		}
+		snprintf(d, sizeof(d), "grant %u of %u (%s -> %s, scope %u/%u, %u ms)", i + 1,
+			 h->count, a, b, g[i].scope, g[i].client_plen, g[i].timeout_ms);
+		return refuse(why, PS_COMMIT, d);
+	}
+	return 0;
+}
+
+/* A COMMIT (`h`, payload in c->buf), and every COMMIT queued behind it on
+ * the channel (up to PV_COALESCE), in one transaction; each gets its own
+ * status, in order. Should the joint transaction be refused, each request
+ * is committed on its own, so one batch's refusal is never another's.
+ * A non-COMMIT message found queued is handled after them. */
+static int pv_commits(struct chan_ctx *c, const struct ps_hdr *h0)
+{
+	struct { int status; size_t off, n; } m[PV_COALESCE];
+	unsigned nm = 0, nok = 0;
+	size_t total = 0;
+	struct ps_hdr h = *h0;
+	int stash = 0;            /* >0: a message of another kind waits in c->buf */
+
+	pthread_rwlock_rdlock(&priv.lock);
+	int nrc = chan_nat_locked(c);
+	for (;;) {
+		m[nm].off = total;
+		m[nm].n = 0;
+		m[nm].status = h.status != 0
+				       ? refuse(FG_PS_R_FRAME, PS_COMMIT, "count or status set")
+				       : pv_commit_check(&h, c->buf + sizeof(h), c->cg + total, nrc);
+		if (m[nm].status == 0) {
+			m[nm].n = h.count;
+			total += h.count;
+			nok++;
+		}
+		nm++;
+		if (nm == PV_COALESCE)
+			break;
+		int k = ps_recv_ex(c->fd, c->buf, sizeof(c->buf), &h, NULL, MSG_DONTWAIT);
+		if (k == -EAGAIN || k == -EWOULDBLOCK)
+			break;
+		if (k < 0 || h.op != PS_COMMIT) {
+			stash = k < 0 ? k : 1;
+			break;
+		}
+	}
+	int rc = 0;
+	if (nok)
+		rc = priv.ops->commit(c->nat, c->cg, total);
+	for (unsigned i = 0; i < nm; i++) {
+		if (m[i].status != 0)
+			continue;
+		if (nok == 1 || rc == 0)
+			m[i].status = rc;
+		else      /* judged one by one */
+			m[i].status = priv.ops->commit(c->nat, c->cg + m[i].off, m[i].n);
+	}
+	pthread_rwlock_unlock(&priv.lock);
+	for (unsigned i = 0; i < nm; i++)
+		if (ps_send(c->fd, PS_COMMIT, 0, m[i].status, NULL, 0) < 0)
+			return -EPIPE;
+	if (stash == -EPIPE || stash == -EBADF || stash == -ENOTSOCK)
+		return -EPIPE;
+	if (stash < 0) {
+		if (ps_send(c->fd, 0, 0,
+			    refuse(FG_PS_R_FRAME, 0,
+				   stash == -EPROTO ? "descriptors or credentials attached"
+						    : "bad magic or header length"),
+			    NULL, 0) < 0)
+			return -EPIPE;
+	} else if (stash > 0) {
+		int src = pv_request(c, &h, c->buf + sizeof(h));
+		if (ps_send(c->fd, h.op, 0, src, NULL, 0) < 0)
+			return -EPIPE;
+	}
+	return 0;
 }
 
 /* COMMIT and REVOKE: the same checks of every grant of the batch */
@@ -646,6 +754,11 @@ static void *chan_thread(void *arg)
 				       n == -EPROTO ? "descriptors or credentials attached"
 						    : "bad magic or header length"),
 				NULL, 0);
+			continue;
+		}
+		if (h.op == PS_COMMIT) {
+			if (pv_commits(c, &h) < 0)
+				break;
 			continue;
 		}
 		int rc = pv_request(c, &h, c->buf + sizeof(h));
@@ -991,6 +1104,7 @@ int fg_privsep_drop(const char *user)
 struct fg_nat {
 	int fd;
 	unsigned slot;
+	unsigned inflight;        /* COMMITs sent, status not read yet */
 };
 
 static int chan_acquire(void)
@@ -1059,8 +1173,39 @@ static int wait_status(fg_nat_t *n, uint16_t op,
 	}
 }
 
+/* Pipelined commits: the [priv] side answers the requests of one channel
+ * in order, so the status read next is that of the oldest one sent. */
+static int priv_commit_start(fg_nat_t *n, const fg_grant_t *g, size_t count)
+{
+	if (count == 0 || count > FG_PS_MAX_GRANTS)
+		return -EINVAL;
+	if (n->inflight >= FG_NAT_PIPE_MAX)
+		return -EBUSY;
+	int rc = ps_send(n->fd, PS_COMMIT, (uint16_t)count, 0, g, (uint32_t)(count * sizeof(*g)));
+	if (rc == 0)
+		n->inflight++;
+	return rc;
+}
+
+static int priv_commit_result(fg_nat_t *n)
+{
+	if (!n->inflight)
+		return -EINVAL;
+	n->inflight--;
+	return wait_status(n, PS_COMMIT, NULL, NULL);
+}
+
+static int priv_commit_fd(fg_nat_t *n)
+{
+	return n->fd;
+}
+
+/* COMMIT or REVOKE, synchronous: never while pipelined COMMITs wait for
+ * their status (it would be read as this one's) */
 static int priv_grants(fg_nat_t *n, uint16_t op, const fg_grant_t *g, size_t count)
 {
+	if (n->inflight)
+		return -EBUSY;
 	while (count) {
 		size_t k = count > FG_PS_MAX_GRANTS ? FG_PS_MAX_GRANTS : count;
 		int rc = ps_send(n->fd, op, (uint16_t)k, 0, g, (uint32_t)(k * sizeof(*g)));
@@ -1287,6 +1432,9 @@ const fg_nat_ops_t fg_nat_priv_ops = {
 	.open = priv_open,
 	.setup = priv_setup,
 	.commit = priv_commit,
+	.commit_start = priv_commit_start,
+	.commit_result = priv_commit_result,
+	.commit_fd = priv_commit_fd,
 	.dump = priv_dump,
 	.count = priv_count,
 	.quarantine = priv_quarantine,

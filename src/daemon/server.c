@@ -6,6 +6,7 @@
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <poll.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
@@ -31,9 +32,10 @@
 #define UDP_SBUF       FG_DNS_UDP_MAX
 #define TCP_MSG_MAX    65535
 #define EPOLL_TICK_MS  250         /* TCP timers and quiescence tick */
+#define UDP_PIPE       FG_GRANT_PIPE /* batches with grants in flight, at most */
 
 /* epoll user data: socket kind in the top bits, index below */
-enum { EV_UDP = 1, EV_TCP_LISTEN = 2, EV_TCP_CONN = 3 };
+enum { EV_UDP = 1, EV_TCP_LISTEN = 2, EV_TCP_CONN = 3, EV_GRANT = 4 };
 #define EV_PACK(kind, idx) (((uint64_t)(kind) << 32) | (uint32_t)(idx))
 
 typedef struct tcp_conn {
@@ -46,6 +48,27 @@ typedef struct tcp_conn {
 	uint8_t rbuf[2 + TCP_MSG_MAX];
 	uint8_t *wbuf;             /* 2 + TCP_MSG_MAX, allocated on demand */
 } tcp_conn_t;
+
+/* One UDP batch, from recvmmsg to sendmmsg. */
+typedef struct udp_slot {
+	int fd;                    /* the socket it came from, answers go to */
+	int n;                     /* datagrams */
+	size_t npend;              /* grant requests */
+	struct timespec t0;        /* grant step begun (grant_latency) */
+	struct mmsghdr rmsg[UDP_BATCH];
+	struct iovec riov[UDP_BATCH];
+	struct sockaddr_storage peers[UDP_BATCH];
+	uint8_t rbuf[UDP_BATCH][UDP_RBUF];
+	uint8_t sbuf[UDP_BATCH][UDP_SBUF];
+	fg_dns_query_t q[UDP_BATCH];
+	fg_tsigq_t tq[UDP_BATCH];  /* TSIG of each query (daemon/tsigq.h) */
+	const fg_tsigq_t *gtq[UDP_BATCH];  /* tq of each grant request */
+	uint64_t now_s;            /* read at (TSIG time signed) */
+	fg_dns_result_t res[UDP_BATCH];
+	bool held[UDP_BATCH];      /* a service answer: sent on its grant's ACK */
+	fg_grant_req_t greq[UDP_BATCH];
+	unsigned greq_slot[UDP_BATCH];
+} udp_slot_t;
 
 typedef struct fg_worker {
 	struct fg_server *srv;
@@ -64,16 +87,17 @@ typedef struct fg_worker {
 	fg_dot_worker_t *dot;      /* DNS over TLS (daemon/dot.h), NULL: off */
 	uint64_t err_event_ms;     /* last `error` event (at most one a second) */
 
-	/* UDP batch state: kept here, not on the stack (it is ~350 KiB) */
-	struct mmsghdr rmsg[UDP_BATCH], smsg[UDP_BATCH];
-	struct iovec riov[UDP_BATCH], siov[UDP_BATCH];
-	struct sockaddr_storage peers[UDP_BATCH];
-	uint8_t rbuf[UDP_BATCH][UDP_RBUF];
-	uint8_t sbuf[UDP_BATCH][UDP_SBUF];
-	fg_dns_query_t q[UDP_BATCH];
-	fg_tsigq_t tq[UDP_BATCH];  /* TSIG of each query (daemon/tsigq.h) */
-	fg_grant_req_t greq[UDP_BATCH];
-	unsigned greq_slot[UDP_BATCH];
+	/* UDP batches: a FIFO ring of slots, head .. head + ninflight - 1
+	 * waiting for their grant transactions (in the order begun), the
+	 * next one free for the batch being read. Kept here, not on the
+	 * stack (a slot is ~350 KiB), and allocated once. */
+	udp_slot_t slot[UDP_PIPE];
+	unsigned head, ninflight;
+	const fg_snapshot_t *inflight_snap;  /* the snapshot of those batches */
+	int grant_fd;              /* in epoll: results of the transactions */
+	uint64_t swap_seen;        /* swap_gen when it last drained for a swap */
+	struct mmsghdr smsg[UDP_BATCH];
+	struct iovec siov[UDP_BATCH];
 } fg_worker_t;
 
 struct fg_server {
@@ -88,6 +112,7 @@ struct fg_server {
 	pthread_mutex_t src_mu;    /* guards src: connections are spread over workers */
 	fg_srclimit_t *src;
 	_Atomic bool stop;
+	_Atomic uint64_t swap_gen; /* bumped by every fg_server_swap() */
 	fg_evlog_t *evlog;
 	fg_floods_t *floods;       /* cookies and rate limiting (UDP) */
 	fg_dot_t *dot;             /* DNS over TLS, NULL: no tls-listen */
@@ -135,13 +160,20 @@ const fg_worker_stats_t *fg_server_worker_stats(const fg_server_t *srv, unsigned
 
 /* ---- the grant step -------------------------------------------------- */
 
-/* Make sure this worker has a grant context for the snapshot's engine. */
+static void worker_drain(fg_worker_t *w);
+
+/* Make sure this worker has a grant context for the snapshot's engine;
+ * its result descriptor is in the worker's epoll set. */
 static fg_grant_worker_t *worker_grants(fg_worker_t *w, const fg_snapshot_t *snap)
 {
 	if (!snap->grants)
 		return NULL;
 	if (w->gw && w->gw_engine == snap->grants)
 		return w->gw;
+	worker_drain(w);   /* no batch may be owed by the context we free */
+	if (w->grant_fd >= 0)
+		epoll_ctl(w->epfd, EPOLL_CTL_DEL, w->grant_fd, NULL);
+	w->grant_fd = -1;
 	if (w->gw)
 		fg_grant_worker_free(w->gw);
 	w->gw = NULL;
@@ -151,6 +183,10 @@ static fg_grant_worker_t *worker_grants(fg_worker_t *w, const fg_snapshot_t *sna
 		return NULL;
 	}
 	w->gw_engine = snap->grants;
+	int fd = fg_grant_worker_fd(w->gw);
+	struct epoll_event ev = { .events = EPOLLIN, .data.u64 = EV_PACK(EV_GRANT, 0) };
+	if (fd >= 0 && epoll_ctl(w->epfd, EPOLL_CTL_ADD, fd, &ev) == 0)
+		w->grant_fd = fd;
 	return w->gw;
 }
 
@@ -179,47 +215,103 @@ static void log_grant_event(fg_evlog_t *ev, const fg_snapshot_t *snap,
 			       NULL, r->grant_ms);
 }
 
-/* Resolve `n` pending service queries and build their answers. A batch
- * whose grant failed is answered SERVFAIL: never an unacknowledged address. */
-static void grant_and_answer(fg_worker_t *w, const fg_snapshot_t *snap,
-			     fg_grant_req_t *reqs, size_t n, bool tcp,
-			     uint8_t *const *outs, const size_t *outcaps,
-			     fg_dns_result_t *results)
+static uint64_t ns_between(const struct timespec *a, const struct timespec *b)
+{
+	return (uint64_t)(b->tv_sec - a->tv_sec) * 1000000000u + (uint64_t)(b->tv_nsec - a->tv_nsec);
+}
+
+/* The requests of one grant step, beside `reqs`: where each answer is
+ * built (out[k], cap[k]: the whole buffer; the answer is built in what its
+ * TSIG leaves of it) and the TSIG state of its query (tq[k]: signed
+ * queries get signed answers), read at now_s. */
+typedef struct grant_io {
+	uint8_t *const *out;
+	const size_t *cap;
+	const fg_tsigq_t *const *tq;
+	uint64_t now_s;
+	fg_dns_result_t *res;
+} grant_io_t;
+
+/* Build (and sign: DNSSEC in the answer engine, then TSIG) the answer of
+ * request k with `addr` (NULL: SERVFAIL). */
+static void grant_build(const fg_snapshot_t *snap, const fg_grant_req_t *r, bool tcp,
+			const grant_io_t *io, size_t k, const uint8_t *addr)
+{
+	size_t bcap = fg_tsigq_cap(io->tq[k], r->q, tcp, io->cap[k]);
+	if (r->nodata)
+		fg_dns_answer_service_nodata(snap->db, r->q, tcp, 0, io->out[k], bcap, &io->res[k]);
+	else
+		fg_dns_answer_service(snap->db, r->q, tcp, addr, addr ? r->ttl : 0, r->ecs_scope,
+				      io->out[k], bcap, &io->res[k]);
+	fg_tsigq_sign(io->tq[k], r->q, tcp, io->now_s, io->out[k], io->cap[k], &io->res[k]);
+}
+
+/* Grant step, first half: policy, addresses, the transaction started; then
+ * every answer is built and signed (DNSSEC when DO=1 in a signed zone,
+ * TSIG for a signed query) while the transaction is in flight: only sent
+ * once grant_finish() saw the ACK. A private service's request the asker
+ * may not be granted (hidden) is answered here without a grant.
+ * Returns false when no transaction could be begun (answers SERVFAIL). */
+static bool grant_begin(fg_worker_t *w, const fg_snapshot_t *snap, fg_grant_req_t *reqs,
+			size_t n, bool tcp, const grant_io_t *io, struct timespec *t0)
 {
 	fg_grant_worker_t *gw = worker_grants(w, snap);
-	struct timespec t0, t1;
-	clock_gettime(CLOCK_MONOTONIC, &t0);
-	int rc = gw ? fg_grant_resolve(snap->grants, gw, reqs, n) : -FG_EGRANT;
-	clock_gettime(CLOCK_MONOTONIC, &t1);
-	fg_hist_observe_ns(&w->stats.grant_latency,
-			   (uint64_t)(t1.tv_sec - t0.tv_sec) * 1000000000u +
-			   (uint64_t)(t1.tv_nsec - t0.tv_nsec));
-
-	size_t failed = 0;
+	clock_gettime(CLOCK_MONOTONIC, t0);
+	int rc = gw ? fg_grant_begin(snap->grants, gw, reqs, n) : -FG_EGRANT;
+	if (rc < 0) {
+		for (size_t i = 0; i < n; i++) {
+			reqs[i].ok = reqs[i].nodata = reqs[i].pending = false;
+			reqs[i].cause = FG_NOADDR_INTERNAL;
+		}
+	}
 	fg_tsigq_stats_t tst = { w->stats.tsig, w->stats.private_denied };
 	for (size_t i = 0; i < n; i++) {
-		bool ok = rc >= 0 && reqs[i].ok;
 		if (reqs[i].hidden) {
+			/* an address nobody was granted (or NXDOMAIN): it may
+			 * leave with the batch, it opens nothing */
+			size_t bcap = fg_tsigq_cap(io->tq[i], reqs[i].q, tcp, io->cap[i]);
 			fg_tsigq_private_answer(snap->db, snap->conf, snap->grants, gw, &reqs[i], tcp,
-						outs[i], outcaps[i], &results[i], &tst);
+						io->out[i], bcap, &io->res[i], &tst);
+			fg_tsigq_sign(io->tq[i], reqs[i].q, tcp, io->now_s, io->out[i], io->cap[i],
+				      &io->res[i]);
 			continue;
 		}
-		if (reqs[i].nodata) {
-			fg_dns_answer_service_nodata(snap->db, reqs[i].q, tcp, 0, outs[i],
-						     outcaps[i], &results[i]);
+		grant_build(snap, &reqs[i], tcp, io, i, reqs[i].pending ? reqs[i].addr : NULL);
+	}
+	return rc >= 0;
+}
+
+/* Grant step, second half: the outcome of the oldest begun batch (`began`:
+ * grant_begin() returned true). An answer whose grant was not ACKed is
+ * rebuilt (and re-signed) as SERVFAIL over the one prepared: it never
+ * leaves with its address. */
+static void grant_finish(fg_worker_t *w, const fg_snapshot_t *snap, fg_grant_req_t *reqs,
+			 size_t n, bool tcp, bool began, const grant_io_t *io,
+			 const struct timespec *t0)
+{
+	int rc = began ? fg_grant_finish(snap->grants, w->gw, reqs) : -FG_EGRANT;
+	struct timespec t1;
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	fg_hist_observe_ns(&w->stats.grant_latency, ns_between(t0, &t1));
+
+	size_t failed = 0;
+	for (size_t i = 0; i < n; i++) {
+		bool ok = rc >= 0 && reqs[i].ok;
+		if (reqs[i].hidden || reqs[i].nodata)
 			continue;
-		}
-		fg_dns_answer_service(snap->db, reqs[i].q, tcp, ok ? reqs[i].addr : NULL,
-				      reqs[i].ttl, reqs[i].ecs_scope, outs[i], outcaps[i],
-				      &results[i]);
+		if (!ok && reqs[i].pending)
+			grant_build(snap, &reqs[i], tcp, io, i, NULL);
 		if (ok) {
 			w->stats.service_answers++;
 		} else {
 			w->stats.grant_failures++;
+			unsigned c = reqs[i].cause < FG_NOADDR_COUNT ? reqs[i].cause
+				     : (unsigned)fg_grant_noaddr_cause(rc < 0 ? rc : -FG_EGRANT);
+			w->stats.grant_noaddr[c]++;
 			failed++;
 		}
 		if (w->srv->evlog)
-			log_grant_event(w->srv->evlog, snap, &reqs[i], ok, tcp, &results[i]);
+			log_grant_event(w->srv->evlog, snap, &reqs[i], ok, tcp, &io->res[i]);
 	}
 	/* answers lost to the data plane are an operator's concern: an event,
 	 * rate-limited so a failing kernel cannot flood the log */
@@ -230,6 +322,17 @@ static void grant_and_answer(fg_worker_t *w, const fg_snapshot_t *snap,
 		fg_evlog_error(w->srv->evlog, "grant", rc < 0 ? rc : -FG_EGRANT, msg);
 		w->err_event_ms = now;
 	}
+}
+
+/* Both halves at once (TCP, DoT: one query, answered before the next is
+ * read). */
+static void grant_and_answer(fg_worker_t *w, const fg_snapshot_t *snap,
+			     fg_grant_req_t *reqs, size_t n, bool tcp, const grant_io_t *io)
+{
+	struct timespec t0;
+	worker_drain(w);   /* the transaction must be the only one in flight */
+	bool began = grant_begin(w, snap, reqs, n, tcp, io, &t0);
+	grant_finish(w, snap, reqs, n, tcp, began, io, &t0);
 }
 
 static void count_result(fg_worker_t *w, const fg_dns_result_t *r)
@@ -273,14 +376,16 @@ static bool rrl_applies(const fg_conf_t *conf, const fg_dns_result_t *r)
 /* Rate-limit the marked answers of a batch before the grant step: a
  * dropped one sends nothing, a slipped one becomes TC=1 without records;
  * neither reaches the grant engine. */
-static void udp_rrl(fg_worker_t *w, int n, const bool *limit, fg_dns_result_t *res)
+static void udp_rrl(fg_worker_t *w, udp_slot_t *sl, const bool *limit)
 {
 	enum fg_rrl_action act[UDP_BATCH];
 	uint64_t now = now_ms();
+	int n = sl->n;
+	fg_dns_result_t *res = sl->res;
 
 	fg_floods_lock(w->srv->floods);
 	for (int i = 0; i < n; i++)
-		act[i] = limit[i] ? fg_floods_rrl(w->srv->floods, &w->peers[i], now) : FG_RRL_PASS;
+		act[i] = limit[i] ? fg_floods_rrl(w->srv->floods, &sl->peers[i], now) : FG_RRL_PASS;
 	fg_floods_unlock(w->srv->floods);
 	for (int i = 0; i < n; i++) {
 		if (act[i] == FG_RRL_PASS)
@@ -290,7 +395,7 @@ static void udp_rrl(fg_worker_t *w, int n, const bool *limit, fg_dns_result_t *r
 		/* a slip needs a question to echo (rrl.apply-to all also
 		 * limits FORMERR answers that have none): else it is a drop */
 		int len = act[i] == FG_RRL_SLIP
-				  ? fg_dns_build_truncated(&w->q[i], w->sbuf[i], UDP_SBUF) : -1;
+				  ? fg_dns_build_truncated(&sl->q[i], sl->sbuf[i], UDP_SBUF) : -1;
 		if (len <= 0) {
 			w->stats.rrl_dropped++;
 			continue;
@@ -302,96 +407,47 @@ static void udp_rrl(fg_worker_t *w, int n, const bool *limit, fg_dns_result_t *r
 	}
 }
 
-static void udp_batch(fg_worker_t *w, int fd)
+static void slot_init(udp_slot_t *sl)
 {
-	const fg_snapshot_t *snap = fg_server_snapshot(w->srv);
-
 	for (unsigned i = 0; i < UDP_BATCH; i++) {
-		w->riov[i].iov_base = w->rbuf[i];
-		w->riov[i].iov_len = UDP_RBUF;
-		memset(&w->rmsg[i].msg_hdr, 0, sizeof(w->rmsg[i].msg_hdr));
-		w->rmsg[i].msg_hdr.msg_iov = &w->riov[i];
-		w->rmsg[i].msg_hdr.msg_iovlen = 1;
-		w->rmsg[i].msg_hdr.msg_name = &w->peers[i];
-		w->rmsg[i].msg_hdr.msg_namelen = sizeof(w->peers[i]);
+		sl->riov[i].iov_base = sl->rbuf[i];
+		sl->riov[i].iov_len = UDP_RBUF;
+		memset(&sl->rmsg[i].msg_hdr, 0, sizeof(sl->rmsg[i].msg_hdr));
+		sl->rmsg[i].msg_hdr.msg_iov = &sl->riov[i];
+		sl->rmsg[i].msg_hdr.msg_iovlen = 1;
+		sl->rmsg[i].msg_hdr.msg_name = &sl->peers[i];
+		sl->rmsg[i].msg_hdr.msg_namelen = sizeof(sl->peers[i]);
 	}
-	int n = recvmmsg(fd, w->rmsg, UDP_BATCH, MSG_DONTWAIT, NULL);
-	if (n <= 0)
-		return;
-	w->stats.queries_udp += (uint64_t)n;
+}
 
-	fg_dns_result_t res[UDP_BATCH];
-	bool limit[UDP_BATCH];
-	size_t npend = 0, nlimit = 0;
-	uint32_t now_s = (uint32_t)time(NULL);
-	fg_tsigq_stats_t tst = { w->stats.tsig, w->stats.private_denied };
-	for (int i = 0; i < n; i++) {
-		const uint8_t *pkt = w->rbuf[i];
-		size_t len = w->rmsg[i].msg_len;
-		if (w->rmsg[i].msg_hdr.msg_flags & MSG_TRUNC)
-			len = 0;   /* bigger than any query we accept: drop */
-		enum fg_dns_parse_action act;
-		int rcode;
-		int prc = fg_dns_parse_query(pkt, len, &w->q[i], &act, &rcode);
-		bool known = udp_cookie(w, &w->q[i], &w->peers[i], prc, now_s);
-		fg_tsigq_answer_parsed(snap->db, snap->conf, pkt, len, &w->q[i], prc, act, rcode,
-				       false, now_s, w->sbuf[i], UDP_SBUF, &res[i], &w->tq[i], &tst);
-		if (w->q[i].has_question)
-			w->stats.qtype[fg_metrics_qtype_index(w->q[i].qtype)]++;
-		limit[i] = !known && rrl_applies(snap->conf, &res[i]);
-		nlimit += limit[i];
-	}
-	if (nlimit)
-		udp_rrl(w, n, limit, res);
-	for (int i = 0; i < n; i++) {
-		if (res[i].kind == FG_ANSWER_SERVICE) {
-			fg_grant_req_t *g = &w->greq[npend];
-			memset(g, 0, sizeof(*g));
-			g->q = &w->q[i];
-			g->peer = &w->peers[i];
-			g->service_id = res[i].service_id;
-			g->qtype = res[i].qtype;
-			g->role = w->tq[i].role;
-			g->hidden = fg_tsigq_hidden(snap->conf, &w->tq[i], g->service_id);
-			w->greq_slot[npend++] = (unsigned)i;
-		}
-	}
-
-	/* the grant step: one NAT transaction for the whole batch */
-	if (npend) {
-		uint8_t *outs[UDP_BATCH];
-		size_t caps[UDP_BATCH];
-		fg_dns_result_t gres[UDP_BATCH];
-		for (size_t k = 0; k < npend; k++) {
-			unsigned slot = w->greq_slot[k];
-			outs[k] = w->sbuf[slot];
-			caps[k] = fg_tsigq_cap(&w->tq[slot], &w->q[slot], false, UDP_SBUF);
-		}
-		grant_and_answer(w, snap, w->greq, npend, false, outs, caps, gres);
-		for (size_t k = 0; k < npend; k++)
-			res[w->greq_slot[k]] = gres[k];
-	}
-
+/* Count and send the answers of a batch: the held service answers
+ * (`held`), or every other one. */
+static void slot_send(fg_worker_t *w, udp_slot_t *sl, bool held)
+{
 	unsigned nsend = 0;
-	for (int i = 0; i < n; i++) {
-		fg_tsigq_sign(&w->tq[i], &w->q[i], false, now_s, w->sbuf[i], UDP_SBUF, &res[i]);
-		count_result(w, &res[i]);
-		if (res[i].kind != FG_ANSWER_READY || res[i].len == 0)
+	for (int i = 0; i < sl->n; i++) {
+		const fg_dns_result_t *r = &sl->res[i];
+		if (sl->held[i] != held)
 			continue;
-		if (res[i].len > FG_DNS_HDRLEN && (w->sbuf[i][2] & 0x02))
+		socklen_t namelen = sl->rmsg[i].msg_hdr.msg_namelen;
+		sl->rmsg[i].msg_hdr.msg_namelen = sizeof(sl->peers[i]);  /* for the next recvmmsg */
+		count_result(w, r);
+		if (r->kind != FG_ANSWER_READY || r->len == 0)
+			continue;
+		if (r->len > FG_DNS_HDRLEN && (sl->sbuf[i][2] & 0x02))
 			w->stats.truncated++;
-		w->siov[nsend].iov_base = w->sbuf[i];
-		w->siov[nsend].iov_len = res[i].len;
+		w->siov[nsend].iov_base = sl->sbuf[i];
+		w->siov[nsend].iov_len = r->len;
 		memset(&w->smsg[nsend].msg_hdr, 0, sizeof(w->smsg[nsend].msg_hdr));
 		w->smsg[nsend].msg_hdr.msg_iov = &w->siov[nsend];
 		w->smsg[nsend].msg_hdr.msg_iovlen = 1;
-		w->smsg[nsend].msg_hdr.msg_name = &w->peers[i];
-		w->smsg[nsend].msg_hdr.msg_namelen = w->rmsg[i].msg_hdr.msg_namelen;
+		w->smsg[nsend].msg_hdr.msg_name = &sl->peers[i];
+		w->smsg[nsend].msg_hdr.msg_namelen = namelen;
 		nsend++;
 	}
 	unsigned sent = 0;
 	while (sent < nsend) {
-		int m = sendmmsg(fd, w->smsg + sent, nsend - sent, 0);
+		int m = sendmmsg(sl->fd, w->smsg + sent, nsend - sent, 0);
 		if (m < 0) {
 			if (errno == EINTR)
 				continue;
@@ -402,6 +458,168 @@ static void udp_batch(fg_worker_t *w, int fd)
 		}
 		sent += (unsigned)m;
 	}
+}
+
+/* The grant requests of a slot, in the layout grant_begin/finish take
+ * (their results copied to gres, put back by slot_grant_put). */
+static void slot_grant_io(udp_slot_t *sl, uint8_t **outs, size_t *caps, fg_dns_result_t *gres,
+			  grant_io_t *io)
+{
+	for (size_t k = 0; k < sl->npend; k++) {
+		outs[k] = sl->sbuf[sl->greq_slot[k]];
+		caps[k] = UDP_SBUF;
+		gres[k] = sl->res[sl->greq_slot[k]];
+	}
+	*io = (grant_io_t){ .out = outs, .cap = caps, .tq = sl->gtq, .now_s = sl->now_s,
+			    .res = gres };
+}
+
+static void slot_grant_put(udp_slot_t *sl, const fg_dns_result_t *gres)
+{
+	for (size_t k = 0; k < sl->npend; k++)
+		sl->res[sl->greq_slot[k]] = gres[k];
+}
+
+/* Finish the oldest batch in flight: wait for its transaction's outcome,
+ * then send its service answers. */
+static void udp_complete_oldest(fg_worker_t *w)
+{
+	udp_slot_t *sl = &w->slot[w->head];
+	uint8_t *outs[UDP_BATCH];
+	size_t caps[UDP_BATCH];
+	fg_dns_result_t gres[UDP_BATCH];
+	grant_io_t io;
+
+	slot_grant_io(sl, outs, caps, gres, &io);
+	grant_finish(w, w->inflight_snap, sl->greq, sl->npend, false, true, &io, &sl->t0);
+	slot_grant_put(sl, gres);
+	slot_send(w, sl, true);
+	w->head = (w->head + 1) % UDP_PIPE;
+	w->ninflight--;
+}
+
+/* Complete every batch whose outcome has arrived, without waiting. */
+static void worker_grant_ready(fg_worker_t *w)
+{
+	while (w->ninflight) {
+		if (!fg_grant_oldest_known(w->gw)) {
+			struct pollfd p = { .fd = w->grant_fd, .events = POLLIN };
+			if (w->grant_fd < 0 || poll(&p, 1, 0) <= 0)
+				return;
+		}
+		udp_complete_oldest(w);
+	}
+}
+
+/* Complete every batch in flight, waiting as needed (reload, TCP). */
+static void worker_drain(fg_worker_t *w)
+{
+	while (w->ninflight)
+		udp_complete_oldest(w);
+}
+
+/* Read, answer and send one batch; returns the datagrams read. Static
+ * answers leave at once; the service answers of the batch wait for their
+ * grant transaction, which stays in flight while the worker reads the
+ * next batches (at most UDP_PIPE), and leave on its ACK. */
+static int udp_batch(fg_worker_t *w, int fd)
+{
+	const fg_snapshot_t *snap = fg_server_snapshot(w->srv);
+
+	if (w->ninflight && snap != w->inflight_snap)
+		worker_drain(w);   /* batches of one snapshot in flight at a time */
+	if (w->ninflight == UDP_PIPE)
+		udp_complete_oldest(w);
+	udp_slot_t *sl = &w->slot[(w->head + w->ninflight) % UDP_PIPE];
+	int n = recvmmsg(fd, sl->rmsg, UDP_BATCH, MSG_DONTWAIT, NULL);
+	if (n <= 0)
+		return 0;
+	sl->fd = fd;
+	sl->n = n;
+	w->stats.queries_udp += (uint64_t)n;
+
+	fg_dns_result_t *res = sl->res;
+	bool limit[UDP_BATCH];
+	size_t npend = 0, nlimit = 0;
+	uint32_t now_s = (uint32_t)time(NULL);
+	fg_tsigq_stats_t tst = { w->stats.tsig, w->stats.private_denied };
+	sl->now_s = now_s;
+	for (int i = 0; i < n; i++) {
+		const uint8_t *pkt = sl->rbuf[i];
+		size_t len = sl->rmsg[i].msg_len;
+		if (sl->rmsg[i].msg_hdr.msg_flags & MSG_TRUNC)
+			len = 0;   /* bigger than any query we accept: drop */
+		enum fg_dns_parse_action act;
+		int rcode;
+		int prc = fg_dns_parse_query(pkt, len, &sl->q[i], &act, &rcode);
+		bool known = udp_cookie(w, &sl->q[i], &sl->peers[i], prc, now_s);
+		fg_tsigq_answer_parsed(snap->db, snap->conf, pkt, len, &sl->q[i], prc, act, rcode,
+				       false, now_s, sl->sbuf[i], UDP_SBUF, &res[i], &sl->tq[i], &tst);
+		if (sl->q[i].has_question)
+			w->stats.qtype[fg_metrics_qtype_index(sl->q[i].qtype)]++;
+		limit[i] = !known && rrl_applies(snap->conf, &res[i]);
+		nlimit += limit[i];
+	}
+	if (nlimit)
+		udp_rrl(w, sl, limit);
+	for (int i = 0; i < n; i++) {
+		sl->held[i] = res[i].kind == FG_ANSWER_SERVICE;
+		if (sl->held[i]) {
+			fg_grant_req_t *g = &sl->greq[npend];
+			memset(g, 0, sizeof(*g));
+			g->q = &sl->q[i];
+			g->peer = &sl->peers[i];
+			g->service_id = res[i].service_id;
+			g->qtype = res[i].qtype;
+			g->role = sl->tq[i].role;
+			g->hidden = fg_tsigq_hidden(snap->conf, &sl->tq[i], g->service_id);
+			sl->gtq[npend] = &sl->tq[i];
+			sl->greq_slot[npend++] = (unsigned)i;
+		} else {
+			/* the answers that leave now are signed now */
+			fg_tsigq_sign(&sl->tq[i], &sl->q[i], false, now_s, sl->sbuf[i], UDP_SBUF,
+				      &res[i]);
+		}
+	}
+	sl->npend = npend;
+
+	/* the grant step: one NAT transaction for the whole batch, begun
+	 * before the batch's other answers are sent */
+	bool began = false;
+	uint8_t *outs[UDP_BATCH];
+	size_t caps[UDP_BATCH];
+	fg_dns_result_t gres[UDP_BATCH];
+	grant_io_t io;
+	if (npend) {
+		slot_grant_io(sl, outs, caps, gres, &io);
+		began = grant_begin(w, snap, sl->greq, npend, false, &io, &sl->t0);
+		slot_grant_put(sl, gres);   /* built and signed, held */
+	}
+	slot_send(w, sl, false);
+	if (!npend)
+		return n;
+	if (began && w->grant_fd >= 0) {
+		if (w->ninflight)
+			w->stats.grant_pipelined++;
+		w->inflight_snap = snap;
+		w->ninflight++;   /* finished on its result (EV_GRANT) */
+		/* nothing sent for it (NODATA only, or the start failed): its
+		 * outcome, and maybe that of those before it, is known */
+		while (w->ninflight && fg_grant_oldest_known(w->gw))
+			udp_complete_oldest(w);
+		return n;
+	}
+	/* synchronous backend (or nothing begun): the outcome is known */
+	w->inflight_snap = snap;
+	if (began) {
+		w->ninflight++;
+		udp_complete_oldest(w);
+	} else {
+		grant_finish(w, snap, sl->greq, npend, false, false, &io, &sl->t0);
+		slot_grant_put(sl, gres);
+		slot_send(w, sl, true);
+	}
+	return n;
 }
 
 /* ---- TCP ------------------------------------------------------------- */
@@ -570,10 +788,12 @@ static void stream_answer(fg_worker_t *w, const fg_snapshot_t *snap,
 				     .role = tq.role,
 				     .hidden = fg_tsigq_hidden(snap->conf, &tq, r->service_id) };
 		uint8_t *o = out;
-		size_t c = fg_tsigq_cap(&tq, &q, true, cap);
-		grant_and_answer(w, snap, &g, 1, true, &o, &c, r);
+		const fg_tsigq_t *tqp = &tq;
+		grant_io_t io = { .out = &o, .cap = &cap, .tq = &tqp, .now_s = now_s, .res = r };
+		grant_and_answer(w, snap, &g, 1, true, &io);   /* built and signed */
+	} else {
+		fg_tsigq_sign(&tq, &q, true, now_s, out, cap, r);
 	}
-	fg_tsigq_sign(&tq, &q, true, now_s, out, cap, r);
 	count_result(w, r);
 }
 
@@ -684,6 +904,22 @@ static void tcp_sweep(fg_worker_t *w)
 
 /* ---- worker ---------------------------------------------------------- */
 
+/* A batch boundary (quiescent-state reclamation): the worker holds no
+ * pointer into a snapshot older than the current one. Batches in flight
+ * hold theirs; a boundary reached with some is one only when no reload
+ * waits, else they are completed first. */
+static void worker_quiescent(fg_worker_t *w)
+{
+	if (w->ninflight) {
+		uint64_t g = atomic_load(&w->srv->swap_gen);
+		if (g == w->swap_seen)
+			return;
+		worker_drain(w);
+		w->swap_seen = g;
+	}
+	atomic_fetch_add_explicit(&w->quiescent, 1, memory_order_release);
+}
+
 static void *worker_main(void *arg)
 {
 	fg_worker_t *w = arg;
@@ -696,9 +932,16 @@ static void *worker_main(void *arg)
 			uint32_t kind = (uint32_t)(evs[i].data.u64 >> 32);
 			uint32_t idx = (uint32_t)evs[i].data.u64;
 			if (kind == EV_UDP) {
-				/* drain a few batches, then let other sockets run */
-				for (int b = 0; b < 8; b++)
-					udp_batch(w, w->udp_fds[idx]);
+				/* drain a few batches, then let other sockets run;
+				 * a short batch means the socket is empty: no
+				 * recvmmsg only to learn EAGAIN */
+				for (int b = 0; b < 8; b++) {
+					if (udp_batch(w, w->udp_fds[idx]) < UDP_BATCH)
+						break;
+					worker_grant_ready(w);
+				}
+			} else if (kind == EV_GRANT) {
+				worker_grant_ready(w);
 			} else if (kind == EV_TCP_LISTEN) {
 				tcp_accept(w, w->tcp_fds[idx]);
 			} else if (kind == EV_TCP_CONN) {
@@ -706,9 +949,9 @@ static void *worker_main(void *arg)
 			} else if (w->dot) {
 				fg_dot_event(w->dot, kind, idx, evs[i].events);
 			}
-			atomic_fetch_add_explicit(&w->quiescent, 1, memory_order_release);
+			worker_quiescent(w);
 		}
-		atomic_fetch_add_explicit(&w->quiescent, 1, memory_order_release);
+		worker_quiescent(w);
 		uint64_t now = now_ms();
 		if (now - last_sweep >= EPOLL_TICK_MS) {
 			tcp_sweep(w);
@@ -717,6 +960,7 @@ static void *worker_main(void *arg)
 			last_sweep = now;
 		}
 	}
+	worker_drain(w);   /* every answer owed is sent (or SERVFAIL) */
 	return NULL;
 }
 
@@ -755,6 +999,9 @@ static int worker_new(fg_server_t *srv, unsigned idx, fg_worker_t **out)
 		return -ENOMEM;
 	w->srv = srv;
 	w->idx = idx;
+	w->grant_fd = -1;
+	for (unsigned k = 0; k < UDP_PIPE; k++)
+		slot_init(&w->slot[k]);
 	w->epfd = epoll_create1(EPOLL_CLOEXEC);
 	w->udp_fds = malloc(srv->nlisten * sizeof(int));
 	w->tcp_fds = malloc(srv->nlisten * sizeof(int));
@@ -932,6 +1179,7 @@ void fg_server_swap(fg_server_t *srv, fg_snapshot_t *snap)
 	fg_dot_limits_set(srv->dot, nc);
 	fg_floods_reload(srv->floods, nc);
 	fg_snapshot_t *old = atomic_exchange_explicit(&srv->snap, snap, memory_order_acq_rel);
+	atomic_fetch_add(&srv->swap_gen, 1);   /* workers with batches in flight drain */
 	wait_quiescent(srv);
 	fg_snapshot_free(old);
 }

@@ -32,6 +32,7 @@
 #include "daemon/eventlog.h"
 #include "daemon/metrics.h"
 #include "dns/zone.h"
+#include "grant/engine.h"
 
 struct fg_grant_engine;
 
@@ -49,6 +50,8 @@ typedef struct fg_worker_stats {
 	_Atomic uint64_t truncated;        /* UDP answers sent with TC */
 	_Atomic uint64_t service_answers;  /* answers carrying a granted address */
 	_Atomic uint64_t grant_failures;   /* SERVFAIL because a grant failed */
+	_Atomic uint64_t grant_noaddr[FG_NOADDR_COUNT]; /* the same, by cause */
+	_Atomic uint64_t grant_pipelined;  /* batches begun while another was in flight */
 	_Atomic uint64_t tcp_accepted, tcp_rejected, tcp_idle_closed;
 	_Atomic uint64_t tcp_source_rejected; /* over tcp-max-per-source */
 	_Atomic uint64_t tcp_evicted;         /* idle, closed for a new client */
@@ -61,7 +64,7 @@ typedef struct fg_worker_stats {
 	/* TSIG (daemon/tsigq.h): by enum fg_tsigq_result; private services
 	 * answered without the address, by enum fg_unauth */
 	_Atomic uint64_t tsig[6], private_denied[2];
-	fg_hist_t grant_latency;           /* fg_grant_resolve() wall time */
+	fg_hist_t grant_latency;           /* grant step: begin to outcome */
 	fg_dot_stats_t dot;                /* DNS over TLS */
 } fg_worker_stats_t;
 

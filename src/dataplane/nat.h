@@ -7,9 +7,11 @@
  * only), and on a distributed controller dist/hub.c ("agents": the
  * commit goes to every agent serving the addresses, over TLS).
  *
- * Grant before answer: fg_nat_commit() returns only after the backend has
+ * Grant before answer: commit() returns only after the backend has
  * acknowledged every grant of the batch (netlink ACK for nft); a negative
- * return means none of the batch may be announced in a DNS answer.
+ * return means none of the batch may be announced in a DNS answer. The
+ * pipelined form (commit_start, then commit_result) keeps that rule: a
+ * started transaction is not granted until its result says so.
  *
  * Ownership: fg_nat_open() returns a handle owned by the caller, released
  * with fg_nat_close(). A handle is used by one thread at a time (each worker
@@ -128,6 +130,9 @@ int fg_nat_grant_allowed(const fg_nat_config_t *cfg, const fg_grant_t *g);
 
 typedef struct fg_nat fg_nat_t;
 
+/* Transactions one handle may have in flight (commit_start). */
+#define FG_NAT_PIPE_MAX 4
+
 /* Callback for fg_nat_dump(): one live grant, with its remaining timeout. */
 typedef void (*fg_nat_dump_fn)(void *ctx, const fg_grant_t *g);
 
@@ -146,6 +151,15 @@ typedef struct fg_nat_ops {
 	int (*setup)(fg_nat_t *nat, const fg_nat_config_t *cfg);
 	/* Install n grants in one atomic transaction; wait for the ACK. */
 	int (*commit)(fg_nat_t *nat, const fg_grant_t *g, size_t n);
+	/* Optional, all three or none: the same transaction in two halves,
+	 * so the caller works while it is in flight. commit_start() sends it
+	 * (at most FG_NAT_PIPE_MAX unanswered per handle, n <= 64);
+	 * commit_result() waits for the outcome of the oldest one started
+	 * (results come back in order): 0 only once the backend ACKed it.
+	 * commit_fd() is readable when a result is waiting. */
+	int (*commit_start)(fg_nat_t *nat, const fg_grant_t *g, size_t n);
+	int (*commit_result)(fg_nat_t *nat);
+	int (*commit_fd)(fg_nat_t *nat);
 	/* Read back live grants (restart recovery, `fluxctl grants`). */
 	int (*dump)(fg_nat_t *nat, fg_nat_dump_fn fn, void *ctx);
 	/* Count the live elements of the grant maps, pin and quarantine sets.

@@ -54,8 +54,18 @@ struct mem_state {
 	fg_nat_mem_stats_t st;
 };
 
+/* A transaction started by commit_start of fg_nat_mem_async_ops: applied
+ * (or failed) only when its result is asked for, as if the kernel took
+ * that long; tests see the window between start and ACK. */
+struct mem_pending {
+	fg_grant_t g[64];
+	size_t n;
+};
+
 struct fg_nat {
 	struct mem_state *s;
+	struct mem_pending pend[FG_NAT_PIPE_MAX];  /* FIFO ring */
+	unsigned phead, npend;
 };
 
 static size_t alen_of(int family)
@@ -926,6 +936,56 @@ void fg_nat_mem_stats(fg_nat_t *nat, fg_nat_mem_stats_t *st)
 	}
 	pthread_mutex_unlock(&s->mu);
 }
+
+static int mem_commit_start(fg_nat_t *nat, const fg_grant_t *g, size_t n)
+{
+	if (n == 0 || n > 64)
+		return -EINVAL;
+	if (nat->npend >= FG_NAT_PIPE_MAX)
+		return -EBUSY;
+	struct mem_pending *p = &nat->pend[(nat->phead + nat->npend) % FG_NAT_PIPE_MAX];
+	memcpy(p->g, g, n * sizeof(*g));
+	p->n = n;
+	nat->npend++;
+	return 0;
+}
+
+static int mem_commit_result(fg_nat_t *nat)
+{
+	if (!nat->npend)
+		return -EINVAL;
+	struct mem_pending *p = &nat->pend[nat->phead];
+	nat->phead = (nat->phead + 1) % FG_NAT_PIPE_MAX;
+	nat->npend--;
+	return mem_commit(nat, p->g, p->n);
+}
+
+static int mem_commit_fd(fg_nat_t *nat)
+{
+	(void)nat;
+	return -1;   /* no descriptor: the server asks for results at once */
+}
+
+unsigned fg_nat_mem_pending(const fg_nat_t *nat)
+{
+	return nat->npend;
+}
+
+const fg_nat_ops_t fg_nat_mem_async_ops = {
+	.name = "mem-async",
+	.open = mem_open,
+	.setup = mem_setup,
+	.commit = mem_commit,
+	.commit_start = mem_commit_start,
+	.commit_result = mem_commit_result,
+	.commit_fd = mem_commit_fd,
+	.dump = mem_dump,
+	.count = mem_count,
+	.quarantine = mem_quarantine,
+	.release = mem_release,
+	.destroy = mem_destroy,
+	.close = mem_close,
+};
 
 const fg_nat_ops_t fg_nat_mem_ops = {
 	.name = "mem",

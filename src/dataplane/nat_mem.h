@@ -31,6 +31,13 @@
 
 #include "dataplane/nat.h"
 
+/* The same backend with pipelined commits (unit tests of the grant
+ * engine's begin/finish): commit_start queues the transaction, nothing of
+ * it is applied (or failed: fg_nat_mem_fail_next) before commit_result. */
+extern const fg_nat_ops_t fg_nat_mem_async_ops;
+/* Transactions started on `nat` and not yet asked for. */
+unsigned fg_nat_mem_pending(const fg_nat_t *nat);
+
 /* A second handle on the state of `peer` (released with the ops' close;
  * the state goes with the last handle). */
 int fg_nat_mem_open_shared(fg_nat_t *peer, fg_nat_t **out);

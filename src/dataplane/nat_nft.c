@@ -686,9 +686,16 @@ static int nft_commit(fg_nat_t *nat, const fg_grant_t *g, size_t n)
 			return rc;
 	/* each grant: its map element and its backend element, each possibly
 	 * destroyed then added (replace mode) */
-	t.elem = malloc(4 * n * sizeof(*t.elem));
-	if (!t.elem)
-		return -ENOMEM;
+	if (nat->trk_elem_cap < 4 * n) {
+		const fg_grant_t **ne = realloc(nat->trk_elem, 4 * n * sizeof(*ne));
+		if (!ne)
+			return -ENOMEM;
+		nat->trk_elem = ne;
+		nat->trk_elem_cap = 4 * n;
+	}
+	t.elem = nat->trk_elem;
+	t.msg = nat->trk_msg;
+	t.capmsg = nat->trk_msg_cap;
 	rc = commit_once(nat, g, n, false, &kerr, &t);
 	if (rc == -FG_ENETLINK && kerr == EEXIST) {
 		/* Same key, other backend: the address was re-mapped while a
@@ -705,8 +712,8 @@ static int nft_commit(fg_nat_t *nat, const fg_grant_t *g, size_t n)
 			(unsigned)t.bad->scope, t.bad->scope == FG_SCOPE_ANY ? "*" : c,
 			(unsigned)t.bad->client_plen, a);
 	}
-	free(t.msg);
-	free(t.elem);
+	nat->trk_msg = t.msg;      /* grown by track_msg(), kept */
+	nat->trk_msg_cap = t.capmsg;
 	return rc;
 }
 
@@ -1133,6 +1140,8 @@ static void nft_close(fg_nat_t *nat)
 		mnl_socket_close(nat->nl);
 	free(nat->b.buf);
 	free(nat->rbuf);
+	free(nat->trk_elem);
+	free(nat->trk_msg);
 	free(nat->pools);
 	free(nat->svcports);
 	free(nat->listen);

@@ -80,6 +80,12 @@ struct fg_nat {
 	fg_nft_batch_t b;         /* reused between batches */
 	char *rbuf;               /* receive buffer */
 	size_t rbuf_len;
+	/* commit bookkeeping (which grant each element came from), kept
+	 * between commits: no allocation per batch once grown */
+	const fg_grant_t **trk_elem;
+	size_t trk_elem_cap;
+	void *trk_msg;
+	size_t trk_msg_cap;
 };
 
 /* Batch helpers (nat_nft.c). */

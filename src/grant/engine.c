@@ -128,6 +128,7 @@ struct fg_grant_engine {
 	_Atomic uint64_t anyone_source_reuse;
 	_Atomic uint64_t exact_quota_reuse;
 	_Atomic uint64_t ecs_ignored;
+	_Atomic uint64_t noaddr[FG_NOADDR_COUNT]; /* answers without an address, by cause */
 	_Atomic uint64_t log_at;            /* rate limit of the failure log */
 	_Atomic uint64_t log_skipped;
 };
@@ -145,14 +146,25 @@ typedef struct undo {
 	hold_slot_t hs_before, hs_after;
 } undo_t;
 
+/* One batch between fg_grant_begin() and fg_grant_finish(). */
+typedef struct ticket {
+	fg_grant_t grants[BATCH_MAX];
+	undo_t undo[BATCH_MAX];
+	size_t idx[BATCH_MAX];     /* grant k is for request idx[k] */
+	size_t ng;
+	bool sent;                 /* started on the backend, result unread */
+	int rc;                    /* the result once known */
+} ticket_t;
+
 struct fg_grant_worker {
 	const fg_nat_ops_t *ops;
 	fg_nat_t *nat;
+	bool async;                /* the backend pipelines (commit_start) */
 	uint64_t rnd[RAND_WORDS];
 	unsigned rnd_left;
-	fg_grant_t grants[BATCH_MAX];
+	ticket_t t[FG_GRANT_PIPE]; /* FIFO ring: head .. head + count - 1 */
+	unsigned head, count;
 	fg_grant_t retry[BATCH_MAX];
-	undo_t undo[BATCH_MAX];
 };
 
 static uint64_t mono_ms(void)
@@ -501,6 +513,7 @@ int fg_grant_worker_new(fg_grant_engine_t *eng, fg_grant_worker_t **out)
 	if (!w)
 		return -ENOMEM;
 	w->ops = eng->ops;
+	w->async = w->ops->commit_start && w->ops->commit_result && w->ops->commit_fd;
 	int rc = w->ops->open(&eng->nat->cfg, &w->nat);
 	if (rc < 0) {
 		free(w);
@@ -515,10 +528,30 @@ fg_nat_t *fg_grant_worker_nat(fg_grant_worker_t *w)
 	return w->nat;
 }
 
+int fg_grant_worker_fd(fg_grant_worker_t *w)
+{
+	return w->async ? w->ops->commit_fd(w->nat) : -1;
+}
+
+unsigned fg_grant_inflight(const fg_grant_worker_t *w)
+{
+	return w->count;
+}
+
+bool fg_grant_oldest_known(const fg_grant_worker_t *w)
+{
+	return w->count && !w->t[w->head].sent;
+}
+
 void fg_grant_worker_free(fg_grant_worker_t *w)
 {
 	if (!w)
 		return;
+	/* results still owed by the backend are read, never left for the
+	 * next user of the handle (a privsep channel is reused) */
+	for (unsigned k = 0; k < w->count; k++)
+		if (w->t[(w->head + k) % FG_GRANT_PIPE].sent)
+			(void)w->ops->commit_result(w->nat);
 	if (w->nat)
 		w->ops->close(w->nat);
 	OPENSSL_cleanse(w->rnd, sizeof(w->rnd));
@@ -800,13 +833,12 @@ static void undo_one(const undo_t *u, uint64_t now)
 		*u->rc = u->rc_before;
 }
 
-static void undo_batch(fg_grant_engine_t *eng, fg_grant_worker_t *w, const size_t *which,
-		       size_t n)
+static void undo_batch(fg_grant_engine_t *eng, ticket_t *t, const size_t *which, size_t n)
 {
 	uint64_t now = mono_ms();
 	pthread_mutex_lock(&eng->shared->lock);
 	for (size_t k = n; k-- > 0;)
-		undo_one(&w->undo[which[k]], now);
+		undo_one(&t->undo[which[k]], now);
 	pthread_mutex_unlock(&eng->shared->lock);
 }
 
@@ -879,17 +911,47 @@ int fg_grant_decoy_pick(fg_grant_engine_t *eng, fg_grant_worker_t *w, fg_grant_r
 	return 0;
 }
 
-int fg_grant_resolve(fg_grant_engine_t *eng, fg_grant_worker_t *w,
-		     fg_grant_req_t *reqs, size_t n)
+static const char *const noaddr_names[FG_NOADDR_COUNT] = {
+	"pool_exhausted", "kernel_refused", "priv_refused", "channel", "internal",
+};
+
+const char *fg_grant_noaddr_name(unsigned cause)
 {
-	size_t ng = 0;
-	size_t idx[BATCH_MAX];
+	return cause < FG_NOADDR_COUNT ? noaddr_names[cause] : "?";
+}
+
+int fg_grant_noaddr_cause(int rc)
+{
+	switch (rc) {
+	case -FG_ENETLINK:            /* the kernel refused (or never ACKed) */
+		return FG_NOADDR_KERNEL;
+	case -EPERM: case -FG_EMALF: case -EAGAIN:  /* [priv] refused it */
+		return FG_NOADDR_PRIV;
+	case -ENOMEM: case -EINVAL: case -EBUSY:
+		return FG_NOADDR_INTERNAL;
+	default:                      /* the channel to [priv] failed */
+		return FG_NOADDR_CHANNEL;
+	}
+}
+
+static void mark_failed_cause(fg_grant_engine_t *eng, fg_grant_req_t *r, int cause)
+{
+	r->cause = (uint8_t)cause;
+	eng->noaddr[cause]++;
+}
+
+int fg_grant_begin(fg_grant_engine_t *eng, fg_grant_worker_t *w, fg_grant_req_t *reqs, size_t n)
+{
 	uint64_t now = mono_ms();
 	fg_scope_policy_t pol = { eng->direct, eng->ndirect, eng->resolvers, eng->nresolvers,
 				  eng->ecs_min4, eng->ecs_min6 };
 
-	if (n > BATCH_MAX)
+	if (n > BATCH_MAX || w->count >= FG_GRANT_PIPE)
 		return -EINVAL;
+	ticket_t *t = &w->t[(w->head + w->count) % FG_GRANT_PIPE];
+	t->ng = 0;
+	t->sent = false;
+	t->rc = 0;
 	pthread_mutex_lock(&eng->shared->lock);
 	for (size_t i = 0; i < n; i++) {
 		fg_grant_req_t *r = &reqs[i];
@@ -897,6 +959,8 @@ int fg_grant_resolve(fg_grant_engine_t *eng, fg_grant_worker_t *w,
 		int family = r->qtype == FG_TYPE_AAAA ? AF_INET6 : AF_INET;
 		r->ok = false;
 		r->nodata = false;
+		r->pending = false;
+		r->cause = FG_NOADDR_NONE;
 		if (r->hidden)
 			continue;   /* answered without a grant by the caller */
 		if (r->service_id < eng->nsvcs) {
@@ -914,25 +978,64 @@ int fg_grant_resolve(fg_grant_engine_t *eng, fg_grant_worker_t *w,
 			r->nodata = true;
 			continue;
 		}
-		if (choose(eng, w, r, &sd, now, &w->grants[ng], &w->undo[ng]) == 0)
-			idx[ng++] = i;
-		else if (r->service_id < eng->nsvcs)
-			eng->svcs[r->service_id].failures++;
+		int crc = choose(eng, w, r, &sd, now, &t->grants[t->ng], &t->undo[t->ng]);
+		if (crc == 0) {
+			r->pending = true;
+			t->idx[t->ng++] = i;
+		} else {
+			if (r->service_id < eng->nsvcs)
+				eng->svcs[r->service_id].failures++;
+			mark_failed_cause(eng, r, crc == -EAGAIN || crc == -ENOENT
+						       ? FG_NOADDR_POOL : FG_NOADDR_INTERNAL);
+		}
 	}
 	pthread_mutex_unlock(&eng->shared->lock);
+	w->count++;
+	if (!t->ng)
+		return 0;
+	if (w->async) {
+		t->rc = w->ops->commit_start(w->nat, t->grants, t->ng);
+		t->sent = t->rc == 0;
+	} else {
+		t->rc = w->ops->commit(w->nat, t->grants, t->ng);
+	}
+	return (int)t->ng;
+}
+
+/* Read the results the backend owes for the batches after the oldest, so
+ * that a synchronous retry on the handle reads its own. */
+static void collect_later(fg_grant_worker_t *w)
+{
+	for (unsigned k = 1; k < w->count; k++) {
+		ticket_t *t = &w->t[(w->head + k) % FG_GRANT_PIPE];
+		if (t->sent) {
+			t->rc = w->ops->commit_result(w->nat);
+			t->sent = false;
+		}
+	}
+}
+
+static int finish_ticket(fg_grant_engine_t *eng, fg_grant_worker_t *w, ticket_t *t,
+			 fg_grant_req_t *reqs)
+{
+	size_t ng = t->ng;
 	if (!ng)
 		return 0;
-
+	int rc = t->rc;
+	if (t->sent) {
+		rc = w->ops->commit_result(w->nat);
+		t->sent = false;
+	}
 	/* grant before answer: nothing is marked ok until the backend ACKed
 	 * the whole transaction */
-	int rc = w->ops->commit(w->nat, w->grants, ng);
 	if (rc == 0) {
 		for (size_t k = 0; k < ng; k++)
-			mark_ok(eng, &reqs[idx[k]], &w->grants[k]);
+			mark_ok(eng, &reqs[t->idx[k]], &t->grants[k]);
 		return (int)ng;
 	}
 	eng->commit_failures++;
 	log_commit_failure(eng, ng, rc);
+	int cause = fg_grant_noaddr_cause(rc);
 
 	/* The transaction is atomic: nothing of it was installed. The one
 	 * refusal a single element causes is a subnet grant nested in a live
@@ -942,35 +1045,43 @@ int fg_grant_resolve(fg_grant_engine_t *eng, fg_grant_worker_t *w,
 	 * alike: no retry, all SERVFAIL. */
 	size_t keep[BATCH_MAX], drop[BATCH_MAX], nk = 0, nd = 0;
 	for (size_t k = 0; k < ng; k++) {
-		if (w->grants[k].scope == FG_SCOPE_NET)
+		if (t->grants[k].scope == FG_SCOPE_NET)
 			drop[nd++] = k;
 		else
 			keep[nk++] = k;
 	}
 	if (nd && nk) {
-		undo_batch(eng, w, drop, nd);
-		for (size_t k = 0; k < nd; k++)
-			mark_failed(eng, &reqs[idx[drop[k]]]);
+		undo_batch(eng, t, drop, nd);
+		for (size_t k = 0; k < nd; k++) {
+			mark_failed(eng, &reqs[t->idx[drop[k]]]);
+			mark_failed_cause(eng, &reqs[t->idx[drop[k]]], cause);
+		}
 		for (size_t k = 0; k < nk; k++)
-			w->retry[k] = w->grants[keep[k]];
+			w->retry[k] = t->grants[keep[k]];
+		if (w->async)
+			collect_later(w);
 		int rc2 = w->ops->commit(w->nat, w->retry, nk);
 		if (rc2 == 0) {
 			for (size_t k = 0; k < nk; k++)
-				mark_ok(eng, &reqs[idx[keep[k]]], &w->retry[k]);
+				mark_ok(eng, &reqs[t->idx[keep[k]]], &w->retry[k]);
 			return (int)nk;
 		}
 		eng->commit_failures++;
 		log_commit_failure(eng, nk, rc2);
-		undo_batch(eng, w, keep, nk);
-		for (size_t k = 0; k < nk; k++)
-			mark_failed(eng, &reqs[idx[keep[k]]]);
+		undo_batch(eng, t, keep, nk);
+		for (size_t k = 0; k < nk; k++) {
+			mark_failed(eng, &reqs[t->idx[keep[k]]]);
+			mark_failed_cause(eng, &reqs[t->idx[keep[k]]], cause);
+		}
 		return rc2;
 	}
 	for (size_t k = 0; k < ng; k++)
 		keep[k] = k;
-	undo_batch(eng, w, keep, ng);
-	for (size_t k = 0; k < ng; k++)
-		mark_failed(eng, &reqs[idx[k]]);
+	undo_batch(eng, t, keep, ng);
+	for (size_t k = 0; k < ng; k++) {
+		mark_failed(eng, &reqs[t->idx[k]]);
+		mark_failed_cause(eng, &reqs[t->idx[k]], cause);
+	}
 	return rc;
 }
 
@@ -993,10 +1104,15 @@ int fg_grant_publish(fg_grant_engine_t *eng, fg_grant_worker_t *w, fg_grant_pub_
 
 	if (n > BATCH_MAX)
 		return -EINVAL;
+	if (w->count)
+		return -EBUSY;        /* a synchronous commit on a pipelined handle */
+	ticket_t *t = &w->t[w->head];   /* free: its scratch space */
+	t->ng = 0;
+	t->sent = false;
 	pthread_mutex_lock(&eng->shared->lock);
 	for (k = 0; k < n; k++) {
-		undo_t *u = &w->undo[k];
-		fg_grant_t *g = &w->grants[k];
+		undo_t *u = &t->undo[k];
+		fg_grant_t *g = &t->grants[k];
 		memset(u, 0, sizeof(*u));
 		if (p[k].service_id >= eng->nsvcs) {
 			rc = -ENOENT;
@@ -1039,21 +1155,21 @@ int fg_grant_publish(fg_grant_engine_t *eng, fg_grant_worker_t *w, fg_grant_pub_
 	}
 	if (rc < 0) {
 		for (size_t i = k + 1; i-- > 0;)
-			undo_one(&w->undo[i], now);
+			undo_one(&t->undo[i], now);
 		pthread_mutex_unlock(&eng->shared->lock);
 		return rc;
 	}
 	pthread_mutex_unlock(&eng->shared->lock);
 	if (!n)
 		return 0;
-	rc = w->ops->commit(w->nat, w->grants, n);
+	rc = w->ops->commit(w->nat, t->grants, n);
 	if (rc < 0) {
 		eng->commit_failures++;
 		log_commit_failure(eng, n, rc);
 		size_t all[BATCH_MAX];
 		for (size_t i = 0; i < n; i++)
 			all[i] = i;
-		undo_batch(eng, w, all, n);
+		undo_batch(eng, t, all, n);
 		return rc;
 	}
 	for (size_t i = 0; i < n; i++) {
@@ -1061,6 +1177,28 @@ int fg_grant_publish(fg_grant_engine_t *eng, fg_grant_worker_t *w, fg_grant_pub_
 		eng->svcs[p[i].service_id].grants[FG_SCOPE_ANY]++;
 	}
 	return 0;
+}
+
+int fg_grant_finish(fg_grant_engine_t *eng, fg_grant_worker_t *w, fg_grant_req_t *reqs)
+{
+	if (!w->count)
+		return -EINVAL;
+	ticket_t *t = &w->t[w->head];
+	int rc = finish_ticket(eng, w, t, reqs);
+	w->head = (w->head + 1) % FG_GRANT_PIPE;
+	w->count--;
+	return rc;
+}
+
+int fg_grant_resolve(fg_grant_engine_t *eng, fg_grant_worker_t *w,
+		     fg_grant_req_t *reqs, size_t n)
+{
+	if (w->count)
+		return -EBUSY;        /* finish the pipelined batches first */
+	int rc = fg_grant_begin(eng, w, reqs, n);
+	if (rc < 0)
+		return rc;
+	return fg_grant_finish(eng, w, reqs);
 }
 
 void fg_grant_engine_counters_get(const fg_grant_engine_t *eng, fg_grant_counters_t *out)
@@ -1073,6 +1211,8 @@ void fg_grant_engine_counters_get(const fg_grant_engine_t *eng, fg_grant_counter
 	out->anyone_source_reuse = eng->anyone_source_reuse;
 	out->exact_quota_reuse = eng->exact_quota_reuse;
 	out->ecs_ignored = eng->ecs_ignored;
+	for (int i = 0; i < FG_NOADDR_COUNT; i++)
+		out->noaddr[i] = eng->noaddr[i];
 }
 
 int fg_grant_engine_rotate(fg_grant_engine_t *eng, uint32_t service_id)

@@ -47,7 +47,28 @@ typedef struct fg_grant_req {
 	uint32_t grant_ms;                    /* the grant's lifetime: ttl + grace */
 	uint8_t ecs_scope;                    /* scope prefix to echo */
 	uint8_t scope;                        /* enum fg_scope used */
+	bool pending;                         /* addr chosen, in the transaction
+					       * (not granted before ok) */
+	uint8_t cause;                        /* !ok && !nodata: enum fg_noaddr */
 } fg_grant_req_t;
+
+/* Why an answer for a service name carries no address (SERVFAIL): the
+ * label of fluxgate_grant_noaddr_total{cause=...}. */
+enum fg_noaddr {
+	FG_NOADDR_POOL = 0,     /* pool_exhausted: no address could be picked */
+	FG_NOADDR_KERNEL,       /* kernel_refused: the netlink transaction failed */
+	FG_NOADDR_PRIV,         /* priv_refused: [priv] refused the commit */
+	FG_NOADDR_CHANNEL,      /* channel: the [dns]-[priv] channel failed */
+	FG_NOADDR_INTERNAL,     /* internal: out of memory, bad request */
+	FG_NOADDR_COUNT,
+	FG_NOADDR_NONE = 255
+};
+const char *fg_grant_noaddr_name(unsigned cause);
+/* The cause of a failed commit's return code. */
+int fg_grant_noaddr_cause(int rc);
+
+/* Batches one grant worker may have between begin and finish. */
+#define FG_GRANT_PIPE FG_NAT_PIPE_MAX
 
 /* Build an engine for `conf`; `prev` (may be NULL) is the engine of the
  * previous snapshot whose rotation state (open addresses, per-resolver
@@ -125,6 +146,34 @@ int fg_grant_publish(fg_grant_engine_t *eng, fg_grant_worker_t *w, fg_grant_pub_
  * (as for a real answer). Returns 0 or a negative error (SERVFAIL). */
 int fg_grant_decoy_pick(fg_grant_engine_t *eng, fg_grant_worker_t *w, fg_grant_req_t *r);
 
+/* The same in two halves, so that the worker parses, answers and signs
+ * the next batch while this one's transaction is in flight (backends with
+ * commit_start; others commit inside fg_grant_begin).
+ *
+ * fg_grant_begin(): policy and addresses of `reqs`, then the transaction
+ * is started. A request that got an address has `pending` set and
+ * addr/ttl/ecs_scope filled: its answer may be built (and signed), never
+ * sent. Returns the number of grants started, or <0 (nothing begun).
+ * At most FG_GRANT_PIPE batches may be begun and not finished.
+ *
+ * fg_grant_finish(): the oldest begun batch (results come in order),
+ * with the same `reqs` its begin had: waits for its outcome and sets `ok`
+ * on each request the backend acknowledged; only those may be answered
+ * with their address (grant before answer). Return as fg_grant_resolve().
+ *
+ * fg_grant_resolve() is begin + finish, and refuses (-EBUSY) while batches
+ * are in flight. */
+int fg_grant_begin(fg_grant_engine_t *eng, fg_grant_worker_t *w, fg_grant_req_t *reqs, size_t n);
+int fg_grant_finish(fg_grant_engine_t *eng, fg_grant_worker_t *w, fg_grant_req_t *reqs);
+/* Batches begun and not finished. */
+unsigned fg_grant_inflight(const fg_grant_worker_t *w);
+/* The oldest batch's outcome is known without waiting (nothing was sent
+ * for it: no grant to make, or the start failed). */
+bool fg_grant_oldest_known(const fg_grant_worker_t *w);
+/* Readable when the oldest batch's outcome has arrived; -1 when the
+ * backend commits synchronously (fg_grant_finish never waits then). */
+int fg_grant_worker_fd(fg_grant_worker_t *w);
+
 /* The worker's NAT handle (unit tests inspect the in-memory backend). */
 fg_nat_t *fg_grant_worker_nat(fg_grant_worker_t *w);
 
@@ -142,6 +191,7 @@ typedef struct fg_grant_counters {
 	uint64_t anyone_source_reuse; /* policy.anyone-per-source reached */
 	uint64_t exact_quota_reuse;   /* policy.exact-per-source reached */
 	uint64_t ecs_ignored;         /* ECS shorter than policy.ecs-min-prefix */
+	uint64_t noaddr[FG_NOADDR_COUNT]; /* SERVFAIL for want of a grant, by cause */
 } fg_grant_counters_t;
 
 void fg_grant_engine_counters_get(const fg_grant_engine_t *eng, fg_grant_counters_t *out);

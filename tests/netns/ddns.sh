@@ -351,14 +351,16 @@ serial_matches() { # LABEL SERVER ZONE
 	local i c1 s c2
 	for ((i = 0; i < 20; i++)); do
 		c1=$(ok_count "$3"); s=$(serial "$2" "$3"); c2=$(ok_count "$3")
-		if [ -n "$c1" ] && [ "$c1" = "$c2" ]; then
+		# one more than counted: an update the server applied whose
+		# answer fluxgated has not read yet (a slow daemon): look again
+		if [ -n "$c1" ] && [ "$c1" = "$c2" ] && [ "$s" != "$((101 + c1))" ]; then
 			assert_eq "$1: serial went up by one per published update ($c1 updates)" \
 				"$((100 + c1))" "$s"
 			return
 		fi
 		sleep 0.2
 	done
-	fail "$1: a quiet moment to compare serial and update count"
+	fail "$1: a quiet moment to compare serial and update count" "last: $c1 updates, serial $s"
 }
 serial_matches knot 10.0.4.53 knot.test
 serial_matches bind 10.0.6.53 bind.test

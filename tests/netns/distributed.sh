@@ -204,6 +204,23 @@ wait_up() { # wait_up ID [TIMEOUT]
 grants_for() { # grants_for AGENT: kernel grant elements for the client
 	nsx "$1" nft list map inet "${T}$1" grant_client4 2>/dev/null | grep -c '10\.80\.0\.2 \. 198\.51\.100\.'
 }
+grant_expiries() { # grant_expiries AGENT: "ADDR SECONDS-LEFT" of each grant element for the client
+	nsx "$1" nft list map inet "${T}$1" grant_client4 2>/dev/null | python3 -c '
+import re, sys
+unit = {"d": 86400, "h": 3600, "m": 60, "s": 1, "ms": 0.001}
+for m in re.finditer(r"10\.80\.0\.2 \. (198\.51\.100\.[0-9]+)[^,}]*?expires ((?:[0-9]+(?:ms|d|h|m|s))+)", sys.stdin.read()):
+    left = sum(int(n) * unit[u] for n, u in re.findall(r"([0-9]+)(ms|d|h|m|s)", m.group(2)))
+    print(m.group(1), int(left))'
+}
+lost_grants() { # lost_grants AGENT BEFORE ELAPSED: elements of BEFORE (grant_expiries) that should be live and are not
+	local now a left
+	now=$(grant_expiries "$1" | awk '{print $1}')
+	while read -r a left; do
+		[ -n "$a" ] || continue
+		[ "$left" -gt $(($3 + 2)) ] || continue   # lapsed meanwhile (a slow machine): not a flush
+		grep -qx "$a" <<<"$now" || echo "$a"
+	done <<<"$2"
+}
 ametric() { # ametric AGENT PATTERN: a metric line of the agent
 	nsx "$1" curl -s --max-time 5 http://127.0.0.1:9153/metrics | grep -E "^$2" | awk '{print $2}' | head -n 1
 }
@@ -320,6 +337,7 @@ done
 
 # ---- agent restart: kernel state kept, the controller replays
 GA0=$(grants_for ga)
+GA0_EXP=$(grant_expiries ga) GA0_T=$SECONDS
 R0=$(agent_field ga replayed)
 stop_d ga
 out=$(query)
@@ -331,7 +349,10 @@ deadline=$((SECONDS + 20))
 while [ $SECONDS -lt $deadline ] && [ "$(agent_field ga lag)" != 0 ]; do sleep 0.2; done
 R1=$(agent_field ga replayed)
 assert_match "controller replayed its live commands to the restarted ga" '^[1-9]' "$((R1 - R0))"
-assert_eq "ga: nothing flushed by the restart" "$GA0" "$(grants_for ga)"
+# every grant that has not lapsed meanwhile is still there (under valgrind
+# the restart may outlast some of the older ones' lifetimes)
+assert_match "ga: grants before the restart seen with their expiry" '^[0-9]' "$(wc -l <<<"$GA0_EXP")"
+assert_eq "ga: nothing flushed by the restart" "" "$(lost_grants ga "$GA0_EXP" $((SECONDS - GA0_T)))"
 out=$(query)
 A2=$(echo "$out" | addr_of)
 assert_match "after the restart: granted" '^198\.51\.100\.' "$A2"

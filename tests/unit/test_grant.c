@@ -11,6 +11,7 @@
 #include <cmocka.h>
 
 #include <arpa/inet.h>
+#include <errno.h>
 #include <netinet/in.h>
 #include <stdio.h>
 #include <string.h>
@@ -755,6 +756,140 @@ static void test_reload_raises_source_bound(void **state)
 	own_free(&eb);
 }
 
+
+/* Pipelined commits (fg_grant_begin/finish over a backend that answers
+ * later): while a batch's transaction is in flight none of its requests
+ * is ok and its address is not in the data plane; each batch is judged by
+ * its own outcome, in order: a refused first batch costs only its own
+ * answers (counted by cause), the second is granted on its own ACK. */
+static void test_pipelined_answers_wait_for_ack(void **state)
+{
+	(void)state;
+	fg_conf_t *conf = NULL;
+	fg_grant_engine_t *eng = NULL;
+	fg_grant_worker_t *w = NULL;
+	assert_int_equal(fg_conf_load_buffer("test.conf", CONF_TEXT, strlen(CONF_TEXT), &conf,
+					     diag, NULL), 0);
+	assert_int_equal(fg_grant_engine_new(conf, NULL, &eng), 0);
+	fg_grant_engine_set_ops(eng, &fg_nat_mem_async_ops);
+	assert_int_equal(fg_grant_engine_setup(eng), 0);
+	assert_int_equal(fg_grant_worker_new(eng, &w), 0);
+	fg_nat_t *nat = fg_grant_worker_nat(w);
+	assert_int_equal(fg_nat_mem_async_ops.setup(nat, fg_grant_engine_natcfg(eng)), 0);
+	assert_int_equal(fg_grant_worker_fd(w), -1);
+
+	fg_dns_query_t q;
+	memset(&q, 0, sizeof(q));
+	struct sockaddr_storage pa = peer("10.0.1.5"), pb = peer("10.0.1.6");
+	fg_grant_req_t a[2], b[2];
+	for (int i = 0; i < 2; i++) {
+		memset(&a[i], 0, sizeof(a[i]));
+		a[i].q = &q;
+		a[i].peer = &pa;
+		a[i].service_id = 0;
+		a[i].qtype = FG_TYPE_A;
+	}
+	memset(b, 0, sizeof(b));
+	for (int i = 0; i < 2; i++) {
+		b[i].q = &q;
+		b[i].peer = &pb;
+		b[i].service_id = 0;
+		b[i].qtype = FG_TYPE_A;
+	}
+	b[1].hidden = true;   /* a private service this asker may not get */
+	uint8_t ca[16], cb[16], be[16];
+	ip("10.0.1.5", ca);
+	ip("10.0.1.6", cb);
+
+	fg_grant_counters_t c0, c1;
+	fg_grant_engine_counters_get(eng, &c0);
+	/* a synchronous resolve is refused while batches are in flight */
+	assert_int_equal(fg_grant_begin(eng, w, a, 2), 2);
+	assert_int_equal(fg_grant_resolve(eng, w, b, 1), -EBUSY);
+	/* so is a published (RFC 2136) grant: it would read a pipelined result */
+	fg_grant_pub_t pub = { .service_id = 0, .family = AF_INET, .fresh = true,
+			       .timeout_ms = 1000 };
+	assert_int_equal(fg_grant_publish(eng, w, &pub, 1), -EBUSY);
+	/* the hidden request gets no grant of its own: one started */
+	assert_int_equal(fg_grant_begin(eng, w, b, 2), 1);
+	assert_false(b[1].pending);
+	assert_false(b[1].nodata);
+	assert_int_equal(fg_grant_inflight(w), 2);
+	assert_int_equal(fg_nat_mem_pending(nat), 2);
+	for (int i = 0; i < 2; i++) {
+		assert_true(a[i].pending);
+		assert_false(a[i].ok);        /* an address, but not granted yet */
+		assert_int_equal(fg_nat_mem_flow(nat, AF_INET, ca, a[i].addr, be), FG_MEM_DECOY);
+	}
+	assert_true(b[0].pending);
+	assert_false(b[0].ok);
+	assert_int_equal(fg_nat_mem_flow(nat, AF_INET, cb, b[0].addr, be), FG_MEM_DECOY);
+
+	/* the kernel refuses the first transaction */
+	fg_nat_mem_fail_next(nat, 1, 0);
+	assert_true(fg_grant_finish(eng, w, a) < 0);
+	for (int i = 0; i < 2; i++) {
+		assert_false(a[i].ok);
+		assert_int_equal(a[i].cause, FG_NOADDR_KERNEL);
+		assert_int_equal(fg_nat_mem_flow(nat, AF_INET, ca, a[i].addr, be), FG_MEM_DECOY);
+	}
+	/* the second is still in flight, still not granted */
+	assert_int_equal(fg_grant_inflight(w), 1);
+	assert_false(b[0].ok);
+	assert_int_equal(fg_nat_mem_flow(nat, AF_INET, cb, b[0].addr, be), FG_MEM_DECOY);
+	assert_int_equal(fg_grant_finish(eng, w, b), 1);
+	assert_true(b[0].ok);
+	assert_int_equal(fg_nat_mem_flow(nat, AF_INET, cb, b[0].addr, be), FG_MEM_REAL);
+	assert_false(b[1].ok);                 /* skipped, not a failure */
+	assert_int_equal(b[1].cause, FG_NOADDR_NONE);
+	assert_int_equal(fg_grant_inflight(w), 0);
+	assert_int_equal(fg_grant_finish(eng, w, b), -EINVAL);   /* nothing left */
+
+	/* nothing in flight: the published grant is committed, open to anyone */
+	assert_int_equal(fg_grant_publish(eng, w, &pub, 1), 0);
+	uint8_t anyc[16];
+	ip("10.9.9.9", anyc);
+	assert_int_equal(fg_nat_mem_flow(nat, AF_INET, anyc, pub.addr, be), FG_MEM_REAL);
+
+	fg_grant_engine_counters_get(eng, &c1);
+	assert_int_equal(c1.noaddr[FG_NOADDR_KERNEL], c0.noaddr[FG_NOADDR_KERNEL] + 2);
+	assert_int_equal(c1.noaddr[FG_NOADDR_POOL], c0.noaddr[FG_NOADDR_POOL]);
+	assert_int_equal(c1.noaddr[FG_NOADDR_INTERNAL], c0.noaddr[FG_NOADDR_INTERNAL]);
+	assert_int_equal(c1.grants[FG_SCOPE_CLIENT], c0.grants[FG_SCOPE_CLIENT] + 1);
+	assert_string_equal(fg_grant_noaddr_name(FG_NOADDR_KERNEL), "kernel_refused");
+	assert_string_equal(fg_grant_noaddr_name(FG_NOADDR_POOL), "pool_exhausted");
+
+	/* a worker freed with a batch in flight reads its result first */
+	assert_int_equal(fg_grant_begin(eng, w, b, 1), 1);
+	fg_grant_worker_free(w);
+	fg_grant_engine_free(eng);
+	fg_conf_free(conf);
+}
+
+/* A request the engine cannot serve (a service id it does not know: a
+ * forged or stale request) answers without an address, counted with the
+ * cause "internal", never silently. */
+static void test_noaddr_internal_cause(void **state)
+{
+	struct fx *f = *state;
+	fg_dns_query_t q;
+	memset(&q, 0, sizeof(q));
+	fg_grant_req_t r;
+	struct sockaddr_storage p = peer("10.0.1.9");
+	memset(&r, 0, sizeof(r));
+	r.q = &q;
+	r.peer = &p;
+	r.service_id = 99;
+	r.qtype = FG_TYPE_A;
+	fg_grant_counters_t c0, c1;
+	fg_grant_engine_counters_get(f->eng, &c0);
+	assert_int_equal(fg_grant_resolve(f->eng, f->w, &r, 1), 0);
+	assert_false(r.ok);
+	assert_int_equal(r.cause, FG_NOADDR_INTERNAL);
+	fg_grant_engine_counters_get(f->eng, &c1);
+	assert_int_equal(c1.noaddr[FG_NOADDR_INTERNAL], c0.noaddr[FG_NOADDR_INTERNAL] + 1);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -762,6 +897,8 @@ int main(void)
 		cmocka_unit_test(test_exact_client_scope),
 		cmocka_unit_test(test_ecs_scope),
 		cmocka_unit_test(test_failed_commit_gives_no_address),
+		cmocka_unit_test(test_pipelined_answers_wait_for_ack),
+		cmocka_unit_test(test_noaddr_internal_cause),
 		cmocka_unit_test(test_failed_commit_rolls_back_rcache),
 		cmocka_unit_test(test_open_fraction_cap),
 		cmocka_unit_test(test_rotation_per_answer),

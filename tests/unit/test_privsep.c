@@ -575,6 +575,62 @@ static void test_evlog_forged_refused(void **state)
 }
 
 /* the pure checks, without the channel */
+/* Pipelined COMMITs queued on one channel ([priv] may take them into one
+ * transaction): each gets its own status, in order; a forged one among
+ * them is refused alone, the valid ones around it are committed, and a
+ * request of another kind queued behind them is still answered. */
+static void test_pipelined_commits(void **state)
+{
+	(void)state;
+	uint64_t refused = fg_privsep_refused(0);
+	fg_grant_t g[3] = {
+		grant4("198.51.100.30", "10.0.2.10", 7000),
+		grant4("192.0.2.99", "10.0.2.10", 7000),     /* outside the pools */
+		grant4("198.51.100.31", "10.0.2.10", 7000),
+	};
+	uint8_t buf[sizeof(struct ps_hdr) + sizeof(fg_grant_t)];
+	for (int i = 0; i < 3; i++) {
+		struct ps_hdr h = { PS_MAGIC, PS_COMMIT, 1, 0, sizeof(fg_grant_t) };
+		memcpy(buf, &h, sizeof(h));
+		memcpy(buf + sizeof(h), &g[i], sizeof(g[i]));
+		send_raw(buf, sizeof(buf));
+	}
+	struct ps_hdr hc = { PS_MAGIC, PS_COUNT, 0, 0, 0 };
+	send_raw(&hc, sizeof(hc));
+	int want[3] = { 0, -EPERM, 0 };
+	for (int i = 0; i < 3; i++) {
+		struct ps_hdr h;
+		assert_int_equal(recv(T.fd, &h, sizeof(h), 0), (ssize_t)sizeof(h));
+		assert_int_equal(h.magic, PS_MAGIC);
+		assert_int_equal(h.op, PS_COMMIT);
+		assert_int_equal(h.count, 0);
+		assert_int_equal(h.status, want[i]);
+	}
+	/* the COUNT: one data message, then its status */
+	uint8_t rb[512];
+	struct ps_hdr h;
+	ssize_t k = recv(T.fd, rb, sizeof(rb), 0);
+	assert_true(k >= (ssize_t)sizeof(h));
+	memcpy(&h, rb, sizeof(h));
+	assert_int_equal(h.op, PS_COUNT);
+	assert_int_equal(h.count, 1);
+	k = recv(T.fd, rb, sizeof(rb), 0);
+	assert_int_equal(k, (ssize_t)sizeof(h));
+	memcpy(&h, rb, sizeof(h));
+	assert_int_equal(h.status, 0);
+	assert_int_equal(fg_privsep_refused(FG_PS_R_POOL) > 0, 1);
+	assert_int_equal(fg_privsep_refused(0), refused + 1);
+	/* both valid grants are in the data plane */
+	static fg_grant_t back[4096];
+	unsigned n = 0;
+	assert_int_equal(req_hdr(PS_DUMP, 0, 0, 0, NULL, 0, &n, back), 0);
+	int seen = 0;
+	for (unsigned i = 0; i < n && i < 4096; i++)
+		if (!memcmp(back[i].addr, g[0].addr, 4) || !memcmp(back[i].addr, g[2].addr, 4))
+			seen++;
+	assert_int_equal(seen, 2);
+}
+
 static void test_policy_pure(void **state)
 {
 	(void)state;
@@ -676,6 +732,7 @@ int main(void)
 		cmocka_unit_test(test_frames_refused),
 		cmocka_unit_test(test_quarantine_checked),
 		cmocka_unit_test(test_valid_after_forgeries),
+		cmocka_unit_test(test_pipelined_commits),
 		cmocka_unit_test(test_policy_pure),
 		cmocka_unit_test(test_policy_ecs_min_from_conf),
 		cmocka_unit_test(test_evlog_handed_over),
