@@ -72,6 +72,7 @@ decoy:
 policy:
   direct: [ 10.67.1.0/24 ]
   resolvers: [ 10.67.9.0/24 ]
+  unverified-share: 0   # the kernel's refusal is under test, not the budget
 nat:
   backend: nft
   table: $TABLE
