@@ -247,6 +247,10 @@ typedef struct fg_conf {
 		/* live exact (client-scope) grants per source address and
 		 * service; past it, one of its live grants is handed again */
 		unsigned exact_per_source;    /* default 64 */
+		/* percent of nat.grant-set-size that grants to unverified
+		 * askers (UDP, no valid server cookie, no TSIG) may hold;
+		 * past it their service answers are TC=1. 0: no budget */
+		unsigned unverified_share;    /* default 50 */
 		/* policy.keys: TSIG keys and the role each proves (resolver:
 		 * as policy.resolvers, whatever the source; client: exact
 		 * grants, private services) */

@@ -395,6 +395,8 @@ static const fg_item_t policy_items[] = {
 	  .off = CONF(policy.anyone_per_source), .min = 1, .max = 64, .def = "4" },
 	{ .name = "exact-per-source", .type = FG_T_INT,
 	  .off = CONF(policy.exact_per_source), .min = 1, .max = 256, .def = "64" },
+	{ .name = "unverified-share", .type = FG_T_INT,
+	  .off = CONF(policy.unverified_share), .min = 0, .max = 100, .def = "50" },
 	{ .name = "keys", .type = FG_T_LIST, .sub = policy_key_items,
 	  .off = CONF(policy.keys), .cnt_off = CONF(policy.nkeys),
 	  .elem_size = sizeof(fg_conf_policy_key_t), .label_key = "key",

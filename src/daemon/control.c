@@ -433,6 +433,15 @@ static json_t *cmd_stats(const fg_control_env_t *env)
 					      "anyone_source_bound", (json_int_t)gc.anyone_source_reuse,
 					      "exact_source_bound", (json_int_t)gc.exact_quota_reuse,
 					      "ecs_ignored", (json_int_t)gc.ecs_ignored));
+		/* the budget of grants to unverified askers (grant/budget.h) */
+		json_t *g = json_object_get(o, "grants");
+		uint64_t limit = 0, tc = 0;
+		uint64_t live = fg_server_unverified_live(env->srv, &limit);
+		for (unsigned i = 0; i < fg_server_nworkers(env->srv); i++)
+			tc += fg_server_worker_stats(env->srv, i)->budget_truncated;
+		json_object_set_new(g, "unverified_live", json_integer((json_int_t)live));
+		json_object_set_new(g, "unverified_limit", json_integer((json_int_t)limit));
+		json_object_set_new(g, "unverified_truncated", json_integer((json_int_t)tc));
 		json_t *pools = json_array();
 		fg_grant_engine_pools(snap->grants, pool_to_json, pools);
 		json_object_set_new(o, "pools", pools);

@@ -12,6 +12,7 @@
 
 #include "common/err.h"
 #include "common/log.h"
+#include "grant/budget.h"
 
 struct fg_floods {
 	uint8_t secret[FG_COOKIE_SECRET_LEN];
@@ -20,7 +21,27 @@ struct fg_floods {
 	pthread_mutex_t mu;
 	fg_rrl_t *rrl;                        /* under mu */
 	fg_rrl_params_t params;
+	fg_budget_t budget;                   /* under mu: grants held by
+					       * unverified askers */
 };
+
+/* policy.unverified-share of one grant set, and the longest grant
+ * lifetime the ring must span */
+static uint64_t budget_limit(const fg_conf_t *conf)
+{
+	return (uint64_t)conf->nat.grant_set_size * conf->policy.unverified_share / 100;
+}
+
+static uint64_t longest_window_ms(const fg_conf_t *conf)
+{
+	uint64_t w = 0;
+	for (size_t i = 0; i < conf->nservices; i++) {
+		uint64_t x = (uint64_t)conf->services[i].ttl_ms + conf->services[i].grace_ms;
+		if (x > w)
+			w = x;
+	}
+	return w;
+}
 
 static void params_of(const fg_conf_t *conf, fg_rrl_params_t *p)
 {
@@ -48,6 +69,7 @@ int fg_floods_new(const fg_conf_t *conf, fg_floods_t **out)
 	if (rc == 0 && RAND_bytes(f->rrl_key, sizeof(f->rrl_key)) != 1)
 		rc = -EIO;
 	params_of(conf, &f->params);
+	fg_budget_init(&f->budget, budget_limit(conf), longest_window_ms(conf));
 	if (rc == 0)
 		rc = fg_rrl_new(&f->params, f->rrl_key, &f->rrl);
 	if (rc < 0) {
@@ -80,6 +102,10 @@ void fg_floods_reload(fg_floods_t *f, const fg_conf_t *conf)
 	else if (!conf->cookie.secret && f->secret_from_conf)
 		log_warn("reload: removing cookie.secret takes effect after a restart");
 	fg_cookie_secret_clear(s);
+
+	pthread_mutex_lock(&f->mu);
+	fg_budget_set_limit(&f->budget, budget_limit(conf));
+	pthread_mutex_unlock(&f->mu);
 
 	params_of(conf, &p);
 	if (fg_rrl_params_eq(&p, &f->params))
@@ -147,4 +173,23 @@ enum fg_rrl_action fg_floods_rrl(fg_floods_t *f, const struct sockaddr_storage *
 	if (!addr)
 		return FG_RRL_DROP;
 	return fg_rrl_check(f->rrl, family, addr, now_ms);
+}
+
+bool fg_floods_budget_full(fg_floods_t *f, uint64_t now_s)
+{
+	return fg_budget_full(&f->budget, now_s);
+}
+
+void fg_floods_budget_add(fg_floods_t *f, uint64_t now_s, uint64_t window_ms, uint64_t n)
+{
+	fg_budget_add(&f->budget, now_s, window_ms, n);
+}
+
+uint64_t fg_floods_budget_live(fg_floods_t *f, uint64_t now_s, uint64_t *limit)
+{
+	pthread_mutex_lock(&f->mu);
+	uint64_t live = fg_budget_live(&f->budget, now_s);
+	*limit = f->budget.limit;
+	pthread_mutex_unlock(&f->mu);
+	return live;
 }

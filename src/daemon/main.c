@@ -473,6 +473,7 @@ static void collect(void *vctx, fg_metrics_t *m)
 		m->tcp_query_timeouts += s->tcp_query_timeouts;
 		m->rrl_dropped += s->rrl_dropped;
 		m->rrl_slipped += s->rrl_slipped;
+		m->budget_truncated += s->budget_truncated;
 		m->cookie_valid += s->cookie_valid;
 		m->cookie_bad += s->cookie_bad;
 		m->cookie_malformed += s->cookie_malformed;
@@ -495,6 +496,7 @@ static void collect(void *vctx, fg_metrics_t *m)
 			m->grant_noaddr[k] += s->grant_noaddr[k];
 		m->grant_pipelined += s->grant_pipelined;
 	}
+	m->unverified_live = fg_server_unverified_live(d->srv, &m->unverified_limit);
 	if (snap->grants) {
 		fg_grant_counters_t gc;
 		fg_grant_engine_counters_get(snap->grants, &gc);

@@ -229,6 +229,15 @@ static void render_dns(mbuf_t *b, const fg_metrics_t *m)
 		   "UDP answers over the rate limit: dropped, or slipped (sent TC=1 without records).");
 	sample_l1(b, "dns_rrl_limited_total", "action", "dropped", m->rrl_dropped);
 	sample_l1(b, "dns_rrl_limited_total", "action", "slipped", m->rrl_slipped);
+	one_u64(b, "dns_unverified_truncated_total", "counter",
+		"UDP service answers sent TC=1 without a grant: the grants of unverified askers (no valid server cookie, no TSIG) had reached policy.unverified-share.",
+		m->budget_truncated);
+	one_u64(b, "grant_unverified_live", "gauge",
+		"Live grants made to unverified askers, as the budget counts them (renewals count again).",
+		m->unverified_live);
+	one_u64(b, "grant_unverified_limit", "gauge",
+		"The budget of grants to unverified askers: policy.unverified-share of nat.grant-set-size (0: none).",
+		m->unverified_limit);
 	family_hdr(b, "dns_cookies_total", "counter",
 		   "UDP queries with a COOKIE option: valid server cookie, bad or stale server cookie, malformed option (FORMERR).");
 	sample_l1(b, "dns_cookies_total", "result", "valid", m->cookie_valid);

@@ -147,6 +147,8 @@ typedef struct fg_metrics {
 	uint64_t tcp_accepted, tcp_rejected, tcp_idle_closed;
 	uint64_t tcp_source_rejected, tcp_evicted, tcp_query_timeouts;
 	uint64_t rrl_dropped, rrl_slipped;  /* answers held back by rate limiting */
+	uint64_t budget_truncated;          /* TC=1: unverified-grant budget full */
+	uint64_t unverified_live, unverified_limit;  /* grants of unverified askers */
 	uint64_t cookie_valid, cookie_bad, cookie_malformed;  /* COOKIE options seen */
 	uint64_t tsig[6];             /* TSIG queries by enum fg_tsigq_result */
 	uint64_t private_denied[2];   /* private services: nxdomain, decoy */

@@ -65,7 +65,8 @@ typedef struct udp_slot {
 	const fg_tsigq_t *gtq[UDP_BATCH];  /* tq of each grant request */
 	uint64_t now_s;            /* read at (TSIG time signed) */
 	fg_dns_result_t res[UDP_BATCH];
-	bool held[UDP_BATCH];      /* a service answer: sent on its grant's ACK */
+	bool held[UDP_BATCH];
+	bool unver[UDP_BATCH];   /* asker unverified (grant/budget.h) */      /* a service answer: sent on its grant's ACK */
 	fg_grant_req_t greq[UDP_BATCH];
 	unsigned greq_slot[UDP_BATCH];
 } udp_slot_t;
@@ -407,6 +408,55 @@ static void udp_rrl(fg_worker_t *w, udp_slot_t *sl, const bool *limit)
 	}
 }
 
+/* The unverified-grant budget (grant/budget.h): once grants held by
+ * askers that may be forged reach policy.unverified-share of a grant set,
+ * their service answers are TC=1 and make no grant; a real asker retries
+ * over TCP. Decided with rate limiting, before the grant step. */
+static void udp_budget(fg_worker_t *w, udp_slot_t *sl)
+{
+	fg_dns_result_t *res = sl->res;
+	bool any = false;
+	for (int i = 0; i < sl->n && !any; i++)
+		any = sl->unver[i] && res[i].kind == FG_ANSWER_SERVICE;
+	if (!any)
+		return;
+	fg_floods_lock(w->srv->floods);
+	bool full = fg_floods_budget_full(w->srv->floods, sl->now_s);
+	fg_floods_unlock(w->srv->floods);
+	if (!full)
+		return;
+	for (int i = 0; i < sl->n; i++) {
+		if (!sl->unver[i] || res[i].kind != FG_ANSWER_SERVICE)
+			continue;
+		int len = fg_dns_build_truncated(&sl->q[i], sl->sbuf[i], UDP_SBUF);
+		memset(&res[i], 0, sizeof(res[i]));
+		res[i].kind = len > 0 ? FG_ANSWER_READY : FG_ANSWER_DROP;
+		res[i].len = len > 0 ? (size_t)len : 0;
+		res[i].rcode = FG_RCODE_NOERROR;
+		w->stats.budget_truncated++;
+	}
+}
+
+/* Count the grants a finished batch made for unverified askers (anyone
+ * grants are bounded by max-open-fraction instead). */
+static void slot_budget_count(fg_worker_t *w, const udp_slot_t *sl)
+{
+	bool locked = false;
+	for (size_t k = 0; k < sl->npend; k++) {
+		const fg_grant_req_t *g = &sl->greq[k];
+		if (!sl->unver[sl->greq_slot[k]] || !g->ok || g->hidden || g->nodata ||
+		    g->scope == FG_SCOPE_ANY)
+			continue;
+		if (!locked) {
+			fg_floods_lock(w->srv->floods);
+			locked = true;
+		}
+		fg_floods_budget_add(w->srv->floods, sl->now_s, g->grant_ms, 1);
+	}
+	if (locked)
+		fg_floods_unlock(w->srv->floods);
+}
+
 static void slot_init(udp_slot_t *sl)
 {
 	for (unsigned i = 0; i < UDP_BATCH; i++) {
@@ -494,6 +544,7 @@ static void udp_complete_oldest(fg_worker_t *w)
 	grant_finish(w, w->inflight_snap, sl->greq, sl->npend, false, true, &io, &sl->t0);
 	slot_grant_put(sl, gres);
 	slot_send(w, sl, true);
+	slot_budget_count(w, sl);
 	w->head = (w->head + 1) % UDP_PIPE;
 	w->ninflight--;
 }
@@ -558,10 +609,12 @@ static int udp_batch(fg_worker_t *w, int fd)
 		if (sl->q[i].has_question)
 			w->stats.qtype[fg_metrics_qtype_index(sl->q[i].qtype)]++;
 		limit[i] = !known && rrl_applies(snap->conf, &res[i]);
+		sl->unver[i] = !known && sl->tq[i].role == FG_ROLE_NONE;
 		nlimit += limit[i];
 	}
 	if (nlimit)
 		udp_rrl(w, sl, limit);
+	udp_budget(w, sl);
 	for (int i = 0; i < n; i++) {
 		sl->held[i] = res[i].kind == FG_ANSWER_SERVICE;
 		if (sl->held[i]) {
@@ -618,6 +671,7 @@ static int udp_batch(fg_worker_t *w, int fd)
 		grant_finish(w, snap, sl->greq, npend, false, false, &io, &sl->t0);
 		slot_grant_put(sl, gres);
 		slot_send(w, sl, true);
+		slot_budget_count(w, sl);
 	}
 	return n;
 }
@@ -1206,4 +1260,9 @@ void fg_server_stop(fg_server_t *srv)
 	fg_dot_free(srv->dot);
 	free(srv->listen);
 	free(srv);
+}
+
+uint64_t fg_server_unverified_live(const fg_server_t *srv, uint64_t *limit)
+{
+	return fg_floods_budget_live(srv->floods, (uint64_t)time(NULL), limit);
 }

@@ -60,6 +60,7 @@ typedef struct fg_worker_stats {
 	_Atomic uint64_t qtype[FG_MQ_COUNT];  /* queries by type */
 	/* floods (daemon/floods.h): limited answers, COOKIE options */
 	_Atomic uint64_t rrl_dropped, rrl_slipped;
+	_Atomic uint64_t budget_truncated;    /* TC=1: unverified budget full */
 	_Atomic uint64_t cookie_valid, cookie_bad, cookie_malformed;
 	/* TSIG (daemon/tsigq.h): by enum fg_tsigq_result; private services
 	 * answered without the address, by enum fg_unauth */
@@ -88,6 +89,9 @@ const fg_snapshot_t *fg_server_snapshot(const fg_server_t *srv);
 
 unsigned fg_server_nworkers(const fg_server_t *srv);
 const fg_worker_stats_t *fg_server_worker_stats(const fg_server_t *srv, unsigned i);
+
+/* Grants held by unverified askers, and their budget (0: none). */
+uint64_t fg_server_unverified_live(const fg_server_t *srv, uint64_t *limit);
 
 /* Event log for dns/grant events (NULL: none). Set before fg_server_run. */
 void fg_server_set_evlog(fg_server_t *srv, fg_evlog_t *ev);

@@ -76,6 +76,7 @@ policy:
   direct: [ 10.67.1.0/24 ]
   resolvers: [ 10.67.9.0/24 ]
   exact-per-source: 1     # a refused grant left in the holdings would be reused
+  unverified-share: 0     # the kernel's refusal is under test, not the budget
 nat:
   backend: nft
   table: $TABLE
