@@ -28,6 +28,7 @@
 #include "common/log.h"
 #include "conf/conf.h"
 #include "conf/zonebuild.h"
+#include "daemon/adopt.h"
 #include "daemon/control.h"
 #include "daemon/ddns.h"
 #include "daemon/eventlog.h"
@@ -896,6 +897,16 @@ int main(int argc, char **argv)
 		fg_control_close(ctl);
 		return 1;
 	}
+	/* restart recovery while serving: the grants open to anyone that the
+	 * kernel kept are adopted in the background (daemon/adopt.h) */
+	fg_adopt_t *adopt = NULL;
+	if (snap->grants && role != FG_ROLE_CONTROLLER) {
+		rc = fg_adopt_start(snap->grants, &adopt);
+		if (rc < 0)
+			log_warn("restart recovery not started: %s (grants open to anyone from "
+				 "before the restart are not counted until they expire)",
+				 fg_strerror(rc));
+	}
 	/* the gauges feed only the metrics endpoint (metrics.listen needs a
 	 * restart): without one, no dump of every set every 10 s (at 1M
 	 * grants most of a core of [priv], taken from the grant path) */
@@ -1016,6 +1027,7 @@ int main(int argc, char **argv)
 	if (sfd >= 0)
 		close(sfd);
 	fg_metrics_stop(msrv);
+	fg_adopt_stop(adopt);
 	fg_ddns_free(rctx.ddns);
 	dp_count_stop(&dctx.dp);
 	fg_control_close(ctl);

@@ -893,6 +893,17 @@ static int nft_dump(fg_nat_t *nat, fg_nat_dump_fn fn, void *ctx)
 	return 0;
 }
 
+/* The kernel cannot resume a set dump: each message of one walks the set
+ * from its start, so a dump costs time quadratic in the set's size (most of
+ * a minute at 1M). Restart recovery needs only the anyone grants; the
+ * client and subnet maps, however big, are not read. */
+static int nft_dump_any(fg_nat_t *nat, fg_nat_dump_fn fn, void *ctx)
+{
+	int rc = dump_set(nat, AF_INET, G_ANY, fn, ctx);
+
+	return rc < 0 ? rc : dump_set(nat, AF_INET6, G_ANY, fn, ctx);
+}
+
 /* ------------------------------------------------------------------- count */
 
 struct count_ctx {
@@ -1177,6 +1188,7 @@ const fg_nat_ops_t fg_nat_nft_ops = {
 	.setup = nft_setup,
 	.commit = nft_commit,
 	.dump = nft_dump,
+	.dump_any = nft_dump_any,
 	.count = nft_count,
 	.quarantine = nft_quarantine,
 	.release = nft_release,
