@@ -156,6 +156,7 @@ static struct {
 	pthread_rwlock_t lock;
 	fg_ps_policy_t *cur, *pending;
 	unsigned gen;                 /* bumped by every accepted SETUP */
+	bool set_up;                  /* the kernel holds cur's data plane */
 	uint64_t refused[FG_PS_R_COUNT];
 } priv = { .lock = PTHREAD_RWLOCK_INITIALIZER };
 
@@ -412,9 +413,13 @@ static int pv_setup(struct chan_ctx *c, const struct ps_natcfg *m)
 	if (c->nat)
 		priv.ops->close(c->nat);
 	c->nat = NULL;
+	/* unchanged data plane (most reloads): nothing to write */
+	bool same = priv.set_up && priv.cur &&
+		    fg_ps_natcfg_same_kernel(fg_ps_policy_natcfg(priv.cur), fg_ps_policy_natcfg(want));
 	int rc = priv.ops->open(fg_ps_policy_natcfg(want), &c->nat);
-	if (rc == 0)
+	if (rc == 0 && !same)
 		rc = priv.ops->setup(c->nat, fg_ps_policy_natcfg(want));
+	priv.set_up = rc == 0;
 	if (rc == 0 && want == priv.pending) {
 		fg_ps_policy_free(priv.cur);
 		priv.cur = priv.pending;
@@ -698,6 +703,7 @@ static void priv_fini(void)
 	fg_ps_policy_free(priv.pending);
 	priv.cur = priv.pending = NULL;
 	priv.gen = 0;
+	priv.set_up = false;
 	pthread_rwlock_unlock(&priv.lock);
 }
 
