@@ -24,7 +24,8 @@
 # check`; figures are indicative on a shared machine.
 #
 # Env: FLUXGATED, OLD_FLUXGATED, PRELOAD (1000000), ANY (100000), RUNS (3),
-#      DURATION (seconds of each latency window, 10).
+#      DURATION (seconds of each latency window, 10), PHASES (all; 2: the
+#      restart alone).
 
 HERE=$(cd "$(dirname "$0")" && pwd)
 FG_TEST_NAME=bench-scale
@@ -35,6 +36,8 @@ DURATION=${DURATION:-10}
 PRELOAD=${PRELOAD:-1000000}
 ANY=${ANY:-100000}
 OLD_FLUXGATED=${OLD_FLUXGATED:-}
+PHASES=${PHASES:-all}
+[ "$PHASES" = 2 ] || PHASES=0
 FLUXCTL=${FLUXCTL:-$(dirname "$FLUXGATED")/fluxctl}
 
 need_root
@@ -130,7 +133,7 @@ fi
 
 declare -A R
 # ------------------------------------------------------------ 1. latency
-for ((r = 1; r <= RUNS; r++)); do
+for ((r = 1; r <= (PHASES == 2 ? 0 : RUNS); r++)); do
 	o=$(lat "$DURATION"); log "unloaded: $o"
 	R[idle_p99]+="$(field p99_us "$o") "; R[idle_max]+="$(field max_us "$o") "; R[idle_p50]+="$(field p50_us "$o") "
 
