@@ -14,7 +14,7 @@
 #   1. DNS latency of granted AAAA answers (grant_lat, 8 in flight, from
 #      bench/grant), unloaded, during a SIGHUP reload, and during a
 #      `fluxctl grants --count` (which reads every set: printed, with how
-#      long it took);
+#      long it took; once, it takes minutes at 1M);
 #   2. restart: kill -9 of [dns] and [priv], start, time to the first
 #      granted answer (kdig polled every 20 ms), and the background
 #      adoption of the anyone grants (its log line), with the DNS latency
@@ -146,7 +146,8 @@ for ((r = 1; r <= (PHASES == 2 ? 0 : RUNS); r++)); do
 	R[hup_p99]+="$(field p99_us "$o") "; R[hup_max]+="$(field max_us "$o") "
 
 	# the count reads every set (the kernel restarts each set's walk for
-	# each message): measured over the time it takes
+	# each message): minutes at 1M, so once
+	[ "$r" -eq 1 ] || continue
 	( t=$(now); nsx fg "$FLUXCTL" -s "$CTL" grants --count >"$FG_WORK/count.out" 2>&1
 	  since "$t" >"$FG_WORK/count.took" ) & cp=$!
 	o=$(lat "$DURATION")
@@ -175,9 +176,13 @@ restart_once() {
 		_pid_alive "$FG_FLUXGATED_PID" || die "$label: fluxgated died on restart"
 		sleep 0.02
 	done
-	R[${label}_first]+="$(since "$t0") "
+	a=$(since "$t0")
+	R[${label}_first]+="$a "
+	log "$label: restart $run: first granted answer after $a s"
 	o=$(lat "$DURATION"); log "$label: after restart $run: $o"
 	R[${label}_after_p99]+="$(field p99_us "$o") "; R[${label}_after_max]+="$(field max_us "$o") "
+	a=$(sed -n 's/.*data plane set up in \([0-9]*\) ms.*/\1/p' "$FG_WORK/fg-$label-$run.log" | head -n 1)
+	[ -n "$a" ] && R[${label}_setup_ms]+="$a "
 	a=$(sed -n 's/.*restart recovery: \([0-9]*\) live .* in \([0-9]*\) ms.*/\1 \2/p' "$FG_WORK/fg-$label-$run.log")
 	[ -n "$a" ] && { R[${label}_adopted]+="${a% *} "; R[${label}_adopt_ms]+="${a#* } "; }
 	stop_fluxgated "$label: fluxgated stops after restart $run"
@@ -186,7 +191,9 @@ for ((r = 1; r <= RUNS; r++)); do
 	restart_once "$FLUXGATED" new "$r"
 	[ -n "$OLD_FLUXGATED" ] && restart_once "$OLD_FLUXGATED" old "$r"
 done
-log "kernel after the restarts: $(kcount grant_client6) exact, $(kcount grant_any6) anyone elements"
+# (the exact map is not listed: nft reads it through the same quadratic
+# dump, minutes at 1M; grants --count in part 1 covers it)
+log "kernel after the restarts: $(kcount grant_any6) anyone elements (filled: $ANY)"
 
 m() { tr ' ' '\n' <<<"${R[$1]:-}" | grep . | median; }
 cat <<EOF
@@ -202,6 +209,7 @@ bench/scale: $PRELOAD exact IPv6 grants + $ANY open to anyone, medians of $RUNS 
 | DNS p99 / max during grants --count (µs) | $(m count_p99) / $(m count_max) |
 | grants --count took (s) | $(m count_s) |
 | restart (kill -9) to first granted answer (s) | $(m new_first) |
+| of which the data plane setup (ms) | $(m new_setup_ms) |
 | anyone grants adopted in the background, took (ms) | $(m new_adopted), $(m new_adopt_ms) |
 | DNS p99 / max right after the restart (µs) | $(m new_after_p99) / $(m new_after_max) |
 EOF
