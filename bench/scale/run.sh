@@ -25,7 +25,7 @@
 #
 # Env: FLUXGATED, OLD_FLUXGATED, PRELOAD (1000000), ANY (100000), RUNS (3),
 #      DURATION (seconds of each latency window, 10), PHASES (all; 2: the
-#      restart alone).
+#      restart alone), COUNT (1; 0: no grants --count).
 
 HERE=$(cd "$(dirname "$0")" && pwd)
 FG_TEST_NAME=bench-scale
@@ -37,6 +37,7 @@ PRELOAD=${PRELOAD:-1000000}
 ANY=${ANY:-100000}
 OLD_FLUXGATED=${OLD_FLUXGATED:-}
 PHASES=${PHASES:-all}
+COUNT=${COUNT:-1}
 [ "$PHASES" = 2 ] || PHASES=0
 FLUXCTL=${FLUXCTL:-$(dirname "$FLUXGATED")/fluxctl}
 
@@ -147,7 +148,7 @@ for ((r = 1; r <= (PHASES == 2 ? 0 : RUNS); r++)); do
 
 	# the count reads every set (the kernel restarts each set's walk for
 	# each message): minutes at 1M, so once
-	[ "$r" -eq 1 ] || continue
+	[ "$r" -eq 1 ] && [ "$COUNT" = 1 ] || continue
 	( t=$(now); nsx fg "$FLUXCTL" -s "$CTL" grants --count >"$FG_WORK/count.out" 2>&1
 	  since "$t" >"$FG_WORK/count.took" ) & cp=$!
 	o=$(lat "$DURATION")
