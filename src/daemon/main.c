@@ -771,8 +771,8 @@ int main(int argc, char **argv)
 		bool child = false;
 		/* an agent applies each controller connection's commands on a
 		 * channel of its own; one channel more for the epoch thread of
-		 * external zones */
-		unsigned nchan = nw + 5 + (role == FG_ROLE_AGENT ? FG_DIST_AGENT_MAX_CONNS : 0);
+		 * external zones, one for the restart recovery (daemon/adopt.h) */
+		unsigned nchan = nw + 6 + (role == FG_ROLE_AGENT ? FG_DIST_AGENT_MAX_CONNS : 0);
 		rc = fg_privsep_fork(nchan, pre->nat.table ? pre->nat.table : "fluxgate", path, &child);
 		if (!child) {
 			dist_keys_free(dkeys, ndkeys);
