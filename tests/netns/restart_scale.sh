@@ -186,6 +186,11 @@ done
 t1=$(date +%s.%N)
 log "restart to first granted answer: $(python3 -c "print(round($t1 - $t0, 3))") s (printed, not asserted)"
 assert_match "after the restart: a granted answer" '^10\.200\.' "$first"
+# the kernel holds this very ruleset: the start sends no setup batch
+assert_match "after the restart: the ruleset is recognised, nothing written" \
+	'already holds this ruleset: nothing written' "$(cat "$FG_WORK/fluxgated-2.log")"
+assert_nomatch "the first start wrote its ruleset" \
+	'already holds this ruleset' "$(cat "$FG_WORK/fluxgated-1.log")"
 
 # the adoption ends with one log line naming the count
 adopted=""
@@ -242,4 +247,14 @@ exact_end=$(kcount grant_client4)
 
 stop_fluxgated
 assert_eq "after a clean stop: nothing flushed" "$exact_end" "$(kcount grant_client4)"
+
+# a start with another data plane (www exposes tcp/8080 only) writes it
+sed -i '0,/    ports: \[ any \]/s//    ports: [ tcp\/8080 ]/' "$CONF"
+start_fluxgated gw "$CONF" fluxgated-3
+wait_dns cli 10.77.0.1 example.test "$DNS_WAIT" "$FG_FLUXGATED_PID" || die "fluxgated does not answer (3)"
+assert_nomatch "a changed data plane at start: the ruleset is written" \
+	'already holds this ruleset' "$(cat "$FG_WORK/fluxgated-3.log")"
+assert_match "the kernel has the new service port" '8080' "$(nsx gw nft list set inet "$TABLE" svcport4)"
+assert_eq "a changed data plane at start: no grant flushed" "$exact_end" "$(kcount grant_client4)"
+stop_fluxgated "fluxgated (3) stops cleanly"
 finish
