@@ -1121,7 +1121,7 @@ static int mark_rule_cb(const struct nlmsghdr *nlh, void *data)
 static bool ruleset_marked(struct fg_nat *nat)
 {
 	struct mark_ctx m = { .nat = nat };
-	char buf[512];
+	char buf[512] = { 0 };    /* attribute padding goes out too */
 	struct nlmsghdr *nlh;
 	uint32_t seq = ++nat->seq;
 
