@@ -161,6 +161,7 @@ static struct {
 	pthread_rwlock_t lock;
 	fg_ps_policy_t *cur, *pending;
 	unsigned gen;                 /* bumped by every accepted SETUP */
+	bool set_up;                  /* the kernel holds cur's data plane */
 	uint64_t refused[FG_PS_R_COUNT];
 } priv = { .lock = PTHREAD_RWLOCK_INITIALIZER };
 
@@ -351,6 +352,7 @@ struct chan_ctx {
 	fg_grant_t dump[FG_PS_MAX_GRANTS];
 	unsigned ndump;
 	int dump_err;
+	uint16_t dump_op;         /* PS_DUMP or PS_DUMPANY: the data messages' op */
 };
 
 /* (Re)open this channel's netlink handle after a SETUP changed the data
@@ -422,9 +424,13 @@ static int pv_setup(struct chan_ctx *c, const struct ps_natcfg *m)
 	if (c->nat)
 		priv.ops->close(c->nat);
 	c->nat = NULL;
+	/* unchanged data plane (most reloads): nothing to write */
+	bool same = priv.set_up && priv.cur &&
+		    fg_ps_natcfg_same_kernel(fg_ps_policy_natcfg(priv.cur), fg_ps_policy_natcfg(want));
 	int rc = priv.ops->open(fg_ps_policy_natcfg(want), &c->nat);
-	if (rc == 0)
+	if (rc == 0 && !same)
 		rc = priv.ops->setup(c->nat, fg_ps_policy_natcfg(want));
+	priv.set_up = rc == 0;
 	if (rc == 0 && want == priv.pending) {
 		fg_ps_policy_free(priv.cur);
 		priv.cur = priv.pending;
@@ -579,10 +585,17 @@ static void dump_cb(void *vctx, const fg_grant_t *g)
 		return;
 	c->dump[c->ndump++] = *g;
 	if (c->ndump == FG_PS_MAX_GRANTS) {
-		c->dump_err = ps_send(c->fd, PS_DUMP, (uint16_t)c->ndump, 0, c->dump,
+		c->dump_err = ps_send(c->fd, c->dump_op, (uint16_t)c->ndump, 0, c->dump,
 				      (uint32_t)(c->ndump * sizeof(fg_grant_t)));
 		c->ndump = 0;
 	}
+}
+
+/* PS_DUMPANY on a backend without its own dump_any: filter a full dump */
+static void dump_any_cb(void *vctx, const fg_grant_t *g)
+{
+	if (g->scope == FG_SCOPE_ANY)
+		dump_cb(vctx, g);
 }
 
 /* Read the file, take its policy for the next SETUP, hand its text over. */
@@ -692,17 +705,24 @@ static int pv_request(struct chan_ctx *c, const struct ps_hdr *h, const uint8_t 
 			return refuse(FG_PS_R_FRAME, h->op, "length");
 		return pv_setup(c, (const struct ps_natcfg *)(const void *)pl);
 	case PS_DUMP:
+	case PS_DUMPANY:
 		if (h->len != 0)
 			return refuse(FG_PS_R_FRAME, h->op, "length");
 		rc = chan_nat(c);
 		if (rc == 0) {
 			c->ndump = 0;
 			c->dump_err = 0;
-			rc = priv.ops->dump(c->nat, dump_cb, c);
+			c->dump_op = h->op;
+			if (h->op == PS_DUMP)
+				rc = priv.ops->dump(c->nat, dump_cb, c);
+			else if (priv.ops->dump_any)
+				rc = priv.ops->dump_any(c->nat, dump_cb, c);
+			else
+				rc = priv.ops->dump(c->nat, dump_any_cb, c);
 			if (rc == 0 && c->dump_err)
 				rc = c->dump_err;
 			if (rc == 0 && c->ndump)
-				rc = ps_send(c->fd, PS_DUMP, (uint16_t)c->ndump, 0, c->dump,
+				rc = ps_send(c->fd, h->op, (uint16_t)c->ndump, 0, c->dump,
 					     (uint32_t)(c->ndump * sizeof(fg_grant_t)));
 		}
 		return rc;
@@ -796,6 +816,7 @@ static void priv_fini(void)
 	fg_ps_policy_free(priv.pending);
 	priv.cur = priv.pending = NULL;
 	priv.gen = 0;
+	priv.set_up = false;
 	pthread_rwlock_unlock(&priv.lock);
 }
 
@@ -1105,6 +1126,7 @@ struct fg_nat {
 	int fd;
 	unsigned slot;
 	unsigned inflight;        /* COMMITs sent, status not read yet */
+	bool cancelled;           /* fg_privsep_cancel(): the slot stays taken */
 };
 
 static int chan_acquire(void)
@@ -1148,8 +1170,15 @@ static void priv_close(fg_nat_t *n)
 {
 	if (!n)
 		return;
-	chan_release(n->slot);
+	if (!n->cancelled)
+		chan_release(n->slot);
 	free(n);
+}
+
+void fg_privsep_cancel(fg_nat_t *n)
+{
+	n->cancelled = true;
+	(void)shutdown(n->fd, SHUT_RDWR);
 }
 
 /* Wait for the final status message of a request, handing data messages
@@ -1275,6 +1304,13 @@ static int priv_dump(fg_nat_t *n, fg_nat_dump_fn fn, void *ctx)
 	struct dump_ctx d = { fn, ctx };
 	int rc = ps_send(n->fd, PS_DUMP, 0, 0, NULL, 0);
 	return rc < 0 ? rc : wait_status(n, PS_DUMP, dump_data, &d);
+}
+
+static int priv_dump_any(fg_nat_t *n, fg_nat_dump_fn fn, void *ctx)
+{
+	struct dump_ctx d = { fn, ctx };
+	int rc = ps_send(n->fd, PS_DUMPANY, 0, 0, NULL, 0);
+	return rc < 0 ? rc : wait_status(n, PS_DUMPANY, dump_data, &d);
 }
 
 /* The one data message of a COUNT answer. */
@@ -1436,6 +1472,7 @@ const fg_nat_ops_t fg_nat_priv_ops = {
 	.commit_result = priv_commit_result,
 	.commit_fd = priv_commit_fd,
 	.dump = priv_dump,
+	.dump_any = priv_dump_any,
 	.count = priv_count,
 	.quarantine = priv_quarantine,
 	.release = priv_release,

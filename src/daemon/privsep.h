@@ -86,4 +86,10 @@ int fg_privsep_test_serve(int fd, const char *table, const char *conf_path,
 /* NAT backend over the channels ([dns] side). */
 extern const fg_nat_ops_t fg_nat_priv_ops;
 
+/* Wake the thread waiting on handle `n` (of fg_nat_priv_ops) and make its
+ * request fail: the channel is shut for good and never handed out again.
+ * At exit only (a restart-recovery read still running); the handle is
+ * still closed by its owner. Callable from another thread. */
+void fg_privsep_cancel(fg_nat_t *n);
+
 #endif

@@ -25,6 +25,8 @@ enum ps_op {
 				   * as SCM_RIGHTS; then the status */
 	PS_REVOKE,                /* like COMMIT: delete those grants (a
 				   * distributed agent, on its controller's word) */
+	PS_DUMPANY,               /* like DUMP, only the grants open to anyone
+				   * (restart recovery, off the serving path) */
 	PS_OP_MAX
 };
 

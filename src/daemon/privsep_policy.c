@@ -258,3 +258,32 @@ const char *fg_ps_natcfg_diff(const fg_nat_config_t *want, const fg_nat_config_t
 		return "nflog_group";
 	return NULL;
 }
+
+bool fg_ps_natcfg_same_kernel(const fg_nat_config_t *a, const fg_nat_config_t *b)
+{
+	if (fg_ps_natcfg_diff(a, b) != NULL || a->ports_set != b->ports_set ||
+	    a->nsvcports != b->nsvcports || a->nportmap != b->nportmap ||
+	    a->nlisten != b->nlisten)
+		return false;
+	for (size_t i = 0; i < a->nsvcports; i++) {
+		const fg_nat_svcport_t *x = &a->svcports[i], *y = &b->svcports[i];
+		if (x->family != y->family || memcmp(x->first, y->first, 16) != 0 ||
+		    memcmp(x->last, y->last, 16) != 0 || x->proto_first != y->proto_first ||
+		    x->proto_last != y->proto_last || x->port_first != y->port_first ||
+		    x->port_last != y->port_last)
+			return false;
+	}
+	for (size_t i = 0; i < a->nportmap; i++) {
+		const fg_nat_prefix_t *x = &a->portmap[i], *y = &b->portmap[i];
+		if (x->family != y->family || memcmp(x->first, y->first, 16) != 0 ||
+		    memcmp(x->last, y->last, 16) != 0)
+			return false;
+	}
+	for (size_t i = 0; i < a->nlisten; i++) {
+		const fg_nat_listen_t *x = &a->listen[i], *y = &b->listen[i];
+		if (x->family != y->family || memcmp(x->addr, y->addr, 16) != 0 ||
+		    x->port != y->port)
+			return false;
+	}
+	return true;
+}

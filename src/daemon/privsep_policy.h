@@ -67,6 +67,14 @@ enum fg_ps_refusal fg_ps_check_quarantine(int family, const uint8_t addr[16],
  * takes from its own configuration. */
 const char *fg_ps_natcfg_diff(const fg_nat_config_t *want, const fg_nat_config_t *got);
 
+/* True when data planes `a` and `b` are the same kernel state: every field
+ * the ruleset, its static sets and the decoy route are built from (the
+ * backends are not kernel state: they only check commits). A reload whose
+ * data plane is unchanged then writes nothing to the kernel: rebuilding
+ * the chains rebinds the grant maps, which the kernel walks element by
+ * element under its commit lock (grants wait seconds at a million). Pure. */
+bool fg_ps_natcfg_same_kernel(const fg_nat_config_t *a, const fg_nat_config_t *b);
+
 /* Stable short name of a reason ("pool", "backend", ...). */
 const char *fg_ps_refusal_name(enum fg_ps_refusal r);
 

@@ -160,8 +160,13 @@ typedef struct fg_nat_ops {
 	int (*commit_start)(fg_nat_t *nat, const fg_grant_t *g, size_t n);
 	int (*commit_result)(fg_nat_t *nat);
 	int (*commit_fd)(fg_nat_t *nat);
-	/* Read back live grants (restart recovery, `fluxctl grants`). */
+	/* Read back live grants (`fluxctl grants`). */
 	int (*dump)(fg_nat_t *nat, fg_nat_dump_fn fn, void *ctx);
+	/* Read back only the grants open to anyone (restart recovery: the one
+	 * scope the grant engine's state depends on). Optional (NULL: dump()
+	 * filtered). nft: the grant_any sets alone, so a million exact grants
+	 * cost the recovery nothing. */
+	int (*dump_any)(fg_nat_t *nat, fg_nat_dump_fn fn, void *ctx);
 	/* Count the live elements of the grant maps, pin and quarantine sets.
 	 * Reads every element (nft: a dump of each set), so it costs time in
 	 * proportion to the state: not for the packet or DNS paths. */

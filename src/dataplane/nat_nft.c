@@ -33,6 +33,7 @@
 
 #include <libmnl/libmnl.h>
 #include <libnftnl/common.h>
+#include <libnftnl/rule.h>
 #include <libnftnl/set.h>
 
 #include "common/err.h"
@@ -900,6 +901,17 @@ static int nft_dump(fg_nat_t *nat, fg_nat_dump_fn fn, void *ctx)
 	return 0;
 }
 
+/* The kernel cannot resume a set dump: each message of one walks the set
+ * from its start, so a dump costs time quadratic in the set's size (most of
+ * a minute at 1M). Restart recovery needs only the anyone grants; the
+ * client and subnet maps, however big, are not read. */
+static int nft_dump_any(fg_nat_t *nat, fg_nat_dump_fn fn, void *ctx)
+{
+	int rc = dump_set(nat, AF_INET, G_ANY, fn, ctx);
+
+	return rc < 0 ? rc : dump_set(nat, AF_INET6, G_ANY, fn, ctx);
+}
+
 /* ------------------------------------------------------------------- count */
 
 struct count_ctx {
@@ -1084,6 +1096,66 @@ static int copy_cfg(struct fg_nat *nat, const fg_nat_config_t *cfg)
 	return 0;
 }
 
+struct mark_ctx {
+	const struct fg_nat *nat;
+	unsigned rules;
+	bool match;
+	int err;            /* never set */
+};
+
+static int mark_rule_cb(const struct nlmsghdr *nlh, void *data)
+{
+	struct mark_ctx *m = data;
+	struct nftnl_rule *r = nftnl_rule_alloc();
+	uint32_t len = 0;
+	const void *ud;
+
+	if (!r)
+		return MNL_CB_OK;
+	if (nftnl_rule_nlmsg_parse(nlh, r) == 0) {
+		m->rules++;
+		ud = nftnl_rule_is_set(r, NFTNL_RULE_USERDATA) ?
+			nftnl_rule_get_data(r, NFTNL_RULE_USERDATA, &len) : NULL;
+		if (ud && len == m->nat->mark_len && !memcmp(ud, m->nat->mark, len))
+			m->match = true;
+	}
+	nftnl_rule_free(r);
+	return MNL_CB_OK;
+}
+
+/* Does the kernel's mark chain hold exactly the mark of the batch just
+ * built? Any error (no table, no chain): no. */
+static bool ruleset_marked(struct fg_nat *nat)
+{
+	struct mark_ctx m = { .nat = nat };
+	char buf[512] = { 0 };    /* attribute padding goes out too */
+	struct nlmsghdr *nlh;
+	uint32_t seq = ++nat->seq;
+
+	if (!nat->mark_len)
+		return false;
+	nlh = nftnl_nlmsg_build_hdr(buf, NFT_MSG_GETRULE, NFPROTO_INET, NLM_F_DUMP, seq);
+	mnl_attr_put_strz(nlh, NFTA_RULE_TABLE, nat->table);
+	mnl_attr_put_strz(nlh, NFTA_RULE_CHAIN, FG_NFT_MARK_CHAIN);
+	if (mnl_socket_sendto(nat->nl, nlh, nlh->nlmsg_len) < 0)
+		return false;
+	for (;;) {
+		ssize_t n = mnl_socket_recvfrom(nat->nl, nat->rbuf, nat->rbuf_len);
+		int rc;
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return false;
+		rc = mnl_cb_run(nat->rbuf, (size_t)n, seq, nat->portid, mark_rule_cb, &m);
+		if (rc == MNL_CB_STOP)
+			break;
+		if (rc < 0)
+			return false;
+	}
+	return m.match && m.rules == 1;
+}
+
 static int nft_setup(fg_nat_t *nat, const fg_nat_config_t *cfg)
 {
 	int rc, kerr = 0;
@@ -1096,7 +1168,13 @@ static int nft_setup(fg_nat_t *nat, const fg_nat_config_t *cfg)
 	fg_nft_batch_begin(nat);
 	if ((rc = fg_nft_ruleset_build(nat)) < 0)
 		return rc;
-	if ((rc = fg_nft_batch_send(nat, "setup", &kerr)) < 0) {
+	/* the kernel holds this very ruleset (a restart): sending it again
+	 * would rebind the grant maps, which the kernel walks element by
+	 * element under its commit lock (seconds at a million grants) */
+	if (ruleset_marked(nat))
+		log_info("nft setup: table inet %s already holds this ruleset: nothing written",
+			 nat->table);
+	else if ((rc = fg_nft_batch_send(nat, "setup", &kerr)) < 0) {
 		/* sets are created without EXCL: EEXIST means one exists with
 		 * another shape (a table of an older release) */
 		if (kerr == EEXIST)
@@ -1186,6 +1264,7 @@ const fg_nat_ops_t fg_nat_nft_ops = {
 	.setup = nft_setup,
 	.commit = nft_commit,
 	.dump = nft_dump,
+	.dump_any = nft_dump_any,
 	.count = nft_count,
 	.quarantine = nft_quarantine,
 	.release = nft_release,

@@ -78,6 +78,10 @@ struct fg_nat {
 	fg_nat_backend_t *backends;
 	fg_nat_prefix_t *portmap;
 	fg_nft_batch_t b;         /* reused between batches */
+	/* the ruleset's mark (fg_nft_ruleset_build): the user data of the one
+	 * rule of chain FG_NFT_MARK_CHAIN */
+	uint8_t mark[64];
+	uint32_t mark_len;
 	char *rbuf;               /* receive buffer */
 	size_t rbuf_len;
 	/* commit bookkeeping (which grant each element came from), kept
@@ -100,7 +104,12 @@ uint32_t fg_nft_batch_seq(struct fg_nat *nat);
  * names the operation in log messages. */
 int fg_nft_batch_send(struct fg_nat *nat, const char *what, int *kerr);
 
-/* Ruleset (nft_ruleset.c). Appends to the open batch. */
+/* Ruleset (nft_ruleset.c). Appends to the open batch; last, a chain
+ * nothing jumps to whose one rule's comment is a hash of every message
+ * before it (types, flags, payloads: the whole ruleset, static sets
+ * included), kept in nat->mark: a start may skip sending a batch whose mark
+ * the kernel already holds (nat_nft.c). */
+#define FG_NFT_MARK_CHAIN "ruleset_mark"
 int fg_nft_ruleset_build(struct fg_nat *nat);
 void fg_nft_set_name(char *out, size_t outlen, const char *base, int family);
 

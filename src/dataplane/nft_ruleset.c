@@ -44,6 +44,10 @@
  *                                         dropped, never sent to a decoy)
  * An `update` that fails (pin map full) ends its rule, so pin and dnat are
  * separate rules: a full pin map costs pins, never the grant.
+ *  ruleset_mark (no hook, nothing jumps to it): one rule without
+ *     expressions, comment "fluxgate ruleset HASH" (a hash of every message
+ *     of the setup batch above); a start that builds the same batch finds
+ *     it and sends nothing (nat_nft.c).
  */
 #include <errno.h>
 #include <stdbool.h>
@@ -65,6 +69,7 @@
 #include <libnftnl/rule.h>
 #include <libnftnl/set.h>
 #include <libnftnl/table.h>
+#include <libnftnl/udata.h>
 
 #include "common/log.h"
 #include "dataplane/nft_int.h"
@@ -805,6 +810,69 @@ static int svcport_elems(struct fg_nat *nat, const struct fam *f)
 	return fg_nft_put_svcports(nat, set, f->family);
 }
 
+static uint64_t fnv(uint64_t h, const void *p, size_t n)
+{
+	const uint8_t *c = p;
+
+	while (n--)
+		h = (h ^ *c++) * 1099511628211ull;
+	return h;
+}
+
+/* Two 64-bit FNV-1a hashes (different bases) over each message's type,
+ * flags and payload: only root writes this table, so the hash need only
+ * tell rulesets apart, not resist forgery. */
+static int ruleset_mark(struct fg_nat *nat)
+{
+	const fg_nft_batch_t *b = &nat->b;
+	uint64_t h1 = 1469598103934665603ull, h2 = 0x9e3779b97f4a7c15ull;
+	size_t off;
+	struct nftnl_udata_buf *u;
+	struct nftnl_rule *r;
+	char text[80];
+	int rc;
+
+	if (b->failed || b->len < sizeof(struct nlmsghdr))
+		return -ENOMEM;
+	/* past BATCH_BEGIN */
+	off = NLMSG_ALIGN(((const struct nlmsghdr *)(const void *)b->buf)->nlmsg_len);
+	while (off + sizeof(struct nlmsghdr) <= b->len) {
+		const struct nlmsghdr *m = (const void *)(b->buf + off);
+
+		if (m->nlmsg_len < sizeof(*m) || off + m->nlmsg_len > b->len)
+			return -EINVAL;
+		h1 = fnv(h1, &m->nlmsg_type, sizeof(m->nlmsg_type));
+		h1 = fnv(h1, &m->nlmsg_flags, sizeof(m->nlmsg_flags));
+		h1 = fnv(h1, (const char *)m + sizeof(*m), m->nlmsg_len - sizeof(*m));
+		h2 = fnv(h2, (const char *)m + sizeof(*m), m->nlmsg_len - sizeof(*m));
+		h2 = fnv(h2, &m->nlmsg_len, sizeof(m->nlmsg_len));
+		off += NLMSG_ALIGN(m->nlmsg_len);
+	}
+	snprintf(text, sizeof(text), "fluxgate ruleset %016llx%016llx",
+		 (unsigned long long)h1, (unsigned long long)h2);
+	if ((rc = add_chain(nat, FG_NFT_MARK_CHAIN, NULL, 0, 0)) < 0)
+		return rc;
+	if (!(u = nftnl_udata_buf_alloc(sizeof(nat->mark))))
+		return -ENOMEM;
+	if (!nftnl_udata_put_strz(u, NFTNL_UDATA_RULE_COMMENT, text) ||
+	    nftnl_udata_buf_len(u) > sizeof(nat->mark)) {
+		nftnl_udata_buf_free(u);
+		return -EINVAL;
+	}
+	nat->mark_len = nftnl_udata_buf_len(u);
+	memcpy(nat->mark, nftnl_udata_buf_data(u), nat->mark_len);
+	nftnl_udata_buf_free(u);
+	if (!(r = nftnl_rule_alloc()))
+		return -ENOMEM;
+	nftnl_rule_set_str(r, NFTNL_RULE_TABLE, nat->table);
+	nftnl_rule_set_str(r, NFTNL_RULE_CHAIN, FG_NFT_MARK_CHAIN);
+	nftnl_rule_set_u32(r, NFTNL_RULE_FAMILY, NFPROTO_INET);
+	nftnl_rule_set_data(r, NFTNL_RULE_USERDATA, nat->mark, nat->mark_len);
+	rc = put_obj(nat, NFT_MSG_NEWRULE, NLM_F_CREATE | NLM_F_APPEND, build_rule, r);
+	nftnl_rule_free(r);
+	return rc;
+}
+
 int fg_nft_ruleset_build(struct fg_nat *nat)
 {
 	uint32_t id = 1;
@@ -838,5 +906,5 @@ int fg_nft_ruleset_build(struct fg_nat *nat)
 		    (rc = range_elems(nat, &fams[i], "portmap", nat->cfg.portmap, nat->cfg.nportmap)) < 0 ||
 		    (rc = svcport_elems(nat, &fams[i])) < 0)
 			return rc;
-	return 0;
+	return ruleset_mark(nat);
 }

@@ -474,35 +474,69 @@ const fg_nat_ops_t *fg_grant_engine_ops(const fg_grant_engine_t *eng)
 	return eng->ops;
 }
 
-/* Restart recovery: grants the kernel still holds keep their pool
- * addresses open, so the open-fraction cap counts them. */
-static void recover_grant(void *ctx, const fg_grant_t *g)
-{
-	fg_grant_engine_t *eng = ctx;
-	if (g->scope != FG_SCOPE_ANY)
-		return;
-	uint64_t until = mono_ms() + g->timeout_ms;
-	for (pool_state_t *p = eng->shared->pools; p; p = p->next)
-		if (fg_pool_family(p->pool) == g->family && fg_pool_contains(p->pool, g->addr))
-			fg_pool_open(p->pool, g->addr, until);
-}
-
 int fg_grant_engine_setup(fg_grant_engine_t *eng)
 {
 	fg_nat_t *nat = NULL;
 	int rc = eng->ops->open(&eng->nat->cfg, &nat);
 	if (rc < 0)
 		return rc;
+	/* no read-back here: at a million grants it takes minutes, and this
+	 * runs before serving (restart) and on every reload (under nothing
+	 * now, but still on the main loop); restart recovery is the
+	 * adopter's, below, in the background */
 	rc = eng->ops->setup(nat, &eng->nat->cfg);
-	if (rc == 0 && eng->ops->dump) {
-		pthread_mutex_lock(&eng->shared->lock);
-		int drc = eng->ops->dump(nat, recover_grant, eng);
-		pthread_mutex_unlock(&eng->shared->lock);
-		if (drc < 0)
-			log_warn("reading back live grants failed: %s", fg_strerror(drc));
-	}
 	eng->ops->close(nat);
 	return rc;
+}
+
+/* ---- restart recovery ------------------------------------------------- */
+
+struct fg_grant_adopt {
+	shared_state_t *shared;
+};
+
+int fg_grant_adopt_new(fg_grant_engine_t *eng, fg_grant_adopt_t **out)
+{
+	fg_grant_adopt_t *a = calloc(1, sizeof(*a));
+	if (!a)
+		return -ENOMEM;
+	a->shared = eng->shared;
+	atomic_fetch_add(&a->shared->refs, 1);
+	*out = a;
+	return 0;
+}
+
+void fg_grant_adopt_free(fg_grant_adopt_t *a)
+{
+	if (!a)
+		return;
+	shared_put(a->shared);
+	free(a);
+}
+
+/* Grants the kernel still holds keep their pool addresses open, so the
+ * open-fraction cap counts them and no fresh pick hands them out again.
+ * Opening only extends a window, so adopting after (or twice, or racing
+ * a worker that granted the same address meanwhile) changes nothing. */
+size_t fg_grant_adopt(fg_grant_adopt_t *a, const fg_grant_t *g, size_t n)
+{
+	size_t got = 0;
+	uint64_t now = mono_ms();
+	pthread_mutex_lock(&a->shared->lock);
+	for (size_t i = 0; i < n; i++) {
+		if (g[i].scope != FG_SCOPE_ANY || !g[i].timeout_ms ||
+		    (g[i].family != AF_INET && g[i].family != AF_INET6))
+			continue;
+		for (pool_state_t *p = a->shared->pools; p; p = p->next)
+			if (fg_pool_family(p->pool) == g[i].family &&
+			    fg_pool_contains(p->pool, g[i].addr) &&
+			    fg_pool_open(p->pool, g[i].addr, now + g[i].timeout_ms) == 0) {
+				got++;
+				break;
+			}
+	}
+	pthread_mutex_unlock(&a->shared->lock);
+	return got;
 }
 
 /* ---- workers ---------------------------------------------------------- */

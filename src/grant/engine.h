@@ -92,9 +92,24 @@ void fg_grant_engine_set_ops(fg_grant_engine_t *eng, const fg_nat_ops_t *ops);
 typedef bool (*fg_grant_pool_ok_fn)(void *ctx, int family, const uint8_t *first);
 void fg_grant_engine_set_pool_filter(fg_grant_engine_t *eng, fg_grant_pool_ok_fn fn, void *ctx);
 
-/* Open the data plane once (setup of the kernel table), from the main
- * thread, before workers start. */
+/* Set up the data plane (the kernel table; never flushed), from the main
+ * thread, before workers start and on each reload. Reads no grant back. */
 int fg_grant_engine_setup(fg_grant_engine_t *eng);
+
+/* Restart recovery (daemon/adopt.h runs it in the background while the
+ * workers serve): the grants open to anyone that the kernel still holds
+ * from a previous run are adopted into the pools' open state. An adopter
+ * holds the rotation state every later snapshot shares, so it outlives
+ * reloads; free it after its last fg_grant_adopt(). Until adoption is
+ * done, a fresh pick may choose an address the kernel already holds open
+ * to anyone (the commit then renews that element), and the open-fraction
+ * cap counts only what is known. fg_grant_adopt() takes the engine's lock
+ * once per call and returns how many of the n grants it adopted (those
+ * open to anyone, live, inside a pool). */
+typedef struct fg_grant_adopt fg_grant_adopt_t;
+int fg_grant_adopt_new(fg_grant_engine_t *eng, fg_grant_adopt_t **out);
+size_t fg_grant_adopt(fg_grant_adopt_t *a, const fg_grant_t *g, size_t n);
+void fg_grant_adopt_free(fg_grant_adopt_t *a);
 
 int fg_grant_worker_new(fg_grant_engine_t *eng, fg_grant_worker_t **out);
 void fg_grant_worker_free(fg_grant_worker_t *w);

@@ -890,6 +890,59 @@ static void test_noaddr_internal_cause(void **state)
 	assert_int_equal(c1.noaddr[FG_NOADDR_INTERNAL], c0.noaddr[FG_NOADDR_INTERNAL] + 1);
 }
 
+/* Restart recovery: grants open to anyone read back from the kernel are
+ * adopted into the pools' open state (only those: live, anyone, inside a
+ * pool), count against max-open-fraction, are never picked afresh, and the
+ * adopter outlives a reload's engine swap. */
+static void test_adopt_counts_against_cap(void **state)
+{
+	(void)state;
+	struct fx e, e2;
+	own_new(&e, OWN_WWW, NULL);
+	fg_grant_adopt_t *ad = NULL;
+	assert_int_equal(fg_grant_adopt_new(e.eng, &ad), 0);
+	/* a reload before the read-back ends: the adopter keeps the state */
+	own_new(&e2, OWN_WWW, e.eng);
+	own_free(&e);
+
+	fg_grant_t g[7];
+	memset(g, 0, sizeof(g));
+	for (int i = 0; i < 7; i++) {
+		g[i].family = AF_INET;
+		g[i].scope = FG_SCOPE_ANY;
+		g[i].timeout_ms = 60000;
+		ip("203.0.113.1", g[i].addr);
+		g[i].addr[3] = (uint8_t)(1 + i);
+	}
+	g[3].scope = FG_SCOPE_CLIENT;         /* not an anyone grant */
+	g[4].timeout_ms = 0;                  /* expired */
+	ip("192.0.2.1", g[5].addr);           /* in no pool */
+	g[6].family = 99;                     /* no family */
+	/* .1, .2, .3: the /28's cap of 25% (3 of 14) */
+	assert_int_equal(fg_grant_adopt(ad, g, 7), 3);
+	assert_int_equal(fg_grant_adopt(ad, g, 7), 3);   /* again: no change */
+
+	fg_dns_query_t q;
+	memset(&q, 0, sizeof(q));
+	for (int i = 0; i < 12; i++) {
+		char a[32];
+		snprintf(a, sizeof(a), "10.9.%d.1", i);
+		struct sockaddr_storage res = peer(a);
+		fg_grant_req_t r;
+		assert_int_equal(one(&e2, 1, FG_TYPE_A, &res, &q, &r), 1);
+		assert_true(r.ok);
+		assert_int_equal(r.scope, FG_SCOPE_ANY);
+		/* the cap is full with adopted addresses: each answer reuses one */
+		assert_int_equal(r.addr[2], 113);
+		assert_true(r.addr[3] >= 1 && r.addr[3] <= 3);
+	}
+	fg_grant_counters_t gc;
+	fg_grant_engine_counters_get(e2.eng, &gc);
+	assert_true(gc.forced_reuse >= 12);
+	fg_grant_adopt_free(ad);
+	own_free(&e2);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -912,6 +965,7 @@ int main(void)
 		cmocka_unit_test(test_full_set_no_retry_storm),
 		cmocka_unit_test(test_reload_reorder_keeps_services_apart),
 		cmocka_unit_test(test_reload_raises_source_bound),
+		cmocka_unit_test(test_adopt_counts_against_cap),
 	};
 	return cmocka_run_group_tests_name("grant", tests, setup, teardown);
 }

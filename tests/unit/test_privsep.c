@@ -140,7 +140,7 @@ static int req_hdr(uint16_t op, uint16_t count, int32_t status, uint32_t hlen,
 		assert_int_equal(h.len, (size_t)k - sizeof(h));
 		if (h.len == 0 && h.count == 0)
 			break;
-		if (dumped && h.op == PS_DUMP)
+		if (dumped && (h.op == PS_DUMP || h.op == PS_DUMPANY))
 			memcpy(dumped + n, buf + sizeof(h), h.len);
 		n += h.count ? h.count : 1;
 	}
@@ -290,6 +290,8 @@ static void test_frames_refused(void **state)
 	REFUSED(FG_PS_R_FRAME, -FG_EMALF, req_hdr(PS_DUMP, 0, 5, 0, NULL, 0, NULL, NULL));
 	REFUSED(FG_PS_R_FRAME, -FG_EMALF, req_hdr(PS_COUNT, 3, 0, 0, NULL, 0, NULL, NULL));
 	REFUSED(FG_PS_R_FRAME, -FG_EMALF, req(PS_DUMP, 0, &g, 4));
+	REFUSED(FG_PS_R_FRAME, -FG_EMALF, req(PS_DUMPANY, 0, &g, 4));
+	REFUSED(FG_PS_R_FRAME, -FG_EMALF, req_hdr(PS_DUMPANY, 2, 0, 0, NULL, 0, NULL, NULL));
 	REFUSED(FG_PS_R_FRAME, -FG_EMALF, req(PS_COUNT, 0, &g, 4));
 	REFUSED(FG_PS_R_FRAME, -FG_EMALF, req(PS_READCONF, 0, &g, 4));
 	REFUSED(FG_PS_R_FRAME, -FG_EMALF, req(PS_SETUP, 0, &g, sizeof(g)));
@@ -365,6 +367,12 @@ static void test_valid_after_forgeries(void **state)
 	unsigned n = 0;
 	assert_int_equal(req_hdr(PS_DUMP, 0, 0, 0, NULL, 0, &n, back), 0);
 	assert_int_equal(n, 5);
+	/* restart recovery's read-back: the one anyone grant alone */
+	memset(back, 0, sizeof(back));
+	assert_int_equal(req_hdr(PS_DUMPANY, 0, 0, 0, NULL, 0, &n, back), 0);
+	assert_int_equal(n, 1);
+	assert_int_equal(back[0].scope, FG_SCOPE_ANY);
+	assert_memory_equal(back[0].addr, g[3].addr, 4);
 	fg_nat_counts_t k;
 	(void)k;
 	assert_int_equal(req_hdr(PS_COUNT, 0, 0, 0, NULL, 0, &n, NULL), 0);
@@ -651,6 +659,38 @@ static void test_policy_pure(void **state)
 	c.npools--;
 	assert_string_equal(fg_ps_natcfg_diff(fg_ps_policy_natcfg(T.pol), &c), "pools");
 	assert_string_equal(fg_ps_refusal_name(FG_PS_R_BACKEND), "backend");
+
+	/* a reload writes the kernel only when its state would differ */
+	const fg_nat_config_t *p = fg_ps_policy_natcfg(T.pol);
+	c = *p;
+	assert_true(fg_ps_natcfg_same_kernel(p, &c));
+	c.nbackends = 0;                  /* backends only check commits */
+	assert_true(fg_ps_natcfg_same_kernel(p, &c));
+	c = *p;
+	c.pin_ms++;
+	assert_false(fg_ps_natcfg_same_kernel(p, &c));
+	assert_true(p->nsvcports > 0 && p->nlisten > 0);
+	fg_nat_svcport_t sp[64];
+	assert_true(p->nsvcports <= 64);
+	memcpy(sp, p->svcports, p->nsvcports * sizeof(*sp));
+	c = *p;
+	c.svcports = sp;
+	assert_true(fg_ps_natcfg_same_kernel(p, &c));
+	sp[0].port_last--;                /* a service's ports changed */
+	assert_false(fg_ps_natcfg_same_kernel(p, &c));
+	c = *p;
+	c.nsvcports--;
+	assert_false(fg_ps_natcfg_same_kernel(p, &c));
+	fg_nat_listen_t ls[16];
+	assert_true(p->nlisten <= 16);
+	memcpy(ls, p->listen, p->nlisten * sizeof(*ls));
+	ls[0].port++;                     /* a DNS listener moved */
+	c = *p;
+	c.listen = ls;
+	assert_false(fg_ps_natcfg_same_kernel(p, &c));
+	c = *p;
+	c.ports_set = !c.ports_set;
+	assert_false(fg_ps_natcfg_same_kernel(p, &c));
 }
 
 /* the subnet minimum is the configuration's policy.ecs-min-prefix4/6 */
