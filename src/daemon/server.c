@@ -374,66 +374,60 @@ static bool rrl_applies(const fg_conf_t *conf, const fg_dns_result_t *r)
 	       (conf->rrl.apply_to == FG_RRL_APPLY_ALL && r->kind == FG_ANSWER_READY);
 }
 
-/* Rate-limit the marked answers of a batch before the grant step: a
- * dropped one sends nothing, a slipped one becomes TC=1 without records;
- * neither reaches the grant engine. */
-static void udp_rrl(fg_worker_t *w, udp_slot_t *sl, const bool *limit)
+/* Turn answer i into an empty TC=1 answer (a slip); false when the query
+ * has no question to echo (then it is dropped). */
+static bool slot_truncate(udp_slot_t *sl, int i)
+{
+	fg_dns_result_t *r = &sl->res[i];
+	int len = fg_dns_build_truncated(&sl->q[i], sl->sbuf[i], UDP_SBUF);
+	memset(r, 0, sizeof(*r));
+	r->kind = len > 0 ? FG_ANSWER_READY : FG_ANSWER_DROP;
+	r->len = len > 0 ? (size_t)len : 0;
+	r->rcode = FG_RCODE_NOERROR;
+	return len > 0;
+}
+
+/* The spoofed-flood defences of a batch, decided under one lock before the
+ * grant step (a held-back answer makes no grant):
+ *  - response rate limiting of the answers in `limit` (drop, or slip:
+ *    TC=1 without records; rrl.apply-to all also limits FORMERR answers,
+ *    which have no question to echo: those are dropped);
+ *  - the unverified-grant budget (grant/budget.h): once grants held by
+ *    askers that may be forged reach policy.unverified-share of a grant
+ *    set, their service answers are TC=1 and a real asker retries over
+ *    TCP. */
+static void udp_floods(fg_worker_t *w, udp_slot_t *sl, const bool *limit, size_t nlimit)
 {
 	enum fg_rrl_action act[UDP_BATCH];
-	uint64_t now = now_ms();
-	int n = sl->n;
 	fg_dns_result_t *res = sl->res;
+	int n = sl->n;
+	bool unver = false;
+	for (int i = 0; i < n && !unver; i++)
+		unver = sl->unver[i] && res[i].kind == FG_ANSWER_SERVICE;
+	if (!nlimit && !unver)
+		return;
 
+	uint64_t now = now_ms();
 	fg_floods_lock(w->srv->floods);
 	for (int i = 0; i < n; i++)
 		act[i] = limit[i] ? fg_floods_rrl(w->srv->floods, &sl->peers[i], now) : FG_RRL_PASS;
+	bool full = unver && fg_floods_budget_full(w->srv->floods, sl->now_s);
 	fg_floods_unlock(w->srv->floods);
-	for (int i = 0; i < n; i++) {
-		if (act[i] == FG_RRL_PASS)
-			continue;
-		memset(&res[i], 0, sizeof(res[i]));
-		res[i].kind = FG_ANSWER_DROP;
-		/* a slip needs a question to echo (rrl.apply-to all also
-		 * limits FORMERR answers that have none): else it is a drop */
-		int len = act[i] == FG_RRL_SLIP
-				  ? fg_dns_build_truncated(&sl->q[i], sl->sbuf[i], UDP_SBUF) : -1;
-		if (len <= 0) {
-			w->stats.rrl_dropped++;
-			continue;
-		}
-		w->stats.rrl_slipped++;
-		res[i].kind = FG_ANSWER_READY;
-		res[i].len = (size_t)len;
-		res[i].rcode = FG_RCODE_NOERROR;
-	}
-}
 
-/* The unverified-grant budget (grant/budget.h): once grants held by
- * askers that may be forged reach policy.unverified-share of a grant set,
- * their service answers are TC=1 and make no grant; a real asker retries
- * over TCP. Decided with rate limiting, before the grant step. */
-static void udp_budget(fg_worker_t *w, udp_slot_t *sl)
-{
-	fg_dns_result_t *res = sl->res;
-	bool any = false;
-	for (int i = 0; i < sl->n && !any; i++)
-		any = sl->unver[i] && res[i].kind == FG_ANSWER_SERVICE;
-	if (!any)
-		return;
-	fg_floods_lock(w->srv->floods);
-	bool full = fg_floods_budget_full(w->srv->floods, sl->now_s);
-	fg_floods_unlock(w->srv->floods);
-	if (!full)
-		return;
-	for (int i = 0; i < sl->n; i++) {
-		if (!sl->unver[i] || res[i].kind != FG_ANSWER_SERVICE)
-			continue;
-		int len = fg_dns_build_truncated(&sl->q[i], sl->sbuf[i], UDP_SBUF);
-		memset(&res[i], 0, sizeof(res[i]));
-		res[i].kind = len > 0 ? FG_ANSWER_READY : FG_ANSWER_DROP;
-		res[i].len = len > 0 ? (size_t)len : 0;
-		res[i].rcode = FG_RCODE_NOERROR;
-		w->stats.budget_truncated++;
+	for (int i = 0; i < n; i++) {
+		if (act[i] == FG_RRL_DROP) {
+			memset(&res[i], 0, sizeof(res[i]));
+			res[i].kind = FG_ANSWER_DROP;
+			w->stats.rrl_dropped++;
+		} else if (act[i] == FG_RRL_SLIP) {
+			if (slot_truncate(sl, i))
+				w->stats.rrl_slipped++;
+			else
+				w->stats.rrl_dropped++;
+		} else if (full && sl->unver[i] && res[i].kind == FG_ANSWER_SERVICE) {
+			slot_truncate(sl, i);
+			w->stats.budget_truncated++;
+		}
 	}
 }
 
@@ -612,9 +606,7 @@ static int udp_batch(fg_worker_t *w, int fd)
 		sl->unver[i] = !known && sl->tq[i].role == FG_ROLE_NONE;
 		nlimit += limit[i];
 	}
-	if (nlimit)
-		udp_rrl(w, sl, limit);
-	udp_budget(w, sl);
+	udp_floods(w, sl, limit, nlimit);
 	for (int i = 0; i < n; i++) {
 		sl->held[i] = res[i].kind == FG_ANSWER_SERVICE;
 		if (sl->held[i]) {
