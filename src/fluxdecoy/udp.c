@@ -22,6 +22,7 @@
  * limit, which only ever makes the decoy quieter. */
 #define UDP_SLOTS 1024
 #define UDP_BATCH 64               /* datagrams read per socket wakeup */
+#define UDP_LIMIT_LOG_MS 10000     /* one rate-limited event per bucket per 10 s */
 
 enum udp_result { R_ANSWERED, R_NO_MATCH, R_LIMITED, R_AMP, R_NO_PERSONA,
 		  R_SEND_FAIL, R_N };
@@ -40,7 +41,7 @@ struct uport {                     /* one `udp:` entry of one persona */
 	const fd_udp_service_t *sv;
 	fd_udp_table_t *t;
 	fd_udp_bucket_t *b;            /* UDP_SLOTS */
-	bool *quiet;                   /* the bucket's refusal was logged */
+	uint64_t *logged;              /* when the bucket's refusal was logged */
 };
 
 struct fd_udp {
@@ -144,8 +145,8 @@ int fd_udp_new(const fd_conf_t *conf, fd_event_t *ev, int ep, fd_udp_t **out,
 			*p = (struct uport){ cp, &cp->persona->udp[j], NULL, NULL, NULL };
 			u->nports++;
 			p->b = calloc(UDP_SLOTS, sizeof(*p->b));
-			p->quiet = calloc(UDP_SLOTS, sizeof(*p->quiet));
-			rc = p->b && p->quiet ? fd_udp_table_build(p->sv, &p->t) : -ENOMEM;
+			p->logged = calloc(UDP_SLOTS, sizeof(*p->logged));
+			rc = p->b && p->logged ? fd_udp_table_build(p->sv, &p->t) : -ENOMEM;
 			if (rc < 0) {
 				snprintf(err, errlen, "persona '%s' udp port %u: %s", cp->id,
 					 p->sv->port, fg_strerror(rc));
@@ -197,7 +198,7 @@ void fd_udp_free(fd_udp_t *u)
 	for (size_t i = 0; i < u->nports; i++) {
 		fd_udp_table_free(u->ports[i].t);
 		free(u->ports[i].b);
-		free(u->ports[i].quiet);
+		free(u->ports[i].logged);
 	}
 	free(u->ports);
 	fg_siphash_free(u->sip);
@@ -352,14 +353,15 @@ static void one_datagram(fd_udp_t *u, int fd, int family, unsigned port,
 		return;
 	}
 	size_t slot = slot_of(u, src);
-	if (!fd_udp_bucket_take(&p->b[slot], p->sv->rate, p->sv->burst, now_ms())) {
+	uint64_t now = now_ms();
+	if (!fd_udp_bucket_take(&p->b[slot], p->sv->rate, p->sv->burst, now)) {
 		u->n[R_LIMITED]++;
-		if (!p->quiet[slot])
+		if (!p->logged[slot] || now - p->logged[slot] >= UDP_LIMIT_LOG_MS) {
 			event(u, src, &dst, p, R_LIMITED, len, 0);
-		p->quiet[slot] = true;
+			p->logged[slot] = now ? now : 1;
+		}
 		return;
 	}
-	p->quiet[slot] = false;
 	int m = fd_udp_answer(p->t, d, len, out, sizeof(out));
 	if (m == 0 || m == -FG_ESPACE) {
 		u->n[R_NO_MATCH]++;

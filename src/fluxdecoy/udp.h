@@ -9,8 +9,8 @@
  * is answered from the captured replies or, if none matches, not at all.
  * The answer leaves from the address the datagram was sent to
  * (IP_PKTINFO). Every datagram is counted; events ("udp") are emitted
- * only for datagrams the bucket let through, plus one when a source
- * starts being limited, so a flood cannot flood the log either.
+ * only for datagrams the bucket let through, plus one per bucket and 10 s
+ * while a source is limited, so a flood cannot flood the log either.
  *
  * Single-threaded (the server's loop). Epoll objects made here start with
  * FD_OBJ_UDP, so the loop hands their events to fd_udp_event().
