@@ -31,8 +31,8 @@ mkdir -p "$FG_WORK/bin"
 cp "$FLUXDECOY" "$FG_WORK/bin/fluxdecoy" || die "cannot copy fluxdecoy"
 FLUXDECOY="$FG_WORK/bin/fluxdecoy"
 
-REAL=10.0.2.10
-POOL=198.51.100.7
+REAL=10.0.2.10 REAL6=fd00:2::10
+POOL=198.51.100.7 POOL6=2001:db8:77::7
 W=$FG_WORK
 
 has_line() { # has_line NAME ERE TEXT
@@ -60,11 +60,14 @@ metric() { # metric NAME: its value on the decoy's endpoint
 
 # ------------------------------------------------------------ topology
 ns_add cli srv dcy
-veth_link cli e0 "10.0.2.1/24" srv eth0 "10.0.2.10/24"
-veth_link cli e1 "10.0.3.1/24" dcy eth0 "10.0.3.10/24"
+veth_link cli e0 "10.0.2.1/24,fd00:2::1/64" srv eth0 "10.0.2.10/24,fd00:2::10/64"
+veth_link cli e1 "10.0.3.1/24,fd00:3::1/64" dcy eth0 "10.0.3.10/24,fd00:3::10/64"
 nsx cli ip route add 198.51.100.0/24 via 10.0.3.10
+nsx cli ip -6 route add 2001:db8:77::/64 via fd00:3::10
 nsx dcy ip route add default via 10.0.3.1
+nsx dcy ip -6 route add default via fd00:3::1
 nsx dcy ip route add local 198.51.100.0/24 dev lo
+nsx dcy ip -6 route add local 2001:db8:77::/64 dev lo
 
 # ------------------------------------------------------------ the real named
 N=$W/named; mkdir -p "$N"
@@ -82,7 +85,7 @@ options {
 	session-keyfile "$N/session.key";
 	managed-keys-directory "$N";
 	listen-on port 53 { 10.0.2.10; };
-	listen-on-v6 { none; };
+	listen-on-v6 port 53 { fd00:2::10; };
 	recursion no;
 	server-id "ns1.example.test";
 	dnssec-validation no;
@@ -125,7 +128,7 @@ decoy:
 persona:
   - id: ns
     file: $P
-    addresses: [198.51.100.0/24]
+    addresses: [198.51.100.0/24, "2001:db8:77::/64"]
 EOF2
 sed "s#file: $P#file: $W/amp1.persona#" "$DCONF" >"$W/amp1.conf"
 out=$("$FLUXDECOY" --check -c "$W/amp1.conf" 2>&1); rc=$?
@@ -161,6 +164,14 @@ has_line "dig version.bind from the decoy: BIND's version" '"9\.' "$(dq $POOL ve
 full() { dq "$1" version.bind CH TXT | grep -Ev '^;; (Query time|SERVER|WHEN|MSG SIZE)|^; <<>>|^$' \
 	| sed -E 's/id: [0-9]+/id: N/'; }
 cmp_out "dig version.bind: the same full answer (id masked)" "$(full $REAL)" "$(full $POOL)"
+# over IPv6 (IPV6_PKTINFO: the answer leaves from the pool address asked)
+wait_dns cli $REAL6 example.test 30 "$NAMED_PID" || fail "named answers over IPv6"
+cmp_out "dig -6 version.bind: the same answer" "$(dq $REAL6 version.bind CH TXT +short)" \
+	"$(dq $POOL6 version.bind CH TXT +short)"
+cmp_out "dig -6 example.test SOA: the same answer" "$(dq $REAL6 example.test SOA +short)" \
+	"$(dq $POOL6 example.test SOA +short)"
+ev_match "event: an IPv6 datagram answered from the pool address" \
+	'"dest_ip":"2001:db8:77::7","dest_port":53,"proto":"UDP","decoy":\{"event":"udp".*"result":"answered"'
 
 nm() { nsx cli timeout 300 nmap -n -Pn -sU -sV -p 53 --max-retries 2 "$1" 2>&1 \
 	| grep -E '^53/udp|^Service Info' | sed "s/$1/ADDR/g"; }
