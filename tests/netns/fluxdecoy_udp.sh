@@ -15,7 +15,8 @@
 # the persona ICMP port unreachable (closed), and a flood of version.bind
 # queries from one source is cut by the token bucket: answers within
 # burst + rate x elapsed, counted, never more bytes out than amplification
-# x bytes in. Events and metrics are checked; the daemon runs under
+# x bytes in. A persona shuffled over a pool answers udp/53 exactly where
+# the deal gives it its TCP port. Events and metrics are checked; the daemon runs under
 # valgrind with VALGRIND=1.
 #
 # Env: FLUXGATED (fluxdecoy is taken from the same directory), VALGRIND,
@@ -118,8 +119,19 @@ has_line "clone udp/161: the reason" 'no probe set for this port' "$out"
 # a persona whose reply outgrows its request by more than amplification: refused
 sed 's/^    amplification: .*/    amplification: 1/' "$P" >"$W/amp1.persona"
 
+# the same UDP port in a persona shuffled over a pool (DESIR), with HTTP on
+# 80 as the witness of the deal; its bucket is wide (one source asks all)
+{ sed -E 's/^    amplification: (.*)/    amplification: \1\n    rate: 200\n    burst: 200/; s/^  name: ns$/  name: shuf/' "$P"
+  printf 'service:\n  - port: 80\n    kind: http\n    response-get: "HTTP/1.1 200 OK\\r\\nContent-Length: 2\\r\\n\\r\\nok"\n'
+} >"$W/shuf.persona"
+printf 'pool:\n  - id: shuf4\n    prefix: 198.51.100.64/26\n' >"$W/pools.conf"
+head -c 32 /dev/urandom >"$W/shuffle.key"; chmod 0600 "$W/shuffle.key"
 DCONF=$W/fluxdecoy.conf
 cat >"$DCONF" <<EOF2
+include: $W/pools.conf
+shuffle:
+  epoch: 1h
+  key: $W/shuffle.key
 decoy:
   user: nobody
   event-log: $W/eve.json
@@ -128,7 +140,11 @@ decoy:
 persona:
   - id: ns
     file: $P
-    addresses: [198.51.100.0/24, "2001:db8:77::/64"]
+    addresses: [198.51.100.0/26, "2001:db8:77::/64"]
+  - id: shuf
+    file: $W/shuf.persona
+    pool: shuf4
+    share: 0.5
 EOF2
 sed "s#file: $P#file: $W/amp1.persona#" "$DCONF" >"$W/amp1.conf"
 out=$("$FLUXDECOY" --check -c "$W/amp1.conf" 2>&1); rc=$?
@@ -181,6 +197,36 @@ cmp_out "nmap -sU -sV -p 53: the same line for the decoy" "$r" "$d"
 # a UDP port the persona lacks: the kernel's ICMP port unreachable
 d=$(nsx cli timeout 120 nmap -n -Pn -sU -p 54 --max-retries 2 $POOL 2>&1 | grep '^54/udp')
 has_line "udp/54 outside the persona: closed (ICMP port unreachable)" '^54/udp +closed' "$d"
+
+# ------------------------------------------------------------ the shuffled pool
+cat >"$W/deal.py" <<'EOF2'
+import socket, time
+q = bytes.fromhex("0006010000010000000000000776657273696f6e0462696e640000100003")
+addrs = ["198.51.100.%d" % i for i in range(64, 128)]
+tcp, udp = set(), set()
+for a in addrs:
+    c = socket.socket(); c.settimeout(10)
+    try:
+        c.connect((a, 80)); tcp.add(a)
+    except OSError:
+        pass
+    c.close()
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+for a in addrs:
+    s.sendto(q, (a, 53))
+s.settimeout(3)
+try:
+    while True:
+        r, (src, _) = s.recvfrom(2048)
+        udp.add(src)
+except socket.timeout:
+    pass
+print(len(tcp), len(udp), len(tcp ^ udp))
+EOF2
+read -r nt nu nx < <(nsx cli timeout 120 python3 "$W/deal.py")
+assert_eq "shuffled pool: the deal gives HTTP to half of the 64 addresses" "32" "$nt"
+assert_eq "shuffled pool: udp/53 answers at the same 32 addresses" "32" "$nu"
+assert_eq "shuffled pool: UDP and TCP follow the same deal (addresses that differ)" "0" "$nx"
 
 # ------------------------------------------------------------ silence, limits
 cat >"$W/udpprobe.py" <<'EOF2'
