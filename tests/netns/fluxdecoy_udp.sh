@@ -282,9 +282,12 @@ fi
 [ "$gb" -le $((amp * sb)) ] && ok "flood: $gb bytes out for $sb in (amplification $amp at most)" \
 	|| fail "flood: no amplification" "$gb bytes out, $sb in, amplification $amp"
 
+# (a slow decoy, under valgrind, may lose part of the flood in its socket
+# buffer: those the kernel drops are never read, so they are not counted)
 lim=$(metric 'fluxdecoy_udp_datagrams_total{result="rate-limited"}')
-[ "${lim:-0}" -ge $((n - bound)) ] && ok "metrics: rate-limited datagrams counted ($lim)" \
-	|| fail "metrics: rate-limited counted" "${lim:-none}, expected >= $((n - bound))"
+if [ "${lim:-0}" -ge 1 ] && [ $((lim + got)) -le "$n" ]; then
+	ok "metrics: rate-limited datagrams counted ($lim of $n, $got answered)"
+else fail "metrics: rate-limited counted" "${lim:-none} limited, $got answered, $n sent"; fi
 has_line "metrics: answered counted" '^[1-9]' "$(metric 'fluxdecoy_udp_datagrams_total{result="answered"}')"
 has_line "metrics: the random datagram counted" '^[1-9]' "$(metric 'fluxdecoy_udp_datagrams_total{result="no-match"}')"
 rx=$(metric fluxdecoy_udp_received_bytes_total); tx=$(metric fluxdecoy_udp_sent_bytes_total)
