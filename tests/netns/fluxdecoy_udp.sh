@@ -137,6 +137,9 @@ decoy:
   event-log: $W/eve.json
   metrics: 127.0.0.1@9561
   control: $W/control.sock
+  # the fake Internet's DNS (containment reflect) shares port 53 with the
+  # UDP persona's wildcard socket: each keeps its own addresses
+  reflect-dns: 10.0.3.10@53
 persona:
   - id: ns
     file: $P
@@ -197,6 +200,9 @@ cmp_out "nmap -sU -sV -p 53: the same line for the decoy" "$r" "$d"
 # a UDP port the persona lacks: the kernel's ICMP port unreachable
 d=$(nsx cli timeout 120 nmap -n -Pn -sU -p 54 --max-retries 2 $POOL 2>&1 | grep '^54/udp')
 has_line "udp/54 outside the persona: closed (ICMP port unreachable)" '^54/udp +closed' "$d"
+
+has_line "reflect-dns still answers at its own address (the bed's fake DNS)" \
+	'^[0-9]+\.[0-9]+\.[0-9]+\.[0-9]+$' "$(dq 10.0.3.10 www.evil.example A +short)"
 
 # ------------------------------------------------------------ the shuffled pool
 cat >"$W/deal.py" <<'EOF2'
