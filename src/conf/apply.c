@@ -393,7 +393,7 @@ static int apply_list(fg_loader_t *ld, const fg_item_t *it, char *base,
 
 		/* name the entry by its id even when the id comes after the
 		 * key being reported */
-		id = fg_ymap_get(e, it->label_key);
+		id = it->label_key ? fg_ymap_get(e, it->label_key) : NULL;
 		if (id && id->kind == FG_Y_SCALAR && !id->null) {
 			fg_quote(id->val, q, sizeof(q));
 			snprintf(label, sizeof(label), "%.300s '%s'", path, q);

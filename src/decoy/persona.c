@@ -401,10 +401,13 @@ static const fg_item_t persona_items[] = {
 
 const fg_item_t fd_persona_schema[] = {
 	{ .name = "persona", .type = FG_T_MAP, .flags = FG_F_REQ, .sub = persona_items },
-	{ .name = "service", .type = FG_T_LIST, .flags = FG_F_REQ,
+	{ .name = "service", .type = FG_T_LIST,
 	  .off = PE(services), .cnt_off = PE(nservices), .sub = service_items,
 	  .elem_size = sizeof(fd_service_t), .label_key = "port",
 	  .post = service_post },
+	{ .name = "udp", .type = FG_T_LIST, .off = PE(udp), .cnt_off = PE(nudp),
+	  .sub = fd_persona_udp_items, .elem_size = sizeof(fd_udp_service_t),
+	  .label_key = "port", .post = fd_persona_udp_post },
 	{ .name = NULL }
 };
 
@@ -431,8 +434,9 @@ static void check_persona(fg_loader_t *ld, void *base)
 		}
 	}
 
-	if (p->nservices == 0 && ld->rc == 0)  /* else: reported as missing */
-		fg_diag(ld, 0, "service: at least one entry is needed");
+	if (p->nservices == 0 && p->nudp == 0 && ld->rc == 0)
+		fg_diag(ld, 0, "service: at least one entry is needed (or a 'udp' port)");
+	fd_persona_udp_check(ld, p);
 	for (size_t i = 0; i < p->nservices; i++)
 		for (size_t j = 0; j < i; j++)
 			if (p->services[i].port == p->services[j].port) {

@@ -84,12 +84,38 @@ typedef struct fd_service {
 	int line;
 } fd_service_t;
 
+/* A UDP port (`udp:`, decoy/udpwire.h): captured request/reply pairs. */
+typedef struct fd_udp_reply {
+	char *request, *reply;    /* hex */
+	unsigned copy_id;         /* leading octets copied from the request */
+	int line;
+} fd_udp_reply_t;
+
+typedef struct fd_udp_service {
+	unsigned port;            /* UDP port, 1..65535 */
+	unsigned amplification;   /* most reply bytes per request byte */
+	unsigned rate, burst;     /* answers per second per source, at once */
+	fd_udp_reply_t *replies;
+	size_t nreplies;
+	int line;
+} fd_udp_service_t;
+
 typedef struct fd_persona {
 	char *name;
 	char *captured_from;
 	fd_service_t *services;
 	size_t nservices;
+	fd_udp_service_t *udp;
+	size_t nudp;
 } fd_persona_t;
+
+/* The `udp:` list's schema and checks (persona_udp.c). */
+extern const fg_item_t fd_persona_udp_items[];
+void fd_persona_udp_post(fg_loader_t *ld, void *entry, const fg_ynode_t *map,
+			 const char *label);
+void fd_persona_udp_check(fg_loader_t *ld, const fd_persona_t *p);
+/* The UDP port `port` of `p`, or NULL. */
+const fd_udp_service_t *fd_persona_find_udp(const fd_persona_t *p, unsigned port);
 
 /* YAML key of KEXINIT name-list i: "kex-algorithms", ... */
 extern const char *const fd_ssh_list_keys[FD_SSH_NLISTS];

@@ -22,6 +22,7 @@
 #include "decoy/sshwire.h"
 #include "fluxdecoy/clone.h"
 #include "fluxdecoy/clone_h2.h"
+#include "fluxdecoy/clone_udp.h"
 #include "fluxdecoy/event.h"
 
 #define CAP_MAX (4u << 20)   /* most bytes kept of one answer */
@@ -29,6 +30,7 @@
 struct target {
 	unsigned port;
 	int kind;
+	bool udp;                 /* udp/N: fluxdecoy/clone_udp.h */
 };
 
 struct peer {
@@ -58,10 +60,20 @@ static int parse_ports(const char *spec, struct target *t, size_t max, size_t *n
 		char *kind = strchr(tok, '=');
 		if (kind)
 			*kind++ = '\0';
-		if (strncmp(tok, "tcp/", 4) == 0)
+		bool udp = false;
+		if (strncmp(tok, "tcp/", 4) == 0) {
 			tok += 4;
-		else if (strchr(tok, '/')) {
-			fprintf(stderr, "fluxdecoy clone: '%s': only tcp/ ports are cloned\n", tok);
+		} else if (strncmp(tok, "udp/", 4) == 0) {
+			tok += 4;
+			udp = true;
+			if (kind) {
+				fprintf(stderr, "fluxdecoy clone: udp/%s: a UDP port has "
+					"no kind\n", tok);
+				goto bad;
+			}
+		} else if (strchr(tok, '/')) {
+			fprintf(stderr, "fluxdecoy clone: '%s': tcp/ and udp/ ports are "
+				"cloned\n", tok);
 			goto bad;
 		}
 		char *end;
@@ -72,6 +84,7 @@ static int parse_ports(const char *spec, struct target *t, size_t max, size_t *n
 		}
 		t[*n].port = (unsigned)p;
 		t[*n].kind = kind_for_port((unsigned)p);
+		t[*n].udp = udp;
 		if (kind) {
 			int k = -1;
 			for (int i = 0; fd_kind_names[i]; i++)
@@ -666,7 +679,9 @@ static void usage(FILE *f)
 	fprintf(f, "usage: fluxdecoy clone --from ADDR --ports tcp/80,tcp/443,tcp/22,tcp/25\n"
 		   "                       [--name NAME] [-o FILE] [--timeout SECONDS]\n"
 		   "                       [--paths /index.html,/robots.txt,...]\n"
-		   "  a port may name its kind: tcp/8080=http (http, https, ssh, smtp)\n");
+		   "                       [--zone ZONE]\n"
+		   "  a port may name its kind: tcp/8080=http (http, https, ssh, smtp)\n"
+		   "  udp/53: DNS probes (--zone: and the zone apex's SOA and NS)\n");
 }
 
 int fd_clone_main(int argc, char **argv)
@@ -678,11 +693,13 @@ int fd_clone_main(int argc, char **argv)
 		{ "output", required_argument, NULL, 'o' },
 		{ "timeout", required_argument, NULL, 't' },
 		{ "paths", required_argument, NULL, 'P' },
+		{ "zone", required_argument, NULL, 'z' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 }
 	};
 	const char *from = NULL, *ports = NULL, *name = "clone", *outp = NULL;
 	char *paths_arg = NULL;
+	const char *zone = NULL;
 	struct paths ps = { 0 };
 	unsigned timeout = 5;
 	struct target t[64];
@@ -699,6 +716,7 @@ int fd_clone_main(int argc, char **argv)
 		case 'o': outp = optarg; break;
 		case 't': timeout = (unsigned)strtoul(optarg, NULL, 10); break;
 		case 'P': paths_arg = optarg; break;
+		case 'z': zone = optarg; break;
 		case 'h': usage(stdout); return 0;
 		default: usage(stderr); return 2;
 		}
@@ -743,10 +761,17 @@ int fd_clone_main(int argc, char **argv)
 	fd_event_timestamp(ts);
 	fprintf(o, "# persona captured by fluxdecoy clone at %s from %s\n"
 		   "# edit freely; check with: fluxdecoy --check -c CONFIG\n"
-		   "persona:\n  name: %s\n  captured-from: \"%s\"\nservice:\n",
+		   "persona:\n  name: %s\n  captured-from: \"%s\"\n",
 		ts, from, name, from);
+	bool tcp_head = false, udp_head = false;
 	for (size_t i = 0; i < nt; i++) {
 		int rc;
+		if (!t[i].udp && !tcp_head) {
+			fprintf(o, "service:\n");
+			tcp_head = true;
+		}
+		if (t[i].udp)
+			continue;      /* after the TCP services: their own list */
 		if (t[i].kind == FD_SSH)
 			rc = clone_ssh(o, from, &t[i], timeout);
 		else if (t[i].kind == FD_SMTP)
@@ -756,6 +781,21 @@ int fd_clone_main(int argc, char **argv)
 		if (rc < 0) {
 			fprintf(stderr, "fluxdecoy clone: %s port %u (%s): %s\n", from,
 				t[i].port, fd_kind_names[t[i].kind], fg_strerror(rc));
+			failed++;
+		}
+	}
+	for (size_t i = 0; i < nt; i++) {
+		if (!t[i].udp)
+			continue;
+		if (!udp_head) {
+			fprintf(o, "udp:\n");
+			udp_head = true;
+		}
+		int rc = fd_clone_udp(o, from, t[i].port, zone, timeout);
+		if (rc < 0) {
+			fprintf(stderr, "fluxdecoy clone: %s udp/%u: %s\n", from, t[i].port,
+				rc == -ENOTSUP ? "no probe set for this port (udp/53 has one)" :
+				rc == -ETIMEDOUT ? "no probe was answered" : fg_strerror(rc));
 			failed++;
 		}
 	}

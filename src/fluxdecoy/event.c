@@ -78,6 +78,13 @@ void fd_sockaddr_text(const struct sockaddr_storage *ss, char *ip, size_t iplen,
 void fd_event_emit(fd_event_t *ev, const struct sockaddr_storage *src,
 		   const struct sockaddr_storage *dst, json_t *detail)
 {
+	fd_event_emit_proto(ev, src, dst, "TCP", detail);
+}
+
+void fd_event_emit_proto(fd_event_t *ev, const struct sockaddr_storage *src,
+			 const struct sockaddr_storage *dst, const char *proto,
+			 json_t *detail)
+{
 	char ts[40], ip[INET6_ADDRSTRLEN];
 	unsigned port;
 	json_t *o;
@@ -106,7 +113,7 @@ void fd_event_emit(fd_event_t *ev, const struct sockaddr_storage *src,
 		json_object_set_new(o, "dest_ip", json_string(ip));
 		json_object_set_new(o, "dest_port", json_integer(port));
 	}
-	json_object_set_new(o, "proto", json_string("TCP"));
+	json_object_set_new(o, "proto", json_string(proto));
 	if (detail)
 		json_object_set_new(o, "decoy", detail);
 	/* ensure_ascii: attacker bytes never reach the file raw */

@@ -28,6 +28,10 @@ void fd_event_close(fd_event_t *ev);
 
 void fd_event_emit(fd_event_t *ev, const struct sockaddr_storage *src,
 		   const struct sockaddr_storage *dst, json_t *detail);
+/* The same with the flow's protocol named ("TCP", "UDP"); emit is "TCP". */
+void fd_event_emit_proto(fd_event_t *ev, const struct sockaddr_storage *src,
+			 const struct sockaddr_storage *dst, const char *proto,
+			 json_t *detail);
 
 /* Lines written and lines lost. */
 uint64_t fd_event_written(const fd_event_t *ev);

@@ -154,8 +154,12 @@ int fd_hi_new(const fd_conf_t *conf, fd_event_t *ev, int ep, fd_hi_t **out,
 	if (conf->decoy.reflect_dns.len) {
 		int one = 1;
 		int fd = socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-		if (fd >= 0)
+		if (fd >= 0) {
 			setsockopt(fd, IPPROTO_IP, IP_FREEBIND, &one, sizeof(one));
+			/* a UDP persona's wildcard socket on port 53 (udp.h) may
+			 * share the port: this address stays this socket's */
+			setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+		}
 		if (fd < 0 || bind(fd, (const struct sockaddr *)&conf->decoy.reflect_dns.ss,
 				   conf->decoy.reflect_dns.len) < 0) {
 			rc = -errno;

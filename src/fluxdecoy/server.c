@@ -26,6 +26,7 @@
 #include "fluxdecoy/hostkeys.h"
 #include "fluxdecoy/server.h"
 #include "fluxdecoy/tls.h"
+#include "fluxdecoy/udp.h"
 #include "fluxdecoy/universe.h"
 
 #define IN_MAX   16384
@@ -95,6 +96,7 @@ struct fd_server {
 	unsigned active;
 	struct stats st;
 	fd_hi_t *hi;                  /* high interaction (fluxdecoy/hi.h) */
+	fd_udp_t *udp;                /* UDP personas (fluxdecoy/udp.h) */
 	/* the shuffled pools (universe.h) and their listening sockets */
 	fd_bed_t *bed;
 	struct listener **bls;
@@ -330,6 +332,8 @@ int fd_server_new(const fd_conf_t *conf, fd_event_t *ev, fd_server_t **out,
 	if (rc < 0)
 		goto fail;
 	rc = fd_hi_new(conf, ev, s->ep, &s->hi, err, errlen);
+	if (rc == 0)
+		rc = fd_udp_new(conf, ev, s->ep, &s->udp, err, errlen);
 	if (rc < 0)
 		goto fail;
 	/* one listener per (listen address, distinct port) */
@@ -1260,6 +1264,7 @@ int fd_server_shuffle(fd_server_t *s, const uint8_t *root, size_t rootlen,
 	if (rc < 0)
 		return rc;
 	s->force_shuffle = force;
+	fd_udp_set_bed(s->udp, s->bed);
 	shuffle_tick(s, true);
 	return 0;
 }
@@ -1280,6 +1285,8 @@ int fd_server_run(fd_server_t *s, volatile sig_atomic_t *stop)
 				conn_event(s, evs[i].data.ptr, evs[i].events);
 			} else if (*t == OBJ_HI) {
 				fd_hi_event(s->hi, evs[i].data.ptr, evs[i].events);
+			} else if (*t == FD_OBJ_UDP) {
+				fd_udp_event(s->udp, evs[i].data.ptr);
 			} else if (*t == OBJ_CONTROL) {
 				fd_ctl_serve(s->ctl);
 			} else {
@@ -1313,6 +1320,7 @@ void fd_server_free(fd_server_t *s)
 	while (s->conns)
 		conn_close(s, s->conns, "shutdown");
 	fd_hi_free(s->hi);
+	fd_udp_free(s->udp);
 	for (size_t i = 0; i < s->nls; i++)
 		close(s->ls[i].fd);
 	free(s->ls);
@@ -1460,6 +1468,12 @@ char *fd_server_metrics(const fd_server_t *s)
 	else
 		b.oom = true;
 	free(hm);
+	char *um = fd_udp_metrics(s->udp);
+	if (um)
+		sbf(&b, "%s", um);
+	else
+		b.oom = true;
+	free(um);
 	fd_bed_metrics(s->bed, bed_text, &b);
 	if (b.oom) {
 		free(b.p);

@@ -13,6 +13,7 @@
 #include "decoy/dconf.h"
 #include "decoy/httpwire.h"
 #include "decoy/persona.h"
+#include "decoy/udpwire.h"
 #include "decoy/smtpwire.h"
 #include "decoy/sshwire.h"
 
@@ -76,8 +77,18 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (fd_persona_load_buffer("fuzz.persona", (const char *)data, size, &p,
 				   discard, NULL) == 0) {
 		/* a persona that loads has what each kind needs */
-		if (!p || !p->name || p->nservices == 0)
+		if (!p || !p->name || (p->nservices == 0 && p->nudp == 0))
 			abort();
+		/* a UDP port that loads can be served, within its bound */
+		for (size_t i = 0; i < p->nudp; i++) {
+			fd_udp_table_t *t = NULL;
+			if (fd_udp_table_build(&p->udp[i], &t) < 0)
+				abort();
+			for (size_t k = 0; k < t->n; k++)
+				if (t->e[k].replen > t->amplification * t->e[k].reqlen)
+					abort();
+			fd_udp_table_free(t);
+		}
 		for (size_t i = 0; i < p->nservices; i++) {
 			const fd_service_t *sv = &p->services[i];
 			if ((sv->kind == FD_HTTP || sv->kind == FD_HTTPS) && !sv->response_get)

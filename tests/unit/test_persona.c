@@ -334,7 +334,7 @@ static void test_conf_errors(void **st)
 	assert_string_equal(s.buf, "d.conf:0: persona: at least one entry is needed\n");
 	fd_persona_t *p;
 	assert_int_equal(pload("persona:\n  name: a\nservice:\n", &p, &s), -FG_ESCHEMA);
-	assert_string_equal(s.buf, "p.yaml:0: service: at least one entry is needed\n");
+	assert_string_equal(s.buf, "p.yaml:0: service: at least one entry is needed (or a 'udp' port)\n");
 }
 
 /* fd_conf_load reads the persona files and reports their errors with their
