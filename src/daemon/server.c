@@ -65,8 +65,8 @@ typedef struct udp_slot {
 	const fg_tsigq_t *gtq[UDP_BATCH];  /* tq of each grant request */
 	uint64_t now_s;            /* read at (TSIG time signed) */
 	fg_dns_result_t res[UDP_BATCH];
-	bool held[UDP_BATCH];
-	bool unver[UDP_BATCH];   /* asker unverified (grant/budget.h) */      /* a service answer: sent on its grant's ACK */
+	bool held[UDP_BATCH];      /* a service answer: sent on its grant's ACK */
+	bool unver[UDP_BATCH];     /* asker unverified (grant/budget.h) */
 	fg_grant_req_t greq[UDP_BATCH];
 	unsigned greq_slot[UDP_BATCH];
 } udp_slot_t;
