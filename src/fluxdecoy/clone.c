@@ -227,25 +227,33 @@ done:
 	return 0;
 }
 
-/* YAML double-quoted scalar. Bytes must be valid UTF-8 without NUL (a YAML
- * scalar cannot hold the rest). */
-static int emit_str(FILE *o, const char *s, size_t n)
+/* Whether a persona string can hold these bytes: valid UTF-8 without NUL
+ * (a YAML scalar cannot hold the rest). */
+static bool str_ok(const char *s, size_t n)
 {
 	for (size_t i = 0; i < n; i++) {
 		unsigned char c = (unsigned char)s[i];
 		if (c == 0)
-			return -FG_EMALF;
+			return false;
 		if (c >= 0x80) {
 			size_t k = c >= 0xf5 ? 0 : c >= 0xf0 ? 3 : c >= 0xe0 ? 2 :
 				   c >= 0xc2 ? 1 : 0;
 			if (k == 0 || i + k >= n)
-				return -FG_EMALF;
+				return false;
 			for (size_t j = 1; j <= k; j++)
 				if (((unsigned char)s[i + j] & 0xc0) != 0x80)
-					return -FG_EMALF;
+					return false;
 			i += k;
 		}
 	}
+	return true;
+}
+
+/* YAML double-quoted scalar of bytes str_ok() takes. */
+static int emit_str(FILE *o, const char *s, size_t n)
+{
+	if (!str_ok(s, n))
+		return -FG_EMALF;
 	fputc('"', o);
 	for (size_t i = 0; i < n; i++) {
 		unsigned char c = (unsigned char)s[i];
@@ -447,23 +455,34 @@ static long long range_total(const struct buf *r)
 	return (long long)t;
 }
 
-/* A sized page (persona.h): the 200 head (from HEAD), the 206 head of the
- * Range probe, and the 416 to a range past the end. */
+/* A sized page (persona.h): the 200 answer (with the file's bytes when a
+ * persona can hold them, else its head alone: zero bytes are served), the
+ * 206 head of the Range probe, and the 416 to a range past the end. */
 static int clone_sized(FILE *o, const char *addr, const struct target *t, SSL_CTX *tls,
 		       const char *path, struct buf *r, long long total, unsigned timeout)
 {
-	struct buf h = { 0 }, u = { 0 };
+	struct buf h = { 0 }, u = { 0 }, g = { 0 };
 	char extra[64];
 	char *hend = strstr(r->p, "\r\n\r\n");
+	bool zero = (size_t)(hend + 4 - r->p) < r->n && hend[4] == '\0';
 	int rc;
 
-	/* the decoy's body is zero bytes (a sparse file): say so when the
-	 * real file starts otherwise */
-	if ((size_t)(hend + 4 - r->p) < r->n && hend[4] != '\0')
-		fprintf(stderr, "fluxdecoy clone: warning: %s is not all zero bytes; "
-			"the decoy serves zeros\n", path);
 	hend[4] = '\0';
 	rc = http_exchange(addr, t->port, tls, "HEAD", path, &h, NULL, timeout);
+	/* the whole file when it is small enough and text a persona holds */
+	if (rc == 0 && !zero && total < CAP_MAX / 2 &&
+	    http_exchange(addr, t->port, tls, "GET", path, &g, NULL, timeout) == 0 &&
+	    g.p && strstr(g.p, "\r\n\r\n") &&
+	    g.n - (size_t)(strstr(g.p, "\r\n\r\n") + 4 - g.p) == (size_t)total &&
+	    str_ok(g.p, g.n)) {
+		free(h.p);
+		h = g;
+		g = (struct buf){ 0 };
+	} else if (rc == 0 && !zero) {
+		fprintf(stderr, "fluxdecoy clone: warning: %s is not all zero bytes and "
+			"its body cannot be kept; the decoy serves zeros\n", path);
+	}
+	free(g.p);
 	snprintf(extra, sizeof(extra), "Range: bytes=%lld-\r\n", total);
 	if (rc == 0 && (http_exchange_x(addr, t->port, tls, "GET", path, 0, extra, &u,
 					NULL, timeout) < 0 || http_status(&u) != 416)) {
@@ -477,8 +496,9 @@ static int clone_sized(FILE *o, const char *addr, const struct target *t, SSL_CT
 	}
 	if (rc == 0)
 		rc = emit_key_at(o, "        ", "response-get", h.p, h.n);
+	size_t hl = rc == 0 ? (size_t)(strstr(h.p, "\r\n\r\n") + 4 - h.p) : 0;
 	if (rc == 0)
-		rc = emit_key_at(o, "        ", "response-head", h.p, h.n);
+		rc = emit_key_at(o, "        ", "response-head", h.p, hl);
 	if (rc == 0)
 		rc = emit_key_at(o, "        ", "response-range", r->p, strlen(r->p));
 	if (rc == 0 && u.p)

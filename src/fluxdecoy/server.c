@@ -33,6 +33,7 @@
 /* A client that sends requests without reading the answers is not read
  * from while this much waits for it: memory per flow stays bounded. */
 #define OUT_HIGH (64u << 10)
+#define H2_SIZED_MAX (1u << 20)  /* largest sized page served over h2 */
 #define MAX_EVENTS 64
 
 enum obj_type { OBJ_LISTEN, OBJ_METRICS_LISTEN, OBJ_CONN, OBJ_CONTROL, OBJ_HI = FD_OBJ_HI };
@@ -64,6 +65,8 @@ struct conn {
 	fd_ssh_sess_t *ssh;
 	uint64_t skip;                /* http: request body bytes to drop */
 	uint64_t zeros;               /* http: body of a sized page still to queue */
+	const char *zsrc;             /* ...taken from here (the persona), NULL:
+				       * zero bytes */
 	fd_smtp_t smtp;
 	char smtp_host[256];
 	bool smtp_discard;            /* dropping the rest of an overlong line */
@@ -529,8 +532,9 @@ static size_t pending(const struct conn *c)
 	return c->outlen - c->outoff + (c->zeros > OUT_MAX ? OUT_MAX : (size_t)c->zeros);
 }
 
-/* The body of a sized page (zero bytes) is queued as the flow drains, up
- * to OUT_HIGH at a time: a 10 MB answer never sits in memory. */
+/* The body of a sized page (its captured bytes, or zero bytes) is queued
+ * as the flow drains, up to OUT_HIGH at a time: a 10 MB answer never sits
+ * in memory. */
 static int top_up(struct conn *c)
 {
 	static const char z[16384];
@@ -544,9 +548,11 @@ static int top_up(struct conn *c)
 	}
 	while (c->zeros && c->outlen < OUT_HIGH) {
 		size_t n = c->zeros < sizeof(z) ? (size_t)c->zeros : sizeof(z);
-		if (queue_out(c, z, n) < 0)
+		if (queue_out(c, c->zsrc ? c->zsrc : z, n) < 0)
 			return -1;
 		c->zeros -= n;
+		if (c->zsrc)
+			c->zsrc += n;
 	}
 	return 0;
 }
@@ -582,12 +588,22 @@ static bool flush(fd_server_t *s, struct conn *c)
 /* ---- protocols: each consumes c->in and queues output; returns -1 to
  * close the flow (after flushing when c->close_after), 0 to go on ---- */
 
+/* The body of a sized page: the bytes captured with its response-get when
+ * there are `size` of them, else NULL (zero bytes, a sparse file). */
+static const char *sized_body(const fd_page_t *pg)
+{
+	const char *b = strstr(pg->response_get, "\r\n\r\n");
+
+	return b && strlen(b + 4) == pg->size ? b + 4 : NULL;
+}
+
 /* The answer to a GET or HEAD of a sized page, as lighttpd builds it from
  * the file: the 206 template for one range, the 416 for an unsatisfiable
- * one, else the 200 head; *zeros: the body bytes to generate. Returns the
- * length of the head in out (malloc'd) or a negative error. */
+ * one, else the 200 head; *zeros, *zsrc: the body bytes to queue and where
+ * from. Returns the length of the head in out (malloc'd) or an error. */
 static int sized_response(const fd_page_t *pg, const fd_http_req_t *rq, bool head,
-			  char **out, uint64_t *zeros, const char **tmpl)
+			  char **out, uint64_t *zeros, const char **zsrc,
+			  const char **tmpl)
 {
 	uint64_t f = 0, l = 0;
 	int k = rq->range[0] && !rq->range_cut ? fd_http_range(rq->range, pg->size, &f, &l)
@@ -597,6 +613,7 @@ static int sized_response(const fd_page_t *pg, const fd_http_req_t *rq, bool hea
 	char cr[64];
 
 	*zeros = 0;
+	*zsrc = NULL;
 	if (k == FD_RANGE_UNSATISFIABLE && pg->response_range_unsatisfiable) {
 		src = *tmpl = pg->response_range_unsatisfiable;
 		size_t cap = strlen(src) + 64;
@@ -610,6 +627,9 @@ static int sized_response(const fd_page_t *pg, const fd_http_req_t *rq, bool hea
 			 (unsigned long long)l, pg->size);
 	}
 	*tmpl = src;
+	*zsrc = sized_body(pg);
+	if (*zsrc && k == FD_RANGE_OK)
+		*zsrc += f;
 	size_t cap = strlen(src) + 128;
 	*out = malloc(cap);
 	if (!*out)
@@ -661,9 +681,25 @@ static char *h2_request(void *ctx, const fd_h2_req_t *rq, size_t *len, int *head
 	struct conn *c = x->c;
 	bool ho;
 	const char *src = pick_response(c->svc, rq->method, rq->path, &ho);
-	size_t cap = strlen(src) + 64;  /* room for a longer Date value */
-	char *resp = malloc(cap);
-	int n = resp ? fd_http_render(src, time(NULL), 0, resp, cap) : -ENOMEM;
+	const fd_page_t *pg = fd_service_page(c->svc, rq->path);
+	/* a sized page over h2: lighttpd serves no Range there, the whole
+	 * file; held in memory for the stream, so only up to H2_SIZED_MAX */
+	uint64_t body = pg && pg->sized && strcmp(rq->method, "GET") == 0 ? pg->size : 0;
+	if (pg && pg->sized && body > H2_SIZED_MAX)
+		src = NULL;
+	size_t cap = src ? strlen(src) + 128 + (size_t)body : 0;
+	char *resp = src ? malloc(cap) : NULL;
+	int n = !resp ? -ENOMEM : pg && pg->sized
+		? fd_http_render_sized(src, time(NULL), pg->size, NULL, resp, cap)
+		: fd_http_render(src, time(NULL), 0, resp, cap);
+	if (n >= 0 && body) {
+		const char *from = sized_body(pg);
+		if (from)
+			memcpy(resp + n, from, (size_t)body);
+		else
+			memset(resp + n, 0, (size_t)body);
+		n += (int)body;
+	}
 
 	c->requests++;
 	x->s->st.http_requests++;
@@ -678,7 +714,7 @@ static char *h2_request(void *ctx, const fd_h2_req_t *rq, size_t *len, int *head
 	if (n > 0)
 		json_object_set_new(d, "status", json_integer(atoi(src + 9)));
 	emit(x->s, c, d);
-	if (n < 0) {
+	if (n < 0) {                  /* the stream is reset */
 		free(resp);
 		return NULL;
 	}
@@ -782,11 +818,12 @@ static int http_input(fd_server_t *s, struct conn *c)
 		const fd_page_t *pg = fd_service_page(c->svc, rq.target);
 		char *resp = NULL;
 		uint64_t zeros = 0;
+		const char *zsrc = NULL;
 		int n;
 		if (pg && pg->sized && (strcmp(rq.method, "GET") == 0 ||
 					strcmp(rq.method, "HEAD") == 0)) {
 			n = sized_response(pg, &rq, strcmp(rq.method, "HEAD") == 0, &resp,
-					   &zeros, &src);
+					   &zeros, &zsrc, &src);
 		} else {
 			size_t cap = strlen(src) + 64;  /* room for a longer Date value */
 			resp = malloc(cap);
@@ -808,6 +845,7 @@ static int http_input(fd_server_t *s, struct conn *c)
 		int q = n < 0 ? n : queue_out(c, resp, (size_t)n);
 		if (q == 0 && zeros) {
 			c->zeros = zeros;
+			c->zsrc = zsrc;
 			q = top_up(c);
 		}
 		free(resp);
