@@ -601,13 +601,13 @@ static const char *sized_body(const fd_page_t *pg)
  * the file: the 206 template for one range, the 416 for an unsatisfiable
  * one, else the 200 head; *zeros, *zsrc: the body bytes to queue and where
  * from. Returns the length of the head in out (malloc'd) or an error. */
-static int sized_response(const fd_page_t *pg, const fd_http_req_t *rq, bool head,
-			  char **out, uint64_t *zeros, const char **zsrc,
+static int sized_response(const fd_page_t *pg, const char *range, int range_cut,
+			  bool head, char **out, uint64_t *zeros, const char **zsrc,
 			  const char **tmpl)
 {
 	uint64_t f = 0, l = 0;
-	int k = rq->range[0] && !rq->range_cut ? fd_http_range(rq->range, pg->size, &f, &l)
-					      : FD_RANGE_NONE;
+	int k = range[0] && !range_cut ? fd_http_range(range, pg->size, &f, &l)
+				       : FD_RANGE_NONE;
 	const char *src = pg->response_get;
 	uint64_t cl = pg->size;
 	char cr[64];
@@ -682,23 +682,32 @@ static char *h2_request(void *ctx, const fd_h2_req_t *rq, size_t *len, int *head
 	bool ho;
 	const char *src = pick_response(c->svc, rq->method, rq->path, &ho);
 	const fd_page_t *pg = fd_service_page(c->svc, rq->path);
-	/* a sized page over h2: lighttpd serves no Range there, the whole
-	 * file; held in memory for the stream, so only up to H2_SIZED_MAX */
-	uint64_t body = pg && pg->sized && strcmp(rq->method, "GET") == 0 ? pg->size : 0;
-	if (pg && pg->sized && body > H2_SIZED_MAX)
-		src = NULL;
-	size_t cap = src ? strlen(src) + 128 + (size_t)body : 0;
-	char *resp = src ? malloc(cap) : NULL;
-	int n = !resp ? -ENOMEM : pg && pg->sized
-		? fd_http_render_sized(src, time(NULL), pg->size, NULL, resp, cap)
-		: fd_http_render(src, time(NULL), 0, resp, cap);
-	if (n >= 0 && body) {
-		const char *from = sized_body(pg);
-		if (from)
-			memcpy(resp + n, from, (size_t)body);
-		else
-			memset(resp + n, 0, (size_t)body);
-		n += (int)body;
+	char *resp = NULL;
+	int n;
+	if (pg && pg->sized && (strcmp(rq->method, "GET") == 0 ||
+				strcmp(rq->method, "HEAD") == 0)) {
+		/* ranges as over HTTP/1.1; the answer is held in memory for
+		 * the stream, so a body over H2_SIZED_MAX resets it */
+		uint64_t body;
+		const char *from;
+		n = sized_response(pg, rq->range, rq->range_cut, strcmp(rq->method, "HEAD") == 0,
+				   &resp, &body, &from, &src);
+		char *nr = n >= 0 && body <= H2_SIZED_MAX ? realloc(resp, (size_t)n + body + 1)
+							  : NULL;
+		if (!nr) {
+			n = -ENOMEM;
+		} else {
+			resp = nr;
+			if (from)
+				memcpy(resp + n, from, (size_t)body);
+			else
+				memset(resp + n, 0, (size_t)body);
+			n += (int)body;
+		}
+	} else {
+		size_t cap = strlen(src) + 64;  /* room for a longer Date value */
+		resp = malloc(cap);
+		n = resp ? fd_http_render(src, time(NULL), 0, resp, cap) : -ENOMEM;
 	}
 
 	c->requests++;
@@ -822,8 +831,9 @@ static int http_input(fd_server_t *s, struct conn *c)
 		int n;
 		if (pg && pg->sized && (strcmp(rq.method, "GET") == 0 ||
 					strcmp(rq.method, "HEAD") == 0)) {
-			n = sized_response(pg, &rq, strcmp(rq.method, "HEAD") == 0, &resp,
-					   &zeros, &zsrc, &src);
+			n = sized_response(pg, rq.range, rq.range_cut,
+					   strcmp(rq.method, "HEAD") == 0, &resp, &zeros, &zsrc,
+					   &src);
 		} else {
 			size_t cap = strlen(src) + 64;  /* room for a longer Date value */
 			resp = malloc(cap);

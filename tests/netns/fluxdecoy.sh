@@ -329,6 +329,15 @@ done
 has_line "a ranged GET of 12345 bytes is a 206 of 12345 bytes" '^body 12345 ' "$(sized $POOL bytes=0-12344)"
 has_line "the 206 carries lighttpd's Content-Range" '^Content-Range: bytes 0-12344/10000000' "$(sized $POOL bytes=0-12344)"
 has_line "the whole file without a Range: 10000000 bytes" "^body 10000000 " "$(sized $POOL "")"
+# over HTTP/2 lighttpd serves ranges too
+for rg in bytes=0-99 bytes=-5 bytes=10000000-; do
+	r=$(nsx cli curl -sS -m 30 --http2 -k -i -H "Range: $rg" "https://$REAL/size.bin" | mask)
+	d=$(nsx cli curl -sS -m 30 --http2 -k -i -H "Range: $rg" "https://$POOL/size.bin" | mask)
+	cmp_out "curl --http2 GET /size.bin Range '$rg': same status, fields and bytes" "$r" "$d"
+done
+has_line "h2: a ranged GET is a 206 of 100 bytes over HTTP/2" '^2 206 100$' \
+	"$(nsx cli curl -sS -m 30 --http2 -k -o /dev/null -w '%{http_version} %{http_code} %{size_download}\n' \
+		-H 'Range: bytes=0-99' "https://$POOL/size.bin")"
 r=$(nsx cli curl -sS -m 10 -I "http://$REAL/size.bin" | mask); d=$(nsx cli curl -sS -m 10 -I "http://$POOL/size.bin" | mask)
 cmp_out "HEAD /size.bin: same head" "$r" "$d"
 # a large request head, as the lab's padded requests: a 30 KiB head is
