@@ -22,7 +22,7 @@ _Static_assert(sizeof(enum fg_rotation) == sizeof(int),
 	       "ENUM items store an int");
 
 /* Most keys in one map of the schema (a fixed array tracks which are seen). */
-#define MAX_KEYS 32
+#define MAX_KEYS 64
 
 /* Where a map sits, for messages: keys print as prefix + sep + key. */
 struct where {

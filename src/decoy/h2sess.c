@@ -80,10 +80,13 @@ static int on_header(nghttp2_session *ss, const nghttp2_frame *f, const uint8_t 
 		{ ":path", offsetof(fd_h2_req_t, path), sizeof(((fd_h2_req_t *)0)->path) },
 		{ ":authority", offsetof(fd_h2_req_t, authority), sizeof(((fd_h2_req_t *)0)->authority) },
 		{ "user-agent", offsetof(fd_h2_req_t, user_agent), sizeof(((fd_h2_req_t *)0)->user_agent) },
+		{ "range", offsetof(fd_h2_req_t, range), sizeof(((fd_h2_req_t *)0)->range) },
 	};
 
 	if (!st || f->hd.type != NGHTTP2_HEADERS)
 		return 0;
+	if (namelen == 5 && memcmp(name, "range", 5) == 0 && valuelen >= sizeof(st->rq.range))
+		st->rq.range_cut = 1;
 	for (size_t i = 0; i < sizeof(keep) / sizeof(keep[0]); i++)
 		if (strlen(keep[i].n) == namelen && memcmp(keep[i].n, name, namelen) == 0)
 			copy_clean((char *)&st->rq + keep[i].off, keep[i].len, value, valuelen);

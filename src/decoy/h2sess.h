@@ -29,6 +29,8 @@ typedef struct fd_h2_req {
 	char path[256];
 	char authority[256];
 	char user_agent[256];
+	char range[256];         /* the Range field (a sized page's) */
+	int range_cut;           /* ...longer than range[] */
 	uint64_t body_bytes;
 } fd_h2_req_t;
 

@@ -78,6 +78,10 @@ int fd_http_parse(const uint8_t *buf, size_t len, fd_http_req_t *req)
 				copy_clean(req->user_agent, sizeof(req->user_agent), v, vn);
 			else if (kn == 4 && strncasecmp((const char *)p, "Host", 4) == 0)
 				copy_clean(req->host, sizeof(req->host), v, vn);
+			else if (kn == 5 && strncasecmp((const char *)p, "Range", 5) == 0) {
+				copy_clean(req->range, sizeof(req->range), v, vn);
+				req->range_cut = vn >= sizeof(req->range);
+			}
 			else if (kn == 14 &&
 				 strncasecmp((const char *)p, "Content-Length", 14) == 0) {
 				uint64_t x = 0;
@@ -89,6 +93,128 @@ int fd_http_parse(const uint8_t *buf, size_t len, fd_http_req_t *req)
 		p = le + 2;
 	}
 	return 0;
+}
+
+/* One byte-range-spec at [p, e): "A-B", "A-" or "-S" in decimal, with
+ * optional blanks around. Returns 0 and the range clamped to the file
+ * (*ok false when it starts past the end), or -1 when malformed. */
+static int range_spec(const char *p, const char *e, uint64_t size, uint64_t *f,
+		      uint64_t *l, bool *ok)
+{
+	uint64_t a = 0, b = 0;
+	bool has_a = false, has_b = false;
+
+	while (p < e && (*p == ' ' || *p == '\t'))
+		p++;
+	while (e > p && (e[-1] == ' ' || e[-1] == '\t'))
+		e--;
+	for (; p < e && *p >= '0' && *p <= '9'; p++, has_a = true)
+		if ((a = a * 10 + (uint64_t)(*p - '0')) > UINT64_MAX / 20)
+			return -1;
+	if (p == e || *p++ != '-')
+		return -1;
+	for (; p < e && *p >= '0' && *p <= '9'; p++, has_b = true)
+		if ((b = b * 10 + (uint64_t)(*p - '0')) > UINT64_MAX / 20)
+			return -1;
+	if (p != e || (!has_a && !has_b))
+		return -1;
+	if (!has_a) {                   /* the last b bytes */
+		*ok = b > 0 && size > 0;
+		*f = b >= size ? 0 : size - b;
+		*l = size ? size - 1 : 0;
+		return 0;
+	}
+	if (has_b && b < a)
+		return -1;
+	*ok = a < size;
+	*f = a;
+	*l = !has_b || b >= size ? (size ? size - 1 : 0) : b;
+	return 0;
+}
+
+int fd_http_range(const char *v, uint64_t size, uint64_t *first, uint64_t *last)
+{
+	enum { MAXR = 64 };
+	uint64_t f[MAXR], l[MAXR];
+	size_t n = 0;
+
+	if (strncasecmp(v, "bytes=", 6) != 0)
+		return FD_RANGE_NONE;
+	for (const char *p = v + 6; *p;) {
+		const char *e = strchr(p, ',');
+		if (!e)
+			e = p + strlen(p);
+		const char *q = p;
+		while (q < e && (*q == ' ' || *q == '\t'))
+			q++;
+		if (q < e) {            /* empty list elements are allowed */
+			uint64_t a, b;
+			bool ok;
+			if (range_spec(q, e, size, &a, &b, &ok) < 0)
+				return FD_RANGE_UNSATISFIABLE;
+			if (ok) {
+				if (n == MAXR)
+					return FD_RANGE_MULTI;
+				f[n] = a;
+				l[n++] = b;
+			}
+		}
+		p = *e ? e + 1 : e;
+	}
+	if (n == 0)
+		return FD_RANGE_UNSATISFIABLE;
+	/* sort by start (insertion: at most MAXR), then merge */
+	for (size_t i = 1; i < n; i++)
+		for (size_t j = i; j > 0 && f[j] < f[j - 1]; j--) {
+			uint64_t t = f[j]; f[j] = f[j - 1]; f[j - 1] = t;
+			t = l[j]; l[j] = l[j - 1]; l[j - 1] = t;
+		}
+	uint64_t cf = f[0], cl = l[0];
+	for (size_t i = 1; i < n; i++) {
+		if (f[i] > cl + FD_RANGE_MERGE_GAP)
+			return FD_RANGE_MULTI;
+		if (l[i] > cl)
+			cl = l[i];
+	}
+	*first = cf;
+	*last = cl;
+	return FD_RANGE_OK;
+}
+
+int fd_http_render_sized(const char *head, time_t now, uint64_t cl, const char *cr,
+			 char *out, size_t outlen)
+{
+	const char *hend = strstr(head, "\r\n\r\n");
+	size_t total = hend ? (size_t)(hend - head) + 4 : strlen(head);
+	size_t o = 0;
+	const char *p = head;
+	char date[30];
+
+	fd_http_date(now, date);
+	while (p < head + total) {
+		const char *le = strstr(p, "\r\n");
+		size_t n = le ? (size_t)(le - p) + 2 : (size_t)(head + total - p);
+		size_t room = outlen > o ? outlen - o : 0;
+		int w = -2;
+		if (p != head && n >= 5 && strncasecmp(p, "Date:", 5) == 0)
+			w = snprintf(out + o, room, "%.5s %s\r\n", p, date);
+		else if (p != head && n >= 15 && strncasecmp(p, "Content-Length:", 15) == 0)
+			w = snprintf(out + o, room, "%.15s %llu\r\n", p, (unsigned long long)cl);
+		else if (cr && p != head && n >= 14 && strncasecmp(p, "Content-Range:", 14) == 0)
+			w = snprintf(out + o, room, "%.14s %s\r\n", p, cr);
+		if (w == -2) {
+			if (o + n > outlen)
+				return -FG_ESPACE;
+			memcpy(out + o, p, n);
+			o += n;
+		} else {
+			if (w < 0 || (size_t)w >= room)
+				return -FG_ESPACE;
+			o += (size_t)w;
+		}
+		p += n;
+	}
+	return (int)o;
 }
 
 void fd_http_date(time_t t, char out[30])

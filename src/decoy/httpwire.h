@@ -11,9 +11,11 @@
 #include <stdint.h>
 #include <time.h>
 
-/* Longest request head accepted; longer is answered like a real server's
- * "431"/close: the connection is closed. */
-#define FD_HTTP_MAX_HEAD 16384
+/* Longest request head parsed at all: lighttpd's highest
+ * server.max-request-field-size (65535). A persona's own limit
+ * (max-request-head, lighttpd's default 8192) is applied by the server
+ * on top, with the real server's 431. */
+#define FD_HTTP_MAX_HEAD 65536
 
 typedef struct fd_http_req {
 	char method[16];
@@ -21,6 +23,8 @@ typedef struct fd_http_req {
 	char version[16];
 	char user_agent[256];   /* "" when absent */
 	char host[256];
+	char range[256];        /* the Range value, "" when absent */
+	int range_cut;          /* the Range value was longer than range[] */
 	uint64_t content_length;
 	size_t head_len;        /* bytes up to and with the blank line */
 } fd_http_req_t;
@@ -28,6 +32,27 @@ typedef struct fd_http_req {
 /* Parse the head at buf. Returns 0 (req filled), -EAGAIN (incomplete),
  * -FG_EMALF (not HTTP, or a head over FD_HTTP_MAX_HEAD). */
 int fd_http_parse(const uint8_t *buf, size_t len, fd_http_req_t *req);
+
+/* The Range of a request (RFC 9110, 14.2) against a file of `size` bytes,
+ * as lighttpd 1.4 answers it:
+ *   FD_RANGE_NONE:  no "bytes=" unit: the whole file (200);
+ *   FD_RANGE_OK:    one range [*first, *last] (206); specs that overlap or
+ *                   start at most FD_RANGE_MERGE_GAP bytes after the end
+ *                   of another are merged (measured on 1.4.69);
+ *   FD_RANGE_MULTI: disjoint ranges (lighttpd's multipart/byteranges,
+ *                   which the decoy does not build);
+ *   FD_RANGE_UNSATISFIABLE: a malformed spec, or none starts inside the
+ *                   file (416). */
+enum { FD_RANGE_NONE = 0, FD_RANGE_OK, FD_RANGE_MULTI, FD_RANGE_UNSATISFIABLE };
+#define FD_RANGE_MERGE_GAP 80
+int fd_http_range(const char *v, uint64_t size, uint64_t *first, uint64_t *last);
+
+/* Replace the values of the Content-Length and (when cr is given)
+ * Content-Range fields of the response head `head` by cl and cr, and its
+ * Date by `now`; the body of `head`, if any, is not copied. The field
+ * order and every other byte stay. Returns the length or -FG_ESPACE. */
+int fd_http_render_sized(const char *head, time_t now, uint64_t cl, const char *cr,
+			 char *out, size_t outlen);
 
 /* Copy `resp` into out replacing the value of a "Date:" header by `now`
  * (IMF-fixdate, RFC 9110, 5.6.7), and, for HEAD, dropping the body (all

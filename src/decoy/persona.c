@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "common/err.h"
 #include "conf/scalar.h"
@@ -228,14 +229,47 @@ static int check_path(const char *s, char *err, size_t errlen)
 	return 0;
 }
 
+/* The 206 template of a sized page: both fields it rewrites are there. */
+static int check_range(const char *s, char *err, size_t errlen)
+{
+	int rc = check_http(s, err, errlen);
+	const char *hend = rc ? NULL : strstr(s, "\r\n\r\n");
+
+	if (rc)
+		return rc;
+	const char *cr = strcasestr(s, "\r\nContent-Range:");
+	const char *cl = strcasestr(s, "\r\nContent-Length:");
+	if (!cr || cr > hend || !cl || cl > hend)
+		return fg_errf(err, errlen, -FG_ESYNTAX, "a range answer needs "
+			       "Content-Range and Content-Length fields");
+	return 0;
+}
+
 static void page_post(fg_loader_t *ld, void *entry, const fg_ynode_t *map,
 		      const char *label)
 {
 	fd_page_t *pg = entry;
+	static const char *const sized_only[] = { "response-range",
+		"response-range-unsatisfiable", NULL };
 
 	pg->line = map->line;
+	pg->sized = fg_ymap_get(map, "size") != NULL;
 	if (!fg_ymap_get(map, "response-get"))
 		fg_diag(ld, map->line, "%s: a page needs 'response-get'", label);
+	if (pg->sized && !fg_ymap_get(map, "response-range"))
+		fg_diag(ld, map->line, "%s: a sized page needs 'response-range'", label);
+	for (size_t i = 0; !pg->sized && sized_only[i]; i++) {
+		const fg_ynode_t *k = fg_ymap_key(map, sized_only[i]);
+		if (k)
+			fg_diag(ld, k->line, "%s: '%s' needs 'size'", label, sized_only[i]);
+	}
+	if (pg->sized && pg->response_get) {
+		const char *hend = strstr(pg->response_get, "\r\n\r\n");
+		const char *cl = strcasestr(pg->response_get, "\r\nContent-Length:");
+		if (!cl || !hend || cl > hend)
+			fg_diag(ld, map->line, "%s: the response-get of a sized page "
+				"needs a Content-Length field", label);
+	}
 }
 
 #define PG(m) offsetof(fd_page_t, m)
@@ -247,6 +281,12 @@ static const fg_item_t page_items[] = {
 	  .check = check_http },
 	{ .name = "response-head", .type = FG_T_STR, .off = PG(response_head),
 	  .check = check_http },
+	{ .name = "size", .type = FG_T_INT, .off = PG(size), .min = 0,
+	  .max = 0xffffffffu },
+	{ .name = "response-range", .type = FG_T_STR, .off = PG(response_range),
+	  .check = check_range },
+	{ .name = "response-range-unsatisfiable", .type = FG_T_STR,
+	  .off = PG(response_range_unsatisfiable), .check = check_http },
 	{ .name = NULL }
 };
 
@@ -291,6 +331,8 @@ static void service_post(fg_loader_t *ld, void *entry, const fg_ynode_t *map,
 		{ "response-head", 1u << FD_HTTP | 1u << FD_HTTPS },
 		{ "response-not-found", 1u << FD_HTTP | 1u << FD_HTTPS },
 		{ "response-bad-request", 1u << FD_HTTP | 1u << FD_HTTPS },
+		{ "max-request-head", 1u << FD_HTTP | 1u << FD_HTTPS },
+		{ "response-too-large", 1u << FD_HTTP | 1u << FD_HTTPS },
 		{ "tls-chain", 1u << FD_HTTPS },
 		{ "alpn", 1u << FD_HTTPS },
 		{ "pages", 1u << FD_HTTP | 1u << FD_HTTPS },
@@ -353,6 +395,12 @@ static const fg_item_t service_items[] = {
 	  .off = SV(response_not_found), .check = check_http },
 	{ .name = "response-bad-request", .type = FG_T_STR,
 	  .off = SV(response_bad_request), .check = check_http },
+	/* lighttpd's server.max-request-field-size: 8192 by default, 65535 at
+	 * most (the whole head, request line included) */
+	{ .name = "max-request-head", .type = FG_T_INT, .off = SV(max_request_head),
+	  .min = 256, .max = FD_HTTP_MAX_HEAD - 1, .def = "8192" },
+	{ .name = "response-too-large", .type = FG_T_STR,
+	  .off = SV(response_too_large), .check = check_http },
 	{ .name = "tls-chain", .type = FG_T_STR, .off = SV(tls_chain),
 	  .check = check_pem },
 	{ .name = "alpn", .type = FG_T_MAP, .sub = alpn_items },

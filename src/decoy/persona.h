@@ -26,6 +26,7 @@
 #ifndef FG_DECOY_PERSONA_H
 #define FG_DECOY_PERSONA_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -46,6 +47,14 @@ typedef struct fd_strlist {
 typedef struct fd_page {         /* a path besides "/" with its own answer */
 	char *path;
 	char *response_get, *response_head;
+	/* a sized page (`size:` given): a file of `size` zero bytes (a sparse
+	 * file) served with Range as lighttpd does. response-get is then the
+	 * 200 head alone (the body is generated), response-range the 206 head
+	 * whose Content-Range and Content-Length are rewritten per request,
+	 * response-range-unsatisfiable the 416 answer (default: the 200) */
+	bool sized;
+	uint32_t size;
+	char *response_range, *response_range_unsatisfiable;
 	int line;
 } fd_page_t;
 
@@ -57,6 +66,9 @@ typedef struct fd_service {
 	char *response_head;      /* answer to HEAD / (default: GET's head) */
 	char *response_not_found; /* answer to any other path (default: GET's) */
 	char *response_bad_request; /* answer to what is not HTTP/1 (default:
+				     * none, the flow is closed) */
+	unsigned max_request_head;  /* longest request head it takes (bytes) */
+	char *response_too_large;   /* its answer to a longer one (default:
 				     * none, the flow is closed) */
 	char *tls_chain;          /* https: PEM chain of the real server */
 	/* https, the `alpn:` map: the protocols it selects ("h2", "http/1.1";

@@ -17,6 +17,7 @@
 
 #include "common/err.h"
 #include "conf/scalar.h"
+#include "decoy/httpwire.h"
 #include "decoy/persona.h"
 #include "decoy/sshprobe.h"
 #include "decoy/sshwire.h"
@@ -239,25 +240,33 @@ done:
 	return 0;
 }
 
-/* YAML double-quoted scalar. Bytes must be valid UTF-8 without NUL (a YAML
- * scalar cannot hold the rest). */
-static int emit_str(FILE *o, const char *s, size_t n)
+/* Whether a persona string can hold these bytes: valid UTF-8 without NUL
+ * (a YAML scalar cannot hold the rest). */
+static bool str_ok(const char *s, size_t n)
 {
 	for (size_t i = 0; i < n; i++) {
 		unsigned char c = (unsigned char)s[i];
 		if (c == 0)
-			return -FG_EMALF;
+			return false;
 		if (c >= 0x80) {
 			size_t k = c >= 0xf5 ? 0 : c >= 0xf0 ? 3 : c >= 0xe0 ? 2 :
 				   c >= 0xc2 ? 1 : 0;
 			if (k == 0 || i + k >= n)
-				return -FG_EMALF;
+				return false;
 			for (size_t j = 1; j <= k; j++)
 				if (((unsigned char)s[i + j] & 0xc0) != 0x80)
-					return -FG_EMALF;
+					return false;
 			i += k;
 		}
 	}
+	return true;
+}
+
+/* YAML double-quoted scalar of bytes str_ok() takes. */
+static int emit_str(FILE *o, const char *s, size_t n)
+{
+	if (!str_ok(s, n))
+		return -FG_EMALF;
 	fputc('"', o);
 	for (size_t i = 0; i < n; i++) {
 		unsigned char c = (unsigned char)s[i];
@@ -376,12 +385,16 @@ out:
 	return rc;
 }
 
-static int http_exchange(const char *addr, unsigned port, SSL_CTX *tls,
-			 const char *method, const char *path, struct buf *b,
-			 char **chain_pem, unsigned timeout)
+/* One request: METHOD PATH with curl's header set plus `extra` (lines
+ * ending in CR LF, may be NULL); without a method, `path` is sent as it is
+ * (raw, `rawlen` bytes). */
+static int http_exchange_x(const char *addr, unsigned port, SSL_CTX *tls,
+			   const char *method, const char *path, size_t rawlen,
+			   const char *extra, struct buf *b, char **chain_pem,
+			   unsigned timeout)
 {
 	struct peer p;
-	char req[512];
+	char req[1024];
 	int rc = peer_connect(addr, port, &p, timeout);
 
 	if (rc < 0)
@@ -410,14 +423,151 @@ static int http_exchange(const char *addr, unsigned port, SSL_CTX *tls,
 	/* the request curl sends, so the answer is the one a client sees;
 	 * without a method, `path` is sent as it is */
 	int n = method ? snprintf(req, sizeof(req), "%s %s HTTP/1.1\r\nHost: %s%s%s\r\n"
-				  "User-Agent: curl/7.88.1\r\nAccept: */*\r\n\r\n",
+				  "User-Agent: curl/7.88.1\r\nAccept: */*\r\n%s\r\n",
 				  method, path, strchr(addr, ':') ? "[" : "", addr,
-				  strchr(addr, ':') ? "]" : "")
-		       : snprintf(req, sizeof(req), "%s", path);
-	rc = peer_write(&p, req, (size_t)n);
+				  strchr(addr, ':') ? "]" : "", extra ? extra : "")
+		       : 0;
+	rc = method ? peer_write(&p, req, (size_t)n) : peer_write(&p, path, rawlen);
 	if (rc == 0)
 		rc = http_read(&p, method && strcmp(method, "HEAD") == 0, b);
 	peer_close(&p);
+	return rc;
+}
+
+static int http_exchange(const char *addr, unsigned port, SSL_CTX *tls,
+			 const char *method, const char *path, struct buf *b,
+			 char **chain_pem, unsigned timeout)
+{
+	return http_exchange_x(addr, port, tls, method, path, method ? 0 : strlen(path),
+			       NULL, b, chain_pem, timeout);
+}
+
+/* The status of a captured answer, 0 when it is not HTTP. */
+static unsigned http_status(const struct buf *b)
+{
+	if (!b->p || b->n < 12 || strncmp(b->p, "HTTP/", 5) != 0)
+		return 0;
+	const char *sp = strchr(b->p, ' ');
+	return sp ? (unsigned)strtoul(sp + 1, NULL, 10) : 0;
+}
+
+/* A file served with ranges: its answer to "Range: bytes=0-0" is a 206
+ * with "Content-Range: bytes 0-0/SIZE". Returns SIZE, or -1. */
+static long long range_total(const struct buf *r)
+{
+	const char *hend = r->p ? strstr(r->p, "\r\n\r\n") : NULL;
+	const char *cr = hend ? strcasestr(r->p, "\r\nContent-Range: bytes 0-0/") : NULL;
+
+	if (http_status(r) != 206 || !cr || cr > hend)
+		return -1;
+	const char *v = cr + strlen("\r\nContent-Range: bytes 0-0/");
+	char *end;
+	unsigned long long t = strtoull(v, &end, 10);
+	if (end == v || *end != '\r' || t == 0 || t > 0xffffffffull)
+		return -1;
+	return (long long)t;
+}
+
+/* A sized page (persona.h): the 200 answer (with the file's bytes when a
+ * persona can hold them, else its head alone: zero bytes are served), the
+ * 206 head of the Range probe, and the 416 to a range past the end. */
+static int clone_sized(FILE *o, const char *addr, const struct target *t, SSL_CTX *tls,
+		       const char *path, struct buf *r, long long total, unsigned timeout)
+{
+	struct buf h = { 0 }, u = { 0 }, g = { 0 };
+	char extra[64];
+	char *hend = strstr(r->p, "\r\n\r\n");
+	bool zero = (size_t)(hend + 4 - r->p) < r->n && hend[4] == '\0';
+	int rc;
+
+	hend[4] = '\0';
+	rc = http_exchange(addr, t->port, tls, "HEAD", path, &h, NULL, timeout);
+	/* the whole file when it is small enough and text a persona holds */
+	if (rc == 0 && !zero && total < CAP_MAX / 2 &&
+	    http_exchange(addr, t->port, tls, "GET", path, &g, NULL, timeout) == 0 &&
+	    g.p && strstr(g.p, "\r\n\r\n") &&
+	    g.n - (size_t)(strstr(g.p, "\r\n\r\n") + 4 - g.p) == (size_t)total &&
+	    str_ok(g.p, g.n)) {
+		free(h.p);
+		h = g;
+		g = (struct buf){ 0 };
+	} else if (rc == 0 && !zero) {
+		fprintf(stderr, "fluxdecoy clone: warning: %s is not all zero bytes and "
+			"its body cannot be kept; the decoy serves zeros\n", path);
+	}
+	free(g.p);
+	snprintf(extra, sizeof(extra), "Range: bytes=%lld-\r\n", total);
+	if (rc == 0 && (http_exchange_x(addr, t->port, tls, "GET", path, 0, extra, &u,
+					NULL, timeout) < 0 || http_status(&u) != 416)) {
+		free(u.p);
+		u = (struct buf){ 0 };
+	}
+	if (rc == 0) {
+		fprintf(o, "      - path: ");
+		rc = emit_str(o, path, strlen(path));
+		fprintf(o, "\n        size: %lld\n", total);
+	}
+	if (rc == 0)
+		rc = emit_key_at(o, "        ", "response-get", h.p, h.n);
+	size_t hl = rc == 0 ? (size_t)(strstr(h.p, "\r\n\r\n") + 4 - h.p) : 0;
+	if (rc == 0)
+		rc = emit_key_at(o, "        ", "response-head", h.p, hl);
+	if (rc == 0)
+		rc = emit_key_at(o, "        ", "response-range", r->p, strlen(r->p));
+	if (rc == 0 && u.p)
+		rc = emit_key_at(o, "        ", "response-range-unsatisfiable", u.p, u.n);
+	free(h.p);
+	free(u.p);
+	return rc;
+}
+
+/* The real server's limit on a request head (lighttpd's
+ * server.max-request-field-size), found by halving between 256 bytes and
+ * FD_HTTP_MAX_HEAD, and its answer to a longer head. Best effort: on
+ * failure the persona keeps the defaults. */
+static int clone_head_limit(FILE *o, const char *addr, const struct target *t,
+			    SSL_CTX *tls, unsigned timeout)
+{
+	char *req = malloc(FD_HTTP_MAX_HEAD + 64);
+	struct buf b = { 0 };
+	int rc = 0;
+
+	if (!req)
+		return -ENOMEM;
+	/* a head of exactly n bytes: request line, padding field, blank line */
+#define PROBE(n, bp) do { \
+		size_t _n = (n); \
+		memcpy(req, "GET / HTTP/1.1\r\nX-Pad: ", 23); \
+		memset(req + 23, 'p', _n - 27); \
+		memcpy(req + _n - 4, "\r\n\r\n", 4); \
+		free((bp)->p); \
+		*(bp) = (struct buf){ 0 }; \
+		if (http_exchange_x(addr, t->port, tls, NULL, req, _n, NULL, (bp), \
+				    NULL, timeout) < 0 && !(bp)->p) \
+			goto out; \
+	} while (0)
+	PROBE(FD_HTTP_MAX_HEAD, &b);
+	unsigned too = http_status(&b);
+	if (too < 400)                  /* takes even that: the highest limit */
+		goto out;
+	rc = emit_key(o, "response-too-large", b.p, b.n);
+	size_t lo = 256, hi = FD_HTTP_MAX_HEAD;  /* lo taken, hi refused */
+	struct buf x = { 0 };
+	while (rc == 0 && hi - lo > 1) {
+		size_t mid = lo + (hi - lo) / 2;
+		PROBE(mid, &x);
+		if (http_status(&x) == too)
+			hi = mid;
+		else
+			lo = mid;
+	}
+	free(x.p);
+	if (rc == 0)
+		fprintf(o, "    max-request-head: %zu\n", lo);
+#undef PROBE
+out:
+	free(b.p);
+	free(req);
 	return rc;
 }
 
@@ -435,7 +585,17 @@ static int clone_pages(FILE *o, const char *addr, const struct target *t, SSL_CT
 	if (ps->n)
 		fprintf(o, "    pages:\n");
 	for (size_t i = 0; rc == 0 && i < ps->n; i++) {
-		struct buf g = { 0 }, h = { 0 };
+		struct buf g = { 0 }, h = { 0 }, r = { 0 };
+		long long total = -1;
+		if (http_exchange_x(addr, t->port, tls, "GET", ps->v[i], 0,
+				    "Range: bytes=0-0\r\n", &r, NULL, timeout) == 0)
+			total = range_total(&r);
+		if (total > 0) {
+			rc = clone_sized(o, addr, t, tls, ps->v[i], &r, total, timeout);
+			free(r.p);
+			continue;
+		}
+		free(r.p);
 		rc = http_exchange(addr, t->port, tls, "GET", ps->v[i], &g, NULL, timeout);
 		if (rc == 0)
 			rc = http_exchange(addr, t->port, tls, "HEAD", ps->v[i], &h, NULL, timeout);
@@ -487,6 +647,8 @@ static int clone_http(FILE *o, const char *addr, const struct target *t,
 			rc = emit_key(o, "response-not-found", nf.p, nf.n);
 		if (rc == 0 && bad.p)
 			rc = emit_key(o, "response-bad-request", bad.p, bad.n);
+		if (rc == 0)
+			rc = clone_head_limit(o, addr, t, tls, timeout);
 		if (rc == 0 && chain)
 			rc = emit_key(o, "tls-chain", chain, strlen(chain));
 		if (rc == 0 && tls)

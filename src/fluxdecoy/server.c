@@ -29,11 +29,12 @@
 #include "fluxdecoy/udp.h"
 #include "fluxdecoy/universe.h"
 
-#define IN_MAX   16384
+#define IN_MAX   (FD_HTTP_MAX_HEAD + 4096)  /* a whole lighttpd-sized head */
 #define OUT_MAX  (1u << 20)      /* queued output per flow before it is cut */
 /* A client that sends requests without reading the answers is not read
  * from while this much waits for it: memory per flow stays bounded. */
 #define OUT_HIGH (64u << 10)
+#define H2_SIZED_MAX (1u << 20)  /* largest sized page served over h2 */
 #define MAX_EVENTS 64
 
 enum obj_type { OBJ_LISTEN, OBJ_METRICS_LISTEN, OBJ_CONN, OBJ_CONTROL, OBJ_HI = FD_OBJ_HI };
@@ -64,6 +65,9 @@ struct conn {
 	uint64_t rx, tx;
 	fd_ssh_sess_t *ssh;
 	uint64_t skip;                /* http: request body bytes to drop */
+	uint64_t zeros;               /* http: body of a sized page still to queue */
+	const char *zsrc;             /* ...taken from here (the persona), NULL:
+				       * zero bytes */
 	fd_smtp_t smtp;
 	char smtp_host[256];
 	bool smtp_discard;            /* dropping the rest of an overlong line */
@@ -529,13 +533,38 @@ static int queue_out(struct conn *c, const void *data, size_t n)
 
 static size_t pending(const struct conn *c)
 {
-	return c->outlen - c->outoff;
+	return c->outlen - c->outoff + (c->zeros > OUT_MAX ? OUT_MAX : (size_t)c->zeros);
+}
+
+/* The body of a sized page (its captured bytes, or zero bytes) is queued
+ * as the flow drains, up to OUT_HIGH at a time: a 10 MB answer never sits
+ * in memory. */
+static int top_up(struct conn *c)
+{
+	static const char z[16384];
+
+	if (!c->zeros)
+		return 0;
+	if (c->outoff) {              /* keep the buffer from growing */
+		memmove(c->out, c->out + c->outoff, c->outlen - c->outoff);
+		c->outlen -= c->outoff;
+		c->outoff = 0;
+	}
+	while (c->zeros && c->outlen < OUT_HIGH) {
+		size_t n = c->zeros < sizeof(z) ? (size_t)c->zeros : sizeof(z);
+		if (queue_out(c, c->zsrc ? c->zsrc : z, n) < 0)
+			return -1;
+		c->zeros -= n;
+		if (c->zsrc)
+			c->zsrc += n;
+	}
+	return 0;
 }
 
 /* Write what is queued. Returns false when the flow was closed. */
 static bool flush(fd_server_t *s, struct conn *c)
 {
-	while (c->outoff < c->outlen) {
+	while ((c->outoff < c->outlen || c->zeros) && top_up(c) == 0) {
 		ssize_t w = conn_send(c, c->out + c->outoff, c->outlen - c->outoff);
 		if (w == -EAGAIN) {
 			/* after the client's FIN, EPOLLIN would fire for ever */
@@ -562,6 +591,57 @@ static bool flush(fd_server_t *s, struct conn *c)
 
 /* ---- protocols: each consumes c->in and queues output; returns -1 to
  * close the flow (after flushing when c->close_after), 0 to go on ---- */
+
+/* The body of a sized page: the bytes captured with its response-get when
+ * there are `size` of them, else NULL (zero bytes, a sparse file). */
+static const char *sized_body(const fd_page_t *pg)
+{
+	const char *b = strstr(pg->response_get, "\r\n\r\n");
+
+	return b && strlen(b + 4) == pg->size ? b + 4 : NULL;
+}
+
+/* The answer to a GET or HEAD of a sized page, as lighttpd builds it from
+ * the file: the 206 template for one range, the 416 for an unsatisfiable
+ * one, else the 200 head; *zeros, *zsrc: the body bytes to queue and where
+ * from. Returns the length of the head in out (malloc'd) or an error. */
+static int sized_response(const fd_page_t *pg, const char *range, int range_cut,
+			  bool head, char **out, uint64_t *zeros, const char **zsrc,
+			  const char **tmpl)
+{
+	uint64_t f = 0, l = 0;
+	int k = range[0] && !range_cut ? fd_http_range(range, pg->size, &f, &l)
+				       : FD_RANGE_NONE;
+	const char *src = pg->response_get;
+	uint64_t cl = pg->size;
+	char cr[64];
+
+	*zeros = 0;
+	*zsrc = NULL;
+	if (k == FD_RANGE_UNSATISFIABLE && pg->response_range_unsatisfiable) {
+		src = *tmpl = pg->response_range_unsatisfiable;
+		size_t cap = strlen(src) + 64;
+		*out = malloc(cap);
+		return *out ? fd_http_render(src, time(NULL), head, *out, cap) : -ENOMEM;
+	}
+	if (k == FD_RANGE_OK) {
+		src = pg->response_range;
+		cl = l - f + 1;
+		snprintf(cr, sizeof(cr), "bytes %llu-%llu/%u", (unsigned long long)f,
+			 (unsigned long long)l, pg->size);
+	}
+	*tmpl = src;
+	*zsrc = sized_body(pg);
+	if (*zsrc && k == FD_RANGE_OK)
+		*zsrc += f;
+	size_t cap = strlen(src) + 128;
+	*out = malloc(cap);
+	if (!*out)
+		return -ENOMEM;
+	*zeros = head ? 0 : cl;
+	return fd_http_render_sized(src, time(NULL), cl, k == FD_RANGE_OK ? cr : NULL,
+				    *out, cap);
+}
 
 /* The captured answer of `sv` to METHOD TARGET; *head_only: drop its body
  * (a HEAD answered from a GET capture). */
@@ -605,9 +685,34 @@ static char *h2_request(void *ctx, const fd_h2_req_t *rq, size_t *len, int *head
 	struct conn *c = x->c;
 	bool ho;
 	const char *src = pick_response(c->svc, rq->method, rq->path, &ho);
-	size_t cap = strlen(src) + 64;  /* room for a longer Date value */
-	char *resp = malloc(cap);
-	int n = resp ? fd_http_render(src, time(NULL), 0, resp, cap) : -ENOMEM;
+	const fd_page_t *pg = fd_service_page(c->svc, rq->path);
+	char *resp = NULL;
+	int n;
+	if (pg && pg->sized && (strcmp(rq->method, "GET") == 0 ||
+				strcmp(rq->method, "HEAD") == 0)) {
+		/* ranges as over HTTP/1.1; the answer is held in memory for
+		 * the stream, so a body over H2_SIZED_MAX resets it */
+		uint64_t body;
+		const char *from;
+		n = sized_response(pg, rq->range, rq->range_cut, strcmp(rq->method, "HEAD") == 0,
+				   &resp, &body, &from, &src);
+		char *nr = n >= 0 && body <= H2_SIZED_MAX ? realloc(resp, (size_t)n + body + 1)
+							  : NULL;
+		if (!nr) {
+			n = -ENOMEM;
+		} else {
+			resp = nr;
+			if (from)
+				memcpy(resp + n, from, (size_t)body);
+			else
+				memset(resp + n, 0, (size_t)body);
+			n += (int)body;
+		}
+	} else {
+		size_t cap = strlen(src) + 64;  /* room for a longer Date value */
+		resp = malloc(cap);
+		n = resp ? fd_http_render(src, time(NULL), 0, resp, cap) : -ENOMEM;
+	}
 
 	c->requests++;
 	x->s->st.http_requests++;
@@ -622,7 +727,7 @@ static char *h2_request(void *ctx, const fd_h2_req_t *rq, size_t *len, int *head
 	if (n > 0)
 		json_object_set_new(d, "status", json_integer(atoi(src + 9)));
 	emit(x->s, c, d);
-	if (n < 0) {
+	if (n < 0) {                  /* the stream is reset */
 		free(resp);
 		return NULL;
 	}
@@ -670,7 +775,7 @@ static int http_input(fd_server_t *s, struct conn *c)
 	size_t off = 0;
 	int rc = 0;
 
-	while (off < c->inlen && pending(c) < OUT_HIGH) {
+	while (off < c->inlen && pending(c) < OUT_HIGH && !c->zeros) {
 		if (c->skip) {
 			size_t n = c->inlen - off < c->skip ? c->inlen - off : (size_t)c->skip;
 			off += n;
@@ -678,7 +783,26 @@ static int http_input(fd_server_t *s, struct conn *c)
 			continue;
 		}
 		fd_http_req_t rq;
-		int r = fd_http_parse(c->in + off, c->inlen - off, &rq);
+		size_t avail = c->inlen - off;
+		int r = fd_http_parse(c->in + off, avail, &rq);
+		if ((r == -EAGAIN && avail > c->svc->max_request_head) ||
+		    (r == -FG_EMALF && avail >= FD_HTTP_MAX_HEAD) ||
+		    (r == 0 && rq.head_len > c->svc->max_request_head)) {
+			/* over the real server's limit: its 431, then close */
+			s->st.proto_err[c->svc->kind]++;
+			json_t *d = detail(c, "protocol_error");
+			json_object_set_new(d, "message", json_string("request head too large"));
+			emit(s, c, d);
+			const char *tl = c->svc->response_too_large;
+			char *resp = tl ? malloc(strlen(tl) + 64) : NULL;
+			int n = resp ? fd_http_render(tl, time(NULL), 0, resp, strlen(tl) + 64) : -1;
+			if (n > 0)
+				queue_out(c, resp, (size_t)n);
+			free(resp);
+			rc = -1;
+			off = c->inlen;
+			break;
+		}
 		if (r == -EAGAIN)
 			break;
 		if (r < 0) {
@@ -704,10 +828,22 @@ static int http_input(fd_server_t *s, struct conn *c)
 
 		bool head_only;
 		const char *src = pick_response(c->svc, rq.method, rq.target, &head_only);
-		size_t cap = strlen(src) + 64;  /* room for a longer Date value */
-		char *resp = malloc(cap);
-		int n = resp ? fd_http_render(src, time(NULL), head_only, resp, cap)
-			     : -ENOMEM;
+		const fd_page_t *pg = fd_service_page(c->svc, rq.target);
+		char *resp = NULL;
+		uint64_t zeros = 0;
+		const char *zsrc = NULL;
+		int n;
+		if (pg && pg->sized && (strcmp(rq.method, "GET") == 0 ||
+					strcmp(rq.method, "HEAD") == 0)) {
+			n = sized_response(pg, rq.range, rq.range_cut,
+					   strcmp(rq.method, "HEAD") == 0, &resp, &zeros, &zsrc,
+					   &src);
+		} else {
+			size_t cap = strlen(src) + 64;  /* room for a longer Date value */
+			resp = malloc(cap);
+			n = resp ? fd_http_render(src, time(NULL), head_only, resp, cap)
+				 : -ENOMEM;
+		}
 
 		json_t *d = detail(c, "http");
 		json_object_set_new(d, "method", json_string(rq.method));
@@ -721,6 +857,11 @@ static int http_input(fd_server_t *s, struct conn *c)
 			json_object_set_new(d, "status", json_integer(atoi(src + 9)));
 		emit(s, c, d);
 		int q = n < 0 ? n : queue_out(c, resp, (size_t)n);
+		if (q == 0 && zeros) {
+			c->zeros = zeros;
+			c->zsrc = zsrc;
+			q = top_up(c);
+		}
 		free(resp);
 		if (q < 0) {
 			rc = -1;

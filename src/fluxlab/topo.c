@@ -618,8 +618,11 @@ static pid_t decoy_bed(lab_run_t *r, const char *crt, const char *key)
 	if (pl < 0)
 		return -1;
 	int rc = wait_tcp(r, "dcy", "10.0.3.10", "80", 15) || wait_tcp(r, "dcy", "10.0.3.10", "443", 15);
+	/* legit.sizes: the size files become sized pages (fluxdecoy.conf(5)),
+	 * so a decoy answers a ranged GET with the drawn size as lighttpd does */
 	char *cl[] = { r->fluxdecoy, "clone", "--from", "10.0.3.10", "--ports", "tcp/80,tcp/443",
-		       "--name", "lab", "-o", persona, NULL };
+		       "--name", "lab", "-o", persona,
+		       r->sizes ? "--paths" : NULL, "/" LAB_SIZE_FILE ",/" LAB_EMPTY_FILE, NULL };
 	char *out = NULL;
 	if (rc == 0 && topo_run(r, "dcy", cl, &out) != 0) {
 		lab_log("fluxdecoy clone of the decoy page failed:\n%s", out ? out : "");

@@ -4,7 +4,7 @@
  * input: every input is a persona file and a fluxdecoy config (the YAML
  * loaders, whose messages must have the promised shape), and also bytes
  * from a client, fed to the SSH version/packet/KEXINIT parsers, the HTTP
- * request parser and the SMTP dialogue.
+ * request parser (and its Range) and the SMTP dialogue.
  */
 #include <stdint.h>
 #include <stdlib.h>
@@ -51,8 +51,18 @@ static void wire(const uint8_t *data, size_t size)
 	if (fd_ssh_kexinit_parse(data, size, lists) == 0)
 		for (size_t i = 0; i < FD_SSH_NLISTS; i++)
 			fd_strlist_free(&lists[i]);
-	if (fd_http_parse(data, size, &rq) == 0 && rq.head_len > size)
-		abort();
+	if (fd_http_parse(data, size, &rq) == 0) {
+		if (rq.head_len > size)
+			abort();
+		/* its Range against a few file sizes: one range inside the file */
+		static const uint64_t sizes[] = { 0, 1, 100, 10000000 };
+		for (size_t i = 0; rq.range[0] && i < sizeof(sizes) / sizeof(sizes[0]); i++) {
+			uint64_t f = 0, l = 0;
+			if (fd_http_range(rq.range, sizes[i], &f, &l) == FD_RANGE_OK &&
+			    (f > l || l >= sizes[i]))
+				abort();
+		}
+	}
 
 	fd_smtp_t s = { 0 };
 	size_t off = 0;

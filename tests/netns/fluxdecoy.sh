@@ -87,6 +87,8 @@ cat "$TLS/chain.pem" "$TLS/leaf.key" >"$TLS/lighttpd.pem"
 
 mkdir -p "$W/www"
 printf '<html><body>the real server</body></html>\n' >"$W/www/index.html"
+# a sized file as the lab's (sparse, all zeros): served with ranges
+truncate -s 10000000 "$W/www/size.bin" || die "cannot make size.bin"
 cat >"$W/lighttpd.conf" <<EOF
 server.modules += ( "mod_openssl" )
 server.document-root = "$W/www"
@@ -99,6 +101,7 @@ server.pid-file = "$W/lighttpd.pid"
 server.errorlog = "$W/lighttpd-error.log"
 index-file.names = ( "index.html" )
 mimetype.assign = ( ".html" => "text/html", "" => "application/octet-stream" )
+server.max-request-field-size = 65535
 EOF
 start_bg lighttpd srv lighttpd -D -f "$W/lighttpd.conf"; HTTPD_PID=$BG_PID
 
@@ -182,7 +185,7 @@ MASTER_PID=$(tr -d ' ' <"$PF/queue/pid/master.pid" 2>/dev/null)
 # ------------------------------------------------------------ clone
 P=$W/persona.yaml
 out=$(nsx cli "$FLUXDECOY" clone --from $REAL --ports tcp/80,tcp/443,tcp/22,tcp/25 \
-	--paths /index.html --name web -o "$P" 2>&1)
+	--paths /index.html,/size.bin --name web -o "$P" 2>&1)
 assert_eq "fluxdecoy clone of the real server succeeds" "0" "$?"
 [ -s "$P" ] || { fail "clone wrote a persona" "$out"; finish; }
 has_line "clone captured the HTTP head" '^    response-head: "HTTP/1.1 200 OK\\r\\n' "$(cat "$P")"
@@ -197,6 +200,12 @@ has_line "clone captured that the client's ALPN order wins" '^      prefer: clie
 has_line "clone captured lighttpd's HTTP/2 SETTINGS" '^      h2-settings: "3:[0-9]+( [0-9]+:[0-9]+)*"$' "$(cat "$P")"
 has_line "clone captured lighttpd's connection WINDOW_UPDATE" '^      h2-window-update: [1-9][0-9]*$' "$(cat "$P")"
 has_no_line "clone no longer warns about HTTP/2" 'selects HTTP/2' "$out"
+has_line "clone made /size.bin a sized page (its Range answer was a 206)" '^        size: 10000000$' "$(cat "$P")"
+has_line "clone captured the 206 head" '^        response-range: "HTTP/1.1 206 Partial Content\\r\\n' "$(cat "$P")"
+has_line "clone captured the 416" '^        response-range-unsatisfiable: "HTTP/1.1 416 ' "$(cat "$P")"
+has_line "clone measured lighttpd's request-head limit (max-request-field-size 65535)" \
+	'^    max-request-head: 65535$' "$(cat "$P")"
+has_line "clone captured lighttpd's 431" '^    response-too-large: "HTTP/1.0 431 ' "$(cat "$P")"
 # over IPv6 the capture is the same (Date values aside)
 out=$(nsx cli "$FLUXDECOY" clone --from $REAL6 --ports tcp/80,tcp/22 --name web 2>&1)
 r=$(grep -A4 '^  - port: 80' "$P" | grep -v ssh-version | sed -E 's/Date: [^\\]*/Date: X/g')
@@ -297,6 +306,52 @@ for m in -I -i; do
 	d=$(nsx cli curl -sS -m 10 $m "http://$POOL/index.html" | mask)
 	cmp_out "curl $m of a page besides / (clone --paths): identical" "$r" "$d"
 done
+# a sized page (issue 11, the lab's size.bin): the same status, fields in
+# order with Content-Range and Content-Length, and exactly the bytes asked
+sized() { # sized ADDR RANGE: head (Date masked), then body length and digest
+	nsx cli curl -sS -m 60 -D - -o "$W/sized.body" ${2:+-H "Range: $2"} "http://$1/size.bin" | mask
+	printf 'body %s %s\n' "$(stat -c %s "$W/sized.body")" "$(sha256sum <"$W/sized.body" | cut -c1-16)"
+}
+for rg in bytes=0-99 bytes=0-12344 bytes=0-0 bytes=-5 bytes=9999990- bytes=0-1,5-6 \
+	bytes=10000000- bytes=5-2 items=0-5 ""; do
+	r=$(sized $REAL "$rg"); d=$(sized $POOL "$rg")
+	cmp_out "GET /size.bin Range '$rg': same status, fields, body length and bytes" "$r" "$d"
+done
+# lighttpd serves ranges of every static file: /index.html is a sized page
+# too, with its captured bytes
+has_line "clone kept the bytes of /index.html (a sized page with a body)" \
+	'^        response-get: "HTTP/1.1 200 OK\\r\\n.*the real server' "$(grep -A3 'path: "/index.html"' "$P")"
+for rg in bytes=5-20 bytes=-7 bytes=0-; do
+	r=$(nsx cli curl -sS -m 10 -i -H "Range: $rg" "http://$REAL/index.html" | mask)
+	d=$(nsx cli curl -sS -m 10 -i -H "Range: $rg" "http://$POOL/index.html" | mask)
+	cmp_out "GET /index.html Range '$rg': same 206 and the same bytes" "$r" "$d"
+done
+has_line "a ranged GET of 12345 bytes is a 206 of 12345 bytes" '^body 12345 ' "$(sized $POOL bytes=0-12344)"
+has_line "the 206 carries lighttpd's Content-Range" '^Content-Range: bytes 0-12344/10000000' "$(sized $POOL bytes=0-12344)"
+has_line "the whole file without a Range: 10000000 bytes" "^body 10000000 " "$(sized $POOL "")"
+# over HTTP/2 lighttpd serves ranges too
+for rg in bytes=0-99 bytes=-5 bytes=10000000-; do
+	r=$(nsx cli curl -sS -m 30 --http2 -k -i -H "Range: $rg" "https://$REAL/size.bin" | mask)
+	d=$(nsx cli curl -sS -m 30 --http2 -k -i -H "Range: $rg" "https://$POOL/size.bin" | mask)
+	cmp_out "curl --http2 GET /size.bin Range '$rg': same status, fields and bytes" "$r" "$d"
+done
+has_line "h2: a ranged GET is a 206 of 100 bytes over HTTP/2" '^2 206 100$' \
+	"$(nsx cli curl -sS -m 30 --http2 -k -o /dev/null -w '%{http_version} %{http_code} %{size_download}\n' \
+		-H 'Range: bytes=0-99' "https://$POOL/size.bin")"
+r=$(nsx cli curl -sS -m 10 -I "http://$REAL/size.bin" | mask); d=$(nsx cli curl -sS -m 10 -I "http://$POOL/size.bin" | mask)
+cmp_out "HEAD /size.bin: same head" "$r" "$d"
+# a large request head, as the lab's padded requests: a 30 KiB head is
+# taken by both, a 70 KiB one gets the same 431 from both
+pad30=$(head -c 30000 /dev/zero | tr '\0' p); pad70=$(head -c 70000 /dev/zero | tr '\0' p)
+r=$(nsx cli curl -sS -m 10 -D - -o /dev/null -H "X-Pad: $pad30" -H 'Range: bytes=0-999' "http://$REAL/size.bin" | mask)
+d=$(nsx cli curl -sS -m 10 -D - -o /dev/null -H "X-Pad: $pad30" -H 'Range: bytes=0-999' "http://$POOL/size.bin" | mask)
+cmp_out "a 30 KiB request head: the same answer from both" "$r" "$d"
+has_line "a 30 KiB request head is answered (206)" '^HTTP/1.1 206 ' "$d"
+r=$(nsx cli curl -sS -m 10 -i -H "X-Pad: $pad70" "http://$REAL/" 2>&1 | mask)
+d=$(nsx cli curl -sS -m 10 -i -H "X-Pad: $pad70" "http://$POOL/" 2>&1 | mask)
+cmp_out "a 70 KiB request head: the same refusal from both" "$r" "$d"
+has_line "a 70 KiB request head is refused with lighttpd's 431" '^HTTP/1.0 431 ' "$d"
+
 r=$(nsx cli curl -sS -m 10 -i "http://$REAL/nothing-here" | mask)
 d=$(nsx cli curl -sS -m 10 -i "http://$POOL/nothing-here" | mask)
 cmp_out "GET of a missing page: same 404" "$r" "$d"

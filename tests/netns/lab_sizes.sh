@@ -7,7 +7,10 @@
 # drawn sizes follow the scenario's distributions (not one constant), and
 # every body the real server sent had exactly the drawn size (totals and
 # p50/p99 equal), so a server that ignores the drawn size fails here.
-# Also: `fluxlab check` rejects bad sizes with file:line.
+# Then lab/scenarios/sizes-stale.yaml (20 s), where clients with a host
+# cache reach the decoys: every body a decoy sent had the drawn size too
+# (fluxdecoy's sized pages), and the decoy persona carries lighttpd's
+# request-head limit. Also: `fluxlab check` rejects bad sizes with file:line.
 #
 # fluxlab builds its own topology and starts its own fluxgated; lib.sh
 # gives the checks and cleanup. Env: FLUXGATED (see lib.sh), FLUXLAB
@@ -77,11 +80,49 @@ if h and t:
         t["request"])
 PY
 )
-while IFS= read -r line; do
-	case $line in
-	"PASS "*) ok "${line#PASS }" ;;
-	"FAIL "*) fail "${line#FAIL }" ;;
-	*) [ -n "$line" ] && fail "json checks: $line" ;;
-	esac
-done <<<"$out"
+json_checks() {
+	while IFS= read -r line; do
+		case $line in
+		"PASS "*) ok "${line#PASS }" ;;
+		"FAIL "*) fail "${line#FAIL }" ;;
+		*) [ -n "$line" ] && fail "json checks: $line" ;;
+		esac
+	done <<<"$1"
+}
+json_checks "$out"
+
+# sizes-stale.yaml: clients with a host cache come back late to addresses
+# no longer granted to them and the decoys answer; fluxdecoy's sized pages
+# (cloned from the decoy side's lighttpd) give those sessions bodies of the
+# drawn size too. Before sized pages every such body was the decoy's 404.
+JSON2="$FG_WORK/sizes-stale.json"
+timeout -k 10 150 "$FLUXLAB" run "$FG_REPO/lab/scenarios/sizes-stale.yaml" --json "$JSON2" \
+	--workdir "$FG_WORK/lab-stale" >"$FG_WORK/fluxlab-stale.out" 2>&1
+rc=$?
+cat "$FG_WORK/fluxlab-stale.out"
+assert_eq "fluxlab run sizes-stale.yaml exits 0 (its expectations hold)" 0 "$rc"
+assert_match "the decoy persona has /size.bin as a sized page" '^        size: [1-9][0-9]*$' \
+	"$(cat "$FG_WORK/lab-stale/dcy/decoy.persona" 2>/dev/null)"
+assert_match "the decoy persona has lighttpd's request-head limit (65535)" '^    max-request-head: 65535$' \
+	"$(cat "$FG_WORK/lab-stale/dcy/decoy.persona" 2>/dev/null)"
+[ -s "$JSON2" ] || { fail "fluxlab wrote $JSON2"; finish; }
+out=$(timeout 60 python3 - "$JSON2" <<'PY' 2>&1
+import json, sys
+j = json.load(open(sys.argv[1]))
+L = j["legit"]
+Z = L.get("sizes", {})
+def chk(name, cond, detail=""):
+    print(("PASS " if cond else "FAIL ") + name + ("" if cond else ": " + str(detail)))
+chk("stale: decoys answered legit sized sessions (>= 10)", L["misrouted"] >= 10, L["misrouted"])
+chk("stale: every decoy answer is explained as late, none as product",
+    L["misrouted_explained"]["product"] == 0 and L["misrouted_explained"]["late"] == L["misrouted"],
+    L["misrouted_explained"])
+for p, z in Z.items():
+    chk("stale " + p + ": no body off its drawn size from a decoy", z["mismatch"]["decoy"] == 0, z["mismatch"])
+    chk("stale " + p + ": no body off its drawn size from the real server", z["mismatch"]["real"] == 0, z["mismatch"])
+    chk("stale " + p + ": received bytes == drawn reply bytes", z["received_bytes"] == z["reply_bytes"] > 0,
+        (z["received_bytes"], z["reply_bytes"]))
+PY
+)
+json_checks "$out"
 finish

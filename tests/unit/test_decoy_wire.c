@@ -167,6 +167,110 @@ static void test_http_parse(void **st)
 	assert_string_equal(r.target, "/a?[2J");
 }
 
+/* The answers lighttpd 1.4.69 gave to these Range values on a file of
+ * 10,000,000 bytes (seen with curl in the lab's topology). */
+static void test_http_range(void **st)
+{
+	static const struct {
+		const char *v;
+		int k;
+		uint64_t f, l;
+	} cases[] = {
+		{ "bytes=0-99", FD_RANGE_OK, 0, 99 },
+		{ "bytes=0-0", FD_RANGE_OK, 0, 0 },
+		{ "BYTES=0-5", FD_RANGE_OK, 0, 5 },
+		{ "bytes= 0-5", FD_RANGE_OK, 0, 5 },
+		{ "bytes=0-5,", FD_RANGE_OK, 0, 5 },
+		{ "bytes=-5", FD_RANGE_OK, 9999995, 9999999 },
+		{ "bytes=5-", FD_RANGE_OK, 5, 9999999 },
+		{ "bytes=0-99999999", FD_RANGE_OK, 0, 9999999 },
+		{ "bytes=-99999999", FD_RANGE_OK, 0, 9999999 },
+		{ "bytes=9999999-", FD_RANGE_OK, 9999999, 9999999 },
+		/* merged when the next starts at most 80 bytes after */
+		{ "bytes=0-1,5-6", FD_RANGE_OK, 0, 6 },
+		{ "bytes=5-6,0-1", FD_RANGE_OK, 0, 6 },
+		{ "bytes=0-5 ,7-9", FD_RANGE_OK, 0, 9 },
+		{ "bytes=0-1,81-82", FD_RANGE_OK, 0, 82 },
+		{ "bytes=0-1,82-83", FD_RANGE_MULTI, 0, 0 },
+		{ "bytes=0-1,200-300", FD_RANGE_MULTI, 0, 0 },
+		{ "bytes=9999999-,0-0", FD_RANGE_MULTI, 0, 0 },
+		/* an unsatisfiable spec among satisfiable ones is dropped */
+		{ "bytes=20000000-,0-9", FD_RANGE_OK, 0, 9 },
+		{ "bytes=10000000-", FD_RANGE_UNSATISFIABLE, 0, 0 },
+		{ "bytes=abc", FD_RANGE_UNSATISFIABLE, 0, 0 },
+		{ "bytes=5-2", FD_RANGE_UNSATISFIABLE, 0, 0 },
+		{ "bytes=-0", FD_RANGE_UNSATISFIABLE, 0, 0 },
+		{ "bytes=-", FD_RANGE_UNSATISFIABLE, 0, 0 },
+		{ "bytes=", FD_RANGE_UNSATISFIABLE, 0, 0 },
+		{ "bytes=1-2-3", FD_RANGE_UNSATISFIABLE, 0, 0 },
+		{ "bytes=99999999999999999999-", FD_RANGE_UNSATISFIABLE, 0, 0 },
+		{ "items=0-5", FD_RANGE_NONE, 0, 0 },
+		{ "", FD_RANGE_NONE, 0, 0 },
+	};
+
+	(void)st;
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		uint64_t f = 0, l = 0;
+		int k = fd_http_range(cases[i].v, 10000000, &f, &l);
+		if (k != cases[i].k || (k == FD_RANGE_OK && (f != cases[i].f || l != cases[i].l)))
+			fail_msg("Range '%s': %d %llu-%llu, expected %d %llu-%llu", cases[i].v,
+				 k, (unsigned long long)f, (unsigned long long)l, cases[i].k,
+				 (unsigned long long)cases[i].f, (unsigned long long)cases[i].l);
+	}
+	uint64_t f, l;
+	assert_int_equal(fd_http_range("bytes=0-0", 0, &f, &l), FD_RANGE_UNSATISFIABLE);
+	assert_int_equal(fd_http_range("bytes=-5", 0, &f, &l), FD_RANGE_UNSATISFIABLE);
+	/* more specs than are kept: never an out-of-bounds write */
+	char many[2048] = "bytes=";
+	for (int i = 0; i < 100; i++)
+		snprintf(many + strlen(many), sizeof(many) - strlen(many), "%d-%d,", i * 10, i * 10);
+	assert_int_equal(fd_http_range(many, 10000000, &f, &l), FD_RANGE_MULTI);
+
+	/* the parser keeps the value; a cut one is flagged */
+	fd_http_req_t r;
+	const char *s = "GET /size.bin HTTP/1.1\r\nrange: bytes=0-99\r\n\r\n";
+	assert_int_equal(fd_http_parse((const uint8_t *)s, strlen(s), &r), 0);
+	assert_string_equal(r.range, "bytes=0-99");
+	assert_int_equal(r.range_cut, 0);
+	char big[600];
+	int n = snprintf(big, sizeof(big), "GET / HTTP/1.1\r\nRange: bytes=");
+	memset(big + n, '1', 400);
+	memcpy(big + n + 400, "-\r\n\r\n", 6);
+	assert_int_equal(fd_http_parse((uint8_t *)big, (size_t)n + 406, &r), 0);
+	assert_int_equal(r.range_cut, 1);
+}
+
+static void test_http_render_sized(void **st)
+{
+	/* lighttpd's 206 head, field order kept */
+	const char *h = "HTTP/1.1 206 Partial Content\r\nContent-Type: application/octet-stream\r\n"
+			"Content-Length: 1\r\nX-Lab: m\r\nAccept-Ranges: bytes\r\n"
+			"Content-Range: bytes 0-0/10000000\r\nConnection: close\r\n"
+			"Date: Wed, 02 Dec 2026 02:42:01 GMT\r\nServer: lighttpd/1.4.69\r\n\r\nX";
+	char out[512];
+	int n;
+
+	(void)st;
+	n = fd_http_render_sized(h, 784111777, 100, "bytes 0-99/10000000", out, sizeof(out));
+	assert_true(n > 0);
+	out[n] = '\0';
+	assert_string_equal(out, "HTTP/1.1 206 Partial Content\r\nContent-Type: application/octet-stream\r\n"
+			    "Content-Length: 100\r\nX-Lab: m\r\nAccept-Ranges: bytes\r\n"
+			    "Content-Range: bytes 0-99/10000000\r\nConnection: close\r\n"
+			    "Date: Sun, 06 Nov 1994 08:49:37 GMT\r\nServer: lighttpd/1.4.69\r\n\r\n");
+	/* without cr, Content-Range stays as captured; the body is not copied */
+	n = fd_http_render_sized(h, 784111777, 7, NULL, out, sizeof(out));
+	assert_true(n > 0);
+	out[n] = '\0';
+	assert_non_null(strstr(out, "\r\nContent-Length: 7\r\n"));
+	assert_non_null(strstr(out, "\r\nContent-Range: bytes 0-0/10000000\r\n"));
+	assert_int_equal(out[n - 1], '\n');
+	/* too small an output: refused, never overrun */
+	for (size_t cap = 0; cap < 240; cap++)
+		assert_int_equal(fd_http_render_sized(h, 0, 100, "bytes 0-99/10000000", out, cap),
+				 -FG_ESPACE);
+}
+
 static void test_http_render(void **st)
 {
 	const char *resp = "HTTP/1.1 200 OK\r\nContent-Length: 4\r\n"
@@ -347,6 +451,8 @@ int main(void)
 		cmocka_unit_test(test_kexinit_malformed),
 		cmocka_unit_test(test_http_parse),
 		cmocka_unit_test(test_http_render),
+		cmocka_unit_test(test_http_range),
+		cmocka_unit_test(test_http_render_sized),
 		cmocka_unit_test(test_h2_from_http1),
 		cmocka_unit_test(test_h2_settings),
 		cmocka_unit_test(test_alpn_pick),

@@ -25,7 +25,7 @@ struct srv {
 	uint8_t out[65536];
 	size_t outlen;
 	unsigned requests, errors;
-	char last_path[256], last_ua[256], last_method[16];
+	char last_path[256], last_ua[256], last_method[16], last_range[256];
 };
 
 static int s_out(void *ctx, const uint8_t *p, size_t n)
@@ -45,6 +45,7 @@ static char *s_request(void *ctx, const fd_h2_req_t *rq, size_t *len, int *head_
 	snprintf(s->last_path, sizeof(s->last_path), "%s", rq->path);
 	snprintf(s->last_ua, sizeof(s->last_ua), "%s", rq->user_agent);
 	snprintf(s->last_method, sizeof(s->last_method), "%s", rq->method);
+	snprintf(s->last_range, sizeof(s->last_range), "%s", rq->range);
 	*head_only = strcmp(rq->method, "HEAD") == 0;
 	*len = sizeof(RESP) - 1;
 	return strdup(RESP);
@@ -157,8 +158,9 @@ static void exchange(const char *method, const char *path, struct srv *s, struct
 		{ (uint8_t *)":scheme", (uint8_t *)"https", 7, 5, 0 },
 		{ (uint8_t *)":authority", (uint8_t *)"www.example.test", 10, 16, 0 },
 		{ (uint8_t *)"user-agent", (uint8_t *)"curl/7.88.1", 10, 11, 0 },
+		{ (uint8_t *)"range", (uint8_t *)"bytes=0-99", 5, 10, 0 },
 	};
-	assert_true(nghttp2_submit_request(cs, NULL, nv, 5, NULL, NULL) > 0);
+	assert_true(nghttp2_submit_request(cs, NULL, nv, 6, NULL, NULL) > 0);
 	/* the server speaks first: its preface before the client's */
 	assert_int_equal(fd_h2_send(h, &io), 0);
 	assert_true(s->outlen > 0);
@@ -185,6 +187,8 @@ static void test_get(void **st)
 
 	(void)st;
 	exchange("GET", "/", &s, &c);
+	/* the Range field reaches the server (a sized page's ranges) */
+	assert_string_equal(s.last_range, "bytes=0-99");
 	assert_int_equal(c.nsettings, 5);
 	assert_int_equal(c.settings_id[0], 3);
 	assert_int_equal(c.settings_val[0], 8);

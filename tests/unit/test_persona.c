@@ -188,6 +188,65 @@ static void test_persona_pages(void **st)
 			     "p.yaml:10: service '80': page '/a' is already given (line 8)\n");
 }
 
+/* A sized page (Range served as lighttpd does) and the request-head limit. */
+static void test_persona_sized(void **st)
+{
+	fd_persona_t *p;
+	struct sink s;
+	static const char text[] =
+		"persona:\n  name: a\nservice:\n  - port: 80\n    kind: http\n"
+		"    response-get: \"HTTP/1.1 200 OK\\r\\n\\r\\nroot\"\n"
+		"    max-request-head: 65535\n"
+		"    response-too-large: \"HTTP/1.0 431 Request Header Fields Too Large\\r\\n\\r\\n\"\n"
+		"    pages:\n"
+		"      - path: /size.bin\n"
+		"        size: 10000000\n"
+		"        response-get: \"HTTP/1.1 200 OK\\r\\nContent-Length: 10000000\\r\\n\\r\\n\"\n"
+		"        response-range: \"HTTP/1.1 206 Partial Content\\r\\nContent-Length: 1\\r\\n"
+		"Content-Range: bytes 0-0/10000000\\r\\n\\r\\n\"\n"
+		"        response-range-unsatisfiable: \"HTTP/1.1 416 Range Not Satisfiable\\r\\n\\r\\n\"\n"
+		"      - path: /a\n"
+		"        response-get: \"HTTP/1.1 200 OK\\r\\n\\r\\na\"\n";
+
+	(void)st;
+	assert_int_equal(pload(text, &p, &s), 0);
+	const fd_service_t *sv = fd_persona_find(p, 80);
+	assert_int_equal(sv->max_request_head, 65535);
+	assert_non_null(sv->response_too_large);
+	const fd_page_t *pg = fd_service_page(sv, "/size.bin");
+	assert_true(pg->sized);
+	assert_int_equal(pg->size, 10000000);
+	assert_non_null(pg->response_range_unsatisfiable);
+	assert_false(fd_service_page(sv, "/a")->sized);
+	fd_persona_free(p);
+	/* lighttpd's default limit when none is given */
+	assert_int_equal(pload(GOOD, &p, &s), 0);
+	assert_int_equal(fd_persona_find(p, 80)->max_request_head, 8192);
+	assert_null(fd_persona_find(p, 80)->response_too_large);
+	fd_persona_free(p);
+	expect_persona_error("persona:\n  name: a\nservice:\n  - port: 80\n    kind: http\n"
+			     "    response-get: \"HTTP/1.1 200 OK\\r\\n\\r\\n\"\n"
+			     "    max-request-head: 70000\n"
+			     "    pages:\n"
+			     "      - path: /s\n        size: 10\n"
+			     "        response-get: \"HTTP/1.1 200 OK\\r\\n\\r\\n\"\n"
+			     "      - path: /t\n        size: 10\n"
+			     "        response-get: \"HTTP/1.1 200 OK\\r\\nContent-Length: 10\\r\\n\\r\\n\"\n"
+			     "        response-range: \"HTTP/1.1 206 Partial Content\\r\\nContent-Length: 1\\r\\n\\r\\n\"\n"
+			     "      - path: /u\n"
+			     "        response-get: \"HTTP/1.1 200 OK\\r\\n\\r\\n\"\n"
+			     "        response-range-unsatisfiable: \"HTTP/1.1 416 x\\r\\n\\r\\n\"\n",
+			     "p.yaml:7: service '80': max-request-head: expected an integer "
+			     "256..65535, got '70000'\n"
+			     "p.yaml:9: service '80': pages '/s': a sized page needs 'response-range'\n"
+			     "p.yaml:9: service '80': pages '/s': the response-get of a sized page "
+			     "needs a Content-Length field\n"
+			     "p.yaml:15: service '80': pages '/t': response-range: a range answer "
+			     "needs Content-Range and Content-Length fields\n"
+			     "p.yaml:18: service '80': pages '/u': 'response-range-unsatisfiable' "
+			     "needs 'size'\n");
+}
+
 static void test_persona_ssh_names(void **st)
 {
 	char text[2048];
@@ -506,6 +565,7 @@ int main(void)
 		cmocka_unit_test(test_persona_good),
 		cmocka_unit_test(test_persona_errors),
 		cmocka_unit_test(test_persona_pages),
+		cmocka_unit_test(test_persona_sized),
 		cmocka_unit_test(test_persona_ssh_names),
 		cmocka_unit_test(test_persona_alpn),
 		cmocka_unit_test(test_persona_syntax),
