@@ -531,6 +531,22 @@ static int queue_out(struct conn *c, const void *data, size_t n)
 	return 0;
 }
 
+/* A request the real server refuses: a protocol_error event, then its
+ * captured answer (`tmpl`, none when not captured); the caller closes. */
+static void http_refuse(fd_server_t *s, struct conn *c, const char *why, const char *tmpl)
+{
+	s->st.proto_err[c->svc->kind]++;
+	json_t *d = detail(c, "protocol_error");
+	json_object_set_new(d, "message", json_string(why));
+	emit(s, c, d);
+	size_t cap = tmpl ? strlen(tmpl) + 64 : 0;
+	char *resp = tmpl ? malloc(cap) : NULL;
+	int n = resp ? fd_http_render(tmpl, time(NULL), 0, resp, cap) : -1;
+	if (n > 0)
+		queue_out(c, resp, (size_t)n);
+	free(resp);
+}
+
 static size_t pending(const struct conn *c)
 {
 	return c->outlen - c->outoff + (c->zeros > OUT_MAX ? OUT_MAX : (size_t)c->zeros);
@@ -789,16 +805,7 @@ static int http_input(fd_server_t *s, struct conn *c)
 		    (r == -FG_EMALF && avail >= FD_HTTP_MAX_HEAD) ||
 		    (r == 0 && rq.head_len > c->svc->max_request_head)) {
 			/* over the real server's limit: its 431, then close */
-			s->st.proto_err[c->svc->kind]++;
-			json_t *d = detail(c, "protocol_error");
-			json_object_set_new(d, "message", json_string("request head too large"));
-			emit(s, c, d);
-			const char *tl = c->svc->response_too_large;
-			char *resp = tl ? malloc(strlen(tl) + 64) : NULL;
-			int n = resp ? fd_http_render(tl, time(NULL), 0, resp, strlen(tl) + 64) : -1;
-			if (n > 0)
-				queue_out(c, resp, (size_t)n);
-			free(resp);
+			http_refuse(s, c, "request head too large", c->svc->response_too_large);
 			rc = -1;
 			off = c->inlen;
 			break;
@@ -806,17 +813,8 @@ static int http_input(fd_server_t *s, struct conn *c)
 		if (r == -EAGAIN)
 			break;
 		if (r < 0) {
-			s->st.proto_err[c->svc->kind]++;
-			json_t *d = detail(c, "protocol_error");
-			json_object_set_new(d, "message", json_string("not an HTTP/1 request"));
-			emit(s, c, d);
 			/* the real server's 400, then close as it does */
-			const char *br = c->svc->response_bad_request;
-			char *resp = br ? malloc(strlen(br) + 64) : NULL;
-			int n = resp ? fd_http_render(br, time(NULL), 0, resp, strlen(br) + 64) : -1;
-			if (n > 0)
-				queue_out(c, resp, (size_t)n);
-			free(resp);
+			http_refuse(s, c, "not an HTTP/1 request", c->svc->response_bad_request);
 			rc = -1;
 			off = c->inlen;
 			break;
