@@ -8,6 +8,7 @@
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <signal.h>
 #include <string.h>
 #include <strings.h>
 #include <sys/socket.h>
@@ -529,7 +530,7 @@ static int clone_head_limit(FILE *o, const char *addr, const struct target *t,
 			    SSL_CTX *tls, unsigned timeout)
 {
 	char *req = malloc(FD_HTTP_MAX_HEAD + 64);
-	struct buf b = { 0 };
+	struct buf b = { 0 }, x = { 0 };
 	int rc = 0;
 
 	if (!req)
@@ -552,7 +553,6 @@ static int clone_head_limit(FILE *o, const char *addr, const struct target *t,
 		goto out;
 	rc = emit_key(o, "response-too-large", b.p, b.n);
 	size_t lo = 256, hi = FD_HTTP_MAX_HEAD;  /* lo taken, hi refused */
-	struct buf x = { 0 };
 	while (rc == 0 && hi - lo > 1) {
 		size_t mid = lo + (hi - lo) / 2;
 		PROBE(mid, &x);
@@ -561,11 +561,11 @@ static int clone_head_limit(FILE *o, const char *addr, const struct target *t,
 		else
 			lo = mid;
 	}
-	free(x.p);
 	if (rc == 0)
 		fprintf(o, "    max-request-head: %zu\n", lo);
 #undef PROBE
 out:
+	free(x.p);
 	free(b.p);
 	free(req);
 	return rc;
@@ -848,6 +848,10 @@ static void usage(FILE *f)
 
 int fd_clone_main(int argc, char **argv)
 {
+	/* a probe the server cuts short (the over-long heads of
+	 * clone_head_limit: lighttpd answers 431 and closes while the head is
+	 * still being written) must be an error return, not SIGPIPE */
+	signal(SIGPIPE, SIG_IGN);
 	static const struct option opts[] = {
 		{ "from", required_argument, NULL, 'f' },
 		{ "ports", required_argument, NULL, 'p' },
