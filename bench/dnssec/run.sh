@@ -59,7 +59,6 @@ server:
   listen: [ "10.56.0.1@53" ]
   user: nobody
   workers: 2
-  user: nobody
 control:
   socket: "$FG_WORK/control.sock"
 log:
@@ -88,8 +87,6 @@ service:
     pin: 10s
 policy:
   direct: [ 10.56.0.0/24 ]
-rrl:
-  rate: 0          # one benchmark source: no response rate limiting
 nat:
   backend: nft
   table: fgbsec$$
