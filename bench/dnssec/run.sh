@@ -8,7 +8,8 @@
 #   2. answers/s with dnsperf, interleaved, median of RUNS runs:
 #      fluxgated granted answers signed (DO=1) and unsigned (DO=0), signed
 #      static answers, and Knot's mod-onlinesign signing the same zone with
-#      a key of the same algorithm (ECDSAP256SHA256; Knot makes its own).
+#      a key of the same algorithm (ALG: ecdsap256sha256 by default, or
+#      ed25519; Knot makes its own).
 #
 #   perf 10.56.0.2 ---- 10.56.0.1 fg   (fluxgated, nft backend, workers: 2)
 #   perf 10.56.1.2 ---- 10.56.1.1 knot (knotd, udp-workers 2)
@@ -18,13 +19,15 @@
 #      flight to the kernel (sign, then send on the ACK).
 #
 # Env: FLUXGATED, RUNS (3), DURATION (10 s), CLIENTS (4), OUTSTANDING (200),
-#      N (signatures in part 1, 20000).
+#      N (signatures in part 1, 20000), ALG (ecdsap256sha256 | ed25519).
 
 HERE=$(cd "$(dirname "$0")" && pwd)
 FG_TEST_NAME=bench-dnssec
 . "$HERE/../../tests/netns/lib.sh"
 
 RUNS=${RUNS:-3}
+ALG=${ALG:-ecdsap256sha256}
+case "$ALG" in ecdsap256sha256|ed25519) ;; *) die "ALG: ecdsap256sha256 or ed25519" ;; esac
 DURATION=${DURATION:-10}
 CLIENTS=${CLIENTS:-4}
 OUTSTANDING=${OUTSTANDING:-200}
@@ -49,7 +52,7 @@ veth_link perf fg0 10.56.0.2/24 fg eth0 10.56.0.1/24
 veth_link perf kn0 10.56.1.2/24 knot eth0 10.56.1.1/24
 
 KEYS="$FG_WORK/keys"; mkdir -p "$KEYS"
-"$FLUXCTL" dnssec keygen example.test --dir "$KEYS" >/dev/null || die "keygen"
+"$FLUXCTL" dnssec keygen example.test --dir "$KEYS" --algorithm "$ALG" >/dev/null || die "keygen"
 RECS='      - "@ NS ns1"
       - "ns1 A 10.56.0.1"
       - "www A 192.0.2.80"'
@@ -72,6 +75,7 @@ zone:
     records:
 $RECS
     dnssec:
+      algorithm: $ALG
       keys: $KEYS
 pool:
   - id: svc4
@@ -119,7 +123,7 @@ log:
     any: warning
 policy:
   - id: ecdsa
-    algorithm: ecdsap256sha256
+    algorithm: $ALG
 mod-onlinesign:
   - id: sign
     policy: ecdsa
@@ -178,7 +182,7 @@ SS=$(printf '%s\n' "${ss[@]}" | median); KS=$(printf '%s\n' "${ks[@]}" | median)
 stop_bg "$KNOT_PID"
 stop_fluxgated "fluxgated stops"
 printf '\n| figure | value |\n|---|---|\n'
-printf '| fluxgated granted, signed (DO=1) | %s answers/s |\n' "$GS"
+printf '| fluxgated granted, signed (DO=1, %s) | %s answers/s |\n' "$ALG" "$GS"
 printf '| fluxgated granted, unsigned (DO=0) | %s answers/s |\n' "$GU"
 printf '| fluxgated static, signed (DO=1) | %s answers/s |\n' "$SS"
 printf '| Knot mod-onlinesign static, signed | %s answers/s |\n' "$KS"

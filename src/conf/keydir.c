@@ -202,8 +202,11 @@ int fg_keydir_load(const char *dir, const char *zone, int alg, bool with_private
 			 * with the .private's lines, are what an unprivileged
 			 * reload can read: they apply over the running key's */
 			int64_t t[4] = { k->publish, k->activate, k->inactive, k->remove };
-			if (rc == -EACCES && fallback && fallback(fallback_ctx, dir, pname, k) == 0) {
-				if (t[0] || t[1] || t[2] || t[3]) {
+			int fb = rc == -EACCES && fallback ? fallback(fallback_ctx, dir, pname, k) : -1;
+			if (fb >= 0) {
+				/* 1: the .private text itself, parsed over the .key as
+				 * below; 0: a running key, whose timing is stale */
+				if (fb == 0 && (t[0] || t[1] || t[2] || t[3])) {
 					k->publish = t[0];
 					k->activate = t[1];
 					k->inactive = t[2];

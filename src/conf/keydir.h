@@ -19,8 +19,10 @@
 /* When a .private file cannot be opened for lack of permission (a reload
  * in the unprivileged process), `fallback` may complete the key k (public
  * half read) from the text the [priv] process read at dir/pname, or from
- * one loaded earlier (same DNSKEY rdata): it returns 0 when it set
- * k->pkey. */
+ * one loaded earlier (same DNSKEY rdata): it returns 1 when it parsed the
+ * .private text into k (its timing lines apply over the .key's, as when
+ * the file is read), 0 when it copied a running key (the .key's timing
+ * comments apply), negative when it has neither. */
 typedef int (*fg_keydir_fallback_fn)(void *ctx, const char *dir, const char *pname,
 				     fg_dnskey_t *k);
 

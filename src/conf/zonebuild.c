@@ -96,7 +96,7 @@ static int key_fallback(void *ctx, const char *dir, const char *pname, fg_dnskey
 			int rc = fg_dnskey_parse_private((const char *)f->data, f->len, k, e2,
 							 sizeof(e2));
 			if (rc == 0)
-				return 0;
+				return 1;
 			src->rc = rc;
 			fg_errf(src->err, sizeof(src->err), rc, "%s/%s: %s", dir, pname, e2);
 			return rc;
