@@ -19,7 +19,10 @@
 #      flight to the kernel (sign, then send on the ACK).
 #
 # Env: FLUXGATED, RUNS (3), DURATION (10 s), CLIENTS (4), OUTSTANDING (200),
-#      N (signatures in part 1, 20000), ALG (ecdsap256sha256 | ed25519).
+#      N (signatures in part 1, 20000), ALG (ecdsap256sha256 | ed25519),
+#      PERF (a directory: perf record -a -g for 6 s in the first signed and
+#      the first unsigned granted run, into PERF/granted-signed.data and
+#      PERF/granted-unsigned.data; see bench/README.md).
 
 HERE=$(cd "$(dirname "$0")" && pwd)
 FG_TEST_NAME=bench-dnssec
@@ -153,10 +156,19 @@ dnsperf_run() {
 	log "$3: $qps answers/s, lost $(awk '/Queries lost:/ {print $3 " " $4}' "$f"), $(sed -n 's/.*Response codes: *//p' "$f")" >&2
 	echo "$qps"
 }
+# perf_bg NAME: a 6 s system-wide profile, 1 s into the run that follows
+perf_bg() {
+	[ -n "${PERF:-}" ] && [ "$i" = 1 ] || return 0
+	command -v perf >/dev/null || die "PERF set but no perf"
+	mkdir -p "$PERF"
+	(sleep 1; perf record -a -g -o "$PERF/$1.data" -- sleep 6 >/dev/null 2>&1) &
+}
 gs=() gu=() ss=() ks=()
 log "2. answers/s: $RUNS runs x ${DURATION}s, dnsperf -c $CLIENTS -q $OUTSTANDING"
 for ((i = 1; i <= RUNS; i++)); do
+	perf_bg granted-signed
 	gs+=("$(dnsperf_run 10.56.0.1 "$FG_WORK/q-grant.txt" "granted-signed-$i" do)")
+	perf_bg granted-unsigned
 	gu+=("$(dnsperf_run 10.56.0.1 "$FG_WORK/q-grant.txt" "granted-unsigned-$i")")
 	ss+=("$(dnsperf_run 10.56.0.1 "$FG_WORK/q-static.txt" "static-signed-$i" do)")
 	ks+=("$(dnsperf_run 10.56.1.1 "$FG_WORK/q-static.txt" "knot-onlinesign-$i" do)")
