@@ -25,6 +25,7 @@
 #include "common/err.h"
 #include "common/log.h"
 #include "conf/conf.h"
+#include "daemon/privsep_keys.h"
 #include "daemon/privsep_msg.h"
 #include "daemon/privsep_policy.h"
 
@@ -754,6 +755,10 @@ static int pv_request(struct chan_ctx *c, const struct ps_hdr *h, const uint8_t 
 		if (h->len != 0)
 			return refuse(FG_PS_R_FRAME, h->op, "length");
 		return pv_evlog(c);
+	case PS_KEYS:
+		if (h->len != 0)
+			return refuse(FG_PS_R_FRAME, h->op, "length");
+		return fg_ps_keys_serve(c->fd, priv.conf_path, ps_send);
 	default:
 		return refuse(FG_PS_R_FRAME, h->op, "unknown operation");
 	}
@@ -1483,44 +1488,59 @@ const fg_nat_ops_t fg_nat_priv_ops = {
 
 struct conf_acc {
 	char *buf;
-	size_t len;
+	size_t len, cap;
 	int err;
 };
 
+/* Grows by doubling into a fresh buffer and wipes the old one (no realloc:
+ * it would leave copies of secrets behind); the payload is wiped too (the
+ * receive buffer is this thread's, reused by later requests). */
 static void conf_data(void *vctx, const struct ps_hdr *h, const uint8_t *pl)
 {
 	struct conf_acc *a = vctx;
-	if (a->err)
-		return;
-	if (a->len + h->len > (16u << 20)) {
+	if (!a->err && a->len + h->len > (16u << 20))
 		a->err = -EFBIG;
-		return;
+	if (!a->err && a->len + h->len + 1 > a->cap) {
+		size_t nc = a->cap ? a->cap : 4096;
+		while (nc < a->len + h->len + 1)
+			nc *= 2;
+		char *nb = malloc(nc);
+		if (nb) {
+			if (a->buf) {
+				memcpy(nb, a->buf, a->len);
+				explicit_bzero(a->buf, a->cap);
+				free(a->buf);
+			}
+			a->buf = nb;
+			a->cap = nc;
+		} else {
+			a->err = -ENOMEM;
+		}
 	}
-	char *nb = realloc(a->buf, a->len + h->len + 1);
-	if (!nb) {
-		a->err = -ENOMEM;
-		return;
+	if (!a->err) {
+		memcpy(a->buf + a->len, pl, h->len);
+		a->len += h->len;
+		a->buf[a->len] = '\0';
 	}
-	a->buf = nb;
-	memcpy(a->buf + a->len, pl, h->len);
-	a->len += h->len;
-	a->buf[a->len] = '\0';
+	explicit_bzero((void *)(uintptr_t)pl, h->len);
 }
 
-int fg_privsep_read_conf(char **buf, size_t *len)
+int fg_privsep_fetch(uint16_t op, char **buf, size_t *len)
 {
 	fg_nat_t *n = NULL;
 	int rc = priv_open(NULL, &n);
 	if (rc < 0)
 		return rc;
-	struct conf_acc a = { NULL, 0, 0 };
-	rc = ps_send(n->fd, PS_READCONF, 0, 0, NULL, 0);
+	struct conf_acc a = { NULL, 0, 0, 0 };
+	rc = ps_send(n->fd, op, 0, 0, NULL, 0);
 	if (rc == 0)
-		rc = wait_status(n, PS_READCONF, conf_data, &a);
+		rc = wait_status(n, op, conf_data, &a);
 	priv_close(n);
 	if (rc == 0)
 		rc = a.err;
 	if (rc < 0) {
+		if (a.buf)
+			explicit_bzero(a.buf, a.cap);
 		free(a.buf);
 		return rc;
 	}
@@ -1529,4 +1549,9 @@ int fg_privsep_read_conf(char **buf, size_t *len)
 	*buf = a.buf;
 	*len = a.len;
 	return 0;
+}
+
+int fg_privsep_read_conf(char **buf, size_t *len)
+{
+	return fg_privsep_fetch(PS_READCONF, buf, len);
 }
