@@ -1404,6 +1404,7 @@ int fd_server_shuffle(fd_server_t *s, const uint8_t *root, size_t rootlen,
 		return rc;
 	s->force_shuffle = force;
 	fd_udp_set_bed(s->udp, s->bed);
+	fd_udp_set_hi(s->udp, s->hi);
 	shuffle_tick(s, true);
 	return 0;
 }
