@@ -344,6 +344,17 @@ static void e_dnat4(struct rb *b, const uint8_t a[4], uint16_t port_be)
 	add(b, e);
 }
 
+static void e_reject_port(struct rb *b)
+{
+	struct nftnl_expr *e = ex(b, "reject");
+
+	if (e) {
+		nftnl_expr_set_u32(e, NFTNL_EXPR_REJECT_TYPE, NFT_REJECT_ICMPX_UNREACH);
+		nftnl_expr_set_u8(e, NFTNL_EXPR_REJECT_CODE, NFT_REJECT_ICMPX_PORT_UNREACH);
+	}
+	add(b, e);
+}
+
 static void m_fam(struct rb *b, const struct fam *f)
 {
 	e_meta(b, NFT_META_NFPROTO);
@@ -576,6 +587,190 @@ static void persona_rules(struct batch *bt, const fd_conf_t *c, size_t i)
 	}
 }
 
+/* ------------------------------------------------- closed UDP ports */
+
+#define UDP_PORTS_SET "udp_ports"
+#define UDP_PORTS_ID 0x75647001u
+#define UDP_CLOSED "udp_closed"
+
+int fd_contain_udp_needed(const fd_conf_t *c)
+{
+	for (size_t i = 0; i < c->npersonas; i++)
+		if (c->personas[i].persona && c->personas[i].persona->nudp)
+			return 1;
+	return 0;
+}
+
+/* daddr within [x->first, x->last] (the prefix's family) */
+static void m_dst_range(struct rb *b, const fg_conf_prefix_t *x)
+{
+	const struct fam *f = &fams[x->family == AF_INET ? 0 : 1];
+
+	m_fam(b, f);
+	e_payload(b, NFT_PAYLOAD_NETWORK_HEADER, f->doff, f->alen, REG);
+	e_cmp(b, NFT_CMP_GTE, x->first, f->alen);
+	e_cmp(b, NFT_CMP_LTE, x->last, f->alen);
+}
+
+static void m_udp(struct rb *b)
+{
+	uint8_t proto = IPPROTO_UDP;
+
+	e_meta(b, NFT_META_L4PROTO);
+	e_cmp(b, NFT_CMP_EQ, &proto, 1);
+}
+
+static void m_udp_dport(struct rb *b, unsigned port)
+{
+	uint16_t be = htons((uint16_t)port);
+
+	m_udp(b);
+	e_payload(b, NFT_PAYLOAD_TRANSPORT_HEADER, 2, 2, REG);
+	e_cmp(b, NFT_CMP_EQ, &be, 2);
+}
+
+/* The UDP ports of the bed are bound by wildcard sockets (fluxdecoy/udp.h):
+ * without these rules a datagram to a pool address whose persona lacks the
+ * port would be taken by the socket and go unanswered, where the real host
+ * answers ICMP port unreachable. The kernel sends it here (reject, through
+ * icmp_send()/icmpv6_send(), so under the same icmp_ratelimit and
+ * icmp_ratemask as for a port without a socket). Chain udpclosed (filter input
+ * -10), in the order in which udp.c attributes a datagram (udp.c port_of()):
+ *   daddr in a shuffled pool                        accept (the deal decides)
+ *   daddr in persona i's addresses, udp dport P     accept (i serves P)
+ *   udp dport P, P served by a persona without addresses  accept
+ *   daddr in persona i's addresses, udp dport @udp_ports  counter udp_closed,
+ *                                                   reject icmpx port-unreachable */
+static void udp_rules(struct batch *bt, const fd_conf_t *c)
+{
+	uint16_t *ports = calloc(65536, sizeof(*ports));
+	size_t np = 0;
+
+	if (!ports) {
+		bt->full = true;
+		return;
+	}
+	for (unsigned port = 1; port <= 65535; port++)
+		for (size_t i = 0; i < c->npersonas; i++)
+			if (c->personas[i].persona &&
+			    fd_persona_find_udp(c->personas[i].persona, port)) {
+				ports[np++] = htons((uint16_t)port);
+				break;
+			}
+	put_chain(bt, "udpclosed", "filter", NF_INET_LOCAL_IN, -10);
+	put_counter(bt, UDP_CLOSED);
+	put_set(bt, UDP_PORTS_SET, 2, 13 /* inet_service */, 0, 0, UDP_PORTS_ID);
+	put_elems(bt, UDP_PORTS_SET, (const uint8_t *)ports, np, 2);
+	free(ports);
+	for (size_t i = 0; i < c->npools; i++) {
+		struct rb b = rule_new(bt, "udpclosed");
+		bool shuffled = false;
+		for (size_t j = 0; j < c->npersonas && !shuffled; j++)
+			for (size_t k = 0; k < c->personas[j].npools && !shuffled; k++)
+				shuffled = strcmp(c->personas[j].pools[k], c->pools[i].id) == 0;
+		if (!shuffled) {
+			nftnl_rule_free(b.r);
+			continue;
+		}
+		m_dst_range(&b, &c->pools[i].prefix);
+		m_udp(&b);
+		e_verdict(&b, NF_ACCEPT);
+		rule_put(bt, &b);
+	}
+	for (size_t i = 0; i < c->npersonas; i++) {
+		const fd_conf_persona_t *p = &c->personas[i];
+		if (p->npools || !p->persona)
+			continue;
+		for (size_t u = 0; u < p->persona->nudp; u++) {
+			for (size_t j = 0; j < p->naddresses; j++) {
+				struct rb b = rule_new(bt, "udpclosed");
+				m_dst_range(&b, &p->addresses[j]);
+				m_udp_dport(&b, p->persona->udp[u].port);
+				e_verdict(&b, NF_ACCEPT);
+				rule_put(bt, &b);
+			}
+			if (!p->naddresses) {   /* every destination */
+				struct rb b = rule_new(bt, "udpclosed");
+				m_udp_dport(&b, p->persona->udp[u].port);
+				e_verdict(&b, NF_ACCEPT);
+				rule_put(bt, &b);
+			}
+		}
+	}
+	for (size_t i = 0; i < c->npersonas; i++) {
+		const fd_conf_persona_t *p = &c->personas[i];
+		if (p->npools)
+			continue;
+		for (size_t j = 0; j < p->naddresses; j++) {
+			struct rb b = rule_new(bt, "udpclosed");
+			m_dst_range(&b, &p->addresses[j]);
+			m_udp(&b);
+			e_payload(&b, NFT_PAYLOAD_TRANSPORT_HEADER, 2, 2, REG);
+			e_lookup(&b, UDP_PORTS_SET, UDP_PORTS_ID);
+			e_counter(&b, UDP_CLOSED);
+			e_reject_port(&b);
+			rule_put(bt, &b);
+		}
+	}
+}
+
+/* The kernel's ICMPv6 errors about a pool address (a local route, no
+ * address on an interface) leave from the interface's address, where the
+ * real host, which owns its address, sends them from the address asked;
+ * nmap then calls a closed port "filtered". IPv4 picks the asked address
+ * itself (icmp_send(), RTCF_LOCAL). Chain icmp6src (filter output 0): an
+ * ICMPv6 destination unreachable whose invoking packet went to a pool
+ * address leaves from that address (ip6 saddr set, checksum updated):
+ *   icmpv6 type 1, inner daddr in a pool range  ip6 saddr set inner daddr */
+static void icmp6_rule(struct batch *bt, const fg_conf_prefix_t *x)
+{
+	struct rb b;
+	uint8_t proto = IPPROTO_ICMPV6, type = 1;
+
+	if (x->family != AF_INET6)
+		return;
+	b = rule_new(bt, "icmp6src");
+	m_fam(&b, &fams[1]);
+	e_meta(&b, NFT_META_L4PROTO);
+	e_cmp(&b, NFT_CMP_EQ, &proto, 1);
+	e_payload(&b, NFT_PAYLOAD_TRANSPORT_HEADER, 0, 1, REG);
+	e_cmp(&b, NFT_CMP_EQ, &type, 1);
+	/* the invoking packet's destination: ICMPv6 header 8, ip6 daddr 24 */
+	e_payload(&b, NFT_PAYLOAD_TRANSPORT_HEADER, 8 + 24, 16, REG);
+	e_cmp(&b, NFT_CMP_GTE, x->first, 16);
+	e_cmp(&b, NFT_CMP_LTE, x->last, 16);
+	struct nftnl_expr *e = ex(&b, "payload");
+	if (e) {
+		nftnl_expr_set_u32(e, NFTNL_EXPR_PAYLOAD_SREG, REG);
+		nftnl_expr_set_u32(e, NFTNL_EXPR_PAYLOAD_BASE, NFT_PAYLOAD_NETWORK_HEADER);
+		nftnl_expr_set_u32(e, NFTNL_EXPR_PAYLOAD_OFFSET, 8);
+		nftnl_expr_set_u32(e, NFTNL_EXPR_PAYLOAD_LEN, 16);
+		nftnl_expr_set_u32(e, NFTNL_EXPR_PAYLOAD_CSUM_TYPE, NFT_PAYLOAD_CSUM_NONE);
+		nftnl_expr_set_u32(e, NFTNL_EXPR_PAYLOAD_FLAGS, NFT_PAYLOAD_L4CSUM_PSEUDOHDR);
+	}
+	add(&b, e);
+	rule_put(bt, &b);
+}
+
+static void icmp6_rules(struct batch *bt, const fd_conf_t *c)
+{
+	bool any = false;
+
+	for (size_t i = 0; i < c->npools; i++)
+		any |= c->pools[i].prefix.family == AF_INET6;
+	for (size_t i = 0; i < c->npersonas; i++)
+		for (size_t j = 0; j < c->personas[i].naddresses; j++)
+			any |= c->personas[i].addresses[j].family == AF_INET6;
+	if (!any)
+		return;
+	put_chain(bt, "icmp6src", "filter", NF_INET_LOCAL_OUT, 0);
+	for (size_t i = 0; i < c->npools; i++)
+		icmp6_rule(bt, &c->pools[i].prefix);
+	for (size_t i = 0; i < c->npersonas; i++)
+		for (size_t j = 0; j < c->personas[i].naddresses; j++)
+			icmp6_rule(bt, &c->personas[i].addresses[j]);
+}
+
 /* ------------------------------------------------------------- transport */
 
 struct acks {
@@ -666,12 +861,18 @@ int fd_contain_install(const fd_conf_t *c, char *err, size_t errlen)
 	put_table(&bt, NFT_MSG_NEWTABLE, NLM_F_CREATE);
 	put_table(&bt, NFT_MSG_DELTABLE, 0);
 	put_table(&bt, NFT_MSG_NEWTABLE, NLM_F_CREATE);
-	put_chain(&bt, "pre", "nat", NF_INET_PRE_ROUTING, -100);
-	put_chain(&bt, "fwd", "filter", NF_INET_FORWARD, 0);
-	put_chain(&bt, "in", "filter", NF_INET_LOCAL_IN, 0);
+	if (fd_contain_needed(c)) {
+		put_chain(&bt, "pre", "nat", NF_INET_PRE_ROUTING, -100);
+		put_chain(&bt, "fwd", "filter", NF_INET_FORWARD, 0);
+		put_chain(&bt, "in", "filter", NF_INET_LOCAL_IN, 0);
+	}
 	for (size_t i = 0; i < c->npersonas; i++)
 		if (fd_conf_nbackends(&c->personas[i]))
 			persona_rules(&bt, c, i);
+	if (fd_contain_udp_needed(c)) {
+		udp_rules(&bt, c);
+		icmp6_rules(&bt, c);
+	}
 	nftnl_batch_end(mnl_nlmsg_batch_current(bt.b), bt.seq++);
 	mnl_nlmsg_batch_next(bt.b);
 	if (bt.full) {
