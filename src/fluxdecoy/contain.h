@@ -56,6 +56,19 @@ int fd_contain_needed(const fd_conf_t *c);
  * is made when either is needed. */
 int fd_contain_udp_needed(const fd_conf_t *c);
 
+/* Whether the bed has UDP ports and shuffled pools: then the closed UDP
+ * ports of the pools follow the deal (fd_contain_udp_deal()). */
+int fd_contain_udp_shuffled(const fd_conf_t *c);
+
+/* The deal of epoch `epoch`, forced shuffle `gen`, for the shuffled pools'
+ * UDP ports: sets udp_served4/6 replaced in one batch, computed here from
+ * the root key (decoy/shuffle.h), as the bed deals them. A datagram to a
+ * shuffled pool address on a bed UDP port that its persona of the deal
+ * lacks (or with no persona) gets port unreachable. Returns 0 or a
+ * negative code, message in err. */
+int fd_contain_udp_deal(const fd_conf_t *c, const uint8_t *root, size_t rootlen,
+			uint64_t epoch, uint64_t gen, char *err, size_t errlen);
+
 /* Replace the table. Returns 0 or a negative code, message in err. */
 int fd_contain_install(const fd_conf_t *c, char *err, size_t errlen);
 

@@ -83,6 +83,7 @@ struct hi_stats {
 	uint64_t udp_flows, udp_filtered, udp_refused, udp_dg_up, udp_dg_down;
 	uint64_t udp_bytes_up, udp_bytes_down, udp_answers, udp_answer_us_sum;
 	uint64_t udp_send_err, udp_held_dropped, udp_backend_unreach;
+	uint64_t deals, deal_err;
 	uint64_t flows, filtered, filtered_full, bindings_full, backend_err;
 	uint64_t created, expired, dns_queries, dns_bad, priv_bad;
 	uint64_t connect_us_sum, connects;
@@ -414,8 +415,15 @@ static void priv_send(fd_hi_t *h, uint32_t kind, size_t pidx, uint32_t slot)
 	size_t n = fd_priv_build_request(&rq, b, sizeof(b));
 
 	if (h->priv.fd < 0 || send(h->priv.fd, b, n, MSG_DONTWAIT | MSG_NOSIGNAL) != (ssize_t)n)
-		log_warn("cannot ask the privileged part (%s of slot %u)",
-			 kind == FD_PRIV_SPAWN ? "spawn" : "stop", slot);
+		log_warn("cannot ask the privileged part (%s %u)",
+			 kind == FD_PRIV_SPAWN ? "spawn of slot" : kind == FD_PRIV_STOP ?
+			 "stop of slot" : "deal, forced shuffle", slot);
+}
+
+void fd_hi_deal(fd_hi_t *h, uint64_t epoch, uint64_t gen)
+{
+	if (h && h->priv.fd >= 0)
+		priv_send(h, FD_PRIV_DEAL, (size_t)(uint32_t)epoch, (uint32_t)gen);
 }
 
 /* Connect a flow to its backend; false when it was closed. */
@@ -865,6 +873,16 @@ static void spawned(fd_hi_t *h, const uint8_t *buf, size_t n)
 	fd_priv_req_t rq;
 	int32_t status;
 
+	if (fd_priv_parse_spawned(buf, n, &rq, &status) == 0 && rq.kind == FD_PRIV_DEAL) {
+		if (status == 0) {
+			h->st.deals++;
+			return;
+		}
+		h->st.deal_err++;
+		log_err("closed UDP ports of the shuffled pools: the deal of epoch %u.%u "
+			"failed: %s", rq.persona, rq.slot, fg_strerror(status));
+		return;
+	}
 	if (fd_priv_parse_spawned(buf, n, &rq, &status) < 0 || rq.persona >= h->conf->npersonas ||
 	    !h->slot[rq.persona] || rq.slot >= fd_conf_nbackends(&h->conf->personas[rq.persona])) {
 		h->st.priv_bad++;
@@ -1143,6 +1161,10 @@ char *fd_hi_metrics(const fd_hi_t *h)
 	  s->spawn_err);
 	C("fluxdecoy_backends_recycled_total", "Template backends stopped after their "
 	  "last binding expired.", s->stopped);
+	C("fluxdecoy_udp_closed_deals_total", "Deals of the shuffle applied to the "
+	  "closed UDP ports of the shuffled pools (kernel sets).", s->deals);
+	C("fluxdecoy_udp_closed_deal_errors_total", "Deals the privileged part could "
+	  "not apply.", s->deal_err);
 	C("fluxdecoy_udp_hi_flows_total", "UDP flows (source, pool address) relayed "
 	  "to a high-interaction backend.", s->udp_flows);
 	C("fluxdecoy_udp_hi_filtered_total", "UDP datagrams the scan filter gave to "

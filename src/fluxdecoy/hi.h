@@ -69,6 +69,10 @@ bool fd_hi_udp(fd_hi_t *h, int lfd, const struct sockaddr_storage *src,
  * backend, or none is bound. */
 bool fd_hi_backend_universe(const fd_hi_t *h, const fd_addr_t *src, fd_universe_t *out);
 
+/* A new deal of the shuffle (epoch, forced shuffle gen): the privileged
+ * part redoes it for the closed UDP ports of the shuffled pools. */
+void fd_hi_deal(fd_hi_t *h, uint64_t epoch, uint64_t gen);
+
 void fd_hi_event(fd_hi_t *h, void *obj, uint32_t events);
 
 /* Periodic work: idle flows, binding and scan filter expiry, counters. */

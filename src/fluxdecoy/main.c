@@ -157,8 +157,8 @@ int main(int argc, char **argv)
 		}
 		log_info("containment: table inet %s installed", fd_conf_nft_table(conf));
 	}
-	if (fd_contain_needed(conf)) {
-		rc = fd_priv_start(conf, ev, &priv_pid);
+	if (fd_contain_needed(conf) || fd_contain_udp_shuffled(conf)) {
+		rc = fd_priv_start(conf, ev, key, keylen, &priv_pid);
 		if (rc < 0) {
 			log_err("cannot start the privileged part: %s", fg_strerror(rc));
 			goto out;

@@ -1393,6 +1393,10 @@ static void shuffle_tick(fd_server_t *s, bool first)
 	int rc = fd_bed_tick(s->bed, wall_ms(), force);
 	if (rc < 0)
 		log_err("shuffle: %s", fg_strerror(rc));
+	if (rc == 1) {        /* the kernel's closed UDP ports follow the deal */
+		const fd_universes_t *u = fd_bed_universes(s->bed);
+		fd_hi_deal(s->hi, u->epoch, u->gen);
+	}
 }
 
 int fd_server_shuffle(fd_server_t *s, const uint8_t *root, size_t rootlen,

@@ -10,6 +10,7 @@
 #       persona ns (a clone of A) at 198.51.100.0/26 and 2001:db8:77::/120,
 #       persona web (B's surface, TCP only) at 198.51.100.64/26 and
 #       2001:db8:77::100/120
+#       a shuffled pool 198.51.100.128/26, half ns-s, half web-s
 #   cli: nmap, dig, python3
 #
 # fluxdecoy's wildcard socket on udp/53 (for ns) takes the datagrams of
@@ -21,7 +22,9 @@
 # that chain the port is silent (the check can fail); ns's udp/53 still
 # answers. ICMPv6 errors about a pool address leave from that address
 # (chain icmp6src); without it nmap sees the decoy's closed IPv6 ports as
-# filtered. Env: FLUXGATED (fluxdecoy from the same directory), VALGRIND.
+# filtered. In the shuffled pool the closed UDP ports follow the deal
+# (sets udp_served4/6, filled by the privileged part from its own key),
+# also after a forced shuffle. Env: FLUXGATED (fluxdecoy from the same directory), VALGRIND.
 
 . "$(dirname "$0")/lib.sh"
 
@@ -102,13 +105,32 @@ service:
     kind: http
     response-get: "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok"
 EOF
+head -c 32 /dev/urandom >"$W/shuffle.key"; chmod 0600 "$W/shuffle.key"
+# the shuffled web persona on 8080: port 80 is the wildcard socket of web's
+sed 's/- port: 80$/- port: 8080/' "$W/web.persona" >"$W/web-s.persona"
 DCONF=$W/fluxdecoy.conf
 cat >"$DCONF" <<EOF
+shuffle:
+  epoch: 1h
+  key: $W/shuffle.key
+pool:
+  - id: shuf4
+    prefix: 198.51.100.128/26
 decoy:
   user: nobody
   event-log: $W/eve.json
+  metrics: 127.0.0.1@9561
   nft-table: fdudp
 persona:
+  # a shuffled pool: half ns (udp/53), half web (tcp/80), dealt per epoch
+  - id: ns-s
+    file: $P
+    pool: shuf4
+    share: 0.5
+  - id: web-s
+    file: $W/web-s.persona
+    pool: shuf4
+    share: 0.5
   - id: ns
     file: $P
     addresses: [198.51.100.0/26, "2001:db8:77::/120"]
@@ -178,6 +200,64 @@ for pair in "A 10.0.2.10 198.51.100.7" "B 10.0.5.20 198.51.100.70" \
 done
 has_line "host A: 53/udp open" '^53/udp open$' "$(nm 10.0.2.10)"
 has_line "host B: 53/udp closed" '^53/udp closed$' "$(nm 10.0.5.20)"
+
+# ------------------------------------------------------------ the shuffled pool
+# every address of the pool: tcp/8080 open (web-s) or udp/53 answered (ns-s),
+# and where udp/53 is not served, port unreachable (never silence); one
+# source address per pool address, so that the kernel's per-peer ICMP rate
+# limit (a real attacker meets one per real host) does not merge them
+for i in $(seq 0 63); do addr_add cli e1 "10.0.3.$((100 + i))/32"; done
+cat >"$W/deal.py" <<'EOF'
+import socket
+q = bytes.fromhex("0006010000010000000000000776657273696f6e0462696e640000100003")
+out = []
+for i in range(64):
+    a, src = "198.51.100.%d" % (128 + i), "10.0.3.%d" % (100 + i)
+    c = socket.socket(); c.settimeout(10); c.bind((src, 0))
+    try:
+        c.connect((a, 8080)); tcp = "tcp-open"
+    except ConnectionRefusedError:
+        tcp = "tcp-closed"
+    except OSError:
+        tcp = "tcp-silent"
+    c.close()
+    u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); u.bind((src, 0))
+    u.settimeout(3); u.connect((a, 53)); udp = "udp-silent"
+    for t in range(3):
+        u.send(q)
+        try:
+            u.recv(2048); udp = "udp-answer"; break
+        except ConnectionRefusedError:
+            udp = "udp-refused"; break
+        except socket.timeout:
+            pass
+    u.close()
+    out.append("%s %s %s" % (a, tcp, udp))
+print("\n".join(out))
+EOF
+metric() { nsx dcy curl -sS -m 10 http://127.0.0.1:9561/metrics | awk -v m="$1" '$1 == m { print $2 }'; }
+metric_is() { [ "$(metric "$1")" = "$2" ]; }
+check_deal() { # check_deal LABEL N: every address is one persona, wholly
+	local r bad
+	r=$(nsx cli timeout 600 python3 "$W/deal.py")
+	bad=$(grep -Ev ' (tcp-open udp-refused|tcp-closed udp-answer)$' <<<"$r")
+	if [ -z "$bad" ] && [ "$(grep -c . <<<"$r")" = 64 ]; then
+		ok "$1: 64 addresses, $(grep -c udp-answer <<<"$r") ns-s (udp/53 open), $(grep -c udp-refused <<<"$r") web-s (udp/53 port unreachable)"
+	else fail "$1: every address answers as one persona" "$bad"; fi
+	printf '%s\n' "$r" | awk '{print $1, $3}' >"$W/deal.$2"
+}
+wait_for $T metric_is fluxdecoy_udp_closed_deals_total 1 \
+	&& ok "the first deal is in the kernel's sets" || fail "first deal applied" "$(metric fluxdecoy_udp_closed_deals_total)"
+check_deal "deal 1" 1
+kill -USR1 "$DPID"
+wait_for 60 metric_is fluxdecoy_udp_closed_deals_total 2 \
+	&& ok "a forced shuffle: the new deal is in the kernel's sets" \
+	|| fail "second deal applied" "$(metric fluxdecoy_udp_closed_deals_total)"
+check_deal "deal 2 (after SIGUSR1)" 2
+ch=$(diff "$W/deal.1" "$W/deal.2" | grep -c '^>')
+[ "$ch" -ge 1 ] && ok "the shuffle moved udp/53 between addresses ($ch of 64 changed)" \
+	|| fail "the deal changed" "$ch"
+assert_eq "metrics: no deal failed" "0" "$(metric fluxdecoy_udp_closed_deal_errors_total)"
 
 # ------------------------------------------------------------ without the chain
 # the chain is what makes the difference: deleted, web's udp/53 is silent

@@ -284,6 +284,14 @@ static void test_privmsg(void **st)
 	assert_int_equal(got.persona, 3);
 	assert_int_equal(got.slot, 7);
 	assert_int_equal(fd_priv_build_request(&sp, b, 15), 0);
+	fd_priv_req_t dl = { FD_PRIV_DEAL, 2949120, 2 };   /* epoch, forced shuffle */
+	n = fd_priv_build_request(&dl, b, sizeof(b));
+	assert_int_equal(fd_priv_parse_request(b, n, &got, err, sizeof(err)), 0);
+	assert_int_equal(got.kind, FD_PRIV_DEAL);
+	assert_int_equal(got.persona, 2949120);
+	b[7] = 5;
+	assert_int_equal(fd_priv_parse_request(b, n, &got, err, sizeof(err)), -FG_EMALF);
+	assert_string_equal(err, "unknown request kind 5");
 
 	int m = fd_priv_build_counts(in, 3, b, sizeof(b));
 	assert_int_equal(m, 8 + 3 * 24);
