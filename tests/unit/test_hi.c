@@ -404,6 +404,19 @@ static void test_conf_hi(void **st)
 			       &c, &s), -FG_ESCHEMA);
 	if (!strstr(s.buf, "persona 'web': containment reply-only needs backends"))
 		fail_msg("got: %s", s.buf);
+	/* UDP high interaction: off by default, needs backends */
+	assert_int_equal(cload("persona:\n  - id: web\n    file: /p\n    udp-backends: true\n",
+			       &c, &s), -FG_ESCHEMA);
+	if (!strstr(s.buf, "persona 'web': udp-backends needs backends or backend-template"))
+		fail_msg("got: %s", s.buf);
+	assert_int_equal(cload("persona:\n  - id: web\n    file: /p\n    backends: [10.0.4.10]\n",
+			       &c, &s), 0);
+	assert_false(c->personas[0].udp_backends);
+	fd_conf_free(c);
+	assert_int_equal(cload("persona:\n  - id: web\n    file: /p\n    backends: [10.0.4.10]\n"
+			       "    udp-backends: true\n", &c, &s), 0);
+	assert_true(c->personas[0].udp_backends);
+	fd_conf_free(c);
 
 	/* backend templates: slots, their addresses, the checks */
 	assert_int_equal(cload("persona:\n  - id: web\n    file: /p\n"
