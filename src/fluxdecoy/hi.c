@@ -422,7 +422,8 @@ static void priv_send(fd_hi_t *h, uint32_t kind, size_t pidx, uint32_t slot)
 
 void fd_hi_deal(fd_hi_t *h, uint64_t epoch, uint64_t gen)
 {
-	if (h && h->priv.fd >= 0)
+	/* only with shuffled UDP ports: [priv] refuses a deal it has no use for */
+	if (h && h->priv.fd >= 0 && fd_contain_udp_shuffled(h->conf))
 		priv_send(h, FD_PRIV_DEAL, (size_t)(uint32_t)epoch, (uint32_t)gen);
 }
 
