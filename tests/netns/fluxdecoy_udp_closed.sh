@@ -189,17 +189,17 @@ c=$(nsx dcy nft list counter inet fdudp udp_closed | grep -o 'packets [0-9]*' | 
 PORTS=53,67,123,161,5353
 # nmap's own timing (retries, slowing down when ICMP is rate-limited), as
 # an attacker scans
-nm() { local six=; [[ $1 == *:* ]] && six=-6
+nmu() { local six=; [[ $1 == *:* ]] && six=-6
 	nsx cli timeout 300 nmap $six -n -Pn -sU -p $PORTS "$1" 2>&1 \
 	| grep -E '^[0-9]+/udp' | awk '{print $1, $2}'; }
 for pair in "A 10.0.2.10 198.51.100.7" "B 10.0.5.20 198.51.100.70" \
 	    "A fd00:2::10 2001:db8:77::7" "B fd00:5::20 2001:db8:77::170"; do
 	read -r host real dec <<<"$pair"
-	r=$(nm "$real"); d=$(nm "$dec")
+	r=$(nmu "$real"); d=$(nmu "$dec")
 	cmp_out "nmap -sU -p $PORTS: the decoy at $dec as the real host $host ($real)" "$r" "$d"
 done
-has_line "host A: 53/udp open" '^53/udp open$' "$(nm 10.0.2.10)"
-has_line "host B: 53/udp closed" '^53/udp closed$' "$(nm 10.0.5.20)"
+has_line "host A: 53/udp open" '^53/udp open$' "$(nmu 10.0.2.10)"
+has_line "host B: 53/udp closed" '^53/udp closed$' "$(nmu 10.0.5.20)"
 
 # ------------------------------------------------------------ the shuffled pool
 # every address of the pool: tcp/8080 open (web-s) or udp/53 answered (ns-s),
