@@ -24,22 +24,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-enum fg_scope {
-	FG_SCOPE_CLIENT = 0,   /* exact client address */
-	FG_SCOPE_NET,          /* client prefix (EDNS Client Subnet) */
-	FG_SCOPE_ANY,          /* anyone: last resort, one address */
-};
-
-typedef struct fg_grant {
-	uint8_t family;        /* AF_INET or AF_INET6: of addr, client, backend */
-	uint8_t scope;         /* enum fg_scope */
-	uint8_t client_plen;   /* 32/128 for CLIENT; prefix length for NET */
-	uint8_t client[16];    /* client address/prefix (masked), unused for ANY */
-	uint8_t addr[16];      /* granted pool address */
-	uint8_t backend[16];   /* protected server the address leads to */
-	uint16_t backend_port; /* DNAT to this port (host order); 0 = same port */
-	uint32_t timeout_ms;   /* ttl + grace */
-} fg_grant_t;
+#include "grant/grant.h"
 
 /* Data-plane constants: the fwmark of decoy traffic, the routing table
  * holding the decoy route, the NFLOG group of decoy events. The daemon
