@@ -153,8 +153,9 @@ typedef struct fg_nat_ops {
 	 * cost the recovery nothing. */
 	int (*dump_any)(fg_nat_t *nat, fg_nat_dump_fn fn, void *ctx);
 	/* Count the live elements of the grant maps, pin and quarantine sets.
-	 * Reads every element (nft: a dump of each set), so it costs time in
-	 * proportion to the state: not for the packet or DNS paths. */
+	 * nft: a small set is walked (exact), a big one counted by the
+	 * kernel's figure, which also holds elements expired since its last
+	 * garbage collection (nft_dump.c). Not for the packet or DNS paths. */
 	int (*count)(fg_nat_t *nat, fg_nat_counts_t *out);
 	/* Send `src` (all of its addresses of one family: plen) to the decoys
 	 * for timeout_ms (0 = until released) and kill its live conntrack flows

@@ -189,13 +189,53 @@ static int count_elem_cb(const struct nlmsghdr *nlh, void *data)
 	return MNL_CB_OK;
 }
 
+/* The kernel's element count of a set (NFTA_SET_COUNT of a GETSET answer,
+ * kernels >= 6.14; the installed uapi header may be older). */
+#define FG_NFTA_SET_COUNT 20
+
+struct setinfo_ctx {
+	bool have;
+	uint32_t n;
+	int err;            /* never set */
+};
+
+static int setinfo_cb(const struct nlmsghdr *nlh, void *data)
+{
+	struct setinfo_ctx *si = data;
+	const struct nlattr *a;
+
+	mnl_attr_for_each(a, nlh, sizeof(struct nfgenmsg))
+		if (mnl_attr_get_type(a) == FG_NFTA_SET_COUNT &&
+		    mnl_attr_validate(a, MNL_TYPE_U32) == 0) {
+			si->have = true;
+			si->n = ntohl(mnl_attr_get_u32(a));
+		}
+	return MNL_CB_OK;
+}
+
+/* Live elements of one set. The kernel restarts a set dump's walk for each
+ * answer message (about 32 KiB, a few hundred elements), so walking a set
+ * costs time quadratic in its size: minutes at a million. A set the kernel
+ * says holds more than FG_NFT_COUNT_WALK_MAX elements is counted by that
+ * figure (one request), which also holds elements expired since the set's
+ * last garbage collection (hash sets: every second; the subnet map: at its
+ * next change); a smaller one, or any on an older kernel, is walked and
+ * counted exactly. */
 static int count_set(struct fg_nat *nat, const char *base, int family, uint64_t *out)
 {
 	struct count_ctx c = { 0 };
+	struct setinfo_ctx si = { 0 };
 	char set[32];
 	int rc;
 
 	fg_nft_set_name(set, sizeof(set), base, family);
+	rc = fg_nft_get_set(nat, set, setinfo_cb, &si, &si.err);
+	if (rc < 0)
+		return rc;
+	if (si.have && si.n > FG_NFT_COUNT_WALK_MAX) {
+		*out += si.n;
+		return 0;
+	}
 	rc = fg_nft_get_elems(nat, set, count_elem_cb, &c, &c.err);
 	if (rc == 0)
 		*out += c.n;

@@ -126,6 +126,10 @@ int fg_nft_batch_send_ex(struct fg_nat *nat, const char *what, int *kerr,
 int fg_nft_get_elems(struct fg_nat *nat, const char *set,
 		     int (*cb)(const struct nlmsghdr *nlh, void *data), void *data,
 		     const int *cb_err);
+/* The same for the set itself (GETSET): one answer message. */
+int fg_nft_get_set(struct fg_nat *nat, const char *set,
+		   int (*cb)(const struct nlmsghdr *nlh, void *data), void *data,
+		   const int *cb_err);
 
 /* The grant maps by scope (dumped), then the per-address backend map (not
  * dumped); fg_nft_group_base[] names their sets (nft_elem.c). */
@@ -150,7 +154,11 @@ void fg_nft_elem_put(struct nlmsghdr *nlh, const void *key, size_t klen,
 /* Key of grant g in its map; key_end for NET; returns the key length. */
 size_t fg_nft_grant_key(const fg_grant_t *g, uint8_t *key, uint8_t *kend);
 
-/* Read-back (nft_dump.c): the ops dump, dump_any and count. */
+/* Read-back (nft_dump.c): the ops dump, dump_any and count. A set the
+ * kernel says holds more elements than this is counted by the kernel's
+ * figure rather than walked (nft_dump.c says why). */
+#define FG_NFT_COUNT_WALK_MAX 16384
+/* (the ops) */
 int fg_nft_dump(fg_nat_t *nat, fg_nat_dump_fn fn, void *ctx);
 int fg_nft_dump_any(fg_nat_t *nat, fg_nat_dump_fn fn, void *ctx);
 int fg_nft_count(fg_nat_t *nat, fg_nat_counts_t *out);

@@ -338,8 +338,11 @@ int fg_nft_batch_send(struct fg_nat *nat, const char *what, int *kerr)
 
 /* Dump every element of set `set` (GETSETELEM), handing each answer
  * message to `cb`. `*cb_err` is the callback's own error, if it set one. */
-int fg_nft_get_elems(struct fg_nat *nat, const char *set, mnl_cb_t cb, void *data,
-		     const int *cb_err)
+/* One request about set `set` (its table and name attributes: the same
+ * numbers for GETSET and GETSETELEM), handing each answer message to `cb`
+ * until the final ACK or NLMSG_DONE. */
+static int set_request(struct fg_nat *nat, uint16_t type, uint16_t flags, const char *set,
+		       mnl_cb_t cb, void *data, const int *cb_err)
 {
 	char *buf = fg_nft_batch_tail(nat);
 	struct nlmsghdr *nlh;
@@ -349,8 +352,7 @@ int fg_nft_get_elems(struct fg_nat *nat, const char *set, mnl_cb_t cb, void *dat
 	if (!buf)
 		return -ENOMEM;
 	seq = ++nat->seq;
-	nlh = nftnl_nlmsg_build_hdr(buf, NFT_MSG_GETSETELEM, NFPROTO_INET,
-				    NLM_F_DUMP | NLM_F_ACK, seq);
+	nlh = nftnl_nlmsg_build_hdr(buf, type, NFPROTO_INET, flags | NLM_F_ACK, seq);
 	mnl_attr_put_strz(nlh, NFTA_SET_ELEM_LIST_TABLE, nat->table);
 	mnl_attr_put_strz(nlh, NFTA_SET_ELEM_LIST_SET, set);
 	if (mnl_socket_sendto(nat->nl, nlh, nlh->nlmsg_len) < 0)
@@ -375,5 +377,17 @@ int fg_nft_get_elems(struct fg_nat *nat, const char *set, mnl_cb_t cb, void *dat
 		}
 	}
 	return *cb_err;
+}
+
+int fg_nft_get_elems(struct fg_nat *nat, const char *set, mnl_cb_t cb, void *data,
+		     const int *cb_err)
+{
+	return set_request(nat, NFT_MSG_GETSETELEM, NLM_F_DUMP, set, cb, data, cb_err);
+}
+
+int fg_nft_get_set(struct fg_nat *nat, const char *set, mnl_cb_t cb, void *data,
+		   const int *cb_err)
+{
+	return set_request(nat, NFT_MSG_GETSET, 0, set, cb, data, cb_err);
 }
 
