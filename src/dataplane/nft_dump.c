@@ -190,7 +190,8 @@ static int count_elem_cb(const struct nlmsghdr *nlh, void *data)
 }
 
 /* The kernel's element count of a set (NFTA_SET_COUNT of a GETSET answer,
- * kernels >= 6.14; the installed uapi header may be older). */
+ * on kernels that report it, as 6.18 does; the installed uapi header may
+ * not name it). */
 #define FG_NFTA_SET_COUNT 20
 
 struct setinfo_ctx {
