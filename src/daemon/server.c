@@ -211,9 +211,20 @@ static void log_grant_event(fg_evlog_t *ev, const fg_snapshot_t *snap,
 	fg_evlog_dns(ev, (const struct sockaddr *)r->peer, NULL,
 		     tcp ? IPPROTO_TCP : IPPROTO_UDP, qname, r->qtype,
 		     (uint8_t)res->rcode, scope, ok ? addr : NULL, ok ? r->ttl : 0);
+	/* who the grant lets in, as fluxgated(8) documents it: the client's
+	 * address or ECS prefix, or anyone */
+	char client[INET6_ADDRSTRLEN + 5] = "*";
+	if (ok && r->scope != FG_SCOPE_ANY) {
+		char ca[INET6_ADDRSTRLEN];
+		if (inet_ntop(fam, r->client, ca, sizeof ca))
+			snprintf(client, sizeof client, "%s/%u", ca, r->client_plen);
+	}
+	char backend[INET6_ADDRSTRLEN] = "";
 	if (ok)
-		fg_evlog_grant(ev, (const struct sockaddr *)r->peer, svc, scope, NULL, addr,
-			       NULL, r->grant_ms);
+		inet_ntop(fam, r->backend, backend, sizeof backend);
+	if (ok)
+		fg_evlog_grant(ev, (const struct sockaddr *)r->peer, svc, scope, client, addr,
+			       backend[0] ? backend : NULL, r->grant_ms);
 }
 
 static uint64_t ns_between(const struct timespec *a, const struct timespec *b)

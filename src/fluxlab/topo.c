@@ -444,6 +444,7 @@ static int fluxgated_conf(lab_run_t *r)
 		 "  socket: \"%s/control.sock\"\n"
 		 "log:\n"
 		 "  level: warning\n"
+		 "  file: \"%s/events.jsonl\"\n"
 		 "zone:\n"
 		 "  - domain: lab.test\n"
 		 "    ttl: 300\n"
@@ -477,7 +478,7 @@ static int fluxgated_conf(lab_run_t *r)
 		 "  backend: nft\n"
 		 "  table: fluxgate\n",
 		 s->name, v6 ? ", \"fd00:4::1@53\", \"" LAB_GW_CLI6 "@53\", \"fd00:5::1@53\"" : "", workers,
-		 r->workdir, s->gateway.pool, pool6, v6 ? ", \"fd00:2::10\"" : "", v6 ? ", lab6" : "",
+		 r->workdir, r->workdir, s->gateway.pool, pool6, v6 ? ", \"fd00:2::10\"" : "", v6 ? ", lab6" : "",
 		 s->gateway.ttl_ms / 1000, s->gateway.grace_ms, s->gateway.pin_ms, s->gateway.max_open_fraction,
 		 v6 ? ", \"fd00:3::10\"" : "", v6 ? ", \"" LAB_LEGIT_NET6 "/64\"" : "",
 		 v6 ? ", \"" LAB_RESOLVER6 "/128\"" : "");
