@@ -376,7 +376,8 @@ static int unbound_conf(lab_run_t *r)
 		snprintf(ecs, sizeof ecs, "  module-config: \"iterator\"\n");
 	if (r->sc->dns.ecs && r->pool6_plen) {
 		size_t o = strlen(ecs);
-		snprintf(ecs + o, sizeof ecs - o, "  max-client-subnet-ipv6: 56\n  min-client-subnet-ipv6: 0\n");
+		snprintf(ecs + o, sizeof ecs - o, "  max-client-subnet-ipv6: %u\n  min-client-subnet-ipv6: 0\n",
+			 r->sc->dns.ecs6 ? r->sc->dns.ecs6 : 56);
 	}
 	/* dual stack: IPv6 clients ask over IPv6; upstream stays IPv4 */
 	char v6[200] = "  do-ip6: no\n";
@@ -429,6 +430,10 @@ static int fluxgated_conf(lab_run_t *r)
 	char pool6[160] = "";
 	if (v6)
 		snprintf(pool6, sizeof pool6, "  - id: lab6\n    prefix: \"%s\"\n", s->gateway.pool6);
+	/* dns.ecs6: fluxgated takes the IPv6 prefix unbound is told to send */
+	char ecs6[48] = "";
+	if (v6 && s->dns.ecs && s->dns.ecs6)
+		snprintf(ecs6, sizeof ecs6, "  ecs-min-prefix6: %u\n", s->dns.ecs6);
 	char workers[16];
 	if (s->gateway.workers)
 		snprintf(workers, sizeof workers, "%u", s->gateway.workers);
@@ -474,6 +479,7 @@ static int fluxgated_conf(lab_run_t *r)
 		 /* only the lab's caching resolver may obtain "anyone" grants:
 		  * forged queries from elsewhere get exact-client scope */
 		 "  resolvers: [ 10.0.4.53/32%s ]\n"
+		 "%s"
 		 "nat:\n"
 		 "  backend: nft\n"
 		 "  table: fluxgate\n",
@@ -481,7 +487,7 @@ static int fluxgated_conf(lab_run_t *r)
 		 r->workdir, r->workdir, s->gateway.pool, pool6, v6 ? ", \"fd00:2::10\"" : "", v6 ? ", lab6" : "",
 		 s->gateway.ttl_ms / 1000, s->gateway.grace_ms, s->gateway.pin_ms, s->gateway.max_open_fraction,
 		 v6 ? ", \"fd00:3::10\"" : "", v6 ? ", \"" LAB_LEGIT_NET6 "/64\"" : "",
-		 v6 ? ", \"" LAB_RESOLVER6 "/128\"" : "");
+		 v6 ? ", \"" LAB_RESOLVER6 "/128\"" : "", ecs6);
 	/* rate limiting: the daemon's defaults unless the scenario says */
 	size_t n = strlen(text);
 	if (s->gateway.rrl_rate >= 0 || s->gateway.rrl_slip >= 0)
