@@ -197,7 +197,7 @@ static const char *const scope_names[] = { "client", "net", "any" };
  * event log's own thread; dropped and counted when it falls behind). */
 static void log_grant_event(fg_evlog_t *ev, const fg_snapshot_t *snap,
 			    const fg_grant_req_t *r, bool ok, bool tcp,
-			    const fg_dns_result_t *res)
+			    const fg_dns_result_t *res, uint64_t commit_ns)
 {
 	char qname[FG_DNS_MAXNAME * 4 + 2], addr[INET6_ADDRSTRLEN] = "";
 	const char *svc = r->service_id < snap->conf->nservices
@@ -224,7 +224,8 @@ static void log_grant_event(fg_evlog_t *ev, const fg_snapshot_t *snap,
 		inet_ntop(fam, r->backend, backend, sizeof backend);
 	if (ok)
 		fg_evlog_grant(ev, (const struct sockaddr *)r->peer, svc, scope, client, addr,
-			       backend[0] ? backend : NULL, r->grant_ms);
+			       backend[0] ? backend : NULL, r->grant_ms,
+			       (uint32_t)(commit_ns / 1000u > UINT32_MAX ? UINT32_MAX : commit_ns / 1000u));
 }
 
 static uint64_t ns_between(const struct timespec *a, const struct timespec *b)
@@ -304,7 +305,8 @@ static void grant_finish(fg_worker_t *w, const fg_snapshot_t *snap, fg_grant_req
 	int rc = began ? fg_grant_finish(snap->grants, w->gw, reqs) : -FG_EGRANT;
 	struct timespec t1;
 	clock_gettime(CLOCK_MONOTONIC, &t1);
-	fg_hist_observe_ns(&w->stats.grant_latency, ns_between(t0, &t1));
+	uint64_t commit_ns = ns_between(t0, &t1);
+	fg_hist_observe_ns(&w->stats.grant_latency, commit_ns);
 
 	size_t failed = 0;
 	for (size_t i = 0; i < n; i++) {
@@ -323,7 +325,7 @@ static void grant_finish(fg_worker_t *w, const fg_snapshot_t *snap, fg_grant_req
 			failed++;
 		}
 		if (w->srv->evlog)
-			log_grant_event(w->srv->evlog, snap, &reqs[i], ok, tcp, &io->res[i]);
+			log_grant_event(w->srv->evlog, snap, &reqs[i], ok, tcp, &io->res[i], commit_ns);
 	}
 	/* answers lost to the data plane are an operator's concern: an event,
 	 * rate-limited so a failing kernel cannot flood the log */

@@ -79,7 +79,13 @@ static lab_grant_span_t *read_grants(const char *path, size_t *n_out)
 		const char *client = json_string_value(json_object_get(gr, "client"));
 		if (gr && parse_ts(json_string_value(json_object_get(o, "timestamp")), &s.start) &&
 		    parse_addr(json_string_value(json_object_get(gr, "address")), s.addr, &s.fam, &plen)) {
-			s.end = s.start + (double)json_integer_value(json_object_get(gr, "timeout_ms")) / 1000.0;
+			/* the kernel took the grant during the commit, which
+			 * ended before the log line */
+			double life = (double)json_integer_value(json_object_get(gr, "timeout_ms")) / 1000.0;
+			double commit = (double)json_integer_value(json_object_get(gr, "commit_us")) / 1e6;
+			s.end = s.start + life;
+			s.start -= commit;
+			s.end_min = s.start + life;
 			s.plen = 0;
 			if (client && strcmp(client, "*") && parse_addr(client, s.client, &fam2, &plen) &&
 			    fam2 == s.fam)

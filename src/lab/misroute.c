@@ -43,7 +43,7 @@ static bool live_at(const lab_grant_span_t *spans, size_t n, uint8_t fam, const 
 		 * may race its log line by the margin) */
 		if (g->start > t + LAB_MIS_MARGIN_S)
 			continue;
-		if (g->end > t + LAB_MIS_MARGIN_S) {
+		if (g->end_min > t + LAB_MIS_MARGIN_S) {
 			*last_end = g->end;
 			return true;
 		}

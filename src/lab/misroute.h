@@ -11,12 +11,15 @@
  * after the record's last full second). fluxgated logs every grant it
  * committed (time, address, scope, lifetime), so the lab knows when each
  * one ended; a misroute is then
- *   product: a grant covering the client and the address was live when
- *            the session's first SYN left (the gateway failed), or there was
- *            no grant for it at all (an answer without a grant);
- *   late:    every grant that covered it had ended before the first SYN
- *            (plus a margin for the SYN's way to the gateway): the client's
- *            own delay, or a cache that kept the answer;
+ *   product: a grant covering the client and the address was surely live
+ *            when the session's first SYN left (the gateway failed), or
+ *            there was no grant for it at all (an answer without a grant);
+ *   late:    no grant that covered it was surely live at the first SYN
+ *            (with a margin for the SYN's way to the gateway): the client's
+ *            own delay, or a cache that kept the answer. A SYN inside the
+ *            commit's own duration before the end (the kernel took the
+ *            grant at some moment of it) counts here, its "after" negative:
+ *            the timelines show it;
  *   late, retransmitted: a grant was live at the first SYN, but the
  *            connection was made by a retransmitted SYN that left after it
  *            ended. Had the first SYN reached the gateway, its conntrack
@@ -36,7 +39,11 @@
 
 /* One committed grant of a pool address. */
 typedef struct lab_grant_span {
-	double start, end;     /* committed; start + its lifetime (seconds, any clock) */
+	double start, end;     /* the commit began; its log line + its lifetime: the
+				* kernel took it in between, so it surely lived
+				* until start + lifetime and surely ended by end
+				* (seconds, any clock) */
+	double end_min;        /* start + its lifetime */
 	uint8_t addr[16];      /* the pool address (IPv4 in the first 4 bytes) */
 	uint8_t client[16];    /* who may use it: an address or a prefix ... */
 	uint8_t plen;          /* ... of this length; 0 = anyone */

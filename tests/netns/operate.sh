@@ -244,8 +244,8 @@ for f in ("query", "qtype", "rcode", "scope", "answer"):
     if f not in d:
         print("dns: missing dns.%s" % f); bad += 1
 g = seen.get("grant", {}).get("grant", {})
-# fluxgated(8): service, scope, client (address/prefix or *), address, backend, timeout_ms
-for f in ("service", "scope", "client", "address", "backend", "timeout_ms"):
+# fluxgated(8): service, scope, client (address/prefix or *), address, backend, timeout_ms, commit_us
+for f in ("service", "scope", "client", "address", "backend", "timeout_ms", "commit_us"):
     if f not in g:
         print("grant: missing grant.%s" % f); bad += 1
 if g.get("scope") == "any" and g.get("client") != "*":
