@@ -159,7 +159,8 @@ function showSummary(d) {
   const p = document.createElement('p');
   p.id = 'summary-text';
   const pass = d.passed === true ? 'expectations hold' : d.passed === false ? 'expectations FAILED' : 'no expectations';
-  p.textContent = `run ${d.id} ended (exit ${d.rc}): legit misrouted ${d.misrouted_text ?? '–'}, ` +
+  const mx = d.misrouted_explained && d.misrouted ? ` (late ${d.misrouted_explained.late}, product ${d.misrouted_explained.product})` : '';
+  p.textContent = `run ${d.id} ended (exit ${d.rc}): legit misrouted ${d.misrouted_text ?? '–'}${mx}, ` +
     `attacker reach ${d.reach_sessions ?? '–'} sessions / ${d.reach_syn ?? '–'} SYNs; ${pass}`;
   p.className = d.passed === false || d.rc ? 'fail' : 'pass';
   div.appendChild(p);
@@ -377,6 +378,8 @@ async function loadRuns() {
 const FIGURES = [
   ['legit sessions', (j) => j.legit.sessions],
   ['legit misrouted', (j) => j.legit.misrouted_text],
+  ['misrouted: late / product (against the grant log)', (j) => `${j.legit.misrouted_explained.late} / ${j.legit.misrouted_explained.product}`],
+  ['misrouted: answer → SYN p99 ms', (j) => (j.legit.misroutes.answer_to_syn_ms.p99 ?? '–')],
   ['legit failed', (j) => Object.values(j.legit.failed).reduce((a, b) => a + b, 0)],
   ['DNS p50 / p99 ms', (j) => `${j.legit.dns_latency_ms.p50.toFixed(2)} / ${j.legit.dns_latency_ms.p99.toFixed(2)}`],
   ['attacker reach (sessions / SYNs)', (j) => `${j.attack.reach_sessions} / ${j.attack.reach_syn_at_server}`],

@@ -350,6 +350,7 @@ static json_t *run_summary(console_t *cs, const char *id)
 		json_object_set(o, "legit_sessions", json_object_get(L, "sessions"));
 		json_object_set(o, "misrouted", json_object_get(L, "misrouted"));
 		json_object_set(o, "misrouted_text", json_object_get(L, "misrouted_text"));
+		json_object_set(o, "misrouted_explained", json_object_get(L, "misrouted_explained"));
 		json_object_set(o, "reach_sessions", json_object_get(A, "reach_sessions"));
 		json_object_set(o, "reach_syn", json_object_get(A, "reach_syn_at_server"));
 		if (ex)
