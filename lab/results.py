@@ -221,12 +221,12 @@ def t_misroutes(runs):
         a2s, aft = m.get("answer_to_syn_ms", {}), m.get("after_grant_end_ms", {})
         ms = lambda d, k: "–" if d.get(k) is None else f"{d[k]:.0f}"
         rows.append([name, L["misrouted_text"], mx.get("late", "–"), mx.get("late_retransmitted", "–"),
-                     mx.get("product", "–"), f"{fx.get('late', '–')} / {fx.get('product', '–')}",
+                     mx.get("product", "–"), f"{fx.get('late', '–')} / {fx.get('product', '–')} / {fx.get('connected', '–')}",
                      f"{ms(a2s, 'p50')} / {ms(a2s, 'p99')} / {ms(a2s, 'max')}",
                      f"{ms(aft, 'p50')} / {ms(aft, 'max')}", L.get("gateway_conntrack_drops", "–"),
                      mx.get("basis", "ttl")])
     head = ["scenario", "misrouted", "late", "of them by a retransmitted SYN", "product",
-            "failed after the SYN: late / product", "misrouted: answer → SYN ms p50 / p99 / max",
+            "failed after the SYN: late / product / connected", "misrouted: answer → SYN ms p50 / p99 / max",
             "misrouted: SYN after the grant ended ms p50 / max", "gateway conntrack drops", "explained by"]
     return table(head, rows)
 

@@ -163,6 +163,7 @@ int explain_misroutes(lab_run_t *r)
 	}
 	uint64_t late[2][2] = { { 0 } }, prod[2][2] = { { 0 } };   /* [family][decoy, unanswered] */
 	memset(r->mis_retrans, 0, sizeof r->mis_retrans);
+	r->fail_connected = 0;
 	for (size_t i = 0; i < r->nmis; i++) {
 		lab_misroute_t *m = &r->mis[i];
 		int f = m->fam == 6;
@@ -173,7 +174,12 @@ int explain_misroutes(lab_run_t *r)
 		m->late = c == LAB_MIS_PRODUCT ? 0 : c == LAB_MIS_LATE ? 1 : 2;
 		m->after = after;
 		int k = m->outcome == 1 ? 0 : 1;
-		if (c == LAB_MIS_PRODUCT) {
+		if (k == 1 && m->t_conn > 0) {
+			/* the handshake was made: the SYN was routed and answered,
+			 * the exchange then timed out */
+			m->late = 3;
+			r->fail_connected++;
+		} else if (c == LAB_MIS_PRODUCT) {
 			prod[f][k]++;
 		} else {
 			late[f][k]++;

@@ -129,7 +129,8 @@ typedef struct lab_misroute {
 	uint8_t fam, proto;            /* 4 or 6; index into the protocols */
 	uint8_t outcome;               /* 1 decoy answered, 2 nobody (connect or timeout) */
 	uint8_t late;                  /* enum lab_mis_class, inverted: 1 late, 0 product,
-					* 2 late (retransmitted SYN) */
+					* 2 late (retransmitted SYN); 3 unanswered after
+					* the handshake (neither) */
 	double after;                  /* the first SYN's time after its grant's end (s) */
 	uint8_t from;                  /* answer: 0 fresh, 1 resolver cache, 2 host cache */
 	uint32_t ttl;                  /* the answer's TTL as received */
@@ -163,6 +164,8 @@ typedef struct lab_run {
 	bool explained;                /* the misroutes were classified against the grants */
 	uint64_t mis_retrans[2];       /* per family: late ones made by a retransmitted SYN */
 	uint64_t ct_drops;             /* gateway conntrack: drop + early_drop + insert_failed */
+	uint64_t fail_connected;       /* unanswered after the handshake: a slow server or
+					* engine, not routing (neither late nor product) */
 	lab_size_stats_t *sizes;       /* [4] by protocol when legit.sizes is set, else NULL */
 	const lab_pcap_t *replay;      /* legit.replay: the trace's session openings */
 	lab_pcap_start_t *trace;       /* --trace-out: legit SYNs recorded, or NULL */

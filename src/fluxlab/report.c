@@ -232,7 +232,7 @@ static json_t *pct_json(double *v, size_t n)
 
 static const char *mis_class_name(const lab_misroute_t *m)
 {
-	return m->late == 0 ? "product" : m->late == 2 ? "late-retransmitted" : "late";
+	return m->late == 0 ? "product" : m->late == 2 ? "late-retransmitted" : m->late == 3 ? "connected" : "late";
 }
 
 /* The misroutes' client-side causes (misrouted = answered by a decoy):
@@ -325,8 +325,8 @@ static json_t *build_json(lab_run_t *r)
 				      r->explained ? "grants" : "ttl"));
 	json_object_set_new(lj, "gateway_conntrack_drops", json_integer((json_int_t)r->ct_drops));
 	json_object_set_new(lj, "failed_explained",
-			    json_pack("{sI sI}", "late", (json_int_t)ld(&L->fail_late), "product",
-				      (json_int_t)ld(&L->fail_product)));
+			    json_pack("{sI sI sI}", "late", (json_int_t)ld(&L->fail_late), "product",
+				      (json_int_t)ld(&L->fail_product), "connected", (json_int_t)r->fail_connected));
 	json_object_set_new(lj, "misroutes", misroutes_json(r));
 	json_object_set_new(lj, "answers", json_pack("{sI sI sI}", "from_cache", (json_int_t)ld(&L->ans_cached),
 						     "fresh", (json_int_t)ld(&L->ans_fresh), "host_cache",
@@ -705,6 +705,9 @@ void report_summary(lab_run_t *r, FILE *f)
 	fprintf(f, "%-28s late %llu, product %llu (connect failures and timeouts after the SYN)\n",
 		"  failed, explained", (unsigned long long)ld(&L->fail_late),
 		(unsigned long long)ld(&L->fail_product));
+	if (r->fail_connected)
+		fprintf(f, "%-28s %llu (the handshake was made, then no reply in time: a slow server or engine)\n",
+			"  failed after connecting", (unsigned long long)r->fail_connected);
 	fprintf(f, "%-28s p50 %.2f ms, p99 %.2f ms\n", "DNS answer latency", lab_hist_quantile(r->dns_lat, 0.5),
 		lab_hist_quantile(r->dns_lat, 0.99));
 	fprintf(f, "%-28s p50 %.2f ms, p99 %.2f ms, max %.2f ms\n", "client answer -> SYN",
