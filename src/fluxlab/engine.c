@@ -892,7 +892,15 @@ static void on_timer(eng_t *e, client_t *c, double now)
 		break;
 	case ST_CONN_DELAY: tcp_connect(e, c, now); break;
 	case ST_SEND_DELAY: send_request(e, c, now); break;
-	case ST_CONNECTING: finish(e, c, OUT_FAIL_CONN, now); break;
+	case ST_CONNECTING: {
+		/* no answer to any SYN: how many the kernel retransmitted */
+		struct tcp_info ti;
+		socklen_t tl = sizeof ti;
+		if (c->fd >= 0 && getsockopt(c->fd, IPPROTO_TCP, TCP_INFO, &ti, &tl) == 0)
+			c->syn_retrans = ti.tcpi_total_retrans;
+		finish(e, c, OUT_FAIL_CONN, now);
+		break;
+	}
 	case ST_TLS:
 	case ST_READING: finish(e, c, OUT_FAIL_TIMEOUT, now); break;
 	default: break;
