@@ -265,6 +265,10 @@ double lab_pool6_size(const lab_run_t *r);
 /* sum of the per-family legit stats into r->legit */
 void lab_role_add(lab_role_stats_t *dst, lab_role_stats_t *src);
 void lab_log(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* fluxgated's control socket: in the work directory, or /tmp/fluxlab-PID.ctl
+ * when that path would not fit a UNIX socket (a console run's directory
+ * carries the scenario's name) */
+const char *lab_control_sock(const lab_run_t *r, char *buf, size_t len);
 
 static inline unsigned lab_sec_index(lab_run_t *r, double now)
 {

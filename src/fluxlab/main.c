@@ -381,7 +381,7 @@ static void find_children(sampler_t *s, pid_t parent)
 static json_t *fluxctl_stats(lab_run_t *r)
 {
 	char sock[700];
-	snprintf(sock, sizeof sock, "%s/control.sock", r->workdir);
+	lab_control_sock(r, sock, sizeof sock);
 	char *argv[] = { r->fluxctl, "-s", sock, "--json", "stats", NULL };
 	char *out = NULL;
 	json_t *j = NULL;

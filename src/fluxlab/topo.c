@@ -422,7 +422,7 @@ static int unbound_conf(lab_run_t *r)
 static int fluxgated_conf(lab_run_t *r)
 {
 	const lab_scenario_t *s = r->sc;
-	char path[800], text[4096];
+	char path[800], text[4096], sock[700];
 	snprintf(path, sizeof path, "%s/fluxgated.conf", r->workdir);
 	/* gateway.pool6: a second pool, an IPv6 backend and decoy next hop,
 	 * listeners for stub clients and attackers over IPv6 */
@@ -446,7 +446,7 @@ static int fluxgated_conf(lab_run_t *r)
 		 "  user: nobody\n"
 		 "  workers: %s\n"
 		 "control:\n"
-		 "  socket: \"%s/control.sock\"\n"
+		 "  socket: \"%s\"\n"
 		 "log:\n"
 		 "  level: warning\n"
 		 "  file: \"%s/events.jsonl\"\n"
@@ -484,7 +484,7 @@ static int fluxgated_conf(lab_run_t *r)
 		 "  backend: nft\n"
 		 "  table: fluxgate\n",
 		 s->name, v6 ? ", \"fd00:4::1@53\", \"" LAB_GW_CLI6 "@53\", \"fd00:5::1@53\"" : "", workers,
-		 r->workdir, r->workdir, s->gateway.pool, pool6, v6 ? ", \"fd00:2::10\"" : "", v6 ? ", lab6" : "",
+		 lab_control_sock(r, sock, sizeof sock), r->workdir, s->gateway.pool, pool6, v6 ? ", \"fd00:2::10\"" : "", v6 ? ", lab6" : "",
 		 s->gateway.ttl_ms / 1000, s->gateway.grace_ms, s->gateway.pin_ms, s->gateway.max_open_fraction,
 		 v6 ? ", \"fd00:3::10\"" : "", v6 ? ", \"" LAB_LEGIT_NET6 "/64\"" : "",
 		 v6 ? ", \"" LAB_RESOLVER6 "/128\"" : "", ecs6);
@@ -860,6 +860,9 @@ void topo_teardown(lab_run_t *r)
 			usleep(20000);
 		}
 	}
+	char sock[700];
+	if (strncmp(lab_control_sock(r, sock, sizeof sock), r->workdir, strlen(r->workdir)))
+		unlink(sock);   /* the one outside the work directory */
 	char name[64];
 	for (size_t i = 0; i < NROLES; i++) {
 		if (ns_fd[i] >= 0) {
