@@ -137,7 +137,7 @@ check: deps
 	FG_NETNS_ASAN=1 bash tests/run.sh
 
 # The T&E grid subset with its expectations (tests/netns/lab_grid.sh, about
-# 4 minutes) and sizes.yaml, sizes-stale.yaml (tests/netns/lab_sizes.sh,
+# 5 minutes) and sizes.yaml, sizes-stale.yaml (tests/netns/lab_sizes.sh,
 # about 60 s); make
 # check runs them too.
 check-lab: deps

@@ -38,7 +38,7 @@ TE_TABLES = {
 # /64 is entirely open to anyone with a 5 s TTL. Quoted.
 TE_FAIL_OPEN = {(4, 24, 5): "3072", (6, 64, 5): "221360928884514619392"}
 
-GRID = re.compile(r"^te-(\d+)-(valid|some|none)-(\d+)ms(?:-(ecs|direct|v6))?$")
+GRID = re.compile(r"^te-(\d+)-(valid|some|none)-(\d+)ms(?:-(ecs|direct|v6|ecs-v6))?$")
 
 
 def load_runs(paths):
@@ -207,7 +207,32 @@ def t_v6_attackers(runs):
     return table(head, rows) + "\n\n" + sources(runs, used)
 
 
+def t_misroutes(runs):
+    """Every misroute explained (legit.misrouted_explained, legit.misroutes):
+    late (the first SYN after its grant ended; of them, by a retransmitted
+    SYN) against product (a grant was live), with the client-side delays."""
+    rows = []
+    for name in sorted(runs):
+        L = runs[name]["legit"]
+        if not L.get("sessions"):
+            continue
+        mx, fx = L.get("misrouted_explained", {}), L.get("failed_explained", {})
+        m = L.get("misroutes", {})
+        a2s, aft = m.get("answer_to_syn_ms", {}), m.get("after_grant_end_ms", {})
+        ms = lambda d, k: "–" if d.get(k) is None else f"{d[k]:.0f}"
+        rows.append([name, L["misrouted_text"], mx.get("late", "–"), mx.get("late_retransmitted", "–"),
+                     mx.get("product", "–"), f"{fx.get('late', '–')} / {fx.get('product', '–')} / {fx.get('connected', '–')}",
+                     f"{ms(a2s, 'p50')} / {ms(a2s, 'p99')} / {ms(a2s, 'max')}",
+                     f"{ms(aft, 'p50')} / {ms(aft, 'max')}", L.get("gateway_conntrack_drops", "–"),
+                     mx.get("basis", "ttl")])
+    head = ["scenario", "misrouted", "late", "of them by a retransmitted SYN", "product",
+            "failed after the SYN: late / product / connected", "misrouted: answer → SYN ms p50 / p99 / max",
+            "misrouted: SYN after the grant ended ms p50 / max", "gateway conntrack drops", "explained by"]
+    return table(head, rows)
+
+
 TABLES = {
+    "misroutes": t_misroutes,
     "te-tables": t_te_tables,
     "all-runs": t_all_runs,
     "te-grid": t_te_grid,

@@ -341,7 +341,7 @@ int fg_evlog_dns(fg_evlog_t *ev, const struct sockaddr *peer, const struct socka
 
 int fg_evlog_grant(fg_evlog_t *ev, const struct sockaddr *peer, const char *service,
 		   const char *scope, const char *client, const char *address,
-		   const char *backend, uint32_t timeout_ms)
+		   const char *backend, uint32_t timeout_ms, uint32_t commit_us)
 {
 	if (!ev)
 		return 0;
@@ -353,6 +353,7 @@ int fg_evlog_grant(fg_evlog_t *ev, const struct sockaddr *peer, const char *serv
 	e.u.grant.address = address;
 	e.u.grant.backend = backend;
 	e.u.grant.timeout_ms = timeout_ms;
+	e.u.grant.commit_us = commit_us;
 	return fg_evlog_emit(ev, &e);
 }
 

@@ -92,10 +92,11 @@ int fg_evlog_dns(fg_evlog_t *ev, const struct sockaddr *peer, const struct socka
 		 uint8_t proto, const char *qname, uint16_t qtype, uint8_t rcode,
 		 const char *scope, const char *answer, uint32_t ttl);
 
-/* A grant committed to the data plane for a query from `peer`. */
+/* A grant committed to the data plane for a query from `peer`, its
+ * commit taking commit_us. */
 int fg_evlog_grant(fg_evlog_t *ev, const struct sockaddr *peer, const char *service,
 		   const char *scope, const char *client, const char *address,
-		   const char *backend, uint32_t timeout_ms);
+		   const char *backend, uint32_t timeout_ms, uint32_t commit_us);
 
 /* A packet the kernel sent to the decoy bed (from NFLOG): who, to which
  * pool address and port. reason/pool may be NULL. */

@@ -299,6 +299,7 @@ static void put_body(jw_t *w, const fg_event_t *e)
 		kv_str(w, "address", e->u.grant.address);
 		kv_str(w, "backend", e->u.grant.backend);
 		kv_u64(w, "timeout_ms", e->u.grant.timeout_ms);
+		kv_u64(w, "commit_us", e->u.grant.commit_us);
 		break;
 		break;
 	case FG_EV_DECOY:

@@ -63,6 +63,9 @@ typedef struct fg_event {
 			const char *address;   /* the pool address */
 			const char *backend;
 			uint32_t timeout_ms;
+			uint32_t commit_us;    /* the grant step up to the kernel's ACK: the
+						* element went in at most this long before
+						* the event's timestamp */
 		} grant;
 		struct {                       /* pool traffic sent to the decoys */
 			const char *reason;    /* "pool-miss", "quarantine", ... */

@@ -119,6 +119,27 @@ typedef struct lab_size_stats {
 	_Atomic uint64_t mismatch_real, mismatch_decoy;  /* answered with a body of another size */
 } lab_size_stats_t;
 
+/* One legit session answered by a decoy or left unanswered after its SYN:
+ * its timeline (seconds into the run), so every misroute in the report
+ * says why (explain.c, against fluxgated's grants). Up to LAB_MIS_MAX are
+ * kept; the JSON lists the first LAB_MIS_JSON. */
+#define LAB_MIS_MAX 200000
+#define LAB_MIS_JSON 50
+typedef struct lab_misroute {
+	uint8_t fam, proto;            /* 4 or 6; index into the protocols */
+	uint8_t outcome;               /* 1 decoy answered, 2 nobody (connect or timeout) */
+	uint8_t late;                  /* enum lab_mis_class, inverted: 1 late, 0 product,
+					* 2 late (retransmitted SYN); 3 unanswered after
+					* the handshake (neither) */
+	double after;                  /* the first SYN's time after its grant's end (s) */
+	uint8_t from;                  /* answer: 0 fresh, 1 resolver cache, 2 host cache */
+	uint32_t ttl;                  /* the answer's TTL as received */
+	uint32_t syn_retrans;          /* SYNs retransmitted before the connection */
+	uint16_t sport;
+	uint8_t src[16], dst[16];      /* IPv4 in the first 4 bytes */
+	double t_query, t_answer, t_answer_seen, t_syn, t_conn, t_end;   /* t_conn 0: never */
+} lab_misroute_t;
+
 typedef struct lab_run {
 	lab_scenario_t *sc;
 	char prefix[32];               /* namespace prefix "fl<pid>" */
@@ -136,6 +157,15 @@ typedef struct lab_run {
 	lab_series_t *ser;
 	lab_hist_t *dns_lat;
 	lab_hist_t *syn_delay;         /* legit: answer received -> SYN sent (µs) */
+	lab_misroute_t *mis;           /* timelines of misroutes, nmis of them */
+	size_t nmis, mis_cap;          /* under mis_lock */
+	pthread_mutex_t mis_lock;
+	double t0_wall;                /* CLOCK_REALTIME at t0 (fluxgated's event log) */
+	bool explained;                /* the misroutes were classified against the grants */
+	uint64_t mis_retrans[2];       /* per family: late ones made by a retransmitted SYN */
+	uint64_t ct_drops;             /* gateway conntrack: drop + early_drop + insert_failed */
+	uint64_t fail_connected;       /* unanswered after the handshake: a slow server or
+					* engine, not routing (neither late nor product) */
 	lab_size_stats_t *sizes;       /* [4] by protocol when legit.sizes is set, else NULL */
 	const lab_pcap_t *replay;      /* legit.replay: the trace's session openings */
 	lab_pcap_start_t *trace;       /* --trace-out: legit SYNs recorded, or NULL */
@@ -212,6 +242,9 @@ struct json_t *lab_fluxgated_stats(void);
 double lab_fluxgated_cpu_s(void);
 long lab_slab0(void);
 
+/* ---- explain.c: misroutes against fluxgated's grant log (after the run) */
+int explain_misroutes(lab_run_t *r);
+
 /* ---- report.c */
 int report_json(lab_run_t *r, const char *path);
 int report_html(lab_run_t *r, const char *path);
@@ -232,6 +265,10 @@ double lab_pool6_size(const lab_run_t *r);
 /* sum of the per-family legit stats into r->legit */
 void lab_role_add(lab_role_stats_t *dst, lab_role_stats_t *src);
 void lab_log(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* fluxgated's control socket: in the work directory, or /tmp/fluxlab-PID.ctl
+ * when that path would not fit a UNIX socket (a console run's directory
+ * carries the scenario's name) */
+const char *lab_control_sock(const lab_run_t *r, char *buf, size_t len);
 
 static inline unsigned lab_sec_index(lab_run_t *r, double now)
 {

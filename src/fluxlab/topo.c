@@ -376,7 +376,8 @@ static int unbound_conf(lab_run_t *r)
 		snprintf(ecs, sizeof ecs, "  module-config: \"iterator\"\n");
 	if (r->sc->dns.ecs && r->pool6_plen) {
 		size_t o = strlen(ecs);
-		snprintf(ecs + o, sizeof ecs - o, "  max-client-subnet-ipv6: 56\n  min-client-subnet-ipv6: 0\n");
+		snprintf(ecs + o, sizeof ecs - o, "  max-client-subnet-ipv6: %u\n  min-client-subnet-ipv6: 0\n",
+			 r->sc->dns.ecs6 ? r->sc->dns.ecs6 : 56);
 	}
 	/* dual stack: IPv6 clients ask over IPv6; upstream stays IPv4 */
 	char v6[200] = "  do-ip6: no\n";
@@ -421,7 +422,7 @@ static int unbound_conf(lab_run_t *r)
 static int fluxgated_conf(lab_run_t *r)
 {
 	const lab_scenario_t *s = r->sc;
-	char path[800], text[4096];
+	char path[800], text[4096], sock[700];
 	snprintf(path, sizeof path, "%s/fluxgated.conf", r->workdir);
 	/* gateway.pool6: a second pool, an IPv6 backend and decoy next hop,
 	 * listeners for stub clients and attackers over IPv6 */
@@ -429,6 +430,10 @@ static int fluxgated_conf(lab_run_t *r)
 	char pool6[160] = "";
 	if (v6)
 		snprintf(pool6, sizeof pool6, "  - id: lab6\n    prefix: \"%s\"\n", s->gateway.pool6);
+	/* dns.ecs6: fluxgated takes the IPv6 prefix unbound is told to send */
+	char ecs6[48] = "";
+	if (v6 && s->dns.ecs && s->dns.ecs6)
+		snprintf(ecs6, sizeof ecs6, "  ecs-min-prefix6: %u\n", s->dns.ecs6);
 	char workers[16];
 	if (s->gateway.workers)
 		snprintf(workers, sizeof workers, "%u", s->gateway.workers);
@@ -441,9 +446,10 @@ static int fluxgated_conf(lab_run_t *r)
 		 "  user: nobody\n"
 		 "  workers: %s\n"
 		 "control:\n"
-		 "  socket: \"%s/control.sock\"\n"
+		 "  socket: \"%s\"\n"
 		 "log:\n"
 		 "  level: warning\n"
+		 "  file: \"%s/events.jsonl\"\n"
 		 "zone:\n"
 		 "  - domain: lab.test\n"
 		 "    ttl: 300\n"
@@ -473,14 +479,15 @@ static int fluxgated_conf(lab_run_t *r)
 		 /* only the lab's caching resolver may obtain "anyone" grants:
 		  * forged queries from elsewhere get exact-client scope */
 		 "  resolvers: [ 10.0.4.53/32%s ]\n"
+		 "%s"
 		 "nat:\n"
 		 "  backend: nft\n"
 		 "  table: fluxgate\n",
 		 s->name, v6 ? ", \"fd00:4::1@53\", \"" LAB_GW_CLI6 "@53\", \"fd00:5::1@53\"" : "", workers,
-		 r->workdir, s->gateway.pool, pool6, v6 ? ", \"fd00:2::10\"" : "", v6 ? ", lab6" : "",
+		 lab_control_sock(r, sock, sizeof sock), r->workdir, s->gateway.pool, pool6, v6 ? ", \"fd00:2::10\"" : "", v6 ? ", lab6" : "",
 		 s->gateway.ttl_ms / 1000, s->gateway.grace_ms, s->gateway.pin_ms, s->gateway.max_open_fraction,
 		 v6 ? ", \"fd00:3::10\"" : "", v6 ? ", \"" LAB_LEGIT_NET6 "/64\"" : "",
-		 v6 ? ", \"" LAB_RESOLVER6 "/128\"" : "");
+		 v6 ? ", \"" LAB_RESOLVER6 "/128\"" : "", ecs6);
 	/* rate limiting: the daemon's defaults unless the scenario says */
 	size_t n = strlen(text);
 	if (s->gateway.rrl_rate >= 0 || s->gateway.rrl_slip >= 0)
@@ -853,6 +860,9 @@ void topo_teardown(lab_run_t *r)
 			usleep(20000);
 		}
 	}
+	char sock[700];
+	if (strncmp(lab_control_sock(r, sock, sizeof sock), r->workdir, strlen(r->workdir)))
+		unlink(sock);   /* the one outside the work directory */
 	char name[64];
 	for (size_t i = 0; i < NROLES; i++) {
 		if (ns_fd[i] >= 0) {

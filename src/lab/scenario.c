@@ -511,6 +511,9 @@ static void dns_key(pctx_t *p, const char *key, yaml_node_t *k, yaml_node_t *v, 
 		get_uint(p, v, w, 0, 10, &s->dns.retries);
 	} else if (!strcmp(key, "ecs")) {
 		get_uint(p, v, w, 0, 32, &s->dns.ecs);
+	} else if (!strcmp(key, "ecs6")) {
+		if (get_uint(p, v, w, 32, 128, &s->dns.ecs6))   /* fluxgated: ecs-min-prefix6 >= 32 */
+			s->dns.ecs6_line = (int)v->start_mark.line + 1;
 	} else if (!strcmp(key, "min-ttl")) {
 		if (get_time32(p, v, w, &s->dns.min_ttl_ms) && s->dns.min_ttl_ms % 1000)
 			perr(p, v, "%s: whole seconds", w);
@@ -917,6 +920,9 @@ static int load(pctx_t *p, yaml_parser_t *yp, lab_scenario_t **out)
 			s->gateway.pool = strdup("198.51.100.0/24");
 		if (s->legit.clients && !s->legit.protocols)
 			s->legit.protocols = LAB_HTTP;
+		if (s->dns.ecs6 && (!s->dns.ecs || !s->gateway.pool6))
+			perr(p, NULL, "dns.ecs6 (line %d): needs dns.ecs (ECS on) and gateway.pool6",
+			     s->dns.ecs6_line);
 		for (size_t i = 0; i < s->nattacks; i++) {
 			lab_attack_t *a = &s->attacks[i];
 			if (a->start_ms >= s->duration_ms)

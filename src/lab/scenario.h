@@ -106,6 +106,10 @@ typedef struct lab_scenario {
 		unsigned retries;
 		unsigned ecs;          /* resolver sends EDNS Client Subnet of this
 					* IPv4 prefix length (0 = off) */
+		unsigned ecs6;         /* with gateway.pool6: the IPv6 prefix length
+					* it sends, also fluxgated's ecs-min-prefix6
+					* (0 = 56, both defaults) */
+		int ecs6_line;
 		uint32_t min_ttl_ms;   /* resolver keeps answers at least this long
 					* whatever their TTL (unbound cache-min-ttl; 0 = off) */
 	} dns;

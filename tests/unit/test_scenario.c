@@ -336,6 +336,16 @@ static void test_ipv6(void **state)
 		"attack[0] (line 4): family 6 is for invalid, aware, sweep, nmap and hitlist attackers, not 'syn-flood'");
 	rejects("name: x\nattack:\n  - { type: sweep, sample: 10 }\n",
 		"attack[0] (line 3): 'sample' is for family 6 sweep and nmap attackers");
+	/* dns.ecs6: the IPv6 ECS prefix, only with ECS on and an IPv6 pool */
+	s = load("name: e\ngateway: { pool6: \"2001:db8:100::/64\" }\ndns: { ecs: 24, ecs6: 48 }\n");
+	if (!s)
+		fail_msg("rejected:\n%s", diags);
+	assert_int_equal(s->dns.ecs6, 48);
+	lab_scenario_free(s);
+	rejects("name: x\ngateway: { pool6: \"2001:db8:100::/64\" }\ndns: { ecs6: 48 }\n",
+		"dns.ecs6 (line 3): needs dns.ecs (ECS on) and gateway.pool6");
+	rejects("name: x\ndns: { ecs: 24, ecs6: 48 }\n", "dns.ecs6 (line 2): needs dns.ecs (ECS on) and gateway.pool6");
+	rejects("name: x\ndns: { ecs: 24, ecs6: 24 }\n", "t.yaml:2: dns.ecs6: 24 out of range [32, 128]");
 }
 
 /* keys and values are echoed in diagnostics: control bytes come out as \xHH
