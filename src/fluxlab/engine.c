@@ -179,6 +179,9 @@ static void finish(eng_t *e, client_t *c, enum outcome o, double now)
 	unsigned sec = lab_sec_index(e->run, now);
 	close_fd(e, c);
 	atomic_fetch_add(&st->sessions, 1);
+	/* distributed mode: by the share of the pool (the agent) it went to */
+	if (e->run->dist && e->cfg->legit && !e->cfg->v6 && o != OUT_FAIL_DNS)
+		lab_dist_outcome(e->run, c->target, o == OUT_REAL ? 0 : o == OUT_DECOY ? 1 : 2, c->t_syn, late(e, c));
 	switch (o) {
 	case OUT_REAL:
 		atomic_fetch_add(&st->real, 1);
@@ -866,6 +869,8 @@ static void on_io(eng_t *e, client_t *c, uint32_t ev, double now)
 		bool fresh = ms == e->run->sc->gateway.ttl_ms ||
 			     (e->run->sc->dns.min_ttl_ms && ms == e->run->sc->dns.min_ttl_ms);
 		atomic_fetch_add(fresh ? &e->st->ans_fresh : &e->st->ans_cached, 1);
+		if (e->run->dist && e->cfg->legit && !e->cfg->v6)
+			lab_dist_answer(e->run, c->t_dns, now, a, fresh);
 		begin_tcp(e, c, now);
 		break;
 	}

@@ -119,6 +119,32 @@ typedef struct lab_size_stats {
 	_Atomic uint64_t mismatch_real, mismatch_decoy;  /* answered with a body of another size */
 } lab_size_stats_t;
 
+/* gateway.mode: distributed. The pool is split in equal shares, one per
+ * agent (a failover pair shares the whole pool); what legit clients were
+ * answered and how their exchanges ended is counted per share, and the
+ * events thread records when it killed what. */
+typedef struct lab_dist_run {
+	unsigned nagents, nshares;
+	uint32_t share_net[LAB_MAX_AGENTS], share_plen;   /* host order */
+	pid_t pid[LAB_MAX_AGENTS];             /* the agents' fluxgated */
+	pid_t keepalived[2], conntrackd[2];    /* the pair's */
+	double killed_at[LAB_MAX_AGENTS];      /* s into the traffic phase, -1: alive */
+	double failover_at, failover_done;     /* s into the traffic phase, -1: none / not seen */
+	int failover_from;                     /* the master that was killed (0-based), -1 */
+	_Atomic uint32_t answers[LAB_MAX_AGENTS][LAB_MAX_SECS];  /* legit answers per share, per second */
+	_Atomic uint64_t real[LAB_MAX_AGENTS], decoy[LAB_MAX_AGENTS], fail[LAB_MAX_AGENTS];
+	/* answers to queries sent after the share's agent was killed: fresh
+	 * from fluxgated (the zone's TTL), and from the resolver's cache */
+	_Atomic uint64_t dead_answers[LAB_MAX_AGENTS], dead_cached[LAB_MAX_AGENTS];
+	/* failover: legit exchanges answered by a decoy / by nobody, by when
+	 * their SYN left: inside the window or outside it; inside, a decoy's
+	 * are explained (late / product) */
+	_Atomic uint64_t fo_decoy_out, fo_fail_out, fo_decoy_in_late, fo_decoy_in_product, fo_fail_in;
+	_Atomic uint64_t fo_real_in;
+	pthread_t events;
+	bool events_started;
+} lab_dist_t;
+
 typedef struct lab_run {
 	lab_scenario_t *sc;
 	char prefix[32];               /* namespace prefix "fl<pid>" */
@@ -137,6 +163,7 @@ typedef struct lab_run {
 	lab_hist_t *dns_lat;
 	lab_hist_t *syn_delay;         /* legit: answer received -> SYN sent (µs) */
 	lab_size_stats_t *sizes;       /* [4] by protocol when legit.sizes is set, else NULL */
+	lab_dist_t *dist;              /* gateway.mode: distributed, else NULL */
 	const lab_pcap_t *replay;      /* legit.replay: the trace's session openings */
 	lab_pcap_start_t *trace;       /* --trace-out: legit SYNs recorded, or NULL */
 	_Atomic size_t ntrace;
@@ -165,6 +192,19 @@ int topo_run(lab_run_t *r, const char *role, char *const argv[], char **out);
 void topo_forget(pid_t pid);
 int topo_clean_stale(void);
 uint64_t topo_counter(lab_run_t *r, const char *role, const char *name);
+
+/* ---- topo_dist.c: distributed mode's measurements and events */
+/* the share of the pool addr (host order) is in, -1: none */
+int lab_dist_share(const lab_run_t *r, uint32_t addr);
+/* a legit IPv4 answer carrying addr, to a query sent at t_query */
+void lab_dist_answer(lab_run_t *r, double t_query, double now, uint32_t addr, bool fresh);
+/* how a legit IPv4 exchange to addr ended: 0 real, 1 decoy, 2 nobody;
+ * t_syn 0 when no SYN left; late: the client's own lateness (engine.c) */
+void lab_dist_outcome(lab_run_t *r, uint32_t addr, int outcome, double t_syn, bool late);
+/* the failover window, s into the run: [from, to] (false: no failover) */
+bool lab_dist_failover_window(const lab_run_t *r, double *from, double *to);
+int lab_dist_events_start(lab_run_t *r);
+void lab_dist_events_join(lab_run_t *r);
 
 /* ---- engine.c: TCP/UDP traffic (legit, invalid, aware, sweep) */
 typedef struct lab_engine_cfg {
