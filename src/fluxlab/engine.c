@@ -180,8 +180,10 @@ static void finish(eng_t *e, client_t *c, enum outcome o, double now)
 	close_fd(e, c);
 	atomic_fetch_add(&st->sessions, 1);
 	/* distributed mode: by the share of the pool (the agent) it went to */
-	if (e->run->dist && e->cfg->legit && !e->cfg->v6 && o != OUT_FAIL_DNS)
-		lab_dist_outcome(e->run, c->target, o == OUT_REAL ? 0 : o == OUT_DECOY ? 1 : 2, c->t_syn, late(e, c));
+	if (e->run->dist && e->cfg->legit && !e->cfg->v6)
+		lab_dist_outcome(e->run, c->target,
+				 o == OUT_REAL ? 0 : o == OUT_DECOY ? 1 : o == OUT_FAIL_DNS ? 3 : 2, c->t_syn, now,
+				 o != OUT_FAIL_DNS && late(e, c));
 	switch (o) {
 	case OUT_REAL:
 		atomic_fetch_add(&st->real, 1);

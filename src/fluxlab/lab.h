@@ -130,6 +130,7 @@ typedef struct lab_dist_run {
 	pid_t keepalived[2], conntrackd[2];    /* the pair's */
 	double killed_at[LAB_MAX_AGENTS];      /* s into the traffic phase, -1: alive */
 	double failover_at, failover_done;     /* s into the traffic phase, -1: none / not seen */
+	double failover_ctl_down;              /* when the controller saw the dead master down */
 	int failover_from;                     /* the master that was killed (0-based), -1 */
 	_Atomic uint32_t answers[LAB_MAX_AGENTS][LAB_MAX_SECS];  /* legit answers per share, per second */
 	_Atomic uint64_t real[LAB_MAX_AGENTS], decoy[LAB_MAX_AGENTS], fail[LAB_MAX_AGENTS];
@@ -138,9 +139,13 @@ typedef struct lab_dist_run {
 	_Atomic uint64_t dead_answers[LAB_MAX_AGENTS], dead_cached[LAB_MAX_AGENTS];
 	/* failover: legit exchanges answered by a decoy / by nobody, by when
 	 * their SYN left: inside the window or outside it; inside, a decoy's
-	 * are explained (late / product) */
+	 * are explained (late / blackout / product, see lab_dist_outcome) */
 	_Atomic uint64_t fo_decoy_out, fo_fail_out, fo_decoy_in_late, fo_decoy_in_product, fo_fail_in;
+	_Atomic uint64_t fo_decoy_in_blackout;  /* SYN left while no gateway held the addresses */
 	_Atomic uint64_t fo_real_in;
+	_Atomic uint64_t fo_dns_in, fo_dns_out;    /* no DNS answer, by when the session gave up */
+	/* exchanges in flight at the failover (SYN before it, ended after) */
+	_Atomic uint64_t fo_flight_real, fo_flight_decoy, fo_flight_fail;
 	pthread_t events;
 	bool events_started;
 } lab_dist_t;
@@ -198,9 +203,10 @@ uint64_t topo_counter(lab_run_t *r, const char *role, const char *name);
 int lab_dist_share(const lab_run_t *r, uint32_t addr);
 /* a legit IPv4 answer carrying addr, to a query sent at t_query */
 void lab_dist_answer(lab_run_t *r, double t_query, double now, uint32_t addr, bool fresh);
-/* how a legit IPv4 exchange to addr ended: 0 real, 1 decoy, 2 nobody;
- * t_syn 0 when no SYN left; late: the client's own lateness (engine.c) */
-void lab_dist_outcome(lab_run_t *r, uint32_t addr, int outcome, double t_syn, bool late);
+/* how a legit IPv4 exchange to addr ended at `now`: 0 real, 1 decoy,
+ * 2 nobody, 3 no DNS answer (addr then means nothing); t_syn 0 when no
+ * SYN left; late: the client's own lateness (engine.c) */
+void lab_dist_outcome(lab_run_t *r, uint32_t addr, int outcome, double t_syn, double now, bool late);
 /* the failover window, s into the run: [from, to] (false: no failover) */
 bool lab_dist_failover_window(const lab_run_t *r, double *from, double *to);
 int lab_dist_events_start(lab_run_t *r);

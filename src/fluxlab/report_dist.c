@@ -106,13 +106,21 @@ void report_dist_json(lab_run_t *r, json_t *root)
 				       d->failover_done >= 0 ? json_real(d->failover_done - d->failover_at)
 							     : json_null());
 		json_object_set_new(fo, "window_s", json_pack("[f f]", from, to));
-		json_object_set_new(fo, "inside", json_pack("{sI sI sI sI}", "real", (json_int_t)ld(&d->fo_real_in),
+		json_object_set_new(fo, "controller_saw_down_s",
+				    d->failover_ctl_down >= 0 ? json_real(d->failover_ctl_down) : json_null());
+		json_object_set_new(fo, "inside", json_pack("{sI sI sI sI sI}", "real", (json_int_t)ld(&d->fo_real_in),
 							    "misrouted_late", (json_int_t)ld(&d->fo_decoy_in_late),
+							    "misrouted_blackout", (json_int_t)ld(&d->fo_decoy_in_blackout),
 							    "misrouted_product",
 							    (json_int_t)ld(&d->fo_decoy_in_product), "failed",
 							    (json_int_t)ld(&d->fo_fail_in)));
-		json_object_set_new(fo, "outside", json_pack("{sI sI}", "misrouted", (json_int_t)ld(&d->fo_decoy_out),
-							     "failed", (json_int_t)ld(&d->fo_fail_out)));
+		json_object_set_new(fo, "outside", json_pack("{sI sI sI}", "misrouted", (json_int_t)ld(&d->fo_decoy_out),
+							     "failed", (json_int_t)ld(&d->fo_fail_out), "dns_failed",
+							     (json_int_t)ld(&d->fo_dns_out)));
+		json_object_set_new(json_object_get(fo, "inside"), "dns_failed", json_integer((json_int_t)ld(&d->fo_dns_in)));
+		json_object_set_new(fo, "in_flight", json_pack("{sI sI sI}", "real", (json_int_t)ld(&d->fo_flight_real),
+							       "decoy", (json_int_t)ld(&d->fo_flight_decoy), "failed",
+							       (json_int_t)ld(&d->fo_flight_fail)));
 		json_object_set_new(o, "failover", fo);
 	}
 	json_object_set_new(root, "dist", o);
@@ -173,13 +181,23 @@ void report_dist_summary(lab_run_t *r, FILE *f)
 				d->failover_done);
 		else
 			fprintf(f, "%-28s never: the backup did not take the addresses\n", "failover time");
-		fprintf(f, "%-28s %.1fs..%.1fs: real %llu, misrouted %llu (late %llu, product %llu), failed %llu\n",
+		if (d->failover_ctl_down >= 0)
+			fprintf(f, "%-28s at %.1fs (until then its batches fail: SERVFAIL)\n",
+				"  controller saw it down", d->failover_ctl_down);
+		fprintf(f, "%-28s answered by the real server %llu, by a decoy %llu, by nobody %llu\n",
+			"  in flight at the kill", (unsigned long long)ld(&d->fo_flight_real),
+			(unsigned long long)ld(&d->fo_flight_decoy), (unsigned long long)ld(&d->fo_flight_fail));
+		fprintf(f, "%-28s %.1fs..%.1fs: real %llu, misrouted %llu (late %llu, blackout %llu, product %llu), "
+			"failed %llu, no DNS answer %llu\n",
 			"  inside the window", from, to, (unsigned long long)ld(&d->fo_real_in),
-			(unsigned long long)(ld(&d->fo_decoy_in_late) + ld(&d->fo_decoy_in_product)),
-			(unsigned long long)ld(&d->fo_decoy_in_late), (unsigned long long)ld(&d->fo_decoy_in_product),
-			(unsigned long long)ld(&d->fo_fail_in));
-		fprintf(f, "%-28s misrouted %llu, failed %llu\n", "  outside it",
-			(unsigned long long)ld(&d->fo_decoy_out), (unsigned long long)ld(&d->fo_fail_out));
+			(unsigned long long)(ld(&d->fo_decoy_in_late) + ld(&d->fo_decoy_in_blackout) +
+					     ld(&d->fo_decoy_in_product)),
+			(unsigned long long)ld(&d->fo_decoy_in_late), (unsigned long long)ld(&d->fo_decoy_in_blackout),
+			(unsigned long long)ld(&d->fo_decoy_in_product),
+			(unsigned long long)ld(&d->fo_fail_in), (unsigned long long)ld(&d->fo_dns_in));
+		fprintf(f, "%-28s misrouted %llu, failed %llu, no DNS answer %llu\n", "  outside it",
+			(unsigned long long)ld(&d->fo_decoy_out), (unsigned long long)ld(&d->fo_fail_out),
+			(unsigned long long)ld(&d->fo_dns_out));
 	}
 }
 

@@ -740,7 +740,7 @@ int topo_setup(lab_run_t *r)
 		 : link_pair(r, "srv", "eth0", "10.0.2.10/24", "gw", "s0", "10.0.2.1/24") ||
 			   link_pair(r, "dcy", "eth0", "10.0.3.10/24", "gw", "d0", "10.0.3.1/24"))
 		return -1;
-	if (r->pool6_plen && setup_v6(r))
+	if ((r->pool6_plen && setup_v6(r)) || topo_server_rate(r))
 		return -1;
 	char pool[64];
 	snprintf(pool, sizeof pool, "%s", r->sc->gateway.pool);

@@ -78,30 +78,57 @@ bool lab_dist_failover_window(const lab_run_t *r, double *from, double *to)
 	if (!d || d->failover_at < 0)
 		return false;
 	/* from a second before the kill (a flow conntrackd had not yet
-	 * replicated) until the backup holds both addresses plus one
-	 * exchange timeout (a SYN sent into the dead master retransmits) */
-	double done = d->failover_done >= 0 ? d->failover_done : r->sc->duration_ms / 1000.0;
+	 * replicated) until both planes have failed over - the backup holds
+	 * both addresses and the controller has dropped the dead master's
+	 * link (until then its batches fail) - plus 2 s: a SYN sent into
+	 * the dead master is retransmitted after 1 s */
+	double end = r->sc->duration_ms / 1000.0;
+	double done = d->failover_done >= 0 ? d->failover_done : end;
+	double ctl = d->failover_ctl_down >= 0 ? d->failover_ctl_down : end;
 	*from = d->failover_at - 1.0;
-	*to = done + r->sc->legit.timeout_ms / 1000.0;
+	*to = (done > ctl ? done : ctl) + 2.0;
 	return true;
 }
 
-void lab_dist_outcome(lab_run_t *r, uint32_t addr, int outcome, double t_syn, bool late)
+void lab_dist_outcome(lab_run_t *r, uint32_t addr, int outcome, double t_syn, double now, bool late)
 {
 	lab_dist_t *d = r->dist;
+	double from, to;
+	if (!d)
+		return;
+	if (outcome == 3) {
+		if (lab_dist_failover_window(r, &from, &to)) {
+			double t = now - r->t0;
+			atomic_fetch_add(t >= from && t <= to ? &d->fo_dns_in : &d->fo_dns_out, 1);
+		}
+		return;
+	}
 	int k = lab_dist_share(r, addr);
-	if (!d || k < 0)
+	if (k < 0)
 		return;
 	atomic_fetch_add(outcome == 0 ? &d->real[k] : outcome == 1 ? &d->decoy[k] : &d->fail[k], 1);
-	double from, to;
 	if (!t_syn || !lab_dist_failover_window(r, &from, &to))
 		return;
 	double t = t_syn - r->t0;
 	bool in = t >= from && t <= to;
+	/* in flight when the master died: the flows conntrackd must carry */
+	if (t < d->failover_at && now - r->t0 > d->failover_at)
+		atomic_fetch_add(outcome == 0 ? &d->fo_flight_real : outcome == 1 ? &d->fo_flight_decoy
+										 : &d->fo_flight_fail, 1);
 	if (outcome == 0)
 		atomic_fetch_add(&d->fo_real_in, in ? 1 : 0);
 	else if (outcome == 1)
-		atomic_fetch_add(!in ? &d->fo_decoy_out : late ? &d->fo_decoy_in_late : &d->fo_decoy_in_product, 1);
+		/* inside: the client's lateness; or its SYN left into the
+		 * blackout (the master dead, the backup not yet holding the
+		 * addresses): the retransmission that reached the backup came
+		 * after the answer's TTL + grace, when the grant had lapsed;
+		 * else the product */
+		atomic_fetch_add(!in ? &d->fo_decoy_out
+			     : late ? &d->fo_decoy_in_late
+			     : t >= d->failover_at && (d->failover_done < 0 || t <= d->failover_done)
+				     ? &d->fo_decoy_in_blackout
+				     : &d->fo_decoy_in_product,
+			     1);
 	else
 		atomic_fetch_add(in ? &d->fo_fail_in : &d->fo_fail_out, 1);
 }
@@ -240,7 +267,7 @@ int topo_dist_links(lab_run_t *r)
 		return -1;
 	r->dist = d;
 	d->nagents = s->gateway.agents;
-	d->failover_at = d->failover_done = -1;
+	d->failover_at = d->failover_done = d->failover_ctl_down = -1;
 	d->failover_from = -1;
 	for (unsigned k = 0; k < LAB_MAX_AGENTS; k++)
 		d->killed_at[k] = -1;
@@ -263,6 +290,32 @@ int topo_dist_links(lab_run_t *r)
 		    ns_sysctl(r, ends[i], "net.ipv4.conf.default.rp_filter", "0"))
 			return -1;
 	return s->gateway.pair ? links_pair(r) : links_agents(r);
+}
+
+int topo_server_rate(lab_run_t *r)
+{
+	uint64_t bps = r->sc->gateway.server_rate_bps;
+	if (!bps)
+		return 0;
+	char rate[32];
+	snprintf(rate, sizeof rate, "%llubit", (unsigned long long)bps);
+	const char *ends[] = { "srv", "dcy" };
+	for (int i = 0; i < 2; i++) {
+		char ifs[LAB_MAX_AGENTS][16];
+		unsigned n = 0;
+		if (r->dist && !r->sc->gateway.pair)
+			for (; n < r->dist->nagents; n++)
+				snprintf(ifs[n], sizeof ifs[n], "a%u", n + 1);
+		else
+			snprintf(ifs[n++], sizeof ifs[0], "eth0");
+		/* a burst of 64 kB and at most 200 ms of queue: TCP sees a
+		 * slower link, not a loss storm */
+		for (unsigned k = 0; k < n; k++)
+			if (runv(r, ends[i], "tc", "qdisc", "add", "dev", ifs[k], "root", "tbf", "rate", rate, "burst",
+				 "64kb", "latency", "200ms", NULL))
+				return -1;
+	}
+	return 0;
 }
 
 const char *topo_dist_probe_role(lab_run_t *r)
@@ -438,14 +491,15 @@ static int check_conf(lab_run_t *r, const char *path)
 	return rc ? -1 : 0;
 }
 
-/* the controller's view of agent k's link: "up", "down", ... */
-static bool agent_up(lab_run_t *r, unsigned k)
+/* the controller's view of agent k's link (`fluxctl status`): "up",
+ * "down", "connecting", "stalled"; "" when it cannot tell */
+static void agent_state(lab_run_t *r, unsigned k, char *buf, size_t len)
 {
 	char sock[700], *out = NULL, id[16];
 	snprintf(sock, sizeof sock, "%s/control.sock", r->workdir);
 	snprintf(id, sizeof id, "ag%u", k + 1);
 	char *argv[] = { r->fluxctl, "-s", sock, "--json", "status", NULL };
-	bool up = false;
+	buf[0] = 0;
 	if (topo_run(r, NULL, argv, &out) == 0 && out) {
 		json_t *j = json_loads(out, 0, NULL), *a;
 		size_t i;
@@ -453,12 +507,18 @@ static bool agent_up(lab_run_t *r, unsigned k)
 			const char *aid = json_string_value(json_object_get(a, "id"));
 			const char *st = json_string_value(json_object_get(a, "state"));
 			if (aid && st && !strcmp(aid, id))
-				up = !strcmp(st, "up");
+				snprintf(buf, len, "%s", st);
 		}
 		json_decref(j);
 	}
 	free(out);
-	return up;
+}
+
+static bool agent_up(lab_run_t *r, unsigned k)
+{
+	char st[32];
+	agent_state(r, k, st, sizeof st);
+	return !strcmp(st, "up");
 }
 
 /* ------------------------------------------------------------ the pair */
@@ -773,11 +833,24 @@ static void ev_failover(lab_run_t *r)
 			d->failover_done = lab_now() - r->t0;
 			lab_log("t=%.1fs: ag%u holds the virtual addresses: failover time %.2f s", d->failover_done,
 				b + 1, d->failover_done - d->failover_at);
-			return;
+			break;
 		}
 		usleep(50000);
 	}
-	lab_log("failover: ag%u did not take the virtual addresses", b + 1);
+	if (d->failover_done < 0)
+		lab_log("failover: ag%u did not take the virtual addresses", b + 1);
+	/* until the controller drops the dead master's link, its batches
+	 * wait for it and fail (agent[].pair: a stalled link is not down) */
+	while (!atomic_load(&r->stop) && lab_now() < end) {
+		char st[32];
+		agent_state(r, m, st, sizeof st);
+		if (!strcmp(st, "down") || !strcmp(st, "connecting")) {
+			d->failover_ctl_down = lab_now() - r->t0;
+			lab_log("t=%.1fs: the controller sees ag%u %s", d->failover_ctl_down, m + 1, st);
+			return;
+		}
+		usleep(100000);
+	}
 }
 
 static void *events_fn(void *arg)

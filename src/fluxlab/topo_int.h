@@ -28,6 +28,9 @@ int topo_dist_links(lab_run_t *r);
 /* configurations, PSKs, agents, then the controller in "gw"; returns the
  * controller's PID (r->fluxgated_pid) or -1 */
 pid_t topo_dist_start(lab_run_t *r);
+/* gateway.server-rate: a token bucket on every interface the real
+ * server and the decoy bed send their replies out of (any mode) */
+int topo_server_rate(lab_run_t *r);
 /* the namespace the servers are checked from once the topology is up */
 const char *topo_dist_probe_role(lab_run_t *r);
 

@@ -506,6 +506,26 @@ static void gw_key(pctx_t *p, const char *key, yaml_node_t *k, yaml_node_t *v, v
 			s->gateway.on_timeout_healthy = t[0] == 'h';
 		else if (t)
 			perr(p, v, "%s: 'servfail' or 'healthy-pool', not '%s'", w, t);
+	} else if (!strcmp(key, "server-rate")) {
+		/* bits/s, as tc writes them: 200mbit, 1gbit, 500kbit or a number */
+		const char *t = scalar(p, v, w);
+		char *end = NULL;
+		double n = t ? strtod(t, &end) : 0;
+		double mul = 0;
+		if (t && end != t) {
+			if (!*end)
+				mul = 1;
+			else if (!strcmp(end, "kbit"))
+				mul = 1e3;
+			else if (!strcmp(end, "mbit"))
+				mul = 1e6;
+			else if (!strcmp(end, "gbit"))
+				mul = 1e9;
+		}
+		if (t && (!mul || n * mul < 1e6 || n * mul > 1e11))
+			perr(p, v, "%s: a rate of 1mbit..100gbit (e.g. 200mbit), not '%s'", w, t);
+		else if (t)
+			s->gateway.server_rate_bps = (uint64_t)(n * mul);
 	} else if (!strcmp(key, "agent-timeout")) {
 		uint32_t ms;
 		if (get_time32(p, v, w, &ms)) {

@@ -123,6 +123,7 @@ typedef struct lab_scenario {
 		bool pair;                 /* distributed: the agents are a failover pair */
 		bool on_timeout_healthy;   /* dist.on-timeout: healthy-pool (default servfail) */
 		uint32_t agent_timeout_ms; /* agent[].timeout (default 2s) */
+		uint64_t server_rate_bps;  /* the servers' replies leave at this rate (tbf), 0 = line rate */
 		int mode_line, agents_line, pair_line;
 	} gateway;
 	struct {
