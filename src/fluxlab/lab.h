@@ -146,6 +146,10 @@ typedef struct lab_dist_run {
 	_Atomic uint64_t fo_dns_in, fo_dns_out;    /* no DNS answer, by when the session gave up */
 	/* exchanges in flight at the failover (SYN before it, ended after) */
 	_Atomic uint64_t fo_flight_real, fo_flight_decoy, fo_flight_fail;
+	/* gateway.external-dns */
+	char tsig_secret[64];                  /* base64, shared by the server and the controller */
+	uint32_t ext_serial0, ext_serial1;     /* the zone's SOA serial before and after the run */
+	uint64_t ext_published, ext_failed;    /* the controller's UPDATEs (fluxctl status) */
 	pthread_t events;
 	bool events_started;
 } lab_dist_t;
@@ -210,6 +214,9 @@ void lab_dist_outcome(lab_run_t *r, uint32_t addr, int outcome, double t_syn, do
 /* the failover window, s into the run: [from, to] (false: no failover) */
 bool lab_dist_failover_window(const lab_run_t *r, double *from, double *to);
 int lab_dist_events_start(lab_run_t *r);
+/* after the traffic phase, before teardown: the external server's serial
+ * and the controller's UPDATE counts (nothing in other modes) */
+void topo_dist_finish(lab_run_t *r);
 void lab_dist_events_join(lab_run_t *r);
 
 /* ---- engine.c: TCP/UDP traffic (legit, invalid, aware, sweep) */

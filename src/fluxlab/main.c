@@ -846,6 +846,7 @@ static int cmd_run(int argc, char **argv)
 			own_srv = own_dcy = 0;
 		}
 	}
+	topo_dist_finish(r);
 	if (!keep)
 		topo_teardown(r);
 	else

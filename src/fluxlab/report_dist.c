@@ -123,6 +123,13 @@ void report_dist_json(lab_run_t *r, json_t *root)
 							       (json_int_t)ld(&d->fo_flight_fail)));
 		json_object_set_new(o, "failover", fo);
 	}
+	if (sc->gateway.external)
+		json_object_set_new(o, "external",
+				    json_pack("{ss sI sI sI sI}", "server",
+					      sc->gateway.external == LAB_EXT_KNOT ? "knot" : "bind", "serial_before",
+					      (json_int_t)d->ext_serial0, "serial_after", (json_int_t)d->ext_serial1,
+					      "updates_published", (json_int_t)d->ext_published, "updates_failed",
+					      (json_int_t)d->ext_failed));
 	json_object_set_new(root, "dist", o);
 }
 
@@ -135,6 +142,12 @@ void report_dist_summary(lab_run_t *r, FILE *f)
 	fprintf(f, "\ndistributed: a controller and %u agent(s)%s, on-timeout %s\n", d->nagents,
 		sc->gateway.pair ? " (failover pair: keepalived + conntrackd)" : "",
 		sc->gateway.on_timeout_healthy ? "healthy-pool" : "servfail");
+	if (sc->gateway.external)
+		fprintf(f, "%-28s %s at 10.0.6.53 serves " LAB_SERVICE_NAME " (epoch %us): %llu UPDATEs published, "
+			"%llu failed; serial %u -> %u\n",
+			"external DNS", sc->gateway.external == LAB_EXT_KNOT ? "knotd" : "named",
+			sc->gateway.epoch_ms / 1000, (unsigned long long)d->ext_published,
+			(unsigned long long)d->ext_failed, d->ext_serial0, d->ext_serial1);
 	fprintf(f, "%-6s %-20s %-9s %9s %9s %9s %12s %8s %7s %7s\n", "agent", "share", "killed", "answers",
 		"before", "after", "dead-answers", "real", "decoy", "failed");
 	for (unsigned k = 0; k < d->nshares; k++) {

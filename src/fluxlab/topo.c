@@ -28,11 +28,11 @@
 
 /* the standalone topology's six, then distributed mode's agents and the
  * failover pair's switch (made only in that mode) */
-static const char *roles[] = { "cli", "res", "gw", "srv", "dcy", "atk", "ag1", "ag2", "ag3", "ag4", "sw" };
+static const char *roles[] = { "cli", "res", "gw", "srv", "dcy", "atk", "ag1", "ag2", "ag3", "ag4", "sw", "ext" };
 #define NROLES (sizeof roles / sizeof roles[0])
 #define NROLES_STANDALONE 6
 static bool ns_made[NROLES];
-static int ns_fd[NROLES] = { -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1 };
+static int ns_fd[NROLES] = { -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1 };
 
 static bool role_wanted(const lab_run_t *r, size_t i)
 {
@@ -43,6 +43,8 @@ static bool role_wanted(const lab_run_t *r, size_t i)
 		return false;
 	if (!strcmp(roles[i], "sw"))
 		return s->gateway.pair;
+	if (!strcmp(roles[i], "ext"))
+		return s->gateway.external != LAB_EXT_NONE;
 	return i - NROLES_STANDALONE < s->gateway.agents;
 }
 
@@ -429,8 +431,10 @@ static int unbound_conf(lab_run_t *r)
 		 "  control-enable: no\n"
 		 "stub-zone:\n"
 		 "  name: \"lab.test\"\n"
-		 "  stub-addr: 10.0.4.1\n",
-		 v6, d, d, r->sc->dns.min_ttl_ms / 1000u, ecs);
+		 "  stub-addr: %s\n",
+		 v6, d, d, r->sc->dns.min_ttl_ms / 1000u, ecs,
+		 /* gateway.external-dns: the zone is the external server's */
+		 r->sc->gateway.external ? "10.0.6.53" : "10.0.4.1");
 	return write_file(path, text);
 }
 
@@ -831,7 +835,9 @@ int topo_setup(lab_run_t *r)
 	char *fg[] = { r->fluxgated, "-c", fconf, NULL };
 	if (!dist && (r->fluxgated_pid = start(r, "gw", "fluxgated", fg)) < 0)
 		return -1;
-	if (wait_dns(r, "cli", "10.0.1.1", 30) < 0) {
+	/* gateway.external-dns: the controller serves no zone (topo_dist.c
+	 * waited for the external server's first UPDATE instead) */
+	if (!r->sc->gateway.external && wait_dns(r, "cli", "10.0.1.1", 30) < 0) {
 		lab_log("fluxgated does not answer");
 		show_log(r, "fluxgated");
 		return -1;

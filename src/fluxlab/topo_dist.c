@@ -289,6 +289,11 @@ int topo_dist_links(lab_run_t *r)
 		if (ns_sysctl(r, ends[i], "net.ipv4.conf.all.rp_filter", "0") ||
 		    ns_sysctl(r, ends[i], "net.ipv4.conf.default.rp_filter", "0"))
 			return -1;
+	/* gateway.external-dns: Knot or BIND next to the controller */
+	if (s->gateway.external &&
+	    (link_pair(r, "gw", "x0", "10.0.6.1/24", "ext", "eth0", "10.0.6.53/24") ||
+	     runv(r, "ext", "ip", "route", "add", "default", "via", "10.0.6.1", NULL)))
+		return -1;
 	return s->gateway.pair ? links_pair(r) : links_agents(r);
 }
 
@@ -325,12 +330,24 @@ const char *topo_dist_probe_role(lab_run_t *r)
 
 /* ------------------------------------------------------------ configs */
 
-/* what the controller and every agent share: the zone, pools, service */
-static size_t common_conf(lab_run_t *r, char *text, size_t cap)
+/* what the controller and every agent share: the zone, pools, service.
+ * ext: the controller's with gateway.external-dns - no zone of its own
+ * (the external server's), the TSIG key, the service's external map */
+static size_t common_conf(lab_run_t *r, char *text, size_t cap, bool ext)
 {
 	const lab_scenario_t *s = r->sc;
 	lab_dist_t *d = r->dist;
-	size_t o = (size_t)snprintf(text, cap,
+	size_t o = 0;
+	if (ext)
+		o = (size_t)snprintf(text, cap,
+				     "key:\n"
+				     "  - id: " LAB_SERVICE_NAME "\n"
+				     "    algorithm: hmac-sha256\n"
+				     "    secret: \"%s\"\n"
+				     "pool:\n",
+				     d->tsig_secret);
+	else
+		o = (size_t)snprintf(text, cap,
 				    "zone:\n"
 				    "  - domain: lab.test\n"
 				    "    ttl: 300\n"
@@ -355,18 +372,34 @@ static size_t common_conf(lab_run_t *r, char *text, size_t cap)
 			      "    pool: [ ");
 	for (unsigned k = 0; k < d->nshares; k++)
 		o += (size_t)snprintf(text + o, o < cap ? cap - o : 0, "%slab4s%u", k ? ", " : "", k + 1);
+	/* external: the address moves once an epoch, at the server. An
+	 * agent's privileged side caps a grant at its own service's ttl +
+	 * grace (+ epoch only for a service it knows as external - and one it
+	 * knew so would run an epoch thread of its own, sending UPDATEs of
+	 * addresses only it granted): so the agents' copy of the service
+	 * carries the epoch in its grace, to accept the controller's grants */
+	uint32_t agent_grace = s->gateway.grace_ms;
+	if (s->gateway.external && !ext)
+		agent_grace += s->gateway.epoch_ms;
+	char how[256];
+	if (ext)
+		snprintf(how, sizeof how,
+			 "    external: { server: 10.0.6.53@53, zone: lab.test, key: " LAB_SERVICE_NAME
+			 ", epoch: %us, timeout: 1s }\n",
+			 s->gateway.epoch_ms / 1000);
+	else
+		snprintf(how, sizeof how, "    rotation: per-answer\n    max-open-fraction: %g\n",
+			 s->gateway.max_open_fraction);
 	o += (size_t)snprintf(text + o, o < cap ? cap - o : 0,
 			      " ]\n"
 			      "    ttl: %us\n"
 			      "    grace: %ums\n"
 			      "    pin: %ums\n"
-			      "    rotation: per-answer\n"
-			      "    max-open-fraction: %g\n"
+			      "%s"
 			      "policy:\n"
 			      "  direct: [ 10.1.0.0/16 ]\n"
 			      "  resolvers: [ 10.0.4.53/32 ]\n",
-			      s->gateway.ttl_ms / 1000, s->gateway.grace_ms, s->gateway.pin_ms,
-			      s->gateway.max_open_fraction);
+			      s->gateway.ttl_ms / 1000, agent_grace, s->gateway.pin_ms, how);
 	return o;
 }
 
@@ -404,7 +437,7 @@ static int agent_conf(lab_run_t *r, unsigned k)
 				    "  backend: nft\n"
 				    "  table: fluxgate\n",
 				    k + 1, k + 1, listen, r->workdir, k + 1, r->workdir, k + 1, via);
-	common_conf(r, text + o, sizeof text - o);
+	common_conf(r, text + o, sizeof text - o, false);
 	snprintf(path, sizeof path, "%s/ag%u.conf", r->workdir, k + 1);
 	return write_file(path, text);
 }
@@ -460,7 +493,7 @@ static int controller_conf(lab_run_t *r)
 				      s->gateway.rrl_slip);
 	if (o >= sizeof text)
 		return -1;
-	common_conf(r, text + o, sizeof text - o);
+	common_conf(r, text + o, sizeof text - o, s->gateway.external != LAB_EXT_NONE);
 	snprintf(path, sizeof path, "%s/fluxgated.conf", r->workdir);
 	return write_file(path, text);
 }
@@ -519,6 +552,157 @@ static bool agent_up(lab_run_t *r, unsigned k)
 	char st[32];
 	agent_state(r, k, st, sizeof st);
 	return !strcmp(st, "up");
+}
+
+/* ------------------------------------------------------------ external DNS */
+
+static const char ext_zone[] = "$TTL 60\n"
+			       "@ SOA ns1 hostmaster 100 3600 600 86400 1\n"
+			       "@ NS ns1\n"
+			       "ns1 A 10.0.6.53\n"
+			       "www A 192.0.2.1\n";
+
+/* a real knotd (ACL update-owner: key) or BIND 9 named (update-policy)
+ * serving lab.test in "ext"; the key may change only www.lab.test's A */
+static int ext_start(lab_run_t *r)
+{
+	lab_dist_t *d = r->dist;
+	char dir[700], path[800], text[4096], *out = NULL;
+	char *rnd[] = { "openssl", "rand", "-base64", "32", NULL };
+	if (topo_run(r, NULL, rnd, &out) != 0 || !out || strlen(out) < 44) {
+		free(out);
+		lab_log("cannot make a TSIG secret");
+		return -1;
+	}
+	snprintf(d->tsig_secret, sizeof d->tsig_secret, "%.44s", out);
+	free(out);
+	snprintf(dir, sizeof dir, "%s/ext", r->workdir);
+	/* a work directory reused (--workdir) must not bring back an earlier
+	 * run's journal: its addresses are granted nowhere */
+	char *rm[] = { "rm", "-rf", dir, NULL };
+	topo_run(r, NULL, rm, NULL);
+	if (mkdir(dir, 0755) < 0)
+		return -1;
+	snprintf(path, sizeof path, "%s/run", dir);
+	mkdir(path, 0755);
+	snprintf(path, sizeof path, "%s/db", dir);
+	mkdir(path, 0755);
+	snprintf(path, sizeof path, "%s/lab.test.zone", dir);
+	if (write_file(path, ext_zone))
+		return -1;
+	pid_t p;
+	if (r->sc->gateway.external == LAB_EXT_KNOT) {
+		snprintf(text, sizeof text,
+			 "server:\n"
+			 "    rundir: \"%s/run\"\n"
+			 "    user: root:root\n"
+			 "    listen: [ \"10.0.6.53@53\" ]\n"
+			 "    background-workers: 1\n"
+			 "log:\n"
+			 "  - target: stderr\n"
+			 "    any: info\n"
+			 "database:\n"
+			 "    storage: \"%s/db\"\n"
+			 "key:\n"
+			 "  - id: " LAB_SERVICE_NAME "\n"
+			 "    algorithm: hmac-sha256\n"
+			 "    secret: %s\n"
+			 "acl:\n"
+			 "  - id: fluxgate\n"
+			 "    key: [ " LAB_SERVICE_NAME " ]\n"
+			 "    action: update\n"
+			 "    update-owner: key\n"
+			 "    update-type: [ A, AAAA ]\n"
+			 "zone:\n"
+			 "  - domain: lab.test\n"
+			 "    storage: \"%s\"\n"
+			 "    file: \"lab.test.zone\"\n"
+			 "    zonefile-sync: -1\n"
+			 "    zonefile-load: whole\n"
+			 "    journal-content: changes\n"
+			 "    serial-policy: increment\n"
+			 "    acl: fluxgate\n",
+			 dir, dir, d->tsig_secret, dir);
+		snprintf(path, sizeof path, "%s/knot.conf", dir);
+		if (write_file(path, text))
+			return -1;
+		char *kn[] = { "knotd", "-c", path, NULL };
+		p = topo_spawn(r, "ext", "knotd", kn);
+	} else {
+		snprintf(text, sizeof text,
+			 "key \"" LAB_SERVICE_NAME "\" { algorithm hmac-sha256; secret \"%s\"; };\n"
+			 "controls { };\n"
+			 "options {\n"
+			 "    directory \"%s\";\n"
+			 "    pid-file \"%s/named.pid\";\n"
+			 "    session-keyfile \"%s/session.key\";\n"
+			 "    listen-on port 53 { 10.0.6.53; };\n"
+			 "    listen-on-v6 { none; };\n"
+			 "    recursion no;\n"
+			 "    dnssec-validation no;\n"
+			 "    allow-query { any; };\n"
+			 "};\n"
+			 "zone \"lab.test\" {\n"
+			 "    type primary;\n"
+			 "    file \"%s/lab.test.zone\";\n"
+			 "    journal \"%s/lab.test.zone.jnl\";\n"
+			 "    update-policy { grant " LAB_SERVICE_NAME ". self " LAB_SERVICE_NAME ". A AAAA; };\n"
+			 "};\n",
+			 d->tsig_secret, dir, dir, dir, dir, dir);
+		snprintf(path, sizeof path, "%s/named.conf", dir);
+		if (write_file(path, text))
+			return -1;
+		char *nm[] = { "named", "-g", "-c", path, NULL };
+		p = topo_spawn(r, "ext", "named", nm);
+	}
+	if (p < 0 || wait_dns(r, "gw", "10.0.6.53", 30) < 0) {
+		lab_log("the external DNS server does not answer");
+		show_log(r, r->sc->gateway.external == LAB_EXT_KNOT ? "knotd" : "named");
+		return -1;
+	}
+	return 0;
+}
+
+/* the SOA serial and www.lab.test's A at the external server (0 / "") */
+static uint32_t ext_query(lab_run_t *r, const char *type, char *a, size_t alen)
+{
+	char *out = NULL;
+	char *argv[] = { "kdig", "+short", "+timeout=2", "+retry=1", "@10.0.6.53",
+			 (char *)(strcmp(type, "SOA") ? LAB_SERVICE_NAME : "lab.test"), (char *)type, NULL };
+	uint32_t serial = 0;
+	if (a)
+		a[0] = 0;
+	if (topo_run(r, "gw", argv, &out) == 0 && out) {
+		unsigned s1 = 0;
+		char m[256], rn[256];
+		if (!a && sscanf(out, "%255s %255s %u", m, rn, &s1) == 3)
+			serial = s1;
+		else if (a)
+			snprintf(a, alen, "%.*s", (int)strcspn(out, "\n"), out);
+	}
+	free(out);
+	return serial;
+}
+
+void topo_dist_finish(lab_run_t *r)
+{
+	lab_dist_t *d = r->dist;
+	if (!d || !r->sc->gateway.external)
+		return;
+	d->ext_serial1 = ext_query(r, "SOA", NULL, 0);
+	char sock[700], *out = NULL;
+	snprintf(sock, sizeof sock, "%s/control.sock", r->workdir);
+	char *argv[] = { r->fluxctl, "-s", sock, "--json", "status", NULL };
+	if (topo_run(r, NULL, argv, &out) == 0 && out) {
+		json_t *j = json_loads(out, 0, NULL), *z;
+		size_t i;
+		json_array_foreach(json_object_get(j, "external"), i, z) {
+			d->ext_published += (uint64_t)json_integer_value(json_object_get(z, "published"));
+			d->ext_failed += (uint64_t)json_integer_value(json_object_get(z, "failed"));
+		}
+		json_decref(j);
+	}
+	free(out);
 }
 
 /* ------------------------------------------------------------ the pair */
@@ -746,6 +930,11 @@ pid_t topo_dist_start(lab_run_t *r)
 			return -1;
 		}
 	}
+	bool ext = r->sc->gateway.external != LAB_EXT_NONE;
+	if (ext && ext_start(r))
+		return -1;
+	if (ext)
+		d->ext_serial0 = ext_query(r, "SOA", NULL, 0);
 	char path[800];
 	snprintf(path, sizeof path, "%s/fluxgated.conf", r->workdir);
 	if (controller_conf(r) || check_conf(r, path))
@@ -754,7 +943,8 @@ pid_t topo_dist_start(lab_run_t *r)
 	pid_t p = topo_spawn(r, "gw", "fluxgated", fg);
 	if (p < 0)
 		return -1;
-	if (wait_dns(r, "cli", "10.0.1.1", 60) < 0) {
+	/* external: the controller serves no zone; the server is checked below */
+	if (!ext && wait_dns(r, "cli", "10.0.1.1", 60) < 0) {
 		lab_log("the controller does not answer");
 		show_log(r, "fluxgated");
 		return -1;
@@ -771,6 +961,24 @@ pid_t topo_dist_start(lab_run_t *r)
 		}
 	if (r->sc->gateway.pair && start_pair(r))
 		return -1;
+	/* external: the first UPDATE published a pool address (granted first) */
+	while (ext) {
+		char a[64];
+		ext_query(r, "A", a, sizeof a);
+		unsigned b1, b2, b3, b4;
+		if (sscanf(a, "%u.%u.%u.%u", &b1, &b2, &b3, &b4) == 4 &&
+		    lab_dist_share(r, b1 << 24 | b2 << 16 | b3 << 8 | b4) >= 0 &&
+		    ext_query(r, "SOA", NULL, 0) != d->ext_serial0) {
+			lab_log("the external server publishes %s", a);
+			break;
+		}
+		if (lab_now() > end + 30 || atomic_load(&r->stop)) {
+			lab_log("the external server never published a pool address (last: '%s')", a);
+			show_log(r, "fluxgated");
+			return -1;
+		}
+		usleep(200000);
+	}
 	lab_log("distributed: controller and %u agent(s)%s up", d->nagents,
 		r->sc->gateway.pair ? " (a keepalived/conntrackd failover pair)" : "");
 	return p;

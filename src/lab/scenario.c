@@ -506,6 +506,24 @@ static void gw_key(pctx_t *p, const char *key, yaml_node_t *k, yaml_node_t *v, v
 			s->gateway.on_timeout_healthy = t[0] == 'h';
 		else if (t)
 			perr(p, v, "%s: 'servfail' or 'healthy-pool', not '%s'", w, t);
+	} else if (!strcmp(key, "external-dns")) {
+		const char *t = scalar(p, v, w);
+		if (t && !strcmp(t, "knot"))
+			s->gateway.external = LAB_EXT_KNOT;
+		else if (t && !strcmp(t, "bind"))
+			s->gateway.external = LAB_EXT_BIND;
+		else if (t)
+			perr(p, v, "%s: 'knot' or 'bind', not '%s'", w, t);
+		if (t)
+			s->gateway.external_line = (int)v->start_mark.line + 1;
+	} else if (!strcmp(key, "epoch")) {
+		uint32_t ms;
+		if (get_time32(p, v, w, &ms)) {
+			if (ms < 1000 || ms > 86400000 || ms % 1000)
+				perr(p, v, "%s: whole seconds, 1s..1d", w);
+			else
+				s->gateway.epoch_ms = ms;
+		}
 	} else if (!strcmp(key, "server-rate")) {
 		/* bits/s, as tc writes them: 200mbit, 1gbit, 500kbit or a number */
 		const char *t = scalar(p, v, w);
@@ -1012,6 +1030,7 @@ static void defaults(lab_scenario_t *s)
 	s->expect.attack_reach_max = -1;   /* not checked unless given */
 	s->gateway.rrl_rate = s->gateway.rrl_slip = -1;
 	s->gateway.agent_timeout_ms = 2000;
+	s->gateway.epoch_ms = 30000;
 	s->expect.healthy_misrouted_max = -1;
 	s->expect.dead_answers_max = -1;
 	s->expect.outside_failover_misrouted_max = -1;
@@ -1046,6 +1065,11 @@ static void check_dist(pctx_t *p, lab_scenario_t *s)
 			     s->gateway.agents_line ? s->gateway.agents_line : s->gateway.mode_line,
 			     s->gateway.agents, 30 - bits);
 	}
+	if (s->gateway.external && !dist)
+		perr(p, NULL, "gateway.external-dns (line %d): needs gateway.mode: distributed", s->gateway.external_line);
+	if (s->gateway.external && !s->dns.resolver)
+		perr(p, NULL, "gateway.external-dns (line %d): the clients ask the external server through the "
+		     "resolver (dns.mode: resolver)", s->gateway.external_line);
 	bool kill = false, failover = false;
 	for (size_t i = 0; i < s->nevents; i++) {
 		lab_event_t *e = &s->events[i];

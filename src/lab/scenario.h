@@ -123,6 +123,11 @@ typedef struct lab_scenario {
 		bool pair;                 /* distributed: the agents are a failover pair */
 		bool on_timeout_healthy;   /* dist.on-timeout: healthy-pool (default servfail) */
 		uint32_t agent_timeout_ms; /* agent[].timeout (default 2s) */
+		/* distributed: www.lab.test is served by an external Knot or
+		 * BIND the controller updates (RFC 2136, TSIG) every epoch */
+		enum lab_external { LAB_EXT_NONE = 0, LAB_EXT_KNOT, LAB_EXT_BIND } external;
+		uint32_t epoch_ms;         /* service external.epoch (default 30s, the daemon's) */
+		int external_line;
 		uint64_t server_rate_bps;  /* the servers' replies leave at this rate (tbf), 0 = line rate */
 		int mode_line, agents_line, pair_line;
 	} gateway;

@@ -414,6 +414,22 @@ static void test_distributed(void **state)
 	rejects("name: x\ngateway: { mode: distributed }\nexpect:\n  outside-failover-misrouted-max: 0\n",
 		"expect (line 4): outside-failover-misrouted-max needs a failover event");
 	rejects("name: x\nevents: { kill-agent: 1 }\n", "t.yaml:2: events: expected a list");
+	s = load("name: x\ngateway: { mode: distributed, external-dns: bind, epoch: 3s, server-rate: 200mbit }\n");
+	assert_non_null(s);
+	assert_int_equal(s->gateway.external, LAB_EXT_BIND);
+	assert_int_equal(s->gateway.epoch_ms, 3000);
+	assert_true(s->gateway.server_rate_bps == 200000000ull);
+	lab_scenario_free(s);
+	rejects("name: x\ngateway: { mode: distributed, external-dns: nsd }\n",
+		"t.yaml:2: gateway.external-dns: 'knot' or 'bind', not 'nsd'");
+	rejects("name: x\ngateway: { external-dns: knot }\n",
+		"gateway.external-dns (line 2): needs gateway.mode: distributed");
+	rejects("name: x\ngateway: { mode: distributed, external-dns: knot }\ndns: { mode: direct }\n",
+		"gateway.external-dns (line 2): the clients ask the external server through the resolver");
+	rejects("name: x\ngateway: { epoch: 1500ms }\n", "t.yaml:2: gateway.epoch: whole seconds, 1s..1d");
+	rejects("name: x\ngateway: { server-rate: 10 }\n",
+		"t.yaml:2: gateway.server-rate: a rate of 1mbit..100gbit (e.g. 200mbit), not '10'");
+	rejects("name: x\ngateway: { server-rate: 1tbit }\n", "gateway.server-rate: a rate of 1mbit..100gbit");
 }
 
 static void test_diag_escapes_control_bytes(void **state)
