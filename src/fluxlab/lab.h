@@ -128,9 +128,10 @@ typedef struct lab_dist_run {
 	uint32_t share_net[LAB_MAX_AGENTS], share_plen;   /* host order */
 	pid_t pid[LAB_MAX_AGENTS];             /* the agents' fluxgated */
 	pid_t keepalived[2], conntrackd[2];    /* the pair's */
-	double killed_at[LAB_MAX_AGENTS];      /* s into the traffic phase, -1: alive */
-	double failover_at, failover_done;     /* s into the traffic phase, -1: none / not seen */
-	double failover_ctl_down;              /* when the controller saw the dead master down */
+	/* written by the events thread, read by the engines: atomic */
+	_Atomic double killed_at[LAB_MAX_AGENTS];  /* s into the traffic phase, -1: alive */
+	_Atomic double failover_at, failover_done; /* s into the traffic phase, -1: none / not seen */
+	_Atomic double failover_ctl_down;          /* when the controller saw the dead master down */
 	int failover_from;                     /* the master that was killed (0-based), -1 */
 	_Atomic uint32_t answers[LAB_MAX_AGENTS][LAB_MAX_SECS];  /* legit answers per share, per second */
 	_Atomic uint64_t real[LAB_MAX_AGENTS], decoy[LAB_MAX_AGENTS], fail[LAB_MAX_AGENTS];

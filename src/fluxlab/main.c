@@ -700,6 +700,8 @@ static int cmd_run(int argc, char **argv)
 	if (topo_setup(r) < 0) {
 		lab_log("setup failed%s; tearing down", atomic_load(&r->stop) ? " (interrupted)" : "");
 		topo_teardown(r);
+		free(r->dist);
+		r->dist = NULL;
 		return atomic_load(&r->stop) ? 130 : 3;
 	}
 	lab_log("topology up in %.1f s (namespaces %s-*)", lab_now() - t_setup, r->prefix);

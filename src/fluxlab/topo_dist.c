@@ -135,12 +135,11 @@ void lab_dist_outcome(lab_run_t *r, uint32_t addr, int outcome, double t_syn, do
 
 /* ------------------------------------------------------------ topology */
 
-static char agent_role[LAB_MAX_AGENTS][16];
-
+/* the agents' namespace roles (topo.c's) */
 static const char *agr(unsigned k)
 {
-	snprintf(agent_role[k], sizeof agent_role[k], "ag%u", k + 1);
-	return agent_role[k];
+	static const char *const names[LAB_MAX_AGENTS] = { "ag1", "ag2", "ag3", "ag4" };
+	return names[k < LAB_MAX_AGENTS ? k : 0];
 }
 
 /* NS's IF on the pair switch's BRIDGE */
