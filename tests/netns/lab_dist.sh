@@ -63,7 +63,7 @@ json_checks() {
 # run NAME: fluxlab run lab/scenarios/NAME.yaml, JSON and work directory kept
 run() {
 	local rc prefix
-	timeout -k 10 300 "$FLUXLAB" run "$FG_REPO/lab/scenarios/$1.yaml" --json "$FG_WORK/$1.json" \
+	timeout -k 10 180 "$FLUXLAB" run "$FG_REPO/lab/scenarios/$1.yaml" --json "$FG_WORK/$1.json" \
 		--workdir "$FG_WORK/$1" >"$FG_WORK/$1.out" 2>&1
 	rc=$?
 	cat "$FG_WORK/$1.out"
