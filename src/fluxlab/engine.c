@@ -229,6 +229,11 @@ static void finish(eng_t *e, client_t *c, enum outcome o, double now)
 	unsigned sec = lab_sec_index(e->run, now);
 	close_fd(e, c);
 	atomic_fetch_add(&st->sessions, 1);
+	/* distributed mode: by the share of the pool (the agent) it went to */
+	if (e->run->dist && e->cfg->legit && !e->cfg->v6)
+		lab_dist_outcome(e->run, c->target,
+				 o == OUT_REAL ? 0 : o == OUT_DECOY ? 1 : o == OUT_FAIL_DNS ? 3 : 2, c->t_syn, now,
+				 o != OUT_FAIL_DNS && late(e, c));
 	switch (o) {
 	case OUT_REAL:
 		atomic_fetch_add(&st->real, 1);
@@ -965,6 +970,8 @@ static void on_io(eng_t *e, client_t *c, uint32_t ev, double now)
 			     (e->run->sc->dns.min_ttl_ms && ms == e->run->sc->dns.min_ttl_ms);
 		atomic_fetch_add(fresh ? &e->st->ans_fresh : &e->st->ans_cached, 1);
 		c->from = fresh ? 0 : 1;
+		if (e->run->dist && e->cfg->legit && !e->cfg->v6)
+			lab_dist_answer(e->run, c->t_dns, now, a, fresh);
 		begin_tcp(e, c, now);
 		break;
 	}

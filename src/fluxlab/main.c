@@ -433,15 +433,20 @@ static void *sampler_fn(void *arg)
 			prev_ans = ans;
 			json_t *pools = json_object_get(st, "pools"), *pj;
 			size_t pi;
+			/* IPv4: over every pool (distributed mode: one per agent) */
+			double size4 = 0, open4 = 0;
 			json_array_foreach(pools, pi, pj) {
 				double size = (double)json_integer_value(json_object_get(pj, "size"));
 				double open = (double)json_integer_value(json_object_get(pj, "open"));
 				const char *fam = json_string_value(json_object_get(pj, "family"));
-				if (fam && !strcmp(fam, "ipv6"))
+				if (fam && !strcmp(fam, "ipv6")) {
 					r->ser->open6[sec] = open;
-				else
-					r->ser->open_frac[sec] = size > 0 ? open / size : 0;
+				} else {
+					size4 += size;
+					open4 += open;
+				}
 			}
+			r->ser->open_frac[sec] = size4 > 0 ? open4 / size4 : 0;
 			json_decref(s->last_stats);
 			s->last_stats = st;
 		}
@@ -732,6 +737,8 @@ static int cmd_run(int argc, char **argv)
 	if (topo_setup(r) < 0) {
 		lab_log("setup failed%s; tearing down", atomic_load(&r->stop) ? " (interrupted)" : "");
 		topo_teardown(r);
+		free(r->dist);
+		r->dist = NULL;
 		return atomic_load(&r->stop) ? 130 : 3;
 	}
 	lab_log("topology up in %.1f s (namespaces %s-*)", lab_now() - t_setup, r->prefix);
@@ -828,6 +835,10 @@ static int cmd_run(int argc, char **argv)
 			lab_log("cannot start a thread");
 			atomic_store(&r->stop, 2);
 		}
+	if (lab_dist_events_start(r) < 0) {
+		lab_log("cannot start the events thread");
+		atomic_store(&r->stop, 2);
+	}
 	/* the main thread only waits: signals land here */
 	double end = r->t0 + dur;
 	int last_pct = -1;
@@ -855,6 +866,7 @@ static int cmd_run(int argc, char **argv)
 		if (th[i].started && th[i].fn != sampler_fn)
 			pthread_join(th[i].tid, NULL);
 	atomic_fetch_add(&r->stop, 1);
+	lab_dist_events_join(r);
 	for (int i = 0; i < nth; i++)
 		if (th[i].started && th[i].fn == sampler_fn)
 			pthread_join(th[i].tid, NULL);
@@ -881,6 +893,7 @@ static int cmd_run(int argc, char **argv)
 			own_srv = own_dcy = 0;
 		}
 	}
+	topo_dist_finish(r);
 	if (!keep)
 		topo_teardown(r);
 	else
@@ -918,6 +931,8 @@ static int cmd_run(int argc, char **argv)
 	free(r->syn_delay);
 	free(r->mis);
 	pthread_mutex_destroy(&r->mis_lock);
+	free(r->dist);
+	r->dist = NULL;
 	for (int f = 0; f < 2; f++) {
 		pthread_mutex_destroy(&r->seen[f]->lock);
 		free(r->seen[f]);

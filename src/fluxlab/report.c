@@ -6,6 +6,7 @@
  * scenario's expectations.
  */
 #include "fluxlab/lab.h"
+#include "fluxlab/report_dist.h"
 
 #include <arpa/inet.h>
 #include <jansson.h>
@@ -445,6 +446,7 @@ static json_t *build_json(lab_run_t *r)
 	json_object_set_new(ser, "slab_kb", l_series(S->slab_kb, ns));
 	json_object_set_new(ser, "fluxgated_cpu_pct", d_series(S->cpu_pct, ns, 1));
 	json_object_set_new(root, "series", ser);
+	report_dist_json(r, root);
 	if (sc->expect.set) {
 		json_t *ex = json_pack("{sf sf sb}", "legit_misrouted_max", sc->expect.legit_misrouted_max,
 				       "legit_ok_min", sc->expect.legit_ok_min, "passed",
@@ -596,6 +598,20 @@ int report_html(lab_run_t *r, const char *path)
 	for (int t = 0; t < ns; t++)
 		ls[0].v[t] = S->answers_ps[t];
 	svg_chart(f, "fluxgated DNS answers per second", "per s", ls, 1, ns);
+	if (r->dist) {
+		/* distributed: legit answers by the share (agent) they carried */
+		static const char *col[] = { "#1a9850", "#4575b4", "#d73027", "#762a83" };
+		static char nm[LAB_MAX_AGENTS][16];
+		memset(ls, 0, sizeof ls);
+		for (unsigned k = 0; k < r->dist->nshares && k < 4; k++) {
+			snprintf(nm[k], sizeof nm[k], r->sc->gateway.pair ? "pair" : "ag%u", k + 1);
+			ls[k] = (line_t){ .name = nm[k], .color = col[k] };
+			for (int t = 0; t < n; t++)
+				ls[k].v[t] = atomic_load(&r->dist->answers[k][t]);
+		}
+		svg_chart(f, "Legit DNS answers per second, by the agent owning the address", "per s", ls,
+			  (int)r->dist->nshares, n);
+	}
 	memset(ls, 0, sizeof ls);
 	ls[0] = (line_t){ .name = "open fraction", .color = "#d73027" };
 	for (int t = 0; t < ns; t++)
@@ -766,6 +782,7 @@ void report_summary(lab_run_t *r, FILE *f)
 	fprintf(f, "%-28s %+ld kB (max %ld kB)\n", "kernel slab (machine)", max_l(S->slab_kb, ns) - lab_slab0(),
 		max_l(S->slab_kb, ns));
 	fprintf(f, "%-28s mean %.1f%%, max %.1f%% of one core\n", "fluxgated CPU", cpu.mean, cpu.max);
+	report_dist_summary(r, f);
 }
 
 int report_check(lab_run_t *r, FILE *f)
@@ -820,5 +837,6 @@ int report_check(lab_run_t *r, FILE *f)
 				i == 1 && sc->expect.attack_reach_max == -1 ? "info" : c[i].ok ? "ok" : "FAIL",
 				c[i].what, c[i].detail);
 	}
+	bad += report_dist_check(r, f);
 	return bad ? 1 : 0;
 }
