@@ -117,6 +117,9 @@ typedef struct lab_size_stats {
 	_Atomic uint64_t drawn, answered;       /* sessions with drawn sizes; of them answered */
 	_Atomic uint64_t rep_bytes, got_bytes;  /* answered: drawn reply bytes, body bytes received */
 	_Atomic uint64_t mismatch_real, mismatch_decoy;  /* answered with a body of another size */
+	/* ssh, smtp: the request bytes the real server said it received
+	 * (smtp: its 250 after DATA; ssh: the remote command's count) */
+	_Atomic uint64_t req_bytes, srv_req_bytes, req_mismatch;
 } lab_size_stats_t;
 
 typedef struct lab_run {
