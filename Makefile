@@ -137,8 +137,8 @@ check: deps
 	FG_NETNS_ASAN=1 bash tests/run.sh
 
 # The T&E grid subset with its expectations (tests/netns/lab_grid.sh, about
-# 4 minutes) and sizes.yaml, sizes-stale.yaml (tests/netns/lab_sizes.sh,
-# about 60 s); make
+# 4 minutes) and sizes.yaml, sizes-ssh.yaml, sizes-ssh-stale.yaml, sizes-stale.yaml
+# (tests/netns/lab_sizes.sh, about 2 minutes); make
 # check runs them too.
 check-lab: deps
 	$(MAKE) WERROR=1 all
