@@ -156,7 +156,8 @@ demo: deps
 # bench/RESULTS.md. No figure there is typed by hand.
 LAB_RUNS ?= build/lab-runs
 LAB_RESULT_SCENARIOS ?= $(sort $(notdir $(basename $(wildcard lab/scenarios/te-*.yaml)))) \
-	v6-attackers desir-scan flood flood-mix replay client-cache-pin-default client-cache-pin-long
+	v6-attackers desir-scan flood flood-mix replay client-cache-pin-default client-cache-pin-long \
+	sizes sizes-ssh sizes-ssh-stale sizes-stale
 lab-runs: all
 	bash lab/run-scenarios.sh $(LAB_RUNS) $(LAB_RESULT_SCENARIOS)
 
