@@ -109,7 +109,7 @@ void lab_seen_add(lab_seen_t *s, double t, const uint8_t *a, size_t alen);
 /* a random entry at least `age` s old as of now; false if none */
 bool lab_seen_pick(lab_seen_t *s, double now, double age, uint64_t *rng, uint8_t *a, size_t alen);
 
-/* legit.sizes, per protocol (http, https): what the clients drew and what
+/* legit.sizes, per protocol (http, https, ssh, smtp): what the clients drew and what
  * they got. Histograms count bytes (lab_hist_quantile's "ms" x 1000). */
 typedef struct lab_size_stats {
 	lab_hist_t req, rep;           /* drawn request / reply bytes, every session */
