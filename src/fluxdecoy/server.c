@@ -693,6 +693,8 @@ static int sized_response(const fd_page_t *pg, const char *range, int range_cut,
 		if (fd_http_field(pg->response_get, "Content-Type", mp->type, sizeof(mp->type)) < 0)
 			mp->type[0] = '\0';
 		cl = fd_http_multipart_length(mp->bound, mp->type, &rs, pg->size);
+		if (!cl)
+			return -FG_ESPACE;   /* (a boundary and type that fit always frame) */
 		size_t cap = strlen(src) + 128;
 		*out = malloc(cap);
 		return *out ? fd_http_render_sized(src, time(NULL), cl, NULL, *out, cap) : -ENOMEM;
@@ -791,7 +793,7 @@ static char *h2_request(void *ctx, const fd_h2_req_t *rq, size_t *len, int *head
 		struct multi mp;
 		n = sized_response(pg, rq->range, rq->range_cut, strcmp(rq->method, "HEAD") == 0,
 				   &resp, &body, &from, &src, &mp);
-		if (mp.rs.n)
+		if (n >= 0 && mp.rs.n)
 			body = fd_http_multipart_length(mp.bound, mp.type, &mp.rs, mp.size);
 		char *nr = n >= 0 && body <= H2_SIZED_MAX ? realloc(resp, (size_t)n + body + 1)
 							  : NULL;
