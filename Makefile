@@ -137,9 +137,10 @@ check: deps
 	FG_NETNS_ASAN=1 bash tests/run.sh
 
 # The T&E grid subset with its expectations (tests/netns/lab_grid.sh, about
-# 5 minutes), sizes.yaml, sizes-stale.yaml (tests/netns/lab_sizes.sh,
-# about 60 s) and the distributed topologies (tests/netns/lab_dist.sh:
-# kill-agent, failover, external knotd; about 2.5 minutes); make
+# 5 minutes), sizes.yaml, sizes-ssh.yaml, sizes-ssh-stale.yaml, sizes-stale.yaml
+# (tests/netns/lab_sizes.sh, about 2 minutes) and the distributed topologies
+# (tests/netns/lab_dist.sh: kill-agent, failover, external knotd; about 2.5
+# minutes); make
 # check runs them too.
 check-lab: deps
 	$(MAKE) WERROR=1 all
@@ -159,7 +160,8 @@ demo: deps
 LAB_RUNS ?= build/lab-runs
 LAB_RESULT_SCENARIOS ?= $(sort $(notdir $(basename $(wildcard lab/scenarios/te-*.yaml)))) \
 	v6-attackers desir-scan flood flood-mix replay client-cache-pin-default client-cache-pin-long \
-	dist-kill-agent dist-failover dist-external-knot dist-external-bind
+	dist-kill-agent dist-failover dist-external-knot dist-external-bind \
+	sizes sizes-ssh sizes-ssh-stale sizes-stale
 lab-runs: all
 	bash lab/run-scenarios.sh $(LAB_RUNS) $(LAB_RESULT_SCENARIOS)
 

@@ -229,6 +229,8 @@ def t_misroutes(runs):
             "failed after the SYN: late / product / connected", "misrouted: answer → SYN ms p50 / p99 / max",
             "misrouted: SYN after the grant ended ms p50 / max", "gateway conntrack drops", "explained by"]
     return table(head, rows)
+
+
 def t_distributed(runs):
     rows, used = [], []
     for name in sorted(runs):
@@ -275,6 +277,33 @@ def t_distributed(runs):
     return table(head, rows) + "\n\n" + sources(runs, used)
 
 
+def t_sizes(runs):
+    """legit.sizes: drawn against received bytes, per scenario and protocol,
+    both directions where the server counts the request (ssh, smtp)"""
+    rows, used = [], []
+    for name in sorted(runs):
+        Z = runs[name].get("legit", {}).get("sizes")
+        if not Z:
+            continue
+        used.append(name)
+        for p in ("http", "https", "ssh", "smtp"):
+            z = Z.get(p)
+            if not z:
+                continue
+            q = z.get("request_received")
+            rows.append([name, p, z["sessions"], z["answered"],
+                         f"{z['request']['p50']:.0f} / {z['request']['p99']:.0f}",
+                         f"{q['server_bytes']}/{q['request_bytes']} ({q['mismatch']} off)" if q else "-",
+                         f"{z['reply']['p50']:.0f} / {z['reply']['p99']:.0f}",
+                         f"{z['received']['p50']:.0f} / {z['received']['p99']:.0f}",
+                         f"{z['received_bytes']}/{z['reply_bytes']}",
+                         f"{z['mismatch']['real']} + {z['mismatch']['decoy']}"])
+    head = ["scenario", "protocol", "sessions", "answered", "request B drawn p50 / p99",
+            "request B the server got / drawn", "reply B drawn p50 / p99", "reply B received p50 / p99",
+            "reply B received / drawn", "off size (real + decoy)"]
+    return table(head, rows) + "\n\n" + sources(runs, used)
+
+
 TABLES = {
     "misroutes": t_misroutes,
     "te-tables": t_te_tables,
@@ -283,6 +312,7 @@ TABLES = {
     "families": t_families,
     "v6-attackers": t_v6_attackers,
     "distributed": t_distributed,
+    "sizes": t_sizes,
 }
 
 MARK = re.compile(r"(<!-- BEGIN fluxlab results: ([a-z0-9-]+) -->\n)(.*?)(<!-- END fluxlab results: \2 -->)",

@@ -95,90 +95,231 @@ int fd_http_parse(const uint8_t *buf, size_t len, fd_http_req_t *req)
 	return 0;
 }
 
-/* One byte-range-spec at [p, e): "A-B", "A-" or "-S" in decimal, with
- * optional blanks around. Returns 0 and the range clamped to the file
- * (*ok false when it starts past the end), or -1 when malformed. */
-static int range_spec(const char *p, const char *e, uint64_t size, uint64_t *f,
-		      uint64_t *l, bool *ok)
+static bool blank(char ch)
 {
-	uint64_t a = 0, b = 0;
-	bool has_a = false, has_b = false;
+	return ch == ' ' || ch == '\t' || ch == '\v' || ch == '\f';
+}
 
-	while (p < e && (*p == ' ' || *p == '\t'))
-		p++;
-	while (e > p && (e[-1] == ' ' || e[-1] == '\t'))
-		e--;
-	for (; p < e && *p >= '0' && *p <= '9'; p++, has_a = true)
-		if ((a = a * 10 + (uint64_t)(*p - '0')) > UINT64_MAX / 20)
-			return -1;
-	if (p == e || *p++ != '-')
-		return -1;
-	for (; p < e && *p >= '0' && *p <= '9'; p++, has_b = true)
-		if ((b = b * 10 + (uint64_t)(*p - '0')) > UINT64_MAX / 20)
-			return -1;
-	if (p != e || (!has_a && !has_b))
-		return -1;
-	if (!has_a) {                   /* the last b bytes */
-		*ok = b > 0 && size > 0;
-		*f = b >= size ? 0 : size - b;
-		*l = size ? size - 1 : 0;
+/* A signed decimal at *p (blanks and one sign first) as strtoll reads it
+ * and lighttpd takes it: 1 and *p past the digits, 0 when there are no
+ * digits (*p unmoved), -1 when strtoll would saturate (LLONG_MAX or
+ * LLONG_MIN, which lighttpd refuses) with *p past the digits. */
+static int signed_num(const char **p, const char *e, bool *neg, uint64_t *v)
+{
+	const uint64_t lim = (uint64_t)INT64_MAX;
+	const char *q = *p;
+	bool sat = false;
+
+	while (q < e && blank(*q))
+		q++;
+	*neg = false;
+	if (q < e && (*q == '+' || *q == '-'))
+		*neg = *q++ == '-';
+	if (q == e || *q < '0' || *q > '9')
 		return 0;
+	for (*v = 0; q < e && *q >= '0' && *q <= '9'; q++) {
+		uint64_t d = (uint64_t)(*q - '0');
+		if (sat || *v > (lim + 1 - d) / 10)
+			sat = true;
+		else
+			*v = *v * 10 + d;
 	}
-	if (has_b && b < a)
-		return -1;
-	*ok = a < size;
-	*f = a;
-	*l = !has_b || b >= size ? (size ? size - 1 : 0) : b;
-	return 0;
+	*p = q;
+	/* saturated: past 2^63; positive INT64_MAX is LLONG_MAX itself */
+	return sat || (*neg ? *v > lim : *v >= lim) ? -1 : 1;
+}
+
+/* One element [p, e) of a byte-range-set against a non-empty file: "A-B",
+ * "A-" or "-S", read as lighttpd reads it. Returns false when lighttpd
+ * ignores it (malformed, or starting past the end). */
+static bool range_spec(const char *p, const char *e, uint64_t size, uint64_t *f, uint64_t *l)
+{
+	uint64_t a, b;
+	bool neg;
+
+	if (signed_num(&p, e, &neg, &a) <= 0)
+		return false;
+	if (neg) {                      /* the last a bytes; "-0" is none */
+		if (a == 0)
+			return false;
+		*f = a >= size ? 0 : size - a;
+		*l = size - 1;
+	} else {
+		if (a >= size)
+			return false;
+		while (p < e && blank(*p))
+			p++;
+		if (p == e || *p++ != '-')
+			return false;
+		*f = a;
+		const char *q = p;
+		int k = signed_num(&q, e, &neg, &b);
+		if (k == 0) {
+			/* no digits: to the end; the blanks after are skipped */
+			*l = size - 1;
+		} else {
+			if (k < 0 || neg || b < a)
+				return false;
+			*l = b < size ? b : size - 1;
+			p = q;
+		}
+	}
+	while (p < e && blank(*p))
+		p++;
+	return p == e;
+}
+
+/* true when [f1, l1] and [f2, l2] overlap or lie at most the merge gap
+ * apart */
+static bool near(uint64_t f1, uint64_t l1, uint64_t f2, uint64_t l2)
+{
+	return f1 <= f2 ? f2 <= l1 + FD_RANGE_MERGE_GAP : f1 <= l2 + FD_RANGE_MERGE_GAP;
+}
+
+int fd_http_ranges(const char *v, uint64_t size, fd_range_set_t *rs)
+{
+	rs->n = 0;
+	if (strncasecmp(v, "bytes=", 6) != 0 || size == 0)
+		return FD_RANGE_NONE;
+	for (const char *p = v + 6; rs->n < FD_RANGE_MAX;) {
+		const char *e = strchr(p, ',');
+		if (!e)
+			e = p + strlen(p);
+		uint64_t f, l;
+		if (range_spec(p, e, size, &f, &l)) {
+			rs->first[rs->n] = f;
+			rs->last[rs->n++] = l;
+		}
+		if (!*e)
+			break;
+		p = e + 1;
+	}
+	if (rs->n == 0)
+		return FD_RANGE_UNSATISFIABLE;
+	/* merge a later range into an earlier one, then start over: at most
+	 * FD_RANGE_MAX ranges, so the quadratic cost stays small */
+	for (unsigned i = 0; i + 1 < rs->n; i++)
+		for (unsigned j = i + 1; j < rs->n; j++) {
+			if (!near(rs->first[i], rs->last[i], rs->first[j], rs->last[j]))
+				continue;
+			if (rs->first[j] < rs->first[i])
+				rs->first[i] = rs->first[j];
+			if (rs->last[j] > rs->last[i])
+				rs->last[i] = rs->last[j];
+			rs->n--;
+			memmove(rs->first + j, rs->first + j + 1, (rs->n - j) * sizeof(rs->first[0]));
+			memmove(rs->last + j, rs->last + j + 1, (rs->n - j) * sizeof(rs->last[0]));
+			i = (unsigned)-1;       /* the outer loop's i++ makes it 0 */
+			break;
+		}
+	return rs->n == 1 ? FD_RANGE_OK : FD_RANGE_MULTI;
 }
 
 int fd_http_range(const char *v, uint64_t size, uint64_t *first, uint64_t *last)
 {
-	enum { MAXR = 64 };
-	uint64_t f[MAXR], l[MAXR];
-	size_t n = 0;
+	fd_range_set_t rs;
+	int k = fd_http_ranges(v, size, &rs);
 
-	if (strncasecmp(v, "bytes=", 6) != 0)
-		return FD_RANGE_NONE;
-	for (const char *p = v + 6; *p;) {
-		const char *e = strchr(p, ',');
-		if (!e)
-			e = p + strlen(p);
-		const char *q = p;
+	if (k == FD_RANGE_OK) {
+		*first = rs.first[0];
+		*last = rs.last[0];
+	}
+	return k;
+}
+
+int fd_http_part_head(const char *boundary, const char *ctype, const fd_range_set_t *rs,
+		      unsigned i, uint64_t size, char *out, size_t outlen)
+{
+	if (i >= rs->n)
+		return -FG_EMALF;
+	int w = snprintf(out, outlen, "%s--%s%s%s\r\nContent-Range: bytes %llu-%llu/%llu\r\n\r\n",
+			 i ? "\r\n" : "", boundary, ctype[0] ? "\r\nContent-Type: " : "", ctype,
+			 (unsigned long long)rs->first[i], (unsigned long long)rs->last[i],
+			 (unsigned long long)size);
+	return w < 0 || (size_t)w >= outlen ? -FG_ESPACE : w;
+}
+
+int fd_http_part_end(const char *boundary, char *out, size_t outlen)
+{
+	int w = snprintf(out, outlen, "\r\n--%s--\r\n", boundary);
+	return w < 0 || (size_t)w >= outlen ? -FG_ESPACE : w;
+}
+
+uint64_t fd_http_multipart_length(const char *boundary, const char *ctype,
+				  const fd_range_set_t *rs, uint64_t size)
+{
+	char b[512];
+	uint64_t total = 0;
+
+	for (unsigned i = 0; i < rs->n; i++) {
+		int w = fd_http_part_head(boundary, ctype, rs, i, size, b, sizeof(b));
+		if (w < 0)
+			return 0;
+		total += (uint64_t)w + rs->last[i] - rs->first[i] + 1;
+	}
+	int w = fd_http_part_end(boundary, b, sizeof(b));
+	return w < 0 ? 0 : total + (uint64_t)w;
+}
+
+int fd_http_field(const char *head, const char *name, char *out, size_t outlen)
+{
+	const char *hend = strstr(head, "\r\n\r\n");
+	size_t nl = strlen(name);
+
+	if (!hend)
+		hend = head + strlen(head);
+	for (const char *p = strstr(head, "\r\n"); p && p < hend; p = strstr(p + 2, "\r\n")) {
+		const char *q = p + 2;
+		if ((size_t)(hend - q) <= nl || strncasecmp(q, name, nl) != 0 || q[nl] != ':')
+			continue;
+		q += nl + 1;
+		const char *e = strstr(q, "\r\n");
+		if (!e || e > hend)
+			e = hend;
 		while (q < e && (*q == ' ' || *q == '\t'))
 			q++;
-		if (q < e) {            /* empty list elements are allowed */
-			uint64_t a, b;
-			bool ok;
-			if (range_spec(q, e, size, &a, &b, &ok) < 0)
-				return FD_RANGE_UNSATISFIABLE;
-			if (ok) {
-				if (n == MAXR)
-					return FD_RANGE_MULTI;
-				f[n] = a;
-				l[n++] = b;
-			}
-		}
-		p = *e ? e + 1 : e;
+		while (e > q && (e[-1] == ' ' || e[-1] == '\t'))
+			e--;
+		if ((size_t)(e - q) >= outlen)
+			return -FG_ESPACE;
+		memcpy(out, q, (size_t)(e - q));
+		out[e - q] = '\0';
+		return (int)(e - q);
 	}
-	if (n == 0)
-		return FD_RANGE_UNSATISFIABLE;
-	/* sort by start (insertion: at most MAXR), then merge */
-	for (size_t i = 1; i < n; i++)
-		for (size_t j = i; j > 0 && f[j] < f[j - 1]; j--) {
-			uint64_t t = f[j]; f[j] = f[j - 1]; f[j - 1] = t;
-			t = l[j]; l[j] = l[j - 1]; l[j - 1] = t;
-		}
-	uint64_t cf = f[0], cl = l[0];
-	for (size_t i = 1; i < n; i++) {
-		if (f[i] > cl + FD_RANGE_MERGE_GAP)
-			return FD_RANGE_MULTI;
-		if (l[i] > cl)
-			cl = l[i];
+	return -ENOENT;
+}
+
+/* RFC 2046 5.1.1 bchars, without the space (a boundary that ends in one
+ * is not allowed and lighttpd's has none) */
+static bool bchar(char ch)
+{
+	return (ch >= '0' && ch <= '9') || (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') ||
+	       (ch && strchr("'()+_,-./:=?", ch));
+}
+
+int fd_http_boundary(const char *ctype, char out[71])
+{
+	if (strncasecmp(ctype, "multipart/byteranges", 20) != 0)
+		return -FG_EMALF;
+	for (const char *p = ctype + 20; (p = strchr(p, ';')) != NULL;) {
+		p++;
+		while (*p == ' ' || *p == '\t')
+			p++;
+		if (strncasecmp(p, "boundary=", 9) != 0)
+			continue;
+		p += 9;
+		bool quoted = *p == '"';
+		p += quoted;
+		size_t n = 0;
+		while (bchar(p[n]) && n < 71)
+			n++;
+		if (n == 0 || n > 70 || (quoted ? p[n] != '"' : p[n] && p[n] != ';' && p[n] != ' '))
+			return -FG_EMALF;
+		memcpy(out, p, n);
+		out[n] = '\0';
+		return (int)n;
 	}
-	*first = cf;
-	*last = cl;
-	return FD_RANGE_OK;
+	return -FG_EMALF;
 }
 
 int fd_http_render_sized(const char *head, time_t now, uint64_t cl, const char *cr,

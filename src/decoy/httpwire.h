@@ -34,18 +34,49 @@ typedef struct fd_http_req {
 int fd_http_parse(const uint8_t *buf, size_t len, fd_http_req_t *req);
 
 /* The Range of a request (RFC 9110, 14.2) against a file of `size` bytes,
- * as lighttpd 1.4 answers it:
- *   FD_RANGE_NONE:  no "bytes=" unit: the whole file (200);
- *   FD_RANGE_OK:    one range [*first, *last] (206); specs that overlap or
- *                   start at most FD_RANGE_MERGE_GAP bytes after the end
- *                   of another are merged (measured on 1.4.69);
- *   FD_RANGE_MULTI: disjoint ranges (lighttpd's multipart/byteranges,
- *                   which the decoy does not build);
- *   FD_RANGE_UNSATISFIABLE: a malformed spec, or none starts inside the
- *                   file (416). */
+ * as lighttpd 1.4 answers it (measured on 1.4.69):
+ *   FD_RANGE_NONE:  no "bytes=" unit, or an empty file: the whole file (200);
+ *   FD_RANGE_OK:    one range (206);
+ *   FD_RANGE_MULTI: several ranges (206 multipart/byteranges);
+ *   FD_RANGE_UNSATISFIABLE: no spec is well formed and starts inside the
+ *                   file (416).
+ * A spec that is malformed or starts past the end is ignored; at most
+ * FD_RANGE_MAX well-formed specs are read, the rest ignored. Ranges that
+ * overlap, or are at most FD_RANGE_MERGE_GAP bytes apart, are merged into
+ * the earlier one of the two, again until no pair is left; the parts keep
+ * the order of the request (RFC 9110, 15.3.7.2). */
 enum { FD_RANGE_NONE = 0, FD_RANGE_OK, FD_RANGE_MULTI, FD_RANGE_UNSATISFIABLE };
 #define FD_RANGE_MERGE_GAP 80
+#define FD_RANGE_MAX 10
+typedef struct fd_range_set {
+	unsigned n;
+	uint64_t first[FD_RANGE_MAX], last[FD_RANGE_MAX];   /* inclusive */
+} fd_range_set_t;
+int fd_http_ranges(const char *v, uint64_t size, fd_range_set_t *rs);
+/* The same for one range: *first, *last set when FD_RANGE_OK. */
 int fd_http_range(const char *v, uint64_t size, uint64_t *first, uint64_t *last);
+
+/* multipart/byteranges (RFC 9110, 14.6) as lighttpd frames it: part i is
+ * "--B\r\nContent-Type: T\r\nContent-Range: bytes F-L/SIZE\r\n\r\n" and
+ * its bytes, every part after the first opens with "\r\n", and the body
+ * ends "\r\n--B--\r\n". No Content-Type line when ctype is "". */
+/* The head of part i of rs into out. Returns its length or -FG_ESPACE. */
+int fd_http_part_head(const char *boundary, const char *ctype, const fd_range_set_t *rs,
+		      unsigned i, uint64_t size, char *out, size_t outlen);
+/* The closing delimiter into out. Returns its length or -FG_ESPACE. */
+int fd_http_part_end(const char *boundary, char *out, size_t outlen);
+/* The whole body's length (the Content-Length of the 206), 0 on a
+ * boundary or type too long to frame. */
+uint64_t fd_http_multipart_length(const char *boundary, const char *ctype,
+				  const fd_range_set_t *rs, uint64_t size);
+/* The value of the field `name` of the response head `head` (up to its
+ * blank line), blanks trimmed, into out. Returns its length, -ENOENT
+ * when there is none, -FG_ESPACE when it does not fit. */
+int fd_http_field(const char *head, const char *name, char *out, size_t outlen);
+/* The boundary parameter of a multipart Content-Type value ("multipart/
+ * byteranges; boundary=B", B a token or quoted, RFC 2046 5.1.1: 1..70
+ * characters) into out[71]. Returns its length or -FG_EMALF. */
+int fd_http_boundary(const char *ctype, char out[71]);
 
 /* Replace the values of the Content-Length and (when cr is given)
  * Content-Range fields of the response head `head` by cl and cr, and its

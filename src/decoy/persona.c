@@ -245,12 +245,32 @@ static int check_range(const char *s, char *err, size_t errlen)
 	return 0;
 }
 
+/* The multipart 206 head: a Content-Length to rewrite and a Content-Type
+ * with the boundary the parts are framed with. */
+static int check_range_multi(const char *s, char *err, size_t errlen)
+{
+	int rc = check_http(s, err, errlen);
+	char ct[256], b[71];
+
+	if (rc)
+		return rc;
+	const char *hend = strstr(s, "\r\n\r\n");
+	const char *cl = strcasestr(s, "\r\nContent-Length:");
+	if (!cl || cl > hend)
+		return fg_errf(err, errlen, -FG_ESYNTAX, "a multipart range answer "
+			       "needs a Content-Length field");
+	if (fd_http_field(s, "Content-Type", ct, sizeof(ct)) < 0 || fd_http_boundary(ct, b) < 0)
+		return fg_errf(err, errlen, -FG_ESYNTAX, "a multipart range answer needs "
+			       "'Content-Type: multipart/byteranges; boundary=...'");
+	return 0;
+}
+
 static void page_post(fg_loader_t *ld, void *entry, const fg_ynode_t *map,
 		      const char *label)
 {
 	fd_page_t *pg = entry;
 	static const char *const sized_only[] = { "response-range",
-		"response-range-unsatisfiable", NULL };
+		"response-range-unsatisfiable", "response-range-multi", NULL };
 
 	pg->line = map->line;
 	pg->sized = fg_ymap_get(map, "size") != NULL;
@@ -287,6 +307,8 @@ static const fg_item_t page_items[] = {
 	  .check = check_range },
 	{ .name = "response-range-unsatisfiable", .type = FG_T_STR,
 	  .off = PG(response_range_unsatisfiable), .check = check_http },
+	{ .name = "response-range-multi", .type = FG_T_STR,
+	  .off = PG(response_range_multi), .check = check_range_multi },
 	{ .name = NULL }
 };
 

@@ -51,10 +51,13 @@ typedef struct fd_page {         /* a path besides "/" with its own answer */
 	 * file) served with Range as lighttpd does. response-get is then the
 	 * 200 head alone (the body is generated), response-range the 206 head
 	 * whose Content-Range and Content-Length are rewritten per request,
-	 * response-range-unsatisfiable the 416 answer (default: the 200) */
+	 * response-range-unsatisfiable the 416 answer (default: the 200),
+	 * response-range-multi the head of the 206 to several ranges, whose
+	 * Content-Type names the multipart/byteranges boundary (default: several
+	 * ranges get the 200, as from a server without multipart answers) */
 	bool sized;
 	uint32_t size;
-	char *response_range, *response_range_unsatisfiable;
+	char *response_range, *response_range_unsatisfiable, *response_range_multi;
 	int line;
 } fd_page_t;
 

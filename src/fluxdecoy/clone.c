@@ -471,12 +471,14 @@ static long long range_total(const struct buf *r)
 
 /* A sized page (persona.h): the 200 answer (with the file's bytes when a
  * persona can hold them, else its head alone: zero bytes are served), the
- * 206 head of the Range probe, and the 416 to a range past the end. */
+ * 206 head of the Range probe, the 416 to a range past the end, and the
+ * head of its answer to two ranges far apart (the first and the last byte)
+ * when that is a 206 multipart/byteranges. */
 static int clone_sized(FILE *o, const char *addr, const struct target *t, SSL_CTX *tls,
 		       const char *path, struct buf *r, long long total, unsigned timeout)
 {
-	struct buf h = { 0 }, u = { 0 }, g = { 0 };
-	char extra[64];
+	struct buf h = { 0 }, u = { 0 }, g = { 0 }, m = { 0 };
+	char extra[64], ct[256], bd[71];
 	char *hend = strstr(r->p, "\r\n\r\n");
 	bool zero = (size_t)(hend + 4 - r->p) < r->n && hend[4] == '\0';
 	int rc;
@@ -503,6 +505,16 @@ static int clone_sized(FILE *o, const char *addr, const struct target *t, SSL_CT
 		free(u.p);
 		u = (struct buf){ 0 };
 	}
+	/* merged ranges are one part: these two lie more than the merge gap apart */
+	char *mend = NULL;
+	if (rc == 0 && total > FD_RANGE_MERGE_GAP + 2 &&
+	    (http_exchange_x(addr, t->port, tls, "GET", path, 0, "Range: bytes=0-0,-1\r\n", &m,
+			     NULL, timeout) < 0 || http_status(&m) != 206 ||
+	     !(mend = strstr(m.p, "\r\n\r\n")) ||
+	     fd_http_field(m.p, "Content-Type", ct, sizeof(ct)) < 0 || fd_http_boundary(ct, bd) < 0)) {
+		free(m.p);
+		m = (struct buf){ 0 };
+	}
 	if (rc == 0) {
 		fprintf(o, "      - path: ");
 		rc = emit_str(o, path, strlen(path));
@@ -517,8 +529,12 @@ static int clone_sized(FILE *o, const char *addr, const struct target *t, SSL_CT
 		rc = emit_key_at(o, "        ", "response-range", r->p, strlen(r->p));
 	if (rc == 0 && u.p)
 		rc = emit_key_at(o, "        ", "response-range-unsatisfiable", u.p, u.n);
+	if (rc == 0 && m.p)   /* the head alone: the parts are built per request */
+		rc = emit_key_at(o, "        ", "response-range-multi", m.p,
+				 (size_t)(mend + 4 - m.p));
 	free(h.p);
 	free(u.p);
+	free(m.p);
 	return rc;
 }
 

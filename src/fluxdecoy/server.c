@@ -44,6 +44,15 @@ struct listener {
 	int fd;
 };
 
+/* http: a multipart/byteranges body being queued part by part */
+struct multi {
+	fd_range_set_t rs;
+	unsigned next;                /* the next part to open */
+	uint64_t size;                /* the file's */
+	char bound[71], type[128];    /* the boundary; the parts' Content-Type */
+	const char *body;             /* the page's bytes, NULL: zero bytes */
+};
+
 struct conn {
 	enum obj_type type;
 	int fd;
@@ -68,6 +77,8 @@ struct conn {
 	uint64_t zeros;               /* http: body of a sized page still to queue */
 	const char *zsrc;             /* ...taken from here (the persona), NULL:
 				       * zero bytes */
+	bool mp_on;                   /* http: parts of mp still to queue */
+	struct multi mp;
 	fd_smtp_t smtp;
 	char smtp_host[256];
 	bool smtp_discard;            /* dropping the rest of an overlong line */
@@ -549,24 +560,50 @@ static void http_refuse(fd_server_t *s, struct conn *c, const char *why, const c
 
 static size_t pending(const struct conn *c)
 {
-	return c->outlen - c->outoff + (c->zeros > OUT_MAX ? OUT_MAX : (size_t)c->zeros);
+	return c->outlen - c->outoff + (c->zeros > OUT_MAX ? OUT_MAX : (size_t)c->zeros) +
+	       (c->mp_on ? 1 : 0);
 }
 
 /* The body of a sized page (its captured bytes, or zero bytes) is queued
  * as the flow drains, up to OUT_HIGH at a time: a 10 MB answer never sits
  * in memory. */
+static int next_part(struct conn *c)
+{
+	struct multi *m = &c->mp;
+	char b[512];
+	int w;
+
+	if (m->next < m->rs.n) {
+		w = fd_http_part_head(m->bound, m->type, &m->rs, m->next, m->size, b, sizeof(b));
+		if (w < 0 || queue_out(c, b, (size_t)w) < 0)
+			return -1;
+		c->zeros = m->rs.last[m->next] - m->rs.first[m->next] + 1;
+		c->zsrc = m->body ? m->body + m->rs.first[m->next] : NULL;
+		m->next++;
+		return 0;
+	}
+	c->mp_on = false;
+	w = fd_http_part_end(m->bound, b, sizeof(b));
+	return w < 0 ? -1 : queue_out(c, b, (size_t)w);
+}
+
 static int top_up(struct conn *c)
 {
 	static const char z[16384];
 
-	if (!c->zeros)
+	if (!c->zeros && !c->mp_on)
 		return 0;
 	if (c->outoff) {              /* keep the buffer from growing */
 		memmove(c->out, c->out + c->outoff, c->outlen - c->outoff);
 		c->outlen -= c->outoff;
 		c->outoff = 0;
 	}
-	while (c->zeros && c->outlen < OUT_HIGH) {
+	while ((c->zeros || c->mp_on) && c->outlen < OUT_HIGH) {
+		if (!c->zeros) {      /* a multipart body: the next part's head */
+			if (next_part(c) < 0)
+				return -1;
+			continue;
+		}
 		size_t n = c->zeros < sizeof(z) ? (size_t)c->zeros : sizeof(z);
 		if (queue_out(c, c->zsrc ? c->zsrc : z, n) < 0)
 			return -1;
@@ -580,7 +617,7 @@ static int top_up(struct conn *c)
 /* Write what is queued. Returns false when the flow was closed. */
 static bool flush(fd_server_t *s, struct conn *c)
 {
-	while ((c->outoff < c->outlen || c->zeros) && top_up(c) == 0) {
+	while ((c->outoff < c->outlen || c->zeros || c->mp_on) && top_up(c) == 0) {
 		ssize_t w = conn_send(c, c->out + c->outoff, c->outlen - c->outoff);
 		if (w == -EAGAIN) {
 			/* after the client's FIN, EPOLLIN would fire for ever */
@@ -618,38 +655,60 @@ static const char *sized_body(const fd_page_t *pg)
 }
 
 /* The answer to a GET or HEAD of a sized page, as lighttpd builds it from
- * the file: the 206 template for one range, the 416 for an unsatisfiable
- * one, else the 200 head; *zeros, *zsrc: the body bytes to queue and where
+ * the file: the 206 template for one range, the multipart head for several
+ * (*mp filled: the parts are queued after the head), the 416 for an
+ * unsatisfiable one, else the 200 head; a HEAD is answered without its
+ * Range, as lighttpd does; *zeros, *zsrc: the body bytes to queue and where
  * from. Returns the length of the head in out (malloc'd) or an error. */
 static int sized_response(const fd_page_t *pg, const char *range, int range_cut,
 			  bool head, char **out, uint64_t *zeros, const char **zsrc,
-			  const char **tmpl)
+			  const char **tmpl, struct multi *mp)
 {
-	uint64_t f = 0, l = 0;
-	int k = range[0] && !range_cut ? fd_http_range(range, pg->size, &f, &l)
-				       : FD_RANGE_NONE;
+	fd_range_set_t rs;
+	int k = range[0] && !range_cut && !head ? fd_http_ranges(range, pg->size, &rs)
+						: FD_RANGE_NONE;
 	const char *src = pg->response_get;
 	uint64_t cl = pg->size;
 	char cr[64];
 
 	*zeros = 0;
 	*zsrc = NULL;
+	mp->rs.n = 0;
 	if (k == FD_RANGE_UNSATISFIABLE && pg->response_range_unsatisfiable) {
 		src = *tmpl = pg->response_range_unsatisfiable;
 		size_t cap = strlen(src) + 64;
 		*out = malloc(cap);
 		return *out ? fd_http_render(src, time(NULL), head, *out, cap) : -ENOMEM;
 	}
+	if (k == FD_RANGE_MULTI && pg->response_range_multi) {
+		char ct[256];
+		src = *tmpl = pg->response_range_multi;
+		mp->rs = rs;
+		mp->next = 0;
+		mp->size = pg->size;
+		mp->body = sized_body(pg);
+		if (fd_http_field(src, "Content-Type", ct, sizeof(ct)) < 0 ||
+		    fd_http_boundary(ct, mp->bound) < 0)
+			return -FG_EMALF;   /* the loader checked it */
+		if (fd_http_field(pg->response_get, "Content-Type", mp->type, sizeof(mp->type)) < 0)
+			mp->type[0] = '\0';
+		cl = fd_http_multipart_length(mp->bound, mp->type, &rs, pg->size);
+		if (!cl)
+			return -FG_ESPACE;   /* (a boundary and type that fit always frame) */
+		size_t cap = strlen(src) + 128;
+		*out = malloc(cap);
+		return *out ? fd_http_render_sized(src, time(NULL), cl, NULL, *out, cap) : -ENOMEM;
+	}
 	if (k == FD_RANGE_OK) {
 		src = pg->response_range;
-		cl = l - f + 1;
-		snprintf(cr, sizeof(cr), "bytes %llu-%llu/%u", (unsigned long long)f,
-			 (unsigned long long)l, pg->size);
+		cl = rs.last[0] - rs.first[0] + 1;
+		snprintf(cr, sizeof(cr), "bytes %llu-%llu/%u", (unsigned long long)rs.first[0],
+			 (unsigned long long)rs.last[0], pg->size);
 	}
 	*tmpl = src;
 	*zsrc = sized_body(pg);
 	if (*zsrc && k == FD_RANGE_OK)
-		*zsrc += f;
+		*zsrc += rs.first[0];
 	size_t cap = strlen(src) + 128;
 	*out = malloc(cap);
 	if (!*out)
@@ -657,6 +716,27 @@ static int sized_response(const fd_page_t *pg, const char *range, int range_cut,
 	*zeros = head ? 0 : cl;
 	return fd_http_render_sized(src, time(NULL), cl, k == FD_RANGE_OK ? cr : NULL,
 				    *out, cap);
+}
+
+/* The whole multipart body of mp into out (room for its length). */
+static void multi_fill(const struct multi *mp, char *out)
+{
+	char b[512];
+	size_t o = 0;
+
+	for (unsigned i = 0; i < mp->rs.n; i++) {
+		int w = fd_http_part_head(mp->bound, mp->type, &mp->rs, i, mp->size, b, sizeof(b));
+		uint64_t n = mp->rs.last[i] - mp->rs.first[i] + 1;
+		memcpy(out + o, b, (size_t)w);
+		o += (size_t)w;
+		if (mp->body)
+			memcpy(out + o, mp->body + mp->rs.first[i], (size_t)n);
+		else
+			memset(out + o, 0, (size_t)n);
+		o += (size_t)n;
+	}
+	int w = fd_http_part_end(mp->bound, b, sizeof(b));
+	memcpy(out + o, b, (size_t)w);
 }
 
 /* The captured answer of `sv` to METHOD TARGET; *head_only: drop its body
@@ -710,15 +790,20 @@ static char *h2_request(void *ctx, const fd_h2_req_t *rq, size_t *len, int *head
 		 * the stream, so a body over H2_SIZED_MAX resets it */
 		uint64_t body;
 		const char *from;
+		struct multi mp;
 		n = sized_response(pg, rq->range, rq->range_cut, strcmp(rq->method, "HEAD") == 0,
-				   &resp, &body, &from, &src);
+				   &resp, &body, &from, &src, &mp);
+		if (n >= 0 && mp.rs.n)
+			body = fd_http_multipart_length(mp.bound, mp.type, &mp.rs, mp.size);
 		char *nr = n >= 0 && body <= H2_SIZED_MAX ? realloc(resp, (size_t)n + body + 1)
 							  : NULL;
 		if (!nr) {
 			n = -ENOMEM;
 		} else {
 			resp = nr;
-			if (from)
+			if (mp.rs.n)
+				multi_fill(&mp, resp + n);
+			else if (from)
 				memcpy(resp + n, from, (size_t)body);
 			else
 				memset(resp + n, 0, (size_t)body);
@@ -791,7 +876,7 @@ static int http_input(fd_server_t *s, struct conn *c)
 	size_t off = 0;
 	int rc = 0;
 
-	while (off < c->inlen && pending(c) < OUT_HIGH && !c->zeros) {
+	while (off < c->inlen && pending(c) < OUT_HIGH && !c->zeros && !c->mp_on) {
 		if (c->skip) {
 			size_t n = c->inlen - off < c->skip ? c->inlen - off : (size_t)c->skip;
 			off += n;
@@ -835,7 +920,8 @@ static int http_input(fd_server_t *s, struct conn *c)
 					strcmp(rq.method, "HEAD") == 0)) {
 			n = sized_response(pg, rq.range, rq.range_cut,
 					   strcmp(rq.method, "HEAD") == 0, &resp, &zeros, &zsrc,
-					   &src);
+					   &src, &c->mp);
+			c->mp_on = n >= 0 && c->mp.rs.n > 0;
 		} else {
 			size_t cap = strlen(src) + 64;  /* room for a longer Date value */
 			resp = malloc(cap);
@@ -855,7 +941,7 @@ static int http_input(fd_server_t *s, struct conn *c)
 			json_object_set_new(d, "status", json_integer(atoi(src + 9)));
 		emit(s, c, d);
 		int q = n < 0 ? n : queue_out(c, resp, (size_t)n);
-		if (q == 0 && zeros) {
+		if (q == 0 && (zeros || c->mp_on)) {
 			c->zeros = zeros;
 			c->zsrc = zsrc;
 			q = top_up(c);

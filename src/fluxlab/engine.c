@@ -25,9 +25,16 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <spawn.h>
+#include <stdio.h>
 #include <sys/socket.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
+
+extern char **environ;
 
 enum cstate { ST_IDLE, ST_DNS_DELAY, ST_DNS, ST_CONN_DELAY, ST_CONNECTING, ST_TLS,
 	      ST_SEND_DELAY, ST_READING, ST_DONE };
@@ -61,6 +68,17 @@ typedef struct client {
 	uint8_t verdict;            /* 0 none yet, 1 real, 2 decoy */
 	uint32_t req_sz, rep_sz;
 	uint64_t body;              /* reply body bytes received */
+	/* smtp: the dialogue's step, the reply line's full length, the
+	 * octets the server said it received, output not yet written */
+	uint8_t step;
+	char lastc;
+	bool srv_seen;
+	uint32_t llen;
+	uint64_t srv_req;
+	char *obuf;
+	size_t olen, ooff;
+	pid_t pid;                  /* ssh: the ssh process, 0 none */
+	bool got_count;             /* ssh: the remote count line is read */
 } client_t;
 
 typedef struct tentry {
@@ -149,6 +167,15 @@ static const uint16_t proto_port[4] = { 80, 443, 22, 25 };
 
 static void close_fd(eng_t *e, client_t *c)
 {
+	if (c->pid > 0) {
+		/* a session cut short (timeout, stop): its ssh goes too */
+		kill(c->pid, SIGKILL);
+		waitpid(c->pid, NULL, 0);
+		c->pid = 0;
+	}
+	free(c->obuf);
+	c->obuf = NULL;
+	c->olen = c->ooff = 0;
 	if (c->ssl) {
 		SSL_free(c->ssl);
 		c->ssl = NULL;
@@ -472,8 +499,14 @@ static void dns_start(eng_t *e, client_t *c, double now)
 
 /* ------------------------------------------------------------ TCP */
 
+static void ssh_spawn(eng_t *e, client_t *c, double now);
+
 static void tcp_connect(eng_t *e, client_t *c, double now)
 {
+	if (c->sized && c->proto == 2) {
+		ssh_spawn(e, c, now);
+		return;
+	}
 	c->fd = socket(e->cfg->v6 ? AF_INET6 : AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (c->fd < 0) {
 		finish(e, c, OUT_FAIL_OTHER, now);
@@ -684,9 +717,304 @@ static void sized_done(eng_t *e, client_t *c, double now)
 	finish(e, c, c->verdict == 1 ? OUT_REAL : OUT_DECOY, now);
 }
 
+/* ------------------------------------------------------------ sized SSH */
+
+/* the steps of a sized SMTP session (below); SM_QUIT + 1: an exchange ended */
+enum { SM_GREET, SM_EHLO, SM_MAIL, SM_RCPT, SM_DATA, SM_MSG, SM_HELP, SM_QUIT };
+static void smtp_done(eng_t *e, client_t *c, double now);
+
+/* legit.sizes.ssh: a real ssh (OpenSSH) from the client's own address to
+ * the answered one, with the lab's key, runs a command on the server that
+ * reads req_sz bytes from the channel (the client's stdin, a sparse file
+ * of that size), prints how many it got, then writes rep_sz zero bytes.
+ * Its stdout pipe is c->fd: the count line, then the reply bytes. ssh -v
+ * logs to a file (-E): the server's version line names who answered (a
+ * decoy's ssh persona never lets the key in). */
+static void ssh_paths(eng_t *e, const client_t *c, char *in, char *log, size_t n)
+{
+	unsigned g = (unsigned)(c - e->c) + e->cfg->first;
+	snprintf(in, n, "%s/ssh/c%u.in", e->run->workdir, g);
+	snprintf(log, n, "%s/ssh/c%u.log", e->run->workdir, g);
+}
+
+static void ssh_spawn(eng_t *e, client_t *c, double now)
+{
+	char in[700], log[700], key[700], src[64], dst[64], cmd[96], port[16];
+	ssh_paths(e, c, in, log, sizeof in);
+	snprintf(key, sizeof key, "%s/ssh/client_key", e->run->workdir);
+	struct in_addr a = { htonl(c->src) }, t = { htonl(c->target) };
+	if (e->cfg->v6) {
+		inet_ntop(AF_INET6, c->src6, src, sizeof src);
+		inet_ntop(AF_INET6, c->target6, dst, sizeof dst);
+	} else {
+		inet_ntop(AF_INET, &a, src, sizeof src);
+		inet_ntop(AF_INET, &t, dst, sizeof dst);
+	}
+	snprintf(cmd, sizeof cmd, "head -c %u | wc -c; head -c %u /dev/zero", c->req_sz, c->rep_sz);
+	snprintf(port, sizeof port, "%u", proto_port[2]);
+	char ct[48];
+	snprintf(ct, sizeof ct, "ConnectTimeout=%u", e->run->sc->legit.timeout_ms / 1000 + 1);
+	int infd = open(in, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	int pp[2] = { -1, -1 };
+	if (infd < 0 || ftruncate(infd, c->req_sz) < 0 || pipe2(pp, O_CLOEXEC) < 0) {
+		if (infd >= 0)
+			close(infd);
+		finish(e, c, OUT_FAIL_OTHER, now);
+		return;
+	}
+	char *argv[] = { "ssh", "-v", "-E", log, "-b", src, "-p", port, "-i", key, "-T",
+			 "-o", "BatchMode=yes", "-o", "StrictHostKeyChecking=no",
+			 "-o", "UserKnownHostsFile=/dev/null", "-o", "IdentitiesOnly=yes",
+			 "-o", ct, "-l", "root", dst, cmd, NULL };
+	posix_spawn_file_actions_t fa;
+	posix_spawn_file_actions_init(&fa);
+	posix_spawn_file_actions_adddup2(&fa, infd, 0);
+	posix_spawn_file_actions_adddup2(&fa, pp[1], 1);
+	posix_spawn_file_actions_addopen(&fa, 2, "/dev/null", O_WRONLY, 0);
+	unlink(log);
+	pid_t pid;
+	int rc = posix_spawnp(&pid, "ssh", &fa, NULL, argv, environ);
+	posix_spawn_file_actions_destroy(&fa);
+	close(infd);
+	close(pp[1]);
+	if (rc != 0) {
+		close(pp[0]);
+		finish(e, c, OUT_FAIL_OTHER, now);
+		return;
+	}
+	c->pid = pid;
+	c->fd = pp[0];
+	fcntl(c->fd, F_SETFL, O_NONBLOCK);
+	struct epoll_event ev = { .events = EPOLLIN, .data.u64 = (uint64_t)(c - e->c) };
+	if (epoll_ctl(e->ep, EPOLL_CTL_ADD, c->fd, &ev) < 0) {
+		finish(e, c, OUT_FAIL_OTHER, now);
+		return;
+	}
+	c->state = ST_READING;
+	c->t_syn = now;
+	c->got_count = false;
+	if (e->cfg->legit)
+		lab_hist_add(e->run->syn_delay, (uint64_t)((now - c->t_answer) * 1e6));
+	set_timer(e, c, now + e->run->sc->legit.timeout_ms / 1000.0);
+}
+
+/* the ssh process ended (its stdout closed): who answered, what moved */
+static void ssh_done(eng_t *e, client_t *c, double now)
+{
+	int st = 0;
+	if (c->pid > 0 && waitpid(c->pid, &st, 0) == c->pid)
+		c->pid = 0;
+	char in[700], log[700], buf[65536];
+	ssh_paths(e, c, in, log, sizeof in);
+	FILE *f = fopen(log, "re");
+	size_t n = f ? fread(buf, 1, sizeof buf - 1, f) : 0;
+	if (f)
+		fclose(f);
+	buf[n] = 0;
+	/* "remote software version OpenSSH_9.2p1 Debian-2+deb12u3 fluxlab-real" */
+	const char *v = strstr(buf, "remote software version");
+	c->verdict = v && strstr(v, LAB_MARK_REAL) ? 1 : v && strstr(v, LAB_MARK_DECOY) ? 2 : 0;
+	if (c->verdict == 1 && !(WIFEXITED(st) && WEXITSTATUS(st) == 0) && !c->got_count)
+		c->verdict = 0;       /* the real server, but no session: a failure */
+	c->step = SM_QUIT + 1;   /* (shared with smtp_done: the exchange ended) */
+	smtp_done(e, c, now);
+}
+
+static void ssh_readable(eng_t *e, client_t *c, double now)
+{
+	char buf[16384];
+	for (;;) {
+		ssize_t n = read(c->fd, buf, sizeof buf);
+		if (n < 0 && (errno == EAGAIN || errno == EINTR))
+			return;
+		if (n <= 0) {
+			ssh_done(e, c, now);
+			return;
+		}
+		size_t i = 0;
+		while (!c->got_count && i < (size_t)n) {
+			/* the remote count line, then the reply bytes */
+			char ch = buf[i++];
+			if (ch == '\n') {
+				c->rbuf[c->rlen] = 0;
+				char *end;
+				c->srv_req = strtoull(c->rbuf, &end, 10);
+				c->srv_seen = end != c->rbuf;
+				c->got_count = true;
+			} else if (c->rlen < sizeof c->rbuf - 1) {
+				c->rbuf[c->rlen++] = ch;
+			}
+		}
+		c->body += (size_t)n - i;
+	}
+}
+
+/* ------------------------------------------------------------ sized SMTP */
+
+/* legit.sizes.smtp: EHLO, MAIL, RCPT, DATA with a message of req_sz
+ * octets (lines of at most 1000 octets with their CRLF, none starting
+ * with a dot), HELP rep_sz (the lab server answers with rep_sz octets of
+ * 214 text), QUIT; one command at a time, each after the final line of
+ * the reply before. A decoy gets the same dialogue (it logs the DATA). */
+
+static int smtp_queue(client_t *c, const char *p, size_t n)
+{
+	char *o = realloc(c->obuf, c->olen + n);
+	if (!o)
+		return -1;
+	memcpy(o + c->olen, p, n);
+	c->obuf = o;
+	c->olen += n;
+	return 0;
+}
+
+static int smtp_message(client_t *c)
+{
+	size_t r = c->req_sz, o = c->olen;
+	char *b = realloc(c->obuf, c->olen + r + 3);
+	if (!b)
+		return -1;
+	c->obuf = b;
+	while (r >= 2) {
+		size_t l = r > 1000 ? 1000 : r;
+		if (r - l == 1)
+			l--;            /* leave two: the last line needs its CRLF */
+		memset(b + o, 'x', l - 2);
+		memcpy(b + o + l - 2, "\r\n", 2);
+		o += l;
+		r -= l;
+	}
+	if (r == 1)
+		b[o++] = '\n';  /* a one-octet message: an empty line */
+	memcpy(b + o, ".\r\n", 3);
+	c->olen = o + 3;
+	return 0;
+}
+
+/* write what is queued; false when the flow failed */
+static bool smtp_flush(eng_t *e, client_t *c)
+{
+	while (c->ooff < c->olen) {
+		ssize_t w = send(c->fd, c->obuf + c->ooff, c->olen - c->ooff, MSG_NOSIGNAL);
+		if (w < 0) {
+			if (errno != EAGAIN && errno != EINTR)
+				return false;
+			want(e, c, EPOLLIN | EPOLLOUT);
+			return true;
+		}
+		c->ooff += (size_t)w;
+	}
+	free(c->obuf);
+	c->obuf = NULL;
+	c->olen = c->ooff = 0;
+	want(e, c, EPOLLIN);
+	return true;
+}
+
+static void smtp_done(eng_t *e, client_t *c, double now)
+{
+	if (!c->verdict) {
+		finish(e, c, OUT_FAIL_OTHER, now);
+		return;
+	}
+	lab_size_stats_t *zs = &e->run->sizes[c->proto];
+	atomic_fetch_add(&zs->answered, 1);
+	if (c->verdict == 1) {
+		/* a decoy serves no drawn size: only the real server's are compared */
+		atomic_fetch_add(&zs->rep_bytes, c->rep_sz);
+		atomic_fetch_add(&zs->got_bytes, c->body);
+		atomic_fetch_add(&zs->req_bytes, c->req_sz);
+		atomic_fetch_add(&zs->srv_req_bytes, c->srv_req);
+		lab_hist_add(&zs->got, c->body * 1000);
+		if (c->body != c->rep_sz || c->step != SM_QUIT + 1)
+			atomic_fetch_add(&zs->mismatch_real, 1);
+		if (!c->srv_seen || c->srv_req != c->req_sz)
+			atomic_fetch_add(&zs->req_mismatch, 1);
+	}
+	finish(e, c, c->verdict == 1 ? OUT_REAL : OUT_DECOY, now);
+}
+
+/* one reply line (c->rbuf, cut; c->llen its full length without CRLF) */
+static bool smtp_line(eng_t *e, client_t *c)
+{
+	const char *l = c->rbuf;
+	if (c->step == SM_GREET && !c->verdict)
+		c->verdict = strstr(l, LAB_MARK_REAL) ? 1 : strstr(l, LAB_MARK_DECOY) ? 2 : 0;
+	if (c->step == SM_HELP && !strncmp(l, "214", 3) && c->llen >= 4)
+		c->body += c->llen - 4;            /* the text: after "214-", before CRLF */
+	if (c->step == SM_MSG) {
+		const char *q = strstr(l, "queued, ");
+		char *end;
+		if (!strncmp(l, "250", 3) && q) {
+			unsigned long long n = strtoull(q + 8, &end, 10);
+			if (end != q + 8) {
+				c->srv_req = n;
+				c->srv_seen = true;
+			}
+		}
+	}
+	if (c->llen >= 4 && l[3] == '-')
+		return true;                       /* more lines of this reply */
+	char cmd[64];
+	int k = 0;
+	switch (c->step) {
+	case SM_GREET: k = snprintf(cmd, sizeof cmd, "EHLO client.lab.test\r\n"); break;
+	case SM_EHLO: k = snprintf(cmd, sizeof cmd, "MAIL FROM:<client@lab.test>\r\n"); break;
+	case SM_MAIL: k = snprintf(cmd, sizeof cmd, "RCPT TO:<postmaster@" LAB_SERVICE_NAME ">\r\n"); break;
+	case SM_RCPT: k = snprintf(cmd, sizeof cmd, "DATA\r\n"); break;
+	case SM_DATA:
+		/* the message only after a 354; else straight to HELP */
+		if (!strncmp(l, "354", 3)) {
+			c->step++;
+			return smtp_message(c) == 0 && smtp_flush(e, c);
+		}
+		c->step++;
+		/* fall through */
+	case SM_MSG: k = snprintf(cmd, sizeof cmd, "HELP %u\r\n", c->rep_sz); break;
+	case SM_HELP: k = snprintf(cmd, sizeof cmd, "QUIT\r\n"); break;
+	default: c->step = SM_QUIT + 1; return true;
+	}
+	c->step++;
+	return smtp_queue(c, cmd, (size_t)k) == 0 && smtp_flush(e, c);
+}
+
+static void smtp_bytes(eng_t *e, client_t *c, const char *b, size_t n, double now)
+{
+	for (size_t i = 0; i < n; i++) {
+		if (b[i] != '\n') {
+			c->llen++;
+			c->lastc = b[i];
+			if (c->rlen < sizeof c->rbuf - 1)
+				c->rbuf[c->rlen++] = b[i];
+			continue;
+		}
+		if (c->llen && c->lastc == '\r')
+			c->llen--;                 /* llen: the line without its CRLF */
+		if (c->rlen && c->rbuf[c->rlen - 1] == '\r')
+			c->rlen--;
+		c->rbuf[c->rlen] = 0;
+		c->lastc = 0;
+		bool ok = smtp_line(e, c);
+		c->rlen = 0;
+		c->llen = 0;
+		if (!ok) {
+			finish(e, c, OUT_FAIL_OTHER, now);
+			return;
+		}
+		if (c->step > SM_QUIT) {
+			smtp_done(e, c, now);
+			return;
+		}
+	}
+}
+
 static void on_readable(eng_t *e, client_t *c, double now)
 {
 	char buf[4096];
+	if (c->sized && c->proto == 2) {
+		ssh_readable(e, c, now);
+		return;
+	}
 	for (;;) {
 		ssize_t n;
 		if (c->ssl) {
@@ -703,6 +1031,21 @@ static void on_readable(eng_t *e, client_t *c, double now)
 			n = recv(c->fd, buf, sizeof buf, 0);
 			if (n < 0 && (errno == EAGAIN || errno == EINTR))
 				return;
+		}
+		if (c->sized && c->proto == 3) {
+			if (n <= 0) {
+				/* a decoy (or a server) may close before QUIT's 221 */
+				if (c->verdict == 2 || c->step > SM_QUIT)
+					smtp_done(e, c, now);
+				else
+					finish(e, c, n == 0 ? OUT_FAIL_OTHER : OUT_FAIL_CONN, now);
+				return;
+			}
+			unsigned gen = c->gen;
+			smtp_bytes(e, c, buf, (size_t)n, now);
+			if (c->gen != gen || c->fd < 0)
+				return;   /* finished (and maybe a new session scheduled) */
+			continue;
 		}
 		if (c->sized) {
 			if (n < 0) {
@@ -816,15 +1159,20 @@ static void start_session(eng_t *e, client_t *c, double now)
 		c->proto = e->cfg->port == 443 ? 1 : e->cfg->port == 22 ? 2 : e->cfg->port == 25 ? 3 : 0;
 	}
 	c->sized = false;
-	if (e->cfg->legit && e->run->sizes && c->proto < 2 && e->run->sc->legit.sizes[c->proto].set) {
+	if (e->cfg->legit && e->run->sizes && e->run->sc->legit.sizes[c->proto].set) {
 		const lab_size_pair_t *sp = &e->run->sc->legit.sizes[c->proto];
 		lab_size_stats_t *zs = &e->run->sizes[c->proto];
-		c->req_sz = (uint32_t)(lab_sample_bytes(&sp->request, &e->rng, LAB_REQ_MAX) + 0.5);
-		c->rep_sz = (uint32_t)(lab_sample_bytes(&sp->reply, &e->rng, LAB_SIZE_MAX) + 0.5);
-		if (c->req_sz > LAB_REQ_MAX)
-			c->req_sz = (uint32_t)LAB_REQ_MAX;
-		if (c->rep_sz > LAB_SIZE_MAX)
-			c->rep_sz = (uint32_t)LAB_SIZE_MAX;
+		double qmax = lab_size_max(c->proto, false), pmax = lab_size_max(c->proto, true);
+		c->req_sz = (uint32_t)(lab_sample_bytes(&sp->request, &e->rng, qmax) + 0.5);
+		c->rep_sz = (uint32_t)(lab_sample_bytes(&sp->reply, &e->rng, pmax) + 0.5);
+		if (c->req_sz > qmax)
+			c->req_sz = (uint32_t)qmax;
+		if (c->rep_sz > pmax)
+			c->rep_sz = (uint32_t)pmax;
+		c->step = SM_GREET;
+		c->srv_seen = false;
+		c->srv_req = 0;
+		c->llen = 0;
 		c->sized = true;
 		c->in_body = false;
 		c->verdict = 0;
@@ -1003,7 +1351,14 @@ static void on_io(eng_t *e, client_t *c, uint32_t ev, double now)
 		break;
 	}
 	case ST_TLS: tls_step(e, c, now); break;
-	case ST_READING: on_readable(e, c, now); break;
+	case ST_READING:
+		if ((ev & EPOLLOUT) && c->olen && !smtp_flush(e, c)) {
+			finish(e, c, OUT_FAIL_CONN, now);
+			return;
+		}
+		if (ev & (EPOLLIN | EPOLLHUP | EPOLLERR))
+			on_readable(e, c, now);
+		break;
 	default: break;
 	}
 }

@@ -109,7 +109,7 @@ void lab_seen_add(lab_seen_t *s, double t, const uint8_t *a, size_t alen);
 /* a random entry at least `age` s old as of now; false if none */
 bool lab_seen_pick(lab_seen_t *s, double now, double age, uint64_t *rng, uint8_t *a, size_t alen);
 
-/* legit.sizes, per protocol (http, https): what the clients drew and what
+/* legit.sizes, per protocol (http, https, ssh, smtp): what the clients drew and what
  * they got. Histograms count bytes (lab_hist_quantile's "ms" x 1000). */
 typedef struct lab_size_stats {
 	lab_hist_t req, rep;           /* drawn request / reply bytes, every session */
@@ -117,6 +117,9 @@ typedef struct lab_size_stats {
 	_Atomic uint64_t drawn, answered;       /* sessions with drawn sizes; of them answered */
 	_Atomic uint64_t rep_bytes, got_bytes;  /* answered: drawn reply bytes, body bytes received */
 	_Atomic uint64_t mismatch_real, mismatch_decoy;  /* answered with a body of another size */
+	/* ssh, smtp: the request bytes the real server said it received
+	 * (smtp: its 250 after DATA; ssh: the remote command's count) */
+	_Atomic uint64_t req_bytes, srv_req_bytes, req_mismatch;
 } lab_size_stats_t;
 
 /* One legit session answered by a decoy or left unanswered after its SYN:

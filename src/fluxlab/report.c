@@ -339,12 +339,13 @@ static json_t *build_json(lab_run_t *r)
 		/* what the clients drew against what they got, so a server
 		 * that does not serve the drawn size shows */
 		json_t *zj = json_object();
-		for (unsigned i = 0; i < 2; i++) {
+		static const char *pn[] = { "http", "https", "ssh", "smtp" };
+		for (unsigned i = 0; i < 4; i++) {
 			if (!r->sc->legit.sizes[i].set)
 				continue;
 			lab_size_stats_t *z = &r->sizes[i];
-			json_object_set_new(zj, i ? "https" : "http",
-				json_pack("{sI sI s{sf sf} s{sf sf} s{sf sf} sI sI s{sI sI}}",
+			json_t *pj;
+			json_object_set_new(zj, pn[i], pj = json_pack("{sI sI s{sf sf} s{sf sf} s{sf sf} sI sI s{sI sI}}",
 					  "sessions", (json_int_t)ld(&z->drawn), "answered", (json_int_t)ld(&z->answered),
 					  "request", "p50", lab_hist_quantile(&z->req, 0.5), "p99",
 					  lab_hist_quantile(&z->req, 0.99),
@@ -356,6 +357,12 @@ static json_t *build_json(lab_run_t *r)
 					  "received_bytes", (json_int_t)ld(&z->got_bytes),
 					  "mismatch", "real", (json_int_t)ld(&z->mismatch_real), "decoy",
 					  (json_int_t)ld(&z->mismatch_decoy)));
+			if (pj && i >= 2)
+				/* the real server's own count of the request bytes */
+				json_object_set_new(pj, "request_received", json_pack("{sI sI sI}",
+					"request_bytes", (json_int_t)ld(&z->req_bytes),
+					"server_bytes", (json_int_t)ld(&z->srv_req_bytes),
+					"mismatch", (json_int_t)ld(&z->req_mismatch)));
 		}
 		json_object_set_new(lj, "sizes", zj);
 	}
@@ -729,19 +736,24 @@ void report_summary(lab_run_t *r, FILE *f)
 	fprintf(f, "%-28s p50 %.2f ms, p99 %.2f ms, max %.2f ms\n", "client answer -> SYN",
 		lab_hist_quantile(r->syn_delay, 0.5), lab_hist_quantile(r->syn_delay, 0.99),
 		lab_hist_quantile(r->syn_delay, 1.0));
-	for (unsigned i = 0; r->sizes && i < 2; i++) {
+	for (unsigned i = 0; r->sizes && i < 4; i++) {
+		static const char *pl[] = { "  sizes http", "  sizes https", "  sizes ssh", "  sizes smtp" };
 		if (!r->sc->legit.sizes[i].set)
 			continue;
 		lab_size_stats_t *z = &r->sizes[i];
 		fprintf(f, "%-28s request p50 %.0f p99 %.0f B, reply p50 %.0f p99 %.0f B drawn; "
 			"received p50 %.0f p99 %.0f B (%llu/%llu B), %llu+%llu of %llu bodies off size (real+decoy)\n",
-			i ? "  sizes https" : "  sizes http",
+			pl[i],
 			lab_hist_quantile(&z->req, 0.5), lab_hist_quantile(&z->req, 0.99),
 			lab_hist_quantile(&z->rep, 0.5), lab_hist_quantile(&z->rep, 0.99),
 			lab_hist_quantile(&z->got, 0.5), lab_hist_quantile(&z->got, 0.99),
 			(unsigned long long)ld(&z->got_bytes), (unsigned long long)ld(&z->rep_bytes),
 			(unsigned long long)ld(&z->mismatch_real), (unsigned long long)ld(&z->mismatch_decoy),
 			(unsigned long long)ld(&z->answered));
+		if (i >= 2)
+			fprintf(f, "%-28s the real server received %llu of %llu drawn request B, "
+				"%llu sessions off size\n", "", (unsigned long long)ld(&z->srv_req_bytes),
+				(unsigned long long)ld(&z->req_bytes), (unsigned long long)ld(&z->req_mismatch));
 	}
 	fprintf(f, "%-28s %llu from the resolver's cache, %llu fresh, %llu from a host cache\n", "answers used",
 		(unsigned long long)ld(&L->ans_cached), (unsigned long long)ld(&L->ans_fresh),

@@ -628,6 +628,57 @@ static pid_t start(lab_run_t *r, const char *role, const char *label, char *cons
 	return p;
 }
 
+/* legit.sizes.ssh: the real server's sshd, with the lab banner's version
+ * line and marker (VersionAddendum), a client key that logs in as root
+ * and runs the sized command (engine.c), in workdir/ssh. Returns its PID
+ * or -1. */
+static pid_t lab_sshd(lab_run_t *r)
+{
+	char d[800], hk[900], ck[900], ak[900], conf[900], text[4096];
+	snprintf(d, sizeof d, "%s/ssh", r->workdir);
+	snprintf(hk, sizeof hk, "%s/host_key", d);
+	snprintf(ck, sizeof ck, "%s/client_key", d);
+	snprintf(ak, sizeof ak, "%s/client_key.pub", d);
+	snprintf(conf, sizeof conf, "%s/sshd_config", d);
+	/* a reused workdir: ssh-keygen would ask before overwriting */
+	const char *old[] = { "host_key", "host_key.pub", "client_key", "client_key.pub" };
+	for (size_t i = 0; i < 4; i++) {
+		char f[900];
+		snprintf(f, sizeof f, "%s/%s", d, old[i]);
+		unlink(f);
+	}
+	if ((mkdir(d, 0700) < 0 && errno != EEXIST) ||
+	    (mkdir("/run/sshd", 0755) < 0 && errno != EEXIST) ||   /* sshd's privsep dir */
+	    runv(r, NULL, "ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", hk, NULL) ||
+	    runv(r, NULL, "ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", ck, NULL))
+		return -1;
+	snprintf(text, sizeof text,
+		 "Port 22\n"
+		 "HostKey %s\n"
+		 "PidFile none\n"
+		 "AuthorizedKeysFile %s\n"
+		 "PermitRootLogin prohibit-password\n"
+		 "StrictModes no\n"
+		 "UsePAM no\n"
+		 "PasswordAuthentication no\n"
+		 "KbdInteractiveAuthentication no\n"
+		 "VersionAddendum %s\n"
+		 /* at most LAB_SSH_SIZED_CLIENTS sessions at once, and attackers */
+		 "MaxStartups 400:30:800\n"
+		 "LoginGraceTime 30\n"
+		 "LogLevel ERROR\n",
+		 hk, ak, LAB_MARK_REAL);
+	if (write_file(conf, text))
+		return -1;
+	char *sv[] = { "/usr/sbin/sshd", "-D", "-e", "-f", conf, NULL };
+	pid_t p = start(r, "srv", "sshd", sv);
+	if (p > 0 && wait_tcp(r, "srv", "10.0.2.10", "22", 15)) {
+		show_log(r, "sshd");
+		return -1;
+	}
+	return p;
+}
+
 /* The decoy bed is fluxdecoy (issue 10). Its persona is what `fluxdecoy
  * clone` captures from a lighttpd configured as the real one but serving
  * the decoy's page (run for the capture only, then stopped): the same
@@ -810,9 +861,11 @@ int topo_setup(lab_run_t *r)
 	char wconf[800];
 	snprintf(wconf, sizeof wconf, "%s/srv/lighttpd.conf", r->workdir);
 	char *l1[] = { "lighttpd", "-D", "-f", wconf, NULL };
-	char *b1[] = { r->self, "banner", LAB_MARK_REAL, NULL };
+	/* legit.sizes.ssh: a real sshd serves port 22 (lab_sshd), the banner SMTP only */
+	bool sshd = r->sizes && r->sc->legit.sizes[2].set;
+	char *b1[] = { r->self, "banner", LAB_MARK_REAL, sshd ? "25" : NULL, NULL };
 	pid_t pl1 = start(r, "srv", "lighttpd-srv", l1), pl2 = 0;
-	if (pl1 < 0 || start(r, "srv", "banner-srv", b1) < 0)
+	if (pl1 < 0 || start(r, "srv", "banner-srv", b1) < 0 || (sshd && lab_sshd(r) < 0))
 		return -1;
 	if ((pl2 = decoy_bed(r, crt, key)) < 0)
 		return -1;

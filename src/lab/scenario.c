@@ -654,6 +654,15 @@ static void host_cache_key(pctx_t *p, const char *key, yaml_node_t *k, yaml_node
 		unknown(p, k, "legit.host-cache", key);
 }
 
+double lab_size_max(unsigned proto, bool reply)
+{
+	switch (proto) {
+	case 2: return LAB_SSH_MAX;
+	case 3: return reply ? LAB_SMTP_REP_MAX : LAB_SMTP_REQ_MAX;
+	default: return reply ? LAB_SIZE_MAX : LAB_REQ_MAX;
+	}
+}
+
 /* legit.sizes.PROTO: { request: DIST, reply: DIST } in bytes */
 struct sizes_arg {
 	lab_scenario_t *s;
@@ -668,9 +677,9 @@ static void size_pair_key(pctx_t *p, const char *key, yaml_node_t *k, yaml_node_
 	char w[96];
 	snprintf(w, sizeof w, "%s.%s", a->what, key);
 	if (!strcmp(key, "request"))
-		get_dist_any(p, v, w, &sp->request, LAB_REQ_MAX);
+		get_dist_any(p, v, w, &sp->request, lab_size_max(a->proto, false));
 	else if (!strcmp(key, "reply"))
-		get_dist_any(p, v, w, &sp->reply, LAB_SIZE_MAX);
+		get_dist_any(p, v, w, &sp->reply, lab_size_max(a->proto, true));
 	else
 		unknown(p, k, a->what, key);
 }
@@ -683,12 +692,7 @@ static void sizes_key(pctx_t *p, const char *key, yaml_node_t *k, yaml_node_t *v
 	while (i < 4 && strcmp(key, n[i]))
 		i++;
 	if (i == 4) {
-		perr(p, k, "legit.sizes: unknown protocol '%s' (http, https)", key);
-		return;
-	}
-	if (i >= 2) {
-		/* the lab's SSH and SMTP servers speak fixed banners */
-		perr(p, k, "legit.sizes.%s: sizes are drawn for http and https only", key);
+		perr(p, k, "legit.sizes: unknown protocol '%s' (http, https, ssh, smtp)", key);
 		return;
 	}
 	struct sizes_arg a = { s, i, "" };
@@ -1156,11 +1160,15 @@ static int load(pctx_t *p, yaml_parser_t *yp, lab_scenario_t **out)
 				     "'invalid' attackers only; attack[%zu] (line %d) is '%s'",
 				     s->expect.reach_line, i, a->line, lab_attack_kind_name(a->kind));
 		}
-		for (unsigned i = 0; i < 2; i++)
+		static const char *pn[] = { "http", "https", "ssh", "smtp" };
+		for (unsigned i = 0; i < 4; i++)
 			if (s->legit.sizes[i].set && !(s->legit.protocols & (1u << i)))
 				perr(p, NULL, "legit.sizes.%s (line %d): the legit clients do not speak %s "
-				     "(legit.protocols)", i ? "https" : "http", s->legit.sizes[i].line,
-				     i ? "https" : "http");
+				     "(legit.protocols)", pn[i], s->legit.sizes[i].line, pn[i]);
+		if (s->legit.sizes[2].set && s->legit.clients > LAB_SSH_SIZED_CLIENTS)
+			perr(p, NULL, "legit.sizes.ssh (line %d): at most %d legit clients (a sized "
+			     "SSH session is a real ssh process), not %u", s->legit.sizes[2].line,
+			     LAB_SSH_SIZED_CLIENTS, s->legit.clients);
 		if (s->legit.ipv6_share > 0 && !s->gateway.pool6)
 			perr(p, NULL, "legit.ipv6 (line %d): IPv6 clients need gateway.pool6", s->legit.ipv6_line);
 		if (s->legit.ipv6_share > 0 && s->legit.replay)

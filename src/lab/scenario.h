@@ -34,6 +34,16 @@ typedef struct lab_dist_spec {
 #define LAB_SIZE_MAX 10000000.0    /* reply: 10 MB, a sample is clamped to this */
 #define LAB_REQ_MAX 60000.0        /* request: padded in one header line
 				    * (lighttpd's limit is 64 KiB), clamped */
+/* ssh and smtp: the request is the bytes the client sends (ssh: to the
+ * remote command's stdin; smtp: the message after DATA), the reply what
+ * the server sends back (ssh: the command's stdout; smtp: the text of a
+ * multi-line HELP reply), each clamped to these */
+#define LAB_SSH_MAX 10000000.0
+#define LAB_SMTP_REQ_MAX 1000000.0
+#define LAB_SMTP_REP_MAX 1000000.0
+/* a sized SSH session is a real ssh process (and an sshd child): at most
+ * this many legit clients when legit.sizes.ssh is set */
+#define LAB_SSH_SIZED_CLIENTS 64
 typedef struct lab_size_pair {
 	bool set;
 	lab_dist_spec_t request, reply;
@@ -158,8 +168,8 @@ typedef struct lab_scenario {
 		char *replay;          /* pcap whose TCP openings time the sessions,
 					* as written (relative: to the scenario file) */
 		int replay_line;
-		lab_size_pair_t sizes[4];  /* indexed like LAB_* bits: http, https
-					    * (ssh, smtp are refused: fixed banners) */
+		lab_size_pair_t sizes[4];  /* indexed like LAB_* bits: http, https,
+					    * ssh, smtp */
 	} legit;
 	lab_attack_t *attacks;
 	size_t nattacks;
@@ -203,6 +213,9 @@ const char *lab_event_kind_name(enum lab_event_kind k);
 /* the packet generators of flood.c (dns-, syn-, tcp-, udp-, icmp-flood) */
 bool lab_attack_is_flood(enum lab_attack_kind k);
 const char *lab_dist_name(enum lab_dist d);
+/* the largest request (reply) size drawn for protocol index proto
+ * (0 http, 1 https, 2 ssh, 3 smtp) */
+double lab_size_max(unsigned proto, bool reply);
 /* "http,ssh" form of a protocol mask into buf */
 const char *lab_proto_names(unsigned mask, char *buf, size_t len);
 

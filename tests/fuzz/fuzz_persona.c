@@ -61,7 +61,37 @@ static void wire(const uint8_t *data, size_t size)
 			if (fd_http_range(rq.range, sizes[i], &f, &l) == FD_RANGE_OK &&
 			    (f > l || l >= sizes[i]))
 				abort();
+			/* several: each inside the file, none left to merge, framed
+			 * to the length announced */
+			fd_range_set_t rs;
+			int k = fd_http_ranges(rq.range, sizes[i], &rs);
+			if ((k == FD_RANGE_MULTI) != (rs.n > 1) || rs.n > FD_RANGE_MAX)
+				abort();
+			uint64_t framed = 0;
+			char b[512];
+			for (unsigned j = 0; k == FD_RANGE_MULTI && j < rs.n; j++) {
+				if (rs.first[j] > rs.last[j] || rs.last[j] >= sizes[i])
+					abort();
+				for (unsigned m = j + 1; m < rs.n; m++)
+					if (rs.first[m] <= rs.last[j] + FD_RANGE_MERGE_GAP &&
+					    rs.first[j] <= rs.last[m] + FD_RANGE_MERGE_GAP)
+						abort();
+				int w = fd_http_part_head("fkj49sn38dcn3", rq.user_agent, &rs, j,
+							  sizes[i], b, sizeof(b));
+				if (w < 0 && strlen(rq.user_agent) < 400)
+					abort();
+				framed += (uint64_t)(w < 0 ? 0 : w) + rs.last[j] - rs.first[j] + 1;
+			}
+			if (k == FD_RANGE_MULTI && strlen(rq.user_agent) < 400 &&
+			    fd_http_multipart_length("fkj49sn38dcn3", rq.user_agent, &rs, sizes[i]) !=
+				    framed + 21)
+				abort();
 		}
+		/* the user agent as a Content-Type: a boundary is a bounded token */
+		char bd[71];
+		int bn = fd_http_boundary(rq.user_agent, bd);
+		if (bn > 70 || (bn >= 0 && strlen(bd) != (size_t)bn))
+			abort();
 	}
 
 	fd_smtp_t s = { 0 };

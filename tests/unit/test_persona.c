@@ -244,7 +244,31 @@ static void test_persona_sized(void **st)
 			     "p.yaml:15: service '80': pages '/t': response-range: a range answer "
 			     "needs Content-Range and Content-Length fields\n"
 			     "p.yaml:18: service '80': pages '/u': 'response-range-unsatisfiable' "
-			     "needs 'size'\n");
+			     "needs 'size'\n");	/* the multipart head names its boundary and has a length to rewrite */
+	expect_persona_error("persona:\n  name: a\nservice:\n  - port: 80\n    kind: http\n"
+			     "    response-get: \"HTTP/1.1 200 OK\\r\\n\\r\\n\"\n"
+			     "    pages:\n"
+			     "      - path: /t\n        size: 1000\n"
+			     "        response-get: \"HTTP/1.1 200 OK\\r\\nContent-Length: 1000\\r\\n\\r\\n\"\n"
+			     "        response-range: \"HTTP/1.1 206 Partial Content\\r\\nContent-Length: 1\\r\\n"
+			     "Content-Range: bytes 0-0/1000\\r\\n\\r\\n\"\n"
+			     "        response-range-multi: \"HTTP/1.1 206 Partial Content\\r\\nContent-Length: 1\\r\\n"
+			     "Content-Type: text/html\\r\\n\\r\\n\"\n"
+			     "      - path: /u\n        size: 1000\n"
+			     "        response-get: \"HTTP/1.1 200 OK\\r\\nContent-Length: 1000\\r\\n\\r\\n\"\n"
+			     "        response-range: \"HTTP/1.1 206 Partial Content\\r\\nContent-Length: 1\\r\\n"
+			     "Content-Range: bytes 0-0/1000\\r\\n\\r\\n\"\n"
+			     "        response-range-multi: \"HTTP/1.1 206 Partial Content\\r\\n"
+			     "Content-Type: multipart/byteranges; boundary=b\\r\\n\\r\\n\"\n"
+			     "      - path: /v\n"
+			     "        response-get: \"HTTP/1.1 200 OK\\r\\n\\r\\n\"\n"
+			     "        response-range-multi: \"HTTP/1.1 206 x\\r\\nContent-Length: 1\\r\\n"
+			     "Content-Type: multipart/byteranges; boundary=b\\r\\n\\r\\n\"\n",
+			     "p.yaml:12: service '80': pages '/t': response-range-multi: a multipart "
+			     "range answer needs 'Content-Type: multipart/byteranges; boundary=...'\n"
+			     "p.yaml:17: service '80': pages '/u': response-range-multi: a multipart "
+			     "range answer needs a Content-Length field\n"
+			     "p.yaml:20: service '80': pages '/v': 'response-range-multi' needs 'size'\n");
 }
 
 static void test_persona_ssh_names(void **st)

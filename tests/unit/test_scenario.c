@@ -229,9 +229,28 @@ static void test_sizes(void **state)
 		"t.yaml:4: legit.sizes.http.reply.dist: unknown distribution 'zipf'");
 	rejects("name: x\nlegit:\n  sizes:\n    http: { body: 3 }\n", "t.yaml:4: legit.sizes.http: unknown key 'body'");
 	rejects("name: x\nlegit:\n  sizes:\n    ftp: { reply: 3 }\n",
-		"t.yaml:4: legit.sizes: unknown protocol 'ftp' (http, https)");
-	rejects("name: x\nlegit:\n  protocols: [http, ssh]\n  sizes:\n    ssh: { reply: 3 }\n",
-		"t.yaml:5: legit.sizes.ssh: sizes are drawn for http and https only");
+		"t.yaml:4: legit.sizes: unknown protocol 'ftp' (http, https, ssh, smtp)");
+	/* ssh and smtp: their own bounds, and a real ssh per session */
+	s = load("name: x\nlegit:\n  clients: 64\n  protocols: [ssh, smtp]\n  sizes:\n"
+		 "    ssh: { request: 10000000, reply: { dist: exponential, mean: 5000 } }\n"
+		 "    smtp: { request: 1000000, reply: 1000000 }\n");
+	assert_non_null(s);
+	assert_true(s->legit.sizes[2].set && s->legit.sizes[3].set);
+	assert_true(s->legit.sizes[2].request.mean == 10000000);
+	assert_int_equal(s->legit.sizes[2].reply.kind, LAB_DIST_EXP);
+	assert_true(s->legit.sizes[3].reply.mean == 1000000);
+	lab_scenario_free(s);
+	rejects("name: x\nlegit:\n  protocols: [smtp]\n  sizes:\n    smtp: { reply: 1000001 }\n",
+		"t.yaml:5: legit.sizes.smtp.reply: 1000001 out of range [0, 1e+06]");
+	rejects("name: x\nlegit:\n  protocols: [smtp]\n  sizes:\n    smtp: { request: 1000001 }\n",
+		"t.yaml:5: legit.sizes.smtp.request: 1000001 out of range [0, 1e+06]");
+	rejects("name: x\nlegit:\n  protocols: [ssh]\n  sizes:\n    ssh: { reply: 10000001 }\n",
+		"t.yaml:5: legit.sizes.ssh.reply: 10000001 out of range [0, 1e+07]");
+	rejects("name: x\nlegit:\n  clients: 65\n  protocols: [ssh]\n  sizes:\n    ssh: { reply: 3 }\n",
+		"t.yaml:0: legit.sizes.ssh (line 6): at most 64 legit clients (a sized SSH session "
+		"is a real ssh process), not 65");
+	rejects("name: x\nlegit:\n  protocols: [http]\n  sizes:\n    smtp: { reply: 3 }\n",
+		"t.yaml:0: legit.sizes.smtp (line 5): the legit clients do not speak smtp");
 	rejects("name: x\nlegit:\n  protocols: [http]\n  sizes:\n    https: { reply: 3 }\n",
 		"t.yaml:0: legit.sizes.https (line 5): the legit clients do not speak https");
 	rejects("name: x\nlegit:\n  sizes: [http]\n", "t.yaml:3: legit.sizes:");
