@@ -69,6 +69,10 @@ printf '%s\n' "$SIGN"
 # ------------------------------------------------------------ topology
 ns_add perf fg knot
 veth_link perf fg0 10.56.0.2/24,fd56::2/64 fg eth0 10.56.0.1/24,fd56::1/64
+# a /64 of client sources for grant_lat -P (FAMILY=6, part 4): local in
+# perf, routed there from fg
+nsx perf ip -6 route add local fd57::/64 dev lo
+nsx fg ip -6 route add fd57::/64 via fd56::2
 veth_link perf kn0 10.56.1.2/24 knot eth0 10.56.1.1/24
 
 KEYS="$FG_WORK/keys"; mkdir -p "$KEYS"
@@ -120,7 +124,7 @@ service:
     grace: 1s
     pin: 10s
 policy:
-  direct: [ 10.56.0.0/24, "fd56::/64" ]
+  direct: [ 10.56.0.0/24, "fd56::/64", "fd57::/64" ]
 nat:
   backend: nft
   table: fgbsec$$
@@ -220,9 +224,26 @@ GS=$(printf '%s\n' "${gs[@]}" | median); GU=$(printf '%s\n' "${gu[@]}" | median)
 SS=$(printf '%s\n' "${ss[@]}" | median); KS=$(printf '%s\n' "${ks[@]}" | median)
 # granted RRSIGs reused from the content cache (the static query has its
 # own cache; the unsigned runs sign nothing)
-CST=$("$FLUXCTL" -s "$FG_WORK/control.sock" --json stats 2>/dev/null)
-ACACHED=$(jq -r '.dnssec.address_cached // "n/a"' <<<"$CST" 2>/dev/null)
-ASIGNED=$(jq -r '.dnssec.address_signed // "n/a"' <<<"$CST" 2>/dev/null)
+astat() { "$FLUXCTL" -s "$FG_WORK/control.sock" --json stats 2>/dev/null |
+	jq -r ".dnssec.address_$1 // 0"; }
+ACACHED=$(astat cached) ASIGNED=$(astat signed)
+# 4. FAMILY=6: answers/s with a fresh source per query (grant_lat -P, OUTSTANDING
+# in flight), so that every answer is a new exact grant, a new random
+# interface ID: the content cache cannot help, each signed answer pays
+# its signature. Same tool for signed and unsigned.
+if [ "$FAMILY" = 6 ]; then
+	ms=() mu=()
+	for ((i = 1; i <= RUNS; i++)); do
+		o=$(nsx perf "$LAT" -s "$SRV" -n "$QNAME" -t "$QTYPE" -d "$DURATION" -q 64 -P fd57:: -D)
+		log "many sources, signed run $i: $o"
+		ms+=("$(lf qps "$o")")
+		o=$(nsx perf "$LAT" -s "$SRV" -n "$QNAME" -t "$QTYPE" -d "$DURATION" -q 64 -P fd57::)
+		log "many sources, unsigned run $i: $o"
+		mu+=("$(lf qps "$o")")
+	done
+	MS=$(printf '%s\n' "${ms[@]}" | median); MU=$(printf '%s\n' "${mu[@]}" | median)
+	MCACHED=$(( $(astat cached) - ACACHED )) MSIGNED=$(( $(astat signed) - ASIGNED ))
+fi
 stop_bg "$KNOT_PID"
 stop_fluxgated "fluxgated stops"
 printf '\n| figure | value |\n|---|---|\n'
@@ -240,5 +261,13 @@ printf '| grant latency, 1 in flight, unsigned | p50 %s µs, p99 %s µs |\n' "$L
 awk -v a="$L50S" -v b="$L50U" 'BEGIN { printf "| added by signing (p50) | %d µs |\n", a - b }'
 awk -v h="$ACACHED" -v m="$ASIGNED" 'BEGIN { if (h + m > 0)
 	printf "| granted RRSIGs from the content cache | %d of %d (%.1f %%) |\n", h, h + m, 100 * h / (h + m) }'
+if [ "$FAMILY" = 6 ]; then
+	printf '| many sources (grant_lat -P, -q 64): granted signed | %s answers/s |\n' "$MS"
+	printf '| many sources: granted unsigned | %s answers/s |\n' "$MU"
+	awk -v a="$MS" -v b="$MU" -v h="$MCACHED" -v m="$MSIGNED" 'BEGIN {
+		if (b > 0) printf "| many sources: signed / unsigned | %.2f |\n", a / b;
+		if (h + m > 0) printf "| many sources: granted RRSIGs from the content cache | %d of %d (%.1f %%) |\n", h, h + m, 100 * h / (h + m) }'
+	printf '| many sources runs | signed %s; unsigned %s |\n' "${ms[*]}" "${mu[*]}"
+fi
 printf '| runs (answers/s) | granted signed %s; unsigned %s; static signed %s; Knot %s |\n' "${gs[*]}" "${gu[*]}" "${ss[*]}" "${ks[*]}"
 finish
