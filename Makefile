@@ -137,13 +137,15 @@ check: deps
 	FG_NETNS_ASAN=1 bash tests/run.sh
 
 # The T&E grid subset with its expectations (tests/netns/lab_grid.sh, about
-# 4 minutes) and sizes.yaml, sizes-stale.yaml (tests/netns/lab_sizes.sh,
-# about 60 s); make
+# 5 minutes), sizes.yaml, sizes-stale.yaml (tests/netns/lab_sizes.sh,
+# about 60 s) and the distributed topologies (tests/netns/lab_dist.sh:
+# kill-agent, failover, external knotd; about 2.5 minutes); make
 # check runs them too.
 check-lab: deps
 	$(MAKE) WERROR=1 all
 	FG_NETNS_VALGRIND=0 bash tests/run.sh -k netns/lab_grid
 	FG_NETNS_VALGRIND=0 bash tests/run.sh -k netns/lab_sizes
+	FG_NETNS_VALGRIND=0 bash tests/run.sh -k netns/lab_dist
 
 demo: deps
 	$(MAKE) all
@@ -156,7 +158,8 @@ demo: deps
 # bench/RESULTS.md. No figure there is typed by hand.
 LAB_RUNS ?= build/lab-runs
 LAB_RESULT_SCENARIOS ?= $(sort $(notdir $(basename $(wildcard lab/scenarios/te-*.yaml)))) \
-	v6-attackers desir-scan flood flood-mix replay client-cache-pin-default client-cache-pin-long
+	v6-attackers desir-scan flood flood-mix replay client-cache-pin-default client-cache-pin-long \
+	dist-kill-agent dist-failover dist-external-knot dist-external-bind
 lab-runs: all
 	bash lab/run-scenarios.sh $(LAB_RUNS) $(LAB_RESULT_SCENARIOS)
 

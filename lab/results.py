@@ -38,7 +38,7 @@ TE_TABLES = {
 # /64 is entirely open to anyone with a 5 s TTL. Quoted.
 TE_FAIL_OPEN = {(4, 24, 5): "3072", (6, 64, 5): "221360928884514619392"}
 
-GRID = re.compile(r"^te-(\d+)-(valid|some|none)-(\d+)ms(?:-(ecs|direct|v6))?$")
+GRID = re.compile(r"^te-(\d+)-(valid|some|none)-(\d+)ms(?:-(ecs|direct|v6|ecs-v6))?$")
 
 
 def load_runs(paths):
@@ -207,12 +207,82 @@ def t_v6_attackers(runs):
     return table(head, rows) + "\n\n" + sources(runs, used)
 
 
+def t_misroutes(runs):
+    """Every misroute explained (legit.misrouted_explained, legit.misroutes):
+    late (the first SYN after its grant ended; of them, by a retransmitted
+    SYN) against product (a grant was live), with the client-side delays."""
+    rows = []
+    for name in sorted(runs):
+        L = runs[name]["legit"]
+        if not L.get("sessions"):
+            continue
+        mx, fx = L.get("misrouted_explained", {}), L.get("failed_explained", {})
+        m = L.get("misroutes", {})
+        a2s, aft = m.get("answer_to_syn_ms", {}), m.get("after_grant_end_ms", {})
+        ms = lambda d, k: "–" if d.get(k) is None else f"{d[k]:.0f}"
+        rows.append([name, L["misrouted_text"], mx.get("late", "–"), mx.get("late_retransmitted", "–"),
+                     mx.get("product", "–"), f"{fx.get('late', '–')} / {fx.get('product', '–')} / {fx.get('connected', '–')}",
+                     f"{ms(a2s, 'p50')} / {ms(a2s, 'p99')} / {ms(a2s, 'max')}",
+                     f"{ms(aft, 'p50')} / {ms(aft, 'max')}", L.get("gateway_conntrack_drops", "–"),
+                     mx.get("basis", "ttl")])
+    head = ["scenario", "misrouted", "late", "of them by a retransmitted SYN", "product",
+            "failed after the SYN: late / product / connected", "misrouted: answer → SYN ms p50 / p99 / max",
+            "misrouted: SYN after the grant ended ms p50 / max", "gateway conntrack drops", "explained by"]
+    return table(head, rows)
+def t_distributed(runs):
+    rows, used = [], []
+    for name in sorted(runs):
+        j = runs[name]
+        d = j.get("dist")
+        if not d:
+            continue
+        used.append(name)
+        topo = f"{d['agents']} agents" + (" (pair)" if d["pair"] else "") + f", {d['on_timeout']}"
+        if d.get("external"):
+            topo += f", {d['external']['server']}"
+        L = j["legit"]
+        S = d["shares"]
+        killed = [s for s in S if s.get("killed_at_s") is not None]
+        kill = "–"
+        if killed:
+            k = killed[0]
+            kill = (f"{k['agent']} at {k['killed_at_s']:.1f} s: {k['answers_before_kill']} answers before, "
+                    f"{k['answers_to_queries_after_kill']} after")
+        fo = d.get("failover")
+        fov, inside, outside = "–", "–", "–"
+        if fo:
+            fov = f"{fo['time_s']:.2f} s" if fo.get("time_s") is not None else "never"
+            fl, i, o = fo["in_flight"], fo["inside"], fo["outside"]
+            fov += f"; in flight {fl['real']}/{fl['real'] + fl['decoy'] + fl['failed']} completed"
+            inside = (f"{i['misrouted_late'] + i['misrouted_blackout'] + i['misrouted_product']} "
+                      f"(late {i['misrouted_late']}, blackout {i['misrouted_blackout']}, "
+                      f"product {i['misrouted_product']}); no DNS answer {i['dns_failed']}")
+            outside = f"{o['misrouted']} / {o['failed']}"
+        x = d.get("external")
+        ext = "–"
+        if x:
+            ext = (f"{x['updates_published']} published, {x['updates_failed']} failed; "
+                   f"serial {x['serial_before']} → {x['serial_after']}")
+        h = d["healthy"]
+        A = j["attack"]
+        rows.append([name, topo, f"{L['real']} / {L['misrouted']} / {failed(L)}",
+                     f"{h['misrouted']}/{h['routed']}", kill, fov, inside, outside, ext,
+                     f"{A['reach_sessions']} / {A['reach_syn_at_server']}",
+                     "pass" if j.get("expect", {}).get("passed") else "FAIL"])
+    head = ["scenario", "topology", "legit real / decoy / failed", "misrouted on healthy shares",
+            "killed agent: answers with its addresses", "failover time", "inside the window: misrouted",
+            "outside: misrouted / failed", "external UPDATEs", "reach (sessions / SYNs)", "expect:"]
+    return table(head, rows) + "\n\n" + sources(runs, used)
+
+
 TABLES = {
+    "misroutes": t_misroutes,
     "te-tables": t_te_tables,
     "all-runs": t_all_runs,
     "te-grid": t_te_grid,
     "families": t_families,
     "v6-attackers": t_v6_attackers,
+    "distributed": t_distributed,
 }
 
 MARK = re.compile(r"(<!-- BEGIN fluxlab results: ([a-z0-9-]+) -->\n)(.*?)(<!-- END fluxlab results: \2 -->)",

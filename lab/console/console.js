@@ -6,7 +6,8 @@
 
 const $ = (id) => document.getElementById(id);
 const SVGNS = 'http://www.w3.org/2000/svg';
-const state = { name: null, runId: null, es: null, samples: [], attackers: [] };
+const state = { name: null, runId: null, es: null, samples: [], attackers: [], fam: null };
+const FAMS = [['ipv4', 'IPv4'], ['ipv6', 'IPv6']];
 
 function api(path, opts = {}) {
   const o = { credentials: 'same-origin', ...opts };
@@ -124,7 +125,9 @@ function follow(id) {
   state.runId = id;
   state.samples = [];
   state.attackers = [];
+  state.fam = null;
   $('summary').textContent = '';
+  $('families-live').textContent = '';
   drawTopology(null);
   drawPlots();
   const es = new EventSource('/api/live?id=' + encodeURIComponent(id));
@@ -135,6 +138,7 @@ function follow(id) {
     if (state.samples.length > 600) state.samples.shift();
     state.attackers = s.attackers;
     $('clock').textContent = s.t + 1 + ' / ' + Math.round(s.duration) + ' s';
+    addFamilies(s);
     drawTopology(s);
     drawPlots();
   };
@@ -155,20 +159,89 @@ function showSummary(d) {
   const p = document.createElement('p');
   p.id = 'summary-text';
   const pass = d.passed === true ? 'expectations hold' : d.passed === false ? 'expectations FAILED' : 'no expectations';
-  p.textContent = `run ${d.id} ended (exit ${d.rc}): legit misrouted ${d.misrouted_text ?? '–'}, ` +
+  const mx = d.misrouted_explained && d.misrouted ? ` (late ${d.misrouted_explained.late}, product ${d.misrouted_explained.product})` : '';
+  p.textContent = `run ${d.id} ended (exit ${d.rc}): legit misrouted ${d.misrouted_text ?? '–'}${mx}, ` +
     `attacker reach ${d.reach_sessions ?? '–'} sessions / ${d.reach_syn ?? '–'} SYNs; ${pass}`;
   p.className = d.passed === false || d.rc ? 'fail' : 'pass';
   div.appendChild(p);
+  if (d.families) div.appendChild(familyTable(d.families, 'summary-families'));
+}
+
+// ------------------------------------------------------------ families
+
+// run totals per family from the live samples (s.families: that second's
+// sessions by who answered, legit and attack; only with gateway.pool6)
+function addFamilies(s) {
+  if (!s.families) return;
+  if (!state.fam) {
+    state.fam = {};
+    for (const [f] of FAMS) state.fam[f] = { legit: { real: 0, decoy: 0, fail: 0 }, attack: { real: 0, decoy: 0, fail: 0 } };
+  }
+  for (const [f] of FAMS) {
+    const x = s.families[f];
+    if (!x) continue;
+    for (const role of ['legit', 'attack']) for (const k of ['real', 'decoy', 'fail']) state.fam[f][role][k] += x[role][k] || 0;
+  }
+  drawFamiliesLive(s);
+}
+
+function cells(tr, values, tag = 'td') {
+  for (const v of values) {
+    const c = document.createElement(tag);
+    c.textContent = v;
+    tr.appendChild(c);
+  }
+}
+
+function drawFamiliesLive(s) {
+  const div = $('families-live');
+  div.textContent = '';
+  const t = document.createElement('table');
+  t.id = 'families-live-table';
+  cells(t.insertRow(), ['family', 'legit real / decoy / failed', 'misrouted', 'attack → real (reach) / decoy',
+    'this second: legit, attack'], 'th');
+  for (const [f, label] of FAMS) {
+    const x = state.fam[f], now = s.families[f];
+    const routed = x.legit.real + x.legit.decoy;
+    const tr = t.insertRow();
+    tr.dataset.family = f;
+    cells(tr, [label, `${x.legit.real} / ${x.legit.decoy} / ${x.legit.fail}`, `${x.legit.decoy}/${routed}`,
+      `${x.attack.real} / ${x.attack.decoy}`,
+      now ? `${now.legit.real + now.legit.decoy + now.legit.fail}, ${now.attack.real + now.attack.decoy + now.attack.fail}` : '–']);
+  }
+  div.appendChild(t);
+}
+
+// the report's families.* as a table: who answered, reach against the bound
+function familyTable(fams, id) {
+  const t = document.createElement('table');
+  t.id = id;
+  t.className = 'families';
+  cells(t.insertRow(), ['family', 'pool', 'legit real / decoy / failed', 'misrouted', 'attacker reach (sessions / SYNs)',
+    'reach bound (n·p)', 'open to anyone (mean)'], 'th');
+  for (const [f, label] of FAMS) {
+    const x = fams[f];
+    if (!x) continue;
+    const L = x.legit, A = x.attack;
+    const failed = Object.values(L.failed || {}).reduce((a, b) => a + b, 0);
+    const tr = t.insertRow();
+    tr.dataset.family = f;
+    cells(tr, [label, x.pool, `${L.real} / ${L.decoy} / ${failed}`, `${L.decoy}/${L.real + L.decoy}`,
+      `${A.reach_sessions} / ${A.reach_syn_at_server}`,
+      A.attackers ? `${A.reach_bound} (${(+A.reach_predicted).toPrecision(3)})` : '–',
+      `${(+x.open_addresses_mean).toFixed(2)} addr`]);
+  }
+  return t;
 }
 
 // link: traffic between two nodes; legit and attack rates per second
-function link(svg, id, a, b, legit, attack) {
+function link(svg, id, a, b, legit, attack, fams) {
   const total = legit + attack;
   const w = total > 0 ? 2 + 3 * Math.log10(1 + total) : 1;
   const len = Math.hypot(b.x - a.x, b.y - a.y);
   const g = el('g', { class: 'link', id: 'link-' + id,
     'data-traffic': total === 0 ? 'idle' : attack > legit ? 'attack' : 'legit',
-    'data-legit': legit, 'data-attack': attack });
+    'data-legit': legit, 'data-attack': attack, 'data-families': fams || 'ipv4' });
   g.appendChild(el('line', { x1: a.x, y1: a.y, x2: b.x, y2: b.y, stroke: '#cfd8dc', 'stroke-width': w }));
   if (total > 0) {
     const red = len * attack / total;
@@ -178,8 +251,11 @@ function link(svg, id, a, b, legit, attack) {
       g.appendChild(el('line', { x1: a.x, y1: a.y, x2: b.x, y2: b.y, stroke: '#c62828', 'stroke-width': w,
         'stroke-dasharray': `0 ${len - red} ${red} ${len}` }));
   }
-  const t = el('title', {}, `${id}: legit ${legit}/s, attack ${attack}/s`);
+  const t = el('title', {}, `${id}: legit ${legit}/s, attack ${attack}/s (${fams || 'ipv4'})`);
   g.appendChild(t);
+  if (fams && fams.includes('ipv6'))
+    g.appendChild(el('text', { class: 'fam6', x: (a.x + b.x) / 2, y: (a.y + b.y) / 2 - 6, 'text-anchor': 'middle' },
+      fams === 'ipv6' ? 'v6' : 'v4+v6'));
   svg.appendChild(g);
 }
 
@@ -200,11 +276,18 @@ function drawTopology(s) {
   const A = atk.map((a, i) => ({ x: 70, y: 150 + i * step }));
   const L = s ? s.legit : { real: 0, decoy: 0, fail: 0 };
   const T = s ? s.attack : { real: 0, decoy: 0, fail: 0, pkts: 0 };
-  link(svg, 'cli', N.cli, N.gw, L.real + L.decoy + L.fail, 0);
-  link(svg, 'res', N.res, N.gw, s ? Math.round(s.answers_ps) : 0, 0);
-  atk.forEach((a, i) => link(svg, 'atk' + i, A[i], N.gw, 0, a.rate));
-  link(svg, 'srv', N.gw, N.srv, L.real, T.real);
-  link(svg, 'dcy', N.gw, N.dcy, L.decoy, T.decoy + T.pkts);
+  // which links carried IPv6 so far in the run (the resolver's upstream
+  // to fluxgated stays IPv4)
+  const F = state.fam, v6 = F && F.ipv6, v4 = F && F.ipv4;
+  const fams = (has4, has6) => (F ? [has4 ? 'ipv4' : '', has6 ? 'ipv6' : ''].filter(Boolean).join(' ') || 'ipv4' : 'ipv4');
+  const sum = (x) => x.real + x.decoy + x.fail;
+  link(svg, 'cli', N.cli, N.gw, L.real + L.decoy + L.fail, 0, fams(v4 && sum(v4.legit) > 0, v6 && sum(v6.legit) > 0));
+  link(svg, 'res', N.res, N.gw, s ? Math.round(s.answers_ps) : 0, 0, 'ipv4');
+  atk.forEach((a, i) => link(svg, 'atk' + i, A[i], N.gw, 0, a.rate, a.family === 6 ? 'ipv6' : 'ipv4'));
+  link(svg, 'srv', N.gw, N.srv, L.real, T.real,
+    fams(v4 && v4.legit.real + v4.attack.real > 0, v6 && v6.legit.real + v6.attack.real > 0));
+  link(svg, 'dcy', N.gw, N.dcy, L.decoy, T.decoy + T.pkts,
+    fams(!v4 || v4.legit.decoy + v4.attack.decoy > 0 || T.pkts > 0, v6 && v6.legit.decoy + v6.attack.decoy > 0));
   node(svg, 'cli', N.cli, 'clients');
   node(svg, 'res', N.res, 'resolver');
   node(svg, 'gw', N.gw, 'fluxgated');
@@ -245,10 +328,18 @@ function plot(container, title, series, samples) {
   container.appendChild(div);
 }
 
+// with gateway.pool6: the legit sessions and the attack sessions per family
+const FAMILY_PLOT = ['sessions/s per family', [
+  ['IPv4 legit', '#2e7d32', (s) => s.families && s.families.ipv4.legit.real + s.families.ipv4.legit.decoy],
+  ['IPv6 legit', '#66bb6a', (s) => s.families && s.families.ipv6.legit.real + s.families.ipv6.legit.decoy],
+  ['IPv4 attack', '#c62828', (s) => s.families && s.families.ipv4.attack.real + s.families.ipv4.attack.decoy],
+  ['IPv6 attack', '#ef9a9a', (s) => s.families && s.families.ipv6.attack.real + s.families.ipv6.attack.decoy]]];
+
 function drawPlots() {
   const c = $('plots');
   c.textContent = '';
   for (const [title, series] of PLOTS) plot(c, title, series, state.samples);
+  if (state.samples.some((s) => s.families)) plot(c, FAMILY_PLOT[0], FAMILY_PLOT[1], state.samples);
 }
 
 // ------------------------------------------------------------ past runs
@@ -287,6 +378,8 @@ async function loadRuns() {
 const FIGURES = [
   ['legit sessions', (j) => j.legit.sessions],
   ['legit misrouted', (j) => j.legit.misrouted_text],
+  ['misrouted: late / product (against the grant log)', (j) => `${j.legit.misrouted_explained.late} / ${j.legit.misrouted_explained.product}`],
+  ['misrouted: answer → SYN p99 ms', (j) => (j.legit.misroutes.answer_to_syn_ms.p99 ?? '–')],
   ['legit failed', (j) => Object.values(j.legit.failed).reduce((a, b) => a + b, 0)],
   ['DNS p50 / p99 ms', (j) => `${j.legit.dns_latency_ms.p50.toFixed(2)} / ${j.legit.dns_latency_ms.p99.toFixed(2)}`],
   ['attacker reach (sessions / SYNs)', (j) => `${j.attack.reach_sessions} / ${j.attack.reach_syn_at_server}`],
@@ -311,6 +404,26 @@ async function compare() {
     const row = t.insertRow();
     row.insertCell().textContent = label;
     for (const j of js) { let v; try { v = f(j); } catch (e) { v = '–'; } row.insertCell().textContent = v; }
+  }
+  // per family, where either run has both (gateway.pool6)
+  if (js.some((j) => j.families && j.families.ipv6)) {
+    for (const [f, label] of FAMS) {
+      for (const [what, g] of [
+        ['legit real / decoy / failed', (x) => `${x.legit.real} / ${x.legit.decoy} / ${Object.values(x.legit.failed).reduce((a, b) => a + b, 0)}`],
+        ['legit misrouted', (x) => `${x.legit.decoy}/${x.legit.real + x.legit.decoy}`],
+        ['attacker reach (sessions / SYNs)', (x) => `${x.attack.reach_sessions} / ${x.attack.reach_syn_at_server}`],
+        ['reach bound (n·p)', (x) => (x.attack.attackers ? `${x.attack.reach_bound} (${(+x.attack.reach_predicted).toPrecision(3)})` : '–')],
+        ['open to anyone (mean)', (x) => `${(+x.open_addresses_mean).toFixed(2)} addr`]]) {
+        const row = t.insertRow();
+        row.dataset.family = f;
+        row.insertCell().textContent = `${label}: ${what}`;
+        for (const j of js) {
+          let v;
+          try { v = j.families[f] ? g(j.families[f]) : '–'; } catch (e) { v = '–'; }
+          row.insertCell().textContent = v;
+        }
+      }
+    }
   }
   div.appendChild(t);
   const plots = document.createElement('div');

@@ -19,6 +19,7 @@
 
 #include "common/err.h"
 #include "common/log.h"
+#include "daemon/tsigq.h"
 
 /* ---- histogram ------------------------------------------------------------- */
 
@@ -254,12 +255,10 @@ static void render_dns(mbuf_t *b, const fg_metrics_t *m)
 		   "RRSIGs of single-address RRsets (granted A/AAAA answers) put in DO=1 answers: reused from the content cache, or signed.");
 	sample_l1(b, "dnssec_address_rrsig_total", "result", "cached", m->dnssec_addr[0]);
 	sample_l1(b, "dnssec_address_rrsig_total", "result", "signed", m->dnssec_addr[1]);
-	static const char *const tsig_res[6] = { "ok", "badkey", "badsig", "badtime",
-						 "badtrunc", "formerr" };
 	family_hdr(b, "tsig_queries_total", "counter",
 		   "Queries with a TSIG: verified, or refused (NOTAUTH) with the TSIG error, or malformed (FORMERR).");
-	for (int k = 0; k < 6; k++)
-		sample_l1(b, "tsig_queries_total", "result", tsig_res[k], m->tsig[k]);
+	for (int k = 0; k < FG_TSIGQ_NRESULTS; k++)
+		sample_l1(b, "tsig_queries_total", "result", fg_tsigq_result_names[k], m->tsig[k]);
 	family_hdr(b, "tsig_private_denied_total", "counter",
 		   "Queries for a private service without a client or resolver key, by what they were answered.");
 	sample_l1(b, "tsig_private_denied_total", "answer", "nxdomain", m->private_denied[0]);
@@ -856,16 +855,6 @@ void fg_metrics_dispatch(fg_metrics_srv_t *srv)
 	/* without text the waiter times out into a 503 */
 	pthread_cond_broadcast(&srv->cv);
 	pthread_mutex_unlock(&srv->mu);
-}
-
-uint64_t fg_metrics_scrapes(const fg_metrics_srv_t *srv)
-{
-	return srv ? atomic_load(&srv->scrapes) : 0;
-}
-
-uint64_t fg_metrics_timeouts(const fg_metrics_srv_t *srv)
-{
-	return srv ? atomic_load(&srv->timeouts) : 0;
 }
 
 void fg_metrics_stop(fg_metrics_srv_t *srv)

@@ -197,7 +197,7 @@ static const char *const scope_names[] = { "client", "net", "any" };
  * event log's own thread; dropped and counted when it falls behind). */
 static void log_grant_event(fg_evlog_t *ev, const fg_snapshot_t *snap,
 			    const fg_grant_req_t *r, bool ok, bool tcp,
-			    const fg_dns_result_t *res)
+			    const fg_dns_result_t *res, uint64_t commit_ns)
 {
 	char qname[FG_DNS_MAXNAME * 4 + 2], addr[INET6_ADDRSTRLEN] = "";
 	const char *svc = r->service_id < snap->conf->nservices
@@ -211,9 +211,21 @@ static void log_grant_event(fg_evlog_t *ev, const fg_snapshot_t *snap,
 	fg_evlog_dns(ev, (const struct sockaddr *)r->peer, NULL,
 		     tcp ? IPPROTO_TCP : IPPROTO_UDP, qname, r->qtype,
 		     (uint8_t)res->rcode, scope, ok ? addr : NULL, ok ? r->ttl : 0);
+	/* who the grant lets in, as fluxgated(8) documents it: the client's
+	 * address or ECS prefix, or anyone */
+	char client[INET6_ADDRSTRLEN + 5] = "*";
+	if (ok && r->scope != FG_SCOPE_ANY) {
+		char ca[INET6_ADDRSTRLEN];
+		if (inet_ntop(fam, r->client, ca, sizeof ca))
+			snprintf(client, sizeof client, "%s/%u", ca, r->client_plen);
+	}
+	char backend[INET6_ADDRSTRLEN] = "";
 	if (ok)
-		fg_evlog_grant(ev, (const struct sockaddr *)r->peer, svc, scope, NULL, addr,
-			       NULL, r->grant_ms);
+		inet_ntop(fam, r->backend, backend, sizeof backend);
+	if (ok)
+		fg_evlog_grant(ev, (const struct sockaddr *)r->peer, svc, scope, client, addr,
+			       backend[0] ? backend : NULL, r->grant_ms,
+			       (uint32_t)(commit_ns / 1000u > UINT32_MAX ? UINT32_MAX : commit_ns / 1000u));
 }
 
 static uint64_t ns_between(const struct timespec *a, const struct timespec *b)
@@ -293,7 +305,8 @@ static void grant_finish(fg_worker_t *w, const fg_snapshot_t *snap, fg_grant_req
 	int rc = began ? fg_grant_finish(snap->grants, w->gw, reqs) : -FG_EGRANT;
 	struct timespec t1;
 	clock_gettime(CLOCK_MONOTONIC, &t1);
-	fg_hist_observe_ns(&w->stats.grant_latency, ns_between(t0, &t1));
+	uint64_t commit_ns = ns_between(t0, &t1);
+	fg_hist_observe_ns(&w->stats.grant_latency, commit_ns);
 
 	size_t failed = 0;
 	for (size_t i = 0; i < n; i++) {
@@ -312,7 +325,7 @@ static void grant_finish(fg_worker_t *w, const fg_snapshot_t *snap, fg_grant_req
 			failed++;
 		}
 		if (w->srv->evlog)
-			log_grant_event(w->srv->evlog, snap, &reqs[i], ok, tcp, &io->res[i]);
+			log_grant_event(w->srv->evlog, snap, &reqs[i], ok, tcp, &io->res[i], commit_ns);
 	}
 	/* answers lost to the data plane are an operator's concern: an event,
 	 * rate-limited so a failing kernel cannot flood the log */

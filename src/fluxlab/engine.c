@@ -26,6 +26,7 @@
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
 enum cstate { ST_IDLE, ST_DNS_DELAY, ST_DNS, ST_CONN_DELAY, ST_CONNECTING, ST_TLS,
@@ -39,8 +40,12 @@ typedef struct client {
 	uint16_t dns_id;
 	uint32_t gen;
 	double deadline, t_sess, t_dns;
-	double t_answer, t_syn;     /* the answer this session uses arrived; its SYN left */
+	double t_answer, t_syn;     /* the answer this session uses arrived (kernel receive
+				     * time); its first SYN left (right after connect()) */
+	double t_seen, t_conn;      /* the engine read that answer; the connection was up */
 	uint32_t ttl;               /* that answer's remaining TTL (s) */
+	uint32_t syn_retrans;       /* SYNs the kernel retransmitted before the connection */
+	uint8_t from;               /* that answer: 0 fresh, 1 resolver cache, 2 host cache */
 	bool hcache;                /* keeps answers for legit.host-cache.ttl, whatever the TTL */
 	uint32_t rq_next, rq_end;   /* replay: this client's openings left, in e->rq */
 	uint32_t hc_addr, hc_ttl;   /* the cached answer, its TTL when received */
@@ -48,7 +53,7 @@ typedef struct client {
 	double hc_t, hc_until;      /* when it was received; until when it is used */
 	uint64_t probe_no;
 	SSL *ssl;
-	uint16_t rlen;
+	uint16_t rlen, sport;       /* sport: the connection's source port */
 	char rbuf[256];
 	/* legit.sizes: this session's drawn bytes; reading the reply to its
 	 * end, the marker is looked for line by line in the header */
@@ -172,6 +177,51 @@ static bool late(eng_t *e, const client_t *c)
 	return c->t_syn - c->t_answer > window;
 }
 
+/* the timeline of a misroute (decoy, or a SYN nobody answered) */
+static void record_misroute(eng_t *e, const client_t *c, enum outcome o, bool is_late, double now)
+{
+	lab_run_t *r = e->run;
+	pthread_mutex_lock(&r->mis_lock);
+	if (r->nmis == r->mis_cap && r->mis_cap < LAB_MIS_MAX) {
+		size_t nc = r->mis_cap ? r->mis_cap * 2 : 256;
+		lab_misroute_t *nm = realloc(r->mis, nc * sizeof *nm);
+		if (nm) {
+			r->mis = nm;
+			r->mis_cap = nc;
+		}
+	}
+	if (r->nmis >= r->mis_cap) {
+		pthread_mutex_unlock(&r->mis_lock);
+		return;
+	}
+	lab_misroute_t *m = &r->mis[r->nmis++];
+	memset(m, 0, sizeof *m);
+	m->fam = e->cfg->v6 ? 6 : 4;
+	m->proto = c->proto;
+	m->outcome = o == OUT_DECOY ? 1 : 2;
+	m->late = is_late;
+	m->from = c->from;
+	m->ttl = c->ttl;
+	m->syn_retrans = c->syn_retrans;
+	m->sport = c->sport;
+	if (e->cfg->v6) {
+		memcpy(m->src, c->src6, 16);
+		memcpy(m->dst, c->target6, 16);
+	} else {
+		for (int i = 0; i < 4; i++) {
+			m->src[i] = (uint8_t)(c->src >> (24 - 8 * i));
+			m->dst[i] = (uint8_t)(c->target >> (24 - 8 * i));
+		}
+	}
+	m->t_query = c->from == 2 ? 0 : c->t_dns - r->t0;
+	m->t_answer = c->t_answer - r->t0;
+	m->t_answer_seen = c->t_seen - r->t0;
+	m->t_syn = c->t_syn - r->t0;
+	m->t_conn = c->t_conn > 0 ? c->t_conn - r->t0 : 0;
+	m->t_end = now - r->t0;
+	pthread_mutex_unlock(&r->mis_lock);
+}
+
 static void finish(eng_t *e, client_t *c, enum outcome o, double now)
 {
 	lab_role_stats_t *st = e->st;
@@ -179,6 +229,11 @@ static void finish(eng_t *e, client_t *c, enum outcome o, double now)
 	unsigned sec = lab_sec_index(e->run, now);
 	close_fd(e, c);
 	atomic_fetch_add(&st->sessions, 1);
+	/* distributed mode: by the share of the pool (the agent) it went to */
+	if (e->run->dist && e->cfg->legit && !e->cfg->v6)
+		lab_dist_outcome(e->run, c->target,
+				 o == OUT_REAL ? 0 : o == OUT_DECOY ? 1 : o == OUT_FAIL_DNS ? 3 : 2, c->t_syn, now,
+				 o != OUT_FAIL_DNS && late(e, c));
 	switch (o) {
 	case OUT_REAL:
 		atomic_fetch_add(&st->real, 1);
@@ -192,25 +247,33 @@ static void finish(eng_t *e, client_t *c, enum outcome o, double now)
 		}
 		break;
 	case OUT_DECOY:
-		if (e->cfg->legit)
-			atomic_fetch_add(late(e, c) ? &st->mis_late : &st->mis_product, 1);
+		if (e->cfg->legit) {
+			bool lt = late(e, c);
+			atomic_fetch_add(lt ? &st->mis_late : &st->mis_product, 1);
+			record_misroute(e, c, o, lt, now);
+		}
 		atomic_fetch_add(&st->decoy, 1);
 		atomic_fetch_add(&st->per_proto_decoy[c->proto], 1);
 		atomic_fetch_add(e->cfg->legit ? &s->legit_decoy[sec] : &s->atk_decoy[sec], 1);
 		break;
 	default:
+		/* each failure counted once, by its kind (a DNS failure used to
+		 * count as "other" too, a timeout after the SYN not at all) */
 		if (o == OUT_FAIL_DNS)
 			atomic_fetch_add(&st->fail_dns, 1);
 		else if (o == OUT_FAIL_CONN)
 			atomic_fetch_add(&st->fail_conn, 1);
-		/* a SYN that got no answer: explained like a misroute (a pin
-		 * past its backend's horizon is dropped, never sent to a decoy) */
-		if (e->cfg->legit && c->t_syn > 0 && (o == OUT_FAIL_CONN || o == OUT_FAIL_TIMEOUT))
-			atomic_fetch_add(late(e, c) ? &st->fail_late : &st->fail_product, 1);
 		else if (o == OUT_FAIL_TIMEOUT)
 			atomic_fetch_add(&st->fail_timeout, 1);
 		else
 			atomic_fetch_add(&st->fail_other, 1);
+		/* a SYN that got no answer: explained like a misroute (a pin
+		 * past its backend's horizon is dropped, never sent to a decoy) */
+		if (e->cfg->legit && c->t_syn > 0 && (o == OUT_FAIL_CONN || o == OUT_FAIL_TIMEOUT)) {
+			bool lt = late(e, c);
+			atomic_fetch_add(lt ? &st->fail_late : &st->fail_product, 1);
+			record_misroute(e, c, o, lt, now);
+		}
 		atomic_fetch_add(e->cfg->legit ? &s->legit_fail[sec] : &s->atk_fail[sec], 1);
 		break;
 	}
@@ -393,6 +456,10 @@ static void dns_start(eng_t *e, client_t *c, double now)
 	struct sockaddr_storage sa;
 	socklen_t sl = sockaddr_of(e, &sa, c, 0);
 	struct epoll_event ev = { .events = EPOLLIN, .data.u64 = (uint64_t)(c - e->c) };
+	/* the answer's kernel receive time: a loaded engine reads it late,
+	 * while its TTL (and the grant behind it) counts down from arrival */
+	int one = 1;
+	setsockopt(c->fd, SOL_SOCKET, SO_TIMESTAMPNS, &one, sizeof one);
 	if (bind(c->fd, (struct sockaddr *)&sa, sl) < 0 ||
 	    epoll_ctl(e->ep, EPOLL_CTL_ADD, c->fd, &ev) < 0) {
 		finish(e, c, OUT_FAIL_OTHER, now);
@@ -438,15 +505,26 @@ static void tcp_connect(eng_t *e, client_t *c, double now)
 		finish(e, c, OUT_FAIL_CONN, now);
 		return;
 	}
+	/* the first SYN left inside connect(): its time, not the loop's
+	 * (timers of a busy batch all carry the batch's start) */
+	double t_syn = lab_now();
+	c->t_conn = 0;
+	c->syn_retrans = 0;
+	struct sockaddr_storage me;
+	socklen_t ml = sizeof me;
+	c->sport = 0;
+	if (getsockname(c->fd, (struct sockaddr *)&me, &ml) == 0)
+		c->sport = ntohs(me.ss_family == AF_INET6 ? ((struct sockaddr_in6 *)&me)->sin6_port
+							  : ((struct sockaddr_in *)&me)->sin_port);
 	struct epoll_event ev = { .events = EPOLLOUT, .data.u64 = (uint64_t)(c - e->c) };
 	if (epoll_ctl(e->ep, EPOLL_CTL_ADD, c->fd, &ev) < 0) {
 		finish(e, c, OUT_FAIL_OTHER, now);
 		return;
 	}
 	c->state = ST_CONNECTING;
-	c->t_syn = now;
+	c->t_syn = t_syn;
 	if (e->cfg->legit) {
-		lab_hist_add(e->run->syn_delay, (uint64_t)((now - c->t_answer) * 1e6));
+		lab_hist_add(e->run->syn_delay, (uint64_t)((t_syn - c->t_answer) * 1e6));
 		if (e->run->trace) {
 			size_t k = atomic_fetch_add(&e->run->ntrace, 1);
 			if (k < e->run->trace_cap)
@@ -770,7 +848,9 @@ static void start_session(eng_t *e, client_t *c, double now)
 		c->target = c->hc_addr;
 		memcpy(c->target6, c->hc_addr6, 16);
 		c->t_answer = c->hc_t;
+		c->t_seen = c->hc_t;
 		c->ttl = c->hc_ttl;
+		c->from = 2;
 		atomic_fetch_add(&e->st->ans_host_cache, 1);
 		begin_tcp(e, c, now);
 		return;
@@ -817,7 +897,15 @@ static void on_timer(eng_t *e, client_t *c, double now)
 		break;
 	case ST_CONN_DELAY: tcp_connect(e, c, now); break;
 	case ST_SEND_DELAY: send_request(e, c, now); break;
-	case ST_CONNECTING: finish(e, c, OUT_FAIL_CONN, now); break;
+	case ST_CONNECTING: {
+		/* no answer to any SYN: how many the kernel retransmitted */
+		struct tcp_info ti;
+		socklen_t tl = sizeof ti;
+		if (c->fd >= 0 && getsockopt(c->fd, IPPROTO_TCP, TCP_INFO, &ti, &tl) == 0)
+			c->syn_retrans = ti.tcpi_total_retrans;
+		finish(e, c, OUT_FAIL_CONN, now);
+		break;
+	}
 	case ST_TLS:
 	case ST_READING: finish(e, c, OUT_FAIL_TIMEOUT, now); break;
 	default: break;
@@ -829,9 +917,23 @@ static void on_io(eng_t *e, client_t *c, uint32_t ev, double now)
 	switch (c->state) {
 	case ST_DNS: {
 		uint8_t b[1500];
-		ssize_t n = recv(c->fd, b, sizeof b, 0);
+		union { char buf[CMSG_SPACE(sizeof(struct timespec))]; struct cmsghdr align; } cm;
+		struct iovec iov = { b, sizeof b };
+		struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = cm.buf,
+				     .msg_controllen = sizeof cm.buf };
+		ssize_t n = recvmsg(c->fd, &mh, 0);
 		if (n < 0)
 			return;
+		double rx = now;
+		for (struct cmsghdr *h = CMSG_FIRSTHDR(&mh); h; h = CMSG_NXTHDR(&mh, h))
+			if (h->cmsg_level == SOL_SOCKET && h->cmsg_type == SCM_TIMESTAMPNS) {
+				struct timespec ts, rt;
+				memcpy(&ts, CMSG_DATA(h), sizeof ts);
+				clock_gettime(CLOCK_REALTIME, &rt);
+				double age = (double)(rt.tv_sec - ts.tv_sec) + (rt.tv_nsec - ts.tv_nsec) / 1e9;
+				if (age > 0 && age < 60)
+					rx = lab_now() - age;
+			}
 		uint8_t ab[16];
 		uint32_t ttl = 0;
 		size_t alen = e->cfg->v6 ? 16 : 4;
@@ -849,7 +951,8 @@ static void on_io(eng_t *e, client_t *c, uint32_t ev, double now)
 		c->target = a;
 		if (e->cfg->v6)
 			memcpy(c->target6, ab, 16);
-		c->t_answer = now;
+		c->t_answer = rx;
+		c->t_seen = now;
 		c->ttl = ttl;
 		/* what an observer of the answers (the hitlist attacker) learns */
 		lab_seen_add(e->run->seen[e->cfg->v6], now, ab, alen);
@@ -857,8 +960,8 @@ static void on_io(eng_t *e, client_t *c, uint32_t ev, double now)
 			memcpy(c->hc_addr6, ab, 16);
 			c->hc_addr = a ? a : 1;   /* non-zero: "has an answer" for both families */
 			c->hc_ttl = ttl;
-			c->hc_t = now;
-			c->hc_until = now + e->run->sc->legit.host_cache_ttl_ms / 1000.0;
+			c->hc_t = rx;
+			c->hc_until = rx + e->run->sc->legit.host_cache_ttl_ms / 1000.0;
 		}
 		/* a resolver's cached copy counts down; a fresh one has the zone's
 		 * TTL, or the resolver's minimum when it stretches it */
@@ -866,6 +969,9 @@ static void on_io(eng_t *e, client_t *c, uint32_t ev, double now)
 		bool fresh = ms == e->run->sc->gateway.ttl_ms ||
 			     (e->run->sc->dns.min_ttl_ms && ms == e->run->sc->dns.min_ttl_ms);
 		atomic_fetch_add(fresh ? &e->st->ans_fresh : &e->st->ans_cached, 1);
+		c->from = fresh ? 0 : 1;
+		if (e->run->dist && e->cfg->legit && !e->cfg->v6)
+			lab_dist_answer(e->run, c->t_dns, now, a, fresh);
 		begin_tcp(e, c, now);
 		break;
 	}
@@ -873,10 +979,15 @@ static void on_io(eng_t *e, client_t *c, uint32_t ev, double now)
 		int err = 0;
 		socklen_t l = sizeof err;
 		getsockopt(c->fd, SOL_SOCKET, SO_ERROR, &err, &l);
+		struct tcp_info ti;
+		socklen_t tl = sizeof ti;
+		if (getsockopt(c->fd, IPPROTO_TCP, TCP_INFO, &ti, &tl) == 0)
+			c->syn_retrans = ti.tcpi_total_retrans;
 		if (err || (ev & (EPOLLERR | EPOLLHUP))) {
 			finish(e, c, OUT_FAIL_CONN, now);
 			return;
 		}
+		c->t_conn = now;
 		if (c->proto == 1) {
 			if (!e->tls || !(c->ssl = SSL_new(e->tls))) {
 				finish(e, c, OUT_FAIL_OTHER, now);

@@ -119,6 +119,62 @@ typedef struct lab_size_stats {
 	_Atomic uint64_t mismatch_real, mismatch_decoy;  /* answered with a body of another size */
 } lab_size_stats_t;
 
+/* One legit session answered by a decoy or left unanswered after its SYN:
+ * its timeline (seconds into the run), so every misroute in the report
+ * says why (explain.c, against fluxgated's grants). Up to LAB_MIS_MAX are
+ * kept; the JSON lists the first LAB_MIS_JSON. */
+#define LAB_MIS_MAX 200000
+#define LAB_MIS_JSON 50
+typedef struct lab_misroute {
+	uint8_t fam, proto;            /* 4 or 6; index into the protocols */
+	uint8_t outcome;               /* 1 decoy answered, 2 nobody (connect or timeout) */
+	uint8_t late;                  /* enum lab_mis_class, inverted: 1 late, 0 product,
+					* 2 late (retransmitted SYN); 3 unanswered after
+					* the handshake (neither) */
+	double after;                  /* the first SYN's time after its grant's end (s) */
+	uint8_t from;                  /* answer: 0 fresh, 1 resolver cache, 2 host cache */
+	uint32_t ttl;                  /* the answer's TTL as received */
+	uint32_t syn_retrans;          /* SYNs retransmitted before the connection */
+	uint16_t sport;
+	uint8_t src[16], dst[16];      /* IPv4 in the first 4 bytes */
+	double t_query, t_answer, t_answer_seen, t_syn, t_conn, t_end;   /* t_conn 0: never */
+} lab_misroute_t;
+/* gateway.mode: distributed. The pool is split in equal shares, one per
+ * agent (a failover pair shares the whole pool); what legit clients were
+ * answered and how their exchanges ended is counted per share, and the
+ * events thread records when it killed what. */
+typedef struct lab_dist_run {
+	unsigned nagents, nshares;
+	uint32_t share_net[LAB_MAX_AGENTS], share_plen;   /* host order */
+	pid_t pid[LAB_MAX_AGENTS];             /* the agents' fluxgated */
+	pid_t keepalived[2], conntrackd[2];    /* the pair's */
+	/* written by the events thread, read by the engines: atomic */
+	_Atomic double killed_at[LAB_MAX_AGENTS];  /* s into the traffic phase, -1: alive */
+	_Atomic double failover_at, failover_done; /* s into the traffic phase, -1: none / not seen */
+	_Atomic double failover_ctl_down;          /* when the controller saw the dead master down */
+	int failover_from;                     /* the master that was killed (0-based), -1 */
+	_Atomic uint32_t answers[LAB_MAX_AGENTS][LAB_MAX_SECS];  /* legit answers per share, per second */
+	_Atomic uint64_t real[LAB_MAX_AGENTS], decoy[LAB_MAX_AGENTS], fail[LAB_MAX_AGENTS];
+	/* answers to queries sent after the share's agent was killed: fresh
+	 * from fluxgated (the zone's TTL), and from the resolver's cache */
+	_Atomic uint64_t dead_answers[LAB_MAX_AGENTS], dead_cached[LAB_MAX_AGENTS];
+	/* failover: legit exchanges answered by a decoy / by nobody, by when
+	 * their SYN left: inside the window or outside it; inside, a decoy's
+	 * are explained (late / blackout / product, see lab_dist_outcome) */
+	_Atomic uint64_t fo_decoy_out, fo_fail_out, fo_decoy_in_late, fo_decoy_in_product, fo_fail_in;
+	_Atomic uint64_t fo_decoy_in_blackout;  /* SYN left while no gateway held the addresses */
+	_Atomic uint64_t fo_real_in;
+	_Atomic uint64_t fo_dns_in, fo_dns_out;    /* no DNS answer, by when the session gave up */
+	/* exchanges in flight at the failover (SYN before it, ended after) */
+	_Atomic uint64_t fo_flight_real, fo_flight_decoy, fo_flight_fail;
+	/* gateway.external-dns */
+	char tsig_secret[64];                  /* base64, shared by the server and the controller */
+	uint32_t ext_serial0, ext_serial1;     /* the zone's SOA serial before and after the run */
+	uint64_t ext_published, ext_failed;    /* the controller's UPDATEs (fluxctl status) */
+	pthread_t events;
+	bool events_started;
+} lab_dist_t;
+
 typedef struct lab_run {
 	lab_scenario_t *sc;
 	char prefix[32];               /* namespace prefix "fl<pid>" */
@@ -136,7 +192,17 @@ typedef struct lab_run {
 	lab_series_t *ser;
 	lab_hist_t *dns_lat;
 	lab_hist_t *syn_delay;         /* legit: answer received -> SYN sent (µs) */
+	lab_misroute_t *mis;           /* timelines of misroutes, nmis of them */
+	size_t nmis, mis_cap;          /* under mis_lock */
+	pthread_mutex_t mis_lock;
+	double t0_wall;                /* CLOCK_REALTIME at t0 (fluxgated's event log) */
+	bool explained;                /* the misroutes were classified against the grants */
+	uint64_t mis_retrans[2];       /* per family: late ones made by a retransmitted SYN */
+	uint64_t ct_drops;             /* gateway conntrack: drop + early_drop + insert_failed */
+	uint64_t fail_connected;       /* unanswered after the handshake: a slow server or
+					* engine, not routing (neither late nor product) */
 	lab_size_stats_t *sizes;       /* [4] by protocol when legit.sizes is set, else NULL */
+	lab_dist_t *dist;              /* gateway.mode: distributed, else NULL */
 	const lab_pcap_t *replay;      /* legit.replay: the trace's session openings */
 	lab_pcap_start_t *trace;       /* --trace-out: legit SYNs recorded, or NULL */
 	_Atomic size_t ntrace;
@@ -165,6 +231,23 @@ int topo_run(lab_run_t *r, const char *role, char *const argv[], char **out);
 void topo_forget(pid_t pid);
 int topo_clean_stale(void);
 uint64_t topo_counter(lab_run_t *r, const char *role, const char *name);
+
+/* ---- topo_dist.c: distributed mode's measurements and events */
+/* the share of the pool addr (host order) is in, -1: none */
+int lab_dist_share(const lab_run_t *r, uint32_t addr);
+/* a legit IPv4 answer carrying addr, to a query sent at t_query */
+void lab_dist_answer(lab_run_t *r, double t_query, double now, uint32_t addr, bool fresh);
+/* how a legit IPv4 exchange to addr ended at `now`: 0 real, 1 decoy,
+ * 2 nobody, 3 no DNS answer (addr then means nothing); t_syn 0 when no
+ * SYN left; late: the client's own lateness (engine.c) */
+void lab_dist_outcome(lab_run_t *r, uint32_t addr, int outcome, double t_syn, double now, bool late);
+/* the failover window, s into the run: [from, to] (false: no failover) */
+bool lab_dist_failover_window(const lab_run_t *r, double *from, double *to);
+int lab_dist_events_start(lab_run_t *r);
+/* after the traffic phase, before teardown: the external server's serial
+ * and the controller's UPDATE counts (nothing in other modes) */
+void topo_dist_finish(lab_run_t *r);
+void lab_dist_events_join(lab_run_t *r);
 
 /* ---- engine.c: TCP/UDP traffic (legit, invalid, aware, sweep) */
 typedef struct lab_engine_cfg {
@@ -212,6 +295,9 @@ struct json_t *lab_fluxgated_stats(void);
 double lab_fluxgated_cpu_s(void);
 long lab_slab0(void);
 
+/* ---- explain.c: misroutes against fluxgated's grant log (after the run) */
+int explain_misroutes(lab_run_t *r);
+
 /* ---- report.c */
 int report_json(lab_run_t *r, const char *path);
 int report_html(lab_run_t *r, const char *path);
@@ -232,6 +318,10 @@ double lab_pool6_size(const lab_run_t *r);
 /* sum of the per-family legit stats into r->legit */
 void lab_role_add(lab_role_stats_t *dst, lab_role_stats_t *src);
 void lab_log(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* fluxgated's control socket: in the work directory, or /tmp/fluxlab-PID.ctl
+ * when that path would not fit a UNIX socket (a console run's directory
+ * carries the scenario's name) */
+const char *lab_control_sock(const lab_run_t *r, char *buf, size_t len);
 
 static inline unsigned lab_sec_index(lab_run_t *r, double now)
 {

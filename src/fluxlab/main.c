@@ -32,6 +32,7 @@
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 static void diag(void *ctx, const char *file, int line, const char *msg)
@@ -222,6 +223,7 @@ typedef struct sampler {
 	FILE *live;             /* --live: one JSON line per second, or NULL */
 	uint64_t prev_grants;
 	uint64_t prev_atk[LAB_MAX_ATTACKS];
+	uint64_t prev_fam[2][6];   /* --live per family: the totals one second ago */
 } sampler_t;
 
 static uint64_t grants_total(json_t *st)
@@ -239,6 +241,35 @@ static uint64_t atk_activity(const lab_role_stats_t *a)
 	return atomic_load(&a->sessions) + atomic_load(&a->probes) + atomic_load(&a->pkts);
 }
 
+/* --live with gateway.pool6: that second's sessions per family, legit and
+ * attack, by who answered (deltas of the engines' per-family totals) */
+static json_t *live_families(sampler_t *s)
+{
+	lab_run_t *r = s->run;
+	json_t *o = json_object();
+	for (int f = 0; f < 2; f++) {
+		const lab_role_stats_t *L = &r->fam[f];
+		uint64_t v[6] = { atomic_load(&L->real), atomic_load(&L->decoy),
+				  atomic_load(&L->sessions) - atomic_load(&L->real) - atomic_load(&L->decoy) };
+		for (size_t k = 0; k < r->sc->nattacks && k < LAB_MAX_ATTACKS; k++) {
+			if ((r->sc->attacks[k].family == 6) != (f == 1))
+				continue;
+			const lab_role_stats_t *A = &r->atk[k];
+			v[3] += atomic_load(&A->real);
+			v[4] += atomic_load(&A->decoy);
+			v[5] += atomic_load(&A->sessions) - atomic_load(&A->real) - atomic_load(&A->decoy);
+		}
+		uint64_t *p = s->prev_fam[f];
+		json_object_set_new(o, f ? "ipv6" : "ipv4",
+				    json_pack("{s{sI sI sI} s{sI sI sI}}", "legit", "real", (json_int_t)(v[0] - p[0]),
+					      "decoy", (json_int_t)(v[1] - p[1]), "fail", (json_int_t)(v[2] - p[2]),
+					      "attack", "real", (json_int_t)(v[3] - p[3]), "decoy",
+					      (json_int_t)(v[4] - p[4]), "fail", (json_int_t)(v[5] - p[5])));
+		memcpy(p, v, sizeof v);
+	}
+	return o;
+}
+
 /* --live: second `sec` as one JSON line (fluxlab serve streams these to the
  * console): who answered the legit and the attack traffic in that second,
  * each attacker's rate, and the gateway's samples. Flushed at once. */
@@ -249,9 +280,10 @@ static void live_line(sampler_t *s, int sec, json_t *st)
 	json_t *atk = json_array();
 	for (size_t k = 0; k < r->sc->nattacks && k < LAB_MAX_ATTACKS; k++) {
 		uint64_t now = atk_activity(&r->atk[k]);
-		json_array_append_new(atk, json_pack("{ss ss sI}", "name", r->sc->attacks[k].name,
+		json_array_append_new(atk, json_pack("{ss ss sI si}", "name", r->sc->attacks[k].name,
 						     "type", lab_attack_kind_name(r->sc->attacks[k].kind),
-						     "rate", (json_int_t)(now - s->prev_atk[k])));
+						     "rate", (json_int_t)(now - s->prev_atk[k]), "family",
+						     r->sc->attacks[k].family == 6 ? 6 : 4));
 		s->prev_atk[k] = now;
 	}
 	uint64_t g = st ? grants_total(st) : s->prev_grants;
@@ -268,6 +300,10 @@ static void live_line(sampler_t *s, int sec, json_t *st)
 			      "grants_ps", (json_int_t)(g - s->prev_grants), "open_fraction", S->open_frac[sec],
 			      "conntrack", (json_int_t)S->conntrack[sec], "cpu_pct", S->cpu_pct[sec]);
 	s->prev_grants = g;
+	if (o && r->pool6_plen) {
+		json_object_set_new(o, "families", live_families(s));
+		json_object_set_new(o, "open6", json_real(S->open6[sec]));
+	}
 	if (o) {
 		char *txt = json_dumps(o, JSON_COMPACT);
 		if (txt) {
@@ -345,7 +381,7 @@ static void find_children(sampler_t *s, pid_t parent)
 static json_t *fluxctl_stats(lab_run_t *r)
 {
 	char sock[700];
-	snprintf(sock, sizeof sock, "%s/control.sock", r->workdir);
+	lab_control_sock(r, sock, sizeof sock);
 	char *argv[] = { r->fluxctl, "-s", sock, "--json", "stats", NULL };
 	char *out = NULL;
 	json_t *j = NULL;
@@ -397,15 +433,20 @@ static void *sampler_fn(void *arg)
 			prev_ans = ans;
 			json_t *pools = json_object_get(st, "pools"), *pj;
 			size_t pi;
+			/* IPv4: over every pool (distributed mode: one per agent) */
+			double size4 = 0, open4 = 0;
 			json_array_foreach(pools, pi, pj) {
 				double size = (double)json_integer_value(json_object_get(pj, "size"));
 				double open = (double)json_integer_value(json_object_get(pj, "open"));
 				const char *fam = json_string_value(json_object_get(pj, "family"));
-				if (fam && !strcmp(fam, "ipv6"))
+				if (fam && !strcmp(fam, "ipv6")) {
 					r->ser->open6[sec] = open;
-				else
-					r->ser->open_frac[sec] = size > 0 ? open / size : 0;
+				} else {
+					size4 += size;
+					open4 += open;
+				}
 			}
+			r->ser->open_frac[sec] = size4 > 0 ? open4 / size4 : 0;
 			json_decref(s->last_stats);
 			s->last_stats = st;
 		}
@@ -615,6 +656,7 @@ static int cmd_run(int argc, char **argv)
 	r->ser = calloc(1, sizeof *r->ser);
 	r->dns_lat = calloc(1, sizeof *r->dns_lat);
 	r->syn_delay = calloc(1, sizeof *r->syn_delay);
+	pthread_mutex_init(&r->mis_lock, NULL);
 	r->seen[0] = calloc(1, sizeof *r->seen[0]);
 	r->seen[1] = calloc(1, sizeof *r->seen[1]);
 	if (!r->ser || !r->dns_lat || !r->syn_delay || !r->seen[0] || !r->seen[1])
@@ -695,12 +737,19 @@ static int cmd_run(int argc, char **argv)
 	if (topo_setup(r) < 0) {
 		lab_log("setup failed%s; tearing down", atomic_load(&r->stop) ? " (interrupted)" : "");
 		topo_teardown(r);
+		free(r->dist);
+		r->dist = NULL;
 		return atomic_load(&r->stop) ? 130 : 3;
 	}
 	lab_log("topology up in %.1f s (namespaces %s-*)", lab_now() - t_setup, r->prefix);
 
 	double dur = sc->duration_ms / 1000.0;
 	r->t0 = lab_now() + 0.2;
+	{
+		struct timespec rt;
+		clock_gettime(CLOCK_REALTIME, &rt);
+		r->t0_wall = (double)rt.tv_sec + rt.tv_nsec / 1e9 + (r->t0 - lab_now());
+	}
 	ns_thread_t th[2 + LAB_MAX_ATTACKS + 1] = { 0 };
 	int nth = 0;
 	/* thousands of clients: two engine threads, so the clients' own event
@@ -786,6 +835,10 @@ static int cmd_run(int argc, char **argv)
 			lab_log("cannot start a thread");
 			atomic_store(&r->stop, 2);
 		}
+	if (lab_dist_events_start(r) < 0) {
+		lab_log("cannot start the events thread");
+		atomic_store(&r->stop, 2);
+	}
 	/* the main thread only waits: signals land here */
 	double end = r->t0 + dur;
 	int last_pct = -1;
@@ -813,6 +866,7 @@ static int cmd_run(int argc, char **argv)
 		if (th[i].started && th[i].fn != sampler_fn)
 			pthread_join(th[i].tid, NULL);
 	atomic_fetch_add(&r->stop, 1);
+	lab_dist_events_join(r);
 	for (int i = 0; i < nth; i++)
 		if (th[i].started && th[i].fn == sampler_fn)
 			pthread_join(th[i].tid, NULL);
@@ -821,6 +875,9 @@ static int cmd_run(int argc, char **argv)
 	r->fam[0].dcy_syn = topo_counter(r, "dcy", "legit_syn");
 	r->fam[1].srv_syn = topo_counter(r, "srv", "legit6_syn");
 	r->fam[1].dcy_syn = topo_counter(r, "dcy", "legit6_syn");
+	/* every misroute against the grants fluxgated logged (before the
+	 * teardown, which removes nothing of the work directory) */
+	explain_misroutes(r);
 	lab_role_add(&r->legit, &r->fam[0]);
 	lab_role_add(&r->legit, &r->fam[1]);
 	uint64_t own_srv = topo_counter(r, "srv", "atk_own_syn"), own_dcy = topo_counter(r, "dcy", "atk_own_syn");
@@ -836,6 +893,7 @@ static int cmd_run(int argc, char **argv)
 			own_srv = own_dcy = 0;
 		}
 	}
+	topo_dist_finish(r);
 	if (!keep)
 		topo_teardown(r);
 	else
@@ -871,6 +929,10 @@ static int cmd_run(int argc, char **argv)
 	free(r->dns_lat);
 	free(r->sizes);
 	free(r->syn_delay);
+	free(r->mis);
+	pthread_mutex_destroy(&r->mis_lock);
+	free(r->dist);
+	r->dist = NULL;
 	for (int f = 0; f < 2; f++) {
 		pthread_mutex_destroy(&r->seen[f]->lock);
 		free(r->seen[f]);

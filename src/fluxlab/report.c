@@ -6,7 +6,9 @@
  * scenario's expectations.
  */
 #include "fluxlab/lab.h"
+#include "fluxlab/report_dist.h"
 
+#include <arpa/inet.h>
 #include <jansson.h>
 #include <math.h>
 #include <stdio.h>
@@ -213,6 +215,77 @@ static json_t *role_json(lab_role_stats_t *s)
 	return o;
 }
 
+static int cmp_d(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+	return x < y ? -1 : x > y;
+}
+
+/* p50/p99/max of v[0..n) (sorted here), in ms */
+static json_t *pct_json(double *v, size_t n)
+{
+	if (!n)
+		return json_pack("{sn sn sn}", "p50", "p99", "max");
+	qsort(v, n, sizeof *v, cmp_d);
+	return json_pack("{sf sf sf}", "p50", v[(n - 1) / 2] * 1000, "p99", v[(size_t)((double)(n - 1) * 0.99)] * 1000,
+			 "max", v[n - 1] * 1000);
+}
+
+static const char *mis_class_name(const lab_misroute_t *m)
+{
+	return m->late == 0 ? "product" : m->late == 2 ? "late-retransmitted" : m->late == 3 ? "connected" : "late";
+}
+
+/* The misroutes' client-side causes (misrouted = answered by a decoy):
+ * answer -> first SYN, and how long after its grant's end the SYN that
+ * counted left; the first LAB_MIS_JSON timelines, decoy ones first. */
+static json_t *misroutes_json(lab_run_t *r)
+{
+	static const char *from[3] = { "fresh", "resolver_cache", "host_cache" };
+	static const char *proto[4] = { "http", "https", "ssh", "smtp" };
+	json_t *o = json_object(), *a = json_array();
+	size_t n = r->nmis, nd = 0, nl = 0;
+	double *a2s = calloc(n + 1, sizeof *a2s), *aft = calloc(n + 1, sizeof *aft);
+	for (int pass = 0; pass < 2; pass++)
+		for (size_t i = 0; i < n; i++) {
+			const lab_misroute_t *m = &r->mis[i];
+			if ((m->outcome == 1) != (pass == 0))
+				continue;
+			if (pass == 0 && a2s && aft) {
+				a2s[nd++] = m->t_syn - m->t_answer;
+				if (m->late)
+					aft[nl++] = m->after;
+			}
+			if (json_array_size(a) >= LAB_MIS_JSON)
+				continue;
+			char src[INET6_ADDRSTRLEN], dst[INET6_ADDRSTRLEN];
+			int af = m->fam == 6 ? AF_INET6 : AF_INET;
+			inet_ntop(af, m->src, src, sizeof src);
+			inet_ntop(af, m->dst, dst, sizeof dst);
+			json_t *x = json_pack("{si ss ss ss si ss ss si si}", "family", m->fam, "outcome",
+					      m->outcome == 1 ? "decoy" : "unanswered", "class", mis_class_name(m),
+					      "src", src, "sport", m->sport, "dst", dst, "proto", proto[m->proto & 3],
+					      "ttl", (int)m->ttl, "syn_retrans", (int)m->syn_retrans);
+			json_object_set_new(x, "answer_from", json_string(from[m->from < 3 ? m->from : 0]));
+			json_object_set_new(x, "t_query", json_real(m->t_query));
+			json_object_set_new(x, "t_answer", json_real(m->t_answer));
+			json_object_set_new(x, "t_answer_read", json_real(m->t_answer_seen));
+			json_object_set_new(x, "t_syn", json_real(m->t_syn));
+			json_object_set_new(x, "t_connected", m->t_conn > 0 ? json_real(m->t_conn) : json_null());
+			json_object_set_new(x, "t_end", json_real(m->t_end));
+			json_object_set_new(x, "answer_to_syn_ms", json_real((m->t_syn - m->t_answer) * 1000));
+			if (r->explained)
+				json_object_set_new(x, "after_grant_end_ms", json_real(m->after * 1000));
+			json_array_append_new(a, x);
+		}
+	json_object_set_new(o, "answer_to_syn_ms", pct_json(a2s, a2s ? nd : 0));
+	json_object_set_new(o, "after_grant_end_ms", pct_json(aft, aft ? nl : 0));
+	json_object_set_new(o, "sessions", a);
+	free(a2s);
+	free(aft);
+	return o;
+}
+
 static json_t *build_json(lab_run_t *r)
 {
 	lab_scenario_t *sc = r->sc;
@@ -247,11 +320,15 @@ static json_t *build_json(lab_run_t *r)
 			    json_pack("{sf sf sf}", "p50", lab_hist_quantile(r->dns_lat, 0.5), "p99",
 				      lab_hist_quantile(r->dns_lat, 0.99), "max", lab_hist_quantile(r->dns_lat, 1.0)));
 	json_object_set_new(lj, "misrouted_explained",
-			    json_pack("{sI sI}", "late", (json_int_t)ld(&L->mis_late), "product",
-				      (json_int_t)ld(&L->mis_product)));
+			    json_pack("{sI sI sI ss}", "late", (json_int_t)ld(&L->mis_late), "product",
+				      (json_int_t)ld(&L->mis_product), "late_retransmitted",
+				      (json_int_t)(r->mis_retrans[0] + r->mis_retrans[1]), "basis",
+				      r->explained ? "grants" : "ttl"));
+	json_object_set_new(lj, "gateway_conntrack_drops", json_integer((json_int_t)r->ct_drops));
 	json_object_set_new(lj, "failed_explained",
-			    json_pack("{sI sI}", "late", (json_int_t)ld(&L->fail_late), "product",
-				      (json_int_t)ld(&L->fail_product)));
+			    json_pack("{sI sI sI}", "late", (json_int_t)ld(&L->fail_late), "product",
+				      (json_int_t)ld(&L->fail_product), "connected", (json_int_t)r->fail_connected));
+	json_object_set_new(lj, "misroutes", misroutes_json(r));
 	json_object_set_new(lj, "answers", json_pack("{sI sI sI}", "from_cache", (json_int_t)ld(&L->ans_cached),
 						     "fresh", (json_int_t)ld(&L->ans_fresh), "host_cache",
 						     (json_int_t)ld(&L->ans_host_cache)));
@@ -369,6 +446,7 @@ static json_t *build_json(lab_run_t *r)
 	json_object_set_new(ser, "slab_kb", l_series(S->slab_kb, ns));
 	json_object_set_new(ser, "fluxgated_cpu_pct", d_series(S->cpu_pct, ns, 1));
 	json_object_set_new(root, "series", ser);
+	report_dist_json(r, root);
 	if (sc->expect.set) {
 		json_t *ex = json_pack("{sf sf sb}", "legit_misrouted_max", sc->expect.legit_misrouted_max,
 				       "legit_ok_min", sc->expect.legit_ok_min, "passed",
@@ -520,6 +598,20 @@ int report_html(lab_run_t *r, const char *path)
 	for (int t = 0; t < ns; t++)
 		ls[0].v[t] = S->answers_ps[t];
 	svg_chart(f, "fluxgated DNS answers per second", "per s", ls, 1, ns);
+	if (r->dist) {
+		/* distributed: legit answers by the share (agent) they carried */
+		static const char *col[] = { "#1a9850", "#4575b4", "#d73027", "#762a83" };
+		static char nm[LAB_MAX_AGENTS][16];
+		memset(ls, 0, sizeof ls);
+		for (unsigned k = 0; k < r->dist->nshares && k < 4; k++) {
+			snprintf(nm[k], sizeof nm[k], r->sc->gateway.pair ? "pair" : "ag%u", k + 1);
+			ls[k] = (line_t){ .name = nm[k], .color = col[k] };
+			for (int t = 0; t < n; t++)
+				ls[k].v[t] = atomic_load(&r->dist->answers[k][t]);
+		}
+		svg_chart(f, "Legit DNS answers per second, by the agent owning the address", "per s", ls,
+			  (int)r->dist->nshares, n);
+	}
 	memset(ls, 0, sizeof ls);
 	ls[0] = (line_t){ .name = "open fraction", .color = "#d73027" };
 	for (int t = 0; t < ns; t++)
@@ -604,12 +696,34 @@ void report_summary(lab_run_t *r, FILE *f)
 		(unsigned long long)ld(&L->fail_other));
 	fprintf(f, "%-28s %llu/%llu (%.2f%%)\n", "misrouted / routed (T&E)", (unsigned long long)ld(&L->decoy),
 		(unsigned long long)routed, 100 * ratio(ld(&L->decoy), routed));
-	fprintf(f, "%-28s late %llu (client connected after TTL + grace), product %llu (within it)\n",
-		"  misrouted, explained", (unsigned long long)ld(&L->mis_late),
-		(unsigned long long)ld(&L->mis_product));
+	if (r->explained)
+		fprintf(f, "%-28s late %llu (first SYN after its grant ended; %llu by a retransmitted SYN), "
+			   "product %llu (a grant was live)\n",
+			"  misrouted, explained", (unsigned long long)ld(&L->mis_late),
+			(unsigned long long)(r->mis_retrans[0] + r->mis_retrans[1]),
+			(unsigned long long)ld(&L->mis_product));
+	else
+		fprintf(f, "%-28s late %llu (client connected after TTL + grace), product %llu (within it)\n",
+			"  misrouted, explained", (unsigned long long)ld(&L->mis_late),
+			(unsigned long long)ld(&L->mis_product));
+	if (ld(&L->decoy)) {
+		/* the client-side causes of the misroutes, from their timelines */
+		json_t *mj = misroutes_json(r);
+		json_t *a2 = json_object_get(mj, "answer_to_syn_ms"), *af = json_object_get(mj, "after_grant_end_ms");
+		fprintf(f, "%-28s answer -> SYN p50 %.0f, p99 %.0f, max %.0f ms; SYN after grant end p50 %.0f, max %.0f ms; "
+			   "gateway conntrack drops %llu\n",
+			"  misrouted, client delays", json_real_value(json_object_get(a2, "p50")),
+			json_real_value(json_object_get(a2, "p99")), json_real_value(json_object_get(a2, "max")),
+			json_real_value(json_object_get(af, "p50")), json_real_value(json_object_get(af, "max")),
+			(unsigned long long)r->ct_drops);
+		json_decref(mj);
+	}
 	fprintf(f, "%-28s late %llu, product %llu (connect failures and timeouts after the SYN)\n",
 		"  failed, explained", (unsigned long long)ld(&L->fail_late),
 		(unsigned long long)ld(&L->fail_product));
+	if (r->fail_connected)
+		fprintf(f, "%-28s %llu (the handshake was made, then no reply in time: a slow server or engine)\n",
+			"  failed after connecting", (unsigned long long)r->fail_connected);
 	fprintf(f, "%-28s p50 %.2f ms, p99 %.2f ms\n", "DNS answer latency", lab_hist_quantile(r->dns_lat, 0.5),
 		lab_hist_quantile(r->dns_lat, 0.99));
 	fprintf(f, "%-28s p50 %.2f ms, p99 %.2f ms, max %.2f ms\n", "client answer -> SYN",
@@ -668,6 +782,7 @@ void report_summary(lab_run_t *r, FILE *f)
 	fprintf(f, "%-28s %+ld kB (max %ld kB)\n", "kernel slab (machine)", max_l(S->slab_kb, ns) - lab_slab0(),
 		max_l(S->slab_kb, ns));
 	fprintf(f, "%-28s mean %.1f%%, max %.1f%% of one core\n", "fluxgated CPU", cpu.mean, cpu.max);
+	report_dist_summary(r, f);
 }
 
 int report_check(lab_run_t *r, FILE *f)
@@ -722,5 +837,6 @@ int report_check(lab_run_t *r, FILE *f)
 				i == 1 && sc->expect.attack_reach_max == -1 ? "info" : c[i].ok ? "ok" : "FAIL",
 				c[i].what, c[i].detail);
 	}
+	bad += report_dist_check(r, f);
 	return bad ? 1 : 0;
 }

@@ -350,10 +350,15 @@ static json_t *run_summary(console_t *cs, const char *id)
 		json_object_set(o, "legit_sessions", json_object_get(L, "sessions"));
 		json_object_set(o, "misrouted", json_object_get(L, "misrouted"));
 		json_object_set(o, "misrouted_text", json_object_get(L, "misrouted_text"));
+		json_object_set(o, "misrouted_explained", json_object_get(L, "misrouted_explained"));
 		json_object_set(o, "reach_sessions", json_object_get(A, "reach_sessions"));
 		json_object_set(o, "reach_syn", json_object_get(A, "reach_syn_at_server"));
 		if (ex)
 			json_object_set(o, "passed", json_object_get(ex, "passed"));
+		/* per family (the report's families.*), for the summary line */
+		json_t *fams = json_object_get(res, "families");
+		if (fams && json_object_size(fams) > 1)
+			json_object_set(o, "families", fams);
 		json_object_set_new(o, "has_report", json_true());
 		json_decref(res);
 	}

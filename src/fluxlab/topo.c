@@ -8,6 +8,7 @@
  * Children get PR_SET_PDEATHSIG so even a crashed fluxlab leaves no process.
  */
 #include "fluxlab/lab.h"
+#include "fluxlab/topo_int.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -25,10 +26,27 @@
 #include <time.h>
 #include <unistd.h>
 
-static const char *roles[] = { "cli", "res", "gw", "srv", "dcy", "atk" };
+/* the standalone topology's six, then distributed mode's agents and the
+ * failover pair's switch (made only in that mode) */
+static const char *roles[] = { "cli", "res", "gw", "srv", "dcy", "atk", "ag1", "ag2", "ag3", "ag4", "sw", "ext" };
 #define NROLES (sizeof roles / sizeof roles[0])
+#define NROLES_STANDALONE 6
 static bool ns_made[NROLES];
-static int ns_fd[NROLES] = { -1, -1, -1, -1, -1, -1 };
+static int ns_fd[NROLES] = { -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1 };
+
+static bool role_wanted(const lab_run_t *r, size_t i)
+{
+	const lab_scenario_t *s = r->sc;
+	if (i < NROLES_STANDALONE)
+		return true;
+	if (s->gateway.mode != LAB_GW_DISTRIBUTED)
+		return false;
+	if (!strcmp(roles[i], "sw"))
+		return s->gateway.pair;
+	if (!strcmp(roles[i], "ext"))
+		return s->gateway.external != LAB_EXT_NONE;
+	return i - NROLES_STANDALONE < s->gateway.agents;
+}
 
 static pthread_mutex_t pid_lock = PTHREAD_MUTEX_INITIALIZER;
 static pid_t pids[64];
@@ -195,7 +213,7 @@ int topo_run(lab_run_t *r, const char *role, char *const argv[], char **out)
 
 /* run a command given as a NULL-terminated variadic list; output goes to
  * the setup log on failure */
-static int runv(lab_run_t *r, const char *role, ...)
+int runv(lab_run_t *r, const char *role, ...)
 {
 	char *argv[48];
 	int n = 0;
@@ -218,7 +236,7 @@ static int runv(lab_run_t *r, const char *role, ...)
 	return rc;
 }
 
-static int write_file(const char *path, const char *text)
+int write_file(const char *path, const char *text)
 {
 	FILE *f = fopen(path, "w");
 	if (!f) {
@@ -231,7 +249,7 @@ static int write_file(const char *path, const char *text)
 
 /* write a sysctl inside a namespace (the /proc/sys/net view is the
  * writer's namespace, so go through a child there) */
-static int ns_sysctl(lab_run_t *r, const char *role, const char *key, const char *val)
+int ns_sysctl(lab_run_t *r, const char *role, const char *key, const char *val)
 {
 	char path[256];
 	snprintf(path, sizeof path, "/proc/sys/%s", key);
@@ -248,7 +266,7 @@ static int ns_sysctl(lab_run_t *r, const char *role, const char *key, const char
 /* ------------------------------------------------------------ readiness */
 
 /* wait until a TCP port answers inside role, from a forked child */
-static int wait_tcp(lab_run_t *r, const char *role, const char *ip, const char *port, double secs)
+int wait_tcp(lab_run_t *r, const char *role, const char *ip, const char *port, double secs)
 {
 	char cmd[256];
 	snprintf(cmd, sizeof cmd, "exec 3<>/dev/tcp/%s/%s", ip, port);
@@ -262,7 +280,7 @@ static int wait_tcp(lab_run_t *r, const char *role, const char *ip, const char *
 	return -1;
 }
 
-static int wait_dns(lab_run_t *r, const char *role, const char *server, double secs)
+int wait_dns(lab_run_t *r, const char *role, const char *server, double secs)
 {
 	char at[64];
 	snprintf(at, sizeof at, "@%s", server);
@@ -376,7 +394,8 @@ static int unbound_conf(lab_run_t *r)
 		snprintf(ecs, sizeof ecs, "  module-config: \"iterator\"\n");
 	if (r->sc->dns.ecs && r->pool6_plen) {
 		size_t o = strlen(ecs);
-		snprintf(ecs + o, sizeof ecs - o, "  max-client-subnet-ipv6: 56\n  min-client-subnet-ipv6: 0\n");
+		snprintf(ecs + o, sizeof ecs - o, "  max-client-subnet-ipv6: %u\n  min-client-subnet-ipv6: 0\n",
+			 r->sc->dns.ecs6 ? r->sc->dns.ecs6 : 56);
 	}
 	/* dual stack: IPv6 clients ask over IPv6; upstream stays IPv4 */
 	char v6[200] = "  do-ip6: no\n";
@@ -413,15 +432,17 @@ static int unbound_conf(lab_run_t *r)
 		 "  control-enable: no\n"
 		 "stub-zone:\n"
 		 "  name: \"lab.test\"\n"
-		 "  stub-addr: 10.0.4.1\n",
-		 v6, d, d, r->sc->dns.min_ttl_ms / 1000u, ecs);
+		 "  stub-addr: %s\n",
+		 v6, d, d, r->sc->dns.min_ttl_ms / 1000u, ecs,
+		 /* gateway.external-dns: the zone is the external server's */
+		 r->sc->gateway.external ? "10.0.6.53" : "10.0.4.1");
 	return write_file(path, text);
 }
 
 static int fluxgated_conf(lab_run_t *r)
 {
 	const lab_scenario_t *s = r->sc;
-	char path[800], text[4096];
+	char path[800], text[4096], sock[700];
 	snprintf(path, sizeof path, "%s/fluxgated.conf", r->workdir);
 	/* gateway.pool6: a second pool, an IPv6 backend and decoy next hop,
 	 * listeners for stub clients and attackers over IPv6 */
@@ -429,6 +450,10 @@ static int fluxgated_conf(lab_run_t *r)
 	char pool6[160] = "";
 	if (v6)
 		snprintf(pool6, sizeof pool6, "  - id: lab6\n    prefix: \"%s\"\n", s->gateway.pool6);
+	/* dns.ecs6: fluxgated takes the IPv6 prefix unbound is told to send */
+	char ecs6[48] = "";
+	if (v6 && s->dns.ecs && s->dns.ecs6)
+		snprintf(ecs6, sizeof ecs6, "  ecs-min-prefix6: %u\n", s->dns.ecs6);
 	char workers[16];
 	if (s->gateway.workers)
 		snprintf(workers, sizeof workers, "%u", s->gateway.workers);
@@ -441,9 +466,10 @@ static int fluxgated_conf(lab_run_t *r)
 		 "  user: nobody\n"
 		 "  workers: %s\n"
 		 "control:\n"
-		 "  socket: \"%s/control.sock\"\n"
+		 "  socket: \"%s\"\n"
 		 "log:\n"
 		 "  level: warning\n"
+		 "  file: \"%s/events.jsonl\"\n"
 		 "zone:\n"
 		 "  - domain: lab.test\n"
 		 "    ttl: 300\n"
@@ -473,14 +499,15 @@ static int fluxgated_conf(lab_run_t *r)
 		 /* only the lab's caching resolver may obtain "anyone" grants:
 		  * forged queries from elsewhere get exact-client scope */
 		 "  resolvers: [ 10.0.4.53/32%s ]\n"
+		 "%s"
 		 "nat:\n"
 		 "  backend: nft\n"
 		 "  table: fluxgate\n",
 		 s->name, v6 ? ", \"fd00:4::1@53\", \"" LAB_GW_CLI6 "@53\", \"fd00:5::1@53\"" : "", workers,
-		 r->workdir, s->gateway.pool, pool6, v6 ? ", \"fd00:2::10\"" : "", v6 ? ", lab6" : "",
+		 lab_control_sock(r, sock, sizeof sock), r->workdir, s->gateway.pool, pool6, v6 ? ", \"fd00:2::10\"" : "", v6 ? ", lab6" : "",
 		 s->gateway.ttl_ms / 1000, s->gateway.grace_ms, s->gateway.pin_ms, s->gateway.max_open_fraction,
 		 v6 ? ", \"fd00:3::10\"" : "", v6 ? ", \"" LAB_LEGIT_NET6 "/64\"" : "",
-		 v6 ? ", \"" LAB_RESOLVER6 "/128\"" : "");
+		 v6 ? ", \"" LAB_RESOLVER6 "/128\"" : "", ecs6);
 	/* rate limiting: the daemon's defaults unless the scenario says */
 	size_t n = strlen(text);
 	if (s->gateway.rrl_rate >= 0 || s->gateway.rrl_slip >= 0)
@@ -541,7 +568,7 @@ uint64_t topo_counter(lab_run_t *r, const char *role, const char *name)
 
 /* ------------------------------------------------------------ setup */
 
-static int link_pair(lab_run_t *r, const char *a, const char *ifa, const char *addra,
+int link_pair(lab_run_t *r, const char *a, const char *ifa, const char *addra,
 		     const char *b, const char *ifb, const char *addrb)
 {
 	char na[64], nb[64];
@@ -680,13 +707,13 @@ static pid_t decoy_bed(lab_run_t *r, const char *crt, const char *key)
 }
 
 
-static bool alive(pid_t p)
+bool topo_alive(pid_t p)
 {
 	int st;
 	return p > 0 && waitpid(p, &st, WNOHANG) == 0;
 }
 
-static void show_log(lab_run_t *r, const char *label)
+void show_log(lab_run_t *r, const char *label)
 {
 	char path[800];
 	snprintf(path, sizeof path, "%s/%s.log", r->workdir, label);
@@ -703,9 +730,12 @@ static void show_log(lab_run_t *r, const char *label)
 int topo_setup(lab_run_t *r)
 {
 	char name[64];
+	bool dist = r->sc->gateway.mode == LAB_GW_DISTRIBUTED;
 	for (size_t i = 0; i < NROLES; i++) {
 		if (atomic_load(&r->stop))
 			return -1;
+		if (!role_wanted(r, i))
+			continue;
 		if (runv(r, NULL, "ip", "netns", "add", topo_ns(r, roles[i], name, sizeof name), NULL))
 			return -1;
 		ns_made[i] = true;
@@ -714,11 +744,14 @@ int topo_setup(lab_run_t *r)
 	}
 	if (link_pair(r, "cli", "eth0", "10.0.1.2/24", "gw", "c0", "10.0.1.1/24") ||
 	    link_pair(r, "res", "eth0", "10.0.4.53/24", "gw", "r0", "10.0.4.1/24") ||
-	    link_pair(r, "srv", "eth0", "10.0.2.10/24", "gw", "s0", "10.0.2.1/24") ||
-	    link_pair(r, "dcy", "eth0", "10.0.3.10/24", "gw", "d0", "10.0.3.1/24") ||
 	    link_pair(r, "atk", "eth0", "10.0.5.2/24", "gw", "a0", "10.0.5.1/24"))
 		return -1;
-	if (r->pool6_plen && setup_v6(r))
+	/* distributed: the servers sit behind the agents, not the gateway */
+	if (dist ? topo_dist_links(r)
+		 : link_pair(r, "srv", "eth0", "10.0.2.10/24", "gw", "s0", "10.0.2.1/24") ||
+			   link_pair(r, "dcy", "eth0", "10.0.3.10/24", "gw", "d0", "10.0.3.1/24"))
+		return -1;
+	if ((r->pool6_plen && setup_v6(r)) || topo_server_rate(r))
 		return -1;
 	char pool[64];
 	snprintf(pool, sizeof pool, "%s", r->sc->gateway.pool);
@@ -727,8 +760,8 @@ int topo_setup(lab_run_t *r)
 	    runv(r, "atk", "ip", "route", "add", "default", "via", "10.0.5.1", NULL) ||
 	    runv(r, "atk", "ip", "route", "add", "local", "10.16.0.0/12", "dev", "lo", NULL) ||
 	    runv(r, "res", "ip", "route", "add", "default", "via", "10.0.4.1", NULL) ||
-	    runv(r, "srv", "ip", "route", "add", "default", "via", "10.0.2.1", NULL) ||
-	    runv(r, "dcy", "ip", "route", "add", "default", "via", "10.0.3.1", NULL) ||
+	    (!dist && runv(r, "srv", "ip", "route", "add", "default", "via", "10.0.2.1", NULL)) ||
+	    (!dist && runv(r, "dcy", "ip", "route", "add", "default", "via", "10.0.3.1", NULL)) ||
 	    runv(r, "dcy", "ip", "route", "add", "local", pool, "dev", "lo", NULL) ||
 	    runv(r, "gw", "ip", "route", "add", "10.1.0.0/16", "via", "10.0.1.2", NULL) ||
 	    runv(r, "gw", "ip", "route", "add", "10.16.0.0/12", "via", "10.0.5.2", NULL))
@@ -744,8 +777,8 @@ int topo_setup(lab_run_t *r)
 	for (size_t i = 0; i < sizeof gw_sysctl / sizeof gw_sysctl[0]; i++)
 		if (ns_sysctl(r, "gw", gw_sysctl[i][0], gw_sysctl[i][1]))
 			return -1;
-	const char *ifs[] = { "c0", "r0", "s0", "d0", "a0" };
-	for (size_t i = 0; i < 5; i++) {
+	const char *ifs[] = { "c0", "r0", "a0", "s0", "d0" };
+	for (size_t i = 0; i < (dist ? 3u : 5u); i++) {
 		char k[96];
 		snprintf(k, sizeof k, "net.ipv4.conf.%s.rp_filter", ifs[i]);
 		ns_sysctl(r, "gw", k, "0");
@@ -772,7 +805,7 @@ int topo_setup(lab_run_t *r)
 	if (runv(r, NULL, "openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1",
 		 "-nodes", "-subj", "/CN=" LAB_SERVICE_NAME, "-days", "2", "-keyout", key, "-out", crt, NULL))
 		return -1;
-	if (web_conf(r, "srv", LAB_MARK_REAL) || web_conf(r, "dcy", LAB_MARK_DECOY) || fluxgated_conf(r))
+	if (web_conf(r, "srv", LAB_MARK_REAL) || web_conf(r, "dcy", LAB_MARK_DECOY) || (!dist && fluxgated_conf(r)))
 		return -1;
 	char wconf[800];
 	snprintf(wconf, sizeof wconf, "%s/srv/lighttpd.conf", r->workdir);
@@ -797,16 +830,21 @@ int topo_setup(lab_run_t *r)
 	snprintf(fconf, sizeof fconf, "%s/fluxgated.conf", r->workdir);
 	char *chk[] = { r->fluxgated, "--check", "-c", fconf, NULL };
 	char *out = NULL;
-	if (topo_run(r, NULL, chk, &out) != 0) {
+	if (dist) {
+		if ((r->fluxgated_pid = topo_dist_start(r)) < 0)
+			return -1;
+	} else if (topo_run(r, NULL, chk, &out) != 0) {
 		lab_log("generated fluxgated config rejected:\n%s", out ? out : "");
 		free(out);
 		return -1;
 	}
 	free(out);
 	char *fg[] = { r->fluxgated, "-c", fconf, NULL };
-	if ((r->fluxgated_pid = start(r, "gw", "fluxgated", fg)) < 0)
+	if (!dist && (r->fluxgated_pid = start(r, "gw", "fluxgated", fg)) < 0)
 		return -1;
-	if (wait_dns(r, "cli", "10.0.1.1", 30) < 0) {
+	/* gateway.external-dns: the controller serves no zone (topo_dist.c
+	 * waited for the external server's first UPDATE instead) */
+	if (!r->sc->gateway.external && wait_dns(r, "cli", "10.0.1.1", 30) < 0) {
 		lab_log("fluxgated does not answer");
 		show_log(r, "fluxgated");
 		return -1;
@@ -816,13 +854,14 @@ int topo_setup(lab_run_t *r)
 		show_log(r, "unbound");
 		return -1;
 	}
-	if (wait_tcp(r, "gw", "10.0.2.10", "80", 15) || wait_tcp(r, "gw", "10.0.2.10", "443", 15) ||
-	    wait_tcp(r, "gw", "10.0.2.10", "22", 15) || wait_tcp(r, "gw", "10.0.3.10", "80", 15) ||
-	    wait_tcp(r, "gw", "10.0.3.10", "25", 15)) {
+	const char *pr = dist ? topo_dist_probe_role(r) : "gw";
+	if (wait_tcp(r, pr, "10.0.2.10", "80", 15) || wait_tcp(r, pr, "10.0.2.10", "443", 15) ||
+	    wait_tcp(r, pr, "10.0.2.10", "22", 15) || wait_tcp(r, pr, "10.0.3.10", "80", 15) ||
+	    wait_tcp(r, pr, "10.0.3.10", "25", 15)) {
 		lab_log("the servers do not listen");
-		if (!alive(pl1))
+		if (!topo_alive(pl1))
 			show_log(r, "lighttpd-srv");
-		if (!alive(pl2))
+		if (!topo_alive(pl2))
 			show_log(r, "fluxdecoy");
 		return -1;
 	}
@@ -853,6 +892,9 @@ void topo_teardown(lab_run_t *r)
 			usleep(20000);
 		}
 	}
+	char sock[700];
+	if (strncmp(lab_control_sock(r, sock, sizeof sock), r->workdir, strlen(r->workdir)))
+		unlink(sock);   /* the one outside the work directory */
 	char name[64];
 	for (size_t i = 0; i < NROLES; i++) {
 		if (ns_fd[i] >= 0) {

@@ -7,8 +7,17 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <time.h>
+#include <unistd.h>
 
 lab_run_t *g_run;
+
+const char *lab_control_sock(const lab_run_t *r, char *buf, size_t len)
+{
+	int n = snprintf(buf, len, "%s/control.sock", r->workdir);
+	if (n < 0 || n >= 100 || (size_t)n >= len)
+		snprintf(buf, len, "/tmp/fluxlab-%d.ctl", (int)getpid());
+	return buf;
+}
 
 double lab_now(void)
 {

@@ -849,6 +849,9 @@ static int choose(fg_grant_engine_t *eng, fg_grant_worker_t *w, fg_grant_req_t *
 	r->grant_ms = window;
 	r->ecs_scope = sd->ecs_scope;
 	r->scope = sd->scope;
+	memcpy(r->client, sd->client, sizeof r->client);
+	r->client_plen = sd->client_plen;
+	memcpy(r->backend, g->backend, alen);
 	return 0;
 }
 

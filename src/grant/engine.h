@@ -47,6 +47,9 @@ typedef struct fg_grant_req {
 	uint32_t grant_ms;                    /* the grant's lifetime: ttl + grace */
 	uint8_t ecs_scope;                    /* scope prefix to echo */
 	uint8_t scope;                        /* enum fg_scope used */
+	uint8_t client[16];                   /* who may use it (scope client or net), */
+	uint8_t client_plen;                  /* as a prefix; for the grant event */
+	uint8_t backend[16];                  /* the backend it leads to (grant event) */
 	bool pending;                         /* addr chosen, in the transaction
 					       * (not granted before ok) */
 	uint8_t cause;                        /* !ok && !nodata: enum fg_noaddr */

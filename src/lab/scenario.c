@@ -484,9 +484,126 @@ static void gw_key(pctx_t *p, const char *key, yaml_node_t *k, yaml_node_t *v, v
 			else
 				s->gateway.rrl_slip = u;
 		}
+	} else if (!strcmp(key, "mode")) {
+		const char *t = scalar(p, v, w);
+		if (t && !strcmp(t, "standalone"))
+			s->gateway.mode = LAB_GW_STANDALONE;
+		else if (t && !strcmp(t, "distributed"))
+			s->gateway.mode = LAB_GW_DISTRIBUTED;
+		else if (t)
+			perr(p, v, "%s: 'standalone' or 'distributed', not '%s'", w, t);
+		if (t)
+			s->gateway.mode_line = (int)v->start_mark.line + 1;
+	} else if (!strcmp(key, "agents")) {
+		if (get_uint(p, v, w, 1, LAB_MAX_AGENTS, &s->gateway.agents))
+			s->gateway.agents_line = (int)v->start_mark.line + 1;
+	} else if (!strcmp(key, "pair")) {
+		if (get_bool(p, v, w, &s->gateway.pair))
+			s->gateway.pair_line = (int)v->start_mark.line + 1;
+	} else if (!strcmp(key, "on-timeout")) {
+		const char *t = scalar(p, v, w);
+		if (t && (!strcmp(t, "servfail") || !strcmp(t, "healthy-pool")))
+			s->gateway.on_timeout_healthy = t[0] == 'h';
+		else if (t)
+			perr(p, v, "%s: 'servfail' or 'healthy-pool', not '%s'", w, t);
+	} else if (!strcmp(key, "external-dns")) {
+		const char *t = scalar(p, v, w);
+		if (t && !strcmp(t, "knot"))
+			s->gateway.external = LAB_EXT_KNOT;
+		else if (t && !strcmp(t, "bind"))
+			s->gateway.external = LAB_EXT_BIND;
+		else if (t)
+			perr(p, v, "%s: 'knot' or 'bind', not '%s'", w, t);
+		if (t)
+			s->gateway.external_line = (int)v->start_mark.line + 1;
+	} else if (!strcmp(key, "epoch")) {
+		uint32_t ms;
+		if (get_time32(p, v, w, &ms)) {
+			if (ms < 1000 || ms > 86400000 || ms % 1000)
+				perr(p, v, "%s: whole seconds, 1s..1d", w);
+			else
+				s->gateway.epoch_ms = ms;
+		}
+	} else if (!strcmp(key, "server-rate")) {
+		/* bits/s, as tc writes them: 200mbit, 1gbit, 500kbit or a number */
+		const char *t = scalar(p, v, w);
+		char *end = NULL;
+		double n = t ? strtod(t, &end) : 0;
+		double mul = 0;
+		if (t && end != t) {
+			if (!*end)
+				mul = 1;
+			else if (!strcmp(end, "kbit"))
+				mul = 1e3;
+			else if (!strcmp(end, "mbit"))
+				mul = 1e6;
+			else if (!strcmp(end, "gbit"))
+				mul = 1e9;
+		}
+		if (t && (!mul || n * mul < 1e6 || n * mul > 1e11))
+			perr(p, v, "%s: a rate of 1mbit..100gbit (e.g. 200mbit), not '%s'", w, t);
+		else if (t)
+			s->gateway.server_rate_bps = (uint64_t)(n * mul);
+	} else if (!strcmp(key, "agent-timeout")) {
+		uint32_t ms;
+		if (get_time32(p, v, w, &ms)) {
+			if (ms < 10 || ms > 60000)
+				perr(p, v, "%s: between 10ms and 60s", w);
+			else
+				s->gateway.agent_timeout_ms = ms;
+		}
 	} else {
 		unknown(p, k, "gateway", key);
 	}
+}
+
+/* events: a list of one-key maps, `- kill-agent: { agent: 1, at: 20s }` */
+struct ev_arg {
+	lab_event_t *e;
+	char what[48];
+	bool has_at;
+};
+
+static void ev_key(pctx_t *p, const char *key, yaml_node_t *k, yaml_node_t *v, void *arg)
+{
+	struct ev_arg *ea = arg;
+	char w[96];
+	snprintf(w, sizeof w, "%s.%s", ea->what, key);
+	if (!strcmp(key, "at"))
+		ea->has_at = get_time32(p, v, w, &ea->e->at_ms);
+	else if (!strcmp(key, "agent") && ea->e->kind == LAB_EV_KILL_AGENT)
+		get_uint(p, v, w, 1, LAB_MAX_AGENTS, &ea->e->agent);
+	else
+		unknown(p, k, ea->what, key);
+}
+
+static void event_key(pctx_t *p, const char *key, yaml_node_t *k, yaml_node_t *v, void *arg)
+{
+	struct ev_arg *ea = arg;
+	if (ea->e->kind) {
+		perr(p, k, "%s: one event per list item", ea->what);
+		return;
+	}
+	if (!strcmp(key, "kill-agent"))
+		ea->e->kind = LAB_EV_KILL_AGENT;
+	else if (!strcmp(key, "failover"))
+		ea->e->kind = LAB_EV_FAILOVER;
+	else {
+		perr(p, k, "%s: unknown event '%s' (kill-agent, failover)", ea->what, key);
+		return;
+	}
+	/* events[N].kill-agent: the key is one of the two known names */
+	size_t o = strlen(ea->what);
+	snprintf(ea->what + o, sizeof ea->what - o, ".%s", ea->e->kind == LAB_EV_KILL_AGENT ? "kill-agent" : "failover");
+	if (walk_map(p, v, ea->what, ev_key, ea) && !ea->has_at)
+		perr(p, v, "%s: 'at' is required", ea->what);
+	if (ea->e->kind == LAB_EV_KILL_AGENT && !ea->e->agent)
+		perr(p, v, "%s: 'agent' is required", ea->what);
+}
+
+const char *lab_event_kind_name(enum lab_event_kind k)
+{
+	return k == LAB_EV_KILL_AGENT ? "kill-agent" : k == LAB_EV_FAILOVER ? "failover" : "?";
 }
 
 static void dns_key(pctx_t *p, const char *key, yaml_node_t *k, yaml_node_t *v, void *arg)
@@ -511,6 +628,9 @@ static void dns_key(pctx_t *p, const char *key, yaml_node_t *k, yaml_node_t *v, 
 		get_uint(p, v, w, 0, 10, &s->dns.retries);
 	} else if (!strcmp(key, "ecs")) {
 		get_uint(p, v, w, 0, 32, &s->dns.ecs);
+	} else if (!strcmp(key, "ecs6")) {
+		if (get_uint(p, v, w, 32, 128, &s->dns.ecs6))   /* fluxgated: ecs-min-prefix6 >= 32 */
+			s->dns.ecs6_line = (int)v->start_mark.line + 1;
 	} else if (!strcmp(key, "min-ttl")) {
 		if (get_time32(p, v, w, &s->dns.min_ttl_ms) && s->dns.min_ttl_ms % 1000)
 			perr(p, v, "%s: whole seconds", w);
@@ -788,8 +908,18 @@ static void expect_key(pctx_t *p, const char *key, yaml_node_t *k, yaml_node_t *
 			s->expect.reach_line = (int)v->start_mark.line + 1;
 		} else if (get_num(p, v, w, 0, 1e12, &d))
 			s->expect.attack_reach_max = (long)d;
+	} else if (!strcmp(key, "healthy-misrouted-max")) {
+		get_num(p, v, w, 0, 1, &s->expect.healthy_misrouted_max);
+	} else if (!strcmp(key, "dead-agent-answers-max") ||
+		   !strcmp(key, "outside-failover-misrouted-max")) {
+		if (get_num(p, v, w, 0, 1e12, &d))
+			*(key[0] == 'd' ? &s->expect.dead_answers_max
+					: &s->expect.outside_failover_misrouted_max) = (long)d;
 	} else
 		unknown(p, k, "expect", key);
+	if (!strncmp(key, "healthy-", 8) || !strncmp(key, "dead-", 5) || !strncmp(key, "outside-", 8))
+		if (!s->expect.dist_line)
+			s->expect.dist_line = (int)k->start_mark.line + 1;
 }
 
 static void top_key(pctx_t *p, const char *key, yaml_node_t *k, yaml_node_t *v, void *arg)
@@ -816,6 +946,24 @@ static void top_key(pctx_t *p, const char *key, yaml_node_t *k, yaml_node_t *v, 
 	} else if (!strcmp(key, "expect")) {
 		s->expect.set = true;
 		walk_map(p, v, "expect", expect_key, s);
+	} else if (!strcmp(key, "events")) {
+		if (!v || v->type != YAML_SEQUENCE_NODE) {
+			perr(p, v, "events: expected a list");
+			return;
+		}
+		size_t n = (size_t)(v->data.sequence.items.top - v->data.sequence.items.start);
+		if (n > LAB_MAX_EVENTS) {
+			perr(p, v, "events: at most %d", LAB_MAX_EVENTS);
+			return;
+		}
+		for (size_t i = 0; i < n; i++) {
+			yaml_node_t *e = yaml_document_get_node(p->doc, v->data.sequence.items.start[i]);
+			struct ev_arg ea = { .e = &s->events[s->nevents++] };
+			snprintf(ea.what, sizeof ea.what, "events[%zu]", i);
+			ea.e->line = e ? (int)e->start_mark.line + 1 : 0;
+			if (walk_map(p, e, ea.what, event_key, &ea) && !ea.e->kind)
+				perr(p, e, "events[%zu]: an event (kill-agent, failover)", i);
+		}
 	} else if (!strcmp(key, "attack")) {
 		if (v && v->type == YAML_SCALAR_NODE && !*(char *)v->data.scalar.value)
 			return;   /* "attack:" with nothing = none */
@@ -884,6 +1032,73 @@ static void defaults(lab_scenario_t *s)
 	s->legit.timeout_ms = 5000;
 	s->expect.attack_reach_max = -1;   /* not checked unless given */
 	s->gateway.rrl_rate = s->gateway.rrl_slip = -1;
+	s->gateway.agent_timeout_ms = 2000;
+	s->gateway.epoch_ms = 30000;
+	s->expect.healthy_misrouted_max = -1;
+	s->expect.dead_answers_max = -1;
+	s->expect.outside_failover_misrouted_max = -1;
+}
+
+/* gateway.mode and events: what distributed mode needs, checked once the
+ * whole file is read (keys may come in any order) */
+static void check_dist(pctx_t *p, lab_scenario_t *s)
+{
+	bool dist = s->gateway.mode == LAB_GW_DISTRIBUTED;
+	if (!dist && (s->gateway.agents_line || s->gateway.pair_line))
+		perr(p, NULL, "gateway.%s (line %d): needs gateway.mode: distributed",
+		     s->gateway.agents_line ? "agents" : "pair",
+		     s->gateway.agents_line ? s->gateway.agents_line : s->gateway.pair_line);
+	if (dist && !s->gateway.agents)
+		s->gateway.agents = 2;
+	if (dist && s->gateway.pair && s->gateway.agents != 2)
+		perr(p, NULL, "gateway.pair (line %d): a failover pair is 2 agents, not %u", s->gateway.pair_line,
+		     s->gateway.agents);
+	if (dist && s->gateway.pool6)
+		perr(p, NULL, "gateway.mode (line %d): distributed mode is IPv4 only in the lab (no gateway.pool6)",
+		     s->gateway.mode_line);
+	if (dist && !s->gateway.pair && s->gateway.pool) {
+		/* each agent owns an equal share of the pool: /plen+1 or +2 */
+		unsigned plen = 0;
+		const char *sl = strchr(s->gateway.pool, '/');
+		if (sl)
+			plen = (unsigned)atoi(sl + 1);
+		unsigned bits = s->gateway.agents > 2 ? 2 : s->gateway.agents > 1 ? 1 : 0;
+		if (plen + bits > 30)
+			perr(p, NULL, "gateway.agents (line %d): %u agents need a pool of /%u or wider",
+			     s->gateway.agents_line ? s->gateway.agents_line : s->gateway.mode_line,
+			     s->gateway.agents, 30 - bits);
+	}
+	if (s->gateway.external && !dist)
+		perr(p, NULL, "gateway.external-dns (line %d): needs gateway.mode: distributed", s->gateway.external_line);
+	if (s->gateway.external && !s->dns.resolver)
+		perr(p, NULL, "gateway.external-dns (line %d): the clients ask the external server through the "
+		     "resolver (dns.mode: resolver)", s->gateway.external_line);
+	bool kill = false, failover = false;
+	for (size_t i = 0; i < s->nevents; i++) {
+		lab_event_t *e = &s->events[i];
+		if (!dist)
+			perr(p, NULL, "events[%zu] (line %d): %s needs gateway.mode: distributed", i, e->line,
+			     lab_event_kind_name(e->kind));
+		else if (e->kind == LAB_EV_KILL_AGENT && e->agent > s->gateway.agents)
+			perr(p, NULL, "events[%zu] (line %d): agent %u of %u", i, e->line, e->agent,
+			     s->gateway.agents);
+		else if (e->kind == LAB_EV_FAILOVER && !s->gateway.pair)
+			perr(p, NULL, "events[%zu] (line %d): failover needs gateway.pair: true", i, e->line);
+		if (e->at_ms >= s->duration_ms)
+			perr(p, NULL, "events[%zu] (line %d): at the end of the scenario or after it", i, e->line);
+		for (size_t j = 0; j < i; j++)
+			if (e->kind == s->events[j].kind &&
+			    (e->kind == LAB_EV_FAILOVER || e->agent == s->events[j].agent))
+				perr(p, NULL, "events[%zu] (line %d): the same as events[%zu]", i, e->line, j);
+		kill |= e->kind == LAB_EV_KILL_AGENT;
+		failover |= e->kind == LAB_EV_FAILOVER;
+	}
+	if ((s->expect.healthy_misrouted_max >= 0 || s->expect.dead_answers_max >= 0) && !kill)
+		perr(p, NULL, "expect (line %d): healthy-misrouted-max and dead-agent-answers-max need a "
+		     "kill-agent event", s->expect.dist_line);
+	if (s->expect.outside_failover_misrouted_max >= 0 && !failover)
+		perr(p, NULL, "expect (line %d): outside-failover-misrouted-max needs a failover event",
+		     s->expect.dist_line);
 }
 
 static int load(pctx_t *p, yaml_parser_t *yp, lab_scenario_t **out)
@@ -917,6 +1132,9 @@ static int load(pctx_t *p, yaml_parser_t *yp, lab_scenario_t **out)
 			s->gateway.pool = strdup("198.51.100.0/24");
 		if (s->legit.clients && !s->legit.protocols)
 			s->legit.protocols = LAB_HTTP;
+		if (s->dns.ecs6 && (!s->dns.ecs || !s->gateway.pool6))
+			perr(p, NULL, "dns.ecs6 (line %d): needs dns.ecs (ECS on) and gateway.pool6",
+			     s->dns.ecs6_line);
 		for (size_t i = 0; i < s->nattacks; i++) {
 			lab_attack_t *a = &s->attacks[i];
 			if (a->start_ms >= s->duration_ms)
@@ -947,6 +1165,7 @@ static int load(pctx_t *p, yaml_parser_t *yp, lab_scenario_t **out)
 			perr(p, NULL, "legit.ipv6 (line %d): IPv6 clients need gateway.pool6", s->legit.ipv6_line);
 		if (s->legit.ipv6_share > 0 && s->legit.replay)
 			perr(p, NULL, "legit.ipv6 (line %d): not with legit.replay", s->legit.ipv6_line);
+		check_dist(p, s);
 		if (s->expect.attack_reach_max == LAB_REACH_PREDICTED && s->nattacks == 0)
 			perr(p, NULL, "expect.attack-reach-max (line %d): 'predicted' needs an 'invalid' attacker",
 			     s->expect.reach_line);

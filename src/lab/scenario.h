@@ -85,6 +85,22 @@ typedef struct lab_attack {
 	int line, sample_line;
 } lab_attack_t;
 
+enum lab_gw_mode { LAB_GW_STANDALONE = 0, LAB_GW_DISTRIBUTED };
+#define LAB_MAX_AGENTS 4
+#define LAB_MAX_EVENTS 8
+
+/* events: what happens to the topology during the traffic phase */
+enum lab_event_kind {
+	LAB_EV_KILL_AGENT = 1, /* SIGKILL an agent's fluxgated, take its links down */
+	LAB_EV_FAILOVER,       /* kill the pair's active gateway (keepalived + links) */
+};
+typedef struct lab_event {
+	enum lab_event_kind kind;
+	unsigned agent;        /* kill-agent: 1..gateway.agents */
+	uint32_t at_ms;        /* into the traffic phase */
+	int line;
+} lab_event_t;
+
 typedef struct lab_scenario {
 	char *path;
 	char *name;
@@ -99,6 +115,21 @@ typedef struct lab_scenario {
 		unsigned workers;      /* fluxgated DNS workers (0 = auto) */
 		uint32_t ct_time_wait_s;   /* gateway nf_conntrack TIME_WAIT (0 = kernel default) */
 		long rrl_rate, rrl_slip;   /* fluxgated rrl.rate / rrl.slip, -1 = its default */
+		/* gateway.mode: distributed = a controller answering DNS and
+		 * `agents` NAT agents, each owning its share of the pool, or
+		 * (pair) two agents sharing it through keepalived + conntrackd */
+		enum lab_gw_mode mode;
+		unsigned agents;           /* distributed: 1..LAB_MAX_AGENTS (default 2) */
+		bool pair;                 /* distributed: the agents are a failover pair */
+		bool on_timeout_healthy;   /* dist.on-timeout: healthy-pool (default servfail) */
+		uint32_t agent_timeout_ms; /* agent[].timeout (default 2s) */
+		/* distributed: www.lab.test is served by an external Knot or
+		 * BIND the controller updates (RFC 2136, TSIG) every epoch */
+		enum lab_external { LAB_EXT_NONE = 0, LAB_EXT_KNOT, LAB_EXT_BIND } external;
+		uint32_t epoch_ms;         /* service external.epoch (default 30s, the daemon's) */
+		int external_line;
+		uint64_t server_rate_bps;  /* the servers' replies leave at this rate (tbf), 0 = line rate */
+		int mode_line, agents_line, pair_line;
 	} gateway;
 	struct {
 		bool resolver;         /* true: via unbound; false: stub at fluxgated */
@@ -106,6 +137,10 @@ typedef struct lab_scenario {
 		unsigned retries;
 		unsigned ecs;          /* resolver sends EDNS Client Subnet of this
 					* IPv4 prefix length (0 = off) */
+		unsigned ecs6;         /* with gateway.pool6: the IPv6 prefix length
+					* it sends, also fluxgated's ecs-min-prefix6
+					* (0 = 56, both defaults) */
+		int ecs6_line;
 		uint32_t min_ttl_ms;   /* resolver keeps answers at least this long
 					* whatever their TTL (unbound cache-min-ttl; 0 = off) */
 	} dns;
@@ -128,6 +163,8 @@ typedef struct lab_scenario {
 	} legit;
 	lab_attack_t *attacks;
 	size_t nattacks;
+	lab_event_t events[LAB_MAX_EVENTS];
+	size_t nevents;
 	struct {
 		bool set;
 		double legit_misrouted_max;    /* ratio, e.g. 0 */
@@ -135,6 +172,15 @@ typedef struct lab_scenario {
 						  LAB_REACH_PREDICTED = the aliasing bound */
 		double legit_ok_min;           /* fraction of legit sessions that reached the real server */
 		int reach_line;                /* line of attack-reach-max: predicted (diagnostics) */
+		/* distributed mode (-1 = not checked): legit exchanges a decoy
+		 * answered among those to pools whose agents stayed up (ratio);
+		 * answers to queries sent after a kill-agent that carry the dead
+		 * agent's addresses (count); with a failover, legit exchanges a
+		 * decoy answered outside the failover window (count) */
+		double healthy_misrouted_max;
+		long dead_answers_max;
+		long outside_failover_misrouted_max;
+		int dist_line;                 /* line of the first of them */
 	} expect;
 } lab_scenario_t;
 
@@ -153,6 +199,7 @@ int lab_scenario_load_buffer(const char *name, const char *buf, size_t len,
 void lab_scenario_free(lab_scenario_t *s);
 
 const char *lab_attack_kind_name(enum lab_attack_kind k);
+const char *lab_event_kind_name(enum lab_event_kind k);
 /* the packet generators of flood.c (dns-, syn-, tcp-, udp-, icmp-flood) */
 bool lab_attack_is_flood(enum lab_attack_kind k);
 const char *lab_dist_name(enum lab_dist d);

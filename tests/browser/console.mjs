@@ -110,6 +110,72 @@ try {
     await page.screenshot({ path: `${artefacts}/console-report.png`, fullPage: true });
   });
 
+  // ---------------------------------------------------- address families
+  // a dual-stack scenario (IPv4 /24 and IPv6 /64 pools, IPv6 clients and an
+  // IPv6 attacker), shortened to 12 s in the editor
+  await check('a dual-stack run starts', async () => {
+    await page.click('#scenarios li[data-name="te-100-some-20ms-ecs-v6"]');
+    await page.waitForFunction(() => document.getElementById('editor').value.includes('pool6'), null, { timeout: 10000 });
+    const text = await page.inputValue('#editor');
+    await page.fill('#editor', text.replace(/^duration: .*$/m, 'duration: 12s'));
+    await page.waitForSelector('#status[data-state="idle"]', { timeout: 60000 });
+    await page.click('#btn-start');
+    await page.waitForSelector('#status[data-state="running"]', { timeout: 20000 });
+  });
+
+  await check('the live view shows both families and the links that carry IPv6', async () => {
+    await page.waitForFunction(() => {
+      const r = document.querySelector('#families-live-table tr[data-family="ipv6"]');
+      return r && /^[1-9]/.test(r.cells[1].textContent);
+    }, null, { timeout: 60000 });
+    await page.waitForSelector('#families-live-table tr[data-family="ipv4"]', { timeout: 10000 });
+    await page.waitForSelector('#link-cli[data-families="ipv4 ipv6"]', { timeout: 30000 });
+    const badge = await page.textContent('#link-cli text.fam6');
+    if (badge !== 'v4+v6') throw new Error(`clients link badge ${badge}`);
+    // the resolver's upstream to fluxgated stays IPv4
+    await page.waitForSelector('#link-res[data-families="ipv4"]', { timeout: 10000 });
+    const idx = await page.evaluate(() => {
+      const n = [...document.querySelectorAll('g.node')].find((g) => g.textContent.startsWith('invalid-v6'));
+      return n ? n.id.replace('node-', '') : null;
+    });
+    if (!idx) throw new Error('no invalid-v6 attacker node');
+    await page.waitForSelector(`#link-${idx}[data-families="ipv6"]`, { timeout: 10000 });
+    await page.waitForSelector('#link-srv[data-families="ipv4 ipv6"]', { timeout: 30000 });
+    await page.waitForSelector('#link-dcy[data-families="ipv4 ipv6"]', { timeout: 30000 });
+    await page.waitForFunction(() => [...document.querySelectorAll('#plots .plot h4')]
+      .some((h) => h.textContent.startsWith('sessions/s per family')), null, { timeout: 10000 });
+    await page.screenshot({ path: `${artefacts}/console-families-live.png` });
+  });
+
+  await check('the finished dual-stack run shows its figures per family', async () => {
+    await page.waitForSelector('#summary-families tr[data-family="ipv6"]', { timeout: 240000 });
+    const t = await page.textContent('#summary-text');
+    if (!/expectations hold/.test(t)) throw new Error(t);
+    for (const f of ['ipv4', 'ipv6']) {
+      const row = await page.$$eval(`#summary-families tr[data-family="${f}"] td`, (tds) => tds.map((d) => d.textContent));
+      // legit misrouted 0 of a positive count, attacker reach 0 / 0
+      if (!/^0\/[1-9]/.test(row[3]) || row[4] !== '0 / 0') throw new Error(`${f}: ${row.join(' | ')}`);
+    }
+  });
+
+  await check('the comparison of two runs has the per-family figures', async () => {
+    await page.waitForFunction(() => document.querySelectorAll('#runs tbody tr').length >= 2, null, { timeout: 20000 });
+    const boxes = page.locator('#runs tbody input[type="checkbox"]');
+    await boxes.nth(0).check();
+    await boxes.nth(1).check();
+    await page.click('#btn-compare');
+    await page.waitForSelector('#compare tr[data-family="ipv6"]', { timeout: 20000 });
+    const rows = await page.$$eval('#compare tr[data-family="ipv6"]', (trs) => trs.map((r) => r.cells[0].textContent));
+    if (!rows.some((r) => /IPv6: attacker reach/.test(r))) throw new Error(rows.join(' | '));
+    // the newest run (dual-stack) has the IPv6 figures, the IPv4-only one a dash
+    const reach = await page.$$eval('#compare tr[data-family="ipv6"]', (trs) => {
+      const r = trs.find((x) => /attacker reach/.test(x.cells[0].textContent));
+      return [r.cells[1].textContent, r.cells[2].textContent];
+    });
+    if (reach[0] !== '0 / 0' || reach[1] !== '–') throw new Error(reach.join(' | '));
+    await page.screenshot({ path: `${artefacts}/console-families-compare.png`, fullPage: true });
+  });
+
   await check('the page raised no script error', async () => {
     if (consoleErrors.length) throw new Error(consoleErrors.join(' | '));
   });

@@ -11,7 +11,10 @@
 #     scenario shows file:line: message, check.yaml starts, a second start
 #     is refused, the live topology turns the SYN flood's link red, the
 #     finished run shows 0 misrouted with its expectations held, its report
-#     and the list of runs; screenshots in this test's log directory;
+#     and the list of runs; a dual-stack run (te-100-some-20ms-ecs-v6,
+#     shortened) shows its figures per family live, in its summary and in
+#     the comparison with the first run, and the links that carry IPv6;
+#     screenshots in this test's log directory;
 #   - stopping the console stops nothing it did not start, leaves no
 #     namespace behind and exits 0.
 #
@@ -78,7 +81,7 @@ SPID=$BG_PID
 for _ in $(seq 1 100); do curl -s -o /dev/null "http://127.0.0.1:$PORT/" && break; sleep 0.1; done
 ART="$FG_WORK/console-screenshots"
 mkdir -p "$ART"
-out=$(cd "$FG_REPO/tests/browser" && timeout -k 10 420 node console.mjs "http://127.0.0.1:$PORT/" "$ART" 2>&1)
+out=$(cd "$FG_REPO/tests/browser" && timeout -k 10 600 node console.mjs "http://127.0.0.1:$PORT/" "$ART" 2>&1)
 rc=$?
 while IFS= read -r line; do
 	case $line in
@@ -88,16 +91,18 @@ while IFS= read -r line; do
 	esac
 done <<<"$out"
 assert_eq "the browser test ran to its end" 0 "$rc"
-for shot in console-validation-error console-live-flood console-report; do
+for shot in console-validation-error console-live-flood console-report console-families-live console-families-compare; do
 	check "screenshot $shot.png saved" test -s "$ART/$shot.png"
 done
-run=$(ls "$RUNS" | head -n 1)
+run=$(ls "$RUNS" | head -n 1)   # the first run (check.yaml)
 check "the run's result, report and live samples are kept in runs/" \
 	test -s "$RUNS/$run/result.json" -a -s "$RUNS/$run/report.html" -a -s "$RUNS/$run/live.jsonl"
 stop_bg "$SPID"
 assert_eq "fluxlab serve exits 0 on SIGTERM" 0 "$STOP_RC"
-# the run names its namespaces in its output ("namespaces flPID-*")
-prefix=$(grep -o 'namespaces fl[0-9]*-' "$RUNS/$run/output.txt" | head -n 1 | sed 's/namespaces //')
-assert_match "the run's output names its namespaces" '^fl[0-9]+-$' "$prefix"
-assert_eq "no namespace of the run left behind" "" "$(ip netns list | grep "^$prefix" || true)"
+# each run names its namespaces in its output ("namespaces flPID-*")
+for run in $(ls "$RUNS"); do
+	prefix=$(grep -o 'namespaces fl[0-9]*-' "$RUNS/$run/output.txt" | head -n 1 | sed 's/namespaces //')
+	assert_match "run $run: its output names its namespaces" '^fl[0-9]+-$' "$prefix"
+	assert_eq "run $run: no namespace left behind" "" "$(ip netns list | grep "^$prefix" || true)"
+done
 finish

@@ -17,6 +17,13 @@
 #                             family within its own bound; the /64's
 #                             attacker reaches nothing (T&E 6.3.2), and the
 #                             per-family figures add up to the totals
+#   te-100-some-20ms-ecs-v6   the ECS variant with both families: unbound
+#                             sends each IPv6 client's /56, fluxgated
+#                             grants that subnet (its grant log says so),
+#                             nothing is open to anyone in either family,
+#                             0 reach per family
+# Every row's misroutes are explained against fluxgated's grant log
+# (legit.misrouted_explained.basis "grants"), and none is the product's.
 # For each row: fluxlab exits 0 (its expectations hold) and its JSON says so;
 # in the "some" row the bound is printed and the measured reach is below it.
 # Also: `fluxlab check` refuses `attack-reach-max: predicted` with an
@@ -42,7 +49,7 @@ out=$("$FLUXLAB" check "$BAD" 2>&1); rc=$?
 assert_eq "fluxlab check: 'predicted' with a sweep attacker exits 2" 2 "$rc"
 assert_match "fluxlab check: says why, with the line" "expect.attack-reach-max \(line 6\): 'predicted' is the bound for 'invalid' attackers only" "$out"
 
-ROWS=${FG_LAB_ROWS:-te-50-valid-20ms te-50-some-20ms te-50-none-20ms te-100-some-20ms-ecs te-100-some-20ms-direct te-100-some-20ms-v6}
+ROWS=${FG_LAB_ROWS:-te-50-valid-20ms te-50-some-20ms te-50-none-20ms te-100-some-20ms-ecs te-100-some-20ms-direct te-100-some-20ms-v6 te-100-some-20ms-ecs-v6}
 for row in $ROWS; do
 	yaml="$FG_REPO/lab/scenarios/$row.yaml"
 	[ -f "$yaml" ] || { fail "$row: $yaml exists"; continue; }
@@ -60,6 +67,8 @@ e = j.get("expect", {})
 print("passed=%s" % e.get("passed"))
 print("sessions=%d" % j["legit"]["sessions"])
 print("reach=%d" % j["attack"]["reach_sessions"])
+mx = j["legit"]["misrouted_explained"]
+print("explained=%s product=%d" % (mx.get("basis"), mx["product"] + j["legit"]["failed_explained"]["product"]))
 if e.get("attack_reach_max") == "predicted":
     print("bound=%d predicted=%.1f" % (e["attack_reach_bound"], e["attack_reach_predicted"]))
 f = j.get("families", {})
@@ -72,10 +81,12 @@ if "ipv6" in f:
     print("v6_open_fraction_below_1e-15=%s" % (v6["open_fraction_mean"] < 1e-15))
     print("families_sum_ok=%s" % (v4["legit"]["sessions"] + v6["legit"]["sessions"] == j["legit"]["sessions"]))
     print("v4_reach_within_bound=%s" % (v4["attack"]["reach_sessions"] <= v4["attack"]["reach_bound"]))
+    print("open_mean v4=%g v6=%g" % (v4["open_addresses_mean"], v6["open_addresses_mean"]))
 PY
 )
 	log "$row: $(echo $out)"
 	assert_match "$row: JSON expect.passed is true" '^passed=True$' "$out"
+	assert_match "$row: misroutes explained against the grant log, none the product's" '^explained=grants product=0$' "$out"
 	case $row in
 	*-none-*) ;;
 	*) assert_nomatch "$row: legit sessions ran" '^sessions=0$' "$out" ;;
@@ -96,6 +107,28 @@ PY
 		assert_match "$row: per-family legit sessions add up to the total" '^families_sum_ok=True$' "$out"
 		assert_match "$row: the /24 attacker within its own bound" '^v4_reach_within_bound=True$' "$out"
 		assert_match "$row: the side-by-side table is printed" 'fail open at \(T&E 6.3.2\) +3048 answers/min +2.214e\+20 answers/min' "$(cat "$FG_WORK/$row.out")"
+		;;
+	esac
+	case $row in
+	*-ecs-v6)
+		assert_match "$row: ECS in both families: nothing open to anyone" '^open_mean v4=0 v6=0$' "$out"
+		# fluxgated's own record: every IPv6 grant scoped to a client's /56
+		g=$(python3 - "$FG_WORK/lab-$row/events.jsonl" <<'PY'
+import json, sys
+n6 = bad = 0
+for line in open(sys.argv[1]):
+    e = json.loads(line)
+    if e.get("event_type") != "grant" or ":" not in e["grant"]["address"]:
+        continue
+    n6 += 1
+    g = e["grant"]
+    if g["scope"] != "net" or not (g["client"].startswith("fd01:") and g["client"].endswith("/56")):
+        bad += 1
+print("v6_grants=%d not_net56=%d" % (n6, bad))
+PY
+)
+		log "$row: $g"
+		assert_match "$row: the IPv6 grants are subnet grants of the clients' /56" '^v6_grants=[1-9][0-9]* not_net56=0$' "$g"
 		;;
 	esac
 done

@@ -243,6 +243,15 @@ d = seen.get("dns", {}).get("dns", {})
 for f in ("query", "qtype", "rcode", "scope", "answer"):
     if f not in d:
         print("dns: missing dns.%s" % f); bad += 1
+g = seen.get("grant", {}).get("grant", {})
+# fluxgated(8): service, scope, client (address/prefix or *), address, backend, timeout_ms, commit_us
+for f in ("service", "scope", "client", "address", "backend", "timeout_ms", "commit_us"):
+    if f not in g:
+        print("grant: missing grant.%s" % f); bad += 1
+if g.get("scope") == "any" and g.get("client") != "*":
+    print("grant: scope any wants client *, got %r" % g.get("client")); bad += 1
+if g.get("scope") in ("client", "net") and not re.match(r'^[0-9a-f.:]+/\d+$', g.get("client", "")):
+    print("grant: client %r is not address/prefix" % g.get("client")); bad += 1
 if seen.get("decoy", {}).get("dest_port") != 80:
     print("decoy: dest_port is not 80"); bad += 1
 dc = seen.get("decoy", {}).get("decoy", {})

@@ -336,10 +336,112 @@ static void test_ipv6(void **state)
 		"attack[0] (line 4): family 6 is for invalid, aware, sweep, nmap and hitlist attackers, not 'syn-flood'");
 	rejects("name: x\nattack:\n  - { type: sweep, sample: 10 }\n",
 		"attack[0] (line 3): 'sample' is for family 6 sweep and nmap attackers");
+	/* dns.ecs6: the IPv6 ECS prefix, only with ECS on and an IPv6 pool */
+	s = load("name: e\ngateway: { pool6: \"2001:db8:100::/64\" }\ndns: { ecs: 24, ecs6: 48 }\n");
+	if (!s)
+		fail_msg("rejected:\n%s", diags);
+	assert_int_equal(s->dns.ecs6, 48);
+	lab_scenario_free(s);
+	rejects("name: x\ngateway: { pool6: \"2001:db8:100::/64\" }\ndns: { ecs6: 48 }\n",
+		"dns.ecs6 (line 3): needs dns.ecs (ECS on) and gateway.pool6");
+	rejects("name: x\ndns: { ecs: 24, ecs6: 48 }\n", "dns.ecs6 (line 2): needs dns.ecs (ECS on) and gateway.pool6");
+	rejects("name: x\ndns: { ecs: 24, ecs6: 24 }\n", "t.yaml:2: dns.ecs6: 24 out of range [32, 128]");
 }
 
 /* keys and values are echoed in diagnostics: control bytes come out as \xHH
  * (found by fuzz_scenario: a tab, an ESC or a CR went to the terminal raw) */
+/* distributed mode: gateway.mode and its keys, events, their checks */
+static void test_distributed(void **state)
+{
+	(void)state;
+	lab_scenario_t *s = load("name: x\n");
+	assert_non_null(s);
+	assert_int_equal(s->gateway.mode, LAB_GW_STANDALONE);
+	assert_int_equal(s->nevents, 0);
+	assert_true(s->expect.dead_answers_max < 0);
+	lab_scenario_free(s);
+	s = load("name: x\nduration: 30s\ngateway: { mode: distributed, on-timeout: healthy-pool, agent-timeout: 500ms }\n"
+		 "events:\n  - kill-agent: { agent: 2, at: 10s }\n"
+		 "expect: { healthy-misrouted-max: 0, dead-agent-answers-max: 0 }\n");
+	assert_non_null(s);
+	assert_int_equal(s->gateway.mode, LAB_GW_DISTRIBUTED);
+	assert_int_equal(s->gateway.agents, 2);   /* the default */
+	assert_false(s->gateway.pair);
+	assert_true(s->gateway.on_timeout_healthy);
+	assert_int_equal(s->gateway.agent_timeout_ms, 500);
+	assert_int_equal(s->nevents, 1);
+	assert_int_equal(s->events[0].kind, LAB_EV_KILL_AGENT);
+	assert_int_equal(s->events[0].agent, 2);
+	assert_int_equal(s->events[0].at_ms, 10000);
+	assert_int_equal(s->events[0].line, 5);
+	assert_true(s->expect.healthy_misrouted_max == 0);
+	assert_int_equal(s->expect.dead_answers_max, 0);
+	lab_scenario_free(s);
+	s = load("name: x\nduration: 30s\ngateway: { mode: distributed, pair: true }\n"
+		 "events:\n  - failover: { at: 12s }\nexpect: { outside-failover-misrouted-max: 0 }\n");
+	assert_non_null(s);
+	assert_true(s->gateway.pair);
+	assert_int_equal(s->events[0].kind, LAB_EV_FAILOVER);
+	assert_int_equal(s->expect.outside_failover_misrouted_max, 0);
+	lab_scenario_free(s);
+	rejects("name: x\ngateway: { mode: cluster }\n",
+		"t.yaml:2: gateway.mode: 'standalone' or 'distributed', not 'cluster'");
+	rejects("name: x\ngateway: { agents: 2 }\n", "gateway.agents (line 2): needs gateway.mode: distributed");
+	rejects("name: x\ngateway: { mode: distributed, agents: 5 }\n",
+		"t.yaml:2: gateway.agents: 5 out of range [1, 4]");
+	rejects("name: x\ngateway: { mode: distributed, agents: 4, pool: 198.51.100.0/29 }\n",
+		"gateway.agents (line 2): 4 agents need a pool of /28 or wider");
+	rejects("name: x\ngateway: { mode: distributed, agents: 3, pair: true }\n",
+		"gateway.pair (line 2): a failover pair is 2 agents, not 3");
+	rejects("name: x\ngateway: { mode: distributed, on-timeout: wait }\n",
+		"t.yaml:2: gateway.on-timeout: 'servfail' or 'healthy-pool', not 'wait'");
+	rejects("name: x\ngateway: { mode: distributed, agent-timeout: 2m }\n",
+		"t.yaml:2: gateway.agent-timeout: between 10ms and 60s");
+	rejects("name: x\ngateway: { mode: distributed, pool6: \"2001:db8::/64\" }\n",
+		"distributed mode is IPv4 only in the lab");
+	rejects("name: x\nevents:\n  - kill-agent: { agent: 1, at: 5s }\n",
+		"events[0] (line 3): kill-agent needs gateway.mode: distributed");
+	rejects("name: x\ngateway: { mode: distributed }\nevents:\n  - kill-agent: { agent: 3, at: 5s }\n",
+		"events[0] (line 4): agent 3 of 2");
+	rejects("name: x\ngateway: { mode: distributed }\nevents:\n  - kill-agent: { at: 5s }\n",
+		"t.yaml:4: events[0].kill-agent: 'agent' is required");
+	rejects("name: x\ngateway: { mode: distributed }\nevents:\n  - kill-agent: { agent: 1 }\n",
+		"t.yaml:4: events[0].kill-agent: 'at' is required");
+	rejects("name: x\ngateway: { mode: distributed }\nevents:\n  - failover: { at: 5s }\n",
+		"events[0] (line 4): failover needs gateway.pair: true");
+	rejects("name: x\ngateway: { mode: distributed }\nevents:\n  - reboot: { at: 5s }\n",
+		"t.yaml:4: events[0]: unknown event 'reboot' (kill-agent, failover)");
+	rejects("name: x\ngateway: { mode: distributed }\nevents:\n  - { kill-agent: { agent: 1, at: 1s }, failover: { at: 2s } }\n",
+		"t.yaml:4: events[0].kill-agent: one event per list item");
+	rejects("name: x\ngateway: { mode: distributed, pair: true }\nevents:\n  - failover: { at: 5s, agent: 1 }\n",
+		"t.yaml:4: events[0].failover: unknown key 'agent'");
+	rejects("name: x\nduration: 10s\ngateway: { mode: distributed }\nevents:\n  - kill-agent: { agent: 1, at: 10s }\n",
+		"events[0] (line 5): at the end of the scenario or after it");
+	rejects("name: x\ngateway: { mode: distributed }\nevents:\n  - kill-agent: { agent: 1, at: 5s }\n"
+		"  - kill-agent: { agent: 1, at: 6s }\n", "events[1] (line 5): the same as events[0]");
+	rejects("name: x\ngateway: { mode: distributed }\nexpect:\n  dead-agent-answers-max: 0\n",
+		"expect (line 4): healthy-misrouted-max and dead-agent-answers-max need a kill-agent event");
+	rejects("name: x\ngateway: { mode: distributed }\nexpect:\n  outside-failover-misrouted-max: 0\n",
+		"expect (line 4): outside-failover-misrouted-max needs a failover event");
+	rejects("name: x\nevents: { kill-agent: 1 }\n", "t.yaml:2: events: expected a list");
+	s = load("name: x\ngateway: { mode: distributed, external-dns: bind, epoch: 3s, server-rate: 200mbit }\n");
+	assert_non_null(s);
+	assert_int_equal(s->gateway.external, LAB_EXT_BIND);
+	assert_int_equal(s->gateway.epoch_ms, 3000);
+	assert_true(s->gateway.server_rate_bps == 200000000ull);
+	lab_scenario_free(s);
+	rejects("name: x\ngateway: { mode: distributed, external-dns: nsd }\n",
+		"t.yaml:2: gateway.external-dns: 'knot' or 'bind', not 'nsd'");
+	rejects("name: x\ngateway: { external-dns: knot }\n",
+		"gateway.external-dns (line 2): needs gateway.mode: distributed");
+	rejects("name: x\ngateway: { mode: distributed, external-dns: knot }\ndns: { mode: direct }\n",
+		"gateway.external-dns (line 2): the clients ask the external server through the resolver");
+	rejects("name: x\ngateway: { epoch: 1500ms }\n", "t.yaml:2: gateway.epoch: whole seconds, 1s..1d");
+	rejects("name: x\ngateway: { server-rate: 10 }\n",
+		"t.yaml:2: gateway.server-rate: a rate of 1mbit..100gbit (e.g. 200mbit), not '10'");
+	rejects("name: x\ngateway: { server-rate: 1tbit }\n", "gateway.server-rate: a rate of 1mbit..100gbit");
+}
+
 static void test_diag_escapes_control_bytes(void **state)
 {
 	(void)state;
@@ -373,6 +475,7 @@ int main(void)
 		cmocka_unit_test(test_flood_palette),
 		cmocka_unit_test(test_sizes),
 		cmocka_unit_test(test_ipv6),
+		cmocka_unit_test(test_distributed),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
