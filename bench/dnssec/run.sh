@@ -12,13 +12,21 @@
 #      ed25519; Knot makes its own).
 #
 #   perf 10.56.0.2 ---- 10.56.0.1 fg   (fluxgated, nft backend, workers: 2)
+#        fd56::2          fd56::1      (FAMILY=6)
 #   perf 10.56.1.2 ---- 10.56.1.1 knot (knotd, udp-workers 2)
 #
 #   3. the grant latency a signature adds: grant_lat (1 in flight) with
 #      and without DO=1; the granted answer is signed while its grant is in
 #      flight to the kernel (sign, then send on the ACK).
 #
+# The granted queries are "svc.example.test A" from an IPv4 pool (FAMILY=4,
+# the default), or with FAMILY=6 "svc6.example.test AAAA" from an IPv6
+# /64 pool (random interface IDs), asked over IPv6. Signatures of granted
+# RRsets are cached by content (dns/dnssec/signer.h): the table ends with
+# the cached share of the granted RRSIGs (fluxctl stats, dnssec).
+#
 # Env: FLUXGATED, RUNS (3), DURATION (10 s), CLIENTS (16), OUTSTANDING (200),
+#      FAMILY (4 | 6),
 #      N (signatures in part 1, 20000), ALG (ecdsap256sha256 | ed25519),
 #      PERF (a directory: perf record -a -g for 6 s in the first signed and
 #      the first unsigned granted run, into PERF/granted-signed.data and
@@ -32,6 +40,12 @@ RUNS=${RUNS:-3}
 ALG=${ALG:-ecdsap256sha256}
 case "$ALG" in ecdsap256sha256|ed25519) ;; *) die "ALG: ecdsap256sha256 or ed25519" ;; esac
 DURATION=${DURATION:-10}
+FAMILY=${FAMILY:-4}
+case "$FAMILY" in
+4) QNAME=svc.example.test QTYPE=A SRV=10.56.0.1 ;;
+6) QNAME=svc6.example.test QTYPE=AAAA SRV=fd56::1 ;;
+*) die "FAMILY: 4 or 6" ;;
+esac
 # dnsperf sockets: the workers' SO_REUSEPORT sockets share the flows by
 # their 4-tuple hash, and with 4 flows one worker got them all in 1 run of
 # 8 (3:1 in half of them): a CPU-bound run (signed) then measured one core
@@ -54,7 +68,11 @@ printf '%s\n' "$SIGN"
 
 # ------------------------------------------------------------ topology
 ns_add perf fg knot
-veth_link perf fg0 10.56.0.2/24 fg eth0 10.56.0.1/24
+veth_link perf fg0 10.56.0.2/24,fd56::2/64 fg eth0 10.56.0.1/24,fd56::1/64
+# a /64 of client sources for grant_lat -P (FAMILY=6, part 4): local in
+# perf, routed there from fg
+nsx perf ip -6 route add local fd57::/64 dev lo
+nsx fg ip -6 route add fd57::/64 via fd56::2
 veth_link perf kn0 10.56.1.2/24 knot eth0 10.56.1.1/24
 
 KEYS="$FG_WORK/keys"; mkdir -p "$KEYS"
@@ -65,7 +83,7 @@ RECS='      - "@ NS ns1"
 CONF="$FG_WORK/fluxgated.conf"
 cat >"$CONF" <<CONF
 server:
-  listen: [ "10.56.0.1@53" ]
+  listen: [ "10.56.0.1@53", "fd56::1@53" ]
   user: nobody
   workers: 2
 control:
@@ -86,6 +104,8 @@ $RECS
 pool:
   - id: svc4
     prefix: 198.18.0.0/15
+  - id: svc6
+    prefix: 2001:db8:56::/64
 service:
   - id: svc
     name: svc.example.test
@@ -95,8 +115,16 @@ service:
     ttl: 1s
     grace: 1s
     pin: 10s
+  - id: svc6
+    name: svc6.example.test
+    backend: "fd56:9::9"
+    ports: [ any ]
+    pool: svc6
+    ttl: 1s
+    grace: 1s
+    pin: 10s
 policy:
-  direct: [ 10.56.0.0/24 ]
+  direct: [ 10.56.0.0/24, "fd56::/64", "fd57::/64" ]
 nat:
   backend: nft
   table: fgbsec$$
@@ -145,9 +173,9 @@ start_bg knotd knot knotd -c "$KDIR/knot.conf"
 KNOT_PID=$BG_PID
 wait_dns perf 10.56.1.1 example.test 30 "$KNOT_PID" || die "knotd does not answer: $(tail -n 20 "$FG_WORK/knotd.log")"
 nsx perf kdig @10.56.1.1 +dnssec www.example.test A | grep -q 'RRSIG' || die "Knot does not sign"
-nsx perf kdig @10.56.0.1 +dnssec svc.example.test A | grep -q 'RRSIG' || die "fluxgated does not sign"
+nsx perf kdig @$SRV +dnssec $QNAME $QTYPE | grep -q 'RRSIG' || die "fluxgated does not sign"
 
-echo "svc.example.test A" >"$FG_WORK/q-grant.txt"
+echo "$QNAME $QTYPE" >"$FG_WORK/q-grant.txt"
 echo "www.example.test A" >"$FG_WORK/q-static.txt"
 median() { sort -g | awk '{a[NR]=$1} END {if (!NR) print "n/a"; else if (NR % 2) print a[(NR+1)/2]; else printf "%.0f\n", (a[NR/2]+a[NR/2+1])/2}'; }
 # dnsperf_run ADDR QFILE LABEL [DO] -> queries/s
@@ -170,9 +198,9 @@ gs=() gu=() ss=() ks=()
 log "2. answers/s: $RUNS runs x ${DURATION}s, dnsperf -c $CLIENTS -q $OUTSTANDING"
 for ((i = 1; i <= RUNS; i++)); do
 	perf_bg granted-signed
-	gs+=("$(dnsperf_run 10.56.0.1 "$FG_WORK/q-grant.txt" "granted-signed-$i" do)")
+	gs+=("$(dnsperf_run "$SRV" "$FG_WORK/q-grant.txt" "granted-signed-$i" do)")
 	perf_bg granted-unsigned
-	gu+=("$(dnsperf_run 10.56.0.1 "$FG_WORK/q-grant.txt" "granted-unsigned-$i")")
+	gu+=("$(dnsperf_run "$SRV" "$FG_WORK/q-grant.txt" "granted-unsigned-$i")")
 	ss+=("$(dnsperf_run 10.56.0.1 "$FG_WORK/q-static.txt" "static-signed-$i" do)")
 	ks+=("$(dnsperf_run 10.56.1.1 "$FG_WORK/q-static.txt" "knot-onlinesign-$i" do)")
 done
@@ -183,10 +211,10 @@ gcc -std=c11 -D_GNU_SOURCE -O2 -Wall -Wextra -o "$LAT" "$HERE/../grant/grant_lat
 lf() { sed -n "s/.*\b$1=\([0-9.]*\).*/\1/p" <<<"$2"; }
 l50s=() l50u=() l99s=() l99u=()
 for ((i = 1; i <= RUNS; i++)); do
-	o=$(nsx perf "$LAT" -s 10.56.0.1 -n svc.example.test -t A -d 5 -q 1 -D)
+	o=$(nsx perf "$LAT" -s "$SRV" -n "$QNAME" -t "$QTYPE" -d 5 -q 1 -D)
 	log "latency signed run $i: $o"
 	l50s+=("$(lf p50_us "$o")"); l99s+=("$(lf p99_us "$o")")
-	o=$(nsx perf "$LAT" -s 10.56.0.1 -n svc.example.test -t A -d 5 -q 1)
+	o=$(nsx perf "$LAT" -s "$SRV" -n "$QNAME" -t "$QTYPE" -d 5 -q 1)
 	log "latency unsigned run $i: $o"
 	l50u+=("$(lf p50_us "$o")"); l99u+=("$(lf p99_us "$o")")
 done
@@ -194,9 +222,32 @@ L50S=$(printf '%s\n' "${l50s[@]}" | median); L99S=$(printf '%s\n' "${l99s[@]}" |
 L50U=$(printf '%s\n' "${l50u[@]}" | median); L99U=$(printf '%s\n' "${l99u[@]}" | median)
 GS=$(printf '%s\n' "${gs[@]}" | median); GU=$(printf '%s\n' "${gu[@]}" | median)
 SS=$(printf '%s\n' "${ss[@]}" | median); KS=$(printf '%s\n' "${ks[@]}" | median)
+# granted RRSIGs reused from the content cache (the static query has its
+# own cache; the unsigned runs sign nothing)
+astat() { "$FLUXCTL" -s "$FG_WORK/control.sock" --json stats 2>/dev/null |
+	jq -r ".dnssec.address_$1 // 0"; }
+ACACHED=$(astat cached) ASIGNED=$(astat signed)
+# 4. FAMILY=6: answers/s with a fresh source per query (grant_lat -P, OUTSTANDING
+# in flight), so that every answer is a new exact grant, a new random
+# interface ID: the content cache cannot help, each signed answer pays
+# its signature. Same tool for signed and unsigned.
+if [ "$FAMILY" = 6 ]; then
+	ms=() mu=()
+	for ((i = 1; i <= RUNS; i++)); do
+		o=$(nsx perf "$LAT" -s "$SRV" -n "$QNAME" -t "$QTYPE" -d "$DURATION" -q 64 -P fd57:: -D)
+		log "many sources, signed run $i: $o"
+		ms+=("$(lf qps "$o")")
+		o=$(nsx perf "$LAT" -s "$SRV" -n "$QNAME" -t "$QTYPE" -d "$DURATION" -q 64 -P fd57::)
+		log "many sources, unsigned run $i: $o"
+		mu+=("$(lf qps "$o")")
+	done
+	MS=$(printf '%s\n' "${ms[@]}" | median); MU=$(printf '%s\n' "${mu[@]}" | median)
+	MCACHED=$(( $(astat cached) - ACACHED )) MSIGNED=$(( $(astat signed) - ASIGNED ))
+fi
 stop_bg "$KNOT_PID"
 stop_fluxgated "fluxgated stops"
 printf '\n| figure | value |\n|---|---|\n'
+printf '| granted query | %s %s (FAMILY=%s) |\n' "$QNAME" "$QTYPE" "$FAMILY"
 printf '| fluxgated granted, signed (DO=1, %s) | %s answers/s |\n' "$ALG" "$GS"
 printf '| fluxgated granted, unsigned (DO=0) | %s answers/s |\n' "$GU"
 printf '| fluxgated static, signed (DO=1) | %s answers/s |\n' "$SS"
@@ -208,5 +259,15 @@ printf '%s\n' "$SIGN" | sed 's/^/| sign cost | /; s/$/ |/'
 printf '| grant latency, 1 in flight, signed (DO=1) | p50 %s µs, p99 %s µs |\n' "$L50S" "$L99S"
 printf '| grant latency, 1 in flight, unsigned | p50 %s µs, p99 %s µs |\n' "$L50U" "$L99U"
 awk -v a="$L50S" -v b="$L50U" 'BEGIN { printf "| added by signing (p50) | %d µs |\n", a - b }'
+awk -v h="$ACACHED" -v m="$ASIGNED" 'BEGIN { if (h + m > 0)
+	printf "| granted RRSIGs from the content cache | %d of %d (%.1f %%) |\n", h, h + m, 100 * h / (h + m) }'
+if [ "$FAMILY" = 6 ]; then
+	printf '| many sources (grant_lat -P, -q 64): granted signed | %s answers/s |\n' "$MS"
+	printf '| many sources: granted unsigned | %s answers/s |\n' "$MU"
+	awk -v a="$MS" -v b="$MU" -v h="$MCACHED" -v m="$MSIGNED" 'BEGIN {
+		if (b > 0) printf "| many sources: signed / unsigned | %.2f |\n", a / b;
+		if (h + m > 0) printf "| many sources: granted RRSIGs from the content cache | %d of %d (%.1f %%) |\n", h, h + m, 100 * h / (h + m) }'
+	printf '| many sources runs | signed %s; unsigned %s |\n' "${ms[*]}" "${mu[*]}"
+fi
 printf '| runs (answers/s) | granted signed %s; unsigned %s; static signed %s; Knot %s |\n' "${gs[*]}" "${gu[*]}" "${ss[*]}" "${ks[*]}"
 finish

@@ -148,6 +148,9 @@ static int attach_signer(const fg_conf_zone_t *cz, const fg_zonedb_t *prev,
 		fg_signer_free(sg);
 		return rc;
 	}
+	/* the signature counters survive a reload (new signer, new caches) */
+	if (prev)
+		fg_signer_carry_stats(sg, fg_zonedb_signer(prev, apex));
 	return fg_zone_set_signer(zone, sg);
 }
 

@@ -1,6 +1,8 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
 #include "daemon/control.h"
 #include "daemon/ddns.h"
+#include "dns/dnssec/signer.h"
+#include "dns/zone.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -422,6 +424,18 @@ static json_t *cmd_stats(const fg_control_env_t *env)
 {
 	const fg_snapshot_t *snap = fg_server_snapshot(env->srv);
 	json_t *o = json_pack("{so}", "dns", worker_totals(env->srv));
+	if (snap->db) {
+		/* signature counters of the signed zones (0 when none) */
+		fg_signer_stats_t st;
+		fg_zonedb_signer_stats(snap->db, &st);
+		json_object_set_new(o, "dnssec",
+				    json_pack("{sI sI sI sI sI}",
+					      "signatures", (json_int_t)st.signatures,
+					      "static_cached", (json_int_t)st.static_hits,
+					      "static_signed", (json_int_t)st.static_misses,
+					      "address_cached", (json_int_t)st.addr_hits,
+					      "address_signed", (json_int_t)st.addr_misses));
+	}
 	if (snap->grants) {
 		fg_grant_counters_t gc;
 		fg_grant_engine_counters_get(snap->grants, &gc);

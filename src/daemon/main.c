@@ -31,6 +31,8 @@
 #include "daemon/adopt.h"
 #include "daemon/control.h"
 #include "daemon/ddns.h"
+#include "dns/dnssec/signer.h"
+#include "dns/zone.h"
 #include "daemon/eventlog.h"
 #include "daemon/metrics.h"
 #include "daemon/nflog.h"
@@ -515,6 +517,15 @@ static void collect(void *vctx, fg_metrics_t *m)
 		m->grant_pipelined += s->grant_pipelined;
 	}
 	m->unverified_live = fg_server_unverified_live(d->srv, &m->unverified_limit);
+	if (snap->db) {
+		fg_signer_stats_t st;
+		fg_zonedb_signer_stats(snap->db, &st);
+		m->dnssec_signatures = st.signatures;
+		m->dnssec_static[0] = st.static_hits;
+		m->dnssec_static[1] = st.static_misses;
+		m->dnssec_addr[0] = st.addr_hits;
+		m->dnssec_addr[1] = st.addr_misses;
+	}
 	if (snap->grants) {
 		fg_grant_counters_t gc;
 		fg_grant_engine_counters_get(snap->grants, &gc);

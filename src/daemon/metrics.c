@@ -244,6 +244,17 @@ static void render_dns(mbuf_t *b, const fg_metrics_t *m)
 	sample_l1(b, "dns_cookies_total", "result", "valid", m->cookie_valid);
 	sample_l1(b, "dns_cookies_total", "result", "bad", m->cookie_bad);
 	sample_l1(b, "dns_cookies_total", "result", "malformed", m->cookie_malformed);
+	one_u64(b, "dnssec_signatures_total", "counter",
+		"RRSIGs computed (a private-key operation each), all signed zones.",
+		m->dnssec_signatures);
+	family_hdr(b, "dnssec_static_rrsig_total", "counter",
+		   "RRSIGs of static RRsets put in DO=1 answers: reused from the signature cache, or signed.");
+	sample_l1(b, "dnssec_static_rrsig_total", "result", "cached", m->dnssec_static[0]);
+	sample_l1(b, "dnssec_static_rrsig_total", "result", "signed", m->dnssec_static[1]);
+	family_hdr(b, "dnssec_address_rrsig_total", "counter",
+		   "RRSIGs of single-address RRsets (granted A/AAAA answers) put in DO=1 answers: reused from the content cache, or signed.");
+	sample_l1(b, "dnssec_address_rrsig_total", "result", "cached", m->dnssec_addr[0]);
+	sample_l1(b, "dnssec_address_rrsig_total", "result", "signed", m->dnssec_addr[1]);
 	family_hdr(b, "tsig_queries_total", "counter",
 		   "Queries with a TSIG: verified, or refused (NOTAUTH) with the TSIG error, or malformed (FORMERR).");
 	for (int k = 0; k < FG_TSIGQ_NRESULTS; k++)

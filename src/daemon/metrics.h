@@ -152,6 +152,10 @@ typedef struct fg_metrics {
 	uint64_t cookie_valid, cookie_bad, cookie_malformed;  /* COOKIE options seen */
 	uint64_t tsig[6];             /* TSIG queries by enum fg_tsigq_result */
 	uint64_t private_denied[2];   /* private services: nxdomain, decoy */
+	/* DNSSEC signing (dns/dnssec/signer.h), all signed zones: RRSIGs
+	 * computed; static and single-address (granted) RRsets' signatures
+	 * by [0] reused from a cache, [1] signed */
+	uint64_t dnssec_signatures, dnssec_static[2], dnssec_addr[2];
 	/* DNS over TLS (daemon/dot.h) */
 	uint64_t dot_accepted, dot_rejected, dot_source_rejected;
 	uint64_t dot_handshake_failed, dot_resumed, dot_queries;

@@ -202,7 +202,10 @@ static int resolve(actx_t *c)
 					c->svc_ttl, c->svc_addr, alen);
 			fg_signer_t *s = signer_for(c, zone);
 			if (rc == 0 && s) {
-				/* granted: a fresh signature per answer */
+				/* granted: no static identity (NULL); the signer
+				 * reuses the signature of this same RRset by its
+				 * content, else signs it now, while the grant is
+				 * in flight */
 				fg_rdref_t ref = { c->svc_addr, alen };
 				rc = fg_dnssec_put_rrsig(&c->b, FG_SEC_AN, owner, s, NULL, name,
 							 qtype, c->svc_ttl, c->svc_ttl, &ref, 1);

@@ -533,6 +533,22 @@ const fg_signer_t *fg_zonedb_signer(const fg_zonedb_t *db, const uint8_t *apex)
 	return NULL;
 }
 
+void fg_zonedb_signer_stats(const fg_zonedb_t *db, struct fg_signer_stats *sum)
+{
+	memset(sum, 0, sizeof(*sum));
+	for (size_t i = 0; db && i < db->nzones; i++) {
+		fg_signer_stats_t st;
+		if (!db->zones[i]->signer)
+			continue;
+		fg_signer_stats(db->zones[i]->signer, &st);
+		sum->signatures += st.signatures;
+		sum->static_hits += st.static_hits;
+		sum->static_misses += st.static_misses;
+		sum->addr_hits += st.addr_hits;
+		sum->addr_misses += st.addr_misses;
+	}
+}
+
 fg_signer_t *fg_zone_signer(const fg_zone_t *z)
 {
 	return z ? z->signer : NULL;

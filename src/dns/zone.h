@@ -66,6 +66,11 @@ int fg_zone_set_signer(fg_zone_t *zone, fg_signer_t *signer);
 /* The signer of the zone with this apex (wire form, any case), or NULL. */
 const fg_signer_t *fg_zonedb_signer(const fg_zonedb_t *db, const uint8_t *apex);
 
+/* The signature counters of all signed zones, summed into *sum (which
+ * the call zeroes; dns/dnssec/signer.h). Any thread. */
+struct fg_signer_stats;
+void fg_zonedb_signer_stats(const fg_zonedb_t *db, struct fg_signer_stats *sum);
+
 /* The NSID (RFC 5001) sent in the OPT of answers to queries that carry
  * the NSID option (its payload, empty by the RFC, is ignored): up to FG_DNS_NSID_MAX octets, copied; len 0 turns it off (the
  * default). Before finalize only. */

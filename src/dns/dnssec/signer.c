@@ -3,13 +3,17 @@
 
 #include <errno.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include <openssl/rand.h>
+
 #include "common/err.h"
 #include "dns/internal.h"
+#include "dns/siphash.h"
 
 /* Direct-mapped: a collision only costs a signature, never correctness,
  * and the table needs no resizing or eviction logic. */
@@ -26,6 +30,32 @@ typedef struct ctx_slot {
 	fg_signctx_t *ctx;
 	uint8_t pad[64 - (sizeof(pthread_mutex_t) + sizeof(void *)) % 64];  /* own line */
 } ctx_slot_t;
+
+/* The content cache's locks: slot i is under lock i % ADDR_LOCKS, so
+ * workers only meet when they touch slots of one stripe. The SipHash
+ * contexts (OpenSSL MAC contexts, not thread safe) are pooled the same
+ * way as the signing contexts. */
+#define ADDR_LOCKS 64u
+#define HASH_SLOTS 8u
+#define ADDR_MAX 16u            /* an AAAA record's rdata */
+
+typedef struct hash_slot {
+	pthread_mutex_t mu;
+	fg_siphash_t *h;
+	uint8_t pad[64 - (sizeof(pthread_mutex_t) + sizeof(void *)) % 64];
+} hash_slot_t;
+
+/* A single-address RRset and its signature; siglen 0 = empty. */
+typedef struct addr_ent {
+	uint32_t refresh_at;    /* re-sign from this time on */
+	uint32_t ttl;
+	uint16_t type;
+	uint16_t siglen;
+	uint8_t olen, alen;     /* owner (lowercased, with its root) and address */
+	uint8_t addr[ADDR_MAX];
+	uint8_t owner[FG_DNS_MAXNAME];
+	uint8_t rdata[FG_RRSIG_MAX];
+} addr_ent_t;
 
 typedef struct cache_ent {
 	const void *key;
@@ -49,9 +79,15 @@ struct fg_signer {
 	int ksk, zsk;           /* indexes of the signing keys, -1 = none */
 	bool frozen;
 	ctx_slot_t ctxs[2][CTX_SLOTS];  /* of the KSK [0] and the ZSK [1] */
-	pthread_mutex_t lock;
-	uint64_t nsigned, nhits;
+	pthread_mutex_t lock;   /* of the static cache */
+	_Atomic uint64_t nsigned, nhits, nmiss, addr_hits, addr_miss;
 	cache_ent_t cache[CACHE_SLOTS];
+	/* content cache: NULL when disabled or the allocation failed */
+	unsigned addr_slots;    /* a power of two */
+	addr_ent_t *addr;
+	pthread_mutex_t addr_mu[ADDR_LOCKS];
+	hash_slot_t hashes[HASH_SLOTS];
+	uint8_t hash_key[FG_SIPHASH_KEYLEN];
 };
 
 
@@ -74,10 +110,19 @@ fg_signer_t *fg_signer_new(const uint8_t *apex, uint32_t lifetime, uint32_t refr
 	s->clock = clock;
 	s->clock_ctx = clock_ctx;
 	s->ksk = s->zsk = -1;
+	s->addr_slots = FG_SIGNER_ADDR_SLOTS;
 	pthread_mutex_init(&s->lock, NULL);
 	for (int r = 0; r < 2; r++)
 		for (unsigned i = 0; i < CTX_SLOTS; i++)
 			pthread_mutex_init(&s->ctxs[r][i].mu, NULL);
+	for (unsigned i = 0; i < ADDR_LOCKS; i++)
+		pthread_mutex_init(&s->addr_mu[i], NULL);
+	for (unsigned i = 0; i < HASH_SLOTS; i++)
+		pthread_mutex_init(&s->hashes[i].mu, NULL);
+	/* without a random key the content cache stays off (a guessable
+	 * index would let an asker aim collisions) */
+	if (RAND_bytes(s->hash_key, sizeof(s->hash_key)) != 1)
+		s->addr_slots = 0;
 	return s;
 }
 
@@ -92,7 +137,15 @@ void fg_signer_free(fg_signer_t *s)
 			fg_signctx_free(s->ctxs[r][i].ctx);
 			pthread_mutex_destroy(&s->ctxs[r][i].mu);
 		}
+	for (unsigned i = 0; i < ADDR_LOCKS; i++)
+		pthread_mutex_destroy(&s->addr_mu[i]);
+	for (unsigned i = 0; i < HASH_SLOTS; i++) {
+		fg_siphash_free(s->hashes[i].h);
+		pthread_mutex_destroy(&s->hashes[i].mu);
+	}
 	pthread_mutex_destroy(&s->lock);
+	free(s->addr);
+	OPENSSL_cleanse(s->hash_key, sizeof(s->hash_key));
 	free(s);
 }
 
@@ -121,6 +174,17 @@ int fg_signer_add_key(fg_signer_t *s, fg_dnskey_t *k, int64_t now, char *err, si
 	fg_dnskey_t *key = &s->keys[i];
 	s->published[i] = in_window(now, key->publish, key->remove);
 	s->active[i] = s->published[i] && in_window(now, key->activate, key->inactive);
+	return 0;
+}
+
+int fg_signer_set_addr_slots(fg_signer_t *s, unsigned slots)
+{
+	if (s->frozen || slots > (1u << 20))
+		return -EINVAL;
+	unsigned p = slots ? 1 : 0;
+	while (p && p < slots)
+		p <<= 1;
+	s->addr_slots = p;
 	return 0;
 }
 
@@ -156,7 +220,11 @@ int fg_signer_freeze(fg_signer_t *s, char *err, size_t errlen)
 				    "key %u: one algorithm per zone (no algorithm rollover)",
 				    s->keys[i].tag);
 	/* the contexts are made when first used (most zones sign on one or
-	 * two workers only); a context that cannot be made is retried then */
+	 * two workers only); a context that cannot be made is retried then.
+	 * The content cache is allocated here, never on the answer path; if
+	 * that fails the zone is still served, each address signed afresh. */
+	if (s->addr_slots && !s->addr)
+		s->addr = calloc(s->addr_slots, sizeof(*s->addr));
 	s->frozen = true;
 	return 0;
 }
@@ -202,6 +270,72 @@ static ctx_slot_t *take_ctx(ctx_slot_t *slots)
 	return &slots[start];
 }
 
+/* The content-cache identity of a single-address RRset: owner lowercased
+ * (a resolver's 0x20 case must not split entries; the signature input is
+ * lowercased anyway), type, TTL and the address. */
+typedef struct addr_key {
+	uint8_t olen, alen;
+	uint16_t type;
+	uint32_t ttl;
+	const uint8_t *addr;
+	uint8_t owner[FG_DNS_MAXNAME];
+} addr_key_t;
+
+static bool addr_cacheable(const fg_signer_t *s, const void *cache_key, uint16_t type,
+			   const fg_rdref_t *rrs, unsigned n)
+{
+	return s->addr && !cache_key && n == 1 &&
+	       ((type == FG_TYPE_A && rrs[0].rdlen == 4) ||
+		(type == FG_TYPE_AAAA && rrs[0].rdlen == 16));
+}
+
+/* Slot of the key: SipHash under the signer's key over type, TTL,
+ * address and owner. Returns false when no hash could be made (the
+ * answer is then signed without the cache). */
+static bool addr_slot(fg_signer_t *s, const addr_key_t *k, unsigned *slot)
+{
+	uint8_t in[8 + ADDR_MAX + FG_DNS_MAXNAME];
+	in[0] = (uint8_t)(k->type >> 8);
+	in[1] = (uint8_t)k->type;
+	in[2] = (uint8_t)(k->ttl >> 24);
+	in[3] = (uint8_t)(k->ttl >> 16);
+	in[4] = (uint8_t)(k->ttl >> 8);
+	in[5] = (uint8_t)k->ttl;
+	memcpy(in + 6, k->addr, k->alen);
+	memcpy(in + 6 + k->alen, k->owner, k->olen);
+	size_t len = 6u + k->alen + k->olen;
+
+	uintptr_t t = (uintptr_t)pthread_self();
+	unsigned start = (unsigned)((t >> 12) ^ (t >> 21)) % HASH_SLOTS;
+	hash_slot_t *hs = NULL;
+	for (unsigned i = 0; i < HASH_SLOTS && !hs; i++)
+		if (pthread_mutex_trylock(&s->hashes[(start + i) % HASH_SLOTS].mu) == 0)
+			hs = &s->hashes[(start + i) % HASH_SLOTS];
+	if (!hs) {
+		hs = &s->hashes[start];
+		pthread_mutex_lock(&hs->mu);
+	}
+	uint8_t out[8];
+	int rc = hs->h ? 0 : fg_siphash_new(&hs->h);
+	if (rc == 0)
+		rc = fg_siphash24(hs->h, s->hash_key, in, len, out);
+	pthread_mutex_unlock(&hs->mu);
+	if (rc < 0)
+		return false;
+	uint64_t h = 0;
+	for (int i = 7; i >= 0; i--)
+		h = h << 8 | out[i];
+	*slot = (unsigned)(h & (s->addr_slots - 1));
+	return true;
+}
+
+static bool addr_match(const addr_ent_t *e, const addr_key_t *k)
+{
+	return e->siglen && e->type == k->type && e->ttl == k->ttl && e->alen == k->alen &&
+	       e->olen == k->olen && !memcmp(e->addr, k->addr, k->alen) &&
+	       !memcmp(e->owner, k->owner, k->olen);
+}
+
 int fg_signer_sign(fg_signer_t *s, const void *cache_key, const uint8_t *owner,
 		   uint16_t type, uint32_t ttl, const fg_rdref_t *rrs, unsigned n,
 		   uint8_t *out, size_t cap)
@@ -210,6 +344,9 @@ int fg_signer_sign(fg_signer_t *s, const void *cache_key, const uint8_t *owner,
 		return -EINVAL;
 	uint32_t now = s->clock(s->clock_ctx);
 	unsigned slot = cache_key ? slot_of(cache_key, type) : 0;
+	addr_key_t ak;
+	bool by_content = false;
+	unsigned aslot = 0;
 
 	if (cache_key) {
 		int len = -1;
@@ -220,11 +357,36 @@ int fg_signer_sign(fg_signer_t *s, const void *cache_key, const uint8_t *owner,
 		    (int32_t)(e->refresh_at - now) > 0 && e->len <= cap) {
 			memcpy(out, e->rdata, e->len);
 			len = e->len;
-			s->nhits++;
 		}
 		pthread_mutex_unlock(&s->lock);
-		if (len >= 0)
+		if (len >= 0) {
+			atomic_fetch_add_explicit(&s->nhits, 1, memory_order_relaxed);
 			return len;
+		}
+		atomic_fetch_add_explicit(&s->nmiss, 1, memory_order_relaxed);
+	} else if (addr_cacheable(s, cache_key, type, rrs, n)) {
+		ak.olen = (uint8_t)fg_dns_name_copy_lower(ak.owner, owner);
+		ak.alen = (uint8_t)rrs[0].rdlen;
+		ak.type = type;
+		ak.ttl = ttl;
+		ak.addr = rrs[0].rdata;
+		by_content = addr_slot(s, &ak, &aslot);
+	}
+	if (by_content) {
+		int len = -1;
+		pthread_mutex_t *mu = &s->addr_mu[aslot % ADDR_LOCKS];
+		pthread_mutex_lock(mu);
+		const addr_ent_t *e = &s->addr[aslot];
+		if (addr_match(e, &ak) && (int32_t)(e->refresh_at - now) > 0 && e->siglen <= cap) {
+			memcpy(out, e->rdata, e->siglen);
+			len = e->siglen;
+		}
+		pthread_mutex_unlock(mu);
+		if (len >= 0) {
+			atomic_fetch_add_explicit(&s->addr_hits, 1, memory_order_relaxed);
+			return len;
+		}
+		atomic_fetch_add_explicit(&s->addr_miss, 1, memory_order_relaxed);
 	}
 	int use_ksk = type == FG_TYPE_DNSKEY || s->zsk < 0;
 	int ki = use_ksk ? s->ksk : s->zsk;
@@ -241,9 +403,9 @@ int fg_signer_sign(fg_signer_t *s, const void *cache_key, const uint8_t *owner,
 		len = fg_rrsig_sign_ctx(&s->keys[ki], cs->ctx, &sp, owner, type, ttl, rrs, n,
 					out, cap);
 	pthread_mutex_unlock(&cs->mu);
-	pthread_mutex_lock(&s->lock);
-	s->nsigned++;
+	atomic_fetch_add_explicit(&s->nsigned, 1, memory_order_relaxed);
 	if (len > 0 && cache_key && (size_t)len <= sizeof(s->cache[0].rdata)) {
+		pthread_mutex_lock(&s->lock);
 		cache_ent_t *e = &s->cache[slot];
 		e->key = cache_key;
 		e->type = type;
@@ -251,8 +413,23 @@ int fg_signer_sign(fg_signer_t *s, const void *cache_key, const uint8_t *owner,
 		e->len = (uint16_t)len;
 		e->refresh_at = now + s->lifetime - s->refresh;
 		memcpy(e->rdata, out, (size_t)len);
+		pthread_mutex_unlock(&s->lock);
+	} else if (len > 0 && by_content && (size_t)len <= sizeof(s->addr[0].rdata)) {
+		/* a collision replaces the slot's RRset: the newest wins */
+		pthread_mutex_t *mu = &s->addr_mu[aslot % ADDR_LOCKS];
+		pthread_mutex_lock(mu);
+		addr_ent_t *e = &s->addr[aslot];
+		e->refresh_at = now + s->lifetime - s->refresh;
+		e->ttl = ak.ttl;
+		e->type = ak.type;
+		e->olen = ak.olen;
+		e->alen = ak.alen;
+		memcpy(e->addr, ak.addr, ak.alen);
+		memcpy(e->owner, ak.owner, ak.olen);
+		memcpy(e->rdata, out, (size_t)len);
+		e->siglen = (uint16_t)len;
+		pthread_mutex_unlock(mu);
 	}
-	pthread_mutex_unlock(&s->lock);
 	return len;
 }
 
@@ -271,10 +448,25 @@ int fg_signer_copy_key(const fg_signer_t *s, const uint8_t *rdata, size_t len,
 	return -ENOENT;
 }
 
-void fg_signer_stats(fg_signer_t *s, uint64_t *signed_, uint64_t *hits)
+void fg_signer_stats(const fg_signer_t *s, fg_signer_stats_t *out)
 {
-	pthread_mutex_lock(&s->lock);
-	*signed_ = s->nsigned;
-	*hits = s->nhits;
-	pthread_mutex_unlock(&s->lock);
+	fg_signer_t *m = (fg_signer_t *)s;     /* atomic loads take non-const */
+	out->signatures = atomic_load_explicit(&m->nsigned, memory_order_relaxed);
+	out->static_hits = atomic_load_explicit(&m->nhits, memory_order_relaxed);
+	out->static_misses = atomic_load_explicit(&m->nmiss, memory_order_relaxed);
+	out->addr_hits = atomic_load_explicit(&m->addr_hits, memory_order_relaxed);
+	out->addr_misses = atomic_load_explicit(&m->addr_miss, memory_order_relaxed);
+}
+
+void fg_signer_carry_stats(fg_signer_t *s, const fg_signer_t *prev)
+{
+	fg_signer_stats_t st;
+	if (!s || !prev)
+		return;
+	fg_signer_stats(prev, &st);
+	atomic_fetch_add_explicit(&s->nsigned, st.signatures, memory_order_relaxed);
+	atomic_fetch_add_explicit(&s->nhits, st.static_hits, memory_order_relaxed);
+	atomic_fetch_add_explicit(&s->nmiss, st.static_misses, memory_order_relaxed);
+	atomic_fetch_add_explicit(&s->addr_hits, st.addr_hits, memory_order_relaxed);
+	atomic_fetch_add_explicit(&s->addr_miss, st.addr_misses, memory_order_relaxed);
 }

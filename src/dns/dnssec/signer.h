@@ -12,11 +12,26 @@
  * Activate time until its Inactive time (times absent = always), judged
  * when the zone is built: a reload re-judges them (pre-publish rollover).
  *
+ * Two signature caches. Static RRsets are cached by identity (the caller's
+ * cache_key pointer and the type). Granted answers carry a single A or
+ * AAAA record whose RRset (owner, type, TTL, address) does not depend on
+ * the asker, so their signatures are cached by content: an IPv4 pool has
+ * at most pool-size distinct RRsets per name and TTL, and an RRSIG over
+ * one is valid for whoever receives it (a captured answer is replayable
+ * for its validity anyway, as a static one is). Both reuse a signature
+ * until it is within rrsig-refresh of its expiration; a reload makes a
+ * new signer, so new keys never meet old signatures. The content cache
+ * is direct-mapped with a fixed number of slots, indexed by SipHash under
+ * a random key of this signer (an asker cannot aim collisions), entries
+ * compared in full; a collision replaces the slot. IPv6 random-IID
+ * answers mostly miss: a miss costs a hash and a compare, no allocation.
+ *
  * Thread safety: after fg_signer_freeze() the key set is read-only; the
- * cache is guarded by a mutex, held only to copy one entry in or out
- * (signing happens outside it). Signing uses one of a few prepared
+ * static cache is guarded by a mutex, the content cache by striped locks
+ * (one per group of slots), each held only to copy one entry in or out:
+ * signing happens outside them. Signing uses one of a few prepared
  * contexts per key, each under its own lock, so concurrent workers sign
- * in parallel.
+ * in parallel. Counters are relaxed atomics.
  *
  * Ownership: the signer owns the keys added to it (fg_signer_free()
  * zeroizes and frees them).
@@ -33,6 +48,7 @@
 
 #define FG_SIGNER_MAXKEYS 8
 #define FG_SIGNER_BACKDATE 3600u   /* inception = now - 1 h: clock skew */
+#define FG_SIGNER_ADDR_SLOTS 4096u /* content cache of granted RRsets */
 
 typedef struct fg_signer fg_signer_t;
 typedef uint32_t (*fg_clock_fn)(void *ctx);     /* seconds since the epoch */
@@ -48,6 +64,11 @@ void fg_signer_free(fg_signer_t *s);
  * another owner than the apex are refused. */
 int fg_signer_add_key(fg_signer_t *s, fg_dnskey_t *k, int64_t now, char *err, size_t errlen);
 
+/* Slots of the content cache of single-address RRsets (rounded up to a
+ * power of two, at most 1 << 20; 0 disables it); FG_SIGNER_ADDR_SLOTS
+ * unless set. Before fg_signer_freeze(), which allocates the table. */
+int fg_signer_set_addr_slots(fg_signer_t *s, unsigned slots);
+
 /* Check that the zone can be signed (a DNSKEY signer and a data signer
  * are active) and freeze the key set. */
 int fg_signer_freeze(fg_signer_t *s, char *err, size_t errlen);
@@ -61,8 +82,10 @@ const fg_rdref_t *fg_signer_dnskeys(const fg_signer_t *s, unsigned *n);
  * RRSIG rdata for the RRset into out (cap >= FG_RRSIG_MAX); returns its
  * length or a negative error. `cache_key` non-NULL marks a static RRset
  * whose identity is (cache_key, type): its signature is reused until it
- * is within rrsig-refresh of its expiration. NULL signs afresh (granted
- * addresses, synthesized denial, wildcard expansions).
+ * is within rrsig-refresh of its expiration. NULL: an RRset of a single
+ * A or AAAA record (granted addresses, also a wildcard's) goes through the
+ * content cache; anything else is signed afresh (synthesized denial,
+ * other wildcard expansions).
  */
 int fg_signer_sign(fg_signer_t *s, const void *cache_key, const uint8_t *owner,
 		   uint16_t type, uint32_t ttl, const fg_rdref_t *rrs, unsigned n,
@@ -73,7 +96,18 @@ int fg_signer_sign(fg_signer_t *s, const void *cache_key, const uint8_t *owner,
 int fg_signer_copy_key(const fg_signer_t *s, const uint8_t *rdata, size_t len,
 		       fg_dnskey_t *out);
 
-/* Counters (monotonic): signatures made, cache hits. */
-void fg_signer_stats(fg_signer_t *s, uint64_t *signed_, uint64_t *hits);
+/* Counters (monotonic; fg_signer_carry_stats() keeps them across a
+ * reload): signatures made; static-cache hits and misses; content-cache
+ * (single-address RRsets) hits and misses. Every miss is a signature. */
+typedef struct fg_signer_stats {
+	uint64_t signatures;
+	uint64_t static_hits, static_misses;
+	uint64_t addr_hits, addr_misses;
+} fg_signer_stats_t;
+void fg_signer_stats(const fg_signer_t *s, fg_signer_stats_t *out);
+/* Start the counters of `s` from those of `prev` (the same zone's signer
+ * in the configuration being replaced; NULL: nothing). Before the new
+ * signer is used. */
+void fg_signer_carry_stats(fg_signer_t *s, const fg_signer_t *prev);
 
 #endif
