@@ -73,6 +73,9 @@ veth_link perf fg0 10.56.0.2/24,fd56::2/64 fg eth0 10.56.0.1/24,fd56::1/64
 # perf, routed there from fg
 nsx perf ip -6 route add local fd57::/64 dev lo
 nsx fg ip -6 route add fd57::/64 via fd56::2
+# and a /16 for FAMILY=4
+nsx perf ip route add local 10.57.0.0/16 dev lo
+nsx fg ip route add 10.57.0.0/16 via 10.56.0.2
 veth_link perf kn0 10.56.1.2/24 knot eth0 10.56.1.1/24
 
 KEYS="$FG_WORK/keys"; mkdir -p "$KEYS"
@@ -106,6 +109,8 @@ pool:
     prefix: 198.18.0.0/15
   - id: svc6
     prefix: 2001:db8:56::/64
+  - id: svc24
+    prefix: 198.51.100.0/24
 service:
   - id: svc
     name: svc.example.test
@@ -123,8 +128,16 @@ service:
     ttl: 1s
     grace: 1s
     pin: 10s
+  - id: svc24
+    name: svc24.example.test
+    backend: 10.56.9.9
+    ports: [ any ]
+    pool: svc24
+    ttl: 1s
+    grace: 1s
+    pin: 10s
 policy:
-  direct: [ 10.56.0.0/24, "fd56::/64", "fd57::/64" ]
+  direct: [ 10.56.0.0/24, 10.57.0.0/16, "fd56::/64", "fd57::/64" ]
 nat:
   backend: nft
   table: fgbsec$$
@@ -227,17 +240,24 @@ SS=$(printf '%s\n' "${ss[@]}" | median); KS=$(printf '%s\n' "${ks[@]}" | median)
 astat() { "$FLUXCTL" -s "$FG_WORK/control.sock" --json stats 2>/dev/null |
 	jq -r ".dnssec.address_$1 // 0"; }
 ACACHED=$(astat cached) ASIGNED=$(astat signed)
-# 4. FAMILY=6: answers/s with a fresh source per query (grant_lat -P, OUTSTANDING
-# in flight), so that every answer is a new exact grant, a new random
-# interface ID: the content cache cannot help, each signed answer pays
-# its signature. Same tool for signed and unsigned.
+# 4. answers/s with a fresh source per query (grant_lat -P, OUTSTANDING in
+# flight), so that every answer is a new exact grant. FAMILY=6: a new
+# random interface ID each time, so the content cache cannot help and each
+# signed answer pays its signature. FAMILY=4: svc24, a /24 pool as the T&E
+# grid uses, whose 256 single-address RRsets the cache holds. Same tool
+# for signed and unsigned.
 if [ "$FAMILY" = 6 ]; then
+	MQ=$QNAME MT=$QTYPE MP=fd57::
+else
+	MQ=svc24.example.test MT=A MP=10.57.0.0
+fi
+if :; then
 	ms=() mu=()
 	for ((i = 1; i <= RUNS; i++)); do
-		o=$(nsx perf "$LAT" -s "$SRV" -n "$QNAME" -t "$QTYPE" -d "$DURATION" -q 64 -P fd57:: -D)
+		o=$(nsx perf "$LAT" -s "$SRV" -n "$MQ" -t "$MT" -d "$DURATION" -q 64 -P "$MP" -D)
 		log "many sources, signed run $i: $o"
 		ms+=("$(lf qps "$o")")
-		o=$(nsx perf "$LAT" -s "$SRV" -n "$QNAME" -t "$QTYPE" -d "$DURATION" -q 64 -P fd57::)
+		o=$(nsx perf "$LAT" -s "$SRV" -n "$MQ" -t "$MT" -d "$DURATION" -q 64 -P "$MP")
 		log "many sources, unsigned run $i: $o"
 		mu+=("$(lf qps "$o")")
 	done
@@ -261,8 +281,8 @@ printf '| grant latency, 1 in flight, unsigned | p50 %s µs, p99 %s µs |\n' "$L
 awk -v a="$L50S" -v b="$L50U" 'BEGIN { printf "| added by signing (p50) | %d µs |\n", a - b }'
 awk -v h="$ACACHED" -v m="$ASIGNED" 'BEGIN { if (h + m > 0)
 	printf "| granted RRSIGs from the content cache | %d of %d (%.1f %%) |\n", h, h + m, 100 * h / (h + m) }'
-if [ "$FAMILY" = 6 ]; then
-	printf '| many sources (grant_lat -P, -q 64): granted signed | %s answers/s |\n' "$MS"
+if :; then
+	printf '| many sources (grant_lat -P %s, -q 64, %s %s): granted signed | %s answers/s |\n' "$MP" "$MQ" "$MT" "$MS"
 	printf '| many sources: granted unsigned | %s answers/s |\n' "$MU"
 	awk -v a="$MS" -v b="$MU" -v h="$MCACHED" -v m="$MSIGNED" 'BEGIN {
 		if (b > 0) printf "| many sources: signed / unsigned | %.2f |\n", a / b;

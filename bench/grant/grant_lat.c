@@ -11,16 +11,17 @@
  * overhead included (a few microseconds on a veth).
  *
  *   grant_lat -s SERVER -n NAME [-t A|AAAA] [-c COUNT | -d SECONDS]
- *             [-q OUTSTANDING] [-r RATE] [-D] [-b SOURCE | -P PREFIX64]
+ *             [-q OUTSTANDING] [-r RATE] [-D] [-b SOURCE | -P PREFIX]
  *
  * -D: queries carry EDNS with DO=1 (signed answers from a signed zone).
  * -r: send at most RATE queries/s (paced from the start; OUTSTANDING still
  * bounds the queries in flight).
  *
- * -P (IPv6): each query from a fresh random source of the /64 PREFIX64 (its
- * low 64 bits from getrandom), so that every answer makes a new exact
- * grant: the caller routes the /64 to this host and makes it local here
- * (ip -6 route add local PREFIX64/64 dev lo); the socket uses FREEBIND.
+ * -P: each query from a fresh random source of PREFIX, so that every answer
+ * makes a new exact grant: with an IPv6 server the /64 PREFIX (its low 64
+ * bits from getrandom), with an IPv4 one the /16 PREFIX (its low 16 bits).
+ * The caller routes the prefix to this host and makes it local here (ip
+ * route add local PREFIX dev lo); the socket uses FREEBIND.
  *
  * Output, one line:
  *   sent=N answered=N with_addr=N lost=N secs=S qps=Q p50_us=.. p90_us=..
@@ -123,14 +124,16 @@ int main(int argc, char **argv)
 	if (fam < 0 || (src && parse_addr(src, 0, &bs, &blen) != fam))
 		goto usage;
 	struct in6_addr p6;
-	if (pfx && (fam != AF_INET6 || src || inet_pton(AF_INET6, pfx, &p6) != 1))
+	struct in_addr p4;
+	if (pfx && (src || inet_pton(fam, pfx, fam == AF_INET6 ? (void *)&p6 : (void *)&p4) != 1))
 		goto usage;
 	int fd = socket(fam, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	int buf = 4 << 20, one = 1;
 	setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &buf, sizeof(buf));
 	if (pfx) {
 		/* unconnected: answers come back to many addresses */
-		if (fd < 0 || setsockopt(fd, IPPROTO_IPV6, IPV6_FREEBIND, &one, sizeof(one)) < 0) {
+		if (fd < 0 || (fam == AF_INET6 ? setsockopt(fd, IPPROTO_IPV6, IPV6_FREEBIND, &one, sizeof(one))
+					       : setsockopt(fd, IPPROTO_IP, IP_FREEBIND, &one, sizeof(one))) < 0) {
 			perror("socket");
 			return 1;
 		}
@@ -182,24 +185,38 @@ int main(int argc, char **argv)
 					struct cmsghdr c;
 					uint8_t b[CMSG_SPACE(sizeof(struct in6_pktinfo))];
 				} ctl;
-				struct in6_pktinfo pi;
-				memset(&pi, 0, sizeof(pi));
-				memcpy(&pi.ipi6_addr, &p6, 8);
 				if (!rnd_left) {
 					if (getrandom(rnd, sizeof(rnd), 0) != (ssize_t)sizeof(rnd))
 						return 1;
 					rnd_left = 256;
 				}
-				memcpy((uint8_t *)&pi.ipi6_addr + 8, &rnd[--rnd_left], 8);
+				uint64_t rv = rnd[--rnd_left];
 				struct iovec iov = { q, qn };
 				struct msghdr mh = { .msg_name = &ss, .msg_namelen = slen, .msg_iov = &iov,
-						     .msg_iovlen = 1, .msg_control = ctl.b,
-						     .msg_controllen = sizeof(ctl.b) };
+						     .msg_iovlen = 1, .msg_control = ctl.b };
 				struct cmsghdr *c = CMSG_FIRSTHDR(&mh);
-				c->cmsg_level = IPPROTO_IPV6;
-				c->cmsg_type = IPV6_PKTINFO;
-				c->cmsg_len = CMSG_LEN(sizeof(pi));
-				memcpy(CMSG_DATA(c), &pi, sizeof(pi));
+				if (fam == AF_INET6) {
+					struct in6_pktinfo pi;
+					memset(&pi, 0, sizeof(pi));
+					memcpy(&pi.ipi6_addr, &p6, 8);
+					memcpy((uint8_t *)&pi.ipi6_addr + 8, &rv, 8);
+					mh.msg_controllen = CMSG_SPACE(sizeof(pi));
+					c->cmsg_level = IPPROTO_IPV6;
+					c->cmsg_type = IPV6_PKTINFO;
+					c->cmsg_len = CMSG_LEN(sizeof(pi));
+					memcpy(CMSG_DATA(c), &pi, sizeof(pi));
+				} else {
+					/* a host of the /16: not .0.0 nor .255.255 */
+					uint32_t h = (uint32_t)(rv % 65534u) + 1u;
+					struct in_pktinfo pi;
+					memset(&pi, 0, sizeof(pi));
+					pi.ipi_spec_dst.s_addr = htonl((ntohl(p4.s_addr) & 0xffff0000u) | h);
+					mh.msg_controllen = CMSG_SPACE(sizeof(pi));
+					c->cmsg_level = IPPROTO_IP;
+					c->cmsg_type = IP_PKTINFO;
+					c->cmsg_len = CMSG_LEN(sizeof(pi));
+					memcpy(CMSG_DATA(c), &pi, sizeof(pi));
+				}
 				sk = sendmsg(fd, &mh, 0);
 			} else {
 				sk = send(fd, q, qn, 0);
@@ -262,6 +279,6 @@ int main(int argc, char **argv)
 	       PCT(0.99), PCT(0.999), nlat ? lat[nlat - 1] : 0u);
 	return 0;
 usage:
-	fprintf(stderr, "usage: grant_lat -s SERVER -n NAME [-t A|AAAA] [-c COUNT | -d SECONDS] [-q OUTSTANDING] [-r RATE] [-D] [-b SOURCE | -P PREFIX64]\n");
+	fprintf(stderr, "usage: grant_lat -s SERVER -n NAME [-t A|AAAA] [-c COUNT | -d SECONDS] [-q OUTSTANDING] [-r RATE] [-D] [-b SOURCE | -P PREFIX]\n");
 	return 2;
 }
