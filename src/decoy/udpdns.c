@@ -389,6 +389,10 @@ static const fd_udp_dnsent_t *pick(const fd_udp_dnsent_t *e, size_t n,
 	for (size_t i = 0; i < n; i++)
 		if (e[i].match == FD_UDP_QUESTION && same_question(e[i].key, q))
 			return &e[i];
+	/* OPT, TKEY, TSIG, IXFR, AXFR, MAILB, MAILA, ANY: the server answers
+	 * these in ways of their own; only a capture of that very question */
+	if (q->qtype == T_OPT || (q->qtype >= 249 && q->qtype <= 255))
+		return NULL;
 	for (size_t i = 0; known && i < n; i++)
 		if (e[i].match == FD_UDP_NODATA && same_form(e[i].key, q) &&
 		    e[i].key->qclass == q->qclass)
