@@ -843,7 +843,8 @@ static void usage(FILE *f)
 		   "                       [--paths /index.html,/robots.txt,...]\n"
 		   "                       [--zone ZONE]\n"
 		   "  a port may name its kind: tcp/8080=http (http, https, ssh, smtp)\n"
-		   "  udp/53: DNS probes (--zone: and the zone apex's SOA and NS)\n");
+		   "  udp/N: nmap's UDP probes for N (nmap-service-probes); udp/53 also\n"
+		   "  DNS questions in dig's and kdig's forms (--zone: the apex SOA, NS)\n");
 }
 
 int fd_clone_main(int argc, char **argv)
@@ -960,7 +961,7 @@ int fd_clone_main(int argc, char **argv)
 		int rc = fd_clone_udp(o, from, t[i].port, zone, timeout);
 		if (rc < 0) {
 			fprintf(stderr, "fluxdecoy clone: %s udp/%u: %s\n", from, t[i].port,
-				rc == -ENOTSUP ? "no probe set for this port (udp/53 has one)" :
+				rc == -ENOTSUP ? "nmap has no UDP probe for this port (nmap-service-probes)" :
 				rc == -ETIMEDOUT ? "no probe was answered" : fg_strerror(rc));
 			failed++;
 		}

@@ -15,18 +15,9 @@
 
 #include "common/err.h"
 #include "common/wire.h"
+#include "decoy/nmapprobes.h"
 #include "decoy/udpwire.h"
 #include "fluxdecoy/clone_udp.h"
-
-/* nmap-service-probes: Probe UDP DNSVersionBindReq, DNSStatusRequest */
-static const uint8_t nmap_version_bind[] = {
-	0x00, 0x06, 0x01, 0x00, 0x00, 0x01, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,
-	7, 'v', 'e', 'r', 's', 'i', 'o', 'n', 4, 'b', 'i', 'n', 'd', 0,
-	0x00, 0x10, 0x00, 0x03,
-};
-static const uint8_t nmap_status[] = {
-	0x00, 0x00, 0x10, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,
-};
 
 /* How a DNS probe is asked (the forms of dig and kdig). */
 enum { Q_RD = 1, Q_EDNS = 2, Q_DO = 4 };
@@ -167,8 +158,8 @@ static void add_dns(probes_t *ps, const char *name, uint16_t type, uint16_t cls,
 						      * form is strlen + 2 octets */
 }
 
-/* The DNS probe set: nmap's two probes byte for byte, then each name in the
- * forms dig and kdig send, and the templates for the questions nobody
+/* The DNS probe set, after nmap's: each name in the forms dig and kdig
+ * send, and the templates for the questions nobody
  * captured (a random name below the zone, a type its apex lacks, a name
  * outside it). */
 static void dns_probes(probes_t *ps, const char *zone)
@@ -178,8 +169,6 @@ static void dns_probes(probes_t *ps, const char *zone)
 	uint8_t cookie[8], rnd[6];
 	char nx[300], out[300];
 
-	add_raw(ps, nmap_version_bind, sizeof(nmap_version_bind), FD_UDP_EXACT, 2);
-	add_raw(ps, nmap_status, sizeof(nmap_status), FD_UDP_EXACT, 2);
 	if (RAND_bytes(cookie, sizeof(cookie)) != 1 || RAND_bytes(rnd, sizeof(rnd)) != 1) {
 		ps->err = -EIO;
 		return;
@@ -207,6 +196,62 @@ static void dns_probes(probes_t *ps, const char *zone)
 	}
 }
 
+/* nmap's own UDP probes for port (decoy/nmapprobes.h), from the installed
+ * nmap's data file, byte for byte (`match: exact`; a DNS port's copy the
+ * ID), then the generic "\r\n" nmap-like scanners send. An empty probe is
+ * left out: no reply is within an amplification bound of nothing. */
+static int nmap_probes(probes_t *ps, const char *file, unsigned port)
+{
+	FILE *f = fopen(file, "re");
+	static fd_nmap_probe_t np[FD_UDP_MAX_REPLIES];
+	char err[160];
+
+	if (!f) {
+		int rc = -errno;
+		fprintf(stderr, "fluxdecoy clone: %s: %s\n", file, strerror(errno));
+		return rc;
+	}
+	size_t cap = 1 << 20, len = 0;
+	char *text = malloc(cap);
+	if (!text) {
+		fclose(f);
+		return -ENOMEM;
+	}
+	size_t got;
+	while ((got = fread(text + len, 1, cap - len, f)) > 0) {
+		len += got;
+		if (len == cap) {
+			char *bigger = cap < (64u << 20) ? realloc(text, cap * 2) : NULL;
+			if (!bigger) {
+				free(text);
+				fclose(f);
+				return -EFBIG;
+			}
+			text = bigger;
+			cap *= 2;
+		}
+	}
+	fclose(f);
+	int n = fd_nmap_udp_probes(text, len, port, np, FD_UDP_MAX_REPLIES / 2, err,
+				   sizeof(err));
+	free(text);
+	if (n < 0) {
+		fprintf(stderr, "fluxdecoy clone: %s: %s\n", file, err);
+		return n;
+	}
+	for (int i = 0; i < n; i++) {
+		if (np[i].n == 0) {
+			fprintf(stderr, "fluxdecoy clone: udp/%u: nmap's probe %s is empty: "
+				"left out (no reply is within an amplification bound "
+				"of nothing)\n", port, np[i].name);
+			continue;
+		}
+		add_raw(ps, np[i].q, np[i].n, FD_UDP_EXACT, port == 53 ? 2 : 0);
+	}
+	add_raw(ps, (const uint8_t *)"\r\n", 2, FD_UDP_EXACT, 0);
+	return n;
+}
+
 int fd_clone_udp(FILE *o, const char *addr, unsigned port, const char *zone,
 		 unsigned timeout_s)
 {
@@ -215,10 +260,13 @@ int fd_clone_udp(FILE *o, const char *addr, unsigned port, const char *zone,
 
 	if (!ps)
 		return -ENOMEM;
-	if (port == 53)
+	rc = nmap_probes(ps, FD_NMAP_PROBES, port);
+	if (rc >= 0 && port == 53)
 		dns_probes(ps, zone);
-	else
-		rc = -ENOTSUP;
+	else if (rc == 0)
+		rc = -ENOTSUP;          /* nmap has no probe for this port */
+	if (rc > 0)
+		rc = 0;
 	if (!rc && ps->err)
 		rc = ps->err;
 	if (rc) {
