@@ -419,7 +419,7 @@ int fd_udp_dns_answer(const fd_udp_dnsent_t *e, size_t n, const fd_udp_peer_t *p
 	enum fg_dns_parse_action act;
 	int rcode;
 	uint8_t sc[FG_COOKIE_SERVER_LEN];
-	static rend_t zero;
+	rend_t R;
 
 	if (!n || fg_dns_parse_query(d, len, &q, &act, &rcode) < 0)
 		return 0;
@@ -432,7 +432,7 @@ int fd_udp_dns_answer(const fd_udp_dnsent_t *e, size_t n, const fd_udp_peer_t *p
 				   peer->family, peer->addr, sc) < 0)
 			return 0;
 	}
-	rend_t R = zero;
+	memset(&R, 0, sizeof(R));
 	R.w = fg_wire_init(out, cap);
 	int rc = render(&R, &q, m->match != FD_UDP_QUESTION, m->rep, m->replen, sc);
 	if (rc < 0)
@@ -449,8 +449,9 @@ int fd_udp_dns_check(enum fd_udp_match m, const uint8_t *req, size_t reqlen,
 	fg_dns_query_t q;
 	enum fg_dns_parse_action act;
 	int rcode;
-	uint8_t out[1232 + 64], sc[FG_COOKIE_SERVER_LEN] = { 1 };
-	static rend_t zero;
+	/* names written out in full may outgrow the capture: room for that */
+	uint8_t out[16384], sc[FG_COOKIE_SERVER_LEN] = { 1 };
+	rend_t R;
 
 	if (m == FD_UDP_EXACT)
 		return 0;
@@ -458,7 +459,7 @@ int fd_udp_dns_check(enum fd_udp_match m, const uint8_t *req, size_t reqlen,
 	if (rc < 0)
 		return fg_errf(err, errlen, -FG_ESCHEMA, "match %s: the request is not "
 			       "a DNS query (%s)", fd_udp_match_name(m), fg_strerror(rc));
-	rend_t R = zero;
+	memset(&R, 0, sizeof(R));
 	R.w = fg_wire_init(out, sizeof(out));
 	rc = render(&R, &q, m != FD_UDP_QUESTION, rep, replen, sc);
 	if (rc < 0)
