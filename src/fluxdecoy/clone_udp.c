@@ -72,6 +72,9 @@ static void hex(FILE *o, const uint8_t *p, size_t n)
 static int exchange(int fd, const uint8_t *q, size_t qn, uint8_t *r, size_t cap,
 		    unsigned timeout_s, bool dns)
 {
+	/* a late answer to an earlier probe is not this one's */
+	for (int i = 0; i < 64 && recv(fd, r, cap, MSG_DONTWAIT) >= 0; i++)
+		;
 	if (send(fd, q, qn, 0) != (ssize_t)qn)
 		return -errno;
 	struct timespec t0;
@@ -304,6 +307,15 @@ int fd_clone_udp(FILE *o, const char *addr, unsigned port, const char *zone,
 		}
 		p->rn = exchange(fd, p->q, (size_t)p->n, p->r, sizeof(p->r), timeout_s,
 				 port == 53);
+		/* a DNS server answers every question (an rcode at least): a
+		 * lost datagram or a rate-limited answer gets one more try,
+		 * after a second, or the decoy would be silent to that form */
+		if (p->rn == -ETIMEDOUT && p->match != FD_UDP_EXACT) {
+			struct timespec ts = { 1, 0 };
+			nanosleep(&ts, NULL);
+			p->rn = exchange(fd, p->q, (size_t)p->n, p->r, sizeof(p->r),
+					 timeout_s, true);
+		}
 		if (p->rn == -ECONNREFUSED)
 			break;
 		if (p->rn <= 0)
