@@ -18,7 +18,7 @@
 const char *const fd_udp_match_names[] = {
 	[FD_UDP_EXACT] = "exact", [FD_UDP_QUESTION] = "question",
 	[FD_UDP_NODATA] = "nodata", [FD_UDP_NXDOMAIN] = "nxdomain",
-	[FD_UDP_OTHER] = "other", [FD_UDP_NMATCH] = NULL,
+	[FD_UDP_OTHER] = "other", [FD_UDP_BADVERS] = "badvers", [FD_UDP_NMATCH] = NULL,
 };
 
 const char *fd_udp_match_name(enum fd_udp_match m)
@@ -33,9 +33,10 @@ int fd_udp_dns_key(const uint8_t *req, size_t len, fd_udp_dnskey_t *k)
 	int rcode;
 	int rc = fg_dns_parse_query(req, len, &q, &act, &rcode);
 
-	if (rc < 0)
+	if (rc < 0 && rc != -FG_EVERSION)
 		return rc;
 	memset(k, 0, sizeof(*k));
+	k->edns_version = q.edns_version;
 	memcpy(k->qname_lc, q.qname_lc, q.qname_len);
 	k->qname_len = q.qname_len;
 	k->qtype = q.qtype;
@@ -380,10 +381,17 @@ static bool known_name(const fd_udp_dnsent_t *e, size_t n, const fg_dns_query_t 
 	return false;
 }
 
-/* The best candidate for q: its own question, else the templates in turn. */
+/* The best candidate for q: its own question, else the templates in turn;
+ * for an EDNS version above 0 (badvers) only the badvers template. */
 static const fd_udp_dnsent_t *pick(const fd_udp_dnsent_t *e, size_t n,
-				   const fg_dns_query_t *q)
+				   const fg_dns_query_t *q, bool badvers)
 {
+	if (badvers) {
+		for (size_t i = 0; i < n; i++)
+			if (e[i].match == FD_UDP_BADVERS && same_form(e[i].key, q))
+				return &e[i];
+		return NULL;
+	}
 	bool known = known_name(e, n, q);
 
 	for (size_t i = 0; i < n; i++)
@@ -421,9 +429,12 @@ int fd_udp_dns_answer(const fd_udp_dnsent_t *e, size_t n, const fd_udp_peer_t *p
 	uint8_t sc[FG_COOKIE_SERVER_LEN];
 	rend_t R;
 
-	if (!n || fg_dns_parse_query(d, len, &q, &act, &rcode) < 0)
+	if (!n)
 		return 0;
-	const fd_udp_dnsent_t *m = pick(e, n, &q);
+	int prc = fg_dns_parse_query(d, len, &q, &act, &rcode);
+	if (prc < 0 && prc != -FG_EVERSION)
+		return 0;
+	const fd_udp_dnsent_t *m = pick(e, n, &q, prc == -FG_EVERSION);
 	if (!m)
 		return 0;
 	if (q.has_cookie) {
@@ -456,6 +467,12 @@ int fd_udp_dns_check(enum fd_udp_match m, const uint8_t *req, size_t reqlen,
 	if (m == FD_UDP_EXACT)
 		return 0;
 	int rc = fg_dns_parse_query(req, reqlen, &q, &act, &rcode);
+	if (rc == -FG_EVERSION && m == FD_UDP_BADVERS)
+		rc = 0;
+	else if (rc == 0 && m == FD_UDP_BADVERS)
+		return fg_errf(err, errlen, -FG_ESCHEMA, "match badvers: the request "
+			       "has EDNS version 0 (a badvers request asks for a "
+			       "version above 0)");
 	if (rc < 0)
 		return fg_errf(err, errlen, -FG_ESCHEMA, "match %s: the request is not "
 			       "a DNS query (%s)", fd_udp_match_name(m), fg_strerror(rc));

@@ -20,8 +20,10 @@
  * Templates cover the questions nobody captured: `nodata` (the server's
  * answer for a type a captured name lacks), `nxdomain` (for a name below
  * the zone: the template's question minus its first label) and `other`
- * (any other question, e.g. REFUSED outside the zones). Their question is
- * rewritten to the query's and RD/CD are mirrored from it.
+ * (any other question, e.g. REFUSED outside the zones), and `badvers` (a
+ * query with an EDNS version the server does not know: BIND's BADVERS).
+ * Their question is rewritten to the query's and RD/CD are mirrored from
+ * it.
  *
  * Pure: no I/O, no globals, no clock (the time comes in fd_udp_peer_t);
  * the keyed hash is OpenSSL's, through dns/cookie.h. Every read of the
@@ -46,6 +48,7 @@ enum fd_udp_match {
 	FD_UDP_NODATA,         /* template: a captured name, another type */
 	FD_UDP_NXDOMAIN,       /* template: a name below the zone */
 	FD_UDP_OTHER,          /* template: any other question */
+	FD_UDP_BADVERS,        /* template: an EDNS version above 0 */
 	FD_UDP_NMATCH
 };
 
@@ -61,6 +64,7 @@ typedef struct fd_udp_dnskey {
 	uint16_t qtype, qclass;
 	uint8_t opcode;
 	bool rd, cd, edns, do_bit;
+	uint8_t edns_version;
 } fd_udp_dnskey_t;
 
 /* Who asked, for the server cookie: `sip` and `secret` (16 octets) key it,
@@ -77,7 +81,8 @@ typedef struct fd_udp_peer {
 } fd_udp_peer_t;
 
 /* The key of captured request req[len]. Returns 0, or a negative error
- * when it is not a query fg_dns_parse_query() accepts. */
+ * when it is not a query fg_dns_parse_query() accepts (an EDNS version
+ * above 0 is accepted here: the `badvers` template's request has one). */
 int fd_udp_dns_key(const uint8_t *req, size_t len, fd_udp_dnskey_t *k);
 
 /* One candidate for the matcher: a key and its captured reply. */

@@ -20,7 +20,7 @@
 #include "fluxdecoy/clone_udp.h"
 
 /* How a DNS probe is asked (the forms of dig and kdig). */
-enum { Q_RD = 1, Q_EDNS = 2, Q_DO = 4 };
+enum { Q_RD = 1, Q_EDNS = 2, Q_DO = 4, Q_V1 = 8 /* EDNS version 1 */ };
 
 /* A query as dig 9.18 sends it: AD set, RD per `form`; with Q_EDNS an OPT
  * of 1232 octets with a client cookie (dig's default), DO per Q_DO. */
@@ -52,7 +52,8 @@ static int dns_query(uint8_t *out, size_t cap, uint16_t id, const char *name,
 		fg_wire_write_u8(&w, 0);
 		fg_wire_write_u16(&w, 41);
 		fg_wire_write_u16(&w, 1232);
-		fg_wire_write_u32(&w, (form & Q_DO) ? 0x8000u : 0);
+		fg_wire_write_u32(&w, ((form & Q_DO) ? 0x8000u : 0) |
+				      ((form & Q_V1) ? 0x10000u : 0));
 		fg_wire_write_u16(&w, 12);
 		fg_wire_write_u16(&w, 10);      /* COOKIE: the client's, 8 octets */
 		fg_wire_write_u16(&w, 8);
@@ -197,6 +198,11 @@ static void dns_probes(probes_t *ps, const char *zone)
 		}
 		add_dns(ps, out, 1, 1, tforms[f], FD_UDP_OTHER, cookie);
 	}
+	/* an EDNS version the server does not know (dig +edns=1 +noednsneg) */
+	add_dns(ps, zone ? zone : "version.bind", zone ? 6 : 16, zone ? 1 : 3,
+		Q_RD | Q_EDNS | Q_V1, FD_UDP_BADVERS, cookie);
+	add_dns(ps, zone ? zone : "version.bind", zone ? 6 : 16, zone ? 1 : 3,
+		Q_RD | Q_EDNS | Q_DO | Q_V1, FD_UDP_BADVERS, cookie);
 }
 
 /* nmap's own UDP probes for port (decoy/nmapprobes.h), from the installed
@@ -320,6 +326,15 @@ int fd_clone_udp(FILE *o, const char *addr, unsigned port, const char *zone,
 			break;
 		if (p->rn <= 0)
 			continue;
+		char why[160];
+		if (fd_udp_dns_check(p->match, p->q, (size_t)p->n, p->r, (size_t)p->rn,
+				     why, sizeof(why)) < 0) {
+			fprintf(stderr, "fluxdecoy clone: udp/%u: an answer the decoy "
+				"cannot render for its question: left out (%s)\n",
+				port, why);
+			p->rn = 0;
+			continue;
+		}
 		/* the bound must hold for the shortest query a template answers
 		 * too: its question shorter by `shrink`, the reply as much */
 		unsigned qn = (unsigned)p->n - p->shrink, rn = (unsigned)p->rn - p->shrink;

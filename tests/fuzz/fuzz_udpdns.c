@@ -29,7 +29,8 @@
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 /* named 9.18: www.example.test A (dig, dig +norec), nope.example.test A,
- * example.test TXT, www.other.test A; see tests/unit/test_udpdns.c */
+ * example.test TXT, www.other.test A, example.test SOA with EDNS version
+ * 1; see tests/unit/test_udpdns.c */
 static const char PERSONA[] =
 	"persona:\n  name: ns\nudp:\n  - port: 53\n    amplification: 4\n"
 	"    replies:\n"
@@ -47,7 +48,10 @@ static const char PERSONA[] =
 	"        match: nodata\n"
 	"      - request: \"21d10120000100000000000103777777056f746865720474657374000001000100002904d000000000000c000a0008512a361bdd25b4f8\"\n"
 	"        reply: \"21d18105000100000000000103777777056f746865720474657374000001000100002904d000000000001c000a0018512a361bdd25b4f8010000006b0fac86ef73a19f48cc12f4\"\n"
-	"        match: other\n";
+	"        match: other\n"
+	"      - request: \"125a01200001000000000001076578616d706c650474657374000006000100002904d000010000000c000a00084b7f35ca339dcfab\"\n"
+	"        reply: \"125a81000001000000000001076578616d706c650474657374000006000100002904d0010000000000\"\n"
+	"        match: badvers\n";
 
 /* the query of the odd role: www.example.test A, EDNS, a client cookie */
 static const uint8_t QUERY[] = {

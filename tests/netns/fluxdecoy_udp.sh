@@ -14,7 +14,7 @@
 # the forms dig and kdig send plus the NXDOMAIN/NODATA/REFUSED templates;
 # the decoy serves them on the pool. Then: nmap -sU -sV -p 53 and -p 161
 # give the same lines for both (addresses masked); dig (plain, +nocookie,
-# +noedns, +dnssec, +norec) and kdig (plain, +cookie) get named's very
+# +noedns, +dnssec, +norec, +edns=1) and kdig (plain, +cookie) get named's very
 # answer from the decoy for seven questions, captured or not (a 0x20 name,
 # an unknown name, a name outside the zone, a type the apex lacks), IDs and
 # cookie values masked; a random datagram gets no answer (open, silent), a
@@ -227,6 +227,7 @@ has_line "clone: question entries" '^        match: question$' "$pt"
 has_line "clone: an NXDOMAIN template" '^        match: nxdomain$' "$pt"
 has_line "clone: a NODATA template" '^        match: nodata$' "$pt"
 has_line "clone: a template for other names (REFUSED)" '^        match: other$' "$pt"
+has_line "clone: a template for an unknown EDNS version (BADVERS)" '^        match: badvers$' "$pt"
 # dig and kdig, all but the query time, the server's address and the clock
 mask() { grep -Ev '^;; (Query time|SERVER|WHEN|Time|From)[: ]|^; <<>>|^;; global options|^$' \
 	| sed -E 's/id: [0-9]+/id: N/; s/(COOKIE: )[0-9A-Fa-f]+/\1C/'; }
@@ -235,7 +236,8 @@ kd() { nsx cli timeout 60 kdig +retry=2 +timeout=5 "@$1" "${@:2}" 2>&1 | mask; }
 NX="nx$RANDOM$RANDOM.example.test"
 for q in "example.test SOA" "ExAmPlE.tEsT SOA" "example.test NS" "$NX A" \
 	 "www.elsewhere.example TXT" "example.test TXT" "version.bind CH TXT"; do
-	for form in "dg" "dg +nocookie" "dg +noedns" "dg +dnssec" "dg +norec" "kd" "kd +cookie"; do
+	for form in "dg" "dg +nocookie" "dg +noedns" "dg +dnssec" "dg +norec" "dg +edns=1 +noednsneg" \
+		    "kd" "kd +cookie"; do
 		read -r tool opt <<<"$form"
 		# shellcheck disable=SC2086
 		r=$($tool $REAL $opt $q); sleep 0.3
@@ -252,6 +254,7 @@ has_line "dig: a client cookie gets a server cookie back (named's length)" \
 	'^; COOKIE: C \(good\)$' "$(dg $POOL example.test SOA)"
 has_line "dig: the unknown name is NXDOMAIN from the decoy" 'status: NXDOMAIN' "$(dg $POOL "$NX" A)"
 has_line "dig: outside the zone REFUSED from the decoy" 'status: REFUSED' "$(dg $POOL www.elsewhere.example A)"
+has_line "dig +edns=1: BADVERS from the decoy" 'status: BADVERS' "$(dg $POOL +edns=1 +noednsneg example.test SOA)"
 BIND_RE='^53/udp +open +domain +ISC BIND'
 r=$(nmap_udp_id cli 53 $REAL "$BIND_RE"); d=$(nmap_udp_id cli 53 $POOL "$BIND_RE")
 has_line "nmap -sU -sV: named is recognised" '^53/udp +open +domain +ISC BIND' "$r"

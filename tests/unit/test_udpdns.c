@@ -10,8 +10,8 @@
  * question echoed in its case with the owner names spelled out (named's
  * case-sensitive compression), a client cookie answered with a server
  * cookie and none without one, RD=0 with its authority and glue, and the
- * nxdomain / nodata / other templates with the question rewritten (names
- * of another length: every compression pointer moves).
+ * nxdomain / nodata / other / badvers templates with the question
+ * rewritten (names of another length: every compression pointer moves).
  */
 #include <errno.h>
 #include <setjmp.h>
@@ -289,6 +289,46 @@ static void test_templates(void **st)
 	fd_udp_table_free(t);
 }
 
+/* named 9.18, dig +edns=1 +noednsneg example.test SOA: BADVERS, no AA,
+ * OPT version 0 with extended rcode 1 and no options (no cookie back) */
+#define BADVERS_Q \
+	"125a01200001000000000001076578616d706c650474657374000006000100002904d0" \
+	"00010000000c000a00084b7f35ca339dcfab"
+#define BADVERS_R \
+	"125a81000001000000000001076578616d706c650474657374000006000100002904d0" \
+	"010000000000"
+
+static void test_badvers(void **st)
+{
+	(void)st;
+	const struct ent e[] = {
+		{ "question", PLAIN_Q, PLAIN_R },
+		{ "badvers", BADVERS_Q, BADVERS_R },
+	};
+	fd_udp_table_t *t = table(e, 2, 3);
+	uint8_t q[512], out[1232], want[512];
+
+	same(t, BADVERS_Q, BADVERS_R, 0);
+	/* version 2, another name and ID: BADVERS all the same, for it */
+	int qn = hx(PLAIN_Q, q, sizeof(q));
+	q[0] = 0x77;
+	q[40] = 0x02;
+	int m = fd_udp_answer(t, peer(), q, (size_t)qn, out, sizeof(out));
+	int wn = hx(BADVERS_R, want, sizeof(want));
+	assert_int_equal(m, wn + 4);                  /* www. is 4 octets longer */
+	assert_int_equal(out[0], 0x77);
+	assert_memory_equal(out + 12, q + 12, 22);    /* the query's question */
+	assert_memory_equal(out + 34, want + 30, (size_t)wn - 30);
+	/* version 0 with the plain question: the question entry, not BADVERS */
+	same(t, PLAIN_Q, PLAIN_R, 12);
+	fd_udp_table_free(t);
+	/* no badvers template: a version above 0 gets no answer */
+	const struct ent e1[] = { { "question", PLAIN_Q, PLAIN_R } };
+	t = table(e1, 1, 3);
+	assert_int_equal(fd_udp_answer(t, peer(), q, (size_t)qn, out, sizeof(out)), 0);
+	fd_udp_table_free(t);
+}
+
 static void test_check(void **st)
 {
 	fd_persona_t *p;
@@ -330,6 +370,15 @@ static void test_check(void **st)
 	assert_int_equal(p->udp[0].replies[1].match, FD_UDP_QUESTION);
 	assert_int_equal(p->udp[0].replies[0].match, FD_UDP_EXACT);
 	fd_persona_free(p);
+	/* a badvers template asked with version 0, a question with version 1 */
+	const struct ent e7[] = { { "badvers", PLAIN_Q, PLAIN_R } };
+	assert_int_equal(load(e7, 1, 10, &p, &s), -FG_ESCHEMA);
+	if (!strstr(s.buf, "match badvers: the request has EDNS version 0"))
+		fail_msg("%s", s.buf);
+	const struct ent e8[] = { { "question", BADVERS_Q, BADVERS_R } };
+	assert_int_equal(load(e8, 1, 10, &p, &s), -FG_ESCHEMA);
+	if (!strstr(s.buf, "match question: the request is not a DNS query"))
+		fail_msg("%s", s.buf);
 	assert_string_equal(fd_udp_match_name(FD_UDP_NXDOMAIN), "nxdomain");
 }
 
@@ -338,6 +387,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_question),
 		cmocka_unit_test(test_templates),
+		cmocka_unit_test(test_badvers),
 		cmocka_unit_test(test_check),
 	};
 	if (fg_siphash_new(&sip) < 0)
