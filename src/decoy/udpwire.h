@@ -33,7 +33,7 @@
 /* Bounds of one captured exchange and of one port's list. */
 enum {
 	FD_UDP_MAX_PAYLOAD = 1232,  /* the DNS flag day's safe UDP size */
-	FD_UDP_MAX_REPLIES = 64,
+	FD_UDP_MAX_REPLIES = 128,
 	FD_UDP_MAX_AMP = 10,        /* the most `amplification` may say */
 };
 

@@ -166,7 +166,7 @@ static void add_dns(probes_t *ps, const char *name, uint16_t type, uint16_t cls,
  * send, and the templates for the questions nobody
  * captured (a random name below the zone, a type its apex lacks, a name
  * outside it). */
-static void dns_probes(probes_t *ps, const char *zone)
+static void dns_probes(probes_t *ps, const char *zone, const char *names)
 {
 	static const unsigned forms[] = { Q_RD, 0, Q_RD | Q_EDNS, Q_EDNS, Q_RD | Q_EDNS | Q_DO };
 	static const unsigned tforms[] = { Q_RD, Q_RD | Q_EDNS, Q_RD | Q_EDNS | Q_DO };
@@ -186,6 +186,25 @@ static void dns_probes(probes_t *ps, const char *zone)
 		for (size_t f = 0; f < sizeof(forms) / sizeof(forms[0]); f++)
 			add_dns(ps, nm[i].name, nm[i].type, nm[i].cls, forms[f],
 				FD_UDP_QUESTION, cookie);
+	/* --names: A and AAAA of each, relative to the zone */
+	for (const char *p = names; p && *p;) {
+		const char *c = strchr(p, ',');
+		size_t l = c ? (size_t)(c - p) : strlen(p);
+		char full[300];
+		if (l == 0 || l > 253) {
+			ps->err = -FG_ENAME;
+			return;
+		}
+		if (p[l - 1] == '.')
+			snprintf(full, sizeof(full), "%.*s", (int)(l - 1), p);
+		else
+			snprintf(full, sizeof(full), "%.*s.%s", (int)l, p, zone);
+		for (size_t f = 0; f < sizeof(forms) / sizeof(forms[0]); f++) {
+			add_dns(ps, full, 1, 1, forms[f], FD_UDP_QUESTION, cookie);
+			add_dns(ps, full, 28, 1, forms[f], FD_UDP_QUESTION, cookie);
+		}
+		p = c ? c + 1 : p + l;
+	}
 	snprintf(nx, sizeof(nx), "fd%02x%02x%02x%02x%02x%02x.%s", rnd[0], rnd[1], rnd[2],
 		 rnd[3], rnd[4], rnd[5], zone ? zone : "");
 	snprintf(out, sizeof(out), "fd%02x%02x%02x%02x%02x%02x.invalid", rnd[0], rnd[1],
@@ -262,7 +281,7 @@ static int nmap_probes(probes_t *ps, const char *file, unsigned port)
 }
 
 int fd_clone_udp(FILE *o, const char *addr, unsigned port, const char *zone,
-		 unsigned timeout_s)
+		 const char *names, unsigned timeout_s)
 {
 	probes_t *ps = calloc(1, sizeof(*ps));
 	int rc = 0;
@@ -271,7 +290,7 @@ int fd_clone_udp(FILE *o, const char *addr, unsigned port, const char *zone,
 		return -ENOMEM;
 	rc = nmap_probes(ps, FD_NMAP_PROBES, port);
 	if (rc >= 0 && port == 53)
-		dns_probes(ps, zone);
+		dns_probes(ps, zone, names);
 	else if (rc == 0)
 		rc = -ENOTSUP;          /* nmap has no probe for this port */
 	if (rc > 0)

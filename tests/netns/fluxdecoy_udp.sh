@@ -8,15 +8,16 @@
 #   dcy 10.0.3.10: fluxdecoy owning 198.51.100.0/24 by a local route
 #   cli 10.0.2.1 / 10.0.3.1: nmap, dig, kdig, python3 (raw datagrams)
 #
-# `fluxdecoy clone --ports udp/53,udp/161 --zone example.test` captures the
+# `fluxdecoy clone --ports udp/53,udp/161 --zone example.test --names
+# www,ns1` captures the
 # answers to nmap's own UDP probes for each port (read from the installed
 # nmap-service-probes), and for DNS each CHAOS name and the apex SOA/NS in
 # the forms dig and kdig send plus the NXDOMAIN/NODATA/REFUSED templates;
 # the decoy serves them on the pool. Then: nmap -sU -sV -p 53 and -p 161
 # give the same lines for both (addresses masked); dig (plain, +nocookie,
 # +noedns, +dnssec, +norec, +edns=1) and kdig (plain, +cookie) get named's very
-# answer from the decoy for seven questions, captured or not (a 0x20 name,
-# an unknown name, a name outside the zone, a type the apex lacks), IDs and
+# answer from the decoy for ten questions, captured or not (a 0x20 name,
+# an unknown name, a name outside the zone, a type a name lacks), IDs and
 # cookie values masked; a random datagram gets no answer (open, silent), a
 # UDP port outside the persona ICMP port unreachable (closed), and a flood
 # of version.bind queries from one source is cut by the token bucket:
@@ -116,7 +117,7 @@ ok "snmpd serves udp/161"
 
 # ------------------------------------------------------------ clone
 P=$W/ns.persona
-out=$(nsx cli "$FLUXDECOY" clone --from $REAL --ports udp/53,udp/161 --zone example.test \
+out=$(nsx cli "$FLUXDECOY" clone --from $REAL --ports udp/53,udp/161 --zone example.test --names www,ns1 \
 	--name ns -o "$P" 2>&1)
 assert_eq "fluxdecoy clone --ports udp/53 succeeds" "0" "$?"
 [ -s "$P" ] || { fail "clone wrote a persona" "$out"; finish; }
@@ -234,7 +235,8 @@ mask() { grep -Ev '^;; (Query time|SERVER|WHEN|Time|From)[: ]|^; <<>>|^;; global
 dg() { nsx cli timeout 60 dig +tries=3 +time=5 "@$1" "${@:2}" 2>&1 | mask; }
 kd() { nsx cli timeout 60 kdig +retry=2 +timeout=5 "@$1" "${@:2}" 2>&1 | mask; }
 NX="nx$RANDOM$RANDOM.example.test"
-for q in "example.test SOA" "ExAmPlE.tEsT SOA" "example.test NS" "$NX A" \
+for q in "example.test SOA" "ExAmPlE.tEsT SOA" "example.test NS" "www.example.test A" \
+	 "Ns1.Example.Test AAAA" "www.example.test MX" "$NX A" \
 	 "www.elsewhere.example TXT" "example.test TXT" "version.bind CH TXT"; do
 	for form in "dg" "dg +nocookie" "dg +noedns" "dg +dnssec" "dg +norec" "dg +edns=1 +noednsneg" \
 		    "kd" "kd +cookie"; do
