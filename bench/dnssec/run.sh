@@ -8,7 +8,8 @@
 #   2. answers/s with dnsperf, interleaved, median of RUNS runs:
 #      fluxgated granted answers signed (DO=1) and unsigned (DO=0), signed
 #      static answers, and Knot's mod-onlinesign signing the same zone with
-#      a key of the same algorithm (ECDSAP256SHA256; Knot makes its own).
+#      a key of the same algorithm (ALG: ecdsap256sha256 by default, or
+#      ed25519; Knot makes its own).
 #
 #   perf 10.56.0.2 ---- 10.56.0.1 fg   (fluxgated, nft backend, workers: 2)
 #   perf 10.56.1.2 ---- 10.56.1.1 knot (knotd, udp-workers 2)
@@ -17,16 +18,24 @@
 #      and without DO=1; the granted answer is signed while its grant is in
 #      flight to the kernel (sign, then send on the ACK).
 #
-# Env: FLUXGATED, RUNS (3), DURATION (10 s), CLIENTS (4), OUTSTANDING (200),
-#      N (signatures in part 1, 20000).
+# Env: FLUXGATED, RUNS (3), DURATION (10 s), CLIENTS (16), OUTSTANDING (200),
+#      N (signatures in part 1, 20000), ALG (ecdsap256sha256 | ed25519),
+#      PERF (a directory: perf record -a -g for 6 s in the first signed and
+#      the first unsigned granted run, into PERF/granted-signed.data and
+#      PERF/granted-unsigned.data; see bench/README.md).
 
 HERE=$(cd "$(dirname "$0")" && pwd)
 FG_TEST_NAME=bench-dnssec
 . "$HERE/../../tests/netns/lib.sh"
 
 RUNS=${RUNS:-3}
+ALG=${ALG:-ecdsap256sha256}
+case "$ALG" in ecdsap256sha256|ed25519) ;; *) die "ALG: ecdsap256sha256 or ed25519" ;; esac
 DURATION=${DURATION:-10}
-CLIENTS=${CLIENTS:-4}
+# dnsperf sockets: the workers' SO_REUSEPORT sockets share the flows by
+# their 4-tuple hash, and with 4 flows one worker got them all in 1 run of
+# 8 (3:1 in half of them): a CPU-bound run (signed) then measured one core
+CLIENTS=${CLIENTS:-16}
 OUTSTANDING=${OUTSTANDING:-200}
 FLUXCTL=${FLUXCTL:-$(dirname "$FLUXGATED")/fluxctl}
 need_root
@@ -49,7 +58,7 @@ veth_link perf fg0 10.56.0.2/24 fg eth0 10.56.0.1/24
 veth_link perf kn0 10.56.1.2/24 knot eth0 10.56.1.1/24
 
 KEYS="$FG_WORK/keys"; mkdir -p "$KEYS"
-"$FLUXCTL" dnssec keygen example.test --dir "$KEYS" >/dev/null || die "keygen"
+"$FLUXCTL" dnssec keygen example.test --dir "$KEYS" --algorithm "$ALG" >/dev/null || die "keygen"
 RECS='      - "@ NS ns1"
       - "ns1 A 10.56.0.1"
       - "www A 192.0.2.80"'
@@ -59,7 +68,6 @@ server:
   listen: [ "10.56.0.1@53" ]
   user: nobody
   workers: 2
-  user: nobody
 control:
   socket: "$FG_WORK/control.sock"
 log:
@@ -73,6 +81,7 @@ zone:
     records:
 $RECS
     dnssec:
+      algorithm: $ALG
       keys: $KEYS
 pool:
   - id: svc4
@@ -88,8 +97,6 @@ service:
     pin: 10s
 policy:
   direct: [ 10.56.0.0/24 ]
-rrl:
-  rate: 0          # one benchmark source: no response rate limiting
 nat:
   backend: nft
   table: fgbsec$$
@@ -122,7 +129,7 @@ log:
     any: warning
 policy:
   - id: ecdsa
-    algorithm: ecdsap256sha256
+    algorithm: $ALG
 mod-onlinesign:
   - id: sign
     policy: ecdsa
@@ -152,10 +159,19 @@ dnsperf_run() {
 	log "$3: $qps answers/s, lost $(awk '/Queries lost:/ {print $3 " " $4}' "$f"), $(sed -n 's/.*Response codes: *//p' "$f")" >&2
 	echo "$qps"
 }
+# perf_bg NAME: a 6 s system-wide profile, 1 s into the run that follows
+perf_bg() {
+	[ -n "${PERF:-}" ] && [ "$i" = 1 ] || return 0
+	command -v perf >/dev/null || die "PERF set but no perf"
+	mkdir -p "$PERF"
+	(sleep 1; perf record -a -g -o "$PERF/$1.data" -- sleep 6 >/dev/null 2>&1) &
+}
 gs=() gu=() ss=() ks=()
 log "2. answers/s: $RUNS runs x ${DURATION}s, dnsperf -c $CLIENTS -q $OUTSTANDING"
 for ((i = 1; i <= RUNS; i++)); do
+	perf_bg granted-signed
 	gs+=("$(dnsperf_run 10.56.0.1 "$FG_WORK/q-grant.txt" "granted-signed-$i" do)")
+	perf_bg granted-unsigned
 	gu+=("$(dnsperf_run 10.56.0.1 "$FG_WORK/q-grant.txt" "granted-unsigned-$i")")
 	ss+=("$(dnsperf_run 10.56.0.1 "$FG_WORK/q-static.txt" "static-signed-$i" do)")
 	ks+=("$(dnsperf_run 10.56.1.1 "$FG_WORK/q-static.txt" "knot-onlinesign-$i" do)")
@@ -181,7 +197,7 @@ SS=$(printf '%s\n' "${ss[@]}" | median); KS=$(printf '%s\n' "${ks[@]}" | median)
 stop_bg "$KNOT_PID"
 stop_fluxgated "fluxgated stops"
 printf '\n| figure | value |\n|---|---|\n'
-printf '| fluxgated granted, signed (DO=1) | %s answers/s |\n' "$GS"
+printf '| fluxgated granted, signed (DO=1, %s) | %s answers/s |\n' "$ALG" "$GS"
 printf '| fluxgated granted, unsigned (DO=0) | %s answers/s |\n' "$GU"
 printf '| fluxgated static, signed (DO=1) | %s answers/s |\n' "$SS"
 printf '| Knot mod-onlinesign static, signed | %s answers/s |\n' "$KS"

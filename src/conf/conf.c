@@ -23,6 +23,7 @@
 #include "common/err.h"
 #include "conf/conf.h"
 #include "conf/include.h"
+#include "conf/keyfiles.h"
 #include "conf/scalar.h"
 #include "conf/schema.h"
 
@@ -851,6 +852,16 @@ static int read_secret(fg_loader_t *ld, fg_conf_key_t *k)
 		return 0;
 	}
 	int rc = fg_secretfile_read(k->secret_file, &k->secret, &k->secret_id, err, sizeof(err));
+	const fg_keyfile_t *f = rc == -EACCES ? fg_keyfiles_find(ld->kf, FG_KF_TSIG, k->secret_file)
+					      : NULL;
+	if (f) {
+		/* read for this reload by the [priv] process (a rewritten file
+		 * applies now) */
+		if (!(k->secret = strndup((const char *)f->data, f->len)))
+			return -ENOMEM;
+		k->secret_id = f->id;
+		return 0;
+	}
 	if (rc == -EACCES) {
 		int t = take_over_secret(ld, k);
 		if (t == -ENOMEM)
@@ -858,9 +869,9 @@ static int read_secret(fg_loader_t *ld, fg_conf_key_t *k)
 		if (t == 0)
 			return 0;
 		if (ld->prev) {
-			fg_diag(ld, k->line, "key '%s': secret-file %s (a reload made by the "
-				"unprivileged process keeps only a secret read at start from an "
-				"unchanged file: restart to read a new one)", k->id, err);
+			fg_diag(ld, k->line, "key '%s': secret-file %s (the privileged process "
+				"did not hand it over, see its log, and the running secret was read "
+				"from another version of the file)", k->id, err);
 			return 0;
 		}
 	}
@@ -979,11 +990,11 @@ static void check_external_keys(fg_loader_t *ld, const fg_conf_t *c)
 /* ---- entry points ---- */
 
 static int load_buffer(const char *name, const char *buf, size_t len,
-		       fg_conf_reader_fn reader, const fg_conf_t *prev, fg_conf_t **out,
-		       fg_conf_diag_fn diag, void *ctx)
+		       fg_conf_reader_fn reader, const fg_conf_t *prev, const fg_keyfiles_t *kf,
+		       fg_conf_t **out, fg_conf_diag_fn diag, void *ctx)
 {
 	fg_loader_t ld = { .file = name ? name : "<buffer>", .diag = diag, .ctx = ctx,
-			   .read_secrets = reader != NULL, .prev = prev };
+			   .read_secrets = reader != NULL, .prev = prev, .kf = kf };
 	fg_ynode_t *root = NULL;
 	fg_conf_t *conf;
 	int rc;
@@ -1030,13 +1041,13 @@ static int load_buffer(const char *name, const char *buf, size_t len,
 int fg_conf_load_buffer(const char *name, const char *buf, size_t len,
 			fg_conf_t **out, fg_conf_diag_fn diag, void *ctx)
 {
-	return load_buffer(name, buf, len, NULL, NULL, out, diag, ctx);
+	return load_buffer(name, buf, len, NULL, NULL, NULL, out, diag, ctx);
 }
 
 int fg_conf_load_text(const char *path, const char *buf, size_t len,
 		      fg_conf_t **out, fg_conf_diag_fn diag, void *ctx)
 {
-	return load_buffer(path, buf, len, fg_conf_read_file, NULL, out, diag, ctx);
+	return load_buffer(path, buf, len, fg_conf_read_file, NULL, NULL, out, diag, ctx);
 }
 
 int fg_conf_read_file(const char *path, char **buf, size_t *len,
@@ -1099,6 +1110,13 @@ fail:
 int fg_conf_reload(const char *path, const char *text, size_t len, const fg_conf_t *prev,
 		   fg_conf_t **out, fg_conf_diag_fn diag, void *ctx)
 {
+	return fg_conf_reload_keys(path, text, len, prev, NULL, out, diag, ctx);
+}
+
+int fg_conf_reload_keys(const char *path, const char *text, size_t len, const fg_conf_t *prev,
+			const fg_keyfiles_t *kf, fg_conf_t **out, fg_conf_diag_fn diag,
+			void *ctx)
+{
 	char *buf = NULL;
 	int rc;
 
@@ -1106,11 +1124,11 @@ int fg_conf_reload(const char *path, const char *text, size_t len, const fg_conf
 		return -EINVAL;
 	*out = NULL;
 	if (text)
-		return load_buffer(path, text, len, fg_conf_read_file, prev, out, diag, ctx);
+		return load_buffer(path, text, len, fg_conf_read_file, prev, kf, out, diag, ctx);
 	rc = fg_conf_read_file(path, &buf, &len, diag, ctx);
 	if (rc < 0)
 		return rc;
-	rc = load_buffer(path, buf, len, fg_conf_read_file, prev, out, diag, ctx);
+	rc = load_buffer(path, buf, len, fg_conf_read_file, prev, kf, out, diag, ctx);
 	explicit_bzero(buf, len);       /* the text may hold cookie.secret, key secrets */
 	free(buf);
 	return rc;

@@ -331,6 +331,14 @@ int fg_conf_load_text(const char *path, const char *buf, size_t len,
 int fg_conf_reload(const char *path, const char *text, size_t len, const fg_conf_t *prev,
 		   fg_conf_t **out, fg_conf_diag_fn diag, void *ctx);
 
+/* The same, with the secrets the [priv] process read for this reload
+ * (conf/keyfiles.h; may be NULL): a secret-file this process cannot open
+ * takes [priv]'s copy first (a rewritten file applies), then prev's. */
+struct fg_keyfiles;
+int fg_conf_reload_keys(const char *path, const char *text, size_t len, const fg_conf_t *prev,
+			const struct fg_keyfiles *kf, fg_conf_t **out, fg_conf_diag_fn diag,
+			void *ctx);
+
 void fg_conf_free(fg_conf_t *conf);
 
 /* Advice on a valid config that is not an error (policy.resolvers empty

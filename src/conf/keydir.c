@@ -66,9 +66,10 @@ static int name_cmp(const void *a, const void *b)
 	return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
-int fg_keydir_load(const char *dir, const char *zone, int alg, bool with_private,
-		   fg_keydir_fallback_fn fallback, void *fallback_ctx,
-		   fg_dnskey_t *out, unsigned max, char *err, size_t errlen)
+/* The zone's .key file names in dir, sorted (so that errors and key order
+ * do not depend on readdir). On success *dp is the open directory. */
+static int key_names(const char *dir, const char *zone, int alg, DIR **dp, char **names,
+		     unsigned *count, char *err, size_t errlen)
 {
 	char prefix[300];
 	int pl = key_prefix(zone, prefix, sizeof(prefix));
@@ -82,8 +83,6 @@ int fg_keydir_load(const char *dir, const char *zone, int alg, bool with_private
 		close(dfd);
 		return fg_errf(err, errlen, -errno, "key directory %s: %s", dir, strerror(errno));
 	}
-	/* sorted, so that errors and key order do not depend on readdir */
-	char *names[64];
 	unsigned nn = 0;
 	int rc = 0;
 	struct dirent *de;
@@ -109,8 +108,66 @@ int fg_keydir_load(const char *dir, const char *zone, int alg, bool with_private
 		}
 		nn++;
 	}
-	if (rc == 0)
-		qsort(names, nn, sizeof(names[0]), name_cmp);
+	if (rc < 0) {
+		for (unsigned i = 0; i < nn; i++)
+			free(names[i]);
+		closedir(d);
+		return rc;
+	}
+	qsort(names, nn, sizeof(names[0]), name_cmp);
+	*dp = d;
+	*count = nn;
+	return 0;
+}
+
+/* "NAME.key" -> "NAME.private" */
+static void private_name(const char *keyname, char *out, size_t cap)
+{
+	size_t l = strlen(keyname);
+	snprintf(out, cap, "%.*s.private", (int)(l - 4), keyname);
+}
+
+int fg_keydir_private_each(const char *dir, const char *zone, int alg,
+			   fg_keydir_text_fn fn, void *ctx, char *err, size_t errlen)
+{
+	char *names[64];
+	unsigned nn = 0;
+	DIR *d = NULL;
+	int rc = key_names(dir, zone, alg, &d, names, &nn, err, errlen);
+	if (rc < 0)
+		return rc;
+	for (unsigned i = 0; i < nn && rc == 0; i++) {
+		char pname[300], *text = NULL;
+		size_t len = 0;
+		private_name(names[i], pname, sizeof(pname));
+		rc = slurp(dirfd(d), pname, true, &text, &len, err, errlen);
+		if (rc == -ENOENT) {
+			rc = 0;         /* a public key alone: the loader says so */
+			continue;
+		}
+		if (rc == 0)
+			rc = fn(ctx, pname, text, len);
+		if (text)
+			OPENSSL_cleanse(text, len);
+		free(text);
+	}
+	for (unsigned i = 0; i < nn; i++)
+		free(names[i]);
+	closedir(d);
+	return rc;
+}
+
+int fg_keydir_load(const char *dir, const char *zone, int alg, bool with_private,
+		   fg_keydir_fallback_fn fallback, void *fallback_ctx,
+		   fg_dnskey_t *out, unsigned max, char *err, size_t errlen)
+{
+	char *names[64];
+	unsigned nn = 0;
+	DIR *d = NULL;
+	int rc = key_names(dir, zone, alg, &d, names, &nn, err, errlen);
+	if (rc < 0)
+		return rc;
+	int dfd = dirfd(d);
 	unsigned nk = 0;
 	for (unsigned i = 0; i < nn && rc == 0; i++) {
 		char *text = NULL, e2[256];
@@ -138,16 +195,18 @@ int fg_keydir_load(const char *dir, const char *zone, int alg, bool with_private
 			break;
 		}
 		if (with_private) {
-			size_t l = strlen(names[i]);
 			char pname[300];
-			snprintf(pname, sizeof(pname), "%.*s.private", (int)(l - 4), names[i]);
+			private_name(names[i], pname, sizeof(pname));
 			rc = slurp(dfd, pname, true, &text, &len, err, errlen);
 			/* the .key's timing comments, which dnssec-settime keeps
 			 * with the .private's lines, are what an unprivileged
 			 * reload can read: they apply over the running key's */
 			int64_t t[4] = { k->publish, k->activate, k->inactive, k->remove };
-			if (rc == -EACCES && fallback && fallback(fallback_ctx, k) == 0) {
-				if (t[0] || t[1] || t[2] || t[3]) {
+			int fb = rc == -EACCES && fallback ? fallback(fallback_ctx, dir, pname, k) : -1;
+			if (fb >= 0) {
+				/* 1: the .private text itself, parsed over the .key as
+				 * below; 0: a running key, whose timing is stale */
+				if (fb == 0 && (t[0] || t[1] || t[2] || t[3])) {
 					k->publish = t[0];
 					k->activate = t[1];
 					k->inactive = t[2];

@@ -17,9 +17,14 @@
 #include "dns/dnssec/key.h"
 
 /* When a .private file cannot be opened for lack of permission (a reload
- * in the unprivileged process), `fallback` may complete the key from one
- * loaded earlier (same DNSKEY rdata): it returns 0 when it set k->pkey. */
-typedef int (*fg_keydir_fallback_fn)(void *ctx, fg_dnskey_t *k);
+ * in the unprivileged process), `fallback` may complete the key k (public
+ * half read) from the text the [priv] process read at dir/pname, or from
+ * one loaded earlier (same DNSKEY rdata): it returns 1 when it parsed the
+ * .private text into k (its timing lines apply over the .key's, as when
+ * the file is read), 0 when it copied a running key (the .key's timing
+ * comments apply), negative when it has neither. */
+typedef int (*fg_keydir_fallback_fn)(void *ctx, const char *dir, const char *pname,
+				     fg_dnskey_t *k);
 
 /* Read the keys of `zone` (presentation form) and algorithm `alg` (0 =
  * any). With `with_private` the .private halves are read too (fallback
@@ -28,6 +33,15 @@ typedef int (*fg_keydir_fallback_fn)(void *ctx, fg_dnskey_t *k);
 int fg_keydir_load(const char *dir, const char *zone, int alg, bool with_private,
 		   fg_keydir_fallback_fn fallback, void *fallback_ctx,
 		   fg_dnskey_t *out, unsigned max, char *err, size_t errlen);
+
+/* For each key file of the zone (as fg_keydir_load finds them), the text
+ * of its .private file, mode checked (the [priv] process hands it over for
+ * a reload); a key without one is skipped. fn returns 0 to go on; the text
+ * is wiped after the call. Returns 0 or the first error (err names the
+ * file). */
+typedef int (*fg_keydir_text_fn)(void *ctx, const char *pname, const char *text, size_t len);
+int fg_keydir_private_each(const char *dir, const char *zone, int alg,
+			   fg_keydir_text_fn fn, void *ctx, char *err, size_t errlen);
 
 /* Write a new key pair as dir/K<zone>.+<alg>+<tag>.{key,private} (the
  * .private with mode 0600, never overwriting), signing from `activate`

@@ -84,6 +84,8 @@ typedef struct fg_loader {
 	 * is the running config whose secrets may be taken over */
 	bool read_secrets;
 	const fg_conf_t *prev;
+	/* on a reload, the secrets the [priv] process read (conf/keyfiles.h) */
+	const struct fg_keyfiles *kf;
 } fg_loader_t;
 
 #define FG_CONF_MAX_INCLUDES 16

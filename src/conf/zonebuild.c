@@ -12,6 +12,7 @@
 
 #include "common/err.h"
 #include "conf/keydir.h"
+#include "conf/keyfiles.h"
 #include "dns/dnssec/signer.h"
 
 /* SOA names in the config are usually written absolute without the final
@@ -74,17 +75,42 @@ static uint32_t wall_clock(void *ctx)
 	return (uint32_t)time(NULL);
 }
 
-/* A private key from the running db (see fg_conf_build_zonedb_prev). */
-static int key_from_prev(void *ctx, fg_dnskey_t *k)
+struct key_src {
+	const fg_zonedb_t *prev;
+	const fg_keyfiles_t *kf;
+	int rc;                 /* a .private text [priv] sent that does not load */
+	char err[200];
+};
+
+/* A private key the unprivileged process cannot open: the text the [priv]
+ * process read for this reload (a new key of a rollover), else the key of
+ * the running db (see fg_conf_build_zonedb_keys). */
+static int key_fallback(void *ctx, const char *dir, const char *pname, fg_dnskey_t *k)
 {
-	const fg_zonedb_t *prev = ctx;
-	return fg_signer_copy_key(fg_zonedb_signer(prev, k->owner), k->rdata, k->rdlen, k);
+	struct key_src *src = ctx;
+	char path[FG_KF_MAX_PATH + 1];
+	if ((size_t)snprintf(path, sizeof(path), "%s/%s", dir, pname) < sizeof(path)) {
+		const fg_keyfile_t *f = fg_keyfiles_find(src->kf, FG_KF_DNSSEC, path);
+		if (f) {
+			char e2[160];
+			int rc = fg_dnskey_parse_private((const char *)f->data, f->len, k, e2,
+							 sizeof(e2));
+			if (rc == 0)
+				return 1;
+			src->rc = rc;
+			fg_errf(src->err, sizeof(src->err), rc, "%s/%s: %s", dir, pname, e2);
+			return rc;
+		}
+	}
+	if (!src->prev)
+		return -ENOENT;
+	return fg_signer_copy_key(fg_zonedb_signer(src->prev, k->owner), k->rdata, k->rdlen, k);
 }
 
 /* zone.dnssec: read the zone's keys and attach a signer. Returns 0 or
  * a negative error with a message in err. */
-static int attach_signer(const fg_conf_zone_t *cz, const fg_zonedb_t *prev, fg_zone_t *zone,
-			 char *err, size_t errlen)
+static int attach_signer(const fg_conf_zone_t *cz, const fg_zonedb_t *prev,
+			 const fg_keyfiles_t *kf, fg_zone_t *zone, char *err, size_t errlen)
 {
 	uint8_t apex[FG_DNS_MAXNAME];
 	fg_dnskey_t keys[FG_SIGNER_MAXKEYS];
@@ -96,9 +122,12 @@ static int attach_signer(const fg_conf_zone_t *cz, const fg_zonedb_t *prev, fg_z
 				   "dnssec.rrsig-refresh must be shorter than dnssec.rrsig-lifetime");
 	if (alg < 0 || fg_dns_name_from_text(cz->domain, NULL, apex) < 0)
 		return sfail(err, errlen, -FG_ESCHEMA, "bad dnssec algorithm or zone name");
+	struct key_src src = { .prev = prev, .kf = kf };
 	int n = fg_keydir_load(cz->dnssec.keys, cz->domain, alg, true,
-			       prev ? key_from_prev : NULL, (void *)prev, keys,
+			       prev || kf ? key_fallback : NULL, &src, keys,
 			       FG_SIGNER_MAXKEYS, err, errlen);
+	if (n < 0 && src.rc < 0)
+		return sfail(err, errlen, src.rc, "%s", src.err);
 	if (n < 0)
 		return n;
 	if (n == 0)
@@ -130,6 +159,13 @@ int fg_conf_build_zonedb(const fg_conf_t *conf, fg_zonedb_t **out,
 
 int fg_conf_build_zonedb_prev(const fg_conf_t *conf, const fg_zonedb_t *prev,
 			      fg_zonedb_t **out, fg_conf_diag_fn diag, void *ctx)
+{
+	return fg_conf_build_zonedb_keys(conf, prev, NULL, out, diag, ctx);
+}
+
+int fg_conf_build_zonedb_keys(const fg_conf_t *conf, const fg_zonedb_t *prev,
+			      const fg_keyfiles_t *kf, fg_zonedb_t **out,
+			      fg_conf_diag_fn diag, void *ctx)
 {
 	char err[256];
 	int errors = 0;
@@ -185,7 +221,7 @@ int fg_conf_build_zonedb_prev(const fg_conf_t *conf, const fg_zonedb_t *prev,
 		}
 		if (cz->dnssec.set) {
 			err[0] = '\0';
-			if (attach_signer(cz, prev, zones[i], err, sizeof(err)) < 0) {
+			if (attach_signer(cz, prev, kf, zones[i], err, sizeof(err)) < 0) {
 				diagf(diag, ctx, conf, cz->line, "zone '%s': dnssec: %s", cz->domain, err);
 				errors++;
 			}

@@ -125,21 +125,6 @@ int fg_adopt_start(fg_grant_engine_t *eng, fg_adopt_t **out)
 	return 0;
 }
 
-void fg_adopt_status(fg_adopt_t *a, fg_adopt_status_t *out)
-{
-	memset(out, 0, sizeof(*out));
-	if (!a) {
-		out->done = true;
-		return;
-	}
-	pthread_mutex_lock(&a->mu);
-	out->done = a->done;
-	out->adopted = a->adopted;
-	out->took_ms = a->took_ms;
-	out->rc = a->rc;
-	pthread_mutex_unlock(&a->mu);
-}
-
 void fg_adopt_stop(fg_adopt_t *a)
 {
 	if (!a)

@@ -31,15 +31,6 @@ typedef struct fg_adopt fg_adopt_t;
  * error. */
 int fg_adopt_start(fg_grant_engine_t *eng, fg_adopt_t **out);
 
-/* Done yet, and what it found: grants adopted, time taken, error (0). */
-typedef struct fg_adopt_status {
-	bool done;
-	uint64_t adopted;
-	uint64_t took_ms;
-	int rc;
-} fg_adopt_status_t;
-void fg_adopt_status(fg_adopt_t *a, fg_adopt_status_t *out);
-
 void fg_adopt_stop(fg_adopt_t *a);
 
 #endif

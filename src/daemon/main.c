@@ -35,6 +35,7 @@
 #include "daemon/metrics.h"
 #include "daemon/nflog.h"
 #include "daemon/privsep.h"
+#include "daemon/privsep_keys.h"
 #include "daemon/server.h"
 #include "dist/agent.h"
 #include "dist/hub.h"
@@ -92,6 +93,7 @@ static int build_snapshot(const char *path, const fg_snapshot_t *prev, bool setu
 
 	if (!snap)
 		return -ENOMEM;
+	fg_keyfiles_t kf = { 0 };
 	if (fg_privsep_active()) {
 		/* the DNS process may not be able to open the file itself */
 		char *text = NULL;
@@ -101,21 +103,30 @@ static int build_snapshot(const char *path, const fg_snapshot_t *prev, bool setu
 			log_err("%s: cannot read the configuration: %s", path, fg_strerror(rc));
 			goto fail;
 		}
-		/* includes (shared pools) are read from disk; root-only secret
-		 * files are taken over from the running config when unchanged */
-		rc = fg_conf_reload(path, text, len, prev ? prev->conf : NULL, &snap->conf,
-				    diag_print, dctx);
+		/* nor the root-only key files: [priv] reads those its own
+		 * configuration names (new keys, rewritten secret files); without
+		 * them the running secrets stand in for unchanged files */
+		if (prev) {
+			int krc = fg_privsep_read_keys(&kf);
+			if (krc < 0)
+				log_warn("reload: no key material from the privileged process (%s): "
+					 "only unchanged keys carry over", fg_strerror(krc));
+		}
+		/* includes (shared pools) are read from disk */
+		rc = fg_conf_reload_keys(path, text, len, prev ? prev->conf : NULL, &kf,
+					 &snap->conf, diag_print, dctx);
 		explicit_bzero(text, len);
 		free(text);
 	} else {
 		rc = fg_conf_reload(path, NULL, 0, prev ? prev->conf : NULL, &snap->conf,
 				    diag_print, dctx);
 	}
-	if (rc < 0)
-		goto fail;
-	/* a reload reuses the running signed zones' private keys */
-	rc = fg_conf_build_zonedb_prev(snap->conf, prev ? prev->db : NULL, &snap->db, diag_print,
-				       dctx);
+	/* a reload reuses the running signed zones' private keys, or takes
+	 * the ones [priv] read */
+	if (rc == 0)
+		rc = fg_conf_build_zonedb_keys(snap->conf, prev ? prev->db : NULL, &kf, &snap->db,
+					       diag_print, dctx);
+	fg_keyfiles_clear(&kf);
 	if (rc < 0)
 		goto fail;
 	if (snap->conf->nservices && setup_nat) {

@@ -19,6 +19,7 @@
 
 #include "common/err.h"
 #include "common/log.h"
+#include "daemon/tsigq.h"
 
 /* ---- histogram ------------------------------------------------------------- */
 
@@ -243,12 +244,10 @@ static void render_dns(mbuf_t *b, const fg_metrics_t *m)
 	sample_l1(b, "dns_cookies_total", "result", "valid", m->cookie_valid);
 	sample_l1(b, "dns_cookies_total", "result", "bad", m->cookie_bad);
 	sample_l1(b, "dns_cookies_total", "result", "malformed", m->cookie_malformed);
-	static const char *const tsig_res[6] = { "ok", "badkey", "badsig", "badtime",
-						 "badtrunc", "formerr" };
 	family_hdr(b, "tsig_queries_total", "counter",
 		   "Queries with a TSIG: verified, or refused (NOTAUTH) with the TSIG error, or malformed (FORMERR).");
-	for (int k = 0; k < 6; k++)
-		sample_l1(b, "tsig_queries_total", "result", tsig_res[k], m->tsig[k]);
+	for (int k = 0; k < FG_TSIGQ_NRESULTS; k++)
+		sample_l1(b, "tsig_queries_total", "result", fg_tsigq_result_names[k], m->tsig[k]);
 	family_hdr(b, "tsig_private_denied_total", "counter",
 		   "Queries for a private service without a client or resolver key, by what they were answered.");
 	sample_l1(b, "tsig_private_denied_total", "answer", "nxdomain", m->private_denied[0]);
@@ -845,16 +844,6 @@ void fg_metrics_dispatch(fg_metrics_srv_t *srv)
 	/* without text the waiter times out into a 503 */
 	pthread_cond_broadcast(&srv->cv);
 	pthread_mutex_unlock(&srv->mu);
-}
-
-uint64_t fg_metrics_scrapes(const fg_metrics_srv_t *srv)
-{
-	return srv ? atomic_load(&srv->scrapes) : 0;
-}
-
-uint64_t fg_metrics_timeouts(const fg_metrics_srv_t *srv)
-{
-	return srv ? atomic_load(&srv->timeouts) : 0;
 }
 
 void fg_metrics_stop(fg_metrics_srv_t *srv)

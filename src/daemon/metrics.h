@@ -243,11 +243,6 @@ uint16_t fg_metrics_port(const fg_metrics_srv_t *srv);
 int fg_metrics_fd(const fg_metrics_srv_t *srv);
 void fg_metrics_dispatch(fg_metrics_srv_t *srv);
 
-/* Scrapes served, and scrapes answered 503 because the main loop did not
- * answer in time. */
-uint64_t fg_metrics_scrapes(const fg_metrics_srv_t *srv);
-uint64_t fg_metrics_timeouts(const fg_metrics_srv_t *srv);
-
 void fg_metrics_stop(fg_metrics_srv_t *srv);
 
 #endif

@@ -27,6 +27,8 @@ enum ps_op {
 				   * distributed agent, on its controller's word) */
 	PS_DUMPANY,               /* like DUMP, only the grants open to anyone
 				   * (restart recovery, off the serving path) */
+	PS_KEYS,                  /* reply: the root-only key material of [priv]'s
+				   * own configuration (daemon/privsep_keys.h) */
 	PS_OP_MAX
 };
 
@@ -54,5 +56,11 @@ struct ps_quar {
 	uint8_t addr[16];
 	uint32_t timeout_ms;
 };
+
+/* [dns] side: send `op` (no payload) on a free channel and gather the
+ * data messages of the reply into *buf (NUL-terminated, at most 16 MiB;
+ * every intermediate buffer is zeroized: the reply may hold secrets).
+ * The caller zeroizes and frees *buf. */
+int fg_privsep_fetch(uint16_t op, char **buf, size_t *len);
 
 #endif

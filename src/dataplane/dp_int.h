@@ -20,10 +20,6 @@
  * re-run of setup tell ours from the host's (an unassigned value). */
 #define FG_RTPROT 166
 
-/* 0 when `table` is the data plane's own routing table, else -EPERM
- * (logged): the host's tables (main, local, ...) are never written. */
-int fg_route_table_check(uint32_t table);
-
 /* Install, for each family that has pools, the policy rule and a default
  * route in cfg->route_table towards the decoy bed (a blackhole when that
  * family has no decoy next hop, so marked packets never fall back to the

@@ -24,22 +24,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-enum fg_scope {
-	FG_SCOPE_CLIENT = 0,   /* exact client address */
-	FG_SCOPE_NET,          /* client prefix (EDNS Client Subnet) */
-	FG_SCOPE_ANY,          /* anyone: last resort, one address */
-};
-
-typedef struct fg_grant {
-	uint8_t family;        /* AF_INET or AF_INET6: of addr, client, backend */
-	uint8_t scope;         /* enum fg_scope */
-	uint8_t client_plen;   /* 32/128 for CLIENT; prefix length for NET */
-	uint8_t client[16];    /* client address/prefix (masked), unused for ANY */
-	uint8_t addr[16];      /* granted pool address */
-	uint8_t backend[16];   /* protected server the address leads to */
-	uint16_t backend_port; /* DNAT to this port (host order); 0 = same port */
-	uint32_t timeout_ms;   /* ttl + grace */
-} fg_grant_t;
+#include "grant/grant.h"
 
 /* Data-plane constants: the fwmark of decoy traffic, the routing table
  * holding the decoy route, the NFLOG group of decoy events. The daemon
@@ -168,8 +153,9 @@ typedef struct fg_nat_ops {
 	 * cost the recovery nothing. */
 	int (*dump_any)(fg_nat_t *nat, fg_nat_dump_fn fn, void *ctx);
 	/* Count the live elements of the grant maps, pin and quarantine sets.
-	 * Reads every element (nft: a dump of each set), so it costs time in
-	 * proportion to the state: not for the packet or DNS paths. */
+	 * nft: a small set is walked (exact), a big one counted by the
+	 * kernel's figure, which also holds elements expired since its last
+	 * garbage collection (nft_dump.c). Not for the packet or DNS paths. */
 	int (*count)(fg_nat_t *nat, fg_nat_counts_t *out);
 	/* Send `src` (all of its addresses of one family: plen) to the decoys
 	 * for timeout_ms (0 = until released) and kill its live conntrack flows

@@ -1,12 +1,14 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
- * In-memory NAT backend for unit tests of the grant engine: the semantics
- * of the nftables data plane (see nat_mem.h) without a kernel.
+ * In-memory NAT backend for unit tests of the grant engine (and netns
+ * tests of the DNS side that need no kernel): a thin store of what was
+ * granted and quarantined, with the kernel maps' timeouts and sizes (see
+ * nat_mem.h). What the ruleset does with the elements is not modelled.
  *
- * One chained hash table holds every element. Grants and pins hash on
- * (family, addr), so that "which grants does this address have" is one
- * bucket walk; quarantine entries hash on the source. Expired entries are
- * dropped when met, and in a full sweep when a map reaches its size.
+ * One chained hash table holds every element. Grants hash on (family,
+ * addr), so that "which grants does this address have" is one bucket walk;
+ * quarantine entries hash on the source. Expired entries are dropped when
+ * met, and in a full sweep when a map reaches its size.
  *
  * Ownership: the state is shared by the handles made from it
  * (fg_nat_mem_open_shared) and freed with the last one; a mutex serializes
@@ -25,7 +27,7 @@
 #include "dataplane/nat_mem.h"
 
 enum kind { KI_CLIENT = FG_SCOPE_CLIENT, KI_NET = FG_SCOPE_NET, KI_ANY = FG_SCOPE_ANY,
-	    KI_PIN, KI_BACK, KI_QUAR, KI_N };
+	    KI_QUAR, KI_N };
 
 struct ent {
 	struct ent *next;
@@ -42,10 +44,7 @@ struct mem_state {
 	struct ent **b;
 	size_t nb;
 	size_t count[KI_N][2];      /* per kind and family, expired included */
-	fg_nat_config_t cfg;
-	fg_nat_prefix_t *pools;
-	fg_nat_svcport_t *svcports; /* copies: cfg.svcports/portmap point here */
-	fg_nat_prefix_t *portmap;
+	fg_nat_config_t cfg;        /* scalars only: every array is forgotten */
 	bool frozen;
 	uint64_t frozen_at;
 	uint64_t offset;
@@ -206,26 +205,15 @@ static void mask_prefix(uint8_t *a, size_t alen, unsigned plen)
 	}
 }
 
-static bool in_pools(struct mem_state *s, int family, const uint8_t *a)
-{
-	size_t i, n = alen_of(family);
-
-	for (i = 0; i < s->cfg.npools; i++) {
-		const fg_nat_prefix_t *p = &s->pools[i];
-
-		if (p->family == family && memcmp(a, p->first, n) >= 0 && memcmp(a, p->last, n) <= 0)
-			return true;
-	}
-	return false;
-}
-
 /* ------------------------------------------------------------------ ops */
 
-/* The state keeps no pointer into the caller's config: pools, ports and
- * port maps are copied (setup), listeners and backends are the kernel
- * ruleset's business. */
+/* The state keeps no pointer into the caller's config: pools, ports,
+ * listeners and backends are the ruleset's business, not the store's. */
 static void forget_arrays(fg_nat_config_t *c)
 {
+	c->table = NULL;
+	c->pools = NULL;
+	c->npools = 0;
 	c->svcports = NULL;
 	c->nsvcports = 0;
 	c->portmap = NULL;
@@ -253,8 +241,6 @@ static int mem_open_state(const fg_nat_config_t *cfg, struct mem_state **out)
 	s->refs = 1;
 	if (cfg)
 		s->cfg = *cfg;
-	s->cfg.pools = NULL;
-	s->cfg.npools = 0;
 	forget_arrays(&s->cfg);
 	*out = s;
 	return 0;
@@ -310,60 +296,21 @@ static void mem_close(fg_nat_t *nat)
 		while (s->b[i])
 			unlink_free(s, &s->b[i]);
 	free(s->b);
-	free(s->pools);
-	free(s->svcports);
-	free(s->portmap);
 	pthread_mutex_destroy(&s->mu);
 	free(s);
-}
-
-static void *dup_n(const void *a, size_t n, size_t size, bool *oom)
-{
-	void *p;
-
-	if (!n)
-		return NULL;
-	if (!(p = calloc(n, size)))
-		*oom = true;
-	else
-		memcpy(p, a, n * size);
-	return p;
 }
 
 static int mem_setup(fg_nat_t *nat, const fg_nat_config_t *cfg)
 {
 	struct mem_state *s = nat->s;
-	fg_nat_prefix_t *p, *pm;
-	fg_nat_svcport_t *sp;
-	bool oom = false;
 
 	if (!cfg)
 		return -EINVAL;
-	p = dup_n(cfg->pools, cfg->npools, sizeof(*p), &oom);
-	sp = dup_n(cfg->svcports, cfg->nsvcports, sizeof(*sp), &oom);
-	pm = dup_n(cfg->portmap, cfg->nportmap, sizeof(*pm), &oom);
-	if (oom) {
-		free(p);
-		free(sp);
-		free(pm);
-		return -ENOMEM;
-	}
 	pthread_mutex_lock(&s->mu);
-	/* Like the kernel: static parts replaced, grants/pins/quarantine kept. */
-	free(s->pools);
-	free(s->svcports);
-	free(s->portmap);
+	/* Like the kernel: the sizes follow the config, grants and
+	 * quarantine are kept. */
 	s->cfg = *cfg;
-	s->pools = p;
-	s->cfg.pools = p;
-	s->cfg.table = NULL;
 	forget_arrays(&s->cfg);
-	s->svcports = sp;
-	s->cfg.svcports = sp;
-	s->cfg.nsvcports = cfg->nsvcports;
-	s->portmap = pm;
-	s->cfg.portmap = pm;
-	s->cfg.nportmap = cfg->nportmap;
 	s->st.setups++;
 	pthread_mutex_unlock(&s->mu);
 	return 0;
@@ -381,22 +328,6 @@ static int grant_check(const fg_grant_t *g)
 	if (g->scope != FG_SCOPE_ANY && g->client_plen > max)
 		return -EINVAL;
 	return 0;
-}
-
-static uint64_t pin_ms(struct mem_state *s)
-{
-	return s->cfg.pin_ms ? s->cfg.pin_ms : 60000;
-}
-
-static struct ent *find_back(struct mem_state *s, int family, const uint8_t *addr, uint64_t now)
-{
-	struct ent *e;
-
-	for (e = s->b[bucket(s, family, KI_BACK, addr)]; e; e = e->next)
-		if (e->kind == KI_BACK && e->family == family &&
-		    memcmp(e->addr, addr, alen_of(family)) == 0 && live(s, e, now))
-			return e;
-	return NULL;
 }
 
 /* Find the element a grant would write, or a conflicting NET range. */
@@ -451,12 +382,12 @@ static int mem_commit(fg_nat_t *nat, const fg_grant_t *g, size_t n)
 	 * overlaps), write only when all grants fit. */
 	/* Allocate every entry the batch may need up front: past the checks
 	 * nothing may fail half-way. */
-	fresh = calloc(2 * n, sizeof(*fresh)); /* grant + backend entries */
+	fresh = calloc(n, sizeof(*fresh));
 	if (!fresh) {
 		rc = -ENOMEM;
 		goto out;
 	}
-	for (i = 0; i < 2 * n; i++)
+	for (i = 0; i < n; i++)
 		if (!(fresh[i] = calloc(1, sizeof(**fresh)))) {
 			rc = -ENOMEM;
 			goto out;
@@ -545,43 +476,6 @@ static int mem_commit(fg_nat_t *nat, const fg_grant_t *g, size_t n)
 		e->timeout = g[i].timeout_ms;
 		e->expires = now + g[i].timeout_ms;
 	}
-	/* per-address backend, as nat_nft.c writes it (set, not maxed) */
-	for (i = 0; i < n; i++) {
-		size_t an = alen_of(g[i].family), j;
-		uint64_t t = g[i].timeout_ms;
-		const uint8_t *be = g[i].backend;
-		uint16_t bp = g[i].backend_port;
-		struct ent *e;
-
-		for (j = 0; j < i; j++)
-			if (g[j].family == g[i].family && !memcmp(g[j].addr, g[i].addr, an))
-				break;
-		if (j < i)
-			continue;
-		for (j = i + 1; j < n; j++)
-			if (g[j].family == g[i].family && !memcmp(g[j].addr, g[i].addr, an)) {
-				if (g[j].timeout_ms > t)
-					t = g[j].timeout_ms;
-				be = g[j].backend;
-				bp = g[j].backend_port;
-			}
-		e = find_back(s, g[i].family, g[i].addr, now);
-		if (!e) {
-			size_t bi = bucket(s, g[i].family, KI_BACK, g[i].addr);
-
-			e = fresh[nfresh];
-			fresh[nfresh++] = NULL;
-			e->kind = KI_BACK;
-			e->family = g[i].family;
-			memcpy(e->addr, g[i].addr, an);
-			e->next = s->b[bi];
-			s->b[bi] = e;
-			s->count[KI_BACK][fi(e->family)]++;
-		}
-		memcpy(e->backend, be, an);
-		e->bport = bp;
-		e->expires = now + t + pin_ms(s);
-	}
 	if (total(s) > s->nb * 2)
 		rehash(s);
 	s->st.commits++;
@@ -592,7 +486,7 @@ out:
 		s->st.commit_failures++;
 	pthread_mutex_unlock(&s->mu);
 	if (fresh)
-		for (i = 0; i < 2 * n; i++)
+		for (i = 0; i < n; i++)
 			free(fresh[i]); /* the ones not used */
 	free(fresh);
 	return rc;
@@ -658,7 +552,7 @@ static int mem_count(fg_nat_t *nat, fg_nat_counts_t *out)
 	sweep_all(s, now_ms(s));   /* the counters include expired entries */
 	for (k = KI_CLIENT; k <= KI_ANY; k++)
 		out->grants[k] = s->count[k][0] + s->count[k][1];
-	out->pinned = s->count[KI_PIN][0] + s->count[KI_PIN][1];
+	out->pinned = 0;           /* pins are made by the packet path */
 	out->quarantined = s->count[KI_QUAR][0] + s->count[KI_QUAR][1];
 	pthread_mutex_unlock(&s->mu);
 	return 0;
@@ -741,9 +635,6 @@ static int mem_destroy(fg_nat_t *nat)
 	for (i = 0; i < s->nb; i++)
 		while (s->b[i])
 			unlink_free(s, &s->b[i]);
-	free(s->pools);
-	s->pools = NULL;
-	s->cfg.npools = 0;
 	pthread_mutex_unlock(&s->mu);
 	return 0;
 }
@@ -777,137 +668,47 @@ void fg_nat_mem_fail_next(fg_nat_t *nat, unsigned count, int err)
 	pthread_mutex_unlock(&nat->s->mu);
 }
 
-static bool in_ranges(const fg_nat_prefix_t *r, size_t nr, int family, const uint8_t *a)
-{
-	size_t i, n = alen_of(family);
-
-	for (i = 0; i < nr; i++)
-		if (r[i].family == family && memcmp(a, r[i].first, n) >= 0 &&
-		    memcmp(a, r[i].last, n) <= 0)
-			return true;
-	return false;
-}
-
-/* svcport<F>: does a service expose (addr, proto, port)? */
-static bool exposed(const struct mem_state *s, int family, const uint8_t *a, uint8_t proto,
-		    uint16_t port)
-{
-	size_t i, n = alen_of(family);
-
-	for (i = 0; i < s->cfg.nsvcports; i++) {
-		const fg_nat_svcport_t *e = &s->svcports[i];
-
-		if (e->family == family && memcmp(a, e->first, n) >= 0 &&
-		    memcmp(a, e->last, n) <= 0 && proto >= e->proto_first &&
-		    proto <= e->proto_last && port >= e->port_first && port <= e->port_last)
-			return true;
-	}
-	return false;
-}
-
-static enum fg_nat_mem_verdict flow(fg_nat_t *nat, int family, const uint8_t *client,
-				    const uint8_t *addr, bool filter, uint8_t proto,
-				    uint16_t dport, uint8_t *backend, uint16_t *bport_out);
-
-enum fg_nat_mem_verdict fg_nat_mem_flow(fg_nat_t *nat, int family, const uint8_t *client,
-					const uint8_t *addr, uint8_t *backend)
-{
-	return flow(nat, family, client, addr, false, 0, 0, backend, NULL);
-}
-
-enum fg_nat_mem_verdict fg_nat_mem_flow_port(fg_nat_t *nat, int family, const uint8_t *client,
-					     const uint8_t *addr, uint8_t proto, uint16_t dport,
-					     uint8_t *backend, uint16_t *bport)
-{
-	return flow(nat, family, client, addr, true, proto, dport, backend, bport);
-}
-
-static enum fg_nat_mem_verdict flow(fg_nat_t *nat, int family, const uint8_t *client,
-				    const uint8_t *addr, bool filter, uint8_t proto,
-				    uint16_t dport, uint8_t *backend, uint16_t *bport_out)
+bool fg_nat_mem_granted(fg_nat_t *nat, int family, const uint8_t *client, const uint8_t *addr,
+			uint8_t *backend)
 {
 	struct mem_state *s = nat->s;
-	uint16_t bp = 0;
-	bool portmap = false;
 	size_t n = alen_of(family);
-	struct ent *e, *hit[3] = { NULL, NULL, NULL }, *pin = NULL, *back = NULL;
-	enum fg_nat_mem_verdict v = FG_MEM_DECOY;
-	uint32_t cap = s->cfg.pin_set_size ? s->cfg.pin_set_size : 65536;
+	struct ent *e, *hit[3] = { NULL, NULL, NULL };
 	uint64_t now;
-	int k;
 
 	pthread_mutex_lock(&s->mu);
 	now = now_ms(s);
-	if (!in_pools(s, family, addr)) {
-		v = FG_MEM_NOT_POOL;
-		goto out;
-	}
-	if (find_quar(s, family, client, now))
-		goto out;
-	/* raw chain: what no service exposes goes to the decoys, pin or not */
-	if (filter && s->cfg.ports_set && !exposed(s, family, addr, proto, dport))
-		goto out;
-	portmap = (proto == 6 || proto == 17) &&
-		  in_ranges(s->portmap, s->cfg.nportmap, family, addr);
-	sweep_bucket(s, bucket(s, family, KI_ANY, addr), now);
 	for (e = s->b[bucket(s, family, KI_ANY, addr)]; e; e = e->next) {
-		if (e->family != family || memcmp(e->addr, addr, n) != 0)
+		if (e->kind > KI_ANY || e->family != family || memcmp(e->addr, addr, n) != 0 ||
+		    !live(s, e, now))
 			continue;
-		if (e->kind == KI_PIN && memcmp(e->client, client, n) == 0)
-			pin = e;
-		else if (e->kind == KI_BACK)
-			back = e;
-		else if (e->kind == KI_CLIENT && memcmp(e->client, client, n) == 0)
+		if (e->kind == KI_CLIENT && memcmp(e->client, client, n) == 0)
 			hit[0] = e;
 		else if (e->kind == KI_NET && prefix_match(client, e->client, e->plen))
 			hit[1] = e;
 		else if (e->kind == KI_ANY)
 			hit[2] = e;
 	}
-	/* raw chain: a pin (refreshed) or a grant lets the flow in */
-	if (pin)
-		pin->expires = now + pin_ms(s);
-	else if (!hit[0] && !hit[1] && !hit[2])
-		goto out;
-	/* nat chain: a grant's own backend (pinning the client), else the
-	 * address's backend, else drop */
-	for (k = 0; k < 3; k++) {
-		if (!hit[k])
-			continue;
-		memcpy(backend, hit[k]->backend, n);
-		bp = hit[k]->bport;
-		v = FG_MEM_REAL;
-		if (pin)
-			break;
-		if (s->count[KI_PIN][fi(family)] >= cap)
-			sweep_all(s, now);
-		/* a full pin set costs the pin, not the flow */
-		if (s->count[KI_PIN][fi(family)] < cap && (pin = calloc(1, sizeof(*pin)))) {
-			size_t bi = bucket(s, family, KI_PIN, addr);
-
-			pin->kind = KI_PIN;
-			pin->family = (uint8_t)family;
-			memcpy(pin->client, client, n);
-			memcpy(pin->addr, addr, n);
-			pin->expires = now + pin_ms(s);
-			pin->next = s->b[bi];
-			s->b[bi] = pin;
-			s->count[KI_PIN][fi(family)]++;
+	for (int k = 0; k < 3; k++)
+		if (hit[k]) {
+			if (backend)
+				memcpy(backend, hit[k]->backend, n);
+			pthread_mutex_unlock(&s->mu);
+			return true;
 		}
-		goto out;
-	}
-	if (back) {
-		memcpy(backend, back->backend, n);
-		bp = back->bport;
-		v = FG_MEM_REAL;
-	} else {
-		v = FG_MEM_DROP;
-	}
-out:
-	if (bport_out)
-		*bport_out = v == FG_MEM_REAL && portmap && bp ? bp : dport;
 	pthread_mutex_unlock(&s->mu);
-	return v;
+	return false;
+}
+
+bool fg_nat_mem_quarantined(fg_nat_t *nat, int family, const uint8_t *src)
+{
+	struct mem_state *s = nat->s;
+	bool q;
+
+	pthread_mutex_lock(&s->mu);
+	q = find_quar(s, family, src, now_ms(s)) != NULL;
+	pthread_mutex_unlock(&s->mu);
+	return q;
 }
 
 void fg_nat_mem_stats(fg_nat_t *nat, fg_nat_mem_stats_t *st)
@@ -919,7 +720,7 @@ void fg_nat_mem_stats(fg_nat_t *nat, fg_nat_mem_stats_t *st)
 	pthread_mutex_lock(&s->mu);
 	now = now_ms(s);
 	*st = s->st;
-	st->live_grants = st->pins = st->quarantined = 0;
+	st->live_grants = st->quarantined = 0;
 	for (i = 0; i < s->nb; i++) {
 		struct ent *e;
 
@@ -928,8 +729,6 @@ void fg_nat_mem_stats(fg_nat_t *nat, fg_nat_mem_stats_t *st)
 				continue;
 			if (e->kind <= KI_ANY)
 				st->live_grants++;
-			else if (e->kind == KI_PIN)
-				st->pins++;
 			else if (e->kind == KI_QUAR)
 				st->quarantined++;
 		}

@@ -1,21 +1,19 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
- * Test hooks of the in-memory NAT backend (fg_nat_mem_ops). The backend
- * mirrors the kernel data plane's semantics (see nft_int.h):
+ * Test hooks of the in-memory NAT backend (fg_nat_mem_ops): a thin store
+ * of what the grant engine wrote, for unit tests. It keeps the properties of
+ * the kernel's grant maps that a commit can observe:
  *  - a grant's key is (family, scope, client[/plen], addr); re-adding a key
  *    *sets* its timeout (it may shorten it, like the kernel) and its backend;
  *  - grant maps hold at most cfg->grant_set_size elements each (0 = no
  *    limit), the commit fails whole (-FG_ENETLINK) beyond that;
- *  - the first flow of an authorized client pins (client, addr) for
- *    cfg->pin_ms, refreshed by each flow; a full pin set costs the pin,
- *    never the flow;
- *  - each commit also sets, per address, backend = the batch's backend,
- *    expiry = longest timeout of the batch + pin_ms: a pinned client whose
- *    grants lapsed reaches that backend while it lives, is dropped after;
- *  - quarantine beats pins and grants;
- *  - with ports_set, a (addr, proto, port) no svcport covers goes to the
- *    decoys whatever the grants and pins; TCP/UDP to a portmap range go to
- *    the grant's backend_port.
+ *  - a subnet grant overlapping a live one of the same address is refused
+ *    (the kernel's pipapo refuses nested ranges);
+ *  - quarantine elements, timed or permanent.
+ * It does not model what the ruleset does with them (pins, the per-address
+ * backend, quarantine beating grants, the port filter and translation,
+ * the decoy route): the only model of the verdicts is the ruleset itself,
+ * exercised by the netns tests against the kernel.
  * Expiry follows a per-state monotonic clock that tests can freeze and
  * advance. All functions here take a handle of the mem backend only.
  *
@@ -52,25 +50,14 @@ void fg_nat_mem_advance(fg_nat_t *nat, uint64_t ms);
  * -FG_ENETLINK) without installing anything: the SERVFAIL path. */
 void fg_nat_mem_fail_next(fg_nat_t *nat, unsigned count, int err);
 
-enum fg_nat_mem_verdict {
-	FG_MEM_DECOY = 0,     /* routed to the decoy bed */
-	FG_MEM_REAL = 1,      /* DNATed to *backend */
-	FG_MEM_NOT_POOL = 2,  /* not pool traffic: untouched */
-	FG_MEM_DROP = 3,      /* pinned, but past the address's backend horizon */
-};
-
-/* The first packet of a new flow from `client` to `addr`, as the kernel
- * ruleset would treat it (creates/refreshes the pin). */
-enum fg_nat_mem_verdict fg_nat_mem_flow(fg_nat_t *nat, int family, const uint8_t *client,
-					const uint8_t *addr, uint8_t *backend);
-/* The same for a packet of protocol `proto` to port `dport`, with the
- * port filter (cfg->svcports when ports_set: anything no service exposes
- * goes to the decoys) and the port translation (cfg->portmap: TCP/UDP to
- * the grant's backend_port). fg_nat_mem_flow() skips both. *bport (may be
- * NULL) is the destination port after DNAT. */
-enum fg_nat_mem_verdict fg_nat_mem_flow_port(fg_nat_t *nat, int family, const uint8_t *client,
-					     const uint8_t *addr, uint8_t proto, uint16_t dport,
-					     uint8_t *backend, uint16_t *bport);
+/* Does the store hold a live grant element whose key admits `client` to
+ * `addr` (the exact element, a subnet element whose prefix holds the
+ * client, or the anyone element of the address)? Its backend goes to
+ * *backend (may be NULL). A lookup of the maps, not a packet's verdict. */
+bool fg_nat_mem_granted(fg_nat_t *nat, int family, const uint8_t *client, const uint8_t *addr,
+			uint8_t *backend);
+/* Is `src` in the quarantine set (live)? */
+bool fg_nat_mem_quarantined(fg_nat_t *nat, int family, const uint8_t *src);
 
 typedef struct fg_nat_mem_stats {
 	uint64_t commits;         /* successful commits */
@@ -78,7 +65,6 @@ typedef struct fg_nat_mem_stats {
 	uint64_t grants_written;  /* elements written by successful commits */
 	uint64_t last_batch;      /* grants in the last successful commit */
 	size_t live_grants;
-	size_t pins;
 	size_t quarantined;
 	unsigned setups;
 } fg_nat_mem_stats_t;

@@ -1,8 +1,12 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
- * Internals of the nftables backend, shared by nat_nft.c (handle, netlink
- * batch I/O, grants, dump, quarantine) and nft_ruleset.c (the static part:
- * table, sets, chains, rules). Not a public interface.
+ * Internals of the nftables backend, shared by its files (not a public
+ * interface):
+ *   nat_nft.c      the ops: open/close, setup, commit, revoke, quarantine
+ *   nft_mnl.c      netlink transport: socket, batches, answers, dump loop
+ *   nft_elem.c     element encoding into the open batch
+ *   nft_dump.c     read-back of the grant maps and element counts
+ *   nft_ruleset.c  the static part: table, sets, chains, rules
  *
  * Ruleset shape (inet table cfg->table; F = 4 or 6):
  *   pool<F>          interval set of the pool ranges (re-synced by setup)
@@ -35,6 +39,8 @@
 #include "dataplane/nat.h"
 
 struct mnl_socket;
+struct nlmsghdr;
+struct nlattr;
 
 /* Kernels >= 6.3 know these; the installed uapi header may be older. */
 #ifndef NFT_MSG_DESTROYTABLE
@@ -92,7 +98,11 @@ struct fg_nat {
 	size_t trk_msg_cap;
 };
 
-/* Batch helpers (nat_nft.c). */
+/* Socket of a handle (nft_mnl.c): NETLINK_NETFILTER with extended ACKs,
+ * capped error echoes and grown buffers. */
+int fg_nft_sock_open(struct fg_nat *nat);
+
+/* Batch helpers (nft_mnl.c). */
 void fg_nft_batch_begin(struct fg_nat *nat);
 /* Reserve room and return the start of the next message, or NULL. */
 char *fg_nft_batch_tail(struct fg_nat *nat);
@@ -103,6 +113,55 @@ uint32_t fg_nft_batch_seq(struct fg_nat *nat);
  * no; first errno in *kerr if non-NULL) or -errno (local failure). `what`
  * names the operation in log messages. */
 int fg_nft_batch_send(struct fg_nat *nat, const char *what, int *kerr);
+/* Optional per-batch hook to name the element an error points at. */
+typedef void (*fg_nft_bad_elem_fn)(void *ctx, uint32_t seq, int index, int err);
+/* fg_nft_batch_send() that also names the refused element to `bad` (may be
+ * NULL); a kernel errno equal to `quiet_err` (one the caller handles by
+ * retrying) is logged at debug level only. */
+int fg_nft_batch_send_ex(struct fg_nat *nat, const char *what, int *kerr,
+			 fg_nft_bad_elem_fn bad, void *bctx, int quiet_err);
+/* Dump every element of set `set` (GETSETELEM), handing each answer
+ * message to `cb` (a libmnl callback). `*cb_err` is the callback's own
+ * error, if it set one. */
+int fg_nft_get_elems(struct fg_nat *nat, const char *set,
+		     int (*cb)(const struct nlmsghdr *nlh, void *data), void *data,
+		     const int *cb_err);
+/* The same for the set itself (GETSET): one answer message. */
+int fg_nft_get_set(struct fg_nat *nat, const char *set,
+		   int (*cb)(const struct nlmsghdr *nlh, void *data), void *data,
+		   const int *cb_err);
+
+/* The grant maps by scope (dumped), then the per-address backend map (not
+ * dumped); fg_nft_group_base[] names their sets (nft_elem.c). */
+enum { FG_NFT_G_CLIENT, FG_NFT_G_NET, FG_NFT_G_ANY, FG_NFT_G_NGRANT,
+       FG_NFT_G_BACKEND = FG_NFT_G_NGRANT, FG_NFT_NGROUPS };
+extern const char *const fg_nft_group_base[FG_NFT_NGROUPS];
+
+/* Element encoding (nft_elem.c): one NEWSETELEM/DESTROYSETELEM message of
+ * set `set` at the batch's tail, its elements, its end. */
+struct fg_nft_elem_msg {
+	struct nlmsghdr *nlh;
+	struct nlattr *list;
+};
+int fg_nft_elems_start(struct fg_nat *nat, struct fg_nft_elem_msg *m, uint16_t type,
+		       const char *set);
+void fg_nft_elems_end(struct fg_nat *nat, struct fg_nft_elem_msg *m);
+/* One element: key (klen), optional key_end, optional data, timeout in ms
+ * (0: none), element flags. */
+void fg_nft_elem_put(struct nlmsghdr *nlh, const void *key, size_t klen,
+		     const void *kend, const void *data, size_t dlen,
+		     uint64_t timeout_ms, uint32_t eflags);
+/* Key of grant g in its map; key_end for NET; returns the key length. */
+size_t fg_nft_grant_key(const fg_grant_t *g, uint8_t *key, uint8_t *kend);
+
+/* Read-back (nft_dump.c): the ops dump, dump_any and count. A set the
+ * kernel says holds more elements than this is counted by the kernel's
+ * figure rather than walked (nft_dump.c says why). */
+#define FG_NFT_COUNT_WALK_MAX 16384
+/* (the ops) */
+int fg_nft_dump(fg_nat_t *nat, fg_nat_dump_fn fn, void *ctx);
+int fg_nft_dump_any(fg_nat_t *nat, fg_nat_dump_fn fn, void *ctx);
+int fg_nft_count(fg_nat_t *nat, fg_nat_counts_t *out);
 
 /* Ruleset (nft_ruleset.c). Appends to the open batch; last, a chain
  * nothing jumps to whose one rule's comment is a hash of every message
@@ -121,7 +180,7 @@ size_t fg_nft_alen(int family);
  * backend of such a service to carry one). */
 #define FG_NFT_BLEN(alen) ((alen) + 4)
 /* Append NEWSETELEM messages holding the (sorted, disjoint) ranges r[] to
- * the interval set `set` (nat_nft.c). */
+ * the interval set `set` (nft_elem.c). */
 int fg_nft_put_pool(struct fg_nat *nat, const char *set, int family,
 		    const fg_nat_prefix_t *r, size_t nr);
 /* Append the svcport<F> elements of family `family` (cfg->svcports). */

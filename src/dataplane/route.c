@@ -256,6 +256,8 @@ static int route_msg(struct rtnl *r, const fg_nat_config_t *cfg, int family, boo
 	return rtnl_talk(r, nlh);
 }
 
+static int table_check(uint32_t table);
+
 int fg_route_setup(const fg_nat_config_t *cfg)
 {
 	static const int fams[2] = { AF_INET, AF_INET6 };
@@ -264,7 +266,7 @@ int fg_route_setup(const fg_nat_config_t *cfg)
 
 	if (!r)
 		return -ENOMEM;
-	if ((rc = fg_route_table_check(table_of(cfg))) < 0) {
+	if ((rc = table_check(table_of(cfg))) < 0) {
 		free(r);
 		return rc;
 	}
@@ -322,7 +324,7 @@ int fg_route_destroy(const fg_nat_config_t *cfg)
 
 	if (!r)
 		return -ENOMEM;
-	if ((rc = fg_route_table_check(table_of(cfg))) < 0) {
+	if ((rc = table_check(table_of(cfg))) < 0) {
 		free(r);
 		return rc;
 	}
@@ -345,7 +347,9 @@ int fg_route_destroy(const fg_nat_config_t *cfg)
 	return ret < 0 ? -FG_ENETLINK : 0;
 }
 
-int fg_route_table_check(uint32_t table)
+/* 0 when `table` is the data plane's own routing table, else -EPERM
+ * (logged): the host's tables (main, local, ...) are never written. */
+static int table_check(uint32_t table)
 {
 	/* 0 unspec, 253 default, 254 main, 255 local: the host's own */
 	if (table == FG_DECOY_ROUTE_TABLE)

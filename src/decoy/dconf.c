@@ -95,6 +95,8 @@ static const fg_item_t persona_items[] = {
 	  .off = PC(tmpl), .cnt_off = PC(ntmpl) },
 	{ .name = "template-addresses", .type = FG_T_PREFIX, .flags = FG_F_MULTI,
 	  .off = PC(tmpl_addrs), .cnt_off = PC(ntmpl_addrs) },
+	{ .name = "udp-backends", .type = FG_T_BOOL, .off = PC(udp_backends),
+	  .def = "false" },
 	{ .name = "ssh-host-keys", .type = FG_T_STR, .flags = FG_F_MULTI,
 	  .off = PC(ssh_host_keys), .cnt_off = PC(nssh_host_keys),
 	  .check = fg_check_abspath },
@@ -217,6 +219,9 @@ static void check_hi(fg_loader_t *ld, const fd_conf_t *c)
 		if (p->containment != FD_CONTAIN_DROP && fd_conf_nbackends(p) == 0)
 			fg_diag(ld, p->line, "persona '%s': containment %s needs backends",
 				p->id, fd_containment_names[p->containment]);
+		if (p->udp_backends && fd_conf_nbackends(p) == 0)
+			fg_diag(ld, p->line, "persona '%s': udp-backends needs backends "
+				"or backend-template", p->id);
 		if (p->containment == FD_CONTAIN_REFLECT &&
 		    (!c->decoy.reflect_address.len || !c->decoy.reflect_dns.len))
 			fg_diag(ld, p->line, "persona '%s': containment reflect needs "

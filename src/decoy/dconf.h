@@ -24,6 +24,7 @@
  *       tls-key: /etc/fluxdecoy/web.key
  *       backends: [10.0.4.10]            # high-interaction (real) servers
  *       containment: drop                # drop | reply-only | reflect
+ *       udp-backends: true               # its udp: ports bind to them too
  *     - id: web-flash                      # or: a backend per universe
  *       backend-template: [/usr/local/lib/fluxdecoy/spawn-web]
  *       template-addresses: [10.0.5.0/28]
@@ -85,6 +86,8 @@ typedef struct fd_conf_persona {
 	size_t ntmpl;
 	fg_conf_prefix_t *tmpl_addrs; /* template-addresses: its slots */
 	size_t ntmpl_addrs;
+	bool udp_backends;            /* udp-backends: the persona's `udp:`
+					 ports late-bind to the backends too */
 	int line;
 } fd_conf_persona_t;
 

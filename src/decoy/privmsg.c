@@ -33,7 +33,7 @@ int fd_priv_parse_request(const uint8_t *buf, size_t len, fd_priv_req_t *r,
 	r->slot = fg_wire_read_u32(&w);
 	if (w.err || memcmp(magic, "FDQ1", 4) != 0)
 		return fg_errf(err, errlen, -FG_EMALF, "request without the FDQ1 magic");
-	if (r->kind < FD_PRIV_COUNTERS || r->kind > FD_PRIV_STOP)
+	if (r->kind < FD_PRIV_COUNTERS || r->kind > FD_PRIV_DEAL)
 		return fg_errf(err, errlen, -FG_EMALF, "unknown request kind %u", r->kind);
 	if (r->kind == FD_PRIV_COUNTERS && (r->persona || r->slot))
 		return fg_errf(err, errlen, -FG_EMALF, "counters request with arguments");
@@ -66,7 +66,8 @@ int fd_priv_parse_spawned(const uint8_t *buf, size_t len, fd_priv_req_t *r, int3
 	r->slot = fg_wire_read_u32(&w);
 	*status = (int32_t)fg_wire_read_u32(&w);
 	if (w.err || memcmp(magic, "FDS1", 4) != 0 ||
-	    (r->kind != FD_PRIV_SPAWN && r->kind != FD_PRIV_STOP) || fg_wire_read_u32(&w) != 0)
+	    (r->kind != FD_PRIV_SPAWN && r->kind != FD_PRIV_STOP && r->kind != FD_PRIV_DEAL) ||
+	    fg_wire_read_u32(&w) != 0)
 		return -FG_EMALF;
 	return 0;
 }

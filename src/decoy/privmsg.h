@@ -5,14 +5,18 @@
  *
  *   request  "FDQ1" u32 kind, u32 persona, u32 slot   (16 bytes)
  *            kind 1 counters (persona, slot 0), 2 spawn, 3 stop: the
- *            backend of template slot `slot` of persona `persona`
+ *            backend of template slot `slot` of persona `persona`;
+ *            4 deal: the shuffle's deal of epoch `persona` (low 32 bits),
+ *            forced shuffle `slot`, for the closed UDP ports of the
+ *            shuffled pools (fluxdecoy/contain.h)
  *   reply    "FDR1" u32 n, n x (u64 dropped, u64 replied, u64 reflected)
  *            to counters;
  *            "FDS1" u32 kind, u32 persona, u32 slot, i32 status (0 or
- *            -errno) to spawn and stop
+ *            -errno) to spawn, stop and deal
  *
  * [priv] answers only requests that parse exactly (length, magic, a known
- * kind) and checks persona and slot against its own config; otherwise it
+ * kind) and checks persona and slot against its own config (a deal:
+ * against its own clock and key); otherwise it
  * says why, counts it and answers nothing: it trusts nothing the serving
  * part sends. The serving part checks that a counters reply has exactly
  * one entry per persona.
@@ -30,7 +34,8 @@
 #define FD_PRIV_SPAWN_LEN 24
 #define FD_PRIV_MAX_PERSONAS ((FD_PRIV_MAX - 8) / 24)
 
-enum fd_priv_kind { FD_PRIV_COUNTERS = 1, FD_PRIV_SPAWN = 2, FD_PRIV_STOP = 3 };
+enum fd_priv_kind { FD_PRIV_COUNTERS = 1, FD_PRIV_SPAWN = 2, FD_PRIV_STOP = 3,
+		    FD_PRIV_DEAL = 4 };
 
 typedef struct fd_contain_counts {
 	uint64_t contained, replied, reflected;

@@ -39,11 +39,6 @@ void fg_dnsb_set_flags(fg_dnsb_t *b, uint16_t flags)
 	}
 }
 
-uint16_t fg_dnsb_flags(const fg_dnsb_t *b)
-{
-	return b->w.pos >= 4 ? (uint16_t)((b->w.buf[2] << 8) | b->w.buf[3]) : 0;
-}
-
 void fg_dnsb_reserve(fg_dnsb_t *b, size_t n)
 {
 	b->w.len = n < b->cap ? b->cap - n : 0;

@@ -91,7 +91,6 @@ void fg_dnsb_init(fg_dnsb_t *b, uint8_t *buf, size_t cap);
 /* Header with zero counts; flags is the full second word. */
 void fg_dnsb_header(fg_dnsb_t *b, uint16_t id, uint16_t flags);
 void fg_dnsb_set_flags(fg_dnsb_t *b, uint16_t flags);
-uint16_t fg_dnsb_flags(const fg_dnsb_t *b);
 /* Question: name written uncompressed (first name of the message) and
  * entered in the compression table. */
 int fg_dnsb_question(fg_dnsb_t *b, const uint8_t *name, uint16_t qtype, uint16_t qclass);

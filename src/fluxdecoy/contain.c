@@ -25,7 +25,10 @@
 #include <libnftnl/set.h>
 #include <libnftnl/table.h>
 
+#include <openssl/crypto.h>
+
 #include "common/err.h"
+#include "decoy/shuffle.h"
 #include "fluxdecoy/contain.h"
 
 #define REG  NFT_REG32_00
@@ -344,6 +347,17 @@ static void e_dnat4(struct rb *b, const uint8_t a[4], uint16_t port_be)
 	add(b, e);
 }
 
+static void e_reject_port(struct rb *b)
+{
+	struct nftnl_expr *e = ex(b, "reject");
+
+	if (e) {
+		nftnl_expr_set_u32(e, NFTNL_EXPR_REJECT_TYPE, NFT_REJECT_ICMPX_UNREACH);
+		nftnl_expr_set_u8(e, NFTNL_EXPR_REJECT_CODE, NFT_REJECT_ICMPX_PORT_UNREACH);
+	}
+	add(b, e);
+}
+
 static void m_fam(struct rb *b, const struct fam *f)
 {
 	e_meta(b, NFT_META_NFPROTO);
@@ -576,6 +590,214 @@ static void persona_rules(struct batch *bt, const fd_conf_t *c, size_t i)
 	}
 }
 
+/* ------------------------------------------------- closed UDP ports */
+
+static bool pool_shuffled(const fd_conf_t *c, const char *id);
+
+#define UDP_PORTS_SET "udp_ports"
+#define UDP_PORTS_ID 0x75647001u
+#define UDP_CLOSED "udp_closed"
+#define SERVED4 "udp_served4"
+#define SERVED6 "udp_served6"
+#define SERVED4_ID 0x75647004u
+#define SERVED6_ID 0x75647006u
+
+int fd_contain_udp_needed(const fd_conf_t *c)
+{
+	for (size_t i = 0; i < c->npersonas; i++)
+		if (c->personas[i].persona && c->personas[i].persona->nudp)
+			return 1;
+	return 0;
+}
+
+/* daddr within [x->first, x->last] (the prefix's family) */
+static void m_dst_range(struct rb *b, const fg_conf_prefix_t *x)
+{
+	const struct fam *f = &fams[x->family == AF_INET ? 0 : 1];
+
+	m_fam(b, f);
+	e_payload(b, NFT_PAYLOAD_NETWORK_HEADER, f->doff, f->alen, REG);
+	e_cmp(b, NFT_CMP_GTE, x->first, f->alen);
+	e_cmp(b, NFT_CMP_LTE, x->last, f->alen);
+}
+
+static void m_udp(struct rb *b)
+{
+	uint8_t proto = IPPROTO_UDP;
+
+	e_meta(b, NFT_META_L4PROTO);
+	e_cmp(b, NFT_CMP_EQ, &proto, 1);
+}
+
+static void m_udp_dport(struct rb *b, unsigned port)
+{
+	uint16_t be = htons((uint16_t)port);
+
+	m_udp(b);
+	e_payload(b, NFT_PAYLOAD_TRANSPORT_HEADER, 2, 2, REG);
+	e_cmp(b, NFT_CMP_EQ, &be, 2);
+}
+
+/* The UDP ports of the bed are bound by wildcard sockets (fluxdecoy/udp.h):
+ * without these rules a datagram to a pool address whose persona lacks the
+ * port would be taken by the socket and go unanswered, where the real host
+ * answers ICMP port unreachable. The kernel sends it here (reject, through
+ * icmp_send()/icmpv6_send(), so under the same icmp_ratelimit and
+ * icmp_ratemask as for a port without a socket). Chain udpclosed (filter input
+ * -10), in the order in which udp.c attributes a datagram (udp.c port_of()):
+ *   daddr . udp dport @udp_served<F>               accept (the epoch's deal
+ *                                                   serves it: fd_contain_udp_deal)
+ *   daddr in a shuffled pool, udp dport @udp_ports  counter udp_closed, reject
+ *   daddr in persona i's addresses, udp dport P     accept (i serves P)
+ *   udp dport P, P served by a persona without addresses  accept
+ *   daddr in persona i's addresses, udp dport @udp_ports  counter udp_closed,
+ *                                                   reject icmpx port-unreachable */
+static void udp_rules(struct batch *bt, const fd_conf_t *c)
+{
+	uint16_t *ports = calloc(65536, sizeof(*ports));
+	size_t np = 0;
+
+	if (!ports) {
+		bt->full = true;
+		return;
+	}
+	for (unsigned port = 1; port <= 65535; port++)
+		for (size_t i = 0; i < c->npersonas; i++)
+			if (c->personas[i].persona &&
+			    fd_persona_find_udp(c->personas[i].persona, port)) {
+				ports[np++] = htons((uint16_t)port);
+				break;
+			}
+	put_chain(bt, "udpclosed", "filter", NF_INET_LOCAL_IN, -10);
+	put_counter(bt, UDP_CLOSED);
+	put_set(bt, UDP_PORTS_SET, 2, 13 /* inet_service */, 0, 0, UDP_PORTS_ID);
+	put_elems(bt, UDP_PORTS_SET, (const uint8_t *)ports, np, 2);
+	free(ports);
+	if (fd_contain_udp_shuffled(c)) {
+		/* filled per epoch by fd_contain_udp_deal() (the sets exist
+		 * only then: no shuffled pool, no rule) */
+		for (int k = 0; k < 2; k++) {
+			const struct fam *f = &fams[k];
+			put_set(bt, k ? SERVED6 : SERVED4, f->alen + 4,
+				f->dtype << DT_CONCAT_BITS | 13, 0, 0, k ? SERVED6_ID : SERVED4_ID);
+			struct rb b = rule_new(bt, "udpclosed");
+			m_fam(&b, f);
+			m_udp(&b);
+			e_payload(&b, NFT_PAYLOAD_NETWORK_HEADER, f->doff, f->alen, REG);
+			e_payload(&b, NFT_PAYLOAD_TRANSPORT_HEADER, 2, 2, REG + f->alen / 4);
+			e_lookup(&b, k ? SERVED6 : SERVED4, k ? SERVED6_ID : SERVED4_ID);
+			e_verdict(&b, NF_ACCEPT);
+			rule_put(bt, &b);
+		}
+	}
+	for (size_t i = 0; i < c->npools; i++) {
+		if (!pool_shuffled(c, c->pools[i].id))
+			continue;
+		/* the deal decides: what it does not serve is closed (before
+		 * it is dealt, every port: fail closed) */
+		struct rb b = rule_new(bt, "udpclosed");
+		m_dst_range(&b, &c->pools[i].prefix);
+		m_udp(&b);
+		e_payload(&b, NFT_PAYLOAD_TRANSPORT_HEADER, 2, 2, REG);
+		e_lookup(&b, UDP_PORTS_SET, UDP_PORTS_ID);
+		e_counter(&b, UDP_CLOSED);
+		e_reject_port(&b);
+		rule_put(bt, &b);
+	}
+	for (size_t i = 0; i < c->npersonas; i++) {
+		const fd_conf_persona_t *p = &c->personas[i];
+		if (p->npools || !p->persona)
+			continue;
+		for (size_t u = 0; u < p->persona->nudp; u++) {
+			for (size_t j = 0; j < p->naddresses; j++) {
+				struct rb b = rule_new(bt, "udpclosed");
+				m_dst_range(&b, &p->addresses[j]);
+				m_udp_dport(&b, p->persona->udp[u].port);
+				e_verdict(&b, NF_ACCEPT);
+				rule_put(bt, &b);
+			}
+			if (!p->naddresses) {   /* every destination */
+				struct rb b = rule_new(bt, "udpclosed");
+				m_udp_dport(&b, p->persona->udp[u].port);
+				e_verdict(&b, NF_ACCEPT);
+				rule_put(bt, &b);
+			}
+		}
+	}
+	for (size_t i = 0; i < c->npersonas; i++) {
+		const fd_conf_persona_t *p = &c->personas[i];
+		if (p->npools)
+			continue;
+		for (size_t j = 0; j < p->naddresses; j++) {
+			struct rb b = rule_new(bt, "udpclosed");
+			m_dst_range(&b, &p->addresses[j]);
+			m_udp(&b);
+			e_payload(&b, NFT_PAYLOAD_TRANSPORT_HEADER, 2, 2, REG);
+			e_lookup(&b, UDP_PORTS_SET, UDP_PORTS_ID);
+			e_counter(&b, UDP_CLOSED);
+			e_reject_port(&b);
+			rule_put(bt, &b);
+		}
+	}
+}
+
+/* The kernel's ICMPv6 errors about a pool address (a local route, no
+ * address on an interface) leave from the interface's address, where the
+ * real host, which owns its address, sends them from the address asked;
+ * nmap then calls a closed port "filtered". IPv4 picks the asked address
+ * itself (icmp_send(), RTCF_LOCAL). Chain icmp6src (filter output 0): an
+ * ICMPv6 destination unreachable whose invoking packet went to a pool
+ * address leaves from that address (ip6 saddr set, checksum updated):
+ *   icmpv6 type 1, inner daddr in a pool range  ip6 saddr set inner daddr */
+static void icmp6_rule(struct batch *bt, const fg_conf_prefix_t *x)
+{
+	struct rb b;
+	uint8_t proto = IPPROTO_ICMPV6, type = 1;
+
+	if (x->family != AF_INET6)
+		return;
+	b = rule_new(bt, "icmp6src");
+	m_fam(&b, &fams[1]);
+	e_meta(&b, NFT_META_L4PROTO);
+	e_cmp(&b, NFT_CMP_EQ, &proto, 1);
+	e_payload(&b, NFT_PAYLOAD_TRANSPORT_HEADER, 0, 1, REG);
+	e_cmp(&b, NFT_CMP_EQ, &type, 1);
+	/* the invoking packet's destination: ICMPv6 header 8, ip6 daddr 24 */
+	e_payload(&b, NFT_PAYLOAD_TRANSPORT_HEADER, 8 + 24, 16, REG);
+	e_cmp(&b, NFT_CMP_GTE, x->first, 16);
+	e_cmp(&b, NFT_CMP_LTE, x->last, 16);
+	struct nftnl_expr *e = ex(&b, "payload");
+	if (e) {
+		nftnl_expr_set_u32(e, NFTNL_EXPR_PAYLOAD_SREG, REG);
+		nftnl_expr_set_u32(e, NFTNL_EXPR_PAYLOAD_BASE, NFT_PAYLOAD_NETWORK_HEADER);
+		nftnl_expr_set_u32(e, NFTNL_EXPR_PAYLOAD_OFFSET, 8);
+		nftnl_expr_set_u32(e, NFTNL_EXPR_PAYLOAD_LEN, 16);
+		nftnl_expr_set_u32(e, NFTNL_EXPR_PAYLOAD_CSUM_TYPE, NFT_PAYLOAD_CSUM_NONE);
+		nftnl_expr_set_u32(e, NFTNL_EXPR_PAYLOAD_FLAGS, NFT_PAYLOAD_L4CSUM_PSEUDOHDR);
+	}
+	add(&b, e);
+	rule_put(bt, &b);
+}
+
+static void icmp6_rules(struct batch *bt, const fd_conf_t *c)
+{
+	bool any = false;
+
+	for (size_t i = 0; i < c->npools; i++)
+		any |= c->pools[i].prefix.family == AF_INET6;
+	for (size_t i = 0; i < c->npersonas; i++)
+		for (size_t j = 0; j < c->personas[i].naddresses; j++)
+			any |= c->personas[i].addresses[j].family == AF_INET6;
+	if (!any)
+		return;
+	put_chain(bt, "icmp6src", "filter", NF_INET_LOCAL_OUT, 0);
+	for (size_t i = 0; i < c->npools; i++)
+		icmp6_rule(bt, &c->pools[i].prefix);
+	for (size_t i = 0; i < c->npersonas; i++)
+		for (size_t j = 0; j < c->personas[i].naddresses; j++)
+			icmp6_rule(bt, &c->personas[i].addresses[j]);
+}
+
 /* ------------------------------------------------------------- transport */
 
 struct acks {
@@ -641,63 +863,60 @@ static struct mnl_socket *nl_open(void)
 	return nl;
 }
 
-int fd_contain_install(const fd_conf_t *c, char *err, size_t errlen)
+/* Start a batch on table `table`: buffers in bt, the batch-begin message. */
+static int batch_open(struct batch *bt, const char *table)
 {
-	struct batch bt = { 0 };
+	memset(bt, 0, sizeof(*bt));
+	bt->table = table;
+	bt->buf = calloc(1, BATCH_MAX);  /* attribute padding goes out as is */
+	if (!bt->buf)
+		return -ENOMEM;
+	bt->seq = (uint32_t)time(NULL);
+	bt->seq_first = bt->seq;
+	bt->b = mnl_nlmsg_batch_start(bt->buf, BATCH_MAX - 64 * 1024);
+	nftnl_batch_begin(mnl_nlmsg_batch_current(bt->b), bt->seq++);
+	mnl_nlmsg_batch_next(bt->b);
+	return 0;
+}
+
+/* End, send and wait for every ACK; frees the batch. `what` names it in
+ * the messages. */
+static int batch_commit(struct batch *bt, const char *what, char *err, size_t errlen)
+{
 	struct mnl_socket *nl;
-	char *rbuf = NULL;
+	char *rbuf = malloc(MNL_SOCKET_BUFFER_SIZE * 4);
 	int rc;
 
-	bt.table = fd_conf_nft_table(c);
-	bt.buf = calloc(1, BATCH_MAX);  /* attribute padding goes out as is */
-	rbuf = malloc(MNL_SOCKET_BUFFER_SIZE * 4);
-	if (!bt.buf || !rbuf) {
-		free(bt.buf);
-		free(rbuf);
-		return fg_errf(err, errlen, -ENOMEM, "containment: out of memory");
+	nftnl_batch_end(mnl_nlmsg_batch_current(bt->b), bt->seq++);
+	mnl_nlmsg_batch_next(bt->b);
+	if (!rbuf) {
+		rc = fg_errf(err, errlen, -ENOMEM, "%s: out of memory", what);
+		goto out;
 	}
-	bt.seq = (uint32_t)time(NULL);
-	bt.seq_first = bt.seq;
-	bt.b = mnl_nlmsg_batch_start(bt.buf, BATCH_MAX - 64 * 1024);
-	nftnl_batch_begin(mnl_nlmsg_batch_current(bt.b), bt.seq++);
-	mnl_nlmsg_batch_next(bt.b);
-	/* replace the whole table in the one transaction: create (so the
-	 * delete cannot fail), delete, create */
-	put_table(&bt, NFT_MSG_NEWTABLE, NLM_F_CREATE);
-	put_table(&bt, NFT_MSG_DELTABLE, 0);
-	put_table(&bt, NFT_MSG_NEWTABLE, NLM_F_CREATE);
-	put_chain(&bt, "pre", "nat", NF_INET_PRE_ROUTING, -100);
-	put_chain(&bt, "fwd", "filter", NF_INET_FORWARD, 0);
-	put_chain(&bt, "in", "filter", NF_INET_LOCAL_IN, 0);
-	for (size_t i = 0; i < c->npersonas; i++)
-		if (fd_conf_nbackends(&c->personas[i]))
-			persona_rules(&bt, c, i);
-	nftnl_batch_end(mnl_nlmsg_batch_current(bt.b), bt.seq++);
-	mnl_nlmsg_batch_next(bt.b);
-	if (bt.full) {
-		rc = fg_errf(err, errlen, -ENOBUFS, "containment: ruleset too large "
-			     "for one batch (or out of memory)");
+	if (bt->full) {
+		rc = fg_errf(err, errlen, -ENOBUFS, "%s: ruleset too large "
+			     "for one batch (or out of memory)", what);
 		goto out;
 	}
 	nl = nl_open();
 	if (!nl) {
 		rc = -errno;
-		fg_errf(err, errlen, rc, "containment: netlink: %s", fg_strerror(rc));
+		fg_errf(err, errlen, rc, "%s: netlink: %s", what, fg_strerror(rc));
 		goto out;
 	}
-	if (mnl_socket_sendto(nl, mnl_nlmsg_batch_head(bt.b), mnl_nlmsg_batch_size(bt.b)) < 0) {
+	if (mnl_socket_sendto(nl, mnl_nlmsg_batch_head(bt->b), mnl_nlmsg_batch_size(bt->b)) < 0) {
 		rc = -errno;
-		fg_errf(err, errlen, rc, "containment: sendmsg: %s", fg_strerror(rc));
+		fg_errf(err, errlen, rc, "%s: sendmsg: %s", what, fg_strerror(rc));
 		mnl_socket_close(nl);
 		goto out;
 	}
 	struct acks st = { 0 };
 	rc = 0;
-	while (st.got < bt.nack && !st.kerr) {
+	while (st.got < bt->nack && !st.kerr) {
 		struct pollfd p = { .fd = mnl_socket_get_fd(nl), .events = POLLIN };
 		if (poll(&p, 1, 5000) <= 0) {
-			rc = fg_errf(err, errlen, -FG_ENETLINK, "containment: %u of %u "
-				     "netlink ACKs after 5 s", st.got, bt.nack);
+			rc = fg_errf(err, errlen, -FG_ENETLINK, "%s: %u of %u "
+				     "netlink ACKs after 5 s", what, st.got, bt->nack);
 			break;
 		}
 		ssize_t n = recv(p.fd, rbuf, MNL_SOCKET_BUFFER_SIZE * 4, MSG_DONTWAIT);
@@ -705,21 +924,174 @@ int fd_contain_install(const fd_conf_t *c, char *err, size_t errlen)
 			continue;
 		if (n < 0) {
 			rc = -errno;
-			fg_errf(err, errlen, rc, "containment: recv: %s", fg_strerror(rc));
+			fg_errf(err, errlen, rc, "%s: recv: %s", what, fg_strerror(rc));
 			break;
 		}
 		parse_acks(&st, rbuf, (size_t)n);
 	}
 	if (st.kerr)
-		rc = fg_errf(err, errlen, -FG_ENETLINK, "containment: the kernel refused "
-			     "table %s: %s%s%s (message #%u of the batch)", bt.table,
+		rc = fg_errf(err, errlen, -FG_ENETLINK, "%s: the kernel refused "
+			     "table %s: %s%s%s (message #%u of the batch)", what, bt->table,
 			     strerror(st.kerr), st.msg[0] ? ": " : "", st.msg,
-			     st.bad_seq - bt.seq_first);
+			     st.bad_seq - bt->seq_first);
 	mnl_socket_close(nl);
 out:
-	mnl_nlmsg_batch_stop(bt.b);
-	free(bt.buf);
+	mnl_nlmsg_batch_stop(bt->b);
+	free(bt->buf);
 	free(rbuf);
+	return rc;
+}
+
+int fd_contain_install(const fd_conf_t *c, char *err, size_t errlen)
+{
+	struct batch bt;
+
+	if (batch_open(&bt, fd_conf_nft_table(c)) < 0)
+		return fg_errf(err, errlen, -ENOMEM, "containment: out of memory");
+	/* replace the whole table in the one transaction: create (so the
+	 * delete cannot fail), delete, create */
+	put_table(&bt, NFT_MSG_NEWTABLE, NLM_F_CREATE);
+	put_table(&bt, NFT_MSG_DELTABLE, 0);
+	put_table(&bt, NFT_MSG_NEWTABLE, NLM_F_CREATE);
+	if (fd_contain_needed(c)) {
+		put_chain(&bt, "pre", "nat", NF_INET_PRE_ROUTING, -100);
+		put_chain(&bt, "fwd", "filter", NF_INET_FORWARD, 0);
+		put_chain(&bt, "in", "filter", NF_INET_LOCAL_IN, 0);
+	}
+	for (size_t i = 0; i < c->npersonas; i++)
+		if (fd_conf_nbackends(&c->personas[i]))
+			persona_rules(&bt, c, i);
+	if (fd_contain_udp_needed(c)) {
+		udp_rules(&bt, c);
+		icmp6_rules(&bt, c);
+	}
+	return batch_commit(&bt, "containment", err, errlen);
+}
+
+/* ------------------------------------------- the deal of the UDP ports */
+
+/* Whether persona list of the config shuffles pool `id`. */
+static bool pool_shuffled(const fd_conf_t *c, const char *id)
+{
+	for (size_t j = 0; j < c->npersonas; j++)
+		for (size_t k = 0; k < c->personas[j].npools; k++)
+			if (strcmp(c->personas[j].pools[k], id) == 0)
+				return true;
+	return false;
+}
+
+int fd_contain_udp_shuffled(const fd_conf_t *c)
+{
+	for (size_t i = 0; fd_contain_udp_needed(c) && i < c->npersonas; i++)
+		if (c->personas[i].npools)
+			return 1;
+	return 0;
+}
+
+/* served<F>: (address . port) of the shuffled pools' UDP ports that the
+ * deal of the epoch key `ek` serves, appended to keys[f] (klen 8 / 20:
+ * the port padded to a register). */
+struct served {
+	uint8_t *keys[2];
+	size_t n[2], cap[2];
+};
+
+static int served_add(struct served *sv, int k, const uint8_t *a, unsigned port)
+{
+	size_t klen = k ? 20 : 8;
+
+	if (sv->n[k] == sv->cap[k]) {
+		size_t nc = sv->cap[k] ? sv->cap[k] * 2 : 256;
+		uint8_t *nk = realloc(sv->keys[k], nc * klen);
+		if (!nk)
+			return -ENOMEM;
+		sv->keys[k] = nk;
+		sv->cap[k] = nc;
+	}
+	uint8_t *e = sv->keys[k] + sv->n[k] * klen;
+	uint16_t be = htons((uint16_t)port);
+	memset(e, 0, klen);
+	memcpy(e, a, k ? 16 : 4);
+	memcpy(e + (k ? 16 : 4), &be, 2);
+	sv->n[k]++;
+	return 0;
+}
+
+static int deal_pool(const fd_conf_t *c, const fg_conf_pool_t *pl,
+		     const uint8_t ek[FD_SHUFFLE_KEYLEN], struct served *sv)
+{
+	const fd_conf_persona_t *ps[FD_SHUFFLE_MAX_LABELS];
+	double shares[FD_SHUFFLE_MAX_LABELS];
+	size_t np = 0;
+	int k = pl->prefix.family == AF_INET ? 0 : 1, rc = 0;
+
+	/* the personas in config order, as the bed deals them (universe.c) */
+	for (size_t i = 0; i < c->npersonas; i++)
+		for (size_t j = 0; j < c->personas[i].npools; j++)
+			if (strcmp(c->personas[i].pools[j], pl->id) == 0) {
+				if (np == FD_SHUFFLE_MAX_LABELS)
+					return -E2BIG;
+				ps[np] = &c->personas[i];
+				shares[np++] = c->personas[i].share;
+			}
+	uint64_t n = fd_shuffle_pool_size(&pl->prefix);
+	if (n > FD_SHUFFLE_MAX_ADDRS)
+		return -E2BIG;
+	uint16_t *label = calloc(n ? n : 1, sizeof(*label));
+	if (!label)
+		return -ENOMEM;
+	rc = fd_shuffle_assign(ek, pl->id, &pl->prefix, shares, np, label);
+	for (uint64_t a = 0; rc == 0 && a < n; a++) {
+		if (label[a] == FD_SHUFFLE_CLOSED || label[a] >= np || !ps[label[a]]->persona)
+			continue;
+		uint8_t addr[16];
+		fd_shuffle_pool_addr(&pl->prefix, a, addr);
+		const fd_persona_t *p = ps[label[a]]->persona;
+		for (size_t u = 0; rc == 0 && u < p->nudp; u++)
+			rc = served_add(sv, k, addr, p->udp[u].port);
+	}
+	free(label);
+	return rc;
+}
+
+int fd_contain_udp_deal(const fd_conf_t *c, const uint8_t *root, size_t rootlen,
+			uint64_t epoch, uint64_t gen, char *err, size_t errlen)
+{
+	uint8_t ek[FD_SHUFFLE_KEYLEN];
+	struct served sv = { { NULL, NULL }, { 0, 0 }, { 0, 0 } };
+	struct batch bt;
+	int rc = fd_shuffle_epoch_key(root, rootlen, epoch, gen, ek);
+
+	if (rc < 0)
+		return fg_errf(err, errlen, rc, "udp deal: no epoch key: %s", fg_strerror(rc));
+	for (size_t i = 0; rc == 0 && i < c->npools; i++)
+		if (pool_shuffled(c, c->pools[i].id))
+			rc = deal_pool(c, &c->pools[i], ek, &sv);
+	OPENSSL_cleanse(ek, sizeof(ek));
+	if (rc == 0 && (rc = batch_open(&bt, fd_conf_nft_table(c))) == 0) {
+		/* one transaction: the old deal's elements go, the new come */
+		for (int k = 0; k < 2; k++) {
+			struct nftnl_set *s = nftnl_set_alloc();
+			struct nlmsghdr *nlh = s ? msg_start(&bt, NFT_MSG_DELSETELEM, 0) : NULL;
+			if (!nlh) {
+				bt.full = true;
+				nftnl_set_free(s);
+				continue;
+			}
+			nftnl_set_set_str(s, NFTNL_SET_TABLE, bt.table);
+			nftnl_set_set_str(s, NFTNL_SET_NAME, k ? SERVED6 : SERVED4);
+			nftnl_set_set_u32(s, NFTNL_SET_FAMILY, NFPROTO_INET);
+			nftnl_set_elems_nlmsg_build_payload(nlh, s);
+			nftnl_set_free(s);
+			msg_end(&bt);
+			put_elems(&bt, k ? SERVED6 : SERVED4, sv.keys[k], sv.n[k], k ? 20 : 8);
+		}
+		rc = batch_commit(&bt, "udp deal", err, errlen);
+	} else if (rc < 0) {
+		fg_errf(err, errlen, rc, "udp deal: %s", fg_strerror(rc));
+	}
+	free(sv.keys[0]);
+	free(sv.keys[1]);
 	return rc;
 }
 

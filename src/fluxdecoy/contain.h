@@ -27,6 +27,8 @@
  *         saddr @hi4_i daddr reflect-address|reflect-dns  counter reflected_i, accept (reflect)
  *         saddr @hi<F>_i                 counter contained_i, drop
  *
+ * and, with UDP personas, the chain udpclosed (fd_contain_udp_needed()).
+ *
  * Under every policy nothing a backend starts leaves the bed except, under
  * reply-only, to a host that sent to it first. The table is replaced as a
  * whole at start and is left in place at exit: the backends stay contained
@@ -44,8 +46,28 @@
 #include "decoy/dconf.h"
 #include "decoy/privmsg.h"
 
-/* Whether any persona has backends (else no table is made). */
+/* Whether any persona has backends (the containment chains). */
 int fd_contain_needed(const fd_conf_t *c);
+
+/* Whether any persona has UDP ports: chain udpclosed answers a datagram to a
+ * persona's address on a UDP port of the bed that this persona lacks with
+ * ICMP port unreachable, as the real host's kernel does (counter
+ * udp_closed). Addresses of shuffled pools are left to the deal. The table
+ * is made when either is needed. */
+int fd_contain_udp_needed(const fd_conf_t *c);
+
+/* Whether the bed has UDP ports and shuffled pools: then the closed UDP
+ * ports of the pools follow the deal (fd_contain_udp_deal()). */
+int fd_contain_udp_shuffled(const fd_conf_t *c);
+
+/* The deal of epoch `epoch`, forced shuffle `gen`, for the shuffled pools'
+ * UDP ports: sets udp_served4/6 replaced in one batch, computed here from
+ * the root key (decoy/shuffle.h), as the bed deals them. A datagram to a
+ * shuffled pool address on a bed UDP port that its persona of the deal
+ * lacks (or with no persona) gets port unreachable. Returns 0 or a
+ * negative code, message in err. */
+int fd_contain_udp_deal(const fd_conf_t *c, const uint8_t *root, size_t rootlen,
+			uint64_t epoch, uint64_t gen, char *err, size_t errlen);
 
 /* Replace the table. Returns 0 or a negative code, message in err. */
 int fd_contain_install(const fd_conf_t *c, char *err, size_t errlen);

@@ -11,7 +11,10 @@
 #include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
+
+#include <openssl/crypto.h>
 
 #include "common/err.h"
 #include "common/log.h"
@@ -91,7 +94,33 @@ static int run_template(const fd_conf_persona_t *p, const char *action, size_t s
 	return -ETIMEDOUT;
 }
 
-static int serve(const fd_conf_t *conf, int fd)
+static uint64_t wall_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+/* The deal the serving part asks for: an epoch within one of ours (its low
+ * 32 bits on the wire), a forced-shuffle count below 2^20. */
+static int deal(const fd_conf_t *conf, const uint8_t *root, size_t rootlen,
+		const fd_priv_req_t *rq, char *err, size_t errlen)
+{
+	uint64_t own = wall_ms() / (conf->shuffle.epoch_ms ? conf->shuffle.epoch_ms : 600000);
+
+	if (!root || !fd_contain_udp_shuffled(conf))
+		return fg_errf(err, errlen, -FG_EMALF, "deal: no shuffled UDP ports");
+	if (rq->slot >= (1u << 20))
+		return fg_errf(err, errlen, -FG_EMALF, "deal: forced shuffle %u", rq->slot);
+	for (uint64_t e = own ? own - 1 : 0; e <= own + 1; e++)
+		if ((uint32_t)e == rq->persona)
+			return fd_contain_udp_deal(conf, root, rootlen, e, rq->slot, err, errlen);
+	return fg_errf(err, errlen, -FG_EMALF, "deal: epoch %u is not ours (%llu)",
+		       rq->persona, (unsigned long long)own);
+}
+
+static int serve(const fd_conf_t *conf, int fd, const uint8_t *root, size_t rootlen)
 {
 	uint8_t req[FD_PRIV_MAX], *rep = malloc(FD_PRIV_MAX);
 	fd_contain_counts_t *c = calloc(conf->npersonas ? conf->npersonas : 1, sizeof(*c));
@@ -119,6 +148,20 @@ static int serve(const fd_conf_t *conf, int fd)
 			break;
 		int r = fd_priv_parse_request(req, (size_t)n, &rq, err, sizeof(err));
 		/* checked against [priv]'s own copy of the config */
+		if (r == 0 && rq.kind == FD_PRIV_DEAL) {
+			r = deal(conf, root, rootlen, &rq, err, sizeof(err));
+			if (r == -FG_EMALF) {
+				refused++;
+				log_warn("[priv] refused a request from the serving part "
+					 "(%lu so far): %s", refused, err);
+			} else if (r < 0) {
+				log_err("[priv] %s", err);
+			}
+			size_t m = fd_priv_build_spawned(&rq, r, rep, FD_PRIV_MAX);
+			if (m)
+				send(fd, rep, m, MSG_NOSIGNAL);
+			continue;
+		}
 		if (r == 0 && rq.kind != FD_PRIV_COUNTERS &&
 		    (rq.persona >= conf->npersonas || !live[rq.persona] ||
 		     rq.slot >= fd_conf_nbackends(&conf->personas[rq.persona]))) {
@@ -185,7 +228,8 @@ static int any_template(const fd_conf_t *conf)
 	return 0;
 }
 
-int fd_priv_start(fd_conf_t *conf, fd_event_t *ev, pid_t *pid)
+int fd_priv_start(fd_conf_t *conf, fd_event_t *ev, const uint8_t *root, size_t rootlen,
+		  pid_t *pid)
 {
 	int sv[2];
 	pid_t p;
@@ -208,8 +252,10 @@ int fd_priv_start(fd_conf_t *conf, fd_event_t *ev, pid_t *pid)
 		if (rc < 0)
 			log_err("[priv] cannot keep only CAP_NET_ADMIN: %s", fg_strerror(rc));
 		else
-			rc = serve(conf, sv[1]);
+			rc = serve(conf, sv[1], root, rootlen);
 		close(sv[1]);
+		if (root)       /* our copy of the caller's key (fork) */
+			OPENSSL_cleanse((void *)root, rootlen);
 		fd_conf_free(conf);
 		_exit(rc < 0 ? 1 : 0);
 	}

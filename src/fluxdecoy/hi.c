@@ -20,14 +20,19 @@
 #include "decoy/privmsg.h"
 #include "fluxdecoy/contain.h"
 #include "fluxdecoy/hi.h"
+#include "fluxdecoy/udp.h"
 
 #define SPLICE_BUF 16384
 #define DNS_BURST 32
 
-enum end_kind { END_CLIENT, END_BACKEND, END_DNS, END_PRIV };
+enum end_kind { END_CLIENT, END_BACKEND, END_DNS, END_PRIV, END_UDP };
 enum { SLOT_FREE, SLOT_SPAWNING, SLOT_LIVE };
 
+/* Relay sockets (open UDP flows) one binding may hold. */
+#define HI_UDP_FLOWS_PER_BINDING 64
+
 struct hi_flow;
+struct hi_uflow;
 
 struct hi_end {
 	int type;                 /* FD_OBJ_HI: first, as the loop reads it */
@@ -36,6 +41,7 @@ struct hi_end {
 	uint32_t mask;
 	struct hi_flow *f;
 	bool reg;                 /* in the epoll set */
+	struct hi_uflow *uf;      /* END_UDP */
 };
 
 struct pipe_buf {
@@ -58,7 +64,26 @@ struct hi_flow {
 	struct hi_flow *next, *prev;
 };
 
+/* A relayed UDP flow: one (source, pool destination) to its backend. */
+struct hi_uflow {
+	struct hi_end bk;          /* the socket connected to the backend */
+	int lfd;                   /* the persona socket (udp.c's, borrowed) */
+	struct sockaddr_storage src, dst, baddr;
+	size_t pidx;
+	fd_binding_t *bind;
+	uint64_t start_ms, last_ms, start_us;
+	uint64_t up_bytes, down_bytes, up_dg, down_dg;
+	bool answered;
+	uint8_t *held;             /* the first datagram, while a clone starts */
+	size_t held_len;
+	struct hi_uflow *next, *prev;
+};
+
 struct hi_stats {
+	uint64_t udp_flows, udp_filtered, udp_refused, udp_dg_up, udp_dg_down;
+	uint64_t udp_bytes_up, udp_bytes_down, udp_answers, udp_answer_us_sum;
+	uint64_t udp_send_err, udp_held_dropped, udp_backend_unreach;
+	uint64_t deals, deal_err;
 	uint64_t flows, filtered, filtered_full, bindings_full, backend_err;
 	uint64_t created, expired, dns_queries, dns_bad, priv_bad;
 	uint64_t connect_us_sum, connects;
@@ -78,6 +103,8 @@ struct fd_hi {
 	struct owner { fd_universe_t u; fd_addr_t dst; } **owner;
 	struct hi_flow *flows;
 	unsigned nflows;
+	struct hi_uflow *uflows;
+	unsigned nuflows;
 	struct hi_end dns, priv;
 	bool priv_pending;
 	uint64_t priv_sent_ms;
@@ -126,8 +153,8 @@ int fd_hi_new(const fd_conf_t *conf, fd_event_t *ev, int ep, fd_hi_t **out,
 	h->conf = conf;
 	h->ev = ev;
 	h->ep = ep;
-	h->dns = (struct hi_end){ FD_OBJ_HI, END_DNS, -1, 0, NULL, false };
-	h->priv = (struct hi_end){ FD_OBJ_HI, END_PRIV, -1, 0, NULL, false };
+	h->dns = (struct hi_end){ FD_OBJ_HI, END_DNS, -1, 0, NULL, false, NULL };
+	h->priv = (struct hi_end){ FD_OBJ_HI, END_PRIV, -1, 0, NULL, false, NULL };
 	if (RAND_bytes((unsigned char *)&h->hkey, sizeof(h->hkey)) != 1) {
 		free(h);
 		return fg_errf(err, errlen, -EIO, "no random bytes for the hash key");
@@ -388,8 +415,16 @@ static void priv_send(fd_hi_t *h, uint32_t kind, size_t pidx, uint32_t slot)
 	size_t n = fd_priv_build_request(&rq, b, sizeof(b));
 
 	if (h->priv.fd < 0 || send(h->priv.fd, b, n, MSG_DONTWAIT | MSG_NOSIGNAL) != (ssize_t)n)
-		log_warn("cannot ask the privileged part (%s of slot %u)",
-			 kind == FD_PRIV_SPAWN ? "spawn" : "stop", slot);
+		log_warn("cannot ask the privileged part (%s %u)",
+			 kind == FD_PRIV_SPAWN ? "spawn of slot" : kind == FD_PRIV_STOP ?
+			 "stop of slot" : "deal, forced shuffle", slot);
+}
+
+void fd_hi_deal(fd_hi_t *h, uint64_t epoch, uint64_t gen)
+{
+	/* only with shuffled UDP ports: [priv] refuses a deal it has no use for */
+	if (h && h->priv.fd >= 0 && fd_contain_udp_shuffled(h->conf))
+		priv_send(h, FD_PRIV_DEAL, (size_t)(uint32_t)epoch, (uint32_t)gen);
 }
 
 /* Connect a flow to its backend; false when it was closed. */
@@ -427,8 +462,8 @@ static bool splice_start(fd_hi_t *h, int fd, const struct sockaddr_storage *src,
 		return false;
 	fd_addr_from_sockaddr(dst, &da, &port);
 	backend_addr(p, b->backend, port, &f->baddr);
-	f->c = (struct hi_end){ FD_OBJ_HI, END_CLIENT, fd, 0, f, false };
-	f->bk = (struct hi_end){ FD_OBJ_HI, END_BACKEND, -1, 0, f, false };
+	f->c = (struct hi_end){ FD_OBJ_HI, END_CLIENT, fd, 0, f, false, NULL };
+	f->bk = (struct hi_end){ FD_OBJ_HI, END_BACKEND, -1, 0, f, false, NULL };
 	f->src = *src;
 	f->dst = *dst;
 	f->pidx = pidx;
@@ -483,9 +518,13 @@ static int template_slot(fd_hi_t *h, size_t pidx, const fd_binding_key_t *k, uin
 	return -ENOSPC;
 }
 
-bool fd_hi_accept(fd_hi_t *h, int fd, const struct sockaddr_storage *src,
-		  const struct sockaddr_storage *dst, size_t pidx,
-		  const fd_universes_t *uni)
+/* The binding of a new flow of `proto` from src to dst (persona pidx):
+ * the one its (universe, address, port, proto) has, else a new one when
+ * the flow passes the scan filter. NULL: the low-interaction persona
+ * answers (a backend's own flow, filtered, or max-bindings live). */
+static fd_binding_t *bind_for(fd_hi_t *h, const struct sockaddr_storage *src,
+			      const struct sockaddr_storage *dst, size_t pidx,
+			      const fd_universes_t *uni, uint8_t proto)
 {
 	const fd_conf_persona_t *p;
 	fd_addr_t sa, da;
@@ -493,64 +532,287 @@ bool fd_hi_accept(fd_hi_t *h, int fd, const struct sockaddr_storage *src,
 	uint64_t now = now_ms();
 
 	if (!h || !uni || pidx >= h->conf->npersonas)
-		return false;
+		return NULL;
 	p = &h->conf->personas[pidx];
 	size_t nb = fd_conf_nbackends(p);
 	if (!nb || !fd_addr_from_sockaddr(src, &sa, &sport) ||
 	    !fd_addr_from_sockaddr(dst, &da, &dport))
-		return false;
+		return NULL;
 	/* a backend's own flows (reflected into the bed) never bind: no
 	 * loops, and the fake Internet stays low-interaction */
 	if (fd_conf_backend_persona(h->conf, sa.family, sa.a) >= 0)
-		return false;
-	if (h->nflows >= h->conf->decoy.max_clients)
-		return false;
+		return NULL;
+	if (h->nflows + h->nuflows >= h->conf->decoy.max_clients)
+		return NULL;
 	fd_binding_key_t k;
 	memset(&k, 0, sizeof(k));
 	k.u = fd_universe_of(uni, &sa);
 	k.dst = da;
 	k.port = dport;
-	k.proto = IPPROTO_TCP;
+	k.proto = proto;
 	fd_binding_t *b = fd_bindings_find(h->bt, &k);
-	if (!b) {
-		bool full = false;
-		if (!fd_scanfilter_pass(h->sf, &sa, dport, IPPROTO_TCP, now, &full)) {
-			h->st.filtered++;
-			if (full)
-				h->st.filtered_full++;
-			json_t *d = detail(h, "filtered", pidx);
-			json_object_set_new(d, "reason", json_string(full ? "scan-filter-full"
-									  : "scan-filter"));
-			set_universe(d, &k.u);
-			fd_event_emit(h->ev, src, dst, d);
-			return false;
+	if (b)
+		return b;
+	bool full = false;
+	const char *pn = proto == IPPROTO_UDP ? "UDP" : "TCP";
+	if (!fd_scanfilter_pass(h->sf, &sa, dport, proto, now, &full)) {
+		h->st.filtered++;
+		if (full)
+			h->st.filtered_full++;
+		if (proto == IPPROTO_UDP) {
+			/* per datagram: udp.c's own event (bucket-limited)
+			 * says so, a flood must not flood the log */
+			h->st.udp_filtered++;
+			return NULL;
 		}
-		uint32_t bi = fd_backend_pick(h->load[pidx], nb,
-					      fd_universe_hash(&k.u, h->hkey));
-		int rc = 0;
-		if (h->slot[pidx])
-			rc = template_slot(h, pidx, &k, &bi);
-		if (rc == 0)
-			rc = fd_bindings_add(h->bt, &k, (uint32_t)pidx, bi, now, &b);
-		if (rc == 0) {
-			h->owner[pidx][bi].u = k.u;
-			h->owner[pidx][bi].dst = k.dst;
-		}
-		if (rc < 0) {
-			h->st.bindings_full++;
-			return false;
-		}
-		h->load[pidx][bi]++;
-		h->st.created++;
-		json_t *d = detail(h, "binding_created", pidx);
+		json_t *d = detail(h, "filtered", pidx);
+		json_object_set_new(d, "reason", json_string(full ? "scan-filter-full"
+								  : "scan-filter"));
 		set_universe(d, &k.u);
-		struct sockaddr_storage ba;
-		backend_addr(p, bi, dport, &ba);
-		set_addr(d, "backend", &ba);
-		json_object_set_new(d, "bindings", json_integer((json_int_t)fd_bindings_count(h->bt)));
-		fd_event_emit(h->ev, src, dst, d);
+		fd_event_emit_proto(h->ev, src, dst, pn, d);
+		return NULL;
 	}
-	return splice_start(h, fd, src, dst, pidx, b);
+	uint32_t bi = fd_backend_pick(h->load[pidx], nb, fd_universe_hash(&k.u, h->hkey));
+	int rc = 0;
+	if (h->slot[pidx])
+		rc = template_slot(h, pidx, &k, &bi);
+	if (rc == 0)
+		rc = fd_bindings_add(h->bt, &k, (uint32_t)pidx, bi, now, &b);
+	if (rc < 0) {
+		h->st.bindings_full++;
+		return NULL;
+	}
+	h->owner[pidx][bi].u = k.u;
+	h->owner[pidx][bi].dst = k.dst;
+	h->load[pidx][bi]++;
+	h->st.created++;
+	json_t *d = detail(h, "binding_created", pidx);
+	set_universe(d, &k.u);
+	struct sockaddr_storage ba;
+	backend_addr(p, bi, dport, &ba);
+	set_addr(d, "backend", &ba);
+	json_object_set_new(d, "bindings", json_integer((json_int_t)fd_bindings_count(h->bt)));
+	fd_event_emit_proto(h->ev, src, dst, pn, d);
+	return b;
+}
+
+bool fd_hi_accept(fd_hi_t *h, int fd, const struct sockaddr_storage *src,
+		  const struct sockaddr_storage *dst, size_t pidx,
+		  const fd_universes_t *uni)
+{
+	fd_binding_t *b = bind_for(h, src, dst, pidx, uni, IPPROTO_TCP);
+
+	return b && splice_start(h, fd, src, dst, pidx, b);
+}
+
+/* ------------------------------------------------------------ UDP relay */
+
+/* Why a relay and not DNAT: the binding is decided here, per datagram of
+ * a new (source, destination), from the universe and the scan filter,
+ * exactly as for a TCP flow; the kernel would need a rule per binding and
+ * the UDP persona socket (the wildcard on the port) would have to give the
+ * datagram back. The relay's connected socket makes the backend's replies
+ * the bed's own established flow, so contain.c's table holds a UDP backend
+ * exactly as a TCP one: anything it starts itself is dropped, replied or
+ * reflected by its persona's policy, and counted. */
+
+static bool sockaddr_eq(const struct sockaddr_storage *x, const struct sockaddr_storage *y)
+{
+	fd_addr_t a, b;
+	uint16_t pa = 0, pb = 0;
+
+	return fd_addr_from_sockaddr(x, &a, &pa) && fd_addr_from_sockaddr(y, &b, &pb) &&
+	       pa == pb && fd_addr_eq(&a, &b);
+}
+
+static struct hi_uflow *uflow_find(fd_hi_t *h, const struct sockaddr_storage *src,
+				   const struct sockaddr_storage *dst)
+{
+	for (struct hi_uflow *f = h->uflows; f; f = f->next)
+		if (sockaddr_eq(&f->src, src) && sockaddr_eq(&f->dst, dst))
+			return f;
+	return NULL;
+}
+
+static void uflow_close(fd_hi_t *h, struct hi_uflow *f, const char *reason)
+{
+	uint64_t now = now_ms();
+	json_t *d = detail(h, "flow_end", f->pidx);
+
+	json_object_set_new(d, "interaction", json_string("high"));
+	json_object_set_new(d, "persona_name",
+			    json_string(h->conf->personas[f->pidx].persona->name));
+	set_addr(d, "backend", &f->baddr);
+	set_universe(d, &f->bind->key.u);
+	json_object_set_new(d, "reason", json_string(reason));
+	json_object_set_new(d, "bytes_toserver", json_integer((json_int_t)f->up_bytes));
+	json_object_set_new(d, "bytes_toclient", json_integer((json_int_t)f->down_bytes));
+	json_object_set_new(d, "pkts_toserver", json_integer((json_int_t)f->up_dg));
+	json_object_set_new(d, "pkts_toclient", json_integer((json_int_t)f->down_dg));
+	json_object_set_new(d, "duration_ms", json_integer((json_int_t)(now - f->start_ms)));
+	fd_event_emit_proto(h->ev, &f->src, &f->dst, "UDP", d);
+	fd_binding_close(f->bind, now);
+	if (f->bk.fd >= 0) {
+		epoll_ctl(h->ep, EPOLL_CTL_DEL, f->bk.fd, NULL);
+		close(f->bk.fd);
+	}
+	if (f->prev)
+		f->prev->next = f->next;
+	else
+		h->uflows = f->next;
+	if (f->next)
+		f->next->prev = f->prev;
+	h->nuflows--;
+	free(f->held);
+	free(f);
+}
+
+static void uflow_send(fd_hi_t *h, struct hi_uflow *f, const uint8_t *d, size_t len)
+{
+	if (send(f->bk.fd, d, len, MSG_DONTWAIT | MSG_NOSIGNAL) == (ssize_t)len) {
+		f->up_bytes += len;
+		f->up_dg++;
+		h->st.udp_dg_up++;
+		h->st.udp_bytes_up += len;
+	} else {
+		h->st.udp_send_err++;
+	}
+}
+
+/* The connected socket to the backend; false when it cannot be made. */
+static bool uflow_connect(fd_hi_t *h, struct hi_uflow *f)
+{
+	int fd = socket(f->baddr.ss_family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	socklen_t bl = f->baddr.ss_family == AF_INET ? sizeof(struct sockaddr_in)
+						     : sizeof(struct sockaddr_in6);
+
+	if (fd < 0 || connect(fd, (struct sockaddr *)&f->baddr, bl) < 0) {
+		if (fd >= 0)
+			close(fd);
+		h->st.backend_err++;
+		return false;
+	}
+	f->bk.fd = fd;
+	ep_set(h, &f->bk, EPOLLIN);
+	if (f->held) {
+		uflow_send(h, f, f->held, f->held_len);
+		free(f->held);
+		f->held = NULL;
+	}
+	return true;
+}
+
+bool fd_hi_udp(fd_hi_t *h, int lfd, const struct sockaddr_storage *src,
+	       const struct sockaddr_storage *dst, size_t pidx,
+	       const fd_universes_t *uni, const uint8_t *d, size_t len)
+{
+	if (!h || pidx >= h->conf->npersonas || !h->conf->personas[pidx].udp_backends)
+		return false;
+	struct hi_uflow *f = uflow_find(h, src, dst);
+	if (f) {
+		f->last_ms = now_ms();
+		if (f->bk.fd >= 0)
+			uflow_send(h, f, d, len);
+		else
+			h->st.udp_held_dropped++;   /* the clone is not up yet */
+		return true;
+	}
+	fd_binding_t *b = bind_for(h, src, dst, pidx, uni, IPPROTO_UDP);
+	if (!b)
+		return false;
+	if (b->open >= HI_UDP_FLOWS_PER_BINDING) {
+		/* a source spraying source ports holds one binding and at
+		 * most this many relay sockets */
+		h->st.udp_refused++;
+		return false;
+	}
+	f = calloc(1, sizeof(*f));
+	if (!f)
+		return false;
+	const fd_conf_persona_t *p = &h->conf->personas[pidx];
+	uint16_t port = 0;
+	fd_addr_t da;
+	fd_addr_from_sockaddr(dst, &da, &port);
+	backend_addr(p, b->backend, port, &f->baddr);
+	f->bk = (struct hi_end){ FD_OBJ_HI, END_UDP, -1, 0, NULL, false, f };
+	f->lfd = lfd;
+	f->src = *src;
+	f->dst = *dst;
+	f->pidx = pidx;
+	f->bind = b;
+	f->start_ms = f->last_ms = now_ms();
+	f->start_us = now_us();
+	fd_binding_open(b, f->start_ms);
+	f->next = h->uflows;
+	if (h->uflows)
+		h->uflows->prev = f;
+	h->uflows = f;
+	h->nuflows++;
+	h->st.udp_flows++;
+	json_t *ev = detail(h, "flow_start", pidx);
+	json_object_set_new(ev, "interaction", json_string("high"));
+	json_object_set_new(ev, "persona_name", json_string(p->persona->name));
+	set_addr(ev, "backend", &f->baddr);
+	set_universe(ev, &b->key.u);
+	fd_event_emit_proto(h->ev, src, dst, "UDP", ev);
+	uint8_t *sl = h->slot[pidx] ? &h->slot[pidx][b->backend] : NULL;
+	if (sl && *sl != SLOT_LIVE) {
+		/* flash clone: the first datagram waits for its backend */
+		if ((f->held = malloc(len ? len : 1)) != NULL) {
+			memcpy(f->held, d, len);
+			f->held_len = len;
+		}
+		if (*sl == SLOT_FREE) {
+			*sl = SLOT_SPAWNING;
+			priv_send(h, FD_PRIV_SPAWN, pidx, b->backend);
+		}
+		return true;
+	}
+	if (!uflow_connect(h, f)) {
+		uflow_close(h, f, "backend-error");
+		return true;    /* as a host whose daemon is gone: silence */
+	}
+	uflow_send(h, f, d, len);
+	return true;
+}
+
+/* The backend answered: each datagram leaves the persona socket from the
+ * pool address the attacker used. */
+static void uflow_read(fd_hi_t *h, struct hi_uflow *f)
+{
+	uint8_t b[65536];
+
+	for (int i = 0; i < DNS_BURST; i++) {
+		ssize_t n = recv(f->bk.fd, b, sizeof(b), MSG_DONTWAIT);
+		if (n < 0) {
+			if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)
+				return;
+			/* ECONNREFUSED: the backend's ICMP unreachable; the
+			 * attacker's client times out, as against a real host
+			 * whose daemon went away */
+			h->st.udp_backend_unreach++;
+			continue;
+		}
+		f->last_ms = now_ms();
+		if (!f->answered) {
+			uint64_t us = now_us() - f->start_us;
+			f->answered = true;
+			h->st.udp_answers++;
+			h->st.udp_answer_us_sum += us;
+			json_t *d = detail(h, "backend_answered", f->pidx);
+			set_addr(d, "backend", &f->baddr);
+			json_object_set_new(d, "answer_us", json_integer((json_int_t)us));
+			fd_event_emit_proto(h->ev, &f->src, &f->dst, "UDP", d);
+		}
+		if (!fd_udp_send_from(f->lfd, &f->src, &f->dst, b, (size_t)n)) {
+			h->st.udp_send_err++;
+			continue;
+		}
+		f->down_bytes += (uint64_t)n;
+		f->down_dg++;
+		h->st.udp_dg_down++;
+		h->st.udp_bytes_down += (uint64_t)n;
+	}
 }
 
 bool fd_hi_backend_universe(const fd_hi_t *h, const fd_addr_t *src, fd_universe_t *out)
@@ -612,6 +874,16 @@ static void spawned(fd_hi_t *h, const uint8_t *buf, size_t n)
 	fd_priv_req_t rq;
 	int32_t status;
 
+	if (fd_priv_parse_spawned(buf, n, &rq, &status) == 0 && rq.kind == FD_PRIV_DEAL) {
+		if (status == 0) {
+			h->st.deals++;
+			return;
+		}
+		h->st.deal_err++;
+		log_err("closed UDP ports of the shuffled pools: the deal of epoch %u.%u "
+			"failed: %s", rq.persona, rq.slot, fg_strerror(status));
+		return;
+	}
 	if (fd_priv_parse_spawned(buf, n, &rq, &status) < 0 || rq.persona >= h->conf->npersonas ||
 	    !h->slot[rq.persona] || rq.slot >= fd_conf_nbackends(&h->conf->personas[rq.persona])) {
 		h->st.priv_bad++;
@@ -635,6 +907,13 @@ static void spawned(fd_hi_t *h, const uint8_t *buf, size_t n)
 	if (status)
 		json_object_set_new(d, "error", json_string(fg_strerror(status)));
 	fd_event_emit(h->ev, NULL, NULL, d);
+	for (struct hi_uflow *f = h->uflows, *nx; f; f = nx) {
+		nx = f->next;
+		if (f->pidx != rq.persona || f->bind->backend != rq.slot || f->bk.fd >= 0)
+			continue;
+		if (status != 0 || !uflow_connect(h, f))
+			uflow_close(h, f, "backend-spawn-failed");
+	}
 	for (struct hi_flow *f = h->flows, *nx; f; f = nx) {
 		nx = f->next;
 		if (f->pidx != rq.persona || !f->bind || f->bind->backend != rq.slot ||
@@ -702,6 +981,9 @@ void fd_hi_event(fd_hi_t *h, void *obj, uint32_t events)
 	case END_PRIV:
 		priv_read(h);
 		return;
+	case END_UDP:
+		uflow_read(h, e->uf);
+		return;
 	case END_BACKEND:
 		if (!e->f->connected) {
 			backend_ready(h, e->f);
@@ -763,6 +1045,11 @@ void fd_hi_tick(fd_hi_t *h)
 		if (now - f->last_ms >= h->conf->decoy.idle_timeout_ms)
 			flow_close(h, f, f->connected ? "idle-timeout" : "backend-timeout");
 	}
+	for (struct hi_uflow *f = h->uflows, *nx; f; f = nx) {
+		nx = f->next;
+		if (now - f->last_ms >= h->conf->decoy.idle_timeout_ms)
+			uflow_close(h, f, f->bk.fd >= 0 ? "idle-timeout" : "backend-timeout");
+	}
 	fd_bindings_expire(h->bt, now, h->conf->decoy.binding_idle_ms, binding_gone, h);
 	fd_scanfilter_expire(h->sf, now);
 	if (h->priv.fd >= 0 && (!h->priv_pending || now - h->priv_sent_ms > 5000)) {
@@ -782,6 +1069,8 @@ void fd_hi_free(fd_hi_t *h)
 		return;
 	while (h->flows)
 		flow_close(h, h->flows, "shutdown");
+	while (h->uflows)
+		uflow_close(h, h->uflows, "shutdown");
 	if (h->dns.fd >= 0)
 		close(h->dns.fd);
 	if (h->priv.fd >= 0)
@@ -873,6 +1162,41 @@ char *fd_hi_metrics(const fd_hi_t *h)
 	  s->spawn_err);
 	C("fluxdecoy_backends_recycled_total", "Template backends stopped after their "
 	  "last binding expired.", s->stopped);
+	C("fluxdecoy_udp_closed_deals_total", "Deals of the shuffle applied to the "
+	  "closed UDP ports of the shuffled pools (kernel sets).", s->deals);
+	C("fluxdecoy_udp_closed_deal_errors_total", "Deals the privileged part could "
+	  "not apply.", s->deal_err);
+	C("fluxdecoy_udp_hi_flows_total", "UDP flows (source, pool address) relayed "
+	  "to a high-interaction backend.", s->udp_flows);
+	C("fluxdecoy_udp_hi_filtered_total", "UDP datagrams the scan filter gave to "
+	  "the low-interaction persona.", s->udp_filtered);
+	C("fluxdecoy_udp_hi_refused_total", "UDP datagrams of a new flow refused "
+	  "because their binding holds its most relay flows (low interaction instead).",
+	  s->udp_refused);
+	C("fluxdecoy_udp_hi_send_errors_total", "UDP datagrams the relay could not "
+	  "send on.", s->udp_send_err);
+	C("fluxdecoy_udp_hi_held_dropped_total", "UDP datagrams dropped while their "
+	  "flash clone was starting (the first one is held).", s->udp_held_dropped);
+	C("fluxdecoy_udp_hi_backend_unreachable_total", "ICMP errors the UDP "
+	  "backends sent the relay.", s->udp_backend_unreach);
+	C("fluxdecoy_udp_hi_answers_total", "Relayed UDP flows whose backend answered.",
+	  s->udp_answers);
+	add(&p, &n, &cap, "# HELP fluxdecoy_udp_hi_answer_seconds_total Sum of the "
+	    "first-datagram-to-answer times of answered UDP flows.\n"
+	    "# TYPE fluxdecoy_udp_hi_answer_seconds_total counter\n"
+	    "fluxdecoy_udp_hi_answer_seconds_total %.6f\n", (double)s->udp_answer_us_sum / 1e6);
+	add(&p, &n, &cap, "# HELP fluxdecoy_udp_hi_datagrams_total UDP datagrams "
+	    "relayed, by direction.\n# TYPE fluxdecoy_udp_hi_datagrams_total counter\n"
+	    "fluxdecoy_udp_hi_datagrams_total{direction=\"toserver\"} %llu\n"
+	    "fluxdecoy_udp_hi_datagrams_total{direction=\"toclient\"} %llu\n",
+	    (unsigned long long)s->udp_dg_up, (unsigned long long)s->udp_dg_down);
+	add(&p, &n, &cap, "# HELP fluxdecoy_udp_hi_bytes_total UDP payload bytes "
+	    "relayed, by direction.\n# TYPE fluxdecoy_udp_hi_bytes_total counter\n"
+	    "fluxdecoy_udp_hi_bytes_total{direction=\"toserver\"} %llu\n"
+	    "fluxdecoy_udp_hi_bytes_total{direction=\"toclient\"} %llu\n",
+	    (unsigned long long)s->udp_bytes_up, (unsigned long long)s->udp_bytes_down);
+	add(&p, &n, &cap, "# HELP fluxdecoy_udp_hi_flows UDP flows relayed now.\n"
+	    "# TYPE fluxdecoy_udp_hi_flows gauge\nfluxdecoy_udp_hi_flows %u\n", h->nuflows);
 	C("fluxdecoy_priv_replies_rejected_total", "Replies of the privileged part that "
 	  "did not parse.", s->priv_bad);
 #undef C

@@ -50,11 +50,28 @@ bool fd_hi_accept(fd_hi_t *h, int fd, const struct sockaddr_storage *src,
 		  const struct sockaddr_storage *dst, size_t pidx,
 		  const fd_universes_t *uni);
 
+/* UDP (a persona with udp-backends): offer datagram d[0..len-1] from
+ * `src` to `dst` (a pool address, its port), received on the UDP persona
+ * socket `lfd`, to persona `pidx`. The datagram late-binds exactly as a
+ * TCP flow does (the scan filter, then a binding of proto udp per
+ * (universe, address, port)) and is relayed: one connected socket per
+ * (source, destination) to the bound backend, whose replies leave `lfd`
+ * from `dst` (fd_udp_send_from). true: taken (relayed, or held while a
+ * flash clone starts); false: the low-interaction persona answers it.
+ * `lfd` is borrowed: it must outlive this module's flows. */
+bool fd_hi_udp(fd_hi_t *h, int lfd, const struct sockaddr_storage *src,
+	       const struct sockaddr_storage *dst, size_t pidx,
+	       const fd_universes_t *uni, const uint8_t *d, size_t len);
+
 /* Reflection: the universe a flow from backend address `src` belongs to,
  * the one of the attacker that drives it: a flash clone's owner, or the
  * universe of the last binding made to a pooled backend. false: src is no
  * backend, or none is bound. */
 bool fd_hi_backend_universe(const fd_hi_t *h, const fd_addr_t *src, fd_universe_t *out);
+
+/* A new deal of the shuffle (epoch, forced shuffle gen): the privileged
+ * part redoes it for the closed UDP ports of the shuffled pools. */
+void fd_hi_deal(fd_hi_t *h, uint64_t epoch, uint64_t gen);
 
 void fd_hi_event(fd_hi_t *h, void *obj, uint32_t events);
 

@@ -149,14 +149,16 @@ int main(int argc, char **argv)
 	}
 	/* containment before anything answers: the backends are held from
 	 * the first packet on, and stay held if we die */
-	if (fd_contain_needed(conf)) {
+	if (fd_contain_needed(conf) || fd_contain_udp_needed(conf)) {
 		rc = fd_contain_install(conf, err, sizeof(err));
 		if (rc < 0) {
 			log_err("%s", err);
 			goto out;
 		}
 		log_info("containment: table inet %s installed", fd_conf_nft_table(conf));
-		rc = fd_priv_start(conf, ev, &priv_pid);
+	}
+	if (fd_contain_needed(conf) || fd_contain_udp_shuffled(conf)) {
+		rc = fd_priv_start(conf, ev, key, keylen, &priv_pid);
 		if (rc < 0) {
 			log_err("cannot start the privileged part: %s", fg_strerror(rc));
 			goto out;

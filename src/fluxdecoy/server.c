@@ -1393,6 +1393,10 @@ static void shuffle_tick(fd_server_t *s, bool first)
 	int rc = fd_bed_tick(s->bed, wall_ms(), force);
 	if (rc < 0)
 		log_err("shuffle: %s", fg_strerror(rc));
+	if (rc == 1) {        /* the kernel's closed UDP ports follow the deal */
+		const fd_universes_t *u = fd_bed_universes(s->bed);
+		fd_hi_deal(s->hi, u->epoch, u->gen);
+	}
 }
 
 int fd_server_shuffle(fd_server_t *s, const uint8_t *root, size_t rootlen,
@@ -1404,6 +1408,7 @@ int fd_server_shuffle(fd_server_t *s, const uint8_t *root, size_t rootlen,
 		return rc;
 	s->force_shuffle = force;
 	fd_udp_set_bed(s->udp, s->bed);
+	fd_udp_set_hi(s->udp, s->hi);
 	shuffle_tick(s, true);
 	return 0;
 }

@@ -16,6 +16,7 @@
 #include "common/err.h"
 #include "dns/siphash.h"
 #include "decoy/udpwire.h"
+#include "fluxdecoy/hi.h"
 #include "fluxdecoy/udp.h"
 
 /* Buckets per UDP port of a persona: sources that hash alike share one
@@ -49,6 +50,7 @@ struct fd_udp {
 	fd_event_t *ev;
 	int ep;
 	const fd_bed_t *bed;
+	fd_hi_t *hi;                   /* udp-backends personas: late binding */
 	struct usock *socks;
 	size_t nsocks;
 	struct uport *ports;
@@ -215,6 +217,12 @@ void fd_udp_set_bed(fd_udp_t *u, const fd_bed_t *bed)
 		u->bed = bed;
 }
 
+void fd_udp_set_hi(fd_udp_t *u, struct fd_hi *hi)
+{
+	if (u)
+		u->hi = hi;
+}
+
 /* The `udp:` entry serving (family, a, port), or NULL. */
 static struct uport *port_of(fd_udp_t *u, int family, const uint8_t *a, unsigned port)
 {
@@ -299,7 +307,7 @@ static bool dst_of(struct msghdr *mh, int family, unsigned port,
 }
 
 /* Send `out` to src from the address the request was sent to. */
-static bool send_from(int fd, const struct sockaddr_storage *src,
+bool fd_udp_send_from(int fd, const struct sockaddr_storage *src,
 		      const struct sockaddr_storage *dst, const uint8_t *out, size_t n)
 {
 	union {
@@ -355,6 +363,12 @@ static void one_datagram(fd_udp_t *u, int fd, int family, unsigned port,
 		u->n[R_NO_PERSONA]++;
 		return;
 	}
+	/* high interaction first, as a TCP flow is offered to fd_hi_accept()
+	 * before its persona answers: the backend's own limits apply there,
+	 * the bucket below is the persona's */
+	if (u->hi && fd_hi_udp(u->hi, fd, src, &dst, (size_t)(p->cp - u->conf->personas),
+			       u->bed ? fd_bed_universes(u->bed) : NULL, d, len))
+		return;
 	size_t slot = slot_of(u, src);
 	uint64_t now = now_ms();
 	if (!fd_udp_bucket_take(&p->b[slot], p->sv->rate, p->sv->burst, now)) {
@@ -380,7 +394,7 @@ static void one_datagram(fd_udp_t *u, int fd, int family, unsigned port,
 		event(u, src, &dst, p, R_AMP, len, 0);
 		return;
 	}
-	if (!send_from(fd, src, &dst, out, (size_t)m)) {
+	if (!fd_udp_send_from(fd, src, &dst, out, (size_t)m)) {
 		u->n[R_SEND_FAIL]++;
 		return;
 	}

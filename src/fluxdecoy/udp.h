@@ -20,6 +20,10 @@
 #ifndef FG_FLUXDECOY_UDP_H
 #define FG_FLUXDECOY_UDP_H
 
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/socket.h>
+
 #include "decoy/dconf.h"
 #include "fluxdecoy/event.h"
 #include "fluxdecoy/universe.h"
@@ -35,6 +39,16 @@ void fd_udp_free(fd_udp_t *u);
 
 /* The shuffled pools' deal decides the persona of their addresses. */
 void fd_udp_set_bed(fd_udp_t *u, const fd_bed_t *bed);
+
+/* Datagrams to personas with udp-backends are offered to `hi` first
+ * (fd_hi_udp); NULL: none. */
+struct fd_hi;
+void fd_udp_set_hi(fd_udp_t *u, struct fd_hi *hi);
+
+/* Send n octets to src from the pool address dst (the address the request
+ * was sent to: IP_PKTINFO / IPV6_PKTINFO) on socket fd. */
+bool fd_udp_send_from(int fd, const struct sockaddr_storage *src,
+		      const struct sockaddr_storage *dst, const uint8_t *out, size_t n);
 
 /* Readable socket `obj` (an epoll object of this module). */
 void fd_udp_event(fd_udp_t *u, void *obj);

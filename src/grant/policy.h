@@ -32,8 +32,8 @@
 #include <sys/socket.h>
 
 #include "conf/conf.h"
-#include "dataplane/nat.h"
 #include "dns/msg.h"
+#include "grant/grant.h"
 
 /* No grant possible under the policy: the answer is NODATA. */
 #define FG_SCOPE_NONE 0xff

@@ -23,7 +23,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	int k = fd_priv_parse_request(data, size, &rq, err, sizeof(err));
 
 	if (k == 0) {
-		if (rq.kind < FD_PRIV_COUNTERS || rq.kind > FD_PRIV_STOP ||
+		if (rq.kind < FD_PRIV_COUNTERS || rq.kind > FD_PRIV_DEAL ||
 		    fd_priv_build_request(&rq, req, sizeof(req)) != size ||
 		    memcmp(req, data, size) != 0)
 			abort();

@@ -21,11 +21,13 @@
 # by BIND (AD set); delv validates and its records agree with kdig +dnssec's
 # answers, RRSIGs included; kdig shows the RRSIGs and the
 # NSEC records; DO=0 answers carry none; unbound asking over TCP only
-# validates too; a reload under privilege separation keeps signing (keys
-# taken over, a new key refused); a wrong anchor or one flipped
-# address byte makes unbound SERVFAIL; the pre-publish ZSK rollover of
-# fluxctl(8) (keygen --activate-in and a restart, dnssec-settime -A and a
-# reload, the old files moved away and a reload) validates at each step. Env: FLUXGATED, VALGRIND, FG_LOGDIR.
+# validates too; a reload under privilege separation keeps signing (the
+# [priv] process reads the .private files, a key added since the start is
+# published at once, a malformed one is refused with the file named); a
+# wrong anchor or one flipped address byte makes unbound SERVFAIL; the
+# pre-publish ZSK rollover of fluxctl(8) (keygen --activate-in and a
+# reload, dnssec-settime -A and a reload, the old files moved away and a
+# reload: no restart) validates at each step. Env: FLUXGATED, VALGRIND, FG_LOGDIR.
 
 . "$(dirname "$0")/lib.sh"
 
@@ -494,32 +496,53 @@ assert_eq "reload with signed zones under privilege separation: accepted" 0 "$rc
 [ $rc -eq 0 ] || log "$out"
 out=$(dv example.test static.example.test A)
 assert_match "after the reload: still signed, fully validated" '^; fully validated' "$out"
+dnskeys() { q +dnssec example.test DNSKEY | grep -Ec '^example\.test\.\s+[0-9]+\s+IN\s+DNSKEY\s'; }
+sigtag() { q +dnssec static.example.test A | awk '$4 == "RRSIG" && $5 == "A" {print $11; exit}'; }
+old_zsk=$((10#${zsk##*+}))
+# a key added since the start: the [priv] process reads its .private for
+# the reload (PS_KEYS), the DNS process never can
 new=$("$FLUXCTL" dnssec keygen example.test --dir "$KEYS" --zsk --activate-in 1h)
 out=$("$FLUXCTL" -s "$CTL" reload 2>&1); rc=$?
-assert_eq "reload with a key added since the start: refused" 1 "$rc"
-assert_match "... the log names the unreadable private key" \
-	"zone 'example\.test': dnssec: ${new//+/\\+}\.private: Permission denied" "$(cat "$FG_FLUXGATED_LOG")"
+assert_eq "reload with a key added since the start: accepted (no restart)" 0 "$rc"
+[ $rc -eq 0 ] || log "$out $(tail -n 5 "$FG_FLUXGATED_LOG")"
+assert_match "... the privileged process handed the private keys over" \
+	'privsep: keys for a reload: [0-9]+ TSIG secret file\(s\), [0-9]+ DNSSEC private key\(s\)' \
+	"$(cat "$FG_FLUXGATED_LOG")"
+assert_eq "... the new key is published at once" 3 "$(dnskeys)"
+assert_eq "... and, not active yet, does not sign" "$old_zsk" "$(sigtag)"
+out=$(dv example.test example.test DNSKEY)
+assert_match "... delv validates the DNSKEY RRset with the new key" '^; fully validated' "$out"
+# what [priv] hands over is checked on the DNS side like a file it read
+bad=Kexample.test.+013+00001
+sed 's/^example\.test\. /example.test. /' "$KEYS/$new.key" >"$KEYS/$bad.key"
+printf 'Private-key-format: v1.3\nAlgorithm: 13 (ECDSAP256SHA256)\nPrivateKey: AAAA\n' >"$KEYS/$bad.private"
+chmod 600 "$KEYS/$bad.private"
+out=$("$FLUXCTL" -s "$CTL" reload 2>&1); rc=$?
+assert_eq "reload with a malformed private key [priv] read: refused" 1 "$rc"
+assert_match "... the log names the file" \
+	"zone 'example\.test': dnssec: .*${bad//+/\\+}\.private: " "$(cat "$FG_FLUXGATED_LOG")"
+assert_nomatch "... the log shows no key material" 'PrivateKey|AAAA$' "$(grep "${bad//+/\\+}" "$FG_FLUXGATED_LOG")"
 out=$(q +dnssec static.example.test A)
 assert_match "... and the running configuration keeps signing" 'IN\s+RRSIG\s+A 13 3 300 ' "$out"
+rm -f "$KEYS/$bad.key" "$KEYS/$bad.private"
 mv "$KEYS/$new.key" "$KEYS/$new.private" "$OTHER/"
 out=$("$FLUXCTL" -s "$CTL" reload 2>&1); rc=$?
-assert_eq "the new key moved away: reload accepted again" 0 "$rc"
+assert_eq "the new key moved away: reload accepted" 0 "$rc"
+assert_eq "... and no longer published" 2 "$(dnskeys)"
 out=$(dv example.test example.test DNSKEY)
 assert_match "after the reload: the DNSKEY RRset validates" '^; fully validated' "$out"
 
 # ------------------------------------------------------------ ZSK rollover
 # the pre-publish rollover of fluxctl(8): a new ZSK is published, then
-# signs, then the old one leaves; unbound and delv validate at every step
-dnskeys() { q +dnssec example.test DNSKEY | grep -Ec '^example\.test\.\s+[0-9]+\s+IN\s+DNSKEY\s'; }
-sigtag() { q +dnssec static.example.test A | awk '$4 == "RRSIG" && $5 == "A" {print $11; exit}'; }
-old_zsk=$((10#${zsk##*+}))
-# 1. published, not signing: keygen --activate-in, then a restart
+# signs, then the old one leaves; unbound and delv validate at every step,
+# and fluxgated is only reloaded, never restarted
+# 1. published, not signing: keygen --activate-in, then a reload
 new=$("$FLUXCTL" dnssec keygen example.test --dir "$KEYS" --zsk --activate-in 30d); rc=$?
 assert_eq "rollover 1: fluxctl dnssec keygen --zsk --activate-in exits 0" 0 "$rc"
 new_zsk=$((10#${new##*+}))
-stop_fluxgated "rollover 1: fluxgated stops for the restart"
-start_fluxgated gw "$CONF"
-wait_dns cli $GW example.test 90 "$FG_FLUXGATED_PID" || fail "rollover 1: fluxgated answers after the restart"
+out=$("$FLUXCTL" -s "$CTL" reload 2>&1); rc=$?
+assert_eq "rollover 1: reload accepted (the new private key read by [priv])" 0 "$rc"
+[ $rc -eq 0 ] || log "$out $(tail -n 5 "$FG_FLUXGATED_LOG")"
 assert_eq "rollover 1: the DNSKEY RRset holds KSK and both ZSKs" 3 "$(dnskeys)"
 assert_eq "rollover 1: the old ZSK still signs" "$old_zsk" "$(sigtag)"
 out=$(dv example.test example.test DNSKEY)

@@ -121,8 +121,7 @@ log "answered=$answered servfail=$servfail other=$other"
 assert_eq "the set takes $SET exact grants: $SET sources get an address" "$SET" "$answered"
 assert_eq "every other source gets SERVFAIL, not an address" "$((N - SET))" "$servfail"
 assert_eq "no query went unanswered" 0 "$other"
-n=$(nsx gw nft -j list map inet "$TABLE" grant_client4 2>/dev/null |
-	python3 -c 'import json,sys; d=json.load(sys.stdin); print(sum(len(x["map"].get("elem",[])) for x in d["nftables"] if "map" in x))')
+n=$(nft_map_count gw "$TABLE" grant_client4)
 assert_eq "the kernel set holds $SET elements" "$SET" "$n"
 
 # granted sources still reach the real server; a refused one does not

@@ -116,24 +116,7 @@ log "answered: $answered of $N sources"
 assert_eq "every source gets an address" "$N" "$answered"
 
 # the kernel's view: every element of the grant maps, as client,address
-kernel_grants() {
-	nsx gw nft -j list table inet "$TABLE" | python3 -c '
-import json, sys
-d = json.load(sys.stdin)
-for x in d["nftables"]:
-    m = x.get("map")
-    if not m or not m["name"].startswith("grant_"):
-        continue
-    for e in m.get("elem", []):
-        k = e[0] if isinstance(e, list) else e      # [key, value]
-        if isinstance(k, dict) and "elem" in k:     # key with a timeout
-            k = k["elem"]["val"]
-        if isinstance(k, dict) and "concat" in k:
-            print(",".join(str(v) for v in k["concat"]))
-        else:
-            print(k)
-' | sort
-}
+kernel_grants() { nft_map_keys gw "$TABLE"; }
 kernel=$(kernel_grants)
 nk=$(grep -c . <<<"$kernel")
 log "kernel grant elements: $nk"

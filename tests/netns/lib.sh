@@ -553,6 +553,48 @@ py_checks() {
 	fi
 }
 
+# ---------------------------------------------------------------- kernel state
+
+# nft_map_count NS TABLE MAP: how many elements the kernel holds in one map of
+# the inet table TABLE (0 when the map is missing).
+nft_map_count() {
+	nsx "$1" nft -j list map inet "$2" "$3" 2>/dev/null | python3 -c '
+import json, sys
+try:
+    d = json.load(sys.stdin)["nftables"]
+except ValueError:
+    d = []
+print(sum(len(x["map"].get("elem", [])) for x in d if "map" in x))'
+}
+
+# nft_map_keys NS TABLE [MAP]: the key of every element, one a line, sorted; a
+# concatenation prints as its parts joined by commas. Without MAP: the elements
+# of every map of the table whose name starts with grant_.
+nft_map_keys() {
+	local what=(table inet "$2") one=""
+	if [ $# -ge 3 ]; then what=(map inet "$2" "$3"); one=1; fi
+	nsx "$1" nft -j list "${what[@]}" 2>/dev/null | python3 -c '
+import json, sys
+one = len(sys.argv) > 1
+try:
+    d = json.load(sys.stdin)["nftables"]
+except ValueError:
+    d = []
+for x in d:
+    m = x.get("map")
+    if not m or not (one or m["name"].startswith("grant_")):
+        continue
+    for e in m.get("elem", []):
+        k = e[0] if isinstance(e, list) else e      # [key, value]
+        if isinstance(k, dict) and "elem" in k:     # a key with a timeout
+            k = k["elem"]["val"]
+        if isinstance(k, dict) and "concat" in k:
+            print(",".join(str(v) for v in k["concat"]))
+        else:
+            print(k)
+' ${one:+one} | sort
+}
+
 # ---------------------------------------------------------------- nmap
 
 # nmap_udp NS PORT ADDR: `nmap -sU -sV -p PORT ADDR` from NS, only the port's

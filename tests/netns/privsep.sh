@@ -107,6 +107,9 @@ wait_dns cli 10.66.1.1 example.test 90 "$FG_FLUXGATED_PID" || die "fluxgated doe
 assert_eq "fluxgated set nf_conntrack_tcp_loose=0 in its namespace" 0 "$(nsx gw cat "$LOOSE" 2>/dev/null)"
 out=$(nsx cli curl -s -m 10 http://198.51.100.77/ 2>&1)
 assert_eq "stock kernel: an ungranted pool address serves the decoy's page" "decoy-page" "$out"
+# the metrics endpoint is bound after the DNS workers answer (a few seconds
+# later under valgrind on a loaded machine): wait for it, bounded
+wait_port gw tcp 9153 60 "$FG_FLUXGATED_PID"
 out=$(nsx cli curl -s -m 10 http://10.66.1.1:9153/metrics 2>&1)
 assert_match "metrics: fluxgate_privsep_refused_total exported (0: nothing refused)" '^fluxgate_privsep_refused_total 0$' "$out"
 

@@ -99,27 +99,8 @@ assert_eq "--check: the config is valid" 0 "$rc"
 [ $rc -eq 0 ] || { log "$out"; finish; }
 
 fctl() { nsx gw "$FLUXCTL" -s "$CTL" "$@"; }
-# elements of one grant map in the kernel
-kcount() {
-	nsx gw nft -j list map inet "$TABLE" "$1" | python3 -c '
-import json, sys
-n = 0
-for x in json.load(sys.stdin)["nftables"]:
-    if "map" in x:
-        n += len(x["map"].get("elem", []))
-print(n)'
-}
-# the addresses of grant_any4, one a line, sorted
-kany() {
-	nsx gw nft -j list map inet "$TABLE" grant_any4 | python3 -c '
-import json, sys
-for x in json.load(sys.stdin)["nftables"]:
-    for e in x.get("map", {}).get("elem", []):
-        k = e[0]
-        if isinstance(k, dict) and "elem" in k:
-            k = k["elem"]["val"]
-        print(k)' | sort
-}
+kcount() { nft_map_count gw "$TABLE" "$1"; }
+kany() { nft_map_keys gw "$TABLE" grant_any4; }
 status_open() {
 	fctl --json status | python3 -c '
 import json, sys

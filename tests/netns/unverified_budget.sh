@@ -86,10 +86,7 @@ control:
 EOF
 }
 
-elements() {
-	nsx gw nft -j list map inet "$TABLE" grant_client4 2>/dev/null |
-		python3 -c 'import json,sys; d=json.load(sys.stdin); print(sum(len(x["map"].get("elem",[])) for x in d["nftables"] if "map" in x))'
-}
+elements() { nft_map_count gw "$TABLE" grant_client4; }
 
 GRANTED='www\.example\.test\.[[:space:]].*A[[:space:]]+198\.51\.100\.'
 

@@ -251,6 +251,100 @@ static void test_rfc8080_sign_kat(void **state)
 	fg_dnskey_clear(&k);
 }
 
+/* A prepared context signs again and again: Ed25519 is deterministic, so
+ * every signature from one reused context is the RFC's; ECDSA signatures
+ * from one context all verify. */
+static void test_signctx_reuse(void **state)
+{
+	(void)state;
+	fg_dnskey_t k;
+	uint8_t out[FG_RRSIG_MAX], first[FG_RRSIG_MAX];
+	static const uint8_t apex[] = "\007example\003com";
+	static const uint8_t mx[] = "\000\012\004mail\007example\003com";
+	load(rfc8080_pub, rfc8080_priv, &k);
+	fg_sigparams_t sp = { .inception = 1438207200, .expiration = 1440021600, .signer = apex };
+	fg_rdref_t rr = { mx, sizeof(mx) };
+	fg_signctx_t *c = fg_signctx_new(&k);
+	assert_non_null(c);
+	int n0 = fg_rrsig_sign(&k, &sp, apex, FG_TYPE_MX, 3600, &rr, 1, first, sizeof(first));
+	assert_true(n0 > 0);
+	for (int i = 0; i < 3; i++) {
+		int n = fg_rrsig_sign_ctx(&k, c, &sp, apex, FG_TYPE_MX, 3600, &rr, 1, out,
+					  sizeof(out));
+		assert_int_equal(n, n0);
+		assert_memory_equal(out, first, (size_t)n);
+	}
+	fg_signctx_free(c);
+	fg_dnskey_clear(&k);
+
+	load(rfc6605_pub, rfc6605_priv, &k);
+	static const uint8_t owner[] = "\003www\007example\003net";
+	static const uint8_t signer[] = "\007example\003net";
+	sp.signer = signer;
+	c = fg_signctx_new(&k);
+	assert_non_null(c);
+	for (unsigned i = 0; i < 40; i++) {
+		uint8_t a[4] = { 192, 0, 2, (uint8_t)i };
+		fg_rdref_t ar = { a, 4 };
+		int n = fg_rrsig_sign_ctx(&k, c, &sp, owner, FG_TYPE_A, 3600, &ar, 1, out,
+					  sizeof(out));
+		assert_true(n > 0);
+		assert_int_equal(fg_rrsig_verify(k.rdata, k.rdlen, owner, FG_TYPE_A, 3600, &ar, 1,
+						 out, (size_t)n), 0);
+	}
+	/* a context of another algorithm's key is refused, not misused */
+	fg_dnskey_t e;
+	load(rfc8080_pub, rfc8080_priv, &e);
+	uint8_t a[4] = { 192, 0, 2, 1 };
+	fg_rdref_t ar = { a, 4 };
+	assert_int_equal(fg_rrsig_sign_ctx(&e, c, &sp, owner, FG_TYPE_A, 3600, &ar, 1, out,
+					   sizeof(out)), -EINVAL);
+	fg_signctx_free(c);
+	fg_dnskey_clear(&e);
+	fg_dnskey_clear(&k);
+}
+
+/* DER ECDSA-Sig-Value -> r|s: short integers are left padded, a 33-octet
+ * integer loses its sign octet, anything else is refused. */
+static void test_ecdsa_der(void **state)
+{
+	(void)state;
+	uint8_t der[80], raw[64], want[64];
+	/* r = 0x80 0x11.. (33 octets with the sign zero), s = 0x05 (1 octet) */
+	size_t o = 0;
+	der[o++] = 0x30;
+	der[o++] = 2 + 33 + 2 + 1;
+	der[o++] = 0x02;
+	der[o++] = 33;
+	der[o++] = 0x00;
+	for (int i = 0; i < 32; i++)
+		der[o++] = (uint8_t)(i == 0 ? 0x80 : 0x11);
+	der[o++] = 0x02;
+	der[o++] = 1;
+	der[o++] = 0x05;
+	memset(want, 0x11, 32);
+	want[0] = 0x80;
+	memset(want + 32, 0, 32);
+	want[63] = 0x05;
+	assert_int_equal(fg_ecdsa_der_to_raw(der, o, raw), 0);
+	assert_memory_equal(raw, want, 64);
+	/* trailing octet, short outer length, wrong tags, 33 octets without
+	 * the zero, empty integer */
+	assert_int_equal(fg_ecdsa_der_to_raw(der, o + 1, raw), -FG_EMALF);
+	assert_int_equal(fg_ecdsa_der_to_raw(der, o - 1, raw), -FG_EMALF);
+	der[0] = 0x31;
+	assert_int_equal(fg_ecdsa_der_to_raw(der, o, raw), -FG_EMALF);
+	der[0] = 0x30;
+	der[2] = 0x04;
+	assert_int_equal(fg_ecdsa_der_to_raw(der, o, raw), -FG_EMALF);
+	der[2] = 0x02;
+	der[4] = 0x01;
+	assert_int_equal(fg_ecdsa_der_to_raw(der, o, raw), -FG_EMALF);
+	static const uint8_t empty[] = { 0x30, 0x05, 0x02, 0x00, 0x02, 0x01, 0x01 };
+	assert_int_equal(fg_ecdsa_der_to_raw(empty, sizeof(empty), raw), -FG_EMALF);
+	assert_int_equal(fg_ecdsa_der_to_raw(der, 0, raw), -FG_EMALF);
+}
+
 /* Canonical order and case: a set given shuffled, in mixed case and with
  * a duplicate signs to the same input as the sorted lowercase set. */
 static void test_canonical_roundtrip(void **state)
@@ -399,6 +493,8 @@ int main(void)
 		cmocka_unit_test(test_base64),
 		cmocka_unit_test(test_rfc6605_verify),
 		cmocka_unit_test(test_rfc8080_sign_kat),
+		cmocka_unit_test(test_signctx_reuse),
+		cmocka_unit_test(test_ecdsa_der),
 		cmocka_unit_test(test_canonical_roundtrip),
 		cmocka_unit_test(test_canonical_rdata),
 		cmocka_unit_test(test_keygen_format_parse),

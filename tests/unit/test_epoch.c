@@ -67,16 +67,15 @@ static void diag(void *ctx, const char *file, int line, const char *msg)
 	fprintf(stderr, "%s:%d: %s\n", file, line, msg);
 }
 
-/* A first packet from a client that never connected before (a pinned
- * one keeps its flow past the grant, by design). */
+/* Does the data plane hold a live grant of `addr` for a client that never
+ * asked before (the published grants are open to anyone)? */
 static bool reachable(struct fx *f, int family, const uint8_t *addr)
 {
 	static uint8_t n;
 	uint8_t be[16];
 	uint8_t c4[4] = { 192, 0, 2, ++n };
 	uint8_t c6[16] = { 0x20, 0x01, 0x0d, 0xb8, 0xee, [15] = n };
-	return fg_nat_mem_flow(f->nat, family, family == AF_INET ? c4 : c6, addr, be) ==
-	       FG_MEM_REAL;
+	return fg_nat_mem_granted(f->nat, family, family == AF_INET ? c4 : c6, addr, be);
 }
 
 static int op_grant(void *ctx, fg_grant_pub_t *p, size_t n)

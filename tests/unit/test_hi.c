@@ -284,6 +284,14 @@ static void test_privmsg(void **st)
 	assert_int_equal(got.persona, 3);
 	assert_int_equal(got.slot, 7);
 	assert_int_equal(fd_priv_build_request(&sp, b, 15), 0);
+	fd_priv_req_t dl = { FD_PRIV_DEAL, 2949120, 2 };   /* epoch, forced shuffle */
+	n = fd_priv_build_request(&dl, b, sizeof(b));
+	assert_int_equal(fd_priv_parse_request(b, n, &got, err, sizeof(err)), 0);
+	assert_int_equal(got.kind, FD_PRIV_DEAL);
+	assert_int_equal(got.persona, 2949120);
+	b[7] = 5;
+	assert_int_equal(fd_priv_parse_request(b, n, &got, err, sizeof(err)), -FG_EMALF);
+	assert_string_equal(err, "unknown request kind 5");
 
 	int m = fd_priv_build_counts(in, 3, b, sizeof(b));
 	assert_int_equal(m, 8 + 3 * 24);
@@ -396,6 +404,19 @@ static void test_conf_hi(void **st)
 			       &c, &s), -FG_ESCHEMA);
 	if (!strstr(s.buf, "persona 'web': containment reply-only needs backends"))
 		fail_msg("got: %s", s.buf);
+	/* UDP high interaction: off by default, needs backends */
+	assert_int_equal(cload("persona:\n  - id: web\n    file: /p\n    udp-backends: true\n",
+			       &c, &s), -FG_ESCHEMA);
+	if (!strstr(s.buf, "persona 'web': udp-backends needs backends or backend-template"))
+		fail_msg("got: %s", s.buf);
+	assert_int_equal(cload("persona:\n  - id: web\n    file: /p\n    backends: [10.0.4.10]\n",
+			       &c, &s), 0);
+	assert_false(c->personas[0].udp_backends);
+	fd_conf_free(c);
+	assert_int_equal(cload("persona:\n  - id: web\n    file: /p\n    backends: [10.0.4.10]\n"
+			       "    udp-backends: true\n", &c, &s), 0);
+	assert_true(c->personas[0].udp_backends);
+	fd_conf_free(c);
 
 	/* backend templates: slots, their addresses, the checks */
 	assert_int_equal(cload("persona:\n  - id: web\n    file: /p\n"

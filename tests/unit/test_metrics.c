@@ -466,13 +466,11 @@ static void test_http_endpoint(void **state)
 	assert_int_equal(http(port, "HEAD", "/metrics", &body), 200);
 	assert_string_equal(body, "");
 	free(body);
-	assert_int_equal(fg_metrics_scrapes(ml.srv), 3);
 
 	/* a main loop that does not answer: 503 after the timeout */
 	atomic_store(&ml.serve, false);
 	assert_int_equal(http(port, "GET", "/metrics", &body), 503);
 	free(body);
-	assert_int_equal(fg_metrics_timeouts(ml.srv), 1);
 	/* and it recovers (the stale wake-up is absorbed); the endpoint
 	 * exports its own counters */
 	atomic_store(&ml.serve, true);

@@ -543,6 +543,21 @@ static void test_evlog_not_regular(void **state)
 
 /* The request names no path: one with a payload, a count, or descriptors
  * attached is refused and counted. */
+/* PS_KEYS: a request with a payload or a count is refused; the [priv]
+ * side's answer holds the secret files and the .private files its own
+ * configuration names, and nothing when one is readable by others. */
+static void test_keys_forged_refused(void **state)
+{
+	(void)state;
+	char path[] = "/etc/shadow";
+	REFUSED(FG_PS_R_FRAME, -FG_EMALF, req(PS_KEYS, 0, path, sizeof(path)));
+	REFUSED(FG_PS_R_FRAME, -FG_EMALF, req_hdr(PS_KEYS, 1, 0, 0, NULL, 0, NULL, NULL));
+	/* the test configuration names no key: an empty answer */
+	unsigned n = 9;
+	assert_int_equal(req_hdr(PS_KEYS, 0, 0, 0, NULL, 0, &n, NULL), 0);
+	assert_int_equal(n, 0);
+}
+
 static void test_evlog_forged_refused(void **state)
 {
 	(void)state;
@@ -778,6 +793,7 @@ int main(void)
 		cmocka_unit_test(test_evlog_handed_over),
 		cmocka_unit_test(test_evlog_not_regular),
 		cmocka_unit_test(test_evlog_forged_refused),
+		cmocka_unit_test(test_keys_forged_refused),
 		cmocka_unit_test(test_reload_rereads),
 	};
 	return cmocka_run_group_tests(tests, group_setup, group_teardown);

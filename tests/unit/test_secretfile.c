@@ -22,6 +22,7 @@
 #include "common/err.h"
 #include "conf/conf.h"
 #include "conf/secretfile.h"
+#include "conf/keyfiles.h"
 
 #define B64 "c2VjcmV0c2VjcmV0c2VjcmV0"   /* "secretsecretsecret", 18 octets */
 #define B64_OTHER "b3RoZXJvdGhlcm90aGVy"
@@ -208,8 +209,8 @@ static void test_errors(void **state)
 
 /* reload in a child that has become `nobody`: rc and the messages come
  * back through a pipe */
-static int reload_as_nobody(const char *cp, const fg_conf_t *prev, char *msgs, size_t cap,
-			    char *secret, size_t scap)
+static int reload_as_nobody_kf(const char *cp, const fg_conf_t *prev, const fg_keyfiles_t *kf,
+			       char *msgs, size_t cap, char *secret, size_t scap)
 {
 	int p[2];
 	assert_int_equal(pipe(p), 0);
@@ -226,7 +227,7 @@ static int reload_as_nobody(const char *cp, const fg_conf_t *prev, char *msgs, s
 			_exit(100);
 		if (setgid(65534) < 0 || setuid(65534) < 0)
 			_exit(101);
-		int rc = fg_conf_reload(cp, text, len, prev, &c, sink_fn, &s);
+		int rc = fg_conf_reload_keys(cp, text, len, prev, kf, &c, sink_fn, &s);
 		char out[8192 + 600];
 		int n = snprintf(out, sizeof(out), "%d\n%s\n%s", rc,
 				 c && c->keys[0].secret ? c->keys[0].secret : "-", s.buf);
@@ -253,6 +254,12 @@ static int reload_as_nobody(const char *cp, const fg_conf_t *prev, char *msgs, s
 	assert_non_null(nl2);
 	snprintf(secret, scap, "%.*s", (int)(nl2 - nl - 1), nl + 1);
 	return atoi(msgs);
+}
+
+static int reload_as_nobody(const char *cp, const fg_conf_t *prev, char *msgs, size_t cap,
+			    char *secret, size_t scap)
+{
+	return reload_as_nobody_kf(cp, prev, NULL, msgs, cap, secret, scap);
 }
 
 static void test_reload_unprivileged(void **state)
@@ -292,12 +299,27 @@ static void test_reload_unprivileged(void **state)
 	rc = reload_as_nobody(cp, run, msgs, sizeof(msgs), secret, sizeof(secret));
 	assert_int_equal(rc, -FG_ESCHEMA);
 	char want[512];
-	snprintf(want, sizeof(want), "f.conf:4: key 'k1': secret-file %s: Permission denied (a "
-		 "reload made by the unprivileged process keeps only a secret read at start from "
-		 "an unchanged file: restart to read a new one)", sp);
+	snprintf(want, sizeof(want), "f.conf:4: key 'k1': secret-file %s: Permission denied (the "
+		 "privileged process did not hand it over, see its log, and the running secret "
+		 "was read from another version of the file)", sp);
 	if (!strstr(msgs, want))
 		fail_msg("expected '%s' in:\n%s", want, msgs);
 	assert_null(strstr(msgs, B64));
+
+	/* the [priv] process's copy of the rewritten file (PS_KEYS) applies;
+	 * one of another path does not */
+	fg_keyfiles_t kf = { 0 };
+	fg_secretfile_id_t id = { .set = true, .size = 45 };
+	assert_int_equal(fg_keyfiles_add(&kf, FG_KF_TSIG, "/nonexistent/r.secret", B64_OTHER,
+					 strlen(B64_OTHER), &id), 0);
+	rc = reload_as_nobody_kf(cp, run, &kf, msgs, sizeof(msgs), secret, sizeof(secret));
+	assert_int_equal(rc, -FG_ESCHEMA);
+	assert_int_equal(fg_keyfiles_add(&kf, FG_KF_TSIG, sp, B64_OTHER, strlen(B64_OTHER), &id),
+			 0);
+	rc = reload_as_nobody_kf(cp, run, &kf, msgs, sizeof(msgs), secret, sizeof(secret));
+	assert_int_equal(rc, 0);
+	assert_string_equal(secret, B64_OTHER);
+	fg_keyfiles_clear(&kf);
 	fg_conf_free(run);
 
 	/* root reloads read the file itself: the new secret */

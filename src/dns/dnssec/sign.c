@@ -165,17 +165,45 @@ static int signed_data(const uint8_t *rrsig_head, size_t headlen, const uint8_t 
 	return 0;
 }
 
+/* One INTEGER of an ECDSA-Sig-Value as OpenSSL writes it (DER, short
+ * length form: P-256 integers are at most 33 octets) into 32 octets, left
+ * padded. Replaces d2i_ECDSA_SIG, which allocates a structure and two
+ * BIGNUMs per signature. */
+static int der_int32(fg_wire_t *r, uint8_t out[32])
+{
+	if (fg_wire_read_u8(r) != 0x02)
+		return -FG_EMALF;
+	uint8_t l = fg_wire_read_u8(r);
+	const uint8_t *v = fg_wire_take(r, l, -FG_EMALF);
+	if (r->err || !v || l == 0 || l > 33)
+		return -FG_EMALF;
+	/* a leading zero only when the next octet has its high bit set */
+	if (l == 33) {
+		if (v[0] != 0)
+			return -FG_EMALF;
+		v++, l--;
+	}
+	memset(out, 0, 32u - l);
+	memcpy(out + 32 - l, v, l);
+	return 0;
+}
+
 static int ecdsa_der_to_raw(const uint8_t *der, size_t dl, uint8_t out[64])
 {
-	const unsigned char *p = der;
-	ECDSA_SIG *s = d2i_ECDSA_SIG(NULL, &p, (long)dl);
-	if (!s)
+	fg_wire_t r = fg_wire_init(der, dl);
+	if (fg_wire_read_u8(&r) != 0x30)
 		return -FG_EMALF;
-	const BIGNUM *r, *sv;
-	ECDSA_SIG_get0(s, &r, &sv);
-	int ok = BN_bn2binpad(r, out, 32) == 32 && BN_bn2binpad(sv, out + 32, 32) == 32;
-	ECDSA_SIG_free(s);
-	return ok ? 0 : -FG_EMALF;
+	uint8_t sl = fg_wire_read_u8(&r);
+	if (r.err || sl >= 0x80 || sl != fg_wire_avail(&r))
+		return -FG_EMALF;
+	if (der_int32(&r, out) < 0 || der_int32(&r, out + 32) < 0 || fg_wire_avail(&r))
+		return -FG_EMALF;
+	return 0;
+}
+
+int fg_ecdsa_der_to_raw(const uint8_t *der, size_t dl, uint8_t out[64])
+{
+	return ecdsa_der_to_raw(der, dl, out);
 }
 
 /* r|s -> DER; returns the DER length or negative. */
@@ -220,35 +248,103 @@ static size_t rrsig_head(uint8_t *out, size_t cap, uint16_t type, uint8_t alg,
 	return w.pos;
 }
 
-EVP_MD_CTX *fg_rrsig_prepare(const fg_dnskey_t *k)
+struct fg_signctx {
+	uint8_t alg;
+	EVP_PKEY_CTX *pk;       /* ECDSA: EVP_PKEY_sign_init done once */
+	EVP_MD_CTX *md;         /* ECDSA: SHA-256; Ed25519: DigestSignInit done */
+	EVP_MD *sha256;         /* fetched once (EVP_sha256() fetches per init) */
+};
+
+void fg_signctx_free(fg_signctx_t *c)
+{
+	if (!c)
+		return;
+	EVP_PKEY_CTX_free(c->pk);
+	EVP_MD_CTX_free(c->md);
+	EVP_MD_free(c->sha256);
+	free(c);
+}
+
+static int ed25519_init(fg_signctx_t *c, EVP_PKEY *pkey)
+{
+	EVP_MD_CTX_reset(c->md);
+	return EVP_DigestSignInit_ex(c->md, NULL, NULL, NULL, NULL, pkey, NULL) == 1 ? 0
+										  : -FG_EAUTH;
+}
+
+fg_signctx_t *fg_signctx_new(const fg_dnskey_t *k)
 {
 	if (!k || !k->pkey)
 		return NULL;
-	EVP_MD_CTX *md = EVP_MD_CTX_new();
-	const EVP_MD *h = k->alg == FG_DNSSEC_ALG_ECDSAP256 ? EVP_sha256() : NULL;
-	if (md && EVP_DigestSignInit(md, NULL, h, NULL, k->pkey) == 1)
-		return md;
-	EVP_MD_CTX_free(md);
-	return NULL;
+	fg_signctx_t *c = calloc(1, sizeof(*c));
+	if (!c)
+		return NULL;
+	c->alg = k->alg;
+	c->md = EVP_MD_CTX_new();
+	bool ok = c->md != NULL;
+	if (ok && k->alg == FG_DNSSEC_ALG_ECDSAP256) {
+		c->sha256 = EVP_MD_fetch(NULL, "SHA2-256", NULL);
+		c->pk = EVP_PKEY_CTX_new_from_pkey(NULL, k->pkey, NULL);
+		ok = c->sha256 && c->pk && EVP_PKEY_sign_init(c->pk) == 1 &&
+		     EVP_PKEY_CTX_set_signature_md(c->pk, c->sha256) == 1;
+	} else if (ok) {
+		ok = k->alg == FG_DNSSEC_ALG_ED25519 && ed25519_init(c, k->pkey) == 0;
+	}
+	if (!ok) {
+		fg_signctx_free(c);
+		return NULL;
+	}
+	return c;
+}
+
+/* The signature over data[dlen] into out[64]. */
+static int sign_data(const fg_dnskey_t *k, fg_signctx_t *c, const uint8_t *data, size_t dlen,
+		     uint8_t out[FG_DNSSEC_SIGMAX])
+{
+	if (c->alg == FG_DNSSEC_ALG_ECDSAP256) {
+		uint8_t dg[32], der[80];
+		unsigned dgl = 0;
+		size_t sl = sizeof(der);
+		if (EVP_DigestInit_ex2(c->md, c->sha256, NULL) != 1 ||
+		    EVP_DigestUpdate(c->md, data, dlen) != 1 ||
+		    EVP_DigestFinal_ex(c->md, dg, &dgl) != 1 || dgl != sizeof(dg) ||
+		    EVP_PKEY_sign(c->pk, der, &sl, dg, sizeof(dg)) != 1)
+			return -FG_EAUTH;
+		return ecdsa_der_to_raw(der, sl, out);
+	}
+	/* Ed25519 has no prehash form: the one-shot DigestSign, on a context
+	 * initialised once (3.0's one-shot leaves it reusable; if a later
+	 * OpenSSL refuses a second use, it is initialised again) */
+	size_t sl = FG_DNSSEC_SIGMAX;
+	if (EVP_DigestSign(c->md, out, &sl, data, dlen) != 1) {
+		sl = FG_DNSSEC_SIGMAX;
+		if (ed25519_init(c, k->pkey) < 0 || EVP_DigestSign(c->md, out, &sl, data, dlen) != 1)
+			return -FG_EAUTH;
+	}
+	return sl == FG_DNSSEC_SIGMAX ? 0 : -FG_EAUTH;
 }
 
 int fg_rrsig_sign(const fg_dnskey_t *k, const fg_sigparams_t *sp,
 		  const uint8_t *owner, uint16_t type, uint32_t ttl,
 		  const fg_rdref_t *rrs, unsigned n, uint8_t *out, size_t cap)
 {
-	return fg_rrsig_sign_with(k, NULL, NULL, sp, owner, type, ttl, rrs, n, out, cap);
+	fg_signctx_t *c = fg_signctx_new(k);
+	if (!c)
+		return k && k->pkey ? -FG_EAUTH : -EINVAL;
+	int rc = fg_rrsig_sign_ctx(k, c, sp, owner, type, ttl, rrs, n, out, cap);
+	fg_signctx_free(c);
+	return rc;
 }
 
-int fg_rrsig_sign_with(const fg_dnskey_t *k, EVP_MD_CTX *tpl, pthread_mutex_t *lock,
-		       const fg_sigparams_t *sp, const uint8_t *owner, uint16_t type,
-		       uint32_t ttl, const fg_rdref_t *rrs, unsigned n, uint8_t *out,
-		       size_t cap)
+int fg_rrsig_sign_ctx(const fg_dnskey_t *k, fg_signctx_t *c, const fg_sigparams_t *sp,
+		      const uint8_t *owner, uint16_t type, uint32_t ttl,
+		      const fg_rdref_t *rrs, unsigned n, uint8_t *out, size_t cap)
 {
 	uint8_t stackbuf[STACK_BUF];
 	uint8_t *data = NULL;
 	size_t dlen = 0;
 
-	if (!k || !k->pkey || !sp || !sp->signer)
+	if (!k || !k->pkey || !c || c->alg != k->alg || !sp || !sp->signer)
 		return -EINVAL;
 	size_t hl = rrsig_head(out, cap, type, k->alg, fg_rrsig_labels(owner), ttl, sp,
 			       k->tag, sp->signer);
@@ -257,30 +353,7 @@ int fg_rrsig_sign_with(const fg_dnskey_t *k, EVP_MD_CTX *tpl, pthread_mutex_t *l
 	int rc = signed_data(out, hl, owner, type, ttl, rrs, n, stackbuf, &data, &dlen);
 	if (rc < 0)
 		return rc;
-
-	EVP_MD_CTX *md = EVP_MD_CTX_new();
-	uint8_t der[80];
-	size_t sl = k->alg == FG_DNSSEC_ALG_ECDSAP256 ? sizeof(der) : FG_DNSSEC_SIGMAX;
-	uint8_t *sig = k->alg == FG_DNSSEC_ALG_ECDSAP256 ? der : out + hl;
-	const EVP_MD *h = k->alg == FG_DNSSEC_ALG_ECDSAP256 ? EVP_sha256() : NULL;
-	bool ready = false;
-	if (md && tpl) {
-		if (lock)
-			pthread_mutex_lock(lock);
-		ready = EVP_MD_CTX_copy_ex(md, tpl) == 1;
-		if (lock)
-			pthread_mutex_unlock(lock);
-	}
-	if (md && !ready)
-		ready = EVP_DigestSignInit(md, NULL, h, NULL, k->pkey) == 1;
-	rc = -FG_EAUTH;
-	if (ready && EVP_DigestSign(md, sig, &sl, data, dlen) == 1) {
-		if (k->alg == FG_DNSSEC_ALG_ECDSAP256)
-			rc = ecdsa_der_to_raw(der, sl, out + hl);
-		else
-			rc = sl == FG_DNSSEC_SIGMAX ? 0 : -FG_EAUTH;
-	}
-	EVP_MD_CTX_free(md);
+	rc = sign_data(k, c, data, dlen, out + hl);
 	if (data != stackbuf)
 		free(data);
 	return rc < 0 ? rc : (int)(hl + FG_DNSSEC_SIGMAX);

@@ -9,12 +9,11 @@
  *
  * Ownership: nothing is kept; rdata arrays are only read. Sets larger than
  * a stack buffer are copied into a temporary heap buffer, freed before
- * return.
+ * return (the common case, a granted address, allocates nothing).
  */
 #ifndef FG_DNS_DNSSEC_SIGN_H
 #define FG_DNS_DNSSEC_SIGN_H
 
-#include <pthread.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -48,17 +47,29 @@ int fg_rrsig_sign(const fg_dnskey_t *k, const fg_sigparams_t *sp,
 		  const fg_rdref_t *rrs, unsigned n, uint8_t *out, size_t cap);
 
 /*
- * The same with `tpl`, a signing context prepared once for the key by
- * fg_rrsig_prepare() (OpenSSL's per-call setup is about a third of an ECDSA
- * signature): it is copied, never changed, so callers may share it if they
- * serialize the copy (lock held by the caller: `lock` below, may be NULL).
+ * A signing context prepared once for a key. In OpenSSL 3.0 the per-call
+ * setup (provider fetches, EVP_PKEY_CTX duplication inside DigestSign)
+ * costs as much as the ECDSA arithmetic: ECDSA signs the SHA-256 digest
+ * with EVP_PKEY_sign on an EVP_PKEY_CTX initialised once, Ed25519 runs the
+ * one-shot EVP_DigestSign on an EVP_MD_CTX initialised once.
+ *
+ * Not thread safe: one context per thread, or used under the caller's
+ * lock. It references k->pkey (the key must outlive it). NULL when the key
+ * has no private half or OpenSSL fails.
  */
-int fg_rrsig_sign_with(const fg_dnskey_t *k, EVP_MD_CTX *tpl, pthread_mutex_t *lock,
-		       const fg_sigparams_t *sp, const uint8_t *owner, uint16_t type,
-		       uint32_t ttl, const fg_rdref_t *rrs, unsigned n, uint8_t *out,
-		       size_t cap);
-/* NULL on failure (then sign without). Free with EVP_MD_CTX_free(). */
-EVP_MD_CTX *fg_rrsig_prepare(const fg_dnskey_t *k);
+typedef struct fg_signctx fg_signctx_t;
+fg_signctx_t *fg_signctx_new(const fg_dnskey_t *k);
+void fg_signctx_free(fg_signctx_t *c);
+
+/* fg_rrsig_sign with a context of fg_signctx_new(k): no allocation for
+ * RRsets that fit the stack buffer. */
+int fg_rrsig_sign_ctx(const fg_dnskey_t *k, fg_signctx_t *c, const fg_sigparams_t *sp,
+		      const uint8_t *owner, uint16_t type, uint32_t ttl,
+		      const fg_rdref_t *rrs, unsigned n, uint8_t *out, size_t cap);
+
+/* An ECDSA-Sig-Value in DER (as OpenSSL writes it) to the 64-octet r|s of
+ * RFC 6605; 0, or -FG_EMALF. Exposed for the unit tests. */
+int fg_ecdsa_der_to_raw(const uint8_t *der, size_t dl, uint8_t out[64]);
 
 /*
  * Verify RRSIG rdata against the RRset and the DNSKEY rdata (public half

@@ -15,6 +15,18 @@
  * and the table needs no resizing or eviction logic. */
 #define CACHE_SLOTS 1024u
 
+/* Prepared signing contexts per key role, each under its own lock: a
+ * worker takes the first free one from a slot its thread id picks, so
+ * workers do not serialise on one context (a shared template copied under
+ * a mutex did). More slots than workers make a wait rare. */
+#define CTX_SLOTS 8u
+
+typedef struct ctx_slot {
+	pthread_mutex_t mu;
+	fg_signctx_t *ctx;
+	uint8_t pad[64 - (sizeof(pthread_mutex_t) + sizeof(void *)) % 64];  /* own line */
+} ctx_slot_t;
+
 typedef struct cache_ent {
 	const void *key;
 	uint16_t type;
@@ -36,8 +48,7 @@ struct fg_signer {
 	unsigned ndnskeys;
 	int ksk, zsk;           /* indexes of the signing keys, -1 = none */
 	bool frozen;
-	EVP_MD_CTX *tpl[2];     /* prepared contexts of the KSK and the ZSK */
-	pthread_mutex_t tpl_lock[2];
+	ctx_slot_t ctxs[2][CTX_SLOTS];  /* of the KSK [0] and the ZSK [1] */
 	pthread_mutex_t lock;
 	uint64_t nsigned, nhits;
 	cache_ent_t cache[CACHE_SLOTS];
@@ -64,8 +75,9 @@ fg_signer_t *fg_signer_new(const uint8_t *apex, uint32_t lifetime, uint32_t refr
 	s->clock_ctx = clock_ctx;
 	s->ksk = s->zsk = -1;
 	pthread_mutex_init(&s->lock, NULL);
-	pthread_mutex_init(&s->tpl_lock[0], NULL);
-	pthread_mutex_init(&s->tpl_lock[1], NULL);
+	for (int r = 0; r < 2; r++)
+		for (unsigned i = 0; i < CTX_SLOTS; i++)
+			pthread_mutex_init(&s->ctxs[r][i].mu, NULL);
 	return s;
 }
 
@@ -75,10 +87,11 @@ void fg_signer_free(fg_signer_t *s)
 		return;
 	for (unsigned i = 0; i < s->nkeys; i++)
 		fg_dnskey_clear(&s->keys[i]);
-	for (int i = 0; i < 2; i++) {
-		EVP_MD_CTX_free(s->tpl[i]);
-		pthread_mutex_destroy(&s->tpl_lock[i]);
-	}
+	for (int r = 0; r < 2; r++)
+		for (unsigned i = 0; i < CTX_SLOTS; i++) {
+			fg_signctx_free(s->ctxs[r][i].ctx);
+			pthread_mutex_destroy(&s->ctxs[r][i].mu);
+		}
 	pthread_mutex_destroy(&s->lock);
 	free(s);
 }
@@ -142,9 +155,8 @@ int fg_signer_freeze(fg_signer_t *s, char *err, size_t errlen)
 			return fg_errf(err, errlen, -FG_ESCHEMA,
 				    "key %u: one algorithm per zone (no algorithm rollover)",
 				    s->keys[i].tag);
-	/* NULL templates only cost speed: signing then sets up each time */
-	s->tpl[0] = fg_rrsig_prepare(&s->keys[s->ksk]);
-	s->tpl[1] = s->zsk >= 0 ? fg_rrsig_prepare(&s->keys[s->zsk]) : NULL;
+	/* the contexts are made when first used (most zones sign on one or
+	 * two workers only); a context that cannot be made is retried then */
 	s->frozen = true;
 	return 0;
 }
@@ -173,6 +185,21 @@ static unsigned slot_of(const void *key, uint16_t type)
 	h ^= (uintptr_t)type * 0x85EBCA6Bu;
 	h ^= h >> 13;
 	return (unsigned)(h & (CACHE_SLOTS - 1));
+}
+
+/* A context slot, locked: the first free one from where this thread's id
+ * points, else (all busy) wait for that one. */
+static ctx_slot_t *take_ctx(ctx_slot_t *slots)
+{
+	uintptr_t h = (uintptr_t)pthread_self();
+	unsigned start = (unsigned)((h >> 12) ^ (h >> 21)) % CTX_SLOTS;
+	for (unsigned i = 0; i < CTX_SLOTS; i++) {
+		ctx_slot_t *c = &slots[(start + i) % CTX_SLOTS];
+		if (pthread_mutex_trylock(&c->mu) == 0)
+			return c;
+	}
+	pthread_mutex_lock(&slots[start].mu);
+	return &slots[start];
 }
 
 int fg_signer_sign(fg_signer_t *s, const void *cache_key, const uint8_t *owner,
@@ -206,9 +233,14 @@ int fg_signer_sign(fg_signer_t *s, const void *cache_key, const uint8_t *owner,
 		.expiration = now + s->lifetime,
 		.signer = s->apex,
 	};
-	int len = fg_rrsig_sign_with(&s->keys[ki], s->tpl[use_ksk ? 0 : 1],
-				     &s->tpl_lock[use_ksk ? 0 : 1], &sp, owner, type, ttl, rrs,
-				     n, out, cap);
+	ctx_slot_t *cs = take_ctx(s->ctxs[use_ksk ? 0 : 1]);
+	int len = -ENOMEM;
+	if (!cs->ctx)
+		cs->ctx = fg_signctx_new(&s->keys[ki]);
+	if (cs->ctx)
+		len = fg_rrsig_sign_ctx(&s->keys[ki], cs->ctx, &sp, owner, type, ttl, rrs, n,
+					out, cap);
+	pthread_mutex_unlock(&cs->mu);
 	pthread_mutex_lock(&s->lock);
 	s->nsigned++;
 	if (len > 0 && cache_key && (size_t)len <= sizeof(s->cache[0].rdata)) {

@@ -14,7 +14,9 @@
  *
  * Thread safety: after fg_signer_freeze() the key set is read-only; the
  * cache is guarded by a mutex, held only to copy one entry in or out
- * (signing happens outside it).
+ * (signing happens outside it). Signing uses one of a few prepared
+ * contexts per key, each under its own lock, so concurrent workers sign
+ * in parallel.
  *
  * Ownership: the signer owns the keys added to it (fg_signer_free()
  * zeroizes and frees them).
