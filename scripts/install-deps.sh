@@ -24,6 +24,9 @@ PKGS=(
   # fluxdecoy tests: real sshd and MTA (Postfix, run as an instance of its
   # own by the test) to compare the decoy with, and their clients
   openssh-server postfix swaks sshpass netcat-openbsd
+  # fluxdecoy UDP probe sets for other ports: a real SNMP agent (udp/161),
+  # run by the test in a namespace, and its client
+  snmpd snmp
   # docs and metrics checks: man pages (man, groff), promtool check metrics
   man-db groff-base prometheus
   # the fluxlab console's browser test: Debian's chromium, driven by npm's
@@ -77,7 +80,7 @@ fi
 # of the packages installed just now are disabled again afterwards. Services
 # that were on the host before are never touched.
 newly=()
-for svc in unbound knot lighttpd prometheus ssh named postfix keepalived conntrackd; do
+for svc in unbound knot lighttpd prometheus ssh named postfix keepalived conntrackd snmpd; do
   for p in "${missing[@]}"; do [ "$p" = "$svc" ] || { [ "$svc" = ssh ] && [ "$p" = openssh-server ]; } ||
     { [ "$svc" = named ] && [ "$p" = bind9 ]; } && newly+=("$svc"); done
 done

@@ -103,6 +103,7 @@ typedef struct fd_service {
 typedef struct fd_udp_reply {
 	char *request, *reply;    /* hex */
 	unsigned copy_id;         /* leading octets copied from the request */
+	int match;                /* enum fd_udp_match (decoy/udpdns.h) */
 	int line;
 } fd_udp_reply_t;
 

@@ -49,6 +49,8 @@ static const fg_item_t reply_items[] = {
 	  .check = check_hex },
 	{ .name = "copy-id", .type = FG_T_INT, .off = RP(copy_id), .min = 0, .max = 16,
 	  .def = "0" },
+	{ .name = "match", .type = FG_T_ENUM, .off = RP(match),
+	  .enums = fd_udp_match_names, .def = "exact" },
 	{ .name = NULL }
 };
 
@@ -113,8 +115,13 @@ void fd_persona_udp_check(fg_loader_t *ld, const fd_persona_t *p)
 					"more than amplification %u x the request (%d "
 					"octets): the decoy would amplify reflected "
 					"traffic", sv->port, nb, sv->amplification, na);
+			char why[160];
+			if (fd_udp_dns_check(r->match, a, (size_t)na, b, (size_t)nb, why,
+					     sizeof(why)) < 0)
+				fg_diag(ld, r->line, "udp '%u': %s", sv->port, why);
 			for (size_t m = 0; m < k; m++)
 				if (sv->replies[m].request && r->copy_id == sv->replies[m].copy_id &&
+				    r->match == sv->replies[m].match &&
 				    strcasecmp(sv->replies[m].request, r->request) == 0) {
 					fg_diag(ld, r->line, "udp '%u': this request is "
 						"already answered (line %d)", sv->port,

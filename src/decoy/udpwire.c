@@ -66,8 +66,26 @@ int fd_udp_table_build(const fd_udp_service_t *sv, fd_udp_table_t **out)
 		e->reqlen = (uint16_t)a;
 		e->replen = (uint16_t)b;
 		e->copy_id = (uint16_t)r->copy_id;
+		e->match = r->match > 0 && r->match < FD_UDP_NMATCH ?
+			   (enum fd_udp_match)r->match : FD_UDP_EXACT;
+		if (e->match != FD_UDP_EXACT) {
+			if (fd_udp_dns_key(e->req, e->reqlen, &e->key) < 0) {
+				fd_udp_table_free(t);
+				return -FG_ESYNTAX;
+			}
+			t->ndns++;
+		}
 	}
 	t->n = sv->nreplies;
+	t->dns = calloc(t->ndns ? t->ndns : 1, sizeof(*t->dns));
+	if (!t->dns) {
+		fd_udp_table_free(t);
+		return -ENOMEM;
+	}
+	for (size_t i = 0, k = 0; i < t->n; i++)
+		if (t->e[i].match != FD_UDP_EXACT)
+			t->dns[k++] = (fd_udp_dnsent_t){ t->e[i].match, &t->e[i].key,
+							 t->e[i].rep, t->e[i].replen };
 	*out = t;
 	return 0;
 }
@@ -76,16 +94,17 @@ void fd_udp_table_free(fd_udp_table_t *t)
 {
 	if (!t)
 		return;
+	free(t->dns);
 	free(t->e);
 	free(t);
 }
 
-int fd_udp_answer(const fd_udp_table_t *t, const uint8_t *d, size_t len,
-		  uint8_t *out, size_t cap)
+int fd_udp_answer(const fd_udp_table_t *t, const fd_udp_peer_t *peer,
+		  const uint8_t *d, size_t len, uint8_t *out, size_t cap)
 {
 	for (size_t i = 0; t && i < t->n; i++) {
 		const fd_udp_entry_t *e = &t->e[i];
-		if (len != e->reqlen ||
+		if (e->match != FD_UDP_EXACT || len != e->reqlen ||
 		    memcmp(d + e->copy_id, e->req + e->copy_id, len - e->copy_id) != 0)
 			continue;
 		if ((uint64_t)e->replen > (uint64_t)t->amplification * len)
@@ -98,7 +117,12 @@ int fd_udp_answer(const fd_udp_table_t *t, const uint8_t *d, size_t len,
 		memcpy(p + e->copy_id, e->rep + e->copy_id, e->replen - e->copy_id);
 		return e->replen;
 	}
-	return 0;
+	if (!t || !t->ndns)
+		return 0;
+	int m = fd_udp_dns_answer(t->dns, t->ndns, peer, d, len, out, cap);
+	if (m > 0 && (uint64_t)m > (uint64_t)t->amplification * len)
+		return -ERANGE;
+	return m;
 }
 
 bool fd_udp_bucket_take(fd_udp_bucket_t *b, uint32_t rate, uint32_t burst,

@@ -857,9 +857,11 @@ static void usage(FILE *f)
 	fprintf(f, "usage: fluxdecoy clone --from ADDR --ports tcp/80,tcp/443,tcp/22,tcp/25\n"
 		   "                       [--name NAME] [-o FILE] [--timeout SECONDS]\n"
 		   "                       [--paths /index.html,/robots.txt,...]\n"
-		   "                       [--zone ZONE]\n"
+		   "                       [--zone ZONE [--names www,ns1,...]]\n"
 		   "  a port may name its kind: tcp/8080=http (http, https, ssh, smtp)\n"
-		   "  udp/53: DNS probes (--zone: and the zone apex's SOA and NS)\n");
+		   "  udp/N: nmap's UDP probes for N (nmap-service-probes); udp/53 also\n"
+		   "  DNS questions in dig's and kdig's forms (--zone: the apex SOA, NS;\n"
+		   "  --names: A and AAAA of these names in the zone)\n");
 }
 
 int fd_clone_main(int argc, char **argv)
@@ -876,12 +878,13 @@ int fd_clone_main(int argc, char **argv)
 		{ "timeout", required_argument, NULL, 't' },
 		{ "paths", required_argument, NULL, 'P' },
 		{ "zone", required_argument, NULL, 'z' },
+		{ "names", required_argument, NULL, 'N' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 }
 	};
 	const char *from = NULL, *ports = NULL, *name = "clone", *outp = NULL;
 	char *paths_arg = NULL;
-	const char *zone = NULL;
+	const char *zone = NULL, *names = NULL;
 	struct paths ps = { 0 };
 	unsigned timeout = 5;
 	struct target t[64];
@@ -899,12 +902,17 @@ int fd_clone_main(int argc, char **argv)
 		case 't': timeout = (unsigned)strtoul(optarg, NULL, 10); break;
 		case 'P': paths_arg = optarg; break;
 		case 'z': zone = optarg; break;
+		case 'N': names = optarg; break;
 		case 'h': usage(stdout); return 0;
 		default: usage(stderr); return 2;
 		}
 	}
 	if (!from || !ports || optind != argc || timeout == 0 || timeout > 600) {
 		usage(stderr);
+		return 2;
+	}
+	if (names && !zone) {
+		fprintf(stderr, "fluxdecoy clone: --names needs --zone\n");
 		return 2;
 	}
 	if (fg_check_id(name, err, sizeof(err)) < 0) {
@@ -973,10 +981,10 @@ int fd_clone_main(int argc, char **argv)
 			fprintf(o, "udp:\n");
 			udp_head = true;
 		}
-		int rc = fd_clone_udp(o, from, t[i].port, zone, timeout);
+		int rc = fd_clone_udp(o, from, t[i].port, zone, names, timeout);
 		if (rc < 0) {
 			fprintf(stderr, "fluxdecoy clone: %s udp/%u: %s\n", from, t[i].port,
-				rc == -ENOTSUP ? "no probe set for this port (udp/53 has one)" :
+				rc == -ENOTSUP ? "nmap has no UDP probe for this port (nmap-service-probes)" :
 				rc == -ETIMEDOUT ? "no probe was answered" : fg_strerror(rc));
 			failed++;
 		}

@@ -1,13 +1,16 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
- * `fluxdecoy clone --ports udp/53`: the real server's answers to a fixed
- * probe set, written as one entry of a persona's `udp:` list
- * (decoy/udpwire.h). For DNS the probes are those nmap sends to udp/53
- * (nmap-service-probes' DNSVersionBindReq and DNSStatusRequest, whose
- * forms nmap-payloads uses for -sU too), CHAOS TXT id.server and
- * hostname.bind in the form `dig +noedns +noadflag` sends, and, with
- * --zone, the zone apex's SOA and NS in that form. A probe the server does
- * not answer is left out: the decoy is silent to it as well.
+ * `fluxdecoy clone --ports udp/N`: the real server's answers to a probe
+ * set, written as one entry of a persona's `udp:` list (decoy/udpwire.h).
+ * The probes are those nmap's version detection sends to port N, read
+ * from the installed nmap's nmap-service-probes (decoy/nmapprobes.h),
+ * byte for byte, and the
+ * generic "\r\n". For udp/53 also each CHAOS TXT name (version.bind,
+ * id.server, hostname.bind) and, with --zone, the apex SOA and NS (and
+ * the A and AAAA of the --names), in the
+ * forms dig and kdig send, and the templates for the questions nobody
+ * captured (decoy/udpdns.h). A probe the server does not answer is left
+ * out: the decoy is silent to it as well.
  *
  * Ownership: writes to the caller's stream; allocates nothing it keeps.
  */
@@ -16,10 +19,13 @@
 
 #include <stdio.h>
 
+#define FD_NMAP_PROBES "/usr/share/nmap/nmap-service-probes"
+
 /* Write the "  - port: N ..." entry for `port` of `addr` to o. `zone` may
- * be NULL. Returns 0, -ENOTSUP (no probe set for this port),
+ * be NULL; `names` (NULL, or a comma list of names relative to the zone,
+ * or absolute with a final dot) adds their A and AAAA. Returns 0, -ENOTSUP (nmap has no UDP probe for this port),
  * -ETIMEDOUT (no probe answered) or another negative code. */
 int fd_clone_udp(FILE *o, const char *addr, unsigned port, const char *zone,
-		 unsigned timeout_s);
+		 const char *names, unsigned timeout_s);
 
 #endif

@@ -57,6 +57,7 @@ struct fd_udp {
 	size_t nports;
 	fg_siphash_t *sip;
 	uint8_t key[FG_SIPHASH_KEYLEN];
+	uint8_t cookie[FG_SIPHASH_KEYLEN];  /* DNS server cookies' secret */
 	uint64_t n[R_N], rx, tx;
 };
 
@@ -158,6 +159,7 @@ int fd_udp_new(const fd_conf_t *conf, fd_event_t *ev, int ep, fd_udp_t **out,
 	}
 	if (u->nports) {
 		if (RAND_bytes(u->key, sizeof(u->key)) != 1 ||
+		    RAND_bytes(u->cookie, sizeof(u->cookie)) != 1 ||
 		    fg_siphash_new(&u->sip) < 0) {
 			snprintf(err, errlen, "udp: no SipHash for the source buckets");
 			rc = -ENOTSUP;
@@ -205,6 +207,7 @@ void fd_udp_free(fd_udp_t *u)
 	free(u->ports);
 	fg_siphash_free(u->sip);
 	OPENSSL_cleanse(u->key, sizeof(u->key));
+	OPENSSL_cleanse(u->cookie, sizeof(u->cookie));
 	free(u);
 }
 
@@ -376,7 +379,11 @@ static void one_datagram(fd_udp_t *u, int fd, int family, unsigned port,
 		}
 		return;
 	}
-	int m = fd_udp_answer(p->t, d, len, out, sizeof(out));
+	fd_udp_peer_t peer = { u->sip, u->cookie, (uint32_t)time(NULL), family,
+			       family == AF_INET ?
+			       (const uint8_t *)&((const struct sockaddr_in *)src)->sin_addr :
+			       (const uint8_t *)&((const struct sockaddr_in6 *)src)->sin6_addr };
+	int m = fd_udp_answer(p->t, &peer, d, len, out, sizeof(out));
 	if (m == 0 || m == -FG_ESPACE) {
 		u->n[R_NO_MATCH]++;
 		event(u, src, &dst, p, R_NO_MATCH, len, 0);

@@ -48,7 +48,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			abort();
 		fd_persona_free(p);
 	}
-	int m = fd_udp_answer(t, data, size, out, sizeof(out));
+	int m = fd_udp_answer(t, NULL, data, size, out, sizeof(out));
 	if (m > 0) {
 		if ((size_t)m > sizeof(out) || (size_t)m > 2 * size ||
 		    memcmp(out, data, 2) != 0)
@@ -62,7 +62,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			abort();
 	}
 	for (size_t cap = 0; cap < 64; cap += 9) {
-		int r = fd_udp_answer(t, data, size, out, cap);
+		int r = fd_udp_answer(t, NULL, data, size, out, cap);
 		if (r > (int)cap)
 			abort();
 	}

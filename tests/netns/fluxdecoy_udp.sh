@@ -1,23 +1,30 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: GPL-3.0-or-later
 #
-# fluxdecoy's UDP personas against a real BIND named:
+# fluxdecoy's UDP personas against a real BIND named and a real net-snmp
+# snmpd:
 #
-#   srv 10.0.2.10: named, authoritative for example.test (udp/53)
+#   srv 10.0.2.10: named, authoritative for example.test (udp/53); snmpd (udp/161)
 #   dcy 10.0.3.10: fluxdecoy owning 198.51.100.0/24 by a local route
-#   cli 10.0.2.1 / 10.0.3.1: nmap, dig, python3 (raw datagrams)
+#   cli 10.0.2.1 / 10.0.3.1: nmap, dig, kdig, python3 (raw datagrams)
 #
-# `fluxdecoy clone --ports udp/53 --zone example.test` captures named's
-# answers to nmap's DNS probes, CHAOS TXT and the apex SOA/NS; the decoy
-# serves them on the pool. Then: nmap -sU -sV -p 53 gives the same line for
-# both (addresses masked), dig CHAOS version.bind and the apex SOA the same
-# answers, a random datagram no answer (open, silent), a UDP port outside
-# the persona ICMP port unreachable (closed), and a flood of version.bind
-# queries from one source is cut by the token bucket: answers within
-# burst + rate x elapsed, counted, never more bytes out than amplification
-# x bytes in. A persona shuffled over a pool answers udp/53 exactly where
-# the deal gives it its TCP port. Events and metrics are checked; the daemon runs under
-# valgrind with VALGRIND=1.
+# `fluxdecoy clone --ports udp/53,udp/161 --zone example.test --names
+# www,ns1` captures the
+# answers to nmap's own UDP probes for each port (read from the installed
+# nmap-service-probes), and for DNS each CHAOS name and the apex SOA/NS in
+# the forms dig and kdig send plus the NXDOMAIN/NODATA/REFUSED templates;
+# the decoy serves them on the pool. Then: nmap -sU -sV -p 53 and -p 161
+# give the same lines for both (addresses masked); dig (plain, +nocookie,
+# +noedns, +dnssec, +norec, +edns=1) and kdig (plain, +cookie) get named's very
+# answer from the decoy for ten questions, captured or not (a 0x20 name,
+# an unknown name, a name outside the zone, a type a name lacks), IDs and
+# cookie values masked; a random datagram gets no answer (open, silent), a
+# UDP port outside the persona ICMP port unreachable (closed), and a flood
+# of version.bind queries from one source is cut by the token bucket:
+# answers within burst + rate x elapsed, counted, never more bytes out than
+# amplification x bytes in. A persona shuffled over a pool answers udp/53
+# exactly where the deal gives it its TCP port. Events and metrics are
+# checked; the daemon runs under valgrind with VALGRIND=1.
 #
 # Env: FLUXGATED (fluxdecoy is taken from the same directory), VALGRIND,
 # FG_LOGDIR (see lib.sh).
@@ -25,7 +32,7 @@
 . "$(dirname "$0")/lib.sh"
 
 need_root
-need_cmd ip named dig nmap python3 curl
+need_cmd ip named dig kdig nmap python3 curl snmpd
 FLUXDECOY=${FLUXDECOY:-$(dirname "$FLUXGATED")/fluxdecoy}
 [ -x "$FLUXDECOY" ] || die "fluxdecoy binary not found at $FLUXDECOY (build it: make)"
 mkdir -p "$FG_WORK/bin"
@@ -98,9 +105,19 @@ start_bg named srv named -g -n 1 -c "$N/named.conf"; NAMED_PID=$BG_PID
 wait_dns cli $REAL example.test 30 "$NAMED_PID" || { fail "named answers" "$(tail "$W/named.log")"; finish; }
 ok "named serves example.test"
 
+# ------------------------------------------------------------ a real SNMP agent (udp/161)
+# net-snmp's snmpd beside named: a UDP service whose probe set comes from
+# nmap's own nmap-service-probes (clone reads it at run time)
+S=$W/snmp; mkdir -p "$S"
+printf 'agentAddress udp:10.0.2.10:161\nrocommunity public default\nsysLocation lab\nsysName ns1\n' >"$S/snmpd.conf"
+start_bg snmpd srv env MIBS= MIBDIRS="$S" SNMP_PERSISTENT_DIR="$S" \
+	snmpd -f -Lo -C -c "$S/snmpd.conf" -p "$S/snmpd.pid" -I -smux; SNMPD_PID=$BG_PID
+wait_port srv udp 161 30 "$SNMPD_PID" || { fail "snmpd listens on udp/161" "$(tail "$W/snmpd.log")"; finish; }
+ok "snmpd serves udp/161"
+
 # ------------------------------------------------------------ clone
 P=$W/ns.persona
-out=$(nsx cli "$FLUXDECOY" clone --from $REAL --ports udp/53 --zone example.test \
+out=$(nsx cli "$FLUXDECOY" clone --from $REAL --ports udp/53,udp/161 --zone example.test --names www,ns1 \
 	--name ns -o "$P" 2>&1)
 assert_eq "fluxdecoy clone --ports udp/53 succeeds" "0" "$?"
 [ -s "$P" ] || { fail "clone wrote a persona" "$out"; finish; }
@@ -113,9 +130,18 @@ has_line "clone: the amplification it needs is written down" '^    amplification
 nrep=$(grep -c '^      - request:' "$P")
 [ "$nrep" -ge 5 ] && ok "clone: five or more probes answered ($nrep)" || fail "clone: probes answered" "$nrep" "$pt"
 # a port clone has no probe set for: refused with the reason
-out=$(nsx cli "$FLUXDECOY" clone --from $REAL --ports udp/161 --timeout 1 2>&1); rc=$?
-assert_eq "clone udp/161: refused" "1" "$rc"
-has_line "clone udp/161: the reason" 'no probe set for this port' "$out"
+has_line "clone: a udp: list entry for port 161" '^  - port: 161$' "$pt"
+# nmap's SNMPv1public probe (nmap-service-probes), byte for byte
+has_line "clone udp/161: nmap's SNMPv1public probe answered" \
+	'request: "3082002f02010004067075626c6963a082002002044c33a756' "$pt"
+# a port nobody serves: every probe unanswered (ICMP unreachable), refused
+out=$(nsx cli "$FLUXDECOY" clone --from $REAL --ports udp/123 --timeout 1 2>&1); rc=$?
+assert_eq "clone udp/123 (closed, nmap has NTPRequest for it): refused" "1" "$rc"
+has_line "clone udp/123: the reason" 'no probe was answered' "$out"
+# a port for which nmap has no UDP probe at all
+out=$(nsx cli "$FLUXDECOY" clone --from $REAL --ports udp/40000 --timeout 1 2>&1); rc=$?
+assert_eq "clone udp/40000: refused" "1" "$rc"
+has_line "clone udp/40000: the reason" 'nmap has no UDP probe for this port' "$out"
 # a persona whose reply outgrows its request by more than amplification: refused
 sed 's/^    amplification: .*/    amplification: 1/' "$P" >"$W/amp1.persona"
 
@@ -192,22 +218,53 @@ cmp_out "dig -6 example.test SOA: the same answer" "$(dq $REAL6 example.test SOA
 ev_match "event: an IPv6 datagram answered from the pool address" \
 	'"dest_ip":"2001:db8:77::7","dest_port":53,"proto":"UDP","decoy":\{"event":"udp".*"result":"answered"'
 
-nm() { nsx cli timeout 300 nmap -n -Pn -sU -sV -p 53 --max-retries 2 "$1" 2>&1 \
-	| grep -E '^53/udp|^Service Info' | sed "s/$1/ADDR/g"; }
-# nmap's version probes are single datagrams: one lost or late on a loaded
-# machine and nmap falls back to a generic guess. Up to three scans, until
-# the BIND line appears (the comparison below still needs it from both).
-nm_id() {
-	local out t
-	for t in 1 2 3; do
-		out=$(nm "$1")
-		grep -Eq '^53/udp +open +domain +ISC BIND' <<<"$out" && break
+# ------------------------------------------------------------ queries in forms never captured
+# The persona holds each name in a few forms; the decoy re-renders them for
+# what dig and kdig actually send (their own IDs and cookies, 0x20 case,
+# RD, EDNS or not, DO) and answers names nobody captured from the
+# templates. Every answer must be named's, whole: flags, sections, EDNS,
+# the message size; the ID and the cookie's value masked (both random).
+has_line "clone: question entries" '^        match: question$' "$pt"
+has_line "clone: an NXDOMAIN template" '^        match: nxdomain$' "$pt"
+has_line "clone: a NODATA template" '^        match: nodata$' "$pt"
+has_line "clone: a template for other names (REFUSED)" '^        match: other$' "$pt"
+has_line "clone: a template for an unknown EDNS version (BADVERS)" '^        match: badvers$' "$pt"
+# dig and kdig, all but the query time, the server's address and the clock
+mask() { grep -Ev '^;; (Query time|SERVER|WHEN|Time|From)[: ]|^; <<>>|^;; global options|^$' \
+	| sed -E 's/id: [0-9]+/id: N/; s/(COOKIE: )[0-9A-Fa-f]+/\1C/'; }
+dg() { nsx cli timeout 60 dig +tries=3 +time=5 "@$1" "${@:2}" 2>&1 | mask; }
+kd() { nsx cli timeout 60 kdig +retry=2 +timeout=5 "@$1" "${@:2}" 2>&1 | mask; }
+NX="nx$RANDOM$RANDOM.example.test"
+for q in "example.test SOA" "ExAmPlE.tEsT SOA" "example.test NS" "www.example.test A" \
+	 "Ns1.Example.Test AAAA" "www.example.test MX" "$NX A" \
+	 "www.elsewhere.example TXT" "example.test TXT" "version.bind CH TXT"; do
+	for form in "dg" "dg +nocookie" "dg +noedns" "dg +dnssec" "dg +norec" "dg +edns=1 +noednsneg" \
+		    "kd" "kd +cookie"; do
+		read -r tool opt <<<"$form"
+		# shellcheck disable=SC2086
+		r=$($tool $REAL $opt $q); sleep 0.3
+		# shellcheck disable=SC2086
+		d=$($tool $POOL $opt $q); sleep 0.3   # under the decoy's bucket (5/s) and named's CHAOS limit
+		if grep -q 'status: ' <<<"$r"; then
+			cmp_out "${form/dg/dig}: $q: the decoy's answer is named's (ID, cookie masked)" "$r" "$d"
+		else
+			fail "${form/dg/dig}: $q: named answers" "$r"
+		fi
 	done
-	printf '%s\n' "$out"
-}
-r=$(nm_id $REAL); d=$(nm_id $POOL)
+done
+has_line "dig: a client cookie gets a server cookie back (named's length)" \
+	'^; COOKIE: C \(good\)$' "$(dg $POOL example.test SOA)"
+has_line "dig: the unknown name is NXDOMAIN from the decoy" 'status: NXDOMAIN' "$(dg $POOL "$NX" A)"
+has_line "dig: outside the zone REFUSED from the decoy" 'status: REFUSED' "$(dg $POOL www.elsewhere.example A)"
+has_line "dig +edns=1: BADVERS from the decoy" 'status: BADVERS' "$(dg $POOL +edns=1 +noednsneg example.test SOA)"
+BIND_RE='^53/udp +open +domain +ISC BIND'
+r=$(nmap_udp_id cli 53 $REAL "$BIND_RE"); d=$(nmap_udp_id cli 53 $POOL "$BIND_RE")
 has_line "nmap -sU -sV: named is recognised" '^53/udp +open +domain +ISC BIND' "$r"
 cmp_out "nmap -sU -sV -p 53: the same line for the decoy" "$r" "$d"
+SNMP_RE='^161/udp +open +snmp +SNMPv1 server; net-snmp'
+r=$(nmap_udp_id cli 161 $REAL "$SNMP_RE"); d=$(nmap_udp_id cli 161 $POOL "$SNMP_RE")
+has_line "nmap -sU -sV: snmpd is recognised" "$SNMP_RE" "$r"
+cmp_out "nmap -sU -sV -p 161: the same lines for the decoy (probes from nmap-service-probes)" "$r" "$d"
 # a UDP port the persona lacks: the kernel's ICMP port unreachable
 d=$(nsx cli timeout 120 nmap -n -Pn -sU -p 54 --max-retries 2 $POOL 2>&1 | grep '^54/udp')
 has_line "udp/54 outside the persona: closed (ICMP port unreachable)" '^54/udp +closed' "$d"

@@ -153,20 +153,8 @@ has_ver "$r" && ok "through the grant: named's version.bind" || fail "through th
 cmp_out "dig CHAOS version.bind: the granted and the ungranted address answer alike" "$r" "$d"
 r=$(dq "$G" example.test SOA +short); d=$(dq "$U" example.test SOA +short)
 cmp_out "dig example.test SOA: alike" "$r" "$d"
-nm() { nsx cli timeout 300 nmap -n -Pn -sU -sV -p 53 --max-retries 2 "$1" 2>&1 \
-	| grep -E '^53/udp|^Service Info' | sed "s/$1/ADDR/g"; }
-# nmap's version probes are single datagrams: one lost or late on a loaded
-# machine and nmap falls back to a generic guess. Up to three scans, until
-# the BIND line appears (the comparison below still needs it from both).
-nm_id() {
-	local out t
-	for t in 1 2 3; do
-		out=$(nm "$1")
-		grep -Eq '^53/udp +open +domain +ISC BIND' <<<"$out" && break
-	done
-	printf '%s\n' "$out"
-}
-r=$(nm_id "$G"); d=$(nm_id "$U")
+BIND_RE='^53/udp +open +domain +ISC BIND'
+r=$(nmap_udp_id cli 53 "$G" "$BIND_RE"); d=$(nmap_udp_id cli 53 "$U" "$BIND_RE")
 log "nmap -sU -sV -p 53, granted: $r"
 log "nmap -sU -sV -p 53, decoy:   $d"
 if grep -Eq '^53/udp +open +domain +ISC BIND' <<<"$r"; then ok "nmap -sU -sV through the grant: ISC BIND"

@@ -594,3 +594,27 @@ for x in d:
             print(k)
 ' ${one:+one} | sort
 }
+
+# ---------------------------------------------------------------- nmap
+
+# nmap_udp NS PORT ADDR: `nmap -sU -sV -p PORT ADDR` from NS, only the port's
+# line and Service Info, with ADDR masked (to compare a real server's
+# output with a decoy's).
+nmap_udp() {
+	local n=$1 port=$2 a=$3
+	nsx "$n" timeout 300 nmap -n -Pn -sU -sV -p "$port" --max-retries 2 "$a" 2>&1 \
+		| grep -E "^$port/udp|^Service Info" | sed "s/$a/ADDR/g"
+}
+
+# nmap_udp_id NS PORT ADDR ERE: nmap_udp up to three times, until a line
+# matches ERE. nmap's version probes are single datagrams: one lost or late
+# on a loaded machine and nmap falls back to a generic guess; the caller
+# still compares the last output.
+nmap_udp_id() {
+	local out t
+	for t in 1 2 3; do
+		out=$(nmap_udp "$1" "$2" "$3")
+		grep -Eq -- "$4" <<<"$out" && break
+	done
+	printf '%s\n' "$out"
+}

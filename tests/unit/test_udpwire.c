@@ -95,24 +95,24 @@ static void test_match(void **st)
 	/* the captured request with another ID: the reply carries that ID */
 	q[0] = 0xbe;
 	q[1] = 0xef;
-	int m = fd_udp_answer(t, q, (size_t)qn, out, sizeof(out));
+	int m = fd_udp_answer(t, NULL, q, (size_t)qn, out, sizeof(out));
 	assert_int_equal(m, wn);
 	assert_memory_equal(out, "\xbe\xef", 2);
 	assert_memory_equal(out + 2, want + 2, (size_t)wn - 2);
 	/* one octet past the ID differs: silence */
 	q[2] ^= 0x01;
-	assert_int_equal(fd_udp_answer(t, q, (size_t)qn, out, sizeof(out)), 0);
+	assert_int_equal(fd_udp_answer(t, NULL, q, (size_t)qn, out, sizeof(out)), 0);
 	q[2] ^= 0x01;
 	/* the same bytes and one more, or one fewer: silence */
 	q[qn] = 0;
-	assert_int_equal(fd_udp_answer(t, q, (size_t)qn + 1, out, sizeof(out)), 0);
-	assert_int_equal(fd_udp_answer(t, q, (size_t)qn - 1, out, sizeof(out)), 0);
-	assert_int_equal(fd_udp_answer(t, q, 0, out, sizeof(out)), 0);
+	assert_int_equal(fd_udp_answer(t, NULL, q, (size_t)qn + 1, out, sizeof(out)), 0);
+	assert_int_equal(fd_udp_answer(t, NULL, q, (size_t)qn - 1, out, sizeof(out)), 0);
+	assert_int_equal(fd_udp_answer(t, NULL, q, 0, out, sizeof(out)), 0);
 	/* a small output buffer is refused, never overrun */
-	assert_int_equal(fd_udp_answer(t, q, (size_t)qn, out, 10), -FG_ESPACE);
+	assert_int_equal(fd_udp_answer(t, NULL, q, (size_t)qn, out, 10), -FG_ESPACE);
 	/* the matcher keeps the bound even for a table the loader did not see */
 	t->amplification = 1;
-	assert_int_equal(fd_udp_answer(t, q, (size_t)qn, out, sizeof(out)), -ERANGE);
+	assert_int_equal(fd_udp_answer(t, NULL, q, (size_t)qn, out, sizeof(out)), -ERANGE);
 	fd_udp_table_free(t);
 	fd_persona_free(p);
 }
