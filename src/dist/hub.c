@@ -83,6 +83,7 @@ struct link {
 	fg_dist_gview_t *view;
 	fg_siphash_t *sip;       /* the link thread's */
 	uint64_t recon_to;       /* GRANT/REVOKE of the log up to here: superseded */
+	uint64_t replay_to;      /* commands up to here were queued before this session */
 	bool adopted;            /* its grants of our share learnt (first contact) */
 	uint64_t recon_runs, recon_buckets, recon_differing, recon_sent, recon_revoked,
 		 recon_adopted, generation;
@@ -427,7 +428,7 @@ static void put(struct link *l, const struct cmd *tmpl, uint64_t *seq);
 static int flush_pending(struct link *l, SSL *ssl, int fd, uint8_t *out, size_t cap)
 {
 	pthread_mutex_lock(&l->mu);
-	size_t len = encode_pending(l, out, cap, 0);
+	size_t len = encode_pending(l, out, cap, l->replay_to);
 	pthread_mutex_unlock(&l->mu);
 	return len ? fg_dist_tls_write(ssl, fd, out, len, RECON_MS) : 0;
 }
@@ -726,7 +727,7 @@ static void session(struct link *l, int fd, SSL *ssl)
 	l->sent = from - 1;
 	l->connects++;
 	l->last_error[0] = '\0';
-	uint64_t replay_to = l->next;
+	uint64_t replay_to = l->replay_to = l->next;
 	pthread_mutex_unlock(&l->mu);
 	log_info("agent %s (%s): connected (its last command of this epoch: %llu; %s from %llu)",
 		 l->id, l->addrtxt, m.epoch == l->hub->epoch ? (unsigned long long)m.last_seq : 0ULL,
