@@ -266,6 +266,10 @@ static int answer_reconcile(fg_dist_agent_t *a, struct peer *p, fg_nat_t *nat, S
 		count(a, &a->c.reconciles);
 		out->h.type = FG_DIST_SUMS;
 		out->generation = p->last_seq;
+		/* a controller without pools of its own may grant where another
+		 * does: its digests cover grants that may be the other's */
+		if (!p->npools && a->npeers > 1)
+			out->flags |= FG_DIST_SUMS_SHARED;
 		int n = fg_dist_encode(out, buf, sizeof(buf));
 		return n < 0 ? n : fg_dist_tls_write(ssl, fd, buf, (size_t)n, WRITE_MS);
 	}

@@ -219,6 +219,7 @@ int fg_dist_decode(const uint8_t *buf, size_t len, fg_dist_msg_t *m, char *err, 
 		break;
 	case FG_DIST_SUMS:
 		m->generation = read_u64(&w);
+		m->flags = fg_wire_read_u8(&w);
 		for (unsigned s = 0; s < FG_DIST_NSETS; s++) {
 			m->digest.count[s] = fg_wire_read_u32(&w);
 			for (unsigned b = 0; b < FG_DIST_BUCKETS; b++)
@@ -226,6 +227,8 @@ int fg_dist_decode(const uint8_t *buf, size_t len, fg_dist_msg_t *m, char *err, 
 		}
 		if (w.err)
 			return fg_errf(err, errlen, -FG_ETRUNC, "SUMS truncated");
+		if (m->flags & ~FG_DIST_SUMS_SHARED)
+			return fg_errf(err, errlen, -FG_EMALF, "SUMS with unknown flags 0x%02x", m->flags);
 		break;
 	case FG_DIST_KEYS:
 		m->last = fg_wire_read_u8(&w);
@@ -314,6 +317,7 @@ int fg_dist_encode(const fg_dist_msg_t *m, uint8_t *buf, size_t cap)
 		break;
 	case FG_DIST_SUMS:
 		write_u64(&w, m->generation);
+		fg_wire_write_u8(&w, m->flags);
 		for (unsigned s = 0; s < FG_DIST_NSETS; s++) {
 			fg_wire_write_u32(&w, m->digest.count[s]);
 			for (unsigned b = 0; b < FG_DIST_BUCKETS; b++)

@@ -21,8 +21,10 @@
  *   ACK        A->C  status (4, negative fg error or 0), text length (1), text
  *                    (seq: the command's; 0 answers a PING)
  *   SUMREQ     C->A  salt (16)                                seq 0
- *   SUMS       A->C  generation (8), then per set (IPv4, IPv6): grant
- *                    count (4), FG_DIST_BUCKETS x bucket digest (8)  seq 0
+ *   SUMS       A->C  generation (8), flags (1), then per set (IPv4, IPv6):
+ *                    grant count (4), FG_DIST_BUCKETS x bucket digest (8)
+ *                    (flag 1, "shared": another controller of the agent
+ *                    may grant in this share: never revoke on its word) seq 0
  *   KEYREQ     C->A  salt (16), per set a bitmap of buckets (8)      seq 0
  *   KEYS       A->C  last (1: 0 or 1), count (2, 0-63), count x grant
  *                    (its timeout: what is left of it)               seq 0
@@ -60,6 +62,7 @@
 #define FG_DIST_MAX_GRANTS 64
 #define FG_DIST_ID_MAX    64
 #define FG_DIST_TEXT_MAX  200
+#define FG_DIST_SUMS_SHARED 0x01
 #define FG_DIST_KEYS_MAX  63   /* grants per KEYS frame (it fits FG_DIST_MAX_PAYLOAD) */
 /* the largest payload of any type: a full GRANT */
 #define FG_DIST_MAX_PAYLOAD (2 + FG_DIST_MAX_GRANTS * FG_DIST_GRANT_LEN)
@@ -101,6 +104,7 @@ typedef struct fg_dist_msg {
 	char text[FG_DIST_TEXT_MAX + 1];        /* ACK */
 	uint8_t salt[FG_DIST_SALT_LEN];         /* SUMREQ, KEYREQ */
 	uint64_t generation;                    /* SUMS */
+	uint8_t flags;                          /* SUMS: FG_DIST_SUMS_SHARED */
 	fg_dist_digest_t digest;                /* SUMS */
 	uint64_t want[FG_DIST_NSETS];           /* KEYREQ */
 	uint8_t last;                           /* KEYS */

@@ -548,6 +548,7 @@ static int reconcile(struct link *l, SSL *ssl, int fd, fg_dist_rbuf_t *rb, fg_di
 	uint8_t salt[FG_DIST_SALT_LEN];
 	uint64_t want[FG_DIST_NSETS] = { ~0ULL, ~0ULL };
 	static __thread fg_dist_digest_t mine;
+	bool shared = false;
 	if (RAND_bytes(salt, sizeof(salt)) != 1)
 		return fg_errf(err, errlen, -EIO, "reconciliation: no randomness for the salt");
 	pthread_mutex_lock(&l->mu);
@@ -576,6 +577,7 @@ static int reconcile(struct link *l, SSL *ssl, int fd, fg_dist_rbuf_t *rb, fg_di
 			differing += (unsigned)__builtin_popcountll(want[s]);
 		}
 		l->generation = m->generation;
+		shared = m->flags & FG_DIST_SUMS_SHARED;
 		l->recon_buckets += FG_DIST_NSETS * FG_DIST_BUCKETS;
 		l->recon_differing += differing;
 		pthread_mutex_unlock(&l->mu);
@@ -642,8 +644,9 @@ static int reconcile(struct link *l, SSL *ssl, int fd, fg_dist_rbuf_t *rb, fg_di
 	}
 	missing.now = now;
 	fg_dist_gview_each(l->view, now, FG_DIST_RECON_GUARD_MS, recon_collect, &missing);
-	/* a view that could not take every grant never revokes on its word */
-	if (fg_dist_gview_complete(l->view)) {
+	/* a view that could not take every grant never revokes on its word,
+	 * nor one whose share another controller may grant in */
+	if (fg_dist_gview_complete(l->view) && !shared) {
 		extra.other = l->view;
 		extra.now = now;
 		fg_dist_gview_each(theirs, now, 0, recon_collect, &extra);

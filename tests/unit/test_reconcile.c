@@ -233,16 +233,21 @@ static void test_frames(void **st)
 	memset(&m, 0, sizeof(m));
 	m.h.type = FG_DIST_SUMS;
 	m.generation = 0x0102030405060708ull;
+	m.flags = FG_DIST_SUMS_SHARED;
 	m.digest.count[0] = 3;
 	m.digest.count[1] = 9;
 	for (unsigned b = 0; b < FG_DIST_BUCKETS; b++)
 		m.digest.sum[1][b] = 0x1111111111111111ull * (b % 15);
 	int n = fg_dist_encode(&m, buf, sizeof(buf));
-	assert_int_equal(n, FG_DIST_HDR_LEN + 8 + 2 * (4 + 8 * FG_DIST_BUCKETS));
+	assert_int_equal(n, FG_DIST_HDR_LEN + 9 + 2 * (4 + 8 * FG_DIST_BUCKETS));
 	assert_int_equal(fg_dist_decode(buf, (size_t)n, &d, err, sizeof(err)), 0);
 	assert_true(d.generation == m.generation);
+	assert_int_equal(d.flags, FG_DIST_SUMS_SHARED);
 	assert_memory_equal(&d.digest, &m.digest, sizeof(m.digest));
 	assert_int_equal(fg_dist_decode(buf, (size_t)n - 1, &d, err, sizeof(err)) < 0, 1);
+	buf[FG_DIST_HDR_LEN + 8] = 0x02;
+	assert_true(fg_dist_decode(buf, (size_t)n, &d, err, sizeof(err)) < 0);
+	assert_non_null(strstr(err, "unknown flags 0x02"));
 	/* KEYREQ round trip */
 	memset(&m, 0, sizeof(m));
 	m.h.type = FG_DIST_KEYREQ;
