@@ -634,19 +634,22 @@ static int reconcile(struct link *l, SSL *ssl, int fd, fg_dist_rbuf_t *rb, fg_di
 		for (size_t i = 0; i < learn.n; i++)
 			fg_dist_gview_put(l->view, &learn.g[i], now);
 		l->recon_adopted += learn.n;
-		pthread_mutex_unlock(&l->mu);
 		if (learn.n)
 			log_info("agent %s: first contact: it holds %zu grants of our share (a previous "
 				 "run's): kept", l->id, learn.n);
 		free(learn.g);
-		fg_dist_gview_free(theirs);
-		return learn.err;
+		if (learn.err < 0) {
+			pthread_mutex_unlock(&l->mu);
+			fg_dist_gview_free(theirs);
+			return learn.err;
+		}
+		/* and it is sent what was queued for it before (below) */
 	}
 	missing.now = now;
 	fg_dist_gview_each(l->view, now, FG_DIST_RECON_GUARD_MS, recon_collect, &missing);
 	/* a view that could not take every grant never revokes on its word,
 	 * nor one whose share another controller may grant in */
-	if (fg_dist_gview_complete(l->view) && !shared) {
+	if (fg_dist_gview_complete(l->view) && !shared && !adopt) {
 		extra.other = l->view;
 		extra.now = now;
 		fg_dist_gview_each(theirs, now, 0, recon_collect, &extra);
@@ -698,10 +701,11 @@ static void session(struct link *l, int fd, SSL *ssl)
 	uint64_t from;
 	bool known = m.epoch == l->hub->epoch && m.last_seq <= l->next;
 	/* first contact of this run: learn its grants of our share; a gap the
-	 * log does not cover (or a restarted agent): reconcile, and the log's
-	 * grants and revokes are superseded (its quarantines still replayed) */
+	 * log does not cover (or a restarted agent): reconcile. Either way the
+	 * log's grants and revokes are superseded (its quarantines are still
+	 * replayed): the exchange sends what the agent lacks. */
 	bool adopt = !l->adopted;
-	bool recon = !adopt && !(known && m.last_seq + 1 >= oldest);
+	bool recon = adopt || !(known && m.last_seq + 1 >= oldest);
 	if (known) {
 		/* it applied everything up to last_seq: those are done */
 		for (uint64_t s = l->acked + 1; s <= m.last_seq; s++) {
@@ -736,7 +740,7 @@ static void session(struct link *l, int fd, SSL *ssl)
 		 l->id, l->addrtxt, m.epoch == l->hub->epoch ? (unsigned long long)m.last_seq : 0ULL,
 		 adopt ? "learning its grants, replaying" : recon ? "reconciling, replaying quarantines"
 		 : "replaying", (unsigned long long)from);
-	if (adopt || recon) {
+	if (recon) {
 		rc = reconcile(l, ssl, fd, &rb, &m, adopt, out, sizeof(out), err, sizeof(err));
 		if (rc < 0) {
 			char msg[300];

@@ -24,8 +24,9 @@
  * grants of the buckets that differ travel: the controller sends those
  * the agent lacks (with what is left of them) and revokes those of its
  * share it no longer holds; nothing is flushed. At the first contact of
- * a run, the link learns the agent's grants of its share instead (a
- * previous run's, which clients may still use). An idle link reconciles
+ * a run, the link learns the agent's grants of its share instead of
+ * revoking them (a previous run's, which clients may still use), and
+ * sends what was queued for it meanwhile. An idle link reconciles
  * every 30 s (a digest exchange, nothing more when nothing differs).
  *
  * Threading: submit from any thread; status and counters from any thread.
