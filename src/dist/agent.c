@@ -232,7 +232,10 @@ static void share_cb(void *ctx, const fg_grant_t *g)
 		w->g = ng;
 		w->cap = cap;
 	}
-	w->g[w->n++] = *g;
+	w->g[w->n] = *g;
+	if (!g->timeout_ms)   /* no expiry (not one of ours): the wire needs one */
+		w->g[w->n].timeout_ms = UINT32_MAX;
+	w->n++;
 }
 
 /* Answer a SUMREQ (SUMS) or a KEYREQ (KEYS frames) from the kernel's
