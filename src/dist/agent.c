@@ -281,7 +281,8 @@ static int answer_reconcile(fg_dist_agent_t *a, struct peer *p, fg_nat_t *nat, S
 		size_t k = w.n - i > FG_DIST_KEYS_MAX ? FG_DIST_KEYS_MAX : w.n - i;
 		out->h.type = FG_DIST_KEYS;
 		out->ngrants = (uint16_t)k;
-		memcpy(out->grants, w.g + i, k * sizeof(*w.g));
+		if (k)   /* none found: w.g is NULL, one empty KEYS says so */
+			memcpy(out->grants, w.g + i, k * sizeof(*w.g));
 		i += k;
 		out->last = i == w.n;
 		int n = fg_dist_encode(out, buf, sizeof(buf));
