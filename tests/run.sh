@@ -5,7 +5,7 @@
 # first). Runs, in order, each counting as one test:
 #   1. every unit test binary in build/tests/ and build-asan/tests/;
 #   2. every corpus replay build-asan/replay/fuzz_X over tests/fuzz/corpus/X/;
-#   3. every network-namespace scenario tests/netns/*.sh (not lib.sh), once,
+#   3. every network-namespace scenario tests/netns/*.sh (not the *lib.sh helpers), once,
 #      with the normal daemon build/fluxgated under valgrind memcheck
 #      (VALGRIND=1: any memcheck error or definite leak fails the scenario);
 #   4. every packaging check tests/pkg/*.sh (no namespaces; each builds a
@@ -161,7 +161,7 @@ run_scenario() {
 NETNS_VG=${FG_NETNS_VALGRIND:-1}
 for s in tests/netns/*.sh; do
 	[ -f "$s" ] || continue
-	[ "$(basename "$s")" = lib.sh ] && continue
+	case "$(basename "$s")" in *lib.sh) continue ;; esac   # helpers, not scenarios
 	run_scenario "$s" build/fluxgated "$NETNS_VG" ""
 	if [ "${FG_NETNS_ASAN:-0}" = 1 ]; then
 		# Leak checking stays with the valgrind run: LeakSanitizer stops

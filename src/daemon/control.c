@@ -364,6 +364,15 @@ static json_t *dist_status(const fg_control_env_t *env)
 			"replayed", (json_int_t)st.replayed, "pair_queued", (json_int_t)st.pair_queued,
 			"ack_mean_seconds", n ? (double)st.lat_sum_ns / 1e9 / (double)n : 0.0,
 			"last_error", st.last_error));
+		json_object_set_new(json_array_get(arr, json_array_size(arr) - 1), "reconcile",
+			json_pack("{sI sI sI sI sI sI sI sI}", "runs", (json_int_t)st.recon_runs,
+				  "buckets_compared", (json_int_t)st.recon_buckets,
+				  "buckets_differing", (json_int_t)st.recon_differing,
+				  "grants_sent", (json_int_t)st.recon_sent,
+				  "grants_revoked", (json_int_t)st.recon_revoked,
+				  "grants_learnt", (json_int_t)st.recon_adopted,
+				  "generation", (json_int_t)st.generation,
+				  "grants", (json_int_t)st.view_grants));
 	}
 	for (size_t i = 0; env->agent && i < fg_dist_agent_npeers(env->agent); i++) {
 		fg_dist_peer_status_t p;

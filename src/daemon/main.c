@@ -443,6 +443,14 @@ static void collect_dist(struct daemon_ctx *d, fg_metrics_t *m)
 		a->handshake_failures = st.handshake_failures;
 		a->replayed = st.replayed;
 		a->pair_queued = st.pair_queued;
+		a->recon_runs = st.recon_runs;
+		a->recon_buckets = st.recon_buckets;
+		a->recon_differing = st.recon_differing;
+		a->recon_sent = st.recon_sent;
+		a->recon_revoked = st.recon_revoked;
+		a->recon_adopted = st.recon_adopted;
+		a->generation = st.generation;
+		a->view_grants = st.view_grants;
 		uint64_t cum = 0;
 		for (size_t b = 0; b <= FG_HIST_NBOUNDS && b <= FG_DIST_LAT_BUCKETS; b++) {
 			cum += st.lat_bucket[b];
@@ -463,6 +471,8 @@ static void collect_dist(struct daemon_ctx *d, fg_metrics_t *m)
 		m->dist_failed = c.failed;
 		m->dist_bad_frames = c.bad_frames;
 		m->dist_tls_errors = c.tls_errors;
+		m->dist_reconciles = c.reconciles;
+		m->dist_keys_sent = c.keys_sent;
 	}
 }
 

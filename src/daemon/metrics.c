@@ -511,6 +511,28 @@ static void render_dist(mbuf_t *b, const fg_metrics_t *m)
 		{ "agent_pair_queued_total", "counter",
 		  "Commands queued for the agent while its link was down and its failover pair partner ACKed them.",
 		  offsetof(fg_metrics_agent_t, pair_queued) },
+		{ "agent_reconciles_total", "counter",
+		  "Reconciliations with the agent by per-set digests (a gap past the log, an agent restart, the periodic check, the first contact).",
+		  offsetof(fg_metrics_agent_t, recon_runs) },
+		{ "agent_reconcile_buckets_compared_total", "counter",
+		  "Bucket digests compared with the agent's.", offsetof(fg_metrics_agent_t, recon_buckets) },
+		{ "agent_reconcile_buckets_differing_total", "counter",
+		  "Bucket digests that differed from the agent's (their grants were exchanged).",
+		  offsetof(fg_metrics_agent_t, recon_differing) },
+		{ "agent_reconcile_grants_sent_total", "counter",
+		  "Grants reconciliation sent to the agent (it lacked them).",
+		  offsetof(fg_metrics_agent_t, recon_sent) },
+		{ "agent_reconcile_grants_revoked_total", "counter",
+		  "Grants of this controller's share reconciliation revoked on the agent (no longer held here).",
+		  offsetof(fg_metrics_agent_t, recon_revoked) },
+		{ "agent_reconcile_grants_learnt_total", "counter",
+		  "Grants of this controller's share the agent held at the first contact of this run (kept).",
+		  offsetof(fg_metrics_agent_t, recon_adopted) },
+		{ "agent_generation", "gauge",
+		  "The agent's generation at the last reconciliation: commands of this run it had applied.",
+		  offsetof(fg_metrics_agent_t, generation) },
+		{ "agent_grants", "gauge", "Live grants the controller holds for the agent (its view).",
+		  offsetof(fg_metrics_agent_t, view_grants) },
 	};
 	family_hdr(b, "agent_up", "gauge", "1 when the link to the agent is up and ACKing, by agent.");
 	for (size_t i = 0; i < na; i++)
@@ -559,6 +581,10 @@ static void render_dist(mbuf_t *b, const fg_metrics_t *m)
 	sample_l1(b, "dist_commands_total", "result", "failed", m->dist_failed);
 	one_u64(b, "dist_bad_frames_total", "counter",
 		"Agent: frames that did not parse (the connection was closed).", m->dist_bad_frames);
+	one_u64(b, "dist_reconciles_total", "counter",
+		"Agent: digest requests of reconciliation answered.", m->dist_reconciles);
+	one_u64(b, "dist_reconcile_grants_sent_total", "counter",
+		"Agent: grants sent to a controller comparing buckets.", m->dist_keys_sent);
 	one_u64(b, "dist_tls_errors_total", "counter",
 		"Agent: connections torn down by a TLS record error (replayed, reordered or altered records).",
 		m->dist_tls_errors);

@@ -105,6 +105,9 @@ typedef struct fg_metrics_agent {
 	bool up;                       /* connected and ACKing */
 	uint64_t lag;                  /* commands not yet ACKed */
 	uint64_t timeouts, refused, connects, handshake_failures, replayed, pair_queued;
+	/* reconciliation (dist/hub.h) */
+	uint64_t recon_runs, recon_buckets, recon_differing, recon_sent, recon_revoked;
+	uint64_t recon_adopted, generation, view_grants;
 	fg_hist_snap_t ack_latency;    /* command sent to its ACK */
 } fg_metrics_agent_t;
 
@@ -212,6 +215,7 @@ typedef struct fg_metrics {
 	uint64_t dist_connections, dist_handshake_refused, dist_hello_refused;
 	uint64_t dist_commands, dist_duplicates, dist_refused, dist_failed;
 	uint64_t dist_bad_frames, dist_tls_errors, dist_conn_limit;
+	uint64_t dist_reconciles, dist_keys_sent;
 	/* filled by the endpoint itself (fg_metrics_dispatch), not collect */
 	uint64_t metrics_scrapes, metrics_timeouts;
 } fg_metrics_t;

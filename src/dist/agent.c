@@ -20,6 +20,7 @@
 #include "common/log.h"
 #include "dataplane/natcfg.h"
 #include "dist/agent.h"
+#include "dist/digest.h"
 
 #define HANDSHAKE_MS 5000
 #define HELLO_MS     5000
@@ -193,6 +194,109 @@ static bool peer_may(const struct peer *p, const fg_grant_t *g)
 	return false;
 }
 
+/* ---- reconciliation: digests and grants of one controller's share ---- */
+
+struct share_walk {
+	const struct peer *p;
+	fg_siphash_t *h;
+	const uint8_t *salt;
+	const uint64_t *want;       /* KEYREQ: the buckets asked for; NULL: digest */
+	fg_dist_digest_t *d;
+	fg_grant_t *g;              /* KEYREQ: the grants found */
+	size_t n, cap;
+	int err;
+};
+
+static void share_cb(void *ctx, const fg_grant_t *g)
+{
+	struct share_walk *w = ctx;
+	uint64_t x;
+	/* the controller's share only, and not what is about to lapse (digest.h) */
+	if (w->err || !peer_may(w->p, g) || (g->timeout_ms && g->timeout_ms <= FG_DIST_RECON_GUARD_MS))
+		return;
+	if ((w->err = fg_dist_grant_hash(w->h, w->salt, g, &x)) < 0)
+		return;
+	if (!w->want) {
+		fg_dist_digest_add(w->d, g->family, x);
+		return;
+	}
+	if (!fg_dist_digest_wants(w->want, g->family, x))
+		return;
+	if (w->n == w->cap) {
+		size_t cap = w->cap ? w->cap * 2 : 256;
+		fg_grant_t *ng = realloc(w->g, cap * sizeof(*ng));
+		if (!ng) {
+			w->err = -ENOMEM;
+			return;
+		}
+		w->g = ng;
+		w->cap = cap;
+	}
+	w->g[w->n] = *g;
+	if (!g->timeout_ms)   /* no expiry (not one of ours): the wire needs one */
+		w->g[w->n].timeout_ms = UINT32_MAX;
+	w->n++;
+}
+
+/* Answer a SUMREQ (SUMS) or a KEYREQ (KEYS frames) from the kernel's
+ * grants of p's share (p->mu held: no command of p runs meanwhile). */
+static int answer_reconcile(fg_dist_agent_t *a, struct peer *p, fg_nat_t *nat, SSL *ssl, int fd,
+			    const fg_dist_msg_t *req, fg_dist_msg_t *out)
+{
+	static __thread uint8_t buf[FG_DIST_MAX_FRAME];
+	struct share_walk w = { .p = p, .salt = req->salt };
+	int rc = fg_siphash_new(&w.h);
+	if (rc < 0)
+		return rc;
+	memset(out, 0, sizeof(*out));
+	if (req->h.type == FG_DIST_KEYREQ)
+		w.want = req->want;
+	else
+		w.d = &out->digest;
+	/* a backend that cannot read its grants back reports none: the
+	 * controller then sends all it holds (idempotent) and revokes nothing */
+	rc = a->ops->dump ? a->ops->dump(nat, share_cb, &w) : 0;
+	if (rc == 0)
+		rc = w.err;
+	fg_siphash_free(w.h);
+	if (rc < 0) {
+		free(w.g);
+		log_warn("agent: controller %s: reconciliation: reading the grants: %s", p->key.id,
+			 fg_strerror(rc));
+		return rc;
+	}
+	if (req->h.type == FG_DIST_SUMREQ) {
+		count(a, &a->c.reconciles);
+		out->h.type = FG_DIST_SUMS;
+		out->generation = p->last_seq;
+		/* a controller without pools of its own may grant where another
+		 * does: its digests cover grants that may be the other's */
+		if (!p->npools && a->npeers > 1)
+			out->flags |= FG_DIST_SUMS_SHARED;
+		int n = fg_dist_encode(out, buf, sizeof(buf));
+		return n < 0 ? n : fg_dist_tls_write(ssl, fd, buf, (size_t)n, WRITE_MS);
+	}
+	size_t i = 0;
+	do {
+		size_t k = w.n - i > FG_DIST_KEYS_MAX ? FG_DIST_KEYS_MAX : w.n - i;
+		out->h.type = FG_DIST_KEYS;
+		out->ngrants = (uint16_t)k;
+		if (k)   /* none found: w.g is NULL, one empty KEYS says so */
+			memcpy(out->grants, w.g + i, k * sizeof(*w.g));
+		i += k;
+		out->last = i == w.n;
+		int n = fg_dist_encode(out, buf, sizeof(buf));
+		rc = n < 0 ? n : fg_dist_tls_write(ssl, fd, buf, (size_t)n, WRITE_MS);
+	} while (rc == 0 && i < w.n);
+	if (rc == 0) {
+		pthread_mutex_lock(&a->mu);
+		a->c.keys_sent += w.n;
+		pthread_mutex_unlock(&a->mu);
+	}
+	free(w.g);
+	return rc;
+}
+
 /* Check and apply one command of controller p; the ACK's status and text. */
 static int apply(fg_dist_agent_t *a, const struct peer *p, fg_nat_t *nat, const fg_dist_msg_t *m,
 		 char *text, size_t cap)
@@ -275,7 +379,23 @@ static void serve(struct conn *cn, SSL *ssl, struct peer *p, uint64_t epoch)
 					goto out;
 				continue;
 			}
+			if (m.h.type != FG_DIST_SUMREQ && m.h.type != FG_DIST_KEYREQ &&
+			    m.h.type != FG_DIST_GRANT && m.h.type != FG_DIST_REVOKE &&
+			    m.h.type != FG_DIST_QUARANTINE && m.h.type != FG_DIST_RELEASE) {
+				count(a, &a->c.bad_frames);
+				log_warn("agent: controller %s (%s): unexpected %s, closing", p->key.id,
+					 cn->from, fg_dist_type_name(m.h.type));
+				goto out;
+			}
 			pthread_mutex_lock(&p->mu);
+			if (p->epoch == epoch && (m.h.type == FG_DIST_SUMREQ || m.h.type == FG_DIST_KEYREQ)) {
+				static __thread fg_dist_msg_t ans;
+				rc = answer_reconcile(a, p, nat, ssl, cn->fd, &m, &ans);
+				pthread_mutex_unlock(&p->mu);
+				if (rc < 0)
+					goto out;
+				continue;
+			}
 			if (p->epoch != epoch) {
 				/* the controller restarted and reconnected: this
 				 * connection is of its previous run */

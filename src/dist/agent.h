@@ -12,7 +12,11 @@
  * a command is applied once and in order; a repeat (a replay after a
  * reconnect) is ACKed without being applied again. That state is kept in
  * memory: after the agent's own restart it knows no epoch, and the
- * controller replays its log (idempotent; the kernel's grants survived).
+ * controller reconciles by digest (dist/digest.h): it asks for the
+ * digests of its share of the kernel's grants (SUMREQ), then for the
+ * grants of the buckets that differ (KEYREQ), and sends as commands only
+ * what differs. Both are answered from a dump of the kernel's grant maps,
+ * of that controller's share (controller[].pool) alone.
  *
  * Threads: one accepting, one per connection (at most
  * FG_DIST_AGENT_MAX_CONNS; past it a connection is closed and counted).
@@ -44,6 +48,8 @@ typedef struct fg_dist_agent_counters {
 	uint64_t failed;              /* commands the data plane refused */
 	uint64_t bad_frames;          /* frames that did not parse (connection closed) */
 	uint64_t tls_errors;          /* records that failed (replayed, reordered, altered) */
+	uint64_t reconciles;          /* digest requests answered (SUMREQ) */
+	uint64_t keys_sent;           /* grants sent in answer to KEYREQ */
 } fg_dist_agent_counters_t;
 
 /* keys[i] authenticates conf->controllers[i]. `ops` is the NAT backend to

@@ -15,6 +15,8 @@ static const char *const type_names[] = {
 	[FG_DIST_HELLO] = "HELLO", [FG_DIST_WELCOME] = "WELCOME", [FG_DIST_GRANT] = "GRANT",
 	[FG_DIST_REVOKE] = "REVOKE", [FG_DIST_QUARANTINE] = "QUARANTINE",
 	[FG_DIST_RELEASE] = "RELEASE", [FG_DIST_PING] = "PING", [FG_DIST_ACK] = "ACK",
+	[FG_DIST_SUMREQ] = "SUMREQ", [FG_DIST_SUMS] = "SUMS", [FG_DIST_KEYREQ] = "KEYREQ",
+	[FG_DIST_KEYS] = "KEYS",
 };
 
 const char *fg_dist_type_name(unsigned type)
@@ -150,6 +152,7 @@ static void write_grant(fg_wire_t *w, const fg_grant_t *g)
 int fg_dist_decode(const uint8_t *buf, size_t len, fg_dist_msg_t *m, char *err, size_t errlen)
 {
 	memset(m, 0, offsetof(fg_dist_msg_t, grants));
+	memset(m->salt, 0, sizeof(*m) - offsetof(fg_dist_msg_t, salt));
 	int rc = fg_dist_hdr_decode(buf, len, &m->h, err, errlen);
 	if (rc < 0)
 		return rc;
@@ -159,7 +162,7 @@ int fg_dist_decode(const uint8_t *buf, size_t len, fg_dist_msg_t *m, char *err, 
 	fg_wire_t w = fg_wire_init(buf + FG_DIST_HDR_LEN, m->h.len);
 	const char *tn = fg_dist_type_name(m->h.type);
 	bool seq_zero = m->h.type == FG_DIST_HELLO || m->h.type == FG_DIST_WELCOME ||
-			m->h.type == FG_DIST_PING;
+			m->h.type == FG_DIST_PING || m->h.type >= FG_DIST_SUMREQ;
 	if (seq_zero && m->h.seq != 0)
 		return fg_errf(err, errlen, -FG_EMALF, "%s with sequence number %llu (must be 0)", tn,
 			       (unsigned long long)m->h.seq);
@@ -205,6 +208,43 @@ int fg_dist_decode(const uint8_t *buf, size_t len, fg_dist_msg_t *m, char *err, 
 			return fg_errf(err, errlen, -FG_ETRUNC, "%s truncated", tn);
 		break;
 	case FG_DIST_PING:
+		break;
+	case FG_DIST_SUMREQ:
+	case FG_DIST_KEYREQ:
+		fg_wire_read(&w, m->salt, sizeof(m->salt));
+		for (unsigned s = 0; m->h.type == FG_DIST_KEYREQ && s < FG_DIST_NSETS; s++)
+			m->want[s] = read_u64(&w);
+		if (w.err)
+			return fg_errf(err, errlen, -FG_ETRUNC, "%s truncated", tn);
+		break;
+	case FG_DIST_SUMS:
+		m->generation = read_u64(&w);
+		m->flags = fg_wire_read_u8(&w);
+		for (unsigned s = 0; s < FG_DIST_NSETS; s++) {
+			m->digest.count[s] = fg_wire_read_u32(&w);
+			for (unsigned b = 0; b < FG_DIST_BUCKETS; b++)
+				m->digest.sum[s][b] = read_u64(&w);
+		}
+		if (w.err)
+			return fg_errf(err, errlen, -FG_ETRUNC, "SUMS truncated");
+		if (m->flags & ~FG_DIST_SUMS_SHARED)
+			return fg_errf(err, errlen, -FG_EMALF, "SUMS with unknown flags 0x%02x", m->flags);
+		break;
+	case FG_DIST_KEYS:
+		m->last = fg_wire_read_u8(&w);
+		m->ngrants = fg_wire_read_u16(&w);
+		if (w.err)
+			return fg_errf(err, errlen, -FG_ETRUNC, "KEYS truncated");
+		if (m->last > 1)
+			return fg_errf(err, errlen, -FG_EMALF, "KEYS with last flag %u (0 or 1)", m->last);
+		if (m->ngrants > FG_DIST_KEYS_MAX)
+			return fg_errf(err, errlen, -FG_EMALF, "KEYS of %u grants (0-%d)", m->ngrants,
+				       FG_DIST_KEYS_MAX);
+		for (unsigned i = 0; i < m->ngrants; i++) {
+			rc = read_grant(&w, &m->grants[i], i, err, errlen);
+			if (rc < 0)
+				return rc;
+		}
 		break;
 	case FG_DIST_ACK: {
 		m->status = (int32_t)fg_wire_read_u32(&w);
@@ -268,6 +308,29 @@ int fg_dist_encode(const fg_dist_msg_t *m, uint8_t *buf, size_t cap)
 			fg_wire_write_u32(&w, m->timeout_ms);
 		break;
 	case FG_DIST_PING:
+		break;
+	case FG_DIST_SUMREQ:
+	case FG_DIST_KEYREQ:
+		fg_wire_write(&w, m->salt, sizeof(m->salt));
+		for (unsigned s = 0; m->h.type == FG_DIST_KEYREQ && s < FG_DIST_NSETS; s++)
+			write_u64(&w, m->want[s]);
+		break;
+	case FG_DIST_SUMS:
+		write_u64(&w, m->generation);
+		fg_wire_write_u8(&w, m->flags);
+		for (unsigned s = 0; s < FG_DIST_NSETS; s++) {
+			fg_wire_write_u32(&w, m->digest.count[s]);
+			for (unsigned b = 0; b < FG_DIST_BUCKETS; b++)
+				write_u64(&w, m->digest.sum[s][b]);
+		}
+		break;
+	case FG_DIST_KEYS:
+		if (m->ngrants > FG_DIST_KEYS_MAX || m->last > 1)
+			return -EINVAL;
+		fg_wire_write_u8(&w, m->last);
+		fg_wire_write_u16(&w, m->ngrants);
+		for (unsigned i = 0; i < m->ngrants; i++)
+			write_grant(&w, &m->grants[i]);
 		break;
 	case FG_DIST_ACK: {
 		size_t n = strnlen(m->text, FG_DIST_TEXT_MAX);

@@ -19,6 +19,7 @@
 
 #include "common/err.h"
 #include "common/log.h"
+#include "dist/gview.h"
 #include "dist/hub.h"
 
 #define HANDSHAKE_MS 5000
@@ -26,6 +27,13 @@
 #define PING_MS      1000
 #define BACKOFF_MIN_MS 100
 #define BACKOFF_MAX_MS 2000
+/* reconciliation: the longest wait for one of its answers (the agent reads
+ * its kernel's grant maps to give it), and how often an idle link checks */
+#define RECON_MS        30000
+#define RECON_PERIOD_MS 30000
+/* past this many grants the periodic check is left out: the agent reads
+ * its whole grant maps to answer, and holds its commands meanwhile */
+#define RECON_PERIODIC_MAX 65536
 
 /* the same bounds as the daemon's latency histograms (metrics.h) */
 static const double lat_bounds[FG_DIST_LAT_BUCKETS] = {
@@ -71,6 +79,14 @@ struct link {
 	uint64_t pair_queued;    /* commands queued while down, its pair partner ACKing */
 	uint64_t lat_bucket[FG_DIST_LAT_BUCKETS + 1], lat_sum_ns;
 	char last_error[160];
+	/* reconciliation (dist/gview.h): what this agent should hold */
+	fg_dist_gview_t *view;
+	fg_siphash_t *sip;       /* the link thread's */
+	uint64_t recon_to;       /* GRANT/REVOKE of the log up to here: superseded */
+	uint64_t replay_to;      /* commands up to here were queued before this session */
+	bool adopted;            /* its grants of our share learnt (first contact) */
+	uint64_t recon_runs, recon_buckets, recon_differing, recon_sent, recon_revoked,
+		 recon_adopted, generation;
 };
 
 struct fg_dist_hub {
@@ -158,11 +174,17 @@ int fg_dist_hub_new(const fg_conf_t *conf, const fg_dist_key_t *keys, fg_dist_hu
 		l->cap = conf->dist.log_size ? conf->dist.log_size : 1024;
 		l->log = calloc(l->cap, sizeof(*l->log));
 		l->pools = calloc(conf->npools ? conf->npools : 1, sizeof(*l->pools));
-		if (!l->log || !l->pools) {
+		size_t vmax = 2 * (size_t)(conf->nat.grant_set_size ? conf->nat.grant_set_size : 1048576);
+		int vrc = l->log && l->pools ? fg_dist_gview_new(vmax, &l->view) : -ENOMEM;
+		if (vrc == 0)
+			vrc = fg_siphash_new(&l->sip);
+		if (vrc < 0) {
 			free(l->log);
 			free(l->pools);
+			fg_dist_gview_free(l->view);
+			fg_siphash_free(l->sip);
 			fg_dist_hub_free(h);
-			return -ENOMEM;
+			return vrc;
 		}
 		for (size_t p = 0; p < conf->npools; p++) {
 			bool serves = a->npools == 0;
@@ -336,7 +358,12 @@ static size_t encode_pending(struct link *l, uint8_t *buf, size_t cap, uint64_t 
 		memset(&m, 0, offsetof(fg_dist_msg_t, grants));
 		m.h.type = c->type;
 		m.h.seq = c->seq;
-		bool skip = c->cancelled, replay = c->seq <= replay_to, expired = false;
+		/* grants and revokes reconciliation superseded: it sent the
+		 * difference itself (a waiter, if any, is failed: a retry is
+		 * cheaper than reasoning about which half the agent has) */
+		bool skip = c->cancelled || ((c->type == FG_DIST_GRANT || c->type == FG_DIST_REVOKE) &&
+					     c->seq <= l->recon_to);
+		bool replay = c->seq <= replay_to, expired = false;
 		if (c->type == FG_DIST_GRANT || c->type == FG_DIST_REVOKE) {
 			m.ngrants = 0;
 			for (unsigned i = 0; i < c->n; i++) {
@@ -393,6 +420,256 @@ static size_t encode_pending(struct link *l, uint8_t *buf, size_t cap, uint64_t 
 	return used;
 }
 
+/* ---- reconciliation (dist/digest.h, dist/gview.h) ---- */
+
+static void put(struct link *l, const struct cmd *tmpl, uint64_t *seq);
+
+/* Write what is pending in l's log (l->mu not held). */
+static int flush_pending(struct link *l, SSL *ssl, int fd, uint8_t *out, size_t cap)
+{
+	pthread_mutex_lock(&l->mu);
+	size_t len = encode_pending(l, out, cap, l->replay_to);
+	pthread_mutex_unlock(&l->mu);
+	return len ? fg_dist_tls_write(ssl, fd, out, len, RECON_MS) : 0;
+}
+
+/* The next frame other than an ACK (ACKs are taken on the way), or with
+ * until_seq, read until that command is ACKed. Commands queued meanwhile
+ * are written as they come (a periodic check must not hold them up). */
+static int recon_read(struct link *l, SSL *ssl, int fd, fg_dist_rbuf_t *rb, fg_dist_msg_t *m,
+		      uint64_t until_seq, uint8_t *out, size_t cap, char *err, size_t errlen)
+{
+	uint64_t deadline = mono_ms() + RECON_MS;
+	for (;;) {
+		if (until_seq) {
+			pthread_mutex_lock(&l->mu);
+			bool done = l->acked >= until_seq;
+			pthread_mutex_unlock(&l->mu);
+			if (done)
+				return 0;
+		}
+		int rc = flush_pending(l, ssl, fd, out, cap);
+		if (rc == 0)
+			rc = read_frame(ssl, fd, rb, m, 100, err, errlen);
+		if (rc == -ETIMEDOUT && mono_ms() < deadline)
+			continue;
+		if (rc == -ETIMEDOUT)
+			return fg_errf(err, errlen, rc, "reconciliation: no answer within %d ms", RECON_MS);
+		if (rc < 0)
+			return rc;
+		if (m->h.type != FG_DIST_ACK)
+			return until_seq ? fg_errf(err, errlen, -FG_EMALF, "%s while waiting for an ACK",
+						   fg_dist_type_name(m->h.type)) : 0;
+		pthread_mutex_lock(&l->mu);
+		take_ack(l, m);
+		pthread_mutex_unlock(&l->mu);
+	}
+}
+
+static int send_one(SSL *ssl, int fd, const fg_dist_msg_t *m, uint8_t *out, size_t cap)
+{
+	int n = fg_dist_encode(m, out, cap);
+	return n < 0 ? n : fg_dist_tls_write(ssl, fd, out, (size_t)n, RECON_MS);
+}
+
+struct recon_list {
+	fg_siphash_t *h;
+	const uint8_t *salt;
+	const uint64_t *want;
+	const fg_dist_gview_t *other;  /* grants it holds are left out */
+	uint64_t now;
+	fg_grant_t *g;
+	size_t n, cap;
+	int err;
+};
+
+/* Collect a grant of the wanted buckets that `other` does not hold. */
+static void recon_collect(void *ctx, const fg_grant_t *g)
+{
+	struct recon_list *r = ctx;
+	uint64_t x;
+	if (r->err || (r->err = fg_dist_grant_hash(r->h, r->salt, g, &x)) < 0)
+		return;
+	if (!fg_dist_digest_wants(r->want, g->family, x) || fg_dist_gview_has(r->other, g, r->now, NULL))
+		return;
+	if (r->n == r->cap) {
+		size_t cap = r->cap ? r->cap * 2 : 64;
+		fg_grant_t *ng = realloc(r->g, cap * sizeof(*ng));
+		if (!ng) {
+			r->err = -ENOMEM;
+			return;
+		}
+		r->g = ng;
+		r->cap = cap;
+	}
+	r->g[r->n++] = *g;
+}
+
+/* Send g[n] as GRANT or REVOKE commands, a batch at a time, each ACKed
+ * before the next (the log may be smaller than the difference). */
+static int recon_send(struct link *l, SSL *ssl, int fd, fg_dist_rbuf_t *rb, fg_dist_msg_t *m,
+		      uint8_t type, const fg_grant_t *g, size_t n, uint8_t *out, size_t cap,
+		      char *err, size_t errlen)
+{
+	static __thread struct cmd c;
+	for (size_t i = 0; i < n;) {
+		size_t k = n - i > FG_DIST_MAX_GRANTS ? FG_DIST_MAX_GRANTS : n - i;
+		memset(&c, 0, offsetof(struct cmd, g));
+		c.type = type;
+		c.n = (uint16_t)k;
+		memcpy(c.g, g + i, k * sizeof(*g));
+		uint64_t seq;
+		pthread_mutex_lock(&l->mu);
+		put(l, &c, &seq);
+		if (type == FG_DIST_GRANT)
+			l->recon_sent += k;
+		else
+			l->recon_revoked += k;
+		pthread_mutex_unlock(&l->mu);
+		int rc = flush_pending(l, ssl, fd, out, cap);
+		if (rc == 0)
+			rc = recon_read(l, ssl, fd, rb, m, seq, out, cap, err, errlen);
+		if (rc < 0)
+			return rc;
+		i += k;
+	}
+	return 0;
+}
+
+/* One reconciliation of l's share with the agent's kernel. `adopt` (the
+ * first contact of this run, whose view is empty): learn what the agent
+ * holds of our share (grants a previous run of this controller made, which
+ * its clients may still use) and send nothing. Otherwise compare digests
+ * and send only what differs: the grants it lacks with what is left of
+ * them, revokes of those of our share we no longer hold. */
+static int reconcile(struct link *l, SSL *ssl, int fd, fg_dist_rbuf_t *rb, fg_dist_msg_t *m,
+		     bool adopt, uint8_t *out, size_t cap, char *err, size_t errlen)
+{
+	uint8_t salt[FG_DIST_SALT_LEN];
+	uint64_t want[FG_DIST_NSETS] = { ~0ULL, ~0ULL };
+	static __thread fg_dist_digest_t mine;
+	bool shared = false;
+	if (RAND_bytes(salt, sizeof(salt)) != 1)
+		return fg_errf(err, errlen, -EIO, "reconciliation: no randomness for the salt");
+	pthread_mutex_lock(&l->mu);
+	l->recon_runs++;
+	pthread_mutex_unlock(&l->mu);
+	int rc;
+	if (!adopt) {
+		memset(m, 0, sizeof(*m));
+		m->h.type = FG_DIST_SUMREQ;
+		memcpy(m->salt, salt, sizeof(salt));
+		rc = send_one(ssl, fd, m, out, cap);
+		if (rc == 0)
+			rc = recon_read(l, ssl, fd, rb, m, 0, out, cap, err, errlen);
+		if (rc < 0)
+			return rc;
+		if (m->h.type != FG_DIST_SUMS)
+			return fg_errf(err, errlen, -FG_EMALF, "%s in answer to SUMREQ",
+				       fg_dist_type_name(m->h.type));
+		pthread_mutex_lock(&l->mu);
+		uint64_t now = mono_ms();
+		fg_dist_gview_prune(l->view, now);
+		rc = fg_dist_gview_digest(l->view, l->sip, salt, now, &mine);
+		unsigned differing = 0;
+		for (unsigned s = 0; s < FG_DIST_NSETS; s++) {
+			want[s] = fg_dist_digest_diff(&m->digest, &mine, s);
+			differing += (unsigned)__builtin_popcountll(want[s]);
+		}
+		l->generation = m->generation;
+		shared = m->flags & FG_DIST_SUMS_SHARED;
+		l->recon_buckets += FG_DIST_NSETS * FG_DIST_BUCKETS;
+		l->recon_differing += differing;
+		pthread_mutex_unlock(&l->mu);
+		if (rc < 0)
+			return fg_errf(err, errlen, rc, "reconciliation: digest: %s", fg_strerror(rc));
+		if (!differing)
+			return 0;
+		log_info("agent %s: reconciliation: %u of %u buckets differ (it holds %u+%u grants of "
+			 "ours, we %u+%u)", l->id, differing, FG_DIST_NSETS * FG_DIST_BUCKETS,
+			 m->digest.count[0], m->digest.count[1], mine.count[0], mine.count[1]);
+	}
+	memset(m, 0, sizeof(*m));
+	m->h.type = FG_DIST_KEYREQ;
+	memcpy(m->salt, salt, sizeof(salt));
+	memcpy(m->want, want, sizeof(want));
+	rc = send_one(ssl, fd, m, out, cap);
+	if (rc < 0)
+		return rc;
+	/* what it holds of those buckets */
+	fg_dist_gview_t *theirs = NULL;
+	size_t got = 0, vmax = 4u << 20;
+	rc = fg_dist_gview_new(vmax, &theirs);
+	uint64_t now = mono_ms();
+	while (rc == 0) {
+		rc = recon_read(l, ssl, fd, rb, m, 0, out, cap, err, errlen);
+		if (rc < 0)
+			break;
+		if (m->h.type != FG_DIST_KEYS) {
+			rc = fg_errf(err, errlen, -FG_EMALF, "%s in answer to KEYREQ",
+				     fg_dist_type_name(m->h.type));
+			break;
+		}
+		for (unsigned i = 0; i < m->ngrants; i++)
+			if (link_serves(l, m->grants[i].family, m->grants[i].addr))
+				fg_dist_gview_put(theirs, &m->grants[i], now);
+		got += m->ngrants;
+		if (got > vmax)
+			rc = fg_errf(err, errlen, -FG_EMALF, "reconciliation: more than %zu grants", vmax);
+		else if (m->last)
+			break;
+	}
+	if (rc < 0) {
+		fg_dist_gview_free(theirs);
+		return rc;
+	}
+	struct recon_list missing = { .h = l->sip, .salt = salt, .want = want, .other = theirs };
+	struct recon_list extra = { .h = l->sip, .salt = salt, .want = want };
+	pthread_mutex_lock(&l->mu);
+	now = mono_ms();
+	if (adopt) {
+		struct recon_list learn = { .h = l->sip, .salt = salt, .want = want, .other = l->view,
+					    .now = now };
+		fg_dist_gview_each(theirs, now, 0, recon_collect, &learn);
+		for (size_t i = 0; i < learn.n; i++)
+			fg_dist_gview_put(l->view, &learn.g[i], now);
+		l->recon_adopted += learn.n;
+		if (learn.n)
+			log_info("agent %s: first contact: it holds %zu grants of our share (a previous "
+				 "run's): kept", l->id, learn.n);
+		free(learn.g);
+		if (learn.err < 0) {
+			pthread_mutex_unlock(&l->mu);
+			fg_dist_gview_free(theirs);
+			return learn.err;
+		}
+		/* and it is sent what was queued for it before (below) */
+	}
+	missing.now = now;
+	fg_dist_gview_each(l->view, now, FG_DIST_RECON_GUARD_MS, recon_collect, &missing);
+	/* a view that could not take every grant never revokes on its word,
+	 * nor one whose share another controller may grant in */
+	if (fg_dist_gview_complete(l->view) && !shared && !adopt) {
+		extra.other = l->view;
+		extra.now = now;
+		fg_dist_gview_each(theirs, now, 0, recon_collect, &extra);
+	}
+	pthread_mutex_unlock(&l->mu);
+	fg_dist_gview_free(theirs);
+	rc = missing.err < 0 ? missing.err : extra.err;
+	if (rc == 0)
+		rc = recon_send(l, ssl, fd, rb, m, FG_DIST_GRANT, missing.g, missing.n, out, cap, err,
+				errlen);
+	if (rc == 0)
+		rc = recon_send(l, ssl, fd, rb, m, FG_DIST_REVOKE, extra.g, extra.n, out, cap, err,
+				errlen);
+	if (rc == 0)
+		log_info("agent %s: reconciled: %zu grants sent, %zu revoked", l->id, missing.n, extra.n);
+	free(missing.g);
+	free(extra.g);
+	return rc;
+}
+
 static void session(struct link *l, int fd, SSL *ssl)
 {
 	static __thread fg_dist_rbuf_t rb;
@@ -422,7 +699,14 @@ static void session(struct link *l, int fd, SSL *ssl)
 	l->epoch_seen = m.epoch;
 	uint64_t oldest = l->next >= l->cap ? l->next - l->cap + 1 : 1;
 	uint64_t from;
-	if (m.epoch == l->hub->epoch && m.last_seq <= l->next) {
+	bool known = m.epoch == l->hub->epoch && m.last_seq <= l->next;
+	/* first contact of this run: learn its grants of our share; a gap the
+	 * log does not cover (or a restarted agent): reconcile. Either way the
+	 * log's grants and revokes are superseded (its quarantines are still
+	 * replayed): the exchange sends what the agent lacks. */
+	bool adopt = !l->adopted;
+	bool recon = adopt || !(known && m.last_seq + 1 >= oldest);
+	if (known) {
 		/* it applied everything up to last_seq: those are done */
 		for (uint64_t s = l->acked + 1; s <= m.last_seq; s++) {
 			struct cmd *c = &l->log[s % l->cap];
@@ -435,22 +719,44 @@ static void session(struct link *l, int fd, SSL *ssl)
 			l->acked = m.last_seq;
 		from = m.last_seq + 1 > oldest ? m.last_seq + 1 : oldest;
 		if (m.last_seq + 1 < oldest)
-			log_warn("agent %s: %llu commands older than the replay log (dist.log-size) "
-				 "are lost", l->id, (unsigned long long)(oldest - m.last_seq - 1));
+			log_info("agent %s: %llu commands older than the replay log (dist.log-size): "
+				 "reconciling", l->id, (unsigned long long)(oldest - m.last_seq - 1));
 	} else {
-		/* a restarted agent: replay every live command we still have */
+		/* a restarted agent: the log's quarantines are replayed, its
+		 * grants reconciled */
 		from = oldest;
+	}
+	if (recon) {
+		l->recon_to = l->next;
+		if (l->acked < l->recon_to)
+			l->acked = l->recon_to;   /* superseded: nothing to wait for */
 	}
 	l->sent = from - 1;
 	l->connects++;
-	l->state = FG_LINK_UP;
 	l->last_error[0] = '\0';
-	uint64_t replay_to = l->next;
+	uint64_t replay_to = l->replay_to = l->next;
+	pthread_mutex_unlock(&l->mu);
+	log_info("agent %s (%s): connected (its last command of this epoch: %llu; %s from %llu)",
+		 l->id, l->addrtxt, m.epoch == l->hub->epoch ? (unsigned long long)m.last_seq : 0ULL,
+		 adopt ? "learning its grants, replaying" : recon ? "reconciling, replaying quarantines"
+		 : "replaying", (unsigned long long)from);
+	if (recon) {
+		rc = reconcile(l, ssl, fd, &rb, &m, adopt, out, sizeof(out), err, sizeof(err));
+		if (rc < 0) {
+			char msg[300];
+			snprintf(msg, sizeof(msg), "reconciliation failed: %s", err);
+			set_error(l, msg);
+			return;
+		}
+	}
+	pthread_mutex_lock(&l->mu);
+	if (adopt)
+		l->adopted = true;
+	l->state = FG_LINK_UP;
+	pthread_cond_broadcast(&l->cv);
 	size_t len = encode_pending(l, out, sizeof(out), replay_to);
 	pthread_mutex_unlock(&l->mu);
-	log_info("agent %s (%s): connected (its last command of this epoch: %llu; replaying from %llu)",
-		 l->id, l->addrtxt, m.epoch == l->hub->epoch ? (unsigned long long)m.last_seq : 0ULL,
-		 (unsigned long long)from);
+	uint64_t last_recon = mono_ms();
 
 	uint64_t last_io = mono_ms(), last_rx = last_io;
 	/* An agent answers every PING: silence this long means it is gone
@@ -494,10 +800,25 @@ static void session(struct link *l, int fd, SSL *ssl)
 		}
 		pthread_mutex_lock(&l->mu);
 		len = encode_pending(l, out, sizeof(out), replay_to);
+		bool idle = l->sent == l->next && l->acked >= l->next &&
+			    fg_dist_gview_count(l->view) <= RECON_PERIODIC_MAX;
 		pthread_mutex_unlock(&l->mu);
 		if (len)
 			continue;
 		uint64_t now = mono_ms();
+		if (idle && now - last_recon >= RECON_PERIOD_MS) {
+			/* the periodic check: a digest exchange, nothing more
+			 * when nothing differs */
+			rc = reconcile(l, ssl, fd, &rb, &m, false, out, sizeof(out), err, sizeof(err));
+			if (rc < 0) {
+				char msg[300];
+				snprintf(msg, sizeof(msg), "reconciliation failed: %s", err);
+				set_error(l, msg);
+				return;
+			}
+			last_recon = last_io = last_rx = mono_ms();
+			continue;
+		}
 		if (now - last_rx >= dead_ms) {
 			char msg[96];
 			snprintf(msg, sizeof(msg), "no frame from the agent for %llu ms: connection dropped",
@@ -589,6 +910,8 @@ void fg_dist_hub_free(fg_dist_hub_t *h)
 		pthread_cond_destroy(&l->cv);
 		free(l->log);
 		free(l->pools);
+		fg_dist_gview_free(l->view);
+		fg_siphash_free(l->sip);
 	}
 	free(h->links);
 	SSL_CTX_free(h->ctx);
@@ -623,8 +946,6 @@ static bool waived(struct link *l)
 	return l->pair && link_up(l->pair);
 }
 
-static void put(struct link *l, const struct cmd *tmpl, uint64_t *seq);
-
 /* Append a command to l's log (l->mu held). 0, or why the link cannot
  * take it now: down, stalled, or its window of unacknowledged commands full. */
 static int append(struct link *l, const struct cmd *tmpl, uint64_t *seq)
@@ -657,6 +978,10 @@ static void put(struct link *l, const struct cmd *tmpl, uint64_t *seq)
 	c->sent_ns = 0;
 	c->queued_ms = mono_ms();
 	*seq = s;
+	for (unsigned i = 0; c->type == FG_DIST_GRANT && i < c->n; i++)
+		fg_dist_gview_put(l->view, &c->g[i], c->queued_ms);
+	for (unsigned i = 0; c->type == FG_DIST_REVOKE && i < c->n; i++)
+		fg_dist_gview_del(l->view, &c->g[i]);
 }
 
 static void kick(struct link *l)
@@ -703,6 +1028,9 @@ static void undo(struct pending *p, size_t np, const struct cmd *tmpl)
 		bool sent = c->seq == p[i].seq && p[i].seq <= l->sent;
 		if (c->seq == p[i].seq)
 			c->cancelled = true;
+		/* unanswered: no longer one this agent should hold */
+		for (unsigned k = 0; k < tmpl->n; k++)
+			fg_dist_gview_del(l->view, &tmpl->g[k]);
 		bool refused = c->seq == p[i].seq && c->done && c->status < 0;
 		if (sent && !refused) {
 			/* the revoke goes even to a stalled link (it is queued behind) */
@@ -880,6 +1208,14 @@ int fg_dist_hub_status(fg_dist_hub_t *h, size_t i, fg_dist_agent_status_t *o)
 	o->handshake_failures = l->handshake_failures;
 	o->replayed = l->replayed;
 	o->pair_queued = l->pair_queued;
+	o->recon_runs = l->recon_runs;
+	o->recon_buckets = l->recon_buckets;
+	o->recon_differing = l->recon_differing;
+	o->recon_sent = l->recon_sent;
+	o->recon_revoked = l->recon_revoked;
+	o->recon_adopted = l->recon_adopted;
+	o->generation = l->generation;
+	o->view_grants = fg_dist_gview_count(l->view);
 	memcpy(o->lat_bucket, l->lat_bucket, sizeof(o->lat_bucket));
 	o->lat_sum_ns = l->lat_sum_ns;
 	snprintf(o->last_error, sizeof(o->last_error), "%s", l->last_error);

@@ -14,11 +14,20 @@
  * kernel state behind) and never replayed.
  *
  * Reconnecting, the agent's WELCOME names the last sequence number it
- * applied of this controller's epoch (a random number of this run); the
- * link replays what follows from the log, each grant with what is left of
- * its lifetime (expired ones are skipped), and nothing is flushed. An
- * agent that restarted knows no epoch: every still-live command of the log
- * is replayed (idempotent: existing elements are left as they are).
+ * applied of this controller's epoch (a random number of this run); when
+ * the log still holds what follows, the link replays it, each grant with
+ * what is left of its lifetime (expired ones are skipped), and nothing is
+ * flushed. When it does not (more commands than dist.log-size, or an
+ * agent that restarted and knows no epoch), the link reconciles: each
+ * link keeps a view of the grants its agent should hold (dist/gview.h);
+ * the two compare per-set bucket digests (dist/digest.h), and only the
+ * grants of the buckets that differ travel: the controller sends those
+ * the agent lacks (with what is left of them) and revokes those of its
+ * share it no longer holds; nothing is flushed. At the first contact of
+ * a run, the link learns the agent's grants of its share instead of
+ * revoking them (a previous run's, which clients may still use), and
+ * sends what was queued for it meanwhile. An idle link reconciles
+ * every 30 s (a digest exchange, nothing more when nothing differs).
  *
  * Threading: submit from any thread; status and counters from any thread.
  * Ownership: fg_dist_hub_new() copies what it needs from the config and
@@ -68,6 +77,11 @@ typedef struct fg_dist_agent_status {
 	uint64_t lag;                /* commands sent or queued, not ACKed */
 	uint64_t acks, refused, timeouts, connects, handshake_failures, replayed;
 	uint64_t pair_queued;        /* queued while down, its pair partner ACKing */
+	/* reconciliation: runs, buckets compared and found differing, grants
+	 * sent and revoked by it, learnt at first contact; the agent's last
+	 * reported generation; grants the controller holds for it */
+	uint64_t recon_runs, recon_buckets, recon_differing, recon_sent, recon_revoked;
+	uint64_t recon_adopted, generation, view_grants;
 	uint64_t lat_bucket[FG_DIST_LAT_BUCKETS + 1]; /* ACK latency, fg_hist bounds */
 	uint64_t lat_sum_ns;
 	char last_error[160];

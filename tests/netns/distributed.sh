@@ -17,11 +17,13 @@
 # answer is SERVFAIL and no kernel keeps a grant for it; a wrong PSK and a
 # plaintext client are refused at the handshake and counted; a replayed
 # and a reordered TLS record tear the connection down with nothing
-# applied; an agent restart keeps its kernel state and is replayed to.
+# applied; an agent restart keeps its kernel state and is reconciled
+# (nothing sent: nothing differs).
 #
 # Env: FLUXGATED, VALGRIND, FG_LOGDIR.
 
 . "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/dist_lib.sh"
 
 need_root
 need_cmd ip kdig python3 curl openssl nft
@@ -67,9 +69,7 @@ wait_port srv tcp 8080 20 "$HTTP_PID" || die "backend web server did not start"
 
 # keys: one per agent, the controller holds both
 KA="$FG_WORK/ga.psk" KB="$FG_WORK/gb.psk"
-openssl rand -hex 32 >"$KA"
-openssl rand -hex 32 >"$KB"
-chmod 0600 "$KA" "$KB"
+dist_psk "$KA" "$KB"
 T=fgd$$
 
 common() { # the zone, pool and service every node shares
@@ -157,50 +157,12 @@ EOF2
 # ga's address as the controller sees it (no proxy in front of ga)
 sed -i 's/10.81.0.1@4700/10.81.0.2@4700/' "$FG_WORK/ctl.conf"
 
-# several daemons: each started like start_fluxgated, judged at its stop
-declare -A DPID=() DVG=()
-start_d() { # start_d LABEL NS CONF
-	if [ "$VALGRIND" = "1" ]; then
-		DVG[$1]="$FG_WORK/$1.valgrind.log"
-		start_bg "$1" "$2" valgrind -q --error-exitcode=99 --leak-check=full \
-			--errors-for-leak-kinds=definite --show-leak-kinds=definite \
-			--track-fds=no --log-file="${DVG[$1]}" "$FLUXGATED" -c "$3"
-	else
-		DVG[$1]=""
-		start_bg "$1" "$2" "$FLUXGATED" -c "$3"
-	fi
-	DPID[$1]=$BG_PID
-}
-stop_d() { # stop_d LABEL: SIGTERM, check exit 0 (99: valgrind errors)
-	local t=15
-	[ "$VALGRIND" = "1" ] && t=60
-	stop_pid "${DPID[$1]}" $t
-	case $STOP_RC in
-	0) ok "$1 stops cleanly" ;;
-	99) fail "$1 stops cleanly (valgrind memcheck errors)" "$(tail -n 60 "${DVG[$1]}")" ;;
-	*) fail "$1 stops cleanly" "exit $STOP_RC" "$(tail -n 30 "$FG_WORK/$1.log")" ;;
-	esac
-}
 dns_child() { # the [dns] process of a daemon: the child of its [priv] process
 	local p=${DPID[$1]} c
 	c=$(ps -o pid= --ppid "$p" | head -n 1 | tr -d ' ')
 	echo "$c"
 }
-ctl_status() { nsx ctl "$FLUXCTL" -s "$FG_WORK/ctl.sock" --json status 2>/dev/null; }
-agent_state() { # agent_state ID: its link state on the controller
-	ctl_status | python3 -c "import json,sys; d=json.load(sys.stdin); print([a['state'] for a in d['agents'] if a['id']=='$1'][0])" 2>/dev/null
-}
-agent_field() { # agent_field ID FIELD
-	ctl_status | python3 -c "import json,sys; d=json.load(sys.stdin); print([a['$2'] for a in d['agents'] if a['id']=='$1'][0])" 2>/dev/null
-}
-wait_up() { # wait_up ID [TIMEOUT]
-	local t=${2:-60} deadline=$((SECONDS + ${2:-60}))
-	while [ $SECONDS -lt $deadline ]; do
-		[ "$(agent_state "$1")" = up ] && return 0
-		sleep 0.2
-	done
-	return 1
-}
+wait_up() { wait_for "${2:-60}" is_up "$1"; }  # wait_up ID [TIMEOUT]
 grants_for() { # grants_for AGENT: kernel grant elements for the client
 	nsx "$1" nft list map inet "${T}$1" grant_client4 2>/dev/null | grep -c '10\.80\.0\.2 \. 198\.51\.100\.'
 }
@@ -335,10 +297,11 @@ for mode in replay reorder; do
 	log "$mode: applied commands on gb $C0 -> $C1, answer '${A:-none}'"
 done
 
-# ---- agent restart: kernel state kept, the controller replays
+# ---- agent restart: kernel state kept, the controller reconciles (a
+# digest exchange: nothing differs, nothing is sent)
 GA0=$(grants_for ga)
 GA0_EXP=$(grant_expiries ga) GA0_T=$SECONDS
-R0=$(agent_field ga replayed)
+N0=$(agent_field ga reconcile.runs) S0=$(agent_field ga reconcile.grants_sent)
 stop_d ga
 out=$(query)
 assert_match "ga down: SERVFAIL" 'status: SERVFAIL' "$out"
@@ -347,8 +310,9 @@ start_d ga2 ga "$FG_WORK/ga.conf"    # ga again (a log of its own)
 wait_up ga 60 && ok "ga restarted and reconnected" || fail "ga restarted and reconnected" "$(ctl_status)"
 deadline=$((SECONDS + 20))
 while [ $SECONDS -lt $deadline ] && [ "$(agent_field ga lag)" != 0 ]; do sleep 0.2; done
-R1=$(agent_field ga replayed)
-assert_match "controller replayed its live commands to the restarted ga" '^[1-9]' "$((R1 - R0))"
+wait_for 60 eval '[ "$(agent_field ga reconcile.runs)" -gt "$N0" ]'
+assert_match "controller reconciled with the restarted ga" '^[1-9]' "$(($(agent_field ga reconcile.runs) - N0))"
+assert_eq "the restarted ga was sent no grant (it lacked none)" "$S0" "$(agent_field ga reconcile.grants_sent)"
 # every grant that has not lapsed meanwhile is still there (under valgrind
 # the restart may outlast some of the older ones' lifetimes)
 assert_match "ga: grants before the restart seen with their expiry" '^[0-9]' "$(wc -l <<<"$GA0_EXP")"

@@ -16,6 +16,7 @@
 # Env: FLUXGATED, VALGRIND, FG_LOGDIR.
 
 . "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/dist_lib.sh"
 
 need_root
 need_cmd ip kdig python3 curl openssl nft
@@ -113,41 +114,7 @@ control:
 $(common)
 EOF2
 
-declare -A DPID=() DVG=()
-start_d() {
-	if [ "$VALGRIND" = "1" ]; then
-		DVG[$1]="$FG_WORK/$1.valgrind.log"
-		start_bg "$1" "$2" valgrind -q --error-exitcode=99 --leak-check=full \
-			--errors-for-leak-kinds=definite --show-leak-kinds=definite \
-			--track-fds=no --log-file="${DVG[$1]}" "$FLUXGATED" -c "$3"
-	else
-		DVG[$1]=""
-		start_bg "$1" "$2" "$FLUXGATED" -c "$3"
-	fi
-	DPID[$1]=$BG_PID
-}
-stop_d() {
-	local t=15
-	[ "$VALGRIND" = "1" ] && t=60
-	stop_pid "${DPID[$1]}" $t
-	case $STOP_RC in
-	0) ok "$1 stops cleanly" ;;
-	99) fail "$1 stops cleanly (valgrind memcheck errors)" "$(tail -n 60 "${DVG[$1]}")" ;;
-	*) fail "$1 stops cleanly" "exit $STOP_RC" "$(tail -n 30 "$FG_WORK/$1.log")" ;;
-	esac
-}
-ctl_status() { nsx ctl "$FLUXCTL" -s "$FG_WORK/ctl.sock" --json status 2>/dev/null; }
-agent_state() {
-	ctl_status | python3 -c "import json,sys; d=json.load(sys.stdin); print(d['agents'][0]['state'])" 2>/dev/null
-}
-wait_up() {
-	local deadline=$((SECONDS + ${1:-60}))
-	while [ $SECONDS -lt $deadline ]; do
-		[ "$(agent_state)" = up ] && return 0
-		sleep 0.2
-	done
-	return 1
-}
+wait_up() { wait_for "${1:-60}" is_up ga; }
 ametric() { nsx ga curl -s --max-time 5 http://127.0.0.1:9153/metrics | grep -E "^$1" | awk '{print $2}' | head -n 1; }
 wait_metric() { # wait_metric PATTERN VALUE
 	local deadline=$((SECONDS + 20))
@@ -197,7 +164,7 @@ PY
 assert_eq "a certificate naming another controller than its HELLO: refused and counted" $((E0 + 1)) \
 	"$(wait_metric 'fluxgate_dist_refused_total\{reason="hello"\}' $((E0 + 1)))"
 assert_match "the refusal says why" "but TLS authenticated" "$(cat "$FG_WORK/ga.log")"
-assert_eq "the controller's link stays up" up "$(agent_state)"
+assert_eq "the controller's link stays up" up "$(agent_state ga)"
 
 stop_d ctl
 stop_d ga

@@ -23,6 +23,7 @@
 # Env: FLUXGATED, VALGRIND, FG_LOGDIR.
 
 . "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/dist_lib.sh"
 
 need_root
 need_cmd ip kdig curl nft lighttpd keepalived conntrackd conntrack arping flock sha256sum
@@ -78,9 +79,7 @@ wait_port srv tcp 80 20 "$HTTP_PID" || die "lighttpd did not start" "$(cat "$FG_
 
 # ---- fluxgated: a controller, two agents serving the same pool
 KA="$FG_WORK/ga.psk" KB="$FG_WORK/gb.psk"
-openssl rand -hex 32 >"$KA"
-openssl rand -hex 32 >"$KB"
-chmod 0600 "$KA" "$KB"
+dist_psk "$KA" "$KB"
 T=fgf$$
 common() {
 	cat <<EOF2
@@ -149,45 +148,6 @@ control:
 $(common)
 EOF2
 
-declare -A DPID=() DVG=()
-start_d() { # start_d LABEL NS CONF
-	if [ "$VALGRIND" = "1" ]; then
-		DVG[$1]="$FG_WORK/$1.valgrind.log"
-		start_bg "$1" "$2" valgrind -q --error-exitcode=99 --leak-check=full \
-			--errors-for-leak-kinds=definite --show-leak-kinds=definite \
-			--track-fds=no --log-file="${DVG[$1]}" "$FLUXGATED" -c "$3"
-	else
-		DVG[$1]=""
-		start_bg "$1" "$2" "$FLUXGATED" -c "$3"
-	fi
-	DPID[$1]=$BG_PID
-}
-stop_d() { # stop_d LABEL: SIGTERM, check exit 0 (99: valgrind errors)
-	local t=15
-	[ "$VALGRIND" = "1" ] && t=60
-	stop_pid "${DPID[$1]}" $t
-	case $STOP_RC in
-	0) ok "$1 stops cleanly" ;;
-	99) fail "$1 stops cleanly (valgrind memcheck errors)" "$(tail -n 60 "${DVG[$1]}")" ;;
-	*) fail "$1 stops cleanly" "exit $STOP_RC" "$(tail -n 30 "$FG_WORK/$1.log")" ;;
-	esac
-}
-ctl_status() { nsx ctl "$FLUXCTL" -s "$FG_WORK/ctl.sock" --json status 2>/dev/null; }
-agent_field() { # agent_field ID FIELD
-	ctl_status | python3 -c "import json,sys; d=json.load(sys.stdin); print([a['$2'] for a in d['agents'] if a['id']=='$1'][0])" 2>/dev/null
-}
-agent_state() {
-	ctl_status | python3 -c "import json,sys; d=json.load(sys.stdin); print([a['state'] for a in d['agents'] if a['id']=='$1'][0])" 2>/dev/null
-}
-wait_for() { # wait_for TIMEOUT CMD...: poll until CMD succeeds
-	local deadline=$((SECONDS + $1)); shift
-	while [ $SECONDS -lt $deadline ]; do
-		"$@" && return 0
-		sleep 0.1
-	done
-	return 1
-}
-is_up() { [ "$(agent_state "$1")" = up ]; }
 
 start_d ga ga "$FG_WORK/ga.conf"
 start_d gb gb "$FG_WORK/gb.conf"

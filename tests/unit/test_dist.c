@@ -25,6 +25,7 @@
 #include "common/err.h"
 #include "conf/conf.h"
 #include "dist/agent.h"
+#include "dist/digest.h"
 #include "dist/frame.h"
 #include "dist/hub.h"
 #include "dist/tls.h"
@@ -516,8 +517,9 @@ static void test_hub_agent(void **st)
 	assert_int_equal(fg_dist_hub_quarantine(hub, AF_INET, src, 1000), 0);
 	assert_int_equal(rec(&rec_quarantines), 1);
 
-	/* the agent restarts: the controller replays its live commands, the
-	 * agent applies them (idempotent in the kernel) */
+	/* the agent restarts: the controller reconciles (this backend reads
+	 * nothing back: it is sent every grant the controller holds for it,
+	 * idempotent in the kernel) */
 	assert_int_equal(fg_dist_hub_grant(hub, g, 2), 0);
 	uint16_t port = fg_dist_agent_port(ag);
 	fg_dist_agent_free(ag);
@@ -533,7 +535,9 @@ static void test_hub_agent(void **st)
 	assert_int_equal(fg_dist_agent_start(ag), 0);
 	assert_true(wait_state(hub, FG_LINK_UP));
 	fg_dist_hub_status(hub, 0, &s);
-	assert_true(s.replayed >= 1);
+	assert_true(s.recon_runs >= 2);   /* the first contact, the restart */
+	assert_true(s.recon_sent >= 2);
+	assert_int_equal(s.recon_revoked, 0);
 	assert_true(rec(&rec_commits) > before);
 	assert_int_equal(fg_dist_hub_grant(hub, g, 2), 0);
 
@@ -541,6 +545,187 @@ static void test_hub_agent(void **st)
 	fg_dist_agent_free(ag);
 	fg_conf_free(ac);
 	fg_conf_free(ac2);
+	fg_conf_free(cc);
+}
+
+/* A backend that keeps its grants and reads them back (dump): the agent's
+ * kernel, for reconciliation. */
+#define STORE_MAX 64
+static fg_grant_t store[STORE_MAX];
+static size_t nstore;
+static unsigned store_commits, store_revokes;
+
+static void store_put(const fg_grant_t *g)
+{
+	for (size_t i = 0; i < nstore; i++)
+		if (fg_dist_grant_same(&store[i], g)) {
+			store[i] = *g;
+			return;
+		}
+	if (nstore < STORE_MAX)
+		store[nstore++] = *g;
+}
+static void store_del(const fg_grant_t *g)
+{
+	for (size_t i = 0; i < nstore; i++)
+		if (fg_dist_grant_same(&store[i], g)) {
+			store[i] = store[--nstore];
+			return;
+		}
+}
+static bool store_has(const fg_grant_t *g)
+{
+	pthread_mutex_lock(&rec_mu);
+	bool has = false;
+	for (size_t i = 0; i < nstore && !has; i++)
+		has = fg_dist_grant_same(&store[i], g);
+	pthread_mutex_unlock(&rec_mu);
+	return has;
+}
+static int s_commit(fg_nat_t *n, const fg_grant_t *g, size_t k)
+{
+	(void)n;
+	pthread_mutex_lock(&rec_mu);
+	for (size_t i = 0; i < k; i++)
+		store_put(&g[i]);
+	store_commits += (unsigned)k;
+	pthread_mutex_unlock(&rec_mu);
+	return 0;
+}
+static int s_revoke(fg_nat_t *n, const fg_grant_t *g, size_t k)
+{
+	(void)n;
+	pthread_mutex_lock(&rec_mu);
+	for (size_t i = 0; i < k; i++)
+		store_del(&g[i]);
+	store_revokes += (unsigned)k;
+	pthread_mutex_unlock(&rec_mu);
+	return 0;
+}
+static int s_dump(fg_nat_t *n, fg_nat_dump_fn fn, void *ctx)
+{
+	(void)n;
+	pthread_mutex_lock(&rec_mu);
+	fg_grant_t copy[STORE_MAX];
+	size_t k = nstore;
+	memcpy(copy, store, k * sizeof(*copy));
+	pthread_mutex_unlock(&rec_mu);
+	for (size_t i = 0; i < k; i++)
+		fn(ctx, &copy[i]);
+	return 0;
+}
+static const fg_nat_ops_t store_ops = {
+	.name = "store", .open = r_open, .commit = s_commit, .revoke = s_revoke, .dump = s_dump,
+	.quarantine = r_quar, .release = r_rel, .close = r_close,
+};
+
+static fg_dist_agent_t *store_agent(unsigned port, const fg_dist_key_t *k, fg_conf_t **conf)
+{
+	char text[2048], err[256];
+	snprintf(text, sizeof(text), "role: agent\ndist: { id: ga, listen: 127.0.0.1@%u }\n"
+		 "controller:\n  - id: ctl\n    psk-file: /k\n" COMMON, port);
+	*conf = load(text);
+	assert_non_null(*conf);
+	fg_dist_agent_t *ag = NULL;
+	assert_int_equal(fg_dist_agent_new(*conf, k, &store_ops, &ag, err, sizeof(err)), 0);
+	assert_int_equal(fg_dist_agent_start(ag), 0);
+	return ag;
+}
+
+/* Wait until the hub's link ran more than `runs` reconciliations and is
+ * up with nothing unacknowledged. */
+static bool wait_recon(fg_dist_hub_t *hub, uint64_t runs, fg_dist_agent_status_t *s)
+{
+	for (int i = 0; i < 600; i++) {
+		fg_dist_hub_status(hub, 0, s);
+		if (s->recon_runs > runs && s->state == FG_LINK_UP && s->lag == 0)
+			return true;
+		usleep(50000);
+	}
+	return false;
+}
+
+/* Reconciliation end to end: the agent restarts with a kernel that lacks
+ * one grant and holds one the controller never made; only those two
+ * travel, and a restart with nothing changed sends nothing. */
+static void test_reconcile_hub(void **st)
+{
+	(void)st;
+	fg_dist_key_t k;
+	memset(&k, 0, sizeof(k));
+	strcpy(k.id, "ctl");
+	k.psklen = 32;
+	memset(k.psk, 0x55, 32);
+	unsigned port = free_port();
+	fg_conf_t *ac = NULL;
+	nstore = 0;
+	/* a previous run's grant, in the kernel before the controller starts */
+	fg_grant_t old = grant4("192.0.2.40", "198.51.100.40");
+	store_put(&old);
+	fg_dist_agent_t *ag = store_agent(port, &k, &ac);
+	char ctext[2048], err[256];
+	snprintf(ctext, sizeof(ctext), "role: controller\ndist: { id: ctl, log-size: 16 }\nagent:\n"
+		 "  - id: ga\n    address: 127.0.0.1@%u\n    psk-file: /k\n    timeout: 2s\n" COMMON, port);
+	fg_conf_t *cc = load(ctext);
+	assert_non_null(cc);
+	fg_dist_key_t ck = k;
+	strcpy(ck.id, "ga");
+	fg_dist_hub_t *hub = NULL;
+	assert_int_equal(fg_dist_hub_new(cc, &ck, &hub, err, sizeof(err)), 0);
+	assert_int_equal(fg_dist_hub_start(hub), 0);
+	fg_dist_agent_status_t s;
+	assert_true(wait_recon(hub, 0, &s));
+	/* first contact: learnt, not revoked */
+	assert_int_equal(s.recon_adopted, 1);
+	assert_int_equal(s.recon_revoked, 0);
+	assert_int_equal(s.view_grants, 1);
+	assert_true(store_has(&old));
+
+	fg_grant_t g[3] = { grant4("192.0.2.41", "198.51.100.41"), grant4("192.0.2.42", "198.51.100.42"),
+			    grant4("192.0.2.43", "198.51.100.43") };
+	assert_int_equal(fg_dist_hub_grant(hub, g, 3), 0);
+	/* the agent goes away; its kernel loses g[1] and gains a stale one */
+	fg_dist_agent_free(ag);
+	fg_conf_free(ac);
+	fg_grant_t stale = grant4("192.0.2.44", "198.51.100.44");
+	pthread_mutex_lock(&rec_mu);
+	store_del(&g[1]);
+	store_put(&stale);
+	unsigned c0 = store_commits, r0 = store_revokes;
+	pthread_mutex_unlock(&rec_mu);
+	uint64_t runs = s.recon_runs;
+	ag = store_agent(port, &k, &ac);
+	assert_true(wait_recon(hub, runs, &s));
+	/* only the difference travelled */
+	assert_int_equal(s.recon_sent, 1);
+	assert_int_equal(s.recon_revoked, 1);
+	assert_true(s.recon_differing >= 1 && s.recon_differing <= 2);
+	assert_int_equal(s.recon_buckets, FG_DIST_NSETS * FG_DIST_BUCKETS);   /* the first contact compares none */
+	assert_int_equal(rec(&store_commits) - c0, 1);
+	assert_int_equal(rec(&store_revokes) - r0, 1);
+	assert_true(store_has(&g[1]));
+	assert_false(store_has(&stale));
+	assert_true(store_has(&old) && store_has(&g[0]) && store_has(&g[2]));
+	/* again, nothing changed: nothing sent */
+	fg_dist_agent_free(ag);
+	fg_conf_free(ac);
+	runs = s.recon_runs;
+	uint64_t differing = s.recon_differing;
+	c0 = rec(&store_commits);
+	ag = store_agent(port, &k, &ac);
+	assert_true(wait_recon(hub, runs, &s));
+	assert_int_equal(s.recon_sent, 1);
+	assert_int_equal(s.recon_revoked, 1);
+	assert_int_equal(s.recon_differing, differing);
+	assert_int_equal(rec(&store_commits), c0);
+	fg_dist_agent_counters_t ctr;
+	fg_dist_agent_counters(ag, &ctr);
+	assert_int_equal(ctr.reconciles, 1);
+	assert_int_equal(ctr.keys_sent, 0);
+
+	fg_dist_hub_free(hub);
+	fg_dist_agent_free(ag);
+	fg_conf_free(ac);
 	fg_conf_free(cc);
 }
 
@@ -709,7 +894,7 @@ static void test_failover_pair(void **st)
 	fg_dist_agent_status_t s;
 	assert_int_equal(fg_dist_hub_status(hub[1], 1, &s), 0);
 	assert_true(s.pair_queued == 1);
-	/* gb comes up: it is replayed what it missed */
+	/* gb comes up: it is sent what it missed */
 	fg_dist_hub_free(hub[0]);
 	gb = pair_agent("gb", pb, &k, &acb);
 	assert_true(wait_link(hub[1], 1, FG_LINK_UP));
@@ -717,7 +902,7 @@ static void test_failover_pair(void **st)
 		usleep(50000);
 	assert_int_equal(rec(&rec_grants), before + 2);
 	assert_int_equal(fg_dist_hub_status(hub[1], 1, &s), 0);
-	assert_true(s.replayed >= 1);
+	assert_int_equal(s.recon_sent, 1);   /* its first contact: reconciled */
 	/* ga dies: gb alone answers; then both down: fails */
 	fg_dist_agent_free(ga);
 	assert_true(wait_gone(hub[1], 0));
@@ -818,6 +1003,7 @@ int main(void)
 		cmocka_unit_test(test_two_controllers),
 		cmocka_unit_test(test_failover_pair),
 		cmocka_unit_test(test_controller_pools),
+		cmocka_unit_test(test_reconcile_hub),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
