@@ -87,6 +87,26 @@ PY
 	log "$row: $(echo $out)"
 	assert_match "$row: JSON expect.passed is true" '^passed=True$' "$out"
 	assert_match "$row: misroutes explained against the grant log, none the product's" '^explained=grants product=0$' "$out"
+	# "late" means the grant had ended at the first SYN: that excuses the
+	# gateway only if no grant was shorter than the DNS contract (TTL +
+	# grace), so a short-lived grant cannot pass for a slow client
+	g=$(python3 - "$json" "$FG_WORK/lab-$row/events.jsonl" <<'PY'
+import json, sys
+sc = json.load(open(sys.argv[1]))["scenario"]
+want = round((sc["ttl_s"] + sc["grace_s"]) * 1000)
+n = short = 0
+for line in open(sys.argv[2]):
+    e = json.loads(line)
+    if e.get("event_type") != "grant":
+        continue
+    n += 1
+    if e["grant"]["timeout_ms"] < want:
+        short += 1
+print("grants=%d short=%d want_ms=%d" % (n, short, want))
+PY
+)
+	log "$row: grant lifetimes: $g"
+	assert_match "$row: every grant lives at least TTL + grace" '^grants=[0-9]+ short=0 ' "$g"
 	case $row in
 	*-none-*) ;;
 	*) assert_nomatch "$row: legit sessions ran" '^sessions=0$' "$out" ;;
