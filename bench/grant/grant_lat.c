@@ -193,7 +193,8 @@ int main(int argc, char **argv)
 				uint64_t rv = rnd[--rnd_left];
 				struct iovec iov = { q, qn };
 				struct msghdr mh = { .msg_name = &ss, .msg_namelen = slen, .msg_iov = &iov,
-						     .msg_iovlen = 1, .msg_control = ctl.b };
+						     .msg_iovlen = 1, .msg_control = ctl.b,
+						     .msg_controllen = sizeof(ctl.b) };
 				struct cmsghdr *c = CMSG_FIRSTHDR(&mh);
 				if (fam == AF_INET6) {
 					struct in6_pktinfo pi;
