@@ -7,7 +7,11 @@
 #   2. every corpus replay build-asan/replay/fuzz_X over tests/fuzz/corpus/X/;
 #   3. every network-namespace scenario tests/netns/*.sh (not the *lib.sh helpers), once,
 #      with the normal daemon build/fluxgated under valgrind memcheck
-#      (VALGRIND=1: any memcheck error or definite leak fails the scenario);
+#      (VALGRIND=1: any memcheck error or definite leak fails the scenario),
+#      and with FG_NETNS_ASAN=1 once more with the sanitizer build; a
+#      scenario whose header has the line "# fg-runner: sanitizer-only" (a
+#      lab experiment of fixed duration that never runs valgrind) runs only
+#      the sanitizer pass then;
 #   4. every packaging check tests/pkg/*.sh (no namespaces; each builds a
 #      clean export of the tree in a temporary directory).
 # Prints PASS/FAIL per test (with the tail of its log on failure; all logs in
@@ -162,7 +166,9 @@ NETNS_VG=${FG_NETNS_VALGRIND:-1}
 for s in tests/netns/*.sh; do
 	[ -f "$s" ] || continue
 	case "$(basename "$s")" in *lib.sh) continue ;; esac   # helpers, not scenarios
-	run_scenario "$s" build/fluxgated "$NETNS_VG" ""
+	if [ "${FG_NETNS_ASAN:-0}" != 1 ] || ! grep -q '^# fg-runner: sanitizer-only$' "$s"; then
+		run_scenario "$s" build/fluxgated "$NETNS_VG" ""
+	fi
 	if [ "${FG_NETNS_ASAN:-0}" = 1 ]; then
 		# Leak checking stays with the valgrind run: LeakSanitizer stops
 		# the world with ptrace, which the DNS process's seccomp filter

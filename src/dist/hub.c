@@ -719,8 +719,11 @@ static void session(struct link *l, int fd, SSL *ssl)
 			l->acked = m.last_seq;
 		from = m.last_seq + 1 > oldest ? m.last_seq + 1 : oldest;
 		if (m.last_seq + 1 < oldest)
-			log_info("agent %s: %llu commands older than the replay log (dist.log-size): "
-				 "reconciling", l->id, (unsigned long long)(oldest - m.last_seq - 1));
+			/* the digests cover the grant maps only: say so, since
+			 * a quarantine or release among these is not replayed */
+			log_warn("agent %s: %llu commands older than the replay log (dist.log-size): "
+				 "reconciling its grants; quarantines and releases among them are not "
+				 "replayed", l->id, (unsigned long long)(oldest - m.last_seq - 1));
 	} else {
 		/* a restarted agent: the log's quarantines are replayed, its
 		 * grants reconciled */

@@ -58,3 +58,30 @@ wait_for() { # wait_for TIMEOUT CMD...: poll until CMD succeeds
 }
 is_up() { [ "$(agent_state "$1")" = up ]; }
 caught_up() { [ "$(agent_state "$1")" = up ] && [ "$(agent_field "$1" lag)" = 0 ]; }
+
+# agent_conf ID LISTEN PSK [METRICS]: an agent's config, commanded by the
+# controller "ctl" with the PSK file PSK, its table ${T}ID, its control
+# socket in FG_WORK, metrics on METRICS when given; the scenario's own
+# `common` function prints the pools and services every role shares.
+agent_conf() {
+	cat <<EOF2
+role: agent
+server:
+  listen: [ "127.0.0.1@53" ]
+  user: nobody
+  workers: 1
+dist:
+  id: $1
+  listen: $2
+controller:
+  - id: ctl
+    psk-file: $3
+nat:
+  table: ${T}$1
+control:
+  socket: $FG_WORK/$1.sock
+${4:+metrics:
+  listen: \"$4\"
+}$(common)
+EOF2
+}

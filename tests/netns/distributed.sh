@@ -104,30 +104,8 @@ policy:
 EOF2
 }
 
-agent_conf() { # agent_conf ID LISTEN PSK
-	cat <<EOF2
-role: agent
-server:
-  listen: [ "127.0.0.1@53" ]
-  user: nobody
-  workers: 1
-dist:
-  id: $1
-  listen: $2
-controller:
-  - id: ctl
-    psk-file: $3
-nat:
-  table: ${T}$1
-control:
-  socket: $FG_WORK/$1.sock
-metrics:
-  listen: "127.0.0.1@9153"
-$(common)
-EOF2
-}
-agent_conf ga 10.81.0.2@4700 "$KA" >"$FG_WORK/ga.conf"
-agent_conf gb 10.82.0.2@4700 "$KB" >"$FG_WORK/gb.conf"
+agent_conf ga 10.81.0.2@4700 "$KA" 127.0.0.1@9153 >"$FG_WORK/ga.conf"
+agent_conf gb 10.82.0.2@4700 "$KB" 127.0.0.1@9153 >"$FG_WORK/gb.conf"
 cat >"$FG_WORK/ctl.conf" <<EOF2
 role: controller
 server:

@@ -102,26 +102,6 @@ policy:
   direct: [ 10.83.0.0/24 ]
 EOF2
 }
-agent_conf() { # agent_conf ID LISTEN PSK
-	cat <<EOF2
-role: agent
-server:
-  listen: [ "127.0.0.1@53" ]
-  user: nobody
-  workers: 1
-dist:
-  id: $1
-  listen: $2
-controller:
-  - id: ctl
-    psk-file: $3
-nat:
-  table: ${T}$1
-control:
-  socket: $FG_WORK/$1.sock
-$(common)
-EOF2
-}
 agent_conf ga 10.83.0.2@4700 "$KA" >"$FG_WORK/ga.conf"
 agent_conf gb 10.83.0.3@4700 "$KB" >"$FG_WORK/gb.conf"
 cat >"$FG_WORK/ctl.conf" <<EOF2

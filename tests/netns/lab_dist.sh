@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: GPL-3.0-or-later
+# fg-runner: sanitizer-only
 #
 # fluxlab's distributed topologies (issue 8), with real `fluxlab run`:
 #

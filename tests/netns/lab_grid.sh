@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: GPL-3.0-or-later
+# fg-runner: sanitizer-only
 #
 # The T&E grid as a regression test (`make check-lab`, and part of `make
 # check`): a representative subset of the shipped grid, one row of each

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: GPL-3.0-or-later
+# fg-runner: sanitizer-only
 #
 # fluxlab legit.sizes (issue 11): runs lab/scenarios/sizes.yaml (20 s: 40
 # stub clients over HTTP, HTTPS and SMTP drawing request and reply sizes,
