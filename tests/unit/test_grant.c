@@ -314,7 +314,10 @@ static void test_rotation_per_answer(void **state)
 		if (!seen[r.addr[3]]++)
 			distinct++;
 	}
-	assert_true(distinct >= 40);   /* 50 draws from 254: few collisions */
+	/* 50 draws from 254: about 4.6 collisions expected; >= 40 distinct
+	 * failed about 1 run in 600, >= 30 far less than 1 in 10^5, and an engine
+	 * that does not rotate gives 1 */
+	assert_true(distinct >= 30);
 }
 
 static void test_rotation_min_interval_and_rotate(void **state)
