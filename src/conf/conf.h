@@ -318,9 +318,10 @@ int fg_conf_load_buffer(const char *name, const char *buf, size_t len,
 
 /* The text of the file at `path`, already read (the privilege separation
  * hands it over): like fg_conf_load_buffer(), but the files it includes
- * (conf/include.h) are read from disk. Included files hold only pool
- * definitions, no secret: the unprivileged side reads them itself, and
- * [priv] checks every grant against its own reading. */
+ * (conf/include.h) are read from disk. On a reload the reload variants
+ * below take [priv]'s reading of them instead (FG_KF_INCLUDE), so they
+ * need not be readable by the unprivileged user; [priv] checks every grant
+ * against its own reading anyway. */
 int fg_conf_load_text(const char *path, const char *buf, size_t len,
 		      fg_conf_t **out, fg_conf_diag_fn diag, void *ctx);
 

@@ -6,6 +6,7 @@
 
 #include "common/err.h"
 #include "conf/include.h"
+#include "conf/keyfiles.h"
 #include "conf/scalar.h"
 
 struct read_diag {
@@ -104,12 +105,29 @@ static int include_one(fg_loader_t *ld, fg_ynode_t *root, const fg_ynode_t *pv,
 		}
 	char *buf = NULL;
 	size_t len = 0;
-	struct read_diag rd = { ld, pv->line };
-	int rc = reader(path, &buf, &len, on_read_diag, &rd);
-	if (rc == -ENOMEM)
-		return rc;
-	if (rc < 0)
+	int rc;
+	/* a reload under privilege separation: the text [priv] read with its
+	 * own configuration, so a file only root can open still loads */
+	const fg_keyfile_t *kf = fg_keyfiles_find(ld->kf, FG_KF_INCLUDE, path);
+	if (kf) {
+		if (!(buf = malloc(kf->len + 1)))
+			return -ENOMEM;
+		memcpy(buf, kf->data, kf->len + 1);
+		len = kf->len;
+	} else {
+		struct read_diag rd = { ld, pv->line };
+		rc = reader(path, &buf, &len, on_read_diag, &rd);
+		if (rc == -ENOMEM)
+			return rc;
+		if (rc < 0)
+			return 0;
+	}
+	if (len > FG_CONF_MAX_INCLUDE_SIZE) {
+		fg_diag(ld, pv->line, "include %s: %zu bytes (at most %u)", path, len,
+			FG_CONF_MAX_INCLUDE_SIZE);
+		free(buf);
 		return 0;
+	}
 	ld->inc_file[ld->ninc] = strdup(path);
 	if (!ld->inc_file[ld->ninc]) {
 		free(buf);

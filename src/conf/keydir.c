@@ -14,6 +14,7 @@
 #include <openssl/crypto.h>
 
 #include "common/err.h"
+#include "conf/keyfiles.h"
 
 #define KEYFILE_MAX 16384
 
@@ -66,58 +67,134 @@ static int name_cmp(const void *a, const void *b)
 	return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
-/* The zone's .key file names in dir, sorted (so that errors and key order
- * do not depend on readdir). On success *dp is the open directory. */
-static int key_names(const char *dir, const char *zone, int alg, DIR **dp, char **names,
+/* Is `name` the zone's K<zone>.+AAA+TTTTT.key (of algorithm alg, 0 any)? */
+static bool key_name_match(const char *name, const char *prefix, int pl, int alg)
+{
+	size_t l = strlen(name);
+	unsigned a, t;
+	char tail[8];
+	if (strncasecmp(name, prefix, (size_t)pl) || l < 4 || strcmp(name + l - 4, ".key"))
+		return false;
+	if (sscanf(name + pl, "%3u+%5u%7s", &a, &t, tail) != 3 || strcmp(tail, ".key"))
+		return false;
+	return !alg || (int)a == alg;
+}
+
+/* Where a key directory's files come from: the directory itself, or the
+ * files [priv] read from it (kf non-NULL: "DIR/NAME" entries). */
+struct kd_src {
+	const char *dir;
+	DIR *d;                          /* the open directory, or NULL */
+	const fg_keyfiles_t *kf;
+};
+
+/* The entry's base name when it is a file of src->dir, else NULL. */
+static const char *kf_base(const struct kd_src *src, const fg_keyfile_t *f)
+{
+	size_t dl = strlen(src->dir);
+	if (f->kind != FG_KF_DNSKEY || strncmp(f->path, src->dir, dl) || f->path[dl] != '/' ||
+	    strchr(f->path + dl + 1, '/'))
+		return NULL;
+	return f->path + dl + 1;
+}
+
+/* Does kf hold files of dir (it read the directory)? */
+static bool kf_has_dir(const fg_keyfiles_t *kf, const char *dir)
+{
+	struct kd_src src = { .dir = dir, .kf = kf };
+	for (size_t i = 0; kf && i < kf->n; i++)
+		if (kf_base(&src, &kf->f[i]))
+			return true;
+	return false;
+}
+
+static int add_name(char **names, unsigned *nn, const char *dir, const char *name, char *err,
+		    size_t errlen)
+{
+	if (*nn == 64)
+		return fg_errf(err, errlen, -E2BIG, "%s: more than 64 key files", dir);
+	if (!(names[*nn] = strdup(name)))
+		return -ENOMEM;
+	(*nn)++;
+	return 0;
+}
+
+/* The zone's .key file names, sorted (so that errors and key order do not
+ * depend on readdir). Opens src->d when reading the directory itself. */
+static int key_names(struct kd_src *src, const char *zone, int alg, char **names,
 		     unsigned *count, char *err, size_t errlen)
 {
 	char prefix[300];
 	int pl = key_prefix(zone, prefix, sizeof(prefix));
 	if (pl < 0)
 		return fg_errf(err, errlen, pl, "zone name too long");
-	int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (dfd < 0)
-		return fg_errf(err, errlen, -errno, "key directory %s: %s", dir, strerror(errno));
-	DIR *d = fdopendir(dfd);
-	if (!d) {
-		close(dfd);
-		return fg_errf(err, errlen, -errno, "key directory %s: %s", dir, strerror(errno));
-	}
 	unsigned nn = 0;
 	int rc = 0;
-	struct dirent *de;
-	while ((de = readdir(d))) {
-		size_t l = strlen(de->d_name);
-		if (strncasecmp(de->d_name, prefix, (size_t)pl) || l < 4 ||
-		    strcmp(de->d_name + l - 4, ".key"))
-			continue;
-		/* K<zone>.+AAA+TTTTT.key */
-		unsigned a, t;
-		char tail[8];
-		if (sscanf(de->d_name + pl, "%3u+%5u%7s", &a, &t, tail) != 3 || strcmp(tail, ".key"))
-			continue;
-		if (alg && (int)a != alg)
-			continue;
-		if (nn == 64) {
-			rc = fg_errf(err, errlen, -E2BIG, "%s: more than 64 key files", dir);
-			break;
+	if (src->kf) {
+		for (size_t i = 0; i < src->kf->n && rc == 0; i++) {
+			const char *b = kf_base(src, &src->kf->f[i]);
+			if (b && key_name_match(b, prefix, pl, alg))
+				rc = add_name(names, &nn, src->dir, b, err, errlen);
 		}
-		if (!(names[nn] = strdup(de->d_name))) {
-			rc = -ENOMEM;
-			break;
+	} else {
+		int dfd = open(src->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+		if (dfd < 0)
+			return fg_errf(err, errlen, -errno, "key directory %s: %s", src->dir,
+				       strerror(errno));
+		if (!(src->d = fdopendir(dfd))) {
+			close(dfd);
+			return fg_errf(err, errlen, -errno, "key directory %s: %s", src->dir,
+				       strerror(errno));
 		}
-		nn++;
+		struct dirent *de;
+		while (rc == 0 && (de = readdir(src->d)))
+			if (key_name_match(de->d_name, prefix, pl, alg))
+				rc = add_name(names, &nn, src->dir, de->d_name, err, errlen);
 	}
 	if (rc < 0) {
 		for (unsigned i = 0; i < nn; i++)
 			free(names[i]);
-		closedir(d);
+		if (src->d)
+			closedir(src->d);
+		src->d = NULL;
 		return rc;
 	}
 	qsort(names, nn, sizeof(names[0]), name_cmp);
-	*dp = d;
 	*count = nn;
 	return 0;
+}
+
+static void src_close(struct kd_src *src, char **names, unsigned nn)
+{
+	for (unsigned i = 0; i < nn; i++)
+		free(names[i]);
+	if (src->d)
+		closedir(src->d);
+	src->d = NULL;
+}
+
+/* A file of the directory; from kf, a .private is -EACCES (the loader's
+ * fallback takes [priv]'s text, or the running key) and a .key is the
+ * text [priv] read. */
+static int src_read(const struct kd_src *src, const char *name, bool secret, char **buf,
+		    size_t *len, char *err, size_t errlen)
+{
+	if (!src->kf)
+		return slurp(dirfd(src->d), name, secret, buf, len, err, errlen);
+	if (secret)
+		return fg_errf(err, errlen, -EACCES, "%s: %s", name, strerror(EACCES));
+	for (size_t i = 0; i < src->kf->n; i++) {
+		const fg_keyfile_t *f = &src->kf->f[i];
+		const char *b = kf_base(src, f);
+		if (!b || strcmp(b, name))
+			continue;
+		if (!(*buf = malloc(f->len + 1)))
+			return -ENOMEM;
+		memcpy(*buf, f->data, f->len + 1);
+		*len = f->len;
+		return 0;
+	}
+	return fg_errf(err, errlen, -ENOENT, "%s: %s", name, strerror(ENOENT));
 }
 
 /* "NAME.key" -> "NAME.private" */
@@ -127,47 +204,50 @@ static void private_name(const char *keyname, char *out, size_t cap)
 	snprintf(out, cap, "%.*s.private", (int)(l - 4), keyname);
 }
 
-int fg_keydir_private_each(const char *dir, const char *zone, int alg,
-			   fg_keydir_text_fn fn, void *ctx, char *err, size_t errlen)
+int fg_keydir_files_each(const char *dir, const char *zone, int alg, fg_keydir_text_fn fn,
+			 void *ctx, char *err, size_t errlen)
 {
 	char *names[64];
 	unsigned nn = 0;
-	DIR *d = NULL;
-	int rc = key_names(dir, zone, alg, &d, names, &nn, err, errlen);
+	struct kd_src src = { .dir = dir };
+	int rc = key_names(&src, zone, alg, names, &nn, err, errlen);
 	if (rc < 0)
 		return rc;
 	for (unsigned i = 0; i < nn && rc == 0; i++) {
 		char pname[300], *text = NULL;
 		size_t len = 0;
+		rc = slurp(dirfd(src.d), names[i], false, &text, &len, err, errlen);
+		if (rc == 0)
+			rc = fn(ctx, names[i], text, len, false);
+		free(text);
+		text = NULL;
 		private_name(names[i], pname, sizeof(pname));
-		rc = slurp(dirfd(d), pname, true, &text, &len, err, errlen);
+		if (rc == 0)
+			rc = slurp(dirfd(src.d), pname, true, &text, &len, err, errlen);
 		if (rc == -ENOENT) {
 			rc = 0;         /* a public key alone: the loader says so */
 			continue;
 		}
 		if (rc == 0)
-			rc = fn(ctx, pname, text, len);
+			rc = fn(ctx, pname, text, len, true);
 		if (text)
 			OPENSSL_cleanse(text, len);
 		free(text);
 	}
-	for (unsigned i = 0; i < nn; i++)
-		free(names[i]);
-	closedir(d);
+	src_close(&src, names, nn);
 	return rc;
 }
 
 int fg_keydir_load(const char *dir, const char *zone, int alg, bool with_private,
-		   fg_keydir_fallback_fn fallback, void *fallback_ctx,
+		   const fg_keyfiles_t *kf, fg_keydir_fallback_fn fallback, void *fallback_ctx,
 		   fg_dnskey_t *out, unsigned max, char *err, size_t errlen)
 {
 	char *names[64];
 	unsigned nn = 0;
-	DIR *d = NULL;
-	int rc = key_names(dir, zone, alg, &d, names, &nn, err, errlen);
+	struct kd_src src = { .dir = dir, .kf = kf_has_dir(kf, dir) ? kf : NULL };
+	int rc = key_names(&src, zone, alg, names, &nn, err, errlen);
 	if (rc < 0)
 		return rc;
-	int dfd = dirfd(d);
 	unsigned nk = 0;
 	for (unsigned i = 0; i < nn && rc == 0; i++) {
 		char *text = NULL, e2[256];
@@ -177,7 +257,7 @@ int fg_keydir_load(const char *dir, const char *zone, int alg, bool with_private
 			break;
 		}
 		fg_dnskey_t *k = &out[nk];
-		rc = slurp(dfd, names[i], false, &text, &len, err, errlen);
+		rc = src_read(&src, names[i], false, &text, &len, err, errlen);
 		if (rc < 0)
 			break;
 		rc = fg_dnskey_parse_public(text, len, k, e2, sizeof(e2));
@@ -197,7 +277,7 @@ int fg_keydir_load(const char *dir, const char *zone, int alg, bool with_private
 		if (with_private) {
 			char pname[300];
 			private_name(names[i], pname, sizeof(pname));
-			rc = slurp(dfd, pname, true, &text, &len, err, errlen);
+			rc = src_read(&src, pname, true, &text, &len, err, errlen);
 			/* the .key's timing comments, which dnssec-settime keeps
 			 * with the .private's lines, are what an unprivileged
 			 * reload can read: they apply over the running key's */
@@ -231,9 +311,7 @@ int fg_keydir_load(const char *dir, const char *zone, int alg, bool with_private
 		}
 		nk++;
 	}
-	for (unsigned i = 0; i < nn; i++)
-		free(names[i]);
-	closedir(d);
+	src_close(&src, names, nn);
 	if (rc < 0) {
 		for (unsigned i = 0; i < nk; i++)
 			fg_dnskey_clear(&out[i]);

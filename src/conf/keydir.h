@@ -28,20 +28,26 @@ typedef int (*fg_keydir_fallback_fn)(void *ctx, const char *dir, const char *pna
 
 /* Read the keys of `zone` (presentation form) and algorithm `alg` (0 =
  * any). With `with_private` the .private halves are read too (fallback
- * may be NULL). Returns the number of keys stored in out (at most max),
- * or a negative error with a message in err naming the file. */
+ * may be NULL). When `kf` (may be NULL) holds FG_KF_DNSKEY files of `dir`,
+ * the [priv] process read the directory for this reload: its files stand
+ * in for the directory (which this process may not be allowed to list),
+ * the .private halves then coming through `fallback`. Returns the number
+ * of keys stored in out (at most max), or a negative error with a message
+ * in err naming the file. */
+struct fg_keyfiles;
 int fg_keydir_load(const char *dir, const char *zone, int alg, bool with_private,
-		   fg_keydir_fallback_fn fallback, void *fallback_ctx,
-		   fg_dnskey_t *out, unsigned max, char *err, size_t errlen);
+		   const struct fg_keyfiles *kf, fg_keydir_fallback_fn fallback,
+		   void *fallback_ctx, fg_dnskey_t *out, unsigned max, char *err, size_t errlen);
 
 /* For each key file of the zone (as fg_keydir_load finds them), the text
- * of its .private file, mode checked (the [priv] process hands it over for
- * a reload); a key without one is skipped. fn returns 0 to go on; the text
- * is wiped after the call. Returns 0 or the first error (err names the
- * file). */
-typedef int (*fg_keydir_text_fn)(void *ctx, const char *pname, const char *text, size_t len);
-int fg_keydir_private_each(const char *dir, const char *zone, int alg,
-			   fg_keydir_text_fn fn, void *ctx, char *err, size_t errlen);
+ * of its .key file (secret false) and of its .private file (secret true,
+ * mode checked; a key without one has none), for the [priv] process to
+ * hand over for a reload. fn returns 0 to go on; a secret text is wiped
+ * after the call. Returns 0 or the first error (err names the file). */
+typedef int (*fg_keydir_text_fn)(void *ctx, const char *name, const char *text, size_t len,
+				 bool secret);
+int fg_keydir_files_each(const char *dir, const char *zone, int alg, fg_keydir_text_fn fn,
+			 void *ctx, char *err, size_t errlen);
 
 /* Write a new key pair as dir/K<zone>.+<alg>+<tag>.{key,private} (the
  * .private with mode 0600, never overwriting), signing from `activate`

@@ -18,12 +18,26 @@ static void wipe_free(void *p, size_t n)
 	free(p);
 }
 
+size_t fg_keyfiles_max_data(uint16_t kind)
+{
+	switch (kind) {
+	case FG_KF_TSIG:
+	case FG_KF_DNSSEC:
+	case FG_KF_DNSKEY:
+		return FG_KF_MAX_DATA;
+	case FG_KF_INCLUDE:
+		return FG_KF_MAX_INCLUDE;
+	default:
+		return 0;
+	}
+}
+
 int fg_keyfiles_add(fg_keyfiles_t *s, uint16_t kind, const char *path, const void *data,
 		    size_t len, const fg_secretfile_id_t *id)
 {
 	size_t pl = path ? strlen(path) : 0;
-	if ((kind != FG_KF_TSIG && kind != FG_KF_DNSSEC) || !pl || pl > FG_KF_MAX_PATH ||
-	    len > FG_KF_MAX_DATA || (len && !data))
+	size_t max = fg_keyfiles_max_data(kind);
+	if (!max || !pl || pl > FG_KF_MAX_PATH || len > max || (len && !data))
 		return -EINVAL;
 	if (s->n == FG_KF_MAX_FILES)
 		return -E2BIG;
@@ -66,12 +80,20 @@ const fg_keyfile_t *fg_keyfiles_find(const fg_keyfiles_t *s, uint16_t kind, cons
 	return NULL;
 }
 
-void fg_keyfiles_clear(fg_keyfiles_t *s)
+void fg_keyfiles_truncate(fg_keyfiles_t *s, size_t n)
 {
-	for (size_t i = 0; i < s->n; i++) {
+	for (size_t i = n; i < s->n; i++) {
 		free(s->f[i].path);
 		wipe_free(s->f[i].data, s->f[i].len + 1);
+		memset(&s->f[i], 0, sizeof(s->f[i]));
 	}
+	if (n < s->n)
+		s->n = n;
+}
+
+void fg_keyfiles_clear(fg_keyfiles_t *s)
+{
+	fg_keyfiles_truncate(s, 0);
 	free(s->f);
 	memset(s, 0, sizeof(*s));
 }
@@ -134,8 +156,8 @@ int fg_keyfiles_decode(const uint8_t *buf, size_t len, fg_keyfiles_t *s, char *e
 				     nrec);
 			break;
 		}
-		if ((h16[0] != FG_KF_TSIG && h16[0] != FG_KF_DNSSEC) || !h16[1] ||
-		    h16[1] > FG_KF_MAX_PATH || dl > FG_KF_MAX_DATA || set > 1) {
+		size_t max = fg_keyfiles_max_data(h16[0]);
+		if (!max || !h16[1] || h16[1] > FG_KF_MAX_PATH || dl > max || set > 1) {
 			rc = fg_errf(err, errlen, -FG_EMALF,
 				     "key material: record %zu: bad kind, length or flag", nrec);
 			break;

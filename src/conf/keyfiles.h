@@ -7,8 +7,14 @@
  *   FG_KF_TSIG    key.secret-file: the base64 secret as fg_secretfile_read()
  *                 parsed it (mode checked), with the file's identity;
  *   FG_KF_DNSSEC  a zone's K<zone>.+AAA+TTTTT.private file's text (mode
- *                 checked), under "DIR/NAME" with DIR as dnssec.keys says.
- * Paths are the configuration's strings, compared exactly.
+ *                 checked), under "DIR/NAME" with DIR as dnssec.keys says;
+ *   FG_KF_DNSKEY  the public .key file beside it, under "DIR/NAME" too: a
+ *                 key directory only root can list is read through these;
+ *   FG_KF_INCLUDE an `include:` file's text (shared pools, conf/include.h),
+ *                 under the path the configuration gives.
+ * Paths are the configuration's strings, compared exactly. The set is what
+ * [priv] read with its own copy of the configuration, so the unprivileged
+ * reload sees the same files whatever their modes.
  *
  * Wire form (privsep channel, host byte order: one binary on both sides):
  * a sequence of records { u16 kind, u16 pathlen, u32 datalen, the file id
@@ -26,12 +32,16 @@
 
 #include "conf/secretfile.h"
 
-enum fg_keyfile_kind { FG_KF_TSIG = 1, FG_KF_DNSSEC = 2 };
+enum fg_keyfile_kind { FG_KF_TSIG = 1, FG_KF_DNSSEC = 2, FG_KF_DNSKEY = 3, FG_KF_INCLUDE = 4 };
 
-#define FG_KF_MAX_FILES 512      /* 64 TSIG keys + 8 keys x many zones */
+#define FG_KF_MAX_FILES 1024     /* 64 TSIG keys + 2 files x 8 keys x many zones */
 #define FG_KF_MAX_PATH 4096
-#define FG_KF_MAX_DATA 16384     /* a .private file (conf/keydir.c's bound) */
-#define FG_KF_MAX_WIRE (4u << 20)
+#define FG_KF_MAX_DATA 16384     /* a key file (conf/keydir.c's bound) */
+#define FG_KF_MAX_INCLUDE (512u << 10)  /* an included file (FG_CONF_MAX_INCLUDE_SIZE) */
+#define FG_KF_MAX_WIRE (12u << 20)      /* 16 includes + keys, under the channel's 16 MiB */
+
+/* The largest data of a record of that kind, 0 for an unknown kind. */
+size_t fg_keyfiles_max_data(uint16_t kind);
 
 typedef struct fg_keyfile {
 	uint16_t kind;
@@ -53,6 +63,10 @@ int fg_keyfiles_add(fg_keyfiles_t *s, uint16_t kind, const char *path, const voi
 
 /* The entry of that kind and path, or NULL (s may be NULL). */
 const fg_keyfile_t *fg_keyfiles_find(const fg_keyfiles_t *s, uint16_t kind, const char *path);
+
+/* Zeroizes and drops the entries from index n on (a unit that failed
+ * half-way: all of its files or none). */
+void fg_keyfiles_truncate(fg_keyfiles_t *s, size_t n);
 
 /* Zeroizes and frees the entries; s itself stays (empty). */
 void fg_keyfiles_clear(fg_keyfiles_t *s);

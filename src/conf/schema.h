@@ -89,6 +89,7 @@ typedef struct fg_loader {
 } fg_loader_t;
 
 #define FG_CONF_MAX_INCLUDES 16
+#define FG_CONF_MAX_INCLUDE_SIZE (512u << 10)  /* bytes; [priv] hands them over on reload */
 #define FG_CONF_INC_SHIFT 25
 
 /* Report one problem (conf.c); counts it and sets ld->rc to -FG_ESCHEMA

@@ -123,7 +123,7 @@ static int attach_signer(const fg_conf_zone_t *cz, const fg_zonedb_t *prev,
 	if (alg < 0 || fg_dns_name_from_text(cz->domain, NULL, apex) < 0)
 		return sfail(err, errlen, -FG_ESCHEMA, "bad dnssec algorithm or zone name");
 	struct key_src src = { .prev = prev, .kf = kf };
-	int n = fg_keydir_load(cz->dnssec.keys, cz->domain, alg, true,
+	int n = fg_keydir_load(cz->dnssec.keys, cz->domain, alg, true, kf,
 			       prev || kf ? key_fallback : NULL, &src, keys,
 			       FG_SIGNER_MAXKEYS, err, errlen);
 	if (n < 0 && src.rc < 0)

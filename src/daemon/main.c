@@ -105,16 +105,16 @@ static int build_snapshot(const char *path, const fg_snapshot_t *prev, bool setu
 			log_err("%s: cannot read the configuration: %s", path, fg_strerror(rc));
 			goto fail;
 		}
-		/* nor the root-only key files: [priv] reads those its own
-		 * configuration names (new keys, rewritten secret files); without
-		 * them the running secrets stand in for unchanged files */
+		/* nor the root-only key files and included files: [priv] reads
+		 * those its own configuration names (new keys, rewritten secret
+		 * files, shared pools); without them the running secrets stand in
+		 * for unchanged files, and includes are read from disk */
 		if (prev) {
 			int krc = fg_privsep_read_keys(&kf);
 			if (krc < 0)
 				log_warn("reload: no key material from the privileged process (%s): "
 					 "only unchanged keys carry over", fg_strerror(krc));
 		}
-		/* includes (shared pools) are read from disk */
 		rc = fg_conf_reload_keys(path, text, len, prev ? prev->conf : NULL, &kf,
 					 &snap->conf, diag_print, dctx);
 		explicit_bzero(text, len);

@@ -34,7 +34,7 @@ static int ds(const char *zone, const char *dir, int alg)
 {
 	fg_dnskey_t keys[MAXKEYS];
 	char err[512], owner[FG_DNS_MAXNAME * 4 + 2];
-	int n = fg_keydir_load(dir, zone, alg, false, NULL, NULL, keys, MAXKEYS, err, sizeof(err));
+	int n = fg_keydir_load(dir, zone, alg, false, NULL, NULL, NULL, keys, MAXKEYS, err, sizeof(err));
 	int printed = 0;
 
 	if (n < 0) {

@@ -121,6 +121,9 @@ pool:
   - id: hold6
     prefix: 2001:db8:78::/64
 EOF
+# readable by root only: fluxgated's DNS process (nobody) cannot open it, so
+# the reloads of section 7 take the text the privileged process read
+chmod 600 "$POOLS"
 # the decoy bed: fluxdecoy with a lighttpd-like persona whose page says
 # "decoy", so the checks below see where a session landed
 D="$FG_WORK/dcy"; mkdir -p "$D"

@@ -20,6 +20,8 @@
 
 #include "common/err.h"
 #include "conf/conf.h"
+#include "conf/keyfiles.h"
+#include "conf/schema.h"
 #include "decoy/dconf.h"
 
 struct sink {
@@ -147,6 +149,52 @@ static void test_gateway_include(void **st)
 	assert_non_null(strstr(s.buf, "not available when loading a buffer"));
 }
 
+/* A reload under privilege separation: the text [priv] read stands in for
+ * an included file this process cannot open; an oversized one is refused
+ * by the loader whichever way it came (so --check and a reload agree). */
+static void test_reload_include_from_priv(void **st)
+{
+	fg_conf_t *c = NULL;
+	struct sink s;
+	char text[2048], path[128];
+
+	(void)st;
+	snprintf(path, sizeof(path), "%s/root-only/pools.conf", dir);    /* absent */
+	snprintf(text, sizeof(text), "%sinclude: %s\n", gw_head, path);
+	const char *gw = put("gw-priv.conf", text);
+	memset(&s, 0, sizeof(s));
+	assert_int_not_equal(fg_conf_reload_keys(gw, NULL, 0, NULL, NULL, &c, sink_fn, &s), 0);
+	assert_non_null(strstr(s.buf, "cannot open"));
+
+	fg_keyfiles_t kf = { 0 };
+	const char *pools = "pool:\n  - id: web4\n    prefix: 198.51.100.0/24\n";
+	assert_int_equal(fg_keyfiles_add(&kf, FG_KF_INCLUDE, path, pools, strlen(pools), NULL), 0);
+	memset(&s, 0, sizeof(s));
+	assert_int_equal(fg_conf_reload_keys(gw, NULL, 0, NULL, &kf, &c, sink_fn, &s), 0);
+	assert_int_equal(c->npools, 1);
+	assert_string_equal(c->pools[0].id, "web4");
+	fg_conf_free(c);
+	c = NULL;
+	/* the kind counts: a key file of that path is not an include */
+	fg_keyfiles_clear(&kf);
+	assert_int_equal(fg_keyfiles_add(&kf, FG_KF_DNSKEY, path, pools, strlen(pools), NULL), 0);
+	memset(&s, 0, sizeof(s));
+	assert_int_not_equal(fg_conf_reload_keys(gw, NULL, 0, NULL, &kf, &c, sink_fn, &s), 0);
+	fg_keyfiles_clear(&kf);
+
+	/* larger than FG_CONF_MAX_INCLUDE_SIZE, read from disk */
+	size_t big = FG_CONF_MAX_INCLUDE_SIZE + 1;
+	char *b = malloc(big + 1);
+	assert_non_null(b);
+	memset(b, '#', big);
+	b[big] = '\0';
+	const char *bp = put("big.conf", b);
+	free(b);
+	snprintf(text, sizeof(text), "include: %s\n", bp);
+	assert_int_not_equal(gw_load(text, &c, &s), 0);
+	assert_non_null(strstr(s.buf, "bytes (at most 524288)"));
+}
+
 static const char *persona_text =
 	"persona:\n  name: w\nservice:\n  - port: 22\n    kind: ssh\n"
 	"    ssh-version: \"SSH-2.0-x\"\n    kex-algorithms: [curve25519-sha256]\n"
@@ -208,6 +256,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_gateway_include),
+		cmocka_unit_test(test_reload_include_from_priv),
 		cmocka_unit_test(test_decoy_include),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);

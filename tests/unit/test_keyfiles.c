@@ -63,7 +63,18 @@ static void test_add_limits(void **state)
 	(void)state;
 	fg_keyfiles_t a = { 0 };
 	static char big[FG_KF_MAX_DATA + 1];
-	assert_int_equal(fg_keyfiles_add(&a, 3, "/p", "x", 1, NULL), -EINVAL);
+	static char inc[FG_KF_MAX_INCLUDE + 1];
+	assert_int_equal(fg_keyfiles_add(&a, 5, "/p", "x", 1, NULL), -EINVAL);
+	assert_int_equal(fg_keyfiles_add(&a, 0, "/p", "x", 1, NULL), -EINVAL);
+	/* an included file may be larger than a key file, within its own bound */
+	assert_int_equal(fg_keyfiles_add(&a, FG_KF_DNSKEY, "/k/K.key", big, sizeof(big), NULL),
+			 -EINVAL);
+	assert_int_equal(fg_keyfiles_add(&a, FG_KF_INCLUDE, "/p.conf", big, sizeof(big), NULL), 0);
+	assert_int_equal(fg_keyfiles_add(&a, FG_KF_INCLUDE, "/p.conf", inc, sizeof(inc), NULL),
+			 -EINVAL);
+	assert_non_null(fg_keyfiles_find(&a, FG_KF_INCLUDE, "/p.conf"));
+	assert_null(fg_keyfiles_find(&a, FG_KF_DNSKEY, "/p.conf"));
+	fg_keyfiles_clear(&a);
 	assert_int_equal(fg_keyfiles_add(&a, FG_KF_TSIG, "", "x", 1, NULL), -EINVAL);
 	assert_int_equal(fg_keyfiles_add(&a, FG_KF_TSIG, NULL, "x", 1, NULL), -EINVAL);
 	assert_int_equal(fg_keyfiles_add(&a, FG_KF_TSIG, "/p", big, sizeof(big), NULL), -EINVAL);

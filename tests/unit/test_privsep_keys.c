@@ -78,7 +78,7 @@ static void test_keys_served(void **state)
 	assert_true(got.nmsg >= 1);
 	fg_keyfiles_t kf = { 0 };
 	assert_int_equal(fg_keyfiles_decode(got.buf, got.len, &kf, err, sizeof(err)), 0);
-	assert_int_equal(kf.n, 2);
+	assert_int_equal(kf.n, 3);      /* the secret, the .key and the .private */
 	const fg_keyfile_t *t = fg_keyfiles_find(&kf, FG_KF_TSIG, p);
 	assert_non_null(t);
 	assert_string_equal((const char *)t->data, "c2VjcmV0LWtleS1mb3ItdGVzdHM=");
@@ -88,6 +88,11 @@ static void test_keys_served(void **state)
 	const fg_keyfile_t *d = fg_keyfiles_find(&kf, FG_KF_DNSSEC, pp);
 	assert_non_null(d);
 	assert_non_null(strstr((const char *)d->data, "PrivateKey: "));
+	char kp0[400];
+	snprintf(kp0, sizeof(kp0), "%s/%s.key", dir, name);
+	d = fg_keyfiles_find(&kf, FG_KF_DNSKEY, kp0);
+	assert_non_null(d);
+	assert_non_null(strstr((const char *)d->data, "DNSKEY 257 3 13 "));
 	fg_keyfiles_clear(&kf);
 
 	/* a secret file readable by others: the configuration does not load
@@ -96,8 +101,8 @@ static void test_keys_served(void **state)
 	memset(&got, 0, sizeof(got));
 	assert_true(fg_ps_keys_serve(-1, cp, capture) < 0);
 	assert_int_equal(got.nmsg, 0);
-	/* a .private readable by others: skipped (the [dns] side's loader
-	 * then names it), the secret still sent */
+	/* a .private readable by others: the zone's files are all left out
+	 * (the [dns] side's loader then names it), the secret still sent */
 	assert_int_equal(chmod(p, 0600), 0);
 	assert_int_equal(chmod(pp, 0640), 0);
 	memset(&got, 0, sizeof(got));
