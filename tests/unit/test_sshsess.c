@@ -35,6 +35,7 @@
 #include "decoy/sshprobe.h"
 #include "decoy/sshsess.h"
 #include "decoy/sshwire.h"
+#include "ssh_fixtures.h"
 
 #define CV "SSH-2.0-UnitClient_1.0"
 #define SV "SSH-2.0-OpenSSH_9.2p1 Debian-2+deb12u3"
@@ -101,15 +102,24 @@ static size_t split(char *dst[], size_t max, const char *csv, char *store, size_
 	return n;
 }
 
-/* One key per type for the whole run (RSA 3072 takes a while to make). */
+/* One key per type for the whole run: ECDSA and RSA are ssh-keygen's
+ * (ssh_fixtures.h: their fingerprints are known), ed25519 a fresh one. */
 static EVP_PKEY *key_cache[FD_SSHK_NTYPES];
 
 static EVP_PKEY *host_key(int t)
 {
-	if (!key_cache[t]) {
+	char err[200];
+
+	if (key_cache[t])
+		return key_cache[t];
+	if (t == FD_SSHK_ED25519) {
 		key_cache[t] = fd_sshkey_generate(t);
-		assert_non_null(key_cache[t]);
+	} else {
+		const char *pem = t == FD_SSHK_RSA ? KEY_RSA : KEY_ECDSA;
+		assert_int_equal(fd_sshkey_parse((const uint8_t *)pem, strlen(pem), &key_cache[t],
+						 err, sizeof(err)), 0);
 	}
+	assert_non_null(key_cache[t]);
 	return key_cache[t];
 }
 
@@ -526,6 +536,9 @@ static void c_kex(struct cli *c)
 	char fp[64];
 	fd_ssh_fingerprint(ks, kslen, fp);
 	assert_string_equal(ev_str(kx, "host_key_fingerprint"), fp);
+	int kt = fd_sshk_type_of_alg(c->hkalg);
+	if (kt != FD_SSHK_ED25519)   /* what ssh-keygen -l prints for that key */
+		assert_string_equal(fp, kt == FD_SSHK_RSA ? FP_RSA : FP_ECDSA);
 
 	/* keys A..F (RFC 4253 7.2): A/C/E client to server */
 	uint8_t keys[6][64];
