@@ -116,14 +116,41 @@ build-fuzz/%: tests/fuzz/%.c $(LIB_SRCS)
 
 # Line coverage of the pure modules by the unit tests (gcovr): builds
 # build-cov/ with --coverage, runs every unit test there, prints per file
-# and the total.
-COV_FILTERS := src/common/ src/dns/ src/conf/ src/pool/ src/grant/policy\.c src/ctl/ src/lab/
+# and the total (bench/README.md, "Coverage", keeps the last figures).
+#
+# "Pure" is design.md's layer 1 (no I/O of its own, no mutable globals, the
+# clock passed in): the directories src/common, src/dns (with dnssec/),
+# src/decoy, src/conf, src/pool, src/ctl, src/lab, and the single files of
+# that layer in other directories (grant/policy.c, dist/frame.c). Added to
+# them, the files of layer-2 directories that are pure themselves (their
+# header says so, or they touch nothing but memory): grant/budget.c,
+# grant/epoch.c (its I/O goes through the caller's ops), dist/digest.c,
+# dist/gview.c, daemon/eventlog_fmt.c, daemon/privsep_policy.c,
+# daemon/grantpage.c, daemon/srclimit.c, daemon/tsigq.c, daemon/evqueue.c,
+# dataplane/natcfg.c, dataplane/nat_check.c, dataplane/nat.c.
+# Left out, inside those directories: common/log.c (writes stderr, holds the
+# process's log level), conf/keydir.c and conf/secretfile.c (they open and
+# read key files: layer 2 by their headers). Left out elsewhere: files that
+# mix a pure part with sockets, netlink or files (daemon/nflog.c,
+# daemon/metrics.c, dist/tls.c), the netlink/conntrack/route adapters and
+# the programs; the netns tests exercise those. Two files are in although
+# not strictly pure, because design.md puts them in layer 1: conf/zonebuild.c
+# reads the wall clock for signature times, dns/dnssec/signer.c locks its
+# caches.
+COV_FILTERS := src/common/ src/dns/ src/decoy/ src/conf/ src/pool/ src/ctl/ src/lab/ \
+  src/grant/policy\.c src/grant/budget\.c src/grant/epoch\.c \
+  src/dist/frame\.c src/dist/digest\.c src/dist/gview\.c \
+  src/daemon/eventlog_fmt\.c src/daemon/privsep_policy\.c src/daemon/grantpage\.c \
+  src/daemon/srclimit\.c src/daemon/tsigq\.c src/daemon/evqueue\.c \
+  src/dataplane/natcfg\.c src/dataplane/nat_check\.c src/dataplane/nat\.c
+COV_EXCLUDES := src/common/log\.c src/conf/keydir\.c src/conf/secretfile\.c
 coverage: $(addprefix build-cov/tests/,$(UNIT_BINS))
 	find build-cov -name '*.gcda' -delete
 	@set -e; for t in $(addprefix build-cov/tests/,$(UNIT_BINS)); do \
 	  echo "== $$t"; $$t >build-cov/$$(basename $$t).log 2>&1 || { cat build-cov/$$(basename $$t).log; exit 1; }; \
 	done
 	gcovr -r . --object-directory build-cov/obj $(addprefix --filter ,$(COV_FILTERS)) \
+	  $(addprefix --exclude ,$(COV_EXCLUDES)) \
 	  --sort-percentage --print-summary
 
 

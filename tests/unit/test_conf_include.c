@@ -195,6 +195,75 @@ static void test_reload_include_from_priv(void **st)
 	assert_non_null(strstr(s.buf, "bytes (at most 524288)"));
 }
 
+/* Where the included pools go in the main file's tree, and the include
+ * values that are refused (each diagnostic at its line). */
+static void test_include_shapes(void **st)
+{
+	fg_conf_t *c;
+	struct sink s;
+	char body[4096];
+
+	(void)st;
+	const char *one = put("one.conf", "pool:\n  - id: a4\n    prefix: 198.51.100.0/25\n"
+			     "  - id: b4\n    prefix: 198.51.100.128/25\n");
+	const char *two = put("two.conf", "pool:\n  - id: c4\n    prefix: 203.0.113.0/25\n");
+	/* no pool: in the main file: the included list becomes it; a second
+	 * include appends to it (the list grows) */
+	snprintf(body, sizeof(body), "include: [%s, %s]\n", one, two);
+	assert_int_equal(gw_load(body, &c, &s), 0);
+	assert_int_equal(c->npools, 3);
+	assert_string_equal(c->pools[0].id, "a4");
+	assert_string_equal(c->pools[2].id, "c4");
+	assert_int_equal(c->ninclude, 2);
+	fg_conf_free(c);
+	/* "pool:" with nothing under it takes the included list */
+	snprintf(body, sizeof(body), "pool:\ninclude: %s\n", two);
+	if (gw_load(body, &c, &s) != 0)
+		fail_msg("%s", s.buf);
+	assert_int_equal(c->npools, 1);
+	assert_string_equal(c->pools[0].id, "c4");
+	fg_conf_free(c);
+	/* include: with nothing is an error of the schema, not a silent no-op */
+	assert_int_not_equal(gw_load("include:\n", &c, &s), 0);
+	assert_non_null(strstr(s.buf, "gw.conf:6: include: missing value"));
+	/* an empty included file defines nothing */
+	const char *empty = put("empty.conf", "");
+	snprintf(body, sizeof(body), "include: %s\n", empty);
+	assert_int_equal(gw_load(body, &c, &s), 0);
+	assert_int_equal(c->npools, 0);
+	fg_conf_free(c);
+
+	/* a main file whose pool: is not a list: the schema says so, the
+	 * included pools are not merged into it */
+	snprintf(body, sizeof(body), "pool: 5\ninclude: %s\n", two);
+	assert_int_not_equal(gw_load(body, &c, &s), 0);
+	assert_non_null(strstr(s.buf, "gw.conf:6: "));
+	/* an included file that is a list, not a map */
+	const char *list = put("list.conf", "- id: x\n");
+	snprintf(body, sizeof(body), "include: %s\n", list);
+	assert_int_not_equal(gw_load(body, &c, &s), 0);
+	assert_non_null(strstr(s.buf, "/list.conf:1: an included file holds a map with pool: only"));
+	/* an entry that is not a file name */
+	assert_int_not_equal(gw_load("include: [ { a: b } ]\n", &c, &s), 0);
+	assert_non_null(strstr(s.buf, "gw.conf:6: include: expected a file name"));
+	/* include: a map */
+	assert_int_not_equal(gw_load("include: { a: b }\n", &c, &s), 0);
+	assert_non_null(strstr(s.buf, "gw.conf:6: "));
+	/* at most FG_CONF_MAX_INCLUDES (16) files */
+	char names[17][32];
+	int o = snprintf(body, sizeof(body), "include: [");
+	for (int i = 0; i < 17; i++) {
+		char text[128];
+		snprintf(names[i], sizeof(names[i]), "p%d.conf", i);
+		snprintf(text, sizeof(text), "pool:\n  - id: q%d\n    prefix: 10.%d.0.0/24\n", i, i);
+		o += snprintf(body + o, sizeof(body) - (size_t)o, "%s%s", i ? ", " : "",
+			      put(names[i], text));
+	}
+	snprintf(body + o, sizeof(body) - (size_t)o, "]\n");
+	assert_int_not_equal(gw_load(body, &c, &s), 0);
+	assert_non_null(strstr(s.buf, "include: at most 16 files"));
+}
+
 static const char *persona_text =
 	"persona:\n  name: w\nservice:\n  - port: 22\n    kind: ssh\n"
 	"    ssh-version: \"SSH-2.0-x\"\n    kex-algorithms: [curve25519-sha256]\n"
@@ -257,6 +326,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_gateway_include),
 		cmocka_unit_test(test_reload_include_from_priv),
+		cmocka_unit_test(test_include_shapes),
 		cmocka_unit_test(test_decoy_include),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);

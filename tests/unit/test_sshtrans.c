@@ -29,6 +29,7 @@
 #include "decoy/sshkey.h"
 #include "decoy/sshsess.h"
 #include "decoy/sshwire.h"
+#include "ssh_fixtures.h"
 
 /* ssh-keygen -t ed25519 -C unit; its fingerprint as ssh-keygen -l prints */
 static const char KEY_ED25519[] =
@@ -224,6 +225,151 @@ static void test_key_pem_and_generated(void **st)
 	}
 	assert_int_equal(fd_sshk_type_of_alg("rsa-sha2-512"), FD_SSHK_RSA);
 	assert_int_equal(fd_sshk_type_of_alg("ssh-dss"), FD_SSHK_NONE);
+}
+
+/* ssh-keygen's ECDSA and RSA keys: their blobs fingerprint as ssh-keygen
+ * -l says, and they sign with each of their algorithms. */
+static void test_key_openssh_ecdsa_rsa(void **st)
+{
+	static const struct { const char *pem, *fp, *algs[3]; int type; } keys[] = {
+		{ KEY_ECDSA, FP_ECDSA, { "ecdsa-sha2-nistp256" }, FD_SSHK_ECDSA256 },
+		{ KEY_RSA, FP_RSA, { "rsa-sha2-256", "rsa-sha2-512", "ssh-rsa" }, FD_SSHK_RSA },
+	};
+
+	(void)st;
+	for (size_t i = 0; i < 2; i++) {
+		EVP_PKEY *k = NULL;
+		char err[200], fp[64];
+		uint8_t blob[1024], sig[1024];
+
+		assert_int_equal(fd_sshkey_parse((const uint8_t *)keys[i].pem, strlen(keys[i].pem),
+						 &k, err, sizeof(err)), 0);
+		assert_int_equal(fd_sshkey_type(k), keys[i].type);
+		int n = fd_sshkey_blob(k, blob, sizeof(blob));
+		assert_true(n > 0);
+		fd_ssh_fingerprint(blob, (size_t)n, fp);
+		assert_string_equal(fp, keys[i].fp);
+		/* too small a buffer for the blob */
+		assert_int_equal(fd_sshkey_blob(k, blob, 20), -FG_ESPACE);
+		for (int a = 0; a < 3 && keys[i].algs[a]; a++) {
+			int m = fd_sshkey_sign(k, keys[i].algs[a], (const uint8_t *)"H", 1, sig,
+					       sizeof(sig));
+			assert_true(m > 0);
+			fg_wire_t r = fg_wire_init(sig, (size_t)m);
+			size_t l;
+			const uint8_t *name = fd_ssh_rd_str(&r, &l);
+			assert_true(fd_ssh_str_is(name, l, keys[i].algs[a]));
+			assert_int_equal(fd_sshkey_sign(k, keys[i].algs[a], (const uint8_t *)"H", 1,
+							sig, 30), -FG_ESPACE);
+		}
+		assert_int_equal(fd_sshkey_sign(k, "ssh-ed25519", (const uint8_t *)"H", 1, sig,
+						sizeof(sig)), -EINVAL);
+		EVP_PKEY_free(k);
+	}
+}
+
+/* An openssh-key-v1 file around a private section we write: every field
+ * the reader checks, one at a time. */
+static size_t ossh_file(char *out, size_t cap, const char *cipher, uint32_t nkeys, uint32_t c1,
+			uint32_t c2, const char *type, const uint8_t *body, size_t blen,
+			bool truncate)
+{
+	uint8_t bin[4096] = { 0 }, priv[2048] = { 0 };
+	fg_wire_t p = fg_wire_init(priv, sizeof(priv));
+	fg_wire_write_u32(&p, c1);
+	fg_wire_write_u32(&p, c2);
+	fd_ssh_wr_cstr(&p, type);
+	fg_wire_write(&p, body, blen);
+	fg_wire_t w = fg_wire_init(bin, sizeof(bin));
+	fg_wire_write(&w, "openssh-key-v1", 15);
+	fd_ssh_wr_cstr(&w, cipher);
+	fd_ssh_wr_cstr(&w, strcmp(cipher, "none") ? "bcrypt" : "none");
+	fd_ssh_wr_cstr(&w, "");
+	fg_wire_write_u32(&w, nkeys);
+	fd_ssh_wr_cstr(&w, "pub");
+	fd_ssh_wr_str(&w, priv, p.pos);
+	assert_int_equal(w.err, 0);
+	size_t n = truncate ? w.pos - 3 : w.pos;
+	int o = snprintf(out, cap, "-----BEGIN OPENSSH PRIVATE KEY-----\n");
+	o += EVP_EncodeBlock((unsigned char *)out + o, bin, (int)n);
+	o += snprintf(out + o, cap - (size_t)o, "\n-----END OPENSSH PRIVATE KEY-----\n");
+	return (size_t)o;
+}
+
+static void expect_refused(const char *text, size_t n, const char *why)
+{
+	EVP_PKEY *k = (EVP_PKEY *)1;
+	char err[200] = "";
+
+	assert_true(fd_sshkey_parse((const uint8_t *)text, n, &k, err, sizeof(err)) < 0);
+	assert_null(k);
+	if (!strstr(err, why))
+		fail_msg("want '%s', got '%s'", why, err);
+}
+
+static void test_key_openssh_malformed(void **st)
+{
+	char f[8192];
+	uint8_t body[256] = { 0 };
+	size_t n;
+
+	(void)st;
+	/* an ed25519 body: public 32, then seed || public 64 */
+	fg_wire_t w = fg_wire_init(body, sizeof(body));
+	uint8_t pk[32], sk[64];
+	memset(pk, 7, 32);
+	memset(sk, 9, 32);
+	memcpy(sk + 32, pk, 32);
+	fd_ssh_wr_str(&w, pk, 32);
+	fd_ssh_wr_str(&w, sk, 64);
+	fd_ssh_wr_cstr(&w, "comment");
+	size_t blen = w.pos;
+	/* the well-formed file loads */
+	EVP_PKEY *k = NULL;
+	char err[200];
+	n = ossh_file(f, sizeof(f), "none", 1, 5, 5, "ssh-ed25519", body, blen, false);
+	assert_int_equal(fd_sshkey_parse((const uint8_t *)f, n, &k, err, sizeof(err)), 0);
+	assert_int_equal(fd_sshkey_type(k), FD_SSHK_ED25519);
+	EVP_PKEY_free(k);
+
+	n = ossh_file(f, sizeof(f), "aes256-ctr", 1, 5, 5, "ssh-ed25519", body, blen, false);
+	expect_refused(f, n, "encrypted");
+	n = ossh_file(f, sizeof(f), "none", 2, 5, 5, "ssh-ed25519", body, blen, false);
+	expect_refused(f, n, "2 keys in one file");
+	n = ossh_file(f, sizeof(f), "none", 1, 5, 6, "ssh-ed25519", body, blen, false);
+	expect_refused(f, n, "corrupt OpenSSH private section");
+	n = ossh_file(f, sizeof(f), "none", 1, 5, 5, "ssh-dss", body, blen, false);
+	expect_refused(f, n, "key type 'ssh-dss' not supported");
+	n = ossh_file(f, sizeof(f), "none", 1, 5, 5, "ssh-ed25519", body, blen, true);
+	expect_refused(f, n, "truncated OpenSSH key");
+	/* the private half does not end with the public key */
+	sk[63] ^= 1;
+	w = fg_wire_init(body, sizeof(body));
+	fd_ssh_wr_str(&w, pk, 32);
+	fd_ssh_wr_str(&w, sk, 64);
+	n = ossh_file(f, sizeof(f), "none", 1, 5, 5, "ssh-ed25519", body, w.pos, false);
+	expect_refused(f, n, "malformed ssh-ed25519 key");
+	/* ECDSA on another curve; RSA with a negative number */
+	w = fg_wire_init(body, sizeof(body));
+	fd_ssh_wr_cstr(&w, "nistp384");
+	fd_ssh_wr_str(&w, pk, 32);
+	fd_ssh_wr_str(&w, "\x01", 1);
+	n = ossh_file(f, sizeof(f), "none", 1, 5, 5, "ecdsa-sha2-nistp256", body, w.pos, false);
+	expect_refused(f, n, "malformed ecdsa-sha2-nistp256 key");
+	w = fg_wire_init(body, sizeof(body));
+	for (int i = 0; i < 6; i++)
+		fd_ssh_wr_str(&w, "\x80\x01", 2);
+	n = ossh_file(f, sizeof(f), "none", 1, 5, 5, "ssh-rsa", body, w.pos, false);
+	expect_refused(f, n, "malformed ssh-rsa key");
+	/* armour: not the magic inside, a body that is not base64, no end */
+	static const char nomagic[] = "-----BEGIN OPENSSH PRIVATE KEY-----\nAAAA\n"
+				      "-----END OPENSSH PRIVATE KEY-----\n";
+	expect_refused(nomagic, strlen(nomagic), "not an openssh-key-v1 key");
+	static const char odd[] = "-----BEGIN OPENSSH PRIVATE KEY-----\nAAA\n"
+				  "-----END OPENSSH PRIVATE KEY-----\n";
+	expect_refused(odd, strlen(odd), "bad base64");
+	static const char noend[] = "-----BEGIN OPENSSH PRIVATE KEY-----\nAAAA\n";
+	expect_refused(noend, strlen(noend), "bad base64");
 }
 
 /* ---- NTRU Prime encoding ---- */
@@ -451,6 +597,8 @@ int main(void)
 		cmocka_unit_test(test_cleartext_lengths),
 		cmocka_unit_test(test_key_openssh),
 		cmocka_unit_test(test_key_pem_and_generated),
+		cmocka_unit_test(test_key_openssh_ecdsa_rsa),
+		cmocka_unit_test(test_key_openssh_malformed),
 		cmocka_unit_test(test_sntrup_encoding),
 		cmocka_unit_test(test_authreq),
 		cmocka_unit_test(test_printable_and_mpint),

@@ -447,6 +447,64 @@ static void private_services(void **state)
 	assert_true(fg_nat_mem_granted(fg_grant_worker_nat(f->w), AF_INET, cl, k.addr, be));
 }
 
+/* A key nobody configured: NOTAUTH with BADKEY, unsigned. A TSIG whose MAC
+ * size runs past its record: FORMERR. An answer too big to sign within the
+ * caller's room is dropped, never sent unsigned. */
+static void other_verdicts(void **state)
+{
+	struct fx *f = *state;
+	uint8_t pkt[512];
+	fg_tsig_ctx_t cli;
+	struct step s;
+	uint64_t now = 1764633600;
+	fg_tsig_key_t stranger;
+	char err[64];
+
+	assert_int_equal(fg_tsig_key_init(&stranger, "stranger", "hmac-sha256", "Zm9vYmFy", err,
+					  sizeof(err)), 0);
+	uint64_t before = f->res[FG_TSIGQ_BADKEY];
+	size_t len = query("www.example.test.", &stranger, now, pkt, sizeof(pkt), &cli);
+	step(f, pkt, len, now, &s);
+	assert_int_equal(s.res.rcode, FG_RCODE_NOTAUTH);
+	assert_int_equal(f->res[FG_TSIGQ_BADKEY], before + 1);
+	fg_tsig_rr_t rr;
+	assert_int_equal(fg_tsig_find(s.out, s.res.len, &rr), 1);
+	assert_int_equal(rr.error, FG_TSIG_BADKEY);
+	fg_tsig_key_clear(&stranger);
+
+	/* the MAC size field of a hmac-sha512 TSIG (64-byte MAC, then original
+	 * id, error, other length: 6 bytes) set past the end */
+	len = query("www.example.test.", &f->conf->tsig_keys[0], now, pkt, sizeof(pkt), &cli);
+	size_t ms = len - 6 - 64 - 2;
+	assert_int_equal(pkt[ms] << 8 | pkt[ms + 1], 64);
+	pkt[ms] = 0xff;
+	before = f->res[FG_TSIGQ_FORMERR];
+	step(f, pkt, len, now, &s);
+	assert_int_equal(s.res.kind, FG_ANSWER_READY);
+	assert_int_equal(s.res.rcode, FG_RCODE_FORMERR);
+	assert_int_equal(f->res[FG_TSIGQ_FORMERR], before + 1);
+	assert_false(s.t.sign);
+
+	/* a verified query: the room left for the answer is the limit less
+	 * the TSIG's size, and a signature that does not fit drops it */
+	len = query("example.test.", &f->conf->tsig_keys[0], now, pkt, sizeof(pkt), &cli);
+	step(f, pkt, len, now, &s);
+	assert_true(s.t.sign);
+	size_t need = fg_tsig_response_size(&s.t.ctx);
+	assert_int_equal(fg_tsigq_cap(&s.t, &s.q, false, need + 10), 10);
+	assert_int_equal(fg_tsigq_cap(&s.t, &s.q, false, need / 2), 0);
+	assert_int_equal(s.res.kind, FG_ANSWER_READY);
+	fg_tsigq_sign(&s.t, &s.q, false, now, s.out, s.res.len + 5, &s.res);
+	assert_int_equal(s.res.kind, FG_ANSWER_DROP);
+	/* an unsigned query's answer is left alone */
+	len = query("example.test.", NULL, now, pkt, sizeof(pkt), &cli);
+	step(f, pkt, len, now, &s);
+	size_t plain = s.res.len;
+	fg_tsigq_sign(&s.t, &s.q, false, now, s.out, sizeof(s.out), &s.res);
+	assert_int_equal(s.res.len, plain);
+	assert_int_equal(s.res.kind, FG_ANSWER_READY);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -457,6 +515,7 @@ int main(void)
 		cmocka_unit_test(refused_notauth),
 		cmocka_unit_test(signed_answer_and_roles),
 		cmocka_unit_test(private_services),
+		cmocka_unit_test(other_verdicts),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }
