@@ -243,46 +243,98 @@ static void set_universe(json_t *d, const fd_universe_t *u)
 	json_object_set_new(d, "universe_prefix", json_string(t));
 }
 
+/* Out of the epoll set and closed; fd -1 after. */
+static void end_close(fd_hi_t *h, struct hi_end *e)
+{
+	if (!e || e->fd < 0)
+		return;
+	epoll_ctl(h->ep, EPOLL_CTL_DEL, e->fd, NULL);
+	close(e->fd);
+	e->fd = -1;
+	e->reg = false;
+}
+
+/* The TCP flows' and the UDP flows' lists: the same links in two types. */
+#define LIST_PUSH(head, f) do {                                         \
+		(f)->next = (head);                                     \
+		if (head)                                               \
+			(head)->prev = (f);                             \
+		(head) = (f);                                           \
+	} while (0)
+#define LIST_UNLINK(head, f) do {                                       \
+		if ((f)->prev)                                          \
+			(f)->prev->next = (f)->next;                    \
+		else                                                    \
+			(head) = (f)->next;                             \
+		if ((f)->next)                                          \
+			(f)->next->prev = (f)->prev;                    \
+	} while (0)
+
+/* A relayed flow, TCP or UDP, as its end sees it: what the flow_end event
+ * says and what the flow holds. */
+struct flow_end {
+	size_t pidx;
+	const struct sockaddr_storage *src, *dst, *baddr;
+	fd_binding_t *bind;             /* NULL: none taken */
+	struct hi_end *c, *bk;          /* closed here; c NULL for UDP */
+	uint64_t start_ms, up_bytes, down_bytes;
+	bool udp;                       /* a UDP flow, and its datagrams: */
+	uint64_t up_dg, down_dg;
+};
+
+/* Emit flow_end, give the binding back, close the sockets; the caller
+ * unlinks and frees. A UDP flow's event also names the persona, the
+ * universe and the datagrams, at their places among the TCP fields. */
+static void end_flow(fd_hi_t *h, const struct flow_end *e, const char *reason)
+{
+	uint64_t now = now_ms();
+	json_t *d = detail(h, "flow_end", e->pidx);
+
+	json_object_set_new(d, "interaction", json_string("high"));
+	if (e->udp)
+		json_object_set_new(d, "persona_name",
+				    json_string(h->conf->personas[e->pidx].persona->name));
+	set_addr(d, "backend", e->baddr);
+	if (e->udp)
+		set_universe(d, &e->bind->key.u);
+	json_object_set_new(d, "reason", json_string(reason));
+	json_object_set_new(d, "bytes_toserver", json_integer((json_int_t)e->up_bytes));
+	json_object_set_new(d, "bytes_toclient", json_integer((json_int_t)e->down_bytes));
+	if (e->udp) {
+		json_object_set_new(d, "pkts_toserver", json_integer((json_int_t)e->up_dg));
+		json_object_set_new(d, "pkts_toclient", json_integer((json_int_t)e->down_dg));
+	}
+	json_object_set_new(d, "duration_ms", json_integer((json_int_t)(now - e->start_ms)));
+	fd_event_emit_proto(h->ev, e->src, e->dst, e->udp ? "UDP" : "TCP", d);
+	if (e->bind)
+		fd_binding_close(e->bind, now);
+	end_close(h, e->c);
+	end_close(h, e->bk);
+}
+
 /* ---------------------------------------------------------------- splice */
 
 static void flow_close(fd_hi_t *h, struct hi_flow *f, const char *reason)
 {
-	uint64_t now = now_ms();
-	json_t *d = detail(h, "flow_end", f->pidx);
-
-	json_object_set_new(d, "interaction", json_string("high"));
-	set_addr(d, "backend", &f->baddr);
-	json_object_set_new(d, "reason", json_string(reason));
-	json_object_set_new(d, "bytes_toserver", json_integer((json_int_t)f->up.bytes));
-	json_object_set_new(d, "bytes_toclient", json_integer((json_int_t)f->down.bytes));
-	json_object_set_new(d, "duration_ms", json_integer((json_int_t)(now - f->start_ms)));
-	fd_event_emit(h->ev, &f->src, &f->dst, d);
-	if (f->bind)
-		fd_binding_close(f->bind, now);
-	if (f->c.fd >= 0) {
-		epoll_ctl(h->ep, EPOLL_CTL_DEL, f->c.fd, NULL);
-		close(f->c.fd);
-	}
-	if (f->bk.fd >= 0) {
-		epoll_ctl(h->ep, EPOLL_CTL_DEL, f->bk.fd, NULL);
-		close(f->bk.fd);
-	}
-	if (f->prev)
-		f->prev->next = f->next;
-	else
-		h->flows = f->next;
-	if (f->next)
-		f->next->prev = f->prev;
+	end_flow(h, &(struct flow_end){ .pidx = f->pidx, .src = &f->src, .dst = &f->dst,
+			.baddr = &f->baddr, .bind = f->bind, .c = &f->c, .bk = &f->bk,
+			.start_ms = f->start_ms, .up_bytes = f->up.bytes,
+			.down_bytes = f->down.bytes }, reason);
+	LIST_UNLINK(h->flows, f);
 	h->nflows--;
 	free(f);
 }
 
-static void reset_fd(int fd)
+/* The backend failed: as if the address had no such service, the client
+ * sees RST (SO_LINGER 0), then the flow ends. */
+static void backend_failed(fd_hi_t *h, struct hi_flow *f, const char *reason)
 {
 	struct linger lg = { 1, 0 };
 
-	setsockopt(fd, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg));
-	close(fd);
+	h->st.backend_err++;
+	setsockopt(f->c.fd, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg));
+	end_close(h, &f->c);
+	flow_close(h, f, reason);
 }
 
 /* Move what can be moved from `from` into p, and from p to `to`.
@@ -376,12 +428,7 @@ static void backend_ready(fd_hi_t *h, struct hi_flow *f)
 		json_object_set_new(d, "error", json_string(strerror(e)));
 	fd_event_emit(h->ev, &f->src, &f->dst, d);
 	if (e) {
-		h->st.backend_err++;
-		/* as if the address had no such service: the client sees RST */
-		epoll_ctl(h->ep, EPOLL_CTL_DEL, f->c.fd, NULL);
-		reset_fd(f->c.fd);
-		f->c.fd = -1;
-		flow_close(h, f, "backend-error");
+		backend_failed(h, f, "backend-error");
 		return;
 	}
 	h->st.connects++;
@@ -438,11 +485,7 @@ static bool backend_connect(fd_hi_t *h, struct hi_flow *f)
 			errno != EINPROGRESS)) {
 		if (bfd >= 0)
 			close(bfd);
-		h->st.backend_err++;
-		epoll_ctl(h->ep, EPOLL_CTL_DEL, f->c.fd, NULL);
-		reset_fd(f->c.fd);
-		f->c.fd = -1;
-		flow_close(h, f, "backend-error");
+		backend_failed(h, f, "backend-error");
 		return false;
 	}
 	f->bk.fd = bfd;
@@ -471,10 +514,7 @@ static bool splice_start(fd_hi_t *h, int fd, const struct sockaddr_storage *src,
 	f->start_us = now_us();
 	f->bind = b;
 	fd_binding_open(b, f->start_ms);
-	f->next = h->flows;
-	if (h->flows)
-		h->flows->prev = f;
-	h->flows = f;
+	LIST_PUSH(h->flows, f);
 	h->nflows++;
 	h->st.flows++;
 	json_t *d = detail(h, "flow_start", pidx);
@@ -636,32 +676,12 @@ static struct hi_uflow *uflow_find(fd_hi_t *h, const struct sockaddr_storage *sr
 
 static void uflow_close(fd_hi_t *h, struct hi_uflow *f, const char *reason)
 {
-	uint64_t now = now_ms();
-	json_t *d = detail(h, "flow_end", f->pidx);
-
-	json_object_set_new(d, "interaction", json_string("high"));
-	json_object_set_new(d, "persona_name",
-			    json_string(h->conf->personas[f->pidx].persona->name));
-	set_addr(d, "backend", &f->baddr);
-	set_universe(d, &f->bind->key.u);
-	json_object_set_new(d, "reason", json_string(reason));
-	json_object_set_new(d, "bytes_toserver", json_integer((json_int_t)f->up_bytes));
-	json_object_set_new(d, "bytes_toclient", json_integer((json_int_t)f->down_bytes));
-	json_object_set_new(d, "pkts_toserver", json_integer((json_int_t)f->up_dg));
-	json_object_set_new(d, "pkts_toclient", json_integer((json_int_t)f->down_dg));
-	json_object_set_new(d, "duration_ms", json_integer((json_int_t)(now - f->start_ms)));
-	fd_event_emit_proto(h->ev, &f->src, &f->dst, "UDP", d);
-	fd_binding_close(f->bind, now);
-	if (f->bk.fd >= 0) {
-		epoll_ctl(h->ep, EPOLL_CTL_DEL, f->bk.fd, NULL);
-		close(f->bk.fd);
-	}
-	if (f->prev)
-		f->prev->next = f->next;
-	else
-		h->uflows = f->next;
-	if (f->next)
-		f->next->prev = f->prev;
+	end_flow(h, &(struct flow_end){ .pidx = f->pidx, .src = &f->src, .dst = &f->dst,
+			.baddr = &f->baddr, .bind = f->bind, .bk = &f->bk,
+			.start_ms = f->start_ms, .up_bytes = f->up_bytes,
+			.down_bytes = f->down_bytes, .udp = true, .up_dg = f->up_dg,
+			.down_dg = f->down_dg }, reason);
+	LIST_UNLINK(h->uflows, f);
 	h->nuflows--;
 	free(f->held);
 	free(f);
@@ -743,10 +763,7 @@ bool fd_hi_udp(fd_hi_t *h, int lfd, const struct sockaddr_storage *src,
 	f->start_ms = f->last_ms = now_ms();
 	f->start_us = now_us();
 	fd_binding_open(b, f->start_ms);
-	f->next = h->uflows;
-	if (h->uflows)
-		h->uflows->prev = f;
-	h->uflows = f;
+	LIST_PUSH(h->uflows, f);
 	h->nuflows++;
 	h->st.udp_flows++;
 	json_t *ev = detail(h, "flow_start", pidx);
@@ -919,15 +936,10 @@ static void spawned(fd_hi_t *h, const uint8_t *buf, size_t n)
 		if (f->pidx != rq.persona || !f->bind || f->bind->backend != rq.slot ||
 		    f->bk.fd >= 0)
 			continue;
-		if (status == 0) {
+		if (status == 0)
 			backend_connect(h, f);
-		} else {
-			h->st.backend_err++;
-			epoll_ctl(h->ep, EPOLL_CTL_DEL, f->c.fd, NULL);
-			reset_fd(f->c.fd);
-			f->c.fd = -1;
-			flow_close(h, f, "backend-spawn-failed");
-		}
+		else
+			backend_failed(h, f, "backend-spawn-failed");
 	}
 }
 
@@ -939,9 +951,7 @@ static void priv_read(fd_hi_t *h)
 	if (n <= 0) {
 		if (n == 0 || (errno != EAGAIN && errno != EINTR)) {
 			log_err("privileged part gone: containment counters no longer read");
-			epoll_ctl(h->ep, EPOLL_CTL_DEL, h->priv.fd, NULL);
-			close(h->priv.fd);
-			h->priv.fd = -1;
+			end_close(h, &h->priv);
 		}
 		return;
 	}

@@ -785,61 +785,73 @@ static void failover_dir(lab_run_t *r, char *buf, size_t len)
 	snprintf(buf, len, "%.400s/../etc/failover", self);
 }
 
+/* One replacement in a sample: every `from` becomes `to`, or the path of
+ * the file `to` in the agent's directory (in_dir). */
+struct sample_sub {
+	const char *from, *to;
+	bool in_dir;
+};
+
+/* dir/name from etc/name.sample with subs applied in order; 0, or -1 (a
+ * sample not read, a `from` not in it: logged by read_all and subst). */
+static int from_sample(const char *etc, const char *dir, const char *name,
+		       const struct sample_sub *subs, size_t nsubs)
+{
+	char path[800], v[1400];
+	snprintf(path, sizeof path, "%s/%s.sample", etc, name);
+	char *t = read_all(path);
+	for (size_t i = 0; i < nsubs; i++) {
+		const char *to = subs[i].to;
+		if (subs[i].in_dir) {
+			snprintf(v, sizeof v, "%s/%s", dir, to);
+			to = v;
+		}
+		t = subst(t, subs[i].from, to);
+	}
+	snprintf(path, sizeof path, "%s/%s", dir, name);
+	int rc = !t || write_file(path, t) ? -1 : 0;
+	free(t);
+	return rc;
+}
+
+#define NSUBS(a) (sizeof(a) / sizeof((a)[0]))
+
+/* Agent k of the pair (0 or 1) from etc/failover's samples. */
 static int pair_conf(lab_run_t *r, unsigned k)
 {
-	char etc[512], in[700], d[700], path[800], v[1400];
+	char etc[512], d[700], notify[1400];
 	failover_dir(r, etc, sizeof etc);
 	snprintf(d, sizeof d, "%s/ag%u", r->workdir, k + 1);
 	if (mkdir(d, 0755) < 0 && errno != EEXIST)
 		return -1;
-	const char *me = k ? "10.87.0.2" : "10.87.0.1", *peer = k ? "10.87.0.1" : "10.87.0.2";
-	snprintf(in, sizeof in, "%s/conntrackd.conf.sample", etc);
-	char *t = read_all(in);
-	snprintf(v, sizeof v, "IPv4_address %s ", me);
-	t = subst(t, "IPv4_address 10.87.0.1 ", v);
-	/* the peer's line: the Address Ignore list names both, keep it */
-	snprintf(v, sizeof v, "IPv4_Destination_Address %s", peer);
-	t = subst(t, "IPv4_Destination_Address 10.87.0.2", v);
-	snprintf(v, sizeof v, "%s/conntrack.lock", d);
-	t = subst(t, "/var/lock/conntrack.lock", v);
-	snprintf(v, sizeof v, "%s/conntrackd.ctl", d);
-	t = subst(t, "/var/run/conntrackd.ctl", v);
-	snprintf(v, sizeof v, "%s/conntrackd.log", d);
-	t = subst(t, "/var/log/conntrackd.log", v);
-	snprintf(path, sizeof path, "%s/conntrackd.conf", d);
-	if (!t || write_file(path, t)) {
-		free(t);
+	const struct sample_sub conntrackd[] = {
+		{ "IPv4_address 10.87.0.1 ",
+		  k ? "IPv4_address 10.87.0.2 " : "IPv4_address 10.87.0.1 ", false },
+		/* the peer's line: the Address Ignore list names both, keep it */
+		{ "IPv4_Destination_Address 10.87.0.2",
+		  k ? "IPv4_Destination_Address 10.87.0.1" : "IPv4_Destination_Address 10.87.0.2", false },
+		{ "/var/lock/conntrack.lock", "conntrack.lock", true },
+		{ "/var/run/conntrackd.ctl", "conntrackd.ctl", true },
+		{ "/var/log/conntrackd.log", "conntrackd.log", true },
+	};
+	const struct sample_sub failover[] = {
+		{ "/etc/conntrackd/conntrackd.conf", "conntrackd.conf", true },
+		{ "/run/fluxgate-failover.lock", "failover.lock", true },
+		{ "/var/log/fluxgate-failover.log", "failover.log", true },
+	};
+	snprintf(notify, sizeof notify, "%s/fluxgate-failover-notify %s/failover.conf", etc, d);
+	const struct sample_sub keepalived[] = {
+		{ "router_id fluxgate-a", k ? "router_id fluxgate-ag2" : "router_id fluxgate-ag1", false },
+		{ "priority 150", k ? "priority 100" : "priority 150", false },
+		{ "/usr/local/lib/fluxgate/fluxgate-failover-notify /etc/fluxgate/failover/failover.conf",
+		  notify, false },
+		/* the notify script is the repository's, not a root-only path */
+		{ "    enable_script_security\n", "", false },
+	};
+	if (from_sample(etc, d, "conntrackd.conf", conntrackd, NSUBS(conntrackd)) ||
+	    from_sample(etc, d, "failover.conf", failover, NSUBS(failover)) ||
+	    from_sample(etc, d, "keepalived.conf", keepalived, NSUBS(keepalived)))
 		return -1;
-	}
-	free(t);
-	snprintf(in, sizeof in, "%s/failover.conf.sample", etc);
-	t = read_all(in);
-	t = subst(t, "/etc/conntrackd/conntrackd.conf", path);
-	snprintf(v, sizeof v, "%s/failover.lock", d);
-	t = subst(t, "/run/fluxgate-failover.lock", v);
-	snprintf(v, sizeof v, "%s/failover.log", d);
-	t = subst(t, "/var/log/fluxgate-failover.log", v);
-	snprintf(path, sizeof path, "%s/failover.conf", d);
-	if (!t || write_file(path, t)) {
-		free(t);
-		return -1;
-	}
-	free(t);
-	snprintf(in, sizeof in, "%s/keepalived.conf.sample", etc);
-	t = read_all(in);
-	snprintf(v, sizeof v, "router_id fluxgate-ag%u", k + 1);
-	t = subst(t, "router_id fluxgate-a", v);
-	t = subst(t, "priority 150", k ? "priority 100" : "priority 150");
-	snprintf(v, sizeof v, "%s/fluxgate-failover-notify %s", etc, path);
-	t = subst(t, "/usr/local/lib/fluxgate/fluxgate-failover-notify /etc/fluxgate/failover/failover.conf", v);
-	/* the notify script is the repository's, not a root-only path */
-	t = subst(t, "    enable_script_security\n", "");
-	snprintf(path, sizeof path, "%s/keepalived.conf", d);
-	if (!t || write_file(path, t)) {
-		free(t);
-		return -1;
-	}
-	free(t);
 	return 0;
 }
 
