@@ -175,20 +175,26 @@ enum fg_rrl_action fg_floods_rrl(fg_floods_t *f, const struct sockaddr_storage *
 	return fg_rrl_check(f->rrl, family, addr, now_ms);
 }
 
-bool fg_floods_budget_full(fg_floods_t *f, uint64_t now_s)
+bool fg_floods_budget_full(fg_floods_t *f, uint64_t now_ms)
 {
-	return fg_budget_full(&f->budget, now_s);
+	return fg_budget_full(&f->budget, now_ms);
 }
 
-void fg_floods_budget_add(fg_floods_t *f, uint64_t now_s, uint64_t window_ms, uint64_t n)
+void fg_floods_budget_add(fg_floods_t *f, uint64_t now_ms, uint64_t until_ms, uint64_t n)
 {
-	fg_budget_add(&f->budget, now_s, window_ms, n);
+	fg_budget_add(&f->budget, now_ms, until_ms, n);
 }
 
-uint64_t fg_floods_budget_live(fg_floods_t *f, uint64_t now_s, uint64_t *limit)
+void fg_floods_budget_renew(fg_floods_t *f, uint64_t now_ms, uint64_t until_ms,
+			    uint64_t prev_until_ms)
+{
+	fg_budget_renew(&f->budget, now_ms, until_ms, prev_until_ms);
+}
+
+uint64_t fg_floods_budget_live(fg_floods_t *f, uint64_t now_ms, uint64_t *limit)
 {
 	pthread_mutex_lock(&f->mu);
-	uint64_t live = fg_budget_live(&f->budget, now_s);
+	uint64_t live = fg_budget_live(&f->budget, now_ms);
 	*limit = f->budget.limit;
 	pthread_mutex_unlock(&f->mu);
 	return live;

@@ -49,11 +49,15 @@ void fg_floods_unlock(fg_floods_t *f);
 enum fg_rrl_action fg_floods_rrl(fg_floods_t *f, const struct sockaddr_storage *peer,
 				 uint64_t now_ms);
 
-/* The unverified-grant budget, under the lock like fg_floods_rrl: full
- * at `now_s` (Unix seconds)? `n` grants made that live `window_ms`. */
-bool fg_floods_budget_full(fg_floods_t *f, uint64_t now_s);
-void fg_floods_budget_add(fg_floods_t *f, uint64_t now_s, uint64_t window_ms, uint64_t n);
+/* The unverified-grant budget (grant/budget.h), under the lock like
+ * fg_floods_rrl, on the grant engine's clock (CLOCK_MONOTONIC ms): full at
+ * `now_ms`? `n` new grants counted until `until_ms`; one renewal of an
+ * element counted until `prev_until_ms` (fg_grant_req_t.renew_of). */
+bool fg_floods_budget_full(fg_floods_t *f, uint64_t now_ms);
+void fg_floods_budget_add(fg_floods_t *f, uint64_t now_ms, uint64_t until_ms, uint64_t n);
+void fg_floods_budget_renew(fg_floods_t *f, uint64_t now_ms, uint64_t until_ms,
+			    uint64_t prev_until_ms);
 /* Takes the lock itself: live grants counted and the limit (metrics). */
-uint64_t fg_floods_budget_live(fg_floods_t *f, uint64_t now_s, uint64_t *limit);
+uint64_t fg_floods_budget_live(fg_floods_t *f, uint64_t now_ms, uint64_t *limit);
 
 #endif

@@ -190,6 +190,15 @@ struct reload_ctx {
 
 /* SIGHUP and `fluxctl reload`: a config that fails to load or to apply
  * leaves the running one in place. */
+/* The epoch thread of external services (daemon/ddns.h) publishes
+ * addresses in the real world: the roles that answer DNS (standalone,
+ * controller) run it. An agent only applies its controller's grants: it
+ * never starts it, so it needs none of its keys or servers. */
+static bool ddns_runs(const fg_conf_t *conf)
+{
+	return conf->role != FG_ROLE_AGENT;
+}
+
 static int do_reload(void *vctx, char *errbuf, size_t errlen)
 {
 	struct reload_ctx *r = vctx;
@@ -226,7 +235,7 @@ static int do_reload(void *vctx, char *errbuf, size_t errlen)
 	fg_ddns_stop(old_ddns);
 	fg_server_swap(r->srv, next);
 	r->ddns = NULL;
-	if (next->grants) {
+	if (next->grants && ddns_runs(next->conf)) {
 		int drc = fg_ddns_start(next->conf, next->grants, r->evlog, old_ddns, &r->ddns);
 		if (drc < 0)
 			log_err("ddns: not started after the reload: %s", fg_strerror(drc));
@@ -965,7 +974,7 @@ int main(int argc, char **argv)
 
 	struct reload_ctx rctx = { .path = path, .srv = srv, .evlog = dctx.evlog, .verbose = verbose };
 	/* after the drop: the thread inherits it */
-	if (snap->grants) {
+	if (snap->grants && ddns_runs(snap->conf)) {
 		rc = fg_ddns_start(snap->conf, snap->grants, dctx.evlog, NULL, &rctx.ddns);
 		if (rc < 0) {
 			log_err("ddns: cannot start: %s", fg_strerror(rc));

@@ -234,7 +234,7 @@ static void render_dns(mbuf_t *b, const fg_metrics_t *m)
 		"UDP service answers sent TC=1 without a grant: the grants of unverified askers (no valid server cookie, no TSIG) had reached policy.unverified-share.",
 		m->budget_truncated);
 	one_u64(b, "grant_unverified_live", "gauge",
-		"Live grants made to unverified askers, as the budget counts them (renewals count again).",
+		"Live grants made to unverified askers, as the budget counts them (a renewal moves its element's count; never fewer than live).",
 		m->unverified_live);
 	one_u64(b, "grant_unverified_limit", "gauge",
 		"The budget of grants to unverified askers: policy.unverified-share of nat.grant-set-size (0: none).",

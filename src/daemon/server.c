@@ -424,7 +424,7 @@ static void udp_floods(fg_worker_t *w, udp_slot_t *sl, const bool *limit, size_t
 	fg_floods_lock(w->srv->floods);
 	for (int i = 0; i < n; i++)
 		act[i] = limit[i] ? fg_floods_rrl(w->srv->floods, &sl->peers[i], now) : FG_RRL_PASS;
-	bool full = unver && fg_floods_budget_full(w->srv->floods, sl->now_s);
+	bool full = unver && fg_floods_budget_full(w->srv->floods, now);
 	fg_floods_unlock(w->srv->floods);
 
 	for (int i = 0; i < n; i++) {
@@ -445,20 +445,28 @@ static void udp_floods(fg_worker_t *w, udp_slot_t *sl, const bool *limit, size_t
 }
 
 /* Count the grants a finished batch made for unverified askers (anyone
- * grants are bounded by max-open-fraction instead). */
+ * grants are bounded by max-open-fraction instead), each until its
+ * count_until (the grant engine's clock, CLOCK_MONOTONIC: no earlier than
+ * its kernel element expires); a renewal moves the count its element
+ * has (renew_of) rather than adding one. */
 static void slot_budget_count(fg_worker_t *w, const udp_slot_t *sl)
 {
 	bool locked = false;
+	uint64_t now = 0;
 	for (size_t k = 0; k < sl->npend; k++) {
 		const fg_grant_req_t *g = &sl->greq[k];
-		if (!sl->unver[sl->greq_slot[k]] || !g->ok || g->hidden || g->nodata ||
+		if (!g->unverified || !g->ok || g->hidden || g->nodata ||
 		    g->scope == FG_SCOPE_ANY)
 			continue;
 		if (!locked) {
 			fg_floods_lock(w->srv->floods);
 			locked = true;
+			now = now_ms();
 		}
-		fg_floods_budget_add(w->srv->floods, sl->now_s, g->grant_ms, 1);
+		if (g->renew_of)
+			fg_floods_budget_renew(w->srv->floods, now, g->count_until, g->renew_of);
+		else
+			fg_floods_budget_add(w->srv->floods, now, g->count_until, 1);
 	}
 	if (locked)
 		fg_floods_unlock(w->srv->floods);
@@ -631,6 +639,7 @@ static int udp_batch(fg_worker_t *w, int fd)
 			g->qtype = res[i].qtype;
 			g->role = sl->tq[i].role;
 			g->hidden = fg_tsigq_hidden(snap->conf, &sl->tq[i], g->service_id);
+			g->unverified = sl->unver[i];
 			sl->gtq[npend] = &sl->tq[i];
 			sl->greq_slot[npend++] = (unsigned)i;
 		} else {
@@ -1269,5 +1278,5 @@ void fg_server_stop(fg_server_t *srv)
 
 uint64_t fg_server_unverified_live(const fg_server_t *srv, uint64_t *limit)
 {
-	return fg_floods_budget_live(srv->floods, (uint64_t)time(NULL), limit);
+	return fg_floods_budget_live(srv->floods, now_ms(), limit);
 }

@@ -19,8 +19,8 @@
 #define RCACHE_SIZE 16384          /* per-resolver memory, direct-mapped */
 #define RAND_WORDS  512
 /* per-source holdings: sets of ways; with the largest quota (256 exact
- * grants) the exact table takes 1024 * 4 * 256 * 24 B = 24 MiB, with the
- * default (64) 6 MiB */
+ * grants) the exact table takes 1024 * 4 * 256 * 32 B = 32 MiB, with the
+ * default (64) 8 MiB */
 #define HOLD_SETS   1024
 #define HOLD_WAYS   4
 #define BATCH_MAX   64
@@ -55,10 +55,14 @@ typedef struct rcache_ent {
 	uint64_t grant_until;      /* the grant's own end */
 } rcache_ent_t;
 
-/* One address a source holds, and until when. */
+/* One address a source holds, and until when. An exact holding is one
+ * kernel element (client . address): `counted` is the latest count_until
+ * of its acknowledged unverified grants, until which the caller's budget
+ * counts it (fg_grant_req_t.renew_of). */
 typedef struct hold_slot {
 	uint8_t addr[16];
 	uint64_t until;            /* 0 = free */
+	uint64_t counted;          /* 0 = none */
 } hold_slot_t;
 
 /* The addresses one source holds for one service and family: kind ANY
@@ -144,6 +148,10 @@ typedef struct undo {
 	rcache_ent_t rc_before, rc_after;
 	hold_slot_t *hs;           /* non-NULL: a holdings slot was set */
 	hold_slot_t hs_before, hs_after;
+	/* an unverified exact grant: on its ACK, hs->counted takes its
+	 * count_until if hs still holds it for the same source */
+	hold_ent_t *he;            /* NULL: nothing to record */
+	hold_ent_t he_key;         /* svc, family, src of he (slot unused) */
 } undo_t;
 
 /* One batch between fg_grant_begin() and fg_grant_finish(). */
@@ -829,15 +837,30 @@ static int choose(fg_grant_engine_t *eng, fg_grant_worker_t *w, fg_grant_req_t *
 		}
 		u->pool_after = fg_pool_open_until(pool, addr, now);
 	}
+	r->renew_of = 0;
 	if (he) {
 		hold_slot_t *hs = hold_slot_for(ht, he, addr, now);
 		u->hs = hs;
 		u->hs_before = *hs;
+		/* the same live element, or another one: its budget count is
+		 * then not this grant's to move */
+		if (hs->until > now && !memcmp(hs->addr, addr, sizeof(hs->addr))) {
+			if (sd->scope == FG_SCOPE_CLIENT)
+				r->renew_of = hs->counted;
+		} else {
+			hs->counted = 0;
+		}
 		memset(hs->addr, 0, sizeof(hs->addr));
 		memcpy(hs->addr, addr, alen);
 		if (hs->until < now + window)
 			hs->until = now + window;
 		u->hs_after = *hs;
+		if (sd->scope == FG_SCOPE_CLIENT && r->unverified) {
+			/* recorded only on the ACK: a refused grant is never
+			 * counted, so no renewal may name it */
+			u->he = he;
+			u->he_key = *he;
+		}
 	}
 
 	u->rc = rc;
@@ -900,6 +923,40 @@ static void undo_batch(fg_grant_engine_t *eng, ticket_t *t, const size_t *which,
 	for (size_t k = n; k-- > 0;)
 		undo_one(&t->undo[which[k]], now);
 	pthread_mutex_unlock(&eng->shared->lock);
+}
+
+/* The acknowledged grants of a batch: count_until from the ACK's time (the
+ * kernel set each element's timeout before it acknowledged), and, for the
+ * unverified exact ones, in their holdings, where the slot still holds
+ * that element (the entry may have passed to another source, the slot to
+ * another address, meanwhile). */
+static void record_counted(fg_grant_engine_t *eng, const ticket_t *t, fg_grant_req_t *reqs,
+			   const size_t *which, size_t n)
+{
+	bool locked = false;
+	uint64_t now = mono_ms();
+	for (size_t k = 0; k < n; k++) {
+		size_t g = which ? which[k] : k;
+		const undo_t *u = &t->undo[g];
+		fg_grant_req_t *r = &reqs[t->idx[g]];
+		r->count_until = now + r->grant_ms;
+		const hold_ent_t *he = u->he;
+		if (!he)
+			continue;
+		if (!locked) {
+			pthread_mutex_lock(&eng->shared->lock);
+			locked = true;
+		}
+		if (he->svc != u->he_key.svc || he->family != u->he_key.family ||
+		    memcmp(he->src, u->he_key.src, sizeof(he->src)) ||
+		    memcmp(u->hs->addr, u->hs_after.addr, sizeof(u->hs->addr)) ||
+		    u->hs->until <= now)
+			continue;
+		if (u->hs->counted < r->count_until)
+			u->hs->counted = r->count_until;
+	}
+	if (locked)
+		pthread_mutex_unlock(&eng->shared->lock);
 }
 
 /* At most one log line a second for refused transactions, with the count
@@ -1021,6 +1078,8 @@ int fg_grant_begin(fg_grant_engine_t *eng, fg_grant_worker_t *w, fg_grant_req_t 
 		r->nodata = false;
 		r->pending = false;
 		r->cause = FG_NOADDR_NONE;
+		r->count_until = 0;
+		r->renew_of = 0;
 		if (r->hidden)
 			continue;   /* answered without a grant by the caller */
 		if (r->service_id < eng->nsvcs) {
@@ -1091,6 +1150,7 @@ static int finish_ticket(fg_grant_engine_t *eng, fg_grant_worker_t *w, ticket_t 
 	if (rc == 0) {
 		for (size_t k = 0; k < ng; k++)
 			mark_ok(eng, &reqs[t->idx[k]], &t->grants[k]);
+		record_counted(eng, t, reqs, NULL, ng);
 		return (int)ng;
 	}
 	eng->commit_failures++;
@@ -1124,6 +1184,7 @@ static int finish_ticket(fg_grant_engine_t *eng, fg_grant_worker_t *w, ticket_t 
 		if (rc2 == 0) {
 			for (size_t k = 0; k < nk; k++)
 				mark_ok(eng, &reqs[t->idx[keep[k]]], &w->retry[k]);
+			record_counted(eng, t, reqs, keep, nk);
 			return (int)nk;
 		}
 		eng->commit_failures++;

@@ -39,6 +39,11 @@ typedef struct fg_grant_req {
 					       * verified TSIG key proves */
 	bool hidden;                          /* skip: a private service this
 					       * asker may not get (daemon/tsigq.h) */
+	bool unverified;                      /* the caller counts this grant in
+					       * its unverified budget once ok
+					       * (grant/budget.h): an exact
+					       * grant then records count_until
+					       * for a later renew_of */
 	/* out */
 	bool ok;                              /* false: answer SERVFAIL */
 	bool nodata;                          /* no pool of this family: NODATA */
@@ -53,6 +58,15 @@ typedef struct fg_grant_req {
 	bool pending;                         /* addr chosen, in the transaction
 					       * (not granted before ok) */
 	uint8_t cause;                        /* !ok && !nodata: enum fg_noaddr */
+	uint64_t count_until;                 /* ok: the ACK's time + grant_ms
+					       * (ms, CLOCK_MONOTONIC), no earlier
+					       * than the kernel element expires */
+	uint64_t renew_of;                    /* an exact grant renewing the live
+					       * element of earlier acknowledged
+					       * unverified grants: the latest
+					       * count_until among them, for
+					       * fg_budget_renew; 0: a new
+					       * element as far as is known */
 } fg_grant_req_t;
 
 /* Why an answer for a service name carries no address (SERVFAIL): the

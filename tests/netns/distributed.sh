@@ -105,6 +105,25 @@ EOF2
 }
 
 agent_conf ga 10.81.0.2@4700 "$KA" 127.0.0.1@9153 >"$FG_WORK/ga.conf"
+# ga's file alone names an external service (RFC 2136 publishing) whose
+# key it lacks: an agent publishes nothing, so it loads, starts no epoch
+# thread and grants nothing for it (the controller knows no such service)
+python3 - "$FG_WORK/ga.conf" <<'EOF2' || die "cannot add the external service to ga.conf"
+import sys
+p = sys.argv[1]
+s = open(p).read()
+assert "\nservice:\n" in s and "\npool:\n" in s
+s = s.replace("\npool:\n", "\npool:\n  - id: extp\n    prefix: 192.0.2.0/28\n", 1)
+s = s.replace("\nservice:\n", """
+service:
+  - id: ext
+    name: ext.knot.test
+    backend: 10.90.0.10@8080
+    pool: extp
+    external: { server: 10.81.0.1@5354, zone: knot.test, key: nokey.knot.test, epoch: 2s, timeout: 1s }
+""", 1)
+open(p, "w").write(s)
+EOF2
 agent_conf gb 10.82.0.2@4700 "$KB" 127.0.0.1@9153 >"$FG_WORK/gb.conf"
 cat >"$FG_WORK/ctl.conf" <<EOF2
 role: controller
@@ -178,6 +197,11 @@ start_d ctl ctl "$FG_WORK/ctl.conf"
 wait_dns cli 10.80.0.1 example.test 60 "${DPID[ctl]}" || die "controller does not answer" "$(tail "$FG_WORK/ctl.log")"
 wait_up ga && ok "controller: agent ga is up" || fail "controller: agent ga is up" "$(ctl_status)"
 wait_up gb && ok "controller: agent gb is up" || fail "controller: agent gb is up" "$(ctl_status)"
+# the agent with an external service in its file (see ga.conf above)
+assert_nomatch "agent ga: no epoch thread for its external service (no ddns line)" 'ddns' \
+	"$(cat "$FG_WORK/ga.log")"
+assert_eq "agent ga: nothing granted for its external service's pool" "" \
+	"$(nsx ga nft list set inet "${T}ga" grant_any4 2>/dev/null | grep -o '192\.0\.2\.[0-9]*')"
 
 # ---- a grant on both agents before the answer; connect through each
 out=$(query)

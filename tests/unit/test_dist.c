@@ -346,6 +346,23 @@ static void test_conf_roles(void **st)
 	assert_int_equal(c->agents[0].timeout_ms, 2000);
 	assert_int_equal(c->dist.log_size, 1024);
 	fg_conf_free(c);
+	/* an external service whose key the file lacks: refused where the
+	 * epoch thread would publish it, loaded by an agent (which never
+	 * starts that thread) */
+#define EXT \
+	"server: { listen: [ \"127.0.0.1@5353\" ], workers: 1 }\n" \
+	"pool:\n  - id: p5\n    prefix: 198.51.101.0/24\n" \
+	"service:\n  - id: ext\n    name: ext.knot.test\n    backend: 10.9.0.10@8080\n" \
+	"    pool: p5\n" \
+	"    external: { server: 127.0.0.1@5354, zone: knot.test, key: nokey.knot.test }\n"
+	assert_null(load(EXT));
+	assert_non_null(strstr(last_diag, "external.key 'nokey.knot.test' is not defined"));
+	c = load("role: agent\ndist: { id: ga, listen: 127.0.0.1@4700 }\ncontroller:\n"
+		 "  - id: ctl\n    psk-file: /k\n" EXT);
+	assert_non_null(c);
+	assert_true(c->services[0].external.set);
+	fg_conf_free(c);
+#undef EXT
 }
 
 /* ---- hub and agent over loopback ---- */

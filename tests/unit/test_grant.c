@@ -15,6 +15,7 @@
 #include <netinet/in.h>
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 
 #include "conf/conf.h"
 #include "dataplane/nat_mem.h"
@@ -604,6 +605,101 @@ static void test_exact_per_source_quota(void **state)
 	own_free(&e);
 }
 
+static uint64_t mono_now_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}
+
+/* What the unverified-grant budget is fed (grant/budget.h): count_until
+ * from the ACK, no earlier than the element expires; an exact grant that
+ * renews a live element names the latest count_until of the element's
+ * acknowledged unverified grants (renew_of), not those of verified or
+ * refused ones; fresh elements and grants open to anyone name none. */
+static void test_unverified_renewal_feed(void **state)
+{
+	(void)state;
+	struct fx e;
+	char text[2048];
+	snprintf(text, sizeof(text), "%spolicy:\n  direct: [ 10.0.1.0/24 ]\n"
+		 "  exact-per-source: 2\n", OWN_WWW);
+	own_new(&e, text, NULL);
+	fg_dns_query_t q;
+	memset(&q, 0, sizeof(q));
+	struct sockaddr_storage cl = peer("10.0.1.90");
+	uint8_t addr[2][16];
+	uint64_t counted[2] = { 0, 0 };
+	unsigned naddr = 0, renewals = 0;
+	fg_grant_req_t r;
+	for (int i = 0; i < 40; i++) {
+		memset(&r, 0, sizeof(r));
+		r.q = &q;
+		r.peer = &cl;
+		r.service_id = 0;
+		r.qtype = FG_TYPE_A;
+		r.unverified = true;
+		uint64_t t0 = mono_now_ms();
+		assert_int_equal(fg_grant_resolve(e.eng, e.w, &r, 1), 1);
+		uint64_t t1 = mono_now_ms();
+		assert_true(r.ok);
+		assert_int_equal(r.scope, FG_SCOPE_CLIENT);
+		assert_true(r.count_until >= t0 + r.grant_ms && r.count_until <= t1 + r.grant_ms);
+		unsigned k = 0;
+		while (k < naddr && memcmp(addr[k], r.addr, 16))
+			k++;
+		if (k == naddr) {
+			assert_true(naddr < 2);           /* exact-per-source */
+			memcpy(addr[naddr++], r.addr, 16);
+			assert_int_equal(r.renew_of, 0);
+		} else {
+			assert_int_equal(r.renew_of, counted[k]);
+			renewals++;
+		}
+		counted[k] = r.count_until;
+	}
+	assert_int_equal(naddr, 2);
+	assert_true(renewals >= 38);
+	/* a verified renewal is not counted by the caller: not recorded */
+	uint64_t before[2] = { counted[0], counted[1] };
+	memset(&r, 0, sizeof(r));
+	r.q = &q;
+	r.peer = &cl;
+	r.qtype = FG_TYPE_A;
+	assert_int_equal(fg_grant_resolve(e.eng, e.w, &r, 1), 1);
+	assert_true(r.renew_of == before[0] || r.renew_of == before[1]);
+	/* nor a refused one */
+	r.unverified = true;
+	fg_nat_mem_fail_next(e.nat, 1, 0);
+	assert_true(fg_grant_resolve(e.eng, e.w, &r, 1) < 0);
+	assert_false(r.ok);
+	fg_nat_mem_fail_next(e.nat, 0, 0);
+	for (int i = 0; i < 4; i++) {
+		assert_int_equal(fg_grant_resolve(e.eng, e.w, &r, 1), 1);
+		unsigned k = memcmp(addr[0], r.addr, 16) ? 1 : 0;
+		assert_memory_equal(addr[k], r.addr, 16);
+		assert_int_equal(r.renew_of, before[k]);
+		before[k] = r.count_until;
+	}
+	/* rotate forgets the holdings: a fresh element as far as is known */
+	assert_true(fg_grant_engine_rotate(e.eng, 0) >= 0);
+	assert_int_equal(fg_grant_resolve(e.eng, e.w, &r, 1), 1);
+	assert_int_equal(r.renew_of, 0);
+	/* grants open to anyone are not the budget's: never a renewal */
+	struct sockaddr_storage rs = peer("192.0.2.53");
+	for (int i = 0; i < 10; i++) {
+		memset(&r, 0, sizeof(r));
+		r.q = &q;
+		r.peer = &rs;
+		r.qtype = FG_TYPE_A;
+		r.unverified = true;
+		assert_int_equal(fg_grant_resolve(e.eng, e.w, &r, 1), 1);
+		assert_int_equal(r.scope, FG_SCOPE_ANY);
+		assert_int_equal(r.renew_of, 0);
+	}
+	own_free(&e);
+}
+
 /* Finding 7: a full grant set fails the batch in at most two
  * transactions (one retry only when subnet grants were mixed in), every
  * request SERVFAILs, and the pools are as before. */
@@ -967,6 +1063,7 @@ int main(void)
 		cmocka_unit_test(test_open_fraction_cap_with_refused_ecs),
 		cmocka_unit_test(test_anyone_per_source),
 		cmocka_unit_test(test_exact_per_source_quota),
+		cmocka_unit_test(test_unverified_renewal_feed),
 		cmocka_unit_test(test_full_set_no_retry_storm),
 		cmocka_unit_test(test_reload_reorder_keeps_services_apart),
 		cmocka_unit_test(test_reload_raises_source_bound),
