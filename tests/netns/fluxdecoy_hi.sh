@@ -10,7 +10,8 @@
 #       local route, forwarding for the backends (ip_forward=1, so that only
 #       the containment table stands between a backend and the outside)
 #   hi  10.0.4.10 .11 (persona hi-web, containment reflect), .20 (hi-drop,
-#       drop), .30 (hi-reply, reply-only): real lighttpd and sshd
+#       drop), .30 (hi-reply, reply-only): real lighttpd and sshd; .40
+#       (hi-dead): sshd only, nothing on port 80
 #
 # Checked: a flow bound on first contact to a live backend (its page, not the
 # persona's), the binding kept per (universe, address, port) and collected
@@ -24,6 +25,12 @@
 # with a bed address and the curl gets the fake Internet's page, the SYN a
 # reset from inside the bed; reply-only lets a backend reach a host that
 # sent to it first and nothing else; kernel counters in metrics and events.
+# Backend failure: a backend that refuses (hi-dead, nothing on its port 80)
+# and a template that does not start one (hi-nospawn, /bin/false) reset the
+# attacker's connection, first and bound flows alike, with backend_error /
+# backend_spawn_failed and flow_end reason backend-error / backend-spawn-failed,
+# counted in fluxdecoy_backend_errors_total (_spawn_errors_total); the same
+# entry's port 22, other entries and the persona still answer.
 #
 # Env: FLUXGATED (fluxdecoy is taken from the same directory), VALGRIND.
 
