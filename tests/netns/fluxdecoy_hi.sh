@@ -10,7 +10,8 @@
 #       local route, forwarding for the backends (ip_forward=1, so that only
 #       the containment table stands between a backend and the outside)
 #   hi  10.0.4.10 .11 (persona hi-web, containment reflect), .20 (hi-drop,
-#       drop), .30 (hi-reply, reply-only): real lighttpd and sshd
+#       drop), .30 (hi-reply, reply-only): real lighttpd and sshd; .40
+#       (hi-dead): sshd only, nothing on port 80
 #
 # Checked: a flow bound on first contact to a live backend (its page, not the
 # persona's), the binding kept per (universe, address, port) and collected
@@ -24,6 +25,12 @@
 # with a bed address and the curl gets the fake Internet's page, the SYN a
 # reset from inside the bed; reply-only lets a backend reach a host that
 # sent to it first and nothing else; kernel counters in metrics and events.
+# Backend failure: a backend that refuses (hi-dead, nothing on its port 80)
+# and a template that does not start one (hi-nospawn, /bin/false) reset the
+# attacker's connection, first and bound flows alike, with backend_error /
+# backend_spawn_failed and flow_end reason backend-error / backend-spawn-failed,
+# counted in fluxdecoy_backend_errors_total (_spawn_errors_total); the same
+# entry's port 22, other entries and the persona still answer.
 #
 # Env: FLUXGATED (fluxdecoy is taken from the same directory), VALGRIND.
 
@@ -60,6 +67,7 @@ veth_link cli e1 "10.0.3.1/24" dcy eth0 "10.0.3.10/24"
 veth_link dcy e4 "10.0.4.1/24" hi eth0 "10.0.4.10/24"
 for a in 10.0.3.7 10.0.3.8 10.0.3.9 10.0.3.21 10.0.3.22 203.0.113.5 203.0.113.53; do addr_add cli e1 "$a/32"; done
 for a in 10.0.4.11 10.0.4.20 10.0.4.30; do addr_add hi eth0 "$a/24"; done
+addr_add hi eth0 10.0.4.40/24   # hi-dead's backend: sshd on 22, nothing on 80
 nsx cli ip route add 198.51.100.0/24 via 10.0.3.10
 nsx cli ip route add 10.0.4.0/24 via 10.0.3.10
 nsx dcy ip route add default via 10.0.3.1
@@ -225,6 +233,15 @@ persona:
     addresses: [198.51.100.224/28]
     backend-template: [$W/spawn.sh, $FG_NS_PREFIX, $W]
     template-addresses: [10.0.5.0/29]
+  - id: hi-dead
+    file: $P
+    addresses: [198.51.100.240/30]
+    backends: [10.0.4.40]
+  - id: hi-nospawn
+    file: $P
+    addresses: [198.51.100.244/30]
+    backend-template: [/bin/false]
+    template-addresses: [10.0.5.8/30]
 EOF
 touch "$W/eve.json"; chown nobody "$W/eve.json"
 out=$("$FLUXDECOY" --check -c "$DCONF" 2>&1)
@@ -430,6 +447,106 @@ fi
 # still serving after all that
 out=$(nsx cli curl -sS -m 10 --interface 10.0.3.1 "http://198.51.100.99/" 2>&1)
 has_line "still serving" "a web server|live backend" "$out"
+
+# ------------------------------------------------------------ backend failure
+# What fluxdecoy(8) promises when a backend cannot be reached or started:
+# the attacker's connection is reset (as a host without that service would),
+# a backend_error / backend_spawn_failed event, flow_end with reason
+# backend-error / backend-spawn-failed, fluxdecoy_backend_errors_total
+# (and fluxdecoy_backend_spawn_errors_total) counted, and the bed serves on.
+# Fresh sources (10.0.3.41-43), so that the scan filter lets each through.
+for a in 10.0.3.41 10.0.3.42 10.0.3.43; do addr_add cli e1 "$a/32"; done
+# how the other side ends a connection (an HTTP request sent): reset, closed,
+# refused, data or timeout; curl alone cannot tell (a reset that beats its
+# connect check is "Couldn't connect", exit 7, later "reset by peer", 56)
+tcp_end() { # tcp_end SRC DST PORT
+	nsx cli python3 - "$@" <<'PY'
+import socket, sys
+src, dst, port = sys.argv[1], sys.argv[2], int(sys.argv[3])
+s = socket.socket()
+s.settimeout(60)
+s.bind((src, 0))
+try:
+    s.connect((dst, port))
+    s.sendall(b"GET / HTTP/1.0\r\n\r\n")
+    print("data" if s.recv(4096) else "closed")
+except ConnectionResetError:
+    print("reset")
+except ConnectionRefusedError:
+    print("refused")
+except socket.timeout:
+    print("timeout")
+except OSError as e:
+    print("error", e)
+PY
+}
+nsx cli ip route add 198.51.100.240/30 via 10.0.3.10 src 10.0.3.41   # for ssh-keyscan
+# hi-dead (198.51.100.240/30) is bound to 10.0.4.40, where nothing listens
+# on port 80 (its port 22 is the real sshd)
+be0=$(metric fluxdecoy_backend_errors_total)
+se0=$(metric fluxdecoy_backend_spawn_errors_total)
+sp0=$(metric fluxdecoy_backends_spawned_total)
+DEAD=198.51.100.241
+assert_eq "a refusing backend: the client's connection is reset" "reset" \
+	"$(tcp_end 10.0.3.41 $DEAD 80)"
+# and nothing of the flow stays on either side (fluxdecoy let go of the
+# client's socket: no ESTAB or CLOSE-WAIT left)
+assert_eq "ss: no socket of the reset flow left on the bed" "" \
+	"$(nsx dcy ss -Htan src "$DEAD:80" dst 10.0.3.41)"
+assert_eq "ss: no socket of the reset flow left on the client" "" \
+	"$(nsx cli ss -Htan src 10.0.3.41 dst "$DEAD:80")"
+pat="\"src_ip\":\"10.0.3.41\".*\"dest_ip\":\"$DEAD\",\"dest_port\":80.*\"event\":\"flow_end\",\"persona\":\"hi-dead\",\"interaction\":\"high\",\"backend\":\"10.0.4.40\",\"reason\":\"backend-error\",\"bytes_toserver\":0,\"bytes_toclient\":0"
+wait_for $T grep -Eq "$pat" "$W/eve.json"
+has_line "event: flow_end with reason backend-error" "$pat" "$(cat "$W/eve.json")"
+has_line "event: backend_error names the backend, the times and the error" \
+	"\"src_ip\":\"10.0.3.41\".*\"event\":\"backend_error\",\"persona\":\"hi-dead\",\"backend\":\"10.0.4.40\",\"connect_ms\":[0-9]+,\"connect_us\":[0-9]+,\"error\":\"Connection refused\"" \
+	"$(cat "$W/eve.json")"
+be_is() { [ "$(metric fluxdecoy_backend_errors_total)" = "$1" ]; }
+wait_for $T be_is $((be0 + 1))
+assert_eq "metrics: fluxdecoy_backend_errors_total counts the failed backend" \
+	"$((be0 + 1))" "$(metric fluxdecoy_backend_errors_total)"
+# the bound flow after it: the same binding, the same reset
+assert_eq "a bound flow to the refusing backend is reset too" "reset" \
+	"$(tcp_end 10.0.3.41 $DEAD 80)"
+wait_for $T be_is $((be0 + 2))
+assert_eq "metrics: each failed flow counted" "$((be0 + 2))" "$(metric fluxdecoy_backend_errors_total)"
+
+# hi-nospawn: its template (/bin/false) never starts a backend
+NOSP=198.51.100.245
+assert_eq "a template that fails: the waiting client is reset" "reset" \
+	"$(tcp_end 10.0.3.42 $NOSP 80)"
+pat="\"src_ip\":\"10.0.3.42\".*\"dest_ip\":\"$NOSP\",\"dest_port\":80.*\"event\":\"flow_end\",\"persona\":\"hi-nospawn\",\"interaction\":\"high\",\"backend\":\"10\.0\.5\.(8|9|10|11)\",\"reason\":\"backend-spawn-failed\""
+wait_for $T grep -Eq "$pat" "$W/eve.json"
+has_line "event: flow_end with reason backend-spawn-failed" "$pat" "$(cat "$W/eve.json")"
+has_line "event: backend_spawn_failed names the slot and the error" \
+	'"event":"backend_spawn_failed","persona":"hi-nospawn","backend":"10\.0\.5\.(8|9|10|11)","slot":[0-3],"error":"[^"]+"' \
+	"$(cat "$W/eve.json")"
+se_is() { [ "$(metric fluxdecoy_backend_spawn_errors_total)" = "$1" ]; }
+wait_for $T se_is $((se0 + 1))
+assert_eq "metrics: fluxdecoy_backend_spawn_errors_total counts the failed start" \
+	"$((se0 + 1))" "$(metric fluxdecoy_backend_spawn_errors_total)"
+assert_eq "metrics: the reset flow is in fluxdecoy_backend_errors_total" \
+	"$((be0 + 3))" "$(metric fluxdecoy_backend_errors_total)"
+assert_eq "metrics: no clone counted as spawned for it" "$sp0" "$(metric fluxdecoy_backends_spawned_total)"
+# the binding stays: the universe's next flow runs the template again
+assert_eq "a bound flow to the failing template is reset too" "reset" \
+	"$(tcp_end 10.0.3.42 $NOSP 80)"
+wait_for $T se_is $((se0 + 2))
+assert_eq "metrics: the template was run again and counted" \
+	"$((se0 + 2))" "$(metric fluxdecoy_backend_spawn_errors_total)"
+assert_eq "events: two flows ended backend-spawn-failed" "2" \
+	"$(ev_count '"src_ip":"10.0.3.42".*"event":"flow_end","persona":"hi-nospawn".*"reason":"backend-spawn-failed"')"
+
+# the bed serves on: the dead backend's other port, another backend, the
+# low-interaction persona
+out=$(nsx cli timeout 10 ssh-keyscan -T 5 -t ed25519 -p 22 $DEAD 2>/dev/null)
+assert_eq "after the failures: the same entry's port 22 reaches its backend's sshd" \
+	"$real" "$(awk '{print $3}' <<<"$out")"
+out=$(nsx cli curl -sS -m 10 --interface 10.0.3.43 "http://198.51.100.50/" 2>&1)
+has_line "after the failures: another entry's flow reaches a live backend" 'live backend 10\.0\.4\.1[01]' "$out"
+out=$(nsx cli curl -sS -m 10 --interface 10.0.3.43 "http://198.51.100.250/" 2>&1)
+has_line "after the failures: the low-interaction persona answers" "a web server" "$out"
+if kill -0 "$DPID" 2>/dev/null; then ok "fluxdecoy is still running"; else fail "fluxdecoy is still running"; fi
 
 # ------------------------------------------------------------ stop
 stop_pid "$DPID" $T
