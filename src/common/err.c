@@ -24,6 +24,7 @@ static const char *const fg_err_text[] = {
 	[FG_EVERSION - FG_EBASE]   = "unsupported protocol version",
 	[FG_EAUTH - FG_EBASE]      = "authentication failed",
 	[FG_ECOOKIE - FG_EBASE]    = "malformed DNS COOKIE option",
+	[FG_EEXIT - FG_EBASE]      = "the program exited with a failure status",
 };
 
 const char *fg_strerror(int code)

@@ -32,6 +32,7 @@ enum fg_err {
 	FG_EVERSION,    /* unsupported protocol version */
 	FG_EAUTH,       /* authentication failure */
 	FG_ECOOKIE,     /* malformed EDNS COOKIE option (RFC 7873) */
+	FG_EEXIT,       /* a program we ran exited with a failure status */
 	FG_ELAST
 };
 

@@ -83,8 +83,19 @@ static int run_template(const fd_conf_persona_t *p, const char *action, size_t s
 	free(argv);
 	for (int i = 0; i < 600; i++) {
 		pid_t r = waitpid(pid, &st, WNOHANG);
-		if (r == pid)
-			return WIFEXITED(st) && WEXITSTATUS(st) == 0 ? 0 : -ECHILD;
+		if (r == pid) {
+			if (WIFEXITED(st) && WEXITSTATUS(st) == 0)
+				return 0;
+			/* the status goes to the log; callers name the slot */
+			if (WIFEXITED(st))
+				log_warn("[priv] persona '%s': %s %s: exited with status %d%s",
+					 p->id, p->tmpl[0], action, WEXITSTATUS(st),
+					 WEXITSTATUS(st) == 127 ? " (could not be run)" : "");
+			else
+				log_warn("[priv] persona '%s': %s %s: killed by signal %d", p->id,
+					 p->tmpl[0], action, WIFSIGNALED(st) ? WTERMSIG(st) : 0);
+			return -FG_EEXIT;
+		}
 		if (r < 0 && errno != EINTR)
 			return -errno;
 		usleep(50000);

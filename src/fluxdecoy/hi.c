@@ -1158,7 +1158,7 @@ char *fd_hi_metrics(const fd_hi_t *h)
 	  s->expired);
 	C("fluxdecoy_bindings_refused_total", "Flows that passed the scan filter while "
 	  "max-bindings were live (low interaction instead).", s->bindings_full);
-	C("fluxdecoy_backend_errors_total", "Backend connections that failed (client reset).",
+	C("fluxdecoy_backend_errors_total", "Flows whose backend failed (TCP: client reset; UDP: relay not connected).",
 	  s->backend_err);
 	C("fluxdecoy_backend_connects_total", "Flows whose backend connection came up.",
 	  s->connects);

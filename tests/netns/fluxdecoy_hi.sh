@@ -519,8 +519,10 @@ pat="\"src_ip\":\"10.0.3.42\".*\"dest_ip\":\"$NOSP\",\"dest_port\":80.*\"event\"
 wait_for $T grep -Eq "$pat" "$W/eve.json"
 has_line "event: flow_end with reason backend-spawn-failed" "$pat" "$(cat "$W/eve.json")"
 has_line "event: backend_spawn_failed names the slot and the error" \
-	'"event":"backend_spawn_failed","persona":"hi-nospawn","backend":"10\.0\.5\.(8|9|10|11)","slot":[0-3],"error":"[^"]+"' \
+	'"event":"backend_spawn_failed","persona":"hi-nospawn","backend":"10\.0\.5\.(8|9|10|11)","slot":[0-3],"error":"the program exited with a failure status"' \
 	"$(cat "$W/eve.json")"
+has_line "log: the template's exit status is named" \
+	"persona 'hi-nospawn': /bin/false start: exited with status 1" "$(cat "$W/fluxdecoy.log")"
 se_is() { [ "$(metric fluxdecoy_backend_spawn_errors_total)" = "$1" ]; }
 wait_for $T se_is $((se0 + 1))
 assert_eq "metrics: fluxdecoy_backend_spawn_errors_total counts the failed start" \
