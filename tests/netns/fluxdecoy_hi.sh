@@ -333,7 +333,13 @@ grep -q 'Banner on port' "$W/masscan.out" && ok "masscan completed handshakes (b
 	|| fail "masscan completed handshakes" "$(tail -n 20 "$W/masscan.out")"
 # nmap connect scan of the pool from another source, port 80
 nsx cli nmap -n -Pn -sT -p 80 -T4 --max-retries 0 -S 10.0.3.8 -e e1 198.51.100.0/24 >"$W/nmap.out" 2>&1
-sleep 2
+# the daemon may still be working through the sweeps' flows: wait (bounded)
+# until they are counted, then judge the counts as strictly as before
+sweeps_counted() {
+	[ $(( $(metric fluxdecoy_scan_filtered_total) - filtered0 )) -ge 200 ] &&
+		[ $(( $(metric fluxdecoy_bindings_created_total) - created0 )) -ge 1 ]
+}
+wait_for 60 sweeps_counted
 created=$(( $(metric fluxdecoy_bindings_created_total) - created0 ))
 filtered=$(( $(metric fluxdecoy_scan_filtered_total) - filtered0 ))
 # sources x ports: masscan (10.0.3.100) x {80, 22} + nmap (10.0.3.8) x {80}
@@ -357,7 +363,7 @@ out=$(nsx hi kdig @10.0.4.1 -b 10.0.4.20 +retry=0 +timeout=1 www.example.org A 2
 has_no_line "drop: the bed's own services are closed to the backend" "status: NOERROR" "$out"
 
 # reflect (10.0.4.10): DNS and connections answered inside the bed
-out=$(nsx hi kdig @203.0.113.53 -b 10.0.4.10 +retry=0 +timeout=2 www.evil.example A 2>&1)
+out=$(nsx hi kdig @203.0.113.53 -b 10.0.4.10 +retry=2 +timeout=5 www.evil.example A 2>&1)
 has_line "reflect: the DNS query is answered from inside the bed" 'www\.evil\.example\.[[:space:]]+60[[:space:]]+IN[[:space:]]+A[[:space:]]+198\.51\.100\.250' "$out"
 out=$(nsx hi curl -sS -m 10 --interface 10.0.4.10 http://203.0.113.5/ 2>&1)
 has_line "reflect: the backend's curl gets the fake Internet's page" "a web server" "$out"
@@ -410,9 +416,16 @@ for name in reflected_1 contained_2 contained_3 replied_3; do
 	has_line "kernel counter $name counted" "counter $name \{ packets [1-9]" \
 		"$(nsx dcy nft list counter inet fdhi $name 2>&1 | tr -s '\n\t' '  ')"
 done
-wait_for 20 bash -c "curl -sS -m 5 http://127.0.0.1:9561/metrics >/dev/null" 2>/dev/null
-sleep 2
-M=$(nsx dcy curl -sS -m 10 http://127.0.0.1:9561/metrics)
+# the containment counters reach the metrics and the event log on the
+# daemon's own schedule: wait for them (bounded), not a fixed 2 s (the
+# scrape is made inside dcy: the metrics listen on its loopback only)
+dmetrics() { nsx dcy curl -sS -m 10 http://127.0.0.1:9561/metrics; }
+wait_output 60 dmetrics -- '^fluxdecoy_contained_packets_total\{persona="hi-drop",verdict="dropped"\} [1-9]' \
+	'^fluxdecoy_contained_packets_total\{persona="hi-web",verdict="reflected"\} [1-9]' \
+	'^fluxdecoy_contained_packets_total\{persona="hi-reply",verdict="replied"\} [1-9]' \
+	'^fluxdecoy_reflect_dns_queries_total [1-9]'
+wait_grep 60 "$W/eve.json" '"event":"contained","persona":"hi-drop","policy":"drop","dropped":[1-9]'
+M=$(dmetrics)
 has_line "metrics: dropped packets of hi-drop" '^fluxdecoy_contained_packets_total\{persona="hi-drop",verdict="dropped"\} [1-9]' "$M"
 has_line "metrics: reflected flows of hi-web" '^fluxdecoy_contained_packets_total\{persona="hi-web",verdict="reflected"\} [1-9]' "$M"
 has_line "metrics: replied packets of hi-reply" '^fluxdecoy_contained_packets_total\{persona="hi-reply",verdict="replied"\} [1-9]' "$M"

@@ -290,7 +290,15 @@ EOF
 b0=$(metric fluxdecoy_bindings_created_total)
 nsx cli timeout 120 python3 "$W/flood.py" 10.0.3.21 ports 300
 nsx cli timeout 120 python3 "$W/flood.py" 10.0.3.22 addrs 300
-sleep 1
+# the daemon may still be draining the floods: wait (bounded) until both
+# bindings and the refused relays are counted, then judge the exact counts
+floods_counted() {
+	[ "$(ev_count '"src_ip":"10\.0\.3\.21",.*"event":"binding_created"')" -ge 1 ] &&
+		[ "$(ev_count '"src_ip":"10\.0\.3\.22",.*"event":"binding_created"')" -ge 1 ] &&
+		[ $(( $(metric fluxdecoy_bindings_created_total) - ${b0:-0} )) -ge 2 ] &&
+		[ "$(metric fluxdecoy_udp_hi_refused_total)" -ge 1 ] 2>/dev/null
+}
+wait_for 60 floods_counted
 assert_eq "a flood over 300 source ports makes one binding" "1" \
 	"$(ev_count '"src_ip":"10\.0\.3\.21",.*"event":"binding_created"')"
 assert_eq "a flood over 100 addresses makes one binding" "1" \
