@@ -338,8 +338,8 @@ nsx cli nmap -n -Pn -sT -p 80 -T4 --max-retries 0 -S 10.0.3.8 -e e1 198.51.100.0
 # the daemon may still be working through the sweeps' flows: wait (bounded)
 # until they are counted, then judge the counts as strictly as before
 sweeps_counted() {
-	[ $(( $(metric fluxdecoy_scan_filtered_total) - filtered0 )) -ge 200 ] &&
-		[ $(( $(metric fluxdecoy_bindings_created_total) - created0 )) -ge 1 ]
+	[ "$(metric fluxdecoy_scan_filtered_total)" -ge $(( ${filtered0:-0} + 200 )) ] 2>/dev/null &&
+		[ "$(metric fluxdecoy_bindings_created_total)" -ge $(( ${created0:-0} + 1 )) ] 2>/dev/null
 }
 wait_for 60 sweeps_counted
 created=$(( $(metric fluxdecoy_bindings_created_total) - created0 ))

@@ -160,7 +160,9 @@ flood_pid=$!
 # the queries below go once the flood is being limited (its first drop or
 # slip is counted), not after a fixed 0.5 s that a slow start of python outlasts
 rrl_limiting() {
-	[ $(( $(metric 'dns_rrl_limited_total{action="dropped"}') + $(metric 'dns_rrl_limited_total{action="slipped"}') )) -ge 1 ] 2>/dev/null
+	local d s
+	d=$(metric 'dns_rrl_limited_total{action="dropped"}') s=$(metric 'dns_rrl_limited_total{action="slipped"}')
+	[ $(( ${d:-0} + ${s:-0} )) -ge 1 ]
 }
 wait_until 30 rrl_limiting
 
