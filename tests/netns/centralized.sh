@@ -246,8 +246,8 @@ fi
 ok "fluxgated answers on 10.0.1.1"
 wait_dns cli 10.0.4.53 example.test 30 "$UNBOUND_PID" \
 	|| { fail "unbound answers on 10.0.4.53" "$(tail -n 20 "$FG_WORK/unbound.log")"; finish; }
-wait_port srv tcp 80 10 "$SRV_PID" || { fail "lighttpd (real) listens"; finish; }
-wait_port dcy tcp 80 10 "$DCY_PID" || { fail "fluxdecoy listens" "$(tail -n 20 "$FG_WORK/fluxdecoy.log")"; finish; }
+wait_port srv tcp 80 60 "$SRV_PID" || { fail "lighttpd (real) listens"; finish; }
+wait_port dcy tcp 80 60 "$DCY_PID" || { fail "fluxdecoy listens" "$(tail -n 20 "$FG_WORK/fluxdecoy.log")"; finish; }
 check "data plane: table inet fluxgate is installed" nsx gw nft list table inet fluxgate
 
 # ------------------------------------------------------------ helpers

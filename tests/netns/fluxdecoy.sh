@@ -174,9 +174,9 @@ postlog   unix-dgram n  -       n       -       1       postlogd
 EOF
 start_bg postfix srv postfix -c "$PF/conf" start-fg; SMTPD_PID=$BG_PID
 
-wait_port srv tcp 80 10 "$HTTPD_PID" || { fail "lighttpd listens"; finish; }
-wait_port srv tcp 443 10 "$HTTPD_PID" || { fail "lighttpd listens on 443"; finish; }
-wait_port srv tcp 22 10 "$SSHD_PID" || { fail "sshd listens"; finish; }
+wait_port srv tcp 80 60 "$HTTPD_PID" || { fail "lighttpd listens"; finish; }
+wait_port srv tcp 443 60 "$HTTPD_PID" || { fail "lighttpd listens on 443"; finish; }
+wait_port srv tcp 22 60 "$SSHD_PID" || { fail "sshd listens"; finish; }
 wait_port srv tcp 25 20 "$SMTPD_PID" || { fail "postfix listens" "$(tail "$PF/maillog" 2>/dev/null)"; finish; }
 # the master daemon is a child of postfix-script: stopped by its own PID
 MASTER_PID=$(tr -d ' ' <"$PF/queue/pid/master.pid" 2>/dev/null)

@@ -119,10 +119,10 @@ start_bg outside-http cli python3 -m http.server --bind 203.0.113.5 --directory 
 OUT_PID=$BG_PID
 start_bg cli-http cli python3 -m http.server --bind 10.0.3.1 --directory "$W/outside" 8000
 CLIH_PID=$BG_PID
-wait_port hi tcp 80 10 "$HTTPD_PID" || { fail "lighttpd listens"; finish; }
-wait_port hi tcp 22 10 "$SSHD_PID" || { fail "sshd listens"; finish; }
-wait_port cli tcp 80 10 "$OUT_PID" || { fail "the outside web server listens"; finish; }
-wait_port cli tcp 8000 10 "$CLIH_PID" || { fail "cli's web server listens"; finish; }
+wait_port hi tcp 80 60 "$HTTPD_PID" || { fail "lighttpd listens"; finish; }
+wait_port hi tcp 22 60 "$SSHD_PID" || { fail "sshd listens"; finish; }
+wait_port cli tcp 80 60 "$OUT_PID" || { fail "the outside web server listens"; finish; }
+wait_port cli tcp 8000 60 "$CLIH_PID" || { fail "cli's web server listens"; finish; }
 
 # the persona: a capture of the backend itself (low and high interaction
 # look alike at first contact); then the backends' pages get a marker the

@@ -86,7 +86,7 @@ KbdInteractiveAuthentication no
 EOF
 mkdir -p /run/sshd
 start_bg sshd srv /usr/sbin/sshd -D -e -f "$SSHD/sshd_config"; SSHD_PID=$BG_PID
-wait_port srv tcp 22 10 "$SSHD_PID" || { fail "sshd listens"; finish; }
+wait_port srv tcp 22 60 "$SSHD_PID" || { fail "sshd listens"; finish; }
 
 # ------------------------------------------------------------ clone, keys, config
 P=$W/ssh.persona

@@ -96,7 +96,7 @@ if ! wait_dns cli 10.67.1.1 example.test "$DNS_WAIT" "$FG_FLUXGATED_PID"; then
 	rm -rf "$EVDIR"; finish
 fi
 ok "fluxgated answers on 10.67.1.1"
-wait_port srv tcp 80 10 "$SRV_PID" || { fail "real server listens"; rm -rf "$EVDIR"; finish; }
+wait_port srv tcp 80 60 "$SRV_PID" || { fail "real server listens"; rm -rf "$EVDIR"; finish; }
 fctl() { nsx gw "$FLUXCTL" -s "$CTL" "$@"; }
 FLUXCTL=${FLUXCTL:-$(dirname "$FLUXGATED")/fluxctl}
 
