@@ -429,8 +429,16 @@ ROT_PID=$!
 # after the lookup; the pin, refreshed by .7's every packet, has 6 s), the
 # last once it has dropped .7's pin (6 s after its last packet). Bounded
 # waits: on a slow machine they only get longer, never wrong.
-any_granted() { nsx gw nft list map inet fluxgate grant_any4 2>/dev/null | grep -qE "(^|[[:space:]{,])${1//./\\.}([[:space:],]|\$)"; }
-pinned() { nsx gw nft list set inet fluxgate pinned4 2>/dev/null | grep -qE "(^|[[:space:]{,])${1//./\\.} \\. ${2//./\\.}([[:space:],]|\$)"; }
+# (the listing is read whole, then searched: `nft | grep -q` under pipefail
+# reads a match as a miss when nft gets SIGPIPE)
+any_granted() {
+	local l; l=$(nsx gw nft list map inet fluxgate grant_any4 2>/dev/null)
+	grep -qE "(^|[[:space:]{,])${1//./\\.}([[:space:],]|\$)" <<<"$l"
+}
+pinned() {
+	local l; l=$(nsx gw nft list set inet fluxgate pinned4 2>/dev/null)
+	grep -qE "(^|[[:space:]{,])${1//./\\.} \\. ${2//./\\.}([[:space:],]|\$)" <<<"$l"
+}
 X=$(rlk www.example.test A)
 assert_eq "4: pinned client reaches real right after the lookup" real "$(hget 10.0.1.7 "$X")"
 check "4: the kernel holds .7's pin" pinned 10.0.1.7 "$X"

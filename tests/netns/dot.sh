@@ -299,7 +299,8 @@ t0=$(metric fluxgate_dot_timeouts_total)
 start_bg stall cli python3 "$DOTC" stall $GW 853 "$CA" $NAME
 STALL_PID=$BG_PID
 # the stalled handshake's connection is open before the query (bounded)
-wait_until 30 eval 'nsx cli ss -Htn state established "( dport = :853 )" | grep -q .'
+stall_open() { local l; l=$(nsx cli ss -Htn state established "( dport = :853 )"); [ -n "$l" ]; }
+wait_until 30 stall_open
 # one worker only: the stalled handshake must not hold it
 out=$(kt static.example.test A)
 assert_match "answered while a handshake stalls (one worker)" 'IN\s+A\s+192\.0\.2\.10' "$out"
