@@ -22,7 +22,9 @@
 # Env:   FG_NETNS_ASAN=1   also run each scenario with build-asan/fluxgated
 #        FG_NETNS_VALGRIND=0  run the scenarios without valgrind
 #        FG_TEST_TIMEOUT   seconds per unit/replay test (default 120)
-#        FG_NETNS_TIMEOUT  seconds per scenario (default 600)
+#        FG_NETNS_TIMEOUT  seconds per scenario (default 600; 1200 for the
+#                          valgrind pass, which slows the daemons 20-50 times:
+#                          the bound only matters for a hung scenario)
 #        FG_PKG_TIMEOUT    seconds per packaging check (default 1200)
 #        FG_PKG_DPKG=1     pkg/deb also installs the .deb with dpkg -i and
 #                          purges it again (root; refused if fluxgate is there)
@@ -37,6 +39,7 @@ if [ "${1:-}" = "-k" ] && [ -n "${2:-}" ]; then
 fi
 T_UNIT=${FG_TEST_TIMEOUT:-120}
 T_NETNS=${FG_NETNS_TIMEOUT:-600}
+T_NETNS_VG=${FG_NETNS_TIMEOUT:-1200}
 
 rm -rf "$LOGS"
 mkdir -p "$LOGS"
@@ -134,7 +137,8 @@ cleanup_leftovers() {
 
 run_scenario() {
 	local s=$1 daemon=$2 vg=$3 suffix=$4
-	local base name logf prefix t0 rc
+	local base name logf prefix t0 rc t=$T_NETNS
+	[ "$vg" = 1 ] && t=$T_NETNS_VG
 	base=$(basename "$s" .sh)
 	name="netns/$base$suffix"
 	selected "$name" || return 0
@@ -154,7 +158,7 @@ run_scenario() {
 	fi
 	FLUXGATED="$ROOT/$daemon" VALGRIND=$vg FG_LOGDIR="$LOGS/netns/$base$suffix" \
 		FG_NS_PREFIX="$prefix" FG_TEST_NAME="$base$suffix" \
-		timeout -k 20 "$T_NETNS" bash "$s" >"$logf" 2>&1 </dev/null
+		timeout -k 20 "$t" bash "$s" >"$logf" 2>&1 </dev/null
 	rc=$?
 	if ! cleanup_leftovers "$prefix" "$logf" && [ $rc -eq 0 ]; then
 		rc=1

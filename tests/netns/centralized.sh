@@ -249,8 +249,8 @@ fi
 ok "fluxgated answers on 10.0.1.1"
 wait_dns cli 10.0.4.53 example.test 30 "$UNBOUND_PID" \
 	|| { fail "unbound answers on 10.0.4.53" "$(tail -n 20 "$FG_WORK/unbound.log")"; finish; }
-wait_port srv tcp 80 10 "$SRV_PID" || { fail "lighttpd (real) listens"; finish; }
-wait_port dcy tcp 80 10 "$DCY_PID" || { fail "fluxdecoy listens" "$(tail -n 20 "$FG_WORK/fluxdecoy.log")"; finish; }
+wait_port srv tcp 80 60 "$SRV_PID" || { fail "lighttpd (real) listens"; finish; }
+wait_port dcy tcp 80 60 "$DCY_PID" || { fail "fluxdecoy listens" "$(tail -n 20 "$FG_WORK/fluxdecoy.log")"; finish; }
 check "data plane: table inet fluxgate is installed" nsx gw nft list table inet fluxgate
 
 # ------------------------------------------------------------ helpers
@@ -427,12 +427,28 @@ ROT_PID=$!
 
 # 4: two clients behind the resolver take the same answer; .7 connects
 # (pin), .6 does not
+# The windows start from kernel state, not from fixed sleeps: the checks
+# after TTL + grace run once the kernel has dropped the anyone grant (3 s
+# after the lookup; the pin, refreshed by .7's every packet, has 6 s), the
+# last once it has dropped .7's pin (6 s after its last packet). Bounded
+# waits: on a slow machine they only get longer, never wrong.
+# (the listing is read whole, then searched: `nft | grep -q` under pipefail
+# reads a match as a miss when nft gets SIGPIPE)
+any_granted() {
+	local l; l=$(nsx gw nft list map inet fluxgate grant_any4 2>/dev/null)
+	grep -qE "(^|[[:space:]{,])${1//./\\.}([[:space:],]|\$)" <<<"$l"
+}
+pinned() {
+	local l; l=$(nsx gw nft list set inet fluxgate pinned4 2>/dev/null)
+	grep -qE "(^|[[:space:]{,])${1//./\\.} \\. ${2//./\\.}([[:space:],]|\$)" <<<"$l"
+}
 X=$(rlk www.example.test A)
 assert_eq "4: pinned client reaches real right after the lookup" real "$(hget 10.0.1.7 "$X")"
-sleep 4.5
+check "4: the kernel holds .7's pin" pinned 10.0.1.7 "$X"
+wait_until 30 eval '! any_granted "$X"' || fail "4: the anyone grant of $X lapses in the kernel (30 s)"
 assert_eq "4: after TTL + grace an unpinned client gets the decoy" decoy "$(hget 10.0.1.6 "$X")"
 assert_eq "4: after TTL + grace the pinned client still reaches real" real "$(hget 10.0.1.7 "$X")"
-sleep 7
+wait_until 30 eval '! pinned 10.0.1.7 "$X"' || fail "4: .7's pin lapses in the kernel (30 s)"
 assert_eq "4: after its pin lapsed the pinned client gets the decoy" decoy "$(hget 10.0.1.7 "$X")"
 
 wait $ROT_PID
@@ -488,7 +504,9 @@ assert_eq "7: released v6 client reaches real" real "$(hget fd00:1::9 "$Q6")"
 check "7: fluxctl quarantine 10.0.1.11 --for 2s" fctl quarantine 10.0.1.11 --for 2s
 Q3=$(dlk 10.0.1.11 hold.example.test A)
 assert_eq "7: timed quarantine: decoy while it lasts" decoy "$(hget 10.0.1.11 "$Q3")"
-sleep 2.5
+# the lapse is the daemon's and the kernel's business: poll (bounded), each
+# try a new connection, until the client reaches real again
+wait_until 30 eval '[ "$(hget 10.0.1.11 "$Q3")" = real ]'
 assert_eq "7: timed quarantine: real once it lapsed" real "$(hget 10.0.1.11 "$Q3")"
 
 # ================================================================ 7b

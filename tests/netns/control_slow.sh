@@ -58,7 +58,7 @@ with open(sys.argv[2], "a", buffering=1) as f:
         f.write("%.3f %s\n" % (time.monotonic(), d))
 ' "$NOTIFY" "$WDLOG"
 NOTIFY_PID=$BG_PID
-for _ in $(seq 50); do [ -S "$NOTIFY" ] && break; sleep 0.1; done
+wait_until 30 [ -S "$NOTIFY" ]
 
 # WATCHDOG_USEC=2 s: the daemon pings every second
 export NOTIFY_SOCKET="$NOTIFY" WATCHDOG_USEC=2000000
@@ -69,7 +69,7 @@ if ! wait_dns srv 127.0.0.1 example.test 90 "$FG_FLUXGATED_PID"; then
 	fail "fluxgated answers" "$(tail -n 30 "$FG_FLUXGATED_LOG")"
 	finish
 fi
-for _ in $(seq 100); do [ -S "$CTL" ] && break; sleep 0.1; done
+wait_until 30 [ -S "$CTL" ]
 check "fluxctl status answers (no slow clients yet)" timeout 20 "$FLUXCTL" -s "$CTL" status
 
 mono() { python3 -c 'import time; print("%.3f" % time.monotonic())'; }
@@ -111,14 +111,26 @@ timed_status "trickler + 100 idle"
 sleep 2
 timed_status "trickler + 100 idle, 3 s later"
 
-# past the 5 s request deadline of the idle ones
+# past the 5 s request deadline of the idle ones (the 4 s also keep the
+# attack long enough for the watchdog check below), and until the daemon
+# has logged one closed there (bounded: a slow machine logs it later)
 sleep 4
+wait_grep 60 "$FG_FLUXGATED_LOG" 'control: client timed out sending its request'
 timed_status "after the idle clients' deadline"
 log_text=$(cat "$FG_FLUXGATED_LOG")
 assert_match "idle control clients closed at their deadline (logged)" \
 	'control: client timed out sending its request' "$log_text"
 assert_match "the connection limit closed the oldest unfinished clients (logged)" \
 	'control: 64 connections open, closing the oldest unfinished one' "$log_text"
+# the idle ones time out one by one: wait (bounded) for the counts
+ctl_counts_reached() {
+	local m
+	m=$(nsx srv curl -s --max-time 10 http://127.0.0.1:9153/metrics)
+	awk '$1 == "fluxgate_control_timeouts_total" && $2 >= 30 { t = 1 }
+		$1 == "fluxgate_control_connections_refused_total" && $2 >= 37 { r = 1 }
+		END { exit !(t && r) }' <<<"$m"
+}
+wait_until 60 ctl_counts_reached
 metrics=$(nsx srv curl -s --max-time 10 http://127.0.0.1:9153/metrics)
 printf '%s\n' "$metrics" >"$FG_WORK/metrics.txt"
 timeouts=$(printf '%s\n' "$metrics" | awk '$1 == "fluxgate_control_timeouts_total" { print $2 }')

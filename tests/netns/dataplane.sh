@@ -179,14 +179,26 @@ check "v6 NET grant -> real" real "$(get 'http://[2001:db8:100::6]/')"
 check "v6 pin created" 1 \
 	"$(inns $NS_G nft list set inet fluxgate pinned6 | grep -c 'fd00:1::2 . 2001:db8:100::5')"
 
-# expiry: grant 2 s, pin 3 s (backend horizon 5 s)
+# expiry: grant 2 s, pin 3 s (backend horizon 5 s). The checks start when
+# the kernel has dropped the element (grant, then pin), not after fixed
+# sleeps: the pin's 3 s run from its last packet, so a check just past the
+# grant's expiry keeps a second of margin however slow the machine.
+# gone_from KIND NAME ERE: no element of set/map NAME matches ERE (the
+# kernel leaves expired elements out of a listing)
+gone_from() { ! inns $NS_G nft list "$1" inet fluxgate "$2" 2>/dev/null | grep -qE -- "$3"; }
+wait_gone() { # wait_gone TIMEOUT_S KIND NAME ERE
+	local deadline=$((SECONDS + $1)); shift
+	until gone_from "$@"; do [ $SECONDS -lt $deadline ] || return 1; sleep 0.05; done
+}
 drv grant client 10.0.1.2 198.51.100.20 10.0.2.10 2000 || bad "commit short grant"
 check "short grant -> real" real "$(get http://198.51.100.20/)"
+gone_from map grant_client4 '10\.0\.1\.2 \. 198\.51\.100\.20([[:space:],]|$)' && bad "the short grant is listed in grant_client4"
+gone_from set pinned4 '10\.0\.1\.2 \. 198\.51\.100\.20([[:space:],]|$)' && bad "the short grant's pin is listed in pinned4"
 ip netns exec $NS_C "$PY" "$HERE/dataplane_helper.py" hold 198.51.100.20 7 7 \
 	>"$WORK/hold.out" & HOLD=$!; PIDS+=($HOLD)
-sleep 2.5
+wait_gone 30 map grant_client4 '10\.0\.1\.2 \. 198\.51\.100\.20([[:space:],]|$)' || bad "the short grant lapses in the kernel"
 check "grant expired, pin alive -> real" real "$(get http://198.51.100.20/)"
-sleep 3.5
+wait_gone 30 set pinned4 '10\.0\.1\.2 \. 198\.51\.100\.20([[:space:],]|$)' || bad "the pin lapses in the kernel"
 check "grant and pin expired -> decoy for new connections" decoy "$(get http://198.51.100.20/)"
 reap $HOLD
 check "idle established connection survives grant and pin expiry" survived "$(cat "$WORK/hold.out")"

@@ -171,7 +171,7 @@ wait_dns cli 10.0.4.53 knot.test 30 "$KNOT_PID" \
 	|| { fail "knotd answers" "$(tail -n 20 "$FG_WORK/knotd.log")"; finish; }
 wait_dns cli 10.0.6.53 bind.test 30 "$BIND_PID" \
 	|| { fail "named answers" "$(tail -n 20 "$FG_WORK/named.log")"; finish; }
-wait_port srv tcp 80 10 "$SRV_PID" || { fail "lighttpd listens"; finish; }
+wait_port srv tcp 80 60 "$SRV_PID" || { fail "lighttpd listens"; finish; }
 
 serial() { nsx cli kdig @"$1" +short +timeout=2 +retry=1 "$2" SOA 2>/dev/null | awk '{print $3}'; }
 KNOT_SERIAL0=$(serial 10.0.4.53 knot.test)

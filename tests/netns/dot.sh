@@ -243,8 +243,10 @@ sc() { nsx cli timeout 60 openssl s_client -connect $GW:853 -servername $NAME -C
 r0=$(metric fluxgate_dot_resumed_total)
 for v in tls1_3 tls1_2; do
 	S="$FG_WORK/sess-$v.pem"
-	# the sleep keeps stdin open until the TLS 1.3 ticket has arrived
-	out=$( (sleep 2) | sc -$v -sess_out "$S")
+	rm -f "$S"
+	# stdin stays open until s_client has written the session it got (the
+	# TLS 1.3 ticket comes after the handshake), bounded, not for a fixed 2 s
+	out=$( (wait_until 60 [ -s "$S" ]) | sc -$v -sess_out "$S")
 	assert_match "s_client -$v: verified handshake" 'Verify return code: 0 \(ok\)' "$out"
 	assert_match "s_client -$v: a session to resume" 'Session-ID|TLS session ticket' "$out"
 	out=$( (sleep 1) | sc -$v -sess_in "$S")
@@ -296,7 +298,9 @@ assert_eq "the idle close is counted" "$((${i0:-0} + 1))" "${i1:-x}"
 t0=$(metric fluxgate_dot_timeouts_total)
 start_bg stall cli python3 "$DOTC" stall $GW 853 "$CA" $NAME
 STALL_PID=$BG_PID
-sleep 0.5
+# the stalled handshake's connection is open before the query (bounded)
+stall_open() { local l; l=$(nsx cli ss -Htn state established "( dport = :853 )"); [ -n "$l" ]; }
+wait_until 30 stall_open
 # one worker only: the stalled handshake must not hold it
 out=$(kt static.example.test A)
 assert_match "answered while a handshake stalls (one worker)" 'IN\s+A\s+192\.0\.2\.10' "$out"

@@ -229,11 +229,13 @@ hits=$(grep -c -F -x -f <(printf '%s\n' "$bl") <(awk '$2=="ssh-only"{print $1}' 
 log "a blacklist of the 16 ssh-only addresses still hits $hits of them after the shuffle"
 
 # ------------------------------------------------------------ universes in events
-sleep 1
-U=$(python3 - "$W/eve.json" <<'EOF'
+universes() {
+	python3 - "$W/eve.json" <<'EOF'
 import json,sys
 seen={}
 for l in open(sys.argv[1]):
+    if not l.endswith("\n"):
+        break                       # a line still being written
     e=json.loads(l); d=e.get("decoy",{})
     if d.get("event")=="flow_start" and "universe" in d:
         seen.setdefault((e["src_ip"], d["epoch"], d["generation"]), set()).add(d["universe"])
@@ -246,7 +248,12 @@ us=[next(iter(u)) for u in seen.values()]
 # after it (then it counts in the next generation): count keys, not runs
 print("distinct-per-key=%s keys-ge-3=%s" % (len(set(us)) == len(seen), len(seen) >= 3))
 EOF
-)
+}
+# the events are written asynchronously: wait (bounded) until the scans'
+# flow_starts are in (the keys and sources only grow; one universe per key
+# can only be broken by more events), then judge the file
+wait_output 30 universes -- 'one-per-key=True srcs=10.0.3.1,10.0.3.2' '^distinct-per-key=True keys-ge-3=True$'
+U=$(universes)
 has_line "EVE flow_start: one universe per (source, epoch, generation)" 'one-per-key=True srcs=10.0.3.1,10.0.3.2' "$U"
 has_line "EVE flow_start: two sources in one epoch, and a source across the shuffle, are distinct universes" '^distinct-per-key=True keys-ge-3=True$' "$U"
 

@@ -174,9 +174,9 @@ postlog   unix-dgram n  -       n       -       1       postlogd
 EOF
 start_bg postfix srv postfix -c "$PF/conf" start-fg; SMTPD_PID=$BG_PID
 
-wait_port srv tcp 80 10 "$HTTPD_PID" || { fail "lighttpd listens"; finish; }
-wait_port srv tcp 443 10 "$HTTPD_PID" || { fail "lighttpd listens on 443"; finish; }
-wait_port srv tcp 22 10 "$SSHD_PID" || { fail "sshd listens"; finish; }
+wait_port srv tcp 80 60 "$HTTPD_PID" || { fail "lighttpd listens"; finish; }
+wait_port srv tcp 443 60 "$HTTPD_PID" || { fail "lighttpd listens on 443"; finish; }
+wait_port srv tcp 22 60 "$SSHD_PID" || { fail "sshd listens"; finish; }
 wait_port srv tcp 25 20 "$SMTPD_PID" || { fail "postfix listens" "$(tail "$PF/maillog" 2>/dev/null)"; finish; }
 # the master daemon is a child of postfix-script: stopped by its own PID
 MASTER_PID=$(tr -d ' ' <"$PF/queue/pid/master.pid" 2>/dev/null)
@@ -503,11 +503,12 @@ has_line "UDP port: ICMP port unreachable (closed) from the decoy" "^53/udp +clo
 cmp_out "UDP port: the same state as the real server" "$r" "$d"
 
 # ------------------------------------------------------------ events, metrics
-sleep 1
 # grep on the file: lib.sh's has_line pipes the text into grep -q, which
-# under pipefail fails on a text this long (printf gets SIGPIPE)
+# under pipefail fails on a text this long (printf gets SIGPIPE). Events are
+# written asynchronously: each is waited for (bounded, 30 s: only a missing
+# event costs the wait), not read once after a fixed sleep.
 ev_match() { # ev_match NAME ERE
-	if grep -Eq -- "$2" "$W/eve.json"; then ok "$1"; else
+	if wait_grep 30 "$W/eve.json" "$2"; then ok "$1"; else
 		fail "$1" "no event matches /$2/; last events:" "$(tail -n 5 "$W/eve.json")"; fi
 }
 ev_match "event: flow_start with persona and 5-tuple" \
@@ -526,7 +527,10 @@ ev_match "event: SMTP message taken (its size logged, nothing relayed)" '"comman
 ev_match "event: flow_end with byte counts" '"event":"flow_end".*"bytes_toserver":[1-9]'
 bad=$(grep -vc '^{"timestamp":"[0-9-]*T[0-9:.]*+0000","event_type":"decoy",' "$W/eve.json")
 assert_eq "every event line has the fluxgated event shape" "0" "$bad"
-M=$(nsx dcy curl -sS -m 10 http://127.0.0.1:9561/metrics)
+dmetrics() { nsx dcy curl -sS -m 10 http://127.0.0.1:9561/metrics; }
+wait_output 30 dmetrics -- '^fluxdecoy_flows_total\{service="http"\} [1-9]' \
+	'^fluxdecoy_ssh_clients_total [1-9]' '^fluxdecoy_smtp_messages_total [1-9]'
+M=$(dmetrics)
 has_line "metrics: HTTP flows counted" '^fluxdecoy_flows_total\{service="http"\} [1-9]' "$M"
 has_line "metrics: SSH clients counted" '^fluxdecoy_ssh_clients_total [1-9]' "$M"
 has_line "metrics: SMTP messages counted" '^fluxdecoy_smtp_messages_total [1-9]' "$M"
@@ -559,8 +563,12 @@ cmp_out "not SSH: the same refusal as sshd" "$r" "$d"
 # are final whatever the speed
 nsx cli timeout 10 bash -c "exec 3<>/dev/tcp/$POOL/443; head -c 20000 /dev/zero >&3; cat <&3" >/dev/null 2>&1
 nsx cli timeout 10 bash -c "exec 3<>/dev/tcp/$POOL/25; read -r -t 5 g <&3; head -c 3000 /dev/zero | tr '\\0' x >&3; printf '\\r\\nQUIT\\r\\n' >&3; cat <&3" >/dev/null 2>&1
-sleep 1
-M=$(nsx dcy curl -sS -m 10 http://127.0.0.1:9561/metrics)
+wait_output 30 dmetrics -- '^fluxdecoy_protocol_errors_total\{service="http"\} [1-9]' \
+	'^fluxdecoy_protocol_errors_total\{service="ssh"\} [1-9]' \
+	'^fluxdecoy_protocol_errors_total\{service="smtp"\} [1-9]' \
+	'^fluxdecoy_tls_handshake_failures_total [1-9]' \
+	'^fluxdecoy_protocol_errors_total\{service="https"\} [1-9]'
+M=$(dmetrics)
 has_line "bad HTTP counted" '^fluxdecoy_protocol_errors_total\{service="http"\} [1-9]' "$M"
 has_line "bad SSH counted" '^fluxdecoy_protocol_errors_total\{service="ssh"\} [1-9]' "$M"
 has_line "overlong SMTP line counted" '^fluxdecoy_protocol_errors_total\{service="smtp"\} [1-9]' "$M"

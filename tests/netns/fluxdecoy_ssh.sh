@@ -45,8 +45,8 @@ cmp_out() { # cmp_out NAME REAL_OUTPUT DECOY_OUTPUT: equal and not empty
 	if [ "$2" == "$3" ] && [ -n "$2" ]; then ok "$1"; else
 		fail "$1" "$(diff <(printf '%s\n' "$2") <(printf '%s\n' "$3"))"; fi
 }
-ev_match() { # ev_match NAME ERE
-	if grep -Eq -- "$2" "$W/eve.json"; then ok "$1"; else
+ev_match() { # ev_match NAME ERE (waited for, bounded: events are written asynchronously)
+	if wait_grep 30 "$W/eve.json" "$2"; then ok "$1"; else
 		fail "$1" "no event matches /$2/; last events:" "$(tail -n 5 "$W/eve.json")"; fi
 }
 # a fingerprint as an ERE: base64 has '+' and '/'
@@ -86,7 +86,7 @@ KbdInteractiveAuthentication no
 EOF
 mkdir -p /run/sshd
 start_bg sshd srv /usr/sbin/sshd -D -e -f "$SSHD/sshd_config"; SSHD_PID=$BG_PID
-wait_port srv tcp 22 10 "$SSHD_PID" || { fail "sshd listens"; finish; }
+wait_port srv tcp 22 60 "$SSHD_PID" || { fail "sshd listens"; finish; }
 
 # ------------------------------------------------------------ clone, keys, config
 P=$W/ssh.persona

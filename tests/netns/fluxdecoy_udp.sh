@@ -50,8 +50,8 @@ cmp_out() { # cmp_out NAME REAL_OUTPUT DECOY_OUTPUT: equal and not empty
 	if [ "$2" == "$3" ] && [ -n "$2" ]; then ok "$1"; else
 		fail "$1" "$(diff <(printf '%s\n' "$2") <(printf '%s\n' "$3"))"; fi
 }
-ev_match() { # ev_match NAME ERE
-	if grep -Eq -- "$2" "$W/eve.json"; then ok "$1"; else
+ev_match() { # ev_match NAME ERE (waited for, bounded: events are written asynchronously)
+	if wait_grep 30 "$W/eve.json" "$2"; then ok "$1"; else
 		fail "$1" "no event matches /$2/; last events:" "$(tail -n 5 "$W/eve.json")"; fi
 }
 wait_log() { # wait_log FILE ERE TIMEOUT_S

@@ -88,7 +88,7 @@ start_bg named srv named -g -n 1 -c "$N/named.conf"; NAMED_PID=$BG_PID
 wait_dns cli 10.0.2.10 example.test 30 "$NAMED_PID" || { fail "named answers" "$(tail "$W/named.log")"; finish; }
 mkdir -p "$W/www"; printf 'ok' >"$W/www/index.html"
 start_bg web srvb python3 -m http.server --bind 10.0.5.20 --directory "$W/www" 80; WEB_PID=$BG_PID
-wait_port srvb tcp 80 10 "$WEB_PID" || { fail "host B's web server listens"; finish; }
+wait_port srvb tcp 80 60 "$WEB_PID" || { fail "host B's web server listens"; finish; }
 ok "the real hosts: A (named) and B (web, no UDP)"
 
 # ------------------------------------------------------------ the decoy

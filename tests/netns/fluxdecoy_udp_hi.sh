@@ -45,6 +45,10 @@ cmp_out() { # cmp_out NAME REAL DECOY: equal and not empty
 	if [ "$2" == "$3" ] && [ -n "$2" ]; then ok "$1"; else
 		fail "$1" "$(diff <(printf '%s\n' "$2") <(printf '%s\n' "$3"))"; fi
 }
+ev_line() { # ev_line NAME ERE: an event matches, waited for (bounded: events are written asynchronously)
+	if wait_grep 30 "$W/eve.json" "$2"; then ok "$1"; else
+		fail "$1" "no event matches /$2/; last events:" "$(tail -n 5 "$W/eve.json" 2>/dev/null)"; fi
+}
 ev_count() { grep -Ec -- "$1" "$W/eve.json" 2>/dev/null || true; }
 wait_for() { # wait_for TIMEOUT_S CMD...: until CMD succeeds
 	local t=$1 i; shift
@@ -217,9 +221,8 @@ assert_eq "one binding for source 10.0.3.1 at $POOL (every query above used it)"
 # IPv6: its own universe (/64), relayed to the IPv4 backend
 r6=$(nsx cli timeout 40 dig +tries=3 +time=5 +short @$POOL6 www.example.test AAAA 2>&1)
 has_line "dig -6 through a binding: named's answer from the pool address" '^2001:db8::80$' "$r6"
-has_line "event: the IPv6 flow relayed (flow_start, interaction high)" \
-	'"dest_ip":"2001:db8:77::7","dest_port":53,"proto":"UDP","decoy":\{"event":"flow_start","persona":"ns-hi","interaction":"high","persona_name":"ns"' \
-	"$(cat "$W/eve.json")"
+ev_line "event: the IPv6 flow relayed (flow_start, interaction high)" \
+	'"dest_ip":"2001:db8:77::7","dest_port":53,"proto":"UDP","decoy":\{"event":"flow_start","persona":"ns-hi","interaction":"high","persona_name":"ns"'
 
 # ------------------------------------------------------------ scan filter, universes
 # source .7: binds at .7; at .8 within the window it is filtered (the
@@ -235,9 +238,8 @@ f1=$(metric fluxdecoy_udp_hi_filtered_total)
 	|| fail "filtered datagram counted" "$f0 -> $f1"
 assert_eq "no binding for .7 at .8 within the window" "0" \
 	"$(ev_count '"src_ip":"10\.0\.3\.7",.*"dest_ip":"198\.51\.100\.8".*"event":"binding_created"')"
-has_line "event: the filtered datagram got the low-interaction answer" \
-	'"src_ip":"10\.0\.3\.7",.*"dest_ip":"198\.51\.100\.8".*"event":"udp","persona":"ns-hi".*"result":"answered"' \
-	"$(cat "$W/eve.json")"
+ev_line "event: the filtered datagram got the low-interaction answer" \
+	'"src_ip":"10\.0\.3\.7",.*"dest_ip":"198\.51\.100\.8".*"event":"udp","persona":"ns-hi".*"result":"answered"'
 # a second source is its own (source, port, proto): it binds at once
 id87=$(idof 10.0.3.8 198.51.100.7)
 has_line "a second source at .7: bound in its own universe" '^"ns-[ab]"$' "$id87"
@@ -263,10 +265,9 @@ assert_eq "each address keeps its backend for that attacker (.7: $id77, .8: $id7
 # ------------------------------------------------------------ idle collection
 wait_for 60 metric_is fluxdecoy_bindings 0 && ok "bindings are collected once idle" \
 	|| fail "bindings collected when idle" "$(metric fluxdecoy_bindings) live"
-has_line "event: binding_expired" '"event":"binding_expired","persona":"ns-hi"' "$(cat "$W/eve.json")"
-has_line "event: the relayed flow ended with its bytes" \
-	'"proto":"UDP","decoy":\{"event":"flow_end","persona":"ns-hi","interaction":"high","persona_name":"ns",.*"reason":"idle-timeout","bytes_toserver":[1-9][0-9]*,"bytes_toclient":[1-9]' \
-	"$(cat "$W/eve.json")"
+ev_line "event: binding_expired" '"event":"binding_expired","persona":"ns-hi"'
+ev_line "event: the relayed flow ended with its bytes" \
+	'"proto":"UDP","decoy":\{"event":"flow_end","persona":"ns-hi","interaction":"high","persona_name":"ns",.*"reason":"idle-timeout","bytes_toserver":[1-9][0-9]*,"bytes_toclient":[1-9]'
 assert_eq "metrics: no relayed flow open" "0" "$(metric fluxdecoy_udp_hi_flows)"
 
 # ------------------------------------------------------------ floods
@@ -290,7 +291,15 @@ EOF
 b0=$(metric fluxdecoy_bindings_created_total)
 nsx cli timeout 120 python3 "$W/flood.py" 10.0.3.21 ports 300
 nsx cli timeout 120 python3 "$W/flood.py" 10.0.3.22 addrs 300
-sleep 1
+# the daemon may still be draining the floods: wait (bounded) until both
+# bindings and the refused relays are counted, then judge the exact counts
+floods_counted() {
+	[ "$(ev_count '"src_ip":"10\.0\.3\.21",.*"event":"binding_created"')" -ge 1 ] &&
+		[ "$(ev_count '"src_ip":"10\.0\.3\.22",.*"event":"binding_created"')" -ge 1 ] &&
+		[ "$(metric fluxdecoy_bindings_created_total)" -ge $(( ${b0:-0} + 2 )) ] 2>/dev/null &&
+		[ "$(metric fluxdecoy_udp_hi_refused_total)" -ge 1 ] 2>/dev/null
+}
+wait_for 60 floods_counted
 assert_eq "a flood over 300 source ports makes one binding" "1" \
 	"$(ev_count '"src_ip":"10\.0\.3\.21",.*"event":"binding_created"')"
 assert_eq "a flood over 100 addresses makes one binding" "1" \

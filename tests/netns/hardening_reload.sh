@@ -107,9 +107,9 @@ if ! wait_dns res 10.66.4.1 example.test "$DNS_WAIT" "$FG_FLUXGATED_PID"; then
 	fail "fluxgated answers" "$(tail -n 30 "$FG_FLUXGATED_LOG")"
 	finish
 fi
-wait_port one tcp 80 10 "$ONE_PID" || fail "one's web server listens"
-wait_port two tcp 80 10 "$TWO_PID" || fail "two's web server listens"
-wait_port dcy tcp 80 10 "$DCY_PID" || fail "the decoy's web server listens"
+wait_port one tcp 80 60 "$ONE_PID" || fail "one's web server listens"
+wait_port two tcp 80 60 "$TWO_PID" || fail "two's web server listens"
+wait_port dcy tcp 80 60 "$DCY_PID" || fail "the decoy's web server listens"
 
 ask() { nsx res kdig +short +retry=1 +timeout="$DNS_T" @10.66.4.1 "$1" A 2>/dev/null | head -n 1; }
 get() { nsx res curl -s -m 5 "http://$1/" 2>/dev/null; }

@@ -96,8 +96,8 @@ if ! wait_dns res 10.66.4.1 example.test "$DNS_WAIT" "$FG_FLUXGATED_PID"; then
 	finish
 fi
 ok "fluxgated answers on 10.66.4.1"
-wait_port srv tcp 80 10 "$SRV_PID" || { fail "real server listens"; finish; }
-wait_port dcy tcp 80 10 "$DCY_PID" || { fail "decoy listens"; finish; }
+wait_port srv tcp 80 60 "$SRV_PID" || { fail "real server listens"; finish; }
+wait_port dcy tcp 80 60 "$DCY_PID" || { fail "decoy listens"; finish; }
 assert_match "start-up log warns that policy.resolvers is empty" \
 	'policy\.resolvers is empty' "$(cat "$FG_FLUXGATED_LOG")"
 

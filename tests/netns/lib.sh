@@ -12,7 +12,7 @@
 #   - start_bg / stop_bg for helper daemons (knotd, unbound, ...);
 #   - start_fluxgated / stop_fluxgated: the daemon under valgrind memcheck
 #     when VALGRIND=1, whose verdict is checked at stop;
-#   - bounded waits (wait_port, wait_dns);
+#   - bounded waits (wait_port, wait_dns, wait_until, wait_grep, wait_output);
 #   - checks that count passes and failures (ok, fail, check, assert_eq,
 #     assert_match, assert_nomatch) and finish, which prints the scenario
 #     summary and exits non-zero when anything failed.
@@ -327,6 +327,47 @@ wait_dns() {
 		sleep 0.2
 	done
 	return 1
+}
+
+# wait_until TIMEOUT_S CMD...: run CMD until it succeeds (return 0) or
+# TIMEOUT_S seconds have passed (return 1; CMD ran once more at the deadline).
+# For anything asynchronous (a log line, an event, a metric, kernel state): the
+# bound only matters when the condition never holds, so make it generous
+# (30-60 s: valgrind and the sanitizers on a shared machine), never tight.
+wait_until() {
+	local deadline=$((SECONDS + $1))
+	shift
+	while :; do
+		"$@" && return 0
+		[ $SECONDS -lt $deadline ] || return 1
+		sleep 0.1
+	done
+}
+
+# wait_grep TIMEOUT_S FILE ERE: wait until a line of FILE matches ERE (a
+# missing FILE is no match yet).
+wait_grep() {
+	wait_until "$1" grep -Eq -- "$3" "$2" 2>/dev/null
+}
+
+# wait_output TIMEOUT_S CMD... -- ERE...: run CMD until every ERE matches a
+# line of its output (return 0) or TIMEOUT_S seconds have passed (return 1).
+# For counters and metrics that catch up asynchronously; the caller then reads
+# them once more and asserts on that, as strictly as before.
+wait_output() {
+	local deadline=$((SECONDS + $1)) cmd=() out re all
+	shift
+	while [ $# -gt 0 ] && [ "$1" != -- ]; do cmd+=("$1"); shift; done
+	[ $# -gt 0 ] && shift
+	while :; do
+		out=$("${cmd[@]}" 2>/dev/null); all=1
+		for re in "$@"; do
+			grep -Eq -- "$re" <<<"$out" || { all=0; break; }
+		done
+		[ $all = 1 ] && return 0
+		[ $SECONDS -lt $deadline ] || return 1
+		sleep 0.2
+	done
 }
 
 # ---------------------------------------------------------------- cleanup

@@ -114,9 +114,13 @@ assert_eq "prometheus loaded every alerting rule, all healthy ($n_rules)" "$n_ru
 assert_nomatch "no rule evaluation error" '"health":"err"' "$rules"
 
 # wait until the 5 answers are scraped, then two more scrapes so rate() has data
+# (counted in prometheus, not assumed from a fixed 3 s at scrape_interval 1s)
 poll_q 'sum(fluxgate_grants_total)' 'len(r) == 1 and float(r[0]["value"][1]) >= 5' >/dev/null ||
 	fail "fluxgate_grants_total counts the 5 answers"
-sleep 3
+n0=$(q 'count_over_time(up{job="fluxgate"}[5m])' |
+	python3 -c 'import json,sys; r=json.load(sys.stdin)["data"]["result"]; print(int(float(r[0]["value"][1])) if r else 0)' 2>/dev/null)
+poll_q 'count_over_time(up{job="fluxgate"}[5m])' "len(r) == 1 and float(r[0]['value'][1]) >= ${n0:-0} + 2" >/dev/null ||
+	fail "prometheus scrapes fluxgated twice more"
 
 # every dashboard expression, as Grafana would send it
 python3 - "$MON/fluxgated-dashboard.json" >"$FG_WORK/dash-exprs" <<'DASHEOF'
@@ -136,7 +140,7 @@ for expr in 'sum by (rcode) (rate(fluxgate_dns_responses_total[1m]))' \
 	'sum by (scope) (rate(fluxgate_grants_total[1m]))' \
 	'histogram_quantile(0.99, sum by (le) (rate(fluxgate_grant_duration_seconds_bucket[5m])))' \
 	'fluxgate_pool_open_ratio' 'fluxgate_conntrack_entries'; do
-	out=$(q "$expr")
+	out=$(poll_q "$expr" 'len(r) >= 1')
 	assert_match "dashboard data present: $expr" '"result":\[\{' "$out"
 done
 out=$(q 'fluxgate_pool_open_max_ratio{pool="web4"}')

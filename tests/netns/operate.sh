@@ -272,9 +272,13 @@ assert_eq "event log: JSON lines with EVE fields for dns/grant/quarantine/releas
 
 mv "$EVDIR/eve.json" "$EVDIR/eve.json.1"
 kill -USR1 "$priv"
-sleep 0.5
-nsx cli kdig @10.77.0.1 +short www.example.test A >/dev/null
-sleep 1
+# the reopen is asynchronous: query until an answer's event is in the new
+# file (a query before the reopen is written to eve.json.1), bounded
+dns_in_new_log() {
+	nsx cli kdig @10.77.0.1 +short www.example.test A >/dev/null
+	grep -q '"event_type":"dns"' "$EVDIR/eve.json" 2>/dev/null
+}
+wait_until 60 dns_in_new_log
 assert_match "SIGUSR1 reopens the event log (logrotate)" '"event_type":"dns"' "$(cat "$EVDIR/eve.json" 2>/dev/null)"
 assert_eq "event log directory stays root's, mode 0755" "0:755" "$(stat -c %u:%a "$EVDIR")"
 assert_eq "event log files owned by root, mode 0640" "0:640 0:640" \

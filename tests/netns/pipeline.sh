@@ -145,7 +145,7 @@ nat:
 EOF
 "$FLUXGATED" --check -c "$CONF" >/dev/null || die "config rejected: $("$FLUXGATED" --check -c "$CONF" 2>&1 | tail -n 5)"
 start_fluxgated gw "$CONF"
-wait_dns cli 10.0.1.1 example.test 30 "$FG_FLUXGATED_PID" || die "fluxgated does not answer: $(tail -n 20 "$FG_FLUXGATED_LOG")"
+wait_dns cli 10.0.1.1 example.test 120 "$FG_FLUXGATED_PID" || die "fluxgated does not answer: $(tail -n 20 "$FG_FLUXGATED_LOG")"
 a=$(nsx cli kdig @10.0.1.1 +short www.example.test A)
 assert_match "a granted answer carries a pool address" '^198\.51\.100\.[0-9]+$' "$a"
 

@@ -56,7 +56,7 @@ index-file.names = ( "index.html" )
 mimetype.assign = ( "" => "text/plain" )
 EOF
 start_bg lighttpd-dcy dcy lighttpd -D -f "$FG_WORK/dcy/lighttpd.conf"; DCY_PID=$BG_PID
-wait_port dcy tcp 80 10 "$DCY_PID" || die "lighttpd (decoy) does not listen"
+wait_port dcy tcp 80 60 "$DCY_PID" || die "lighttpd (decoy) does not listen"
 
 # the DNS process and the probing users below reach files under FG_WORK only
 # through the permissions fluxgated itself sets

@@ -157,7 +157,14 @@ res["span_s"] = t_last_reply - t_first
 json.dump(res, open(sys.argv[1], "w"))
 PYEOF
 flood_pid=$!
-sleep 0.5
+# the queries below go once the flood is being limited (its first drop or
+# slip is counted), not after a fixed 0.5 s that a slow start of python outlasts
+rrl_limiting() {
+	local d s
+	d=$(metric 'dns_rrl_limited_total{action="dropped"}') s=$(metric 'dns_rrl_limited_total{action="slipped"}')
+	[ $(( ${d:-0} + ${s:-0} )) -ge 1 ]
+}
+wait_until 30 rrl_limiting
 
 # during the flood, from the flooded /24: the valid cookie and TCP are exempt
 # (three in a row, no TCP fallback: without the exemption each would

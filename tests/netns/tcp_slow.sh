@@ -75,9 +75,12 @@ metric() {
 	nsx cli curl -s --max-time 10 "http://$SRV4:9153/metrics" | awk -v k="$1" '$1 == k { print $2 }'
 }
 
+# metric_ge NAME N: the metric is there and at least N
+metric_ge() { [ "$(metric "$1")" -ge "$2" ] 2>/dev/null; }
+
 # tcp_query SRC: one TCP query from SRC, the A record or the error
 tcp_query() {
-	nsx cli kdig @"$SRV4" -b "$1" +tcp +retry=0 +timeout=3 www.example.test A 2>&1
+	nsx cli kdig @"$SRV4" -b "$1" +tcp +retry=1 +timeout=10 www.example.test A 2>&1
 }
 RR_WWW_A='^www\.example\.test\.\s+300\s+IN\s+A\s+10\.0\.0\.80$'
 
@@ -143,11 +146,12 @@ start_bg flood cli python3 "$SLOW" tcp-idle --src 10.54.0.2 --dst "$SRV4" --coun
 FLOOD_PID=$BG_PID
 for _ in $(seq 300); do [ -e "$FG_WORK/flood.ready" ] && break; sleep 0.1; done
 [ -e "$FG_WORK/flood.ready" ] || fail "2,000 idle connections opened" "$(cat "$FG_WORK/flood.log")"
-sleep 1
+# the daemon refuses them as it accepts them: wait (bounded) until it has
+wait_until 60 metric_ge 'fluxgate_dns_tcp_connections_total{result="source_limit"}' 1900
 assert_match "2,000 idle connections from 10.54.0.2: 10.54.0.3 is answered over TCP" \
 	"$RR_WWW_A" "$(tcp_query 10.54.0.3)"
 assert_match "... and over IPv6" 'IN\s+A\s+10\.0\.0\.80$' \
-	"$(nsx cli kdig @fd54::1 -b fd54::2 +tcp +retry=0 +timeout=3 www.example.test A 2>&1)"
+	"$(nsx cli kdig @fd54::1 -b fd54::2 +tcp +retry=1 +timeout=10 www.example.test A 2>&1)"
 v=$(metric 'fluxgate_dns_tcp_connections_total{result="source_limit"}')
 if [ "${v:-0}" -ge 1900 ]; then ok "metrics: ${v} connections refused at the per-source limit"
 else fail "metrics: >= 1900 connections refused at the per-source limit" "got '${v:-}'"; fi
@@ -156,7 +160,7 @@ stop_bg "$FLOOD_PID"
 # ------------------------------------------------------------ reload
 write_conf 512 4
 kill -HUP "$FG_FLUXGATED_PID"
-for _ in $(seq 100); do grep -q 'reload done' "$FG_FLUXGATED_LOG" && break; sleep 0.1; done
+wait_grep 60 "$FG_FLUXGATED_LOG" 'reload done'
 log_text=$(cat "$FG_FLUXGATED_LOG")
 assert_match "reload done" 'reload done' "$log_text"
 assert_match "reload: a changed tcp-max-clients is logged as needing a restart" \
@@ -188,11 +192,14 @@ for i in 4 5 6; do
 	sleep 0.3
 done
 for i in 4 5 6; do
-	for _ in $(seq 100); do [ -e "$FG_WORK/evict$i.ready" ] && break; sleep 0.1; done
+	wait_until 60 [ -e "$FG_WORK/evict$i.ready" ]
 done
-sleep 1
+# the daemon evicts as it accepts: wait (bounded) until the 8 over the
+# table's 40 places are out, then the new client makes one more
+wait_until 60 metric_ge fluxgate_dns_tcp_evicted_total 8
 assert_match "table full (48 idle on 40 places): a new client is answered" \
 	"$RR_WWW_A" "$(tcp_query 10.54.0.7)"
+wait_until 30 metric_ge fluxgate_dns_tcp_evicted_total 9
 v=$(metric fluxgate_dns_tcp_evicted_total)
 if [ "${v:-0}" -ge 9 ]; then ok "metrics: $v idle connections evicted (>= 9)"
 else fail "metrics: >= 9 idle connections evicted" "got '${v:-}'"; fi

@@ -169,8 +169,8 @@ if ! wait_dns cli 10.67.4.1 example.test "$DNS_WAIT" "$FG_FLUXGATED_PID"; then
 	finish
 fi
 ok "fluxgated answers on 10.67.4.1"
-wait_port srv tcp 80 10 "$SRV_PID" || { fail "real server listens"; finish; }
-wait_port dcy tcp 80 10 "$DCY_PID" || { fail "decoy listens"; finish; }
+wait_port srv tcp 80 60 "$SRV_PID" || { fail "real server listens"; finish; }
+wait_port dcy tcp 80 60 "$DCY_PID" || { fail "decoy listens"; finish; }
 
 kq() { # kq NS ARGS...: kdig at fluxgated
 	local n=$1; shift
