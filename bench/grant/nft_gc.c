@@ -1,0 +1,228 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+/*
+ * Does the kernel's set GC keep up with a stream of fresh, short-lived
+ * grants? (issue #12). In a private network namespace (unshare: nothing
+ * outside is touched), the nft backend's ruleset with a grant map of SIZE
+ * elements; then, for SECS seconds, transactions of BATCH fresh exact
+ * grants (never the same client twice), each with a TIMEOUT_MS kernel
+ * timeout, paced to RATE grants/s (0: as fast as the kernel takes them).
+ * Every IDLE_PERIOD_MS the stream pauses IDLE_MS (0 0: never), to see
+ * whether a commit-free window lets the GC catch up.
+ *
+ * With DEL_MS > 0, the program deletes each grant itself DEL_MS after its
+ * insert (DESTROYSETELEM, in the next insert transaction: no extra
+ * commit), the way a backend that ends its grants would; TIMEOUT_MS is
+ * then only the backstop.
+ *
+ * Every 500 ms one line: time, grants sent, ENFILE refusals, the kernel's
+ * element count of the map (NFTA_SET_COUNT: live plus expired elements
+ * not collected yet) and the live count the timeouts imply.
+ *
+ *   nft_gc RATE SECS [BATCH [TIMEOUT_MS [SIZE [IDLE_MS IDLE_PERIOD_MS [DEL_MS]]]]]
+ *   defaults: BATCH 64, TIMEOUT_MS 2000, SIZE 65536, no idle, no delete
+ *
+ * Exit status 0 when no transaction was refused, 3 when one was (ENFILE),
+ * 1 on any other failure. Built by bench/grant/gc.sh.
+ */
+#include <errno.h>
+#include <sched.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <arpa/inet.h>
+#include <sys/socket.h>
+#include <linux/netfilter/nf_tables.h>
+#include <linux/netfilter/nfnetlink.h>
+#include <libmnl/libmnl.h>
+
+#include "common/err.h"
+#include "common/log.h"
+#include "dataplane/dp_int.h"
+#include "dataplane/nat.h"
+#include "dataplane/nft_int.h"
+
+#define SET_COUNT_ATTR 20   /* NFTA_SET_COUNT (nft_dump.c) */
+
+static double now_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static void sleep_until(double t)
+{
+	struct timespec ts = { .tv_sec = (time_t)t, .tv_nsec = (long)((t - (double)(time_t)t) * 1e9) };
+
+	while (clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, NULL) == EINTR)
+		;
+}
+
+struct cnt { long n; int err; };
+
+static int count_cb(const struct nlmsghdr *nlh, void *data)
+{
+	struct cnt *c = data;
+	const struct nlattr *a;
+
+	mnl_attr_for_each(a, nlh, sizeof(struct nfgenmsg))
+		if (mnl_attr_get_type(a) == SET_COUNT_ATTR &&
+		    mnl_attr_validate(a, MNL_TYPE_U32) == 0)
+			c->n = (long)ntohl(mnl_attr_get_u32(a));
+	return MNL_CB_OK;
+}
+
+static long kernel_count(struct fg_nat *nat, const char *set)
+{
+	struct cnt c = { -1, 0 };
+
+	if (fg_nft_get_set(nat, set, count_cb, &c, &c.err) < 0)
+		return -1;
+	return c.n;
+}
+
+/* Key of the id-th grant: client 100.64.0.0/10 + id . pool address. */
+static void key_of(unsigned long id, uint8_t key[8])
+{
+	uint32_t c = htonl(0x64400000u + (uint32_t)(id & 0x3fffff));
+	uint32_t a = htonl(0xc6336400u + (uint32_t)((id >> 22) & 0xff));
+
+	memcpy(key, &c, 4);
+	memcpy(key + 4, &a, 4);
+}
+
+int main(int argc, char **argv)
+{
+	double rate, secs, t0, next_report, t, idle_start;
+	unsigned long batch = 64, timeout_ms = 2000, size = 65536, idle_ms = 0, idle_period = 0;
+	unsigned long del_ms = 0, id = 0, del_id = 0, sent = 0, enfile = 0, commits = 0, deleted = 0;
+	double *sent_at;      /* send time of grant id (ring of 2^22) */
+	fg_nat_prefix_t pool = { .family = AF_INET };
+	fg_nat_config_t cfg = {
+		.table = "fgbench", .pools = &pool, .npools = 1,
+		.pin_ms = 60000, .pin_set_size = 65536, .decoy_mark = 0x666, .route_table = 4666,
+	};
+	const fg_nat_ops_t *ops = &fg_nat_nft_ops;
+	fg_nat_t *nat;
+	char set[32];
+	long peak = 0;
+	int rc;
+
+	if (argc < 3) {
+		fprintf(stderr, "usage: nft_gc RATE SECS [BATCH [TIMEOUT_MS [SIZE [IDLE_MS IDLE_PERIOD_MS [DEL_MS]]]]]\n");
+		return 2;
+	}
+	rate = strtod(argv[1], NULL);
+	secs = strtod(argv[2], NULL);
+	if (argc > 3) batch = strtoul(argv[3], NULL, 0);
+	if (argc > 4) timeout_ms = strtoul(argv[4], NULL, 0);
+	if (argc > 5) size = strtoul(argv[5], NULL, 0);
+	if (argc > 7) { idle_ms = strtoul(argv[6], NULL, 0); idle_period = strtoul(argv[7], NULL, 0); }
+	if (argc > 8) del_ms = strtoul(argv[8], NULL, 0);
+	if (!batch || batch > 512 || secs <= 0 || secs > 600) {
+		fprintf(stderr, "BATCH 1..512, SECS 0..600\n");
+		return 2;
+	}
+	fg_log_init("nft_gc", FG_LOG_WARN);
+	if (unshare(CLONE_NEWNET) < 0) {
+		perror("unshare(CLONE_NEWNET)");
+		return 1;
+	}
+	pool.first[0] = 198; pool.first[1] = 51; pool.first[2] = 100; pool.first[3] = 0;
+	memcpy(pool.last, pool.first, 4);
+	pool.last[3] = 255;
+	cfg.grant_set_size = (uint32_t)size;
+	sent_at = calloc(1ul << 22, sizeof(*sent_at));
+	if (!sent_at || ops->open(&cfg, &nat) < 0 || (rc = ops->setup(nat, &cfg)) < 0) {
+		fprintf(stderr, "open/setup failed\n");
+		return 1;
+	}
+	fg_nft_set_name(set, sizeof(set), fg_nft_group_base[FG_NFT_G_CLIENT], AF_INET);
+	printf("rate %.0f/s for %.0f s, batch %lu, timeout %lu ms, size %lu, idle %lu ms every %lu ms, delete after %lu ms\n",
+	       rate, secs, batch, timeout_ms, size, idle_ms, idle_period, del_ms);
+	printf("%6s %9s %7s %8s %9s %8s\n", "t_s", "sent", "enfile", "commits", "kernel_n", "live_n");
+	t0 = now_s();
+	next_report = t0 + 0.5;
+	idle_start = t0 + (double)idle_period / 1000.0;
+	for (;;) {
+		struct fg_nft_elem_msg m = { 0 };
+		uint8_t key[8], data[8] = { 10, 2, 0, 10, 0, 0, 0, 0 };
+		unsigned long i;
+		int kerr = 0;
+
+		t = now_s();
+		if (t >= next_report || t - t0 >= secs) {
+			long kn = kernel_count(nat, set);
+			/* live: sent within the last timeout (or not deleted) */
+			double span = (double)(del_ms ? del_ms : timeout_ms) / 1000.0;
+			long live = (long)(rate > 0 ? rate * (t - t0 < span ? t - t0 : span) : 0);
+
+			if (kn > peak)
+				peak = kn;
+			printf("%6.1f %9lu %7lu %8lu %9ld %8ld\n", t - t0, sent, enfile, commits, kn, live);
+			fflush(stdout);
+			next_report += 0.5;
+			if (t - t0 >= secs)
+				break;
+		}
+		if (idle_ms && t >= idle_start) {
+			sleep_until(t + (double)idle_ms / 1000.0);
+			idle_start = now_s() + (double)idle_period / 1000.0;
+			continue;
+		}
+		if (rate > 0)
+			sleep_until(t0 + (double)sent / rate);
+		fg_nft_batch_begin(nat);
+		if (del_ms) {
+			/* the grants whose end has come, in the same transaction */
+			double tn = now_s();
+
+			while (del_id < id && tn - sent_at[del_id & ((1ul << 22) - 1)] >= (double)del_ms / 1000.0) {
+				if (!m.nlh && fg_nft_elems_start(nat, &m, NFT_MSG_DESTROYSETELEM, set) < 0)
+					return 1;
+				key_of(del_id++, key);
+				fg_nft_elem_put(m.nlh, key, 8, NULL, NULL, 0, 0, 0);
+				deleted++;
+				if (m.nlh->nlmsg_len > FG_NFT_MSG_SOFT)
+					fg_nft_elems_end(nat, &m);
+			}
+			if (m.nlh)
+				fg_nft_elems_end(nat, &m);
+		}
+		if (fg_nft_elems_start(nat, &m, NFT_MSG_NEWSETELEM, set) < 0)
+			return 1;
+		for (i = 0; i < batch; i++) {
+			key_of(id + i, key);
+			fg_nft_elem_put(m.nlh, key, 8, NULL, data, sizeof(data), timeout_ms, 0);
+		}
+		fg_nft_elems_end(nat, &m);
+		rc = fg_nft_batch_send_ex(nat, "insert", &kerr, NULL, NULL, ENFILE);
+		commits++;
+		if (rc < 0 && kerr == ENFILE) {
+			/* refused: those ids were never installed; a deletion
+			 * of them later is harmless (DESTROY) */
+			enfile++;
+		} else if (rc < 0) {
+			fprintf(stderr, "commit: %s (kernel %s)\n", fg_strerror(rc), strerror(kerr));
+			return 1;
+		}
+		t = now_s();
+		for (i = 0; i < batch; i++)
+			sent_at[(id + i) & ((1ul << 22) - 1)] = t;
+		id += batch;
+		sent += batch;
+		if (id - del_id >= (1ul << 22)) {
+			fprintf(stderr, "more than 4M grants pending deletion\n");
+			return 1;
+		}
+	}
+	printf("sent %lu grants in %lu transactions (%.0f/s), %lu refused with ENFILE, deleted %lu, kernel count peak %ld\n",
+	       sent, commits, (double)sent / (now_s() - t0), enfile, deleted, peak);
+	ops->destroy(nat);
+	ops->close(nat);
+	free(sent_at);
+	return enfile ? 3 : 0;
+}
