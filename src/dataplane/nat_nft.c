@@ -179,6 +179,45 @@ static int emit_group(struct fg_nat *nat, const fg_grant_t *g, size_t n, int fam
 	return 0;
 }
 
+/* The kernel refused a grant with ENFILE: the map counts as full. Its
+ * element count (nelems, what the size bound is checked against) includes
+ * expired elements the set's GC has not removed yet, and the hash set's GC
+ * walk (nft_rhash_gc) gives up whenever a transaction commits meanwhile
+ * (nft_net->gc_seq moved), as do its queued batches (nft_trans_gc_work_done):
+ * under a stream of frequent commits it collects next to nothing, and the
+ * map fills with dead grants however short they live (issue #12; the
+ * figures and the commit rate it takes: bench/grant/RESULTS.md). Say so,
+ * with the kernel's count against the size, at most once a second per
+ * handle; the commit fails as before (no answer without its grant). */
+static void report_full(struct fg_nat *nat, const fg_grant_t *bad)
+{
+	static const char *const what[] = { "exact", "subnet", "open" };
+	struct timespec ts;
+	uint64_t now, kn = 0;
+	int scope = bad ? bad->scope : FG_SCOPE_CLIENT;
+
+	nat->full_refused++;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	now = (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+	if (nat->full_logged_ms && now - nat->full_logged_ms < 1000)
+		return;
+	nat->full_logged_ms = now;
+	if (scope < FG_SCOPE_CLIENT || scope > FG_SCOPE_ANY)
+		scope = FG_SCOPE_CLIENT;
+	/* both families: one request each (no walk) */
+	if (fg_nft_kernel_count(nat, fg_nft_group_base[scope], AF_INET, &kn) < 0 ||
+	    fg_nft_kernel_count(nat, fg_nft_group_base[scope], AF_INET6, &kn) < 0)
+		kn = 0;
+	log_err("nft commit: grant map full (ENFILE, %llu refused transactions): the kernel "
+		"counts %llu elements of the %s grant maps (0: unknown) against nat.grant-set-size %u "
+		"each; expired "
+		"grants count until the kernel's set GC removes them, and every commit aborts its "
+		"walk: sustained fresh grants at a high commit rate fill the map (bench/grant/RESULTS.md, "
+		"issue #12)", (unsigned long long)nat->full_refused, (unsigned long long)kn,
+		what[scope], nat->cfg.grant_set_size);
+	nat->full_refused = 0;
+}
+
 static int commit_once(struct fg_nat *nat, const fg_grant_t *g, size_t n, bool replace,
 		       int *kerr, struct commit_track *t)
 {
@@ -234,7 +273,9 @@ static int nft_commit(fg_nat_t *nat, const fg_grant_t *g, size_t n)
 		log_debug("nft commit: key clash, retrying with replace");
 		rc = commit_once(nat, g, n, true, &kerr, &t);
 	}
-	if (rc < 0 && t.bad) {
+	if (rc == -FG_ENETLINK && kerr == ENFILE)
+		report_full(nat, t.bad);
+	else if (rc < 0 && t.bad) {
 		char c[INET6_ADDRSTRLEN], a[INET6_ADDRSTRLEN];
 
 		addr_str(t.bad->family, t.bad->client, c, sizeof(c));

@@ -96,6 +96,10 @@ struct fg_nat {
 	size_t trk_elem_cap;
 	void *trk_msg;
 	size_t trk_msg_cap;
+	/* grant map full (ENFILE): refusals since the last log line, and
+	 * when that was (CLOCK_MONOTONIC ms; nat_nft.c) */
+	uint64_t full_refused;
+	uint64_t full_logged_ms;
 };
 
 /* Socket of a handle (nft_mnl.c): NETLINK_NETFILTER with extended ACKs,
@@ -162,6 +166,10 @@ size_t fg_nft_grant_key(const fg_grant_t *g, uint8_t *key, uint8_t *kend);
 int fg_nft_dump(fg_nat_t *nat, fg_nat_dump_fn fn, void *ctx);
 int fg_nft_dump_any(fg_nat_t *nat, fg_nat_dump_fn fn, void *ctx);
 int fg_nft_count(fg_nat_t *nat, fg_nat_counts_t *out);
+/* The kernel's own element count of set base<family> (NFTA_SET_COUNT: live
+ * elements plus expired ones its GC has not removed yet), added to *out;
+ * -EOPNOTSUPP on a kernel that does not report it. One request. */
+int fg_nft_kernel_count(struct fg_nat *nat, const char *base, int family, uint64_t *out);
 
 /* Ruleset (nft_ruleset.c). Appends to the open batch; last, a chain
  * nothing jumps to whose one rule's comment is a hash of every message
