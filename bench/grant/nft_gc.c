@@ -14,11 +14,15 @@
  * commit), the way a backend that ends its grants would; TIMEOUT_MS is
  * then only the backstop.
  *
+ * With OPS = 1, the grants go through the backend's commit (fg_nat_nft_ops:
+ * what fluxgated's privileged process runs, its reaper included) rather
+ * than raw batches; DEL_MS is then ignored (the backend decides).
+ *
  * Every 500 ms one line: time, grants sent, ENFILE refusals, the kernel's
  * element count of the map (NFTA_SET_COUNT: live plus expired elements
  * not collected yet) and the live count the timeouts imply.
  *
- *   nft_gc RATE SECS [BATCH [TIMEOUT_MS [SIZE [IDLE_MS IDLE_PERIOD_MS [DEL_MS]]]]]
+ *   nft_gc RATE SECS [BATCH [TIMEOUT_MS [SIZE [IDLE_MS IDLE_PERIOD_MS [DEL_MS [OPS]]]]]]]
  *   defaults: BATCH 64, TIMEOUT_MS 2000, SIZE 65536, no idle, no delete
  *
  * Exit status 0 when no transaction was refused, 3 when one was (ENFILE),
@@ -98,7 +102,7 @@ int main(int argc, char **argv)
 {
 	double rate, secs, t0, next_report, t, idle_start;
 	unsigned long batch = 64, timeout_ms = 2000, size = 65536, idle_ms = 0, idle_period = 0;
-	unsigned long del_ms = 0, id = 0, del_id = 0, sent = 0, enfile = 0, commits = 0, deleted = 0;
+	unsigned long del_ms = 0, use_ops = 0, id = 0, del_id = 0, sent = 0, enfile = 0, commits = 0, deleted = 0;
 	double *sent_at;      /* send time of grant id (ring of 2^22) */
 	fg_nat_prefix_t pool = { .family = AF_INET };
 	fg_nat_config_t cfg = {
@@ -122,6 +126,9 @@ int main(int argc, char **argv)
 	if (argc > 5) size = strtoul(argv[5], NULL, 0);
 	if (argc > 7) { idle_ms = strtoul(argv[6], NULL, 0); idle_period = strtoul(argv[7], NULL, 0); }
 	if (argc > 8) del_ms = strtoul(argv[8], NULL, 0);
+	if (argc > 9) use_ops = strtoul(argv[9], NULL, 0);
+	if (use_ops)
+		del_ms = 0;
 	if (!batch || batch > 512 || secs <= 0 || secs > 600) {
 		fprintf(stderr, "BATCH 1..512, SECS 0..600\n");
 		return 2;
@@ -143,7 +150,7 @@ int main(int argc, char **argv)
 	fg_nft_set_name(set, sizeof(set), fg_nft_group_base[FG_NFT_G_CLIENT], AF_INET);
 	printf("rate %.0f/s for %.0f s, batch %lu, timeout %lu ms, size %lu, idle %lu ms every %lu ms, delete after %lu ms\n",
 	       rate, secs, batch, timeout_ms, size, idle_ms, idle_period, del_ms);
-	printf("%6s %9s %7s %8s %9s %8s\n", "t_s", "sent", "enfile", "commits", "kernel_n", "live_n");
+	printf("%6s %9s %7s %8s %9s %8s\n", "t_s", "sent", "refused", "commits", "kernel_n", "live_n");
 	t0 = now_s();
 	next_report = t0 + 0.5;
 	idle_start = t0 + (double)idle_period / 1000.0;
@@ -175,6 +182,32 @@ int main(int argc, char **argv)
 		}
 		if (rate > 0)
 			sleep_until(t0 + (double)sent / rate);
+		if (use_ops) {
+			fg_grant_t g[512];
+
+			for (i = 0; i < batch; i++) {
+				memset(&g[i], 0, sizeof(g[i]));
+				key_of(id + i, key);
+				g[i].family = AF_INET;
+				g[i].scope = FG_SCOPE_CLIENT;
+				g[i].client_plen = 32;
+				memcpy(g[i].client, key, 4);
+				memcpy(g[i].addr, key + 4, 4);
+				memcpy(g[i].backend, data, 4);
+				g[i].timeout_ms = (uint32_t)timeout_ms;
+			}
+			rc = ops->commit(nat, g, batch);
+			commits++;
+			if (rc == -FG_ENETLINK) {
+				enfile++;      /* the backend logged the kernel's reason */
+			} else if (rc < 0) {
+				fprintf(stderr, "commit: %s\n", fg_strerror(rc));
+				return 1;
+			}
+			id += batch;
+			sent += batch;
+			continue;
+		}
 		fg_nft_batch_begin(nat);
 		if (del_ms) {
 			/* the grants whose end has come, in the same transaction */

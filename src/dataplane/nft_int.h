@@ -100,7 +100,43 @@ struct fg_nat {
 	 * when that was (CLOCK_MONOTONIC ms; nat_nft.c) */
 	uint64_t full_refused;
 	uint64_t full_logged_ms;
+	/* the table's reaper (nft_reap.c; shared, one reference per handle)
+	 * and the deletions the next transaction carries */
+	struct fg_nft_reap *reap;
+	struct fg_nft_reap_del { uint8_t fam, klen; uint8_t key[32]; } *del;
+	size_t ndel;
+	uint32_t extra_ms;        /* kernel timeout margin of this commit's exact grants */
 };
+
+/* Reaper of exact grants (nft_reap.c says why and how). While the
+ * handles of a table commit at least FG_NFT_REAP_RATE transactions a
+ * second, exact grants get FG_NFT_REAP_MARGIN_MS more kernel timeout and
+ * are deleted by the backend at their intended end, at most
+ * FG_NFT_REAP_MAX per transaction. */
+#define FG_NFT_REAP_RATE      50
+#define FG_NFT_REAP_MARGIN_MS 1000
+#define FG_NFT_REAP_MAX       2048
+struct fg_nft_reap;
+/* The reaper of `table` (created on first use, tracking up to cap keys),
+ * one reference more; NULL without memory. */
+struct fg_nft_reap *fg_nft_reap_get(const char *table, uint32_t cap);
+void fg_nft_reap_put(struct fg_nft_reap *r);
+/* Everything below with the reaper locked. */
+void fg_nft_reap_lock(struct fg_nft_reap *r);
+void fg_nft_reap_unlock(struct fg_nft_reap *r);
+/* Count one transaction at now_ms; true when the rate calls for reaping. */
+bool fg_nft_reap_commit(struct fg_nft_reap *r, uint64_t now_ms);
+/* An exact grant's key is asked to live until end_ms: raise the key's
+ * recorded end; with `track`, also queue its deletion (if room). */
+void fg_nft_reap_record(struct fg_nft_reap *r, int family, const uint8_t *key, size_t klen,
+			uint64_t end_ms, bool track);
+/* Hand each key whose latest end is <= now_ms to fn (at most max), and
+ * forget it; returns how many. */
+typedef void (*fg_nft_reap_fn)(void *ctx, int family, const uint8_t *key, size_t klen);
+size_t fg_nft_reap_due(struct fg_nft_reap *r, uint64_t now_ms, fg_nft_reap_fn fn, void *ctx,
+		       size_t max);
+/* Records not tracked for want of room (the kernel timeout ends them). */
+uint64_t fg_nft_reap_dropped(struct fg_nft_reap *r);
 
 /* Socket of a handle (nft_mnl.c): NETLINK_NETFILTER with extended ACKs,
  * capped error echoes and grown buffers. */
