@@ -18,15 +18,20 @@
  * what fluxgated's privileged process runs, its reaper included) rather
  * than raw batches; DEL_MS is then ignored (the backend decides).
  *
+ * In that mode, and with DEL_MS, the program also checks, every 100 ms, that the grant
+ * whose intended end is 100 ms away is still in the kernel (a single
+ * element GETSETELEM): the backend must never end a grant early. TOTAL
+ * (0: none) stops the run after that many grants.
+ *
  * Every 500 ms one line: time, grants sent, ENFILE refusals, the kernel's
  * element count of the map (NFTA_SET_COUNT: live plus expired elements
  * not collected yet) and the live count the timeouts imply.
  *
- *   nft_gc RATE SECS [BATCH [TIMEOUT_MS [SIZE [IDLE_MS IDLE_PERIOD_MS [DEL_MS [OPS]]]]]]]
+ *   nft_gc RATE SECS [BATCH [TIMEOUT_MS [SIZE [IDLE_MS IDLE_PERIOD_MS [DEL_MS [OPS [TOTAL]]]]]]]]
  *   defaults: BATCH 64, TIMEOUT_MS 2000, SIZE 65536, no idle, no delete
  *
  * Exit status 0 when no transaction was refused, 3 when one was (ENFILE),
- * 1 on any other failure. Built by bench/grant/gc.sh.
+ * 4 when a probed grant was gone before its end, 1 on any other failure. Built by bench/grant/gc.sh.
  */
 #include <errno.h>
 #include <sched.h>
@@ -37,9 +42,12 @@
 
 #include <arpa/inet.h>
 #include <sys/socket.h>
+#include <linux/netfilter.h>
 #include <linux/netfilter/nf_tables.h>
 #include <linux/netfilter/nfnetlink.h>
 #include <libmnl/libmnl.h>
+#include <libnftnl/common.h>
+#include <libnftnl/set.h>
 
 #include "common/err.h"
 #include "common/log.h"
@@ -98,11 +106,57 @@ static void key_of(unsigned long id, uint8_t key[8])
 	memcpy(key + 4, &a, 4);
 }
 
+/* 1: the element of `key` is in set `set` of table `table`, 0: not, -1: error */
+static int probe(struct mnl_socket *nl, const char *table, const char *set, const uint8_t key[8])
+{
+	static uint32_t seq = 1;
+	char buf[8192];
+	struct nftnl_set *s = nftnl_set_alloc();
+	struct nftnl_set_elem *e = nftnl_set_elem_alloc();
+	struct nlmsghdr *nlh;
+	int rc = -1;
+	ssize_t n;
+
+	if (!s || !e)
+		goto out;
+	nftnl_set_set_str(s, NFTNL_SET_TABLE, table);
+	nftnl_set_set_str(s, NFTNL_SET_NAME, set);
+	nftnl_set_elem_set(e, NFTNL_SET_ELEM_KEY, key, 8);
+	nftnl_set_elem_add(s, e);
+	e = NULL;
+	nlh = nftnl_nlmsg_build_hdr(buf, NFT_MSG_GETSETELEM, NFPROTO_INET, NLM_F_ACK, seq++);
+	nftnl_set_elems_nlmsg_build_payload(nlh, s);
+	if (mnl_socket_sendto(nl, nlh, nlh->nlmsg_len) < 0)
+		goto out;
+	while ((n = mnl_socket_recvfrom(nl, buf, sizeof(buf))) > 0) {
+		const struct nlmsghdr *h = (const struct nlmsghdr *)buf;
+
+		if (h->nlmsg_type == NLMSG_ERROR) {
+			const struct nlmsgerr *err = mnl_nlmsg_get_payload(h);
+
+			if (err->error == 0)
+				break;              /* the ACK after the element */
+			rc = err->error == -ENOENT ? 0 : -1;
+			goto out;
+		}
+		rc = 1;                     /* the element */
+	}
+out:
+	if (e)
+		nftnl_set_elem_free(e);
+	if (s)
+		nftnl_set_free(s);
+	return rc;
+}
+
 int main(int argc, char **argv)
 {
 	double rate, secs, t0, next_report, t, idle_start;
 	unsigned long batch = 64, timeout_ms = 2000, size = 65536, idle_ms = 0, idle_period = 0;
-	unsigned long del_ms = 0, use_ops = 0, id = 0, del_id = 0, sent = 0, enfile = 0, commits = 0, deleted = 0;
+	unsigned long del_ms = 0, use_ops = 0, total = 0, probe_id = 0, probes = 0, missing = 0;
+	struct mnl_socket *pnl = NULL;
+	double next_probe;
+	unsigned long id = 0, del_id = 0, sent = 0, enfile = 0, commits = 0, deleted = 0;
 	double *sent_at;      /* send time of grant id (ring of 2^22) */
 	fg_nat_prefix_t pool = { .family = AF_INET };
 	fg_nat_config_t cfg = {
@@ -127,6 +181,7 @@ int main(int argc, char **argv)
 	if (argc > 7) { idle_ms = strtoul(argv[6], NULL, 0); idle_period = strtoul(argv[7], NULL, 0); }
 	if (argc > 8) del_ms = strtoul(argv[8], NULL, 0);
 	if (argc > 9) use_ops = strtoul(argv[9], NULL, 0);
+	if (argc > 10) total = strtoul(argv[10], NULL, 0);
 	if (use_ops)
 		del_ms = 0;
 	if (!batch || batch > 512 || secs <= 0 || secs > 600) {
@@ -148,11 +203,17 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	fg_nft_set_name(set, sizeof(set), fg_nft_group_base[FG_NFT_G_CLIENT], AF_INET);
+	if ((use_ops || del_ms) && ((pnl = mnl_socket_open(NETLINK_NETFILTER)) == NULL ||
+			mnl_socket_bind(pnl, 0, MNL_SOCKET_AUTOPID) < 0)) {
+		perror("probe socket");
+		return 1;
+	}
 	printf("rate %.0f/s for %.0f s, batch %lu, timeout %lu ms, size %lu, idle %lu ms every %lu ms, delete after %lu ms\n",
 	       rate, secs, batch, timeout_ms, size, idle_ms, idle_period, del_ms);
 	printf("%6s %9s %7s %8s %9s %8s\n", "t_s", "sent", "refused", "commits", "kernel_n", "live_n");
 	t0 = now_s();
 	next_report = t0 + 0.5;
+	next_probe = t0 + 0.1;
 	idle_start = t0 + (double)idle_period / 1000.0;
 	for (;;) {
 		struct fg_nft_elem_msg m = { 0 };
@@ -161,7 +222,34 @@ int main(int argc, char **argv)
 		int kerr = 0;
 
 		t = now_s();
-		if (t >= next_report || t - t0 >= secs) {
+		if ((use_ops || del_ms) && t >= next_probe && timeout_ms > 100) {
+			/* the newest grant sent at least timeout - 100 ms ago */
+			double cut = t - (double)(timeout_ms - 100) / 1000.0;
+
+			while (probe_id + 1 < id && id - probe_id < (1ul << 22) &&
+			       sent_at[(probe_id + 1) & ((1ul << 22) - 1)] <= cut)
+				probe_id++;
+			if (probe_id < id && sent_at[probe_id & ((1ul << 22) - 1)] <= cut &&
+			    sent_at[probe_id & ((1ul << 22) - 1)] > cut - 0.05) {
+				uint8_t pk[8];
+				int pr;
+
+				key_of(probe_id, pk);
+				pr = probe(pnl, "fgbench", set, pk);
+				/* one sent within the last 50 ms before the cut:
+				 * its end is 50-100 ms away */
+				if (pr == 0 && now_s() - sent_at[probe_id & ((1ul << 22) - 1)] <
+						       (double)timeout_ms / 1000.0 - 0.01) {
+					missing++;
+					fprintf(stderr, "grant %lu gone %.0f ms before its end\n", probe_id,
+						((double)timeout_ms / 1000.0 - (now_s() - sent_at[probe_id & ((1ul << 22) - 1)])) * 1000.0);
+				}
+				if (pr >= 0)
+					probes++;
+			}
+			next_probe = t + 0.1;
+		}
+		if (t >= next_report || t - t0 >= secs || (total && sent >= total)) {
 			long kn = kernel_count(nat, set);
 			/* live: sent within the last timeout (or not deleted) */
 			double span = (double)(del_ms ? del_ms : timeout_ms) / 1000.0;
@@ -172,7 +260,7 @@ int main(int argc, char **argv)
 			printf("%6.1f %9lu %7lu %8lu %9ld %8ld\n", t - t0, sent, enfile, commits, kn, live);
 			fflush(stdout);
 			next_report += 0.5;
-			if (t - t0 >= secs)
+			if (t - t0 >= secs || (total && sent >= total))
 				break;
 		}
 		if (idle_ms && t >= idle_start) {
@@ -198,6 +286,9 @@ int main(int argc, char **argv)
 			}
 			rc = ops->commit(nat, g, batch);
 			commits++;
+			t = now_s();
+			for (i = 0; i < batch; i++)
+				sent_at[(id + i) & ((1ul << 22) - 1)] = rc == 0 ? t : -1e9;
 			if (rc == -FG_ENETLINK) {
 				enfile++;      /* the backend logged the kernel's reason */
 			} else if (rc < 0) {
@@ -254,8 +345,12 @@ int main(int argc, char **argv)
 	}
 	printf("sent %lu grants in %lu transactions (%.0f/s), %lu refused with ENFILE, deleted %lu, kernel count peak %ld\n",
 	       sent, commits, (double)sent / (now_s() - t0), enfile, deleted, peak);
+	if (pnl)
+		printf("probes: %lu grants checked 50-100 ms before their end, %lu gone early\n", probes, missing);
+	if (pnl)
+		mnl_socket_close(pnl);
 	ops->destroy(nat);
 	ops->close(nat);
 	free(sent_at);
-	return enfile ? 3 : 0;
+	return enfile ? 3 : missing ? 4 : 0;
 }
