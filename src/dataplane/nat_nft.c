@@ -186,11 +186,12 @@ static int emit_group(struct fg_nat *nat, const fg_grant_t *g, size_t n, int fam
  * expired elements the set's GC has not removed yet, and the hash set's GC
  * walk (nft_rhash_gc) gives up whenever a transaction commits meanwhile
  * (nft_net->gc_seq moved), as do its queued batches (nft_trans_gc_work_done):
- * under a stream of frequent commits it collects next to nothing, and the
- * map fills with dead grants however short they live (issue #12; the
- * figures and the commit rate it takes: bench/grant/RESULTS.md). Say so,
- * with the kernel's count against the size, at most once a second per
- * handle; the commit fails as before (no answer without its grant). */
+ * under a stream of frequent commits it collects next to nothing (issue
+ * #12). The reaper (nft_reap.c) deletes exact grants itself then; a map
+ * full all the same holds more live grants than its size, or grants the
+ * reaper had no room to track. Say so, with the kernel's count against the
+ * size, at most once a second per handle; the commit fails as before (no
+ * answer without its grant). */
 static void report_full(struct fg_nat *nat, const fg_grant_t *bad)
 {
 	static const char *const what[] = { "exact", "subnet", "open" };
@@ -212,11 +213,11 @@ static void report_full(struct fg_nat *nat, const fg_grant_t *bad)
 		kn = 0;
 	log_err("nft commit: grant map full (ENFILE, %llu refused transactions): the kernel "
 		"counts %llu elements of the %s grant maps (0: unknown) against nat.grant-set-size %u "
-		"each; expired "
-		"grants count until the kernel's set GC removes them, and every commit aborts its "
-		"walk: sustained fresh grants at a high commit rate fill the map (bench/grant/RESULTS.md, "
-		"issue #12)", (unsigned long long)nat->full_refused, (unsigned long long)kn,
-		what[scope], nat->cfg.grant_set_size);
+		"each: live grants, and expired ones its set GC has not removed (every commit aborts "
+		"its walk; exact grants are deleted by fluxgated while commits come fast, %llu had no "
+		"room in its reaper; bench/grant/RESULTS.md)", (unsigned long long)nat->full_refused,
+		(unsigned long long)kn, what[scope], nat->cfg.grant_set_size,
+		(unsigned long long)(nat->reap ? fg_nft_reap_dropped(nat->reap) : 0));
 	nat->full_refused = 0;
 }
 

@@ -121,7 +121,7 @@ struct fg_nft_reap;
  * one reference more; NULL without memory. */
 struct fg_nft_reap *fg_nft_reap_get(const char *table, uint32_t cap);
 void fg_nft_reap_put(struct fg_nft_reap *r);
-/* Everything below with the reaper locked. */
+/* Everything below but fg_nft_reap_dropped() with the reaper locked. */
 void fg_nft_reap_lock(struct fg_nft_reap *r);
 void fg_nft_reap_unlock(struct fg_nft_reap *r);
 /* Count one transaction at now_ms; true when the rate calls for reaping. */
@@ -135,7 +135,8 @@ void fg_nft_reap_record(struct fg_nft_reap *r, int family, const uint8_t *key, s
 typedef void (*fg_nft_reap_fn)(void *ctx, int family, const uint8_t *key, size_t klen);
 size_t fg_nft_reap_due(struct fg_nft_reap *r, uint64_t now_ms, fg_nft_reap_fn fn, void *ctx,
 		       size_t max);
-/* Records not tracked for want of room (the kernel timeout ends them). */
+/* Records not tracked for want of room (the kernel timeout ends them);
+ * takes the lock itself (not to be called with it held). */
 uint64_t fg_nft_reap_dropped(struct fg_nft_reap *r);
 
 /* Socket of a handle (nft_mnl.c): NETLINK_NETFILTER with extended ACKs,

@@ -280,5 +280,10 @@ size_t fg_nft_reap_due(struct fg_nft_reap *r, uint64_t now_ms, fg_nft_reap_fn fn
 
 uint64_t fg_nft_reap_dropped(struct fg_nft_reap *r)
 {
-	return r->dropped;
+	uint64_t n;
+
+	pthread_mutex_lock(&r->lock);
+	n = r->dropped;
+	pthread_mutex_unlock(&r->lock);
+	return n;
 }
