@@ -274,13 +274,16 @@ static void reap_begin(struct fg_nat *nat, const fg_grant_t *g, size_t n)
 		fg_nft_reap_unlock(nat->reap);
 }
 
-/* After it: a failed transaction deleted nothing; its deletions are due
- * again (the next transaction of any handle carries them). */
-static void reap_end(struct fg_nat *nat, int rc)
+/* After it: a transaction refused for a full map deleted nothing; its
+ * deletions are due again (the next transaction of any handle carries
+ * them: they free the room it lacked). After any other failure they are
+ * dropped, so that they cannot fail every later transaction too: their
+ * kernel timeouts end those grants. */
+static void reap_end(struct fg_nat *nat, int rc, int kerr)
 {
 	if (!nat->reap || !nat->ndel)
 		return;
-	if (rc < 0) {
+	if (rc == -FG_ENETLINK && kerr == ENFILE) {
 		uint64_t now = mono_ms();
 
 		for (size_t i = 0; i < nat->ndel; i++)
@@ -373,7 +376,7 @@ static int nft_commit(fg_nat_t *nat, const fg_grant_t *g, size_t n)
 		log_debug("nft commit: key clash, retrying with replace");
 		rc = commit_once(nat, g, n, true, &kerr, &t);
 	}
-	reap_end(nat, rc);
+	reap_end(nat, rc, kerr);
 	if (rc == -FG_ENETLINK && kerr == ENFILE)
 		report_full(nat, t.bad);
 	else if (rc < 0 && t.bad) {

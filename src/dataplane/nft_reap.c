@@ -18,8 +18,10 @@
  *
  * Data: an open-addressing table key -> latest end (linear probing,
  * deletion by backward shift) and a FIFO of (key, end) in record order;
- * both grow by doubling up to `cap` entries. A record beyond cap is not
- * tracked (the kernel timeout, without margin, ends it as before).
+ * both grow by doubling up to `cap` keys (the map's size: 48 bytes a FIFO
+ * entry, at most 96 bytes of table a key; some 14 MB for the 140k live
+ * grants of 70k fresh grants a second). A record beyond cap is not
+ * tracked: its kernel timeout (with the margin) ends it.
  *
  * Ownership: one reaper per (process, table), shared by every handle of
  * that table: the registry below is the one global of the backend, because
@@ -242,7 +244,8 @@ void fg_nft_reap_record(struct fg_nft_reap *r, int family, const uint8_t *key, s
 		return;
 	}
 	if (!s) {
-		if (2 * (r->nkeys + 1) > r->nslot && grow_slots(r) < 0) {
+		if (r->nkeys >= r->cap ||
+		    (2 * (r->nkeys + 1) > r->nslot && grow_slots(r) < 0)) {
 			r->dropped++;
 			return;
 		}
