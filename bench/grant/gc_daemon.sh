@@ -12,6 +12,7 @@
 #
 # Env: FLUXGATED, DURATION (20), SIZE (64k). One run per invocation.
 HERE=$(cd "$(dirname "$0")" && pwd)
+# shellcheck disable=SC2034  # read by lib.sh
 FG_TEST_NAME=bench-gc-daemon
 . "$HERE/../../tests/netns/lib.sh"
 

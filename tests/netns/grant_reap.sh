@@ -46,9 +46,11 @@ bad() { FAIL=$((FAIL + 1)); echo "FAIL - $*"; }
 
 SAN=""
 [ "${FG_NETNS_ASAN:-0}" = 1 ] && SAN="-fsanitize=address,undefined -fno-sanitize-recover=all"
+DP=()
+for f in "$ROOT"/src/dataplane/*.c; do [ "${f##*/}" = natcfg.c ] || DP+=("$f"); done
 # shellcheck disable=SC2046,SC2086
 $CC -std=c11 -D_GNU_SOURCE -g -O1 -Wall -Wextra $SAN -I"$ROOT/src" \
-	"$ROOT"/src/common/*.c $(ls "$ROOT"/src/dataplane/*.c | grep -v /natcfg.c) \
+	"$ROOT"/src/common/*.c "${DP[@]}" \
 	"$ROOT/bench/grant/nft_gc.c" \
 	$(pkg-config --cflags --libs libmnl libnftnl libnetfilter_conntrack) -pthread \
 	-o "$WORK/nft_gc" || { echo "build failed"; exit 2; }
@@ -76,7 +78,7 @@ if [ -n "$probes" ] && [ "$probes" -gt 0 ] && [ "${early:-x}" = 0 ]; then
 else
 	bad "grants gone before their end: '${early:-?}' of '${probes:-?}' checked"
 fi
-[ "$rc" = 0 ] && ok "driver exit status 0" || bad "driver exit status $rc"
+if [ "$rc" = 0 ]; then ok "driver exit status 0"; else bad "driver exit status $rc"; fi
 
 echo "$PASS passed, $FAIL failed"
 [ "$FAIL" = 0 ]
