@@ -146,13 +146,15 @@ static int emit_group(struct fg_nat *nat, const fg_grant_t *g, size_t n, int fam
 						timeout = g[j].timeout_ms;
 					bg = &g[j];
 				}
-			timeout += pin_ms_of(nat);
+			timeout += pin_ms_of(nat) + nat->extra_ms;
 			memcpy(key, g[i].addr, alen);
 			klen = alen;
 		} else if (gr != group) {
 			continue;
 		} else {
 			klen = fg_nft_grant_key(&g[i], key, kend);
+			if (group == FG_NFT_G_CLIENT)
+				timeout += nat->extra_ms;   /* the reaper's backstop */
 		}
 		if (!m.nlh) {
 			if (fg_nft_elems_start(nat, &m, type, set) < 0)
@@ -179,6 +181,119 @@ static int emit_group(struct fg_nat *nat, const fg_grant_t *g, size_t n, int fam
 	return 0;
 }
 
+/* The kernel refused a grant with ENFILE: the map counts as full. Its
+ * element count (nelems, what the size bound is checked against) includes
+ * expired elements the set's GC has not removed yet, and the hash set's GC
+ * walk (nft_rhash_gc) gives up whenever a transaction commits meanwhile
+ * (nft_net->gc_seq moved), as do its queued batches (nft_trans_gc_work_done):
+ * under a stream of frequent commits it collects next to nothing (issue
+ * #12). The reaper (nft_reap.c) deletes exact grants itself then; a map
+ * full all the same holds more live grants than its size, or grants the
+ * reaper had no room to track. Say so, with the kernel's count against the
+ * size, at most once a second per handle; the commit fails as before (no
+ * answer without its grant). */
+static void report_full(struct fg_nat *nat, const fg_grant_t *bad)
+{
+	static const char *const what[] = { "exact", "subnet", "open" };
+	struct timespec ts;
+	uint64_t now, kn = 0;
+	int scope = bad ? bad->scope : FG_SCOPE_CLIENT;
+
+	nat->full_refused++;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	now = (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+	if (nat->full_logged_ms && now - nat->full_logged_ms < 1000)
+		return;
+	nat->full_logged_ms = now;
+	if (scope < FG_SCOPE_CLIENT || scope > FG_SCOPE_ANY)
+		scope = FG_SCOPE_CLIENT;
+	/* both families: one request each (no walk) */
+	if (fg_nft_kernel_count(nat, fg_nft_group_base[scope], AF_INET, &kn) < 0 ||
+	    fg_nft_kernel_count(nat, fg_nft_group_base[scope], AF_INET6, &kn) < 0)
+		kn = 0;
+	log_err("nft commit: grant map full (ENFILE, %llu refused transactions): the kernel "
+		"counts %llu elements of the %s grant maps (0: unknown) against nat.grant-set-size %u "
+		"each: live grants, and expired ones its set GC has not removed (every commit aborts "
+		"its walk; exact grants are deleted by fluxgated while commits come fast, %llu had no "
+		"room in its reaper; bench/grant/RESULTS.md)", (unsigned long long)nat->full_refused,
+		(unsigned long long)kn, what[scope], nat->cfg.grant_set_size,
+		(unsigned long long)(nat->reap ? fg_nft_reap_dropped(nat->reap) : 0));
+	nat->full_refused = 0;
+}
+
+static uint64_t mono_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+static void reap_take(void *ctx, int family, const uint8_t *key, size_t klen)
+{
+	struct fg_nat *nat = ctx;
+	struct fg_nft_reap_del *d = &nat->del[nat->ndel++];
+
+	d->fam = (uint8_t)family;
+	d->klen = (uint8_t)klen;
+	memcpy(d->key, key, klen);
+}
+
+/* Before a commit: count it, record the ends of its exact grants (with the
+ * backstop margin on their kernel timeouts while reaping), take the due
+ * deletions. A transaction carrying deletions keeps the reaper locked
+ * until reap_end(): no renewal of those keys may commit in between. The
+ * recorded end is the grant's timeout from now, before the transaction:
+ * the answer's promise was made earlier still, so a deletion at that end
+ * never ends a grant before its promised lifetime. */
+static void reap_begin(struct fg_nat *nat, const fg_grant_t *g, size_t n)
+{
+	uint64_t now = mono_ms();
+	bool busy;
+
+	nat->ndel = 0;
+	nat->extra_ms = 0;
+	if (!nat->reap)
+		return;
+	fg_nft_reap_lock(nat->reap);
+	busy = fg_nft_reap_commit(nat->reap, now);
+	if (busy)
+		nat->extra_ms = FG_NFT_REAP_MARGIN_MS;
+	for (size_t i = 0; i < n; i++) {
+		uint8_t key[32], kend[32];
+		size_t klen;
+
+		if (g[i].scope != FG_SCOPE_CLIENT || !g[i].timeout_ms)
+			continue;
+		klen = fg_nft_grant_key(&g[i], key, kend);
+		fg_nft_reap_record(nat->reap, g[i].family, key, klen, now + g[i].timeout_ms, busy);
+	}
+	if (nat->del || (nat->del = malloc(FG_NFT_REAP_MAX * sizeof(*nat->del))))
+		fg_nft_reap_due(nat->reap, now, reap_take, nat, FG_NFT_REAP_MAX);
+	if (!nat->ndel)
+		fg_nft_reap_unlock(nat->reap);
+}
+
+/* After it: a transaction refused for a full map deleted nothing; its
+ * deletions are due again (the next transaction of any handle carries
+ * them: they free the room it lacked). After any other failure they are
+ * dropped, so that they cannot fail every later transaction too: their
+ * kernel timeouts end those grants. */
+static void reap_end(struct fg_nat *nat, int rc, int kerr)
+{
+	if (!nat->reap || !nat->ndel)
+		return;
+	if (rc == -FG_ENETLINK && kerr == ENFILE) {
+		uint64_t now = mono_ms();
+
+		for (size_t i = 0; i < nat->ndel; i++)
+			fg_nft_reap_record(nat->reap, nat->del[i].fam, nat->del[i].key,
+					   nat->del[i].klen, now, true);
+	}
+	nat->ndel = 0;
+	fg_nft_reap_unlock(nat->reap);
+}
+
 static int commit_once(struct fg_nat *nat, const fg_grant_t *g, size_t n, bool replace,
 		       int *kerr, struct commit_track *t)
 {
@@ -189,6 +304,31 @@ static int commit_once(struct fg_nat *nat, const fg_grant_t *g, size_t n, bool r
 	t->nmsg = 0;
 	t->bad = NULL;
 	fg_nft_batch_begin(nat);
+	/* the reaper's deletions first: their slots count as free for the
+	 * inserts of the same transaction (the kernel's size check allows
+	 * for elements this transaction deactivates) */
+	for (f = 0; f < 2; f++) {
+		struct fg_nft_elem_msg m = { 0 };
+		char set[32];
+
+		fg_nft_set_name(set, sizeof(set), fg_nft_group_base[FG_NFT_G_CLIENT], fams[f]);
+		for (size_t i = 0; i < nat->ndel; i++) {
+			if (nat->del[i].fam != fams[f])
+				continue;
+			if (!m.nlh) {
+				if (fg_nft_elems_start(nat, &m, NFT_MSG_DESTROYSETELEM, set) < 0)
+					return -ENOMEM;
+				if (track_msg(t, m.nlh->nlmsg_seq) < 0)
+					return -ENOMEM;
+			}
+			fg_nft_elem_put(m.nlh, nat->del[i].key, nat->del[i].klen, NULL, NULL, 0, 0, 0);
+			t->elem[t->nelem++] = NULL;
+			if (m.nlh->nlmsg_len > FG_NFT_MSG_SOFT)
+				fg_nft_elems_end(nat, &m);
+		}
+		if (m.nlh)
+			fg_nft_elems_end(nat, &m);
+	}
 	for (f = 0; f < 2; f++)
 		for (grp = 0; grp < FG_NFT_NGROUPS; grp++) {
 			/* Replace mode: an element whose backend changed
@@ -216,14 +356,16 @@ static int nft_commit(fg_nat_t *nat, const fg_grant_t *g, size_t n)
 		if ((rc = grant_check(nat, &g[i])) < 0)
 			return rc;
 	/* each grant: its map element and its backend element, each possibly
-	 * destroyed then added (replace mode) */
-	if (nat->trk_elem_cap < 4 * n) {
-		const fg_grant_t **ne = realloc(nat->trk_elem, 4 * n * sizeof(*ne));
+	 * destroyed then added (replace mode); and the reaper's deletions */
+	if (nat->trk_elem_cap < 4 * n + FG_NFT_REAP_MAX) {
+		const fg_grant_t **ne = realloc(nat->trk_elem,
+						(4 * n + FG_NFT_REAP_MAX) * sizeof(*ne));
 		if (!ne)
 			return -ENOMEM;
 		nat->trk_elem = ne;
-		nat->trk_elem_cap = 4 * n;
+		nat->trk_elem_cap = 4 * n + FG_NFT_REAP_MAX;
 	}
+	reap_begin(nat, g, n);
 	t.elem = nat->trk_elem;
 	t.msg = nat->trk_msg;
 	t.capmsg = nat->trk_msg_cap;
@@ -234,7 +376,10 @@ static int nft_commit(fg_nat_t *nat, const fg_grant_t *g, size_t n)
 		log_debug("nft commit: key clash, retrying with replace");
 		rc = commit_once(nat, g, n, true, &kerr, &t);
 	}
-	if (rc < 0 && t.bad) {
+	reap_end(nat, rc, kerr);
+	if (rc == -FG_ENETLINK && kerr == ENFILE)
+		report_full(nat, t.bad);
+	else if (rc < 0 && t.bad) {
 		char c[INET6_ADDRSTRLEN], a[INET6_ADDRSTRLEN];
 
 		addr_str(t.bad->family, t.bad->client, c, sizeof(c));
@@ -505,6 +650,8 @@ static void nft_close(fg_nat_t *nat)
 	free(nat->rbuf);
 	free(nat->trk_elem);
 	free(nat->trk_msg);
+	fg_nft_reap_put(nat->reap);
+	free(nat->del);
 	free(nat->pools);
 	free(nat->svcports);
 	free(nat->listen);
@@ -536,6 +683,8 @@ static int nft_open(const fg_nat_config_t *cfg, fg_nat_t **out)
 		log_err("nft: netlink socket: %s", strerror(-rc));
 		goto fail;
 	}
+	/* without one (no memory) grants are only ended by their timeouts */
+	nat->reap = fg_nft_reap_get(nat->table, cfg->grant_set_size);
 	*out = nat;
 	return 0;
 fail:

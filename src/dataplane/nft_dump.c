@@ -214,6 +214,21 @@ static int setinfo_cb(const struct nlmsghdr *nlh, void *data)
 	return MNL_CB_OK;
 }
 
+int fg_nft_kernel_count(struct fg_nat *nat, const char *base, int family, uint64_t *out)
+{
+	struct setinfo_ctx si = { 0 };
+	char set[32];
+	int rc;
+
+	fg_nft_set_name(set, sizeof(set), base, family);
+	if ((rc = fg_nft_get_set(nat, set, setinfo_cb, &si, &si.err)) < 0)
+		return rc;
+	if (!si.have)
+		return -EOPNOTSUPP;
+	*out += si.n;
+	return 0;
+}
+
 /* Live elements of one set. The kernel restarts a set dump's walk for each
  * answer message (about 32 KiB, a few hundred elements), so walking a set
  * costs time quadratic in its size: minutes at a million. A set the kernel

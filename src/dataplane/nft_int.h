@@ -96,7 +96,50 @@ struct fg_nat {
 	size_t trk_elem_cap;
 	void *trk_msg;
 	size_t trk_msg_cap;
+	/* grant map full (ENFILE): refusals since the last log line, and
+	 * when that was (CLOCK_MONOTONIC ms; nat_nft.c) */
+	uint64_t full_refused;
+	uint64_t full_logged_ms;
+	/* the table's reaper (nft_reap.c; shared, one reference per handle)
+	 * and the deletions the next transaction carries */
+	struct fg_nft_reap *reap;
+	struct fg_nft_reap_del { uint8_t fam, klen; uint8_t key[32]; } *del;
+	size_t ndel;
+	uint32_t extra_ms;        /* kernel timeout margin of this commit's exact grants */
 };
+
+/* Reaper of exact grants (nft_reap.c says why and how). While the
+ * handles of a table commit at least FG_NFT_REAP_RATE transactions a
+ * second, exact grants get FG_NFT_REAP_MARGIN_MS more kernel timeout and
+ * are deleted by the backend at their intended end, at most
+ * FG_NFT_REAP_MAX per transaction. */
+#ifndef FG_NFT_REAP_RATE           /* benchmarks build a variant without the reaper */
+#define FG_NFT_REAP_RATE      50
+#endif
+#define FG_NFT_REAP_MARGIN_MS 1000
+#define FG_NFT_REAP_MAX       2048
+struct fg_nft_reap;
+/* The reaper of `table` (created on first use, tracking up to cap keys),
+ * one reference more; NULL without memory. */
+struct fg_nft_reap *fg_nft_reap_get(const char *table, uint32_t cap);
+void fg_nft_reap_put(struct fg_nft_reap *r);
+/* Everything below but fg_nft_reap_dropped() with the reaper locked. */
+void fg_nft_reap_lock(struct fg_nft_reap *r);
+void fg_nft_reap_unlock(struct fg_nft_reap *r);
+/* Count one transaction at now_ms; true when the rate calls for reaping. */
+bool fg_nft_reap_commit(struct fg_nft_reap *r, uint64_t now_ms);
+/* An exact grant's key is asked to live until end_ms: raise the key's
+ * recorded end; with `track`, also queue its deletion (if room). */
+void fg_nft_reap_record(struct fg_nft_reap *r, int family, const uint8_t *key, size_t klen,
+			uint64_t end_ms, bool track);
+/* Hand each key whose latest end is <= now_ms to fn (at most max), and
+ * forget it; returns how many. */
+typedef void (*fg_nft_reap_fn)(void *ctx, int family, const uint8_t *key, size_t klen);
+size_t fg_nft_reap_due(struct fg_nft_reap *r, uint64_t now_ms, fg_nft_reap_fn fn, void *ctx,
+		       size_t max);
+/* Records not tracked for want of room (the kernel timeout ends them);
+ * takes the lock itself (not to be called with it held). */
+uint64_t fg_nft_reap_dropped(struct fg_nft_reap *r);
 
 /* Socket of a handle (nft_mnl.c): NETLINK_NETFILTER with extended ACKs,
  * capped error echoes and grown buffers. */
@@ -162,6 +205,10 @@ size_t fg_nft_grant_key(const fg_grant_t *g, uint8_t *key, uint8_t *kend);
 int fg_nft_dump(fg_nat_t *nat, fg_nat_dump_fn fn, void *ctx);
 int fg_nft_dump_any(fg_nat_t *nat, fg_nat_dump_fn fn, void *ctx);
 int fg_nft_count(fg_nat_t *nat, fg_nat_counts_t *out);
+/* The kernel's own element count of set base<family> (NFTA_SET_COUNT: live
+ * elements plus expired ones its GC has not removed yet), added to *out;
+ * -EOPNOTSUPP on a kernel that does not report it. One request. */
+int fg_nft_kernel_count(struct fg_nat *nat, const char *base, int family, uint64_t *out);
 
 /* Ruleset (nft_ruleset.c). Appends to the open batch; last, a chain
  * nothing jumps to whose one rule's comment is a hash of every message
