@@ -22,6 +22,8 @@
  *     saddr.daddr @pinnedF               update @pinnedF (refresh), accept
  *     tcp flags & (syn|ack) != syn       accept    (mid-flow: to conntrack for de-NAT)
  *     saddr.daddr @grant_clientF         accept
+ *     saddr & /L . daddr @grant_netF_L   accept    (each subnet hash map, L its
+ *                                         length: the current one first)
  *     saddr.daddr @grant_netF            accept
  *     daddr @grant_anyF                  accept
  *     [log pool-miss]                    mark decoy, notrack, accept
@@ -38,7 +40,8 @@
  *     dnat to map @grant_clientF         (backend address . port: TCP/UDP to
  *                                         an address of @portmapF take the
  *                                         port, everything else keeps its own)
- *     (same for grant_netF, then grant_anyF keyed by daddr)
+ *     (same for each grant_netF_L keyed by saddr & /L . daddr, the pin
+ *      still saddr.daddr; then grant_netF, then grant_anyF keyed by daddr)
  *     dnat to daddr map @backendF        (pinned flow, grants gone)
  *     drop                               (pinned past the backend horizon:
  *                                         dropped, never sent to a decoy)
