@@ -375,6 +375,9 @@ static int set_request(struct fg_nat *nat, uint16_t type, uint16_t flags, const 
 		if (rc < 0) {
 			if (*cb_err)
 				return *cb_err;
+			/* no table yet (a first start asking for its sets) */
+			if (errno == ENOENT && type == NFT_MSG_GETSET && (flags & NLM_F_DUMP))
+				return -ENOENT;
 			log_err("nft dump %s: %s", set, strerror(errno));
 			return -FG_ENETLINK;
 		}

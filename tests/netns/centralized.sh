@@ -386,14 +386,6 @@ y=$(ecs 10.0.9.0/24 A)
 assert_match "2: ECS 10.0.9.0/24 grant is an element of the hash map grant_net4_24" \
 	"10\.0\.9\.0 \. ${y//./\\.} " "$(nmap_of grant_net4_24)"
 assert_eq "2: address granted to another network (ECS 10.0.9.0/24) -> decoy" decoy "$(hget 10.0.1.2 "$y")"
-y=$(ecs 10.0.1.0/24 A)
-assert_match "2: ECS 10.0.1.0/24 grant is an element of grant_net4_24" \
-	"10\.0\.1\.0 \. ${y//./\\.} " "$(nmap_of grant_net4_24)"
-assert_nomatch "2: ... and not of the pipapo map grant_net4" "${y//./\\.}" "$(nmap_of grant_net4)"
-assert_eq "2: ECS 10.0.1.0/24 grant (hash map) -> 10.0.1.2 reaches real" real "$(hget 10.0.1.2 "$y")"
-assert_eq "2: ... and 10.0.1.29 (same /24) reaches real" real "$(hget 10.0.1.29 "$y")"
-b=$(nsx scan curl -s -m 5 "$(url "$y")" 2>/dev/null)
-assert_eq "2: ... and 10.0.5.2 (outside the /24) gets the decoy" decoy "${b:-none}"
 y=$(ecs 10.0.1.0/28 A)
 assert_match "2: ECS 10.0.1.0/28 grant is an element of the pipapo map grant_net4" \
 	"10\.0\.1\.0/28 \. ${y//./\\.}" "$(nmap_of grant_net4)"
@@ -409,6 +401,15 @@ y=$(ecs fd00:1::/64 AAAA)
 assert_match "2: ECS fd00:1::/64 grant is an element of the pipapo map grant_net6" \
 	"fd00:1::/64 \. $y" "$(nmap_of grant_net6)"
 assert_eq "2: ECS fd00:1::/64 grant -> its client reaches real" real "$(hget fd00:1::2 "$y")"
+# last: a /24 grant of the clients' own network covers every check above
+y=$(ecs 10.0.1.0/24 A)
+assert_match "2: ECS 10.0.1.0/24 grant is an element of grant_net4_24" \
+	"10\.0\.1\.0 \. ${y//./\\.} " "$(nmap_of grant_net4_24)"
+assert_nomatch "2: ... and not of the pipapo map grant_net4" "10\\.0\\.1\\.0/24 \\. ${y//./\\.}" "$(nmap_of grant_net4)"
+assert_eq "2: ECS 10.0.1.0/24 grant (hash map) -> 10.0.1.2 reaches real" real "$(hget 10.0.1.2 "$y")"
+assert_eq "2: ... and 10.0.1.29 (same /24) reaches real" real "$(hget 10.0.1.29 "$y")"
+b=$(nsx scan curl -s -m 5 "$(url "$y")" 2>/dev/null)
+assert_eq "2: ... and 10.0.5.2 (outside the /24) gets the decoy" decoy "${b:-none}"
 
 # ================================================================ 3
 log "3. a second client behind the same resolver, within the TTL"
