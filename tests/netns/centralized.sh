@@ -598,17 +598,17 @@ if [ "$(grep -c 'reload done' "$FG_FLUXGATED_LOG")" -gt "$nhup" ]; then ok "7: S
 else fail "7: SIGHUP reloads" "$(tail -n 20 "$FG_FLUXGATED_LOG")"; fi
 assert_eq "7: granted client reaches real after SIGHUP" real "$(hget 10.0.1.15 "$H4")"
 H5=$(dlk 10.0.1.16 hold.example.test A)
-# this reload also changes ecs-min-prefix4 to /20: the /24 map and its
-# grants stay until they expire, new /24 grants go to pipapo, /20 ones to
-# the new hash map grant_net4_20
-sed -i 's|^policy:$|policy:\n  ecs-min-prefix4: 20|' "$CONF"
+# this reload also changes ecs-min-prefix4 to /22 (a /20 would hold the
+# scanner of 7c): the /24 map and its grants stay until they expire, new
+# /24 grants go to pipapo, /22 ones to the new hash map grant_net4_22
+sed -i 's|^policy:$|policy:\n  ecs-min-prefix4: 22|' "$CONF"
 check "7: fluxctl reload" fctl reload
 assert_eq "7: ECS /24 grant of the former ecs-min-prefix4 still reaches real after the reload" \
 	real "$(hget 10.0.1.22 "$E24")"
 assert_match "7: ... and is still in grant_net4_24" "10\.0\.1\.0 \. ${E24//./\\.} " "$(nmap_of grant_net4_24)"
-y=$(ecs 10.0.1.0/20 A hold.example.test)
-assert_match "7: an ECS /20 grant is an element of the new hash map grant_net4_20" \
-	"10\.0\.0\.0 \. ${y//./\\.} " "$(nmap_of grant_net4_20)"
+y=$(ecs 10.0.1.0/22 A hold.example.test)
+assert_match "7: an ECS /22 grant is an element of the new hash map grant_net4_22" \
+	"10\.0\.0\.0 \. ${y//./\\.} " "$(nmap_of grant_net4_22)"
 assert_eq "7: ... and 10.0.1.23 reaches real through it" real "$(hget 10.0.1.23 "$y")"
 y=$(ecs 10.0.1.0/24 A hold.example.test)
 assert_match "7: an ECS /24 grant after the reload is a pipapo element" \
