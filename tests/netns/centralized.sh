@@ -15,12 +15,14 @@
 #
 # Checks (issue 3): lookup-then-curl through unbound (v4, v6); pool
 # addresses without a lookup, or granted to another client (exact, ECS),
-# go to the decoy; a second client behind the resolver within the TTL;
+# go to the decoy; ECS /24 and /56 grants are elements of the subnet hash
+# maps (grant_net4_24, grant_net6_56), /28 and /64 ones of pipapo; a second client behind the resolver within the TTL;
 # expiry after TTL + grace, pins; a long transfer across 20 rotations and
 # the expiry of its grant, zero resets; an idle connection outliving its
 # pin; grant before answer (1000 + 300 zero-delay sessions); quarantine
 # and release; kill -9 + restart, SIGHUP, fluxctl reload keep grants and
-# flows; an nmap SYN scan of the pool never reaches the real server.
+# flows (subnet grants of both kinds too, and a reload that changes
+# ecs-min-prefix4 keeps the former length's map); an nmap SYN scan of the pool never reaches the real server.
 # The pools come from one shared file that fluxgated and fluxdecoy both
 # include (fluxgate.conf(5), include).
 #
