@@ -261,7 +261,9 @@ const char *fg_ps_natcfg_diff(const fg_nat_config_t *want, const fg_nat_config_t
 
 bool fg_ps_natcfg_same_kernel(const fg_nat_config_t *a, const fg_nat_config_t *b)
 {
+	/* the subnet hash maps and their rules follow ecs-min-prefix4/6 */
 	if (fg_ps_natcfg_diff(a, b) != NULL || a->ports_set != b->ports_set ||
+	    a->net_hash_plen4 != b->net_hash_plen4 || a->net_hash_plen6 != b->net_hash_plen6 ||
 	    a->nsvcports != b->nsvcports || a->nportmap != b->nportmap ||
 	    a->nlisten != b->nlisten)
 		return false;

@@ -85,6 +85,12 @@ typedef struct fg_nat_config {
 	uint32_t pin_ms;              /* pin lifetime (refreshed by use) */
 	uint32_t pin_set_size;
 	uint32_t grant_set_size;
+	/* Subnet grants of exactly this client prefix length (the configured
+	 * policy.ecs-min-prefix4/6, what most resolvers send) go to a hash
+	 * map keyed by masked client . addr, not to the pipapo interval map
+	 * whose every change the kernel pays for with a rebuild; 0: none,
+	 * every subnet grant in the interval map. */
+	uint8_t net_hash_plen4, net_hash_plen6;
 	uint32_t decoy_mark;          /* fwmark for decoy routing (default 0x666) */
 	uint32_t route_table;         /* routing table for the decoy route (default 4666) */
 	uint16_t nflog_group;         /* NFLOG group for decoy events (0 = off) */

@@ -32,6 +32,7 @@ enum kind { KI_CLIENT = FG_SCOPE_CLIENT, KI_NET = FG_SCOPE_NET, KI_ANY = FG_SCOP
 struct ent {
 	struct ent *next;
 	uint8_t kind, family, plen;
+	bool hashed;        /* KI_NET in the subnet hash map, not the pipapo one */
 	uint8_t client[16], addr[16], backend[16];
 	uint16_t bport;     /* backend port, 0 = same */
 	uint64_t expires;   /* clock ms; 0 = never */
@@ -330,10 +331,23 @@ static int grant_check(const fg_grant_t *g)
 	return 0;
 }
 
-/* Find the element a grant would write, or a conflicting NET range. */
+/* Does a subnet grant go to the hash map (the kernel's grant_net<F>_<L>,
+ * fg_nft_grant_group), whose elements never clash with another length? */
+static bool net_hashed(const struct mem_state *s, const fg_grant_t *g)
+{
+	unsigned hp = g->family == AF_INET6 ? s->cfg.net_hash_plen6 : s->cfg.net_hash_plen4;
+
+	return g->scope == FG_SCOPE_NET && hp && hp < alen_of(g->family) * 8 &&
+	       g->client_plen == hp;
+}
+
+/* Find the element a grant would write, or a conflicting NET range (two
+ * elements of the pipapo map; hash map elements conflict with nothing). */
 static struct ent *find_grant(struct mem_state *s, const fg_grant_t *g, const uint8_t *client,
 			      unsigned plen, uint64_t now, bool *overlap)
 {
+	bool hashed = net_hashed(s, g);
+
 	size_t n = alen_of(g->family);
 	struct ent *e;
 
@@ -347,10 +361,12 @@ static struct ent *find_grant(struct mem_state *s, const fg_grant_t *g, const ui
 		if (g->scope == FG_SCOPE_CLIENT && memcmp(e->client, client, n) == 0)
 			return e;
 		if (g->scope == FG_SCOPE_NET) {
+			if (e->hashed != hashed)
+				continue;   /* another map */
 			if (e->plen == plen && memcmp(e->client, client, n) == 0)
 				return e;
 			/* pipapo refuses nested ranges for one address */
-			if (prefix_match(client, e->client, e->plen < plen ? e->plen : plen))
+			if (!hashed && prefix_match(client, e->client, e->plen < plen ? e->plen : plen))
 				*overlap = true;
 		}
 	}
@@ -464,6 +480,7 @@ static int mem_commit(fg_nat_t *nat, const fg_grant_t *g, size_t n)
 			e->kind = g[i].scope;
 			e->family = g[i].family;
 			e->plen = (uint8_t)plen;
+			e->hashed = net_hashed(s, &g[i]);
 			memcpy(e->client, client, 16);
 			memcpy(e->addr, g[i].addr, an);
 			e->next = s->b[bi];

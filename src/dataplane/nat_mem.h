@@ -8,7 +8,10 @@
  *  - grant maps hold at most cfg->grant_set_size elements each (0 = no
  *    limit), the commit fails whole (-FG_ENETLINK) beyond that;
  *  - a subnet grant overlapping a live one of the same address is refused
- *    (the kernel's pipapo refuses nested ranges);
+ *    (the kernel's pipapo refuses nested ranges), unless either is of the
+ *    prefix length cfg->net_hash_plen4/6 at its commit (the kernel's subnet
+ *    hash map, where nothing overlaps); such an element stays in "its" map
+ *    when a setup changes the length, as the kernel's does;
  *  - quarantine elements, timed or permanent.
  * It does not model what the ruleset does with them (pins, the per-address
  * backend, quarantine beating grants, the port filter and translation,

@@ -117,15 +117,14 @@ static int emit_group(struct fg_nat *nat, const fg_grant_t *g, size_t n, int fam
 	char set[32];
 	size_t i, alen = fg_nft_alen(family);
 
-	fg_nft_set_name(set, sizeof(set), fg_nft_group_base[group], family);
+	fg_nft_group_set(set, sizeof(set), group, family, fg_nft_hash_plen(&nat->cfg, family));
 	for (i = 0; i < n; i++) {
 		uint8_t key[32], kend[32];
 		size_t klen;
 		uint64_t timeout = g[i].timeout_ms;
 		const fg_grant_t *bg = &g[i];     /* whose backend */
 		uint8_t data[FG_NFT_BLEN(16)];
-		int gr = g[i].scope == FG_SCOPE_CLIENT ? FG_NFT_G_CLIENT :
-			 g[i].scope == FG_SCOPE_NET ? FG_NFT_G_NET : FG_NFT_G_ANY;
+		int gr = fg_nft_grant_group(&nat->cfg, &g[i]);
 
 		if (g[i].family != family)
 			continue;
@@ -152,7 +151,7 @@ static int emit_group(struct fg_nat *nat, const fg_grant_t *g, size_t n, int fam
 		} else if (gr != group) {
 			continue;
 		} else {
-			klen = fg_nft_grant_key(&g[i], key, kend);
+			klen = fg_nft_grant_key(&g[i], group, key, kend);
 			if (group == FG_NFT_G_CLIENT)
 				timeout += nat->extra_ms;   /* the reaper's backstop */
 		}
@@ -265,7 +264,7 @@ static void reap_begin(struct fg_nat *nat, const fg_grant_t *g, size_t n)
 
 		if (g[i].scope != FG_SCOPE_CLIENT || !g[i].timeout_ms)
 			continue;
-		klen = fg_nft_grant_key(&g[i], key, kend);
+		klen = fg_nft_grant_key(&g[i], FG_NFT_G_CLIENT, key, kend);
 		fg_nft_reap_record(nat->reap, g[i].family, key, klen, now + g[i].timeout_ms, busy);
 	}
 	if (nat->del || (nat->del = malloc(FG_NFT_REAP_MAX * sizeof(*nat->del))))
@@ -412,7 +411,7 @@ static int nft_revoke(fg_nat_t *nat, const fg_grant_t *g, size_t n)
 		return -ENOMEM;
 	fg_nft_batch_begin(nat);
 	for (int f = 0; f < 2 && rc == 0; f++)
-		for (int grp = FG_NFT_G_CLIENT; grp <= FG_NFT_G_ANY && rc == 0; grp++)
+		for (int grp = FG_NFT_G_CLIENT; grp < FG_NFT_G_NGRANT && rc == 0; grp++)
 			rc = emit_group(nat, g, n, fams[f], grp, NFT_MSG_DESTROYSETELEM, &t);
 	if (rc == 0)
 		rc = fg_nft_batch_send_ex(nat, "revoke", &kerr, track_bad, &t, 0);

@@ -7,6 +7,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "grant/policy.h"
+
 uint16_t fg_nat_addr_port(const struct sockaddr_storage *ss)
 {
 	if (ss->ss_family == AF_INET)
@@ -219,6 +221,11 @@ int fg_nat_config_build(const fg_conf_t *conf, fg_nat_cfgbuf_t **out)
 		.pin_ms = pin_ms ? pin_ms : 60000,
 		.pin_set_size = conf->nat.pin_set_size ? conf->nat.pin_set_size : 262144,
 		.grant_set_size = conf->nat.grant_set_size ? conf->nat.grant_set_size : 1048576,
+		/* the shortest ECS prefix taken is the one resolvers send */
+		.net_hash_plen4 = (uint8_t)(conf->policy.ecs_min_prefix4 ?
+					    conf->policy.ecs_min_prefix4 : FG_ECS_MIN4_DEFAULT),
+		.net_hash_plen6 = (uint8_t)(conf->policy.ecs_min_prefix6 ?
+					    conf->policy.ecs_min_prefix6 : FG_ECS_MIN6_DEFAULT),
 		.decoy_mark = FG_DECOY_MARK,
 		.route_table = FG_DECOY_ROUTE_TABLE,
 		/* decoy hits are logged to this NFLOG group (rate-limited in

@@ -26,6 +26,7 @@
 struct dump_ctx {
 	int family;
 	int group;
+	unsigned plen;      /* FG_NFT_G_NETH: the map's prefix length */
 	fg_nat_dump_fn fn;
 	void *ctx;
 	int err;
@@ -87,7 +88,10 @@ static int dump_elem_cb(const struct nlmsghdr *nlh, void *data)
 				continue;
 			memcpy(g.client, k, alen);
 			memcpy(g.addr, k + alen, alen);
-			if (d->group == FG_NFT_G_NET) {
+			if (d->group == FG_NFT_G_NETH) {
+				g.scope = FG_SCOPE_NET;
+				g.client_plen = (uint8_t)d->plen;
+			} else if (d->group == FG_NFT_G_NET) {
 				g.scope = FG_SCOPE_NET;
 				g.client_plen = (uint8_t)(ke && el >= alen ?
 					range_plen(k, ke, alen) : alen * 8);
@@ -114,25 +118,90 @@ static int dump_elem_cb(const struct nlmsghdr *nlh, void *data)
 	return MNL_CB_OK;
 }
 
-static int dump_set(struct fg_nat *nat, int family, int group, fg_nat_dump_fn fn, void *ctx)
+static int dump_set(struct fg_nat *nat, int family, int group, unsigned plen,
+		    fg_nat_dump_fn fn, void *ctx)
 {
-	struct dump_ctx d = { .family = family, .group = group, .fn = fn, .ctx = ctx };
+	struct dump_ctx d = { .family = family, .group = group, .plen = plen, .fn = fn,
+			      .ctx = ctx };
 	char set[32];
 
-	fg_nft_set_name(set, sizeof(set), fg_nft_group_base[group], family);
+	fg_nft_group_set(set, sizeof(set), group, family, plen);
 	return fg_nft_get_elems(nat, set, dump_elem_cb, &d, &d.err);
+}
+
+/* ------------------------------------------------------- subnet hash maps */
+
+struct netmaps_ctx {
+	int family;
+	uint8_t *plens;
+	size_t max, n;
+	int err;            /* never set */
+};
+
+static int netmaps_cb(const struct nlmsghdr *nlh, void *data)
+{
+	struct netmaps_ctx *c = data;
+	const struct nlattr *a;
+
+	mnl_attr_for_each(a, nlh, sizeof(struct nfgenmsg)) {
+		unsigned plen;
+
+		if (mnl_attr_get_type(a) != NFTA_SET_NAME ||
+		    mnl_attr_validate(a, MNL_TYPE_NUL_STRING) < 0)
+			continue;
+		plen = fg_nft_net_map_plen(mnl_attr_get_str(a), c->family);
+		if (plen && c->n < c->max)
+			c->plens[c->n++] = (uint8_t)plen;
+	}
+	return MNL_CB_OK;
+}
+
+int fg_nft_net_maps(struct fg_nat *nat, int family, uint8_t *plens, size_t max)
+{
+	struct netmaps_ctx c = { .family = family, .plens = plens, .max = max };
+	int rc = fg_nft_get_sets(nat, netmaps_cb, &c, &c.err);
+
+	return rc < 0 ? rc : (int)c.n;
+}
+
+/* Every grant map of `family`: the three by scope, then each subnet hash
+ * map the table holds (the current prefix length and former ones). */
+static int each_grant_set(struct fg_nat *nat, int family,
+			  int (*fn)(struct fg_nat *, int family, int group, unsigned plen, void *),
+			  void *arg)
+{
+	uint8_t plens[FG_NFT_NET_MAPS_MAX];
+	int grp, rc, i, n;
+
+	for (grp = 0; grp < FG_NFT_G_NETH; grp++)
+		if ((rc = fn(nat, family, grp, 0, arg)) < 0)
+			return rc;
+	if ((n = fg_nft_net_maps(nat, family, plens, FG_NFT_NET_MAPS_MAX)) < 0)
+		return n;
+	for (i = 0; i < n; i++)
+		if ((rc = fn(nat, family, FG_NFT_G_NETH, plens[i], arg)) < 0)
+			return rc;
+	return 0;
+}
+
+struct dump_arg {
+	fg_nat_dump_fn fn;
+	void *ctx;
+};
+
+static int dump_one(struct fg_nat *nat, int family, int group, unsigned plen, void *arg)
+{
+	struct dump_arg *a = arg;
+
+	return dump_set(nat, family, group, plen, a->fn, a->ctx);
 }
 
 int fg_nft_dump(fg_nat_t *nat, fg_nat_dump_fn fn, void *ctx)
 {
-	static const int fams[2] = { AF_INET, AF_INET6 };
-	int f, grp, rc;
+	struct dump_arg a = { fn, ctx };
+	int rc = each_grant_set(nat, AF_INET, dump_one, &a);
 
-	for (f = 0; f < 2; f++)
-		for (grp = 0; grp < FG_NFT_G_NGRANT; grp++)
-			if ((rc = dump_set(nat, fams[f], grp, fn, ctx)) < 0)
-				return rc;
-	return 0;
+	return rc < 0 ? rc : each_grant_set(nat, AF_INET6, dump_one, &a);
 }
 
 /* The kernel cannot resume a set dump: each message of one walks the set
@@ -141,9 +210,9 @@ int fg_nft_dump(fg_nat_t *nat, fg_nat_dump_fn fn, void *ctx)
  * client and subnet maps, however big, are not read. */
 int fg_nft_dump_any(fg_nat_t *nat, fg_nat_dump_fn fn, void *ctx)
 {
-	int rc = dump_set(nat, AF_INET, FG_NFT_G_ANY, fn, ctx);
+	int rc = dump_set(nat, AF_INET, FG_NFT_G_ANY, 0, fn, ctx);
 
-	return rc < 0 ? rc : dump_set(nat, AF_INET6, FG_NFT_G_ANY, fn, ctx);
+	return rc < 0 ? rc : dump_set(nat, AF_INET6, FG_NFT_G_ANY, 0, fn, ctx);
 }
 
 /* ------------------------------------------------------------------- count */
@@ -237,14 +306,12 @@ int fg_nft_kernel_count(struct fg_nat *nat, const char *base, int family, uint64
  * last garbage collection (hash sets: every second; the subnet map: at its
  * next change); a smaller one, or any on an older kernel, is walked and
  * counted exactly. */
-static int count_set(struct fg_nat *nat, const char *base, int family, uint64_t *out)
+static int count_named(struct fg_nat *nat, const char *set, uint64_t *out)
 {
 	struct count_ctx c = { 0 };
 	struct setinfo_ctx si = { 0 };
-	char set[32];
 	int rc;
 
-	fg_nft_set_name(set, sizeof(set), base, family);
 	rc = fg_nft_get_set(nat, set, setinfo_cb, &si, &si.err);
 	if (rc < 0)
 		return rc;
@@ -258,6 +325,24 @@ static int count_set(struct fg_nat *nat, const char *base, int family, uint64_t 
 	return rc;
 }
 
+static int count_set(struct fg_nat *nat, const char *base, int family, uint64_t *out)
+{
+	char set[32];
+
+	fg_nft_set_name(set, sizeof(set), base, family);
+	return count_named(nat, set, out);
+}
+
+static int count_grants(struct fg_nat *nat, int family, int group, unsigned plen, void *arg)
+{
+	fg_nat_counts_t *c = arg;
+	char set[32];
+
+	fg_nft_group_set(set, sizeof(set), group, family, plen);
+	/* the hash maps hold subnet grants */
+	return count_named(nat, set, &c->grants[group == FG_NFT_G_NETH ? FG_SCOPE_NET : group]);
+}
+
 _Static_assert((int)FG_NFT_G_CLIENT == (int)FG_SCOPE_CLIENT && (int)FG_NFT_G_NET == (int)FG_SCOPE_NET &&
 	       (int)FG_NFT_G_ANY == (int)FG_SCOPE_ANY,
 	       "grant groups index fg_nat_counts_t.grants by scope");
@@ -266,13 +351,12 @@ int fg_nft_count(fg_nat_t *nat, fg_nat_counts_t *out)
 {
 	static const int fams[2] = { AF_INET, AF_INET6 };
 	fg_nat_counts_t c;
-	int f, grp, rc;
+	int f, rc;
 
 	memset(&c, 0, sizeof(c));
 	for (f = 0; f < 2; f++) {
-		for (grp = 0; grp < FG_NFT_G_NGRANT; grp++)
-			if ((rc = count_set(nat, fg_nft_group_base[grp], fams[f], &c.grants[grp])) < 0)
-				return rc;
+		if ((rc = each_grant_set(nat, fams[f], count_grants, &c)) < 0)
+			return rc;
 		if ((rc = count_set(nat, "pinned", fams[f], &c.pinned)) < 0 ||
 		    (rc = count_set(nat, "quarantine", fams[f], &c.quarantined)) < 0)
 			return rc;

@@ -24,8 +24,58 @@
 #include "dataplane/nft_int.h"
 
 const char *const fg_nft_group_base[FG_NFT_NGROUPS] = {
-	"grant_client", "grant_net", "grant_any", "backend"
+	"grant_client", "grant_net", "grant_any", "grant_net", "backend"
 };
+
+unsigned fg_nft_hash_plen(const fg_nat_config_t *cfg, int family)
+{
+	unsigned plen = family == AF_INET6 ? cfg->net_hash_plen6 : cfg->net_hash_plen4;
+
+	/* /0 is an anyone grant, a full length an exact one: neither is a
+	 * subnet grant the hash map could hold */
+	return plen < fg_nft_alen(family) * 8 ? plen : 0;
+}
+
+int fg_nft_grant_group(const fg_nat_config_t *cfg, const fg_grant_t *g)
+{
+	unsigned hp;
+
+	if (g->scope == FG_SCOPE_CLIENT)
+		return FG_NFT_G_CLIENT;
+	if (g->scope == FG_SCOPE_ANY)
+		return FG_NFT_G_ANY;
+	hp = fg_nft_hash_plen(cfg, g->family);
+	return hp && g->client_plen == hp ? FG_NFT_G_NETH : FG_NFT_G_NET;
+}
+
+void fg_nft_group_set(char *out, size_t outlen, int group, int family, unsigned plen)
+{
+	char base[24];
+
+	fg_nft_set_name(base, sizeof(base), fg_nft_group_base[group], family);
+	if (group == FG_NFT_G_NETH)
+		snprintf(out, outlen, "%s_%u", base, plen);
+	else
+		snprintf(out, outlen, "%s", base);
+}
+
+unsigned fg_nft_net_map_plen(const char *name, int family)
+{
+	char base[24];
+	size_t bl;
+	unsigned v = 0;
+	const char *p;
+
+	fg_nft_set_name(base, sizeof(base), fg_nft_group_base[FG_NFT_G_NETH], family);
+	bl = strlen(base);
+	if (strncmp(name, base, bl) != 0 || name[bl] != '_')
+		return 0;
+	for (p = name + bl + 1; *p >= '0' && *p <= '9' && v < 1000; p++)
+		v = v * 10 + (unsigned)(*p - '0');
+	if (*p || p == name + bl + 1 || v == 0 || v >= fg_nft_alen(family) * 8)
+		return 0;
+	return v;
+}
 
 int fg_nft_elems_start(struct fg_nat *nat, struct fg_nft_elem_msg *m, uint16_t type,
 		       const char *set)
@@ -151,27 +201,28 @@ int fg_nft_put_svcports(struct fg_nat *nat, const char *set, int family)
 }
 
 
-size_t fg_nft_grant_key(const fg_grant_t *g, uint8_t *key, uint8_t *kend)
+size_t fg_nft_grant_key(const fg_grant_t *g, int group, uint8_t *key, uint8_t *kend)
 {
-	size_t alen = fg_nft_alen(g->family);
+	size_t alen = fg_nft_alen(g->family), i;
 
-	if (g->scope == FG_SCOPE_ANY) {
+	if (group == FG_NFT_G_ANY) {
 		memcpy(key, g->addr, alen);
 		return alen;
 	}
 	memcpy(key, g->client, alen);
 	memcpy(key + alen, g->addr, alen);
-	if (g->scope == FG_SCOPE_NET) {
+	if (group == FG_NFT_G_NETH) {
+		/* (client & mask) . addr: what the rule's bitwise leaves of
+		 * saddr, so every client of the prefix finds the element */
+		for (i = g->client_plen; i < alen * 8; i++)
+			key[i / 8] &= (uint8_t)~(0x80 >> (i % 8));
+	} else if (group == FG_NFT_G_NET) {
 		/* first . addr  ..  last . addr: the prefix as an interval in
 		 * the first field, the exact address in the second. */
-		size_t i;
-
 		memcpy(kend, key, 2 * alen);
-		for (i = 0; i < alen * 8; i++) {
+		for (i = g->client_plen; i < alen * 8; i++) {
 			uint8_t bit = (uint8_t)(0x80 >> (i % 8));
 
-			if (i < g->client_plen)
-				continue;
 			key[i / 8] &= (uint8_t)~bit;
 			kend[i / 8] |= bit;
 		}

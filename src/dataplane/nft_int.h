@@ -14,7 +14,16 @@
  *   svcport<F>       set addr . l4proto . dport, flags interval (pipapo): what
  *                    the services expose on their pool ranges (cfg->svcports)
  *   grant_client<F>  map client . addr   -> backend, flags timeout
- *   grant_net<F>     map prefix . addr   -> backend, flags interval,timeout (pipapo)
+ *   grant_net<F>     map prefix . addr   -> backend, flags interval,timeout (pipapo):
+ *                    subnet grants of any other prefix length
+ *   grant_net<F>_<L> map (client & /L) . addr -> backend, flags timeout (hash):
+ *                    subnet grants of prefix length L = cfg->net_hash_plen<F>
+ *                    (policy.ecs-min-prefix4/6); the rules mask saddr to /L
+ *                    (bitwise) before the lookup. A map of a former L (a
+ *                    reload changed it) keeps its elements and its rules
+ *                    until they expire: setup finds it in the kernel
+ *                    (fg_nft_net_maps) and builds its rules too; dump and
+ *                    count read it as well.
  *   grant_any<F>     map addr            -> backend, flags timeout
  *   pinned<F>        set client . addr, flags timeout,dynamic, size
  *                    cfg->pin_set_size, timeout cfg->pin_ms (packet path)
@@ -173,12 +182,36 @@ int fg_nft_get_elems(struct fg_nat *nat, const char *set,
 int fg_nft_get_set(struct fg_nat *nat, const char *set,
 		   int (*cb)(const struct nlmsghdr *nlh, void *data), void *data,
 		   const int *cb_err);
+/* Every set of the table (GETSET dump). */
+int fg_nft_get_sets(struct fg_nat *nat, int (*cb)(const struct nlmsghdr *nlh, void *data),
+		    void *data, const int *cb_err);
 
-/* The grant maps by scope (dumped), then the per-address backend map (not
- * dumped); fg_nft_group_base[] names their sets (nft_elem.c). */
-enum { FG_NFT_G_CLIENT, FG_NFT_G_NET, FG_NFT_G_ANY, FG_NFT_G_NGRANT,
+/* The grant maps, first by scope, then the subnet hash map (scope NET too);
+ * then the per-address backend map (not dumped); fg_nft_group_base[] names
+ * their sets (nft_elem.c; the hash map's name also carries its prefix
+ * length: fg_nft_group_set). */
+enum { FG_NFT_G_CLIENT, FG_NFT_G_NET, FG_NFT_G_ANY, FG_NFT_G_NETH, FG_NFT_G_NGRANT,
        FG_NFT_G_BACKEND = FG_NFT_G_NGRANT, FG_NFT_NGROUPS };
 extern const char *const fg_nft_group_base[FG_NFT_NGROUPS];
+
+/* The prefix length of family `family`'s subnet hash map in `cfg` (0: none,
+ * valid lengths 1 .. alen*8-1). Pure. */
+unsigned fg_nft_hash_plen(const fg_nat_config_t *cfg, int family);
+/* The group whose map holds grant g under `cfg`. Pure. */
+int fg_nft_grant_group(const fg_nat_config_t *cfg, const fg_grant_t *g);
+/* Name of group `group`'s set of `family` ("grant_client4", "grant_net4_24":
+ * plen is the hash map's prefix length, unused for other groups). Pure. */
+void fg_nft_group_set(char *out, size_t outlen, int group, int family, unsigned plen);
+/* The prefix length a set name of the subnet hash maps of `family` carries
+ * ("grant_net4_24": 24), 0 when `name` is not one. Pure. */
+unsigned fg_nft_net_map_plen(const char *name, int family);
+/* The prefix lengths of the subnet hash maps of `family` the kernel table
+ * holds (one GETSET dump), at most `max` into plens[]: how many, or a
+ * negative error (nft_dump.c). */
+int fg_nft_net_maps(struct fg_nat *nat, int family, uint8_t *plens, size_t max);
+/* Hash maps of one family a table may hold at once (the current length and
+ * former ones whose elements have not expired). */
+#define FG_NFT_NET_MAPS_MAX 8
 
 /* Element encoding (nft_elem.c): one NEWSETELEM/DESTROYSETELEM message of
  * set `set` at the batch's tail, its elements, its end. */
@@ -194,8 +227,10 @@ void fg_nft_elems_end(struct fg_nat *nat, struct fg_nft_elem_msg *m);
 void fg_nft_elem_put(struct nlmsghdr *nlh, const void *key, size_t klen,
 		     const void *kend, const void *data, size_t dlen,
 		     uint64_t timeout_ms, uint32_t eflags);
-/* Key of grant g in its map; key_end for NET; returns the key length. */
-size_t fg_nft_grant_key(const fg_grant_t *g, uint8_t *key, uint8_t *kend);
+/* Key of grant g in the map of `group` (fg_nft_grant_group): key_end for
+ * NET (the pipapo interval), the client masked to g->client_plen for NETH;
+ * returns the key length. Pure. */
+size_t fg_nft_grant_key(const fg_grant_t *g, int group, uint8_t *key, uint8_t *kend);
 
 /* Read-back (nft_dump.c): the ops dump, dump_any and count. A set the
  * kernel says holds more elements than this is counted by the kernel's

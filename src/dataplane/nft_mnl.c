@@ -354,7 +354,10 @@ static int set_request(struct fg_nat *nat, uint16_t type, uint16_t flags, const 
 	seq = ++nat->seq;
 	nlh = nftnl_nlmsg_build_hdr(buf, type, NFPROTO_INET, flags | NLM_F_ACK, seq);
 	mnl_attr_put_strz(nlh, NFTA_SET_ELEM_LIST_TABLE, nat->table);
-	mnl_attr_put_strz(nlh, NFTA_SET_ELEM_LIST_SET, set);
+	if (set)
+		mnl_attr_put_strz(nlh, NFTA_SET_ELEM_LIST_SET, set);
+	else
+		set = "sets";  /* for the log lines */
 	if (mnl_socket_sendto(nat->nl, nlh, nlh->nlmsg_len) < 0)
 		return -errno;
 	for (;;) {
@@ -372,6 +375,9 @@ static int set_request(struct fg_nat *nat, uint16_t type, uint16_t flags, const 
 		if (rc < 0) {
 			if (*cb_err)
 				return *cb_err;
+			/* no table yet (a first start asking for its sets) */
+			if (errno == ENOENT && type == NFT_MSG_GETSET && (flags & NLM_F_DUMP))
+				return -ENOENT;
 			log_err("nft dump %s: %s", set, strerror(errno));
 			return -FG_ENETLINK;
 		}
@@ -391,3 +397,8 @@ int fg_nft_get_set(struct fg_nat *nat, const char *set, mnl_cb_t cb, void *data,
 	return set_request(nat, NFT_MSG_GETSET, 0, set, cb, data, cb_err);
 }
 
+
+int fg_nft_get_sets(struct fg_nat *nat, mnl_cb_t cb, void *data, const int *cb_err)
+{
+	return set_request(nat, NFT_MSG_GETSET, NLM_F_DUMP, NULL, cb, data, cb_err);
+}

@@ -22,6 +22,8 @@
  *     saddr.daddr @pinnedF               update @pinnedF (refresh), accept
  *     tcp flags & (syn|ack) != syn       accept    (mid-flow: to conntrack for de-NAT)
  *     saddr.daddr @grant_clientF         accept
+ *     saddr & /L . daddr @grant_netF_L   accept    (each subnet hash map, L its
+ *                                         length: the current one first)
  *     saddr.daddr @grant_netF            accept
  *     daddr @grant_anyF                  accept
  *     [log pool-miss]                    mark decoy, notrack, accept
@@ -38,7 +40,8 @@
  *     dnat to map @grant_clientF         (backend address . port: TCP/UDP to
  *                                         an address of @portmapF take the
  *                                         port, everything else keeps its own)
- *     (same for grant_netF, then grant_anyF keyed by daddr)
+ *     (same for each grant_netF_L keyed by saddr & /L . daddr, the pin
+ *      still saddr.daddr; then grant_netF, then grant_anyF keyed by daddr)
  *     dnat to daddr map @backendF        (pinned flow, grants gone)
  *     drop                               (pinned past the backend horizon:
  *                                         dropped, never sent to a decoy)
@@ -137,24 +140,29 @@ static int add_table(struct fg_nat *nat)
 }
 
 enum set_kind { K_POOL, K_CLIENT, K_NET, K_ANY, K_PINNED, K_BACKEND, K_QUAR, K_SVCPORT,
-		K_PORTMAP };
+		K_PORTMAP, K_NETH };
 
-static int add_set(struct fg_nat *nat, const struct fam *f, enum set_kind k, uint32_t id)
+/* plen: K_NETH's prefix length (its name) */
+static int add_set(struct fg_nat *nat, const struct fam *f, enum set_kind k, unsigned plen,
+		   uint32_t id)
 {
 	static const char *const base[] = { "pool", "grant_client", "grant_net",
 					    "grant_any", "pinned", "backend", "quarantine",
 					    "svcport", "portmap" };
 	struct nftnl_set *s = nftnl_set_alloc();
 	const fg_nat_config_t *cfg = &nat->cfg;
-	bool concat = k == K_CLIENT || k == K_NET || k == K_PINNED;
-	bool map = k == K_CLIENT || k == K_NET || k == K_ANY || k == K_BACKEND;
+	bool concat = k == K_CLIENT || k == K_NET || k == K_PINNED || k == K_NETH;
+	bool map = k == K_CLIENT || k == K_NET || k == K_ANY || k == K_BACKEND || k == K_NETH;
 	uint32_t flags = 0, size = 0;
 	char name[32];
 	int rc;
 
 	if (!s)
 		return -ENOMEM;
-	fg_nft_set_name(name, sizeof(name), base[k], f->family);
+	if (k == K_NETH)
+		fg_nft_group_set(name, sizeof(name), FG_NFT_G_NETH, f->family, plen);
+	else
+		fg_nft_set_name(name, sizeof(name), base[k], f->family);
 	nftnl_set_set_str(s, NFTNL_SET_TABLE, nat->table);
 	nftnl_set_set_str(s, NFTNL_SET_NAME, name);
 	nftnl_set_set_u32(s, NFTNL_SET_FAMILY, NFPROTO_INET);
@@ -177,6 +185,7 @@ static int add_set(struct fg_nat *nat, const struct fam *f, enum set_kind k, uin
 		break;
 	case K_CLIENT:
 	case K_ANY:
+	case K_NETH:   /* a hash map: changes cost no rebuild */
 		flags = NFT_SET_MAP | NFT_SET_TIMEOUT;
 		size = cfg->grant_set_size;
 		break;
@@ -494,6 +503,19 @@ static void m_pair(struct rb *b, const struct fam *f)
 	m_addr(b, f, false, REG_KEY + f->alen / 4);
 }
 
+/* Key registers for `saddr & /plen . daddr` (the subnet hash maps). */
+static void m_pair_masked(struct rb *b, const struct fam *f, unsigned plen)
+{
+	uint8_t mask[16] = { 0 }, zero[16] = { 0 };
+	unsigned i;
+
+	for (i = 0; i < plen && i < f->alen * 8; i++)
+		mask[i / 8] |= (uint8_t)(0x80 >> (i % 8));
+	m_addr(b, f, true, REG_KEY);
+	e_bitwise(b, REG_KEY, mask, zero, f->alen);
+	m_addr(b, f, false, REG_KEY + f->alen / 4);
+}
+
 /* `tcp flags & (syn|ack) != syn`: a TCP packet that does not open a flow. */
 static void m_tcp_not_syn(struct rb *b)
 {
@@ -573,13 +595,20 @@ static void sn(char *out, size_t len, const char *base, const struct fam *f)
 	fg_nft_set_name(out, len, base, f->family);
 }
 
-static int family_rules(struct fg_nat *nat, const struct fam *f)
+/* hp[0..nhp): the prefix lengths of the family's subnet hash maps (the
+ * current one first, then former ones still in the table) */
+static int family_rules(struct fg_nat *nat, const struct fam *f, const uint8_t *hp, size_t nhp)
 {
 	const fg_nat_config_t *cfg = &nat->cfg;
 	uint32_t decoy = cfg->decoy_mark ? cfg->decoy_mark : 0x666;
 	char pool[32], quar[32], pin[32], gc[32], gn[32], ga[32], be[32], sp[32], pm[32];
+	char gh[FG_NFT_NET_MAPS_MAX][32];
 	uint32_t preg = REG_DATA + f->alen / 4;  /* backend port, after its address */
 	int rc, p;
+	size_t h;
+
+	for (h = 0; h < nhp; h++)
+		fg_nft_group_set(gh[h], sizeof(gh[h]), FG_NFT_G_NETH, f->family, hp[h]);
 
 	sn(pool, sizeof(pool), "pool", f);
 	sn(quar, sizeof(quar), "quarantine", f);
@@ -624,6 +653,9 @@ static int family_rules(struct fg_nat *nat, const struct fam *f)
 	 * pin and grant are gone; invalid without state -> ct_pre drops). */
 	RULE(f->auth, m_tcp_not_syn(b); e_verdict(b, NF_ACCEPT, NULL));
 	RULE(f->auth, m_nfproto(b, f); m_pair(b, f); e_lookup(b, gc, REG_KEY, -1); e_verdict(b, NF_ACCEPT, NULL));
+	for (h = 0; h < nhp; h++)
+		RULE(f->auth, m_nfproto(b, f); m_pair_masked(b, f, hp[h]); e_lookup(b, gh[h], REG_KEY, -1);
+		     e_verdict(b, NF_ACCEPT, NULL));
 	RULE(f->auth, m_nfproto(b, f); m_pair(b, f); e_lookup(b, gn, REG_KEY, -1); e_verdict(b, NF_ACCEPT, NULL));
 	RULE(f->auth, m_nfproto(b, f); m_addr(b, f, false, REG_KEY); e_lookup(b, ga, REG_KEY, -1);
 	     e_verdict(b, NF_ACCEPT, NULL));
@@ -639,6 +671,9 @@ static int family_rules(struct fg_nat *nat, const struct fam *f)
 	     e_lookup(b, pool, REG_KEY, -1); e_ct_state_invalid(b); e_verdict(b, NFT_JUMP, f->ct));
 	RULE(f->ct, m_nfproto(b, f); m_pair(b, f); e_lookup(b, pin, REG_KEY, -1); e_verdict(b, NF_DROP, NULL));
 	RULE(f->ct, m_nfproto(b, f); m_pair(b, f); e_lookup(b, gc, REG_KEY, -1); e_verdict(b, NF_DROP, NULL));
+	for (h = 0; h < nhp; h++)
+		RULE(f->ct, m_nfproto(b, f); m_pair_masked(b, f, hp[h]); e_lookup(b, gh[h], REG_KEY, -1);
+		     e_verdict(b, NF_DROP, NULL));
 	RULE(f->ct, m_nfproto(b, f); m_pair(b, f); e_lookup(b, gn, REG_KEY, -1); e_verdict(b, NF_DROP, NULL));
 	RULE(f->ct, m_nfproto(b, f); m_addr(b, f, false, REG_KEY); e_lookup(b, ga, REG_KEY, -1);
 	     e_verdict(b, NF_DROP, NULL));
@@ -668,6 +703,12 @@ static int family_rules(struct fg_nat *nat, const struct fam *f)
 	RULE(f->nat, m_nfproto(b, f); m_pair(b, f); e_lookup(b, gc, REG_KEY, -1);
 	     e_dynset_update(b, pin, REG_KEY));
 	DNAT_RULES(gc, m_pair(b, f));
+	/* the pin is the exact saddr . daddr, so the key is built again */
+	for (h = 0; h < nhp; h++) {
+		RULE(f->nat, m_nfproto(b, f); m_pair_masked(b, f, hp[h]); e_lookup(b, gh[h], REG_KEY, -1);
+		     m_pair(b, f); e_dynset_update(b, pin, REG_KEY));
+		DNAT_RULES(gh[h], m_pair_masked(b, f, hp[h]));
+	}
 	RULE(f->nat, m_nfproto(b, f); m_pair(b, f); e_lookup(b, gn, REG_KEY, -1);
 	     e_dynset_update(b, pin, REG_KEY));
 	DNAT_RULES(gn, m_pair(b, f));
@@ -873,17 +914,49 @@ static int ruleset_mark(struct fg_nat *nat)
 	return rc;
 }
 
+/* The prefix lengths of family f's subnet hash maps: the configured one
+ * first, then those of former configurations the table still holds (their
+ * elements keep working until they expire; nft_int.h). A table that cannot
+ * be read (not there yet) holds none. */
+static size_t hash_plens(struct fg_nat *nat, const struct fam *f, uint8_t *out)
+{
+	uint8_t found[FG_NFT_NET_MAPS_MAX];
+	unsigned cur = fg_nft_hash_plen(&nat->cfg, f->family);
+	size_t n = 0;
+	int nf, j;
+
+	if (cur)
+		out[n++] = (uint8_t)cur;
+	nf = fg_nft_net_maps(nat, f->family, found, FG_NFT_NET_MAPS_MAX);
+	for (j = 0; j < nf && n < FG_NFT_NET_MAPS_MAX; j++)
+		if (found[j] != cur) {
+			log_info("nft setup: keeping %s subnet map /%u of a former "
+				 "ecs-min-prefix until its grants expire",
+				 f->family == AF_INET ? "IPv4" : "IPv6", (unsigned)found[j]);
+			out[n++] = found[j];
+		}
+	return n;
+}
+
 int fg_nft_ruleset_build(struct fg_nat *nat)
 {
+	uint8_t hp[2][FG_NFT_NET_MAPS_MAX];
+	size_t nhp[2], h;
 	uint32_t id = 1;
 	int rc, i, k;
 
+	for (i = 0; i < 2; i++)
+		nhp[i] = hash_plens(nat, &fams[i], hp[i]);
 	if ((rc = add_table(nat)) < 0)
 		return rc;
-	for (i = 0; i < 2; i++)
+	for (i = 0; i < 2; i++) {
 		for (k = K_POOL; k <= K_PORTMAP; k++)
-			if ((rc = add_set(nat, &fams[i], (enum set_kind)k, id++)) < 0)
+			if ((rc = add_set(nat, &fams[i], (enum set_kind)k, 0, id++)) < 0)
 				return rc;
+		for (h = 0; h < nhp[i]; h++)
+			if ((rc = add_set(nat, &fams[i], K_NETH, hp[i][h], id++)) < 0)
+				return rc;
+	}
 	if ((rc = add_chain(nat, "raw_pre", "filter", NF_INET_PRE_ROUTING, -300)) < 0 ||
 	    (rc = add_chain(nat, "ct_pre", "filter", NF_INET_PRE_ROUTING, -150)) < 0 ||
 	    (rc = add_chain(nat, "nat_pre", "nat", NF_INET_PRE_ROUTING, -100)) < 0 ||
@@ -899,7 +972,8 @@ int fg_nft_ruleset_build(struct fg_nat *nat)
 	    (rc = add_chain(nat, fams[1].nat, NULL, 0, 0)) < 0)
 		return rc;
 	for (i = 0; i < 2; i++)
-		if ((rc = family_rules(nat, &fams[i])) < 0 || (rc = dns_rules(nat, &fams[i])) < 0)
+		if ((rc = family_rules(nat, &fams[i], hp[i], nhp[i])) < 0 ||
+		    (rc = dns_rules(nat, &fams[i])) < 0)
 			return rc;
 	for (i = 0; i < 2; i++)
 		if ((rc = range_elems(nat, &fams[i], "pool", nat->cfg.pools, nat->cfg.npools)) < 0 ||

@@ -15,12 +15,14 @@
 #
 # Checks (issue 3): lookup-then-curl through unbound (v4, v6); pool
 # addresses without a lookup, or granted to another client (exact, ECS),
-# go to the decoy; a second client behind the resolver within the TTL;
+# go to the decoy; ECS /24 and /56 grants are elements of the subnet hash
+# maps (grant_net4_24, grant_net6_56), /28 and /64 ones of pipapo; a second client behind the resolver within the TTL;
 # expiry after TTL + grace, pins; a long transfer across 20 rotations and
 # the expiry of its grant, zero resets; an idle connection outliving its
 # pin; grant before answer (1000 + 300 zero-delay sessions); quarantine
 # and release; kill -9 + restart, SIGHUP, fluxctl reload keep grants and
-# flows; an nmap SYN scan of the pool never reaches the real server.
+# flows (subnet grants of both kinds too, and a reload that changes
+# ecs-min-prefix4 keeps the former length's map); an nmap SYN scan of the pool never reaches the real server.
 # The pools come from one shared file that fluxgated and fluxdecoy both
 # include (fluxgate.conf(5), include).
 #
@@ -373,19 +375,43 @@ for fam in 4 6; do
 	assert_eq "2: address granted to another client (exact scope, v$fam) -> decoy" decoy "$(hget $c2 "$x")"
 	assert_eq "2: ... and the client it was granted to reaches real (v$fam)" real "$(hget $c3 "$x")"
 done
-ecs() { # ecs SUBNET TYPE: a query with ECS from the resolver's namespace
-	nsx res kdig +short +retry=1 +timeout="$DNS_T" @10.0.4.1 +subnet="$1" www.example.test "$2" 2>/dev/null \
-		| grep -E '[.:]' | head -n 1
+ecs() { # ecs SUBNET TYPE [NAME]: a query with ECS from the resolver's namespace
+	nsx res kdig +short +retry=1 +timeout="$DNS_T" @10.0.4.1 +subnet="$1" "${3:-www.example.test}" "$2" \
+		2>/dev/null | grep -E '[.:]' | head -n 1
 }
+# nmap MAP: the elements of one map of the table, `nft list` text
+nmap_of() { nsx gw nft list map inet fluxgate "$1" 2>/dev/null; }
+# Subnet grants of ecs-min-prefix4/6 (default /24, /56) are elements of the
+# hash maps grant_net4_24 / grant_net6_56 (saddr masked . daddr); other
+# lengths stay in the pipapo maps grant_net4 / grant_net6.
 y=$(ecs 10.0.9.0/24 A)
+assert_match "2: ECS 10.0.9.0/24 grant is an element of the hash map grant_net4_24" \
+	"10\.0\.9\.0 \. ${y//./\\.} " "$(nmap_of grant_net4_24)"
 assert_eq "2: address granted to another network (ECS 10.0.9.0/24) -> decoy" decoy "$(hget 10.0.1.2 "$y")"
 y=$(ecs 10.0.1.0/28 A)
+assert_match "2: ECS 10.0.1.0/28 grant is an element of the pipapo map grant_net4" \
+	"10\.0\.1\.0/28 \. ${y//./\\.}" "$(nmap_of grant_net4)"
 assert_eq "2: ECS 10.0.1.0/28 grant -> its client 10.0.1.2 reaches real" real "$(hget 10.0.1.2 "$y")"
 assert_eq "2: ... and 10.0.1.20 (outside the /28) gets the decoy" decoy "$(hget 10.0.1.20 "$y")"
 y=$(ecs fd00:9::/56 AAAA)
+assert_match "2: ECS fd00:9::/56 grant is an element of the hash map grant_net6_56" \
+	"fd00:9:: \. $y " "$(nmap_of grant_net6_56)"
 assert_eq "2: address granted to another network (ECS fd00:9::/56) -> decoy" decoy "$(hget fd00:1::2 "$y")"
+y=$(ecs fd00:1::/56 AAAA)
+assert_eq "2: ECS fd00:1::/56 grant (hash map) -> its client reaches real" real "$(hget fd00:1::2 "$y")"
 y=$(ecs fd00:1::/64 AAAA)
+assert_match "2: ECS fd00:1::/64 grant is an element of the pipapo map grant_net6" \
+	"fd00:1::/64 \. $y" "$(nmap_of grant_net6)"
 assert_eq "2: ECS fd00:1::/64 grant -> its client reaches real" real "$(hget fd00:1::2 "$y")"
+# last: a /24 grant of the clients' own network covers every check above
+y=$(ecs 10.0.1.0/24 A)
+assert_match "2: ECS 10.0.1.0/24 grant is an element of grant_net4_24" \
+	"10\.0\.1\.0 \. ${y//./\\.} " "$(nmap_of grant_net4_24)"
+assert_nomatch "2: ... and not of the pipapo map grant_net4" "10\\.0\\.1\\.0/24 \\. ${y//./\\.}" "$(nmap_of grant_net4)"
+assert_eq "2: ECS 10.0.1.0/24 grant (hash map) -> 10.0.1.2 reaches real" real "$(hget 10.0.1.2 "$y")"
+assert_eq "2: ... and 10.0.1.29 (same /24) reaches real" real "$(hget 10.0.1.29 "$y")"
+b=$(nsx scan curl -s -m 5 "$(url "$y")" 2>/dev/null)
+assert_eq "2: ... and 10.0.5.2 (outside the /24) gets the decoy" decoy "${b:-none}"
 
 # ================================================================ 3
 log "3. a second client behind the same resolver, within the TTL"
@@ -536,6 +562,10 @@ else
 fi
 G4=$(dlk 10.0.1.13 hold.example.test A)
 G6=$(dlk fd00:1::13 hold.example.test AAAA)
+# subnet grants of both kinds: the hash map (/24, /56) and pipapo (/28)
+E24=$(ecs 10.0.1.0/24 A hold.example.test)
+E28=$(ecs 10.0.1.16/28 A hold.example.test)
+E56=$(ecs fd00:1::/56 AAAA hold.example.test)
 sleep 1
 grants_before=$(nsx gw nft list map inet fluxgate grant_client4 | grep -c ' : ')
 kids=$(pgrep -P "$FG_FLUXGATED_PID" | tr '\n' ' ')
@@ -564,6 +594,17 @@ assert_eq "7: granted-but-not-connected client reaches real after the restart (v
 assert_eq "7: granted-but-not-connected client reaches real after the restart (v6)" real "$(hget fd00:1::13 "$G6")"
 assert_match "7: the grant is still in the kernel after the restart" "$G4" \
 	"$(nsx gw nft list map inet fluxgate grant_client4)"
+assert_match "7: the /24 subnet grant is still in grant_net4_24 after the restart" \
+	"10\.0\.1\.0 \. ${E24//./\\.} " "$(nmap_of grant_net4_24)"
+assert_match "7: the /28 subnet grant is still in grant_net4 after the restart" \
+	"10\.0\.1\.16/28 \. ${E28//./\\.}" "$(nmap_of grant_net4)"
+assert_eq "7: ECS /24 grant (hash map) -> 10.0.1.21 reaches real after the restart" real "$(hget 10.0.1.21 "$E24")"
+assert_eq "7: ECS /28 grant (pipapo) -> 10.0.1.18 reaches real after the restart" real "$(hget 10.0.1.18 "$E28")"
+assert_eq "7: ECS /56 grant (hash map) -> fd00:1::21 reaches real after the restart" real "$(hget fd00:1::21 "$E56")"
+out=$(fctl grants --service hold 2>&1)
+assert_match "7: fluxctl grants lists the /24 subnet grant (read back from the hash map)" \
+	"10\.0\.1\.0/24.*${E24//./\\.}|${E24//./\\.}.*10\.0\.1\.0/24" "$out"
+assert_match "7: fluxctl grants lists the /56 subnet grant" "fd00:1::/56" "$out"
 assert_eq "7: new sessions work after the restart" real "$(hget 10.0.1.14 "$(dlk 10.0.1.14 www.example.test A)")"
 
 H4=$(dlk 10.0.1.15 hold.example.test A)
@@ -577,7 +618,22 @@ if [ "$(grep -c 'reload done' "$FG_FLUXGATED_LOG")" -gt "$nhup" ]; then ok "7: S
 else fail "7: SIGHUP reloads" "$(tail -n 20 "$FG_FLUXGATED_LOG")"; fi
 assert_eq "7: granted client reaches real after SIGHUP" real "$(hget 10.0.1.15 "$H4")"
 H5=$(dlk 10.0.1.16 hold.example.test A)
+# this reload also changes ecs-min-prefix4 to /22 (a /20 would hold the
+# scanner of 7c): the /24 map and its grants stay until they expire, new
+# /24 grants go to pipapo, /22 ones to the new hash map grant_net4_22
+sed -i 's|^policy:$|policy:\n  ecs-min-prefix4: 22|' "$CONF"
 check "7: fluxctl reload" fctl reload
+assert_eq "7: ECS /24 grant of the former ecs-min-prefix4 still reaches real after the reload" \
+	real "$(hget 10.0.1.22 "$E24")"
+assert_match "7: ... and is still in grant_net4_24" "10\.0\.1\.0 \. ${E24//./\\.} " "$(nmap_of grant_net4_24)"
+y=$(ecs 10.0.1.0/22 A hold.example.test)
+assert_match "7: an ECS /22 grant is an element of the new hash map grant_net4_22" \
+	"10\.0\.0\.0 \. ${y//./\\.} " "$(nmap_of grant_net4_22)"
+assert_eq "7: ... and 10.0.1.23 reaches real through it" real "$(hget 10.0.1.23 "$y")"
+y=$(ecs 10.0.1.0/24 A hold.example.test)
+assert_match "7: an ECS /24 grant after the reload is a pipapo element" \
+	"10\.0\.1\.0/24 \. ${y//./\\.}" "$(nmap_of grant_net4)"
+assert_eq "7: ... and 10.0.1.24 reaches real through it" real "$(hget 10.0.1.24 "$y")"
 assert_eq "7: granted client reaches real after fluxctl reload" real "$(hget 10.0.1.16 "$H5")"
 assert_eq "7: earlier grant still good after both reloads" real "$(hget 10.0.1.13 "$G4")"
 assert_eq "7: new sessions work after the reloads" real "$(hget 10.0.1.17 "$(dlk 10.0.1.17 www.example.test A)")"

@@ -195,7 +195,7 @@ check "after the restart: every exact grant is still there ($exact_after >= $exa
 out=$(fctl --json grants --count); rc=$?
 assert_eq "grants --count exits 0" 0 "$rc"
 total=$(python3 -c 'import json,sys; print(json.loads(sys.argv[1])["count"]["total"])' "$out" 2>/dev/null)
-kt=$(( $(kcount grant_client4) + $(kcount grant_any4) + $(kcount grant_net4) ))
+kt=$(( $(kcount grant_client4) + $(kcount grant_any4) + $(kcount grant_net4) + $(kcount grant_net4_24) ))
 assert_eq "grants --count: every kernel grant, once" "$kt" "$total"
 
 # fresh anyone grants now never pick an adopted address (they are open)

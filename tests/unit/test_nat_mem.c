@@ -290,6 +290,37 @@ static void test_net_overlap_refused(void **state)
 	assert_int_equal(f->ops->commit(f->nat, &a, 1), 0); /* same key: refresh */
 }
 
+/* Subnet grants of the hash map's length (cfg.net_hash_plen4) never clash
+ * with pipapo ones, and keep their map when a setup changes the length. */
+static void test_net_hash_no_overlap(void **state)
+{
+	struct fx *f = *state;
+	fg_grant_t a = g4(FG_SCOPE_NET, "10.0.0.0", 16, "198.51.100.62", "10.0.2.10", 1000);
+	fg_grant_t b = g4(FG_SCOPE_NET, "10.0.1.0", 24, "198.51.100.62", "10.0.2.10", 1000);
+	fg_grant_t d = g4(FG_SCOPE_NET, "10.0.1.0", 28, "198.51.100.62", "10.0.2.10", 1000);
+	fg_nat_config_t c = f->cfg;
+	uint8_t cl[16];
+
+	c.net_hash_plen4 = 24;
+	assert_int_equal(f->ops->setup(f->nat, &c), 0);
+	assert_int_equal(f->ops->commit(f->nat, &a, 1), 0);
+	assert_int_equal(f->ops->commit(f->nat, &b, 1), 0);      /* hash map */
+	assert_int_equal(f->ops->commit(f->nat, &d, 1), -FG_ENETLINK); /* pipapo, in a /16 */
+	a4(cl, "10.0.1.200");
+	assert_true(fg_nat_mem_granted(f->nat, AF_INET, cl, a.addr, NULL));
+	/* a reload to /20: the /24 element stays where it is and lives on */
+	c.net_hash_plen4 = 20;
+	assert_int_equal(f->ops->setup(f->nat, &c), 0);
+	assert_int_equal(f->ops->commit(f->nat, &a, 1), 0);      /* refresh the /16 */
+	fg_nat_mem_advance(f->nat, 500);
+	assert_int_equal(f->ops->commit(f->nat, &a, 1), 0);
+	fg_nat_mem_advance(f->nat, 600);   /* the /24 expired, the /16 not */
+	a4(cl, "10.0.1.200");
+	assert_true(fg_nat_mem_granted(f->nat, AF_INET, cl, a.addr, NULL));
+	/* now a /24 is a pipapo element, nested in the live /16 */
+	assert_int_equal(f->ops->commit(f->nat, &b, 1), -FG_ENETLINK);
+}
+
 static void test_quarantine(void **state)
 {
 	struct fx *f = *state;
@@ -490,6 +521,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_fail_next, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_capacity_atomic, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_net_overlap_refused, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_net_hash_no_overlap, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_quarantine, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_shared_and_setup_keeps, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_count, setup, teardown),

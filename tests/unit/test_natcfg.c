@@ -151,6 +151,9 @@ static void test_listen_and_constants(void **state)
 	assert_int_equal(c->decoy_mark, FG_DECOY_MARK);
 	assert_int_equal(c->route_table, FG_DECOY_ROUTE_TABLE);
 	assert_int_equal(c->nflog_group, FG_DECOY_NFLOG_GROUP);
+	/* subnet grants of the default ecs-min-prefix go to the hash maps */
+	assert_int_equal(c->net_hash_plen4, 24);
+	assert_int_equal(c->net_hash_plen6, 56);
 	assert_true(c->decoy_set);
 	assert_int_equal(c->decoy_family, AF_INET);
 	assert_true(c->decoy6_set);

@@ -684,6 +684,12 @@ static void test_policy_pure(void **state)
 	c = *p;
 	c.pin_ms++;
 	assert_false(fg_ps_natcfg_same_kernel(p, &c));
+	c = *p;
+	c.net_hash_plen4 = 20;            /* ecs-min-prefix4: another hash map */
+	assert_false(fg_ps_natcfg_same_kernel(p, &c));
+	c = *p;
+	c.net_hash_plen6 = 48;
+	assert_false(fg_ps_natcfg_same_kernel(p, &c));
 	assert_true(p->nsvcports > 0 && p->nlisten > 0);
 	fg_nat_svcport_t sp[64];
 	assert_true(p->nsvcports <= 64);
