@@ -96,7 +96,7 @@ PROGS      := fluxgated fluxctl fluxlab fluxdecoy
 UNIT_BINS  = $(patsubst tests/unit/%.c,%,$(UNIT_SRCS))
 FUZZ_NAMES = $(patsubst tests/fuzz/%.c,%,$(FUZZ_SRCS))
 
-.PHONY: all asan tests fuzz deps check check-lab demo clean install bench help coverage lab-runs results
+.PHONY: all asan tests fuzz fuzz-campaign deps check check-lab demo clean install bench help coverage lab-runs results
 all: $(addprefix build/,$(PROGS)) $(addprefix build/tests/,$(UNIT_BINS))
 
 asan: $(addprefix build-asan/,$(PROGS)) $(addprefix build-asan/tests/,$(UNIT_BINS)) \
@@ -113,6 +113,14 @@ build-fuzz/%: tests/fuzz/%.c $(LIB_SRCS)
 	@mkdir -p build-fuzz
 	clang -std=c11 -D_GNU_SOURCE -g -O1 -Isrc $(PKG_CFLAGS) -fsanitize=fuzzer,address,undefined \
 	  -o $@ $< $(FUZZ_EXTRA_$*) $(LIB_SRCS) $(PKG_LIBS)
+
+# Fuzzing campaign (not part of check): FUZZ_SECONDS (1800) per harness,
+# JOBS in parallel, FUZZ_TARGETS="tsig cookie" (default: all, least-fuzzed
+# first); merges new coverage into tests/fuzz/corpus/, appends to
+# bench/fuzz/RESULTS.md. See tests/fuzz/campaign.sh.
+FUZZ_TARGETS ?=
+fuzz-campaign: $(if $(strip $(FUZZ_TARGETS)),$(addprefix build-fuzz/fuzz_,$(patsubst fuzz_%,%,$(FUZZ_TARGETS))),fuzz)
+	tests/fuzz/campaign.sh $(patsubst fuzz_%,%,$(FUZZ_TARGETS))
 
 # Line coverage of the pure modules by the unit tests (gcovr): builds
 # build-cov/ with --coverage, runs every unit test there, prints per file
@@ -246,4 +254,4 @@ clean:
 	rm -rf build build-asan build-fuzz build-cov
 
 help:
-	@echo "targets: all (default) asan fuzz coverage check check-lab demo bench install clean lab-runs results"
+	@echo "targets: all (default) asan fuzz fuzz-campaign coverage check check-lab demo bench install clean lab-runs results"
