@@ -16,10 +16,11 @@
  * until the kernel answered it, so no renewal of a key can be committed
  * between the decision to delete it and the deletion.
  *
- * Data: an open-addressing table key -> latest end (linear probing,
- * deletion by backward shift) and a FIFO of (key, end) in record order;
- * both grow by doubling up to `cap` keys (the map's size: 48 bytes a FIFO
- * entry, at most 96 bytes of table a key; some 14 MB for the 140k live
+ * Data: an open-addressing table key -> latest end (linear probing under
+ * a keyed SipHash with a random key per reaper, since the keys are the
+ * askers' addresses; deletion by backward shift) and a FIFO of (key, end)
+ * in record order; both grow by doubling up to `cap` keys (the map's size:
+ * 48 bytes a FIFO entry, at most 112 bytes of table a key; some 14 MB for the 140k live
  * grants of 70k fresh grants a second). A record beyond cap is not
  * tracked: its kernel timeout (with the margin) ends it.
  *
@@ -34,7 +35,11 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <openssl/crypto.h>
+#include <openssl/rand.h>
+
 #include "dataplane/nft_int.h"
+#include "dns/siphash.h"
 
 struct reap_key {
 	uint8_t fam, klen;
@@ -43,6 +48,7 @@ struct reap_key {
 
 struct reap_slot {
 	uint64_t end;        /* 0: empty */
+	uint64_t h;          /* hash_key(k), kept for growth and deletion */
 	struct reap_key k;
 };
 
@@ -65,6 +71,10 @@ struct fg_nft_reap {
 	uint64_t sec;
 	unsigned this_sec, last_sec;
 	uint64_t dropped;            /* records not tracked (full) */
+	/* the keys are the askers' addresses: a keyed hash, so that nobody
+	 * can aim sources at one probe chain (under the lock: one context) */
+	fg_siphash_t *sip;
+	uint8_t hkey[FG_SIPHASH_KEYLEN];
 };
 
 static pthread_mutex_t registry_lock = PTHREAD_MUTEX_INITIALIZER;
@@ -79,6 +89,12 @@ struct fg_nft_reap *fg_nft_reap_get(const char *table, uint32_t cap)
 		if (!strcmp(r->table, table))
 			break;
 	if (!r && (r = calloc(1, sizeof(*r)))) {
+		if (fg_siphash_new(&r->sip) < 0 || RAND_bytes(r->hkey, sizeof(r->hkey)) != 1) {
+			fg_siphash_free(r->sip);
+			free(r);
+			pthread_mutex_unlock(&registry_lock);
+			return NULL;
+		}
 		pthread_mutex_init(&r->lock, NULL);
 		snprintf(r->table, sizeof(r->table), "%s", table);
 		r->cap = cap ? cap : 1048576;
@@ -105,6 +121,8 @@ void fg_nft_reap_put(struct fg_nft_reap *r)
 				break;
 			}
 		pthread_mutex_destroy(&r->lock);
+		fg_siphash_free(r->sip);
+		OPENSSL_cleanse(r->hkey, sizeof(r->hkey));
 		free(r->slot);
 		free(r->q);
 		free(r);
@@ -128,13 +146,15 @@ bool fg_nft_reap_commit(struct fg_nft_reap *r, uint64_t now_ms)
 	return r->last_sec >= FG_NFT_REAP_RATE || r->this_sec >= FG_NFT_REAP_RATE;
 }
 
-static uint64_t hash_key(const struct reap_key *k)
+static uint64_t hash_key(struct fg_nft_reap *r, const struct reap_key *k)
 {
-	uint64_t h = 1469598103934665603ull ^ k->fam;   /* FNV-1a */
+	uint8_t o[8];
+	uint64_t h = 0;
 
-	for (size_t i = 0; i < k->klen; i++)
-		h = (h ^ k->key[i]) * 1099511628211ull;
-	return h ^ (h >> 29);
+	if (fg_siphash24(r->sip, r->hkey, k, 2 + (size_t)k->klen, o) < 0)
+		return 0;       /* one chain: slow, still correct */
+	memcpy(&h, o, sizeof(h));
+	return h;
 }
 
 static bool key_eq(const struct reap_key *a, const struct reap_key *b)
@@ -142,26 +162,28 @@ static bool key_eq(const struct reap_key *a, const struct reap_key *b)
 	return a->fam == b->fam && a->klen == b->klen && !memcmp(a->key, b->key, a->klen);
 }
 
-static struct reap_slot *find(struct fg_nft_reap *r, const struct reap_key *k)
+static struct reap_slot *find(struct fg_nft_reap *r, const struct reap_key *k, uint64_t h)
 {
 	size_t m, i;
 
 	if (!r->nslot)
 		return NULL;
 	m = r->nslot - 1;
-	for (i = hash_key(k) & m; r->slot[i].end; i = (i + 1) & m)
-		if (key_eq(&r->slot[i].k, k))
+	for (i = h & m; r->slot[i].end; i = (i + 1) & m)
+		if (r->slot[i].h == h && key_eq(&r->slot[i].k, k))
 			return &r->slot[i];
 	return NULL;
 }
 
-static void put_slot(struct reap_slot *tab, size_t nslot, const struct reap_key *k, uint64_t end)
+static void put_slot(struct reap_slot *tab, size_t nslot, const struct reap_key *k, uint64_t h,
+		     uint64_t end)
 {
 	size_t m = nslot - 1, i;
 
-	for (i = hash_key(k) & m; tab[i].end; i = (i + 1) & m)
+	for (i = h & m; tab[i].end; i = (i + 1) & m)
 		;
 	tab[i].end = end;
+	tab[i].h = h;
 	tab[i].k = *k;
 }
 
@@ -174,7 +196,7 @@ static int grow_slots(struct fg_nft_reap *r)
 		return -ENOMEM;
 	for (i = 0; i < r->nslot; i++)
 		if (r->slot[i].end)
-			put_slot(t, n, &r->slot[i].k, r->slot[i].end);
+			put_slot(t, n, &r->slot[i].k, r->slot[i].h, r->slot[i].end);
 	free(r->slot);
 	r->slot = t;
 	r->nslot = n;
@@ -193,7 +215,7 @@ static void del_slot(struct fg_nft_reap *r, struct reap_slot *s)
 		j = (j + 1) & m;
 		if (!r->slot[j].end)
 			break;
-		h = hash_key(&r->slot[j].k) & m;
+		h = r->slot[j].h & m;
 		/* move j back to i unless its home lies cyclically in (i, j] */
 		if ((i < j) ? (h <= i || h > j) : (h <= i && h > j)) {
 			r->slot[i] = r->slot[j];
@@ -229,7 +251,8 @@ void fg_nft_reap_record(struct fg_nft_reap *r, int family, const uint8_t *key, s
 	if (klen > sizeof(k.key) || !end_ms)
 		return;
 	memcpy(k.key, key, klen);
-	s = find(r, &k);
+	uint64_t h = hash_key(r, &k);
+	s = find(r, &k, h);
 	if (s) {
 		/* a renewal: its deletion waits for the latest end */
 		if (end_ms > s->end)
@@ -249,7 +272,7 @@ void fg_nft_reap_record(struct fg_nft_reap *r, int family, const uint8_t *key, s
 			r->dropped++;
 			return;
 		}
-		put_slot(r->slot, r->nslot, &k, end_ms);
+		put_slot(r->slot, r->nslot, &k, h, end_ms);
 		r->nkeys++;
 	}
 	r->q[(r->qhead + r->qlen) & (r->qcap - 1)] = (struct reap_fifo){ end_ms, k };
@@ -267,7 +290,7 @@ size_t fg_nft_reap_due(struct fg_nft_reap *r, uint64_t now_ms, fg_nft_reap_fn fn
 
 		if (e->end > now_ms)
 			break;
-		s = find(r, &e->k);
+		s = find(r, &e->k, hash_key(r, &e->k));
 		if (s && s->end <= e->end) {
 			/* its latest end: due */
 			fn(ctx, e->k.fam, e->k.key, e->k.klen);

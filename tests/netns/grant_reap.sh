@@ -50,9 +50,9 @@ DP=()
 for f in "$ROOT"/src/dataplane/*.c; do [ "${f##*/}" = natcfg.c ] || DP+=("$f"); done
 # shellcheck disable=SC2046,SC2086
 $CC -std=c11 -D_GNU_SOURCE -g -O1 -Wall -Wextra $SAN -I"$ROOT/src" \
-	"$ROOT"/src/common/*.c "${DP[@]}" \
+	"$ROOT"/src/common/*.c "${DP[@]}" "$ROOT/src/dns/siphash.c" \
 	"$ROOT/bench/grant/nft_gc.c" \
-	$(pkg-config --cflags --libs libmnl libnftnl libnetfilter_conntrack) -pthread \
+	$(pkg-config --cflags --libs libmnl libnftnl libnetfilter_conntrack) -lcrypto -pthread \
 	-o "$WORK/nft_gc" || { echo "build failed"; exit 2; }
 
 # at most 5000/s, batches of 8, at most 120 s
