@@ -50,8 +50,8 @@ PY=$(python3 -c 'import sys; print(sys.executable)') || { echo "python3 needed";
 # ---------------------------------------------------------------- build
 DRV=$WORK/drv
 $CC -std=c11 -D_GNU_SOURCE -g -O1 -Wall -Wextra -I"$ROOT/src" \
-	"$ROOT"/src/common/*.c $(ls "$ROOT"/src/dataplane/*.c | grep -v /natcfg.c) "$HERE/dataplane_drv.c" \
-	$(pkg-config --cflags --libs libmnl libnftnl libnetfilter_conntrack) -pthread \
+	"$ROOT"/src/common/*.c $(ls "$ROOT"/src/dataplane/*.c | grep -v /natcfg.c) "$ROOT/src/dns/siphash.c" "$HERE/dataplane_drv.c" \
+	$(pkg-config --cflags --libs libmnl libnftnl libnetfilter_conntrack) -lcrypto -pthread \
 	-o "$DRV" || { echo "build failed"; exit 2; }
 
 # ------------------------------------------------------------- topology

@@ -25,9 +25,9 @@ N=2000
 # ---------------------------------------------------------------- build
 DRV=$FG_WORK/dataplane_drv
 ${CC:-gcc} -std=c11 -D_GNU_SOURCE -g -O1 -Wall -Wextra -I"$FG_REPO/src" \
-	"$FG_REPO"/src/common/*.c $(ls "$FG_REPO"/src/dataplane/*.c | grep -v /natcfg.c) \
+	"$FG_REPO"/src/common/*.c $(ls "$FG_REPO"/src/dataplane/*.c | grep -v /natcfg.c) "$FG_REPO/src/dns/siphash.c" \
 	"$HERE/dataplane_drv.c" \
-	$(pkg-config --cflags --libs libmnl libnftnl libnetfilter_conntrack) -pthread \
+	$(pkg-config --cflags --libs libmnl libnftnl libnetfilter_conntrack) -lcrypto -pthread \
 	-o "$DRV" || die "driver build failed"
 
 # ------------------------------------------------------------- topology
