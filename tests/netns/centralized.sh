@@ -572,7 +572,7 @@ sleep 1
 long_grants() {
 	nsx gw nft list map inet fluxgate grant_client4 | tr ',' '\n' |
 		sed 's/.*elements = { *//; s/^[[:space:]]*//' |
-		grep -E 'expires ([0-9]+d|[0-9]+h|([2-9]|[1-9][0-9])m)' | awk '{print $1, $2, $3}' | sort
+		grep -E 'expires ([0-9]+d|[0-9]+h|([2-9]|[1-9][0-9])m([^s]|$))' | awk '{print $1, $2, $3}' | sort
 }
 grants_before=$(long_grants)
 kids=$(pgrep -P "$FG_FLUXGATED_PID" | tr '\n' ' ')
